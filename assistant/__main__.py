@@ -1,0 +1,99 @@
+"""`python -m assistant`: chat with the shop assistant, show the effective config, check the models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.config import load_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m assistant",
+        description="Shop assistant: customer chat, config and models. Other tools: python -m "
+        "assistant.classifiers | assistant.adcopy | assistant.analytics | assistant.privacy | "
+        "assistant.guardrails, python -m knowledge_base, python -m finetune.",
+    )
+    add_common_args(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    chat = sub.add_parser("chat", help="ask the assistant; the answer streams to the terminal")
+    add_common_args(chat)
+    chat.add_argument("message", nargs="?", help="the question; omit it for an interactive session")
+    chat.add_argument("--backend", help="override llm.backend (fake, llamacpp, transformers, openai)")
+    chat.add_argument("--model", help="override llm.model (embedded profile, GGUF file or HF path)")
+    chat.add_argument("--max-tokens", type=int, help="override llm.max_tokens")
+
+    config = sub.add_parser("config", help="inspect the configuration")
+    add_common_args(config)
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = config_sub.add_parser("show", help="print the effective config as YAML, with where each value came from")
+    add_common_args(show)
+    show.add_argument("--no-sources", action="store_true", help="plain YAML without origin comments")
+
+    models = sub.add_parser("models", help="list the embedded models and verify they are usable")
+    add_common_args(models)
+    return parser
+
+
+def _chat(args, settings) -> int:
+    from assistant.runtime import Runtime
+
+    chat = Runtime(settings).chat
+    session = chat.sessions.get()
+
+    def ask(text: str) -> None:
+        stream = chat.respond(text, session)
+        for piece in stream:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+
+    if args.message is not None:
+        ask(args.message)
+        return 0
+    print("Chatting with the shop assistant. Empty line or Ctrl-D to quit.", file=sys.stderr)
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            return 0
+        if not text.strip():
+            return 0
+        ask(text)
+
+
+def _models(settings) -> int:
+    from assistant.llm.embedded import PROFILES, resolve_embedded
+
+    for profile, (family, langs) in PROFILES.items():
+        model = resolve_embedded(profile, settings.llm.cache_dir)
+        size = model.path.stat().st_size / 1e6
+        print(f"{profile:14s} {family:38s} {'+'.join(langs):6s} {size:6.0f} MB  {model.path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(verbose(args))
+    overrides: dict = {}
+    if args.command == "chat":
+        llm = {k: v for k, v in {"backend": args.backend, "model": args.model,
+                                 "max_tokens": args.max_tokens}.items() if v is not None}
+        overrides = {"llm": llm} if llm else {}
+    settings = load_config(config_path(args), overrides=overrides)
+    if args.command == "chat":
+        return _chat(args, settings)
+    if args.command == "config":
+        sys.stdout.write(settings.to_yaml(with_sources=not args.no_sources))
+        return 0
+    if args.command == "models":
+        return _models(settings)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,47 @@
+"""Settings of the web app (UI + widget + API on one server), staff credentials included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.errors import ConfigError
+
+ROLES = ("agent", "admin")
+
+
+@dataclass
+class AppConfig:
+    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
+    port: int = field(default=7860, metadata={"help": "port to listen on"})
+    title: str = field(default="Aurora Home · Shop Assistant", metadata={"help": "shown in the UI"})
+    concurrency_limit: int = field(default=4, metadata={"help": "chat requests generated at the same time"})
+    max_queue: int = field(default=64, metadata={"help": "requests waiting before new ones are refused"})
+    max_message_chars: int = field(default=4000, metadata={"help": "longer customer messages are refused"})
+    demo_mode: bool = field(default=True, metadata={"help": "demo credentials allowed (with a warning)"})
+    ingest_demo_kb: bool = field(default=True, metadata={"help": "ingest the demo shop's documents on first start"})
+    # Staff accounts: username -> "role:hash" where hash comes from `python -m assistant.web hash-password`.
+    # Only hashes are ever stored; set them in a --config file or ASSISTANT_APP__USERS='{alice: "admin:pbkdf2..."}'.
+    users: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "staff logins: username -> 'agent:HASH' or 'admin:HASH' (never a plain password)"},
+    )
+    max_upload_mb: int = field(default=20, metadata={"help": "largest document an admin may upload"})
+
+    def __post_init__(self):
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port must be in [1, 65535], got {self.port}")
+        if self.concurrency_limit < 1:
+            raise ConfigError(f"concurrency_limit must be >= 1, got {self.concurrency_limit}")
+        if self.max_queue < 1:
+            raise ConfigError(f"max_queue must be >= 1, got {self.max_queue}")
+        if self.max_message_chars < 1:
+            raise ConfigError(f"max_message_chars must be >= 1, got {self.max_message_chars}")
+        if self.max_upload_mb < 1:
+            raise ConfigError(f"max_upload_mb must be >= 1, got {self.max_upload_mb}")
+        for name, entry in self.users.items():
+            role, _, hashed = str(entry).partition(":")
+            if role not in ROLES or not hashed.startswith("pbkdf2_sha256$"):
+                raise ConfigError(
+                    f"users.{name} must be 'agent:HASH' or 'admin:HASH' with a hash from "
+                    f"`python -m assistant.web hash-password`, got {str(entry)[:24]!r}"
+                )

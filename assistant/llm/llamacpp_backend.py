@@ -1,0 +1,104 @@
+"""The CPU default: llama-cpp-python on a GGUF file, with an optional GGUF LoRA per task.
+
+llama.cpp takes a LoRA at load time, so each task adapter gets its own `Llama` over the same GGUF; the
+weights are mmap-ed, so the copies share one set of pages in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from assistant.errors import GenerationError, ModelLoadError, NotFoundError
+from assistant.llm.base import GenerationOptions, Message, fit_to_context, options_from, to_messages
+from assistant.llm.config import LLMConfig
+from assistant.llm.embedded import check_gguf
+
+log = logging.getLogger(__name__)
+
+
+def import_llama_cpp():
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ModelLoadError(
+            f"the llamacpp backend needs llama-cpp-python: pip install llama-cpp-python==0.3.36 ({exc})"
+        ) from None
+    return llama_cpp
+
+
+class LlamaCppBackend:
+    name = "llamacpp"
+
+    def __init__(self, cfg: LLMConfig, model_path: Path):
+        self.cfg = cfg
+        self.model_path = check_gguf(model_path)
+        self.defaults = GenerationOptions(
+            max_tokens=cfg.max_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
+            stop=list(cfg.stop), seed=cfg.seed,
+        )
+        self._models: dict[str | None, object] = {}
+        self._locks: dict[str | None, threading.Lock] = {}
+        self._load_lock = threading.Lock()
+        self._get(None)  # load the base now: a bad file should fail at start-up, not at the first customer
+
+    def _get(self, adapter: str | None):
+        with self._load_lock:
+            if adapter in self._models:
+                return self._models[adapter], self._locks[adapter]
+            lora = None
+            if adapter is not None:
+                if adapter not in self.cfg.adapters:
+                    raise NotFoundError(
+                        f"no adapter named {adapter!r} is configured (llm.adapters has: "
+                        f"{', '.join(self.cfg.adapters) or 'none'})"
+                    )
+                lora = str(check_gguf(Path(self.cfg.adapters[adapter])))
+            llama_cpp = import_llama_cpp()
+            try:
+                model = llama_cpp.Llama(
+                    model_path=str(self.model_path), n_ctx=self.cfg.n_ctx, n_threads=self.cfg.threads,
+                    seed=self.cfg.seed, verbose=False, lora_path=lora,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                what = f"adapter {lora} on {self.model_path}" if lora else str(self.model_path)
+                raise ModelLoadError(f"llama.cpp could not load {what}: {exc}") from None
+            self._models[adapter] = model
+            self._locks[adapter] = threading.Lock()
+            return model, self._locks[adapter]
+
+    @property
+    def llama(self):
+        """The base `llama_cpp.Llama` (benchmarks compare against it)."""
+        return self._models[None]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _prepare(self, messages, opts):
+        options = options_from(self.defaults, opts)
+        msgs = fit_to_context(to_messages(messages), self.count_tokens, self.cfg.n_ctx, options.max_tokens or 0)
+        return msgs, options
+
+    def _kwargs(self, msgs: list[Message], o: GenerationOptions, stream: bool) -> dict:
+        return dict(
+            messages=[m.as_dict() for m in msgs], max_tokens=o.max_tokens, temperature=o.temperature,
+            top_p=o.top_p, stop=o.stop or None, seed=o.seed, stream=stream,
+        )
+
+    def generate(self, messages: Sequence[Message], **opts) -> str:
+        return "".join(self.stream(messages, **opts))
+
+    def stream(self, messages: Sequence[Message], **opts) -> Iterator[str]:
+        msgs, o = self._prepare(messages, opts)
+        model, lock = self._get(o.adapter)
+        with lock:  # one llama.cpp context serves one request at a time
+            try:
+                for chunk in model.create_chat_completion(**self._kwargs(msgs, o, stream=True)):
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except (RuntimeError, ValueError) as exc:
+                raise GenerationError(f"llama.cpp failed while answering: {exc}") from None

@@ -1,0 +1,119 @@
+"""One storage layer for tickets, feedback, sessions and analytics events (SQLAlchemy).
+
+SQLite in WAL mode by default (one machine, crash-safe); PostgreSQL by URL for shops that run several app
+replicas. Components declare their tables on `Base` and call `get_engine(cfg)`; nothing else knows the URL.
+Writes that a client may retry (a ticket after a crash, feedback sent twice) go through `insert_idempotent`
+with a client-made key, so a retry never stores a duplicate. tests/storage kill -9 writers to check this.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from assistant.config import resolve_path
+from assistant.errors import ConfigError, StorageError
+
+DEFAULT_DB = "data/assistant.db"
+
+
+class Base(DeclarativeBase):
+    """Declarative base every component's tables share, so one `create_all` makes them all."""
+
+
+@dataclass
+class StorageConfig:
+    url: str = field(
+        default="",
+        metadata={"help": "SQLAlchemy URL; '' = SQLite (WAL) at data/assistant.db; postgresql+psycopg://... for replicas"},
+    )
+    echo: bool = field(default=False, metadata={"help": "log SQL statements"})
+
+    def __post_init__(self):
+        if self.url and not self.url.startswith(("sqlite", "postgresql")):
+            raise ConfigError(f"url must be a sqlite:// or postgresql+psycopg:// URL, got {self.url!r}")
+
+    @property
+    def effective_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"sqlite:///{resolve_path(DEFAULT_DB)}"
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; a crash loses no commit
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode against process crashes
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def get_engine(cfg: StorageConfig | None = None, url: str | None = None) -> Engine:
+    """A shared engine per URL, with every table of `Base` created."""
+    url = url or (cfg or StorageConfig()).effective_url
+    with _engines_lock:
+        if url in _engines:
+            return _engines[url]
+        try:
+            if url.startswith("sqlite"):
+                path = url.split("///", 1)[-1]
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(url, echo=bool(cfg and cfg.echo), connect_args={"timeout": 30})
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                # connect_timeout: an unreachable server is a StorageError in seconds, not a hung start-up
+                engine = create_engine(url, echo=bool(cfg and cfg.echo), pool_pre_ping=True,
+                                       connect_args={"connect_timeout": 10})
+            Base.metadata.create_all(engine)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot open the store at {url.split('@')[-1]}: {exc.__class__.__name__}: {exc}") from None
+        _engines[url] = engine
+        return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create the tables declared so far (call after importing the module that declares yours)."""
+    try:
+        Base.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot create tables: {exc}") from None
+
+
+def insert_idempotent(session: Session, table: type[Base] | Table, rows: list[dict]) -> int:
+    """INSERT rows, skipping those whose primary/unique key is already stored; returns how many were new.
+
+    For writes a client retries after a crash or timeout: give each row a key made by the client (a uuid),
+    and the retry is a no-op instead of a duplicate. Works on SQLite and PostgreSQL (ON CONFLICT DO NOTHING).
+    """
+    if not rows:
+        return 0
+    target = table.__table__ if hasattr(table, "__table__") else table
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two dialects above are configurable
+        raise StorageError(f"insert_idempotent does not support {dialect}")
+    try:
+        result = session.execute(insert(target).on_conflict_do_nothing(), rows)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot write to {target.name}: {exc.__class__.__name__}: {exc}") from None
+    # executemany reports -1 on some drivers; the count is informative only
+    return max(result.rowcount or 0, 0)

@@ -1,0 +1,112 @@
+"""Our `llamacpp` backend vs raw `llama_cpp.Llama` on the same GGUF, same prompts, same settings, one run.
+
+Prints tokens/s of each, their ratio (goal >= 0.95: our layer must cost almost nothing) and time-to-first-
+token p50; also the transformers backend's tok/s on the same model for reference.
+Usage: python bench/generation.py [--model smollm2-135m|qwen2.5-0.5b] [--rounds N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PROMPTS = [
+    "What are your opening hours?",
+    "How long does shipping to Berlin take, and what does it cost?",
+    "I want to return a lamp I bought two weeks ago. What should I do?",
+    "Write one friendly sentence thanking a customer for their order.",
+]
+SYSTEM = "You are a helpful customer-service assistant of an online home-goods shop. Answer briefly."
+
+
+def _timed(stream_fn, reset_fn) -> tuple[float, float, str]:
+    reset_fn()  # llama.cpp reuses its prompt cache between calls: measure cold prompts, not cache hits
+    t0 = time.perf_counter()
+    first = None
+    text = []
+    for piece in stream_fn():
+        if first is None:
+            first = time.perf_counter() - t0
+        text.append(piece)
+    return first or 0.0, time.perf_counter() - t0, "".join(text)
+
+
+def run(quick: bool = False, model: str = "smollm2-135m", rounds: int | None = None, with_transformers: bool = True) -> dict:
+    import llama_cpp
+
+    from assistant.llm import LLMConfig, Message, build_backend
+
+    rounds = rounds or (1 if quick else 3)
+    max_tokens = 48 if quick else 96
+    cfg = LLMConfig(backend="llamacpp", model=model, n_ctx=2048, max_tokens=max_tokens, temperature=0.0)
+    ours = build_backend(cfg)
+    raw = llama_cpp.Llama(model_path=str(ours.model_path), n_ctx=2048, n_threads=cfg.threads, seed=cfg.seed,
+                          verbose=False)
+
+    def raw_stream(prompt):
+        msgs = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+        for chunk in raw.create_chat_completion(messages=msgs, max_tokens=max_tokens, temperature=0.0,
+                                                top_p=cfg.top_p, seed=cfg.seed, stream=True):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+    def ours_stream(prompt):
+        return ours.stream([Message("system", SYSTEM), Message("user", prompt)])
+
+    stats = {"ours": {"ttft": [], "tokens": 0, "seconds": 0.0}, "raw": {"ttft": [], "tokens": 0, "seconds": 0.0}}
+    for _ in range(rounds):
+        for prompt in PROMPTS:
+            # Alternate the order so neither side always runs on a warmer machine.
+            for side in (("raw", "ours") if _ % 2 == 0 else ("ours", "raw")):
+                fn = (lambda p=prompt: raw_stream(p)) if side == "raw" else (lambda p=prompt: ours_stream(p))
+                reset = raw.reset if side == "raw" else ours.llama.reset
+                ttft, total, text = _timed(fn, reset)
+                s = stats[side]
+                s["ttft"].append(ttft)
+                s["tokens"] += len(raw.tokenize(text.encode(), add_bos=False))
+                s["seconds"] += total
+    result = {"model": model, "rounds": rounds, "max_tokens": max_tokens}
+    for side, s in stats.items():
+        result[f"{side}_tok_s"] = s["tokens"] / s["seconds"]
+        result[f"{side}_ttft_p50_s"] = statistics.median(s["ttft"])
+    result["ratio_ours_vs_raw"] = result["ours_tok_s"] / result["raw_tok_s"]
+    result["ttft_ratio_ours_vs_raw"] = result["ours_ttft_p50_s"] / result["raw_ttft_p50_s"]
+
+    if with_transformers:
+        tf = build_backend(LLMConfig(backend="transformers", model=model, max_tokens=32, temperature=0.0))
+        t0 = time.perf_counter()
+        text = tf.generate([Message("system", SYSTEM), Message("user", PROMPTS[0])])
+        secs = time.perf_counter() - t0
+        result["transformers_tok_s"] = tf.count_tokens(text) / secs
+        result["llamacpp_vs_transformers"] = result["ours_tok_s"] / result["transformers_tok_s"]
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="smollm2-135m", help="embedded profile or GGUF path")
+    p.add_argument("--rounds", type=int, default=None, help="passes over the prompt set")
+    p.add_argument("--quick", action="store_true", help="one short pass")
+    p.add_argument("--no-transformers", action="store_true", help="skip the transformers reference")
+    a = p.parse_args(argv)
+    r = run(a.quick, a.model, a.rounds, not a.no_transformers)
+    print(f"model {r['model']}  ({r['rounds']} round(s) x {len(PROMPTS)} prompts, max_tokens {r['max_tokens']}, greedy)")
+    print(f"{'':24s}{'tok/s':>10s}{'TTFT p50 (s)':>15s}")
+    print(f"{'raw llama_cpp.Llama':24s}{r['raw_tok_s']:10.1f}{r['raw_ttft_p50_s']:15.3f}")
+    print(f"{'ours (llamacpp backend)':24s}{r['ours_tok_s']:10.1f}{r['ours_ttft_p50_s']:15.3f}")
+    print(f"ratio ours/raw tok/s: {r['ratio_ours_vs_raw']:.3f}  (goal >= 0.95)")
+    print(f"ratio ours/raw TTFT:  {r['ttft_ratio_ours_vs_raw']:.3f}")
+    if "transformers_tok_s" in r:
+        print(f"transformers backend (reference): {r['transformers_tok_s']:.1f} tok/s "
+              f"-> llama.cpp is {r['llamacpp_vs_transformers']:.1f}x faster")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+import pytest
+
+from tests.conftest import run_module
+
+
+@pytest.mark.parametrize("args", [["--help"], ["chat", "--help"], ["config", "--help"], ["config", "show", "--help"],
+                                  ["models", "--help"]])
+def test_help(args):
+    r = run_module("assistant", *args)
+    assert r.returncode == 0, r.stderr
+    assert "usage:" in r.stdout
+
+
+def test_help_lists_every_subcommand():
+    out = run_module("assistant", "--help").stdout
+    for cmd in ("chat", "config", "models"):
+        assert cmd in out
+
+
+def test_chat_with_fake_backend_prints_the_answer():
+    r = run_module("assistant", "chat", "hello", env={"ASSISTANT_LLM__BACKEND": "fake",
+                                                       "ASSISTANT_LLM__FAKE_REPLIES": "[We open at 9.]"})
+    assert r.returncode == 0, r.stderr
+    assert "We open at 9." in r.stdout
+
+
+def test_chat_empty_message_is_one_line_error():
+    r = run_module("assistant", "chat", "   ", "--backend", "fake")
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("InputError:")
+    assert "Traceback" not in r.stderr
+
+
+def test_chat_missing_model_is_one_line_error(tmp_path):
+    r = run_module("assistant", "chat", "hi", "--model", str(tmp_path / "missing.gguf"))
+    assert r.returncode == 3
+    assert r.stderr.strip().startswith("ModelLoadError:")
+
+
+def test_interactive_chat_reads_lines_until_empty():
+    r = run_module("assistant", "chat", "--backend", "fake", input="first\nsecond\n\n")
+    assert r.returncode == 0, r.stderr
+    assert "fake answer to: first" in r.stdout and "fake answer to: second" in r.stdout

@@ -1,0 +1,70 @@
+"""Shared fixtures: fakes first, the embedded model (session-scoped) second, CUDA last."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs CUDA (bitsandbytes 4-bit / QLoRA); run on a GPU machine")
+    for item in items:
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data when present; tests that need it skip cleanly otherwise."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def fake_settings(tmp_path, monkeypatch):
+    """Settings with the fake LLM and every store under tmp_path."""
+    from assistant.config import load_config
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    return load_config(env={}, overrides={"llm": {"backend": "fake"}})
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend():
+    """The embedded SmolLM2 on llama.cpp, loaded once per test session."""
+    pytest.importorskip("llama_cpp")
+    from assistant.llm import LLMConfig, build_backend
+
+    return build_backend(LLMConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048, max_tokens=32,
+                                   temperature=0.0))
+
+
+def run_module(module: str, *args: str, input: str | None = None, env: dict | None = None, timeout: int = 600):
+    """Run `python -m module args...` as a user would; returns CompletedProcess."""
+    import subprocess
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, input=input,
+                          env=full_env, cwd=REPO, timeout=timeout)
+
+
+def have(cmd: str) -> bool:
+    return shutil.which(cmd) is not None
