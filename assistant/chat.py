@@ -35,6 +35,10 @@ class ChatConfig:
     max_history_turns: int = field(default=6, metadata={"help": "earlier user+assistant turns sent to the LLM"})
     max_sessions: int = field(default=10000, metadata={"help": "sessions kept in memory (oldest evicted)"})
     adapter: str = field(default="support", metadata={"help": "task adapter used for chat when one is loaded"})
+    use_guardrails: bool = field(default=True, metadata={"help": "check input and output (injection, PII, policy)"})
+    use_router: bool = field(default=True, metadata={"help": "classify intent/sentiment and route each message"})
+    use_knowledge_base: bool = field(default=True, metadata={"help": "ground answers in the knowledge base"})
+    use_handoff: bool = field(default=True, metadata={"help": "create handoff tickets for human agents"})
     failure_message: str = field(
         default="Sorry, I can't answer right now. A human colleague can help you: press \"Talk to a human\".",
         metadata={"help": "what the customer sees when the model fails"},
@@ -54,12 +58,15 @@ class Reply:
     route: dict[str, Any] | None = None
     handoff: bool = False
     error: str | None = None
+    replaced: bool = False  # the streamed text was replaced by the output check: show `text` instead
+    ticket_id: int | None = None
 
 
 @dataclass
 class ChatSession:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     history: list[Message] = field(default_factory=list)
+    state: Any = None  # the router's ConversationState, created on the first routed message
 
 
 class SessionStore:
@@ -104,41 +111,178 @@ class ReplyStream:
         return self.reply
 
 
+CANNED = {
+    "clarify": {
+        "en": "Sorry, I'm not sure I understood. Is your question about an order, shipping, returns, a product, "
+              "payment or your account?",
+        "zh": "抱歉，我没太明白您的意思。请问您的问题是关于订单、配送、退换货、商品、支付还是账户的呢？",
+    },
+    "fallback": {
+        "en": "I'm the Aurora Home shop assistant, so I can only help with our products, orders, shipping, "
+              "returns and payments. Is there anything about those I can do for you?",
+        "zh": "我是极光家居的客服助手，只能帮您处理商品、订单、配送、退换货和支付相关的问题。请问有什么可以帮您？",
+    },
+}
+
+
+def _lang(text: str) -> str:
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
 class ChatService:
-    def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = ()):
+    """One customer message in, one streamed reply out, along the straight line of CONVENTIONS.md:
+
+    guardrails.check_input -> router.route -> (FAQ verbatim | KB-grounded LLM | small talk | clarify |
+    fallback | handoff ticket with a grounded draft) -> guardrails.check_output -> Reply.
+    Every collaborator is optional, so each layer can be tested with fakes on either side.
+    """
+
+    def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
+                 guardrails=None, router=None, kb=None, handoff=None, redactor=None,
+                 max_message_chars: int = 0):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
         self.sessions = SessionStore(self.cfg.max_sessions)
         # Use the support adapter only when the backend has it; otherwise the base model answers.
         self.adapter = self.cfg.adapter if self.cfg.adapter in adapters else None
+        self.guardrails, self.router, self.kb, self.handoff, self.redactor = guardrails, router, kb, handoff, redactor
+        self.max_message_chars = max_message_chars
 
+    # -- helpers ------------------------------------------------------------------------------------------
     def build_messages(self, session: ChatSession, text: str, context: str = "") -> list[Message]:
         system = self.cfg.system_prompt + (f"\n\nShop information:\n{context}" if context else "")
         keep = self.cfg.max_history_turns * 2
         history = session.history[-keep:] if keep else []
         return [Message("system", system), *history, Message("user", text)]
 
+    def _history(self, session: ChatSession) -> list[Message]:
+        keep = self.cfg.max_history_turns * 2
+        return session.history[-keep:] if keep else []
+
+    def _redact(self, text: str) -> str:
+        return self.redactor.redact(text) if self.redactor is not None else text
+
+    def _llm_pieces(self, messages: list[Message], state: dict) -> Iterator[str]:
+        opts = {"adapter": self.adapter} if self.adapter else {}
+        try:
+            yield from self.backend.stream(messages, **opts)
+        except AssistantError as exc:
+            # Never a traceback to a customer: a polite message and a way to a human.
+            log.error("LLM failed: %s", exc.one_line())
+            state["error"] = exc.one_line()
+            yield self.cfg.failure_message
+
+    # -- the flow -------------------------------------------------------------------------------------------
     def respond(self, text: str, session: ChatSession | None = None) -> ReplyStream:
         if not isinstance(text, str) or not text.strip():
             raise InputError("the message is empty: please type a question")
+        if self.max_message_chars and len(text) > self.max_message_chars:
+            raise InputError(f"the message is too long ({len(text)} characters; the limit is "
+                             f"{self.max_message_chars}): please shorten it")
         session = session or self.sessions.get()
-        messages = self.build_messages(session, text.strip())
-        opts = {"adapter": self.adapter} if self.adapter else {}
+        text = text.strip()
+        state: dict[str, Any] = {"citations": [], "route": None, "handoff": False}
+        lang = _lang(text)
 
-        def pieces() -> Iterator[str]:
-            try:
-                yield from self.backend.stream(messages, **opts)
-            except AssistantError as exc:
-                # Never a traceback to a customer: a polite message and a way to a human.
-                log.error("LLM failed for session %s: %s", session.id, exc.one_line())
-                state["error"] = exc.one_line()
-                yield self.cfg.failure_message
+        verdict = self.guardrails.check_input(text) if self.guardrails is not None else None
+        if verdict is not None and verdict.blocked:
+            state["route"] = {"action": "refuse", "category": verdict.category, "reasons": [verdict.reason],
+                              "language": lang}
+            return self._finish(session, text, iter([verdict.reply]), state, check_output=False)
 
-        state: dict[str, Any] = {}
+        route = None
+        if self.router is not None:
+            if session.state is None:
+                from assistant.router import ConversationState
 
+                session.state = ConversationState()
+            route = self.router.route(text, session.state)
+            lang = route.language if route.language in ("zh", "en") else lang
+            state["route"] = route.as_dict()
+        action = route.action if route is not None else "kb_answer"
+
+        if action == "handoff":
+            return self._handoff(session, text, route, state, lang)
+        if action in CANNED:
+            return self._finish(session, text, iter([CANNED[action][lang]]), state, check_output=False)
+        if action == "small_talk" or self.kb is None:
+            return self._finish(session, text, self._llm_pieces(self.build_messages(session, text), state), state)
+        return self._kb_answer(session, text, route, state, lang)
+
+    def _kb_answer(self, session, text, route, state, lang) -> ReplyStream:
+        try:
+            prepared = self.kb.prepare(text, self._history(session))
+        except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
+            log.error("knowledge base failed: %s", exc.one_line())
+            state["error"] = exc.one_line()
+            return self._finish(session, text, iter([self.cfg.failure_message]), state, check_output=False)
+        state["citations"] = list(prepared.citations)
+        if prepared.abstained and route is not None and session.state is not None:
+            route = self.router.kb_abstained(session.state, route)
+            state["route"] = route.as_dict()
+            if route.action == "handoff":
+                return self._handoff(session, text, route, state, lang)
+        elif session.state is not None and hasattr(session.state, "record_kb_answered"):
+            session.state.record_kb_answered()
+        if prepared.text is not None:  # verbatim FAQ answer or an honest "I don't know"
+            state["from_faq"] = prepared.from_faq
+            return self._finish(session, text, iter([prepared.text]), state, check_output=not prepared.from_faq)
+        return self._finish(session, text, self._llm_pieces(prepared.messages, state), state)
+
+    def _handoff(self, session, text, route, state, lang) -> ReplyStream:
+        state["handoff"] = True
+        notice = self.handoff.customer_notice(lang) if self.handoff is not None else {
+            "en": "I'm passing you to a human colleague, who will follow up here shortly.",
+            "zh": "正在为您转接人工客服，同事稍后会在这里回复您。"}[lang]
+
+        def create_ticket(answer: str) -> None:
+            if self.handoff is None:
+                return
+            transcript = [m.as_dict() for m in session.history] + [{"role": "user", "content": text}]
+            transcript = [{**t, "content": self._redact(t["content"])} for t in transcript]
+
+            def draft(turns):
+                if self.kb is None:
+                    return "", []
+                question = " ".join(t["content"] for t in turns if t["role"] == "user")[-1000:]
+                try:
+                    grounded = self.kb.answer(question, self.backend, adapter=self.adapter)
+                except AssistantError as exc:
+                    log.error("could not draft a reply for the agent: %s", exc.one_line())
+                    return "", []
+                return grounded.text, grounded.citations
+
+            ticket = self.handoff.create_ticket(
+                session.id, transcript, intent=getattr(route, "intent", ""),
+                sentiment=getattr(route, "sentiment", ""), reasons=getattr(route, "reasons", []),
+                sentiment_score=getattr(route, "sentiment_score", 1.0), language=lang, draft_fn=draft)
+            state["ticket_id"] = ticket.id
+
+        return self._finish(session, text, iter([notice]), state, check_output=False, after=create_ticket)
+
+    def _finish(self, session: ChatSession, text: str, pieces: Iterator[str], state: dict, *,
+                check_output: bool = True, after: Callable[[str], None] | None = None) -> ReplyStream:
         def finish(answer: str) -> Reply:
             answer = answer.strip()
-            session.history += [Message("user", text.strip()), Message("assistant", answer)]
-            return Reply(text=answer, error=state.get("error"), handoff="error" in state)
+            if check_output and self.guardrails is not None and "error" not in state:
+                verdict = self.guardrails.check_output(answer, system_prompt=self.cfg.system_prompt,
+                                                       allowed_pii=[text])
+                if verdict.blocked:
+                    log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
+                    answer = verdict.safe_text or verdict.reply
+                    state["replaced"] = True
+            if after is not None:
+                try:
+                    after(answer)
+                except AssistantError as exc:
+                    log.error("handoff failed: %s", exc.one_line())
+                    state["error"] = exc.one_line()
+            session.history += [Message("user", text), Message("assistant", answer)]
+            route = state.get("route") or {}
+            log.info("session %s | %s | %s -> %s", session.id[:8], route.get("action", "-"),
+                     self._redact(text)[:200], self._redact(answer)[:200])
+            return Reply(text=answer, citations=state["citations"], route=state.get("route"),
+                         handoff=state["handoff"] or "error" in state, error=state.get("error"),
+                         replaced=state.get("replaced", False), ticket_id=state.get("ticket_id"))
 
-        return ReplyStream(pieces(), finish)
+        return ReplyStream(pieces, finish)

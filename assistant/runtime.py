@@ -1,23 +1,51 @@
-"""Builds the long-lived objects (backend, chat service) once from settings and shares them."""
+"""Builds the long-lived objects (backend, knowledge base, router, chat...) once from settings and shares them.
+
+Everything is lazy: importing this module loads no model; the first use of `runtime.chat` loads the LLM,
+the classifiers and the knowledge base once, for every session. A component that cannot be built is
+logged and left out (the chat degrades, e.g. no KB -> honest answers without citations), and listed in
+`runtime.degraded` so the admin view can show it.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from assistant.chat import ChatService
 from assistant.config import Settings, load_config
+from assistant.errors import AssistantError
 from assistant.llm import build_backend
 from assistant.llm.base import LLMBackend
 
+log = logging.getLogger(__name__)
+
 
 class Runtime:
-    """Lazily built, process-wide objects: the model loads once, on first use, not at import."""
+    """Lazily built, process-wide objects: each loads once, on first use, not at import."""
 
-    def __init__(self, settings: Settings | None = None, backend: LLMBackend | None = None):
+    def __init__(self, settings: Settings | None = None, backend: LLMBackend | None = None,
+                 components: dict[str, Any] | None = None):
         self.settings = settings or load_config()
         self._backend = backend
-        self._chat: ChatService | None = None
+        self._objects: dict[str, Any] = dict(components or {})
         self._lock = threading.RLock()
+        self.degraded: dict[str, str] = {}
+
+    def _get(self, name: str, build: Callable[[], Any], required: bool = False) -> Any:
+        with self._lock:
+            if name not in self._objects:
+                try:
+                    self._objects[name] = build()
+                except (AssistantError, ImportError, OSError, RuntimeError, ValueError) as exc:
+                    if required:
+                        raise
+                    msg = exc.one_line() if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
+                    log.error("%s unavailable, continuing without it: %s", name, msg)
+                    self.degraded[name] = msg
+                    self._objects[name] = None
+            return self._objects[name]
 
     @property
     def backend(self) -> LLMBackend:
@@ -27,9 +55,87 @@ class Runtime:
             return self._backend
 
     @property
+    def adapters(self) -> tuple[str, ...]:
+        return tuple(self.settings.llm.adapters)
+
+    @property
+    def guardrails(self):
+        def build():
+            from assistant.guardrails import Guardrails
+
+            return Guardrails(self.settings.guardrails, self.settings.privacy)
+        return self._get("guardrails", build)
+
+    @property
+    def redactor(self):
+        def build():
+            from assistant.privacy import Redactor
+
+            return Redactor(self.settings.privacy)
+        return self._get("privacy", build)
+
+    @property
+    def classifiers(self):
+        def build():
+            from assistant.classifiers import default_classifiers
+
+            return default_classifiers(self.settings.classifiers)
+        return self._get("classifiers", build)
+
+    @property
+    def router(self):
+        def build():
+            from assistant.router import Router
+
+            pair = self.classifiers
+            if pair is None:
+                raise RuntimeError("the intent/sentiment classifiers are unavailable")
+            return Router(self.settings.router, *pair)
+        return self._get("router", build)
+
+    @property
+    def kb(self):
+        def build():
+            from knowledge_base import KnowledgeBase
+            from knowledge_base.kb import ensure_demo_ingested
+
+            if self.settings.app.ingest_demo_kb:
+                return ensure_demo_ingested(self.settings.knowledge_base)
+            return KnowledgeBase.from_config(self.settings.knowledge_base)
+        return self._get("knowledge_base", build)
+
+    @property
+    def storage_engine(self):
+        def build():
+            from assistant.storage import get_engine
+
+            return get_engine(self.settings.storage)
+        return self._get("storage", build)
+
+    @property
+    def handoff(self):
+        def build():
+            from assistant.handoff import HandoffQueue
+            from assistant.storage import ensure_tables
+
+            engine = self.storage_engine
+            if engine is None:
+                raise RuntimeError("storage is unavailable")
+            queue = HandoffQueue(engine, self.settings.handoff)
+            ensure_tables(engine)
+            return queue
+        return self._get("handoff", build)
+
+    @property
     def chat(self) -> ChatService:
-        with self._lock:
-            if self._chat is None:
-                adapters = tuple(self.settings.llm.adapters)
-                self._chat = ChatService(self.backend, self.settings.chat, adapters=adapters)
-            return self._chat
+        def build():
+            c = self.settings.chat
+            return ChatService(
+                self.backend, c, adapters=self.adapters,
+                guardrails=self.guardrails if c.use_guardrails else None,
+                router=self.router if c.use_router else None,
+                kb=self.kb if c.use_knowledge_base else None,
+                handoff=self.handoff if c.use_handoff else None,
+                redactor=self.redactor, max_message_chars=self.settings.app.max_message_chars,
+            )
+        return self._get("chat", build, required=True)
