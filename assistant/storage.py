@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import Table, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from assistant.config import resolve_path
@@ -76,11 +76,31 @@ def get_engine(cfg: StorageConfig | None = None, url: str | None = None) -> Engi
                 # connect_timeout: an unreachable server is a StorageError in seconds, not a hung start-up
                 engine = create_engine(url, echo=bool(cfg and cfg.echo), pool_pre_ping=True,
                                        connect_args={"connect_timeout": 10})
-            Base.metadata.create_all(engine)
+            _create_all(engine)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot open the store at {url.split('@')[-1]}: {exc.__class__.__name__}: {exc}") from None
         _engines[url] = engine
         return engine
+
+
+# Any constant: replicas take the same PostgreSQL advisory lock while they create tables.
+_DDL_LOCK_ID = 0x5A5A_0010
+
+
+def _create_all(engine: Engine) -> None:
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # Two replicas starting together would both CREATE TABLE and one fail on pg_type's unique
+                    # index (found by tests/storage); the lock makes the second see the first's tables.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _DDL_LOCK_ID})
+                Base.metadata.create_all(conn)
+            return
+        except OperationalError as exc:
+            # SQLite has no such lock: two processes may both see "no table" and one then fails; retry sees it.
+            if "already exists" not in str(exc) or attempt == 2:
+                raise
 
 
 def session_factory(engine: Engine) -> sessionmaker:
@@ -90,7 +110,7 @@ def session_factory(engine: Engine) -> sessionmaker:
 def ensure_tables(engine: Engine) -> None:
     """Create the tables declared so far (call after importing the module that declares yours)."""
     try:
-        Base.metadata.create_all(engine)
+        _create_all(engine)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot create tables: {exc}") from None
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+BASELINE = "raw llama_cpp.Llama on the same GGUF, same prompts and settings (greedy), alternating order"
+GOALS = {"ratio_ours_vs_raw": ">= 0.95"}
+
 PROMPTS = [
     "What are your opening hours?",
     "How long does shipping to Berlin take, and what does it cost?",
