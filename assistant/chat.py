@@ -159,8 +159,12 @@ class ChatService:
         keep = self.cfg.max_history_turns * 2
         return session.history[-keep:] if keep else []
 
-    def _redact(self, text: str) -> str:
-        return self.redactor.redact(text) if self.redactor is not None else text
+    def _redact(self, text: str, place: str = "logs") -> str:
+        if self.redactor is None:
+            return text
+        if hasattr(self.redactor, "redact_for"):
+            return self.redactor.redact_for(place, text)
+        return self.redactor.redact(text)
 
     def _llm_pieces(self, messages: list[Message], state: dict) -> Iterator[str]:
         opts = {"adapter": self.adapter} if self.adapter else {}
@@ -239,7 +243,7 @@ class ChatService:
             if self.handoff is None:
                 return
             transcript = [m.as_dict() for m in session.history] + [{"role": "user", "content": text}]
-            transcript = [{**t, "content": self._redact(t["content"])} for t in transcript]
+            transcript = [{**t, "content": self._redact(t["content"], "tickets")} for t in transcript]
 
             def draft(turns):
                 if self.kb is None:

@@ -32,6 +32,12 @@ class Runtime:
         self._objects: dict[str, Any] = dict(components or {})
         self._lock = threading.RLock()
         self.degraded: dict[str, str] = {}
+        try:  # PII never reaches a log line, whichever module writes it
+            from assistant.privacy import install_log_redaction
+
+            install_log_redaction(self.settings.privacy)
+        except (ImportError, AttributeError) as exc:
+            log.warning("log redaction unavailable: %s", exc)
 
     def _get(self, name: str, build: Callable[[], Any], required: bool = False) -> Any:
         with self._lock:

@@ -158,3 +158,15 @@ def test_too_long_message_is_refused_clearly(pipeline):
     chat.max_message_chars = 100
     with pytest.raises(InputError, match="too long"):
         chat.respond("x" * 101)
+
+
+def test_ticket_transcripts_are_redacted(pipeline):
+    from assistant.privacy import Redactor
+
+    chat, _, queue = pipeline
+    chat.redactor = Redactor()
+    chat.respond("I want a human, call me on 13812345678 or mail jane@example.com", chat.sessions.get("s3")).collect()
+    (ticket,) = queue.tickets_for_session("s3")
+    stored = " ".join(t["content"] for t in ticket.transcript)
+    assert "13812345678" not in stored and "jane@example.com" not in stored
+    assert "<PHONE>" in stored and "<EMAIL>" in stored
