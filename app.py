@@ -1,0 +1,195 @@
+"""The shop assistant's web app: `python app.py [--host 127.0.0.1 --port 7860 --config FILE]`.
+
+Builds the Gradio UI only (customer chat, copywriter studio, agent console, admin, analytics); every handler
+lives in `assistant.web` and calls into `assistant/`. One server carries the UI at `/`, the embeddable widget
+at `/widget` and the OpenAI-compatible API at `/v1`. No model loads until the first question needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import logging
+import sys
+from collections.abc import Sequence
+
+import assistant  # noqa: F401 - sets the offline/no-telemetry environment before gradio is imported
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.errors import AssistantError
+
+log = logging.getLogger("app")
+
+CSS = """
+#talk-to-human { min-width: 140px; }
+.locked { padding: 24px; text-align: center; opacity: .8; }
+.demo-banner { background: #fff4e5; border: 1px solid #f0c36d; border-radius: 8px; padding: 4px 12px; }
+"""
+
+
+def friendly(fn):
+    """Turn an AssistantError from a handler into a readable message in the UI; the server stays up."""
+    import gradio as gr
+
+    name = getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", repr(fn))
+
+    def report(exc: Exception):
+        if isinstance(exc, AssistantError):
+            return gr.Error(str(exc))
+        log.exception("UI handler %s failed", name)
+        return gr.Error(f"Something went wrong ({type(exc).__name__}); the team has the details in the log.")
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args):
+            try:
+                yield from fn(*args)
+            except gr.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise report(exc) from None
+        return gen
+
+    @functools.wraps(fn)
+    def plain(*args):
+        try:
+            return fn(*args)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise report(exc) from None
+    return plain
+
+
+def customer_tab(gr, runtime, base_url: str) -> None:
+    from assistant.web import customer
+    from assistant.web.widget import snippet
+
+    session = gr.State(None)  # per browser session: the only key to this customer's server-side history
+    chatbot = gr.Chatbot(label="Aurora Home assistant", height=460, elem_id="customer-chat",
+                         feedback_options=("Like", "Dislike"), buttons=["copy"])
+    with gr.Row():
+        msg = gr.Textbox(placeholder="Ask about orders, delivery, returns… / 有问题请问我", show_label=False,
+                         scale=6, elem_id="customer-input", lines=1)
+        send = gr.Button("Send / 发送", variant="primary", scale=1, elem_id="customer-send")
+        human = gr.Button("🧑‍💼 Talk to a human / 转人工", scale=1, elem_id="talk-to-human")
+    status = gr.Markdown(elem_id="customer-status")
+    with gr.Accordion("Put this chat on your shop's website", open=False):
+        gr.Markdown("Paste this line before `</body>` on any page (replace the host with this server's "
+                    "address). See it on [an example shop page](/widget/example) or open [the widget](/widget).")
+        gr.Code(snippet(base_url), language="html", elem_id="widget-snippet")
+
+    turn = friendly(functools.partial(customer.chat_ui_turn, runtime))
+    outputs = [chatbot, session, status, msg]
+    msg.submit(turn, [msg, chatbot, session], outputs, concurrency_id="chat")
+    send.click(turn, [msg, chatbot, session], outputs, concurrency_id="chat")
+    human.click(friendly(functools.partial(customer.handoff_ui, runtime)), [chatbot, session], [chatbot, status])
+
+    def on_like(session_id, data):
+        customer.vote_ui(runtime, session_id, data.liked)
+
+    on_like.__annotations__["data"] = gr.LikeData  # gradio injects the vote by this type hint
+    chatbot.like(on_like, [session], None)
+
+
+def staff_login(gr, auth):
+    """Login row for agents and admins; returns the role State (server-side: a browser cannot forge it)."""
+    from assistant.web.auth import DEMO_WARNING
+
+    role = gr.State(None)
+    with gr.Accordion("Staff login (agents and admins)", open=False, elem_id="staff-login"):
+        if auth.demo:
+            gr.Markdown(f"⚠️ {DEMO_WARNING}", elem_classes="demo-banner")
+        elif not auth.enabled:
+            gr.Markdown("🔒 No staff account is configured (`app.users`); agent and admin views are locked.")
+        with gr.Row():
+            user = gr.Textbox(label="Username", elem_id="login-user", scale=2)
+            password = gr.Textbox(label="Password", type="password", elem_id="login-password", scale=2)
+            login = gr.Button("Log in", variant="primary", elem_id="login-button", scale=1)
+            logout = gr.Button("Log out", elem_id="logout-button", scale=1)
+        status = gr.Markdown(elem_id="login-status")
+    return role, user, password, login, logout, status
+
+
+def build_demo(runtime, auth=None, base_url: str | None = None):
+    """The Gradio Blocks of the whole app. Cheap: builds widgets only, loads no model.
+
+    `base_url` is where customers reach this server (for the widget snippet); default: app.host/app.port.
+    """
+    import gradio as gr
+
+    from assistant.web import staff_ui
+    from assistant.web.auth import Authenticator
+
+    auth = auth or Authenticator.from_config(runtime.settings.app)
+    cfg = runtime.settings.app
+    with gr.Blocks(title=cfg.title) as demo:
+        gr.Markdown(f"## {cfg.title}")
+        role, user, password, login, logout, login_status = staff_login(gr, auth)
+        with gr.Tabs():
+            with gr.Tab("Customer chat", id="customer"):
+                customer_tab(gr, runtime, base_url or f"http://{cfg.host}:{cfg.port}")
+            with gr.Tab("Copywriter", id="copywriter"):
+                staff_ui.copywriter_tab(gr, runtime, friendly)
+            with gr.Tab("Agent", id="agent"):
+                agent_views = staff_ui.agent_tab(gr, runtime, role, friendly)
+            with gr.Tab("Admin", id="admin"):
+                admin_views = staff_ui.admin_tab(gr, runtime, role, friendly)
+            with gr.Tab("Analytics", id="analytics"):
+                analytics_views = staff_ui.analytics_tab(gr, runtime, role, friendly)
+
+        gated = [*agent_views, *admin_views, *analytics_views]  # (locked notice, content, needed role) triples
+
+        def show(current_role):
+            from assistant.web.auth import allows
+
+            updates = []
+            for _notice, _content, needed in gated:
+                ok = allows(current_role, needed)
+                updates += [gr.update(visible=not ok), gr.update(visible=ok)]
+            return updates
+
+        views = [c for notice, content, _ in gated for c in (notice, content)]
+
+        def do_login(username, pw):
+            got = auth.login(username, pw)
+            msg = f"✅ Logged in as **{username}** ({got})." if got else "❌ Wrong username or password."
+            return got, msg, "", *show(got)
+
+        def do_logout():
+            return None, "Logged out.", "", *show(None)
+
+        login.click(do_login, [user, password], [role, login_status, password, *views])
+        password.submit(do_login, [user, password], [role, login_status, password, *views])
+        logout.click(do_logout, None, [role, login_status, password, *views])
+    demo.queue(max_size=cfg.max_queue, default_concurrency_limit=cfg.concurrency_limit)
+    return demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = add_common_args(argparse.ArgumentParser(
+        prog="python app.py", description="Serve the shop assistant: UI at /, widget at /widget, API at /v1."))
+    parser.add_argument("--host", help="address to listen on (default: app.host from config)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: app.port from config)")
+    args = parser.parse_args(argv)
+    setup_logging(verbose(args))
+    logging.getLogger("assistant").setLevel(logging.INFO)
+
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+    from assistant.web.auth import Authenticator
+    from assistant.web.server import create_app, serve
+
+    settings = load_config(config_path(args))
+    runtime = Runtime(settings)
+    auth = Authenticator.from_config(settings.app)
+    host, port = args.host or settings.app.host, args.port or settings.app.port
+    app = create_app(runtime, build_demo(runtime, auth, f"http://{host}:{port}"), auth, css=CSS)
+    print(f"Shop assistant on http://{host}:{port}/  (widget: /widget/example, API: /v1, docs: /api/docs)",
+          file=sys.stderr)
+    serve(app, host, port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

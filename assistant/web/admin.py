@@ -1,0 +1,232 @@
+"""Admin handlers beyond documents: task adapters (list, activate), fine-tune runs with live loss, and the
+conversation analytics (intent mix, sentiment trend, handoff rate, CSAT from thumbs) as plots.
+
+A fine-tune runs as `python -m finetune train` in a child process: training is heavy (torch) and must not
+block or crash the server; its progress bar is parsed for the live loss curve.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from assistant.config import REPO_ROOT, resolve_path
+from assistant.errors import InputError, NotFoundError
+from assistant.web.staff import _frame, forget, import_problem, require
+
+log = logging.getLogger(__name__)
+
+TASKS = ("support", "adcopy")
+LOSS = re.compile(r"(\d+)/(\d+) \[[^\]]*loss=([0-9.]+)")
+EVAL = re.compile(r"step (\d+)/(\d+): train loss ([0-9.]+), eval loss ([0-9.]+)")
+
+
+# --- adapters ------------------------------------------------------------------------------------------
+def _registered() -> list:
+    try:
+        from assistant.llm.adapter_registry import list_adapters
+
+        return list_adapters()
+    except Exception as exc:  # noqa: BLE001 - an unreadable registry shows as empty, with a log line
+        log.warning("adapter registry unavailable: %s", exc)
+        return []
+
+
+def adapter_table(runtime, role):
+    require(role, "admin")
+    active = dict(runtime.settings.llm.adapters)
+    rows = [[task, path, "active", "", ""] for task, path in active.items()]
+    for r in _registered():
+        try:
+            value = r.for_backend(runtime.settings.llm.backend)
+        except Exception:  # noqa: BLE001 - e.g. no GGUF export for llama.cpp yet
+            value = r.path
+        state = "active" if active.get(r.task) == value else "registered"
+        rows.append([r.task, value, state, r.method, r.created])
+    return _frame(rows, ["task", "adapter", "state", "method", "created"])
+
+
+def activate_adapter(runtime, role, task: str, path: str):
+    """Point a task at an adapter (a registered one by task, or a path); '' = back to the base model.
+
+    The backend and chat are rebuilt on the next request with the new adapter set: the model reloads once.
+    """
+    require(role, "admin")
+    if task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}")
+    path = (path or "").strip()
+    adapters = dict(runtime.settings.llm.adapters)
+    if not path:
+        adapters.pop(task, None)
+        msg = f"`{task}` now uses the base model."
+    else:
+        candidate = resolve_path(path)
+        if not candidate.exists():
+            matches = [r for r in _registered() if r.task == task and path in (r.path, r.gguf, r.name)]
+            if not matches:
+                raise NotFoundError(f"no adapter file or folder {path!r} and no registered {task} adapter by that name")
+            candidate = Path(matches[-1].for_backend(runtime.settings.llm.backend))
+        adapters[task] = str(candidate)
+        msg = f"`{task}` now uses `{candidate}` (the model reloads on the next request)."
+    reload = getattr(runtime, "set_adapters", None)
+    if reload is not None:
+        reload(adapters)
+    else:
+        # Runtime builds backend and chat lazily: dropping them makes the next request rebuild both with the
+        # new adapter set (requests in flight finish on the old model, which they still hold).
+        with runtime._lock:
+            runtime.settings.llm.adapters = adapters
+            runtime._backend = None
+            getattr(runtime, "_objects", {}).pop("chat", None)
+    forget(runtime, "adcopy_generator")  # it holds the old backend too
+    return msg, adapter_table(runtime, role)
+
+
+# --- fine-tuning ---------------------------------------------------------------------------------------
+def finetune_problem() -> str | None:
+    return import_problem("finetune")
+
+
+def finetune_command(runtime, task: str, data: Path, steps: int, output: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "finetune", "train", "--data", str(data), "--output", str(output),
+           "--task", task, "--max-steps", str(steps)]
+    if runtime.settings.config_file:
+        cmd += ["--config", str(runtime.settings.config_file)]
+    return cmd
+
+
+def finetune_run(runtime, role, task, data, steps):
+    """Start a run and stream (loss curve, log) while it trains; the adapter lands in the registry."""
+    require(role, "admin")
+    if task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}")
+    path = Path(getattr(data, "name", data)) if data else None
+    if path is None or not path.exists():
+        raise InputError("upload a JSONL training file first (alpaca, sharegpt or OpenAI messages)")
+    if path.suffix.lower() != ".jsonl":
+        raise InputError(f"training data must be a .jsonl file, got {path.name}")
+    steps = int(steps or 0)
+    if not 1 <= steps <= 10_000:
+        raise InputError("max steps must be between 1 and 10000")
+    output = resolve_path(f"data/adapters/{task}-{time.strftime('%Y%m%d-%H%M%S')}")
+    cmd = finetune_command(runtime, task, path, steps, output)
+    log.info("fine-tune: %s", " ".join(cmd))
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, bufsize=1)
+    points: list[tuple[int, float, str]] = []
+    lines: list[str] = []
+    buf = ""
+    while True:
+        chunk = proc.stdout.read(256)
+        if not chunk:
+            break
+        buf += chunk
+        *done, buf = re.split(r"[\r\n]", buf)
+        changed = False
+        for line in filter(None, (x.strip() for x in done)):
+            # A bar update and an eval line may share one line (no newline between them): check both.
+            bar, ev = LOSS.search(line), EVAL.search(line)
+            if bar and (not points or points[-1][0] != int(bar[1]) or points[-1][2] != "train"):
+                points.append((int(bar[1]), float(bar[3]), "train"))
+                changed = True
+            if ev:
+                points.append((int(ev[1]), float(ev[4]), "eval"))
+                lines.append(ev[0])
+                changed = True
+            if not bar and not ev:
+                lines.append(line)
+        if changed:
+            yield _curve(points), _log(lines, f"⏳ training {task}…")
+    code = proc.wait()
+    verdict = (f"✅ done: adapter in `{output}` (registered for `{task}`; activate it in Adapters)" if code == 0
+               else f"❌ the run failed (exit code {code}); see the log below")
+    yield _curve(points), _log(lines, verdict)
+
+
+def _curve(points):
+    return _frame([[s, loss, kind] for s, loss, kind in points], ["step", "loss", "series"])
+
+
+def _log(lines: list[str], headline: str) -> str:
+    tail = "\n".join(lines[-15:])
+    return f"{headline}\n\n```\n{tail}\n```" if tail else headline
+
+
+# --- conversation analytics ----------------------------------------------------------------------------
+def analytics_view(runtime, role):
+    """(summary markdown, intent-mix, sentiment-trend, handoff-rate, CSAT figures) from recorded events."""
+    require(role, "admin")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from assistant.web.events import events_frame, summary
+
+    stats, df = summary(runtime), events_frame(runtime)
+    answers = df[df.kind == "answer"]
+    votes = df[df.kind == "vote"]
+
+    def fig(title):
+        f, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
+        ax.set_title(title)
+        return f, ax
+
+    f1, ax = fig("Intent mix")
+    mix = stats["intent_mix"]
+    ax.barh(list(mix)[::-1], list(mix.values())[::-1], color="#2f6f5e") if mix else ax.text(0.3, 0.5, "no data")
+    f2, ax = fig("Sentiment by day (share of messages)")
+    if len(answers):
+        daily = answers.assign(day=answers["time"].dt.floor("D")).pivot_table(
+            index="day", columns="sentiment", values="session_id", aggfunc="count", fill_value=0)
+        (daily.div(daily.sum(axis=1), axis=0)).plot(ax=ax, marker="o")
+    else:
+        ax.text(0.3, 0.5, "no data")
+    f3, ax = fig("Handoff rate by day")
+    if len(answers):
+        rate = answers.assign(day=answers["time"].dt.floor("D")).groupby("day").handoff.mean()
+        rate.plot(ax=ax, marker="o", color="#b42318")
+        ax.set_ylim(0, 1)
+    else:
+        ax.text(0.3, 0.5, "no data")
+    f4, ax = fig("CSAT from thumbs (share 👍)".replace(" 👍", " up"))
+    if len(votes):
+        csat = votes.assign(day=votes["time"].dt.floor("D")).groupby("day").vote.apply(lambda v: (v > 0).mean())
+        csat.plot(ax=ax, marker="o", color="#1565c0")
+        ax.set_ylim(0, 1)
+    else:
+        ax.text(0.3, 0.5, "no votes yet")
+    for f in (f1, f2, f3, f4):
+        f.tight_layout()
+    pct = lambda x: "–" if x is None else f"{x:.0%}"  # noqa: E731
+    text = (f"**{stats['messages']}** answered messages in **{stats['sessions']}** sessions · handoff rate "
+            f"**{pct(stats['handoff_rate'])}** · CSAT **{pct(stats['csat'])}** "
+            f"({stats['thumbs_up']} 👍 / {stats['thumbs_down']} 👎) · languages {stats['language_mix'] or '–'}")
+    return text, f1, f2, f3, f4
+
+
+# --- marketing analytics over a shop's CSV -------------------------------------------------------------
+def marketing_analysis(runtime, role, file, analysis: str):
+    """Upload a CSV (reviews, orders, customers, campaigns): the matching `assistant.analytics` analysis,
+    its summary and up to two of its plots."""
+    require(role, "admin")
+    from assistant.analytics import detect_kind, load_csv, run_analysis
+    from assistant.analytics.report import default_analysis
+
+    path = Path(getattr(file, "name", file)) if file else None
+    if path is None or not path.exists():
+        raise InputError("upload a CSV file first")
+    if path.suffix.lower() != ".csv":
+        raise InputError(f"analytics reads .csv files, got {path.name}")
+    cfg = runtime.settings.analytics
+    table = load_csv(path, cfg)
+    name = default_analysis(detect_kind(table.df)) if analysis in (None, "", "auto") else analysis
+    result = run_analysis(name, table, cfg, backend=None, settings=runtime.settings)
+    figures = list(result.figures.values())[:2]
+    figures += [None] * (2 - len(figures))
+    return f"#### {name}\n\n{result.markdown()}", *figures

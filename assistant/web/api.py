@@ -1,0 +1,293 @@
+"""OpenAI-compatible API: `POST /v1/chat/completions` (SSE or whole) and `GET /v1/models`.
+
+`model` picks the path: `support` runs the whole customer pipeline (guardrails, router, knowledge base,
+support adapter) and adds `citations`, `route` and `handoff` to the response; `adcopy` answers with the
+ad-copy adapter; `base` (or the configured model's name) is the plain model. The API is stateless like
+OpenAI's: the client sends the conversation, so no request can see another's history. Errors use OpenAI's
+JSON shape (`{"error": {"message", "type", "param", "code"}}`) and status codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from assistant.chat import ChatSession
+from assistant.errors import AssistantError
+from assistant.llm.base import Message
+from assistant.web.customer import citation_dicts
+from assistant.web.events import record_answer
+
+log = logging.getLogger(__name__)
+
+TASK_MODELS = ("support", "adcopy")
+ROLES = ("system", "user", "assistant")
+
+
+class APIError(Exception):
+    """An error already in OpenAI's vocabulary."""
+
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(status_code=self.status, content=error_body(self.message, self.type, self.param,
+                                                                          self.code))
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def from_assistant_error(exc: AssistantError) -> APIError:
+    status = exc.http_status
+    type_ = "invalid_request_error" if status < 500 else "server_error"
+    return APIError(status, str(exc), type_, code=type(exc).__name__)
+
+
+@dataclass
+class ChatRequest:
+    model: str
+    messages: list[Message]
+    stream: bool = False
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+
+
+def _text_of(content, i: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise APIError(400, "only text content parts are supported", param=f"messages[{i}].content")
+            parts.append(part["text"])
+        return "".join(parts)
+    raise APIError(400, "message content must be a string or a list of text parts", param=f"messages[{i}].content")
+
+
+def _number(body: dict, name: str, kind: type, lo: float, hi: float):
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+        raise APIError(400, f"{name} must be a{'n integer' if kind is int else ' number'}", param=name)
+    if not lo <= value <= hi:
+        raise APIError(400, f"{name} must be between {lo:g} and {hi:g}, got {value}", param=name)
+    return kind(value)
+
+
+def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int, max_tokens: int) -> ChatRequest:
+    """Validate a request body by hand so every mistake gets a precise OpenAI-style error."""
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise APIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise APIError(400, "the request body must be a JSON object", code="invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise APIError(400, "you must provide a model parameter", param="model")
+    if model not in models:
+        raise APIError(404, f"The model `{model}` does not exist. Available: {', '.join(models)}",
+                       param="model", code="model_not_found")
+    raw_messages = body.get("messages")
+    if not isinstance(raw_messages, list) or not raw_messages:
+        raise APIError(400, "messages must be a non-empty array", param="messages")
+    messages = []
+    for i, m in enumerate(raw_messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise APIError(400, f"messages[{i}].role must be one of {', '.join(ROLES)}", param=f"messages[{i}].role")
+        text = _text_of(m.get("content"), i)
+        if len(text) > max_chars:
+            raise APIError(400, f"messages[{i}] is {len(text)} characters; the limit is {max_chars}",
+                           param=f"messages[{i}].content", code="message_too_long")
+        messages.append(Message(m["role"], text))
+    if messages[-1].role != "user" or not messages[-1].content.strip():
+        raise APIError(400, "the last message must be a non-empty user message", param="messages")
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise APIError(400, "only n=1 is supported", param="n")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool | type(None)):
+        raise APIError(400, "stream must be a boolean", param="stream")
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)):
+        raise APIError(400, "stop must be a string or an array of strings", param="stop")
+    tokens = _number(body, "max_completion_tokens", int, 1, max_tokens) or _number(body, "max_tokens", int, 1,
+                                                                                  max_tokens)
+    return ChatRequest(model=model, messages=messages, stream=bool(stream), max_tokens=tokens,
+                       temperature=_number(body, "temperature", float, 0, 2), stop=stop,
+                       seed=_number(body, "seed", int, -(2**63), 2**63 - 1))
+
+
+class Gate:
+    """At most `limit` generations at once and `queue` waiting; beyond that, 503 at once (no pile-up)."""
+
+    def __init__(self, limit: int, queue: int):
+        self._slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self.capacity = limit + queue
+
+    def admit(self) -> None:
+        with self._lock:
+            if self._admitted >= self.capacity:
+                raise APIError(503, "the server is busy; please retry shortly", "server_error", code="overloaded")
+            self._admitted += 1
+
+    def run(self, pieces: Iterator[str]) -> Iterator[str]:
+        """Iterate `pieces` holding a slot; always gives the admission back, even if the client leaves."""
+        try:
+            with self._slots:
+                yield from pieces
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+
+class ChatCompletions:
+    """The one object behind the routes: turns a ChatRequest into text pieces plus extra fields."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        app = runtime.settings.app
+        self.gate = Gate(app.concurrency_limit, app.max_queue)
+
+    @property
+    def models(self) -> dict[str, str | None]:
+        """model id -> adapter (None = the base model)."""
+        base = self.runtime.settings.llm.model
+        return {"support": "support", "adcopy": "adcopy", "base": None, base: None}
+
+    def pieces(self, req: ChatRequest, extra: dict) -> Iterator[str]:
+        """Text pieces of the answer; `extra` receives citations/route/handoff when the answer is complete."""
+        if req.model == "support":
+            history = [m for m in req.messages[:-1] if m.role != "system"]  # the shop's own system prompt rules
+            stream = self.runtime.chat.respond(req.messages[-1].content, ChatSession(history=history))
+            yield from stream
+            reply = stream.reply
+            extra.update(citations=citation_dicts(reply.citations), route=reply.route, handoff=reply.handoff)
+            if getattr(reply, "ticket_id", None) is not None:
+                extra["ticket_id"] = reply.ticket_id
+            if getattr(reply, "replaced", False):
+                # The output check replaced what streamed: the final text is the one to show.
+                extra.update(replaced=True, text=reply.text)
+            record_answer(self.runtime, "api", reply, "", "api")
+            return
+        adapter = self.models[req.model]
+        loaded = set(self.runtime.settings.llm.adapters)
+        opts = {"adapter": adapter if adapter in loaded else None, "max_tokens": req.max_tokens,
+                "temperature": req.temperature, "stop": req.stop, "seed": req.seed}
+        yield from self.runtime.backend.stream(req.messages, **{k: v for k, v in opts.items() if v is not None})
+        extra.update(citations=[], route=None, handoff=False)
+
+
+def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra) -> str:
+    body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+
+def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int) -> Iterator[str]:
+    extra: dict = {}
+    yield _chunk(cid, created, req.model, {"role": "assistant", "content": ""})
+    try:
+        for piece in service.gate.run(service.pieces(req, extra)):
+            if piece:
+                yield _chunk(cid, created, req.model, {"content": piece})
+    except AssistantError as exc:
+        # Headers are gone already: OpenAI's clients read an `error` object in the stream as a failure.
+        err = from_assistant_error(exc)
+        yield f"data: {json.dumps(error_body(err.message, err.type, code=err.code))}\n\n"
+        return
+    except Exception as exc:  # noqa: BLE001 - keep the server up, tell the client
+        log.exception("streaming completion failed")
+        yield f"data: {json.dumps(error_body(f'internal error: {type(exc).__name__}', 'server_error'))}\n\n"
+        return
+    yield _chunk(cid, created, req.model, {}, "stop", **extra)
+    yield "data: [DONE]\n\n"
+
+
+def build_router(runtime) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["openai"])
+    service = ChatCompletions(runtime)
+
+    @router.get("/models")
+    def list_models() -> dict:
+        created = int(time.time())
+        return {"object": "list", "data": [
+            {"id": mid, "object": "model", "created": created, "owned_by": "shop-assistant",
+             "adapter": adapter} for mid, adapter in service.models.items()]}
+
+    @router.post("/chat/completions")
+    async def chat_completions(request: Request):
+        settings = runtime.settings
+        try:
+            req = parse_chat_request(await request.body(), service.models, settings.app.max_message_chars,
+                                     settings.llm.max_tokens)
+            service.gate.admit()
+        except APIError as exc:
+            return exc.response()
+        cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if req.stream:
+            return StreamingResponse(_sse(service, req, cid, created), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        extra: dict = {}
+        try:
+            from starlette.concurrency import run_in_threadpool
+
+            text = await run_in_threadpool(lambda: "".join(service.gate.run(service.pieces(req, extra))))
+            text = extra.pop("text", text)
+        except APIError as exc:
+            return exc.response()
+        except AssistantError as exc:
+            return from_assistant_error(exc).response()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("completion failed")
+            return APIError(500, f"internal error: {type(exc).__name__}", "server_error").response()
+        return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text.strip()},
+                             "finish_reason": "stop"}], **extra}
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str, request: Request):
+        # Without this, the UI mounted at "/" would answer unknown /v1 paths with an HTML page.
+        if path in ("models", "chat/completions"):
+            return APIError(405, f"{request.method} is not allowed on /v1/{path}").response()
+        return APIError(404, f"unknown endpoint /v1/{path}", code="unknown_url").response()
+
+    return router
+
+
+def install_error_handlers(app) -> None:
+    """Unknown routes and wrong methods under /v1 answer in OpenAI's shape too."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    default = app.exception_handlers.get(StarletteHTTPException)
+
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/v1"):
+            return JSONResponse(status_code=exc.status_code,
+                                content=error_body(str(exc.detail), "invalid_request_error"))
+        if default is not None:
+            return await default(request, exc)
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+

@@ -1,0 +1,223 @@
+"""Customer chat for the UI tab and the widget: sessions, streaming, sources, language, "talk to a human".
+
+Everything here is plain Python over `runtime.chat.respond()`, so the Gradio tab, the widget's endpoint and
+the tests share one code path. A session id is the only thing a browser holds; history stays on the server.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.chat import ChatSession, Reply
+from assistant.citations import Citation
+from assistant.errors import AssistantError, InputError
+
+log = logging.getLogger(__name__)
+
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+# Interface strings in the customer's language (the model's answer language is the chat pipeline's job).
+TEXT = {
+    "en": {
+        "sources": "Sources",
+        "handoff_done": "I've asked a colleague to take over (ticket {ticket}). They'll reply here or by e-mail.",
+        "handoff_offer": "A human colleague can help with this: press \"Talk to a human\".",
+        "handoff_unavailable": "Our team can't take live chats right now; please write to support@aurora-home.example.",
+        "empty": "Please type a question first.",
+        "too_long": "That message is too long ({n} characters); please keep it under {limit}.",
+        "failed": "Sorry, something went wrong on our side. Please try again in a moment.",
+    },
+    "zh": {
+        "sources": "参考来源",
+        "handoff_done": "已为您转接人工客服（工单 {ticket}），同事会在这里或通过邮件回复您。",
+        "handoff_offer": "这个问题可以由人工客服为您处理：请点击“转人工”。",
+        "handoff_unavailable": "人工客服暂时无法在线接待，请发邮件至 support@aurora-home.example。",
+        "empty": "请先输入您的问题。",
+        "too_long": "消息太长（{n} 个字符），请控制在 {limit} 个字符以内。",
+        "failed": "抱歉，系统出了点问题，请稍后再试。",
+    },
+}
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """zh or en for the interface: the classifiers' script detector when it is there, else the CJK share."""
+    try:
+        from assistant.classifiers.language import detect_language as by_script
+    except ImportError:
+        by_script = None
+    if by_script is not None:
+        lang = by_script(text)
+        return lang if lang in TEXT else default
+    letters = [c for c in text if not c.isspace() and not c.isdigit()]
+    if not letters:
+        return default
+    return "zh" if sum(bool(CJK.match(c)) for c in letters) / len(letters) > 0.2 else "en"
+
+
+def t(lang: str, key: str, **kw) -> str:
+    return TEXT.get(lang, TEXT["en"])[key].format(**kw)
+
+
+def check_message(text: Any, max_chars: int) -> str:
+    """The message to answer, or an InputError whose text a customer can read (in their language)."""
+    if not isinstance(text, str):
+        raise InputError(t("en", "empty"))
+    text = text.strip()
+    if not text:
+        raise InputError(t("en", "empty"))
+    if len(text) > max_chars:
+        raise InputError(t(detect_language(text[:500]), "too_long", n=len(text), limit=max_chars))
+    return text
+
+
+def session_for(runtime, session_id: str | None) -> ChatSession:
+    """The caller's session; an id that is not a server-made one starts a fresh session (no id guessing)."""
+    if not session_id or not SESSION_ID.fullmatch(str(session_id)):
+        session_id = uuid.uuid4().hex
+    return runtime.chat.sessions.get(session_id)
+
+
+def citation_dicts(citations: list[Citation]) -> list[dict]:
+    return [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in citations]
+
+
+def sources_html(citations: list[Citation], lang: str) -> str:
+    """Each source as a <details> block: title visible, the passage one click away."""
+    if not citations:
+        return ""
+    items = []
+    for i, c in enumerate(citations, 1):
+        title = html.escape(c.title or c.source.rsplit("/", 1)[-1] or c.source)
+        where = html.escape(c.source + (f", p. {c.page}" if c.page else ""))
+        snippet = html.escape((c.snippet or "").strip()[:600])
+        items.append(
+            f'<details class="source"><summary>[{i}] {title}</summary>'
+            f'<div class="where">{where}</div><blockquote>{snippet}</blockquote></details>'
+        )
+    return f'<div class="sources"><b>{t(lang, "sources")}</b>{"".join(items)}</div>'
+
+
+@dataclass
+class ChatEvent:
+    """One step of a streamed answer: text so far, and once finished the whole Reply."""
+
+    text: str
+    session_id: str
+    lang: str
+    reply: Reply | None = None
+    done: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def stream_answer(runtime, session_id: str | None, message: Any, channel: str = "ui") -> Iterator[ChatEvent]:
+    """Validate, answer through the whole chat pipeline, yield growing text; the last event has `.reply`.
+
+    Bad input raises InputError before anything streams; a failing model never raises here (the chat
+    service turns it into a polite reply), other errors become a friendly final event.
+    """
+    max_chars = runtime.settings.app.max_message_chars
+    text = check_message(message, max_chars)
+    lang = detect_language(text)
+    session = session_for(runtime, session_id)
+    sofar = ""
+    try:
+        stream = runtime.chat.respond(text, session)
+        for piece in stream:
+            sofar += piece
+            yield ChatEvent(sofar, session.id, lang)
+        reply = stream.reply
+    except InputError:
+        raise
+    except AssistantError as exc:
+        log.error("chat failed for session %s: %s", session.id, exc.one_line())
+        reply = Reply(text=t(lang, "failed"), handoff=True, error=exc.one_line())
+    except Exception as exc:  # noqa: BLE001 - the server stays up and the customer gets an answer
+        log.exception("unexpected chat failure for session %s", session.id)
+        reply = Reply(text=t(lang, "failed"), handoff=True, error=f"{type(exc).__name__}: {exc}")
+    from assistant.web.events import record_answer
+
+    record_answer(runtime, session.id, reply, lang, channel)
+    yield ChatEvent(reply.text, session.id, lang, reply=reply, done=True)
+
+
+def transcript(runtime, session_id: str | None) -> list[dict]:
+    if not session_id or not SESSION_ID.fullmatch(str(session_id)):
+        return []
+    return [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
+
+
+def request_handoff(runtime, session_id: str | None, reason: str = "customer asked for a human") -> dict:
+    """Open a handoff ticket with the session's transcript; says plainly when no queue is available."""
+    history = transcript(runtime, session_id)
+    last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+    lang = detect_language(last_user) if last_user else "en"
+    try:
+        from assistant.web.staff import open_ticket
+
+        ticket = open_ticket(runtime, session_id or "", history, reason)
+    except Exception as exc:  # noqa: BLE001 - the button must answer even if the queue is down
+        log.warning("handoff unavailable: %s", exc)
+        return {"ok": False, "ticket": None, "message": t(lang, "handoff_unavailable"), "lang": lang}
+    return {"ok": True, "ticket": ticket, "message": t(lang, "handoff_done", ticket=ticket), "lang": lang}
+
+
+def sources_message(citations: list[Citation], lang: str) -> dict:
+    """A collapsed "thought" message in gr.Chatbot: the sources expand on click."""
+    lines = []
+    for i, c in enumerate(citations, 1):
+        where = c.source + (f", p. {c.page}" if c.page else "")
+        snippet = " ".join((c.snippet or "").split())[:400]
+        lines.append(f"**[{i}] {c.title or where}** — `{where}`\n\n> {snippet}")
+    return {"role": "assistant", "content": "\n\n".join(lines),
+            "metadata": {"title": f"📚 {t(lang, 'sources')} ({len(citations)})", "status": "done"}}
+
+
+def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | None):
+    """The Gradio customer tab's submit handler: yields (chat history, session id, status line, textbox).
+
+    History is gr.Chatbot's message list; the server-side session holds the real memory. Bad input leaves
+    the history as it was and says why in the status line.
+    """
+    history = list(history or [])
+    events = stream_answer(runtime, session_id, message)
+    try:
+        event = next(events)
+    except InputError as exc:
+        yield history, session_id, f"⚠️ {exc}", ""
+        return
+    history += [{"role": "user", "content": str(message).strip()}, {"role": "assistant", "content": event.text}]
+    yield list(history), event.session_id, "", ""
+    for event in events:
+        history[-1] = {"role": "assistant", "content": event.text}
+        if event.done:
+            reply = event.reply
+            if reply.citations:
+                history.append(sources_message(reply.citations, event.lang))
+            ticket = getattr(reply, "ticket_id", None)
+            status = (t(event.lang, "handoff_done", ticket=ticket) if ticket is not None
+                      else t(event.lang, "handoff_offer") if reply.handoff else "")
+            yield list(history), event.session_id, status, ""
+            return
+        yield list(history), event.session_id, "", ""  # a copy per step: each is a snapshot of the stream
+
+
+def vote_ui(runtime, session_id: str | None, liked) -> None:
+    """A thumbs up/down on an answer in the customer tab (gr.LikeData.liked: True/False or the option name)."""
+    from assistant.web.events import record_vote
+
+    up = liked is True or (isinstance(liked, str) and liked.lower() in ("like", "up", "true"))
+    record_vote(runtime, session_id, 1 if up else -1, "ui")
+
+
+def handoff_ui(runtime, history: list | None, session_id: str | None):
+    """The "Talk to a human" button: opens a ticket and says so in the chat."""
+    result = request_handoff(runtime, session_id)
+    history = list(history or []) + [{"role": "assistant", "content": f"🧑‍💼 {result['message']}"}]
+    return history, result["message"]

@@ -1,0 +1,109 @@
+"""Conversation events for the Analytics tab: one row per answered customer message and per thumbs vote.
+
+Only labels are kept (intent, sentiment, language, action, handoff, vote), never the message text, so the
+analytics need no redaction. Writing an event never breaks a chat: failures are logged and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Float, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.storage import Base, ensure_tables, get_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+
+class ChatEventRow(Base):
+    __tablename__ = "app_chat_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(DateTime, index=True)  # UTC, naive (SQLite keeps no zone)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # "answer" | "vote"
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="")  # ui | widget | api
+    intent: Mapped[str] = mapped_column(String(64), default="")
+    sentiment: Mapped[str] = mapped_column(String(32), default="")
+    sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    action: Mapped[str] = mapped_column(String(32), default="")
+    handoff: Mapped[int] = mapped_column(Integer, default=0)
+    vote: Mapped[int] = mapped_column(Integer, default=0)  # +1 / -1 for kind == "vote"
+
+
+_factories: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _factory(runtime):
+    url = runtime.settings.storage.effective_url
+    with _lock:
+        if url not in _factories:
+            engine = get_engine(runtime.settings.storage)
+            ensure_tables(engine)
+            _factories[url] = session_factory(engine)
+        return _factories[url]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_answer(runtime, session_id: str, reply, language: str, channel: str) -> None:
+    route = reply.route or {}
+    row = ChatEventRow(time=_now(), kind="answer", session_id=session_id, channel=channel,
+                       intent=str(route.get("intent", ""))[:64], sentiment=str(route.get("sentiment", ""))[:32],
+                       sentiment_score=float(route.get("sentiment_score") or 0.0),
+                       language=str(route.get("language") or language)[:8], action=str(route.get("action", ""))[:32],
+                       handoff=int(bool(reply.handoff)))
+    _add(runtime, row)
+
+
+def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui") -> None:
+    _add(runtime, ChatEventRow(time=_now(), kind="vote", session_id=session_id or "", channel=channel,
+                               vote=1 if vote > 0 else -1))
+
+
+def _add(runtime, row: ChatEventRow) -> None:
+    try:
+        with _factory(runtime).begin() as s:
+            s.add(row)
+    except Exception as exc:  # noqa: BLE001 - analytics must never cost a customer their answer
+        log.warning("could not record a chat event: %s", exc)
+
+
+def events_frame(runtime):
+    """All events as a DataFrame (columns as in the table); empty frame when there are none."""
+    import pandas as pd
+
+    cols = ["time", "kind", "session_id", "channel", "intent", "sentiment", "sentiment_score", "language",
+            "action", "handoff", "vote"]
+    with _factory(runtime)() as s:
+        rows = s.scalars(select(ChatEventRow).order_by(ChatEventRow.time)).all()
+        data = [[getattr(r, c) for c in cols] for r in rows]
+    return pd.DataFrame(data, columns=cols)
+
+
+def summary(runtime) -> dict:
+    """Intent mix, sentiment by day, handoff rate and CSAT (share of thumbs up) as plain numbers."""
+    df = events_frame(runtime)
+    answers, votes = df[df.kind == "answer"], df[df.kind == "vote"]
+    up, down = int((votes.vote > 0).sum()), int((votes.vote < 0).sum())
+    by_day = {}
+    if len(answers):
+        days = answers.assign(day=answers["time"].dt.strftime("%Y-%m-%d"))
+        by_day = {day: g.sentiment.value_counts().to_dict() for day, g in days.groupby("day")}
+    return {
+        "messages": int(len(answers)),
+        "sessions": int(answers.session_id.nunique()) if len(answers) else 0,
+        "intent_mix": answers.intent.replace("", "unknown").value_counts().to_dict(),
+        "language_mix": answers.language.replace("", "unknown").value_counts().to_dict(),
+        "sentiment_by_day": by_day,
+        "handoff_rate": float(answers.handoff.mean()) if len(answers) else None,
+        "thumbs_up": up, "thumbs_down": down,
+        "csat": up / (up + down) if up + down else None,
+    }

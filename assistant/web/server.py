@@ -1,0 +1,148 @@
+"""One FastAPI server for everything: the OpenAI-compatible API, the widget, the admin API and the Gradio UI.
+
+`create_app(runtime, demo)` wires the routers and mounts the Blocks at `/`; `serve(...)` runs uvicorn.
+Building the app loads no model: the runtime builds the backend on the first request that needs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from assistant.web import api, widget
+from assistant.web.auth import Authenticator, allows
+
+log = logging.getLogger(__name__)
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        username, _, password = base64.b64decode(value).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return username, password
+
+
+def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str | None = None) -> FastAPI:
+    """The ASGI app. `demo` (a gr.Blocks) is mounted at `/` when given; the API and widget work without it.
+
+    `css` is the UI's stylesheet: gradio 6 takes it at mount time, not in the Blocks constructor.
+    """
+    auth = auth or Authenticator.from_config(runtime.settings.app)
+    app = FastAPI(title=runtime.settings.app.title, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.runtime, app.state.auth = runtime, auth
+    api.install_error_handlers(app)
+    app.include_router(api.build_router(runtime))
+    app.include_router(widget.build_router(runtime, runtime.settings.app.title))
+
+    @app.get("/healthz")
+    def health() -> dict:
+        return {"ok": True, "demo_mode": auth.demo, "model_loaded": runtime.__dict__.get("_backend") is not None}
+
+    def staff(request: Request, needed: str) -> JSONResponse | None:
+        """None when the caller may proceed; otherwise the 401/403 to send back."""
+        creds = basic_credentials(request)
+        role = auth.login(*creds) if creds else None
+        if role is None:
+            return JSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="shop-assistant"'},
+                                content=api.error_body("valid staff credentials required", "authentication_error"))
+        if not allows(role, needed):
+            return JSONResponse(status_code=403, content=api.error_body(f"the {needed} role is required",
+                                                                        "permission_error"))
+        return None
+
+    @app.get("/api/admin/tickets")
+    def admin_tickets(request: Request):
+        if (denied := staff(request, "agent")) is not None:
+            return denied
+        from assistant.web.staff import handoff_queue
+
+        try:
+            return {"tickets": handoff_queue(runtime)}
+        except Exception as exc:  # noqa: BLE001 - a missing component is a 503, not a crash
+            return JSONResponse(status_code=503, content=api.error_body(f"handoff queue unavailable: {exc}",
+                                                                        "server_error"))
+
+    @app.get("/api/admin/analytics")
+    def admin_analytics(request: Request):
+        if (denied := staff(request, "admin")) is not None:
+            return denied
+        from assistant.web.events import summary
+
+        try:
+            return summary(runtime)
+        except Exception as exc:  # noqa: BLE001
+            return JSONResponse(status_code=503, content=api.error_body(f"analytics unavailable: {exc}",
+                                                                        "server_error"))
+
+    if demo is not None:
+        import gradio as gr
+
+        # Mounted last at "/": every route above is matched first, the UI gets the rest.
+        app = gr.mount_gradio_app(app, demo, path="/", **_mount_options(runtime, css))
+    return app
+
+
+def _mount_options(runtime, css: str | None) -> dict:
+    """Options gradio's mount accepts in this version (checked by introspection, not assumed)."""
+    import inspect
+
+    import gradio as gr
+
+    params = inspect.signature(gr.mount_gradio_app).parameters
+    opts = {}
+    if "max_file_size" in params:
+        opts["max_file_size"] = f"{runtime.settings.app.max_upload_mb}mb"
+    if "footer_links" in params:
+        opts["footer_links"] = []  # no "built with"/API-docs links in a shop's product UI
+    if "run_history" in params:
+        opts["run_history"] = False  # a customer's chat must not be kept in the browser's run history
+    if css and "css" in params:
+        opts["css"] = css
+    return opts
+
+
+class BackgroundServer:
+    """uvicorn in a daemon thread on 127.0.0.1 and a free port (tests, benchmarks): `with ... as server:`."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
+        import socket
+
+        import uvicorn
+
+        if not port:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.port, self.url = port, f"http://{host}:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

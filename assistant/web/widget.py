@@ -1,0 +1,139 @@
+"""The embeddable customer widget: `/widget` (chat page for an iframe), `/widget.js` (the one-line snippet's
+loader), `/widget/example` (a plain shop page using the snippet) and the widget's JSON/SSE endpoints.
+
+A shop pastes one line into any page: `<script src="https://ASSISTANT-HOST/widget.js" async></script>`.
+The loader adds a chat button that opens `/widget` in an iframe, so the widget talks only to its own origin
+(no CORS, no cookies on the shop's site). The session id lives in the iframe's sessionStorage: one per tab.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+
+from assistant.errors import AssistantError, InputError
+from assistant.web.customer import SESSION_ID, citation_dicts, request_handoff, stream_answer
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def snippet(base_url: str) -> str:
+    """The line a shop pastes before </body>."""
+    return f'<script src="{base_url.rstrip("/")}/widget.js" async></script>'
+
+
+def _static(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"message": message}})
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InputError("the request body must be a JSON object")
+    return body
+
+
+async def _body_or_error(request: Request) -> tuple[dict, JSONResponse | None]:
+    try:
+        return await _json_body(request), None
+    except InputError as exc:
+        return {}, _error(400, str(exc))
+
+
+def build_router(runtime, title: str) -> APIRouter:
+    router = APIRouter(tags=["widget"])
+
+    @router.get("/widget", response_class=HTMLResponse)
+    def widget_page() -> HTMLResponse:
+        return HTMLResponse(_static("widget.html").replace("{{TITLE}}", title))
+
+    @router.get("/widget.js")
+    def widget_loader() -> Response:
+        return Response(_static("widget.js"), media_type="application/javascript",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @router.get("/widget/example", response_class=HTMLResponse)
+    def example_page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_static("example_shop.html").replace("{{SNIPPET}}", snippet(str(request.base_url))))
+
+    @router.get("/widget/snippet")
+    def widget_snippet(request: Request) -> dict:
+        return {"snippet": snippet(str(request.base_url))}
+
+    @router.post("/widget/api/chat")
+    async def widget_chat(request: Request):
+        try:
+            body = await _json_body(request)
+            events = stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget")
+            first = await _next_in_thread(events)  # validation errors surface here, before any byte is sent
+        except AssistantError as exc:  # bad input (400), or e.g. the model could not load (503)
+            return _error(exc.http_status, str(exc))
+
+        def sse():
+            event = first
+            yield _event("start", session_id=event.session_id, lang=event.lang)
+            sent = ""
+            for event in _chain(first, events):
+                if event.done:
+                    reply = event.reply
+                    yield _event("done", text=reply.text, citations=citation_dicts(reply.citations),
+                                 route=reply.route, handoff=reply.handoff, lang=event.lang,
+                                 ticket_id=getattr(reply, "ticket_id", None))
+                    return
+                yield _event("delta", text=event.text[len(sent):])
+                sent = event.text
+
+        return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @router.post("/widget/api/feedback")
+    async def widget_feedback(request: Request):
+        from assistant.web.events import record_vote
+
+        body, error = await _body_or_error(request)
+        if error is not None:
+            return error
+        vote = body.get("vote")
+        if vote not in (1, -1):
+            return _error(400, "vote must be 1 (thumbs up) or -1 (thumbs down)")
+        sid = body.get("session_id")
+        record_vote(runtime, sid if isinstance(sid, str) and SESSION_ID.fullmatch(sid) else None, vote, "widget")
+        return {"ok": True}
+
+    @router.post("/widget/api/handoff")
+    async def widget_handoff(request: Request):
+        body, error = await _body_or_error(request)
+        if error is not None:
+            return error
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(request_handoff, runtime, body.get("session_id"))
+
+    return router
+
+
+def _event(kind: str, **data) -> str:
+    return f"data: {json.dumps({'type': kind, **data}, ensure_ascii=False)}\n\n"
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+async def _next_in_thread(iterator):
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(next, iterator)

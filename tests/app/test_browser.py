@@ -1,0 +1,98 @@
+"""End to end in Debian's chromium (Playwright): customer chat with a cited, streamed answer; ad variants;
+agent login; the widget embedded in a plain shop page. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (/usr/bin/chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def page(live_app):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def open_app(page, live_app):
+    if not page.url.startswith(live_app.url) or "/widget" in page.url:
+        page.goto(live_app.url + "/")
+
+
+def test_customer_chat_streams_an_answer_with_a_citation(page, live_app):
+    open_app(page, live_app)
+    page.locator("#customer-input textarea").fill("How do returns work?")
+    page.locator("#customer-send").click()
+    chat = page.locator("#customer-chat")
+    chat.get_by_text("(fake answer to: How do returns work?)").wait_for()
+    sources = chat.get_by_text("Sources (1)")
+    sources.wait_for()
+    sources.click()  # expand the collapsed sources
+    chat.get_by_text("Returns policy").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "customer-chat.png"), full_page=True)
+
+
+def test_talk_to_a_human_answers(page, live_app):
+    open_app(page, live_app)
+    page.locator("#talk-to-human").click()
+    page.locator("#customer-chat").get_by_text("🧑‍💼").wait_for()
+
+
+def test_copywriter_generates_variants(page, live_app):
+    open_app(page, live_app)
+    page.get_by_role("tab", name="Copywriter").click()
+    if page.get_by_text("is not available").first.is_visible():
+        page.screenshot(path=str(ARTIFACTS / "copywriter-unavailable.png"), full_page=True)
+        pytest.skip("assistant.adcopy is not available in this checkout")
+    from tests.app.test_copywriter import DESCRIPTIONS, HEADLINES, numbered
+
+    live_app.backend.queue(numbered(HEADLINES), numbered(DESCRIPTIONS))
+    page.locator("#brief-product textarea").fill("Washed linen duvet cover")
+    page.locator("#generate-ads").click()
+    page.locator("#adcopy-status").get_by_text("3 of 3").wait_for()
+    table = page.locator("#ad-variants").inner_text()
+    assert "headline length" in table and "Aurora" in table
+    page.screenshot(path=str(ARTIFACTS / "copywriter.png"), full_page=True)
+
+
+def test_agent_login_unlocks_the_agent_tab(page, live_app):
+    open_app(page, live_app)
+    page.get_by_role("tab", name="Agent").click()
+    page.get_by_text("Log in with an agent account").first.wait_for()
+    page.get_by_text("Staff login (agents and admins)").click()
+    page.locator("#login-user textarea, #login-user input").first.fill("agent")
+    page.locator("#login-password input").fill("wrong-password")
+    page.locator("#login-button").click()
+    page.get_by_text("Wrong username or password").wait_for()
+    page.locator("#login-password input").fill("demo-agent")
+    page.locator("#login-button").click()
+    page.get_by_text("Logged in as").wait_for()
+    page.get_by_text("Knowledge-base search").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "agent.png"), full_page=True)
+
+
+def test_widget_snippet_works_in_a_plain_html_page(page, live_app):
+    page.goto(live_app.url + "/widget/example")
+    page.locator("#shop-assistant-button").click()
+    frame = page.frame_locator("#shop-assistant-frame")
+    frame.locator("#input").fill("How long does delivery take?")
+    frame.locator("#send").click()
+    frame.get_by_text("(fake answer to: How long does delivery take?)").wait_for()
+    frame.get_by_text("Delivery times").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "widget-example.png"), full_page=True)

@@ -1,0 +1,84 @@
+"""Customer chat handlers (UI tab and widget share them) on FakeBackend: streaming, sources, sessions, bad input."""
+
+from __future__ import annotations
+
+from assistant.errors import GenerationError
+from assistant.web import customer
+
+
+def run_turn(runtime, message, history=None, session_id=None):
+    return list(customer.chat_ui_turn(runtime, message, history, session_id))
+
+
+def test_turn_streams_growing_text_then_adds_expandable_sources(fake_runtime):
+    fake_runtime.backend.queue("You can return any item within 30 days for free.")
+    steps = run_turn(fake_runtime, "How do returns work?")
+    texts = [h[1]["content"] for h, *_ in steps if len(h) > 1]
+    assert len(steps) > 3 and texts[0] != texts[-2]  # more than one partial answer was shown
+    history, session_id, status, box = steps[-1]
+    assert history[0] == {"role": "user", "content": "How do returns work?"}
+    assert history[1]["content"] == "You can return any item within 30 days for free."
+    sources = history[2]
+    assert sources["metadata"]["title"].startswith("📚 Sources (1)")
+    assert "Returns policy" in sources["content"] and "kb/returns.md" in sources["content"]
+    assert box == "" and status == ""
+    assert len(session_id) == 32
+
+
+def test_session_memory_stays_within_its_own_session(fake_runtime):
+    backend = fake_runtime.backend
+    *_, (hist_a, sid_a, _, _) = run_turn(fake_runtime, "My secret word is PLUM.")
+    *_, (_, sid_b, _, _) = run_turn(fake_runtime, "My secret word is KIWI.")
+    run_turn(fake_runtime, "What is my secret word?", hist_a, sid_a)
+    prompt_a = " ".join(m.content for m in backend.calls[-1]["messages"])
+    assert sid_a != sid_b
+    assert "PLUM" in prompt_a and "KIWI" not in prompt_a
+    run_turn(fake_runtime, "And mine?", None, sid_b)
+    prompt_b = " ".join(m.content for m in backend.calls[-1]["messages"])
+    assert "KIWI" in prompt_b and "PLUM" not in prompt_b
+
+
+def test_made_up_session_ids_start_a_fresh_session(fake_runtime):
+    *_, (_, sid, _, _) = run_turn(fake_runtime, "hello", None, "../../etc/passwd")
+    assert sid != "../../etc/passwd" and len(sid) == 32
+
+
+def test_bad_input_gets_a_friendly_status_and_keeps_history(fake_runtime):
+    history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    for bad in ("", "   ", None, "x" * 100_000):
+        (hist, _sid, status, _box), = run_turn(fake_runtime, bad, history)
+        assert hist == history
+        assert status.startswith("⚠️")
+    (_, _, status, _), = run_turn(fake_runtime, "x" * 100_000)
+    assert "100000" in status and "4000" in status
+    assert fake_runtime.backend.calls == []  # nothing reached the model
+
+
+def test_model_failure_becomes_a_polite_answer_with_a_way_to_a_human(fake_runtime):
+    fake_runtime.backend.queue(GenerationError("llama.cpp crashed"))
+    *_, (history, _sid, status, _) = run_turn(fake_runtime, "Where is my order?")
+    assert "human" in history[-1]["content"].lower()
+    assert "Talk to a human" in status
+
+
+def test_chinese_customer_gets_chinese_interface_text(fake_runtime):
+    fake_runtime.backend.queue("30 天内可以免费退货。")
+    *_, (history, _sid, _status, _) = run_turn(fake_runtime, "怎么退货？")
+    assert history[-1]["metadata"]["title"].startswith("📚 参考来源")
+    (_, _, status, _), = run_turn(fake_runtime, "退" * 5000)
+    assert "消息太长" in status
+
+
+def test_handoff_button_answers_in_the_chat_either_way(fake_runtime):
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "I want to talk to someone about my broken lamp")
+    new_history, message = customer.handoff_ui(fake_runtime, history, sid)
+    assert new_history[-1]["content"].endswith(message)
+    assert len(new_history) == len(history) + 1
+    result = customer.request_handoff(fake_runtime, sid)
+    assert result["ok"] == (result["ticket"] is not None)
+
+
+def test_language_detection_follows_the_customer():
+    assert customer.detect_language("我的订单还没到") == "zh"
+    assert customer.detect_language("Where is my order?") == "en"
+    assert customer.detect_language("12345") == "en"

@@ -1,0 +1,133 @@
+"""Agent and admin handlers on fakes: KB hit-test and documents, handoff tickets, adapters, fine-tune progress,
+conversation analytics, and the role check every one of them makes."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from assistant.errors import InputError, NotFoundError
+from assistant.web import admin, customer, staff
+
+
+@pytest.fixture
+def docs(tmp_path):
+    good = tmp_path / "warranty.md"
+    good.write_text("# Warranty\n\nEvery Aurora lamp has a two-year warranty covering the dimmer and the cable.\n")
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(bytes(range(256)) * 40)
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ\x90\x00")
+    return good, binary, exe
+
+
+def test_every_staff_action_checks_the_role(fake_runtime):
+    with pytest.raises(InputError, match="agent"):
+        staff.kb_search(fake_runtime, None, "lamp", 5)
+    with pytest.raises(InputError, match="admin"):
+        list(staff.ingest_files(fake_runtime, "agent", []))
+    with pytest.raises(InputError, match="admin"):
+        admin.analytics_view(fake_runtime, "agent")
+
+
+def test_upload_search_and_delete_documents(fake_runtime, docs):
+    good, binary, exe = docs
+    steps = list(staff.ingest_files(fake_runtime, "admin", [str(good), str(binary), str(exe)]))
+    log, sources = steps[-1]
+    assert "✅ warranty.md" in log and "❌ setup.exe: unsupported file type" in log
+    assert "❌ photo.txt" in log or "✅ photo.txt" not in log
+    assert len(steps) > 2  # progress was shown while ingesting
+    assert any("warranty.md" in s for s in sources["source"])
+
+    hits, detail = staff.kb_search(fake_runtime, "agent", "lamp warranty", 3)
+    assert list(hits.columns[:4]) == ["#", "fused", "bm25", "vector"]
+    assert "warranty.md" in hits.iloc[0]["source"] and hits.iloc[0]["bm25"] is not None
+    assert "two-year warranty" in detail
+
+    source = next(s for s in sources["source"] if "warranty.md" in s)
+    message, after = staff.delete_source(fake_runtime, "admin", source)
+    assert "removed" in message and source not in list(after["source"])
+    with pytest.raises(NotFoundError):
+        staff.delete_source(fake_runtime, "admin", "no/such/file.md")
+    with pytest.raises(InputError):
+        list(staff.ingest_files(fake_runtime, "admin", []))
+
+
+def test_talk_to_a_human_opens_one_ticket_that_agents_can_read(fake_runtime):
+    *_, (history, sid, _, _) = customer.chat_ui_turn(fake_runtime, "My lamp arrived broken, I want a refund",
+                                                     None, None)
+    first = customer.request_handoff(fake_runtime, sid)
+    again = customer.request_handoff(fake_runtime, sid)
+    assert first["ok"] and first["ticket"] == again["ticket"]  # a double click makes no second ticket
+    queue = staff.queue_table(fake_runtime, "agent")
+    assert list(queue["ticket"]) == [int(first["ticket"])]
+    detail = staff.ticket_detail(fake_runtime, "agent", first["ticket"])
+    assert "My lamp arrived broken" in detail and "Talk to a human" not in detail
+    assert "customer asked for a human" in detail and "Draft reply" in detail
+    with pytest.raises(NotFoundError):
+        staff.ticket_detail(fake_runtime, "agent", "999")
+    with pytest.raises(InputError):
+        staff.ticket_detail(fake_runtime, "agent", "abc")
+
+
+def test_analytics_count_answers_handoffs_and_thumbs(fake_runtime):
+    for text in ("hello", "where is my delivery?", "can I return this?"):
+        *_, (_, sid, _, _) = customer.chat_ui_turn(fake_runtime, text, None, None)
+    customer.vote_ui(fake_runtime, sid, True)
+    customer.vote_ui(fake_runtime, sid, True)
+    customer.vote_ui(fake_runtime, sid, "Dislike")
+    text, *figures = admin.analytics_view(fake_runtime, "admin")
+    assert "**3** answered messages in **3** sessions" in text
+    assert "CSAT **67%**" in text and "2 👍 / 1 👎" in text
+    assert len(figures) == 4 and all(hasattr(f, "savefig") for f in figures)
+
+
+def test_adapters_list_and_activate(fake_runtime, tmp_path):
+    table = admin.adapter_table(fake_runtime, "admin")
+    assert list(table.columns) == ["task", "adapter", "state", "method", "created"]
+    with pytest.raises(NotFoundError):
+        admin.activate_adapter(fake_runtime, "admin", "support", "no-such-adapter")
+    lora = tmp_path / "support.gguf"
+    lora.write_bytes(b"GGUF")
+    msg, table = admin.activate_adapter(fake_runtime, "admin", "support", str(lora))
+    assert str(lora) in msg and fake_runtime.settings.llm.adapters["support"] == str(lora)
+    assert "active" in list(table["state"])
+    msg, _ = admin.activate_adapter(fake_runtime, "admin", "support", "")
+    assert "base model" in msg and "support" not in fake_runtime.settings.llm.adapters
+
+
+def test_finetune_run_validates_input_and_streams_the_loss(fake_runtime, tmp_path, monkeypatch):
+    with pytest.raises(InputError, match="JSONL"):
+        list(admin.finetune_run(fake_runtime, "admin", "support", None, 5))
+    wrong = tmp_path / "data.csv"
+    wrong.write_text("a,b\n")
+    with pytest.raises(InputError, match=".jsonl"):
+        list(admin.finetune_run(fake_runtime, "admin", "support", str(wrong), 5))
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"instruction": "hi", "output": "hello"}\n')
+    # Stand-in for `python -m finetune train`: prints what its tqdm bar and eval lines print.
+    script = ("import sys\n"
+              "for i in range(1, 4):\n"
+              "    sys.stderr.write(f'\\rtrain lora: {i}/3 [00:01<00:02, 1.0step/s, loss={3.0 - i / 2:.3f}]')\n"
+              "print('step 3/3: train loss 1.500, eval loss 1.700')\n")
+    monkeypatch.setattr(admin, "finetune_command", lambda *a: [sys.executable, "-c", script])
+    steps = list(admin.finetune_run(fake_runtime, "admin", "support", str(data), 3))
+    curve, log = steps[-1]
+    assert list(curve["step"]) == [1, 2, 3, 3] and list(curve["series"]) == ["train"] * 3 + ["eval"]
+    assert curve["loss"].iloc[-1] == pytest.approx(1.7) and "✅ done" in log
+
+
+def test_marketing_csv_analysis(fake_runtime, tmp_path):
+    from assistant.analytics import demo_frames
+
+    frames = demo_frames()
+    name, frame = next((k, v) for k, v in frames.items() if "campaign" in k)
+    path = tmp_path / f"{name}.csv"
+    frame.head(400).to_csv(path, index=False)
+    text, *figures = admin.marketing_analysis(fake_runtime, "admin", str(path), "auto")
+    assert text.startswith("#### campaign") and len(figures) == 2
+    with pytest.raises(InputError):
+        admin.marketing_analysis(fake_runtime, "admin", str(tmp_path / "x.xlsx"), "auto")
+    with pytest.raises(InputError):
+        admin.marketing_analysis(fake_runtime, "admin", None, "auto")

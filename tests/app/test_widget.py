@@ -1,0 +1,83 @@
+"""The embeddable widget: pages, the one-line snippet, and its streaming chat endpoint with server-side sessions."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+
+def chat(url, message, session_id=None):
+    r = httpx.post(f"{url}/widget/api/chat", json={"message": message, "session_id": session_id}, timeout=30)
+    if r.status_code != 200:
+        return r.status_code, r.json()
+    events = [json.loads(line[6:]) for line in r.text.split("\n\n") if line.startswith("data: ")]
+    return r.status_code, events
+
+
+def test_pages_and_snippet(live_app):
+    url = live_app.url
+    page = httpx.get(f"{url}/widget")
+    assert page.status_code == 200 and "Talk to a human" in page.text and "api/chat" in page.text
+    js = httpx.get(f"{url}/widget.js")
+    assert js.headers["content-type"].startswith("application/javascript") and "iframe" in js.text
+    example = httpx.get(f"{url}/widget/example").text
+    assert f'<script src="{url}/widget.js" async></script>' in example
+    assert httpx.get(f"{url}/widget/snippet").json()["snippet"] == f'<script src="{url}/widget.js" async></script>'
+
+
+def test_widget_chat_streams_and_remembers_within_a_session_only(live_app):
+    url, backend = live_app.url, live_app.backend
+    status, events = chat(url, "My name is Mei. What is your returns policy?")
+    assert status == 200
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("delta") > 3
+    sid = events[0]["session_id"]
+    done = events[-1]
+    assert "".join(e["text"] for e in events if e["type"] == "delta") == done["text"]
+    assert done["citations"][0]["source"] == "kb/returns.md" and done["route"]["action"] == "kb_answer"
+
+    _, again = chat(url, "What is my name?", sid)
+    assert again[0]["session_id"] == sid
+    assert "Mei" in " ".join(m.content for m in backend.calls[-1]["messages"])
+    _, other = chat(url, "What is my name?")
+    assert other[0]["session_id"] != sid
+    assert "Mei" not in " ".join(m.content for m in backend.calls[-1]["messages"])
+
+
+def test_widget_language_follows_the_customer(live_app):
+    _, events = chat(live_app.url, "我想退货")
+    assert events[0]["lang"] == "zh" and events[-1]["citations"][0]["title"] == "退货政策"
+
+
+def test_widget_bad_input_is_a_json_error_and_the_server_stays_up(live_app):
+    url = live_app.url
+    for body in (b"{oops", b"\x00\xff\xfe binary", b"[1, 2]"):
+        r = httpx.post(f"{url}/widget/api/chat", content=body)
+        assert r.status_code == 400 and r.json()["error"]["message"]
+    assert chat(url, "")[0] == 400
+    status, err = chat(url, "y" * 100_000)
+    assert status == 400 and "too long" in err["error"]["message"]
+    assert chat(url, "still there?")[0] == 200
+
+
+def test_handoff_endpoint_always_answers(live_app):
+    _, events = chat(live_app.url, "I need a person, my parcel is lost")
+    r = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": events[0]["session_id"]})
+    assert r.status_code == 200 and r.json()["message"]
+
+
+def test_a_model_that_cannot_load_gives_503_not_a_crash(tmp_path):
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+    from assistant.web.server import BackgroundServer, create_app
+
+    settings = load_config(env={}, overrides={"llm": {"backend": "llamacpp", "model": str(tmp_path / "gone.gguf")},
+                                              "storage": {"url": f"sqlite:///{tmp_path}/a.db"}})
+    with BackgroundServer(create_app(Runtime(settings))) as server:
+        status, err = chat(server.url, "hello")
+        assert status == 503 and "gone.gguf" in err["error"]["message"]
+        r = httpx.post(f"{server.url}/v1/chat/completions",
+                       json={"model": "support", "messages": [{"role": "user", "content": "hi"}]}, timeout=30)
+        assert r.status_code == 503 and r.json()["error"]["type"] == "server_error"
+        assert httpx.get(f"{server.url}/healthz").json()["ok"] is True  # still up
