@@ -1,0 +1,164 @@
+"""Campaign and channel evaluation: CTR, conversion rate, CPA, ROAS/ROI per channel and campaign, A/B tests.
+
+The significance test is the ad-copy module's `assistant.abtest.ab_test` (pooled two-proportion z-test,
+Bonferroni-corrected when a campaign has more than two variants), on CTR and on CVR.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assistant.analytics.config import AnalyticsConfig
+from assistant.analytics.io import (
+    DATE_PATTERNS,
+    AnalysisResult,
+    Table,
+    find_column,
+    parse_dates,
+    to_numeric_frame,
+)
+from assistant.errors import InputError
+
+COLUMN_PATTERNS = {
+    "impressions": (r"impressions?|imps|views|展示|展现|曝光|曝光量|展示量",),
+    "clicks": (r"clicks?|点击|点击量|点击数",),
+    "conversions": (r"conversions?|orders|purchases|sales_count|转化|转化数|订单|订单数|成交",),
+    "cost": (r"cost|spend|spent|budget_spent|花费|费用|消耗|成本|投放金额",),
+    "revenue": (r"revenue|sales|gmv|income|收入|销售额|成交额|营收",),
+    "campaign": (r"campaign|campaign_name|活动|计划|广告计划|活动名称",),
+    "channel": (r"channel|platform|source|medium|渠道|平台|媒体|来源",),
+    "variant": (r"variant|arm|version|group|ab_group|test_group|版本|分组|实验组",),
+}
+
+
+def campaign_columns(df: pd.DataFrame, given: dict[str, str | None]) -> dict[str, str | None]:
+    cols = {k: find_column(df, given.get(k), pats, k, required=False) for k, pats in COLUMN_PATTERNS.items()}
+    if cols["conversions"] is None or (cols["clicks"] is None and cols["impressions"] is None):
+        raise InputError("a campaign CSV needs a conversions column and clicks or impressions "
+                         f"(columns: {', '.join(map(str, df.columns[:20]))})")
+    if cols["campaign"] is None and cols["channel"] is None:
+        raise InputError("a campaign CSV needs a campaign or channel column to compare")
+    return cols
+
+
+def kpis(df: pd.DataFrame, by: str, m: dict[str, str | None]) -> pd.DataFrame:
+    """Sums and the rates built from them (rates from sums, never averages of daily rates)."""
+    num = [m[k] for k in ("impressions", "clicks", "conversions", "cost", "revenue") if m[k]]
+    g = df.groupby(by)[num].sum()
+    g.columns = [k for k in ("impressions", "clicks", "conversions", "cost", "revenue") if m[k]]
+    out = g.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if "impressions" in g and "clicks" in g:
+            out["ctr"] = g["clicks"] / g["impressions"]
+        base = g["clicks"] if "clicks" in g else g["impressions"]
+        out["cvr"] = g["conversions"] / base
+        if "cost" in g:
+            out["cpa"] = g["cost"] / g["conversions"].where(g["conversions"] > 0)
+        if "cost" in g and "revenue" in g:
+            out["roas"] = g["revenue"] / g["cost"].where(g["cost"] > 0)
+            out["roi"] = (g["revenue"] - g["cost"]) / g["cost"].where(g["cost"] > 0)
+    out.index.name = by
+    return out.round(4).reset_index()
+
+
+def ab_tests(df: pd.DataFrame, m: dict[str, str | None], alpha: float, notes: list[str]) -> pd.DataFrame:
+    """CTR and CVR of each variant against the control (variant 'A', else the first) within every campaign;
+    without a variant column, of each campaign against the first. The test is the ad-copy module's."""
+    from assistant.abtest import ab_test
+
+    if not (m["impressions"] and m["clicks"]):
+        notes.append("A/B tests need impressions and clicks columns: skipped")
+        return pd.DataFrame()
+    if m["variant"]:
+        groups = df.groupby(m["campaign"]) if m["campaign"] else [("all", df)]
+        key = m["variant"]
+    else:
+        groups, key = [("all campaigns", df)], m["campaign"] or m["channel"]
+    rows = []
+    for name, part in groups:
+        sums = part.groupby(key)[[m["impressions"], m["clicks"], m["conversions"]]].sum()
+        if len(sums) < 2:
+            continue
+        labels = [str(i) for i in sums.index]
+        order = sorted(range(len(labels)), key=lambda i: (labels[i] != "A", i))  # control first
+        arms = [{"name": labels[i], "impressions": int(sums.iloc[i, 0]), "clicks": int(sums.iloc[i, 1]),
+                 "conversions": int(sums.iloc[i, 2])} for i in order]
+        res = ab_test(arms, alpha=alpha)
+        notes += [f"{name}: {n}" for n in res.notes]
+        for c in res.comparisons:
+            rows.append({"campaign": name, "metric": c.metric, "control": c.control, "variant": c.variant,
+                         "control_rate": round(c.rate_control, 5), "variant_rate": round(c.rate_variant, 5),
+                         "lift": round(c.lift, 4) if c.lift is not None else float("nan"),
+                         "ci_low": round(c.ci_low, 5), "ci_high": round(c.ci_high, 5), "p_value": round(c.p_value, 5),
+                         "significant": c.significant, "more_needed_per_arm": c.more_needed_per_arm})
+    return pd.DataFrame(rows)
+
+
+def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns: dict[str, str | None] | None = None,
+                      date_column: str | None = None) -> AnalysisResult:
+    from assistant.analytics.plots import bar_figure, line_figure
+
+    cfg = cfg or AnalyticsConfig()
+    notes = list(table.notes)
+    m = campaign_columns(table.df, columns or {})
+    num_cols = [m[k] for k in ("impressions", "clicks", "conversions", "cost", "revenue") if m[k]]
+    nums = to_numeric_frame(table.df, num_cols, notes)
+    missing = [c for c in num_cols if c not in nums]
+    if missing:
+        raise InputError(f"campaign column(s) {', '.join(map(repr, missing))} must be numbers")
+    df = table.df.drop(columns=num_cols).join(nums.fillna(0))
+    tables, figures, lines = {}, {}, [f"# Campaign report ({len(df):,} rows)", ""]
+    facts: dict[str, Any] = {"rows": len(df)}
+    for dim in ("channel", "campaign"):
+        if not m[dim]:
+            continue
+        k = kpis(df, m[dim], m)
+        tables[f"by_{dim}"] = k
+        metric = "roas" if "roas" in k else "cvr"
+        best = k.sort_values(metric, ascending=False).iloc[0]
+        facts[f"best_{dim}"], facts[f"best_{dim}_{metric}"] = str(best[m[dim]]), float(best[metric])
+        figures[f"{metric}_by_{dim}"] = bar_figure(k[m[dim]].tolist(), k[metric].fillna(0).tolist(),
+                                                   f"{metric.upper()} by {dim}")
+        lines += [f"## By {dim}", "", "| " + " | ".join(map(str, k.columns)) + " |",
+                  "|" + "---|" * len(k.columns)]
+        lines += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in k.itertuples(index=False)]
+        lines += ["", f"Best {dim} by {metric.upper()}: **{best[m[dim]]}** ({best[metric]:.2f}).", ""]
+    total = kpis(df.assign(_all="total"), "_all", m).iloc[0]
+    facts.update({k: float(total[k]) for k in ("ctr", "cvr", "cpa", "roas", "roi") if k in total})
+    tests = ab_tests(df, m, cfg.alpha, notes)
+    if len(tests):
+        tables["ab_tests"] = tests
+        lines += ["## A/B tests", "", f"Two-proportion z-tests (assistant.abtest), α = {cfg.alpha}; CTR = clicks "
+                  "per impression, CVR = conversions per click:", ""]
+        for _, t in tests.iterrows():
+            verdict = "**significant**" if t["significant"] else "not significant"
+            # "N more per arm" only where the observed lift is big enough to matter to a marketer.
+            more = (f"; about {int(t['more_needed_per_arm']):,} more per arm to tell" if not t["significant"]
+                    and pd.notna(t["more_needed_per_arm"]) and t["more_needed_per_arm"] and abs(t["lift"]) >= 0.02
+                    else "")
+            lines.append(f"- {t['campaign']} {t['metric'].upper()}: {t['variant']} {t['variant_rate']:.2%} vs "
+                         f"{t['control']} {t['control_rate']:.2%} ({t['lift']:+.1%}), p = {t['p_value']:.4f} → "
+                         f"{verdict}{more}")
+        cvr = tests[tests["metric"] == "cvr"]
+        facts["ab_significant"] = int(cvr["significant"].sum()) if len(cvr) else int(tests["significant"].sum())
+    date = find_column(df, date_column, DATE_PATTERNS, "date", required=False)
+    if date:
+        d = parse_dates(df, date, notes)
+        daily = df.assign(_d=d.dt.to_period("W").dt.start_time).dropna(subset=["_d"]).groupby("_d")[
+            [m[c] for c in ("cost", "revenue") if m[c]]].sum()
+        if len(daily) > 1 and not daily.empty:
+            figures["weekly"] = line_figure(daily.index, {c: daily[c] for c in daily}, "Weekly spend and revenue", "")
+    return AnalysisResult("campaign", "\n".join(lines), tables, figures, notes, facts)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        if np.isnan(v):
+            return "–"
+        if float(v).is_integer() and abs(v) >= 1:  # counts summed as floats: 897,893 not 897,893.00
+            return f"{v:,.0f}"
+        return f"{v:.4f}" if abs(v) < 1 else f"{v:,.2f}"
+    return f"{v:,}" if isinstance(v, int | np.integer) else str(v)

@@ -1,0 +1,262 @@
+"""Reading a user's CSV safely (encoding, size, columns, dates) and writing an analysis to a folder.
+
+Every analysis returns an `AnalysisResult` (tables, matplotlib figures, a Markdown summary, notes); the CLI,
+the report, the chat and the app tab all show or save that same object.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assistant.analytics.config import AnalyticsConfig
+from assistant.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# Encodings we accept without asking: UTF-8 (with or without BOM) first, then what Chinese Excel writes.
+_CJK_ENCODINGS = ("gb18030", "gbk", "gb2312", "big5", "hz")
+
+
+@dataclass
+class Table:
+    """A loaded CSV plus what was done to it on the way in (shown to the user as notes)."""
+
+    df: pd.DataFrame
+    path: str
+    encoding: str = "utf-8"
+    total_rows: int = 0  # rows in the file (estimated when sampled)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sampled(self) -> bool:
+        return self.total_rows > len(self.df)
+
+
+@dataclass
+class AnalysisResult:
+    """What one analysis produced; `save()` writes CSV tables, PNG plots and summary.md."""
+
+    name: str
+    summary: str  # Markdown
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)  # name -> matplotlib Figure
+    notes: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)  # headline numbers (bench, chat, report)
+
+    def markdown(self) -> str:
+        parts = [self.summary.rstrip()]
+        if self.notes:
+            parts.append("**Notes**\n\n" + "\n".join(f"- {n}" for n in self.notes))
+        return "\n\n".join(parts) + "\n"
+
+    def save(self, outdir: str | Path) -> dict[str, Path]:
+        out = Path(outdir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for name, df in self.tables.items():
+            p = out / f"{self.name}_{name}.csv"
+            # utf-8-sig so Excel on Windows opens Chinese text correctly.
+            df.to_csv(p, index=False, encoding="utf-8-sig")
+            written[name] = p
+        for name, fig in self.figures.items():
+            p = out / f"{self.name}_{name}.png"
+            fig.savefig(p, dpi=110, bbox_inches="tight")
+            written[name] = p
+        p = out / f"{self.name}_summary.md"
+        md = self.markdown()
+        if self.figures:
+            md += "\n" + "\n".join(f"![{n}]({self.name}_{n}.png)" for n in self.figures) + "\n"
+        p.write_text(md, encoding="utf-8")
+        written["summary"] = p
+        return written
+
+    def close(self) -> None:
+        import matplotlib.pyplot as plt
+
+        for fig in self.figures.values():
+            plt.close(fig)
+
+
+def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """UTF-8 (BOM or not) when it decodes; else what charset-normalizer says, if it is plausible."""
+    with open(path, "rb") as fh:
+        head = fh.read(sample_bytes)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        # A multi-byte character may be cut at the end of the sample: ignore only that tail.
+        head.decode("utf-8") if len(head) < sample_bytes else head[:-4].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - it is a pinned dependency
+        best = None
+    else:
+        best = from_bytes(head).best()
+    enc = (best.encoding if best else "").lower().replace("-", "").replace("_", "")
+    if any(enc == c.replace("-", "") for c in _CJK_ENCODINGS) or enc in {"cp936", "gb18030"}:
+        return "gb18030"  # a superset of GBK/GB2312: decodes all of them
+    if best is not None and enc:
+        return best.encoding
+    raise InputError(f"cannot tell the text encoding of {path.name}: save it as UTF-8 (Excel: 'CSV UTF-8') and retry")
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            n += block.count(b"\n")
+    return n
+
+
+def load_csv(path: str | Path, cfg: AnalyticsConfig | None = None, usecols: list[str] | None = None) -> Table:
+    """Read a CSV into a DataFrame: encoding detected, big files streamed and sampled with a note."""
+    cfg = cfg or AnalyticsConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such file: {p}")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p.name} is empty")
+    encoding = detect_encoding(p)
+    notes: list[str] = []
+    if encoding not in ("utf-8", "utf-8-sig"):
+        notes.append(f"{p.name} is not UTF-8: decoded as {encoding}")
+    approx = _count_lines(p) - 1
+    read_kw: dict[str, Any] = dict(encoding=encoding, usecols=usecols, skipinitialspace=True)
+    try:
+        if approx <= cfg.max_rows:
+            df = pd.read_csv(p, **read_kw)
+            total = len(df)
+        else:
+            # Stream: a uniform, seeded sample of every chunk keeps shares and trends unbiased.
+            frac = cfg.max_rows / approx
+            parts, total = [], 0
+            for i, chunk in enumerate(pd.read_csv(p, chunksize=cfg.chunk_rows, **read_kw)):
+                total += len(chunk)
+                parts.append(chunk.sample(frac=min(1.0, frac), random_state=cfg.seed + i))
+            df = pd.concat(parts, ignore_index=True)
+            notes.append(f"{p.name} has {total:,} rows: analysed a uniform random sample of {len(df):,} "
+                         f"(seed {cfg.seed}); counts are of the sample, shares and rates are estimates")
+    except UnicodeDecodeError:
+        raise InputError(f"{p.name} is not valid {encoding}: save it as UTF-8 and retry") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{p.name} is not a well-formed CSV: {str(exc).splitlines()[0]}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{p.name} has no columns") from None
+    except ValueError as exc:  # usecols naming a missing column
+        raise InputError(f"{p.name}: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise InputError(f"{p.name} has a header but no rows")
+    return Table(df=df, path=str(p), encoding=encoding, total_rows=total, notes=notes)
+
+
+def require_column(df: pd.DataFrame, name: str, what: str, source: str = "the CSV") -> str:
+    if name not in df.columns:
+        cols = ", ".join(map(str, df.columns[:20]))
+        raise InputError(f"no {what} column {name!r} in {source} (columns: {cols})")
+    return name
+
+
+def find_column(df: pd.DataFrame, given: str | None, patterns: tuple[str, ...], what: str,
+                required: bool = True) -> str | None:
+    """The column the user named, else the first whose name matches one of `patterns` (regexes)."""
+    if given:
+        return require_column(df, given, what)
+    for pat in patterns:
+        for col in df.columns:
+            if re.fullmatch(pat, str(col).strip().lower()):
+                return col
+    if required:
+        cols = ", ".join(map(str, df.columns[:20]))
+        raise InputError(f"cannot find a {what} column (columns: {cols}): name it with --{what.replace(' ', '-')}-column")
+    return None
+
+
+TEXT_PATTERNS = (r"review|text|comment|content|message|body|feedback|tweet|sentence|评论|评价|内容|文本|留言",
+                 r".*(review|text|comment|content|评论|评价|内容).*")
+DATE_PATTERNS = (r"date|time|day|datetime|timestamp|created_at|order_date|ts|日期|时间|下单时间|created",
+                 r".*(date|time|日期|时间).*")
+CUSTOMER_PATTERNS = (r"customer_id|customer|user_id|user|client_id|member_id|用户id|客户id|会员id|用户|客户",
+                     r".*(customer|user|client|客户|用户).*")
+AMOUNT_PATTERNS = (r"amount|revenue|total|price|order_value|sales|gmv|金额|销售额|实付金额|价格",
+                   r".*(amount|revenue|total|金额).*")
+
+
+def find_text_column(df: pd.DataFrame, given: str | None = None) -> str:
+    col = find_column(df, given, TEXT_PATTERNS, "text", required=False)
+    if col is not None:
+        return col
+    # No telling name: the string column with the longest values is the text.
+    obj = [c for c in df.columns if df[c].dtype == object or str(df[c].dtype).startswith("str")]
+    if not obj:
+        raise InputError("no text column in the CSV: name it with --text-column")
+    return max(obj, key=lambda c: df[c].astype(str).str.len().mean())
+
+
+def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
+    """Dates of `col`; a few bad values are dropped with a note, mostly-bad raises a one-line error."""
+    raw = df[col]
+    with warnings.catch_warnings():  # "could not infer format": the check below says it better
+        warnings.simplefilter("ignore", UserWarning)
+        dates = pd.to_datetime(raw, errors="coerce")
+        if dates.isna().mean() > 0.2:
+            dates = pd.to_datetime(raw, errors="coerce", format="mixed")
+    bad = dates.isna() & raw.notna()
+    if dates.notna().sum() == 0 or bad.mean() > 0.5:
+        example = raw[bad].astype(str).head(1).tolist() or raw.astype(str).head(1).tolist()
+        raise InputError(f"column {col!r} does not hold dates ({bad.mean():.0%} unparsable, e.g. {example[0]!r})")
+    if bad.any():
+        notes.append(f"{int(bad.sum()):,} rows with unparsable dates in {col!r} were left out of the time series")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    return dates
+
+
+def to_numeric_frame(df: pd.DataFrame, cols: list[str], notes: list[str]) -> pd.DataFrame:
+    """Numbers from the given columns: '¥1,299' and '12%' are understood; mostly-text columns are dropped."""
+    out = {}
+    for c in cols:
+        s = df[c]
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            cleaned = s.astype(str).str.replace(r"[¥$€£,，%\s元]", "", regex=True)
+            s = pd.to_numeric(cleaned, errors="coerce")
+            if s.notna().mean() < 0.8:
+                notes.append(f"column {c!r} is not numeric: left out")
+                continue
+        out[c] = s.astype(float)
+    return pd.DataFrame(out, index=df.index)
+
+
+def numeric_feature_columns(df: pd.DataFrame, exclude: set[str]) -> list[str]:
+    """Candidate numeric features: numbers (or number-like text), not IDs, not the excluded ones."""
+    cols = []
+    for c in df.columns:
+        if c in exclude or re.search(r"(^|_)(id|uuid|phone|zip|邮编)$|编号|^id", str(c).lower()):
+            continue
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            cols.append(c)
+        elif s.dtype == object or str(s.dtype).startswith("str"):
+            probe = pd.to_numeric(s.head(200).astype(str).str.replace(r"[¥$€£,，%\s元]", "", regex=True),
+                                  errors="coerce")
+            if probe.notna().mean() >= 0.8:
+                cols.append(c)
+    return cols
+
+
+def small_data_threads(n_rows: int, threshold: int = 50_000):
+    """Single-threaded OpenMP/BLAS for small fits: on a busy 2-core box, OpenMP workers spin-waiting for
+    each other made a 600-row boosting fit 3-6x slower (wall and CPU) than one thread."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if n_rows < threshold else None)

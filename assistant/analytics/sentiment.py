@@ -1,0 +1,223 @@
+"""Consumer voice over time: sentiment of every review/ticket, share per day/week/month, volume spikes.
+
+Sentiment comes from the project's trained classifier (`assistant.classifiers`) when it is installed; else
+from the lexicon fallback, and every output then says "lexicon fallback".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assistant.analytics.config import AnalyticsConfig
+from assistant.analytics.io import (
+    DATE_PATTERNS,
+    AnalysisResult,
+    Table,
+    find_column,
+    find_text_column,
+    parse_dates,
+)
+from assistant.analytics.lexicon import LexiconSentiment
+from assistant.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+LABELS = ("positive", "neutral", "negative")
+FREQ_ALIASES = {"day": "D", "week": "W", "month": "M"}
+
+
+def load_sentiment_model(cfg: AnalyticsConfig, settings: Any = None) -> tuple[Any, str]:
+    """(model with `.predict(texts)`, its display name). Falls back to the lexicon unless told not to."""
+    if cfg.sentiment_model == "lexicon":
+        return LexiconSentiment(), "lexicon fallback (forced by analytics.sentiment_model)"
+    try:
+        from assistant.classifiers import default_classifiers
+    except ImportError as exc:
+        if cfg.sentiment_model == "classifier":
+            raise ModelLoadError(f"analytics.sentiment_model is 'classifier' but it cannot be imported: {exc}") from None
+        return LexiconSentiment(), "lexicon fallback (assistant.classifiers not installed)"
+    try:
+        if settings is None:
+            from assistant.config import load_config
+
+            settings = load_config()
+        ccfg = getattr(settings, "classifiers", None)
+        folder = getattr(ccfg, "sentiment_model", None)
+        if cfg.sentiment_model == "auto" and folder:
+            from assistant.config import resolve_path
+
+            # First use would train the classifier (many minutes on 2 cores): not as a side effect of a chart.
+            if not resolve_path(folder).exists():
+                return LexiconSentiment(), ("lexicon fallback (sentiment classifier not trained yet: run "
+                                            "`python -m assistant.classifiers train` or set "
+                                            "analytics.sentiment_model: classifier)")
+        _, clf = default_classifiers(ccfg)
+        return clf, f"project classifier ({type(clf).__name__})"
+    except Exception as exc:  # a missing/untrained model must not stop the analysis: say so and go on
+        if cfg.sentiment_model == "classifier":
+            raise ModelLoadError(f"the sentiment classifier could not be loaded: {exc}") from None
+        log.warning("sentiment classifier unavailable (%s): using the lexicon fallback", exc)
+        return LexiconSentiment(), f"lexicon fallback (classifier failed to load: {str(exc)[:80]})"
+
+
+def normalise_label(label: Any) -> str:
+    text = str(label).strip().lower()
+    if text in ("1", "pos", "positive", "好评", "正面", "积极") or text.startswith("pos"):
+        return "positive"
+    if text in ("0", "-1", "neg", "negative", "差评", "负面", "消极") or text.startswith("neg"):
+        return "negative"
+    return "neutral"
+
+
+def _polarity(pred: Any, label: str) -> float:
+    """p(positive) - p(negative) when the model gives per-class scores, else ±score."""
+    scores = getattr(pred, "scores", None) or {}
+    if scores:
+        pos = sum(v for k, v in scores.items() if normalise_label(k) == "positive")
+        neg = sum(v for k, v in scores.items() if normalise_label(k) == "negative")
+        return float(pos - neg)
+    s = float(getattr(pred, "score", 0.5) or 0.5)
+    return s if label == "positive" else (-s if label == "negative" else 0.0)
+
+
+def score_texts(texts: list[str], model: Any, batch_size: int = 512) -> pd.DataFrame:
+    """label / score / polarity per text, in order."""
+    from tqdm import tqdm
+
+    labels, scores, pols = [], [], []
+    clean = ["" if not isinstance(t, str) else t for t in texts]
+    batches = range(0, len(clean), batch_size)
+    for i in tqdm(batches, desc="sentiment", unit="batch", disable=len(clean) < 20_000):
+        for pred in model.predict(clean[i:i + batch_size]):
+            label = normalise_label(getattr(pred, "label", "neutral"))
+            labels.append(label)
+            scores.append(float(getattr(pred, "score", 0.0) or 0.0))
+            pols.append(_polarity(pred, label))
+    return pd.DataFrame({"sentiment": labels, "confidence": scores, "polarity": pols})
+
+
+def cap_rows_for_model(table: Table, model_name: str, cfg: AnalyticsConfig, notes: list[str]) -> Table:
+    """The trained classifier is ~700x slower than the lexicon: score a seeded uniform sample of big inputs."""
+    n = len(table.df)
+    if "fallback" in model_name or n <= cfg.classifier_max_rows:
+        return table
+    notes.append(f"the classifier scored a uniform random sample of {cfg.classifier_max_rows:,} of {n:,} rows "
+                 f"(analytics.classifier_max_rows); use --sentiment-model lexicon to score every row")
+    df = table.df.sample(cfg.classifier_max_rows, random_state=cfg.seed).sort_index().reset_index(drop=True)
+    return Table(df, table.path, table.encoding, table.total_rows, table.notes)
+
+
+def robust_z(values: pd.Series) -> pd.Series:
+    """(x - median) / (1.4826 * MAD): a spike does not inflate its own yardstick as a std would."""
+    med = values.median()
+    mad = (values - med).abs().median() * 1.4826
+    if not mad:
+        mad = values.std(ddof=0) or 1.0
+    return (values - med) / mad
+
+
+def sentiment_trend(dates: pd.Series, labels: pd.Series, freq: str = "week", spike_z: float = 3.0) -> pd.DataFrame:
+    """One row per period: n, share of each label, net sentiment, volume z and spike flag."""
+    period = dates.dt.to_period(FREQ_ALIASES[freq]).dt.start_time
+    counts = pd.crosstab(period.values, labels.values).reindex(columns=list(LABELS), fill_value=0)
+    # Periods with no messages at all are real zeros for volume (a quiet week), so fill the calendar.
+    full = pd.period_range(period.min(), period.max(), freq=FREQ_ALIASES[freq]).start_time
+    counts = counts.reindex(full, fill_value=0)
+    n = counts.sum(axis=1)
+    shares = counts.div(n.where(n > 0, 1), axis=0)
+    trend = shares.copy()
+    trend.insert(0, "n", n)
+    trend["net"] = trend["positive"] - trend["negative"]
+    trend["volume_z"] = robust_z(n.astype(float)).round(2)
+    trend["spike"] = (trend["volume_z"] > spike_z) & (n >= 5)
+    trend.index.name = "period"
+    return trend.reset_index()
+
+
+def trend_long(trend: pd.DataFrame) -> pd.DataFrame:
+    """Long form (period, sentiment, share) for an interactive line plot (gradio LinePlot)."""
+    long = trend.melt(id_vars=["period"], value_vars=list(LABELS), var_name="sentiment", value_name="share")
+    return long.sort_values(["period", "sentiment"]).reset_index(drop=True)
+
+
+def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_column: str | None = None,
+                      date_column: str | None = None, group_column: str | None = None, model: Any = None,
+                      settings: Any = None, freq: str | None = None) -> AnalysisResult:
+    """Sentiment shares overall, per group (product/brand) and over time, with spikes flagged."""
+    from assistant.analytics.plots import bar_figure, trend_figure
+
+    cfg = cfg or AnalyticsConfig()
+    freq = freq or cfg.freq
+    df, notes = table.df, list(table.notes)
+    text_col = find_text_column(df, text_column)
+    if model is None:
+        model, model_name = load_sentiment_model(cfg, settings)
+    else:
+        model_name = getattr(model, "name", type(model).__name__)
+    df = cap_rows_for_model(table, model_name, cfg, notes).df
+    scored = score_texts(df[text_col].tolist(), model)
+    scored.insert(0, "text", df[text_col].astype(str).values)
+    if "fallback" in model_name:
+        notes.append(f"sentiment by the {model_name}: a keyword model, less accurate than the trained classifier")
+    overall = scored["sentiment"].value_counts().reindex(list(LABELS), fill_value=0)
+    share = overall / max(1, overall.sum())
+    overall_df = pd.DataFrame({"sentiment": list(LABELS), "count": overall.values, "share": share.round(4).values})
+    tables = {"scored": scored, "overall": overall_df}
+    figures: dict[str, Any] = {}
+    facts: dict[str, Any] = {"rows": len(df), "model": model_name, "positive_share": float(share["positive"]),
+                             "negative_share": float(share["negative"]),
+                             "net_sentiment": float(share["positive"] - share["negative"])}
+    lines = [f"# Sentiment of {len(df):,} messages", "",
+             f"Model: {model_name}. Positive {share['positive']:.1%}, neutral {share['neutral']:.1%}, "
+             f"negative {share['negative']:.1%} (net {facts['net_sentiment']:+.1%})."]
+
+    date_col = find_column(df, date_column, DATE_PATTERNS, "date", required=False)
+    if date_col is None:
+        notes.append("no date column found: the trend over time is skipped (name one with --date-column)")
+    else:
+        dates = parse_dates(df, date_col, notes)
+        scored["date"] = dates.values
+        ok = dates.notna().values
+        trend = sentiment_trend(dates[ok], scored["sentiment"][ok].set_axis(dates[ok].index), freq, cfg.spike_z)
+        tables["trend"] = trend
+        tables["trend_long"] = trend_long(trend)
+        figures["trend"] = trend_figure(trend, f"Sentiment per {freq} ({model_name.split(' (')[0]})")
+        first, last = trend.iloc[0], trend.iloc[-1]
+        lines += ["", f"## Trend per {freq}", "",
+                  f"{len(trend)} periods from {first['period']:%Y-%m-%d} to {last['period']:%Y-%m-%d}. "
+                  f"Net sentiment went from {first['net']:+.1%} to {last['net']:+.1%}; "
+                  f"best {trend['net'].max():+.1%}, worst {trend['net'].min():+.1%} "
+                  f"({trend.loc[trend['net'].idxmin(), 'period']:%Y-%m-%d})."]
+        spikes = trend[trend["spike"]]
+        facts["spikes"] = [f"{p:%Y-%m-%d}" for p in spikes["period"]]
+        facts["trend_first_net"], facts["trend_last_net"] = float(first["net"]), float(last["net"])
+        if len(spikes):
+            lines += ["", "**Volume spikes** (trend signals):", ""]
+            for _, r in spikes.iterrows():
+                lines.append(f"- {r['period']:%Y-%m-%d}: {int(r['n'])} messages (z = {r['volume_z']:.1f}), "
+                             f"negative share {r['negative']:.0%}")
+        else:
+            lines += ["", "No volume spikes."]
+    group_col = group_column if group_column else None
+    if group_col:
+        from assistant.analytics.io import require_column
+
+        require_column(df, group_col, "group")
+        by = pd.crosstab(df[group_col].astype(str).values, scored["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
+        by["n"] = by.sum(axis=1)
+        by["net"] = ((by["positive"] - by["negative"]) / by["n"]).round(4)
+        by = by.sort_values("n", ascending=False)
+        by.index.name = group_col
+        tables["by_group"] = by.reset_index()
+        top = by.head(15).sort_values("net")
+        figures["by_group"] = bar_figure(top.index.tolist(), (top["net"] * 100).tolist(),
+                                         f"Net sentiment by {group_col}, %", fmt="{:+.0f}")
+        worst = by[by["n"] >= 5].sort_values("net").head(3)
+        lines += ["", f"## By {group_col}", "", "Lowest net sentiment: " + "; ".join(
+            f"{i} {r['net']:+.0%} (n={int(r['n'])})" for i, r in worst.iterrows())]
+    facts["polarity_mean"] = float(np.mean(scored["polarity"])) if len(scored) else 0.0
+    return AnalysisResult("sentiment", "\n".join(lines), tables, figures, notes, facts)
