@@ -1,0 +1,41 @@
+"""Which language a message is in, by script: cheap enough to run on every message, no model needed.
+
+The shop speaks Chinese and English, so the question that matters is "zh or en"; other scripts are named
+so the router can fall back politely. Latin-script text is reported as "en" (we do not tell French from
+English), text with no letters at all (emoji, digits, punctuation) as "und".
+"""
+
+from __future__ import annotations
+
+import re
+
+# Scripts we can name from Unicode ranges alone.
+_SCRIPTS = {
+    "zh": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
+    "ja": re.compile(r"[\u3040-\u30ff]"),  # kana: Japanese even when mixed with kanji
+    "ko": re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"),
+    "ru": re.compile(r"[\u0400-\u04ff]"),
+    "ar": re.compile(r"[\u0600-\u06ff]"),
+    "th": re.compile(r"[\u0e00-\u0e7f]"),
+}
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+# A Chinese word is ~1.5 characters: weigh Han characters so "我的order还没到" is zh and
+# "Where is my order 订单" is en.
+_HAN_PER_WORD = 1.5
+
+
+def detect_language(text: str) -> str:
+    """'zh', 'en', 'ja', 'ko', 'ru', 'ar', 'th', or 'und' when the text has no letters."""
+    if not text:
+        return "und"
+    sample = text[:2000]  # the first lines decide; a 100k-char paste must not cost more
+    if _SCRIPTS["ja"].search(sample):
+        return "ja"
+    counts = {lang: len(rx.findall(sample)) for lang, rx in _SCRIPTS.items() if lang != "ja"}
+    counts["zh"] = counts["zh"] / _HAN_PER_WORD
+    counts["en"] = len(_LATIN_WORD.findall(sample))
+    # Other scripts count per character too: compare them with words roughly like Han.
+    for lang in ("ko", "ru", "ar", "th"):
+        counts[lang] = counts[lang] / 4.0
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > 0 else "und"

