@@ -187,6 +187,8 @@ def check_adapter_base(path: str | os.PathLike, model_id: str) -> None:
         log.warning("adapter %s does not record its base model; assuming it fits %s", path, model_id)
         return
     accepted = {model_id, PROFILES.get(model_id, ("",))[0]}
-    if recorded not in accepted and Path(recorded).name != Path(model_id).name:
+    # peft records the folder the base was loaded from: our plain-HF cache copy (.../hf/<id>) counts as it.
+    cached_copy = Path(recorded).parent.name == "hf" and Path(recorded).name == model_id.replace("/", "--")
+    if recorded not in accepted and not cached_copy:
         raise ModelLoadError(f"adapter {path} was trained on {recorded!r}, not on the loaded model {model_id!r}; "
                              "train one for this base (python -m finetune train --config ...)")

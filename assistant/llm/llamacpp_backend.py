@@ -56,6 +56,10 @@ class LlamaCppBackend:
                         f"{', '.join(self.cfg.adapters) or 'none'})"
                     )
                 lora = str(check_gguf(Path(self.cfg.adapters[adapter])))
+                from assistant.llm.adapter_registry import base_model_id, check_adapter_base
+
+                # llama.cpp only checks the architecture; a LoRA from another base of it would load silently.
+                check_adapter_base(lora, base_model_id(self.cfg.model, self.cfg.cache_dir))
             llama_cpp = import_llama_cpp()
             try:
                 model = llama_cpp.Llama(

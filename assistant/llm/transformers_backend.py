@@ -38,6 +38,9 @@ class TransformersBackend:
             from peft import PeftModel
         except ImportError as exc:  # pragma: no cover
             raise ModelLoadError(f"adapters need peft: pip install peft==0.21.2 ({exc})") from None
+        from assistant.llm.adapter_registry import check_adapter_base
+
+        check_adapter_base(path, self.model_id)  # never serve an adapter on a base it was not trained on
         try:
             if not self.adapters:
                 self.model = PeftModel.from_pretrained(self.model, path, adapter_name=task)

@@ -1,0 +1,140 @@
+"""`python -m finetune train|eval|export|list`: train task adapters, score them, ship them to llama.cpp.
+
+Every FinetuneConfig field is also a `train` flag (`--learning-rate 5e-4`), layered over the YAML
+section `finetune` (config/default.yaml < --config FILE < env < flags). Multi-GPU / multi-node runs
+need no code change: `accelerate launch -m finetune train ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from collections.abc import Sequence
+
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.config import build_section, load_config, resolve_path
+from finetune.config import METHODS, TASKS, FinetuneConfig
+
+EXAMPLES = """examples:
+  python -m finetune train --method adalora --data finetune/data/support.jsonl --output adapters/support
+  python -m finetune train --method lora --task adcopy --data finetune/data/adcopy.jsonl --output adapters/adcopy
+  python -m finetune eval --adapter adapters/support --data finetune/data/support.jsonl
+  python -m finetune export --adapter adapters/support --format gguf --output adapters/support/adapter.gguf
+  python -m finetune list
+  accelerate launch -m finetune train --method qlora --data my.jsonl --output adapters/support   # GPUs
+"""
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per config field; defaults are SUPPRESSed so only what the user typed overrides YAML."""
+    hints = typing.get_type_hints(FinetuneConfig)
+    fixed = {"method": METHODS, "task": TASKS}
+    for f in dataclasses.fields(FinetuneConfig):
+        flag = "--" + f.name.replace("_", "-")
+        hint = hints[f.name]
+        kw: dict = {"default": argparse.SUPPRESS, "help": f.metadata.get("help", ""), "dest": f.name}
+        if f.name in fixed:
+            kw["choices"] = fixed[f.name]
+        elif hint is bool:
+            kw.update(metavar="true|false")
+        elif typing.get_origin(hint) is list:
+            kw.update(metavar="A,B,...")
+        elif hint in (int, float):
+            kw.update(type=hint, metavar="N" if hint is int else "X")
+        p.add_argument(flag, **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m finetune", description=__doc__.splitlines()[0],
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = add_common_args(sub.add_parser("train", help="train a LoRA / AdaLoRA / QLoRA adapter"))
+    t.add_argument("--data", required=True, metavar="FILE.jsonl", help="alpaca, sharegpt or OpenAI-messages JSONL")
+    t.add_argument("--output", required=True, metavar="DIR", help="adapter folder (report, checkpoint, GGUF)")
+    t.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_config_flags(t)
+    e = add_common_args(sub.add_parser("eval", help="eval loss, perplexity and task metric, base vs adapter"))
+    e.add_argument("--adapter", required=True, metavar="DIR")
+    e.add_argument("--data", required=True, metavar="FILE.jsonl")
+    x = add_common_args(sub.add_parser("export", help="merged HF folder or GGUF LoRA for llama.cpp"))
+    x.add_argument("--adapter", required=True, metavar="DIR")
+    x.add_argument("--format", required=True, choices=("merged", "gguf"))
+    x.add_argument("--output", required=True, metavar="PATH", help="folder (merged) or .gguf file")
+    add_common_args(sub.add_parser("list", help="registered adapters per task"))
+    return parser
+
+
+def finetune_config(args: argparse.Namespace) -> FinetuneConfig:
+    settings = load_config(config_path(args))
+    values = dataclasses.asdict(settings.finetune)
+    for f in dataclasses.fields(FinetuneConfig):
+        if hasattr(args, f.name):
+            values[f.name] = getattr(args, f.name)
+    return build_section("finetune", FinetuneConfig, values)
+
+
+def _train(args, cfg: FinetuneConfig) -> int:
+    from finetune.pipeline import run_train
+
+    result = run_train(cfg, args.data, args.output, resume=args.resume, progress=not args.no_progress)
+    m = result.metrics
+    print(f"eval loss {m['eval_loss_before']:.3f} -> {m['eval_loss_after']:.3f} "
+          f"(perplexity {m['perplexity_before']:.2f} -> {m['perplexity_after']:.2f})")
+    print(f"adapter: {result.output}\nreport:  {result.report}")
+    if result.gguf:
+        print(f"gguf:    {result.gguf}")
+    return 0
+
+
+def _export(args, cfg: FinetuneConfig) -> int:
+    from assistant.llm.adapter_registry import set_gguf
+    from finetune.export import export_gguf_lora, export_merged, load_adapter
+
+    model, tok, model_id = load_adapter(args.adapter, cfg.cache_dir)
+    if args.format == "merged":
+        out = export_merged(model, tok, args.output)
+    else:
+        out = export_gguf_lora(model, args.output, model_id)
+        if set_gguf(args.adapter, out, registry=resolve_path(cfg.registry)):
+            print(f"registry: {args.adapter} now serves llama.cpp from {out}")
+    print(out)
+    return 0
+
+
+def _list(cfg: FinetuneConfig) -> int:
+    from assistant.llm.adapter_registry import list_adapters
+
+    records = list_adapters(resolve_path(cfg.registry))
+    if not records:
+        print(f"no adapters registered in {resolve_path(cfg.registry)}")
+        return 0
+    for r in records:
+        loss = r.metrics.get("eval_loss_after")
+        print(f"{r.task:8} {r.base_model:14} {r.method:8} eval_loss={loss if loss is not None else '-'} "
+              f"{r.created}  {r.path}  gguf={r.gguf or '-'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(verbose(args))
+    cfg = finetune_config(args)
+    if args.command == "train":
+        return _train(args, cfg)
+    if args.command == "eval":
+        from finetune.pipeline import run_eval
+
+        print(json.dumps(run_eval(args.adapter, args.data, cfg), indent=2, ensure_ascii=False))
+        return 0
+    if args.command == "export":
+        return _export(args, cfg)
+    return _list(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

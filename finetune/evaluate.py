@@ -1,0 +1,115 @@
+"""How good an adapter is: eval loss/perplexity on held-out rows, greedy answers, and the task metrics.
+
+Task metrics are deliberately simple and checkable: a support answer counts when it contains one of the
+example's gold facts; an ad copy counts when it fits its channel's length limit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from finetune.dataset import IGNORE, Example, Row, collate, prompt_text
+
+#: characters allowed per channel when an example does not say (common platform limits)
+CHANNEL_LIMITS = {
+    "google_ads_headline": 30, "google_ads_description": 90, "sms": 70, "email_subject": 60,
+    "x": 280, "twitter": 280, "facebook": 125, "instagram": 150, "weibo": 140, "xiaohongshu_title": 20,
+    "douyin": 55, "wechat_moments": 120, "push": 40,
+}
+
+
+@dataclass
+class Generated:
+    example: Example
+    prompt: str
+    answer: str
+
+
+def _device(model):
+    return next(model.parameters()).device
+
+
+def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: bool) -> float:
+    """Token-weighted mean cross-entropy over assistant tokens of `rows` (the model's own loss is
+    per-batch mean and, for AdaLoRA, includes the orthogonality regulariser)."""
+    import torch
+    import torch.nn.functional as F
+
+    was_training = model.training
+    model.eval()
+    total, n = 0.0, 0
+    dev = _device(model)
+    with torch.no_grad():
+        for i in range(0, len(rows), batch_size):
+            batch = {k: v.to(dev) for k, v in collate(rows[i:i + batch_size], pad_id, packed).items()}
+            labels = batch.pop("labels")
+            logits = model(**batch, use_cache=False).logits[:, :-1].float()
+            target = labels[:, 1:]
+            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                     ignore_index=IGNORE, reduction="sum").item()
+            n += int((target != IGNORE).sum())
+    model.train(was_training)
+    return total / max(n, 1)
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 50.0))
+
+
+def generate(model, tok, examples: Sequence[Example], max_new_tokens: int, batch_size: int = 8) -> list[Generated]:
+    """Greedy answers to each example's prompt, batched with left padding (one forward per new token)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    side = tok.padding_side
+    tok.padding_side = "left"
+    out: list[Generated] = []
+    try:
+        for i in range(0, len(examples), batch_size):
+            chunk = examples[i:i + batch_size]
+            prompts = [prompt_text(tok, ex) for ex in chunk]
+            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(_device(model))
+            with torch.no_grad():
+                ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                     pad_token_id=tok.pad_token_id)
+            texts = tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            out += [Generated(ex, ex.messages[-2]["content"], t.strip()) for ex, t in zip(chunk, texts, strict=True)]
+    finally:
+        tok.padding_side = side
+        model.train(was_training)
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def contains_gold(answer: str, gold: Sequence[str]) -> bool:
+    a = _norm(answer)
+    return any(_norm(g) in a for g in gold if g.strip())
+
+
+def channel_limit(ex: Example) -> int | None:
+    return ex.max_chars or CHANNEL_LIMITS.get((ex.channel or "").lower())
+
+
+def within_limit(answer: str, ex: Example) -> bool:
+    limit = channel_limit(ex)
+    return bool(answer.strip()) and (limit is None or len(answer.strip()) <= limit)
+
+
+def task_metric(task: str, generated: Sequence[Generated]) -> tuple[str, float | None, int]:
+    """(metric name, score in [0, 1] or None when nothing is scorable, number of scored examples)."""
+    if task == "support":
+        scored = [g for g in generated if g.example.gold]
+        name = "answers containing the gold fact"
+        hits = sum(contains_gold(g.answer, g.example.gold) for g in scored)
+    else:
+        scored = [g for g in generated if channel_limit(g.example)]
+        name = "copies within the channel limit"
+        hits = sum(within_limit(g.answer, g.example) for g in scored)
+    return name, (hits / len(scored) if scored else None), len(scored)

@@ -1,0 +1,134 @@
+"""LoRA / AdaLoRA steps on a tiny random Llama: adapters move, the base stays frozen, ranks get pruned."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from assistant.errors import ConfigError, ModelLoadError
+from finetune import dataset
+from finetune.config import FinetuneConfig
+from finetune.methods import adalora_ranks, adalora_schedule, get_peft_config, load_base
+from finetune.trainer import plan_steps, train_adapter
+
+QA = [("hours?", "9:00 to 21:00 every day"), ("free shipping?", "over 49 USD"), ("returns?", "within 30 days"),
+      ("warranty?", "2 years on everything"), ("human?", "I will connect you"), ("hello", "Welcome to Aurora!")]
+
+
+def rows_for(tok, cfg):
+    encoded = [dataset.encode(tok, [{"role": "user", "content": q}, {"role": "assistant", "content": a}])
+               for q, a in QA]
+    return dataset.pack(encoded[:4], cfg.max_seq_len), dataset.pack(encoded[4:], cfg.max_seq_len)
+
+
+def snapshot(model):
+    return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+def test_lora_step_moves_the_adapter_and_freezes_the_base(tiny_model, tiny_tokenizer, tiny_cfg, tmp_path):
+    train_rows, eval_rows = rows_for(tiny_tokenizer, tiny_cfg)
+    base_before = {n: p.detach().clone() for n, p in tiny_model.named_parameters()}
+    state = train_adapter(tiny_model, tiny_tokenizer, tiny_cfg, train_rows, eval_rows, tmp_path, progress=False)
+    model = state.model
+    moved = [n for n, p in model.named_parameters() if "lora_B" in n and p.abs().sum() > 0]
+    assert moved, "lora_B starts at zero and must have been updated"
+    for name, p in model.get_base_model().named_parameters():
+        if "lora_" not in name:
+            clean = name.replace(".base_layer", "")
+            assert not p.requires_grad
+            torch.testing.assert_close(p, base_before[clean], rtol=0, atol=0)
+    assert 0 < state.trainable < state.total_params / 10
+    assert state.history.eval[-1][1] < state.history.eval[0][1]  # it learned the 4 training answers a bit
+    assert len(state.history.train) == tiny_cfg.max_steps and state.history.tokens > 0
+
+
+def test_adalora_prunes_ranks_only_through_update_and_allocate(tiny_model, tiny_tokenizer, tiny_cfg, tmp_path):
+    cfg = FinetuneConfig(**{**tiny_cfg.__dict__, "method": "adalora", "max_steps": 10})
+    train_rows, eval_rows = rows_for(tiny_tokenizer, cfg)
+    state = train_adapter(tiny_model, tiny_tokenizer, cfg, train_rows, eval_rows, tmp_path, progress=False)
+    peft_cfg = state.model.peft_config["default"]
+    assert peft_cfg.total_step == 10 and peft_cfg.tinit == 1 and peft_cfg.tfinal == 2
+    ranks = adalora_ranks(state.model)
+    assert len(ranks) == 2 * len(cfg.target_modules)
+    assert sum(ranks.values()) == cfg.r * len(ranks)  # the final budget: average rank = target r
+    assert min(ranks.values()) < cfg.adalora_init_r  # some layers lost rank
+    assert peft_cfg.rank_pattern  # recorded, so the saved adapter is resized to it
+
+
+def test_without_update_and_allocate_adalora_keeps_every_rank(tiny_model, tiny_tokenizer, tiny_cfg, tmp_path,
+                                                              monkeypatch):
+    from peft.tuners.adalora import AdaLoraModel
+
+    monkeypatch.setattr(AdaLoraModel, "update_and_allocate", lambda self, step: None)
+    cfg = FinetuneConfig(**{**tiny_cfg.__dict__, "method": "adalora", "max_steps": 10})
+    train_rows, eval_rows = rows_for(tiny_tokenizer, cfg)
+    state = train_adapter(tiny_model, tiny_tokenizer, cfg, train_rows, eval_rows, tmp_path, progress=False)
+    assert set(adalora_ranks(state.model).values()) == {cfg.adalora_init_r}
+
+
+def test_resume_from_checkpoint_reproduces_the_uninterrupted_run(tiny_tokenizer, tiny_cfg, tmp_path):
+    from tests.finetune.conftest import make_tiny_model
+
+    cfg = FinetuneConfig(**{**tiny_cfg.__dict__, "max_steps": 4, "save_every": 2, "lora_dropout": 0.1})
+    train_rows, eval_rows = rows_for(tiny_tokenizer, cfg)
+    full = train_adapter(make_tiny_model(tiny_tokenizer), tiny_tokenizer, cfg, train_rows, eval_rows, tmp_path,
+                         progress=False)
+    assert (tmp_path / "checkpoint" / "state.pt").exists()
+    resumed = train_adapter(make_tiny_model(tiny_tokenizer), tiny_tokenizer, cfg, train_rows, eval_rows, tmp_path,
+                            resume=True, progress=False)
+    assert [s for s, _ in resumed.history.train] == [1, 2, 3, 4]
+    a = {n: p for n, p in full.model.named_parameters() if p.requires_grad}
+    b = {n: p for n, p in resumed.model.named_parameters() if p.requires_grad}
+    for name in a:
+        torch.testing.assert_close(a[name], b[name])
+
+
+def test_get_peft_config_is_the_one_factory():
+    from peft import AdaLoraConfig, LoraConfig
+
+    lora = get_peft_config(FinetuneConfig(r=4, lora_alpha=8, target_modules=["q_proj"]))
+    assert isinstance(lora, LoraConfig) and lora.r == 4 and lora.lora_alpha == 8
+    assert set(lora.target_modules) == {"q_proj"}
+    ada = get_peft_config(FinetuneConfig(method="adalora", r=4, adalora_init_r=8), total_steps=100)
+    assert isinstance(ada, AdaLoraConfig)
+    assert (ada.total_step, ada.tinit, ada.tfinal, ada.init_r, ada.target_r) == (100, 10, 20, 8, 4)
+    assert isinstance(get_peft_config(FinetuneConfig(method="qlora")), LoraConfig)
+    with pytest.raises(ConfigError, match="total_steps"):
+        get_peft_config(FinetuneConfig(method="adalora"))
+    with pytest.raises(ConfigError, match="budgeting phase"):
+        adalora_schedule(FinetuneConfig(method="adalora"), 1)
+
+
+def test_steps_come_from_epochs_unless_max_steps_is_set():
+    assert plan_steps(FinetuneConfig(num_epochs=2, batch_size=2), n_rows=10) == 10
+    assert plan_steps(FinetuneConfig(num_epochs=2, batch_size=2, gradient_accumulation_steps=5), 10) == 2
+    assert plan_steps(FinetuneConfig(max_steps=7), 10) == 7
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"method": "prefix"}, "method must be one of"), ({"r": 0}, "r must be >= 1"),
+    ({"adalora_init_r": 4, "r": 8}, "adalora_init_r must be >= r"), ({"eval_fraction": 0}, "eval_fraction"),
+    ({"adalora_tinit": 0.5, "adalora_tfinal": 0.5}, "budgeting phase"), ({"task": "poetry"}, "task must be"),
+])
+def test_config_validation_names_the_field(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        FinetuneConfig(**bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
+def test_qlora_without_cuda_stops_with_a_clear_message():
+    with pytest.raises(ModelLoadError, match="needs a CUDA GPU"):
+        load_base(FinetuneConfig(method="qlora"))
+
+
+@pytest.mark.gpu
+def test_qlora_trains_a_4bit_base_on_cuda(tmp_path, tiny_tokenizer):
+    from finetune.data import demo_path
+    from finetune.pipeline import prepare_data
+
+    cfg = FinetuneConfig(method="qlora", max_steps=3, batch_size=2, device="cuda")
+    model, tok, _ = load_base(cfg)
+    assert any("4bit" in type(m).__name__ for m in model.modules())
+    train_rows, eval_rows, _ = prepare_data(cfg, demo_path("support"), tok)
+    state = train_adapter(model, tok, cfg, train_rows[:4], eval_rows[:2], tmp_path, progress=False)
+    assert any(p.abs().sum() > 0 for n, p in state.model.named_parameters() if "lora_B" in n)
