@@ -54,15 +54,41 @@ class Runtime:
             return self._objects[name]
 
     @property
+    def llm_config(self):
+        """llm settings plus the adapters registered by `python -m finetune` for this base (config wins)."""
+        try:
+            from assistant.llm.adapter_registry import with_registered_adapters
+
+            return with_registered_adapters(self.settings.llm)
+        except AssistantError as exc:
+            log.warning("adapter registry unreadable, using llm.adapters only: %s", exc.one_line())
+            return self.settings.llm
+
+    @property
     def backend(self) -> LLMBackend:
         with self._lock:
             if self._backend is None:
-                self._backend = build_backend(self.settings.llm)
+                cfg = self.llm_config
+                self._backend = build_backend(cfg)
+                self._adapters = tuple(cfg.adapters)
             return self._backend
 
     @property
     def adapters(self) -> tuple[str, ...]:
-        return tuple(self.settings.llm.adapters)
+        """Task adapters the current backend can answer with."""
+        with self._lock:
+            self.backend  # noqa: B018 - building it fixes the adapter set
+            return getattr(self, "_adapters", ())
+
+    def set_adapters(self, adapters: dict[str, str]) -> None:
+        """Switch the active adapter per task; the backend and chat rebuild on the next request.
+
+        Requests in flight finish on the old model, which they still hold.
+        """
+        with self._lock:
+            self.settings.llm.adapters = dict(adapters)
+            self._backend = None
+            self._objects.pop("chat", None)
 
     @property
     def guardrails(self):
