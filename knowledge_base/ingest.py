@@ -1,0 +1,185 @@
+"""Ingest files into the store: incremental (unchanged files cost one lookup), idempotent and crash-safe.
+
+Chunk ids derive from source + content, chunks are written in whole batches before stale ones are removed,
+so a re-run after `kill -9` adds exactly what is missing. A bad file is reported in one line and skipped;
+the rest of the batch still goes in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.config import REPO_ROOT
+from assistant.errors import AssistantError, IngestError
+from knowledge_base.chunking import Chunk, chunk_document, chunk_faq
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.loaders import (
+    DOC_SUFFIXES,
+    SUFFIXES,
+    TABLE_SUFFIXES,
+    TableOptions,
+    load_document,
+    load_table,
+)
+from knowledge_base.store import ChromaStore
+from knowledge_base.text import content_hash
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    source: str
+    status: str  # added | updated | unchanged | removed | error
+    chunks: int = 0
+    added: int = 0
+    removed: int = 0
+    error: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "error"]
+
+    @property
+    def chunks_added(self) -> int:
+        return sum(f.added for f in self.files)
+
+    @property
+    def chunks_removed(self) -> int:
+        return sum(f.removed for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for f in self.files:
+            counts[f.status] = counts.get(f.status, 0) + 1
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no files"
+        return (f"{len(self.files)} file(s): {parts}; {self.chunks_added} chunk(s) added, "
+                f"{self.chunks_removed} removed in {self.seconds:.1f}s")
+
+
+def source_key(path: Path) -> str:
+    """The `source` stored with each chunk: repo-relative when inside the repo (portable), else absolute."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def collect_files(paths: Iterable[str | Path], report: IngestReport) -> list[Path]:
+    """Files to ingest: named files as given, folders recursively (known suffixes, no hidden files)."""
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
+                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+        elif p.is_file():
+            if p.suffix.lower() not in SUFFIXES:
+                report.files.append(FileResult(str(p), "error", error=(
+                    f"{p}: unsupported file type {p.suffix or '(none)'} (use {', '.join(sorted(SUFFIXES))})")))
+            else:
+                files.append(p)
+        else:
+            report.files.append(FileResult(str(p), "error", error=f"{p}: no such file or folder"))
+    seen: set[Path] = set()
+    return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+
+
+def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions) -> list[Chunk]:
+    source = source_key(path)
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        rows = load_table(path, cfg.max_file_mb, table)
+        file_hash = content_hash("\n".join(f"{r.row_id}\x00{r.question}\x00{r.answer}" for r in rows))
+        return chunk_faq(source, rows, file_hash)
+    if suffix in DOC_SUFFIXES:
+        sections, title = load_document(path, cfg.max_file_mb)
+        file_hash = content_hash("\n".join(s.text for s in sections))
+        return chunk_document(source, title, sections, cfg.chunk_size, cfg.chunk_overlap, file_hash)
+    raise IngestError(f"{path}: unsupported file type {suffix}")
+
+
+def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table: TableOptions) -> FileResult:
+    chunks = build_chunks(path, cfg, table)  # parse fully before writing anything
+    source = chunks[0].metadata["source"]
+    old = store.ids_for_source(source)
+    new_ids = {c.id for c in chunks}
+    if new_ids == old:
+        return FileResult(source, "unchanged", chunks=len(chunks))
+    todo = [c for c in chunks if c.id not in old]
+    for i in range(0, len(todo), cfg.batch_size):
+        batch = todo[i:i + cfg.batch_size]
+        store.upsert(batch, store.embedder.embed_documents([c.text for c in batch]))
+    stale = sorted(old - new_ids)
+    if stale:  # only after the new version is complete: a crash never leaves a file with no chunks
+        store.delete(stale)
+    return FileResult(source, "updated" if old else "added", chunks=len(chunks), added=len(todo),
+                      removed=len(stale))
+
+
+def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],
+                 table: TableOptions | None = None, progress: bool = True) -> IngestReport:
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    report = IngestReport()
+    table = table or TableOptions()
+    files = collect_files(paths, report)
+    store.collection(create=True)
+    bar = tqdm(files, desc="ingest", unit="file", disable=None if progress else True, leave=False)
+    for path in bar:
+        try:
+            result = ingest_file(path, store, cfg, table)
+        except IngestError as exc:
+            result = FileResult(source_key(path), "error", error=str(exc))
+        except AssistantError:  # storage/config problems concern the whole batch, not this file
+            raise
+        except Exception as exc:  # a parser library failing on a malformed file: report it, go on
+            result = FileResult(source_key(path), "error",
+                                error=f"{path}: cannot read ({type(exc).__name__}: {exc})")
+        if result.error:
+            log.warning("%s", result.error)
+        report.files.append(result)
+        bar.set_postfix(chunks=sum(f.chunks for f in report.files))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _under(source: str, root: str) -> bool:
+    return source == root or source.startswith(root.rstrip("/") + "/")
+
+
+def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],
+               table: TableOptions | None = None, progress: bool = True) -> IngestReport:
+    """Ingest what is there now under `paths`, and drop chunks of files under them that are gone."""
+    paths = [Path(p).expanduser() for p in paths]
+    present = [p for p in paths if p.exists()]
+    report = ingest_paths(store, cfg, present, table, progress)
+    start = time.perf_counter()
+    roots = [source_key(p) for p in paths]
+    current = {f.source for f in report.files}
+    by_source: dict[str, list[str]] = {}
+    for cid, _, meta in store.iter_all(documents=False):
+        src = str(meta.get("source", ""))
+        if src not in current and any(_under(src, r) for r in roots):
+            by_source.setdefault(src, []).append(cid)
+    for src, ids in sorted(by_source.items()):
+        store.delete(ids)
+        report.files.append(FileResult(src, "removed", removed=len(ids)))
+    report.seconds += time.perf_counter() - start
+    return report

@@ -1,0 +1,211 @@
+"""`KnowledgeBase`: the one object the chat, the app and the CLI use — ingest, search, FAQ match, answer.
+
+    kb = KnowledgeBase.from_config(settings.knowledge_base)
+    kb.ingest(["docs/"]);  kb.search("退货")
+    result = kb.answer("How long does shipping take?", backend)   # GroundedAnswer with citations
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.config import resolve_path
+from assistant.errors import InputError
+from assistant.llm.base import LLMBackend, Message
+from knowledge_base.answer import (
+    AnswerStream,
+    FaqHit,
+    GroundedAnswer,
+    KnowledgeBaseRetriever,
+    Prepared,
+    abstain_text,
+    answer_chain,
+    build_messages,
+    citations_for,
+)
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.embeddings import embed_queries, get_embedder
+from knowledge_base.ingest import IngestReport, ingest_paths, sync_paths
+from knowledge_base.loaders import TableOptions
+from knowledge_base.retrieval import HybridRetriever, SearchHit
+from knowledge_base.store import ChromaStore
+from knowledge_base.text import detect_language, normalize_question
+
+log = logging.getLogger(__name__)
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+# Used only for an embedder nobody calibrated: abstain rarely, never answer FAQs verbatim on similarity alone.
+_UNCALIBRATED = {"abstain": 0.0, "faq": 1.01}
+
+
+def calibrated_thresholds(embedder_name: str) -> dict[str, float]:
+    """Thresholds `python -m knowledge_base calibrate --write` measured for this embedder."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    entry = data.get(embedder_name) or {}
+    return {"abstain": float(entry.get("abstain", _UNCALIBRATED["abstain"])),
+            "faq": float(entry.get("faq", _UNCALIBRATED["faq"]))}
+
+
+class KnowledgeBase:
+    def __init__(self, cfg: KnowledgeBaseConfig, embedder: Embeddings, store: ChromaStore | None = None):
+        self.cfg = cfg
+        self.embedder = embedder
+        self.store = store or ChromaStore(cfg, embedder)
+        self.retrieval = HybridRetriever(self.store, cfg)
+        calibrated = calibrated_thresholds(getattr(embedder, "name", ""))
+        self.abstain_threshold = cfg.abstain_threshold if cfg.abstain_threshold is not None else calibrated["abstain"]
+        self.faq_threshold = cfg.faq_threshold if cfg.faq_threshold is not None else calibrated["faq"]
+
+    @classmethod
+    def from_config(cls, cfg: KnowledgeBaseConfig, embedder: Embeddings | None = None) -> KnowledgeBase:
+        return cls(cfg, embedder if embedder is not None else get_embedder(cfg.embedder, cfg.device))
+
+    # --- writing -------------------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], progress: bool = True, **csv_opts) -> IngestReport:
+        """csv_opts: id_column, question_column, answer_column, lang_column for CSV/XLSX FAQ tables."""
+        try:
+            return ingest_paths(self.store, self.cfg, paths, TableOptions.from_kwargs(**csv_opts), progress)
+        finally:
+            self.retrieval.invalidate()
+
+    def sync(self, paths: Iterable[str | Path], progress: bool = True, **csv_opts) -> IngestReport:
+        try:
+            return sync_paths(self.store, self.cfg, paths, TableOptions.from_kwargs(**csv_opts), progress)
+        finally:
+            self.retrieval.invalidate()
+
+    def delete(self, sources: Sequence[str] = (), ids: Sequence[str] = ()) -> int:
+        """Remove chunks of the given sources and/or chunk/document ids; returns how many went."""
+        doomed = set()
+        for cid, _, meta in self.store.iter_all(documents=False):
+            if meta.get("source") in sources or cid in ids or meta.get("doc_id") in ids:
+                doomed.add(cid)
+        if doomed:
+            self.store.delete(sorted(doomed))
+            self.retrieval.invalidate()
+        return len(doomed)
+
+    # --- reading -------------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: dict | None = None,
+               mode: str = "hybrid") -> list[SearchHit]:
+        return self.retrieval.search(query, k or self.cfg.k, filters, mode)
+
+    def retriever(self, k: int | None = None, filters: dict | None = None) -> KnowledgeBaseRetriever:
+        return KnowledgeBaseRetriever(kb=self, k=k or self.cfg.context_chunks, filters=filters)
+
+    def documents(self) -> list[dict]:
+        """One row per document: source, title, kind, chunks."""
+        docs: dict[str, dict] = {}
+        for _, _, meta in self.store.iter_all(documents=False):
+            src = str(meta.get("source", ""))
+            row = docs.setdefault(src, {"source": src, "title": meta.get("title", "") if meta.get("kind") != "faq"
+                                        else "(FAQ table)", "kind": meta.get("kind", "doc"), "chunks": 0})
+            row["chunks"] += 1
+        return sorted(docs.values(), key=lambda r: r["source"])
+
+    def stats(self) -> dict:
+        docs = self.documents()
+        langs: dict[str, int] = {}
+        for _, _, meta in self.store.iter_all(documents=False):
+            langs[meta.get("lang", "?")] = langs.get(meta.get("lang", "?"), 0) + 1
+        return {"collection": self.cfg.collection, "store": self.store.where, "embedder": self.embedder.name,
+                "documents": len(docs), "chunks": sum(d["chunks"] for d in docs),
+                "faq_rows": sum(d["chunks"] for d in docs if d["kind"] == "faq"), "languages": langs,
+                "abstain_threshold": self.abstain_threshold, "faq_threshold": self.faq_threshold}
+
+    def faq_match(self, question: str) -> FaqHit | None:
+        """A curated FAQ row whose question means the same as this one (same language), else None."""
+        best = self.faq_candidate(question)
+        return best if best is not None and best.score >= self.faq_threshold else None
+
+    def faq_candidate(self, question: str) -> FaqHit | None:
+        """The closest FAQ row in the question's language, whatever its score (calibration uses this)."""
+        if not question or not question.strip():
+            return None
+        lang = detect_language(question)
+        hits = [h for h in self.search(question, k=5, filters={"kind": "faq"})
+                if h.metadata.get("lang", lang) == lang]
+        if not hits:
+            return None
+        asked = normalize_question(question)
+        exact = next((h for h in hits if normalize_question(h.metadata.get("question", "")) == asked), None)
+        if exact is not None:
+            return self._faq_hit(exact, 1.0)
+        # Compare question with question (both embedded as queries): the answer text would dilute the match.
+        m = np.asarray(embed_queries(self.embedder, [question] + [h.metadata.get("question", h.title) for h in hits]),
+                       dtype=np.float32)
+        m /= np.linalg.norm(m, axis=1, keepdims=True) + 1e-12
+        sims = m[1:] @ m[0]
+        best = int(np.argmax(sims))
+        return self._faq_hit(hits[best], float(sims[best]))
+
+    @staticmethod
+    def _faq_hit(hit: SearchHit, score: float) -> FaqHit:
+        m = hit.metadata
+        return FaqHit(row_id=str(m.get("row_id", hit.id)), question=str(m.get("question", hit.title)),
+                      answer=str(m.get("answer", hit.snippet)), source=hit.source, score=score)
+
+    # --- answering -----------------------------------------------------------------------------------
+    def prepare(self, question: str, history: Sequence[Message] | None = None) -> Prepared:
+        """FAQ match, retrieval and the abstain decision; the LLM prompt when one is needed."""
+        if not question or not question.strip():
+            raise InputError("the question is empty")
+        faq = self.faq_match(question)
+        if faq is not None:
+            return Prepared(question, [], [faq.citation()], from_faq=True, best_score=faq.score, text=faq.answer)
+        hits = self.search(question, k=self.cfg.context_chunks)
+        best = max((h.vector_score or 0.0 for h in hits), default=0.0)
+        if best < self.abstain_threshold:
+            log.info("abstaining: best similarity %.3f < %.3f for %r", best, self.abstain_threshold, question)
+            return Prepared(question, [], [], abstained=True, best_score=best, text=abstain_text(question),
+                            hits=hits)
+        return Prepared(question, build_messages(question, hits, history), citations_for(hits), best_score=best,
+                        hits=hits)
+
+    def _chat_model(self, backend: LLMBackend, adapter: str | None):
+        from knowledge_base.langchain_llm import BackendChatModel
+
+        return BackendChatModel(backend=backend, adapter=adapter, max_tokens=self.cfg.answer_max_tokens)
+
+    def answer(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
+               adapter: str | None = None) -> GroundedAnswer:
+        return self.answer_stream(question, backend, history, adapter).collect()
+
+    def answer_stream(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
+                      adapter: str | None = None) -> AnswerStream:
+        """Iterate for text pieces as the LLM produces them; afterwards `.answer` is the GroundedAnswer."""
+        prepared = self.prepare(question, history)
+        if not prepared.needs_llm:
+            return AnswerStream(prepared, None)
+        chain = answer_chain(self._chat_model(backend, adapter))
+        return AnswerStream(prepared, chain.stream({"question": question, "hits": prepared.hits,
+                                                    "history": list(history or [])}))
+
+    def as_chain(self, backend: LLMBackend, adapter: str | None = None) -> Runnable:
+        """LangChain Runnable: question (str or {"question", "history"}) -> GroundedAnswer."""
+        def run(x):
+            q, hist = (x, None) if isinstance(x, str) else (x["question"], x.get("history"))
+            return self.answer(q, backend, hist, adapter)
+        return RunnableLambda(run, name="grounded_answer")
+
+
+def ensure_demo_ingested(cfg: KnowledgeBaseConfig, embedder: Embeddings | None = None,
+                         progress: bool = False) -> KnowledgeBase:
+    """Ingest the demo shop on first start; later starts only check each file's chunk ids (milliseconds)."""
+    kb = KnowledgeBase.from_config(cfg, embedder)
+    demo = resolve_path(cfg.demo_path)
+    report = kb.sync([demo], progress=progress)
+    for err in report.errors:
+        log.warning("demo knowledge base: %s", err.error)
+    if report.chunks_added or report.chunks_removed:
+        log.info("demo knowledge base: %s", report.summary())
+    return kb

@@ -1,0 +1,282 @@
+"""Read a shop's files into titled sections (documents) or FAQ rows (tables), with one clear error per bad file.
+
+md/txt/html/pdf/docx become `Section`s (heading, page, text) that `chunking` cuts; CSV/XLSX FAQ tables become
+`FaqRow`s, one document per row, whose id is the id column's value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import IngestError
+
+DOC_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
+TABLE_SUFFIXES = {".csv", ".xlsx"}
+SUFFIXES = DOC_SUFFIXES | TABLE_SUFFIXES
+
+
+@dataclass
+class Section:
+    text: str
+    heading: str = ""
+    page: int | None = None
+
+
+@dataclass
+class FaqRow:
+    row_id: str
+    question: str
+    answer: str
+    lang: str = ""
+
+
+@dataclass
+class TableOptions:
+    """Which columns of a CSV/XLSX FAQ table hold what; None = the conventional name if present."""
+
+    id_column: str | None = None
+    question_column: str | None = None
+    answer_column: str | None = None
+    lang_column: str | None = None
+    explicit: set[str] = field(default_factory=set)  # columns the user named: missing = error
+
+    @classmethod
+    def from_kwargs(cls, id_column=None, question_column=None, answer_column=None, lang_column=None):
+        named = {c for c in (id_column, question_column, answer_column, lang_column) if c}
+        return cls(id_column, question_column, answer_column, lang_column, named)
+
+
+def read_bytes(path: Path, max_mb: float) -> bytes:
+    size = path.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise IngestError(f"{path}: {size / 1024 / 1024:.1f} MB is over knowledge_base.max_file_mb={max_mb:g}")
+    if size == 0:
+        raise IngestError(f"{path}: the file is empty")
+    return path.read_bytes()
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """UTF-8 first (BOM tolerated), then a detected encoding; binary data is refused, not guessed at."""
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path}: looks like a binary file, not text (NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise IngestError(f"{path}: cannot decode the text (not UTF-8 and no known encoding fits)") from None
+        text = str(best)
+    # Control characters other than whitespace mean it was never text.
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(8, len(text[:8192]) // 100):
+        raise IngestError(f"{path}: looks like a binary file, not text (control characters)")
+    return text
+
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+class _SectionBuilder:
+    """Collects body text under the current heading path ("Returns > Refunds") as documents are walked."""
+
+    def __init__(self, joiner: str):
+        self.joiner = joiner
+        self.sections: list[Section] = []
+        self.stack: list[str] = []
+        self.body: list[str] = []
+
+    def heading(self, level: int, text: str) -> None:
+        self.flush()
+        self.stack[:] = self.stack[: level - 1] + [""] * max(0, level - 1 - len(self.stack)) + [text.strip()]
+
+    def add(self, text: str) -> None:
+        self.body.append(text)
+
+    def flush(self) -> list[Section]:
+        # Markdown keeps its blank lines (they mark paragraphs); HTML/DOCX blocks are joined by one.
+        content = self.joiner.join(b for b in self.body if b or self.joiner == "\n").strip()
+        if content:
+            self.sections.append(Section(content, " > ".join(h for h in self.stack if h)))
+        self.body.clear()
+        return self.sections
+
+
+def load_markdown(text: str) -> list[Section]:
+    out = _SectionBuilder("\n")
+    in_code = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        m = None if in_code else _MD_HEADING.match(line)
+        if m:
+            out.heading(len(m.group(1)), m.group(2))
+        else:
+            out.add(line)
+    return out.flush()
+
+
+def load_plain(text: str) -> list[Section]:
+    text = text.strip()
+    return [Section(text)] if text else []
+
+
+_HTML_BLOCKS = ["p", "li", "td", "th", "pre", "dt", "dd"]
+
+
+def load_html(text: str) -> tuple[list[Section], str]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    out = _SectionBuilder("\n\n")
+    root = soup.body or soup
+    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "dt", "dd"]):
+        if el.name[0] == "h" and el.name[1:].isdigit():
+            out.heading(int(el.name[1]), el.get_text(" ", strip=True))
+        elif not el.find_parent(_HTML_BLOCKS):  # a <p> inside an <li> is already in the <li>'s text
+            text_el = el.get_text(" ", strip=True)
+            out.add(("- " + text_el) if el.name == "li" and text_el else text_el)
+    sections = out.flush()
+    if not sections:  # pages without block tags: keep the visible text
+        sections = load_plain(root.get_text("\n", strip=True))
+    return sections, title
+
+
+def load_pdf(path: Path, data: bytes) -> tuple[list[Section], str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        title = ""
+        if reader.metadata and reader.metadata.title:
+            title = str(reader.metadata.title)
+        sections = []
+        for number, page in enumerate(reader.pages, start=1):
+            text = (page.extract_text() or "").strip()
+            if text:
+                sections.append(Section(text, page=number))
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise IngestError(f"{path}: cannot read the PDF ({type(exc).__name__}: {exc})") from None
+    return sections, title
+
+
+def load_docx(path: Path, data: bytes) -> list[Section]:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise IngestError(f"{path}: cannot read the DOCX ({type(exc).__name__}: {exc})") from None
+    out = _SectionBuilder("\n\n")
+    for para in document.paragraphs:
+        style = (para.style.name if para.style is not None else "") or ""
+        m = re.match(r"Heading (\d)", style) or (re.match(r"(Title)", style))
+        if m and para.text.strip():
+            out.heading(1 if m.group(1) == "Title" else int(m.group(1)), para.text)
+        elif para.text.strip():
+            out.add(para.text.strip())
+    for table in document.tables:  # tables after the prose, one line per row
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            if cells:
+                out.add(" | ".join(cells))
+    return out.flush()
+
+
+def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
+    """Sections and a document title for md/txt/html/pdf/docx."""
+    suffix = path.suffix.lower()
+    data = read_bytes(path, max_mb)
+    title = ""
+    if suffix == ".pdf":
+        sections, title = load_pdf(path, data)
+    elif suffix == ".docx":
+        sections = load_docx(path, data)
+    else:
+        text = decode_text(path, data)
+        if suffix in (".html", ".htm"):
+            sections, title = load_html(text)
+        elif suffix in (".md", ".markdown"):
+            sections = load_markdown(text)
+        else:
+            sections = load_plain(text)
+    if not sections:
+        raise IngestError(f"{path}: no text found in the file")
+    if not title:
+        first = next((s.heading for s in sections if s.heading), "")
+        title = first.split(" > ")[0] if first else path.stem
+    return sections, title
+
+
+def _table_rows(path: Path, data: bytes) -> list[dict[str, str]]:
+    if path.suffix.lower() == ".xlsx":
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+            rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+        except (zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError) as exc:
+            raise IngestError(f"{path}: cannot read the XLSX ({type(exc).__name__}: {exc})") from None
+    else:
+        text = decode_text(path, data)
+        try:
+            rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:
+            raise IngestError(f"{path}: bad CSV ({exc})") from None
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        raise IngestError(f"{path}: the table has no rows")
+    header = rows[0]
+    return [dict(zip(header, r + [""] * (len(header) - len(r)), strict=False)) for r in rows[1:]]
+
+
+def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
+    if wanted:
+        return wanted if wanted in header else None
+    lower = {h.lower().strip(): h for h in header}
+    return next((lower[f] for f in fallbacks if f in lower), None)
+
+
+def load_table(path: Path, max_mb: float, opts: TableOptions) -> list[FaqRow]:
+    """FAQ rows from a CSV/XLSX table; the named columns must exist, empty questions/answers are skipped."""
+    records = _table_rows(path, read_bytes(path, max_mb))
+    header = list(records[0].keys()) if records else []
+    q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
+    a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))
+    id_col = _pick(header, opts.id_column, ("id", "faq_id", "row_id"))
+    lang_col = _pick(header, opts.lang_column, ("lang", "language"))
+    missing = [n for n, col, req in (
+        (opts.question_column or "question", q_col, True),
+        (opts.answer_column or "answer", a_col, True),
+        (opts.id_column, id_col, bool(opts.id_column)),
+        (opts.lang_column, lang_col, bool(opts.lang_column)),
+    ) if req and col is None]
+    if missing:
+        raise IngestError(f"{path}: missing column(s) {', '.join(missing)} (the table has: {', '.join(header)})")
+    rows: list[FaqRow] = []
+    seen: set[str] = set()
+    for n, rec in enumerate(records, start=2):  # spreadsheet row numbers: header is row 1
+        q, a = rec.get(q_col, "").strip(), rec.get(a_col, "").strip()
+        if not q or not a:
+            continue
+        row_id = (rec.get(id_col, "").strip() if id_col else "") or f"row{n}"
+        if row_id in seen:
+            raise IngestError(f"{path}: duplicate id {row_id!r} in column {id_col}")
+        seen.add(row_id)
+        rows.append(FaqRow(row_id, q, a, rec.get(lang_col, "").strip() if lang_col else ""))
+    if not rows:
+        raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
+    return rows

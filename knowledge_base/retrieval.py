@@ -1,0 +1,230 @@
+"""Hybrid retrieval: BM25 (jieba words for Chinese) and vectors from Chroma, fused by RRF or a weight,
+optionally diversified (MMR), with metadata filters. Each hit keeps both raw scores for calibration.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.citations import Citation
+from assistant.errors import InputError
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.store import ChromaStore
+from knowledge_base.text import tokenize
+
+
+@dataclass
+class SearchHit:
+    id: str  # document id: the CSV id-column value for FAQ rows, the source path for documents
+    score: float  # fused score (what the ranking used)
+    text: str
+    source: str
+    title: str
+    chunk_id: str = ""
+    bm25_score: float | None = None
+    vector_score: float | None = None  # cosine similarity of query and chunk
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def snippet(self) -> str:
+        """The chunk body without its heading line."""
+        heading = self.metadata.get("heading") or ""
+        if heading and self.text.startswith(heading + "\n"):
+            return self.text[len(heading) + 1:]
+        return self.text
+
+    def citation(self, max_chars: int = 240) -> Citation:
+        snippet = self.metadata.get("answer") or self.snippet
+        snippet = snippet if len(snippet) <= max_chars else snippet[: max_chars - 1] + "…"
+        page = self.metadata.get("page")
+        return Citation(source=self.source, title=self.title, snippet=snippet, chunk_id=self.chunk_id,
+                        score=round(float(self.vector_score if self.vector_score is not None else self.score), 4),
+                        page=int(page) if page is not None else None, row_id=self.metadata.get("row_id"))
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "score": round(self.score, 6), "source": self.source, "text": self.text,
+                "title": self.title, "chunk_id": self.chunk_id,
+                "bm25_score": None if self.bm25_score is None else round(self.bm25_score, 4),
+                "vector_score": None if self.vector_score is None else round(self.vector_score, 4)}
+
+
+def chroma_where(filters: dict | None) -> dict | None:
+    """{"lang": "zh", "kind": {"$in": [...]}} -> Chroma's where (one key, or $and of several)."""
+    if not filters:
+        return None
+    if not isinstance(filters, dict):
+        raise InputError(f"filters must be a mapping of metadata key to value, got {filters!r}")
+    clauses = [{k: v} for k, v in filters.items()]
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+_OPS = {
+    "$eq": lambda v, a: v == a, "$ne": lambda v, a: v != a,
+    "$in": lambda v, a: v in a, "$nin": lambda v, a: v not in a,
+    "$gt": lambda v, a: v is not None and v > a, "$gte": lambda v, a: v is not None and v >= a,
+    "$lt": lambda v, a: v is not None and v < a, "$lte": lambda v, a: v is not None and v <= a,
+}
+
+
+def matches(meta: dict, filters: dict | None) -> bool:
+    """The same filter semantics as Chroma, for the BM25 side (which lives in memory)."""
+    for key, cond in (filters or {}).items():
+        value = meta.get(key)
+        for op, arg in (cond.items() if isinstance(cond, dict) else [("$eq", cond)]):
+            if op not in _OPS:
+                raise InputError(f"filter operator {op!r} is not supported (use {' '.join(_OPS)})")
+            if not _OPS[op](value, arg):
+                return False
+    return True
+
+
+class BM25Index:
+    """bm25s over every chunk of the collection, kept in memory; rebuilt when the collection changes."""
+
+    def __init__(self, ids: list[str], texts: list[str], metas: list[dict]):
+        import bm25s
+
+        # bm25s sets its logger to DEBUG on import, which the CLI's root handler would print on every build.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        self.ids, self.texts, self.metas = ids, texts, metas
+        self.pos = {cid: i for i, cid in enumerate(ids)}
+        corpus = [tokenize(t) or ["<empty>"] for t in texts]
+        self.model = bm25s.BM25()
+        if ids:
+            self.model.index(corpus, show_progress=False)
+
+    @classmethod
+    def from_store(cls, store: ChromaStore) -> BM25Index:
+        ids, texts, metas = [], [], []
+        for cid, text, meta in store.iter_all():
+            ids.append(cid)
+            texts.append(text or "")
+            metas.append(meta)
+        return cls(ids, texts, metas)
+
+    def top(self, query: str, n: int, filters: dict | None = None) -> list[tuple[str, float]]:
+        tokens = [t for t in tokenize(query) if t in self.model.vocab_dict] if self.ids else []
+        if not tokens:
+            return []
+        scores = np.asarray(self.model.get_scores(tokens), dtype=np.float32)
+        if filters:
+            mask = np.array([matches(m, filters) for m in self.metas], dtype=bool)
+            scores = np.where(mask, scores, 0.0)
+        n = min(n, len(scores))
+        best = np.argpartition(-scores, n - 1)[:n]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / (np.linalg.norm(a, axis=-1, keepdims=True) + 1e-12)
+    b = b / (np.linalg.norm(b) + 1e-12)
+    return a @ b
+
+
+class HybridRetriever:
+    def __init__(self, store: ChromaStore, cfg: KnowledgeBaseConfig):
+        self.store, self.cfg = store, cfg
+        self._bm25: BM25Index | None = None
+        self._bm25_count = -1
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._bm25, self._bm25_count = None, -1
+
+    def bm25(self) -> BM25Index:
+        count = self.store.count()
+        with self._lock:
+            if self._bm25 is None or count != self._bm25_count:
+                self._bm25, self._bm25_count = BM25Index.from_store(self.store), count
+            return self._bm25
+
+    def search(self, query: str, k: int | None = None, filters: dict | None = None,
+               mode: str = "hybrid") -> list[SearchHit]:
+        """mode: hybrid (ours) | bm25 | vector — the last two exist for side-by-side benchmarks."""
+        if not query or not query.strip():
+            raise InputError("the query is empty")
+        cfg = self.cfg
+        k = k or cfg.k
+        n = max(cfg.candidates, k)
+        bm25_hits = self.bm25().top(query, n, filters) if mode in ("hybrid", "bm25") else []
+        qvec = np.asarray(self.store.embedder.embed_query(query), dtype=np.float32)
+        vec_hits = self.store.query(qvec.tolist(), n, chroma_where(filters)) if mode in ("hybrid", "vector") else []
+        ids = list(dict.fromkeys([cid for cid, _ in vec_hits] + [cid for cid, _ in bm25_hits]))
+        if not ids:
+            return []
+        rows = self.store.get(ids, embeddings=True)
+        ids = [cid for cid in ids if cid in rows]
+        embs = np.asarray([rows[cid][2] for cid in ids], dtype=np.float32)
+        vec = dict(zip(ids, _cosine(embs, qvec).tolist(), strict=True))  # vector score for every candidate
+        bm = dict(bm25_hits)
+        fused = self._fuse(ids, vec_hits, bm25_hits, vec, bm, mode)
+        order = sorted(ids, key=lambda c: -fused[c])
+        if cfg.rerank == "mmr" and len(order) > k:
+            order = _mmr(order, fused, dict(zip(ids, embs, strict=True)), k)
+        hits = []
+        for cid in order[:k]:
+            text, meta, _ = rows[cid]
+            hits.append(SearchHit(
+                id=str(meta.get("doc_id", cid)), score=float(fused[cid]), text=text or "",
+                source=str(meta.get("source", "")), title=str(meta.get("heading") or meta.get("title") or ""),
+                chunk_id=cid, bm25_score=bm.get(cid, 0.0), vector_score=float(vec[cid]), metadata=meta))
+        return hits
+
+    def _fuse(self, ids, vec_hits, bm25_hits, vec, bm, mode) -> dict[str, float]:
+        cfg = self.cfg
+        if mode == "vector":
+            return {c: vec[c] for c in ids}
+        if mode == "bm25":
+            return {c: bm.get(c, 0.0) for c in ids}
+        w = cfg.hybrid_weight
+        if cfg.fusion == "rrf":
+            vrank = {cid: r for r, (cid, _) in enumerate(vec_hits, start=1)}
+            brank = {cid: r for r, (cid, _) in enumerate(bm25_hits, start=1)}
+            return {c: 2 * w * (1 / (cfg.rrf_k + vrank[c]) if c in vrank else 0.0)
+                    + 2 * (1 - w) * (1 / (cfg.rrf_k + brank[c]) if c in brank else 0.0) for c in ids}
+        # weighted: BM25 scaled by its best candidate; cosine min-max scaled over the candidates
+        bmax = max(bm.values(), default=0.0) or 1.0
+        vmin, vmax = min(vec.values()), max(vec.values())
+        span = (vmax - vmin) or 1.0
+        return {c: w * (vec[c] - vmin) / span + (1 - w) * bm.get(c, 0.0) / bmax for c in ids}
+
+
+def _mmr(order: list[str], fused: dict[str, float], embs: dict, k: int, lam: float = 0.7) -> list[str]:
+    """Maximal marginal relevance: keep relevance, but skip near-copies of what is already chosen."""
+    top = max(fused.values()) or 1.0
+    chosen: list[str] = []
+    pool = order[: max(3 * k, k)]
+    unit = {c: embs[c] / (np.linalg.norm(embs[c]) + 1e-12) for c in pool}
+    while pool and len(chosen) < k:
+        def value(c):
+            redundancy = max((float(unit[c] @ unit[s]) for s in chosen), default=0.0)
+            return lam * fused[c] / top - (1 - lam) * redundancy
+        best = max(pool, key=value)
+        chosen.append(best)
+        pool.remove(best)
+    rest = [c for c in order if c not in chosen]
+    return chosen + rest
+
+
+def rank_metrics(ranked_ids: list[list[str]], gold: list[str], ks=(1, 5)) -> dict[str, float]:
+    """hit@k and MRR of ranked document ids (duplicates collapse to their first rank)."""
+    n = len(gold) or 1
+    out = {f"hit@{k}": 0.0 for k in ks}
+    mrr = 0.0
+    for ranked, want in zip(ranked_ids, gold, strict=True):
+        docs = list(dict.fromkeys(ranked))
+        if want in docs:
+            rank = docs.index(want) + 1
+            mrr += 1.0 / rank
+            for k in ks:
+                out[f"hit@{k}"] += rank <= k
+    out = {key: v / n for key, v in out.items()}
+    out["mrr"] = mrr / n
+    return {key: (0.0 if math.isnan(v) else round(v, 4)) for key, v in out.items()}

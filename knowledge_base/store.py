@@ -1,0 +1,159 @@
+"""The Chroma side: open an embedded (PersistentClient) or server (HttpClient) store chosen by config alone,
+and read/write chunks in batches. Our embedder is always attached, so Chroma never loads its default model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.config import resolve_path
+from assistant.errors import ConfigError, NotFoundError, StorageError
+from knowledge_base.chunking import Chunk
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.embeddings import ChromaEmbeddingFunction
+
+log = logging.getLogger(__name__)
+PAGE = 5000  # Chroma takes at most 5,461 records per call
+
+
+def _settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def open_client(cfg: KnowledgeBaseConfig):
+    """PersistentClient at db_path, or HttpClient when chroma_host is set; one clear error when unreachable."""
+    import chromadb
+
+    if cfg.server_mode:
+        url = f"http://{cfg.chroma_host}:{cfg.chroma_port}"
+        try:
+            client = chromadb.HttpClient(host=cfg.chroma_host, port=cfg.chroma_port, settings=_settings())
+            client.heartbeat()
+        except Exception as exc:  # connection errors come as ValueError/httpx errors depending on the stage
+            reason = " ".join(str(exc).split())[:160]
+            raise StorageError(f"knowledge_base.chroma_host: cannot reach the Chroma server at {url} ({reason})"
+                               ) from None
+        return client
+    path = resolve_path(cfg.db_path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=_settings())
+    except Exception as exc:
+        raise StorageError(f"knowledge_base.db_path: cannot open the Chroma store at {path} ({exc})") from None
+
+
+class ChromaStore:
+    """One collection of chunks; ids are content-derived, so writes are idempotent upserts."""
+
+    def __init__(self, cfg: KnowledgeBaseConfig, embedder: Embeddings, client=None):
+        self.cfg = cfg
+        self.embedder = embedder
+        self.client = client if client is not None else open_client(cfg)
+        self._ef = ChromaEmbeddingFunction(embedder)
+        self._collection = None
+
+    @property
+    def where(self) -> str:
+        if self.cfg.server_mode:
+            return f"server {self.cfg.chroma_host}:{self.cfg.chroma_port}"
+        return str(resolve_path(self.cfg.db_path))
+
+    def collection_names(self) -> list[str]:
+        return sorted(c if isinstance(c, str) else c.name for c in self.client.list_collections())
+
+    def exists(self) -> bool:
+        return self.cfg.collection in self.collection_names()
+
+    def collection(self, create: bool = False):
+        if self._collection is not None:
+            return self._collection
+        name = self.cfg.collection
+        embedder_name = getattr(self.embedder, "name", type(self.embedder).__name__)
+        if not self.exists():
+            if not create:
+                known = ", ".join(self.collection_names()) or "none"
+                raise NotFoundError(f"collection {name!r} not found in {self.where} (known: {known})")
+            self._collection = self.client.create_collection(
+                name, embedding_function=self._ef,
+                metadata={"hnsw:space": "cosine", "embedder": embedder_name},
+            )
+            return self._collection
+        coll = self.client.get_collection(name, embedding_function=self._ef)
+        built_with = (coll.metadata or {}).get("embedder")
+        if built_with and built_with != embedder_name:
+            raise ConfigError(
+                f"knowledge_base.embedder is {embedder_name!r} but collection {name!r} was built with "
+                f"{built_with!r}: use that embedder or ingest into another collection"
+            )
+        self._collection = coll
+        return coll
+
+    def count(self) -> int:
+        return self.collection().count()
+
+    def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        coll = self.collection(create=True)
+        for i in range(0, len(chunks), PAGE):
+            part = chunks[i:i + PAGE]
+            coll.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
+                        metadatas=[c.metadata for c in part], embeddings=embeddings[i:i + PAGE])
+
+    def delete(self, ids: list[str]) -> None:
+        coll = self.collection()
+        for i in range(0, len(ids), PAGE):
+            coll.delete(ids=ids[i:i + PAGE])
+
+    def existing(self, ids: list[str]) -> set[str]:
+        coll = self.collection(create=True)
+        found: set[str] = set()
+        for i in range(0, len(ids), PAGE):
+            found.update(coll.get(ids=ids[i:i + PAGE], include=[])["ids"])
+        return found
+
+    def ids_for_source(self, source: str) -> set[str]:
+        return set(self.collection(create=True).get(where={"source": source}, include=[])["ids"])
+
+    def iter_all(self, documents: bool = True) -> Iterator[tuple[str, str | None, dict]]:
+        """Every (id, text, metadata), a page at a time (for BM25, sync, list)."""
+        coll = self.collection()
+        include = ["metadatas", "documents"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            page = coll.get(include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            docs = page.get("documents") or [None] * len(ids)
+            for cid, doc, meta in zip(ids, docs, page["metadatas"], strict=False):
+                yield cid, doc, meta or {}
+            offset += len(ids)
+
+    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the n nearest chunks."""
+        coll = self.collection()
+        total = coll.count()
+        if total == 0:
+            return []
+        res = coll.query(query_embeddings=[embedding], n_results=min(n, total), where=where or None,
+                         include=["distances"])
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=False)]
+
+    def get(self, ids: list[str], embeddings: bool = False) -> dict[str, tuple[str, dict, list | None]]:
+        if not ids:
+            return {}
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        res = self.collection().get(ids=ids, include=include)
+        embs = res.get("embeddings") if embeddings else None
+        out = {}
+        for i, cid in enumerate(res["ids"]):
+            out[cid] = (res["documents"][i], res["metadatas"][i] or {}, embs[i] if embs is not None else None)
+        return out
+
+    def drop(self) -> None:
+        self.client.delete_collection(self.cfg.collection)
+        self._collection = None

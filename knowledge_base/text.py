@@ -1,0 +1,76 @@
+"""Language-aware text helpers shared by chunking, BM25 and the fake embedder.
+
+Chinese has no spaces, so BM25 needs jieba's words; English gets lower-cased word tokens minus stopwords.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD_RE = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?", re.IGNORECASE)
+_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+# Small on purpose: function words that only add noise to BM25 on short questions.
+EN_STOPWORDS = frozenset(
+    "a an and are as at be but by can could do does did for from has have how i if in into is it its "
+    "me my of on or our so that the their them then there these this to was we were what when where "
+    "which who why will with would you your".split()
+)
+ZH_STOPWORDS = frozenset("的 了 吗 呢 吧 啊 是 我 你 在 和 有 也 就 都 要 会 可以 怎么 什么 请问 一下 么".split())
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def _get_jieba():
+    """jieba loads its dictionary (~1 s) on first use; do it once, quietly, thread-safely."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba = jieba
+    return _jieba
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text or ""))
+
+
+def detect_language(text: str) -> str:
+    """'zh' when Chinese characters are a noticeable share of the letters, else 'en'."""
+    cjk = len(_CJK_RE.findall(text or ""))
+    latin = len(re.findall(r"[A-Za-z]", text or ""))
+    # A Chinese character carries about as much as a 3-4 letter word, hence the weighting.
+    return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: jieba search-mode words for Chinese runs, lower-cased words for the rest."""
+    text = (text or "").lower()
+    tokens: list[str] = []
+    pos = 0
+    for m in _CJK_RUN_RE.finditer(text):
+        tokens.extend(w for w in _WORD_RE.findall(text[pos:m.start()]) if w not in EN_STOPWORDS)
+        words = _get_jieba().lcut_for_search(m.group())
+        tokens.extend(w for w in words if w.strip() and w not in ZH_STOPWORDS)
+        pos = m.end()
+    tokens.extend(w for w in _WORD_RE.findall(text[pos:]) if w not in EN_STOPWORDS)
+    return tokens
+
+
+def content_hash(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def normalize_question(text: str) -> str:
+    """For exact FAQ matches: case, spacing and trailing punctuation do not matter."""
+    text = re.sub(r"\s+", " ", (text or "").strip().lower())
+    return text.rstrip("?？!！。.，, ")

@@ -1,0 +1,99 @@
+"""The CLI contract: names, flags and output formats that scripts outside the repo rely on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from knowledge_base.__main__ import build_parser, main
+from tests.conftest import run_module
+
+from .conftest import write
+
+FAKE = {"ASSISTANT_KNOWLEDGE_BASE__EMBEDDER": "fake", "ASSISTANT_LLM__BACKEND": "fake"}
+COMMANDS = ("ingest", "sync", "search", "ask", "list", "stats", "delete", "eval", "calibrate")
+
+
+def test_help_as_a_user_runs_it():
+    proc = run_module("knowledge_base", "--help")
+    assert proc.returncode == 0
+    for command in COMMANDS:
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args([command, "--help"])
+    assert info.value.code == 0 and "--collection" in capsys.readouterr().out
+
+
+@pytest.fixture
+def faq_db(tmp_path, monkeypatch):
+    for key, value in FAKE.items():
+        monkeypatch.setenv(key, value)
+    faq = write(tmp_path / "faq.csv", "faq_id,q,a\nf1,How do I delete my account?,Settings > Privacy.\n"
+                                      "f2,Can I pay with Alipay?,Yes we accept Alipay.\n"
+                                      "f3,退货期限是多久？,30天内可以退货。\n")
+    db = str(tmp_path / "db")
+    rc = main(["ingest", str(faq), "--db", db, "--collection", "faqs", "--id-column", "faq_id",
+               "--question-column", "q", "--answer-column", "a"])
+    assert rc == 0
+    return tmp_path, db
+
+
+def test_ingest_search_batch_eval_list_stats_delete(faq_db, capsys):
+    tmp_path, db = faq_db
+    store = ["--db", db, "--collection", "faqs"]
+    capsys.readouterr()
+    assert main(["search", "delete my account", "--k", "2", *store]) == 0
+    table = capsys.readouterr().out
+    assert "f1" in table.splitlines()[1]
+
+    queries = write(tmp_path / "q.csv", "text,gold\nremove my account,f1\n支付宝可以吗 Alipay,f2\n退货多久,f3\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["search", "--queries", str(queries), "--query-column", "text", "--output", str(out),
+                 "--k", "2", *store]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["query"] for line in lines] == ["remove my account", "支付宝可以吗 Alipay", "退货多久"]
+    first = lines[0]["results"][0]
+    assert set(first) == {"id", "score", "source", "text"} and first["id"] == "f1"
+    assert lines[2]["results"][0]["id"] == "f3"
+
+    capsys.readouterr()
+    assert main(["eval", str(queries), "--query-column", "text", "--id-column", "gold", "--k", "2", *store]) == 0
+    report = capsys.readouterr().out
+    assert "hybrid" in report and "bm25" in report and "vector" in report
+    assert main(["list", *store]) == 0 and "faq.csv" in capsys.readouterr().out
+    assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["faq_rows"] == 3
+    assert main(["delete", "--id", "f2", *store]) == 0 and "deleted 1 chunk" in capsys.readouterr().out
+    assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["chunks"] == 2
+
+
+def test_ask_prints_answer_and_citations(faq_db, capsys, monkeypatch):
+    _, db = faq_db
+    monkeypatch.setenv("ASSISTANT_KNOWLEDGE_BASE__FAQ_THRESHOLD", "0.99")
+    capsys.readouterr()
+    assert main(["ask", "Can I pay with Alipay?", "--db", db, "--collection", "faqs"]) == 0
+    out = capsys.readouterr().out
+    assert "Yes we accept Alipay." in out and "FAQ answer" in out and "row f2" in out
+
+
+def test_errors_are_one_line_and_non_zero(tmp_path, capsys, monkeypatch):
+    for key, value in FAKE.items():
+        monkeypatch.setenv(key, value)
+    bad = write(tmp_path / "bad.csv", "x,y\n1,2\n")
+    good = write(tmp_path / "good.md", "# Hi\nHello there.")
+    proc = run_module("knowledge_base", "ingest", str(bad), str(good), "--db", str(tmp_path / "db"),
+                      "--collection", "demo", env=FAKE)
+    assert proc.returncode != 0
+    assert "bad.csv: missing column(s) question, answer" in proc.stderr and "Traceback" not in proc.stderr
+    assert "1 added" in proc.stdout  # the good file still went in
+
+    from assistant.cli_support import run_cli
+
+    capsys.readouterr()
+    assert run_cli(main, ["search", "hello", "--db", str(tmp_path / "db"), "--collection", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "collection 'nope' not found" in err

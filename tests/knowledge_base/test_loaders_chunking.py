@@ -1,0 +1,116 @@
+"""Loaders keep headings/pages/rows; chunking respects paragraphs and Chinese sentence ends."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import IngestError
+from knowledge_base.chunking import chunk_document, chunk_text, split_sentences
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.ingest import build_chunks
+from knowledge_base.loaders import TableOptions, load_html, load_markdown
+from knowledge_base.text import detect_language, tokenize
+
+from .conftest import minimal_pdf, write
+
+CFG = KnowledgeBaseConfig(chunk_size=120, chunk_overlap=30)
+
+
+def test_chinese_sentences_split_after_full_stops_and_chunks_stay_within_size():
+    text = "我们的仓库每天发货。" * 8 + "请问可以退货吗？可以！" * 5
+    assert split_sentences("第一句。第二句！第三句？end. Next")[:3] == ["第一句。", "第二句！", "第三句？"]
+    chunks = chunk_text(text, size=60, overlap=15)
+    assert len(chunks) > 2
+    assert all(len(c) <= 60 for c in chunks)
+    # every chunk ends at a sentence end: no sentence is cut in two
+    assert all(c[-1] in "。！？" for c in chunks)
+    # overlap repeats the previous chunk's last sentence
+    assert chunks[1].startswith(split_sentences(chunks[0])[-1])
+
+
+def test_paragraphs_are_packed_but_never_merged_past_the_size():
+    text = "Alpha one.\n\nBeta two.\n\n" + "Gamma three is long. " * 10
+    chunks = chunk_text(text, size=80, overlap=0)
+    assert chunks[0].startswith("Alpha one.\n\nBeta two.")
+    assert all(len(c) <= 80 for c in chunks)
+
+
+def test_markdown_keeps_the_heading_path():
+    sections = load_markdown("# Shop\nintro\n## Returns\n30 days.\n### Refunds\n5 days.\n```\n# not a heading\n```")
+    assert [s.heading for s in sections] == ["Shop", "Shop > Returns", "Shop > Returns > Refunds"]
+    assert "# not a heading" in sections[-1].text
+
+
+def test_html_drops_scripts_and_navigation_and_keeps_headings():
+    sections, title = load_html("<html><head><title>T</title><script>var x=1</script></head><body><nav>menu</nav>"
+                                "<h1>Lamp</h1><p>Warm light.</p><ul><li><p>USB-C</p></li></ul></body></html>")
+    assert title == "T"
+    assert sections[0].heading == "Lamp"
+    assert "Warm light." in sections[0].text and "- USB-C" in sections[0].text
+    assert "var x" not in sections[0].text and "menu" not in sections[0].text
+
+
+def test_pdf_docx_xlsx_csv_are_read_with_metadata(tmp_path):
+    import docx
+    from openpyxl import Workbook
+
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(minimal_pdf(["Page one about lamps", "Page two about tables"]))
+    chunks = build_chunks(pdf, CFG, TableOptions())
+    assert [c.metadata["page"] for c in chunks] == [1, 2]
+    assert "tables" in chunks[1].text
+
+    d = docx.Document()
+    d.add_heading("Care guide", level=1)
+    d.add_paragraph("Wipe the oak with a damp cloth.")
+    d.save(tmp_path / "care.docx")
+    (c,) = build_chunks(tmp_path / "care.docx", CFG, TableOptions())
+    assert c.metadata["heading"] == "Care guide" and "damp cloth" in c.text
+
+    wb = Workbook()
+    wb.active.append(["faq_id", "Q", "A"])
+    wb.active.append(["x1", "Do you ship abroad?", "No."])
+    wb.save(tmp_path / "faq.xlsx")
+    (row,) = build_chunks(tmp_path / "faq.xlsx", CFG, TableOptions.from_kwargs("faq_id", "Q", "A"))
+    assert row.metadata["row_id"] == "x1" and row.metadata["kind"] == "faq"
+    assert row.doc_id == "x1"
+
+    csv_path = write(tmp_path / "faq.csv", "id,question,answer\nr1,退货期限？,30天。\nr2,Shipping?,3-5 days.\n")
+    rows = build_chunks(csv_path, CFG, TableOptions())
+    assert [(r.doc_id, r.metadata["lang"]) for r in rows] == [("r1", "zh"), ("r2", "en")]
+
+
+def test_ids_are_content_derived_and_stable():
+    from knowledge_base.loaders import Section
+
+    a = chunk_document("s.md", "T", [Section("Same text.\n\nSame text.")], 100, 0, "h")
+    b = chunk_document("s.md", "T", [Section("Same text.\n\nSame text.")], 100, 0, "h")
+    assert [c.id for c in a] == [c.id for c in b]
+    assert chunk_document("other.md", "T", [Section("Same text.")], 100, 0, "h")[0].id != a[0].id
+    assert {"source", "title", "heading", "lang", "hash", "doc_id"} <= set(a[0].metadata)
+
+
+def test_tokenize_and_language():
+    assert "退货" in tokenize("我想退货可以吗")
+    assert "the" not in tokenize("What is the return policy?") and "return" in tokenize("the return policy")
+    assert detect_language("运费是多少？") == "zh" and detect_language("How much is shipping?") == "en"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"\x00\x01\x02binary\x00" * 50, "binary"),
+])
+def test_bad_text_files_raise_one_clear_error(tmp_path, content, message):
+    p = tmp_path / "bad.txt"
+    p.write_bytes(content)
+    with pytest.raises(IngestError, match=message) as info:
+        build_chunks(p, CFG, TableOptions())
+    assert str(p) in str(info.value)
+
+
+def test_csv_without_the_named_columns_names_them(tmp_path):
+    p = write(tmp_path / "faq.csv", "id,ask,reply\n1,x,y\n")
+    with pytest.raises(IngestError, match=r"missing column\(s\) question, answer .*has: id, ask, reply"):
+        build_chunks(p, CFG, TableOptions())
+    with pytest.raises(IngestError, match="missing column.*ident"):
+        build_chunks(p, CFG, TableOptions.from_kwargs("ident", "ask", "reply"))

@@ -1,0 +1,130 @@
+"""Hybrid retrieval, filters and fusion; grounded answers, abstention, verbatim FAQ answers, streaming."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.llm import FakeBackend, Message
+from knowledge_base.retrieval import rank_metrics
+
+from .conftest import with_thresholds
+
+
+def test_hybrid_search_finds_chinese_and_english_and_carries_both_scores(demo_kb):
+    (top, *_) = demo_kb.search("退货运费谁承担", k=3)
+    assert top.id == "zh-return-cost"
+    assert top.bm25_score > 0 and top.vector_score is not None and top.source.endswith("faq.csv")
+    hits = demo_kb.search("oak dining table weight", k=3)
+    assert hits[0].source.endswith("nordlys-oak-dining-table.md") and "38 kg" in " ".join(h.text for h in hits)
+    assert hits[0].citation().source == hits[0].source
+
+
+def test_filters_apply_to_both_retrievers(demo_kb):
+    hits = demo_kb.search("refund", k=5, filters={"lang": "zh"})
+    assert hits and all(h.metadata["lang"] == "zh" for h in hits)
+    docs_only = demo_kb.search("warranty", k=5, filters={"kind": {"$in": ["doc"]}})
+    assert docs_only and all(h.metadata["kind"] == "doc" for h in docs_only)
+    with pytest.raises(InputError):
+        demo_kb.search("   ")
+
+
+def test_fusion_modes_and_mmr_change_ranking_sanely(demo_kb):
+    import dataclasses
+
+    from knowledge_base import KnowledgeBase
+
+    q = "How long does a refund take?"
+    bm25 = demo_kb.search(q, k=5, mode="bm25")
+    vec = demo_kb.search(q, k=5, mode="vector")
+    assert [h.score for h in bm25] == sorted((h.score for h in bm25), reverse=True)
+    assert vec[0].score == pytest.approx(vec[0].vector_score)
+    for change in ({"fusion": "rrf", "hybrid_weight": 0.5}, {"fusion": "weighted", "hybrid_weight": 0.3},
+                   {"rerank": "mmr"}):
+        kb = KnowledgeBase(dataclasses.replace(demo_kb.cfg, **change), demo_kb.embedder, demo_kb.store)
+        hits = kb.search(q, k=5)
+        assert len(hits) == 5 and "en-refund" in [h.id for h in hits]
+
+
+def test_rank_metrics():
+    m = rank_metrics([["a", "b"], ["c", "c", "a"], ["x"]], ["a", "a", "a"], ks=(1, 5))
+    assert m == {"hit@1": pytest.approx(1 / 3, abs=1e-4), "hit@5": pytest.approx(2 / 3, abs=1e-4),
+                 "mrr": pytest.approx((1 + 0.5) / 3, abs=1e-4)}
+
+
+def test_exact_faq_question_is_answered_verbatim_without_the_llm(demo_kb):
+    backend = FakeBackend()
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=0.99)
+    result = kb.answer("how much does shipping cost", backend)
+    assert result.from_faq and not result.abstained
+    assert result.text.startswith("Standard shipping costs ¥15")
+    assert result.citations[0].row_id == "en-ship-cost" and backend.calls == []
+    # a Chinese question never gets an English row verbatim
+    assert kb.faq_match("运费是多少") is not None and kb.faq_match("运费是多少").row_id == "zh-ship-cost"
+
+
+def test_grounded_answer_streams_from_the_llm_and_cites_the_context(demo_kb):
+    backend = FakeBackend(["Orders leave the warehouse the same day [1]."])
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    history = [Message("user", "hi"), Message("assistant", "Hello! How can I help?")]
+    stream = kb.answer_stream("When do orders paid before 16:00 leave the warehouse?", backend, history=history,
+                              adapter="support")
+    pieces = list(stream)
+    assert len(pieces) > 1 and "".join(pieces) == "Orders leave the warehouse the same day [1]."
+    result = stream.answer
+    assert not result.abstained and not result.from_faq and result.citations
+    prompt = backend.calls[0]["messages"]
+    assert prompt[0].role == "system" and "16:00" in prompt[0].content  # the retrieved policy is in the prompt
+    assert [m.content for m in prompt[1:3]] == ["hi", "Hello! How can I help?"]
+    assert backend.calls[0]["options"].adapter == "support"
+    assert any("shipping" in c.source for c in result.citations)
+
+
+def test_abstains_below_the_threshold_with_an_offer_of_a_human(demo_kb):
+    backend = FakeBackend(["should not be used"])
+    kb = with_thresholds(demo_kb, abstain=0.99, faq=1.01)
+    en = kb.answer("Who won the football world cup?", backend)
+    zh = kb.answer("明天上海天气怎么样？", backend)
+    assert en.abstained and "don't know" in en.text and "human" in en.text and en.citations == []
+    assert zh.abstained and "人工客服" in zh.text
+    assert backend.calls == [] and en.best_score < 0.99
+
+
+def test_prepare_lets_the_chat_stream_with_its_own_backend(demo_kb):
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    prepared = kb.prepare("Is large furniture delivered for free?")
+    assert prepared.needs_llm and prepared.messages[-1].content == "Is large furniture delivered for free?"
+    text = "".join(FakeBackend(["Yes, free standard delivery."]).stream(prepared.messages))
+    assert prepared.result(text).text == "Yes, free standard delivery."
+
+
+def test_langchain_retriever_and_chain(demo_kb):
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from knowledge_base.langchain_llm import BackendChatModel
+
+    docs = demo_kb.retriever(k=3).invoke("warranty for mattresses")
+    assert len(docs) == 3 and all("vector_score" in d.metadata for d in docs)
+    model = BackendChatModel(backend=FakeBackend(["ten years"]), adapter="support")
+    assert model.invoke([SystemMessage("be brief"), HumanMessage("mattress?")]).content == "ten years"
+    chain = with_thresholds(demo_kb, abstain=0.0, faq=1.01).as_chain(FakeBackend(["10 years [1]"]))
+    assert chain.invoke("How long is the mattress warranty?").text == "10 years [1]"
+
+
+def test_ensure_demo_ingested_is_idempotent_and_embeds_nothing_the_second_time(tmp_path):
+    from knowledge_base import KnowledgeBaseConfig, ensure_demo_ingested
+    from knowledge_base.embeddings import FakeEmbedder
+
+    class Counting(FakeEmbedder):
+        calls = 0
+
+        def embed_documents(self, texts):
+            Counting.calls += 1
+            return super().embed_documents(texts)
+
+    cfg = KnowledgeBaseConfig(db_path=str(tmp_path / "db"), collection="demo")
+    kb = ensure_demo_ingested(cfg, Counting())
+    count, first_calls = kb.store.count(), Counting.calls
+    assert count > 50 and first_calls > 0 and {d["kind"] for d in kb.documents()} == {"doc", "faq"}
+    again = ensure_demo_ingested(cfg, Counting())
+    assert again.store.count() == count and Counting.calls == first_calls  # only id look-ups the second time
