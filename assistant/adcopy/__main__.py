@@ -1,0 +1,169 @@
+"""`python -m assistant.adcopy generate|email|channels|abtest|export-feedback`: the copywriter's CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.config import load_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = add_common_args(argparse.ArgumentParser(
+        prog="python -m assistant.adcopy",
+        description="On-brand ad copy that fits each channel's limits, ranked; A/B tests; feedback export.",
+    ))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = add_common_args(sub.add_parser("generate", help="write ranked ad variants for a channel"))
+    g.add_argument("--product", required=True, help="what to advertise (name and key facts)")
+    g.add_argument("--channel", default="google_rsa", help="channel id (see `channels`), default google_rsa")
+    g.add_argument("--n", type=int, default=5, help="how many variants (capped at adcopy.max_variants)")
+    g.add_argument("--audience", default="", help="who the ad is for")
+    g.add_argument("--tone", default="", help="e.g. warm, playful, calm")
+    g.add_argument("--language", choices=("zh", "en"), default=None, help="default: detected from --product")
+    g.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
+    g.add_argument("--keywords", default="", help="comma-separated words the copy should use (scored)")
+    g.add_argument("--banned", default="", help="comma-separated words that must not appear (besides the brand's)")
+    g.add_argument("--required", default="", help="comma-separated terms every variant must contain")
+    g.add_argument("--attributes", default="", help="comma-separated selling points")
+    g.add_argument("--offer", default="", help="price or promotion, quoted as given")
+    g.add_argument("--fields", default="", help="only these fields, e.g. headline (default: the channel's)")
+    g.add_argument("--output", metavar="OUT.csv|OUT.json", default=None,
+                   help="write the variants; .csv also writes <stem>.google_ads.csv for google_rsa")
+    g.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    e = add_common_args(sub.add_parser("email", help="write a personalised marketing e-mail for a segment"))
+    e.add_argument("--segment", required=True, help="who receives it, e.g. 'bought bedding last winter'")
+    e.add_argument("--product", required=True, help="what the e-mail promotes")
+    e.add_argument("--language", choices=("zh", "en"), default=None)
+    e.add_argument("--tone", default="")
+    e.add_argument("--offer", default="")
+    e.add_argument("--brand", metavar="FILE.yaml", default=None)
+    e.add_argument("--json", action="store_true")
+
+    c = add_common_args(sub.add_parser("channels", help="list channels, fields, limits and how length is counted"))
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+
+    a = add_common_args(sub.add_parser("abtest", help="compare variants: CTR, CVR, lift, p-value, CI, sample size"))
+    a.add_argument("--data", required=True, metavar="FILE.csv", help="columns variant,impressions,clicks[,conversions]")
+    a.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    a.add_argument("--power", type=float, default=0.8, help="power for the sample size (default 0.8)")
+    a.add_argument("--json", action="store_true")
+
+    x = add_common_args(sub.add_parser("export-feedback", help="write SFT rows and preference pairs (JSONL)"))
+    x.add_argument("--output", required=True, metavar="FILE.jsonl", help="alpaca SFT rows (instruction/input/output)")
+    x.add_argument("--pairs", metavar="FILE.jsonl", default=None,
+                   help="preference pairs (prompt/chosen/rejected); default <stem>.pairs.jsonl")
+    return parser
+
+
+def _settings(args):
+    return load_config(config_path(args))
+
+
+def _generator(args, settings):
+    from assistant.adcopy.generator import AdCopyGenerator
+    from assistant.llm import build_backend
+
+    return AdCopyGenerator(build_backend(settings.llm), settings, args.brand)
+
+
+def _cmd_generate(args) -> int:
+    from assistant.adcopy.brief import Brief
+    from assistant.adcopy.channels import get_channel
+    from assistant.adcopy.export import write_result
+
+    settings = _settings(args)
+    brief = Brief(product=args.product, channel=args.channel, n=args.n, audience=args.audience, tone=args.tone,
+                  language=args.language or "", keywords=args.keywords, banned_words=args.banned,
+                  required_terms=args.required, attributes=args.attributes, offer=args.offer, fields=args.fields)
+    channel = get_channel(brief.channel, settings.adcopy.channels_file or None)  # fail before loading a model
+    if args.output and not args.output.lower().endswith((".csv", ".json")):
+        print(f"InputError: --output must end in .csv or .json, got {args.output!r}", file=sys.stderr)
+        return 2
+    result = _generator(args, settings).generate(brief)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.output and result.variants:
+        for path in write_result(result, args.output):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for v in result.variants:
+            print(f"#{v.rank}  total {v.scores.get('total', 0):.2f}  " +
+                  "  ".join(f"{k} {v.scores[k]:.2f}" for k in ("fit", "keywords", "readability", "tone", "diversity")
+                            if k in v.scores))
+            for name, text in v.fields.items():
+                spec = channel.field(name)
+                print(f"    {name} ({spec.measure(text)}/{spec.limit} {spec.unit}): {text}")
+        print(f"{result.produced} of {result.requested} variants in {result.seconds:.1f} s", file=sys.stderr)
+    if not result.variants:
+        return 1
+    return 0
+
+
+def _cmd_email(args) -> int:
+    from assistant.adcopy.emails import generate_email
+
+    settings = _settings(args)
+    draft = generate_email(None, args.segment, args.product, args.language or "", tone=args.tone, offer=args.offer,
+                           generator=_generator(args, settings))
+    for note in draft.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(json.dumps(draft.as_dict(), ensure_ascii=False, indent=2) if args.json else draft.as_text())
+    return 0
+
+
+def _cmd_channels(args) -> int:
+    from assistant.adcopy.channels import UNIT_HELP, load_channels
+
+    settings = _settings(args)
+    channels = load_channels(settings.adcopy.channels_file or None)
+    if args.json:
+        print(json.dumps({cid: c.as_dict() for cid, c in channels.items()}, ensure_ascii=False, indent=2))
+        return 0
+    for cid, c in channels.items():
+        print(f"{cid}  ({c.title}); writes: {', '.join(c.generate)}")
+        for name, f in c.fields.items():
+            extra = f"  [{f.help}]" if f.help else ""
+            how = "derived from keywords" if f.derive else f.style
+            print(f"    {name:<13} ≤ {f.limit:>4} {UNIT_HELP[f.unit].split(' (')[0]:<13} {how}{extra}")
+    return 0
+
+
+def _cmd_abtest(args) -> int:
+    from assistant.abtest import ab_test, read_ab_csv
+
+    result = ab_test(read_ab_csv(args.data), alpha=args.alpha, power=args.power)
+    print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2) if args.json else result.as_text())
+    return 0
+
+
+def _cmd_export_feedback(args) -> int:
+    from assistant.adcopy.feedback import FeedbackStore
+    from assistant.storage import get_engine
+
+    settings = _settings(args)
+    counts = FeedbackStore(get_engine(settings.storage)).export(args.output, args.pairs)
+    print(f"wrote {counts['sft']} SFT rows to {counts['sft_path']} and {counts['pairs']} preference pairs to "
+          f"{counts['pairs_path']} (from {counts['feedback']} feedback rows)")
+    return 0
+
+
+COMMANDS = {"generate": _cmd_generate, "email": _cmd_email, "channels": _cmd_channels, "abtest": _cmd_abtest,
+            "export-feedback": _cmd_export_feedback}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(verbose(args))
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

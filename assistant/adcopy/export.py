@@ -1,0 +1,94 @@
+"""Write results where copywriters use them: JSON, a CSV with one row per variant, and a Google Ads
+Editor CSV for responsive search ads (Headline 1..15, Description 1..4, Path 1/2 per ad row).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from assistant.adcopy.config import SCORE_NAMES
+from assistant.adcopy.generator import GenerationResult
+from assistant.errors import InputError
+
+RSA_HEADLINES, RSA_DESCRIPTIONS = 15, 4
+GOOGLE_ADS_COLUMNS = (
+    ["Campaign", "Ad group", "Ad type"]
+    + [f"Headline {i}" for i in range(1, RSA_HEADLINES + 1)]
+    + [f"Description {i}" for i in range(1, RSA_DESCRIPTIONS + 1)]
+    + ["Path 1", "Path 2", "Final URL"]
+)
+
+
+def result_json(result: GenerationResult) -> dict:
+    """`{"channel": ..., "variants": [{"fields": {...}, "scores": {...}}, ...]}` plus counts and notes."""
+    return result.as_dict()
+
+
+def write_json(result: GenerationResult, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(result_json(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return p
+
+
+def write_csv(result: GenerationResult, path: str | Path) -> Path:
+    """One row per variant: rank, every field, every score ('utf-8-sig' so Excel shows Chinese)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(f for v in result.variants for f in v.fields))
+    scores = [s for s in (*SCORE_NAMES, "total") if any(s in v.scores for v in result.variants)]
+    with p.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(["rank", *fields, *(f"score_{s}" for s in scores), "merged"])
+        for v in result.variants:
+            w.writerow([v.rank, *(v.fields.get(f, "") for f in fields), *(v.scores.get(s, "") for s in scores), v.merged])
+    return p
+
+
+def google_ads_rows(result: GenerationResult, campaign: str = "Aurora Home", ad_group: str = "Ad copy",
+                    final_url: str = "") -> list[dict[str, str]]:
+    """Pack ranked headlines/descriptions into RSA ads: 15 headlines and 4 descriptions per ad row."""
+    if result.channel != "google_rsa":
+        raise InputError(f"the Google Ads Editor layout is for google_rsa results, not {result.channel}")
+    heads = list(dict.fromkeys(v.fields["headline"] for v in result.variants if v.fields.get("headline")))
+    descs = list(dict.fromkeys(v.fields["description"] for v in result.variants if v.fields.get("description")))
+    top = result.variants[0].fields if result.variants else {}
+    rows = []
+    n_ads = max(1, -(-len(heads) // RSA_HEADLINES)) if heads else 0
+    for a in range(n_ads):
+        row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
+        row.update({"Campaign": campaign, "Ad group": ad_group, "Ad type": "Responsive search ad",
+                    "Path 1": top.get("path1", ""), "Path 2": top.get("path2", ""), "Final URL": final_url})
+        for i, h in enumerate(heads[a * RSA_HEADLINES:(a + 1) * RSA_HEADLINES], 1):
+            row[f"Headline {i}"] = h
+        chunk = descs[a * RSA_DESCRIPTIONS:(a + 1) * RSA_DESCRIPTIONS] or descs[:RSA_DESCRIPTIONS]
+        for i, d in enumerate(chunk, 1):
+            row[f"Description {i}"] = d
+        rows.append(row)
+    return rows
+
+
+def write_google_ads_csv(result: GenerationResult, path: str | Path, **kw) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=GOOGLE_ADS_COLUMNS)
+        w.writeheader()
+        w.writerows(google_ads_rows(result, **kw))
+    return p
+
+
+def write_result(result: GenerationResult, path: str | Path) -> list[Path]:
+    """By extension: .json, or .csv (plus `<stem>.google_ads.csv` next to it for google_rsa)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return [write_json(result, p)]
+    if suffix == ".csv":
+        out = [write_csv(result, p)]
+        if result.channel == "google_rsa" and result.variants:
+            out.append(write_google_ads_csv(result, p.with_name(p.stem + ".google_ads.csv")))
+        return out
+    raise InputError(f"output must end in .csv or .json, got {p.name!r}")

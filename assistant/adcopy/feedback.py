@@ -1,0 +1,159 @@
+"""Copywriters' thumbs and edits, kept in the shared store and exported as fine-tuning data.
+
+`FeedbackStore(engine).record(...)` keeps one row per judged variant. `export(...)` writes SFT rows
+(alpaca JSONL: instruction / input / output; output = the edited or liked text) and preference pairs
+(prompt / chosen / rejected: edited beats its original, liked beats disliked for the same brief), in the
+prompt format the generator itself uses, so `python -m finetune` trains the next `adcopy` adapter on them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.adcopy.brief import Brief
+from assistant.adcopy.channels import get_channel
+from assistant.adcopy.prompts import generation_messages
+from assistant.errors import InputError, StorageError
+from assistant.storage import Base, ensure_tables, session_factory
+
+MAX_PAIRS_PER_BRIEF = 50
+
+
+class AdCopyFeedback(Base):
+    __tablename__ = "adcopy_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime.now(UTC))
+    generation_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    brief_json: Mapped[str] = mapped_column(Text)
+    variant_json: Mapped[str] = mapped_column(Text)  # {field: text} as generated
+    edited_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # {field: text} after the edit
+    rating: Mapped[int] = mapped_column(Integer, default=0)  # +1 thumbs up, -1 thumbs down, 0 edit only
+    user: Mapped[str] = mapped_column(String(64), default="")
+
+
+def _rating(value) -> int:
+    if value in (None, 0, "", "none"):
+        return 0
+    if value in (1, True, "up", "+1", "like", "👍"):
+        return 1
+    if value in (-1, False, "down", "-1", "dislike", "👎"):
+        return -1
+    raise InputError(f"rating must be up/down (+1/-1) or none, got {value!r}")
+
+
+class FeedbackStore:
+    def __init__(self, engine):
+        self.engine = engine
+        ensure_tables(engine)
+        self._session = session_factory(engine)
+
+    def record(self, brief: Brief | dict, fields: dict[str, str], rating=None, edited: dict[str, str] | str | None = None,
+               generation_id: str | None = None, user: str = "") -> int:
+        """Keep one judgement. `edited` may be a {field: text} dict or, for one-field variants, a string."""
+        brief = brief if isinstance(brief, Brief) else Brief.from_dict(dict(brief))
+        if not fields or not all(isinstance(v, str) for v in fields.values()):
+            raise InputError("fields must map field names to the variant's texts")
+        if isinstance(edited, str):
+            if len(fields) != 1:
+                raise InputError("edited text for a multi-field variant must be a {field: text} mapping")
+            edited = {next(iter(fields)): edited}
+        edited = {k: v.strip() for k, v in (edited or {}).items() if isinstance(v, str) and v.strip()}
+        unknown = set(edited) - set(fields)
+        if unknown:
+            raise InputError(f"edited names field(s) the variant does not have: {', '.join(sorted(unknown))}")
+        score = _rating(rating)
+        if score == 0 and not edited:
+            raise InputError("feedback needs a rating (up/down) or an edited text")
+        row = AdCopyFeedback(
+            generation_id=generation_id or uuid.uuid4().hex, channel=brief.channel, language=brief.language,
+            brief_json=json.dumps(brief.as_dict(), ensure_ascii=False), rating=score, user=user[:64],
+            variant_json=json.dumps(fields, ensure_ascii=False),
+            edited_json=json.dumps(edited, ensure_ascii=False) if edited else None,
+        )
+        try:
+            with self._session() as s, s.begin():
+                s.add(row)
+                s.flush()
+                return row.id
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot store ad-copy feedback: {exc}") from None
+
+    def rows(self) -> list[AdCopyFeedback]:
+        try:
+            with self._session() as s:
+                return list(s.scalars(select(AdCopyFeedback).order_by(AdCopyFeedback.id)))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot read ad-copy feedback: {exc}") from None
+
+    def export(self, sft_path: str | Path, pairs_path: str | Path | None = None) -> dict[str, int]:
+        """Write SFT rows to `sft_path` and preference pairs to `pairs_path` (default `<stem>.pairs.jsonl`)."""
+        sft_path = Path(sft_path)
+        pairs_path = Path(pairs_path) if pairs_path else sft_path.with_name(sft_path.stem + ".pairs.jsonl")
+        sft, pairs = training_rows(self.rows())
+        for path, rows in ((sft_path, sft), (pairs_path, pairs)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8") as fh:
+                for r in rows:
+                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return {"sft": len(sft), "pairs": len(pairs), "feedback": len(self.rows()),
+                "sft_path": str(sft_path), "pairs_path": str(pairs_path)}
+
+
+def instruction_for(brief: Brief, field: str) -> str:
+    """The user prompt the generator sends for one item of `field`: training matches inference."""
+    channel = get_channel(brief.channel)
+    msgs = generation_messages(brief, channel, field, 1, None, brief.required_terms)
+    return msgs[-1].content
+
+
+def training_rows(feedback: list[AdCopyFeedback]) -> tuple[list[dict], list[dict]]:
+    sft: list[dict] = []
+    pairs: list[dict] = []
+    liked: dict[tuple, list[str]] = {}
+    disliked: dict[tuple, list[str]] = {}
+    prompts: dict[tuple, str] = {}
+    for row in feedback:
+        brief = Brief.from_dict(json.loads(row.brief_json))
+        original = json.loads(row.variant_json)
+        edited = json.loads(row.edited_json) if row.edited_json else {}
+        for field, text in original.items():
+            key = (row.brief_json, field)
+            if key not in prompts:
+                try:
+                    prompts[key] = instruction_for(brief, field)
+                except Exception:  # noqa: BLE001 - a channel/field removed since: skip, don't fail the export
+                    continue
+            better = edited.get(field)
+            if better and better != text:
+                sft.append({"instruction": prompts[key], "input": "", "output": f"1. {better}"})
+                pairs.append(_pair(prompts[key], better, text))
+                liked.setdefault(key, []).append(better)
+            elif row.rating > 0:
+                sft.append({"instruction": prompts[key], "input": "", "output": f"1. {text}"})
+                liked.setdefault(key, []).append(text)
+            if row.rating < 0:
+                disliked.setdefault(key, []).append(text)
+    for key, bad in disliked.items():
+        good = liked.get(key, [])
+        made = 0
+        for g in dict.fromkeys(good):
+            for b in dict.fromkeys(bad):
+                if g != b and made < MAX_PAIRS_PER_BRIEF:
+                    pairs.append(_pair(prompts[key], g, b))
+                    made += 1
+    unique = {(p["prompt"], p["chosen"], p["rejected"]): p for p in pairs}  # an edit of a disliked row pairs once
+    return sft, list(unique.values())
+
+
+def _pair(prompt: str, chosen: str, rejected: str) -> dict:
+    return {"prompt": prompt, "instruction": prompt, "input": "", "chosen": f"1. {chosen}", "rejected": f"1. {rejected}"}

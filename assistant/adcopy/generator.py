@@ -1,0 +1,351 @@
+"""Brief in, ranked on-brand variants out: prompt -> LLM -> check -> repair -> score -> rank.
+
+Each field is written as a numbered list, several items per call. Every item is checked against the
+channel's limit, the banned words and the required terms; a broken item gets a cheap cut first, then one
+"shorten/rewrite these" call, then a fresh round; only then is it dropped, and the drops are counted so the
+result can say "could only produce k of n" with reasons. Nothing over a limit is ever returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+
+from assistant.adcopy.brand import BrandProfile, load_brand
+from assistant.adcopy.brief import Brief
+from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
+from assistant.adcopy.checks import REPAIRABLE, problems, quick_fix
+from assistant.adcopy.config import AdCopyConfig
+from assistant.adcopy.prompts import (
+    block_messages,
+    count_complete_items,
+    examples_for,
+    generation_messages,
+    parse_items,
+    prompt_budget,
+    repair_messages,
+)
+from assistant.adcopy.scoring import (
+    NEUTRAL_TONE,
+    Similarity,
+    base_scores,
+    load_embedder,
+    load_sentiment,
+    rank_variants,
+    tone_score,
+)
+from assistant.adcopy.text import contains_term, fold
+from assistant.errors import InputError
+from assistant.llm.base import LLMBackend, Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Variant:
+    fields: dict[str, str]
+    scores: dict[str, float]
+    rank: int
+    merged: int = 0  # near-duplicates folded into this one
+
+    def as_dict(self) -> dict:
+        return {"fields": dict(self.fields), "scores": dict(self.scores), "rank": self.rank, "merged": self.merged}
+
+
+@dataclass
+class GenerationResult:
+    channel: str
+    variants: list[Variant]
+    requested: int
+    produced: int
+    notes: list[str] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)  # "field: reason" -> count of dropped items
+    seconds: float = 0.0
+    language: str = ""
+    adapter: str | None = None
+    llm_calls: int = 0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # pass to FeedbackStore.record(generation_id=)
+
+    def as_dict(self) -> dict:
+        return {
+            "channel": self.channel, "variants": [v.as_dict() for v in self.variants],
+            "requested": self.requested, "produced": self.produced, "notes": list(self.notes),
+            "rejected": dict(self.rejected), "language": self.language, "seconds": round(self.seconds, 2),
+            "id": self.id,
+        }
+
+
+@dataclass
+class _Job:
+    """What one generation needs to know while it checks and repairs items."""
+
+    brief: Brief
+    channel: ChannelSpec
+    banned: list[str]
+    required: list[str]
+    carrier: str  # the field that must carry the required terms (the roomiest one generated)
+    rejected: Counter = field(default_factory=Counter)
+    echoes: set[str] = field(default_factory=set)  # the prompt's own examples: copying one is no new copy
+
+    def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
+        return self.channel.field(name), (self.required if name == self.carrier else [])
+
+
+def _key(text: str) -> str:
+    """What two texts share when they are the same copy in different punctuation, case or script."""
+    return re.sub(r"\W+", "", fold(text))
+
+
+class AdCopyGenerator:
+    """`AdCopyGenerator(backend, cfg, brand).generate(Brief(...)) -> GenerationResult`.
+
+    `cfg` is an `AdCopyConfig` or the whole `Settings` (then `llm.adapters` and `classifiers` are used too).
+    `brand`: a BrandProfile, a YAML path, or None for `adcopy.brand_file` (default: the demo brand).
+    `sentiment` (texts -> P(positive)) and `embedder` (`embed_documents`) may be injected; by default they
+    load lazily from assistant.classifiers / knowledge_base.embeddings, with documented fallbacks.
+    """
+
+    def __init__(self, backend: LLMBackend, cfg=None, brand: BrandProfile | str | Path | None = None, *,
+                 adapters=None, sentiment=None, embedder=None):
+        self.backend = backend
+        self.settings = cfg if hasattr(cfg, "sections") else None
+        self.cfg: AdCopyConfig = getattr(cfg, "adcopy", None) if self.settings is not None else (cfg or AdCopyConfig())
+        if not isinstance(self.cfg, AdCopyConfig):
+            self.cfg = AdCopyConfig()
+        if adapters is None:
+            llm_cfg = getattr(self.settings, "llm", None) if self.settings is not None else getattr(backend, "cfg", None)
+            adapters = getattr(llm_cfg, "adapters", None) or {}
+        self.adapter = self.cfg.adapter if self.cfg.adapter and self.cfg.adapter in adapters else None
+        self.brand = brand if isinstance(brand, BrandProfile) else load_brand(brand or self.cfg.brand_file or None)
+        self._sentiment, self._embedder = sentiment, embedder
+        self._loaded = {"sentiment": sentiment is not None, "embedder": embedder is not None}
+        self._fallback_notes: list[str] = []
+        self.calls = 0
+
+    # ---- collaborators, loaded on first use --------------------------------------------------------------
+    def _get_sentiment(self):
+        if not self._loaded["sentiment"]:
+            self._loaded["sentiment"] = True
+            if self.cfg.sentiment:
+                self._sentiment, why = load_sentiment(self.settings)
+            else:
+                why = f"tone scoring is off (adcopy.sentiment: false); tone scored neutral {NEUTRAL_TONE}"
+            if why:
+                self._fallback_notes.append(why)
+        return self._sentiment
+
+    def _get_similarity(self) -> Similarity:
+        if not self._loaded["embedder"]:
+            self._loaded["embedder"] = True
+            self._embedder, why = load_embedder(self.cfg.embedder)
+            if why:
+                self._fallback_notes.append(why)
+        return Similarity(self._embedder, self.cfg.dedup_embedding, self.cfg.dedup_ngram)
+
+    # ---- the LLM -----------------------------------------------------------------------------------------
+    def _ask(self, messages: list[Message], k: int, spec: FieldSpec, language: str, seed: int) -> str:
+        """One call; stops streaming as soon as k numbered items are complete."""
+        per_item = prompt_budget(spec, language) * (1.0 if language == "zh" else 0.3) + 8
+        max_tokens = min(1536, int(k * per_item * 1.2) + 24)
+        self.calls += 1
+        # Stopping at "k+1." ends the list in the backend itself, even where streaming cannot be cut short.
+        stop = [f"\n{k + 1}."] if k > 1 else []
+        stream = self.backend.stream(messages, max_tokens=max_tokens, temperature=self.cfg.temperature,
+                                     seed=seed, adapter=self.adapter, stop=stop)
+        text = ""
+        # A line three times the limit is a model stuck repeating itself: stop paying for it.
+        runaway = 3 * spec.budget_for(language) + 20
+        try:
+            for piece in stream:
+                text += piece
+                if k > 1 and "\n" in piece and count_complete_items(text) >= k:
+                    break
+                if spec.style == "line" and len(text) - text.rfind("\n") > runaway:
+                    log.info("stopped a runaway line after %d characters", runaway)
+                    text = text[: text.rfind("\n") + 1]
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()  # releases the backend's lock when we stop early
+        return text
+
+    # ---- one field ---------------------------------------------------------------------------------------
+    def _accept(self, job: _Job, name: str, text: str, pool: list[str], seen: set[str]) -> bool:
+        spec, required = job.rules(name)
+        text = quick_fix(text, spec, job.brief.language, required)
+        found = problems(text, spec, job.brief.language, job.banned, required)
+        if found:
+            return False
+        key = _key(text)
+        if key in job.echoes:
+            job.rejected[f"{name}: copied an example"] += 1
+        elif key in seen:
+            job.rejected[f"{name}: duplicate"] += 1
+        else:
+            seen.add(key)
+            pool.append(text)
+        return True
+
+    def _drop(self, job: _Job, name: str, text: str) -> None:
+        spec, required = job.rules(name)
+        for reason in problems(text, spec, job.brief.language, job.banned, required) or ["unusable"]:
+            job.rejected[f"{name}: {reason}"] += 1
+
+    def _fill_field(self, job: _Job, name: str, target: int) -> list[str]:
+        spec, required = job.rules(name)
+        lang = job.brief.language
+        pool: list[str] = []
+        seen: set[str] = set()
+        for rnd in range(self.cfg.max_rounds):
+            need = target - len(pool)
+            if need <= 0:
+                break
+            k = min(self.cfg.batch_size, need + max(1, math.ceil(need * self.cfg.oversample)))
+            if spec.style == "block":
+                k = 1
+                msgs = block_messages(job.brief, spec, "", self.brand)
+                items = [self._ask(msgs, 0, spec, lang, seed=self._seed(rnd)).strip()]
+            else:
+                msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required, avoid=pool)
+                items = parse_items(self._ask(msgs, k, spec, lang, seed=self._seed(rnd)))
+            if not any(items):
+                job.rejected[f"{name}: unparseable reply"] += 1
+                continue
+            broken = [it for it in items[: k + 4] if not self._accept(job, name, it, pool, seen)]
+            fixable = [it for it in broken
+                       if set(problems(quick_fix(it, spec, lang, required), spec, lang, job.banned, required))
+                       <= set(REPAIRABLE)]
+            for it in broken:
+                if it not in fixable:
+                    self._drop(job, name, it)
+            if fixable and len(pool) < target:
+                msgs = repair_messages(job.brief, spec, fixable, required, job.banned, self.brand)
+                reply = self._ask(msgs, len(fixable), spec, lang, seed=self._seed(rnd) + 7)
+                repaired = parse_items(reply) if spec.style == "line" else [reply.strip()]
+                for orig, new in zip_longest(fixable, repaired[: len(fixable)]):
+                    if orig is None:
+                        break
+                    if new is None or not self._accept(job, name, new, pool, seen):
+                        self._drop(job, name, orig)
+        return pool
+
+    def _seed(self, rnd: int) -> int:
+        return 1000 + 31 * rnd + 7 * self.calls
+
+    # ---- derived fields ------------------------------------------------------------------------------------
+    def _derive(self, job: _Job, names: list[str]) -> dict[str, str]:
+        """Display paths and the like: built from the brief's keywords (then product words), cut to fit."""
+        words = job.brief.keywords or re.findall(r"[A-Za-z0-9]+|[\u4e00-\u9fff]+", job.brief.product)
+        out = {}
+        for name, word in zip(names, words, strict=False):
+            spec = job.channel.field(name)
+            slug = re.sub(r"[^\w\u4e00-\u9fff]+", "-", word.strip()).strip("-")
+            while slug and not spec.fits(slug):
+                slug = slug[:-1].rstrip("-")
+            if slug and not problems(slug, spec, "", job.banned, []):
+                out[name] = slug
+        return out
+
+    # ---- the whole brief ------------------------------------------------------------------------------------
+    def generate(self, brief: Brief) -> GenerationResult:
+        start, calls0 = time.perf_counter(), self.calls
+        channel = get_channel(brief.channel, self.cfg.channels_file or None)
+        notes: list[str] = []
+        n = brief.n
+        if n > self.cfg.max_variants:
+            notes.append(f"asked for {n} variants; capped at adcopy.max_variants = {self.cfg.max_variants}")
+            n = self.cfg.max_variants
+        names = brief.fields or list(channel.generate)
+        for f in names:
+            channel.field(f)  # unknown field -> NotFoundError naming the channel's fields
+        gen_names = [f for f in names if not channel.field(f).derive]
+        derived = [f for f in channel.fields if channel.field(f).derive and (f in names or not brief.fields)]
+        if not gen_names:
+            raise InputError(f"fields {', '.join(names)} are derived from keywords; ask for a written field too")
+        banned = list(dict.fromkeys(self.brand.banned(brief.language) + brief.banned_words))
+        required = list(dict.fromkeys(self.brand.required(brief.language) + brief.required_terms))
+        clash = [(t, b) for t in required for b in banned if fold(b) in fold(t)]
+        if clash:
+            raise InputError(f"required term {clash[0][0]!r} contains the banned word {clash[0][1]!r}: "
+                             "no variant can satisfy both")
+        if any(contains_term(brief.product, b) for b in banned):
+            notes.append("the product text itself contains a banned word; variants must avoid repeating it")
+        carrier = max(gen_names, key=lambda f: channel.field(f).budget_for(brief.language))
+        job = _Job(brief, channel, banned, required, carrier,
+                   echoes={_key(e) for f in gen_names for e in examples_for(self.brand, channel, f, brief.language)})
+
+        # Each call asks for a share more than needed (adcopy.oversample), so merging usually still leaves n.
+        pools = {name: self._fill_field(job, name, n) for name in gen_names}
+        derived_fields = self._derive(job, derived) if derived else {}
+        count = min(len(p) for p in pools.values())
+        candidates = []
+        for i in range(count):
+            fields = {name: pools[name][i] for name in gen_names}
+            candidates.append({"fields": fields, "scores": base_scores(channel, fields, brief.keywords, brief.language)})
+        self._score_tone(candidates, brief)
+        ranked, merged = rank_variants(candidates, self._get_similarity(), self.cfg.weights, n)
+        variants = []
+        for it in ranked:
+            fields = {**it["fields"], **derived_fields}
+            if self._final_check(job, fields):
+                variants.append(Variant(fields, it["scores"], len(variants) + 1, it.get("merged", 0)))
+        if merged:
+            job.rejected["near-duplicates merged"] += merged
+        if len(variants) < n:
+            why = "; ".join(f"{k} ×{v}" for k, v in job.rejected.most_common()) or "the model returned too few items"
+            notes.append(f"could only produce {len(variants)} of {n}: {why}")
+        notes.extend(self._fallback_notes)
+        return GenerationResult(
+            channel=channel.id, variants=variants, requested=brief.n, produced=len(variants), notes=notes,
+            rejected=dict(job.rejected), seconds=time.perf_counter() - start, language=brief.language,
+            adapter=self.adapter, llm_calls=self.calls - calls0,
+        )
+
+    def _final_check(self, job: _Job, fields: dict[str, str]) -> bool:
+        """The last guard before anything leaves: limits, banned words, required terms, every field."""
+        ok = all(not problems(t, job.channel.field(f), "", job.banned, []) for f, t in fields.items())
+        has_required = all(any(contains_term(t, r) for t in fields.values()) for r in job.required)
+        if not (ok and has_required):
+            log.error("a variant failed the final check and was dropped: %s", fields)
+        return ok and has_required
+
+    def _score_tone(self, candidates: list[dict], brief: Brief) -> None:
+        fn = self._get_sentiment() if candidates else None
+        probs = [NEUTRAL_TONE] * len(candidates)
+        if fn is not None:
+            try:
+                probs = fn([" ".join(c["fields"].values()) for c in candidates])
+            except Exception as exc:  # noqa: BLE001 - scoring must not sink a generation
+                self._fallback_notes.append(f"sentiment scoring failed ({exc}); tone scored neutral")
+                probs = [NEUTRAL_TONE] * len(candidates)
+        for c, p in zip(candidates, probs, strict=True):
+            c["scores"]["tone"] = tone_score(p, brief.tone) if fn is not None else NEUTRAL_TONE
+
+    def write_block(self, brief: Brief, name: str, instruction: str) -> str:
+        """One free-text field (an e-mail body), checked and repaired like the rest; '' if impossible."""
+        channel = get_channel(brief.channel, self.cfg.channels_file or None)
+        spec = channel.field(name)
+        banned = list(dict.fromkeys(self.brand.banned(brief.language) + brief.banned_words))
+        required = list(dict.fromkeys(self.brand.required(brief.language) + brief.required_terms))
+        job = _Job(brief, channel, banned, required, name)
+        pool: list[str] = []
+        for rnd in range(self.cfg.max_rounds):
+            text = self._ask(block_messages(brief, spec, instruction, self.brand), 0, spec, brief.language,
+                             seed=self._seed(rnd)).strip()
+            if self._accept(job, name, text, pool, set()):
+                return pool[0]
+            if set(problems(text, spec, brief.language, banned, required)) <= set(REPAIRABLE):
+                fixed = self._ask(repair_messages(brief, spec, [text], required, banned, self.brand), 0, spec,
+                                  brief.language, seed=self._seed(rnd) + 7)
+                fixed = re.sub(r"^\s*1[.)、]\s*", "", fixed.strip())
+                if self._accept(job, name, fixed, pool, set()):
+                    return pool[0]
+        return ""

@@ -1,0 +1,227 @@
+"""Prompts that ask a small model for many items at once, and a parser that survives its output.
+
+One call asks for k items of one field as a numbered list (k short lines cost far fewer tokens than k
+calls, each re-reading the brand context). Small models add intros, labels, quotes, character counts and
+wrap lines; `parse_items` strips all of that and also accepts JSON lists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from assistant.adcopy.brand import BrandProfile
+from assistant.adcopy.brief import Brief
+from assistant.adcopy.channels import ChannelSpec, FieldSpec
+from assistant.adcopy.text import has_cjk
+from assistant.llm.base import Message
+
+# field -> (English plural, Chinese name): what the model is asked to write.
+FIELD_LABELS = {
+    "headline": ("ad headlines", "广告标题"),
+    "description": ("ad descriptions of one or two sentences", "广告描述（一到两句话）"),
+    "primary_text": ("ad texts of one or two sentences", "广告正文（一到两句话）"),
+    "text": ("short posts", "文案"),
+    "title": ("titles", "标题"),
+    "body": ("short paragraphs", "段落正文"),
+    "subject": ("e-mail subject lines", "邮件主题"),
+    "preheader": ("e-mail preview texts", "邮件预览文字"),
+    "cta": ("call-to-action button texts of 2-4 words", "行动按钮文字（2到6个字）"),
+}
+_LABEL_WORDS = {w for pair in FIELD_LABELS.values() for w in pair} | set(FIELD_LABELS) | {
+    "headline", "description", "primary text", "subject", "subject line", "preheader", "title", "text",
+    "body", "cta", "标题", "描述", "正文", "文案", "主题", "副标题", "预览", "短信",
+}
+_NUMBERED = re.compile(r"^\s*(?:\(?(\d{1,2})[.)、:：)]|[-*•·]\s|[一二三四五六七八九十]+[、.．])\s*(.*)$")
+_COUNT_SUFFIX = re.compile(r"\s*[(（]\s*\d+\s*(?:chars?|characters|letters|字符|个字|字)?\s*[)）]\s*$", re.I)
+_LABEL_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,15}|[\u4e00-\u9fff]{1,4})\s*\d*\s*[:：]\s*")
+_QUOTES = "\"'“”‘’「」『』《》`"
+
+
+def field_label(field: str, language: str) -> str:
+    en, zh = FIELD_LABELS.get(field, (field + "s", field))
+    return zh if language == "zh" else en
+
+
+def prompt_budget(spec: FieldSpec, language: str) -> int:
+    """The length the model is told: under the hard limit, because small models overshoot."""
+    return max(4, int(spec.budget_for(language) * 0.85))
+
+
+def system_prompt(brand: BrandProfile | None, brief: Brief) -> str:
+    zh = brief.language == "zh"
+    banned = list(dict.fromkeys((brand.banned(brief.language) if brand else []) + brief.banned_words))
+    if brand is None:
+        lines = ["你是一名资深广告文案。" if zh else "You are an experienced advertising copywriter."]
+    else:
+        name = brand.name_in(brief.language)
+        lines = [f"你是{name}的广告文案。" if zh else f"You write ad copy for {name}."]
+        for table, label in ((brand.description, ""), (brand.voice, "语气：" if zh else "Voice: ")):
+            text = table.get(brief.language) or table.get("*")
+            if text:
+                lines.append(label + text)
+        for table, label in ((brand.do, "要：" if zh else "Do: "), (brand.dont, "不要：" if zh else "Don't: ")):
+            notes = brand.notes(table, brief.language)
+            if notes:
+                lines.append(label + ("；" if zh else "; ").join(notes))
+    if not zh:  # an English prompt stays English: Chinese banned words are still checked, just not listed
+        banned = [w for w in banned if not has_cjk(w)]
+    if banned:
+        lines.append(("绝对不要使用这些词：" if zh else "Never use these words: ") + ", ".join(banned))
+    lines.append("只用简体中文写。" if zh else "Write in English only.")
+    return "\n".join(lines)
+
+
+def examples_for(brand: BrandProfile | None, channel: ChannelSpec, field: str, language: str) -> list[str]:
+    """The brand's exemplars of this very channel and field (other channels' copy misleads small models)."""
+    if brand is None:
+        return []
+    return [ex.fields[field] for ex in brand.exemplars
+            if ex.channel == channel.id and ex.language == language and field in ex.fields
+            and channel.field(field).fits(ex.fields[field])][:3]
+
+
+# One angle per item: small models asked for "k different headlines" write one headline k times; asked for
+# one per angle, they write k different ones. The angle is a label the parser strips.
+ANGLES = [("benefit", "好处"), ("material", "材质"), ("feeling", "感受"), ("who it is for", "适合谁"),
+          ("use case", "场景"), ("question", "提问"), ("call to action", "行动"), ("quality", "品质"),
+          ("season", "季节"), ("gift", "送礼"), ("easy care", "好打理"), ("design", "设计"), ("value", "实惠"),
+          ("detail", "细节"), ("promise", "承诺"), ("mood", "氛围")]
+OFFER_ANGLE = ("offer", "优惠")
+
+
+_LABEL_WORDS.update(w for pair in [*ANGLES, OFFER_ANGLE] for w in pair)
+
+
+def angles_for(brief: Brief, k: int, offset: int = 0) -> list[str]:
+    pool = ([OFFER_ANGLE] if brief.offer else []) + ANGLES
+    return [pool[(offset + i) % len(pool)][1 if brief.language == "zh" else 0] for i in range(k)]
+
+
+def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
+                        brand: BrandProfile | None, required: list[str], avoid: list[str] = ()) -> list[Message]:
+    """Ask for k items of one field as a numbered list, one angle each."""
+    zh = brief.language == "zh"
+    spec = channel.field(field)
+    budget = prompt_budget(spec, brief.language)
+    label = field_label(field, brief.language)
+    parts = [brief.summary(), ""]
+    examples = examples_for(brand, channel, field, brief.language)
+    if examples:  # style reference; copying one verbatim is rejected by the generator
+        parts.append(("我们的风格参考（不要照抄）：" if zh else "Our style, for reference (do not copy): ")
+                     + " | ".join(examples))
+    if zh:
+        ask = f"为{channel.title}写{k}条{label}，每个角度一条，每条不超过{budget}个字"
+        if required:
+            ask += "，每条都要包含“" + "”“".join(required) + "”"
+        ask += "。"
+    else:
+        ask = f"Write {k} {label} for {channel.title}, one for each angle below. Each at most {budget} characters"
+        if required:
+            ask += ", each including " + ", ".join(f'"{t}"' for t in required)
+        ask += "."
+    parts.append(ask)
+    if avoid:
+        parts.append(("不要重复这些已有的：" if zh else "Do not repeat these: ") + " | ".join(avoid[:8]))
+    angles = angles_for(brief, k, offset=len(avoid))
+    parts.append((f"按这个编号列表回答：每个角度后面只写一条简短的{label}，不要分点，不要解释：\n" if zh else
+                  f"Reply with this numbered list: after each angle write one short {label.split(' of ')[0][:-1]}"
+                  ", no sub-points, no explanations:\n")
+                 + "\n".join(f"{i}. {a}{'：' if zh else ':'}" for i, a in enumerate(angles, 1)))
+    return [Message("system", system_prompt(brand, brief)), Message("user", "\n".join(parts))]
+
+
+def repair_messages(brief: Brief, spec: FieldSpec, items: list[str], required: list[str],
+                    banned: list[str], brand: BrandProfile | None) -> list[Message]:
+    """Ask the model to shorten / rewrite lines that broke a rule, keeping their order."""
+    zh = brief.language == "zh"
+    budget = prompt_budget(spec, brief.language)
+    if zh:
+        ask = f"把下面每一条改写得更短，每条不超过{budget}个字，意思不变"
+        if required:
+            ask += "，保留“" + "”“".join(required) + "”"
+        if banned:
+            ask += "，不要使用：" + "、".join(banned)
+        ask += "。按原顺序回答编号列表，不要其他内容。"
+    else:
+        ask = f"Rewrite each line below to at most {budget} characters, keeping its meaning"
+        if required:
+            ask += ", keeping " + ", ".join(f'"{t}"' for t in required)
+        if banned:
+            ask += ", without the words: " + ", ".join(banned)
+        ask += ". Answer with a numbered list in the same order, nothing else."
+    numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
+    return [Message("system", system_prompt(brand, brief)), Message("user", f"{ask}\n\n{numbered}")]
+
+
+def block_messages(brief: Brief, spec: FieldSpec, instruction: str, brand: BrandProfile | None) -> list[Message]:
+    """One free-text item (an e-mail body)."""
+    zh = brief.language == "zh"
+    limit = int(spec.budget_for(brief.language) * 0.8)
+    tail = (f"\n{instruction}\n不超过{limit}个字，纯文本，不要写主题行。" if zh else
+            f"\n{instruction}\nAt most {limit} characters, plain text, no subject line.")
+    return [Message("system", system_prompt(brand, brief)), Message("user", brief.summary() + "\n" + tail)]
+
+
+def clean_item(text: str) -> str:
+    t = text.strip().replace("**", "").replace("__", "")
+    m = _LABEL_PREFIX.match(t)
+    if m and m.group(1).strip().lower() in _LABEL_WORDS:
+        t = t[m.end():]
+    t = _COUNT_SUFFIX.sub("", t).strip()
+    while len(t) >= 2 and t[0] in _QUOTES and t[-1] in _QUOTES:
+        t = t[1:-1].strip()
+    if t.count("\"") == 1 or t.count("“") != t.count("”"):  # an unbalanced quote left over by a cut
+        t = t.strip(_QUOTES).strip()
+    return re.sub(r"\s+", " ", t)
+
+
+def _from_json(text: str) -> list[str] | None:
+    s = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
+    if not s or s[0] not in "[{":
+        return None
+    try:
+        data = json.loads(s)
+    except json.JSONDecodeError:
+        return None
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), list(data.values()))
+    out = []
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict):
+            item = next((v for v in item.values() if isinstance(v, str)), "")
+        if isinstance(item, str):
+            out.append(item)
+    return out
+
+
+def parse_items(text: str) -> list[str]:
+    """Items from a numbered/bulleted list (wrapped lines joined), a JSON list, or plain lines."""
+    from_json = _from_json(text)
+    if from_json is not None:
+        items = from_json
+    else:
+        items, plain, closed = [], [], False
+        for line in text.splitlines():
+            if not line.strip() or line.strip().startswith("```"):
+                closed = bool(items)  # after a blank line, loose text is a closing remark, not a wrapped item
+                continue
+            m = _NUMBERED.match(line)
+            if m:
+                items.append(m.group(2))
+                closed = False
+            elif items and not closed and not line.rstrip().endswith((":", "：")):
+                sep = "" if re.search(r"[\u4e00-\u9fff]$", items[-1]) else " "
+                items[-1] = f"{items[-1]}{sep}{line.strip()}"  # a wrapped line continues its item
+            elif not items:
+                plain.append(line)
+        if not items:  # plain lines: drop an intro such as "Here are 5 headlines:"
+            items = [i for i in plain if not i.rstrip().endswith((":", "："))]
+    out = [clean_item(i) for i in items]
+    return [i for i in out if len(i) >= 2]
+
+
+def count_complete_items(text: str) -> int:
+    """Numbered items already finished in a partial stream (the last line may still be growing)."""
+    done = text[: text.rfind("\n") + 1] if "\n" in text else ""
+    return sum(1 for line in done.splitlines() if _NUMBERED.match(line) and _NUMBERED.match(line).group(2).strip())

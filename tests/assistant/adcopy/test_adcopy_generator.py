@@ -1,0 +1,197 @@
+"""The generator on a FakeBackend: limits, repair, banned/required words, caps, ranking, adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.adcopy import AdCopyConfig, AdCopyGenerator, Brief
+from assistant.adcopy.channels import get_channel
+from assistant.adcopy.text import contains_term
+from assistant.errors import InputError, NotFoundError
+from assistant.llm import FakeBackend
+
+
+def all_within_limits(result) -> bool:
+    channel = get_channel(result.channel)
+    return all(channel.field(f).fits(t) for v in result.variants for f, t in v.fields.items())
+
+
+def test_several_headlines_per_call_checked_and_ranked(make_gen, numbered):
+    gen, backend = make_gen(numbered(
+        "Aurora linen sheets, soft", "Sleep cool with Aurora linen", "Aurora: linen for hot nights",
+        "Aurora stonewashed linen bedding for everyone",  # 45 > 30: cut or repaired, never returned long
+    ))
+    result = gen.generate(Brief(product="linen bed sheets", n=3, fields=["headline"], language="en",
+                                keywords=["linen"]))
+    assert result.produced == 3 and result.requested == 3
+    assert len(backend.calls) <= 2  # one list call (+ at most one repair), not one call per variant
+    assert all_within_limits(result)
+    assert [v.rank for v in result.variants] == [1, 2, 3]
+    totals = [v.scores["total"] for v in result.variants]
+    assert all(set(v.scores) >= {"fit", "keywords", "readability", "tone", "diversity", "total"}
+               for v in result.variants)
+    assert totals[0] == max(totals)
+
+
+def test_too_long_items_are_shortened_by_the_model_not_returned(make_gen, numbered):
+    long_one = "Aurora linen sheets that stay cool all summer long"  # no clause boundary to cut at
+    gen, backend = make_gen(numbered(long_one, "Aurora soft linen"), numbered("Aurora cool linen sheets"))
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en"))
+    assert "Rewrite each line" in backend.calls[1]["messages"][-1].content
+    assert long_one in backend.calls[1]["messages"][-1].content
+    texts = [v.fields["headline"] for v in result.variants]
+    assert "Aurora cool linen sheets" in texts and long_one not in texts
+    assert all_within_limits(result)
+
+
+def test_unfixable_items_are_dropped_with_reasons(make_gen, numbered):
+    too_long = "x" * 40
+    gen, _ = make_gen(*[numbered("Aurora soft linen", too_long)] + [numbered(too_long)] * 10)
+    result = gen.generate(Brief(product="linen sheets", n=3, fields=["headline"], language="en"))
+    assert result.produced == 1
+    assert any("could only produce 1 of 3" in n and "too long" in n for n in result.notes)
+    assert result.rejected.get("headline: too long", 0) >= 1
+    assert all_within_limits(result)
+
+
+def test_banned_words_never_returned_in_either_script(make_gen, numbered):
+    gen, _ = make_gen(
+        numbered("Aurora linen, cheapest ever", "Aurora: the BEST EVER linen", "Aurora cool linen"),
+        numbered("Aurora linen, cheapest in town", "Aurora best ever sheets"),  # the "repair" still bad
+        numbered("Aurora soft linen"),
+    )
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en"))
+    for v in result.variants:
+        assert not any(contains_term(v.fields["headline"], w) for w in ("cheapest", "best ever"))
+    zh_gen, _ = make_gen(numbered("極光亞麻，全網最低價", "极光亚麻床品", "极光床品第一品牌"),
+                         numbered("极光好睡床品"))
+    zh = zh_gen.generate(Brief(product="亚麻床品", n=2, fields=["headline"], language="zh"))
+    assert [v.fields["headline"] for v in zh.variants] == ["极光亚麻床品", "极光好睡床品"] or \
+        {v.fields["headline"] for v in zh.variants} == {"极光亚麻床品", "极光好睡床品"}
+
+
+def test_required_terms_enforced_on_every_variant(make_gen, numbered):
+    gen, _ = make_gen(numbered("Soft linen sheets", "Cool linen bedding"))
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en"))
+    assert result.produced == 2
+    for v in result.variants:  # added in front where it fits ("Aurora | ...")
+        assert contains_term(v.fields["headline"], "Aurora")
+
+
+def test_banned_words_that_make_every_variant_impossible(make_gen, numbered):
+    gen, _ = make_gen(default=numbered("Aurora linen sheets", "Aurora linen bedding"))
+    result = gen.generate(Brief(product="linen sheets", n=3, fields=["headline"], language="en",
+                                banned_words=["linen"]))
+    assert result.produced == 0 and result.variants == []
+    why = next(n for n in result.notes if n.startswith("could only produce 0 of 3"))
+    assert "banned word" in why
+    with pytest.raises(InputError, match="banned word"):
+        gen.generate(Brief(product="x", n=1, language="en", required_terms=["Aurora Sale"], banned_words=["sale"]))
+
+
+def test_bad_briefs_fail_clearly(make_gen, numbered):
+    gen, _ = make_gen()
+    with pytest.raises(InputError, match="product"):
+        Brief(product="  ")
+    with pytest.raises(InputError, match="n must be at least 1"):
+        Brief(product="sofa", n=0)
+    with pytest.raises(NotFoundError, match="unknown channel 'tiktok'"):
+        gen.generate(Brief(product="sofa", channel="tiktok"))
+
+
+def test_huge_n_is_capped_with_a_message(make_gen, numbered):
+    cfg = AdCopyConfig(embedder="ngram", sentiment=False, max_variants=4, max_rounds=1)
+    gen, backend = make_gen(numbered(*[f"Aurora linen {w}" for w in ("cool", "soft", "calm", "light", "airy")]),
+                            cfg=cfg)
+    result = gen.generate(Brief(product="linen", n=10_000, fields=["headline"], language="en"))
+    assert result.requested == 10_000 and result.produced == 4
+    assert "capped at adcopy.max_variants = 4" in result.notes[0]
+    assert "Write 5 ad headlines" in backend.calls[0]["messages"][-1].content  # asked for 4 + margin, not 10,000
+
+
+def test_near_duplicates_are_merged(make_gen, numbered):
+    gen, _ = make_gen(numbered("Aurora soft linen sheets", "Aurora soft linen sheets now", "Aurora cool cotton quilt"),
+                      default="")
+    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))
+    texts = [v.fields["headline"] for v in result.variants]
+    assert len(texts) == 2 and "Aurora cool cotton quilt" in texts
+    assert sum(v.merged for v in result.variants) == 1
+    assert result.rejected.get("near-duplicates merged") == 1
+
+
+def test_injected_embedder_and_sentiment_drive_scores(make_gen, numbered):
+    class OneHot:  # every text orthogonal: maximal diversity
+        def embed_documents(self, texts):
+            return [[1.0 if i == j else 0.0 for j in range(len(texts))] for i in range(len(texts))]
+
+    gen, _ = make_gen(numbered("Aurora calm linen", "Aurora bright quilt"), embedder=OneHot(),
+                      sentiment=lambda texts: [0.9 if "bright" in t else 0.1 for t in texts])
+    result = gen.generate(Brief(product="bedding", n=2, fields=["headline"], language="en", tone="upbeat"))
+    by_text = {v.fields["headline"]: v.scores for v in result.variants}
+    assert by_text["Aurora bright quilt"]["tone"] > by_text["Aurora calm linen"]["tone"]
+    assert all(s["diversity"] == 1.0 for s in by_text.values())
+
+
+def test_multi_field_channel_with_derived_paths(make_gen, numbered):
+    gen, _ = make_gen(
+        numbered("Aurora linen sheets", "Cool linen for summer"),
+        numbered("Stonewashed linen from Aurora. Free returns for 30 days.",
+                 "Breathable linen sheets that get softer with every wash, from Aurora."),
+    )
+    result = gen.generate(Brief(product="linen sheets", channel="google_rsa", n=2, language="en",
+                                keywords=["linen sheets", "summer bedding"]))
+    assert result.produced == 2
+    v = result.variants[0]
+    assert set(v.fields) == {"headline", "description", "path1", "path2"}
+    assert v.fields["path1"] == "linen-sheets" and v.fields["path2"] == "summer-bedding"
+    assert all(contains_term(v.fields["description"], "Aurora") for v in result.variants)  # the carrier field
+    assert all_within_limits(result)
+
+
+def test_adapter_used_only_when_configured(make_gen, numbered):
+    gen, backend = make_gen(numbered("Aurora linen"), adapters={"adcopy": "adapters/adcopy.gguf"})
+    gen.generate(Brief(product="linen", n=1, fields=["headline"], language="en"))
+    assert backend.calls[0]["options"].adapter == "adcopy"
+    gen2, backend2 = make_gen(numbered("Aurora linen"), adapters={"support": "x.gguf"})
+    gen2.generate(Brief(product="linen", n=1, fields=["headline"], language="en"))
+    assert backend2.calls[0]["options"].adapter is None
+
+
+def test_settings_object_is_accepted(fake_settings, brand, numbered):
+    backend = FakeBackend([numbered("Aurora linen")])
+    fake_settings.sections["adcopy"] = AdCopyConfig(embedder="ngram", sentiment=False)
+    gen = AdCopyGenerator(backend, fake_settings, brand)
+    assert gen.cfg.embedder == "ngram" and gen.adapter is None
+    assert gen.generate(Brief(product="linen", n=1, fields=["headline"], language="en")).produced == 1
+
+
+def test_sms_fits_one_segment_in_chinese(make_gen, numbered):
+    long_sms = "极光家居亚麻床品限时八折，" + "透气柔软" * 15 + "，回T退订"
+    gen, _ = make_gen(numbered(long_sms, "极光家居亚麻床品本周八折，越洗越软，点击选购。回T退订"), default="")
+    result = gen.generate(Brief(product="亚麻床品", channel="sms", n=2, language="zh"))
+    assert result.produced >= 1 and all_within_limits(result)
+    assert all(len(v.fields["text"]) <= 70 for v in result.variants)
+
+
+def test_sentiment_adapter_and_its_neutral_fallback(monkeypatch):
+    import assistant.classifiers as classifiers
+    from assistant.adcopy.scoring import NEUTRAL_TONE, load_sentiment
+
+    class Pred:
+        def __init__(self, pos):
+            self.scores = {"positive": pos, "negative": 1 - pos}
+
+    class Clf:
+        def predict(self, texts):
+            return [Pred(0.8 if "love" in t else 0.2) for t in texts]
+
+    monkeypatch.setattr(classifiers, "default_classifiers", lambda cfg=None: (None, Clf()))
+    fn, why = load_sentiment(None)
+    assert why == "" and fn(["we love it", "meh"]) == [0.8, 0.2]
+
+    def broken(cfg=None):
+        raise RuntimeError("no training data")
+
+    monkeypatch.setattr(classifiers, "default_classifiers", broken)
+    fn, why = load_sentiment(None)
+    assert fn is None and "neutral" in why and str(NEUTRAL_TONE) in why

@@ -1,0 +1,111 @@
+"""Text rules, channel specs, brand profiles and the list parser: the pieces the generator stands on."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.adcopy import load_brand, load_channels
+from assistant.adcopy.brand import parse_brand
+from assistant.adcopy.channels import get_channel, parse_channels
+from assistant.adcopy.checks import BANNED, MISSING, TOO_LONG, WRONG_LANGUAGE, problems, trim_to_clause
+from assistant.adcopy.prompts import count_complete_items, parse_items
+from assistant.adcopy.text import contains_term, display_width, fold, readability, sms_segments
+from assistant.errors import ConfigError, InputError, NotFoundError
+
+CHANNEL_IDS = ["google_rsa", "meta_feed", "wechat_moments", "weibo", "xiaohongshu", "email", "sms"]
+
+
+def test_shipped_channels_have_the_agreed_ids_and_limits():
+    channels = load_channels()
+    assert list(channels) == CHANNEL_IDS
+    rsa = channels["google_rsa"]
+    assert (rsa.field("headline").limit, rsa.field("headline").unit) == (30, "width")
+    assert rsa.field("description").limit == 90 and rsa.field("path1").limit == 15
+    assert channels["sms"].field("text").unit == "sms_segments"
+
+
+def test_google_counts_chinese_double_and_sms_segments_by_encoding():
+    head = get_channel("google_rsa").field("headline")
+    assert display_width("极光家居") == 8 and display_width("Aurora") == 6
+    assert head.fits("一" * 15) and not head.fits("一" * 16)  # 15 Chinese chars = 30 width units
+    assert head.fits("a" * 30) and not head.fits("a" * 31)
+    sms = get_channel("sms").field("text")
+    assert sms_segments("中" * 70) == 1 and sms_segments("中" * 71) == 2
+    assert sms_segments("a" * 160) == 1 and sms_segments("a" * 161) == 2
+    assert sms.fits("中" * 70) and not sms.fits("中" * 71)
+    assert not sms.fits("a" * 100 + "中")  # one Chinese character switches the whole SMS to 70 a segment
+
+
+def test_unknown_channel_and_field_say_what_exists():
+    with pytest.raises(NotFoundError, match="google_rsa"):
+        get_channel("tiktok")
+    with pytest.raises(NotFoundError, match="headline"):
+        get_channel("google_rsa").field("subject")
+    with pytest.raises(ConfigError, match="unit"):
+        parse_channels({"x": {"fields": {"t": {"limit": 5, "unit": "bytes"}}}})
+
+
+def test_banned_words_fold_case_width_and_script():
+    assert contains_term("The CHEAPEST sofa", "cheapest")
+    assert contains_term("ＦＲＥＥ delivery", "free")
+    assert not contains_term("freedom to choose", "free")  # whole words for Latin terms
+    assert contains_term("全網最低價，快來", "全网最低价")  # traditional text, simplified ban
+    assert contains_term("全网最低价", "全網最低價")  # and the other way round
+    assert fold("極光傢俱") == "极光家具"
+
+
+def test_problems_names_each_broken_rule():
+    head = get_channel("google_rsa").field("headline")
+    assert problems("Aurora linen sheets", head, "en", ["cheapest"], ["Aurora"]) == []
+    assert problems("Cheapest linen sheets", head, "en", ["cheapest"], ["Aurora"]) == [BANNED, MISSING]
+    assert problems("x" * 31, head, "en", [], []) == [TOO_LONG]
+    assert problems("极光亚麻床品", head, "en", [], []) == [WRONG_LANGUAGE]
+    assert problems("Linen sheets", head, "zh", [], []) == [WRONG_LANGUAGE]
+
+
+def test_trim_to_clause_cuts_at_a_boundary_and_refuses_stubs():
+    head = get_channel("google_rsa").field("headline")
+    assert trim_to_clause("Aurora linen sheets | free returns for 30 days", head, ["Aurora"]) == "Aurora linen sheets"
+    assert trim_to_clause("水洗亚麻四件套，越睡越软，夏天透气不闷热", head, []) == "水洗亚麻四件套，越睡越软"
+    assert trim_to_clause("Hi, this one has no good place to cut at all", head, []) is None
+
+
+def test_readability_prefers_plain_short_copy():
+    assert readability("Soft linen sheets. Sleep well.", "en") > readability(
+        "Incomparably extraordinary multifunctional temperature-regulating bedding", "en")
+    assert readability("亚麻床品，透气柔软", "zh") > readability("这是一款采用欧洲进口优质亚麻纤维经过多道工序精心水洗处理的四件套床品", "zh")
+    assert readability("BUY NOW!!! BEST DEAL", "en") < readability("Buy now. A good deal.", "en")
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("1. Soft linen\n2. Cool sheets\n", ["Soft linen", "Cool sheets"]),
+    ("Here are 2 headlines:\n1) \"Soft linen\"\n2) **Cool sheets** (11 chars)\n", ["Soft linen", "Cool sheets"]),
+    ("1、水洗亚麻，越睡越软\n2、夏天不闷（10字）\n", ["水洗亚麻，越睡越软", "夏天不闷"]),
+    ('["Soft linen", "Cool sheets"]', ["Soft linen", "Cool sheets"]),
+    ("- Headline: Soft linen\n- Headline: Cool sheets", ["Soft linen", "Cool sheets"]),
+    ("1. Soft linen that gets\nsofter every wash\n2. Cool", ["Soft linen that gets softer every wash", "Cool"]),
+    ("Soft linen\nCool sheets", ["Soft linen", "Cool sheets"]),
+    ("1. Soft linen\n2. Cool sheets\n\nI hope these help!", ["Soft linen", "Cool sheets"]),
+    ("1. Aurora Home: linen sale", ["Aurora Home: linen sale"]),  # a brand prefix is not a label
+])
+def test_parse_items_survives_small_model_output(reply, expected):
+    assert parse_items(reply) == expected
+
+
+def test_count_complete_items_ignores_the_line_still_streaming():
+    assert count_complete_items("1. a\n2. b") == 1
+    assert count_complete_items("1. a\n2. b\n") == 2
+
+
+def test_demo_brand_loads_and_bad_brand_files_fail_clearly(tmp_path):
+    brand = load_brand()
+    assert brand.name_in("zh") == "极光家居" and "极光" in brand.required("zh")
+    assert "cheapest" in brand.banned("zh")  # banned words hold in every language
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match="bad YAML.*line"):
+        load_brand(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_brand(tmp_path / "missing.yaml")
+    with pytest.raises(InputError, match="no variant could satisfy both"):
+        parse_brand({"name": "X", "banned_words": ["sale"], "required_terms": ["Summer Sale"]})
