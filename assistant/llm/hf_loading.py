@@ -65,6 +65,8 @@ def load_causal_lm(model: str, cache_dir: str = "", quantization_config=None, de
     if quantization_config is None and use_cuda:
         lm = lm.to("cuda")
     lm.eval()
+    # peft records this as an adapter's base; the stable id (not a cache folder) lets adapters be checked.
+    lm.config._name_or_path = model_id
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return lm, tok, model_id
