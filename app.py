@@ -118,7 +118,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
     """
     import gradio as gr
 
-    from assistant.web import staff_ui
+    from assistant.web import analytics_chat, staff_ui
     from assistant.web.auth import Authenticator
 
     auth = auth or Authenticator.from_config(runtime.settings.app)
@@ -137,6 +137,8 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
                 admin_views = staff_ui.admin_tab(gr, runtime, role, friendly)
             with gr.Tab("Analytics", id="analytics"):
                 analytics_views = staff_ui.analytics_tab(gr, runtime, role, friendly)
+                with analytics_views[0][1]:  # the admin-gated content column: the Q&A chat joins its end
+                    analytics_chat.chat_panel(gr, runtime, role)
 
         gated = [*agent_views, *admin_views, *analytics_views]  # (locked notice, content, needed role) triples
 

@@ -1,0 +1,85 @@
+"""The Analytics tab's Q&A chat: a CSV and a question in, the numbers, a table and a plot out; every
+problem answered in the chat, and only admins served."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.web.analytics_chat import analytics_chat_turn
+
+
+@pytest.fixture(scope="module")
+def reviews_csv(tmp_path_factory):
+    from assistant.analytics import write_demo_data
+
+    out = tmp_path_factory.mktemp("shop")
+    write_demo_data(out, seed=5, customers=120, n_reviews=300)
+    return out / "reviews.csv"
+
+
+@pytest.fixture
+def runtime(fake_runtime, tmp_path):
+    # The lexicon keeps the test off the classifier's first-use training; outputs go under tmp_path.
+    s = fake_runtime.settings
+    s.sections["analytics"] = dataclasses.replace(s.analytics, sentiment_model="lexicon",
+                                                  output_dir=str(tmp_path / "analytics"))
+    return fake_runtime
+
+
+def test_sentiment_question_gets_numbers_table_and_plot(runtime, reviews_csv, tmp_path):
+    runtime.backend.queue("Mood is improving; answer the shipping complaints first.")
+    history, table, plot = analytics_chat_turn(runtime, "admin", str(reviews_csv),
+                                               "How did sentiment move week by week?", [])
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[0]["content"] == "How did sentiment move week by week?"
+    answer = history[1]["content"]
+    assert re.search(r"\d+(\.\d+)?% positive", answer) and "Net sentiment moved" in answer
+    assert "Takeaway" in answer and "shipping complaints" in answer  # the fake backend's takeaway
+    assert table is not None and len(table) > 1 and "period" in " ".join(map(str, table.columns)).lower()
+    assert plot and Path(plot).suffix == ".png" and Path(plot).stat().st_size > 0
+    assert Path(plot).is_relative_to(tmp_path / "analytics")
+    # The next turn keeps the conversation.
+    history2, *_ = analytics_chat_turn(runtime, "admin", str(reviews_csv), "", history)
+    assert history2[:2] == history and len(history2) == 4
+
+
+def test_only_admins_are_served(runtime, reviews_csv):
+    for role in (None, "agent"):
+        history, table, plot = analytics_chat_turn(runtime, role, str(reviews_csv), "How is sentiment?", [])
+        assert "admin account" in history[-1]["content"] and table is None and plot is None
+    assert runtime.backend.calls == []
+
+
+def test_input_problems_are_answered_in_the_chat(runtime, reviews_csv, tmp_path):
+    history, table, plot = analytics_chat_turn(runtime, "admin", None, "How is sentiment?", [])
+    assert "Upload a CSV" in history[-1]["content"] and table is None and plot is None
+    history, *_ = analytics_chat_turn(runtime, "admin", str(reviews_csv), "   ", [])
+    assert "Type a question" in history[-1]["content"]
+    sheet = tmp_path / "data.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    history, *_ = analytics_chat_turn(runtime, "admin", str(sheet), "How is sentiment?", [])
+    assert "not one" in history[-1]["content"]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    history, table, _ = analytics_chat_turn(runtime, "admin", str(empty), "How is sentiment?", [])
+    assert history[-1]["content"].startswith("⚠️") and "empty" in history[-1]["content"] and table is None
+
+
+def test_the_analytics_tab_has_the_chat(fake_runtime):
+    from app import build_demo
+
+    demo = build_demo(fake_runtime)
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"analytics-chat", "analytics-question", "analytics-table", "analytics-plot"} <= ids
+    chat = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "analytics-chat")
+    parent, chain = chat.parent, []
+    while parent is not None:
+        chain.append(parent)
+        parent = parent.parent
+    # Inside the admin-gated (hidden until login) column of the Analytics tab.
+    assert any(getattr(b, "visible", True) is False for b in chain)
+    assert any(getattr(b, "id", None) == "analytics" for b in chain)
