@@ -67,6 +67,7 @@ def load_causal_lm(model: str, cache_dir: str = "", quantization_config=None, de
     lm.eval()
     # peft records this as an adapter's base; the stable id (not a cache folder) lets adapters be checked.
     lm.config._name_or_path = model_id
+    lm.name_or_path = model_id  # peft reads the instance attribute, set from the config at load time
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return lm, tok, model_id
