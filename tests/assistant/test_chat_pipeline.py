@@ -170,3 +170,11 @@ def test_ticket_transcripts_are_redacted(pipeline):
     stored = " ".join(t["content"] for t in ticket.transcript)
     assert "13812345678" not in stored and "jane@example.com" not in stored
     assert "<PHONE>" in stored and "<EMAIL>" in stored
+
+
+def test_a_greeting_the_kb_can_answer_gets_the_grounded_answer(pipeline):
+    chat, fb, _ = pipeline
+    # "hello" routes to small talk; the FAQ still answers the factual part verbatim instead of the LLM guessing.
+    reply = chat.respond("hello, what are your opening hours?").collect()
+    assert reply.text == "Support is open 9:00-21:00 every day."
+    assert fb.calls == []
