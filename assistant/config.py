@@ -89,19 +89,25 @@ class Settings:
         return "\n".join(lines) + "\n"
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def load_yaml_file(path: Path, what: str = "config file", error: type[Exception] = ConfigError) -> Any:
+    """Parsed YAML, or one clear `error` naming the file (and line/column for syntax errors)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise error(f"{what} not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise error(f"cannot read {what} {path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"bad YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from None
+        label = "" if what == "config file" else f"{what} "
+        raise error(f"bad YAML in {label}{path}{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    data = load_yaml_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict | type(None)) for v in data.values()):

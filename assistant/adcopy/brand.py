@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from assistant.adcopy.text import fold
+from assistant.config import load_yaml_file
 from assistant.errors import InputError
 
 DEMO_BRAND_FILE = Path(__file__).with_name("data") / "brand_aurora_home.yaml"
@@ -132,16 +131,5 @@ def check_consistent(brand: BrandProfile) -> None:
 def load_brand(path: str | Path | None = None) -> BrandProfile:
     """A brand profile from YAML; no path = the demo brand Aurora Home / 极光家居."""
     p = Path(path) if path else DEMO_BRAND_FILE
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"brand file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read brand file {p}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise InputError(f"bad YAML in brand file {p}{where}: {getattr(exc, 'problem', exc)}") from None
+    data = load_yaml_file(p, what="brand file", error=InputError)
     return parse_brand(data, source=f"brand file {p}")
