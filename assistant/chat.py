@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.citations import Citation
-from assistant.errors import AssistantError, ConfigError, InputError
+from assistant.errors import AssistantError, ConfigError, InputError, RateLimitError
 from assistant.llm.base import LLMBackend, Message
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class ChatConfig:
     use_router: bool = field(default=True, metadata={"help": "classify intent/sentiment and route each message"})
     use_knowledge_base: bool = field(default=True, metadata={"help": "ground answers in the knowledge base"})
     use_handoff: bool = field(default=True, metadata={"help": "create handoff tickets for human agents"})
+    rate_limit_per_minute: int = field(default=20, metadata={"help": "messages per session per minute; 0 = no limit"})
     failure_message: str = field(
         default="Sorry, I can't answer right now. A human colleague can help you: press \"Talk to a human\".",
         metadata={"help": "what the customer sees when the model fails"},
@@ -47,6 +49,8 @@ class ChatConfig:
     def __post_init__(self):
         if self.max_history_turns < 0:
             raise ConfigError(f"max_history_turns must be >= 0, got {self.max_history_turns}")
+        if self.rate_limit_per_minute < 0:
+            raise ConfigError(f"rate_limit_per_minute must be >= 0, got {self.rate_limit_per_minute}")
         if self.max_sessions < 1:
             raise ConfigError(f"max_sessions must be >= 1, got {self.max_sessions}")
 
@@ -67,6 +71,7 @@ class ChatSession:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     history: list[Message] = field(default_factory=list)
     state: Any = None  # the router's ConversationState, created on the first routed message
+    recent: deque = field(default_factory=deque)  # times of this session's latest messages (rate limit)
 
 
 class SessionStore:
@@ -176,6 +181,17 @@ class ChatService:
             state["error"] = exc.one_line()
             yield self.cfg.failure_message
 
+    def _check_rate(self, session: ChatSession) -> None:
+        limit = self.cfg.rate_limit_per_minute
+        if not limit:
+            return
+        now = time.monotonic()
+        while session.recent and now - session.recent[0] > 60:
+            session.recent.popleft()
+        if len(session.recent) >= limit:
+            raise RateLimitError(f"too many messages: at most {limit} a minute, please wait a moment")
+        session.recent.append(now)
+
     # -- the flow -------------------------------------------------------------------------------------------
     def respond(self, text: str, session: ChatSession | None = None) -> ReplyStream:
         if not isinstance(text, str) or not text.strip():
@@ -184,6 +200,7 @@ class ChatService:
             raise InputError(f"the message is too long ({len(text)} characters; the limit is "
                              f"{self.max_message_chars}): please shorten it")
         session = session or self.sessions.get()
+        self._check_rate(session)
         text = text.strip()
         state: dict[str, Any] = {"citations": [], "route": None, "handoff": False}
         lang = _lang(text)

@@ -34,6 +34,12 @@ class InputError(AssistantError):
     http_status = 400
 
 
+class RateLimitError(InputError):
+    """A session sent more messages than the configured rate allows."""
+
+    http_status = 429
+
+
 class NotFoundError(AssistantError):
     """A named thing (collection, adapter, model, ticket) does not exist."""
 

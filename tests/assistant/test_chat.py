@@ -49,3 +49,16 @@ def test_adapter_used_only_when_backend_has_it():
     assert fb.calls[-1]["options"].adapter == "support"
     ChatService(fb, adapters=()).respond("hi").collect()
     assert fb.calls[-1]["options"].adapter is None
+
+
+def test_rate_limit_per_session():
+    from assistant.errors import RateLimitError
+
+    chat = ChatService(FakeBackend(default="ok"), ChatConfig(rate_limit_per_minute=3))
+    a, b = chat.sessions.get("a"), chat.sessions.get("b")
+    for _ in range(3):
+        chat.respond("hi", a).collect()
+    with pytest.raises(RateLimitError, match="at most 3 a minute") as err:
+        chat.respond("hi", a)
+    assert err.value.http_status == 429
+    chat.respond("hi", b).collect()  # another session is not affected
