@@ -251,6 +251,8 @@ class ChatService:
             state["from_faq"] = prepared.from_faq
             # Our own curated text (FAQ answer or abstention): nothing for the output check to catch.
             return self._finish(session, text, iter([prepared.text]), state, check_output=False)
+        # Contact details the shop's own documents gave the LLM are not another customer's PII.
+        state["grounding"] = "\n".join(m.content for m in prepared.messages if m.role == "system")
         return self._finish(session, text, self._llm_pieces(prepared.messages, state), state)
 
     def _handoff(self, session, text, route, state, lang) -> ReplyStream:
@@ -289,8 +291,12 @@ class ChatService:
         def finish(answer: str) -> Reply:
             answer = answer.strip()
             if check_output and self.guardrails is not None and "error" not in state:
+                finder = getattr(self.guardrails, "redactor", None)
+                sources = [text, state.get("grounding", "")]
+                # The check compares whole PII values: pass the values found in what the customer and the KB said.
+                allowed = [text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
                 verdict = self.guardrails.check_output(answer, system_prompt=self.cfg.system_prompt,
-                                                       allowed_pii=[text])
+                                                       allowed_pii=allowed)
                 if verdict.blocked:
                     log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
                     answer = verdict.safe_text or verdict.reply

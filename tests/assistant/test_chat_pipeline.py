@@ -178,3 +178,14 @@ def test_a_greeting_the_kb_can_answer_gets_the_grounded_answer(pipeline):
     reply = chat.respond("hello, what are your opening hours?").collect()
     assert reply.text == "Support is open 9:00-21:00 every day."
     assert fb.calls == []
+
+
+def test_shop_contacts_from_the_kb_are_not_treated_as_a_pii_leak(pipeline):
+    chat, fb, _ = pipeline
+    contact = "Mail support@aurorahome.example or call 400-820-1234."
+    chat.kb.prepare = lambda q, h=None: FakePrepared(q, [Message("system", f"Context: {contact}"),
+                                                         Message("user", q)], [], best_score=0.9)
+    fb.queue(contact)
+    assert chat.respond("How can I reach support?").collect().text == contact
+    fb.queue("Call jane@other.example")  # PII nobody gave the model is still removed
+    assert "jane@other.example" not in chat.respond("How can I reach support?").collect().text
