@@ -189,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(runtime, build_demo(runtime, auth, f"http://{host}:{port}"), auth, css=CSS)
     print(f"Shop assistant on http://{host}:{port}/  (widget: /widget/example, API: /v1, docs: /api/docs)",
           file=sys.stderr)
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.app.api_keys:
+        print("warning: /v1 is open to anyone who can reach this address; set app.api_keys "
+              "(`python -m assistant.web new-api-key`)", file=sys.stderr)
     serve(app, host, port)
     return 0
 

@@ -26,6 +26,14 @@ class AppConfig:
         metadata={"help": "staff logins: username -> 'agent:HASH' or 'admin:HASH' (never a plain password)"},
     )
     max_upload_mb: int = field(default=20, metadata={"help": "largest document an admin may upload"})
+    # OpenAI-compatible API (/v1): keys are stored as 'sha256:HEX' from `python -m assistant.web new-api-key`.
+    # Empty = no key needed (fine on 127.0.0.1; the server warns when it listens elsewhere without keys).
+    api_keys: list[str] = field(
+        default_factory=list, metadata={"help": "hashes of the keys /v1 accepts ('sha256:HEX'); empty = open"}
+    )
+    api_rate_limit_per_minute: int = field(
+        default=60, metadata={"help": "/v1 requests a minute per API key (or per client address); 0 = no limit"}
+    )
 
     def __post_init__(self):
         if not 0 < self.port < 65536:
@@ -38,6 +46,14 @@ class AppConfig:
             raise ConfigError(f"max_message_chars must be >= 1, got {self.max_message_chars}")
         if self.max_upload_mb < 1:
             raise ConfigError(f"max_upload_mb must be >= 1, got {self.max_upload_mb}")
+        if self.api_rate_limit_per_minute < 0:
+            raise ConfigError(f"api_rate_limit_per_minute must be >= 0, got {self.api_rate_limit_per_minute}")
+        for i, entry in enumerate(self.api_keys):
+            hexpart = str(entry).removeprefix("sha256:")
+            if not str(entry).startswith("sha256:") or len(hexpart) != 64 or not all(
+                    c in "0123456789abcdef" for c in hexpart):
+                raise ConfigError(f"api_keys[{i}] must be 'sha256:HEX' from `python -m assistant.web new-api-key` "
+                                  f"(never the key itself), got {str(entry)[:16]!r}")
         for name, entry in self.users.items():
             role, _, hashed = str(entry).partition(":")
             if role not in ROLES or not hashed.startswith("pbkdf2_sha256$"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
@@ -17,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.citations import Citation
-from assistant.errors import AssistantError, ConfigError, InputError, RateLimitError
+from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
+from assistant.rate_limit import check_window
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +180,7 @@ class ChatService:
             yield self.cfg.failure_message
 
     def _check_rate(self, session: ChatSession) -> None:
-        limit = self.cfg.rate_limit_per_minute
-        if not limit:
-            return
-        now = time.monotonic()
-        while session.recent and now - session.recent[0] > 60:
-            session.recent.popleft()
-        if len(session.recent) >= limit:
-            raise RateLimitError(f"too many messages: at most {limit} a minute, please wait a moment")
-        session.recent.append(now)
+        check_window(session.recent, self.cfg.rate_limit_per_minute)
 
     # -- the flow -------------------------------------------------------------------------------------------
     def respond(self, text: str, session: ChatSession | None = None) -> ReplyStream:

@@ -48,7 +48,9 @@ def settings_for_bench(max_tokens: int):
     from assistant.config import load_config
 
     return load_config(overrides={"llm": {"backend": "llamacpp", "model": "smollm2-135m", "n_ctx": 2048,
-                                          "max_tokens": max_tokens, "temperature": 0.0}})
+                                          "max_tokens": max_tokens, "temperature": 0.0},
+                                  # every simulated customer comes from 127.0.0.1: one client to the API's limiter
+                                  "app": {"api_rate_limit_per_minute": 0}})
 
 
 def reset(backend) -> None:

@@ -4,7 +4,9 @@
 support adapter) and adds `citations`, `route` and `handoff` to the response; `adcopy` answers with the
 ad-copy adapter; `base` (or the configured model's name) is the plain model. The API is stateless like
 OpenAI's: the client sends the conversation, so no request can see another's history. Errors use OpenAI's
-JSON shape (`{"error": {"message", "type", "param", "code"}}`) and status codes.
+JSON shape (`{"error": {"message", "type", "param", "code"}}`) and status codes. With `app.api_keys` set,
+a `Authorization: Bearer <key>` header is required (401 otherwise); every client (its key, or its address when
+no keys are configured) gets `app.api_rate_limit_per_minute` requests a minute (429 beyond).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.chat import ChatSession
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, RateLimitError
 from assistant.llm.base import Message
+from assistant.rate_limit import RateLimiter
+from assistant.web.auth import api_key_allowed, hash_api_key
 from assistant.web.customer import citation_dicts
 from assistant.web.events import record_answer
 
@@ -224,12 +228,36 @@ def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int) -> 
     yield "data: [DONE]\n\n"
 
 
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def admit_client(request: Request, app_cfg, limiter: RateLimiter) -> None:
+    """API key (when app.api_keys is set) then the per-client rate limit: 401 / 429 in OpenAI's error shape."""
+    key = _bearer(request)
+    if not api_key_allowed(key, app_cfg.api_keys):
+        raise APIError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                       code="invalid_api_key")
+    # A valid key is the client's identity; without keys, the client address is.
+    client = f"key:{hash_api_key(key)}" if key and app_cfg.api_keys else f"ip:{getattr(request.client, 'host', '')}"
+    try:
+        limiter.check(client)
+    except RateLimitError as exc:
+        raise APIError(429, str(exc), "rate_limit_error", code="rate_limit_exceeded") from None
+
+
 def build_router(runtime) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["openai"])
     service = ChatCompletions(runtime)
+    limiter = RateLimiter(runtime.settings.app.api_rate_limit_per_minute)
 
     @router.get("/models")
-    def list_models() -> dict:
+    def list_models(request: Request):
+        try:
+            admit_client(request, runtime.settings.app, limiter)
+        except APIError as exc:
+            return exc.response()
         created = int(time.time())
         return {"object": "list", "data": [
             {"id": mid, "object": "model", "created": created, "owned_by": "shop-assistant",
@@ -239,6 +267,7 @@ def build_router(runtime) -> APIRouter:
     async def chat_completions(request: Request):
         settings = runtime.settings
         try:
+            admit_client(request, settings.app, limiter)
             req = parse_chat_request(await request.body(), service.models, settings.app.max_message_chars,
                                      settings.llm.max_tokens)
             service.gate.admit()

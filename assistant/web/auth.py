@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,26 @@ def verify_password(password: str, hashed: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
+
+
+def new_api_key() -> tuple[str, str]:
+    """A fresh random key for /v1 and the 'sha256:HEX' form that goes into app.api_keys."""
+    key = "sk-shop-" + secrets.token_urlsafe(32)
+    return key, hash_api_key(key)
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are 256-bit random, so one SHA-256 is enough (no password stretching needed) and costs ~1 µs a request.
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def api_key_allowed(key: str | None, allowed_hashes: list[str]) -> bool:
+    if not allowed_hashes:
+        return True
+    if not key:
+        return False
+    got = hash_api_key(key)
+    return any(hmac.compare_digest(got, h) for h in allowed_hashes)
 
 
 @dataclass

@@ -54,7 +54,8 @@ def app_settings(tmp: Path):
         "storage": {"url": f"sqlite:///{tmp}/app.db"},
         "knowledge_base": {"embedder": "fake", "db_path": str(tmp / "kb")},
         "adcopy": {"embedder": "ngram", "sentiment": False},
-        "app": {"ingest_demo_kb": False},
+        # every test client is 127.0.0.1, i.e. one API client: the per-client limit has its own tests
+        "app": {"ingest_demo_kb": False, "api_rate_limit_per_minute": 0},
     })
 
 

@@ -68,3 +68,13 @@ def test_hash_password_cli():
     short = run_module("assistant.web", "hash-password", "--stdin", input="short\n")
     assert short.returncode != 0 and "Traceback" not in short.stderr and "8 characters" in short.stderr
     assert run_module("assistant.web", "--help").returncode == 0
+
+
+def test_new_api_key_cli_prints_a_key_and_the_hash_to_configure():
+    from assistant.web.auth import hash_api_key
+
+    done = run_module("assistant.web", "new-api-key")
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(": ", 1) for line in done.stdout.strip().splitlines())
+    key, hashed = lines["key (give to the API client, shown once)"], lines["app.api_keys entry"]
+    assert key.startswith("sk-shop-") and hashed == hash_api_key(key)
