@@ -192,8 +192,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.app.api_keys:
         print("warning: /v1 is open to anyone who can reach this address; set app.api_keys "
               "(`python -m assistant.web new-api-key`)", file=sys.stderr)
+    if settings.app.warm_up:
+        start_warm_up(runtime)
     serve(app, host, port)
     return 0
+
+
+def start_warm_up(runtime) -> None:
+    """Load what the first customer message needs while the server already answers (the UI shows progress)."""
+    import threading
+
+    def report(step: str, seconds: float, problem: str | None) -> None:
+        state = f"unavailable ({problem})" if problem else "ready"
+        print(f"warm-up: {step} {state} in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+    threading.Thread(target=runtime.warm_up, kwargs={"report": report}, name="warm-up", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ case "${1:-}" in
   run)
     setup_python
     shift
+    # First start only: assemble the model, train the default classifiers and ingest the demo KB here,
+    # with progress, instead of making the first customer wait ~2 minutes.
+    if [ ! -f data/.prepared ]; then
+      cfg=(); prev=""
+      for a in "$@"; do [ "$prev" = "--config" ] && cfg=(--config "$a"); prev="$a"; done
+      "$VENV/bin/python" -m assistant prepare "${cfg[@]}" && mkdir -p data && touch data/.prepared
+    fi
     exec "$VENV/bin/python" app.py "$@"
     ;;
   test)
@@ -59,6 +66,7 @@ case "${1:-}" in
     ;;
   setup)
     setup_python
+    "$VENV/bin/python" -m assistant prepare && mkdir -p data && touch data/.prepared
     ;;
   *)
     echo "usage: bash dev.sh run|test|setup [args]" >&2

@@ -1,4 +1,4 @@
-"""`python -m assistant`: chat with the shop assistant, show the effective config, check the models."""
+"""`python -m assistant`: chat with the shop assistant, show the effective config, check the models, prepare."""
 
 from __future__ import annotations
 
@@ -36,7 +36,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the embedded models and verify they are usable")
     add_common_args(models)
+
+    first_start = ("do the first-start work now (assemble the model, train the default classifiers, ingest the "
+                   "demo knowledge base) so the first customer does not wait")
+    prepare = sub.add_parser("prepare", help=first_start, description=first_start)
+    add_common_args(prepare)
     return parser
+
+
+def _prepare(settings) -> int:
+    from assistant.runtime import Runtime
+
+    problems = []
+
+    def report(step: str, seconds: float, problem: str | None) -> None:
+        print(f"{step:15s} {'ready' if not problem else 'PROBLEM'}  {seconds:6.1f} s"
+              + (f"  ({problem})" if problem else ""), file=sys.stderr, flush=True)
+        if problem:
+            problems.append(step)
+
+    print(f"preparing the assistant ({settings.llm.backend}: {settings.llm.model}); first time takes minutes",
+          file=sys.stderr, flush=True)
+    Runtime(settings).warm_up(report)
+    return 1 if problems else 0
 
 
 def _chat(args, settings) -> int:
@@ -92,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "models":
         return _models(settings)
+    if args.command == "prepare":
+        return _prepare(settings)
     return 2
 
 

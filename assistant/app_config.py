@@ -19,6 +19,9 @@ class AppConfig:
     max_message_chars: int = field(default=4000, metadata={"help": "longer customer messages are refused"})
     demo_mode: bool = field(default=True, metadata={"help": "demo credentials allowed (with a warning)"})
     ingest_demo_kb: bool = field(default=True, metadata={"help": "ingest the demo shop's documents on first start"})
+    warm_up: bool = field(
+        default=True, metadata={"help": "load the model, classifiers and KB in the background as the server starts"}
+    )
     # Staff accounts: username -> "role:hash" where hash comes from `python -m assistant.web hash-password`.
     # Only hashes are ever stored; set them in a --config file or ASSISTANT_APP__USERS='{alice: "admin:pbkdf2..."}'.
     users: dict[str, str] = field(

@@ -158,6 +158,40 @@ class Runtime:
             return queue
         return self._get("handoff", build)
 
+    def warm_up(self, report: Callable[[str, float, str | None], None] | None = None) -> dict[str, float]:
+        """Build everything the first customer message needs, now: model weights (assembled and verified on
+        first use), the default classifiers (trained on first use), the demo knowledge base (ingested on first
+        use), then one token from the model so llama.cpp has mapped its weights.
+
+        `report(step, seconds, problem)` is called after each step. Returns seconds per step. Failures are
+        reported, not raised: the chat degrades as it would on first use.
+        """
+        import time
+
+        def one_token():
+            from assistant.llm.base import Message
+
+            self.backend.generate([Message("user", "hi")], max_tokens=1, temperature=0.0)
+
+        steps = [("language model", lambda: self.backend), ("classifiers", lambda: self.classifiers),
+                 ("knowledge base", lambda: self.kb), ("chat pipeline", lambda: self.chat),
+                 ("first token", one_token)]
+        seconds: dict[str, float] = {}
+        for name, step in steps:
+            start, problem = time.perf_counter(), None
+            try:
+                step()
+            except AssistantError as exc:
+                problem = exc.one_line()
+            except Exception as exc:  # noqa: BLE001 - warming up must never stop the app from starting
+                problem = f"{type(exc).__name__}: {exc}"
+            component = {"classifiers": "classifiers", "knowledge base": "knowledge_base"}.get(name)
+            problem = problem or self.degraded.get(component or "")
+            seconds[name] = time.perf_counter() - start
+            if report:
+                report(name, seconds[name], problem)
+        return seconds
+
     @property
     def chat(self) -> ChatService:
         def build():

@@ -57,3 +57,37 @@ def test_handler_errors_become_readable_ui_messages():
     with pytest.raises(gr.Error, match="ZeroDivisionError") as info:
         list(friendly(functools.partial(crash, None))())
     assert "boom" not in str(info.value)  # no internals shown to customers
+
+
+def test_warm_up_builds_the_first_message_path_and_reports_failures(tmp_path):
+    from assistant.config import load_config
+    from assistant.llm import FakeBackend
+    from assistant.runtime import Runtime
+
+    settings = load_config(env={}, overrides={
+        "llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{tmp_path}/a.db"},
+        "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "kb")}, "app": {"ingest_demo_kb": False}})
+    backend = FakeBackend(default="ok")
+    seen = []
+    runtime = Runtime(settings, backend=backend, components={"classifiers": None})
+    seconds = runtime.warm_up(lambda step, s, problem: seen.append((step, problem)))
+    assert [s for s, _ in seen] == list(seconds) == ["language model", "classifiers", "knowledge base",
+                                                      "chat pipeline", "first token"]
+    assert dict(seen)["knowledge base"] is None and runtime.__dict__["_objects"]["knowledge_base"] is not None
+    assert len(backend.calls) == 1  # one token generated: weights mapped before the first customer
+
+    # A model that cannot load: reported step by step, never raised (the server still starts).
+    broken = Runtime(load_config(env={}, overrides={
+        "llm": {"backend": "llamacpp", "model": str(tmp_path / "none.gguf")},
+        "storage": {"url": f"sqlite:///{tmp_path}/b.db"}, "app": {"ingest_demo_kb": False},
+        "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "kb2")}}), components={"classifiers": None})
+    problems = {}
+    broken.warm_up(lambda step, s, problem: problems.update({step: problem}))
+    assert "none.gguf" in (problems["language model"] or "") and problems["first token"]
+
+
+def test_prepare_cli_help():
+    from tests.conftest import run_module
+
+    done = run_module("assistant", "prepare", "--help")
+    assert done.returncode == 0 and "first customer" in done.stdout
