@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -58,6 +59,14 @@ def smollm2_path() -> Path:
 
 
 def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file, remembered per (file, size, mtime): adapter checks ask for a user GGUF's id once per
+    adapter, and hashing 0.5-7 GB each time cost seconds to minutes at start."""
+    st = os.stat(path)
+    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino, chunk)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_cached(path: str, _size: int, _mtime_ns: int, _inode: int, chunk: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):

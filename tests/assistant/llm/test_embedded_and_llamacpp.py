@@ -112,3 +112,18 @@ def test_cli_chat_streams_an_answer_from_the_embedded_model():
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.strip()) > 5
     assert "Traceback" not in r.stderr
+
+
+def test_sha256_of_is_remembered_until_the_file_changes(tmp_path):
+    import os
+
+    from assistant.llm.embedded import _sha256_cached, sha256_of
+
+    f = tmp_path / "m.gguf"
+    f.write_bytes(b"a" * 1000)
+    first = sha256_of(f)
+    hits = _sha256_cached.cache_info().hits
+    assert sha256_of(f) == first and _sha256_cached.cache_info().hits == hits + 1  # no second read
+    f.write_bytes(b"b" * 1000)
+    os.utime(f, ns=(1, 1))  # a different mtime, same size: a new hash
+    assert sha256_of(f) != first
