@@ -153,7 +153,7 @@ def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[s
             result = FileResult(source_key(path), "error",
                                 error=f"{path}: cannot read ({type(exc).__name__}: {exc})")
         if result.error:
-            log.warning("%s", result.error)
+            log.info("%s", result.error)  # the caller reports report.errors (CLI, admin view)
         report.files.append(result)
         bar.set_postfix(chunks=sum(f.chunks for f in report.files))
     report.seconds = time.perf_counter() - start

@@ -151,9 +151,14 @@ def load_html(text: str) -> tuple[list[Section], str]:
 
 
 def load_pdf(path: Path, data: bytes) -> tuple[list[Section], str]:
+    import logging
+
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs its repairs ("EOF marker not found") at WARNING; a PDF it cannot read becomes our one
+    # IngestError line, and one it can read needs no comment.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         title = ""
