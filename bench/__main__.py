@@ -31,10 +31,11 @@ def _fmt(value) -> str:
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
+    """Nested figures as dotted rows (`pii.heldout.ours.PHONE.recall`); lists stay one JSON cell."""
     out = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and all(not isinstance(x, dict | list) for x in v.values()) and len(v) <= 12:
+        if isinstance(v, dict) and v:
             out.update(_flatten(v, key + "."))
         else:
             out[key] = v
