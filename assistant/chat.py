@@ -144,7 +144,7 @@ class ChatService:
 
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
                  guardrails=None, router=None, kb=None, handoff=None, redactor=None,
-                 max_message_chars: int = 0):
+                 max_message_chars: int = 0, curated_faq=None):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
         self.sessions = SessionStore(self.cfg.max_sessions)
@@ -152,6 +152,8 @@ class ChatService:
         self.adapter = self.cfg.adapter if self.cfg.adapter in adapters else None
         self.guardrails, self.router, self.kb, self.handoff, self.redactor = guardrails, router, kb, handoff, redactor
         self.max_message_chars = max_message_chars
+        # knowledge_base.curated_faq.CuratedFaq: curated answers that do not need the vector store
+        self.curated_faq = curated_faq
 
     # -- helpers ------------------------------------------------------------------------------------------
     def build_messages(self, session: ChatSession, text: str, context: str = "") -> list[Message]:
@@ -217,8 +219,19 @@ class ChatService:
         if action in CANNED:
             return self._finish(session, text, iter([CANNED[action][lang]]), state, check_output=False)
         if self.kb is None:
+            curated = self._curated_answer(session, text, state)
+            if curated is not None:
+                return curated
             return self._finish(session, text, self._llm_pieces(self.build_messages(session, text), state), state)
         return self._kb_answer(session, text, route, state, lang, small_talk=action == "small_talk")
+
+    def _curated_answer(self, session, text, state) -> ReplyStream | None:
+        """The curated FAQ answer for this question without the vector store, or None."""
+        hit = self.curated_faq.match(text) if self.curated_faq is not None else None
+        if hit is None:
+            return None
+        state.update(from_faq=True, citations=[hit.citation()])
+        return self._finish(session, text, iter([hit.answer]), state, check_output=False)
 
     def _kb_answer(self, session, text, route, state, lang, small_talk: bool = False) -> ReplyStream:
         try:
@@ -226,6 +239,9 @@ class ChatService:
         except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
             log.error("knowledge base failed: %s", exc.one_line())
             state["error"] = exc.one_line()
+            curated = self._curated_answer(session, text, state)
+            if curated is not None:
+                return curated
             return self._finish(session, text, iter([self.cfg.failure_message]), state, check_output=False)
         if small_talk and prepared.abstained:
             # Chit-chat the KB knows nothing about: a friendly LLM reply, not counted as a KB failure.

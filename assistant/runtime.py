@@ -137,6 +137,22 @@ class Runtime:
         return self._get("knowledge_base", build)
 
     @property
+    def curated_faq(self):
+        """The curated FAQ tables in memory: FAQ answers that work while the vector store is unreachable."""
+        def build():
+            from pathlib import Path
+
+            from assistant.config import resolve_path
+            from knowledge_base.curated_faq import CuratedFaq
+
+            kb_cfg = self.settings.knowledge_base
+            files = [resolve_path(f) for f in kb_cfg.faq_files]
+            if self.settings.app.ingest_demo_kb:
+                files.append(Path(resolve_path(kb_cfg.demo_path)) / "faq.csv")
+            return CuratedFaq.from_files(files, kb_cfg.max_file_mb)
+        return self._get("curated_faq", build)
+
+    @property
     def storage_engine(self):
         def build():
             from assistant.storage import get_engine
@@ -203,5 +219,6 @@ class Runtime:
                 kb=self.kb if c.use_knowledge_base else None,
                 handoff=self.handoff if c.use_handoff else None,
                 redactor=self.redactor, max_message_chars=self.settings.app.max_message_chars,
+                curated_faq=self.curated_faq if c.use_knowledge_base else None,
             )
         return self._get("chat", build, required=True)

@@ -51,6 +51,11 @@ class KnowledgeBaseConfig:
     context_chunks: int = field(default=4, metadata={"help": "retrieved chunks put into the LLM prompt"})
     answer_max_tokens: int = field(default=256, metadata={"help": "new tokens for a grounded answer"})
     demo_path: str = field(default="knowledge_base/demo", metadata={"help": "the demo shop's documents"})
+    faq_files: list[str] = field(
+        default_factory=list,
+        metadata={"help": "curated FAQ tables (CSV/XLSX) also held in memory, so FAQ answers work while the vector "
+                          "store is unreachable; the demo faq.csv is added when app.ingest_demo_kb is on"},
+    )
 
     def __post_init__(self):
         if not self.db_path and not self.chroma_host:
