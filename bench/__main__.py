@@ -1,7 +1,9 @@
 """`python -m bench`: run every benchmark in one go and write bench/RESULTS.md.
 
 Each bench module exposes `run(quick: bool) -> dict` (figures measured side by side with a named baseline in
-the same run) and may expose `GOALS: dict[str, str]` (figure -> goal, as text) and `BASELINE: str`.
+the same run) and may expose `GOALS: dict[str, str]` (figure -> goal, as text), `BASELINE: str` and
+`HEADLINES`: [(label, our figure's dotted key, the baseline's dotted key or None, goal text)] for the summary
+table at the top of RESULTS.md (ratio = ours / baseline, both from the same run).
 """
 
 from __future__ import annotations
@@ -42,6 +44,31 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def _goal_for(key: str, goals: dict) -> str:
+    """A goal named by its full dotted key, or by its last part(s) (`attack_refusal_rate` for
+    `guardrails.heldout.ours.attack_refusal_rate`)."""
+    if key in goals:
+        return str(goals[key])
+    return next((str(g) for name, g in goals.items() if key.endswith("." + name)), "")
+
+
+def _headlines(results: dict[str, dict]) -> list[str]:
+    rows = []
+    for name, res in results.items():
+        mod = sys.modules.get(f"bench.{name}")
+        flat = _flatten(res) if "error" not in res else {}
+        for label, ours_key, base_key, goal in getattr(mod, "HEADLINES", []) if mod else []:
+            ours, base = flat.get(ours_key), flat.get(base_key) if base_key else None
+            nums = isinstance(ours, int | float) and isinstance(base, int | float)
+            ratio = ours / base if nums and base > 0 and ours >= 0 else None  # no ratio of signed scores
+            rows.append(f"| {name} | {label} | {_fmt(ours) if ours is not None else 'not measured'} | "
+                        f"{_fmt(base) if base is not None else ''} | {f'{ratio:.2f}x' if ratio else ''} | {goal} |")
+    if not rows:
+        return []
+    return ["## Headline figures", "", "| bench | figure | ours | baseline (same run) | ratio | goal |",
+            "|---|---|---|---|---|---|", *rows, "", "Details per bench follow.", ""]
+
+
 def _load_avg() -> str:
     try:
         return "/".join(f"{x:.1f}" for x in __import__("os").getloadavg())
@@ -67,6 +94,7 @@ def render(results: dict[str, dict], quick: bool, seconds: dict[str, float], met
         "",
     ]
     meta = meta or {}
+    lines += _headlines(results)
     for name, res in results.items():
         mod = sys.modules.get(f"bench.{name}")
         goals = getattr(mod, "GOALS", {}) if mod else {}
@@ -83,7 +111,9 @@ def render(results: dict[str, dict], quick: bool, seconds: dict[str, float], met
             continue
         lines += ["| figure | value | goal |", "|---|---|---|"]
         for key, value in _flatten(res).items():
-            lines.append(f"| {key} | {_fmt(value)} | {goals.get(key, '')} |")
+            if key == "goals" or key.startswith("goals."):
+                continue  # shown beside the figures they are for
+            lines.append(f"| {key} | {_fmt(value)} | {_goal_for(key, goals)} |")
         lines.append("")
     if not cuda:
         lines += ["## GPU figures", "", "Not measured in this run: no CUDA device. On a GPU machine, "
@@ -103,10 +133,17 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="smaller runs (minutes instead of tens of minutes)")
     p.add_argument("--only", nargs="*", choices=BENCHES, help="run only these benches")
     p.add_argument("--output", default=str(RESULTS), help="where to write the Markdown results")
+    p.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results.json")
     a = p.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     store = json.loads(STORE.read_text(encoding="utf-8")) if STORE.exists() else {}
     results: dict[str, dict] = {}
+    if a.render:
+        for name in store:
+            importlib.import_module(f"bench.{name}")  # for its GOALS and BASELINE
+        _write(store, a.output)
+        print(f"wrote {a.output}")
+        return 0
     for name in a.only or BENCHES:
         t0, load_before = time.perf_counter(), _load_avg()
         print(f"== bench {name}", file=sys.stderr, flush=True)

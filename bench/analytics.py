@@ -31,6 +31,11 @@ from assistant.analytics.io import Table, load_csv  # noqa: E402
 from assistant.analytics.lexicon import LexiconSentiment  # noqa: E402
 from assistant.analytics.sentiment import score_texts  # noqa: E402
 
+HEADLINES = [
+    ("churn prediction AUC", "churn.auc_model", "churn.auc_recency_only_baseline", "reported (beats recency-only)"),
+    ("segmentation silhouette", "segmentation.silhouette", "segmentation.silhouette_random_baseline", "reported"),
+]
+
 
 def churn_figures(customers: pd.DataFrame, cfg: AnalyticsConfig) -> dict:
     from sklearn.linear_model import LogisticRegression
