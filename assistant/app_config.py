@@ -29,6 +29,9 @@ class AppConfig:
         metadata={"help": "staff logins: username -> 'agent:HASH' or 'admin:HASH' (never a plain password)"},
     )
     max_upload_mb: int = field(default=20, metadata={"help": "largest document an admin may upload"})
+    max_request_kb: int = field(
+        default=1024, metadata={"help": "largest JSON body /v1 and the widget accept (413 beyond)"}
+    )
     # OpenAI-compatible API (/v1): keys are stored as 'sha256:HEX' from `python -m assistant.web new-api-key`.
     # Empty = no key needed (fine on 127.0.0.1; the server warns when it listens elsewhere without keys).
     api_keys: list[str] = field(
@@ -49,6 +52,8 @@ class AppConfig:
             raise ConfigError(f"max_message_chars must be >= 1, got {self.max_message_chars}")
         if self.max_upload_mb < 1:
             raise ConfigError(f"max_upload_mb must be >= 1, got {self.max_upload_mb}")
+        if self.max_request_kb < 1:
+            raise ConfigError(f"max_request_kb must be >= 1, got {self.max_request_kb}")
         if self.api_rate_limit_per_minute < 0:
             raise ConfigError(f"api_rate_limit_per_minute must be >= 0, got {self.api_rate_limit_per_minute}")
         for i, entry in enumerate(self.api_keys):

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from assistant.web import api, widget
 from assistant.web.auth import Authenticator, allows
+from assistant.web.body_limit import BodyLimitMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     app = FastAPI(title=runtime.settings.app.title, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.runtime, app.state.auth = runtime, auth
     api.install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit_bytes=runtime.settings.app.max_request_kb * 1024)
     app.include_router(api.build_router(runtime))
     app.include_router(widget.build_router(runtime, runtime.settings.app.title))
 

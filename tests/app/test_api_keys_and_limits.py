@@ -81,3 +81,18 @@ def test_config_refuses_a_clear_text_key():
         load_config(env={}, overrides={"app": {"api_keys": ["sk-shop-plaintext"]}})
     with pytest.raises(ConfigError, match="api_rate_limit_per_minute must be >= 0"):
         load_config(env={}, overrides={"app": {"api_rate_limit_per_minute": -1}})
+
+
+def test_oversized_bodies_get_413_streamed_or_declared(tmp_path):
+    client = _client(tmp_path, max_request_kb=4)
+    big = {"model": "base", "messages": [{"role": "user", "content": "x" * 3000}] * 3}  # ~9 KB
+    r = client.post("/v1/chat/completions", json=big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(10):
+            yield b"x" * 1024
+
+    r = client.post("/widget/api/chat", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert _ask(client).status_code == 200  # small requests still work
