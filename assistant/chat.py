@@ -35,6 +35,9 @@ class ChatConfig:
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "the assistant's role and rules"})
     max_history_turns: int = field(default=6, metadata={"help": "earlier user+assistant turns sent to the LLM"})
     max_sessions: int = field(default=10000, metadata={"help": "sessions kept in memory (oldest evicted)"})
+    persist_sessions: bool = field(
+        default=True, metadata={"help": "keep conversations in the store (survive restarts, shared by replicas)"}
+    )
     adapter: str = field(default="support", metadata={"help": "task adapter used for chat when one is loaded"})
     use_guardrails: bool = field(default=True, metadata={"help": "check input and output (injection, PII, policy)"})
     use_router: bool = field(default=True, metadata={"help": "classify intent/sentiment and route each message"})
@@ -93,6 +96,9 @@ class SessionStore:
                 self._sessions.popitem(last=False)
             return session
 
+    def save(self, session: ChatSession) -> None:
+        """Called after each answered turn; memory needs nothing (see session_store.PersistentSessionStore)."""
+
 
 class ReplyStream:
     """Iterate for text pieces; afterwards `.reply` is the complete Reply."""
@@ -144,10 +150,10 @@ class ChatService:
 
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
                  guardrails=None, router=None, kb=None, handoff=None, redactor=None,
-                 max_message_chars: int = 0, curated_faq=None):
+                 max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
-        self.sessions = SessionStore(self.cfg.max_sessions)
+        self.sessions = sessions or SessionStore(self.cfg.max_sessions)
         # Use the support adapter only when the backend has it; otherwise the base model answers.
         self.adapter = self.cfg.adapter if self.cfg.adapter in adapters else None
         self.guardrails, self.router, self.kb, self.handoff, self.redactor = guardrails, router, kb, handoff, redactor
@@ -316,6 +322,7 @@ class ChatService:
                     log.error("handoff failed: %s", exc.one_line())
                     state["error"] = exc.one_line()
             session.history += [Message("user", text), Message("assistant", answer)]
+            self.sessions.save(session)
             route = state.get("route") or {}
             if log.isEnabledFor(logging.INFO):  # redaction costs ~1 ms a text: only for lines that are written
                 log.info("session %s | %s | %s -> %s", session.id[:8], route.get("action", "-"),

@@ -174,6 +174,24 @@ class Runtime:
             return queue
         return self._get("handoff", build)
 
+    def _session_store(self):
+        """Conversations in the shared store, or None (memory only) when the store is unavailable."""
+        engine = self.storage_engine
+        if engine is None:
+            return None
+        from assistant.session_store import PersistentSessionStore
+
+        redactor = self.redactor
+        redact = (redactor.redact if redactor is not None and self.settings.privacy.applies_to("transcripts")
+                  else None)
+        c = self.settings.chat
+        try:
+            return PersistentSessionStore(engine, c.max_sessions, max(50, c.max_history_turns), redact=redact)
+        except AssistantError as exc:
+            log.error("chat sessions stay in memory only: %s", exc.one_line())
+            self.degraded["sessions"] = exc.one_line()
+            return None
+
     def warm_up(self, report: Callable[[str, float, str | None], None] | None = None) -> dict[str, float]:
         """Build everything the first customer message needs, now: model weights (assembled and verified on
         first use), the default classifiers (trained on first use), the demo knowledge base (ingested on first
@@ -220,5 +238,6 @@ class Runtime:
                 handoff=self.handoff if c.use_handoff else None,
                 redactor=self.redactor, max_message_chars=self.settings.app.max_message_chars,
                 curated_faq=self.curated_faq if c.use_knowledge_base else None,
+                sessions=self._session_store() if c.persist_sessions else None,
             )
         return self._get("chat", build, required=True)

@@ -115,6 +115,32 @@ def ensure_tables(engine: Engine) -> None:
         raise StorageError(f"cannot create tables: {exc}") from None
 
 
+def _dialect_insert(session: Session, table):
+    """(table, the dialect's INSERT construct), which knows ON CONFLICT on SQLite and PostgreSQL."""
+    target = table.__table__ if hasattr(table, "__table__") else table
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only the two dialects above are configurable
+        raise StorageError(f"upserts do not support {dialect}")
+    return target, insert
+
+
+def insert_or_replace(session: Session, table: type[Base] | Table, row: dict) -> None:
+    """INSERT one row, or UPDATE every other column of the row with the same primary key (an upsert)."""
+    target, insert = _dialect_insert(session, table)
+    keys = [c.name for c in target.primary_key.columns]
+    stmt = insert(target).values(**row)
+    stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                      set_={k: stmt.excluded[k] for k in row if k not in keys})
+    try:
+        session.execute(stmt)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot write to {target.name}: {exc.__class__.__name__}: {exc}") from None
+
+
 def insert_idempotent(session: Session, table: type[Base] | Table, rows: list[dict]) -> int:
     """INSERT rows, skipping those whose primary/unique key is already stored; returns how many were new.
 
@@ -123,14 +149,7 @@ def insert_idempotent(session: Session, table: type[Base] | Table, rows: list[di
     """
     if not rows:
         return 0
-    target = table.__table__ if hasattr(table, "__table__") else table
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two dialects above are configurable
-        raise StorageError(f"insert_idempotent does not support {dialect}")
+    target, insert = _dialect_insert(session, table)
     try:
         result = session.execute(insert(target).on_conflict_do_nothing(), rows)
     except SQLAlchemyError as exc:

@@ -63,7 +63,7 @@ def test_widget_bad_input_is_a_json_error_and_the_server_stays_up(live_app):
 
 def test_handoff_endpoint_always_answers(live_app):
     _, events = chat(live_app.url, "I need a person, my parcel is lost")
-    r = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": events[0]["session_id"]})
+    r = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": events[0]["session_id"]}, timeout=60)
     assert r.status_code == 200 and r.json()["message"]
 
 

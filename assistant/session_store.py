@@ -1,0 +1,102 @@
+"""Chat sessions in the shared store, so a conversation survives a restart and any app replica can continue it.
+
+`PersistentSessionStore` is a drop-in for the chat's in-memory `SessionStore`: `get(id)` reads the session's
+history and routing counters from the `chat_sessions` table (one primary-key read, so replicas behind a load
+balancer always see the latest turn, whichever replica wrote it), and the chat calls `save(session)` after
+each answered turn (one upsert). Transcripts are stored redacted when `privacy.apply_to.transcripts` is on:
+the stored history then holds `<PHONE>` rather than the number, and so does the model's context on later turns.
+Rate-limit windows stay per replica (in memory).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, Text, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.chat import ChatSession, SessionStore
+from assistant.errors import StorageError
+from assistant.llm.base import Message
+from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
+
+log = logging.getLogger(__name__)
+
+
+class ChatSessionRow(Base):
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    history_json: Mapped[str] = mapped_column(Text)  # [{"role", "content"}, ...]
+    state_json: Mapped[str] = mapped_column(Text, default="null")  # the router's ConversationState
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+def _state_to_json(state) -> str:
+    return json.dumps(asdict(state) if state is not None else None, ensure_ascii=False)
+
+
+def _state_from_json(text: str | None):
+    data = json.loads(text or "null")
+    if not isinstance(data, dict):
+        return None
+    from assistant.router import ConversationState, Route
+
+    known = {f.name for f in fields(ConversationState)}
+    route = data.get("last_route")
+    data["last_route"] = Route(**route) if isinstance(route, dict) else None
+    return ConversationState(**{k: v for k, v in data.items() if k in known})
+
+
+class PersistentSessionStore(SessionStore):
+    def __init__(self, engine, max_sessions: int = 10000, max_turns_kept: int = 50, redact=None):
+        super().__init__(max_sessions)
+        ensure_tables(engine)
+        self._db = session_factory(engine)
+        self.max_messages = 2 * max_turns_kept  # older turns are never sent to the model anyway
+        self._redact = redact or (lambda text: text)
+
+    def get(self, session_id: str | None = None) -> ChatSession:
+        if session_id:
+            try:
+                with self._db() as s:
+                    row = s.get(ChatSessionRow, session_id)
+                    if row is not None:
+                        stored = ChatSession(
+                            id=row.id, history=[Message(m["role"], m["content"]) for m in json.loads(row.history_json)],
+                            state=_state_from_json(row.state_json))
+                        return self._remember(stored)
+            except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
+                # A broken row or store must not cost the customer the chat: carry on from memory.
+                log.error("cannot read chat session %s: %s", session_id[:8], exc)
+        return super().get(session_id)
+
+    def _remember(self, stored: ChatSession) -> ChatSession:
+        """The stored session, keeping this replica's rate-limit window for it."""
+        with self._lock:
+            cached = self._sessions.get(stored.id)
+            if cached is not None:
+                stored.recent = cached.recent
+            self._sessions[stored.id] = stored
+            self._sessions.move_to_end(stored.id)
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+        return stored
+
+    def save(self, session: ChatSession) -> None:
+        history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history[-self.max_messages:]]
+        row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
+               "state_json": _state_to_json(session.state), "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+        try:
+            with self._db.begin() as s:
+                insert_or_replace(s, ChatSessionRow, row)
+        except (SQLAlchemyError, StorageError) as exc:  # the answer was given; losing the copy is logged
+            log.error("cannot store chat session %s: %s", session.id[:8], exc)
+
+    def stored_ids(self) -> list[str]:
+        with self._db() as s:
+            return list(s.scalars(select(ChatSessionRow.id)))

@@ -1,0 +1,58 @@
+"""Chat sessions in the shared store: a restart or another replica continues the conversation."""
+
+from __future__ import annotations
+
+from assistant.chat import ChatService
+from assistant.llm import FakeBackend
+from assistant.router import ConversationState, Route
+from assistant.session_store import ChatSessionRow, PersistentSessionStore
+from assistant.storage import StorageConfig, get_engine, session_factory
+
+
+def _replica(url: str, backend=None, redact=None) -> ChatService:
+    store = PersistentSessionStore(get_engine(StorageConfig(url=url)), redact=redact)
+    return ChatService(backend or FakeBackend(default="noted"), sessions=store)
+
+
+def test_another_replica_continues_the_conversation(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    a, b = _replica(url), _replica(url, FakeBackend(default="your word is PLUM"))
+    session = a.sessions.get("customer-1")
+    "".join(a.respond("My word is PLUM.", session))
+    # replica B never saw this customer: it reads the conversation from the store
+    on_b = b.sessions.get("customer-1")
+    assert [m.content for m in on_b.history] == ["My word is PLUM.", "noted"]
+    "".join(b.respond("What is my word?", on_b))
+    sent = b.backend.calls[-1]["messages"]
+    assert any("PLUM" in m.content for m in sent[:-1])  # the earlier turn reached the model on B
+    # and A, asked again, sees B's turn too (no stale copy)
+    assert len(a.sessions.get("customer-1").history) == 4
+    assert b.sessions.get("someone-else").history == []  # sessions never mix
+
+
+def test_restart_keeps_history_and_routing_counters(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    first = _replica(url)
+    session = first.sessions.get("c2")
+    session.state = ConversationState(turns=3, low_confidence_streak=1, kb_abstention_streak=1,
+                                      last_route=Route("returns", "negative", "en", 0.4, "clarify", ["low"]))
+    "".join(first.respond("hello", session))
+    restarted = _replica(url).sessions.get("c2")
+    assert restarted.state.kb_abstention_streak == 1 and restarted.state.last_route.intent == "returns"
+    assert [m.role for m in restarted.history] == ["user", "assistant"]
+
+
+def test_stored_transcripts_are_redacted_and_a_broken_row_does_not_stop_the_chat(tmp_path):
+    from assistant.privacy import redact
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    chat = _replica(url, redact=redact)
+    "".join(chat.respond("call me on 13812345678", chat.sessions.get("c3")))
+    engine = get_engine(StorageConfig(url=url))
+    with session_factory(engine)() as s:
+        stored = s.get(ChatSessionRow, "c3").history_json
+    assert "13812345678" not in stored and "<PHONE>" in stored
+    with session_factory(engine).begin() as s:
+        s.get(ChatSessionRow, "c3").history_json = "{not json"
+    fresh = _replica(url)
+    assert "".join(fresh.respond("still there?", fresh.sessions.get("c3"))) == "noted"
