@@ -138,8 +138,8 @@ class HybridRetriever:
         with self._lock:
             self._bm25, self._bm25_count = None, -1
 
-    def bm25(self) -> BM25Index:
-        count = self.store.count()
+    def bm25(self, count: int | None = None) -> BM25Index:
+        count = self.store.count() if count is None else count
         with self._lock:
             if self._bm25 is None or count != self._bm25_count:
                 self._bm25, self._bm25_count = BM25Index.from_store(self.store), count
@@ -153,9 +153,11 @@ class HybridRetriever:
         cfg = self.cfg
         k = k or cfg.k
         n = max(cfg.candidates, k)
-        bm25_hits = self.bm25().top(query, n, filters) if mode in ("hybrid", "bm25") else []
+        count = self.store.count()  # once a query: Chroma's count costs milliseconds
+        bm25_hits = self.bm25(count).top(query, n, filters) if mode in ("hybrid", "bm25") else []
         qvec = np.asarray(self.store.embedder.embed_query(query), dtype=np.float32)
-        vec_hits = self.store.query(qvec.tolist(), n, chroma_where(filters)) if mode in ("hybrid", "vector") else []
+        vec_hits = (self.store.query(qvec.tolist(), n, chroma_where(filters), total=count)
+                    if mode in ("hybrid", "vector") else [])
         ids = list(dict.fromkeys([cid for cid, _ in vec_hits] + [cid for cid, _ in bm25_hits]))
         if not ids:
             return []

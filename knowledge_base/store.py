@@ -133,10 +133,11 @@ class ChromaStore:
                 yield cid, doc, meta or {}
             offset += len(ids)
 
-    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """(id, cosine similarity) of the n nearest chunks."""
+    def query(self, embedding: list[float], n: int, where: dict | None = None,
+              total: int | None = None) -> list[tuple[str, float]]:
+        """(id, cosine similarity) of the n nearest chunks; `total` = the count when the caller has it."""
         coll = self.collection()
-        total = coll.count()
+        total = coll.count() if total is None else total
         if total == 0:
             return []
         res = coll.query(query_embeddings=[embedding], n_results=min(n, total), where=where or None,
