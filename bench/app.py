@@ -39,6 +39,18 @@ SECRETS = ["APPLE", "BANJO", "CEDAR", "DELTA", "EMBER", "FJORD", "GLOBE", "HAVEN
            "WALTZ", "XENON", "YACHT", "ZEBRA", "AMBER", "BISON", "COBRA", "DINGO", "EAGLE", "FLORA"]
 
 
+BASELINE = "the raw backend's time to first token on the same message, same model, same run"
+HEADLINES = [
+    ("TTFT p50 (s), whole chat path (LLM answers) vs raw backend", "ttft_chat_path_llm_answers.p50_s",
+     "ttft_raw_backend.p50_s", "0.3 s goal for canned/FAQ answers"),
+    ("TTFT p50 (s), HTTP API (LLM answers) vs raw backend", "ttft_http_api_llm_answers.p50_s",
+     "ttft_raw_backend.p50_s", "reported"),
+    ("concurrent API sessions answered", "concurrent_api_sessions.answered", "concurrent_api_sessions.sessions",
+     "all"),
+    ("concurrent API sessions: answers leaking another session's word", "concurrent_api_sessions.leaks", None, "0"),
+    ("concurrent API request latency p95 (s)", "concurrent_api_sessions.p95_s", None, "reported"),
+]
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

