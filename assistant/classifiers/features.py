@@ -6,11 +6,13 @@ intents and sentiment hinge on ("退款", "refund", "不太好"). Chinese is cut
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +29,31 @@ _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\W_]+|[^\w\s]
 
 _embed_fn: Callable[[list[str]], np.ndarray] | None = None
 _embed_lock = threading.Lock()
+# Benchmarks only: a folder where embeddings persist between runs, so comparing classifiers on the same
+# rows does not pay the encoder again (bench/classifiers.py --embed-cache). None in the product.
+EMBED_CACHE_DIR: Path | None = None
+_disk_cache: dict[str, np.ndarray] | None = None
+
+
+def _cache_key(text: str) -> str:
+    return hashlib.sha1(f"{EMBEDDER_NAME}|{text}".encode()).hexdigest()
+
+
+def _load_disk_cache() -> dict[str, np.ndarray]:
+    global _disk_cache
+    if _disk_cache is None:
+        _disk_cache = {}
+        for path in sorted(EMBED_CACHE_DIR.glob("emb-*.npz")):
+            with np.load(path) as z:
+                _disk_cache.update(zip(z["keys"].tolist(), z["vectors"], strict=True))
+    return _disk_cache
+
+
+def _store_disk_cache(keys: list[str], vectors: np.ndarray) -> None:
+    EMBED_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha1("".join(keys).encode()).hexdigest()[:16]
+    np.savez(EMBED_CACHE_DIR / f"emb-{name}.npz", keys=np.array(keys), vectors=vectors)
+    _load_disk_cache().update(zip(keys, vectors, strict=True))
 
 
 def _load_embed_fn(num_threads: int) -> Callable[[list[str]], np.ndarray]:
@@ -54,6 +81,18 @@ def _load_embed_fn(num_threads: int) -> Callable[[list[str]], np.ndarray]:
 def embed_texts(texts: Sequence[str], num_threads: int = 2, batch_size: int = 64,
                 progress: bool = False) -> np.ndarray:
     """L2-normalised 384-d embeddings, one row per text, in batches (with a progress bar when asked)."""
+    if EMBED_CACHE_DIR is None:
+        return _embed_uncached(texts, num_threads, batch_size, progress)
+    cache = _load_disk_cache()
+    keys = [_cache_key(t[:EMBED_CHARS]) for t in texts]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        first = {k: t for k, t in zip(keys, texts, strict=True)}
+        _store_disk_cache(missing, _embed_uncached([first[k] for k in missing], num_threads, batch_size, progress))
+    return np.vstack([cache[k] for k in keys]) if keys else np.zeros((0, 384), dtype=np.float32)
+
+
+def _embed_uncached(texts: Sequence[str], num_threads: int, batch_size: int, progress: bool) -> np.ndarray:
     global _embed_fn
     with _embed_lock:
         if _embed_fn is None:

@@ -60,6 +60,9 @@ class LinearBackend:
         self.clf.fit(x, y)
         self.n_labels = n_labels
 
+    def refit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
+        self.fit(texts, y, n_labels, progress=progress)
+
     def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Scores per label (softmax gives probabilities); labels never seen in training get -inf-like."""
         raw = self.clf.decision_function(self._features(list(texts), progress=progress))

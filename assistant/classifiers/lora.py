@@ -3,6 +3,8 @@
 The "BERT + LoRA" recipe: the encoder stays frozen, low-rank adapters on its attention and feed-forward
 layers plus a linear head on the mean-pooled tokens are trained. On this CPU the encoder is the bundled
 all-MiniLM-L6-v2 (English-centred, 22M parameters); on a GPU `classifiers.encoder` can name any HF encoder.
+By default only the top `lora_layers` layers get adapters, and the frozen layers below run once per text
+(cached) rather than once per epoch: what makes a few epochs on banking77 fit in minutes on one CPU core.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ BUNDLED = "bundled:all-MiniLM-L6-v2"
 DEFAULT_EPOCHS = 4
 # Encoder layers only: LoRA on BERT's pooler would train a layer the mean pooling never uses.
 TARGET_MODULES = r".*encoder.*\.(query|key|value|dense)$"
+
+
+def target_modules(first_layer: int, n_layers: int) -> str:
+    """Regex of the modules that get adapters: every encoder layer, or only layers first_layer.. when set."""
+    if first_layer <= 0:
+        return TARGET_MODULES
+    layers = "|".join(str(i) for i in range(first_layer, n_layers))
+    return rf".*encoder\.layer\.({layers})\..*\.(query|key|value|dense)$"
 
 
 def encoder_path(name: str) -> Path:
@@ -53,6 +63,24 @@ def _load_encoder(name: str):
         raise ModelLoadError(f"cannot load the encoder at {path}: {exc}") from None
 
 
+def _bidirectional_mask(base, hidden, attention_mask):
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(config=base.config, inputs_embeds=hidden, attention_mask=attention_mask)
+
+
+def _length_bucketed_batches(texts: Sequence[str], bs: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar-length texts: less padding, so fewer wasted FLOPs on a CPU."""
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    batches = []
+    for start in range(0, len(order), bs * 16):
+        chunk = sorted(order[start:start + bs * 16], key=lambda i: len(texts[i]))
+        batches.extend(chunk[i:i + bs] for i in range(0, len(chunk), bs))
+    rng.shuffle(batches)
+    return batches
+
+
 class LoraBackend:
     method = "lora"
 
@@ -64,6 +92,7 @@ class LoraBackend:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         torch.set_num_threads(cfg.num_threads)
         self.tokenizer = self.model = self.head = None
+        self.first_layer = 0
 
     def _pool(self, texts: Sequence[str]):
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.cfg.max_length,
@@ -71,6 +100,47 @@ class LoraBackend:
         hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # mean over real tokens
+
+    def _frozen_states(self, base, texts: Sequence[str], first: int, progress: bool) -> list:
+        """Hidden states after the first `first` (frozen) layers, one [tokens, hidden] tensor per text.
+
+        Those layers never change during training, so they run once per text instead of once per epoch:
+        with adapters on the top 2 of 6 layers an epoch costs about a third of a full pass.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        states: list = [None] * len(texts)
+        base.eval()
+        with torch.no_grad():  # not inference_mode: these tensors feed autograd later
+            for start in tqdm(range(0, len(order), 64), desc="frozen layers", unit="batch", disable=not progress):
+                idx = order[start:start + 64]
+                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                       max_length=self.cfg.max_length, return_tensors="pt").to(self.device)
+                hidden = base.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
+                mask = _bidirectional_mask(base, hidden, batch["attention_mask"])
+                for layer in base.encoder.layer[:first]:
+                    hidden = layer(hidden, mask)
+                lengths = batch["attention_mask"].sum(1).tolist()
+                for j, i in enumerate(idx):
+                    states[i] = hidden[j, :lengths[j]].clone()
+        return states
+
+    def _pool_from_states(self, states: list):
+        """Mean-pooled output of the adapted top layers, run on cached frozen states."""
+        import torch
+        from torch.nn.utils.rnn import pad_sequence
+
+        hidden = pad_sequence(states, batch_first=True)
+        lengths = torch.tensor([len(s) for s in states], device=hidden.device)
+        attn = (torch.arange(hidden.shape[1], device=hidden.device)[None, :] < lengths[:, None]).long()
+        base = self.model.get_base_model()
+        mask = _bidirectional_mask(base, hidden, attn)
+        for layer in base.encoder.layer[self.first_layer:]:
+            hidden = layer(hidden, mask)
+        m = attn.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
 
     def fit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
         import torch
@@ -80,8 +150,13 @@ class LoraBackend:
         torch.manual_seed(self.cfg.seed)
         rng = random.Random(self.cfg.seed)
         self.tokenizer, base = _load_encoder(self.encoder_name)
+        base = base.to(self.device)
+        n_layers = base.config.num_hidden_layers
+        top = self.cfg.lora_layers if 0 < self.cfg.lora_layers < n_layers else n_layers
+        self.first_layer = n_layers - top
+        states = self._frozen_states(base, texts, self.first_layer, progress) if self.first_layer else None
         lcfg = LoraConfig(r=self.cfg.lora_r, lora_alpha=self.cfg.lora_alpha, lora_dropout=0.1,
-                          target_modules=TARGET_MODULES, bias="none")
+                          target_modules=target_modules(self.first_layer, n_layers), bias="none")
         self.model = get_peft_model(base, lcfg).to(self.device)
         self.head = torch.nn.Linear(base.config.hidden_size, n_labels).to(self.device)
         self.n_labels = n_labels
@@ -98,14 +173,13 @@ class LoraBackend:
             opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
         labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
         dropout = torch.nn.Dropout(0.1)
-        order = list(range(len(texts)))
         self.model.train()
         with tqdm(total=total, desc="lora training", unit="step", disable=not progress) as bar:
             for epoch in range(epochs):
-                rng.shuffle(order)
-                for start in range(0, len(order), bs):
-                    idx = order[start:start + bs]
-                    logits = self.head(dropout(self._pool([texts[i] for i in idx])))
+                for idx in _length_bucketed_batches(texts, bs, rng):
+                    pooled = (self._pool_from_states([states[i] for i in idx]) if states is not None
+                              else self._pool([texts[i] for i in idx]))
+                    logits = self.head(dropout(pooled))
                     loss = torch.nn.functional.cross_entropy(logits, labels[idx].to(self.device))
                     opt.zero_grad(set_to_none=True)
                     loss.backward()

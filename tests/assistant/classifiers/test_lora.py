@@ -1,4 +1,5 @@
-"""The lora method on the bundled all-MiniLM-L6-v2: adapters train, the encoder stays frozen, folders reload."""
+"""The lora and ensemble methods on the bundled all-MiniLM-L6-v2: adapters train, the encoder stays frozen,
+only the top layers get adapters by default, folders reload."""
 
 import numpy as np
 import pytest
@@ -23,6 +24,11 @@ def lora_clf():
     return train_classifier(data, cfg, progress=False)
 
 
+@pytest.fixture(scope="module")
+def toy_data():
+    return LabelledTexts(POS + NEG, ["pos"] * len(POS) + ["neg"] * len(NEG))
+
+
 def test_adapter_trained_and_base_frozen(lora_clf):
     import torch
     from peft.tuners.lora import LoraLayer
@@ -36,11 +42,61 @@ def test_adapter_trained_and_base_frozen(lora_clf):
     # LoRA B starts at zero: non-zero now means the adapter learned something.
     lora_layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
     assert lora_layers and any(m.lora_B["default"].weight.abs().sum() > 0 for m in lora_layers)
+    # Default lora_layers=2: adapters on the top 2 of MiniLM's 6 layers only, the lower ones untouched.
+    adapted = {n.split("encoder.layer.")[1].split(".")[0] for n in trainable}
+    assert adapted == {"4", "5"}
     _, fresh = _load_encoder("")
     base_name, base_param = next((n, p) for n, p in model.get_base_model().named_parameters()
-                                 if n.endswith("layer.0.attention.self.query.base_layer.weight"))
-    assert torch.equal(base_param, fresh.encoder.layer[0].attention.self.query.weight), base_name
+                                 if n.endswith("layer.5.attention.self.query.base_layer.weight"))
+    assert torch.equal(base_param, fresh.encoder.layer[5].attention.self.query.weight), base_name
     assert report["method"] == "lora" and 0.0 <= report["accuracy"] <= 1.0
+
+
+def test_cached_frozen_layers_match_the_full_forward(lora_clf):
+    """Training runs the top layers on cached lower-layer states: that must equal the model's own forward."""
+    import torch
+
+    clf, _ = lora_clf
+    backend = clf.backend
+    texts = ["nice chair", "the box was crushed and the legs are bent"]
+    base = backend.model.get_base_model()
+    states = backend._frozen_states(base, texts, backend.first_layer, progress=False)
+    with torch.no_grad():
+        cached = backend._pool_from_states(states)
+        full = backend._pool(texts)
+    torch.testing.assert_close(cached, full, atol=1e-4, rtol=1e-4)
+
+
+def test_adapter_targets_top_layers_or_all(lora_clf):
+    import re
+
+    from assistant.classifiers.lora import target_modules
+
+    names = [n for n, _ in lora_clf[0].backend.model.get_base_model().named_modules() if "lora_" not in n]
+    def layers(pattern):
+        return {n.split("encoder.layer.")[1].split(".")[0] for n in names if re.fullmatch(pattern, n)}
+
+    assert layers(target_modules(4, 6)) == {"4", "5"}
+    assert layers(target_modules(0, 6)) == {str(i) for i in range(6)}  # lora_layers: 0 = every layer
+    assert not any(re.fullmatch(target_modules(0, 6), n) for n in names if n.startswith("pooler"))
+
+
+def test_ensemble_averages_calibrated_members(toy_data, tmp_path):
+    cfg = ClassifierConfig(epochs=2, batch_size=8, max_length=16, learning_rate=2e-3, lora_r=2,
+                           dev_fraction=0.25, use_embeddings=False)
+    clf, report = train_classifier(toy_data, cfg, method="ensemble", progress=False)
+    assert clf.method == "ensemble" and report["method"] == "ensemble"
+    linear, lora = clf.backend.members
+    texts = ["awful quality, I hate it", "excellent, I love it"]
+    from assistant.classifiers.calibration import softmax
+
+    t_lin, t_lora = clf.backend.temperatures
+    expected = (softmax(linear.logits(texts), t_lin) + softmax(lora.logits(texts), t_lora)) / 2
+    np.testing.assert_allclose(softmax(clf.backend.logits(texts)), expected, atol=1e-6)
+    assert [p.label for p in clf.predict(texts)] == ["neg", "pos"]
+    folder = clf.save(tmp_path / "ens", report)
+    assert (folder / "linear.joblib").is_file() and (folder / "head.safetensors").is_file()
+    np.testing.assert_allclose(load_classifier(folder).predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
 
 
 def test_lora_folder_round_trip(lora_clf, tmp_path):

@@ -96,3 +96,21 @@ def test_missing_and_corrupt_folders(intent_clf, tmp_path):
     (folder / "classifier.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelLoadError, match="corrupt"):
         load_classifier(folder)
+
+
+def test_auto_picks_per_language_and_size(monkeypatch):
+    import torch
+
+    from assistant.classifiers.model import resolve_method
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    english = [f"how do I top up card number {i}" for i in range(2500)]
+    intents = [f"intent_{i % 20}" for i in range(2500)]
+    assert resolve_method("auto", english, intents) == "ensemble"  # English intents on a CPU
+    assert resolve_method("auto", english[:300], intents[:300]) == "linear"  # small: stays fast
+    assert resolve_method("auto", english, ["pos", "neg"] * 1250) == "linear"  # sentiment: not measured better
+    chinese = [f"我的订单{i}什么时候到" for i in range(2500)]
+    assert resolve_method("auto", chinese, intents) == "linear"  # the LoRA encoder is English-only
+    assert resolve_method("linear", english, intents) == "linear"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_method("auto", english, intents) == "lora"
