@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.adcopy.channels import FieldSpec
-from assistant.adcopy.text import cjk_ratio, contains_term, find_terms, has_cjk
+from assistant.adcopy.text import cjk_ratio, contains_term, find_terms, fold, has_cjk
 
 TOO_LONG = "too long"
 BANNED = "banned word"
@@ -58,14 +58,87 @@ def add_required(text: str, spec: FieldSpec, required: list[str], language: str)
     for term in required:
         if contains_term(text, term):
             continue
-        cand = f"{term}｜{text}" if language == "zh" else f"{term} | {text}"
+        cand = _with_term(term, text, language)
         if spec.fits(cand):
             text = cand
     return text
 
 
+def _with_term(term: str, text: str, language: str) -> str:
+    return f"{term}｜{text}" if language == "zh" else f"{term} | {text}"
+
+
+# An English cut must not end on a word that promises more ("Soft linen for" reads as broken).
+_DANGLING = {"a", "an", "the", "and", "or", "but", "for", "with", "of", "to", "in", "on", "at", "by", "from",
+             "your", "our", "my", "is", "are", "that", "which", "so", "as", "into", "every", "each", "its",
+             "under", "over", "about", "through", "after", "before", "than", "when", "while", "if", "will",
+             "can", "this", "these", "like", "without", "within", "per", "all", "more", "most", "very"}
+
+
+def _word_cuts(text: str) -> list[str]:
+    """English prefixes ending at a word boundary (never mid-word), longest first, no dangling last word."""
+    words = text.split()
+    out = []
+    for i in range(len(words) - 1, 0, -1):
+        cand = " ".join(words[:i]).rstrip(_TRAILING + ".")
+        if cand and cand.split()[-1].lower().strip("'\"") not in _DANGLING:
+            out.append(cand)
+    return out
+
+
+def _clause_spans(text: str) -> list[str]:
+    """Runs of whole clauses, keeping the model's own words and order: prefixes first, then later runs."""
+    cuts = [0] + [m.end() for m in _BOUNDARY.finditer(text)]
+    ends = [m.start() + (1 if m.group(0).strip() in ("。", "！", "？", "!", "?", ".") else 0)
+            for m in _BOUNDARY.finditer(text)] + [len(text)]
+    spans = []
+    for i, a in enumerate(cuts):
+        for b in ends[i:]:
+            cand = text[a:b].strip().rstrip(_TRAILING).strip()
+            if cand and cand not in spans:
+                spans.append(cand)
+    return spans
+
+
+def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) -> list[str]:
+    """Deterministic repairs (no LLM call), best first; each fits and carries the required terms.
+
+    Over the limit: a clause-boundary prefix, then (English) a word-boundary prefix, then a later run of
+    whole clauses; a missing brand term goes in front, and room is kept for it. Stubs under 40 % of the
+    room are refused: asking the model to shorten beats a two-word fragment. A text that already fits is
+    only given its brand term. Several candidates let the caller skip one that duplicates earlier copy.
+    """
+    if spec.fits(text):
+        fixed = add_required(text, spec, required, language)
+        return [fixed] if all(contains_term(fixed, t) for t in required) else []
+    pieces = [trim_to_clause(text, spec, required)] if required else []
+    pieces += _clause_spans(text) + (_word_cuts(text) if language != "zh" else [])
+    out: list[str] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        cand = add_required(piece, spec, required, language)
+        if (spec.fits(cand) and all(contains_term(cand, t) for t in required)
+                and len(piece) >= 0.4 * spec.capacity_chars(piece) and cand not in out):
+            out.append(cand)
+    # Longest first: the cut that keeps most of what the model wrote (prefixes win ties by order).
+    return sorted(out, key=lambda c: -len(c))
+
+
 def quick_fix(text: str, spec: FieldSpec, language: str, required: list[str]) -> str:
-    """Deterministic repairs (no LLM call): cut at a clause boundary, add a missing brand term."""
-    if not spec.fits(text):
-        text = trim_to_clause(text, spec, required) or text
-    return add_required(text, spec, required, language)
+    """The best deterministic repair of `text`, or `text` itself when none fits."""
+    found = shortenings(text, spec, language, required)
+    return found[0] if found else text
+
+
+def echoes_example(key: str, examples: set[str]) -> bool:
+    """An example copied whole or in part ("Aurora Home Linen" out of "Aurora Home Linen Bedding")."""
+    return any(key in e or (e in key and len(e) >= 0.7 * len(key)) for e in examples)
+
+
+def has_copy(text: str, required: list[str]) -> bool:
+    """More than the brand term: at least two letters/characters once required terms are taken out."""
+    rest = fold(text)
+    for term in required:
+        rest = rest.replace(fold(term), " ")
+    return len(re.sub(r"\W+", "", rest)) >= 2

@@ -21,7 +21,7 @@ from pathlib import Path
 from assistant.adcopy.brand import BrandProfile, load_brand
 from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
-from assistant.adcopy.checks import REPAIRABLE, problems, quick_fix
+from assistant.adcopy.checks import REPAIRABLE, echoes_example, has_copy, problems, shortenings
 from assistant.adcopy.config import AdCopyConfig
 from assistant.adcopy.prompts import (
     block_messages,
@@ -41,7 +41,7 @@ from assistant.adcopy.scoring import (
     rank_variants,
     tone_score,
 )
-from assistant.adcopy.text import contains_term, fold
+from assistant.adcopy.text import contains_term, fold, jaccard
 from assistant.errors import InputError
 from assistant.llm.base import LLMBackend, Message
 
@@ -93,6 +93,8 @@ class _Job:
     carrier: str  # the field that must carry the required terms (the roomiest one generated)
     rejected: Counter = field(default_factory=Counter)
     echoes: set[str] = field(default_factory=set)  # the prompt's own examples: copying one is no new copy
+    start: float = field(default_factory=time.perf_counter)
+    out_of_time: bool = False
 
     def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
         return self.channel.field(name), (self.required if name == self.carrier else [])
@@ -101,6 +103,12 @@ class _Job:
 def _key(text: str) -> str:
     """What two texts share when they are the same copy in different punctuation, case or script."""
     return re.sub(r"\W+", "", fold(text))
+
+
+def _stuck(text: str) -> bool:
+    """The last three finished items are one line repeated: the model is looping, stop paying for it."""
+    done = parse_items(text[: text.rfind("\n") + 1])
+    return len(done) >= 3 and len({_key(t) for t in done[-3:]}) == 1
 
 
 class AdCopyGenerator:
@@ -165,7 +173,7 @@ class AdCopyGenerator:
         try:
             for piece in stream:
                 text += piece
-                if k > 1 and "\n" in piece and count_complete_items(text) >= k:
+                if k > 1 and "\n" in piece and (count_complete_items(text) >= k or _stuck(text)):
                     break
                 if spec.style == "line" and len(text) - text.rfind("\n") > runaway:
                     log.info("stopped a runaway line after %d characters", runaway)
@@ -179,19 +187,33 @@ class AdCopyGenerator:
 
     # ---- one field ---------------------------------------------------------------------------------------
     def _accept(self, job: _Job, name: str, text: str, pool: list[str], seen: set[str]) -> bool:
+        """Adds `text` (or its first deterministic repair that is new copy) to the pool.
+
+        True when the item is settled (added, or a duplicate / copied example: asking the model to shorten
+        it would not make new copy); False when it still breaks a rule the model may fix.
+        """
         spec, required = job.rules(name)
-        text = quick_fix(text, spec, job.brief.language, required)
-        found = problems(text, spec, job.brief.language, job.banned, required)
-        if found:
+        lang = job.brief.language
+        fixes = [t for t in shortenings(text, spec, lang, required) if not problems(t, spec, lang, job.banned, required)]
+        if not fixes:
             return False
-        key = _key(text)
-        if key in job.echoes:
+        fixes = [t for t in fixes if has_copy(t, required)]
+        if not fixes:  # "Aurora" alone: the brand term was all the model wrote
+            job.rejected[f"{name}: nothing but the brand"] += 1
+            return True
+        new = [t for t in fixes if _key(t) not in seen and not echoes_example(_key(t), job.echoes)]
+        # Near-duplicates are refused here, not only merged at ranking time, so the rounds go on until
+        # `target` distinct items are in the pool instead of ending with n and merging down to fewer.
+        fresh = [t for t in new if all(jaccard(t, p) < self.cfg.dedup_ngram for p in pool)]
+        if fresh:
+            seen.add(_key(fresh[0]))
+            pool.append(fresh[0])
+        elif new:
+            job.rejected[f"{name}: near-duplicate"] += 1
+        elif echoes_example(_key(fixes[0]), job.echoes):
             job.rejected[f"{name}: copied an example"] += 1
-        elif key in seen:
-            job.rejected[f"{name}: duplicate"] += 1
         else:
-            seen.add(key)
-            pool.append(text)
+            job.rejected[f"{name}: duplicate"] += 1
         return True
 
     def _drop(self, job: _Job, name: str, text: str) -> None:
@@ -200,13 +222,14 @@ class AdCopyGenerator:
             job.rejected[f"{name}: {reason}"] += 1
 
     def _fill_field(self, job: _Job, name: str, target: int) -> list[str]:
+        """Rounds of k items (fresh angles and seed each round) until `target` are kept or the budget ends."""
         spec, required = job.rules(name)
         lang = job.brief.language
         pool: list[str] = []
         seen: set[str] = set()
         for rnd in range(self.cfg.max_rounds):
             need = target - len(pool)
-            if need <= 0:
+            if need <= 0 or (rnd and self._over_budget(job)):
                 break
             k = min(self.cfg.batch_size, need + max(1, math.ceil(need * self.cfg.oversample)))
             if spec.style == "block":
@@ -214,19 +237,24 @@ class AdCopyGenerator:
                 msgs = block_messages(job.brief, spec, "", self.brand)
                 items = [self._ask(msgs, 0, spec, lang, seed=self._seed(rnd)).strip()]
             else:
-                msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required, avoid=pool)
+                # Each round starts at new angles: the same prompt with a new seed mostly repeats itself.
+                msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required,
+                                           angle_offset=rnd * self.cfg.batch_size)
                 items = parse_items(self._ask(msgs, k, spec, lang, seed=self._seed(rnd)))
             if not any(items):
                 job.rejected[f"{name}: unparseable reply"] += 1
                 continue
             broken = [it for it in items[: k + 4] if not self._accept(job, name, it, pool, seen)]
-            fixable = [it for it in broken
-                       if set(problems(quick_fix(it, spec, lang, required), spec, lang, job.banned, required))
-                       <= set(REPAIRABLE)]
+            fixable = [it for it in broken if set(problems(it, spec, lang, job.banned, required)) <= set(REPAIRABLE)]
+            # A model stuck on one line repeats it k times: rewriting it once is enough.
+            unique = list({_key(it): it for it in reversed(fixable)}.values())[::-1]
+            if len(fixable) > len(unique):
+                job.rejected[f"{name}: duplicate"] += len(fixable) - len(unique)
+            fixable = unique
             for it in broken:
                 if it not in fixable:
                     self._drop(job, name, it)
-            if fixable and len(pool) < target:
+            if fixable and len(pool) < target and not self._over_budget(job):
                 msgs = repair_messages(job.brief, spec, fixable, required, job.banned, self.brand)
                 reply = self._ask(msgs, len(fixable), spec, lang, seed=self._seed(rnd) + 7)
                 repaired = parse_items(reply) if spec.style == "line" else [reply.strip()]
@@ -235,7 +263,18 @@ class AdCopyGenerator:
                         break
                     if new is None or not self._accept(job, name, new, pool, seen):
                         self._drop(job, name, orig)
+            elif len(pool) < target:
+                for it in fixable:
+                    self._drop(job, name, it)
         return pool
+
+    def _over_budget(self, job: _Job) -> bool:
+        """adcopy.time_budget_s: after it, no new call starts (the one under way finishes)."""
+        over = bool(self.cfg.time_budget_s) and time.perf_counter() - job.start > self.cfg.time_budget_s
+        if over and not job.out_of_time:
+            job.out_of_time = True
+            job.rejected[f"stopped at the time budget of {self.cfg.time_budget_s:g} s"] += 1
+        return over
 
     def _seed(self, rnd: int) -> int:
         return 1000 + 31 * rnd + 7 * self.calls
@@ -340,12 +379,12 @@ class AdCopyGenerator:
         for rnd in range(self.cfg.max_rounds):
             text = self._ask(block_messages(brief, spec, instruction, self.brand), 0, spec, brief.language,
                              seed=self._seed(rnd)).strip()
-            if self._accept(job, name, text, pool, set()):
+            if self._accept(job, name, text, pool, set()) and pool:
                 return pool[0]
             if set(problems(text, spec, brief.language, banned, required)) <= set(REPAIRABLE):
                 fixed = self._ask(repair_messages(brief, spec, [text], required, banned, self.brand), 0, spec,
                                   brief.language, seed=self._seed(rnd) + 7)
                 fixed = re.sub(r"^\s*1[.)、]\s*", "", fixed.strip())
-                if self._accept(job, name, fixed, pool, set()):
+                if self._accept(job, name, fixed, pool, set()) and pool:
                     return pool[0]
         return ""

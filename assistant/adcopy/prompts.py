@@ -99,7 +99,7 @@ def angles_for(brief: Brief, k: int, offset: int = 0) -> list[str]:
 
 
 def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
-                        brand: BrandProfile | None, required: list[str], avoid: list[str] = ()) -> list[Message]:
+                        brand: BrandProfile | None, required: list[str], angle_offset: int = 0) -> list[Message]:
     """Ask for k items of one field as a numbered list, one angle each."""
     zh = brief.language == "zh"
     spec = channel.field(field)
@@ -121,9 +121,9 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
             ask += ", each including " + ", ".join(f'"{t}"' for t in required)
         ask += "."
     parts.append(ask)
-    if avoid:
-        parts.append(("不要重复这些已有的：" if zh else "Do not repeat these: ") + " | ".join(avoid[:8]))
-    angles = angles_for(brief, k, offset=len(avoid))
+    # No "do not repeat these: ..." list: measured 2026-11-25, smollm2 and qwen2.5-0.5b copy such a list
+    # back line by line. Repeats are caught after the call; new angles and seeds make new copy.
+    angles = angles_for(brief, k, offset=angle_offset)
     parts.append((f"按这个编号列表回答：每个角度后面只写一条简短的{label}，不要分点，不要解释：\n" if zh else
                   f"Reply with this numbered list: after each angle write one short {label.split(' of ')[0][:-1]}"
                   ", no sub-points, no explanations:\n")
@@ -165,6 +165,8 @@ def block_messages(brief: Brief, spec: FieldSpec, instruction: str, brand: Brand
 
 def clean_item(text: str) -> str:
     t = text.strip().replace("**", "").replace("__", "")
+    if len(t) > 2 and t[0] == t[-1] and t[0] in "*_":  # *Soft & cool* : markdown emphasis around the item
+        t = t[1:-1].strip()
     m = _LABEL_PREFIX.match(t)
     if m and m.group(1).strip().lower() in _LABEL_WORDS:
         t = t[m.end():]
@@ -218,7 +220,8 @@ def parse_items(text: str) -> list[str]:
         if not items:  # plain lines: drop an intro such as "Here are 5 headlines:"
             items = [i for i in plain if not i.rstrip().endswith((":", "："))]
     out = [clean_item(i) for i in items]
-    return [i for i in out if len(i) >= 2]
+    # "how it works:" is an angle label with nothing after it, not copy.
+    return [i for i in out if len(i) >= 2 and not i.endswith((":", "："))]
 
 
 def count_complete_items(text: str) -> int:

@@ -33,8 +33,19 @@ def test_several_headlines_per_call_checked_and_ranked(make_gen, numbered):
     assert totals[0] == max(totals)
 
 
-def test_too_long_items_are_shortened_by_the_model_not_returned(make_gen, numbered):
-    long_one = "Aurora linen sheets that stay cool all summer long"  # no clause boundary to cut at
+def test_too_long_items_are_cut_at_a_word_boundary_before_asking_the_model(make_gen, numbered):
+    long_one = "Aurora linen sheets that stay cool all summer long"  # 50 > 30, no clause boundary
+    gen, backend = make_gen(numbered(long_one, "Aurora soft linen"))
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en"))
+    texts = [v.fields["headline"] for v in result.variants]
+    assert len(backend.calls) == 1 and result.produced == 2  # no rewrite call needed
+    cut = next(t for t in texts if t != "Aurora soft linen")
+    assert long_one.startswith(cut) and long_one[len(cut)] == " "  # whole words only
+    assert contains_term(cut, "Aurora") and all_within_limits(result)
+
+
+def test_items_no_cut_can_save_are_shortened_by_the_model_not_returned(make_gen, numbered):
+    long_one = "Aurora Supercalifragilisticlinenbedding"  # one long word: the only cut is a stub
     gen, backend = make_gen(numbered(long_one, "Aurora soft linen"), numbered("Aurora cool linen sheets"))
     result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en"))
     assert "Rewrite each line" in backend.calls[1]["messages"][-1].content
@@ -42,6 +53,16 @@ def test_too_long_items_are_shortened_by_the_model_not_returned(make_gen, number
     texts = [v.fields["headline"] for v in result.variants]
     assert "Aurora cool linen sheets" in texts and long_one not in texts
     assert all_within_limits(result)
+
+
+def test_repetitive_long_items_yield_different_clause_runs(make_gen, numbered):
+    # qwen2.5-0.5b's habit: every line opens with the product, then different clauses; the first clause
+    # alone would be the same headline each time, so a later run of the model's own clauses is kept instead.
+    gen, backend = make_gen(numbered("亚麻四件套，轻盈清爽，适合小户型夏天使用", "亚麻四件套，越洗越软，卧室一下子安静了"))
+    result = gen.generate(Brief(product="亚麻四件套", n=2, fields=["headline"], language="zh"))
+    texts = [v.fields["headline"] for v in result.variants]
+    assert len(backend.calls) == 1 and result.produced == 2 and len(set(texts)) == 2
+    assert all(t.startswith("极光｜") for t in texts) and all_within_limits(result)
 
 
 def test_unfixable_items_are_dropped_with_reasons(make_gen, numbered):
@@ -115,8 +136,9 @@ def test_near_duplicates_are_merged(make_gen, numbered):
     result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))
     texts = [v.fields["headline"] for v in result.variants]
     assert len(texts) == 2 and "Aurora cool cotton quilt" in texts
-    assert sum(v.merged for v in result.variants) == 1
-    assert result.rejected.get("near-duplicates merged") == 1
+    # refused while filling (so another round is asked for), and said so in "could only produce 2 of 3"
+    assert result.rejected.get("headline: near-duplicate") == 1
+    assert any("could only produce 2 of 3" in n and "near-duplicate" in n for n in result.notes)
 
 
 def test_injected_embedder_and_sentiment_drive_scores(make_gen, numbered):
@@ -195,3 +217,46 @@ def test_sentiment_adapter_and_its_neutral_fallback(monkeypatch):
     monkeypatch.setattr(classifiers, "default_classifiers", broken)
     fn, why = load_sentiment(None)
     assert fn is None and "neutral" in why and str(NEUTRAL_TONE) in why
+
+
+def test_each_round_asks_for_new_angles_until_enough_distinct_items(make_gen, numbered):
+    gen, backend = make_gen(numbered("Aurora soft linen", "Aurora soft linen"), numbered("Aurora cool cotton quilt"),
+                            default="")
+    result = gen.generate(Brief(product="bedding", n=2, fields=["headline"], language="en"))
+    assert result.produced == 2 and len(backend.calls) == 2
+    first, second = (c["messages"][-1].content.split("numbered list")[-1] for c in backend.calls[:2])
+    assert first != second  # same brief, different angles: a new seed alone mostly repeats the model
+
+
+def test_no_new_call_starts_after_the_time_budget(make_gen, numbered):
+    cfg = AdCopyConfig(embedder="ngram", sentiment=False, time_budget_s=1e-6)
+    gen, backend = make_gen(numbered("Aurora soft linen"), default=numbered("Aurora cool cotton quilt"), cfg=cfg)
+    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))
+    assert len(backend.calls) == 1 and result.produced == 1
+    assert any("could only produce 1 of 3" in n and "time budget" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("bad", [{"time_budget_s": -1}, {"batch_size": 0}, {"max_rounds": 11}])
+def test_config_rejects_bad_values_naming_the_field(bad):
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{next(iter(bad))} must"):
+        AdCopyConfig(**bad)
+
+
+def test_brand_alone_and_pieces_of_an_example_are_not_new_copy(make_gen, numbered):
+    # the brand's exemplar headline is "Aurora Linen Bedding"; small models copy it whole or in part
+    gen, _ = make_gen(numbered("Aurora", "Aurora Linen", "Aurora Linen Bedding", "Aurora soft cotton quilt"), default="")
+    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))  # 4 per call
+    assert [v.fields["headline"] for v in result.variants] == ["Aurora soft cotton quilt"]
+    assert result.rejected["headline: nothing but the brand"] == 1
+    assert result.rejected["headline: copied an example"] == 2
+
+
+def test_a_model_looping_on_one_line_is_cut_off_mid_stream(make_gen, numbered):
+    looping = numbered("Aurora soft linen", *["Aurora cool sheets"] * 3, "Aurora never read", "Aurora nor this")
+    gen, _ = make_gen(looping, default="")
+    result = gen.generate(Brief(product="bedding", n=6, fields=["headline"], language="en"))
+    texts = [v.fields["headline"] for v in result.variants]
+    assert sorted(texts) == ["Aurora cool sheets", "Aurora soft linen"]  # the stream stopped at the 3rd repeat
+    assert result.rejected["headline: duplicate"] == 2

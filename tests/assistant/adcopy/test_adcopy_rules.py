@@ -7,7 +7,15 @@ import pytest
 from assistant.adcopy import load_brand, load_channels
 from assistant.adcopy.brand import parse_brand
 from assistant.adcopy.channels import get_channel, parse_channels
-from assistant.adcopy.checks import BANNED, MISSING, TOO_LONG, WRONG_LANGUAGE, problems, trim_to_clause
+from assistant.adcopy.checks import (
+    BANNED,
+    MISSING,
+    TOO_LONG,
+    WRONG_LANGUAGE,
+    problems,
+    shortenings,
+    trim_to_clause,
+)
 from assistant.adcopy.prompts import count_complete_items, parse_items
 from assistant.adcopy.text import contains_term, display_width, fold, readability, sms_segments
 from assistant.errors import ConfigError, InputError, NotFoundError
@@ -70,6 +78,23 @@ def test_trim_to_clause_cuts_at_a_boundary_and_refuses_stubs():
     assert trim_to_clause("Hi, this one has no good place to cut at all", head, []) is None
 
 
+def test_shortenings_cut_whole_words_keep_the_brand_and_refuse_stubs():
+    head = get_channel("google_rsa").field("headline")
+    long_en = "Soft stonewashed linen sheets for warm summer nights"
+    cuts = shortenings(long_en, head, "en", ["Aurora"])
+    assert cuts and all(head.fits(c) and c.startswith("Aurora | ") for c in cuts)
+    for c in cuts:  # whole words of the model's line, never a word cut in half, no dangling "with"/"that"
+        body = c.removeprefix("Aurora | ")
+        assert long_en.startswith(body) and long_en[len(body)] == " "
+        assert body.split()[-1] not in ("for", "sheets for")
+    # a brand term already in the text is kept by the cut, so no prefix is needed
+    assert shortenings("Aurora linen sheets that stay cool all summer", head, "en", ["Aurora"])[0].startswith("Aurora linen")
+    zh = shortenings("水洗亚麻四件套的极光风格，舒适透气，时尚简约，适合各种场景。", head, "zh", ["极光"])
+    assert zh and all(head.fits(c) and "极光" in c for c in zh)
+    assert shortenings("Aurora Supercalifragilisticlinenbedding", head, "en", ["Aurora"]) == []  # stub only
+    assert shortenings("Soft linen", head, "en", ["Aurora"]) == ["Aurora | Soft linen"]  # fits: brand only
+
+
 def test_readability_prefers_plain_short_copy():
     assert readability("Soft linen sheets. Sleep well.", "en") > readability(
         "Incomparably extraordinary multifunctional temperature-regulating bedding", "en")
@@ -87,6 +112,8 @@ def test_readability_prefers_plain_short_copy():
     ("Soft linen\nCool sheets", ["Soft linen", "Cool sheets"]),
     ("1. Soft linen\n2. Cool sheets\n\nI hope these help!", ["Soft linen", "Cool sheets"]),
     ("1. Aurora Home: linen sale", ["Aurora Home: linen sale"]),  # a brand prefix is not a label
+    ("*Soft & cool*\n*Linen nights*", ["Soft & cool", "Linen nights"]),  # markdown emphasis
+    ("1. how it works:\n2. Soft linen", ["Soft linen"]),  # an angle label with nothing after it
 ])
 def test_parse_items_survives_small_model_output(reply, expected):
     assert parse_items(reply) == expected
