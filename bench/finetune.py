@@ -1,12 +1,13 @@
 """Fine-tuning figures, measured side by side in one run on the embedded SmolLM2-135M (CPU).
 
-1. Training tokens/s of our trainer (packing, assistant-only loss) vs a naive peft + transformers loop
-   (each example padded to max_seq_len, no packing): same model, data, batch size and optimizer steps.
-   Peak RSS of each, measured in its own forked process.
-2. LoRA (r=8) vs AdaLoRA (init_r=12 → average r=8, the same final rank budget): eval loss, rank pattern.
-3. Generation tok/s of the exported GGUF LoRA on llama.cpp vs the transformers + peft adapter path.
+1. throughput: real (non-padding) training tokens/s of our trainer (packing, assistant-only loss) vs a naive
+   peft + transformers loop (every example padded to max_seq_len = 512, no packing): same model, data, batch
+   size and optimizer steps, run A B B A in forked processes (each one's peak RSS is its own).
+2. methods: LoRA (r=8) vs AdaLoRA (init_r=12 → average r=8, the same final rank budget): eval loss, ranks.
+3. generation: tok/s of the exported GGUF LoRA on llama.cpp vs the transformers + peft adapter path.
 
-`.venv/bin/python bench/finetune.py [--quick]`; `run(quick) -> dict` for `python -m bench`.
+`.venv/bin/python bench/finetune.py [--quick] [--threads N] [--parts throughput,methods,generation]
+[--adapter DIR]`; `run(quick) -> dict` for `python -m bench`.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+THROUGHPUT_SEQ = 512  # the default max_seq_len: what a user's run pads to (naive) or packs into (ours)
+METHODS_SEQ = 256  # shorter rows for the LoRA vs AdaLoRA runs, so both fit in a few minutes
+PARTS = ("throughput", "methods", "generation")
 
 
-def _config(method: str, steps: int, **kw):
+def _config(method: str, steps: int, seq: int = METHODS_SEQ, **kw):
     from finetune.config import FinetuneConfig
 
-    return FinetuneConfig(method=method, max_steps=steps, batch_size=2, max_seq_len=256, target_modules=TARGETS,
+    return FinetuneConfig(method=method, max_steps=steps, batch_size=2, max_seq_len=seq, target_modules=TARGETS,
                           lora_dropout=0.0, eval_every=steps, device="cpu", **kw)
 
 
@@ -47,7 +51,7 @@ def _data(cfg):
 
 
 def _ours(steps: int, out) -> None:
-    cfg = _config("lora", steps)
+    cfg = _config("lora", steps, THROUGHPUT_SEQ)
     model, tok, _, _, train_rows, eval_rows = _data(cfg)
     from finetune.trainer import micro_batch, train_adapter
 
@@ -65,7 +69,7 @@ def _naive(steps: int, out) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    cfg = _config("lora", steps)
+    cfg = _config("lora", steps, THROUGHPUT_SEQ)
     model, tok, _, train_ex, _, _ = _data(cfg)
     model = get_peft_model(model, LoraConfig(r=cfg.r, lora_alpha=cfg.lora_alpha, target_modules=TARGETS,
                                              task_type="CAUSAL_LM"))
@@ -99,16 +103,14 @@ def _in_child(fn, steps: int) -> dict:
 
 
 def _method_run(method: str, steps: int, workdir: Path) -> dict:
-    from finetune.evaluate import eval_loss
     from finetune.export import export_gguf_lora
     from finetune.methods import adalora_ranks, is_adalora
     from finetune.trainer import train_adapter
 
     cfg = _config(method, steps)
     model, tok, model_id, _, train_rows, eval_rows = _data(cfg)
-    before = eval_loss(model, eval_rows, 2, tok.pad_token_id, True)
     state = train_adapter(model, tok, cfg, train_rows, eval_rows, workdir / method, progress=False)
-    out = {"eval_loss_before": round(before, 4), "eval_loss_after": round(state.history.eval[-1][1], 4),
+    out = {"eval_loss_before": round(state.history.eval[0][1], 4), "eval_loss_after": round(state.history.eval[-1][1], 4),
            "trainable_params": state.trainable, "tokens_per_s": round(state.history.tokens_per_s, 1)}
     if is_adalora(state.model):
         ranks = adalora_ranks(state.model)
@@ -123,7 +125,7 @@ def _method_run(method: str, steps: int, workdir: Path) -> dict:
     return out
 
 
-def _generation_speed(model, tok, gguf: str, n_tokens: int) -> dict:
+def _generation_speed(model, tok, gguf: str, n_tokens: int, threads: int) -> dict:
     import torch
     from llama_cpp import Llama
 
@@ -137,7 +139,7 @@ def _generation_speed(model, tok, gguf: str, n_tokens: int) -> dict:
         out = model.generate(**enc, max_new_tokens=n_tokens, min_new_tokens=n_tokens, do_sample=False)
         hf_s = time.perf_counter() - t0
     hf_new = out.shape[1] - enc["input_ids"].shape[1]
-    llm = Llama(model_path=str(smollm2_path()), lora_path=gguf, n_ctx=512, verbose=False, n_threads=2)
+    llm = Llama(model_path=str(smollm2_path()), lora_path=gguf, n_ctx=512, verbose=False, n_threads=threads)
     llm.reset()  # no prompt-cache hits in the timing
     t0 = time.perf_counter()
     res = llm.create_chat_completion(messages=msgs, max_tokens=n_tokens, temperature=0.0)
@@ -151,35 +153,58 @@ def _say(label: str, value) -> None:
     print(f"{label}: {json.dumps(value)}", flush=True)  # figures as they come: a long run can be cut short
 
 
-def run(quick: bool = False, threads: int = 0) -> dict:
-    import torch  # imported before forking, so the children start warm
-
-    if threads:
-        torch.set_num_threads(threads)
-    steps = 3 if quick else 6
+def _throughput(steps: int) -> dict:
     # A B B A: the shared machine's load drifts; this order cancels a linear drift between the two loops.
     runs: dict[str, list[dict]] = {"naive": [], "ours": []}
     for name in ("naive", "ours", "ours", "naive"):
         runs[name].append(_in_child(_naive if name == "naive" else _ours, steps))
         _say(name, runs[name][-1])
-    figures: dict = {"steps_per_run": steps, "runs_each": 2, "batch_rows": 2, "max_seq_len": 256,
-                     "model": "smollm2-135m"}
+    figures: dict = {"steps_per_run": steps, "runs_each": 2, "batch_rows": 2, "max_seq_len": THROUGHPUT_SEQ}
     for name, rs in runs.items():
         tokens, computed = sum(r["tokens"] for r in rs), sum(r["computed"] for r in rs)
         figures[f"{name}_tokens_per_s"] = round(tokens / sum(r["seconds"] for r in rs), 1)
         figures[f"{name}_real_token_share"] = round(tokens / computed, 3)
         figures[f"{name}_peak_rss_mb"] = round(max(r["peak_rss_mb"] for r in rs))
     figures["train_speedup_vs_naive"] = round(figures["ours_tokens_per_s"] / figures["naive_tokens_per_s"], 2)
-    figures["load_average_1m"] = round(os.getloadavg()[0], 1)
+    return figures
+
+
+def _public(r: dict) -> dict:
+    return {k: v for k, v in r.items() if not k.startswith("_") and k != "gguf"}
+
+
+def run(quick: bool = False, threads: int = 0, parts: tuple[str, ...] = PARTS, adapter: str = "") -> dict:
+    """Figures of the chosen parts; `adapter` (a trained folder with adapter.gguf) times generation on it
+    instead of the LoRA trained by the `methods` part."""
+    import torch  # imported before forking, so the children start warm
+
+    if threads:
+        torch.set_num_threads(threads)
+    figures: dict = {"model": "smollm2-135m", "torch_threads": torch.get_num_threads()}
+    if "throughput" in parts:
+        figures["throughput"] = _throughput(2 if quick else 4)
+    model = tok = gguf = None
     with tempfile.TemporaryDirectory() as tmp:
-        lora = _method_run("lora", steps * 2, Path(tmp))
-        _say("lora", {k: v for k, v in lora.items() if not k.startswith("_")})
-        ada = _method_run("adalora", steps * 2, Path(tmp))
-        _say("adalora", {k: v for k, v in ada.items() if not k.startswith("_")})
-        figures["generation"] = _generation_speed(lora["_model"], lora["_tok"], lora["gguf"], 48 if not quick else 24)
-        _say("generation", figures["generation"])
-    for name, r in (("lora", lora), ("adalora", ada)):
-        figures[name] = {k: v for k, v in r.items() if not k.startswith("_") and k != "gguf"}
+        if "methods" in parts:
+            steps = 8 if quick else 16
+            figures["methods"] = {"steps": steps, "max_seq_len": METHODS_SEQ}
+            for method in ("lora", "adalora"):
+                r = _method_run(method, steps, Path(tmp))
+                figures["methods"][method] = _public(r)
+                _say(method, figures["methods"][method])
+                if method == "lora":
+                    model, tok, gguf = r["_model"], r["_tok"], r["gguf"]
+        if "generation" in parts:
+            if adapter:
+                from finetune.export import load_adapter
+
+                model, tok, _ = load_adapter(adapter)
+                gguf = str(Path(adapter) / "adapter.gguf")
+            if model is None:
+                raise SystemExit("generation needs the methods part or --adapter DIR")
+            figures["generation"] = _generation_speed(model, tok, gguf, 24 if quick else 48, torch.get_num_threads())
+            _say("generation", figures["generation"])
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)
     return figures
 
 
@@ -187,16 +212,26 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer steps and tokens")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    p.add_argument("--adapter", default="", metavar="DIR", help="time generation on this trained adapter folder")
     args = p.parse_args()
-    figures = run(quick=args.quick, threads=args.threads)
+    parts = tuple(x for x in args.parts.split(",") if x)
+    if set(parts) - set(PARTS):
+        p.error(f"--parts: unknown {sorted(set(parts) - set(PARTS))}")
+    figures = run(quick=args.quick, threads=args.threads, parts=parts, adapter=args.adapter)
     print(json.dumps(figures, indent=2))
-    print(f"\ntraining tokens/s: ours {figures['ours_tokens_per_s']} vs naive {figures['naive_tokens_per_s']} "
-          f"= {figures['train_speedup_vs_naive']}x (goal >= 1.3x)")
-    g = figures["generation"]
-    print(f"generation: llama.cpp GGUF LoRA {g['llamacpp_gguf_lora_tok_s']} tok/s vs transformers adapter "
-          f"{g['transformers_adapter_tok_s']} tok/s = {g['llamacpp_vs_transformers']}x")
-    print(f"eval loss after {figures['lora']['eval_loss_after']} (LoRA) vs {figures['adalora']['eval_loss_after']} "
-          f"(AdaLoRA, same final rank budget)")
+    if "throughput" in figures:
+        t = figures["throughput"]
+        print(f"\ntraining tokens/s (real tokens): ours {t['ours_tokens_per_s']} vs naive {t['naive_tokens_per_s']} "
+              f"= {t['train_speedup_vs_naive']}x (goal >= 1.3x)")
+    if "generation" in figures:
+        g = figures["generation"]
+        print(f"generation: llama.cpp GGUF LoRA {g['llamacpp_gguf_lora_tok_s']} tok/s vs transformers adapter "
+              f"{g['transformers_adapter_tok_s']} tok/s = {g['llamacpp_vs_transformers']}x")
+    if "methods" in figures:
+        m = figures["methods"]
+        print(f"eval loss after {m['lora']['eval_loss_after']} (LoRA) vs {m['adalora']['eval_loss_after']} "
+              f"(AdaLoRA, same final rank budget)")
     return 0
 
 

@@ -85,7 +85,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
                "perplexity_after": round(perplexity(loss_after), 3)}
     if m_after is not None:
         metrics.update(task_metric_before=round(m_before, 3), task_metric_after=round(m_after, 3))
-    tps = state.history.tokens / max(state.history.seconds, 1e-9)
+    tps = state.history.tokens_per_s
     meta = {"method": cfg.method, "task": cfg.task, "data": str(Path(data).resolve()), "data_sha256": _sha(Path(data)),
             "steps": state.total_steps, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "metrics": metrics, "config": dataclasses.asdict(cfg)}
@@ -98,7 +98,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
              f"packed train rows, {len(eval_rows)} eval rows)", "steps": str(state.total_steps),
              "trainable parameters": f"{state.trainable:,} of {state.total_params:,} "
              f"({100 * state.trainable / state.total_params:.2f} %)",
-             "training time": f"{wall:.0f} s, {tps:.0f} tokens/s", "seed": str(cfg.seed)}
+             "training time": f"{wall:.0f} s, {tps:.0f} training tokens/s (evals excluded)", "seed": str(cfg.seed)}
     report = render(Report(f"Fine-tuning report: {cfg.task} ({cfg.method})", facts, loss_before, loss_after,
                            metric_name, m_before, m_after, n_scored, before, after, rank_table,
                            state.history.train, state.history.eval), output, cfg.num_samples)

@@ -33,7 +33,13 @@ class History:
     train: list[tuple[int, float]] = field(default_factory=list)  # (step, loss)
     eval: list[tuple[int, float]] = field(default_factory=list)
     tokens: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the run so far, evals included
+    eval_seconds: float = 0.0  # of which spent in eval passes (not training)
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Real (non-padding) training tokens per second of training, eval passes excluded."""
+        return self.tokens / max(self.seconds - self.eval_seconds, 1e-9)
 
 
 @dataclass
@@ -113,7 +119,8 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, Hist
             setattr(alloc, k, v)
         model.peft_config["default"].rank_pattern = state["rank_pattern"]
     h = state["history"]
-    history = History([tuple(x) for x in h["train"]], [tuple(x) for x in h["eval"]], h["tokens"], h["seconds"])
+    history = History([tuple(x) for x in h["train"]], [tuple(x) for x in h["eval"]], h["tokens"], h["seconds"],
+                      h.get("eval_seconds", 0.0))
     return state["step"], history
 
 
@@ -178,7 +185,9 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
         bar.update(1)
         bar.set_postfix(loss=f"{step_loss:.3f}")
         if acc.is_main_process and (step % eval_every == 0 or step == total):
+            e0 = time.perf_counter()
             history.eval.append((step, eval_loss(core, eval_rows, cfg.batch_size, pad_id, cfg.packing)))
+            history.eval_seconds += time.perf_counter() - e0
             bar.write(f"step {step}/{total}: train loss {step_loss:.3f}, eval loss {history.eval[-1][1]:.3f}")
         history.seconds = time.perf_counter() - t0
         if acc.is_main_process and (step % save_every == 0 and step < total):

@@ -55,3 +55,20 @@ def test_list_reads_the_registry(tmp_path, capsys):
     assert main(["list", "--config", str(cfg)]) == 0
     line = capsys.readouterr().out
     assert "support" in line and "adalora" in line and "eval_loss=1.5" in line
+
+
+def test_qlora_without_cuda_is_one_clear_line(tmp_path, capsys):
+    import torch
+
+    from assistant.cli_support import run_cli
+    from finetune.data import demo_path
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the message shown without CUDA")
+    code = run_cli(main, ["train", "--method", "qlora", "--data", str(demo_path("support")),
+                          "--output", str(tmp_path / "o")])
+    assert code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ModelLoadError: qlora trains on a 4-bit base and needs a CUDA GPU")
+    assert "--method lora or adalora" in err[0]
+    assert not (tmp_path / "o").exists()  # nothing half-written

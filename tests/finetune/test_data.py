@@ -65,6 +65,19 @@ def test_shipped_demo_data_parses_and_is_bilingual():
         assert len(e.messages[-1]["content"]) <= e.max_chars
 
 
+def test_shipped_support_facts_are_the_knowledge_bases():
+    """An adapter must not learn policies that contradict the KB the chat cites (e.g. another free-shipping
+    threshold): every figure in a gold fact appears verbatim in knowledge_base/demo."""
+    import re
+    from pathlib import Path
+
+    kb_dir = Path(__file__).resolve().parents[2] / "knowledge_base" / "demo"
+    kb = " ".join(p.read_text(encoding="utf-8") for p in kb_dir.rglob("*") if p.is_file())
+    figures = {g for e in dataset.load_jsonl(demo_path("support")) for g in e.gold if re.search(r"\d", g)}
+    assert len(figures) >= 30
+    assert sorted(g for g in figures if g not in kb) == []
+
+
 def test_only_assistant_tokens_carry_loss(tiny_tokenizer):
     msgs = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hours?"},
             {"role": "assistant", "content": "9 to 21"}, {"role": "user", "content": "sunday?"},
