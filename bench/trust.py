@@ -4,7 +4,9 @@
 
 Each figure is measured side by side with a named baseline in the same run: for PII a naive regex set (the
 usual `\\d{11}` / `\\S+@\\S+` one-liners, no checksums), for guardrails a classic keyword blacklist. Both the
-split the patterns were written against ("tune") and the held-out split are reported.
+split the patterns were written against ("tune") and the held-out split are reported. PII has a second
+held-out split, "heldout2": 40 examples written blind (by someone who had not read the recognizers) after
+the first held-out split's misses had been inspected and fixed, so "heldout" is no longer unseen.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ BASELINE = "PII: one naive regex per type; guardrails: a keyword blacklist; same
 HEADLINES = [
     ("PII recall PHONE (held-out)", "pii.heldout.ours.PHONE.recall", "pii.heldout.naive_regex.PHONE.recall",
      "1.0 on structured types"),
+    ("PII recall PHONE (blind held-out 2)", "pii.heldout2.ours.PHONE.recall",
+     "pii.heldout2.naive_regex.PHONE.recall", "1.0"),
+    ("PII recall CARD (blind held-out 2)", "pii.heldout2.ours.CARD.recall", "pii.heldout2.naive_regex.CARD.recall",
+     "1.0"),
+    ("PII precision PHONE (blind held-out 2)", "pii.heldout2.ours.PHONE.precision",
+     "pii.heldout2.naive_regex.PHONE.precision", "reported"),
     ("PII recall CARD (held-out)", "pii.heldout.ours.CARD.recall", "pii.heldout.naive_regex.CARD.recall", "1.0"),
     ("PII recall CN_ID (held-out)", "pii.heldout.ours.CN_ID.recall", "pii.heldout.naive_regex.CN_ID.recall", "1.0"),
     ("PII recall IBAN (held-out)", "pii.heldout.ours.IBAN.recall", "pii.heldout.naive_regex.IBAN.recall", "1.0"),
@@ -85,12 +93,14 @@ def run(quick: bool = False, embedder: bool = False) -> dict:
     examples = load_examples(PII_SET)
     suite = load_suite(*GUARD_SUITE)
     out: dict = {"goals": GOALS, "pii": {}, "guardrails": {}, "latency_ms": {}}
-    for split in ("tune", "heldout"):
+    for split in ("tune", "heldout", "heldout2"):
         rows = [r for r in examples if r["split"] == split]
         ours = score_pii(rows, lambda t: [(e.type, e.start, e.end) for e in redactor.find(t)], ENTITY_TYPES)
         base = score_pii(rows, naive_find, ENTITY_TYPES)
         out["pii"][split] = {"examples": len(rows), "ours": ours.as_dict(), "naive_regex": base.as_dict(),
                              "errors": ours.errors}
+        if split == "heldout2":  # PII only: the guardrail suites have tune and heldout
+            continue
         rows = [r for r in suite if r["split"] == split]
         mine = score_refusals(rows, lambda t: guard.check_input(t).blocked)
         kw = score_refusals(rows, keyword_blocks)

@@ -145,7 +145,12 @@ NOT_PII_BEFORE = re.compile(
 
 
 def _labelled_as_other(text: str, start: int) -> bool:
-    return NOT_PII_BEFORE.search(text[max(0, start - 20):start]) is not None
+    return NOT_PII_BEFORE.search(text[max(0, start - 20):start]) is not None or _inside_identifier(text, start)
+
+
+def _inside_identifier(text: str, start: int) -> bool:
+    """The digits continue a code such as INV-2024-000123 or AB/2024/77: part of an identifier, not a number."""
+    return start >= 2 and text[start - 1] in "-_/" and text[start - 2].isascii() and text[start - 2].isalnum()
 
 
 def find_ips(text: str) -> Iterator[Span]:
@@ -173,6 +178,14 @@ _CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){
 
 
 _INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,5}\)?){2,6}(?!\d)")
+# A national-format number of any country ("0161 496 0000", "030 1234 5678") is confirmed by a word before it
+# that says it is a phone (presidio's context words): the configured regions cannot list every country.
+_NATIONAL = re.compile(r"(?<![\w+-])0\d{1,4}(?:[ \-.]?\d{2,4}){2,4}(?![\w-])")
+_PHONE_CONTEXT = re.compile(
+    r"(?:phone|tel|telephone|landline|mobile|cell|fax|call|ring|whatsapp|电话|手机|座机|联系方式|致电|拨打)"
+    r"[\s#:：.()（）a-z]{0,12}$",
+    re.IGNORECASE,
+)
 
 
 def _chunks(text: str, size: int = 1000) -> Iterator[tuple[int, str]]:
@@ -213,6 +226,11 @@ def find_phones(text: str, regions: tuple[str, ...] = ("CN", "US")) -> Iterator[
             continue
         if phonenumbers.is_possible_number(number):
             yield m.span()
+    for m in _NATIONAL.finditer(text):
+        digits = sum(ch.isdigit() for ch in m.group())
+        if (9 <= digits <= 12 and _PHONE_CONTEXT.search(text[max(0, m.start() - 24):m.start()])
+                and not _labelled_as_other(text, m.start())):
+            yield m.span()
 
 
 # -------------------------------------------------------------------------------------------- addresses
@@ -227,7 +245,7 @@ _ZH_ADDRESS = re.compile(
     rf"(?:{_HAN}{{1,6}}?(?:区|县|旗))?"
     rf"(?:{_HAN}{{1,8}}?(?:镇|乡|街道))?"
     # not 道 or 里 alone: "我想知道3号能到吗" (I'd like to know if it arrives on the 3rd) is no address
-    rf"[\u4e00-\u9fff0-9A-Za-z]{{1,14}}?(?:大道|大街|路|街|巷|弄|胡同)(?:[一二三四五六七八九十0-9]+段)?"
+    rf"[\u4e00-\u9fff0-9A-Za-z]{{1,14}}?(?:大道|大街|路|街|巷|弄|胡同)(?:[东南西北中一二三四五六七八九十0-9]+段)?"
     r"\s*[0-9０-９一二三四五六七八九十百零]+(?:[-之][0-9]+)?\s*号"
     r"(?:\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)(?:号楼|栋|幢|座|单元|楼|层|室|号|房))*"
 )
@@ -240,7 +258,7 @@ _EN_SUFFIX = (
 _EN_ADDRESS = re.compile(
     r"(?<![\w#-])\d{1,6}[A-Za-z]?,?\s+(?:(?:[NSEW]|North|South|East|West)\.?\s+)?"
     r"(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][A-Za-z'-]*\.?)\s+){1,5}"
-    rf"{_EN_SUFFIX}\b\.?"
+    rf"{_EN_SUFFIX}\b(?:(?<=St|Rd|Dr|Ln|Ct|Pl|Sq)\.|(?<=Ave|Hwy)\.|(?<=Blvd|Pkwy)\.)?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|#)\.?\s*#?\w{1,6})?"
     r"(?:,\s+[A-Z][A-Za-z]+(?:\s[A-Z][A-Za-z]+){0,2}(?:,?\s+[A-Z]{2})?(?:\s+\d{5}(?:-\d{4})?)?)?"
 )
