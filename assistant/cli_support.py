@@ -34,6 +34,8 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # peft imports bitsandbytes when it is installed; on a CPU machine its kernel-hub notice is noise to a user.
+    logging.getLogger("bitsandbytes").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

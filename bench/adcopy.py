@@ -33,6 +33,20 @@ from assistant.adcopy.text import jaccard  # noqa: E402
 BRIEFS = REPO / "assistant" / "adcopy" / "data" / "demo_briefs.yaml"
 ADVERTISEGEN = REPO.parent / "shared" / "data" / "advertisegen" / "train.jsonl"
 MODELS = {"zh": "qwen2.5-0.5b", "en": "smollm2-135m"}
+BASELINE = ("the raw model's first-pass items (parsed, not checked or repaired); for speed, one LLM call per "
+            "headline; same model, same run")
+HEADLINES = [
+    ("returned fields within channel limits (%)", "briefs.within_limits_pct", "briefs.raw_model_ok_pct", "100"),
+    ("returned fields free of banned words (%)", "briefs.banned_free_pct", None, "100"),
+    ("variants produced of requested (%)", "briefs.produced_of_requested_pct", None, "reported"),
+    ("distinct-variant rate (%)", "briefs.distinct_variant_pct", None, "reported"),
+    ("15 Google headlines, en (s)", "headlines_15.en.batched.s", "headlines_15.en.one_per_call.s", "<= 10 s"),
+    ("15 Google headlines, en: produced", "headlines_15.en.batched.produced", None, "15"),
+    ("15 Google headlines, zh (s)", "headlines_15.zh.batched.s", None, "<= 10 s"),
+    ("15 Google headlines, zh: produced", "headlines_15.zh.batched.produced", None, "15"),
+    ("advertisegen attribute coverage (%), ours vs reference copy", "advertisegen.ours_pct",
+     "advertisegen.reference_pct", "reported"),
+]
 DISTINCT_BELOW = 0.6  # char-bigram Jaccard under which two variants count as distinct
 
 

@@ -30,6 +30,17 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
 THROUGHPUT_SEQ = 512  # the default max_seq_len: what a user's run pads to (naive) or packs into (ours)
 METHODS_SEQ = 256  # shorter rows for the LoRA vs AdaLoRA runs, so both fit in a few minutes
 PARTS = ("throughput", "methods", "generation")
+BASELINE = ("a naive peft + transformers loop (every example padded to max_seq_len, no packing) for training; the "
+            "transformers + peft adapter path for generation; same model, data and steps, same run")
+HEADLINES = [
+    ("training real tokens/s, ours vs naive loop", "throughput.ours_tokens_per_s", "throughput.naive_tokens_per_s",
+     ">= 1.3x"),
+    ("training peak RSS MB, ours vs naive", "throughput.ours_peak_rss_mb", "throughput.naive_peak_rss_mb", "reported"),
+    ("eval loss after, AdaLoRA vs LoRA (same final rank budget)", "methods.adalora.eval_loss_after",
+     "methods.lora.eval_loss_after", "reported"),
+    ("generation tok/s, GGUF LoRA on llama.cpp vs transformers adapter", "generation.llamacpp_gguf_lora_tok_s",
+     "generation.transformers_adapter_tok_s", "reported (llama.cpp faster)"),
+]
 
 
 def _config(method: str, steps: int, seq: int = METHODS_SEQ, **kw):

@@ -94,18 +94,29 @@ def load_jsonl(path: str | Path) -> list[Example]:
     if not p.is_file():
         raise InputError(f"data file not found: {p}")
     out: list[Example] = []
-    with open(p, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{p.name} line {n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            ex = parse_record(obj, where)
-            ex.line = n
-            out.append(ex)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror}") from None
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{p} looks binary (NUL bytes), not UTF-8 JSONL text")
+    raw_lines = data.splitlines()
+    for n, raw in enumerate(raw_lines, 1):
+        where = f"{p.name} line {n}"
+        try:
+            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                             "save the file as UTF-8 JSONL") from None
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        ex = parse_record(obj, where)
+        ex.line = n
+        out.append(ex)
     if not out:
         raise InputError(f"{p} has no examples")
     return out

@@ -24,14 +24,24 @@ log = logging.getLogger(__name__)
 GGUF_ARCHES = {"llama": True, "mistral": True, "qwen2": False, "qwen3": False}
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"corrupt adapter folder: {path.name} is not readable JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"corrupt adapter folder: {path.name} is not a JSON object")
+    return obj
+
+
 def read_meta(adapter_dir: Path) -> dict:
     meta = adapter_dir / "finetune_meta.json"
     if meta.exists():
-        return json.loads(meta.read_text(encoding="utf-8"))
+        return _read_json(meta)
     cfg = adapter_dir / "adapter_config.json"
     if not cfg.exists():
         raise InputError(f"{adapter_dir} is not an adapter folder (no adapter_config.json)")
-    base = json.loads(cfg.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    base = _read_json(cfg).get("base_model_name_or_path")
     if not base:
         raise InputError(f"{adapter_dir}/adapter_config.json does not name its base model")
     return {"base_model": base}

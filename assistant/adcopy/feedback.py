@@ -99,12 +99,21 @@ class FeedbackStore:
         """Write SFT rows to `sft_path` and preference pairs to `pairs_path` (default `<stem>.pairs.jsonl`)."""
         sft_path = Path(sft_path)
         pairs_path = Path(pairs_path) if pairs_path else sft_path.with_name(sft_path.stem + ".pairs.jsonl")
+        for path in (sft_path, pairs_path):
+            if path.is_dir():
+                raise InputError(f"{path} is a folder: give a file name such as {path / 'feedback.jsonl'}")
         sft, pairs = training_rows(self.rows())
         for path, rows in ((sft_path, sft), (pairs_path, pairs)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8") as fh:
-                for r in rows:
-                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # Written whole to a temporary file, then renamed: an interrupted export never leaves half a file.
+                tmp = path.with_name(path.name + ".part")
+                with tmp.open("w", encoding="utf-8") as fh:
+                    for r in rows:
+                        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                tmp.replace(path)
+            except OSError as exc:
+                raise InputError(f"cannot write {path}: {exc.strerror}") from None
         return {"sft": len(sft), "pairs": len(pairs), "feedback": len(self.rows()),
                 "sft_path": str(sft_path), "pairs_path": str(pairs_path)}
 
