@@ -83,6 +83,8 @@ def _train(args, cfg: FinetuneConfig) -> int:
 
     result = run_train(cfg, args.data, args.output, resume=args.resume, progress=not args.no_progress)
     m = result.metrics
+    if not m:  # a non-zero rank of a distributed launch: rank 0 prints the results
+        return 0
     print(f"eval loss {m['eval_loss_before']:.3f} -> {m['eval_loss_after']:.3f} "
           f"(perplexity {m['perplexity_before']:.2f} -> {m['perplexity_after']:.2f})")
     print(f"adapter: {result.output}\nreport:  {result.report}")

@@ -56,6 +56,13 @@ def prepare_data(cfg: FinetuneConfig, data: str | Path, tok, examples=None):
     return train_rows, eval_rows, eval_ex
 
 
+def _is_main_process() -> bool:
+    """Rank 0 of a distributed launch (WORLD_SIZE/RANK from accelerate or torchrun), or a plain single process."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
@@ -70,11 +77,16 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     train_rows, eval_rows, eval_ex = prepare_data(cfg, data, tok, examples)
     n_tok, n_loss = dataset.count_tokens(train_rows)
     log.info("%d training rows (%d tokens, %d with loss), %d eval rows", len(train_rows), n_tok, n_loss, len(eval_rows))
-    probe = eval_ex[: max(cfg.metric_examples, cfg.num_samples)]
+    main_process = _is_main_process()
+    probe = eval_ex[: max(cfg.metric_examples, cfg.num_samples)] if main_process else []
     before = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
     started = time.perf_counter()
     state = train_adapter(model, tok, cfg, train_rows, eval_rows, output, resume=resume, progress=progress)
     wall = time.perf_counter() - started
+    if not main_process:
+        # Under `accelerate launch` / torchrun every rank trains; only rank 0 evaluates, saves, exports and
+        # registers (the other ranks have no eval history and would race it for the same files).
+        return TrainResult(output, output / "report.md", {}, None)
     model = state.model
     loss_before, loss_after = state.history.eval[0][1], state.history.eval[-1][1]
     after = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
@@ -87,7 +99,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
         metrics.update(task_metric_before=round(m_before, 3), task_metric_after=round(m_after, 3))
     tps = state.history.tokens_per_s
     meta = {"method": cfg.method, "task": cfg.task, "data": str(Path(data).resolve()), "data_sha256": _sha(Path(data)),
-            "steps": state.total_steps, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "steps": state.total_steps, "processes": state.processes, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "metrics": metrics, "config": dataclasses.asdict(cfg)}
     save_adapter(state, tok, output, model_id, meta)
     shutil.rmtree(output / CHECKPOINT, ignore_errors=True)  # finished: nothing left to resume

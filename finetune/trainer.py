@@ -49,6 +49,7 @@ class TrainState:
     history: History
     trainable: int
     total_params: int
+    processes: int = 1  # ranks of a distributed launch (accelerate / torchrun) that trained together
 
 
 def seed_everything(seed: int) -> None:
@@ -196,7 +197,7 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
     acc.wait_for_everyone()
     if adaptive:
         log.info("AdaLoRA ranks: %s", adalora_ranks(core))
-    return TrainState(core, total, history, trainable, n_params)
+    return TrainState(core, total, history, trainable, n_params, world)
 
 
 def save_adapter(state: TrainState, tok, output: Path, model_id: str, meta: dict) -> Path:
