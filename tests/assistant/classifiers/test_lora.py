@@ -42,9 +42,9 @@ def test_adapter_trained_and_base_frozen(lora_clf):
     # LoRA B starts at zero: non-zero now means the adapter learned something.
     lora_layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
     assert lora_layers and any(m.lora_B["default"].weight.abs().sum() > 0 for m in lora_layers)
-    # Default lora_layers=2: adapters on the top 2 of MiniLM's 6 layers only, the lower ones untouched.
+    # Default lora_layers=3: adapters on the top 3 of MiniLM's 6 layers only, the lower ones untouched.
     adapted = {n.split("encoder.layer.")[1].split(".")[0] for n in trainable}
-    assert adapted == {"4", "5"}
+    assert adapted == {"3", "4", "5"}
     _, fresh = _load_encoder("")
     base_name, base_param = next((n, p) for n, p in model.get_base_model().named_parameters()
                                  if n.endswith("layer.5.attention.self.query.base_layer.weight"))
