@@ -86,14 +86,32 @@ def _word_cuts(text: str) -> list[str]:
     return out
 
 
+# A run of clauses that starts with one of these leans on what came before it ("而且材质轻盈", "such as the
+# living room"): a fragment, not copy. Measured 2026-11-29 on qwen2.5-0.5b's zh headlines.
+_CONNECTOR_START = re.compile(
+    r"^(?:而且|并且|以及|例如|比如|如|确保|从而|因此|所以|但是|但|并|且|和|与|或|还|也|等|即|就|让|使|"
+    r"(?:and|or|but|which|that|so|such as|with|for|to|as|like|including|e\.g\.)\b)",
+    re.IGNORECASE,
+)
+_ENUMERATION = "、"  # a cut at an enumeration comma splits a list ("客厅、厨房、浴室等")
+
+
 def _clause_spans(text: str) -> list[str]:
-    """Runs of whole clauses, keeping the model's own words and order: prefixes first, then later runs."""
-    cuts = [0] + [m.end() for m in _BOUNDARY.finditer(text)]
-    ends = [m.start() + (1 if m.group(0).strip() in ("。", "！", "？", "!", "?", ".") else 0)
-            for m in _BOUNDARY.finditer(text)] + [len(text)]
+    """Runs of whole clauses, keeping the model's own words and order: prefixes first, then later runs.
+
+    A run never starts or ends inside a list (at 、) and a later run never starts with a connector.
+    """
+    bounds = list(_BOUNDARY.finditer(text))
+    cuts = [(0, "")] + [(m.end(), m.group(0).strip()) for m in bounds]
+    ends = [(m.start() + (1 if m.group(0).strip() in ("。", "！", "？", "!", "?", ".") else 0), m.group(0).strip())
+            for m in bounds] + [(len(text), "")]
     spans = []
-    for i, a in enumerate(cuts):
-        for b in ends[i:]:
+    for i, (a, before) in enumerate(cuts):
+        if before == _ENUMERATION or (a and _CONNECTOR_START.match(text[a:].lstrip())):
+            continue
+        for b, after in ends[i:]:
+            if after == _ENUMERATION:
+                continue
             cand = text[a:b].strip().rstrip(_TRAILING).strip()
             if cand and cand not in spans:
                 spans.append(cand)

@@ -38,6 +38,9 @@ class ClassifierConfig:
     c: float = field(default=20.0, metadata={"help": "linear: inverse regularisation of the logistic regression"})
     refit_full: bool = field(default=True,
                              metadata={"help": "linear: after calibrating, refit on train+dev (small data gains)"})
+    refit_lora: bool = field(default=False,
+                             metadata={"help": "ensemble: with refit_full, retrain the LoRA member on train+dev too "
+                                               "(its training time again)"})
     epochs: int = field(default=0, metadata={"help": "lora: epochs; 0 = the method's default (4)"})
     batch_size: int = field(default=32, metadata={"help": "lora: batch size"})
     learning_rate: float = field(default=1e-3, metadata={"help": "lora: AdamW learning rate"})

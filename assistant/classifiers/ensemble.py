@@ -46,8 +46,11 @@ class EnsembleBackend:
         return self._combine([m.logits(texts, progress=progress) for m in self.members])
 
     def refit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
-        # Only the linear member: seconds to refit, while the LoRA member would cost its whole training again.
+        # The linear member: seconds. The LoRA member costs its whole training again: only when asked
+        # (refit_lora); its dev temperature is kept, as for the linear member.
         self.members[0].refit(texts, y, n_labels, progress=progress)
+        if self.cfg.refit_lora:
+            self.members[1].fit(texts, y, n_labels, progress=progress)
 
     def finish_training(self) -> None:
         for member in self.members:

@@ -95,6 +95,15 @@ def test_shortenings_cut_whole_words_keep_the_brand_and_refuse_stubs():
     assert shortenings("Soft linen", head, "en", ["Aurora"]) == ["Aurora | Soft linen"]  # fits: brand only
 
 
+def test_later_clause_runs_are_not_fragments():
+    head = get_channel("google_rsa").field("headline")
+    # Seen on qwen2.5-0.5b: "极光｜而且材质轻盈" (starts with "moreover"), "极光｜厨房、浴室等" (half a list).
+    cuts = shortenings("水洗亚麻四件套，而且材质轻盈，如客厅、厨房、浴室等。", head, "zh", ["极光"])
+    assert cuts and all("而且" not in c and "厨房" not in c and not c.endswith("、") for c in cuts), cuts
+    en = shortenings("Stonewashed linen duvet cover for every bedroom, and soft as a cloud", head, "en", ["Aurora"])
+    assert all(not c.split("| ", 1)[-1].lower().startswith("and ") for c in en), en
+
+
 def test_readability_prefers_plain_short_copy():
     assert readability("Soft linen sheets. Sleep well.", "en") > readability(
         "Incomparably extraordinary multifunctional temperature-regulating bedding", "en")
