@@ -111,3 +111,25 @@ def test_lora_folder_round_trip(lora_clf, tmp_path):
 
     with pytest.raises(ModelLoadError, match="head.safetensors"):
         load_classifier(folder)
+
+
+def test_ensemble_refit_lora_retrains_the_lora_member_on_every_row(toy_data, monkeypatch):
+    from assistant.classifiers.lora import LoraBackend
+
+    seen: list[int] = []
+    fit = LoraBackend.fit
+
+    def counting_fit(self, texts, y, n_labels, progress=False):
+        seen.append(len(texts))
+        return fit(self, texts, y, n_labels, progress)
+
+    monkeypatch.setattr(LoraBackend, "fit", counting_fit)
+    cfg = ClassifierConfig(epochs=1, batch_size=8, max_length=16, lora_r=2, dev_fraction=0.25,
+                           use_embeddings=False, refit_lora=True)
+    clf, _ = train_classifier(toy_data, cfg, method="ensemble", progress=False)
+    assert seen == [12, 16]  # the train split, then train + dev after calibration
+    assert clf.meta["trained"]["refit_full"]
+    seen.clear()
+    train_classifier(toy_data, ClassifierConfig(**{**cfg.__dict__, "refit_lora": False}), method="ensemble",
+                     progress=False)
+    assert seen == [12]  # default: only the linear member is refit
