@@ -30,9 +30,13 @@ class LinearBackend:
         self.vectorizers = None
         self.clf = None
         self._emb_cache: dict[str, np.ndarray] = {}  # training only: dev model and refit share embeddings
+        self._training = False
 
     # -- features -----------------------------------------------------------------------------------
     def _embeddings(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+        if self.clf is not None and not self._training:
+            # Serving: no memo. A memo here would grow with every customer message the router classifies.
+            return embed_texts(list(texts), self.cfg.num_threads, progress=progress)
         missing = [t for t in dict.fromkeys(texts) if t not in self._emb_cache]
         if missing:
             for t, v in zip(missing, embed_texts(missing, self.cfg.num_threads, progress=progress), strict=True):
@@ -55,6 +59,7 @@ class LinearBackend:
     def fit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
         from sklearn.linear_model import LogisticRegression
 
+        self._training = True
         x = self._features(list(texts), progress=progress, fit=True)
         self.clf = LogisticRegression(C=self.cfg.c, max_iter=500, tol=1e-4)
         self.clf.fit(x, y)
@@ -74,6 +79,7 @@ class LinearBackend:
 
     def finish_training(self) -> None:
         self._emb_cache.clear()
+        self._training = False
 
     # -- folder format ------------------------------------------------------------------------------
     def save(self, folder: Path) -> list[str]:

@@ -114,3 +114,29 @@ def test_auto_picks_per_language_and_size(monkeypatch):
     assert resolve_method("linear", english, intents) == "linear"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_method("auto", english, intents) == "lora"
+
+
+def test_embeddings_are_memoised_while_training_only(monkeypatch):
+    """Training shares embeddings between the dev model and the refit; serving must not keep a memo that grows
+    with every message the router classifies (and a bench must not time memo hits)."""
+    import numpy as np
+
+    from assistant.classifiers import ClassifierConfig, LabelledTexts, train_classifier
+    from assistant.classifiers import linear
+
+    embedded: list[str] = []
+
+    def fake_embed(texts, num_threads=2, batch_size=64, progress=False):
+        embedded.extend(texts)
+        return np.array([[len(t) % 7, t.count("o"), 1.0] + [0.0] * 381 for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(linear, "embed_texts", fake_embed)
+    texts = ["great product", "I love it", "excellent", "very happy", "terrible", "I hate it", "awful", "very bad"]
+    data = LabelledTexts(texts * 3, (["pos"] * 4 + ["neg"] * 4) * 3)
+    clf, _ = train_classifier(data, ClassifierConfig(method="linear", dev_fraction=0.25), progress=False)
+    assert len(embedded) == len(set(texts)), "training embeds each distinct text once (refit reuses them)"
+    embedded.clear()
+    for _ in range(3):
+        clf.predict(["new message about a parcel"])
+    assert embedded == ["new message about a parcel"] * 3  # computed each time, never memoised
+    assert clf.backend._emb_cache == {}
