@@ -121,8 +121,7 @@ def test_embeddings_are_memoised_while_training_only(monkeypatch):
     with every message the router classifies (and a bench must not time memo hits)."""
     import numpy as np
 
-    from assistant.classifiers import ClassifierConfig, LabelledTexts, train_classifier
-    from assistant.classifiers import linear
+    from assistant.classifiers import ClassifierConfig, LabelledTexts, linear, train_classifier
 
     embedded: list[str] = []
 
