@@ -11,6 +11,8 @@ for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
     "TOKENIZERS_PARALLELISM": "false",
 }.items():
-    os.environ.setdefault(_name, _value)
+    # An empty value counts as unset: peft and accelerate refuse HF_HUB_OFFLINE="" ("invalid truth value").
+    if not os.environ.get(_name, "").strip():
+        os.environ[_name] = _value
 
 __version__ = "0.1.0"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if not os.environ.get("HF_HUB_OFFLINE", "").strip():  # empty counts as unset (peft rejects "")
+    os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
