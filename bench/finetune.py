@@ -104,7 +104,9 @@ def _naive(steps: int, out) -> None:
 
 
 def _in_child(fn, steps: int) -> dict:
-    ctx = mp.get_context("fork")  # inherits the imports; each child's RSS peak is its own
+    # spawn, not fork: under `python -m bench` the classifiers bench has already started torch's OpenMP
+    # threads, and a forked child deadlocks on their locks (seen 2026-11-29). Each child's RSS peak is its own.
+    ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=fn, args=(steps, q))
     p.start()
