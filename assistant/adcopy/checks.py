@@ -58,14 +58,10 @@ def add_required(text: str, spec: FieldSpec, required: list[str], language: str)
     for term in required:
         if contains_term(text, term):
             continue
-        cand = _with_term(term, text, language)
+        cand = f"{term}｜{text}" if language == "zh" else f"{term} | {text}"
         if spec.fits(cand):
             text = cand
     return text
-
-
-def _with_term(term: str, text: str, language: str) -> str:
-    return f"{term}｜{text}" if language == "zh" else f"{term} | {text}"
 
 
 # An English cut must not end on a word that promises more ("Soft linen for" reads as broken).
@@ -141,12 +137,6 @@ def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) 
             out.append(cand)
     # Longest first: the cut that keeps most of what the model wrote (prefixes win ties by order).
     return sorted(out, key=lambda c: -len(c))
-
-
-def quick_fix(text: str, spec: FieldSpec, language: str, required: list[str]) -> str:
-    """The best deterministic repair of `text`, or `text` itself when none fits."""
-    found = shortenings(text, spec, language, required)
-    return found[0] if found else text
 
 
 def echoes_example(key: str, examples: set[str]) -> bool:

@@ -29,13 +29,13 @@ class LinearBackend:
         self.embedding_weight = cfg.embedding_weight
         self.vectorizers = None
         self.clf = None
-        self._emb_cache: dict[str, np.ndarray] = {}  # training only: dev model and refit share embeddings
-        self._training = False
+        # Training only (fit .. finish_training): the dev model and the refit share embeddings. None while
+        # serving: a memo there would grow with every customer message the router classifies.
+        self._emb_cache: dict[str, np.ndarray] | None = None
 
     # -- features -----------------------------------------------------------------------------------
     def _embeddings(self, texts: Sequence[str], progress: bool) -> np.ndarray:
-        if self.clf is not None and not self._training:
-            # Serving: no memo. A memo here would grow with every customer message the router classifies.
+        if self._emb_cache is None:
             return embed_texts(list(texts), self.cfg.num_threads, progress=progress)
         missing = [t for t in dict.fromkeys(texts) if t not in self._emb_cache]
         if missing:
@@ -59,7 +59,8 @@ class LinearBackend:
     def fit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        self._training = True
+        if self._emb_cache is None:
+            self._emb_cache = {}
         x = self._features(list(texts), progress=progress, fit=True)
         self.clf = LogisticRegression(C=self.cfg.c, max_iter=500, tol=1e-4)
         self.clf.fit(x, y)
@@ -78,8 +79,7 @@ class LinearBackend:
         return out
 
     def finish_training(self) -> None:
-        self._emb_cache.clear()
-        self._training = False
+        self._emb_cache = None
 
     # -- folder format ------------------------------------------------------------------------------
     def save(self, folder: Path) -> list[str]:

@@ -138,4 +138,4 @@ def test_embeddings_are_memoised_while_training_only(monkeypatch):
     for _ in range(3):
         clf.predict(["new message about a parcel"])
     assert embedded == ["new message about a parcel"] * 3  # computed each time, never memoised
-    assert clf.backend._emb_cache == {}
+    assert clf.backend._emb_cache is None
