@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -36,6 +38,30 @@ def setup_logging(verbose: bool = False) -> None:
     )
     # peft imports bitsandbytes when it is installed; on a CPU machine its kernel-hub notice is noise to a user.
     logging.getLogger("bitsandbytes").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def read_text_lines(path: Path, what: str = "input file") -> list[str]:
+    """A UTF-8 text file's lines (BOM tolerated); missing, folder, binary or other-encoding input is a one-line
+    InputError naming the file (and the line of a bad byte), never a traceback."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"input is a directory, not a text file: {path}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    if b"\0" in data:
+        raise InputError(f"{what} {path} contains NUL bytes: this looks like a binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{what} {path} is not UTF-8 ({exc.reason} at byte {exc.start}, line {line}); "
+                         "convert it first, e.g. iconv -f GBK -t UTF-8") from None
+    # Lines end at \n, \r\n or \r only (as a file iterates), not at the other separators str.splitlines
+    # knows: JSONL may hold a raw U+2028 inside a string.
+    return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.cli_support import read_text_lines
 from assistant.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -94,20 +95,8 @@ def load_jsonl(path: str | Path) -> list[Example]:
     if not p.is_file():
         raise InputError(f"data file not found: {p}")
     out: list[Example] = []
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {p}: {exc.strerror}") from None
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{p} looks binary (NUL bytes), not UTF-8 JSONL text")
-    raw_lines = data.splitlines()
-    for n, raw in enumerate(raw_lines, 1):
+    for n, line in enumerate(read_text_lines(p, "data file"), 1):
         where = f"{p.name} line {n}"
-        try:
-            line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
-                             "save the file as UTF-8 JSONL") from None
         if not line.strip():
             continue
         try:

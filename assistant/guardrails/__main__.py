@@ -8,7 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.cli_support import (
+    add_common_args,
+    config_path,
+    read_text_lines,
+    run_cli,
+    setup_logging,
+    verbose,
+)
 from assistant.config import load_config
 from assistant.errors import InputError
 
@@ -32,24 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def read_messages(path: Path) -> list[str]:
     """The file's lines; refuses what is not UTF-8 text instead of checking garbage."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"input is a directory, not a text file: {path}") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    if not data.strip():
+    lines = read_text_lines(path)
+    if not any(line.strip() for line in lines):
         raise InputError(f"input file {path} is empty: expected one message per line")
-    if b"\0" in data:
-        raise InputError(f"input file {path} contains NUL bytes: this looks like a binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"input file {path} is not UTF-8 ({exc.reason} at byte {exc.start}); "
-                         "convert it first, e.g. iconv -f GBK -t UTF-8") from None
-    return text.splitlines()
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,3 +138,13 @@ def test_pii_is_redacted_before_training():
     assert changed == 1
     assert "anna.li@example.com" not in text and "555 0100" not in text
     assert examples[0].messages[1]["content"] == "Orders over 49 USD ship free."  # prices survive
+
+
+def test_lines_end_at_newlines_only_and_bad_bytes_name_their_line(tmp_path):
+    # json.dumps(ensure_ascii=False) writes U+2028 raw inside a string: still one JSONL line, one example.
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"instruction": "a\u2028b", "output": "c"}\n', encoding="utf-8")
+    assert len(dataset.load_jsonl(path)) == 1
+    path.write_bytes(b'{"instruction": "a", "output": "b"}\n{"instruction": "\xd6\xd0", "output": "c"}\n')
+    with pytest.raises(InputError, match=r"not UTF-8 .*line 2"):
+        dataset.load_jsonl(path)
