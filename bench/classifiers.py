@@ -61,8 +61,7 @@ HEADLINES = [
     ("router: intent + sentiment p50 ms per message", "router_speed.p50_ms_per_message", None, "reported"),
     ("router: messages/s, one at a time", "router_speed.messages_per_s_one_at_a_time", None, "reported"),
 ]
-ENGLISH_ONLY = {"lora", "ensemble"}
-EXTRA_OVERRIDES: dict = {}  # --set KEY=VALUE: config experiments (decided on dev_accuracy, never on the test rows)  # the bundled MiniLM encoder is English-only: not a candidate for Chinese
+EXTRA_OVERRIDES: dict = {}  # --set KEY=VALUE: config experiments (decided on dev_accuracy, never on the test rows)
 
 
 def load_split(name: str, test_size: int, train_cap: int, seed: int = 42) -> tuple[LabelledTexts, LabelledTexts]:
@@ -195,8 +194,6 @@ def run(quick: bool = False, methods: tuple[str, ...] = DEFAULT_METHODS, only: t
             continue
         train, test = load_split(name, test_size, cap)
         for method in methods:
-            if method in ENGLISH_ONLY and lang == "zh":
-                continue
             row = bench_one(name, method, train, test, threads)
             row["goal"] = goal
             row["met"] = None if goal is None else row["accuracy"] >= goal

@@ -18,7 +18,7 @@ from finetune.config import FinetuneConfig
 from finetune.evaluate import eval_loss, generate, perplexity, task_metric
 from finetune.methods import adalora_ranks, is_adalora, load_base, rank_report
 from finetune.report import Report, render
-from finetune.trainer import CHECKPOINT, save_adapter, seed_everything, train_adapter
+from finetune.trainer import CHECKPOINT, accelerator, save_adapter, seed_everything, train_adapter
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,6 @@ def prepare_data(cfg: FinetuneConfig, data: str | Path, tok, examples=None):
     return train_rows, eval_rows, eval_ex
 
 
-def _is_main_process() -> bool:
-    """Rank 0 of a distributed launch (WORLD_SIZE/RANK from accelerate or torchrun), or a plain single process."""
-    import os
-
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
@@ -77,7 +70,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     train_rows, eval_rows, eval_ex = prepare_data(cfg, data, tok, examples)
     n_tok, n_loss = dataset.count_tokens(train_rows)
     log.info("%d training rows (%d tokens, %d with loss), %d eval rows", len(train_rows), n_tok, n_loss, len(eval_rows))
-    main_process = _is_main_process()
+    main_process = accelerator(cfg).is_main_process  # rank 0 of a distributed launch, or a single process
     probe = eval_ex[: max(cfg.metric_examples, cfg.num_samples)] if main_process else []
     before = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
     started = time.perf_counter()

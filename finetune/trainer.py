@@ -125,16 +125,23 @@ def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, Hist
     return state["step"], history
 
 
+def accelerator(cfg: FinetuneConfig):
+    """The process's accelerate handle: its rank and world size are the one source for who does what."""
+    import torch
+    from accelerate import Accelerator
+
+    # accelerate keeps one process-wide state: pass the same `cpu` flag every time on a CPU-only machine.
+    return Accelerator(cpu=cfg.device == "cpu" or not torch.cuda.is_available())
+
+
 def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_rows: list[Row], output: Path,
                   resume: bool = False, progress: bool = True) -> TrainState:
     """Wrap `model` with the configured adapter and train it; checkpoints go to output/checkpoint."""
     import torch
-    from accelerate import Accelerator
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    # accelerate keeps one process-wide state: pass the same `cpu` flag every time on a CPU-only machine.
-    acc = Accelerator(cpu=cfg.device == "cpu" or not torch.cuda.is_available())
+    acc = accelerator(cfg)
     world, rank = acc.num_processes, acc.process_index
     total = plan_steps(cfg, len(train_rows), world)
     seed_everything(cfg.seed)

@@ -20,6 +20,7 @@ from assistant.classifiers.lora import LoraBackend
 
 class EnsembleBackend:
     method = "ensemble"
+    refits = True  # the linear member always; the LoRA member with refit_lora
 
     def __init__(self, cfg: ClassifierConfig):
         self.cfg = cfg
@@ -32,8 +33,8 @@ class EnsembleBackend:
             member.fit(texts, y, n_labels, progress=progress)
         self.n_labels = n_labels
 
-    def calibrate_members(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Fit each member's temperature on the dev split; returns the ensemble's dev logits."""
+    def dev_logits(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Fit each member's temperature on the dev split first; returns the ensemble's dev logits."""
         member_logits = [m.logits(texts, progress=progress) for m in self.members]
         self.temperatures = [fit_temperature(z, y) for z in member_logits]
         return self._combine(member_logits)

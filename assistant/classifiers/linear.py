@@ -22,6 +22,7 @@ WEIGHTS_FILE = "linear.joblib"
 
 class LinearBackend:
     method = "linear"
+    refits = True  # seconds to retrain on train+dev once the dev split has done its job
 
     def __init__(self, cfg: ClassifierConfig):
         self.cfg = cfg
@@ -68,6 +69,9 @@ class LinearBackend:
 
     def refit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
         self.fit(texts, y, n_labels, progress=progress)
+
+    def dev_logits(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
+        return self.logits(texts, progress=progress)
 
     def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Scores per label (softmax gives probabilities); labels never seen in training get -inf-like."""

