@@ -64,11 +64,9 @@ def encoder_path(name: str) -> Path:
 
 def default_encoder(texts: Sequence[str]) -> str:
     """MiniLM (6 layers, fast) for English; e5 (12 layers, reads Chinese) once a fifth of the texts are Chinese."""
-    from assistant.classifiers.language import detect_language
+    from assistant.classifiers.language import chinese_share
 
-    sample = texts[:500]
-    zh_share = sum(detect_language(t) == "zh" for t in sample) / max(1, len(sample))
-    return BUNDLED_E5 if zh_share >= 0.2 else BUNDLED
+    return BUNDLED_E5 if chinese_share(texts) >= 0.2 else BUNDLED
 
 
 def _load_encoder(name: str):

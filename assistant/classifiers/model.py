@@ -24,7 +24,7 @@ import numpy as np
 from assistant.classifiers.calibration import choose_threshold, fit_temperature, softmax
 from assistant.classifiers.config import ClassifierConfig
 from assistant.classifiers.dataset import LabelledTexts, check_trainable, split_train_dev
-from assistant.classifiers.language import detect_language
+from assistant.classifiers.language import chinese_share
 from assistant.classifiers.report import classification_report, write_report
 from assistant.errors import InputError, ModelLoadError
 
@@ -82,9 +82,7 @@ def resolve_method(method: str, texts: Sequence[str], labels: Sequence[str] = ()
         cuda = torch.cuda.is_available()
     except ImportError:
         cuda = False
-    sample = texts[:500]
-    zh_share = sum(detect_language(t) == "zh" for t in sample) / max(1, len(sample))
-    if zh_share >= 0.2:
+    if chinese_share(texts) >= 0.2:
         return "linear"
     if cuda:
         return "lora"
