@@ -147,8 +147,8 @@ def test_lora_on_the_bundled_chinese_encoder(tmp_path):
            "性价比很高", "包装精美", "做工细致"]
     neg = ["质量太差了", "物流太慢，差评", "一点也不喜欢", "客服态度恶劣", "味道很难吃", "太贵了不值",
            "包装破损", "做工粗糙"]
-    cfg = ClassifierConfig(method="lora", encoder=BUNDLED_E5, epochs=3, batch_size=8, max_length=24,
-                           learning_rate=2e-3, lora_r=4, dev_fraction=0.25)
+    cfg = ClassifierConfig(method="lora", epochs=3, batch_size=8, max_length=24, learning_rate=2e-3, lora_r=4,
+                           dev_fraction=0.25)  # encoder '' on Chinese data: e5
     clf, report = train_classifier(LabelledTexts(pos + neg, ["pos"] * 8 + ["neg"] * 8), cfg, progress=False)
     backend = clf.backend
     # e5 reads "query: " + text, as it was trained; the tokenizer is the exported XLM-R one (Chinese pieces).
@@ -157,11 +157,24 @@ def test_lora_on_the_bundled_chinese_encoder(tmp_path):
     assert backend.tokenizer.unk_token_id not in ids
     trainable = {n.split("encoder.layer.")[1].split(".")[0] for n, p in backend.model.named_parameters()
                  if p.requires_grad}
-    assert trainable == {"9", "10", "11"}  # the top 3 of e5-small's 12 layers
+    assert trainable == {str(i) for i in range(12)}  # e5's default: every one of its 12 layers
     lora_layers = [m for m in backend.model.modules() if isinstance(m, LoraLayer)]
     assert any(m.lora_B["default"].weight.abs().sum() > 0 for m in lora_layers)
+    assert backend.encoder_name == BUNDLED_E5
     folder = clf.save(tmp_path / "zh", report)
     again = load_classifier(folder)
     assert again.backend.encoder_name == BUNDLED_E5
     texts = ["东西很好", "太差劲了", ""]
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+
+
+def test_encoder_defaults_and_bad_layer_counts():
+    from assistant.classifiers.lora import BUNDLED, BUNDLED_E5, ENCODER_DEFAULTS, default_encoder
+    from assistant.errors import ConfigError
+
+    assert ClassifierConfig().lora_layers == -1  # the encoder's default, below
+    assert ENCODER_DEFAULTS[BUNDLED] == (3, 4) and ENCODER_DEFAULTS[BUNDLED_E5] == (0, 2)
+    assert default_encoder(POS + NEG) == BUNDLED
+    assert default_encoder(["物流很快", "质量不好", "great"]) == BUNDLED_E5
+    with pytest.raises(ConfigError, match="lora_layers"):
+        ClassifierConfig(lora_layers=-2)
