@@ -47,10 +47,11 @@ class EnsembleBackend:
         return self._combine([m.logits(texts, progress=progress) for m in self.members])
 
     def refit(self, texts: Sequence[str], y: np.ndarray, n_labels: int, progress: bool = False) -> None:
-        # The linear member: seconds. The LoRA member costs its whole training again: only when asked
-        # (refit_lora); its dev temperature is kept, as for the linear member.
+        # The linear member: seconds. The LoRA member costs its whole training again: with refit_lora, and
+        # only on an encoder where that is minutes (MiniLM), not tens of minutes (e5). Its dev temperature is
+        # kept, as for the linear member.
         self.members[0].refit(texts, y, n_labels, progress=progress)
-        if self.cfg.refit_lora:
+        if self.cfg.refit_lora and self.members[1].cheap_to_refit:
             self.members[1].fit(texts, y, n_labels, progress=progress)
 
     def finish_training(self) -> None:

@@ -33,6 +33,9 @@ TEXT_PREFIX = {BUNDLED_E5: "query: "}
 # What the dev splits chose per bundled encoder (docs/classifiers.md): (top layers with adapters, 0 = all;
 # epochs). MiniLM on banking77; e5 on the Chinese reviews, where the top 3 alone add nothing over `linear`.
 ENCODER_DEFAULTS = {BUNDLED: (3, 4), BUNDLED_E5: (0, 2)}
+# Encoders whose training is too long to run twice: `refit_lora` leaves them as trained (e5 on every layer
+# of 28k Chinese reviews: ~40 CPU-minutes).
+NO_REFIT = {BUNDLED_E5}
 # Encoder layers only: LoRA on BERT's pooler would train a layer the mean pooling never uses.
 TARGET_MODULES = r".*encoder.*\.(query|key|value|dense)$"
 
@@ -217,6 +220,10 @@ class LoraBackend:
 
     def dev_logits(self, texts: Sequence[str], y: np.ndarray, progress: bool = False) -> np.ndarray:
         return self.logits(texts, progress=progress)
+
+    @property
+    def cheap_to_refit(self) -> bool:
+        return self.encoder_name not in NO_REFIT
 
     def logits(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         import torch
