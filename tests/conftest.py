@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-if not os.environ.get("HF_HUB_OFFLINE", "").strip():  # empty counts as unset (peft rejects "")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+import assistant  # noqa: F401  (first: sets the offline defaults, HF_HUB_OFFLINE=1 and friends, empty = unset)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
