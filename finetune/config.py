@@ -61,6 +61,10 @@ class FinetuneConfig:
     export_gguf: bool = field(default=True, metadata={"help": "also write adapter.gguf for llama.cpp after training"})
     register: bool = field(default=True, metadata={"help": "record the trained adapter in the registry"})
     registry: str = field(default=DEFAULT_REGISTRY, metadata={"help": "adapter registry JSON file"})
+    qlora_fp32_upcast: bool = field(
+        default=True, metadata={"help": "QLoRA: cast the base's 16-bit weights (embeddings, head, norms) to fp32 as "
+                                "peft's prepare_model_for_kbit_training does; false keeps them bf16 (less memory)"},
+    )
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
     num_threads: int = field(default=0, metadata={"help": "torch CPU threads; 0 = torch's default"})
     cache_dir: str = field(default="", metadata={"help": "model cache; '' = ~/.cache/shop-assistant"})

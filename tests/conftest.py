@@ -28,6 +28,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture(scope="session")
+def gpu_base_model() -> str:
+    """The base model of the gpu tests: the embedded SmolLM2, or SHOP_ASSISTANT_GPU_BASE (an HF folder) on a GPU
+    machine without our install's models, e.g. one written by `bench/gpu.py random-base`."""
+    return os.environ.get("SHOP_ASSISTANT_GPU_BASE") or "smollm2-135m"
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data when present; tests that need it skip cleanly otherwise."""

@@ -122,13 +122,16 @@ def test_qlora_without_cuda_stops_with_a_clear_message():
 
 
 @pytest.mark.gpu
-def test_qlora_trains_a_4bit_base_on_cuda(tmp_path, tiny_tokenizer):
+@pytest.mark.parametrize("upcast", [True, False])
+def test_qlora_trains_a_4bit_base_on_cuda(tmp_path, gpu_base_model, upcast):
     from finetune.data import demo_path
     from finetune.pipeline import prepare_data
 
-    cfg = FinetuneConfig(method="qlora", max_steps=3, batch_size=2, device="cuda")
+    cfg = FinetuneConfig(method="qlora", max_steps=3, batch_size=2, device="cuda", base_model=gpu_base_model,
+                         qlora_fp32_upcast=upcast)
     model, tok, _ = load_base(cfg)
     assert any("4bit" in type(m).__name__ for m in model.modules())
+    assert (model.get_input_embeddings().weight.dtype == torch.float32) == upcast
     train_rows, eval_rows, _ = prepare_data(cfg, demo_path("support"), tok)
     state = train_adapter(model, tok, cfg, train_rows[:4], eval_rows[:2], tmp_path, progress=False)
     assert any(p.abs().sum() > 0 for n, p in state.model.named_parameters() if "lora_B" in n)

@@ -59,8 +59,8 @@ def test_4bit_without_cuda_is_a_clear_error():
 
 
 @pytest.mark.gpu
-def test_bnb_4bit_backend_on_cuda():
-    backend = build_backend(LLMConfig(backend="transformers", model="smollm2-135m", load_in_4bit=True,
+def test_bnb_4bit_backend_on_cuda(gpu_base_model):
+    backend = build_backend(LLMConfig(backend="transformers", model=gpu_base_model, load_in_4bit=True,
                                       max_tokens=8, temperature=0.0))
     import bitsandbytes as bnb
 

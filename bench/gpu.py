@@ -1,0 +1,209 @@
+"""GPU figures (CUDA only): QLoRA vs 16-bit LoRA on a 7B-class model, measured side by side in one run.
+
+Nothing may be downloaded, so by default the base is a **Qwen2.5-7B-shaped model with random weights** (the
+published Qwen2.5-7B-Instruct config, the embedded Qwen2.5's tokenizer: the same vocabulary). Peak memory and
+training tokens/s depend on the shapes, not on the values, so those figures hold for the real 7B; its losses
+do not (random weights), so none are reported. `--base DIR` takes a real Hugging Face folder instead.
+
+1. qlora (ours): the `finetune` path: nf4 + double quant + bf16 compute base (`get_quantization_config`),
+   `prepare_model_for_kbit_training` (gradient checkpointing), LoRA r=8 on q/k/v/o, packed demo dialogues.
+   qlora_bf16: the same with `qlora_fp32_upcast: false` (embeddings, head and norms left bf16, not fp32).
+2. lora16 (baseline): the same LoRA, trainer, data and steps on the bf16 base, gradient checkpointing on too.
+Each runs in its own process; peak = `torch.cuda.max_memory_allocated` over loading and training.
+
+`python bench/gpu.py [--quick] [--base DIR] [--tokenizer DIR]`; `run(quick) -> dict` for `python -m bench`.
+`python bench/gpu.py random-base --shape smollm2-135m|qwen2.5-7b --tokenizer DIR --output DIR` writes a
+random-weight base of that shape (the gpu tests use one on a machine without the embedded models:
+SHOP_ASSISTANT_GPU_BASE=DIR).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj"]
+VARIANTS = ("qlora", "qlora_bf16", "lora16")
+# Published configs (architecture only); the weights are drawn at random by `random_base`.
+SHAPES = {
+    "qwen2.5-7b": {
+        "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 3584,
+        "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
+        "vocab_size": 152064, "max_position_embeddings": 32768, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6,
+        "tie_word_embeddings": False, "hidden_act": "silu", "bos_token_id": 151643, "eos_token_id": 151645,
+        "sliding_window": None, "use_sliding_window": False,
+    },
+    "smollm2-135m": {
+        "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 576, "intermediate_size": 1536,
+        "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3, "head_dim": 64,
+        "vocab_size": 49152, "max_position_embeddings": 8192, "rope_theta": 100000.0, "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": True, "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 2,
+    },
+}
+BASELINE = ("16-bit LoRA: the same LoRA config, trainer, data and steps on the bf16 base (gradient checkpointing "
+            "on in both), same run, each variant in its own process")
+HEADLINES = [
+    ("peak GPU memory MB while training a 7B shape, QLoRA vs 16-bit LoRA", "qlora.peak_allocated_mb",
+     "lora16.peak_allocated_mb", "reported (QLoRA fits a 7B in well under half)"),
+    ("training real tokens/s on a 7B shape, QLoRA vs 16-bit LoRA", "qlora.tokens_per_s", "lora16.tokens_per_s",
+     "reported (4-bit dequantisation costs speed)"),
+    ("peak GPU memory MB, QLoRA with bf16 embeddings/head vs peft's fp32 upcast", "qlora_bf16.peak_allocated_mb",
+     "qlora.peak_allocated_mb", "reported (lower is better)"),
+]
+GOALS = {"peak_allocated_mb": "QLoRA well under half of 16-bit LoRA", "weights_loaded_mb": "4-bit ≈ 1/3 of bf16"}
+
+
+def random_base(shape: str, tokenizer: str, output: str | Path) -> Path:
+    """Write a random-weight model of a published shape (bf16 safetensors) with a real tokenizer beside it."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    if shape not in SHAPES:
+        raise SystemExit(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
+    output = Path(output)
+    if (output / "config.json").exists():
+        return output  # made earlier: the weights are random anyway
+    spec = dict(SHAPES[shape])
+    config = AutoConfig.for_model(spec.pop("model_type"), **spec)
+    torch.manual_seed(0)
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):  # drawing 7.6 B numbers: the GPU is fast
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    tmp = output.with_name(output.name + ".tmp")
+    model.save_pretrained(tmp, max_shard_size="4GB")
+    AutoTokenizer.from_pretrained(tokenizer).save_pretrained(tmp)
+    del model
+    tmp.rename(output)
+    return output
+
+
+def _variant(name: str, base: str, steps: int, batch: int, seq: int) -> dict:
+    """One training run in this process (a fresh one per variant, so the peak is its own)."""
+    import torch
+
+    from finetune.config import FinetuneConfig
+    from finetune.data import demo_path
+    from finetune.methods import load_base
+    from finetune.pipeline import prepare_data
+    from finetune.trainer import train_adapter
+
+    cfg = FinetuneConfig(method="lora" if name == "lora16" else "qlora", base_model=base, device="cuda",
+                         max_steps=steps, batch_size=batch, max_seq_len=seq, target_modules=TARGETS,
+                         lora_dropout=0.0, eval_every=steps, export_gguf=False, register=False,
+                         qlora_fp32_upcast=name != "qlora_bf16")
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    model, tok, _ = load_base(cfg)
+    if name == "lora16":  # what prepare_model_for_kbit_training switches on for QLoRA, minus the 4-bit
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    torch.cuda.synchronize()
+    load_s, loaded = time.perf_counter() - t0, torch.cuda.memory_allocated()
+    train_rows, eval_rows, _ = prepare_data(cfg, demo_path("support"), tok)
+    with tempfile.TemporaryDirectory() as out:
+        state = train_adapter(model, tok, cfg, train_rows, eval_rows[:batch], Path(out), progress=False)
+    torch.cuda.synchronize()
+    mb = 2 ** 20
+    return {"load_s": round(load_s, 1), "weights_loaded_mb": round(loaded / mb),
+            "peak_allocated_mb": round(torch.cuda.max_memory_allocated() / mb),
+            "peak_reserved_mb": round(torch.cuda.max_memory_reserved() / mb),
+            "tokens_per_s": round(state.history.tokens_per_s), "steps": steps, "tokens_per_step": batch * seq,
+            "trainable_params": state.trainable, "total_params": state.total_params}
+
+
+def measure(base: str, steps: int, batch: int, seq: int) -> dict:
+    out: dict = {"base": base, "device": _device_name()}
+    for name in VARIANTS:
+        cmd = [sys.executable, __file__, "variant", name, "--base", base, "--steps", str(steps), "--batch",
+               str(batch), "--seq", str(seq)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        if proc.returncode != 0:
+            out[name] = {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+            print(proc.stderr[-3000:], file=sys.stderr)
+            continue
+        out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
+    b = out.get("lora16", {})
+    for name in ("qlora", "qlora_bf16"):
+        q = out.get(name, {})
+        if "peak_allocated_mb" in q and "peak_allocated_mb" in b:
+            out[f"peak_memory_ratio_{name}_vs_lora16"] = round(q["peak_allocated_mb"] / b["peak_allocated_mb"], 3)
+            out[f"tokens_per_s_ratio_{name}_vs_lora16"] = round(q["tokens_per_s"] / b["tokens_per_s"], 3)
+    return out
+
+
+def _device_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+
+
+def default_tokenizer() -> str:
+    """The embedded Qwen2.5's tokenizer, saved once as a plain folder (same vocabulary as the 7B)."""
+    from assistant.llm.embedded import default_cache_dir
+    from assistant.llm.hf_loading import import_transformers, resolve_model_source
+
+    target = default_cache_dir() / "bench" / "qwen2.5-tokenizer"
+    if not (target / "tokenizer.json").exists():
+        _, transformers = import_transformers()
+        folder, gguf_file, _ = resolve_model_source("qwen2.5-0.5b")
+        transformers.AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file).save_pretrained(target)
+    return str(target)
+
+
+def run(quick: bool = False, base: str = "", tokenizer: str = "") -> dict:
+    """`base`/`tokenizer` default to BENCH_GPU_BASE / BENCH_GPU_TOKENIZER (a GPU machine without our install)."""
+    import torch
+
+    base = base or os.environ.get("BENCH_GPU_BASE", "")
+    tokenizer = tokenizer or os.environ.get("BENCH_GPU_TOKENIZER", "")
+    if not torch.cuda.is_available():
+        return {"error": "no CUDA device: the GPU figures are measured on a GPU machine"}
+    weights = f"real ({base})"
+    if not base:
+        from assistant.llm.embedded import default_cache_dir
+
+        base = str(random_base("qwen2.5-7b", tokenizer or default_tokenizer(),
+                               default_cache_dir() / "bench" / "qwen2.5-7b-random"))
+        weights = "random, in the shapes of Qwen2.5-7B-Instruct (memory and speed hold; losses would not)"
+    steps, batch, seq = (4, 2, 512) if quick else (12, 4, 1024)
+    return {"weights": weights, **measure(base, steps, batch, seq)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="bench/gpu.py", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd")
+    rb = sub.add_parser("random-base", help="write a random-weight base model of a published shape")
+    rb.add_argument("--shape", choices=sorted(SHAPES), required=True)
+    rb.add_argument("--tokenizer", required=True, help="a folder with the tokenizer to ship beside it")
+    rb.add_argument("--output", required=True)
+    v = sub.add_parser("variant", help="(internal) one measured training run, JSON on the last line")
+    v.add_argument("name", choices=VARIANTS)
+    for flag in ("--steps", "--batch", "--seq"):
+        v.add_argument(flag, type=int, required=True)
+    v.add_argument("--base", required=True)
+    p.add_argument("--quick", action="store_true", help="4 steps of 2 x 512 tokens instead of 12 of 4 x 1024")
+    p.add_argument("--base", default="", help="a real HF model folder (default: a random-weight 7B shape)")
+    p.add_argument("--tokenizer", default="", help="tokenizer folder for the random 7B (default: embedded Qwen2.5)")
+    a = p.parse_args(argv)
+    if a.cmd == "random-base":
+        print(random_base(a.shape, a.tokenizer, a.output))
+    elif a.cmd == "variant":
+        print(json.dumps(_variant(a.name, a.base, a.steps, a.batch, a.seq)))
+    else:
+        print(json.dumps(run(a.quick, a.base, a.tokenizer), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())
