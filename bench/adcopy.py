@@ -44,6 +44,10 @@ HEADLINES = [
     ("15 Google headlines, en: produced", "headlines_15.en.batched.produced", None, "15"),
     ("15 Google headlines, zh (s)", "headlines_15.zh.batched.s", None, "<= 10 s"),
     ("15 Google headlines, zh: produced", "headlines_15.zh.batched.produced", None, "15"),
+    ("15 zh Google headlines (s), with the trained adcopy adapter vs the bare qwen2.5-0.5b",
+     "headlines_15.zh_adapter.batched.s", "headlines_15.zh.batched.s", "<= 10 s"),
+    ("15 zh Google headlines produced, with the adcopy adapter vs the bare model",
+     "headlines_15.zh_adapter.batched.produced", "headlines_15.zh.batched.produced", "15"),
     ("advertisegen attribute coverage (%), ours vs reference copy", "advertisegen.ours_pct",
      "advertisegen.reference_pct", "reported"),
 ]
@@ -55,6 +59,7 @@ class Recorder:
 
     def __init__(self, backend):
         self.backend, self.name, self.first_pass = backend, backend.name, []
+        self.cfg = getattr(backend, "cfg", None)  # the generator finds the backend's adapters here
         self.prompt_tokens = self.gen_tokens = 0
         self.count = getattr(backend, "count_tokens", lambda s: len(s) // 3)
 
@@ -75,11 +80,25 @@ class Recorder:
         return "".join(self.stream(messages, **opts))
 
 
-def load_backend(model: str, threads: int = 2):
+def load_backend(model: str, threads: int = 2, adcopy_adapter: str | None = None):
     from assistant.llm import LLMConfig, build_backend
 
     return build_backend(LLMConfig(backend="llamacpp", model=model, n_ctx=2048, n_threads=threads,
-                                   temperature=0.8, max_tokens=512))
+                                   temperature=0.8, max_tokens=512,
+                                   adapters={"adcopy": adcopy_adapter} if adcopy_adapter else {}))
+
+
+def registered_adapter(base: str = MODELS["zh"]) -> str | None:
+    """The newest `adcopy` GGUF adapter registered for the bilingual model (BENCH_ADCOPY_ADAPTER wins)."""
+    from assistant.errors import AssistantError
+    from assistant.llm.adapter_registry import get_adapter
+
+    if os.environ.get("BENCH_ADCOPY_ADAPTER"):
+        return os.environ["BENCH_ADCOPY_ADAPTER"]
+    try:
+        return get_adapter("adcopy", base).for_backend("llamacpp")
+    except AssistantError:
+        return None
 
 
 def reset(backend) -> None:
@@ -223,12 +242,19 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
     brand = load_brand()
     backends = {lang: load_backend(model, threads) for lang, model in MODELS.items()}
     out = {"models": MODELS, "baseline": "raw model (first-pass items, unchecked)", "threads": threads}
+    adapter = registered_adapter() if "headlines" in parts else None
     if "headlines" in parts:
         # The one-call-per-headline baseline only on en: on qwen it costs minutes and says the same.
         out["headlines_15"] = {lang: time_headlines(backends[lang], lang, brand, per_call_baseline=lang == "en")
                                for lang in ("en", "zh")}
         if not quick:  # smollm2 writes poor English copy: the bilingual default on the same English brief
             out["headlines_15"]["en_on_qwen"] = time_headlines(backends["zh"], "en", brand, False)
+    if adapter:  # the same briefs through the trained adcopy adapter, side by side with the bare model above
+        tuned = load_backend(MODELS["zh"], threads, adapter)
+        out["adcopy_adapter"] = adapter
+        out["headlines_15"]["zh_adapter"] = time_headlines(tuned, "zh", brand, False)
+        if not quick:
+            out["headlines_15"]["en_on_qwen_adapter"] = time_headlines(tuned, "en", brand, False)
     if "briefs" in parts:
         out["briefs"] = run_briefs(quick, backends, brand, per_language)
     if "advertisegen" in parts:

@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--output", required=True, metavar="FILE.jsonl", help="alpaca SFT rows (instruction/input/output)")
     x.add_argument("--pairs", metavar="FILE.jsonl", default=None,
                    help="preference pairs (prompt/chosen/rejected); default <stem>.pairs.jsonl")
+
+    t = add_common_args(sub.add_parser(
+        "training-data", help="write the shipped headline lists (+ exported feedback) as adcopy adapter training rows",
+        description="Rows in the generator's own prompt format, for `python -m finetune train --task adcopy`."))
+    t.add_argument("--output", required=True, metavar="FILE.jsonl", help="OpenAI-messages JSONL to write")
+    t.add_argument("--feedback", metavar="FILE.jsonl", default=None,
+                   help="SFT rows from `export-feedback`, appended as they are")
     return parser
 
 
@@ -155,8 +162,17 @@ def _cmd_export_feedback(args) -> int:
     return 0
 
 
+def _cmd_training_data(args) -> int:
+    from assistant.adcopy.training_data import write_training_data
+
+    count = write_training_data(args.output, args.feedback)
+    print(f"wrote {count} training rows to {args.output}; next: python -m finetune train --task adcopy "
+          f"--data {args.output} --output adapters/adcopy")
+    return 0
+
+
 COMMANDS = {"generate": _cmd_generate, "email": _cmd_email, "channels": _cmd_channels, "abtest": _cmd_abtest,
-            "export-feedback": _cmd_export_feedback}
+            "export-feedback": _cmd_export_feedback, "training-data": _cmd_training_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

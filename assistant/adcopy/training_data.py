@@ -1,0 +1,81 @@
+"""The shipped headline lists as fine-tuning rows, in the generator's own prompt format.
+
+`python -m assistant.adcopy training-data --output FILE.jsonl` writes them (with the exported feedback rows
+appended when `--feedback FILE.jsonl` is given); `python -m finetune train --task adcopy --data FILE.jsonl`
+trains the `adcopy` adapter on them. Each row is exactly what the generator sends for a Google headline
+round (system prompt, brief, k numbered angles) and the answer it hopes for: k short lines, one per angle,
+without the angle labels (fewer tokens to generate, nothing to strip).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from assistant.adcopy.brand import BrandProfile, load_brand
+from assistant.adcopy.brief import Brief
+from assistant.adcopy.channels import get_channel
+from assistant.adcopy.checks import problems
+from assistant.adcopy.prompts import ANGLES, OFFER_ANGLE, generation_messages
+from assistant.errors import InputError
+
+HEADLINE_LISTS = Path(__file__).resolve().parent / "data" / "headline_lists.yaml"
+
+
+def load_headline_lists(path: str | Path = HEADLINE_LISTS) -> list[dict]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read headline lists {path}: {exc}") from None
+    products = data.get("products") if isinstance(data, dict) else None
+    if not isinstance(products, list) or not products:
+        raise InputError(f"{path}: needs a non-empty 'products' list")
+    return products
+
+
+def _angle_names(offer: str) -> list[str]:
+    """The generator's angle order (`prompts.angles_for`), English names as the YAML keys."""
+    return [a for a, _ in ([OFFER_ANGLE] if offer else []) + ANGLES]
+
+
+def headline_rows(path: str | Path = HEADLINE_LISTS, brand: BrandProfile | None = None, k: int = 8) -> list[dict]:
+    """OpenAI-messages rows: one per round of k angles (offsets 0, k, ... as the generator's rounds use)."""
+    brand = brand or load_brand()
+    channel = get_channel("google_rsa")
+    spec = channel.field("headline")
+    rows = []
+    for n, p in enumerate(load_headline_lists(path), 1):
+        where = f"{path} product {n} ({p.get('product', '?')})"
+        brief = Brief(product=p.get("product", ""), attributes=p.get("attributes") or [], offer=p.get("offer") or "",
+                      language=p.get("language", ""), fields=["headline"], n=k)
+        required = brand.required(brief.language)
+        names, lines = _angle_names(brief.offer), p.get("headlines") or {}
+        missing = [a for a in names if a not in lines]
+        if missing:
+            raise InputError(f"{where}: no headline for angle(s) {', '.join(missing)}")
+        for angle in names:
+            bad = problems(lines[angle], spec, brief.language, brand.banned(brief.language), required)
+            if bad:
+                raise InputError(f"{where}: {angle} headline {lines[angle]!r}: {', '.join(bad)}")
+        # Rounds start at 0, k, 2k, ...; the last one is moved back to end at the last angle, not wrap around.
+        for offset in sorted({min(o, len(names) - k) for o in range(0, len(names), k)}):
+            msgs = generation_messages(brief, channel, "headline", k, brand, required, angle_offset=offset)
+            reply = "\n".join(f"{i}. {lines[a]}" for i, a in enumerate(names[offset:offset + k], 1))
+            rows.append({"messages": [m.as_dict() for m in msgs] + [{"role": "assistant", "content": reply}]})
+    return rows
+
+
+def write_training_data(output: str | Path, feedback: str | Path | None = None) -> int:
+    """The headline rows (+ exported feedback rows, copied as they are) as one JSONL file; returns the count."""
+    rows = [json.dumps(r, ensure_ascii=False) for r in headline_rows()]
+    if feedback:
+        try:
+            rows += [line for line in Path(feedback).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except OSError as exc:
+            raise InputError(f"cannot read feedback rows {feedback}: {exc}") from None
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return len(rows)
