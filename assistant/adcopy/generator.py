@@ -158,6 +158,10 @@ class AdCopyGenerator:
         return Similarity(self._embedder, self.cfg.dedup_embedding, self.cfg.dedup_ngram)
 
     # ---- the LLM -----------------------------------------------------------------------------------------
+    def _adapter_for(self, spec: FieldSpec) -> str | None:
+        fields = self.cfg.adapter_fields
+        return self.adapter if self.adapter and (not fields or spec.name in fields) else None
+
     def _ask(self, messages: list[Message], k: int, spec: FieldSpec, language: str, seed: int) -> str:
         """One call; stops streaming as soon as k numbered items are complete."""
         per_item = prompt_budget(spec, language) * (1.0 if language == "zh" else 0.3) + 8
@@ -166,7 +170,7 @@ class AdCopyGenerator:
         # Stopping at "k+1." ends the list in the backend itself, even where streaming cannot be cut short.
         stop = [f"\n{k + 1}."] if k > 1 else []
         stream = self.backend.stream(messages, max_tokens=max_tokens, temperature=self.cfg.temperature,
-                                     seed=seed, adapter=self.adapter, stop=stop)
+                                     seed=seed, adapter=self._adapter_for(spec), stop=stop)
         text = ""
         # A line three times the limit is a model stuck repeating itself: stop paying for it.
         runaway = 3 * spec.budget_for(language) + 20

@@ -179,6 +179,22 @@ def test_adapter_used_only_when_configured(make_gen, numbered):
     assert backend2.calls[0]["options"].adapter is None
 
 
+def test_adapter_writes_only_its_fields(make_gen, numbered, cfg):
+    """The shipped adapter learnt headlines: descriptions go to the base model unless adapter_fields says so."""
+    import dataclasses
+
+    replies = (numbered("Aurora linen sheets"), numbered("Stonewashed linen from Aurora, softer with every wash."))
+    gen, backend = make_gen(*replies, adapters={"adcopy": "a.gguf"})
+    gen.generate(Brief(product="linen sheets", channel="google_rsa", n=1, language="en", keywords=["linen"]))
+    used = {("headline" if "headline" in c["messages"][-1].content.lower() else "description"): c["options"].adapter
+            for c in backend.calls}
+    assert used == {"headline": "adcopy", "description": None}
+    every = dataclasses.replace(cfg, adapter_fields=[])
+    gen, backend = make_gen(*replies, adapters={"adcopy": "a.gguf"}, cfg=every)
+    gen.generate(Brief(product="linen sheets", channel="google_rsa", n=1, language="en", keywords=["linen"]))
+    assert {c["options"].adapter for c in backend.calls} == {"adcopy"}
+
+
 def test_settings_object_is_accepted(fake_settings, brand, numbered):
     backend = FakeBackend([numbered("Aurora linen")])
     fake_settings.sections["adcopy"] = AdCopyConfig(embedder="ngram", sentiment=False)
