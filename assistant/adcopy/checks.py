@@ -15,6 +15,7 @@ TOO_LONG = "too long"
 BANNED = "banned word"
 MISSING = "missing required term"
 WRONG_LANGUAGE = "wrong language"
+REPEATS = "repeats itself"
 REPAIRABLE = (TOO_LONG, BANNED, MISSING)
 
 # Places where an ad line can be cut and still read as a whole: clause ends and separators.
@@ -33,7 +34,32 @@ def problems(text: str, spec: FieldSpec, language: str, banned: list[str], requi
         out.append(MISSING)
     if language == "zh" and cjk_ratio(text) < 0.3 or language == "en" and has_cjk(text):
         out.append(WRONG_LANGUAGE)
+    if dedupe_clauses(text) != text:
+        out.append(REPEATS)
     return out
+
+
+def dedupe_clauses(text: str) -> str:
+    """`text` with every clause said a second time left out, separators and all.
+
+    Small models loop: "连衣裙圆领，线条流畅，连衣裙圆领，线条流畅，…" (qwen2.5-0.5b on a 140-character weibo post,
+    measured 2026-11-30). The first time each clause is said stays, so the repair keeps the model's own words.
+    """
+    parts = _BOUNDARY.split(text)
+    seps = [m.group(0) for m in _BOUNDARY.finditer(text)]
+    kept, seen = [], set()
+    for i, part in enumerate(parts):
+        key = re.sub(r"\W+", "", fold(part))
+        if len(key) >= 2 and key in seen:
+            continue
+        seen.add(key)
+        kept.append(part + (seps[i] if i < len(seps) else ""))
+    out = "".join(kept).rstrip(_TRAILING).strip()
+    if out == text.rstrip(_TRAILING).strip():
+        return text
+    end = text.rstrip()[-1:]
+    # Keep the sentence's own end mark when the repeats took the last one away.
+    return out + end if end and end in "。！？!?." and out[-1:] not in "。！？!?." else out
 
 
 def trim_to_clause(text: str, spec: FieldSpec, required: list[str]) -> str | None:
@@ -122,6 +148,7 @@ def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) 
     room are refused: asking the model to shorten beats a two-word fragment. A text that already fits is
     only given its brand term. Several candidates let the caller skip one that duplicates earlier copy.
     """
+    text = dedupe_clauses(text)
     if spec.fits(text):
         fixed = add_required(text, spec, required, language)
         return [fixed] if all(contains_term(fixed, t) for t in required) else []

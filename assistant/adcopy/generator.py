@@ -100,6 +100,11 @@ class _Job:
         return self.channel.field(name), (self.required if name == self.carrier else [])
 
 
+def coverage_terms(brief: Brief) -> list[str]:
+    """What the `keywords` score counts: the brief's keywords, then its selling points."""
+    return list(dict.fromkeys([*brief.keywords, *brief.attributes]))
+
+
 def _key(text: str) -> str:
     """What two texts share when they are the same copy in different punctuation, case or script."""
     return re.sub(r"\W+", "", fold(text))
@@ -332,7 +337,7 @@ class AdCopyGenerator:
         candidates = []
         for i in range(count):
             fields = {name: pools[name][i] for name in gen_names}
-            candidates.append({"fields": fields, "scores": base_scores(channel, fields, brief.keywords, brief.language)})
+            candidates.append({"fields": fields, "scores": base_scores(channel, fields, coverage_terms(brief), brief.language)})
         self._score_tone(candidates, brief)
         ranked, merged = rank_variants(candidates, self._get_similarity(), self.cfg.weights, n)
         variants = []

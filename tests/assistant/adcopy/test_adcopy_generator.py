@@ -276,3 +276,11 @@ def test_a_model_looping_on_one_line_is_cut_off_mid_stream(make_gen, numbered):
     texts = [v.fields["headline"] for v in result.variants]
     assert sorted(texts) == ["Aurora cool sheets", "Aurora soft linen"]  # the stream stopped at the 3rd repeat
     assert result.rejected["headline: duplicate"] == 2
+
+
+def test_selling_points_count_in_the_keyword_score(make_gen, numbered):
+    gen, _ = make_gen(numbered("Aurora: breathable, soft", "Aurora linen for cool nights"))
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en",
+                                attributes=["breathable", "soft"]))
+    scores = {v.fields["headline"]: v.scores["keywords"] for v in result.variants}
+    assert scores == {"Aurora: breathable, soft": 1.0, "Aurora linen for cool nights": 0.0}

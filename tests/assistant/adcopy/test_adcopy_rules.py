@@ -145,3 +145,16 @@ def test_demo_brand_loads_and_bad_brand_files_fail_clearly(tmp_path):
         load_brand(tmp_path / "missing.yaml")
     with pytest.raises(InputError, match="no variant could satisfy both"):
         parse_brand({"name": "X", "banned_words": ["sale"], "required_terms": ["Summer Sale"]})
+
+
+def test_a_looping_text_is_refused_and_repaired_to_its_first_saying():
+    from assistant.adcopy.checks import REPEATS, dedupe_clauses, problems, shortenings
+
+    weibo = get_channel("weibo").field("text")
+    looped = "绿色宽松连衣裙，线条流畅，圆领设计，线条流畅，圆领设计，线条流畅。"
+    assert REPEATS in problems(looped, weibo, "zh", [], [])
+    assert dedupe_clauses(looped) == "绿色宽松连衣裙，线条流畅，圆领设计。"
+    assert shortenings(looped, weibo, "zh", []) == ["绿色宽松连衣裙，线条流畅，圆领设计。"]
+    assert dedupe_clauses("Soft linen, cool nights. Soft linen, cool nights.") == "Soft linen, cool nights."
+    fine = "极光｜亚麻四件套，越洗越软。"
+    assert dedupe_clauses(fine) == fine and REPEATS not in problems(fine, weibo, "zh", [], [])
