@@ -90,16 +90,11 @@ def load_backend(model: str, threads: int = 2, adcopy_adapter: str | None = None
 
 
 def registered_adapter(base: str = MODELS["zh"]) -> str | None:
-    """The newest `adcopy` GGUF adapter registered for the bilingual model (BENCH_ADCOPY_ADAPTER wins)."""
-    from assistant.errors import AssistantError
-    from assistant.llm.adapter_registry import get_adapter
+    """The adcopy GGUF the product serves on the bilingual model: the shop's registered one, else the shipped one
+    (BENCH_ADCOPY_ADAPTER wins)."""
+    from assistant.llm.adapter_registry import adapters_for
 
-    if os.environ.get("BENCH_ADCOPY_ADAPTER"):
-        return os.environ["BENCH_ADCOPY_ADAPTER"]
-    try:
-        return get_adapter("adcopy", base).for_backend("llamacpp")
-    except AssistantError:
-        return None
+    return os.environ.get("BENCH_ADCOPY_ADAPTER") or adapters_for("llamacpp", base).get("adcopy")
 
 
 def reset(backend) -> None:

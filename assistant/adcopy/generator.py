@@ -21,7 +21,7 @@ from pathlib import Path
 from assistant.adcopy.brand import BrandProfile, load_brand
 from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
-from assistant.adcopy.checks import REPAIRABLE, echoes_example, has_copy, problems, shortenings
+from assistant.adcopy.checks import REPAIRABLE, echoes_example, has_copy, lists_terms, problems, shortenings
 from assistant.adcopy.config import AdCopyConfig
 from assistant.adcopy.prompts import (
     block_messages,
@@ -98,6 +98,10 @@ class _Job:
 
     def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
         return self.channel.field(name), (self.required if name == self.carrier else [])
+
+
+# Fields with room for a sentence or more (weibo, posts, bodies): there a bare list of the selling points is refused.
+LIST_CHECK_MIN_CHARS = 60
 
 
 def coverage_terms(brief: Brief) -> list[str]:
@@ -203,6 +207,11 @@ class AdCopyGenerator:
         """
         spec, required = job.rules(name)
         lang = job.brief.language
+        brief = job.brief
+        if spec.budget_for(lang) >= LIST_CHECK_MIN_CHARS and lists_terms(
+                text, [brief.product, *brief.attributes, *brief.keywords]):
+            job.rejected[f"{name}: lists the selling points, not copy"] += 1
+            return True  # a rewrite of a list is a shorter list: the next round asks afresh
         fixes = [t for t in shortenings(text, spec, lang, required) if not problems(t, spec, lang, job.banned, required)]
         if not fixes:
             return False

@@ -284,3 +284,13 @@ def test_selling_points_count_in_the_keyword_score(make_gen, numbered):
                                 attributes=["breathable", "soft"]))
     scores = {v.fields["headline"]: v.scores["keywords"] for v in result.variants}
     assert scores == {"Aurora: breathable, soft": 1.0, "Aurora linen for cool nights": 0.0}
+
+
+def test_a_list_of_the_selling_points_is_not_copy(make_gen, numbered):
+    listed = "考虑：宽松、显瘦、灰色、街头、条纹、卫衣"
+    prose = "灰色条纹卫衣，宽松显瘦，周末逛街穿上它，轻松又有型。"
+    gen, backend = make_gen(numbered(listed), numbered(prose), default="")
+    result = gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh",
+                                attributes=["宽松", "显瘦", "灰色", "街头", "条纹"]))
+    assert [v.fields["text"] for v in result.variants] == ["极光｜" + prose]  # the brand term put in front
+    assert result.rejected == {"text: lists the selling points, not copy": 1}

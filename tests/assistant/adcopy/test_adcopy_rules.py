@@ -158,3 +158,10 @@ def test_a_looping_text_is_refused_and_repaired_to_its_first_saying():
     assert dedupe_clauses("Soft linen, cool nights. Soft linen, cool nights.") == "Soft linen, cool nights."
     fine = "极光｜亚麻四件套，越洗越软。"
     assert dedupe_clauses(fine) == fine and REPEATS not in problems(fine, weibo, "zh", [], [])
+
+
+def test_a_loop_cut_off_mid_clause_is_repaired_too():
+    from assistant.adcopy.checks import dedupe_clauses
+
+    assert dedupe_clauses("绿色宽松连衣裙圆领，线条流畅，连衣裙圆领，连衣裙圆") == "绿色宽松连衣裙圆领，线条流畅"
+    assert dedupe_clauses("Aurora linen sheets, linen sheets, cool") == "Aurora linen sheets, cool"
