@@ -81,6 +81,9 @@ def examples_for(brand: BrandProfile | None, channel: ChannelSpec, field: str, l
             and channel.field(field).fits(ex.fields[field])][:3]
 
 
+# Fields with room for this many characters (after the prompt's margin) are asked to name every selling point.
+COVER_ALL_MIN_CHARS = 60
+
 # One angle per item: small models asked for "k different headlines" write one headline k times; asked for
 # one per angle, they write k different ones. The angle is a label the parser strips.
 ANGLES = [("benefit", "好处"), ("material", "材质"), ("feeling", "感受"), ("who it is for", "适合谁"),
@@ -120,6 +123,12 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
         if required:
             ask += ", each including " + ", ".join(f'"{t}"' for t in required)
         ask += "."
+    if brief.attributes and budget >= COVER_ALL_MIN_CHARS:
+        # One angle per item leaves the other selling points out, and a bare list of them is refused: a long
+        # field is asked to work all of them into sentences (advertisegen coverage 35 % -> 45 %, 2026-11-30).
+        parts.append(("每条都要写到这些卖点：" + "、".join(brief.attributes) + "，写成通顺的句子，不要罗列。") if zh else
+                     ("Work every selling point into each one (" + ", ".join(brief.attributes) +
+                      ") in flowing sentences, not a list."))
     parts.append(ask)
     # No "do not repeat these: ..." list: measured 2026-11-25, smollm2 and qwen2.5-0.5b copy such a list
     # back line by line. Repeats are caught after the call; new angles and seeds make new copy.

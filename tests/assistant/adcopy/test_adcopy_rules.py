@@ -165,3 +165,14 @@ def test_a_loop_cut_off_mid_clause_is_repaired_too():
 
     assert dedupe_clauses("绿色宽松连衣裙圆领，线条流畅，连衣裙圆领，连衣裙圆") == "绿色宽松连衣裙圆领，线条流畅"
     assert dedupe_clauses("Aurora linen sheets, linen sheets, cool") == "Aurora linen sheets, cool"
+
+
+def test_long_fields_are_asked_for_every_selling_point_in_sentences():
+    from assistant.adcopy import Brief
+    from assistant.adcopy.prompts import generation_messages
+
+    brief = Brief(product="卫衣", language="zh", attributes=["宽松", "灰色"])
+    weibo = generation_messages(brief, get_channel("weibo"), "text", 2, None, [])[-1].content
+    assert "每条都要写到这些卖点：宽松、灰色，写成通顺的句子，不要罗列。" in weibo
+    headline = generation_messages(brief, get_channel("google_rsa"), "headline", 8, None, [])[-1].content
+    assert "每条都要写到" not in headline  # 12 characters have no room for every selling point
