@@ -28,6 +28,7 @@ from assistant.adcopy.prompts import (
     count_complete_items,
     examples_for,
     generation_messages,
+    is_long_field,
     parse_items,
     prompt_budget,
     repair_messages,
@@ -98,10 +99,6 @@ class _Job:
 
     def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
         return self.channel.field(name), (self.required if name == self.carrier else [])
-
-
-# Fields with room for a sentence or more (weibo, posts, bodies): there a bare list of the selling points is refused.
-LIST_CHECK_MIN_CHARS = 60
 
 
 def coverage_terms(brief: Brief) -> list[str]:
@@ -208,7 +205,7 @@ class AdCopyGenerator:
         spec, required = job.rules(name)
         lang = job.brief.language
         brief = job.brief
-        if spec.budget_for(lang) >= LIST_CHECK_MIN_CHARS and lists_terms(
+        if is_long_field(spec, lang) and lists_terms(
                 text, [brief.product, *brief.attributes, *brief.keywords]):
             job.rejected[f"{name}: lists the selling points, not copy"] += 1
             return True  # a rewrite of a list is a shorter list: the next round asks afresh

@@ -81,8 +81,13 @@ def examples_for(brand: BrandProfile | None, channel: ChannelSpec, field: str, l
             and channel.field(field).fits(ex.fields[field])][:3]
 
 
-# Fields with room for this many characters (after the prompt's margin) are asked to name every selling point.
-COVER_ALL_MIN_CHARS = 60
+# A field with room for this many characters (after the prompt's margin) holds sentences, not a phrase: it is
+# asked to name every selling point, and a bare list of them is refused there (generator).
+LONG_FIELD_CHARS = 60
+
+
+def is_long_field(spec: FieldSpec, language: str) -> bool:
+    return prompt_budget(spec, language) >= LONG_FIELD_CHARS
 
 # One angle per item: small models asked for "k different headlines" write one headline k times; asked for
 # one per angle, they write k different ones. The angle is a label the parser strips.
@@ -123,7 +128,7 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
         if required:
             ask += ", each including " + ", ".join(f'"{t}"' for t in required)
         ask += "."
-    if brief.attributes and budget >= COVER_ALL_MIN_CHARS:
+    if brief.attributes and is_long_field(spec, brief.language):
         # One angle per item leaves the other selling points out, and a bare list of them is refused: a long
         # field is asked to work all of them into sentences (advertisegen coverage 35 % -> 45 %, 2026-11-30).
         parts.append(("每条都要写到这些卖点：" + "、".join(brief.attributes) + "，写成通顺的句子，不要罗列。") if zh else
