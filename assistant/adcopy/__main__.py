@@ -74,9 +74,10 @@ def _settings(args):
 
 def _generator(args, settings):
     from assistant.adcopy.generator import AdCopyGenerator
-    from assistant.llm import build_backend
+    from assistant.runtime import Runtime
 
-    return AdCopyGenerator(build_backend(settings.llm), settings, args.brand)
+    # The runtime's backend, as the app builds it: config adapters plus the registered and shipped ones.
+    return AdCopyGenerator(Runtime(settings).backend, settings, args.brand)
 
 
 def _cmd_generate(args) -> int:

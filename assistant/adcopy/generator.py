@@ -134,8 +134,12 @@ class AdCopyGenerator:
         if not isinstance(self.cfg, AdCopyConfig):
             self.cfg = AdCopyConfig()
         if adapters is None:
-            llm_cfg = getattr(self.settings, "llm", None) if self.settings is not None else getattr(backend, "cfg", None)
-            adapters = getattr(llm_cfg, "adapters", None) or {}
+            # What the backend serves decides (the runtime builds it with the registered and shipped adapters);
+            # the settings' own list is the fall-back for a backend that does not say.
+            adapters = getattr(getattr(backend, "cfg", None), "adapters", None)
+            if adapters is None and self.settings is not None:
+                adapters = getattr(getattr(self.settings, "llm", None), "adapters", None)
+            adapters = adapters or {}
         self.adapter = self.cfg.adapter if self.cfg.adapter and self.cfg.adapter in adapters else None
         self.brand = brand if isinstance(brand, BrandProfile) else load_brand(brand or self.cfg.brand_file or None)
         self._sentiment, self._embedder = sentiment, embedder

@@ -195,6 +195,19 @@ def test_adapter_writes_only_its_fields(make_gen, numbered, cfg):
     assert {c["options"].adapter for c in backend.calls} == {"adcopy"}
 
 
+def test_the_backends_adapters_decide_not_only_the_settings(fake_settings, brand, numbered):
+    """The app's backend carries the registered and shipped adapters, which the settings' list does not."""
+    from types import SimpleNamespace
+
+    backend = FakeBackend([numbered("Aurora linen")])
+    backend.cfg = SimpleNamespace(adapters={"adcopy": "shipped.gguf"})
+    fake_settings.sections["adcopy"] = AdCopyConfig(embedder="ngram", sentiment=False)
+    gen = AdCopyGenerator(backend, fake_settings, brand)
+    assert gen.adapter == "adcopy"
+    gen.generate(Brief(product="linen", n=1, fields=["headline"], language="en"))
+    assert backend.calls[0]["options"].adapter == "adcopy"
+
+
 def test_settings_object_is_accepted(fake_settings, brand, numbered):
     backend = FakeBackend([numbered("Aurora linen")])
     fake_settings.sections["adcopy"] = AdCopyConfig(embedder="ngram", sentiment=False)
