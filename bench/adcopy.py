@@ -46,7 +46,7 @@ HEADLINES = [
     ("15 Google headlines, zh on the bare qwen2.5-0.5b, no adapter (s)", "headlines_15.zh.batched.s", None,
      "<= 10 s"),
     ("15 Google headlines, zh on the bare model: produced", "headlines_15.zh.batched.produced", None, "15"),
-    ("15 zh Google headlines (s), with the shipped adcopy adapter (the default) vs the bare qwen2.5-0.5b",
+    ("15 zh Google headlines (s), with the adcopy adapter trained on the headline lists vs the bare qwen2.5-0.5b",
      "headlines_15.zh_adapter.batched.s", "headlines_15.zh.batched.s", "<= 10 s"),
     ("15 zh Google headlines produced, with the adcopy adapter vs the bare model",
      "headlines_15.zh_adapter.batched.produced", "headlines_15.zh.batched.produced", "15"),
@@ -91,8 +91,8 @@ def load_backend(model: str, threads: int = 2, adcopy_adapter: str | None = None
 
 
 def registered_adapter(base: str = MODELS["zh"]) -> str | None:
-    """The adcopy GGUF the product serves on the bilingual model: the shop's registered one, else the shipped one
-    (BENCH_ADCOPY_ADAPTER wins)."""
+    """The adcopy GGUF the product serves on the bilingual model: the newest registered one
+    (BENCH_ADCOPY_ADAPTER wins); None when none is trained (see docs/adcopy.md)."""
     from assistant.llm.adapter_registry import adapters_for
 
     return os.environ.get("BENCH_ADCOPY_ADAPTER") or adapters_for("llamacpp", base).get("adcopy")

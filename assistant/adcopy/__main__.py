@@ -76,7 +76,7 @@ def _generator(args, settings):
     from assistant.adcopy.generator import AdCopyGenerator
     from assistant.runtime import Runtime
 
-    # The runtime's backend, as the app builds it: config adapters plus the registered and shipped ones.
+    # The runtime's backend, as the app builds it: config adapters plus the registered ones.
     return AdCopyGenerator(Runtime(settings).backend, settings, args.brand)
 
 

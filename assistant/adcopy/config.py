@@ -14,8 +14,8 @@ class AdCopyConfig:
     adapter: str = field(default="adcopy", metadata={"help": "task adapter used when llm.adapters has it"})
     adapter_fields: list[str] = field(
         default_factory=lambda: ["headline"],
-        metadata={"help": "channel fields the adapter writes; [] = every field. The shipped adapter learnt "
-                          "headlines only: on long texts it wrote headline-short copy (measured 2026-11-30)"},
+        metadata={"help": "channel fields the adapter writes; [] = every field. The adapter trained on the shipped "
+                          "headline lists learnt headlines only: on long texts it wrote headline-short copy (measured 2026-11-30)"},
     )
     brand_file: str = field(default="", metadata={"help": "brand profile YAML; '' = the demo brand Aurora Home"})
     channels_file: str = field(default="", metadata={"help": "channel specs YAML; '' = the shipped specs"})

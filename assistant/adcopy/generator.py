@@ -134,7 +134,7 @@ class AdCopyGenerator:
         if not isinstance(self.cfg, AdCopyConfig):
             self.cfg = AdCopyConfig()
         if adapters is None:
-            # What the backend serves decides (the runtime builds it with the registered and shipped adapters);
+            # What the backend serves decides (the runtime builds it with the registered adapters);
             # the settings' own list is the fall-back for a backend that does not say.
             adapters = getattr(getattr(backend, "cfg", None), "adapters", None)
             if adapters is None and self.settings is not None:

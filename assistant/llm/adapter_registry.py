@@ -131,23 +131,9 @@ def get_adapter(task: str, base_model: str | None = None,
     return max(found, key=lambda r: r.created)
 
 
-# Adapters that ship with the package for an embedded base (GGUF only: llama.cpp, the CPU default). A shop's own
-# registered adapter for the same task and base wins; `adcopy.adapter: ""` turns the ad-copy one off.
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "adcopy" / "data" / "adapters"
-SHIPPED = {("adcopy", "qwen2.5-0.5b"): SHIPPED_DIR / "adcopy-qwen2.5-0.5b.gguf"}
-
-
-def shipped_adapters(backend: str, base_model: str) -> dict[str, str]:
-    """task -> GGUF of the adapters shipped for this base (llama.cpp only; a missing file is skipped)."""
-    if backend != "llamacpp":
-        return {}
-    return {task: str(path) for (task, base), path in SHIPPED.items() if base == base_model and path.is_file()}
-
-
 def adapters_for(backend: str, base_model: str, registry: str | os.PathLike | None = None) -> dict[str, str]:
-    """task -> value for `llm.adapters` for this backend and base: the registered adapters, then the shipped
-    ones for tasks none is registered for; tasks not servable here are skipped."""
-    out: dict[str, str] = shipped_adapters(backend, base_model)
+    """task -> value for `llm.adapters` for this backend and base; tasks not servable here are skipped."""
+    out: dict[str, str] = {}
     for r in list_adapters(registry):
         if r.base_model != base_model:
             continue

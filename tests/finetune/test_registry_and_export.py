@@ -136,14 +136,3 @@ def test_task_metrics():
     ad = Example([{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], channel="sms", max_chars=10)
     _, score, n = task_metric("adcopy", [Generated(ad, "q", "short"), Generated(ad, "q", "far too long a text")])
     assert (score, n) == (0.5, 2)
-
-
-def test_the_shipped_adcopy_adapter_serves_qwen_on_llamacpp_unless_one_is_registered(tmp_path):
-    path = tmp_path / "registry.json"
-    shipped = reg.SHIPPED[("adcopy", "qwen2.5-0.5b")]
-    assert shipped.is_file() and reg.adapter_base(shipped) == "qwen2.5-0.5b"  # checked again at load time
-    assert reg.adapters_for("llamacpp", "qwen2.5-0.5b", path) == {"adcopy": str(shipped)}
-    assert reg.adapters_for("llamacpp", "smollm2-135m", path) == {}  # trained on qwen: never served on another base
-    assert reg.adapters_for("transformers", "qwen2.5-0.5b", path) == {}  # shipped as GGUF only
-    reg.register_adapter("adcopy", tmp_path / "a", "qwen2.5-0.5b", "lora", gguf=tmp_path / "a.gguf", registry=path)
-    assert reg.adapters_for("llamacpp", "qwen2.5-0.5b", path) == {"adcopy": str(tmp_path / "a.gguf")}  # the shop's own

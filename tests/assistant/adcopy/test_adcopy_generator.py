@@ -180,7 +180,7 @@ def test_adapter_used_only_when_configured(make_gen, numbered):
 
 
 def test_adapter_writes_only_its_fields(make_gen, numbered, cfg):
-    """The shipped adapter learnt headlines: descriptions go to the base model unless adapter_fields says so."""
+    """An adapter trained on the headline lists learnt headlines: descriptions go to the base model unless adapter_fields says so."""
     import dataclasses
 
     replies = (numbered("Aurora linen sheets"), numbered("Stonewashed linen from Aurora, softer with every wash."))
@@ -196,11 +196,11 @@ def test_adapter_writes_only_its_fields(make_gen, numbered, cfg):
 
 
 def test_the_backends_adapters_decide_not_only_the_settings(fake_settings, brand, numbered):
-    """The app's backend carries the registered and shipped adapters, which the settings' list does not."""
+    """The app's backend carries the registered adapters, which the settings' list does not."""
     from types import SimpleNamespace
 
     backend = FakeBackend([numbered("Aurora linen")])
-    backend.cfg = SimpleNamespace(adapters={"adcopy": "shipped.gguf"})
+    backend.cfg = SimpleNamespace(adapters={"adcopy": "registered.gguf"})
     fake_settings.sections["adcopy"] = AdCopyConfig(embedder="ngram", sentiment=False)
     gen = AdCopyGenerator(backend, fake_settings, brand)
     assert gen.adapter == "adcopy"
