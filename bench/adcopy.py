@@ -242,19 +242,19 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
     brand = load_brand()
     backends = {lang: load_backend(model, threads) for lang, model in MODELS.items()}
     out = {"models": MODELS, "baseline": "raw model (first-pass items, unchecked)", "threads": threads}
-    adapter = registered_adapter() if "headlines" in parts else None
     if "headlines" in parts:
         # The one-call-per-headline baseline only on en: on qwen it costs minutes and says the same.
         out["headlines_15"] = {lang: time_headlines(backends[lang], lang, brand, per_call_baseline=lang == "en")
                                for lang in ("en", "zh")}
         if not quick:  # smollm2 writes poor English copy: the bilingual default on the same English brief
             out["headlines_15"]["en_on_qwen"] = time_headlines(backends["zh"], "en", brand, False)
-    if adapter:  # the same briefs through the trained adcopy adapter, side by side with the bare model above
-        tuned = load_backend(MODELS["zh"], threads, adapter)
-        out["adcopy_adapter"] = adapter
-        out["headlines_15"]["zh_adapter"] = time_headlines(tuned, "zh", brand, False)
-        if not quick:
-            out["headlines_15"]["en_on_qwen_adapter"] = time_headlines(tuned, "en", brand, False)
+        adapter = registered_adapter()
+        if adapter:  # the same briefs through the trained adcopy adapter, side by side with the bare model above
+            tuned = load_backend(MODELS["zh"], threads, adapter)
+            out["adcopy_adapter"] = adapter
+            out["headlines_15"]["zh_adapter"] = time_headlines(tuned, "zh", brand, False)
+            if not quick:
+                out["headlines_15"]["en_on_qwen_adapter"] = time_headlines(tuned, "en", brand, False)
     if "briefs" in parts:
         out["briefs"] = run_briefs(quick, backends, brand, per_language)
     if "advertisegen" in parts:

@@ -96,7 +96,7 @@ def _variant(name: str, base: str, steps: int, batch: int, seq: int) -> dict:
 
     from finetune.config import FinetuneConfig
     from finetune.data import demo_path
-    from finetune.methods import load_base
+    from finetune.methods import enable_checkpointing, load_base
     from finetune.pipeline import prepare_data
     from finetune.trainer import train_adapter
 
@@ -108,8 +108,7 @@ def _variant(name: str, base: str, steps: int, batch: int, seq: int) -> dict:
     t0 = time.perf_counter()
     model, tok, _ = load_base(cfg)
     if name == "lora16":  # what prepare_model_for_kbit_training switches on for QLoRA, minus the 4-bit
-        model.gradient_checkpointing_enable()
-        model.enable_input_require_grads()
+        enable_checkpointing(model)
     torch.cuda.synchronize()
     load_s, loaded = time.perf_counter() - t0, torch.cuda.memory_allocated()
     train_rows, eval_rows, _ = prepare_data(cfg, demo_path("support"), tok)

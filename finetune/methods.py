@@ -82,9 +82,14 @@ def load_base(cfg: FinetuneConfig):
         # on a 7B with a 152k vocabulary that is 2.2 GB more. Same freezing and checkpointing, weights left bf16.
         for p in model.parameters():
             p.requires_grad_(False)
-        model.gradient_checkpointing_enable()
-        model.enable_input_require_grads()
+        enable_checkpointing(model)
     return model, tok, model_id
+
+
+def enable_checkpointing(model) -> None:
+    """Gradient checkpointing as prepare_model_for_kbit_training switches it on (inputs need grads for it)."""
+    model.gradient_checkpointing_enable()
+    model.enable_input_require_grads()
 
 
 def wrap(model, cfg: FinetuneConfig, total_steps: int):

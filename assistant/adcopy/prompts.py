@@ -89,6 +89,7 @@ LONG_FIELD_CHARS = 60
 def is_long_field(spec: FieldSpec, language: str) -> bool:
     return prompt_budget(spec, language) >= LONG_FIELD_CHARS
 
+
 # One angle per item: small models asked for "k different headlines" write one headline k times; asked for
 # one per angle, they write k different ones. The angle is a label the parser strips.
 ANGLES = [("benefit", "好处"), ("material", "材质"), ("feeling", "感受"), ("who it is for", "适合谁"),
