@@ -203,10 +203,19 @@ def start_warm_up(runtime) -> None:
     import threading
 
     def report(step: str, seconds: float, problem: str | None) -> None:
-        state = f"unavailable ({problem})" if problem else "ready"
+        state = f"unavailable ({problem})" if problem else "done"
         print(f"warm-up: {step} {state} in {seconds:.1f} s", file=sys.stderr, flush=True)
 
-    threading.Thread(target=runtime.warm_up, kwargs={"report": report}, name="warm-up", daemon=True).start()
+    def warm_up() -> None:
+        runtime.warm_up(report)
+        if runtime.ready:
+            print("ready: the model answered a test question; serving customers", file=sys.stderr, flush=True)
+        else:
+            why = runtime.degraded.get("language_model", "the model did not answer a test question")
+            print(f"NOT READY: {why} (customers are offered a human; /healthz reports it)", file=sys.stderr,
+                  flush=True)
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
 
 
 if __name__ == "__main__":

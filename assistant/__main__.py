@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the embedded models and verify they are usable")
     add_common_args(models)
 
-    first_start = ("do the first-start work now (assemble the model, train the default classifiers, ingest the "
-                   "demo knowledge base) so the first customer does not wait")
+    first_start = ("do the first-start work now (assemble the model and check it really generates, in a child "
+                   "process; train the default classifiers; ingest the demo knowledge base) so the first customer "
+                   "does not wait; exit status 1 with the reason when something fails")
     prepare = sub.add_parser("prepare", help=first_start, description=first_start)
     add_common_args(prepare)
     return parser
@@ -57,7 +58,12 @@ def _prepare(settings) -> int:
 
     print(f"preparing the assistant ({settings.llm.backend}: {settings.llm.model}); first time takes minutes",
           file=sys.stderr, flush=True)
-    Runtime(settings).warm_up(report)
+    runtime = Runtime(settings)
+    runtime.warm_up(report)
+    if not runtime.ready:
+        why = runtime.degraded.get("language_model", "the model did not answer a test question")
+        print(f"error: the assistant cannot answer: {why}", file=sys.stderr, flush=True)
+        return 1
     return 1 if problems else 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.chat import ChatService
 from assistant.config import Settings, load_config
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ModelLoadError
 from assistant.llm import build_backend
 from assistant.llm.base import LLMBackend
 
@@ -32,6 +32,9 @@ class Runtime:
         self._objects: dict[str, Any] = dict(components or {})
         self._lock = threading.RLock()
         self.degraded: dict[str, str] = {}
+        #: True once the model has generated a real multi-token answer in this process (warm_up's last step)
+        self.ready = False
+        self._probe_failure: str | None = None
         try:  # PII never reaches a log line, whichever module writes it
             from assistant.privacy import install_log_redaction
 
@@ -69,9 +72,37 @@ class Runtime:
         with self._lock:
             if self._backend is None:
                 cfg = self.llm_config
+                self._probe(cfg)
                 self._backend = build_backend(cfg)
                 self._adapters = tuple(cfg.adapters)
             return self._backend
+
+    def _probe(self, cfg) -> None:
+        """Generate once in a child process before llama.cpp loads in this one: a native crash there is a
+        one-line ModelLoadError here (remembered, so every request does not pay the probe again)."""
+        if self._probe_failure is not None:
+            raise ModelLoadError(self._probe_failure)
+        if cfg.backend != "llamacpp" or not cfg.startup_probe or getattr(self, "_probed", False):
+            return
+        from assistant.llm.embedded import check_gguf
+        from assistant.llm.factory import resolve_gguf
+        from assistant.llm.probe import probe_generation
+
+        check_gguf(resolve_gguf(cfg))  # a missing or corrupt file is said plainly, without a child process
+        result = probe_generation(cfg)
+        if not result.ok:
+            self._probe_failure = result.message
+            self.degraded["language_model"] = result.message
+            raise ModelLoadError(result.message)
+        log.info("model probe: %s", result.message)
+        self._probed = True
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports: ready only after a real answer; every component that failed, in one line."""
+        status = "ready" if self.ready and "language_model" not in self.degraded else (
+            "failed" if "language_model" in self.degraded else "starting")
+        return {"status": status, "ready": status == "ready", "degraded": dict(self.degraded),
+                "model_loaded": self._backend is not None}
 
     @property
     def adapters(self) -> tuple[str, ...]:
@@ -193,23 +224,32 @@ class Runtime:
             return None
 
     def warm_up(self, report: Callable[[str, float, str | None], None] | None = None) -> dict[str, float]:
-        """Build everything the first customer message needs, now: model weights (assembled and verified on
-        first use), the default classifiers (trained on first use), the demo knowledge base (ingested on first
-        use), then one token from the model so llama.cpp has mapped its weights.
+        """Build everything the first customer message needs, now: model weights (assembled, verified and
+        probed in a child process on first use), the default classifiers (trained on first use), the demo
+        knowledge base (ingested on first use), then a real multi-token answer from the model in this process.
+        Only when that answer came does `ready` turn True.
 
         `report(step, seconds, problem)` is called after each step. Returns seconds per step. Failures are
         reported, not raised: the chat degrades as it would on first use.
         """
         import time
 
-        def one_token():
+        from assistant.llm.probe import MIN_TOKENS, PROBE_PROMPT
+
+        def first_answer():
             from assistant.llm.base import Message
 
-            self.backend.generate([Message("user", "hi")], max_tokens=1, temperature=0.0)
+            backend = self.backend
+            text = backend.generate([Message("user", PROBE_PROMPT)], max_tokens=8, temperature=0.0)
+            count = getattr(backend, "count_tokens", None)
+            tokens = count(text) if count and text else len(text.split())
+            if tokens < MIN_TOKENS and self.settings.llm.backend != "fake":
+                raise ModelLoadError(f"the model produced only {tokens} token(s) for a test prompt: {text!r}")
+            self.ready = True
 
         steps = [("language model", lambda: self.backend), ("classifiers", lambda: self.classifiers),
                  ("knowledge base", lambda: self.kb), ("chat pipeline", lambda: self.chat),
-                 ("first token", one_token)]
+                 ("first answer", first_answer)]
         seconds: dict[str, float] = {}
         for name, step in steps:
             start, problem = time.perf_counter(), None
@@ -221,9 +261,13 @@ class Runtime:
                 problem = f"{type(exc).__name__}: {exc}"
             component = {"classifiers": "classifiers", "knowledge base": "knowledge_base"}.get(name)
             problem = problem or self.degraded.get(component or "")
+            if problem and name in ("language model", "first answer"):
+                self.degraded.setdefault("language_model", problem)
             seconds[name] = time.perf_counter() - start
             if report:
                 report(name, seconds[name], problem)
+            if problem and name == "language model":
+                break  # nothing further can answer; the report says why
         return seconds
 
     @property

@@ -26,6 +26,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not has_cuda:
             item.add_marker(skip_gpu)
+        if "slow" in item.keywords:  # they may load llama.cpp in-process: probe it in a child first
+            item.fixturenames.insert(0, "llama_cpp_runs")
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_runs() -> None:
+    """Fails (not skips) every slow test when the installed llama.cpp crashes or cannot generate on this CPU,
+    found out in a child process, so the crash does not kill the whole pytest run."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return
+    from assistant.llm import LLMConfig
+    from assistant.llm.probe import probe_generation
+
+    # Both quantisations: the AMX crash hit Q4_K/Q6_K (Qwen) while Q4_1 (SmolLM2) still ran.
+    for profile in ("smollm2-135m", "qwen2.5-0.5b"):
+        probe = probe_generation(LLMConfig(backend="llamacpp", model=profile, n_ctx=512))
+        if not probe.ok:
+            pytest.fail(f"{profile}: {probe.message}")
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +77,14 @@ def smollm2_backend():
     """The embedded SmolLM2 on llama.cpp, loaded once per test session."""
     pytest.importorskip("llama_cpp")
     from assistant.llm import LLMConfig, build_backend
+    from assistant.llm.probe import probe_generation
 
-    return build_backend(LLMConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048, max_tokens=32,
-                                   temperature=0.0))
+    cfg = LLMConfig(backend="llamacpp", model="smollm2-135m", n_ctx=2048, max_tokens=32, temperature=0.0)
+    # In a child first: a llama.cpp build that crashes on this CPU fails the tests that need it, not pytest.
+    probe = probe_generation(cfg)
+    if not probe.ok:
+        pytest.fail(probe.message)
+    return build_backend(cfg)
 
 
 def run_module(module: str, *args: str, input: str | None = None, env: dict | None = None, timeout: int = 600):

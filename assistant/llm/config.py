@@ -36,6 +36,10 @@ class LLMConfig:
     timeout_s: float = field(default=120.0, metadata={"help": "seconds before a request is given up"})
     cache_dir: str = field(default="", metadata={"help": "where assembled models live; '' = ~/.cache/shop-assistant"})
     fake_replies: list[str] = field(default_factory=list, metadata={"help": "queued replies of the fake backend"})
+    startup_probe: bool = field(
+        default=True,
+        metadata={"help": "before loading llama.cpp in-process, generate a test answer in a child process: a "
+                          "build that crashes on this CPU is reported in one line instead of killing the app"})
 
     def __post_init__(self):
         if self.backend not in BACKENDS:

@@ -48,8 +48,17 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     app.include_router(widget.build_router(runtime, runtime.settings.app.title))
 
     @app.get("/healthz")
-    def health() -> dict:
-        return {"ok": True, "demo_mode": auth.demo, "model_loaded": runtime.__dict__.get("_backend") is not None}
+    def health():
+        """Liveness plus what is degraded; 503 only when the model cannot answer at all (take this replica out)."""
+        state = runtime.health()
+        body = {"ok": state["status"] != "failed", **state, "demo_mode": auth.demo}
+        return JSONResponse(status_code=503 if state["status"] == "failed" else 200, content=body)
+
+    @app.get("/readyz")
+    def ready():
+        """200 once the model has generated a real answer in this process (after warm-up), 503 before."""
+        state = runtime.health()
+        return JSONResponse(status_code=200 if state["ready"] else 503, content={"ok": state["ready"], **state})
 
     def staff(request: Request, needed: str) -> JSONResponse | None:
         """None when the caller may proceed; otherwise the 401/403 to send back."""

@@ -72,9 +72,10 @@ def test_warm_up_builds_the_first_message_path_and_reports_failures(tmp_path):
     runtime = Runtime(settings, backend=backend, components={"classifiers": None})
     seconds = runtime.warm_up(lambda step, s, problem: seen.append((step, problem)))
     assert [s for s, _ in seen] == list(seconds) == ["language model", "classifiers", "knowledge base",
-                                                      "chat pipeline", "first token"]
+                                                      "chat pipeline", "first answer"]
     assert dict(seen)["knowledge base"] is None and runtime.__dict__["_objects"]["knowledge_base"] is not None
-    assert len(backend.calls) == 1  # one token generated: weights mapped before the first customer
+    assert len(backend.calls) == 1  # one real answer generated before the first customer
+    assert runtime.ready and runtime.health()["status"] == "ready"
 
     # A model that cannot load: reported step by step, never raised (the server still starts).
     broken = Runtime(load_config(env={}, overrides={
@@ -83,7 +84,9 @@ def test_warm_up_builds_the_first_message_path_and_reports_failures(tmp_path):
         "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "kb2")}}), components={"classifiers": None})
     problems = {}
     broken.warm_up(lambda step, s, problem: problems.update({step: problem}))
-    assert "none.gguf" in (problems["language model"] or "") and problems["first token"]
+    assert "none.gguf" in (problems["language model"] or "")
+    assert "first answer" not in problems  # nothing can answer: warm-up stops at the model, saying why
+    assert not broken.ready and broken.health()["status"] == "failed"
 
 
 def test_prepare_cli_help():
