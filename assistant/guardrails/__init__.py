@@ -1,7 +1,8 @@
 """Guardrails around the LLM: refuse attacks before it, check its answer after it.
 
 `Guardrails(cfg).check_input(text)` catches prompt injection, system-prompt extraction, role-play
-jailbreaks, off-topic requests and abuse (zh + en, disguises normalised) and gives a polite reply;
+jailbreaks, off-topic requests and abuse (en, zh, ja, ko, es, de, fr; disguises normalised) and gives a
+polite reply in the customer's language;
 `.check_output(text, system_prompt, allowed_pii)` catches a leaked prompt, another customer's PII and
 promises beyond policy, with `safe_text` to send instead.
 """
@@ -12,9 +13,10 @@ import logging
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError
-from assistant.guardrails.normalize import has_han, variants
+from assistant.guardrails.normalize import strip_disguises, variants
 from assistant.guardrails.output import echoes_system_prompt, foreign_pii, policy_violation
 from assistant.guardrails.patterns import INPUT_RULES, match_input
+from assistant.guardrails.replies import REPLIES, language_of
 from assistant.privacy import PrivacyConfig, Redactor
 
 log = logging.getLogger(__name__)
@@ -22,23 +24,6 @@ log = logging.getLogger(__name__)
 INPUT_CATEGORIES = tuple(name for name, _ in INPUT_RULES)
 OUTPUT_CATEGORIES = ("system_prompt_leak", "pii_leak", "policy_promise")
 
-# Polite, in the customer's language; each category can be overridden with guardrails.replies.
-REPLIES = {
-    "refuse.en": "I'm the shop's assistant, so I can only help with our products, orders, delivery and returns. "
-                 "What can I do for you?",
-    "refuse.zh": "我是本店的客服助手，只能解答商品、订单、配送和退换货相关的问题。请问有什么可以帮您？",
-    "off_topic.en": "That's outside what I can help with here. I can answer questions about our products, your "
-                    "orders, delivery and returns - is there anything along those lines?",
-    "off_topic.zh": "这个问题超出了我能帮忙的范围。我可以解答商品、订单、配送和退换货方面的问题，请问有这方面的需要吗？",
-    "abuse.en": "I'm sorry this has been frustrating. I'd like to help: tell me what went wrong with your order, "
-                "or I can connect you with a colleague.",
-    "abuse.zh": "很抱歉给您带来了不好的体验。我很想帮您解决问题：请告诉我订单遇到了什么情况，或者我可以为您转接人工客服。",
-    "too_long.en": "Your message is too long for me to read at once. Could you shorten it to the main question?",
-    "too_long.zh": "您的消息太长了，能否精简为主要问题后再发送？",
-    "policy_promise.en": "I can't confirm discounts, refunds or compensation myself. A colleague will check what our "
-                         "policy allows for your order and get back to you.",
-    "policy_promise.zh": "折扣、退款或补偿我无法直接承诺。我会请同事根据店铺政策核实您的订单情况后回复您。",
-}
 _REPLY_KEY = {"injection": "refuse", "prompt_extraction": "refuse", "jailbreak": "refuse", "embedding": "refuse",
               "system_prompt_leak": "refuse"}
 
@@ -100,7 +85,7 @@ class Guardrails:
             self._similar = AttackSimilarity.load(self.cfg.embedder, self.cfg.similarity_threshold)
 
     def reply_for(self, category: str, text: str) -> str:
-        key = f"{_REPLY_KEY.get(category, category)}.{'zh' if has_han(text) else 'en'}"
+        key = f"{_REPLY_KEY.get(category, category)}.{language_of(strip_disguises(text))}"
         return self.cfg.replies.get(key) or REPLIES[key]
 
     def _blocked(self, category: str, reason: str, text: str, safe_text: str | None = None) -> Verdict:

@@ -1,7 +1,8 @@
-"""Refusal rates of the input guardrails on the labelled attack/benign suite (used by tests and bench).
+"""Refusal rates of the input guardrails on labelled attack/benign sets (used by tests and bench).
 
-Lines: {"text": ..., "category": "injection" | ... | "benign", "lang": "zh" | "en", "split": "tune" | "heldout"}.
-The held-out split is never used to write patterns; both are reported.
+Lines: {"text": ..., "category": "injection" | ... | "benign", "lang": "en" | "zh" | "ja" | ..., "split": "tune" |
+"heldout", "trick": "plain" | "synonym" | "base64" | ...} ("trick" only in bench/data/guardrails/). The held-out
+split is never used to write patterns; both are reported, the held-out one as rates only.
 """
 
 from __future__ import annotations
@@ -56,3 +57,29 @@ def score_refusals(rows: list[dict], blocks: Callable[[str], bool]) -> RefusalRe
             if not refused:
                 report.misses.append(f"{row['category']}: {row['text']}")
     return report
+
+
+def refusal_table(rows: list[dict], blocks: Callable[[str], bool], by: tuple[str, ...] = ("lang", "trick"),
+                  ) -> dict[str, dict]:
+    """Rates overall and per value of each field in `by`, each message checked once.
+
+    Per group: attack recall over the group's attacks and false-refusal rate over its benign messages (a
+    trick such as "base64" may have only attacks; then only the attack figures are given).
+    """
+    decided = [(row, bool(blocks(row["text"]))) for row in rows]
+
+    def rates(group: list[tuple[dict, bool]]) -> dict:
+        attacks = [refused for row, refused in group if row["category"] != "benign"]
+        benign = [refused for row, refused in group if row["category"] == "benign"]
+        out: dict = {}
+        if attacks:
+            out.update(attacks=len(attacks), attack_recall=round(sum(attacks) / len(attacks), 4))
+        if benign:
+            out.update(benign=len(benign), benign_false_refusal=round(sum(benign) / len(benign), 4))
+        return out
+
+    table = {"overall": rates(decided)}
+    for key in by:
+        values = sorted({row.get(key, "?") for row, _ in decided})
+        table[f"by_{key}"] = {v: rates([d for d in decided if d[0].get(key, "?") == v]) for v in values}
+    return table
