@@ -1,13 +1,22 @@
-"""Customer chat: per-session memory, a system prompt in the shop's voice, streamed replies.
+"""The customer pipeline: one message in, one streamed, checked reply out, read top to bottom.
 
-`ChatService.respond()` returns a `ReplyStream`: iterate it for text pieces as they are generated; when it
-is exhausted, `.reply` holds the whole answer with its citations and route. Later stages (guardrails,
-router, knowledge base, handoff) plug in as optional collaborators, so this file stays one straight line.
+    Turn(text, language decided once)
+      -> guardrails.check_input            (refuse an attack)
+      -> knowledge_base.lookup             (FAQ row / evidence sentences / "the documents do not say")
+      -> router.route(text, state, lookup) (one decision, with the lookup in hand)
+      -> action: kb_answer | small_talk | clarify | fallback | decline | handoff (handoff.open_ticket)
+      -> answer checks                     (every fact the LLM states must be in the evidence)
+      -> guardrails.check_output -> Reply
+
+`ChatService.respond()` returns a `ReplyStream`: iterate it for text pieces (checked sentence by sentence
+before they are released); when exhausted, `.reply` holds the whole answer with citations and route. Every
+collaborator is optional, so each step can be tested with fakes on either side. Texts come from the shop.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import uuid
 from collections import OrderedDict, deque
@@ -19,20 +28,18 @@ from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
 from assistant.rate_limit import check_window
+from assistant.shop import Shop
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are the customer-service assistant of Aurora Home, an online shop for home goods. "
-    "Answer briefly and politely in the customer's language. Use only facts from the provided shop "
-    "information; if you do not know, say so and offer to connect the customer with a human agent. "
-    "Never invent prices, discounts or policies."
-)
+# The generic shop's system prompt: what the output check compares leaks against when no shop is given.
+DEFAULT_SYSTEM_PROMPT = Shop().system_prompt("en")
 
 
 @dataclass
 class ChatConfig:
-    system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "the assistant's role and rules"})
+    system_prompt: str = field(default="", metadata={"help": "replaces the shop's system prompt ('' = from the "
+                                                             "shop section and the message catalog)"})
     max_history_turns: int = field(default=6, metadata={"help": "earlier user+assistant turns sent to the LLM"})
     max_sessions: int = field(default=10000, metadata={"help": "sessions kept in memory (oldest evicted)"})
     persist_sessions: bool = field(
@@ -44,10 +51,7 @@ class ChatConfig:
     use_knowledge_base: bool = field(default=True, metadata={"help": "ground answers in the knowledge base"})
     use_handoff: bool = field(default=True, metadata={"help": "create handoff tickets for human agents"})
     rate_limit_per_minute: int = field(default=20, metadata={"help": "messages per session per minute; 0 = no limit"})
-    failure_message: str = field(
-        default="Sorry, I can't answer right now. A human colleague can help you: press \"Talk to a human\".",
-        metadata={"help": "what the customer sees when the model fails"},
-    )
+    small_talk_max_tokens: int = field(default=48, metadata={"help": "new tokens for a small-talk reply"})
 
     def __post_init__(self):
         if self.max_history_turns < 0:
@@ -67,6 +71,7 @@ class Reply:
     error: str | None = None
     replaced: bool = False  # the streamed text was replaced by the output check: show `text` instead
     ticket_id: int | None = None
+    checks: list[str] = field(default_factory=list)  # what the answer checks found (for agents and logs)
 
 
 @dataclass
@@ -75,6 +80,31 @@ class ChatSession:
     history: list[Message] = field(default_factory=list)
     state: Any = None  # the router's ConversationState, created on the first routed message
     recent: deque = field(default_factory=deque)  # times of this session's latest messages (rate limit)
+
+
+@dataclass
+class Turn:
+    """One customer message on its way through the pipeline: each step reads and fills its fields."""
+
+    text: str
+    session: ChatSession
+    language: str
+    route: Any = None  # router.Route
+    lookup: Any = None  # knowledge_base.Lookup: FAQ row, evidence sentences, answerable or not
+    citations: list[Citation] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    handoff: bool = False
+    ticket_id: int | None = None
+    error: str | None = None
+    replaced: bool = False
+    grounding: str = ""  # the shop's own text the answer rests on (contact details in it are not PII leaks)
+
+    @property
+    def action(self) -> str:
+        return self.route.action if self.route is not None else "kb_answer"
+
+    def route_dict(self) -> dict | None:
+        return self.route.as_dict() if self.route is not None else None
 
 
 class SessionStore:
@@ -122,37 +152,32 @@ class ReplyStream:
         return self.reply
 
 
-CANNED = {
-    "clarify": {
-        "en": "Sorry, I'm not sure I understood. Is your question about an order, shipping, returns, a product, "
-              "payment or your account?",
-        "zh": "抱歉，我没太明白您的意思。请问您的问题是关于订单、配送、退换货、商品、支付还是账户的呢？",
-    },
-    "fallback": {
-        "en": "I'm the Aurora Home shop assistant, so I can only help with our products, orders, shipping, "
-              "returns and payments. Is there anything about those I can do for you?",
-        "zh": "我是极光家居的客服助手，只能帮您处理商品、订单、配送、退换货和支付相关的问题。请问有什么可以帮您？",
-    },
-}
+_SENTENCE_DONE = re.compile(r"[。！？!?]|[.;](?=\s)|\n")
 
 
-def _lang(text: str) -> str:
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+def checked_sentences(pieces: Iterator[str], check: Callable[[str, bool], list[str]]) -> Iterator[str]:
+    """Release the LLM's text a sentence at a time, each only after `check(sentence, first)` found nothing
+    wrong; stop at the first sentence that fails (what was released stays true)."""
+    buffer, first = "", True
+    for piece in pieces:
+        buffer += piece
+        while (m := _SENTENCE_DONE.search(buffer)) is not None:
+            sentence, buffer = buffer[:m.end()], buffer[m.end():]
+            if check(sentence, first):
+                return
+            first = False
+            yield sentence
+    if buffer.strip() and not check(buffer, first):
+        yield buffer
 
 
 class ChatService:
-    """One customer message in, one streamed reply out, along the straight line of CONVENTIONS.md:
-
-    guardrails.check_input -> router.route -> (FAQ verbatim | KB-grounded LLM | small talk | clarify |
-    fallback | handoff ticket with a grounded draft) -> guardrails.check_output -> Reply.
-    Every collaborator is optional, so each layer can be tested with fakes on either side.
-    """
-
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
-                 guardrails=None, router=None, kb=None, handoff=None, redactor=None,
+                 guardrails=None, router=None, kb=None, handoff=None, redactor=None, shop: Shop | None = None,
                  max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
+        self.shop = shop or Shop()
         self.sessions = sessions or SessionStore(self.cfg.max_sessions)
         # Use the support adapter only when the backend has it; otherwise the base model answers.
         self.adapter = self.cfg.adapter if self.cfg.adapter in adapters else None
@@ -160,11 +185,10 @@ class ChatService:
         self.max_message_chars = max_message_chars
         # knowledge_base.curated_faq.CuratedFaq: curated answers that do not need the vector store
         self.curated_faq = curated_faq
+        self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 
-    # -- helpers ------------------------------------------------------------------------------------------
-    def build_messages(self, session: ChatSession, text: str, context: str = "") -> list[Message]:
-        system = self.cfg.system_prompt + (f"\n\nShop information:\n{context}" if context else "")
-        return [Message("system", system), *self._history(session), Message("user", text)]
+    def system_prompt(self, lang: str) -> str:
+        return self.cfg.system_prompt or self.shop.system_prompt(lang)
 
     def _history(self, session: ChatSession) -> list[Message]:
         keep = self.cfg.max_history_turns * 2
@@ -177,158 +201,181 @@ class ChatService:
             return self.redactor.redact_for(place, text)
         return self.redactor.redact(text)
 
-    def _llm_pieces(self, messages: list[Message], state: dict) -> Iterator[str]:
-        opts = {"adapter": self.adapter} if self.adapter else {}
-        try:
-            yield from self.backend.stream(messages, **opts)
-        except AssistantError as exc:
-            # Never a traceback to a customer: a polite message and a way to a human.
-            log.error("LLM failed: %s", exc.one_line())
-            state["error"] = exc.one_line()
-            yield self.cfg.failure_message
-
-    def _check_rate(self, session: ChatSession) -> None:
-        check_window(session.recent, self.cfg.rate_limit_per_minute)
-
     # -- the flow -------------------------------------------------------------------------------------------
     def respond(self, text: str, session: ChatSession | None = None) -> ReplyStream:
         if not isinstance(text, str) or not text.strip():
-            raise InputError("the message is empty: please type a question")
+            raise InputError(self.shop.text("empty", self.shop.cfg.default_language))
         if self.max_message_chars and len(text) > self.max_message_chars:
-            raise InputError(f"the message is too long ({len(text)} characters; the limit is "
-                             f"{self.max_message_chars}): please shorten it")
+            raise InputError(self.shop.text("too_long", self.shop.language_of(text[:500]), n=len(text),
+                                            limit=self.max_message_chars))
         session = session or self.sessions.get()
-        self._check_rate(session)
+        check_window(session.recent, self.cfg.rate_limit_per_minute)
         text = text.strip()
-        state: dict[str, Any] = {"citations": [], "route": None, "handoff": False}
-        lang = _lang(text)
+        turn = Turn(text, session, self.shop.language_of(text))
 
         verdict = self.guardrails.check_input(text) if self.guardrails is not None else None
         if verdict is not None and verdict.blocked:
-            state["route"] = {"action": "refuse", "category": verdict.category, "reasons": [verdict.reason],
-                              "language": lang}
-            return self._finish(session, text, iter([verdict.reply]), state, check_output=False)
+            from assistant.router import Route
 
-        route = None
+            turn.route = Route("", "", turn.language, 0.0, "refuse", [verdict.reason], category=verdict.category)
+            return self._finish(turn, iter([verdict.reply]), check_output=False)
+
+        self._look_up(turn)
         if self.router is not None:
             if session.state is None:
                 from assistant.router import ConversationState
 
                 session.state = ConversationState()
-            route = self.router.route(text, session.state)
-            lang = route.language if route.language in ("zh", "en") else lang
-            state["route"] = route.as_dict()
-        action = route.action if route is not None else "kb_answer"
-
+            turn.route = self.router.route(text, session.state, turn.lookup, language=turn.language)
+        action = turn.action
         if action == "handoff":
-            return self._handoff(session, text, route, state, lang)
-        if action in CANNED:
-            return self._finish(session, text, iter([CANNED[action][lang]]), state, check_output=False)
-        if self.kb is None:
-            curated = self._curated_answer(session, text, state)
-            if curated is not None:
-                return curated
-            return self._finish(session, text, self._llm_pieces(self.build_messages(session, text), state), state)
-        return self._kb_answer(session, text, route, state, lang, small_talk=action == "small_talk")
+            return self._handoff(turn)
+        if action in ("clarify", "fallback"):
+            return self._finish(turn, iter([self.shop.text(action, turn.language)]), check_output=False)
+        if action == "small_talk":
+            return self._finish(turn, self._small_talk(turn))
+        return self._answer(turn)
 
-    def _curated_answer(self, session, text, state) -> ReplyStream | None:
-        """The curated FAQ answer for this question without the vector store, or None."""
-        hit = self.curated_faq.match(text) if self.curated_faq is not None else None
-        if hit is None:
-            return None
-        state.update(from_faq=True, citations=[hit.citation()])
-        return self._finish(session, text, iter([hit.answer]), state, check_output=False)
+    def _look_up(self, turn: Turn) -> None:
+        """What the shop's documents say, before routing; a failing store degrades to the curated FAQ."""
+        if self.kb is not None:
+            earlier = [m.content for m in turn.session.history if m.role == "user"]
+            try:
+                turn.lookup = self.kb.lookup(turn.text, turn.language, earlier)
+                return
+            except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
+                log.error("knowledge base failed: %s", exc.one_line())
+                turn.error = exc.one_line()
+        hit = self.curated_faq.match(turn.text) if self.curated_faq is not None else None
+        if hit is not None:
+            from knowledge_base.answer import Lookup
 
-    def _kb_answer(self, session, text, route, state, lang, small_talk: bool = False) -> ReplyStream:
+            turn.lookup = Lookup(turn.text, turn.language, faq=hit, best_score=hit.score, answerable=True)
+            turn.error = None
+
+    def _answer(self, turn: Turn) -> ReplyStream:
+        lookup = turn.lookup
+        if lookup is None and self.kb is None:  # no knowledge base at all: the model with the shop's persona
+            return self._finish(turn, self._llm(turn, [Message("system", self.system_prompt(turn.language)),
+                                                       *self._history(turn.session), Message("user", turn.text)]))
+        if lookup is None:  # the store failed and no curated row matched
+            return self._finish(turn, iter([self.shop.text("failed", turn.language)]), check_output=False)
+        if turn.action == "decline" or not lookup.answerable:
+            turn.citations = []
+            return self._finish(turn, iter([self.shop.text("abstain", turn.language)]), check_output=False)
+        turn.citations = lookup.citations
+        turn.grounding = "\n".join(lookup.sources)
+        answerer = self.answerer
+        if answerer is None or not answerer.needs_llm(lookup):
+            # Curated text in the customer's language: sent as written, nothing for the checks to catch.
+            return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
+        messages = answerer.messages(lookup, turn.text, self._history(turn.session))
+
+        def check(sentence: str, first: bool) -> list[str]:
+            from knowledge_base.answer import NOT_FOUND, clean_answer, echoes
+            from knowledge_base.grounding import unsupported
+
+            text = clean_answer(sentence)
+            if NOT_FOUND in sentence.upper().replace(" ", "_"):
+                problems = ["the model found no answer in the evidence"]
+            elif first and echoes(text, turn.text):
+                problems = ["the draft repeats the question"]
+            else:
+                problems = [f"unsupported {p}" for p in unsupported(text, lookup.sources, turn.text)]
+            turn.checks += problems
+            return problems
+
+        def pieces() -> Iterator[str]:
+            from knowledge_base.answer import clean_answer
+
+            released = 0
+            max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
+            for sentence in checked_sentences(self._llm(turn, messages, max_tokens), check):
+                cleaned = clean_answer(sentence)
+                if cleaned:
+                    released += 1
+                    yield (" " if released > 1 and turn.language != "zh" else "") + cleaned
+            if not released:  # the draft invented, echoed or said nothing: the shop's own sentences instead
+                log.info("answer checks replaced the draft: %s", "; ".join(turn.checks))
+                yield answerer.extractive(lookup)
+
+        return self._finish(turn, pieces())
+
+    def _small_talk(self, turn: Turn) -> Iterator[str]:
+        """A friendly reply from the persona; it may not state facts (there are none to back them)."""
+        from knowledge_base.grounding import unsupported
+
+        messages = [Message("system", self.system_prompt(turn.language)), *self._history(turn.session),
+                    Message("user", turn.text)]
+        text = "".join(self._llm(turn, messages, self.cfg.small_talk_max_tokens)).strip()
+        problems = unsupported(text, [], turn.text)
+        if problems or not text:
+            turn.checks += [f"small talk stated an unsupported {p}" for p in problems]
+            text = self.shop.text("greeting", turn.language)
+        yield text
+
+    def _llm(self, turn: Turn, messages: list[Message], max_tokens: int | None = None) -> Iterator[str]:
+        opts: dict[str, Any] = {"adapter": self.adapter} if self.adapter else {}
+        if max_tokens:
+            opts["max_tokens"] = max_tokens
         try:
-            prepared = self.kb.prepare(text, self._history(session))
-        except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
-            log.error("knowledge base failed: %s", exc.one_line())
-            state["error"] = exc.one_line()
-            curated = self._curated_answer(session, text, state)
-            if curated is not None:
-                return curated
-            return self._finish(session, text, iter([self.cfg.failure_message]), state, check_output=False)
-        if small_talk and prepared.abstained:
-            # Chit-chat the KB knows nothing about: a friendly LLM reply, not counted as a KB failure.
-            return self._finish(session, text, self._llm_pieces(self.build_messages(session, text), state), state)
-        # A "greeting" that the KB can answer ("what are your opening hours?") gets the grounded answer.
-        state["citations"] = list(prepared.citations)
-        if prepared.abstained and route is not None and session.state is not None:
-            route = self.router.kb_abstained(session.state, route)
-            state["route"] = route.as_dict()
-            if route.action == "handoff":
-                return self._handoff(session, text, route, state, lang)
-        elif session.state is not None and hasattr(session.state, "record_kb_answered"):
-            session.state.record_kb_answered()
-        if prepared.text is not None:  # verbatim FAQ answer or an honest "I don't know"
-            state["from_faq"] = prepared.from_faq
-            # Our own curated text (FAQ answer or abstention): nothing for the output check to catch.
-            return self._finish(session, text, iter([prepared.text]), state, check_output=False)
-        # Contact details the shop's own documents gave the LLM are not another customer's PII.
-        state["grounding"] = "\n".join(m.content for m in prepared.messages if m.role == "system")
-        return self._finish(session, text, self._llm_pieces(prepared.messages, state), state)
+            yield from self.backend.stream(messages, **opts)
+        except AssistantError as exc:
+            # Never a traceback to a customer: a polite message and a way to a human.
+            log.error("LLM failed: %s", exc.one_line())
+            turn.error = exc.one_line()
+            yield self.shop.text("failed", turn.language)
 
-    def _handoff(self, session, text, route, state, lang) -> ReplyStream:
-        state["handoff"] = True
-        notice = self.handoff.customer_notice(lang) if self.handoff is not None else {
-            "en": "I'm passing you to a human colleague, who will follow up here shortly.",
-            "zh": "正在为您转接人工客服，同事稍后会在这里回复您。"}[lang]
+    def _handoff(self, turn: Turn) -> ReplyStream:
+        turn.handoff = True
 
-        def create_ticket(answer: str) -> None:
+        def open_ticket(answer: str) -> None:
             if self.handoff is None:
                 return
-            transcript = [m.as_dict() for m in session.history] + [{"role": "user", "content": text}]
+            from assistant.handoff import open_ticket
+
+            transcript = [m.as_dict() for m in turn.session.history] + [{"role": "user", "content": turn.text}]
             transcript = [{**t, "content": self._redact(t["content"], "tickets")} for t in transcript]
+            route = turn.route
+            ticket = open_ticket(self.handoff, turn.session.id, transcript, kb=self.kb, lookup=turn.lookup,
+                                 shop=self.shop, intent=getattr(route, "intent", ""),
+                                 sentiment=getattr(route, "sentiment", ""),
+                                 sentiment_score=getattr(route, "sentiment_score", 1.0),
+                                 reasons=getattr(route, "reasons", []), language=turn.language)
+            turn.ticket_id = ticket.id
 
-            def draft(turns):
-                if self.kb is None:
-                    return "", []
-                question = " ".join(t["content"] for t in turns if t["role"] == "user")[-1000:]
-                try:
-                    grounded = self.kb.answer(question, self.backend, adapter=self.adapter)
-                except AssistantError as exc:
-                    log.error("could not draft a reply for the agent: %s", exc.one_line())
-                    return "", []
-                return grounded.text, grounded.citations
+        return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False,
+                            after=open_ticket)
 
-            ticket = self.handoff.create_ticket(
-                session.id, transcript, intent=getattr(route, "intent", ""),
-                sentiment=getattr(route, "sentiment", ""), reasons=getattr(route, "reasons", []),
-                sentiment_score=getattr(route, "sentiment_score", 1.0), language=lang, draft_fn=draft)
-            state["ticket_id"] = ticket.id
-
-        return self._finish(session, text, iter([notice]), state, check_output=False, after=create_ticket)
-
-    def _finish(self, session: ChatSession, text: str, pieces: Iterator[str], state: dict, *,
-                check_output: bool = True, after: Callable[[str], None] | None = None) -> ReplyStream:
+    def _finish(self, turn: Turn, pieces: Iterator[str], *, check_output: bool = True,
+                after: Callable[[str], None] | None = None) -> ReplyStream:
         def finish(answer: str) -> Reply:
             answer = answer.strip()
-            if check_output and self.guardrails is not None and "error" not in state:
+            if check_output and self.guardrails is not None and turn.error is None:
                 finder = getattr(self.guardrails, "redactor", None)
-                sources = [text, state.get("grounding", "")]
+                sources = [turn.text, turn.grounding]
                 # The check compares whole PII values: pass the values found in what the customer and the KB said.
-                allowed = [text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
-                verdict = self.guardrails.check_output(answer, system_prompt=self.cfg.system_prompt,
+                allowed = [turn.text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
+                verdict = self.guardrails.check_output(answer, system_prompt=self.system_prompt(turn.language),
                                                        allowed_pii=allowed)
                 if verdict.blocked:
                     log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
                     answer = verdict.safe_text or verdict.reply
-                    state["replaced"] = True
+                    turn.replaced = True
             if after is not None:
                 try:
                     after(answer)
                 except AssistantError as exc:
                     log.error("handoff failed: %s", exc.one_line())
-                    state["error"] = exc.one_line()
-            session.history += [Message("user", text), Message("assistant", answer)]
+                    turn.error = exc.one_line()
+            session = turn.session
+            session.history += [Message("user", turn.text), Message("assistant", answer)]
             self.sessions.save(session)
-            route = state.get("route") or {}
             if log.isEnabledFor(logging.INFO):  # redaction costs ~1 ms a text: only for lines that are written
-                log.info("session %s | %s | %s -> %s", session.id[:8], route.get("action", "-"),
-                         self._redact(text)[:200], self._redact(answer)[:200])
-            return Reply(text=answer, citations=state["citations"], route=state.get("route"),
-                         handoff=state["handoff"] or "error" in state, error=state.get("error"),
-                         replaced=state.get("replaced", False), ticket_id=state.get("ticket_id"))
+                log.info("session %s | %s | %s -> %s", session.id[:8], turn.action, self._redact(turn.text)[:200],
+                         self._redact(answer)[:200])
+            return Reply(text=answer, citations=turn.citations, route=turn.route_dict(),
+                         handoff=turn.handoff or turn.error is not None, error=turn.error, replaced=turn.replaced,
+                         ticket_id=turn.ticket_id, checks=list(turn.checks))
 
         return ReplyStream(pieces, finish)

@@ -2,6 +2,10 @@
 
 Precedence (lowest first): the dataclass defaults < config/default.yaml < --config FILE < environment
 variables `ASSISTANT_SECTION__KEY=value`. Every value remembers where it came from (`config show`).
+
+Two rules for a shop's own config file: its `shop:` section replaces default.yaml's (the demo shop's) whole,
+so no demo name or contact detail is inherited; and `${config_dir}` in its strings is the folder the file is
+in, so a shop folder made by `python -m assistant init` works wherever it is moved.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ ENV_CONFIG_FILE = "ASSISTANT_CONFIG"
 # Section name -> "module:DataclassName". Imported when the config is loaded, so each component owns its
 # dataclass in its own module; a section whose module does not exist (yet) stays a plain namespace.
 SECTIONS: dict[str, str] = {
+    "shop": "assistant.shop:ShopConfig",
     "llm": "assistant.llm.config:LLMConfig",
     "chat": "assistant.chat:ChatConfig",
     "app": "assistant.app_config:AppConfig",
@@ -106,13 +111,29 @@ def load_yaml_file(path: Path, what: str = "config file", error: type[Exception]
         raise error(f"bad YAML in {label}{path}{where}: {getattr(exc, 'problem', exc)}") from None
 
 
+# Sections a config file replaces whole instead of key by key (identity must not be half inherited).
+WHOLE_SECTIONS = ("shop",)
+CONFIG_DIR = "${config_dir}"
+
+
+def _expand_config_dir(value: Any, folder: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(CONFIG_DIR, folder)
+    if isinstance(value, list):
+        return [_expand_config_dir(v, folder) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_config_dir(v, folder) for k, v in value.items()}
+    return value
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     data = load_yaml_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict | type(None)) for v in data.values()):
         raise ConfigError(f"{path} must map section names to mappings (e.g. 'llm: {{backend: fake}}')")
-    return {k: (v or {}) for k, v in data.items()}
+    folder = str(Path(path).resolve().parent)
+    return {k: _expand_config_dir(v or {}, folder) for k, v in data.items()}
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -248,6 +269,10 @@ def load_config(
         for section, values in data.items():
             if section not in SECTIONS:
                 raise ConfigError(f"unknown config section {section!r} in {origin} (known: {', '.join(SECTIONS)})")
+            if section in WHOLE_SECTIONS and origin not in ("config/default.yaml", "env", "overrides"):
+                merged[section] = {}
+                for key in [k for k in sources if k.startswith(section + ".")]:
+                    del sources[key]
             for key, value in values.items():
                 merged[section][key] = value
                 label = f"env {ENV_PREFIX}{section.upper()}__{key.upper()}" if origin == "env" else origin

@@ -3,6 +3,7 @@
 A ticket holds the customer's session, transcript, intent, sentiment, the router's reasons and a draft reply
 grounded in the knowledge base (with citations) for the agent to edit and send. Creating a ticket is one
 transaction keyed by (session, message): a retry after a crash or a double click returns the same ticket.
+`open_ticket` is the one way in, for the chat pipeline's hand-off and the "Talk to a human" button alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.citations import Citation
-from assistant.errors import ConfigError, InputError, NotFoundError, StorageError
+from assistant.errors import AssistantError, ConfigError, InputError, NotFoundError, StorageError
 from assistant.storage import Base, ensure_tables, session_factory
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,6 @@ class HandoffConfig:
                                       metadata={"help": "urgency x (1 + minutes waiting / wait_minutes_scale)"})
     negative_labels: list[str] = field(default_factory=lambda: ["negative", "neg", "0"],
                                        metadata={"help": "sentiment labels that count as negative"})
-    customer_message: dict[str, str] = field(
-        default_factory=lambda: {
-            "en": "I've passed your conversation to a colleague, who will follow up with you shortly.",
-            "zh": "已为您转接人工客服，工作人员会尽快与您联系。",
-        },
-        metadata={"help": "what the customer is told, per language"})
 
     def __post_init__(self):
         if self.default_priority <= 0:
@@ -60,8 +55,6 @@ class HandoffConfig:
             raise ConfigError(f"negative_weight must be >= 0, got {self.negative_weight:g}")
         if self.wait_minutes_scale <= 0:
             raise ConfigError(f"wait_minutes_scale must be > 0, got {self.wait_minutes_scale:g}")
-        if "en" not in self.customer_message:
-            raise ConfigError("customer_message must have an 'en' entry (the fallback language)")
 
 
 class TicketRow(Base):
@@ -141,9 +134,6 @@ class HandoffQueue:
         self.cfg = cfg or HandoffConfig()
         ensure_tables(engine)
         self._sessions = session_factory(engine)
-
-    def customer_notice(self, language: str = "en") -> str:
-        return self.cfg.customer_message.get(language) or self.cfg.customer_message["en"]
 
     def _to_ticket(self, row: TicketRow, now: datetime | None = None) -> Ticket:
         ticket = Ticket(row.id, row.session_id, row.message_key, row.status, row.intent, row.sentiment,
@@ -244,3 +234,35 @@ class HandoffQueue:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)
                              .order_by(TicketRow.id)).all()
             return [self._to_ticket(r) for r in rows]
+
+
+def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None) -> tuple[str, list[Citation]]:
+    """A reply for the agent to edit: the shop's own sentences on the customer's last question (no LLM, so
+    opening a ticket never waits on the model), or "" when the documents do not answer it."""
+    if kb is None:
+        return "", []
+    users = [t["content"] for t in transcript if t.get("role") == "user" and t.get("content", "").strip()]
+    # "I want a human" answers nothing itself: the customer's latest question the documents answer does.
+    for i in range(len(users) - 1, max(-1, len(users) - 4), -1):
+        if lookup is not None and lookup.answerable:
+            break
+        try:
+            lookup = kb.lookup(users[i], earlier_questions=users[:i])
+        except AssistantError as exc:
+            log.error("could not draft a reply for the agent: %s", exc.one_line())
+            return "", []
+    if lookup is None or not lookup.answerable:
+        return "", []
+    return kb.answerer(shop).extractive(lookup), lookup.citations
+
+
+def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lookup=None, shop=None,
+                intent: str = "", sentiment: str = "", sentiment_score: float = 1.0, reasons: Sequence[str] = (),
+                language: str = "") -> Ticket:
+    """Open (or find again) the ticket for this conversation, with a grounded draft for the agent."""
+    turns = _transcript(transcript)
+    if not any(t["role"] == "user" for t in turns):
+        turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
+    return queue.create_ticket(session_id, turns, intent=intent, sentiment=sentiment, reasons=list(reasons),
+                               sentiment_score=sentiment_score, language=language,
+                               draft_fn=lambda t: grounded_draft(kb, t, lookup, shop))

@@ -1,8 +1,10 @@
-"""Which language a message is in, by script: cheap enough to run on every message, no model needed.
+"""Which language a text is in, by script: the one rule every part of the product uses (chat, router,
+knowledge base, widget, ad copy), cheap enough to run on every message, no model needed.
 
-The shop speaks Chinese and English, so the question that matters is "zh or en"; other scripts are named
-so the router can fall back politely. Latin-script text is reported as "en" (we do not tell French from
-English), text with no letters at all (emoji, digits, punctuation) as "und".
+The shop answers in Chinese or English, so the question that matters is "zh or en" (`answer_language`);
+other scripts are named so the router can fall back politely. Latin-script text is reported as "en" (we do
+not tell French from English), text with no letters at all (emoji, digits, punctuation) as "und".
+Mixed text is weighed word against word: "Can I return the 北欧 lamp?" is en, "我的order还没到" is zh.
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ def detect_language(text: str) -> str:
         counts[lang] = counts[lang] / 4.0
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else "und"
+
+
+def answer_language(text: str, default: str = "en") -> str:
+    """'zh' or 'en': the language to answer `text` in ('default' when the text says nothing, or is in
+    another language the shop does not write: the shop's default is the best guess then)."""
+    lang = detect_language(text)
+    return lang if lang in ("zh", "en") else default
 
 
 def chinese_share(texts, sample: int = 500) -> float:

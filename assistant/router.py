@@ -1,8 +1,11 @@
-"""Where each customer message goes: knowledge-base answer, small talk, clarifying question, fallback, or a human.
+"""Where each customer message goes: knowledge-base answer, small talk, clarifying question, fallback, an
+honest "I don't know", or a human.
 
-`Router.route(text, state)` classifies the message (intent, sentiment, language) and applies the hand-off
-rules; `ConversationState` carries the counters those rules need across a conversation. Every decision
-comes with `reasons` in plain words, scores included: they are shown to agents and logged.
+`Router.route(text, state, lookup)` classifies the message (intent, sentiment) and decides in one call, with
+what the knowledge base found for it (`lookup`): a question the shop's documents answer is answered, however
+annoyed it sounds or however unsure the intent classifier is; only an explicit request for a person, or a
+conversation already with one, outranks it. `ConversationState` carries the counters the hand-off rules need.
+Every decision comes with `reasons` in plain words, scores included: they are shown to agents and logged.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
-from assistant.classifiers.language import detect_language
 from assistant.errors import ConfigError
+from assistant.language import detect_language
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("kb_answer", "small_talk", "clarify", "fallback", "handoff")
+ACTIONS = ("kb_answer", "small_talk", "clarify", "fallback", "decline", "handoff")
 
 
 @dataclass
@@ -32,7 +35,8 @@ class RouterConfig:
                                        metadata={"help": "sentiment labels that count as negative"})
     negative_handoff_score: float = field(
         default=0.8, metadata={"help": "P(negative) at or above which a complaint goes to a human"})
-    max_kb_abstentions: int = field(default=2, metadata={"help": "hand off after this many KB abstentions in a row"})
+    max_kb_abstentions: int = field(default=2, metadata={"help": "hand off after this many questions in a row the "
+                                                                  "knowledge base could not answer"})
     max_low_confidence: int = field(default=2,
                                     metadata={"help": "hand off after this many low-confidence messages in a row"})
     human_keywords: list[str] = field(
@@ -57,6 +61,7 @@ class Route:
     action: str
     reasons: list[str] = field(default_factory=list)
     sentiment_score: float = 0.0  # calibrated probability of the sentiment label
+    category: str = ""  # for a refused message: the guardrail category that refused it
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -93,25 +98,32 @@ class Router:
         lowered = text.lower()
         return next((k for k in self.cfg.human_keywords if k.lower() in lowered), None)
 
-    def route(self, text: str, state: ConversationState | None = None) -> Route:
+    def route(self, text: str, state: ConversationState | None = None, lookup=None,
+              language: str | None = None) -> Route:
+        """`lookup`: the knowledge base's Lookup for this message (None when there is no knowledge base)."""
         state = state if state is not None else ConversationState()
         state.turns += 1
         text = text or ""
-        language = detect_language(text)
+        language = language or detect_language(text)
         intent = self.intent_clf.predict([text])[0]
         sentiment = self.sentiment_clf.predict([text])[0]
         negative = self._negative_score(sentiment.scores)
+        answerable = lookup is not None and lookup.answerable
         reasons = [f"intent {intent.label} ({intent.score:.2f}"
                    + (f", below the confidence threshold {self.intent_clf.threshold:.2f})" if intent.low_confidence
                       else ")"),
                    f"sentiment {sentiment.label} ({sentiment.score:.2f}; negative {negative:.2f})",
                    f"language {language}"]
+        if lookup is not None:
+            reasons.append(f"knowledge base: {'has' if answerable else 'no'} answer (best {lookup.best_score:.2f})")
 
         def done(action: str, why: str) -> Route:
             route = Route(intent.label, sentiment.label, language, round(intent.score, 4), action,
                           reasons + [why], round(sentiment.score, 4))
             if action == "handoff":
                 state.handed_off = True
+            if action == "kb_answer" and lookup is not None:
+                state.record_kb_answered()
             state.last_route = route
             log.info("route: %s because %s", action, "; ".join(route.reasons))
             return route
@@ -125,34 +137,35 @@ class Router:
             state.low_confidence_streak = 0
             return done("handoff", f"the customer asked for a human (said {keyword!r})" if keyword
                         else f"the customer asked for a human (intent {intent.label} {intent.score:.2f})")
+        if answerable:
+            state.low_confidence_streak = 0
+            return done("kb_answer", "the shop's documents answer it" + (
+                " (even though it sounds like a complaint)" if intent.label in self.cfg.complaint_intents else ""))
         if intent.label in self.cfg.complaint_intents and negative >= self.cfg.negative_handoff_score:
             return done("handoff", f"complaint with strongly negative sentiment ({negative:.2f} >= "
-                                   f"{self.cfg.negative_handoff_score:.2f})")
-        if state.kb_abstention_streak >= self.cfg.max_kb_abstentions:
-            return done("handoff", f"the knowledge base could not answer {state.kb_abstention_streak} times in a row")
-        if intent.low_confidence:
+                                   f"{self.cfg.negative_handoff_score:.2f}) that the documents do not answer")
+        if intent.label in self.cfg.small_talk_intents and not intent.low_confidence:
+            return done("small_talk", "greeting or small talk")
+        if intent.label in self.cfg.fallback_intents and not intent.low_confidence:
+            return done("fallback", "outside what the shop can help with")
+        if lookup is None:
+            if intent.low_confidence:
+                state.low_confidence_streak += 1
+                if state.low_confidence_streak >= self.cfg.max_low_confidence:
+                    return done("handoff", f"low confidence {state.low_confidence_streak} times in a row")
+                return done("clarify", "not sure what the customer wants: ask a clarifying question")
+            state.low_confidence_streak = 0
+            return done("kb_answer", "a shop question: answer from the knowledge base")
+        if intent.low_confidence and len(text.strip()) < 12:
+            # Too short to tell what it is about ("hmm", "ok?"): ask, rather than say "I don't know".
             state.low_confidence_streak += 1
             if state.low_confidence_streak >= self.cfg.max_low_confidence:
                 return done("handoff", f"low confidence {state.low_confidence_streak} times in a row")
             return done("clarify", "not sure what the customer wants: ask a clarifying question")
+        # A shop question the documents do not answer: say so honestly; a human after too many in a row.
         state.low_confidence_streak = 0
-        if intent.label in self.cfg.small_talk_intents:
-            return done("small_talk", "greeting or small talk")
-        if intent.label in self.cfg.fallback_intents:
-            return done("fallback", "outside what the shop can help with")
-        return done("kb_answer", "a shop question: answer from the knowledge base")
-
-    def kb_abstained(self, state: ConversationState, route: Route) -> Route:
-        """Record that the KB could not answer `route`'s message; hand off when that makes it too many."""
         state.record_kb_abstained()
         n = state.kb_abstention_streak
         if n >= self.cfg.max_kb_abstentions:
-            action, why = "handoff", f"the knowledge base could not answer {n} times in a row"
-            state.handed_off = True
-        else:
-            action, why = "fallback", f"the knowledge base had no answer ({n} of {self.cfg.max_kb_abstentions})"
-        updated = Route(route.intent, route.sentiment, route.language, route.confidence, action,
-                        [*route.reasons, why], route.sentiment_score)
-        state.last_route = updated
-        log.info("route: %s because %s", action, why)
-        return updated
+            return done("handoff", f"the knowledge base could not answer {n} times in a row")
+        return done("decline", f"the knowledge base has no answer ({n} of {self.cfg.max_kb_abstentions})")

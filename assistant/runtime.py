@@ -122,6 +122,15 @@ class Runtime:
             self._objects.pop("chat", None)
 
     @property
+    def shop(self):
+        """Who the assistant speaks for, and every customer-facing text (assistant.shop)."""
+        def build():
+            from assistant.shop import Shop
+
+            return Shop.from_config(self.settings.shop)
+        return self._get("shop", build, required=True)
+
+    @property
     def guardrails(self):
         def build():
             from assistant.guardrails import Guardrails
@@ -280,7 +289,7 @@ class Runtime:
                 router=self.router if c.use_router else None,
                 kb=self.kb if c.use_knowledge_base else None,
                 handoff=self.handoff if c.use_handoff else None,
-                redactor=self.redactor, max_message_chars=self.settings.app.max_message_chars,
+                redactor=self.redactor, shop=self.shop, max_message_chars=self.settings.app.max_message_chars,
                 curated_faq=self.curated_faq if c.use_knowledge_base else None,
                 sessions=self._session_store() if c.persist_sessions else None,
             )

@@ -105,15 +105,16 @@ def prompt_cost(runtime, question: str) -> dict:
     from assistant.llm import Message
 
     count = getattr(runtime.backend, "count_tokens", None)
-    raw = [Message("system", runtime.settings.chat.system_prompt), Message("user", question)]
+    raw = [Message("system", runtime.shop.system_prompt("en")), Message("user", question)]
     out = {"raw_prompt_tokens": sum(count(m.content) for m in raw) if count else None}
     kb = runtime.kb
     if kb is not None:
         start = time.perf_counter()
-        prepared = kb.prepare(question)
+        lookup = kb.lookup(question)
         out["kb_prepare_s"] = time.perf_counter() - start
-        if prepared.messages and count:
-            out["kb_prompt_tokens"] = sum(count(m.content) for m in prepared.messages)
+        answerer = kb.answerer(runtime.shop)
+        if answerer.needs_llm(lookup) and count:
+            out["kb_prompt_tokens"] = sum(count(m.content) for m in answerer.messages(lookup, question))
     return out
 
 

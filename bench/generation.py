@@ -2,12 +2,17 @@
 
 Prints tokens/s of each, their ratio (goal >= 0.95: our layer must cost almost nothing) and time-to-first-
 token p50; also the transformers backend's tok/s on the same model for reference.
-Usage: python bench/generation.py [--model smollm2-135m|qwen2.5-0.5b] [--rounds N] [--quick]
+
+`builds`: the portable llama.cpp build that dev.sh installs (AVX2, no AMX) side by side with the other builds
+found in the wheel cache (`SHOP_ASSISTANT_LLAMA_CPU=native|avx512 bash dev.sh llama-wheel` makes them), each
+in its own child process on the default Qwen2.5-0.5B, alternating, with the start-up probe's cost.
+Usage: python bench/generation.py [--model smollm2-135m|qwen2.5-0.5b] [--rounds N] [--quick] [--builds-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -19,6 +24,11 @@ BASELINE = "raw llama_cpp.Llama on the same GGUF, same prompts and settings (gre
 GOALS = {"ratio_ours_vs_raw": ">= 0.95"}
 HEADLINES = [
     ("generation tok/s, our llamacpp backend vs raw llama.cpp", "ours_tok_s", "raw_tok_s", ">= 0.95x"),
+    ("qwen generation tok/s, portable build vs native build", "builds.portable.gen_tok_s",
+     "builds.native.gen_tok_s", "cost of portability, reported"),
+    ("qwen prompt tok/s, portable build vs native build", "builds.portable.prompt_tok_s",
+     "builds.native.prompt_tok_s", "reported"),
+    ("start-up probe (s), child process vs in-process model load", "builds.probe_s", "builds.load_s", "a few s"),
     ("time to first token p50 (s), ours vs raw", "ours_ttft_p50_s", "raw_ttft_p50_s", "~1x"),
     ("llama.cpp tok/s vs transformers on the same model", "ours_tok_s", "transformers_tok_s", "~9x (STACK.md)"),
 ]
@@ -93,6 +103,105 @@ def run(quick: bool = False, model: str = "smollm2-135m", rounds: int | None = N
         secs = time.perf_counter() - t0
         result["transformers_tok_s"] = tf.count_tokens(text) / secs
         result["llamacpp_vs_transformers"] = result["ours_tok_s"] / result["transformers_tok_s"]
+    ours.llama.close() if hasattr(ours.llama, "close") else None
+    result["builds"] = compare_builds(rounds=1 if quick else 3)
+    return result
+
+
+CHILD = r"""
+import json, sys, time
+import llama_cpp
+path, rounds = sys.argv[1], int(sys.argv[2])
+llm = llama_cpp.Llama(model_path=path, n_ctx=2048, n_threads=2, seed=42, verbose=False)
+prompt = ("Shop information: " + "Returns are accepted within 30 days of delivery if the item is unused. " * 24
+          + "\nQuestion: how long do I have to return an item?\nAnswer:")
+n_prompt = len(llm.tokenize(prompt.encode()))
+out = {"prompt_s": 0.0, "gen_s": 0.0, "gen_tokens": 0, "prompt_tokens": 0}
+for _ in range(rounds):
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.create_completion(prompt, max_tokens=1, temperature=0.0)
+    t1 = time.perf_counter()
+    llm.reset()
+    r = llm.create_completion(prompt, max_tokens=64, temperature=0.0, stop=[])
+    t2 = time.perf_counter()
+    n = r["usage"]["completion_tokens"]
+    out["prompt_s"] += t1 - t0
+    out["prompt_tokens"] += n_prompt
+    out["gen_s"] += max(1e-6, (t2 - t1) - (t1 - t0))
+    out["gen_tokens"] += max(0, n - 1)
+print(json.dumps(out))
+"""
+
+
+def wheel_builds() -> dict[str, Path]:
+    """Build profile -> a cached llama-cpp-python wheel for it, as dev.sh keys them (flags -> folder)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parent.parent
+    found = {}
+    for profile in ("portable", "avx512", "native"):
+        script = ("source <(sed -n '/^LLAMA_CPP_VERSION=/p;/^llama_cmake_args()/,/^}/p;/^llama_wheel_dir()/,/^}/p' "
+                  'dev.sh); CACHE=${SHOP_ASSISTANT_CACHE:-$HOME/.cache/shop-assistant}; '
+                  f"SHOP_ASSISTANT_LLAMA_CPU={profile} llama_wheel_dir")
+        folder = subprocess.run(["bash", "-c", script], cwd=repo, capture_output=True, text=True).stdout.strip()
+        wheels = sorted(Path(folder).glob("llama_cpp_python-*.whl")) if folder else []
+        if wheels:
+            found[profile] = wheels[0]
+    return found
+
+
+def compare_builds(model: str = "qwen2.5-0.5b", rounds: int = 3) -> dict:
+    """Each cached build in a child process (PYTHONPATH = its unpacked wheel), alternating, same prompt."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    import zipfile
+
+    from assistant.llm import LLMConfig
+    from assistant.llm.factory import resolve_gguf
+    from assistant.llm.probe import probe_generation
+
+    cfg = LLMConfig(backend="llamacpp", model=model)
+    path = str(resolve_gguf(cfg))
+    builds = wheel_builds()
+    result: dict = {"model": model, "rounds": rounds, "found": sorted(builds)}
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = {}
+        for profile, wheel in builds.items():
+            zipfile.ZipFile(wheel).extractall(Path(tmp) / profile)
+            dirs[profile] = Path(tmp) / profile
+        totals = {p: {"prompt_s": 0.0, "gen_s": 0.0, "gen_tokens": 0, "prompt_tokens": 0} for p in dirs}
+        for r in range(rounds):
+            order = list(dirs) if r % 2 == 0 else list(reversed(dirs))
+            for profile in order:
+                env = {**os.environ, "PYTHONPATH": str(dirs[profile])}
+                done = subprocess.run([sys.executable, "-c", CHILD, path, "1"], env=env, capture_output=True,
+                                      text=True, timeout=600)
+                if done.returncode != 0:
+                    totals[profile]["error"] = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+                    continue
+                for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                    totals[profile][k] += v
+        for profile, t in totals.items():
+            if "error" in t:
+                result[profile] = {"error": t["error"]}
+                continue
+            result[profile] = {"prompt_tok_s": t["prompt_tokens"] / t["prompt_s"],
+                               "gen_tok_s": t["gen_tokens"] / t["gen_s"]}
+        if "portable" in result and "native" in result and "gen_tok_s" in result.get("native", {}):
+            result["portable_vs_native_gen"] = result["portable"]["gen_tok_s"] / result["native"]["gen_tok_s"]
+            result["portable_vs_native_prompt"] = (result["portable"]["prompt_tok_s"]
+                                                   / result["native"]["prompt_tok_s"])
+    # What the start-up probe costs, beside what loading the model in-process costs anyway.
+    probe = probe_generation(cfg)
+    result["probe_s"] = probe.seconds
+    import llama_cpp
+
+    t0 = time.perf_counter()
+    llama_cpp.Llama(model_path=path, n_ctx=cfg.n_ctx, n_threads=cfg.threads, verbose=False)
+    result["load_s"] = time.perf_counter() - t0
     return result
 
 
@@ -102,7 +211,12 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=None, help="passes over the prompt set")
     p.add_argument("--quick", action="store_true", help="one short pass")
     p.add_argument("--no-transformers", action="store_true", help="skip the transformers reference")
+    p.add_argument("--builds-only", action="store_true", help="only compare the cached llama.cpp builds")
     a = p.parse_args(argv)
+    if a.builds_only:
+        r = compare_builds(rounds=a.rounds or 3)
+        print(json.dumps(r, indent=2))
+        return 0
     r = run(a.quick, a.model, a.rounds, not a.no_transformers)
     print(f"model {r['model']}  ({r['rounds']} round(s) x {len(PROMPTS)} prompts, max_tokens {r['max_tokens']}, greedy)")
     print(f"{'':24s}{'tok/s':>10s}{'TTFT p50 (s)':>15s}")

@@ -1,17 +1,16 @@
 """The shop's knowledge base: ingest → chunk → embed → Chroma (+ BM25) → retrieve → cite → grounded answer.
 
 Public API: `KnowledgeBase`, `KnowledgeBaseConfig`, `ensure_demo_ingested`, `get_embedder`, and the result
-types `SearchHit`, `FaqHit`, `GroundedAnswer`, `IngestReport`.
+types `SearchHit`, `FaqHit`, `Lookup`, `GroundedAnswer`, `IngestReport`.
 """
 
 from assistant.lazy_exports import lazy_exports
 
 # Lazy: `knowledge_base.config` is imported on every config load; langchain/chroma only when used.
 _EXPORTS = {
-    "AnswerStream": "knowledge_base.answer",
     "FaqHit": "knowledge_base.answer",
     "GroundedAnswer": "knowledge_base.answer",
-    "Prepared": "knowledge_base.answer",
+    "Lookup": "knowledge_base.answer",
     "KnowledgeBaseConfig": "knowledge_base.config",
     "get_embedder": "knowledge_base.embeddings",
     "IngestReport": "knowledge_base.ingest",
@@ -20,7 +19,7 @@ _EXPORTS = {
     "SearchHit": "knowledge_base.retrieval",
 }
 __all__ = [
-    "AnswerStream", "FaqHit", "GroundedAnswer", "IngestReport", "KnowledgeBase", "KnowledgeBaseConfig",
-    "Prepared", "SearchHit", "ensure_demo_ingested", "get_embedder",
+    "FaqHit", "GroundedAnswer", "IngestReport", "KnowledgeBase", "KnowledgeBaseConfig", "Lookup",
+    "SearchHit", "ensure_demo_ingested", "get_embedder",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -179,17 +179,18 @@ def cmd_search(args) -> int:
 
 def cmd_ask(args) -> int:
     from assistant.llm import build_backend
+    from assistant.shop import Shop
 
     kb = _kb(args)
     kb.store.collection()  # unknown collection: say so before loading a model
-    backend = build_backend(load_config(config_path(args)).llm)
-    stream = kb.answer_stream(args.question, backend, adapter=args.adapter)
-    for piece in stream:
-        print(piece, end="", flush=True)
-    result = stream.answer
-    print()
-    tag = "FAQ answer" if result.from_faq else ("abstained" if result.abstained else "grounded answer")
-    print(f"\n[{tag}; best score {result.best_score:.3f}]")
+    settings = load_config(config_path(args))
+    backend = build_backend(settings.llm)
+    result = kb.answer(args.question, backend, adapter=args.adapter, shop=Shop.from_config(settings.shop))
+    print(result.text)
+    tag = {"faq": "FAQ answer", "decline": "declined", "extract": "the documents' own sentences",
+           "llm": "grounded answer"}.get(result.mode, result.mode)
+    print(f"\n[{tag}; best score {result.best_score:.3f}" + (f"; {'; '.join(result.checks)}" if result.checks
+                                                                  else "") + "]")
     for i, c in enumerate(result.citations, 1):
         where = f" p.{c.page}" if c.page else (f" row {c.row_id}" if c.row_id else "")
         print(f"[{i}] {c.source}{where} — {c.title}")

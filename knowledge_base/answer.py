@@ -1,10 +1,18 @@
-"""Grounded answering: a LangChain retriever and chain that answer only from retrieved chunks, with citations,
-an honest "I don't know" (plus the offer of a human) under a calibrated score, and verbatim curated FAQ answers.
+"""Grounded answering: what the knowledge base knows about a question (`Lookup`), the prompt that lets the LLM
+phrase only those facts, and the check that decides what the customer gets (`Answerer.finish`):
+
+    the curated FAQ answer | the LLM's draft, when every fact it states is in the evidence
+    | the evidence sentences themselves (extractive), when the draft invents, echoes or says nothing
+    | an honest "I don't know" with the offer of a human, when the documents do not say.
+
+Texts in the shop's voice (the prompt, the "I don't know") come from the caller: the knowledge base speaks
+for no particular shop. A LangChain chain runs the LLM, so any chat model LangChain knows can be used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,22 +25,15 @@ from pydantic import ConfigDict
 
 from assistant.citations import Citation
 from assistant.llm.base import Message
+from knowledge_base.grounding import Evidence, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import detect_language
+from knowledge_base.text import normalize_question
 
-ABSTAIN_TEXT = {
-    "en": "I'm sorry, I don't know the answer to that from our shop information. "
-          "Would you like me to connect you with a human colleague?",
-    "zh": "抱歉，我在店铺资料里没有找到这个问题的答案。需要我为您转接人工客服吗？",
-}
-
-SYSTEM_PROMPT = (
-    "You are the customer-service assistant of an online shop. Answer the customer's question using ONLY the "
-    "numbered shop information below, and cite it like [1]. If the information does not contain the answer, "
-    "say that you don't know and offer to connect the customer with a human colleague. Never invent prices, "
-    "dates, discounts or policies. Answer briefly, in the customer's language{lang_hint}.\n\n"
-    "Shop information:\n{context}"
-)
+NOT_FOUND = "NOT_FOUND"
+# What must never reach a customer's text: citation marks, file paths, our own sentinel.
+_CITATION_MARK = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，]\s*\d+)*\s*[\]】]")
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}|\b[\w\-]+\.(?:md|html?|csv|xlsx|pdf|docx|txt)\b")
+_SOURCE_LINE = re.compile(r"^\s*(?:sources?|来源|参考(?:来源|资料)?)\s*[:：].*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass
@@ -42,10 +43,41 @@ class FaqHit:
     answer: str
     source: str
     score: float  # similarity of the customer's question and the curated question (1.0 = same text)
+    language: str = ""
 
     def citation(self) -> Citation:
         return Citation(source=self.source, title=self.question, snippet=self.answer, chunk_id=self.row_id,
                         score=round(self.score, 4), row_id=self.row_id)
+
+
+@dataclass
+class Lookup:
+    """What the knowledge base knows about one question, decided before any LLM runs."""
+
+    question: str  # what was searched (a follow-up already carries its context)
+    language: str  # the language to answer in
+    faq: FaqHit | None = None
+    hits: list[SearchHit] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # the sentences that state the answer, best first
+    best_score: float = 0.0  # best passage similarity
+    evidence_score: float = 0.0  # best sentence score
+    answerable: bool = False
+
+    @property
+    def citations(self) -> list[Citation]:
+        if self.faq is not None:
+            return [self.faq.citation()]
+        seen, out = set(), []
+        for e in self.evidence:
+            if e.hit.chunk_id not in seen:
+                seen.add(e.hit.chunk_id)
+                out.append(e.hit.citation())
+        return out
+
+    @property
+    def sources(self) -> list[str]:
+        texts = [e.text for e in self.evidence] + [e.context for e in self.evidence]
+        return texts + ([self.faq.answer, self.faq.question] if self.faq else [])
 
 
 @dataclass
@@ -55,38 +87,88 @@ class GroundedAnswer:
     abstained: bool = False
     from_faq: bool = False
     best_score: float = 0.0
+    mode: str = ""  # faq | llm | extract | decline
+    checks: list[str] = field(default_factory=list)  # why an LLM draft was not sent, in plain words
 
 
-@dataclass
-class Prepared:
-    """Everything decided before the LLM runs: a caller can stream `messages` through its own backend.
-
-    `text` is set (and `messages` empty) when no LLM is needed: a verbatim FAQ answer or an abstention.
-    """
-
-    question: str
-    messages: list[Message]
-    citations: list[Citation]
-    abstained: bool = False
-    from_faq: bool = False
-    best_score: float = 0.0
-    text: str | None = None
-    hits: list[SearchHit] = field(default_factory=list)
-
-    @property
-    def needs_llm(self) -> bool:
-        return self.text is None
-
-    def result(self, llm_text: str | None = None) -> GroundedAnswer:
-        return GroundedAnswer(text=self.text if self.text is not None else (llm_text or "").strip(),
-                              citations=self.citations, abstained=self.abstained, from_faq=self.from_faq,
-                              best_score=self.best_score)
+def clean_answer(text: str) -> str:
+    """The customer's text: no citation marks, file paths or "Sources:" lines the model copied from its prompt."""
+    text = _SOURCE_LINE.sub("", text or "")
+    text = _CITATION_MARK.sub("", text)
+    text = _PATH.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
-def abstain_text(question: str) -> str:
-    return ABSTAIN_TEXT[detect_language(question)]
+def echoes(answer: str, question: str) -> bool:
+    """The model answered with the question (or a question) instead of an answer."""
+    a, q = normalize_question(answer), normalize_question(question)
+    if not a:
+        return True
+    if a == q or (q and q in a and len(a) < len(q) * 1.6):
+        return True
+    return answer.strip().endswith(("?", "？")) and word_overlap(question, answer) > 0.6
 
 
+class Answerer:
+    """Composes the LLM's prompt from the evidence and decides what is sent. `prompt_for(lang)` and
+    `decline_for(lang)` give the shop's texts (assistant.shop); tests pass plain lambdas."""
+
+    def __init__(self, prompt_for: Callable[[str], str], decline_for: Callable[[str], str],
+                 max_history: int = 4):
+        self.prompt_for, self.decline_for, self.max_history = prompt_for, decline_for, max_history
+
+    def needs_llm(self, lookup: Lookup) -> bool:
+        if not lookup.answerable:
+            return False
+        # A curated answer in the customer's language is sent as written; in the other language it is translated.
+        return lookup.faq is None or lookup.faq.language != lookup.language
+
+    def messages(self, lookup: Lookup, question: str, history: Sequence[Message] = ()) -> list[Message]:
+        if lookup.faq is not None:
+            facts = f"- {lookup.faq.answer}"
+        else:
+            facts = "\n".join(f"- {e.quoted}" for e in lookup.evidence)
+        heading = "资料" if lookup.language == "zh" else "Facts"
+        msgs = [Message("system", f"{self.prompt_for(lookup.language)}\n\n{heading}:\n{facts}")]
+        turns = [m if isinstance(m, Message) else Message(**m) for m in history]
+        msgs += [m for m in turns if m.role in ("user", "assistant")][-self.max_history:]
+        msgs.append(Message("user", question))
+        return msgs
+
+    def extractive(self, lookup: Lookup) -> str:
+        """The shop's own sentences: the best one, and a second from another passage when it is close."""
+        if lookup.faq is not None:
+            return lookup.faq.answer
+        chosen = lookup.evidence[:1]
+        for e in lookup.evidence[1:]:
+            if e.hit.chunk_id != chosen[0].hit.chunk_id and e.score >= chosen[0].score - 0.02:
+                chosen.append(e)
+                break
+        return " ".join(e.quoted if e.context and len(e.text) < 60 else e.text for e in chosen)
+
+    def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:
+        """The answer to send, from the LLM's draft (None when no LLM ran)."""
+        common = dict(citations=lookup.citations, best_score=lookup.best_score)
+        if not lookup.answerable:
+            return GroundedAnswer(self.decline_for(lookup.language), [], abstained=True, mode="decline",
+                                  best_score=lookup.best_score)
+        if draft is None:
+            return GroundedAnswer(lookup.faq.answer, from_faq=True, mode="faq", **common)
+        text = clean_answer(draft)
+        checks = []
+        if NOT_FOUND in text.upper().replace(" ", "_") or not text:
+            checks.append("the model found no answer in the evidence")
+        elif echoes(text, question):
+            checks.append("the draft repeats the question")
+        else:
+            checks += [f"unsupported {p}" for p in unsupported(text, lookup.sources, question)]
+        if not checks:
+            return GroundedAnswer(text, from_faq=lookup.faq is not None, mode="llm", **common)
+        return GroundedAnswer(self.extractive(lookup), from_faq=lookup.faq is not None, mode="extract",
+                              checks=checks, **common)
+
+
+# --- LangChain: the retriever and the chain --------------------------------------------------------------
 def hit_to_document(hit: SearchHit) -> Document:
     meta = {**hit.metadata, "id": hit.id, "chunk_id": hit.chunk_id, "score": hit.score,
             "bm25_score": hit.bm25_score, "vector_score": hit.vector_score, "title": hit.title}
@@ -115,57 +197,8 @@ class KnowledgeBaseRetriever(BaseRetriever):
         return [hit_to_document(h) for h in self.kb.search(query, k=self.k, filters=self.filters)]
 
 
-def build_messages(question: str, hits: Sequence[SearchHit], history: Sequence[Message] | None = None,
-                   max_history: int = 6) -> list[Message]:
-    context = "\n\n".join(f"[{i}] {h.title or h.source} ({h.source})\n{h.snippet if h.metadata.get('kind') != 'faq' else h.text}"
-                          for i, h in enumerate(hits, start=1))
-    lang_hint = " (the customer wrote Chinese: answer in Chinese)" if detect_language(question) == "zh" else ""
-    messages = [Message("system", SYSTEM_PROMPT.format(context=context, lang_hint=lang_hint))]
-    turns = [m if isinstance(m, Message) else Message(**m) for m in (history or [])]
-    messages += [m for m in turns if m.role in ("user", "assistant")][-max_history:]
-    messages.append(Message("user", question))
-    return messages
-
-
-def citations_for(hits: Sequence[SearchHit]) -> list[Citation]:
-    seen, out = set(), []
-    for h in hits:
-        if h.chunk_id not in seen:
-            seen.add(h.chunk_id)
-            out.append(h.citation())
-    return out
-
-
 def answer_chain(chat_model) -> Runnable:
-    """{"question", "hits", "history"} -> answer text; `.stream()` yields the LLM's pieces as they come."""
+    """[Message, ...] -> the LLM's text; `.stream()` yields its pieces as they come."""
     from knowledge_base.langchain_llm import to_langchain_messages
 
-    prompt = RunnableLambda(lambda x: to_langchain_messages(build_messages(x["question"], x["hits"],
-                                                                           x.get("history"))))
-    return prompt | chat_model | StrOutputParser()
-
-
-class AnswerStream:
-    """Iterate for text pieces (the FAQ answer or abstention comes as one piece); then read `.answer`."""
-
-    def __init__(self, prepared: Prepared, pieces: Iterator[str] | None):
-        self.prepared = prepared
-        self._pieces = pieces
-        self._parts: list[str] = []
-        self.answer: GroundedAnswer | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        if self.answer is not None:
-            return
-        if self._pieces is None:
-            yield self.prepared.text or ""
-        else:
-            for piece in self._pieces:
-                self._parts.append(piece)
-                yield piece
-        self.answer = self.prepared.result("".join(self._parts))
-
-    def collect(self) -> GroundedAnswer:
-        for _ in self:
-            pass
-        return self.answer
+    return RunnableLambda(to_langchain_messages) | chat_model | StrOutputParser()

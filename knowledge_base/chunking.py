@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.language import answer_language
 from knowledge_base.loaders import FaqRow, Section
-from knowledge_base.text import content_hash, detect_language
+from knowledge_base.text import content_hash
 
 _PARA_RE = re.compile(r"\n\s*\n")
 # Chinese sentence ends need no following space; Latin ones do (so "3.5 kg" and "e.g." mostly stay whole).
@@ -107,7 +108,7 @@ def chunk_document(source: str, title: str, sections: list[Section], size: int, 
             text = f"{heading}\n{body}" if heading else body
             meta = {
                 "source": source, "title": title, "heading": heading, "kind": "doc", "doc_id": source,
-                "lang": detect_language(body), "hash": content_hash(text), "file_hash": file_hash,
+                "lang": answer_language(body), "hash": content_hash(text), "file_hash": file_hash,
                 "chunk_index": len(chunks),
             }
             if section.page is not None:
@@ -125,7 +126,7 @@ def chunk_faq(source: str, rows: list[FaqRow], file_hash: str) -> list[Chunk]:
         meta = {
             "source": source, "title": row.question, "heading": row.question, "kind": "faq",
             "doc_id": row.row_id, "row_id": row.row_id, "question": row.question, "answer": row.answer,
-            "lang": row.lang or detect_language(text), "hash": content_hash(text), "file_hash": file_hash,
+            "lang": row.lang or answer_language(text), "hash": content_hash(text), "file_hash": file_hash,
             "chunk_index": i,
         }
         chunks.append(Chunk(_unique_id(source + "\x00" + row.row_id, text, seen), text, meta))

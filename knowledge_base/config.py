@@ -48,8 +48,14 @@ class KnowledgeBaseConfig:
         default=None,
         metadata={"help": "question similarity for a verbatim FAQ answer; null = calibrated value; > 1 = never"},
     )
-    context_chunks: int = field(default=4, metadata={"help": "retrieved chunks put into the LLM prompt"})
-    answer_max_tokens: int = field(default=256, metadata={"help": "new tokens for a grounded answer"})
+    evidence_threshold: float | None = field(
+        default=None,
+        metadata={"help": "answer only when the best evidence sentence scores this (cosine + shared-words bonus); "
+                          "null = calibrated value"})
+    evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
+    context_chunks: int = field(default=4, metadata={"help": "retrieved passages searched for evidence"})
+    answer_max_tokens: int = field(default=96, metadata={"help": "new tokens for a grounded answer (one or two "
+                                                                  "sentences: short answers are faster and invent less)"})
     demo_path: str = field(default="knowledge_base/demo", metadata={"help": "the demo shop's documents"})
     faq_files: list[str] = field(
         default_factory=list,
@@ -86,11 +92,13 @@ class KnowledgeBaseConfig:
             raise ConfigError(f"hybrid_weight must be in [0, 1], got {self.hybrid_weight}")
         if self.rerank not in RERANKERS:
             raise ConfigError(f"rerank must be one of {', '.join(RERANKERS)}, got {self.rerank!r}")
-        for name in ("abstain_threshold", "faq_threshold"):
+        for name in ("abstain_threshold", "faq_threshold", "evidence_threshold"):
             value = getattr(self, name)
             # Above 1 is allowed on purpose: it switches the decision off (nothing is that similar).
             if value is not None and not -1.0 <= value <= 2.0:
                 raise ConfigError(f"{name} must be a similarity in [-1, 2] or null, got {value}")
+        if self.evidence_sentences < 1:
+            raise ConfigError(f"evidence_sentences must be >= 1, got {self.evidence_sentences}")
         if self.context_chunks < 1:
             raise ConfigError(f"context_chunks must be >= 1, got {self.context_chunks}")
         if self.answer_max_tokens < 1:

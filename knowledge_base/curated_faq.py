@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.language import answer_language
 from knowledge_base.answer import FaqHit
 from knowledge_base.loaders import TableOptions, load_table
-from knowledge_base.text import detect_language, normalize_question, tokenize
+from knowledge_base.text import normalize_question, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class CuratedFaq:
         self.min_overlap = min_overlap
         self._rows = []
         for row_id, question, answer, lang, source in rows:
-            lang = lang if lang in ("zh", "en") else detect_language(question)
+            lang = lang if lang in ("zh", "en") else answer_language(question)
             self._rows.append((row_id, question, answer, lang, source, normalize_question(question),
                                set(tokenize(question))))
 
@@ -60,7 +61,7 @@ class CuratedFaq:
     def match(self, question: str) -> FaqHit | None:
         if not question or not question.strip() or not self._rows:
             return None
-        asked, lang, words = normalize_question(question), detect_language(question), set(tokenize(question))
+        asked, lang, words = normalize_question(question), answer_language(question), set(tokenize(question))
         best, best_score = None, 0.0
         for row in self._rows:
             if row[3] != lang:

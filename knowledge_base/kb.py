@@ -18,17 +18,15 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.config import resolve_path
 from assistant.errors import InputError
+from assistant.language import answer_language
 from assistant.llm.base import LLMBackend, Message
 from knowledge_base.answer import (
-    AnswerStream,
+    Answerer,
     FaqHit,
     GroundedAnswer,
     KnowledgeBaseRetriever,
-    Prepared,
-    abstain_text,
+    Lookup,
     answer_chain,
-    build_messages,
-    citations_for,
 )
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.embeddings import embed_queries, get_embedder
@@ -36,12 +34,12 @@ from knowledge_base.ingest import IngestReport, ingest_paths, sync_paths
 from knowledge_base.loaders import TableOptions
 from knowledge_base.retrieval import HybridRetriever, SearchHit
 from knowledge_base.store import ChromaStore
-from knowledge_base.text import detect_language, normalize_question
+from knowledge_base.text import normalize_question
 
 log = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # Used only for an embedder nobody calibrated: abstain rarely, never answer FAQs verbatim on similarity alone.
-_UNCALIBRATED = {"abstain": 0.0, "faq": 1.01}
+_UNCALIBRATED = {"abstain": 0.0, "faq": 1.01, "evidence": 0.0}
 
 
 def calibrated_thresholds(embedder_name: str) -> dict[str, float]:
@@ -51,8 +49,7 @@ def calibrated_thresholds(embedder_name: str) -> dict[str, float]:
     except (OSError, ValueError):
         data = {}
     entry = data.get(embedder_name) or {}
-    return {"abstain": float(entry.get("abstain", _UNCALIBRATED["abstain"])),
-            "faq": float(entry.get("faq", _UNCALIBRATED["faq"]))}
+    return {key: float(entry.get(key, default)) for key, default in _UNCALIBRATED.items()}
 
 
 class KnowledgeBase:
@@ -64,6 +61,8 @@ class KnowledgeBase:
         calibrated = calibrated_thresholds(getattr(embedder, "name", ""))
         self.abstain_threshold = cfg.abstain_threshold if cfg.abstain_threshold is not None else calibrated["abstain"]
         self.faq_threshold = cfg.faq_threshold if cfg.faq_threshold is not None else calibrated["faq"]
+        self.evidence_threshold = (cfg.evidence_threshold if cfg.evidence_threshold is not None
+                                   else calibrated["evidence"])
 
     @classmethod
     def from_config(cls, cfg: KnowledgeBaseConfig, embedder: Embeddings | None = None) -> KnowledgeBase:
@@ -120,7 +119,8 @@ class KnowledgeBase:
         return {"collection": self.cfg.collection, "store": self.store.where, "embedder": self.embedder.name,
                 "documents": len(docs), "chunks": sum(d["chunks"] for d in docs),
                 "faq_rows": sum(d["chunks"] for d in docs if d["kind"] == "faq"), "languages": langs,
-                "abstain_threshold": self.abstain_threshold, "faq_threshold": self.faq_threshold}
+                "abstain_threshold": self.abstain_threshold, "faq_threshold": self.faq_threshold,
+                "evidence_threshold": self.evidence_threshold}
 
     def faq_match(self, question: str) -> FaqHit | None:
         """A curated FAQ row whose question means the same as this one (same language), else None."""
@@ -131,7 +131,7 @@ class KnowledgeBase:
         """The closest FAQ row in the question's language, whatever its score (calibration uses this)."""
         if not question or not question.strip():
             return None
-        lang = detect_language(question)
+        lang = answer_language(question)
         hits = [h for h in self.search(question, k=5, filters={"kind": "faq"})
                 if h.metadata.get("lang", lang) == lang]
         if not hits:
@@ -152,43 +152,69 @@ class KnowledgeBase:
     def _faq_hit(hit: SearchHit, score: float) -> FaqHit:
         m = hit.metadata
         return FaqHit(row_id=str(m.get("row_id", hit.id)), question=str(m.get("question", hit.title)),
-                      answer=str(m.get("answer", hit.snippet)), source=hit.source, score=score)
+                      answer=str(m.get("answer", hit.snippet)), source=hit.source, score=score,
+                      language=str(m.get("lang", "")))
 
     # --- answering -----------------------------------------------------------------------------------
-    def prepare(self, question: str, history: Sequence[Message] | None = None) -> Prepared:
-        """FAQ match, retrieval and the abstain decision; the LLM prompt when one is needed."""
+    @property
+    def evidence_finder(self):
+        if getattr(self, "_finder", None) is None:
+            from knowledge_base.grounding import EvidenceFinder
+
+            self._finder = EvidenceFinder(self.embedder)
+        return self._finder
+
+    def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = ()) -> Lookup:
+        """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
+        answer, and whether that is enough to answer (the calibrated decision to decline instead)."""
+        from knowledge_base.grounding import pick_evidence, with_context
+
         if not question or not question.strip():
             raise InputError("the question is empty")
-        faq = self.faq_match(question)
+        language = language or answer_language(question)
+        searched = with_context(question, earlier_questions)
+        faq = self.faq_match(searched)
         if faq is not None:
-            return Prepared(question, [], [faq.citation()], from_faq=True, best_score=faq.score, text=faq.answer)
-        hits = self.search(question, k=self.cfg.context_chunks)
+            return Lookup(searched, language, faq=faq, best_score=faq.score, evidence_score=faq.score,
+                          answerable=True)
+        hits = self.search(searched, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
-        if best < self.abstain_threshold:
-            log.info("abstaining: best similarity %.3f < %.3f for %r", best, self.abstain_threshold, question)
-            return Prepared(question, [], [], abstained=True, best_score=best, text=abstain_text(question),
-                            hits=hits)
-        return Prepared(question, build_messages(question, hits, history), citations_for(hits), best_score=best,
-                        hits=hits)
+        ranked = self.evidence_finder.find(searched, hits)
+        evidence = pick_evidence(ranked, self.cfg.evidence_sentences)
+        top = evidence[0].score if evidence else 0.0
+        answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
+        if not answerable:
+            log.info("no answer: best passage %.3f (threshold %.3f), best sentence %.3f (threshold %.3f) for %r",
+                     best, self.abstain_threshold, top, self.evidence_threshold, question)
+        return Lookup(searched, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
+                      answerable=answerable)
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):
         from knowledge_base.langchain_llm import BackendChatModel
 
         return BackendChatModel(backend=backend, adapter=adapter, max_tokens=self.cfg.answer_max_tokens)
 
-    def answer(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
-               adapter: str | None = None) -> GroundedAnswer:
-        return self.answer_stream(question, backend, history, adapter).collect()
+    def answerer(self, shop=None) -> Answerer:
+        """Prompts and the "I don't know" in `shop`'s voice (assistant.shop.Shop; default: a generic shop)."""
+        if shop is None:
+            from assistant.shop import Shop
 
-    def answer_stream(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
-                      adapter: str | None = None) -> AnswerStream:
-        """Iterate for text pieces as the LLM produces them; afterwards `.answer` is the GroundedAnswer."""
-        prepared = self.prepare(question, history)
-        if not prepared.needs_llm:
-            return AnswerStream(prepared, None)
-        chain = answer_chain(self._chat_model(backend, adapter))
-        return AnswerStream(prepared, chain.stream({"question": question, "hits": prepared.hits,
-                                                    "history": list(history or [])}))
+            shop = Shop()
+        return Answerer(lambda lang: shop.text("answer_prompt", lang), lambda lang: shop.text("abstain", lang))
+
+    def answer(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
+               adapter: str | None = None, shop=None) -> GroundedAnswer:
+        """The whole grounded answer: lookup, the LLM phrasing the evidence, the check, the fallback."""
+        turns = list(history or [])
+        earlier = [m.content if isinstance(m, Message) else m["content"] for m in turns
+                   if (m.role if isinstance(m, Message) else m["role"]) == "user"]
+        lookup = self.lookup(question, earlier_questions=earlier)
+        answerer = self.answerer(shop)
+        draft = None
+        if answerer.needs_llm(lookup):
+            chain = answer_chain(self._chat_model(backend, adapter))
+            draft = chain.invoke(answerer.messages(lookup, question, turns))
+        return answerer.finish(lookup, question, draft)
 
     def as_chain(self, backend: LLMBackend, adapter: str | None = None) -> Runnable:
         """LangChain Runnable: question (str or {"question", "history"}) -> GroundedAnswer."""

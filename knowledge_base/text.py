@@ -44,14 +44,6 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text or ""))
 
 
-def detect_language(text: str) -> str:
-    """'zh' when Chinese characters are a noticeable share of the letters, else 'en'."""
-    cjk = len(_CJK_RE.findall(text or ""))
-    latin = len(re.findall(r"[A-Za-z]", text or ""))
-    # A Chinese character carries about as much as a 3-4 letter word, hence the weighting.
-    return "zh" if cjk and cjk * 3 >= latin * 0.5 else "en"
-
-
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: jieba search-mode words for Chinese runs, lower-cased words for the rest."""
     text = (text or "").lower()

@@ -75,7 +75,10 @@ def cjk_ratio(text: str) -> float:
 
 
 def detect_language(text: str) -> str:
-    return "zh" if cjk_ratio(text) >= 0.3 else "en"
+    """zh or en, by the product's one rule (assistant.language)."""
+    from assistant.language import answer_language
+
+    return answer_language(text)
 
 
 def display_width(text: str) -> int:

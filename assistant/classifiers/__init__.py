@@ -10,8 +10,8 @@ CLI: `python -m assistant.classifiers train|predict|eval` (see docs/classifiers.
 from assistant.classifiers.config import ClassifierConfig
 from assistant.classifiers.dataset import LabelledTexts, read_labelled_csv
 from assistant.classifiers.defaults import default_classifiers
-from assistant.classifiers.language import detect_language
 from assistant.classifiers.model import Prediction, TextClassifier, load_classifier, train_classifier
+from assistant.language import detect_language
 
 __all__ = [
     "ClassifierConfig",

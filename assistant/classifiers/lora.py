@@ -69,7 +69,7 @@ def encoder_path(name: str) -> Path:
 
 def default_encoder(texts: Sequence[str]) -> str:
     """MiniLM (6 layers, fast) for English; e5 (12 layers, reads Chinese) once a fifth of the texts are Chinese."""
-    from assistant.classifiers.language import chinese_share
+    from assistant.language import chinese_share
 
     return BUNDLED_E5 if chinese_share(texts) >= 0.2 else BUNDLED
 

@@ -24,9 +24,9 @@ import numpy as np
 from assistant.classifiers.calibration import choose_threshold, fit_temperature, softmax
 from assistant.classifiers.config import ClassifierConfig
 from assistant.classifiers.dataset import LabelledTexts, check_trainable, split_train_dev
-from assistant.classifiers.language import chinese_share
 from assistant.classifiers.report import classification_report, write_report
 from assistant.errors import InputError, ModelLoadError
+from assistant.language import chinese_share
 
 log = logging.getLogger(__name__)
 

@@ -45,34 +45,38 @@ class KeywordClassifier:
         return out
 
 
-@dataclass
-class FakePrepared:
-    question: str
-    messages: list
-    citations: list
-    abstained: bool = False
-    from_faq: bool = False
-    best_score: float = 0.0
-    text: str | None = None
+def evidence(text: str, source: str, chunk_id: str):
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    return Evidence(text, SearchHit(chunk_id, 0.9, text, source, source.split(".")[0].title(), chunk_id=chunk_id,
+                                    vector_score=0.9), 0.9)
 
 
 class FakeKB:
-    """Knows one FAQ (verbatim) and one document (LLM with context); abstains on everything else."""
+    """Knows one FAQ (verbatim) and one document sentence (LLM phrases it); has no answer for anything else."""
 
-    def prepare(self, question, history=None):
+    def __init__(self):
+        self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
+
+    def lookup(self, question, language=None, earlier_questions=()):
+        from knowledge_base.answer import FaqHit, Lookup
+
         q = question.lower()
+        language = language or "en"
         if "opening hours" in q:
-            return FakePrepared(question, [], [Citation("faq.csv", "Opening hours?", chunk_id="faq-1")],
-                                from_faq=True, best_score=1.0, text="Support is open 9:00-21:00 every day.")
-        if "warranty" in q:
-            msgs = [Message("system", "Use the context: warranty is 2 years."), Message("user", question)]
-            return FakePrepared(question, msgs, [Citation("warranty.md", "Warranty", chunk_id="w-1")], best_score=0.9)
-        return FakePrepared(question, [], [], abstained=True, text="I don't know that, sorry.")
+            faq = FaqHit("faq-1", "Opening hours?", "Support is open 9:00-21:00 every day.", "faq.csv", 1.0, "en")
+            return Lookup(question, language, faq=faq, best_score=1.0, answerable=True)
+        for key, ev in self.sentences.items():
+            if key in q:
+                return Lookup(question, language, evidence=[ev], best_score=0.9, evidence_score=0.9,
+                              answerable=True)
+        return Lookup(question, language, best_score=0.2)
 
-    def answer(self, question, backend, history=None, adapter=None):
-        from types import SimpleNamespace
+    def answerer(self, shop=None):
+        from knowledge_base.answer import Answerer
 
-        return SimpleNamespace(text="Draft: our warranty is 2 years.", citations=[Citation("warranty.md", "W")])
+        return Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know that, sorry.")
 
 
 @pytest.fixture
@@ -103,9 +107,23 @@ def test_faq_question_is_answered_verbatim_without_the_llm(pipeline):
 def test_kb_question_streams_a_grounded_llm_answer_with_citations(pipeline):
     chat, fb, _ = pipeline
     stream = chat.respond("How long is the warranty?")
-    assert "".join(stream) == "Our warranty is 2 years [1]."
+    assert "".join(stream) == "Our warranty is 2 years."  # citation marks never reach the customer
     assert stream.reply.citations[0].source == "warranty.md"
-    assert "warranty is 2 years" in fb.last_prompt[0].content, "the KB context must reach the LLM"
+    assert "warranty is 2 years" in fb.last_prompt[0].content, "the evidence must reach the LLM"
+
+
+def test_an_invented_fact_is_never_sent_the_evidence_is(pipeline):
+    chat, fb, _ = pipeline
+    fb.queue("The warranty is 10 months.")
+    reply = chat.respond("How long is the warranty?").collect()
+    assert reply.text == "The warranty is 2 years." and "unsupported number 10" in reply.checks
+    fb.queue("How long is the warranty?")  # the question echoed back
+    assert chat.respond("How long is the warranty?").collect().text == "The warranty is 2 years."
+    fb.queue("NOT_FOUND")
+    assert chat.respond("How long is the warranty?").collect().text == "The warranty is 2 years."
+    # A true first sentence is kept; an invented second one is cut.
+    fb.queue("The warranty is 2 years. Extended cover costs 49 yuan.")
+    assert chat.respond("How long is the warranty?").collect().text == "The warranty is 2 years."
 
 
 def test_prompt_injection_is_refused_before_the_llm(pipeline):
@@ -123,7 +141,7 @@ def test_asking_for_a_human_creates_a_ticket_with_a_grounded_draft(pipeline):
     assert reply.handoff and reply.route["action"] == "handoff"
     tickets = queue.queue()
     assert len(tickets) == 1 and tickets[0].session_id == "s1"
-    assert tickets[0].draft_reply.startswith("Draft:")
+    assert tickets[0].draft_reply == "The warranty is 2 years."  # the documents' own sentence
     assert any("human" in r for r in tickets[0].reasons)
 
 
@@ -131,7 +149,7 @@ def test_two_kb_abstentions_hand_off(pipeline):
     chat, _, queue = pipeline
     s = chat.sessions.get("s2")
     first = chat.respond("Do you sell submarines?", s).collect()
-    assert not first.handoff and "don't know" in first.text
+    assert not first.handoff and "don't know" in first.text and first.route["action"] == "decline"
     second = chat.respond("Do you sell rockets?", s).collect()
     assert second.handoff
     assert len(queue.tickets_for_session("s2")) == 1
@@ -141,7 +159,10 @@ def test_small_talk_and_fallback(pipeline):
     chat, fb, _ = pipeline
     assert chat.respond("hello!").collect().route["action"] == "small_talk"
     fallback = chat.respond("do you like blue zebras?").collect()
-    assert fallback.route["action"] == "fallback" and "Aurora Home" in fallback.text
+    assert fallback.route["action"] == "fallback" and "our shop" in fallback.text  # the configured shop's name
+    fb.queue("Hi! We are open 24 hours and ship in 2 days.")  # small talk may not state facts
+    reply = chat.respond("hello!").collect()
+    assert "24" not in reply.text and reply.checks
 
 
 def test_llm_failure_offers_a_human(pipeline):
@@ -183,8 +204,7 @@ def test_a_greeting_the_kb_can_answer_gets_the_grounded_answer(pipeline):
 def test_shop_contacts_from_the_kb_are_not_treated_as_a_pii_leak(pipeline):
     chat, fb, _ = pipeline
     contact = "Mail support@aurorahome.example or call 400-820-1234."
-    chat.kb.prepare = lambda q, h=None: FakePrepared(q, [Message("system", f"Context: {contact}"),
-                                                         Message("user", q)], [], best_score=0.9)
+    chat.kb.sentences["reach"] = evidence(contact, "contact.md", "c-1")
     fb.queue(contact)
     assert chat.respond("How can I reach support?").collect().text == contact
     fb.queue("Call jane@other.example")  # PII nobody gave the model is still removed

@@ -85,13 +85,36 @@ def test_status_changes(queue):
         queue.create_ticket("", TRANSCRIPT)
 
 
-def test_customer_notice_and_config():
-    q = HandoffConfig()
-    assert "人工" in q.customer_message["zh"]
+def test_config_validation():
     with pytest.raises(ConfigError, match="wait_minutes_scale"):
         HandoffConfig(wait_minutes_scale=0)
     with pytest.raises(ConfigError, match="intent_priority"):
         HandoffConfig(intent_priority={"complaint": -1})
+
+
+def test_open_ticket_is_one_way_in_with_a_grounded_draft(queue):
+    from types import SimpleNamespace
+
+    from assistant.citations import Citation
+    from assistant.handoff import open_ticket
+
+    class KB:  # answers "warranty" from its documents, nothing else
+        def lookup(self, question, language=None, earlier_questions=()):
+            ok = "warranty" in question
+            return SimpleNamespace(answerable=ok, citations=[Citation("warranty.md", "Warranty")] if ok else [])
+
+        def answerer(self, shop=None):
+            return SimpleNamespace(extractive=lambda lookup: "The table has a 2-year warranty.")
+
+    ticket = open_ticket(queue, "s1", [{"role": "user", "content": "warranty on the table?"}], kb=KB(),
+                         intent="product_question", language="en")
+    assert ticket.draft_reply == "The table has a 2-year warranty." and ticket.citations[0].source == "warranty.md"
+    # The button before any message: still a ticket, with an honest empty draft.
+    empty = open_ticket(queue, "s2", [], kb=KB())
+    assert empty.draft_reply == "" and "before writing anything" in empty.transcript[0]["content"]
+    # Asked again for the same conversation and message: the same ticket, not a second one.
+    again = open_ticket(queue, "s1", [{"role": "user", "content": "warranty on the table?"}], kb=KB())
+    assert again.id == ticket.id
 
 
 WRITER = textwrap.dedent("""

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from assistant.classifiers import detect_language
+from assistant.language import answer_language, detect_language
 
 
 @pytest.mark.parametrize("text, lang", [
@@ -27,3 +27,14 @@ def test_long_text_is_cheap():
     started = time.perf_counter()
     assert detect_language(text) == "zh"
     assert time.perf_counter() - started < 0.5
+
+
+def test_one_rule_everywhere_for_mixed_text():
+    # The same rule decides the answer language in the chat, the KB, the widget and ad copy.
+    from assistant.adcopy.text import detect_language as adcopy_lang
+
+    for text, lang in [("Can I return the 北欧 lamp?", "en"), ("我的order还没到", "zh"), ("🙂", "en"),
+                       ("こんにちは、注文はどこ？", "en"), ("退货要多久", "zh")]:
+        assert answer_language(text) == lang
+        assert adcopy_lang(text) == lang
+    assert answer_language("🙂", default="zh") == "zh"

@@ -87,16 +87,38 @@ def test_confident_message_resets_low_confidence(router):
     assert router.route("hmm blue thing", state).action == "clarify"
 
 
-def test_kb_abstaining_twice_hands_off(router):
+class Found:
+    """What the knowledge base found for a message (the fields the router reads of a Lookup)."""
+
+    def __init__(self, answerable: bool, best_score: float = 0.9):
+        self.answerable, self.best_score = answerable, best_score
+
+
+def test_kb_not_answering_twice_hands_off_in_the_same_call(router):
     state = ConversationState()
-    first = router.route("where is my order", state)
-    assert router.kb_abstained(state, first).action == "fallback"
-    second = router.route("where is my order", state)
-    assert second.action == "kb_answer"
-    handed = router.kb_abstained(state, second)
+    first = router.route("where is my order", state, Found(False))
+    assert first.action == "decline" and "1 of 2" in first.reasons[-1]
+    assert router.route("where is my order", state, Found(True)).action == "kb_answer"  # streak reset
+    router.route("where is my order", state, Found(False))
+    handed = router.route("where is my order", state, Found(False))
     assert handed.action == "handoff" and "2 times in a row" in handed.reasons[-1]
     # Once with a human, the conversation stays there.
-    assert router.route("hi", state).action == "handoff"
+    assert router.route("hi", state, Found(True)).action == "handoff"
+
+
+def test_an_answerable_question_is_answered_however_it_sounds(router):
+    # A complaint-sounding, strongly negative message the documents answer goes to the KB, not a human...
+    route = router.route("this is a disgrace", ConversationState(), Found(True))
+    assert route.action == "kb_answer" and "complaint" in route.reasons[-1]
+    # ...and so do small talk, out-of-scope and unsure intents when the KB has the answer.
+    for text in ("hi", "weather?", "hmm blue thing"):
+        assert router.route(text, ConversationState(), Found(True)).action == "kb_answer", text
+    # Without an answer the intent decides as before.
+    assert router.route("this is a disgrace", ConversationState(), Found(False)).action == "handoff"
+    assert router.route("hi", ConversationState(), Found(False)).action == "small_talk"
+    assert router.route("weather?", ConversationState(), Found(False)).action == "fallback"
+    # An explicit request for a person always wins.
+    assert router.route("I want a person", ConversationState(), Found(True)).action == "handoff"
 
 
 def test_kb_abstentions_counted_by_state_alone(router):
@@ -106,7 +128,7 @@ def test_kb_abstentions_counted_by_state_alone(router):
     state.record_kb_abstained()
     assert router.route("where is my order", state).action == "kb_answer"
     state.record_kb_abstained()
-    assert router.route("where is my order", state).action == "handoff"
+    assert router.route("where is my order", state, Found(False)).action == "handoff"
 
 
 def test_config_validation():

@@ -32,7 +32,7 @@ def test_unreadable_table_is_skipped_not_fatal(tmp_path):
 class DownKB:
     """A knowledge base whose vector store went away after start."""
 
-    def prepare(self, question, history=None):
+    def lookup(self, question, language=None, earlier_questions=()):
         raise StorageError("cannot reach the Chroma server at 127.0.0.1:9")
 
 
@@ -44,7 +44,7 @@ def test_chat_answers_curated_faq_while_chroma_is_down_and_degrades_otherwise():
     text = "".join(stream)
     assert "business days" in text and stream.reply.citations[0].source == "faq.csv"
     other = chat.respond("Is the walnut desk scratch resistant?", session)
-    assert "".join(other) == chat.cfg.failure_message  # not curated: the polite degraded path, no guess
+    assert "".join(other) == chat.shop.text("failed", "en")  # not curated: the polite degraded path, no guess
     assert backend.calls == []
 
 

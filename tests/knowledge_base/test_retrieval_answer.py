@@ -63,21 +63,27 @@ def test_exact_faq_question_is_answered_verbatim_without_the_llm(demo_kb):
     assert kb.faq_match("运费是多少") is not None and kb.faq_match("运费是多少").row_id == "zh-ship-cost"
 
 
-def test_grounded_answer_streams_from_the_llm_and_cites_the_context(demo_kb):
-    backend = FakeBackend(["Orders leave the warehouse the same day [1]."])
+def test_grounded_answer_phrases_only_the_evidence_and_cites_it(demo_kb):
+    backend = FakeBackend(["Orders paid before 16:00 leave the warehouse the same day [1]."])
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
     history = [Message("user", "hi"), Message("assistant", "Hello! How can I help?")]
-    stream = kb.answer_stream("When do orders paid before 16:00 leave the warehouse?", backend, history=history,
-                              adapter="support")
-    pieces = list(stream)
-    assert len(pieces) > 1 and "".join(pieces) == "Orders leave the warehouse the same day [1]."
-    result = stream.answer
+    result = kb.answer("When do orders paid before 16:00 leave the warehouse?", backend, history=history,
+                       adapter="support")
+    assert result.mode == "llm" and result.text == "Orders paid before 16:00 leave the warehouse the same day."
     assert not result.abstained and not result.from_faq and result.citations
     prompt = backend.calls[0]["messages"]
-    assert prompt[0].role == "system" and "16:00" in prompt[0].content  # the retrieved policy is in the prompt
+    assert prompt[0].role == "system" and "16:00" in prompt[0].content  # the evidence sentence is in the prompt
     assert [m.content for m in prompt[1:3]] == ["hi", "Hello! How can I help?"]
     assert backend.calls[0]["options"].adapter == "support"
     assert any("shipping" in c.source for c in result.citations)
+
+
+def test_a_draft_stating_what_the_evidence_does_not_is_replaced_by_the_evidence(demo_kb):
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    result = kb.answer("When do orders paid before 16:00 leave the warehouse?",
+                       FakeBackend(["They leave within 72 hours."]))
+    assert result.mode == "extract" and "unsupported number 72" in result.checks
+    assert "72" not in result.text and result.text.strip()
 
 
 def test_abstains_below_the_threshold_with_an_offer_of_a_human(demo_kb):
@@ -90,12 +96,16 @@ def test_abstains_below_the_threshold_with_an_offer_of_a_human(demo_kb):
     assert backend.calls == [] and en.best_score < 0.99
 
 
-def test_prepare_lets_the_chat_stream_with_its_own_backend(demo_kb):
+def test_lookup_decides_before_any_llm(demo_kb):
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
-    prepared = kb.prepare("Is large furniture delivered for free?")
-    assert prepared.needs_llm and prepared.messages[-1].content == "Is large furniture delivered for free?"
-    text = "".join(FakeBackend(["Yes, free standard delivery."]).stream(prepared.messages))
-    assert prepared.result(text).text == "Yes, free standard delivery."
+    lookup = kb.lookup("Is large furniture delivered for free?")
+    answerer = kb.answerer()
+    assert lookup.answerable and lookup.evidence and answerer.needs_llm(lookup)
+    messages = answerer.messages(lookup, "Is large furniture delivered for free?")
+    assert messages[-1].content == "Is large furniture delivered for free?"
+    assert all(e.text in messages[0].content for e in lookup.evidence)
+    follow = kb.lookup("and to Shanghai?", earlier_questions=["How much is shipping for a sofa?"])
+    assert follow.question.startswith("How much is shipping for a sofa?")  # a follow-up keeps its context
 
 
 def test_langchain_retriever_and_chain(demo_kb):
@@ -108,7 +118,8 @@ def test_langchain_retriever_and_chain(demo_kb):
     model = BackendChatModel(backend=FakeBackend(["ten years"]), adapter="support")
     assert model.invoke([SystemMessage("be brief"), HumanMessage("mattress?")]).content == "ten years"
     chain = with_thresholds(demo_kb, abstain=0.0, faq=1.01).as_chain(FakeBackend(["10 years [1]"]))
-    assert chain.invoke("How long is the mattress warranty?").text == "10 years [1]"
+    result = chain.invoke("How long is the mattress warranty?")
+    assert result.mode in ("llm", "extract") and "[1]" not in result.text and result.text
 
 
 def test_ensure_demo_ingested_is_idempotent_and_embeds_nothing_the_second_time(tmp_path):

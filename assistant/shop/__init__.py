@@ -1,0 +1,136 @@
+"""Who the assistant speaks for: the `shop:` config section and the one catalog of customer-facing texts.
+
+    shop = Shop.from_config(settings.shop)
+    shop.text("fallback", "zh")          # "我是<the shop's zh name>的客服助手，…"
+    shop.name("en"), shop.language_of("Can I return the 北欧 lamp?")   # -> the shop's name, "en"
+
+Nothing in the code names a shop: the demo shop is the `shop:` section of config/default.yaml, and a
+config file with its own `shop:` section replaces that section whole (see assistant.config), so a new
+shop never inherits the demo's name or contact details.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import ConfigError
+from assistant.language import answer_language
+
+CATALOG_FILE = Path(__file__).with_name("messages.yaml")
+LANGUAGES = ("zh", "en")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class ShopConfig:
+    name: dict[str, str] = field(default_factory=lambda: {"en": "our shop", "zh": "本店"},
+                                 metadata={"help": "the shop's name per language (zh, en)"})
+    description: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "what the shop is, per language, e.g. {en: an online shop for bikes}"})
+    persona: str = field(default="", metadata={"help": "extra instructions for the assistant's voice (any language)"})
+    contact_email: str = field(default="", metadata={"help": "support e-mail customers may write to"})
+    contact_phone: str = field(default="", metadata={"help": "support phone number"})
+    hours: dict[str, str] = field(default_factory=dict, metadata={"help": "support hours per language"})
+    website: str = field(default="", metadata={"help": "the shop's public site (links in citations)"})
+    currency: str = field(default="USD", metadata={"help": "ISO 4217 code of the shop's prices"})
+    default_language: str = field(default="en", metadata={"help": "zh or en: used when a message has no clue"})
+    messages: dict[str, dict[str, str]] = field(
+        default_factory=dict, metadata={"help": "overrides of the text catalog: key -> {en: ..., zh: ...}"})
+    messages_file: str = field(default="", metadata={"help": "a YAML file of catalog overrides (same shape)"})
+
+    def __post_init__(self):
+        if self.default_language not in LANGUAGES:
+            raise ConfigError(f"default_language must be one of {', '.join(LANGUAGES)}, got {self.default_language!r}")
+        if not any((v or "").strip() for v in self.name.values()):
+            raise ConfigError("name must give the shop's name in at least one language, e.g. {en: My Shop}")
+        bad = sorted(set(self.name) - set(LANGUAGES))
+        if bad:
+            raise ConfigError(f"name has unknown language {bad[0]!r} (use {', '.join(LANGUAGES)})")
+        if self.contact_email and not _EMAIL.match(self.contact_email):
+            raise ConfigError(f"contact_email must be an e-mail address, got {self.contact_email!r}")
+        if not re.fullmatch(r"[A-Z]{3}", self.currency or ""):
+            raise ConfigError(f"currency must be a 3-letter ISO code such as USD or CNY, got {self.currency!r}")
+        for key, texts in self.messages.items():
+            if not isinstance(texts, dict):
+                raise ConfigError(f"messages.{key} must map languages to texts, got {texts!r}")
+
+
+def _load_catalog(path: Path) -> dict[str, dict[str, str]]:
+    from assistant.config import load_yaml_file
+
+    data = load_yaml_file(path, "message catalog") or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(f"{path} must map message keys to {{en: ..., zh: ...}}")
+    return {str(k): {str(lang): str(t) for lang, t in v.items()} for k, v in data.items()}
+
+
+class Shop:
+    """The configured shop's identity and texts; every customer-facing string comes from `text()`."""
+
+    def __init__(self, cfg: ShopConfig | None = None):
+        self.cfg = cfg or ShopConfig()
+        self.catalog = _load_catalog(CATALOG_FILE)
+        if self.cfg.messages_file:
+            from assistant.config import resolve_path
+
+            self._merge(_load_catalog(resolve_path(self.cfg.messages_file)))
+        self._merge(self.cfg.messages)
+
+    @classmethod
+    def from_config(cls, cfg) -> Shop:
+        return cls(cfg if isinstance(cfg, ShopConfig) else None)
+
+    def _merge(self, extra: dict[str, dict[str, str]]) -> None:
+        for key, texts in extra.items():
+            self.catalog.setdefault(key, {}).update(texts)
+
+    def _pick(self, values: dict[str, str], lang: str) -> str:
+        for candidate in (lang, self.cfg.default_language, "en", "zh"):
+            if (values.get(candidate) or "").strip():
+                return values[candidate]
+        return ""
+
+    def name(self, lang: str) -> str:
+        return self._pick(self.cfg.name, lang)
+
+    def language_of(self, text: str) -> str:
+        """The language to answer `text` in: the product's one rule, the shop's default when unclear."""
+        return answer_language(text, self.cfg.default_language)
+
+    def fields(self, lang: str) -> dict[str, str]:
+        """The placeholders every catalog text may use, in `lang`."""
+        description = self._pick(self.cfg.description, lang)
+        hours = self._pick(self.cfg.hours, lang)
+        zh = lang == "zh"
+        out = {"shop_name": self.name(lang), "description": description, "contact_email": self.cfg.contact_email,
+               "contact_phone": self.cfg.contact_phone, "hours": hours, "website": self.cfg.website,
+               "currency": self.cfg.currency,
+               "description_clause": (f"（{description}）" if zh else f", {description}") if description else ""}
+        parts = [self.cfg.contact_email, self.cfg.contact_phone, hours]
+        out["contact_line"] = ("、" if zh else ", ").join(p for p in parts if p)
+        if self.cfg.contact_email:
+            out["contact_line_or_later"] = self._raw("contact_line", lang).format(**out) + ("。" if zh else ".")
+        else:
+            out["contact_line_or_later"] = self._raw("contact_later", lang)
+        return out
+
+    def _raw(self, key: str, lang: str) -> str:
+        texts = self.catalog.get(key)
+        if texts is None:
+            raise KeyError(f"no message {key!r} in the catalog")
+        return self._pick(texts, lang)
+
+    def text(self, key: str, lang: str, **values) -> str:
+        """Catalog text `key` in `lang` (falling back to the shop's default language, then English)."""
+        raw = self._raw(key, lang)
+        try:
+            return raw.format(**{**self.fields(lang), **values}).strip()
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"message {key!r} ({lang}) has a placeholder that cannot be filled: {exc}") from None
+
+    def system_prompt(self, lang: str) -> str:
+        """The assistant's role in the shop's voice, plus the shop's own persona instructions."""
+        prompt = self.text("system_prompt", lang)
+        return f"{prompt}\n{self.cfg.persona.strip()}" if self.cfg.persona.strip() else prompt
