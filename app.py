@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import assistant  # noqa: F401 - sets the offline/no-telemetry environment before gradio is imported
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ConfigError
 
 log = logging.getLogger("app")
 
@@ -72,24 +72,43 @@ def customer_tab(gr, runtime, base_url: str) -> None:
         msg = gr.Textbox(placeholder="Ask about orders, delivery, returns… / 有问题请问我", show_label=False,
                          scale=6, elem_id="customer-input", lines=1)
         send = gr.Button("Send / 发送", variant="primary", scale=1, elem_id="customer-send")
-        human = gr.Button("🧑‍💼 Talk to a human / 转人工", scale=1, elem_id="talk-to-human")
+        human_button = gr.Button("🧑‍💼 Talk to a human / 转人工", scale=1, elem_id="talk-to-human")
     status = gr.Markdown(elem_id="customer-status")
     with gr.Accordion("Put this chat on your shop's website", open=False):
         gr.Markdown("Paste this line before `</body>` on any page (replace the host with this server's "
                     "address). See it on [an example shop page](/widget/example) or open [the widget](/widget).")
         gr.Code(snippet(base_url), language="html", elem_id="widget-snippet")
 
-    turn = friendly(functools.partial(customer.chat_ui_turn, runtime))
+    app_cfg = runtime.settings.app
+
+    def turn(message, history, session_id, request):
+        yield from customer.chat_ui_turn(runtime, message, history, session_id, client_of(request, app_cfg))
+
+    def human(history, session_id, request):
+        return customer.handoff_ui(runtime, history, session_id, client_of(request, app_cfg))
+
+    def on_like(session_id, history, data, request):
+        customer.vote_ui(runtime, session_id, data.liked, data.index, history, client_of(request, app_cfg))
+
+    # gradio injects the request and the vote by these type hints (set here: annotations are strings)
+    for fn in (turn, human, on_like):
+        fn.__annotations__["request"] = gr.Request
+    on_like.__annotations__["data"] = gr.LikeData
+    turn, human_click = friendly(turn), friendly(human)
     outputs = [chatbot, session, status, msg]
     msg.submit(turn, [msg, chatbot, session], outputs, concurrency_id="chat")
     send.click(turn, [msg, chatbot, session], outputs, concurrency_id="chat")
-    human.click(friendly(functools.partial(customer.handoff_ui, runtime)), [chatbot, session], [chatbot, status])
+    human_button.click(human_click, [chatbot, session], [chatbot, status])
+    chatbot.like(friendly(on_like), [session, chatbot], None)
 
-    def on_like(session_id, data):
-        customer.vote_ui(runtime, session_id, data.liked)
 
-    on_like.__annotations__["data"] = gr.LikeData  # gradio injects the vote by this type hint
-    chatbot.like(on_like, [session], None)
+def client_of(request, app_cfg) -> str | None:
+    """The browser's address (X-Forwarded-For only from app.trusted_proxies); None outside a request."""
+    from assistant.rate_limit import client_address
+
+    if request is None or getattr(request, "client", None) is None:
+        return None
+    return client_address(request.client.host, request.headers, app_cfg.trusted_proxies)
 
 
 def staff_login(gr, auth):
@@ -120,6 +139,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
 
     from assistant.web import analytics_chat, staff_ui
     from assistant.web.auth import Authenticator
+    from assistant.web.staff import md_text
 
     auth = auth or Authenticator.from_config(runtime.settings.app)
     cfg = runtime.settings.app
@@ -130,7 +150,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
             with gr.Tab("Customer chat", id="customer"):
                 customer_tab(gr, runtime, base_url or f"http://{cfg.host}:{cfg.port}")
             with gr.Tab("Copywriter", id="copywriter"):
-                staff_ui.copywriter_tab(gr, runtime, friendly)
+                copywriter_views = staff_ui.copywriter_tab(gr, runtime, role, friendly)
             with gr.Tab("Agent", id="agent"):
                 agent_views = staff_ui.agent_tab(gr, runtime, role, friendly)
             with gr.Tab("Admin", id="admin"):
@@ -140,7 +160,8 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
                 with analytics_views[0][1]:  # the admin-gated content column: the Q&A chat joins its end
                     analytics_chat.chat_panel(gr, runtime, role)
 
-        gated = [*agent_views, *admin_views, *analytics_views]  # (locked notice, content, needed role) triples
+        # (locked notice, content, needed role) triples
+        gated = [*copywriter_views, *agent_views, *admin_views, *analytics_views]
 
         def show(current_role):
             from assistant.web.auth import allows
@@ -153,10 +174,16 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
 
         views = [c for notice, content, _ in gated for c in (notice, content)]
 
-        def do_login(username, pw):
-            got = auth.login(username, pw)
-            msg = f"✅ Logged in as **{username}** ({got})." if got else "❌ Wrong username or password."
+        def do_login(username, pw, request):
+            from assistant.rate_limit import via_proxy
+
+            got = auth.login(username, pw, client_of(request, cfg) or "unknown",
+                             via_proxy(getattr(request, "headers", None)))
+            who = md_text(username)
+            msg = f"✅ Logged in as **{who}** ({got})." if got else "❌ Wrong username or password."
             return got, msg, "", *show(got)
+
+        do_login.__annotations__["request"] = gr.Request
 
         def do_logout():
             return None, "Logged out.", "", *show(None)
@@ -170,26 +197,36 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = add_common_args(argparse.ArgumentParser(
-        prog="python app.py", description="Serve the shop assistant: UI at /, widget at /widget, API at /v1."))
-    parser.add_argument("--host", help="address to listen on (default: app.host from config)")
+        prog="python app.py", description="Serve the shop assistant: UI at /, widget at /widget, API at /v1.",
+        epilog="Demo logins (agent/demo-agent, admin/demo-admin) work only on a loopback host, and only from this "
+               "machine. With app.demo_mode on and no app.users, a --host other machines can reach (e.g. 0.0.0.0) "
+               "refuses to start: create staff accounts with `python -m assistant.web hash-password --role admin` "
+               "and put them in app.users, or set app.demo_mode: false (staff views locked), or "
+               "app.allow_demo_on_public_host: true (starts with the staff views locked)."))
+    parser.add_argument("--host", help="address to listen on (default: app.host from config; demo logins only on "
+                                       "127.0.0.1/::1, see below)")
     parser.add_argument("--port", type=int, help="port to listen on (default: app.port from config)")
     args = parser.parse_args(argv)
     setup_logging(verbose(args))
     logging.getLogger("assistant").setLevel(logging.INFO)
 
     from assistant.config import load_config
+    from assistant.rate_limit import is_loopback
     from assistant.runtime import Runtime
-    from assistant.web.auth import Authenticator
+    from assistant.web.auth import Authenticator, exposure_problem
     from assistant.web.server import create_app, serve
 
     settings = load_config(config_path(args))
-    runtime = Runtime(settings)
-    auth = Authenticator.from_config(settings.app)
     host, port = args.host or settings.app.host, args.port or settings.app.port
+    problem = exposure_problem(settings.app, host)
+    if problem:
+        raise ConfigError(problem)
+    runtime = Runtime(settings)
+    auth = Authenticator.from_config(settings.app, host=host)
     app = create_app(runtime, build_demo(runtime, auth, f"http://{host}:{port}"), auth, css=CSS)
     print(f"Shop assistant on http://{host}:{port}/  (widget: /widget/example, API: /v1, docs: /api/docs)",
           file=sys.stderr)
-    if host not in ("127.0.0.1", "localhost", "::1") and not settings.app.api_keys:
+    if not is_loopback(host) and not settings.app.api_keys:
         print("warning: /v1 is open to anyone who can reach this address; set app.api_keys "
               "(`python -m assistant.web new-api-key`)", file=sys.stderr)
     if settings.app.warm_up:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError
@@ -40,6 +41,26 @@ class AppConfig:
     api_rate_limit_per_minute: int = field(
         default=60, metadata={"help": "/v1 requests a minute per API key (or per client address); 0 = no limit"}
     )
+    # Safe defaults when the app faces the internet (see docs/app.md, "Exposed to the internet").
+    allow_demo_on_public_host: bool = field(
+        default=False,
+        metadata={"help": "demo mode on a non-loopback host: false = refuse to start; true = start with the staff "
+                          "views locked (demo logins never work off loopback)"},
+    )
+    trusted_proxies: list[str] = field(
+        default_factory=list,
+        metadata={"help": "addresses/networks of reverse proxies whose X-Forwarded-For names the client; "
+                          "empty = the peer address is the client"},
+    )
+    client_rate_limit_per_minute: int = field(
+        default=60, metadata={"help": "customer chat messages a minute per client address (UI + widget); 0 = none"}
+    )
+    handoffs_per_client_per_hour: int = field(
+        default=10, metadata={"help": "'talk to a human' tickets an hour per client address; 0 = no limit"}
+    )
+    votes_per_client_per_minute: int = field(
+        default=30, metadata={"help": "thumbs up/down a minute per client address; 0 = no limit"}
+    )
 
     def __post_init__(self):
         if not 0 < self.port < 65536:
@@ -56,6 +77,15 @@ class AppConfig:
             raise ConfigError(f"max_request_kb must be >= 1, got {self.max_request_kb}")
         if self.api_rate_limit_per_minute < 0:
             raise ConfigError(f"api_rate_limit_per_minute must be >= 0, got {self.api_rate_limit_per_minute}")
+        for name in ("client_rate_limit_per_minute", "handoffs_per_client_per_hour", "votes_per_client_per_minute"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for i, entry in enumerate(self.trusted_proxies):
+            try:
+                ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"trusted_proxies[{i}] must be an IP address or network (e.g. 10.0.0.0/8), "
+                                  f"got {entry!r}") from None
         for i, entry in enumerate(self.api_keys):
             hexpart = str(entry).removeprefix("sha256:")
             if not str(entry).startswith("sha256:") or len(hexpart) != 64 or not all(

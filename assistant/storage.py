@@ -4,15 +4,20 @@ SQLite in WAL mode by default (one machine, crash-safe); PostgreSQL by URL for s
 replicas. Components declare their tables on `Base` and call `get_engine(cfg)`; nothing else knows the URL.
 Writes that a client may retry (a ticket after a crash, feedback sent twice) go through `insert_idempotent`
 with a client-made key, so a retry never stores a duplicate. tests/storage kill -9 writers to check this.
+Conversations, events, votes and tickets are kept `retention_days` (`prune_expired`; the app runs it at
+start-up and then at most once an hour as it writes events, via `maybe_prune`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, event, text
+from sqlalchemy import Table, column, create_engine, delete, event, inspect, table, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -20,7 +25,14 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from assistant.config import resolve_path
 from assistant.errors import ConfigError, StorageError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_DB = "data/assistant.db"
+# Tables holding customers' conversations, and the column that says when a row was last touched (UTC, naive).
+# Tickets go by their last update: a ticket nobody touched for the whole retention period goes too.
+RETENTION_COLUMNS = {"chat_sessions": "updated_at", "app_chat_events": "time", "app_votes": "time",
+                     "handoff_tickets": "updated_at"}
+PRUNE_EVERY_S = 3600.0
 
 
 class Base(DeclarativeBase):
@@ -34,10 +46,16 @@ class StorageConfig:
         metadata={"help": "SQLAlchemy URL; '' = SQLite (WAL) at data/assistant.db; postgresql+psycopg://... for replicas"},
     )
     echo: bool = field(default=False, metadata={"help": "log SQL statements"})
+    retention_days: int = field(
+        default=90,
+        metadata={"help": "days conversations, chat events, votes and handoff tickets are kept; 0 = forever"},
+    )
 
     def __post_init__(self):
         if self.url and not self.url.startswith(("sqlite", "postgresql")):
             raise ConfigError(f"url must be a sqlite:// or postgresql+psycopg:// URL, got {self.url!r}")
+        if self.retention_days < 0:
+            raise ConfigError(f"retention_days must be >= 0 (0 = keep forever), got {self.retention_days}")
 
     @property
     def effective_url(self) -> str:
@@ -156,3 +174,53 @@ def insert_idempotent(session: Session, table: type[Base] | Table, rows: list[di
         raise StorageError(f"cannot write to {target.name}: {exc.__class__.__name__}: {exc}") from None
     # executemany reports -1 on some drivers; the count is informative only
     return max(result.rowcount or 0, 0)
+
+
+# --- retention -------------------------------------------------------------------------------------------
+def prune_expired(engine: Engine, retention_days: int, now: datetime | None = None) -> dict[str, int]:
+    """Delete rows older than `retention_days` from the conversation tables that exist; rows deleted per table.
+
+    One DELETE per table in one transaction, on an indexed time column (handoff tickets' `updated_at` is not
+    indexed: their table is small); cheap enough to run at start-up and hourly.
+    """
+    if retention_days <= 0:
+        return {}
+    cutoff = (now or datetime.now(UTC).replace(tzinfo=None)) - timedelta(days=retention_days)
+    try:
+        present = set(inspect(engine).get_table_names())
+        removed = {}
+        with engine.begin() as conn:
+            for name, when in RETENTION_COLUMNS.items():
+                if name in present:
+                    result = conn.execute(delete(table(name, column(when))).where(column(when) < cutoff))
+                    removed[name] = max(result.rowcount or 0, 0)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot prune expired rows: {exc.__class__.__name__}: {exc}") from None
+    if any(removed.values()):
+        log.info("retention (%d days): removed %s", retention_days,
+                 ", ".join(f"{n} from {t}" for t, n in removed.items() if n))
+    return removed
+
+
+_last_prune: dict[str, float] = {}
+_prune_lock = threading.Lock()
+
+
+def maybe_prune(cfg: StorageConfig, force: bool = False) -> dict[str, int] | None:
+    """Prune when this store was last pruned over PRUNE_EVERY_S ago (or `force`); never raises.
+
+    Costs a dictionary look-up when nothing is due, so writers can call it on every write.
+    """
+    if cfg.retention_days <= 0:
+        return None
+    url = cfg.effective_url
+    now = time.monotonic()
+    with _prune_lock:
+        if not force and now - _last_prune.get(url, -PRUNE_EVERY_S) < PRUNE_EVERY_S:
+            return None
+        _last_prune[url] = now
+    try:
+        return prune_expired(get_engine(cfg), cfg.retention_days)
+    except Exception as exc:  # noqa: BLE001 - retention must never cost a customer an answer
+        log.warning("retention: %s", exc)
+        return None

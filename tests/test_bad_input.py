@@ -26,6 +26,22 @@ CLS_COLS = ["--text-column", "text", "--label-column", "label"]
 HUGE_LINE = ("where is my order 13812345678? " * 10_000 + "\n").encode()  # ~310k characters on one line
 
 
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+# Zip bombs dressed as Office files: 60 MB of zeros in ~60 KB, and 6,000 entries.
+BOMB_SIZE = zip_bytes({"[Content_Types].xml": b"<Types/>", "word/document.xml": bytes(60 * 1024 * 1024)})
+BOMB_ENTRIES = zip_bytes({f"xl/worksheets/sheet{i}.xml": b"<x/>" for i in range(6000)})
+
+
 @dataclass
 class Case:
     id: str
@@ -43,7 +59,7 @@ CASES = [
     # ---- python -m assistant (and the config files every CLI reads)
     Case("assistant-help", "assistant", ["--help"], r"usage: python -m assistant", rc=0),
     Case("assistant-no-command", "assistant", [], r"usage: .*required: COMMAND|the following arguments are required", rc=2),
-    Case("assistant-empty-message", "assistant", ["chat", "--backend", "fake", ""], r"InputError: the message is empty"),
+    Case("assistant-empty-message", "assistant", ["chat", "--backend", "fake", ""], r"InputError: 请先输入您的问题"),  # the demo shop's default language
     Case("config-malformed-yaml", "assistant", ["config", "show", "--config", "{tmp}/bad.yaml"],
          r"ConfigError: bad YAML in .*bad.yaml \(line \d+", files={"bad.yaml": b"llm:\n  backend: [fake\n"}),
     Case("config-binary", "assistant", ["config", "show", "--config", "{tmp}/bin.yaml"],
@@ -90,6 +106,11 @@ CASES = [
          files={"c.pdf": b"%PDF-1.4\ngarbage\n"}),
     Case("kb-ingest-binary", "knowledge_base", ["ingest", "{tmp}/b.txt", *KB], r"b.txt: looks like a binary file",
          files={"b.txt": BINARY}),
+    Case("kb-ingest-zip-bomb-size", "knowledge_base", ["ingest", "{tmp}/bomb.docx", *KB],
+         r"bomb.docx: refused: the archive expands to 60 MB", files={"bomb.docx": BOMB_SIZE},
+         env={"ASSISTANT_KNOWLEDGE_BASE__MAX_FILE_MB": "1"}),  # 1 MB files may expand to 50 MB
+    Case("kb-ingest-zip-bomb-entries", "knowledge_base", ["ingest", "{tmp}/bomb.xlsx", *KB],
+         r"bomb.xlsx: refused: the archive holds 6000 entries", files={"bomb.xlsx": BOMB_ENTRIES}),
     Case("kb-search-no-query", "knowledge_base", ["search", "", *KB], r"InputError: give either a QUERY"),
     Case("kb-eval-missing-columns", "knowledge_base", ["eval", "{tmp}/w.csv", *KB],
          r"InputError: .*w.csv: missing column\(s\) query, id", files={"w.csv": WRONG_COLUMNS}),

@@ -6,13 +6,16 @@ ad-copy adapter; `base` (or the configured model's name) is the plain model. The
 OpenAI's: the client sends the conversation, so no request can see another's history. Errors use OpenAI's
 JSON shape (`{"error": {"message", "type", "param", "code"}}`) and status codes. With `app.api_keys` set,
 a `Authorization: Bearer <key>` header is required (401 otherwise); every client (its key, or its address when
-no keys are configured) gets `app.api_rate_limit_per_minute` requests a minute (429 beyond).
+no keys are configured) gets `app.api_rate_limit_per_minute` requests a minute (429 beyond). Every user turn
+of the sent history passes the input guardrails, whatever the model (the client writes the history too), and
+error bodies never carry file paths, URLs or internals (`public_message`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -25,7 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from assistant.chat import ChatSession
 from assistant.errors import AssistantError, RateLimitError
 from assistant.llm.base import Message
-from assistant.rate_limit import RateLimiter
+from assistant.rate_limit import RateLimiter, client_address, limit_key
 from assistant.web.auth import api_key_allowed, hash_api_key
 from assistant.web.customer import citation_dicts
 from assistant.web.events import record_answer
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 TASK_MODELS = ("support", "adcopy")
 ROLES = ("system", "user", "assistant")
+# Input-guardrail categories that mark an attack wherever they appear (off_topic and too_long do not).
+SECURITY_CATEGORIES = ("prompt_extraction", "injection", "jailbreak", "abuse", "embedding")
 
 
 class APIError(Exception):
@@ -53,10 +58,38 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+# What a client may read of an error: never a file path or a backend/storage URL (they tell an attacker
+# where things are and what runs behind the API); server-side failures are named, not described.
+_URL = re.compile(r"\b[a-z][a-z0-9+.\-]*://[^\s'\"]+", re.IGNORECASE)
+_PATH = re.compile(r"(?:\b[A-Za-z]:|~|[\w.\-]+)?(?:[\\/][^\s\\/'\"<>:;,()]+){2,}[\\/]?")
+SERVER_SIDE = {
+    "ModelLoadError": "the language model is not available right now",
+    "GenerationError": "the language model failed to answer",
+    "StorageError": "the store is not available right now",
+    "ConfigError": "the server is misconfigured",
+}
+
+
+def scrub(text: str) -> str:
+    """`text` without URLs and file paths (replaced by <url> / <path>)."""
+    return _PATH.sub("<path>", _URL.sub("<url>", text))
+
+
+def public_message(exc: BaseException) -> str:
+    """The message a client may see for `exc`: scrubbed for client errors, a fixed sentence for server ones."""
+    status = getattr(exc, "http_status", 500)
+    if isinstance(exc, AssistantError) and status < 500:
+        return scrub(str(exc))
+    name = type(exc).__name__
+    detail = SERVER_SIDE.get(name, "internal error")
+    log.error("answered %s with a generic message; details: %s", name, exc)
+    return f"{detail} ({name}); the details are in the server log"
+
+
 def from_assistant_error(exc: AssistantError) -> APIError:
     status = exc.http_status
     type_ = "invalid_request_error" if status < 500 else "server_error"
-    return APIError(status, str(exc), type_, code=type(exc).__name__)
+    return APIError(status, public_message(exc), type_, code=type(exc).__name__)
 
 
 @dataclass
@@ -179,8 +212,39 @@ class ChatCompletions:
         base = self.runtime.settings.llm.model
         return {"support": "support", "adcopy": "adcopy", "base": None, base: None}
 
+    def screen(self, req: ChatRequest):
+        """(index, Verdict) of the first user turn the input guardrails block, or None.
+
+        The client writes the whole history, so an injection hidden in an earlier turn reaches the model as
+        surely as one in the last. Earlier turns and the base/adcopy models are held to the security
+        categories only (an off-topic earlier question or an ad brief is no attack); the support model's last
+        turn gets every configured check inside the chat pipeline.
+        """
+        if not getattr(self.runtime.settings.chat, "use_guardrails", True):
+            return None
+        guard = self.runtime.guardrails
+        if guard is None:
+            return None
+        last = len(req.messages) - 1
+        for i, m in enumerate(req.messages):
+            if m.role != "user" or (req.model == "support" and i == last):
+                continue
+            verdict = guard.check_input(m.content)
+            if verdict.blocked and verdict.category in SECURITY_CATEGORIES:
+                return i, verdict
+        return None
+
     def pieces(self, req: ChatRequest, extra: dict) -> Iterator[str]:
         """Text pieces of the answer; `extra` receives citations/route/handoff when the answer is complete."""
+        blocked = self.screen(req)
+        if blocked is not None:
+            i, verdict = blocked
+            log.info("/v1 refused: messages[%d] is %s (%s)", i, verdict.category, verdict.reason)
+            extra.update(citations=[], handoff=False, finish_reason="content_filter",
+                         route={"action": "refuse", "category": verdict.category, "reasons": [verdict.reason],
+                                "message_index": i})
+            yield verdict.reply
+            return
         if req.model == "support":
             history = [m for m in req.messages[:-1] if m.role != "system"]  # the shop's own system prompt rules
             stream = self.runtime.chat.respond(req.messages[-1].content, ChatSession(history=history))
@@ -224,13 +288,20 @@ def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int) -> 
         log.exception("streaming completion failed")
         yield f"data: {json.dumps(error_body(f'internal error: {type(exc).__name__}', 'server_error'))}\n\n"
         return
-    yield _chunk(cid, created, req.model, {}, "stop", **extra)
+    finish = extra.pop("finish_reason", "stop")
+    yield _chunk(cid, created, req.model, {}, finish, **extra)
     yield "data: [DONE]\n\n"
 
 
 def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def client_of(request: Request, app_cfg) -> str:
+    """The client's address: the peer's, or from X-Forwarded-For when the peer is in app.trusted_proxies."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers, app_cfg.trusted_proxies)
 
 
 def admit_client(request: Request, app_cfg, limiter: RateLimiter) -> None:
@@ -240,7 +311,7 @@ def admit_client(request: Request, app_cfg, limiter: RateLimiter) -> None:
         raise APIError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
                        code="invalid_api_key")
     # A valid key is the client's identity; without keys, the client address is.
-    client = f"key:{hash_api_key(key)}" if key and app_cfg.api_keys else f"ip:{getattr(request.client, 'host', '')}"
+    client = f"key:{hash_api_key(key)}" if key and app_cfg.api_keys else f"ip:{limit_key(client_of(request, app_cfg))}"
     try:
         limiter.check(client)
     except RateLimitError as exc:
@@ -283,6 +354,7 @@ def build_router(runtime) -> APIRouter:
 
             text = await run_in_threadpool(lambda: "".join(service.gate.run(service.pieces(req, extra))))
             text = extra.pop("text", text)
+            finish = extra.pop("finish_reason", "stop")
         except APIError as exc:
             return exc.response()
         except AssistantError as exc:
@@ -292,7 +364,7 @@ def build_router(runtime) -> APIRouter:
             return APIError(500, f"internal error: {type(exc).__name__}", "server_error").response()
         return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text.strip()},
-                             "finish_reason": "stop"}], **extra}
+                             "finish_reason": finish}], **extra}
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(path: str, request: Request):

@@ -1,8 +1,9 @@
 """Staff logins for the agent and admin views and the admin API: salted PBKDF2 hashes, never plain passwords.
 
 Customers are anonymous. Staff accounts come from `app.users` (config file or env). In demo mode, with no
-account configured, two well-known demo accounts exist and the UI says so loudly; in production mode there
-is no default password at all (staff views stay locked until an account is configured).
+account configured and the server on loopback, two well-known demo accounts exist (for clients on this machine
+only) and the UI says so loudly; in production mode there is no default password at all (staff views stay
+locked until an account is configured). Failed logins back off per client address and username.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import os
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from assistant.app_config import AppConfig
 from assistant.errors import InputError
+from assistant.rate_limit import is_loopback, limit_key
 
 log = logging.getLogger(__name__)
 
@@ -83,27 +86,83 @@ class Account:
     hashed: str
 
 
+LOCK_AFTER = 5  # misses per (client address, username) before each further try waits
+ADDRESS_LOCK_AFTER = 20  # misses per client address over all usernames (one address trying many names)
+MAX_DELAY_S = 60.0
+MAX_TRACKED = 10_000  # (address, username) and address entries kept; the least recently failed go first
+
+
+class LoginThrottle:
+    """Back-off after failed logins, per (client address, username) and per address; bounded and thread-safe.
+
+    Keyed by address, so guesses from a stranger's address never lock the real admin out of theirs. Each
+    attempt is counted as a miss *before* its password is checked (and forgiven when it succeeds): parallel
+    guesses cannot all slip through between the check and the count.
+    """
+
+    def __init__(self, max_keys: int = MAX_TRACKED, clock=time.monotonic):
+        self.max_keys, self.clock = max_keys, clock
+        self._misses: OrderedDict[tuple, tuple[int, float]] = OrderedDict()  # key -> (misses, wait until)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _delay(misses: int, after: int) -> float:
+        # After `after` misses, each further try waits 2^(n-after) s (capped at a minute).
+        return min(MAX_DELAY_S, 2.0 ** (misses - after)) if misses >= after else 0.0
+
+    def begin(self, address: str, username: str) -> bool:
+        """False while this address (or this address for this username) must wait; otherwise count a miss."""
+        keys = (((address, username), LOCK_AFTER), ((address, None), ADDRESS_LOCK_AFTER))
+        with self._lock:
+            now = self.clock()
+            if any(now < self._misses.get(key, (0, 0.0))[1] for key, _ in keys):
+                return False
+            for key, after in keys:
+                misses = self._misses.pop(key, (0, 0.0))[0] + 1
+                self._misses[key] = (misses, now + self._delay(misses, after))  # most recent last
+            while len(self._misses) > self.max_keys:
+                self._misses.popitem(last=False)
+            return True
+
+    def succeeded(self, address: str, username: str) -> None:
+        with self._lock:
+            self._misses.pop((address, username), None)
+            misses, until = self._misses.get((address, None), (0, 0.0))
+            if misses > 1:
+                self._misses[(address, None)] = (misses - 1, until)
+            else:
+                self._misses.pop((address, None), None)
+
+    def __len__(self) -> int:
+        return len(self._misses)
+
+
 @dataclass
 class Authenticator:
-    """Checks staff credentials; slows down repeated failures per username (simple brute-force brake)."""
+    """Checks staff credentials; slows down repeated failures per client address and username."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
     demo: bool = False
-    _failures: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle, repr=False)
 
     @classmethod
-    def from_config(cls, cfg: AppConfig, demo_iterations: int = 20_000) -> Authenticator:
+    def from_config(cls, cfg: AppConfig, demo_iterations: int = 20_000, host: str | None = None) -> Authenticator:
+        """Accounts from `app.users`; the demo accounts only in demo mode, with no account configured, and
+        when the server listens on loopback (`host`, default app.host): never on an address others reach."""
         accounts = {}
         for username, entry in cfg.users.items():
             role, _, hashed = entry.partition(":")
             accounts[username] = Account(username, role, hashed)
         demo = False
-        if not accounts and cfg.demo_mode:
+        host = host or cfg.host
+        if not accounts and cfg.demo_mode and is_loopback(host):
             demo = True
             for role, (username, password) in DEMO_ACCOUNTS.items():
                 accounts[username] = Account(username, role, hash_password(password, demo_iterations))
             log.warning(DEMO_WARNING)
+        elif not accounts and cfg.demo_mode:
+            log.warning("demo mode on %s, which is not loopback: no demo logins, agent/admin views are locked "
+                        "until app.users has an account (`python -m assistant.web hash-password`)", host)
         elif not accounts:
             log.warning("no staff account configured (app.users) and demo mode is off: agent/admin views are locked")
         return cls(accounts=accounts, demo=demo)
@@ -112,26 +171,43 @@ class Authenticator:
     def enabled(self) -> bool:
         return bool(self.accounts)
 
-    def login(self, username: str, password: str) -> str | None:
-        """The account's role, or None for a wrong username/password (never says which was wrong)."""
+    def login(self, username: str, password: str, address: str | None = None, proxied: bool = False) -> str | None:
+        """The account's role, or None for a wrong username/password (never says which was wrong).
+
+        `address` is the client's address (`assistant.rate_limit.client_address`) and `proxied` whether the
+        request carried forwarding headers; every network edge passes both. None = an in-process caller.
+        Demo accounts answer only a loopback client that came through no proxy.
+        """
         username = (username or "").strip()
-        with self._lock:
-            count, until = self._failures.get(username, (0, 0.0))
-        if time.monotonic() < until:
+        remote = proxied or (address is not None and not is_loopback(address))
+        if self.demo and username in self.accounts and remote:
+            log.info("demo login for %r refused from %s: demo accounts work only from this machine",
+                     username, address)
+            return None
+        who = limit_key(address) if address is not None else "local"
+        if not self.throttle.begin(who, username[:128]):  # a made-up name cannot grow the table's keys
             return None
         account = self.accounts.get(username)
         # Hash even for unknown users so the response time does not reveal which usernames exist.
         hashed = account.hashed if account else next(iter(self.accounts.values()), Account("", "", "")).hashed
         ok = verify_password(password or "", hashed) and account is not None
-        with self._lock:
-            if ok:
-                self._failures.pop(username, None)
-            else:
-                count += 1
-                # After 5 misses, each further try waits 2^(n-5) s (capped at a minute).
-                delay = min(60.0, 2.0 ** (count - 5)) if count >= 5 else 0.0
-                self._failures[username] = (count, time.monotonic() + delay)
+        if ok:
+            self.throttle.succeeded(who, username[:128])
         return account.role if ok else None
+
+
+def exposure_problem(cfg: AppConfig, host: str) -> str | None:
+    """Why the app must not start on `host` as configured (one line), or None.
+
+    Demo mode with no account on an address other machines reach would publish the demo passwords' power:
+    refused unless app.allow_demo_on_public_host says to start with the staff views locked instead.
+    """
+    if is_loopback(host) or cfg.users or not cfg.demo_mode or cfg.allow_demo_on_public_host:
+        return None
+    return (f"app.demo_mode is on and app.users is empty: refusing to listen on {host} with the public demo "
+            "passwords; create a staff account with `python -m assistant.web hash-password --role admin` and put "
+            "it in app.users (or set app.demo_mode: false, or app.allow_demo_on_public_host: true to start with "
+            "the staff views locked)")
 
 
 def allows(role: str | None, needed: str) -> bool:

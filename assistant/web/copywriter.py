@@ -2,6 +2,8 @@
 and inline edits (stored for fine-tuning), CSV download, A/B calculator. Plain functions over `assistant.adcopy`.
 
 The browser keeps nothing but a small state dict: the brief, the channel and the variants' fields as generated.
+Staff only: generating drives the LLM for minutes and feedback becomes training data, so every handler that
+does either checks the caller's role (agent or admin) on the server.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from assistant.errors import InputError
-from assistant.web.staff import import_problem, shared
+from assistant.web.staff import import_problem, require, shared
 
 
 def problem() -> str | None:
@@ -68,7 +70,8 @@ def _csv(table) -> str:
     return str(path)
 
 
-def generate(runtime, product, attributes, audience, tone, offer, keywords, banned, channel, language, n):
+def generate(runtime, role, product, attributes, audience, tone, offer, keywords, banned, channel, language, n):
+    require(role, "agent")
     from assistant.adcopy import Brief
 
     if not channel:
@@ -104,16 +107,18 @@ def _edits(original: dict, table, i: int) -> dict:
             if f in current and str(current[f]).strip() and str(current[f]).strip() != original[f]}
 
 
-def feedback(runtime, vote: int, state, table, row):
+def feedback(runtime, vote: int, role, state, table, row):
     """👍/👎 on one variant (with any inline edit of it), stored for the next fine-tune."""
+    require(role, "agent")
     i, fields = _pick(state, row)
     edited = _edits(fields, table, i)
     feedback_store(runtime).record(state["brief"], fields, rating=vote, edited=edited or None)
     return f"{'👍' if vote > 0 else '👎'} saved for variant {i + 1}" + (" (with your edit)" if edited else "") + "."
 
 
-def save_edits(runtime, state, table):
+def save_edits(runtime, role, state, table):
     """Store every inline edit as feedback (an edit is a better answer), then refresh the CSV."""
+    require(role, "agent")
     import pandas as pd
 
     if not state or not state.get("variants"):

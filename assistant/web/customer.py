@@ -2,6 +2,8 @@
 
 Everything here is plain Python over `runtime.chat.respond()`, so the Gradio tab, the widget's endpoint and
 the tests share one code path. A session id is the only thing a browser holds; history stays on the server.
+Messages, handoff tickets and votes are limited per client address as well as per session (`client_limits`),
+so a client that drops its session id starts a new conversation but not a new budget.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from assistant.chat import ChatSession, Reply
 from assistant.citations import Citation
 from assistant.errors import AssistantError, InputError
+from assistant.rate_limit import RateLimiter, limit_key
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ TEXT = {
 def detect_language(text: str, default: str = "en") -> str:
     """zh or en for the interface: the classifiers' script detector when it is there, else the CJK share."""
     try:
-        from assistant.classifiers.language import detect_language as by_script
+        from assistant.language import detect_language as by_script
     except ImportError:
         by_script = None
     if by_script is not None:
@@ -75,6 +78,29 @@ def check_message(text: Any, max_chars: int) -> str:
     if len(text) > max_chars:
         raise InputError(t(detect_language(text[:500]), "too_long", n=len(text), limit=max_chars))
     return text
+
+
+@dataclass
+class ClientLimits:
+    """Per-client-address budgets of one app (built once per runtime; bounded tables)."""
+
+    messages: RateLimiter
+    tickets: RateLimiter
+    votes: RateLimiter
+
+
+def client_limits(runtime) -> ClientLimits:
+    from assistant.web.staff import shared
+
+    cfg = runtime.settings.app
+    return shared(runtime, "client_limits", lambda: ClientLimits(
+        RateLimiter(cfg.client_rate_limit_per_minute, what="messages"),
+        RateLimiter(cfg.handoffs_per_client_per_hour, window=3600.0, what="requests for a human"),
+        RateLimiter(cfg.votes_per_client_per_minute, what="votes")))
+
+
+def _client_key(client: str | None) -> str | None:
+    return limit_key(client) if client else None
 
 
 def session_for(runtime, session_id: str | None) -> ChatSession:
@@ -116,15 +142,19 @@ class ChatEvent:
     extra: dict = field(default_factory=dict)
 
 
-def stream_answer(runtime, session_id: str | None, message: Any, channel: str = "ui") -> Iterator[ChatEvent]:
+def stream_answer(runtime, session_id: str | None, message: Any, channel: str = "ui",
+                  client: str | None = None) -> Iterator[ChatEvent]:
     """Validate, answer through the whole chat pipeline, yield growing text; the last event has `.reply`.
 
-    Bad input raises InputError before anything streams; a failing model never raises here (the chat
-    service turns it into a polite reply), other errors become a friendly final event.
+    Bad input raises InputError before anything streams (a RateLimitError when this client address, given
+    as `client`, or this session sent too many); a failing model never raises here (the chat service turns
+    it into a polite reply), other errors become a friendly final event.
     """
     max_chars = runtime.settings.app.max_message_chars
     text = check_message(message, max_chars)
     lang = detect_language(text)
+    if client:
+        client_limits(runtime).messages.check(_client_key(client))
     session = session_for(runtime, session_id)
     sofar = ""
     try:
@@ -153,11 +183,20 @@ def transcript(runtime, session_id: str | None) -> list[dict]:
     return [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
 
 
-def request_handoff(runtime, session_id: str | None, reason: str = "customer asked for a human") -> dict:
-    """Open a handoff ticket with the session's transcript; says plainly when no queue is available."""
+def request_handoff(runtime, session_id: str | None, reason: str = "customer asked for a human",
+                    client: str | None = None) -> dict:
+    """Open a handoff ticket with the session's transcript; says plainly when no queue is available.
+
+    One open ticket per conversation (asking again returns it); `client` (the address) gets
+    app.handoffs_per_client_per_hour new requests: beyond that, a RateLimitError.
+    """
+    if not session_id or not SESSION_ID.fullmatch(str(session_id)):
+        session_id = None
     history = transcript(runtime, session_id)
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
     lang = detect_language(last_user) if last_user else "en"
+    if client:
+        client_limits(runtime).tickets.check(_client_key(client))
     try:
         from assistant.web.staff import open_ticket
 
@@ -179,14 +218,14 @@ def sources_message(citations: list[Citation], lang: str) -> dict:
             "metadata": {"title": f"📚 {t(lang, 'sources')} ({len(citations)})", "status": "done"}}
 
 
-def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | None):
+def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | None, client: str | None = None):
     """The Gradio customer tab's submit handler: yields (chat history, session id, status line, textbox).
 
     History is gr.Chatbot's message list; the server-side session holds the real memory. Bad input leaves
-    the history as it was and says why in the status line.
+    the history as it was and says why in the status line. `client` is the browser's address.
     """
     history = list(history or [])
-    events = stream_answer(runtime, session_id, message)
+    events = stream_answer(runtime, session_id, message, client=client)
     try:
         event = next(events)
     except InputError as exc:
@@ -208,16 +247,49 @@ def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | 
         yield list(history), event.session_id, "", ""  # a copy per step: each is a snapshot of the stream
 
 
-def vote_ui(runtime, session_id: str | None, liked) -> None:
-    """A thumbs up/down on an answer in the customer tab (gr.LikeData.liked: True/False or the option name)."""
+def vote(runtime, session_id: str | None, up: bool, channel: str, message: int | None = None,
+         client: str | None = None) -> None:
+    """Record a thumbs up/down on one answer of a conversation: one vote per answer (a second one replaces the
+    first), only on answers that exist, and app.votes_per_client_per_minute per client address.
+
+    `message` is the answer's number in the conversation (0 = the first answer); None = the latest one.
+    """
     from assistant.web.events import record_vote
 
+    answers = sum(m["role"] == "assistant" for m in transcript(runtime, session_id))
+    if not answers:
+        raise InputError("there is no answer to vote on in this conversation")
+    number = answers - 1 if message is None else message
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < answers:
+        raise InputError(f"message must be an answer number between 0 and {answers - 1}")
+    if client:
+        client_limits(runtime).votes.check(_client_key(client))
+    record_vote(runtime, session_id, 1 if up else -1, channel, message=number)
+
+
+def _is_answer(message) -> bool:
+    """A model answer in gr.Chatbot's history (not the sources block nor the handoff notice)."""
+    return (isinstance(message, dict) and message.get("role") == "assistant" and not message.get("metadata")
+            and not str(message.get("content", "")).startswith("🧑‍💼"))
+
+
+def vote_ui(runtime, session_id: str | None, liked, index=None, history: list | None = None,
+            client: str | None = None) -> None:
+    """A thumbs up/down in the customer tab (gr.LikeData: `liked` True/False or the option name, `index` the
+    liked message's position in the chat, whose `history` tells which answer that is)."""
     up = liked is True or (isinstance(liked, str) and liked.lower() in ("like", "up", "true"))
-    record_vote(runtime, session_id, 1 if up else -1, "ui")
+    position = index[0] if isinstance(index, list | tuple) and index else index
+    number = None
+    if history and isinstance(position, int) and not isinstance(position, bool) and 0 <= position < len(history):
+        # Votes on the sources block count for the answer they belong to (the one before).
+        number = sum(_is_answer(m) for m in history[:position + 1]) - 1
+        if number < 0:
+            raise InputError("there is no answer to vote on there")
+    vote(runtime, session_id, up, "ui", number, client)
 
 
-def handoff_ui(runtime, history: list | None, session_id: str | None):
+def handoff_ui(runtime, history: list | None, session_id: str | None, client: str | None = None):
     """The "Talk to a human" button: opens a ticket and says so in the chat."""
-    result = request_handoff(runtime, session_id)
+    result = request_handoff(runtime, session_id, client=client)
     history = list(history or []) + [{"role": "assistant", "content": f"🧑‍💼 {result['message']}"}]
     return history, result["message"]

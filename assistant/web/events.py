@@ -1,7 +1,9 @@
 """Conversation events for the Analytics tab: one row per answered customer message and per thumbs vote.
 
 Only labels are kept (intent, sentiment, language, action, handoff, vote), never the message text, so the
-analytics need no redaction. Writing an event never breaks a chat: failures are logged and dropped.
+analytics need no redaction. Writing an event never breaks a chat: failures are logged and dropped. Votes
+live in their own table keyed by (session, answer number), so each answer holds at most one vote. Old rows go
+after `storage.retention_days` (`assistant.storage.maybe_prune`, checked as events are written).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, ensure_tables, get_engine, session_factory
+from assistant.storage import Base, ensure_tables, get_engine, insert_or_replace, maybe_prune, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,18 @@ class ChatEventRow(Base):
     action: Mapped[str] = mapped_column(String(32), default="")
     handoff: Mapped[int] = mapped_column(Integer, default=0)
     vote: Mapped[int] = mapped_column(Integer, default=0)  # +1 / -1 for kind == "vote"
+
+
+class VoteRow(Base):
+    """One thumbs up/down per answer: a second vote on the same answer replaces the first."""
+
+    __tablename__ = "app_votes"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message: Mapped[int] = mapped_column(Integer, primary_key=True)  # the answer's number in the conversation
+    time: Mapped[datetime] = mapped_column(DateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    vote: Mapped[int] = mapped_column(Integer, default=0)
 
 
 _factories: dict[str, object] = {}
@@ -63,9 +77,14 @@ def record_answer(runtime, session_id: str, reply, language: str, channel: str) 
     _add(runtime, row)
 
 
-def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui") -> None:
-    _add(runtime, ChatEventRow(time=_now(), kind="vote", session_id=session_id or "", channel=channel,
-                               vote=1 if vote > 0 else -1))
+def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui", message: int = 0) -> None:
+    row = {"session_id": session_id or "", "message": int(message), "time": _now(), "channel": channel,
+           "vote": 1 if vote > 0 else -1}
+    try:
+        with _factory(runtime).begin() as s:
+            insert_or_replace(s, VoteRow, row)
+    except Exception as exc:  # noqa: BLE001 - a lost vote must never cost a customer their chat
+        log.warning("could not record a vote: %s", exc)
 
 
 def _add(runtime, row: ChatEventRow) -> None:
@@ -74,6 +93,7 @@ def _add(runtime, row: ChatEventRow) -> None:
             s.add(row)
     except Exception as exc:  # noqa: BLE001 - analytics must never cost a customer their answer
         log.warning("could not record a chat event: %s", exc)
+    maybe_prune(runtime.settings.storage)
 
 
 def events_frame(runtime):
@@ -85,7 +105,9 @@ def events_frame(runtime):
     with _factory(runtime)() as s:
         rows = s.scalars(select(ChatEventRow).order_by(ChatEventRow.time)).all()
         data = [[getattr(r, c) for c in cols] for r in rows]
-    return pd.DataFrame(data, columns=cols)
+        votes = s.scalars(select(VoteRow)).all()
+        data += [[v.time, "vote", v.session_id, v.channel, "", "", 0.0, "", "", 0, v.vote] for v in votes]
+    return pd.DataFrame(data, columns=cols).sort_values("time", kind="stable").reset_index(drop=True)
 
 
 def summary(runtime) -> dict:

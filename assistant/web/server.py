@@ -15,6 +15,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from assistant.rate_limit import via_proxy
 from assistant.web import api, widget
 from assistant.web.auth import Authenticator, allows
 from assistant.web.body_limit import BodyLimitMiddleware
@@ -46,6 +47,7 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     app.add_middleware(BodyLimitMiddleware, limit_bytes=runtime.settings.app.max_request_kb * 1024)
     app.include_router(api.build_router(runtime))
     app.include_router(widget.build_router(runtime, runtime.settings.app.title))
+    _start_pruning(runtime)
 
     @app.get("/healthz")
     def health():
@@ -63,7 +65,8 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     def staff(request: Request, needed: str) -> JSONResponse | None:
         """None when the caller may proceed; otherwise the 401/403 to send back."""
         creds = basic_credentials(request)
-        role = auth.login(*creds) if creds else None
+        role = auth.login(*creds, address=api.client_of(request, runtime.settings.app),
+                          proxied=via_proxy(request.headers)) if creds else None
         if role is None:
             return JSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="shop-assistant"'},
                                 content=api.error_body("valid staff credentials required", "authentication_error"))
@@ -81,8 +84,8 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
         try:
             return {"tickets": handoff_queue(runtime)}
         except Exception as exc:  # noqa: BLE001 - a missing component is a 503, not a crash
-            return JSONResponse(status_code=503, content=api.error_body(f"handoff queue unavailable: {exc}",
-                                                                        "server_error"))
+            return JSONResponse(status_code=503, content=api.error_body(
+                f"handoff queue unavailable: {api.public_message(exc)}", "server_error"))
 
     @app.get("/api/admin/analytics")
     def admin_analytics(request: Request):
@@ -93,8 +96,8 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
         try:
             return summary(runtime)
         except Exception as exc:  # noqa: BLE001
-            return JSONResponse(status_code=503, content=api.error_body(f"analytics unavailable: {exc}",
-                                                                        "server_error"))
+            return JSONResponse(status_code=503, content=api.error_body(
+                f"analytics unavailable: {api.public_message(exc)}", "server_error"))
 
     if demo is not None:
         import gradio as gr
@@ -102,6 +105,15 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
         # Mounted last at "/": every route above is matched first, the UI gets the rest.
         app = gr.mount_gradio_app(app, demo, path="/", **_mount_options(runtime, css))
     return app
+
+
+def _start_pruning(runtime) -> None:
+    """Drop conversations older than storage.retention_days now (in the background: start-up never waits on
+    the store); events.py keeps pruning hourly as it writes."""
+    from assistant.storage import maybe_prune
+
+    threading.Thread(target=maybe_prune, args=(runtime.settings.storage,), kwargs={"force": True},
+                     name="retention", daemon=True).start()
 
 
 def _mount_options(runtime, css: str | None) -> dict:
@@ -136,7 +148,9 @@ class BackgroundServer:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.port, self.url = port, f"http://{host}:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        # proxy_headers=False: X-Forwarded-For counts only from app.trusted_proxies (assistant.rate_limit)
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                    proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -156,4 +170,5 @@ class BackgroundServer:
 def serve(app: FastAPI, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    # uvicorn would trust X-Forwarded-For from 127.0.0.1 by itself; the app decides (app.trusted_proxies)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5, proxy_headers=False)

@@ -1,11 +1,15 @@
 """Handlers of the agent and admin views: knowledge-base search and documents, handoff queue, adapters,
 fine-tuning, analytics. Plain functions over the other packages' public APIs, imported lazily so a missing
 component shows as "not available" instead of stopping the app. Every handler checks the caller's role.
+Customer text shown to agents is escaped (`md_text`): a message cannot inject Markdown or HTML into their view.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+import os
+import re
 import shutil
 import threading
 import weakref
@@ -101,7 +105,10 @@ def _frame(rows, header):
 
 
 def _sources_frame(runtime):
-    docs = knowledge_base(runtime).documents()
+    try:
+        docs = knowledge_base(runtime).documents()
+    except NotFoundError:  # nothing ingested yet: the collection does not exist
+        docs = []
     return _frame([[d["source"], d["title"], d["kind"], d["chunks"]] for d in docs],
                   ["source", "title", "kind", "chunks"])
 
@@ -129,14 +136,77 @@ def ingest_files(runtime, role, files):
             yield "\n\n".join(lines), None
             continue
         yield "\n\n".join([*lines, f"⏳ {i}/{len(paths)}: ingesting {name}…"]), None
-        dest = target / name
-        shutil.copyfile(path, dest)
-        report = kb.ingest([dest], progress=False)
-        errors = "; ".join(e.error for e in report.errors)
-        if errors:
-            dest.unlink(missing_ok=True)
-        lines.append(f"❌ {name}: {errors}" if errors else f"✅ {name}: {report.summary()}")
+        errors = replace_upload(kb, path, target / name)
+        lines.append(f"❌ {name}: {errors}" if isinstance(errors, str) else f"✅ {name}: {errors.summary()}")
     yield "\n\n".join(lines) + f"\n\nDone: {len(paths)} file(s).", _sources_frame(runtime)
+
+
+_upload_locks: dict[str, threading.Lock] = {}
+
+
+def replace_upload(kb, upload: Path, dest: Path):
+    """Put `upload` at `dest` and ingest it without ever losing the good copy: the report, or the error text.
+
+    The new bytes go to a hidden temporary file beside `dest` (folder syncs skip hidden files) and are parsed
+    there first; only a file that parses replaces `dest`, by an atomic rename (`dest` never goes missing, so a
+    sync running meanwhile never drops its chunks). The old bytes stay linked aside until the new version's
+    ingest succeeded; on any failure they come back and are ingested again, which also drops any chunks of the
+    new version written before the failure.
+    """
+    with _lock:
+        lock = _upload_locks.setdefault(str(dest), threading.Lock())
+    with lock:  # two admins uploading the same name take turns
+        tmp = dest.with_name(f".{dest.stem}.upload-{os.getpid()}-{threading.get_ident()}{dest.suffix}")
+        backup = dest.with_name(f".{dest.name}.previous")
+        try:
+            shutil.copyfile(upload, tmp)
+            problem = _parse_problem(kb, tmp)
+            if problem:
+                return problem.replace(str(tmp), dest.name)
+            had_old = dest.exists()
+            if had_old:
+                backup.unlink(missing_ok=True)
+                try:
+                    os.link(dest, backup)  # a second name for the old bytes: no copy
+                except OSError:
+                    shutil.copy2(dest, backup)
+            os.replace(tmp, dest)
+            try:
+                report = kb.ingest([dest], progress=False)
+                problem = "; ".join(e.error for e in report.errors)
+            except Exception as exc:  # noqa: BLE001 - the store failed: put the good copy back
+                log.warning("ingest of %s failed: %s", dest.name, exc)
+                problem = f"the knowledge base could not take it ({type(exc).__name__})"
+            if not problem:
+                backup.unlink(missing_ok=True)
+                return report
+            if had_old:
+                os.replace(backup, dest)
+                problem += "; the previous version stays"
+                try:
+                    kb.ingest([dest], progress=False)  # back to exactly the old version's chunks
+                except Exception as exc:  # noqa: BLE001
+                    log.error("could not re-ingest the previous %s: %s", dest.name, exc)
+            else:
+                dest.unlink(missing_ok=True)
+            return problem
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _parse_problem(kb, path: Path) -> str:
+    """'' when the file parses into chunks as an ingest would; otherwise the loader's one-line reason."""
+    from assistant.errors import AssistantError
+    from knowledge_base.ingest import build_chunks
+    from knowledge_base.loaders import TableOptions
+
+    try:
+        build_chunks(path, kb.cfg, TableOptions())
+    except AssistantError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - a parser library failing on a malformed file
+        return f"{path}: cannot read ({type(exc).__name__}: {exc})"
+    return ""
 
 
 def list_sources(runtime, role):
@@ -195,13 +265,19 @@ def _draft(runtime, transcript: list[dict]):
 
 
 def open_ticket(runtime, session_id: str, history: list[dict], reason: str) -> str:
-    """Ticket id for this conversation (the same one again on a double click: tickets are idempotent)."""
+    """Ticket id for this conversation: while one is open (or in progress), asking again returns it."""
+    from assistant.handoff import WAITING
     from assistant.web.customer import detect_language
 
+    queue = handoff(runtime)
+    if session_id:
+        waiting = [t for t in queue.tickets_for_session(session_id) if t.status in WAITING]
+        if waiting:
+            return str(waiting[-1].id)
     if not history:
         history = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-    ticket = handoff(runtime).create_ticket(
+    ticket = queue.create_ticket(
         session_id or "anonymous", history, intent="human_agent", reasons=[reason],
         language=detect_language(last_user), draft_fn=lambda turns: _draft(runtime, turns))
     return str(ticket.id)
@@ -222,16 +298,32 @@ def queue_table(runtime, role):
                          "last message"])
 
 
+# Characters that mean something to Markdown (or to gr.Markdown's HTML) when they start or sit in a line.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~=:$])")
+
+
+def md_text(text, limit: int | None = None) -> str:
+    """Untrusted text (a customer's words, a model's draft) as literal text inside Markdown: HTML escaped,
+    Markdown punctuation backslash-escaped, line breaks kept as <br> so no line can start a block."""
+    text = str(text or "")
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    lines = [_MD_SPECIAL.sub(r"\\\1", html.escape(line.strip(), quote=True)) for line in text.splitlines()]
+    return "<br>".join(lines)
+
+
 def ticket_detail(runtime, role, ticket_id) -> str:
     require(role, "agent")
     try:
         t = handoff(runtime).get(int(str(ticket_id).strip()))
     except ValueError:
         raise InputError("type a ticket number from the queue") from None
-    turns = "\n".join(f"- **{m['role']}**: {m['content']}" for m in t.transcript)
-    reasons = "\n".join(f"- {r}" for r in t.reasons) or "- (none recorded)"
-    cites = "\n".join(f"- [{i}] {c.title or c.source} — `{c.source}`" for i, c in enumerate(t.citations, 1))
-    return (f"### Ticket {t.id} · {t.status} · urgency {t.urgency:.2f}\n"
-            f"intent **{t.intent or '?'}**, sentiment **{t.sentiment or '?'}**, language **{t.language or '?'}**\n\n"
+    turns = "\n".join(f"- **{md_text(m['role'])}**: {md_text(m['content'])}" for m in t.transcript)
+    reasons = "\n".join(f"- {md_text(r)}" for r in t.reasons) or "- (none recorded)"
+    cites = "\n".join(f"- [{i}] {md_text(c.title or c.source)} — {md_text(c.source)}"
+                      for i, c in enumerate(t.citations, 1))
+    return (f"### Ticket {t.id} · {md_text(t.status)} · urgency {t.urgency:.2f}\n"
+            f"intent **{md_text(t.intent or '?')}**, sentiment **{md_text(t.sentiment or '?')}**, "
+            f"language **{md_text(t.language or '?')}**\n\n"
             f"#### Transcript\n{turns}\n\n#### Route reasons\n{reasons}\n\n"
-            f"#### Draft reply (grounded)\n{t.draft_reply or '(no draft)'}\n\n{cites}")
+            f"#### Draft reply (grounded)\n{md_text(t.draft_reply) or '(no draft)'}\n\n{cites}")

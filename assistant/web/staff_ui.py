@@ -1,8 +1,9 @@
 """Gradio layouts of the staff tabs (copywriter, agent, admin, analytics): widgets and wiring only.
 
 Handlers live in `assistant.web.staff` / `assistant.web.copywriter`. A tab whose component is not installed
-(or fails to import) shows a "not available" panel instead, so the app always starts. Login-gated views
-return `(locked_notice, content, needed_role)` triples; app.py flips their visibility on login.
+(or fails to import) shows a "not available" panel instead, so the app always starts. Every staff tab, the
+copywriter studio included, is login-gated: it returns `(locked_notice, content, needed_role)` triples and
+app.py flips their visibility on login (the handlers check the role again on the server).
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ def gated(gr, needed: str):
     return notice, content
 
 
-def copywriter_tab(gr, runtime, friendly) -> None:
+def copywriter_tab(gr, runtime, role, friendly) -> list:
+    """Staff only: it drives the LLM for minutes per brief and writes training feedback."""
+    notice, content = gated(gr, "agent")
+    with content:
+        _copywriter_studio(gr, runtime, role, friendly)
+    return [(notice, content, "agent")]
+
+
+def _copywriter_studio(gr, runtime, role, friendly) -> None:
     from assistant.web import copywriter
 
     if not usable(gr, "The ad-copy studio", copywriter.problem()):
@@ -74,12 +83,13 @@ def copywriter_tab(gr, runtime, friendly) -> None:
 
     state = gr.State(None)  # the generated variants of this browser session, for feedback and CSV
     generate.click(friendly(functools.partial(copywriter.generate, runtime)),
-                   [product, attributes, audience, tone, offer, keywords, banned, channel, language, n],
+                   [role, product, attributes, audience, tone, offer, keywords, banned, channel, language, n],
                    [variants, status, state, csv], concurrency_id="chat")
-    up.click(friendly(functools.partial(copywriter.feedback, runtime, 1)), [state, variants, row], feedback_status)
-    down.click(friendly(functools.partial(copywriter.feedback, runtime, -1)), [state, variants, row],
+    up.click(friendly(functools.partial(copywriter.feedback, runtime, 1)), [role, state, variants, row],
+             feedback_status)
+    down.click(friendly(functools.partial(copywriter.feedback, runtime, -1)), [role, state, variants, row],
                feedback_status)
-    save.click(friendly(functools.partial(copywriter.save_edits, runtime)), [state, variants],
+    save.click(friendly(functools.partial(copywriter.save_edits, runtime)), [role, state, variants],
                [feedback_status, state, csv])
     ab_go.click(friendly(copywriter.ab_test), [a_n, a_k, b_n, b_k], ab_out)
 

@@ -4,6 +4,8 @@ loader), `/widget/example` (a plain shop page using the snippet) and the widget'
 A shop pastes one line into any page: `<script src="https://ASSISTANT-HOST/widget.js" async></script>`.
 The loader adds a chat button that opens `/widget` in an iframe, so the widget talks only to its own origin
 (no CORS, no cookies on the shop's site). The session id lives in the iframe's sessionStorage: one per tab.
+Messages, handoff requests and votes are limited per client address as well as per session (see customer.py);
+error bodies never carry file paths or backend URLs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from assistant.errors import AssistantError, InputError
-from assistant.web.customer import SESSION_ID, citation_dicts, request_handoff, stream_answer
+from assistant.web.api import client_of, public_message
+from assistant.web.customer import citation_dicts, request_handoff, stream_answer, vote
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +80,11 @@ def build_router(runtime, title: str) -> APIRouter:
     async def widget_chat(request: Request):
         try:
             body = await _json_body(request)
-            events = stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget")
+            events = stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget",
+                                   client=client_of(request, runtime.settings.app))
             first = await _next_in_thread(events)  # validation errors surface here, before any byte is sent
-        except AssistantError as exc:  # bad input (400), or e.g. the model could not load (503)
-            return _error(exc.http_status, str(exc))
+        except AssistantError as exc:  # bad input (400), too many (429), or e.g. the model could not load (503)
+            return _error(exc.http_status, public_message(exc))
 
         def sse():
             event = first
@@ -100,16 +104,19 @@ def build_router(runtime, title: str) -> APIRouter:
 
     @router.post("/widget/api/feedback")
     async def widget_feedback(request: Request):
-        from assistant.web.events import record_vote
-
+        """{session_id, vote: 1|-1, message?}: one vote per answer (`message` = its number; default the latest)."""
         body, error = await _body_or_error(request)
         if error is not None:
             return error
-        vote = body.get("vote")
-        if vote not in (1, -1):
+        if body.get("vote") not in (1, -1):
             return _error(400, "vote must be 1 (thumbs up) or -1 (thumbs down)")
-        sid = body.get("session_id")
-        record_vote(runtime, sid if isinstance(sid, str) and SESSION_ID.fullmatch(sid) else None, vote, "widget")
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            await run_in_threadpool(vote, runtime, body.get("session_id"), body["vote"] > 0, "widget",
+                                    body.get("message"), client_of(request, runtime.settings.app))
+        except AssistantError as exc:
+            return _error(exc.http_status, public_message(exc))
         return {"ok": True}
 
     @router.post("/widget/api/handoff")
@@ -119,7 +126,11 @@ def build_router(runtime, title: str) -> APIRouter:
             return error
         from starlette.concurrency import run_in_threadpool
 
-        return await run_in_threadpool(request_handoff, runtime, body.get("session_id"))
+        try:
+            return await run_in_threadpool(request_handoff, runtime, body.get("session_id"),
+                                           client=client_of(request, runtime.settings.app))
+        except AssistantError as exc:
+            return _error(exc.http_status, public_message(exc))
 
     return router
 

@@ -42,7 +42,10 @@ class FakeRuntime(Runtime):
     """A Runtime whose chat is CitingChat on the given FakeBackend (other components build lazily as usual)."""
 
     def __init__(self, settings, backend):
-        super().__init__(settings, backend=backend, components={"chat": CitingChat(backend, settings.chat)})
+        from assistant.shop import Shop
+
+        chat = CitingChat(backend, settings.chat, shop=Shop.from_config(settings.shop))
+        super().__init__(settings, backend=backend, components={"chat": chat})
 
 
 def app_settings(tmp: Path):
@@ -54,8 +57,9 @@ def app_settings(tmp: Path):
         "storage": {"url": f"sqlite:///{tmp}/app.db"},
         "knowledge_base": {"embedder": "fake", "db_path": str(tmp / "kb")},
         "adcopy": {"embedder": "ngram", "sentiment": False},
-        # every test client is 127.0.0.1, i.e. one API client: the per-client limit has its own tests
-        "app": {"ingest_demo_kb": False, "api_rate_limit_per_minute": 0},
+        # every test client is 127.0.0.1, i.e. one client: the per-client limits have their own tests
+        "app": {"ingest_demo_kb": False, "api_rate_limit_per_minute": 0, "client_rate_limit_per_minute": 0,
+                "handoffs_per_client_per_hour": 0, "votes_per_client_per_minute": 0},
     })
 
 

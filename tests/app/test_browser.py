@@ -1,5 +1,6 @@
-"""End to end in Debian's chromium (Playwright): customer chat with a cited, streamed answer; ad variants;
-agent login; the widget embedded in a plain shop page. Screenshots go to test-artifacts/."""
+"""End to end in Debian's chromium (Playwright): customer chat with a cited, streamed answer; the copywriter
+locked until a staff login; agent login; ad variants; the widget embedded in a plain shop page. Screenshots go
+to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -48,14 +49,79 @@ def test_customer_chat_streams_an_answer_with_a_citation(page, live_app):
     page.screenshot(path=str(ARTIFACTS / "customer-chat.png"), full_page=True)
 
 
+def test_thumbs_count_once_per_answer(page, live_app):
+    import time
+
+    from assistant.web.events import summary
+
+    def votes():
+        stats = summary(live_app.runtime)
+        return stats["thumbs_up"], stats["thumbs_down"]
+
+    open_app(page, live_app)
+    before = votes()
+    chat = page.locator("#customer-chat")
+    chat.locator("button[title='Like']").last.click()
+    chat.locator("button[title='Dislike']").last.click()  # a change of mind replaces the vote
+    deadline = time.monotonic() + 10
+    while votes() != (before[0], before[1] + 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert votes() == (before[0], before[1] + 1)
+
+
 def test_talk_to_a_human_answers(page, live_app):
     open_app(page, live_app)
     page.locator("#talk-to-human").click()
     page.locator("#customer-chat").get_by_text("🧑‍💼").wait_for()
 
 
-def test_copywriter_generates_variants(page, live_app):
+def test_copywriter_is_locked_until_a_staff_login(page, live_app):
     open_app(page, live_app)
+    page.get_by_role("tab", name="Copywriter").click()
+    page.locator("text=Log in with an agent account >> visible=true").first.wait_for()
+    assert not page.locator("#generate-ads").is_visible()
+
+
+def test_agent_login_unlocks_the_agent_tab(page, live_app):
+    open_app(page, live_app)
+    page.get_by_role("tab", name="Agent").click()
+    page.locator("text=Log in with an agent account >> visible=true").first.wait_for()  # the Agent tab's own
+    page.get_by_text("Staff login (agents and admins)").click()
+    page.locator("#login-user textarea, #login-user input").first.fill("agent")
+    page.locator("#login-password input").fill("wrong-password")
+    page.locator("#login-button").click()
+    page.get_by_text("Wrong username or password").wait_for()
+    page.locator("#login-password input").fill("demo-agent")
+    page.locator("#login-button").click()
+    page.get_by_text("Logged in as").wait_for()
+    page.get_by_text("Knowledge-base search").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "agent.png"), full_page=True)
+
+
+def test_customer_text_in_the_agent_ticket_view_stays_text(page, live_app):
+    import json
+
+    import httpx
+
+    from tests.app.test_exposed_defaults import INJECTION
+
+    r = httpx.post(f"{live_app.url}/widget/api/chat", json={"message": INJECTION}, timeout=30)
+    sid = json.loads(r.text.split("\n\n")[0].removeprefix("data: "))["session_id"]
+    ticket = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": sid}, timeout=60).json()["ticket"]
+    open_app(page, live_app)  # logged in as an agent by the test before
+    page.get_by_role("tab", name="Agent").click()
+    page.get_by_role("tab", name="Handoff queue").click()
+    page.get_by_label("Ticket id").fill(str(ticket))
+    page.get_by_role("button", name="Open ticket").click()
+    detail = page.locator("#ticket-detail")
+    detail.get_by_text("Refund approved").first.wait_for()
+    assert detail.locator("img, script, a[href*='evil'], h1").count() == 0
+    assert "<img src=x" in detail.inner_text()  # shown as the characters the customer typed
+    page.screenshot(path=str(ARTIFACTS / "agent-ticket.png"), full_page=True)
+
+
+def test_copywriter_generates_variants(page, live_app):
+    open_app(page, live_app)  # logged in as an agent by the test before
     page.get_by_role("tab", name="Copywriter").click()
     if page.get_by_text("is not available").first.is_visible():
         page.screenshot(path=str(ARTIFACTS / "copywriter-unavailable.png"), full_page=True)
@@ -69,22 +135,6 @@ def test_copywriter_generates_variants(page, live_app):
     table = page.locator("#ad-variants").inner_text()
     assert "headline length" in table and "Aurora" in table
     page.screenshot(path=str(ARTIFACTS / "copywriter.png"), full_page=True)
-
-
-def test_agent_login_unlocks_the_agent_tab(page, live_app):
-    open_app(page, live_app)
-    page.get_by_role("tab", name="Agent").click()
-    page.get_by_text("Log in with an agent account").first.wait_for()
-    page.get_by_text("Staff login (agents and admins)").click()
-    page.locator("#login-user textarea, #login-user input").first.fill("agent")
-    page.locator("#login-password input").fill("wrong-password")
-    page.locator("#login-button").click()
-    page.get_by_text("Wrong username or password").wait_for()
-    page.locator("#login-password input").fill("demo-agent")
-    page.locator("#login-button").click()
-    page.get_by_text("Logged in as").wait_for()
-    page.get_by_text("Knowledge-base search").first.wait_for()
-    page.screenshot(path=str(ARTIFACTS / "agent.png"), full_page=True)
 
 
 def test_widget_snippet_works_in_a_plain_html_page(page, live_app):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.errors import GenerationError
+import pytest
+
+from assistant.errors import GenerationError, InputError
 from assistant.web import customer
 
 
@@ -82,3 +84,25 @@ def test_language_detection_follows_the_customer():
     assert customer.detect_language("我的订单还没到") == "zh"
     assert customer.detect_language("Where is my order?") == "en"
     assert customer.detect_language("12345") == "en"
+
+
+def test_ui_votes_land_on_the_answer_they_were_given_to_once_each(fake_runtime):
+    from sqlalchemy import select
+
+    from assistant.storage import get_engine, session_factory
+    from assistant.web.events import VoteRow
+
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "How do returns work?")
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "And delivery?", history, sid)
+    # [question, answer, sources, question, answer, sources]: the sources block counts for its answer
+    assert [m["role"] for m in history] == ["user", "assistant", "assistant"] * 2
+    customer.vote_ui(fake_runtime, sid, True, 2, history)
+    customer.vote_ui(fake_runtime, sid, "Dislike", 4, history)
+    customer.vote_ui(fake_runtime, sid, "Like", 4, history)  # changed their mind: still one vote
+    with session_factory(get_engine(fake_runtime.settings.storage))() as s:
+        votes = {(v.message, v.vote) for v in s.scalars(select(VoteRow).where(VoteRow.session_id == sid))}
+    assert votes == {(0, 1), (1, 1)}
+    with pytest.raises(InputError):
+        customer.vote_ui(fake_runtime, sid, True, 0, history)  # the customer's own question
+    with pytest.raises(InputError):
+        customer.vote_ui(fake_runtime, "f" * 32, True, None, None)  # no such conversation

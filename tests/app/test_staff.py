@@ -72,11 +72,14 @@ def test_talk_to_a_human_opens_one_ticket_that_agents_can_read(fake_runtime):
 
 
 def test_analytics_count_answers_handoffs_and_thumbs(fake_runtime):
+    sids = []
     for text in ("hello", "where is my delivery?", "can I return this?"):
-        *_, (_, sid, _, _) = customer.chat_ui_turn(fake_runtime, text, None, None)
-    customer.vote_ui(fake_runtime, sid, True)
-    customer.vote_ui(fake_runtime, sid, True)
-    customer.vote_ui(fake_runtime, sid, "Dislike")
+        *_, (history, sid, _, _) = customer.chat_ui_turn(fake_runtime, text, None, None)
+        sids.append(sid)
+    customer.vote_ui(fake_runtime, sids[0], True, 1, history)
+    customer.vote_ui(fake_runtime, sids[1], True)
+    customer.vote_ui(fake_runtime, sids[2], True)
+    customer.vote_ui(fake_runtime, sids[2], "Dislike")  # the same answer again: the vote changes, not doubles
     text, *figures = admin.analytics_view(fake_runtime, "admin")
     assert "**3** answered messages in **3** sessions" in text
     assert "CSAT **67%**" in text and "2 👍 / 1 👎" in text
