@@ -42,7 +42,40 @@ def build_parser() -> argparse.ArgumentParser:
                    "does not wait; exit status 1 with the reason when something fails")
     prepare = sub.add_parser("prepare", help=first_start, description=first_start)
     add_common_args(prepare)
+
+    init = sub.add_parser("init", help="create a new shop's folder (config, example documents, intents, brand)",
+                          description="Scaffold a new shop: DIR/config.yaml with its shop: section, a knowledge/ "
+                          "folder with an example of every supported file type, intents, brand voice and a README "
+                          "of the next commands. Then: python app.py --config DIR/config.yaml")
+    add_common_args(init)
+    init.add_argument("dir", help="the new shop's folder (created; must be empty)")
+    init.add_argument("--name", required=True, help="the shop's name (English or the main language)")
+    init.add_argument("--name-zh", default="", help="the shop's Chinese name")
+    init.add_argument("--email", default="", help="support e-mail shown to customers")
+    init.add_argument("--phone", default="", help="support phone number")
+    init.add_argument("--language", default="en", choices=("en", "zh"), help="default answer language")
+    init.add_argument("--currency", default="USD", help="ISO currency code of your prices (default USD)")
+    init.add_argument("--description", default="", help="what the shop is, e.g. 'an online bike shop'")
+    init.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     return parser
+
+
+def _init(args) -> int:
+    from pathlib import Path
+
+    from assistant.config import load_config
+    from assistant.scaffold import ShopDetails, scaffold
+
+    details = ShopDetails(args.name, args.name_zh, args.email, args.phone, args.language, args.currency.upper(),
+                          args.description)
+    folder = Path(args.dir).resolve()
+    written = scaffold(folder, details, force=args.force)
+    load_config(folder / "config.yaml")  # the new config must load: a bad --email etc. fails here, clearly
+    print(f"created {len(written)} files in {folder}")
+    print(f"next: edit {folder / 'config.yaml'} and replace the examples in {folder / 'knowledge'}, then")
+    print(f"  python -m assistant prepare --config {folder / 'config.yaml'}")
+    print(f"  python app.py --config {folder / 'config.yaml'}")
+    return 0
 
 
 def _prepare(settings) -> int:
@@ -107,6 +140,8 @@ def _models(settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbose(args))
+    if args.command == "init":
+        return _init(args)
     overrides: dict = {}
     if args.command == "chat":
         llm = {k: v for k, v in {"backend": args.backend, "model": args.model,

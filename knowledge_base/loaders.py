@@ -1,7 +1,8 @@
 """Read a shop's files into titled sections (documents) or FAQ rows (tables), with one clear error per bad file.
 
 md/txt/html/pdf/docx become `Section`s (heading, page, text) that `chunking` cuts; CSV/XLSX FAQ tables become
-`FaqRow`s, one document per row, whose id is the id column's value.
+`FaqRow`s, one document per row, whose id is the id column's value. Zip-based formats (docx, xlsx) are
+checked for entry count and decompressed size before any parser opens them (`check_zip`: zip bombs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from assistant.errors import IngestError
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
 SUFFIXES = DOC_SUFFIXES | TABLE_SUFFIXES
+ZIP_SUFFIXES = {".docx", ".xlsx"}
+# A real docx/xlsx has tens of entries and expands a few times over; a zip bomb has thousands of entries or
+# expands a thousandfold. Python's zipfile never yields more than an entry's declared size, so checking the
+# declared sizes bounds what python-docx and openpyxl can be made to inflate.
+MAX_ZIP_ENTRIES = 5000
+MAX_ZIP_RATIO = 5  # decompressed MB allowed per MB of knowledge_base.max_file_mb
+MIN_ZIP_BUDGET_MB = 50
 
 
 @dataclass
@@ -57,6 +65,23 @@ def read_bytes(path: Path, max_mb: float) -> bytes:
     if size == 0:
         raise IngestError(f"{path}: the file is empty")
     return path.read_bytes()
+
+
+def check_zip(path: Path, data: bytes, max_mb: float) -> None:
+    """Refuse an archive with too many entries or too large a decompressed size before parsing it."""
+    import zipfile
+
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise IngestError(f"{path}: not a valid {path.suffix.lower()[1:].upper()} file ({exc})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise IngestError(f"{path}: refused: the archive holds {len(entries)} entries (limit {MAX_ZIP_ENTRIES})")
+    budget_mb = max(MIN_ZIP_BUDGET_MB, MAX_ZIP_RATIO * max_mb)
+    expanded = sum(max(e.file_size, 0) for e in entries)
+    if expanded > budget_mb * 1024 * 1024:
+        raise IngestError(f"{path}: refused: the archive expands to {expanded / 1024 / 1024:,.0f} MB "
+                          f"(limit {budget_mb:g} MB; a zip bomb?)")
 
 
 def decode_text(path: Path, data: bytes) -> str:
@@ -138,9 +163,17 @@ def load_html(text: str) -> tuple[list[Section], str]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     out = _SectionBuilder("\n\n")
     root = soup.body or soup
-    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "th", "pre", "dt", "dd"]):
+    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "td", "th", "pre", "dt", "dd"]):
         if el.name[0] == "h" and el.name[1:].isdigit():
             out.heading(int(el.name[1]), el.get_text(" ", strip=True))
+        elif el.name == "tr":
+            # A table row is one line ("Weight: 350 g"): a cell alone would lose what its value is of.
+            cells = [c.get_text(" ", strip=True) for c in el.find_all(["th", "td"], recursive=False)]
+            cells = [c for c in cells if c]
+            if cells:
+                out.add(": ".join(cells) if len(cells) == 2 else " | ".join(cells))
+        elif el.name in ("td", "th") and el.find_parent("tr") is not None:
+            continue  # already in its row's line
         elif not el.find_parent(_HTML_BLOCKS):  # a <p> inside an <li> is already in the <li>'s text
             text_el = el.get_text(" ", strip=True)
             out.add(("- " + text_el) if el.name == "li" and text_el else text_el)
@@ -174,10 +207,12 @@ def load_pdf(path: Path, data: bytes) -> tuple[list[Section], str]:
     return sections, title
 
 
-def load_docx(path: Path, data: bytes) -> list[Section]:
+def load_docx(path: Path, data: bytes, max_mb: float = 20) -> list[Section]:
     import zipfile
 
     import docx
+
+    check_zip(path, data, max_mb)
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -207,7 +242,7 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     if suffix == ".pdf":
         sections, title = load_pdf(path, data)
     elif suffix == ".docx":
-        sections = load_docx(path, data)
+        sections = load_docx(path, data, max_mb)
     else:
         text = decode_text(path, data)
         if suffix in (".html", ".htm"):
@@ -224,11 +259,13 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     return sections, title
 
 
-def _table_rows(path: Path, data: bytes) -> list[dict[str, str]]:
+def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[dict[str, str]]:
     if path.suffix.lower() == ".xlsx":
         import zipfile
 
         from openpyxl import load_workbook
+
+        check_zip(path, data, max_mb)
 
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
@@ -257,7 +294,7 @@ def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> 
 
 def load_table(path: Path, max_mb: float, opts: TableOptions) -> list[FaqRow]:
     """FAQ rows from a CSV/XLSX table; the named columns must exist, empty questions/answers are skipped."""
-    records = _table_rows(path, read_bytes(path, max_mb))
+    records = _table_rows(path, read_bytes(path, max_mb), max_mb)
     header = list(records[0].keys()) if records else []
     q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
     a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))

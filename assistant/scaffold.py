@@ -1,0 +1,229 @@
+"""`python -m assistant init DIR`: a new shop's folder, ready to fill in and serve (like `rasa init`).
+
+    DIR/config.yaml        the shop: section and where this shop's data lives (paths relative to DIR)
+    DIR/knowledge/         one example of every file type the knowledge base reads: replace with your own
+    DIR/intents.csv        the routing intents (generic e-commerce ones to start from)
+    DIR/brand.yaml         the brand voice for ad copy
+    DIR/messages.yaml      overrides of any customer-facing text (optional)
+    DIR/README.md          the next three commands
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from assistant.errors import InputError
+
+SHIPPED_INTENTS = Path(__file__).resolve().parent / "classifiers" / "data" / "intents.csv"
+
+
+@dataclass
+class ShopDetails:
+    name: str
+    name_zh: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = "en"
+    currency: str = "USD"
+    description: str = ""
+
+
+def slug(name: str) -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return s or "shop"
+
+
+def config_yaml(d: ShopDetails) -> str:
+    names = {"en": d.name} | ({"zh": d.name_zh} if d.name_zh else {})
+    config = {
+        "shop": {"name": names, "description": {"en": d.description} if d.description else {},
+                 "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
+                 "currency": d.currency, "default_language": d.language, "persona": "",
+                 "messages_file": "${config_dir}/messages.yaml"},
+        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
+        "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",
+                           "collection": slug(d.name)},
+        "storage": {"url": "sqlite:///${config_dir}/data/assistant.db"},
+        "classifiers": {"intent_data": "${config_dir}/intents.csv",
+                        "intent_model": "${config_dir}/data/classifiers/intent",
+                        "sentiment_model": "${config_dir}/data/classifiers/sentiment"},
+        "adcopy": {"brand_file": "${config_dir}/brand.yaml"},
+        "finetune": {"registry": "${config_dir}/data/adapters/registry.json"},
+    }
+    head = (f"# {d.name}: the shop assistant's settings, layered over the project's config/default.yaml.\n"
+            "# ${config_dir} is this folder, so the folder works wherever it is moved.\n"
+            "# `python -m assistant config show --config THIS_FILE` prints every effective value.\n")
+    return head + yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=110)
+
+
+def _faq_csv(d: ShopDetails) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "question", "answer", "lang"])
+    contact = d.email or "our support address"
+    w.writerow(["contact", f"How can I contact {d.name}?", f"Write to {contact}; we answer within one working day.",
+                "en"])
+    w.writerow(["delivery-time", "How long does delivery take?", "REPLACE ME: e.g. Orders arrive in 3-5 working days.",
+                "en"])
+    w.writerow(["退货", "怎么退货？", "REPLACE ME：例如 收货后 30 天内可申请退货。", "zh"])
+    return buf.getvalue()
+
+
+RETURNS_MD = """# Returns policy
+
+REPLACE ME. Write your policies as plain prose: the assistant answers from these sentences, word for word.
+
+## Returning an item
+You can return an unused item within 30 days of delivery. Refunds go back to the original payment method
+within 5 working days of the item arriving at our warehouse.
+"""
+
+PRODUCT_HTML = """<!doctype html>
+<html><head><title>Example product</title></head>
+<body>
+<h1>Example product (REPLACE ME)</h1>
+<p>One paragraph about the product: what it is for and who it suits.</p>
+<h2>Specifications</h2>
+<table>
+<tr><th>Weight</th><td>350 g</td></tr>
+<tr><th>Warranty</th><td>2 years</td></tr>
+</table>
+</body></html>
+"""
+
+SHIPPING_TXT = """Shipping (REPLACE ME)
+Standard delivery takes 3-5 working days. Orders over 50 ship free.
+"""
+
+BRAND_YAML = """# Brand voice for the ad-copy generator (python -m assistant.adcopy). Lists may be per language.
+name: {name}
+names: {names}
+description:
+  en: REPLACE ME - what you sell and to whom, in one sentence.
+voice:
+  en: friendly, clear and honest; short sentences
+do:
+  en: [name one concrete benefit, end with a clear next step]
+dont:
+  en: [no superlatives or fake urgency, no ALL CAPS]
+banned_words:
+  en: [best ever, cheapest, guaranteed]
+required_terms:
+  en: []
+exemplars: []
+"""
+
+MESSAGES_YAML = """# Overrides of the customer-facing texts (see assistant/shop/messages.yaml for every key).
+# Placeholders: {shop_name} {contact_email} {contact_phone} {hours} {contact_line}. Example:
+# greeting:
+#   en: "Hi, welcome to {shop_name}! What can I help you with?"
+#   zh: "您好，欢迎来到{shop_name}！有什么可以帮您？"
+"""
+
+README_MD = """# {name}: your shop assistant
+
+1. Put your own documents in `knowledge/` (Markdown, HTML, text, PDF, Word, Excel/CSV FAQ tables; the examples
+   show each kind: replace them), fill in `config.yaml` (contact details, hours, languages) and `brand.yaml`.
+2. Prepare once (checks the model, trains the routing classifiers on `intents.csv`, ingests `knowledge/`):
+
+       python -m assistant prepare --config {dir}/config.yaml
+
+3. Serve it (UI, widget and API on one port; see the project README for the widget snippet):
+
+       python app.py --config {dir}/config.yaml
+
+Ask the knowledge base directly with `python -m knowledge_base ask "your question" --config {dir}/config.yaml`;
+after changing documents, the app re-reads `knowledge/` at start (or press "Sync" in the Admin tab).
+"""
+
+
+def _docx_bytes(text: str) -> bytes:
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading("Care guide (REPLACE ME)", level=1)
+    doc.add_paragraph(text)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_bytes(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _pdf_bytes(line: str) -> bytes:
+    """A one-page PDF with one line of text (written by hand: no PDF writer is a dependency)."""
+    text = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1", "replace")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def scaffold(folder: Path, details: ShopDetails, force: bool = False) -> list[Path]:
+    """Write a new shop's folder; refuses to overwrite a non-empty one unless `force`."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder")
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise InputError(f"{folder} is not empty; pick a new folder (or pass --force to write over it)")
+    if details.language not in ("en", "zh"):
+        raise InputError(f"--language must be en or zh, got {details.language!r}")
+    if not details.name.strip():
+        raise InputError("--name must not be empty")
+    names = {"en": details.name} | ({"zh": details.name_zh} if details.name_zh else {})
+    files: dict[str, bytes | str] = {
+        "config.yaml": config_yaml(details),
+        "README.md": README_MD.format(name=details.name, dir=folder),
+        "brand.yaml": BRAND_YAML.format(name=details.name, names=yaml.safe_dump(names, allow_unicode=True,
+                                                                                default_flow_style=True).strip()),
+        "messages.yaml": MESSAGES_YAML,
+        "knowledge/faq.csv": _faq_csv(details),
+        "knowledge/policies/returns.md": RETURNS_MD,
+        "knowledge/policies/shipping.txt": SHIPPING_TXT,
+        "knowledge/products/example-product.html": PRODUCT_HTML,
+        "knowledge/guides/care-guide.docx": _docx_bytes("REPLACE ME: wash at 30 degrees, dry flat."),
+        "knowledge/guides/size-chart.pdf": _pdf_bytes("Size chart (REPLACE ME): S fits 160-170 cm, M fits 170-180 cm."),
+        "knowledge/faq-more.xlsx": _xlsx_bytes([["id", "question", "answer", "lang"],
+                                                ["payment", "Which payment methods do you accept?",
+                                                 "REPLACE ME: e.g. cards and bank transfer.", "en"]]),
+    }
+    written = []
+    for rel, content in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        written.append(path)
+    shutil.copyfile(SHIPPED_INTENTS, folder / "intents.csv")
+    written.append(folder / "intents.csv")
+    return written

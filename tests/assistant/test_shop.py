@@ -1,0 +1,54 @@
+"""The shop's identity and the one catalog of customer-facing texts."""
+
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.shop import Shop, ShopConfig
+
+
+def test_every_catalog_text_renders_in_both_languages_with_the_shops_details():
+    shop = Shop(ShopConfig(name={"en": "Spoke & Chain", "zh": "辐条与链"}, contact_email="help@spoke.example"))
+    for key in shop.catalog:
+        for lang in ("en", "zh"):
+            text = shop.text(key, lang, ticket=7, n=5000, limit=4000, wait=3)
+            assert text and "{" not in text, (key, lang)
+    assert "Spoke & Chain" in shop.text("fallback", "en") and "辐条与链" in shop.text("fallback", "zh")
+    assert "help@spoke.example" in shop.text("handoff_unavailable", "en")
+
+
+def test_a_shop_without_contact_or_chinese_name_still_reads_well():
+    shop = Shop(ShopConfig(name={"en": "Brew Lab"}))
+    assert "Brew Lab" in shop.text("fallback", "zh")  # falls back to the name it has
+    assert "@" not in shop.text("handoff_unavailable", "en") and "later" in shop.text("handoff_unavailable", "en")
+
+
+def test_overrides_from_config_and_file(tmp_path):
+    extra = tmp_path / "messages.yaml"
+    extra.write_text("greeting:\n  en: 'Welcome to {shop_name}!'\n", encoding="utf-8")
+    shop = Shop(ShopConfig(name={"en": "Brew Lab"}, messages_file=str(extra),
+                           messages={"clarify": {"en": "Could you say that another way?"}}))
+    assert shop.text("greeting", "en") == "Welcome to Brew Lab!"
+    assert shop.text("clarify", "en") == "Could you say that another way?"
+    assert shop.text("greeting", "zh") == "您好！有什么可以帮您？"  # not overridden: the catalog's
+
+
+def test_validation():
+    with pytest.raises(ConfigError, match="default_language"):
+        ShopConfig(default_language="fr")
+    with pytest.raises(ConfigError, match="currency"):
+        ShopConfig(currency="euro")
+    with pytest.raises(ConfigError, match="name"):
+        ShopConfig(name={"en": " "})
+
+
+def test_a_config_file_replaces_the_demo_shop_whole_but_env_merges(tmp_path):
+    from assistant.config import load_config
+
+    cfg = tmp_path / "shop.yaml"
+    cfg.write_text("shop:\n  name: {en: Brew Lab}\n", encoding="utf-8")
+    settings = load_config(cfg, env={"ASSISTANT_SHOP__CONTACT_PHONE": "555-0100"})
+    assert settings.shop.name == {"en": "Brew Lab"}
+    assert settings.shop.contact_email == "" and settings.shop.hours == {}  # not the demo's
+    assert settings.shop.contact_phone == "555-0100"
+    demo = load_config(env={})
+    assert demo.shop.contact_email  # the demo profile when no shop is configured
