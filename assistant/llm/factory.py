@@ -23,7 +23,7 @@ def resolve_gguf(cfg: LLMConfig) -> Path:
         raise ModelLoadError(f"model file not found: {path}")
     if not path.exists():
         raise ModelLoadError(
-            f"llm.model {cfg.model!r} is neither an embedded profile (qwen2.5-0.5b, smollm2-135m) nor an existing file"
+            f"llm.model {cfg.model!r} is neither an embedded profile (qwen2.5-0.5b, qwen2.5-1.5b, smollm2-135m) nor an existing file"
         )
     return path
 
