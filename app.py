@@ -65,14 +65,21 @@ def customer_tab(gr, runtime, base_url: str) -> None:
     from assistant.web import customer
     from assistant.web.widget import snippet
 
+    shop = runtime.shop
+    first = shop.cfg.default_language
+    langs = (first, "en" if first == "zh" else "zh")
+
+    def both(key: str) -> str:  # the shop's text in its default language, then the other one when different
+        return " / ".join(dict.fromkeys(shop.text(key, lang) for lang in langs))
+
     session = gr.State(None)  # per browser session: the only key to this customer's server-side history
-    chatbot = gr.Chatbot(label="Aurora Home assistant", height=460, elem_id="customer-chat",
+    chatbot = gr.Chatbot(label=shop.text("assistant_label", first), height=460, elem_id="customer-chat",
                          feedback_options=("Like", "Dislike"), buttons=["copy"])
     with gr.Row():
-        msg = gr.Textbox(placeholder="Ask about orders, delivery, returns… / 有问题请问我", show_label=False,
+        msg = gr.Textbox(placeholder=both("input_placeholder"), show_label=False,
                          scale=6, elem_id="customer-input", lines=1)
-        send = gr.Button("Send / 发送", variant="primary", scale=1, elem_id="customer-send")
-        human_button = gr.Button("🧑‍💼 Talk to a human / 转人工", scale=1, elem_id="talk-to-human")
+        send = gr.Button(both("send"), variant="primary", scale=1, elem_id="customer-send")
+        human_button = gr.Button(f"🧑‍💼 {both('talk_to_human')}", scale=1, elem_id="talk-to-human")
     status = gr.Markdown(elem_id="customer-status")
     with gr.Accordion("Put this chat on your shop's website", open=False):
         gr.Markdown("Paste this line before `</body>` on any page (replace the host with this server's "
@@ -143,8 +150,8 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
 
     auth = auth or Authenticator.from_config(runtime.settings.app)
     cfg = runtime.settings.app
-    with gr.Blocks(title=cfg.title) as demo:
-        gr.Markdown(f"## {cfg.title}")
+    with gr.Blocks(title=runtime.title) as demo:
+        gr.Markdown(f"## {runtime.title}")
         role, user, password, login, logout, login_status = staff_login(gr, auth)
         with gr.Tabs():
             with gr.Tab("Customer chat", id="customer"):

@@ -187,6 +187,27 @@ class ChatService:
         self.curated_faq = curated_faq
         self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 
+    def session_from_messages(self, messages) -> ChatSession:
+        """A throw-away session for a stateless client (the OpenAI-compatible API): the history it sent, and
+        the router's counters replayed from the assistant turns in it."""
+        from assistant.router import ConversationState
+
+        history = [m for m in messages if m.role in ("user", "assistant")]
+        state = ConversationState()
+        declined = {self.shop.text("abstain", lang) for lang in ("en", "zh")}
+        handed = {self.shop.text("handoff_notice", lang) for lang in ("en", "zh")}
+        for m in history:
+            if m.role != "assistant":
+                continue
+            text = m.content.strip()
+            if text in handed:
+                state.handed_off = True
+            elif text in declined:
+                state.record_kb_abstained()
+            else:
+                state.record_kb_answered()
+        return ChatSession(history=history, state=state)
+
     def system_prompt(self, lang: str) -> str:
         return self.cfg.system_prompt or self.shop.system_prompt(lang)
 

@@ -259,10 +259,15 @@ def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=N
 def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lookup=None, shop=None,
                 intent: str = "", sentiment: str = "", sentiment_score: float = 1.0, reasons: Sequence[str] = (),
                 language: str = "") -> Ticket:
-    """Open (or find again) the ticket for this conversation, with a grounded draft for the agent."""
+    """The conversation's ticket: while one is waiting (open or in progress), asking again returns it, whether
+    the pipeline handed off or the customer pressed the button; otherwise a new one with a grounded draft."""
+    if session_id:
+        waiting = [t for t in queue.tickets_for_session(session_id) if t.status in WAITING]
+        if waiting:
+            return waiting[-1]
     turns = _transcript(transcript)
     if not any(t["role"] == "user" for t in turns):
         turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
-    return queue.create_ticket(session_id, turns, intent=intent, sentiment=sentiment, reasons=list(reasons),
+    return queue.create_ticket(session_id or "anonymous", turns, intent=intent, sentiment=sentiment, reasons=list(reasons),
                                sentiment_score=sentiment_score, language=language,
                                draft_fn=lambda t: grounded_draft(kb, t, lookup, shop))

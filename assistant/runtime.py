@@ -56,6 +56,16 @@ class Runtime:
                     self._objects[name] = None
             return self._objects[name]
 
+    def component(self, name: str, build: Callable[[], Any]) -> Any:
+        """Any other long-lived helper (the UI's ad-copy generator, per-client limits...), built once here:
+        the runtime is the one place objects are shared, so a test's runtime takes its objects along."""
+        return self._get(name, build, required=True)
+
+    def forget(self, name: str) -> None:
+        """Drop a helper so the next use builds it anew (e.g. one that holds the old model)."""
+        with self._lock:
+            self._objects.pop(name, None)
+
     @property
     def llm_config(self):
         """llm settings plus the adapters registered by `python -m finetune` for this base (config wins)."""
@@ -131,11 +141,22 @@ class Runtime:
         return self._get("shop", build, required=True)
 
     @property
+    def title(self) -> str:
+        """The UI's title: app.title, or the shop's name."""
+        shop = self.shop
+        return self.settings.app.title or f"{shop.name(shop.cfg.default_language)} · Shop Assistant"
+
+    @property
     def guardrails(self):
         def build():
+            import dataclasses
+
             from assistant.guardrails import Guardrails
 
-            return Guardrails(self.settings.guardrails, self.settings.privacy)
+            # One length limit for customer messages everywhere: app.max_message_chars.
+            cfg = dataclasses.replace(self.settings.guardrails,
+                                      max_input_chars=self.settings.app.max_message_chars)
+            return Guardrails(cfg, self.settings.privacy)
         return self._get("guardrails", build)
 
     @property
@@ -199,6 +220,15 @@ class Runtime:
 
             return get_engine(self.settings.storage)
         return self._get("storage", build)
+
+    @property
+    def retention(self):
+        """Prunes conversations, events and tickets older than storage.retention_days (at most hourly)."""
+        def build():
+            from assistant.storage import Retention
+
+            return Retention(self.settings.storage, lambda: self.storage_engine)
+        return self._get("retention", build, required=True)
 
     @property
     def handoff(self):

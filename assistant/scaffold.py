@@ -46,7 +46,7 @@ def config_yaml(d: ShopDetails) -> str:
         "shop": {"name": names, "description": {"en": d.description} if d.description else {},
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
                  "currency": d.currency, "default_language": d.language, "persona": "",
-                 "messages_file": "${config_dir}/messages.yaml"},
+                 "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
         "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
         "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",
                            "collection": slug(d.name)},
@@ -54,7 +54,6 @@ def config_yaml(d: ShopDetails) -> str:
         "classifiers": {"intent_data": "${config_dir}/intents.csv",
                         "intent_model": "${config_dir}/data/classifiers/intent",
                         "sentiment_model": "${config_dir}/data/classifiers/sentiment"},
-        "adcopy": {"brand_file": "${config_dir}/brand.yaml"},
         "finetune": {"registry": "${config_dir}/data/adapters/registry.json"},
     }
     head = (f"# {d.name}: the shop assistant's settings, layered over the project's config/default.yaml.\n"

@@ -1,7 +1,8 @@
 """One storage layer for tickets, feedback, sessions and analytics events (SQLAlchemy).
 
 SQLite in WAL mode by default (one machine, crash-safe); PostgreSQL by URL for shops that run several app
-replicas. Components declare their tables on `Base` and call `get_engine(cfg)`; nothing else knows the URL.
+replicas. Components declare their tables on `Base` and use the runtime's engine (`get_engine(cfg)` builds
+one); nothing else knows the URL.
 Writes that a client may retry (a ticket after a crash, feedback sent twice) go through `insert_idempotent`
 with a client-made key, so a retry never stores a duplicate. tests/storage kill -9 writers to check this.
 Conversations, events, votes and tickets are kept `retention_days` (`prune_expired`; the app runs it at
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,8 +66,6 @@ class StorageConfig:
         return f"sqlite:///{resolve_path(DEFAULT_DB)}"
 
 
-_engines: dict[str, Engine] = {}
-_engines_lock = threading.Lock()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -78,27 +78,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def get_engine(cfg: StorageConfig | None = None, url: str | None = None) -> Engine:
-    """A shared engine per URL, with every table of `Base` created."""
+    """A new engine (its own connection pool) with every table of `Base` created. Build it once per process
+    and share it: the app's is `Runtime.storage_engine`."""
     url = url or (cfg or StorageConfig()).effective_url
-    with _engines_lock:
-        if url in _engines:
-            return _engines[url]
-        try:
-            if url.startswith("sqlite"):
-                path = url.split("///", 1)[-1]
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, echo=bool(cfg and cfg.echo), connect_args={"timeout": 30})
-                event.listen(engine, "connect", _sqlite_pragmas)
-            else:
-                # connect_timeout: an unreachable server is a StorageError in seconds, not a hung start-up
-                engine = create_engine(url, echo=bool(cfg and cfg.echo), pool_pre_ping=True,
-                                       connect_args={"connect_timeout": 10})
-            _create_all(engine)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot open the store at {url.split('@')[-1]}: {exc.__class__.__name__}: {exc}") from None
-        _engines[url] = engine
-        return engine
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, echo=bool(cfg and cfg.echo), connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            # connect_timeout: an unreachable server is a StorageError in seconds, not a hung start-up
+            engine = create_engine(url, echo=bool(cfg and cfg.echo), pool_pre_ping=True,
+                                   connect_args={"connect_timeout": 10})
+        _create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the store at {url.split('@')[-1]}: {exc.__class__.__name__}: {exc}") from None
+    return engine
 
 
 # Any constant: replicas take the same PostgreSQL advisory lock while they create tables.
@@ -202,25 +199,25 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
     return removed
 
 
-_last_prune: dict[str, float] = {}
-_prune_lock = threading.Lock()
+class Retention:
+    """Deletes what is older than `retention_days`; `maybe_prune()` is cheap enough to call on every write."""
 
+    def __init__(self, cfg: StorageConfig, engine: Callable[[], Engine]):
+        self.cfg, self._engine = cfg, engine
+        self._last = -PRUNE_EVERY_S
+        self._lock = threading.Lock()
 
-def maybe_prune(cfg: StorageConfig, force: bool = False) -> dict[str, int] | None:
-    """Prune when this store was last pruned over PRUNE_EVERY_S ago (or `force`); never raises.
-
-    Costs a dictionary look-up when nothing is due, so writers can call it on every write.
-    """
-    if cfg.retention_days <= 0:
-        return None
-    url = cfg.effective_url
-    now = time.monotonic()
-    with _prune_lock:
-        if not force and now - _last_prune.get(url, -PRUNE_EVERY_S) < PRUNE_EVERY_S:
+    def maybe_prune(self, force: bool = False) -> dict[str, int] | None:
+        """Prune when last pruned over PRUNE_EVERY_S ago (or `force`); never raises."""
+        if self.cfg.retention_days <= 0:
             return None
-        _last_prune[url] = now
-    try:
-        return prune_expired(get_engine(cfg), cfg.retention_days)
-    except Exception as exc:  # noqa: BLE001 - retention must never cost a customer an answer
-        log.warning("retention: %s", exc)
-        return None
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last < PRUNE_EVERY_S:
+                return None
+            self._last = now
+        try:
+            return prune_expired(self._engine(), self.cfg.retention_days)
+        except Exception as exc:  # noqa: BLE001 - retention must never cost a customer an answer
+            log.warning("retention: %s", exc)
+            return None

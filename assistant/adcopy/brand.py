@@ -1,6 +1,6 @@
 """A brand voice profile: who the brand is, exemplar ads, banned words, required terms, do/don't notes.
 
-Loaded from YAML (see `data/brand_aurora_home.yaml`). Exemplars become few-shot context in the prompt;
+Loaded from YAML (see the demo shop's `data/brand_demo.yaml`). Exemplars become few-shot context in the prompt;
 banned words and required terms are hard checks on every returned variant. Lists may be one list for all
 languages or a mapping per language (`{zh: [...], en: [...]}`), since brand names differ by script.
 """
@@ -14,7 +14,7 @@ from assistant.adcopy.text import fold
 from assistant.config import load_yaml_file
 from assistant.errors import InputError
 
-DEMO_BRAND_FILE = Path(__file__).with_name("data") / "brand_aurora_home.yaml"
+DEMO_BRAND_FILE = Path(__file__).with_name("data") / "brand_demo.yaml"
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,23 @@ def check_consistent(brand: BrandProfile) -> None:
                 )
 
 
+def brand_for(settings) -> BrandProfile:
+    """The configured shop's brand: adcopy.brand_file, else shop.brand_file, else a plain profile made from
+    the shop: section (its names and description, no voice rules): never another shop's brand."""
+    path = settings.adcopy.brand_file or getattr(settings.shop, "brand_file", "")
+    if path:
+        from assistant.config import resolve_path
+
+        return load_brand(resolve_path(path))
+    shop = settings.shop
+    names = {k: v for k, v in shop.name.items() if v}
+    first = names.get(shop.default_language) or next(iter(names.values()))
+    return parse_brand({"name": first, "names": names, "description": dict(shop.description)},
+                       source="the shop: section")
+
+
 def load_brand(path: str | Path | None = None) -> BrandProfile:
-    """A brand profile from YAML; no path = the demo brand Aurora Home / 极光家居."""
+    """A brand profile from YAML; no path = the demo shop's brand (benchmarks and shipped training data)."""
     p = Path(path) if path else DEMO_BRAND_FILE
     data = load_yaml_file(p, what="brand file", error=InputError)
     return parse_brand(data, source=f"brand file {p}")

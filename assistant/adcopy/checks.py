@@ -92,7 +92,7 @@ def trim_to_clause(text: str, spec: FieldSpec, required: list[str]) -> str | Non
 
 
 def add_required(text: str, spec: FieldSpec, required: list[str], language: str) -> str:
-    """Put a missing brand term in front ("极光｜..." / "Aurora | ...") when it still fits."""
+    """Put a missing brand term in front ("<term>｜..." / "<term> | ...") when it still fits."""
     for term in required:
         if contains_term(text, term):
             continue
@@ -179,7 +179,7 @@ def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) 
 
 
 def echoes_example(key: str, examples: set[str]) -> bool:
-    """An example copied whole or in part ("Aurora Home Linen" out of "Aurora Home Linen Bedding")."""
+    """An example copied whole or in part (its first three words out of its first four, say)."""
     return any(key in e or (e in key and len(e) >= 0.7 * len(key)) for e in examples)
 
 

@@ -17,7 +17,8 @@ class AdCopyConfig:
         metadata={"help": "channel fields the adapter writes; [] = every field. The adapter trained on the shipped "
                           "headline lists learnt headlines only: on long texts it wrote headline-short copy (measured 2026-11-30)"},
     )
-    brand_file: str = field(default="", metadata={"help": "brand profile YAML; '' = the demo brand Aurora Home"})
+    brand_file: str = field(default="", metadata={"help": "brand profile YAML; '' = shop.brand_file, else a plain "
+                                                          "profile from the shop: section"})
     channels_file: str = field(default="", metadata={"help": "channel specs YAML; '' = the shipped specs"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})
     # Measured 2026-11-25: asked for 16 at once, qwen2.5-0.5b cycles through 3-4 lines and smollm2 drops the

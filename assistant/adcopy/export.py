@@ -47,7 +47,7 @@ def write_csv(result: GenerationResult, path: str | Path) -> Path:
     return p
 
 
-def google_ads_rows(result: GenerationResult, campaign: str = "Aurora Home", ad_group: str = "Ad copy",
+def google_ads_rows(result: GenerationResult, campaign: str = "", ad_group: str = "Ad copy",
                     final_url: str = "") -> list[dict[str, str]]:
     """Pack ranked headlines/descriptions into RSA ads: 15 headlines and 4 descriptions per ad row."""
     if result.channel != "google_rsa":
@@ -59,7 +59,7 @@ def google_ads_rows(result: GenerationResult, campaign: str = "Aurora Home", ad_
     n_ads = max(1, -(-len(heads) // RSA_HEADLINES)) if heads else 0
     for a in range(n_ads):
         row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
-        row.update({"Campaign": campaign, "Ad group": ad_group, "Ad type": "Responsive search ad",
+        row.update({"Campaign": campaign or "Ad copy", "Ad group": ad_group, "Ad type": "Responsive search ad",
                     "Path 1": top.get("path1", ""), "Path 2": top.get("path2", ""), "Final URL": final_url})
         for i, h in enumerate(heads[a * RSA_HEADLINES:(a + 1) * RSA_HEADLINES], 1):
             row[f"Headline {i}"] = h

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
-from assistant.adcopy.brand import BrandProfile, load_brand
+from assistant.adcopy.brand import BrandProfile, brand_for, load_brand
 from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
 from assistant.adcopy.checks import REPAIRABLE, echoes_example, has_copy, lists_terms, problems, shortenings
@@ -121,7 +121,7 @@ class AdCopyGenerator:
     """`AdCopyGenerator(backend, cfg, brand).generate(Brief(...)) -> GenerationResult`.
 
     `cfg` is an `AdCopyConfig` or the whole `Settings` (then `llm.adapters` and `classifiers` are used too).
-    `brand`: a BrandProfile, a YAML path, or None for `adcopy.brand_file` (default: the demo brand).
+    `brand`: a BrandProfile, a YAML path, or None for the configured shop's brand (`brand.brand_for`).
     `sentiment` (texts -> P(positive)) and `embedder` (`embed_documents`) may be injected; by default they
     load lazily from assistant.classifiers / knowledge_base.embeddings, with documented fallbacks.
     """
@@ -141,7 +141,14 @@ class AdCopyGenerator:
                 adapters = getattr(getattr(self.settings, "llm", None), "adapters", None)
             adapters = adapters or {}
         self.adapter = self.cfg.adapter if self.cfg.adapter and self.cfg.adapter in adapters else None
-        self.brand = brand if isinstance(brand, BrandProfile) else load_brand(brand or self.cfg.brand_file or None)
+        if isinstance(brand, BrandProfile):
+            self.brand = brand
+        elif brand:
+            self.brand = load_brand(brand)
+        elif self.settings is not None and "shop" in self.settings.sections:
+            self.brand = brand_for(self.settings)
+        else:
+            self.brand = load_brand(self.cfg.brand_file or None)
         self._sentiment, self._embedder = sentiment, embedder
         self._loaded = {"sentiment": sentiment is not None, "embedder": embedder is not None}
         self._fallback_notes: list[str] = []
@@ -217,7 +224,7 @@ class AdCopyGenerator:
         if not fixes:
             return False
         fixes = [t for t in fixes if has_copy(t, required)]
-        if not fixes:  # "Aurora" alone: the brand term was all the model wrote
+        if not fixes:  # the brand term alone was all the model wrote
             job.rejected[f"{name}: nothing but the brand"] += 1
             return True
         new = [t for t in fixes if _key(t) not in seen and not echoes_example(_key(t), job.echoes)]

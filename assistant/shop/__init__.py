@@ -39,6 +39,8 @@ class ShopConfig:
     messages: dict[str, dict[str, str]] = field(
         default_factory=dict, metadata={"help": "overrides of the text catalog: key -> {en: ..., zh: ...}"})
     messages_file: str = field(default="", metadata={"help": "a YAML file of catalog overrides (same shape)"})
+    brand_file: str = field(default="", metadata={"help": "brand voice for ad copy (YAML); '' = a plain profile "
+                                                          "from the name and description"})
 
     def __post_init__(self):
         if self.default_language not in LANGUAGES:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.config import REPO_ROOT, resolve_path
 from assistant.errors import InputError, NotFoundError
-from assistant.web.staff import _frame, forget, import_problem, require
+from assistant.web.staff import _frame, import_problem, require
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def activate_adapter(runtime, role, task: str, path: str):
             runtime.settings.llm.adapters = adapters
             runtime._backend = None
             getattr(runtime, "_objects", {}).pop("chat", None)
-    forget(runtime, "adcopy_generator")  # it holds the old backend too
+    runtime.forget("adcopy_generator")  # it holds the old backend too
     return msg, adapter_table(runtime, role)
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from assistant.chat import ChatSession
 from assistant.errors import AssistantError, RateLimitError
 from assistant.llm.base import Message
 from assistant.rate_limit import RateLimiter, client_address, limit_key
@@ -246,8 +245,11 @@ class ChatCompletions:
             yield verdict.reply
             return
         if req.model == "support":
-            history = [m for m in req.messages[:-1] if m.role != "system"]  # the shop's own system prompt rules
-            stream = self.runtime.chat.respond(req.messages[-1].content, ChatSession(history=history))
+            chat = self.runtime.chat
+            # The client sends the whole conversation: its state (declines in a row, already with a human) is
+            # read back from it, so the hand-off rules hold through the API as in the widget.
+            session = chat.session_from_messages(req.messages[:-1])  # the shop's own system prompt rules
+            stream = chat.respond(req.messages[-1].content, session)
             yield from stream
             reply = stream.reply
             extra.update(citations=citation_dicts(reply.citations), route=reply.route, handoff=reply.handoff)
@@ -259,7 +261,7 @@ class ChatCompletions:
             record_answer(self.runtime, "api", reply, "", "api")
             return
         adapter = self.models[req.model]
-        loaded = set(self.runtime.settings.llm.adapters)
+        loaded = set(self.runtime.adapters)  # configured and registered (python -m finetune) alike
         opts = {"adapter": adapter if adapter in loaded else None, "max_tokens": req.max_tokens,
                 "temperature": req.temperature, "stop": req.stop, "seed": req.seed}
         yield from self.runtime.backend.stream(req.messages, **{k: v for k, v in opts.items() if v is not None})

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from assistant.errors import InputError
-from assistant.web.staff import import_problem, require, shared
+from assistant.web.staff import import_problem, require
 
 
 def problem() -> str | None:
@@ -32,14 +32,13 @@ def generator(runtime):
     """One AdCopyGenerator per runtime: it loads its scorers (sentiment, embedder) once, lazily."""
     from assistant.adcopy import AdCopyGenerator
 
-    return shared(runtime, "adcopy_generator", lambda: AdCopyGenerator(runtime.backend, runtime.settings))
+    return runtime.component("adcopy_generator", lambda: AdCopyGenerator(runtime.backend, runtime.settings))
 
 
 def feedback_store(runtime):
     from assistant.adcopy import FeedbackStore
-    from assistant.storage import get_engine
 
-    return shared(runtime, "adcopy_feedback", lambda: FeedbackStore(get_engine(runtime.settings.storage)))
+    return runtime.component("adcopy_feedback", lambda: FeedbackStore(runtime.storage_engine))
 
 
 def variant_table(result, channel_id: str):

@@ -8,7 +8,6 @@ so a client that drops its session id starts a new conversation but not a new bu
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import uuid
@@ -24,60 +23,11 @@ from assistant.rate_limit import RateLimiter, limit_key
 log = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-# Interface strings in the customer's language (the model's answer language is the chat pipeline's job).
-TEXT = {
-    "en": {
-        "sources": "Sources",
-        "handoff_done": "I've asked a colleague to take over (ticket {ticket}). They'll reply here or by e-mail.",
-        "handoff_offer": "A human colleague can help with this: press \"Talk to a human\".",
-        "handoff_unavailable": "Our team can't take live chats right now; please write to support@aurora-home.example.",
-        "empty": "Please type a question first.",
-        "too_long": "That message is too long ({n} characters); please keep it under {limit}.",
-        "failed": "Sorry, something went wrong on our side. Please try again in a moment.",
-    },
-    "zh": {
-        "sources": "参考来源",
-        "handoff_done": "已为您转接人工客服（工单 {ticket}），同事会在这里或通过邮件回复您。",
-        "handoff_offer": "这个问题可以由人工客服为您处理：请点击“转人工”。",
-        "handoff_unavailable": "人工客服暂时无法在线接待，请发邮件至 support@aurora-home.example。",
-        "empty": "请先输入您的问题。",
-        "too_long": "消息太长（{n} 个字符），请控制在 {limit} 个字符以内。",
-        "failed": "抱歉，系统出了点问题，请稍后再试。",
-    },
-}
 
 
-def detect_language(text: str, default: str = "en") -> str:
-    """zh or en for the interface: the classifiers' script detector when it is there, else the CJK share."""
-    try:
-        from assistant.language import detect_language as by_script
-    except ImportError:
-        by_script = None
-    if by_script is not None:
-        lang = by_script(text)
-        return lang if lang in TEXT else default
-    letters = [c for c in text if not c.isspace() and not c.isdigit()]
-    if not letters:
-        return default
-    return "zh" if sum(bool(CJK.match(c)) for c in letters) / len(letters) > 0.2 else "en"
-
-
-def t(lang: str, key: str, **kw) -> str:
-    return TEXT.get(lang, TEXT["en"])[key].format(**kw)
-
-
-def check_message(text: Any, max_chars: int) -> str:
-    """The message to answer, or an InputError whose text a customer can read (in their language)."""
-    if not isinstance(text, str):
-        raise InputError(t("en", "empty"))
-    text = text.strip()
-    if not text:
-        raise InputError(t("en", "empty"))
-    if len(text) > max_chars:
-        raise InputError(t(detect_language(text[:500]), "too_long", n=len(text), limit=max_chars))
-    return text
+def t(runtime, lang: str, key: str, **kw) -> str:
+    """A customer-facing text of the configured shop (assistant/shop/messages.yaml + the shop's overrides)."""
+    return runtime.shop.text(key, lang, **kw)
 
 
 @dataclass
@@ -90,10 +40,8 @@ class ClientLimits:
 
 
 def client_limits(runtime) -> ClientLimits:
-    from assistant.web.staff import shared
-
     cfg = runtime.settings.app
-    return shared(runtime, "client_limits", lambda: ClientLimits(
+    return runtime.component("client_limits", lambda: ClientLimits(
         RateLimiter(cfg.client_rate_limit_per_minute, what="messages"),
         RateLimiter(cfg.handoffs_per_client_per_hour, window=3600.0, what="requests for a human"),
         RateLimiter(cfg.votes_per_client_per_minute, what="votes")))
@@ -111,23 +59,8 @@ def session_for(runtime, session_id: str | None) -> ChatSession:
 
 
 def citation_dicts(citations: list[Citation]) -> list[dict]:
-    return [c.as_dict() if hasattr(c, "as_dict") else dict(c) for c in citations]
-
-
-def sources_html(citations: list[Citation], lang: str) -> str:
-    """Each source as a <details> block: title visible, the passage one click away."""
-    if not citations:
-        return ""
-    items = []
-    for i, c in enumerate(citations, 1):
-        title = html.escape(c.title or c.source.rsplit("/", 1)[-1] or c.source)
-        where = html.escape(c.source + (f", p. {c.page}" if c.page else ""))
-        snippet = html.escape((c.snippet or "").strip()[:600])
-        items.append(
-            f'<details class="source"><summary>[{i}] {title}</summary>'
-            f'<div class="where">{where}</div><blockquote>{snippet}</blockquote></details>'
-        )
-    return f'<div class="sources"><b>{t(lang, "sources")}</b>{"".join(items)}</div>'
+    """Citations as customers may see them: document name and title, never the server's file path."""
+    return [c.for_customer() if hasattr(c, "for_customer") else Citation(**c).for_customer() for c in citations]
 
 
 @dataclass
@@ -150,9 +83,10 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
     as `client`, or this session sent too many); a failing model never raises here (the chat service turns
     it into a polite reply), other errors become a friendly final event.
     """
-    max_chars = runtime.settings.app.max_message_chars
-    text = check_message(message, max_chars)
-    lang = detect_language(text)
+    if not isinstance(message, str) or not message.strip():
+        raise InputError(t(runtime, runtime.shop.cfg.default_language, "empty"))
+    text = message.strip()  # its length is checked once, by the chat pipeline (app.max_message_chars)
+    lang = runtime.shop.language_of(text)
     if client:
         client_limits(runtime).messages.check(_client_key(client))
     session = session_for(runtime, session_id)
@@ -167,10 +101,10 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
         raise
     except AssistantError as exc:
         log.error("chat failed for session %s: %s", session.id, exc.one_line())
-        reply = Reply(text=t(lang, "failed"), handoff=True, error=exc.one_line())
+        reply = Reply(text=t(runtime, lang, "failed"), handoff=True, error=exc.one_line())
     except Exception as exc:  # noqa: BLE001 - the server stays up and the customer gets an answer
         log.exception("unexpected chat failure for session %s", session.id)
-        reply = Reply(text=t(lang, "failed"), handoff=True, error=f"{type(exc).__name__}: {exc}")
+        reply = Reply(text=t(runtime, lang, "failed"), handoff=True, error=f"{type(exc).__name__}: {exc}")
     from assistant.web.events import record_answer
 
     record_answer(runtime, session.id, reply, lang, channel)
@@ -194,7 +128,7 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
         session_id = None
     history = transcript(runtime, session_id)
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-    lang = detect_language(last_user) if last_user else "en"
+    lang = runtime.shop.language_of(last_user)
     if client:
         client_limits(runtime).tickets.check(_client_key(client))
     try:
@@ -203,19 +137,20 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
         ticket = open_ticket(runtime, session_id or "", history, reason)
     except Exception as exc:  # noqa: BLE001 - the button must answer even if the queue is down
         log.warning("handoff unavailable: %s", exc)
-        return {"ok": False, "ticket": None, "message": t(lang, "handoff_unavailable"), "lang": lang}
-    return {"ok": True, "ticket": ticket, "message": t(lang, "handoff_done", ticket=ticket), "lang": lang}
+        return {"ok": False, "ticket": None, "message": t(runtime, lang, "handoff_unavailable"), "lang": lang}
+    return {"ok": True, "ticket": ticket, "message": t(runtime, lang, "handoff_done", ticket=ticket), "lang": lang}
 
 
-def sources_message(citations: list[Citation], lang: str) -> dict:
-    """A collapsed "thought" message in gr.Chatbot: the sources expand on click."""
+def sources_message(runtime, citations: list[Citation], lang: str) -> dict:
+    """A collapsed "thought" message in gr.Chatbot: the sources (document names, never server paths) expand
+    on click."""
     lines = []
-    for i, c in enumerate(citations, 1):
-        where = c.source + (f", p. {c.page}" if c.page else "")
-        snippet = " ".join((c.snippet or "").split())[:400]
-        lines.append(f"**[{i}] {c.title or where}** — `{where}`\n\n> {snippet}")
+    for i, c in enumerate(citation_dicts(citations), 1):
+        where = c["source"] + (f", p. {c['page']}" if c.get("page") else "")
+        snippet = " ".join((c["snippet"] or "").split())[:400]
+        lines.append(f"**[{i}] {c['title'] or where}** — {where}\n\n> {snippet}")
     return {"role": "assistant", "content": "\n\n".join(lines),
-            "metadata": {"title": f"📚 {t(lang, 'sources')} ({len(citations)})", "status": "done"}}
+            "metadata": {"title": f"📚 {t(runtime, lang, 'sources')} ({len(citations)})", "status": "done"}}
 
 
 def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | None, client: str | None = None):
@@ -238,10 +173,10 @@ def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | 
         if event.done:
             reply = event.reply
             if reply.citations:
-                history.append(sources_message(reply.citations, event.lang))
+                history.append(sources_message(runtime, reply.citations, event.lang))
             ticket = getattr(reply, "ticket_id", None)
-            status = (t(event.lang, "handoff_done", ticket=ticket) if ticket is not None
-                      else t(event.lang, "handoff_offer") if reply.handoff else "")
+            status = (t(runtime, event.lang, "handoff_done", ticket=ticket) if ticket is not None
+                      else t(runtime, event.lang, "handoff_offer") if reply.handoff else "")
             yield list(history), event.session_id, status, ""
             return
         yield list(history), event.session_id, "", ""  # a copy per step: each is a snapshot of the stream

@@ -3,19 +3,18 @@
 Only labels are kept (intent, sentiment, language, action, handoff, vote), never the message text, so the
 analytics need no redaction. Writing an event never breaks a chat: failures are logged and dropped. Votes
 live in their own table keyed by (session, answer number), so each answer holds at most one vote. Old rows go
-after `storage.retention_days` (`assistant.storage.maybe_prune`, checked as events are written).
+after `storage.retention_days` (`runtime.retention`, checked as events are written).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, ensure_tables, get_engine, insert_or_replace, maybe_prune, session_factory
+from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +48,15 @@ class VoteRow(Base):
     vote: Mapped[int] = mapped_column(Integer, default=0)
 
 
-_factories: dict[str, object] = {}
-_lock = threading.Lock()
-
-
 def _factory(runtime):
-    url = runtime.settings.storage.effective_url
-    with _lock:
-        if url not in _factories:
-            engine = get_engine(runtime.settings.storage)
-            ensure_tables(engine)
-            _factories[url] = session_factory(engine)
-        return _factories[url]
+    """Sessions on the runtime's store (tables made once per runtime)."""
+    def build():
+        engine = runtime.storage_engine
+        if engine is None:
+            raise RuntimeError(f"the store is unavailable: {runtime.degraded.get('storage', 'unknown reason')}")
+        ensure_tables(engine)
+        return session_factory(engine)
+    return runtime.component("event_sessions", build)
 
 
 def _now() -> datetime:
@@ -93,7 +89,7 @@ def _add(runtime, row: ChatEventRow) -> None:
             s.add(row)
     except Exception as exc:  # noqa: BLE001 - analytics must never cost a customer their answer
         log.warning("could not record a chat event: %s", exc)
-    maybe_prune(runtime.settings.storage)
+    runtime.retention.maybe_prune()
 
 
 def events_frame(runtime):

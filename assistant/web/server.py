@@ -41,12 +41,12 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     `css` is the UI's stylesheet: gradio 6 takes it at mount time, not in the Blocks constructor.
     """
     auth = auth or Authenticator.from_config(runtime.settings.app)
-    app = FastAPI(title=runtime.settings.app.title, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title=runtime.title, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.runtime, app.state.auth = runtime, auth
     api.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=runtime.settings.app.max_request_kb * 1024)
     app.include_router(api.build_router(runtime))
-    app.include_router(widget.build_router(runtime, runtime.settings.app.title))
+    app.include_router(widget.build_router(runtime))
     _start_pruning(runtime)
 
     @app.get("/healthz")
@@ -110,10 +110,8 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
 def _start_pruning(runtime) -> None:
     """Drop conversations older than storage.retention_days now (in the background: start-up never waits on
     the store); events.py keeps pruning hourly as it writes."""
-    from assistant.storage import maybe_prune
-
-    threading.Thread(target=maybe_prune, args=(runtime.settings.storage,), kwargs={"force": True},
-                     name="retention", daemon=True).start()
+    threading.Thread(target=lambda: runtime.retention.maybe_prune(force=True), name="retention",
+                     daemon=True).start()
 
 
 def _mount_options(runtime, css: str | None) -> dict:

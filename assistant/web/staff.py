@@ -12,8 +12,6 @@ import os
 import re
 import shutil
 import threading
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 
 from assistant.config import resolve_path
@@ -23,23 +21,6 @@ from assistant.web.auth import allows
 log = logging.getLogger(__name__)
 
 UPLOAD_DIR = "data/uploads"
-# Long-lived helpers built once per runtime (weak keys: a finished test's runtime takes its objects along).
-_shared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def shared(runtime, name: str, build: Callable[[], object], use_runtimes: bool = False):
-    """`runtime.<name>` when `use_runtimes` and the runtime has one (shared with the chat), else `build()` once."""
-    own = getattr(runtime, name, None) if use_runtimes else None
-    if own is not None:
-        return own
-    with _lock:
-        per_runtime = _shared.setdefault(runtime, {})
-        if name not in per_runtime:
-            per_runtime[name] = build()
-        return per_runtime[name]
-
-
 def require(role: str | None, needed: str) -> None:
     """Server-side check on every staff action: hiding a view is not access control."""
     if not allows(role, needed):
@@ -57,25 +38,17 @@ def import_problem(module: str) -> str | None:
     return None
 
 
-def forget(runtime, name: str) -> None:
-    """Drop a helper built by `shared`, so the next use builds it anew (e.g. after the model changed)."""
-    with _lock:
-        _shared.get(runtime, {}).pop(name, None)
-
-
 # --- knowledge base ------------------------------------------------------------------------------------
 def kb_problem(runtime) -> str | None:
     return import_problem("knowledge_base")
 
 
 def knowledge_base(runtime):
-    """The runtime's KnowledgeBase when it has one (shared with the chat), else one built once here."""
-    def build():
-        from knowledge_base import KnowledgeBase
-
-        return KnowledgeBase.from_config(runtime.settings.knowledge_base)
-
-    return shared(runtime, "kb", build, use_runtimes=True)
+    """The runtime's KnowledgeBase (the one the chat answers from), or why there is none, in one line."""
+    kb = runtime.kb
+    if kb is None:
+        raise InputError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', 'see the log')}")
+    return kb
 
 
 def kb_search(runtime, role, query: str, k: float = 5):
@@ -141,7 +114,8 @@ def ingest_files(runtime, role, files):
     yield "\n\n".join(lines) + f"\n\nDone: {len(paths)} file(s).", _sources_frame(runtime)
 
 
-_upload_locks: dict[str, threading.Lock] = {}
+_upload_locks: dict[str, threading.Lock] = {}  # per destination file: two admins uploading one name take turns
+_lock = threading.Lock()
 
 
 def replace_upload(kb, upload: Path, dest: Path):
@@ -241,45 +215,20 @@ def handoff_problem() -> str | None:
 
 
 def handoff(runtime):
-    """The runtime's HandoffQueue when it has one, else one on the configured store (built once)."""
-    def build():
-        from assistant.handoff import HandoffQueue
-        from assistant.storage import get_engine
-
-        return HandoffQueue(get_engine(runtime.settings.storage), runtime.settings.handoff)
-
-    return shared(runtime, "handoff", build, use_runtimes=True)
-
-
-def _draft(runtime, transcript: list[dict]):
-    """A reply draft grounded in the knowledge base for the agent to edit; empty when that fails."""
-    question = next((m["content"] for m in reversed(transcript) if m["role"] == "user"), "")
-    if not question:
-        return "", []
-    try:
-        answer = knowledge_base(runtime).answer(question, runtime.backend)
-        return answer.text, list(answer.citations)
-    except Exception as exc:  # noqa: BLE001 - the ticket matters more than its draft
-        log.warning("no draft reply for the handoff ticket: %s", exc)
-        return "", []
+    """The runtime's HandoffQueue, or why there is none, in one line."""
+    queue = runtime.handoff
+    if queue is None:
+        raise InputError(f"the handoff queue is unavailable: {runtime.degraded.get('handoff', 'see the log')}")
+    return queue
 
 
 def open_ticket(runtime, session_id: str, history: list[dict], reason: str) -> str:
-    """Ticket id for this conversation: while one is open (or in progress), asking again returns it."""
-    from assistant.handoff import WAITING
-    from assistant.web.customer import detect_language
+    """Ticket id for this conversation (assistant.handoff.open_ticket: one waiting ticket per conversation)."""
+    from assistant.handoff import open_ticket as open_handoff
 
-    queue = handoff(runtime)
-    if session_id:
-        waiting = [t for t in queue.tickets_for_session(session_id) if t.status in WAITING]
-        if waiting:
-            return str(waiting[-1].id)
-    if not history:
-        history = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-    ticket = queue.create_ticket(
-        session_id or "anonymous", history, intent="human_agent", reasons=[reason],
-        language=detect_language(last_user), draft_fn=lambda turns: _draft(runtime, turns))
+    ticket = open_handoff(handoff(runtime), session_id, history, kb=runtime.kb, shop=runtime.shop,
+                          intent="human_agent", reasons=[reason], language=runtime.shop.language_of(last_user))
     return str(ticket.id)
 
 

@@ -56,12 +56,33 @@ async def _body_or_error(request: Request) -> tuple[dict, JSONResponse | None]:
         return {}, _error(400, str(exc))
 
 
-def build_router(runtime, title: str) -> APIRouter:
+def widget_html(runtime) -> str:
+    """The widget page in the configured shop's words (every text from the shop's message catalog)."""
+    import html
+    import json
+
+    shop = runtime.shop
+    labels = {lang: {"human": shop.text("talk_to_human", lang), "send": shop.text("send", lang),
+                     "sources": shop.text("sources", lang), "greeting": shop.text("greeting", lang)}
+              for lang in ("en", "zh")}
+    first = shop.cfg.default_language
+    fill = {"{{TITLE}}": html.escape(runtime.title), "{{HUMAN}}": html.escape(labels[first]["human"]),
+            "{{SEND}}": html.escape(labels[first]["send"]),
+            "{{PLACEHOLDER}}": html.escape(shop.text("input_placeholder", first)),
+            # "<" escaped: a shop's text can never close the <script> element it sits in
+            "{{LABELS}}": json.dumps(labels, ensure_ascii=False).replace("<", "\\u003c")}
+    page = _static("widget.html")
+    for key, value in fill.items():
+        page = page.replace(key, value)
+    return page
+
+
+def build_router(runtime) -> APIRouter:
     router = APIRouter(tags=["widget"])
 
     @router.get("/widget", response_class=HTMLResponse)
     def widget_page() -> HTMLResponse:
-        return HTMLResponse(_static("widget.html").replace("{{TITLE}}", title))
+        return HTMLResponse(widget_html(runtime))
 
     @router.get("/widget.js")
     def widget_loader() -> Response:
@@ -70,7 +91,11 @@ def build_router(runtime, title: str) -> APIRouter:
 
     @router.get("/widget/example", response_class=HTMLResponse)
     def example_page(request: Request) -> HTMLResponse:
-        return HTMLResponse(_static("example_shop.html").replace("{{SNIPPET}}", snippet(str(request.base_url))))
+        import html
+
+        page = _static("example_shop.html").replace("{{SHOP}}", html.escape(runtime.shop.name(
+            runtime.shop.cfg.default_language)))
+        return HTMLResponse(page.replace("{{SNIPPET}}", snippet(str(request.base_url))))
 
     @router.get("/widget/snippet")
     def widget_snippet(request: Request) -> dict:

@@ -44,7 +44,8 @@ class FakeRuntime(Runtime):
     def __init__(self, settings, backend):
         from assistant.shop import Shop
 
-        chat = CitingChat(backend, settings.chat, shop=Shop.from_config(settings.shop))
+        chat = CitingChat(backend, settings.chat, shop=Shop.from_config(settings.shop),
+                          max_message_chars=settings.app.max_message_chars)
         super().__init__(settings, backend=backend, components={"chat": chat})
 
 

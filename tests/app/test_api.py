@@ -25,7 +25,7 @@ def test_support_answer_carries_citations_and_route(client):
         {"role": "user", "content": "How long does delivery take?"}])
     assert done.choices[0].message.content == "(fake answer to: How long does delivery take?)"
     extra = done.model_extra
-    assert extra["citations"][0]["source"] == "kb/shipping.md"
+    assert extra["citations"][0]["source"] == "shipping.md"  # the document name, never a server path
     assert extra["route"]["action"] == "kb_answer" and extra["handoff"] is False
 
 

@@ -22,7 +22,8 @@ def test_turn_streams_growing_text_then_adds_expandable_sources(fake_runtime):
     assert history[1]["content"] == "You can return any item within 30 days for free."
     sources = history[2]
     assert sources["metadata"]["title"].startswith("📚 Sources (1)")
-    assert "Returns policy" in sources["content"] and "kb/returns.md" in sources["content"]
+    assert "Returns policy" in sources["content"] and "returns.md" in sources["content"]
+    assert "kb/returns.md" not in sources["content"]  # the document's name, never its path on the server
     assert box == "" and status == ""
     assert len(session_id) == 32
 
@@ -78,12 +79,6 @@ def test_handoff_button_answers_in_the_chat_either_way(fake_runtime):
     assert len(new_history) == len(history) + 1
     result = customer.request_handoff(fake_runtime, sid)
     assert result["ok"] == (result["ticket"] is not None)
-
-
-def test_language_detection_follows_the_customer():
-    assert customer.detect_language("我的订单还没到") == "zh"
-    assert customer.detect_language("Where is my order?") == "en"
-    assert customer.detect_language("12345") == "en"
 
 
 def test_ui_votes_land_on_the_answer_they_were_given_to_once_each(fake_runtime):

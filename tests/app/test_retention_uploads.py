@@ -64,8 +64,7 @@ def test_the_running_app_prunes_at_start_up_and_hourly(tmp_path):
     with served(tmp_path, storage_overrides={"retention_days": 30}) as server:
         assert wait_for(lambda: set(counts(engine).values()) == {1}), counts(engine)  # start-up pruned "old"
         seed(engine, 31, "later")  # expires while the app runs
-        url = settings.storage.effective_url
-        storage._last_prune[url] -= storage.PRUNE_EVERY_S + 1  # an hour has passed
+        server.runtime.retention._last -= storage.PRUNE_EVERY_S + 1  # an hour has passed
         r = httpx.post(f"{server.url}/widget/api/chat", json={"message": "hello"}, timeout=30)
         assert r.status_code == 200
         assert wait_for(lambda: counts(engine)["handoff_tickets"] == 1), counts(engine)
@@ -78,7 +77,8 @@ def test_retention_settings():
         storage.StorageConfig(retention_days=-1)
     engine = storage.get_engine(url="sqlite:///:memory:")
     assert storage.prune_expired(engine, 0) == {}  # 0 = keep forever
-    assert storage.maybe_prune(storage.StorageConfig(retention_days=0)) is None
+    never = storage.Retention(storage.StorageConfig(retention_days=0), lambda: pytest.fail("pruned"))
+    assert never.maybe_prune(force=True) is None
 
 
 # --- re-uploading a document ------------------------------------------------------------------------------

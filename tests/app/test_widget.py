@@ -35,7 +35,7 @@ def test_widget_chat_streams_and_remembers_within_a_session_only(live_app):
     sid = events[0]["session_id"]
     done = events[-1]
     assert "".join(e["text"] for e in events if e["type"] == "delta") == done["text"]
-    assert done["citations"][0]["source"] == "kb/returns.md" and done["route"]["action"] == "kb_answer"
+    assert done["citations"][0]["source"] == "returns.md" and done["route"]["action"] == "kb_answer"
 
     _, again = chat(url, "What is my name?", sid)
     assert again[0]["session_id"] == sid

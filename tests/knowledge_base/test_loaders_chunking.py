@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from assistant.errors import IngestError
+from assistant.language import answer_language as detect_language
 from knowledge_base.chunking import chunk_document, chunk_text, split_sentences
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.ingest import build_chunks
 from knowledge_base.loaders import TableOptions, load_html, load_markdown
-from assistant.language import answer_language as detect_language
 from knowledge_base.text import tokenize
 
 from .conftest import minimal_pdf, write
