@@ -1,4 +1,4 @@
-"""`python -m finetune train|eval|export|list`: train task adapters, score them, ship them to llama.cpp.
+"""`python -m finetune train|eval|export|list|support-data`: train task adapters, score them, ship them to llama.cpp.
 
 Every FinetuneConfig field is also a `train` flag (`--learning-rate 5e-4`), layered over the YAML
 section `finetune` (config/default.yaml < --config FILE < env < flags). Multi-GPU / multi-node runs
@@ -19,6 +19,8 @@ from assistant.config import build_section, load_config, resolve_path
 from finetune.config import METHODS, TASKS, FinetuneConfig
 
 EXAMPLES = """examples:
+  python -m finetune support-data --kb-folder my_shop/knowledge --output data/support_pairs.jsonl
+  python -m finetune train --base-model qwen2.5-0.5b --task support --data data/support_pairs.jsonl --output adapters/support
   python -m finetune train --method adalora --data finetune/data/support.jsonl --output adapters/support
   python -m finetune train --method lora --task adcopy --data finetune/data/adcopy.jsonl --output adapters/adcopy
   python -m finetune eval --adapter adapters/support --data finetune/data/support.jsonl
@@ -66,6 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", required=True, choices=("merged", "gguf"))
     x.add_argument("--output", required=True, metavar="PATH", help="folder (merged) or .gguf file")
     add_common_args(sub.add_parser("list", help="registered adapters per task"))
+    d = add_common_args(sub.add_parser(
+        "support-data", help="grounded-answer training pairs (evidence + question -> answer or NOT_FOUND)",
+        description="Builds the `support` adapter's training JSONL from a shop's documents, in the exact prompt "
+                    "the knowledge base sends (both languages; positives, yes/no and NOT_FOUND pairs)."))
+    d.add_argument("--output", required=True, metavar="FILE.jsonl", help="training pairs to write")
+    d.add_argument("--kb-folder", action="append", metavar="DIR",
+                   help="documents and FAQ tables, as for `python -m knowledge_base ingest` (repeatable; "
+                        "default: knowledge_base.demo_path)")
+    d.add_argument("--questions", action="append", metavar="FILE.yaml",
+                   help="hand-written questions (format: finetune/data/support_questions.yaml; default: that "
+                        "file when the demo shop's documents are used)")
+    d.add_argument("--shared-data", metavar="DIR",
+                   help="optional public FAQ sets: DIR/stackfaq/, DIR/bank_faqs/, DIR/afqmc/ (skipped if absent)")
+    d.add_argument("--heldout-output", metavar="FILE.jsonl",
+                   help="also write pairs of held-out facts (never in --output) for an honest evaluation")
+    d.add_argument("--heldout-fraction", type=float, default=0.12, metavar="X", help="share of facts held out")
+    d.add_argument("--negative-share", type=float, default=0.45, metavar="X",
+                   help="NOT_FOUND pairs made per answerable pair (0-1)")
+    d.add_argument("--seed", type=int, default=42, metavar="N")
     return parser
 
 
@@ -122,9 +143,33 @@ def _list(cfg: FinetuneConfig) -> int:
     return 0
 
 
+def _support_data(args) -> int:
+    from pathlib import Path
+
+    from assistant.errors import InputError
+    from finetune.support_data import QUESTIONS_FILE, build
+
+    settings = load_config(config_path(args))
+    demo = resolve_path(settings.knowledge_base.demo_path)
+    folders = [resolve_path(f) for f in (args.kb_folder or [str(demo)])]
+    questions = args.questions or ([str(QUESTIONS_FILE)] if demo in folders else [])
+    for name, value in (("heldout-fraction", args.heldout_fraction), ("negative-share", args.negative_share)):
+        if not 0.0 <= value < 1.0:
+            raise InputError(f"--{name} must be in [0, 1), got {value:g}")
+    report = build(folders, args.output, settings.shop.name, [Path(q) for q in questions],
+                   Path(args.shared_data) if args.shared_data else None,
+                   Path(args.heldout_output) if args.heldout_output else None,
+                   args.heldout_fraction, args.negative_share, seed=args.seed)
+    print(report.summary())
+    print(f"wrote {args.output}" + (f" and {args.heldout_output}" if args.heldout_output else ""))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbose(args))
+    if args.command == "support-data":
+        return _support_data(args)
     cfg = finetune_config(args)
     if args.command == "train":
         return _train(args, cfg)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from assistant.chat import ChatService
-from assistant.citations import Citation
-from assistant.llm import FakeBackend, Message
+from assistant.llm import FakeBackend
 
 guardrails_mod = pytest.importorskip("assistant.guardrails")
 router_mod = pytest.importorskip("assistant.router")
