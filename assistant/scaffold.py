@@ -36,8 +36,9 @@ class ShopDetails:
 
 
 def slug(name: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return s or "shop"
+    """A Chroma collection name (3-63 of [a-z0-9-]) from any shop name, Chinese-only ones included."""
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50].strip("-")
+    return s if len(s) >= 3 else f"shop-{s}".strip("-") if s else "shop"
 
 
 def config_yaml(d: ShopDetails) -> str:

@@ -23,9 +23,11 @@ class ClassifierConfig:
                                  metadata={"help": "trained sentiment model folder (trained if absent)"})
     intent_data: str = field(default="", metadata={"help": "intent CSV (text,label); '' = the shipped demo set"})
     sentiment_data: str = field(
-        default="", metadata={"help": "sentiment CSV (text,label); '' = shipped set + reviews from shared_data_dir"})
-    shared_data_dir: str = field(default="../shared/data",
-                                 metadata={"help": "review data used for the default sentiment model when present"})
+        default="", metadata={"help": "sentiment CSV (text,label); '' = the shipped set (+ reviews from "
+                                      "shared_data_dir when one is set)"})
+    shared_data_dir: str = field(default="", metadata={
+        "help": "optional folder of public review data sets (e.g. online_shopping_10_cats/train.csv) whose rows "
+                "are added to the default sentiment set; '' = none"})
     sentiment_shared_rows: int = field(
         default=600, metadata={"help": "rows per shared review file added to the default sentiment set (0 = none)"})
     dev_fraction: float = field(default=0.2, metadata={"help": "share of the training CSV held out for calibration"})

@@ -1,7 +1,7 @@
 """The intent and sentiment classifiers the chat uses: loaded from data/, or trained on first use.
 
 The intent model learns from the shipped demo set (or `classifiers.intent_data`); sentiment from the shipped
-set plus a seeded sample of the review data in ../shared/data when it is there. Trained models are cached
+set plus, when `classifiers.shared_data_dir` names one, a seeded sample of public review data. Trained models are cached
 in `classifiers.intent_model` / `sentiment_model` and retrained only when their training data changes.
 """
 
