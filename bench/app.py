@@ -62,7 +62,7 @@ def settings_for_bench(max_tokens: int):
     return load_config(overrides={"llm": {"backend": "llamacpp", "model": "smollm2-135m", "n_ctx": 2048,
                                           "max_tokens": max_tokens, "temperature": 0.0},
                                   # every simulated customer comes from 127.0.0.1: one client to the API's limiter
-                                  "app": {"api_rate_limit_per_minute": 0}})
+                                  "app": {"api_rate_limit_per_minute": 0, "client_rate_limit_per_minute": 0}})
 
 
 def reset(backend) -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from assistant.errors import AssistantError, InputError
 from assistant.web.api import client_of, public_message
-from assistant.web.customer import citation_dicts, request_handoff, stream_answer, vote
+from assistant.web.customer import citation_dicts, request_handoff, stream_answer, transcript, vote
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +118,10 @@ def build_router(runtime) -> APIRouter:
             for event in _chain(first, events):
                 if event.done:
                     reply = event.reply
+                    answers = sum(m["role"] == "assistant" for m in transcript(runtime, event.session_id))
                     yield _event("done", text=reply.text, citations=citation_dicts(reply.citations),
                                  route=reply.route, handoff=reply.handoff, lang=event.lang,
-                                 ticket_id=getattr(reply, "ticket_id", None))
+                                 ticket_id=getattr(reply, "ticket_id", None), answer=max(0, answers - 1))
                     return
                 yield _event("delta", text=event.text[len(sent):])
                 sent = event.text

@@ -84,3 +84,15 @@ def test_a_model_that_cannot_load_gives_503_not_a_crash(tmp_path):
         assert r.status_code == 503 and r.json()["error"]["type"] == "server_error"
         assert str(tmp_path) not in r.text and "gone.gguf" not in r.text
         assert httpx.get(f"{server.url}/healthz").json()["ok"] is True  # still up
+
+
+def test_each_answer_says_its_number_so_a_thumb_lands_on_that_answer(live_app):
+    url = live_app.url
+    _, first = chat(url, "What is your returns policy?")
+    sid = first[0]["session_id"]
+    _, second = chat(url, "And delivery?", sid)
+    assert first[-1]["answer"] == 0 and second[-1]["answer"] == 1
+    vote = httpx.post(f"{url}/widget/api/feedback", json={"session_id": sid, "vote": -1, "message": 0})
+    assert vote.status_code == 200
+    bad = httpx.post(f"{url}/widget/api/feedback", json={"session_id": sid, "vote": 1, "message": 5})
+    assert bad.status_code == 400
