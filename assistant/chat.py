@@ -2,6 +2,7 @@
 
     Turn(text, language decided once)
       -> guardrails.check_input            (refuse an attack)
+      -> orders.handle                     (an order conversation: verified, quoted from the shop's backend)
       -> knowledge_base.lookup             (FAQ row / evidence sentences / "the documents do not say")
       -> router.route(text, state, lookup) (one decision, with the lookup in hand)
       -> action: kb_answer | small_talk | clarify | fallback | decline | handoff (handoff.open_ticket)
@@ -174,7 +175,8 @@ def checked_sentences(pieces: Iterator[str], check: Callable[[str, bool], list[s
 class ChatService:
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
                  guardrails=None, router=None, kb=None, handoff=None, redactor=None, shop: Shop | None = None,
-                 max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None):
+                 max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None,
+                 orders=None):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
         self.shop = shop or Shop()
@@ -185,6 +187,8 @@ class ChatService:
         self.max_message_chars = max_message_chars
         # knowledge_base.curated_faq.CuratedFaq: curated answers that do not need the vector store
         self.curated_faq = curated_faq
+        # assistant.orders desk: `.handle(text, session, language)` -> a reply for order conversations, else None
+        self.orders = orders
         self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 
     def session_from_messages(self, messages) -> ChatSession:
@@ -241,6 +245,10 @@ class ChatService:
             turn.route = Route("", "", turn.language, 0.0, "refuse", [verdict.reason], category=verdict.category)
             return self._finish(turn, iter([verdict.reply]), check_output=False)
 
+        if self.orders is not None:
+            handled = self.orders.handle(text, session, turn.language)
+            if handled is not None:  # an order conversation: the desk's own verified, quoted texts
+                return self._order_reply(turn, handled)
         self._look_up(turn)
         if self.router is not None:
             if session.state is None:
@@ -256,6 +264,17 @@ class ChatService:
         if action == "small_talk":
             return self._finish(turn, self._small_talk(turn))
         return self._answer(turn)
+
+    def _order_reply(self, turn: Turn, handled) -> ReplyStream:
+        """`handled` (assistant.orders): .text, .action, .reasons, .citations; facts come from the order
+        backend's record and are quoted, so the output check has nothing to catch."""
+        from assistant.router import Route
+
+        turn.route = Route("order", "", turn.language, 1.0, handled.action, list(handled.reasons))
+        turn.citations = list(getattr(handled, "citations", []))
+        turn.handoff = bool(getattr(handled, "handoff", False))
+        turn.ticket_id = getattr(handled, "ticket_id", None)
+        return self._finish(turn, iter([handled.text]), check_output=False)
 
     def _look_up(self, turn: Turn) -> None:
         """What the shop's documents say, before routing; a failing store degrades to the curated FAQ."""
