@@ -13,7 +13,11 @@ VENV=.venv
 STAMP="$VENV/.installed"
 LLAMA_CPP_VERSION=0.3.36
 CACHE=${SHOP_ASSISTANT_CACHE:-$HOME/.cache/shop-assistant}
-PREPARED=${SHOP_ASSISTANT_PREPARED:-data/.prepared}  # marks that the first-start work is done
+# Marks that the first-start work is done, per config file (a new shop's config prepares its own data).
+prepared_stamp() {
+  local cfg=${1:-default}
+  echo "${SHOP_ASSISTANT_PREPARED:-data/.prepared-$(printf '%s' "$cfg" | sha256sum | cut -c1-12)}"
+}
 
 # The llama.cpp build is decided here, never by the build machine's -march=native: a native build on an
 # AMX-capable Xeon repacks Q4_K/Q6_K/Q8_0 weights into AMX tiles and crashes on the first multi-token prompt.
@@ -110,13 +114,15 @@ setup_python() {
 # ingest the demo knowledge base, with progress, instead of making the first customer wait. A failure stops
 # here with its reason: the app is never started on a model that cannot answer.
 prepare_once() {
-  [ -f "$PREPARED" ] && return 0
+  local stamp
+  stamp=$(prepared_stamp "${2:-}")
+  [ -f "$stamp" ] && return 0
   if ! "$VENV/bin/python" -m assistant prepare "$@"; then
     echo "error: preparing the assistant failed (the reason is above); the app was not started." >&2
     echo "       fix it and run 'bash dev.sh run' again." >&2
     exit 1
   fi
-  mkdir -p "$(dirname "$PREPARED")" && touch "$PREPARED"
+  mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 }
 
 setup_system_test_deps() {
@@ -154,7 +160,7 @@ case "${1:-}" in
   setup)
     setup_python
     shift
-    rm -f "$PREPARED"
+    rm -f "$(prepared_stamp "${2:-}")"
     prepare_once "$@"
     ;;
   llama-wheel)

@@ -30,7 +30,7 @@ HEADLINES = [
      "builds.native.prompt_tok_s", "reported"),
     ("start-up probe (s), child process vs in-process model load", "builds.probe_s", "builds.load_s", "a few s"),
     ("time to first token p50 (s), ours vs raw", "ours_ttft_p50_s", "raw_ttft_p50_s", "~1x"),
-    ("llama.cpp tok/s vs transformers on the same model", "ours_tok_s", "transformers_tok_s", "~9x (STACK.md)"),
+    ("llama.cpp tok/s vs transformers on the same model", "ours_tok_s", "transformers_tok_s", "~9x"),
 ]
 
 PROMPTS = [

@@ -1,7 +1,7 @@
 """The shop's curated FAQ rows held in memory, straight from their CSV/XLSX files: answers when Chroma is not there.
 
 The vector store can be unreachable (a `chroma run` server that is down, a corrupt local store). Curated FAQ
-answers must still work then (issue 10), so the chat keeps this small lexical index beside the knowledge base.
+answers must still work then, so the chat keeps this small lexical index beside the knowledge base.
 It only answers when the customer's question is (nearly) the curated question itself: exact after
 normalisation, or a high token overlap in the same language. Anything looser goes to the usual degraded path
 (a polite message and the offer of a human), never to a guess.

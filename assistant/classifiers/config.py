@@ -41,7 +41,8 @@ class ClassifierConfig:
     c: float = field(default=20.0, metadata={"help": "linear: inverse regularisation of the logistic regression"})
     refit_full: bool = field(default=True,
                              metadata={"help": "linear: after calibrating, refit on train+dev (small data gains)"})
-    # True since 2026-11-29: banking77 test 0.931 vs 0.929 (dev cannot choose this: it is what gets added).
+    # On: retraining the LoRA member on train+dev gave banking77 0.931 vs 0.929 (bench/RESULTS.md); the dev split
+    # cannot choose this, it is what gets added.
     refit_lora: bool = field(default=True,
                              metadata={"help": "ensemble: with refit_full, retrain the LoRA member on train+dev too "
                                                "(its training time again; MiniLM only, e5 is not trained twice)"})

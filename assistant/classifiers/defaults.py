@@ -27,7 +27,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_INTENTS = DATA_DIR / "intents.csv"
 DEMO_SENTIMENT = DATA_DIR / "sentiment.csv"
 
-# Review files in shared/data: (relative path, text column, label column, label mapping).
+# Review files looked for under classifiers.shared_data_dir (optional public data sets):
+# (relative path, text column, label column, label mapping).
 BINARY = {"0": "negative", "1": "positive"}
 SHARED_SENTIMENT = [
     ("online_shopping_10_cats/train.csv", "review", "label", BINARY),

@@ -54,7 +54,7 @@ def test_model_field_picks_the_adapter_path(client, live_app):
 
 
 def test_conversations_sent_in_parallel_never_mix(client, live_app):
-    words = [f"SECRET{i:02d}" for i in range(32)]  # issue 10: 32 concurrent sessions
+    words = [f"SECRET{i:02d}" for i in range(32)]  # 32 concurrent sessions
 
     def ask(word):
         done = client.chat.completions.create(model="support", messages=[
