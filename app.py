@@ -144,7 +144,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
     """
     import gradio as gr
 
-    from assistant.web import analytics_chat, staff_ui
+    from assistant.web import analytics_chat, insights_ui, orders_ui, staff_ui
     from assistant.web.auth import Authenticator
     from assistant.web.staff import md_text
 
@@ -160,12 +160,15 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
                 copywriter_views = staff_ui.copywriter_tab(gr, runtime, role, friendly)
             with gr.Tab("Agent", id="agent"):
                 agent_views = staff_ui.agent_tab(gr, runtime, role, friendly)
+                with agent_views[0][1]:  # the agent-gated content column: order requests join its tabs
+                    orders_ui.orders_panel(gr, runtime, role, friendly, user)
             with gr.Tab("Admin", id="admin"):
                 admin_views = staff_ui.admin_tab(gr, runtime, role, friendly)
             with gr.Tab("Analytics", id="analytics"):
                 analytics_views = staff_ui.analytics_tab(gr, runtime, role, friendly)
                 with analytics_views[0][1]:  # the admin-gated content column: the Q&A chat joins its end
                     analytics_chat.chat_panel(gr, runtime, role)
+                analytics_views += insights_ui.insights_section(gr, runtime, role, friendly)  # gaps: agents too
 
         # (locked notice, content, needed role) triples
         gated = [*copywriter_views, *agent_views, *admin_views, *analytics_views]

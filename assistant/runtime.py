@@ -244,6 +244,21 @@ class Runtime:
             return queue
         return self._get("handoff", build)
 
+    @property
+    def orders(self):
+        """The order desk (assistant.orders): verified order answers, requests for staff approval; None when
+        orders are off or the order system cannot be set up (logged, listed in `degraded`)."""
+        def build():
+            from assistant.orders import build_desk
+
+            redactor = self.redactor
+            return build_desk(self.settings.orders, engine=self.storage_engine, shop=self.shop,
+                              handoff=self.handoff if self.settings.chat.use_handoff else None,
+                              kb=(lambda: self.kb) if self.settings.chat.use_knowledge_base else None,
+                              curated_faq=(lambda: self.curated_faq) if self.settings.chat.use_knowledge_base else None,
+                              redact=(lambda text: redactor.redact_for("tickets", text)) if redactor else None)
+        return self._get("orders", build)
+
     def _session_store(self):
         """Conversations in the shared store, or None (memory only) when the store is unavailable."""
         engine = self.storage_engine
@@ -322,5 +337,6 @@ class Runtime:
                 redactor=self.redactor, shop=self.shop, max_message_chars=self.settings.app.max_message_chars,
                 curated_faq=self.curated_faq if c.use_knowledge_base else None,
                 sessions=self._session_store() if c.persist_sessions else None,
+                orders=self.orders,
             )
         return self._get("chat", build, required=True)

@@ -5,12 +5,17 @@ import pytest
 from assistant.errors import ConfigError
 from assistant.shop import Shop, ShopConfig
 
+# The order desk's texts quote the order record (assistant/orders/wording.py fills these).
+ORDER_VALUES = {"number": "100234", "status": "shipped", "left": 2, "date": "2026-11-08", "carrier": "SF Express",
+                "tracking": "SF1234567890", "items": "1 × Lamp", "item": "Lamp", "kind": "return", "request": 3,
+                "policy": "Returns within 30 days."}
+
 
 def test_every_catalog_text_renders_in_both_languages_with_the_shops_details():
     shop = Shop(ShopConfig(name={"en": "Spoke & Chain", "zh": "辐条与链"}, contact_email="help@spoke.example"))
     for key in shop.catalog:
         for lang in ("en", "zh"):
-            text = shop.text(key, lang, ticket=7, n=5000, limit=4000, wait=3)
+            text = shop.text(key, lang, ticket=7, n=5000, limit=4000, wait=3, **ORDER_VALUES)
             assert text and "{" not in text, (key, lang)
     assert "Spoke & Chain" in shop.text("fallback", "en") and "辐条与链" in shop.text("fallback", "zh")
     assert "help@spoke.example" in shop.text("handoff_unavailable", "en")

@@ -1,0 +1,153 @@
+"""What a customer's message says about orders, in zh and en, by rules that can be read and tested:
+the order intent (status, cancel, change_address, return), an order number typed loosely ("#100234",
+"订单号100234", "order no. 100234"), a verification factor (an e-mail, or a phone's last 4 digits), a new
+address, and "never mind". A question about the policy itself ("what is your return policy?", "可以退货吗")
+is not an order request: the knowledge base answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.orders.model import clean_number, digits
+
+_I = re.IGNORECASE
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# A number after an order word or "#": the strongest sign of an order number, in either language.
+_NUMBER_AFTER_WORD = re.compile(
+    r"(?:#|＃|\bno\.?|\bnumber|\bnr\.?|订单号码?|订单编号|单号|订单|\border)\s*(?:is|:|：|是|为)?\s*[#＃]?\s*"
+    r"([A-Za-z]{0,4}-?\d{3,20})(?![A-Za-z0-9])", _I)
+_BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9.@])[#＃]?(\d{4,20})(?![A-Za-z0-9])")
+_LAST4 = re.compile(r"(?:last\s*(?:4|four)(?:\s*digits)?|ending\s+(?:in|with)|ends\s+with|尾号|后\s*(?:四|4)\s*位|"
+                    r"末\s*(?:四|4)\s*位)\D{0,16}?(\d{4})(?!\d)", _I)
+_PHONE = re.compile(r"(?:phone|mobile|tel|cell|手机号?码?|电话号?码?)\D{0,12}?(\+?\d[\d\s\-]{5,18}\d)", _I)
+_PHONE_WORD = re.compile(r"phone|mobile|tel\b|cell|digits|手机|电话|尾号|后\s*(?:四|4)\s*位|末\s*(?:四|4)\s*位", _I)
+
+_EN = {
+    "status": [r"\bwhere(?:'s| is| are)\s+(?:my|our)\s+(?:order|parcel|package|delivery|shipment|stuff|items?)",
+               r"\b(?:check|track|look up)\b\D{0,12}\d{5,}",
+               r"\b(?:track|tracking)\b.{0,30}\b(?:order|parcel|package|shipment)", r"\btracking (?:number|info)",
+               r"\border status\b", r"\bstatus of (?:my |the |this )?order", r"\bcheck (?:on )?(?:my|the) order",
+               r"\bhas my (?:order|parcel|package) (?:been )?(?:shipped|sent|arrived|dispatched)",
+               r"\bwhen (?:will|does|is|do) (?:my|the) (?:order|parcel|package|delivery)",
+               r"\bmy (?:order|parcel|package) (?:still )?(?:hasn'?t|has not|didn'?t|did not|never) "
+               r"(?:arrived|come|shipped|turned up)",
+               r"\b(?:what(?:'s| is) happening|any news|any update) (?:with|on|about) my order",
+               r"\bis my order (?:shipped|on (?:its|the) way|coming)"],
+    "cancel": [r"\bcancel\b.{0,25}\b(?:my|this|the|an?) ?(?:order|purchase)", r"\bcancel (?:it|order)\b",
+               r"\b(?:order|purchase)\b.{0,20}\bcancel"],
+    "change_address": [r"\b(?:change|update|correct|edit|fix|modify)\b.{0,30}\baddress",
+                       r"\bwrong (?:shipping |delivery )?address", r"\b(?:different|another|new) (?:delivery |shipping )?address",
+                       r"\bsend it to (?:a different|another)"],
+    "return": [r"\b(?:want|like|need|wish|going) to return\b", r"\breturn (?:this|the|my|an?|one|it|these|them)\b",
+               r"\bstart a return\b", r"\bsend (?:it|this|them|the \w+) back\b", r"\breturn (?:item|order)s?\b",
+               r"\brefund (?:for )?(?:my|this|the) (?:order|item)"],
+}
+_ZH = {
+    "status": [r"(?:订单|包裹|快递|货|东西).{0,6}(?:到哪|在哪|到了吗|什么时候到|啥时候到|何时到|状态|进度|发货了吗|发了吗|"
+               r"怎么还没|还没到|还没发|没收到)",
+               r"(?:查|查询|查一下|看看|看一下|跟踪|追踪).{0,4}(?:订单|物流|快递|包裹)",
+               r"物流(?:信息|进度|状态|单号)", r"快递单号", r"(?:我的|我).{0,8}什么时候(?:能)?(?:到|发货|送到)",
+               r"(?:查|查询|查一下|查下|看看|看一下)[^\d]{0,4}\d{5,}"],
+    "cancel": [r"(?:我要|我想|帮我|请|麻烦|申请|想要|需要|要|把).{0,8}(?:取消|撤销|撤回)", r"(?:取消|撤销)(?:这个|这笔|我的)?订单",
+               r"(?:能|可以|能不能|可不可以)取消"],
+    "change_address": [r"(?:改|修改|更改|换|更换|变更).{0,6}(?:收货|配送|送货|邮寄|快递)?地址", r"地址(?:写错|填错|错了|不对|有误)",
+                       r"地址.{0,4}(?:改|换|更改|修改|变更)"],
+    "return": [r"(?:我要|我想|帮我|申请|想要|需要|要|想|请).{0,6}(?:退货|退掉|退回|退了|退款)", r"退货申请",
+               r"(?:把|将).{0,12}退(?:掉|了|回)", r"(?:我要|我想|想要|需要|要)退(?:$|[，。！!,.\s])"],
+}
+# A question about the policy itself, unless the customer says "my"/gives a number/asks us to act.
+_POLICY_EN = re.compile(r"\b(?:policy|policies|how (?:do|can|long|much)|is it possible|can i|can you|do you|what if)\b", _I)
+_POLICY_ZH = re.compile(r"政策|规定|怎么|如何|多久|多少|能不能|可不可以|可以.{0,12}吗|吗[？?]?$")
+_MINE_EN = re.compile(r"\bmy\b", _I)
+_ACT_ZH = re.compile(r"我要|我想|帮我|麻烦|申请|我的|请")
+_STOP = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|no thanks|not now|that'?s all)\b|算了|不用了|没事了|不查了|先不用", _I)
+_NO_NUMBER = re.compile(r"(?:don'?t|do not|can'?t|cannot) (?:know|have|remember|find) (?:my |the )?order (?:number|no)|"
+                        r"(?:忘了|忘记|不记得|不知道|找不到|没有).{0,4}(?:订单号|单号|订单编号)|"
+                        r"(?:订单号|单号|订单编号).{0,4}(?:找不到|忘了|不记得|不知道)", _I)
+_ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|\bsend it to\b|new address(?: is)?|address is|改成|改为|"
+                            r"换成|换到|改到|寄到|送到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
+
+_COMPILED = {lang: {k: [re.compile(p, _I) for p in v] for k, v in rules.items()} for lang, rules in
+             (("en", _EN), ("zh", _ZH))}
+INTENTS = ("status", "cancel", "change_address", "return")
+
+
+@dataclass
+class Parsed:
+    intent: str = ""  # one of INTENTS, or ""
+    number: str = ""  # an order number
+    factor: str = ""  # an e-mail or 4 digits
+    stop: bool = False
+    no_number: bool = False
+    policy_question: bool = False  # about the policy, not about an order: the knowledge base's
+
+
+def _intent(text: str) -> str:
+    for lang in ("en", "zh"):
+        for intent in ("change_address", "cancel", "return", "status"):  # most specific first
+            if any(p.search(text) for p in _COMPILED[lang][intent]):
+                return intent
+    return ""
+
+
+def find_number(text: str, *, bare: bool = False) -> str:
+    """An order number in `text`: after an order word or "#"; with `bare`, also a lone 4-20 digit number
+    (not an e-mail's, a phone's or a factor's digits)."""
+    text = EMAIL.sub(" ", text)
+    for m in _NUMBER_AFTER_WORD.finditer(text):
+        if not _PHONE_WORD.search(text[max(0, m.start() - 12):m.start()]):
+            return clean_number(m.group(1))
+    if bare:
+        for m in _BARE_NUMBER.finditer(text):
+            if not _PHONE_WORD.search(text[max(0, m.start() - 16):m.start()]):
+                return clean_number(m.group(1))
+    return ""
+
+
+def find_factor(text: str, *, bare: bool = False) -> str:
+    """An e-mail address, or the last 4 digits of a phone number; with `bare`, a message that is only 4 digits
+    or only a phone number counts too (the desk has just asked for one)."""
+    if m := EMAIL.search(text):
+        return m.group(0)
+    if m := _LAST4.search(text):
+        return m.group(1)
+    if m := _PHONE.search(text):
+        return digits(m.group(1))[-4:]
+    if bare:
+        only = re.sub(r"[\s\-+()。.,，!！]", "", text)
+        if only.isdigit() and (len(only) == 4 or len(only) >= 7):
+            return only[-4:]
+    return ""
+
+
+def new_address(text: str) -> str:
+    """The address after "to" / "改成" in a change-address request ("" when the message names none)."""
+    m = _ADDRESS_AFTER.search(text.strip())
+    return m.group(1).strip(" 。.") if m else ""
+
+
+def parse(text: str, awaiting: str = "") -> Parsed:
+    """Everything the desk reads from one message; `awaiting` (number / factor) lets a bare reply count."""
+    intent = _intent(text)
+    p = Parsed(stop=bool(_STOP.search(text)), no_number=bool(_NO_NUMBER.search(text)))
+    p.factor = find_factor(text, bare=awaiting == "factor")
+    address = new_address(text) if intent == "change_address" or awaiting == "address" else ""
+    # Digits of a new address (a postcode, a house number) are no order number.
+    scope = text[:text.rfind(address)] if address else ("" if awaiting == "address" else text)
+    number = find_number(scope, bare=awaiting == "number" or bool(intent))
+    # While a factor is awaited, a 4-digit answer is the factor, not another order number.
+    if number and awaiting == "factor" and p.factor and digits(number)[-4:] == p.factor and len(number) <= 4:
+        number = ""
+    if number and p.factor and number == p.factor:
+        number = ""
+    p.number = number
+    if intent and not number:
+        zh = bool(re.search(r"[\u4e00-\u9fff]", text))
+        mine = _ACT_ZH.search(text) if zh else _MINE_EN.search(text)
+        policy = (_POLICY_ZH if zh else _POLICY_EN).search(text)
+        if policy and not mine and intent != "status":
+            p.policy_question, intent = True, ""
+    p.intent = intent
+    return p

@@ -1,0 +1,127 @@
+"""Where an order conversation stands, kept per chat session in the shared store (table `order_dialogues`),
+so any replica continues it and a restart loses nothing. It holds no e-mail or phone: only the order
+numbers verified in this conversation, what the desk is waiting for, and the count of wrong verifications.
+A new address waits here only until its request is made. Without a store, memory (bounded) keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import DateTime, String, Text, delete
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.errors import StorageError
+from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
+
+log = logging.getLogger(__name__)
+
+KEEP_DAYS = 2  # a dialogue row idle this long is deleted (verifications expire much sooner anyway)
+
+
+class OrderDialogueRow(Base):
+    __tablename__ = "order_dialogues"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state_json: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+@dataclass
+class OrderState:
+    intent: str = ""  # the task in hand: status | cancel | change_address | return
+    number: str = ""  # the order it is about
+    awaiting: str = ""  # what the last reply asked for: number | factor | address | item
+    verified: list[str] = field(default_factory=list)  # order numbers verified in this conversation
+    verified_at: float = 0.0  # wall-clock seconds of the last use of a verification
+    wrong: int = 0  # wrong verifications in this conversation
+    locked: bool = False  # too many wrong verifications: a human takes over
+    address: str = ""
+    item: str = ""  # the words the customer used for the item to return (matched once the order is verified)
+    lang: str = ""  # the conversation's language: "#100234" or "5678" alone says none
+
+    def start(self, intent: str) -> None:
+        self.intent, self.awaiting, self.address, self.item = intent, "", "", ""
+
+    def done(self) -> None:
+        """The task is finished; the order and its verification stay for follow-up questions."""
+        self.intent, self.awaiting, self.address, self.item = "", "", "", ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.intent or self.awaiting)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> OrderState:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}) if isinstance(data, dict) else cls()
+
+
+class DialogueStore:
+    """OrderState per session id: in the SQL store when `engine` is given, else in memory (LRU)."""
+
+    def __init__(self, engine=None, max_memory: int = 10000):
+        self._db = None
+        if engine is not None:
+            ensure_tables(engine)
+            self._db = session_factory(engine)
+        self._memory: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_memory = max_memory
+        self._last_prune = 0.0
+
+    def load(self, session_id: str) -> OrderState | None:
+        """The session's state, or None when this conversation has none stored."""
+        if self._db is not None:
+            try:
+                with self._db() as s:
+                    row = s.get(OrderDialogueRow, session_id)
+                    return OrderState.from_json(row.state_json) if row is not None else None
+            except SQLAlchemyError as exc:
+                log.error("cannot read order dialogue %s: %s", session_id[:8], type(exc).__name__)
+        with self._lock:
+            text = self._memory.get(session_id)
+        return OrderState.from_json(text) if text is not None else None
+
+    def save(self, session_id: str, state: OrderState) -> None:
+        text = state.to_json()
+        if self._db is not None:
+            try:
+                with self._db.begin() as s:
+                    insert_or_replace(s, OrderDialogueRow, {"session_id": session_id, "state_json": text,
+                                                            "updated_at": datetime.now(UTC).replace(tzinfo=None)})
+                self._maybe_prune()
+                return
+            except (SQLAlchemyError, StorageError) as exc:
+                log.error("cannot store order dialogue %s: %s", session_id[:8], exc)
+        with self._lock:
+            self._memory[session_id] = text
+            self._memory.move_to_end(session_id)
+            while len(self._memory) > self.max_memory:
+                self._memory.popitem(last=False)
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < 3600:
+            return
+        self._last_prune = now
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=KEEP_DAYS)
+        try:
+            with self._db.begin() as s:
+                s.execute(delete(OrderDialogueRow).where(OrderDialogueRow.updated_at < cutoff))
+        except SQLAlchemyError as exc:
+            log.warning("cannot prune old order dialogues: %s", type(exc).__name__)

@@ -1,0 +1,104 @@
+"""The desk's customer-facing sentences, built only from the shop's message catalog and the order record:
+every fact in them (status, carrier, tracking number, dates, item names) is a record field quoted as is."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.orders.model import Order, OrderItem
+
+_ISO_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]")
+
+
+def day(value: str) -> str:
+    """The date part of an ISO timestamp from the record ("2026-11-20T10:00:00+08:00" -> "2026-11-20")."""
+    value = str(value or "").strip()
+    m = _ISO_DAY.match(value)
+    return m.group(1) if m else value
+
+
+def joiner(lang: str) -> str:
+    return "" if lang == "zh" else " "
+
+
+def items_text(items: Sequence[OrderItem], lang: str) -> str:
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(f"{i.quantity} × {i.name}" for i in items)
+
+
+def numbered_items(items: Sequence[OrderItem], lang: str) -> str:
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(f"{n}. {i.name}" for n, i in enumerate(items, 1))
+
+
+def status_label(shop, order: Order, lang: str) -> str:
+    if order.status and order.status != "unknown":
+        return shop.text(f"order_state_{order.status}", lang)
+    return order.status_text or order.status
+
+
+def kind_label(shop, kind: str, lang: str) -> str:
+    return shop.text(f"order_kind_{kind}", lang)
+
+
+def request_status(shop, status: str, lang: str) -> str:
+    status = "pending" if status == "approving" else status
+    return shop.text(f"order_request_{status}", lang)
+
+
+def status_text(shop, order: Order, lang: str, requests: Sequence = ()) -> str:
+    """Status, order date, each shipment's carrier and tracking number (or ship date), its delivery date or
+    expected delivery, the items, returns on record and this order's requests: one sentence each."""
+    t = shop.text
+    lines = [t("order_status_head", lang, number=order.number, status=status_label(shop, order, lang))]
+    if order.placed_at:
+        lines.append(t("order_placed", lang, date=day(order.placed_at)))
+    for s in order.shipments:
+        if s.tracking_number:
+            lines.append(t("order_shipment", lang, carrier=s.carrier or "—", tracking=s.tracking_number))
+        elif s.shipped_at:
+            lines.append(t("order_shipment_date", lang, date=day(s.shipped_at)))
+        if s.delivered_at:
+            lines.append(t("order_delivered", lang, date=day(s.delivered_at)))
+        elif s.expected_delivery and order.status not in ("cancelled", "refunded"):
+            lines.append(t("order_expected", lang, date=day(s.expected_delivery)))
+    if order.items:
+        lines.append(t("order_items", lang, items=items_text(order.items, lang)))
+    for r in order.returns:
+        lines.append(t("order_return_line", lang, item=r.item, status=r.status))
+    for req in requests:
+        lines.append(t("order_request_line", lang, kind=kind_label(shop, req.kind, lang), request=req.id,
+                       status=request_status(shop, req.status, lang)))
+    return joiner(lang).join(lines)
+
+
+_ALL = re.compile(r"\b(?:all|everything|whole order|entire order|all of them)\b|全部|所有|整单|都退", re.IGNORECASE)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "第一": 1, "第二": 2, "第三": 3, "第四": 4,
+             "第1": 1, "第2": 2, "第3": 3, "第4": 4}
+
+
+def _tokens(name: str) -> set[str]:
+    words = {w for w in re.findall(r"[a-z0-9]{3,}", name.lower())}
+    han = re.sub(r"[^\u4e00-\u9fff]", "", name)
+    return words | {han[i:i + 2] for i in range(len(han) - 1)}
+
+
+def choose_item(order: Order, text: str) -> str:
+    """The item of `order` that `text` names (by words of its name, "the second", "2"), "(whole order)" for
+    "all of them", or "" when it names none or several equally."""
+    if _ALL.search(text):
+        return "(whole order)"
+    lowered = text.lower()
+    for word, n in _ORDINALS.items():
+        if word in lowered and n <= len(order.items):
+            return order.items[n - 1].name
+    only = re.fullmatch(r"\s*#?(\d)\s*[.。]?\s*", text)
+    if only and 1 <= int(only.group(1)) <= len(order.items):
+        return order.items[int(only.group(1)) - 1].name
+    text_tokens = _tokens(text)
+    scores = [(len(_tokens(i.name) & text_tokens), i.name) for i in order.items]
+    scores.sort(reverse=True)
+    if scores and scores[0][0] > 0 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
+        return scores[0][1]
+    return ""

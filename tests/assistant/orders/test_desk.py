@@ -1,0 +1,236 @@
+"""The order desk's dialogue, step by step on the embedded store: verification before any detail, limits on
+guessing, requests instead of actions, hand-off when the system fails, the stateless /v1 replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat import ChatSession
+from assistant.citations import Citation
+from assistant.errors import StorageError
+from assistant.handoff import HandoffQueue
+from assistant.llm import Message
+from assistant.orders.approvals import OrderRequests
+from assistant.orders.config import OrdersConfig
+from assistant.orders.desk import OrderDesk
+from assistant.orders.state import DialogueStore
+
+POLICY = {"return": ("You can return most items within 30 days of delivery.",
+                     [Citation(source="faq.csv", title="What is your return policy?", chunk_id="en-return")]),
+          "cancel": ("You can cancel while the order is Processing.", [Citation(source="faq.csv", title="Cancel")])}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def desk(store, engine):
+    return OrderDesk(store, OrdersConfig(), states=DialogueStore(engine), requests=OrderRequests(engine),
+                     handoff=HandoffQueue(engine), policy=lambda kind, lang: POLICY.get(kind), clock=Clock(),
+                     redact=lambda text: text.replace("anna.lee@example.com", "<EMAIL>"))
+
+
+def talk(desk, *messages, session=None):
+    """Each message with the language the chat pipeline gives it (the shop's rule, by script alone)."""
+    from assistant.shop import Shop
+
+    session = session or ChatSession()
+    replies = []
+    for text in messages:
+        reply = desk.handle(text, session, Shop().language_of(text))
+        replies.append(reply)
+        session.history += [Message("user", text), Message("assistant", reply.text if reply else "(kb)")]
+    return replies, session
+
+
+def test_status_after_verification_only(desk):
+    (ask, verify, status), _ = talk(desk, "Where is my order?", "#100234", "anna.lee@example.com")
+    assert ask.action == "order_ask" and "order number" in ask.text
+    assert verify.action == "order_verify" and "SF1234567890" not in verify.text
+    assert status.action == "order_status" and status.shown == "100234"
+    for fact in ("shipped", "SF Express", "SF1234567890", "2026-11-08", "1 × Linen duvet cover", "Oak side table"):
+        assert fact in status.text
+    assert "anna" not in status.text and "Century Avenue" not in status.text  # contact and address stay hidden
+
+
+def test_chinese_and_the_conversation_language(desk):
+    (verify, status), _ = talk(desk, "我的订单100236到哪了", "2222")  # "2222" alone says no language
+    assert verify.text.startswith("为保护您的信息安全")
+    assert "已签收" in status.text and "顺丰速运" in status.text and "2026-10-23" in status.text
+    (_, status), _ = talk(desk, "帮我查一下订单100245", "liu.yang@example.cn")  # the pipeline says "en" for it
+    assert status.text.startswith("订单 100245")  # an e-mail is no sign of English
+
+
+def test_one_message_with_everything(desk):
+    (status,), _ = talk(desk, "Tracking info for order 100244 please, phone ending in 2222")
+    assert status.action == "order_status" and "4455667788" in status.text
+
+
+def test_wrong_factor_and_unknown_order_get_the_same_answer(desk):
+    (_, wrong), _ = talk(desk, "Where is my order 100234?", "mike.chen@example.com")
+    (_, unknown), _ = talk(desk, "Where is my order 100299?", "mike.chen@example.com")
+    assert wrong.action == unknown.action == "order_verify"
+    assert wrong.text.replace("100234", "N") == unknown.text.replace("100299", "N")
+    assert "YT5556667778" not in wrong.text  # the factor's own order is not shown either
+
+
+def test_three_wrong_tries_lock_the_conversation_and_hand_off(desk):
+    replies, session = talk(desk, "Where is my order 100237?", "1111", "2222", "3333", "tom.baker@example.com")
+    assert [r.action for r in replies[1:3]] == ["order_verify", "order_verify"]
+    assert "attempts left: 1" in replies[2].text
+    locked, after = replies[3], replies[4]
+    assert locked.action == "order_handoff" and locked.handoff and locked.ticket_id is not None
+    assert after.action == "order_handoff" and "1Z999AA10123456784" not in after.text  # the right one, too late
+    ticket = desk.handoff.get(locked.ticket_id)
+    assert ticket.intent == "order_status" and "wrong verifications" in ticket.reasons[0]
+
+
+def test_guessing_one_order_across_conversations_is_limited(store, engine):
+    desk = OrderDesk(store, OrdersConfig(max_wrong_per_order_per_hour=4), states=DialogueStore(engine),
+                     clock=Clock())
+    for guesses in (("0000", "0001"), ("0002", "0003")):  # two "customers", two wrong tries each
+        talk(desk, "Where is my order 100234?", *guesses)
+    (_, honest), _ = talk(desk, "Where is my order 100234?", "anna.lee@example.com")
+    assert honest.action == "order_handoff" and "SF1234567890" not in honest.text
+    desk.clock.now += 3601  # an hour later the window has passed
+    (_, later), _ = talk(desk, "Where is my order 100234?", "anna.lee@example.com")
+    assert later.action == "order_status"
+
+
+def test_per_client_address_limit_when_the_web_layer_says_it(store, engine):
+    desk = OrderDesk(store, OrdersConfig(max_wrong_per_client_per_hour=2), states=DialogueStore(engine))
+    for number in ("100234", "100240"):
+        session = ChatSession()
+        desk.note_client(session.id, "203.0.113.9")
+        talk(desk, f"Where is my order {number}?", "0000", session=session)
+    session = ChatSession()
+    desk.note_client(session.id, "203.0.113.9")
+    (_, third), _ = talk(desk, "Where is my order 100244?", "2222", session=session)
+    assert third.action == "order_handoff"
+    (_, other), _ = talk(desk, "Where is my order 100244?", "2222")  # another client is not affected
+    assert other.action == "order_status"
+
+
+def test_cancel_creates_a_request_and_never_acts(desk, store):
+    replies, session = talk(desk, "I want to cancel my order", "100242", "emma.w@example.com")
+    ask, _, done = replies
+    assert ask.citations and "Processing" in ask.text  # the policy, cited from the knowledge base
+    assert done.action == "order_request" and done.request_id is not None and done.ticket_id is not None
+    assert "Nothing changes until a colleague approves it" in done.text
+    assert store.find("100242").status == "processing"  # not cancelled: a request waits for an agent
+    request = desk.requests.get(done.request_id)
+    assert (request.kind, request.order_number, request.status) == ("cancel", "100242", "pending")
+    ticket = desk.handoff.get(done.ticket_id)
+    assert ticket.intent == "order_cancel" and ticket.transcript[-1]["content"] == "emma.w@example.com"
+    (again,), _ = talk(desk, "Please cancel it", session=session)  # asking twice: the same request
+    assert again.action == "order_request" and again.request_id == done.request_id and "already" in again.text
+    assert len(desk.requests.listing()) == 1
+
+
+def test_cancel_after_shipping_and_already_cancelled(desk):
+    (_, late), _ = talk(desk, "Can I cancel my order 100234?", "anna.lee@example.com")
+    assert late.action == "order_info" and "no longer be cancelled" in late.text and late.citations
+    (_, _, done), _ = talk(desk, "Where is order 100238?", "sara.k@example.com", "Please cancel it")
+    assert done.action == "order_info" and "already cancelled" in done.text
+    assert desk.requests.listing() == []
+
+
+def test_change_address_asks_for_it_and_keeps_it_with_the_request(desk):
+    replies, _ = talk(desk, "I need to change my shipping address", "100234", "anna.lee@example.com",
+                      "99 Nanjing Road, Huangpu, Shanghai 200001")
+    assert replies[2].action == "order_ask" and "new delivery address" in replies[2].text
+    done = replies[3]
+    assert done.action == "order_request"
+    assert desk.requests.get(done.request_id).details == {"address": "99 Nanjing Road, Huangpu, Shanghai 200001"}
+    ticket = desk.handoff.get(done.ticket_id)
+    assert all("anna.lee@example.com" not in t["content"] for t in ticket.transcript)  # redacted for tickets
+    (_, late), _ = talk(desk, "订单100236要改地址", "2222")
+    assert late.action == "order_info"
+
+
+def test_return_picks_the_item_and_cites_the_window(desk):
+    replies, _ = talk(desk, "我想退货", "100236", "2222", "纯棉床单")
+    assert replies[2].action == "order_ask" and "1. 记忆棉枕头" in replies[2].text
+    done = replies[3]
+    assert done.action == "order_request" and done.citations and "30 days" in done.text
+    assert desk.requests.get(done.request_id).details == {"item": "纯棉床单", "quantity": 1}
+    (_, early), _ = talk(desk, "I want to return my order 100242", "0123")
+    assert early.action == "order_info" and "hasn't been delivered" in early.text
+    (_, named), _ = talk(desk, "I want to return the glass storage jars from order 100244", "james.o@example.com")
+    assert desk.requests.get(named.request_id).details == {"item": "Glass storage jars", "quantity": 3}
+
+
+def test_verification_is_per_order_and_expires(desk):
+    replies, session = talk(desk, "Where is my order 100234? anna.lee@example.com", "And where is order 100240?")
+    assert replies[1].action == "order_verify" and "YT5556667778" not in replies[1].text
+    desk.clock.now += 31 * 60
+    (again,), _ = talk(desk, "What's the status of order 100234?", session=session)
+    assert again.action == "order_verify"
+
+
+def test_not_about_orders_and_policy_questions_pass_through(desk):
+    for text in ("What is your return policy?", "可以取消订单吗？", "How long does delivery take?", "hello"):
+        assert desk.handle(text, ChatSession(), "en") is None
+    (_, dropped), _ = talk(desk, "Where is my order?", "never mind")
+    assert dropped.action == "order_info"
+    (_, none), _ = talk(desk, "我的订单到哪了", "我忘了订单号")
+    assert none.action == "order_info" and "转人工" in none.text
+
+
+def test_a_failing_or_slow_system_hands_off_politely(desk, engine):
+    class Down:
+        name = "down"
+
+        def find(self, number):
+            raise StorageError("Shopify at shop.example did not answer within 5 s")
+
+    desk.backend = Down()
+    (_, reply), _ = talk(desk, "Where is my order 100234?", "anna.lee@example.com")
+    assert reply.action == "order_handoff" and reply.handoff and reply.ticket_id is not None
+    assert "can't reach our order system" in reply.text and "Shopify" not in reply.text
+
+
+def test_stateless_clients_are_replayed_from_their_history(desk):
+    """/v1 sends the whole conversation with a new session every time: the desk reads its state back."""
+    history = [Message("user", "I want to cancel my order"), Message("assistant", "..."),
+               Message("user", "100242"), Message("assistant", "...")]
+    reply = desk.handle("emma.w@example.com", ChatSession(history=list(history)), "en")
+    assert reply.action == "order_request"
+    wrong = [Message("user", "Where is my order 100234?"), Message("assistant", "..."),
+             Message("user", "0000"), Message("assistant", "..."), Message("user", "0001"), Message("assistant", "...")]
+    reply = desk.handle("0002", ChatSession(history=wrong), "en")
+    assert reply.action == "order_handoff"  # the wrong tries it sent count
+
+
+def test_an_empty_embedded_store_leaves_everything_to_the_knowledge_base(engine):
+    from assistant.orders.embedded import EmbeddedOrders
+
+    desk = OrderDesk(EmbeddedOrders(engine), OrdersConfig())
+    assert desk.handle("Where is my order 100234?", ChatSession(), "en") is None
+    assert OrderDesk(EmbeddedOrders(engine), OrdersConfig(enabled=False)).active() is False
+
+
+def test_guesses_hidden_in_a_replayed_history_are_limited_too(store, engine):
+    """A stateless client could carry fresh guesses in the history of every request: they count per order."""
+    desk = OrderDesk(store, OrdersConfig(max_wrong_per_order_per_hour=5), states=DialogueStore(engine))
+    guesses = iter(f"{n:04d}" for n in range(100))
+    for _ in range(2):  # two requests, each with two fresh guesses in its history and one live
+        history = [Message("user", "Where is my order 100234?"), Message("assistant", "...")]
+        for _ in range(2):
+            history += [Message("user", next(guesses)), Message("assistant", "...")]
+        desk.handle(next(guesses), ChatSession(history=history), "en")
+    history = [Message("user", "Where is my order 100234?"), Message("assistant", "...")]
+    reply = desk.handle("5678", ChatSession(history=history), "en")  # the right digits, too late
+    assert reply.action == "order_handoff" and "SF1234567890" not in reply.text
+    # An honest client resending its one wrong try on every turn is not locked out by it.
+    fresh = OrderDesk(store, OrdersConfig(max_wrong_per_order_per_hour=2), states=DialogueStore(engine))
+    history = [Message("user", "Where is my order 100240?"), Message("assistant", "..."),
+               Message("user", "0000"), Message("assistant", "...")]
+    for _ in range(3):
+        fresh.handle("hello again", ChatSession(history=list(history)), "en")
+    assert fresh.handle("6666", ChatSession(history=history), "en").action == "order_status"

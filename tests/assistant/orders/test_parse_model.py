@@ -1,0 +1,75 @@
+"""Reading order messages (intents, loosely typed numbers, factors) and the record's own checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.orders.model import Order, clean_number, factor_matches, normalise_status
+from assistant.orders.parse import find_number, new_address, parse
+
+
+@pytest.mark.parametrize("text, number", [
+    ("Where is my order 100234?", "100234"), ("#100234", "100234"), ("订单号100234", "100234"),
+    ("订单号：100234", "100234"), ("order no. 100234", "100234"), ("order number is 100234", "100234"),
+    ("单号 100245", "100245"), ("Track order #1001", "1001"), ("订单 #AB1001 的状态", "AB1001"),
+])
+def test_loosely_typed_order_numbers(text, number):
+    assert find_number(text) == number
+
+
+def test_numbers_that_are_not_order_numbers():
+    assert find_number("my email is a100234@example.com") == ""
+    assert find_number("phone 13812345678") == ""
+    assert find_number("100234") == "" and find_number("100234", bare=True) == "100234"
+    assert parse("5678", awaiting="factor").number == "" and parse("5678", awaiting="factor").factor == "5678"
+    assert parse("1001", awaiting="number").number == "1001"  # small shops have 4-digit numbers
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("Where is my order?", "status"), ("Has my order shipped yet?", "status"), ("我的快递到哪了", "status"),
+    ("订单100245发货了吗", "status"), ("Hi, can you track my package please?", "status"),
+    ("I want to cancel my order", "cancel"), ("Can I cancel my order 100234?", "cancel"), ("我要取消订单", "cancel"),
+    ("Please change the delivery address of order 100240", "change_address"), ("地址写错了", "change_address"),
+    ("I'd like to return an item", "return"), ("我想退货", "return"), ("我要退货，订单号100241", "return"),
+])
+def test_order_intents(text, intent):
+    assert parse(text).intent == intent
+
+
+@pytest.mark.parametrize("text", ["What is your return policy?", "退货政策是什么？", "How do I cancel an order?",
+                                  "可以取消订单吗？", "可以退货吗？", "How long does delivery take?"])
+def test_policy_questions_are_left_to_the_knowledge_base(text):
+    assert parse(text).intent == ""
+
+
+@pytest.mark.parametrize("text, factor", [
+    ("anna.lee@example.com", "anna.lee@example.com"), ("the last 4 digits are 5678", "5678"),
+    ("手机尾号8899", "8899"), ("后四位是7777", "7777"), ("my phone is 138 1234 5678", "5678"),
+    ("我的手机号是13233334444", "4444"), ("phone ending in 2222", "2222"),
+])
+def test_factors(text, factor):
+    assert parse(text).factor == factor
+
+
+def test_stop_no_number_and_new_address():
+    assert parse("never mind").stop and parse("算了，不用了").stop
+    assert parse("I don't know my order number").no_number and parse("我忘了订单号").no_number
+    assert new_address("change the address of order 100240 to 9 Orchard Road, Singapore") == "9 Orchard Road, Singapore"
+    assert new_address("帮我改成南京市玄武区中山路 18 号") == "南京市玄武区中山路 18 号"
+    assert new_address("I need to change my address") == ""
+
+
+def test_factor_matching_is_exact_and_needs_the_kind_on_record():
+    order = Order("100234", email="Anna.Lee@example.com", phone="+86 138 1234 5678", extra_phones=["010-5555 0001"])
+    assert factor_matches(order, "anna.lee@example.com ")
+    assert factor_matches(order, "5678") and factor_matches(order, "0001")
+    assert not factor_matches(order, "anna@example.com") and not factor_matches(order, "1234")
+    assert not factor_matches(order, "") and not factor_matches(order, "678")
+    assert not factor_matches(Order("1"), "0000") and not factor_matches(Order("1"), "a@b.co")
+
+
+def test_status_words_and_numbers():
+    assert normalise_status("wc-completed") == "shipped" and normalise_status("fulfilled") == "shipped"
+    assert normalise_status("On hold") == "on_hold" and normalise_status("已签收") == "delivered"
+    assert normalise_status("something new") == "unknown"
+    assert clean_number(" #1001 ") == "1001"
