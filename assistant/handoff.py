@@ -35,7 +35,9 @@ class HandoffConfig:
     intent_priority: dict[str, float] = field(
         default_factory=lambda: {"complaint": 3.0, "human_agent": 2.5, "payment": 2.0, "returns_refund": 1.8,
                                  "order_status": 1.5, "shipping": 1.5, "account": 1.5, "product_question": 1.0,
-                                 "greeting": 0.5, "out_of_scope": 0.5},
+                                 "greeting": 0.5, "out_of_scope": 0.5,
+                                 # order requests wait on an agent's approval: a changed address is the most urgent
+                                 "order_change_address": 2.2, "order_cancel": 2.0, "order_return": 1.5},
         metadata={"help": "weight of each intent in the queue order (others: default_priority)"})
     default_priority: float = field(default=1.0, metadata={"help": "weight of intents not listed"})
     negative_weight: float = field(default=2.0,

@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 DEFAULT_DB = "data/assistant.db"
 # Tables holding customers' conversations, and the column that says when a row was last touched (UTC, naive).
 # Tickets go by their last update: a ticket nobody touched for the whole retention period goes too.
+# Tables holding customers' words or details, pruned after storage.retention_days (the order audit trail is
+# the shop's own record of what its agents did and stays).
 RETENTION_COLUMNS = {"chat_sessions": "updated_at", "app_chat_events": "time", "app_votes": "time",
-                     "handoff_tickets": "updated_at"}
+                     "handoff_tickets": "updated_at", "order_requests": "updated_at", "order_dialogues": "updated_at"}
 PRUNE_EVERY_S = 3600.0
 
 

@@ -233,7 +233,7 @@ class ChatCompletions:
                 return i, verdict
         return None
 
-    def pieces(self, req: ChatRequest, extra: dict) -> Iterator[str]:
+    def pieces(self, req: ChatRequest, extra: dict, client: str | None = None) -> Iterator[str]:
         """Text pieces of the answer; `extra` receives citations/route/handoff when the answer is complete."""
         blocked = self.screen(req)
         if blocked is not None:
@@ -249,6 +249,9 @@ class ChatCompletions:
             # The client sends the whole conversation: its state (declines in a row, already with a human) is
             # read back from it, so the hand-off rules hold through the API as in the widget.
             session = chat.session_from_messages(req.messages[:-1])  # the shop's own system prompt rules
+            orders = self.runtime.orders if client else None
+            if orders is not None:  # wrong order verifications are limited per client address too
+                orders.note_client(session.id, client)
             stream = chat.respond(req.messages[-1].content, session)
             yield from stream
             reply = stream.reply
@@ -274,11 +277,12 @@ def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None =
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int) -> Iterator[str]:
+def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int,
+         client: str | None = None) -> Iterator[str]:
     extra: dict = {}
     yield _chunk(cid, created, req.model, {"role": "assistant", "content": ""})
     try:
-        for piece in service.gate.run(service.pieces(req, extra)):
+        for piece in service.gate.run(service.pieces(req, extra, client)):
             if piece:
                 yield _chunk(cid, created, req.model, {"content": piece})
     except AssistantError as exc:
@@ -347,14 +351,15 @@ def build_router(runtime) -> APIRouter:
         except APIError as exc:
             return exc.response()
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        client = client_of(request, settings.app)
         if req.stream:
-            return StreamingResponse(_sse(service, req, cid, created), media_type="text/event-stream",
+            return StreamingResponse(_sse(service, req, cid, created, client), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         extra: dict = {}
         try:
             from starlette.concurrency import run_in_threadpool
 
-            text = await run_in_threadpool(lambda: "".join(service.gate.run(service.pieces(req, extra))))
+            text = await run_in_threadpool(lambda: "".join(service.gate.run(service.pieces(req, extra, client))))
             text = extra.pop("text", text)
             finish = extra.pop("finish_reason", "stop")
         except APIError as exc:

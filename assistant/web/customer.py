@@ -90,6 +90,9 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
     if client:
         client_limits(runtime).messages.check(_client_key(client))
     session = session_for(runtime, session_id)
+    orders = runtime.orders if client else None
+    if orders is not None:  # the order desk limits wrong verifications per client address too
+        orders.note_client(session.id, client)
     sofar = ""
     try:
         stream = runtime.chat.respond(text, session)
