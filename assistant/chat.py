@@ -306,9 +306,11 @@ class ChatService:
         turn.citations = lookup.citations
         turn.grounding = "\n".join(lookup.sources)
         answerer = self.answerer
-        if answerer is None or not answerer.needs_llm(lookup):
-            # Curated text in the customer's language: sent as written, nothing for the checks to catch.
+        if answerer is None:
             return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
+        if not answerer.needs_llm(lookup):
+            # The shop's own text in the customer's language: sent as written, nothing for the checks to catch.
+            return self._finish(turn, iter([answerer.extractive(lookup)]), check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
 
         def check(sentence: str, first: bool) -> list[str]:

@@ -87,7 +87,7 @@ class GroundedAnswer:
     abstained: bool = False
     from_faq: bool = False
     best_score: float = 0.0
-    mode: str = ""  # faq | llm | extract | decline
+    mode: str = ""  # faq | extract | translated | llm | decline
     checks: list[str] = field(default_factory=list)  # why an LLM draft was not sent, in plain words
 
 
@@ -109,21 +109,59 @@ def echoes(answer: str, question: str) -> bool:
     return answer.strip().endswith(("?", "？")) and word_overlap(question, answer) > 0.6
 
 
+_TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
+STYLES = ("extract", "phrase")
+
+
+def readable(sentence: str, context: str = "") -> str:
+    """An evidence sentence as a customer reads it: a table row "| Burrs | 48 mm |" becomes "Burrs: 48 mm", and a
+    bare spec line ("Weight: 640 g") says whose it is."""
+    text = sentence.strip()
+    m = _TABLE_ROW.match(text) if text.count("|") >= 2 else None
+    if m:
+        cells = [c.strip() for c in text.strip("|").split("|") if c.strip()]
+        text = f"{cells[0]}: {' / '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+    title = context.split(" > ")[0].split(" – ")[0].strip()
+    if title and len(text) < 40 and ":" in text[:20] and title.lower() not in text.lower():
+        text = f"{title} – {text}"
+    return text
+
+
 class Answerer:
-    """Composes the LLM's prompt from the evidence and decides what is sent. `prompt_for(lang)` and
-    `decline_for(lang)` give the shop's texts (assistant.shop); tests pass plain lambdas."""
+    """Decides what is sent. `style` "extract" (default): the shop's own evidence sentences, as written (the LLM
+    only translates them when the customer writes the other language); "phrase": the LLM phrases the evidence
+    and every fact it states is checked against it. `prompt_for(lang)`, `decline_for(lang)` and
+    `translate_for(lang)` give the shop's texts (assistant.shop); tests pass plain lambdas."""
 
     def __init__(self, prompt_for: Callable[[str], str], decline_for: Callable[[str], str],
-                 max_history: int = 4):
+                 max_history: int = 4, style: str = "extract",
+                 translate_for: Callable[[str], str] | None = None):
+        if style not in STYLES:
+            raise ValueError(f"style must be one of {STYLES}, got {style!r}")
         self.prompt_for, self.decline_for, self.max_history = prompt_for, decline_for, max_history
+        self.style = style
+        self.translate_for = translate_for or (lambda lang: "Translate the text into "
+                                               + ("Chinese" if lang == "zh" else "English")
+                                               + ". Keep every number, price, unit and name exactly as written. "
+                                                 "Reply with the translation only.")
 
     def needs_llm(self, lookup: Lookup) -> bool:
         if not lookup.answerable:
             return False
+        if self.style == "extract":
+            return self.translates(lookup)
         # A curated answer in the customer's language is sent as written; in the other language it is translated.
         return lookup.faq is None or lookup.faq.language != lookup.language
 
+    def translates(self, lookup: Lookup) -> bool:
+        """The shop's own text is in the other language than the customer's."""
+        from assistant.language import answer_language
+
+        return answer_language(self.extractive(lookup), lookup.language) != lookup.language
+
     def messages(self, lookup: Lookup, question: str, history: Sequence[Message] = ()) -> list[Message]:
+        if self.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language):
+            return [Message("system", self.translate_for(lookup.language)), Message("user", self.extractive(lookup))]
         if lookup.faq is not None:
             facts = f"- {lookup.faq.answer}"
         else:
@@ -136,15 +174,21 @@ class Answerer:
         return msgs
 
     def extractive(self, lookup: Lookup) -> str:
-        """The shop's own sentences: the best one, and a second from another passage when it is close."""
+        """The shop's own sentences: the best one, and a second when it is close and says more of what was asked
+        (often the other half of a two-part question, from another passage)."""
         if lookup.faq is not None:
             return lookup.faq.answer
-        chosen = lookup.evidence[:1]
+        if not lookup.evidence:
+            return ""
+        best = lookup.evidence[0]
+        chosen = [best]
+        covered = word_overlap(lookup.question, best.text + " " + best.context)
         for e in lookup.evidence[1:]:
-            if e.hit.chunk_id != chosen[0].hit.chunk_id and e.score >= chosen[0].score - 0.02:
+            gain = word_overlap(lookup.question, " ".join(c.text for c in chosen) + " " + e.text) - covered
+            if e.score >= best.score - 0.05 and gain > 0 and e.text not in best.text:
                 chosen.append(e)
                 break
-        return " ".join(e.quoted if e.context and len(e.text) < 60 else e.text for e in chosen)
+        return " ".join(readable(e.text, e.context) for e in chosen)
 
     def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:
         """The answer to send, from the LLM's draft (None when no LLM ran)."""
@@ -153,7 +197,9 @@ class Answerer:
             return GroundedAnswer(self.decline_for(lookup.language), [], abstained=True, mode="decline",
                                   best_score=lookup.best_score)
         if draft is None:
-            return GroundedAnswer(lookup.faq.answer, from_faq=True, mode="faq", **common)
+            if lookup.faq is not None:
+                return GroundedAnswer(lookup.faq.answer, from_faq=True, mode="faq", **common)
+            return GroundedAnswer(self.extractive(lookup), mode="extract", **common)
         text = clean_answer(draft)
         checks = []
         if NOT_FOUND in text.upper().replace(" ", "_") or not text:
@@ -163,7 +209,8 @@ class Answerer:
         else:
             checks += [f"unsupported {p}" for p in unsupported(text, lookup.sources, question)]
         if not checks:
-            return GroundedAnswer(text, from_faq=lookup.faq is not None, mode="llm", **common)
+            mode = "translated" if self.style == "extract" else "llm"
+            return GroundedAnswer(text, from_faq=lookup.faq is not None, mode=mode, **common)
         return GroundedAnswer(self.extractive(lookup), from_faq=lookup.faq is not None, mode="extract",
                               checks=checks, **common)
 

@@ -53,6 +53,10 @@ class KnowledgeBaseConfig:
         metadata={"help": "answer only when the best evidence sentence scores this (cosine + shared-words bonus); "
                           "null = calibrated value"})
     evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
+    answer_style: str = field(
+        default="extract",
+        metadata={"help": "extract = send the shop's own sentences (translated when the customer writes the other "
+                          "language); phrase = the LLM phrases them, every fact checked against them"})
     context_chunks: int = field(default=4, metadata={"help": "retrieved passages searched for evidence"})
     answer_max_tokens: int = field(default=96, metadata={"help": "new tokens for a grounded answer (one or two "
                                                                   "sentences: short answers are faster and invent less)"})
@@ -97,6 +101,8 @@ class KnowledgeBaseConfig:
             # Above 1 is allowed on purpose: it switches the decision off (nothing is that similar).
             if value is not None and not -1.0 <= value <= 2.0:
                 raise ConfigError(f"{name} must be a similarity in [-1, 2] or null, got {value}")
+        if self.answer_style not in ("extract", "phrase"):
+            raise ConfigError(f"answer_style must be extract or phrase, got {self.answer_style!r}")
         if self.evidence_sentences < 1:
             raise ConfigError(f"evidence_sentences must be >= 1, got {self.evidence_sentences}")
         if self.context_chunks < 1:

@@ -200,11 +200,14 @@ class KnowledgeBase:
             from assistant.shop import Shop
 
             shop = Shop()
-        return Answerer(lambda lang: shop.text("answer_prompt", lang), lambda lang: shop.text("abstain", lang))
+        return Answerer(lambda lang: shop.text("answer_prompt", lang), lambda lang: shop.text("abstain", lang),
+                        style=self.cfg.answer_style, translate_for=lambda lang: shop.text("translate_prompt", lang))
 
     def answer(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
                adapter: str | None = None, shop=None) -> GroundedAnswer:
-        """The whole grounded answer: lookup, the LLM phrasing the evidence, the check, the fallback."""
+        """The whole grounded answer: lookup, then the shop's own sentences (translated by the LLM when the customer
+        writes the other language) or, in the "phrase" style, the LLM phrasing them; checked; declined when the
+        documents do not say."""
         turns = list(history or [])
         earlier = [m.content if isinstance(m, Message) else m["content"] for m in turns
                    if (m.role if isinstance(m, Message) else m["role"]) == "user"]

@@ -55,8 +55,10 @@ def evidence(text: str, source: str, chunk_id: str):
 class FakeKB:
     """Knows one FAQ (verbatim) and one document sentence (LLM phrases it); has no answer for anything else."""
 
-    def __init__(self):
-        self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
+    def __init__(self, style: str = "phrase"):
+        self.style = style
+        self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1"),
+                          "保修": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
 
     def lookup(self, question, language=None, earlier_questions=()):
         from knowledge_base.answer import FaqHit, Lookup
@@ -75,7 +77,8 @@ class FakeKB:
     def answerer(self, shop=None):
         from knowledge_base.answer import Answerer
 
-        return Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know that, sorry.")
+        return Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know that, sorry.",
+                        style=self.style)
 
 
 @pytest.fixture
@@ -123,6 +126,19 @@ def test_an_invented_fact_is_never_sent_the_evidence_is(pipeline):
     # A true first sentence is kept; an invented second one is cut.
     fb.queue("The warranty is 2 years. Extended cover costs 49 yuan.")
     assert chat.respond("How long is the warranty?").collect().text == "The warranty is 2 years."
+
+
+def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_languages(pipeline):
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    reply = chat.respond("How long is the warranty?").collect()
+    assert reply.text == "The warranty is 2 years." and fb.calls == []  # no model: the shop's words
+    fb.queue("保修期为 2 年。")
+    assert chat.respond("保修多久？").collect().text == "保修期为 2 年。"  # translated for a Chinese customer
+    assert "Translate" in fb.last_prompt[0].content and fb.last_prompt[1].content == "The warranty is 2 years."
+    fb.queue("保修期为 5 年。")  # a translation that changes a fact is not sent: the original is
+    assert chat.respond("保修多久？").collect().text == "The warranty is 2 years."
 
 
 def test_prompt_injection_is_refused_before_the_llm(pipeline):

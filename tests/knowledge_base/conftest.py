@@ -37,9 +37,9 @@ def demo_kb(tmp_path_factory, fake_embedder) -> KnowledgeBase:
     return kb
 
 
-def with_thresholds(kb: KnowledgeBase, abstain: float, faq: float) -> KnowledgeBase:
-    """The same store with other trust thresholds (no re-ingest)."""
-    cfg = dataclasses.replace(kb.cfg, abstain_threshold=abstain, faq_threshold=faq)
+def with_thresholds(kb: KnowledgeBase, abstain: float, faq: float, style: str = "extract") -> KnowledgeBase:
+    """The same store with other trust thresholds and answer style (no re-ingest)."""
+    cfg = dataclasses.replace(kb.cfg, abstain_threshold=abstain, faq_threshold=faq, answer_style=style)
     return KnowledgeBase(cfg, kb.embedder, kb.store)
 
 

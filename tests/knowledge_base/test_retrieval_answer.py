@@ -65,7 +65,7 @@ def test_exact_faq_question_is_answered_verbatim_without_the_llm(demo_kb):
 
 def test_grounded_answer_phrases_only_the_evidence_and_cites_it(demo_kb):
     backend = FakeBackend(["Orders paid before 16:00 leave the warehouse the same day [1]."])
-    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01, style="phrase")
     history = [Message("user", "hi"), Message("assistant", "Hello! How can I help?")]
     result = kb.answer("When do orders paid before 16:00 leave the warehouse?", backend, history=history,
                        adapter="support")
@@ -79,7 +79,7 @@ def test_grounded_answer_phrases_only_the_evidence_and_cites_it(demo_kb):
 
 
 def test_a_draft_stating_what_the_evidence_does_not_is_replaced_by_the_evidence(demo_kb):
-    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01, style="phrase")
     result = kb.answer("When do orders paid before 16:00 leave the warehouse?",
                        FakeBackend(["They leave within 72 hours."]))
     assert result.mode == "extract" and "unsupported number 72" in result.checks
@@ -96,8 +96,16 @@ def test_abstains_below_the_threshold_with_an_offer_of_a_human(demo_kb):
     assert backend.calls == [] and en.best_score < 0.99
 
 
+def test_the_default_answer_is_the_shops_own_sentence_without_the_llm(demo_kb):
+    backend = FakeBackend(["should not be used"])
+    result = with_thresholds(demo_kb, abstain=0.0, faq=1.01).answer(
+        "When do orders paid before 16:00 leave the warehouse?", backend)
+    assert result.mode == "extract" and "16:00" in result.text and backend.calls == []
+    assert result.citations and not result.abstained
+
+
 def test_lookup_decides_before_any_llm(demo_kb):
-    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01, style="phrase")
     lookup = kb.lookup("Is large furniture delivered for free?")
     answerer = kb.answerer()
     assert lookup.answerable and lookup.evidence and answerer.needs_llm(lookup)
