@@ -37,13 +37,25 @@ class Evidence:
         return f"{self.context}: {self.text}" if self.context and self.context not in self.text else self.text
 
 
+_SOFT_BREAK = re.compile(r"(?<![。！？.!?:;：；|\n])\n(?![\n\-*•#|>]|\d+[.)]\s)")
+
+
+def _unwrap(text: str) -> str:
+    """Line breaks inside a sentence (wrapped Markdown, HTML source lines) are spaces; list items, table rows
+    and paragraphs stay apart. Between two Chinese characters a wrap is nothing at all."""
+    def join(m: re.Match) -> str:
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        return "" if re.match(r"[\u4e00-\u9fff，、]", before) and re.match(r"[\u4e00-\u9fff]", after) else " "
+    return _SOFT_BREAK.sub(join, text)
+
+
 def sentences_of(hit: SearchHit) -> list[str]:
     """A passage cut into sentences (table rows and list items stay whole)."""
     if hit.metadata.get("kind") == "faq":
         answer = hit.metadata.get("answer") or hit.snippet
-        return [answer.strip()] if answer.strip() else []
+        return [" ".join(answer.split())] if answer.strip() else []
     out = []
-    for piece in _SENTENCE_END.split(hit.snippet):
+    for piece in _SENTENCE_END.split(_unwrap(hit.snippet)):
         piece = _MARKUP.sub("", (piece or "").strip())
         if len(piece) >= 4:
             out.append(piece[:MAX_SENTENCE_CHARS])

@@ -44,17 +44,32 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text or ""))
 
 
+_stemmer = None
+
+
+def _stem(words: list[str]) -> list[str]:
+    """English words to their stems ("burrs" and "burr", "settings" and "setting" meet); Snowball via PyStemmer."""
+    global _stemmer
+    if _stemmer is None:
+        import Stemmer
+
+        _stemmer = Stemmer.Stemmer("english")
+    return _stemmer.stemWords(words)
+
+
 def tokenize(text: str) -> list[str]:
-    """BM25 tokens: jieba search-mode words for Chinese runs, lower-cased words for the rest."""
+    """BM25 tokens: jieba search-mode words for Chinese runs, lower-cased stemmed words for the rest."""
     text = (text or "").lower()
+    latin: list[str] = []
     tokens: list[str] = []
     pos = 0
     for m in _CJK_RUN_RE.finditer(text):
-        tokens.extend(w for w in _WORD_RE.findall(text[pos:m.start()]) if w not in EN_STOPWORDS)
+        tokens.extend(_stem([w for w in _WORD_RE.findall(text[pos:m.start()]) if w not in EN_STOPWORDS]))
         words = _get_jieba().lcut_for_search(m.group())
         tokens.extend(w for w in words if w.strip() and w not in ZH_STOPWORDS)
         pos = m.end()
-    tokens.extend(w for w in _WORD_RE.findall(text[pos:]) if w not in EN_STOPWORDS)
+    latin = [w for w in _WORD_RE.findall(text[pos:]) if w not in EN_STOPWORDS]
+    tokens.extend(_stem(latin))
     return tokens
 
 
