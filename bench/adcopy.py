@@ -50,8 +50,32 @@ HEADLINES = [
      "headlines_15.zh_adapter.batched.s", "headlines_15.zh.batched.s", "<= 10 s"),
     ("15 zh Google headlines produced, with the adcopy adapter vs the bare model",
      "headlines_15.zh_adapter.batched.produced", "headlines_15.zh.batched.produced", "15"),
-    ("advertisegen attribute coverage (%), ours vs reference copy", "advertisegen.ours_pct",
-     "advertisegen.reference_pct", "reported"),
+    ("advertisegen attribute coverage (%), ours (qwen2.5-0.5b) vs reference copy", "advertisegen.qwen2.5-0.5b.ours_pct",
+     "advertisegen.qwen2.5-0.5b.reference_pct", "reported"),
+    ("advertisegen attribute coverage (%), after the selling-point rewrite vs the same drafts before it",
+     "advertisegen.qwen2.5-0.5b.ours_pct", "advertisegen.qwen2.5-0.5b.drafts_before_the_rewrite_pct", "reported"),
+    ("advertisegen attribute coverage (%), qwen2.5-1.5b vs reference copy", "advertisegen.qwen2.5-1.5b.ours_pct",
+     "advertisegen.qwen2.5-1.5b.reference_pct", "reported"),
+    ("advertisegen seconds per row, qwen2.5-1.5b vs qwen2.5-0.5b", "advertisegen.qwen2.5-1.5b.seconds_per_row",
+     "advertisegen.qwen2.5-0.5b.seconds_per_row", "reported"),
+    ("feed (200 rows, zh + en): returned fields within channel limits (%)", "feed.fields_within_limits_pct", None,
+     "100"),
+    ("feed: lint violations in returned assets", "feed.lint_violations_in_returned_assets", None, "0"),
+    ("feed: returned fields stating an unsupported fact", "feed.returned_fields_with_unsupported_facts", None, "0"),
+    ("feed: raw first-pass items with an unsupported fact (%), baseline", "feed.raw_items_with_unsupported_facts_pct",
+     None, "reported"),
+    ("feed: median seconds per row, zh", "feed.seconds_per_row.zh.median", None, "reported"),
+    ("feed: median seconds per row, en", "feed.seconds_per_row.en.median", None, "reported"),
+    ("planted unsupported facts found (%), set used to build the vocabulary", "planted_claims.planted_claims.recall_pct",
+     None, ">= 95"),
+    ("planted unsupported facts found (%), blind set", "planted_claims.planted_claims_blind.recall_pct", None,
+     ">= 95"),
+    ("false alarms on the same copy without them (%), blind set", "planted_claims.planted_claims_blind.false_alarm_pct",
+     None, "<= 5"),
+    ("planted facts removed or flagged for review (%), blind set",
+     "planted_claims.planted_claims_blind.removed_or_flagged_for_review_pct", None, "reported"),
+    ("clean copy flagged for review (%), blind set", "planted_claims.planted_claims_blind.clean_flagged_for_review_pct",
+     None, "reported"),
 ]
 DISTINCT_BELOW = 0.6  # char-bigram Jaccard under which two variants count as distinct
 
@@ -210,37 +234,273 @@ def time_headlines(backend, language: str, brand, per_call_baseline: bool) -> di
     return out
 
 
-def attribute_coverage(backend, brand, rows: int) -> dict | None:
-    """advertisegen: share of a row's attribute values (颜色#灰色 -> 灰色) that the copy mentions."""
+def attribute_coverage(backend, brand, rows: int, cover: bool = True) -> dict | None:
+    """advertisegen: share of a row's attribute values (颜色#灰色 -> 灰色) that the copy mentions, ours vs the
+    reference copy, with seconds per row and two plain fluency signals (clauses said twice, list-like texts)."""
     if not ADVERTISEGEN.is_file():
         return None
+    from assistant.adcopy.checks import dedupe_clauses, lists_terms
+
     data = [json.loads(line) for line in ADVERTISEGEN.read_text(encoding="utf-8").splitlines()[:rows]]
-    ours, ref = [], []
+    ours, ref, seconds, texts, drafts = [], [], [], [], []
     # The rows are clothes, not Aurora Home's goods: a plain shop profile (the ad-law words still banned). With
-    # Aurora's profile the model copied its home-goods exemplars into the clothes copy (43 % on 2026-11-29).
+    # Aurora's profile the model copied its home-goods exemplars into the clothes copy.
     shop = BrandProfile(name="", names={"zh": "一家服装店", "en": "a clothing shop"}, banned_words=brand.banned_words)
-    gen = AdCopyGenerator(backend, AdCopyConfig(embedder="ngram", sentiment=False), shop)
+    gen = AdCopyGenerator(backend, AdCopyConfig(embedder="ngram", sentiment=False, cover_selling_points=cover), shop)
+    listy = repeats = 0
     for row in tqdm(data, desc="advertisegen"):
         pairs = [p.split("#", 1) for p in row["content"].split("*") if "#" in p]
         kind = next((v for k, v in pairs if k == "类型"), "服装")
         values = [v for k, v in pairs if k != "类型"]
         brief = Brief(product=kind, attributes=values, channel="weibo", n=1, language="zh")
+        reset(backend)
+        t = time.perf_counter()
         result = gen.generate(brief)
+        seconds.append(time.perf_counter() - t)
         text = result.variants[0].fields["text"] if result.variants else ""
+        draft = result.rewrites.get(text, text)  # before the selling-point rewrite: the paired comparison
+        texts.append({"attributes": values, "ours": text, "draft": draft, "reference": row["summary"]})
+        drafts.append(sum(v in draft for v in values) / max(1, len(values)))
         ours.append(sum(v in text for v in values) / max(1, len(values)))
         ref.append(sum(v in row["summary"] for v in values) / max(1, len(values)))
+        listy += bool(text) and lists_terms(text, [kind, *values])
+        repeats += bool(text) and dedupe_clauses(text) != text
         tqdm.write(json.dumps({"values": values, "ours": round(ours[-1], 2), "ref": round(ref[-1], 2), "text": text,
+                               "s": round(seconds[-1], 1), "load": round(os.getloadavg()[0], 1),
                                "notes": result.notes[:1]}, ensure_ascii=False), file=sys.stderr)
-    return {"rows": len(data), "ours_pct": round(100 * statistics.mean(ours), 1),
-            "reference_pct": round(100 * statistics.mean(ref), 1)}
+    return {"rows": len(data), "cover_selling_points": cover, "ours_pct": round(100 * statistics.mean(ours), 1),
+            "drafts_before_the_rewrite_pct": round(100 * statistics.mean(drafts), 1),
+            "rows_rewritten": sum(1 for t in texts if t["draft"] != t["ours"]),
+            "reference_pct": round(100 * statistics.mean(ref), 1),
+            "empty_texts": sum(1 for t in texts if not t["ours"]), "list_like_texts": listy,
+            "texts_repeating_a_clause": repeats,
+            "seconds_per_row": round(statistics.median(seconds), 1), "load_average": round(os.getloadavg()[0], 1),
+            "texts": texts}
 
 
-PARTS = ("headlines", "briefs", "advertisegen")
+def perplexity(texts: list[str], profile: str = "qwen2.5-1.5b", threads: int = 1) -> list[float]:
+    """Per-text perplexity under a larger model than the writer's (a fluency signal, lower reads more natural)."""
+    import math
+
+    import numpy as np
+    from llama_cpp import Llama
+
+    from assistant.llm.embedded import resolve_embedded
+
+    llm = Llama(model_path=str(resolve_embedded(profile).path), n_ctx=512, n_threads=threads, logits_all=True,
+                verbose=False)
+    out = []
+    for text in texts:
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:500]
+        if len(tokens) < 2:
+            out.append(float("nan"))
+            continue
+        llm.reset()
+        llm.eval(tokens)
+        logits = np.asarray(llm.scores[: len(tokens) - 1], dtype=np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits[np.arange(len(tokens) - 1), tokens[1:]] - np.log(np.exp(logits).sum(axis=1))
+        out.append(round(math.exp(-float(logp.mean())), 1))
+    return out
 
 
-def run(quick: bool = True, threads: int = 2, per_language: int | None = None, parts=PARTS) -> dict:
+def advertisegen_quality(backends: dict, brand, rows: int, threads: int, big_rows: int = 0) -> dict | None:
+    """Coverage and fluency on AdvertiseGen, side by side: the 0.5B with and without the selling-point rewrite,
+    the 1.5B (slower; for shops that accept the time), and the reference copy."""
+    if not ADVERTISEGEN.is_file():
+        return None
+    # One run: each text beside its own draft before the selling-point rewrite (paired: same sampling).
+    out = {"qwen2.5-0.5b": attribute_coverage(backends["zh"], brand, rows, cover=True)}
+    if big_rows:
+        big = load_backend("qwen2.5-1.5b", threads)
+        out["qwen2.5-1.5b"] = attribute_coverage(big, brand, big_rows, cover=True)
+        del big
+    texts = out["qwen2.5-0.5b"]["texts"]
+    judged = {"reference": perplexity([t["reference"] for t in texts], threads=threads),
+              "qwen2.5-0.5b": perplexity([t["ours"] for t in texts if t["ours"]], threads=threads),
+              "qwen2.5-0.5b_drafts": perplexity([t["draft"] for t in texts if t["draft"]], threads=threads)}
+    if "qwen2.5-1.5b" in out:
+        judged["qwen2.5-1.5b"] = perplexity([t["ours"] for t in out["qwen2.5-1.5b"]["texts"] if t["ours"]],
+                                            threads=threads)
+    out["perplexity_under_qwen2.5-1.5b_median"] = {k: statistics.median([x for x in v if x == x] or [0])
+                                                   for k, v in judged.items()}
+    return out
+
+
+FEED_DIR = REPO / "bench" / "data" / "adcopy_feed"
+# Channels take turns down the feed, so the 200 rows cover every limit and both Google's and the law's rules.
+FEED_CHANNELS = {"zh": ("wechat_moments", "google_rsa", "weibo", "xiaohongshu"),
+                 "en": ("google_rsa", "meta_feed", "email", "sms")}
+
+
+def feed_shop(brand) -> BrandProfile:
+    """The feed's products come from many trades: a plain shop (no required term), the ad-law words banned."""
+    return BrandProfile(name="", names={"zh": "好物小店", "en": "the shop"}, banned_words=brand.banned_words)
+
+
+def planted_claims(checker=None) -> dict:
+    """Recall on hand-planted unsupported facts, false alarms on the same copy without them (no model)."""
+    from assistant.adcopy.facts import FactChecker
+    from assistant.adcopy.feed import read_feed
+
+    checker = checker or FactChecker()
+    products = {p.id: p for p in read_feed(FEED_DIR / "products.csv").products}
+    out = {}
+    for name in ("planted_claims", "planted_claims_heldout", "planted_claims_blind"):
+        path = FEED_DIR / f"{name}.yaml"
+        if not path.is_file():
+            continue
+        pairs = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found, alarms, missed, by_kind = 0, [], [], {}
+        flagged = clean_flagged = 0  # the reviewer's pointer: words in no source and no ordinary ad vocabulary
+        for pair in pairs:
+            sources = checker.sources(*products[pair["row"]].brief("weibo").facts())
+            hit = bool(checker.unsupported(pair["planted"], sources))
+            found += hit
+            flagged += hit or bool(checker.novel_words(pair["planted"], sources))
+            clean_flagged += bool(checker.unsupported(pair["clean"], sources) or
+                                  checker.novel_words(pair["clean"], sources))
+            k = by_kind.setdefault(pair["kind"], [0, 0])
+            k[0], k[1] = k[0] + hit, k[1] + 1
+            if not hit:
+                missed.append(pair["planted"])
+            if checker.unsupported(pair["clean"], sources):
+                alarms.append(pair["clean"])
+        out[name] = {"planted": len(pairs), "recall_pct": round(100 * found / len(pairs), 1),
+                     "false_alarm_pct": round(100 * len(alarms) / len(pairs), 1),
+                     "recall_by_kind": {k: f"{a}/{b}" for k, (a, b) in by_kind.items()},
+                     "removed_or_flagged_for_review_pct": round(100 * flagged / len(pairs), 1),
+                     "clean_flagged_for_review_pct": round(100 * clean_flagged / len(pairs), 1),
+                     "missed": missed, "false_alarms": alarms}
+    return out
+
+
+FEED_LOG = REPO / "bench" / "out" / "adcopy_feed_rows.jsonl"
+
+
+def _feed_row(gen, rec, backend, product, channel: str) -> dict:
+    """One row through feed mode, with the raw model's first-pass items (the baseline) and the load."""
+    from assistant.adcopy.feed_run import iter_feed
+
+    before, calls = len(rec.first_pass), gen.calls
+    reset(backend)
+    row, _ = next(iter_feed(gen, [product], channel, n=1))
+    return {"key": row.key, "row": product.id, "channel": channel, "language": row.language, "s": row.seconds,
+            "load": round(os.getloadavg()[0], 1), "llm_calls": gen.calls - calls, "variants": row.variants,
+            "rejected": row.rejected, "notes": row.notes[:1],
+            "raw_items": [it for r in rec.first_pass[before:] for it in parse_items(r)]}
+
+
+def run_feed(backend, brand, rows: int | None = None, fresh: bool = False, log_only: bool = False,
+             reverse: bool = False) -> dict:
+    """The 200-row feed (zh + en, ten trades) through feed mode on one model, every returned asset re-checked
+    independently: limits, the lint, unsupported facts. Baseline: the raw model's first-pass items, same run.
+
+    Each finished row is appended to bench/out/adcopy_feed_rows.jsonl (keyed like feed mode's state: row id +
+    content hash + channel + model): on a shared 2-core machine the run may take hours, and an interrupted run
+    resumes where it stopped (`--fresh` starts over)."""
+    from assistant.adcopy.facts import FactChecker
+    from assistant.adcopy.feed import read_feed
+    from assistant.adcopy.feed_run import row_key
+    from assistant.adcopy.lint import Linter
+
+    products = read_feed(FEED_DIR / "products.csv").products
+    if rows:  # zh and en alike, every channel early
+        products = [p for pair in zip_longest([p for p in products if p.language == "zh"][: rows // 2],
+                                              [p for p in products if p.language == "en"][: rows - rows // 2])
+                    for p in pair if p]
+    shop = feed_shop(brand)
+    checker, linter = FactChecker(), Linter(shop.banned(""))
+    rec = Recorder(backend) if backend is not None else None
+    gen = AdCopyGenerator(rec, AdCopyConfig(embedder="ngram", sentiment=False), shop) if rec else None
+    model = getattr(getattr(backend, "cfg", None), "model", "") or MODELS["zh"]
+    FEED_LOG.parent.mkdir(parents=True, exist_ok=True)
+    if fresh and FEED_LOG.exists():
+        FEED_LOG.unlink()
+    def logged() -> dict:
+        out = {}
+        for line in FEED_LOG.read_text(encoding="utf-8").splitlines() if FEED_LOG.exists() else []:
+            try:
+                d = json.loads(line)
+                out[(d["key"], d.get("model"))] = d
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    done = logged()
+    if reverse:  # a second process from the other end: the two meet in the middle
+        products = products[::-1]
+    t = dict.fromkeys(("fields", "within", "lint_hits", "unsupported", "assets", "repaired", "rows_with_asset"), 0)
+    seconds: dict[str, list[float]] = {"zh": [], "en": []}
+    raw = {"items": 0, "unsupported": 0, "lint": 0}
+    dropped: dict[str, int] = {}
+    samples, loads, resumed = [], [], 0
+    for product in tqdm(products, desc="feed"):
+        channel = FEED_CHANNELS[product.language][(product.row - 1) % 4]
+        key = (row_key(product, channel, product.language, 1, shop.name), model)
+        d = done.get(key)
+        if d is None and (log_only or gen is None):
+            continue
+        if d is None:  # another process may have written it meanwhile
+            d = logged().get(key)
+        resumed += d is not None
+        if d is None:
+            d = {**_feed_row(gen, rec, backend, product, channel), "model": model}
+            with FEED_LOG.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            tqdm.write(json.dumps({k: d[k] for k in ("row", "channel", "s", "load", "llm_calls", "notes")} |
+                                  {"assets": [v["fields"] for v in d["variants"]]}, ensure_ascii=False), file=sys.stderr)
+        seconds[d["language"]].append(d["s"])
+        loads.append(d["load"])
+        spec = get_channel(channel)
+        sources = checker.sources(*product.brief(channel).facts())
+        t["rows_with_asset"] += bool(d["variants"])
+        for v in d["variants"]:
+            t["assets"] += 1
+            t["repaired"] += bool(v["fixes"])
+            for name, text in v["fields"].items():
+                t["fields"] += 1
+                t["within"] += spec.field(name).fits(text)
+                t["lint_hits"] += len(linter.check(text, d["language"], channel, name))
+                t["unsupported"] += bool(checker.unsupported(text, sources))
+        for reason, count in d["rejected"].items():
+            if "unsupported" in reason or "lint" in reason:
+                dropped[reason.split(": ", 1)[-1]] = dropped.get(reason.split(": ", 1)[-1], 0) + count
+        for item in d["raw_items"]:
+            raw["items"] += 1
+            raw["unsupported"] += bool(checker.unsupported(item, sources))
+            raw["lint"] += bool(linter.check(item, d["language"], channel, ""))
+        if d["variants"] and len(samples) < 16 and product.row % 7 == 1:
+            samples.append({"row": product.id, "channel": channel, **d["variants"][0]["fields"],
+                            "fixes": d["variants"][0]["fixes"]})
+    pct = lambda a, b: round(100 * a / max(1, b), 1)  # noqa: E731
+    measured = len(loads)
+    return {
+        "rows": measured, "rows_in_feed": len(products), "model": model, "rows_resumed_from_log": resumed,
+        "rows_with_an_asset_pct": pct(t["rows_with_asset"], measured),
+        "assets": t["assets"], "fields_within_limits_pct": pct(t["within"], t["fields"]),
+        "lint_violations_in_returned_assets": t["lint_hits"],
+        "returned_fields_with_unsupported_facts": t["unsupported"],
+        "assets_repaired_pct": pct(t["repaired"], t["assets"]),
+        "items_dropped_by_fact_check_or_lint": dropped,
+        "raw_items_with_unsupported_facts_pct": pct(raw["unsupported"], raw["items"]),
+        "raw_items_breaking_the_lint_pct": pct(raw["lint"], raw["items"]),
+        "seconds_per_row": {k: {"median": round(statistics.median(v), 1), "mean": round(statistics.mean(v), 1)}
+                            for k, v in seconds.items() if v},
+        "load_average_per_row": {"median": statistics.median(loads) if loads else None,
+                                 "max": max(loads) if loads else None},
+        "samples": samples,
+    }
+
+
+PARTS = ("headlines", "briefs", "advertisegen", "feed", "planted")
+
+
+def run(quick: bool = True, threads: int = 2, per_language: int | None = None, parts=PARTS, fresh: bool = False,
+        log_only: bool = False, reverse: bool = False) -> dict:
     brand = load_brand()
-    backends = {lang: load_backend(model, threads) for lang, model in MODELS.items()}
+    needs_model = {"headlines", "briefs", "advertisegen"} & set(parts) or ("feed" in parts and not log_only)
+    backends = {lang: load_backend(model, threads) for lang, model in MODELS.items()} if needs_model else {}
     out = {"models": MODELS, "baseline": "raw model (first-pass items, unchecked)", "threads": threads}
     if "headlines" in parts:
         # The one-call-per-headline baseline only on en: on qwen it costs minutes and says the same.
@@ -258,7 +518,12 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
     if "briefs" in parts:
         out["briefs"] = run_briefs(quick, backends, brand, per_language)
     if "advertisegen" in parts:
-        out["advertisegen"] = attribute_coverage(backends["zh"], brand, 3 if quick else 8)
+        out["advertisegen"] = advertisegen_quality(backends, brand, 3 if quick else 8, threads, 0 if quick else 4)
+    if "planted" in parts:
+        out["planted_claims"] = planted_claims()
+    if "feed" in parts:  # the product's default model writes both languages
+        out["feed"] = run_feed(backends.get("zh"), brand, 8 if quick else None, fresh=fresh, log_only=log_only,
+                               reverse=reverse)
     out["load_average"] = [round(x, 1) for x in os.getloadavg()]  # timings on a shared machine need this
     return out
 
@@ -270,9 +535,17 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads (1 is faster on a busy machine)")
     ap.add_argument("--per-language", type=int, default=None, help="briefs per language (default: all 25)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    ap.add_argument("--fresh", action="store_true", help="feed: start over instead of resuming bench/out's row log")
+    ap.add_argument("--log-only", action="store_true", help="feed: figures from the rows already logged, none written")
+    ap.add_argument("--reverse", action="store_true", help="feed: rows from the last (a second process meets the first)")
+    ap.add_argument("--merge", metavar="RUN.json", nargs="*", default=None,
+                    help="put these runs' parts (or this run's) into bench/results.json's adcopy figures, keeping the "
+                         "parts not measured, and re-render bench/RESULTS.md")
     args = ap.parse_args()
+    if args.merge:
+        return merge_into_results([json.loads(Path(p).read_text(encoding="utf-8")) for p in args.merge])
     figures = run(quick=args.quick, threads=args.threads, per_language=args.per_language,
-                  parts=args.parts.split(","))
+                  parts=args.parts.split(","), fresh=args.fresh, log_only=args.log_only, reverse=args.reverse)
     text = json.dumps(figures, ensure_ascii=False, indent=2)
     print(text)
     b = figures.get("briefs")
@@ -286,7 +559,30 @@ def main() -> int:
     print(f"load average during the run: {figures['load_average']}")
     if args.json:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
+    if args.merge is not None:  # --merge with no file: this run
+        return merge_into_results([figures])
     return 0
+
+
+def merge_into_results(runs: list[dict]) -> int:
+    """The parts these runs measured replace the stored ones; the other parts keep their figures and dates."""
+    from datetime import UTC, datetime
+
+    store_path = REPO / "bench" / "results.json"
+    store = json.loads(store_path.read_text(encoding="utf-8")) if store_path.exists() else {}
+    entry = store.setdefault("adcopy", {"result": {}, "seconds": 0, "quick": False})
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
+    for figures in runs:
+        for key, value in figures.items():
+            if key in ("models", "baseline", "threads", "load_average"):
+                continue
+            entry["result"][key] = value
+            entry["result"].setdefault("parts_measured", {})[key] = {
+                "when": when, "load_average": figures.get("load_average"), "threads": figures.get("threads")}
+    store_path.write_text(json.dumps(store, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    import subprocess
+
+    return subprocess.call([sys.executable, "-m", "bench", "--render"], cwd=REPO)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`python -m assistant.adcopy generate|email|channels|abtest|export-feedback`: the copywriter's CLI."""
+"""`python -m assistant.adcopy generate|feed|export|lint|email|channels|abtest|export-feedback`: the copywriter's CLI."""
 
 from __future__ import annotations
 
@@ -35,6 +35,43 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output", metavar="OUT.csv|OUT.json", default=None,
                    help="write the variants; .csv also writes <stem>.google_ads.csv for google_rsa")
     g.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    f = add_common_args(sub.add_parser(
+        "feed", help="write assets for every product of a CSV/XLSX feed (resumable), as a review sheet",
+        description="Column mapping: docs/adcopy.md (title, description, attributes, price, sale_price, url, id, ...). "
+                    "Rows already done are read back from <output stem>.state.jsonl, not redone."))
+    f.add_argument("--input", required=True, metavar="FEED.csv|FEED.xlsx", help="one product a row, a header row first")
+    f.add_argument("--channel", required=True, help="channel id (see `channels`)")
+    f.add_argument("--language", choices=("zh", "en"), default=None, help="default: the row's language column, "
+                   "else detected from the row")
+    f.add_argument("--output", required=True, metavar="ASSETS.csv", help="review sheet: one asset a row, with an "
+                   "`approved` column for `export`")
+    f.add_argument("--n", type=int, default=None, help="variants per row (default 3 for google_rsa, whose ads need "
+                   "3 headlines; else 1)")
+    f.add_argument("--map", default="", metavar="FIELD=COLUMN,...", help="override the column mapping, e.g. "
+                   "title=Product Name,id=SKU")
+    f.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    f.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
+    f.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    x2 = add_common_args(sub.add_parser(
+        "export", help="turn a reviewed assets sheet into the channel's import file (Google Ads Editor, Meta, CSV)"))
+    x2.add_argument("--input", required=True, metavar="ASSETS.csv", help="the sheet `feed` wrote")
+    x2.add_argument("--output", required=True, metavar="IMPORT.csv")
+    x2.add_argument("--all", action="store_true", help="export every asset, not only rows marked approved")
+    x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy')")
+
+    li = add_common_args(sub.add_parser(
+        "lint", help="check copy for Advertising Law, Google editorial and brand-word violations",
+        description="Exit status 0 when every text passes, 1 when any breaks a rule (each hit names its rule id "
+                    "and, where the rules' fixes give a passing text, a suggested rewrite)."))
+    li.add_argument("--input", required=True, metavar="FILE", help=".txt (one copy a line) or .csv (every text "
+                    "column, or the channel's field columns)")
+    li.add_argument("--channel", default="", help="apply this channel's rules too (google_rsa: Google editorial)")
+    li.add_argument("--language", choices=("zh", "en"), default=None, help="default: detected per text")
+    li.add_argument("--brand", metavar="FILE.yaml", default=None, help="banned words from this brand file "
+                    "(default: the configured shop's)")
+    li.add_argument("--json", action="store_true", help="machine-readable report")
 
     e = add_common_args(sub.add_parser("email", help="write a personalised marketing e-mail for a segment"))
     e.add_argument("--segment", required=True, help="who receives it, e.g. 'bought bedding last winter'")
@@ -115,6 +152,76 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_feed(args) -> int:
+    from assistant.adcopy.channels import get_channel
+    from assistant.adcopy.feed import parse_mapping, read_feed
+    from assistant.adcopy.feed_run import run_feed
+
+    settings = _settings(args)
+    get_channel(args.channel, settings.adcopy.channels_file or None)  # fail before loading a model
+    feed = read_feed(args.input, parse_mapping(args.map))
+    print(feed.describe(), file=sys.stderr)
+    for problem in feed.skipped:
+        print(f"note: {problem}", file=sys.stderr)
+    if not feed.products:
+        print(f"InputError: no product rows in {args.input}", file=sys.stderr)
+        return 2
+    n = args.n or (3 if args.channel == "google_rsa" else 1)
+    run = run_feed(_generator(args, settings), feed, args.channel, args.output, n=n, language=args.language or "",
+                   progress=not args.no_progress, limit=args.limit)
+    print(f"{run.summary()}\nwrote {args.output} (review it, mark `approved`, then "
+          f"`python -m assistant.adcopy export --input {args.output} --output import.csv`)", file=sys.stderr)
+    return 0 if run.assets else 1
+
+
+def _cmd_export(args) -> int:
+    from assistant.adcopy.export import layout_for, write_import
+    from assistant.adcopy.feed_run import is_approved, read_assets
+
+    rows = read_assets(args.input)
+    chosen = rows if args.all else [r for r in rows if is_approved(r.get("approved"))]
+    channels = list(dict.fromkeys(r["channel"] for r in chosen))
+    if not chosen:
+        print(f"InputError: no row of {args.input} is marked approved (yes/x/1/✓ in the approved column); "
+              "or pass --all", file=sys.stderr)
+        return 2
+    if len(channels) > 1:
+        print(f"InputError: the sheet mixes channels ({', '.join(channels)}); export one channel's sheet at a time",
+              file=sys.stderr)
+        return 2
+    path, count, notes = write_import(chosen, channels[0], args.output, args.campaign)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {count} rows to {path} ({layout_for(channels[0])} layout, from {len(chosen)} of {len(rows)} assets)",
+          file=sys.stderr)
+    return 0
+
+
+def _cmd_lint(args) -> int:
+    from assistant.adcopy.brand import brand_for, load_brand
+    from assistant.adcopy.lint import Linter, read_texts
+    from assistant.adcopy.text import detect_language
+
+    settings = _settings(args)
+    brand = load_brand(args.brand) if args.brand else brand_for(settings)
+    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
+    results = []
+    for where, field_name, text in read_texts(args.input, args.channel):
+        language = args.language or detect_language(text)
+        results.append((where, field_name, linter.rewrite(text, language, args.channel, field_name)))
+    bad = [(w, f, r) for w, f, r in results if not r.ok]
+    if args.json:
+        print(json.dumps([{"where": w, "field": f, **r.as_dict()} for w, f, r in results], ensure_ascii=False, indent=2))
+    else:
+        for where, field_name, r in bad:
+            print(f"{where}{' ' + field_name if field_name else ''}: {r.text}")
+            for v in r.violations:
+                print(f"    [{v.rule}] {v.match!r}: {v.explanation}")
+            print(f"    rewrite: {r.rewrite}" if r.rewrite else "    rewrite: none passes automatically; rewrite by hand")
+        print(f"{len(bad)} of {len(results)} texts break a rule", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def _cmd_email(args) -> int:
     from assistant.adcopy.emails import generate_email
 
@@ -172,7 +279,8 @@ def _cmd_training_data(args) -> int:
     return 0
 
 
-COMMANDS = {"generate": _cmd_generate, "email": _cmd_email, "channels": _cmd_channels, "abtest": _cmd_abtest,
+COMMANDS = {"generate": _cmd_generate, "feed": _cmd_feed, "export": _cmd_export, "lint": _cmd_lint,
+            "email": _cmd_email, "channels": _cmd_channels, "abtest": _cmd_abtest,
             "export-feedback": _cmd_export_feedback, "training-data": _cmd_training_data}
 
 

@@ -34,6 +34,9 @@ class BrandProfile:
     dont: dict[str, list[str]] = field(default_factory=dict)
     banned_words: dict[str, list[str]] = field(default_factory=dict)  # "*" = every language
     required_terms: dict[str, list[str]] = field(default_factory=dict)
+    # Standing claims any ad may make ("free returns within 30 days"): the invented-fact check accepts them.
+    # Exemplars are not facts (they are another product's copy), and neither is the description.
+    facts: dict[str, list[str]] = field(default_factory=dict)
     exemplars: list[Exemplar] = field(default_factory=list)
 
     def name_in(self, language: str) -> str:
@@ -51,6 +54,9 @@ class BrandProfile:
 
     def required(self, language: str) -> list[str]:
         return self._pick(self.required_terms, language)
+
+    def fact_list(self, language: str) -> list[str]:
+        return [self.name, *self.names.values(), *self._pick(self.facts, language)]
 
     def notes(self, table: dict, language: str) -> list[str]:
         return self._pick(table, language)
@@ -89,7 +95,7 @@ def parse_brand(data, source: str = "brand file") -> BrandProfile:
     if not isinstance(data, dict):
         raise InputError(f"{source} must be a YAML mapping with at least 'name', got {type(data).__name__}")
     unknown = set(data) - {"name", "names", "description", "voice", "do", "dont", "banned_words",
-                           "required_terms", "exemplars"}
+                           "required_terms", "facts", "exemplars"}
     if unknown:
         raise InputError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
     name = data.get("name")
@@ -110,6 +116,7 @@ def parse_brand(data, source: str = "brand file") -> BrandProfile:
         dont=_per_language(data.get("dont"), "dont"),
         banned_words=_per_language(data.get("banned_words"), "banned_words"),
         required_terms=_per_language(data.get("required_terms"), "required_terms"),
+        facts=_per_language(data.get("facts"), "facts"),
         exemplars=exemplars,
     )
     check_consistent(brand)

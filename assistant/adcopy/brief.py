@@ -29,6 +29,7 @@ class Brief:
     language: str = ""  # "" = detected from the product text
     attributes: list[str] = field(default_factory=list)  # selling points
     offer: str = ""  # price or promotion, quoted as given (never invented)
+    details: str = ""  # the product's description (a feed row's): facts the copy may state
     keywords: list[str] = field(default_factory=list)  # should appear: scored as coverage
     banned_words: list[str] = field(default_factory=list)  # must not appear: hard check
     required_terms: list[str] = field(default_factory=list)  # must appear in every variant: hard check
@@ -60,12 +61,18 @@ class Brief:
             raise InputError(f"brief has unknown key(s) {', '.join(sorted(unknown))}")
         return cls(**data)
 
+    def facts(self) -> list[str]:
+        """Everything the brief states: what an ad for it may claim (besides the brand file's facts)."""
+        return [self.product, *self.attributes, self.offer, self.details, *self.keywords]
+
     def summary(self) -> str:
         """The brief as the model (and a fine-tuning row's `input`) sees it."""
         zh = self.language == "zh"
         lines = [("产品：" if zh else "Product: ") + self.product]
         if self.attributes:
             lines.append(("卖点：" if zh else "Selling points: ") + ("；" if zh else "; ").join(self.attributes))
+        if self.details:
+            lines.append(("详情：" if zh else "Details: ") + self.details)
         if self.offer:
             lines.append(("优惠（原样引用，不要编造）：" if zh else "Offer (quote as given, invent nothing): ") + self.offer)
         if self.audience:

@@ -16,6 +16,17 @@ BANNED = "banned word"
 MISSING = "missing required term"
 WRONG_LANGUAGE = "wrong language"
 REPEATS = "repeats itself"
+TOO_SHORT = "too short for the field"
+# Under 12 characters and under a quarter of a roomy field says next to nothing ("价格：259元" as a 40-character
+# WeChat text, "保暖蓬松鹅绒。" as a 300-character Xiaohongshu body): ask for another. A 27-character Weibo post is
+# short, not empty, and stays.
+SHORT_ROOM, SHORT_SHARE, SHORT_CHARS = 20, 0.25, 12
+ECHO = "repeats the instructions"
+# Words of the prompt, not of an ad: the 0.5B model wrote "每条都原样引用，不再编造" and "适合朋友圈广告使用" into feed
+# copy. An item that says them is refused and another is asked for.
+_PROMPT_WORDS = re.compile(r"原样引用|编造|朋友圈广告|小红书笔记|广告标题|广告描述|广告正文|搜索广告|文案|卖点|角度|简报|"
+                           r"quote as given|invent nothing|selling points?|google ads|wechat moments|responsive search|"
+                           r"\bad (?:text|copy|headline)s?\b|\bthe brief\b", re.IGNORECASE)
 REPAIRABLE = (TOO_LONG, BANNED, MISSING)
 
 # Places where an ad line can be cut and still read as a whole: clause ends and separators.
@@ -36,6 +47,11 @@ def problems(text: str, spec: FieldSpec, language: str, banned: list[str], requi
         out.append(WRONG_LANGUAGE)
     if dedupe_clauses(text) != text:
         out.append(REPEATS)
+    if _PROMPT_WORDS.search(text):
+        out.append(ECHO)
+    room = spec.capacity_chars(text)
+    if spec.unit != "sms_segments" and room >= SHORT_ROOM and len(text.strip()) < min(SHORT_CHARS, SHORT_SHARE * room):
+        out.append(TOO_SHORT)
     return out
 
 
@@ -69,7 +85,8 @@ def lists_terms(text: str, terms: list[str]) -> bool:
     At least four clauses, over 60 % of them exactly one of `terms` (the product, its selling points, the
     keywords). qwen2.5-0.5b wrote such lists for 5 of 8 advertisegen rows (2026-11-30).
     """
-    keys = {re.sub(r"\W+", "", fold(t)) for t in terms}
+    # "材质：鹅绒" is a term and so are its parts: a list may name the label or the value alone
+    keys = {re.sub(r"\W+", "", fold(p)) for t in terms for p in [t, *_BOUNDARY.split(t)]} - {""}
     clauses = [k for k in (re.sub(r"\W+", "", fold(c)) for c in _BOUNDARY.split(text)) if k]
     return len(clauses) >= 4 and sum(c in keys for c in clauses) > 0.6 * len(clauses)
 
@@ -189,3 +206,28 @@ def has_copy(text: str, required: list[str]) -> bool:
     for term in required:
         rest = rest.replace(fold(term), " ")
     return len(re.sub(r"\W+", "", rest)) >= 2
+
+
+def clauses(text: str) -> list[tuple[str, str]]:
+    """`text` as (clause, the separator after it) pairs; joining them all gives `text` back."""
+    parts = _BOUNDARY.split(text)
+    seps = [m.group(0) for m in _BOUNDARY.finditer(text)]
+    return [(p, seps[i] if i < len(seps) else "") for i, p in enumerate(parts)]
+
+
+def drop_clauses(text: str, doomed) -> str:
+    """`text` without the clauses for which `doomed(clause)` is true, keeping the rest in the model's words.
+
+    A removed clause takes its separator along; the sentence keeps its own end mark ("。", ".", "!")."""
+    pairs = clauses(text)
+    kept = [(c, s) for c, s in pairs if c.strip() and not doomed(c)]
+    if len(kept) == len([c for c, _ in pairs if c.strip()]):
+        return text
+    out = "".join(c + s for c, s in kept).strip().rstrip(_TRAILING).strip()
+    out = out.lstrip(_TRAILING + "。.!！?？").strip()
+    end = text.rstrip()[-1:]
+    if out and end in "。！？!?." and out[-1:] not in "。！？!?.":
+        out += end
+    if text[:1].isupper() and out[:1].islower():  # an English sentence still starts with a capital
+        out = out[0].upper() + out[1:]
+    return out

@@ -20,6 +20,16 @@ class AdCopyConfig:
     brand_file: str = field(default="", metadata={"help": "brand profile YAML; '' = shop.brand_file, else a plain "
                                                           "profile from the shop: section"})
     channels_file: str = field(default="", metadata={"help": "channel specs YAML; '' = the shipped specs"})
+    lint_rules_file: str = field(default="", metadata={"help": "compliance lint rules YAML; '' = the shipped rules"})
+    claims_file: str = field(default="", metadata={"help": "what counts as a checkable fact (materials, "
+                                                           "certifications, claims, units); '' = the shipped list"})
+    cover_selling_points: bool = field(default=True, metadata={
+        "help": "long fields (weibo, xiaohongshu body, Meta primary text): one more call to work in the selling "
+                "points a text left out; kept only when it names more of them and passes every rule"})
+    check_facts: bool = field(default=True, metadata={"help": "remove or drop copy that states a number, material, "
+                                                              "certification or claim the brief/row does not"})
+    feed_dir: str = field(default="data/adcopy_feeds", metadata={"help": "where the Copywriter tab keeps feed runs "
+                                                                         "(resumable state and exports)"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})
     # Measured 2026-11-25: asked for 16 at once, qwen2.5-0.5b cycles through 3-4 lines and smollm2 drops the
     # list format; 8 per call with new angles and a new seed each round keeps more of what they write.

@@ -92,3 +92,73 @@ def write_result(result: GenerationResult, path: str | Path) -> list[Path]:
             out.append(write_google_ads_csv(result, p.with_name(p.stem + ".google_ads.csv")))
         return out
     raise InputError(f"output must end in .csv or .json, got {p.name!r}")
+
+
+# ---- feed assets in each channel's import layout ------------------------------------------------------------
+# Meta Ads Manager's bulk import sheet (the columns its own export writes for a link ad): Body is the primary
+# text, Title the headline, Link Description the description under it.
+META_COLUMNS = ["Campaign Name", "Ad Set Name", "Ad Name", "Body", "Title", "Link Description", "Link"]
+LAYOUTS = {"google_rsa": "google_ads_editor", "meta_feed": "meta_bulk"}  # every other channel: plain CSV
+RSA_MIN_HEADLINES, RSA_MIN_DESCRIPTIONS = 3, 2  # Google refuses a responsive search ad with fewer
+
+
+def layout_for(channel: str) -> str:
+    return LAYOUTS.get(channel, "plain")
+
+
+def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[list[str], list[dict], list[str]]:
+    """(columns, rows, notes) of the import file for these (already chosen) asset rows of one channel."""
+    assets = [a for a in assets if a.get("channel") == channel and str(a.get("variant", "0")) != "0"]
+    campaign = campaign or "Ad copy"
+    notes: list[str] = []
+    layout = layout_for(channel)
+    if layout == "google_ads_editor":
+        rows = []
+        for row_id, group in _by_product(assets).items():
+            heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))[:RSA_HEADLINES]
+            descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))[:RSA_DESCRIPTIONS]
+            if len(heads) < RSA_MIN_HEADLINES or len(descs) < RSA_MIN_DESCRIPTIONS:
+                notes.append(f"{row_id}: {len(heads)} headlines and {len(descs)} descriptions; Google needs at least "
+                             f"{RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (run the feed with more variants per row)")
+            row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
+            row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
+                        "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
+                        "Path 2": group[0].get("path2", ""), "Final URL": group[0].get("url", "")})
+            row.update({f"Headline {i}": h for i, h in enumerate(heads, 1)})
+            row.update({f"Description {i}": d for i, d in enumerate(descs, 1)})
+            rows.append(row)
+        return list(GOOGLE_ADS_COLUMNS), rows, notes
+    if layout == "meta_bulk":
+        rows = [{"Campaign Name": campaign, "Ad Set Name": a.get("title") or a["row_id"],
+                 "Ad Name": f"{a['row_id']}-{a['variant']}", "Body": a.get("primary_text", ""),
+                 "Title": a.get("headline", ""), "Link Description": a.get("description", ""), "Link": a.get("url", "")}
+                for a in assets]
+        notes += [f"{a['row_id']}: no URL; Meta needs a link for every ad" for a in assets if not a.get("url")]
+        return list(META_COLUMNS), rows, notes
+    fields = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
+                                                         "score", "fixes", "check", "notes", "approved")]
+    columns = ["row_id", "title", "url", "channel", "language", "variant", *dict.fromkeys(fields)]
+    return columns, [{c: a.get(c, "") for c in columns} for a in assets], notes
+
+
+def _by_product(assets: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for a in assets:
+        out.setdefault(a["row_id"], []).append(a)
+    return out
+
+
+def write_import(assets: list[dict], channel: str, path: str | Path, campaign: str = "") -> tuple[Path, int, list[str]]:
+    """The import file (Google Ads Editor CSV, Meta bulk CSV, or plain CSV): (path, rows written, notes)."""
+    columns, rows, notes = import_rows(assets, channel, campaign)
+    if not rows:
+        raise InputError(f"nothing to export for {channel}: no approved asset (mark the approved column, or use --all)")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    # Google Ads Editor and Meta read UTF-8; the plain sheet is for people, so Excel's BOM helps there.
+    encoding = "utf-8" if layout_for(channel) != "plain" else "utf-8-sig"
+    with p.open("w", newline="", encoding=encoding) as fh:
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return p, len(rows), notes

@@ -12,7 +12,6 @@ import logging
 import math
 import re
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import zip_longest
@@ -21,11 +20,22 @@ from pathlib import Path
 from assistant.adcopy.brand import BrandProfile, brand_for, load_brand
 from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
-from assistant.adcopy.checks import REPAIRABLE, echoes_example, has_copy, lists_terms, problems, shortenings
+from assistant.adcopy.checks import (
+    REPAIRABLE,
+    add_required,
+    echoes_example,
+    has_copy,
+    lists_terms,
+    problems,
+    shortenings,
+)
 from assistant.adcopy.config import AdCopyConfig
+from assistant.adcopy.facts import FactChecker
+from assistant.adcopy.lint import Linter
 from assistant.adcopy.prompts import (
     block_messages,
     count_complete_items,
+    cover_messages,
     examples_for,
     generation_messages,
     is_long_field,
@@ -33,6 +43,8 @@ from assistant.adcopy.prompts import (
     prompt_budget,
     repair_messages,
 )
+from assistant.adcopy.result import GenerationResult, Variant
+from assistant.adcopy.review import Guard, NoFacts
 from assistant.adcopy.scoring import (
     NEUTRAL_TONE,
     Similarity,
@@ -50,40 +62,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Variant:
-    fields: dict[str, str]
-    scores: dict[str, float]
-    rank: int
-    merged: int = 0  # near-duplicates folded into this one
-
-    def as_dict(self) -> dict:
-        return {"fields": dict(self.fields), "scores": dict(self.scores), "rank": self.rank, "merged": self.merged}
-
-
-@dataclass
-class GenerationResult:
-    channel: str
-    variants: list[Variant]
-    requested: int
-    produced: int
-    notes: list[str] = field(default_factory=list)
-    rejected: dict[str, int] = field(default_factory=dict)  # "field: reason" -> count of dropped items
-    seconds: float = 0.0
-    language: str = ""
-    adapter: str | None = None
-    llm_calls: int = 0
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # pass to FeedbackStore.record(generation_id=)
-
-    def as_dict(self) -> dict:
-        return {
-            "channel": self.channel, "variants": [v.as_dict() for v in self.variants],
-            "requested": self.requested, "produced": self.produced, "notes": list(self.notes),
-            "rejected": dict(self.rejected), "language": self.language, "seconds": round(self.seconds, 2),
-            "id": self.id,
-        }
-
-
-@dataclass
 class _Job:
     """What one generation needs to know while it checks and repairs items."""
 
@@ -96,9 +74,17 @@ class _Job:
     echoes: set[str] = field(default_factory=set)  # the prompt's own examples: copying one is no new copy
     start: float = field(default_factory=time.perf_counter)
     out_of_time: bool = False
+    guard: Guard | None = None  # invented facts + compliance lint
+    fixes: dict[str, list[str]] = field(default_factory=dict)  # returned text -> what the guard changed
+    rewrites: dict[str, str] = field(default_factory=dict)  # selling-point rewrite -> the draft it replaced
 
     def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
         return self.channel.field(name), (self.required if name == self.carrier else [])
+
+
+# Fields with room for a paragraph (weibo, xiaohongshu body, Meta primary text) get the selling-point rewrite;
+# a Google description has room for one sentence, and the extra call would cost every feed row its time.
+COVER_FIELD_CHARS = 100
 
 
 def coverage_terms(brief: Brief) -> list[str]:
@@ -152,6 +138,7 @@ class AdCopyGenerator:
         self._sentiment, self._embedder = sentiment, embedder
         self._loaded = {"sentiment": sentiment is not None, "embedder": embedder is not None}
         self._fallback_notes: list[str] = []
+        self._checker: FactChecker | None = None
         self.calls = 0
 
     # ---- collaborators, loaded on first use --------------------------------------------------------------
@@ -174,6 +161,15 @@ class AdCopyGenerator:
                 self._fallback_notes.append(why)
         return Similarity(self._embedder, self.cfg.dedup_embedding, self.cfg.dedup_ngram)
 
+    def guard(self, brief: Brief, banned: list[str]) -> Guard:
+        """Invented-fact check against the brief (a feed row) and the brand's facts, and the compliance lint."""
+        if self._checker is None:
+            self._checker = FactChecker(self.cfg.claims_file or None)
+        sources = self._checker.sources(*brief.facts(), *self.brand.fact_list(brief.language)) \
+            if self.cfg.check_facts else None
+        checker = self._checker if sources is not None else NoFacts()
+        return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
+
     # ---- the LLM -----------------------------------------------------------------------------------------
     def _adapter_for(self, spec: FieldSpec) -> str | None:
         fields = self.cfg.adapter_fields
@@ -182,7 +178,7 @@ class AdCopyGenerator:
     def _ask(self, messages: list[Message], k: int, spec: FieldSpec, language: str, seed: int) -> str:
         """One call; stops streaming as soon as k numbered items are complete."""
         per_item = prompt_budget(spec, language) * (1.0 if language == "zh" else 0.3) + 8
-        max_tokens = min(1536, int(k * per_item * 1.2) + 24)
+        max_tokens = min(1536, int(max(k, 1) * per_item * 1.2) + 24)  # k = 0: one free-text item
         self.calls += 1
         # Stopping at "k+1." ends the list in the backend itself, even where streaming cannot be cut short.
         stop = [f"\n{k + 1}."] if k > 1 else []
@@ -223,6 +219,10 @@ class AdCopyGenerator:
         fixes = [t for t in shortenings(text, spec, lang, required) if not problems(t, spec, lang, job.banned, required)]
         if not fixes:
             return False
+        if job.guard is not None:
+            fixes = self._guarded(job, name, fixes)
+            if not fixes:  # every cut states an unsupported fact or breaks the lint beyond repair: counted
+                return True
         fixes = [t for t in fixes if has_copy(t, required)]
         if not fixes:  # the brand term alone was all the model wrote
             job.rejected[f"{name}: nothing but the brand"] += 1
@@ -241,6 +241,23 @@ class AdCopyGenerator:
         else:
             job.rejected[f"{name}: duplicate"] += 1
         return True
+
+    def _guarded(self, job: _Job, name: str, texts: list[str]) -> list[str]:
+        """The texts as the guard repairs them (still within every rule), remembering what it changed."""
+        spec, required = job.rules(name)
+        out, reason = [], ""
+        for text in texts:
+            review = job.guard.review(text, name)
+            fixed = add_required(review.text, spec, required, job.brief.language) if review.text else ""
+            if fixed and not problems(fixed, spec, job.brief.language, job.banned, required):
+                if review.fixes:
+                    job.fixes[fixed] = review.fixes
+                out.append(fixed)
+            else:
+                reason = reason or review.reason or "too little left after removing unsupported facts"
+        if not out:
+            job.rejected[f"{name}: {reason}"] += 1
+        return out
 
     def _drop(self, job: _Job, name: str, text: str) -> None:
         spec, required = job.rules(name)
@@ -294,6 +311,31 @@ class AdCopyGenerator:
                     self._drop(job, name, it)
         return pool
 
+    def _cover(self, job: _Job, name: str, text: str) -> str:
+        """A long field that left selling points out gets one call to work them in (adcopy.cover_selling_points).
+
+        The rewrite replaces the text only when it passes every rule, is no list, and names more of them."""
+        spec, required = job.rules(name)
+        brief, lang = job.brief, job.brief.language
+        missing = [a for a in brief.attributes if not contains_term(text, a)]
+        roomy = prompt_budget(spec, lang) >= COVER_FIELD_CHARS
+        if not (self.cfg.cover_selling_points and missing and roomy) or self._over_budget(job):
+            return text
+        reply = self._ask(cover_messages(brief, spec, text, missing, required, job.banned, self.brand), 1, spec, lang,
+                          seed=self._seed(0) + 13)
+        new = (parse_items(reply) or [reply.strip()])[0]
+        pool: list[str] = []
+        if not new or not self._accept(job, name, new, pool, set()) or not pool:
+            job.rejected[f"{name}: selling-point rewrite not usable"] += 1
+            return text
+        added = [a for a in missing if contains_term(pool[0], a)]
+        if len([a for a in brief.attributes if contains_term(pool[0], a)]) <= len(brief.attributes) - len(missing):
+            job.rejected[f"{name}: selling-point rewrite named no more of them"] += 1
+            return text
+        job.fixes[pool[0]] = job.fixes.get(pool[0], []) + [f"selling points worked in: {', '.join(added)}"]
+        job.rewrites[pool[0]] = text
+        return pool[0]
+
     def _over_budget(self, job: _Job) -> bool:
         """adcopy.time_budget_s: after it, no new call starts (the one under way finishes)."""
         over = bool(self.cfg.time_budget_s) and time.perf_counter() - job.start > self.cfg.time_budget_s
@@ -345,7 +387,8 @@ class AdCopyGenerator:
             notes.append("the product text itself contains a banned word; variants must avoid repeating it")
         carrier = max(gen_names, key=lambda f: channel.field(f).budget_for(brief.language))
         job = _Job(brief, channel, banned, required, carrier,
-                   echoes={_key(e) for f in gen_names for e in examples_for(self.brand, channel, f, brief.language)})
+                   echoes={_key(e) for f in gen_names for e in examples_for(self.brand, channel, f, brief.language)},
+                   guard=self.guard(brief, banned))
 
         # Each call asks for a share more than needed (adcopy.oversample), so merging usually still leaves n.
         pools = {name: self._fill_field(job, name, n) for name in gen_names}
@@ -353,7 +396,7 @@ class AdCopyGenerator:
         count = min(len(p) for p in pools.values())
         candidates = []
         for i in range(count):
-            fields = {name: pools[name][i] for name in gen_names}
+            fields = {name: self._cover(job, name, pools[name][i]) for name in gen_names}
             candidates.append({"fields": fields, "scores": base_scores(channel, fields, coverage_terms(brief), brief.language)})
         self._score_tone(candidates, brief)
         ranked, merged = rank_variants(candidates, self._get_similarity(), self.cfg.weights, n)
@@ -361,7 +404,9 @@ class AdCopyGenerator:
         for it in ranked:
             fields = {**it["fields"], **derived_fields}
             if self._final_check(job, fields):
-                variants.append(Variant(fields, it["scores"], len(variants) + 1, it.get("merged", 0)))
+                fixes = [f"{name}: {fix}" for name, text in fields.items() for fix in job.fixes.get(text, [])]
+                review = list(dict.fromkeys(w for t in fields.values() for w in job.guard.novel(t)))
+                variants.append(Variant(fields, it["scores"], len(variants) + 1, it.get("merged", 0), fixes, review))
         if merged:
             job.rejected["near-duplicates merged"] += merged
         if len(variants) < n:
@@ -372,11 +417,13 @@ class AdCopyGenerator:
             channel=channel.id, variants=variants, requested=brief.n, produced=len(variants), notes=notes,
             rejected=dict(job.rejected), seconds=time.perf_counter() - start, language=brief.language,
             adapter=self.adapter, llm_calls=self.calls - calls0,
+            rewrites={t: job.rewrites[t] for v in variants for t in v.fields.values() if t in job.rewrites},
         )
 
     def _final_check(self, job: _Job, fields: dict[str, str]) -> bool:
         """The last guard before anything leaves: limits, banned words, required terms, every field."""
         ok = all(not problems(t, job.channel.field(f), "", job.banned, []) for f, t in fields.items())
+        ok = ok and (job.guard is None or all(job.guard.passes(t, f) for f, t in fields.items()))
         has_required = all(any(contains_term(t, r) for t in fields.values()) for r in job.required)
         if not (ok and has_required):
             log.error("a variant failed the final check and was dropped: %s", fields)

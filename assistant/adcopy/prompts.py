@@ -68,6 +68,9 @@ def system_prompt(brand: BrandProfile | None, brief: Brief) -> str:
         banned = [w for w in banned if not has_cjk(w)]
     if banned:
         lines.append(("绝对不要使用这些词：" if zh else "Never use these words: ") + ", ".join(banned))
+    # The invented-fact check removes what the brief does not state; asking first wastes fewer items.
+    lines.append("只写简报里给出的事实：不要编造数字、材质、认证、功效或承诺。" if zh else
+                 "State only facts given in the brief: invent no numbers, materials, certifications or promises.")
     lines.append("只用简体中文写。" if zh else "Write in English only.")
     return "\n".join(lines)
 
@@ -107,6 +110,15 @@ def angles_for(brief: Brief, k: int, offset: int = 0) -> list[str]:
     return [pool[(offset + i) % len(pool)][1 if brief.language == "zh" else 0] for i in range(k)]
 
 
+def channel_name(channel: ChannelSpec, language: str) -> str:
+    """'WeChat Moments ad (朋友圈广告)' -> '朋友圈广告' in a Chinese prompt: the model copied the English name into
+    Chinese copy ("适合WeChat Moments ad")."""
+    m = re.match(r"^(.*?)\s*\((.*)\)\s*$", channel.title)
+    if not m:
+        return channel.title
+    return m.group(2) if language == "zh" and re.search(r"[\u4e00-\u9fff]", m.group(2)) else m.group(1)
+
+
 def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
                         brand: BrandProfile | None, required: list[str], angle_offset: int = 0) -> list[Message]:
     """Ask for k items of one field as a numbered list, one angle each."""
@@ -120,12 +132,12 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
         parts.append(("我们的风格参考（不要照抄）：" if zh else "Our style, for reference (do not copy): ")
                      + " | ".join(examples))
     if zh:
-        ask = f"为{channel.title}写{k}条{label}，每个角度一条，每条不超过{budget}个字"
+        ask = f"为{channel_name(channel, 'zh')}写{k}条{label}，每个角度一条，每条不超过{budget}个字"
         if required:
             ask += "，每条都要包含“" + "”“".join(required) + "”"
         ask += "。"
     else:
-        ask = f"Write {k} {label} for {channel.title}, one for each angle below. Each at most {budget} characters"
+        ask = f"Write {k} {label} for {channel_name(channel, 'en')}, one for each angle below. Each at most {budget} characters"
         if required:
             ask += ", each including " + ", ".join(f'"{t}"' for t in required)
         ask += "."
@@ -167,6 +179,24 @@ def repair_messages(brief: Brief, spec: FieldSpec, items: list[str], required: l
         ask += ". Answer with a numbered list in the same order, nothing else."
     numbered = "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
     return [Message("system", system_prompt(brand, brief)), Message("user", f"{ask}\n\n{numbered}")]
+
+
+def cover_messages(brief: Brief, spec: FieldSpec, text: str, missing: list[str], required: list[str],
+                   banned: list[str], brand: BrandProfile | None) -> list[Message]:
+    """Ask for the same text with the selling points it left out worked in, as sentences."""
+    zh = brief.language == "zh"
+    budget = prompt_budget(spec, brief.language)
+    if zh:
+        ask = (f"改写下面这段文案，自然地写进这些卖点：{'、'.join(missing)}。保留原来的意思，写成通顺的句子，"
+               f"不要罗列，不要编造，不超过{budget}个字")
+        ask += ("，保留“" + "”“".join(required) + "”") if required else ""
+        ask += "。只回答改写后的文案。"
+    else:
+        ask = (f"Rewrite the ad text below so that it also mentions: {', '.join(missing)}. Keep its meaning, write "
+               f"flowing sentences, not a list, invent nothing, at most {budget} characters")
+        ask += (", keeping " + ", ".join(f'"{t}"' for t in required)) if required else ""
+        ask += ". Answer with the rewritten text only."
+    return [Message("system", system_prompt(brand, brief)), Message("user", f"{ask}\n\n{text}")]
 
 
 def block_messages(brief: Brief, spec: FieldSpec, instruction: str, brand: BrandProfile | None) -> list[Message]:

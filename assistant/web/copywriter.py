@@ -141,3 +141,126 @@ def ab_test(a_n, a_k, b_n, b_k) -> str:
     result = run([{"name": "A", "impressions": a_n, "clicks": a_k},
                   {"name": "B", "impressions": b_n, "clicks": b_k}])
     return f"```\n{result.as_text()}\n```"
+
+
+# ---- feed mode: a catalogue in, assets to approve in bulk, the channel's import file out ------------------------
+FEED_INFO_COLUMNS = ["row_id", "title", "variant"]
+FEED_TAIL_COLUMNS = ["score", "fixes", "check", "notes"]
+
+
+def _feed_dir(runtime) -> Path:
+    from assistant.config import resolve_path
+
+    return resolve_path(runtime.settings.adcopy.feed_dir) or Path("data/adcopy_feeds")
+
+
+def _upload_path(file) -> Path:
+    if file is None:
+        raise InputError("upload a product feed (.csv or .xlsx) first")
+    return Path(getattr(file, "name", None) or file)
+
+
+def feed_table(assets: list[dict]):
+    """The review table: an `approved` checkbox first, then the product, each asset field, score, fixes, notes."""
+    import pandas as pd
+
+    from assistant.adcopy.feed_run import BASE_COLUMNS, TAIL_COLUMNS, is_approved
+
+    fields = list(dict.fromkeys(k for a in assets for k in a if k not in BASE_COLUMNS + TAIL_COLUMNS))
+    columns = ["approved", *FEED_INFO_COLUMNS, *fields, *FEED_TAIL_COLUMNS]
+    rows = [{"approved": is_approved(a.get("approved")), **{c: a.get(c, "") for c in columns[1:]}} for a in assets]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def run_feed(runtime, role, file, channel, language, n):
+    """Every product of the uploaded feed through the generator; yields (table, status, state, review sheet) as
+    rows finish. The run folder is keyed by the file's content, channel, language and n: uploading the same feed
+    again resumes where an interrupted run stopped."""
+    require(role, "agent")
+    import hashlib
+
+    from assistant.adcopy import get_channel
+    from assistant.adcopy.feed import read_feed
+    from assistant.adcopy.feed_run import FeedState, asset_rows, iter_feed, write_assets
+
+    path = _upload_path(file)
+    if not channel:
+        raise InputError("choose a channel")
+    get_channel(channel)
+    feed = read_feed(path)
+    if not feed.products:
+        raise InputError(f"no product rows in {path.name}")
+    lang = "" if language in (None, "", "auto") else language
+    n = int(n or 1)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    run_dir = _feed_dir(runtime) / f"{digest}-{channel}-{lang or 'auto'}-{n}"
+    state = FeedState(run_dir / "assets.state.jsonl")
+    rows, total, resumed = [], len(feed.products), 0
+    head = feed.describe() + "".join(f"\n- {s}" for s in feed.skipped)
+    for row, was_done in iter_feed(generator(runtime), feed.products, channel, n=n, language=lang, state=state):
+        rows.append(row)
+        resumed += was_done
+        done = len(rows)
+        if done == total or done % 5 == 0:
+            assets = asset_rows(rows)
+            status = (f"**{done} of {total}** rows ({resumed} resumed from an earlier run), "
+                      f"{sum(len(r.variants) for r in rows)} assets.\n\n{head}")
+            sheet = str(write_assets(assets, run_dir / "assets.csv")) if done == total else None
+            yield feed_table(assets), status, {"channel": channel, "assets": assets, "run_dir": str(run_dir)}, sheet
+
+
+def feed_mark_all(role, table, approved: bool):
+    """Approve (or reject) every asset in the table at once; single rows are ticked in the table itself."""
+    require(role, "agent")
+    import pandas as pd
+
+    table = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    if table is None or table.empty or "approved" not in table:
+        raise InputError("run a feed first")
+    table = table.copy()
+    table["approved"] = [bool(approved) and str(v) != "0" for v in table["variant"]]
+    return table
+
+
+def feed_export(runtime, role, state, table):
+    """The approved assets, as edited in the table, in the channel's import layout; edits are linted again and
+    kept as feedback (an approved asset is a 👍, an edit a better answer) for the next fine-tune."""
+    require(role, "agent")
+    import pandas as pd
+
+    from assistant.adcopy.export import layout_for, write_import
+    from assistant.adcopy.feed_run import is_approved
+    from assistant.adcopy.lint import Linter
+    from assistant.adcopy.text import detect_language
+
+    if not state or not state.get("assets"):
+        raise InputError("run a feed first")
+    table = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
+    channel, by_key = state["channel"], {(a["row_id"], str(a["variant"])): a for a in state["assets"]}
+    gen = generator(runtime)
+    linter = Linter(gen.brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
+    chosen, problems, store = [], [], feedback_store(runtime)
+    for _, rec in table.iterrows():
+        original = by_key.get((str(rec["row_id"]), str(rec["variant"])))
+        if original is None or not is_approved(rec.get("approved")) or str(rec["variant"]) == "0":
+            continue
+        fields = {f: ("" if pd.isna(rec[f]) else str(rec[f]).strip()) for f in original if f in rec
+                  and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("url", "language", "channel", "approved")}
+        edited = {f: t for f, t in fields.items() if t != original.get(f, "")}
+        # An edit is linted in the language it is written in (a zh fix to an en row still meets the ad law).
+        broken = [f"{rec['row_id']} {f}: {v.rule} {v.match!r}" for f, t in edited.items()
+                  for v in linter.check(t, detect_language(t), channel, f)]
+        if broken:
+            problems += broken
+            continue
+        chosen.append({**original, **fields})
+        brief = {"product": original["title"], "channel": channel, "language": original.get("language") or ""}
+        store.record(brief, {f: original[f] for f in fields}, rating=1, edited=edited or None)
+    if not chosen:
+        raise InputError("no approved asset to export: tick `approved` (or Approve all) first"
+                         + ("; edited texts that break a rule were left out: " + "; ".join(problems) if problems else ""))
+    out = Path(state["run_dir"]) / f"import_{layout_for(channel)}.csv"
+    path, count, notes = write_import(chosen, channel, out)
+    lines = [f"⬇️ {count} rows in the {layout_for(channel)} layout from {len(chosen)} approved assets."]
+    lines += [f"- left out (edit breaks a rule): {p}" for p in problems] + [f"- {n}" for n in notes]
+    return "\n".join(lines), str(path)

@@ -80,7 +80,6 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
             b_k = gr.Number(label="B: clicks", value=70, precision=0)
         ab_go = gr.Button("Compare")
         ab_out = gr.Markdown(elem_id="ab-result")
-
     state = gr.State(None)  # the generated variants of this browser session, for feedback and CSV
     generate.click(friendly(functools.partial(copywriter.generate, runtime)),
                    [role, product, attributes, audience, tone, offer, keywords, banned, channel, language, n],
@@ -92,6 +91,50 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
     save.click(friendly(functools.partial(copywriter.save_edits, runtime)), [role, state, variants],
                [feedback_status, state, csv])
     ab_go.click(friendly(copywriter.ab_test), [a_n, a_k, b_n, b_k], ab_out)
+
+    # Feed mode, after the studio's own events so that their endpoint names stay as they were.
+    with gr.Accordion("Product feed: assets for a whole catalogue, approved in bulk", open=False):
+        gr.Markdown("Upload a CSV/XLSX feed (columns such as title, description, attributes, price, url; see "
+                    "docs/adcopy.md). Every asset passes the channel's limits, the invented-fact check and the "
+                    "compliance lint; `fixes` says what was changed. Uploading the same feed again resumes.")
+        with gr.Row():
+            feed_file = gr.File(label="Feed (.csv / .xlsx)", file_types=[".csv", ".xlsx"], elem_id="feed-file")
+            with gr.Column():
+                feed_channel = gr.Dropdown(channels, value=default, label="Channel", elem_id="feed-channel")
+                feed_language = gr.Radio(["auto", "en", "zh"], value="auto", label="Language")
+                feed_n = gr.Slider(1, 5, value=3, step=1, label="Variants per product")
+                feed_go = gr.Button("Write assets for the feed", variant="primary", elem_id="feed-run")
+        feed_status = gr.Markdown(elem_id="feed-status")
+        feed_assets = gr.Dataframe(label="Assets: tick approved (edit text inline if needed)", interactive=True,
+                                   wrap=True, elem_id="feed-assets")
+        with gr.Row():
+            approve_all = gr.Button("✅ Approve all")
+            reject_all = gr.Button("⛔ Reject all")
+            feed_export = gr.Button("Export approved in the channel's import layout", variant="primary",
+                                    elem_id="feed-export")
+        with gr.Row():
+            feed_sheet = gr.File(label="Review sheet (all assets)", interactive=False)
+            feed_import = gr.File(label="Import file", interactive=False, elem_id="feed-import")
+        feed_log = gr.Markdown(elem_id="feed-export-status")
+    feed_state = gr.State(None)
+
+    def checkbox_table(table):
+        # The approved column shows as checkboxes only when the datatype says so; the columns vary by channel.
+        return gr.Dataframe(value=table, datatype=["bool"] + ["str"] * (len(table.columns) - 1))
+
+    def feed_rows(role_, file, channel_, language_, n_):
+        for table, status_, state_, sheet in copywriter.run_feed(runtime, role_, file, channel_, language_, n_):
+            yield checkbox_table(table), status_, state_, sheet
+
+    feed_go.click(friendly(feed_rows), [role, feed_file, feed_channel, feed_language, feed_n],
+                  [feed_assets, feed_status, feed_state, feed_sheet], concurrency_id="chat",
+                  api_name="adcopy_feed_run")
+    approve_all.click(friendly(lambda r, t: checkbox_table(copywriter.feed_mark_all(r, t, True))),
+                      [role, feed_assets], feed_assets, api_name="adcopy_feed_approve_all")
+    reject_all.click(friendly(lambda r, t: checkbox_table(copywriter.feed_mark_all(r, t, False))),
+                     [role, feed_assets], feed_assets, api_name="adcopy_feed_reject_all")
+    feed_export.click(friendly(functools.partial(copywriter.feed_export, runtime)),
+                      [role, feed_state, feed_assets], [feed_log, feed_import], api_name="adcopy_feed_export")
 
 
 def agent_tab(gr, runtime, role, friendly) -> list:

@@ -73,3 +73,77 @@ def test_the_studio_needs_a_staff_login(fake_runtime):
         with pytest.raises(InputError, match="log in"):
             copywriter.save_edits(fake_runtime, role, {"brief": {}, "variants": [{"headline": "x"}]}, None)
     assert fake_runtime.backend.calls == []  # nothing reached the model
+
+
+# ---- feed mode: upload, bulk approve/reject, export in the channel's import layout --------------------------
+FEED_CSV = ("id,title,description,attributes,price,url\n"
+            "L1,Linen duvet cover,\"Washed linen, 200 x 200 cm\",soft; breathable,129,https://shop.example/l1\n"
+            "L2,Linen pillowcase,\"Washed linen, 50 x 75 cm\",soft,29,https://shop.example/l2\n")
+
+
+def run_feed(runtime, tmp_path, channel="google_rsa", n=3):
+    runtime.settings.adcopy.feed_dir = str(tmp_path / "feeds")  # not the repository's data/ folder
+    feed = tmp_path / "feed.csv"
+    feed.write_text(FEED_CSV, encoding="utf-8")
+    runtime.backend.default = numbered(HEADLINES) + "\n" + numbered(DESCRIPTIONS)
+    return list(copywriter.run_feed(runtime, "agent", str(feed), channel, "en", n))
+
+
+def test_feed_run_yields_a_table_to_approve_and_resumes(fake_runtime, tmp_path):
+    steps = run_feed(fake_runtime, tmp_path)
+    table, status, state, sheet = steps[-1]
+    assert list(table.columns[:4]) == ["approved", "row_id", "title", "variant"]
+    assert {"headline", "description", "fixes"} <= set(table.columns) and not table["approved"].any()
+    assert "2 of 2" in status and sheet and state["channel"] == "google_rsa"
+    calls = len(fake_runtime.backend.calls)
+    again = run_feed(fake_runtime, tmp_path)  # the same feed again: read back, not rewritten
+    assert len(fake_runtime.backend.calls) == calls and "2 resumed" in again[-1][1]
+
+
+def test_bulk_approve_then_export_in_the_google_ads_layout(fake_runtime, tmp_path):
+    import pandas as pd
+
+    table, _, state, _ = run_feed(fake_runtime, tmp_path)[-1]
+    with pytest.raises(InputError, match="no approved asset"):
+        copywriter.feed_export(fake_runtime, "agent", state, table)
+    approved = copywriter.feed_mark_all("agent", table, True)
+    assert approved["approved"].all()
+    assert not copywriter.feed_mark_all("agent", approved, False)["approved"].any()
+    approved.loc[0, "headline"] = "Linen Cover, Softer Nights"  # an inline edit travels into the export
+    message, path = copywriter.feed_export(fake_runtime, "agent", state, approved)
+    ads = pd.read_csv(path)
+    assert len(ads) == 2 and "Headline 1" in ads.columns and "rows in the google_ads_editor layout" in message
+    assert "Linen Cover, Softer Nights" in set(ads.filter(like="Headline").values.ravel())
+    assert list(ads["Final URL"]) == ["https://shop.example/l1", "https://shop.example/l2"]
+    rows = copywriter.feedback_store(fake_runtime).rows()
+    assert rows and all(r.rating == 1 for r in rows) and any(r.edited_json for r in rows)
+
+
+def test_an_edit_that_breaks_the_lint_is_left_out(fake_runtime, tmp_path):
+    table, _, state, _ = run_feed(fake_runtime, tmp_path, channel="weibo", n=1)[-1]
+    table = copywriter.feed_mark_all("agent", table, True)
+    table.loc[0, "text"] = "最好的亚麻被套，全网最低价"
+    message, path = copywriter.feed_export(fake_runtime, "agent", state, table)
+    assert "zh.adlaw" in message and "left out" in message
+    assert "最好" not in open(path, encoding="utf-8-sig").read()
+
+
+def test_feed_handlers_need_a_staff_login(fake_runtime, tmp_path):
+    with pytest.raises(InputError, match="log in"):
+        next(copywriter.run_feed(fake_runtime, None, str(tmp_path / "f.csv"), "google_rsa", "en", 1))
+    with pytest.raises(InputError, match="log in"):
+        copywriter.feed_export(fake_runtime, "customer", {"assets": [1]}, None)
+    with pytest.raises(InputError, match="upload"):
+        next(copywriter.run_feed(fake_runtime, "agent", None, "google_rsa", "en", 1))
+
+
+def test_feed_endpoints_of_the_running_ui_refuse_anonymous_callers(live_app):
+    from gradio_client import Client
+
+    client = Client(live_app.url, verbose=False)
+    table = {"headers": ["approved", "row_id", "title", "variant", "text"], "data": [[True, "L1", "Linen", "1", "x"]]}
+    calls = len(live_app.backend.calls)
+    for api in ("/adcopy_feed_export", "/adcopy_feed_approve_all"):
+        with pytest.raises(Exception, match="log in with an agent account"):
+            client.predict(table, api_name=api)
+    assert len(live_app.backend.calls) == calls

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.adcopy import AdCopyConfig, AdCopyGenerator, Brief
@@ -133,7 +135,7 @@ def test_huge_n_is_capped_with_a_message(make_gen, numbered):
 def test_near_duplicates_are_merged(make_gen, numbered):
     gen, _ = make_gen(numbered("Aurora soft linen sheets", "Aurora soft linen sheets now", "Aurora cool cotton quilt"),
                       default="")
-    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))
+    result = gen.generate(Brief(product="linen and cotton bedding", n=3, fields=["headline"], language="en"))
     texts = [v.fields["headline"] for v in result.variants]
     assert len(texts) == 2 and "Aurora cool cotton quilt" in texts
     # refused while filling (so another round is asked for), and said so in "could only produce 2 of 3"
@@ -148,7 +150,7 @@ def test_injected_embedder_and_sentiment_drive_scores(make_gen, numbered):
 
     gen, _ = make_gen(numbered("Aurora calm linen", "Aurora bright quilt"), embedder=OneHot(),
                       sentiment=lambda texts: [0.9 if "bright" in t else 0.1 for t in texts])
-    result = gen.generate(Brief(product="bedding", n=2, fields=["headline"], language="en", tone="upbeat"))
+    result = gen.generate(Brief(product="linen and cotton bedding", n=2, fields=["headline"], language="en", tone="upbeat"))
     by_text = {v.fields["headline"]: v.scores for v in result.variants}
     assert by_text["Aurora bright quilt"]["tone"] > by_text["Aurora calm linen"]["tone"]
     assert all(s["diversity"] == 1.0 for s in by_text.values())
@@ -251,7 +253,7 @@ def test_sentiment_adapter_and_its_neutral_fallback(monkeypatch):
 def test_each_round_asks_for_new_angles_until_enough_distinct_items(make_gen, numbered):
     gen, backend = make_gen(numbered("Aurora soft linen", "Aurora soft linen"), numbered("Aurora cool cotton quilt"),
                             default="")
-    result = gen.generate(Brief(product="bedding", n=2, fields=["headline"], language="en"))
+    result = gen.generate(Brief(product="linen and cotton bedding", n=2, fields=["headline"], language="en"))
     assert result.produced == 2 and len(backend.calls) == 2
     first, second = (c["messages"][-1].content.split("numbered list")[-1] for c in backend.calls[:2])
     assert first != second  # same brief, different angles: a new seed alone mostly repeats the model
@@ -260,7 +262,7 @@ def test_each_round_asks_for_new_angles_until_enough_distinct_items(make_gen, nu
 def test_no_new_call_starts_after_the_time_budget(make_gen, numbered):
     cfg = AdCopyConfig(embedder="ngram", sentiment=False, time_budget_s=1e-6)
     gen, backend = make_gen(numbered("Aurora soft linen"), default=numbered("Aurora cool cotton quilt"), cfg=cfg)
-    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))
+    result = gen.generate(Brief(product="linen and cotton bedding", n=3, fields=["headline"], language="en"))
     assert len(backend.calls) == 1 and result.produced == 1
     assert any("could only produce 1 of 3" in n and "time budget" in n for n in result.notes)
 
@@ -276,16 +278,18 @@ def test_config_rejects_bad_values_naming_the_field(bad):
 def test_brand_alone_and_pieces_of_an_example_are_not_new_copy(make_gen, numbered):
     # the brand's exemplar headline is "Aurora Linen Bedding"; small models copy it whole or in part
     gen, _ = make_gen(numbered("Aurora", "Aurora Linen", "Aurora Linen Bedding", "Aurora soft cotton quilt"), default="")
-    result = gen.generate(Brief(product="bedding", n=3, fields=["headline"], language="en"))  # 4 per call
+    result = gen.generate(Brief(product="linen and cotton bedding", n=3, fields=["headline"], language="en"))  # 4 per call
     assert [v.fields["headline"] for v in result.variants] == ["Aurora soft cotton quilt"]
-    assert result.rejected["headline: nothing but the brand"] == 1
+    # "Aurora" alone: nothing but the brand, and too short for a 30-character headline (either refusal holds)
+    assert result.rejected.get("headline: nothing but the brand", 0) + \
+        result.rejected.get("headline: too short for the field", 0) == 1
     assert result.rejected["headline: copied an example"] == 2
 
 
 def test_a_model_looping_on_one_line_is_cut_off_mid_stream(make_gen, numbered):
     looping = numbered("Aurora soft linen", *["Aurora cool sheets"] * 3, "Aurora never read", "Aurora nor this")
     gen, _ = make_gen(looping, default="")
-    result = gen.generate(Brief(product="bedding", n=6, fields=["headline"], language="en"))
+    result = gen.generate(Brief(product="linen and cotton bedding", n=6, fields=["headline"], language="en"))
     texts = [v.fields["headline"] for v in result.variants]
     assert sorted(texts) == ["Aurora cool sheets", "Aurora soft linen"]  # the stream stopped at the 3rd repeat
     assert result.rejected["headline: duplicate"] == 2
@@ -299,11 +303,28 @@ def test_selling_points_count_in_the_keyword_score(make_gen, numbered):
     assert scores == {"Aurora: breathable, soft": 1.0, "Aurora linen for cool nights": 0.0}
 
 
-def test_a_list_of_the_selling_points_is_not_copy(make_gen, numbered):
+def test_a_list_of_the_selling_points_is_not_copy(make_gen, numbered, cfg):
     listed = "考虑：宽松、显瘦、灰色、街头、条纹、卫衣"
     prose = "灰色条纹卫衣，宽松显瘦，周末逛街穿上它，轻松又有型。"
-    gen, backend = make_gen(numbered(listed), numbered(prose), default="")
+    gen, backend = make_gen(numbered(listed), numbered(prose), default="", cfg=replace(cfg, cover_selling_points=False))
     result = gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh",
                                 attributes=["宽松", "显瘦", "灰色", "街头", "条纹"]))
     assert [v.fields["text"] for v in result.variants] == ["极光｜" + prose]  # the brand term put in front
     assert result.rejected == {"text: lists the selling points, not copy": 1}
+
+
+@pytest.mark.parametrize("rewrite,kept", [
+    ("灰色条纹卫衣，宽松显瘦，街头感十足，周末逛街穿上它，轻松又有型。", True),   # names 街头 too: kept
+    ("灰色、条纹、街头、宽松、显瘦、卫衣", False),                              # a list: refused
+    ("灰色卫衣，周末穿上它，轻松又有型。", False),                              # names fewer: the original stays
+])
+def test_a_long_text_gets_one_call_to_work_in_the_selling_points_it_left_out(make_gen, numbered, cfg, rewrite, kept):
+    prose = "灰色条纹卫衣，宽松显瘦，周末逛街穿上它，轻松又有型。"
+    gen, backend = make_gen(numbered(prose), rewrite, default="")
+    result = gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh",
+                                attributes=["宽松", "显瘦", "灰色", "街头", "条纹"]))
+    assert "街头" in backend.calls[-1]["messages"][-1].content  # the missing point is asked for by name
+    assert result.variants[0].fields["text"] == "极光｜" + (rewrite if kept else prose)
+    if kept:  # the reviewer sees what was added, and the draft it replaced is kept beside it
+        assert "text: selling points worked in: 街头" in result.variants[0].fixes
+        assert result.rewrites["极光｜" + rewrite] == "极光｜" + prose

@@ -71,7 +71,7 @@ def test_feedback_becomes_sft_rows_and_preference_pairs(tmp_path):
 def test_generate_email_for_a_segment(make_gen, numbered):
     gen, backend = make_gen(
         numbered("Your linen, softer", "Linen for cooler nights"),
-        numbered("Aurora linen sheets are back in stock, in six calm colours.",
+        numbered("Aurora linen sheets are back, in calm colours you know.",
                  "From Aurora: the linen you liked last winter, now lighter."),
         numbered("Shop linen", "See the colours"),
         "Hi there,\n\nThe Aurora linen sheets you asked about are back.\n\nWarm regards, Aurora Home",

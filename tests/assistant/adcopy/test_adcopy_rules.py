@@ -176,3 +176,30 @@ def test_long_fields_are_asked_for_every_selling_point_in_sentences():
     assert "每条都要写到这些卖点：宽松、灰色，写成通顺的句子，不要罗列。" in weibo
     headline = generation_messages(brief, get_channel("google_rsa"), "headline", 8, None, [])[-1].content
     assert "每条都要写到" not in headline  # 12 characters have no room for every selling point
+
+
+def test_a_text_that_says_next_to_nothing_is_refused():
+    from assistant.adcopy.checks import TOO_SHORT
+
+    wechat = get_channel("wechat_moments").field("text")
+    assert TOO_SHORT in problems("价格：259元", wechat, "zh", [], [])
+    assert TOO_SHORT not in problems("水洗亚麻四件套，越洗越软", wechat, "zh", [], [])
+    assert TOO_SHORT not in problems("Hi", get_channel("sms").field("text"), "en", [], [])  # an SMS may be short
+
+
+def test_a_chinese_prompt_names_the_channel_in_chinese():
+    from assistant.adcopy.prompts import channel_name
+
+    assert channel_name(get_channel("wechat_moments"), "zh") == "朋友圈广告"
+    assert channel_name(get_channel("wechat_moments"), "en") == "WeChat Moments ad"
+    assert channel_name(get_channel("google_rsa"), "zh") == "Google Ads responsive search ad"
+
+
+def test_the_prompt_said_back_is_no_copy():
+    from assistant.adcopy.checks import ECHO
+
+    wechat = get_channel("wechat_moments").field("text")
+    assert ECHO in problems("售价169元，适合朋友圈广告使用。", wechat, "zh", [], [])
+    assert ECHO in problems("Soft linen, invent nothing, quote as given", get_channel("meta_feed").field("primary_text"),
+                            "en", [], [])
+    assert ECHO not in problems("防螨床垫保护罩，全包设计，静音好睡", wechat, "zh", [], [])

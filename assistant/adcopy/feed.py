@@ -1,0 +1,236 @@
+"""A product feed (CSV or XLSX, one product a row) read into briefs: which column is the title, the description,
+the selling points, the price, the URL, by a documented mapping (`data/feed_columns.yaml`) that a marketer can
+override (`--map title=Product Name`).
+
+Every mapped value is also what the copy may state: the invented-fact check takes its facts from the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.adcopy.brief import Brief
+from assistant.config import load_yaml_file
+from assistant.errors import ConfigError, InputError
+
+COLUMNS_FILE = Path(__file__).with_name("data") / "feed_columns.yaml"
+MAX_ROWS = 100_000
+# Selling points are separated by ; | * or line breaks, and by commas that are not thousands separators.
+_SPLIT = re.compile(r"[;；|\n*]+|[，、]|(?<!\d),|,(?!\d{3}(?!\d))")
+
+
+@dataclass
+class Product:
+    row: int  # 1-based data row (the header is row 0)
+    id: str
+    title: str
+    description: str = ""
+    attributes: list[str] = field(default_factory=list)  # selling points, as written
+    specs: dict[str, str] = field(default_factory=dict)  # attribute column name ("material") -> value
+    price: str = ""
+    sale_price: str = ""
+    offer: str = ""
+    url: str = ""
+    brand: str = ""
+    category: str = ""
+    language: str = ""
+    keywords: list[str] = field(default_factory=list)
+    audience: str = ""
+
+    def content_hash(self) -> str:
+        """Changes whenever anything the copy is written from changes (not the row's position)."""
+        data = {k: v for k, v in asdict(self).items() if k != "row"}
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+    def offer_text(self, language: str) -> str:
+        zh = language == "zh"
+        parts = []
+        if self.sale_price and self.price:
+            parts.append(f"促销价 {self.sale_price}（原价 {self.price}）" if zh else f"sale {self.sale_price} (was {self.price})")
+        elif self.sale_price or self.price:
+            parts.append(("售价 " if zh else "price ") + (self.sale_price or self.price))
+        if self.offer:
+            parts.append(self.offer)
+        return ("；" if zh else "; ").join(parts)
+
+    def brief(self, channel: str, n: int = 1, language: str = "") -> Brief:
+        lang = language or self.language
+        product = self.title if not self.brand or self.brand.lower() in self.title.lower() else f"{self.brand} {self.title}"
+        brief = Brief(product=product, channel=channel, n=n, language=lang, attributes=self.attributes,
+                      keywords=self.keywords, audience=self.audience, details=self.description)
+        brief.offer = self.offer_text(brief.language)
+        # The category ("家纺", "home textiles") is no selling point: a small model lists it in the copy.
+        labels = column_labels()
+        colon = "：" if brief.language == "zh" else ": "
+        brief.attributes += [f"{labels.get(name, {}).get(brief.language, name)}{colon}{value}"
+                             for name, value in self.specs.items()]
+        return brief
+
+
+@dataclass
+class Feed:
+    path: str
+    products: list[Product]
+    mapping: dict[str, str]  # what -> the header it was read from
+    attribute_columns: dict[str, str]  # header -> attribute name
+    ignored: list[str] = field(default_factory=list)  # headers not used
+    skipped: list[str] = field(default_factory=list)  # "row 7: no title"
+
+    def describe(self) -> str:
+        used = ", ".join(f"{k} ← {v!r}" for k, v in self.mapping.items())
+        attrs = ", ".join(f"{v} ← {k!r}" for k, v in self.attribute_columns.items())
+        out = f"{len(self.products)} products from {Path(self.path).name}; columns: {used}"
+        if attrs:
+            out += f"; selling points from: {attrs}"
+        if self.ignored:
+            out += f"; ignored: {', '.join(repr(c) for c in self.ignored)}"
+        return out
+
+
+@lru_cache(maxsize=1)
+def column_labels() -> dict[str, dict[str, str]]:
+    data = load_yaml_file(COLUMNS_FILE, what="feed column mapping", error=ConfigError)
+    return data.get("labels") or {}
+
+
+@lru_cache(maxsize=2)
+def column_aliases(path: str | None = None) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    data = load_yaml_file(Path(path) if path else COLUMNS_FILE, what="feed column mapping", error=ConfigError)
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
+        raise ConfigError("feed column mapping needs a 'fields' mapping")
+    return data["fields"], data.get("attribute_columns") or {}
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[\s_\-]+", "", str(header).strip().lower().removeprefix("g:"))
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """'title=Product Name,id=SKU' -> {'title': 'Product Name', 'id': 'SKU'}."""
+    out = {}
+    fields, _ = column_aliases()
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        key, sep, header = part.partition("=")
+        if not sep or not header.strip():
+            raise InputError(f"--map entries look like title=Column Name, got {part!r}")
+        if key.strip() not in fields:
+            raise InputError(f"--map: unknown field {key.strip()!r}; fields: {', '.join(fields)}")
+        out[key.strip()] = header.strip()
+    return out
+
+
+def map_columns(headers: list[str], overrides: dict[str, str] | None = None):
+    """(what -> header, header -> attribute name, ignored headers) for a feed's header row."""
+    fields, attr_cols = column_aliases()
+    by_norm = {_norm(h): h for h in headers if str(h).strip()}
+    mapping: dict[str, str] = {}
+    for what, header in (overrides or {}).items():
+        if _norm(header) not in by_norm:
+            raise InputError(f"--map {what}={header!r}: the feed has no such column (columns: {', '.join(headers)})")
+        mapping[what] = by_norm[_norm(header)]
+    for what, aliases in fields.items():
+        if what not in mapping:
+            hit = next((by_norm[_norm(a)] for a in aliases if _norm(a) in by_norm), None)
+            if hit and hit not in mapping.values():
+                mapping[what] = hit
+    attributes = {}
+    for name, aliases in attr_cols.items():
+        for a in aliases:
+            header = by_norm.get(_norm(a))
+            if header and header not in mapping.values() and header not in attributes:
+                attributes[header] = name
+                break
+    ignored = [h for h in headers if str(h).strip() and h not in mapping.values() and h not in attributes]
+    return mapping, attributes, ignored
+
+
+def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV (UTF-8 with or without BOM, or GB18030; , ; or tab) or an XLSX's first sheet."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"feed not found: {p}")
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            import openpyxl
+        except ImportError:
+            raise InputError("reading .xlsx needs openpyxl (pip install openpyxl), or save the feed as CSV") from None
+        try:
+            sheet = openpyxl.load_workbook(p, read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # noqa: BLE001 - a broken workbook is the user's file, one clear line
+            raise InputError(f"cannot read {p.name} as a workbook: {exc}") from None
+        values = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    elif suffix in (".csv", ".tsv", ".txt"):
+        raw = p.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InputError(f"{p.name} is neither UTF-8 nor GB18030 text")
+        first = text.splitlines()[0] if text else ""
+        delimiter = max(",;\t", key=first.count) if first else ","
+        values = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    else:
+        raise InputError(f"expected a .csv or .xlsx file (lint also reads .txt), got {p.name!r}")
+    values = [r for r in values if any(str(c).strip() for c in r)]
+    if not values:
+        raise InputError(f"{p.name} is empty")
+    header = [str(h).strip() for h in values[0]]
+    if len(values) - 1 > MAX_ROWS:
+        raise InputError(f"{p.name} has {len(values) - 1} rows; split it into feeds of at most {MAX_ROWS}")
+    rows = [{h: (str(r[i]).strip() if i < len(r) else "") for i, h in enumerate(header) if h} for r in values[1:]]
+    return header, rows
+
+
+def split_attributes(text: str) -> list[str]:
+    """'soft; breathable | 200x230cm' or AdvertiseGen's '版型#宽松*颜色#灰色' -> selling points."""
+    out = []
+    for part in _SPLIT.split(text or ""):
+        part = part.strip()
+        if "#" in part and not part.startswith("#"):
+            part = part.split("#", 1)[1].strip()  # AdvertiseGen's key#value: the value is the selling point
+        if part:
+            out.append(part)
+    return list(dict.fromkeys(out))
+
+
+def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
+    header, rows = read_table(path)
+    cols, attr_cols, ignored = map_columns(header, mapping)
+    if "title" not in cols:
+        raise InputError(f"no title column in {Path(path).name}: name one with --map title=COLUMN "
+                         f"(columns: {', '.join(header)})")
+    products, skipped, seen = [], [], {}
+    for i, row in enumerate(rows, 1):
+        def get(what: str, row=row) -> str:
+            return row.get(cols.get(what, ""), "").strip()
+
+        title = get("title")
+        if not title:
+            skipped.append(f"row {i}: no title")
+            continue
+        attributes = split_attributes(get("attributes"))
+        specs = {name: row.get(header_name, "").strip() for header_name, name in attr_cols.items()
+                 if row.get(header_name, "").strip()}
+        pid = get("id") or f"row{i}"
+        if pid in seen:
+            skipped.append(f"row {i}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")
+            pid = f"{pid}#{i}"
+        seen[pid] = i
+        language = get("language").lower()[:2]
+        products.append(Product(
+            row=i, id=pid, title=title, description=get("description"), attributes=attributes, specs=specs,
+            price=get("price"), sale_price=get("sale_price"), offer=get("offer"), url=get("url"), brand=get("brand"),
+            category=get("category"), language=language if language in ("zh", "en") else "",
+            keywords=split_attributes(get("keywords")), audience=get("audience")))
+    return Feed(str(path), products, cols, attr_cols, ignored, skipped)

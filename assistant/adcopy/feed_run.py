@@ -1,0 +1,195 @@
+"""Feed mode: every product of a feed through the generator (and its fact check and lint), resumable.
+
+Each finished row is appended to a sidecar state file (`<output stem>.state.jsonl`) under a key made of the row
+id and a hash of everything the copy is written from (row content, channel, language, variants per row, brand):
+run the same command again after an interruption and the rows already done are read back, not redone; a row
+whose content changed gets a new key and is written afresh. The assets CSV is a review sheet: one row per
+asset with an `approved` column that `export` reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from assistant.adcopy.feed import Feed, Product
+from assistant.errors import GenerationError, InputError
+
+log = logging.getLogger(__name__)
+APPROVED_WORDS = {"1", "true", "yes", "y", "x", "✓", "✔", "approved", "approve", "ok", "是", "通过", "批准", "√"}
+BASE_COLUMNS = ["row_id", "title", "url", "language", "channel", "variant"]
+TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
+
+
+@dataclass
+class RowResult:
+    key: str
+    row_id: str
+    title: str
+    url: str
+    language: str
+    channel: str
+    variants: list[dict] = field(default_factory=list)  # {"fields": {...}, "score": float, "fixes": [...]}
+    notes: list[str] = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str = ""  # the backend failed: not stored, so a re-run tries the row again
+
+
+@dataclass
+class FeedRun:
+    rows: list[RowResult]
+    resumed: int  # rows read back from the state file
+    written: int  # rows generated in this run
+    failed: int
+    seconds: float
+    state_path: Path | None = None
+
+    @property
+    def assets(self) -> int:
+        return sum(len(r.variants) for r in self.rows)
+
+    def summary(self) -> str:
+        empty = sum(1 for r in self.rows if not r.variants and not r.error)
+        return (f"{len(self.rows)} rows: {self.written} written, {self.resumed} resumed from the state file, "
+                f"{self.failed} failed, {empty} without a usable asset; {self.assets} assets in {self.seconds:.1f} s")
+
+
+def state_path_for(output: str | Path) -> Path:
+    p = Path(output)
+    return p.with_name(p.stem + ".state.jsonl")
+
+
+def row_key(product: Product, channel: str, language: str, n: int, brand: str = "") -> str:
+    salt = json.dumps([product.content_hash(), channel, language, n, brand], ensure_ascii=False)
+    return f"{product.id}:{hashlib.sha256(salt.encode()).hexdigest()[:16]}"
+
+
+class FeedState:
+    """The sidecar JSONL: one finished row a line, appended and flushed as soon as the row is done."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None
+        self.done: dict[str, RowResult] = {}
+        if self.path and self.path.is_file():
+            torn = False
+            for n, line in enumerate(self.path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                try:
+                    row = RowResult(**json.loads(line))
+                except (json.JSONDecodeError, TypeError):
+                    log.warning("%s line %d is not a finished row (cut off by an interruption?); redoing it", self.path, n)
+                    torn = True
+                    continue
+                self.done[row.key] = row
+            if torn:  # rewrite without the torn line, or the next row would be appended to it and lost too
+                self.path.write_text("".join(json.dumps(asdict(r), ensure_ascii=False) + "\n"
+                                             for r in self.done.values()), encoding="utf-8")
+
+    def add(self, row: RowResult) -> None:
+        self.done[row.key] = row
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+                fh.flush()
+
+
+def _result_row(product: Product, brief, result, key: str, seconds: float) -> RowResult:
+    variants = [{"fields": dict(v.fields), "score": round(float(v.scores.get("total", 0.0)), 3), "fixes": list(v.fixes),
+                 "review": list(v.review)} for v in result.variants]
+    return RowResult(key, product.id, product.title, product.url, brief.language, brief.channel, variants,
+                     list(result.notes), dict(result.rejected), round(seconds, 2))
+
+
+def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, language: str = "",
+              state: FeedState | None = None) -> Iterator[tuple[RowResult, bool]]:
+    """(row result, resumed?) for each product in order; a finished row is in the state before it is yielded."""
+    state = state or FeedState(None)
+    brand = getattr(getattr(generator, "brand", None), "name", "")
+    for product in products:
+        brief = product.brief(channel, n, language)
+        key = row_key(product, channel, brief.language, n, brand)
+        if key in state.done:
+            yield state.done[key], True
+            continue
+        t = time.perf_counter()
+        try:
+            result = generator.generate(brief)
+        except GenerationError as exc:  # the model failed on this row: say so, carry on, retry on the next run
+            yield RowResult(key, product.id, product.title, product.url, brief.language, channel,
+                            error=str(exc), seconds=round(time.perf_counter() - t, 2)), False
+            continue
+        row = _result_row(product, brief, result, key, time.perf_counter() - t)
+        state.add(row)
+        yield row, False
+
+
+def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int = 1, language: str = "",
+             progress: bool = True, limit: int | None = None) -> FeedRun:
+    """The whole feed (or its first `limit` rows) to `output` (assets CSV), resumable via the state file."""
+    from tqdm import tqdm
+
+    if not str(output).lower().endswith(".csv"):
+        raise InputError(f"--output must be a .csv file, got {Path(output).name!r}")
+    products = feed.products[:limit] if limit else feed.products
+    state = FeedState(state_path_for(output))
+    start, rows, resumed, failed = time.perf_counter(), [], 0, 0
+    bar = tqdm(total=len(products), desc=f"feed → {channel}", unit="row", disable=not progress)
+    for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state):
+        rows.append(row)
+        resumed += was_done
+        failed += bool(row.error)
+        bar.update(1)
+        bar.set_postfix(resumed=resumed, failed=failed, refresh=False)
+    bar.close()
+    write_assets(asset_rows(rows), output)
+    return FeedRun(rows, resumed, len(rows) - resumed - failed, failed, time.perf_counter() - start, state.path)
+
+
+def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
+    """One review row per asset; a product without a usable asset gets one row saying why."""
+    out = []
+    for r in rows:
+        base = {"row_id": r.row_id, "title": r.title, "url": r.url, "language": r.language, "channel": r.channel}
+        if not r.variants:
+            out.append({**base, "variant": "0", "notes": r.error or "; ".join(r.notes) or "no asset", "approved": ""})
+            continue
+        for i, v in enumerate(r.variants, 1):
+            check = ("not in the product data: " + ", ".join(v["review"])) if v.get("review") else ""
+            out.append({**base, "variant": str(i), **v["fields"], "score": f"{v['score']:.3f}",
+                        "fixes": "; ".join(v["fixes"]), "check": check, "notes": "", "approved": ""})
+    return out
+
+
+def write_assets(rows: list[dict[str, str]], path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in rows for k in r if k not in BASE_COLUMNS + TAIL_COLUMNS))
+    with p.open("w", newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: Excel shows Chinese correctly
+        w = csv.DictWriter(fh, fieldnames=BASE_COLUMNS + fields + TAIL_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return p
+
+
+def read_assets(path: str | Path) -> list[dict[str, str]]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"assets file not found: {p}")
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    if rows and not {"row_id", "channel", "variant"} <= set(rows[0]):
+        raise InputError(f"{p.name} is not an assets sheet from `feed` (needs row_id, channel, variant columns)")
+    return rows
+
+
+def is_approved(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in APPROVED_WORDS

@@ -1,0 +1,200 @@
+"""Compliance lint for ad copy: China's Advertising Law (absolute terms, medical claims), Google Ads editorial
+rules (capitals, punctuation, emoji, phone numbers), health claims in English, and the brand's banned words.
+
+The rules are data (`data/lint_rules.yaml`: id, pattern, explanation, fix). `Linter.check` lists what a text
+breaks; `Linter.rewrite` applies the rules' fixes and returns the text only when the result passes every rule.
+The generator runs it on every item before anything is returned; `python -m assistant.adcopy lint` runs it on
+copy a person wrote.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.adcopy.checks import drop_clauses
+from assistant.adcopy.text import contains_term
+from assistant.config import load_yaml_file
+from assistant.errors import ConfigError
+
+DEFAULT_RULES_FILE = Path(__file__).with_name("data") / "lint_rules.yaml"
+FIX_KINDS = ("replace", "delete", "case")
+BRAND_RULE = "brand.banned"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    pattern: re.Pattern
+    explanation: str
+    fix: dict
+    languages: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+
+    def applies(self, language: str, channel: str, field_name: str) -> bool:
+        return ((not self.languages or not language or language in self.languages)
+                and (not self.channels or any(fnmatch.fnmatch(channel or "", c) for c in self.channels))
+                and (not self.fields or not field_name or field_name in self.fields))
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    match: str
+    explanation: str
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "match": self.match, "explanation": self.explanation}
+
+
+@dataclass
+class LintResult:
+    """What a text breaks and, when the rules' fixes give a passing text, that rewrite."""
+
+    text: str
+    violations: list[Violation] = field(default_factory=list)
+    rewrite: str | None = None  # None: no violation, or no automatic rewrite passes (rewrite it by hand)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "ok": self.ok, "violations": [v.as_dict() for v in self.violations],
+                "rewrite": self.rewrite}
+
+
+def _compile(raw: dict, i: int, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: rules[{i}] must be a mapping")
+    missing = [k for k in ("id", "pattern", "fix", "explanation") if not raw.get(k)]
+    if missing:
+        raise ConfigError(f"{where}: rules[{i}] lacks {', '.join(missing)}")
+    fix = raw["fix"]
+    if not isinstance(fix, dict) or len(fix) != 1 or next(iter(fix)) not in FIX_KINDS:
+        raise ConfigError(f"{where}: rule {raw['id']} fix must be one of {{replace: TEXT}}, {{delete: clause}}, "
+                          f"{{case: title}}, got {fix!r}")
+    flags = 0 if raw.get("case_sensitive") else re.IGNORECASE
+    try:
+        pattern = re.compile(raw["pattern"], flags)
+    except re.error as exc:
+        raise ConfigError(f"{where}: rule {raw['id']} has a bad pattern: {exc}") from None
+    return Rule(str(raw["id"]), pattern, str(raw["explanation"]), dict(fix),
+                tuple(raw.get("languages") or ()), tuple(raw.get("channels") or ()), tuple(raw.get("fields") or ()))
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: str | None = None) -> tuple[tuple[Rule, ...], frozenset[str]]:
+    """The rules and the capitalised words (acronyms) the capitals rule allows."""
+    p = Path(path) if path else DEFAULT_RULES_FILE
+    data = load_yaml_file(p, what="lint rules file", error=ConfigError)
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ConfigError(f"lint rules file {p} must have a 'rules' list")
+    rules = tuple(_compile(r, i, f"lint rules file {p}") for i, r in enumerate(data["rules"]))
+    return rules, frozenset(str(w).upper() for w in data.get("allow_caps") or [])
+
+
+class Linter:
+    """`Linter(banned=[...]).check(text, language, channel, field)` / `.rewrite(...)`; rules from YAML."""
+
+    def __init__(self, banned: list[str] | None = None, rules_file: str | Path | None = None):
+        self.rules, self.allow_caps = load_rules(str(rules_file) if rules_file else None)
+        self.banned = [w for w in (banned or []) if w.strip()]
+
+    def _hits(self, rule: Rule, text: str) -> list[re.Match]:
+        hits = list(rule.pattern.finditer(text))
+        if rule.fix.get("case"):  # an acronym in capitals is no shouting
+            hits = [m for m in hits if m.group(0).upper() not in self.allow_caps]
+        return [m for m in hits if m.group(0).strip()]
+
+    def check(self, text: str, language: str = "", channel: str = "", field_name: str = "") -> list[Violation]:
+        out: list[Violation] = []
+        taken: list[tuple[int, int]] = []  # "全网最低价" is one lowest-price hit, not also a superlative one
+        for rule in self.rules:
+            if not rule.applies(language, channel, field_name):
+                continue
+            for m in self._hits(rule, text):
+                if any(a <= m.start() and m.end() <= b for a, b in taken):
+                    continue
+                taken.append(m.span())
+                out.append(Violation(rule.id, m.group(0).strip(), rule.explanation))
+        out += [Violation(BRAND_RULE, w, "the brand file bans this word") for w in self.banned
+                if contains_term(text, w)]
+        return list(dict.fromkeys(out))
+
+    def _apply(self, rule: Rule, text: str) -> str:
+        kind, arg = next(iter(rule.fix.items()))
+        if kind == "delete":
+            return drop_clauses(text, lambda c: bool(self._hits(rule, c)))
+        if kind == "case":
+            allowed = self.allow_caps
+            return rule.pattern.sub(lambda m: m.group(0) if m.group(0).upper() in allowed else
+                                    m.group(0).capitalize(), text)
+        return _tidy(rule.pattern.sub(str(arg or ""), text))
+
+    def rewrite(self, text: str, language: str = "", channel: str = "", field_name: str = "") -> LintResult:
+        """The violations, and the text with every applicable fix applied when that passes the whole lint."""
+        violations = self.check(text, language, channel, field_name)
+        if not violations:
+            return LintResult(text)
+        fixed = text
+        for _ in range(3):  # a fix can uncover another rule's match ("最佳!!" -> two rules); settle in a few passes
+            for rule in self.rules:
+                if rule.applies(language, channel, field_name) and self._hits(rule, fixed):
+                    fixed = self._apply(rule, fixed)
+            for word in self.banned:
+                fixed = drop_clauses(fixed, lambda c, w=word: contains_term(c, w))
+            if not self.check(fixed, language, channel, field_name):
+                break
+        passes = bool(re.sub(r"\W+", "", fixed)) and not self.check(fixed, language, channel, field_name)
+        return LintResult(text, violations, fixed if passes else None)
+
+
+def _tidy(text: str) -> str:
+    """Spacing and separators left behind when a fix deleted a word."""
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", text)
+    text = re.sub(r"([，、；])\s*[，、；]+", r"\1", text)
+    return text.strip().lstrip("，、；,;:：").strip()
+
+
+# Columns that hold ad text in the sheets people lint: our fields, Google Ads Editor's and Meta's bulk columns.
+_TEXT_COLUMNS = {"headline": "headline", "description": "description", "text": "text", "primary_text": "primary_text",
+                 "title": "title", "body": "body", "subject": "subject", "preheader": "preheader", "cta": "cta",
+                 "copy": "", "ad text": "", "文案": "", "标题": "headline", "描述": "description", "link description":
+                 "description"}
+
+
+def _column_field(header: str) -> str | None:
+    """The channel field a column holds ('Headline 3' -> headline), '' for text of no particular field, None: no text."""
+    h = re.sub(r"\s*\d+$", "", header.strip().lower())
+    return _TEXT_COLUMNS.get(h)
+
+
+def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]]:
+    """(where, field, text) for every text to lint: each line of a .txt, each ad-text cell of a .csv/.xlsx.
+
+    In a sheet, 'title' is an ad field only where the channel has one (xiaohongshu); in a feed's assets sheet it
+    is the product's name, which is not copy."""
+    from assistant.adcopy.feed import read_table
+    from assistant.errors import InputError
+
+    p = Path(path)
+    if p.suffix.lower() in (".txt", ".md", ""):
+        if not p.is_file():
+            raise InputError(f"file not found: {p}")
+        lines = p.read_text(encoding="utf-8-sig").splitlines()
+        return [(f"line {i}", "", t.strip()) for i, t in enumerate(lines, 1) if t.strip()]
+    header, rows = read_table(p)
+    cols = {h: _column_field(h) for h in header}
+    if channel != "xiaohongshu" and "row_id" in header:
+        cols.pop("title", None)
+    cols = {h: f for h, f in cols.items() if f is not None}
+    if not cols:
+        raise InputError(f"{p.name}: no ad-text column (headline, description, text, primary_text, body, "
+                         f"Headline 1, ...); columns: {', '.join(header)}")
+    return [(f"row {i} {h}", f, row[h]) for i, row in enumerate(rows, 1) for h, f in cols.items() if row.get(h, "").strip()]
