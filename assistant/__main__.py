@@ -57,7 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--currency", default="USD", help="ISO currency code of your prices (default USD)")
     init.add_argument("--description", default="", help="what the shop is, e.g. 'an online bike shop'")
     init.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    suite = sub.add_parser("test-suite", help="run a shop's regression suite (YAML conversations with "
+                           "expectations) and show what changed since the last run",
+                           description="Run every conversation of FILE through the chat pipeline of the current "
+                           "config, check route, citations, handoff and must/must-not phrases, and print the diff "
+                           "against the previous run (kept beside FILE as NAME.last-run.json, or --output). "
+                           "Exit status 1 when a check fails. Format: docs/insights.md")
+    add_common_args(suite)
+    suite.add_argument("file", help="the suite, e.g. shop_suite.yaml")
+    suite.add_argument("--output", metavar="JSON", help="where this run is kept and the last one read from")
+    suite.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _test_suite(args, settings) -> int:
+    from assistant.insights.suite import run_file
+
+    results, text = run_file(settings, args.file, args.output, progress=not args.no_progress)
+    print(text)
+    return 1 if any(r.checked and not r.passed for r in results) else 0
 
 
 def _init(args) -> int:
@@ -157,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _models(settings)
     if args.command == "prepare":
         return _prepare(settings)
+    if args.command == "test-suite":
+        return _test_suite(args, settings)
     return 2
 
 

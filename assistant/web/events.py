@@ -1,7 +1,9 @@
 """Conversation events for the Analytics tab: one row per answered customer message and per thumbs vote.
 
-Only labels are kept (intent, sentiment, language, action, handoff, vote), never the message text, so the
-analytics need no redaction. Writing an event never breaks a chat: failures are logged and dropped. Votes
+Only labels are kept here (intent, sentiment, language, action, handoff, vote), never the message text, so the
+analytics need no redaction; the question of each answer, redacted like transcripts, goes to
+`assistant.insights.records` (knowledge gaps; `insights.record_questions: false` keeps it out).
+Writing an event never breaks a chat: failures are logged and dropped. Votes
 live in their own table keyed by (session, answer number), so each answer holds at most one vote. Old rows go
 after `storage.retention_days` (`runtime.retention`, checked as events are written).
 """
@@ -63,7 +65,8 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def record_answer(runtime, session_id: str, reply, language: str, channel: str) -> None:
+def record_answer(runtime, session_id: str, reply, language: str, channel: str, question: str | None = None) -> None:
+    """The labels here; the question, its number, citations (redacted) for the insights (assistant.insights)."""
     route = reply.route or {}
     row = ChatEventRow(time=_now(), kind="answer", session_id=session_id, channel=channel,
                        intent=str(route.get("intent", ""))[:64], sentiment=str(route.get("sentiment", ""))[:32],
@@ -71,6 +74,9 @@ def record_answer(runtime, session_id: str, reply, language: str, channel: str) 
                        language=str(route.get("language") or language)[:8], action=str(route.get("action", ""))[:32],
                        handoff=int(bool(reply.handoff)))
     _add(runtime, row)
+    from assistant.insights.records import record_turn
+
+    record_turn(runtime, session_id, reply, language, channel, question)
 
 
 def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui", message: int = 0) -> None:
@@ -81,6 +87,11 @@ def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui",
             insert_or_replace(s, VoteRow, row)
     except Exception as exc:  # noqa: BLE001 - a lost vote must never cost a customer their chat
         log.warning("could not record a vote: %s", exc)
+        return
+    if vote < 0:
+        from assistant.insights.outcomes import ticket_for_bad_rating
+
+        ticket_for_bad_rating(runtime, session_id or "", int(message))
 
 
 def _add(runtime, row: ChatEventRow) -> None:

@@ -1,0 +1,150 @@
+"""`python -m assistant.insights`: the same figures as the app's Analytics tab, from the command line.
+
+    python -m assistant.insights gaps [--top 10] [--csv gaps.csv]
+    python -m assistant.insights usage [--csv DIR] [--never-used]
+    python -m assistant.insights outcomes [--csv DIR] [--plots DIR]
+    python -m assistant.insights faq-check [--csv conflicts.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m assistant.insights",
+                                     description="Knowledge gaps, document usage, conversation outcomes and CSAT "
+                                                 "from what the app recorded (storage.url of the config).")
+    add_common_args(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    gaps = sub.add_parser("gaps", help="unanswered questions grouped with their paraphrases, most pressing first")
+    add_common_args(gaps)
+    gaps.add_argument("--top", type=int, default=10, help="groups shown (default 10)")
+    gaps.add_argument("--csv", metavar="FILE", help="write every shown group's example questions to FILE")
+    usage = sub.add_parser("usage", help="how often each document and chunk was retrieved and cited")
+    add_common_args(usage)
+    usage.add_argument("--csv", metavar="DIR", help="write usage_documents/chunks/never_used.csv into DIR")
+    usage.add_argument("--never-used", action="store_true", help="list the chunks nothing retrieved or cited")
+    outcomes = sub.add_parser("outcomes", help="resolved / handed off / abandoned per day and intent; CSAT")
+    add_common_args(outcomes)
+    outcomes.add_argument("--csv", metavar="DIR", help="write the tables as CSV files into DIR")
+    outcomes.add_argument("--plots", metavar="DIR", help="write the plots as PNG files into DIR")
+    check = sub.add_parser("faq-check", help="FAQ rows that duplicate or contradict each other")
+    add_common_args(check)
+    check.add_argument("--csv", metavar="FILE", help="write the pairs to FILE")
+    return parser
+
+
+def _pct(x) -> str:
+    return "–" if x is None or x != x else f"{x:.0%}"
+
+
+def _gaps(runtime, args) -> int:
+    from assistant.insights import gaps
+
+    if args.top < 1:
+        from assistant.errors import InputError
+
+        raise InputError(f"--top must be >= 1, got {args.top}")
+    groups = gaps.compute(runtime, top=args.top)
+    if not groups:
+        print("no knowledge gaps recorded")
+    for i, g in enumerate(groups, 1):
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(g.languages.items()))
+        why = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
+        print(f"{i:2d}. {g.label}  [{g.count} questions, {g.sessions} conversations, {langs}; {why}; "
+              f"last {g.last_seen:%Y-%m-%d %H:%M}]")
+        for e in g.examples[1:4]:
+            print(f"      · {e['question'][:100]}")
+        if g.human_replies:
+            print(f"      human reply (ticket {g.human_replies[0]['ticket']}): {g.human_replies[0]['text'][:140]}")
+    if args.csv:
+        gaps.export_csv(groups, args.csv)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 0
+
+
+def _usage(runtime, args) -> int:
+    from assistant.insights import usage
+
+    result = usage.compute(runtime, progress=True)
+    docs = result.documents
+    print(f"{result.questions} questions counted; {len(result.chunks)} chunks, {len(result.never_used)} never used")
+    print(docs[["source", "chunks", "retrieved", "cited", "chunks_never_used"]].to_string(index=False))
+    if args.never_used:
+        print(result.never_used[["chunk_id", "source", "title"]].to_string(index=False))
+    if args.csv:
+        for path in usage.export_csv(result, args.csv):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _outcomes(runtime, args) -> int:
+    from assistant.insights import outcomes, plots
+
+    result = outcomes.compute(runtime)
+    s = result.summary
+    trend = s["csat_trend_per_day"]
+    print(f"{s['conversations']} conversations ({s['ongoing']} ongoing): resolved {s['resolved']}, handed off "
+          f"{s['handed_off']}, abandoned {s['abandoned']}; resolution rate {_pct(s['resolution_rate'])}; CSAT "
+          f"{_pct(s['csat'])} ({s['thumbs_up']} up / {s['thumbs_down']} down)"
+          + (f", trend {trend * 100:+.1f} points a day" if trend is not None else ""))
+    for name in ("by_day", "by_intent", "csat_by_day", "csat_by_intent"):
+        frame = getattr(result, name)
+        if len(frame):
+            print(f"\n{name.replace('_', ' ')}:\n{frame.round(3).to_string()}")
+    if args.csv:
+        for path in outcomes.export_csv(result, args.csv):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.plots:
+        folder = Path(args.plots)
+        folder.mkdir(parents=True, exist_ok=True)
+        figures = {"outcomes_by_day": plots.outcomes_by_day(result.by_day),
+                   "outcomes_by_intent": plots.outcomes_by_intent(result.by_intent),
+                   "csat_trend": plots.csat_trend(result.csat_by_day, trend)}
+        for name, fig in figures.items():
+            fig.savefig(folder / f"{name}.png")
+            print(f"wrote {folder / f'{name}.png'}", file=sys.stderr)
+    return 0
+
+
+def _faq_check(runtime, args) -> int:
+    from assistant.insights.faq import faq_conflicts
+
+    kb = runtime.kb
+    if kb is None:
+        from assistant.errors import StorageError
+
+        raise StorageError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', '')}")
+    pairs = faq_conflicts(kb, runtime.settings.insights.conflict_similarity)
+    if not len(pairs):
+        print("no duplicate or contradictory FAQ rows")
+    for p in pairs.itertuples(index=False):
+        print(f"{p.kind:13s} {p.similarity:.2f}  {p.row_a} '{p.question_a[:50]}'  vs  {p.row_b} '{p.question_b[:50]}'")
+    if args.csv:
+        pairs.to_csv(args.csv, index=False, encoding="utf-8-sig")
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 1 if (pairs.kind == "contradiction").any() else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(verbose(args))
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(load_config(config_path(args)))
+    if runtime.storage_engine is None:
+        from assistant.errors import StorageError
+
+        raise StorageError(f"the store is unavailable: {runtime.degraded.get('storage', '')}")
+    return {"gaps": _gaps, "usage": _usage, "outcomes": _outcomes, "faq-check": _faq_check}[args.command](runtime, args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

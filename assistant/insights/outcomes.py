@@ -1,0 +1,182 @@
+"""How conversations end, per day and per intent (resolved by the assistant, handed off, abandoned), and CSAT
+from explicit ratings: each vote names the answer it is for, so it is counted under that answer's day,
+intent and action. A thumbs-down can open a ticket (`insights.ticket_on_bad_rating`).
+
+Definitions (docs/insights.md): a conversation is one session of the UI or widget (the stateless API has no
+conversations). It is *handed off* when any answer handed off; else *resolved* when its last message that
+was not small talk got an answer (not a decline, clarification, fallback or refusal) that was not rated 👎;
+else *abandoned*. A conversation with activity in the last `abandon_after_minutes` is *ongoing* and in no
+share. Its day is the day it began; its intent is that of its first message that is not small talk.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+log = logging.getLogger(__name__)
+
+UNANSWERED = ("decline", "clarify", "fallback", "refuse")
+OUTCOMES = ("resolved", "handed_off", "abandoned")
+
+
+@dataclass
+class Outcomes:
+    conversations: object  # DataFrame: one row per conversation (session_id, day, intent, outcome, turns, ...)
+    by_day: object  # DataFrame indexed by day: conversations, resolved, handed_off, abandoned, ongoing, rates
+    by_intent: object  # the same, indexed by intent
+    csat_by_day: object  # DataFrame indexed by day: up, down, votes, csat, csat_7d
+    csat_by_intent: object
+    summary: dict = field(default_factory=dict)
+
+
+def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_after_minutes: float = 30.0,
+                          small_talk: tuple[str, ...] = ("small_talk",)):
+    """One row per conversation from the turns (insights_turns) and votes (app_votes) frames."""
+    import pandas as pd
+
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    cols = ["session_id", "channel", "day", "intent", "outcome", "turns", "started", "last"]
+    t = turns[turns.channel != "api"] if len(turns) else turns
+    if not len(t):
+        return pd.DataFrame(columns=cols)
+    down = set()
+    if len(votes):
+        down = {(s, int(m)) for s, m, v in zip(votes.session_id, votes.message, votes.vote, strict=True) if v < 0}
+    rows = []
+    for session_id, g in t.sort_values(["time", "id"], kind="stable").groupby("session_id", sort=False):
+        substantive = g[~g.action.isin(small_talk)]
+        if g.handoff.astype(bool).any() or (g.action == "handoff").any():
+            outcome = "handed_off"
+        elif len(substantive) and substantive.action.iloc[-1] not in UNANSWERED and \
+                (session_id, int(substantive.message.iloc[-1])) not in down:
+            outcome = "resolved"
+        else:
+            outcome = "abandoned"
+        if g.time.iloc[-1] > now - timedelta(minutes=abandon_after_minutes):
+            outcome = "ongoing"
+        intents = [i for i, a in zip(g.intent, g.action, strict=True) if a not in small_talk and i]
+        rows.append([session_id, g.channel.iloc[0], g.time.iloc[0].strftime("%Y-%m-%d"),
+                     intents[0] if intents else (g.intent.iloc[0] or "unknown"), outcome, len(g),
+                     g.time.iloc[0], g.time.iloc[-1]])
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _table(conversations, key: str):
+    import pandas as pd
+
+    if not len(conversations):
+        return pd.DataFrame(columns=["conversations", *OUTCOMES, "ongoing", "resolution_rate", "handoff_rate",
+                                     "abandon_rate"])
+    counts = pd.crosstab(conversations[key], conversations.outcome)
+    for name in (*OUTCOMES, "ongoing"):
+        if name not in counts:
+            counts[name] = 0
+    table = counts[[*OUTCOMES, "ongoing"]].copy()
+    table.insert(0, "conversations", table.sum(axis=1))
+    finished = table[list(OUTCOMES)].sum(axis=1).replace(0, float("nan"))
+    table["resolution_rate"] = table.resolved / finished
+    table["handoff_rate"] = table.handed_off / finished
+    table["abandon_rate"] = table.abandoned / finished
+    table.columns.name = None
+    return table.sort_index()
+
+
+def _csat(votes, turns, key: str):
+    """Votes joined to the answers they rate (session, answer number), counted per `key`."""
+    import pandas as pd
+
+    cols = ["up", "down", "votes", "csat"]
+    if not len(votes):
+        return pd.DataFrame(columns=cols)
+    v = votes.copy()
+    v["day"] = v.time.dt.strftime("%Y-%m-%d")
+    if key != "day":
+        rated = turns[["session_id", "message", key]].drop_duplicates(["session_id", "message"], keep="last") \
+            if len(turns) else pd.DataFrame(columns=["session_id", "message", key])
+        v = v.merge(rated, on=["session_id", "message"], how="left")
+        v[key] = v[key].fillna("unknown").replace("", "unknown")
+    table = v.groupby(key).vote.agg(up=lambda x: int((x > 0).sum()), down=lambda x: int((x < 0).sum()))
+    table["votes"] = table.up + table.down
+    table["csat"] = table.up / table.votes
+    table.index.name = key
+    return table.sort_index()
+
+
+def compute(runtime, now: datetime | None = None) -> Outcomes:
+    from assistant.insights.records import turns_frame, votes_frame
+
+    cfg = runtime.settings.insights
+    turns, votes = turns_frame(runtime), votes_frame(runtime)
+    small_talk = ("small_talk",)
+    conv = conversation_outcomes(turns, votes, now, cfg.abandon_after_minutes, small_talk)
+    by_day, by_intent = _table(conv, "day"), _table(conv, "intent")
+    csat_day, csat_intent = _csat(votes, turns, "day"), _csat(votes, turns, "intent")
+    if len(csat_day):
+        csat_day["csat_7d"] = (csat_day.up.rolling(7, min_periods=1).sum()
+                               / csat_day.votes.rolling(7, min_periods=1).sum())
+    finished = conv[conv.outcome != "ongoing"] if len(conv) else conv
+    up, down = int((votes.vote > 0).sum()) if len(votes) else 0, int((votes.vote < 0).sum()) if len(votes) else 0
+    summary = {"conversations": int(len(conv)), "finished": int(len(finished)),
+               **{name: int((conv.outcome == name).sum()) if len(conv) else 0 for name in (*OUTCOMES, "ongoing")},
+               "resolution_rate": float((finished.outcome == "resolved").mean()) if len(finished) else None,
+               "thumbs_up": up, "thumbs_down": down, "csat": up / (up + down) if up + down else None,
+               "csat_trend_per_day": csat_trend(csat_day)}
+    return Outcomes(conv, by_day, by_intent, csat_day, csat_intent, summary)
+
+
+def csat_trend(csat_by_day) -> float | None:
+    """Change of daily CSAT per day (least squares, weighted by votes); None with fewer than 2 days."""
+    import numpy as np
+    import pandas as pd
+
+    if len(csat_by_day) < 2:
+        return None
+    days = pd.to_datetime(pd.Series(csat_by_day.index))
+    x = ((days - days.iloc[0]).dt.days).to_numpy(dtype=float)
+    if np.ptp(x) == 0:
+        return None
+    slope = np.polyfit(x, csat_by_day.csat.to_numpy(dtype=float), 1, w=np.sqrt(csat_by_day.votes.to_numpy(float)))
+    return float(slope[0])
+
+
+def export_csv(result: Outcomes, folder) -> list:
+    """by_day.csv, by_intent.csv, csat_by_day.csv, csat_by_intent.csv, conversations.csv (UTF-8 with BOM so
+    Excel reads Chinese intents); returns the paths."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in ("by_day", "by_intent", "csat_by_day", "csat_by_intent", "conversations"):
+        path = folder / f"outcomes_{name}.csv"
+        frame = getattr(result, name)
+        frame.to_csv(path, index=name != "conversations", encoding="utf-8-sig")
+        paths.append(path)
+    return paths
+
+
+def ticket_for_bad_rating(runtime, session_id: str, message: int):
+    """A thumbs-down opens (or joins) the conversation's handoff ticket; never raises."""
+    try:
+        if not runtime.settings.insights.ticket_on_bad_rating or not session_id:
+            return None
+        from assistant.handoff import open_ticket
+
+        queue = runtime.handoff
+        if queue is None:
+            return None
+        history = [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
+        last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+        redactor = runtime.redactor
+        if redactor is not None:
+            history = [{**m, "content": redactor.redact_for("tickets", m["content"])} for m in history]
+        ticket = open_ticket(queue, session_id, history, kb=runtime.kb, shop=runtime.shop,
+                             sentiment="negative", sentiment_score=1.0,
+                             reasons=[f"the customer rated answer {message + 1} as bad (thumbs down)"],
+                             language=runtime.shop.language_of(last_user) if last_user else "")
+        return ticket
+    except Exception as exc:  # noqa: BLE001 - a vote is recorded whatever happens to the ticket
+        log.warning("could not open a ticket for a bad rating: %s", exc)
+        return None

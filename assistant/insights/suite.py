@@ -1,0 +1,268 @@
+"""A shop's regression suite: conversations with expectations, run through the real chat pipeline of the
+current config, compared with the previous run. A shop that edits prices or the FAQ before a sale sees what
+changed: `python -m assistant test-suite shop_suite.yaml`.
+
+    conversations:
+      - id: shipping-cost
+        turns:
+          - say: How much does shipping cost?
+            expect: {action: kb_answer, cites: faq.csv, handoff: false, must: ["¥15"], must_not: ["¥20"]}
+          - say: 那快递呢？               # a turn without `expect` is only said
+
+`action` may be a list (any of them); `cites` a source file name, row id or title (or a list: all of them
+must be cited); `must` / `must_not` phrases are matched ignoring case, width, hyphens and spacing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.errors import InputError
+
+KEYS = {"action", "cites", "handoff", "must", "must_not"}
+
+
+@dataclass
+class Expectation:
+    action: list[str] = field(default_factory=list)
+    cites: list[str] = field(default_factory=list)
+    handoff: bool | None = None
+    must: list[str] = field(default_factory=list)
+    must_not: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    id: str
+    turns: list[tuple[str, Expectation | None]]
+
+
+@dataclass
+class TurnResult:
+    case: str
+    turn: int  # 1-based
+    say: str
+    text: str
+    action: str
+    cited: list[str]
+    handoff: bool
+    checked: bool  # the turn had expectations
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.case} #{self.turn}"
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+_DASHES = str.maketrans({c: " " for c in "-‐‑–—"})
+
+
+def _fold(text: str) -> str:
+    """Case, full/half width, hyphens and spacing do not matter: '1-year' matches '1 year'."""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().translate(_DASHES).split())
+
+
+def _strings(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    raise InputError(f"{where} must be a text or a list of texts, got {value!r}")
+
+
+def parse(data, name: str = "suite") -> list[Case]:
+    """Cases from the loaded YAML; a malformed suite is one InputError naming the conversation and turn."""
+    if not isinstance(data, dict) or not isinstance(data.get("conversations"), list) or not data["conversations"]:
+        raise InputError(f"{name}: expected a mapping with a non-empty 'conversations' list")
+    cases, seen = [], set()
+    for i, conv in enumerate(data["conversations"], 1):
+        if not isinstance(conv, dict) or not isinstance(conv.get("turns"), list) or not conv["turns"]:
+            raise InputError(f"{name}: conversation {i} needs a non-empty 'turns' list")
+        cid = str(conv.get("id") or f"conversation-{i}")
+        if cid in seen:
+            raise InputError(f"{name}: conversation id {cid!r} is used twice")
+        seen.add(cid)
+        turns = []
+        for j, turn in enumerate(conv["turns"], 1):
+            where = f"{name}: {cid} turn {j}"
+            if isinstance(turn, str):
+                turn = {"say": turn}
+            if not isinstance(turn, dict) or not str(turn.get("say") or "").strip():
+                raise InputError(f"{where} needs 'say: <the customer's message>'")
+            expect = turn.get("expect")
+            if expect is None:
+                turns.append((str(turn["say"]), None))
+                continue
+            if not isinstance(expect, dict) or not set(expect) <= KEYS:
+                raise InputError(f"{where}: 'expect' keys must be among {', '.join(sorted(KEYS))}, got {expect!r}")
+            handoff = expect.get("handoff")
+            if handoff is not None and not isinstance(handoff, bool):
+                raise InputError(f"{where}: handoff must be true or false, got {handoff!r}")
+            turns.append((str(turn["say"]), Expectation(_strings(expect.get("action"), f"{where} action"),
+                                                        _strings(expect.get("cites"), f"{where} cites"), handoff,
+                                                        _strings(expect.get("must"), f"{where} must"),
+                                                        _strings(expect.get("must_not"), f"{where} must_not"))))
+        cases.append(Case(cid, turns))
+    return cases
+
+
+def load(path: str | Path) -> list[Case]:
+    from assistant.config import load_yaml_file
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"the regression suite is a folder, not a YAML file: {path}")
+    return parse(load_yaml_file(path, "regression suite", InputError), path.name)
+
+
+def check(expect: Expectation, text: str, action: str, citations: list, handoff: bool) -> list[str]:
+    failures = []
+    if expect.action and action not in expect.action:
+        failures.append(f"action {action or '-'} (expected {' or '.join(expect.action)})")
+    for want in expect.cites:
+        w = _fold(want)
+        if not any(w in _fold(getattr(c, f) or "") for c in citations for f in ("source", "title", "row_id")):
+            failures.append(f"does not cite {want!r}")
+    if expect.handoff is not None and handoff != expect.handoff:
+        failures.append("handed off" if handoff else "not handed off")
+    folded = _fold(text)
+    failures += [f"missing {p!r}" for p in expect.must if _fold(p) not in folded]
+    failures += [f"says {p!r}" for p in expect.must_not if _fold(p) in folded]
+    return failures
+
+
+def run(chat, cases: list[Case], progress: bool = True) -> list[TurnResult]:
+    """Each conversation in a fresh session of `chat` (assistant.chat.ChatService), turn by turn."""
+    from tqdm import tqdm
+
+    from assistant.errors import AssistantError
+
+    results = []
+    for case in tqdm(cases, desc="conversations", unit="conv", disable=not progress):
+        session = chat.sessions.get()
+        for n, (say, expect) in enumerate(case.turns, 1):
+            try:
+                reply = chat.respond(say, session).collect()
+                text, route, cites = reply.text, reply.route or {}, list(reply.citations)
+                handoff, action = bool(reply.handoff), str(route.get("action", ""))
+            except AssistantError as exc:
+                text, cites, handoff, action = exc.one_line(), [], False, "error"
+            result = TurnResult(case.id, n, say, text, action,
+                                [c.row_id or Path(c.source).name for c in cites], handoff, expect is not None)
+            if expect is not None:
+                result.failures = check(expect, text, action, cites, handoff)
+            results.append(result)
+    return results
+
+
+def results_path(suite: str | Path, output: str | Path | None = None) -> Path:
+    """Where a run is kept: --output, else beside the suite (`shop.yaml` -> `shop.last-run.json`)."""
+    suite = Path(suite)
+    return Path(output) if output else suite.with_name(f"{suite.stem}.last-run.json")
+
+
+def save(path: Path, results: list[TurnResult], meta: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"meta": meta, "results": [asdict(r) for r in results]}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def previous(path: Path) -> tuple[dict, dict[str, dict]] | None:
+    if not path.exists():
+        return None
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        return body.get("meta", {}), {f"{r['case']} #{r['turn']}": r for r in body["results"]}
+    except (ValueError, KeyError, TypeError):
+        return None  # an unreadable earlier run: this run becomes the reference
+
+
+def _short(text: str, n: int = 90) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def diff(before: dict[str, dict] | None, results: list[TurnResult]) -> list[str]:
+    """What changed since the previous run, one line per turn: FIXED, BROKEN, CHANGED, NEW, GONE."""
+    if before is None:
+        return []
+    lines, now = [], {r.key: r for r in results}
+    for key, r in now.items():
+        old = before.get(key)
+        if old is None:
+            lines.append(f"NEW     {key}: {'pass' if r.passed else 'FAIL'}")
+            continue
+        was_ok = not old.get("failures")
+        if r.checked and was_ok and not r.passed:
+            lines.append(f"BROKEN  {key}: {'; '.join(r.failures)}")
+        elif r.checked and not was_ok and r.passed:
+            lines.append(f"FIXED   {key}")
+        changes = []
+        if old.get("action") != r.action:
+            changes.append(f"action {old.get('action')} -> {r.action}")
+        if old.get("cited") != r.cited:
+            changes.append(f"cites {old.get('cited')} -> {r.cited}")
+        if bool(old.get("handoff")) != r.handoff:
+            changes.append(f"handoff {bool(old.get('handoff'))} -> {r.handoff}")
+        if _fold(old.get("text", "")) != _fold(r.text):
+            changes.append(f"answer {_short(old.get('text', ''))!r} -> {_short(r.text)!r}")
+        if changes:
+            lines.append(f"CHANGED {key}: " + "; ".join(changes))
+    lines += [f"GONE    {key}" for key in before if key not in now]
+    return lines
+
+
+def report(results: list[TurnResult], changes: list[str] | None, seconds: float, before_meta: dict | None) -> str:
+    checked = [r for r in results if r.checked]
+    failed = [r for r in checked if not r.passed]
+    convs = len({r.case for r in results})
+    lines = [f"regression suite: {len(checked) - len(failed)} passed, {len(failed)} failed "
+             f"({len(checked)} checked turns in {convs} conversations, {seconds:.1f} s)"]
+    for r in failed:
+        lines.append(f"  FAIL {r.key}: {'; '.join(r.failures)}")
+        lines.append(f"       said {_short(r.say, 60)!r} -> {_short(r.text)!r}")
+    if changes is None:
+        lines.append("no earlier run to compare with: this run is the reference")
+    elif changes:
+        lines.append(f"changes since the run of {before_meta.get('when', '?')}:")
+        lines += [f"  {c}" for c in changes]
+    else:
+        lines.append(f"no change since the run of {before_meta.get('when', '?')}")
+    return "\n".join(lines)
+
+
+def run_file(settings, suite: str | Path, output: str | Path | None = None, progress: bool = True):
+    """Run a suite file against `settings` (conversations and tickets go to a throw-away store, never the
+    shop's); save the run; return (results, report text)."""
+    import dataclasses
+    import tempfile
+
+    from assistant.runtime import Runtime
+
+    cases = load(suite)
+    path = results_path(suite, output)
+    earlier = previous(path)
+    with tempfile.TemporaryDirectory(prefix="test-suite-") as tmp:
+        settings.sections["storage"] = dataclasses.replace(settings.storage, url=f"sqlite:///{tmp}/suite.db")
+        start = time.perf_counter()
+        results = run(Runtime(settings).chat, cases, progress)
+        seconds = time.perf_counter() - start
+    changes = diff(earlier[1], results) if earlier else None
+    meta = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "suite": str(suite),
+            "model": f"{settings.llm.backend}:{settings.llm.model}", "seconds": round(seconds, 1)}
+    text = report(results, changes, seconds, earlier[0] if earlier else None)
+    save(path, results, meta)
+    return results, text + f"\nthis run: {path}"

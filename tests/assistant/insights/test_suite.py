@@ -1,0 +1,139 @@
+"""`python -m assistant test-suite FILE`: expectations checked through the chat pipeline, the diff against the
+previous run after the shop changed a price, and one-line errors for a malformed suite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.assistant.insights.conftest import FAQ
+from tests.conftest import run_module
+
+SUITE = """
+conversations:
+  - id: shipping
+    turns:
+      - say: How much does shipping cost?
+        expect: {cites: faq.csv, handoff: false, must: ["¥15"], must_not: ["¥20"]}
+      - say: 运费是多少？
+        expect: {cites: ship-cost-zh, must: "15元"}
+  - id: returns
+    turns:
+      - How long do I have to return an item?
+      - say: How long do I have to return an item?
+        expect: {must: ["30 days"]}
+"""
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    """A config file for a small shop on fakes (no router: the suite runs the rest of the pipeline), its FAQ
+    ingested, and a suite beside it."""
+    from assistant.config import load_config
+    from knowledge_base import KnowledgeBase
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    faq = tmp_path / "faq.csv"
+    faq.write_text(FAQ, encoding="utf-8")
+    config = tmp_path / "shop.yaml"
+    config.write_text(yaml.safe_dump({
+        "llm": {"backend": "fake"},
+        "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "kb"), "collection": "suite-test",
+                           "abstain_threshold": 0.6, "faq_threshold": 0.99},
+        "app": {"ingest_demo_kb": False},
+        "chat": {"use_router": False, "use_guardrails": False},
+        "storage": {"url": f"sqlite:///{tmp_path}/shop.db"},
+    }), encoding="utf-8")
+    settings = load_config(config, env={})
+    KnowledgeBase.from_config(settings.knowledge_base).ingest([faq], progress=False)
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
+    return config, suite, faq, settings
+
+
+def run_suite(config, suite, capsys, *extra):
+    from assistant.__main__ import main
+
+    code = main(["test-suite", str(suite), "--config", str(config), "--no-progress", *extra])
+    return code, capsys.readouterr().out
+
+
+def test_suite_passes_then_shows_what_a_price_change_broke(shop, capsys):
+    from knowledge_base import KnowledgeBase
+
+    config, suite, faq, settings = shop
+    code, out = run_suite(config, suite, capsys)
+    assert code == 0, out
+    assert "3 passed, 0 failed (3 checked turns in 2 conversations" in out
+    assert "no earlier run to compare with" in out
+    stored = json.loads((suite.parent / "suite.last-run.json").read_text(encoding="utf-8"))
+    assert [r["case"] for r in stored["results"]] == ["shipping", "shipping", "returns", "returns"]
+    code, out = run_suite(config, suite, capsys)
+    assert code == 0 and "no change since the run of" in out
+
+    faq.write_text(FAQ.replace("¥15", "¥20"), encoding="utf-8")  # the shop edits a price before a sale
+    KnowledgeBase.from_config(settings.knowledge_base).ingest([faq], progress=False)
+    code, out = run_suite(config, suite, capsys)
+    assert code == 1
+    assert "2 passed, 1 failed" in out
+    assert "FAIL shipping #1: missing '¥15'; says '¥20'" in out
+    assert "BROKEN  shipping #1" in out and "CHANGED shipping #1: answer" in out and "¥20" in out
+
+
+def test_suite_output_option_and_store_untouched(shop, capsys, tmp_path):
+    from sqlalchemy import create_engine, inspect
+
+    config, suite, _, _ = shop
+    out_file = tmp_path / "runs" / "latest.json"
+    code, out = run_suite(config, suite, capsys, "--output", str(out_file))
+    assert code == 0 and out_file.exists() and str(out_file) in out
+    db = tmp_path / "shop.db"
+    if db.exists():  # conversations and tickets of a suite run go to a throw-away store
+        assert "chat_sessions" not in inspect(create_engine(f"sqlite:///{db}")).get_table_names()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("conversations: []", "non-empty 'conversations'"),
+    ("conversations:\n  - id: a\n    turns: [{say: hi, expect: {route: x}}]", "'expect' keys must be among"),
+    ("conversations:\n  - id: a\n    turns: [{expect: {must: x}}]", "a turn 1 needs 'say:"),
+    ("conversations:\n  - id: a\n    turns: [{say: hi, expect: {handoff: maybe}}]", "handoff must be true or false"),
+    ("conversations: [", "bad YAML in regression suite"),
+])
+def test_malformed_suites_are_one_line_errors(tmp_path, text, message):
+    from assistant.errors import InputError
+    from assistant.insights.suite import load
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load(path)
+
+
+def test_diff_lines():
+    from assistant.insights.suite import TurnResult, diff
+
+    before = {"a #1": {"case": "a", "turn": 1, "text": "Shipping is ¥15.", "action": "kb_answer", "cited": ["x"],
+                       "handoff": False, "failures": []},
+              "b #1": {"case": "b", "turn": 1, "text": "no", "action": "decline", "cited": [], "handoff": False,
+                       "failures": ["action decline (expected kb_answer)"]},
+              "c #1": {"case": "c", "turn": 1, "text": "", "action": "", "cited": [], "handoff": False,
+                       "failures": []}}
+    now = [TurnResult("a", 1, "q", "Shipping is ¥20.", "kb_answer", ["x"], False, True, ["missing '¥15'"]),
+           TurnResult("b", 1, "q", "yes", "kb_answer", ["y"], False, True, []),
+           TurnResult("d", 1, "q", "hi", "small_talk", [], False, False, [])]
+    lines = diff(before, now)
+    assert lines[0] == "BROKEN  a #1: missing '¥15'"
+    assert lines[1].startswith("CHANGED a #1: answer 'Shipping is ¥15.' -> 'Shipping is ¥20.'")
+    assert lines[2] == "FIXED   b #1"
+    assert lines[3].startswith("CHANGED b #1: action decline -> kb_answer; cites [] -> ['y']")
+    assert lines[4:] == ["NEW     d #1: pass", "GONE    c #1"]
+
+
+def test_help_and_missing_file():
+    r = run_module("assistant", "test-suite", "--help")
+    assert r.returncode == 0 and "--output" in r.stdout and "must/must-not" in r.stdout
+    r = run_module("assistant", "test-suite", "/nonexistent/suite.yaml", env={"ASSISTANT_LLM__BACKEND": "fake"})
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
+    assert "regression suite not found" in r.stderr

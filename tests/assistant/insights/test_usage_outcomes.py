@@ -1,0 +1,166 @@
+"""Usage counts and outcome figures against what really happened (and an independent pandas computation);
+votes name their answer; a thumbs-down opens a ticket."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from tests.assistant.insights.conftest import ask
+
+
+def _later():
+    return datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=2)
+
+
+def test_turns_are_recorded_with_question_number_and_citations(runtime):
+    from assistant.insights.records import turns_frame
+
+    first, sid = ask(runtime, "How much does shipping cost?")
+    ask(runtime, "Do you sell gift cards? Call me on 13812345678", sid)
+    turns = turns_frame(runtime)
+    assert list(turns.message) == [0, 1] and list(turns.action) == ["kb_answer", "decline"]
+    assert turns.question[0] == "How much does shipping cost?"
+    assert "13812345678" not in turns.question[1]  # redacted like transcripts
+    assert json.loads(turns.cited[0])[0]["row_id"] == "ship-cost"
+    assert turns.best_score[0] is not None
+
+
+def test_usage_counts_equal_what_the_lookups_retrieved(runtime):
+    from assistant.insights import usage
+    from assistant.insights.usage import _faq_chunk
+
+    seen, cited = Counter(), Counter()
+    inner = runtime.kb.lookup
+
+    def spy(*a, **kw):
+        lookup = inner(*a, **kw)
+        ids = ([_faq_chunk(runtime.kb, lookup.faq.source, lookup.faq.row_id)] if lookup.faq
+               else [h.chunk_id for h in lookup.hits])
+        seen.update(set(ids))
+        return lookup
+
+    runtime.kb.lookup = spy
+    for q in ["How much does shipping cost?", "how long do I have to return an item", "运费是多少？",
+              "How much does shipping cost?", "Do you sell gift cards?"]:
+        reply, _ = ask(runtime, q)
+        cited.update({c.row_id for c in reply.citations})
+    runtime.kb.lookup = inner
+    result = usage.compute(runtime, progress=False)
+    got = {c: n for c, n in zip(result.chunks.chunk_id, result.chunks.retrieved, strict=True) if n}
+    assert got == dict(seen)
+    by_row = {r: n for r, n in zip(result.chunks.row_id, result.chunks.cited, strict=True) if n}
+    assert by_row == {k: v for k, v in cited.items() if k}
+    docs = result.documents.set_index("source")
+    assert docs.cited.sum() == sum(cited.values()) and result.questions == 5
+    assert usage.compute(runtime, progress=False).chunks.retrieved.sum() == result.chunks.retrieved.sum()  # cached
+    assert set(result.never_used.row_id) == set(result.chunks.row_id) - set(got_rows(result))
+
+
+def got_rows(result):
+    c = result.chunks
+    return set(c.row_id[(c.retrieved > 0) | (c.cited > 0)])
+
+
+def test_outcomes_equal_a_pandas_computation(runtime):
+    from assistant.insights import outcomes
+    from assistant.web.customer import vote
+
+    _, resolved = ask(runtime, "How much does shipping cost?")
+    ask(runtime, "thanks", resolved)  # small talk after an answer: still resolved
+    vote(runtime, resolved, True, "ui", message=0)
+    _, abandoned = ask(runtime, "Do you sell gift cards?")
+    _, handed = ask(runtime, "Do you sell gift cards?")
+    ask(runtime, "I want a human", handed)
+    _, unhappy = ask(runtime, "运费是多少？")
+    vote(runtime, unhappy, False, "ui", message=0)  # an answer rated bad is not a resolution
+
+    result = outcomes.compute(runtime, now=_later())
+    engine = runtime.storage_engine
+    turns = pd.read_sql("SELECT * FROM insights_turns", engine, parse_dates=["time"])
+    votes = pd.read_sql("SELECT * FROM app_votes", engine)
+    expected = {resolved: "resolved", abandoned: "abandoned", handed: "handed_off", unhappy: "abandoned"}
+    got = dict(zip(result.conversations.session_id, result.conversations.outcome, strict=True))
+    assert got == expected
+    # the same figures, computed here straight from the tables
+    last = turns.sort_values("time").groupby("session_id").time.max()
+    assert len(last) == result.by_day.conversations.sum() == 4
+    day = turns.time.min().strftime("%Y-%m-%d")
+    assert result.by_day.loc[day, ["resolved", "handed_off", "abandoned"]].tolist() == [1, 1, 2]
+    assert result.by_day.loc[day, "resolution_rate"] == 0.25
+    assert result.summary["csat"] == (votes.vote > 0).mean() == 0.5
+    intents = result.by_intent
+    assert intents.loc["shipping", "conversations"] == 2 and intents.loc["product_question", "handed_off"] == 1
+    by_intent = result.csat_by_intent
+    assert by_intent.loc["shipping", "votes"] == 2 and by_intent.loc["shipping", "csat"] == 0.5
+    ongoing = outcomes.compute(runtime).summary  # just now: every conversation is still going on
+    assert ongoing["ongoing"] == 4 and ongoing["resolution_rate"] is None
+
+
+def test_a_thumbs_down_opens_a_ticket_and_a_gap(runtime):
+    from assistant.insights import gaps
+    from assistant.web.customer import vote
+
+    _, sid = ask(runtime, "How much does shipping cost?")
+    vote(runtime, sid, False, "ui", message=0)
+    tickets = runtime.handoff.tickets_for_session(sid)
+    assert len(tickets) == 1 and "rated answer 1 as bad" in tickets[0].reasons[0]
+    assert gaps.compute(runtime)[0].reasons == {"rated bad": 1}
+
+
+def test_no_ticket_when_switched_off(tmp_path, monkeypatch):
+    from assistant.web.customer import vote
+    from tests.assistant.insights.conftest import make_runtime
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    runtime = make_runtime(tmp_path, insights={"ticket_on_bad_rating": False})
+    _, sid = ask(runtime, "How much does shipping cost?")
+    vote(runtime, sid, False, "ui", message=0)
+    assert runtime.handoff.tickets_for_session(sid) == []
+
+
+def test_outcome_csv_and_plots(runtime, tmp_path):
+    from assistant.insights import outcomes, plots
+
+    _, sid = ask(runtime, "How much does shipping cost?")
+    result = outcomes.compute(runtime, now=_later())
+    paths = outcomes.export_csv(result, tmp_path / "csv")
+    assert [p.name for p in paths][0] == "outcomes_by_day.csv"
+    assert "resolved" in paths[0].read_text(encoding="utf-8-sig")
+    for fig in (plots.outcomes_by_day(result.by_day), plots.outcomes_by_intent(result.by_intent),
+                plots.csat_trend(result.csat_by_day, None)):
+        fig.savefig(tmp_path / "x.png")
+
+
+def test_csat_trend_slope():
+    from assistant.insights.outcomes import csat_trend
+
+    days = pd.DataFrame({"up": [1, 2, 3], "down": [3, 2, 1], "votes": [4, 4, 4], "csat": [0.25, 0.5, 0.75]},
+                        index=["2026-05-01", "2026-05-02", "2026-05-03"])
+    assert abs(csat_trend(days) - 0.25) < 1e-9
+    assert csat_trend(days.iloc[:1]) is None
+
+
+def test_recorded_questions_follow_the_retention_period(runtime):
+    from assistant.insights import records
+
+    ask(runtime, "How much does shipping cost?")
+    with records.sessions(runtime).begin() as s:
+        s.add(records.TurnRow(time=datetime(2000, 1, 1), session_id="old", question="an old question"))
+    records._pruned["at"] = -records._PRUNE_EVERY_S  # as if the last pruning was long ago
+    records._maybe_prune(runtime)
+    assert list(records.turns_frame(runtime).question) == ["How much does shipping cost?"]
+
+
+def test_questions_are_not_kept_when_switched_off(tmp_path, monkeypatch):
+    from assistant.insights.records import turns_frame
+    from tests.assistant.insights.conftest import make_runtime
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    runtime = make_runtime(tmp_path, insights={"record_questions": False})
+    ask(runtime, "Do you sell gift cards?")
+    turns = turns_frame(runtime)
+    assert list(turns.action) == ["decline"] and list(turns.question) == [""]
