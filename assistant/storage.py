@@ -35,7 +35,8 @@ DEFAULT_DB = "data/assistant.db"
 # Tables holding customers' words or details, pruned after storage.retention_days (the order audit trail is
 # the shop's own record of what its agents did and stays).
 RETENTION_COLUMNS = {"chat_sessions": "updated_at", "app_chat_events": "time", "app_votes": "time",
-                     "handoff_tickets": "updated_at", "order_requests": "updated_at", "order_dialogues": "updated_at"}
+                     "handoff_tickets": "updated_at", "order_requests": "updated_at", "order_dialogues": "updated_at",
+                     "insights_turns": "time", "insights_faq_proposals": "updated_at"}
 PRUNE_EVERY_S = 3600.0
 
 

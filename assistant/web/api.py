@@ -261,7 +261,7 @@ class ChatCompletions:
             if getattr(reply, "replaced", False):
                 # The output check replaced what streamed: the final text is the one to show.
                 extra.update(replaced=True, text=reply.text)
-            record_answer(self.runtime, "api", reply, "", "api")
+            record_answer(self.runtime, "api", reply, "", "api", question=req.messages[-1].content)
             return
         adapter = self.models[req.model]
         loaded = set(self.runtime.adapters)  # configured and registered (python -m finetune) alike

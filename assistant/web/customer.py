@@ -110,7 +110,7 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
         reply = Reply(text=t(runtime, lang, "failed"), handoff=True, error=f"{type(exc).__name__}: {exc}")
     from assistant.web.events import record_answer
 
-    record_answer(runtime, session.id, reply, lang, channel)
+    record_answer(runtime, session.id, reply, lang, channel, question=text)
     yield ChatEvent(reply.text, session.id, lang, reply=reply, done=True)
 
 

@@ -257,7 +257,7 @@ def md_text(text, limit: int | None = None) -> str:
     text = str(text or "")
     if limit is not None and len(text) > limit:
         text = text[:limit] + "…"
-    lines = [_MD_SPECIAL.sub(r"\\\1", html.escape(line.strip(), quote=True)) for line in text.splitlines()]
+    lines = [_MD_SPECIAL.sub(r"\\\1", html.escape(line.strip(), quote=False)) for line in text.splitlines()]
     return "<br>".join(lines)
 
 
