@@ -4,7 +4,7 @@ Prints tokens/s of each, their ratio (goal >= 0.95: our layer must cost almost n
 token p50; also the transformers backend's tok/s on the same model for reference.
 
 `builds`: the portable llama.cpp build that dev.sh installs (AVX2, no AMX) side by side with the other builds
-found in the wheel cache (`SHOP_ASSISTANT_LLAMA_CPU=native|avx512 bash dev.sh llama-wheel` makes them), each
+found in the wheel cache (`SHOP_ASSISTANT_LLAMA_CPU=native|avx512|portable bash dev.sh llama-wheel` makes them), each
 in its own child process on the default Qwen2.5-0.5B, alternating, with the start-up probe's cost.
 Usage: python bench/generation.py [--model smollm2-135m|qwen2.5-0.5b] [--rounds N] [--quick] [--builds-only]
 """
@@ -136,15 +136,16 @@ print(json.dumps(out))
 
 def wheel_builds() -> dict[str, Path]:
     """Build profile -> a cached llama-cpp-python wheel for it, as dev.sh keys them (flags -> folder)."""
+    import os
     import subprocess
 
     repo = Path(__file__).resolve().parent.parent
     found = {}
     for profile in ("portable", "avx512", "native"):
-        script = ("source <(sed -n '/^LLAMA_CPP_VERSION=/p;/^llama_cmake_args()/,/^}/p;/^llama_wheel_dir()/,/^}/p' "
-                  'dev.sh); CACHE=${SHOP_ASSISTANT_CACHE:-$HOME/.cache/shop-assistant}; '
-                  f"SHOP_ASSISTANT_LLAMA_CPU={profile} llama_wheel_dir")
-        folder = subprocess.run(["bash", "-c", script], cwd=repo, capture_output=True, text=True).stdout.strip()
+        done = subprocess.run(["bash", "dev.sh", "llama-flags"], cwd=repo, capture_output=True, text=True,
+                              env={**os.environ, "SHOP_ASSISTANT_LLAMA_CPU": profile})
+        lines = done.stdout.strip().splitlines()
+        folder = lines[-1] if done.returncode == 0 and lines else ""
         wheels = sorted(Path(folder).glob("llama_cpp_python-*.whl")) if folder else []
         if wheels:
             found[profile] = wheels[0]

@@ -27,12 +27,24 @@ def test_unknown_llama_build_profile_is_refused():
     done = subprocess.run(["bash", "dev.sh", "llama-wheel"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode != 0
-    assert "SHOP_ASSISTANT_LLAMA_CPU must be portable, avx512 or native" in done.stderr
+    assert "SHOP_ASSISTANT_LLAMA_CPU must be auto, portable, avx512 or native" in done.stderr
+
+
+def flags(profile: str) -> list[str]:
+    env = {**os.environ, "SHOP_ASSISTANT_LLAMA_CPU": profile}
+    done = subprocess.run(["bash", "dev.sh", "llama-flags"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()
 
 
 def test_the_build_flags_never_ask_for_native_or_amx_by_default():
-    script = (REPO / "dev.sh").read_text()
-    flags = subprocess.run(["bash", "-c", 'source <(sed -n "/^llama_cmake_args()/,/^}/p" dev.sh); '
-                                          "llama_cmake_args"], cwd=REPO, capture_output=True, text=True).stdout
-    assert "-DGGML_NATIVE=OFF" in flags and "-DGGML_AMX_TILE=OFF" in flags and "AVX512=OFF" in flags
-    assert "--no-cache-dir" in script  # pip's wheel cache never hands back a binary built with other flags
+    resolved, cmake, wheels = flags("auto")
+    assert resolved in ("portable", "avx512")  # decided by the CPU's features, never -march=native
+    for profile in ("auto", "portable", "avx512"):
+        _, cmake, _ = flags(profile)
+        assert "-DGGML_NATIVE=OFF" in cmake and "-DGGML_AMX_TILE=OFF" in cmake and "-DGGML_AMX_INT8=OFF" in cmake
+    assert "-DGGML_AVX512=OFF" in flags("portable")[1] and "-DGGML_AVX512=ON" in flags("avx512")[1]
+    # pip's wheel cache never hands back a binary built with other flags: our own folder per flag set
+    assert flags("portable")[2] != flags("avx512")[2]
+    assert "--no-cache-dir" in (REPO / "dev.sh").read_text()
