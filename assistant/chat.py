@@ -4,6 +4,7 @@
       -> guardrails.check_input            (refuse an attack)
       -> orders.handle                     (an order conversation: verified, quoted from the shop's backend)
       -> knowledge_base.lookup             (FAQ row / evidence sentences / "the documents do not say")
+         + verifier                        (a second reading: does the evidence state what was asked?)
       -> router.route(text, state, lookup) (one decision, with the lookup in hand)
       -> action: kb_answer | small_talk | clarify | fallback | decline | handoff (handoff.open_ticket)
       -> answer checks                     (every fact the LLM states must be in the evidence)
@@ -176,7 +177,7 @@ class ChatService:
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
                  guardrails=None, router=None, kb=None, handoff=None, redactor=None, shop: Shop | None = None,
                  max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None,
-                 orders=None):
+                 orders=None, verifier=None):
         self.backend = backend
         self.cfg = cfg or ChatConfig()
         self.shop = shop or Shop()
@@ -189,6 +190,8 @@ class ChatService:
         self.curated_faq = curated_faq
         # assistant.orders desk: `.handle(text, session, language)` -> a reply for order conversations, else None
         self.orders = orders
+        # knowledge_base.answer.Verifier: a second reading that declines near misses before anything is sent
+        self.verifier = verifier
         self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 
     def session_from_messages(self, messages) -> ChatSession:
@@ -282,6 +285,8 @@ class ChatService:
             earlier = [m.content for m in turn.session.history if m.role == "user"]
             try:
                 turn.lookup = self.kb.lookup(turn.text, turn.language, earlier)
+                if self.verifier is not None:
+                    turn.checks += self.verifier.check(turn.lookup)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
                 log.error("knowledge base failed: %s", exc.one_line())

@@ -147,6 +147,27 @@ class Runtime:
         return self.settings.app.title or f"{shop.name(shop.cfg.default_language)} · Shop Assistant"
 
     @property
+    def verifier(self):
+        """The second reading of the evidence (knowledge_base.verify_model), or None when it is off or the chat
+        runs on another backend than llama.cpp."""
+        def build():
+            import dataclasses
+
+            from knowledge_base.answer import Verifier
+
+            kb_cfg, llm = self.settings.knowledge_base, self.llm_config
+            if not kb_cfg.verify_model or llm.backend != "llamacpp":
+                return None
+            if kb_cfg.verify_model == llm.model:
+                backend = self.backend
+            else:
+                cfg = dataclasses.replace(llm, model=kb_cfg.verify_model, adapters={}, n_ctx=2048, max_tokens=4)
+                self._probe(cfg)
+                backend = build_backend(cfg)
+            return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above)
+        return self._get("verifier", build)
+
+    @property
     def guardrails(self):
         def build():
             import dataclasses
@@ -337,6 +358,7 @@ class Runtime:
                 redactor=self.redactor, shop=self.shop, max_message_chars=self.settings.app.max_message_chars,
                 curated_faq=self.curated_faq if c.use_knowledge_base else None,
                 sessions=self._session_store() if c.persist_sessions else None,
+                verifier=self.verifier if c.use_knowledge_base else None,
                 orders=self.orders,
             )
         return self._get("chat", build, required=True)

@@ -11,6 +11,7 @@ for no particular shop. A LangChain chain runs the LLM, so any chat model LangCh
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from knowledge_base.grounding import Evidence, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import normalize_question
 
+log = logging.getLogger(__name__)
 NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
 _CITATION_MARK = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，]\s*\d+)*\s*[\]】]")
@@ -213,6 +215,44 @@ class Answerer:
             return GroundedAnswer(text, from_faq=lookup.faq is not None, mode=mode, **common)
         return GroundedAnswer(self.extractive(lookup), from_faq=lookup.faq is not None, mode="extract",
                               checks=checks, **common)
+
+
+class Verifier:
+    """A second reading before an answer is sent: does the evidence state what the question asks (not merely
+    something near it)? Near misses ("do you sell matcha?" over the green-tea page) score as high as right
+    answers on similarity alone; a model asked this one yes/no question tells them apart far better.
+    Evidence that scores `skip_above` or more is not asked about (it is the question's own sentence)."""
+
+    def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3):
+        self.backend, self.prompt = backend, prompt
+        self.skip_above, self.max_sentences = skip_above, max_sentences
+
+    def needed(self, lookup: Lookup) -> bool:
+        return lookup.answerable and lookup.faq is None and lookup.evidence_score < self.skip_above
+
+    def states_answer(self, lookup: Lookup) -> bool:
+        text = "\n".join(f"- {e.quoted}" for e in lookup.evidence[: self.max_sentences])
+        reply = self.backend.generate(
+            [Message("system", self.prompt),
+             Message("user", f"TEXT:\n{text}\n\nQUESTION: {lookup.question}\n\n"
+                             "Does the TEXT state what the QUESTION asks? YES or NO")],
+            max_tokens=2, temperature=0.0)
+        return not reply.strip().upper().startswith("NO")
+
+    def check(self, lookup: Lookup) -> list[str]:
+        """Marks `lookup` not answerable when the model says the evidence does not state the answer."""
+        if not self.needed(lookup):
+            return []
+        from assistant.errors import AssistantError
+
+        try:
+            if self.states_answer(lookup):
+                return []
+        except AssistantError as exc:  # the reader failing must not cost the customer the answer
+            log.warning("second reading failed, answering on the first: %s", exc.one_line())
+            return []
+        lookup.answerable = False
+        return ["the evidence does not state what was asked (second reading)"]
 
 
 # --- LangChain: the retriever and the chain --------------------------------------------------------------

@@ -53,6 +53,12 @@ class KnowledgeBaseConfig:
         metadata={"help": "answer only when the best evidence sentence scores this (cosine + shared-words bonus); "
                           "null = calibrated value"})
     evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
+    verify_model: str = field(
+        default="qwen2.5-1.5b",
+        metadata={"help": "model that reads the evidence once more and declines near misses (an embedded profile or "
+                          "a GGUF; '' = no second reading)"})
+    verify_skip_above: float = field(
+        default=1.0, metadata={"help": "evidence scoring this or more is sent without the second reading"})
     answer_style: str = field(
         default="extract",
         metadata={"help": "extract = send the shop's own sentences (translated when the customer writes the other "

@@ -204,7 +204,7 @@ class KnowledgeBase:
                         style=self.cfg.answer_style, translate_for=lambda lang: shop.text("translate_prompt", lang))
 
     def answer(self, question: str, backend: LLMBackend, history: Sequence[Message] | None = None,
-               adapter: str | None = None, shop=None) -> GroundedAnswer:
+               adapter: str | None = None, shop=None, verifier=None) -> GroundedAnswer:
         """The whole grounded answer: lookup, then the shop's own sentences (translated by the LLM when the customer
         writes the other language) or, in the "phrase" style, the LLM phrasing them; checked; declined when the
         documents do not say."""
@@ -212,12 +212,15 @@ class KnowledgeBase:
         earlier = [m.content if isinstance(m, Message) else m["content"] for m in turns
                    if (m.role if isinstance(m, Message) else m["role"]) == "user"]
         lookup = self.lookup(question, earlier_questions=earlier)
+        checks = verifier.check(lookup) if verifier is not None else []
         answerer = self.answerer(shop)
         draft = None
         if answerer.needs_llm(lookup):
             chain = answer_chain(self._chat_model(backend, adapter))
             draft = chain.invoke(answerer.messages(lookup, question, turns))
-        return answerer.finish(lookup, question, draft)
+        result = answerer.finish(lookup, question, draft)
+        result.checks = checks + result.checks
+        return result
 
     def as_chain(self, backend: LLMBackend, adapter: str | None = None) -> Runnable:
         """LangChain Runnable: question (str or {"question", "history"}) -> GroundedAnswer."""

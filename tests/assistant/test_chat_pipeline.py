@@ -224,3 +224,19 @@ def test_shop_contacts_from_the_kb_are_not_treated_as_a_pii_leak(pipeline):
     assert chat.respond("How can I reach support?").collect().text == contact
     fb.queue("Call jane@other.example")  # PII nobody gave the model is still removed
     assert "jane@other.example" not in chat.respond("How can I reach support?").collect().text
+
+
+def test_a_second_reading_declines_a_near_miss_before_anything_is_sent(pipeline):
+    from knowledge_base.answer import Verifier
+
+    chat, fb, _ = pipeline
+    reader = FakeBackend(["NO"])
+    chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
+    reply = chat.respond("How long is the warranty?").collect()
+    assert reply.route["action"] == "decline" and "don't know" in reply.text
+    assert any("second reading" in c for c in reply.checks)
+    assert "warranty is 2 years" in reader.last_prompt[1].content  # it read the evidence
+    reader.queue("YES")
+    assert chat.respond("How long is the warranty?").collect().route["action"] == "kb_answer"
+    reader.queue(RuntimeError("reader down"))  # a failing reader costs nothing: the first reading stands
+    assert chat.respond("How long is the warranty?").collect().route["action"] == "kb_answer"
