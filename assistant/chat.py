@@ -54,6 +54,12 @@ class ChatConfig:
     use_handoff: bool = field(default=True, metadata={"help": "create handoff tickets for human agents"})
     rate_limit_per_minute: int = field(default=20, metadata={"help": "messages per session per minute; 0 = no limit"})
     small_talk_max_tokens: int = field(default=48, metadata={"help": "new tokens for a small-talk reply"})
+    cross_language_retry: bool = field(
+        default=True, metadata={"help": "when the documents do not answer, ask once more with the question "
+                                        "translated (the answer may be on a page in the other language)"})
+    cross_language_min_score: float = field(
+        default=0.95, metadata={"help": "the translated question's evidence must score this much (and pass the "
+                                        "second reading) to be answered from"})
 
     def __post_init__(self):
         if self.max_history_turns < 0:
@@ -287,6 +293,8 @@ class ChatService:
                 turn.lookup = self.kb.lookup(turn.text, turn.language, earlier)
                 if self.verifier is not None:
                     turn.checks += self.verifier.check(turn.lookup)
+                if not turn.lookup.answerable and self.cfg.cross_language_retry:
+                    self._look_up_across_languages(turn, earlier)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
                 log.error("knowledge base failed: %s", exc.one_line())
@@ -297,6 +305,33 @@ class ChatService:
 
             turn.lookup = Lookup(turn.text, turn.language, faq=hit, best_score=hit.score, answerable=True)
             turn.error = None
+
+    def _look_up_across_languages(self, turn: Turn, earlier: list[str]) -> None:
+        """The answer may be on a page in the other language ("H2 有多重？" over an English spec sheet), which
+        neither words nor this embedder match well: ask once more with the question translated. Only after a
+        first "no answer", so answered questions never pay for it."""
+        other = "en" if turn.language == "zh" else "zh"
+        # The second reader is the larger model when there is one: it translates far better than the small one.
+        translator = self.verifier.backend if self.verifier is not None else self.backend
+        try:
+            translated = "".join(translator.stream(
+                [Message("system", self.shop.text("translate_question", other)), Message("user", turn.text)],
+                max_tokens=64, temperature=0.0)).strip().splitlines()
+        except AssistantError as exc:
+            log.warning("could not translate the question: %s", exc.one_line())
+            return
+        if not translated or not translated[0].strip():
+            return
+        second = self.kb.lookup(translated[0].strip(), turn.language, earlier)
+        # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
+        strong = second.evidence_score >= max(self.cfg.cross_language_min_score, turn.lookup.evidence_score + 0.03)
+        second.answerable = second.answerable and strong
+        checks = self.verifier.check(second, always=True) if self.verifier is not None else []
+        if second.answerable:
+            turn.lookup = second
+            turn.checks.append(f"answered from the {other} documents (the question translated)")
+        else:
+            turn.checks += checks
 
     def _answer(self, turn: Turn) -> ReplyStream:
         lookup = turn.lookup

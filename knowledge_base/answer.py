@@ -227,8 +227,8 @@ class Verifier:
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
 
-    def needed(self, lookup: Lookup) -> bool:
-        return lookup.answerable and lookup.faq is None and lookup.evidence_score < self.skip_above
+    def needed(self, lookup: Lookup, always: bool = False) -> bool:
+        return lookup.answerable and lookup.faq is None and (always or lookup.evidence_score < self.skip_above)
 
     def states_answer(self, lookup: Lookup) -> bool:
         text = "\n".join(f"- {e.quoted}" for e in lookup.evidence[: self.max_sentences])
@@ -239,9 +239,9 @@ class Verifier:
             max_tokens=2, temperature=0.0)
         return not reply.strip().upper().startswith("NO")
 
-    def check(self, lookup: Lookup) -> list[str]:
+    def check(self, lookup: Lookup, always: bool = False) -> list[str]:
         """Marks `lookup` not answerable when the model says the evidence does not state the answer."""
-        if not self.needed(lookup):
+        if not self.needed(lookup, always):
             return []
         from assistant.errors import AssistantError
 

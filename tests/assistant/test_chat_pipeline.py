@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from assistant.chat import ChatService
+from assistant.chat import ChatConfig, ChatService
 from assistant.llm import FakeBackend
 
 guardrails_mod = pytest.importorskip("assistant.guardrails")
@@ -70,7 +70,7 @@ class FakeKB:
             return Lookup(question, language, faq=faq, best_score=1.0, answerable=True)
         for key, ev in self.sentences.items():
             if key in q:
-                return Lookup(question, language, evidence=[ev], best_score=0.9, evidence_score=0.9,
+                return Lookup(question, language, evidence=[ev], best_score=0.9, evidence_score=ev.score,
                               answerable=True)
         return Lookup(question, language, best_score=0.2)
 
@@ -93,7 +93,8 @@ def pipeline(tmp_path):
     queue = handoff_mod.HandoffQueue(engine, handoff_mod.HandoffConfig())
     ensure_tables(engine)
     fb = FakeBackend(default="Our warranty is 2 years [1].")
-    chat = ChatService(fb, guardrails=guardrails_mod.Guardrails(), router=router, kb=FakeKB(), handoff=queue)
+    chat = ChatService(fb, ChatConfig(cross_language_retry=False), guardrails=guardrails_mod.Guardrails(),
+                       router=router, kb=FakeKB(), handoff=queue)
     return chat, fb, queue
 
 
@@ -240,3 +241,15 @@ def test_a_second_reading_declines_a_near_miss_before_anything_is_sent(pipeline)
     assert chat.respond("How long is the warranty?").collect().route["action"] == "kb_answer"
     reader.queue(RuntimeError("reader down"))  # a failing reader costs nothing: the first reading stands
     assert chat.respond("How long is the warranty?").collect().route["action"] == "kb_answer"
+
+
+def test_no_answer_asks_once_more_with_the_question_translated(pipeline):
+    chat, fb, _ = pipeline
+    chat.cfg.cross_language_retry = True
+    chat.kb.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1")}  # English only
+    chat.kb.sentences["warranty"].score = 0.97  # strong evidence for the translated question
+    fb.queue("How long is the warranty?", "保修期为 2 年。")  # the question translated, then the answer translated
+    reply = chat.respond("保修多久？").collect()
+    assert reply.route["action"] == "kb_answer" and reply.text == "保修期为 2 年。"
+    assert any("question translated" in c for c in reply.checks)
+    assert "English" in fb.calls[0]["messages"][0].content
