@@ -202,6 +202,17 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
     return removed
 
 
+def runtime_sessions(runtime, name: str):
+    """Sessions on the runtime's store, its tables made once (built and kept by the runtime under `name`)."""
+    def build():
+        engine = runtime.storage_engine
+        if engine is None:
+            raise RuntimeError(f"the store is unavailable: {runtime.degraded.get('storage', 'unknown reason')}")
+        ensure_tables(engine)
+        return session_factory(engine)
+    return runtime.component(name, build)
+
+
 class Retention:
     """Deletes what is older than `retention_days`; `maybe_prune()` is cheap enough to call on every write."""
 

@@ -4,19 +4,14 @@ on any customer-facing path: chat answers, declines, canned replies, hand-off, w
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
+
+from tests.fakes import Pred
 
 DEMO_WORDS = ("aurora", "极光", "aurorahome")
 
 
-@dataclass
-class Pred:
-    label: str
-    score: float
-    scores: dict
-    low_confidence: bool = False
 
 
 class Keywords:

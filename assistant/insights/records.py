@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Float, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, ensure_tables, session_factory
+from assistant.storage import Base, runtime_sessions
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +52,10 @@ class TurnRow(Base):
 
 def sessions(runtime):
     """Sessions on the runtime's store, tables made once per runtime."""
-    def build():
-        import assistant.insights.faq  # noqa: F401 - declares the proposals table before the tables are made
-        import assistant.web.events  # noqa: F401 - app_votes
+    import assistant.insights.faq  # noqa: F401 - declares the proposals table before the tables are made
+    import assistant.web.events  # noqa: F401 - app_votes
 
-        engine = runtime.storage_engine
-        if engine is None:
-            raise RuntimeError(f"the store is unavailable: {runtime.degraded.get('storage', 'unknown reason')}")
-        ensure_tables(engine)
-        return session_factory(engine)
-    return runtime.component("insights_sessions", build)
+    return runtime_sessions(runtime, "insights_sessions")
 
 
 def _now() -> datetime:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
+from assistant.storage import Base, insert_or_replace, runtime_sessions
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,7 @@ class VoteRow(Base):
 
 
 def _factory(runtime):
-    """Sessions on the runtime's store (tables made once per runtime)."""
-    def build():
-        engine = runtime.storage_engine
-        if engine is None:
-            raise RuntimeError(f"the store is unavailable: {runtime.degraded.get('storage', 'unknown reason')}")
-        ensure_tables(engine)
-        return session_factory(engine)
-    return runtime.component("event_sessions", build)
+    return runtime_sessions(runtime, "event_sessions")
 
 
 def _now() -> datetime:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from assistant.chat import ChatConfig, ChatService
 from assistant.llm import FakeBackend
+from tests.fakes import Pred
 
 guardrails_mod = pytest.importorskip("assistant.guardrails")
 router_mod = pytest.importorskip("assistant.router")
 handoff_mod = pytest.importorskip("assistant.handoff")
 
 
-@dataclass
-class Pred:
-    label: str
-    score: float
-    scores: dict
-    low_confidence: bool = False
 
 
 class KeywordClassifier:

@@ -3,10 +3,11 @@ fake embedder and keyword classifiers for the router; a tiny bilingual shop FAQ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.fakes import Pred
 
 FAQ = """id,question,answer,lang
 ship-cost,How much does shipping cost?,Standard shipping costs ¥15 and is free from ¥199.,en
@@ -16,12 +17,6 @@ returns-zh,多久内可以退货？,收货后30天内可以退货。,zh
 """
 
 
-@dataclass
-class Pred:
-    label: str
-    score: float
-    scores: dict
-    low_confidence: bool = False
 
 
 class KeywordIntents:
@@ -59,7 +54,7 @@ def insights_settings(tmp: Path, **sections):
                            "abstain_threshold": 0.6, "faq_threshold": 0.99},
         "app": {"ingest_demo_kb": False, "client_rate_limit_per_minute": 0, "handoffs_per_client_per_hour": 0,
                 "votes_per_client_per_minute": 0},
-        "chat": {"rate_limit_per_minute": 0, "use_guardrails": False},
+        "chat": {"rate_limit_per_minute": 0, "use_guardrails": False, "cross_language_retry": False},
         "insights": {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "group_similarity": 0.5},
     }
     for name, values in sections.items():
