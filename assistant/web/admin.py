@@ -39,15 +39,17 @@ def _registered() -> list:
 
 def adapter_table(runtime, role):
     require(role, "admin")
-    active = dict(runtime.settings.llm.adapters)
-    rows = [[task, path, "active", "", ""] for task, path in active.items()]
+    active = dict(runtime.llm_config.adapters)  # configured and registered: what the runtime serves
+    rows, listed = [], set()
     for r in _registered():
         try:
             value = r.for_backend(runtime.settings.llm.backend)
         except Exception:  # noqa: BLE001 - e.g. no GGUF export for llama.cpp yet
             value = r.path
         state = "active" if active.get(r.task) == value else "registered"
+        listed.add((r.task, value))
         rows.append([r.task, value, state, r.method, r.created])
+    rows = [[task, path, "active", "", ""] for task, path in active.items() if (task, path) not in listed] + rows
     return _frame(rows, ["task", "adapter", "state", "method", "created"])
 
 
@@ -60,7 +62,7 @@ def activate_adapter(runtime, role, task: str, path: str):
     if task not in TASKS:
         raise InputError(f"task must be one of {', '.join(TASKS)}")
     path = (path or "").strip()
-    adapters = dict(runtime.settings.llm.adapters)
+    adapters = dict(runtime.llm_config.adapters)
     if not path:
         adapters.pop(task, None)
         msg = f"`{task}` now uses the base model."
