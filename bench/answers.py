@@ -1,5 +1,5 @@
 """Answer-quality bench: would a real shop's customers get right answers? Two fictional shops (bench/data/answers:
-a dev shop the team may tune on, a held-out shop reported only in aggregate), each ingested into its own
+a dev shop the pipeline may be tuned on, a held-out shop reported only in aggregate), each ingested into its own
 temporary collection and served by the real app; every customer question goes through `/v1/chat/completions`
 (model `support`, one conversation each) and is scored for facts, declines, invented figures, misroutes and
 leaks, side by side with two baselines in the same run:

@@ -124,7 +124,8 @@ def _variant(name: str, base: str, steps: int, batch: int, seq: int) -> dict:
 
 
 def measure(base: str, steps: int, batch: int, seq: int) -> dict:
-    out: dict = {"base": base, "device": _device_name()}
+    # the base model's name, not where it happens to sit on the machine that measured it
+    out: dict = {"base": Path(base).name or base, "device": _device_name()}
     for name in VARIANTS:
         cmd = [sys.executable, __file__, "variant", name, "--base", base, "--steps", str(steps), "--batch",
                str(batch), "--seq", str(seq)]

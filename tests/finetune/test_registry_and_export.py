@@ -62,7 +62,7 @@ def test_adapter_trained_on_another_base_is_refused(tmp_path):
     reg.check_adapter_base(tmp_path, "smollm2-135m")
     # peft's own record when the base came from our plain-HF cache copy of the embedded model
     (tmp_path / "adapter_config.json").write_text(
-        json.dumps({"base_model_name_or_path": "/root/.cache/shop-assistant/hf/smollm2-135m"}))
+        json.dumps({"base_model_name_or_path": "/home/user/.cache/shop-assistant/hf/smollm2-135m"}))
     reg.check_adapter_base(tmp_path, "smollm2-135m")
     with pytest.raises(ModelLoadError):
         reg.check_adapter_base(tmp_path, "qwen2.5-0.5b")
