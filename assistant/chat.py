@@ -354,16 +354,9 @@ class ChatService:
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
 
         def check(sentence: str, first: bool) -> list[str]:
-            from knowledge_base.answer import NOT_FOUND, clean_answer, echoes
-            from knowledge_base.grounding import unsupported
+            from knowledge_base.answer import draft_problems
 
-            text = clean_answer(sentence)
-            if NOT_FOUND in sentence.upper().replace(" ", "_"):
-                problems = ["the model found no answer in the evidence"]
-            elif first and echoes(text, turn.text):
-                problems = ["the draft repeats the question"]
-            else:
-                problems = [f"unsupported {p}" for p in unsupported(text, lookup.sources, turn.text)]
+            problems = draft_problems(sentence, lookup, turn.text, first)
             turn.checks += problems
             return problems
 

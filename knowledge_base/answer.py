@@ -129,6 +129,19 @@ def readable(sentence: str, context: str = "") -> str:
     return text
 
 
+def draft_problems(draft: str, lookup: Lookup, question: str, first: bool = True) -> list[str]:
+    """Why (part of) an LLM draft may not be sent: it found nothing, it repeats the question (checked on the
+    draft's first sentence), or it states a number or code the evidence does not."""
+    text = clean_answer(draft)
+    if NOT_FOUND in draft.upper().replace(" ", "_") or (first and not text):
+        return ["the model found no answer in the evidence"]
+    if not text:  # a later sentence that was only citation marks: nothing to send, nothing wrong
+        return []
+    if first and echoes(text, question):
+        return ["the draft repeats the question"]
+    return [f"unsupported {p}" for p in unsupported(text, lookup.sources, question)]
+
+
 class Answerer:
     """Decides what is sent. `style` "extract" (default): the shop's own evidence sentences, as written (the LLM
     only translates them when the customer writes the other language); "phrase": the LLM phrases the evidence
@@ -203,13 +216,7 @@ class Answerer:
                 return GroundedAnswer(lookup.faq.answer, from_faq=True, mode="faq", **common)
             return GroundedAnswer(self.extractive(lookup), mode="extract", **common)
         text = clean_answer(draft)
-        checks = []
-        if NOT_FOUND in text.upper().replace(" ", "_") or not text:
-            checks.append("the model found no answer in the evidence")
-        elif echoes(text, question):
-            checks.append("the draft repeats the question")
-        else:
-            checks += [f"unsupported {p}" for p in unsupported(text, lookup.sources, question)]
+        checks = draft_problems(draft, lookup, question)
         if not checks:
             mode = "translated" if self.style == "extract" else "llm"
             return GroundedAnswer(text, from_faq=lookup.faq is not None, mode=mode, **common)
