@@ -4,18 +4,12 @@ and downloads the Google Ads Editor file. Screenshot in test-artifacts/."""
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.browser import ARTIFACTS, MARKS, launch, staff_login
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (/usr/bin/chromium)"),
-]
+pytestmark = MARKS
 
 
 def test_upload_a_feed_approve_all_and_export(live_app, tmp_path):
@@ -27,17 +21,13 @@ def test_upload_a_feed_approve_all_and_export(live_app, tmp_path):
     before, live_app.backend.default = live_app.backend.default, numbered(HEADLINES) + "\n" + numbered(DESCRIPTIONS)
     cfg = live_app.runtime.settings.adcopy
     feed_dir, cfg.feed_dir = cfg.feed_dir, str(tmp_path / "feeds")
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
         page.set_default_timeout(20_000)
         try:
             page.goto(live_app.url + "/")
-            page.get_by_text("Staff login (agents and admins)").click()
-            page.locator("#login-user textarea, #login-user input").first.fill("agent")
-            page.locator("#login-password input").fill("demo-agent")
-            page.locator("#login-button").click()
+            staff_login(page, "agent", "demo-agent")
             page.get_by_text("Logged in as").wait_for()
             page.get_by_role("tab", name="Copywriter").click()
             page.get_by_text("Product feed: assets for a whole catalogue").click()

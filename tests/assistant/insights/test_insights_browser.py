@@ -3,20 +3,12 @@ next customer with that question gets the answer (Playwright + Debian's chromium
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.assistant.insights.conftest import ask, make_runtime
+from tests.browser import ARTIFACTS, MARKS, launch, staff_login
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (/usr/bin/chromium)"),
-]
+pytestmark = MARKS
 
 
 def test_admin_fixes_the_top_gap_and_the_next_customer_gets_the_answer(tmp_path, monkeypatch):
@@ -31,17 +23,13 @@ def test_admin_fixes_the_top_gap_and_the_next_customer_gets_the_answer(tmp_path,
         ask(runtime, "Do you sell gift cards?")
     ask(runtime, "Is there parking at the warehouse?")
     auth = Authenticator.from_config(runtime.settings.app)
-    ARTIFACTS.mkdir(exist_ok=True)
     with BackgroundServer(create_app(runtime, build_demo(runtime, auth), auth, css=CSS)) as server, \
             sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-background-networking"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.set_default_timeout(30_000)
         page.goto(server.url + "/")
-        page.get_by_text("Staff login (agents and admins)").click()
-        page.locator("#login-user textarea, #login-user input").first.fill("admin")
-        page.locator("#login-password input").fill("demo-admin")
-        page.locator("#login-button").click()
+        staff_login(page, "admin", "demo-admin")
         page.get_by_text("Logged in as").wait_for()
         page.get_by_role("tab", name="Analytics").click()
 
