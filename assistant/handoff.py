@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, Float, Integer, String, Text, select
 from sqlalchemy.engine import Engine
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError, NotFoundError, StorageError
-from assistant.storage import Base, ensure_tables, session_factory
+from assistant.storage import Base, ensure_tables, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,6 @@ class Ticket:
         return d
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def _transcript(transcript) -> list[dict[str, str]]:
     if isinstance(transcript, str):
@@ -149,7 +146,7 @@ class HandoffQueue:
         """negative sentiment x intent priority x waiting time: each factor >= 1 except low-priority intents."""
         negative = ticket.sentiment_score if ticket.sentiment.lower() in self.cfg.negative_labels else 0.0
         priority = float(self.cfg.intent_priority.get(ticket.intent, self.cfg.default_priority))
-        minutes = max(0.0, ((now or _utcnow()) - ticket.created_at).total_seconds() / 60.0)
+        minutes = max(0.0, ((now or utc_now()) - ticket.created_at).total_seconds() / 60.0)
         return (1.0 + self.cfg.negative_weight * negative) * priority * (1.0 + minutes / self.cfg.wait_minutes_scale)
 
     def _find(self, session, key: str) -> TicketRow | None:
@@ -179,7 +176,7 @@ class HandoffQueue:
             if draft_reply is None and draft_fn is not None:
                 draft_reply, citations = draft_fn(turns)  # slow (LLM): outside any transaction
             cites = [c.as_dict() if isinstance(c, Citation) else Citation(**c).as_dict() for c in citations]
-            now = _utcnow()
+            now = utc_now()
             row = TicketRow(ticket_key=key, session_id=str(session_id), message_key=message_key, status="open",
                             intent=intent or "", sentiment=sentiment or "", sentiment_score=float(sentiment_score),
                             language=language or "", transcript=json.dumps(turns, ensure_ascii=False),
@@ -208,7 +205,7 @@ class HandoffQueue:
     def queue(self, statuses: Sequence[str] = WAITING, now: datetime | None = None,
               limit: int | None = None) -> list[Ticket]:
         """Waiting tickets, most urgent first (ties: the older first)."""
-        now = now or _utcnow()
+        now = now or utc_now()
         with self._sessions() as s:
             rows = s.scalars(select(TicketRow).where(TicketRow.status.in_(list(statuses)))).all()
             tickets = [self._to_ticket(r, now) for r in rows]
@@ -226,7 +223,7 @@ class HandoffQueue:
                 row.status = status
                 if note is not None:
                     row.agent_note = note
-                row.updated_at = _utcnow()
+                row.updated_at = utc_now()
             return self._to_ticket(row)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, fields
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, String, Text, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assistant.chat import ChatSession, SessionStore
 from assistant.errors import StorageError
 from assistant.llm.base import Message
-from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
+from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class PersistentSessionStore(SessionStore):
     def save(self, session: ChatSession) -> None:
         history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history[-self.max_messages:]]
         row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
-               "state_json": _state_to_json(session.state), "updated_at": datetime.now(UTC).replace(tzinfo=None)}
+               "state_json": _state_to_json(session.state), "updated_at": utc_now()}
         try:
             with self._db.begin() as s:
                 insert_or_replace(s, ChatSessionRow, row)

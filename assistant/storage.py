@@ -185,7 +185,7 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
     """
     if retention_days <= 0:
         return {}
-    cutoff = (now or datetime.now(UTC).replace(tzinfo=None)) - timedelta(days=retention_days)
+    cutoff = (now or utc_now()) - timedelta(days=retention_days)
     try:
         present = set(inspect(engine).get_table_names())
         removed = {}
@@ -200,6 +200,11 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
         log.info("retention (%d days): removed %s", retention_days,
                  ", ".join(f"{n} from {t}" for t, n in removed.items() if n))
     return removed
+
+
+def utc_now() -> datetime:
+    """Now as the store keeps times: UTC, without a zone (SQLite keeps none)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def runtime_sessions(runtime, name: str):

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import InputError, NotFoundError
-from assistant.storage import Base
+from assistant.storage import Base, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,6 @@ class Proposal:
     created_at: datetime
     updated_at: datetime
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _proposal(r: ProposalRow) -> Proposal:
@@ -186,7 +183,7 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
                 for v in variants if str(v.get("question") or "").strip()]
     kb = runtime.kb
     flags = check_rows(rows, faq_rows(kb), kb.embedder, runtime.settings.insights.conflict_similarity) if kb else []
-    now = _now()
+    now = utc_now()
     row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
                       turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
                       variants=json.dumps(variants, ensure_ascii=False),
@@ -230,7 +227,7 @@ def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict
             raise NotFoundError(f"no FAQ proposal {proposal_id}")
         if row.status != "pending":
             raise InputError(f"FAQ proposal {proposal_id} is already {row.status}")
-        row.status, row.reviewed_by, row.updated_at = status, by[:64], _now()
+        row.status, row.reviewed_by, row.updated_at = status, by[:64], utc_now()
         if rows is not None:
             row.rows = json.dumps(rows, ensure_ascii=False)
         return _proposal(row)

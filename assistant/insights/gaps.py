@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
+
+from assistant.storage import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +136,7 @@ def _medoid(texts: list[str], vectors: dict) -> str:
 def build_groups(cands, embedder, threshold: float, half_life_days: float, examples: int = 5,
                  now: datetime | None = None) -> list[GapGroup]:
     """Gap groups from candidates, best first (recency-weighted count, then the latest)."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     if not len(cands):
         return []
     vectors = unit_vectors(list(cands.question), embedder)

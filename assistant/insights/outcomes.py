@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from assistant.storage import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_aft
     """One row per conversation from the turns (insights_turns) and votes (app_votes) frames."""
     import pandas as pd
 
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     cols = ["session_id", "channel", "day", "intent", "outcome", "turns", "started", "last"]
     t = turns[turns.channel != "api"] if len(turns) else turns
     if not len(t):

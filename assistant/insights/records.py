@@ -13,12 +13,12 @@ import logging
 import re
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Float, Integer, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, runtime_sessions
+from assistant.storage import Base, runtime_sessions, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,6 @@ def sessions(runtime):
 
     return runtime_sessions(runtime, "insights_sessions")
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def best_score(route: dict | None) -> float | None:
@@ -105,7 +102,7 @@ def record_turn(runtime, session_id: str, reply, language: str, channel: str, qu
             answer = redactor.redact_for("transcripts", answer)
         cited = [{"chunk_id": c.chunk_id, "source": c.source, "row_id": c.row_id} for c in reply.citations or []]
         retrieved = getattr(reply, "retrieved", None)  # when the chat reports it; else filled on first use
-        row = TurnRow(time=_now(), session_id=session_id or "", message=number, channel=channel[:16],
+        row = TurnRow(time=utc_now(), session_id=session_id or "", message=number, channel=channel[:16],
                       language=str(route.get("language") or language)[:8], intent=str(route.get("intent", ""))[:64],
                       action=str(route.get("action", ""))[:32], handoff=int(bool(reply.handoff)),
                       ticket_id=getattr(reply, "ticket_id", None), best_score=best_score(route),
@@ -129,7 +126,7 @@ def _maybe_prune(runtime) -> None:
             return
         _pruned["at"] = time.monotonic()
     with sessions(runtime).begin() as s:
-        s.execute(delete(TurnRow).where(TurnRow.time < _now() - timedelta(days=days)))
+        s.execute(delete(TurnRow).where(TurnRow.time < utc_now() - timedelta(days=days)))
 
 
 def turns_frame(runtime, since: datetime | None = None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, Text, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assistant.errors import AssistantError, InputError, NotFoundError, StorageError
 from assistant.orders.backend import check_kind
 from assistant.orders.model import Order
-from assistant.storage import Base, ensure_tables, session_factory
+from assistant.storage import Base, ensure_tables, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,6 @@ class AuditEntry:
     detail: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def _to_request(row: OrderRequestRow) -> OrderRequest:
     return OrderRequest(row.id, row.kind, row.order_number, row.session_id, row.ticket_id, row.language,
@@ -102,7 +99,7 @@ class OrderRequests:
         self._db = session_factory(engine)
 
     def _audit(self, s, request_id: int, actor: str, action: str, detail: str = "") -> None:
-        s.add(OrderAuditRow(request_id=request_id, at=_now(), actor=actor, action=action, detail=detail))
+        s.add(OrderAuditRow(request_id=request_id, at=utc_now(), actor=actor, action=action, detail=detail))
 
     def create(self, kind: str, order: Order, details: dict[str, Any], session_id: str = "",
                language: str = "") -> tuple[OrderRequest, bool]:
@@ -115,7 +112,7 @@ class OrderRequests:
                     OrderRequestRow.status.in_(["pending", "approving"])).order_by(OrderRequestRow.id))
                 if waiting is not None:
                     return _to_request(waiting), False
-                now = _now()
+                now = utc_now()
                 row = OrderRequestRow(kind=kind, order_number=order.number, session_id=session_id or "",
                                       language=language, details_json=json.dumps(details, ensure_ascii=False),
                                       order_json=json.dumps(order.as_dict(), ensure_ascii=False), status="pending",
@@ -160,7 +157,7 @@ class OrderRequests:
         with self._db.begin() as s:
             claimed = s.execute(update(OrderRequestRow).where(OrderRequestRow.id == int(request_id),
                                                                OrderRequestRow.status == "pending")
-                                .values(status="approving", decided_by=actor, updated_at=_now())).rowcount
+                                .values(status="approving", decided_by=actor, updated_at=utc_now())).rowcount
         request = self.get(request_id)
         if not claimed:
             raise InputError(f"order request {request_id} is {request.status}, not waiting for a decision")
@@ -178,12 +175,12 @@ class OrderRequests:
         except AssistantError as exc:
             with self._db.begin() as s:
                 s.execute(update(OrderRequestRow).where(OrderRequestRow.id == request.id)
-                          .values(status="pending", updated_at=_now()))
+                          .values(status="pending", updated_at=utc_now()))
                 self._audit(s, request.id, actor, "approve_failed", exc.one_line())
             raise
         with self._db.begin() as s:
             s.execute(update(OrderRequestRow).where(OrderRequestRow.id == request.id)
-                      .values(status="approved", result=result, note=note or "", updated_at=_now()))
+                      .values(status="approved", result=result, note=note or "", updated_at=utc_now()))
             self._audit(s, request.id, actor, "approved", result + (f" — note: {note}" if note else ""))
         log.info("order request %s (%s of %s) approved by %s", request.id, request.kind, request.order_number, actor)
         return self.get(request.id)
@@ -197,7 +194,7 @@ class OrderRequests:
             done = s.execute(update(OrderRequestRow).where(OrderRequestRow.id == int(request_id),
                                                             OrderRequestRow.status == "pending")
                              .values(status="rejected", decided_by=actor, note=note.strip(),
-                                     updated_at=_now())).rowcount
+                                     updated_at=utc_now())).rowcount
             if done:
                 self._audit(s, int(request_id), actor, "rejected", note.strip())
         request = self.get(request_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, Text, delete, func, select
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assistant.errors import NotFoundError, StorageError
 from assistant.orders.backend import check_kind
 from assistant.orders.model import Order, OrderItem, ReturnRecord, Shipment, clean_number
-from assistant.storage import Base, ensure_tables, session_factory
+from assistant.storage import Base, ensure_tables, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,6 @@ _CHILDREN = ((OrderItemRow, OrderItem, ("name", "quantity", "sku", "price")),
 _FIELDS = ("status", "status_text", "email", "phone", "placed_at", "total", "currency", "shipping_address")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 class EmbeddedOrders:
     name = "embedded"
@@ -122,7 +119,7 @@ class EmbeddedOrders:
     def save(self, orders: Iterable[Order]) -> int:
         """Store `orders`, each replacing the stored order with its number (items and all), in one commit."""
         orders = list(orders)
-        now = _now()
+        now = utc_now()
         try:
             with self._db.begin() as s:
                 for order in orders:
@@ -161,7 +158,7 @@ class EmbeddedOrders:
                     item = str(details.get("item", "")).strip() or "(whole order)"
                     quantity = int(details.get("quantity") or 1)
                     s.add(OrderReturnRow(order_number=row.number, item=item, quantity=quantity, status="approved",
-                                         requested_at=_now().date().isoformat()))
+                                         requested_at=utc_now().date().isoformat()))
                     done = f"order {row.number}: return of {quantity} x {item} recorded as approved"
         except SQLAlchemyError as exc:
             raise StorageError(f"the embedded order store failed: {type(exc).__name__}") from None

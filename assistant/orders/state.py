@@ -12,14 +12,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, String, Text, delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import StorageError
-from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory
+from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class DialogueStore:
             try:
                 with self._db.begin() as s:
                     insert_or_replace(s, OrderDialogueRow, {"session_id": session_id, "state_json": text,
-                                                            "updated_at": datetime.now(UTC).replace(tzinfo=None)})
+                                                            "updated_at": utc_now()})
                 self._maybe_prune()
                 return
             except (SQLAlchemyError, StorageError) as exc:
@@ -119,7 +119,7 @@ class DialogueStore:
         if now - self._last_prune < 3600:
             return
         self._last_prune = now
-        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=KEEP_DAYS)
+        cutoff = utc_now() - timedelta(days=KEEP_DAYS)
         try:
             with self._db.begin() as s:
                 s.execute(delete(OrderDialogueRow).where(OrderDialogueRow.updated_at < cutoff))

@@ -11,12 +11,12 @@ after `storage.retention_days` (`runtime.retention`, checked as events are writt
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, Float, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assistant.storage import Base, insert_or_replace, runtime_sessions
+from assistant.storage import Base, insert_or_replace, runtime_sessions, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,11 @@ def _factory(runtime):
     return runtime_sessions(runtime, "event_sessions")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def record_answer(runtime, session_id: str, reply, language: str, channel: str, question: str | None = None) -> None:
     """The labels here; the question, its number, citations (redacted) for the insights (assistant.insights)."""
     route = reply.route or {}
-    row = ChatEventRow(time=_now(), kind="answer", session_id=session_id, channel=channel,
+    row = ChatEventRow(time=utc_now(), kind="answer", session_id=session_id, channel=channel,
                        intent=str(route.get("intent", ""))[:64], sentiment=str(route.get("sentiment", ""))[:32],
                        sentiment_score=float(route.get("sentiment_score") or 0.0),
                        language=str(route.get("language") or language)[:8], action=str(route.get("action", ""))[:32],
@@ -73,7 +70,7 @@ def record_answer(runtime, session_id: str, reply, language: str, channel: str, 
 
 
 def record_vote(runtime, session_id: str | None, vote: int, channel: str = "ui", message: int = 0) -> None:
-    row = {"session_id": session_id or "", "message": int(message), "time": _now(), "channel": channel,
+    row = {"session_id": session_id or "", "message": int(message), "time": utc_now(), "channel": channel,
            "vote": 1 if vote > 0 else -1}
     try:
         with _factory(runtime).begin() as s:
