@@ -47,6 +47,8 @@ SECTIONS: dict[str, str] = {
     "storage": "assistant.storage:StorageConfig",
     "analytics": "assistant.analytics.config:AnalyticsConfig",
     "finetune": "finetune.config:FinetuneConfig",
+    "autotrain": "finetune.autotrain:AutotrainConfig",
+    "gate": "finetune.gate:GateConfig",
     "insights": "assistant.insights.config:InsightsConfig",
     "orders": "assistant.orders.config:OrdersConfig",
 }

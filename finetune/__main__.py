@@ -67,7 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--adapter", required=True, metavar="DIR")
     x.add_argument("--format", required=True, choices=("merged", "gguf"))
     x.add_argument("--output", required=True, metavar="PATH", help="folder (merged) or .gguf file")
-    add_common_args(sub.add_parser("list", help="registered adapters per task"))
+    add_common_args(sub.add_parser("list", help="registered adapters per task, background training, gate decisions"))
+    # Verbs owned by their modules (flags and behaviour live there; this file only dispatches).
+    from finetune import autotrain, feedback_retrain, gate
+
+    autotrain.add_arguments(add_common_args(sub.add_parser(
+        "autotrain", help="train the shipped task adapters in the background (what `dev.sh run` starts)")))
+    gate.add_gate_arguments(add_common_args(sub.add_parser(
+        "gate", help="evaluate a candidate adapter against the served one and swap it in when it wins")))
+    gate.add_rollback_arguments(add_common_args(sub.add_parser(
+        "rollback", help="serve the previous adapter of a task again")))
+    feedback_retrain.add_arguments(add_common_args(sub.add_parser(
+        "retrain", help="train the next adapter from the shop's own feedback (thumbs, edits, corrected drafts)")))
     d = add_common_args(sub.add_parser(
         "support-data", help="grounded-answer training pairs (evidence + question -> answer or NOT_FOUND)",
         description="Builds the `support` adapter's training JSONL from a shop's documents, in the exact prompt "
@@ -129,9 +140,13 @@ def _export(args, cfg: FinetuneConfig) -> int:
     return 0
 
 
-def _list(cfg: FinetuneConfig) -> int:
+def _list(args, cfg: FinetuneConfig) -> int:
     from assistant.llm.adapter_registry import list_adapters
+    from finetune import autotrain, gate
 
+    settings = load_config(config_path(args))
+    for line in autotrain.status_lines(settings) + gate.decision_lines(settings):
+        print(line)
     records = list_adapters(resolve_path(cfg.registry))
     if not records:
         print(f"no adapters registered in {resolve_path(cfg.registry)}")
@@ -170,6 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose(args))
     if args.command == "support-data":
         return _support_data(args)
+    if args.command in ("autotrain", "gate", "rollback", "retrain"):
+        from finetune import autotrain, feedback_retrain, gate
+
+        settings = load_config(config_path(args))
+        run = {"autotrain": autotrain.run, "gate": gate.run_gate, "rollback": gate.run_rollback,
+               "retrain": feedback_retrain.run}[args.command]
+        return run(args, settings)
     cfg = finetune_config(args)
     if args.command == "train":
         return _train(args, cfg)
@@ -180,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "export":
         return _export(args, cfg)
-    return _list(cfg)
+    return _list(args, cfg)
 
 
 if __name__ == "__main__":
