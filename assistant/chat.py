@@ -294,7 +294,7 @@ class ChatService:
                 if self.verifier is not None:
                     turn.checks += self.verifier.check(turn.lookup)
                 if not turn.lookup.answerable and self.cfg.cross_language_retry:
-                    self._look_up_across_languages(turn, earlier)
+                    self._look_up_across_languages(turn)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
                 log.error("knowledge base failed: %s", exc.one_line())
@@ -306,23 +306,26 @@ class ChatService:
             turn.lookup = Lookup(turn.text, turn.language, faq=hit, best_score=hit.score, answerable=True)
             turn.error = None
 
-    def _look_up_across_languages(self, turn: Turn, earlier: list[str]) -> None:
+    def _look_up_across_languages(self, turn: Turn) -> None:
         """The answer may be on a page in the other language ("H2 有多重？" over an English spec sheet), which
         neither words nor this embedder match well: ask once more with the question translated. Only after a
         first "no answer", so answered questions never pay for it."""
         other = "en" if turn.language == "zh" else "zh"
         # The second reader is the larger model when there is one: it translates far better than the small one.
         translator = self.verifier.backend if self.verifier is not None else self.backend
+        # Translate what was searched (a follow-up already carries the question it follows), and search the
+        # translation alone: the earlier turns are in the customer's language, not the documents'.
+        searched = turn.lookup.question if turn.lookup is not None and turn.lookup.question else turn.text
         try:
             translated = "".join(translator.stream(
-                [Message("system", self.shop.text("translate_question", other)), Message("user", turn.text)],
-                max_tokens=64, temperature=0.0)).strip().splitlines()
+                [Message("system", self.shop.text("translate_question", other)), Message("user", searched)],
+                max_tokens=96, temperature=0.0)).strip().splitlines()
         except AssistantError as exc:
             log.warning("could not translate the question: %s", exc.one_line())
             return
         if not translated or not translated[0].strip():
             return
-        second = self.kb.lookup(translated[0].strip(), turn.language, earlier)
+        second = self.kb.lookup(translated[0].strip(), turn.language)
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
         strong = second.evidence_score >= max(self.cfg.cross_language_min_score, turn.lookup.evidence_score + 0.03)
         second.answerable = second.answerable and strong

@@ -246,3 +246,28 @@ def test_no_answer_asks_once_more_with_the_question_translated(pipeline):
     assert reply.route["action"] == "kb_answer" and reply.text == "保修期为 2 年。"
     assert any("question translated" in c for c in reply.checks)
     assert "English" in fb.calls[0]["messages"][0].content
+
+
+def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_without_the_other_language(pipeline):
+    chat, fb, _ = pipeline
+    chat.cfg.cross_language_retry = True
+    seen = []
+    lookup = chat.kb.lookup
+
+    def recording_lookup(question, language=None, earlier_questions=()):
+        from knowledge_base.grounding import with_context
+
+        seen.append((question, tuple(earlier_questions)))
+        return lookup(with_context(question, earlier_questions), language)  # as the real lookup searches
+
+    chat.kb.lookup = recording_lookup
+    chat.kb.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
+    chat.kb.sentences["warranty"].score = 0.97
+    session = chat.sessions.get("s-follow")
+    chat.respond("你们的台灯多少钱？", session).collect()
+    fb.queue("And how long is the lamp's warranty?", "保修期为 2 年。")
+    reply = chat.respond("那保修呢？", session).collect()
+    assert reply.text == "保修期为 2 年。"
+    translate_call = fb.calls[-2]["messages"]
+    assert "你们的台灯多少钱？" in translate_call[-1].content and "那保修呢？" in translate_call[-1].content
+    assert seen[-1] == ("And how long is the lamp's warranty?", ())
