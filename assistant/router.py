@@ -43,6 +43,12 @@ class RouterConfig:
         default_factory=lambda: ["转人工", "人工客服", "找人工", "真人", "talk to a human", "speak to a human",
                                  "real person", "live agent", "human agent"],
         metadata={"help": "phrases that ask for a person whatever the classifier says (case-insensitive)"})
+    human_service_questions: list[str] = field(
+        default_factory=lambda: ["几点", "什么时候", "时间", "上班", "下班", "营业", "周末", "周六", "周日", "节假日",
+                                 "电话", "联系方式", "what time", "when ", "hours", "opening", "open on",
+                                 "around on", "weekend", "saturday", "sunday", "holiday", "phone number"],
+        metadata={"help": "words of a question ABOUT the human service (its hours, days, phone): answered from "
+                          "the documents when they say, instead of handing off (case-insensitive)"})
 
     def __post_init__(self):
         if not 0.0 <= self.negative_handoff_score <= 1.0:
@@ -98,6 +104,11 @@ class Router:
         lowered = text.lower()
         return next((k for k in self.cfg.human_keywords if k.lower() in lowered), None)
 
+    def _asks_about_human_service(self, text: str) -> bool:
+        """'What times can I reach a real person?', '人工客服几点下班' ask about the service, not for a person."""
+        lowered = f"{text.lower()} "
+        return any(w.lower() in lowered for w in self.cfg.human_service_questions)
+
     def route(self, text: str, state: ConversationState | None = None, lookup=None,
               language: str | None = None) -> Route:
         """`lookup`: the knowledge base's Lookup for this message (None when there is no knowledge base)."""
@@ -133,7 +144,11 @@ class Router:
         if state.handed_off:
             return done("handoff", "the conversation is already with a human agent")
         keyword = self._asks_for_human(text)
-        if keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence):
+        wants_human = keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence)
+        if wants_human and answerable and self._asks_about_human_service(text):
+            state.low_confidence_streak = 0
+            return done("kb_answer", "a question about the human service that the shop's documents answer")
+        if wants_human:
             state.low_confidence_streak = 0
             return done("handoff", f"the customer asked for a human (said {keyword!r})" if keyword
                         else f"the customer asked for a human (intent {intent.label} {intent.score:.2f})")

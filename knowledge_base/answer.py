@@ -64,9 +64,19 @@ class Lookup:
     best_score: float = 0.0  # best passage similarity
     evidence_score: float = 0.0  # best sentence score
     answerable: bool = False
+    parts: list[Lookup] = field(default_factory=list)  # one per question of a message that asks several
+
+    @property
+    def answered_parts(self) -> list[Lookup]:
+        return [p for p in self.parts if p.answerable]
 
     @property
     def citations(self) -> list[Citation]:
+        if self.parts:
+            out: list[Citation] = []
+            for part in self.answered_parts:
+                out += [c for c in part.citations if c.chunk_id not in {x.chunk_id for x in out}]
+            return out
         if self.faq is not None:
             return [self.faq.citation()]
         seen, out = set(), []
@@ -78,8 +88,34 @@ class Lookup:
 
     @property
     def sources(self) -> list[str]:
+        if self.parts:
+            return [t for part in self.answered_parts for t in part.sources]
         texts = [e.text for e in self.evidence] + [e.context for e in self.evidence]
         return texts + ([self.faq.answer, self.faq.question] if self.faq else [])
+
+    def refresh(self) -> None:
+        """Re-derive a several-question lookup from its parts (after a part was re-read and declined)."""
+        if not self.parts:
+            return
+        answered = self.answered_parts
+        self.answerable = bool(answered)
+        self.evidence = [e for part in answered for e in part.evidence]
+        self.evidence_score = min((p.evidence_score for p in answered), default=max(
+            (p.evidence_score for p in self.parts), default=0.0))
+
+
+def merge_parts(question: str, language: str, parts: list[Lookup]) -> Lookup:
+    """One lookup for a message that asks several things: answerable when any part is; each answered part
+    brings its own sentence (or curated answer) and citation."""
+    seen, hits = set(), []
+    for part in parts:
+        for h in part.hits:
+            if h.chunk_id not in seen:
+                seen.add(h.chunk_id)
+                hits.append(h)
+    merged = Lookup(question, language, hits=hits, best_score=max(p.best_score for p in parts), parts=parts)
+    merged.refresh()
+    return merged
 
 
 @dataclass
@@ -177,7 +213,9 @@ class Answerer:
     def messages(self, lookup: Lookup, question: str, history: Sequence[Message] = ()) -> list[Message]:
         if self.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language):
             return [Message("system", self.translate_for(lookup.language)), Message("user", self.extractive(lookup))]
-        if lookup.faq is not None:
+        if lookup.parts:
+            facts = "\n".join(f"- {self.extractive(p)}" for p in lookup.answered_parts)
+        elif lookup.faq is not None:
             facts = f"- {lookup.faq.answer}"
         else:
             facts = "\n".join(f"- {e.quoted}" for e in lookup.evidence)
@@ -191,6 +229,13 @@ class Answerer:
     def extractive(self, lookup: Lookup) -> str:
         """The shop's own sentences: the best one, and a second when it is close and says more of what was asked
         (often the other half of a two-part question, from another passage)."""
+        if lookup.parts:
+            said: list[str] = []
+            for part in lookup.answered_parts:
+                text = self.extractive(part)
+                if text and not any(text in s or s in text for s in said):
+                    said.append(text)
+            return " ".join(said)
         if lookup.faq is not None:
             return lookup.faq.answer
         if not lookup.evidence:
@@ -248,6 +293,10 @@ class Verifier:
 
     def check(self, lookup: Lookup, always: bool = False) -> list[str]:
         """Marks `lookup` not answerable when the model says the evidence does not state the answer."""
+        if lookup.parts:  # each question of the message is read against its own sentences
+            checks = [c for part in lookup.parts for c in self.check(part, always)]
+            lookup.refresh()
+            return checks
         if not self.needed(lookup, always):
             return []
         from assistant.errors import AssistantError

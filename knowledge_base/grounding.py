@@ -218,3 +218,40 @@ def with_context(question: str, earlier_questions: Sequence[str]) -> str:
     if not earlier or not is_follow_up(question):
         return question
     return f"{earlier[-1].strip()} {question.strip()}"
+
+
+# Two questions in one message ("How much is the H2, and how long is its warranty?", "能寄北京吗？开了能放几天"):
+# each half is answered from its own sentence, or the better-scoring half crowds the other out.
+_ZH_ASKS = re.compile(r"吗|呢|多少|几|什么|怎么|怎样|哪|能不能|可不可以|是不是|是否|有没有|多久|多长|如何|为什么|谁")
+_EN_ASKS = re.compile(r"^\s*(?:how|what|which|when|where|who|why|do|does|did|is|are|can|could|will|would|should|"
+                      r"has|have)\b", re.IGNORECASE)
+_EN_AND = re.compile(r",?\s+and\s+(?=(?:how|what|which|when|where|who|why|do|does|is|are|can|will|would)\b)",
+                     re.IGNORECASE)
+
+
+def _asks(part: str) -> bool:
+    if re.search(r"[\u4e00-\u9fff]", part):
+        return bool(_ZH_ASKS.search(part)) or part.rstrip().endswith(("?", "？"))
+    return bool(_EN_ASKS.search(part)) or part.rstrip().endswith("?")
+
+
+def split_question(question: str, max_parts: int = 3) -> list[str]:
+    """The questions one message asks, in order; one item when it asks one thing. Only splits where both sides
+    are questions in their own right, so "I bought it 40 days ago, can I return it?" stays whole."""
+    pieces = [p.strip(" ，,;；") for p in re.split(r"(?<=[?？])\s*|[；;]\s*", question.strip()) if p.strip(" ，,;；")]
+    parts: list[str] = []
+    for piece in pieces:
+        if re.search(r"[\u4e00-\u9fff]", piece):
+            clauses = [c.strip() for c in re.split(r"[，,]", piece) if c.strip()]
+            if len(clauses) == 2 and all(_asks(c) and len(c) >= 4 for c in clauses):
+                parts += clauses
+                continue
+        else:
+            halves = [h.strip(" ,") for h in _EN_AND.split(piece) if h.strip(" ,")]
+            if len(halves) > 1 and all(len(h.split()) >= 3 for h in halves):
+                parts += halves
+                continue
+        parts.append(piece)
+    if len(parts) < 2 or len(parts) > max_parts or not all(_asks(p) for p in parts):
+        return [question.strip()]
+    return parts

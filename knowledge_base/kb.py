@@ -166,8 +166,10 @@ class KnowledgeBase:
 
     def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = ()) -> Lookup:
         """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
-        answer, and whether that is enough to answer (the calibrated decision to decline instead)."""
-        from knowledge_base.grounding import pick_evidence, with_context
+        answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
+        that asks two things is looked up half by half (each half needs its own sentence)."""
+        from knowledge_base.answer import merge_parts
+        from knowledge_base.grounding import split_question, with_context
 
         if not question or not question.strip():
             raise InputError("the question is empty")
@@ -177,16 +179,34 @@ class KnowledgeBase:
         if faq is not None:
             return Lookup(searched, language, faq=faq, best_score=faq.score, evidence_score=faq.score,
                           answerable=True)
-        hits = self.search(searched, k=self.cfg.context_chunks)
+        parts = split_question(question)
+        if len(parts) == 1:
+            return self._look_up_one(searched, searched, language)
+        first = with_context(parts[0], earlier_questions)
+        # A later half rarely names its subject ("…, and how long is its warranty?"): retrieve with the first
+        # half along, but pick the sentence for the half's own words.
+        looked = [self._look_up_one(first, first, language)]
+        looked += [self._look_up_one(f"{first} {p}", p, language, faq_first=True) for p in parts[1:]]
+        return merge_parts(searched, language, looked)
+
+    def _look_up_one(self, search_text: str, asked: str, language: str, faq_first: bool = False) -> Lookup:
+        from knowledge_base.grounding import pick_evidence
+
+        if faq_first:
+            faq = self.faq_match(search_text)
+            if faq is not None:
+                return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score,
+                              answerable=True)
+        hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
-        ranked = self.evidence_finder.find(searched, hits)
+        ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences)
         top = evidence[0].score if evidence else 0.0
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         if not answerable:
             log.info("no answer: best passage %.3f (threshold %.3f), best sentence %.3f (threshold %.3f) for %r",
-                     best, self.abstain_threshold, top, self.evidence_threshold, question)
-        return Lookup(searched, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
+                     best, self.abstain_threshold, top, self.evidence_threshold, asked)
+        return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
                       answerable=answerable)
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):

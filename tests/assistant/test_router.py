@@ -121,6 +121,17 @@ def test_an_answerable_question_is_answered_however_it_sounds(router):
     assert router.route("I want a person", ConversationState(), Found(True)).action == "handoff"
 
 
+def test_a_question_about_the_human_service_is_answered_when_the_documents_say(router):
+    for text in ("what times can I reach a real person on your support line?", "请问你们人工客服几点下班呀",
+                 "is a real person around on Sundays?"):
+        route = router.route(text, ConversationState(), Found(True))
+        assert route.action == "kb_answer" and "human service" in route.reasons[-1], text
+        # Without an answer in the documents, the customer still gets a person.
+        assert router.route(text, ConversationState(), Found(False)).action == "handoff", text
+    for text in ("转人工", "I want to talk to a real person now", "给我找人工客服"):
+        assert router.route(text, ConversationState(), Found(True)).action == "handoff", text
+
+
 def test_kb_abstentions_counted_by_state_alone(router):
     state = ConversationState()
     state.record_kb_abstained()

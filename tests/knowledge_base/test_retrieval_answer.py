@@ -147,3 +147,45 @@ def test_ensure_demo_ingested_is_idempotent_and_embeds_nothing_the_second_time(t
     assert count > 50 and first_calls > 0 and {d["kind"] for d in kb.documents()} == {"doc", "faq"}
     again = ensure_demo_ingested(cfg, Counting())
     assert again.store.count() == count and Counting.calls == first_calls  # only id look-ups the second time
+
+
+def test_split_question_keeps_one_question_whole_and_splits_two():
+    from knowledge_base.grounding import split_question
+
+    assert split_question("How much is the H2 grinder, and how long is the warranty on its burrs?") == [
+        "How much is the H2 grinder", "how long is the warranty on its burrs?"]
+    assert split_question("冷萃咖啡液能寄到北京吗？开了以后能放几天") == ["冷萃咖啡液能寄到北京吗？", "开了以后能放几天"]
+    assert split_question("泡龙井水温多少合适，一罐有多少克") == ["泡龙井水温多少合适", "一罐有多少克"]
+    for whole in ("I bought a mug 40 days ago, can I return it?", "手冲壶坏了寄回去保修，来回运费要我自己出吗",
+                  "If I buy the mug and the kettle together, do I pay for shipping?", "Hi! Do you ship to Taiwan?"):
+        assert split_question(whole) == [whole]
+
+
+def test_a_message_asking_two_things_gets_a_sentence_for_each(demo_kb):
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    one = kb.lookup("When do orders paid before 16:00 leave the warehouse?")
+    two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "
+                    "the oak dining table?")
+    assert not one.parts and len(two.parts) == 2 and two.answerable
+    answerer = kb.answerer()
+    text = answerer.extractive(two)
+    assert "16:00" in text and answerer.extractive(two.parts[1]) in text and "table" in text, text
+    assert {c.source for c in two.citations} >= {c.source for c in one.citations}
+    assert len({c.source for c in two.citations}) >= 2
+    # A part the documents do not answer drops out; the other is still answered.
+    two.parts[1].answerable = False
+    two.refresh()
+    assert two.answerable and kb.answerer().extractive(two) == kb.answerer().extractive(two.parts[0])
+
+
+def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb):
+    from knowledge_base.answer import Verifier
+
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "
+                    "the oak dining table?")
+    reader = FakeBackend(["YES", "NO"])
+    checks = Verifier(reader, "Answer YES or NO.", skip_above=1.01).check(two)
+    assert len(reader.calls) == 2 and checks and two.answerable
+    assert two.parts[0].answerable and not two.parts[1].answerable
+    assert [e.text for e in two.evidence] == [e.text for e in two.parts[0].evidence]
