@@ -368,7 +368,8 @@ class ChatService:
 
             released = 0
             max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
-            for sentence in checked_sentences(self._llm(turn, messages, max_tokens), check):
+            translating = answerer.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language)
+            for sentence in checked_sentences(self._llm(turn, messages, max_tokens, translating), check):
                 cleaned = clean_answer(sentence)
                 if cleaned:
                     released += 1
@@ -392,12 +393,17 @@ class ChatService:
             text = self.shop.text("greeting", turn.language)
         yield text
 
-    def _llm(self, turn: Turn, messages: list[Message], max_tokens: int | None = None) -> Iterator[str]:
-        opts: dict[str, Any] = {"adapter": self.adapter} if self.adapter else {}
+    def _llm(self, turn: Turn, messages: list[Message], max_tokens: int | None = None,
+             translating: bool = False) -> Iterator[str]:
+        backend, opts = self.backend, ({"adapter": self.adapter} if self.adapter else {})
+        if translating and self.verifier is not None:
+            # The shop's sentences into the customer's language: the second reader is the larger model and
+            # translates far better than the small one (which renamed products and added "facts").
+            backend, opts = self.verifier.backend, {}
         if max_tokens:
             opts["max_tokens"] = max_tokens
         try:
-            yield from self.backend.stream(messages, **opts)
+            yield from backend.stream(messages, **opts)
         except AssistantError as exc:
             # Never a traceback to a customer: a polite message and a way to a human.
             log.error("LLM failed: %s", exc.one_line())

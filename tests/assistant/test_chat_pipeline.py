@@ -271,3 +271,16 @@ def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_wit
     translate_call = fb.calls[-2]["messages"]
     assert "你们的台灯多少钱？" in translate_call[-1].content and "那保修呢？" in translate_call[-1].content
     assert seen[-1] == ("And how long is the lamp's warranty?", ())
+
+
+def test_the_shops_sentence_is_translated_by_the_larger_second_reader_when_there_is_one(pipeline):
+    from knowledge_base.answer import Verifier
+
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    reader = FakeBackend(default="YES")
+    chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?", skip_above=0.5)
+    reader.queue("保修期为 2 年。")  # skip_above 0.5: evidence at 0.9 is not re-read, only translated
+    assert chat.respond("保修多久？").collect().text == "保修期为 2 年。"
+    assert fb.calls == [] and "Translate" in reader.last_prompt[0].content
