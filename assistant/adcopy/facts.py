@@ -1,10 +1,13 @@
 """No invented facts: every number (with its unit), material, certification and product claim an ad states must
 be stated by the product's row or the brand file's facts; a clause that states one they do not is removed.
 
-What counts as a checkable fact is data (`data/claims.yaml`); numbers are found in code (digits, Chinese
-numerals, English number words via knowledge_base.grounding, plus the unit after them), model codes too.
-A small model phrases well and invents easily ("100%纯棉" for a cotton blend, "2-year warranty" for none):
-this is the plain-code check that stands between it and the shop's customers.
+Two layers. Exact facts are matched by kind (`data/claims.yaml`): numbers with their unit (digits, Chinese
+numerals, English number words via knowledge_base.grounding), materials, colours and certifications as alias
+groups across languages, claim shapes, model codes. Every other content word must be supported too
+(support.py: in the sources, or a generic marketing word of `data/generic_words.yaml`), so open-ended inventions
+("packs into its own pocket", "附赠猫薄荷") are caught without a list of them. A small model phrases well and
+invents easily ("100%纯棉" for a cotton blend, "2-year warranty" for none): this is the plain-code check that
+stands between it and the shop's customers.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.adcopy.checks import drop_clauses
+from assistant.adcopy.support import SourceWords, WordSupport, WordSupportConfig, stem
 from assistant.adcopy.text import contains_term, fold
 from assistant.config import load_yaml_file
 from assistant.errors import ConfigError
@@ -28,11 +32,17 @@ _ZH_NUM = "零〇一二两三四五六七八九十百千万"
 _CURRENCY = "¥￥$€£"
 # A number after these is a price ("price 129" in a feed row): it supports "$129" or "129元", not "129 cm".
 _PRICE_WORDS = r"(?:price|sale|was|售价|促销价|原价|价格|到手价|现价)"
+# A model code written against Chinese text ("IPX4防水", "A5大小"): letters then a digit, no Latin neighbour.
+_GLUED_CODE = re.compile(r"(?<![a-z0-9])[a-z]+\d[a-z0-9]*(?![a-z0-9])")
+# English number words are facts.py's (via numbers_in), not the word check's: blanked before it runs.
+_EN_NUMBER_WORDS = re.compile(r"\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                              r"(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|"
+                              r"hundred|thousand|million|dozen|half|once|twice|single|double)\b")
 
 
 @dataclass(frozen=True)
 class Claim:
-    kind: str  # number | material | colour | certification | claim | code
+    kind: str  # number | material | colour | certification | claim | code | word (a content word nothing backs)
     name: str  # canonical: "30 day", "linen", "oeko-tex", "waterproof", "x200"
     text: str  # as the copy wrote it
 
@@ -50,6 +60,7 @@ class Sources:
     bare: set[float] = field(default_factory=set)  # values stated without a unit
     codes: set[str] = field(default_factory=set)
     groups: set[tuple[str, str]] = field(default_factory=set)  # (kind, canonical) the sources state
+    words: SourceWords | None = None  # for the word check (None: it is off)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class _Vocab:
     patterns: tuple[tuple[str, re.Pattern], ...] = ()  # (language, claim shape)
     ignore: frozenset[str] = frozenset()
     ordinary: frozenset[str] = frozenset()  # words any ad may use (listed, plus common to the headline lists)
+    word_check: bool = True  # every other content word must be supported too (support.py)
+    generic_words: str = ""  # that check's generic-word file; "" = the shipped one
 
 
 @lru_cache(maxsize=4)
@@ -88,7 +101,12 @@ def load_vocab(path: str | None = None) -> _Vocab:
         raise ConfigError(f"claims vocabulary {p}: bad claim pattern: {exc}") from None
     ignore = frozenset(fold(w) for w in data.get("claim_pattern_ignore") or [])
     ordinary = {fold(str(w)) for ws in (data.get("ordinary_words") or {}).values() for w in ws} | _shared_words()
-    return _Vocab(units, unit_re, number_words, tuple(terms), generic, patterns, ignore, frozenset(ordinary))
+    # A shop's own claims file (adcopy.claims_file) can turn the word check off or point at its own generic words.
+    words_file = str(data.get("generic_words_file") or "")
+    if words_file and not Path(words_file).is_absolute():
+        words_file = str(p.parent / words_file)
+    return _Vocab(units, unit_re, number_words, tuple(terms), generic, patterns, ignore, frozenset(ordinary),
+                  bool(data.get("word_check", True)), words_file)
 
 
 def _words(text: str) -> list[str]:
@@ -127,6 +145,19 @@ def _stem(word: str) -> str:
     return word
 
 
+# Conversions trivial enough to trust: the metric prefixes and hours, and counts. Inches, pounds, months are not converted (a
+# rounded conversion would let "61 cm" pass for "24 inch").
+_BASE_UNITS = {"mm": ("mm", 1), "cm": ("mm", 10), "m": ("mm", 1000), "g": ("g", 1), "kg": ("g", 1000),
+               "ml": ("ml", 1), "l": ("ml", 1000), "minute": ("minute", 1), "hour": ("minute", 60),
+               # 支 is a thread count ("400支") and a measure word for tubes and pens ("3支装" = 3 pieces)
+               "thread_count": ("piece", 1), "piece": ("piece", 1)}
+
+
+def _in_base(value: float, unit: str | None) -> tuple[float, str | None]:
+    base, factor = _BASE_UNITS.get(unit or "", (unit, 1))
+    return round(value * factor, 6), base
+
+
 def _value(raw: str) -> float | None:
     if raw[0] in _ZH_NUM:
         if raw == "一":  # a lone 一 is an article ("一款"), not a quantity
@@ -142,12 +173,19 @@ def _value(raw: str) -> float | None:
 
 
 class FactChecker:
-    """`claims(text)`, `unsupported(text, sources)`, `repair(text, sources)`; vocabulary from YAML."""
+    """`unsupported(text, sources)`, `repair(text, sources)`; vocabulary and generic words from YAML.
 
-    def __init__(self, vocab_file: str | Path | None = None):
+    `words`: the word check's config, or False to check only the listed kinds of fact (numbers, materials ...);
+    None: as the claims file says (`word_check`, `generic_words_file`), on by default."""
+
+    def __init__(self, vocab_file: str | Path | None = None, words: WordSupportConfig | bool | None = None):
         self.vocab = load_vocab(str(vocab_file) if vocab_file else None)
+        if words is None:
+            words = WordSupportConfig(words_file=self.vocab.generic_words) if self.vocab.word_check else False
+        self.support = WordSupport(words) if isinstance(words, WordSupportConfig) else (
+            WordSupport() if words is True else None)
         self._num = re.compile(
-            rf"(?P<cur>[{_CURRENCY}]\s*|{_PRICE_WORDS}\s*[:：]?\s*)?(?P<num>\d+(?:[.,]\d+)*|[{_ZH_NUM}]+)\s*(?:-\s*)?(?P<unit>{self.vocab.unit_re.pattern})?")
+            rf"(?P<cur>[{_CURRENCY}]\s*|{_PRICE_WORDS}\s*[:：]?\s*)?(?<![a-wyz])(?<![a-z]x)(?P<num>\d+(?:[.,]\d+)*|[{_ZH_NUM}]+)\s*(?:-\s*)?(?P<unit>{self.vocab.unit_re.pattern})?")
 
     # ---- what a text states --------------------------------------------------------------------------------
     def _mask_words(self, text: str) -> str:
@@ -160,13 +198,19 @@ class FactChecker:
     def numbers(self, text: str) -> list[tuple[float, str | None, str]]:
         """(value, canonical unit or None, as written) for every number the text states."""
         t = self._mask_words(fold(unicodedata.normalize("NFKC", text or "")))
-        out, rest = [], list(t)
+        out, rest, ends = [], list(t), []
         for m in self._num.finditer(t):
             value = _value(m.group("num"))
             if value is None:
                 continue
             unit = "money" if m.group("cur") else (self.vocab.units.get(m.group("unit")) if m.group("unit") else None)
+            # "200x230cm": the first side is in cm too, not "200 times"
+            if out and out[-1][1] == "times" and not t[ends[-1]:m.start()].strip() and unit not in (None, "times", "money"):
+                out[-1] = (out[-1][0], unit, out[-1][2])
             out.append((value, unit, m.group(0).strip()))
+            ends.append(m.end())
+            rest[m.start():m.end()] = " " * (m.end() - m.start())
+        for m in _GLUED_CODE.finditer(t):  # the 8 of "IPX8" is the code's, checked as a code
             rest[m.start():m.end()] = " " * (m.end() - m.start())
         # English number words ("thirty days") through the knowledge base's extractor; no unit attached.
         out += [(v, None, f"{v:g}") for v in numbers_in("".join(rest))]
@@ -210,14 +254,34 @@ class FactChecker:
                 src.bare.add(value)
         src.codes = self._codes(text)
         src.groups = {(kind, name) for kind, name, _ in self.terms(text, overlaps=True)}
+        if self.support:
+            src.words = self.support.index(src.folded)
         return src
+
+    def _masked(self, text: str) -> str:
+        """The folded copy with what the exact checks cover blanked out: numbers and units, listed terms, model
+        codes, claim shapes. The word check reads the rest."""
+        t = self._mask_words(fold(text or ""))
+        spans = [m.span() for m in self._num.finditer(t)] + [m.span() for m in _EN_NUMBER_WORDS.finditer(t)]
+        found = [alias for _, _, alias in self.terms(t)] + [fold(c) for c in self._codes(text)]
+        found += _GLUED_CODE.findall(t)
+        found += [fold(s) for s in self.shapes(text)]
+        for piece in found:
+            spans += [(m.start(), m.end()) for m in re.finditer(re.escape(piece), t)]
+        chars = list(t)
+        for a, b in spans:
+            chars[a:b] = " " * (b - a)
+        return "".join(chars)
 
     # ---- the check ----------------------------------------------------------------------------------------
     def unsupported(self, text: str, sources: Sources | str) -> list[Claim]:
         src = sources if isinstance(sources, Sources) else self.sources(sources)
         out: list[Claim] = []
+        same_scale = {_in_base(v, u) for v, u in src.pairs}
         for value, unit, written in self.numbers(text):
             if (value, unit) in src.pairs or value in src.bare or (unit is None and any(v == value for v, _ in src.pairs)):
+                continue
+            if unit in _BASE_UNITS and _in_base(value, unit) in same_scale:  # 1.8 m = 180 cm, 1 l = 1000 ml
                 continue
             out.append(Claim("number", f"{value:g} {unit or ''}".strip(), written))
         have_cert = any(kind == "certification" for kind, _ in src.groups)
@@ -225,21 +289,29 @@ class FactChecker:
             if (kind, name) in src.groups or (name == "certified" and have_cert):
                 continue
             out.append(Claim(kind, name, alias))
-        out += [Claim("code", c, c) for c in sorted(self._codes(text) - src.codes) if c not in src.folded]
+        # "87-key" is what "87 keys" says; a code glued to Chinese ("IPX8防水") has no word boundary for codes_in
+        loose_src = _loose(src.folded)
+        codes = self._codes(text) | set(_GLUED_CODE.findall(fold(text or "")))
+        out += [Claim("code", c, c) for c in sorted(codes - src.codes)
+                if c not in src.folded and _loose(c) not in loose_src]
         named = " ".join(c.text for c in out)
         # "不变形" is what "不易变形" says too, and "oven-safe" what "oven safe" says
-        loose = _loose(src.folded)
         out += [Claim("claim", fold(s), s) for s in self.shapes(text)
-                if _loose(fold(s)) not in loose and fold(s) not in fold(named)]
+                if _loose(fold(s)) not in loose_src and fold(s) not in fold(named)]
+        if self.support and src.words is not None:
+            out += [Claim("word", w, w) for w in self.support.unsupported(self._masked(text), src.words)]
         return list(dict.fromkeys(out))
 
     def novel_words(self, text: str, sources: Sources | str) -> list[str]:
         """Words of the copy that are neither in the product's data nor ordinary ad vocabulary: not proof of an
-        invented claim, a pointer for the person who approves it (FeedGen calls these "words not in the input")."""
+        invented claim, a pointer for the person who approves it. With the word check on, what it let through
+        without the row saying it literally: a paraphrase ("装好" for "安装", "washing" for "washable")."""
         src = sources if isinstance(sources, Sources) else self.sources(sources)
         stems = {_stem(w) for w in re.findall(r"[a-z][a-z'-]+", src.folded)}
+        generic = self.support.lex.generic_zh | self.support.lex.generic_en if self.support else frozenset()
         return list(dict.fromkeys(w for w in _words(text) if w not in self.vocab.ordinary and w not in src.folded
-                                  and _stem(w) not in stems and w not in self.vocab.ignore))
+                                  and _stem(w) not in stems and w not in self.vocab.ignore and w not in generic
+                                  and (not w.isascii() or stem(w) not in generic)))
 
     def shapes(self, text: str) -> list[str]:
         """Phrases shaped like a product claim ("PFOA-free", "防摔", "食品级"), from `claim_patterns`."""

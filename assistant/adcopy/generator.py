@@ -138,7 +138,7 @@ class AdCopyGenerator:
         self._sentiment, self._embedder = sentiment, embedder
         self._loaded = {"sentiment": sentiment is not None, "embedder": embedder is not None}
         self._fallback_notes: list[str] = []
-        self._checker: FactChecker | None = None
+        self._checkers: dict[bool, FactChecker] = {}  # by whether the word check runs
         self.calls = 0
 
     # ---- collaborators, loaded on first use --------------------------------------------------------------
@@ -163,11 +163,14 @@ class AdCopyGenerator:
 
     def guard(self, brief: Brief, banned: list[str]) -> Guard:
         """Invented-fact check against the brief (a feed row) and the brand's facts, and the compliance lint."""
-        if self._checker is None:
-            self._checker = FactChecker(self.cfg.claims_file or None)
-        sources = self._checker.sources(*brief.facts(), *self.brand.fact_list(brief.language)) \
+        words = self.cfg.word_check == "always" or (self.cfg.word_check == "feed" and bool(brief.details))
+        if words not in self._checkers:
+            # None: the claims file decides (on unless it says word_check: false); False: listed facts only.
+            self._checkers[words] = FactChecker(self.cfg.claims_file or None, words=None if words else False)
+        fact_checker = self._checkers[words]
+        sources = fact_checker.sources(*brief.facts(), *self.brand.fact_list(brief.language)) \
             if self.cfg.check_facts else None
-        checker = self._checker if sources is not None else NoFacts()
+        checker = fact_checker if sources is not None else NoFacts()
         return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
 
     # ---- the LLM -----------------------------------------------------------------------------------------
