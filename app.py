@@ -137,6 +137,51 @@ def staff_login(gr, auth):
     return role, user, password, login, logout, status
 
 
+def serving_panel(gr, runtime, role) -> None:
+    """Admin → Training & serving: background training progress, the served adapter per task, the gate's
+    decisions with their figures, a rollback per task and a retrain from the shop's feedback."""
+    from assistant.web import admin
+    from assistant.web.auth import allows
+
+    with gr.Tab("Training & serving"):
+        with gr.Row():
+            refresh = gr.Button("Refresh", elem_id="serving-refresh", scale=1)
+            auto = gr.Checkbox(label="Refresh every 10 s", value=False, scale=1)
+        progress = gr.Markdown(elem_id="training-status")
+        served = gr.Dataframe(label="Served adapter per task", headers=admin.SERVED_HEADERS, wrap=True,
+                              elem_id="served-adapters")
+        decisions = gr.Dataframe(label="Gate decisions, newest first", headers=admin.DECISION_HEADERS, wrap=True,
+                                 elem_id="gate-decisions")
+        with gr.Row():
+            rollbacks = {task: gr.Button(f"Rollback {task}", variant="stop", elem_id=f"rollback-{task}")
+                         for task in admin.TASKS}
+        with gr.Row():
+            task = gr.Dropdown(list(admin.TASKS), value="support", label="Task", scale=1)
+            retrain = gr.Button("Retrain from feedback", variant="primary", elem_id="retrain", scale=1)
+        status = gr.Markdown(elem_id="serving-status")
+        # Off until an admin turns it on: the customer chat shares this page, and customers' browsers must not poll.
+        timer = gr.Timer(10, active=False)
+        view = [progress, served, decisions]
+
+        def tick(current_role):
+            if not allows(current_role, "admin"):
+                return gr.skip(), gr.skip(), gr.skip()
+            return admin.serving_view(runtime, current_role)
+
+        refresh.click(friendly(functools.partial(admin.serving_view, runtime)), [role], view)
+        auto.change(lambda on: gr.Timer(active=bool(on)), auto, timer)
+        timer.tick(friendly(tick), [role], view)
+        def rollback_of(name):
+            def rollback(current_role):
+                return admin.rollback_adapter(runtime, current_role, name)
+            return rollback
+
+        for name, button in rollbacks.items():
+            button.click(friendly(rollback_of(name)), [role], [status, served, decisions])
+        retrain.click(friendly(functools.partial(admin.retrain_run, runtime)), [role, task], status,
+                      concurrency_id="finetune", concurrency_limit=1)
+
+
 def build_demo(runtime, auth=None, base_url: str | None = None):
     """The Gradio Blocks of the whole app. Cheap: builds widgets only, loads no model.
 
@@ -164,6 +209,8 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
                     orders_ui.orders_panel(gr, runtime, role, friendly, user)
             with gr.Tab("Admin", id="admin"):
                 admin_views = staff_ui.admin_tab(gr, runtime, role, friendly)
+                with admin_views[0][1]:  # the admin-gated content column: training and serving join its tabs
+                    serving_panel(gr, runtime, role)
             with gr.Tab("Analytics", id="analytics"):
                 analytics_views = staff_ui.analytics_tab(gr, runtime, role, friendly)
                 with analytics_views[0][1]:  # the admin-gated content column: the Q&A chat joins its end

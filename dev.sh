@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One script, two verbs (the README's two commands):
-#   bash dev.sh run    set up .venv/ if needed, then start the app on the embedded model (offline)
+#   bash dev.sh run    set up .venv/ if needed, then start the app on the embedded model (offline); on the
+#                      way, start training the task adapters in the background (SHOP_ASSISTANT_AUTOTRAIN=0: not)
 #   bash dev.sh test   set up .venv/ if needed, then run the whole test suite
 # Both are idempotent: a second run reuses .venv/ unless pyproject.toml, constraints.txt or the llama.cpp
 # build flags (SHOP_ASSISTANT_LLAMA_CPU, below) changed. `bash dev.sh setup` redoes the first-start work.
@@ -141,6 +142,24 @@ prepare_once() {
   mkdir -p "$(dirname "$stamp")" && touch "$stamp"
 }
 
+# The task adapters train in the background while the app serves the bare base model: detached (setsid, so
+# stopping the app does not stop it), lowest priority, one core left to the app, logging to its work folder.
+# `python -m finetune autotrain --check` decides (autotrain.enabled, SHOP_ASSISTANT_AUTOTRAIN=0) and names the
+# log; a job already running, or with nothing left to do, exits by itself.
+start_autotrain() {
+  local out log
+  if ! out=$("$VENV/bin/python" -m finetune autotrain --check "$@" 2>&1); then
+    echo "==> background training off: ${out##*$'\n'}" >&2
+    return 0
+  fi
+  log=${out##*$'\n'}
+  mkdir -p "$(dirname "$log")"
+  local launch=()
+  command -v setsid >/dev/null 2>&1 && launch=(setsid)
+  "${launch[@]}" nice -n 19 "$VENV/bin/python" -m finetune autotrain "$@" </dev/null >>"$log" 2>&1 &
+  echo "==> training the task adapters in the background (pid $!, log $log); progress: python -m finetune list" >&2
+}
+
 setup_system_test_deps() {
   # Browser tests drive Debian's chromium; the storage tests use a real PostgreSQL server.
   local need=()
@@ -165,6 +184,7 @@ case "${1:-}" in
     cfg=(); prev=""
     for a in "$@"; do [ "$prev" = "--config" ] && cfg=(--config "$a"); prev="$a"; done
     prepare_once "${cfg[@]}"
+    start_autotrain "${cfg[@]}"
     exec "$VENV/bin/python" app.py "$@"
     ;;
   test)

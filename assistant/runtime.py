@@ -59,6 +59,7 @@ class Runtime:
     def component(self, name: str, build: Callable[[], Any]) -> Any:
         """Any other long-lived helper (the UI's ad-copy generator, per-client limits...), built once here:
         the runtime is the one place objects are shared, so a test's runtime takes its objects along."""
+        self._follow_registry()
         return self._get(name, build, required=True)
 
     def forget(self, name: str) -> None:
@@ -66,26 +67,85 @@ class Runtime:
         with self._lock:
             self._objects.pop(name, None)
 
-    @property
-    def llm_config(self):
-        """llm settings plus the adapters registered by `python -m finetune` for this base (config wins)."""
-        try:
-            from assistant.llm.adapter_registry import with_registered_adapters
+    def _registry_file(self):
+        """The adapter registry `python -m finetune` writes (finetune.registry), or None for the default one."""
+        return getattr(getattr(self.settings, "finetune", None), "registry", None)
 
-            return with_registered_adapters(self.settings.llm)
+    def _served_adapters(self) -> dict[str, str] | None:
+        """task -> adapter the registry serves on this base (python -m finetune); None when it is unreadable."""
+        llm = self.settings.llm
+        if llm.backend == "fake":
+            return {}
+        try:
+            from assistant.llm.adapter_registry import adapters_for, base_model_id
+
+            if getattr(self, "_base_id", None) is None:  # hashing a GGUF file is not for every request
+                self._base_id = base_model_id(llm.model, llm.cache_dir)
+            return adapters_for(llm.backend, self._base_id, self._registry_file())
         except AssistantError as exc:
             log.warning("adapter registry unreadable, using llm.adapters only: %s", exc.one_line())
-            return self.settings.llm
+            return None
+
+    @property
+    def llm_config(self):
+        """llm settings plus the adapters the registry serves for this base (explicit llm.adapters win)."""
+        import dataclasses
+
+        found = self._served_adapters()
+        llm = self.settings.llm
+        return dataclasses.replace(llm, adapters={**found, **llm.adapters}) if found else llm
 
     @property
     def backend(self) -> LLMBackend:
         with self._lock:
             if self._backend is None:
+                from assistant.llm.adapter_registry import registry_stamp
+
+                stamp = registry_stamp(self._registry_file())  # before reading: a write after it is seen next time
                 cfg = self.llm_config
                 self._probe(cfg)
                 self._backend = build_backend(cfg)
-                self._adapters = tuple(cfg.adapters)
+                self._adapters, self._served, self._stamp = tuple(cfg.adapters), dict(cfg.adapters), stamp
+            else:
+                self._follow_registry()
             return self._backend
+
+    def _follow_registry(self) -> None:
+        """Between requests: when the adapter registry file changed (the gate promoted a candidate or a rollback
+        ran, usually in another process), serve what it names now, without a restart."""
+        with self._lock:
+            if self._backend is None or self.settings.llm.backend == "fake":
+                return
+            from assistant.llm.adapter_registry import registry_stamp
+
+            stamp = registry_stamp(self._registry_file())
+            if stamp == getattr(self, "_stamp", None):
+                return
+            self._stamp = stamp
+            found = self._served_adapters()
+            if found is None:  # a damaged registry: keep serving what was served until the file changes again
+                return
+            adapters = {**found, **self.settings.llm.adapters}
+            if adapters != getattr(self, "_served", None):
+                self._serve(adapters)
+
+    def _serve(self, adapters: dict[str, str]) -> None:
+        """Answer with `adapters` (task -> adapter) from the next request on; requests in flight finish on the
+        model they hold. llama.cpp swaps in place (only the changed adapter loads); other backends rebuild."""
+        swap = getattr(self._backend, "set_adapters", None)
+        if swap is None:
+            self._backend = None
+            self._objects.pop("chat", None)
+        else:
+            swap(adapters)
+            chat = self._objects.get("chat")
+            if chat is not None and hasattr(chat, "adapter"):
+                # Rebuilding the chat would drop the conversations it keeps in memory: its adapter choice is one
+                # attribute, made as ChatService makes it.
+                chat.adapter = chat.cfg.adapter if chat.cfg.adapter in adapters else None
+            self._adapters, self._served = tuple(adapters), dict(adapters)
+        self._objects.pop("adcopy_generator", None)  # it decided on its adapter when it was built
+        log.info("serving adapters now: %s", ", ".join(f"{t}={p}" for t, p in adapters.items()) or "base model only")
 
     def _probe(self, cfg) -> None:
         """Generate once in a child process before llama.cpp loads in this one: a native crash there is a
@@ -122,14 +182,14 @@ class Runtime:
             return getattr(self, "_adapters", ())
 
     def set_adapters(self, adapters: dict[str, str]) -> None:
-        """Switch the active adapter per task; the backend and chat rebuild on the next request.
+        """Switch the active adapter per task (explicit `llm.adapters`, which win over the registry).
 
-        Requests in flight finish on the old model, which they still hold.
+        Requests in flight finish on the old model, which they still hold; the next ones use the new adapters.
         """
         with self._lock:
             self.settings.llm.adapters = dict(adapters)
-            self._backend = None
-            self._objects.pop("chat", None)
+            if self._backend is not None:
+                self._serve(dict(self.llm_config.adapters))
 
     @property
     def shop(self):
@@ -347,6 +407,8 @@ class Runtime:
 
     @property
     def chat(self) -> ChatService:
+        self._follow_registry()
+
         def build():
             c = self.settings.chat
             return ChatService(

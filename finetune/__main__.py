@@ -122,6 +122,9 @@ def _train(args, cfg: FinetuneConfig) -> int:
     print(f"adapter: {result.output}\nreport:  {result.report}")
     if result.gguf:
         print(f"gguf:    {result.gguf}")
+    if cfg.register:  # registered is not served: the gate compares it with what customers get now
+        print(f"to serve it when it beats the current one: python -m finetune gate --task {cfg.task} "
+              f"--adapter {result.output}")
     return 0
 
 

@@ -53,6 +53,9 @@ class FinetuneConfig:
     eval_fraction: float = field(default=0.15, metadata={"help": "share of examples held out for eval"})
     eval_every: int = field(default=0, metadata={"help": "steps between eval passes; 0 = about 5 per run"})
     save_every: int = field(default=0, metadata={"help": "steps between resumable checkpoints; 0 = at evals"})
+    save_every_minutes: float = field(
+        default=0.0, metadata={"help": "also checkpoint when this many minutes passed since the last one; 0 = off"},
+    )
     seed: int = field(default=42, metadata={"help": "seed for the split, the init and dropout"})
     redact_pii: bool = field(default=True, metadata={"help": "mask e-mails/phones/etc. before training"})
     num_samples: int = field(default=5, metadata={"help": "before/after sample generations in the report"})
@@ -109,7 +112,7 @@ class FinetuneConfig:
         for name, value in (("eval_every", self.eval_every), ("save_every", self.save_every),
                             ("num_samples", self.num_samples), ("metric_examples", self.metric_examples),
                             ("num_threads", self.num_threads), ("adalora_orth_reg", self.adalora_orth_reg),
-                            ("weight_decay", self.weight_decay)):
+                            ("weight_decay", self.weight_decay), ("save_every_minutes", self.save_every_minutes)):
             if value < 0:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
         if self.sample_max_tokens < 1:

@@ -6,8 +6,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from assistant.config import resolve_path
@@ -18,7 +18,14 @@ from finetune.config import FinetuneConfig
 from finetune.evaluate import eval_loss, generate, perplexity, task_metric
 from finetune.methods import adalora_ranks, is_adalora, load_base, rank_report
 from finetune.report import Report, render
-from finetune.trainer import CHECKPOINT, accelerator, save_adapter, seed_everything, train_adapter
+from finetune.trainer import (
+    Progress,
+    accelerator,
+    remove_checkpoints,
+    save_adapter,
+    seed_everything,
+    train_adapter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +68,9 @@ def _sha(path: Path) -> str:
 
 
 def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume: bool = False,
-              progress: bool = True) -> TrainResult:
+              progress: bool = True, on_progress: Callable[[Progress], None] | None = None) -> TrainResult:
+    """Train, evaluate, report, export and register one adapter. The checkpoints stay until the very end, so a
+    run killed while it evaluates or exports resumes from its last checkpoint instead of starting over."""
     output = Path(output)
     examples = read_examples(cfg, data)  # bad data fails before torch is even imported
     _set_threads(cfg)
@@ -74,7 +83,8 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     probe = eval_ex[: max(cfg.metric_examples, cfg.num_samples)] if main_process else []
     before = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
     started = time.perf_counter()
-    state = train_adapter(model, tok, cfg, train_rows, eval_rows, output, resume=resume, progress=progress)
+    state = train_adapter(model, tok, cfg, train_rows, eval_rows, output, resume=resume, progress=progress,
+                          on_progress=on_progress)
     wall = time.perf_counter() - started
     if not main_process:
         # Under `accelerate launch` / torchrun every rank trains; only rank 0 evaluates, saves, exports and
@@ -95,7 +105,6 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
             "steps": state.total_steps, "processes": state.processes, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "metrics": metrics, "config": dataclasses.asdict(cfg)}
     save_adapter(state, tok, output, model_id, meta)
-    shutil.rmtree(output / CHECKPOINT, ignore_errors=True)  # finished: nothing left to resume
     rank_table = ""
     if is_adalora(model):
         rank_table = rank_report(adalora_ranks(model), cfg.adalora_init_r, output)
@@ -118,6 +127,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     if cfg.register:
         adapter_registry.register_adapter(cfg.task, output, model_id, cfg.method, metrics, gguf_path or "",
                                           registry=resolve_path(cfg.registry))
+    remove_checkpoints(output)  # finished: nothing left to resume
     return TrainResult(output, report, metrics, gguf_path)
 
 

@@ -5,15 +5,24 @@ between `optimizer.step()` and `zero_grad()` (it reads the gradients), checkpoin
 allocator's state to resume exactly, and accelerate (`accelerate launch -m finetune train ...`) only needs
 to wrap the model and optimizer. Batches are a pure function of (seed, micro-step), so a resumed run sees
 the same data in the same order.
+
+Checkpoints survive being killed at any instant: each is written to `checkpoint.tmp/`, its SHA-256 is
+written after the state file is on disk, and only then does it replace `checkpoint/` (the one before
+becomes `checkpoint.prev/`). A resume takes the newest one whose checksum and load both succeed, and says
+in one line why it skipped any other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
+import os
 import random
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +35,8 @@ from finetune.methods import adalora_ranks, is_adalora, wrap
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint"
+STATE_FILE = "state.pt"
+CHECKSUM_FILE = "state.sha256"  # written after STATE_FILE is on disk: its absence means an unfinished write
 
 
 @dataclass
@@ -50,6 +61,20 @@ class TrainState:
     trainable: int
     total_params: int
     processes: int = 1  # ranks of a distributed launch (accelerate / torchrun) that trained together
+
+
+@dataclass
+class Progress:
+    """What a caller sees after every optimizer step (and once right after a resume)."""
+
+    step: int
+    total: int
+    train_loss: float | None
+    eval_loss: float | None
+    seconds: float  # wall time of the run so far, all sessions, evals included
+    resumed_from: int  # the step this process started from (0 = a fresh run)
+    session_seconds: float  # wall time of this process's steps, for an honest ETA after a resume
+    notes: list[str] = field(default_factory=list)  # one-line messages, e.g. a corrupt checkpoint skipped
 
 
 def seed_everything(seed: int) -> None:
@@ -79,11 +104,46 @@ def micro_batch(rows: list[Row], cfg: FinetuneConfig, index: int, rank: int = 0,
     return [rows[i] for i in picked[rank::world]]
 
 
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. a file system that cannot open folders: the renames are still atomic
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def checkpoint_dirs(output: Path) -> list[Path]:
+    """Where a checkpoint can be, newest first: a finished write not yet moved in, the latest, the one before."""
+    ckpt = Path(output) / CHECKPOINT
+    return [ckpt.with_name(CHECKPOINT + ".tmp"), ckpt, ckpt.with_name(CHECKPOINT + ".prev")]
+
+
+def has_checkpoint(output: Path) -> bool:
+    return any((d / STATE_FILE).exists() for d in checkpoint_dirs(output))
+
+
+def remove_checkpoints(output: Path) -> None:
+    for d in checkpoint_dirs(output):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history: History) -> None:
     import torch
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp, prev = path.with_name(path.name + ".tmp"), path.with_name(path.name + ".prev")
+    shutil.rmtree(tmp, ignore_errors=True)  # a write cut short earlier
+    tmp.mkdir(parents=True)
     trainable = {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
     state = {"adapter": trainable, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "step": step, "history": asdict(history), "torch_rng": torch.get_rng_state()}
@@ -92,18 +152,69 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history
         alloc = model.base_model.rankallocator
         state["rankallocator"] = {k: getattr(alloc, k) for k in ("ipt", "exp_avg_ipt", "exp_avg_unc")}
         state["rank_pattern"] = model.peft_config["default"].rank_pattern
-    torch.save(state, tmp / "state.pt")
+    with (tmp / STATE_FILE).open("wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    # The checksum goes last: a power cut before this line leaves a folder that is recognisably unfinished.
+    digest = json.dumps({"sha256": _sha256(tmp / STATE_FILE), "step": step})
+    with (tmp / CHECKSUM_FILE).open("w", encoding="utf-8") as fh:
+        fh.write(digest)
+        fh.flush()
+        os.fsync(fh.fileno())
+    # Keep the previous good checkpoint until the new one is in place: a crash between the two renames
+    # leaves checkpoint.tmp (complete) and checkpoint.prev, both found by read_checkpoint.
     if path.exists():
-        import shutil
-
-        shutil.rmtree(path)
+        shutil.rmtree(prev, ignore_errors=True)
+        path.rename(prev)
     tmp.rename(path)
+    _fsync_dir(path.parent)
 
 
-def _load_checkpoint(path: Path, model, optimizer, scheduler) -> tuple[int, History]:
+def _verify(folder: Path) -> str | None:
+    """Why this checkpoint folder must not be used, or None when its checksum matches."""
+    state, check = folder / STATE_FILE, folder / CHECKSUM_FILE
+    if not check.exists():
+        # Checkpoints written before checksums existed are only trusted if they load (read_checkpoint).
+        return None if folder.name == CHECKPOINT else "unfinished write (no checksum)"
+    try:
+        expected = json.loads(check.read_text(encoding="utf-8"))["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its checksum file is unreadable"
+    if _sha256(state) != expected:
+        return "checksum mismatch (truncated or garbled state file)"
+    return None
+
+
+def read_checkpoint(output: Path) -> tuple[dict | None, Path | None, list[str]]:
+    """(state, folder, notes): the newest checkpoint that verifies and loads; notes say what was skipped."""
     import torch
 
-    state = torch.load(path / "state.pt", weights_only=False)
+    notes = []
+    for folder in checkpoint_dirs(output):
+        if not (folder / STATE_FILE).exists():
+            continue
+        problem = _verify(folder)
+        if problem == "unfinished write (no checksum)":
+            log.info("ignoring %s: %s", folder, problem)  # the kill came mid-save; nothing was lost
+            continue
+        if problem is None:
+            try:
+                state = torch.load(folder / STATE_FILE, weights_only=False)
+                if not isinstance(state, dict) or "adapter" not in state or "step" not in state:
+                    raise ValueError("not a training checkpoint")
+                return state, folder, notes
+            except Exception as exc:  # noqa: BLE001 - any load failure means: do not use this one
+                problem = f"load failed: {type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+        note = f"checkpoint {folder.name} is corrupt ({problem}): skipped"
+        log.warning("%s (%s)", note, folder)
+        notes.append(note)
+    return None, None, notes
+
+
+def _apply_checkpoint(state: dict, path: Path, model, optimizer, scheduler) -> tuple[int, History]:
+    import torch
+
     missing = set(state["adapter"]) - {n for n, _ in model.named_parameters()}
     if missing:
         raise InputError(f"checkpoint {path} does not match this adapter config (e.g. {sorted(missing)[0]})")
@@ -135,8 +246,13 @@ def accelerator(cfg: FinetuneConfig):
 
 
 def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_rows: list[Row], output: Path,
-                  resume: bool = False, progress: bool = True) -> TrainState:
-    """Wrap `model` with the configured adapter and train it; checkpoints go to output/checkpoint."""
+                  resume: bool = False, progress: bool = True,
+                  on_progress: Callable[[Progress], None] | None = None) -> TrainState:
+    """Wrap `model` with the configured adapter and train it; checkpoints go to output/checkpoint.
+
+    `resume`: continue from the newest good checkpoint; when every one found is corrupt it starts over (the
+    reasons are logged and passed to `on_progress` as notes), when there is none at all it is an error.
+    """
     import torch
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
@@ -152,12 +268,19 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     ckpt = output / CHECKPOINT
-    start, history = 0, History()
+    start, history, notes = 0, History(), []
     if resume:
-        if not (ckpt / "state.pt").exists():
+        if not has_checkpoint(output):
             raise InputError(f"--resume: no checkpoint in {ckpt}")
-        start, history = _load_checkpoint(ckpt, model, optimizer, scheduler)
-        log.info("resumed from step %d of %d", start, total)
+        state, folder, notes = read_checkpoint(output)
+        if state is not None:
+            start, history = _apply_checkpoint(state, folder, model, optimizer, scheduler)
+            del state
+            notes.append(f"resumed from step {start} of {total}")
+            log.info("resumed from step %d of %d (%s)", start, total, folder.name)
+        else:
+            notes.append("no usable checkpoint: training starts over")
+            log.warning("no usable checkpoint in %s: training starts over", output)
     model, optimizer = acc.prepare(model, optimizer)
     core = acc.unwrap_model(model)
     adaptive = is_adalora(core)
@@ -169,7 +292,17 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
     model.train()
     bar = tqdm(total=total, initial=start, desc=f"train {cfg.method}", unit="step",
                disable=not (progress and acc.is_main_process))
-    t0 = time.perf_counter() - history.seconds
+    session_t0 = time.perf_counter()
+    t0 = session_t0 - history.seconds
+    last_save = session_t0
+
+    def report(step: int) -> None:
+        if on_progress is not None and acc.is_main_process:
+            train_loss = history.train[-1][1] if history.train else None
+            on_progress(Progress(step, total, train_loss, history.eval[-1][1] if history.eval else None,
+                                 history.seconds, start, time.perf_counter() - session_t0, list(notes)))
+
+    report(start)
     for step in range(start + 1, total + 1):
         step_loss, step_tokens = 0.0, 0
         for k in range(cfg.gradient_accumulation_steps):
@@ -198,8 +331,14 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
             history.eval_seconds += time.perf_counter() - e0
             bar.write(f"step {step}/{total}: train loss {step_loss:.3f}, eval loss {history.eval[-1][1]:.3f}")
         history.seconds = time.perf_counter() - t0
-        if acc.is_main_process and (step % save_every == 0 and step < total):
+        # Saved every `save_every` steps and, on slow machines, also when `save_every_minutes` have passed:
+        # a kill loses at most that much work. The math never depends on when saves happen.
+        due = step % save_every == 0 or (
+            cfg.save_every_minutes > 0 and time.perf_counter() - last_save >= 60 * cfg.save_every_minutes)
+        if acc.is_main_process and due and step < total:
             _save_checkpoint(ckpt, core, optimizer, scheduler, step, history)
+            last_save = time.perf_counter()
+        report(step)
     bar.close()
     acc.wait_for_everyone()
     if adaptive:

@@ -12,6 +12,8 @@ import pytest
 import assistant  # noqa: F401  (first: sets the offline defaults, HF_HUB_OFFLINE=1 and friends, empty = unset)
 
 REPO = Path(__file__).resolve().parent.parent
+# No test may start the background adapter training that `dev.sh run` starts (tests that check it clear this).
+os.environ.setdefault("SHOP_ASSISTANT_AUTOTRAIN", "0")
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

@@ -1,9 +1,12 @@
 """Which trained adapter serves which task: a small JSON registry written by `python -m finetune`.
 
-One record per (task, base model): the peft folder (transformers backend, hot-swapped), its GGUF LoRA
-(llamacpp backend) and the name an OpenAI-compatible server such as vLLM serves it under, plus method,
-metrics and date. An adapter is only ever loaded onto the base it was trained on: `check_adapter_base`
-compares the base recorded inside the adapter (peft config or GGUF metadata) with the loaded model.
+One record per trained adapter folder: the peft folder (transformers backend), its GGUF LoRA (llamacpp backend)
+and the name an OpenAI-compatible server such as vLLM serves it under, plus task, base, method, metrics and
+date. Registered is not served: per (task, base model) the `serving` part names the adapter the app answers
+with ("" = the bare base model) and the ones served before it, so a rollback is one step. Only the gate
+(finetune/gate.py) and a rollback change it; the running app notices the file changing and swaps in place.
+An adapter is only ever loaded onto the base it was trained on: `check_adapter_base` compares the base
+recorded inside the adapter (peft config or GGUF metadata) with the loaded model.
 """
 
 from __future__ import annotations
@@ -68,38 +71,79 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _read(path: Path) -> list[AdapterRecord]:
+@dataclass
+class Serving:
+    """What answers for `task` on `base_model`: the adapter folder `path` ("" = the bare base model)."""
+
+    task: str
+    base_model: str
+    path: str
+    since: str  # ISO 8601, UTC
+    by: str  # gate | rollback | migration | admin
+    previous: list[str] = field(default_factory=list)  # served before, newest first ("" = the base model)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _read_all(path: Path) -> tuple[list[AdapterRecord], list[Serving]]:
     if not path.exists():
-        return []
+        return [], []
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         names = {f.name for f in dataclasses.fields(AdapterRecord)}
-        return [AdapterRecord(**{k: v for k, v in r.items() if k in names}) for r in raw["adapters"]]
+        records = [AdapterRecord(**{k: v for k, v in r.items() if k in names}) for r in raw["adapters"]]
+        if "serving" not in raw:
+            return records, _migrated(records)
+        return records, [Serving(**s) for s in raw["serving"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StorageError(f"adapter registry {path} is unreadable: {exc}") from None
 
 
-def _write(path: Path, records: list[AdapterRecord]) -> None:
+def _migrated(records: list[AdapterRecord]) -> list[Serving]:
+    """A registry written before serving was recorded: the app then used the newest adapter per (task, base),
+    so that one stays served (the upgrade changes no answer) and a rollback goes back to the base model."""
+    newest: dict[tuple[str, str], AdapterRecord] = {}
+    for r in records:
+        key = (r.task, r.base_model)
+        if key not in newest or r.created > newest[key].created:
+            newest[key] = r
+    return [Serving(r.task, r.base_model, r.path, _now(), "migration", [""]) for r in newest.values()]
+
+
+def _read(path: Path) -> list[AdapterRecord]:
+    return _read_all(path)[0]
+
+
+def _write(path: Path, records: list[AdapterRecord], serving: list[Serving]) -> None:
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    data = {"adapters": [dataclasses.asdict(r) for r in records]}
+    data = {"adapters": [dataclasses.asdict(r) for r in records],
+            "serving": [dataclasses.asdict(s) for s in serving]}
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    os.replace(tmp, path)  # readers (the running app) see the old file or the new one, never half of one
 
 
 def register_adapter(task: str, path: str | os.PathLike, base_model: str, method: str,
                      metrics: dict[str, float] | None = None, gguf: str | os.PathLike = "", name: str = "",
                      registry: str | os.PathLike | None = None) -> AdapterRecord:
-    """Record (or replace) the adapter for (task, base_model); returns the stored record."""
+    """Record (or replace) the adapter in folder `path`; returns the stored record. Registering serves nothing:
+    the gate (`python -m finetune gate`) decides what is served. Earlier adapters of the task stay listed,
+    so a rollback can go back to them."""
     reg = registry_path(registry)
     record = AdapterRecord(
         task=task, path=str(Path(path).resolve()), base_model=base_model, method=method,
-        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), metrics=dict(metrics or {}),
+        created=_now(), metrics=dict(metrics or {}),
         gguf=str(Path(gguf).resolve()) if gguf else "", name=name,
     )
     with _locked(reg):
-        records = [r for r in _read(reg) if not (r.task == task and r.base_model == base_model)]
+        records, serving = _read_all(reg)
+        if any(s.path == record.path for s in serving):
+            log.warning("%s is served and was registered again: its files changed under the running app; train "
+                        "candidates into new folders so the gate can compare them", record.path)
+        records = [r for r in records if r.path != record.path]
         records.append(record)
-        _write(reg, records)
+        _write(reg, records, serving)
     return record
 
 
@@ -109,11 +153,11 @@ def set_gguf(adapter_path: str | os.PathLike, gguf: str | os.PathLike,
     reg = registry_path(registry)
     target = str(Path(adapter_path).resolve())
     with _locked(reg):
-        records = _read(reg)
+        records, serving = _read_all(reg)
         hit = next((r for r in records if r.path == target), None)
         if hit is not None:
             hit.gguf = str(Path(gguf).resolve())
-            _write(reg, records)
+            _write(reg, records, serving)
     return hit
 
 
@@ -128,17 +172,92 @@ def get_adapter(task: str, base_model: str | None = None,
     if not found:
         on = f" on base {base_model!r}" if base_model else ""
         raise NotFoundError(f"no adapter registered for task {task!r}{on}; train one with python -m finetune train")
-    return max(found, key=lambda r: r.created)
+    # registered in the same second: the later in the file (records are appended) is the newer
+    return max(enumerate(found), key=lambda pair: (pair[1].created, pair[0]))[1]
+
+
+def serving_state(registry: str | os.PathLike | None = None) -> list[Serving]:
+    """What is served per (task, base model); a registry from before serving was recorded reads as migrated."""
+    return sorted(_read_all(registry_path(registry))[1], key=lambda s: (s.task, s.base_model))
+
+
+def served_adapter(task: str, base_model: str, registry: str | os.PathLike | None = None) -> AdapterRecord | None:
+    """The record served for `task` on `base_model`; None when the bare base model answers."""
+    records, serving = _read_all(registry_path(registry))
+    state = next((s for s in serving if s.task == task and s.base_model == base_model), None)
+    if state is None or not state.path:
+        return None
+    return next((r for r in records if r.path == state.path), None)
+
+
+def promote(task: str, path: str | os.PathLike, base_model: str, registry: str | os.PathLike | None = None,
+            by: str = "gate", expect: str | None = None, keep: int = 5) -> Serving | None:
+    """Serve the registered adapter in folder `path` ("" = the bare base model) for `task` on `base_model`;
+    the one served until now becomes the first to roll back to (`keep` are remembered).
+
+    `expect`: the folder the caller compared against ("" = the base model). When something else is served by
+    now (another promotion or a rollback landed meanwhile), nothing changes and None is returned: a candidate
+    is only ever swapped in over the adapter it beat."""
+    reg = registry_path(registry)
+    target = str(Path(path).resolve()) if path else ""
+    with _locked(reg):
+        records, serving = _read_all(reg)
+        if target and not any(r.path == target and r.task == task for r in records):
+            raise NotFoundError(f"{target} is not a registered {task!r} adapter; register it first")
+        state = next((s for s in serving if s.task == task and s.base_model == base_model), None)
+        current = state.path if state is not None else ""
+        if expect is not None and current != expect:
+            return None
+        earlier = ([current] if current != target else []) + (state.previous if state else [])
+        history = [p for p in dict.fromkeys(earlier) if p != target][:keep]
+        new = Serving(task, base_model, target, _now(), by, history)
+        serving = [s for s in serving if s is not state] + [new]
+        _write(reg, records, serving)
+    return new
+
+
+def rollback(task: str, base_model: str, registry: str | os.PathLike | None = None) -> tuple[str, Serving]:
+    """Serve the adapter served before the current one again; returns (the folder that was served, the new
+    state). The rolled-back adapter leaves the history, so a second rollback goes one further back."""
+    reg = registry_path(registry)
+    with _locked(reg):
+        records, serving = _read_all(reg)
+        state = next((s for s in serving if s.task == task and s.base_model == base_model), None)
+        known = {r.path for r in records} | {""}
+        history = [p for p in (state.previous if state else []) if p in known]
+        if state is None or not history:
+            raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: no adapter was served "
+                                "before the current one")
+        new = Serving(task, base_model, history[0], _now(), "rollback", history[1:])
+        _write(reg, records, [s for s in serving if s is not state] + [new])
+    return state.path, new
+
+
+def registry_stamp(registry: str | os.PathLike | None = None) -> tuple[int, int, int] | None:
+    """Changes whenever the registry file is rewritten (each write is a new file moved into place): what a
+    running app compares between requests to notice a promotion made by another process."""
+    try:
+        st = registry_path(registry).stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_ino, st.st_size
 
 
 def adapters_for(backend: str, base_model: str, registry: str | os.PathLike | None = None) -> dict[str, str]:
-    """task -> value for `llm.adapters` for this backend and base; tasks not servable here are skipped."""
+    """task -> value for `llm.adapters`: the adapters served on this base; tasks not servable here are skipped."""
+    records, serving = _read_all(registry_path(registry))
+    by_path = {r.path: r for r in records}
     out: dict[str, str] = {}
-    for r in list_adapters(registry):
-        if r.base_model != base_model:
+    for s in serving:
+        if s.base_model != base_model or not s.path:
+            continue
+        record = by_path.get(s.path)
+        if record is None:
+            log.warning("served adapter %s for %r is not registered any more; answering with the base model",
+                        s.path, s.task)
             continue
         try:
-            out[r.task] = r.for_backend(backend)
+            out[s.task] = record.for_backend(backend)
         except NotFoundError as exc:
             log.warning("%s", exc)
     return out
@@ -152,7 +271,7 @@ def base_model_id(model: str, cache_dir: str = "") -> str:
 
 
 def with_registered_adapters(llm_cfg, registry: str | os.PathLike | None = None):
-    """A copy of an LLMConfig whose `adapters` also holds the registered ones (explicit config wins)."""
+    """A copy of an LLMConfig whose `adapters` also holds the served ones (explicit config wins)."""
     if llm_cfg.backend == "fake":
         return llm_cfg
     found = adapters_for(llm_cfg.backend, base_model_id(llm_cfg.model, llm_cfg.cache_dir), registry)

@@ -1,11 +1,14 @@
 """The CPU default: llama-cpp-python on a GGUF file, with an optional GGUF LoRA per task.
 
 llama.cpp takes a LoRA at load time, so each task adapter gets its own `Llama` over the same GGUF; the
-weights are mmap-ed, so the copies share one set of pages in memory.
+weights are mmap-ed, so the copies share one set of pages in memory. `set_adapters` swaps a task's adapter
+while the app runs: a generation holds the `Llama` it started on, so requests in flight finish on the old
+adapter and the next ones load the new one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -29,6 +32,13 @@ def import_llama_cpp():
     return llama_cpp
 
 
+def _file_key(path: str) -> tuple[str, int]:
+    try:
+        return str(path), Path(path).stat().st_mtime_ns
+    except OSError:
+        return str(path), 0  # loading it says what is wrong
+
+
 class LlamaCppBackend:
     name = "llamacpp"
 
@@ -39,23 +49,40 @@ class LlamaCppBackend:
             max_tokens=cfg.max_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
             stop=list(cfg.stop), seed=cfg.seed,
         )
-        self._models: dict[str | None, object] = {}
-        self._locks: dict[str | None, threading.Lock] = {}
+        # Keyed by the LoRA file and its mtime (None = the bare base), not by task: a swap loads only what
+        # changed, and a file rewritten in place is loaded afresh.
+        self._models: dict[tuple[str, int] | None, object] = {}
+        self._locks: dict[tuple[str, int] | None, threading.Lock] = {}
         self._load_lock = threading.Lock()
         self._get(None)  # load the base now: a bad file should fail at start-up, not at the first customer
 
+    def set_adapters(self, adapters: dict[str, str]) -> None:
+        """Serve `adapters` (task -> GGUF LoRA) from the next request on. Models of adapters no longer served
+        are dropped here; a generation still running on one keeps it alive until it ends."""
+        with self._load_lock:
+            self.cfg = dataclasses.replace(self.cfg, adapters=dict(adapters))
+            wanted = {_file_key(p) for p in adapters.values()}
+            for key in [k for k in self._models if k is not None and k not in wanted]:
+                del self._models[key], self._locks[key]
+
+    def _lora_for(self, adapter: str | None) -> tuple[str, int] | None:
+        if adapter is None:
+            return None
+        if adapter not in self.cfg.adapters:
+            raise NotFoundError(
+                f"no adapter named {adapter!r} is configured (llm.adapters has: "
+                f"{', '.join(self.cfg.adapters) or 'none'})"
+            )
+        return _file_key(self.cfg.adapters[adapter])
+
     def _get(self, adapter: str | None):
         with self._load_lock:
-            if adapter in self._models:
-                return self._models[adapter], self._locks[adapter]
+            key = self._lora_for(adapter)
+            if key in self._models:
+                return self._models[key], self._locks[key]
             lora = None
-            if adapter is not None:
-                if adapter not in self.cfg.adapters:
-                    raise NotFoundError(
-                        f"no adapter named {adapter!r} is configured (llm.adapters has: "
-                        f"{', '.join(self.cfg.adapters) or 'none'})"
-                    )
-                lora = str(check_gguf(Path(self.cfg.adapters[adapter])))
+            if key is not None:
+                lora = str(check_gguf(Path(key[0])))
                 from assistant.llm.adapter_registry import base_model_id, check_adapter_base
 
                 # llama.cpp only checks the architecture; a LoRA from another base of it would load silently.
@@ -69,9 +96,11 @@ class LlamaCppBackend:
             except (ValueError, RuntimeError, OSError) as exc:
                 what = f"adapter {lora} on {self.model_path}" if lora else str(self.model_path)
                 raise ModelLoadError(f"llama.cpp could not load {what}: {exc}") from None
-            self._models[adapter] = model
-            self._locks[adapter] = threading.Lock()
-            return model, self._locks[adapter]
+            for stale in [k for k in self._models if k is not None and k[0] == key[0]] if key else []:
+                del self._models[stale], self._locks[stale]  # the same file before it was rewritten
+            self._models[key] = model
+            self._locks[key] = threading.Lock()
+            return model, self._locks[key]
 
     @property
     def llama(self):

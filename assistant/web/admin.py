@@ -1,8 +1,9 @@
-"""Admin handlers beyond documents: task adapters (list, activate), fine-tune runs with live loss, and the
-conversation analytics (intent mix, sentiment trend, handoff rate, CSAT from thumbs) as plots.
+"""Admin handlers beyond documents: task adapters (list, activate), fine-tune runs with live loss, training and
+serving (background training progress, served adapter per task, gate decisions, rollback, retrain from
+feedback), and the conversation analytics (intent mix, sentiment trend, handoff rate, CSAT from thumbs) as plots.
 
-A fine-tune runs as `python -m finetune train` in a child process: training is heavy (torch) and must not
-block or crash the server; its progress bar is parsed for the live loss curve.
+A fine-tune or retrain runs as `python -m finetune ...` in a child process: training is heavy (torch) and must
+not block or crash the server; its output is streamed (and the progress bar parsed for the live loss curve).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from assistant.config import REPO_ROOT, resolve_path
 from assistant.errors import InputError, NotFoundError
-from assistant.web.staff import _frame, import_problem, require
+from assistant.web.staff import _frame, import_problem, md_text, require
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,16 @@ EVAL = re.compile(r"step (\d+)/(\d+): train loss ([0-9.]+), eval loss ([0-9.]+)"
 
 
 # --- adapters ------------------------------------------------------------------------------------------
-def _registered() -> list:
+def _registry(runtime):
+    """The registry the runtime serves from (finetune.registry); None = the default one."""
+    return getattr(getattr(runtime.settings, "finetune", None), "registry", None)
+
+
+def _registered(runtime=None) -> list:
     try:
         from assistant.llm.adapter_registry import list_adapters
 
-        return list_adapters()
+        return list_adapters(_registry(runtime) if runtime is not None else None)
     except Exception as exc:  # noqa: BLE001 - an unreadable registry shows as empty, with a log line
         log.warning("adapter registry unavailable: %s", exc)
         return []
@@ -39,9 +45,9 @@ def _registered() -> list:
 
 def adapter_table(runtime, role):
     require(role, "admin")
-    active = dict(runtime.llm_config.adapters)  # configured and registered: what the runtime serves
+    active = dict(runtime.llm_config.adapters)  # configured and served: what the runtime answers with
     rows, listed = [], set()
-    for r in _registered():
+    for r in _registered(runtime):
         try:
             value = r.for_backend(runtime.settings.llm.backend)
         except Exception:  # noqa: BLE001 - e.g. no GGUF export for llama.cpp yet
@@ -69,7 +75,7 @@ def activate_adapter(runtime, role, task: str, path: str):
     else:
         candidate = resolve_path(path)
         if not candidate.exists():
-            matches = [r for r in _registered() if r.task == task and path in (r.path, r.gguf, r.name)]
+            matches = [r for r in _registered(runtime) if r.task == task and path in (r.path, r.gguf, r.name)]
             if not matches:
                 raise NotFoundError(f"no adapter file or folder {path!r} and no registered {task} adapter by that name")
             candidate = Path(matches[-1].for_backend(runtime.settings.llm.backend))
@@ -145,9 +151,129 @@ def finetune_run(runtime, role, task, data, steps):
         if changed:
             yield _curve(points), _log(lines, f"⏳ training {task}…")
     code = proc.wait()
-    verdict = (f"✅ done: adapter in `{output}` (registered for `{task}`; activate it in Adapters)" if code == 0
+    verdict = (f"✅ done: adapter in `{output}` (registered for `{task}`, not served yet: `python -m finetune gate "
+               f"--task {task} --adapter {output}` serves it if it beats the served one, or Activate it in Adapters)"
+               if code == 0
                else f"❌ the run failed (exit code {code}); see the log below")
     yield _curve(points), _log(lines, verdict)
+
+
+# --- training and serving: background training, served adapters, gate decisions, rollback, retrain ----------
+SERVED_HEADERS = ["task", "served adapter", "since (UTC)", "by", "can roll back to", "answering here"]
+DECISION_HEADERS = ["time (UTC)", "task", "decision", "adapter", "compared with", "why", "figures (served → candidate)",
+                    "s"]
+_FIGURES = {"support": ("answerable_accuracy", "decline_rate", "invented_rate", "seconds", "tokens"),
+            "adcopy": ("item_yield", "compliant_share", "produced_share", "seconds", "tokens")}
+
+
+def training_status(runtime) -> str:
+    """The background job's progress per task (finetune.autotrain.read_status), as Markdown."""
+    try:
+        from finetune.autotrain import read_status
+
+        status = read_status(runtime.settings) or {}
+    except Exception as exc:  # noqa: BLE001 - the panel still shows serving and decisions
+        return f"Background training status unavailable ({type(exc).__name__}: {exc})."
+    if not status:
+        return "No background training has run yet."
+    cols = ["phase", "step", "loss", "eval loss", "ETA", "updated (UTC)", "note"]
+    lines = ["| task | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 1)]
+    for task, st in sorted(status.items()):
+        st = st if isinstance(st, dict) else {"phase": str(st)}
+        decision = st.get("decision")
+        note = (decision.get("reason", "") if isinstance(decision, dict) else decision) or st.get("error") \
+            or st.get("message") or ""
+        eta = st.get("eta_s")
+        step = f"{st.get('step', 0)}/{st['total']}" if st.get("total") else str(st.get("step") or "")
+        cells = [md_text(st.get("phase", "")), md_text(step), _num(st.get("loss", st.get("train_loss"))),
+                 _num(st.get("eval_loss")),
+                 (f"{eta / 60:.0f} min" if eta >= 60 else f"{eta:.0f} s") if isinstance(eta, int | float) else "",
+                 md_text(str(st.get("updated") or "").replace("+00:00", "")), md_text(note)]
+        lines.append(f"| {md_text(task)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _num(x) -> str:
+    return f"{x:.3f}" if isinstance(x, int | float) else ""
+
+
+def _served_frame(runtime):
+    from assistant.llm.adapter_registry import serving_state
+
+    here = dict(runtime.llm_config.adapters)
+    rows = [[s.task, s.path or "(base model)", s.since.replace("+00:00", ""), s.by,
+             ", ".join(Path(p).name if p else "base model" for p in s.previous) or "-", here.get(s.task, "base model")]
+            for s in serving_state(_registry(runtime))]
+    return _frame(rows, SERVED_HEADERS)
+
+
+def _figures(task: str, figures: dict) -> str:
+    sides = (figures.get("served") or {}, figures.get("candidate") or {})
+    return ", ".join(f"{k} {sides[0].get(k)} → {sides[1].get(k)}" for k in _FIGURES.get(task, ()) if k in sides[1])
+
+
+def _decisions_frame(runtime, limit: int = 20):
+    from finetune.gate import read_decisions
+
+    rows = []
+    for d in read_decisions(runtime.settings, limit):
+        verdict = "rollback" if d.get("kind") == "rollback" else ("promoted" if d.get("promoted") else "rejected")
+        rows.append([str(d.get("time", "")).replace("+00:00", ""), d.get("task", ""), verdict,
+                     d.get("candidate") or "(base model)", d.get("served") or "(base model)", d.get("reason", ""),
+                     _figures(d.get("task", ""), d.get("figures") or {}), d.get("seconds", "")])
+    return _frame(rows, DECISION_HEADERS)
+
+
+def serving_view(runtime, role):
+    """(background training Markdown, served adapter per task, recent gate decisions with their figures)."""
+    require(role, "admin")
+    return training_status(runtime), _served_frame(runtime), _decisions_frame(runtime)
+
+
+def rollback_adapter(runtime, role, task: str):
+    """Serve the task's previous adapter again (recorded with the decisions); the app swaps on the next request."""
+    require(role, "admin")
+    if task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}")
+    from finetune.gate import rollback_task
+
+    decision = rollback_task(task, runtime.settings)
+    now, was = (f"`{p.replace('`', chr(39))}`" if p else "the base model" for p in (decision.candidate, decision.served))
+    msg = (f"✅ `{task}` rolled back to {now} (from {was}). New requests use it; answers under way finish as "
+           "they started.")
+    return msg, *serving_view(runtime, role)[1:]
+
+
+def retrain_command(runtime, task: str) -> list[str]:
+    cmd = [sys.executable, "-m", "finetune", "retrain", "--task", task]
+    if runtime.settings.config_file:
+        cmd += ["--config", str(runtime.settings.config_file)]
+    return cmd
+
+
+def retrain_run(runtime, role, task: str):
+    """`python -m finetune retrain --task T` in a child process, its log streamed; a failure is its one line."""
+    require(role, "admin")
+    if task not in TASKS:
+        raise InputError(f"task must be one of {', '.join(TASKS)}")
+    cmd = retrain_command(runtime, task)
+    log.info("retrain: %s", " ".join(cmd))
+    # Bytes, not text: text mode would split at every \r, and a progress bar rewrites its line with \r.
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    yield _log(lines, f"⏳ retraining `{task}` from feedback…")
+    for raw in proc.stdout:
+        line = raw.decode("utf-8", "replace").rstrip("\n").split("\r")[-1].strip()  # the bar's last state
+        if line:
+            lines.append(line)
+            yield _log(lines, f"⏳ retraining `{task}` from feedback…")
+    code = proc.wait()
+    if code == 0:
+        yield _log(lines, f"✅ retrain of `{task}` done; the gate's decision is in the table above (Refresh)")
+    else:
+        why = lines[-1].replace("`", "'") if lines else f"exit code {code}"  # the verb's one-line error
+        yield _log(lines, f"❌ the retrain failed: `{why}`")
 
 
 def _curve(points):

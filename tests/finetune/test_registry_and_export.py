@@ -21,14 +21,18 @@ def test_register_get_and_pick_per_backend(tmp_path):
     rec = reg.get_adapter("support", registry=path)
     assert rec.path == str(folder.resolve()) and rec.method == "adalora" and rec.metrics["eval_loss_after"] == 1.2
     assert rec.created.endswith("+00:00")
+    # registered is not served: the gate (finetune/gate.py) promotes; tests/finetune/test_gate.py has the rest
+    assert reg.adapters_for("transformers", "smollm2-135m", path) == {}
+    reg.promote("support", folder, "smollm2-135m", path)
     assert reg.adapters_for("transformers", "smollm2-135m", path) == {"support": str(folder.resolve())}
     assert reg.adapters_for("llamacpp", "smollm2-135m", path) == {}  # no GGUF yet: not servable there
     assert reg.set_gguf(folder, folder / "adapter.gguf", registry=path).gguf.endswith("adapter.gguf")
     assert reg.adapters_for("llamacpp", "smollm2-135m", path) == {"support": str(folder / "adapter.gguf")}
     assert reg.adapters_for("openai", "smollm2-135m", path) == {"support": "support"}
-    # re-training the same task on the same base replaces the record
+    # re-training into the same folder replaces its record (and it stays served)
     reg.register_adapter("support", folder, "smollm2-135m", "lora", registry=path)
     assert [r.method for r in reg.list_adapters(path) if r.task == "support"] == ["lora"]
+    assert reg.served_adapter("support", "smollm2-135m", path).method == "lora"
     with pytest.raises(NotFoundError, match="no adapter registered for task 'support' on base 'qwen"):
         reg.get_adapter("support", "qwen2.5-0.5b", registry=path)
 
@@ -37,6 +41,8 @@ def test_registered_adapters_fill_llm_config_but_explicit_config_wins(tmp_path):
     path = tmp_path / "registry.json"
     reg.register_adapter("support", tmp_path / "s", "smollm2-135m", "lora", gguf=tmp_path / "s.gguf", registry=path)
     reg.register_adapter("adcopy", tmp_path / "a", "smollm2-135m", "lora", gguf=tmp_path / "a.gguf", registry=path)
+    for task, folder in (("support", "s"), ("adcopy", "a")):
+        reg.promote(task, tmp_path / folder, "smollm2-135m", path)
     cfg = LLMConfig(backend="llamacpp", model="smollm2-135m", adapters={"adcopy": "/mine.gguf"})
     out = reg.with_registered_adapters(cfg, registry=path)
     assert out.adapters == {"support": str(tmp_path / "s.gguf"), "adcopy": "/mine.gguf"}
