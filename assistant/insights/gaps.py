@@ -1,6 +1,6 @@
 """Knowledge gaps: the customer questions the assistant did not answer well, grouped with their paraphrases
-(Chinese and English together: the knowledge base's embedder is multilingual) and ranked by how many
-customers asked and how recently.
+(Chinese and English together: assistant.insights.grouping) and ranked by how many conversations asked and
+how recently.
 
 A question is a gap candidate when its answer was a decline, a clarifying question (the router was unsure),
 a hand-off (for "let me talk to a human", the question before it), an answer rated 👎, or an answer whose
@@ -31,7 +31,7 @@ class GapGroup:
     label: str  # the most typical question (closest to the others)
     count: int  # questions in the group
     sessions: int
-    score: float  # recency-weighted count: what the list is ranked by
+    score: float  # recency-weighted number of conversations that asked: what the list is ranked by
     first_seen: datetime
     last_seen: datetime
     languages: dict[str, int]
@@ -106,21 +106,34 @@ def unit_vectors(texts: list[str], embedder) -> dict[str, np.ndarray]:
     return {t: by_key[k] for t, k in keys.items()}
 
 
-def group_questions(texts: list[str], embedder, threshold: float, vectors: dict | None = None) -> list[int]:
-    """Group label per text: average-linkage clusters whose members are, on average, at least `threshold`
-    similar (cosine)."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import pdist
+def group_questions(texts: list[str], embedder, threshold: float, vectors: dict | None = None,
+                    langs: list[str] | None = None, reference=None, grouping: str = "shop",
+                    neighbour_weight: float = 0.3, temperature: float = 0.01) -> list[int]:
+    """Group label per text. grouping "shop": average-linkage clusters on the language-centred cosine blended
+    with the knowledge-base neighbour overlap (assistant.insights.grouping; `reference` from the knowledge
+    base, None = centring alone); "cosine": on the embedder's raw cosine (the first version, for comparison)."""
+    from assistant.insights.grouping import average_linkage, question_similarity
 
     vectors = vectors if vectors is not None else unit_vectors(texts, embedder)
+    langs = list(langs) if langs is not None else [_language(t) for t in texts]
     distinct = list(dict.fromkeys(texts))
     if len(distinct) <= 1:
         return [0] * len(texts)
+    lang_of = dict(zip(texts, langs, strict=True))
     m = np.stack([vectors[t] for t in distinct])
-    labels = fcluster(linkage(np.clip(pdist(m, metric="cosine"), 0.0, 2.0), method="average"),
-                      t=1.0 - threshold, criterion="distance")
-    by_text = dict(zip(distinct, labels, strict=True))
+    if grouping == "cosine":
+        similarity = m @ m.T
+    else:
+        similarity = question_similarity(m, [lang_of[t] for t in distinct], reference, neighbour_weight,
+                                         temperature)
+    by_text = dict(zip(distinct, average_linkage(similarity, threshold), strict=True))
     return [int(by_text[t]) for t in texts]
+
+
+def _language(text: str) -> str:
+    from assistant.language import answer_language
+
+    return answer_language(text)
 
 
 def _medoid(texts: list[str], vectors: dict) -> str:
@@ -134,17 +147,22 @@ def _medoid(texts: list[str], vectors: dict) -> str:
 
 
 def build_groups(cands, embedder, threshold: float, half_life_days: float, examples: int = 5,
-                 now: datetime | None = None) -> list[GapGroup]:
-    """Gap groups from candidates, best first (recency-weighted count, then the latest)."""
+                 now: datetime | None = None, reference=None, grouping: str = "shop",
+                 neighbour_weight: float = 0.3, temperature: float = 0.01) -> list[GapGroup]:
+    """Gap groups from candidates, best first: the recency-weighted number of conversations that asked (one
+    customer repeating a question counts once), then the latest question."""
     now = now or utc_now()
     if not len(cands):
         return []
     vectors = unit_vectors(list(cands.question), embedder)
-    cands = cands.assign(group=group_questions(list(cands.question), embedder, threshold, vectors))
+    langs = [lang if lang else _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
+    cands = cands.assign(group=group_questions(list(cands.question), embedder, threshold, vectors, langs,
+                                               reference, grouping, neighbour_weight, temperature))
     groups = []
     for _, g in cands.groupby("group"):
         g = g.sort_values("time", ascending=False, kind="stable")
-        ages = np.array([(now - t).total_seconds() / 86400.0 for t in g.time])
+        latest = g.drop_duplicates("session_id")  # sorted newest first: each conversation's latest question
+        ages = np.array([(now - t).total_seconds() / 86400.0 for t in latest.time])
         score = float(np.sum(0.5 ** (np.maximum(ages, 0.0) / half_life_days)))
         label = _medoid(list(g.question), vectors)
         shown, seen = [], set()
@@ -163,6 +181,22 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
                                questions=phrasings))
     groups.sort(key=lambda x: (-x.score, -x.last_seen.timestamp()))
     return groups
+
+
+def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -> list[GapGroup]:
+    """build_groups with the runtime's settings and knowledge base (`overrides`: build_groups arguments)."""
+    from assistant.insights.grouping import reference_from_kb
+
+    cfg = runtime.settings.insights
+    kb = runtime.kb
+    grouping = overrides.pop("grouping", cfg.grouping)
+    threshold = cfg.group_threshold if grouping == "shop" else cfg.group_similarity
+    options = {"threshold": threshold, "half_life_days": cfg.half_life_days, "examples": cfg.examples, "now": now,
+               "grouping": grouping, "neighbour_weight": cfg.neighbour_weight,
+               "temperature": cfg.neighbour_temperature, **overrides}
+    if grouping == "shop" and "reference" not in options and len(cands):
+        options["reference"] = reference_from_kb(kb)
+    return build_groups(cands, kb.embedder, **options)
 
 
 def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
@@ -206,7 +240,7 @@ def compute(runtime, top: int | None = None, now: datetime | None = None) -> lis
     if len(cands) and done:
         cands = cands[~cands.turn_id.isin(done)]
     cands = cands.iloc[-cfg.max_questions:]
-    groups = build_groups(cands, kb.embedder, cfg.group_similarity, cfg.half_life_days, cfg.examples, now)
+    groups = build_groups_for(runtime, cands, now)
     groups = groups[:top] if top else groups
     queue = runtime.handoff
     if queue is not None:

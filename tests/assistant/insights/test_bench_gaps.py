@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.assistant.insights.conftest import ask
 
 
-def test_the_test_shop_is_well_formed():
+@pytest.mark.parametrize("name,size", [("dev", 30), ("heldout", 24)])
+def test_the_test_shops_are_well_formed(name, size):
     from bench import gaps
 
-    shop = gaps.load_shop()
+    shop = gaps.load_shop(name)
     topics = shop["topics"]
-    assert len(topics) == 30 and len({t["id"] for t in topics}) == 30
+    assert len(topics) == size and len({t["id"] for t in topics}) == size
     questions = [q for t in topics for q in t["asks"] + t["held_out"]] + shop["noise"]
-    assert len(questions) == len(set(questions)) == 30 * 6 + len(shop["noise"])
+    assert len(questions) == len(set(questions)) == size * 6 + len(shop["noise"])
     for t in topics:
         assert len(t["asks"]) == 4 and len(t["held_out"]) == 2 and len(t["en"]) == len(t["zh"]) == 2
         faq = {t["en"][0], t["zh"][0]}

@@ -1,0 +1,153 @@
+"""Which gap questions ask the same thing: a similarity between customer questions that holds across wording
+and across Chinese and English, and the average-linkage clustering that turns it into gap groups.
+
+The embedder's raw cosine ranks paraphrases fairly well *within* a language, but every Chinese-English pair
+scores below almost every same-language pair, so one threshold either splits a topic by language or merges
+unrelated questions (bench/gaps.py measures it). Two corrections, both from the shop's own data, no model:
+
+- **language centring**: each language's mean question vector (the shop's FAQ questions and the candidates
+  in that language) is subtracted before the cosine. What all Chinese questions share ("this is Chinese")
+  goes; what a question is *about* stays.
+- **knowledge-base neighbours**: a question is also described by which FAQ rows and passages it lands near
+  (a row and its translation count as one place), and two questions are similar when they land near the same
+  places, whatever their words or language. The overlap of the two distributions (Bhattacharyya coefficient
+  of softmax(similarity / temperature) over the places) is blended in with `neighbour_weight`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_PLACES = 5000  # chunks read as neighbours; a larger knowledge base uses its FAQ rows first, then the rest
+MIN_LANGUAGE_REFERENCE = 3  # fewer vectors than this in a language: centre it on the mean of all languages
+
+
+@dataclass
+class ShopReference:
+    """What the knowledge base lends the comparison, read once per report."""
+
+    questions: np.ndarray  # the FAQ questions, embedded as queries (unit rows)
+    question_langs: np.ndarray  # their languages
+    places: np.ndarray  # chunk vectors as stored (unit rows)
+    place_units: np.ndarray  # per chunk, the place it belongs to (a FAQ row and its translation share one)
+
+
+def _unit(m) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim == 1:
+        m = m[None, :]
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+
+def pair_translations(vectors: np.ndarray, langs: list[str], floor: float = 0.75) -> np.ndarray:
+    """A place id per row: rows in two languages that are each other's nearest row in the other language (and at
+    least `floor` similar) are one place, a FAQ answer and its translation; every other row is its own place."""
+    units = np.arange(len(langs))
+    present = sorted(set(langs))
+    for i, a in enumerate(present):
+        for b in present[i + 1:]:
+            ia = [k for k, lang in enumerate(langs) if lang == a]
+            ib = [k for k, lang in enumerate(langs) if lang == b]
+            if not ia or not ib:
+                continue
+            sims = vectors[ia] @ vectors[ib].T
+            best_b, best_a = sims.argmax(axis=1), sims.argmax(axis=0)
+            for x, y in enumerate(best_b):
+                if best_a[y] == x and sims[x, y] >= floor and units[ib[y]] == ib[y]:
+                    units[ib[y]] = units[ia[x]]
+    return units
+
+
+def reference_from_kb(kb) -> ShopReference | None:
+    """The shop's FAQ questions and its chunks, from the knowledge base; None when it is empty or unreadable."""
+    from knowledge_base.embeddings import embed_queries
+
+    try:
+        faq, other = [], []
+        for cid, _, meta in kb.store.iter_all(documents=False):
+            (faq if meta.get("kind") == "faq" else other).append((cid, meta))
+        chosen = (faq + other)[:MAX_PLACES]
+        if not chosen:
+            return None
+        rows = kb.store.get([cid for cid, _ in chosen], embeddings=True)
+        chosen = [(cid, meta) for cid, meta in chosen if cid in rows and rows[cid][2] is not None]
+        places = _unit([rows[cid][2] for cid, _ in chosen])
+        langs = [str(meta.get("lang", "")) for _, meta in chosen]
+        is_faq = np.array([meta.get("kind") == "faq" for _, meta in chosen])
+        units = np.arange(len(chosen))
+        if is_faq.any():  # only FAQ rows come in translated pairs; passages stay places of their own
+            idx = np.flatnonzero(is_faq)
+            paired = pair_translations(places[idx], [langs[i] for i in idx])
+            units[idx] = idx[paired]
+        questions = [(str(m.get("question", "")), str(m.get("lang", ""))) for _, m in faq if m.get("question")]
+        qvec = _unit(embed_queries(kb.embedder, [q for q, _ in questions])) if questions else np.zeros((0, 1))
+        return ShopReference(qvec, np.array([lang for _, lang in questions]), places, units)
+    except Exception as exc:  # noqa: BLE001 - without the shop's data the grouping falls back to centring alone
+        log.warning("cannot read the knowledge base for grouping: %s", exc)
+        return None
+
+
+def centred_cosine(vectors: np.ndarray, langs: list[str], reference: ShopReference | None = None) -> np.ndarray:
+    """Cosine after subtracting each language's mean question vector (the candidates' and the shop's FAQ
+    questions' in that language)."""
+    langs_arr = np.asarray(langs)
+    pools = [vectors]
+    ref_langs = [langs_arr]
+    if reference is not None and len(reference.questions) and reference.questions.shape[1] == vectors.shape[1]:
+        pools.append(reference.questions)
+        ref_langs.append(reference.question_langs)
+    pool, pool_langs = np.vstack(pools), np.concatenate(ref_langs)
+    centred = vectors.copy()
+    overall = pool.mean(axis=0)
+    for lang in set(langs):
+        mine = pool[pool_langs == lang]
+        centred[langs_arr == lang] -= mine.mean(axis=0) if len(mine) >= MIN_LANGUAGE_REFERENCE else overall
+    centred = _unit(centred)
+    return centred @ centred.T
+
+
+def neighbour_overlap(vectors: np.ndarray, reference: ShopReference, temperature: float) -> np.ndarray:
+    """How much two questions land near the same places of the knowledge base: the Bhattacharyya coefficient of
+    their softmax(similarity / temperature) distributions over the places (1 = the same places, 0 = none)."""
+    sims = vectors @ reference.places.T
+    units, inverse = np.unique(reference.place_units, return_inverse=True)
+    best = np.full((len(vectors), len(units)), -np.inf)
+    for col in range(sims.shape[1]):  # a place's similarity: its best chunk's (a row or its translation)
+        best[:, inverse[col]] = np.maximum(best[:, inverse[col]], sims[:, col])
+    weights = np.exp((best - best.max(axis=1, keepdims=True)) / temperature)
+    weights /= weights.sum(axis=1, keepdims=True)
+    roots = np.sqrt(weights)
+    return roots @ roots.T
+
+
+def question_similarity(vectors: np.ndarray, langs: list[str], reference: ShopReference | None,
+                        neighbour_weight: float, temperature: float) -> np.ndarray:
+    """The similarity grouping thresholds: centred cosine, blended with the knowledge-base neighbour overlap."""
+    vectors = _unit(vectors)
+    similarity = centred_cosine(vectors, langs, reference)
+    if reference is not None and neighbour_weight > 0 and len(reference.places) \
+            and reference.places.shape[1] == vectors.shape[1]:
+        overlap = neighbour_overlap(vectors, reference, temperature)
+        similarity = (1.0 - neighbour_weight) * similarity + neighbour_weight * overlap
+    return similarity
+
+
+def average_linkage(similarity: np.ndarray, threshold: float) -> list[int]:
+    """Cluster labels: average-linkage clusters whose members are, on average, at least `threshold` similar."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    n = len(similarity)
+    if n <= 1:
+        return [0] * n
+    distance = 1.0 - (similarity + similarity.T) / 2.0
+    np.fill_diagonal(distance, 0.0)
+    distance = np.clip(distance, 0.0, 2.0)
+    labels = fcluster(linkage(squareform(distance, checks=False), method="average"), t=1.0 - threshold,
+                      criterion="distance")
+    return [int(x) for x in labels]
