@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 from assistant.errors import ConfigError, InputError, ModelLoadError
@@ -105,8 +106,10 @@ def lora_factors(model) -> dict[str, tuple]:
     return out
 
 
-def export_gguf_lora(model, output: str | Path, model_id: str) -> Path:
-    """Write the adapter of a loaded PeftModel as a llama.cpp GGUF LoRA file."""
+def export_gguf_lora(model, output: str | Path, model_id: str, base_gguf: str | Path | None = None,
+                     modelfile: bool = True) -> Path:
+    """Write the adapter of a loaded PeftModel as a llama.cpp GGUF LoRA file, and an Ollama `Modelfile` beside
+    it when the base is a GGUF file (`base_gguf`, or the embedded profile `model_id` names)."""
     import gguf
     import torch
 
@@ -146,4 +149,154 @@ def export_gguf_lora(model, output: str | Path, model_id: str) -> Path:
     writer.write_tensors_to_file(progress=False)
     writer.close()
     log.info("wrote %s: %d LoRA layers at rank %d", out, len(factors), rank)
+    if modelfile:
+        base = Path(base_gguf) if base_gguf else base_gguf_for(model_id)
+        if base is not None:
+            write_modelfile(out, base)
+        else:
+            log.warning("no Modelfile for %s: the base %r is not a GGUF file this install knows", out, model_id)
+    return out
+
+
+def export_gguf_base(source: str | Path, output: str | Path, dtype: str = "f32") -> Path:
+    """A full-precision copy of a (quantised) GGUF model: every tensor dequantised to f32 or f16, every metadata
+    key (tokenizer, chat template) kept. These are the very weights transformers trains on (it dequantises the
+    same file), so llama.cpp on this copy answers as the HF model does, without quantisation noise."""
+    import gguf
+    import numpy as np
+
+    if dtype not in ("f32", "f16"):
+        raise ConfigError(f"dtype must be f32 or f16, got {dtype!r}")
+    reader = gguf.GGUFReader(str(source))
+    arch = reader.get_field(gguf.Keys.General.ARCHITECTURE).contents()
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(out), arch)
+    skip = {gguf.Keys.General.ARCHITECTURE, gguf.Keys.General.FILE_TYPE, "general.quantization_version"}
+    for key, f in reader.fields.items():
+        if key.startswith("GGUF.") or key in skip:
+            continue
+        sub = f.types[-1] if f.types[0] == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(key, f.contents(), f.types[0], sub_type=sub)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32 if dtype == "f32" else gguf.LlamaFileType.MOSTLY_F16)
+    for t in reader.tensors:
+        values = gguf.quants.dequantize(t.data, t.tensor_type).reshape(tuple(reversed(t.shape.tolist())))
+        # llama.cpp keeps norms and other 1-D tensors in f32 whatever the file type
+        keep32 = dtype == "f32" or values.ndim == 1
+        writer.add_tensor(t.name, values.astype(np.float32 if keep32 else np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file(progress=False)
+    writer.close()
+    return out
+
+
+# --- Ollama -----------------------------------------------------------------------------------------------------
+MODELFILE = "Modelfile"
+_PROBE = ("S\u00a7", "U\u00a7", "A\u00a7")  # marker texts that no template writes by itself
+
+
+def base_gguf_for(model_id: str) -> Path | None:
+    """The GGUF file of an embedded profile (what llama.cpp serves as the base), else None."""
+    from assistant.llm.embedded import resolve_embedded
+
+    try:
+        embedded = resolve_embedded(model_id)
+    except Exception:  # noqa: BLE001 - a model we cannot assemble here simply gets no Modelfile
+        return None
+    return embedded.path if embedded is not None and embedded.path.exists() else None
+
+
+def render_chat_template(template: str, messages: list[dict], add_generation_prompt: bool = True,
+                         bos_token: str = "", eos_token: str = "") -> str:
+    """Render a GGUF's Jinja chat template as transformers and llama-cpp-python both do (trim + lstrip blocks)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(msg):
+        raise InputError(f"chat template: {msg}")
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.filters["tojson"] = lambda x, **_: json.dumps(x, ensure_ascii=False)
+    return env.from_string(template).render(messages=messages, add_generation_prompt=add_generation_prompt,
+                                            bos_token=bos_token, eos_token=eos_token,
+                                            raise_exception=raise_exception)
+
+
+def chatml_default_system(template: str) -> str | None:
+    """For a ChatML template (Qwen2.5, SmolLM2): the system text it inserts when none is given ("" for none);
+    None when the template is not ChatML, so no Go template is written for it."""
+    s, u, a = _PROBE
+    conv = [{"role": "system", "content": s}, {"role": "user", "content": u}, {"role": "assistant", "content": a},
+            {"role": "user", "content": u}]
+    want = (f"<|im_start|>system\n{s}<|im_end|>\n<|im_start|>user\n{u}<|im_end|>\n<|im_start|>assistant\n{a}"
+            f"<|im_end|>\n<|im_start|>user\n{u}<|im_end|>\n<|im_start|>assistant\n")
+    if render_chat_template(template, conv) != want:
+        return None
+    bare = render_chat_template(template, conv[1:2])
+    tail = f"<|im_start|>user\n{u}<|im_end|>\n<|im_start|>assistant\n"
+    if not bare.endswith(tail):
+        return None
+    head = bare[: -len(tail)]
+    if not head:
+        return ""
+    if head.startswith("<|im_start|>system\n") and head.endswith("<|im_end|>\n"):
+        return head[len("<|im_start|>system\n"): -len("<|im_end|>\n")]
+    return None
+
+
+def chatml_go_template(default_system: str) -> str:
+    """Ollama's Go template for ChatML, with the model's own default system text when none is sent."""
+    fallback = f"<|im_start|>system\n{default_system}<|im_end|>\n" if default_system else ""
+    return ("{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ else }}" + fallback + "{{ end }}"
+            "{{ range .Messages }}{{ if ne .Role \"system\" }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n"
+            "{{ end }}{{ end }}<|im_start|>assistant\n")
+
+
+def write_modelfile(adapter_gguf: str | Path, base_gguf: str | Path) -> Path:
+    """`Modelfile` beside the adapter: FROM the base GGUF, ADAPTER the LoRA, TEMPLATE = the chat template the
+    adapter was trained with (ChatML: written out; other templates: Ollama reads it from the GGUF), stops."""
+    import gguf
+
+    adapter_gguf, base_gguf = Path(adapter_gguf), Path(base_gguf).resolve()
+    reader = gguf.GGUFReader(str(base_gguf))
+    field = reader.get_field("tokenizer.chat_template")
+    template = field.contents() if field is not None else ""
+    tokens = reader.get_field("tokenizer.ggml.tokens")
+    eos = reader.get_field("tokenizer.ggml.eos_token_id")
+    stops = []
+    if tokens is not None and eos is not None:
+        stops.append(tokens.contents(int(eos.contents())))
+    system = chatml_default_system(template) if template else None
+    lines = [f"# Ollama: ollama create NAME -f {MODELFILE}  (the base must be the GGUF this adapter was trained on)",
+             f"FROM {base_gguf}", f"ADAPTER ./{adapter_gguf.name}"]
+    if system is not None:
+        lines.append(f'TEMPLATE """{chatml_go_template(system)}"""')
+        stops = list(dict.fromkeys([*stops, "<|im_end|>", "<|im_start|>"]))
+    else:
+        lines.append("# TEMPLATE: not ChatML; Ollama uses the chat template stored in the base GGUF")
+    lines += [f'PARAMETER stop "{s}"' for s in stops if s]
+    out = adapter_gguf.with_name(MODELFILE)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def read_modelfile(path: str | Path) -> dict:
+    """Parse a Modelfile's instructions ({"FROM": [...], "ADAPTER": [...], "TEMPLATE": [...], "PARAMETER": [...]});
+    triple-quoted values may span lines. Unknown instructions are an InputError, as `ollama create` refuses them."""
+    known = {"FROM", "ADAPTER", "TEMPLATE", "PARAMETER", "SYSTEM", "LICENSE", "MESSAGE", "REQUIRES"}
+    text = Path(path).read_text(encoding="utf-8")
+    out: dict[str, list[str]] = {}
+    pos = 0
+    for m in re.finditer(r'(?m)^(\w+)[ \t]+("""(.*?)"""|[^\n]*)', text, re.S):
+        between = text[pos:m.start()]
+        if any(line.strip() and not line.strip().startswith("#") for line in between.splitlines()):
+            raise InputError(f"{path}: cannot parse {between.strip()[:40]!r}")
+        pos = m.end()
+        name = m.group(1).upper()
+        if name not in known:
+            raise InputError(f"{path}: unknown instruction {m.group(1)!r}")
+        value = m.group(3) if m.group(3) is not None else m.group(2).strip()
+        out.setdefault(name, []).append(value)
+    if "FROM" not in out:
+        raise InputError(f"{path}: no FROM line")
     return out
