@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -199,13 +198,10 @@ def read_decisions(settings, limit: int = 20) -> list[dict]:
 def _one_gate_at_a_time(registry: Path):
     """Two trainings finishing together are evaluated one after the other: each against what is served then,
     and two llama.cpp evaluations on the same cores would only slow each other down."""
-    registry.parent.mkdir(parents=True, exist_ok=True)
-    with open(registry.with_name("gate.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    from assistant.llm.adapter_registry import file_lock
+
+    with file_lock(registry.with_name("gate.lock")):
+        yield
 
 
 def _base_id(settings) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 from assistant.config import resolve_path
 from assistant.errors import AssistantError
 from assistant.llm import adapter_registry
+from assistant.llm.embedded import file_sha256
 from finetune import dataset
 from finetune.config import FinetuneConfig
 from finetune.evaluate import eval_loss, generate, perplexity, task_metric
@@ -63,10 +63,6 @@ def prepare_data(cfg: FinetuneConfig, data: str | Path, tok, examples=None):
     return train_rows, eval_rows, eval_ex
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
 def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume: bool = False,
               progress: bool = True, on_progress: Callable[[Progress], None] | None = None) -> TrainResult:
     """Train, evaluate, report, export and register one adapter. The checkpoints stay until the very end, so a
@@ -101,7 +97,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     if m_after is not None:
         metrics.update(task_metric_before=round(m_before, 3), task_metric_after=round(m_after, 3))
     tps = state.history.tokens_per_s
-    meta = {"method": cfg.method, "task": cfg.task, "data": str(Path(data).resolve()), "data_sha256": _sha(Path(data)),
+    meta = {"method": cfg.method, "task": cfg.task, "data": str(Path(data).resolve()), "data_sha256": file_sha256(Path(data))[:16],
             "steps": state.total_steps, "processes": state.processes, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "metrics": metrics, "config": dataclasses.asdict(cfg)}
     save_adapter(state, tok, output, model_id, meta)

@@ -14,7 +14,6 @@ in one line why it skipped any other.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -27,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.errors import InputError
+from assistant.llm.embedded import file_sha256
 from finetune.config import FinetuneConfig
 from finetune.dataset import Row, collate
 from finetune.evaluate import eval_loss
@@ -115,14 +115,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def checkpoint_dirs(output: Path) -> list[Path]:
     """Where a checkpoint can be, newest first: a finished write not yet moved in, the latest, the one before."""
     ckpt = Path(output) / CHECKPOINT
@@ -157,7 +149,7 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history
         fh.flush()
         os.fsync(fh.fileno())
     # The checksum goes last: a power cut before this line leaves a folder that is recognisably unfinished.
-    digest = json.dumps({"sha256": _sha256(tmp / STATE_FILE), "step": step})
+    digest = json.dumps({"sha256": file_sha256(tmp / STATE_FILE), "step": step})
     with (tmp / CHECKSUM_FILE).open("w", encoding="utf-8") as fh:
         fh.write(digest)
         fh.flush()
@@ -181,7 +173,7 @@ def _verify(folder: Path) -> str | None:
         expected = json.loads(check.read_text(encoding="utf-8"))["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return "its checksum file is unreadable"
-    if _sha256(state) != expected:
+    if file_sha256(state) != expected:
         return "checksum mismatch (truncated or garbled state file)"
     return None
 

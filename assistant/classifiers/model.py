@@ -8,7 +8,6 @@ Folder format (written atomically, checked on load):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from assistant.classifiers.dataset import LabelledTexts, check_trainable, split_
 from assistant.classifiers.report import classification_report, write_report
 from assistant.errors import InputError, ModelLoadError
 from assistant.language import chinese_share
+from assistant.llm.embedded import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,6 @@ def resolve_method(method: str, texts: Sequence[str], labels: Sequence[str] = ()
         return "lora"
     intent_like = len(set(labels)) >= ENSEMBLE_MIN_LABELS and len(texts) >= ENSEMBLE_MIN_ROWS
     return "ensemble" if intent_like else "linear"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class TextClassifier:
@@ -162,7 +154,7 @@ class TextClassifier:
             meta = {**self.meta, "format": FORMAT, "version": FORMAT_VERSION, "method": self.method,
                     "labels": self.labels, "temperature": self.temperature, "threshold": self.threshold,
                     "oos_label": self.oos_label, "backend": self.backend.state(),
-                    "sha256": {name: _sha256(tmp / name) for name in files}}
+                    "sha256": {name: file_sha256(tmp / name) for name in files}}
             if report:
                 write_report(report, tmp)
             (tmp / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -202,7 +194,7 @@ def load_classifier(folder: str | Path, cfg: ClassifierConfig | None = None) -> 
         raise ModelLoadError(f"corrupt classifier model folder {folder}: bad {META_FILE} ({exc})") from None
     for name, digest in (meta.get("sha256") or {}).items():
         path = folder / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or file_sha256(path) != digest:
             raise ModelLoadError(f"corrupt classifier model folder {folder}: {name} is missing or damaged")
     try:
         backend = _backend_class(method).load(folder, cfg, meta.get("backend") or {})

@@ -60,15 +60,20 @@ def registry_path(path: str | os.PathLike | None = None) -> Path:
 
 
 @contextmanager
-def _locked(path: Path):
-    """Read-modify-write under an exclusive lock: two trainings finishing together both get recorded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
+def file_lock(lock_path: Path):
+    """An exclusive lock on `lock_path` (created), waited for; the kernel drops it if the holder dies."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _locked(path: Path):
+    """Read-modify-write under an exclusive lock: two trainings finishing together both get recorded."""
+    return file_lock(path.with_suffix(".lock"))
 
 
 @dataclass

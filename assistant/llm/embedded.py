@@ -87,6 +87,11 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _sha256_cached(path: str, _size: int, _mtime_ns: int, _inode: int, chunk: int) -> str:
+    return file_sha256(path, chunk)
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file, read every time (integrity checks of checkpoints and saved models must see the bytes)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):

@@ -14,20 +14,9 @@ from assistant.web import admin
 @pytest.fixture
 def serving(fake_runtime, tmp_path):
     """The fake runtime on a GGUF base file with its own registry, and two support adapters the gate promoted."""
-    import gguf
-
     from assistant.llm import adapter_registry as reg
     from finetune.gate import evaluate_and_promote
-
-    def write(path, base=None):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        w = gguf.GGUFWriter(str(path), "llama")
-        if base:
-            w.add_string(reg.GGUF_BASE_KEY, base)
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file(progress=False)
-        w.close()
+    from tests.finetune.test_gate import write_gguf as write
 
     write(tmp_path / "base.gguf")
     settings = fake_runtime.settings

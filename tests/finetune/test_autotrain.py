@@ -305,6 +305,7 @@ def test_config_is_validated(bad, match):
 
 
 def test_check_says_whether_dev_sh_should_start_it(tmp_path, tiny_base, monkeypatch, capsys):
+    monkeypatch.delenv("SHOP_ASSISTANT_AUTOTRAIN", raising=False)  # the test suite turns it off for every test
     cfg = write_config(tmp_path, tiny_base)
     assert main(["autotrain", "--config", str(cfg), "--check"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "work" / "autotrain.log")
