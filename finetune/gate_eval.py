@@ -35,6 +35,18 @@ def evaluate(task: str, candidate_gguf: str, served_gguf: str | None, settings, 
     return out
 
 
+def streamed(pieces, on_done):
+    """Yields `pieces` and hands their text to `on_done` when the stream ends, also when a reader closes it
+    early (the ad-copy generator stops once it has enough items)."""
+    text = ""
+    try:
+        for piece in pieces:
+            text += piece
+            yield piece
+    finally:
+        on_done(text)
+
+
 class Counting:
     """Counts the tokens the model generates per adapter: how much each side wrote, whatever the load."""
 
@@ -51,13 +63,7 @@ class Counting:
         return text
 
     def stream(self, messages, **opts):
-        text = ""
-        try:
-            for piece in self.backend.stream(messages, **opts):
-                text += piece
-                yield piece
-        finally:
-            self._count(opts.get("adapter"), text)
+        yield from streamed(self.backend.stream(messages, **opts), lambda text: self._count(opts.get("adapter"), text))
 
 
 def _backend(settings, cfg, candidate: str, served: str | None, task: str):
@@ -147,15 +153,11 @@ class _FirstPass:
         self.backend, self.name, self.replies = backend, backend.name, []
 
     def stream(self, messages, **opts):
-        text = ""
-        try:
-            for piece in self.backend.stream(messages, **opts):
-                text += piece
-                yield piece
-        finally:  # the generator closes a stream early once it has enough items
-            ask = messages[-1].content
-            if "Rewrite each line" not in ask and "改写" not in ask:
-                self.replies.append(text)
+        ask = messages[-1].content
+        if "Rewrite each line" in ask or "改写" in ask:  # a repair call, not the model's first pass
+            yield from self.backend.stream(messages, **opts)
+            return
+        yield from streamed(self.backend.stream(messages, **opts), self.replies.append)
 
     def generate(self, messages, **opts):
         return "".join(self.stream(messages, **opts))
