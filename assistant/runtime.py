@@ -104,11 +104,22 @@ class Runtime:
                 stamp = registry_stamp(self._registry_file())  # before reading: a write after it is seen next time
                 cfg = self.llm_config
                 self._probe(cfg)
-                self._backend = build_backend(cfg)
+                self._backend = self._marked(build_backend(cfg))
                 self._adapters, self._served, self._stamp = tuple(cfg.adapters), dict(cfg.adapters), stamp
             else:
                 self._follow_registry()
             return self._backend
+
+    def _marked(self, backend):
+        """A model the app built marks its calls for the background training job, which steps aside while the
+        app answers (assistant/activity.py); a fake model, or the job switched off, needs no marks."""
+        auto = self.settings.autotrain
+        if self.settings.llm.backend == "fake" or not (auto.enabled and auto.yield_to_chat):
+            return backend
+        from assistant.activity import ChatBeacon, MarkedBackend, activity_file
+
+        beacon = self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings)))
+        return MarkedBackend(backend, beacon)
 
     def _follow_registry(self) -> None:
         """Between requests: when the adapter registry file changed (the gate promoted a candidate or a rollback
@@ -223,7 +234,7 @@ class Runtime:
             else:
                 cfg = dataclasses.replace(llm, model=kb_cfg.verify_model, adapters={}, n_ctx=2048, max_tokens=4)
                 self._probe(cfg)
-                backend = build_backend(cfg)
+                backend = self._marked(build_backend(cfg))
             return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above)
         return self._get("verifier", build)
 

@@ -55,6 +55,10 @@ class AutotrainConfig:
     eval_fraction: float = field(default=0.04, metadata={"help": "share of the examples held out for eval loss"})
     heldout_fraction: float = field(default=0.12, metadata={"help": "support: share of facts kept out of training "
                                                                     "(written to heldout.jsonl for the gate)"})
+    yield_to_chat: bool = field(default=True, metadata={"help": "pause training and the gate while the app is "
+                                                                "answering (assistant/activity.py)"})
+    resume_after_s: float = field(default=5.0, metadata={"help": "seconds of quiet in the app before the job "
+                                                                 "carries on"})
     max_failures: int = field(default=3, metadata={"help": "failed attempts on the same data before giving up"})
     work_dir: str = field(default="", metadata={"help": "data, checkpoints, status, log; '' = autotrain/ next to "
                                                         "finetune.registry"})
@@ -70,6 +74,8 @@ class AutotrainConfig:
                 raise ConfigError(f"steps must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
         if self.threads < 0 or not 0 <= self.nice <= 19:
             raise ConfigError(f"threads must be >= 0 and nice in [0, 19], got {self.threads}, {self.nice}")
+        if self.resume_after_s < 0:
+            raise ConfigError(f"resume_after_s must be >= 0, got {self.resume_after_s:g}")
         if self.checkpoint_minutes < 0 or self.max_failures < 1:
             raise ConfigError(f"checkpoint_minutes must be >= 0 and max_failures >= 1, got "
                               f"{self.checkpoint_minutes:g}, {self.max_failures}")
@@ -158,6 +164,8 @@ def status_lines(settings) -> list[str]:
             line = f"{head} failed: {s.get('error', '?')}"
         else:
             line = f"{head} {phase}"
+        if s.get("paused") and phase in ACTIVE and s["running"]:
+            line += " (paused while the chat answers)"
         if s.get("message") and phase != "failed":
             line += f" [{s['message']}]"
         lines.append(line)
@@ -342,9 +350,12 @@ def train_task(settings, task: str, restart: bool = False, max_steps: int = 0) -
     from finetune import gate
     from finetune.pipeline import run_train
     from finetune.trainer import has_checkpoint, remove_checkpoints
+    from finetune.yield_to_chat import waiter_for
 
     prev = _read_json(_status_file(settings, task))
     status = TaskStatus(settings, task, prev)
+    waiter = waiter_for(settings, lambda paused, total: status.update(paused=paused, paused_s=round(total, 1)))
+    pause = waiter.wait if waiter is not None else None
     try:
         cfg = task_config(settings, task, max_steps)
         if prev.get("phase") not in DONE:
@@ -365,7 +376,8 @@ def train_task(settings, task: str, restart: bool = False, max_steps: int = 0) -
         status.data = dict(task=task, phase="training", base_model=cfg.base_model, method=cfg.method, fingerprint=fp,
                            candidate=str(candidate), started=_now(), step=0, total=cfg.max_steps, train_loss=None,
                            eval_loss=None, eta_s=None, s_per_step=None, resumed_from=0, threads=cfg.num_threads,
-                           message="", notes=[], decision=None, error=None, failures=failures,
+                           message="", notes=[], decision=None, error=None, failures=failures, paused=False,
+                           paused_s=0.0,
                            log=str(log_path(settings)))
         status.update()
         if trained(candidate):  # never retrained in place: the gate may serve this very folder
@@ -375,12 +387,12 @@ def train_task(settings, task: str, restart: bool = False, max_steps: int = 0) -
             say(task, f"{'resuming' if resume else 'training'} {cfg.method} on {cfg.base_model}, {cfg.max_steps} "
                       f"steps, {cfg.num_threads} thread(s) -> {candidate}")
             run_train(cfg, candidate / "train.jsonl", candidate, resume=resume, progress=False,
-                      on_progress=_progress_writer(status, task))
+                      on_progress=_progress_writer(status, task), pause=pause)
             if not (candidate / "adapter.gguf").exists():
                 raise AssistantError("no adapter.gguf was written (see the log above): llama.cpp cannot serve it")
         status.update(phase="evaluating", eta_s=None)
         say(task, "trained; the gate evaluates it against the served adapter")
-        decision = gate.evaluate_and_promote(task, candidate, settings)
+        decision = gate.evaluate_and_promote(task, candidate, settings, pause=pause)
         phase = "served" if decision.promoted else "rejected"
         status.update(phase=phase, decision=dataclasses.asdict(decision))
         say(task, f"{phase}: {decision.reason}")

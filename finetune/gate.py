@@ -226,12 +226,13 @@ def _ensure_registered(task: str, folder: Path, gguf: Path, base: str, registry:
 
 
 def evaluate_and_promote(task: str, candidate: Path, settings, *, evaluate=None, size: int | None = None,
-                         progress=None) -> Decision:
+                         progress=None, pause=None) -> Decision:
     """Evaluate `candidate` (an adapter folder with adapter.gguf) against what is served for `task`; promote
     it in the registry when it wins; record the decision and its figures either way.
 
     `evaluate(task, candidate_gguf, served_gguf_or_None, settings, cfg, size, progress) -> figures` is
-    finetune.gate_eval.evaluate unless a test passes its own; `size` overrides the configured subset."""
+    finetune.gate_eval.evaluate unless a test passes its own; `size` overrides the configured subset; `pause()`
+    is called before each question (the background job waits there while the app answers customers)."""
     from assistant.llm.adapter_registry import promote, served_adapter
 
     if task not in TASKS:
@@ -271,7 +272,7 @@ def evaluate_and_promote(task: str, candidate: Path, settings, *, evaluate=None,
             from finetune.gate_eval import evaluate
         try:
             figures = evaluate(task, str(gguf), served.gguf if served is not None else None, settings, cfg, size,
-                               progress)
+                               progress, **({"pause": pause} if pause is not None else {}))
         except AssistantError as exc:
             return decided(False, f"evaluation failed: {exc.one_line()}")
         except (OSError, RuntimeError, ValueError) as exc:  # e.g. llama.cpp refusing the file: recorded, not lost

@@ -24,12 +24,13 @@ SIDES = ("served", "candidate")
 
 
 def evaluate(task: str, candidate_gguf: str, served_gguf: str | None, settings, cfg, size: int | None = None,
-             progress=None) -> dict:
-    """{"served": figures, "candidate": figures, ...} for `task`; `served_gguf` None = the bare base model."""
+             progress=None, pause=None) -> dict:
+    """{"served": figures, "candidate": figures, ...} for `task`; `served_gguf` None = the bare base model.
+    `pause()` runs before each side of each question, outside the timed part."""
     backend = Counting(_backend(settings, cfg, candidate_gguf, served_gguf, task))
     adapters = {"served": "served" if served_gguf else None, "candidate": "candidate"}
     run = evaluate_support if task == "support" else evaluate_adcopy
-    out = run(backend, adapters, settings, cfg, size, progress)
+    out = run(backend, adapters, settings, cfg, size, progress, pause or (lambda: 0.0))
     for side in SIDES:
         out[side]["tokens"] = backend.tokens.get(adapters[side], 0)
     return out
@@ -106,7 +107,8 @@ def support_figures(questions: list, answers: list[tuple[str, bool, float, bool]
     return out
 
 
-def evaluate_support(backend, adapters: dict, settings, cfg, size: int | None, progress=None) -> dict:
+def evaluate_support(backend, adapters: dict, settings, cfg, size: int | None, progress=None,
+                     pause=lambda: 0.0) -> dict:
     from assistant.llm.base import Message
     from assistant.shop import Shop
     from bench import answers as bench
@@ -128,6 +130,7 @@ def evaluate_support(backend, adapters: dict, settings, cfg, size: int | None, p
         answers: dict[str, list] = {side: [] for side in SIDES}
         for i, q in enumerate(questions):
             for side in (SIDES if i % 2 == 0 else SIDES[::-1]):
+                pause()
                 history: list[Message] = []
                 for turn in q.turns:  # a follow-up's earlier turns are answered by the same side
                     start = time.perf_counter()
@@ -177,7 +180,8 @@ def pick_briefs(briefs: list[dict], size: int, adapter_fields: list[str]) -> lis
     return spread[:size] if size else spread
 
 
-def evaluate_adcopy(backend, adapters: dict, settings, cfg, size: int | None, progress=None) -> dict:
+def evaluate_adcopy(backend, adapters: dict, settings, cfg, size: int | None, progress=None,
+                    pause=lambda: 0.0) -> dict:
     import dataclasses
 
     import yaml
@@ -204,6 +208,7 @@ def evaluate_adcopy(backend, adapters: dict, settings, cfg, size: int | None, pr
         linter = Linter(banned, ad_cfg.lint_rules_file or None)
         sources = checker.sources(*brief.facts(), *brand.fact_list(brief.language))
         for side in (SIDES if i % 2 == 0 else SIDES[::-1]):
+            pause()
             recorder = _FirstPass(backend)
             side_cfg = dataclasses.replace(ad_cfg, adapter=adapters[side] or "", embedder="ngram", sentiment=False)
             gen = AdCopyGenerator(recorder, side_cfg, brand, adapters={k: "" for k in SIDES})

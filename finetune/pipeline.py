@@ -64,14 +64,20 @@ def prepare_data(cfg: FinetuneConfig, data: str | Path, tok, examples=None):
 
 
 def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume: bool = False,
-              progress: bool = True, on_progress: Callable[[Progress], None] | None = None) -> TrainResult:
+              progress: bool = True, on_progress: Callable[[Progress], None] | None = None,
+              pause: Callable[[], float] | None = None) -> TrainResult:
     """Train, evaluate, report, export and register one adapter. The checkpoints stay until the very end, so a
-    run killed while it evaluates or exports resumes from its last checkpoint instead of starting over."""
+    run killed while it evaluates or exports resumes from its last checkpoint instead of starting over.
+    `pause()` is called before every decoder layer's forward and backward (finetune/yield_to_chat.py)."""
     output = Path(output)
     examples = read_examples(cfg, data)  # bad data fails before torch is even imported
     _set_threads(cfg)
     seed_everything(cfg.seed)
     model, tok, model_id = load_base(cfg)
+    if pause is not None:
+        from finetune.yield_to_chat import install_layer_pauses
+
+        install_layer_pauses(model, pause)
     train_rows, eval_rows, eval_ex = prepare_data(cfg, data, tok, examples)
     n_tok, n_loss = dataset.count_tokens(train_rows)
     log.info("%d training rows (%d tokens, %d with loss), %d eval rows", len(train_rows), n_tok, n_loss, len(eval_rows))

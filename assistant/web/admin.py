@@ -185,7 +185,10 @@ def training_status(runtime) -> str:
             or st.get("message") or ""
         eta = st.get("eta_s")
         step = f"{st.get('step', 0)}/{st['total']}" if st.get("total") else str(st.get("step") or "")
-        cells = [md_text(st.get("phase", "")), md_text(step), _num(st.get("loss", st.get("train_loss"))),
+        phase = st.get("phase", "")
+        if st.get("paused") and st.get("running") and phase in ("training", "evaluating"):
+            phase += " (paused: the chat is answering)"
+        cells = [md_text(phase), md_text(step), _num(st.get("loss", st.get("train_loss"))),
                  _num(st.get("eval_loss")),
                  (f"{eta / 60:.0f} min" if eta >= 60 else f"{eta:.0f} s") if isinstance(eta, int | float) else "",
                  md_text(str(st.get("updated") or "").replace("+00:00", "")), md_text(note)]

@@ -71,6 +71,19 @@ def test_training_status_when_nothing_ran_or_the_job_is_broken(serving, monkeypa
     assert admin.serving_view(runtime, "admin")[1].shape[0] == 1  # the rest of the panel still works
 
 
+def test_training_status_says_when_the_job_steps_aside_for_the_chat(serving, monkeypatch):
+    runtime, _ = serving
+    from finetune import autotrain
+
+    row = {"phase": "training", "step": 3, "total": 10, "train_loss": 1.5, "eta_s": 120, "running": True,
+           "paused": True}
+    monkeypatch.setattr(autotrain, "read_status", lambda settings: {"support": row})
+    phase = admin.md_text("training (paused: the chat is answering)")  # escaped Markdown: rendered as written
+    assert f"| support | {phase} | 3/10 | 1.500 |" in admin.training_status(runtime)
+    row["running"] = False  # a dead job's last write says nothing about now
+    assert "| support | training | 3/10 |" in admin.training_status(runtime)
+
+
 def test_rollback_button_serves_the_previous_adapter_and_records_it(serving):
     runtime, (first, second, _) = serving
     msg, served, decisions = admin.rollback_adapter(runtime, "admin", "support")

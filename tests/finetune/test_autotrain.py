@@ -69,8 +69,9 @@ class FakeGate:
     def __init__(self, promote: bool = True):
         self.calls, self.promote = [], promote
 
-    def __call__(self, task, candidate, settings):
+    def __call__(self, task, candidate, settings, pause=None):
         self.calls.append((task, Path(candidate)))
+        self.pause = pause
         assert (Path(candidate) / "adapter.gguf").exists()  # the contract: a servable adapter
         return gate.Decision(task, str(candidate), self.promote, "beats the bare model" if self.promote else
                              "no better than the served adapter", {"eval_loss": 1.0})
@@ -170,6 +171,32 @@ def test_a_corrupt_checkpoint_is_skipped_and_training_completes(tmp_path, tiny_b
     assert_same_weights(adapter_weights(candidate), reference[1])
 
 
+def test_it_pauses_while_the_app_answers_and_ends_with_the_same_weights(tmp_path, tiny_base, reference, fake_gate):
+    import threading
+
+    from assistant.activity import ChatBeacon
+
+    cfg = write_config(tmp_path, tiny_base, steps=12, resume_after_s=0.3)
+    beacon = ChatBeacon(tmp_path / "work" / "chat_active", interval_s=0.05)
+    stop = threading.Event()
+
+    def customers():  # answers being generated for the first 1.5 s of the job
+        with beacon.active():
+            stop.wait(1.5)
+
+    talker = threading.Thread(target=customers)
+    talker.start()
+    try:
+        assert main(["autotrain", "--config", str(cfg)]) == 0
+    finally:
+        stop.set()
+        talker.join()
+    s = status(cfg)
+    assert s["phase"] == "served" and s["paused"] is False and s["paused_s"] >= 1.0
+    assert fake_gate.pause is not None  # the gate's evaluation steps aside too
+    assert_same_weights(adapter_weights(Path(s["candidate"])), reference[1])
+
+
 def test_every_checkpoint_corrupt_starts_over(tmp_path, tiny_base, reference, fake_gate):
     cfg = write_config(tmp_path, tiny_base, steps=12)
     with pytest.MonkeyPatch.context() as mp:
@@ -213,7 +240,7 @@ def test_a_rejected_adapter_is_recorded_and_a_failed_gate_is_retried(tmp_path, t
     assert any("rejected (lora, step 2/2" in line and "no better than the served adapter" in line
                for line in autotrain.status_lines(load_config(cfg)))
 
-    def broken(task, candidate, settings):
+    def broken(task, candidate, settings, pause=None):
         raise NotImplementedError
 
     monkeypatch.setattr(gate, "evaluate_and_promote", broken)
@@ -253,6 +280,9 @@ def test_status_reports_progress_and_an_honest_eta(tmp_path, tiny_base):
     assert (s["train_loss"], s["eval_loss"], s["pid"], s["running"]) == (1.25, 1.5, os.getpid(), True)
     line = autotrain.status_lines(settings)[0]
     assert line == "autotrain support  training step 7/10, loss 1.250, eval loss 1.500, ETA 6 s"
+    st.update(paused=True)
+    assert autotrain.status_lines(settings)[0] == line + " (paused while the chat answers)"
+    st.update(paused=False)
     on_progress(Progress(10, 10, 1.0, 1.2, 120.0, 4, 12.0, ["resumed from step 4 of 10"]))
     s = autotrain.read_status(settings)["support"]
     assert s["phase"] == "evaluating" and s["eta_s"] is None and s["message"] == "resumed from step 4 of 10"
@@ -297,7 +327,7 @@ def test_threads_leave_one_core_to_the_app(monkeypatch):
 @pytest.mark.parametrize("bad, match", [
     ({"tasks": ["poetry"]}, "tasks must be among"), ({"method": "dora"}, "method must be auto or one of"),
     ({"steps": {"support": 0}}, "steps must map"), ({"nice": 20}, r"nice in \[0, 19\]"),
-    ({"eval_fraction": 0}, "eval_fraction must be in"),
+    ({"eval_fraction": 0}, "eval_fraction must be in"), ({"resume_after_s": -1}, "resume_after_s must be >= 0"),
 ])
 def test_config_is_validated(bad, match):
     with pytest.raises(ConfigError, match=match):
@@ -321,7 +351,7 @@ def test_check_says_whether_dev_sh_should_start_it(tmp_path, tiny_base, monkeypa
 # The job as dev.sh starts it, with the gate replaced: a test must never reach a real gate or model.
 RUNNER = """import sys
 from finetune import gate
-gate.evaluate_and_promote = lambda task, c, s: gate.Decision(task, str(c), True, "ok", {})
+gate.evaluate_and_promote = lambda task, c, s, **kw: gate.Decision(task, str(c), True, "ok", {})
 from assistant.cli_support import run_cli
 from finetune.__main__ import main
 sys.exit(run_cli(main, sys.argv[1:]))

@@ -187,6 +187,21 @@ def test_worse_candidate_is_rejected_and_recorded_better_one_promoted(shop):
     assert all(x["base_model"] == base and x["time"] and x["kind"] == "gate" for x in lines)
 
 
+def test_the_gate_hands_the_jobs_pause_to_the_evaluation(shop):
+    settings, registry, base, candidate = shop
+    got = []
+
+    def evaluate(task, candidate_gguf, served_gguf, settings, cfg, size, progress, pause=None):
+        got.append(pause)
+        return {"served": dict(SUPPORT), "candidate": {**SUPPORT, "answerable_accuracy": 0.9}}
+
+    def pause():
+        return 0.0
+
+    assert evaluate_and_promote("support", candidate("p1"), settings, evaluate=evaluate, pause=pause).promoted
+    assert got == [pause]
+
+
 def test_rollback_is_one_action_and_is_recorded(shop, capsys):
     from finetune.__main__ import main
 
@@ -316,8 +331,10 @@ def test_adcopy_evaluation_rechecks_output_and_measures_first_pass_yield():
     briefs = yaml.safe_load((REPO_ROOT / "assistant/adcopy/data/demo_briefs.yaml").read_text(encoding="utf-8"))
     picked = pick_briefs(briefs, 4, ["headline"])
     assert [b["language"] for b, _ in picked] == ["zh", "en", "zh", "en"] and {f for _, f in picked} == {"headline"}
-    backend = ByAdapter()
-    out = evaluate_adcopy(backend, {"served": None, "candidate": "candidate"}, settings, GateConfig(), 2)
+    backend, pauses = ByAdapter(), []
+    out = evaluate_adcopy(backend, {"served": None, "candidate": "candidate"}, settings, GateConfig(), 2,
+                          pause=lambda: pauses.append(1) or 0.0)
+    assert len(pauses) == 4  # before each side of each brief: the job steps aside while the app answers
     assert out["briefs"] == 2 and {None, "candidate"} <= set(backend.adapters)
     assert out["candidate"]["item_yield"] > out["served"]["item_yield"]
     assert out["candidate"]["compliant_share"] == 1.0  # whatever came back passes the checks again
