@@ -76,6 +76,9 @@ class TicketRow(Base):
     draft_reply: Mapped[str] = mapped_column(Text, default="")
     citations: Mapped[str] = mapped_column(Text, default="[]")  # JSON [Citation.as_dict()]
     agent_note: Mapped[str] = mapped_column(Text, default="")
+    # What the agent answered the customer (the draft as sent or corrected): gap reports and support retraining
+    # learn from it. Added after the first release: HandoffQueue adds the column to older stores.
+    agent_reply: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive: SQLite keeps no zone
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -98,6 +101,7 @@ class Ticket:
     created_at: datetime
     updated_at: datetime
     urgency: float = 0.0
+    agent_reply: str = ""
 
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -132,13 +136,14 @@ class HandoffQueue:
     def __init__(self, engine: Engine, cfg: HandoffConfig | None = None):
         self.cfg = cfg or HandoffConfig()
         ensure_tables(engine)
+        _add_missing_columns(engine)
         self._sessions = session_factory(engine)
 
     def _to_ticket(self, row: TicketRow, now: datetime | None = None) -> Ticket:
         ticket = Ticket(row.id, row.session_id, row.message_key, row.status, row.intent, row.sentiment,
                         row.sentiment_score, row.language, json.loads(row.transcript), json.loads(row.reasons),
                         row.draft_reply, [Citation(**c) for c in json.loads(row.citations)], row.agent_note,
-                        row.created_at, row.updated_at)
+                        row.created_at, row.updated_at, agent_reply=row.agent_reply or "")
         ticket.urgency = self.urgency(ticket, now)
         return ticket
 
@@ -181,7 +186,8 @@ class HandoffQueue:
                             intent=intent or "", sentiment=sentiment or "", sentiment_score=float(sentiment_score),
                             language=language or "", transcript=json.dumps(turns, ensure_ascii=False),
                             reasons=json.dumps(list(reasons), ensure_ascii=False), draft_reply=draft_reply or "",
-                            citations=json.dumps(cites, ensure_ascii=False), agent_note="", created_at=now,
+                            citations=json.dumps(cites, ensure_ascii=False), agent_note="", agent_reply="",
+                            created_at=now,
                             updated_at=now)
             try:
                 with self._sessions.begin() as s:  # one commit: the ticket is there whole, or not at all
@@ -228,11 +234,44 @@ class HandoffQueue:
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
 
+    def reply(self, ticket_id: int, text: str, status: str = "resolved") -> Ticket:
+        """Record the agent's answer to the customer (and, by default, resolve the ticket)."""
+        text = str(text or "").strip()
+        if not text:
+            raise InputError("the reply is empty: write what the customer should read")
+        if status not in STATUSES:
+            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        try:
+            with self._sessions.begin() as s:
+                row = s.get(TicketRow, int(ticket_id))
+                if row is None:
+                    raise NotFoundError(f"no handoff ticket {ticket_id}")
+                row.agent_reply, row.status, row.updated_at = text, status, utc_now()
+            return self._to_ticket(row)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot save the reply to ticket {ticket_id}: {exc}") from None
+
     def tickets_for_session(self, session_id: str) -> list[Ticket]:
         with self._sessions() as s:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)
                              .order_by(TicketRow.id)).all()
             return [self._to_ticket(r) for r in rows]
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Stores made before a column was added get it, empty (SQLite and PostgreSQL both take ADD COLUMN)."""
+    from sqlalchemy import inspect, text
+
+    try:
+        have = {c["name"] for c in inspect(engine).get_columns(TicketRow.__tablename__)}
+        for name in ("agent_reply",):
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {TicketRow.__tablename__} ADD COLUMN {name} TEXT DEFAULT ''"))
+                log.info("handoff store: added the %s column", name)
+    except SQLAlchemyError as exc:
+        if "duplicate column" not in str(exc).lower() and "already exists" not in str(exc).lower():
+            raise StorageError(f"cannot upgrade the handoff tables: {exc}") from None
 
 
 def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None) -> tuple[str, list[Citation]]:

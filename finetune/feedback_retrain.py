@@ -142,7 +142,9 @@ def support_examples(tickets, shop) -> tuple[list[Judged], dict[str, int]]:
     out: list[Judged] = []
     counts = {"tickets": len(tickets), "with_draft_and_reply": 0, "corrected": 0}
     for t in tickets:
-        reply, draft = (t.agent_note or "").strip(), (t.draft_reply or "").strip()
+        # The reply the agent saved in the Agent tab; tickets from before that field kept it in the note.
+        reply = (getattr(t, "agent_reply", "") or t.agent_note or "").strip()
+        draft = (t.draft_reply or "").strip()
         question = next((m["content"] for m in reversed(t.transcript) if m.get("role") == "user"), "").strip()
         if not (reply and draft and question):
             continue

@@ -261,12 +261,16 @@ def md_text(text, limit: int | None = None) -> str:
     return "<br>".join(lines)
 
 
-def ticket_detail(runtime, role, ticket_id) -> str:
-    require(role, "agent")
+def _ticket_number(ticket_id) -> int:
     try:
-        t = handoff(runtime).get(int(str(ticket_id).strip()))
+        return int(str(ticket_id).strip())
     except ValueError:
         raise InputError("type a ticket number from the queue") from None
+
+
+def ticket_detail(runtime, role, ticket_id) -> str:
+    require(role, "agent")
+    t = handoff(runtime).get(_ticket_number(ticket_id))
     turns = "\n".join(f"- **{md_text(m['role'])}**: {md_text(m['content'])}" for m in t.transcript)
     reasons = "\n".join(f"- {md_text(r)}" for r in t.reasons) or "- (none recorded)"
     cites = "\n".join(f"- [{i}] {md_text(c.title or c.source)} — {md_text(c.source)}"
@@ -275,4 +279,20 @@ def ticket_detail(runtime, role, ticket_id) -> str:
             f"intent **{md_text(t.intent or '?')}**, sentiment **{md_text(t.sentiment or '?')}**, "
             f"language **{md_text(t.language or '?')}**\n\n"
             f"#### Transcript\n{turns}\n\n#### Route reasons\n{reasons}\n\n"
-            f"#### Draft reply (grounded)\n{md_text(t.draft_reply) or '(no draft)'}\n\n{cites}")
+            f"#### Draft reply (grounded)\n{md_text(t.draft_reply) or '(no draft)'}\n\n{cites}"
+            + (f"\n\n#### Agent's reply\n{md_text(t.agent_reply)}" if t.agent_reply else ""))
+
+
+def open_for_reply(runtime, role, ticket_id) -> tuple[str, str]:
+    """The ticket's detail and the text to start the reply from: the agent's saved reply, else the draft."""
+    detail = ticket_detail(runtime, role, ticket_id)
+    t = handoff(runtime).get(_ticket_number(ticket_id))
+    return detail, t.agent_reply or t.draft_reply
+
+
+def reply_ticket(runtime, role, ticket_id, text) -> tuple[str, str]:
+    """Save what the agent answers the customer and resolve the ticket. The reply (the draft as sent, or
+    corrected) is what the gap report shows and what `python -m finetune retrain` learns support answers from."""
+    require(role, "agent")
+    t = handoff(runtime).reply(_ticket_number(ticket_id), text)
+    return f"Ticket {t.id} resolved with your reply.", ticket_detail(runtime, role, t.id)

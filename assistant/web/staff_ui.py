@@ -161,8 +161,15 @@ def agent_tab(gr, runtime, role, friendly) -> list:
                 ticket_id = gr.Textbox(label="Ticket id")
                 show = gr.Button("Open ticket")
                 ticket = gr.Markdown(elem_id="ticket-detail")
+                reply = gr.Textbox(label="Reply to the customer (starts from the grounded draft; edit before saving)",
+                                   lines=4, elem_id="ticket-reply")
+                save = gr.Button("Save reply and resolve", elem_id="ticket-reply-save")
+                saved = gr.Markdown()
                 refresh.click(friendly(functools.partial(staff.queue_table, runtime)), [role], queue)
-                show.click(friendly(functools.partial(staff.ticket_detail, runtime)), [role, ticket_id], ticket)
+                show.click(friendly(functools.partial(staff.open_for_reply, runtime)), [role, ticket_id],
+                           [ticket, reply])
+                save.click(friendly(functools.partial(staff.reply_ticket, runtime)), [role, ticket_id, reply],
+                           [saved, ticket])
     return [(notice, content, "agent")]
 
 

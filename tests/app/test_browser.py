@@ -109,6 +109,10 @@ def test_customer_text_in_the_agent_ticket_view_stays_text(page, live_app):
     assert detail.locator("img, script, a[href*='evil'], h1").count() == 0
     assert "<img src=x" in detail.inner_text()  # shown as the characters the customer typed
     page.screenshot(path=str(ARTIFACTS / "agent-ticket.png"), full_page=True)
+    page.locator("#ticket-reply textarea").fill("We have checked your order: it ships today.")
+    page.locator("#ticket-reply-save").click()
+    page.get_by_text(f"Ticket {ticket} resolved with your reply.").wait_for()
+    detail.get_by_text("it ships today").first.wait_for()
 
 
 def test_copywriter_generates_variants(page, live_app):

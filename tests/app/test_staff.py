@@ -70,6 +70,18 @@ def test_talk_to_a_human_opens_one_ticket_that_agents_can_read(fake_runtime):
     with pytest.raises(InputError):
         staff.ticket_detail(fake_runtime, "agent", "abc")
 
+    shown, start = staff.open_for_reply(fake_runtime, "agent", first["ticket"])
+    assert shown == detail and start == fake_runtime.handoff.get(int(first["ticket"])).draft_reply
+    with pytest.raises(InputError, match="agent"):
+        staff.reply_ticket(fake_runtime, "customer", first["ticket"], "Refunded.")
+    with pytest.raises(InputError, match="the reply is empty"):
+        staff.reply_ticket(fake_runtime, "agent", first["ticket"], " ")
+    message, after = staff.reply_ticket(fake_runtime, "agent", first["ticket"], "We have refunded the lamp.")
+    assert message == f"Ticket {first['ticket']} resolved with your reply."
+    assert "Agent's reply" in after and "We have refunded the lamp" in after
+    assert staff.queue_table(fake_runtime, "agent").empty  # resolved: off the queue
+    assert staff.open_for_reply(fake_runtime, "agent", first["ticket"])[1] == "We have refunded the lamp."
+
 
 def test_analytics_count_answers_handoffs_and_thumbs(fake_runtime):
     sids = []

@@ -68,6 +68,30 @@ def test_queue_orders_by_urgency(queue):
     assert queue.urgency(calm, later) > queue.urgency(calm, calm.created_at)
 
 
+def test_the_agents_reply_is_saved_and_resolves_the_ticket(queue):
+    t = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [], draft_reply="您的订单已发出。")
+    done = queue.reply(t.id, "  您好，订单已补发，明天送达。 ")
+    assert (done.agent_reply, done.status, done.agent_note) == ("您好，订单已补发，明天送达。", "resolved", "")
+    assert queue.get(t.id).as_dict()["agent_reply"] == "您好，订单已补发，明天送达。"
+    with pytest.raises(InputError, match="the reply is empty"):
+        queue.reply(t.id, "   ")
+    with pytest.raises(NotFoundError):
+        queue.reply(999, "hi")
+
+
+def test_a_store_from_before_the_reply_field_gets_the_column_and_keeps_its_tickets(tmp_path):
+    path = tmp_path / "old.db"
+    queue = HandoffQueue(get_engine(url=f"sqlite:///{path}"), HandoffConfig())
+    t = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [], draft_reply="draft")
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE handoff_tickets DROP COLUMN agent_reply")  # as the first release created it
+    con.commit()
+    con.close()
+    again = HandoffQueue(get_engine(url=f"sqlite:///{path}"), HandoffConfig())
+    assert again.get(t.id).draft_reply == "draft" and again.get(t.id).agent_reply == ""
+    assert again.reply(t.id, "sent").agent_reply == "sent"
+
+
 def test_status_changes(queue):
     t = queue.create_ticket("s1", TRANSCRIPT, "complaint", "negative", [])
     assert queue.update_status(t.id, "in_progress").status == "in_progress"

@@ -51,7 +51,10 @@ def add_tickets(settings, corrected: int, accepted: int = 0, no_draft: int = 0) 
         t = q.create_ticket(f"s{i}", [{"role": "user", "content": f"How long is the warranty on sofa {i}?"}],
                             draft_reply="" if i >= corrected + accepted else draft, language="en")
         reply = f"Hi! Sofa {i} is furniture, so it has a 2-year warranty." if i < corrected else draft
-        q.update_status(t.id, "resolved", note=reply)
+        if i % 2:  # saved in the Agent tab's reply box
+            q.reply(t.id, reply)
+        else:  # tickets from before the reply field kept the answer in the note
+            q.update_status(t.id, "resolved", note=reply)
 
 
 def test_adcopy_thumbs_and_edits_become_judged_rows_in_the_generators_prompt(settings):
