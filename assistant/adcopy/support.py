@@ -8,6 +8,11 @@ A vocabulary of claim words only finds the claims someone thought of; open-ended
 materials, colours, certifications and model codes are masked before this check: facts.py matches those exactly
 (same value and unit, alias groups across languages). Chinese is cut with jieba (with parts of speech, so
 particles and adverbs are not content), English is stemmed (PyStemmer, Snowball English).
+
+Chinese copy says how a product is used with everyday verbs the row never needs ("遛狗" for a leash whose row says
+狗狗, "塞进包里", "睡着"): a word made of an everyday verb (a one-character verb jieba's own dictionary counts often)
+and then only what the row states, a direction (进, 出, 起 ...) or a particle is usage, not a claim. Verbs that
+state an effect (防, 除, 杀, 降, 保 ... `zh_claim_verbs`) never count as everyday.
 """
 
 from __future__ import annotations
@@ -28,6 +33,15 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Comparative and superlative endings: "softer" is a claim "soft" does not make, while "washing" is what
 # "washable" says. A prefix match across one of these endings is no support.
 _DEGREE = ("er", "est", "r", "st", "ier", "iest")
+# Directional complements and aspect particles: after a verb they say where or whether, not what ("塞进", "睡着").
+# A closed grammatical class, so listed here; result complements (碎, 透, 断) are claims and are not in it.
+_ZH_DIRECTIONS = frozenset("进出起回来去上下过着了")
+# Degree adverbs jieba tags d like any adverb: inside a longer word they make a superlative or a comparison
+# ("最轻便", "越穿越显高"), a claim.
+_ZH_DEGREE = frozenset("最极绝顶超越更")
+# jieba tags most one-character verbs v; a few everyday ones (挡, 丢, 穿) carry the tag zg, which also holds some
+# nouns: harmless here, since the rest of the word must then be stated by the row.
+_ZH_VERB_TAGS = ("v", "zg")
 _CONTRACTIONS = ((r"\bwon't\b", "will not"), (r"\bcan't\b", "can not"), (r"n't\b", " not"), (r"'ll\b", " will"),
                  (r"'re\b", " are"), (r"'ve\b", " have"), (r"'d\b", " would"), (r"'s\b", ""), (r"s'(?=\s|$)", "s"))
 
@@ -45,8 +59,14 @@ class WordSupportConfig:
     # on the planted development sets every claim they flagged had a longer unsupported word beside it.
     zh_single_nouns: bool = field(default=False, metadata={"help": "check one-character Chinese nouns too (猫, 锅); "
                                                                    "other one-character words are never checked"})
+    zh_everyday_verb_freq: int = field(default=100, metadata={
+        "help": "a one-character verb jieba's dictionary counts at least this often is an everyday action: a word "
+                "of it and what the row states ('遛狗' for a leash row that says 狗狗) is usage, not a claim; "
+                "0 turns this off"})
 
     def __post_init__(self):
+        if self.zh_everyday_verb_freq < 0:
+            raise ConfigError(f"zh_everyday_verb_freq must be >= 0, got {self.zh_everyday_verb_freq}")
         if self.min_prefix < 3:
             raise ConfigError(f"min_prefix must be at least 3 (shorter stems match almost anything), got {self.min_prefix}")
 
@@ -58,6 +78,7 @@ class Lexicon:
     markers: frozenset[str]  # comparison / absolute words: checked even where the part of speech says "function word"
     synonyms: tuple[frozenset[str], ...]  # groups: one member in the sources supports the others
     skip_pos: tuple[str, ...]  # jieba parts of speech that carry no claim (particles, adverbs, pronouns ...)
+    claim_verbs: frozenset[str] = frozenset()  # one-character verbs that state an effect (防, 除, 杀): never everyday
 
 
 @lru_cache(maxsize=1)
@@ -104,7 +125,24 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     groups = tuple(frozenset(fold(str(w)) for w in g) for g in data.get("synonyms") or [] if isinstance(g, list))
     markers = frozenset(fold(str(w)) for w in data.get("claim_markers") or [])
     skip = tuple(str(t) for t in data.get("zh_skip_pos") or ("u", "p", "c", "r", "d", "y", "e", "o", "m", "q", "x"))
-    return Lexicon(frozenset(en - markers), frozenset(set(words("zh")) - markers), markers, groups, skip)
+    claim_verbs = frozenset(fold(str(w)) for w in data.get("zh_claim_verbs") or [])
+    return Lexicon(frozenset(en - markers), frozenset(set(words("zh")) - markers), markers, groups, skip, claim_verbs)
+
+
+@lru_cache(maxsize=4)
+def everyday_verbs(min_freq: int) -> frozenset[str]:
+    """One-character Chinese verbs that jieba's dictionary counts at least `min_freq` times: 睡, 跑, 塞, 遛, 挡.
+    Derived from the dictionary jieba already loads, not listed by hand, so it does not grow with the test sets."""
+    if min_freq <= 0:
+        return frozenset()
+    import jieba
+    import jieba.posseg as pseg
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.dt.check_initialized()
+    freq = jieba.dt.FREQ
+    return frozenset(w for w, tag in pseg.dt.word_tag_tab.items()
+                     if len(w) == 1 and _CJK.match(w) and tag in _ZH_VERB_TAGS and freq.get(w, 0) >= min_freq)
 
 
 @dataclass
@@ -161,8 +199,19 @@ class WordSupport:
             return piece in src.chars or piece in self.lex.generic_zh
         return piece in src.folded or piece in self.lex.generic_zh or self._synonym_in(piece, src)
 
+    def _function_piece(self, piece: str) -> bool:
+        """A piece jieba's dictionary tags as a function word (adverb, particle ...): "随身" of "随身带". On its own
+        such a word is never checked; inside a longer one it states nothing either, unless it is a degree word."""
+        import jieba.posseg as pseg
+
+        # "x" is also what an unknown piece gets below, so it cannot mean "function word" here
+        tags = tuple(t for t in self.lex.skip_pos if t != "x")
+        return (piece[0] not in _ZH_DEGREE and piece not in self.lex.markers
+                and pseg.dt.word_tag_tab.get(piece, "x").startswith(tags))
+
     def _zh_supported(self, word: str, src: SourceWords) -> bool:
-        """The word, or a cut of it into pieces each stated by the sources or generic ("超轻便" = 超 + 轻便)."""
+        """The word, or a cut of it into pieces each stated by the sources, generic or function words ("超轻便" =
+        超 + 轻便, "随身带" = 随身 + 带)."""
         if self._zh_piece(word, src):
             return True
         # A stated word with one character more is the same thing named more fully: 燃气灶 for 燃气, 陈香足 for 陈香
@@ -172,7 +221,24 @@ class WordSupport:
         for i in range(len(word)):
             if ok[i]:
                 for j in range(i + 1, len(word) + 1):
-                    if not ok[j] and (j - i < len(word)) and self._zh_piece(word[i:j], src):
+                    if not ok[j] and (j - i < len(word)) and (self._zh_piece(word[i:j], src)
+                                                              or self._function_piece(word[i:j])):
+                        ok[j] = True
+        return ok[-1] or self._zh_usage(word, src)
+
+    def _zh_usage(self, word: str, src: SourceWords) -> bool:
+        """An everyday verb, then only what the row states or directions: "遛狗" (row: 狗狗), "塞进", "挡风" (row:
+        防风). The verb's object must be stated, so "开盖" for a cup whose row names no lid stays a claim."""
+        verb, rest = word[0], word[1:]
+        if verb in self.lex.claim_verbs or verb not in everyday_verbs(self.cfg.zh_everyday_verb_freq):
+            return False
+        ok = [True] + [False] * len(rest)  # ok[i]: rest[:i] is stated stretches and directions
+        for i in range(len(rest)):
+            if ok[i]:
+                for j in range(i + 1, len(rest) + 1):
+                    piece = rest[i:j]
+                    if not ok[j] and ((piece in src.chars if len(piece) == 1 else piece in src.folded)
+                                      or piece in _ZH_DIRECTIONS):
                         ok[j] = True
         return ok[-1]
 
