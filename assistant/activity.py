@@ -25,7 +25,7 @@ FILE_NAME = "chat_active"
 
 def activity_file(settings) -> Path:
     """Where the app marks activity and the job looks: beside the job's status files."""
-    from finetune.autotrain import work_dir  # light: no torch
+    from finetune.autotrain_status import work_dir  # light: no torch
 
     return work_dir(settings) / FILE_NAME
 

@@ -26,13 +26,25 @@ from pathlib import Path
 
 from assistant.config import REPO_ROOT, resolve_path
 from assistant.errors import AssistantError, ConfigError
+from finetune.autotrain_status import (  # noqa: F401 - the job's status API, also used from here
+    ACTIVE,
+    DONE,
+    PHASES,
+    TaskStatus,
+    _minutes,
+    _now,
+    _read_json,
+    _status_file,
+    _write_json,
+    log_path,
+    read_status,
+    status_lines,
+    work_dir,
+)
 from finetune.config import METHODS, TASKS, FinetuneConfig
 
 log = logging.getLogger(__name__)
 
-PHASES = ("queued", "data", "training", "evaluating", "served", "rejected", "failed")
-DONE = ("served", "rejected")  # the gate decided: the same data and config would decide the same again
-ACTIVE = ("queued", "data", "training", "evaluating")
 ENV_OFF = "SHOP_ASSISTANT_AUTOTRAIN"  # "0" keeps `dev.sh run` from starting the job
 # Optimizer steps per task (2 packed rows of 512 tokens each): on one thread qwen2.5-0.5b takes about 40 s a
 # support step and 30 s an adcopy step, so with loading, two short eval passes, samples and export each
@@ -57,7 +69,7 @@ class AutotrainConfig:
                                                                     "(written to heldout.jsonl for the gate)"})
     yield_to_chat: bool = field(default=True, metadata={"help": "pause training and the gate while the app is "
                                                                 "answering (assistant/activity.py)"})
-    resume_after_s: float = field(default=5.0, metadata={"help": "seconds of quiet in the app before the job "
+    resume_after_s: float = field(default=3.0, metadata={"help": "seconds of quiet in the app before the job "
                                                                  "carries on"})
     max_failures: int = field(default=3, metadata={"help": "failed attempts on the same data before giving up"})
     work_dir: str = field(default="", metadata={"help": "data, checkpoints, status, log; '' = autotrain/ next to "
@@ -82,110 +94,6 @@ class AutotrainConfig:
         if not (0 < self.eval_fraction < 0.9 and 0 <= self.heldout_fraction < 0.9):
             raise ConfigError(f"eval_fraction must be in (0, 0.9) and heldout_fraction in [0, 0.9), got "
                               f"{self.eval_fraction:g}, {self.heldout_fraction:g}")
-
-
-# --- where things are -----------------------------------------------------------------------------------
-def work_dir(settings) -> Path:
-    cfg = settings.autotrain
-    if cfg.work_dir:
-        return resolve_path(cfg.work_dir)
-    return resolve_path(settings.finetune.registry).parent / "autotrain"
-
-
-def log_path(settings) -> Path:
-    return work_dir(settings) / "autotrain.log"
-
-
-def _status_file(settings, task: str) -> Path:
-    return work_dir(settings) / task / "status.json"
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Atomic: a reader (the Admin tab) sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return {}
-
-
-def _alive(pid) -> bool:
-    """A killed child its parent has not reaped yet is a zombie: not running."""
-    try:
-        return Path(f"/proc/{int(pid)}/stat").read_text().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError, TypeError, ValueError):
-        return False
-
-
-# --- status: what the Admin tab and `finetune list` show -------------------------------------------------
-def read_status(settings) -> dict:
-    """The background job's progress per task (phase, step, total, loss, eta_s, ...); {} when none ran.
-
-    `running` says whether the process that wrote it is still alive: a status left in an active phase by a
-    killed job reads as stopped, to be resumed on the next start."""
-    out = {}
-    for task in TASKS:
-        data = _read_json(_status_file(settings, task))
-        if data:
-            data["running"] = data.get("phase") in ACTIVE and _alive(data.get("pid"))
-            out[task] = data
-    return out
-
-
-def _minutes(seconds) -> str:
-    if seconds is None:
-        return "?"
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
-def status_lines(settings) -> list[str]:
-    """Lines `python -m finetune list` prints about the background job (progress, loss, ETA)."""
-    lines = []
-    for task, s in read_status(settings).items():
-        phase, head = s.get("phase", "?"), f"autotrain {task:8}"
-        loss = "".join(f", {name} {s[key]:.3f}" for name, key in (("loss", "train_loss"), ("eval loss", "eval_loss"))
-                       if isinstance(s.get(key), int | float))
-        progress = f"step {s.get('step') or 0}/{s.get('total') or '?'}{loss}"
-        if phase in ACTIVE and not s["running"]:
-            at = f" at {progress}" if phase == "training" else ""
-            line = f"{head} stopped in {phase}{at} (resumes on the next start)"
-        elif phase == "training":
-            line = f"{head} training {progress}, ETA {_minutes(s.get('eta_s'))}"
-        elif phase in DONE:
-            reason = (s.get("decision") or {}).get("reason", "")
-            line = f"{head} {phase} ({s.get('method', '?')}, {progress}){': ' + reason if reason else ''}"
-        elif phase == "failed":
-            line = f"{head} failed: {s.get('error', '?')}"
-        else:
-            line = f"{head} {phase}"
-        if s.get("paused") and phase in ACTIVE and s["running"]:
-            line += " (paused while the chat answers)"
-        if s.get("message") and phase != "failed":
-            line += f" [{s['message']}]"
-        lines.append(line)
-    return lines
-
-
-class TaskStatus:
-    """One task's status file, rewritten atomically on every change."""
-
-    def __init__(self, settings, task: str, base: dict | None = None):
-        self.path = _status_file(settings, task)
-        self.data = {**(base or {}), "task": task}
-
-    def update(self, **fields) -> None:
-        self.data.update(fields, updated=_now(), pid=os.getpid())
-        _write_json(self.path, self.data)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def say(task: str, text: str) -> None:
