@@ -371,8 +371,18 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
     (more kept-topic failures compete with the real gaps), and a sweep of the grouping threshold (dev shop only).
     The held-out shop (another trade, never used for tuning) is replayed the same way."""
     out: dict = {}
+    # BENCH_GAPS_JOBS=2 replays the shops side by side (same figures, less wall time on a machine with cores free)
+    jobs = max(1, min(len(shops), int(os.environ.get("BENCH_GAPS_JOBS", "1") or 1)))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            done = dict(zip(shops, pool.map(run_shop, shops, [quick] * len(shops), [seeds] * len(shops)),
+                            strict=True))
+    else:
+        done = {name: run_shop(name, quick, seeds) for name in shops}
     for name in shops:
-        figures = run_shop(name, quick, seeds)
+        figures = done[name]
         if name == "dev":  # the dev shop's figures stay at the top level, where RESULTS.md has them
             out.update(figures)
         else:

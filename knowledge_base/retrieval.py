@@ -1,11 +1,17 @@
 """Hybrid retrieval: BM25 (jieba words for Chinese) and vectors from Chroma, fused by RRF or a weight,
 optionally diversified (MMR), with metadata filters. Each hit keeps both raw scores for calibration.
+
+A curated answer published with several phrasings (the gap report's one-click fix: rows `STEM-LANG` and
+`STEM-LANG-vK` of one table) is matched question to question first, as help desks match annotated replies:
+when one of its phrasings, in either language, is the customer's question's nearest FAQ question, that answer
+alone is the result (`CuratedAnswers`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -121,6 +127,104 @@ class BM25Index:
         return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
 
 
+# A curated table's row ids: `STEM-LANG` answers, `STEM-LANG-vK` the same answer asked another way.
+_CURATED_ID = re.compile(r"^(?P<stem>.+)-(?P<lang>[a-z]{2})(?:-v(?P<variant>\d+))?$")
+MIN_LANGUAGE_QUESTIONS = 3  # fewer FAQ questions in a language: centre it on the mean of all of them
+
+
+def _units(m) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float32).reshape(len(m), -1)
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+
+class CuratedAnswers:
+    """The FAQ answers published with alternate phrasings, matched question to question.
+
+    The embedder's raw cosine puts every Chinese-English pair below most same-language pairs, so a phrasing in
+    the other language never wins on it. Each question is first centred on its language's mean FAQ question
+    (what "this is Chinese" adds goes, what it asks stays). A curated answer is the match when one of its
+    phrasings is the question's nearest FAQ question on that centred cosine, at least `min_similarity`:
+    a shop's other FAQ rows still win the questions nearer to them."""
+
+    # Centred cosine below which a nearest curated phrasing is no match (bench/gaps.py, dev shop): off-topic
+    # questions land near some phrasing too, just not this near.
+    min_similarity = 0.3
+
+    def __init__(self, ids: list[str], groups: list[int], langs: list[str], metas: list[dict], raw: np.ndarray,
+                 centred: np.ndarray, others: np.ndarray, means: dict[str, np.ndarray]):
+        self.ids, self.groups, self.langs, self.metas = ids, np.asarray(groups), langs, metas
+        self.raw, self.centred, self.others, self.means = raw, centred, others, means
+
+    @classmethod
+    def empty(cls) -> CuratedAnswers:
+        return cls([], [], [], [], np.zeros((0, 1)), np.zeros((0, 1)), np.zeros((0, 1)), {})
+
+    @classmethod
+    def from_store(cls, store: ChromaStore, cache: dict[str, np.ndarray]) -> CuratedAnswers:
+        """Read the FAQ rows; embed (once, `cache` keeps them) the questions only when some answer has phrasings."""
+        from assistant.language import answer_language
+        from knowledge_base.embeddings import embed_queries
+
+        faq = [(cid, meta) for cid, _, meta in store.iter_all(documents=False) if meta.get("kind") == "faq"
+               and str(meta.get("question") or "").strip()]
+        stems: dict[tuple[str, str], list[int]] = {}
+        has_variants: set[tuple[str, str]] = set()
+        for i, (_, meta) in enumerate(faq):
+            m = _CURATED_ID.match(str(meta.get("row_id") or ""))
+            if m:
+                key = (str(meta.get("source", "")), m["stem"])
+                stems.setdefault(key, []).append(i)
+                if m["variant"]:
+                    has_variants.add(key)
+        curated = {i: g for g, key in enumerate(sorted(has_variants)) for i in stems[key]}
+        if not curated:
+            return cls.empty()
+        questions = [str(meta["question"]) for _, meta in faq]
+        if len(cache) > 2 * len(questions) + 1000:  # mostly questions of rows deleted since: start afresh
+            cache.clear()
+        missing = [q for q in dict.fromkeys(questions) if q not in cache]
+        if missing:
+            for q, v in zip(missing, _units(embed_queries(store.embedder, missing)), strict=True):
+                cache[q] = v
+        raw = np.stack([cache[q] for q in questions])
+        langs = [str(meta.get("lang") or answer_language(q)) for (_, meta), q in zip(faq, questions, strict=True)]
+        means = {lang: raw[[k for k, x in enumerate(langs) if x == lang]].mean(axis=0) for lang in set(langs)
+                 if langs.count(lang) >= MIN_LANGUAGE_QUESTIONS}
+        means[""] = raw.mean(axis=0)
+        centred = _units(np.stack([v - means.get(lang, means[""]) for v, lang in zip(raw, langs, strict=True)]))
+        mine = sorted(curated)
+        others = [k for k in range(len(faq)) if k not in curated]
+        return cls([faq[k][0] for k in mine], [curated[k] for k in mine], [langs[k] for k in mine],
+                   [faq[k][1] for k in mine], raw[mine], centred[mine],
+                   centred[others] if others else np.zeros((0, raw.shape[1])), means)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def match(self, qvec: np.ndarray, query: str, filters: dict | None = None) -> tuple[str, float] | None:
+        """(chunk id, similarity) of the curated row that answers `query`, else None. The row is the matched
+        answer's in the query's language (its phrasing nearest the query), when the answer has one; the
+        similarity is the raw cosine of the answer's nearest phrasing, in whichever language."""
+        if not self.ids or qvec.shape[-1] != self.raw.shape[1]:
+            return None
+        from assistant.language import answer_language
+
+        lang = answer_language(query)
+        q = _units([qvec])[0]
+        centred = _units([q - self.means.get(lang, self.means[""])])[0]
+        near = self.centred @ centred
+        best = int(np.argmax(near))
+        if near[best] < self.min_similarity or (len(self.others) and float(np.max(self.others @ centred)) > near[best]):
+            return None
+        raw = self.raw @ q
+        members = [k for k in np.flatnonzero(self.groups == self.groups[best]) if matches(self.metas[k], filters)]
+        if not members:
+            return None
+        own = [k for k in members if self.langs[k] == lang] or members
+        row = max(own, key=lambda k: raw[k])
+        return self.ids[row], float(np.max(raw[self.groups == self.groups[best]]))
+
+
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / (np.linalg.norm(a, axis=-1, keepdims=True) + 1e-12)
     b = b / (np.linalg.norm(b) + 1e-12)
@@ -132,11 +236,23 @@ class HybridRetriever:
         self.store, self.cfg = store, cfg
         self._bm25: BM25Index | None = None
         self._bm25_count = -1
+        self._curated: CuratedAnswers | None = None
+        self._curated_count = -1
+        self._question_vectors: dict[str, np.ndarray] = {}  # survives rebuilds: a publish embeds only its rows
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         with self._lock:
             self._bm25, self._bm25_count = None, -1
+            self._curated, self._curated_count = None, -1
+
+    def curated(self, count: int | None = None) -> CuratedAnswers:
+        count = self.store.count() if count is None else count
+        with self._lock:
+            if self._curated is None or count != self._curated_count:
+                self._curated = CuratedAnswers.from_store(self.store, self._question_vectors)
+                self._curated_count = count
+            return self._curated
 
     def bm25(self, count: int | None = None) -> BM25Index:
         count = self.store.count() if count is None else count
@@ -156,6 +272,10 @@ class HybridRetriever:
         count = self.store.count()  # once a query: Chroma's count costs milliseconds
         bm25_hits = self.bm25(count).top(query, n, filters) if mode in ("hybrid", "bm25") else []
         qvec = np.asarray(self.store.embedder.embed_query(query), dtype=np.float32)
+        if mode == "hybrid":
+            curated = self.curated(count).match(qvec, query, filters)
+            if curated is not None:
+                return [self._curated_hit(*curated, qvec)]
         vec_hits = (self.store.query(qvec.tolist(), n, chroma_where(filters), total=count)
                     if mode in ("hybrid", "vector") else [])
         ids = list(dict.fromkeys([cid for cid, _ in vec_hits] + [cid for cid, _ in bm25_hits]))
@@ -178,6 +298,16 @@ class HybridRetriever:
                 source=str(meta.get("source", "")), title=str(meta.get("heading") or meta.get("title") or ""),
                 chunk_id=cid, bm25_score=bm.get(cid, 0.0), vector_score=float(vec[cid]), metadata=meta))
         return hits
+
+    def _curated_hit(self, cid: str, similarity: float, qvec: np.ndarray) -> SearchHit:
+        """The matched curated row as the one hit. Its similarity is its best phrasing's (question to question),
+        or the row's own passage cosine when that is higher: what the abstain threshold then judges."""
+        text, meta, emb = self.store.get([cid], embeddings=True)[cid]
+        cosine = float(_cosine(np.asarray([emb], dtype=np.float32), qvec)[0])
+        score = max(cosine, similarity)
+        return SearchHit(id=str(meta.get("doc_id", cid)), score=score, text=text or "",
+                         source=str(meta.get("source", "")), title=str(meta.get("heading") or meta.get("title") or ""),
+                         chunk_id=cid, bm25_score=None, vector_score=score, metadata=meta)
 
     def _fuse(self, ids, vec_hits, bm25_hits, vec, bm, mode) -> dict[str, float]:
         cfg = self.cfg
