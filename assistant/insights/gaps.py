@@ -200,7 +200,8 @@ def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -
 
 
 def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
-    """What people answered in these conversations' tickets: the agent's note first, else the draft they had."""
+    """What people answered in these conversations' tickets: the agent's reply first, then a note, else the
+    draft they had."""
     found = []
     for session_id in session_ids:
         try:
@@ -209,13 +210,16 @@ def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
             log.warning("cannot read tickets of %s: %s", session_id[:8], exc)
             continue
         for t in reversed(tickets):
-            if t.agent_note.strip():
+            if (t.agent_reply or "").strip():  # what the agent answered, saved in the Agent tab
+                found.append({"ticket": t.id, "status": t.status, "text": t.agent_reply.strip(), "kind": "reply",
+                              "updated": t.updated_at})
+            elif t.agent_note.strip():
                 found.append({"ticket": t.id, "status": t.status, "text": t.agent_note.strip(), "kind": "note",
                               "updated": t.updated_at})
             elif t.draft_reply.strip():
                 found.append({"ticket": t.id, "status": t.status, "text": t.draft_reply.strip(), "kind": "draft",
                               "updated": t.updated_at})
-    found.sort(key=lambda r: (r["kind"] != "note", r["status"] not in ("resolved", "closed"),
+    found.sort(key=lambda r: (("reply", "note", "draft").index(r["kind"]), r["status"] not in ("resolved", "closed"),
                               -r["updated"].timestamp()))
     return found[:limit]
 

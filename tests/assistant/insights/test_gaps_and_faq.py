@@ -94,12 +94,13 @@ def test_one_click_faq_makes_the_assistant_answer(runtime):
     ask(runtime, "Do you sell gift cards?")
     ask(runtime, "I want a human", sid)  # a ticket; the agent replies on it
     ticket = runtime.handoff.tickets_for_session(sid)[-1]
-    runtime.handoff.update_status(ticket.id, "resolved", "Yes: e-gift cards of ¥100 and ¥200, valid 3 years.")
+    runtime.handoff.update_status(ticket.id, "in_progress", "customer asked twice; checking with the shop")
+    runtime.handoff.reply(ticket.id, "Yes: e-gift cards of ¥100 and ¥200, valid 3 years.")  # the Agent tab's box
 
     groups = gaps.compute(runtime)
     top = groups[0]
     assert top.label == "Do you sell gift cards?" and top.count == 2
-    assert top.human_replies[0]["text"].startswith("Yes: e-gift cards") and top.human_replies[0]["kind"] == "note"
+    assert top.human_replies[0]["text"].startswith("Yes: e-gift cards") and top.human_replies[0]["kind"] == "reply"
     rows = faq.suggest(top)
     assert rows[0] == {"lang": "en", "question": "Do you sell gift cards?",
                        "answer": "Yes: e-gift cards of ¥100 and ¥200, valid 3 years."}
