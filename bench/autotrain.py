@@ -79,8 +79,9 @@ def start_job(work: Path, model: str, max_steps: int, quick: bool) -> tuple[subp
     """The job as dev.sh starts it, pointed at a temporary registry (its work folder sits next to it)."""
     env = {**os.environ, "ASSISTANT_FINETUNE__REGISTRY": str(work / "registry.json"), "ASSISTANT_LLM__MODEL": model}
     if quick:  # the gate's smallest evaluation: proves the path, decides nothing worth reading
+        # Messages every 2 s leave the job no 3 s of quiet to carry on in: here it waits 0.5 s.
         env.update(ASSISTANT_GATE__SUPPORT_QUESTIONS="4", ASSISTANT_GATE__ADCOPY_BRIEFS="1",
-                   ASSISTANT_GATE__ADCOPY_VARIANTS="1")
+                   ASSISTANT_GATE__ADCOPY_VARIANTS="1", ASSISTANT_AUTOTRAIN__RESUME_AFTER_S="0.5")
     cmd = ["nice", "-n", "19", sys.executable, "-m", "finetune", "autotrain"]
     if max_steps:
         cmd += ["--max-steps", str(max_steps)]
@@ -108,15 +109,18 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
 
     model = model or ("smollm2-135m" if quick else load_config().llm.model)
     max_steps = (2 if quick else 0) if max_steps is None else max_steps
-    gap = (1.0 if quick else 10.0) if gap is None else gap
+    gap = (2.0 if quick else 10.0) if gap is None else gap
     n_idle = idle_messages or (4 if quick else 10)
-    settings = load_config(overrides={"llm": {"model": model, "temperature": 0.0, "max_tokens": 32 if quick else 256},
-                                      "app": {"client_rate_limit_per_minute": 0}})
-    runtime = Runtime(settings)
-    ask(runtime, "hello")  # load the model, the classifiers and the knowledge base before timing anything
-    idle = chat_round(runtime, n_idle)
     with tempfile.TemporaryDirectory(prefix="bench-autotrain-") as tmp:
         work = Path(tmp)
+        # The app and the job share the registry (the app serves what the gate promotes) and so the work folder
+        # where the app marks its activity for the job to step aside (autotrain.yield_to_chat).
+        settings = load_config(overrides={
+            "llm": {"model": model, "temperature": 0.0, "max_tokens": 32 if quick else 256},
+            "app": {"client_rate_limit_per_minute": 0}, "finetune": {"registry": str(work / "registry.json")}})
+        runtime = Runtime(settings)
+        ask(runtime, "hello")  # load the model, the classifiers and the knowledge base before timing anything
+        idle = chat_round(runtime, n_idle)
         t0 = time.perf_counter()
         job, log = start_job(work, model, max_steps, quick)
         busy: list[tuple[float, float]] = []
@@ -138,7 +142,7 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         wall = time.perf_counter() - t0
         statuses = note_phases()
         log_tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-12:]
-    idle += chat_round(runtime, n_idle, offset=n_idle)  # after: idle on both sides of the job
+        idle += chat_round(runtime, n_idle, offset=n_idle)  # after: idle on both sides of the job
     decided = {t: seen.get("served", seen.get("rejected")) for t, seen in first_seen.items()}
     trained = {t: seen.get("evaluating", decided[t]) for t, seen in first_seen.items()}
     served = [first_seen[t]["served"] for t, s in statuses.items() if s.get("phase") == "served"]
@@ -151,6 +155,8 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         "steps": {t: s.get("total") for t, s in statuses.items()},
         "s_per_step": {t: s.get("s_per_step") for t, s in statuses.items()},
         "threads": {t: s.get("threads") for t, s in statuses.items()},
+        "yield_to_chat": settings.autotrain.yield_to_chat,
+        "paused_s": {t: s.get("paused_s") for t, s in statuses.items()},
         "s_to_trained": trained, "s_to_decided": decided,
         "minutes_to_both_served": round(max(served) / 60, 2) if len(served) == 2 else None,
         "chat_idle": stats(idle_total), "chat_training": stats(busy_total),
@@ -169,7 +175,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smollm2-135m, 2 steps per task, short answers")
     parser.add_argument("--model", help="base model to serve and train (default: llm.model; smollm2-135m with --quick)")
     parser.add_argument("--max-steps", type=int, help="steps per task (default: autotrain.steps; 2 with --quick)")
-    parser.add_argument("--gap", type=float, help="seconds between customer messages (default 10; 1 with --quick)")
+    parser.add_argument("--gap", type=float, help="seconds between customer messages (default 10; 2 with --quick)")
     parser.add_argument("--idle-messages", type=int, help="messages before and after the job (default 10; 4 quick)")
     args = parser.parse_args(argv)
     r = run(args.quick, args.model, args.max_steps, args.gap, args.idle_messages)
