@@ -329,6 +329,7 @@ class ChatService:
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
         strong = second.evidence_score >= max(self.cfg.cross_language_min_score, turn.lookup.evidence_score + 0.03)
         second.answerable = second.answerable and strong
+        second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
         checks = self.verifier.check(second, always=True) if self.verifier is not None else []
         if second.answerable:
             turn.lookup = second

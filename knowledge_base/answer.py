@@ -65,6 +65,9 @@ class Lookup:
     evidence_score: float = 0.0  # best sentence score
     answerable: bool = False
     parts: list[Lookup] = field(default_factory=list)  # one per question of a message that asks several
+    # Not answerable on passage similarity alone, but a sentence scores high: answered only when the second
+    # reading (Verifier) confirms that a sentence states the answer; declined without one.
+    borderline: bool = False
 
     @property
     def answered_parts(self) -> list[Lookup]:
@@ -273,26 +276,40 @@ class Verifier:
     """A second reading before an answer is sent: does the evidence state what the question asks (not merely
     something near it)? Near misses ("do you sell matcha?" over the green-tea page) score as high as right
     answers on similarity alone; a model asked this one yes/no question tells them apart far better.
-    Evidence that scores `skip_above` or more is not asked about (it is the question's own sentence)."""
+
+    Each evidence sentence is read on its own, best first, until one states the answer: shown three sentences
+    at once, the small reader said NO whenever one of them was unrelated, and the sentence that does answer
+    is often not the best-scoring one ("Bean capacity: 35 g" behind "Size: 18 cm tall"), so the confirmed
+    sentence becomes the first and the ones read as not answering are dropped. Evidence scoring `skip_above`
+    or more is not asked about (it is the question's own sentence)."""
 
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
-        return lookup.answerable and lookup.faq is None and (always or lookup.evidence_score < self.skip_above)
+        if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
+            return False
+        return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
-    def states_answer(self, lookup: Lookup) -> bool:
-        text = "\n".join(f"- {e.quoted}" for e in lookup.evidence[: self.max_sentences])
+    def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
         reply = self.backend.generate(
             [Message("system", self.prompt),
-             Message("user", f"TEXT:\n{text}\n\nQUESTION: {lookup.question}\n\n"
+             Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
                              "Does the TEXT state what the QUESTION asks? YES or NO")],
             max_tokens=2, temperature=0.0)
         return not reply.strip().upper().startswith("NO")
 
+    def confirmed(self, lookup: Lookup) -> int | None:
+        """Index of the first evidence sentence the reader says states the answer; None when none does."""
+        for i, sentence in enumerate(lookup.evidence[: self.max_sentences]):
+            if self.states_answer(lookup, sentence):
+                return i
+        return None
+
     def check(self, lookup: Lookup, always: bool = False) -> list[str]:
-        """Marks `lookup` not answerable when the model says the evidence does not state the answer."""
+        """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
+        becomes answerable when one does."""
         if lookup.parts:  # each question of the message is read against its own sentences
             checks = [c for part in lookup.parts for c in self.check(part, always)]
             lookup.refresh()
@@ -302,13 +319,18 @@ class Verifier:
         from assistant.errors import AssistantError
 
         try:
-            if self.states_answer(lookup):
-                return []
+            index = self.confirmed(lookup)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []
-        lookup.answerable = False
-        return ["the evidence does not state what was asked (second reading)"]
+        if index is None:
+            lookup.answerable = False
+            return ["the evidence does not state what was asked (second reading)"]
+        lookup.evidence = lookup.evidence[index:]
+        if lookup.borderline and not lookup.answerable:
+            lookup.answerable = True
+            return ["answered although the passages scored low: the second reading found the answer"]
+        return []
 
 
 # --- LangChain: the retriever and the chain --------------------------------------------------------------

@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # Used only for an embedder nobody calibrated: abstain rarely, never answer FAQs verbatim on similarity alone.
 _UNCALIBRATED = {"abstain": 0.0, "faq": 1.01, "evidence": 0.0}
+# A question whose best passage falls this little below the abstain threshold, while one of its sentences scores
+# at least BORDERLINE_EVIDENCE, is left to the second reading rather than declined outright: short spec lines
+# ("Bean capacity: 35 g") and English FAQ paraphrases score low as whole passages but high as sentences.
+BORDERLINE_MARGIN = 0.025
+BORDERLINE_EVIDENCE = 0.86
 
 
 def calibrated_thresholds(embedder_name: str) -> dict[str, float]:
@@ -203,11 +208,14 @@ class KnowledgeBase:
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences)
         top = evidence[0].score if evidence else 0.0
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
+        borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN
+                      and top >= max(self.evidence_threshold, BORDERLINE_EVIDENCE))
         if not answerable:
-            log.info("no answer: best passage %.3f (threshold %.3f), best sentence %.3f (threshold %.3f) for %r",
-                     best, self.abstain_threshold, top, self.evidence_threshold, asked)
+            log.info("no answer%s: best passage %.3f (threshold %.3f), best sentence %.3f (threshold %.3f) for %r",
+                     " unless re-read" if borderline else "", best, self.abstain_threshold, top,
+                     self.evidence_threshold, asked)
         return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
-                      answerable=answerable)
+                      answerable=answerable, borderline=borderline)
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):
         from knowledge_base.langchain_llm import BackendChatModel

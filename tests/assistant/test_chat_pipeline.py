@@ -284,3 +284,26 @@ def test_the_shops_sentence_is_translated_by_the_larger_second_reader_when_there
     reader.queue("保修期为 2 年。")  # skip_above 0.5: evidence at 0.9 is not re-read, only translated
     assert chat.respond("保修多久？").collect().text == "保修期为 2 年。"
     assert fb.calls == [] and "Translate" in reader.last_prompt[0].content
+
+
+def test_a_weak_translated_lookup_is_not_rescued_by_the_second_reading(pipeline):
+    """A borderline lookup of the translated question still needs strong evidence: the reader saying YES to a
+    sentence scoring below cross_language_min_score must not turn a decline into an answer."""
+    from knowledge_base.answer import Lookup, Verifier
+
+    chat, fb, _ = pipeline
+    chat.cfg.cross_language_retry = True
+    weak = evidence("The warranty is 2 years.", "warranty.md", "w-1")  # 0.9 < cross_language_min_score
+
+    def lookup(question, language=None, earlier_questions=()):
+        english = question.isascii()  # only the translated question finds the (English) sentence
+        return Lookup(question, language or "en", evidence=[weak] if english else [], best_score=0.84,
+                      evidence_score=weak.score if english else 0.0, borderline=english)
+
+    chat.kb.lookup = lookup
+    reader = FakeBackend(default="YES")
+    chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
+    reader.queue("How long is the warranty?")  # the question translated by the second reader
+    reply = chat.respond("保修多久？").collect()
+    assert reply.route["action"] != "kb_answer" and "2 years" not in reply.text
+    assert len(reader.calls) == 1  # translated, never asked to rescue the weak sentence

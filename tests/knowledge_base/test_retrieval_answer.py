@@ -184,8 +184,9 @@ def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb)
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
     two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "
                     "the oak dining table?")
-    reader = FakeBackend(["YES", "NO"])
+    second = len(two.parts[1].evidence[:3])
+    reader = FakeBackend(["YES"], default="NO")  # the first half's first sentence answers; no sentence of the second
     checks = Verifier(reader, "Answer YES or NO.", skip_above=1.01).check(two)
-    assert len(reader.calls) == 2 and checks and two.answerable
+    assert len(reader.calls) == 1 + second and checks and two.answerable
     assert two.parts[0].answerable and not two.parts[1].answerable
     assert [e.text for e in two.evidence] == [e.text for e in two.parts[0].evidence]

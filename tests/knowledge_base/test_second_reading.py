@@ -1,0 +1,85 @@
+"""The second reading (Verifier): one evidence sentence at a time, the confirmed sentence first, and borderline
+lookups answered only when a sentence is confirmed."""
+
+from __future__ import annotations
+
+from assistant.llm import FakeBackend
+from knowledge_base.answer import Answerer, Lookup, Verifier
+from knowledge_base.grounding import Evidence
+from knowledge_base.retrieval import SearchHit
+
+
+def sentence(text: str, score: float, chunk: str = "c-1") -> Evidence:
+    hit = SearchHit(chunk, score, text, "grinder.html", "Grinder", chunk_id=chunk, vector_score=score)
+    return Evidence(text, hit, score, "Grinder")
+
+
+def lookup(*, answerable: bool = True, borderline: bool = False) -> Lookup:
+    evidence = [sentence("Size: 18 cm tall", 0.93), sentence("Bean capacity: 35 g", 0.91, "c-2"),
+                sentence("Colours: grey", 0.90, "c-3")]
+    return Lookup("How many grams of beans fit?", "en", evidence=evidence, best_score=0.84, evidence_score=0.93,
+                  answerable=answerable, borderline=borderline)
+
+
+def reader(*replies: str) -> FakeBackend:
+    return FakeBackend(list(replies))
+
+
+def test_each_sentence_is_read_on_its_own_and_the_confirmed_one_is_answered_from():
+    fb = reader("NO", "YES")
+    found = lookup()
+    checks = Verifier(fb, "YES or NO.", skip_above=1.01).check(found)
+    assert checks == [] and found.answerable
+    assert len(fb.calls) == 2  # stops at the first sentence that states the answer
+    first, second = (c["messages"][1].content for c in fb.calls)
+    assert "Size: 18 cm" in first and "Bean capacity" not in first
+    assert "Bean capacity" in second and "Size: 18 cm" not in second
+    # The sentence read as not answering is dropped; the confirmed one is what the customer gets.
+    assert found.evidence[0].text == "Bean capacity: 35 g" and "Size" not in " ".join(e.text for e in found.evidence)
+    answerer = Answerer(lambda lang: "", lambda lang: "I don't know.")
+    assert answerer.extractive(found).startswith("Grinder – Bean capacity: 35 g")
+
+
+def test_no_sentence_stating_the_answer_declines():
+    fb = reader("NO", "NO", "NO")
+    found = lookup()
+    checks = Verifier(fb, "YES or NO.", skip_above=1.01).check(found)
+    assert not found.answerable and len(fb.calls) == 3 and "second reading" in checks[0]
+
+
+def test_a_borderline_lookup_is_answered_only_when_the_reader_confirms_a_sentence():
+    confirmed = lookup(answerable=False, borderline=True)
+    checks = Verifier(reader("NO", "YES"), "YES or NO.", skip_above=1.01).check(confirmed)
+    assert confirmed.answerable and confirmed.evidence[0].text == "Bean capacity: 35 g" and checks
+    # skip_above does not spare a borderline lookup the reading: similarity alone said "no answer".
+    unconfirmed = lookup(answerable=False, borderline=True)
+    Verifier(reader("NO", "NO", "NO"), "YES or NO.", skip_above=0.5).check(unconfirmed)
+    assert not unconfirmed.answerable
+    # A failing reader leaves the first decision standing: declined.
+    failing = lookup(answerable=False, borderline=True)
+    Verifier(reader(RuntimeError("down")), "YES or NO.").check(failing)  # type: ignore[arg-type]
+    assert not failing.answerable
+
+
+def test_a_lookup_that_is_neither_answerable_nor_borderline_is_not_read():
+    fb = reader("YES")
+    nothing = lookup(answerable=False)
+    assert Verifier(fb, "YES or NO.").check(nothing) == [] and not nothing.answerable and fb.calls == []
+
+
+def test_a_borderline_kb_lookup_is_declined_without_a_reader(demo_kb):
+    """Without a second reader the borderline question stays declined: never answered on a weak passage."""
+    from knowledge_base import kb as kb_module
+
+    from .conftest import with_thresholds
+
+    kb = with_thresholds(demo_kb, abstain=0.99, faq=1.01)
+    found = kb.lookup("How heavy is the oak dining table?")
+    assert not found.answerable
+    top = found.evidence_score
+    near = with_thresholds(demo_kb, abstain=found.best_score + kb_module.BORDERLINE_MARGIN / 2, faq=1.01)
+    again = near.lookup("How heavy is the oak dining table?")
+    assert not again.answerable
+    assert again.borderline == (top >= kb_module.BORDERLINE_EVIDENCE)
+    far = with_thresholds(demo_kb, abstain=found.best_score + 2 * kb_module.BORDERLINE_MARGIN, faq=1.01)
+    assert not far.lookup("How heavy is the oak dining table?").borderline
