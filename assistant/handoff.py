@@ -218,7 +218,8 @@ class HandoffQueue:
         tickets.sort(key=lambda t: (-t.urgency, t.created_at, t.id))
         return tickets[:limit] if limit else tickets
 
-    def update_status(self, ticket_id: int, status: str, note: str | None = None) -> Ticket:
+    def _change(self, ticket_id: int, status: str, **fields: str) -> Ticket:
+        """Set the status and the given columns of one ticket, in one transaction."""
         if status not in STATUSES:
             raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
         try:
@@ -226,30 +227,22 @@ class HandoffQueue:
                 row = s.get(TicketRow, int(ticket_id))
                 if row is None:
                     raise NotFoundError(f"no handoff ticket {ticket_id}")
-                row.status = status
-                if note is not None:
-                    row.agent_note = note
+                for name, value in {**fields, "status": status}.items():
+                    setattr(row, name, value)
                 row.updated_at = utc_now()
             return self._to_ticket(row)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
+
+    def update_status(self, ticket_id: int, status: str, note: str | None = None) -> Ticket:
+        return self._change(ticket_id, status, **({"agent_note": note} if note is not None else {}))
 
     def reply(self, ticket_id: int, text: str, status: str = "resolved") -> Ticket:
         """Record the agent's answer to the customer (and, by default, resolve the ticket)."""
         text = str(text or "").strip()
         if not text:
             raise InputError("the reply is empty: write what the customer should read")
-        if status not in STATUSES:
-            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        try:
-            with self._sessions.begin() as s:
-                row = s.get(TicketRow, int(ticket_id))
-                if row is None:
-                    raise NotFoundError(f"no handoff ticket {ticket_id}")
-                row.agent_reply, row.status, row.updated_at = text, status, utc_now()
-            return self._to_ticket(row)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot save the reply to ticket {ticket_id}: {exc}") from None
+        return self._change(ticket_id, status, agent_reply=text)
 
     def tickets_for_session(self, session_id: str) -> list[Ticket]:
         with self._sessions() as s:
