@@ -114,6 +114,27 @@ class MarkedBackend:
         return getattr(self._inner, name)
 
 
+def marking_respond(respond, beacon: ChatBeacon):
+    """`ChatService.respond` that marks the beacon when a customer's message arrives and with every piece of the
+    reply: the lookup before the model is called (embedder, classifiers, the second reading) counts as activity
+    too. Plain marks, not an in-flight count: a reply nobody reads to the end must not hold training forever."""
+    def respond_marked(text, session=None):
+        beacon.mark()
+        stream = respond(text, session)
+        inner = stream._pieces
+
+        def pieces():
+            for piece in inner:
+                beacon.mark()
+                yield piece
+            beacon.mark()
+
+        stream._pieces = pieces()
+        return stream
+
+    return respond_marked
+
+
 class QuietWaiter:
     """The job's side: `wait()` sleeps while the app marked activity less than `quiet_s` seconds ago.
 

@@ -110,15 +110,23 @@ class Runtime:
                 self._follow_registry()
             return self._backend
 
-    def _marked(self, backend):
-        """A model the app built marks its calls for the background training job, which steps aside while the
-        app answers (assistant/activity.py); a fake model, or the job switched off, needs no marks."""
+    def _beacon(self):
+        """Where the app marks that it is answering, for the background training job to step aside
+        (assistant/activity.py); None with a fake model or the job switched off."""
         auto = self.settings.autotrain
         if self.settings.llm.backend == "fake" or not (auto.enabled and auto.yield_to_chat):
-            return backend
-        from assistant.activity import ChatBeacon, MarkedBackend, activity_file
+            return None
+        from assistant.activity import ChatBeacon, activity_file
 
-        beacon = self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings)))
+        return self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings)))
+
+    def _marked(self, backend):
+        """A model the app built marks its calls (the ad-copy generator's too)."""
+        beacon = self._beacon()
+        if beacon is None:
+            return backend
+        from assistant.activity import MarkedBackend
+
         return MarkedBackend(backend, beacon)
 
     def _follow_registry(self) -> None:
@@ -422,7 +430,7 @@ class Runtime:
 
         def build():
             c = self.settings.chat
-            return ChatService(
+            service = ChatService(
                 self.backend, c, adapters=self.adapters,
                 guardrails=self.guardrails if c.use_guardrails else None,
                 router=self.router if c.use_router else None,
@@ -434,4 +442,10 @@ class Runtime:
                 verifier=self.verifier if c.use_knowledge_base else None,
                 orders=self.orders,
             )
+            beacon = self._beacon()
+            if beacon is not None:  # a customer's whole turn counts, not only the model's part of it
+                from assistant.activity import marking_respond
+
+                service.respond = marking_respond(service.respond, beacon)
+            return service
         return self._get("chat", build, required=True)

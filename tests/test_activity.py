@@ -125,3 +125,31 @@ def test_the_runtime_marks_models_it_builds_only_when_the_job_may_run(tmp_path):
         assert isinstance(Runtime(settings_with(**off))._marked(FakeBackend()), FakeBackend)
     fake = load_config(env={}, overrides={"llm": {"backend": "fake"}})
     assert isinstance(Runtime(fake)._marked(FakeBackend()), FakeBackend)
+
+
+def test_a_customers_whole_turn_marks_from_arrival_to_the_last_piece(tmp_path):
+    from assistant.activity import marking_respond
+    from assistant.chat import ReplyStream
+
+    path = tmp_path / "mark"
+    beacon = ChatBeacon(path)
+    seen = []
+
+    def respond(text, session=None):  # the lookup happens here, before any model call
+        seen.append(("lookup", last_activity(path) is not None))
+
+        def pieces():
+            for word in ("Ships ", "in 3 days."):
+                os.utime(path, (0, 0))  # make each mark visible
+                yield word
+
+        return ReplyStream(pieces(), lambda text: text.upper())
+
+    stream = marking_respond(respond, beacon)("how long is delivery?")
+    assert seen == [("lookup", True)]
+    got = []
+    for piece in stream:
+        got.append((piece, age(path) < 5))
+    assert got == [("Ships ", True), ("in 3 days.", True)]
+    assert stream.reply == "SHIPS IN 3 DAYS." and age(path) < 5
+    assert beacon.in_flight == 0  # marks, not a count: a reply never read holds nothing
