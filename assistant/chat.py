@@ -29,6 +29,7 @@ from typing import Any
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
+from assistant.question_lookup import CrossLanguageRetry, rewrite_follow_up
 from assistant.rate_limit import check_window
 from assistant.shop import Shop
 
@@ -57,6 +58,9 @@ class ChatConfig:
     cross_language_retry: bool = field(
         default=True, metadata={"help": "when the documents do not answer, ask once more with the question "
                                         "translated (the answer may be on a page in the other language)"})
+    rewrite_follow_ups: bool = field(
+        default=True, metadata={"help": "a follow-up ('and the decaf one?') is rewritten by the LLM as a question of "
+                                        "its own before it is searched"})
     cross_language_min_score: float = field(
         default=0.95, metadata={"help": "the translated question's evidence must score this much (and pass the "
                                         "second reading) to be answered from"})
@@ -290,11 +294,20 @@ class ChatService:
         if self.kb is not None:
             earlier = [m.content for m in turn.session.history if m.role == "user"]
             try:
-                turn.lookup = self.kb.lookup(turn.text, turn.language, earlier)
+                asked = turn.text
+                if self.cfg.rewrite_follow_ups:
+                    asked = rewrite_follow_up(self._second_model(), self.shop.text("standalone_question",
+                                                                                   turn.language),
+                                              turn.text, earlier, turn.checks)
+                if asked != turn.text:
+                    earlier = []  # the rewrite carries what it needs of the earlier question
+                turn.lookup = self.kb.lookup(asked, turn.language, earlier)
                 if self.verifier is not None:
                     turn.checks += self.verifier.check(turn.lookup)
-                if not turn.lookup.answerable and self.cfg.cross_language_retry:
-                    self._look_up_across_languages(turn)
+                if self.cfg.cross_language_retry:
+                    retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
+                                               self.cfg.cross_language_min_score)
+                    turn.lookup = retry.complete(turn.lookup, turn.language, turn.checks)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent
                 log.error("knowledge base failed: %s", exc.one_line())
@@ -306,36 +319,9 @@ class ChatService:
             turn.lookup = Lookup(turn.text, turn.language, faq=hit, best_score=hit.score, answerable=True)
             turn.error = None
 
-    def _look_up_across_languages(self, turn: Turn) -> None:
-        """The answer may be on a page in the other language ("H2 有多重？" over an English spec sheet), which
-        neither words nor this embedder match well: ask once more with the question translated. Only after a
-        first "no answer", so answered questions never pay for it."""
-        other = "en" if turn.language == "zh" else "zh"
-        # The second reader is the larger model when there is one: it translates far better than the small one.
-        translator = self.verifier.backend if self.verifier is not None else self.backend
-        # Translate what was searched (a follow-up already carries the question it follows), and search the
-        # translation alone: the earlier turns are in the customer's language, not the documents'.
-        searched = turn.lookup.question if turn.lookup is not None and turn.lookup.question else turn.text
-        try:
-            translated = "".join(translator.stream(
-                [Message("system", self.shop.text("translate_question", other)), Message("user", searched)],
-                max_tokens=96, temperature=0.0)).strip().splitlines()
-        except AssistantError as exc:
-            log.warning("could not translate the question: %s", exc.one_line())
-            return
-        if not translated or not translated[0].strip():
-            return
-        second = self.kb.lookup(translated[0].strip(), turn.language)
-        # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
-        strong = second.evidence_score >= max(self.cfg.cross_language_min_score, turn.lookup.evidence_score + 0.03)
-        second.answerable = second.answerable and strong
-        second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
-        checks = self.verifier.check(second, always=True) if self.verifier is not None else []
-        if second.answerable:
-            turn.lookup = second
-            turn.checks.append(f"answered from the {other} documents (the question translated)")
-        else:
-            turn.checks += checks
+    def _second_model(self):
+        """The second reader's model when there is one (the larger model: it rewrites and translates far better)."""
+        return self.verifier.backend if self.verifier is not None else self.backend
 
     def _answer(self, turn: Turn) -> ReplyStream:
         lookup = turn.lookup

@@ -212,6 +212,45 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP.search(q)) or (short and bool(_PRONOUN.search(q))) or (short and q.endswith(("呢", "呢？", "呢?")))
 
 
+# Words that make a message a follow-up and say nothing about what it asks.
+_FOLLOW_UP_GLUE = {"那么", "那", "呢", "还有", "另外", "如果是", "如果", "要是", "它", "这个", "那个", "这款", "那款", "的",
+                   "吗", "？",
+                   "about", "also", "then", "so", "but", "if", "what", "how", "and"}
+
+
+def standalone_question(backend, prompt: str, previous: str, follow_up: str, max_tokens: int = 64) -> str | None:
+    """The follow-up written as a question of its own ("古吉多少钱？" then "那低因的呢？" -> "低因的豆子多少钱？"), by the
+    LLM `backend` under `prompt`: searched alone, it finds the new subject, where the two questions searched together
+    find the old one. None when the reply is not one line or drops the follow-up's own words (the model answered,
+    or repeated the earlier question): the caller then searches with both questions together."""
+    from assistant.llm.base import Message
+
+    reply = "".join(backend.stream([Message("system", prompt),
+                                    Message("user", f"Previous question: {previous.strip()}\n"
+                                                    f"Follow-up: {follow_up.strip()}")],
+                                   max_tokens=max_tokens, temperature=0.0)).strip()
+    lines = [line.strip() for line in reply.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    question = re.sub(r"^(?:standalone question|question|follow-up|问题)\s*[:：]\s*", "", lines[0], flags=re.I)
+    question = question.strip("\"'“”「」 ")
+    if not question or len(question) > 2 * (len(previous) + len(follow_up)) + 20:
+        return None
+    return question if _keeps_own_words(follow_up, question) else None
+
+
+def _keeps_own_words(follow_up: str, rewritten: str) -> bool:
+    """Does the rewrite keep a word of the follow-up's own (its new subject)? Chinese by character pairs: jieba cuts
+    a short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""
+    core = re.sub("|".join(sorted((g for g in _FOLLOW_UP_GLUE if not g.isascii()), key=len, reverse=True)), " ",
+                  follow_up)
+    pairs = {run[i:i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", core) for i in range(max(1, len(run) - 1))}
+    latin = {t for t in tokenize(re.sub(r"[\u4e00-\u9fff]", " ", follow_up)) if t not in _FOLLOW_UP_GLUE}
+    if not pairs and not latin:
+        return True  # nothing of its own to keep ("那呢？")
+    return any(p in rewritten for p in pairs) or bool(latin & set(tokenize(rewritten)))
+
+
 def with_context(question: str, earlier_questions: Sequence[str]) -> str:
     """What to search for: a follow-up carries the customer's previous question along."""
     earlier = [q for q in earlier_questions if q.strip()]

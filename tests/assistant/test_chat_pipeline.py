@@ -251,6 +251,7 @@ def test_no_answer_asks_once_more_with_the_question_translated(pipeline):
 def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_without_the_other_language(pipeline):
     chat, fb, _ = pipeline
     chat.cfg.cross_language_retry = True
+    chat.cfg.rewrite_follow_ups = False  # the path a failed rewrite takes
     seen = []
     lookup = chat.kb.lookup
 
@@ -307,3 +308,57 @@ def test_a_weak_translated_lookup_is_not_rescued_by_the_second_reading(pipeline)
     reply = chat.respond("保修多久？").collect()
     assert reply.route["action"] != "kb_answer" and "2 years" not in reply.text
     assert len(reader.calls) == 1  # translated, never asked to rescue the weak sentence
+
+
+def _recording(chat, seen):
+    lookup = chat.kb.lookup
+
+    def recording_lookup(question, language=None, earlier_questions=()):
+        from knowledge_base.grounding import with_context
+
+        seen.append((question, tuple(earlier_questions)))
+        return lookup(with_context(question, earlier_questions), language)
+    return recording_lookup
+
+
+def test_a_follow_up_is_rewritten_as_a_question_of_its_own_and_searched_alone(pipeline):
+    chat, fb, _ = pipeline
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get("s-rewrite")
+    chat.respond("古吉多少钱？", session).collect()
+    fb.queue("低因的豆子多少钱？")
+    reply = chat.respond("那低因的呢？", session).collect()
+    assert seen[1] == ("低因的豆子多少钱？", ())  # (later lookups: the hand-off ticket's draft)
+    rewrite_call = next(c for c in fb.calls if "古吉多少钱？" in c["messages"][-1].content)
+    assert "那低因的呢？" in rewrite_call["messages"][-1].content
+    assert any("follow-up searched as" in c for c in reply.checks)
+    # not a follow-up: searched as written, no model call
+    before, looked = len(fb.calls), len(seen)
+    chat.respond("How long is the warranty on the K1 kettle?", chat.sessions.get("s-other")).collect()
+    assert seen[looked][0] == "How long is the warranty on the K1 kettle?"
+    assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
+
+
+def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline):
+    chat, fb, _ = pipeline
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get("s-rewrite-bad")
+    chat.respond("古吉多少钱？", session).collect()
+    fb.queue("古吉多少钱？")  # the model repeated the earlier question: the new subject (低因) is lost
+    chat.respond("那低因的呢？", session).collect()
+    assert seen[1] == ("那低因的呢？", ("古吉多少钱？",))  # both questions searched together, as without rewriting
+
+
+def test_standalone_question_keeps_one_clean_line_or_gives_up():
+    from knowledge_base.grounding import standalone_question
+
+    fb = FakeBackend()
+    fb.queue("Standalone question: Does the H2 come in black?")
+    assert standalone_question(fb, "p", "How much is the H2?", "does it come in black?") == \
+        "Does the H2 come in black?"
+    fb.queue("The H2 costs 399.\nDoes it come in black?")  # answered instead of rewriting
+    assert standalone_question(fb, "p", "How much is the H2?", "does it come in black?") is None
+    fb.queue("How much is the H2?")  # lost the follow-up's subject
+    assert standalone_question(fb, "p", "How much is the H2?", "and in black?") is None

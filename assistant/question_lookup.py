@@ -1,0 +1,86 @@
+"""Two steps the chat takes around the knowledge base's lookup, both with the LLM and both only when needed:
+
+- a **follow-up** ("那低因的呢？" after "古吉多少钱？") is rewritten as a question of its own before it is searched:
+  searched together with the question before it, the old subject wins and the customer gets the old answer;
+- **no answer, or an answer to only some of a message's questions**: the unanswered question is asked once more,
+  translated, because the answer may be on a page in the other language ("H2 有多重？" over an English spec sheet),
+  which neither words nor this embedder match well. Answered questions never pay for it.
+
+The rewriter and translator is the second reader's model (the larger one) when there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.errors import AssistantError
+from assistant.llm.base import Message
+
+log = logging.getLogger(__name__)
+
+
+def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str]) -> str:
+    """`text` as a question of its own when it is a follow-up of `earlier` questions; `text` itself otherwise, or
+    when the rewrite fails (the lookup then searches both questions together)."""
+    from knowledge_base.grounding import is_follow_up, standalone_question
+
+    if not earlier or not is_follow_up(text):
+        return text
+    try:
+        rewritten = standalone_question(rewriter, prompt, earlier[-1], text)
+    except AssistantError as exc:
+        log.warning("could not rewrite the follow-up: %s", exc.one_line())
+        return text
+    if rewritten:
+        checks.append(f"follow-up searched as: {rewritten}")
+    return rewritten or text
+
+
+class CrossLanguageRetry:
+    """Asks the knowledge base once more with a question translated into the other language."""
+
+    def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95):
+        self.kb, self.translator, self.shop, self.verifier, self.min_score = kb, translator, shop, verifier, min_score
+
+    def _translate(self, question: str, into: str) -> str:
+        try:
+            lines = "".join(self.translator.stream(
+                [Message("system", self.shop.text("translate_question", into)), Message("user", question)],
+                max_tokens=96, temperature=0.0)).strip().splitlines()
+        except AssistantError as exc:
+            log.warning("could not translate the question: %s", exc.one_line())
+            return ""
+        return lines[0].strip() if lines else ""
+
+    def retry(self, first, language: str, checks: list[str]):
+        """A better lookup than `first` (not answerable) from the translated question, or None. The translation
+        is searched alone: the earlier turns are in the customer's language, not the documents'."""
+        other = "en" if language == "zh" else "zh"
+        translated = self._translate(first.question, other)
+        if not translated:
+            return None
+        second = self.kb.lookup(translated, language)
+        # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
+        strong = second.evidence_score >= max(self.min_score, first.evidence_score + 0.03)
+        second.answerable = second.answerable and strong
+        second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
+        found = self.verifier.check(second, always=True) if self.verifier is not None else []
+        if not second.answerable:
+            checks += found
+            return None
+        checks.append(f"answered from the {other} documents (the question translated)")
+        return second
+
+    def complete(self, lookup, language: str, checks: list[str]):
+        """`lookup` with its unanswered questions asked again translated: the whole lookup when it has no answer
+        (returned anew when the translation answers it), each unanswered part of a several-question message
+        (updated in place, so "the warranty is 1 year" is not sent without "and we pay the shipping")."""
+        if not lookup.parts:
+            return lookup if lookup.answerable else (self.retry(lookup, language, checks) or lookup)
+        for i, part in enumerate(lookup.parts):
+            if not part.answerable and part.faq is None:
+                better = self.retry(part, language, checks)
+                if better is not None:
+                    lookup.parts[i] = better
+        lookup.refresh()
+        return lookup
