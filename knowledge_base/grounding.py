@@ -294,3 +294,24 @@ def split_question(question: str, max_parts: int = 3) -> list[str]:
     if len(parts) < 2 or len(parts) > max_parts or not all(_asks(p) for p in parts):
         return [question.strip()]
     return parts
+
+
+# --- the question inside a vented message ----------------------------------------------------------------------
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
+_REPEATED_END = re.compile(r"([!?！？。.~～])[!?！？。.~～]+")
+_SHOUTED = re.compile(r"\b[A-Z]{3,}\b")  # "WHEN", not "K1" or "USB-C"
+_CLAUSE_END = re.compile(r"(?<=[!?！？。])\s*|\s*[,，]\s*|\s*\n+\s*|\s*\x00\s*")
+
+
+def question_core(message: str) -> str | None:
+    """The question an annoyed message asks, without the venting around it: "seriously?? I've been calling all day,
+    WHEN is your customer service even open 😡" -> "WHEN is..." lower-cased; "都三天了还没收到！！！到底怎么查物流啊😤" ->
+    "到底怎么查物流啊". Emoji, repeated punctuation and shouting go; clauses that ask nothing go when another one asks.
+    None when nothing would change (a plain question is searched as it is)."""
+    text = _REPEATED_END.sub(r"\1", _EMOJI.sub("\x00", message))
+    text = _SHOUTED.sub(lambda m: m.group().lower(), text)
+    clauses = [c.strip(" \x00") for c in _CLAUSE_END.split(text) if c.strip(" \x00")]
+    asking = [c for c in clauses if _asks(c)]
+    core = " ".join(asking if asking and len(asking) < len(clauses) else clauses)
+    core = re.sub(r"\s+", " ", core).strip()
+    return core if core and core != message.strip() else None

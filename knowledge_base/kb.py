@@ -172,13 +172,26 @@ class KnowledgeBase:
     def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = ()) -> Lookup:
         """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
         answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
-        that asks two things is looked up half by half (each half needs its own sentence)."""
-        from knowledge_base.answer import merge_parts
-        from knowledge_base.grounding import split_question, with_context
+        that asks two things is looked up half by half (each half needs its own sentence). A message the documents
+        do not answer as written is searched once more for the question inside it (question_core)."""
+        from knowledge_base.grounding import question_core
 
         if not question or not question.strip():
             raise InputError("the question is empty")
         language = language or answer_language(question)
+        found = self._look_up_message(question, language, earlier_questions)
+        core = None if found.answerable or found.borderline else question_core(question)
+        if core:  # an annoyed message: its venting and emoji can pull the search away from the question it asks
+            again = self._look_up_message(core, language, earlier_questions)
+            if again.answerable or again.borderline:
+                log.info("answered from the question inside the message: %r", core)
+                return again
+        return found
+
+    def _look_up_message(self, question: str, language: str, earlier_questions: Sequence[str]) -> Lookup:
+        from knowledge_base.answer import merge_parts
+        from knowledge_base.grounding import split_question, with_context
+
         searched = with_context(question, earlier_questions)
         faq = self.faq_match(searched)
         if faq is not None:

@@ -190,3 +190,31 @@ def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb)
     assert len(reader.calls) == 1 + second and checks and two.answerable
     assert two.parts[0].answerable and not two.parts[1].answerable
     assert [e.text for e in two.evidence] == [e.text for e in two.parts[0].evidence]
+
+
+def test_question_core_drops_the_venting_and_keeps_the_question():
+    from knowledge_base.grounding import question_core
+
+    assert question_core("都三天了还没收到！！！到底怎么查物流啊😤") == "到底怎么查物流啊"
+    assert question_core("ugh I paid yesterday and today the H2 is cheaper 🙄 do I get the difference back") == \
+        "do I get the difference back"
+    assert question_core("so annoying, WHEN do you ship??") == "when do you ship?"
+    assert question_core("How long is the warranty?") is None  # nothing to take away
+    assert question_core("运费太贵了😒") == "运费太贵了"  # nothing asks: the emoji still goes
+
+
+def test_an_annoyed_message_is_searched_again_for_the_question_inside_it(demo_kb, monkeypatch):
+    from knowledge_base.answer import Lookup
+
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
+    searched = []
+
+    def look_up_message(question, language, earlier):
+        searched.append(question)
+        return Lookup(question, language, answerable=question == "到底怎么查物流啊")
+
+    monkeypatch.setattr(kb, "_look_up_message", look_up_message)
+    assert kb.lookup("都三天了还没收到！！！到底怎么查物流啊😤").answerable
+    assert searched == ["都三天了还没收到！！！到底怎么查物流啊😤", "到底怎么查物流啊"]
+    searched.clear()
+    assert not kb.lookup("How do I track my parcel?").answerable and searched == ["How do I track my parcel?"]
