@@ -3,7 +3,7 @@ be stated by the product's row or the brand file's facts; a clause that states o
 
 Two layers. Exact facts are matched by kind (`data/claims.yaml`): numbers with their unit (digits, Chinese
 numerals, English number words via knowledge_base.grounding), materials, colours and certifications as alias
-groups across languages, claim shapes, model codes. Every other content word must be supported too
+groups across languages, claim shapes, model codes. Every other claim-bearing word must be supported too
 (support.py: in the sources, or a generic marketing word of `data/generic_words.yaml`), so open-ended inventions
 ("packs into its own pocket", "附赠猫薄荷") are caught without a list of them. A small model phrases well and
 invents easily ("100%纯棉" for a cotton blend, "2-year warranty" for none): this is the plain-code check that
@@ -42,12 +42,14 @@ _EN_NUMBER_WORDS = re.compile(r"\b(?:zero|one|two|three|four|five|six|seven|eigh
 
 @dataclass(frozen=True)
 class Claim:
-    kind: str  # number | material | colour | certification | claim | code | word (a content word nothing backs)
+    kind: str  # number | material | colour | certification | claim | code | word (a claim-bearing word nothing backs)
     name: str  # canonical: "30 day", "linen", "oeko-tex", "waterproof", "x200"
     text: str  # as the copy wrote it
+    why: str = field(default="", compare=False)  # for a word: why it needs support ("names a thing", "an effect")
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.text!r}" + (f" ({self.name})" if self.name != fold(self.text) else "")
+        return (f"{self.kind} {self.text!r}" + (f" ({self.name})" if self.name != fold(self.text) else "")
+                + (f": {self.why}" if self.why else ""))
 
 
 @dataclass
@@ -73,7 +75,7 @@ class _Vocab:
     patterns: tuple[tuple[str, re.Pattern], ...] = ()  # (language, claim shape)
     ignore: frozenset[str] = frozenset()
     ordinary: frozenset[str] = frozenset()  # words any ad may use (listed, plus common to the headline lists)
-    word_check: bool = True  # every other content word must be supported too (support.py)
+    word_check: bool = True  # every other claim-bearing word must be supported too (support.py)
     generic_words: str = ""  # that check's generic-word file; "" = the shipped one
 
 
@@ -299,7 +301,7 @@ class FactChecker:
         out += [Claim("claim", fold(s), s) for s in self.shapes(text)
                 if _loose(fold(s)) not in loose_src and fold(s) not in fold(named)]
         if self.support and src.words is not None:
-            out += [Claim("word", w, w) for w in self.support.unsupported(self._masked(text), src.words)]
+            out += [Claim("word", w, w, why) for w, why in self.support.explain(self._masked(text), src.words)]
         return list(dict.fromkeys(out))
 
     def novel_words(self, text: str, sources: Sources | str) -> list[str]:

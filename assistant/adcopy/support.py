@@ -1,18 +1,26 @@
-"""Words not in the input, as a hard check: every content word of an asset must be stated by the product's row,
-the brand file or the channel's boilerplate, or be a generic marketing word that states nothing about the product
-(`data/generic_words.yaml`, zh + en). What is left is a claim the row does not make ("waterproof", "免费安装",
-"lifetime support", "附赠猫薄荷"), and facts.py removes the clause that makes it.
+"""Words not in the input, as a hard check: every claim-bearing word of an asset must be stated by the product's
+row, the brand file or the channel's boilerplate, or be a generic marketing word that states nothing about the
+product (`data/generic_words.yaml`, zh + en). What is left is a claim the row does not make ("waterproof",
+"免费安装", "lifetime support", "附赠猫薄荷"), and facts.py removes the clause that makes it.
 
 A vocabulary of claim words only finds the claims someone thought of; open-ended inventions are in ordinary words
 ("packs into its own pocket"), so the check runs the other way round: what is not supported is suspect. Numbers,
 materials, colours, certifications and model codes are masked before this check: facts.py matches those exactly
-(same value and unit, alias groups across languages). Chinese is cut with jieba (with parts of speech, so
-particles and adverbs are not content), English is stemmed (PyStemmer, Snowball English).
+(same value and unit, alias groups across languages). English is stemmed (PyStemmer, Snowball English).
 
-Chinese copy says how a product is used with everyday verbs the row never needs ("遛狗" for a leash whose row says
-狗狗, "塞进包里", "睡着"): a word made of an everyday verb (a one-character verb jieba's own dictionary counts often)
-and then only what the row states, a direction (进, 出, 起 ...) or a particle is usage, not a claim. Verbs that
-state an effect (防, 除, 杀, 降, 保 ... `zh_claim_verbs`) never count as everyday.
+Chinese is cut with jieba, with parts of speech, and only claim-bearing words need support: words that name a
+thing (nouns, place and proper names, nominal verbs, abbreviations: 摄像头, 匈牙利, 欧盟), words that begin with an
+effect verb or a degree word (除螨, 降噪, 超轻), and verbs said as a capability (能开盖, 支持配对). Other verbs,
+adjectives, adverbs and idioms are how a copywriter says things (软乎乎, 稳, 翻身也安静); word lists chasing them
+fitted the copy they were written from and no other. Superlatives and efficacy idioms (最轻, 立竿见影) are the
+compliance lint's, which rewrites them; comparisons over time (越穿越显高) are a claim shape of claims.yaml.
+In English the words left unsupported on real copy are nouns as often as not, so English keeps the full check
+(suffix rules for verbs and adjectives bought no false alarms and lost claims).
+
+jieba tags some everyday verb-object words as nouns ("塞进包里", "挡风"), so the usage reading stays: a word made of
+an everyday verb (a one-character verb jieba's own dictionary counts often) and then only what the row states
+("遛狗" for a leash whose row says 狗狗), a direction (进, 出, 起 ...) or a particle is usage, not a claim. Verbs
+that state an effect (防, 除, 杀, 降, 保 ... `zh_claim_verbs`) never count as everyday.
 """
 
 from __future__ import annotations
@@ -61,7 +69,8 @@ class WordSupportConfig:
                                                                    "other one-character words are never checked"})
     zh_everyday_verb_freq: int = field(default=100, metadata={
         "help": "a one-character verb jieba's dictionary counts at least this often is an everyday action: a word "
-                "of it and what the row states ('遛狗' for a leash row that says 狗狗) is usage, not a claim; "
+                "of it and what the row states ('塞进' for a hat that folds, '遛狗' for a leash row that says 狗狗) "
+                "is usage, not a claim; "
                 "0 turns this off"})
 
     def __post_init__(self):
@@ -79,6 +88,8 @@ class Lexicon:
     synonyms: tuple[frozenset[str], ...]  # groups: one member in the sources supports the others
     skip_pos: tuple[str, ...]  # jieba parts of speech that carry no claim (particles, adverbs, pronouns ...)
     claim_verbs: frozenset[str] = frozenset()  # one-character verbs that state an effect (防, 除, 杀): never everyday
+    claim_pos: tuple[str, ...] = ("n", "vn", "j")  # jieba parts of speech that name a thing: always checked
+    capability: frozenset[str] = frozenset()  # words after which a verb states what the product can do (能, 支持)
 
 
 @lru_cache(maxsize=1)
@@ -126,7 +137,10 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     markers = frozenset(fold(str(w)) for w in data.get("claim_markers") or [])
     skip = tuple(str(t) for t in data.get("zh_skip_pos") or ("u", "p", "c", "r", "d", "y", "e", "o", "m", "q", "x"))
     claim_verbs = frozenset(fold(str(w)) for w in data.get("zh_claim_verbs") or [])
-    return Lexicon(frozenset(en - markers), frozenset(set(words("zh")) - markers), markers, groups, skip, claim_verbs)
+    claim_pos = tuple(str(t) for t in data.get("zh_claim_pos") or ("n", "vn", "j"))
+    capability = frozenset(fold(str(w)) for w in data.get("zh_capability_words") or [])
+    return Lexicon(frozenset(en - markers), frozenset(set(words("zh")) - markers), markers, groups, skip, claim_verbs,
+                   claim_pos, capability)
 
 
 @lru_cache(maxsize=4)
@@ -258,37 +272,62 @@ class WordSupport:
                     break
         return cover
 
-    def _zh_words(self, text: str, src: SourceWords) -> list[str]:
-        """Content words of `text` (jieba, with parts of speech) that no stated stretch covers."""
+    def _zh_reason(self, word: str, pos: str, after: str) -> str:
+        """Why a Chinese word needs support ("" when it is style, not a claim). `after`: the word before it, adverbs
+        skipped ("能直接堆肥": 能)."""
+        if pos.startswith(self.lex.skip_pos):  # particles, adverbs, pronouns ... ("通过", "极其"): never a claim
+            return ""
+        if word[0] in _ZH_DEGREE:
+            return "a degree or comparison"
+        if word[0] in self.lex.claim_verbs:
+            return "an effect"
+        if pos.startswith(self.lex.claim_pos):
+            return "names a thing"
+        # "一只手就能开盖", "支持立体声配对": a verb after 能 / 支持 says what the product does. jieba sometimes glues 能
+        # to the word before ("用完能"), so a word ending in a capability word counts too.
+        if after in self.lex.capability or (after and after[-1] in self.lex.capability):
+            return "a capability"
+        return ""
+
+    def _zh_words(self, text: str, src: SourceWords) -> list[tuple[str, str]]:
+        """(word, why) for the claim-bearing words of `text` (jieba, with parts of speech) that no stated stretch
+        covers and nothing supports."""
         import jieba
         import jieba.posseg as pseg
 
         jieba.setLogLevel(logging.WARNING)  # it announces its dictionary on stderr otherwise
-        cover, at, out = self._covered(text, src), 0, []
+        cover, at, out, after = self._covered(text, src), 0, [], ""
         for token in pseg.lcut(text):
             word, pos, start = token.word, token.flag, at
             at += len(token.word)
             if not _CJK.search(word):
+                after = ""  # punctuation or a number ends the clause
                 continue
             if word in self.lex.markers:
                 if word not in src.folded:
-                    out.append(word)
-            elif (not pos.startswith(self.lex.skip_pos)
-                  and (len(word) > 1 or (self.cfg.zh_single_nouns and pos.startswith("n")))
-                  and not all(cover[start:at]) and not self._zh_supported(word, src)):
-                out.append(word)
+                    out.append((word, "a comparison or absolute"))
+            elif len(word) > 1 or (self.cfg.zh_single_nouns and pos.startswith("n")):
+                why = self._zh_reason(word, pos, after)
+                if why and not all(cover[start:at]) and not self._zh_supported(word, src):
+                    out.append((word, why))
+            if not pos.startswith(("d", "ad")):
+                after = word
         return out
 
     # ---- the check --------------------------------------------------------------------------------------------
     def unsupported(self, masked: str, src: SourceWords) -> list[str]:
         """Words of `masked` (folded copy, checked facts blanked out) that neither the sources nor the generic
-        lists back, in order, each once.
+        lists back, in order, each once."""
+        return [w for w, _ in self.explain(masked, src)]
+
+    def explain(self, masked: str, src: SourceWords) -> list[tuple[str, str]]:
+        """(word, why it needs support) for each word `unsupported` returns.
 
         Copy in one language for a row in the other (Chinese copy, English-only row) has no words to be backed
         by and is left to the exact checks (numbers, materials ... across languages). A few Latin words in Chinese
         copy are names and acronyms ("Vibram大底"), and are checked."""
         latin, cjk = len(re.findall(r"[a-z]", masked)), len(_CJK.findall(masked))
-        out = []
+        out: list[tuple[str, str]] = []
         if src.stems or cjk:
             words = en_words(masked)
             for i, w in enumerate(words):
@@ -297,9 +336,12 @@ class WordSupport:
                     # "never greasy" says what "not greasy" says; a bare "never" or "ever" is an absolute claim
                     if w not in src.folded and not (w == "never" and after and
                                                     re.search(rf"\b(?:not|no) {re.escape(after)}", src.folded)):
-                        out.append(w)
+                        out.append((w, "a comparison or absolute"))
                 elif not self._en_supported(w, src):
-                    out.append(w)
+                    out.append((w, "not in the product data nor a generic ad word"))
         if cjk and (src.chars or cjk < latin):
             out += self._zh_words(masked, src)
-        return list(dict.fromkeys(out))
+        first: dict[str, str] = {}
+        for word, why in out:
+            first.setdefault(word, why)
+        return list(first.items())
