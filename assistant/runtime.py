@@ -18,11 +18,12 @@ from assistant.config import Settings, load_config
 from assistant.errors import AssistantError, ModelLoadError
 from assistant.llm import build_backend
 from assistant.llm.base import LLMBackend
+from assistant.model_serving import ModelServing
 
 log = logging.getLogger(__name__)
 
 
-class Runtime:
+class Runtime(ModelServing):
     """Lazily built, process-wide objects: each loads once, on first use, not at import."""
 
     def __init__(self, settings: Settings | None = None, backend: LLMBackend | None = None,
@@ -66,149 +67,6 @@ class Runtime:
         """Drop a helper so the next use builds it anew (e.g. one that holds the old model)."""
         with self._lock:
             self._objects.pop(name, None)
-
-    def _registry_file(self):
-        """The adapter registry `python -m finetune` writes (finetune.registry), or None for the default one."""
-        return getattr(getattr(self.settings, "finetune", None), "registry", None)
-
-    def _served_adapters(self) -> dict[str, str] | None:
-        """task -> adapter the registry serves on this base (python -m finetune); None when it is unreadable."""
-        llm = self.settings.llm
-        if llm.backend == "fake":
-            return {}
-        try:
-            from assistant.llm.adapter_registry import adapters_for, base_model_id
-
-            if getattr(self, "_base_id", None) is None:  # hashing a GGUF file is not for every request
-                self._base_id = base_model_id(llm.model, llm.cache_dir)
-            return adapters_for(llm.backend, self._base_id, self._registry_file())
-        except AssistantError as exc:
-            log.warning("adapter registry unreadable, using llm.adapters only: %s", exc.one_line())
-            return None
-
-    @property
-    def llm_config(self):
-        """llm settings plus the adapters the registry serves for this base (explicit llm.adapters win)."""
-        import dataclasses
-
-        found = self._served_adapters()
-        llm = self.settings.llm
-        return dataclasses.replace(llm, adapters={**found, **llm.adapters}) if found else llm
-
-    @property
-    def backend(self) -> LLMBackend:
-        with self._lock:
-            if self._backend is None:
-                from assistant.llm.adapter_registry import registry_stamp
-
-                stamp = registry_stamp(self._registry_file())  # before reading: a write after it is seen next time
-                cfg = self.llm_config
-                self._probe(cfg)
-                self._backend = self._marked(build_backend(cfg))
-                self._adapters, self._served, self._stamp = tuple(cfg.adapters), dict(cfg.adapters), stamp
-            else:
-                self._follow_registry()
-            return self._backend
-
-    def _beacon(self):
-        """Where the app marks that it is answering, for the background training job to step aside
-        (assistant/activity.py); None with a fake model or the job switched off."""
-        auto = self.settings.autotrain
-        if self.settings.llm.backend == "fake" or not (auto.enabled and auto.yield_to_chat):
-            return None
-        from assistant.activity import ChatBeacon, activity_file
-
-        return self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings)))
-
-    def _marked(self, backend):
-        """A model the app built marks its calls (the ad-copy generator's too)."""
-        beacon = self._beacon()
-        if beacon is None:
-            return backend
-        from assistant.activity import MarkedBackend
-
-        return MarkedBackend(backend, beacon)
-
-    def _follow_registry(self) -> None:
-        """Between requests: when the adapter registry file changed (the gate promoted a candidate or a rollback
-        ran, usually in another process), serve what it names now, without a restart."""
-        with self._lock:
-            if self._backend is None or self.settings.llm.backend == "fake":
-                return
-            from assistant.llm.adapter_registry import registry_stamp
-
-            stamp = registry_stamp(self._registry_file())
-            if stamp == getattr(self, "_stamp", None):
-                return
-            self._stamp = stamp
-            found = self._served_adapters()
-            if found is None:  # a damaged registry: keep serving what was served until the file changes again
-                return
-            adapters = {**found, **self.settings.llm.adapters}
-            if adapters != getattr(self, "_served", None):
-                self._serve(adapters)
-
-    def _serve(self, adapters: dict[str, str]) -> None:
-        """Answer with `adapters` (task -> adapter) from the next request on; requests in flight finish on the
-        model they hold. llama.cpp swaps in place (only the changed adapter loads); other backends rebuild."""
-        swap = getattr(self._backend, "set_adapters", None)
-        if swap is None:
-            self._backend = None
-            self._objects.pop("chat", None)
-        else:
-            swap(adapters)
-            chat = self._objects.get("chat")
-            if chat is not None and hasattr(chat, "adapter"):
-                # Rebuilding the chat would drop the conversations it keeps in memory: its adapter choice is one
-                # attribute, made as ChatService makes it.
-                chat.adapter = chat.cfg.adapter if chat.cfg.adapter in adapters else None
-            self._adapters, self._served = tuple(adapters), dict(adapters)
-        self._objects.pop("adcopy_generator", None)  # it decided on its adapter when it was built
-        log.info("serving adapters now: %s", ", ".join(f"{t}={p}" for t, p in adapters.items()) or "base model only")
-
-    def _probe(self, cfg) -> None:
-        """Generate once in a child process before llama.cpp loads in this one: a native crash there is a
-        one-line ModelLoadError here (remembered, so every request does not pay the probe again)."""
-        if self._probe_failure is not None:
-            raise ModelLoadError(self._probe_failure)
-        if cfg.backend != "llamacpp" or not cfg.startup_probe or getattr(self, "_probed", False):
-            return
-        from assistant.llm.embedded import check_gguf
-        from assistant.llm.factory import resolve_gguf
-        from assistant.llm.probe import probe_generation
-
-        check_gguf(resolve_gguf(cfg))  # a missing or corrupt file is said plainly, without a child process
-        result = probe_generation(cfg)
-        if not result.ok:
-            self._probe_failure = result.message
-            self.degraded["language_model"] = result.message
-            raise ModelLoadError(result.message)
-        log.info("model probe: %s", result.message)
-        self._probed = True
-
-    def health(self) -> dict[str, Any]:
-        """What /healthz reports: ready only after a real answer; every component that failed, in one line."""
-        status = "ready" if self.ready and "language_model" not in self.degraded else (
-            "failed" if "language_model" in self.degraded else "starting")
-        return {"status": status, "ready": status == "ready", "degraded": dict(self.degraded),
-                "model_loaded": self._backend is not None}
-
-    @property
-    def adapters(self) -> tuple[str, ...]:
-        """Task adapters the current backend can answer with."""
-        with self._lock:
-            self.backend  # noqa: B018 - building it fixes the adapter set
-            return getattr(self, "_adapters", ())
-
-    def set_adapters(self, adapters: dict[str, str]) -> None:
-        """Switch the active adapter per task (explicit `llm.adapters`, which win over the registry).
-
-        Requests in flight finish on the old model, which they still hold; the next ones use the new adapters.
-        """
-        with self._lock:
-            self.settings.llm.adapters = dict(adapters)
-            if self._backend is not None:
-                self._serve(dict(self.llm_config.adapters))
 
     @property
     def shop(self):

@@ -41,7 +41,7 @@ def test_runtime_never_loads_a_crashing_build_in_process(tmp_path, monkeypatch):
 
     calls = []
     monkeypatch.setattr(probe_mod, "_child_command", lambda cfg, n: calls.append(1) or SEGFAULT)
-    monkeypatch.setattr("assistant.runtime.build_backend", lambda cfg: pytest.fail("loaded in-process"))
+    monkeypatch.setattr("assistant.model_serving.build_backend", lambda cfg: pytest.fail("loaded in-process"))
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 64)
     settings = load_config(env={}, overrides={
