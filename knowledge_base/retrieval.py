@@ -130,6 +130,9 @@ class BM25Index:
 # A curated table's row ids: `STEM-LANG` answers, `STEM-LANG-vK` the same answer asked another way.
 _CURATED_ID = re.compile(r"^(?P<stem>.+)-(?P<lang>[a-z]{2})(?:-v(?P<variant>\d+))?$")
 MIN_LANGUAGE_QUESTIONS = 3  # fewer FAQ questions in a language: centre it on the mean of all of them
+# Centred cosine below which a nearest curated phrasing is no match (bench/gaps.py, dev shop): off-topic
+# questions land near some phrasing too, just not this near. The retriever uses `knowledge_base.curated_min_similarity`.
+CURATED_MIN_SIMILARITY = 0.3
 
 
 def _units(m) -> np.ndarray:
@@ -146,21 +149,20 @@ class CuratedAnswers:
     phrasings is the question's nearest FAQ question on that centred cosine, at least `min_similarity`:
     a shop's other FAQ rows still win the questions nearer to them."""
 
-    # Centred cosine below which a nearest curated phrasing is no match (bench/gaps.py, dev shop): off-topic
-    # questions land near some phrasing too, just not this near.
-    min_similarity = 0.3
-
     def __init__(self, ids: list[str], groups: list[int], langs: list[str], metas: list[dict], raw: np.ndarray,
-                 centred: np.ndarray, others: np.ndarray, means: dict[str, np.ndarray]):
+                 centred: np.ndarray, others: np.ndarray, means: dict[str, np.ndarray],
+                 min_similarity: float = CURATED_MIN_SIMILARITY):
         self.ids, self.groups, self.langs, self.metas = ids, np.asarray(groups), langs, metas
         self.raw, self.centred, self.others, self.means = raw, centred, others, means
+        self.min_similarity = min_similarity
 
     @classmethod
-    def empty(cls) -> CuratedAnswers:
-        return cls([], [], [], [], np.zeros((0, 1)), np.zeros((0, 1)), np.zeros((0, 1)), {})
+    def empty(cls, min_similarity: float = CURATED_MIN_SIMILARITY) -> CuratedAnswers:
+        return cls([], [], [], [], np.zeros((0, 1)), np.zeros((0, 1)), np.zeros((0, 1)), {}, min_similarity)
 
     @classmethod
-    def from_store(cls, store: ChromaStore, cache: dict[str, np.ndarray]) -> CuratedAnswers:
+    def from_store(cls, store: ChromaStore, cache: dict[str, np.ndarray],
+                   min_similarity: float = CURATED_MIN_SIMILARITY) -> CuratedAnswers:
         """Read the FAQ rows; embed (once, `cache` keeps them) the questions only when some answer has phrasings."""
         from assistant.language import answer_language
         from knowledge_base.embeddings import embed_queries
@@ -178,7 +180,7 @@ class CuratedAnswers:
                     has_variants.add(key)
         curated = {i: g for g, key in enumerate(sorted(has_variants)) for i in stems[key]}
         if not curated:
-            return cls.empty()
+            return cls.empty(min_similarity)
         questions = [str(meta["question"]) for _, meta in faq]
         if len(cache) > 2 * len(questions) + 1000:  # mostly questions of rows deleted since: start afresh
             cache.clear()
@@ -196,7 +198,7 @@ class CuratedAnswers:
         others = [k for k in range(len(faq)) if k not in curated]
         return cls([faq[k][0] for k in mine], [curated[k] for k in mine], [langs[k] for k in mine],
                    [faq[k][1] for k in mine], raw[mine], centred[mine],
-                   centred[others] if others else np.zeros((0, raw.shape[1])), means)
+                   centred[others] if others else np.zeros((0, raw.shape[1])), means, min_similarity)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -239,6 +241,7 @@ class HybridRetriever:
         self._curated: CuratedAnswers | None = None
         self._curated_count = -1
         self._question_vectors: dict[str, np.ndarray] = {}  # survives rebuilds: a publish embeds only its rows
+        self.curated_min_similarity = cfg.curated_min_similarity  # validated by KnowledgeBaseConfig
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -250,7 +253,8 @@ class HybridRetriever:
         count = self.store.count() if count is None else count
         with self._lock:
             if self._curated is None or count != self._curated_count:
-                self._curated = CuratedAnswers.from_store(self.store, self._question_vectors)
+                self._curated = CuratedAnswers.from_store(self.store, self._question_vectors,
+                                                          self.curated_min_similarity)
                 self._curated_count = count
             return self._curated
 

