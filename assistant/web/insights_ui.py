@@ -77,8 +77,12 @@ def propose_answer(runtime, role, groups, rank, en_q, en_a, zh_q, zh_a) -> str:
     p = faq.propose(runtime, _rows(en_q, en_a, zh_q, zh_a), g.turn_ids, g.key, by=role or "",
                     variants=g.questions)
     flags = "".join(f"\n- ⚠️ {md_text(f)}" for f in p.flags)
-    return (f"✅ Proposal {p.id} is waiting for an admin's review (Review FAQ answers); the customers' "
-            f"{len(p.variants)} phrasing(s) go with it as alternative questions."
+    ticked = [v for v in p.variants if v.get("keep", True)]
+    unticked = "".join(f"\n- {md_text(v['question'])}" for v in p.variants if not v.get("keep", True))
+    return (f"✅ Proposal {p.id} is waiting for an admin's review (Review FAQ answers); {len(ticked)} of the "
+            f"customers' {len(p.variants)} phrasing(s) go with it as alternative questions."
+            + (f"\n\nLeft unticked (another answer suits them better; the reviewer can tick them):{unticked}"
+               if unticked else "")
             + (f"\n\nCheck before publishing:{flags}" if flags else ""))
 
 
@@ -103,15 +107,21 @@ def load_proposal(runtime, role, proposal_id):
     rows = {r["lang"]: r for r in p.rows}
     en, zh = rows.get("en", {}), rows.get("zh", {})
     flags = "".join(f"\n- ⚠️ {md_text(f)}" for f in p.flags) or "\n- no duplicate or contradiction found"
+    import gradio as gr
+
+    phrasings = gr.update(choices=[v["question"] for v in p.variants],
+                          value=[v["question"] for v in p.variants if v.get("keep", True)])
     return (f"Proposal {p.id} ({md_text(p.status)}), by {md_text(p.proposed_by)}:{flags}", en.get("question", ""),
-            en.get("answer", ""), zh.get("question", ""), zh.get("answer", ""))
+            en.get("answer", ""), zh.get("question", ""), zh.get("answer", ""), phrasings)
 
 
-def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a):
+def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=None):
+    """`keep`: the customers' phrasings the reviewer left ticked (None: the proposal's own ticks)."""
     require(role, "admin")
     from assistant.insights import faq
 
-    p, report = faq.publish(runtime, _int(proposal_id, "proposal"), by=role or "", rows=_rows(en_q, en_a, zh_q, zh_a))
+    p, report = faq.publish(runtime, _int(proposal_id, "proposal"), by=role or "", rows=_rows(en_q, en_a, zh_q, zh_a),
+                            keep=list(keep) if keep is not None else None)
     return (f"✅ Published proposal {p.id} to `{md_text(Path(runtime.settings.insights.faq_file).name)}` "
             f"({md_text(report.summary())}). The assistant answers it from the next message on.",
             proposals_table(runtime, role))
@@ -213,6 +223,9 @@ def insights_section(gr, runtime, role, friendly) -> list:
                 load = gr.Button("Load", scale=1, elem_id="faq-load")
             review = gr.Markdown(elem_id="faq-review")
             fields = _faq_fields(gr, "review")
+            phrasings = gr.CheckboxGroup(label="Customers' phrasings published with the answer (unticked: another "
+                                               "answer suits them better; they stay on the gap list)",
+                                         choices=[], elem_id="faq-phrasings")
             with gr.Row():
                 publish = gr.Button("Approve and publish", variant="primary", elem_id="faq-publish")
                 reject = gr.Button("Reject", variant="stop")
@@ -221,8 +234,8 @@ def insights_section(gr, runtime, role, friendly) -> list:
             check_text = gr.Markdown()
             pairs = gr.Dataframe(label="FAQ rows asking the same question", wrap=True)
             refresh.click(friendly(functools.partial(proposals_table, runtime)), [role], proposals)
-            load.click(friendly(functools.partial(load_proposal, runtime)), [role, pid], [review, *fields])
-            publish.click(friendly(functools.partial(publish_proposal, runtime)), [role, pid, *fields],
+            load.click(friendly(functools.partial(load_proposal, runtime)), [role, pid], [review, *fields, phrasings])
+            publish.click(friendly(functools.partial(publish_proposal, runtime)), [role, pid, *fields, phrasings],
                           [outcome, proposals])
             reject.click(friendly(functools.partial(reject_proposal, runtime)), [role, pid], [outcome, proposals])
             check.click(friendly(functools.partial(faq_check, runtime)), [role], [check_text, pairs])

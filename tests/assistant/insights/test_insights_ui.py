@@ -28,9 +28,11 @@ def test_gap_to_published_answer_through_the_handlers(runtime):
         ui.publish_proposal(runtime, "agent", 1, en_q, "x", "", "")
     proposals = ui.proposals_table(runtime, "admin")
     assert list(proposals.status) == ["pending"]
-    review, q, a, *_ = ui.load_proposal(runtime, "admin", 1)
+    review, q, a, _, _, phrasings = ui.load_proposal(runtime, "admin", 1)
     assert a == "Yes, e-gift cards from ¥100." and "no duplicate" in review
-    text, proposals = ui.publish_proposal(runtime, "admin", 1, q, "Yes: e-gift cards from ¥100 to ¥500.", "", "")
+    assert phrasings["choices"] == ["Do you sell gift cards?"]  # the reviewer sees the customers' phrasings
+    text, proposals = ui.publish_proposal(runtime, "admin", 1, q, "Yes: e-gift cards from ¥100 to ¥500.", "", "",
+                                          phrasings["value"])
     assert "Published proposal 1" in text and list(proposals.status) == ["published"]
     reply, _ = ask(runtime, "Do you sell gift cards?")
     assert reply.text == "Yes: e-gift cards from ¥100 to ¥500."  # the admin's edit is what customers get
