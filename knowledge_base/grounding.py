@@ -218,6 +218,12 @@ _FOLLOW_UP_GLUE = {"那么", "那", "呢", "还有", "另外", "如果是", "如
                    "about", "also", "then", "so", "but", "if", "what", "how", "and"}
 
 
+_REWRITE_EXAMPLES = (
+    ("用过的耳机能退吗？", "那没用过的呢？", "没用过的耳机能退吗？"),
+    ("这件T恤多少钱？", "那卫衣呢？", "卫衣多少钱？"),
+)
+
+
 def standalone_question(backend, prompt: str, previous: str, follow_up: str, max_tokens: int = 64) -> str | None:
     """The follow-up written as a question of its own ("古吉多少钱？" then "那低因的呢？" -> "低因的豆子多少钱？"), by the
     LLM `backend` under `prompt`: searched alone, it finds the new subject, where the two questions searched together
@@ -225,9 +231,15 @@ def standalone_question(backend, prompt: str, previous: str, follow_up: str, max
     or repeated the earlier question): the caller then searches with both questions together."""
     from assistant.llm.base import Message
 
-    reply = "".join(backend.stream([Message("system", prompt),
-                                    Message("user", f"Previous question: {previous.strip()}\n"
-                                                    f"Follow-up: {follow_up.strip()}")],
+    def ask(before: str, after: str) -> Message:
+        return Message("user", f"Previous question: {before.strip()}\nFollow-up: {after.strip()}")
+
+    # Worked examples in the follow-up's language first: the small model rewrites Chinese far more faithfully
+    # after seeing what is wanted (English examples made it repeat the previous question).
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", follow_up))
+    shots = [m for before, after, rewritten in _REWRITE_EXAMPLES if bool(re.search(r"[\u4e00-\u9fff]", after)) == chinese
+             for m in (ask(before, after), Message("assistant", rewritten))]
+    reply = "".join(backend.stream([Message("system", prompt), *shots, ask(previous, follow_up)],
                                    max_tokens=max_tokens, temperature=0.0)).strip()
     lines = [line.strip() for line in reply.splitlines() if line.strip()]
     if len(lines) != 1:
@@ -240,15 +252,14 @@ def standalone_question(backend, prompt: str, previous: str, follow_up: str, max
 
 
 def _keeps_own_words(follow_up: str, rewritten: str) -> bool:
-    """Does the rewrite keep a word of the follow-up's own (its new subject)? Chinese by character pairs: jieba cuts
-    a short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""
+    """Does the rewrite keep the follow-up's own words (its new subject)? Chinese by character pairs: jieba cuts a
+    short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""
     core = re.sub("|".join(sorted((g for g in _FOLLOW_UP_GLUE if not g.isascii()), key=len, reverse=True)), " ",
                   follow_up)
     pairs = {run[i:i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", core) for i in range(max(1, len(run) - 1))}
     latin = {t for t in tokenize(re.sub(r"[\u4e00-\u9fff]", " ", follow_up)) if t not in _FOLLOW_UP_GLUE}
-    if not pairs and not latin:
-        return True  # nothing of its own to keep ("那呢？")
-    return any(p in rewritten for p in pairs) or bool(latin & set(tokenize(rewritten)))
+    # Every one of them: a rewrite that drops one ("那没拆封的呢" -> "拆封后还能退吗") can turn the question around.
+    return all(p in rewritten for p in pairs) and latin <= set(tokenize(rewritten))
 
 
 def with_context(question: str, earlier_questions: Sequence[str]) -> str:

@@ -362,3 +362,6 @@ def test_standalone_question_keeps_one_clean_line_or_gives_up():
     assert standalone_question(fb, "p", "How much is the H2?", "does it come in black?") is None
     fb.queue("How much is the H2?")  # lost the follow-up's subject
     assert standalone_question(fb, "p", "How much is the H2?", "and in black?") is None
+    fb.queue("咖啡豆拆封后还能退吗？")  # dropped the 没: the question turned around
+    assert standalone_question(fb, "p", "咖啡豆拆封了还能退吗？", "那没拆封的呢？") is None
+    assert "那没用过的呢？" in fb.last_prompt[1].content  # a worked example comes first
