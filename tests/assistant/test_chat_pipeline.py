@@ -321,14 +321,19 @@ def _recording(chat, seen):
     return recording_lookup
 
 
-def test_a_follow_up_is_rewritten_as_a_question_of_its_own_and_searched_alone(pipeline):
+def _follow_up(pipeline, rewrite: str):
+    """Ask '古吉多少钱？' then '那低因的呢？' with the model rewriting the follow-up as `rewrite`."""
     chat, fb, _ = pipeline
     seen = []
     chat.kb.lookup = _recording(chat, seen)
-    session = chat.sessions.get("s-rewrite")
+    session = chat.sessions.get(f"s-{rewrite}")
     chat.respond("古吉多少钱？", session).collect()
-    fb.queue("低因的豆子多少钱？")
-    reply = chat.respond("那低因的呢？", session).collect()
+    fb.queue(rewrite)
+    return chat, fb, seen, chat.respond("那低因的呢？", session).collect()
+
+
+def test_a_follow_up_is_rewritten_as_a_question_of_its_own_and_searched_alone(pipeline):
+    chat, fb, seen, reply = _follow_up(pipeline, "低因的豆子多少钱？")
     assert seen[1] == ("低因的豆子多少钱？", ())  # (later lookups: the hand-off ticket's draft)
     rewrite_call = next(c for c in fb.calls if "古吉多少钱？" in c["messages"][-1].content)
     assert "那低因的呢？" in rewrite_call["messages"][-1].content
@@ -341,13 +346,8 @@ def test_a_follow_up_is_rewritten_as_a_question_of_its_own_and_searched_alone(pi
 
 
 def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline):
-    chat, fb, _ = pipeline
-    seen = []
-    chat.kb.lookup = _recording(chat, seen)
-    session = chat.sessions.get("s-rewrite-bad")
-    chat.respond("古吉多少钱？", session).collect()
-    fb.queue("古吉多少钱？")  # the model repeated the earlier question: the new subject (低因) is lost
-    chat.respond("那低因的呢？", session).collect()
+    # the model repeated the earlier question: the new subject (低因) is lost
+    _, _, seen, _ = _follow_up(pipeline, "古吉多少钱？")
     assert seen[1] == ("那低因的呢？", ("古吉多少钱？",))  # both questions searched together, as without rewriting
 
 

@@ -41,3 +41,11 @@ def make_gen(cfg, brand):
         backend = FakeBackend(list(replies), default=kw.pop("default", None))
         return AdCopyGenerator(backend, kw.pop("cfg", cfg), kw.pop("brand", brand), **kw), backend
     return make
+
+
+@pytest.fixture(scope="session")
+def checker():
+    """The shipped invented-claim check (claims.yaml, the word check on): built once, it reads only."""
+    from assistant.adcopy.facts import FactChecker
+
+    return FactChecker()

@@ -7,15 +7,9 @@ import pytest
 
 from assistant.adcopy import Brief
 from assistant.adcopy.brand import parse_brand
-from assistant.adcopy.facts import FactChecker
 
 ROW_ZH = "水洗亚麻四件套\n法国亚麻面料，1.8米床适用，被套200x230cm\n柔软；透气\n售价 599\n30天无理由退货"
 ROW_EN = "Stonewashed linen duvet cover\nEuropean flax linen, 200 x 200 cm\nsoft; breathable\nprice 129"
-
-
-@pytest.fixture(scope="module")
-def checker():
-    return FactChecker()
 
 
 @pytest.mark.parametrize("planted,kind", [

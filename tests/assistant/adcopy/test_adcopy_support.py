@@ -14,11 +14,6 @@ ROW_EN = ("Insulated cooler bag\n24 litre, keeps food cold for 12 hours, leak-pr
           "price 59")
 
 
-@pytest.fixture(scope="module")
-def checker():
-    return FactChecker()
-
-
 @pytest.mark.parametrize("planted,kind,word", [
     ("橡木书架，免费送货上门", "claim", "免费"),           # a service the row never offered
     ("橡木五层书架，上门安装", "word", "上门"),

@@ -12,11 +12,6 @@ CUP = "不锈钢保温杯\n316不锈钢内胆，容量500毫升，保温12小时
 TOWEL = "婴儿纱布浴巾\n6层纱布，纯棉，110x110cm。\n吸水；透气；柔软"
 
 
-@pytest.fixture(scope="module")
-def checker():
-    return FactChecker()
-
-
 def why(checker, text, row):
     return {c.text: c.why for c in checker.unsupported(text, checker.sources(row)) if c.kind == "word"}
 

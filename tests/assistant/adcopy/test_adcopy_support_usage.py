@@ -15,11 +15,6 @@ TOWEL = "婴儿纱布浴巾\n6层纱布，纯棉，110x110cm。\n吸水；透气
 TROUSERS = "灯芯绒阔腿裤\n纯棉灯芯绒，高腰设计，9分长度。\n复古；显瘦"
 
 
-@pytest.fixture(scope="module")
-def checker():
-    return FactChecker()
-
-
 def flagged(checker, text, row):
     return [c.text for c in checker.unsupported(text, checker.sources(row)) if c.kind == "word"]
 
