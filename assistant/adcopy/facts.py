@@ -178,10 +178,13 @@ class FactChecker:
     """`unsupported(text, sources)`, `repair(text, sources)`; vocabulary and generic words from YAML.
 
     `words`: the word check's config, or False to check only the listed kinds of fact (numbers, materials ...);
-    None: as the claims file says (`word_check`, `generic_words_file`), on by default."""
+    None: as the claims file says (`word_check`, `generic_words_file`), on by default. `reader`: a second
+    reading of word flags (claim_reader.ClaimReader), asked only when word flags are all a text has."""
 
-    def __init__(self, vocab_file: str | Path | None = None, words: WordSupportConfig | bool | None = None):
+    def __init__(self, vocab_file: str | Path | None = None, words: WordSupportConfig | bool | None = None,
+                 reader=None):
         self.vocab = load_vocab(str(vocab_file) if vocab_file else None)
+        self.reader = reader
         if words is None:
             words = WordSupportConfig(words_file=self.vocab.generic_words) if self.vocab.word_check else False
         self.support = WordSupport(words) if isinstance(words, WordSupportConfig) else (
@@ -302,7 +305,11 @@ class FactChecker:
                 if _loose(fold(s)) not in loose_src and fold(s) not in fold(named)]
         if self.support and src.words is not None:
             out += [Claim("word", w, w, why) for w, why in self.support.explain(self._masked(text), src.words)]
-        return list(dict.fromkeys(out))
+        out = list(dict.fromkeys(out))
+        # An exact fact already fails the text: reading its word flags too would cost model calls for nothing.
+        if self.reader is not None and out and all(c.kind == "word" for c in out):
+            out = self.reader.keep(text, src.text, out)
+        return out
 
     def novel_words(self, text: str, sources: Sources | str) -> list[str]:
         """Words of the copy that are neither in the product's data nor ordinary ad vocabulary: not proof of an

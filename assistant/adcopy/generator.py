@@ -29,6 +29,7 @@ from assistant.adcopy.checks import (
     problems,
     shortenings,
 )
+from assistant.adcopy.claim_reader import claim_reader_for
 from assistant.adcopy.config import AdCopyConfig
 from assistant.adcopy.facts import FactChecker
 from assistant.adcopy.lint import Linter
@@ -166,7 +167,9 @@ class AdCopyGenerator:
         words = self.cfg.word_check == "always" or (self.cfg.word_check == "feed" and bool(brief.details))
         if words not in self._checkers:
             # None: the claims file decides (on unless it says word_check: false); False: listed facts only.
-            self._checkers[words] = FactChecker(self.cfg.claims_file or None, words=None if words else False)
+            reader = claim_reader_for(self.cfg.claim_reader, self.backend, self.settings) if words else None
+            self._checkers[words] = FactChecker(self.cfg.claims_file or None, words=None if words else False,
+                                                reader=reader)
         fact_checker = self._checkers[words]
         sources = fact_checker.sources(*brief.facts(), *self.brand.fact_list(brief.language)) \
             if self.cfg.check_facts else None

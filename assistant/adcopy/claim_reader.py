@@ -1,0 +1,173 @@
+"""A second reading of the word check's flags by a larger model: does the product info support this clause?
+Clears the everyday wording the word check flags on fresh copy; exact-fact flags are never read.
+
+The word check (support.py) flags every content word the row does not state, so it catches open-ended
+inventions ("packs into its own pocket") and, on copy written by someone who never read it, ordinary wording
+as well ("two sides you can sleep on"). Word lists tuned on one set of copy did not carry to the next; a
+model asked one yes/no question per flagged clause tells a paraphrase from an invention the way a reviewer
+would (the same idea as knowledge_base.answer.Verifier for answers). It fails closed: a flag is cleared only
+on a plain YES, and kept on NO, on anything else and on any error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from assistant.adcopy.checks import clauses
+from assistant.adcopy.text import fold
+from assistant.llm.base import Message
+
+log = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+PROMPT_EN = (
+    "You check ad copy against the PRODUCT INFO a shop gave. Answer YES when the info supports the CLAIM: the "
+    "same fact in other words, an everyday way of saying what the info states, or plain praise that states "
+    "no fact. Answer NO when the CLAIM adds something the info does not state: a part, feature, accessory, "
+    "material, origin, award, test, effect, duration or comparison. Answer with one word: YES or NO.")
+PROMPT_ZH = (
+    "你负责核对广告文案是否有商品信息支持。若“文案”说的是商品信息里的事实（换个说法、日常口语表达也算），或只是"
+    "不含事实的夸赞，回答 YES；若“文案”多出了商品信息没有写的东西（部件、功能、配件、材质、产地、奖项、检测、"
+    "功效、时长、比较），回答 NO。只回答一个词：YES 或 NO。")
+
+# Invented products (none from the planted sets): one paraphrase and one invention per language, so the small
+# model sees both answers before the real question.
+EXAMPLES = (
+    ("Bamboo cutting board, 40x30 cm, juice groove, easy to clean.",
+     "Big enough for a whole roast and it wipes clean in seconds", ["roast", "wipes"], "YES"),
+    ("Bamboo cutting board, 40x30 cm, juice groove, easy to clean.",
+     "Comes with a free knife sharpener", ["knife", "sharpener"], "NO"),
+    ("陶瓷马克杯，350毫升，可进洗碗机，哑光釉面。",
+     "用完丢进洗碗机就行，拿在手里很温润", ["温润"], "YES"),
+    ("陶瓷马克杯，350毫升，可进洗碗机，哑光釉面。",
+     "杯底加了防滑垫", ["杯底", "防滑垫"], "NO"),
+)
+
+
+def _question(info: str, claim: str, words: list[str], zh: bool, added: bool = False) -> str:
+    focus = "、".join(words) if zh else ", ".join(words)
+    if zh:
+        ask = "文案是否多出了商品信息没有写的东西？" if added else "商品信息是否支持这句文案？"
+        return f"商品信息：\n{info}\n\n文案：{claim}\n（待核对的词：{focus}）\n{ask}YES 或 NO"
+    ask = ("Does the CLAIM add anything the PRODUCT INFO does not state?" if added
+           else "Does the PRODUCT INFO support the CLAIM?")
+    return f"PRODUCT INFO:\n{info}\n\nCLAIM: {claim}\n(words in question: {focus})\n{ask} YES or NO"
+
+
+class ClaimReader:
+    """`keep(text, info, claims)`: the word claims the model does not read as supported by `info`.
+
+    `backend`: an LLM backend, or a no-argument function that builds one (called on the first read only, so a
+    checker that never flags a word never loads the model). `language`: "auto" asks in Chinese about Chinese
+    copy, "en" always in English. `context`: "clause" shows the clause that holds the flagged words, "asset"
+    the whole text. `examples`: the few-shot pairs above go first (a fixed prefix llama.cpp keeps cached)."""
+
+    def __init__(self, backend, language: str = "auto", context: str = "clause", examples: bool = True,
+                 ask: str = "supported", cache_size: int = 4096):
+        if language not in ("auto", "en") or context not in ("clause", "asset"):
+            raise ValueError(f"language must be auto or en, context clause or asset; got {language!r}, {context!r}")
+        self._backend, self._build = (None, backend) if callable(backend) and not hasattr(backend, "generate") \
+            else (backend, None)
+        if ask not in ("supported", "added"):
+            raise ValueError(f"ask must be supported or added, got {ask!r}")
+        # ask="added" turns the question round (does the clause add anything?) and clears on NO: a reader that
+        # leans to YES then keeps flags instead of clearing them.
+        self.language, self.context, self.examples, self.added = language, context, examples, ask == "added"
+        self._cache: dict[tuple[str, str, tuple[str, ...]], bool] = {}
+        self._cache_size = cache_size
+        self._broken = False  # the model could not be built: every later flag is kept without trying again
+        self.calls = 0
+
+    @property
+    def backend(self):
+        if self._backend is None and self._build is not None and not self._broken:
+            try:
+                self._backend = self._build()
+            except Exception as exc:  # noqa: BLE001 - any failure to load keeps the flags (fails closed)
+                self._broken = True
+                log.warning("claim reader unavailable, word flags kept: %s", exc)
+        return self._backend
+
+    def _messages(self, info: str, claim: str, words: list[str], zh: bool) -> list[Message]:
+        prompt = PROMPT_ZH if zh else PROMPT_EN
+        if self.added:  # the same rules with the answers swapped, to match the turned-round question
+            prompt = prompt.replace("YES", "\0").replace("NO", "YES").replace("\0", "NO")
+        msgs = [Message("system", prompt)]
+        if self.examples:
+            for ex_info, ex_claim, ex_words, answer in EXAMPLES:
+                if self.added:
+                    answer = "NO" if answer == "YES" else "YES"
+                msgs += [Message("user", _question(ex_info, ex_claim, ex_words, zh, self.added)),
+                         Message("assistant", answer)]
+        return msgs + [Message("user", _question(info, claim, words, zh, self.added))]
+
+    def supported(self, info: str, claim: str, words: list[str]) -> bool:
+        """One yes/no reading; True only on a reply that starts with YES (or 是), NO (否) when `ask` is "added"."""
+        key = (info, claim, tuple(words))
+        if key in self._cache:
+            return self._cache[key]
+        backend = self.backend
+        if backend is None:
+            return False
+        zh = self.language == "auto" and bool(_CJK.search(claim))
+        try:
+            self.calls += 1
+            reply = backend.generate(self._messages(info, claim, words, zh), max_tokens=2, temperature=0.0)
+        except Exception as exc:  # noqa: BLE001 - a reader failure must never let a claim through
+            log.warning("claim reader failed, word flag kept: %s", exc)
+            return False  # not cached: the next asset tries again
+        answer = reply.strip().upper()
+        ok = answer.startswith(("NO", "否")) if self.added else answer.startswith(("YES", "是"))
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[key] = ok
+        return ok
+
+    def keep(self, text: str, info: str, claims: list) -> list:
+        """The claims still standing: word flags grouped by the clause that holds them, each clause read once;
+        a clause read as supported clears its flags. Claims of other kinds, and words found in no clause, stay."""
+        parts = [c.strip() for c, _ in clauses(text) if c.strip()] if self.context == "clause" else []
+        by_claim: dict[str, list] = {}
+        kept = []
+        for claim in claims:
+            if claim.kind != "word":
+                kept.append(claim)
+                continue
+            where = next((p for p in parts if claim.text in fold(p)), None) if parts else text.strip()
+            if where is None:
+                kept.append(claim)
+            else:
+                by_claim.setdefault(where, []).append(claim)
+        for where, flagged in by_claim.items():
+            if not self.supported(info, where, [c.text for c in flagged]):
+                kept += flagged
+        return [c for c in claims if c in kept]
+
+
+def claim_reader_for(model: str, backend=None, settings=None) -> ClaimReader | None:
+    """The reader `adcopy.claim_reader` names, or None when it is ''. The chat backend serves it when it already
+    runs that model on llama.cpp; otherwise a second llama.cpp model is built on the first word flag."""
+    if not model:
+        return None
+    cfg = getattr(backend, "cfg", None)
+    if getattr(backend, "name", "") == "llamacpp" and getattr(cfg, "model", None) == model:
+        return ClaimReader(backend)
+    return ClaimReader(reader_backend(model, getattr(settings, "llm", None)))
+
+
+def reader_backend(model: str, llm_cfg=None) -> Callable[[], object]:
+    """A function that builds the reader's llama.cpp backend for `model` (an embedded profile or a GGUF file):
+    greedy, two new tokens, a small context, no task adapter; threads and cache as the chat model's."""
+    def build():
+        import dataclasses
+
+        from assistant.llm import LLMConfig, build_backend
+
+        base = llm_cfg if llm_cfg is not None else LLMConfig()
+        cfg = dataclasses.replace(base, backend="llamacpp", model=model, adapters={}, n_ctx=2048, max_tokens=2,
+                                  temperature=0.0, stop=[], fake_replies=[])
+        return build_backend(cfg)
+    return build
