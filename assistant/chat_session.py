@@ -1,0 +1,100 @@
+"""The chat's conversation objects: a session (history, router state, recent message times), the in-memory
+session store, the finished Reply, and the stream that releases an answer piece by piece, each sentence only
+after its checks passed."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.citations import Citation
+from assistant.llm.base import Message
+
+
+@dataclass
+class Reply:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    route: dict[str, Any] | None = None
+    handoff: bool = False
+    error: str | None = None
+    replaced: bool = False  # the streamed text was replaced by the output check: show `text` instead
+    ticket_id: int | None = None
+    checks: list[str] = field(default_factory=list)  # what the answer checks found (for agents and logs)
+
+
+@dataclass
+class ChatSession:
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    history: list[Message] = field(default_factory=list)
+    state: Any = None  # the router's ConversationState, created on the first routed message
+    recent: deque = field(default_factory=deque)  # times of this session's latest messages (rate limit)
+
+
+class SessionStore:
+    """In-memory sessions, bounded (LRU), safe across threads. Sessions never share history."""
+
+    def __init__(self, max_sessions: int = 10000):
+        self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_sessions = max_sessions
+
+    def get(self, session_id: str | None = None) -> ChatSession:
+        with self._lock:
+            if session_id and session_id in self._sessions:
+                self._sessions.move_to_end(session_id)
+                return self._sessions[session_id]
+            session = ChatSession(id=session_id or uuid.uuid4().hex)
+            self._sessions[session.id] = session
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+            return session
+
+    def save(self, session: ChatSession) -> None:
+        """Called after each answered turn; memory needs nothing (see session_store.PersistentSessionStore)."""
+
+
+class ReplyStream:
+    """Iterate for text pieces; afterwards `.reply` is the complete Reply."""
+
+    def __init__(self, pieces: Iterator[str], finish: Callable[[str], Reply]):
+        self._pieces = pieces
+        self._finish = finish
+        self.reply: Reply | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        text = []
+        for piece in self._pieces:
+            text.append(piece)
+            yield piece
+        self.reply = self._finish("".join(text))
+
+    def collect(self) -> Reply:
+        for _ in self:
+            pass
+        assert self.reply is not None
+        return self.reply
+
+
+_SENTENCE_DONE = re.compile(r"[。！？!?]|[.;](?=\s)|\n")
+
+
+def checked_sentences(pieces: Iterator[str], check: Callable[[str, bool], list[str]]) -> Iterator[str]:
+    """Release the LLM's text a sentence at a time, each only after `check(sentence, first)` found nothing
+    wrong; stop at the first sentence that fails (what was released stays true)."""
+    buffer, first = "", True
+    for piece in pieces:
+        buffer += piece
+        while (m := _SENTENCE_DONE.search(buffer)) is not None:
+            sentence, buffer = buffer[:m.end()], buffer[m.end():]
+            if check(sentence, first):
+                return
+            first = False
+            yield sentence
+    if buffer.strip() and not check(buffer, first):
+        yield buffer
