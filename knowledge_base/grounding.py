@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import tokenize
+from knowledge_base.text import has_cjk, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
@@ -236,8 +236,7 @@ def standalone_question(backend, prompt: str, previous: str, follow_up: str, max
 
     # Worked examples in the follow-up's language first: the small model rewrites Chinese far more faithfully
     # after seeing what is wanted (English examples made it repeat the previous question).
-    chinese = bool(re.search(r"[\u4e00-\u9fff]", follow_up))
-    shots = [m for before, after, rewritten in _REWRITE_EXAMPLES if bool(re.search(r"[\u4e00-\u9fff]", after)) == chinese
+    shots = [m for before, after, rewritten in _REWRITE_EXAMPLES if has_cjk(after) == has_cjk(follow_up)
              for m in (ask(before, after), Message("assistant", rewritten))]
     reply = "".join(backend.stream([Message("system", prompt), *shots, ask(previous, follow_up)],
                                    max_tokens=max_tokens, temperature=0.0)).strip()
