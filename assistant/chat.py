@@ -87,6 +87,7 @@ class Turn:
     error: str | None = None
     replaced: bool = False
     grounding: str = ""  # the shop's own text the answer rests on (contact details in it are not PII leaks)
+    asked: str = ""  # the question searched for: a follow-up rewritten as a question of its own, else the text
 
     @property
     def action(self) -> str:
@@ -181,7 +182,8 @@ class ChatService:
                 from assistant.router import ConversationState
 
                 session.state = ConversationState()
-            turn.route = self.router.route(text, session.state, turn.lookup, language=turn.language)
+            # A follow-up ("and to Hong Kong?") is classified as the question it stands for, not as a fragment.
+            turn.route = self.router.route(turn.asked or text, session.state, turn.lookup, language=turn.language)
         action = turn.action
         if action == "handoff":
             return self._handoff(turn)
@@ -214,6 +216,7 @@ class ChatService:
                                               turn.text, earlier, turn.checks)
                 if asked != turn.text:
                     earlier = []  # the rewrite carries what it needs of the earlier question
+                    turn.asked = asked
                 turn.lookup = self.kb.lookup(asked, turn.language, earlier)
                 if self.verifier is not None:
                     turn.checks += self.verifier.check(turn.lookup)

@@ -345,6 +345,21 @@ def test_a_follow_up_is_rewritten_as_a_question_of_its_own_and_searched_alone(pi
     assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
 
 
+def test_a_rewritten_follow_up_is_routed_as_the_question_it_stands_for(pipeline):
+    # "and to zebra?" alone reads as out of scope (the keyword classifier's "and to"); the question it stands for
+    # is a shop question the documents do not answer: an honest decline, not the out-of-scope reply
+    chat, fb, _ = pipeline
+    chat.router.intent_clf.rules = {"and to": "out_of_scope"}
+    session = chat.sessions.get("s-route")
+    chat.respond("How long is the warranty?", session).collect()
+    fb.queue("How much is shipping to zebra?")
+    assert chat.respond("and to zebra?", session).collect().route["action"] == "decline"
+    other = chat.sessions.get("s-route2")
+    chat.respond("How long is the warranty?", other).collect()
+    fb.queue("How long is the warranty?")  # a rewrite that lost the follow-up's words: routed as written
+    assert chat.respond("and to zebra?", other).collect().route["action"] == "fallback"
+
+
 def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline):
     # the model repeated the earlier question: the new subject (低因) is lost
     _, _, seen, _ = _follow_up(pipeline, "古吉多少钱？")
