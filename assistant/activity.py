@@ -110,6 +110,10 @@ class MarkedBackend:
         with self._beacon.active():
             yield from self._inner.stream(messages, **opts)
 
+    def yes_log_odds(self, messages, *args, **opts) -> float:
+        with self._beacon.active():
+            return self._inner.yes_log_odds(messages, *args, **opts)
+
     def __getattr__(self, name):  # set_adapters, n_ctx, close ...: the wrapped backend's own
         return getattr(self._inner, name)
 

@@ -61,8 +61,17 @@ def test_the_marked_backend_marks_during_generate_and_stream_and_delegates_the_r
             seen.append(QuietWaiter(path, quiet_s=1.0).busy())
             return super().generate(messages, **opts)
 
+        def yes_log_odds(self, messages, *args, **opts):
+            seen.append(QuietWaiter(path, quiet_s=1.0).busy())
+            return super().yes_log_odds(messages, *args, **opts)
+
     beacon = ChatBeacon(path, interval_s=0.05)
-    backend = MarkedBackend(Probe(), beacon)
+    backend = MarkedBackend(Probe(["NO", "2.5"]), beacon)
+    # a scored reading (yes_log_odds) marks the app busy like a generation
+    assert backend.yes_log_odds([{"role": "user", "content": "yes?"}]) == -4.0
+    assert backend.yes_log_odds([{"role": "user", "content": "yes?"}]) == 2.5
+    assert seen == [True, True]
+    seen.clear()
     backend.generate([{"role": "user", "content": "hello"}])
     assert seen == [True]
     stream = backend.stream([{"role": "user", "content": "hello"}])

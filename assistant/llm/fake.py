@@ -48,6 +48,15 @@ class FakeBackend:
         # Word-sized chunks, keeping whitespace, so "".join(stream) == generate().
         yield from re.findall(r"\S+\s*|\s+", self._next(messages, opts))
 
+    def yes_log_odds(self, messages: Sequence[Message], yes=(), no=(), **opts) -> float:
+        """The queued reply as log odds: a number as written, else -4 for a NO and +4 for anything else (how a
+        sampled reply is read)."""
+        reply = self._next(messages, {k: v for k, v in opts.items() if k != "max_tokens"}).strip()
+        try:
+            return float(reply)
+        except ValueError:
+            return -4.0 if reply.upper().startswith("NO") else 4.0
+
     @property
     def last_prompt(self) -> list[Message]:
         return self.calls[-1]["messages"] if self.calls else []

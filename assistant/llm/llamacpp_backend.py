@@ -20,6 +20,8 @@ from assistant.llm.config import LLMConfig
 from assistant.llm.embedded import check_gguf
 
 log = logging.getLogger(__name__)
+YES_WORDS = ("YES", "Yes", "yes")
+NO_WORDS = ("NO", "No", "no")
 
 
 def import_llama_cpp():
@@ -135,3 +137,33 @@ class LlamaCppBackend:
                         yield piece
             except (RuntimeError, ValueError) as exc:
                 raise GenerationError(f"llama.cpp failed while answering: {exc}") from None
+
+    def yes_log_odds(self, messages: Sequence[Message], yes: Sequence[str] = YES_WORDS,
+                     no: Sequence[str] = NO_WORDS, **opts) -> float:
+        """log P(yes) - log P(no) of the reply's first token: how sure the model is, where a sampled YES/NO throws
+        that away (a threshold can then be set on data). Casings of each word are added up. The prompt goes
+        through the same chat template and prompt cache as `stream`."""
+        import numpy as np
+
+        msgs, o = self._prepare(messages, {**opts, "max_tokens": 1})
+        model, lock = self._get(o.adapter)
+        seen: dict[str, np.ndarray] = {}
+
+        def keep_logits(_input_ids, scores):
+            seen["logits"] = np.array(scores, dtype=np.float64)
+            return scores
+
+        with lock:
+            try:
+                model.create_chat_completion(messages=[m.as_dict() for m in msgs], max_tokens=1, temperature=0.0,
+                                             logits_processor=import_llama_cpp().LogitsProcessorList([keep_logits]))
+            except (RuntimeError, ValueError) as exc:
+                raise GenerationError(f"llama.cpp failed while reading: {exc}") from None
+        if "logits" not in seen:
+            raise GenerationError("llama.cpp returned no logits for the reply's first token")
+        logp = seen["logits"] - np.logaddexp.reduce(seen["logits"])
+
+        def first_tokens(words: Sequence[str]) -> list[int]:
+            return sorted({model.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})
+
+        return float(np.logaddexp.reduce(logp[first_tokens(yes)]) - np.logaddexp.reduce(logp[first_tokens(no)]))
