@@ -373,8 +373,8 @@ def threshold_sweep(runtime, turns, topic_of, removed) -> dict:
     for threshold in (0.84, 0.88, 0.92):
         out[f"cosine {threshold:.2f}"] = coverage_with(runtime, cands, turns, topic_of, removed, grouping="cosine",
                                                       threshold=threshold)
-    for weight in (0.0, 0.2, 0.3, 0.4):
-        for threshold in (0.25, 0.3, 0.35):
+    for weight in (0.0, 0.2, 0.3):
+        for threshold in (0.1, 0.2, 0.3):
             out[f"shop w={weight} t={threshold}"] = coverage_with(
                 runtime, cands, turns, topic_of, removed, reference, grouping="shop", threshold=threshold,
                 neighbour_weight=weight)

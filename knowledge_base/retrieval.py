@@ -1,17 +1,14 @@
 """Hybrid retrieval: BM25 (jieba words for Chinese) and vectors from Chroma, fused by RRF or a weight,
 optionally diversified (MMR), with metadata filters. Each hit keeps both raw scores for calibration.
 
-A curated answer published with several phrasings (the gap report's one-click fix: rows `STEM-LANG` and
-`STEM-LANG-vK` of one table) is matched question to question first, as help desks match annotated replies:
-when one of its phrasings, in either language, is the customer's question's nearest FAQ question, that answer
-alone is the result (`CuratedAnswers`).
+A curated answer published with several phrasings (the gap report's one-click fix) is matched question to
+question first (knowledge_base/curated_answers.py).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from dataclasses import dataclass, field
 
@@ -20,6 +17,8 @@ import numpy as np
 from assistant.citations import Citation
 from assistant.errors import InputError
 from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.curated_answers import CuratedAnswers
+from knowledge_base.filters import chroma_where, matches
 from knowledge_base.store import ChromaStore
 from knowledge_base.text import tokenize
 
@@ -59,36 +58,6 @@ class SearchHit:
                 "vector_score": None if self.vector_score is None else round(self.vector_score, 4)}
 
 
-def chroma_where(filters: dict | None) -> dict | None:
-    """{"lang": "zh", "kind": {"$in": [...]}} -> Chroma's where (one key, or $and of several)."""
-    if not filters:
-        return None
-    if not isinstance(filters, dict):
-        raise InputError(f"filters must be a mapping of metadata key to value, got {filters!r}")
-    clauses = [{k: v} for k, v in filters.items()]
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-_OPS = {
-    "$eq": lambda v, a: v == a, "$ne": lambda v, a: v != a,
-    "$in": lambda v, a: v in a, "$nin": lambda v, a: v not in a,
-    "$gt": lambda v, a: v is not None and v > a, "$gte": lambda v, a: v is not None and v >= a,
-    "$lt": lambda v, a: v is not None and v < a, "$lte": lambda v, a: v is not None and v <= a,
-}
-
-
-def matches(meta: dict, filters: dict | None) -> bool:
-    """The same filter semantics as Chroma, for the BM25 side (which lives in memory)."""
-    for key, cond in (filters or {}).items():
-        value = meta.get(key)
-        for op, arg in (cond.items() if isinstance(cond, dict) else [("$eq", cond)]):
-            if op not in _OPS:
-                raise InputError(f"filter operator {op!r} is not supported (use {' '.join(_OPS)})")
-            if not _OPS[op](value, arg):
-                return False
-    return True
-
-
 class BM25Index:
     """bm25s over every chunk of the collection, kept in memory; rebuilt when the collection changes."""
 
@@ -125,106 +94,6 @@ class BM25Index:
         best = np.argpartition(-scores, n - 1)[:n]
         best = best[np.argsort(-scores[best], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in best if scores[i] > 0]
-
-
-# A curated table's row ids: `STEM-LANG` answers, `STEM-LANG-vK` the same answer asked another way.
-_CURATED_ID = re.compile(r"^(?P<stem>.+)-(?P<lang>[a-z]{2})(?:-v(?P<variant>\d+))?$")
-MIN_LANGUAGE_QUESTIONS = 3  # fewer FAQ questions in a language: centre it on the mean of all of them
-# Centred cosine below which a nearest curated phrasing is no match (bench/gaps.py, dev shop): off-topic
-# questions land near some phrasing too, just not this near. The retriever uses `knowledge_base.curated_min_similarity`.
-CURATED_MIN_SIMILARITY = 0.3
-
-
-def _units(m) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float32).reshape(len(m), -1)
-    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
-
-
-class CuratedAnswers:
-    """The FAQ answers published with alternate phrasings, matched question to question.
-
-    The embedder's raw cosine puts every Chinese-English pair below most same-language pairs, so a phrasing in
-    the other language never wins on it. Each question is first centred on its language's mean FAQ question
-    (what "this is Chinese" adds goes, what it asks stays). A curated answer is the match when one of its
-    phrasings is the question's nearest FAQ question on that centred cosine, at least `min_similarity`:
-    a shop's other FAQ rows still win the questions nearer to them."""
-
-    def __init__(self, ids: list[str], groups: list[int], langs: list[str], metas: list[dict], raw: np.ndarray,
-                 centred: np.ndarray, others: np.ndarray, means: dict[str, np.ndarray],
-                 min_similarity: float = CURATED_MIN_SIMILARITY):
-        self.ids, self.groups, self.langs, self.metas = ids, np.asarray(groups), langs, metas
-        self.raw, self.centred, self.others, self.means = raw, centred, others, means
-        self.min_similarity = min_similarity
-
-    @classmethod
-    def empty(cls, min_similarity: float = CURATED_MIN_SIMILARITY) -> CuratedAnswers:
-        return cls([], [], [], [], np.zeros((0, 1)), np.zeros((0, 1)), np.zeros((0, 1)), {}, min_similarity)
-
-    @classmethod
-    def from_store(cls, store: ChromaStore, cache: dict[str, np.ndarray],
-                   min_similarity: float = CURATED_MIN_SIMILARITY) -> CuratedAnswers:
-        """Read the FAQ rows; embed (once, `cache` keeps them) the questions only when some answer has phrasings."""
-        from assistant.language import answer_language
-        from knowledge_base.embeddings import embed_queries
-
-        faq = [(cid, meta) for cid, _, meta in store.iter_all(documents=False) if meta.get("kind") == "faq"
-               and str(meta.get("question") or "").strip()]
-        stems: dict[tuple[str, str], list[int]] = {}
-        has_variants: set[tuple[str, str]] = set()
-        for i, (_, meta) in enumerate(faq):
-            m = _CURATED_ID.match(str(meta.get("row_id") or ""))
-            if m:
-                key = (str(meta.get("source", "")), m["stem"])
-                stems.setdefault(key, []).append(i)
-                if m["variant"]:
-                    has_variants.add(key)
-        curated = {i: g for g, key in enumerate(sorted(has_variants)) for i in stems[key]}
-        if not curated:
-            return cls.empty(min_similarity)
-        questions = [str(meta["question"]) for _, meta in faq]
-        if len(cache) > 2 * len(questions) + 1000:  # mostly questions of rows deleted since: start afresh
-            cache.clear()
-        missing = [q for q in dict.fromkeys(questions) if q not in cache]
-        if missing:
-            for q, v in zip(missing, _units(embed_queries(store.embedder, missing)), strict=True):
-                cache[q] = v
-        raw = np.stack([cache[q] for q in questions])
-        langs = [str(meta.get("lang") or answer_language(q)) for (_, meta), q in zip(faq, questions, strict=True)]
-        means = {lang: raw[[k for k, x in enumerate(langs) if x == lang]].mean(axis=0) for lang in set(langs)
-                 if langs.count(lang) >= MIN_LANGUAGE_QUESTIONS}
-        means[""] = raw.mean(axis=0)
-        centred = _units(np.stack([v - means.get(lang, means[""]) for v, lang in zip(raw, langs, strict=True)]))
-        mine = sorted(curated)
-        others = [k for k in range(len(faq)) if k not in curated]
-        return cls([faq[k][0] for k in mine], [curated[k] for k in mine], [langs[k] for k in mine],
-                   [faq[k][1] for k in mine], raw[mine], centred[mine],
-                   centred[others] if others else np.zeros((0, raw.shape[1])), means, min_similarity)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def match(self, qvec: np.ndarray, query: str, filters: dict | None = None) -> tuple[str, float] | None:
-        """(chunk id, similarity) of the curated row that answers `query`, else None. The row is the matched
-        answer's in the query's language (its phrasing nearest the query), when the answer has one; the
-        similarity is the raw cosine of the answer's nearest phrasing, in whichever language."""
-        if not self.ids or qvec.shape[-1] != self.raw.shape[1]:
-            return None
-        from assistant.language import answer_language
-
-        lang = answer_language(query)
-        q = _units([qvec])[0]
-        centred = _units([q - self.means.get(lang, self.means[""])])[0]
-        near = self.centred @ centred
-        best = int(np.argmax(near))
-        if near[best] < self.min_similarity or (len(self.others) and float(np.max(self.others @ centred)) > near[best]):
-            return None
-        raw = self.raw @ q
-        members = [k for k in np.flatnonzero(self.groups == self.groups[best]) if matches(self.metas[k], filters)]
-        if not members:
-            return None
-        own = [k for k in members if self.langs[k] == lang] or members
-        row = max(own, key=lambda k: raw[k])
-        return self.ids[row], float(np.max(raw[self.groups == self.groups[best]]))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

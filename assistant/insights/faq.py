@@ -276,7 +276,7 @@ def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = N
 def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list[dict]:
     """The curated table's rows of one proposal: `gap-N-LANG` per answer, and `gap-N-LANG-vK` per ticked customer
     phrasing in a language that has an answer (the same answer, asked their way). Retrieval reads rows named
-    so as one answer (knowledge_base.retrieval.CuratedAnswers): a question nearest any of its phrasings, in
+    so as one answer (knowledge_base.curated_answers.CuratedAnswers): a question nearest any of its phrasings, in
     either language, gets that answer rather than older rows."""
     from knowledge_base.text import normalize_question
 

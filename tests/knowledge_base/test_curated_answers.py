@@ -1,5 +1,5 @@
 """A curated answer published with its customers' phrasings wins the questions asked in any of those words,
-in either language, and only those (knowledge_base.retrieval.CuratedAnswers)."""
+in either language, and only those (knowledge_base.curated_answers.CuratedAnswers)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_rows_without_phrasings_are_not_curated_answers_and_a_publish_is_seen(kb
 
 # --- the match threshold is a setting ---------------------------------------------------------------
 def _answers(min_similarity: float):
-    from knowledge_base.retrieval import CuratedAnswers
+    from knowledge_base.curated_answers import CuratedAnswers
 
     unit = np.eye(3)
     # one curated answer with one phrasing along axis 0; one other FAQ question along axis 2
@@ -138,7 +138,8 @@ def test_another_faq_question_nearer_than_the_phrasing_wins():
 def test_the_retriever_reads_the_checked_setting(tmp_path):
     from assistant.errors import ConfigError
     from knowledge_base import KnowledgeBaseConfig
-    from knowledge_base.retrieval import CURATED_MIN_SIMILARITY, HybridRetriever
+    from knowledge_base.curated_answers import CURATED_MIN_SIMILARITY
+    from knowledge_base.retrieval import HybridRetriever
 
     cfg = KnowledgeBaseConfig(db_path=str(tmp_path / "db"))
     assert cfg.curated_min_similarity == CURATED_MIN_SIMILARITY
@@ -146,3 +147,47 @@ def test_the_retriever_reads_the_checked_setting(tmp_path):
     assert HybridRetriever(None, cfg).curated_min_similarity == 0.5
     with pytest.raises(ConfigError, match="curated_min_similarity"):
         KnowledgeBaseConfig(db_path=str(tmp_path / "db"), curated_min_similarity=0.0)
+
+
+# --- a customer's phrasing grouped with the wrong answer --------------------------------------------
+SHOP_WITHOUT_SHIPPING = "\n".join(SHOP.splitlines()[:1] + SHOP.splitlines()[3:]) + "\n"
+# gap-1 (instalments) was published with a phrasing about delivery that its gap group had swept in;
+# gap-2, published later, answers delivery.
+MIXED = """id,question,answer,lang
+gap-1-en,is there a way to spread the payment over months,Orders over ¥1000 can be split into 3 or 6 months.,en
+gap-1-en-v1,when will my parcel arrive,Orders over ¥1000 can be split into 3 or 6 months.,en
+gap-1-zh,可以分期付款吗？,满1000元可用花呗分3期或6期免息。,zh
+gap-2-en,How long does delivery take?,Orders arrive in 2-4 business days.,en
+gap-2-zh,多久能送到？,一般2到4个工作日送达。,zh
+"""
+
+
+def test_a_phrasing_another_published_answer_suits_better_gets_that_answer(tmp_path):
+    cfg = KnowledgeBaseConfig(db_path=str(tmp_path / "db"), collection="mixed", abstain_threshold=0.0,
+                              faq_threshold=0.95, evidence_threshold=0.0)
+    kb = KnowledgeBase.from_config(cfg, TopicEmbedder())
+    assert kb.ingest([write(tmp_path / "faq.csv", SHOP_WITHOUT_SHIPPING),
+                      write(tmp_path / "gap_answers.csv", MIXED)], progress=False).ok
+    # its nearest phrasing is gap-1's (the very words), but gap-2's own passage is about delivery
+    assert [h.id for h in kb.search("when will my parcel arrive")] == ["gap-2-en"]
+    # gap-1's own question and its answer's other language keep gap-1
+    assert [h.id for h in kb.search("is there a way to spread the payment over months")] == ["gap-1-en"]
+    assert [h.id for h in kb.search("可以分期付款吗？")] == ["gap-1-zh"]
+
+
+def _passages(vectors, groups, langs):
+    from knowledge_base.curated_answers import AnswerPassages
+
+    ids = [f"gap-{g + 1}-{lang}" for g, lang in zip(groups, langs, strict=True)]
+    return AnswerPassages(ids, np.array(groups), langs, [{"row_id": i, "kind": "faq"} for i in ids],
+                          np.asarray(vectors, dtype=float))
+
+
+def test_the_rival_answer_is_taken_only_when_its_passage_suits_better_in_the_questions_language():
+    unit = np.eye(3)
+    passages = _passages([unit[0], unit[1], unit[2]], [0, 1, 1], ["en", "en", "zh"])
+    query = np.array([0.6, 0.8, 0.0])  # nearer answer 1's English passage than answer 0's
+    assert passages.better(query, "en", 0, None) == ("gap-2-en", pytest.approx(0.8))
+    assert passages.better(np.array([0.8, 0.6, 0.0]), "en", 0, None) is None  # its own answer suits it best
+    assert passages.better(query, "en", 0, {"kind": "doc"}) is None  # filters apply to the rival too
+    assert passages.better(query, "en", 5, None) is None  # nothing to compare its own answer with: it stays
