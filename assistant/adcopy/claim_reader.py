@@ -6,13 +6,15 @@ inventions ("packs into its own pocket") and, on copy written by someone who nev
 as well ("two sides you can sleep on"). Word lists tuned on one set of copy did not carry to the next; a
 model asked one yes/no question per flagged clause tells a paraphrase from an invention the way a reviewer
 would (the same idea as knowledge_base.answer.Verifier for answers). It fails closed: a flag is cleared only
-on a plain YES, and kept on NO, on anything else and on any error.
+on a plain YES, and kept on NO, on anything else and on any error. LogOddsReader asks the same question and keeps
+the answer as a number (log P(YES) - log P(NO)), one signal of the calibrated score in flag_scorer.py.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 
 from assistant.adcopy.checks import clauses
@@ -57,6 +59,22 @@ def _question(info: str, claim: str, words: list[str], zh: bool, added: bool = F
     return f"PRODUCT INFO:\n{info}\n\nCLAIM: {claim}\n(words in question: {focus})\n{ask} YES or NO"
 
 
+def reader_messages(info: str, claim: str, words: list[str], zh: bool, added: bool = False,
+                    examples: bool = True) -> list[Message]:
+    """The reader's chat: rules, the few-shot pairs, then the question. Everything before the row is the same for
+    every question, so llama.cpp reuses it from its cache; the row comes next, shared by one asset's questions."""
+    prompt = PROMPT_ZH if zh else PROMPT_EN
+    if added:  # the same rules with the answers swapped, to match the turned-round question
+        prompt = prompt.replace("YES", "\0").replace("NO", "YES").replace("\0", "NO")
+    msgs = [Message("system", prompt)]
+    if examples:
+        for ex_info, ex_claim, ex_words, answer in EXAMPLES:
+            if added:
+                answer = "NO" if answer == "YES" else "YES"
+            msgs += [Message("user", _question(ex_info, ex_claim, ex_words, zh, added)), Message("assistant", answer)]
+    return msgs + [Message("user", _question(info, claim, words, zh, added))]
+
+
 class ClaimReader:
     """`keep(text, info, claims)`: the word claims the model does not read as supported by `info`.
 
@@ -92,17 +110,7 @@ class ClaimReader:
         return self._backend
 
     def _messages(self, info: str, claim: str, words: list[str], zh: bool) -> list[Message]:
-        prompt = PROMPT_ZH if zh else PROMPT_EN
-        if self.added:  # the same rules with the answers swapped, to match the turned-round question
-            prompt = prompt.replace("YES", "\0").replace("NO", "YES").replace("\0", "NO")
-        msgs = [Message("system", prompt)]
-        if self.examples:
-            for ex_info, ex_claim, ex_words, answer in EXAMPLES:
-                if self.added:
-                    answer = "NO" if answer == "YES" else "YES"
-                msgs += [Message("user", _question(ex_info, ex_claim, ex_words, zh, self.added)),
-                         Message("assistant", answer)]
-        return msgs + [Message("user", _question(info, claim, words, zh, self.added))]
+        return reader_messages(info, claim, words, zh, self.added, self.examples)
 
     def supported(self, info: str, claim: str, words: list[str]) -> bool:
         """One yes/no reading; True only on a reply that starts with YES (or 是), NO (否) when `ask` is "added"."""
@@ -147,9 +155,18 @@ class ClaimReader:
         return [c for c in claims if c in kept]
 
 
-def claim_reader_for(model: str, backend=None, settings=None) -> ClaimReader | None:
-    """The reader `adcopy.claim_reader` names, or None when it is ''. The chat backend serves it when it already
-    runs that model on llama.cpp; otherwise a second llama.cpp model is built on the first word flag."""
+def claim_reader_for(model: str, backend=None, settings=None, flag_score: bool | None = None):
+    """The second reading of word flags asked for: with `flag_score` (default: the settings' `adcopy.flag_score`)
+    the calibrated score (flag_scorer.py, its reader model named by its weights file), else the reader `model`
+    (`adcopy.claim_reader`) names, or None when it is ''. The chat backend serves the yes/no reader when it
+    already runs that model on llama.cpp; otherwise a second llama.cpp model is built on the first word flag."""
+    if flag_score is None:
+        flag_score = getattr(getattr(settings, "adcopy", None), "flag_score", False)
+    if flag_score:
+        from assistant.adcopy.flag_scorer import flag_scorer_from_file
+
+        llm = getattr(settings, "llm", None)
+        return flag_scorer_from_file(threads=getattr(llm, "n_threads", 0), cache_dir=getattr(llm, "cache_dir", ""))
     if not model:
         return None
     cfg = getattr(backend, "cfg", None)
@@ -171,3 +188,41 @@ def reader_backend(model: str, llm_cfg=None) -> Callable[[], object]:
                                   temperature=0.0, stop=[], fake_replies=[])
         return build_backend(cfg)
     return build
+
+
+class LogOddsReader:
+    """The reader's question answered as a number: log P(YES) - log P(NO) of the model's next token, read from its
+    logits instead of sampled (the llama.cpp backend's `yes_log_odds`). A yes/no answer throws away how sure the
+    model was; this keeps it, so a threshold can be set on data (flag_scorer.py) rather than where the model's own
+    50 % happens to fall.
+
+    `model`: an embedded profile (qwen2.5-0.5b, qwen2.5-1.5b) or a .gguf file, loaded on the first question in a
+    llama.cpp context of its own (the weights are mmap-ed, so a chat model on the same file shares their pages).
+    Questions about one asset share the prompt up to the row, which llama.cpp's prompt cache does not evaluate
+    again."""
+
+    def __init__(self, model: str, threads: int = 0, cache_dir: str = "", language: str = "auto",
+                 examples: bool = True, n_ctx: int = 2048):
+        if language not in ("auto", "en"):
+            raise ValueError(f"language must be auto or en, got {language!r}")
+        self.model, self.threads, self.cache_dir, self.n_ctx = model, threads, cache_dir, n_ctx
+        self.language, self.examples = language, examples
+        self._backend = None
+        self._lock = threading.Lock()  # one llama.cpp context answers one question at a time
+        self.calls = 0
+
+    def _load(self):
+        from assistant.llm.config import LLMConfig
+        from assistant.llm.factory import build_backend
+
+        return build_backend(LLMConfig(backend="llamacpp", model=self.model, n_threads=self.threads,
+                                       n_ctx=self.n_ctx, cache_dir=self.cache_dir, startup_probe=False))
+
+    def log_odds(self, info: str, claim: str, words: list[str]) -> float:
+        """log P(YES) - log P(NO) for "does the info support this claim?": high = supported. Raises on failure."""
+        zh = self.language == "auto" and bool(_CJK.search(claim))
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._load()
+            self.calls += 1
+            return self._backend.yes_log_odds(reader_messages(info, claim, words, zh, examples=self.examples))

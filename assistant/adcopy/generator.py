@@ -167,7 +167,8 @@ class AdCopyGenerator:
         words = self.cfg.word_check == "always" or (self.cfg.word_check == "feed" and bool(brief.details))
         if words not in self._checkers:
             # None: the claims file decides (on unless it says word_check: false); False: listed facts only.
-            reader = claim_reader_for(self.cfg.claim_reader, self.backend, self.settings) if words else None
+            reader = (claim_reader_for(self.cfg.claim_reader, self.backend, self.settings, self.cfg.flag_score)
+                      if words else None)
             self._checkers[words] = FactChecker(self.cfg.claims_file or None, words=None if words else False,
                                                 reader=reader)
         fact_checker = self._checkers[words]
