@@ -24,6 +24,7 @@ from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import InputError, NotFoundError
+from assistant.insights.grouping import unit_rows
 from assistant.storage import Base, utc_now
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,6 @@ def faq_rows(kb) -> list[dict]:
             for cid, _, m in kb.store.iter_all(documents=False) if m.get("kind") == "faq"]
 
 
-def _unit(vectors) -> np.ndarray:
-    m = np.asarray(vectors, dtype=np.float64)
-    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
-
-
 def verdict(a: dict, b: dict) -> str | None:
     """'contradiction' when two answers to one question state different figures; 'duplicate' when they are in
     the same language and agree; None for a translation (other language, same figures)."""
@@ -126,7 +122,7 @@ def check_rows(rows: list[dict], existing: list[dict], embedder, threshold: floa
 
     if not rows or not existing:
         return []
-    m = _unit(embed_queries(embedder, [r["question"] for r in rows] + [e["question"] for e in existing]))
+    m = unit_rows(embed_queries(embedder, [r["question"] for r in rows] + [e["question"] for e in existing]))
     sims = m[:len(rows)] @ m[len(rows):].T
     flags = []
     for i, r in enumerate(rows):
@@ -152,7 +148,7 @@ def faq_conflicts(kb, threshold: float):
     rows = faq_rows(kb)
     if len(rows) < 2:
         return pd.DataFrame(columns=cols)
-    m = _unit(embed_queries(kb.embedder, [r["question"] for r in rows]))
+    m = unit_rows(embed_queries(kb.embedder, [r["question"] for r in rows]))
     sims = m @ m.T
     out = []
     for i, j in zip(*np.triu_indices(len(rows), k=1), strict=True):

@@ -37,7 +37,8 @@ class ShopReference:
     place_units: np.ndarray  # per chunk, the place it belongs to (a FAQ row and its translation share one)
 
 
-def _unit(m) -> np.ndarray:
+def unit_rows(m) -> np.ndarray:
+    """Rows scaled to length 1 (a single vector becomes one row): cosines are then dot products."""
     m = np.asarray(m, dtype=np.float64)
     if m.ndim == 1:
         m = m[None, :]
@@ -76,7 +77,7 @@ def reference_from_kb(kb) -> ShopReference | None:
             return None
         rows = kb.store.get([cid for cid, _ in chosen], embeddings=True)
         chosen = [(cid, meta) for cid, meta in chosen if cid in rows and rows[cid][2] is not None]
-        places = _unit([rows[cid][2] for cid, _ in chosen])
+        places = unit_rows([rows[cid][2] for cid, _ in chosen])
         langs = [str(meta.get("lang", "")) for _, meta in chosen]
         is_faq = np.array([meta.get("kind") == "faq" for _, meta in chosen])
         units = np.arange(len(chosen))
@@ -85,7 +86,7 @@ def reference_from_kb(kb) -> ShopReference | None:
             paired = pair_translations(places[idx], [langs[i] for i in idx])
             units[idx] = idx[paired]
         questions = [(str(m.get("question", "")), str(m.get("lang", ""))) for _, m in faq if m.get("question")]
-        qvec = _unit(embed_queries(kb.embedder, [q for q, _ in questions])) if questions else np.zeros((0, 1))
+        qvec = unit_rows(embed_queries(kb.embedder, [q for q, _ in questions])) if questions else np.zeros((0, 1))
         return ShopReference(qvec, np.array([lang for _, lang in questions]), places, units)
     except Exception as exc:  # noqa: BLE001 - without the shop's data the grouping falls back to centring alone
         log.warning("cannot read the knowledge base for grouping: %s", exc)
@@ -107,7 +108,7 @@ def centred_cosine(vectors: np.ndarray, langs: list[str], reference: ShopReferen
     for lang in set(langs):
         mine = pool[pool_langs == lang]
         centred[langs_arr == lang] -= mine.mean(axis=0) if len(mine) >= MIN_LANGUAGE_REFERENCE else overall
-    centred = _unit(centred)
+    centred = unit_rows(centred)
     return centred @ centred.T
 
 
@@ -128,7 +129,7 @@ def neighbour_overlap(vectors: np.ndarray, reference: ShopReference, temperature
 def question_similarity(vectors: np.ndarray, langs: list[str], reference: ShopReference | None,
                         neighbour_weight: float, temperature: float) -> np.ndarray:
     """The similarity grouping thresholds: centred cosine, blended with the knowledge-base neighbour overlap."""
-    vectors = _unit(vectors)
+    vectors = unit_rows(vectors)
     similarity = centred_cosine(vectors, langs, reference)
     if reference is not None and neighbour_weight > 0 and len(reference.places) \
             and reference.places.shape[1] == vectors.shape[1]:

@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
+from assistant.insights.grouping import unit_rows
 
 log = logging.getLogger(__name__)
-
-
-def _unit(vectors) -> np.ndarray:
-    m = np.asarray(vectors, dtype=np.float64)
-    if m.ndim == 1:
-        m = m[None, :]
-    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
 
 
 def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
@@ -34,8 +27,8 @@ def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
     if not questions or not rows:
         return []
     langs = [r["lang"] for r in rows]
-    answers = _unit(kb.embedder.embed_documents([f"{r['question']}\n{r['answer']}" for r in rows]))
-    asked = _unit(embed_queries(kb.embedder, [q["question"] for q in questions]))
+    answers = unit_rows(kb.embedder.embed_documents([f"{r['question']}\n{r['answer']}" for r in rows]))
+    asked = unit_rows(embed_queries(kb.embedder, [q["question"] for q in questions]))
     own = asked @ answers.T
     total = kb.store.count()
     fits = []

@@ -92,14 +92,19 @@ def test_an_unrelated_question_is_not_merged_into_a_gap_group():
 
 
 def _reference(rows: dict[str, np.ndarray], langs: list[str]):
-    from assistant.insights.grouping import ShopReference, _unit, pair_translations
+    from assistant.insights.grouping import ShopReference, pair_translations, unit_rows
 
-    places = _unit(np.stack(list(rows.values())))
+    places = unit_rows(np.stack(list(rows.values())))
     return ShopReference(np.zeros((0, DIM)), np.array([]), places, pair_translations(places, langs))
 
 
 def test_questions_landing_near_one_faq_row_or_its_translation_are_joined():
-    from assistant.insights.grouping import _unit, neighbour_overlap, pair_translations, question_similarity
+    from assistant.insights.grouping import (
+        neighbour_overlap,
+        pair_translations,
+        question_similarity,
+        unit_rows,
+    )
 
     rng = np.random.default_rng(0)
     base = {name: rng.normal(size=DIM) for name in ("returns", "payment")}
@@ -108,15 +113,15 @@ def test_questions_landing_near_one_faq_row_or_its_translation_are_joined():
             "payment-en": base["payment"] + 0.3 * rng.normal(size=DIM),
             "payment-zh": base["payment"] + 0.3 * rng.normal(size=DIM)}
     langs = ["en", "zh", "en", "zh"]
-    units = pair_translations(_unit(np.stack(list(rows.values()))), langs)
+    units = pair_translations(unit_rows(np.stack(list(rows.values()))), langs)
     assert units[0] == units[1] and units[2] == units[3] and units[0] != units[2]  # a row and its translation
     reference = _reference(rows, langs)
     # Two questions whose own vectors share little (different words, different languages) but which are both
     # nearest to the returns rows; a third nearest to payment.
-    noise = _unit(rng.normal(size=(3, DIM)))[:, :]
-    q = _unit(np.stack([0.5 * _unit(rows["returns-en"])[0] + 0.8 * noise[0],
-                        0.5 * _unit(rows["returns-zh"])[0] + 0.8 * noise[1],
-                        0.5 * _unit(rows["payment-en"])[0] + 0.8 * noise[2]]))
+    noise = unit_rows(rng.normal(size=(3, DIM)))[:, :]
+    q = unit_rows(np.stack([0.5 * unit_rows(rows["returns-en"])[0] + 0.8 * noise[0],
+                        0.5 * unit_rows(rows["returns-zh"])[0] + 0.8 * noise[1],
+                        0.5 * unit_rows(rows["payment-en"])[0] + 0.8 * noise[2]]))
     overlap = neighbour_overlap(q, reference, temperature=0.01)
     assert overlap[0, 1] > 0.8 and overlap[0, 2] < 0.2
     alone = question_similarity(q, ["en", "zh", "en"], reference, neighbour_weight=0.0, temperature=0.01)
