@@ -13,17 +13,15 @@ the answer as a number (log P(YES) - log P(NO)), one signal of the calibrated sc
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 
 from assistant.adcopy.checks import clauses
 from assistant.adcopy.text import fold
 from assistant.llm.base import Message
+from knowledge_base.text import has_cjk
 
 log = logging.getLogger(__name__)
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 PROMPT_EN = (
     "You check ad copy against the PRODUCT INFO a shop gave. Answer YES when the info supports the CLAIM: the "
@@ -75,6 +73,26 @@ def reader_messages(info: str, claim: str, words: list[str], zh: bool, added: bo
     return msgs + [Message("user", _question(info, claim, words, zh, added))]
 
 
+def flags_by_clause(text: str, claims: list, whole_text: bool = False,
+                    never_read: tuple[str, ...] = ()) -> tuple[list[tuple[str, list]], list]:
+    """([(clause, its word flags)], the claims left as they are): a model reads each clause once about all its
+    flags. Claims of other kinds, word flags whose `why` is in `never_read` and words found in no clause are left.
+    `whole_text`: the text is one clause (also when it splits into none)."""
+    parts = [] if whole_text else [c.strip() for c, _ in clauses(text) if c.strip()]
+    groups: dict[str, list] = {}
+    left = []
+    for claim in claims:
+        if claim.kind != "word" or claim.why in never_read:
+            left.append(claim)
+            continue
+        where = next((p for p in parts if claim.text in fold(p)), None) if parts else text.strip()
+        if where is None:
+            left.append(claim)
+        else:
+            groups.setdefault(where, []).append(claim)
+    return list(groups.items()), left
+
+
 class ClaimReader:
     """`keep(text, info, claims)`: the word claims the model does not read as supported by `info`.
 
@@ -120,7 +138,7 @@ class ClaimReader:
         backend = self.backend
         if backend is None:
             return False
-        zh = self.language == "auto" and bool(_CJK.search(claim))
+        zh = self.language == "auto" and has_cjk(claim)
         try:
             self.calls += 1
             reply = backend.generate(self._messages(info, claim, words, zh), max_tokens=2, temperature=0.0)
@@ -137,19 +155,8 @@ class ClaimReader:
     def keep(self, text: str, info: str, claims: list) -> list:
         """The claims still standing: word flags grouped by the clause that holds them, each clause read once;
         a clause read as supported clears its flags. Claims of other kinds, and words found in no clause, stay."""
-        parts = [c.strip() for c, _ in clauses(text) if c.strip()] if self.context == "clause" else []
-        by_claim: dict[str, list] = {}
-        kept = []
-        for claim in claims:
-            if claim.kind != "word":
-                kept.append(claim)
-                continue
-            where = next((p for p in parts if claim.text in fold(p)), None) if parts else text.strip()
-            if where is None:
-                kept.append(claim)
-            else:
-                by_claim.setdefault(where, []).append(claim)
-        for where, flagged in by_claim.items():
+        groups, kept = flags_by_clause(text, claims, whole_text=self.context == "asset")
+        for where, flagged in groups:
             if not self.supported(info, where, [c.text for c in flagged]):
                 kept += flagged
         return [c for c in claims if c in kept]
@@ -175,7 +182,7 @@ def claim_reader_for(model: str, backend=None, settings=None, flag_score: bool |
     return ClaimReader(reader_backend(model, getattr(settings, "llm", None)))
 
 
-def reader_backend(model: str, llm_cfg=None) -> Callable[[], object]:
+def reader_backend(model: str, llm_cfg=None, n_ctx: int = 2048) -> Callable[[], object]:
     """A function that builds the reader's llama.cpp backend for `model` (an embedded profile or a GGUF file):
     greedy, two new tokens, a small context, no task adapter; threads and cache as the chat model's."""
     def build():
@@ -184,7 +191,7 @@ def reader_backend(model: str, llm_cfg=None) -> Callable[[], object]:
         from assistant.llm import LLMConfig, build_backend
 
         base = llm_cfg if llm_cfg is not None else LLMConfig()
-        cfg = dataclasses.replace(base, backend="llamacpp", model=model, adapters={}, n_ctx=2048, max_tokens=2,
+        cfg = dataclasses.replace(base, backend="llamacpp", model=model, adapters={}, n_ctx=n_ctx, max_tokens=2,
                                   temperature=0.0, stop=[], fake_replies=[])
         return build_backend(cfg)
     return build
@@ -213,14 +220,13 @@ class LogOddsReader:
 
     def _load(self):
         from assistant.llm.config import LLMConfig
-        from assistant.llm.factory import build_backend
 
-        return build_backend(LLMConfig(backend="llamacpp", model=self.model, n_threads=self.threads,
-                                       n_ctx=self.n_ctx, cache_dir=self.cache_dir, startup_probe=False))
+        return reader_backend(self.model, LLMConfig(n_threads=self.threads, cache_dir=self.cache_dir,
+                                                    startup_probe=False), n_ctx=self.n_ctx)()
 
     def log_odds(self, info: str, claim: str, words: list[str]) -> float:
         """log P(YES) - log P(NO) for "does the info support this claim?": high = supported. Raises on failure."""
-        zh = self.language == "auto" and bool(_CJK.search(claim))
+        zh = self.language == "auto" and has_cjk(claim)
         with self._lock:
             if self._backend is None:
                 self._backend = self._load()

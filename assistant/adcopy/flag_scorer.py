@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.adcopy.checks import clauses
-from assistant.adcopy.text import fold
 from assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -117,19 +115,9 @@ class FlagModel:
 def flag_groups(text: str, claims: list) -> tuple[list[tuple[str, list]], list]:
     """([(clause, its scorable word flags)], the claims that are never scored): exact facts, comparison words and
     words found in no clause stay as they are."""
-    parts = [c.strip() for c, _ in clauses(text) if c.strip()]
-    groups: dict[str, list] = {}
-    fixed = []
-    for claim in claims:
-        if claim.kind != "word" or claim.why in NEVER_SCORED:
-            fixed.append(claim)
-            continue
-        where = next((p for p in parts if claim.text in fold(p)), None)
-        if where is None:
-            fixed.append(claim)
-        else:
-            groups.setdefault(where, []).append(claim)
-    return list(groups.items()), fixed
+    from assistant.adcopy.claim_reader import flags_by_clause
+
+    return flags_by_clause(text, claims, never_read=NEVER_SCORED)
 
 
 def word_features(text: str, word: str, why: str) -> dict[str, float]:
