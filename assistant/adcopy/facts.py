@@ -5,9 +5,10 @@ Two layers. Exact facts are matched by kind (`data/claims.yaml`): numbers with t
 numerals, English number words via knowledge_base.grounding), materials, colours and certifications as alias
 groups across languages, claim shapes, model codes. Every other claim-bearing word must be supported too
 (support.py: in the sources, or a generic marketing word of `data/generic_words.yaml`), so open-ended inventions
-("packs into its own pocket", "附赠猫薄荷") are caught without a list of them. A small model phrases well and
-invents easily ("100%纯棉" for a cotton blend, "2-year warranty" for none): this is the plain-code check that
-stands between it and the shop's customers.
+("packs into its own pocket", "附赠猫薄荷") are caught without a list of them, unless the word sits in a frame that
+names the customer's world rather than the product ("into your bag", "in the shower": `in_scene`). A small model
+phrases well and invents easily ("100%纯棉" for a cotton blend, "2-year warranty" for none): this is the plain-code
+check that stands between it and the shop's customers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.adcopy.checks import drop_clauses
+from assistant.adcopy.scene_frames import in_scene
 from assistant.adcopy.support import SourceWords, WordSupport, WordSupportConfig, stem
 from assistant.adcopy.text import contains_term, fold
 from assistant.config import load_yaml_file
@@ -77,6 +79,7 @@ class _Vocab:
     ordinary: frozenset[str] = frozenset()  # words any ad may use (listed, plus common to the headline lists)
     word_check: bool = True  # every other claim-bearing word must be supported too (support.py)
     generic_words: str = ""  # that check's generic-word file; "" = the shipped one
+    scene_frames: bool = True  # word flags in a frame that states nothing about the product are cleared (in_scene)
 
 
 @lru_cache(maxsize=4)
@@ -108,7 +111,7 @@ def load_vocab(path: str | None = None) -> _Vocab:
     if words_file and not Path(words_file).is_absolute():
         words_file = str(p.parent / words_file)
     return _Vocab(units, unit_re, number_words, tuple(terms), generic, patterns, ignore, frozenset(ordinary),
-                  bool(data.get("word_check", True)), words_file)
+                  bool(data.get("word_check", True)), words_file, bool(data.get("scene_frames", True)))
 
 
 def _words(text: str) -> list[str]:
@@ -147,12 +150,23 @@ def _stem(word: str) -> str:
     return word
 
 
-# Conversions trivial enough to trust: the metric prefixes and hours, and counts. Inches, pounds, months are not converted (a
-# rounded conversion would let "61 cm" pass for "24 inch").
+# Conversions trivial enough to trust: the metric prefixes and hours, counts, 成 (tenths: 六成 = 60 %), weeks and months
+# as the days an offer counts ("两个月" for "60天"). Inches and pounds are not converted (a rounded conversion would let
+# "61 cm" pass for "24 inch").
 _BASE_UNITS = {"mm": ("mm", 1), "cm": ("mm", 10), "m": ("mm", 1000), "g": ("g", 1), "kg": ("g", 1000),
                "ml": ("ml", 1), "l": ("ml", 1000), "minute": ("minute", 1), "hour": ("minute", 60),
                # 支 is a thread count ("400支") and a measure word for tubes and pens ("3支装" = 3 pieces)
-               "thread_count": ("piece", 1), "piece": ("piece", 1)}
+               "thread_count": ("piece", 1), "piece": ("piece", 1), "percent": ("percent", 1),
+               "tenth": ("percent", 10), "day": ("day", 1), "week": ("day", 7), "month": ("day", 30)}
+# Spoken lengths: "1米5" and "一米半" are 1.5 m, "1米8的床" a 1.8 m bed.
+_SPOKEN_LENGTH = re.compile(r"(\d|[一两二三四五六七八九])米([1-9一二三四五六七八九半])(?![\d.厘毫])")
+_ZH_DIGIT = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"两": "2", "半": "5"}
+# Multiples the knowledge base's number reader does not take as numbers ("triple filter" states 三重过滤).
+_MULTIPLES = {"triple": 3.0, "treble": 3.0, "quadruple": 4.0}
+_MEASURE_NAMES = {**dict.fromkeys(("g", "kg", "lb"), "weight 重量"), **dict.fromkeys(("ml", "l"), "capacity 容量"),
+                  **dict.fromkeys(("mm", "cm", "m", "inch"), "size 尺寸 length 长度")}
+# IEC 60529: IPX7 and IPX8 are immersion ratings (waterproof), IPX4 to IPX6 splash and jet ratings.
+_IP_RATING = re.compile(r"ipx([4-8])")
 
 
 def _in_base(value: float, unit: str | None) -> tuple[float, str | None]:
@@ -182,9 +196,11 @@ class FactChecker:
     reading of word flags (claim_reader.ClaimReader), asked only when word flags are all a text has."""
 
     def __init__(self, vocab_file: str | Path | None = None, words: WordSupportConfig | bool | None = None,
-                 reader=None):
+                 reader=None, scene_frames: bool | None = None):
         self.vocab = load_vocab(str(vocab_file) if vocab_file else None)
         self.reader = reader
+        # word flags in a scene frame (in_scene) are cleared; None: as the claims file says, on by default
+        self.scene_frames = self.vocab.scene_frames if scene_frames is None else scene_frames
         if words is None:
             words = WordSupportConfig(words_file=self.vocab.generic_words) if self.vocab.word_check else False
         self.support = WordSupport(words) if isinstance(words, WordSupportConfig) else (
@@ -203,14 +219,15 @@ class FactChecker:
     def numbers(self, text: str) -> list[tuple[float, str | None, str]]:
         """(value, canonical unit or None, as written) for every number the text states."""
         t = self._mask_words(fold(unicodedata.normalize("NFKC", text or "")))
+        t = _SPOKEN_LENGTH.sub(lambda m: "{}.{}米".format(*(_ZH_DIGIT.get(d, d) for d in m.groups())), t)
         out, rest, ends = [], list(t), []
         for m in self._num.finditer(t):
             value = _value(m.group("num"))
             if value is None:
                 continue
             unit = "money" if m.group("cur") else (self.vocab.units.get(m.group("unit")) if m.group("unit") else None)
-            # "200x230cm": the first side is in cm too, not "200 times"
-            if out and out[-1][1] == "times" and not t[ends[-1]:m.start()].strip() and unit not in (None, "times", "money"):
+            # "200x230cm": the first side is in cm too, not "200 times"; "220x240" with no unit is a size all the same
+            if out and out[-1][1] == "times" and not t[ends[-1]:m.start()].strip() and unit not in ("times", "money"):
                 out[-1] = (out[-1][0], unit, out[-1][2])
             out.append((value, unit, m.group(0).strip()))
             ends.append(m.end())
@@ -257,10 +274,20 @@ class FactChecker:
             src.pairs.add((value, unit))
             if unit is None:
                 src.bare.add(value)
+        # a multiple supports the bare numeral ("三重"), not a quantity with a unit ("3个月")
+        src.pairs |= {(v, "times") for w, v in _MULTIPLES.items() if re.search(rf"\b{w}\b", src.folded)}
         src.codes = self._codes(text)
         src.groups = {(kind, name) for kind, name, _ in self.terms(text, overlaps=True)}
+        for m in _IP_RATING.finditer(src.folded):
+            src.groups |= {("claim", "water-repellent")} | ({("claim", "waterproof")} if m.group(1) >= "7" else set())
         if self.support:
             src.words = self.support.index(src.folded)
+            # A stated quantity names its measure: "2.1 kg" is the weight ("weighs 2.1 kg", "重2.1公斤"). Only in the
+            # row's own languages: a name in the other would open copy in that language to the word check.
+            names = {n for _, u in src.pairs if u in _MEASURE_NAMES for n in _MEASURE_NAMES[u].split()}
+            names = {n for n in names if (src.words.stems if n.isascii() else src.words.chars)}
+            if names:
+                src.words = self.support.index(src.folded + "\n" + " ".join(sorted(names)))
         return src
 
     def _masked(self, text: str) -> str:
@@ -301,10 +328,12 @@ class FactChecker:
                 if c not in src.folded and _loose(c) not in loose_src]
         named = " ".join(c.text for c in out)
         # "不变形" is what "不易变形" says too, and "oven-safe" what "oven safe" says
+        stated = {alias for kind, name, alias in self.terms(text) if (kind, name) in src.groups}
         out += [Claim("claim", fold(s), s) for s in self.shapes(text)
-                if _loose(fold(s)) not in loose_src and fold(s) not in fold(named)]
+                if _loose(fold(s)) not in loose_src and fold(s) not in fold(named) and fold(s) not in stated]
         if self.support and src.words is not None:
-            out += [Claim("word", w, w, why) for w, why in self.support.explain(self._masked(text), src.words)]
+            out += [Claim("word", w, w, why) for w, why in self.support.explain(self._masked(text), src.words)
+                    if not (self.scene_frames and in_scene(w, why, text, self.vocab.units))]
         out = list(dict.fromkeys(out))
         # An exact fact already fails the text: reading its word flags too would cost model calls for nothing.
         if self.reader is not None and out and all(c.kind == "word" for c in out):
