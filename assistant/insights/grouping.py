@@ -12,12 +12,20 @@ unrelated questions (bench/gaps.py measures it). Two corrections, both from the 
   (a row and its translation count as one place), and two questions are similar when they land near the same
   places, whatever their words or language. The overlap of the two distributions (Bhattacharyya coefficient
   of softmax(similarity / temperature) over the places) is blended in with `neighbour_weight`.
+
+Centring narrows the gap between languages without closing it, so the report can also put each question into
+one language with the shop's LLM (QuestionTranslator) and blend the translations' similarity in
+(assistant.insights.gaps.group_questions).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -152,3 +160,106 @@ def average_linkage(similarity: np.ndarray, threshold: float) -> list[int]:
     labels = fcluster(linkage(squareform(distance, checks=False), method="average"), t=1.0 - threshold,
                       criterion="distance")
     return [int(x) for x in labels]
+
+
+class QuestionTranslator:
+    """Puts gap questions into one language with the shop's LLM before they are embedded: the embedder's
+    Chinese-English cosine stays weak even after centring, so two customers asking one thing in two languages
+    land in two groups. A question already in `into` is kept as written; translations are remembered (in
+    memory, and in `cache_file` when given) because the report is computed again on every view."""
+
+    def __init__(self, backend, prompt: str, into: str = "en", cache_file: str | Path | None = None,
+                 keep_days: float = 0.0, max_new: int = 200):
+        self.backend, self.prompt, self.into = backend, prompt, into
+        self.cache_file = Path(cache_file) if cache_file else None
+        self.keep_days, self.max_new = keep_days, max_new
+        self.cache: dict[str, dict] = self._load()
+        self.translated = 0  # model calls made by this translator (the cache's hits cost none)
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.into}\n{text}".encode()).hexdigest()[:24]
+
+    def _load(self) -> dict[str, dict]:
+        if self.cache_file is None or not self.cache_file.exists():
+            return {}
+        try:
+            return dict(json.loads(self.cache_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:  # a broken cache only costs translating again
+            log.warning("cannot read the translation cache %s: %s", self.cache_file, exc)
+            return {}
+
+    def _save(self) -> None:
+        if self.cache_file is None:
+            return
+        if self.keep_days > 0:  # the translations are customers' words too: kept no longer than the store keeps them
+            cutoff = time.time() - self.keep_days * 86400.0
+            self.cache = {k: v for k, v in self.cache.items() if v.get("used", 0) >= cutoff}
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.cache, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.cache_file)
+        except OSError as exc:
+            log.warning("cannot write the translation cache %s: %s", self.cache_file, exc)
+
+    def _ask(self, text: str) -> str:
+        from assistant.errors import AssistantError
+        from assistant.llm.base import Message
+
+        try:
+            reply = "".join(self.backend.stream([Message("system", self.prompt), Message("user", text)],
+                                                max_tokens=96, temperature=0.0))
+        except AssistantError as exc:
+            log.warning("could not translate a gap question: %s", exc.one_line())
+            return ""
+        lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+        return lines[0] if lines else ""
+
+    def translate(self, texts: list[str], langs: list[str]) -> dict[str, str]:
+        """{question: its text in `into`} for the questions in another language, newest last in `texts` first
+        translated; at most `max_new` model calls a report (the rest keep their own words until a later view)."""
+        out: dict[str, str] = {}
+        now = time.time()
+        pending = list(dict.fromkeys(t for t, lang in zip(texts, langs, strict=True) if lang != self.into and t))
+        changed, made = False, 0
+        for text in reversed(pending):  # the newest questions matter most when the budget runs out
+            key = self._key(text)
+            if key not in self.cache:
+                if made >= self.max_new:
+                    continue
+                made += 1
+                self.translated += 1
+                translated = self._ask(text)
+                if not translated:  # a failed call is tried again by the next report, not remembered
+                    continue
+                self.cache[key] = {"text": translated}
+            self.cache[key]["used"] = now
+            changed = True
+            out[text] = self.cache[key]["text"]
+        if changed:
+            self._save()
+        return out
+
+
+def question_translator(runtime) -> QuestionTranslator | None:
+    """The runtime's gap-question translator: the shop's larger model when it has one (the second reader,
+    knowledge_base.verify_model: it translates far better), else the chat's model. None when switched off, and
+    with the fake backend, whose queued test replies are no translations: grouping then compares the customers'
+    own words, as before."""
+    cfg = runtime.settings.insights
+    if not cfg.translate_questions:
+        return None
+
+    def build():
+        if runtime.settings.llm.backend == "fake":
+            return None
+        verifier = runtime.verifier
+        backend = verifier.backend if verifier is not None else runtime.backend
+        return QuestionTranslator(backend, runtime.shop.text("translate_question", cfg.pivot_language),
+                                  cfg.pivot_language, cfg.translation_cache or None,
+                                  float(runtime.settings.storage.retention_days), cfg.translate_per_report)
+    try:
+        return runtime.component("gap_translator", build)
+    except Exception as exc:  # noqa: BLE001 - without a model the report groups the questions' own words
+        log.warning("cannot translate gap questions: %s", exc)
+        return None

@@ -91,7 +91,7 @@ def record_turn(runtime, session_id: str, reply, language: str, channel: str, qu
         question = question if question is not None else asked
         searched = question
         if question and earlier:
-            from knowledge_base.grounding import with_context
+            from knowledge_base.questions import with_context
 
             searched = with_context(question, earlier)
         redactor = runtime.redactor
