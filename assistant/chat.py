@@ -26,7 +26,7 @@ from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
-from assistant.question_lookup import CrossLanguageRetry, rewrite_follow_up
+from assistant.question_lookup import CrossLanguageRetry, look_up_core, rewrite_follow_up
 from assistant.rate_limit import check_window
 from assistant.shop import Shop
 
@@ -61,6 +61,9 @@ class ChatConfig:
     cross_language_min_score: float = field(
         default=0.95, metadata={"help": "the translated question's evidence must score this much (and pass the "
                                         "second reading) to be answered from"})
+    cross_language_gain: float = field(
+        default=0.0, metadata={"help": "and this much more than the untranslated question's best sentence (which "
+                                       "the second reading may already have turned down)"})
 
     def __post_init__(self):
         if self.max_history_turns < 0:
@@ -220,9 +223,11 @@ class ChatService:
                 turn.lookup = self.kb.lookup(asked, turn.language, earlier)
                 if self.verifier is not None:
                     turn.checks += self.verifier.check(turn.lookup)
+                    turn.lookup = look_up_core(self.kb, self.verifier, turn.lookup, turn.language, earlier,
+                                               turn.checks)
                 if self.cfg.cross_language_retry:
                     retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
-                                               self.cfg.cross_language_min_score)
+                                               self.cfg.cross_language_min_score, self.cfg.cross_language_gain)
                     turn.lookup = retry.complete(turn.lookup, turn.language, turn.checks)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent

@@ -1,7 +1,9 @@
-"""Two steps the chat takes around the knowledge base's lookup, both with the LLM and both only when needed:
+"""Steps the chat takes around the knowledge base's lookup, each only when needed:
 
 - a **follow-up** ("那低因的呢？" after "古吉多少钱？") is rewritten as a question of its own before it is searched:
   searched together with the question before it, the old subject wins and the customer gets the old answer;
+- a **vented message** (emoji, "!!", shouting) whose evidence the second reading turned down is looked up again as
+  the question inside it;
 - **no answer, or an answer to only some of a message's questions**: the unanswered question is asked once more,
   translated, because the answer may be on a page in the other language ("H2 有多重？" over an English spec sheet),
   which neither words nor this embedder match well. Answered questions never pay for it.
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str]) -> str:
     """`text` as a question of its own when it is a follow-up of `earlier` questions; `text` itself otherwise, or
     when the rewrite fails (the lookup then searches both questions together)."""
-    from knowledge_base.grounding import is_follow_up, standalone_question
+    from knowledge_base.questions import is_follow_up, standalone_question
 
     if not earlier or not is_follow_up(text):
         return text
@@ -36,11 +38,35 @@ def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], chec
     return rewritten or text
 
 
+def look_up_core(kb, verifier, lookup, language: str, earlier: list[str], checks: list[str]):
+    """A vented message ("This is ridiculous. I ordered a week ago!! How long does shipping take?!") whose evidence
+    the second reading turned down, looked up once more as the question inside it (question_core): read against the
+    whole message, the reader weighs the venting too. The knowledge base already does this for a message whose
+    passages score too low; this is the same for one declined after the reading. Returns the better lookup, or
+    `lookup` itself."""
+    from knowledge_base.questions import question_core, sounds_annoyed
+
+    # Only a message with the marks of venting: in a calm one the clause that asks nothing often holds the subject
+    # ("礼品卡买了不想要，可以退款吗"), and its question alone ("可以退款吗") would be answered for something else.
+    if lookup.answerable or lookup.faq is not None or not sounds_annoyed(lookup.question):
+        return lookup
+    core = question_core(lookup.question)
+    if not core or core == lookup.question:
+        return lookup
+    again = kb.lookup(core, language, earlier)
+    found = verifier.check(again) if verifier is not None else []
+    if not again.answerable:
+        return lookup
+    checks += found + [f"answered the question inside the message: {core}"]
+    return again
+
+
 class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
-    def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95):
-        self.kb, self.translator, self.shop, self.verifier, self.min_score = kb, translator, shop, verifier, min_score
+    def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0):
+        self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
+        self.min_score, self.gain = min_score, gain
 
     def _translate(self, question: str, into: str) -> str:
         try:
@@ -61,7 +87,7 @@ class CrossLanguageRetry:
             return None
         second = self.kb.lookup(translated, language)
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
-        strong = second.evidence_score >= max(self.min_score, first.evidence_score + 0.03)
+        strong = second.evidence_score >= max(self.min_score, first.evidence_score + self.gain)
         second.answerable = second.answerable and strong
         second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
         found = self.verifier.check(second, always=True) if self.verifier is not None else []

@@ -174,7 +174,7 @@ class KnowledgeBase:
         answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
         that asks two things is looked up half by half (each half needs its own sentence). A message the documents
         do not answer as written is searched once more for the question inside it (question_core)."""
-        from knowledge_base.grounding import question_core
+        from knowledge_base.questions import question_core
 
         if not question or not question.strip():
             raise InputError("the question is empty")
@@ -190,7 +190,7 @@ class KnowledgeBase:
 
     def _look_up_message(self, question: str, language: str, earlier_questions: Sequence[str]) -> Lookup:
         from knowledge_base.answer import merge_parts
-        from knowledge_base.grounding import split_question, with_context
+        from knowledge_base.questions import carry_subject, split_question, with_context
 
         searched = with_context(question, earlier_questions)
         faq = self.faq_match(searched)
@@ -201,14 +201,19 @@ class KnowledgeBase:
         if len(parts) == 1:
             return self._look_up_one(searched, searched, language)
         first = with_context(parts[0], earlier_questions)
-        # A later half rarely names its subject ("…, and how long is its warranty?"): retrieve with the first
-        # half along, but pick the sentence for the half's own words.
         looked = [self._look_up_one(first, first, language)]
-        looked += [self._look_up_one(f"{first} {p}", p, language, faq_first=True) for p in parts[1:]]
+        for part in parts[1:]:
+            # A later half rarely names its subject: a Chinese one gets the first half's ("冷萃咖啡液" + "开了以后能放几
+            # 天") and stands alone; otherwise ("…, and how long is its warranty?") it is retrieved with the first
+            # half along, and its sentence picked for its own words.
+            carried = carry_subject(parts[0], part)
+            search = carried if carried != part else f"{first} {part}"
+            looked.append(self._look_up_one(search, carried, language, faq_first=True))
         return merge_parts(searched, language, looked)
 
     def _look_up_one(self, search_text: str, asked: str, language: str, faq_first: bool = False) -> Lookup:
         from knowledge_base.grounding import pick_evidence
+        from knowledge_base.questions import answer_kind
 
         if faq_first:
             faq = self.faq_match(search_text)
@@ -218,7 +223,7 @@ class KnowledgeBase:
         hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         ranked = self.evidence_finder.find(asked, hits)
-        evidence = pick_evidence(ranked, self.cfg.evidence_sentences)
+        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked))
         top = evidence[0].score if evidence else 0.0
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN

@@ -256,7 +256,7 @@ def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_wit
     lookup = chat.kb.lookup
 
     def recording_lookup(question, language=None, earlier_questions=()):
-        from knowledge_base.grounding import with_context
+        from knowledge_base.questions import with_context
 
         seen.append((question, tuple(earlier_questions)))
         return lookup(with_context(question, earlier_questions), language)  # as the real lookup searches
@@ -314,7 +314,7 @@ def _recording(chat, seen):
     lookup = chat.kb.lookup
 
     def recording_lookup(question, language=None, earlier_questions=()):
-        from knowledge_base.grounding import with_context
+        from knowledge_base.questions import with_context
 
         seen.append((question, tuple(earlier_questions)))
         return lookup(with_context(question, earlier_questions), language)
@@ -367,7 +367,7 @@ def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline)
 
 
 def test_standalone_question_keeps_one_clean_line_or_gives_up():
-    from knowledge_base.grounding import standalone_question
+    from knowledge_base.questions import standalone_question
 
     fb = FakeBackend()
     fb.queue("Standalone question: Does the H2 come in black?")
@@ -380,3 +380,43 @@ def test_standalone_question_keeps_one_clean_line_or_gives_up():
     fb.queue("咖啡豆拆封后还能退吗？")  # dropped the 没: the question turned around
     assert standalone_question(fb, "p", "咖啡豆拆封了还能退吗？", "那没拆封的呢？") is None
     assert "那没用过的呢？" in fb.last_prompt[1].content  # a worked example comes first
+
+
+def test_a_vented_message_the_reader_turned_down_is_asked_again_as_its_question(pipeline):
+    """Read against "This is ridiculous. I've waited all week!! How long is the warranty?!", the reader weighs the
+    venting and says NO; the question inside it ("How long is the warranty?") is looked up and read once more."""
+    from knowledge_base.answer import Verifier
+
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    chat.cfg.cross_language_retry = False
+    asked = []
+    lookup = chat.kb.lookup
+    chat.kb.lookup = lambda q, language=None, earlier_questions=(): asked.append(q) or lookup(q, language)
+    reader = FakeBackend(["NO", "YES"], default="NO")
+    chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
+    reply = chat.respond("This is ridiculous. I've waited all week!! How long is the warranty?!").collect()
+    assert asked[-1] == "How long is the warranty?" and len(reader.calls) == 2
+    assert reply.text == "The warranty is 2 years." and reply.route["action"] == "kb_answer"
+    # A plain question the reader turns down is not asked twice.
+    reader.queue("NO")
+    asked.clear()
+    assert "2 years" not in chat.respond("How long is the warranty?").collect().text and len(asked) == 1
+
+
+def test_a_calm_message_is_not_cut_down_to_its_question(pipeline):
+    """"I got the warranty card yesterday, how long is it?" has no venting: its clause that asks nothing holds the
+    subject, so the reader's NO stands and the message is not looked up again as "how long is it?"."""
+    from knowledge_base.answer import Verifier
+
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    chat.cfg.cross_language_retry = False
+    asked = []
+    lookup = chat.kb.lookup
+    chat.kb.lookup = lambda q, language=None, earlier_questions=(): asked.append(q) or lookup(q, language)
+    chat.verifier = Verifier(FakeBackend(["NO", "YES"], default="NO"), "Does the TEXT state what the QUESTION asks?")
+    chat.respond("I got the warranty card yesterday, how long is it valid?").collect()
+    assert asked == ["I got the warranty card yesterday, how long is it valid?"]

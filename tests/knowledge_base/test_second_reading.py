@@ -83,3 +83,26 @@ def test_a_borderline_kb_lookup_is_declined_without_a_reader(demo_kb):
     assert again.borderline == (top >= kb_module.BORDERLINE_EVIDENCE)
     far = with_thresholds(demo_kb, abstain=found.best_score + 2 * kb_module.BORDERLINE_MARGIN, faq=1.01)
     assert not far.lookup("How heavy is the oak dining table?").borderline
+
+
+def test_a_sentence_of_the_kind_the_question_asks_for_is_read_first():
+    """"How high is the Guji grown?" asks for a number: the altitude line scoring a hair below the bean's description
+    is read (and answered from) first; without the question saying what kind of fact it wants, score order stays."""
+    from knowledge_base.grounding import pick_evidence
+    from knowledge_base.questions import answer_kind
+
+    ranked = [sentence("Bright berry sweetness from the Guji highlands.", 0.95),
+              sentence("Altitude: 2,100-2,300 m", 0.93, "c-2"),
+              sentence("Process: natural", 0.90, "c-3")]
+    picked = pick_evidence(ranked, wanted=answer_kind("How high is the Guji grown?"))
+    assert [e.text for e in picked][:2] == ["Altitude: 2,100-2,300 m", "Bright berry sweetness from the Guji highlands."]
+    assert pick_evidence(ranked, wanted=answer_kind("Is the Guji a natural coffee?")) == ranked[:2]
+    # The question's own numbers and model names are not what it asks for: "the H2" does not make a sentence typed.
+    heavy = answer_kind("How heavy is the H2?")
+    assert not heavy("The Ember H2 is our hand grinder.") and heavy("Weight: 640 g")
+    days = answer_kind("Which days do you roast?")
+    assert days("We roast on Mondays and Thursdays.") and days("咖啡豆：我们每周一、周四烘焙。")
+    assert not days("Your box is roasted on the first roast day of the following month.")
+    # A typed sentence far behind the best one is not promoted over it.
+    far = [ranked[0], sentence("Altitude: 2,100-2,300 m", 0.80, "c-2")]
+    assert pick_evidence(far, wanted=answer_kind("How high is the Guji grown?"))[0] is far[0]

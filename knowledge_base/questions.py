@@ -1,0 +1,206 @@
+"""What a customer's message asks, in the shape the knowledge base can look it up: a follow-up written as a question
+of its own, a message that asks two things cut into its questions (the later one given the first one's subject), the
+question inside a vented message, and the kind of fact a question wants (a number, a day or time).
+
+Plain code where plain code is reliable; the LLM only rewrites follow-ups, checked against the customer's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from knowledge_base.grounding import numbers_in
+from knowledge_base.text import has_cjk, tokenize
+
+# What kind of fact a question asks for, when its words say so. Only kinds that plain code can see in a sentence.
+_ASKS_NUMBER = re.compile(
+    r"\bhow (?:many|much|long|heavy|tall|big|far|old|often|wide|high|large|soon|quickly|fast|hot|warm)\b|"
+    r"\bwhat(?:'s| is)? (?:the )?(?:size|weight|temperature|price|altitude|height|capacity|dimensions)\b|"
+    r"多少|几(?:天|个|次|号|岁|年|月|周|小时|分钟|克|斤|度|种|款|档|折)|多[高重长久大远宽厚深]|价格|价钱|运费|尺寸|重量|温度",
+    re.IGNORECASE)
+_ASKS_DAY = re.compile(r"\b(?:which|what) days?\b|星期几|周几|哪几天|哪天", re.IGNORECASE)
+_ASKS_TIME = re.compile(r"\b(?:when|what time|what hours)\b|什么时候|几点", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|\bweekends?\b|\bbusiness days?\b|"
+                      r"周[一二三四五六日末]|星期[一二三四五六日天]|工作日", re.IGNORECASE)
+
+
+_NAMED_CODE = re.compile(r"\b[A-Za-z]+-?\d[\w-]*")  # "H2", "SE-G02": a name, not a quantity ("640g" is one)
+
+
+def answer_kind(question: str) -> Callable[[str], bool] | None:
+    """A test for sentences of the kind that answers `question` (a number, a weekday, or a day or time), or None when the
+    question does not say. Numbers the question itself states ("250 g") and model names ("H2") are not answers."""
+    def quantities(text: str) -> set[float]:
+        return numbers_in(_NAMED_CODE.sub(" ", text))
+
+    asked = quantities(question)
+    if _ASKS_DAY.search(question):
+        return lambda text: bool(_WEEKDAY.search(text))
+    if _ASKS_TIME.search(question):
+        return lambda text: bool(_WEEKDAY.search(text) or quantities(text) - asked)
+    if _ASKS_NUMBER.search(question):
+        return lambda text: bool(quantities(text) - asked)
+    return None
+
+
+# --- follow-ups -------------------------------------------------------------------------------------------
+_FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|also|then|so|but|and if|那|那么|还有|另外|它|这个|那个|"
+                        r"这款|那款|如果是|要是)\b|^\s*(?:那|还有|另外|它|这个|那个|这款|那款|如果)", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:it|its|they|them|this|that|these|those|one)\b|它|这个|那个|这款|那款", re.IGNORECASE)
+
+
+def is_follow_up(question: str) -> bool:
+    """'那退货呢？', 'and for Germany?', 'does it come in blue?': meaningful only with the turn before."""
+    q = question.strip()
+    short = len(q) <= 8 if re.search(r"[\u4e00-\u9fff]", q) else len(q.split()) <= 4
+    return bool(_FOLLOW_UP.search(q)) or (short and bool(_PRONOUN.search(q))) or (short and q.endswith(("呢", "呢？", "呢?")))
+
+
+# Words that make a message a follow-up and say nothing about what it asks.
+_FOLLOW_UP_GLUE = {"那么", "那", "呢", "还有", "另外", "如果是", "如果", "要是", "它", "这个", "那个", "这款", "那款", "的",
+                   "吗", "？",
+                   "about", "also", "then", "so", "but", "if", "what", "how", "and"}
+
+
+_REWRITE_EXAMPLES = (
+    ("用过的耳机能退吗？", "那没用过的呢？", "没用过的耳机能退吗？"),
+    ("这件T恤多少钱？", "那卫衣呢？", "卫衣多少钱？"),
+)
+
+def standalone_question(backend, prompt: str, previous: str, follow_up: str, max_tokens: int = 64) -> str | None:
+    """The follow-up written as a question of its own ("古吉多少钱？" then "那低因的呢？" -> "低因的豆子多少钱？"), by the
+    LLM `backend` under `prompt`: searched alone, it finds the new subject, where the two questions searched together
+    find the old one. None when the reply is not one line or drops the follow-up's own words (the model answered,
+    or repeated the earlier question): the caller then searches with both questions together."""
+    from assistant.llm.base import Message
+
+    def ask(before: str, after: str) -> Message:
+        return Message("user", f"Previous question: {before.strip()}\nFollow-up: {after.strip()}")
+
+    # Worked examples in the follow-up's language first: the small model rewrites Chinese far more faithfully
+    # after seeing what is wanted (English examples made it repeat the previous question).
+    shots = [m for before, after, rewritten in _REWRITE_EXAMPLES if has_cjk(after) == has_cjk(follow_up)
+             for m in (ask(before, after), Message("assistant", rewritten))]
+    reply = "".join(backend.stream([Message("system", prompt), *shots, ask(previous, follow_up)],
+                                   max_tokens=max_tokens, temperature=0.0)).strip()
+    lines = [line.strip() for line in reply.splitlines() if line.strip()]
+    if len(lines) != 1:
+        return None
+    question = re.sub(r"^(?:standalone question|question|follow-up|问题)\s*[:：]\s*", "", lines[0], flags=re.I)
+    question = question.strip("\"'“”「」 ")
+    if not question or len(question) > 2 * (len(previous) + len(follow_up)) + 20:
+        return None
+    return question if _keeps_own_words(follow_up, question) else None
+
+
+def _keeps_own_words(follow_up: str, rewritten: str) -> bool:
+    """Does the rewrite keep the follow-up's own words (its new subject)? Chinese by character pairs: jieba cuts a
+    short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""
+    core = re.sub("|".join(sorted((g for g in _FOLLOW_UP_GLUE if not g.isascii()), key=len, reverse=True)), " ",
+                  follow_up)
+    pairs = {run[i:i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", core) for i in range(max(1, len(run) - 1))}
+    latin = {t for t in tokenize(re.sub(r"[\u4e00-\u9fff]", " ", follow_up)) if t not in _FOLLOW_UP_GLUE}
+    # Every one of them: a rewrite that drops one ("那没拆封的呢" -> "拆封后还能退吗") can turn the question around.
+    return all(p in rewritten for p in pairs) and latin <= set(tokenize(rewritten))
+
+
+def with_context(question: str, earlier_questions: Sequence[str]) -> str:
+    """What to search for: a follow-up carries the customer's previous question along."""
+    earlier = [q for q in earlier_questions if q.strip()]
+    if not earlier or not is_follow_up(question):
+        return question
+    return f"{earlier[-1].strip()} {question.strip()}"
+
+
+# Two questions in one message ("How much is the H2, and how long is its warranty?", "能寄北京吗？开了能放几天"):
+# each half is answered from its own sentence, or the better-scoring half crowds the other out.
+_ZH_ASKS = re.compile(r"吗|呢|多少|几|什么|怎么|怎样|哪|能不能|可不可以|是不是|是否|有没有|多久|多长|如何|为什么|谁")
+_EN_ASKS = re.compile(r"^\s*(?:how|what|which|when|where|who|why|do|does|did|is|are|can|could|will|would|should|"
+                      r"has|have)\b", re.IGNORECASE)
+_EN_AND = re.compile(r",?\s+and\s+(?=(?:how|what|which|when|where|who|why|do|does|is|are|can|will|would)\b)",
+                     re.IGNORECASE)
+
+
+def _asks(part: str) -> bool:
+    if re.search(r"[\u4e00-\u9fff]", part):
+        return bool(_ZH_ASKS.search(part)) or part.rstrip().endswith(("?", "？"))
+    return bool(_EN_ASKS.search(part)) or part.rstrip().endswith("?")
+
+
+def split_question(question: str, max_parts: int = 3) -> list[str]:
+    """The questions one message asks, in order; one item when it asks one thing. Only splits where both sides
+    are questions in their own right, so "I bought it 40 days ago, can I return it?" stays whole."""
+    pieces = [p.strip(" ，,;；") for p in re.split(r"(?<=[?？])\s*|[；;]\s*", question.strip()) if p.strip(" ，,;；")]
+    parts: list[str] = []
+    for piece in pieces:
+        if re.search(r"[\u4e00-\u9fff]", piece):
+            clauses = [c.strip() for c in re.split(r"[，,]", piece) if c.strip()]
+            if len(clauses) == 2 and all(_asks(c) and len(c) >= 4 for c in clauses):
+                parts += clauses
+                continue
+        else:
+            halves = [h.strip(" ,") for h in _EN_AND.split(piece) if h.strip(" ,")]
+            if len(halves) > 1 and all(len(h.split()) >= 3 for h in halves):
+                parts += halves
+                continue
+        parts.append(piece)
+    if len(parts) < 2 or len(parts) > max_parts or not all(_asks(p) for p in parts):
+        return [question.strip()]
+    return parts
+
+
+# Where a Chinese question's subject ends: the first verb of asking or being ("冷萃咖啡液|能寄到北京吗", "古吉|是什么处理法").
+_ZH_PREDICATE = re.compile(r"是|能|可以|可不可以|有没有|有|会|要|需要|怎么|怎样|如何|多少|多[高重长久大远宽]|几|什么|哪|吗|呢|"
+                           r"适合|支持|包括|含|用")
+_ZH_LEAD = re.compile(r"^(?:请问|你好|您好|我想问一下|我想问|想问一下|想问|那么|那|还有)[，, ]*")
+
+
+def carry_subject(first: str, later: str) -> str:
+    """The later question of a Chinese message that asks two things, with the first one's subject in front when it
+    does not name it ("冷萃咖啡液能寄到北京吗？" + "开了以后能放几天" -> "冷萃咖啡液开了以后能放几天"): read alone, "能放几天"
+    is answered by any product's shelf life. The subject is what the first question says before its first verb
+    of asking or being; nothing is carried when that is empty, too long to be a name, or opens with a verb. English later halves say
+    "it" or name their subject and are left as they are."""
+    if not has_cjk(later) or not has_cjk(first):
+        return later
+    head = _ZH_LEAD.sub("", first.strip())
+    m = _ZH_PREDICATE.search(head)
+    subject = head[:m.start()].strip(" ，,、") if m else ""
+    if not (2 <= len(subject) <= 16) or subject in later or _starts_with_verb(subject):
+        return later
+    return f"{subject}{later.lstrip()}"
+
+
+def _starts_with_verb(text: str) -> bool:
+    """"泡龙井水温…" opens with what is done, not with what it is done to: no subject to carry."""
+    import jieba.posseg as pseg
+
+    first = next(iter(pseg.cut(text)), None)
+    return first is not None and first.flag[:1] in ("v", "d", "p", "c", "u")
+
+
+# --- the question inside a vented message ----------------------------------------------------------------------
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
+_REPEATED_END = re.compile(r"([!?！？。.~～])[!?！？。.~～]+")
+_SHOUTED = re.compile(r"\b[A-Z]{3,}\b")  # "WHEN", not "K1" or "USB-C"
+_CLAUSE_END = re.compile(r"(?<=[!?！？。])\s*|(?<=[a-z]\.)\s+(?=[A-Z])|\s*[,，]\s*|\s*\n+\s*|\s*\x00\s*")
+
+
+def sounds_annoyed(message: str) -> bool:
+    """Emoji, repeated punctuation or a shouted word: the marks of venting that question_core takes away."""
+    return bool(_EMOJI.search(message) or _REPEATED_END.search(message) or _SHOUTED.search(message))
+
+
+def question_core(message: str) -> str | None:
+    """The question an annoyed message asks, without the venting around it: "seriously?? I've been calling all day,
+    WHEN is your customer service even open 😡" -> "WHEN is..." lower-cased; "都三天了还没收到！！！到底怎么查物流啊😤" ->
+    "到底怎么查物流啊". Emoji, repeated punctuation and shouting go; clauses that ask nothing go when another one asks.
+    None when nothing would change (a plain question is searched as it is)."""
+    text = _REPEATED_END.sub(r"\1", _EMOJI.sub("\x00", message))
+    text = _SHOUTED.sub(lambda m: m.group().lower(), text)
+    clauses = [c.strip(" \x00") for c in _CLAUSE_END.split(text) if c.strip(" \x00")]
+    asking = [c for c in clauses if _asks(c)]
+    core = " ".join(asking if asking and len(asking) < len(clauses) else clauses)
+    core = re.sub(r"\s+", " ", core).strip()
+    return core if core and core != message.strip() else None
