@@ -420,3 +420,30 @@ def test_a_calm_message_is_not_cut_down_to_its_question(pipeline):
     chat.verifier = Verifier(FakeBackend(["NO", "YES"], default="NO"), "Does the TEXT state what the QUESTION asks?")
     chat.respond("I got the warranty card yesterday, how long is it valid?").collect()
     assert asked == ["I got the warranty card yesterday, how long is it valid?"]
+
+
+def test_a_translated_lookup_is_not_held_to_a_first_reading_the_reader_turned_down(pipeline):
+    """"H2 有多重？" first finds a Chinese sentence scoring 0.96 that the reader turns down; the English spec line the
+    translated question finds scores 0.97: strong evidence (>= cross_language_min_score), at least as strong as the
+    first, so it is answered. Demanding a gain of 0.03 over the turned-down sentence (cross_language_gain) declines it."""
+    from knowledge_base.answer import Lookup, Verifier
+    from knowledge_base.grounding import Evidence
+
+    chat, fb, _ = pipeline
+    chat.cfg.cross_language_retry = True
+    chinese = evidence("刀盘更换费用为 68 元。", "warranty.zh.md", "z-1")
+    english = evidence("Weight: 640 g", "h2.md", "e-1")
+    chinese, english = (Evidence(e.text, e.hit, score, "") for e, score in ((chinese, 0.96), (english, 0.97)))
+
+    def lookup(question, language=None, earlier_questions=()):
+        found = english if question.isascii() else chinese
+        return Lookup(question, language or "zh", evidence=[found], best_score=0.9, evidence_score=found.score,
+                      answerable=True)
+
+    chat.kb.lookup = lookup
+    for gain, answered in ((0.0, True), (0.03, False)):
+        chat.cfg.cross_language_gain = gain
+        reader = FakeBackend(["NO", "How heavy is the H2?", "YES"], default="NO")
+        chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?", skip_above=1.01)
+        reply = chat.respond("H2 有多重？").collect()
+        assert ([c.source for c in reply.citations] == ["h2.md"]) is answered, (gain, reply.text)
