@@ -382,9 +382,8 @@ def test_standalone_question_keeps_one_clean_line_or_gives_up():
     assert "那没用过的呢？" in fb.last_prompt[1].content  # a worked example comes first
 
 
-def test_a_vented_message_the_reader_turned_down_is_asked_again_as_its_question(pipeline):
-    """Read against "This is ridiculous. I've waited all week!! How long is the warranty?!", the reader weighs the
-    venting and says NO; the question inside it ("How long is the warranty?") is looked up and read once more."""
+def _read_twice(pipeline):
+    """The chat on FakeKB with every lookup's question recorded and a reader that says NO, then YES."""
     from knowledge_base.answer import Verifier
 
     chat, fb, _ = pipeline
@@ -396,6 +395,13 @@ def test_a_vented_message_the_reader_turned_down_is_asked_again_as_its_question(
     chat.kb.lookup = lambda q, language=None, earlier_questions=(): asked.append(q) or lookup(q, language)
     reader = FakeBackend(["NO", "YES"], default="NO")
     chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
+    return chat, asked, reader
+
+
+def test_a_vented_message_the_reader_turned_down_is_asked_again_as_its_question(pipeline):
+    """Read against "This is ridiculous. I've waited all week!! How long is the warranty?!", the reader weighs the
+    venting and says NO; the question inside it ("How long is the warranty?") is looked up and read once more."""
+    chat, asked, reader = _read_twice(pipeline)
     reply = chat.respond("This is ridiculous. I've waited all week!! How long is the warranty?!").collect()
     assert asked[-1] == "How long is the warranty?" and len(reader.calls) == 2
     assert reply.text == "The warranty is 2 years." and reply.route["action"] == "kb_answer"
@@ -408,16 +414,7 @@ def test_a_vented_message_the_reader_turned_down_is_asked_again_as_its_question(
 def test_a_calm_message_is_not_cut_down_to_its_question(pipeline):
     """"I got the warranty card yesterday, how long is it?" has no venting: its clause that asks nothing holds the
     subject, so the reader's NO stands and the message is not looked up again as "how long is it?"."""
-    from knowledge_base.answer import Verifier
-
-    chat, fb, _ = pipeline
-    chat.kb = FakeKB(style="extract")
-    chat.answerer = chat.kb.answerer()
-    chat.cfg.cross_language_retry = False
-    asked = []
-    lookup = chat.kb.lookup
-    chat.kb.lookup = lambda q, language=None, earlier_questions=(): asked.append(q) or lookup(q, language)
-    chat.verifier = Verifier(FakeBackend(["NO", "YES"], default="NO"), "Does the TEXT state what the QUESTION asks?")
+    chat, asked, _ = _read_twice(pipeline)
     chat.respond("I got the warranty card yesterday, how long is it valid?").collect()
     assert asked == ["I got the warranty card yesterday, how long is it valid?"]
 
