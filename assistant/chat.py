@@ -62,8 +62,9 @@ class ChatConfig:
         default=0.95, metadata={"help": "the translated question's evidence must score this much (and pass the "
                                         "second reading) to be answered from"})
     cross_language_gain: float = field(
-        default=0.0, metadata={"help": "and this much more than the untranslated question's best sentence (which "
-                                       "the second reading may already have turned down)"})
+        default=0.0, metadata={"help": "how much more the translated question's evidence must score than the "
+                                       "untranslated question's best sentence (which the second reading may "
+                                       "already have turned down)"})
 
     def __post_init__(self):
         if self.max_history_turns < 0:

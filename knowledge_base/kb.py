@@ -203,9 +203,9 @@ class KnowledgeBase:
         first = with_context(parts[0], earlier_questions)
         looked = [self._look_up_one(first, first, language)]
         for part in parts[1:]:
-            # A later half rarely names its subject: a Chinese one gets the first half's ("冷萃咖啡液" + "开了以后能放几
-            # 天") and stands alone; otherwise ("…, and how long is its warranty?") it is retrieved with the first
-            # half along, and its sentence picked for its own words.
+            # A later half rarely names its subject: a Chinese one gets the first half's and stands alone
+            # ("冷萃咖啡液" + "开了以后能放几天"); otherwise ("…, and how long is its warranty?") it is retrieved
+            # with the first half along, and its sentence picked for its own words.
             carried = carry_subject(parts[0], part)
             search = carried if carried != part else f"{first} {part}"
             looked.append(self._look_up_one(search, carried, language, faq_first=True))
