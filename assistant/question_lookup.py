@@ -61,6 +61,18 @@ def look_up_core(kb, verifier, lookup, language: str, earlier: list[str], checks
     return again
 
 
+def translate_question(backend, prompt: str, question: str) -> str:
+    """`question` translated by `backend` under `prompt` (the shop's translate_question text): the reply's first
+    line; '' when the model fails (logged), so the caller goes on without the translation."""
+    try:
+        lines = "".join(backend.stream([Message("system", prompt), Message("user", question)],
+                                       max_tokens=96, temperature=0.0)).strip().splitlines()
+    except AssistantError as exc:
+        log.warning("could not translate the question: %s", exc.one_line())
+        return ""
+    return lines[0].strip() if lines else ""
+
+
 class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
@@ -69,14 +81,7 @@ class CrossLanguageRetry:
         self.min_score, self.gain = min_score, gain
 
     def _translate(self, question: str, into: str) -> str:
-        try:
-            lines = "".join(self.translator.stream(
-                [Message("system", self.shop.text("translate_question", into)), Message("user", question)],
-                max_tokens=96, temperature=0.0)).strip().splitlines()
-        except AssistantError as exc:
-            log.warning("could not translate the question: %s", exc.one_line())
-            return ""
-        return lines[0].strip() if lines else ""
+        return translate_question(self.translator, self.shop.text("translate_question", into), question)
 
     def retry(self, first, language: str, checks: list[str]):
         """A better lookup than `first` (not answerable) from the translated question, or None. The translation

@@ -202,22 +202,11 @@ class QuestionTranslator:
         except OSError as exc:
             log.warning("cannot write the translation cache %s: %s", self.cache_file, exc)
 
-    def _ask(self, text: str) -> str:
-        from assistant.errors import AssistantError
-        from assistant.llm.base import Message
-
-        try:
-            reply = "".join(self.backend.stream([Message("system", self.prompt), Message("user", text)],
-                                                max_tokens=96, temperature=0.0))
-        except AssistantError as exc:
-            log.warning("could not translate a gap question: %s", exc.one_line())
-            return ""
-        lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
-        return lines[0] if lines else ""
-
     def translate(self, texts: list[str], langs: list[str]) -> dict[str, str]:
         """{question: its text in `into`} for the questions in another language, newest last in `texts` first
         translated; at most `max_new` model calls a report (the rest keep their own words until a later view)."""
+        from assistant.question_lookup import translate_question
+
         out: dict[str, str] = {}
         now = time.time()
         pending = list(dict.fromkeys(t for t, lang in zip(texts, langs, strict=True) if lang != self.into and t))
@@ -229,7 +218,7 @@ class QuestionTranslator:
                     continue
                 made += 1
                 self.translated += 1
-                translated = self._ask(text)
+                translated = translate_question(self.backend, self.prompt, text)
                 if not translated:  # a failed call is tried again by the next report, not remembered
                     continue
                 self.cache[key] = {"text": translated}
