@@ -26,7 +26,7 @@ from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
-from assistant.question_lookup import CrossLanguageRetry, look_up_core, rewrite_follow_up
+from assistant.question_lookup import CrossLanguageRetry, rewrite_follow_up
 from assistant.rate_limit import check_window
 from assistant.shop import Shop
 
@@ -221,11 +221,8 @@ class ChatService:
                 if asked != turn.text:
                     earlier = []  # the rewrite carries what it needs of the earlier question
                     turn.asked = asked
-                turn.lookup = self.kb.lookup(asked, turn.language, earlier)
-                if self.verifier is not None:
-                    turn.checks += self.verifier.check(turn.lookup)
-                    turn.lookup = look_up_core(self.kb, self.verifier, turn.lookup, turn.language, earlier,
-                                               turn.checks)
+                turn.lookup = self.kb.lookup(asked, turn.language, earlier, reader=self.verifier,
+                                             checks=turn.checks)
                 if self.cfg.cross_language_retry:
                     retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
                                                self.cfg.cross_language_min_score, self.cfg.cross_language_gain)

@@ -2,8 +2,6 @@
 
 - a **follow-up** ("那低因的呢？" after "古吉多少钱？") is rewritten as a question of its own before it is searched:
   searched together with the question before it, the old subject wins and the customer gets the old answer;
-- a **vented message** (emoji, "!!", shouting) whose evidence the second reading turned down is looked up again as
-  the question inside it;
 - **no answer, or an answer to only some of a message's questions**: the unanswered question is asked once more,
   translated, because the answer may be on a page in the other language ("H2 有多重？" over an English spec sheet),
   which neither words nor this embedder match well. Answered questions never pay for it.
@@ -36,29 +34,6 @@ def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], chec
     if rewritten:
         checks.append(f"follow-up searched as: {rewritten}")
     return rewritten or text
-
-
-def look_up_core(kb, verifier, lookup, language: str, earlier: list[str], checks: list[str]):
-    """A vented message ("This is ridiculous. I ordered a week ago!! How long does shipping take?!") whose evidence
-    the second reading turned down, looked up once more as the question inside it (question_core): read against the
-    whole message, the reader weighs the venting too. The knowledge base already does this for a message whose
-    passages score too low; this is the same for one declined after the reading. Returns the better lookup, or
-    `lookup` itself."""
-    from knowledge_base.questions import question_core, sounds_annoyed
-
-    # Only a message with the marks of venting: in a calm one the clause that asks nothing often holds the subject
-    # ("礼品卡买了不想要，可以退款吗"), and its question alone ("可以退款吗") would be answered for something else.
-    if lookup.answerable or lookup.faq is not None or not sounds_annoyed(lookup.question):
-        return lookup
-    core = question_core(lookup.question)
-    if not core or core == lookup.question:
-        return lookup
-    again = kb.lookup(core, language, earlier)
-    found = verifier.check(again) if verifier is not None else []
-    if not again.answerable:
-        return lookup
-    checks += found + [f"answered the question inside the message: {core}"]
-    return again
 
 
 def translate_question(backend, prompt: str, question: str) -> str:

@@ -169,23 +169,39 @@ class KnowledgeBase:
             self._finder = EvidenceFinder(self.embedder)
         return self._finder
 
-    def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = ()) -> Lookup:
+    def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = (),
+               reader=None, checks: list[str] | None = None) -> Lookup:
         """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
         answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
-        that asks two things is looked up half by half (each half needs its own sentence). A message the documents
-        do not answer as written is searched once more for the question inside it (question_core)."""
-        from knowledge_base.questions import question_core
+        that asks two things is looked up half by half (each half needs its own sentence).
+
+        `reader` (knowledge_base.answer.Verifier) gives the lookup its second reading; what it notes is added to
+        `checks`. A message the documents do not answer as written is looked up once more as the question inside
+        it (question_core) when its passages scored too low, or when the reader turned it down and it has the
+        marks of venting: read against the whole message, the reader weighs the venting too. A calm message is not
+        cut down after a reading: its clause that asks nothing often holds the subject ("礼品卡买了不想要，可以退款吗"),
+        and "可以退款吗" alone would be answered for something else."""
+        from knowledge_base.questions import question_core, sounds_annoyed
 
         if not question or not question.strip():
             raise InputError("the question is empty")
         language = language or answer_language(question)
+        notes = checks if checks is not None else []
         found = self._look_up_message(question, language, earlier_questions)
-        core = None if found.answerable or found.borderline else question_core(question)
-        if core:  # an annoyed message: its venting and emoji can pull the search away from the question it asks
-            again = self._look_up_message(core, language, earlier_questions)
-            if again.answerable or again.borderline:
-                log.info("answered from the question inside the message: %r", core)
-                return again
+        scored_low = not (found.answerable or found.borderline)
+        if reader is not None:
+            notes += reader.check(found)
+        if found.answerable or found.faq is not None:
+            return found
+        core = question_core(question)
+        if not core or not (scored_low or sounds_annoyed(question)):
+            return found
+        again = self._look_up_message(core, language, earlier_questions)
+        read = reader.check(again) if reader is not None else []
+        if again.answerable or (reader is None and again.borderline):
+            log.info("answered from the question inside the message: %r", core)
+            notes += read + [f"answered the question inside the message: {core}"]
+            return again
         return found
 
     def _look_up_message(self, question: str, language: str, earlier_questions: Sequence[str]) -> Lookup:
@@ -257,8 +273,8 @@ class KnowledgeBase:
         turns = list(history or [])
         earlier = [m.content if isinstance(m, Message) else m["content"] for m in turns
                    if (m.role if isinstance(m, Message) else m["role"]) == "user"]
-        lookup = self.lookup(question, earlier_questions=earlier)
-        checks = verifier.check(lookup) if verifier is not None else []
+        checks: list[str] = []
+        lookup = self.lookup(question, earlier_questions=earlier, reader=verifier, checks=checks)
         answerer = self.answerer(shop)
         draft = None
         if answerer.needs_llm(lookup):

@@ -13,6 +13,16 @@ router_mod = pytest.importorskip("assistant.router")
 handoff_mod = pytest.importorskip("assistant.handoff")
 
 
+def kb_lookup(look_up_message):
+    """A fake's plain lookup `(question, language, earlier_questions) -> Lookup` inside the knowledge base's own
+    `lookup`: the second reading and the question inside a vented message are the real code."""
+    from types import SimpleNamespace
+
+    from knowledge_base.kb import KnowledgeBase
+
+    shim = SimpleNamespace(_look_up_message=look_up_message)
+    return lambda question, language=None, earlier_questions=(), **kw: KnowledgeBase.lookup(
+        shim, question, language, earlier_questions, **kw)
 
 
 class KeywordClassifier:
@@ -53,7 +63,10 @@ class FakeKB:
         self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1"),
                           "保修": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
 
-    def lookup(self, question, language=None, earlier_questions=()):
+    def lookup(self, question, language=None, earlier_questions=(), **kw):
+        return kb_lookup(self._look_up_message)(question, language, earlier_questions, **kw)
+
+    def _look_up_message(self, question, language=None, earlier_questions=()):
         from knowledge_base.answer import FaqHit, Lookup
 
         q = question.lower()
@@ -255,11 +268,11 @@ def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_wit
     seen = []
     lookup = chat.kb.lookup
 
-    def recording_lookup(question, language=None, earlier_questions=()):
+    def recording_lookup(question, language=None, earlier_questions=(), **kw):
         from knowledge_base.questions import with_context
 
         seen.append((question, tuple(earlier_questions)))
-        return lookup(with_context(question, earlier_questions), language)  # as the real lookup searches
+        return lookup(with_context(question, earlier_questions), language, **kw)  # as the real lookup searches
 
     chat.kb.lookup = recording_lookup
     chat.kb.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
@@ -296,12 +309,12 @@ def test_a_weak_translated_lookup_is_not_rescued_by_the_second_reading(pipeline)
     chat.cfg.cross_language_retry = True
     weak = evidence("The warranty is 2 years.", "warranty.md", "w-1")  # 0.9 < cross_language_min_score
 
-    def lookup(question, language=None, earlier_questions=()):
+    def look_up_message(question, language=None, earlier_questions=()):
         english = question.isascii()  # only the translated question finds the (English) sentence
         return Lookup(question, language or "en", evidence=[weak] if english else [], best_score=0.84,
                       evidence_score=weak.score if english else 0.0, borderline=english)
 
-    chat.kb.lookup = lookup
+    chat.kb.lookup = kb_lookup(look_up_message)
     reader = FakeBackend(default="YES")
     chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
     reader.queue("How long is the warranty?")  # the question translated by the second reader
@@ -313,11 +326,11 @@ def test_a_weak_translated_lookup_is_not_rescued_by_the_second_reading(pipeline)
 def _recording(chat, seen):
     lookup = chat.kb.lookup
 
-    def recording_lookup(question, language=None, earlier_questions=()):
+    def recording_lookup(question, language=None, earlier_questions=(), **kw):
         from knowledge_base.questions import with_context
 
         seen.append((question, tuple(earlier_questions)))
-        return lookup(with_context(question, earlier_questions), language)
+        return lookup(with_context(question, earlier_questions), language, **kw)
     return recording_lookup
 
 
@@ -391,8 +404,8 @@ def _read_twice(pipeline):
     chat.answerer = chat.kb.answerer()
     chat.cfg.cross_language_retry = False
     asked = []
-    lookup = chat.kb.lookup
-    chat.kb.lookup = lambda q, language=None, earlier_questions=(): asked.append(q) or lookup(q, language)
+    chat.kb.lookup = kb_lookup(lambda q, language=None, earlier_questions=(): asked.append(q) or
+                               chat.kb._look_up_message(q, language))
     reader = FakeBackend(["NO", "YES"], default="NO")
     chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?")
     return chat, asked, reader
@@ -432,12 +445,12 @@ def test_a_translated_lookup_is_not_held_to_a_first_reading_the_reader_turned_do
     english = evidence("Weight: 640 g", "h2.md", "e-1")
     chinese, english = (Evidence(e.text, e.hit, score, "") for e, score in ((chinese, 0.96), (english, 0.97)))
 
-    def lookup(question, language=None, earlier_questions=()):
+    def look_up_message(question, language=None, earlier_questions=()):
         found = english if question.isascii() else chinese
         return Lookup(question, language or "zh", evidence=[found], best_score=0.9, evidence_score=found.score,
                       answerable=True)
 
-    chat.kb.lookup = lookup
+    chat.kb.lookup = kb_lookup(look_up_message)
     for gain, answered in ((0.0, True), (0.03, False)):
         chat.cfg.cross_language_gain = gain
         reader = FakeBackend(["NO", "How heavy is the H2?", "YES"], default="NO")

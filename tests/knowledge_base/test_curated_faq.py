@@ -32,7 +32,7 @@ def test_unreadable_table_is_skipped_not_fatal(tmp_path):
 class DownKB:
     """A knowledge base whose vector store went away after start."""
 
-    def lookup(self, question, language=None, earlier_questions=()):
+    def lookup(self, question, language=None, earlier_questions=(), **_):
         raise StorageError("cannot reach the Chroma server at 127.0.0.1:9")
 
 
