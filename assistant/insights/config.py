@@ -54,6 +54,18 @@ class InsightsConfig:
     group_similarity: float = field(
         default=0.88, metadata={"help": "grouping 'cosine': raw cosine at or above which two questions are "
                                         "paraphrases"})
+    merge_by_reply: bool = field(
+        default=False, metadata={"help": "merge gap groups whose tickets got the same human reply (the agent's reply, "
+                                        "else their note) before ranking: agents answer one question with one saved "
+                                        "reply however customers word it, where the embedder splits the wording"})
+    reply_similarity: float = field(
+        default=1.0, metadata={"help": "merge_by_reply: replies match when equal after folding case, width and "
+                                       "spacing (1.0), or when their language-centred cosine (each reply embedded as a "
+                                       "passage, its language's mean knowledge-base passage taken away) is at least "
+                                       "this: 0.45 matches one answer in Chinese and English"})
+    reply_max_groups: int = field(
+        default=5, metadata={"help": "merge_by_reply: a reply found in more groups than this is a template "
+                                     "('we are looking into it'), not one question's answer, and merges nothing"})
     low_confidence_margin: float = field(
         default=0.01, metadata={"help": "an answer whose best passage scored less than this above the abstain "
                                         "threshold counts as low-confidence (a gap candidate)"})
@@ -89,6 +101,11 @@ class InsightsConfig:
             raise ConfigError(f"neighbour_weight must be in [0, 1], got {self.neighbour_weight}")
         if self.neighbour_temperature <= 0:
             raise ConfigError(f"neighbour_temperature must be > 0, got {self.neighbour_temperature}")
+        if not 0.0 < self.reply_similarity <= 1.0:
+            raise ConfigError(f"reply_similarity must be in (0, 1], got {self.reply_similarity}")
+        if self.reply_max_groups < 2:
+            raise ConfigError(f"reply_max_groups must be >= 2 (it takes two groups to merge), got "
+                              f"{self.reply_max_groups}")
         if not -1.0 <= self.variant_min_fit <= 1.0:
             raise ConfigError(f"variant_min_fit must be in [-1, 1], got {self.variant_min_fit}")
         if not 0.0 <= self.low_confidence_margin <= 1.0:

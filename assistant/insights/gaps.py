@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 REASONS = ("declined", "handed off", "rated bad", "low confidence", "unclear")
 MAX_PHRASINGS = 20  # customers' phrasings kept per group (they become alternative FAQ questions)
+TICKET_SLACK_S = 60.0  # a question that hands off is recorded just after its ticket opens
 
 
 @dataclass
@@ -165,19 +166,29 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
                  now: datetime | None = None, reference=None, grouping: str = "shop",
                  neighbour_weight: float = 0.3, temperature: float = 0.01,
                  translations: dict[str, str] | None = None, translated_lang: str = "en",
-                 translation_weight: float = 0.5) -> list[GapGroup]:
+                 translation_weight: float = 0.5, replies: dict[int, list[str]] | None = None,
+                 reply_similarity: float = 1.0, reply_max_groups: int = 5) -> list[GapGroup]:
     """Gap groups from candidates, best first: the recency-weighted number of conversations that asked (one
     customer repeating a question counts once), then the latest question. `translations` are compared along
     with the questions (group_questions); what the report shows (labels, examples, phrasings) stays in the
-    customers' words."""
+    customers' words. With `replies` ({turn id: what people replied on its tickets}: ticket_replies), groups
+    whose questions got the same reply are merged before ranking (grouping.merge_by_replies)."""
+    from assistant.insights.grouping import merge_by_replies, reply_vectors
+
     now = now or utc_now()
     if not len(cands):
         return []
     vectors = unit_vectors(list(cands.question), embedder)
     langs = [lang if lang else _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
-    cands = cands.assign(group=group_questions(list(cands.question), embedder, threshold, vectors, langs,
-                                               reference, grouping, neighbour_weight, temperature, translations,
-                                               translated_lang, translation_weight))
+    labels = group_questions(list(cands.question), embedder, threshold, vectors, langs, reference, grouping,
+                             neighbour_weight, temperature, translations, translated_lang, translation_weight)
+    if replies:
+        of_turn = [replies.get(int(t), []) for t in cands.turn_id]
+        texts = [r for rs in of_turn for r in rs]
+        matched = (reply_vectors(texts, [_language(r) for r in texts], embedder, reference)
+                   if reply_similarity < 1.0 else None)
+        labels = merge_by_replies(labels, of_turn, matched, reply_similarity, reply_max_groups)
+    cands = cands.assign(group=labels)
     groups = []
     for _, g in cands.groupby("group"):
         g = g.sort_values("time", ascending=False, kind="stable")
@@ -228,10 +239,38 @@ def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -
             langs = [lang or _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
             options["translations"] = translator.translate(list(cands.question), langs)
             options["translated_lang"] = translator.into
+    if cfg.merge_by_reply and "replies" not in options and len(cands):
+        options["replies"] = ticket_replies(runtime.handoff, cands)
+        options.setdefault("reply_similarity", cfg.reply_similarity)
+        options.setdefault("reply_max_groups", cfg.reply_max_groups)
     if grouping == "shop" and options.get("translations"):
         threshold = cfg.translated_group_threshold  # the blend scores paraphrases higher: its own threshold
     options.setdefault("threshold", threshold)
     return build_groups(cands, kb.embedder, **options)
+
+
+def ticket_replies(queue, cands) -> dict[int, list[str]]:
+    """What a person wrote on the candidates' tickets: {turn id: texts}, the agent's reply, else their note
+    (never the draft: that is the assistant's own attempt). A ticket answers its conversation's latest gap
+    question asked before it opened, so a customer's earlier, other questions do not share its reply."""
+    out: dict[int, list[str]] = {}
+    if queue is None or not len(cands):
+        return out
+    for session_id, asked in cands.groupby("session_id", sort=False):
+        try:
+            tickets = queue.tickets_for_session(session_id)
+        except Exception as exc:  # noqa: BLE001 - a ticket we cannot read only costs the merge
+            log.warning("cannot read tickets of %s: %s", str(session_id)[:8], exc)
+            continue
+        asked = asked.sort_values("time", kind="stable")
+        for t in tickets:
+            text = (t.agent_reply or "").strip() or (t.agent_note or "").strip()
+            if not text:
+                continue
+            opened = asked.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
+            turn = asked.turn_id[opened].iloc[-1] if opened.any() else asked.turn_id.iloc[0]
+            out.setdefault(int(turn), []).append(text)
+    return out
 
 
 def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
