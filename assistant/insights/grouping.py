@@ -274,14 +274,14 @@ def merge_by_replies(labels: list[int], replies: list[list[str]], reply_vectors:
     exact only) are at least `min_similarity` similar. A reply that matches replies in more than `max_groups`
     groups is a template ("thanks, we are looking into it"), not an answer to one question: it joins nothing.
     Returns the new label per question (the smallest label of each merged set)."""
-    distinct = list(dict.fromkeys(normalise_reply(r) for texts in replies for r in texts if normalise_reply(r)))
-    if len(distinct) == 0:
+    normalised = [[n for n in map(normalise_reply, texts) if n] for texts in replies]
+    distinct = list(dict.fromkeys(r for texts in normalised for r in texts))
+    if not distinct:
         return list(labels)
     groups_of: dict[str, set[int]] = {r: set() for r in distinct}
-    for label, texts in zip(labels, replies, strict=True):
+    for label, texts in zip(labels, normalised, strict=True):
         for r in texts:
-            if normalise_reply(r):
-                groups_of[normalise_reply(r)].add(label)
+            groups_of[r].add(label)
     # replies that match each other: exact text, or near enough by their vectors
     near = {r: {r} for r in distinct}
     if reply_vectors and min_similarity < 1.0 and len(distinct) > 1:
@@ -320,10 +320,10 @@ def reply_vectors(texts: list[str], langs: list[str], embedder, reference: ShopR
     On the dev gap shop's FAQ answers, read as agent replies: a topic's English and Chinese answers score at
     least 0.35 (mean 0.51), 4 of 1740 other pairs score 0.45 or more; the raw cosine scores same-language answers
     about different things up to 0.95, above one answer in two languages (0.82 at the least)."""
-    keys = list(dict.fromkeys(normalise_reply(t) for t in texts if normalise_reply(t)))
+    lang_of = {key: lang for key, lang in zip(map(normalise_reply, texts), langs, strict=True) if key}
+    keys = list(lang_of)
     if not keys:
         return {}
-    lang_of = {normalise_reply(t): lang for t, lang in zip(texts, langs, strict=True)}
     vectors = unit_rows(embedder.embed_documents(keys))
     key_langs = np.array([lang_of[k] for k in keys])
     places = None
