@@ -341,6 +341,36 @@ def test_adcopy_evaluation_rechecks_output_and_measures_first_pass_yield():
     assert decide_adcopy(out["served"], out["candidate"], GateConfig())[0]
 
 
+class Worded(ByAdapter):
+    """The candidate writes a word the brief does not state (no fact); the served side invents a warranty."""
+
+    def stream(self, messages, **opts):
+        self.adapters.append(opts.get("adapter"))
+        zh = any("\u4e00" <= ch <= "\u9fff" for ch in messages[-1].content)
+        if opts.get("adapter") == "candidate":
+            items = ["亚麻带口袋", "口袋亚麻被套", "亚麻口袋款", "口袋设计亚麻"] if zh else [
+                "Linen with a pocket", "Pocket linen duvet", "Linen, one pocket", "A pocket of linen"]
+        else:
+            items = ["亚麻保修5年", "亚麻5年质保", "保修5年亚麻", "5年质保亚麻"] if zh else [
+                "Linen, 5-year warranty", "5-year warranty linen", "Linen with 5-year warranty", "Warranty 5 years"]
+        yield "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
+
+
+def test_adcopy_evaluation_checks_with_the_products_own_rules_for_the_brief():
+    """A sparse brief (a product and two selling points) gets the exact-fact check in the product, not the
+    word check: the gate re-checks with those rules, so a word the brief does not state costs nothing while
+    an invented figure does."""
+    from assistant.config import load_config
+    from finetune.gate_eval import evaluate_adcopy
+
+    settings = load_config(env={}, overrides={"adcopy": {"embedder": "ngram", "sentiment": False,
+                                                         "time_budget_s": 5}})
+    out = evaluate_adcopy(Worded(), {"served": None, "candidate": "candidate"}, settings, GateConfig(), 2)
+    assert out["candidate"]["item_yield"] == 1.0 and out["candidate"]["compliant_share"] == 1.0
+    assert out["served"]["item_yield"] == 0.0  # every item states a warranty the brief does not
+    assert decide_adcopy(out["served"], out["candidate"], GateConfig())[0]
+
+
 # --------------------------------------------------------------------------------------------- hot swap
 class FakeLlama:
     """Stands in for llama_cpp.Llama: answers "<adapter folder>: one two", and can be held after its first
