@@ -96,6 +96,11 @@ HEADLINES = [
      "planted_claims.planted_claims_blind7.recall_pct", None, ">= 95"),
     ("false alarms on the same copy without them (%), seventh blind set",
      "planted_claims.planted_claims_blind7.false_alarm_pct", None, "<= 5"),
+    ("model's own first-pass feed items with an unsupported statement, labelled blind: found (%)",
+     "generated_items_labelled.all.recall_pct", "generated_items_labelled.all.baseline_novel_word_recall_pct", ">= 95"),
+    ("model's own first-pass feed items a blind reader found clean: flagged (%), baseline any word not in the row",
+     "generated_items_labelled.all.false_alarm_pct", "generated_items_labelled.all.baseline_novel_word_false_alarm_pct",
+     "<= 5"),
     ("generated copy (stored feed assets) flagged by the fact check (%)",
      "planted_claims.generated_copy.feed_assets.flagged_pct", None, "reported"),
 ]
@@ -566,7 +571,7 @@ def run_feed(backend, brand, rows: int | None = None, fresh: bool = False, log_o
     }
 
 
-PARTS = ("headlines", "briefs", "advertisegen", "feed", "planted")
+PARTS = ("headlines", "briefs", "advertisegen", "feed", "planted", "generated")
 
 
 def run(quick: bool = True, threads: int = 2, per_language: int | None = None, parts=PARTS, fresh: bool = False,
@@ -594,6 +599,10 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
         out["advertisegen"] = advertisegen_quality(backends, brand, 3 if quick else 8, threads, 0 if quick else 4)
     if "planted" in parts:
         out["planted_claims"] = planted_claims()
+    if "generated" in parts:  # the model's own first-pass items, labelled blind (bench/adcopy_generated.py)
+        from bench.adcopy_generated import LABELS, score
+
+        out["generated_items_labelled"] = score(yaml.safe_load(LABELS.read_text(encoding="utf-8")))
     if "feed" in parts:  # the product's default model writes both languages
         out["feed"] = run_feed(backends.get("zh"), brand, 8 if quick else None, fresh=fresh, log_only=log_only,
                                reverse=reverse)

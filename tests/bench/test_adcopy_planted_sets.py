@@ -43,3 +43,31 @@ def test_the_scoring_counts_hits_and_false_alarms_per_set(tmp_path, monkeypatch)
     out = planted_claims(Flags(), names=("planted_claims_x",))["planted_claims_x"]
     assert (out["recall_pct"], out["false_alarm_pct"]) == (50.0, 50.0)
     assert out["missed"] == ["towel, made up"] and out["false_alarms"] == ["towel, invented"]
+
+
+def test_labelled_generated_items_are_well_formed_and_scored_per_language():
+    """The model's own first-pass items, labelled blind: each names a feed row and its channel, its labels are
+    substrings of its text; the scoring counts an item as found/false alarm by whether the checker flags it."""
+    from bench.adcopy_generated import LABELS, score
+
+    rows = {line.split(",", 1)[0] for line in (FEED_DIR / "products.csv").read_text(encoding="utf-8").splitlines()[1:]}
+    items = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
+    assert len(items) >= 100
+    for item in items:
+        assert item["row"] in rows and item["channel"] and item["text"].strip(), item
+        assert all(span in item["text"] for span in item["unsupported"]), item
+
+    class Flags:  # flags only the word "invented"
+        def sources(self, *texts):
+            return texts
+
+        def unsupported(self, text, sources):
+            return ["invented"] if "invented" in text else []
+
+    got = score([{"row": "EN001", "channel": "sms", "text": "linen, invented", "unsupported": ["invented"]},
+                 {"row": "EN002", "channel": "sms", "text": "towel, invented", "unsupported": []},
+                 {"row": "EN002", "channel": "sms", "text": "towel", "unsupported": []},
+                 {"row": "ZH001", "channel": "weibo", "text": "亚麻，made up", "unsupported": ["made up"]}], Flags())
+    assert got["en"]["recall_pct"] == 100.0 and got["en"]["false_alarm_pct"] == 50.0
+    assert got["zh"]["recall_pct"] == 0.0 and got["zh"]["false_alarm_pct"] is None
+    assert got["all"]["items"] == 4 and len(got["missed"]) == 1 and len(got["false_alarms"]) == 1
