@@ -141,8 +141,11 @@ def say(runtime, text: str, session_id: str | None = None):
     return last.reply, last.session_id
 
 
-def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: random.Random, spy: LookupSpy):
-    """Every (topic, lang, question) in its own conversation; returns per-question rows and the cited tally."""
+def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: random.Random, spy: LookupSpy,
+           answer_ratings: bool = False):
+    """Every (topic, lang, question) in its own conversation; returns per-question rows, the cited tally and the
+    tickets an agent answers ({ticket id: (topic, lang)}): a customer who asked for a person, and with
+    `answer_ratings` also the ticket a thumbs-down opened (as a shop whose agents work the whole queue)."""
     from assistant.insights.usage import _cited_chunk, kb_chunks
     from assistant.web.customer import vote
 
@@ -160,7 +163,11 @@ def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: ra
         answered = action == "kb_answer"
         if answered and rng.random() < 0.6:  # some customers rate: mostly up, a wrong answer down
             right = any((r or "").startswith(topic) for r in rows[-1]["rows"])
-            vote(runtime, sid, right and rng.random() > 0.1, "widget", message=0)
+            up = right and rng.random() > 0.1
+            vote(runtime, sid, up, "widget", message=0)
+            if not up and answer_ratings and topic is not None:
+                for t in runtime.handoff.tickets_for_session(sid):
+                    answers[t.id] = (topic, lang)
         elif not answered and topic in removed and rng.random() < 0.5:
             # ... and some ask for a person; the agent answers on the ticket (what the gap report shows)
             reply2, _ = say(runtime, "I want to talk to a human" if lang == "en" else "转人工", sid)
@@ -191,7 +198,7 @@ def use_translator(runtime, model: str, tag: str):
 
 
 def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
-              translate_model: str = "", merge_by_reply: bool | None = None) -> dict:
+              translate_model: str = "", merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
     from assistant.insights import faq, gaps, outcomes, usage
     from assistant.insights.records import turns_frame
     from assistant.runtime import Runtime
@@ -216,7 +223,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         translator = use_translator(runtime, translate_model, tag)
         spy = LookupSpy(runtime.kb)
         start = time.perf_counter()
-        first, cited, tickets = replay(runtime, asks, removed, rng, spy)
+        first, cited, tickets = replay(runtime, asks, removed, rng, spy, answer_ratings)
         replay_s = time.perf_counter() - start
         spy.stop()
         for ticket_id, (topic, lang) in tickets.items():  # the agent answers in the Agent tab (a saved reply)
@@ -251,6 +258,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
                   "top10_coverage_cosine": coverage_with(runtime, cands, turns, topic_of, removed,
                                                          grouping="cosine", replies={})["coverage"],
                   "merge_by_reply": runtime.settings.insights.merge_by_reply,
+                  "agents_answer_ratings": answer_ratings, "tickets_answered": len(tickets),
                   "reply_merge": reply_merge_side_by_side(runtime, cands, turns, topic_of, removed),
                   "answered_before": share(first, removed, lambda r: r["action"] == "kb_answer"),
                   "declined_or_handed_off_before": share(first, removed, lambda r: r["action"] != "kb_answer"),
@@ -259,7 +267,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
                                          any((x or "").startswith(r["topic"]) for x in r["rows"])),
                   "chunk_counts_equal": chunks_equal, "chunks_compared": len(got_r),
                   "outcomes_equal": outcomes_equal, "csat": ours["csat"],
-                  "prefilled_answers": 0}
+                  "prefilled_answers": 0, "prefilled_wrong": 0}
         if sweep:
             result["threshold_sweep"] = threshold_sweep(runtime, turns, topic_of, removed)
 
@@ -274,6 +282,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
             rows = faq.suggest(g)
             for r in rows:
                 result["prefilled_answers"] += bool(r["answer"])
+                # a pre-filled answer of another topic, which an agent who trusts the form would publish
+                result["prefilled_wrong"] += bool(r["answer"]) and r["answer"] != by_id[topic][r["lang"]][1]
                 r["answer"] = r["answer"] or by_id[topic][r["lang"]][1]  # the agent writes what is missing
                 r["question"] = r["question"] or by_id[topic][r["lang"]][0]
             proposal = faq.propose(runtime, rows, g.turn_ids, g.key, by="agent", variants=g.questions)
@@ -318,7 +328,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
 
 
 def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[str, ...] = ("dev", "heldout"),
-        translate_model: str = "", merge_by_reply: bool | None = None) -> dict:
+        translate_model: str = "", merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
     """quick: one split, two paraphrases per kept topic; full: two splits, every paraphrase of every topic
     (more kept-topic failures compete with the real gaps), and a sweep of the grouping threshold (dev shop only).
     The held-out shop (another trade, never used for tuning) is replayed the same way."""
@@ -330,10 +340,11 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
 
         with ProcessPoolExecutor(jobs) as pool:
             done = dict(zip(shops, pool.map(run_shop, shops, [quick] * len(shops), [seeds] * len(shops),
-                                            [translate_model] * len(shops), [merge_by_reply] * len(shops)),
+                                            [translate_model] * len(shops), [merge_by_reply] * len(shops),
+                                            [answer_ratings] * len(shops)),
                             strict=True))
     else:
-        done = {name: run_shop(name, quick, seeds, translate_model, merge_by_reply) for name in shops}
+        done = {name: run_shop(name, quick, seeds, translate_model, merge_by_reply, answer_ratings) for name in shops}
     for name in shops:
         figures = done[name]
         if name == "dev":  # the dev shop's figures stay at the top level, where RESULTS.md has them
@@ -344,14 +355,15 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
 
 
 def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_model: str = "",
-             merge_by_reply: bool | None = None) -> dict:
+             merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
     shop = load_shop(name)
     seeds = seeds or ((0,) if quick else (0, 1))
     splits = {}
     for seed in seeds:
         print(f"  {name} shop, split {seed}: replaying...", file=sys.stderr, flush=True)
         splits[f"split{seed}"] = one_split(shop, seed, quick, sweep=not quick and seed == seeds[0] and name == "dev",
-                                           tag=name, translate_model=translate_model, merge_by_reply=merge_by_reply)
+                                           tag=name, translate_model=translate_model, merge_by_reply=merge_by_reply,
+                                           answer_ratings=answer_ratings)
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"result-{name}-{'quick' if quick else 'full'}-split{seed}.json").write_text(
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -380,10 +392,13 @@ def main(argv=None) -> int:
     parser.add_argument("--merge-by-reply", choices=("on", "off"),
                         help="merge gap groups whose tickets got the same human reply (default: as configured, "
                              "insights.merge_by_reply)")
+    parser.add_argument("--agents-answer-ratings", action="store_true",
+                        help="agents also answer the tickets a thumbs-down opens (default: only customers who ask "
+                             "for a person get a human reply)")
     args = parser.parse_args(argv)
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
-                         args.translate_model, merge),
+                         args.translate_model, merge, args.agents_answer_ratings),
                      ensure_ascii=False, indent=1, default=str))
     return 0
 

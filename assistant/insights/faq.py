@@ -314,8 +314,9 @@ def append_rows(path: Path, rows: list[dict]) -> None:
 def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
     """The one-click form for a gap group (assistant.insights.gaps.GapGroup), one row per language: the
     group's most typical question in that language (the label, else the phrasing nearest it) and, when a person
-    already replied in it (a ticket's reply or note), their reply. A ticket's draft is the assistant's own
-    attempt, the answer that failed: it is shown with the group but never pre-fills the answer."""
+    already replied in it (a ticket's reply or note) to one of the group's typical questions, their reply. A
+    reply to an atypical question may answer another topic that landed in the group, and a ticket's draft is the
+    assistant's own attempt, the answer that failed: both are shown with the group, neither pre-fills."""
     from assistant.language import answer_language
 
     rows = []
@@ -325,7 +326,7 @@ def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
         asked = ([q["question"] for q in phrasings]
                  or [e["question"] for e in group.examples if e.get("lang") == lang])
         question = group.label if answer_language(group.label) == lang else (asked[0] if asked else "")
-        reply = next((h["text"] for h in group.human_replies
-                      if h.get("kind") != "draft" and answer_language(h["text"]) == lang), "")
+        reply = next((h["text"] for h in group.human_replies if h.get("kind") != "draft"
+                      and h.get("typical", True) and answer_language(h["text"]) == lang), "")
         rows.append({"lang": lang, "question": question, "answer": reply})
     return rows

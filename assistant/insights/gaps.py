@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -249,50 +250,66 @@ def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -
     return build_groups(cands, kb.embedder, **options)
 
 
+def read_tickets(queue, session_id: str) -> list:
+    """A conversation's tickets; [] (with a warning) when they cannot be read: that only costs a suggestion."""
+    try:
+        return queue.tickets_for_session(session_id)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("cannot read tickets of %s: %s", str(session_id)[:8], exc)
+        return []
+
+
+def person_text(ticket, drafts: bool = True) -> tuple[str, str]:
+    """(kind, text) of what a person wrote on a ticket: the agent's reply, else their note, else the draft they
+    had (when `drafts`: it is the assistant's own attempt, which they may have kept); ("", "") when none."""
+    for kind, text in (("reply", ticket.agent_reply), ("note", ticket.agent_note),
+                       ("draft", ticket.draft_reply if drafts else "")):
+        if (text or "").strip():
+            return kind, text.strip()
+    return "", ""
+
+
+def attributed_tickets(queue, cands) -> Iterator[tuple[int, object]]:
+    """(turn id, ticket) for every ticket of the candidates' conversations. A ticket answers its conversation's
+    latest gap question asked before it opened, so a customer's earlier, other questions do not share its reply
+    (the first question when the ticket opened before any)."""
+    if queue is None or not len(cands):
+        return
+    for session_id, asked in cands.groupby("session_id", sort=False):
+        asked = asked.sort_values("time", kind="stable")
+        for t in read_tickets(queue, session_id):
+            opened = asked.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
+            yield int(asked.turn_id[opened].iloc[-1] if opened.any() else asked.turn_id.iloc[0]), t
+
+
 def ticket_replies(queue, cands) -> dict[int, list[str]]:
     """What a person wrote on the candidates' tickets: {turn id: texts}, the agent's reply, else their note
-    (never the draft: that is the assistant's own attempt). A ticket answers its conversation's latest gap
-    question asked before it opened, so a customer's earlier, other questions do not share its reply."""
+    (never the draft: that is the assistant's own attempt)."""
     out: dict[int, list[str]] = {}
-    if queue is None or not len(cands):
-        return out
-    for session_id, asked in cands.groupby("session_id", sort=False):
-        try:
-            tickets = queue.tickets_for_session(session_id)
-        except Exception as exc:  # noqa: BLE001 - a ticket we cannot read only costs the merge
-            log.warning("cannot read tickets of %s: %s", str(session_id)[:8], exc)
-            continue
-        asked = asked.sort_values("time", kind="stable")
-        for t in tickets:
-            text = (t.agent_reply or "").strip() or (t.agent_note or "").strip()
-            if not text:
-                continue
-            opened = asked.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
-            turn = asked.turn_id[opened].iloc[-1] if opened.any() else asked.turn_id.iloc[0]
-            out.setdefault(int(turn), []).append(text)
+    for turn, t in attributed_tickets(queue, cands):
+        _, text = person_text(t, drafts=False)
+        if text:
+            out.setdefault(turn, []).append(text)
     return out
 
 
-def human_replies(queue, session_ids: list[str], limit: int = 3) -> list[dict]:
-    """What people answered in these conversations' tickets: the agent's reply first, then a note, else the
-    draft they had."""
+def human_replies(queue, cands, group: GapGroup, limit: int = 3) -> list[dict]:
+    """What people answered on the tickets of the group's questions: the agent's reply first, then a note, else
+    the draft they had. Each says whether the question it answered is `typical` of the group: at least as near
+    its label as the median phrasing in that language. A group can hold a question of another topic; a reply to
+    that question answers the other topic, and only typical ones may pre-fill the group's answer (faq.suggest)."""
+    phrasing_of = {turn: q for q in group.questions for turn in q["turn_ids"]}
+    medians = {lang: float(np.median([q["near_label"] for q in group.questions if q["lang"] == lang]))
+               for lang in {q["lang"] for q in group.questions}}
+    mine = set(group.turn_ids)
     found = []
-    for session_id in session_ids:
-        try:
-            tickets = queue.tickets_for_session(session_id)
-        except Exception as exc:  # noqa: BLE001 - a ticket we cannot read only costs the suggestion
-            log.warning("cannot read tickets of %s: %s", session_id[:8], exc)
+    for turn, t in attributed_tickets(queue, cands[cands.session_id.isin(group.session_ids)]):
+        kind, text = person_text(t)
+        if turn not in mine or not text:
             continue
-        for t in reversed(tickets):
-            if (t.agent_reply or "").strip():  # what the agent answered, saved in the Agent tab
-                found.append({"ticket": t.id, "status": t.status, "text": t.agent_reply.strip(), "kind": "reply",
-                              "updated": t.updated_at})
-            elif t.agent_note.strip():
-                found.append({"ticket": t.id, "status": t.status, "text": t.agent_note.strip(), "kind": "note",
-                              "updated": t.updated_at})
-            elif t.draft_reply.strip():
-                found.append({"ticket": t.id, "status": t.status, "text": t.draft_reply.strip(), "kind": "draft",
-                              "updated": t.updated_at})
+        q = phrasing_of.get(turn)
+        found.append({"ticket": t.id, "status": t.status, "text": text, "kind": kind, "updated": t.updated_at,
+                      "turn_id": turn, "typical": q is None or q["near_label"] >= medians[q["lang"]] - 1e-9})
     found.sort(key=lambda r: (("reply", "note", "draft").index(r["kind"]), r["status"] not in ("resolved", "closed"),
                               -r["updated"].timestamp()))
     return found[:limit]
@@ -323,7 +340,7 @@ def compute(runtime, top: int | None = None, now: datetime | None = None) -> lis
     queue = runtime.handoff
     if queue is not None:
         for g in groups:
-            g.human_replies = human_replies(queue, g.session_ids)
+            g.human_replies = human_replies(queue, cands, g)
     return groups
 
 

@@ -103,22 +103,35 @@ def reference_from_kb(kb) -> ShopReference | None:
         return None
 
 
+def centre_by_language(vectors: np.ndarray, langs, pools: list[tuple[np.ndarray, np.ndarray]],
+                       fallback: np.ndarray | None) -> np.ndarray:
+    """Unit rows of `vectors`, each language's minus the mean of that language's rows in the first of `pools`
+    ((vectors, languages) pairs) holding at least MIN_LANGUAGE_REFERENCE of them; else minus `fallback`, or left
+    as they are when it is None. Embedders put every text of one language near one point: taking that point away
+    lets a Chinese and an English text of the same meaning come out close."""
+    langs = np.asarray(langs)
+    centred = vectors.copy()
+    for lang in set(langs.tolist()):
+        for pool, pool_langs in pools:
+            mine = pool[pool_langs == lang]
+            if len(mine) >= MIN_LANGUAGE_REFERENCE:
+                centred[langs == lang] -= mine.mean(axis=0)
+                break
+        else:
+            if fallback is not None:
+                centred[langs == lang] -= fallback
+    return unit_rows(centred)
+
+
 def centred_cosine(vectors: np.ndarray, langs: list[str], reference: ShopReference | None = None) -> np.ndarray:
     """Cosine after subtracting each language's mean question vector (the candidates' and the shop's FAQ
-    questions' in that language)."""
-    langs_arr = np.asarray(langs)
-    pools = [vectors]
-    ref_langs = [langs_arr]
+    questions' in that language; all of them together for a language with too few)."""
+    pools, pool_langs = [vectors], [np.asarray(langs)]
     if reference is not None and len(reference.questions) and reference.questions.shape[1] == vectors.shape[1]:
         pools.append(reference.questions)
-        ref_langs.append(reference.question_langs)
-    pool, pool_langs = np.vstack(pools), np.concatenate(ref_langs)
-    centred = vectors.copy()
-    overall = pool.mean(axis=0)
-    for lang in set(langs):
-        mine = pool[pool_langs == lang]
-        centred[langs_arr == lang] -= mine.mean(axis=0) if len(mine) >= MIN_LANGUAGE_REFERENCE else overall
-    centred = unit_rows(centred)
+        pool_langs.append(reference.question_langs)
+    pool = np.vstack(pools)
+    centred = centre_by_language(vectors, langs, [(pool, np.concatenate(pool_langs))], pool.mean(axis=0))
     return centred @ centred.T
 
 
@@ -326,15 +339,9 @@ def reply_vectors(texts: list[str], langs: list[str], embedder, reference: ShopR
         return {}
     vectors = unit_rows(embedder.embed_documents(keys))
     key_langs = np.array([lang_of[k] for k in keys])
-    places = None
+    pools = [(vectors, key_langs)]
     if reference is not None and reference.place_langs is not None and len(reference.places) \
             and reference.places.shape[1] == vectors.shape[1]:
-        places = reference.places
-    centred = vectors.copy()
-    for lang in set(key_langs.tolist()):
-        pool = places[reference.place_langs == lang] if places is not None else np.zeros((0, vectors.shape[1]))
-        if len(pool) < MIN_LANGUAGE_REFERENCE:
-            pool = vectors[key_langs == lang]
-        if len(pool) >= MIN_LANGUAGE_REFERENCE:  # fewer: a mean of one or two replies would erase what they say
-            centred[key_langs == lang] -= pool.mean(axis=0)
-    return dict(zip(keys, unit_rows(centred), strict=True))
+        pools.insert(0, (reference.places, reference.place_langs))
+    # no fallback: the mean of one or two replies would erase what they say
+    return dict(zip(keys, centre_by_language(vectors, key_langs, pools, None), strict=True))

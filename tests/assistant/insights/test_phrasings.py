@@ -109,3 +109,57 @@ def test_the_other_languages_question_is_the_phrasing_nearest_the_label():
                      {"declined": 3}, [], [1, 2, 3], ["a", "b", "c"], questions=questions)
     rows = suggest(group)
     assert [r["question"] for r in rows] == ["How many days until it arrives?", "要几天才能送到"]
+
+
+class _Tickets:
+    """A handoff queue with fixed tickets per conversation."""
+
+    def __init__(self, by_session):
+        self.by_session = by_session
+
+    def tickets_for_session(self, session_id):
+        return self.by_session.get(session_id, [])
+
+
+def _ticket(tid, opened, reply="", note="", draft=""):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=tid, created_at=opened, updated_at=opened, status="resolved", agent_reply=reply,
+                           agent_note=note, draft_reply=draft)
+
+
+def test_a_reply_to_an_atypical_question_of_the_group_is_shown_but_never_prefills():
+    """A group can hold a question of another topic; the reply on that question's ticket answers the other topic:
+    it is shown, but only a reply to one of the group's typical questions pre-fills the one-click answer. A ticket
+    of the same conversation that answers a question outside the group is not the group's."""
+    from datetime import datetime, timedelta
+
+    import pandas as pd
+
+    from assistant.insights.faq import suggest
+    from assistant.insights.gaps import GapGroup, human_replies
+
+    t0 = datetime(2026, 1, 1)
+    cands = pd.DataFrame([
+        {"turn_id": 1, "session_id": "a", "time": t0, "question": "Do you sell gift cards?"},
+        {"turn_id": 2, "session_id": "b", "time": t0, "question": "can I buy a gift card"},
+        {"turn_id": 3, "session_id": "c", "time": t0, "question": "how much is shipping to Beijing"},
+        {"turn_id": 4, "session_id": "c", "time": t0 + timedelta(hours=1), "question": "is there parking?"},
+    ])
+    group = GapGroup("k", "Do you sell gift cards?", 3, 3, 1.0, t0, t0, {"en": 3}, {"declined": 3}, [], [1, 2, 3],
+                     ["a", "b", "c"], questions=[
+                         {"question": "Do you sell gift cards?", "lang": "en", "turn_ids": [1], "near_label": 1.0},
+                         {"question": "can I buy a gift card", "lang": "en", "turn_ids": [2], "near_label": 0.9},
+                         {"question": "how much is shipping to Beijing", "lang": "en", "turn_ids": [3],
+                          "near_label": 0.4}])
+    queue = _Tickets({
+        "c": [_ticket(10, t0 + timedelta(minutes=1), reply="Shipping to Beijing is ¥12."),
+              _ticket(11, t0 + timedelta(hours=1, minutes=1), reply="Yes, 40 parking spaces.")],  # question 4's
+        "b": [_ticket(12, t0 + timedelta(minutes=2), note="Yes, from ¥100.")]})
+    replies = human_replies(queue, cands, group)
+    assert [(r["ticket"], r["turn_id"], r["typical"]) for r in replies] == [(10, 3, False), (12, 2, True)]
+    assert suggest(group)[0]["answer"] == ""  # nothing in the group's replies yet
+    group.human_replies = replies
+    assert suggest(group)[0]["answer"] == "Yes, from ¥100."  # not the shipping reply, shown first
+    group.human_replies = replies[:1]
+    assert suggest(group)[0]["answer"] == ""  # only the atypical question's reply: the agent writes the answer
