@@ -75,6 +75,16 @@ def chat_round(runtime, n: int, offset: int = 0) -> list[tuple[float, float]]:
     return [ask(runtime, QUESTIONS[(offset + i) % len(QUESTIONS)]) for i in range(n)]
 
 
+def job_phase(statuses: dict[str, dict]) -> str:
+    """What the job is doing when a message arrives: its task in progress and that task's phase ("support
+    training"; "... step 0" while the base loads, before the first step), else "between tasks"."""
+    for task, s in sorted(statuses.items()):
+        phase = s.get("phase")
+        if phase not in ("queued", "served", "rejected", "failed"):
+            return f"{task} {phase}" + (" step 0" if phase == "training" and not s.get("step") else "")
+    return "between tasks"
+
+
 def start_job(work: Path, model: str, max_steps: int, quick: bool) -> tuple[subprocess.Popen, Path]:
     """The job as dev.sh starts it, pointed at a temporary registry (its work folder sits next to it)."""
     env = {**os.environ, "ASSISTANT_FINETUNE__REGISTRY": str(work / "registry.json"), "ASSISTANT_LLM__MODEL": model}
@@ -134,7 +144,9 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
             return statuses
 
         i = 0
+        phases: list[str] = []  # the job's phase at each message: which part of the job slows the chat
         while job.poll() is None:
+            phases.append(job_phase(read_statuses(work)))
             busy.append(ask(runtime, QUESTIONS[i % len(QUESTIONS)]))
             i += 1
             note_phases()
@@ -160,6 +172,8 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         "s_to_trained": trained, "s_to_decided": decided,
         "minutes_to_both_served": round(max(served) / 60, 2) if len(served) == 2 else None,
         "chat_idle": stats(idle_total), "chat_training": stats(busy_total),
+        "chat_by_job_phase": {p: stats([t for q, (_, t) in zip(phases, busy, strict=True) if q == p])
+                              for p in dict.fromkeys(phases)},
         "ttft_idle": stats([t for t, _ in idle]), "ttft_training": stats([t for t, _ in busy]),
         "load_average": "/".join(f"{x:.1f}" for x in os.getloadavg()),
         "log_tail": log_tail,
