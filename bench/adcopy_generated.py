@@ -51,10 +51,10 @@ def score(labels: list[dict], checker=None) -> dict:
         facts = product.brief(item["channel"]).facts()
         flags = checker.unsupported(item["text"], checker.sources(*facts))
         bad = bool(item.get("unsupported"))
+        base = _novel_tokens(item["text"], " ".join(facts))
         for key in (product.language, "all"):
             t = tally.setdefault(key, dict.fromkeys(("items", "unsupported", "found", "clean", "alarms",
                                                      "baseline_found", "baseline_alarms"), 0))
-            base = _novel_tokens(item["text"], " ".join(facts))
             t["items"] += 1
             t["unsupported" if bad else "clean"] += 1
             t["found" if bad else "alarms"] += bool(flags)
