@@ -1,6 +1,6 @@
 """Background training of the shipped task adapters on first run (`python -m finetune autotrain`).
 
-`bash dev.sh run` starts it detached at nice 19 and starts the app at once. Per task (`support`, `adcopy`) it
+`bash dev.sh run` starts it detached at nice 19 and starts the app at once. Per task (`adcopy`, then `support`) it
 builds the training data from the configured shop, trains a LoRA for the base model the app serves (QLoRA on
 CUDA), resuming from the last good checkpoint after any kill, and hands the adapter to the gate
 (`finetune.gate.evaluate_and_promote`), which serves it only if it wins. Progress is one JSON file per task
@@ -56,7 +56,8 @@ FORMAT = 1  # bump when the training recipe changes in a way the config does not
 @dataclass
 class AutotrainConfig:
     enabled: bool = field(default=True, metadata={"help": f"`dev.sh run` starts the job (env {ENV_OFF}=0: off)"})
-    tasks: list[str] = field(default_factory=lambda: list(TASKS), metadata={"help": "adapters to train, in order"})
+    tasks: list[str] = field(default_factory=lambda: ["adcopy", "support"],
+                            metadata={"help": "adapters to train, in order"})
     base_model: str = field(default="", metadata={"help": "'' = llm.model, the base the app serves"})
     method: str = field(default="auto", metadata={"help": "auto = qlora when CUDA is visible, else lora"})
     steps: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_STEPS),
@@ -346,14 +347,14 @@ def run(args: argparse.Namespace, settings) -> int:
     if args.max_steps < 0:
         raise ConfigError(f"--max-steps must be >= 0, got {args.max_steps}")
     tasks = args.task or cfg.tasks
-    current = os.nice(0)
-    if cfg.nice > current:
-        os.nice(cfg.nice - current)
+    from finetune.yield_to_chat import lower_priority  # light: no torch
+
+    priority = lower_priority(cfg.nice)
     threads = torch_threads(cfg)
     # Before torch is imported: its OpenMP pool and the tokenizers' threads must not take the app's core.
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    say("-", f"pid {os.getpid()}, nice {os.nice(0)}, {threads} torch thread(s), tasks: {', '.join(tasks)}")
+    say("-", f"pid {os.getpid()}, {priority}, {threads} torch thread(s), tasks: {', '.join(tasks)}")
     try:
         with single_instance(work_dir(settings) / "autotrain.lock"):
             for task in tasks:

@@ -282,28 +282,31 @@ def attributed_tickets(queue, cands) -> Iterator[tuple[int, object]]:
             yield int(asked.turn_id[opened].iloc[-1] if opened.any() else asked.turn_id.iloc[0]), t
 
 
-def ticket_replies(queue, cands) -> dict[int, list[str]]:
+def ticket_replies(queue, cands, attributed: list | None = None) -> dict[int, list[str]]:
     """What a person wrote on the candidates' tickets: {turn id: texts}, the agent's reply, else their note
-    (never the draft: that is the assistant's own attempt)."""
+    (never the draft: that is the assistant's own attempt). `attributed`: attributed_tickets already read."""
     out: dict[int, list[str]] = {}
-    for turn, t in attributed_tickets(queue, cands):
+    for turn, t in attributed if attributed is not None else attributed_tickets(queue, cands):
         _, text = person_text(t, drafts=False)
         if text:
             out.setdefault(turn, []).append(text)
     return out
 
 
-def human_replies(queue, cands, group: GapGroup, limit: int = 3) -> list[dict]:
+def human_replies(queue, cands, group: GapGroup, limit: int = 3, attributed: list | None = None) -> list[dict]:
     """What people answered on the tickets of the group's questions: the agent's reply first, then a note, else
     the draft they had. Each says whether the question it answered is `typical` of the group: at least as near
     its label as the median phrasing in that language. A group can hold a question of another topic; a reply to
-    that question answers the other topic, and only typical ones may pre-fill the group's answer (faq.suggest)."""
+    that question answers the other topic, and only typical ones may pre-fill the group's answer (faq.suggest).
+    `attributed`: attributed_tickets of all the candidates, already read (one read for every group)."""
     phrasing_of = {turn: q for q in group.questions for turn in q["turn_ids"]}
     medians = {lang: float(np.median([q["near_label"] for q in group.questions if q["lang"] == lang]))
                for lang in {q["lang"] for q in group.questions}}
     mine = set(group.turn_ids)
     found = []
-    for turn, t in attributed_tickets(queue, cands[cands.session_id.isin(group.session_ids)]):
+    if attributed is None:
+        attributed = attributed_tickets(queue, cands[cands.session_id.isin(group.session_ids)])
+    for turn, t in attributed:
         kind, text = person_text(t)
         if turn not in mine or not text:
             continue
@@ -335,12 +338,15 @@ def compute(runtime, top: int | None = None, now: datetime | None = None) -> lis
     if len(cands) and done:
         cands = cands[~cands.turn_id.isin(done)]
     cands = cands.iloc[-cfg.max_questions:]
-    groups = build_groups_for(runtime, cands, now)
-    groups = groups[:top] if top else groups
     queue = runtime.handoff
+    # Each conversation's tickets are read once, for the grouping by reply and for every group's replies.
+    attributed = list(attributed_tickets(queue, cands))
+    overrides = {"replies": ticket_replies(queue, cands, attributed)} if cfg.merge_by_reply and len(cands) else {}
+    groups = build_groups_for(runtime, cands, now, **overrides)
+    groups = groups[:top] if top else groups
     if queue is not None:
         for g in groups:
-            g.human_replies = human_replies(queue, cands, g)
+            g.human_replies = human_replies(queue, cands, g, attributed=attributed)
     return groups
 
 

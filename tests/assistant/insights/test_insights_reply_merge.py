@@ -71,7 +71,11 @@ def test_the_gap_report_merges_groups_whose_tickets_got_one_reply(tmp_path, monk
     _ask_then_hand_off(runtime, "Is there parking near the shop?", "Parking is free behind the shop.")
     _ask_then_hand_off(runtime, "Do you ship to the moon?")  # a ticket without a human reply joins nothing
 
+    reads = []
+    read = runtime.handoff.tickets_for_session
+    monkeypatch.setattr(runtime.handoff, "tickets_for_session", lambda sid: reads.append(sid) or read(sid))
     gift = _gift_groups(runtime)
+    assert len(reads) == len(set(reads)) >= 4  # each conversation read once, for the merge and the replies
     if not merge:  # the (fake) embedder keeps the two wordings apart: what the merge is for
         assert len(gift) == 2 and sorted(g.count for g in gift) == [1, 2]
         assert len(gaps_of(runtime)) == 4
