@@ -153,7 +153,9 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
             time.sleep(gap)
         wall = time.perf_counter() - t0
         statuses = note_phases()
-        log_tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-12:]
+        # the job's own lines (steps, decisions), not llama.cpp's loading chatter
+        log_tail = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                    if " autotrain " in line][-12:]
         idle += chat_round(runtime, n_idle, offset=n_idle)  # after: idle on both sides of the job
     decided = {t: seen.get("served", seen.get("rejected")) for t, seen in first_seen.items()}
     trained = {t: seen.get("evaluating", decided[t]) for t, seen in first_seen.items()}
@@ -169,6 +171,7 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         "threads": {t: s.get("threads") for t, s in statuses.items()},
         "yield_to_chat": settings.autotrain.yield_to_chat,
         "paused_s": {t: s.get("paused_s") for t, s in statuses.items()},
+        "gate": {t: (s.get("decision") or {}).get("reason") for t, s in statuses.items()},
         "s_to_trained": trained, "s_to_decided": decided,
         "minutes_to_both_served": round(max(served) / 60, 2) if len(served) == 2 else None,
         "chat_idle": stats(idle_total), "chat_training": stats(busy_total),

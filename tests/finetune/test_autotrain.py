@@ -176,7 +176,7 @@ def test_it_pauses_while_the_app_answers_and_ends_with_the_same_weights(tmp_path
 
     from assistant.activity import ChatBeacon
 
-    cfg = write_config(tmp_path, tiny_base, steps=12, resume_after_s=0.3)
+    cfg = write_config(tmp_path, tiny_base, steps=12, yield_to_chat=True, resume_after_s=0.3)
     beacon = ChatBeacon(tmp_path / "work" / "chat_active", interval_s=0.05)
     stop = threading.Event()
 
