@@ -46,8 +46,8 @@ from finetune.config import METHODS, TASKS, FinetuneConfig
 log = logging.getLogger(__name__)
 
 ENV_OFF = "SHOP_ASSISTANT_AUTOTRAIN"  # "0" keeps `dev.sh run` from starting the job
-# Optimizer steps per task (2 packed rows of 512 tokens each): on one thread qwen2.5-0.5b takes 30-35 s a step on
-# a quiet machine, 40-55 s while the chat answers. Measured with the chat answering (bench/RESULTS.md): 14 adcopy
+# Optimizer steps per task (2 packed rows of 512 tokens each): on one thread qwen2.5-0.5b takes about 35 s an
+# adcopy step and 50 s a support step on a quiet machine, 41 s and 53 s while the chat answers. Measured with the chat answering (bench/RESULTS.md): 14 adcopy
 # steps are served after 15 min; 30 support steps after 47 min in all (10 tied the bare model at its gate).
 DEFAULT_STEPS = {"support": 30, "adcopy": 14}
 FORMAT = 1  # bump when the training recipe changes in a way the config does not show: every task retrains
