@@ -209,13 +209,11 @@ class KnowledgeBase:
         from knowledge_base.questions import carry_subject, split_question, with_context
 
         searched = with_context(question, earlier_questions)
-        faq = self.faq_match(searched)
-        if faq is not None:
-            return Lookup(searched, language, faq=faq, best_score=faq.score, evidence_score=faq.score,
-                          answerable=True)
         parts = split_question(question)
         if len(parts) == 1:
             return self._look_up_one(searched, searched, language)
+        # Each question of the message on its own, the FAQ first: matched as a whole, "能寄香港吗？运费多少" met the
+        # FAQ row "运费多少？" and got the mainland fee, which answers neither the question nor the customer.
         first = with_context(parts[0], earlier_questions)
         looked = [self._look_up_one(first, first, language)]
         for part in parts[1:]:
@@ -224,18 +222,16 @@ class KnowledgeBase:
             # with the first half along, and its sentence picked for its own words.
             carried = carry_subject(parts[0], part)
             search = carried if carried != part else f"{first} {part}"
-            looked.append(self._look_up_one(search, carried, language, faq_first=True))
+            looked.append(self._look_up_one(search, carried, language))
         return merge_parts(searched, language, looked)
 
-    def _look_up_one(self, search_text: str, asked: str, language: str, faq_first: bool = False) -> Lookup:
+    def _look_up_one(self, search_text: str, asked: str, language: str) -> Lookup:
         from knowledge_base.grounding import pick_evidence
         from knowledge_base.questions import answer_kind
 
-        if faq_first:
-            faq = self.faq_match(search_text)
-            if faq is not None:
-                return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score,
-                              answerable=True)
+        faq = self.faq_match(search_text)
+        if faq is not None:
+            return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
         hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         ranked = self.evidence_finder.find(asked, hits)

@@ -178,6 +178,25 @@ def test_a_message_asking_two_things_gets_a_sentence_for_each(demo_kb):
     assert two.answerable and kb.answerer().extractive(two) == kb.answerer().extractive(two.parts[0])
 
 
+def test_a_message_asking_two_things_is_never_answered_by_one_faq_row_for_the_whole(demo_kb, monkeypatch):
+    # "能寄香港吗？运费多少" matched the FAQ row "运费多少？" as a whole and got the mainland fee: each question of
+    # the message is matched on its own instead.
+    kb = with_thresholds(demo_kb, abstain=0.0, faq=0.0)
+    asked: list[str] = []
+    real = type(kb).faq_match
+
+    def faq_match(self, question):
+        asked.append(question)
+        return real(self, question)
+
+    monkeypatch.setattr(type(kb), "faq_match", faq_match)
+    whole = "能寄香港吗？运费多少"
+    found = kb.lookup(whole)
+    assert whole not in asked and asked[0] == "能寄香港吗？" and len(found.parts) == 2
+    asked.clear()
+    assert kb.lookup("how much does shipping cost").faq is not None and asked == ["how much does shipping cost"]
+
+
 def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb):
     from knowledge_base.answer import Verifier
 
