@@ -46,10 +46,13 @@ from finetune.config import METHODS, TASKS, FinetuneConfig
 log = logging.getLogger(__name__)
 
 ENV_OFF = "SHOP_ASSISTANT_AUTOTRAIN"  # "0" keeps `dev.sh run` from starting the job
-# Optimizer steps per task (2 packed rows of 512 tokens each): on one thread qwen2.5-0.5b takes about 35 s an
+# Optimizer steps per task (2 packed rows of 512 tokens each, before DEFAULT_BATCH): on one thread qwen2.5-0.5b takes about 35 s an
 # adcopy step and 50 s a support step on a quiet machine, 41 s and 53 s while the chat answers. Measured with the chat answering (bench/RESULTS.md): 14 adcopy
 # steps are served after 15 min; 30 support steps after 47 min in all (10 tied the bare model at its gate).
 DEFAULT_STEPS = {"support": 30, "adcopy": 14}
+# Packed rows of 512 tokens per optimizer step. One row halves a step's time against two; a 30-step support adapter
+# trained on one row a step took its gate just as far (answerable 0.36 -> 0.43), in 24 s a step against 50 s.
+DEFAULT_BATCH = {"support": 1, "adcopy": 2}
 FORMAT = 1  # bump when the training recipe changes in a way the config does not show: every task retrains
 
 
@@ -62,6 +65,8 @@ class AutotrainConfig:
     method: str = field(default="auto", metadata={"help": "auto = qlora when CUDA is visible, else lora"})
     steps: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_STEPS),
                                   metadata={"help": "optimizer steps per task"})
+    batch_size: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_BATCH),
+                                       metadata={"help": "packed rows of 512 tokens per optimizer step, per task"})
     threads: int = field(default=0, metadata={"help": "torch CPU threads; 0 = all cores but one (at least 1)"})
     nice: int = field(default=19, metadata={"help": "process priority, 0 (normal) to 19 (lowest)"})
     checkpoint_minutes: float = field(default=2.0, metadata={"help": "most training lost to a kill; 0 = every step"})
@@ -85,6 +90,9 @@ class AutotrainConfig:
         for task, n in self.steps.items():
             if task not in TASKS or int(n) < 1:
                 raise ConfigError(f"steps must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
+        for task, n in self.batch_size.items():
+            if task not in TASKS or int(n) < 1:
+                raise ConfigError(f"batch_size must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
         if self.threads < 0 or not 0 <= self.nice <= 19:
             raise ConfigError(f"threads must be >= 0 and nice in [0, 19], got {self.threads}, {self.nice}")
         if self.resume_after_s < 0:
@@ -158,6 +166,7 @@ def task_config(settings, task: str, max_steps: int = 0) -> FinetuneConfig:
     values = {**dataclasses.asdict(settings.finetune), "base_model": a.base_model or settings.llm.model, "task": task,
               "method": method, "max_steps": steps, "eval_every": steps,  # evals at the start and the end only:
               "eval_fraction": a.eval_fraction, "num_threads": torch_threads(a), "register": False,
+              "batch_size": int(a.batch_size.get(task, DEFAULT_BATCH[task])),
               "export_gguf": True, "device": "cuda" if method == "qlora" else "auto",
               # on 2 cores one pass over the eval rows costs about a step and a half, and the gate does the real
               # evaluation; two before/after samples in the report are enough here too.

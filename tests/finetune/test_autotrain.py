@@ -316,6 +316,16 @@ def test_cuda_means_qlora_and_the_cpu_lora(monkeypatch, tmp_path, tiny_base):
     assert cfg.base_model == str(tiny_base) and cfg.save_every == 1  # checkpoint_minutes 0: every step
 
 
+def test_rows_per_step_come_from_autotrain_per_task(tmp_path, tiny_base):
+    # The shop's finetune.batch_size (2 here) is for manual runs; the background job sizes each task itself.
+    settings = load_config(write_config(tmp_path, tiny_base))
+    assert autotrain.task_config(settings, "support").batch_size == autotrain.DEFAULT_BATCH["support"] == 1
+    assert autotrain.task_config(settings, "adcopy").batch_size == autotrain.DEFAULT_BATCH["adcopy"]
+    settings = load_config(write_config(tmp_path / "other", tiny_base, batch_size={"support": 3, "adcopy": 1}))
+    assert (autotrain.task_config(settings, "support").batch_size, autotrain.task_config(settings, "adcopy").batch_size
+            ) == (3, 1)
+
+
 def test_threads_leave_one_core_to_the_app(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert autotrain.torch_threads(autotrain.AutotrainConfig()) == 1
@@ -328,6 +338,7 @@ def test_threads_leave_one_core_to_the_app(monkeypatch):
     ({"tasks": ["poetry"]}, "tasks must be among"), ({"method": "dora"}, "method must be auto or one of"),
     ({"steps": {"support": 0}}, "steps must map"), ({"nice": 20}, r"nice in \[0, 19\]"),
     ({"eval_fraction": 0}, "eval_fraction must be in"), ({"resume_after_s": -1}, "resume_after_s must be >= 0"),
+    ({"batch_size": {"support": 0}}, "batch_size must map"), ({"batch_size": {"poetry": 1}}, "batch_size must map"),
 ])
 def test_config_is_validated(bad, match):
     with pytest.raises(ConfigError, match=match):
