@@ -46,9 +46,10 @@ from finetune.config import METHODS, TASKS, FinetuneConfig
 log = logging.getLogger(__name__)
 
 ENV_OFF = "SHOP_ASSISTANT_AUTOTRAIN"  # "0" keeps `dev.sh run` from starting the job
-# Optimizer steps per task (2 packed rows of 512 tokens each, before DEFAULT_BATCH): on one thread qwen2.5-0.5b takes about 35 s an
-# adcopy step and 50 s a support step on a quiet machine, 41 s and 53 s while the chat answers. Measured with the chat answering (bench/RESULTS.md): 14 adcopy
-# steps are served after 15 min; 30 support steps after 47 min in all (10 tied the bare model at its gate).
+# Optimizer steps per task. On two packed rows of 512 tokens a step and one thread, qwen2.5-0.5b takes about 35 s
+# an adcopy step and 50 s a support step on a quiet machine, 41 s and 53 s while the chat answers; measured with the
+# chat answering (bench/RESULTS.md), 14 adcopy steps are served after 15 min and 30 support steps after 47 min in
+# all (10 tied the bare model at its gate).
 DEFAULT_STEPS = {"support": 30, "adcopy": 14}
 # Packed rows of 512 tokens per optimizer step. One row halves a step's time against two; a 30-step support adapter
 # trained on one row a step took its gate just as far (answerable 0.36 -> 0.43), in 24 s a step against 50 s.
@@ -87,12 +88,10 @@ class AutotrainConfig:
             raise ConfigError(f"tasks must be among {', '.join(TASKS)}, got {bad[0]!r}")
         if self.method not in ("auto", *METHODS):
             raise ConfigError(f"method must be auto or one of {', '.join(METHODS)}, got {self.method!r}")
-        for task, n in self.steps.items():
-            if task not in TASKS or int(n) < 1:
-                raise ConfigError(f"steps must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
-        for task, n in self.batch_size.items():
-            if task not in TASKS or int(n) < 1:
-                raise ConfigError(f"batch_size must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
+        for name, per_task in (("steps", self.steps), ("batch_size", self.batch_size)):
+            for task, n in per_task.items():
+                if task not in TASKS or int(n) < 1:
+                    raise ConfigError(f"{name} must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
         if self.threads < 0 or not 0 <= self.nice <= 19:
             raise ConfigError(f"threads must be >= 0 and nice in [0, 19], got {self.threads}, {self.nice}")
         if self.resume_after_s < 0:
