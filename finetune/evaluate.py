@@ -32,6 +32,35 @@ def _device(model):
     return next(model.parameters()).device
 
 
+def learned_logits(model, batch: dict):
+    """(logits, targets) at the positions whose next token is learned, and nothing else.
+
+    The LM head is applied to those positions only (transformers' `logits_to_keep` with a mask): qwen2.5's
+    152k-word head and the cross-entropy over it are about a quarter of a training step on CPU, and only 13 %
+    (support) to 21 % (adcopy) of a packed row's tokens carry a loss. Same loss, a third less time a step.
+    `batch` is `collate`'s output; its labels are not passed to the model."""
+    import torch
+
+    labels = batch["labels"]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    logits = model(**inputs, use_cache=False, logits_to_keep=keep).logits
+    if logits.dim() == 3:  # a model that returns every position: pick the learned ones here
+        logits = logits[keep]
+    return logits.float(), labels[:, 1:][keep[:, :-1]]
+
+
+def learned_token_loss(model, batch: dict):
+    """Mean cross-entropy over the learned tokens of `batch`, as the model's own loss computes it."""
+    import torch.nn.functional as F
+
+    logits, targets = learned_logits(model, batch)
+    if not len(targets):  # nothing to learn in this batch: a zero that still has a graph
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, targets)
+
+
 def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: bool) -> float:
     """Token-weighted mean cross-entropy over assistant tokens of `rows` (the model's own loss is
     per-batch mean and, for AdaLoRA, includes the orthogonality regulariser)."""
@@ -45,12 +74,9 @@ def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: 
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
             batch = {k: v.to(dev) for k, v in collate(rows[i:i + batch_size], pad_id, packed).items()}
-            labels = batch.pop("labels")
-            logits = model(**batch, use_cache=False).logits[:, :-1].float()
-            target = labels[:, 1:]
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
-                                     ignore_index=IGNORE, reduction="sum").item()
-            n += int((target != IGNORE).sum())
+            logits, targets = learned_logits(model, batch)
+            total += F.cross_entropy(logits, targets, reduction="sum").item() if len(targets) else 0.0
+            n += len(targets)
     model.train(was_training)
     return total / max(n, 1)
 

@@ -29,7 +29,7 @@ from assistant.errors import InputError
 from assistant.llm.embedded import file_sha256
 from finetune.config import FinetuneConfig
 from finetune.dataset import Row, collate
-from finetune.evaluate import eval_loss
+from finetune.evaluate import eval_loss, learned_token_loss
 from finetune.methods import adalora_ranks, is_adalora, wrap
 
 log = logging.getLogger(__name__)
@@ -301,8 +301,10 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
             rows = micro_batch(train_rows, cfg, (step - 1) * cfg.gradient_accumulation_steps + k, rank, world)
             batch = {n: v.to(acc.device) for n, v in collate(rows, pad_id, cfg.packing).items()}
             # use_cache=False: with a cache, transformers ignores the packed position ids and lets dialogues
-            # attend to each other.
-            loss = model(**batch, use_cache=False).loss / cfg.gradient_accumulation_steps
+            # attend to each other. AdaLoRA's loss must come from the model: peft adds its orthogonality
+            # regulariser there; every other method computes logits at the learned positions only.
+            loss = (model(**batch, use_cache=False).loss if adaptive else learned_token_loss(model, batch))
+            loss = loss / cfg.gradient_accumulation_steps
             acc.backward(loss)
             step_loss += loss.item()
             step_tokens += sum(len(r.input_ids) for r in rows)  # real tokens, never padding

@@ -135,3 +135,34 @@ def test_qlora_trains_a_4bit_base_on_cuda(tmp_path, gpu_base_model, upcast):
     train_rows, eval_rows, _ = prepare_data(cfg, demo_path("support"), tok)
     state = train_adapter(model, tok, cfg, train_rows[:4], eval_rows[:2], tmp_path, progress=False)
     assert any(p.abs().sum() > 0 for n, p in state.model.named_parameters() if "lora_B" in n)
+
+
+def test_learned_token_loss_equals_the_models_own_loss_and_gradients(tiny_model, tiny_tokenizer, tiny_cfg):
+    """The LM head applied at the learned positions only: the same loss and the same adapter gradients as the
+    model's full-sequence loss, on packed rows of several dialogues (two rows, padded to one width)."""
+    from finetune.evaluate import learned_logits, learned_token_loss
+    from finetune.methods import wrap
+
+    train_rows, _ = rows_for(tiny_tokenizer, tiny_cfg)
+    encoded = [dataset.encode(tiny_tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": a}])
+               for q, a in QA]
+    rows = dataset.pack(encoded, 60)  # several rows of unequal length: padding must stay unlearned
+    assert len(rows) >= 2 and len({len(r.input_ids) for r in rows}) > 1
+    model = wrap(tiny_model, tiny_cfg, 6)
+    for p in model.parameters():
+        if p.requires_grad:  # lora_B starts at zero: move it so the adapter shapes the logits
+            torch.nn.init.normal_(p, std=0.1)
+    model.eval()  # no dropout: both passes see the same network
+    batch = dataset.collate(rows[:2], tiny_tokenizer.pad_token_id, True)
+    grads = []
+    for compute in (lambda: model(**batch, use_cache=False).loss, lambda: learned_token_loss(model, batch)):
+        model.zero_grad()
+        loss = compute()
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in model.parameters() if p.requires_grad]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1], strict=True):
+        torch.testing.assert_close(a, b)
+    logits, targets = learned_logits(model, batch)
+    learned = sum(sum(lab != dataset.IGNORE for lab in r.labels) for r in rows[:2])
+    assert logits.shape[0] == len(targets) == learned  # the head saw nothing but the learned positions
