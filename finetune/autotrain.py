@@ -46,13 +46,12 @@ from finetune.config import METHODS, TASKS, FinetuneConfig
 log = logging.getLogger(__name__)
 
 ENV_OFF = "SHOP_ASSISTANT_AUTOTRAIN"  # "0" keeps `dev.sh run` from starting the job
-# Optimizer steps per task. On two packed rows of 512 tokens a step and one thread, qwen2.5-0.5b takes about 35 s
-# an adcopy step and 50 s a support step on a quiet machine, 41 s and 53 s while the chat answers; measured with the
-# chat answering (bench/RESULTS.md), 14 adcopy steps are served after 15-19 min and 30 support steps (one row a
-# step, 28 s each) after 39 min in all (10 tied the bare model at its gate).
+# Optimizer steps per task. qwen2.5-0.5b on one thread, while the chat answers, takes about 29 s an adcopy step (two
+# packed rows of 512 tokens) and 15 s a support step (one row); measured (bench/RESULTS.md), 14 adcopy steps are
+# served after 11 min and 30 support steps after 22 min in all (10 tied the bare model at its gate).
 DEFAULT_STEPS = {"support": 30, "adcopy": 14}
 # Packed rows of 512 tokens per optimizer step. One row halves a step's time against two; a 30-step support adapter
-# trained on one row a step took its gate just as far (answerable 0.36 -> 0.43), in 24 s a step against 50 s.
+# trained on one row a step took its gate just as far (answerable 0.36 -> 0.43).
 DEFAULT_BATCH = {"support": 1, "adcopy": 2}
 FORMAT = 1  # bump when the training recipe changes in a way the config does not show: every task retrains
 
