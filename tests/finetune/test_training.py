@@ -143,7 +143,6 @@ def test_learned_token_loss_equals_the_models_own_loss_and_gradients(tiny_model,
     from finetune.evaluate import learned_logits, learned_token_loss
     from finetune.methods import wrap
 
-    train_rows, _ = rows_for(tiny_tokenizer, tiny_cfg)
     encoded = [dataset.encode(tiny_tokenizer, [{"role": "user", "content": q}, {"role": "assistant", "content": a}])
                for q, a in QA]
     rows = dataset.pack(encoded, 60)  # several rows of unequal length: padding must stay unlearned
