@@ -162,7 +162,8 @@ def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: ra
                      "reasons": (reply.route or {}).get("reasons", [])[-2:], "text": reply.text[:160]})
         answered = action == "kb_answer"
         if answered and rng.random() < 0.6:  # some customers rate: mostly up, a wrong answer down
-            right = any((r or "").startswith(topic) for r in rows[-1]["rows"])
+            # an answer to an unrelated question (topic None) is wrong whatever it cites
+            right = topic is not None and any((r or "").startswith(topic) for r in rows[-1]["rows"])
             up = right and rng.random() > 0.1
             vote(runtime, sid, up, "widget", message=0)
             if not up and answer_ratings and topic is not None:

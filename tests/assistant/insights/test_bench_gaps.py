@@ -39,3 +39,20 @@ def test_bench_outcome_check_agrees_with_the_module(runtime):
     ours = gaps.ours_outcomes(outcomes.compute(runtime, now=now))
     assert ours == gaps.pandas_outcomes(runtime.storage_engine, now)
     assert sum(ours["by_day"].values()) == 3 and ours["csat"] == 0.5
+
+
+def test_replay_rates_an_answer_to_an_unrelated_question_down(runtime):
+    """The full replay asks the shop's unrelated questions too (topic None); one that gets an answer and a rating
+    is rated down, and the replay goes on (it stopped on such a question before)."""
+    from assistant.insights import outcomes
+    from bench import gaps
+
+    class Always:  # every customer rates
+        def random(self):
+            return 0.0
+
+    rows, _, tickets = gaps.replay(runtime, [(None, "en", "How much does shipping cost?")], set(), Always(),
+                                   gaps.LookupSpy(runtime.kb))
+    assert rows[0]["action"] == "kb_answer" and not tickets
+    now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+    assert gaps.ours_outcomes(outcomes.compute(runtime, now=now))["csat"] == 0.0
