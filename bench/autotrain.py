@@ -85,6 +85,12 @@ def job_phase(statuses: dict[str, dict]) -> str:
     return "between tasks"
 
 
+def job_log_tail(text: str, work: Path, lines: int = 12) -> list[str]:
+    """The job's own last lines (steps, decisions), not llama.cpp's loading chatter; the run's temporary folder is
+    written <work>: the results speak of the job, not of the machine it ran on."""
+    return [line.replace(str(work), "<work>") for line in text.splitlines() if " autotrain " in line][-lines:]
+
+
 def start_job(work: Path, model: str, max_steps: int, quick: bool) -> tuple[subprocess.Popen, Path]:
     """The job as dev.sh starts it, pointed at a temporary registry (its work folder sits next to it)."""
     env = {**os.environ, "ASSISTANT_FINETUNE__REGISTRY": str(work / "registry.json"), "ASSISTANT_LLM__MODEL": model}
@@ -153,9 +159,7 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
             time.sleep(gap)
         wall = time.perf_counter() - t0
         statuses = note_phases()
-        # the job's own lines (steps, decisions), not llama.cpp's loading chatter
-        log_tail = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-                    if " autotrain " in line][-12:]
+        log_tail = job_log_tail(log.read_text(encoding="utf-8", errors="replace"), work)
         idle += chat_round(runtime, n_idle, offset=n_idle)  # after: idle on both sides of the job
     decided = {t: seen.get("served", seen.get("rejected")) for t, seen in first_seen.items()}
     trained = {t: seen.get("evaluating", decided[t]) for t, seen in first_seen.items()}
