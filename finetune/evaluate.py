@@ -76,7 +76,7 @@ def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: 
         for i in range(0, len(rows), batch_size):
             batch = {k: v.to(dev) for k, v in collate(rows[i:i + batch_size], pad_id, packed).items()}
             logits, targets = learned_logits(model, batch)
-            total += F.cross_entropy(logits, targets, reduction="sum").item() if len(targets) else 0.0
+            total += F.cross_entropy(logits, targets, reduction="sum").item()  # 0 for a batch with none
             n += len(targets)
     model.train(was_training)
     return total / max(n, 1)
