@@ -92,7 +92,8 @@ def faq_table(topics: list[dict], path: Path) -> None:
                 w.writerow([f"{t['id']}-{lang}", t[lang][0], t[lang][1], lang])
 
 
-def settings_for(tmp: Path, merge_by_reply: bool | None = None):
+def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str = ""):
+    """The app's settings for one split; `shop_name`: the test shop the assistant speaks for (not the demo's)."""
     from assistant.config import load_config
 
     insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
@@ -107,6 +108,8 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None):
         "chat": {"rate_limit_per_minute": 0},
         "storage": {"url": f"sqlite:///{tmp / 'assistant.db'}"},
         "insights": insights,
+        **({"shop": {"name": {"en": shop_name, "zh": shop_name}, "description": {"en": "an online shop", "zh": "一家网店"},
+                     "contact_email": "", "contact_phone": "", "hours": {}, "brand_file": ""}} if shop_name else {}),
     })
 
 
@@ -219,7 +222,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         tmp = Path(keep) / f"{tag}-split{seed}" if keep else Path(tmp)
         tmp.mkdir(parents=True, exist_ok=True)
         faq_table([t for t in topics if t["id"] not in removed], tmp / "faq.csv")
-        runtime = Runtime(settings_for(tmp, merge_by_reply))
+        runtime = Runtime(settings_for(tmp, merge_by_reply, shop.get("name", "")))
         runtime.kb.ingest([tmp / "faq.csv"], progress=False)
         translator = use_translator(runtime, translate_model, tag)
         spy = LookupSpy(runtime.kb)

@@ -56,3 +56,17 @@ def test_replay_rates_an_answer_to_an_unrelated_question_down(runtime):
     assert rows[0]["action"] == "kb_answer" and not tickets
     now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
     assert gaps.ours_outcomes(outcomes.compute(runtime, now=now))["csat"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["dev", "heldout"])
+def test_the_replayed_assistant_speaks_for_the_test_shop_not_the_demo(name, tmp_path):
+    from assistant.shop import Shop
+    from bench import gaps
+
+    shop_name = gaps.load_shop(name)["name"]
+    shop = Shop.from_config(gaps.settings_for(tmp_path, None, shop_name).shop)
+    texts = [shop.text("fallback", "en"), shop.system_prompt("en"), shop.system_prompt("zh")]
+    assert all(shop_name in t for t in texts)
+    assert not any("Aurora" in t or "极光" in t for t in texts)
+    # without a name the settings stay the app's own (the demo shop)
+    assert "Aurora Home" in Shop.from_config(gaps.settings_for(tmp_path, None).shop).text("fallback", "en")
