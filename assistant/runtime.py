@@ -101,7 +101,8 @@ class Runtime(ModelServing):
                 cfg = dataclasses.replace(llm, model=kb_cfg.verify_model, adapters={}, n_ctx=2048, max_tokens=4)
                 self._probe(cfg)
                 backend = self._marked(build_backend(cfg))
-            return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above)
+            return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above,
+                            min_log_odds=kb_cfg.verify_min_log_odds)
         return self._get("verifier", build)
 
     @property

@@ -283,9 +283,12 @@ class Verifier:
     sentence becomes the first and the ones read as not answering are dropped. Evidence scoring `skip_above`
     or more is not asked about (it is the question's own sentence)."""
 
-    def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3):
+    def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
+                 min_log_odds: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
+        # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
+        self.min_log_odds = min_log_odds
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
@@ -293,11 +296,12 @@ class Verifier:
         return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
     def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
-        reply = self.backend.generate(
-            [Message("system", self.prompt),
-             Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
-                             "Does the TEXT state what the QUESTION asks? YES or NO")],
-            max_tokens=2, temperature=0.0)
+        messages = [Message("system", self.prompt),
+                    Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
+                                    "Does the TEXT state what the QUESTION asks? YES or NO")]
+        if self.min_log_odds is not None and hasattr(self.backend, "yes_log_odds"):
+            return self.backend.yes_log_odds(messages) >= self.min_log_odds
+        reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
         return not reply.strip().upper().startswith("NO")
 
     def confirmed(self, lookup: Lookup) -> int | None:

@@ -59,6 +59,10 @@ class KnowledgeBaseConfig:
                           "a GGUF; '' = no second reading)"})
     verify_skip_above: float = field(
         default=1.0, metadata={"help": "evidence scoring this or more is sent without the second reading"})
+    verify_min_log_odds: float | None = field(
+        default=None, metadata={"help": "the second reading accepts a sentence when log P(YES) - log P(NO) reaches "
+                                        "this (higher: fewer wrong answers, fewer right ones); null = the reader's "
+                                        "plain YES/NO"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})

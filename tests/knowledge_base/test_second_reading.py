@@ -106,3 +106,23 @@ def test_a_sentence_of_the_kind_the_question_asks_for_is_read_first():
     # A typed sentence far behind the best one is not promoted over it.
     far = [ranked[0], sentence("Altitude: 2,100-2,300 m", 0.80, "c-2")]
     assert pick_evidence(far, wanted=answer_kind("How high is the Guji grown?"))[0] is far[0]
+
+
+def test_a_log_odds_bar_makes_the_reader_stricter():
+    # the reader's log odds of YES per sentence: 0.3 (a weak yes), then 2.1 (a sure one)
+    strict, plain = lookup(), lookup()
+    Verifier(reader("0.3", "2.1"), "YES or NO.", skip_above=1.01, min_log_odds=0.5).check(strict)
+    assert strict.answerable and strict.evidence[0].text == "Bean capacity: 35 g"  # the weak yes is passed over
+    Verifier(reader("0.3", "2.1"), "YES or NO.", skip_above=1.01, min_log_odds=0.0).check(plain)
+    assert plain.answerable and plain.evidence[0].text == "Size: 18 cm tall"
+    weak = lookup()
+    assert Verifier(reader("0.3", "0.2", "-1"), "YES or NO.", skip_above=1.01, min_log_odds=0.5).check(weak)
+    assert not weak.answerable  # no sentence reaches the bar: declined
+
+
+def test_the_bar_is_the_configured_one(tmp_path):
+    from assistant.config import load_config
+
+    settings = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_MIN_LOG_ODDS": "0.5"})
+    assert settings.knowledge_base.verify_min_log_odds == 0.5
+    assert load_config(env={}).knowledge_base.verify_min_log_odds is None
