@@ -348,7 +348,9 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
            "answerable_accuracy_en": rate([s["correct"] for q, s in answerable if q.lang == "en"]),
            "decline_rate": rate([s["declined"] for s in unanswerable]),
            "invented_rate": rate([s["invented"] for _, s in pairs]),
-           "invented_answers": sum(s["invented"] for _, s in pairs)}
+           "invented_answers": sum(s["invented"] for _, s in pairs),
+           # answerable questions answered, but not right: worse for a customer than an honest decline
+           "wrong_answers": sum(not s["correct"] and not s["declined"] for _, s in answerable)}
     if routed:
         out["misroute_rate"] = rate([s["misroute"] for _, s in answerable])
     out["leaks"] = sum(bool(s["leaks"]) for _, s in pairs)
@@ -585,7 +587,8 @@ def render(results: dict) -> str:
                   f"zh {r['zh']}, en {r['en']}), model {r['model']}, load average {r['load_avg_before']} -> "
                   f"{r['load_avg_after']}", f"{'':28}" + "".join(f"{s:>10}" for s in systems)]
         rows = ["answerable_accuracy", "answerable_accuracy_zh", "answerable_accuracy_en", "decline_rate",
-                "invented_rate", "misroute_rate", "leaks", "wrong_shop_named", "errors", "median_s", "p95_s"]
+                "invented_rate", "wrong_answers", "misroute_rate", "leaks", "wrong_shop_named", "errors", "median_s",
+                "p95_s"]
         for row in rows:
             lines.append(f"{row:28}" + "".join(f"{str(r[s].get(row, '-')):>10}" for s in systems))
         for kind in KINDS:

@@ -77,6 +77,15 @@ def test_a_decline_on_an_answerable_question_is_wrong_even_if_it_contains_the_po
     assert verdict["declined"] and not verdict["correct"]
 
 
+def test_wrong_answers_count_answered_answerables_that_are_not_right_but_not_declines():
+    question = q(expect=[["30 days", "30天"]])
+    texts = ["Grinders can be returned within 30 days.", "Grinders can be returned within 14 days.",
+             "I'm sorry, I don't know the answer to that from our shop information."]
+    scores = [score_answer(question, t, None, DOC_NUMBERS) for t in texts]
+    summary = answers.summarize([question] * 3, scores, [1.0, 1.0, 1.0], routed=False)
+    assert summary["answerable_accuracy"] == round(1 / 3, 3) and summary["wrong_answers"] == 1
+
+
 def test_numbers_not_in_the_documents_or_the_question_are_invented():
     question = q(expect=[["30"]], turns=["I bought it 40 days ago, can I return it?"])
     fine = score_answer(question, "No: 40 days is past our 30-day window.", None, DOC_NUMBERS)
