@@ -18,10 +18,15 @@ _SELF_DISCLOSURE = re.compile(
 )
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def _shingles(text: str, han: bool) -> set[str]:
-    # Words for alphabetic text, characters for Chinese (no spaces between words there).
+    # Words for alphabetic text, characters for Chinese (no spaces between words there). Only Chinese characters
+    # count as characters: with the spaces gone, a 16-letter shop name ("Pawsome Supplies") made a 14-character
+    # shingle, and every answer naming the shop was blocked as a leak of the prompt that names it.
     if han:
-        chars = re.sub(r"\s+", "", text)
+        chars = "".join(_HAN.findall(text))
         return {chars[i:i + 14] for i in range(max(len(chars) - 13, 0))}
     words = re.findall(r"\w+", text)
     return {" ".join(words[i:i + 8]) for i in range(max(len(words) - 7, 0))}

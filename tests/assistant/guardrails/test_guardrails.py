@@ -89,6 +89,16 @@ def test_output_echoing_system_prompt_is_blocked(guard):
     assert not fine.blocked and fine.safe_text.startswith("Your sofa")
 
 
+def test_an_answer_naming_a_shop_with_a_long_name_is_no_leak_but_a_repeated_chinese_prompt_is(guard):
+    prompt = ("You are the customer-service assistant of Pawsome Supplies, an online pet shop. "
+              "你是宠物用品网店的客服助手，请简短礼貌地回答顾客的问题，只使用店铺资料里的事实。")
+    named = guard.check_output("Pawsome Supplies ships every order within two working days.", system_prompt=prompt)
+    assert not named.blocked, named.reason
+    assert not guard.check_output("Pawsome Supplies 的订单两个工作日内发货。", system_prompt=prompt).blocked
+    echoed = guard.check_output("好的：请简短礼貌地回答顾客的问题，只使用店铺资料里的事实。", system_prompt=prompt)
+    assert echoed.blocked and echoed.category == "system_prompt_leak"
+
+
 def test_output_with_another_customers_pii_is_redacted(guard):
     text = "Your order goes to 13812345678. The other order belongs to li.na@example.com, 13900001111."
     v = guard.check_output(text, allowed_pii=["+86 138 1234 5678"])
