@@ -75,6 +75,10 @@ HEADLINES = [
      "heldout.no_docs.decline_rate", ">= 0.90"),
     ("held-out shop: answers with invented facts (rate)", "heldout.ours.invented_rate",
      "heldout.no_docs.invented_rate", "0"),
+    ("held-out shop: answerable questions answered wrong (count), ours vs best snippet", "heldout.ours.wrong_answers",
+     "heldout.snippet.wrong_answers", "0"),
+    ("held-out shop: median seconds per answer, ours vs no documents", "heldout.ours.median_s",
+     "heldout.no_docs.median_s", "<= 5 s"),
 ]
 
 
