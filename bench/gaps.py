@@ -258,7 +258,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         tops = group_topics(groups, turns, topic_of)
         covered = {t for t in tops if t in removed}
         cands = recorded_candidates(runtime, turns)
-        result = {"chat_model": os.environ.get(CHAT_MODEL_ENV) or "fake",
+        llm = runtime.settings.llm
+        result = {"chat_model": llm.model if llm.backend == "llamacpp" else llm.backend,
                   "removed": sorted(removed), "questions": len(asks), "replay_s": round(replay_s, 1),
                   "gaps_s": round(gaps_s, 1), "translate_model": translate_model or "none",
                   "translations_made": translations_made, "top10_coverage": len(covered) / len(removed),

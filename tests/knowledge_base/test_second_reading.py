@@ -120,7 +120,7 @@ def test_a_log_odds_bar_makes_the_reader_stricter():
     assert not weak.answerable  # no sentence reaches the bar: declined
 
 
-def test_the_bar_is_the_configured_one(tmp_path):
+def test_the_bar_is_the_configured_one():
     from assistant.config import load_config
 
     settings = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_MIN_LOG_ODDS": "0.5"})
