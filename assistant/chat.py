@@ -257,9 +257,10 @@ class ChatService:
         answerer = self.answerer
         if answerer is None:
             return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
+        unanswered = self._unanswered_parts(turn, lookup)
         if not answerer.needs_llm(lookup):
             # The shop's own text in the customer's language: sent as written, nothing for the checks to catch.
-            return self._finish(turn, iter([answerer.extractive(lookup)]), check_output=False)
+            return self._finish(turn, iter([answerer.extractive(lookup) + unanswered]), check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
 
         def check(sentence: str, first: bool) -> list[str]:
@@ -283,8 +284,23 @@ class ChatService:
             if not released:  # the draft invented, echoed or said nothing: the shop's own sentences instead
                 log.info("answer checks replaced the draft: %s", "; ".join(turn.checks))
                 yield answerer.extractive(lookup)
+            if unanswered:
+                yield unanswered
 
         return self._finish(turn, pieces())
+
+    def _unanswered_parts(self, turn: Turn, lookup) -> str:
+        """What a several-question message asked that the documents do not answer, said so with the offer of a
+        person, after the answered part: half an answer given in silence reads as the whole answer. '' when every
+        question of the message was answered."""
+        missed = [p.question.strip().rstrip("?？。.!！") for p in lookup.parts if not p.answerable]
+        missed = [q for q in missed if q]
+        if not missed:
+            return ""
+        turn.checks.append("no answer in the documents for: " + "; ".join(missed))
+        zh = turn.language == "zh"
+        note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
+        return note if zh else " " + note
 
     def _small_talk(self, turn: Turn) -> Iterator[str]:
         """A friendly reply from the persona; it may not state facts (there are none to back them)."""

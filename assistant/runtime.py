@@ -102,7 +102,8 @@ class Runtime(ModelServing):
                 self._probe(cfg)
                 backend = self._marked(build_backend(cfg))
             return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above,
-                            min_log_odds=kb_cfg.verify_min_log_odds)
+                            min_log_odds=kb_cfg.verify_min_log_odds,
+                            faq_prompt=self.shop.text("verify_faq_prompt", "en") if kb_cfg.verify_faq_question else "")
         return self._get("verifier", build)
 
     @property

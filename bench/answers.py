@@ -27,13 +27,16 @@ Scoring (`score_answer`, tested in tests/bench/test_answers_bench.py):
 - invented: an unanswerable question not declined, or a number stated that is in neither the shop's documents nor
   the conversation (nor the question's `allow_numbers`, for sums a right answer may state);
 - misroute: an answerable question whose route is handoff, fallback or clarify;
-- leak: "[1]"-style citation markup, a file name or path, or the question (6+ characters) echoed in the answer.
+- leak: "[1]"-style citation markup, a file name or path, or the question (6+ characters) echoed in the answer;
+- the product's note after the answer to a two-question message when one question has no answer in the documents
+  (its catalog's `partly_unanswered`, which quotes that question) is taken off first: what is left is scored.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import re
 import statistics
@@ -297,11 +300,39 @@ def lead(text: str, sentences: int = 2) -> str:
     return " ".join([p for p in parts if p.strip()][:sentences])
 
 
+@functools.lru_cache(maxsize=1)
+def _partial_notes() -> tuple[re.Pattern, ...]:
+    """The product's note after a several-question message's answered part, on a question the documents do not
+    answer ("I couldn't find an answer to "…" in our shop information. …"), as patterns read live from its
+    catalog; () for a version without it."""
+    try:
+        from assistant.shop import Shop as ProductShop
+
+        product = ProductShop.from_config(None)
+        texts = [product.text("partly_unanswered", lang, question="\x00") for lang in ("en", "zh")]
+    except Exception:  # noqa: BLE001 - an older product, or a catalog without the note
+        return ()
+    return tuple(re.compile(r"\s*" + r".+?".join(re.escape(x) for x in t.split("\x00")), re.DOTALL)
+                 for t in texts if "\x00" in t)
+
+
+def split_partial_note(answer: str) -> tuple[str, bool]:
+    """(the answer without the product's partly-unanswered note, whether it had one): the answered part is scored
+    on its own, so the note's decline words and its quote of the question are neither a decline nor an echo."""
+    text = answer or ""
+    for pattern in _partial_notes():
+        text, n = pattern.subn("", text)
+        if n:
+            return text.strip(), True
+    return text, False
+
+
 def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[str],
                  product_texts: list[str] | None = None) -> dict:
     """One answer's verdict. Answerable: correct iff every fact matches one of its forms (a yes/no question's
     first fact, its polarity, within the first two sentences), no forbidden form appears and it did not decline. Unanswerable: correct iff it declined. Invented: an unanswerable not
     declined, or a number stated that neither the shop's documents nor the conversation contain."""
+    answer, partial = split_partial_note(answer)
     declined = is_decline(answer, route, product_texts)
     norm = normalize(answer)
     first = normalize(lead(answer))
@@ -312,7 +343,8 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
     unsupported = sorted(numbers_in(answer) - allowed)
     correct = declined if q.decline else not (missing or forbidden or declined)
     action = (route or {}).get("action")
-    return {"correct": bool(correct), "declined": declined, "missing": missing, "forbidden": forbidden,
+    return {"correct": bool(correct), "declined": declined, "partial": partial, "missing": missing,
+            "forbidden": forbidden,
             "unsupported_numbers": unsupported, "invented": bool(unsupported) or (q.decline and not declined),
             "misroute": (not q.decline and action in UNANSWERED_ROUTES) and action,
             "leaks": leaks_in(answer, q.question),

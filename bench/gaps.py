@@ -167,7 +167,8 @@ def replay(runtime, asks: list[tuple[str, str, str]], removed: set[str], rng: ra
                       for c in reply.citations})
         rows.append({"topic": topic, "lang": lang, "question": question, "action": action,
                      "handoff": reply.handoff, "rows": [c.row_id for c in reply.citations],
-                     "reasons": (reply.route or {}).get("reasons", [])[-2:], "text": reply.text[:160]})
+                     "reasons": (reply.route or {}).get("reasons", [])[-2:], "checks": list(reply.checks),
+                     "text": reply.text[:160]})
         answered = action == "kb_answer"
         if answered and rng.random() < 0.6:  # some customers rate: mostly up, a wrong answer down
             # an answer to an unrelated question (topic None) is wrong whatever it cites

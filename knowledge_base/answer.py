@@ -284,11 +284,15 @@ class Verifier:
     or more is not asked about (it is the question's own sentence)."""
 
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
-                 min_log_odds: float | None = None):
+                 min_log_odds: float | None = None, faq_prompt: str = ""):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
         self.min_log_odds = min_log_odds
+        # An FAQ row read as NO is asked about once more, question to question ('' = not): the reader turns down
+        # answers to questions asked in other words ("Do you have gift certificates?" over "Do you sell gift
+        # cards?: Yes, ..."), which a help desk would match as the same question.
+        self.faq_prompt = faq_prompt
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
@@ -296,9 +300,18 @@ class Verifier:
         return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
     def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
-        messages = [Message("system", self.prompt),
-                    Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
-                                    "Does the TEXT state what the QUESTION asks? YES or NO")]
+        return self._yes([Message("system", self.prompt),
+                          Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
+                                          "Does the TEXT state what the QUESTION asks? YES or NO")])
+
+    def asks_the_same(self, lookup: Lookup, sentence: Evidence) -> bool:
+        """Whether the customer asks what the FAQ row `sentence` asks (question to question)."""
+        asked = str(sentence.hit.metadata.get("question") or "").strip()
+        return self._yes([Message("system", self.faq_prompt),
+                          Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {asked}\n\n"
+                                          "Same information asked? YES or NO")])
+
+    def _yes(self, messages: list[Message]) -> bool:
         if self.min_log_odds is not None and hasattr(self.backend, "yes_log_odds"):
             return self.backend.yes_log_odds(messages) >= self.min_log_odds
         reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
@@ -306,9 +319,23 @@ class Verifier:
 
     def confirmed(self, lookup: Lookup) -> int | None:
         """Index of the first evidence sentence the reader says states the answer; None when none does."""
-        for i, sentence in enumerate(lookup.evidence[: self.max_sentences]):
+        found = self._confirm(lookup)
+        return None if found is None else found[0]
+
+    def _confirm(self, lookup: Lookup) -> tuple[int, bool] | None:
+        """(index, whether it was confirmed question to question) of the sentence that answers; None when none
+        does. Only the first FAQ row read as NO is asked about again: one more reading at most, since every
+        unanswerable question would pay for each."""
+        read = lookup.evidence[: self.max_sentences]
+        for i, sentence in enumerate(read):
             if self.states_answer(lookup, sentence):
-                return i
+                return i, False
+        if not self.faq_prompt:
+            return None
+        faq = next((i for i, e in enumerate(read) if e.hit.metadata.get("kind") == "faq"
+                    and str(e.hit.metadata.get("question") or "").strip()), None)
+        if faq is not None and self.asks_the_same(lookup, read[faq]):
+            return faq, True
         return None
 
     def check(self, lookup: Lookup, always: bool = False) -> list[str]:
@@ -323,14 +350,16 @@ class Verifier:
         from assistant.errors import AssistantError
 
         try:
-            index = self.confirmed(lookup)
+            found = self._confirm(lookup)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []
-        if index is None:
+        if found is None:
             lookup.answerable = False
             return ["the evidence does not state what was asked (second reading)"]
-        lookup.evidence = lookup.evidence[index:]
+        index, same_question = found
+        # An FAQ row taken for asking the same question answers alone: its curated answer is the whole answer.
+        lookup.evidence = [lookup.evidence[index]] if same_question else lookup.evidence[index:]
         if lookup.borderline and not lookup.answerable:
             lookup.answerable = True
             return ["answered although the passages scored low: the second reading found the answer"]

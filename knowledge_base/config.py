@@ -63,6 +63,9 @@ class KnowledgeBaseConfig:
         default=None, metadata={"help": "the second reading accepts a sentence when log P(YES) - log P(NO) reaches "
                                         "this (higher: fewer wrong answers, fewer right ones); null = the reader's "
                                         "plain YES/NO"})
+    verify_faq_question: bool = field(
+        default=True, metadata={"help": "an FAQ row the second reading turns down is read once more question to "
+                                        "question: accepted when the customer asks what its question asks"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})

@@ -457,3 +457,30 @@ def test_a_translated_lookup_is_not_held_to_a_first_reading_the_reader_turned_do
         chat.verifier = Verifier(reader, "Does the TEXT state what the QUESTION asks?", skip_above=1.01)
         reply = chat.respond("H2 有多重？").collect()
         assert ([c.source for c in reply.citations] == ["h2.md"]) is answered, (gain, reply.text)
+
+
+def test_a_question_of_the_message_the_documents_do_not_answer_is_named_after_the_answered_one(pipeline):
+    from knowledge_base.answer import Lookup, merge_parts
+
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    warranty = chat.kb.sentences["warranty"]
+
+    def two_questions(question, language=None, earlier_questions=()):
+        answered = Lookup("How long is the warranty?", "en", evidence=[warranty], best_score=0.9,
+                          evidence_score=0.9, answerable=True)
+        return merge_parts(question, "en", [answered, Lookup("do you ship to Mars?", "en", best_score=0.2)])
+
+    chat.kb._look_up_message = two_questions
+    reply = chat.respond("How long is the warranty, and do you ship to Mars?").collect()
+    assert reply.text.startswith("The warranty is 2 years. I couldn't find an answer to \"do you ship to Mars\"")
+    assert "human colleague" in reply.text and reply.route["action"] == "kb_answer"
+    assert any("do you ship to Mars" in c for c in reply.checks) and fb.calls == []
+    assert [c.chunk_id for c in reply.citations] == ["w-1"]
+    # Every question of the message answered: the answer alone.
+    chat.kb._look_up_message = lambda question, language=None, earlier_questions=(): merge_parts(
+        question, "en", [Lookup("How long is the warranty?", "en", evidence=[warranty], best_score=0.9,
+                                evidence_score=0.9, answerable=True)] * 2)
+    assert chat.respond("How long is the warranty, and how long is the warranty?").collect().text == \
+        "The warranty is 2 years."

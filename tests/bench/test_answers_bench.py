@@ -225,3 +225,19 @@ def test_a_yes_no_polarity_must_lead_the_answer_not_hide_in_a_pasted_passage():
     assert score_answer(question, "[1] 很抱歉，礼品卡不能退款。", None, DOC_NUMBERS)["correct"]
     pasted = "[1] 收到的货破损了怎么办？ 请拍照联系客服。\n[2] 修改地址与拒收：发货后无法修改。"
     assert not score_answer(question, pasted, None, DOC_NUMBERS)["correct"]
+
+
+def test_the_products_note_on_an_unanswered_question_is_scored_apart_from_the_answer():
+    from assistant.shop import Shop
+
+    question = q(expect=[["30 days", "30天"]], turns=("How long do I have to return a grinder, and can I pay by cheque?",))
+    note = Shop().text("partly_unanswered", "en", question="can I pay by cheque")
+    scored = score_answer(question, "Grinders can be returned within 30 days. " + note, None, DOC_NUMBERS)
+    # The note's "couldn't find" is no decline of the answered part, and its quote of the question no echo.
+    assert scored["correct"] and scored["partial"] and not scored["declined"] and not scored["leaks"]
+    zh = Shop().text("partly_unanswered", "zh", question="能用支票付款吗")
+    assert score_answer(question, "磨豆机30天内可以退货。" + zh, None, DOC_NUMBERS)["correct"]
+    # An unanswerable question answered with something else and the note is still not declined.
+    unanswerable = score_answer(q(decline=True), "Grinders can be returned within 30 days. " + note, None, DOC_NUMBERS)
+    assert not unanswerable["declined"] and unanswerable["invented"]
+    assert not score_answer(question, "Grinders can be returned within 30 days.", None, DOC_NUMBERS)["partial"]

@@ -126,3 +126,49 @@ def test_the_bar_is_the_configured_one():
     settings = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_MIN_LOG_ODDS": "0.5"})
     assert settings.knowledge_base.verify_min_log_odds == 0.5
     assert load_config(env={}).knowledge_base.verify_min_log_odds is None
+
+
+def faq_sentence(question: str, answer: str, score: float) -> Evidence:
+    hit = SearchHit("faq-1", score, f"{question}\n{answer}", "faq.csv", question, chunk_id="faq-1",
+                    vector_score=score, metadata={"kind": "faq", "question": question, "answer": answer})
+    return Evidence(answer, hit, score, question)
+
+
+def test_an_faq_row_read_as_no_is_accepted_when_its_question_asks_the_same():
+    row = faq_sentence("Do you sell gift cards?", "Yes, from 100 to 1000 yuan.", 0.9)
+    found = Lookup("Do you have gift certificates?", "en", evidence=[row], best_score=0.86, evidence_score=0.9,
+                   answerable=True)
+    prose = sentence("Gift wrapping costs 10 yuan.", 0.88, "c-9")
+    found.evidence.append(prose)
+    fb = reader("NO", "NO", "YES")  # both sentences read first; then the FAQ row question to question
+    assert Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same question?").check(found) == []
+    assert found.answerable and len(fb.calls) == 3
+    assert [e.text for e in found.evidence] == ["Yes, from 100 to 1000 yuan."]  # the curated answer alone
+    second = fb.calls[2]["messages"]
+    assert second[0].content == "Same question?"
+    assert "CUSTOMER: Do you have gift certificates?" in second[1].content
+    assert "FAQ: Do you sell gift cards?" in second[1].content
+    # The question-to-question reading says NO too: declined.
+    declined = Lookup("Can I pay with a gift card?", "en", evidence=[row], best_score=0.86, evidence_score=0.9,
+                      answerable=True)
+    Verifier(reader("NO", "NO"), "YES or NO.", skip_above=1.01, faq_prompt="Same question?").check(declined)
+    assert not declined.answerable
+
+
+def test_a_prose_sentence_or_a_verifier_without_the_faq_prompt_gets_one_reading():
+    prose = lookup()
+    fb = reader("NO", "NO", "NO")
+    Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same question?").check(prose)
+    assert len(fb.calls) == 3 and not prose.answerable  # no FAQ rows: one reading per sentence
+    rows = [faq_sentence("Do you sell gift cards?", "Yes.", 0.9), faq_sentence("Can I pay by card?", "Yes.", 0.89)]
+    two = Lookup("Do you have gift certificates?", "en", evidence=rows, best_score=0.86, evidence_score=0.9,
+                 answerable=True)
+    fb = reader("NO", "NO", "NO", "YES")
+    Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same question?").check(two)
+    assert len(fb.calls) == 3 and not two.answerable  # only the first FAQ row is asked about again
+    row = faq_sentence("Do you sell gift cards?", "Yes.", 0.9)
+    off = Lookup("Do you have gift certificates?", "en", evidence=[row], best_score=0.86, evidence_score=0.9,
+                 answerable=True)
+    fb = reader("NO", "YES")
+    Verifier(fb, "YES or NO.", skip_above=1.01).check(off)
+    assert len(fb.calls) == 1 and not off.answerable
