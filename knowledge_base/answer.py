@@ -317,14 +317,9 @@ class Verifier:
         reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
         return not reply.strip().upper().startswith("NO")
 
-    def confirmed(self, lookup: Lookup) -> int | None:
-        """Index of the first evidence sentence the reader says states the answer; None when none does."""
-        found = self._confirm(lookup)
-        return None if found is None else found[0]
-
-    def _confirm(self, lookup: Lookup) -> tuple[int, bool] | None:
-        """(index, whether it was confirmed question to question) of the sentence that answers; None when none
-        does. Only the first FAQ row read as NO is asked about again: one more reading at most, since every
+    def confirmed(self, lookup: Lookup) -> tuple[int, bool] | None:
+        """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
+        states the answer; None when none does. Only the first FAQ row read as NO is asked about again: one more reading at most, since every
         unanswerable question would pay for each."""
         read = lookup.evidence[: self.max_sentences]
         for i, sentence in enumerate(read):
@@ -350,7 +345,7 @@ class Verifier:
         from assistant.errors import AssistantError
 
         try:
-            found = self._confirm(lookup)
+            found = self.confirmed(lookup)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []
