@@ -154,16 +154,21 @@ _TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
 STYLES = ("extract", "phrase")
 
 
-def readable(sentence: str, context: str = "") -> str:
-    """An evidence sentence as a customer reads it: a table row "| Burrs | 48 mm |" becomes "Burrs: 48 mm", and a
-    bare spec line ("Weight: 640 g") says whose it is."""
+def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
+    """An evidence sentence as a customer reads it: a table row "| Burrs | 48 mm |" becomes "Burrs: 48 mm", a
+    bare spec line ("Weight: 640 g") says whose it is, and a list item says which list it is in ("礼品卡。"
+    alone would read as "yes, gift cards"; under its heading it says they cannot be returned)."""
     text = sentence.strip()
     m = _TABLE_ROW.match(text) if text.count("|") >= 2 else None
     if m:
         cells = [c.strip() for c in text.strip("|").split("|") if c.strip()]
         text = f"{cells[0]}: {' / '.join(cells[1:])}" if len(cells) > 1 else cells[0]
     title = context.split(" > ")[0].split(" – ")[0].strip()
-    if title and len(text) < 40 and ":" in text[:20] and title.lower() not in text.lower():
+    heading = context.split(" > ")[-1].split(" – ")[-1].strip()
+    labelled = re.search(r"[:：]", text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
+    if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():
+        return f"{heading}：{text}" if re.search(r"[\u4e00-\u9fff]", heading) else f"{heading}: {text}"
+    if title and len(text) < 40 and labelled and title.lower() not in text.lower():
         text = f"{title} – {text}"
     return text
 
@@ -251,7 +256,7 @@ class Answerer:
             if e.score >= best.score - 0.05 and gain > 0 and e.text not in best.text:
                 chosen.append(e)
                 break
-        return " ".join(readable(e.text, e.context) for e in chosen)
+        return " ".join(readable(e.text, e.context, e.list_item) for e in chosen)
 
     def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:
         """The answer to send, from the LLM's draft (None when no LLM ran)."""

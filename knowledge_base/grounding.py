@@ -36,6 +36,13 @@ class Evidence:
     def quoted(self) -> str:
         return f"{self.context}: {self.text}" if self.context and self.context not in self.text else self.text
 
+    @property
+    def list_item(self) -> bool:
+        """The sentence opens an item of a bulleted or numbered list, whose meaning its heading carries: "礼品卡。"
+        under "不支持退货的商品", "Limescale damage" under "Not covered"."""
+        start = re.escape(self.text[:15])
+        return bool(start) and re.search(rf"(?m)^[ \t]*(?:[-*•]|\d+[.)])[ \t]*{start}", self.hit.snippet) is not None
+
 
 _SOFT_BREAK = re.compile(r"(?<![。！？.!?:;：；|\n])\n(?![\n\-*•#|>]|\d+[.)]\s)")
 

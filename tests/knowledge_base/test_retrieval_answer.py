@@ -254,3 +254,28 @@ def test_a_later_chinese_question_is_looked_up_with_the_first_ones_subject(demo_
     two = kb.lookup("极地云朵羽绒被多少钱？能机洗吗")
     assert len(two.parts) == 2 and two.parts[1].question == "极地云朵羽绒被能机洗吗"
     assert "duvet" in two.parts[1].hits[0].source  # searched alone with its subject, not as "能机洗吗"
+
+
+def test_a_list_item_is_answered_under_its_heading_not_alone():
+    from knowledge_base.answer import readable
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    passage = "### 不支持退货的商品\n- 定制家具（按您的尺寸或面料定制）。\n- 礼品卡。\n\n礼品卡可在结账时使用。"
+    hit = SearchHit("a", 0.9, passage, "returns.zh.md", "退货、换货与退款", chunk_id="a")
+    context = "退货、换货与退款 — 极光家居 > 30 天退货 > 不支持退货的商品"
+    item, prose = Evidence("礼品卡。", hit, 0.9, context), Evidence("礼品卡可在结账时使用。", hit, 0.9, context)
+    assert item.list_item and not prose.list_item
+    assert readable(item.text, item.context, item.list_item) == "不支持退货的商品：礼品卡。"
+    assert readable(prose.text, prose.context, prose.list_item) == "礼品卡可在结账时使用。"
+    english = "Returns — Shop > Kettles > Not covered by the warranty"
+    assert readable("Limescale damage.", english, True) == "Not covered by the warranty: Limescale damage."
+    # An item that names itself keeps the old rule: its page says whose it is, not its heading.
+    assert readable("Pour-over: 20-26 clicks", "Ember H2 — Shop > Settings", True) == "Ember H2 — Shop – Pour-over: 20-26 clicks"
+    # A list straight under the page title: the title says nothing the item needs.
+    assert readable("Gift cards.", "Returns — Shop", True) == "Gift cards."
+
+
+def test_the_demo_gift_card_question_is_not_answered_with_a_bare_list_item(demo_kb):
+    result = with_thresholds(demo_kb, abstain=0.0, faq=1.01).answer("礼品卡。", FakeBackend(["unused"]))
+    assert result.mode == "extract" and result.text == "不支持退货的商品：礼品卡。"
