@@ -73,6 +73,7 @@ class CrossLanguageRetry:
         found = self.verifier.check(second, always=True) if self.verifier is not None else []
         if not second.answerable:
             checks += found
+            first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None
         checks.append(f"answered from the {other} documents (the question translated)")
         return second

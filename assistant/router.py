@@ -160,7 +160,10 @@ class Router:
             return done("handoff", f"complaint with strongly negative sentiment ({negative:.2f} >= "
                                    f"{self.cfg.negative_handoff_score:.2f}) that the documents do not answer")
         if intent.label in self.cfg.small_talk_intents and not intent.low_confidence:
-            return done("small_talk", "greeting or small talk")
+            if lookup is None or not getattr(lookup, "turned_down", False):
+                return done("small_talk", "greeting or small talk")
+            # "你们发海外吗" read as a greeting: small talk would answer "yes, we ship abroad" from nothing.
+            reasons.append("sounds like small talk, but the documents came close: a shop question they do not answer")
         if intent.label in self.cfg.fallback_intents and not intent.low_confidence:
             return done("fallback", "outside what the shop can help with")
         if lookup is None:

@@ -68,6 +68,9 @@ class Lookup:
     # Not answerable on passage similarity alone, but a sentence scores high: answered only when the second
     # reading (Verifier) confirms that a sentence states the answer; declined without one.
     borderline: bool = False
+    # The second reading turned the evidence down: the message asks about something near the shop's documents, so
+    # it is a shop question the documents do not answer (never small talk that could answer it from thin air).
+    turned_down: bool = False
 
     @property
     def answered_parts(self) -> list[Lookup]:
@@ -344,6 +347,7 @@ class Verifier:
         if lookup.parts:  # each question of the message is read against its own sentences
             checks = [c for part in lookup.parts for c in self.check(part, always)]
             lookup.refresh()
+            lookup.turned_down = any(p.turned_down for p in lookup.parts)
             return checks
         if not self.needed(lookup, always):
             return []
@@ -355,7 +359,7 @@ class Verifier:
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []
         if found is None:
-            lookup.answerable = False
+            lookup.answerable, lookup.turned_down = False, True
             return ["the evidence does not state what was asked (second reading)"]
         index, same_question = found
         # An FAQ row taken for asking the same question answers alone: its curated answer is the whole answer.

@@ -64,3 +64,15 @@ def test_an_answered_message_costs_no_translation():
     translator = FakeBackend()
     CrossLanguageRetry(kb, translator, Shop()).complete(merged, "en", [])
     assert translator.calls == [] and kb.asked == []
+
+
+def test_a_translation_the_reader_turns_down_marks_the_question_as_the_shops():
+    from knowledge_base.answer import Verifier
+
+    kb = TranslatedKB(0.97)
+    first = Lookup("do you cover shipping?", "en", best_score=0.3, evidence_score=0.5)
+    translator = FakeBackend()
+    translator.queue("运费由你们承担吗？")
+    reader = FakeBackend(["NO"])
+    out = CrossLanguageRetry(kb, translator, Shop(), Verifier(reader, "YES or NO.")).complete(first, "en", [])
+    assert out is first and not out.answerable and out.turned_down

@@ -90,8 +90,8 @@ def test_confident_message_resets_low_confidence(router):
 class Found:
     """What the knowledge base found for a message (the fields the router reads of a Lookup)."""
 
-    def __init__(self, answerable: bool, best_score: float = 0.9):
-        self.answerable, self.best_score = answerable, best_score
+    def __init__(self, answerable: bool, best_score: float = 0.9, turned_down: bool = False):
+        self.answerable, self.best_score, self.turned_down = answerable, best_score, turned_down
 
 
 def test_kb_not_answering_twice_hands_off_in_the_same_call(router):
@@ -119,6 +119,13 @@ def test_an_answerable_question_is_answered_however_it_sounds(router):
     assert router.route("weather?", ConversationState(), Found(False)).action == "fallback"
     # An explicit request for a person always wins.
     assert router.route("I want a person", ConversationState(), Found(True)).action == "handoff"
+
+
+def test_small_talk_never_answers_a_shop_question_the_second_reading_turned_down(router):
+    # "你们发海外吗" scored as a greeting: as small talk the persona answered "是的，我们经常在海外发货。"
+    route = router.route("hi", ConversationState(), Found(False, turned_down=True))
+    assert route.action == "decline" and "documents came close" in " ".join(route.reasons)
+    assert router.route("hi", ConversationState(), Found(False)).action == "small_talk"
 
 
 def test_a_question_about_the_human_service_is_answered_when_the_documents_say(router):

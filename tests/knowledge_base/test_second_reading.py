@@ -45,6 +45,10 @@ def test_no_sentence_stating_the_answer_declines():
     found = lookup()
     checks = Verifier(fb, "YES or NO.", skip_above=1.01).check(found)
     assert not found.answerable and len(fb.calls) == 3 and "second reading" in checks[0]
+    assert found.turned_down  # the router then declines it, never answers it as small talk
+    confirmed = lookup()
+    Verifier(reader("YES"), "YES or NO.", skip_above=1.01).check(confirmed)
+    assert confirmed.answerable and not confirmed.turned_down
 
 
 def test_a_borderline_lookup_is_answered_only_when_the_reader_confirms_a_sentence():
