@@ -118,7 +118,7 @@ class ChatService:
         self.curated_faq = curated_faq
         # assistant.orders desk: `.handle(text, session, language)` -> a reply for order conversations, else None
         self.orders = orders
-        # knowledge_base.answer.Verifier: a second reading that declines near misses before anything is sent
+        # knowledge_base.second_reading.Verifier: a second reading that declines near misses before anything is sent
         self.verifier = verifier
         self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 

@@ -90,7 +90,7 @@ class Runtime(ModelServing):
         def build():
             import dataclasses
 
-            from knowledge_base.answer import Verifier
+            from knowledge_base.second_reading import Verifier
 
             kb_cfg, llm = self.settings.knowledge_base, self.llm_config
             if not kb_cfg.verify_model or llm.backend != "llamacpp":
@@ -103,7 +103,8 @@ class Runtime(ModelServing):
                 backend = self._marked(build_backend(cfg))
             return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above,
                             min_log_odds=kb_cfg.verify_min_log_odds,
-                            faq_prompt=self.shop.text("verify_faq_prompt", "en") if kb_cfg.verify_faq_question else "")
+                            faq_prompt=self.shop.text("verify_faq_prompt", "en") if kb_cfg.verify_faq_question else "",
+                            faq_recheck_below=kb_cfg.verify_faq_recheck_below, faq_same_min=kb_cfg.verify_faq_same_min)
         return self._get("verifier", build)
 
     @property

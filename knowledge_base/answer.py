@@ -6,12 +6,12 @@ phrase only those facts, and the check that decides what the customer gets (`Ans
     | an honest "I don't know" with the offer of a human, when the documents do not say.
 
 Texts in the shop's voice (the prompt, the "I don't know") come from the caller: the knowledge base speaks
-for no particular shop. A LangChain chain runs the LLM, so any chat model LangChain knows can be used.
+for no particular shop. A LangChain chain runs the LLM, so any chat model LangChain knows can be used. The second
+reading that may still decline (`Verifier`) is in knowledge_base.second_reading.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +30,6 @@ from knowledge_base.grounding import Evidence, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import normalize_question
 
-log = logging.getLogger(__name__)
 NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
 _CITATION_MARK = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，]\s*\d+)*\s*[\]】]")
@@ -278,96 +277,6 @@ class Answerer:
             return GroundedAnswer(text, from_faq=lookup.faq is not None, mode=mode, **common)
         return GroundedAnswer(self.extractive(lookup), from_faq=lookup.faq is not None, mode="extract",
                               checks=checks, **common)
-
-
-class Verifier:
-    """A second reading before an answer is sent: does the evidence state what the question asks (not merely
-    something near it)? Near misses ("do you sell matcha?" over the green-tea page) score as high as right
-    answers on similarity alone; a model asked this one yes/no question tells them apart far better.
-
-    Each evidence sentence is read on its own, best first, until one states the answer: shown three sentences
-    at once, the small reader said NO whenever one of them was unrelated, and the sentence that does answer
-    is often not the best-scoring one ("Bean capacity: 35 g" behind "Size: 18 cm tall"), so the confirmed
-    sentence becomes the first and the ones read as not answering are dropped. Evidence scoring `skip_above`
-    or more is not asked about (it is the question's own sentence)."""
-
-    def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
-                 min_log_odds: float | None = None, faq_prompt: str = ""):
-        self.backend, self.prompt = backend, prompt
-        self.skip_above, self.max_sentences = skip_above, max_sentences
-        # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
-        self.min_log_odds = min_log_odds
-        # An FAQ row read as NO is asked about once more, question to question ('' = not): the reader turns down
-        # answers to questions asked in other words ("Do you have gift certificates?" over "Do you sell gift
-        # cards?: Yes, ..."), which a help desk would match as the same question.
-        self.faq_prompt = faq_prompt
-
-    def needed(self, lookup: Lookup, always: bool = False) -> bool:
-        if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
-            return False
-        return always or lookup.borderline or lookup.evidence_score < self.skip_above
-
-    def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
-        return self._yes([Message("system", self.prompt),
-                          Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
-                                          "Does the TEXT state what the QUESTION asks? YES or NO")])
-
-    def asks_the_same(self, lookup: Lookup, sentence: Evidence) -> bool:
-        """Whether the customer asks what the FAQ row `sentence` asks (question to question)."""
-        asked = str(sentence.hit.metadata.get("question") or "").strip()
-        return self._yes([Message("system", self.faq_prompt),
-                          Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {asked}\n\n"
-                                          "Same information asked? YES or NO")])
-
-    def _yes(self, messages: list[Message]) -> bool:
-        if self.min_log_odds is not None and hasattr(self.backend, "yes_log_odds"):
-            return self.backend.yes_log_odds(messages) >= self.min_log_odds
-        reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
-        return not reply.strip().upper().startswith("NO")
-
-    def confirmed(self, lookup: Lookup) -> tuple[int, bool] | None:
-        """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
-        states the answer; None when none does. Only the first FAQ row read as NO is asked about again: one more reading at most, since every
-        unanswerable question would pay for each."""
-        read = lookup.evidence[: self.max_sentences]
-        for i, sentence in enumerate(read):
-            if self.states_answer(lookup, sentence):
-                return i, False
-        if not self.faq_prompt:
-            return None
-        faq = next((i for i, e in enumerate(read) if e.hit.metadata.get("kind") == "faq"
-                    and str(e.hit.metadata.get("question") or "").strip()), None)
-        if faq is not None and self.asks_the_same(lookup, read[faq]):
-            return faq, True
-        return None
-
-    def check(self, lookup: Lookup, always: bool = False) -> list[str]:
-        """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
-        becomes answerable when one does."""
-        if lookup.parts:  # each question of the message is read against its own sentences
-            checks = [c for part in lookup.parts for c in self.check(part, always)]
-            lookup.refresh()
-            lookup.turned_down = any(p.turned_down for p in lookup.parts)
-            return checks
-        if not self.needed(lookup, always):
-            return []
-        from assistant.errors import AssistantError
-
-        try:
-            found = self.confirmed(lookup)
-        except AssistantError as exc:  # the reader failing must not cost the customer the answer
-            log.warning("second reading failed, answering on the first: %s", exc.one_line())
-            return []
-        if found is None:
-            lookup.answerable, lookup.turned_down = False, True
-            return ["the evidence does not state what was asked (second reading)"]
-        index, same_question = found
-        # An FAQ row taken for asking the same question answers alone: its curated answer is the whole answer.
-        lookup.evidence = [lookup.evidence[index]] if same_question else lookup.evidence[index:]
-        if lookup.borderline and not lookup.answerable:
-            lookup.answerable = True
-            return ["answered although the passages scored low: the second reading found the answer"]
-        return []
 
 
 # --- LangChain: the retriever and the chain --------------------------------------------------------------

@@ -66,6 +66,12 @@ class KnowledgeBaseConfig:
     verify_faq_question: bool = field(
         default=True, metadata={"help": "an FAQ row the second reading turns down is read once more question to "
                                         "question: accepted when the customer asks what its question asks"})
+    verify_faq_recheck_below: float | None = field(
+        default=1.0, metadata={"help": "a YES to an FAQ row with log odds under this is read question to question "
+                                       "too (needs verify_faq_question); null = not"})
+    verify_faq_same_min: float = field(
+        default=-0.5, metadata={"help": "... and turned down when that reading's log odds of 'same question' fall "
+                                        "under this"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})

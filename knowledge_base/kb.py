@@ -175,7 +175,7 @@ class KnowledgeBase:
         answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
         that asks two things is looked up half by half (each half needs its own sentence).
 
-        `reader` (knowledge_base.answer.Verifier) gives the lookup its second reading; what it notes is added to
+        `reader` (knowledge_base.second_reading.Verifier) gives the lookup its second reading; what it notes is added to
         `checks`. A message the documents do not answer as written is looked up once more as the question inside
         it (question_core) when its passages scored too low, or when the reader turned it down and it has the
         marks of venting: read against the whole message, the reader weighs the venting too. A calm message is not

@@ -5,7 +5,7 @@ The word check (support.py) flags every content word the row does not state, so 
 inventions ("packs into its own pocket") and, on copy written by someone who never read it, ordinary wording
 as well ("two sides you can sleep on"). Word lists tuned on one set of copy did not carry to the next; a
 model asked one yes/no question per flagged clause tells a paraphrase from an invention the way a reviewer
-would (the same idea as knowledge_base.answer.Verifier for answers). It fails closed: a flag is cleared only
+would (the same idea as knowledge_base.second_reading.Verifier for answers). It fails closed: a flag is cleared only
 on a plain YES, and kept on NO, on anything else and on any error. LogOddsReader asks the same question and keeps
 the answer as a number (log P(YES) - log P(NO)), one signal of the calibrated score in flag_scorer.py.
 """

@@ -234,7 +234,7 @@ def test_shop_contacts_from_the_kb_are_not_treated_as_a_pii_leak(pipeline):
 
 
 def test_a_second_reading_declines_a_near_miss_before_anything_is_sent(pipeline):
-    from knowledge_base.answer import Verifier
+    from knowledge_base.second_reading import Verifier
 
     chat, fb, _ = pipeline
     reader = FakeBackend(["NO"])
@@ -288,7 +288,7 @@ def test_a_follow_up_is_translated_with_the_question_it_follows_and_searched_wit
 
 
 def test_the_shops_sentence_is_translated_by_the_larger_second_reader_when_there_is_one(pipeline):
-    from knowledge_base.answer import Verifier
+    from knowledge_base.second_reading import Verifier
 
     chat, fb, _ = pipeline
     chat.kb = FakeKB(style="extract")
@@ -303,7 +303,8 @@ def test_the_shops_sentence_is_translated_by_the_larger_second_reader_when_there
 def test_a_weak_translated_lookup_is_not_rescued_by_the_second_reading(pipeline):
     """A borderline lookup of the translated question still needs strong evidence: the reader saying YES to a
     sentence scoring below cross_language_min_score must not turn a decline into an answer."""
-    from knowledge_base.answer import Lookup, Verifier
+    from knowledge_base.answer import Lookup
+    from knowledge_base.second_reading import Verifier
 
     chat, fb, _ = pipeline
     chat.cfg.cross_language_retry = True
@@ -397,7 +398,7 @@ def test_standalone_question_keeps_one_clean_line_or_gives_up():
 
 def _read_twice(pipeline):
     """The chat on FakeKB with every lookup's question recorded and a reader that says NO, then YES."""
-    from knowledge_base.answer import Verifier
+    from knowledge_base.second_reading import Verifier
 
     chat, fb, _ = pipeline
     chat.kb = FakeKB(style="extract")
@@ -436,8 +437,9 @@ def test_a_translated_lookup_is_not_held_to_a_first_reading_the_reader_turned_do
     """"H2 有多重？" first finds a Chinese sentence scoring 0.96 that the reader turns down; the English spec line the
     translated question finds scores 0.97: strong evidence (>= cross_language_min_score), at least as strong as the
     first, so it is answered. Demanding a gain of 0.03 over the turned-down sentence (cross_language_gain) declines it."""
-    from knowledge_base.answer import Lookup, Verifier
+    from knowledge_base.answer import Lookup
     from knowledge_base.grounding import Evidence
+    from knowledge_base.second_reading import Verifier
 
     chat, fb, _ = pipeline
     chat.cfg.cross_language_retry = True

@@ -67,7 +67,7 @@ def test_an_answered_message_costs_no_translation():
 
 
 def test_a_translation_the_reader_turns_down_marks_the_question_as_the_shops():
-    from knowledge_base.answer import Verifier
+    from knowledge_base.second_reading import Verifier
 
     kb = TranslatedKB(0.97)
     first = Lookup("do you cover shipping?", "en", best_score=0.3, evidence_score=0.5)

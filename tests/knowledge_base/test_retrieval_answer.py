@@ -198,7 +198,7 @@ def test_a_message_asking_two_things_is_never_answered_by_one_faq_row_for_the_wh
 
 
 def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb):
-    from knowledge_base.answer import Verifier
+    from knowledge_base.second_reading import Verifier
 
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
     two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "

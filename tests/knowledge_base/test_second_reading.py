@@ -4,9 +4,10 @@ lookups answered only when a sentence is confirmed."""
 from __future__ import annotations
 
 from assistant.llm import FakeBackend
-from knowledge_base.answer import Answerer, Lookup, Verifier
+from knowledge_base.answer import Answerer, Lookup
 from knowledge_base.grounding import Evidence
 from knowledge_base.retrieval import SearchHit
+from knowledge_base.second_reading import Verifier
 
 
 def sentence(text: str, score: float, chunk: str = "c-1") -> Evidence:
@@ -176,3 +177,42 @@ def test_a_prose_sentence_or_a_verifier_without_the_faq_prompt_gets_one_reading(
     fb = reader("NO", "YES")
     Verifier(fb, "YES or NO.", skip_above=1.01).check(off)
     assert len(fb.calls) == 1 and not off.answerable
+
+
+def test_a_hesitant_yes_to_an_faq_row_on_another_subject_is_turned_down():
+    def found():
+        row = faq_sentence("能开发票吗？", "可以，30天内在订单页申请电子发票。", 0.9)
+        return Lookup("订阅怎么跳过一期", "zh", evidence=[row], best_score=0.86, evidence_score=0.9, answerable=True)
+
+    def verifier(*log_odds: str) -> tuple[Verifier, FakeBackend]:
+        fb = reader(*log_odds)  # the fake reads a queued number as the reader's log odds
+        return Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same question?", faq_recheck_below=1.0,
+                        faq_same_min=-0.5), fb
+
+    # A hesitant YES (0.08) and "not the same question" (-2.0): declined, after two readings.
+    hesitant = found()
+    v, fb = verifier("0.08", "-2.0")
+    assert v.check(hesitant) and not hesitant.answerable and len(fb.calls) == 2
+    assert "FAQ: 能开发票吗？" in fb.calls[1]["messages"][1].content
+    # The same hesitant YES with a question reading above the bar (-0.3): answered.
+    same = found()
+    v, _ = verifier("0.08", "-0.3")
+    assert v.check(same) == [] and same.answerable
+    # A confident YES needs no second question: one reading.
+    sure = found()
+    v, fb = verifier("2.5")
+    assert v.check(sure) == [] and sure.answerable and len(fb.calls) == 1
+    # A document's sentence is never read question to question, however hesitant the YES.
+    prose = Lookup("How many grams fit?", "en", evidence=[sentence("Bean capacity: 35 g", 0.9)], best_score=0.86,
+                   evidence_score=0.9, answerable=True)
+    v, fb = verifier("0.08")
+    assert v.check(prose) == [] and prose.answerable and len(fb.calls) == 1
+
+
+def test_the_recheck_is_configured_and_reaches_the_reader():
+    from assistant.config import load_config
+
+    kb = load_config(env={}).knowledge_base
+    assert kb.verify_faq_recheck_below == 1.0 and kb.verify_faq_same_min == -0.5
+    off = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_FAQ_RECHECK_BELOW": "null"}).knowledge_base
+    assert off.verify_faq_recheck_below is None

@@ -1,0 +1,133 @@
+"""The second reading before an answer is sent (`Verifier`): does the evidence state what the question asks, not
+merely something near it? A larger model answers that one yes/no question per evidence sentence; FAQ rows are also
+read question to question."""
+
+from __future__ import annotations
+
+import logging
+
+from assistant.llm.base import Message
+from knowledge_base.answer import Lookup
+from knowledge_base.grounding import Evidence
+
+log = logging.getLogger(__name__)
+
+
+class Verifier:
+    """A second reading before an answer is sent: does the evidence state what the question asks (not merely
+    something near it)? Near misses ("do you sell matcha?" over the green-tea page) score as high as right
+    answers on similarity alone; a model asked this one yes/no question tells them apart far better.
+
+    Each evidence sentence is read on its own, best first, until one states the answer: shown three sentences
+    at once, the small reader said NO whenever one of them was unrelated, and the sentence that does answer
+    is often not the best-scoring one ("Bean capacity: 35 g" behind "Size: 18 cm tall"), so the confirmed
+    sentence becomes the first and the ones read as not answering are dropped. Evidence scoring `skip_above`
+    or more is not asked about (it is the question's own sentence)."""
+
+    def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
+                 min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
+                 faq_same_min: float = -0.5):
+        self.backend, self.prompt = backend, prompt
+        self.skip_above, self.max_sentences = skip_above, max_sentences
+        # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
+        self.min_log_odds = min_log_odds
+        # An FAQ row read as NO is asked about once more, question to question ('' = not): the reader turns down
+        # answers to questions asked in other words ("Do you have gift certificates?" over "Do you sell gift
+        # cards?: Yes, ..."), which a help desk would match as the same question.
+        self.faq_prompt = faq_prompt
+        # A weak YES (log odds under `faq_recheck_below`) to an FAQ row is checked question to question as well, and
+        # turned down when that reading's log odds fall under `faq_same_min`: the reader says a hesitant YES to rows
+        # on another subject ("订阅怎么跳过一期" over the invoice row), which decides most wrong answers to questions
+        # the shop has no answer for. None = no check.
+        self.faq_recheck_below, self.faq_same_min = faq_recheck_below, faq_same_min
+
+    def needed(self, lookup: Lookup, always: bool = False) -> bool:
+        if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
+            return False
+        return always or lookup.borderline or lookup.evidence_score < self.skip_above
+
+    def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
+        return self._reading(lookup, sentence)[0]
+
+    def _reading(self, lookup: Lookup, sentence: Evidence) -> tuple[bool, bool]:
+        """(whether `sentence` states the answer, whether it was read question to question on the way)."""
+        messages = [Message("system", self.prompt),
+                    Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
+                                    "Does the TEXT state what the QUESTION asks? YES or NO")]
+        if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
+                and hasattr(self.backend, "yes_log_odds")):
+            return self._yes(messages), False
+        odds = self.backend.yes_log_odds(messages)
+        if odds < (self.min_log_odds or 0.0):
+            return False, False
+        if odds >= self.faq_recheck_below:
+            return True, False
+        return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True
+
+    def _same_question(self, lookup: Lookup, sentence: Evidence) -> list[Message]:
+        return [Message("system", self.faq_prompt),
+                Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {_faq_question(sentence)}\n\n"
+                                "Same information asked? YES or NO")]
+
+    def asks_the_same(self, lookup: Lookup, sentence: Evidence) -> bool:
+        """Whether the customer asks what the FAQ row `sentence` asks (question to question)."""
+        return self._yes(self._same_question(lookup, sentence))
+
+    def _yes(self, messages: list[Message]) -> bool:
+        if self.min_log_odds is not None and hasattr(self.backend, "yes_log_odds"):
+            return self.backend.yes_log_odds(messages) >= self.min_log_odds
+        reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
+        return not reply.strip().upper().startswith("NO")
+
+    def confirmed(self, lookup: Lookup) -> tuple[int, bool] | None:
+        """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
+        states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
+        hesitant YES already was): one more reading at most, since every unanswerable question would pay for each."""
+        read = lookup.evidence[: self.max_sentences]
+        asked_already = set()
+        for i, sentence in enumerate(read):
+            stated, compared = self._reading(lookup, sentence)
+            if stated:
+                return i, False
+            if compared:
+                asked_already.add(i)
+        if not self.faq_prompt:
+            return None
+        faq = next((i for i, e in enumerate(read) if _faq_question(e)), None)
+        if faq is not None and faq not in asked_already and self.asks_the_same(lookup, read[faq]):
+            return faq, True
+        return None
+
+    def check(self, lookup: Lookup, always: bool = False) -> list[str]:
+        """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
+        becomes answerable when one does."""
+        if lookup.parts:  # each question of the message is read against its own sentences
+            checks = [c for part in lookup.parts for c in self.check(part, always)]
+            lookup.refresh()
+            lookup.turned_down = any(p.turned_down for p in lookup.parts)
+            return checks
+        if not self.needed(lookup, always):
+            return []
+        from assistant.errors import AssistantError
+
+        try:
+            found = self.confirmed(lookup)
+        except AssistantError as exc:  # the reader failing must not cost the customer the answer
+            log.warning("second reading failed, answering on the first: %s", exc.one_line())
+            return []
+        if found is None:
+            lookup.answerable, lookup.turned_down = False, True
+            return ["the evidence does not state what was asked (second reading)"]
+        index, same_question = found
+        # An FAQ row taken for asking the same question answers alone: its curated answer is the whole answer.
+        lookup.evidence = [lookup.evidence[index]] if same_question else lookup.evidence[index:]
+        if lookup.borderline and not lookup.answerable:
+            lookup.answerable = True
+            return ["answered although the passages scored low: the second reading found the answer"]
+        return []
+
+
+def _faq_question(sentence: Evidence) -> str:
+    """The FAQ question of an evidence sentence that is an FAQ row's answer; '' for a document's sentence."""
+    meta = sentence.hit.metadata
+    return str(meta.get("question") or "").strip() if meta.get("kind") == "faq" else ""
