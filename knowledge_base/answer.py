@@ -170,7 +170,7 @@ def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     labelled = re.search(r"[:：]", text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
     if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():
         return f"{heading}：{text}" if re.search(r"[\u4e00-\u9fff]", heading) else f"{heading}: {text}"
-    if title and len(text) < 40 and labelled and title.lower() not in text.lower():
+    if title and len(text) < 40 and ":" in text[:20] and title.lower() not in text.lower():
         text = f"{title} – {text}"
     return text
 
