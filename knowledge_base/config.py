@@ -67,8 +67,8 @@ class KnowledgeBaseConfig:
         default=True, metadata={"help": "an FAQ row the second reading turns down is read once more question to "
                                         "question: accepted when the customer asks what its question asks"})
     verify_faq_recheck_below: float | None = field(
-        default=1.0, metadata={"help": "a YES to an FAQ row with log odds under this is read question to question "
-                                       "too (needs verify_faq_question); null = not"})
+        default=None, metadata={"help": "a YES to an FAQ row with log odds under this (e.g. 1.0) is read question to "
+                                        "question too (needs verify_faq_question); null = not"})
     verify_faq_same_min: float = field(
         default=-0.5, metadata={"help": "... and turned down when that reading's log odds of 'same question' fall "
                                         "under this"})

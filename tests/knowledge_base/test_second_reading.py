@@ -213,6 +213,6 @@ def test_the_recheck_is_configured_and_reaches_the_reader():
     from assistant.config import load_config
 
     kb = load_config(env={}).knowledge_base
-    assert kb.verify_faq_recheck_below == 1.0 and kb.verify_faq_same_min == -0.5
-    off = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_FAQ_RECHECK_BELOW": "null"}).knowledge_base
-    assert off.verify_faq_recheck_below is None
+    assert kb.verify_faq_recheck_below is None and kb.verify_faq_same_min == -0.5  # off: see config/default.yaml
+    on = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_FAQ_RECHECK_BELOW": "1.0"}).knowledge_base
+    assert on.verify_faq_recheck_below == 1.0
