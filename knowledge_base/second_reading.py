@@ -46,9 +46,6 @@ class Verifier:
             return False
         return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
-    def states_answer(self, lookup: Lookup, sentence: Evidence) -> bool:
-        return self._reading(lookup, sentence)[0]
-
     def _reading(self, lookup: Lookup, sentence: Evidence) -> tuple[bool, bool]:
         """(whether `sentence` states the answer, whether it was read question to question on the way)."""
         messages = [Message("system", self.prompt),
