@@ -332,6 +332,12 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
                                                                                          topic_of))
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{tag}-{'quick' if quick else 'full'}-split{seed}.json").write_text(json.dumps({"first": first, "second": second, "held_out": third,
+                                                           "removed": sorted(removed),
+                                                           # what the gap report grouped, before the fix: lets
+                                                           # another grouping be scored on the same questions
+                                                           "candidates": [
+            {"question": q, "lang": lang, "reason": why, "topic": topic_of.get(q)}
+            for q, lang, why in zip(cands.question, cands.language, cands.reason, strict=True)],
                                                            "groups": [
             {**g.as_row(i), "topic": t} for i, (g, t) in enumerate(zip(groups, tops, strict=True), 1)]},
             ensure_ascii=False, indent=1, default=str), encoding="utf-8")
