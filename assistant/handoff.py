@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError, NotFoundError, StorageError
-from assistant.storage import Base, ensure_tables, session_factory, utc_now
+from assistant.storage import Base, add_missing_columns, ensure_tables, session_factory, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class HandoffQueue:
     def __init__(self, engine: Engine, cfg: HandoffConfig | None = None):
         self.cfg = cfg or HandoffConfig()
         ensure_tables(engine)
-        _add_missing_columns(engine)
+        add_missing_columns(engine, TicketRow.__tablename__, {"agent_reply": "TEXT DEFAULT ''"})
         self._sessions = session_factory(engine)
 
     def _to_ticket(self, row: TicketRow, now: datetime | None = None) -> Ticket:
@@ -249,22 +249,6 @@ class HandoffQueue:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)
                              .order_by(TicketRow.id)).all()
             return [self._to_ticket(r) for r in rows]
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Stores made before a column was added get it, empty (SQLite and PostgreSQL both take ADD COLUMN)."""
-    from sqlalchemy import inspect, text
-
-    try:
-        have = {c["name"] for c in inspect(engine).get_columns(TicketRow.__tablename__)}
-        for name in ("agent_reply",):
-            if name not in have:
-                with engine.begin() as conn:
-                    conn.execute(text(f"ALTER TABLE {TicketRow.__tablename__} ADD COLUMN {name} TEXT DEFAULT ''"))
-                log.info("handoff store: added the %s column", name)
-    except SQLAlchemyError as exc:
-        if "duplicate column" not in str(exc).lower() and "already exists" not in str(exc).lower():
-            raise StorageError(f"cannot upgrade the handoff tables: {exc}") from None
 
 
 def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None) -> tuple[str, list[Citation]]:

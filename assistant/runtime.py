@@ -104,7 +104,8 @@ class Runtime(ModelServing):
             return Verifier(backend, self.shop.text("verify_prompt", "en"), kb_cfg.verify_skip_above,
                             min_log_odds=kb_cfg.verify_min_log_odds,
                             faq_prompt=self.shop.text("verify_faq_prompt", "en") if kb_cfg.verify_faq_question else "",
-                            faq_recheck_below=kb_cfg.verify_faq_recheck_below, faq_same_min=kb_cfg.verify_faq_same_min)
+                            faq_recheck_below=kb_cfg.verify_faq_recheck_below, faq_same_min=kb_cfg.verify_faq_same_min,
+                            unsure_below=kb_cfg.verify_unsure_below)
         return self._get("verifier", build)
 
     @property

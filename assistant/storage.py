@@ -207,13 +207,31 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def runtime_sessions(runtime, name: str):
-    """Sessions on the runtime's store, its tables made once (built and kept by the runtime under `name`)."""
+def add_missing_columns(engine: Engine, table_name: str, columns: dict[str, str]) -> None:
+    """Stores made before a column was added get it ({name: its SQL type and default}, e.g. "TEXT DEFAULT ''");
+    SQLite and PostgreSQL both take ADD COLUMN. Old rows read the default."""
+    try:
+        have = {c["name"] for c in inspect(engine).get_columns(table_name)}
+        for name, declared in columns.items():
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {declared}"))
+                log.info("store: added the %s column to %s", name, table_name)
+    except SQLAlchemyError as exc:
+        if "duplicate column" not in str(exc).lower() and "already exists" not in str(exc).lower():
+            raise StorageError(f"cannot upgrade the {table_name} table: {exc}") from None
+
+
+def runtime_sessions(runtime, name: str, added_columns: dict[str, dict[str, str]] | None = None):
+    """Sessions on the runtime's store, its tables made once (built and kept by the runtime under `name`);
+    `added_columns` ({table: {column: SQL type}}): columns added to the tables since their first release."""
     def build():
         engine = runtime.storage_engine
         if engine is None:
             raise RuntimeError(f"the store is unavailable: {runtime.degraded.get('storage', 'unknown reason')}")
         ensure_tables(engine)
+        for table_name, columns in (added_columns or {}).items():
+            add_missing_columns(engine, table_name, columns)
         return session_factory(engine)
     return runtime.component(name, build)
 

@@ -70,6 +70,9 @@ class Lookup:
     # The second reading turned the evidence down: the message asks about something near the shop's documents, so
     # it is a shop question the documents do not answer (never small talk that could answer it from thin air).
     turned_down: bool = False
+    # The second reading said YES, but hesitantly (its log odds under knowledge_base.verify_unsure_below): the answer
+    # is sent, and the question is listed as a knowledge gap of low confidence for the shop to check.
+    unsure: bool = False
 
     @property
     def answered_parts(self) -> list[Lookup]:
@@ -104,6 +107,7 @@ class Lookup:
             return
         answered = self.answered_parts
         self.answerable = bool(answered)
+        self.unsure = any(p.unsure for p in answered)
         self.evidence = [e for part in answered for e in part.evidence]
         self.evidence_score = min((p.evidence_score for p in answered), default=max(
             (p.evidence_score for p in self.parts), default=0.0))

@@ -72,6 +72,10 @@ class KnowledgeBaseConfig:
     verify_faq_same_min: float = field(
         default=-0.5, metadata={"help": "... and turned down when that reading's log odds of 'same question' fall "
                                         "under this"})
+    verify_unsure_below: float | None = field(
+        default=None, metadata={"help": "an answer the second reading accepts with log odds of YES under this (e.g. "
+                                        "1.0) is sent and listed as a knowledge gap of low confidence; null = not "
+                                        "measured"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})

@@ -12,6 +12,8 @@ from knowledge_base.grounding import Evidence
 
 log = logging.getLogger(__name__)
 
+UNSURE = "answered, but the second reading was unsure (a knowledge gap to check)"
+
 
 class Verifier:
     """A second reading before an answer is sent: does the evidence state what the question asks (not merely
@@ -26,7 +28,7 @@ class Verifier:
 
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
-                 faq_same_min: float = -0.5):
+                 faq_same_min: float = -0.5, unsure_below: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -40,41 +42,53 @@ class Verifier:
         # on another subject ("订阅怎么跳过一期" over the invoice row), which decides most wrong answers to questions
         # the shop has no answer for. None = no check.
         self.faq_recheck_below, self.faq_same_min = faq_recheck_below, faq_same_min
+        # A YES with log odds under `unsure_below` still answers, and marks the lookup `unsure`: most wrong answers
+        # are such hesitant YESes (to a row on another subject), and a customer rarely says the answer was wrong,
+        # so the gap report lists them for the shop to check. None = not measured (no extra reading).
+        self.unsure_below = unsure_below
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
             return False
         return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
-    def _reading(self, lookup: Lookup, sentence: Evidence) -> tuple[bool, bool]:
-        """(whether `sentence` states the answer, whether it was read question to question on the way)."""
+    def _reading(self, lookup: Lookup, sentence: Evidence) -> tuple[bool, bool, float | None]:
+        """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
+        of the YES when it states it and they were read, else None)."""
         messages = [Message("system", self.prompt),
                     Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
                                     "Does the TEXT state what the QUESTION asks? YES or NO")]
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
-            return self._yes(messages), False
+            stated, odds = self._yes_odds(messages)
+            return stated, False, odds
         odds = self.backend.yes_log_odds(messages)
         if odds < (self.min_log_odds or 0.0):
-            return False, False
+            return False, False, None
         if odds >= self.faq_recheck_below:
-            return True, False
-        return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True
+            return True, False, odds
+        return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True, odds
 
     def _same_question(self, lookup: Lookup, sentence: Evidence) -> list[Message]:
         return [Message("system", self.faq_prompt),
                 Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {_faq_question(sentence)}\n\n"
                                 "Same information asked? YES or NO")]
 
-    def asks_the_same(self, lookup: Lookup, sentence: Evidence) -> bool:
-        """Whether the customer asks what the FAQ row `sentence` asks (question to question)."""
-        return self._yes(self._same_question(lookup, sentence))
-
     def _yes(self, messages: list[Message]) -> bool:
-        if self.min_log_odds is not None and hasattr(self.backend, "yes_log_odds"):
-            return self.backend.yes_log_odds(messages) >= self.min_log_odds
+        return self._yes_odds(messages)[0]
+
+    def _yes_odds(self, messages: list[Message]) -> tuple[bool, float | None]:
+        """(the reader's YES, its log odds when they were read: always with min_log_odds, and after a sampled YES
+        when unsure_below is set; else None)."""
+        with_odds = hasattr(self.backend, "yes_log_odds")
+        if self.min_log_odds is not None and with_odds:
+            odds = self.backend.yes_log_odds(messages)
+            return odds >= self.min_log_odds, odds
         reply = self.backend.generate(messages, max_tokens=2, temperature=0.0)
-        return not reply.strip().upper().startswith("NO")
+        if reply.strip().upper().startswith("NO"):
+            return False, None
+        # The same prompt again: llama.cpp reuses its evaluated prefix, so this costs about one token.
+        return True, (self.backend.yes_log_odds(messages) if self.unsure_below is not None and with_odds else None)
 
     def confirmed(self, lookup: Lookup) -> tuple[int, bool] | None:
         """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
@@ -83,17 +97,24 @@ class Verifier:
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
         for i, sentence in enumerate(read):
-            stated, compared = self._reading(lookup, sentence)
+            stated, compared, odds = self._reading(lookup, sentence)
             if stated:
+                lookup.unsure = self._unsure(odds)
                 return i, False
             if compared:
                 asked_already.add(i)
         if not self.faq_prompt:
             return None
         faq = next((i for i, e in enumerate(read) if _faq_question(e)), None)
-        if faq is not None and faq not in asked_already and self.asks_the_same(lookup, read[faq]):
-            return faq, True
+        if faq is not None and faq not in asked_already:
+            same, odds = self._yes_odds(self._same_question(lookup, read[faq]))
+            if same:
+                lookup.unsure = self._unsure(odds)
+                return faq, True
         return None
+
+    def _unsure(self, odds: float | None) -> bool:
+        return self.unsure_below is not None and odds is not None and odds < self.unsure_below
 
     def check(self, lookup: Lookup, always: bool = False) -> list[str]:
         """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
@@ -118,10 +139,11 @@ class Verifier:
         index, same_question = found
         # An FAQ row taken for asking the same question answers alone: its curated answer is the whole answer.
         lookup.evidence = [lookup.evidence[index]] if same_question else lookup.evidence[index:]
+        unsure = [UNSURE] if lookup.unsure else []
         if lookup.borderline and not lookup.answerable:
             lookup.answerable = True
-            return ["answered although the passages scored low: the second reading found the answer"]
-        return []
+            return ["answered although the passages scored low: the second reading found the answer", *unsure]
+        return unsure
 
 
 def _faq_question(sentence: Evidence) -> str:

@@ -4,7 +4,8 @@ how recently.
 
 A question is a gap candidate when its answer was a decline, a clarifying question (the router was unsure),
 a hand-off (for "let me talk to a human", the question before it), an answer rated 👎, or an answer whose
-best passage scored within `insights.low_confidence_margin` of the abstain threshold. Questions whose group
+best passage scored within `insights.low_confidence_margin` of the abstain threshold, or that the second reading
+accepted only hesitantly (`knowledge_base.verify_unsure_below`). Questions whose group
 was already turned into an FAQ answer (`assistant.insights.faq`) leave the list; new failures come back.
 """
 
@@ -82,8 +83,10 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
             # "Talk to a human" is no knowledge gap: the question before it (if any) is.
             if r.intent in human_intents or not r.question:
                 target = previous.get(r.session_id)
-        elif (r.action == "kb_answer" and abstain_threshold is not None and r.best_score is not None
-              and r.best_score == r.best_score and r.best_score < abstain_threshold + margin):
+        elif r.action == "kb_answer" and (
+                bool(getattr(r, "unsure", 0)) or (abstain_threshold is not None and r.best_score is not None
+                                                 and r.best_score == r.best_score
+                                                 and r.best_score < abstain_threshold + margin)):
             reason = "low confidence"
         if r.question:
             previous[r.session_id] = r

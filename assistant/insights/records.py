@@ -19,11 +19,13 @@ from sqlalchemy import DateTime, Float, Integer, String, Text, delete, select, u
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.storage import Base, runtime_sessions, utc_now
+from knowledge_base.second_reading import UNSURE
 
 log = logging.getLogger(__name__)
 
 # The router writes "knowledge base: has answer (best 0.87)" among its reasons: the best passage similarity.
 _BEST = re.compile(r"knowledge base: (?:has|no) answer \(best (-?[0-9.]+)\)")
+ADDED_COLUMNS = {"unsure": "INTEGER DEFAULT 0"}  # columns newer than the table: added to older stores
 _PRUNE_EVERY_S = 3600.0
 _pruned = {"at": -_PRUNE_EVERY_S}
 _prune_lock = threading.Lock()
@@ -48,6 +50,8 @@ class TurnRow(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     cited: Mapped[str] = mapped_column(Text, default="[]")  # JSON [{chunk_id, source, row_id}]
     retrieved: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [chunk_id]; null = not yet known
+    # 1: answered, but the second reading was unsure (knowledge_base.verify_unsure_below): a low-confidence gap
+    unsure: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def sessions(runtime):
@@ -55,7 +59,7 @@ def sessions(runtime):
     import assistant.insights.faq  # noqa: F401 - declares the proposals table before the tables are made
     import assistant.web.events  # noqa: F401 - app_votes
 
-    return runtime_sessions(runtime, "insights_sessions")
+    return runtime_sessions(runtime, "insights_sessions", {TurnRow.__tablename__: ADDED_COLUMNS})
 
 
 
@@ -109,7 +113,8 @@ def record_turn(runtime, session_id: str, reply, language: str, channel: str, qu
                       question=question if cfg.record_questions else "",
                       searched=searched if cfg.record_questions else "", answer=answer[:2000],
                       cited=json.dumps(cited, ensure_ascii=False),
-                      retrieved=None if retrieved is None else json.dumps(list(retrieved)))
+                      retrieved=None if retrieved is None else json.dumps(list(retrieved)),
+                      unsure=int(UNSURE in (getattr(reply, "checks", None) or [])))
         with sessions(runtime).begin() as s:
             s.add(row)
         _maybe_prune(runtime)
