@@ -70,9 +70,8 @@ class CrossLanguageRetry:
         strong = second.evidence_score >= max(self.min_score, first.evidence_score + self.gain)
         second.answerable = second.answerable and strong
         second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
-        found = self.verifier.check(second, always=True) if self.verifier is not None else []
+        checks += self.verifier.check(second, always=True) if self.verifier is not None else []
         if not second.answerable:
-            checks += found
             first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None
         checks.append(f"answered from the {other} documents (the question translated)")

@@ -76,3 +76,17 @@ def test_a_translation_the_reader_turns_down_marks_the_question_as_the_shops():
     reader = FakeBackend(["NO"])
     out = CrossLanguageRetry(kb, translator, Shop(), Verifier(reader, "YES or NO.")).complete(first, "en", [])
     assert out is first and not out.answerable and out.turned_down
+
+
+def test_a_translation_the_reader_accepts_hesitantly_answers_unsure_and_says_so_in_the_checks():
+    from knowledge_base.second_reading import UNSURE, Verifier
+
+    merged, kb = _two_part(0.97)
+    translator = FakeBackend()
+    translator.queue("保修维修的运费由你们承担吗？")
+    reader = FakeBackend(["YES", "0.4"])  # a sampled YES, then its log odds: under 1.0
+    checks = []
+    out = CrossLanguageRetry(kb, translator, Shop(), Verifier(reader, "YES or NO.", unsure_below=1.0)).complete(
+        merged, "en", checks)
+    assert len(out.answered_parts) == 2 and out.unsure
+    assert UNSURE in checks and any("question translated" in c for c in checks)

@@ -216,3 +216,42 @@ def test_the_recheck_is_configured_and_reaches_the_reader():
     assert kb.verify_faq_recheck_below is None and kb.verify_faq_same_min == -0.5  # off: see config/default.yaml
     on = load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_FAQ_RECHECK_BELOW": "1.0"}).knowledge_base
     assert on.verify_faq_recheck_below == 1.0
+
+
+def test_a_hesitant_yes_answers_and_marks_the_lookup_unsure():
+    from knowledge_base.second_reading import UNSURE
+
+    def read(*replies: str, unsure_below: float | None = 1.0) -> tuple[Lookup, list[str], FakeBackend]:
+        fb = reader(*replies)
+        found = lookup()
+        return found, Verifier(fb, "YES or NO.", skip_above=1.01, unsure_below=unsure_below).check(found), fb
+
+    # A sampled YES, then the same prompt's log odds (0.3, under 1.0): answered, and marked unsure.
+    hesitant, checks, fb = read("YES", "0.3")
+    assert hesitant.answerable and hesitant.unsure and checks == [UNSURE]
+    assert len(fb.calls) == 2 and fb.calls[0]["messages"] == fb.calls[1]["messages"]
+    # A sure YES (log odds 2.5): answered, nothing flagged.
+    sure, checks, _ = read("NO", "YES", "2.5")
+    assert sure.answerable and not sure.unsure and checks == []
+    assert sure.evidence[0].text == "Bean capacity: 35 g"
+    # Not measured (unsure_below None): no extra reading, never unsure.
+    plain, checks, fb = read("YES", unsure_below=None)
+    assert plain.answerable and not plain.unsure and checks == [] and len(fb.calls) == 1
+    # A NO costs no extra reading either, and a declined lookup is not "unsure": it is a decline.
+    declined, _, fb = read("NO", "NO", "NO")
+    assert not declined.answerable and not declined.unsure and len(fb.calls) == 3
+
+
+def test_an_faq_row_taken_question_to_question_hesitantly_is_unsure_and_parts_carry_it():
+    row = faq_sentence("Do you sell gift cards?", "Yes, from 100 to 1000 yuan.", 0.9)
+    found = Lookup("Do you have gift certificates?", "en", evidence=[row], best_score=0.86, evidence_score=0.9,
+                   answerable=True)
+    fb = reader("NO", "YES", "0.2")  # the answer reading says NO; question to question a hesitant YES
+    Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same question?", unsure_below=1.0).check(found)
+    assert found.answerable and found.unsure
+    # A message of two questions is unsure when an answered part is.
+    sure_part, unsure_part = lookup(), lookup()
+    whole = Lookup("two questions", "en", parts=[sure_part, unsure_part], answerable=True)
+    fb = reader("YES", "3.0", "YES", "-0.2")
+    Verifier(fb, "YES or NO.", skip_above=1.01, unsure_below=1.0).check(whole)
+    assert whole.answerable and not sure_part.unsure and unsure_part.unsure and whole.unsure

@@ -176,3 +176,41 @@ def test_customers_phrasings_are_published_as_alternative_questions(runtime):
     assert reply.text == "Yes, from ¥100." and reply.citations[0].row_id == "gap-1-en-v1"
     assert len(faq.faq_conflicts(runtime.kb, 0.5).query("row_a.str.startswith('gap-1')", engine="python")
                .query("row_b.str.startswith('gap-1')", engine="python")) == 0  # one proposal's rows never clash
+
+
+def test_an_answer_the_second_reading_was_unsure_of_is_a_low_confidence_gap(runtime, tmp_path):
+    """Recorded from the reply's checks, kept in older stores too (the column is added), and listed as a gap
+    although the customer got an answer and did not complain."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from assistant.insights import gaps
+    from assistant.insights.records import record_turn, turns_frame
+    from knowledge_base.second_reading import UNSURE
+
+    def reply(checks):
+        return SimpleNamespace(text="Orders arrive in 2-4 days.", citations=[], handoff=False, ticket_id=None,
+                               route={"action": "kb_answer", "intent": "shipping", "language": "en",
+                                      "reasons": ["knowledge base: has answer (best 0.91)"]}, checks=checks)
+
+    record_turn(runtime, "s-unsure", reply([UNSURE]), "en", "ui", question="when does my parcel come")
+    record_turn(runtime, "s-sure", reply([]), "en", "ui", question="how much is shipping")
+    turns = turns_frame(runtime)
+    assert dict(zip(turns.question, turns.unsure, strict=True)) == {"when does my parcel come": 1,
+                                                                     "how much is shipping": 0}
+    cands = gaps.candidates(turns, pd.DataFrame(columns=["session_id", "message", "vote"]),
+                            abstain_threshold=0.6, margin=0.01)
+    assert list(zip(cands.question, cands.reason, strict=True)) == [("when does my parcel come", "low confidence")]
+
+    # A store written before the column existed gets it; its rows read as sure.
+    path = tmp_path / "app.db"
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE insights_turns DROP COLUMN unsure")
+    con.commit()
+    con.close()
+    from tests.assistant.insights.conftest import make_runtime
+
+    again = make_runtime(tmp_path)
+    record_turn(again, "s-new", reply([UNSURE]), "en", "ui", question="where is my parcel")
+    old_and_new = turns_frame(again)
+    assert list(old_and_new.unsure) == [0, 0, 1]
