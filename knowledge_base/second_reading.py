@@ -74,9 +74,6 @@ class Verifier:
                 Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {_faq_question(sentence)}\n\n"
                                 "Same information asked? YES or NO")]
 
-    def _yes(self, messages: list[Message]) -> bool:
-        return self._yes_odds(messages)[0]
-
     def _yes_odds(self, messages: list[Message]) -> tuple[bool, float | None]:
         """(the reader's YES, its log odds when they were read: always with min_log_odds, and after a sampled YES
         when unsure_below is set; else None)."""
