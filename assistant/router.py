@@ -17,6 +17,8 @@ from assistant.errors import ConfigError
 from assistant.language import detect_language
 
 log = logging.getLogger(__name__)
+# Among the reasons when the second reading accepted the evidence only hesitantly (knowledge_base.verify_unsure_below).
+UNSURE_REASON = "knowledge base: the second reading was unsure (listed as a knowledge gap)"
 
 ACTIONS = ("kb_answer", "small_talk", "clarify", "fallback", "decline", "handoff")
 
@@ -127,6 +129,8 @@ class Router:
                    f"language {language}"]
         if lookup is not None:
             reasons.append(f"knowledge base: {'has' if answerable else 'no'} answer (best {lookup.best_score:.2f})")
+            if answerable and getattr(lookup, "unsure", False):
+                reasons.append(UNSURE_REASON)
 
         def done(action: str, why: str) -> Route:
             route = Route(intent.label, sentiment.label, language, round(intent.score, 4), action,

@@ -343,7 +343,9 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
     unsupported = sorted(numbers_in(answer) - allowed)
     correct = declined if q.decline else not (missing or forbidden or declined)
     action = (route or {}).get("action")
+    unsure = any("second reading was unsure" in str(r) for r in (route or {}).get("reasons") or [])
     return {"correct": bool(correct), "declined": declined, "partial": partial, "missing": missing,
+            "unsure": unsure and not declined,
             "forbidden": forbidden,
             "unsupported_numbers": unsupported, "invented": bool(unsupported) or (q.decline and not declined),
             "misroute": (not q.decline and action in UNANSWERED_ROUTES) and action,
@@ -386,7 +388,12 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
            "invented_rate": rate([s["invented"] for _, s in pairs]),
            "invented_answers": sum(s["invented"] for _, s in pairs),
            # answerable questions answered, but not right: worse for a customer than an honest decline
-           "wrong_answers": sum(not s["correct"] and not s["declined"] for _, s in answerable)}
+           "wrong_answers": sum(not s["correct"] and not s["declined"] for _, s in answerable),
+           # answers the second reading was unsure of (listed as knowledge gaps): how many of the wrong ones it
+           # catches, and how many right ones it lists with them
+           "unsure_wrong": sum(s.get("unsure", False) and not s["correct"] and not s["declined"] for _, s in pairs),
+           "unsure_right": sum(s.get("unsure", False) and s["correct"] for q, s in pairs if not q.decline),
+           "answered_wrong": sum(not s["correct"] and not s["declined"] for _, s in pairs)}
     if routed:
         out["misroute_rate"] = rate([s["misroute"] for _, s in answerable])
     out["leaks"] = sum(bool(s["leaks"]) for _, s in pairs)

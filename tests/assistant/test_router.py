@@ -90,8 +90,8 @@ def test_confident_message_resets_low_confidence(router):
 class Found:
     """What the knowledge base found for a message (the fields the router reads of a Lookup)."""
 
-    def __init__(self, answerable: bool, best_score: float = 0.9, turned_down: bool = False):
-        self.answerable, self.best_score, self.turned_down = answerable, best_score, turned_down
+    def __init__(self, answerable: bool, best_score: float = 0.9, turned_down: bool = False, unsure: bool = False):
+        self.answerable, self.best_score, self.turned_down, self.unsure = answerable, best_score, turned_down, unsure
 
 
 def test_kb_not_answering_twice_hands_off_in_the_same_call(router):
@@ -119,6 +119,14 @@ def test_an_answerable_question_is_answered_however_it_sounds(router):
     assert router.route("weather?", ConversationState(), Found(False)).action == "fallback"
     # An explicit request for a person always wins.
     assert router.route("I want a person", ConversationState(), Found(True)).action == "handoff"
+
+
+def test_an_answer_the_second_reading_was_unsure_of_says_so_among_the_reasons(router):
+    from assistant.router import UNSURE_REASON
+
+    unsure = router.route("where is my order", ConversationState(), Found(True, unsure=True))
+    assert unsure.action == "kb_answer" and UNSURE_REASON in unsure.reasons
+    assert UNSURE_REASON not in router.route("where is my order", ConversationState(), Found(True)).reasons
 
 
 def test_small_talk_never_answers_a_shop_question_the_second_reading_turned_down(router):

@@ -86,6 +86,22 @@ def test_wrong_answers_count_answered_answerables_that_are_not_right_but_not_dec
     assert summary["answerable_accuracy"] == round(1 / 3, 3) and summary["wrong_answers"] == 1
 
 
+def test_answers_the_second_reading_was_unsure_of_are_counted_right_and_wrong():
+    from assistant.router import UNSURE_REASON
+
+    question, unanswerable = q(expect=[["30 days", "30天"]]), q(decline=True)
+    unsure = {"action": "kb_answer", "reasons": ["knowledge base: has answer (best 0.90)", UNSURE_REASON]}
+    sure = {"action": "kb_answer", "reasons": ["knowledge base: has answer (best 0.90)"]}
+    cases = [(question, "Grinders can be returned within 30 days.", unsure),
+             (question, "Grinders can be returned within 14 days.", unsure),
+             (question, "Grinders can be returned within 14 days.", sure),
+             (unanswerable, "Grinders can be returned within 30 days.", unsure)]
+    scores = [score_answer(qq, text, route, DOC_NUMBERS) for qq, text, route in cases]
+    assert [s["unsure"] for s in scores] == [True, True, False, True]
+    summary = answers.summarize([qq for qq, _, _ in cases], scores, [1.0] * 4, routed=False)
+    assert (summary["unsure_right"], summary["unsure_wrong"], summary["answered_wrong"]) == (1, 2, 3)
+
+
 def test_numbers_not_in_the_documents_or_the_question_are_invented():
     question = q(expect=[["30"]], turns=["I bought it 40 days ago, can I return it?"])
     fine = score_answer(question, "No: 40 days is past our 30-day window.", None, DOC_NUMBERS)
