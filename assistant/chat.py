@@ -61,12 +61,22 @@ class ChatConfig:
     cross_language_min_score: float = field(
         default=0.95, metadata={"help": "the translated question's evidence must score this much (and pass the "
                                         "second reading) to be answered from"})
+    cross_language_sure_min_score: float | None = field(
+        default=None, metadata={"help": "translated-question evidence scoring at least this, but under "
+                                        "cross_language_min_score, is answered from only when the second reading is "
+                                        "sure (log odds of YES >= cross_language_sure_log_odds); null = never"})
+    cross_language_sure_log_odds: float = field(
+        default=1.0, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
     cross_language_gain: float = field(
         default=0.0, metadata={"help": "how much more the translated question's evidence must score than the "
                                        "untranslated question's best sentence (which the second reading may "
                                        "already have turned down)"})
 
     def __post_init__(self):
+        if self.cross_language_sure_min_score is not None and not (
+                0.0 < self.cross_language_sure_min_score <= self.cross_language_min_score):
+            raise ConfigError("cross_language_sure_min_score must be in (0, cross_language_min_score], got "
+                              f"{self.cross_language_sure_min_score:g}")
         if self.max_history_turns < 0:
             raise ConfigError(f"max_history_turns must be >= 0, got {self.max_history_turns}")
         if self.rate_limit_per_minute < 0:
@@ -225,7 +235,9 @@ class ChatService:
                                              checks=turn.checks)
                 if self.cfg.cross_language_retry:
                     retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
-                                               self.cfg.cross_language_min_score, self.cfg.cross_language_gain)
+                                               self.cfg.cross_language_min_score, self.cfg.cross_language_gain,
+                                               self.cfg.cross_language_sure_min_score,
+                                               self.cfg.cross_language_sure_log_odds)
                     turn.lookup = retry.complete(turn.lookup, turn.language, turn.checks)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent

@@ -51,9 +51,13 @@ def translate_question(backend, prompt: str, question: str) -> str:
 class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
-    def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0):
+    def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0,
+                 sure_min_score: float | None = None, sure_log_odds: float = 1.0):
         self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
         self.min_score, self.gain = min_score, gain
+        # Evidence under min_score but at least sure_min_score is answered from only when the second reading's YES
+        # is sure (log odds >= sure_log_odds): weaker similarity, a stronger reading. None = not at all.
+        self.sure_min_score, self.sure_log_odds = sure_min_score, sure_log_odds
 
     def _translate(self, question: str, into: str) -> str:
         return translate_question(self.translator, self.shop.text("translate_question", into), question)
@@ -68,9 +72,13 @@ class CrossLanguageRetry:
         second = self.kb.lookup(translated, language)
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
         strong = second.evidence_score >= max(self.min_score, first.evidence_score + self.gain)
-        second.answerable = second.answerable and strong
-        second.borderline = second.borderline and strong  # nor may the second reading rescue weak evidence
-        checks += self.verifier.check(second, always=True) if self.verifier is not None else []
+        # ... or evidence a little weaker that the reader is sure of (never without a reader)
+        weaker = (not strong and self.sure_min_score is not None and self.verifier is not None
+                  and second.evidence_score >= max(self.sure_min_score, first.evidence_score + self.gain))
+        second.answerable = second.answerable and (strong or weaker)
+        second.borderline = second.borderline and (strong or weaker)  # nor may the reading rescue weak evidence
+        sure = self.sure_log_odds if weaker else None
+        checks += self.verifier.check(second, always=True, sure=sure) if self.verifier is not None else []
         if not second.answerable:
             first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None

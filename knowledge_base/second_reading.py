@@ -52,15 +52,15 @@ class Verifier:
             return False
         return always or lookup.borderline or lookup.evidence_score < self.skip_above
 
-    def _reading(self, lookup: Lookup, sentence: Evidence) -> tuple[bool, bool, float | None]:
+    def _reading(self, lookup: Lookup, sentence: Evidence, measure: bool = False) -> tuple[bool, bool, float | None]:
         """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
-        of the YES when it states it and they were read, else None)."""
+        of the YES when it states it and they were read (always with `measure`), else None)."""
         messages = [Message("system", self.prompt),
                     Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
                                     "Does the TEXT state what the QUESTION asks? YES or NO")]
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
-            stated, odds = self._yes_odds(messages)
+            stated, odds = self._yes_odds(messages, measure)
             return stated, False, odds
         odds = self.backend.yes_log_odds(messages)
         if odds < (self.min_log_odds or 0.0):
@@ -74,9 +74,9 @@ class Verifier:
                 Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {_faq_question(sentence)}\n\n"
                                 "Same information asked? YES or NO")]
 
-    def _yes_odds(self, messages: list[Message]) -> tuple[bool, float | None]:
+    def _yes_odds(self, messages: list[Message], measure: bool = False) -> tuple[bool, float | None]:
         """(the reader's YES, its log odds when they were read: always with min_log_odds, and after a sampled YES
-        when unsure_below is set; else None)."""
+        when unsure_below is set or with `measure`; else None)."""
         with_odds = hasattr(self.backend, "yes_log_odds")
         if self.min_log_odds is not None and with_odds:
             odds = self.backend.yes_log_odds(messages)
@@ -85,17 +85,19 @@ class Verifier:
         if reply.strip().upper().startswith("NO"):
             return False, None
         # The same prompt again: llama.cpp reuses its evaluated prefix, so this costs about one token.
-        return True, (self.backend.yes_log_odds(messages) if self.unsure_below is not None and with_odds else None)
+        wanted = measure or self.unsure_below is not None
+        return True, (self.backend.yes_log_odds(messages) if wanted and with_odds else None)
 
-    def confirmed(self, lookup: Lookup) -> tuple[int, bool] | None:
+    def confirmed(self, lookup: Lookup, sure: float | None = None) -> tuple[int, bool] | None:
         """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
-        hesitant YES already was): one more reading at most, since every unanswerable question would pay for each."""
+        hesitant YES already was): one more reading at most, since every unanswerable question would pay for each.
+        `sure`: a YES counts only when its log odds reach it."""
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
         for i, sentence in enumerate(read):
-            stated, compared, odds = self._reading(lookup, sentence)
-            if stated:
+            stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None)
+            if stated and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
                 return i, False
             if compared:
@@ -104,8 +106,8 @@ class Verifier:
             return None
         faq = next((i for i, e in enumerate(read) if _faq_question(e)), None)
         if faq is not None and faq not in asked_already:
-            same, odds = self._yes_odds(self._same_question(lookup, read[faq]))
-            if same:
+            same, odds = self._yes_odds(self._same_question(lookup, read[faq]), measure=sure is not None)
+            if same and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
                 return faq, True
         return None
@@ -113,11 +115,12 @@ class Verifier:
     def _unsure(self, odds: float | None) -> bool:
         return self.unsure_below is not None and odds is not None and odds < self.unsure_below
 
-    def check(self, lookup: Lookup, always: bool = False) -> list[str]:
+    def check(self, lookup: Lookup, always: bool = False, sure: float | None = None) -> list[str]:
         """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
-        becomes answerable when one does."""
+        becomes answerable when one does. `sure`: only a YES whose log odds reach it counts (for evidence found
+        a weaker way)."""
         if lookup.parts:  # each question of the message is read against its own sentences
-            checks = [c for part in lookup.parts for c in self.check(part, always)]
+            checks = [c for part in lookup.parts for c in self.check(part, always, sure)]
             lookup.refresh()
             lookup.turned_down = any(p.turned_down for p in lookup.parts)
             return checks
@@ -126,7 +129,7 @@ class Verifier:
         from assistant.errors import AssistantError
 
         try:
-            found = self.confirmed(lookup)
+            found = self.confirmed(lookup, sure)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []
@@ -141,6 +144,11 @@ class Verifier:
             lookup.answerable = True
             return ["answered although the passages scored low: the second reading found the answer", *unsure]
         return unsure
+
+
+def _reaches(odds: float | None, bar: float | None) -> bool:
+    """Whether a YES counts: always without a bar; with one, only when its log odds were read and reach it."""
+    return bar is None or (odds is not None and odds >= bar)
 
 
 def _faq_question(sentence: Evidence) -> str:

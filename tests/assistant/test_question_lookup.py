@@ -90,3 +90,38 @@ def test_a_translation_the_reader_accepts_hesitantly_answers_unsure_and_says_so_
         merged, "en", checks)
     assert len(out.answered_parts) == 2 and out.unsure
     assert UNSURE in checks and any("question translated" in c for c in checks)
+
+
+def test_weaker_translated_evidence_answers_only_when_the_reader_is_sure():
+    from knowledge_base.second_reading import Verifier
+
+    def retry(*reader_replies: str, score: float = 0.9, sure_min: float | None = 0.85):
+        merged, kb = _two_part(score)  # 0.9: under the 0.95 minimum, over the 0.85 "if sure" one
+        translator = FakeBackend()
+        translator.queue("保修维修的运费由你们承担吗？")
+        reader = FakeBackend(list(reader_replies))
+        out = CrossLanguageRetry(kb, translator, Shop(), Verifier(reader, "YES or NO."), sure_min_score=sure_min,
+                                 sure_log_odds=1.0).complete(merged, "en", [])
+        return out, reader
+
+    sure, reader = retry("YES", "2.4")  # a sampled YES, then its log odds read: sure
+    assert len(sure.answered_parts) == 2 and len(reader.calls) == 2
+    hesitant, _ = retry("YES", "0.3")  # a YES, but not sure: the weaker evidence is not answered from
+    assert len(hesitant.answered_parts) == 1
+    off, reader = retry("YES", "2.4", sure_min=None)  # the option off: 0.9 stays too weak, nothing is read
+    assert len(off.answered_parts) == 1 and reader.calls == []
+    too_weak, reader = retry("YES", "2.4", score=0.8)  # under the "if sure" minimum too
+    assert len(too_weak.answered_parts) == 1 and reader.calls == []
+    strong, reader = retry("YES", score=0.97)  # strong evidence needs only the plain YES, as before
+    assert len(strong.answered_parts) == 2 and len(reader.calls) == 1
+
+
+def test_the_sure_minimum_must_sit_under_the_plain_one():
+    import pytest
+
+    from assistant.chat import ChatConfig
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cross_language_sure_min_score"):
+        ChatConfig(cross_language_sure_min_score=0.97)
+    assert ChatConfig(cross_language_sure_min_score=0.85).cross_language_sure_min_score == 0.85
