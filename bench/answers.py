@@ -1,19 +1,20 @@
-"""Answer-quality bench: would a real shop's customers get right answers? Two fictional shops (bench/data/answers:
-a dev shop the pipeline may be tuned on, a held-out shop reported only in aggregate), each ingested into its own
-temporary collection and served by the real app; every customer question goes through `/v1/chat/completions`
-(model `support`, one conversation each) and is scored for facts, declines, invented figures, misroutes and
-leaks, side by side with two baselines in the same run:
+"""Answer-quality bench: would a real shop's customers get right answers? Three fictional shops (bench/data/answers:
+a dev shop the pipeline may be tuned on, and two held-out shops reported only in aggregate: `heldout`, and
+`heldout2`, written after stop 39 and never used for tuning), each ingested into its own temporary collection
+and served by the real app; every customer question goes through `/v1/chat/completions` (model `support`, one
+conversation each) and is scored for facts, declines, invented figures, misroutes and leaks, side by side with
+two baselines in the same run:
 
 - **snippet**: the top retrieved chunk's text returned verbatim (retrieval alone, no LLM);
 - **no_docs**: the same LLM answering with the shop's persona only (`/v1`, model `base`), no documents.
 
-    .venv/bin/python -m bench.answers [--shop dev|heldout|both] [--quick] [--model PROFILE]
-    .venv/bin/python -m bench --only answers          # the full run: both shops, both baselines
+    .venv/bin/python -m bench.answers [--shop dev|heldout|heldout2|both] [--quick] [--model PROFILE]
+    .venv/bin/python -m bench --only answers          # the full run: dev and heldout, both baselines
 
 The full run takes about 20-25 minutes for both shops on 2 busy cores (the default 0.5B model).
 `--quick` (and `python -m bench --quick`) asks 12 fixed dev questions and skips the no-documents LLM. The dev
-shop's per-question answers go to bench/out/answers/dev.jsonl; the held-out shop's never leave memory: only its
-aggregate figures are printed.
+shop's per-question answers go to bench/out/answers/dev.jsonl; the held-out shops' never leave memory: only their
+aggregate figures are printed. `--shop both` is dev + heldout; `--shop heldout2` measures the second held-out shop.
 
 Scoring (`score_answer`, tested in tests/bench/test_answers_bench.py):
 - texts are normalised first: full-width to half-width, lower case, Chinese numerals before a measure word and
@@ -52,7 +53,7 @@ DATA = REPO / "bench" / "data" / "answers"
 OUT = REPO / "bench" / "out" / "answers"
 sys.path.insert(0, str(REPO))
 
-SHOPS = {"dev": "slow-ember", "heldout": "spokewise"}
+SHOPS = {"dev": "slow-ember", "heldout": "spokewise", "heldout2": "harbor-strings"}
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
 KINDS = tuple(MIN_COUNTS)
@@ -646,7 +647,7 @@ def main(argv=None) -> int:
     import logging
 
     parser = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__.splitlines()[0])
-    parser.add_argument("--shop", choices=("dev", "heldout", "both"), default="both")
+    parser.add_argument("--shop", choices=("dev", "heldout", "heldout2", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="12 dev questions, no no-documents baseline")
     parser.add_argument("--model", help="llm.model profile or path (default: the configured one)")
     parser.add_argument("--ids", help="dev shop only: comma-separated question ids to ask")
