@@ -1,17 +1,17 @@
-"""Answer-quality bench: would a real shop's customers get right answers? Three fictional shops (bench/data/answers:
-a dev shop the pipeline may be tuned on, and two held-out shops reported only in aggregate: `heldout`, and
-`heldout2`, written after stop 39 and never used for tuning), each ingested into its own temporary collection
-and served by the real app; every customer question goes through `/v1/chat/completions` (model `support`, one
-conversation each) and is scored for facts, declines, invented figures, misroutes and leaks, side by side with
-two baselines in the same run:
+"""Answer-quality bench: would a real shop's customers get right answers? Three fictional shops
+(bench/data/answers: a dev shop the pipeline may be tuned on, and two held-out shops reported only in aggregate:
+`heldout`, and `heldout2`, written after the pipeline it measures and never used for tuning), each ingested into
+its own temporary collection and served by the real app; every customer question goes through
+`/v1/chat/completions` (model `support`, one conversation each) and is scored for facts, declines, invented
+figures, misroutes and leaks, side by side with two baselines in the same run:
 
 - **snippet**: the top retrieved chunk's text returned verbatim (retrieval alone, no LLM);
 - **no_docs**: the same LLM answering with the shop's persona only (`/v1`, model `base`), no documents.
 
     .venv/bin/python -m bench.answers [--shop dev|heldout|heldout2|both] [--quick] [--model PROFILE]
-    .venv/bin/python -m bench --only answers          # the full run: dev and heldout, both baselines
+    .venv/bin/python -m bench --only answers          # the full run: all three shops, both baselines
 
-The full run takes about 20-25 minutes for both shops on 2 busy cores (the default 0.5B model).
+The full run takes about 30-35 minutes for the three shops on 2 busy cores (the default 0.5B model).
 `--quick` (and `python -m bench --quick`) asks 12 fixed dev questions and skips the no-documents LLM. The dev
 shop's per-question answers go to bench/out/answers/dev.jsonl; the held-out shops' never leave memory: only their
 aggregate figures are printed. `--shop both` is dev + heldout; `--shop heldout2` measures the second held-out shop.
@@ -83,6 +83,16 @@ HEADLINES = [
      "heldout.snippet.wrong_answers", "0"),
     ("held-out shop: median seconds per answer, ours vs no documents", "heldout.ours.median_s",
      "heldout.no_docs.median_s", "<= 5 s"),
+    ("second held-out shop: answerable questions right, ours vs best snippet", "heldout2.ours.answerable_accuracy",
+     "heldout2.snippet.answerable_accuracy", ">= 0.85"),
+    ("second held-out shop: unanswerables declined, ours vs no documents", "heldout2.ours.decline_rate",
+     "heldout2.no_docs.decline_rate", ">= 0.90"),
+    ("second held-out shop: answers with invented facts (rate)", "heldout2.ours.invented_rate",
+     "heldout2.no_docs.invented_rate", "0"),
+    ("second held-out shop: answerable questions answered wrong (count), ours vs best snippet",
+     "heldout2.ours.wrong_answers", "heldout2.snippet.wrong_answers", "0"),
+    ("second held-out shop: median seconds per answer, ours vs no documents", "heldout2.ours.median_s",
+     "heldout2.no_docs.median_s", "<= 5 s"),
 ]
 
 
@@ -602,7 +612,7 @@ def write_details(questions: list[Question], answers: dict, scored: dict) -> Pat
     return path
 
 
-def run(quick: bool = True, shops: tuple[str, ...] = ("dev", "heldout"), model: str | None = None) -> dict:
+def run(quick: bool = True, shops: tuple[str, ...] = ("dev", "heldout", "heldout2"), model: str | None = None) -> dict:
     """`python -m bench` entry: quick = 12 dev questions without the no-documents LLM; else every question."""
     if quick:
         return {"dev": {**run_shop("dev", QUICK_IDS, model, no_docs=False), "quick": True}}
