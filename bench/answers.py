@@ -354,7 +354,9 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
     unsupported = sorted(numbers_in(answer) - allowed)
     correct = declined if q.decline else not (missing or forbidden or declined)
     action = (route or {}).get("action")
-    unsure = any("second reading was unsure" in str(r) for r in (route or {}).get("reasons") or [])
+    from assistant.router import UNSURE_REASON
+
+    unsure = UNSURE_REASON in ((route or {}).get("reasons") or [])
     return {"correct": bool(correct), "declined": declined, "partial": partial, "missing": missing,
             "unsure": unsure and not declined,
             "forbidden": forbidden,
