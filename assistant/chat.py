@@ -269,10 +269,15 @@ class ChatService:
         answerer = self.answerer
         if answerer is None:
             return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
+        from knowledge_base.text import end_sentence
+
         unanswered = self._unanswered_parts(turn, lookup)
+        zh = turn.language == "zh"
         if not answerer.needs_llm(lookup):
             # The shop's own text in the customer's language: sent as written, nothing for the checks to catch.
-            return self._finish(turn, iter([answerer.extractive(lookup) + unanswered]), check_output=False)
+            said = answerer.extractive(lookup)
+            return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
+                                check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
 
         def check(sentence: str, first: bool) -> list[str]:
@@ -285,19 +290,21 @@ class ChatService:
         def pieces() -> Iterator[str]:
             from knowledge_base.answer import clean_answer
 
-            released = 0
+            released, last = 0, ""
             max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
             translating = answerer.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language)
             for sentence in checked_sentences(self._llm(turn, messages, max_tokens, translating), check):
                 cleaned = clean_answer(sentence)
                 if cleaned:
                     released += 1
-                    yield (" " if released > 1 and turn.language != "zh" else "") + cleaned
+                    last = cleaned
+                    yield (" " if released > 1 and not zh else "") + cleaned
             if not released:  # the draft invented, echoed or said nothing: the shop's own sentences instead
                 log.info("answer checks replaced the draft: %s", "; ".join(turn.checks))
-                yield answerer.extractive(lookup)
+                last = answerer.extractive(lookup)
+                yield last
             if unanswered:
-                yield unanswered
+                yield end_sentence(last, zh)[len(last.rstrip()):] + unanswered
 
         return self._finish(turn, pieces())
 

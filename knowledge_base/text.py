@@ -81,3 +81,16 @@ def normalize_question(text: str) -> str:
     """For exact FAQ matches: case, spacing and trailing punctuation do not matter."""
     text = re.sub(r"\s+", " ", (text or "").strip().lower())
     return text.rstrip("?？!！。.，, ")
+
+
+# What may close a sentence, optionally followed by closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[。！？.!?…][\"'”’」』）)\]】]*\s*$")
+
+
+def end_sentence(text: str, zh: bool) -> str:
+    """`text` closed as a sentence ("。" in Chinese, "." otherwise) when it ends without one: a spec line sent
+    verbatim ("处理法: 日晒") must not run into the sentence after it ("日晒关于…")."""
+    stripped = (text or "").rstrip()
+    if not stripped or _SENTENCE_END.search(stripped) or stripped.endswith((":", "：")):
+        return stripped
+    return stripped + ("。" if zh else ".")

@@ -461,6 +461,29 @@ def test_a_translated_lookup_is_not_held_to_a_first_reading_the_reader_turned_do
         assert ([c.source for c in reply.citations] == ["h2.md"]) is answered, (gain, reply.text)
 
 
+def test_an_answer_without_a_full_stop_is_closed_before_the_note_on_the_unanswered_question(pipeline):
+    """A spec line sent as written ("处理法: 日晒") ran into the note after it ("日晒关于“烘得深吗”…")."""
+    from knowledge_base.answer import Lookup, merge_parts
+
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    for language, spec, asked, other, joined in (
+            ("zh", "处理法: 日晒", "古吉是什么处理法", "烘得深吗", "处理法: 日晒。"),
+            ("en", "Process: natural", "What process is the Guji", "how dark is it roasted", "Process: natural. ")):
+        line = evidence(spec, "guji.md", "g-1")
+
+        def two_questions(question, lang=None, earlier_questions=(), line=line, language=language, asked=asked,
+                          other=other):
+            answered = Lookup(asked, language, evidence=[line], best_score=0.9, evidence_score=0.9, answerable=True)
+            return merge_parts(question, language, [answered, Lookup(other, language, best_score=0.2)])
+
+        chat.kb._look_up_message = two_questions
+        sep = "？" if language == "zh" else ", and "
+        text = chat.respond(f"{asked}{sep}{other}？" if language == "zh" else f"{asked}{sep}{other}?").collect().text
+        assert text.startswith(joined) and other in text, text
+
+
 def test_a_question_of_the_message_the_documents_do_not_answer_is_named_after_the_answered_one(pipeline):
     from knowledge_base.answer import Lookup, merge_parts
 

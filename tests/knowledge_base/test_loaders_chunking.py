@@ -115,3 +115,19 @@ def test_csv_without_the_named_columns_names_them(tmp_path):
         build_chunks(p, CFG, TableOptions())
     with pytest.raises(IngestError, match="missing column.*ident"):
         build_chunks(p, CFG, TableOptions.from_kwargs("ident", "ask", "reply"))
+
+
+@pytest.mark.parametrize("text,zh,closed", [
+    ("处理法: 日晒", True, "处理法: 日晒。"),
+    ("Weight: 640 g", False, "Weight: 640 g."),
+    ("整机保修 1 年。", True, "整机保修 1 年。"),
+    ("We ship in 2 days.  ", False, "We ship in 2 days."),
+    ("可以吗？", True, "可以吗？"),
+    ('He said "no."', False, 'He said "no."'),
+    ("不支持退货的商品：", True, "不支持退货的商品："),
+    ("", True, ""),
+])
+def test_a_sentence_is_closed_once(text, zh, closed):
+    from knowledge_base.text import end_sentence
+
+    assert end_sentence(text, zh) == closed
