@@ -28,7 +28,7 @@ from assistant.citations import Citation
 from assistant.llm.base import Message
 from knowledge_base.grounding import Evidence, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import normalize_question
+from knowledge_base.text import end_sentence, has_cjk, normalize_question
 
 NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
@@ -160,6 +160,12 @@ _TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
 STYLES = ("extract", "phrase")
 
 
+def _one_after_another(sentences: list[str]) -> str:
+    """The shop's sentences as one answer: each closed before the next ("Roast: Medium. Great for espresso…", not
+    "Roast: Medium Great for espresso…"); the last is left as written."""
+    return " ".join([end_sentence(s, has_cjk(s)) for s in sentences[:-1]] + sentences[-1:])
+
+
 def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     """An evidence sentence as a customer reads it: a table row "| Burrs | 48 mm |" becomes "Burrs: 48 mm", a
     bare spec line ("Weight: 640 g") says whose it is, and a list item says which list it is in ("礼品卡。"
@@ -249,7 +255,7 @@ class Answerer:
                 text = self.extractive(part)
                 if text and not any(text in s or s in text for s in said):
                     said.append(text)
-            return " ".join(said)
+            return _one_after_another(said)
         if lookup.faq is not None:
             return lookup.faq.answer
         if not lookup.evidence:
@@ -262,7 +268,7 @@ class Answerer:
             if e.score >= best.score - 0.05 and gain > 0 and e.text not in best.text:
                 chosen.append(e)
                 break
-        return " ".join(readable(e.text, e.context, e.list_item) for e in chosen)
+        return _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])
 
     def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:
         """The answer to send, from the LLM's draft (None when no LLM ran)."""

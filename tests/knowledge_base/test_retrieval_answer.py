@@ -279,3 +279,23 @@ def test_a_list_item_is_answered_under_its_heading_not_alone():
 def test_the_demo_gift_card_question_is_not_answered_with_a_bare_list_item(demo_kb):
     result = with_thresholds(demo_kb, abstain=0.0, faq=1.01).answer("礼品卡。", FakeBackend(["unused"]))
     assert result.mode == "extract" and result.text == "不支持退货的商品：礼品卡。"
+
+
+def test_the_shops_sentences_sent_one_after_another_are_each_closed():
+    """Two spec lines sent as the answer ran together: "Roast: Medium Great for espresso"."""
+    from knowledge_base.answer import Answerer, Lookup
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    def sentence(text, context, score):
+        return Evidence(text, SearchHit("c", score, text, "decaf.html", context, chunk_id="c", vector_score=score),
+                        score, context)
+
+    answerer = Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know.", style="extract")
+    two = Lookup("what roast is it, and is it good for espresso?", "en", best_score=0.9, evidence_score=0.95,
+                 answerable=True, evidence=[sentence("Roast: Medium", "Huila Decaf", 0.95),
+                                            sentence("Great for espresso and milk drinks", "Huila Decaf", 0.94)])
+    assert answerer.extractive(two) == "Huila Decaf – Roast: Medium. Great for espresso and milk drinks"
+    zh = Lookup("温控壶烧开要多久，控温范围多少", "zh", best_score=0.9, evidence_score=0.95, answerable=True,
+                evidence=[sentence("烧开一满壶: 约 5 分钟", "K1", 0.95), sentence("控温范围: 40–100°C", "K1", 0.94)])
+    assert answerer.extractive(zh).startswith("K1 – 烧开一满壶: 约 5 分钟。 "), answerer.extractive(zh)
