@@ -34,6 +34,8 @@ NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
 _CITATION_MARK = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，]\s*\d+)*\s*[\]】]")
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}|\b[\w\-]+\.(?:md|html?|csv|xlsx|pdf|docx|txt)\b")
+_MARKDOWN_EMPHASIS = re.compile(r"(\*\*|__)(\S(?:.*?\S)?)\1")
+_MARKDOWN_CODE = re.compile(r"`([^`\n]+)`")
 _SOURCE_LINE = re.compile(r"^\s*(?:sources?|来源|参考(?:来源|资料)?)\s*[:：].*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -169,8 +171,9 @@ def _one_after_another(sentences: list[str]) -> str:
 def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     """An evidence sentence as a customer reads it: a table row "| Burrs | 48 mm |" becomes "Burrs: 48 mm", a
     bare spec line ("Weight: 640 g") says whose it is, and a list item says which list it is in ("礼品卡。"
-    alone would read as "yes, gift cards"; under its heading it says they cannot be returned)."""
-    text = sentence.strip()
+    alone would read as "yes, gift cards"; under its heading it says they cannot be returned). Markdown emphasis
+    is the page's formatting, not the customer's: "**Fixed**: …" reaches a widget or an API client as "Fixed: …"."""
+    text = _MARKDOWN_CODE.sub(r"\1", _MARKDOWN_EMPHASIS.sub(r"\2", sentence.strip()))
     m = _TABLE_ROW.match(text) if text.count("|") >= 2 else None
     if m:
         cells = [c.strip() for c in text.strip("|").split("|") if c.strip()]

@@ -299,3 +299,15 @@ def test_the_shops_sentences_sent_one_after_another_are_each_closed():
     zh = Lookup("温控壶烧开要多久，控温范围多少", "zh", best_score=0.9, evidence_score=0.95, answerable=True,
                 evidence=[sentence("烧开一满壶: 约 5 分钟", "K1", 0.95), sentence("控温范围: 40–100°C", "K1", 0.94)])
     assert answerer.extractive(zh).startswith("K1 – 烧开一满壶: 约 5 分钟。 "), answerer.extractive(zh)
+
+
+@pytest.mark.parametrize("sentence,shown", [
+    ("**Fixed**: the same coffee every month, chosen by you.", "Fixed: the same coffee every month, chosen by you."),
+    ("__注意__：开封后请冷藏。", "注意：开封后请冷藏。"),
+    ("Use code `WELCOME10` at checkout.", "Use code WELCOME10 at checkout."),
+    ("2 * 3 cups, stars ** alone stay", "2 * 3 cups, stars ** alone stay"),
+])
+def test_markdown_emphasis_of_a_page_does_not_reach_the_customer(sentence, shown):
+    from knowledge_base.answer import readable
+
+    assert readable(sentence) == shown
