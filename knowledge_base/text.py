@@ -93,4 +93,5 @@ def end_sentence(text: str, zh: bool) -> str:
     stripped = (text or "").rstrip()
     if not stripped or _SENTENCE_END.search(stripped) or stripped.endswith((":", "：")):
         return stripped
-    return stripped + ("。" if zh else ".")
+    # A list item's own separator ("水垢导致的故障；") gives way to the stop rather than standing before it.
+    return stripped.rstrip(";；,，、") + ("。" if zh else ".")

@@ -125,6 +125,8 @@ def test_csv_without_the_named_columns_names_them(tmp_path):
     ("可以吗？", True, "可以吗？"),
     ('He said "no."', False, 'He said "no."'),
     ("不支持退货的商品：", True, "不支持退货的商品："),
+    ("水垢导致的故障（建议每月除垢一次）；", True, "水垢导致的故障（建议每月除垢一次）。"),
+    ("Limescale damage,", False, "Limescale damage."),
     ("", True, ""),
 ])
 def test_a_sentence_is_closed_once(text, zh, closed):
