@@ -269,7 +269,7 @@ class ChatService:
         answerer = self.answerer
         if answerer is None:
             return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
-        from knowledge_base.text import end_sentence
+        from knowledge_base.text import end_sentence, stop_after
 
         unanswered = self._unanswered_parts(turn, lookup)
         zh = turn.language == "zh"
@@ -304,7 +304,7 @@ class ChatService:
                 last = answerer.extractive(lookup)
                 yield last
             if unanswered:
-                yield end_sentence(last, zh)[len(last.rstrip()):] + unanswered
+                yield stop_after(last, zh) + unanswered
 
         return self._finish(turn, pieces())
 

@@ -95,3 +95,11 @@ def end_sentence(text: str, zh: bool) -> str:
         return stripped
     # A list item's own separator ("水垢导致的故障；") gives way to the stop rather than standing before it.
     return stripped.rstrip(";；,，、") + ("。" if zh else ".")
+
+
+def stop_after(text: str, zh: bool) -> str:
+    """The mark to send after `text` already sent (streamed) so that what follows starts a new sentence: the stop
+    end_sentence would add, '' when the text ends a sentence, a label or a list item (its separator stays)."""
+    stripped = (text or "").rstrip()
+    closed = end_sentence(stripped, zh)
+    return "" if stripped.rstrip(";；,，、") != stripped else closed[len(stripped):]

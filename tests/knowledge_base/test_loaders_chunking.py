@@ -133,3 +133,10 @@ def test_a_sentence_is_closed_once(text, zh, closed):
     from knowledge_base.text import end_sentence
 
     assert end_sentence(text, zh) == closed
+
+
+def test_the_stop_sent_after_streamed_text_is_only_the_missing_mark():
+    from knowledge_base.text import stop_after
+
+    assert [stop_after(t, zh) for t, zh in (("处理法: 日晒", True), ("Weight: 640 g", False), ("好的。", True),
+                                            ("故障；", True), ("", False))] == ["。", ".", "", "", ""]
