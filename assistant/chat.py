@@ -67,6 +67,9 @@ class ChatConfig:
                                         "sure (log odds of YES >= cross_language_sure_log_odds); null = never"})
     cross_language_sure_log_odds: float = field(
         default=1.0, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
+    translation_attempts: int = field(
+        default=2, metadata={"help": "samples of a translation of the shop's sentences before they are sent in their "
+                                     "own language (each is checked: numbers, codes, the customer's language)"})
     cross_language_gain: float = field(
         default=0.0, metadata={"help": "how much more the translated question's evidence must score than the "
                                        "untranslated question's best sentence (which the second reading may "
@@ -77,6 +80,8 @@ class ChatConfig:
                 0.0 < self.cross_language_sure_min_score <= self.cross_language_min_score):
             raise ConfigError("cross_language_sure_min_score must be in (0, cross_language_min_score], got "
                               f"{self.cross_language_sure_min_score:g}")
+        if self.translation_attempts < 1:
+            raise ConfigError(f"translation_attempts must be >= 1, got {self.translation_attempts}")
         if self.max_history_turns < 0:
             raise ConfigError(f"max_history_turns must be >= 0, got {self.max_history_turns}")
         if self.rate_limit_per_minute < 0:
@@ -279,6 +284,11 @@ class ChatService:
             return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
                                 check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
+        max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
+        if answerer.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language):
+            said = self._translated(turn, lookup, messages, max_tokens)
+            return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
+                                check_output=False)
 
         def check(sentence: str, first: bool) -> list[str]:
             from knowledge_base.answer import draft_problems
@@ -291,9 +301,7 @@ class ChatService:
             from knowledge_base.answer import clean_answer
 
             released, last = 0, ""
-            max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
-            translating = answerer.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language)
-            for sentence in checked_sentences(self._llm(turn, messages, max_tokens, translating), check):
+            for sentence in checked_sentences(self._llm(turn, messages, max_tokens), check):
                 cleaned = clean_answer(sentence)
                 if cleaned:
                     released += 1
@@ -307,6 +315,29 @@ class ChatService:
                 yield stop_after(last, zh) + unanswered
 
         return self._finish(turn, pieces())
+
+    def _translated(self, turn: Turn, lookup, messages: list[Message], max_tokens: int | None) -> str:
+        """The shop's sentences in the customer's language, checked whole before anything is sent (a half-sent
+        translation would drop the rest of the answer): every number and code as the source states it, and the
+        customer's language. A second sample when the first fails; when that fails too, the shop's own sentences
+        under a line saying they are quoted in the original language."""
+        from assistant.language import answer_language
+        from knowledge_base.answer import clean_answer, draft_problems
+
+        for attempt in range(self.cfg.translation_attempts):
+            draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
+                                      seed=attempt * 7919 if attempt else None))
+            text = clean_answer(draft)
+            problems = draft_problems(draft, lookup, turn.text)
+            if not problems and answer_language(text, turn.language) != turn.language:
+                problems = ["the translation is not in the customer's language"]
+            if turn.error:  # the model failed: the shop's own sentences still answer
+                break
+            turn.checks += problems
+            if not problems:
+                return text
+        log.info("translation checks replaced the draft: %s", "; ".join(turn.checks))
+        return self.shop.text("quoted_original", turn.language) + self.answerer.extractive(lookup)
 
     def _unanswered_parts(self, turn: Turn, lookup) -> str:
         """What a several-question message asked that the documents do not answer, said so with the offer of a
@@ -335,7 +366,7 @@ class ChatService:
         yield text
 
     def _llm(self, turn: Turn, messages: list[Message], max_tokens: int | None = None,
-             translating: bool = False) -> Iterator[str]:
+             translating: bool = False, seed: int | None = None) -> Iterator[str]:
         backend, opts = self.backend, ({"adapter": self.adapter} if self.adapter else {})
         if translating and self.verifier is not None:
             # The shop's sentences into the customer's language: the second reader is the larger model and
@@ -343,6 +374,8 @@ class ChatService:
             backend, opts = self.verifier.backend, {}
         if max_tokens:
             opts["max_tokens"] = max_tokens
+        if seed is not None:  # another sample of the same prompt
+            opts["seed"] = seed
         try:
             yield from backend.stream(messages, **opts)
         except AssistantError as exc:

@@ -354,6 +354,7 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
     unsupported = sorted(numbers_in(answer) - allowed)
     correct = declined if q.decline else not (missing or forbidden or declined)
     action = (route or {}).get("action")
+    from assistant.language import answer_language
     from assistant.router import UNSURE_REASON
 
     unsure = UNSURE_REASON in ((route or {}).get("reasons") or [])
@@ -363,6 +364,8 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
             "unsupported_numbers": unsupported, "invented": bool(unsupported) or (q.decline and not declined),
             "misroute": (not q.decline and action in UNANSWERED_ROUTES) and action,
             "leaks": leaks_in(answer, q.question),
+            # answered, but in the other language than the customer wrote (an untranslated page sentence)
+            "other_language": bool(answer.strip()) and not declined and answer_language(answer, q.lang) != q.lang,
             "wrong_shop": bool(re.search(r"aurora home|极光家居", answer or "", re.IGNORECASE))}
 
 
@@ -410,6 +413,7 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
     if routed:
         out["misroute_rate"] = rate([s["misroute"] for _, s in answerable])
     out["leaks"] = sum(bool(s["leaks"]) for _, s in pairs)
+    out["other_language_answers"] = sum(bool(s.get("other_language")) for _, s in pairs)
     out["wrong_shop_named"] = sum(s["wrong_shop"] for _, s in pairs)
     out["median_s"] = round(statistics.median(seconds), 2) if seconds else None
     out["p95_s"] = round(_pct(seconds, 0.95), 2) if seconds else None
@@ -421,7 +425,8 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
 def failing_ids(questions: list[Question], scores: list[dict]) -> dict:
     """Dev shop only: question ids grouped by what went wrong."""
     groups: dict[str, list[str]] = {"wrong_answer": [], "not_declined": [], "declined_answerable": [],
-                                    "invented_number": [], "misroute": [], "leak": [], "wrong_shop": []}
+                                    "invented_number": [], "misroute": [], "leak": [], "wrong_shop": [],
+                                    "other_language": []}
     for q, s in zip(questions, scores, strict=True):
         if q.decline and not s["declined"]:
             groups["not_declined"].append(q.id)
@@ -430,7 +435,8 @@ def failing_ids(questions: list[Question], scores: list[dict]) -> dict:
         elif not s["correct"]:
             groups["wrong_answer"].append(q.id)
         for key, hit in (("invented_number", s["unsupported_numbers"]), ("misroute", s["misroute"]),
-                         ("leak", s["leaks"]), ("wrong_shop", s["wrong_shop"])):
+                         ("leak", s["leaks"]), ("wrong_shop", s["wrong_shop"]),
+                         ("other_language", s.get("other_language"))):
             if hit:
                 groups[key].append(q.id)
     return {k: v for k, v in groups.items() if v}
@@ -643,7 +649,8 @@ def render(results: dict) -> str:
                   f"zh {r['zh']}, en {r['en']}), model {r['model']}, load average {r['load_avg_before']} -> "
                   f"{r['load_avg_after']}", f"{'':28}" + "".join(f"{s:>10}" for s in systems)]
         rows = ["answerable_accuracy", "answerable_accuracy_zh", "answerable_accuracy_en", "decline_rate",
-                "invented_rate", "wrong_answers", "misroute_rate", "leaks", "wrong_shop_named", "errors", "median_s",
+                "invented_rate", "wrong_answers", "misroute_rate", "leaks", "wrong_shop_named", "other_language_answers",
+                "errors", "median_s",
                 "p95_s"]
         for row in rows:
             lines.append(f"{row:28}" + "".join(f"{str(r[s].get(row, '-')):>10}" for s in systems))

@@ -157,7 +157,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Za-z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
 _EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-               "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100}
+               "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100, "twice": 2}
 _EN_WORD = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b", re.IGNORECASE)
 
 
@@ -204,12 +204,39 @@ def codes_in(text: str) -> set[str]:
     return {m.group().lower() for m in _CODE.finditer(text or "")}
 
 
+# An hour of a time of day: "20:00", "8 PM", "8点" (a translation may say "8:00 PM" for the page's "20:00").
+_CLOCK_HOUR = re.compile(r"(?<![\d.:：])(\d{1,2})(?=\s*(?:[:：]\d{2}|[ap]\.?m\b|点))", re.IGNORECASE)
+
+
+def clock_hours(text: str) -> set[float]:
+    """The hours of the times of day a text states."""
+    import unicodedata
+
+    return {float(h) for h in _CLOCK_HOUR.findall(unicodedata.normalize("NFKC", text or "")) if int(h) <= 24}
+
+
+# Word prefixes a translation joins to a code ("non-220V" for "非 220V"); any other word joined to a code is a
+# name of its own ("H2-Pro" is not the page's "H2").
+_CODE_PREFIXES = {"non", "anti", "pre", "sub", "over", "under", "ultra", "multi", "dual", "semi"}
+
+
+def _code_supported(code: str, known: set[str], compact_backing: str) -> bool:
+    """A code is backed when the sources write it, also spaced or hyphenated otherwise ("6500 K" for "6500K")."""
+    if code in known or code.replace("-", "") in compact_backing:
+        return True
+    prefix, _, rest = code.partition("-")
+    return prefix in _CODE_PREFIXES and bool(rest) and _code_supported(rest, known, compact_backing)
+
+
 def unsupported(answer: str, sources: Sequence[str], question: str = "") -> list[str]:
     """The facts `answer` states that neither the sources nor the question state: each is a reason to not send it."""
     backing = " ".join(sources) + " " + (question or "")
     have = numbers_in(backing)
-    problems = [f"number {v:g}" for v in sorted(numbers_in(answer)) if v not in have
+    # "8:00 PM" states the page's "20:00": an hour of the answer's times is backed by the same time on the other clock
+    backed_hours = {h for h in clock_hours(backing) for h in (h, h + 12, h - 12)} & clock_hours(answer)
+    problems = [f"number {v:g}" for v in sorted(numbers_in(answer)) if v not in have and v not in backed_hours
                 and not (v == 1 and "1" not in answer)]  # "one of our colleagues" is not a fact
     known_codes = codes_in(backing)
-    problems += [f"name {c}" for c in sorted(codes_in(answer)) if c not in known_codes]
+    compact = re.sub(r"[\s-]+", "", backing.lower())
+    problems += [f"name {c}" for c in sorted(codes_in(answer)) if not _code_supported(c, known_codes, compact)]
     return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.errors import GenerationError
 from assistant.chat import ChatConfig, ChatService
 from assistant.llm import FakeBackend
 from tests.fakes import Pred
@@ -144,8 +145,18 @@ def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_l
     fb.queue("保修期为 2 年。")
     assert chat.respond("保修多久？").collect().text == "保修期为 2 年。"  # translated for a Chinese customer
     assert "Translate" in fb.last_prompt[0].content and fb.last_prompt[1].content == "The warranty is 2 years."
-    fb.queue("保修期为 5 年。")  # a translation that changes a fact is not sent: the original is
-    assert chat.respond("保修多久？").collect().text == "The warranty is 2 years."
+    # A translation that changes a fact is not sent: another sample is, when it passes the checks ...
+    fb.queue("保修期为 5 年。", "保修期为 2 年。")
+    reply = chat.respond("保修多久？").collect()
+    assert reply.text == "保修期为 2 年。" and "unsupported number 5" in reply.checks
+    assert fb.calls[-1]["options"].seed != fb.calls[-2]["options"].seed
+    # ... and when no sample passes (a changed fact, the wrong language), the original under a line saying so.
+    fb.queue("保修期为 5 年。", "The warranty is 2 years, of course.")
+    reply = chat.respond("保修多久？").collect()
+    assert reply.text == "以下是店铺资料的英文原文：The warranty is 2 years."
+    assert "the translation is not in the customer's language" in reply.checks
+    fb.queue(GenerationError("llama.cpp failed while answering"))  # no model: still the shop's facts
+    assert chat.respond("保修多久？").collect().text.endswith("The warranty is 2 years.")
 
 
 def test_prompt_injection_is_refused_before_the_llm(pipeline):

@@ -257,3 +257,15 @@ def test_the_products_note_on_an_unanswered_question_is_scored_apart_from_the_an
     unanswerable = score_answer(q(decline=True), "Grinders can be returned within 30 days. " + note, None, DOC_NUMBERS)
     assert not unanswerable["declined"] and unanswerable["invented"]
     assert not score_answer(question, "Grinders can be returned within 30 days.", None, DOC_NUMBERS)["partial"]
+
+
+def test_an_answer_in_the_other_language_than_the_question_is_counted_but_still_scored_for_its_facts():
+    question = q(expect=[["2700"]], lang="zh", kind="cross_language", turns=["台灯可以调色温吗？"])
+    english = score_answer(question, "Features: Three colour temperatures, from warm 2700 K to daylight 6500 K.",
+                           None, {"2700", "6500"})
+    assert english["correct"] and english["other_language"]
+    chinese = score_answer(question, "可以，有三种色温：暖光 2700 K 到日光 6500 K。", None, {"2700", "6500"})
+    assert chinese["correct"] and not chinese["other_language"]
+    declined = score_answer(q(decline=True, lang="zh", turns=["你们卖自行车吗？"]),
+                            "I'm sorry, I don't know the answer to that from our shop information.", None, set())
+    assert not declined["other_language"]

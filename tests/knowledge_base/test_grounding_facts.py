@@ -1,0 +1,38 @@
+"""knowledge_base.grounding.unsupported: the facts a drafted or translated answer states that its sources do not.
+A translation writes the same fact otherwise ("8:00 PM" for "20:00", "两次" for "twice", "6500K" for "6500 K");
+an invented fact must still be caught."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.grounding import clock_hours, numbers_in, unsupported
+
+
+@pytest.mark.parametrize("answer, source", [
+    ("Shop: Longjing Road 88, Hangzhou, open daily 10:00 AM - 8:00 PM.", "门店：杭州市西湖区龙井路 88 号，每天 10:00–20:00 营业"),
+    ("每天上午10点到晚上8点营业。", "Open daily from 10:00 to 20:00."),
+    ("用冷水浸泡18小时，过滤两次。", "Steeped in cold water for 18 hours and filtered twice."),
+    ("三种色温，从暖光2700K到日光6500K。", "Features: Three colour temperatures, from warm 2700 K to daylight 6500 K."),
+    ("Damage caused by use of non-220V voltage.", "电器进水，或使用非 220V 电压造成的损坏；"),
+])
+def test_a_fact_written_otherwise_in_a_translation_is_supported(answer, source):
+    assert unsupported(answer, [source]) == []
+
+
+@pytest.mark.parametrize("answer, source, problem", [
+    ("Open daily 10:00 AM - 9:00 PM.", "每天 10:00–20:00 营业", "number 9"),
+    ("It can be returned within 8 days.", "每天 10:00–20:00 营业", "number 8"),  # not a time: no clock reading
+    ("The H2-Pro grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h2-pro"),
+    ("The H3 grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h3"),
+    ("Filtered three times.", "Filtered twice.", "number 3"),
+])
+def test_an_invented_fact_is_still_caught(answer, source, problem):
+    assert problem in unsupported(answer, [source])
+
+
+def test_the_hours_of_times_of_day_and_only_those():
+    assert clock_hours("10:00 AM - 8:00 PM") == {10.0, 8.0}
+    assert clock_hours("每天 10:00–20:00 营业，下午3点杯测") == {10.0, 20.0, 3.0}
+    assert clock_hours("30 days, 1.5 kg") == set()
+    assert 2.0 in numbers_in("filtered twice")
