@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 DEFAULT_SYSTEM_PROMPT = Shop().system_prompt("en")
 
 
+# A translation with less of the customer's language than this was not made (a name left in the original is fine).
+MIN_TRANSLATED_SHARE = 0.34
+
+
 @dataclass
 class ChatConfig:
     system_prompt: str = field(default="", metadata={"help": "replaces the shop's system prompt ('' = from the "
@@ -321,7 +325,7 @@ class ChatService:
         translation would drop the rest of the answer): every number and code as the source states it, and the
         customer's language. A second sample when the first fails; when that fails too, the shop's own sentences
         under a line saying they are quoted in the original language."""
-        from assistant.language import answer_language
+        from assistant.language import language_share
         from knowledge_base.answer import clean_answer, draft_problems
 
         for attempt in range(self.cfg.translation_attempts):
@@ -329,7 +333,7 @@ class ChatService:
                                       seed=attempt * 7919 if attempt else None))
             text = clean_answer(draft)
             problems = draft_problems(draft, lookup, turn.text)
-            if not problems and answer_language(text, turn.language) != turn.language:
+            if not problems and language_share(text, turn.language) < MIN_TRANSLATED_SHARE:
                 problems = ["the translation is not in the customer's language"]
             if turn.error:  # the model failed: the shop's own sentences still answer
                 break
@@ -337,7 +341,8 @@ class ChatService:
             if not problems:
                 return text
         log.info("translation checks replaced the draft: %s", "; ".join(turn.checks))
-        return self.shop.text("quoted_original", turn.language) + self.answerer.extractive(lookup)
+        lead = self.shop.text("quoted_original", turn.language)
+        return lead + ("" if turn.language == "zh" else " ") + self.answerer.extractive(lookup)
 
     def _unanswered_parts(self, turn: Turn, lookup) -> str:
         """What a several-question message asked that the documents do not answer, said so with the offer of a

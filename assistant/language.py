@@ -26,6 +26,17 @@ _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
 _HAN_PER_WORD = 1.5
 
 
+def _word_counts(sample: str) -> dict[str, float]:
+    """Words per script, Han characters weighed as words."""
+    counts = {lang: float(len(rx.findall(sample))) for lang, rx in _SCRIPTS.items() if lang != "ja"}
+    counts["zh"] = counts["zh"] / _HAN_PER_WORD
+    counts["en"] = float(len(_LATIN_WORD.findall(sample)))
+    # Other scripts count per character too: compare them with words roughly like Han.
+    for lang in ("ko", "ru", "ar", "th"):
+        counts[lang] = counts[lang] / 4.0
+    return counts
+
+
 def detect_language(text: str) -> str:
     """'zh', 'en', 'ja', 'ko', 'ru', 'ar', 'th', or 'und' when the text has no letters."""
     if not text:
@@ -33,14 +44,17 @@ def detect_language(text: str) -> str:
     sample = text[:2000]  # the first lines decide; a 100k-char paste must not cost more
     if _SCRIPTS["ja"].search(sample):
         return "ja"
-    counts = {lang: len(rx.findall(sample)) for lang, rx in _SCRIPTS.items() if lang != "ja"}
-    counts["zh"] = counts["zh"] / _HAN_PER_WORD
-    counts["en"] = len(_LATIN_WORD.findall(sample))
-    # Other scripts count per character too: compare them with words roughly like Han.
-    for lang in ("ko", "ru", "ar", "th"):
-        counts[lang] = counts[lang] / 4.0
+    counts = _word_counts(sample)
     best = max(counts, key=lambda k: counts[k])
     return best if counts[best] > 0 else "und"
+
+
+def language_share(text: str, lang: str) -> float:
+    """The share of a text's words that are in `lang` ('zh' or 'en'), 0 when it has no words: a translation that
+    left a product name in the original ("Cloud雾温控手冲壶 K1 – Power: 1200 Watts") is still mostly translated."""
+    counts = _word_counts((text or "")[:2000])
+    total = sum(counts.values())
+    return counts.get(lang, 0.0) / total if total else 0.0
 
 
 def answer_language(text: str, default: str = "en") -> str:

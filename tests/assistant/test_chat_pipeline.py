@@ -155,6 +155,8 @@ def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_l
     reply = chat.respond("保修多久？").collect()
     assert reply.text == "以下是店铺资料的英文原文：The warranty is 2 years."
     assert "the translation is not in the customer's language" in reply.checks
+    fb.queue("保修期为 2 years。")  # a name or word left in the original does not make it untranslated
+    assert chat.respond("保修多久？").collect().text == "保修期为 2 years。"
     fb.queue(GenerationError("llama.cpp failed while answering"))  # no model: still the shop's facts
     assert chat.respond("保修多久？").collect().text.endswith("The warranty is 2 years.")
 

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from assistant.language import answer_language, detect_language
+from assistant.language import answer_language, detect_language, language_share
 
 
 @pytest.mark.parametrize("text, lang", [
@@ -38,3 +38,10 @@ def test_one_rule_everywhere_for_mixed_text():
         assert answer_language(text) == lang
         assert adcopy_lang(text) == lang
     assert answer_language("🙂", default="zh") == "zh"
+
+
+def test_language_share_tells_a_translation_that_kept_a_name_from_one_not_made():
+    assert language_share("Cloud雾温控手冲壶 K1 – Power: 1200 Watts", "en") > 0.34  # the name left, the rest done
+    assert language_share("云雾温控手冲壶 K1 – 功率: 1200 瓦", "en") == 0.0
+    assert language_share("保修期为 2 年。", "zh") == 1.0
+    assert language_share("", "zh") == 0.0 and language_share("12 / 30", "en") == 0.0
