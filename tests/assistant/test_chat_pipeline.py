@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import GenerationError
 from assistant.chat import ChatConfig, ChatService
+from assistant.errors import GenerationError
 from assistant.llm import FakeBackend
 from tests.fakes import Pred
 
