@@ -29,6 +29,8 @@ Scoring (`score_answer`, tested in tests/bench/test_answers_bench.py):
   the conversation (nor the question's `allow_numbers`, for sums a right answer may state);
 - misroute: an answerable question whose route is handoff, fallback or clarify;
 - leak: "[1]"-style citation markup, a file name or path, or the question (6+ characters) echoed in the answer;
+- other language: an answer (not a decline) in the other language than the question's (`other_language_answers`:
+  a page's sentence sent untranslated; its facts are still scored);
 - the product's note after the answer to a two-question message when one question has no answer in the documents
   (its catalog's `partly_unanswered`, which quotes that question) is taken off first: what is left is scored.
 """
