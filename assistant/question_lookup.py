@@ -12,6 +12,7 @@ The rewriter and translator is the second reader's model (the larger one) when t
 from __future__ import annotations
 
 import logging
+import re
 
 from assistant.errors import AssistantError
 from assistant.llm.base import Message
@@ -36,16 +37,37 @@ def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], chec
     return rewritten or text
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Samples after a greedy translation into English that kept Chinese words ("What beans is cold萃液 made from?"):
+# the 1.5B lacks some words greedily but finds them often enough when sampled, and a half-translated question
+# misses the English page it was translated for.
+LEFTOVER_RESAMPLES = 2
+
+
+def _kept_chinese(question: str, translated: str) -> bool:
+    from assistant.language import answer_language
+
+    return bool(_HAN.search(question)) and answer_language(translated) == "en" and bool(_HAN.search(translated))
+
+
 def translate_question(backend, prompt: str, question: str) -> str:
     """`question` translated by `backend` under `prompt` (the shop's translate_question text): the reply's first
-    line; '' when the model fails (logged), so the caller goes on without the translation."""
-    try:
-        lines = "".join(backend.stream([Message("system", prompt), Message("user", question)],
-                                       max_tokens=96, temperature=0.0)).strip().splitlines()
-    except AssistantError as exc:
-        log.warning("could not translate the question: %s", exc.one_line())
-        return ""
-    return lines[0].strip() if lines else ""
+    line (greedy; sampled again when a translation into English kept Chinese words, and the first clean sample
+    wins); '' when the model fails (logged), so the caller goes on without the translation."""
+    first = ""
+    for attempt in range(1 + LEFTOVER_RESAMPLES):
+        sampling = {"temperature": 0.0} if attempt == 0 else {"temperature": 0.7, "seed": attempt}
+        try:
+            lines = "".join(backend.stream([Message("system", prompt), Message("user", question)],
+                                           max_tokens=96, **sampling)).strip().splitlines()
+        except AssistantError as exc:
+            log.warning("could not translate the question: %s", exc.one_line())
+            return first
+        text = lines[0].strip() if lines else ""
+        first = first or text
+        if text and not _kept_chinese(question, text):
+            return text
+    return first
 
 
 class CrossLanguageRetry:

@@ -125,3 +125,19 @@ def test_the_sure_minimum_must_sit_under_the_plain_one():
     with pytest.raises(ConfigError, match="cross_language_sure_min_score"):
         ChatConfig(cross_language_sure_min_score=0.97)
     assert ChatConfig(cross_language_sure_min_score=0.85).cross_language_sure_min_score == 0.85
+
+
+def test_a_translation_into_english_that_kept_chinese_words_is_sampled_again():
+    from assistant.question_lookup import LEFTOVER_RESAMPLES, translate_question
+
+    fb = FakeBackend(["What beans is cold萃液 made from?", "What beans is the cold brew concentrate made from?"])
+    assert translate_question(fb, "Translate.", "冷萃液是用什么豆子做的？") == \
+        "What beans is the cold brew concentrate made from?"
+    assert fb.calls[0]["options"].temperature == 0.0 and fb.calls[1]["options"].temperature > 0
+    # No clean sample: the greedy one, still better than nothing.
+    fb = FakeBackend(["What beans is cold萃液 made from?"] * (1 + LEFTOVER_RESAMPLES))
+    assert translate_question(fb, "Translate.", "冷萃液是用什么豆子做的？") == "What beans is cold萃液 made from?"
+    # Chinese kept on purpose (a translation into Chinese) or a clean first answer: one call.
+    fb = FakeBackend(["冷萃液是用什么豆子做的？"])
+    assert translate_question(fb, "Translate.", "What beans is the cold brew made from?") == "冷萃液是用什么豆子做的？"
+    assert len(fb.calls) == 1
