@@ -222,8 +222,8 @@ _CODE_PREFIXES = {"non", "anti", "pre", "sub", "over", "under", "ultra", "multi"
 
 def _code_supported(code: str, known: set[str], compact_backing: str) -> bool:
     """A code is backed when the sources write it, also spaced or hyphenated otherwise ("6500 K" for "6500K")."""
-    if code in known or code.replace("-", "") in compact_backing:
-        return True
+    if code in known or re.search(rf"(?<!\d){re.escape(code.replace('-', ''))}(?!\d)", compact_backing):
+        return True  # never a shorter code inside a longer one: "K1" is not the page's "K10"
     prefix, _, rest = code.partition("-")
     return prefix in _CODE_PREFIXES and bool(rest) and _code_supported(rest, known, compact_backing)
 
@@ -233,10 +233,11 @@ def unsupported(answer: str, sources: Sequence[str], question: str = "") -> list
     backing = " ".join(sources) + " " + (question or "")
     have = numbers_in(backing)
     # "8:00 PM" states the page's "20:00": an hour of the answer's times is backed by the same time on the other clock
-    backed_hours = {h for h in clock_hours(backing) for h in (h, h + 12, h - 12)} & clock_hours(answer)
+    backed_hours = {x for h in clock_hours(backing) for x in (h, h + 12, h - 12)} & clock_hours(answer)
     problems = [f"number {v:g}" for v in sorted(numbers_in(answer)) if v not in have and v not in backed_hours
                 and not (v == 1 and "1" not in answer)]  # "one of our colleagues" is not a fact
     known_codes = codes_in(backing)
-    compact = re.sub(r"[\s-]+", "", backing.lower())
+    # spaces and hyphens between letters and digits dropped ("6500 K" -> "6500k"), never between two numbers
+    compact = re.sub(r"(?<=[a-z])[\s-]+(?=\d)|(?<=\d)[\s-]+(?=[a-z])", "", backing.lower())
     problems += [f"name {c}" for c in sorted(codes_in(answer)) if not _code_supported(c, known_codes, compact)]
     return problems

@@ -25,6 +25,8 @@ def test_a_fact_written_otherwise_in_a_translation_is_supported(answer, source):
     ("It can be returned within 8 days.", "每天 10:00–20:00 营业", "number 8"),  # not a time: no clock reading
     ("The H2-Pro grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h2-pro"),
     ("The H3 grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h3"),
+    ("The K1 kettle holds 1 litre.", "The K10 kettle holds 1 litre.", "name k1"),
+    ("The K10 kettle holds 1 litre.", "The K1 0.8 L kettle holds 1 litre.", "name k10"),
     ("Filtered three times.", "Filtered twice.", "number 3"),
 ])
 def test_an_invented_fact_is_still_caught(answer, source, problem):
