@@ -232,10 +232,15 @@ def unsupported(answer: str, sources: Sequence[str], question: str = "") -> list
     """The facts `answer` states that neither the sources nor the question state: each is a reason to not send it."""
     backing = " ".join(sources) + " " + (question or "")
     have = numbers_in(backing)
-    # "8:00 PM" states the page's "20:00": an hour of the answer's times is backed by the same time on the other clock
-    backed_hours = {x for h in clock_hours(backing) for x in (h, h + 12, h - 12)} & clock_hours(answer)
-    problems = [f"number {v:g}" for v in sorted(numbers_in(answer)) if v not in have and v not in backed_hours
+    # "8:00 PM" states the page's "20:00": an hour of the answer's times is backed by the same time on the other
+    # clock, and, where the sources give times, only by one of them ("5:00 PM" is not backed by the 五 of 周五)
+    source_times = {x for h in clock_hours(backing) for x in (h, h + 12, h - 12)}
+    answer_times = clock_hours(answer)
+    problems = [f"number {v:g}" for v in sorted(numbers_in(answer)) if v not in have and v not in source_times & answer_times
                 and not (v == 1 and "1" not in answer)]  # "one of our colleagues" is not a fact
+    if source_times:
+        problems += [f"time {h:g}" for h in sorted(answer_times - source_times)
+                     if f"number {h:g}" not in problems]
     known_codes = codes_in(backing)
     # spaces and hyphens between letters and digits dropped ("6500 K" -> "6500k"), never between two numbers
     compact = re.sub(r"(?<=[a-z])[\s-]+(?=\d)|(?<=\d)[\s-]+(?=[a-z])", "", backing.lower())

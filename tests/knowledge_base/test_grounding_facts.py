@@ -22,6 +22,8 @@ def test_a_fact_written_otherwise_in_a_translation_is_supported(answer, source):
 
 @pytest.mark.parametrize("answer, source, problem", [
     ("Open daily 10:00 AM - 9:00 PM.", "每天 10:00–20:00 营业", "number 9"),
+    # 5 is in the source (周五), but not as a time: a wrong closing time is still caught
+    ("Monday to Friday from 9:00 AM to 5:00 PM.", "人工客服工作时间为周一至周五 9:00-18:00", "time 5"),
     ("It can be returned within 8 days.", "每天 10:00–20:00 营业", "number 8"),  # not a time: no clock reading
     ("The H2-Pro grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h2-pro"),
     ("The H3 grinder weighs 640 g.", "The H2 grinder weighs 640 g.", "name h3"),
