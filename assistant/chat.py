@@ -289,7 +289,7 @@ class ChatService:
                                 check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
         max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
-        if answerer.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language):
+        if answerer.translates_only(lookup):
             said = self._translated(turn, lookup, messages, max_tokens)
             return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
                                 check_output=False)

@@ -233,8 +233,12 @@ class Answerer:
 
         return answer_language(self.extractive(lookup), lookup.language) != lookup.language
 
+    def translates_only(self, lookup: Lookup) -> bool:
+        """The LLM only translates the shop's text (the default style, or a curated answer in the other language)."""
+        return self.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language)
+
     def messages(self, lookup: Lookup, question: str, history: Sequence[Message] = ()) -> list[Message]:
-        if self.style == "extract" or (lookup.faq is not None and lookup.faq.language != lookup.language):
+        if self.translates_only(lookup):
             return [Message("system", self.translate_for(lookup.language)), Message("user", self.extractive(lookup))]
         if lookup.parts:
             facts = "\n".join(f"- {self.extractive(p)}" for p in lookup.answered_parts)
