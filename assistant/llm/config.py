@@ -19,6 +19,9 @@ class LLMConfig:
     )
     n_ctx: int = field(default=4096, metadata={"help": "context window in tokens"})
     n_threads: int = field(default=0, metadata={"help": "CPU threads for llama.cpp; 0 = all cores"})
+    prompt_snapshots: int = field(
+        default=4, metadata={"help": "llama.cpp: KV caches kept per model of the last prompt under each recent system "
+                                     "prompt, so switching tasks does not read a system prompt again; 0 = off"})
     max_tokens: int = field(default=256, metadata={"help": "new tokens per answer"})
     temperature: float = field(default=0.3, metadata={"help": "sampling temperature, 0 = greedy"})
     top_p: float = field(default=0.9, metadata={"help": "nucleus sampling mass"})
@@ -54,6 +57,8 @@ class LLMConfig:
             raise ConfigError(f"max_tokens must be in [1, n_ctx), got {self.max_tokens}")
         if self.n_threads < 0:
             raise ConfigError(f"n_threads must be >= 0, got {self.n_threads}")
+        if self.prompt_snapshots < 0:
+            raise ConfigError(f"prompt_snapshots must be >= 0, got {self.prompt_snapshots}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.timeout_s <= 0:

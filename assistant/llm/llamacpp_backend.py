@@ -12,12 +12,14 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.errors import GenerationError, ModelLoadError, NotFoundError
 from assistant.llm.base import GenerationOptions, Message, fit_to_context, options_from, to_messages
 from assistant.llm.config import LLMConfig
 from assistant.llm.embedded import check_gguf
+from assistant.llm.prompt_snapshots import PromptSnapshots
 
 log = logging.getLogger(__name__)
 YES_WORDS = ("YES", "Yes", "yes")
@@ -55,6 +57,7 @@ class LlamaCppBackend:
         # changed, and a file rewritten in place is loaded afresh.
         self._models: dict[tuple[str, int] | None, object] = {}
         self._locks: dict[tuple[str, int] | None, threading.Lock] = {}
+        self._snapshots: dict[tuple[str, int] | None, PromptSnapshots] = {}
         self._load_lock = threading.Lock()
         self._get(None)  # load the base now: a bad file should fail at start-up, not at the first customer
 
@@ -65,7 +68,7 @@ class LlamaCppBackend:
             self.cfg = dataclasses.replace(self.cfg, adapters=dict(adapters))
             wanted = {_file_key(p) for p in adapters.values()}
             for key in [k for k in self._models if k is not None and k not in wanted]:
-                del self._models[key], self._locks[key]
+                del self._models[key], self._locks[key], self._snapshots[key]
 
     def _lora_for(self, adapter: str | None) -> tuple[str, int] | None:
         if adapter is None:
@@ -99,10 +102,31 @@ class LlamaCppBackend:
                 what = f"adapter {lora} on {self.model_path}" if lora else str(self.model_path)
                 raise ModelLoadError(f"llama.cpp could not load {what}: {exc}") from None
             for stale in [k for k in self._models if k is not None and k[0] == key[0]] if key else []:
-                del self._models[stale], self._locks[stale]  # the same file before it was rewritten
+                del self._models[stale], self._locks[stale], self._snapshots[stale]  # the file before a rewrite
             self._models[key] = model
             self._locks[key] = threading.Lock()
+            self._snapshots[key] = PromptSnapshots(self.cfg.prompt_snapshots)
             return model, self._locks[key]
+
+    @contextmanager
+    def _session(self, adapter: str | None, msgs: list[Message]):
+        """The model for one request, held under its lock, with the KV cache of the last prompt under the same
+        system prompt put back first (assistant.llm.prompt_snapshots) and this prompt's recorded after it."""
+        model, lock = self._get(adapter)
+        with self._load_lock:
+            snapshots = self._snapshots.get(self._lora_for(adapter)) or PromptSnapshots(0)
+        system = msgs[0].content if msgs and msgs[0].role == "system" else ""
+        with lock:  # one llama.cpp context serves one request at a time
+            snapshots.before(model, system)
+            done = False
+            try:
+                yield model
+                done = True
+            finally:
+                if done:
+                    snapshots.after(model, system)
+                else:  # failed, or the caller stopped reading: what the cache holds is not recorded
+                    snapshots.forget()
 
     @property
     def llama(self):
@@ -128,8 +152,7 @@ class LlamaCppBackend:
 
     def stream(self, messages: Sequence[Message], **opts) -> Iterator[str]:
         msgs, o = self._prepare(messages, opts)
-        model, lock = self._get(o.adapter)
-        with lock:  # one llama.cpp context serves one request at a time
+        with self._session(o.adapter, msgs) as model:
             try:
                 for chunk in model.create_chat_completion(**self._kwargs(msgs, o, stream=True)):
                     piece = chunk["choices"][0]["delta"].get("content")
@@ -146,14 +169,13 @@ class LlamaCppBackend:
         import numpy as np
 
         msgs, o = self._prepare(messages, {**opts, "max_tokens": 1})
-        model, lock = self._get(o.adapter)
         seen: dict[str, np.ndarray] = {}
 
         def keep_logits(_input_ids, scores):
             seen["logits"] = np.array(scores, dtype=np.float64)
             return scores
 
-        with lock:
+        with self._session(o.adapter, msgs) as model:
             try:
                 model.create_chat_completion(messages=[m.as_dict() for m in msgs], max_tokens=1, temperature=0.0,
                                              logits_processor=import_llama_cpp().LogitsProcessorList([keep_logits]))
