@@ -28,7 +28,7 @@ from assistant.citations import Citation
 from assistant.llm.base import Message
 from knowledge_base.grounding import Evidence, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import end_sentence, has_cjk, normalize_question
+from knowledge_base.text import end_sentence, has_cjk, normalize_question, without_unasked_yes
 
 NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
@@ -264,7 +264,7 @@ class Answerer:
                     said.append(text)
             return _one_after_another(said)
         if lookup.faq is not None:
-            return lookup.faq.answer
+            return without_unasked_yes(lookup.faq.answer, lookup.question)
         if not lookup.evidence:
             return ""
         best = lookup.evidence[0]
@@ -275,7 +275,8 @@ class Answerer:
             if e.score >= best.score - 0.05 and gain > 0 and e.text not in best.text:
                 chosen.append(e)
                 break
-        return _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])
+        said = _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])
+        return without_unasked_yes(said, lookup.question)
 
     def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:
         """The answer to send, from the LLM's draft (None when no LLM ran)."""
@@ -285,7 +286,7 @@ class Answerer:
                                   best_score=lookup.best_score)
         if draft is None:
             if lookup.faq is not None:
-                return GroundedAnswer(lookup.faq.answer, from_faq=True, mode="faq", **common)
+                return GroundedAnswer(self.extractive(lookup), from_faq=True, mode="faq", **common)
             return GroundedAnswer(self.extractive(lookup), mode="extract", **common)
         text = clean_answer(draft)
         checks = draft_problems(draft, lookup, question)

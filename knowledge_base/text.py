@@ -103,3 +103,32 @@ def stop_after(text: str, zh: bool) -> str:
     stripped = (text or "").rstrip()
     closed = end_sentence(stripped, zh)
     return "" if stripped.rstrip(";；,，、") != stripped else closed[len(stripped):]
+
+
+# A yes/no question: an English clause that opens with an auxiliary ("do you…", "and is there…"), or a Chinese
+# one with a question particle or an A-not-A form (有没有, 能不能, 是不是…).
+_EN_FILLER = r"(?:(?:so|and|but|ok|okay|hi|hello|hey|please|also|then|well|um|uh)[,\s]+)*"
+_EN_YES_NO = re.compile(rf"(?:^|[?.!,;:\-–—]\s*){_EN_FILLER}(?:do|does|did|is|are|was|were|am|can|could|will|would|"
+                        r"should|shall|may|might|must|have|has|had|isn't|aren't|don't|doesn't|can't|won't)\b",
+                        re.IGNORECASE)
+_ZH_YES_NO = re.compile(r"吗|么[？?。!！]?\s*$|是否|能否|可否|有无|(.)[不没]\1|可不可以|或者不|还是不")
+# A positive word opening an answer ("有。", "Yes, …"): right for "有门店吗？", odd for "门店在哪？".
+_YES_LEAD = re.compile(r"^\s*(?:(?:yes|yep|yeah|sure|of course|certainly)\s*[,.!:;]|"
+                       r"(?:有的|有|是的|是|可以的|可以|对|当然可以|当然|没问题|支持|能)\s*[。，！,.!：:])\s*",
+                       re.IGNORECASE)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether `question` (or a question of it) can be answered with yes or no."""
+    text = (question or "").strip()
+    return bool(_ZH_YES_NO.search(text) or _EN_YES_NO.search(text) or re.search(r"\bor not\b", text, re.I))
+
+
+def without_unasked_yes(answer: str, *questions: str) -> str:
+    """`answer` without a positive word opening it when none of `questions` asks yes or no: a curated answer
+    written for "杭州有门店吗？" ("有。门店地址：…") also answers "门店在哪？", where the "有。" reads oddly."""
+    m = _YES_LEAD.match(answer or "")
+    rest = answer[m.end():] if m else ""
+    if not m or len(rest.strip()) < 4 or any(asks_yes_or_no(q) for q in questions if q):
+        return answer
+    return rest[:1].upper() + rest[1:]

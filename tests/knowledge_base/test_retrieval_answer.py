@@ -311,3 +311,40 @@ def test_markdown_emphasis_of_a_page_does_not_reach_the_customer(sentence, shown
     from knowledge_base.answer import readable
 
     assert readable(sentence) == shown
+
+
+@pytest.mark.parametrize("question,yes_no", [
+    ("杭州的店具体在哪个位置", False), ("古吉罕贝拉多少钱？", False), ("那低因的呢？", False),
+    ("How long is a gift card good for before it expires?", False),
+    ("what click setting should I use on the H2 for french press?", False),
+    ("有没有不含咖啡因的咖啡豆？晚上想喝", True), ("积分可以当钱用吗？怎么换算", True), ("支不支持花呗", True),
+    ("We run a small cafe - do you do wholesale, and is there a minimum order?", True),
+    ("your website is so confusing can you just grind the beans for me or not??", True),
+    ("so do you ship abroad", True), ("Is the H2 grinder dishwasher safe?", True),
+])
+def test_a_yes_or_no_question_is_told_from_one_asking_what_where_or_how(question, yes_no):
+    from knowledge_base.text import asks_yes_or_no
+
+    assert asks_yes_or_no(question) is yes_no
+
+
+def test_a_curated_yes_opening_is_dropped_only_when_the_customer_did_not_ask_yes_or_no():
+    """A row written for "杭州有门店吗？" answered "门店在哪？" with "有。门店地址：…"."""
+    from knowledge_base.answer import Answerer, FaqHit, Lookup
+
+    answerer = Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know.", style="extract")
+
+    def faq_answer(question, answer, lang="zh"):
+        hit = FaqHit("r1", "杭州有门店吗？", answer, "faq.csv", 0.9, lang)
+        lookup = Lookup(question, lang, faq=hit, best_score=0.9, answerable=True)
+        return answerer.extractive(lookup), answerer.finish(lookup, question, None).text
+
+    assert faq_answer("杭州的店具体在哪个位置", "有。门店地址：龙井路 88 号。") == ("门店地址：龙井路 88 号。",) * 2
+    assert faq_answer("杭州有门店吗？", "有。门店地址：龙井路 88 号。")[0] == "有。门店地址：龙井路 88 号。"
+    assert faq_answer("How long are gift cards valid?", "Yes, digital gift cards are valid for 2 years.",
+                      "en")[0] == "Digital gift cards are valid for 2 years."
+    assert faq_answer("Do you sell gift cards?", "Yes, digital gift cards are valid for 2 years.",
+                      "en")[0].startswith("Yes, digital")
+    # a negative opening is never dropped, nor a word that is part of the sentence
+    assert faq_answer("怎么退货", "不可以。开封的咖啡不能退。")[0] == "不可以。开封的咖啡不能退。"
+    assert faq_answer("怎么付款", "可以使用花呗分期。")[0] == "可以使用花呗分期。"
