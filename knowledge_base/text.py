@@ -124,11 +124,19 @@ def asks_yes_or_no(question: str) -> bool:
     return bool(_ZH_YES_NO.search(text) or _EN_YES_NO.search(text) or re.search(r"\bor not\b", text, re.I))
 
 
+# What, where, when, how…: a question that asks one of these, and no yes or no, is not answered with "yes".
+_WH = re.compile(r"\b(?:what|where|when|which|who|whom|whose|why|how)\b|哪|什么|多少|几|怎么|怎样|如何|多久|多长|为什么|谁|何时",
+                 re.IGNORECASE)
+
+
 def without_unasked_yes(answer: str, *questions: str) -> str:
-    """`answer` without a positive word opening it when none of `questions` asks yes or no: a curated answer
-    written for "杭州有门店吗？" ("有。门店地址：…") also answers "门店在哪？", where the "有。" reads oddly."""
+    """`answer` without a positive word opening it when `questions` ask what, where, how… and none asks yes or no:
+    a curated answer written for "杭州有门店吗？" ("有。门店地址：…") also answers "门店在哪？", where the "有。" reads
+    oddly. A question with neither ("voucher for a friend available?") keeps it: elliptical questions are yes/no."""
     m = _YES_LEAD.match(answer or "")
     rest = answer[m.end():] if m else ""
-    if not m or len(rest.strip()) < 4 or any(asks_yes_or_no(q) for q in questions if q):
+    asked = [q for q in questions if q]
+    if (not m or len(rest.strip()) < 4 or not any(_WH.search(q) for q in asked)
+            or any(asks_yes_or_no(q) for q in asked)):
         return answer
     return rest[:1].upper() + rest[1:]

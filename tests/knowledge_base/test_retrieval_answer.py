@@ -345,6 +345,9 @@ def test_a_curated_yes_opening_is_dropped_only_when_the_customer_did_not_ask_yes
                       "en")[0] == "Digital gift cards are valid for 2 years."
     assert faq_answer("Do you sell gift cards?", "Yes, digital gift cards are valid for 2 years.",
                       "en")[0].startswith("Yes, digital")
+    # a question asking neither what/where/how nor plainly yes or no is taken as an elliptical yes/no question
+    assert faq_answer("voucher for a friend available?", "Yes, from ¥100.", "en")[0] == "Yes, from ¥100."
+    assert faq_answer("那低因的呢？", "有。低因豆 98 元。")[0] == "有。低因豆 98 元。"
     # a negative opening is never dropped, nor a word that is part of the sentence
     assert faq_answer("怎么退货", "不可以。开封的咖啡不能退。")[0] == "不可以。开封的咖啡不能退。"
     assert faq_answer("怎么付款", "可以使用花呗分期。")[0] == "可以使用花呗分期。"
