@@ -12,7 +12,6 @@ The rewriter and translator is the second reader's model (the larger one) when t
 from __future__ import annotations
 
 import logging
-import re
 
 from assistant.errors import AssistantError
 from assistant.llm.base import Message
@@ -37,7 +36,6 @@ def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], chec
     return rewritten or text
 
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 # Samples after a greedy translation into English that kept Chinese words ("What beans is cold萃液 made from?"):
 # the 1.5B lacks some words greedily but finds them often enough when sampled, and a half-translated question
 # misses the English page it was translated for.
@@ -46,8 +44,9 @@ LEFTOVER_RESAMPLES = 2
 
 def _kept_chinese(question: str, translated: str) -> bool:
     from assistant.language import answer_language
+    from knowledge_base.text import has_cjk
 
-    return bool(_HAN.search(question)) and answer_language(translated) == "en" and bool(_HAN.search(translated))
+    return has_cjk(question) and answer_language(translated) == "en" and has_cjk(translated)
 
 
 def translate_question(backend, prompt: str, question: str) -> str:

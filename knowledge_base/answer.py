@@ -26,7 +26,7 @@ from pydantic import ConfigDict
 
 from assistant.citations import Citation
 from assistant.llm.base import Message
-from knowledge_base.grounding import Evidence, unsupported, word_overlap
+from knowledge_base.grounding import Evidence, adds_asked_words, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import end_sentence, has_cjk, normalize_question, without_unasked_yes
 
@@ -269,10 +269,9 @@ class Answerer:
             return ""
         best = lookup.evidence[0]
         chosen = [best]
-        covered = word_overlap(lookup.question, best.text + " " + best.context)
         for e in lookup.evidence[1:]:
-            gain = word_overlap(lookup.question, " ".join(c.text for c in chosen) + " " + e.text) - covered
-            if e.score >= best.score - 0.05 and gain > 0 and e.text not in best.text:
+            if (e.score >= best.score - 0.05 and e.text not in best.text
+                    and adds_asked_words(lookup.question, best.text + " " + best.context, e.text)):
                 chosen.append(e)
                 break
         said = _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])

@@ -85,6 +85,17 @@ def word_overlap(question: str, text: str) -> float:
     return len(q & set(tokenize(text))) / len(q)
 
 
+# Words a question shares with almost any sentence ("还能退吗" and "还需要 3-7 天到账" share 还): a second
+# sentence that only adds one of these says nothing more of what was asked.
+_WEAK_WORDS = frozenset("还 能 可 想 请 问 个 一个 这 那 这个 那个 多 很 再 又 吧 呀 哦 嗯 also just still get".split())
+
+
+def adds_asked_words(question: str, said: str, candidate: str) -> bool:
+    """Whether `candidate` contains a content word of the question that `said` does not."""
+    asked = set(tokenize(question)) - _WEAK_WORDS
+    return bool((asked & set(tokenize(candidate))) - set(tokenize(said)))
+
+
 class EvidenceFinder:
     """Scores every sentence of the retrieved passages against the question; remembers sentence vectors
     (the same passages come back for many questions, and embedding is the costly part)."""

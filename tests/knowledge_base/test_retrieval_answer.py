@@ -301,6 +301,26 @@ def test_the_shops_sentences_sent_one_after_another_are_each_closed():
     assert answerer.extractive(zh).startswith("K1 – 烧开一满壶: 约 5 分钟。 "), answerer.extractive(zh)
 
 
+def test_a_second_sentence_is_added_only_for_a_content_word_of_the_question():
+    """"我40天前买了一个杯子，还能退吗？" got the return rule and then "银行可能还需要 3-7 天才能到账": the refund
+    sentence shared only 还 with the question. A second sentence that adds an asked content word is still sent."""
+    from knowledge_base.answer import Answerer, Lookup
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    def sentence(text, score):
+        return Evidence(text, SearchHit("c", score, text, "returns.md", "", chunk_id="c", vector_score=score), score)
+
+    answerer = Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know.", style="extract")
+    mug = Lookup("我40天前买了一个杯子，还能退吗？", "zh", best_score=0.9, evidence_score=0.93, answerable=True,
+                 evidence=[sentence("未使用且包装完好的杯子可在签收后 30 天内退货", 0.93),
+                           sentence("银行可能还需要 3-7 天才能到账", 0.92)])
+    assert answerer.extractive(mug) == "未使用且包装完好的杯子可在签收后 30 天内退货", answerer.extractive(mug)
+    two = Lookup("运费多少，多久发货？", "zh", best_score=0.9, evidence_score=0.93, answerable=True,
+                 evidence=[sentence("运费10元", 0.93), sentence("下单后48小时内发货", 0.92)])
+    assert answerer.extractive(two) == "运费10元。 下单后48小时内发货", answerer.extractive(two)
+
+
 @pytest.mark.parametrize("sentence,shown", [
     ("**Fixed**: the same coffee every month, chosen by you.", "Fixed: the same coffee every month, chosen by you."),
     ("__注意__：开封后请冷藏。", "注意：开封后请冷藏。"),
