@@ -90,7 +90,7 @@ class CrossLanguageRetry:
         translated = self._translate(first.question, other)
         if not translated:
             return None
-        second = self.kb.lookup(translated, language)
+        second = self.kb.lookup(translated, language, own_translations=False)  # swapped after the reading
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
         strong = second.evidence_score >= max(self.min_score, first.evidence_score + self.gain)
         # ... or evidence a little weaker that the reader is sure of (never without a reader)
@@ -104,6 +104,10 @@ class CrossLanguageRetry:
             first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None
         checks.append(f"answered from the {other} documents (the question translated)")
+        answered_as = second.faq
+        second = self.kb.in_customer_language(second)
+        if second.faq is not None and second.faq is not answered_as:
+            checks.append(f"answered with the shop's own {language} version of FAQ row {second.faq.row_id}")
         return second
 
     def complete(self, lookup, language: str, checks: list[str]):

@@ -153,6 +153,36 @@ class KnowledgeBase:
         best = int(np.argmax(sims))
         return self._faq_hit(hits[best], float(sims[best]))
 
+    def faq_translation(self, hit: FaqHit, language: str) -> FaqHit | None:
+        """The shop's own translation of a curated row into `language` (knowledge_base.faq_pairs), as a hit with
+        the same score; None when the row is in that language already or has no translation."""
+        if not hit.language or hit.language == language:
+            return None
+        row = self.retrieval.faq_translations().counterpart(hit.row_id, hit.source, language)
+        if row is None:
+            return None
+        return FaqHit(row_id=row["row_id"], question=row["question"], answer=row["answer"], source=row["source"],
+                      score=hit.score, language=row["lang"])
+
+    def in_customer_language(self, lookup: Lookup) -> Lookup:
+        """`lookup` answered with the shop's own translation where its answer is a curated row in the other
+        language than the customer's: the FAQ row it matched (a translated question matches the other language's
+        rows), or the row whose sentence the evidence starts with. Without a translation it stays as it is (the
+        row is then translated by the model)."""
+        if lookup.parts:
+            for part in lookup.parts:
+                self.in_customer_language(part)
+            lookup.refresh()
+            return lookup
+        if not lookup.answerable:
+            return lookup
+        if lookup.faq is not None:
+            lookup.faq = self.faq_translation(lookup.faq, lookup.language) or lookup.faq
+        elif lookup.evidence and lookup.evidence[0].hit.metadata.get("kind") == "faq":
+            row = self._faq_hit(lookup.evidence[0].hit, lookup.evidence_score)
+            lookup.faq = self.faq_translation(row, lookup.language)
+        return lookup
+
     @staticmethod
     def _faq_hit(hit: SearchHit, score: float) -> FaqHit:
         m = hit.metadata
@@ -170,7 +200,7 @@ class KnowledgeBase:
         return self._finder
 
     def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = (),
-               reader=None, checks: list[str] | None = None) -> Lookup:
+               reader=None, checks: list[str] | None = None, own_translations: bool = True) -> Lookup:
         """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
         answer, and whether that is enough to answer (the calibrated decision to decline instead). A message
         that asks two things is looked up half by half (each half needs its own sentence).
@@ -180,7 +210,11 @@ class KnowledgeBase:
         it (question_core) when its passages scored too low, or when the reader turned it down and it has the
         marks of venting: read against the whole message, the reader weighs the venting too. A calm message is not
         cut down after a reading: its clause that asks nothing often holds the subject ("礼品卡买了不想要，可以退款吗"),
-        and "可以退款吗" alone would be answered for something else."""
+        and "可以退款吗" alone would be answered for something else.
+
+        A curated row in the other language is answered with the shop's own translation of it
+        (`in_customer_language`) unless `own_translations` is False: a caller that reads the evidence itself
+        swaps after its reading."""
         from knowledge_base.questions import question_core, sounds_annoyed
 
         if not question or not question.strip():
@@ -192,7 +226,7 @@ class KnowledgeBase:
         if reader is not None:
             notes += reader.check(found)
         if found.answerable or found.faq is not None:
-            return found
+            return self.in_customer_language(found) if own_translations else found
         core = question_core(question)
         if not core or not (scored_low or sounds_annoyed(question)):
             return found
@@ -201,7 +235,7 @@ class KnowledgeBase:
         if again.answerable or (reader is None and again.borderline):
             log.info("answered from the question inside the message: %r", core)
             notes += read + [f"answered the question inside the message: {core}"]
-            return again
+            return self.in_customer_language(again) if own_translations else again
         return found
 
     def _look_up_message(self, question: str, language: str, earlier_questions: Sequence[str]) -> Lookup:

@@ -18,6 +18,7 @@ from assistant.citations import Citation
 from assistant.errors import InputError
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.curated_answers import CuratedAnswers
+from knowledge_base.faq_pairs import FaqTranslations
 from knowledge_base.filters import chroma_where, matches
 from knowledge_base.store import ChromaStore
 from knowledge_base.text import tokenize
@@ -109,6 +110,8 @@ class HybridRetriever:
         self._bm25_count = -1
         self._curated: CuratedAnswers | None = None
         self._curated_count = -1
+        self._translations: FaqTranslations | None = None
+        self._translations_count = -1
         self._question_vectors: dict[str, np.ndarray] = {}  # survives rebuilds: a publish embeds only its rows
         self.curated_min_similarity = cfg.curated_min_similarity  # validated by KnowledgeBaseConfig
         self._lock = threading.Lock()
@@ -117,6 +120,7 @@ class HybridRetriever:
         with self._lock:
             self._bm25, self._bm25_count = None, -1
             self._curated, self._curated_count = None, -1
+            self._translations, self._translations_count = None, -1
 
     def curated(self, count: int | None = None) -> CuratedAnswers:
         count = self.store.count() if count is None else count
@@ -126,6 +130,14 @@ class HybridRetriever:
                                                           self.curated_min_similarity)
                 self._curated_count = count
             return self._curated
+
+    def faq_translations(self, count: int | None = None) -> FaqTranslations:
+        """The FAQ rows paired with their translations (rebuilt when the store changed)."""
+        count = self.store.count() if count is None else count
+        with self._lock:
+            if self._translations is None or count != self._translations_count:
+                self._translations, self._translations_count = FaqTranslations.from_store(self.store), count
+            return self._translations
 
     def bm25(self, count: int | None = None) -> BM25Index:
         count = self.store.count() if count is None else count

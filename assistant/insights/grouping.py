@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge_base.faq_pairs import pair_translations
+
 log = logging.getLogger(__name__)
 
 MAX_PLACES = 5000  # chunks read as neighbours; a larger knowledge base uses its FAQ rows first, then the rest
@@ -53,25 +55,6 @@ def unit_rows(m) -> np.ndarray:
     if m.ndim == 1:
         m = m[None, :]
     return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
-
-
-def pair_translations(vectors: np.ndarray, langs: list[str], floor: float = 0.75) -> np.ndarray:
-    """A place id per row: rows in two languages that are each other's nearest row in the other language (and at
-    least `floor` similar) are one place, a FAQ answer and its translation; every other row is its own place."""
-    units = np.arange(len(langs))
-    present = sorted(set(langs))
-    for i, a in enumerate(present):
-        for b in present[i + 1:]:
-            ia = [k for k, lang in enumerate(langs) if lang == a]
-            ib = [k for k, lang in enumerate(langs) if lang == b]
-            if not ia or not ib:
-                continue
-            sims = vectors[ia] @ vectors[ib].T
-            best_b, best_a = sims.argmax(axis=1), sims.argmax(axis=0)
-            for x, y in enumerate(best_b):
-                if best_a[y] == x and sims[x, y] >= floor and units[ib[y]] == ib[y]:
-                    units[ib[y]] = units[ia[x]]
-    return units
 
 
 def reference_from_kb(kb) -> ShopReference | None:
