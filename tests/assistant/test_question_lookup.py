@@ -144,3 +144,41 @@ def test_a_translation_into_english_that_kept_chinese_words_is_sampled_again():
     fb = FakeBackend(["冷萃液是用什么豆子做的？"])
     assert translate_question(fb, "Translate.", "What beans is the cold brew made from?") == "冷萃液是用什么豆子做的？"
     assert len(fb.calls) == 1
+
+
+class BilingualFaqKB(TranslatedKB):
+    """The translated question's evidence is a Chinese FAQ row; the shop wrote the same row in English too."""
+
+    def __init__(self):
+        super().__init__(0.97)
+        self.swapped_after = None
+
+    def in_customer_language(self, lookup):
+        from knowledge_base.answer import FaqHit
+
+        self.swapped_after = list(self.read)  # what the reader had read when the row was swapped
+        lookup.faq = FaqHit("en-ship", "Who pays warranty shipping?", "We pay both ways for warranty repairs.",
+                            "faq.csv", lookup.evidence_score, "en")
+        return lookup
+
+
+def test_a_translated_answer_from_a_bilingual_faq_row_is_the_shops_own_row_swapped_after_the_reading():
+    from knowledge_base.second_reading import Verifier
+
+    kb = BilingualFaqKB()
+    kb.read = []
+
+    class Reading(Verifier):
+        def check(self, lookup, always=False, sure=None):
+            kb.read.append(lookup.faq)  # the evidence itself is read, not the swapped row
+            return super().check(lookup, always, sure)
+
+    first = Lookup("do you cover shipping?", "en", best_score=0.3, evidence_score=0.5)
+    translator = FakeBackend()
+    translator.queue("运费由你们承担吗？")
+    checks = []
+    out = CrossLanguageRetry(kb, translator, Shop(), Reading(FakeBackend(["YES"]), "YES or NO.")).complete(
+        first, "en", checks)
+    assert kb.read == [None] and kb.swapped_after == [None]
+    assert out.answerable and out.faq.row_id == "en-ship"
+    assert any("own en version of FAQ row en-ship" in c for c in checks)
