@@ -271,7 +271,7 @@ class Answerer:
         chosen = [best]
         for e in lookup.evidence[1:]:
             if (e.score >= best.score - 0.05 and e.text not in best.text
-                    and adds_asked_words(lookup.question, best.text + " " + best.context, e.text)):
+                    and adds_asked_words(lookup.question, best.text, best.context, e.text)):
                 chosen.append(e)
                 break
         said = _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])

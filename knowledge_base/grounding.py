@@ -90,10 +90,12 @@ def word_overlap(question: str, text: str) -> float:
 _WEAK_WORDS = frozenset("还 能 可 想 请 问 个 一个 这 那 这个 那个 多 很 再 又 吧 呀 哦 嗯 also just still get".split())
 
 
-def adds_asked_words(question: str, said: str, candidate: str) -> bool:
-    """Whether `candidate` contains a content word of the question that `said` does not."""
+def adds_asked_words(question: str, first: str, context: str, candidate: str) -> bool:
+    """Whether `first` and `candidate` together hold more of the question's content words than `first` with its
+    heading `context` (a word only the heading holds counts for the first sentence alone)."""
     asked = set(tokenize(question)) - _WEAK_WORDS
-    return bool((asked & set(tokenize(candidate))) - set(tokenize(said)))
+    both = asked & set(tokenize(f"{first} {candidate}"))
+    return len(both) > len(asked & set(tokenize(f"{first} {context}")))
 
 
 class EvidenceFinder:

@@ -319,6 +319,14 @@ def test_a_second_sentence_is_added_only_for_a_content_word_of_the_question():
     two = Lookup("运费多少，多久发货？", "zh", best_score=0.9, evidence_score=0.93, answerable=True,
                  evidence=[sentence("运费10元", 0.93), sentence("下单后48小时内发货", 0.92)])
     assert answerer.extractive(two) == "运费10元。 下单后48小时内发货", answerer.extractive(two)
+    # The words the first sentence's heading holds count for it: the grinder's size adds nothing to "burr size".
+    burr = Evidence("Burrs: 48 mm stainless-steel conical burrs",
+                    SearchHit("c", 0.9, "", "h2.html", "Ember H2 Hand Grinder", chunk_id="c", vector_score=0.9), 0.95,
+                    "Ember H2 Hand Grinder")
+    size = Evidence("Size: 18 cm tall", burr.hit, 0.94, "Ember H2 Hand Grinder")
+    burrs = Lookup("whats the burr size on the H2 hand grinder", "en", best_score=0.9, evidence_score=0.95,
+                   answerable=True, evidence=[burr, size])
+    assert "18 cm" not in answerer.extractive(burrs), answerer.extractive(burrs)
 
 
 @pytest.mark.parametrize("sentence,shown", [
