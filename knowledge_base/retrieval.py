@@ -106,45 +106,36 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class HybridRetriever:
     def __init__(self, store: ChromaStore, cfg: KnowledgeBaseConfig):
         self.store, self.cfg = store, cfg
-        self._bm25: BM25Index | None = None
-        self._bm25_count = -1
-        self._curated: CuratedAnswers | None = None
-        self._curated_count = -1
-        self._translations: FaqTranslations | None = None
-        self._translations_count = -1
+        # What is built from the whole store (BM25, curated answers, FAQ translations), each with the store's
+        # count it was built at: a count that changed (an ingest, a publish, another process) rebuilds it.
+        self._built: dict[str, tuple[object, int]] = {}
         self._question_vectors: dict[str, np.ndarray] = {}  # survives rebuilds: a publish embeds only its rows
         self.curated_min_similarity = cfg.curated_min_similarity  # validated by KnowledgeBaseConfig
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
         with self._lock:
-            self._bm25, self._bm25_count = None, -1
-            self._curated, self._curated_count = None, -1
-            self._translations, self._translations_count = None, -1
+            self._built.clear()
+
+    def _current(self, name: str, build, count: int | None):
+        count = self.store.count() if count is None else count
+        with self._lock:
+            value, built_at = self._built.get(name, (None, -1))
+            if value is None or built_at != count:
+                value = build()
+                self._built[name] = (value, count)
+            return value
 
     def curated(self, count: int | None = None) -> CuratedAnswers:
-        count = self.store.count() if count is None else count
-        with self._lock:
-            if self._curated is None or count != self._curated_count:
-                self._curated = CuratedAnswers.from_store(self.store, self._question_vectors,
-                                                          self.curated_min_similarity)
-                self._curated_count = count
-            return self._curated
+        return self._current("curated", lambda: CuratedAnswers.from_store(
+            self.store, self._question_vectors, self.curated_min_similarity), count)
 
     def faq_translations(self, count: int | None = None) -> FaqTranslations:
-        """The FAQ rows paired with their translations (rebuilt when the store changed)."""
-        count = self.store.count() if count is None else count
-        with self._lock:
-            if self._translations is None or count != self._translations_count:
-                self._translations, self._translations_count = FaqTranslations.from_store(self.store), count
-            return self._translations
+        """The FAQ rows paired with their translations."""
+        return self._current("translations", lambda: FaqTranslations.from_store(self.store), count)
 
     def bm25(self, count: int | None = None) -> BM25Index:
-        count = self.store.count() if count is None else count
-        with self._lock:
-            if self._bm25 is None or count != self._bm25_count:
-                self._bm25, self._bm25_count = BM25Index.from_store(self.store), count
-            return self._bm25
+        return self._current("bm25", lambda: BM25Index.from_store(self.store), count)
 
     def search(self, query: str, k: int | None = None, filters: dict | None = None,
                mode: str = "hybrid") -> list[SearchHit]:
