@@ -131,7 +131,9 @@ class LookupSpy:
         lookup = self.inner(*args, **kwargs)
         if sys._getframe(1).f_code.co_name != "_look_up":
             return lookup  # a ticket's draft looks up too: only the chat's own lookups answer customers
-        if lookup.faq is not None:
+        # A matched FAQ row comes without passages; evidence answered with the shop's own translation of a FAQ
+        # row (KnowledgeBase.in_customer_language) keeps the passages it was retrieved from.
+        if lookup.faq is not None and not lookup.hits:
             ids = [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
         else:
             ids = [h.chunk_id for h in lookup.hits]
