@@ -64,9 +64,6 @@ class FaqTranslations:
                  "question": str(m.get("question", "")), "answer": str(m["answer"])} for cid, m in faq]
         return cls(rows, pair_translations(vectors, [r["lang"] for r in rows]))
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def counterpart(self, row_id: str, source: str, language: str) -> dict | None:
         """The row in `language` that is this row's translation ({row_id, source, lang, question, answer}), or
         None when it has none."""

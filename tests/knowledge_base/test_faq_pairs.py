@@ -60,7 +60,7 @@ def _kb(tmp_path) -> KnowledgeBase:
 def test_each_row_finds_its_translation_and_a_row_written_once_has_none(tmp_path):
     kb = _kb(tmp_path)
     pairs = FaqTranslations.from_store(kb.store)
-    source = next(r["source"] for r in pairs._rows)
+    source = kb.search("客服时间", k=1)[0].source
     assert pairs.counterpart("zh-hours", source, "en")["answer"].startswith("Our support team")
     assert pairs.counterpart("en-refund", source, "zh")["row_id"] == "zh-refund"
     assert pairs.counterpart("zh-pickup", source, "en") is None  # no English row about pick-up
