@@ -18,6 +18,7 @@ collaborator is optional, so each step can be tested with fakes on either side. 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,8 @@ class Turn:
     replaced: bool = False
     grounding: str = ""  # the shop's own text the answer rests on (contact details in it are not PII leaks)
     asked: str = ""  # the question searched for: a follow-up rewritten as a question of its own, else the text
+    note: str = ""  # said after the answer (the order itself cannot be seen here)
+    offers_human: bool = False  # the reply ends offering a colleague: a "yes" next is taken as accepting
 
     @property
     def action(self) -> str:
@@ -118,6 +121,9 @@ class Turn:
 
     def route_dict(self) -> dict | None:
         return self.route.as_dict() if self.route is not None else None
+
+
+_ASKS_WHEN = re.compile(r"\b(?:when|how long|how many days)\b|什么时候|啥时候|何时|多久|几天", re.IGNORECASE)
 
 
 class ChatService:
@@ -160,7 +166,18 @@ class ChatService:
                 state.record_kb_abstained()
             else:
                 state.record_kb_answered()
+        last = next((m.content.strip() for m in reversed(history) if m.role == "assistant"), "")
+        state.offered_human = bool(last) and last.endswith(self._offer_endings())
         return ChatSession(history=history, state=state)
+
+    def _offer_endings(self) -> tuple[str, ...]:
+        """How the replies that offer a colleague end, in both languages (the decline, the note after a partial
+        answer, the note that an order cannot be seen here)."""
+        ends = []
+        for lang in ("en", "zh"):
+            ends += [self.shop.text("abstain", lang), self.shop.text("order_not_visible", lang),
+                     self.shop.text("partly_unanswered", lang, question="\0").split("\0")[-1]]
+        return tuple(e for e in ends if e)
 
     def system_prompt(self, lang: str) -> str:
         return self.cfg.system_prompt or self.shop.system_prompt(lang)
@@ -199,6 +216,7 @@ class ChatService:
             handled = self.orders.handle(text, session, turn.language)
             if handled is not None:  # an order conversation: the desk's own verified, quoted texts
                 return self._order_reply(turn, handled)
+        self._ask_how_to_track(turn)
         self._look_up(turn)
         if self.router is not None:
             if session.state is None:
@@ -227,13 +245,30 @@ class ChatService:
         turn.ticket_id = getattr(handled, "ticket_id", None)
         return self._finish(turn, iter([handled.text]), check_output=False)
 
+    def _ask_how_to_track(self, turn: Turn) -> None:
+        """"Where is my order?" with no order system to look in: the shop's documents describe policies, never
+        this customer's parcel, and the nearest policy sentence ("you can cancel while it is Processing") reads
+        as an answer to the reader. What the documents can give is how to track an order: that question is
+        searched instead ("when will it arrive?": how long delivery takes), and the answer says the order itself
+        cannot be seen here (offering a person)."""
+        from assistant.orders.parse import parse
+
+        if self.orders is not None and self.orders.active():
+            return
+        if parse(turn.text).intent != "status":
+            return
+        asks_when = _ASKS_WHEN.search(turn.text) is not None  # "when will it arrive": the delivery times answer
+        turn.asked = self.shop.text("delivery_time_question" if asks_when else "track_order_question", turn.language)
+        turn.note = self.shop.text("order_not_visible", turn.language)
+        turn.checks.append(f"an order's status asked with no order system connected: searched as: {turn.asked}")
+
     def _look_up(self, turn: Turn) -> None:
         """What the shop's documents say, before routing; a failing store degrades to the curated FAQ."""
         if self.kb is not None:
             earlier = [m.content for m in turn.session.history if m.role == "user"]
             try:
-                asked = turn.text
-                if self.cfg.rewrite_follow_ups:
+                asked = turn.asked or turn.text
+                if self.cfg.rewrite_follow_ups and not turn.asked:
                     asked = rewrite_follow_up(self._second_model(), self.shop.text("standalone_question",
                                                                                    turn.language),
                                               turn.text, earlier, turn.checks)
@@ -271,7 +306,7 @@ class ChatService:
         if lookup is None:  # the store failed and no curated row matched
             return self._finish(turn, iter([self.shop.text("failed", turn.language)]), check_output=False)
         if turn.action == "decline" or not lookup.answerable:
-            turn.citations = []
+            turn.citations, turn.offers_human = [], True
             return self._finish(turn, iter([self.shop.text("abstain", turn.language)]), check_output=False)
         turn.citations = lookup.citations
         turn.grounding = "\n".join(lookup.sources)
@@ -346,16 +381,17 @@ class ChatService:
 
     def _unanswered_parts(self, turn: Turn, lookup) -> str:
         """What a several-question message asked that the documents do not answer, said so with the offer of a
-        person, after the answered part: half an answer given in silence reads as the whole answer. '' when every
-        question of the message was answered."""
+        person, after the answered part: half an answer given in silence reads as the whole answer; else the turn's
+        note (the order itself cannot be seen here). '' when there is nothing to add."""
+        zh = turn.language == "zh"
         missed = [p.question.strip().rstrip("?？。.!！") for p in lookup.parts if not p.answerable]
         missed = [q for q in missed if q]
-        if not missed:
-            return ""
-        turn.checks.append("no answer in the documents for: " + "; ".join(missed))
-        zh = turn.language == "zh"
-        note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
-        return note if zh else " " + note
+        note = turn.note
+        if missed:
+            turn.checks.append("no answer in the documents for: " + "; ".join(missed))
+            note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
+        turn.offers_human = bool(note)
+        return "" if not note else note if zh else " " + note
 
     def _small_talk(self, turn: Turn) -> Iterator[str]:
         """A friendly reply from the persona; it may not state facts (there are none to back them)."""
@@ -432,6 +468,8 @@ class ChatService:
                     log.error("handoff failed: %s", exc.one_line())
                     turn.error = exc.one_line()
             session = turn.session
+            if session.state is not None:
+                session.state.offered_human = turn.offers_human and not turn.replaced
             session.history += [Message("user", turn.text), Message("assistant", answer)]
             self.sessions.save(session)
             if log.isEnabledFor(logging.INFO):  # redaction costs ~1 ms a text: only for lines that are written
@@ -439,6 +477,6 @@ class ChatService:
                          self._redact(answer)[:200])
             return Reply(text=answer, citations=turn.citations, route=turn.route_dict(),
                          handoff=turn.handoff or turn.error is not None, error=turn.error, replaced=turn.replaced,
-                         ticket_id=turn.ticket_id, checks=list(turn.checks))
+                         ticket_id=turn.ticket_id, checks=list(turn.checks), searched=turn.asked)
 
         return ReplyStream(pieces, finish)

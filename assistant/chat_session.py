@@ -26,6 +26,7 @@ class Reply:
     replaced: bool = False  # the streamed text was replaced by the output check: show `text` instead
     ticket_id: int | None = None
     checks: list[str] = field(default_factory=list)  # what the answer checks found (for agents and logs)
+    searched: str = ""  # what the knowledge base searched when not the message itself (a rewritten follow-up)
 
 
 @dataclass

@@ -11,10 +11,16 @@ Every decision comes with `reasons` in plain words, scores included: they are sh
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
 from assistant.language import detect_language
+
+# An accepting reply, compared without its punctuation, emoji and spaces at either end; the words after a comma
+# ("yes, thanks") may follow it.
+_ACCEPT_TRIM = re.compile(r"^[\W_]+|[\W_]+$")
+_ACCEPT_SPLIT = re.compile(r"[,，。.!！;；]")
 
 log = logging.getLogger(__name__)
 # Among the reasons when the second reading accepted the evidence only hesitantly (knowledge_base.verify_unsure_below).
@@ -45,6 +51,13 @@ class RouterConfig:
         default_factory=lambda: ["转人工", "人工客服", "找人工", "真人", "talk to a human", "speak to a human",
                                  "real person", "live agent", "human agent"],
         metadata={"help": "phrases that ask for a person whatever the classifier says (case-insensitive)"})
+    accept_words: list[str] = field(
+        default_factory=lambda: ["yes", "yes please", "yeah", "yep", "sure", "ok", "okay", "please", "please do",
+                                 "go ahead", "yes connect me", "connect me", "好", "好的", "好啊", "好吧", "可以",
+                                 "行", "嗯", "嗯嗯", "是", "是的", "对", "需要", "要", "麻烦了", "麻烦你了", "好的麻烦了",
+                                 "好的谢谢", "转吧", "帮我转"],
+        metadata={"help": "replies that accept the offer of a colleague made by the answer before (case-insensitive,"
+                          " the whole message, or one of them and a few more words after a comma)"})
     human_service_questions: list[str] = field(
         default_factory=lambda: ["几点", "什么时候", "时间", "上班", "下班", "营业", "周末", "周六", "周日", "节假日",
                                  "电话", "联系方式", "what time", "when ", "hours", "opening", "open on",
@@ -84,6 +97,7 @@ class ConversationState:
     kb_abstention_streak: int = 0
     handed_off: bool = False
     last_route: Route | None = None
+    offered_human: bool = False  # the last answer offered a colleague ("Would you like me to connect you ...?")
 
     def record_kb_abstained(self) -> None:
         """The knowledge base found nothing good enough to answer the last message."""
@@ -105,6 +119,15 @@ class Router:
     def _asks_for_human(self, text: str) -> str | None:
         lowered = text.lower()
         return next((k for k in self.cfg.human_keywords if k.lower() in lowered), None)
+
+    def _accepts(self, text: str) -> bool:
+        """"yes please", "好的，麻烦了": the message says yes and little else."""
+        said = _ACCEPT_TRIM.sub("", text.lower())
+        head = _ACCEPT_SPLIT.split(said, maxsplit=1)[0].strip()
+        words = {w.lower() for w in self.cfg.accept_words}
+        if said in words or (head in words and len(said) <= len(head) + 24):
+            return True
+        return len(said) <= 30 and any(said.startswith(f"{w} ") for w in words if w.isascii())  # "yes please do"
 
     def _asks_about_human_service(self, text: str) -> bool:
         """'What times can I reach a real person?', '人工客服几点下班' ask about the service, not for a person."""
@@ -147,6 +170,9 @@ class Router:
             return done("clarify", "the message is empty: ask what the customer needs")
         if state.handed_off:
             return done("handoff", "the conversation is already with a human agent")
+        offered, state.offered_human = state.offered_human, False
+        if offered and self._accepts(text):
+            return done("handoff", "the customer accepted the offer of a colleague")
         keyword = self._asks_for_human(text)
         wants_human = keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence)
         if wants_human and answerable and self._asks_about_human_service(text):

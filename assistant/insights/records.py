@@ -93,8 +93,8 @@ def record_turn(runtime, session_id: str, reply, language: str, channel: str, qu
         route = reply.route or {}
         asked, earlier, number = _conversation(runtime, session_id, channel)
         question = question if question is not None else asked
-        searched = question
-        if question and earlier:
+        searched = getattr(reply, "searched", "") or question  # the chat's own rewrite, when it made one
+        if question and earlier and searched == question:
             from knowledge_base.questions import with_context
 
             searched = with_context(question, earlier)

@@ -78,6 +78,10 @@ class FakeKB:
         if "opening hours" in q:
             faq = FaqHit("faq-1", "Opening hours?", "Support is open 9:00-21:00 every day.", "faq.csv", 1.0, "en")
             return Lookup(question, language, faq=faq, best_score=1.0, answerable=True)
+        if "track my order" in q:
+            faq = FaqHit("faq-2", "How can I track my order?", "We text you the tracking number when it ships.",
+                         "faq.csv", 1.0, "en")
+            return Lookup(question, language, faq=faq, best_score=1.0, answerable=True)
         for key, ev in self.sentences.items():
             if key in q:
                 return Lookup(question, language, evidence=[ev], best_score=0.9, evidence_score=ev.score,
@@ -525,3 +529,49 @@ def test_a_question_of_the_message_the_documents_do_not_answer_is_named_after_th
                                 evidence_score=0.9, answerable=True)] * 2)
     assert chat.respond("How long is the warranty, and how long is the warranty?").collect().text == \
         "The warranty is 2 years."
+
+
+def test_where_is_my_order_with_no_order_system_gets_how_to_track_it_and_the_offer_of_a_person(pipeline):
+    chat, _, _ = pipeline
+    reply = chat.respond("Where is my order? It's been a week.").collect()
+    assert reply.text.startswith("We text you the tracking number when it ships.")
+    assert reply.text.endswith("a colleague who can check yours.")
+    assert any("searched as: How can I track my order?" in c for c in reply.checks)
+    # "when will it arrive?" is answered with how long delivery takes
+    reply = chat.respond("When will my order arrive?").collect()
+    assert any("searched as: How long does delivery take?" in c for c in reply.checks)
+    # a question about the policy is searched as asked
+    assert chat.respond("What are your opening hours?").collect().text == "Support is open 9:00-21:00 every day."
+
+
+def test_where_is_my_order_is_the_order_desks_when_it_has_orders_to_look_in(pipeline):
+    from types import SimpleNamespace
+
+    chat, _, _ = pipeline
+    asked = []
+    chat.orders = SimpleNamespace(active=lambda: True, handle=lambda text, session, lang: asked.append(text))
+    reply = chat.respond("Where is my order? It's been a week.").collect()
+    assert asked == ["Where is my order? It's been a week."]  # the desk saw it (and left it, here)
+    assert "tracking number" not in reply.text and not any("searched as" in c for c in reply.checks)
+
+
+def test_a_yes_after_the_offer_of_a_colleague_opens_a_ticket_in_the_widget_and_over_the_api(pipeline):
+    from assistant.chat_session import ChatSession
+    from assistant.llm.base import Message
+
+    chat, _, queue = pipeline
+    session = ChatSession()
+    declined = chat.respond("Do you sell garden gnomes?", session).collect()
+    assert declined.route["action"] == "decline" and session.state.offered_human
+    reply = chat.respond("yes please", session).collect()
+    assert reply.route["action"] == "handoff" and reply.handoff and reply.ticket_id is not None
+    # an answer without the offer: a later "yes" is small talk, not a hand-off
+    session = ChatSession()
+    chat.respond("What are your opening hours?", session).collect()
+    assert not session.state.offered_human
+    # a stateless client sends the history: the offer is read from the last answer
+    replayed = chat.session_from_messages([Message("user", "Do you sell garden gnomes?"),
+                                           Message("assistant", declined.text), Message("user", "yes")])
+    assert replayed.state.offered_human
+    assert not chat.session_from_messages([Message("assistant", "Support is open 9:00-21:00 every day.")]
+                                          ).state.offered_human

@@ -188,3 +188,17 @@ def demo_router(tmp_path_factory):
 def test_demo_classifiers_route(demo_router, text, actions):
     route = demo_router.route(text, ConversationState())
     assert route.action in actions, route.reasons
+
+
+@pytest.mark.parametrize("reply, accepted", [
+    ("yes please", True), ("Yes!", True), ("好的，麻烦了", True), ("嗯嗯", True), ("sure, thanks", True),
+    ("yes please do", True), ("是的😊", True),
+    ("no thanks", False), ("是多少钱", False), ("how long does shipping take?", False),
+    ("yes, and what about the returns policy for opened items?", False)])
+def test_a_yes_to_the_offer_of_a_colleague_hands_off_and_only_right_after_the_offer(router, reply, accepted):
+    state = ConversationState(offered_human=True)
+    route = router.route(reply, state)
+    assert (route.action == "handoff") is accepted
+    assert not state.offered_human  # the offer is answered (or passed over) once
+    if accepted:
+        assert router.route(reply, ConversationState()).action != "handoff"  # without an offer, a yes is no request

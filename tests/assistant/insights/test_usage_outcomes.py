@@ -29,6 +29,15 @@ def test_turns_are_recorded_with_question_number_and_citations(runtime):
     assert turns.best_score[0] is not None
 
 
+def test_the_question_the_chat_searched_instead_is_recorded_as_searched(runtime):
+    from assistant.insights.records import turns_frame
+
+    reply, _ = ask(runtime, "Where is my parcel?")  # no order system: searched as how to track an order
+    assert reply.searched == "How can I track my order?"
+    turns = turns_frame(runtime)
+    assert turns.question[0] == "Where is my parcel?" and turns.searched[0] == "How can I track my order?"
+
+
 def test_usage_counts_equal_what_the_lookups_retrieved(runtime):
     from assistant.insights import usage
     from assistant.insights.usage import _faq_chunk
@@ -45,7 +54,8 @@ def test_usage_counts_equal_what_the_lookups_retrieved(runtime):
 
     runtime.kb.lookup = spy
     for q in ["How much does shipping cost?", "how long do I have to return an item", "运费是多少？",
-              "How much does shipping cost?", "Do you sell gift cards?"]:
+              "How much does shipping cost?", "Do you sell gift cards?",
+              "Where is my parcel?"]:  # searched as how to track an order (no order system): counted as searched
         reply, _ = ask(runtime, q)
         cited.update({c.row_id for c in reply.citations})
     runtime.kb.lookup = inner
@@ -55,7 +65,7 @@ def test_usage_counts_equal_what_the_lookups_retrieved(runtime):
     by_row = {r: n for r, n in zip(result.chunks.row_id, result.chunks.cited, strict=True) if n}
     assert by_row == {k: v for k, v in cited.items() if k}
     docs = result.documents.set_index("source")
-    assert docs.cited.sum() == sum(cited.values()) and result.questions == 5
+    assert docs.cited.sum() == sum(cited.values()) and result.questions == 6
     assert usage.compute(runtime, progress=False).chunks.retrieved.sum() == result.chunks.retrieved.sum()  # cached
     assert set(result.never_used.row_id) == set(result.chunks.row_id) - set(got_rows(result))
 
