@@ -113,7 +113,6 @@ class Turn:
     grounding: str = ""  # the shop's own text the answer rests on (contact details in it are not PII leaks)
     asked: str = ""  # the question searched for: a follow-up rewritten as a question of its own, else the text
     note: str = ""  # said after the answer (the order itself cannot be seen here)
-    offers_human: bool = False  # the reply ends offering a colleague: a "yes" next is taken as accepting
 
     @property
     def action(self) -> str:
@@ -166,18 +165,19 @@ class ChatService:
                 state.record_kb_abstained()
             else:
                 state.record_kb_answered()
-        last = next((m.content.strip() for m in reversed(history) if m.role == "assistant"), "")
-        state.offered_human = bool(last) and last.endswith(self._offer_endings())
+        last = next((m.content for m in reversed(history) if m.role == "assistant"), "")
+        state.offered_human = self._offers_human(last)
         return ChatSession(history=history, state=state)
 
-    def _offer_endings(self) -> tuple[str, ...]:
-        """How the replies that offer a colleague end, in both languages (the decline, the note after a partial
-        answer, the note that an order cannot be seen here)."""
+    def _offers_human(self, answer: str) -> bool:
+        """Whether `answer` ends offering a colleague (the decline, the note after a partial answer, the note that
+        an order cannot be seen here), in either language: a "yes" to it next is taken as accepting."""
         ends = []
         for lang in ("en", "zh"):
             ends += [self.shop.text("abstain", lang), self.shop.text("order_not_visible", lang),
                      self.shop.text("partly_unanswered", lang, question="\0").split("\0")[-1]]
-        return tuple(e for e in ends if e)
+        answer = answer.strip()
+        return bool(answer) and answer.endswith(tuple(e for e in ends if e))
 
     def system_prompt(self, lang: str) -> str:
         return self.cfg.system_prompt or self.shop.system_prompt(lang)
@@ -306,7 +306,7 @@ class ChatService:
         if lookup is None:  # the store failed and no curated row matched
             return self._finish(turn, iter([self.shop.text("failed", turn.language)]), check_output=False)
         if turn.action == "decline" or not lookup.answerable:
-            turn.citations, turn.offers_human = [], True
+            turn.citations = []
             return self._finish(turn, iter([self.shop.text("abstain", turn.language)]), check_output=False)
         turn.citations = lookup.citations
         turn.grounding = "\n".join(lookup.sources)
@@ -315,18 +315,18 @@ class ChatService:
             return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
         from knowledge_base.text import end_sentence, stop_after
 
-        unanswered = self._unanswered_parts(turn, lookup)
+        closing = self._closing_note(turn, lookup)
         zh = turn.language == "zh"
         if not answerer.needs_llm(lookup):
             # The shop's own text in the customer's language: sent as written, nothing for the checks to catch.
             said = answerer.extractive(lookup)
-            return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
+            return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
                                 check_output=False)
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
         max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
         if answerer.translates_only(lookup):
             said = self._translated(turn, lookup, messages, max_tokens)
-            return self._finish(turn, iter([end_sentence(said, zh) + unanswered if unanswered else said]),
+            return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
                                 check_output=False)
 
         def check(sentence: str, first: bool) -> list[str]:
@@ -350,8 +350,8 @@ class ChatService:
                 log.info("answer checks replaced the draft: %s", "; ".join(turn.checks))
                 last = answerer.extractive(lookup)
                 yield last
-            if unanswered:
-                yield stop_after(last, zh) + unanswered
+            if closing:
+                yield stop_after(last, zh) + closing
 
         return self._finish(turn, pieces())
 
@@ -379,7 +379,7 @@ class ChatService:
         lead = self.shop.text("quoted_original", turn.language)
         return lead + ("" if turn.language == "zh" else " ") + self.answerer.extractive(lookup)
 
-    def _unanswered_parts(self, turn: Turn, lookup) -> str:
+    def _closing_note(self, turn: Turn, lookup) -> str:
         """What a several-question message asked that the documents do not answer, said so with the offer of a
         person, after the answered part: half an answer given in silence reads as the whole answer; else the turn's
         note (the order itself cannot be seen here). '' when there is nothing to add."""
@@ -390,7 +390,6 @@ class ChatService:
         if missed:
             turn.checks.append("no answer in the documents for: " + "; ".join(missed))
             note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
-        turn.offers_human = bool(note)
         return "" if not note else note if zh else " " + note
 
     def _small_talk(self, turn: Turn) -> Iterator[str]:
@@ -469,7 +468,7 @@ class ChatService:
                     turn.error = exc.one_line()
             session = turn.session
             if session.state is not None:
-                session.state.offered_human = turn.offers_human and not turn.replaced
+                session.state.offered_human = self._offers_human(answer)
             session.history += [Message("user", turn.text), Message("assistant", answer)]
             self.sessions.save(session)
             if log.isEnabledFor(logging.INFO):  # redaction costs ~1 ms a text: only for lines that are written
