@@ -62,8 +62,7 @@ class FakeKB:
     def __init__(self, style: str = "phrase"):
         self.style = style
         self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1"),
-                          "保修": evidence("The warranty is 2 years.", "warranty.md", "w-1"),
-                          "limescale": evidence("水垢导致的故障不在保修范围内。", "warranty.zh.md", "w-2")}
+                          "保修": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
 
     def lookup(self, question, language=None, earlier_questions=(), **kw):
         return kb_lookup(self._look_up_message)(question, language, earlier_questions, **kw)
@@ -167,20 +166,6 @@ def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_l
     assert chat.respond("保修多久？").collect().text == "保修期为 2 years。"
     fb.queue(GenerationError("llama.cpp failed while answering"))  # no model: still the shop's facts
     assert chat.respond("保修多久？").collect().text.endswith("The warranty is 2 years.")
-
-
-def test_an_english_translation_with_chinese_glued_to_a_word_is_not_sent(pipeline):
-    chat, fb, _ = pipeline
-    chat.kb = FakeKB(style="extract")
-    chat.answerer = chat.kb.answerer()
-    fb.queue("Faults from water垢 are not covered.", "Faults caused by limescale are not covered by the warranty.")
-    reply = chat.respond("Are limescale faults covered?").collect()
-    assert reply.text == "Faults caused by limescale are not covered by the warranty."
-    assert "the translation left a word half translated" in reply.checks
-    fb.queue("Faults from water垢 are not covered.", "水垢-related faults are excluded.")
-    assert chat.respond("Are limescale faults covered?").collect().text.endswith("水垢导致的故障不在保修范围内。")
-    fb.queue("The 古吉 罕贝拉 beans are excluded.")  # a name left in Chinese stands apart: sent
-    assert chat.respond("Are limescale faults covered?").collect().text == "The 古吉 罕贝拉 beans are excluded."
 
 
 def test_prompt_injection_is_refused_before_the_llm(pipeline):
