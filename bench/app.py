@@ -132,6 +132,7 @@ def ttft_http(url: str, runtime, question: str) -> tuple[float, bool]:
     import httpx
 
     reset(runtime.backend)
+    reset(getattr(runtime.chat.verifier, "backend", None))  # or it re-reads what the chat path just read
     body = {"model": "support", "stream": True, "messages": [{"role": "user", "content": question}]}
     start = time.perf_counter()
     elapsed, pieces = None, 0
