@@ -32,6 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.app import message_memo  # noqa: E402 - after the repository is on the path
+
 QUESTIONS = [
     "How long does delivery take?", "Can I return a lamp I bought last week?", "Do you ship to Canada?",
     "What is your refund policy?", "Is the linen duvet cover machine washable?", "How do I track my order?",
@@ -72,7 +74,12 @@ def ask(runtime, question: str) -> tuple[float, float]:
 
 
 def chat_round(runtime, n: int, offset: int = 0) -> list[tuple[float, float]]:
-    return [ask(runtime, QUESTIONS[(offset + i) % len(QUESTIONS)]) for i in range(n)]
+    new_message = message_memo(runtime)  # the messages repeat: each is sent as new, idle and while training alike
+    out = []
+    for i in range(n):
+        new_message()
+        out.append(ask(runtime, QUESTIONS[(offset + i) % len(QUESTIONS)]))
+    return out
 
 
 def job_phase(statuses: dict[str, dict]) -> str:
@@ -151,8 +158,10 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
 
         i = 0
         phases: list[str] = []  # the job's phase at each message: which part of the job slows the chat
+        new_message = message_memo(runtime)
         while job.poll() is None:
             phases.append(job_phase(read_statuses(work)))
+            new_message()
             busy.append(ask(runtime, QUESTIONS[i % len(QUESTIONS)]))
             i += 1
             note_phases()

