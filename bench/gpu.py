@@ -11,8 +11,12 @@ do not (random weights), so none are reported. `--base DIR` takes a real Hugging
 2. lora16 (baseline): the same LoRA, trainer, data and steps on the bf16 base, gradient checkpointing on too.
 Each runs in its own process; peak = `torch.cuda.max_memory_allocated` over loading and training.
 
+3. autotrain: the background job (`finetune autotrain`'s tasks, shipped steps, the demo shop's data) on a random
+   model of the embedded Qwen2.5-0.5B's shape, seconds per task to a servable adapter.gguf (its gate is not run:
+   it needs llama.cpp and the embedded model).
+
 `python bench/gpu.py [--quick] [--base DIR] [--tokenizer DIR]`; `run(quick) -> dict` for `python -m bench`.
-`python bench/gpu.py random-base --shape smollm2-135m|qwen2.5-7b --tokenizer DIR --output DIR` writes a
+`python bench/gpu.py random-base --shape smollm2-135m|qwen2.5-0.5b|qwen2.5-7b --tokenizer DIR --output DIR` writes a
 random-weight base of that shape (the gpu tests use one on a machine without the embedded models:
 SHOP_ASSISTANT_GPU_BASE=DIR).
 """
@@ -41,6 +45,14 @@ SHAPES = {
         "intermediate_size": 18944, "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
         "vocab_size": 152064, "max_position_embeddings": 32768, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6,
         "tie_word_embeddings": False, "hidden_act": "silu", "bos_token_id": 151643, "eos_token_id": 151645,
+        "sliding_window": None, "use_sliding_window": False,
+    },
+    # the embedded Qwen2.5-0.5B as the background job loads it (converted from its GGUF: the head is not tied)
+    "qwen2.5-0.5b": {
+        "model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 896, "intermediate_size": 4864,
+        "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2, "vocab_size": 151936,
+        "max_position_embeddings": 32768, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
+        "hidden_act": "silu", "bos_token_id": 151643, "eos_token_id": 151645, "pad_token_id": 151643,
         "sliding_window": None, "use_sliding_window": False,
     },
     "smollm2-135m": {
@@ -145,6 +157,34 @@ def measure(base: str, steps: int, batch: int, seq: int) -> dict:
     return out
 
 
+def _autotrain(base: str, steps: int = 0) -> dict:
+    """The background job itself (`finetune autotrain`'s train_task: the demo shop's data, the shipped steps and
+    batches) on this machine, each task from its data to a servable adapter.gguf, wall time per task.
+
+    The gate is not run: it serves the candidate through llama.cpp on the embedded model, which a bare GPU
+    machine does not have; it is stubbed to reject, so nothing is served or registered."""
+    from assistant.config import load_config
+    from finetune import autotrain, gate
+
+    def no_gate(task, candidate, settings, pause=None):
+        return gate.Decision(task, str(candidate), False, "gate not run on this machine", {})
+
+    gate.evaluate_and_promote = no_gate
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_config(overrides={"autotrain": {"base_model": base, "work_dir": f"{tmp}/work"},
+                                          "finetune": {"registry": f"{tmp}/registry.json"}})
+        for task in settings.autotrain.tasks:
+            t0 = time.perf_counter()
+            phase = autotrain.train_task(settings, task, max_steps=steps)
+            s = autotrain.read_status(settings)[task]
+            gguf = Path(s.get("candidate") or tmp, "adapter.gguf")
+            out[task] = {"s_to_trained": round(time.perf_counter() - t0, 1), "method": s.get("method"),
+                         "steps": s.get("step"), "s_per_step": s.get("s_per_step"), "adapter_gguf": gguf.exists(),
+                         "error": s.get("error") if phase == "failed" else None}
+    return out
+
+
 def _device_name() -> str:
     import torch
 
@@ -172,15 +212,33 @@ def run(quick: bool = False, base: str = "", tokenizer: str = "") -> dict:
     tokenizer = tokenizer or os.environ.get("BENCH_GPU_TOKENIZER", "")
     if not torch.cuda.is_available():
         return {"error": "no CUDA device: the GPU figures are measured on a GPU machine"}
+    from assistant.llm.embedded import default_cache_dir
+
+    folder = default_cache_dir() / "bench"
+    tokenizer = tokenizer or default_tokenizer()
+    # First the background job as `dev.sh run` starts it on a GPU machine, on the served model's shape.
+    small = random_base("qwen2.5-0.5b", tokenizer, folder / "qwen2.5-0.5b-random")
+    job = autotrain_job(str(small), steps=2 if quick else 0)
     weights = f"real ({base})"
     if not base:
-        from assistant.llm.embedded import default_cache_dir
-
-        base = str(random_base("qwen2.5-7b", tokenizer or default_tokenizer(),
-                               default_cache_dir() / "bench" / "qwen2.5-7b-random"))
+        base = str(random_base("qwen2.5-7b", tokenizer, folder / "qwen2.5-7b-random"))
         weights = "random, in the shapes of Qwen2.5-7B-Instruct (memory and speed hold; losses would not)"
     steps, batch, seq = (4, 2, 512) if quick else (12, 4, 1024)
-    return {"weights": weights, **measure(base, steps, batch, seq)}
+    return {"weights": weights, **measure(base, steps, batch, seq), "autotrain_qwen2.5-0.5b_shape": job}
+
+
+def autotrain_job(base: str, steps: int = 0) -> dict:
+    """`_autotrain` in its own process (the job's figures, or the error it ended with)."""
+    cmd = [sys.executable, __file__, "autotrain", "--base", base, "--steps", str(steps)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    job = json.loads(proc.stdout.strip().splitlines()[-1])
+    job["s_to_both_trained"] = round(time.perf_counter() - t0, 1)  # the process's start and loading included
+    print(f"autotrain: {job}", file=sys.stderr, flush=True)
+    return job
 
 
 def main(argv=None) -> int:
@@ -195,6 +253,9 @@ def main(argv=None) -> int:
     for flag in ("--steps", "--batch", "--seq"):
         v.add_argument(flag, type=int, required=True)
     v.add_argument("--base", required=True)
+    at = sub.add_parser("autotrain", help="time the background job's tasks on this machine, JSON on the last line")
+    at.add_argument("--base", required=True, help="the base model folder (e.g. a random qwen2.5-0.5b shape)")
+    at.add_argument("--steps", type=int, default=0, help="steps per task (default: the shipped autotrain.steps)")
     p.add_argument("--quick", action="store_true", help="4 steps of 2 x 512 tokens instead of 12 of 4 x 1024")
     p.add_argument("--base", default="", help="a real HF model folder (default: a random-weight 7B shape)")
     p.add_argument("--tokenizer", default="", help="tokenizer folder for the random 7B (default: embedded Qwen2.5)")
@@ -203,6 +264,8 @@ def main(argv=None) -> int:
         print(random_base(a.shape, a.tokenizer, a.output))
     elif a.cmd == "variant":
         print(json.dumps(_variant(a.name, a.base, a.steps, a.batch, a.seq)))
+    elif a.cmd == "autotrain":
+        print(json.dumps(_autotrain(a.base, a.steps)))
     else:
         print(json.dumps(run(a.quick, a.base, a.tokenizer), indent=1))
     return 0

@@ -18,11 +18,12 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 if [ -n "${GPU_SMOLLM2_TOKENIZER:-}" ] && [ -z "${SHOP_ASSISTANT_GPU_BASE:-}" ]; then
   export SHOP_ASSISTANT_GPU_BASE=${TMPDIR:-/tmp}/smollm2-135m-random
   $PY bench/gpu.py random-base --shape smollm2-135m --tokenizer "$GPU_SMOLLM2_TOKENIZER" \
-    --output "$SHOP_ASSISTANT_GPU_BASE" >/dev/null 2>&1 || exit 1
+    --output "$SHOP_ASSISTANT_GPU_BASE" >/dev/null || exit 1
 fi
 t0=$SECONDS
 timeout "${GPU_TESTS_TIMEOUT:-300}" $PY -m pytest -m gpu -q -p no:cacheprovider \
-  tests/finetune/test_qlora_gpu.py tests/finetune/test_training.py tests/assistant/llm/test_transformers_backend.py \
+  tests/finetune/test_qlora_gpu.py tests/finetune/test_training.py tests/finetune/test_autotrain.py \
+  tests/assistant/llm/test_transformers_backend.py \
   2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=$?
 echo "gpu tests: rc=$tests_rc in $((SECONDS - t0)) s"

@@ -26,7 +26,7 @@ def _yaml(tmp_path, base: str, **extra) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("shape, billions", [("qwen2.5-7b", 7.6156), ("smollm2-135m", 0.1345)])
+@pytest.mark.parametrize("shape, billions", [("qwen2.5-7b", 7.6156), ("qwen2.5-0.5b", 0.6302), ("smollm2-135m", 0.1345)])
 def test_gpu_bench_shapes_are_the_published_models(shape, billions):
     from transformers import AutoConfig, AutoModelForCausalLM
 
