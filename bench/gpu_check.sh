@@ -4,7 +4,7 @@
 #
 # With our install (the embedded models present):  bash bench/gpu_check.sh
 # On a bare GPU machine, with only a tokenizer folder at hand, the tests train on a random-weight SmolLM2 shape
-# and the bench on a random-weight Qwen2.5-7B shape (memory and speed figures only):
+# and the bench on random-weight Qwen2.5-0.5B (the background job) and Qwen2.5-7B shapes (memory and speed only):
 #   GPU_SMOLLM2_TOKENIZER=DIR BENCH_GPU_TOKENIZER=DIR bash bench/gpu_check.sh
 set -uo pipefail
 OUT=${OUT:-bench/out}

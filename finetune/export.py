@@ -87,7 +87,7 @@ def _permute(w, n_head: int):
 
 
 def lora_factors(model) -> dict[str, tuple]:
-    """HF weight name -> (A: r×in, B: out×r) float32 tensors with B @ A == the layer's update."""
+    """HF weight name -> (A: r×in, B: out×r) float32 CPU tensors with B @ A == the layer's update."""
     import torch
 
     out = {}
@@ -100,7 +100,8 @@ def lora_factors(model) -> dict[str, tuple]:
         keep = max(1, int((s > s[0] * 1e-4).sum())) if s[0] > 0 else 1
         root = s[:keep].sqrt()
         weight = name.removeprefix("base_model.model.") + ".weight"
-        out[weight] = ((root[:, None] * vh[:keep]).contiguous(), (u[:, :keep] * root[None, :]).contiguous())
+        # on the CPU: the GGUF writer takes numpy arrays, and a QLoRA job's layers sit on the GPU
+        out[weight] = ((root[:, None] * vh[:keep]).cpu().contiguous(), (u[:, :keep] * root[None, :]).cpu().contiguous())
     if not out:
         raise InputError("the model has no LoRA layers to export")
     return out
