@@ -70,7 +70,9 @@ class ModelServing:
             return None
         from assistant.activity import ChatBeacon, activity_file
 
-        return self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings)))
+        # beats at least twice per quiet period, so the job never goes on in the middle of a model call
+        beat = min(1.0, max(0.05, auto.resume_after_s / 2))
+        return self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings), interval_s=beat))
 
     def _marked(self, backend):
         """A model the app built marks its calls (the ad-copy generator's too)."""

@@ -55,6 +55,8 @@ DEFAULT_STEPS = {"support": 30, "adcopy": 14}
 DEFAULT_BATCH = {"support": 1, "adcopy": 2}
 FORMAT = 1  # bump when the training recipe changes in a way the config does not show: every task retrains
 
+YIELD_MODES = ("freeze", "layers")
+
 
 @dataclass
 class AutotrainConfig:
@@ -75,7 +77,9 @@ class AutotrainConfig:
                                                                     "(written to heldout.jsonl for the gate)"})
     yield_to_chat: bool = field(default=False, metadata={"help": "pause training and the gate while the app is "
                                                                 "answering (assistant/activity.py)"})
-    resume_after_s: float = field(default=3.0, metadata={"help": "seconds of quiet in the app before the job "
+    yield_by: str = field(default="freeze", metadata={"help": "freeze = SIGSTOP the job at once (finetune/"
+                                                              "chat_freeze.py); layers = wait between layers"})
+    resume_after_s: float = field(default=0.5, metadata={"help": "seconds of quiet in the app before the job "
                                                                  "carries on"})
     max_failures: int = field(default=3, metadata={"help": "failed attempts on the same data before giving up"})
     work_dir: str = field(default="", metadata={"help": "data, checkpoints, status, log; '' = autotrain/ next to "
@@ -93,6 +97,8 @@ class AutotrainConfig:
                     raise ConfigError(f"{name} must map {' / '.join(TASKS)} to a number >= 1, got {task}: {n}")
         if self.threads < 0 or not 0 <= self.nice <= 19:
             raise ConfigError(f"threads must be >= 0 and nice in [0, 19], got {self.threads}, {self.nice}")
+        if self.yield_by not in YIELD_MODES:
+            raise ConfigError(f"yield_by must be one of {', '.join(YIELD_MODES)}, got {self.yield_by!r}")
         if self.resume_after_s < 0:
             raise ConfigError(f"resume_after_s must be >= 0, got {self.resume_after_s:g}")
         if self.checkpoint_minutes < 0 or self.max_failures < 1:
@@ -356,12 +362,20 @@ def run(args: argparse.Namespace, settings) -> int:
     tasks = args.task or cfg.tasks
     from finetune.yield_to_chat import lower_priority  # light: no torch
 
+    freezer = None
+    from finetune.chat_freeze import freezes, start_freezer
+
+    if freezes(settings):  # before the priority drops: the freezer keeps normal priority
+        from assistant.activity import activity_file
+
+        freezer = start_freezer(os.getpid(), activity_file(settings), cfg.resume_after_s)
     priority = lower_priority(cfg.nice)
     threads = torch_threads(cfg)
     # Before torch is imported: its OpenMP pool and the tokenizers' threads must not take the app's core.
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    say("-", f"pid {os.getpid()}, {priority}, {threads} torch thread(s), tasks: {', '.join(tasks)}")
+    say("-", f"pid {os.getpid()}, {priority}, {threads} torch thread(s), tasks: {', '.join(tasks)}"
+             + (f"; frozen while the app answers (freezer pid {freezer.pid})" if freezer else ""))
     try:
         with single_instance(work_dir(settings) / "autotrain.lock"):
             for task in tasks:
@@ -372,5 +386,9 @@ def run(args: argparse.Namespace, settings) -> int:
     except AlreadyRunning as exc:
         say("-", f"{exc}: nothing to do")
         return 0
+    finally:
+        if freezer is not None:  # it thaws nothing now (this process runs) and exits
+            freezer.terminate()
+            freezer.wait(timeout=5)
     say("-", "finished: " + ", ".join(f"{t} {p}" for t, p in results.items()))
     return 1 if "failed" in results.values() else 0

@@ -63,11 +63,18 @@ def read_status(settings) -> dict:
 
     `running` says whether the process that wrote it is still alive: a status left in an active phase by a
     killed job reads as stopped, to be resumed on the next start."""
+    from finetune.chat_freeze import STATE_FILE  # light: no torch
+
+    # A frozen job (finetune/chat_freeze.py) cannot write its status: its freezer's counts say it is paused.
+    frozen = _read_json(work_dir(settings) / STATE_FILE)
     out = {}
     for task in TASKS:
         data = _read_json(_status_file(settings, task))
         if data:
             data["running"] = data.get("phase") in ACTIVE and _alive(data.get("pid"))
+            if frozen and frozen.get("pid") == data.get("pid"):
+                data["paused"] = bool(data.get("paused") or frozen.get("frozen"))
+                data["paused_s"] = frozen.get("frozen_s", 0.0)
             out[task] = data
     return out
 

@@ -74,8 +74,11 @@ def install_layer_pauses(model, wait: Callable[[], float]) -> list:
 
 
 def waiter_for(settings, on_change=None) -> QuietWaiter | None:
-    """The job's waiter, or None when `autotrain.yield_to_chat` is off."""
+    """The job's waiter, or None when `autotrain.yield_to_chat` is off or the job is frozen instead
+    (finetune/chat_freeze.py)."""
+    from finetune.chat_freeze import freezes
+
     cfg = settings.autotrain
-    if not cfg.yield_to_chat:
+    if not cfg.yield_to_chat or freezes(settings):
         return None
     return QuietWaiter(activity_file(settings), quiet_s=cfg.resume_after_s, on_change=on_change)

@@ -130,7 +130,8 @@ def test_the_runtime_marks_models_it_builds_only_when_the_job_may_run(tmp_path):
     assert isinstance(marked, MarkedBackend)
     marked.generate([{"role": "user", "content": "hi"}])
     assert (tmp_path / "chat_active").exists()
-    for off in ({"enabled": False}, {"yield_to_chat": False}, {}):  # off by default: priority is enough
+    assert isinstance(Runtime(settings_with(work_dir=str(tmp_path)))._marked(FakeBackend()), MarkedBackend)  # default
+    for off in ({"enabled": False}, {"yield_to_chat": False}):
         assert isinstance(Runtime(settings_with(**off))._marked(FakeBackend()), FakeBackend)
     fake = load_config(env={}, overrides={"llm": {"backend": "fake"}})
     assert isinstance(Runtime(fake)._marked(FakeBackend()), FakeBackend)

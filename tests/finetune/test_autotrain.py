@@ -176,7 +176,7 @@ def test_it_pauses_while_the_app_answers_and_ends_with_the_same_weights(tmp_path
 
     from assistant.activity import ChatBeacon
 
-    cfg = write_config(tmp_path, tiny_base, steps=12, yield_to_chat=True, resume_after_s=0.3)
+    cfg = write_config(tmp_path, tiny_base, steps=12, yield_to_chat=True, yield_by="layers", resume_after_s=0.3)
     beacon = ChatBeacon(tmp_path / "work" / "chat_active", interval_s=0.05)
     stop = threading.Event()
 
@@ -338,6 +338,7 @@ def test_threads_leave_one_core_to_the_app(monkeypatch):
     ({"tasks": ["poetry"]}, "tasks must be among"), ({"method": "dora"}, "method must be auto or one of"),
     ({"steps": {"support": 0}}, "steps must map"), ({"nice": 20}, r"nice in \[0, 19\]"),
     ({"eval_fraction": 0}, "eval_fraction must be in"), ({"resume_after_s": -1}, "resume_after_s must be >= 0"),
+    ({"yield_by": "sleep"}, "yield_by must be one of freeze, layers"),
     ({"batch_size": {"support": 0}}, "batch_size must map"), ({"batch_size": {"poetry": 1}}, "batch_size must map"),
 ])
 def test_config_is_validated(bad, match):
@@ -396,6 +397,45 @@ def test_sigkill_mid_training_then_restart_ends_with_the_same_weights(tmp_path, 
     s = status(cfg)
     assert killed_at <= s["resumed_from"] < 12 and s["phase"] == "served"
     assert f"resumed from step {s['resumed_from']} of 12" in done.stderr
+    assert_same_weights(adapter_weights(Path(s["candidate"])), reference[1])
+
+
+def test_frozen_while_the_app_answers_then_the_same_weights(tmp_path, tiny_base, reference):
+    """The job as dev.sh starts it (its own session): a fresh mark stops it mid-training (SIGSTOP), quiet lets
+    it go on, and it ends with the uninterrupted run's weights."""
+    from assistant.activity import ChatBeacon
+    from finetune.chat_freeze import read_state
+    from tests.finetune.test_chat_freeze import state
+
+    cfg = write_config(tmp_path, tiny_base, steps=12, yield_to_chat=True, yield_by="freeze", resume_after_s=0.3)
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    job = subprocess.Popen([sys.executable, str(runner), "autotrain", "--config", str(cfg)], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    status_file = tmp_path / "work" / "support" / "status.json"
+    beacon = ChatBeacon(tmp_path / "work" / "chat_active", interval_s=0.05)
+    seen_stopped, shown_paused, deadline = False, False, time.monotonic() + 240
+    while job.poll() is None and time.monotonic() < deadline:
+        if autotrain._read_json(status_file).get("phase") == "training":
+            with beacon.active():  # a customer being answered for 1.5 s, mid-training
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < 1.5:
+                    if state(job.pid) == "T":
+                        seen_stopped = True
+                        shown_paused = shown_paused or status(cfg).get("paused") is True  # finetune list, Admin
+                    time.sleep(0.01)
+            break
+        time.sleep(0.005)
+    _, err = job.communicate(timeout=240)
+    assert job.returncode == 0, err[-2000:]
+    assert seen_stopped, "the job kept running while the app answered"
+    assert shown_paused, "a frozen job's status must say it is paused"
+    assert "frozen while the app answers" in err
+    frozen = read_state(tmp_path / "work" / "chat_active")
+    assert frozen["freezes"] >= 1 and frozen["frozen_s"] >= 1.0 and frozen["frozen"] is False
+    s = status(cfg)
+    assert s["phase"] == "served" and s["step"] == 12
     assert_same_weights(adapter_weights(Path(s["candidate"])), reference[1])
 
 
