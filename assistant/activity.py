@@ -3,9 +3,10 @@
 Training a LoRA on 2 cores at nice 19 slowed the chat (median 0.15 s -> 4.4 s, p95 6.6 s -> 49.8 s in
 bench/autotrain.py). Most of that was priority that did not hold: the job runs in its own session, and Linux's
 autogroup ranks sessions before nice values (finetune.yield_to_chat.lower_priority now lowers the job's group).
-With `autotrain.yield_to_chat` on (off by default: once the priority held, it bought no latency in the bench),
-the app also marks the time of its activity in one file, while any model call is in flight, and the job
-(finetune/yield_to_chat.py) pauses between layers while that mark is fresh.
+With `autotrain.yield_to_chat` on, the app also marks the time of its activity in one file, while any model call
+is in flight, and the job steps aside while that mark is fresh: frozen at once by its freezer process
+(`yield_by: freeze`, finetune/chat_freeze.py), or pausing between layers (`yield_by: layers`,
+finetune/yield_to_chat.py; it reacts too late for a short reply, and bought no latency in the bench).
 A file's mtime is the whole protocol: no socket, nothing to clean up, and when the app dies the mark goes stale
 and training simply carries on.
 """

@@ -129,6 +129,7 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         idle_messages: int | None = None) -> dict:
     from assistant.config import load_config
     from assistant.runtime import Runtime
+    from finetune.chat_freeze import read_state
 
     model = model or ("smollm2-135m" if quick else load_config().llm.model)
     max_steps = (2 if quick else 0) if max_steps is None else max_steps
@@ -169,6 +170,7 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         wall = time.perf_counter() - t0
         statuses = note_phases()
         log_tail = job_log_tail(log.read_text(encoding="utf-8", errors="replace"), work)
+        frozen = read_state(work / "autotrain" / "chat_active")  # the freezer's counts (yield_by: freeze)
         idle += chat_round(runtime, n_idle, offset=n_idle)  # after: idle on both sides of the job
     decided = {t: seen.get("served", seen.get("rejected")) for t, seen in first_seen.items()}
     trained = {t: seen.get("evaluating", decided[t]) for t, seen in first_seen.items()}
@@ -184,6 +186,8 @@ def run(quick: bool = True, model: str | None = None, max_steps: int | None = No
         "threads": {t: s.get("threads") for t, s in statuses.items()},
         "yield_to_chat": settings.autotrain.yield_to_chat,
         "paused_s": {t: s.get("paused_s") for t, s in statuses.items()},
+        "yield_by": settings.autotrain.yield_by if settings.autotrain.yield_to_chat else None,
+        "frozen": frozen,
         "gate": {t: (s.get("decision") or {}).get("reason") for t, s in statuses.items()},
         "s_to_trained": trained, "s_to_decided": decided,
         "minutes_to_both_served": round(max(served) / 60, 2) if len(served) == 2 else None,
