@@ -102,9 +102,8 @@ def start_job(work: Path, model: str, max_steps: int, quick: bool) -> tuple[subp
     """The job as dev.sh starts it, pointed at a temporary registry (its work folder sits next to it)."""
     env = {**os.environ, "ASSISTANT_FINETUNE__REGISTRY": str(work / "registry.json"), "ASSISTANT_LLM__MODEL": model}
     if quick:  # the gate's smallest evaluation: proves the path, decides nothing worth reading
-        # Messages every 2 s leave the job no 3 s of quiet to carry on in: here it waits 0.5 s.
         env.update(ASSISTANT_GATE__SUPPORT_QUESTIONS="4", ASSISTANT_GATE__ADCOPY_BRIEFS="1",
-                   ASSISTANT_GATE__ADCOPY_VARIANTS="1", ASSISTANT_AUTOTRAIN__RESUME_AFTER_S="0.5")
+                   ASSISTANT_GATE__ADCOPY_VARIANTS="1")
     cmd = ["nice", "-n", "19", sys.executable, "-m", "finetune", "autotrain"]
     if max_steps:
         cmd += ["--max-steps", str(max_steps)]

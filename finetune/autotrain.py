@@ -365,7 +365,7 @@ def run(args: argparse.Namespace, settings) -> int:
     freezer = None
     from finetune.chat_freeze import freezes, start_freezer
 
-    if freezes(settings):  # before the priority drops: the freezer keeps normal priority
+    if freezes(settings):  # before the priority drops: the freezer must not inherit it
         from assistant.activity import activity_file
 
         freezer = start_freezer(os.getpid(), activity_file(settings), cfg.resume_after_s)

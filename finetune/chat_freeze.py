@@ -7,8 +7,8 @@ median reply took twice as long while training). SIGSTOP holds the whole job at 
 it go on exactly where it was: nothing is recomputed and the weights are the same.
 
 Only a job that leads its own session (as `dev.sh run` starts it) is frozen; see `freezes`. The freezer is a
-small process of its own (no torch) that the job starts before it lowers its own priority and in a session of
-its own, so it wakes at normal priority. Every `poll_s` it reads the mtime of the app's mark
+small process of its own (no torch) that the job starts before it lowers its session's scheduling group, in a
+session (so a scheduling group) of its own: the job's lowered group does not hold back its reactions. Every `poll_s` it reads the mtime of the app's mark
 (assistant/activity.py): fresh (younger than `quiet_s`) means freeze, stale means thaw. It only ever signals the
 process that started it: when its parent changes (the job ended or was killed) it exits, and whatever way it
 exits it thaws the job first. The job's status file records nothing while frozen; this process keeps its own
@@ -40,8 +40,8 @@ def freezes(settings) -> bool:
 
 
 def start_freezer(job_pid: int, mark: Path, quiet_s: float, poll_s: float = 0.01) -> subprocess.Popen:
-    """Start the freezer for `job_pid` (call it before the job lowers its priority: the freezer keeps normal
-    priority and its own session, so the job's lowered scheduling group does not slow its reactions)."""
+    """Start the freezer for `job_pid`, in a session (so a scheduling group) of its own: call it before the job
+    lowers its priority, so the freezer does not inherit what the job gives up."""
     cmd = [sys.executable, "-m", "finetune.chat_freeze", "--pid", str(job_pid), "--mark", str(mark),
            "--quiet-s", str(quiet_s), "--poll-s", str(poll_s)]
     return subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL,
