@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -75,8 +76,8 @@ class AutotrainConfig:
     eval_fraction: float = field(default=0.04, metadata={"help": "share of the examples held out for eval loss"})
     heldout_fraction: float = field(default=0.12, metadata={"help": "support: share of facts kept out of training "
                                                                     "(written to heldout.jsonl for the gate)"})
-    yield_to_chat: bool = field(default=False, metadata={"help": "pause training and the gate while the app is "
-                                                                "answering (assistant/activity.py)"})
+    yield_to_chat: bool = field(default=True, metadata={"help": "pause training and the gate while the app is "
+                                                               "answering (assistant/activity.py)"})
     yield_by: str = field(default="freeze", metadata={"help": "freeze = SIGSTOP the job at once (finetune/"
                                                               "chat_freeze.py); layers = wait between layers"})
     resume_after_s: float = field(default=0.5, metadata={"help": "seconds of quiet in the app before the job "
@@ -360,11 +361,10 @@ def run(args: argparse.Namespace, settings) -> int:
     if args.max_steps < 0:
         raise ConfigError(f"--max-steps must be >= 0, got {args.max_steps}")
     tasks = args.task or cfg.tasks
-    from finetune.yield_to_chat import lower_priority  # light: no torch
+    from finetune.chat_freeze import freezes, start_freezer  # light: no torch
+    from finetune.yield_to_chat import lower_priority
 
     freezer = None
-    from finetune.chat_freeze import freezes, start_freezer
-
     if freezes(settings):  # before the priority drops: the freezer must not inherit it
         from assistant.activity import activity_file
 
@@ -389,6 +389,9 @@ def run(args: argparse.Namespace, settings) -> int:
     finally:
         if freezer is not None:  # it thaws nothing now (this process runs) and exits
             freezer.terminate()
-            freezer.wait(timeout=5)
+            try:
+                freezer.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                freezer.kill()
     say("-", "finished: " + ", ".join(f"{t} {p}" for t, p in results.items()))
     return 1 if "failed" in results.values() else 0
