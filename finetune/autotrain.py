@@ -132,7 +132,9 @@ def single_instance(path: Path):
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
         os.close(fd)
-        raise AlreadyRunning(f"another autotrain is running (pid {holder})") from None
+        exc = AlreadyRunning(f"another autotrain is running (pid {holder})")
+        exc.holder = int(holder) if holder.isdigit() else 0
+        raise exc from None
     try:
         stale = os.pread(fd, 32, 0).decode(errors="replace").strip()
         if stale.isdigit() and int(stale) != os.getpid():
@@ -384,7 +386,12 @@ def run(args: argparse.Namespace, settings) -> int:
                     TaskStatus(settings, task, prev).update(phase="queued", eta_s=None)
             results = {task: train_task(settings, task, args.restart, args.max_steps) for task in tasks}
     except AlreadyRunning as exc:
+        from assistant.activity import activity_file
+        from finetune.chat_freeze import thaw_if_orphaned
+
         say("-", f"{exc}: nothing to do")
+        if exc.holder and thaw_if_orphaned(exc.holder, activity_file(settings)):
+            say("-", f"pid {exc.holder} was stopped with no freezer of its own alive: it goes on now")
         return 0
     finally:
         if freezer is not None:  # it thaws nothing now (this process runs) and exits

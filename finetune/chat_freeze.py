@@ -48,6 +48,26 @@ def start_freezer(job_pid: int, mark: Path, quiet_s: float, poll_s: float = 0.01
                             cwd=str(Path(__file__).resolve().parent.parent))
 
 
+def process_state(pid: int) -> str:
+    """R, S, T (stopped) ... from /proc; '' once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def thaw_if_orphaned(job_pid: int, mark: Path) -> bool:
+    """Let a job go on that is stopped while no freezer of its own is alive (its freezer was killed, say);
+    returns whether it did. A job its live freezer holds is left to it."""
+    if process_state(job_pid) != "T":
+        return False
+    state = read_state(mark)
+    if state.get("pid") == job_pid and process_state(int(state.get("freezer") or 0)) not in ("", "Z"):
+        return False
+    _signal(job_pid, signal.SIGCONT)
+    return True
+
+
 def _signal(pid: int, sig: int) -> None:
     """The job and its children when it leads its own process group (dev.sh starts it with setsid), else the job."""
     try:
@@ -89,7 +109,7 @@ class Freezer:
             self.frozen = False
 
     def save(self) -> None:
-        state = {"pid": self.pid, "frozen": self.frozen, "freezes": self.freezes,
+        state = {"pid": self.pid, "freezer": os.getpid(), "frozen": self.frozen, "freezes": self.freezes,
                  "frozen_s": round(self.frozen_s, 1)}
         tmp = self.mark.with_name(STATE_FILE + ".tmp")
         try:

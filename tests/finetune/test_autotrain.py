@@ -267,6 +267,35 @@ def test_one_instance_only_and_a_dead_holders_lock_is_taken_over(tmp_path, tiny_
     assert len(fake_gate.calls) == 1 and lock.read_text() == ""
 
 
+HOLDER = """import sys, time
+from pathlib import Path
+from finetune.autotrain import single_instance
+with single_instance(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_holder_left_stopped_without_its_freezer_is_let_go_on(tmp_path, tiny_base, capsys):
+    from tests.finetune.test_chat_freeze import state, wait_for
+
+    cfg = write_config(tmp_path, tiny_base, steps=2)
+    lock = tmp_path / "work" / "autotrain.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock)], cwd=REPO, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        os.kill(holder.pid, signal.SIGSTOP)  # as if its freezer had been killed while it was frozen
+        assert wait_for(lambda: state(holder.pid) == "T")
+        assert main(["autotrain", "--config", str(cfg)]) == 0
+        assert f"pid {holder.pid} was stopped with no freezer of its own alive: it goes on now" in \
+            capsys.readouterr().err
+        assert wait_for(lambda: state(holder.pid) in ("S", "R"))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_status_reports_progress_and_an_honest_eta(tmp_path, tiny_base):
     from finetune.trainer import Progress
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,18 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from finetune.chat_freeze import Freezer, freezes, main, read_state
+from finetune.chat_freeze import Freezer, freezes, main, process_state, read_state, thaw_if_orphaned
 
 REPO = Path(__file__).resolve().parents[2]
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
-def state(pid: int) -> str:
-    """R, S, T (stopped) ... from /proc; '' once the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
+state = process_state
 
 
 def wait_for(check, timeout: float = 10.0) -> bool:
@@ -62,8 +58,23 @@ def test_a_fresh_mark_stops_the_job_and_a_stale_one_lets_it_go_on(tmp_path, slee
     freezer.thaw()  # however the freezer ends, the job goes on
     assert wait_for(lambda: state(proc.pid) in ("S", "R")) and not freezer.frozen
     freezer.save()
-    assert read_state(mark) == {"pid": proc.pid, "frozen": False, "freezes": 2, "frozen_s": pytest.approx(
-        freezer.frozen_s, abs=0.05)}
+    assert read_state(mark) == {"pid": proc.pid, "freezer": os.getpid(), "frozen": False, "freezes": 2,
+                                "frozen_s": pytest.approx(freezer.frozen_s, abs=0.05)}
+
+
+def test_a_job_left_stopped_without_its_freezer_goes_on(tmp_path, sleeper):
+    proc, _ = sleeper
+    mark = tmp_path / "chat_active"
+    assert not thaw_if_orphaned(proc.pid, mark)  # running: nothing to do
+    os.kill(proc.pid, signal.SIGSTOP)
+    assert wait_for(lambda: state(proc.pid) == "T")
+    (tmp_path / "chat_freeze.json").write_text(json.dumps({"pid": proc.pid, "freezer": os.getpid(), "frozen": True}))
+    assert not thaw_if_orphaned(proc.pid, mark) and state(proc.pid) == "T"  # its freezer is alive: its call
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "chat_freeze.json").write_text(json.dumps({"pid": proc.pid, "freezer": gone.pid, "frozen": True}))
+    assert thaw_if_orphaned(proc.pid, mark)
+    assert wait_for(lambda: state(proc.pid) in ("S", "R"))
 
 
 def test_it_signals_its_own_parent_only(tmp_path, sleeper, capsys):
