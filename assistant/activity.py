@@ -41,6 +41,12 @@ def last_activity(path: Path) -> float | None:
         return None
 
 
+def marked_within(path: Path, seconds: float, now: float) -> bool:
+    """Whether the app marked activity less than `seconds` before `now` (epoch seconds)."""
+    mark = last_activity(path)
+    return mark is not None and now - mark < seconds
+
+
 class ChatBeacon:
     """Marks `path` when a model call starts, every `interval_s` while any is in flight, and when the last ends.
 
@@ -162,8 +168,7 @@ class QuietWaiter:
         self._next_check = 0.0
 
     def busy(self) -> bool:
-        mark = last_activity(self.path)
-        return mark is not None and self._clock() - mark < self.quiet_s
+        return marked_within(self.path, self.quiet_s, self._clock())
 
     def wait(self) -> float:
         """Returns the seconds spent waiting (0.0 when the app is quiet)."""

@@ -363,13 +363,12 @@ def run(args: argparse.Namespace, settings) -> int:
     if args.max_steps < 0:
         raise ConfigError(f"--max-steps must be >= 0, got {args.max_steps}")
     tasks = args.task or cfg.tasks
-    from finetune.chat_freeze import freezes, start_freezer  # light: no torch
+    from assistant.activity import activity_file  # light: no torch
+    from finetune.chat_freeze import freezes, start_freezer, thaw_if_orphaned
     from finetune.yield_to_chat import lower_priority
 
     freezer = None
     if freezes(settings):  # before the priority drops: the freezer must not inherit it
-        from assistant.activity import activity_file
-
         freezer = start_freezer(os.getpid(), activity_file(settings), cfg.resume_after_s)
     priority = lower_priority(cfg.nice)
     threads = torch_threads(cfg)
@@ -386,9 +385,6 @@ def run(args: argparse.Namespace, settings) -> int:
                     TaskStatus(settings, task, prev).update(phase="queued", eta_s=None)
             results = {task: train_task(settings, task, args.restart, args.max_steps) for task in tasks}
     except AlreadyRunning as exc:
-        from assistant.activity import activity_file
-        from finetune.chat_freeze import thaw_if_orphaned
-
         say("-", f"{exc}: nothing to do")
         if exc.holder and thaw_if_orphaned(exc.holder, activity_file(settings)):
             say("-", f"pid {exc.holder} was stopped with no freezer of its own alive: it goes on now")

@@ -8,8 +8,8 @@ it go on exactly where it was: nothing is recomputed and the weights are the sam
 
 Only a job that leads its own session (as `dev.sh run` starts it) is frozen; see `freezes`. The freezer is a
 small process of its own (no torch) that the job starts before it lowers its session's scheduling group, in a
-session (so a scheduling group) of its own: the job's lowered group does not hold back its reactions. Every `poll_s` it reads the mtime of the app's mark
-(assistant/activity.py): fresh (younger than `quiet_s`) means freeze, stale means thaw. It only ever signals the
+session (so a scheduling group) of its own: the job's lowered group does not hold back its reactions. Every
+`poll_s` it reads the mtime of the app's mark (assistant/activity.py): fresh (younger than `quiet_s`) means freeze, stale means thaw. It only ever signals the
 process that started it: when its parent changes (the job ended or was killed) it exits, and whatever way it
 exits it thaws the job first. The job's status file records nothing while frozen; this process keeps its own
 counts in `chat_freeze.json` beside the mark.
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant.activity import last_activity
+from assistant.activity import marked_within
 
 STATE_FILE = "chat_freeze.json"
 
@@ -84,22 +84,16 @@ class Freezer:
         self.pid, self.mark, self.quiet_s, self._clock = pid, Path(mark), quiet_s, clock
         self.frozen, self.freezes, self.frozen_s, self._since = False, 0, 0.0, 0.0
 
-    def busy(self) -> bool:
-        mark = last_activity(self.mark)
-        return mark is not None and self._clock() - mark < self.quiet_s
-
     def step(self) -> bool:
         """Freeze or thaw once after the mark; returns whether the state changed."""
-        busy = self.busy()
+        busy = marked_within(self.mark, self.quiet_s, self._clock())
         if busy == self.frozen:
             return False
         if busy:
             _signal(self.pid, signal.SIGSTOP)
-            self.freezes, self._since = self.freezes + 1, time.monotonic()
+            self.frozen, self.freezes, self._since = True, self.freezes + 1, time.monotonic()
         else:
-            _signal(self.pid, signal.SIGCONT)
-            self.frozen_s += time.monotonic() - self._since
-        self.frozen = busy
+            self.thaw()
         return True
 
     def thaw(self) -> None:

@@ -277,7 +277,8 @@ with single_instance(Path(sys.argv[1])):
 
 
 def test_a_holder_left_stopped_without_its_freezer_is_let_go_on(tmp_path, tiny_base, capsys):
-    from tests.finetune.test_chat_freeze import state, wait_for
+    from finetune.chat_freeze import process_state
+    from tests.finetune.test_chat_freeze import wait_for
 
     cfg = write_config(tmp_path, tiny_base, steps=2)
     lock = tmp_path / "work" / "autotrain.lock"
@@ -286,11 +287,11 @@ def test_a_holder_left_stopped_without_its_freezer_is_let_go_on(tmp_path, tiny_b
     try:
         assert holder.stdout.readline().strip() == "holding"
         os.kill(holder.pid, signal.SIGSTOP)  # as if its freezer had been killed while it was frozen
-        assert wait_for(lambda: state(holder.pid) == "T")
+        assert wait_for(lambda: process_state(holder.pid) == "T")
         assert main(["autotrain", "--config", str(cfg)]) == 0
         assert f"pid {holder.pid} was stopped with no freezer of its own alive: it goes on now" in \
             capsys.readouterr().err
-        assert wait_for(lambda: state(holder.pid) in ("S", "R"))
+        assert wait_for(lambda: process_state(holder.pid) in ("S", "R"))
     finally:
         holder.kill()
         holder.wait()
@@ -433,8 +434,7 @@ def test_frozen_while_the_app_answers_then_the_same_weights(tmp_path, tiny_base,
     """The job as dev.sh starts it (its own session): a fresh mark stops it mid-training (SIGSTOP), quiet lets
     it go on, and it ends with the uninterrupted run's weights."""
     from assistant.activity import ChatBeacon
-    from finetune.chat_freeze import read_state
-    from tests.finetune.test_chat_freeze import state
+    from finetune.chat_freeze import process_state, read_state
 
     cfg = write_config(tmp_path, tiny_base, steps=12, yield_to_chat=True, yield_by="freeze", resume_after_s=0.3)
     runner = tmp_path / "runner.py"
@@ -450,7 +450,7 @@ def test_frozen_while_the_app_answers_then_the_same_weights(tmp_path, tiny_base,
             with beacon.active():  # a customer being answered for 1.5 s, mid-training
                 t0 = time.monotonic()
                 while time.monotonic() - t0 < 1.5:
-                    if state(job.pid) == "T":
+                    if process_state(job.pid) == "T":
                         seen_stopped = True
                         shown_paused = shown_paused or status(cfg).get("paused") is True  # finetune list, Admin
                     time.sleep(0.01)

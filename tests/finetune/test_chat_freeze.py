@@ -18,8 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
-state = process_state
-
 
 def wait_for(check, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -44,19 +42,19 @@ def test_a_fresh_mark_stops_the_job_and_a_stale_one_lets_it_go_on(tmp_path, slee
     proc, other = sleeper
     mark = tmp_path / "chat_active"
     freezer = Freezer(proc.pid, mark, quiet_s=5.0)
-    assert not freezer.step() and state(proc.pid) != "T"  # no mark yet: nothing to do
+    assert not freezer.step() and process_state(proc.pid) != "T"  # no mark yet: nothing to do
     mark.touch()
-    assert freezer.step() and wait_for(lambda: state(proc.pid) == "T")
-    assert state(other.pid) != "T"
+    assert freezer.step() and wait_for(lambda: process_state(proc.pid) == "T")
+    assert process_state(other.pid) != "T"
     assert not freezer.step()  # still fresh: no second signal
     os.utime(mark, (time.time() - 10, time.time() - 10))  # quiet for longer than quiet_s
-    assert freezer.step() and wait_for(lambda: state(proc.pid) in ("S", "R"))
+    assert freezer.step() and wait_for(lambda: process_state(proc.pid) in ("S", "R"))
     assert freezer.freezes == 1 and freezer.frozen_s > 0
     mark.touch()
     freezer.step()
-    assert wait_for(lambda: state(proc.pid) == "T")
+    assert wait_for(lambda: process_state(proc.pid) == "T")
     freezer.thaw()  # however the freezer ends, the job goes on
-    assert wait_for(lambda: state(proc.pid) in ("S", "R")) and not freezer.frozen
+    assert wait_for(lambda: process_state(proc.pid) in ("S", "R")) and not freezer.frozen
     freezer.save()
     assert read_state(mark) == {"pid": proc.pid, "freezer": os.getpid(), "frozen": False, "freezes": 2,
                                 "frozen_s": pytest.approx(freezer.frozen_s, abs=0.05)}
@@ -67,20 +65,20 @@ def test_a_job_left_stopped_without_its_freezer_goes_on(tmp_path, sleeper):
     mark = tmp_path / "chat_active"
     assert not thaw_if_orphaned(proc.pid, mark)  # running: nothing to do
     os.kill(proc.pid, signal.SIGSTOP)
-    assert wait_for(lambda: state(proc.pid) == "T")
+    assert wait_for(lambda: process_state(proc.pid) == "T")
     (tmp_path / "chat_freeze.json").write_text(json.dumps({"pid": proc.pid, "freezer": os.getpid(), "frozen": True}))
-    assert not thaw_if_orphaned(proc.pid, mark) and state(proc.pid) == "T"  # its freezer is alive: its call
+    assert not thaw_if_orphaned(proc.pid, mark) and process_state(proc.pid) == "T"  # its freezer is alive: its call
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     (tmp_path / "chat_freeze.json").write_text(json.dumps({"pid": proc.pid, "freezer": gone.pid, "frozen": True}))
     assert thaw_if_orphaned(proc.pid, mark)
-    assert wait_for(lambda: state(proc.pid) in ("S", "R"))
+    assert wait_for(lambda: process_state(proc.pid) in ("S", "R"))
 
 
 def test_it_signals_its_own_parent_only(tmp_path, sleeper, capsys):
     assert main(["--pid", str(sleeper[0].pid), "--mark", str(tmp_path / "m")]) == 2
     assert "not this process's parent" in capsys.readouterr().err
-    assert state(sleeper[0].pid) != "T"
+    assert process_state(sleeper[0].pid) != "T"
 
 
 PARENT = """import sys, time
@@ -99,15 +97,15 @@ def test_the_freezer_thaws_and_exits_when_its_job_is_gone(tmp_path):
     try:
         freezer_pid = int(job.stdout.readline())
         mark.touch()
-        assert wait_for(lambda: state(job.pid) == "T")
+        assert wait_for(lambda: process_state(job.pid) == "T")
         assert json.loads((tmp_path / "chat_freeze.json").read_text())["frozen"] is True
-        assert wait_for(lambda: state(job.pid) in ("S", "R"))  # 0.3 s of quiet: it goes on by itself
+        assert wait_for(lambda: process_state(job.pid) in ("S", "R"))  # 0.3 s of quiet: it goes on by itself
         mark.touch()
-        assert wait_for(lambda: state(job.pid) == "T")
+        assert wait_for(lambda: process_state(job.pid) == "T")
     finally:
         job.kill()
         job.wait()
-    assert wait_for(lambda: state(freezer_pid) in ("", "Z"))
+    assert wait_for(lambda: process_state(freezer_pid) in ("", "Z"))
     assert read_state(mark)["frozen"] is False
 
 
