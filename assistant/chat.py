@@ -57,6 +57,10 @@ class ChatConfig:
     use_handoff: bool = field(default=True, metadata={"help": "create handoff tickets for human agents"})
     rate_limit_per_minute: int = field(default=20, metadata={"help": "messages per session per minute; 0 = no limit"})
     small_talk_max_tokens: int = field(default=48, metadata={"help": "new tokens for a small-talk reply"})
+    small_talk_speaks_for_shop: bool = field(
+        default=False, metadata={"help": "send a small-talk reply that answers a question on the shop's behalf "
+                                         "(\"Yes, we are open on Sunday\") although nothing backs it; false: the "
+                                         "customer gets the honest 'I don't know' instead (assistant.small_talk)"})
     cross_language_retry: bool = field(
         default=True, metadata={"help": "when the documents do not answer, ask once more with the question "
                                         "translated (the answer may be on a page in the other language)"})
@@ -394,13 +398,26 @@ class ChatService:
 
     def _small_talk(self, turn: Turn) -> Iterator[str]:
         """A friendly reply from the persona; it may not state facts (there are none to back them)."""
+        from assistant.small_talk import answers_from_nothing, misstates_identity
         from knowledge_base.grounding import unsupported
 
         messages = [Message("system", self.system_prompt(turn.language)), *self._history(turn.session),
                     Message("user", turn.text)]
         text = "".join(self._llm(turn, messages, self.cfg.small_talk_max_tokens)).strip()
         problems = unsupported(text, [], turn.text)
-        if problems or not text:
+        if not self.cfg.small_talk_speaks_for_shop and answers_from_nothing(turn.text, text):
+            # A shop question read as small talk: the persona alone cannot answer it; say so, as for any question
+            # the documents do not answer (the turn is recorded as a decline, so the gap report lists it).
+            turn.checks.append("small talk answered a question on the shop's behalf with nothing behind it: "
+                               "declined instead")
+            if turn.route is not None:
+                turn.route.action = "decline"
+                turn.route.reasons.append("a question that sounds like small talk: the documents do not answer it")
+            text = self.shop.text("abstain", turn.language)
+        elif misstates_identity(text):
+            turn.checks.append("small talk misstated what the assistant is: the shop's own words instead")
+            text = self.shop.text("identity", turn.language)
+        elif problems or not text:
             turn.checks += [f"small talk stated an unsupported {p}" for p in problems]
             text = self.shop.text("greeting", turn.language)
         yield text

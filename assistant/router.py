@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
 from assistant.language import detect_language
+from assistant.small_talk import about_assistant, chit_chat
 
 # An accepting reply, compared without its punctuation, emoji and spaces at either end; the words after a comma
 # ("yes, thanks") may follow it.
@@ -37,6 +38,10 @@ class RouterConfig:
                                          metadata={"help": "intents handed off when sentiment is strongly negative"})
     small_talk_intents: list[str] = field(default_factory=lambda: ["greeting"],
                                           metadata={"help": "intents answered with small talk"})
+    greetings_first: bool = field(
+        default=True, metadata={"help": "a confident greeting that asks nothing (or three words or fewer), or a "
+                                        "question about the assistant itself, is small talk even when documents "
+                                        "come near it (assistant.small_talk)"})
     fallback_intents: list[str] = field(default_factory=lambda: ["out_of_scope"],
                                         metadata={"help": "intents the shop does not handle (polite fallback)"})
     negative_labels: list[str] = field(default_factory=lambda: ["negative", "neg", "0"],
@@ -182,6 +187,13 @@ class Router:
             state.low_confidence_streak = 0
             return done("handoff", f"the customer asked for a human (said {keyword!r})" if keyword
                         else f"the customer asked for a human (intent {intent.label} {intent.score:.2f})")
+        if (self.cfg.greetings_first and intent.label in self.cfg.small_talk_intents and not intent.low_confidence
+                and (chit_chat(text) or about_assistant(text))):
+            # "hi", "谢谢", "在吗", "who are you?" always retrieve some passage; neither the second reading turning it
+            # down nor a yes to the store-address row makes a greeting a shop question.
+            state.low_confidence_streak = 0
+            return done("small_talk", "a greeting, thanks or a question about the assistant: small talk, whatever "
+                                      "the documents near it say")
         if answerable:
             state.low_confidence_streak = 0
             return done("kb_answer", "the shop's documents answer it" + (

@@ -207,6 +207,22 @@ def test_small_talk_and_fallback(pipeline):
     assert "24" not in reply.text and reply.checks
 
 
+def test_small_talk_never_answers_a_shop_question_on_the_shops_behalf(pipeline):
+    chat, fb, _ = pipeline
+    # "hello, are you open on Sunday?" reads as a greeting; the persona alone would say yes.
+    fb.queue("Yes, we are open on Sunday.")
+    reply = chat.respond("hello, are you open on Sunday?").collect()
+    assert "Sunday" not in reply.text and "don't know" in reply.text
+    assert reply.route["action"] == "decline" and "on the shop's behalf" in " ".join(reply.checks)
+    # a greeting's friendly reply is sent as written, "we" and all
+    fb.queue("Hello! We are happy to help.")
+    assert chat.respond("hello!").collect().text == "Hello! We are happy to help."
+    # and the assistant does not claim to be a person
+    fb.queue("Hello, I am a human being.")
+    identity = chat.respond("hello, are you a robot?").collect()
+    assert "human being" not in identity.text and "AI" in identity.text
+
+
 def test_llm_failure_offers_a_human(pipeline):
     chat, fb, _ = pipeline
     fb.queue(RuntimeError("backend down"))

@@ -36,6 +36,9 @@ def router():
         "this is a disgrace": ("complaint", 0.88, False),
         "the box was a bit dented": ("complaint", 0.7, False),
         "hi": ("greeting", 0.97, False),
+        "你们发海外吗": ("greeting", 0.9, False),
+        "who are you?": ("greeting", 0.9, False),
+        "在吗": ("greeting", 0.95, False),
         "weather?": ("out_of_scope", 0.8, False),
         "hmm blue thing": ("out_of_scope", 0.3, True),
         "转人工": ("order_status", 0.3, True),
@@ -110,8 +113,9 @@ def test_an_answerable_question_is_answered_however_it_sounds(router):
     # A complaint-sounding, strongly negative message the documents answer goes to the KB, not a human...
     route = router.route("this is a disgrace", ConversationState(), Found(True))
     assert route.action == "kb_answer" and "complaint" in route.reasons[-1]
-    # ...and so do small talk, out-of-scope and unsure intents when the KB has the answer.
-    for text in ("hi", "weather?", "hmm blue thing"):
+    # ...and so do small-talk questions, out-of-scope and unsure intents when the KB has the answer (a plain
+    # greeting is small talk whatever the KB says: test_a_greeting_is_small_talk_whatever_the_documents_near_it_say).
+    for text in ("你们发海外吗", "weather?", "hmm blue thing"):
         assert router.route(text, ConversationState(), Found(True)).action == "kb_answer", text
     # Without an answer the intent decides as before.
     assert router.route("this is a disgrace", ConversationState(), Found(False)).action == "handoff"
@@ -131,9 +135,27 @@ def test_an_answer_the_second_reading_was_unsure_of_says_so_among_the_reasons(ro
 
 def test_small_talk_never_answers_a_shop_question_the_second_reading_turned_down(router):
     # "你们发海外吗" scored as a greeting: as small talk the persona answered "是的，我们经常在海外发货。"
-    route = router.route("hi", ConversationState(), Found(False, turned_down=True))
+    route = router.route("你们发海外吗", ConversationState(), Found(False, turned_down=True))
     assert route.action == "decline" and "documents came close" in " ".join(route.reasons)
-    assert router.route("hi", ConversationState(), Found(False)).action == "small_talk"
+    assert router.route("你们发海外吗", ConversationState(), Found(False)).action == "small_talk"
+
+
+@pytest.mark.parametrize("text", ["hi", "在吗", "who are you?"])
+def test_a_greeting_is_small_talk_whatever_the_documents_near_it_say(router, text):
+    # Every greeting retrieves some passage: turned down by the second reading, "hi" was told "I don't know the
+    # answer to that"; read as a yes to the store-address row, "在吗" got the shop's address.
+    for lookup in (Found(False, turned_down=True), Found(True)):
+        route = router.route(text, ConversationState(), lookup)
+        assert route.action == "small_talk" and "whatever the documents" in route.reasons[-1]
+    # a shop question read as a greeting still goes by the documents
+    assert router.route("你们发海外吗", ConversationState(), Found(True)).action == "kb_answer"
+
+
+def test_greetings_first_can_be_turned_off():
+    intent = ScriptedClassifier({}, INTENTS, ("greeting", 0.97, False))
+    sentiment = ScriptedClassifier({}, SENTIMENTS, ("neutral", 0.8, False))
+    router = Router(RouterConfig(greetings_first=False), intent, sentiment)
+    assert router.route("hi", ConversationState(), Found(False, turned_down=True)).action == "decline"
 
 
 def test_a_question_about_the_human_service_is_answered_when_the_documents_say(router):

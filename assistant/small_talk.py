@@ -1,0 +1,82 @@
+"""Small talk that stays small: what the router may treat as small talk, and which small-talk replies must not be sent.
+
+The router sends greetings and chatty messages to small talk, where the model replies from the persona alone.
+Two things went wrong there:
+
+- a greeting ("hi", "谢谢", "在吗") always retrieves some passage; the second reading turned it down (or, worse, said
+  yes to the store-address row) and the customer who said hello got "I don't know the answer to that".
+  `chit_chat` and `about_assistant` say which greetings are small talk whatever the documents near them say;
+- a shop question that sounds like small talk ("Are you open on Sunday?", read as a greeting by the intent
+  classifier) got an answer with nothing behind it ("Yes, we are open on Sunday." from a shop closed on Sundays).
+  `answers_from_nothing`: a reply to a real question that speaks for the shop ("we"/"我们", or a yes/no) is not
+  sent; the customer gets the honest "I don't know" with the offer of a colleague.
+
+A question about the assistant itself may not be answered with a lie about what it is (`misstates_identity`:
+"No, I am a human being.", "我是由阿里云开发的…").
+"""
+
+from __future__ import annotations
+
+import re
+
+# A clause that asks: a question mark, a Chinese question particle or word, or an English question opening.
+_ZH_ASKS = re.compile(r"[吗么嘛][呀啊哈]?\s*$|几|多少|什么|怎么|哪|是否|能不能|有没有|可不可以|会不会|是不是")
+_EN_ASKS = re.compile(r"^(?:hi|hey|hello|hiya|good (?:morning|afternoon|evening))?[\s,!.]*"
+                      r"(?:are|is|do|does|did|can|could|will|would|when|what|where|how|why|which|who|any|anyone|"
+                      r"anybody)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,.!;，。！；\n]+")
+# The reply speaks for the shop: first person plural ...
+_SHOP_VOICE = re.compile(r"\b(?:we|we're|we've|we'll|we'd|our|ours|us)\b|我们|本店|咱们|我店|小店", re.IGNORECASE)
+# ... or opens with an answer to a yes/no question.
+_EN_POLARITY = re.compile(r"^\W*(?:yes|yeah|yep|no|nope|sure|of course|absolutely|definitely|certainly|"
+                          r"unfortunately)\b", re.IGNORECASE)
+_ZH_POLARITY = re.compile(r"^\W*(?:是的|是|对的|对|可以|能|不能|不|没有|有的|有|当然|暂时|目前)")
+_WORDS = re.compile(r"[A-Za-z']+|\d+|[\u4e00-\u9fff]")
+# Questions about the assistant itself, not the shop: who or what it is, its name, how it is.
+_ABOUT_ASSISTANT = re.compile(
+    r"\b(?:who are you|what are you|what(?:'s| is) your name|your name|how are you|are you (?:a |an )?(?:real |"
+    r"actual )?(?:robot|bot|human|person|ai|machine|chatbot|computer)|are you real)\b"
+    r"|你是谁|你叫什么|你的名字|你是(?:不是)?(?:真人|机器人|人工智能|ai|AI|人)|你好吗|你是真的|是机器人吗|是真人吗",
+    re.IGNORECASE)
+# A reply that says it is a person, or made by someone other than the shop.
+_IDENTITY_LIE = re.compile(
+    r"\b(?:i am|i'm) (?:a |an )?(?:real )?(?:human|person|human being)\b|\bnot (?:a |an )?(?:robot|bot|ai|machine)\b"
+    r"|\b(?:alibaba|openai|anthropic|chatgpt|gpt-?\d|qwen|tongyi)\b"
+    r"|我是(?:一个)?真人|我是人类|不是机器人|阿里云|阿里巴巴|通义|千问|OpenAI", re.IGNORECASE)
+
+
+def asks_something(message: str) -> bool:
+    """Whether the customer's message asks a question (any of its clauses)."""
+    text = (message or "").strip()
+    if text.endswith(("?", "？")):
+        return True
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+    return any(_ZH_ASKS.search(c) or _EN_ASKS.match(c) for c in clauses)
+
+
+def chit_chat(message: str) -> bool:
+    """A greeting, thanks or goodbye rather than a question: it asks nothing, or is three words (characters) or
+    fewer ("在吗", "how are you?")."""
+    return not asks_something(message) or len(_WORDS.findall(message or "")) <= 3
+
+
+def about_assistant(message: str) -> bool:
+    """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？")."""
+    return _ABOUT_ASSISTANT.search(message or "") is not None
+
+
+def speaks_for_shop(reply: str) -> bool:
+    """Whether a reply states something on the shop's behalf: "we"/"我们", or opens with a yes or no."""
+    text = (reply or "").strip()
+    return bool(_SHOP_VOICE.search(text) or _EN_POLARITY.match(text) or _ZH_POLARITY.match(text))
+
+
+def answers_from_nothing(message: str, reply: str) -> bool:
+    """A small-talk reply that must not be sent: the customer asked about the shop (not chit-chat, not about the
+    assistant), and the reply speaks for the shop."""
+    return not chit_chat(message) and not about_assistant(message) and speaks_for_shop(reply)
+
+
+def misstates_identity(reply: str) -> bool:
+    """Whether a reply says the assistant is a person, or names another maker ("我是由阿里云开发的")."""
+    return _IDENTITY_LIE.search(reply or "") is not None
