@@ -42,6 +42,10 @@ class RouterConfig:
         default=True, metadata={"help": "a confident greeting that asks nothing (or three words or fewer), or a "
                                         "question about the assistant itself, is small talk even when documents "
                                         "come near it (assistant.small_talk)"})
+    out_of_scope_near_documents: bool = field(
+        default=True, metadata={"help": "an out-of-scope message whose evidence the second reading turned down is a "
+                                        "shop question the documents do not answer: declined with the offer of a "
+                                        "person, not sent away with the fallback"})
     fallback_intents: list[str] = field(default_factory=lambda: ["out_of_scope"],
                                         metadata={"help": "intents the shop does not handle (polite fallback)"})
     negative_labels: list[str] = field(default_factory=lambda: ["negative", "neg", "0"],
@@ -207,7 +211,11 @@ class Router:
             # "你们发海外吗" read as a greeting: small talk would answer "yes, we ship abroad" from nothing.
             reasons.append("sounds like small talk, but the documents came close: a shop question they do not answer")
         if intent.label in self.cfg.fallback_intents and not intent.low_confidence:
-            return done("fallback", "outside what the shop can help with")
+            if lookup is None or not getattr(lookup, "turned_down", False) or not self.cfg.out_of_scope_near_documents:
+                return done("fallback", "outside what the shop can help with")
+            # "晚上几点下班呀" read as out of scope: a shop question all the same; "I can only help with our
+            # products..." would not say that the documents do not answer it, nor offer a person.
+            reasons.append("sounds out of scope, but the documents came close: a shop question they do not answer")
         if lookup is None:
             if intent.low_confidence:
                 state.low_confidence_streak += 1

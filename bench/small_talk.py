@@ -6,7 +6,8 @@ Sunday?", "周末有人吗？") and 24 social messages (greetings, thanks, "are 
 the app's real chat path (assistant.web.customer.stream_answer: guardrails, router with the trained classifiers, the
 shop's knowledge base, the embedded model) of each answer-bench shop (bench/answers.py: the dev shop and the two
 held-out shops), in a conversation of its own, twice in the same run: with the small-talk rules (assistant.small_talk:
-`router.greetings_first: true` and `chat.small_talk_speaks_for_shop: false`, the defaults) and without them.
+`router.greetings_first: true`, `router.out_of_scope_near_documents: true` and
+`chat.small_talk_speaks_for_shop: false`, the defaults) and without them.
 
 - shop questions given a model's small-talk reply (nothing behind it), and of those the replies that speak for the
   shop ("Yes, we are open on Sunday."): goal 0;
@@ -30,13 +31,15 @@ OUT = REPO / "bench" / "out" / "small_talk"
 SHOPS = ("dev", "heldout", "heldout2")
 TURNED_AWAY = ("decline", "handoff", "fallback")
 GOALS = {"shop_small_talk_replies": "0", "shop_replies_speaking_for_shop": "0", "social_turned_away": "0"}
-BASELINE = ("the same app without the small-talk rules (router.greetings_first: false, chat.small_talk_speaks_for_shop: "
-            "true), same run")
+BASELINE = ("the same app without the small-talk rules (router.greetings_first: false, "
+            "router.out_of_scope_near_documents: false, chat.small_talk_speaks_for_shop: true), same run")
 HEADLINES = [
     ("chatty shop questions given a small-talk reply that speaks for the shop, with the rules vs without",
      "total.on.shop_replies_speaking_for_shop", "total.off.shop_replies_speaking_for_shop", "0"),
     ("chatty shop questions given any small-talk reply, with the rules vs without",
      "total.on.shop_small_talk_replies", "total.off.shop_small_talk_replies", "0"),
+    ("chatty shop questions sent away as out of scope (\"I can only help with...\"), with the rules vs without",
+     "total.on.shop_sent_away_as_out_of_scope", "total.off.shop_sent_away_as_out_of_scope", "reported"),
     ("social messages turned away (declined, handed off), with the rules vs without",
      "total.on.social_turned_away", "total.off.social_turned_away", "0"),
 ]
@@ -64,6 +67,7 @@ def summarize(rows: list[dict]) -> dict:
             "shop_replies_speaking_for_shop": sum(r["speaks_for_shop"] for r in shop),
             "shop_answered_from_documents": sum(r["action"] == "kb_answer" for r in shop),
             "shop_declined_or_handed_off": sum(r["turned_away"] for r in shop),
+            "shop_sent_away_as_out_of_scope": sum(r["action"] == "fallback" for r in shop),
             "social_turned_away": sum(r["turned_away"] for r in social),
             "social_small_talk": sum(r["action"] == "small_talk" for r in social)}
 
@@ -87,7 +91,7 @@ def run_shop(key: str, messages: dict[str, list[dict]]) -> dict:
         router = chat.router
         for arm, on in (("off", False), ("on", True)):
             chat.cfg.small_talk_speaks_for_shop = not on
-            router.cfg.greetings_first = on
+            router.cfg.greetings_first = router.cfg.out_of_scope_near_documents = on
             for kind in ("shop", "social"):
                 for m in messages[kind]:
                     last = list(stream_answer(runtime, None, m["text"], "widget"))[-1].reply
@@ -96,6 +100,7 @@ def run_shop(key: str, messages: dict[str, list[dict]]) -> dict:
                     arms[arm].append({"message": m["text"], "lang": m["lang"], **row,
                                       "reasons": (last.route or {}).get("reasons", [])[-3:]})
         chat.cfg.small_talk_speaks_for_shop, router.cfg.greetings_first = False, True
+        router.cfg.out_of_scope_near_documents = True
     if key == "dev":  # the held-out shops' replies are counted, never written
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "dev.json").write_text(json.dumps(arms, ensure_ascii=False, indent=1), encoding="utf-8")

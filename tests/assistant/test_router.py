@@ -121,6 +121,8 @@ def test_an_answerable_question_is_answered_however_it_sounds(router):
     assert router.route("this is a disgrace", ConversationState(), Found(False)).action == "handoff"
     assert router.route("hi", ConversationState(), Found(False)).action == "small_talk"
     assert router.route("weather?", ConversationState(), Found(False)).action == "fallback"
+    router.cfg.out_of_scope_near_documents = False
+    assert router.route("weather?", ConversationState(), Found(False, turned_down=True)).action == "fallback"
     # An explicit request for a person always wins.
     assert router.route("I want a person", ConversationState(), Found(True)).action == "handoff"
 
@@ -149,6 +151,14 @@ def test_a_greeting_is_small_talk_whatever_the_documents_near_it_say(router, tex
         assert route.action == "small_talk" and "whatever the documents" in route.reasons[-1]
     # a shop question read as a greeting still goes by the documents
     assert router.route("你们发海外吗", ConversationState(), Found(True)).action == "kb_answer"
+
+
+def test_out_of_scope_that_the_documents_came_close_to_is_declined_not_sent_away(router):
+    # "晚上几点下班呀" read as out of scope got "I can only help with our products..."; the reader had read the
+    # shop's documents for it, so it is a shop question they do not answer: the honest decline, a human offered.
+    route = router.route("weather?", ConversationState(), Found(False, turned_down=True))
+    assert route.action == "decline" and "documents came close" in " ".join(route.reasons)
+    assert router.route("weather?", ConversationState(), Found(False)).action == "fallback"
 
 
 def test_greetings_first_can_be_turned_off():
