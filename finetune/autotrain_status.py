@@ -50,10 +50,12 @@ def _read_json(path: Path) -> dict:
 
 
 def _alive(pid) -> bool:
-    """A killed child its parent has not reaped yet is a zombie: not running."""
+    """Whether the process that wrote a status runs (finetune.chat_freeze.alive); False for a missing pid."""
+    from finetune.chat_freeze import alive  # light: no torch
+
     try:
-        return Path(f"/proc/{int(pid)}/stat").read_text().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError, TypeError, ValueError):
+        return alive(int(pid))
+    except (TypeError, ValueError):
         return False
 
 
@@ -63,10 +65,11 @@ def read_status(settings) -> dict:
 
     `running` says whether the process that wrote it is still alive: a status left in an active phase by a
     killed job reads as stopped, to be resumed on the next start."""
-    from finetune.chat_freeze import STATE_FILE  # light: no torch
+    from assistant.activity import activity_file
+    from finetune.chat_freeze import read_state  # light: no torch
 
     # A frozen job (finetune/chat_freeze.py) cannot write its status: its freezer's counts say it is paused.
-    frozen = _read_json(work_dir(settings) / STATE_FILE)
+    frozen = read_state(activity_file(settings))
     out = {}
     for task in TASKS:
         data = _read_json(_status_file(settings, task))

@@ -56,13 +56,18 @@ def process_state(pid: int) -> str:
         return ""
 
 
+def alive(pid: int) -> bool:
+    """Whether the process runs (or is stopped); a killed child its parent has not reaped yet is a zombie: not."""
+    return process_state(pid) not in ("", "Z")
+
+
 def thaw_if_orphaned(job_pid: int, mark: Path) -> bool:
     """Let a job go on that is stopped while no freezer of its own is alive (its freezer was killed, say);
     returns whether it did. A job its live freezer holds is left to it."""
     if process_state(job_pid) != "T":
         return False
     state = read_state(mark)
-    if state.get("pid") == job_pid and process_state(int(state.get("freezer") or 0)) not in ("", "Z"):
+    if state.get("pid") == job_pid and alive(int(state.get("freezer") or 0)):
         return False
     _signal(job_pid, signal.SIGCONT)
     return True
@@ -116,9 +121,10 @@ class Freezer:
 def read_state(mark: Path) -> dict:
     """The freezer's counts (frozen, freezes, frozen_s), {} when none ran."""
     try:
-        return json.loads(Path(mark).with_name(STATE_FILE).read_text(encoding="utf-8"))
+        state = json.loads(Path(mark).with_name(STATE_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return state if isinstance(state, dict) else {}
 
 
 def _stop(signum, frame):
