@@ -191,8 +191,10 @@ class Router:
             state.low_confidence_streak = 0
             return done("handoff", f"the customer asked for a human (said {keyword!r})" if keyword
                         else f"the customer asked for a human (intent {intent.label} {intent.score:.2f})")
-        if (self.cfg.greetings_first and intent.label in self.cfg.small_talk_intents and not intent.low_confidence
-                and (chit_chat(text) or about_assistant(text))):
+        small_talk = intent.label in self.cfg.small_talk_intents and not intent.low_confidence
+        # the second reading turned down the evidence it read: documents came near a question they do not answer
+        near_miss = lookup is not None and bool(getattr(lookup, "turned_down", False))
+        if small_talk and self.cfg.greetings_first and (chit_chat(text) or about_assistant(text)):
             # "hi", "谢谢", "在吗", "who are you?" always retrieve some passage; neither the second reading turning it
             # down nor a yes to the store-address row makes a greeting a shop question.
             state.low_confidence_streak = 0
@@ -205,13 +207,13 @@ class Router:
         if intent.label in self.cfg.complaint_intents and negative >= self.cfg.negative_handoff_score:
             return done("handoff", f"complaint with strongly negative sentiment ({negative:.2f} >= "
                                    f"{self.cfg.negative_handoff_score:.2f}) that the documents do not answer")
-        if intent.label in self.cfg.small_talk_intents and not intent.low_confidence:
-            if lookup is None or not getattr(lookup, "turned_down", False):
+        if small_talk:
+            if not near_miss:
                 return done("small_talk", "greeting or small talk")
             # "你们发海外吗" read as a greeting: small talk would answer "yes, we ship abroad" from nothing.
             reasons.append("sounds like small talk, but the documents came close: a shop question they do not answer")
         if intent.label in self.cfg.fallback_intents and not intent.low_confidence:
-            if lookup is None or not getattr(lookup, "turned_down", False) or not self.cfg.out_of_scope_near_documents:
+            if not (near_miss and self.cfg.out_of_scope_near_documents):
                 return done("fallback", "outside what the shop can help with")
             # "晚上几点下班呀" read as out of scope: a shop question all the same; "I can only help with our
             # products..." would not say that the documents do not answer it, nor offer a person.
