@@ -545,13 +545,31 @@ def _load_avg() -> str:
         return "n/a"
 
 
+def serve_shop(shop: Shop, workdir: Path, model: str | None = None, overrides: dict | None = None):
+    """The app's runtime for this shop, its documents ingested and every chat stage built and warm: (runtime, the
+    ingest report, ingest seconds, warm-up seconds)."""
+    from assistant.llm.base import Message
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(shop_settings(shop, workdir, model, overrides))
+    if runtime.kb is None:
+        raise RuntimeError(f"the knowledge base could not be built: {runtime.degraded.get('knowledge_base')}")
+    start = time.perf_counter()
+    report = runtime.kb.ingest([shop.docs], progress=False)  # what `python -m knowledge_base ingest` runs
+    if report.errors:
+        raise RuntimeError("; ".join(str(f.error) for f in report.errors))
+    ingest_s = time.perf_counter() - start
+    start = time.perf_counter()
+    runtime.chat  # noqa: B018 - builds every stage the chat uses (model, classifiers when routed, KB)
+    runtime.backend.generate([Message("user", "hi")], max_tokens=1)  # llama.cpp maps its weights
+    return runtime, report, ingest_s, time.perf_counter() - start
+
+
 def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: bool = True,
              overrides: dict | None = None, quiet: bool = False) -> dict:
     """Ingest one shop, serve it, ask its questions (ours + baselines) and score them."""
     import httpx
 
-    from assistant.llm.base import Message
-    from assistant.runtime import Runtime
     from assistant.web.server import BackgroundServer, create_app
 
     shop = load_shop(key)
@@ -561,20 +579,9 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
     systems = [s for s in SYSTEMS if no_docs or s != "no_docs"]
     answers: dict[str, list[tuple[str, dict | None, float]]] = {s: [] for s in systems}
     with tempfile.TemporaryDirectory(prefix="answers-bench-") as tmp:
-        settings = shop_settings(shop, Path(tmp), model, overrides)
+        runtime, report, ingest_s, warm_s = serve_shop(shop, Path(tmp), model, overrides)
+        settings = runtime.settings
         product_texts = _product_declines(settings)
-        runtime = Runtime(settings)
-        if runtime.kb is None:
-            raise RuntimeError(f"the knowledge base could not be built: {runtime.degraded.get('knowledge_base')}")
-        start = time.perf_counter()
-        report = runtime.kb.ingest([shop.docs], progress=False)  # what `python -m knowledge_base ingest` runs
-        if report.errors:
-            raise RuntimeError("; ".join(str(f.error) for f in report.errors))
-        ingest_s = time.perf_counter() - start
-        start = time.perf_counter()
-        runtime.chat  # noqa: B018 - builds every stage the chat uses (model, classifiers when routed, KB)
-        runtime.backend.generate([Message("user", "hi")], max_tokens=1)  # llama.cpp maps its weights
-        warm_s = time.perf_counter() - start
         with BackgroundServer(create_app(runtime)) as server, httpx.Client(timeout=900) as client:
             for i, q in enumerate(questions, start=1):
                 answers["ours"].append(ask(client, server.url, "support", q.turns))

@@ -73,21 +73,15 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def run_shop(key: str, messages: dict[str, list[dict]]) -> dict:
-    from assistant.llm.base import Message
-    from assistant.runtime import Runtime
     from assistant.web.customer import stream_answer
-    from bench.answers import load_shop, shop_settings
+    from bench.answers import load_shop, serve_shop
 
     shop = load_shop(key)
     arms: dict[str, list[dict]] = {"on": [], "off": []}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="small-talk-bench-") as tmp:
-        runtime = Runtime(shop_settings(shop, Path(tmp)))
-        report = runtime.kb.ingest([shop.docs], progress=False)
-        if report.errors:
-            raise RuntimeError("; ".join(str(f.error) for f in report.errors))
+        runtime = serve_shop(shop, Path(tmp))[0]
         chat = runtime.chat
-        runtime.backend.generate([Message("user", "hi")], max_tokens=1)
         router = chat.router
         for arm, on in (("off", False), ("on", True)):
             chat.cfg.small_talk_speaks_for_shop = not on
