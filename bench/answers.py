@@ -75,6 +75,8 @@ HEADLINES = [
     ("dev shop: answers with invented facts (rate)", "dev.ours.invented_rate", "dev.no_docs.invented_rate", "0"),
     ("dev shop: median seconds per answer, ours vs no documents", "dev.ours.median_s", "dev.no_docs.median_s",
      "<= 5 s"),
+    ("dev shop: seconds to the first piece of an answer p50, ours vs no documents",
+     "dev.ours.first_piece_median_s", "dev.no_docs.first_piece_median_s", "much sooner than the answer"),
     ("held-out shop: answerable questions right, ours vs best snippet", "heldout.ours.answerable_accuracy",
      "heldout.snippet.answerable_accuracy", ">= 0.85"),
     ("held-out shop: unanswerables declined, ours vs no documents", "heldout.ours.decline_rate",
@@ -85,6 +87,8 @@ HEADLINES = [
      "heldout.snippet.wrong_answers", "0"),
     ("held-out shop: median seconds per answer, ours vs no documents", "heldout.ours.median_s",
      "heldout.no_docs.median_s", "<= 5 s"),
+    ("held-out shop: seconds to the first piece of an answer p50, ours vs no documents",
+     "heldout.ours.first_piece_median_s", "heldout.no_docs.first_piece_median_s", "much sooner than the answer"),
     ("second held-out shop: answerable questions right, ours vs best snippet", "heldout2.ours.answerable_accuracy",
      "heldout2.snippet.answerable_accuracy", ">= 0.85"),
     ("second held-out shop: unanswerables declined, ours vs no documents", "heldout2.ours.decline_rate",
@@ -95,6 +99,8 @@ HEADLINES = [
      "heldout2.ours.wrong_answers", "heldout2.snippet.wrong_answers", "0"),
     ("second held-out shop: median seconds per answer, ours vs no documents", "heldout2.ours.median_s",
      "heldout2.no_docs.median_s", "<= 5 s"),
+    ("second held-out shop: seconds to the first piece of an answer p50, ours vs no documents",
+     "heldout2.ours.first_piece_median_s", "heldout2.no_docs.first_piece_median_s", "much sooner than the answer"),
 ]
 
 
@@ -390,8 +396,10 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def summarize(questions: list[Question], scores: list[dict], seconds: list[float], routed: bool) -> dict:
-    """Figures of one system on one shop (all rates in [0, 1])."""
+def summarize(questions: list[Question], scores: list[dict], seconds: list[float], routed: bool,
+              first_pieces: list[float | None] = ()) -> dict:
+    """Figures of one system on one shop (all rates in [0, 1]). `first_pieces`: seconds to each answer's first
+    piece of text, as the customer sees it stream (None: nothing streamed)."""
     pairs = list(zip(questions, scores, strict=True))
     answerable = [(q, s) for q, s in pairs if not q.decline]
     unanswerable = [s for q, s in pairs if q.decline]
@@ -419,6 +427,9 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
     out["wrong_shop_named"] = sum(s["wrong_shop"] for _, s in pairs)
     out["median_s"] = round(statistics.median(seconds), 2) if seconds else None
     out["p95_s"] = round(_pct(seconds, 0.95), 2) if seconds else None
+    firsts = [f for f in first_pieces if f is not None]
+    out["first_piece_median_s"] = round(statistics.median(firsts), 2) if firsts else None
+    out["first_piece_p95_s"] = round(_pct(firsts, 0.95), 2) if firsts else None
     out["by_kind"] = {k: rate([s["correct"] for q, s in pairs if q.kind == k]) for k in KINDS
                       if any(q.kind == k for q in questions)}
     return out
@@ -508,24 +519,45 @@ def persona_prompt(settings, shop: Shop, lang: str) -> str:
         return settings.chat.system_prompt or role_prompt(shop)
 
 
-def ask(client, url: str, model: str, turns: list[str], system: str | None = None) -> tuple[str, dict | None, float]:
-    """The turns one by one, as a customer types them, each answer kept in the history the client sends;
-    returns the last answer, its route and its seconds (an HTTP failure is answer '' with route 'error')."""
+def ask(client, url: str, model: str, turns: list[str], system: str | None = None
+        ) -> tuple[str, dict | None, float, float | None]:
+    """The turns one by one, as a customer types them (streamed, as the widget reads them), each answer kept in the
+    history the client sends; returns the last answer, its route, its seconds and the seconds to its first piece
+    of text (an HTTP failure is answer '' with route 'error')."""
     messages = [{"role": "system", "content": system}] if system else []
-    text, route, seconds = "", None, 0.0
+    text, route, seconds, first = "", None, 0.0, None
     for turn in turns:
         messages.append({"role": "user", "content": turn})
         start = time.perf_counter()
         try:
-            r = client.post(f"{url}/v1/chat/completions", json={"model": model, "messages": messages})
-            r.raise_for_status()
-            body = r.json()
-            text, route = body["choices"][0]["message"]["content"] or "", body.get("route")
+            text, route, first = _streamed(client, url, {"model": model, "messages": messages, "stream": True}, start)
         except Exception as exc:  # noqa: BLE001 - one failed request is one wrong answer, not a lost run
-            text, route = "", {"action": "error", "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}
+            text, route, first = "", {"action": "error", "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}, None
         seconds = time.perf_counter() - start
         messages.append({"role": "assistant", "content": text})
-    return text, route, seconds
+    return text, route, seconds, first
+
+
+def _streamed(client, url: str, body: dict, start: float) -> tuple[str, dict | None, float | None]:
+    """One streamed completion: (its text, its route, seconds from `start` to the first piece of text). The last
+    chunk carries the route, and the final text when the output check replaced what had streamed."""
+    pieces, route, first = [], None, None
+    with client.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[len("data: "):])
+            if "error" in chunk:
+                raise RuntimeError(str(chunk["error"].get("message", chunk["error"]))[:300])
+            piece = (chunk["choices"][0].get("delta") or {}).get("content") or ""
+            if piece.strip() and first is None:
+                first = time.perf_counter() - start
+            pieces.append(piece)
+            route = chunk.get("route", route)
+            if chunk.get("replaced"):
+                pieces = [chunk.get("text") or ""]
+    return "".join(pieces), route, first
 
 
 def best_snippet(kb, turns: list[str]) -> tuple[str, float]:
@@ -577,7 +609,7 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
     doc_numbers = shop_numbers(shop)
     load_before = _load_avg()
     systems = [s for s in SYSTEMS if no_docs or s != "no_docs"]
-    answers: dict[str, list[tuple[str, dict | None, float]]] = {s: [] for s in systems}
+    answers: dict[str, list[tuple[str, dict | None, float, float | None]]] = {s: [] for s in systems}
     with tempfile.TemporaryDirectory(prefix="answers-bench-") as tmp:
         runtime, report, ingest_s, warm_s = serve_shop(shop, Path(tmp), model, overrides)
         settings = runtime.settings
@@ -586,7 +618,7 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
             for i, q in enumerate(questions, start=1):
                 answers["ours"].append(ask(client, server.url, "support", q.turns))
                 snippet, snippet_s = best_snippet(runtime.kb, q.turns)
-                answers["snippet"].append((snippet, None, snippet_s))
+                answers["snippet"].append((snippet, None, snippet_s, snippet_s))
                 if no_docs:
                     answers["no_docs"].append(ask(client, server.url, "base", q.turns,
                                                   system=persona_prompt(settings, shop, q.lang)))
@@ -600,13 +632,14 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
                     "chunks": report.chunks_added, "ingest_s": round(ingest_s, 1), "warm_up_s": round(warm_s, 1)}
     scored = {}
     for system, rows in answers.items():
-        scored[system] = [score_answer(q, text, route, doc_numbers, product_texts) for q, (text, route, _) in
+        scored[system] = [score_answer(q, text, route, doc_numbers, product_texts) for q, (text, route, *_) in
                           zip(questions, rows, strict=True)]
-        for s, (_, route, _) in zip(scored[system], rows, strict=True):
+        for s, (_, route, *_) in zip(scored[system], rows, strict=True):
             if (route or {}).get("action") == "error":  # a failed request is wrong, but invents nothing
                 s.update(correct=False, declined=False, invented=False)
-        result[system] = summarize(questions, scored[system], [sec for *_, sec in rows], routed=system == "ours")
-        result[system]["errors"] = sum((route or {}).get("action") == "error" for _, route, _ in rows)
+        result[system] = summarize(questions, scored[system], [r[2] for r in rows], routed=system == "ours",
+                                   first_pieces=[r[3] for r in rows])
+        result[system]["errors"] = sum((route or {}).get("action") == "error" for _, route, *_ in rows)
     result["load_avg_before"], result["load_avg_after"] = load_before, _load_avg()
     if key == "dev":  # the held-out shop's failures are never listed or written
         result["failing_ids"] = failing_ids(questions, scored["ours"])
@@ -622,8 +655,9 @@ def write_details(questions: list[Question], answers: dict, scored: dict) -> Pat
         for i, q in enumerate(questions):
             row = {"id": q.id, "kind": q.kind, "lang": q.lang, "turns": q.turns, "expect": q.expect or "decline"}
             for system in answers:
-                text, route, sec = answers[system][i]
+                text, route, sec, first = answers[system][i]
                 row[system] = {"answer": text, "route": (route or {}).get("action"), "seconds": round(sec, 2),
+                               "first_piece_s": None if first is None else round(first, 2),
                                **scored[system][i]}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
@@ -659,8 +693,7 @@ def render(results: dict) -> str:
                   f"{r['load_avg_after']}", f"{'':28}" + "".join(f"{s:>10}" for s in systems)]
         rows = ["answerable_accuracy", "answerable_accuracy_zh", "answerable_accuracy_en", "decline_rate",
                 "invented_rate", "wrong_answers", "misroute_rate", "leaks", "wrong_shop_named", "other_language_answers",
-                "errors", "median_s",
-                "p95_s"]
+                "errors", "median_s", "p95_s", "first_piece_median_s", "first_piece_p95_s"]
         for row in rows:
             lines.append(f"{row:28}" + "".join(f"{str(r[s].get(row, '-')):>10}" for s in systems))
         for kind in KINDS:

@@ -3,6 +3,7 @@ the real app path on FakeBackend + fake embeddings (seconds)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -196,12 +197,17 @@ def test_three_dev_questions_go_through_the_app_and_are_scored_beside_both_basel
         figures = result[system]
         assert figures["errors"] == 0 and set(figures["by_kind"]) == {"faq_paraphrase", "unanswerable", "followup"}
         assert 0.0 <= figures["answerable_accuracy"] <= 1.0 and figures["median_s"] is not None
+        # answers stream as the widget reads them: the first piece comes no later than the whole answer
+        assert figures["first_piece_median_s"] is not None
+        assert figures["first_piece_median_s"] <= figures["median_s"], figures
     assert "misroute_rate" in result["ours"] and "misroute_rate" not in result["snippet"]
     # FakeBackend answers "(fake answer to: <question>)": an echo, and never a decline
     assert result["no_docs"]["leaks"] >= 2 and result["no_docs"]["decline_rate"] == 0.0
     assert "un01" in result["failing_ids"]["not_declined"]
     rows = (tmp_path / "out" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 3
+    for row in map(json.loads, rows):
+        assert row["ours"]["answer"] and 0 < row["ours"]["first_piece_s"] <= row["ours"]["seconds"], row["ours"]
     assert "dev shop" in answers.render({"dev": result})
 
 
