@@ -28,7 +28,13 @@ from assistant.citations import Citation
 from assistant.llm.base import Message
 from knowledge_base.grounding import Evidence, adds_asked_words, unsupported, word_overlap
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import end_sentence, has_cjk, normalize_question, without_unasked_yes
+from knowledge_base.text import (
+    end_sentence,
+    has_cjk,
+    normalize_question,
+    without_unasked_yes,
+    without_yes_lead,
+)
 
 NOT_FOUND = "NOT_FOUND"
 # What must never reach a customer's text: citation marks, file paths, our own sentinel.
@@ -158,6 +164,8 @@ def echoes(answer: str, question: str) -> bool:
     return answer.strip().endswith(("?", "？")) and word_overlap(question, answer) > 0.6
 
 
+# Between a page's name and the site's in a title: "Returns — Aurora Home", "Ember H2 | Slow Ember".
+_SITE_NAME = re.compile(r"\s+[—|·]\s+")
 _TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
 STYLES = ("extract", "phrase")
 
@@ -180,11 +188,13 @@ def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
         text = f"{cells[0]}: {' / '.join(cells[1:])}" if len(cells) > 1 else cells[0]
     title = context.split(" > ")[0].split(" – ")[0].strip()
     heading = context.split(" > ")[-1].split(" – ")[-1].strip()
+    # "保修政策 — 慢焙咖啡茶社" names the page and then the site: the customer is on the site already.
+    page = _SITE_NAME.split(title)[0].strip() or title
     labelled = re.search(r"[:：]", text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
     if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():
         return f"{heading}：{text}" if re.search(r"[\u4e00-\u9fff]", heading) else f"{heading}: {text}"
-    if title and len(text) < 40 and ":" in text[:20] and title.lower() not in text.lower():
-        text = f"{title} – {text}"
+    if page and len(text) < 40 and ":" in text[:20] and page.lower() not in text.lower():
+        text = f"{page} – {text}"
     return text
 
 
@@ -274,7 +284,10 @@ class Answerer:
                     and adds_asked_words(lookup.question, best.text, best.context, e.text)):
                 chosen.append(e)
                 break
-        said = _one_after_another([readable(e.text, e.context, e.list_item) for e in chosen])
+        # A second sentence's own "Yes." answers the question it was written for, not the customer's: after "Gift
+        # cards cannot be refunded." it read as a yes.
+        shown = [readable(e.text, e.context, e.list_item) for e in chosen]
+        said = _one_after_another(shown[:1] + [without_yes_lead(s) for s in shown[1:]])
         return without_unasked_yes(said, lookup.question)
 
     def finish(self, lookup: Lookup, question: str, draft: str | None) -> GroundedAnswer:

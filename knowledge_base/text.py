@@ -129,14 +129,19 @@ _WH = re.compile(r"\b(?:what|where|when|which|who|whom|whose|why|how)\b|哪|什�
                  re.IGNORECASE)
 
 
+def without_yes_lead(sentence: str) -> str:
+    """`sentence` without a positive word opening it ("Yes. If the price drops…" -> "If the price drops…"), when
+    something follows it."""
+    m = _YES_LEAD.match(sentence or "")
+    rest = sentence[m.end():] if m else ""
+    return rest[:1].upper() + rest[1:] if m and len(rest.strip()) >= 4 else sentence
+
+
 def without_unasked_yes(answer: str, *questions: str) -> str:
     """`answer` without a positive word opening it when `questions` ask what, where, how… and none asks yes or no:
     a curated answer written for "杭州有门店吗？" ("有。门店地址：…") also answers "门店在哪？", where the "有。" reads
     oddly. A question with neither ("voucher for a friend available?") keeps it: elliptical questions are yes/no."""
-    m = _YES_LEAD.match(answer or "")
-    rest = answer[m.end():] if m else ""
     asked = [q for q in questions if q]
-    if (not m or len(rest.strip()) < 4 or not any(_WH.search(q) for q in asked)
-            or any(asks_yes_or_no(q) for q in asked)):
+    if not any(_WH.search(q) for q in asked) or any(asks_yes_or_no(q) for q in asked):
         return answer
-    return rest[:1].upper() + rest[1:]
+    return without_yes_lead(answer)

@@ -270,8 +270,11 @@ def test_a_list_item_is_answered_under_its_heading_not_alone():
     assert readable(prose.text, prose.context, prose.list_item) == "礼品卡可在结账时使用。"
     english = "Returns — Shop > Kettles > Not covered by the warranty"
     assert readable("Limescale damage.", english, True) == "Not covered by the warranty: Limescale damage."
-    # An item that names itself keeps the old rule: its page says whose it is, not its heading.
-    assert readable("Pour-over: 20-26 clicks", "Ember H2 — Shop > Settings", True) == "Ember H2 — Shop – Pour-over: 20-26 clicks"
+    # An item that names itself keeps the old rule: its page says whose it is, not its heading (nor the site's name
+    # after the page's in the title: the customer is on the site).
+    assert readable("Pour-over: 20-26 clicks", "Ember H2 — Shop > Settings", True) == "Ember H2 – Pour-over: 20-26 clicks"
+    assert readable("| 电动磨豆机 | 2 年 |", "保修政策 — 慢焙咖啡茶社") == "保修政策 – 电动磨豆机: 2 年"
+    assert readable("Weight: 640 g", "Ember H2 Hand Grinder | Slow Ember") == "Ember H2 Hand Grinder – Weight: 640 g"
     # A list straight under the page title: the title says nothing the item needs.
     assert readable("Gift cards.", "Returns — Shop", True) == "Gift cards."
 
@@ -327,6 +330,29 @@ def test_a_second_sentence_is_added_only_for_a_content_word_of_the_question():
     burrs = Lookup("whats the burr size on the H2 hand grinder", "en", best_score=0.9, evidence_score=0.95,
                    answerable=True, evidence=[burr, size])
     assert "18 cm" not in answerer.extractive(burrs), answerer.extractive(burrs)
+
+
+def test_a_second_sentence_does_not_open_with_its_own_yes():
+    """"Can I get a refund for the gift card I bought?" got "Gift cards cannot be returned or refunded. Yes. If the
+    price of an item you bought drops…": the FAQ row's "Yes." answered its own question, and read as a yes to the
+    customer's. The first sentence's polarity is the answer and stays."""
+    from knowledge_base.answer import Answerer, Lookup
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    def sentence(text, score):
+        return Evidence(text, SearchHit("c", score, text, "faq.csv", "", chunk_id="c", vector_score=score), score)
+
+    answerer = Answerer(lambda lang: "Answer from the facts.", lambda lang: "I don't know.", style="extract")
+    gift = Lookup("Can I get a refund for the gift card I bought?", "en", best_score=0.9, evidence_score=0.97,
+                  answerable=True, evidence=[sentence("Gift cards cannot be returned or refunded.", 0.967),
+                                             sentence("Yes. If the price of an item you bought drops within 7 days, "
+                                                      "we refund the difference.", 0.952)])
+    assert answerer.extractive(gift) == ("Gift cards cannot be returned or refunded. If the price of an item you "
+                                         "bought drops within 7 days, we refund the difference."), answerer.extractive(gift)
+    zh = Lookup("礼品卡可以退吗，多久到账", "zh", best_score=0.9, evidence_score=0.95, answerable=True,
+                evidence=[sentence("可以。礼品卡 7 天内可退", 0.95), sentence("是的，退款 3 个工作日内到账", 0.94)])
+    assert answerer.extractive(zh) == "可以。礼品卡 7 天内可退。 退款 3 个工作日内到账", answerer.extractive(zh)
 
 
 @pytest.mark.parametrize("sentence,shown", [
