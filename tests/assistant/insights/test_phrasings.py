@@ -33,6 +33,63 @@ def test_default_ticks_follow_the_configured_fit(runtime):
     assert [v["keep"] for v in tick(None, GIFT, [ON_TOPIC, STRAY], 0.5)] == [True, True]
 
 
+class ReaderOf:
+    """A second reader whose log odds are queued per phrasing (FakeBackend reads a number as log odds)."""
+
+    def __init__(self, *odds):
+        from assistant.llm.fake import FakeBackend
+
+        self.backend, self.prompt = FakeBackend([str(o) for o in odds]), "Does the TEXT state it? YES or NO"
+
+
+def test_the_reader_unticks_a_phrasing_the_fit_would_tick(runtime):
+    """"pause my food box" grouped with the newsletter's unsubscribe answer: both were gaps, so no passage suited it
+    better and the fit ticked it. The reader reads each phrasing the fit ticks against the new answer."""
+    from assistant.insights.phrasings import tick
+
+    other = {"lang": "en", "question": "can I pause my monthly food box", "turn_ids": [104]}
+    reader = ReaderOf(2.5, -3.0)
+    ticked = tick(runtime.kb, GIFT, [ON_TOPIC, other], -1.0, reader, -1.0)
+    assert [v["keep"] for v in ticked] == [True, False] and [v["reading"] for v in ticked] == [2.5, -3.0]
+    # the reader read the answer row against the phrasing, with the second reading's own prompt
+    prompt = reader.backend.last_prompt
+    assert prompt[0].content == reader.prompt and "gift cards from ¥100" in prompt[1].content
+    assert "can I pause my monthly food box" in prompt[1].content
+    # a phrasing the fit already unticked is not read; nor is the answer's own question; no reader, no reading
+    reader = ReaderOf(4.0)
+    same = {"lang": "en", "question": "do you sell gift cards", "turn_ids": [7]}
+    ticked = tick(runtime.kb, GIFT, [STRAY, same, ON_TOPIC], runtime.settings.insights.variant_min_fit, reader, -1.0)
+    assert [v["keep"] for v in ticked] == [False, True, True] and len(reader.backend.calls) == 1
+    assert all("reading" not in v for v in tick(runtime.kb, GIFT, [ON_TOPIC], -1.0, None, -1.0))
+
+
+def test_a_failed_reading_leaves_the_fits_tick(runtime):
+    from assistant.insights.phrasings import tick
+
+    class Broken:
+        prompt = "?"
+
+        class backend:  # noqa: N801 - stands in for an object with the method
+            @staticmethod
+            def yes_log_odds(messages):
+                raise RuntimeError("model gone")
+
+    assert tick(runtime.kb, GIFT, [ON_TOPIC], -1.0, Broken(), -1.0)[0]["keep"]
+
+
+def test_propose_reads_with_the_runtimes_reader_when_configured(runtime):
+    from assistant.insights import faq
+
+    other = {"lang": "en", "question": "can I pause my monthly food box", "turn_ids": [104]}
+    runtime.component("phrasing_reader", lambda: ReaderOf(3.0, -2.0))
+    runtime.settings.insights.variant_min_reading = -1.0
+    p = faq.propose(runtime, GIFT, [101, 104], by="agent", variants=[ON_TOPIC, other])
+    assert [v["keep"] for v in p.variants] == [True, False]
+    runtime.settings.insights.variant_min_reading = None  # off (the default): the fit alone
+    p = faq.propose(runtime, GIFT, [101, 104], by="agent", variants=[ON_TOPIC, other])
+    assert [v["keep"] for v in p.variants] == [True, True] and "reading" not in p.variants[1]
+
+
 def test_the_answers_own_question_is_never_unticked(runtime):
     from assistant.insights.phrasings import tick
 
@@ -93,6 +150,16 @@ def test_variant_min_fit_is_validated(value):
 
     with pytest.raises(ConfigError, match="variant_min_fit"):
         InsightsConfig(variant_min_fit=value)
+
+
+@pytest.mark.parametrize("value", [-25.0, 21.0])
+def test_variant_min_reading_is_validated(value):
+    from assistant.errors import ConfigError
+    from assistant.insights.config import InsightsConfig
+
+    with pytest.raises(ConfigError, match="variant_min_reading"):
+        InsightsConfig(variant_min_reading=value)
+    assert InsightsConfig(variant_min_reading=None).variant_min_reading is None
 
 
 def test_the_other_languages_question_is_the_phrasing_nearest_the_label():
