@@ -220,8 +220,14 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
                                {k: int(v) for k, v in g.language.value_counts().items()},
                                reasons, shown, [int(i) for i in g.turn_id], list(dict.fromkeys(g.session_id)),
                                questions=phrasings))
-    groups.sort(key=lambda x: (-x.score, -x.last_seen.timestamp()))
-    return groups
+    return ranked(groups)
+
+
+def ranked(groups: list[GapGroup]) -> list[GapGroup]:
+    """Best first: the score as the report shows it (two decimals), then the latest question. The unrounded score
+    also weighs the seconds between questions asked minutes apart: groups asked equally often were ordered by how
+    fast the questions happened to come, and a replay put different groups in the top 10 on a faster machine."""
+    return sorted(groups, key=lambda g: (-round(g.score, 2), -g.last_seen.timestamp()))
 
 
 def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -> list[GapGroup]:

@@ -86,6 +86,29 @@ def test_candidates_and_ranking_by_count_and_recency():
     assert parking.count == 2 and parking.score < groups[0].score
 
 
+def test_groups_asked_equally_often_rank_by_their_latest_question_not_by_seconds():
+    """Two groups of two conversations each, asked minutes apart: the unrounded score weighed the seconds between
+    questions (4 minutes apart scored below 30 seconds apart), so a replay's top 10 depended on how fast the
+    questions came. The score as shown ties them, and the group asked last comes first."""
+    from assistant.insights.gaps import GapGroup, ranked
+
+    now = datetime(2026, 5, 1, 12)
+
+    def group(label, minutes_ago):
+        times = [now - timedelta(minutes=m) for m in minutes_ago]
+        weights = sum(0.5 ** ((now - t).total_seconds() / 86400 / 7) for t in times)
+        return GapGroup(label, label, 2, 2, weights, min(times), max(times), {"en": 2}, {"declined": 2}, [], [1, 2],
+                        ["a", "b"])
+
+    spread, close = group("asked 4 minutes apart, latest 1 min ago", (5, 1)), group("30 s apart", (2.5, 2))
+    assert close.score > spread.score  # by a hair: the seconds between the questions
+    assert [g.label for g in ranked([close, spread])] == [spread.label, close.label]
+    # a real difference in recency (days) still ranks first, and so does a larger count
+    week_old = group("a week old", (7 * 24 * 60, 7 * 24 * 60 - 1))
+    three = GapGroup("three", "three", 3, 3, 2.5, now, now, {"en": 3}, {"declined": 3}, [], [1, 2, 3], ["a"])
+    assert [g.label for g in ranked([week_old, spread, three])] == ["three", spread.label, "a week old"]
+
+
 def test_one_click_faq_makes_the_assistant_answer(runtime):
     from assistant.insights import faq, gaps
 
