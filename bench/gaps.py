@@ -219,6 +219,9 @@ def use_tick_reader(runtime, model: str):
     from assistant.llm.config import LLMConfig
     from knowledge_base.second_reading import Verifier
 
+    cfg = runtime.settings.insights
+    if cfg.variant_min_reading is None:  # what the flag measures, whatever the shipped default
+        cfg.variant_min_reading = -1.0
     backend = build_backend(LLMConfig(backend="llamacpp", model=model, n_ctx=2048, max_tokens=4, temperature=0.0,
                                       startup_probe=False))
     return runtime.component("phrasing_reader", lambda: Verifier(backend, runtime.shop.text("verify_prompt", "en")))
