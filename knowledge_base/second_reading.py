@@ -55,9 +55,7 @@ class Verifier:
     def _reading(self, lookup: Lookup, sentence: Evidence, measure: bool = False) -> tuple[bool, bool, float | None]:
         """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
         of the YES when it states it and they were read (always with `measure`), else None)."""
-        messages = [Message("system", self.prompt),
-                    Message("user", f"TEXT:\n- {sentence.quoted}\n\nQUESTION: {lookup.question}\n\n"
-                                    "Does the TEXT state what the QUESTION asks? YES or NO")]
+        messages = self.messages(lookup.question, sentence.quoted)
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
             stated, odds = self._yes_odds(messages, measure)
@@ -68,6 +66,12 @@ class Verifier:
         if odds >= self.faq_recheck_below:
             return True, False, odds
         return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True, odds
+
+    def messages(self, question: str, text: str) -> list[Message]:
+        """The one question the reader answers: does `text` state what `question` asks?"""
+        return [Message("system", self.prompt),
+                Message("user", f"TEXT:\n- {text}\n\nQUESTION: {question}\n\n"
+                                "Does the TEXT state what the QUESTION asks? YES or NO")]
 
     def _same_question(self, lookup: Lookup, sentence: Evidence) -> list[Message]:
         return [Message("system", self.faq_prompt),

@@ -47,14 +47,10 @@ def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
 
 def reading_odds(reader, rows: list[dict], question: dict) -> float:
     """The reader's log odds of YES that the answer (the row in the phrasing's language, else the first) states
-    what the phrasing asks: the prompt of the second reading, with the answer as the TEXT."""
-    from assistant.llm.base import Message
-
+    what the phrasing asks: the second reading's own question, with the answer row as the TEXT."""
     answer = next((r for r in rows if r["lang"] == question.get("lang")), rows[0])
-    return float(reader.backend.yes_log_odds([
-        Message("system", reader.prompt),
-        Message("user", f"TEXT:\n- {answer['question']}: {answer['answer']}\n\nQUESTION: {question['question']}\n\n"
-                        "Does the TEXT state what the QUESTION asks? YES or NO")]))
+    return float(reader.backend.yes_log_odds(reader.messages(question["question"],
+                                                             f"{answer['question']}: {answer['answer']}")))
 
 
 def tick(kb, rows: list[dict], variants: list[dict], min_fit: float, reader=None,

@@ -33,13 +33,12 @@ def test_default_ticks_follow_the_configured_fit(runtime):
     assert [v["keep"] for v in tick(None, GIFT, [ON_TOPIC, STRAY], 0.5)] == [True, True]
 
 
-class ReaderOf:
-    """A second reader whose log odds are queued per phrasing (FakeBackend reads a number as log odds)."""
+def ReaderOf(*odds):  # noqa: N802 - reads as the thing it builds
+    """The second reader on a FakeBackend whose replies are the log odds, one per phrasing read."""
+    from assistant.llm.fake import FakeBackend
+    from knowledge_base.second_reading import Verifier
 
-    def __init__(self, *odds):
-        from assistant.llm.fake import FakeBackend
-
-        self.backend, self.prompt = FakeBackend([str(o) for o in odds]), "Does the TEXT state it? YES or NO"
+    return Verifier(FakeBackend([str(o) for o in odds]), "Does the TEXT state it? YES or NO")
 
 
 def test_the_reader_unticks_a_phrasing_the_fit_would_tick(runtime):
@@ -66,15 +65,13 @@ def test_the_reader_unticks_a_phrasing_the_fit_would_tick(runtime):
 def test_a_failed_reading_leaves_the_fits_tick(runtime):
     from assistant.insights.phrasings import tick
 
-    class Broken:
-        prompt = "?"
+    reader = ReaderOf()
 
-        class backend:  # noqa: N801 - stands in for an object with the method
-            @staticmethod
-            def yes_log_odds(messages):
-                raise RuntimeError("model gone")
+    def gone(messages, **opts):
+        raise RuntimeError("model gone")
 
-    assert tick(runtime.kb, GIFT, [ON_TOPIC], -1.0, Broken(), -1.0)[0]["keep"]
+    reader.backend.yes_log_odds = gone
+    assert tick(runtime.kb, GIFT, [ON_TOPIC], -1.0, reader, -1.0)[0]["keep"]
 
 
 def test_propose_reads_with_the_runtimes_reader_when_configured(runtime):
