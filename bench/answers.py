@@ -49,6 +49,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "bench" / "data" / "answers"
@@ -530,7 +531,10 @@ def ask(client, url: str, model: str, turns: list[str], system: str | None = Non
         messages.append({"role": "user", "content": turn})
         start = time.perf_counter()
         try:
-            text, route, first = _streamed(client, url, {"model": model, "messages": messages, "stream": True}, start)
+            reply = streamed_completion(client, url, {"model": model, "messages": messages, "stream": True})
+            if reply.error:
+                raise RuntimeError(reply.error)
+            text, route, first = reply.text, reply.route, reply.first_s
         except Exception as exc:  # noqa: BLE001 - one failed request is one wrong answer, not a lost run
             text, route, first = "", {"action": "error", "reasons": [f"{type(exc).__name__}: {exc}"[:300]]}, None
         seconds = time.perf_counter() - start
@@ -538,26 +542,40 @@ def ask(client, url: str, model: str, turns: list[str], system: str | None = Non
     return text, route, seconds, first
 
 
-def _streamed(client, url: str, body: dict, start: float) -> tuple[str, dict | None, float | None]:
-    """One streamed completion: (its text, its route, seconds from `start` to the first piece of text). The last
+class StreamedReply(NamedTuple):
+    text: str
+    route: dict | None
+    first_s: float | None  # seconds to the first piece of text (None: no text came)
+    seconds: float  # seconds to the end of the stream
+    pieces: int  # pieces with text as they came (more than one: the text streamed)
+    error: str  # the HTTP status or the stream's error object ('' when none)
+
+
+def streamed_completion(client, url: str, body: dict) -> StreamedReply:
+    """One streamed /v1 completion (`body` with "stream": true), read to its end and timed from this call. The last
     chunk carries the route, and the final text when the output check replaced what had streamed."""
-    pieces, route, first = [], None, None
+    start = time.perf_counter()
+    pieces, route, first, error, streamed = [], None, None, "", 0
     with client.stream("POST", f"{url}/v1/chat/completions", json=body) as r:
-        r.raise_for_status()
+        if r.is_error:
+            r.read()
+            error = f"HTTP {r.status_code}: {r.text[:200]}"
         for line in r.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             chunk = json.loads(line[len("data: "):])
             if "error" in chunk:
-                raise RuntimeError(str(chunk["error"].get("message", chunk["error"]))[:300])
+                error = str(chunk["error"].get("message", chunk["error"]))[:300]
+                continue
             piece = (chunk["choices"][0].get("delta") or {}).get("content") or ""
             if piece.strip() and first is None:
                 first = time.perf_counter() - start
+            streamed += bool(piece)
             pieces.append(piece)
             route = chunk.get("route", route)
             if chunk.get("replaced"):
                 pieces = [chunk.get("text") or ""]
-    return "".join(pieces), route, first
+    return StreamedReply("".join(pieces), route, first, time.perf_counter() - start, streamed, error)
 
 
 def best_snippet(kb, turns: list[str]) -> tuple[str, float]:

@@ -133,17 +133,12 @@ def ttft_http(url: str, runtime, question: str) -> tuple[float, bool]:
 
     reset(runtime.backend)
     reset(getattr(runtime.chat.verifier, "backend", None))  # or it re-reads what the chat path just read
+    from bench.answers import streamed_completion
+
     body = {"model": "support", "stream": True, "messages": [{"role": "user", "content": question}]}
-    start = time.perf_counter()
-    elapsed, pieces = None, 0
-    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=120) as r:
-        for line in r.iter_lines():  # read to the end, so the next run starts on an idle model
-            if line.startswith("data: {"):
-                delta = (json.loads(line[6:]).get("choices") or [{}])[0].get("delta", {}).get("content") or ""
-                pieces += bool(delta)
-                if elapsed is None and delta.strip():
-                    elapsed = time.perf_counter() - start
-    return (elapsed if elapsed is not None else time.perf_counter() - start), pieces > 1
+    with httpx.Client(timeout=120) as client:  # read to the end, so the next run starts on an idle model
+        reply = streamed_completion(client, url, body)
+    return (reply.first_s if reply.first_s is not None else reply.seconds), reply.pieces > 1
 
 
 def sessions_over_api(url: str, n: int) -> dict:
