@@ -81,14 +81,13 @@ def _test_suite(args, settings) -> int:
 def _init(args) -> int:
     from pathlib import Path
 
-    from assistant.config import load_config
     from assistant.scaffold import ShopDetails, scaffold
 
     details = ShopDetails(args.name, args.name_zh, args.email, args.phone, args.language, args.currency.upper(),
                           args.description)
     folder = Path(args.dir).resolve()
+    # scaffold() loads the new config before writing anything: a bad --email etc. fails clearly, leaving no files
     written = scaffold(folder, details, force=args.force)
-    load_config(folder / "config.yaml")  # the new config must load: a bad --email etc. fails here, clearly
     print(f"created {len(written)} files in {folder}")
     print(f"next: edit {folder / 'config.yaml'} and replace the examples in {folder / 'knowledge'}, then")
     print(f"  python -m assistant prepare --config {folder / 'config.yaml'}")

@@ -40,7 +40,7 @@ def setup_logging(verbose: bool = False) -> None:
     logging.getLogger("bitsandbytes").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def read_text_lines(path: Path, what: str = "input file") -> list[str]:
+def read_text_lines(path: Path, what: str = "input file", fallback: str = "") -> list[str]:
     """A UTF-8 text file's lines (BOM tolerated); missing, folder, binary or other-encoding input is a one-line
     InputError naming the file (and the line of a bad byte), never a traceback."""
     try:
@@ -51,14 +51,26 @@ def read_text_lines(path: Path, what: str = "input file") -> list[str]:
         raise InputError(f"input is a directory, not a text file: {path}") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    return decode_text_lines(data, path, what, fallback)
+
+
+def decode_text_lines(data: bytes, name: object, what: str = "input file", fallback: str = "") -> list[str]:
+    """`read_text_lines` for bytes already read (stdin). `fallback` (e.g. gb18030) is tried when the text is not
+    UTF-8, for readers that accept what Chinese Windows saves; the iconv hint comes only when that fails too."""
     if b"\0" in data:
-        raise InputError(f"{what} {path} contains NUL bytes: this looks like a binary file, not text")
+        raise InputError(f"{what} {name} contains NUL bytes: this looks like a binary file, not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{what} {path} is not UTF-8 ({exc.reason} at byte {exc.start}, line {line}); "
-                         "convert it first, e.g. iconv -f GBK -t UTF-8") from None
+        try:
+            text = data.decode(fallback) if fallback else None
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            line = data.count(b"\n", 0, exc.start) + 1
+            also, source = (f" nor {fallback.upper()}", "ENCODING") if fallback else ("", "GBK")
+            raise InputError(f"{what} {name} is not UTF-8{also} ({exc.reason} at byte {exc.start}, line {line}); "
+                             f"convert it first, e.g. iconv -f {source} -t UTF-8") from None
     # Lines end at \n, \r\n or \r only (as a file iterates), not at the other separators str.splitlines
     # knows: JSONL may hold a raw U+2028 inside a string.
     return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]

@@ -42,6 +42,26 @@ class Runtime(ModelServing):
             install_log_redaction(self.settings.privacy)
         except (ImportError, AttributeError) as exc:
             log.warning("log redaction unavailable: %s", exc)
+        self._warn_placeholders()
+
+    def _warn_placeholders(self) -> None:
+        """A shop fresh from `init` answers customers from its example documents ("REPLACE ME: e.g. Orders
+        arrive in 3-5 working days."): say so at start, in the log and in /healthz's degraded list, without
+        stopping the app (the shop may be trying it out)."""
+        app, kb = getattr(self.settings, "app", None), getattr(self.settings, "knowledge_base", None)
+        if not getattr(app, "ingest_demo_kb", False) or kb is None:
+            return  # the app serves what was ingested, not this folder
+        from assistant.config import resolve_path
+        from assistant.scaffold import PLACEHOLDER, placeholder_documents
+
+        folder = resolve_path(kb.demo_path)
+        found = placeholder_documents(folder) if folder is not None else []
+        if found:
+            names = ", ".join(str(p.relative_to(folder)) for p in found)
+            msg = (f"{len(found)} example document(s) from `init` still hold placeholder text ({PLACEHOLDER}) that "
+                   f"customers are answered with: edit or delete {names} in {folder}")
+            log.warning("knowledge base: %s", msg)
+            self.degraded["knowledge_base_examples"] = msg
 
     def _get(self, name: str, build: Callable[[], Any], required: bool = False) -> Any:
         with self._lock:

@@ -187,19 +187,9 @@ def _pdf_bytes(line: str) -> bytes:
     return bytes(out)
 
 
-def scaffold(folder: Path, details: ShopDetails, force: bool = False) -> list[Path]:
-    """Write a new shop's folder; refuses to overwrite a non-empty one unless `force`."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} exists and is not a folder")
-    if folder.exists() and any(folder.iterdir()) and not force:
-        raise InputError(f"{folder} is not empty; pick a new folder (or pass --force to write over it)")
-    if details.language not in ("en", "zh"):
-        raise InputError(f"--language must be en or zh, got {details.language!r}")
-    if not details.name.strip():
-        raise InputError("--name must not be empty")
+def _files(folder: Path, details: ShopDetails) -> dict[str, bytes | str]:
     names = {"en": details.name} | ({"zh": details.name_zh} if details.name_zh else {})
-    files: dict[str, bytes | str] = {
+    return {
         "config.yaml": config_yaml(details),
         "README.md": README_MD.format(name=details.name, dir=folder),
         "brand.yaml": BRAND_YAML.format(name=details.name, names=yaml.safe_dump(names, allow_unicode=True,
@@ -214,16 +204,114 @@ def scaffold(folder: Path, details: ShopDetails, force: bool = False) -> list[Pa
         "knowledge/faq-more.xlsx": _xlsx_bytes([["id", "question", "answer", "lang"],
                                                 ["payment", "Which payment methods do you accept?",
                                                  "REPLACE ME: e.g. cards and bank transfer.", "en"]]),
+        "intents.csv": SHIPPED_INTENTS.read_bytes(),
     }
-    written = []
-    for rel, content in files.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-        written.append(path)
-    shutil.copyfile(SHIPPED_INTENTS, folder / "intents.csv")
-    written.append(folder / "intents.csv")
+
+
+PLACEHOLDER = "REPLACE ME"
+#: the example documents `_files` writes into knowledge/, each marked with PLACEHOLDER until the shop edits it
+EXAMPLE_DOCUMENTS = ("faq.csv", "faq-more.xlsx", "policies/returns.md", "policies/shipping.txt",
+                     "products/example-product.html", "guides/care-guide.docx", "guides/size-chart.pdf")
+_SCAN_LIMIT = 20 * 1024 * 1024  # the examples are a few KB; a shop's own file of that name may be large
+
+
+def _holds_placeholder(path: Path) -> bool:
+    """True when the file still has the marker: in its bytes (CSV, text, HTML, and the uncompressed PDF written
+    here) or in an XML part of a .docx/.xlsx, whose parts are compressed."""
+    import zipfile
+
+    marker = PLACEHOLDER.encode()
+    try:
+        if not path.is_file() or path.stat().st_size > _SCAN_LIMIT:
+            return False
+        if path.suffix.lower() not in (".docx", ".xlsx"):
+            return marker in path.read_bytes()
+        with zipfile.ZipFile(path) as z:
+            parts = [i for i in z.infolist() if i.filename.endswith(".xml") and i.file_size <= _SCAN_LIMIT]
+            return any(marker in z.read(i) for i in parts)
+    except (OSError, zipfile.BadZipFile):
+        return False  # unreadable: the knowledge base will say so itself
+
+
+def placeholder_documents(knowledge: Path) -> list[Path]:
+    """The example documents of `init` still in `knowledge` with their placeholder text (customers would be
+    answered with it)."""
+    return [knowledge / rel for rel in EXAMPLE_DOCUMENTS if _holds_placeholder(knowledge / rel)]
+
+
+def _check_folder(folder: Path, force: bool) -> None:
+    from assistant.outputs import blocking_file
+
+    blocker = blocking_file(folder)
+    if blocker == folder:
+        raise InputError(f"{folder} exists and is not a folder")
+    if blocker is not None:
+        raise InputError(f"cannot create {folder}: {blocker} is a file, not a folder")
+    try:
+        if folder.exists() and any(folder.iterdir()) and not force:
+            raise InputError(f"{folder} is not empty; pick a new folder (or pass --force to write over it)")
+    except OSError as exc:
+        raise InputError(f"cannot read {folder}: {exc.strerror or exc}") from None
+
+
+def _check_config(files: dict[str, bytes | str]) -> None:
+    """Load the new config exactly as the app will (a bad --email, --currency... is a ConfigError) from a
+    throw-away copy of the folder, so a refused init leaves nothing behind."""
+    import tempfile
+
+    from assistant.config import load_config
+    from assistant.shop import Shop
+
+    with tempfile.TemporaryDirectory(prefix="shop-init-") as tmp:
+        for rel in ("config.yaml", "messages.yaml", "brand.yaml"):
+            (Path(tmp) / rel).write_text(str(files[rel]), encoding="utf-8")
+        settings = load_config(Path(tmp) / "config.yaml", env={})
+        Shop.from_config(settings.shop)
+
+
+def _write(folder: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """Write the files; on failure remove what this call created (the folder too, if it made it)."""
+    top = next((p for p in reversed([folder, *folder.parents]) if not p.exists()), None)
+    written: list[Path] = []
+    made: list[Path] = []  # new files and folders inside an existing folder (--force), to undo
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for rel, content in files.items():
+            path = folder / rel
+            for parent in reversed([p for p in path.relative_to(folder).parents if str(p) != "."]):
+                if not (folder / parent).exists():
+                    (folder / parent).mkdir()
+                    made.append(folder / parent)
+            if not path.exists():
+                made.append(path)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+            written.append(path)
+    except OSError as exc:
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
+        else:  # only what this call added goes; a file that was there before is left alone
+            for path in reversed(made):
+                try:
+                    path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+        where = getattr(exc, "filename", None) or folder
+        raise InputError(f"cannot write the shop folder: {where}: {exc.strerror or exc}") from None
     return written
+
+
+def scaffold(folder: Path, details: ShopDetails, force: bool = False) -> list[Path]:
+    """Write a new shop's folder; refuses to overwrite a non-empty one unless `force`. Every value is checked
+    (the config loaded) before the first file is written, so a failed init leaves nothing behind."""
+    folder = Path(folder)
+    if details.language not in ("en", "zh"):
+        raise InputError(f"--language must be en or zh, got {details.language!r}")
+    if not details.name.strip():
+        raise InputError("--name must not be empty")
+    _check_folder(folder, force)
+    files = _files(folder, details)
+    _check_config(files)
+    return _write(folder, files)

@@ -261,7 +261,7 @@ def time_headlines(backend, language: str, brand, per_call_baseline: bool) -> di
     return out
 
 
-def attribute_coverage(backend, brand, rows: int, cover: bool = True) -> dict | None:
+def attribute_coverage(backend, brand, rows: int, cover: bool = True, paragraph: bool = False) -> dict | None:
     """advertisegen: share of a row's attribute values (颜色#灰色 -> 灰色) that the copy mentions, ours vs the
     reference copy, with seconds per row and two plain fluency signals (clauses said twice, list-like texts)."""
     if not ADVERTISEGEN.is_file():
@@ -273,7 +273,8 @@ def attribute_coverage(backend, brand, rows: int, cover: bool = True) -> dict | 
     # The rows are clothes, not Aurora Home's goods: a plain shop profile (the ad-law words still banned). With
     # Aurora's profile the model copied its home-goods exemplars into the clothes copy.
     shop = BrandProfile(name="", names={"zh": "一家服装店", "en": "a clothing shop"}, banned_words=brand.banned_words)
-    gen = AdCopyGenerator(backend, AdCopyConfig(embedder="ngram", sentiment=False, cover_selling_points=cover), shop)
+    gen = AdCopyGenerator(backend, AdCopyConfig(embedder="ngram", sentiment=False, cover_selling_points=cover,
+                                                paragraph_per_call=paragraph), shop)
     listy = repeats = 0
     for row in tqdm(data, desc="advertisegen"):
         pairs = [p.split("#", 1) for p in row["content"].split("*") if "#" in p]
@@ -295,7 +296,7 @@ def attribute_coverage(backend, brand, rows: int, cover: bool = True) -> dict | 
         tqdm.write(json.dumps({"values": values, "ours": round(ours[-1], 2), "ref": round(ref[-1], 2), "text": text,
                                "s": round(seconds[-1], 1), "load": round(os.getloadavg()[0], 1),
                                "notes": result.notes[:1]}, ensure_ascii=False), file=sys.stderr)
-    return {"rows": len(data), "cover_selling_points": cover, "ours_pct": round(100 * statistics.mean(ours), 1),
+    return {"rows": len(data), "cover_selling_points": cover, "paragraph_per_call": paragraph, "ours_pct": round(100 * statistics.mean(ours), 1),
             "drafts_before_the_rewrite_pct": round(100 * statistics.mean(drafts), 1),
             "rows_rewritten": sum(1 for t in texts if t["draft"] != t["ours"]),
             "reference_pct": round(100 * statistics.mean(ref), 1),

@@ -85,13 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", help="measure abstain/FAQ thresholds on labelled questions")
     p.add_argument("data", nargs="?", metavar="FILE.csv",
                    help="question,label CSV (label: a FAQ row id, 'answerable' or 'none'); default: the demo's")
-    p.add_argument("--write", action="store_true", help="store the thresholds in knowledge_base/calibration.json")
+    p.add_argument("--write", action="store_true",
+                   help="store the thresholds as this shop's (knowledge_base.calibration_file, default "
+                        "calibration.json in the --db folder), read before the shipped defaults")
+    p.add_argument("--write-shipped", action="store_true",
+                   help="rewrite the package defaults knowledge_base/calibration.json that every shop without "
+                        "thresholds of its own reads (maintainers, on the demo KB)")
     _store_args(p)
     return parser
 
 
-def _kb(args):
+def _kb(args, existing: bool = True):
+    """The KnowledgeBase the flags name; `existing`: the store must be there already (commands that only read or
+    delete must not leave a new empty store behind a mistyped --db)."""
     from knowledge_base.kb import KnowledgeBase
+    from knowledge_base.store import require_store
 
     cfg = load_config(config_path(args)).knowledge_base
     changes = {}
@@ -103,6 +111,8 @@ def _kb(args):
         changes["embedder"] = args.embedder
     if changes:
         cfg = dataclasses.replace(cfg, **changes)
+    if existing:
+        require_store(cfg)
     return KnowledgeBase.from_config(cfg)
 
 
@@ -117,6 +127,10 @@ def _read_csv(path: str, *columns: str) -> list[dict]:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (convert it first, e.g. iconv -f GBK -t UTF-8)") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
     header = list(rows[0].keys()) if rows else []
     missing = [c for c in columns if c not in header]
     if missing:
@@ -135,7 +149,7 @@ def _filters(pairs: list[str]) -> dict | None:
 
 
 def cmd_ingest(args, sync: bool = False) -> int:
-    kb = _kb(args)
+    kb = _kb(args, existing=False)
     run = kb.sync if sync else kb.ingest
     report = run(args.paths, progress=True, **_table_opts(args))
     for f in report.errors:
@@ -147,6 +161,12 @@ def cmd_ingest(args, sync: bool = False) -> int:
 def cmd_search(args) -> int:
     if bool(args.query) == bool(args.queries):
         raise InputError("give either a QUERY or --queries FILE.csv")
+    if args.queries and not args.output:
+        raise InputError("--queries needs --output OUT.jsonl")
+    from assistant.outputs import output_file, writing
+
+    output = output_file(Path(args.output).expanduser(), "--output", "hits.jsonl") if args.output else None
+    rows = _read_csv(args.queries, args.query_column) if args.queries else []
     kb = _kb(args)
     filters = _filters(args.filter)
     k = args.k or kb.cfg.k
@@ -160,13 +180,10 @@ def cmd_search(args) -> int:
             print(f"{i:>2}  {h.score:7.4f}  {h.vector_score or 0:6.3f}  {h.bm25_score or 0:6.2f}  "
                   f"{h.id[-24:]:<24}  {h.source}: {text[:70]}")
         return 0
-    if not args.output:
-        raise InputError("--queries needs --output OUT.jsonl")
     from tqdm import tqdm
 
-    rows = _read_csv(args.queries, args.query_column)
     kb.search(rows[0][args.query_column] if rows else "warm-up", k=1)  # fail early on a bad collection
-    with open(args.output, "w", encoding="utf-8") as out:
+    with writing(output, "--output"), open(output, "w", encoding="utf-8") as out:
         for row in tqdm(rows, desc="search", unit="query", disable=None):
             query = row[args.query_column]
             hits = kb.search(query, k=k, filters=filters, mode=args.mode) if query.strip() else []
@@ -229,8 +246,8 @@ def cmd_delete(args) -> int:
 def cmd_eval(args) -> int:
     from knowledge_base.evaluate import evaluate
 
+    rows = _read_csv(args.queries, args.query_column, args.id_column)  # bad input first, then the store
     kb = _kb(args)
-    rows = _read_csv(args.queries, args.query_column, args.id_column)
     pairs = [(r[args.query_column], r[args.id_column]) for r in rows if r[args.query_column].strip()]
     modes = MODES if args.mode == "all" else (args.mode,)
     print(f"{'retriever':<8}  {'hit@1':>6}  {'hit@' + str(args.k):>6}  {'MRR':>6}   ({len(pairs)} queries)")
@@ -241,14 +258,31 @@ def cmd_eval(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from knowledge_base.evaluate import DEMO_CALIBRATION, calibrate, write_calibration
+    from knowledge_base.evaluate import DEMO_CALIBRATION, calibrate, holds_demo, read_labelled
+    from knowledge_base.thresholds import write_shipped_calibration, write_shop_calibration
 
+    if args.data:
+        read_labelled(args.data)  # a bad CSV is one line before the embedder loads
     kb = _kb(args)
-    result = calibrate(kb, args.data or str(DEMO_CALIBRATION))
+    data = args.data or str(DEMO_CALIBRATION)
+    if not args.data:
+        # The demo's questions on a shop's own documents would measure nothing about that shop.
+        if not holds_demo(kb):
+            raise InputError(f"no questions given, and collection {kb.cfg.collection!r} does not hold the demo shop "
+                             "the default questions are about: give the shop's own labelled questions, "
+                             "`calibrate questions.csv` (columns question,label; label: a FAQ row id, 'answerable' "
+                             "or 'none')")
+        print(f"calibrating on the demo shop's questions ({data})", file=sys.stderr)
+    result = calibrate(kb, data)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     if args.write:
-        write_calibration(kb.embedder.name, result)
-        print(f"thresholds for {kb.embedder.name} written")
+        path = write_shop_calibration(kb.cfg, kb.embedder.name, result)
+        print(f"thresholds for collection {kb.cfg.collection!r} ({kb.embedder.name}) written to {path}; "
+              "the knowledge base reads them before the shipped defaults")
+    if args.write_shipped:
+        path = write_shipped_calibration(kb.embedder.name, result)
+        print(f"shipped default thresholds for {kb.embedder.name} written to {path} (every shop without "
+              "thresholds of its own uses them)")
     return 0
 
 

@@ -37,11 +37,9 @@ def _pieces(paragraph: str, size: int) -> list[str]:
         return [paragraph]
     out: list[str] = []
     for sentence in split_sentences(paragraph):
-        while len(sentence) > size:
-            out.append(sentence[:size])
-            sentence = sentence[size:]
-        if sentence:
-            out.append(sentence)
+        # Step through by index: cutting the rest off again after each piece copied it each time, quadratic
+        # on a multi-megabyte text with no sentence end (seconds per 8 MB, minutes per 20 MB).
+        out.extend(sentence[i:i + size] for i in range(0, len(sentence), size))
     return out
 
 

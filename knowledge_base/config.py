@@ -42,7 +42,7 @@ class KnowledgeBaseConfig:
     abstain_threshold: float | None = field(
         default=None,
         metadata={"help": "answer only when the best vector similarity reaches this; null = the value "
-                          "calibrated for the embedder (knowledge_base/calibration.json)"},
+                          "calibrated for the embedder (calibration_file, else knowledge_base/calibration.json)"},
     )
     faq_threshold: float | None = field(
         default=None,
@@ -52,6 +52,9 @@ class KnowledgeBaseConfig:
         default=None,
         metadata={"help": "answer only when the best evidence sentence scores this (cosine + shared-words bonus); "
                           "null = calibrated value"})
+    calibration_file: str = field(
+        default="", metadata={"help": "the shop's own thresholds, written by `calibrate --write` and read before the "
+                                      "shipped knowledge_base/calibration.json; '' = calibration.json in db_path"})
     evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
     verify_model: str = field(
         default="qwen2.5-1.5b",

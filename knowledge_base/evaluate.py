@@ -8,12 +8,16 @@ separates the labels best; leave-one-out accuracy says how well that generalises
 from __future__ import annotations
 
 import csv
-import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
+from assistant.config import resolve_path
+from assistant.errors import InputError
 from knowledge_base.retrieval import rank_metrics
+
+log = logging.getLogger(__name__)
 
 DEMO_CALIBRATION = Path(__file__).with_name("calibration_questions.csv")
 
@@ -49,13 +53,81 @@ def strict_threshold(pos: list[float], neg: list[float]) -> float:
     return float((above + min(higher)) / 2)
 
 
+LABEL_HELP = "question,label CSV (label: a FAQ row id, 'answerable' or 'none')"
+
+
+def read_labelled(path: str | Path) -> list[tuple[str, str]]:
+    """(question, label) pairs; no file, missing columns, no question or only one kind of label is a one-line
+    InputError: thresholds fitted on nothing (0.001) would let almost any question match an FAQ row."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows, header = list(reader), reader.fieldnames or []
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; calibrate needs a {LABEL_HELP}") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in ("question", "label") if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}: calibrate needs a {LABEL_HELP} "
+                         f"(has: {', '.join(h for h in header if h) or 'nothing'})")
+    pairs = []
+    for n, r in enumerate(rows, start=1):
+        question, label = r.get("question") or "", (r.get("label") or "").strip()
+        if not question.strip():
+            continue
+        if not label:
+            raise InputError(f"{path}: question {n} ({question.strip()[:40]!r}) has no label ({LABEL_HELP})")
+        pairs.append((question, label))
+    if not pairs:
+        raise InputError(f"{path}: no labelled questions; calibrate needs a {LABEL_HELP}")
+    answerable = sum(label != "none" for _, label in pairs)
+    if answerable in (0, len(pairs)):
+        raise InputError(f"{path}: the thresholds separate answerable questions from out-of-scope ones: label "
+                         f"some questions 'none' and some with a FAQ row id or 'answerable' (all {len(pairs)} are "
+                         f"{'none' if not answerable else 'answerable'})")
+    return pairs
+
+
+def check_labels(kb, pairs: list[tuple[str, str]], path: str | Path) -> None:
+    """FAQ row ids the questions name must be in the collection: none there means the questions are about another
+    knowledge base (e.g. the demo shop's on a shop's own collection), and its thresholds would be meaningless."""
+    wanted = {label for _, label in pairs if label not in ("none", "answerable")}
+    if not wanted:
+        return
+    held = {str(m.get("row_id")) for _, _, m in kb.store.iter_all(documents=False) if m.get("kind") == "faq"}
+    missing = wanted - held
+    if missing == wanted:
+        raise InputError(f"{path}: none of its {len(wanted)} FAQ row ids (e.g. {sorted(wanted)[0]!r}) is in collection "
+                         f"{kb.cfg.collection!r}: these questions are about another knowledge base; give the shop's "
+                         f"own {LABEL_HELP}")
+    if missing:
+        log.warning("%s: %d FAQ row id(s) not in collection %r (e.g. %r): their questions count as missed",
+                    path, len(missing), kb.cfg.collection, sorted(missing)[0])
+
+
+def holds_demo(kb) -> bool:
+    """Whether the collection holds the demo shop's documents (the default calibration questions are about it)."""
+    from knowledge_base.ingest import source_key
+
+    demo = resolve_path(kb.cfg.demo_path)
+    root = source_key(demo).rstrip("/") + "/" if demo else None
+    return root is not None and any(str(m.get("source", "")).startswith(root)
+                                    for _, _, m in kb.store.iter_all(documents=False))
+
+
 def calibrate(kb, path: str | Path) -> dict:
     """Thresholds from a question,label CSV (label = FAQ row id | 'answerable' | 'none')."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r.get("question", "").strip()]
+    pairs = read_labelled(path)
+    check_labels(kb, pairs, path)
+    rows = [{"question": q, "label": label} for q, label in pairs]
     best_sim, faq_sim, faq_ok, labels = [], [], [], []
     for r in rows:
-        q, label = r["question"], r["label"].strip()
+        q, label = r["question"], r["label"]
         hits = kb.search(q, k=kb.cfg.context_chunks)
         best_sim.append(max((h.vector_score or 0.0 for h in hits), default=0.0))
         cand = kb.faq_candidate(q)
@@ -88,17 +160,3 @@ def calibrate(kb, path: str | Path) -> dict:
                                   f"{sum(lab not in ('none', 'answerable') for lab in labels)}",
         "data": str(path),
     }
-
-
-def write_calibration(embedder_name: str, result: dict) -> None:
-    from knowledge_base.kb import CALIBRATION_FILE
-
-    try:
-        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    data[embedder_name] = {k: result[k] for k in ("abstain", "faq", "abstain_balanced_accuracy",
-                                                  "abstain_leave_one_out_accuracy", "faq_verbatim_wrong",
-                                                  "faq_paraphrases_caught", "questions")}
-    data[embedder_name]["how"] = "python -m knowledge_base calibrate --write (demo KB + calibration_questions.csv)"
-    CALIBRATION_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

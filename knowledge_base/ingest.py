@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.config import REPO_ROOT
-from assistant.errors import AssistantError, IngestError
+from assistant.errors import AssistantError, IngestError, InputError
 from knowledge_base.chunking import Chunk, chunk_document, chunk_faq
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.loaders import (
@@ -114,7 +114,10 @@ def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions) -> l
     raise IngestError(f"{path}: unsupported file type {suffix}")
 
 
-def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table: TableOptions) -> FileResult:
+def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table: TableOptions,
+                progress: bool = False) -> FileResult:
+    from tqdm import tqdm
+
     chunks = build_chunks(path, cfg, table)  # parse fully before writing anything
     source = chunks[0].metadata["source"]
     old = store.ids_for_source(source)
@@ -122,9 +125,15 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
     if new_ids == old:
         return FileResult(source, "unchanged", chunks=len(chunks))
     todo = [c for c in chunks if c.id not in old]
-    for i in range(0, len(todo), cfg.batch_size):
-        batch = todo[i:i + cfg.batch_size]
-        store.upsert(batch, store.embedder.embed_documents([c.text for c in batch]))
+    # Embedding is the slow part (a 2 MB text is thousands of chunks, minutes on a CPU): a file of more than one
+    # batch gets its own bar over chunks, else the file bar would sit at 0 the whole time.
+    bar = tqdm(total=len(todo), desc=path.name[:30], unit="chunk", leave=False,
+               disable=None if progress and len(todo) > cfg.batch_size else True)
+    with bar:
+        for i in range(0, len(todo), cfg.batch_size):
+            batch = todo[i:i + cfg.batch_size]
+            store.upsert(batch, store.embedder.embed_documents([c.text for c in batch]))
+            bar.update(len(batch))
     stale = sorted(old - new_ids)
     if stale:  # only after the new version is complete: a crash never leaves a file with no chunks
         store.delete(stale)
@@ -144,7 +153,7 @@ def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[s
     bar = tqdm(files, desc="ingest", unit="file", disable=None if progress else True, leave=False)
     for path in bar:
         try:
-            result = ingest_file(path, store, cfg, table)
+            result = ingest_file(path, store, cfg, table, progress)
         except IngestError as exc:
             result = FileResult(source_key(path), "error", error=str(exc))
         except AssistantError:  # storage/config problems concern the whole batch, not this file
@@ -166,10 +175,28 @@ def _under(source: str, root: str) -> bool:
 
 def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],
                table: TableOptions | None = None, progress: bool = True) -> IngestReport:
-    """Ingest what is there now under `paths`, and drop chunks of files under them that are gone."""
+    """Ingest what is there now under `paths`, and drop chunks of files under them that are gone.
+
+    A path that is not there at all (moved, a drive not mounted) is refused before anything changes: taken as
+    "everything under it was deleted", it emptied the collection. So is a folder with no file to ingest while the
+    store holds documents from it (an empty mount point); `delete --source` removes documents on purpose."""
     paths = [Path(p).expanduser() for p in paths]
-    present = [p for p in paths if p.exists()]
-    report = ingest_paths(store, cfg, present, table, progress)
+    for p in paths:
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder; sync removes documents under it that are gone, so it "
+                             "refuses a path that is not there (moved? a drive not mounted?): nothing was changed")
+    report = IngestReport()
+    empty = [p for p in paths if p.is_dir() and not collect_files([p], report)]
+    if empty and store.exists():
+        roots = {source_key(p): p for p in empty}
+        held = {r for _, _, meta in store.iter_all(documents=False) for r in roots
+                if _under(str(meta.get("source", "")), r)}
+        if held:
+            p = roots[sorted(held)[0]]
+            raise InputError(f"{p}: the folder holds no file to ingest but the collection holds documents from it "
+                             "(a drive not mounted?); sync refuses to remove them all: nothing was changed (use "
+                             "`delete --source` to remove documents on purpose)")
+    report = ingest_paths(store, cfg, paths, table, progress)
     start = time.perf_counter()
     roots = [source_key(p) for p in paths]
     current = {f.source for f in report.files}

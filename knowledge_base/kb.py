@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,26 +34,14 @@ from knowledge_base.loaders import TableOptions
 from knowledge_base.retrieval import HybridRetriever, SearchHit
 from knowledge_base.store import ChromaStore
 from knowledge_base.text import normalize_question
+from knowledge_base.thresholds import calibrated_thresholds, calibration_source
 
 log = logging.getLogger(__name__)
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-# Used only for an embedder nobody calibrated: abstain rarely, never answer FAQs verbatim on similarity alone.
-_UNCALIBRATED = {"abstain": 0.0, "faq": 1.01, "evidence": 0.0}
 # A question whose best passage falls this little below the abstain threshold, while one of its sentences scores
 # at least BORDERLINE_EVIDENCE, is left to the second reading rather than declined outright: short spec lines
 # ("Bean capacity: 35 g") and English FAQ paraphrases score low as whole passages but high as sentences.
 BORDERLINE_MARGIN = 0.025
 BORDERLINE_EVIDENCE = 0.86
-
-
-def calibrated_thresholds(embedder_name: str) -> dict[str, float]:
-    """Thresholds `python -m knowledge_base calibrate --write` measured for this embedder."""
-    try:
-        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    entry = data.get(embedder_name) or {}
-    return {key: float(entry.get(key, default)) for key, default in _UNCALIBRATED.items()}
 
 
 class KnowledgeBase:
@@ -63,7 +50,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.store = store or ChromaStore(cfg, embedder)
         self.retrieval = HybridRetriever(self.store, cfg)
-        calibrated = calibrated_thresholds(getattr(embedder, "name", ""))
+        calibrated = calibrated_thresholds(getattr(embedder, "name", ""), cfg)
         self.abstain_threshold = cfg.abstain_threshold if cfg.abstain_threshold is not None else calibrated["abstain"]
         self.faq_threshold = cfg.faq_threshold if cfg.faq_threshold is not None else calibrated["faq"]
         self.evidence_threshold = (cfg.evidence_threshold if cfg.evidence_threshold is not None
@@ -125,7 +112,8 @@ class KnowledgeBase:
                 "documents": len(docs), "chunks": sum(d["chunks"] for d in docs),
                 "faq_rows": sum(d["chunks"] for d in docs if d["kind"] == "faq"), "languages": langs,
                 "abstain_threshold": self.abstain_threshold, "faq_threshold": self.faq_threshold,
-                "evidence_threshold": self.evidence_threshold}
+                "evidence_threshold": self.evidence_threshold,
+                "calibration": calibration_source(self.embedder.name, self.cfg)}
 
     def faq_match(self, question: str) -> FaqHit | None:
         """A curated FAQ row whose question means the same as this one (same language), else None."""
@@ -327,6 +315,9 @@ def ensure_demo_ingested(cfg: KnowledgeBaseConfig, embedder: Embeddings | None =
     """Ingest the demo shop on first start; later starts only check each file's chunk ids (milliseconds)."""
     kb = KnowledgeBase.from_config(cfg, embedder)
     demo = resolve_path(cfg.demo_path)
+    if not demo.exists():  # sync would refuse it; the chat still works on what the store holds
+        log.warning("demo knowledge base: %s is not there; nothing ingested", demo)
+        return kb
     report = kb.sync([demo], progress=progress)
     for err in report.errors:
         log.warning("demo knowledge base: %s", err.error)

@@ -25,6 +25,31 @@ def _settings():
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
+def _register_embedding_function() -> None:
+    """Let Chroma rebuild our embedding function from a collection's stored schema.
+
+    Chroma 1.x re-reads the schema on writes to an existing collection and looks the function up by name; unknown,
+    it warned "Could not reconstruct embedding function shop_assistant_embedder" and dropped it from that copy of
+    the schema. Registered, it is rebuilt lazily (ChromaEmbeddingFunction.build_from_config loads no model: we
+    always pass vectors ourselves)."""
+    from chromadb.utils.embedding_functions import known_embedding_functions, register_embedding_function
+
+    if known_embedding_functions.get(ChromaEmbeddingFunction.name()) is not ChromaEmbeddingFunction:
+        register_embedding_function(ChromaEmbeddingFunction)
+
+
+def require_store(cfg: KnowledgeBaseConfig) -> None:
+    """For commands that only read: a db_path holding no Chroma store is an error, not a new empty store (opening
+    one creates the folder and a database file in it)."""
+    if cfg.server_mode:
+        return
+    path = resolve_path(cfg.db_path)
+    if not (path / "chroma.sqlite3").is_file():
+        what = "no such folder" if not path.exists() else "no Chroma store in it"
+        raise NotFoundError(f"no knowledge base at {path} ({what}); create one with "
+                            f"`python -m knowledge_base ingest PATH --db {path}`")
+
+
 def open_client(cfg: KnowledgeBaseConfig):
     """PersistentClient at db_path, or HttpClient when chroma_host is set; one clear error when unreachable."""
     import chromadb
@@ -53,6 +78,7 @@ class ChromaStore:
     def __init__(self, cfg: KnowledgeBaseConfig, embedder: Embeddings, client=None):
         self.cfg = cfg
         self.embedder = embedder
+        _register_embedding_function()
         self.client = client if client is not None else open_client(cfg)
         self._ef = ChromaEmbeddingFunction(embedder)
         self._collection = None

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
 from assistant.config import load_config
+from assistant.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,18 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--language", choices=("zh", "en"), default=None, help="default: the row's language column, "
                    "else detected from the row")
     f.add_argument("--output", required=True, metavar="ASSETS.csv", help="review sheet: one asset a row, with an "
-                   "`approved` column for `export`")
-    f.add_argument("--n", type=int, default=None, help="variants per row (default 3 for google_rsa, whose ads need "
-                   "3 headlines; else 1)")
+                   "`approved` column for `export`; a re-run keeps the approvals and edits already in it")
+    f.add_argument("--n", type=int, default=None, help="variants per row, at least 1 (default 3 for google_rsa, "
+                   "whose ads need 3 headlines; else 1)")
     f.add_argument("--map", default="", metavar="FIELD=COLUMN,...", help="override the column mapping, e.g. "
                    "title=Product Name,id=SKU")
-    f.add_argument("--limit", type=int, default=None, help="only the first N rows")
+    f.add_argument("--limit", type=int, default=None, help="only the first N rows (0: every row, the default)")
     f.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     x2 = add_common_args(sub.add_parser(
         "export", help="turn a reviewed assets sheet into the channel's import file (Google Ads Editor, Meta, CSV)"))
-    x2.add_argument("--input", required=True, metavar="ASSETS.csv", help="the sheet `feed` wrote")
+    x2.add_argument("--input", required=True, metavar="ASSETS.csv|ASSETS.xlsx", help="the sheet `feed` wrote "
+                    "(as CSV, UTF-8 or GB18030, or saved from Excel as .xlsx)")
     x2.add_argument("--output", required=True, metavar="IMPORT.csv")
     x2.add_argument("--all", action="store_true", help="export every asset, not only rows marked approved")
     x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy')")
@@ -65,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "lint", help="check copy for Advertising Law, Google editorial and brand-word violations",
         description="Exit status 0 when every text passes, 1 when any breaks a rule (each hit names its rule id "
                     "and, where the rules' fixes give a passing text, a suggested rewrite)."))
-    li.add_argument("--input", required=True, metavar="FILE", help=".txt (one copy a line) or .csv (every text "
-                    "column, or the channel's field columns)")
+    li.add_argument("--input", required=True, metavar="FILE", help=".txt (one copy a line; - reads stdin) or "
+                    ".csv/.xlsx (every text column, or the channel's field columns)")
     li.add_argument("--channel", default="", help="apply this channel's rules too (google_rsa: Google editorial)")
     li.add_argument("--language", choices=("zh", "en"), default=None, help="default: detected per text")
     li.add_argument("--brand", metavar="FILE.yaml", default=None, help="banned words from this brand file "
@@ -156,9 +158,15 @@ def _cmd_feed(args) -> int:
     from assistant.adcopy.channels import get_channel
     from assistant.adcopy.feed import parse_mapping, read_feed
     from assistant.adcopy.feed_run import run_feed
+    from assistant.adcopy.sheet import refuse_same_file
 
     settings = _settings(args)
     get_channel(args.channel, settings.adcopy.channels_file or None)  # fail before loading a model
+    if args.n is not None and args.n < 1:
+        raise InputError(f"n must be at least 1, got {args.n}")
+    if args.limit is not None and args.limit < 0:
+        raise InputError(f"--limit must be 0 (every row) or more, got {args.limit}")
+    refuse_same_file(args.input, args.output, "the review sheet")
     feed = read_feed(args.input, parse_mapping(args.map))
     print(feed.describe(), file=sys.stderr)
     for problem in feed.skipped:
@@ -177,10 +185,14 @@ def _cmd_feed(args) -> int:
 def _cmd_export(args) -> int:
     from assistant.adcopy.export import layout_for, write_import
     from assistant.adcopy.feed_run import is_approved, read_assets
+    from assistant.adcopy.sheet import refuse_same_file
 
+    refuse_same_file(args.input, args.output, "the import file")
     rows = read_assets(args.input)
     chosen = rows if args.all else [r for r in rows if is_approved(r.get("approved"))]
     channels = list(dict.fromkeys(r["channel"] for r in chosen))
+    if not rows:
+        raise InputError(f"{args.input} has no asset rows")
     if not chosen:
         print(f"InputError: no row of {args.input} is marked approved (yes/x/1/✓ in the approved column); "
               "or pass --all", file=sys.stderr)
@@ -199,10 +211,13 @@ def _cmd_export(args) -> int:
 
 def _cmd_lint(args) -> int:
     from assistant.adcopy.brand import brand_for, load_brand
+    from assistant.adcopy.channels import get_channel
     from assistant.adcopy.lint import Linter, read_texts
     from assistant.adcopy.text import detect_language
 
     settings = _settings(args)
+    if args.channel:  # an unknown channel would silently lint without its rules
+        get_channel(args.channel, settings.adcopy.channels_file or None)
     brand = load_brand(args.brand) if args.brand else brand_for(settings)
     linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
     results = []

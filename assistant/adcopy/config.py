@@ -26,6 +26,9 @@ class AdCopyConfig:
     cover_selling_points: bool = field(default=True, metadata={
         "help": "long fields (weibo, xiaohongshu body, Meta primary text): one more call to work in the selling "
                 "points a text left out; kept only when it names more of them and passes every rule"})
+    paragraph_per_call: bool = field(default=False, metadata={
+        "help": "long fields with selling points (weibo, xiaohongshu body, Meta primary text): one paragraph per LLM "
+                "call, asked to work every selling point into sentences, instead of a numbered list of one per angle"})
     check_facts: bool = field(default=True, metadata={"help": "remove or drop copy that states a number, material, "
                                                               "certification or claim the brief/row does not"})
     word_check: str = field(default="feed", metadata={

@@ -4,7 +4,7 @@ Each finished row is appended to a sidecar state file (`<output stem>.state.json
 id and a hash of everything the copy is written from (row content, channel, language, variants per row, brand):
 run the same command again after an interruption and the rows already done are read back, not redone; a row
 whose content changed gets a new key and is written afresh. The assets CSV is a review sheet: one row per
-asset with an `approved` column that `export` reads.
+asset with an `approved` column that `export` reads; a re-run keeps the review already in it (sheet.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.adcopy.feed import Feed, Product
+from assistant.adcopy.feed import Feed, Product, read_table
+from assistant.adcopy.sheet import BASE_COLUMNS, TAIL_COLUMNS, carry_review, keep_old_sheet, read_previous
 from assistant.errors import GenerationError, InputError
 
 log = logging.getLogger(__name__)
 APPROVED_WORDS = {"1", "true", "yes", "y", "x", "✓", "✔", "approved", "approve", "ok", "是", "通过", "批准", "√"}
-BASE_COLUMNS = ["row_id", "title", "url", "language", "channel", "variant"]
-TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
 
 
 @dataclass
@@ -50,6 +49,9 @@ class FeedRun:
     failed: int
     seconds: float
     state_path: Path | None = None
+    kept: int = 0  # assets whose review (approval, note, edited text) came over from the sheet being replaced
+    lost: list[str] = field(default_factory=list)  # reviewed assets the new sheet could not carry
+    backup: Path | None = None  # the replaced sheet, kept when `lost` is not empty
 
     @property
     def assets(self) -> int:
@@ -57,8 +59,15 @@ class FeedRun:
 
     def summary(self) -> str:
         empty = sum(1 for r in self.rows if not r.variants and not r.error)
-        return (f"{len(self.rows)} rows: {self.written} written, {self.resumed} resumed from the state file, "
-                f"{self.failed} failed, {empty} without a usable asset; {self.assets} assets in {self.seconds:.1f} s")
+        out = (f"{len(self.rows)} rows: {self.written} written, {self.resumed} resumed from the state file, "
+               f"{self.failed} failed, {empty} without a usable asset; {self.assets} assets in {self.seconds:.1f} s")
+        if self.kept:
+            out += f"; kept the review of {self.kept} assets from the existing sheet"
+        if self.lost:
+            shown = ", ".join(self.lost[:5]) + (" ..." if len(self.lost) > 5 else "")
+            out += (f"\nnote: the review of {len(self.lost)} assets ({shown}) is for copy this run replaced or did "
+                    f"not include; the previous sheet is kept as {self.backup}")
+        return out
 
 
 def state_path_for(output: str | Path) -> Path:
@@ -137,19 +146,39 @@ def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int 
 
     if not str(output).lower().endswith(".csv"):
         raise InputError(f"--output must be a .csv file, got {Path(output).name!r}")
+    if limit is not None and limit < 0:  # a slice would drop rows from the end instead
+        raise InputError(f"limit must be 0 (every row) or more, got {limit}")
+    if n < 1:
+        raise InputError(f"n must be at least 1, got {n}")
+    old_header, old_rows = read_previous(output)  # before any model work: a sheet we may not replace stops here
     products = feed.products[:limit] if limit else feed.products
     state = FeedState(state_path_for(output))
-    start, rows, resumed, failed = time.perf_counter(), [], 0, 0
+    start, rows, resumed, failed, resumed_ids = time.perf_counter(), [], 0, 0, set()
     bar = tqdm(total=len(products), desc=f"feed → {channel}", unit="row", disable=not progress)
     for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state):
         rows.append(row)
         resumed += was_done
         failed += bool(row.error)
+        if was_done:
+            resumed_ids.add(row.row_id)
         bar.update(1)
         bar.set_postfix(resumed=resumed, failed=failed, refresh=False)
     bar.close()
-    write_assets(asset_rows(rows), output)
-    return FeedRun(rows, resumed, len(rows) - resumed - failed, failed, time.perf_counter() - start, state.path)
+    carried = carry_review(asset_rows(rows), old_header, old_rows, resumed_ids, _machine_texts(state))
+    backup = keep_old_sheet(output) if carried.lost else None
+    write_assets(carried.rows, output, extra=carried.extra_columns)
+    return FeedRun(rows, resumed, len(rows) - resumed - failed, failed, time.perf_counter() - start, state.path,
+                   carried.kept, carried.lost, backup)
+
+
+def _machine_texts(state: FeedState) -> dict[tuple[str, str], set[str]]:
+    """(row id, field) -> every text the state file holds for it, whichever run wrote it."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for row in state.done.values():
+        for v in row.variants:
+            for name, text in v.get("fields", {}).items():
+                out.setdefault((row.row_id, name), set()).add(str(text).strip())
+    return out
 
 
 def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
@@ -167,24 +196,27 @@ def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
     return out
 
 
-def write_assets(rows: list[dict[str, str]], path: str | Path) -> Path:
+def write_assets(rows: list[dict[str, str]], path: str | Path, extra: list[str] | None = None) -> Path:
+    """The review sheet; `extra`: columns a reviewer added, written after `approved`."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fields = list(dict.fromkeys(k for r in rows for k in r if k not in BASE_COLUMNS + TAIL_COLUMNS))
+    extra = list(extra or [])
+    fields = list(dict.fromkeys(k for r in rows for k in r if k not in BASE_COLUMNS + TAIL_COLUMNS + extra))
     with p.open("w", newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: Excel shows Chinese correctly
-        w = csv.DictWriter(fh, fieldnames=BASE_COLUMNS + fields + TAIL_COLUMNS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=BASE_COLUMNS + fields + TAIL_COLUMNS + extra, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     return p
 
 
 def read_assets(path: str | Path) -> list[dict[str, str]]:
+    """The review sheet's rows, read as `feed` reads a feed: CSV in UTF-8 or GB18030 (what Chinese Excel saves)
+    or the .xlsx Excel saves it as."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise InputError(f"assets file not found: {p}")
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
-    if rows and not {"row_id", "channel", "variant"} <= set(rows[0]):
+    header, rows = read_table(p)
+    if not {"row_id", "channel", "variant"} <= set(header):
         raise InputError(f"{p.name} is not an assets sheet from `feed` (needs row_id, channel, variant columns)")
     return rows
 

@@ -40,6 +40,8 @@ from assistant.adcopy.prompts import (
     examples_for,
     generation_messages,
     is_long_field,
+    paragraph_messages,
+    paragraph_text,
     parse_items,
     prompt_budget,
     repair_messages,
@@ -286,6 +288,11 @@ class AdCopyGenerator:
                 k = 1
                 msgs = block_messages(job.brief, spec, "", self.brand)
                 items = [self._ask(msgs, 0, spec, lang, seed=self._seed(rnd)).strip()]
+            elif self.cfg.paragraph_per_call and job.brief.attributes and is_long_field(spec, lang):
+                k = need  # one paragraph per call: a dropped one is asked for again next round
+                msgs = paragraph_messages(job.brief, job.channel, name, self.brand, required)
+                items = [paragraph_text(self._ask(msgs, 0, spec, lang, seed=self._seed(rnd) + i), lang)
+                         for i in range(k)]
             else:
                 # Each round starts at new angles: the same prompt with a new seed mostly repeats itself.
                 msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.adcopy.checks import drop_clauses
 from assistant.adcopy.text import contains_term
+from assistant.cli_support import decode_text_lines, read_text_lines
 from assistant.config import load_yaml_file
 from assistant.errors import ConfigError
 
@@ -184,10 +186,14 @@ def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]
     from assistant.errors import InputError
 
     p = Path(path)
-    if p.suffix.lower() in (".txt", ".md", ""):
-        if not p.is_file():
-            raise InputError(f"file not found: {p}")
-        lines = p.read_text(encoding="utf-8-sig").splitlines()
+    if str(path) == "-" or p.suffix.lower() in (".txt", ".md", ""):
+        # Text as the feed reader takes it (UTF-8, else GB18030); binary input is one line, not a traceback.
+        if str(path) == "-":
+            stream = getattr(sys.stdin, "buffer", None)  # None: stdin replaced by a text stream (tests, notebooks)
+            data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+            lines = decode_text_lines(data, "<stdin>", "input", fallback="gb18030")
+        else:
+            lines = read_text_lines(p, "file", fallback="gb18030")
         return [(f"line {i}", "", t.strip()) for i, t in enumerate(lines, 1) if t.strip()]
     header, rows = read_table(p)
     cols = {h: _column_field(h) for h in header}

@@ -158,6 +158,42 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
     return [Message("system", system_prompt(brand, brief)), Message("user", "\n".join(parts))]
 
 
+def paragraph_messages(brief: Brief, channel: ChannelSpec, field: str, brand: BrandProfile | None,
+                       required: list[str]) -> list[Message]:
+    """Ask for one paragraph of a long field that works every selling point into sentences. Asked for a numbered
+    list of one paragraph per angle, the small models wrote a generic line per angle ("舒适、时尚、整洁、美观。") or
+    an angle the brief never gave ("适合秋冬季节"); asked for one paragraph about the product, they name its points."""
+    zh = brief.language == "zh"
+    spec = channel.field(field)
+    budget = prompt_budget(spec, brief.language)
+    low = max(10, budget * 2 // 3)
+    label = field_label(field, brief.language)
+    parts = [brief.summary(), ""]
+    examples = examples_for(brand, channel, field, brief.language)
+    if examples:
+        parts.append(("我们的风格参考（不要照抄）：" if zh else "Our style, for reference (do not copy): ")
+                     + " | ".join(examples[:1]))
+    if zh:
+        ask = (f"为{channel_name(channel, 'zh')}写一段{brief.product}的{label}，{low}到{budget}个字。把每个卖点都自然地写进"
+               "通顺的句子里，不要罗列，不要编造其他信息")
+        ask += ("，要包含“" + "”“".join(required) + "”") if required else ""
+        ask += "。只回答文案。"
+    else:
+        one = label.split(" of ")[0][:-1]
+        ask = (f"Write one {one} for {channel_name(channel, 'en')} about {brief.product}, {low}-{budget} characters. "
+               "Work every selling point into flowing sentences, not a list, and invent nothing else")
+        ask += (", including " + ", ".join(f'"{t}"' for t in required)) if required else ""
+        ask += ". Reply with the text only."
+    parts.append(ask)
+    return [Message("system", system_prompt(brand, brief)), Message("user", "\n".join(parts))]
+
+
+def paragraph_text(reply: str, language: str) -> str:
+    """The one paragraph of a reply: its lines joined (a label line such as "文案：" dropped by clean_item)."""
+    lines = [clean_item(line) for line in reply.strip().splitlines()]
+    return ("" if language == "zh" else " ").join(t for t in lines if t)
+
+
 def repair_messages(brief: Brief, spec: FieldSpec, items: list[str], required: list[str],
                     banned: list[str], brand: BrandProfile | None) -> list[Message]:
     """Ask the model to shorten / rewrite lines that broke a rule, keeping their order."""

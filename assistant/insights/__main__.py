@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.outputs import output_file, output_folder, writing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,15 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     gaps = sub.add_parser("gaps", help="unanswered questions grouped with their paraphrases, most pressing first")
     add_common_args(gaps)
     gaps.add_argument("--top", type=int, default=10, help="groups shown (default 10)")
-    gaps.add_argument("--csv", metavar="FILE", help="write every shown group's example questions to FILE")
+    gaps.add_argument("--csv", metavar="FILE", help="write every shown group's example questions to FILE "
+                      "(a file, e.g. gaps.csv; its folder is created)")
     usage = sub.add_parser("usage", help="how often each document and chunk was retrieved and cited")
     add_common_args(usage)
-    usage.add_argument("--csv", metavar="DIR", help="write usage_documents/chunks/never_used.csv into DIR")
+    usage.add_argument("--csv", metavar="DIR", help="write usage_documents/chunks/never_used.csv into the "
+                       "folder DIR (created)")
     usage.add_argument("--never-used", action="store_true", help="list the chunks nothing retrieved or cited")
     outcomes = sub.add_parser("outcomes", help="resolved / handed off / abandoned per day and intent; CSAT")
     add_common_args(outcomes)
-    outcomes.add_argument("--csv", metavar="DIR", help="write the tables as CSV files into DIR")
-    outcomes.add_argument("--plots", metavar="DIR", help="write the plots as PNG files into DIR")
+    outcomes.add_argument("--csv", metavar="DIR", help="write the tables as CSV files into the folder DIR (created)")
+    outcomes.add_argument("--plots", metavar="DIR", help="write the plots as PNG files into the folder DIR (created)")
     check = sub.add_parser("faq-check", help="FAQ rows that duplicate or contradict each other")
     add_common_args(check)
     check.add_argument("--csv", metavar="FILE", help="write the pairs to FILE")
@@ -64,7 +67,8 @@ def _gaps(runtime, args) -> int:
         if g.human_replies:
             print(f"      human reply (ticket {g.human_replies[0]['ticket']}): {g.human_replies[0]['text'][:140]}")
     if args.csv:
-        gaps.export_csv(groups, args.csv)
+        with writing(args.csv, "--csv"):
+            gaps.export_csv(groups, args.csv)
         print(f"wrote {args.csv}", file=sys.stderr)
     return 0
 
@@ -79,7 +83,9 @@ def _usage(runtime, args) -> int:
     if args.never_used:
         print(result.never_used[["chunk_id", "source", "title"]].to_string(index=False))
     if args.csv:
-        for path in usage.export_csv(result, args.csv):
+        with writing(args.csv, "--csv"):
+            paths = usage.export_csv(result, args.csv)
+        for path in paths:
             print(f"wrote {path}", file=sys.stderr)
     return 0
 
@@ -99,16 +105,18 @@ def _outcomes(runtime, args) -> int:
         if len(frame):
             print(f"\n{name.replace('_', ' ')}:\n{frame.round(3).to_string()}")
     if args.csv:
-        for path in outcomes.export_csv(result, args.csv):
+        with writing(args.csv, "--csv"):
+            paths = outcomes.export_csv(result, args.csv)
+        for path in paths:
             print(f"wrote {path}", file=sys.stderr)
     if args.plots:
         folder = Path(args.plots)
-        folder.mkdir(parents=True, exist_ok=True)
         figures = {"outcomes_by_day": plots.outcomes_by_day(result.by_day),
                    "outcomes_by_intent": plots.outcomes_by_intent(result.by_intent),
                    "csat_trend": plots.csat_trend(result.csat_by_day, trend)}
         for name, fig in figures.items():
-            fig.savefig(folder / f"{name}.png")
+            with writing(folder / f"{name}.png", "--plots"):
+                fig.savefig(folder / f"{name}.png")
             print(f"wrote {folder / f'{name}.png'}", file=sys.stderr)
     return 0
 
@@ -127,14 +135,31 @@ def _faq_check(runtime, args) -> int:
     for p in pairs.itertuples(index=False):
         print(f"{p.kind:13s} {p.similarity:.2f}  {p.row_a} '{p.question_a[:50]}'  vs  {p.row_b} '{p.question_b[:50]}'")
     if args.csv:
-        pairs.to_csv(args.csv, index=False, encoding="utf-8-sig")
+        with writing(args.csv, "--csv"):
+            pairs.to_csv(args.csv, index=False, encoding="utf-8-sig")
         print(f"wrote {args.csv}", file=sys.stderr)
     return 1 if (pairs.kind == "contradiction").any() else 0
+
+
+# Which output options of each command take one file and which a folder (for several files).
+FILE_OPTIONS = {"gaps": {"csv": "gaps.csv"}, "faq-check": {"csv": "conflicts.csv"}}
+FOLDER_OPTIONS = {"usage": ("csv",), "outcomes": ("csv", "plots")}
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Create the output folders and refuse a file given for a folder (or the reverse) before any work."""
+    for name, example in FILE_OPTIONS.get(args.command, {}).items():
+        if getattr(args, name, None):
+            setattr(args, name, output_file(getattr(args, name), f"--{name}", example))
+    for name in FOLDER_OPTIONS.get(args.command, ()):
+        if getattr(args, name, None):
+            setattr(args, name, output_folder(getattr(args, name), f"--{name}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbose(args))
+    check_outputs(args)
     from assistant.config import load_config
     from assistant.runtime import Runtime
 

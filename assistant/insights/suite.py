@@ -9,7 +9,7 @@ changed: `python -m assistant test-suite shop_suite.yaml`.
             expect: {action: kb_answer, cites: faq.csv, handoff: false, must: ["¥15"], must_not: ["¥20"]}
           - say: 那快递呢？               # a turn without `expect` is only said
 
-`action` may be a list (any of them); `cites` a source file name, row id or title (or a list: all of them
+`action` may be a list (any of them; each must be a known action, see known_actions()); `cites` a source file name, row id or title (or a list: all of them
 must be cited); `must` / `must_not` phrases are matched ignoring case, width, hyphens and spacing.
 """
 
@@ -25,6 +25,30 @@ from pathlib import Path
 from assistant.errors import InputError
 
 KEYS = {"action", "cites", "handoff", "must", "must_not"}
+# The order desk's reply actions (assistant/orders/desk.py, OrderReply.action), which keeps no list of them;
+# tests/assistant/insights/test_suite.py checks this one against that file.
+ORDER_ACTIONS = ("order_ask", "order_verify", "order_status", "order_request", "order_info", "order_handoff")
+
+
+def known_actions() -> tuple[str, ...]:
+    """Every action a turn can end with: the router's, a refused attack (guardrails, in chat.py), the order
+    desk's, and `error` (a turn that raised, see run())."""
+    from assistant.router import ACTIONS
+
+    return (*ACTIONS, "refuse", *ORDER_ACTIONS, "error")
+
+
+def _actions(value, where: str) -> list[str]:
+    """A typo (`kb_anwser`) would make the turn fail on every run, so the suite is refused when it loads."""
+    import difflib
+
+    actions, known = _strings(value, where), known_actions()
+    for action in actions:
+        if action not in known:
+            close = difflib.get_close_matches(action, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise InputError(f"{where}: unknown action {action!r}{hint}; valid actions: {', '.join(known)}")
+    return actions
 
 
 @dataclass
@@ -109,7 +133,7 @@ def parse(data, name: str = "suite") -> list[Case]:
             handoff = expect.get("handoff")
             if handoff is not None and not isinstance(handoff, bool):
                 raise InputError(f"{where}: handoff must be true or false, got {handoff!r}")
-            turns.append((str(turn["say"]), Expectation(_strings(expect.get("action"), f"{where} action"),
+            turns.append((str(turn["say"]), Expectation(_actions(expect.get("action"), f"{where} action"),
                                                         _strings(expect.get("cites"), f"{where} cites"), handoff,
                                                         _strings(expect.get("must"), f"{where} must"),
                                                         _strings(expect.get("must_not"), f"{where} must_not"))))
@@ -186,7 +210,7 @@ def previous(path: Path) -> tuple[dict, dict[str, dict]] | None:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         return body.get("meta", {}), {f"{r['case']} #{r['turn']}": r for r in body["results"]}
-    except (ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None  # an unreadable earlier run: this run becomes the reference
 
 
@@ -250,10 +274,13 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
     import dataclasses
     import tempfile
 
+    from assistant.outputs import output_file, writing
     from assistant.runtime import Runtime
 
     cases = load(suite)
-    path = results_path(suite, output)
+    # Checked before the run: a run can take minutes, and its results must have somewhere to go.
+    option = "--output" if output else "the run file beside the suite (choose another with --output)"
+    path = output_file(results_path(suite, output), option, "run.json")
     earlier = previous(path)
     with tempfile.TemporaryDirectory(prefix="test-suite-") as tmp:
         settings.sections["storage"] = dataclasses.replace(settings.storage, url=f"sqlite:///{tmp}/suite.db")
@@ -264,5 +291,9 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
     meta = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "suite": str(suite),
             "model": f"{settings.llm.backend}:{settings.llm.model}", "seconds": round(seconds, 1)}
     text = report(results, changes, seconds, earlier[0] if earlier else None)
-    save(path, results, meta)
+    try:
+        with writing(path, option):
+            save(path, results, meta)
+    except InputError as exc:  # the results are still shown; only the copy for the next diff is missing
+        return results, text + f"\nthis run was not kept: {exc}"
     return results, text + f"\nthis run: {path}"

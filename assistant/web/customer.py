@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.chat import ChatSession, Reply
 from assistant.citations import Citation
-from assistant.errors import AssistantError, InputError
+from assistant.errors import AssistantError, InputError, NotFoundError, RateLimitError
 from assistant.rate_limit import RateLimiter, limit_key
 
 log = logging.getLogger(__name__)
@@ -125,19 +125,24 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     """Open a handoff ticket with the session's transcript; says plainly when no queue is available.
 
     One open ticket per conversation (asking again returns it); `client` (the address) gets
-    app.handoffs_per_client_per_hour new requests: beyond that, a RateLimitError.
+    app.handoffs_per_client_per_hour new requests: beyond that, a RateLimitError. A ticket needs a conversation
+    to hand over: no session id is an InputError, an id of no conversation with a customer message a
+    NotFoundError (else any made-up id would put an empty ticket in the agents' queue).
     """
-    if not session_id or not SESSION_ID.fullmatch(str(session_id)):
-        session_id = None
-    history = transcript(runtime, session_id)
+    valid = bool(session_id) and bool(SESSION_ID.fullmatch(str(session_id)))
+    history = transcript(runtime, session_id) if valid else []
     last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-    lang = runtime.shop.language_of(last_user)
-    if client:
+    lang = runtime.shop.language_of(last_user) if last_user else runtime.shop.cfg.default_language
+    if client:  # counted before the checks below: probing made-up ids uses up the same budget
         client_limits(runtime).tickets.check(_client_key(client))
+    if not session_id:
+        raise InputError(t(runtime, lang, "empty"))
+    if not last_user:
+        raise NotFoundError(f"no conversation with this session_id to hand over; {t(runtime, lang, 'empty')}")
     try:
         from assistant.web.staff import open_ticket
 
-        ticket = open_ticket(runtime, session_id or "", history, reason)
+        ticket = open_ticket(runtime, session_id, history, reason)
     except Exception as exc:  # noqa: BLE001 - the button must answer even if the queue is down
         log.warning("handoff unavailable: %s", exc)
         return {"ok": False, "ticket": None, "message": t(runtime, lang, "handoff_unavailable"), "lang": lang}
@@ -227,7 +232,13 @@ def vote_ui(runtime, session_id: str | None, liked, index=None, history: list | 
 
 
 def handoff_ui(runtime, history: list | None, session_id: str | None, client: str | None = None):
-    """The "Talk to a human" button: opens a ticket and says so in the chat."""
-    result = request_handoff(runtime, session_id, client=client)
-    history = list(history or []) + [{"role": "assistant", "content": f"🧑‍💼 {result['message']}"}]
-    return history, result["message"]
+    """The "Talk to a human" button: opens a ticket and says so in the chat (before the first message, it asks
+    for one; too many requests from this address still raise RateLimitError)."""
+    try:
+        message = request_handoff(runtime, session_id, client=client)["message"]
+    except RateLimitError:
+        raise
+    except (InputError, NotFoundError):  # no conversation yet (or a stale id): the customer is asked to write
+        message = t(runtime, runtime.shop.cfg.default_language, "empty")
+    history = list(history or []) + [{"role": "assistant", "content": f"🧑‍💼 {message}"}]
+    return history, message

@@ -155,8 +155,11 @@ def build_router(runtime) -> APIRouter:
         try:
             return await run_in_threadpool(request_handoff, runtime, body.get("session_id"),
                                            client=client_of(request, runtime.settings.app))
-        except AssistantError as exc:
-            return _error(exc.http_status, public_message(exc))
+        except AssistantError as exc:  # e.g. 400 before the first message, 404 for an unknown session id
+            message = public_message(exc)
+            # `message` too: the widget page shows a handoff answer's `message` in the chat
+            return JSONResponse(status_code=exc.http_status, content={
+                "error": {"message": message}, "ok": False, "ticket": None, "message": message})
 
     return router
 

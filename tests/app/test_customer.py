@@ -101,3 +101,35 @@ def test_ui_votes_land_on_the_answer_they_were_given_to_once_each(fake_runtime):
         customer.vote_ui(fake_runtime, sid, True, 0, history)  # the customer's own question
     with pytest.raises(InputError):
         customer.vote_ui(fake_runtime, "f" * 32, True, None, None)  # no such conversation
+
+
+def test_no_ticket_for_a_session_that_never_was(fake_runtime):
+    from assistant.errors import NotFoundError
+
+    for made_up in ("nope", "0" * 32, "../../etc/passwd"):
+        with pytest.raises(NotFoundError, match="no conversation with this session_id"):
+            customer.request_handoff(fake_runtime, made_up)
+    ask_first = customer.t(fake_runtime, fake_runtime.shop.cfg.default_language, "empty")  # "Please type a question first."
+    with pytest.raises(InputError, match=ask_first):
+        customer.request_handoff(fake_runtime, None)
+    from assistant.web.staff import handoff_queue
+
+    assert handoff_queue(fake_runtime) == []
+    # the button before the first message asks for one instead of opening an empty ticket
+    history, message = customer.handoff_ui(fake_runtime, [], None)
+    assert message == ask_first and history[-1]["content"].endswith(message)
+
+
+def test_widget_handoff_for_an_unknown_session_is_a_404_with_a_message(fake_runtime):
+    from fastapi.testclient import TestClient
+
+    from assistant.web.server import create_app
+
+    client = TestClient(create_app(fake_runtime))
+    r = client.post("/widget/api/handoff", json={"session_id": "nope"})
+    assert r.status_code == 404 and r.json()["ok"] is False and r.json()["ticket"] is None
+    assert "no conversation" in r.json()["error"]["message"] and r.json()["message"] == r.json()["error"]["message"]
+    assert client.post("/widget/api/handoff", json={}).status_code == 400
+    from assistant.web.staff import handoff_queue
+
+    assert len(handoff_queue(fake_runtime)) == 0

@@ -42,3 +42,101 @@ def test_init_help():
 
     done = run_module("assistant", "init", "--help")
     assert done.returncode == 0 and "--name" in done.stdout
+
+
+def test_a_refused_init_leaves_nothing_behind_and_can_be_rerun(tmp_path, capsys):
+    from assistant.errors import ConfigError
+
+    folder = tmp_path / "shops" / "bad1"
+    for bad in (["--email", "notanemail"], ["--currency", "EURO"]):
+        with pytest.raises(ConfigError):
+            main(["init", str(folder), "--name", "X", *bad])
+        assert not (tmp_path / "shops").exists()  # not even the parent folder it would have made
+    assert main(["init", str(folder), "--name", "X", "--email", "help@x.example"]) == 0
+    assert "created 12 files" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where, message", [
+    ("{tmp}/plain/sub", r"cannot create .*sub: .*plain is a file, not a folder"),
+    ("{tmp}/plain", r"plain exists and is not a folder"),
+    ("/proc/no-such-shop", r"cannot write the shop folder: /proc/no-such-shop: "),
+])
+def test_init_where_no_folder_can_be_made_is_one_line(tmp_path, where, message):
+    from pathlib import Path
+
+    from assistant.errors import InputError
+
+    if where.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("needs Linux /proc")
+    (tmp_path / "plain").write_text("mine")
+    with pytest.raises(InputError, match=message):
+        main(["init", where.replace("{tmp}", str(tmp_path)), "--name", "X"])
+    assert (tmp_path / "plain").read_text() == "mine"
+
+
+def test_init_that_fails_while_writing_removes_what_it_wrote(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from assistant.errors import InputError
+
+    real = Path.write_bytes
+
+    def full_disk(self, data):
+        if self.suffix == ".pdf":
+            raise OSError(28, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(InputError, match="size-chart.pdf: No space left on device"):
+        main(["init", str(tmp_path / "new" / "shop"), "--name", "X"])
+    assert not (tmp_path / "new").exists()
+    # --force into a folder with the shop's own files: those stay, only the new ones go
+    (tmp_path / "old" / "knowledge").mkdir(parents=True)
+    (tmp_path / "old" / "knowledge" / "mine.md").write_text("mine")
+    with pytest.raises(InputError):
+        main(["init", str(tmp_path / "old"), "--name", "X", "--force"])
+    assert {p.name for p in (tmp_path / "old").rglob("*")} == {"knowledge", "mine.md"}
+
+
+def test_the_example_documents_are_recognised_until_replaced(tmp_path):
+    from assistant.scaffold import EXAMPLE_DOCUMENTS, placeholder_documents
+
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", "X"]) == 0
+    knowledge = folder / "knowledge"
+    written = {p.relative_to(knowledge).as_posix() for p in knowledge.rglob("*") if p.is_file()}
+    assert written == set(EXAMPLE_DOCUMENTS)
+    assert [p.relative_to(knowledge).as_posix() for p in placeholder_documents(knowledge)] == list(EXAMPLE_DOCUMENTS)
+    (knowledge / "faq.csv").write_text("id,question,answer,lang\nd,Delivery?,3 days.,en\n", encoding="utf-8")
+    (knowledge / "guides" / "care-guide.docx").unlink()
+    left = {p.name for p in placeholder_documents(knowledge)}
+    assert "faq.csv" not in left and "care-guide.docx" not in left and "faq-more.xlsx" in left
+
+
+def test_a_shop_still_on_the_examples_is_warned_about_at_start_but_serves(tmp_path, monkeypatch, caplog):
+    """Customers of a fresh `init` shop would be told "REPLACE ME: ...": the start-up log and /healthz's degraded
+    list name the files to edit; the app still starts and reports ready."""
+    import logging
+
+    from assistant.config import load_config
+    from assistant.llm import FakeBackend
+    from assistant.runtime import Runtime
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", "X"]) == 0
+    settings = load_config(folder / "config.yaml", env={})
+    with caplog.at_level(logging.WARNING, logger="assistant.runtime"):
+        runtime = Runtime(settings, backend=FakeBackend())
+    warning = runtime.degraded["knowledge_base_examples"]
+    assert "REPLACE ME" in warning and "faq.csv" in warning and "policies/returns.md" in warning
+    assert str(folder / "knowledge") in warning and warning in caplog.text
+    runtime.ready = True
+    health = runtime.health()
+    assert health["status"] == "ready" and health["degraded"]["knowledge_base_examples"] == warning
+
+    for path in (folder / "knowledge").rglob("*"):  # the shop puts its own documents in place
+        if path.is_file():
+            path.unlink()
+    (folder / "knowledge" / "faq.csv").write_text("id,question,answer,lang\nd,Delivery?,3 days.,en\n")
+    assert "knowledge_base_examples" not in Runtime(settings, backend=FakeBackend()).degraded

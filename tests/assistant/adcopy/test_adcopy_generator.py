@@ -328,3 +328,30 @@ def test_a_long_text_gets_one_call_to_work_in_the_selling_points_it_left_out(mak
     if kept:  # the reviewer sees what was added, and the draft it replaced is kept beside it
         assert "text: selling points worked in: 街头" in result.variants[0].fixes
         assert result.rewrites["极光｜" + rewrite] == "极光｜" + prose
+
+
+def test_paragraph_per_call_asks_for_one_paragraph_per_variant(make_gen, cfg):
+    first = "灰色条纹卫衣，宽松显瘦，街头感十足，周末逛街穿上它，轻松又有型。"
+    second = "文案：\n这件条纹卫衣是灰色的，宽松版型很显瘦，\n走在街头也有自己的态度。"
+    gen, backend = make_gen(first, second, default="", cfg=replace(cfg, paragraph_per_call=True,
+                                                                    cover_selling_points=False))
+    result = gen.generate(Brief(product="卫衣", channel="weibo", n=2, language="zh",
+                                attributes=["宽松", "显瘦", "灰色", "街头", "条纹"]))
+    asks = [c["messages"][-1].content for c in backend.calls]
+    assert len(asks) >= 2 and all("写一段卫衣" in a and "不要罗列" in a for a in asks[:2])
+    assert not any("1." in a for a in asks[:2])  # no numbered list asked for
+    texts = sorted(v.fields["text"] for v in result.variants)
+    # the label line dropped and the paragraph's lines joined into one text
+    assert texts == sorted(["极光｜" + first, "极光｜这件条纹卫衣是灰色的，宽松版型很显瘦，走在街头也有自己的态度。"])
+
+
+def test_paragraph_per_call_leaves_short_fields_and_briefs_without_points_to_the_list(make_gen, numbered, cfg):
+    gen, backend = make_gen(numbered("Aurora soft linen", "Aurora cool linen"),
+                            cfg=replace(cfg, paragraph_per_call=True))
+    result = gen.generate(Brief(product="linen sheets", n=2, fields=["headline"], language="en",
+                                attributes=["soft", "cool"]))
+    assert len(backend.calls) == 1 and result.produced == 2  # headlines: still one numbered list
+    gen, backend = make_gen(numbered("灰色条纹卫衣，周末逛街穿上它，轻松又有型。"), default="",
+                            cfg=replace(cfg, paragraph_per_call=True))
+    gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh"))
+    assert "写一段" not in backend.calls[0]["messages"][-1].content  # no selling points: the list prompt

@@ -100,6 +100,10 @@ def test_suite_output_option_and_store_untouched(shop, capsys, tmp_path):
     ("conversations:\n  - id: a\n    turns: [{expect: {must: x}}]", "a turn 1 needs 'say:"),
     ("conversations:\n  - id: a\n    turns: [{say: hi, expect: {handoff: maybe}}]", "handoff must be true or false"),
     ("conversations: [", "bad YAML in regression suite"),
+    ("conversations:\n  - id: ship\n    turns: [hi, {say: cost, expect: {action: kb_anwser}}]",
+     r"ship turn 2 action: unknown action 'kb_anwser' \(did you mean kb_answer\?\); valid actions: kb_answer, "),
+    ("conversations:\n  - id: a\n    turns: [{say: hi, expect: {action: [small_talk, smalltalk]}}]",
+     "unknown action 'smalltalk'"),
 ])
 def test_malformed_suites_are_one_line_errors(tmp_path, text, message):
     from assistant.errors import InputError
@@ -137,3 +141,20 @@ def test_help_and_missing_file():
     r = run_module("assistant", "test-suite", "/nonexistent/suite.yaml", env={"ASSISTANT_LLM__BACKEND": "fake"})
     assert r.returncode == 2 and r.stderr.strip().count("\n") == 0
     assert "regression suite not found" in r.stderr
+
+
+def test_every_action_a_turn_can_end_with_is_accepted():
+    """The valid actions come from where they are made: the router's list, the order desk's replies (checked
+    against the desk's own note of them), a refused attack and a failed turn."""
+    import re
+    from pathlib import Path
+
+    import assistant.orders.desk as desk
+    from assistant.insights.suite import ORDER_ACTIONS, known_actions, parse
+    from assistant.router import ACTIONS
+
+    note = re.search(r"action: str\s+#\s*(.+)", Path(desk.__file__).read_text(encoding="utf-8")).group(1)
+    assert set(ORDER_ACTIONS) == {a.strip() for a in note.split("|")}
+    assert set(ACTIONS) | {"refuse", "error"} <= set(known_actions())
+    turns = [{"say": "hi", "expect": {"action": a}} for a in known_actions()]
+    assert len(parse({"conversations": [{"id": "all", "turns": turns}]})[0].turns) == len(known_actions())

@@ -1,0 +1,127 @@
+"""The review sheet at `feed --output` is where people work: they mark `approved`, fix a text inline, write a
+note, add a column of their own. A re-run rewrites the sheet from the state file, so it first reads the sheet
+already there and carries that work over onto the same asset (row id + variant) when the asset's copy was read
+back unchanged from the state file. Review that cannot be carried (the row's copy was written afresh, or the row
+is not in this run) is not dropped silently: the old sheet is kept next to the new one, and the run says so.
+
+Also here: the guard that an `--output` is never the `--input` it is made from.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import InputError
+
+BASE_COLUMNS = ["row_id", "title", "url", "language", "channel", "variant"]
+TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
+MACHINE_COLUMNS = frozenset(BASE_COLUMNS + TAIL_COLUMNS)
+REVIEW_COLUMNS = ("approved", "notes")  # on an asset row (variant 1+) both are the reviewer's, never the run's
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: through symlinks, `..`, hard links and case-folding file systems."""
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    except OSError:
+        pass
+    return pa.resolve() == pb.resolve()
+
+
+def refuse_same_file(source: str | Path, output: str | Path, what: str) -> None:
+    """A one-line refusal where writing `output` would replace `source` (the file it is made from) by `what`."""
+    if same_file(source, output):
+        raise InputError(f"--output {output} is the --input file itself: writing it would replace the input with "
+                         f"{what}; choose another --output")
+
+
+def read_previous(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of the review sheet a re-run is about to replace ([], [] when there is none). Anything
+    else at that path is refused: overwriting a file `feed` did not write (or cannot read) would lose it."""
+    from assistant.adcopy.feed import read_table
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"--output {p} is a folder; name a .csv file")
+    if not p.is_file() or p.stat().st_size == 0:
+        return [], []
+    try:
+        header, rows = read_table(p)
+    except InputError as exc:
+        raise InputError(f"cannot read the existing --output {p} to keep its review ({exc}); move it away or "
+                         "choose another --output") from None
+    if not {"row_id", "channel", "variant"} <= set(header):
+        raise InputError(f"--output {p} exists and is not a review sheet from `feed` (no row_id, channel and "
+                         "variant columns); move it away or choose another --output")
+    return header, rows
+
+
+@dataclass
+class Carried:
+    rows: list[dict[str, str]]
+    extra_columns: list[str] = field(default_factory=list)  # columns the reviewer added, kept last
+    kept: int = 0  # assets whose approval, note or edited text came over from the old sheet
+    lost: list[str] = field(default_factory=list)  # "A3 variant 1": reviewed assets the new sheet cannot hold
+
+
+def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows: list[dict[str, str]],
+                 resumed: set[str], machine_texts: dict[tuple[str, str], set[str]]) -> Carried:
+    """`new_rows` (from `asset_rows`) with the review of `old_rows` (the sheet being replaced) carried over.
+
+    `resumed`: row ids whose copy was read back from the state file in this run, so the old sheet shows the
+    same assets. `machine_texts`: (row id, field) -> every text the state file holds for it; a cell that differs
+    from the new text and is none of those was typed by a person (an edit), one that is among them is another
+    run's copy (the sheet is stale for that asset, and its approval was of other words)."""
+    fields = list(dict.fromkeys(k for r in new_rows for k in r if k not in MACHINE_COLUMNS))
+    old_fields = [h for h in old_header if h and h not in MACHINE_COLUMNS]
+    known = fields + [name for _, name in machine_texts]
+    extra = [h for h in old_fields if h not in known]
+    index = {(r["row_id"], str(r.get("variant", ""))): r for r in new_rows}
+    out = Carried(new_rows, extra)
+    for old in old_rows:
+        rid, variant = old.get("row_id", ""), old.get("variant", "")
+        if variant in ("", "0"):  # a row without an asset: its notes are the run's, nothing to review
+            continue
+        new = index.get((rid, variant))
+        same = new is not None and rid in resumed and old.get("channel") == new.get("channel")
+        edits, stale = {}, False
+        for name in old_fields:
+            if name in extra:
+                continue
+            value, now = old.get(name, ""), str((new or {}).get(name, "")).strip()
+            if value == now or (new is None and not value):
+                continue
+            if value in machine_texts.get((rid, name), set()):
+                stale = True
+            else:
+                edits[name] = value
+        review = {k: old[k] for k in (*REVIEW_COLUMNS, *extra) if old.get(k, "")}
+        if not review and not edits:
+            continue
+        if same and not stale:
+            new.update(edits)
+            new.update(review)
+            out.kept += 1
+        else:
+            out.lost.append(f"{rid} variant {variant}")
+    return out
+
+
+def keep_old_sheet(path: str | Path) -> Path:
+    """Copy the sheet about to be replaced to `<stem>.before-<time>.csv`, so review that cannot be carried over
+    is still on disk."""
+    p = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = p.with_name(f"{p.stem}.before-{stamp}{p.suffix}")
+    n = 1
+    while backup.exists():  # two re-runs within a second must not overwrite the first copy
+        n += 1
+        backup = p.with_name(f"{p.stem}.before-{stamp}-{n}{p.suffix}")
+    shutil.copy2(p, backup)
+    return backup

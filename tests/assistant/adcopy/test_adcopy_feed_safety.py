@@ -1,0 +1,178 @@
+"""The ad-copy CLI never loses a person's work and never ends in a traceback: a re-run keeps the review sheet's
+approvals and edits, an --output that is the --input is refused, sheets and copy files in GB18030 or .xlsx are
+read, a stray quote in a feed names its line, and bad values (channel, --n, --limit, a folder) are one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import pytest
+
+from assistant.adcopy.__main__ import build_parser, main
+from assistant.adcopy.feed_run import read_assets
+from assistant.cli_support import run_cli
+
+FEED = [["SKU", "Product Name", "Description", "Link"],
+        ["A1", "Stonewashed linen duvet cover", "Washed linen", "https://shop.example/a1"]]
+LAMP = ["A2", "Ceramic table lamp", "Stoneware base", "https://shop.example/a2"]
+
+
+@pytest.fixture
+def fake_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
+    monkeypatch.setenv("ASSISTANT_LLM__FAKE_REPLIES", json.dumps([]))
+    monkeypatch.setenv("ASSISTANT_ADCOPY__EMBEDDER", "ngram")
+    monkeypatch.setenv("ASSISTANT_ADCOPY__SENTIMENT", "false")
+    monkeypatch.setenv("ASSISTANT_STORAGE__URL", f"sqlite:///{tmp_path / 'a.db'}")
+    return tmp_path
+
+
+def write_csv(path, rows, encoding="utf-8"):
+    with path.open("w", newline="", encoding=encoding) as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def rewrite_sheet(path, rows, encoding="utf-8-sig"):
+    """The sheet as a reviewer saves it after editing (all columns, maybe one of their own)."""
+    with path.open("w", newline="", encoding=encoding) as fh:
+        w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def feed(*args):
+    return run_cli(main, ["feed", "--channel", "meta_feed", "--no-progress", *map(str, args)])
+
+
+def test_a_rerun_keeps_the_reviewers_approvals_and_edits(fake_env, capsys):
+    source, out = write_csv(fake_env / "feed2.csv", FEED), fake_env / "out2.csv"
+    assert feed("--input", source, "--output", out) == 0
+    rows = read_assets(out)
+    rows[0].update(approved="yes", primary_text="Washed linen that softens, by Aurora", reviewer="Li: ok")
+    rewrite_sheet(out, rows)
+    write_csv(source, [*FEED, LAMP])  # a product added to the feed
+    capsys.readouterr()
+    assert feed("--input", source, "--output", out) == 0
+    err = capsys.readouterr().err
+    assert "1 written, 1 resumed" in err and "kept the review of 1 assets" in err
+    again = {r["row_id"]: r for r in read_assets(out)}
+    assert again["A1"]["approved"] == "yes" and again["A1"]["primary_text"] == "Washed linen that softens, by Aurora"
+    assert again["A1"]["reviewer"] == "Li: ok" and again["A2"]["approved"] == ""
+    assert not list(fake_env.glob("out2.before-*"))  # nothing was lost, so no copy of the old sheet
+
+    # The product changed: its copy is written afresh, so the old approval (of other words) is not put on it,
+    # and the reviewed sheet is kept next to the new one rather than lost.
+    write_csv(source, [FEED[0], [*FEED[1][:2], "Washed linen, 200 x 200 cm", FEED[1][3]], LAMP])
+    assert feed("--input", source, "--output", out) == 0
+    assert "previous sheet is kept as" in capsys.readouterr().err
+    assert read_assets(out)[0]["approved"] == ""
+    (backup,) = fake_env.glob("out2.before-*.csv")
+    assert read_assets(backup)[0]["approved"] == "yes"
+
+
+def test_an_output_that_is_no_review_sheet_is_not_overwritten(fake_env, capsys):
+    source = write_csv(fake_env / "feed.csv", FEED)
+    other = fake_env / "budget.csv"
+    other.write_text("month,spend\njan,100\n", encoding="utf-8")
+    assert feed("--input", source, "--output", other) == 2
+    assert "not a review sheet" in capsys.readouterr().err and "jan,100" in other.read_text()
+
+
+def test_output_that_is_the_input_is_refused(fake_env, capsys):
+    source = write_csv(fake_env / "feed1.csv", FEED)
+    before = source.read_bytes()
+    (fake_env / "sub").mkdir()
+    assert feed("--input", source, "--output", fake_env / "sub" / ".." / "feed1.csv") == 2
+    assert "is the --input file itself" in capsys.readouterr().err and source.read_bytes() == before
+    out = fake_env / "out3.csv"
+    assert feed("--input", source, "--output", out) == 0
+    sheet = out.read_bytes()
+    capsys.readouterr()
+    assert run_cli(main, ["export", "--input", str(out), "--output", str(out), "--all"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the --input file itself" in err and out.read_bytes() == sheet
+
+
+def test_export_reads_the_sheet_as_xlsx_and_as_gb18030_csv(fake_env, capsys):
+    out = fake_env / "assets.csv"
+    assert feed("--input", write_csv(fake_env / "f.csv", [*FEED, ["Z1", "水洗亚麻四件套", "亚麻", "https://x/z1"]]),
+                "--output", out) == 0
+    rows = read_assets(out)
+    rows[0]["approved"] = "通过"
+    rewrite_sheet(fake_env / "gbk.csv", rows, encoding="gb18030")  # Chinese Excel's "CSV"
+    assert run_cli(main, ["export", "--input", str(fake_env / "gbk.csv"), "--output", str(fake_env / "i.csv")]) == 0
+    assert "from 1 of 2 assets" in capsys.readouterr().err
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    wb.active.append(list(rows[0]))
+    for r in rows:
+        wb.active.append(list(r.values()))
+    wb.save(fake_env / "sheet.xlsx")
+    assert run_cli(main, ["export", "--input", str(fake_env / "sheet.xlsx"), "--output", str(fake_env / "j.csv"),
+                          "--all"]) == 0
+    assert "from 2 of 2 assets" in capsys.readouterr().err
+    fake = fake_env / "text.xlsx"
+    fake.write_text("row_id,channel,variant\n", encoding="utf-8")
+    assert run_cli(main, ["export", "--input", str(fake), "--output", str(fake_env / "k.csv"), "--all"]) == 2
+    assert "not a valid .xlsx workbook" in capsys.readouterr().err
+
+
+def test_a_stray_quote_in_a_feed_names_its_line(fake_env, capsys):
+    bad = fake_env / "malformed.csv"
+    bad.write_text('id,title\nA1,"Linen cover\nx,y\n', encoding="utf-8")
+    assert feed("--input", bad, "--output", fake_env / "o.csv") == 2
+    err = capsys.readouterr().err
+    assert "malformed.csv line 2: malformed CSV" in err and "products from" not in err
+    bad.write_text('id,title\nA1,"Linen, cover\nx,y\nA2,"lamp",q\n', encoding="utf-8")  # closed rows later
+    assert feed("--input", bad, "--output", fake_env / "o.csv") == 2
+    assert "line 2" in capsys.readouterr().err
+    good = fake_env / "ok.csv"  # a quoted field may hold line breaks and commas
+    good.write_text('id,title,description\nA1,Linen cover,"Soft.\nWash cold, dry low"\nA2,Lamp,x\n', encoding="utf-8")
+    assert feed("--input", good, "--output", fake_env / "o.csv") == 0
+    assert "2 products from ok.csv" in capsys.readouterr().err
+
+
+def test_lint_reads_gbk_and_stdin_and_refuses_binary_in_one_line(fake_env, capsys, monkeypatch):
+    gbk = fake_env / "gbk.txt"
+    gbk.write_bytes("全网最低价的亚麻四件套\n".encode("gbk"))
+    assert run_cli(main, ["lint", "--input", str(gbk)]) == 1
+    assert "zh.adlaw.lowest-price" in capsys.readouterr().out
+    binary = fake_env / "blob.bin.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    assert run_cli(main, ["lint", "--input", str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("InputError:") and err.count("\n") == 1 and "binary" in err
+    junk = fake_env / "junk.txt"
+    junk.write_bytes(b"ok\n\xff\xfe\xfd\n")
+    assert run_cli(main, ["lint", "--input", str(junk)]) == 2
+    assert "is not UTF-8 nor GB18030" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"Soft linen sheets, #1 choice\n")))
+    assert run_cli(main, ["lint", "--input", "-", "--channel", "meta_feed"]) == 1
+    assert "line 1" in capsys.readouterr().out
+
+
+def test_lint_refuses_an_unknown_channel(fake_env, capsys):
+    copy = fake_env / "copy.txt"
+    copy.write_text("Soft linen sheets\n", encoding="utf-8")
+    assert run_cli(main, ["lint", "--input", str(copy), "--channel", "nope"]) == 2
+    assert "NotFoundError: unknown channel 'nope'; known channels:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--n", "0"], "n must be at least 1"), (["--n", "-2"], "n must be at least 1"),
+    (["--limit", "-1"], "--limit must be 0 (every row) or more"),
+])
+def test_feed_rejects_n_and_limit_below_their_range(fake_env, capsys, args, message):
+    source = write_csv(fake_env / "f.csv", [*FEED, LAMP])
+    assert feed("--input", source, "--output", fake_env / "o.csv", *args) == 2
+    assert message in capsys.readouterr().err and not (fake_env / "o.csv").exists()
+    assert "0: every row" in build_parser()._subparsers._group_actions[0].choices["feed"].format_help()
+
+
+def test_feed_of_a_folder_says_so(fake_env, capsys):
+    assert feed("--input", fake_env, "--output", fake_env / "o.csv") == 2
+    assert "is a folder, not a file" in capsys.readouterr().err

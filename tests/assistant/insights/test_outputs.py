@@ -1,0 +1,86 @@
+"""Output options of `python -m assistant.insights` and `python -m assistant test-suite`: missing folders are
+created, a file given where a folder is expected (or the reverse) is one line naming the option, never a
+traceback, and it is said before any work is done."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from assistant.errors import InputError
+from assistant.insights.__main__ import check_outputs
+from assistant.outputs import output_file, output_folder
+from tests.assistant.insights.conftest import ask
+from tests.conftest import run_module
+
+
+def test_output_file_creates_its_folder_and_refuses_a_folder(tmp_path):
+    path = output_file(tmp_path / "no" / "such" / "g.csv", "--csv", "gaps.csv")
+    assert path.parent.is_dir() and not path.exists()
+    with pytest.raises(InputError, match=r"--csv takes a file name \(e.g. gaps.csv\), but .* is a folder"):
+        output_file(tmp_path, "--csv", "gaps.csv")
+    with pytest.raises(InputError, match="not a folder"):
+        output_file(f"{tmp_path}/new/", "--csv")
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match=r"cannot write .*plain/g.csv: .*plain is a file, not a folder"):
+        output_file(tmp_path / "plain" / "g.csv", "--csv")
+
+
+def test_output_folder_is_created_and_a_file_is_refused(tmp_path):
+    assert output_folder(tmp_path / "a" / "b", "--plots").is_dir()
+    (tmp_path / "plain").write_text("mine")
+    with pytest.raises(InputError, match=r"--plots takes a folder \(it writes several files into it\), but"):
+        output_folder(tmp_path / "plain", "--plots")
+    assert (tmp_path / "plain").read_text() == "mine"
+
+
+def test_gaps_csv_into_a_folder_that_does_not_exist_yet(runtime, tmp_path, capsys):
+    from assistant.insights.__main__ import _gaps
+
+    ask(runtime, "Do you sell gift cards?")
+    args = argparse.Namespace(command="gaps", top=5, csv=str(tmp_path / "nodir2" / "g.csv"))
+    check_outputs(args)
+    assert _gaps(runtime, args) == 0
+    assert "Do you sell gift cards?" in (tmp_path / "nodir2" / "g.csv").read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["usage", "--csv", "{tmp}/file.csv"], "--csv takes a folder"),
+    (["outcomes", "--plots", "{tmp}/file.csv"], "--plots takes a folder"),
+    (["outcomes", "--csv", "{tmp}/file.csv/sub"], "file.csv is a file, not a folder"),
+    (["gaps", "--csv", "{tmp}"], "--csv takes a file name"),
+    (["faq-check", "--csv", "{tmp}/file.csv/x.csv"], "file.csv is a file, not a folder"),
+])
+def test_cli_output_mix_ups_are_one_line(tmp_path, argv, message):
+    (tmp_path / "file.csv").write_text("keep me", encoding="utf-8")
+    r = run_module("assistant.insights", *[a.replace("{tmp}", str(tmp_path)) for a in argv],
+                   env={"ASSISTANT_LLM__BACKEND": "fake", "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/s.db",
+                        "HF_HUB_OFFLINE": "1"}, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().count("\n") == 0 and message in r.stderr, r.stderr
+    assert (tmp_path / "file.csv").read_text(encoding="utf-8") == "keep me"
+
+
+def test_outcomes_writes_into_new_nested_folders(tmp_path):
+    r = run_module("assistant.insights", "outcomes", "--csv", str(tmp_path / "a" / "b"), "--plots",
+                   str(tmp_path / "p" / "q"), env={"ASSISTANT_LLM__BACKEND": "fake", "HF_HUB_OFFLINE": "1",
+                                                  "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/s.db"}, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (tmp_path / "a" / "b" / "outcomes_by_day.csv").exists()
+    assert (tmp_path / "p" / "q" / "csat_trend.png").exists()
+
+
+def test_suite_output_that_is_a_folder_is_refused_before_the_run(tmp_path):
+    from assistant.insights.suite import run_file
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("conversations:\n  - id: a\n    turns: [hello]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="--output takes a file name"):
+        run_file(None, suite, tmp_path)  # no settings needed: nothing runs
+    (tmp_path / "suite.last-run.json").mkdir()
+    with pytest.raises(InputError, match="the run file beside the suite .* is a folder"):
+        run_file(None, suite)
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(InputError, match="plain is a file, not a folder"):
+        run_file(None, suite, tmp_path / "plain" / "run.json")
