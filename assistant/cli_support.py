@@ -54,6 +54,32 @@ def read_text_lines(path: Path, what: str = "input file", fallback: str = "") ->
     return decode_text_lines(data, path, what, fallback)
 
 
+def read_csv_rows(path: str | Path, columns: Sequence[str] = (), needs: str = "") -> tuple[list[str], list[dict]]:
+    """Header and rows of a UTF-8 CSV (BOM tolerated) that must have `columns`; a missing, unreadable, non-UTF-8
+    or malformed file, or missing columns, is one InputError naming the file (`needs`: what the command wants,
+    added to the message)."""
+    import csv
+
+    tail = f"; {needs}" if needs else ""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows, header = list(reader), [h for h in (reader.fieldnames or []) if h is not None]
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (convert it first, e.g. iconv -f GBK -t UTF-8){tail}") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}{tail} "
+                         f"(has: {', '.join(h for h in header if h) or 'nothing'})")
+    return header, rows
+
+
 def decode_text_lines(data: bytes, name: object, what: str = "input file", fallback: str = "") -> list[str]:
     """`read_text_lines` for bytes already read (stdin). `fallback` (e.g. gb18030) is tried when the text is not
     UTF-8, for readers that accept what Chinese Windows saves; the iconv hint comes only when that fails too."""

@@ -6,14 +6,13 @@ Argument parsing only; the work lives in `KnowledgeBase`. Errors print as one li
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
+from assistant.cli_support import add_common_args, config_path, read_csv_rows, run_cli, setup_logging, verbose
 from assistant.config import load_config
 from assistant.errors import InputError, NotFoundError
 
@@ -122,20 +121,7 @@ def _table_opts(args) -> dict:
 
 
 def _read_csv(path: str, *columns: str) -> list[dict]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text (convert it first, e.g. iconv -f GBK -t UTF-8)") from None
-    except csv.Error as exc:
-        raise InputError(f"{path}: not a readable CSV ({exc})") from None
-    header = list(rows[0].keys()) if rows else []
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(header) or 'nothing'})")
-    return rows
+    return read_csv_rows(path, columns)[1]
 
 
 def _filters(pairs: list[str]) -> dict | None:

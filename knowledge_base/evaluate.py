@@ -7,12 +7,12 @@ separates the labels best; leave-one-out accuracy says how well that generalises
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from assistant.cli_support import read_csv_rows
 from assistant.config import resolve_path
 from assistant.errors import InputError
 from knowledge_base.retrieval import rank_metrics
@@ -59,22 +59,7 @@ LABEL_HELP = "question,label CSV (label: a FAQ row id, 'answerable' or 'none')"
 def read_labelled(path: str | Path) -> list[tuple[str, str]]:
     """(question, label) pairs; no file, missing columns, no question or only one kind of label is a one-line
     InputError: thresholds fitted on nothing (0.001) would let almost any question match an FAQ row."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows, header = list(reader), reader.fieldnames or []
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; calibrate needs a {LABEL_HELP}") from None
-    except csv.Error as exc:
-        raise InputError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in ("question", "label") if c not in header]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}: calibrate needs a {LABEL_HELP} "
-                         f"(has: {', '.join(h for h in header if h) or 'nothing'})")
+    _, rows = read_csv_rows(path, ("question", "label"), f"calibrate needs a {LABEL_HELP}")
     pairs = []
     for n, r in enumerate(rows, start=1):
         question, label = r.get("question") or "", (r.get("label") or "").strip()

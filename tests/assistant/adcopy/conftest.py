@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assistant.adcopy import AdCopyConfig, AdCopyGenerator
@@ -49,3 +51,18 @@ def checker():
     from assistant.adcopy.facts import FactChecker
 
     return FactChecker()
+
+
+def set_fake_cli_env(monkeypatch, tmp_path, replies=()):
+    """The CLI on the fake LLM (these replies, then empty), n-gram similarity, no sentiment model, a scratch db."""
+    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
+    monkeypatch.setenv("ASSISTANT_LLM__FAKE_REPLIES", json.dumps(list(replies)))
+    monkeypatch.setenv("ASSISTANT_ADCOPY__EMBEDDER", "ngram")
+    monkeypatch.setenv("ASSISTANT_ADCOPY__SENTIMENT", "false")
+    monkeypatch.setenv("ASSISTANT_STORAGE__URL", f"sqlite:///{tmp_path / 'a.db'}")
+    return tmp_path
+
+
+@pytest.fixture
+def fake_env(monkeypatch, tmp_path):
+    return set_fake_cli_env(monkeypatch, tmp_path)

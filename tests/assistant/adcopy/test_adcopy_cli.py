@@ -11,6 +11,8 @@ from assistant.adcopy.__main__ import main
 from assistant.cli_support import run_cli
 from tests.conftest import run_module
 
+from .conftest import set_fake_cli_env
+
 
 @pytest.fixture
 def fake_env(monkeypatch, tmp_path):
@@ -20,12 +22,7 @@ def fake_env(monkeypatch, tmp_path):
         "2. Breathable linen that gets softer with every wash, from Aurora.\n"
         "3. Aurora linen sheets in six calm colours.\n",
     ]
-    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
-    monkeypatch.setenv("ASSISTANT_LLM__FAKE_REPLIES", json.dumps(replies))
-    monkeypatch.setenv("ASSISTANT_ADCOPY__EMBEDDER", "ngram")
-    monkeypatch.setenv("ASSISTANT_ADCOPY__SENTIMENT", "false")
-    monkeypatch.setenv("ASSISTANT_STORAGE__URL", f"sqlite:///{tmp_path / 'a.db'}")
-    return tmp_path
+    return set_fake_cli_env(monkeypatch, tmp_path, replies)
 
 
 def test_help_as_a_subprocess():

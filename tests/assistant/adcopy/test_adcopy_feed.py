@@ -4,7 +4,6 @@ that resumes after an interruption without redoing finished rows, the import lay
 from __future__ import annotations
 
 import csv
-import json
 
 import pytest
 
@@ -170,15 +169,6 @@ def test_meta_and_plain_layouts(tmp_path):
 def test_approved_values(value, ok):
     assert is_approved(value) is ok
 
-
-@pytest.fixture
-def fake_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
-    monkeypatch.setenv("ASSISTANT_LLM__FAKE_REPLIES", json.dumps([]))
-    monkeypatch.setenv("ASSISTANT_ADCOPY__EMBEDDER", "ngram")
-    monkeypatch.setenv("ASSISTANT_ADCOPY__SENTIMENT", "false")
-    monkeypatch.setenv("ASSISTANT_STORAGE__URL", f"sqlite:///{tmp_path / 'a.db'}")
-    return tmp_path
 
 
 def test_feed_and_export_cli(fake_env, capsys):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 
 import pytest
@@ -19,15 +18,6 @@ FEED = [["SKU", "Product Name", "Description", "Link"],
         ["A1", "Stonewashed linen duvet cover", "Washed linen", "https://shop.example/a1"]]
 LAMP = ["A2", "Ceramic table lamp", "Stoneware base", "https://shop.example/a2"]
 
-
-@pytest.fixture
-def fake_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
-    monkeypatch.setenv("ASSISTANT_LLM__FAKE_REPLIES", json.dumps([]))
-    monkeypatch.setenv("ASSISTANT_ADCOPY__EMBEDDER", "ngram")
-    monkeypatch.setenv("ASSISTANT_ADCOPY__SENTIMENT", "false")
-    monkeypatch.setenv("ASSISTANT_STORAGE__URL", f"sqlite:///{tmp_path / 'a.db'}")
-    return tmp_path
 
 
 def write_csv(path, rows, encoding="utf-8"):

@@ -12,6 +12,8 @@ from assistant.adcopy.text import contains_term
 from assistant.errors import InputError, NotFoundError
 from assistant.llm import FakeBackend
 
+from .conftest import _numbered
+
 
 def all_within_limits(result) -> bool:
     channel = get_channel(result.channel)
@@ -267,7 +269,8 @@ def test_no_new_call_starts_after_the_time_budget(make_gen, numbered):
     assert any("could only produce 1 of 3" in n and "time budget" in n for n in result.notes)
 
 
-@pytest.mark.parametrize("bad", [{"time_budget_s": -1}, {"batch_size": 0}, {"max_rounds": 11}])
+@pytest.mark.parametrize("bad", [{"time_budget_s": -1}, {"batch_size": 0}, {"max_rounds": 11},
+                                 {"long_text_model": "gpt-9"}])
 def test_config_rejects_bad_values_naming_the_field(bad):
     from assistant.errors import ConfigError
 
@@ -355,3 +358,20 @@ def test_paragraph_per_call_leaves_short_fields_and_briefs_without_points_to_the
                             cfg=replace(cfg, paragraph_per_call=True))
     gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh"))
     assert "写一段" not in backend.calls[0]["messages"][-1].content  # no selling points: the list prompt
+
+
+def test_long_fields_go_to_the_long_text_model_without_the_adapter(make_gen, numbered, cfg):
+    big = FakeBackend([_numbered("Soft Aurora linen sheets make every bedroom calm, cool and easy to love.")],
+                      default="")
+    gen, backend = make_gen(numbered("Aurora linen sheets"), numbered("Cool Aurora linen"), default="",
+                            adapters={"adcopy": "a.gguf"},
+                            cfg=replace(cfg, long_text_model="qwen2.5-1.5b", adapter_fields=[],
+                                        cover_selling_points=False), long_backend=big)
+    result = gen.generate(Brief(product="linen sheets", channel="meta_feed", n=1, language="en",
+                                keywords=["linen"]))
+    assert result.variants, result.notes
+    long_field = next(f for f, t in result.variants[0].fields.items() if t.startswith("Soft Aurora"))
+    assert len(big.calls) >= 1 and all(c["options"].adapter is None for c in big.calls)
+    assert not any("primary" in c["messages"][-1].content.lower() for c in backend.calls)  # short fields stay
+    assert {c["options"].adapter for c in backend.calls} == {"adcopy"}
+    assert long_field == "primary_text"
