@@ -54,8 +54,10 @@ HEADLINES = [
      "advertisegen.qwen2.5-0.5b.reference_pct", "reported"),
     ("advertisegen attribute coverage (%), after the selling-point rewrite vs the same drafts before it",
      "advertisegen.qwen2.5-0.5b.ours_pct", "advertisegen.qwen2.5-0.5b.drafts_before_the_rewrite_pct", "reported"),
-    ("advertisegen attribute coverage (%), qwen2.5-1.5b vs reference copy", "advertisegen.qwen2.5-1.5b.ours_pct",
-     "advertisegen.qwen2.5-1.5b.reference_pct", "reported"),
+    ("advertisegen attribute coverage (%), qwen2.5-0.5b one paragraph per call (default) vs a numbered list of angles",
+     "advertisegen.qwen2.5-0.5b.ours_pct", "advertisegen.qwen2.5-0.5b_numbered_list.ours_pct", "reported"),
+    ("advertisegen attribute coverage (%), adcopy.long_text_model qwen2.5-1.5b (one paragraph per call) vs reference "
+     "copy", "advertisegen.qwen2.5-1.5b.ours_pct", "advertisegen.qwen2.5-1.5b.reference_pct", "reported"),
     ("advertisegen seconds per row, qwen2.5-1.5b vs qwen2.5-0.5b", "advertisegen.qwen2.5-1.5b.seconds_per_row",
      "advertisegen.qwen2.5-0.5b.seconds_per_row", "reported"),
     ("feed (200 rows, zh + en): returned fields within channel limits (%)", "feed.fields_within_limits_pct", None,
@@ -261,7 +263,7 @@ def time_headlines(backend, language: str, brand, per_call_baseline: bool) -> di
     return out
 
 
-def attribute_coverage(backend, brand, rows: int, cover: bool = True, paragraph: bool = False) -> dict | None:
+def attribute_coverage(backend, brand, rows: int, cover: bool = True, paragraph: bool = True) -> dict | None:
     """advertisegen: share of a row's attribute values (颜色#灰色 -> 灰色) that the copy mentions, ours vs the
     reference copy, with seconds per row and two plain fluency signals (clauses said twice, list-like texts)."""
     if not ADVERTISEGEN.is_file():
@@ -296,7 +298,8 @@ def attribute_coverage(backend, brand, rows: int, cover: bool = True, paragraph:
         tqdm.write(json.dumps({"values": values, "ours": round(ours[-1], 2), "ref": round(ref[-1], 2), "text": text,
                                "s": round(seconds[-1], 1), "load": round(os.getloadavg()[0], 1),
                                "notes": result.notes[:1]}, ensure_ascii=False), file=sys.stderr)
-    return {"rows": len(data), "cover_selling_points": cover, "paragraph_per_call": paragraph, "ours_pct": round(100 * statistics.mean(ours), 1),
+    return {"rows": len(data), "cover_selling_points": cover, "paragraph_per_call": paragraph,
+            "ours_pct": round(100 * statistics.mean(ours), 1),
             "drafts_before_the_rewrite_pct": round(100 * statistics.mean(drafts), 1),
             "rows_rewritten": sum(1 for t in texts if t["draft"] != t["ours"]),
             "reference_pct": round(100 * statistics.mean(ref), 1),
@@ -338,15 +341,19 @@ def advertisegen_quality(backends: dict, brand, rows: int, threads: int, big_row
     if not ADVERTISEGEN.is_file():
         return None
     # One run: each text beside its own draft before the selling-point rewrite (paired: same sampling).
-    out = {"qwen2.5-0.5b": attribute_coverage(backends["zh"], brand, rows, cover=True)}
+    out = {"qwen2.5-0.5b": attribute_coverage(backends["zh"], brand, rows, cover=True),
+           "qwen2.5-0.5b_numbered_list": attribute_coverage(backends["zh"], brand, rows, cover=True, paragraph=False)}
     if big_rows:
+        # What adcopy.long_text_model: qwen2.5-1.5b does on a long field: the 1.5B writes it.
         big = load_backend("qwen2.5-1.5b", threads)
         out["qwen2.5-1.5b"] = attribute_coverage(big, brand, big_rows, cover=True)
         del big
     texts = out["qwen2.5-0.5b"]["texts"]
     judged = {"reference": perplexity([t["reference"] for t in texts], threads=threads),
               "qwen2.5-0.5b": perplexity([t["ours"] for t in texts if t["ours"]], threads=threads),
-              "qwen2.5-0.5b_drafts": perplexity([t["draft"] for t in texts if t["draft"]], threads=threads)}
+              "qwen2.5-0.5b_drafts": perplexity([t["draft"] for t in texts if t["draft"]], threads=threads),
+              "qwen2.5-0.5b_numbered_list": perplexity([t["ours"] for t in out["qwen2.5-0.5b_numbered_list"]["texts"]
+                                                    if t["ours"]], threads=threads)}
     if "qwen2.5-1.5b" in out:
         judged["qwen2.5-1.5b"] = perplexity([t["ours"] for t in out["qwen2.5-1.5b"]["texts"] if t["ours"]],
                                             threads=threads)
@@ -597,7 +604,7 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
     if "briefs" in parts:
         out["briefs"] = run_briefs(quick, backends, brand, per_language)
     if "advertisegen" in parts:
-        out["advertisegen"] = advertisegen_quality(backends, brand, 3 if quick else 8, threads, 0 if quick else 4)
+        out["advertisegen"] = advertisegen_quality(backends, brand, 3 if quick else 20, threads, 0 if quick else 20)
     if "planted" in parts:
         out["planted_claims"] = planted_claims()
     if "generated" in parts:  # the model's own first-pass items, labelled blind (bench/adcopy_generated.py)

@@ -26,9 +26,10 @@ class AdCopyConfig:
     cover_selling_points: bool = field(default=True, metadata={
         "help": "long fields (weibo, xiaohongshu body, Meta primary text): one more call to work in the selling "
                 "points a text left out; kept only when it names more of them and passes every rule"})
-    paragraph_per_call: bool = field(default=False, metadata={
+    paragraph_per_call: bool = field(default=True, metadata={
         "help": "long fields with selling points (weibo, xiaohongshu body, Meta primary text): one paragraph per LLM "
-                "call, asked to work every selling point into sentences, instead of a numbered list of one per angle"})
+                "call, asked to work every selling point into sentences; false: a numbered list of one per angle "
+                "(advertisegen, qwen2.5-0.5b: 60 % of the attributes named that way, 88 % with paragraphs)"})
     long_text_model: str = field(default="", metadata={
         "help": "'' = the chat model writes every field; an embedded profile (qwen2.5-1.5b) or a .gguf file: that model "
                 "writes the long fields (weibo, xiaohongshu body, Meta primary text), more fluent and naming more "

@@ -358,6 +358,10 @@ def test_paragraph_per_call_leaves_short_fields_and_briefs_without_points_to_the
                             cfg=replace(cfg, paragraph_per_call=True))
     gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh"))
     assert "写一段" not in backend.calls[0]["messages"][-1].content  # no selling points: the list prompt
+    gen, backend = make_gen(numbered("灰色条纹卫衣，宽松显瘦，周末逛街穿上它，轻松又有型。"), default="",
+                            cfg=replace(cfg, paragraph_per_call=False))
+    gen.generate(Brief(product="卫衣", channel="weibo", n=1, language="zh", attributes=["宽松", "灰色"]))
+    assert "写一段" not in backend.calls[0]["messages"][-1].content  # switched off: the list prompt
 
 
 def test_long_fields_go_to_the_long_text_model_without_the_adapter(make_gen, numbered, cfg):
@@ -375,3 +379,4 @@ def test_long_fields_go_to_the_long_text_model_without_the_adapter(make_gen, num
     assert not any("primary" in c["messages"][-1].content.lower() for c in backend.calls)  # short fields stay
     assert {c["options"].adapter for c in backend.calls} == {"adcopy"}
     assert long_field == "primary_text"
+
