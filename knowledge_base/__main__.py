@@ -135,6 +135,10 @@ def _filters(pairs: list[str]) -> dict | None:
 
 
 def cmd_ingest(args, sync: bool = False) -> int:
+    if sync:  # before the store is opened: a refused sync leaves no new store behind either
+        from knowledge_base.ingest import require_sync_paths
+
+        require_sync_paths(args.paths)
     kb = _kb(args, existing=False)
     run = kb.sync if sync else kb.ingest
     report = run(args.paths, progress=True, **_table_opts(args))

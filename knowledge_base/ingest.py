@@ -173,6 +173,16 @@ def _under(source: str, root: str) -> bool:
     return source == root or source.startswith(root.rstrip("/") + "/")
 
 
+def require_sync_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The paths, each of which must be there: sync takes a missing one as "everything under it was deleted"."""
+    paths = [Path(p).expanduser() for p in paths]
+    for p in paths:
+        if not p.exists():
+            raise InputError(f"{p}: no such file or folder; sync removes documents under it that are gone, so it "
+                             "refuses a path that is not there (moved? a drive not mounted?): nothing was changed")
+    return paths
+
+
 def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],
                table: TableOptions | None = None, progress: bool = True) -> IngestReport:
     """Ingest what is there now under `paths`, and drop chunks of files under them that are gone.
@@ -180,11 +190,7 @@ def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str
     A path that is not there at all (moved, a drive not mounted) is refused before anything changes: taken as
     "everything under it was deleted", it emptied the collection. So is a folder with no file to ingest while the
     store holds documents from it (an empty mount point); `delete --source` removes documents on purpose."""
-    paths = [Path(p).expanduser() for p in paths]
-    for p in paths:
-        if not p.exists():
-            raise InputError(f"{p}: no such file or folder; sync removes documents under it that are gone, so it "
-                             "refuses a path that is not there (moved? a drive not mounted?): nothing was changed")
+    paths = require_sync_paths(paths)
     report = IngestReport()
     empty = [p for p in paths if p.is_dir() and not collect_files([p], report)]
     if empty and store.exists():

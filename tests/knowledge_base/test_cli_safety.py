@@ -60,6 +60,9 @@ def test_sync_refuses_a_missing_or_emptied_root_and_removes_nothing(tmp_path, fa
     docs.mkdir()  # an empty mount point
     assert "holds no file to ingest" in one_line_error(["sync", str(docs), *store], capsys)
     assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["chunks"] == 2
+    fresh = tmp_path / "fresh_db"
+    assert "nothing was changed" in one_line_error(["sync", str(tmp_path / "absent"), "--db", str(fresh)], capsys)
+    assert not fresh.exists()  # no new empty store either
 
 
 def test_sync_still_removes_a_deleted_file(make_kb, tmp_path):
