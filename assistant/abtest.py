@@ -119,6 +119,33 @@ def two_proportion_test(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05)
     return z, min(1.0, p), (p2 - p1) - half, (p2 - p1) + half
 
 
+# The z-test's normal approximation needs enough events on both sides in each arm (the textbook "large
+# counts" rule: at least 10 successes and 10 failures); below it the p-value can be far too small.
+MIN_COUNT = 10
+
+
+def small_counts(x1: int, n1: int, x2: int, n2: int) -> bool:
+    return min(x1, n1 - x1, x2, n2 - x2) < MIN_COUNT
+
+
+def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided p of Fisher's exact test of x1/n1 vs x2/n2: the probability, with the margins fixed, of a
+    table no more likely than the observed one (exact at any sample size)."""
+    k, n = x1 + x2, n1 + n2
+    if k > n - k:  # symmetric in successes/failures: sum over the shorter range
+        x1, x2, k = n1 - x1, n2 - x2, n - k
+    lo, hi = max(0, k - n2), min(k, n1)
+
+    def logp(a: int) -> float:  # hypergeometric log-probability of a successes in arm 1
+        return (math.lgamma(n1 + 1) - math.lgamma(a + 1) - math.lgamma(n1 - a + 1) + math.lgamma(n2 + 1)
+                - math.lgamma(k - a + 1) - math.lgamma(n2 - k + a + 1) - math.lgamma(n + 1)
+                + math.lgamma(k + 1) + math.lgamma(n - k + 1))
+
+    observed = logp(x1)
+    p = sum(math.exp(lp) for lp in map(logp, range(lo, hi + 1)) if lp <= observed + 1e-7)
+    return min(1.0, p)
+
+
 def sample_size_per_arm(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> int | None:
     """Trials per arm for a two-sided test to detect p1 vs p2 with this power; None when p1 == p2."""
     if p1 == p2:
@@ -155,7 +182,7 @@ def _int(value, what: str, name) -> int:
         f = float(str(value).replace(",", "").strip())
     except (TypeError, ValueError):
         raise InputError(f"{name}: {what} must be a whole number, got {value!r}") from None
-    if f != int(f):
+    if not math.isfinite(f) or f != int(f):  # nan/inf parse as floats but are no count
         raise InputError(f"{name}: {what} must be a whole number, got {value!r}")
     return int(f)
 
@@ -171,15 +198,21 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
         raise InputError(f"an A/B test needs at least two variants, got {len(arms)}")
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
-        raise InputError("variant names must be unique")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"variant names must be unique: {', '.join(twice)} appear(s) more than once "
+                         "(sum their rows first)")
     notes = []
     k = len(arms) - 1
     a_used = alpha / k  # Bonferroni: k comparisons against the control
     if k > 1:
         notes.append(f"{k} comparisons: significance at alpha/{k} = {a_used:.4g} (Bonferroni)")
     metrics = ["ctr"] + (["cvr"] if all(a.conversions is not None for a in arms) else [])
+    missing = [a.name for a in arms if a.conversions is None]
+    if missing and len(missing) < len(arms):
+        notes.append(f"cvr: no conversions given for {', '.join(missing)}; conversion rate not compared")
     control = arms[0]
     comps = []
+    small: set[tuple[str, str]] = set()  # (metric, arm) compared on too few events for the z-test
     for metric in metrics:
         x1, n1 = control.counts(metric)
         if n1 == 0:
@@ -192,15 +225,24 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
                 continue
             z, p, lo, hi = two_proportion_test(x1, n1, x2, n2, a_used)
             r1, r2 = x1 / n1, x2 / n2
+            if small_counts(x1, n1, x2, n2):
+                p = fisher_exact_p(x1, n1, x2, n2)
+                small.add((metric, arm.name))
+                notes.append(f"{metric}: {arm.name} vs {control.name} has under {MIN_COUNT} "
+                             f"{'clicks' if metric == 'ctr' else 'conversions'} (or non-events) in an arm: "
+                             "p from Fisher's exact test; too little data to call a winner")
             need = sample_size_per_arm(r1, r2, a_used, power)
             comps.append(Comparison(
                 metric, control.name, arm.name, r1, r2, (r2 - r1) / r1 if r1 else None, r2 - r1, lo, hi, z, p,
                 p < a_used, need, None if need is None else max(0, need - min(n1, n2)),
             ))
     ctr_wins = [c for c in comps if c.metric == "ctr" and c.significant and c.diff > 0]
-    if ctr_wins:
+    ctr_comps = [c for c in comps if c.metric == "ctr"]
+    if any(("ctr", c.variant) in small for c in ctr_comps):
+        winner = None  # a lead on a handful of clicks is too fragile to shift budget on, even when "significant"
+    elif ctr_wins:
         winner = max(ctr_wins, key=lambda c: c.rate_variant).variant
-    elif comps and all(c.significant and c.diff < 0 for c in comps if c.metric == "ctr"):
+    elif ctr_comps and all(c.significant and c.diff < 0 for c in ctr_comps):
         winner = control.name
     else:
         winner = None
@@ -208,17 +250,28 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
 
 
 def read_ab_csv(path: str | Path) -> list[dict]:
-    """Rows of variant (or name), impressions, clicks[, conversions] from a CSV file."""
+    """Rows of variant (or name), impressions, clicks[, conversions] from a CSV (UTF-8, or GB18030 as Chinese
+    Excel saves it) or an .xlsx's first sheet."""
+    from assistant.cli_support import read_text_lines
+
     p = Path(path)
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
-    except FileNotFoundError:
-        raise InputError(f"A/B data file not found: {p}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"cannot read A/B data {p}: {exc}") from None
+    if p.is_dir():
+        raise InputError(f"A/B data {p} is a folder, not a file: pass a .csv or .xlsx file")
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        from assistant.adcopy.feed import read_table  # openpyxl and the ad-copy module: only for workbooks
+
+        fields, records = read_table(p)
+        rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in records]
+    else:
+        lines = read_text_lines(p, "A/B data file", fallback="gb18030")
+        try:
+            reader = csv.DictReader(lines, strict=True)  # a stray quote is an error, not rows merged into one
+            fields = list(reader.fieldnames or [])
+            rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if isinstance(k, str)}
+                    for r in reader]
+        except csv.Error as exc:
+            raise InputError(f"cannot read A/B data {p}: not a well-formed CSV ({exc})") from None
+    header = [h.strip().lower() for h in fields]
     if not ({"variant", "name"} & set(header)) or not {"impressions", "clicks"} <= set(header):
         raise InputError(f"{p} needs columns variant, impressions, clicks[, conversions]; got {', '.join(header) or 'none'}")
     return [r for r in rows if any(r.values())]

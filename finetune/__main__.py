@@ -13,6 +13,7 @@ import json
 import sys
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
 from assistant.config import build_section, load_config, resolve_path
@@ -57,15 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = add_common_args(sub.add_parser("train", help="train a LoRA / AdaLoRA / QLoRA adapter"))
     t.add_argument("--data", required=True, metavar="FILE.jsonl", help="alpaca, sharegpt or OpenAI-messages JSONL")
     t.add_argument("--output", required=True, metavar="DIR", help="adapter folder (report, checkpoint, GGUF)")
-    t.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace the adapter or interrupted run already in DIR (else such a DIR is refused)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_config_flags(t)
     e = add_common_args(sub.add_parser("eval", help="eval loss, perplexity and task metric, base vs adapter"))
-    e.add_argument("--adapter", required=True, metavar="DIR")
-    e.add_argument("--data", required=True, metavar="FILE.jsonl")
+    e.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder written by `train`")
+    e.add_argument("--data", required=True, metavar="FILE.jsonl",
+                   help="examples to score (same formats as train --data), e.g. a held-out file")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
     x = add_common_args(sub.add_parser("export", help="merged HF folder or GGUF LoRA for llama.cpp"))
-    x.add_argument("--adapter", required=True, metavar="DIR")
-    x.add_argument("--format", required=True, choices=("merged", "gguf"))
+    x.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder written by `train`")
+    x.add_argument("--format", required=True, choices=("merged", "gguf"),
+                   help="merged: base + adapter as one HF folder; gguf: the LoRA alone, for llama.cpp / Ollama")
     x.add_argument("--output", required=True, metavar="PATH", help="folder (merged) or .gguf file")
     add_common_args(sub.add_parser("list", help="registered adapters per task, background training, gate decisions"))
     # Verbs owned by their modules (flags and behaviour live there; this file only dispatches).
@@ -97,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--heldout-fraction", type=float, default=0.12, metavar="X", help="share of facts held out")
     d.add_argument("--negative-share", type=float, default=0.45, metavar="X",
                    help="NOT_FOUND pairs made per answerable pair (0-1)")
-    d.add_argument("--seed", type=int, default=42, metavar="N")
+    d.add_argument("--seed", type=int, default=42, metavar="N", help="seed for sampling, negatives and the split")
     return parser
 
 
@@ -111,9 +118,15 @@ def finetune_config(args: argparse.Namespace) -> FinetuneConfig:
 
 
 def _train(args, cfg: FinetuneConfig) -> int:
+    from finetune.output_guard import check_registry, check_train_output
     from finetune.pipeline import run_train
 
-    result = run_train(cfg, args.data, args.output, resume=args.resume, progress=not args.no_progress)
+    registry = resolve_path(cfg.registry) if cfg.register else None
+    if registry is not None:
+        check_registry(registry)
+    check_train_output(args.output, args.data, args.resume, args.overwrite, registry)
+    result = run_train(cfg, args.data, args.output, resume=args.resume, progress=not args.no_progress,
+                       overwrite=args.overwrite)
     m = result.metrics
     if not m:  # a non-zero rank of a distributed launch: rank 0 prints the results
         return 0
@@ -131,7 +144,9 @@ def _train(args, cfg: FinetuneConfig) -> int:
 def _export(args, cfg: FinetuneConfig) -> int:
     from assistant.llm.adapter_registry import set_gguf
     from finetune.export import export_gguf_lora, export_merged, load_adapter
+    from finetune.output_guard import check_export_output
 
+    check_export_output(args.adapter, args.format, args.output)  # before the model loads
     model, tok, model_id = load_adapter(args.adapter, cfg.cache_dir)
     if args.format == "merged":
         out = export_merged(model, tok, args.output)
@@ -161,22 +176,35 @@ def _list(args, cfg: FinetuneConfig) -> int:
     return 0
 
 
-def _support_data(args) -> int:
-    from pathlib import Path
+def _typed_path(value: str) -> Path:
+    """A folder typed on the command line: relative to the current folder, as `knowledge_base ingest` reads it;
+    earlier releases read it from the repo root, so that is still tried when nothing is at the first place."""
+    path = Path(value).expanduser()
+    fallback = resolve_path(value)
+    return fallback if not path.exists() and fallback is not None and fallback.exists() else path
 
+
+def _support_data(args) -> int:
     from assistant.errors import InputError
+    from assistant.outputs import output_file
     from finetune.support_data import QUESTIONS_FILE, build
 
     settings = load_config(config_path(args))
     demo = resolve_path(settings.knowledge_base.demo_path)
-    folders = [resolve_path(f) for f in (args.kb_folder or [str(demo)])]
-    questions = args.questions or ([str(QUESTIONS_FILE)] if demo in folders else [])
+    folders = [_typed_path(f) for f in args.kb_folder] if args.kb_folder else [demo]
+    questions = args.questions or ([str(QUESTIONS_FILE)] if demo.resolve() in {f.resolve() for f in folders} else [])
     for name, value in (("heldout-fraction", args.heldout_fraction), ("negative-share", args.negative_share)):
-        if not 0.0 <= value < 1.0:
+        if not 0.0 <= value < 1.0:  # `not` also refuses nan
             raise InputError(f"--{name} must be in [0, 1), got {value:g}")
-    report = build(folders, args.output, settings.shop.name, [Path(q) for q in questions],
-                   Path(args.shared_data) if args.shared_data else None,
-                   Path(args.heldout_output) if args.heldout_output else None,
+    output = output_file(args.output, "--output", "support_pairs.jsonl")  # checked before the documents load
+    heldout = output_file(args.heldout_output, "--heldout-output", "heldout.jsonl") if args.heldout_output else None
+    if heldout is not None and heldout.resolve() == output.resolve():
+        raise InputError("--heldout-output must differ from --output: the held-out pairs would replace the training "
+                         "pairs")
+    if output.resolve() in {Path(q).resolve() for q in questions}:
+        raise InputError(f"--output {output} is a --questions file: it would be replaced by the pairs")
+    report = build(folders, output, settings.shop.name, [Path(q) for q in questions],
+                   Path(args.shared_data) if args.shared_data else None, heldout,
                    args.heldout_fraction, args.negative_share, seed=args.seed)
     print(report.summary())
     print(f"wrote {args.output}" + (f" and {args.heldout_output}" if args.heldout_output else ""))
@@ -201,7 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "eval":
         from finetune.pipeline import run_eval
 
-        print(json.dumps(run_eval(args.adapter, args.data, cfg), indent=2, ensure_ascii=False))
+        result = run_eval(args.adapter, args.data, cfg, progress=not args.no_progress)
+        print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     if args.command == "export":
         return _export(args, cfg)

@@ -6,6 +6,8 @@ Validated where it is made; `get_peft_config` (finetune/methods.py) and `get_qua
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError
@@ -14,6 +16,15 @@ METHODS = ("lora", "adalora", "qlora")
 TASKS = ("support", "adcopy")
 DEFAULT_REGISTRY = "data/adapters/registry.json"
 DEFAULT_LR = {"lora": 1e-3, "qlora": 1e-3, "adalora": 1e-2}
+
+
+def require_finite(config) -> None:
+    """nan passes every `<`/`>` range check and inf overflows a step plan: both end in a torch traceback or an
+    adapter full of NaNs, so no float setting of a training config may be either."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{f.name} must be a finite number, got {value}")
 
 
 @dataclass
@@ -79,6 +90,7 @@ class FinetuneConfig:
         return self.learning_rate or DEFAULT_LR[self.method]
 
     def __post_init__(self):
+        require_finite(self)
         if self.method not in METHODS:
             raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.task not in TASKS:

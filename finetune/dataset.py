@@ -92,6 +92,8 @@ def parse_record(obj, where: str) -> Example:
 def load_jsonl(path: str | Path) -> list[Example]:
     """Read every line; the first malformed one stops everything with its line number."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"data file {p} is a folder: give the JSONL file inside it")
     if not p.is_file():
         raise InputError(f"data file not found: {p}")
     out: list[Example] = []
@@ -102,7 +104,9 @@ def load_jsonl(path: str | Path) -> list[Example]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            # A CSV or spreadsheet export fails on its first line: say what the file has to be.
+            hint = "; training data is JSONL: one JSON object per line (alpaca, sharegpt or messages)" if not out else ""
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}){hint}") from None
         ex = parse_record(obj, where)
         ex.line = n
         out.append(ex)

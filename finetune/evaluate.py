@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from finetune.dataset import IGNORE, Example, Row, collate, prompt_text
@@ -62,9 +62,10 @@ def learned_token_loss(model, batch: dict):
     return F.cross_entropy(logits, targets)
 
 
-def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: bool) -> float:
+def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: bool,
+              advance: Callable[[int], object] | None = None) -> float:
     """Token-weighted mean cross-entropy over assistant tokens of `rows` (the model's own loss is
-    per-batch mean and, for AdaLoRA, includes the orthogonality regulariser)."""
+    per-batch mean and, for AdaLoRA, includes the orthogonality regulariser). `advance(n)`: n rows done."""
     import torch
     import torch.nn.functional as F
 
@@ -78,6 +79,8 @@ def eval_loss(model, rows: Sequence[Row], batch_size: int, pad_id: int, packed: 
             logits, targets = learned_logits(model, batch)
             total += F.cross_entropy(logits, targets, reduction="sum").item()  # 0 for a batch with none
             n += len(targets)
+            if advance is not None:
+                advance(len(rows[i:i + batch_size]))
     model.train(was_training)
     return total / max(n, 1)
 
@@ -86,7 +89,8 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))
 
 
-def generate(model, tok, examples: Sequence[Example], max_new_tokens: int, batch_size: int = 8) -> list[Generated]:
+def generate(model, tok, examples: Sequence[Example], max_new_tokens: int, batch_size: int = 8,
+             advance: Callable[[int], object] | None = None) -> list[Generated]:
     """Greedy answers to each example's prompt, batched with left padding (one forward per new token)."""
     import torch
 
@@ -105,6 +109,8 @@ def generate(model, tok, examples: Sequence[Example], max_new_tokens: int, batch
                                      pad_token_id=tok.pad_token_id)
             texts = tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
             out += [Generated(ex, ex.messages[-2]["content"], t.strip()) for ex, t in zip(chunk, texts, strict=True)]
+            if advance is not None:
+                advance(len(chunk))
     finally:
         tok.padding_side = side
         model.train(was_training)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
 from pathlib import Path
 
 from assistant.errors import ConfigError, InputError, ModelLoadError
@@ -75,9 +77,20 @@ def export_merged(model, tok, output: str | Path) -> Path:
     merged.hf_quantizer = None  # a base that came from GGUF keeps a quantizer object that blocks saving
     if hasattr(merged.config, "quantization_config"):
         del merged.config.quantization_config
-    out.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
+    # Written beside the target and renamed in: an interrupted export leaves no folder that looks complete.
+    tmp, old = out.with_name(out.name + f".tmp-{os.getpid()}"), out.with_name(out.name + f".old-{os.getpid()}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
     return out
 
 
@@ -128,27 +141,35 @@ def export_gguf_lora(model, output: str | Path, model_id: str, base_gguf: str | 
     n_head, n_kv = config.num_attention_heads, getattr(config, "num_key_value_heads", config.num_attention_heads)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(out), gguf.MODEL_ARCH_NAMES[gguf_arch])
-    writer.add_type(gguf.GGUFType.ADAPTER)
-    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
-    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(rank))  # scale = alpha / rank = 1
-    writer.add_uint32("general.base_model.count", 1)
-    writer.add_string(GGUF_BASE_KEY, model_id)
-    for hf_name, (a, b) in sorted(factors.items()):
-        target = names.get_name(hf_name, try_suffixes=(".weight",))
-        if target is None:
-            raise ConfigError(f"no GGUF tensor for {hf_name}; this target module cannot be exported to GGUF")
-        pad = rank - a.shape[0]
-        a = torch.cat([a, a.new_zeros(pad, a.shape[1])]) if pad else a
-        b = torch.cat([b, b.new_zeros(b.shape[0], pad)], dim=1) if pad else b
-        if GGUF_ARCHES[arch] and hf_name.endswith(("q_proj.weight", "k_proj.weight")):
-            b = _permute(b, n_head if hf_name.endswith("q_proj.weight") else n_kv)
-        writer.add_tensor(f"{target}.lora_a", a.numpy())
-        writer.add_tensor(f"{target}.lora_b", b.numpy())
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file(progress=False)
-    writer.close()
+    # Written under another name and renamed in: a killed export must not leave a truncated adapter.gguf that
+    # the gate or llama.cpp would take for the real one.
+    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
+    try:
+        writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf_arch])
+        writer.add_type(gguf.GGUFType.ADAPTER)
+        writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+        writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(rank))  # scale = alpha / rank = 1
+        writer.add_uint32("general.base_model.count", 1)
+        writer.add_string(GGUF_BASE_KEY, model_id)
+        for hf_name, (a, b) in sorted(factors.items()):
+            target = names.get_name(hf_name, try_suffixes=(".weight",))
+            if target is None:
+                raise ConfigError(f"no GGUF tensor for {hf_name}; this target module cannot be exported to GGUF")
+            pad = rank - a.shape[0]
+            a = torch.cat([a, a.new_zeros(pad, a.shape[1])]) if pad else a
+            b = torch.cat([b, b.new_zeros(b.shape[0], pad)], dim=1) if pad else b
+            if GGUF_ARCHES[arch] and hf_name.endswith(("q_proj.weight", "k_proj.weight")):
+                b = _permute(b, n_head if hf_name.endswith("q_proj.weight") else n_kv)
+            writer.add_tensor(f"{target}.lora_a", a.numpy())
+            writer.add_tensor(f"{target}.lora_b", b.numpy())
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file(progress=False)
+        writer.close()
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     log.info("wrote %s: %d LoRA layers at rank %d", out, len(factors), rank)
     if modelfile:
         base = Path(base_gguf) if base_gguf else base_gguf_for(model_id)

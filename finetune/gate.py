@@ -305,7 +305,7 @@ def add_gate_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Evaluate a candidate adapter beside the served one (or the bare base model) on its task's "
                      "held-out evaluation, promote it when it wins, and record the decision (decisions.jsonl "
                      "next to the registry). The running app swaps to a promoted adapter between requests.")
-    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--task", required=True, choices=TASKS, help="task the candidate adapter was trained for")
     p.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder holding adapter.gguf")
     p.add_argument("--size", type=int, metavar="N",
                    help="questions (support) or briefs (adcopy) per side; default gate.support_questions / "
@@ -343,7 +343,7 @@ def add_rollback_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of `python -m finetune rollback`."""
     p.description = ("Serve the adapter of TASK that was served before the current one (the base model when there "
                      "was none). Recorded with the gate's decisions; the running app swaps between requests.")
-    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--task", required=True, choices=TASKS, help="task whose previous adapter is served again")
 
 
 def run_rollback(args: argparse.Namespace, settings) -> int:

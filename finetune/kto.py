@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError, InputError
+from finetune.config import require_finite
 from finetune.dataset import IGNORE, encode
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class KTOConfig:
     seed: int = field(default=42, metadata={"help": "batch order"})
 
     def __post_init__(self):
+        require_finite(self)
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         if self.beta <= 0:

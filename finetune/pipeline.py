@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.config import resolve_path
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.llm import adapter_registry
 from assistant.llm.embedded import file_sha256
 from finetune import dataset
@@ -65,10 +65,11 @@ def prepare_data(cfg: FinetuneConfig, data: str | Path, tok, examples=None):
 
 def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume: bool = False,
               progress: bool = True, on_progress: Callable[[Progress], None] | None = None,
-              pause: Callable[[], float] | None = None) -> TrainResult:
+              pause: Callable[[], float] | None = None, overwrite: bool = False) -> TrainResult:
     """Train, evaluate, report, export and register one adapter. The checkpoints stay until the very end, so a
     run killed while it evaluates or exports resumes from its last checkpoint instead of starting over.
-    `pause()` is called before every decoder layer's forward and backward (finetune/yield_to_chat.py)."""
+    `pause()` is called before every decoder layer's forward and backward (finetune/yield_to_chat.py).
+    `overwrite`: the files of an earlier run in `output` are removed once data and model are ready."""
     output = Path(output)
     examples = read_examples(cfg, data)  # bad data fails before torch is even imported
     _set_threads(cfg)
@@ -82,6 +83,10 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     n_tok, n_loss = dataset.count_tokens(train_rows)
     log.info("%d training rows (%d tokens, %d with loss), %d eval rows", len(train_rows), n_tok, n_loss, len(eval_rows))
     main_process = accelerator(cfg).is_main_process  # rank 0 of a distributed launch, or a single process
+    if overwrite and main_process:  # only now: a run refused for its data or model keeps the old adapter
+        from finetune.output_guard import clear_previous_run
+
+        clear_previous_run(output)
     probe = eval_ex[: max(cfg.metric_examples, cfg.num_samples)] if main_process else []
     before = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
     started = time.perf_counter()
@@ -133,24 +138,31 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     return TrainResult(output, report, metrics, gguf_path)
 
 
-def run_eval(adapter_dir: str | Path, data: str | Path, cfg: FinetuneConfig) -> dict[str, float]:
-    """Eval loss/perplexity of base vs adapter and the task metric on a whole JSONL file."""
+def run_eval(adapter_dir: str | Path, data: str | Path, cfg: FinetuneConfig,
+             progress: bool = False) -> dict[str, float]:
+    """Eval loss/perplexity of base vs adapter and the task metric on a whole JSONL file; `progress`: a bar on
+    stderr (a large file takes minutes on a CPU: two loss passes and two rounds of generation)."""
+    from tqdm.auto import tqdm
+
     from finetune.export import load_adapter, read_meta
 
-    _set_threads(cfg)
+    if not Path(adapter_dir).is_dir():
+        raise InputError(f"adapter folder not found: {adapter_dir}")
     meta = read_meta(Path(adapter_dir))
     task = meta.get("task", cfg.task)
-    model, tok, _ = load_adapter(adapter_dir, cfg.cache_dir)
-    examples = dataset.load_jsonl(data)
+    examples = dataset.load_jsonl(data)  # bad data fails before the model loads
     if cfg.redact_pii:
         dataset.redact_examples(examples)
+    _set_threads(cfg)
+    model, tok, _ = load_adapter(adapter_dir, cfg.cache_dir)
     rows = dataset.pack(dataset.encode_all(tok, examples, cfg.max_seq_len), cfg.max_seq_len, cfg.packing)
     probe = examples[: cfg.metric_examples]
-    with model.disable_adapter():
-        base_loss = eval_loss(model, rows, cfg.batch_size, tok.pad_token_id, cfg.packing)
-        base_gen = generate(model, tok, probe, cfg.sample_max_tokens)
-    loss = eval_loss(model, rows, cfg.batch_size, tok.pad_token_id, cfg.packing)
-    gen = generate(model, tok, probe, cfg.sample_max_tokens)
+    with tqdm(total=2 * (len(rows) + len(probe)), desc="eval base+adapter", unit="row", disable=not progress) as bar:
+        with model.disable_adapter():
+            base_loss = eval_loss(model, rows, cfg.batch_size, tok.pad_token_id, cfg.packing, bar.update)
+            base_gen = generate(model, tok, probe, cfg.sample_max_tokens, advance=bar.update)
+        loss = eval_loss(model, rows, cfg.batch_size, tok.pad_token_id, cfg.packing, bar.update)
+        gen = generate(model, tok, probe, cfg.sample_max_tokens, advance=bar.update)
     name, m_base, n = task_metric(task, base_gen)
     _, m_adapter, _ = task_metric(task, gen)
     return {"examples": len(examples), "eval_loss_base": loss_round(base_loss), "eval_loss": loss_round(loss),

@@ -207,9 +207,23 @@ def cross_language_pairs(sentences: Sequence[Sentence], shop: dict) -> list[Pair
 def load_questions(path: Path) -> list[dict]:
     import yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    from assistant.cli_support import read_text_lines
+
+    text = "\n".join(read_text_lines(path, "questions file"))  # missing, binary, GBK: one line naming the file
+    try:
+        data = yaml.safe_load(text) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}: not valid YAML{where} ({getattr(exc, 'problem', None) or exc})") from None
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a list of questions")
+    for i, item in enumerate(data, 1):
+        evidence = item.get("evidence") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not (
+                evidence is None or isinstance(evidence, list) and all(isinstance(e, str) for e in evidence)):
+            raise InputError(f"{path}: question {i} must be a mapping with a 'question' text and an 'evidence' "
+                             "list of texts (format: finetune/data/support_questions.yaml)")
     return data
 
 
@@ -392,12 +406,16 @@ def build(kb_folders: Sequence[str | Path], output: str | Path, shop_name: dict[
     report = BuildReport()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    # Both files are written under temporary names and renamed in at the end: an interrupted or refused build
+    # leaves the previous files as they were, never a half-written JSONL that trains without complaint.
+    tmp = output.with_name(output.name + ".tmp")
+    heldout_tmp = Path(heldout_output).with_name(Path(heldout_output).name + ".tmp") if heldout_output else None
     heldout_fh = None
-    if heldout_output is not None:
-        Path(heldout_output).parent.mkdir(parents=True, exist_ok=True)
-        heldout_fh = Path(heldout_output).open("w", encoding="utf-8")
+    if heldout_tmp is not None:
+        heldout_tmp.parent.mkdir(parents=True, exist_ok=True)
+        heldout_fh = heldout_tmp.open("w", encoding="utf-8")
     try:
-        with output.open("w", encoding="utf-8") as fh:
+        with tmp.open("w", encoding="utf-8") as fh:
             for p in rows:
                 if not p.evidence and p.faq is None:
                     continue
@@ -411,7 +429,17 @@ def build(kb_folders: Sequence[str | Path], output: str | Path, shop_name: dict[
                     report.train += 1
                 key = f"{row['lang']}/{row['kind']}"
                 report.counts[key] = report.counts.get(key, 0) + 1
+        if not report.train:
+            held = f" (all {report.heldout} held out: lower --heldout-fraction)" if report.heldout else ""
+            raise InputError(f"no training pairs left to write to {output}{held}; give more documents")
+        if heldout_tmp is not None:
+            heldout_fh.close()
+            heldout_tmp.replace(heldout_output)
+        tmp.replace(output)
     finally:
         if heldout_fh is not None:
             heldout_fh.close()
+        for leftover in (tmp, heldout_tmp):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
     return report

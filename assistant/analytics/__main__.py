@@ -1,6 +1,6 @@
 """`python -m assistant.analytics`: sentiment | aspects | segment | churn | campaign | report | demo.
 
-Each analysis reads `--input FILE.csv` and writes its tables (CSV), plots (PNG) and a Markdown summary to
+Each analysis reads `--input FILE.csv` (or .xlsx) and writes its tables (CSV), plots (PNG) and a Markdown summary to
 `--output DIR`.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
 from assistant.config import load_config, resolve_path
+from assistant.outputs import output_folder
 
 log = logging.getLogger("assistant.analytics")
 
@@ -30,9 +31,9 @@ HELP = {
 def _common(p: argparse.ArgumentParser, multi: bool = False) -> None:
     add_common_args(p)
     if multi:
-        p.add_argument("--input", required=True, nargs="+", metavar="PATH", help="CSV files and/or folders of CSVs")
+        p.add_argument("--input", required=True, nargs="+", metavar="PATH", help="CSV/.xlsx files and/or folders of them")
     else:
-        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV to analyse (UTF-8 or GBK)")
+        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV (UTF-8 or GBK) or .xlsx (first sheet) to analyse")
     p.add_argument("--output", metavar="DIR", help="folder for CSV/PNG/Markdown (default: analytics.output_dir/<command>)")
     p.add_argument("--date-column", metavar="C", help="column with dates (auto-detected by name)")
     p.add_argument("--max-rows", type=int, metavar="N", help="override analytics.max_rows (bigger files are sampled)")
@@ -55,23 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--group-column", metavar="C", help="also compare sentiment by product/brand column")
             p.add_argument("--freq", choices=("day", "week", "month"), help="trend bucket (default analytics.freq)")
         if name == "segment":
-            p.add_argument("--customer-column", metavar="C")
-            p.add_argument("--amount-column", metavar="C")
+            p.add_argument("--customer-column", metavar="C", help="column with the customer ID (auto-detected by name)")
+            p.add_argument("--amount-column", metavar="C", help="column with the order amount (auto-detected by name)")
             p.add_argument("--features", metavar="A,B", help="comma-separated numeric columns instead of RFM")
             p.add_argument("--emails", action="store_true", help="also write an e-mail per segment (needs the LLM)")
         if name == "churn":
             p.add_argument("--target-column", metavar="C", help="0/1 or yes/no column to predict (churned, purchased)")
-            p.add_argument("--id-column", metavar="C")
+            p.add_argument("--id-column", metavar="C", help="column that names each customer in the scores")
             p.add_argument("--features", metavar="A,B", help="comma-separated feature columns (default: all usable)")
         if name == "campaign":
-            for c in ("campaign", "channel", "variant"):
-                p.add_argument(f"--{c}-column", metavar="C")
+            for c, what in (("campaign", "campaign name"), ("channel", "channel/platform"),
+                            ("variant", "A/B variant (A = control)")):
+                p.add_argument(f"--{c}-column", metavar="C", help=f"column with the {what} (auto-detected by name)")
     demo = sub.add_parser("demo", help="write the seeded synthetic shop data (customers, orders, reviews, campaigns)")
     add_common_args(demo)
-    demo.add_argument("--output", required=True, metavar="DIR")
+    demo.add_argument("--output", required=True, metavar="DIR",
+                      help="folder for customers.csv, orders.csv, reviews.csv, campaigns.csv (other files there "
+                           "with those names are not overwritten)")
     demo.add_argument("--seed", type=int, help="default analytics.seed")
-    demo.add_argument("--customers", type=int, default=2000)
-    demo.add_argument("--reviews", type=int, default=3000)
+    demo.add_argument("--customers", type=int, default=2000, help="customers to simulate (>= 20, default 2000)")
+    demo.add_argument("--reviews", type=int, default=3000, help="reviews to simulate (>= 1, default 3000)")
     return parser
 
 
@@ -94,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_config(config_path(args))
     cfg = settings.analytics
     overrides = {k: v for k, v in (("max_rows", getattr(args, "max_rows", None)),
-                                   ("sentiment_model", getattr(args, "sentiment_model", None))) if v}
+                                   ("sentiment_model", getattr(args, "sentiment_model", None))) if v is not None}
     if overrides:
         import dataclasses
 
@@ -106,11 +110,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from assistant.errors import InputError
 
             raise InputError("--customers must be >= 20 and --reviews >= 1")
+        output_folder(args.output, "--output")
         paths = write_demo_data(args.output, args.seed if args.seed is not None else cfg.seed, args.customers, args.reviews)
         for name, p in paths.items():
             print(f"{name}: {p}")
         return 0
     out = Path(args.output) if args.output else resolve_path(cfg.output_dir) / args.command
+    output_folder(out, "--output")  # before the work: a model fitted for nothing is lost time
     needs_llm = args.command in ("segment", "report")
     backend = _backend(args, settings) if needs_llm else None
     if args.command == "report":

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
-from assistant.analytics.io import AnalysisResult, Table, find_text_column
+from assistant.analytics.io import AnalysisResult, Table, drop_empty_texts, find_text_column
 from assistant.analytics.lexicon import ASPECT_NAMES_ZH, ASPECTS, CLAUSE_SPLIT, aspect_index, polarity
 from assistant.analytics.sentiment import LABELS, cap_rows_for_model, load_sentiment_model, score_texts
 
@@ -76,7 +76,10 @@ def aspect_table(mentions: pd.DataFrame, n_reviews: int) -> pd.DataFrame:
     """aspect × sentiment counts, mention rate and negative share, most-complained first."""
     tab = pd.crosstab(mentions["aspect"], mentions["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
     tab["mentions"] = tab.sum(axis=1)
-    tab["mention_rate"] = (tab["mentions"] / max(1, n_reviews)).round(4)
+    # Share of reviews that mention the aspect (a review saying "物流慢，物流差" counts once): a rate over mentions
+    # read "300% of reviews" when one review names it in three clauses.
+    reviews = mentions.groupby("aspect")["row"].nunique().reindex(tab.index, fill_value=0)
+    tab["mention_rate"] = (reviews / max(1, n_reviews)).round(4)
     tab["negative_share"] = (tab["negative"] / tab["mentions"]).round(4)
     tab.insert(0, "aspect_zh", [ASPECT_NAMES_ZH.get(a, a) for a in tab.index])
     tab = tab.sort_values(["negative", "mentions"], ascending=False)
@@ -108,7 +111,9 @@ def analyze_aspects(table: Table, cfg: AnalyticsConfig | None = None, text_colum
     cfg = cfg or AnalyticsConfig()
     df, notes = table.df, list(table.notes)
     text_col = find_text_column(df, text_column)
-    if labels is None:
+    if labels is None:  # given labels are row-aligned with `table`: only then may rows not be dropped
+        table = drop_empty_texts(table, text_col, notes)
+        df = table.df
         if model is None:
             model, model_name = load_sentiment_model(cfg, settings)
         else:

@@ -13,11 +13,11 @@ import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
 from assistant.analytics.io import (
-    DATE_PATTERNS,
     AnalysisResult,
     Table,
     find_column,
-    parse_dates,
+    find_date_column,
+    guessed_dates,
     to_numeric_frame,
 )
 from assistant.errors import InputError
@@ -44,6 +44,30 @@ def campaign_columns(df: pd.DataFrame, given: dict[str, str | None]) -> dict[str
     return cols
 
 
+def check_counts(df: pd.DataFrame, m: dict[str, str | None], notes: list[str]) -> None:
+    """Counts that cannot be: negative numbers, more clicks than impressions. They would print rates over 100%
+    and stop the A/B test far from the row at fault. More conversions than clicks can be real (ad platforms count
+    view-through and late conversions on the day they land): a note, and CVR over 100% where it happens."""
+    def bad(mask: pd.Series, what: str) -> None:
+        if mask.any():
+            i = mask.idxmax()
+            row = ", ".join(f"{m[k]}={df.at[i, m[k]]:g}" for k in ("impressions", "clicks", "conversions") if m[k])
+            raise InputError(f"{int(mask.sum()):,} row(s) with {what}, first in data row {df.index.get_loc(i) + 1} "
+                             f"({row}): fix the data or name the right columns")
+
+    for k in ("impressions", "clicks", "conversions", "cost", "revenue"):
+        if m[k]:
+            bad(df[m[k]] < 0, f"a negative {k} value in {m[k]!r}")
+    if m["impressions"] and m["clicks"]:
+        bad(df[m["clicks"]] > df[m["impressions"]], f"more clicks ({m['clicks']!r}) than impressions")
+    base = m["clicks"] or m["impressions"]
+    over = df[m["conversions"]] > df[base]
+    if over.any():
+        notes.append(f"{int(over.sum()):,} row(s) with more conversions ({m['conversions']!r}) than {base!r}, first in "
+                     f"data row {df.index.get_loc(over.idxmax()) + 1} (view-through or late conversions?): CVR can "
+                     "exceed 100% there, and an A/B test on such sums is skipped")
+
+
 def kpis(df: pd.DataFrame, by: str, m: dict[str, str | None]) -> pd.DataFrame:
     """Sums and the rates built from them (rates from sums, never averages of daily rates)."""
     num = [m[k] for k in ("impressions", "clicks", "conversions", "cost", "revenue") if m[k]]
@@ -67,7 +91,7 @@ def kpis(df: pd.DataFrame, by: str, m: dict[str, str | None]) -> pd.DataFrame:
 def ab_tests(df: pd.DataFrame, m: dict[str, str | None], alpha: float, notes: list[str]) -> pd.DataFrame:
     """CTR and CVR of each variant against the control (variant 'A', else the first) within every campaign;
     without a variant column, of each campaign against the first. The test is the ad-copy module's."""
-    from assistant.abtest import ab_test
+    from assistant.abtest import ab_test, small_counts
 
     if not (m["impressions"] and m["clicks"]):
         notes.append("A/B tests need impressions and clicks columns: skipped")
@@ -77,24 +101,36 @@ def ab_tests(df: pd.DataFrame, m: dict[str, str | None], alpha: float, notes: li
         key = m["variant"]
     else:
         groups, key = [("all campaigns", df)], m["campaign"] or m["channel"]
-    rows = []
+    rows, small = [], set()
     for name, part in groups:
         sums = part.groupby(key)[[m["impressions"], m["clicks"], m["conversions"]]].sum()
         if len(sums) < 2:
+            notes.append(f"{name}: only one {key} ({', '.join(map(str, sums.index)) or 'none'}): no A/B test")
             continue
         labels = [str(i) for i in sums.index]
         order = sorted(range(len(labels)), key=lambda i: (labels[i] != "A", i))  # control first
         arms = [{"name": labels[i], "impressions": int(sums.iloc[i, 0]), "clicks": int(sums.iloc[i, 1]),
                  "conversions": int(sums.iloc[i, 2])} for i in order]
-        res = ab_test(arms, alpha=alpha)
+        try:
+            res = ab_test(arms, alpha=alpha)
+        except InputError as exc:  # e.g. an arm with no impressions: that campaign has no test, the rest do
+            notes.append(f"{name}: A/B test skipped ({exc})")
+            continue
         notes += [f"{name}: {n}" for n in res.notes]
+        by_name = {a.name: a for a in res.arms}
         for c in res.comparisons:
+            x1, n1 = by_name[c.control].counts(c.metric)
+            x2, n2 = by_name[c.variant].counts(c.metric)
+            if small_counts(x1, n1, x2, n2):
+                small.add((name, c.metric, c.variant))
             rows.append({"campaign": name, "metric": c.metric, "control": c.control, "variant": c.variant,
                          "control_rate": round(c.rate_control, 5), "variant_rate": round(c.rate_variant, 5),
                          "lift": round(c.lift, 4) if c.lift is not None else float("nan"),
                          "ci_low": round(c.ci_low, 5), "ci_high": round(c.ci_high, 5), "p_value": round(c.p_value, 5),
                          "significant": c.significant, "more_needed_per_arm": c.more_needed_per_arm})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["small"] = small  # (campaign, metric, variant) tested on few events; not a CSV column
+    return out
 
 
 def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns: dict[str, str | None] | None = None,
@@ -110,6 +146,7 @@ def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns:
     if missing:
         raise InputError(f"campaign column(s) {', '.join(map(repr, missing))} must be numbers")
     df = table.df.drop(columns=num_cols).join(nums.fillna(0))
+    check_counts(df, m, notes)
     tables, figures, lines = {}, {}, [f"# Campaign report ({len(df):,} rows)", ""]
     facts: dict[str, Any] = {"rows": len(df)}
     for dim in ("channel", "campaign"):
@@ -117,15 +154,23 @@ def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns:
             continue
         k = kpis(df, m[dim], m)
         tables[f"by_{dim}"] = k
-        metric = "roas" if "roas" in k else "cvr"
-        best = k.sort_values(metric, ascending=False).iloc[0]
+        # ROAS needs spend; with none recorded every ROAS is empty and "best" would be the first row (nan).
+        metric = "roas" if "roas" in k and k["roas"].notna().any() else "cvr"
+        best = k.sort_values(metric, ascending=False, na_position="last").iloc[0]
         facts[f"best_{dim}"], facts[f"best_{dim}_{metric}"] = str(best[m[dim]]), float(best[metric])
         figures[f"{metric}_by_{dim}"] = bar_figure(k[m[dim]].tolist(), k[metric].fillna(0).tolist(),
                                                    f"{metric.upper()} by {dim}")
         lines += [f"## By {dim}", "", "| " + " | ".join(map(str, k.columns)) + " |",
                   "|" + "---|" * len(k.columns)]
         lines += ["| " + " | ".join(_fmt(v) for v in r) + " |" for r in k.itertuples(index=False)]
-        lines += ["", f"Best {dim} by {metric.upper()}: **{best[m[dim]]}** ({best[metric]:.2f}).", ""]
+        if len(k) < 2:
+            lines += ["", f"Only one {dim}: nothing to compare.", ""]
+        elif pd.isna(best[metric]):
+            lines += ["", f"No {dim} has a {metric.upper()} (no clicks or spend recorded).", ""]
+        elif k[metric].nunique() == 1:  # a tie (often all 0): naming the first row "best" would mislead
+            lines += ["", f"Every {dim} has the same {metric.upper()} ({best[metric]:.2f}): no best one.", ""]
+        else:
+            lines += ["", f"Best {dim} by {metric.upper()}: **{best[m[dim]]}** ({best[metric]:.2f}).", ""]
     total = kpis(df.assign(_all="total"), "_all", m).iloc[0]
     facts.update({k: float(total[k]) for k in ("ctr", "cvr", "cpa", "roas", "roi") if k in total})
     tests = ab_tests(df, m, cfg.alpha, notes)
@@ -135,18 +180,22 @@ def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns:
                   "per impression, CVR = conversions per click:", ""]
         for _, t in tests.iterrows():
             verdict = "**significant**" if t["significant"] else "not significant"
+            if (t["campaign"], t["metric"], t["variant"]) in tests.attrs.get("small", ()):
+                verdict += (" (few events, Fisher's exact test: too little data to act on)" if t["significant"]
+                            else " (few events, Fisher's exact test)")
             # "N more per arm" only where the observed lift is big enough to matter to a marketer.
             more = (f"; about {int(t['more_needed_per_arm']):,} more per arm to tell" if not t["significant"]
                     and pd.notna(t["more_needed_per_arm"]) and t["more_needed_per_arm"] and abs(t["lift"]) >= 0.02
                     else "")
+            lift = "lift n/a" if pd.isna(t["lift"]) else f"{t['lift']:+.1%}"  # the control rate is 0
+            p = "p < 0.0001" if t["p_value"] < 0.0001 else f"p = {t['p_value']:.4f}"
             lines.append(f"- {t['campaign']} {t['metric'].upper()}: {t['variant']} {t['variant_rate']:.2%} vs "
-                         f"{t['control']} {t['control_rate']:.2%} ({t['lift']:+.1%}), p = {t['p_value']:.4f} → "
-                         f"{verdict}{more}")
+                         f"{t['control']} {t['control_rate']:.2%} ({lift}), {p} → {verdict}{more}")
         cvr = tests[tests["metric"] == "cvr"]
         facts["ab_significant"] = int(cvr["significant"].sum()) if len(cvr) else int(tests["significant"].sum())
-    date = find_column(df, date_column, DATE_PATTERNS, "date", required=False)
-    if date:
-        d = parse_dates(df, date, notes)
+    date = find_date_column(df, date_column)
+    d = guessed_dates(df, date, bool(date_column), notes) if date else None
+    if d is not None:
         daily = df.assign(_d=d.dt.to_period("W").dt.start_time).dropna(subset=["_d"]).groupby("_d")[
             [m[c] for c in ("cost", "revenue") if m[c]]].sum()
         if len(daily) > 1 and not daily.empty:
@@ -158,7 +207,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float | np.floating):
         if np.isnan(v):
             return "–"
-        if float(v).is_integer() and abs(v) >= 1:  # counts summed as floats: 897,893 not 897,893.00
+        if float(v).is_integer():  # counts summed as floats: 897,893 (and 0) not 897,893.00
             return f"{v:,.0f}"
         return f"{v:.4f}" if abs(v) < 1 else f"{v:,.2f}"
     return f"{v:,}" if isinstance(v, int | np.integer) else str(v)

@@ -116,21 +116,38 @@ def analyze_churn(table: Table, cfg: AnalyticsConfig | None = None, target_colum
     cfg = cfg or AnalyticsConfig()
     df, notes = table.df, list(table.notes)
     target = find_column(df, target_column, TARGET_PATTERNS, "target")
-    id_col = id_column or find_column(df, None, (r"customer_id|user_id|id|客户id|用户id",), "id", required=False)
+    id_col = (require_column(df, id_column, "id") if id_column else
+              find_column(df, None, (r"customer_id|user_id|id|客户id|用户id",), "id", required=False))
     y = binary_target(df[target], target, notes)
     df = df[y.notna()]
     y = y[y.notna()].astype(int)
     if features:
         for c in features:
             require_column(df, c, "feature")
-        num = [c for c in features if pd.api.types.is_numeric_dtype(df[c])]
+        # '¥1,299' or '12%' are numbers too (as for the automatic choice), not categories of text.
+        num = [c for c in features if c in numeric_feature_columns(df[[c]], exclude=set()) or
+               pd.api.types.is_numeric_dtype(df[c])]
         cat = [c for c in features if c not in num]
+        for c in cat:  # one-hot of an ID gives every customer their own "reason": nothing learnt
+            n_values = df[c].nunique()
+            if n_values > 20 and n_values > len(df) / 2:
+                raise InputError(f"feature {c!r} has {n_values:,} different text values in {len(df):,} rows: "
+                                 "an ID or free text, not something to predict from")
     else:
         num, cat = _feature_columns(df, target, id_col, notes)
     if not num and not cat:
         raise InputError("no usable feature columns (numbers or small categories) besides the target")
     X = pd.concat([to_numeric_frame(df, num, notes), df[cat].astype(str)], axis=1)
     num = [c for c in num if c in X]
+    # A column with one value cannot tell anyone apart: fitted anyway it gives AUC 0.5 and "odds × 1.00".
+    constant = [c for c in X.columns if X[c].nunique(dropna=True) <= 1]
+    if constant:
+        notes.append("columns with a single value were left out: " + ", ".join(map(str, constant)))
+        X = X.drop(columns=constant)
+        num, cat = [c for c in num if c in X], [c for c in cat if c in X]
+    if X.shape[1] == 0:
+        raise InputError("every feature column holds a single value (or no numbers): nothing to predict "
+                         f"{target!r} from")
     if len(X) < cfg.min_rows:
         raise InputError(f"churn/purchase model needs at least {cfg.min_rows} rows, got {len(X)}")
     minority = int(min(y.sum(), len(y) - y.sum()))

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from assistant.errors import InputError
+
 START, CUTOFF = pd.Timestamp("2025-10-01"), pd.Timestamp("2026-09-30")
 HORIZON_DAYS = 90  # churned = no order in the 90 days after the cutoff
 
@@ -163,11 +165,19 @@ def demo_frames(seed: int = 42, customers: int = 2000, n_reviews: int = 3000) ->
 
 
 def write_demo_data(outdir: str | Path, seed: int = 42, customers: int = 2000, n_reviews: int = 3000) -> dict[str, Path]:
-    """Write customers.csv, orders.csv, reviews.csv, campaigns.csv; returns their paths."""
+    """Write customers.csv, orders.csv, reviews.csv, campaigns.csv; returns their paths.
+
+    A file of that name holding anything else (a shop's real orders.csv) is never overwritten: InputError.
+    Rewriting the same demo (same seed and sizes) is allowed, so the command can be re-run.
+    """
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, df in demo_frames(seed, customers, n_reviews).items():
-        paths[name] = out / f"{name}.csv"
-        df.to_csv(paths[name], index=False, encoding="utf-8")
+    data = {name: df.to_csv(index=False).encode("utf-8") for name, df in demo_frames(seed, customers, n_reviews).items()}
+    paths = {name: out / f"{name}.csv" for name in data}
+    clash = [p.name for name, p in paths.items() if p.exists() and (p.is_dir() or p.read_bytes() != data[name])]
+    if clash:
+        raise InputError(f"{out} already holds {', '.join(clash)} (not this demo data): not overwriting them; "
+                         "choose an empty folder for the demo")
+    for name, p in paths.items():
+        p.write_bytes(data[name])
     return paths

@@ -56,24 +56,29 @@ class AnalysisResult:
             parts.append("**Notes**\n\n" + "\n".join(f"- {n}" for n in self.notes))
         return "\n\n".join(parts) + "\n"
 
-    def save(self, outdir: str | Path) -> dict[str, Path]:
-        out = Path(outdir)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, outdir: str | Path, option: str = "--output") -> dict[str, Path]:
+        from assistant.outputs import output_folder, writing
+
+        # A file where the folder should be, or a folder that cannot be written: one line naming `option`.
+        out = output_folder(outdir, option)
         written: dict[str, Path] = {}
         for name, df in self.tables.items():
             p = out / f"{self.name}_{name}.csv"
-            # utf-8-sig so Excel on Windows opens Chinese text correctly.
-            df.to_csv(p, index=False, encoding="utf-8-sig")
+            with writing(p, option):
+                # utf-8-sig so Excel on Windows opens Chinese text correctly.
+                df.to_csv(p, index=False, encoding="utf-8-sig")
             written[name] = p
         for name, fig in self.figures.items():
             p = out / f"{self.name}_{name}.png"
-            fig.savefig(p, dpi=110, bbox_inches="tight")
+            with writing(p, option):
+                fig.savefig(p, dpi=110, bbox_inches="tight")
             written[name] = p
         p = out / f"{self.name}_summary.md"
         md = self.markdown()
         if self.figures:
             md += "\n" + "\n".join(f"![{n}]({self.name}_{n}.png)" for n in self.figures) + "\n"
-        p.write_text(md, encoding="utf-8")
+        with writing(p, option):
+            p.write_text(md, encoding="utf-8")
         written["summary"] = p
         return written
 
@@ -118,14 +123,57 @@ def _count_lines(path: Path) -> int:
     return n
 
 
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _load_xlsx(p: Path, cfg: AnalyticsConfig, usecols: list[str] | None) -> Table:
+    """The first sheet of a workbook (what Excel users export first); sampled like a big CSV."""
+    try:
+        df = pd.read_excel(p, sheet_name=0, usecols=usecols, engine="openpyxl")
+    except ImportError:
+        raise InputError("reading .xlsx needs openpyxl (pip install openpyxl), or save the sheet as CSV") from None
+    except ValueError as exc:
+        if usecols and "usecols" in str(exc).lower():
+            raise InputError(f"{p.name}: {exc}") from None
+        raise InputError(f"{p.name} is not a valid .xlsx workbook ({exc}); save it from Excel as .xlsx or CSV") from None
+    except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise many types for one cause: a broken file
+        raise InputError(f"{p.name} is not a valid .xlsx workbook ({type(exc).__name__}); "
+                         "save it from Excel as .xlsx or CSV") from None
+    df = df.dropna(how="all")
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise InputError(f"{p.name}: its first sheet has no data rows")
+    notes, total = [], len(df)
+    if total > cfg.max_rows:
+        df = df.sample(cfg.max_rows, random_state=cfg.seed).sort_index().reset_index(drop=True)
+        notes.append(f"{p.name} has {total:,} rows: analysed a uniform random sample of {len(df):,} "
+                     f"(seed {cfg.seed}); counts are of the sample, shares and rates are estimates")
+    return Table(df=df, path=str(p), encoding="xlsx", total_rows=total, notes=notes)
+
+
 def load_csv(path: str | Path, cfg: AnalyticsConfig | None = None, usecols: list[str] | None = None) -> Table:
-    """Read a CSV into a DataFrame: encoding detected, big files streamed and sampled with a note."""
+    """Read a CSV (or an .xlsx's first sheet) into a DataFrame: encoding detected, big files streamed and
+    sampled with a note."""
     cfg = cfg or AnalyticsConfig()
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p} is a folder, not a file: pass a .csv or .xlsx file (report takes folders)")
     if not p.is_file():
         raise InputError(f"no such file: {p}")
     if p.stat().st_size == 0:
         raise InputError(f"{p.name} is empty")
+    if p.suffix.lower() in XLSX_SUFFIXES:
+        return _load_xlsx(p, cfg, usecols)
+    if p.suffix.lower() == ".xls":
+        raise InputError(f"{p.name} is an old Excel .xls file: save it as .xlsx or CSV UTF-8 and retry")
+    with open(p, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04"):  # a renamed workbook (or any zip): no encoding will make it a CSV
+        raise InputError(f"{p.name} is a zip/Excel file, not a CSV: name it .xlsx or save it as CSV UTF-8")
+    if b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel 'Unicode text') has NULs
+        # The wording starts as detect_encoding's did, which scripts may match; the cause is now named.
+        raise InputError(f"cannot tell the text encoding of {p.name}: it contains NUL bytes, so it looks like a "
+                         "binary file, not a CSV (UTF-16 needs its BOM)")
     encoding = detect_encoding(p)
     notes: list[str] = []
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -192,6 +240,22 @@ AMOUNT_PATTERNS = (r"amount|revenue|total|price|order_value|sales|gmv|金额|销
                    r".*(amount|revenue|total|金额).*")
 
 
+def _looks_numeric_not_dates(s: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    nums = s.dropna()
+    return not (len(nums) and (nums % 1 == 0).all() and nums.between(19000101, 21001231).all())
+
+
+def find_date_column(df: pd.DataFrame, given: str | None = None) -> str | None:
+    """The date column the user named, else the first date-like name that does not hold plain numbers
+    ("time_on_site" in seconds is not a date; parse_dates would refuse it)."""
+    if given:
+        return require_column(df, given, "date")
+    return find_column(df.loc[:, [c for c in df.columns if not _looks_numeric_not_dates(df[c])]], None,
+                       DATE_PATTERNS, "date", required=False)
+
+
 def find_text_column(df: pd.DataFrame, given: str | None = None) -> str:
     col = find_column(df, given, TEXT_PATTERNS, "text", required=False)
     if col is not None:
@@ -203,9 +267,29 @@ def find_text_column(df: pd.DataFrame, given: str | None = None) -> str:
     return max(obj, key=lambda c: df[c].astype(str).str.len().mean())
 
 
+def drop_empty_texts(table: Table, col: str, notes: list[str]) -> Table:
+    """Rows that have text in `col`: a blank review would be scored 'neutral' and dilute every share."""
+    text = table.df[col]
+    empty = text.isna() | text.astype(str).str.strip().isin(("", "nan", "None"))
+    if empty.all():
+        raise InputError(f"text column {col!r} is empty in every row: name the column with the reviews "
+                         "with --text-column")
+    if not empty.any():
+        return table
+    notes.append(f"{int(empty.sum()):,} rows with no text in {col!r} were left out")
+    return Table(table.df[~empty].reset_index(drop=True), table.path, table.encoding, table.total_rows, table.notes)
+
+
 def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
     """Dates of `col`; a few bad values are dropped with a note, mostly-bad raises a one-line error."""
     raw = df[col]
+    if _looks_numeric_not_dates(raw):
+        # pandas reads plain numbers as nanoseconds since 1970: a rating or an ID would become "dates".
+        example = raw.dropna().head(1).tolist() or ["(empty)"]
+        raise InputError(f"column {col!r} holds numbers, not dates (e.g. {example[0]!r}): "
+                         "name the date column with --date-column")
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        raw = raw.dropna().astype("int64").astype(str).reindex(raw.index)  # 20260105 = yyyymmdd
     with warnings.catch_warnings():  # "could not infer format": the check below says it better
         warnings.simplefilter("ignore", UserWarning)
         dates = pd.to_datetime(raw, errors="coerce")
@@ -220,6 +304,18 @@ def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert(None)
     return dates
+
+
+def guessed_dates(df: pd.DataFrame, col: str, given: bool, notes: list[str]) -> pd.Series | None:
+    """parse_dates for an optional time series: a column the user named must hold dates (InputError); one only
+    guessed by its name ("time_slot" = morning/evening) is skipped with a note instead of stopping the analysis."""
+    if given:
+        return parse_dates(df, col, notes)
+    try:
+        return parse_dates(df, col, notes)
+    except InputError as exc:
+        notes.append(f"{exc}: the time series is skipped (name the date column with --date-column)")
+        return None
 
 
 def to_numeric_frame(df: pd.DataFrame, cols: list[str], notes: list[str]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ all share.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from assistant.analytics.io import (
     load_csv,
 )
 from assistant.errors import InputError
+
+log = logging.getLogger(__name__)
 
 KINDS = ("campaign", "churn", "orders", "reviews", "numeric")
 ANALYSES = ("sentiment", "aspects", "segment", "churn", "campaign")
@@ -86,30 +89,50 @@ def run_analysis(name: str, table: Table, cfg: AnalyticsConfig, backend: Any = N
     raise InputError(f"unknown analysis {name!r} (one of {', '.join(ANALYSES)})")
 
 
-def _inputs(paths: list[str | Path]) -> list[Path]:
+# What a report writes next to report.md: `<stem>_<analysis>_<table>.csv`. Read back as inputs on the next run
+# into the same folder, they would be analysed as if they were the shop's data (and multiply every run).
+_OUTPUT_NAME = re.compile(rf".+_({'|'.join(ANALYSES)})_\w+\.csv$")
+
+
+def _inputs(paths: list[str | Path], outdir: Path | None = None) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(p.glob("*.csv"))
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in (".csv", ".xlsx", ".xlsm"))
+            if (outdir is not None and p.resolve() == outdir.resolve()) or (p / "report.md").is_file():
+                ours = [q for q in found if _OUTPUT_NAME.fullmatch(q.name)]
+                if ours:
+                    log.info("left out %d tables an earlier report wrote into %s", len(ours), p)
+                found = [q for q in found if q not in ours]
+            out += found
         elif p.is_file():
             out.append(p)
         else:
             raise InputError(f"no such file or folder: {p}")
     if not out:
-        raise InputError("no CSV files given")
-    return out
+        raise InputError(f"no .csv or .xlsx files in {', '.join(map(str, paths))}")
+    return list(dict.fromkeys(out))  # a file given twice (itself and its folder) is analysed once
 
 
 def build_report(paths: list[str | Path], outdir: str | Path, cfg: AnalyticsConfig | None = None,
                  backend: Any = None, settings: Any = None) -> tuple[Path, list[AnalysisResult]]:
     """Analyse every CSV by its detected kind (reviews get sentiment and aspects) into one report.md."""
+    from assistant.outputs import output_folder, writing
+
     cfg = cfg or AnalyticsConfig()
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(outdir, "--output")
     results: list[AnalysisResult] = []
     sections = ["# Marketing analytics report", ""]
-    for path in _inputs(paths):
-        table = load_csv(path, cfg)
+    inputs = _inputs(paths, out)
+    skipped = []
+    for path in inputs:
+        try:
+            table = load_csv(path, cfg)
+        except InputError as exc:  # one unreadable file must not cost the analyses of the others
+            sections += [f"## {path.name}", "", f"Skipped: {exc}", ""]
+            log.warning("skipped %s: %s", path.name, exc)
+            skipped.append(exc)
+            continue
         kind = detect_kind(table.df)
         names = ["sentiment", "aspects"] if kind == "reviews" else [default_analysis(kind)]
         for name in names:
@@ -128,6 +151,10 @@ def build_report(paths: list[str | Path], outdir: str | Path, cfg: AnalyticsConf
             if res.notes:
                 sections += ["Notes: " + " ".join(res.notes), ""]
             res.close()
+    if len(skipped) == len(inputs):
+        raise skipped[0] if len(skipped) == 1 else InputError(f"none of the {len(inputs)} files could be read: "
+                                                              f"{skipped[0]}")
     report = out / "report.md"
-    report.write_text("\n".join(sections), encoding="utf-8")
+    with writing(report, "--output"):
+        report.write_text("\n".join(sections), encoding="utf-8")
     return report, results

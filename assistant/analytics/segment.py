@@ -16,12 +16,13 @@ from assistant.analytics.config import AnalyticsConfig
 from assistant.analytics.io import (
     AMOUNT_PATTERNS,
     CUSTOMER_PATTERNS,
-    DATE_PATTERNS,
     AnalysisResult,
     Table,
     find_column,
+    find_date_column,
     numeric_feature_columns,
     parse_dates,
+    require_column,
     small_data_threads,
     to_numeric_frame,
 )
@@ -69,8 +70,13 @@ def choose_k(Z: np.ndarray, cfg: AnalyticsConfig) -> tuple[int, dict[int, float]
     from sklearn.metrics import silhouette_score
 
     n = len(Z)
+    # More clusters than distinct rows leaves some empty (sklearn warns on stderr): never try them.
+    distinct = len(np.unique(Z.round(9), axis=0))
+    if distinct < cfg.min_k:
+        raise InputError(f"only {distinct} distinct customer profile(s) in the data: fewer than the "
+                         f"{cfg.min_k} segments analytics.min_k asks for")
     scores, models = {}, {}
-    for k in range(cfg.min_k, min(cfg.max_k, n - 1) + 1):
+    for k in range(cfg.min_k, min(cfg.max_k, n - 1, distinct) + 1):
         km = KMeans(n_clusters=k, n_init=4, random_state=cfg.seed).fit(Z)
         if len(set(km.labels_)) < 2:
             continue
@@ -158,7 +164,7 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
     cfg = cfg or AnalyticsConfig()
     df, notes = table.df, list(table.notes)
     cust = find_column(df, customer_column, CUSTOMER_PATTERNS, "customer", required=False)
-    date = find_column(df, date_column, DATE_PATTERNS, "date", required=False)
+    date = find_date_column(df, date_column)
     amount = find_column(df, amount_column, AMOUNT_PATTERNS, "amount", required=False)
     use_rfm = not features and cust and date and amount and df[cust].nunique() < len(df)
     top_product = None
@@ -174,8 +180,13 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
 
         # An outcome flag (churned, purchased) is what segments should explain later, not define them.
         target = find_column(df, None, TARGET_PATTERNS, "target", required=False)
+        for c in features or ():
+            require_column(df, c, "feature")
         cols = features or numeric_feature_columns(df, exclude={c for c in (cust, target) if c})
         X = to_numeric_frame(df, cols, notes)
+        if features and X.shape[1] == 0:
+            raise InputError(f"--features {', '.join(features)}: none of these columns holds numbers "
+                             "(segments are built from numeric columns)")
         ids = df[cust].values if cust else np.arange(len(df))
         method = "numeric columns " + ", ".join(X.columns)
     if X.shape[1] == 0:

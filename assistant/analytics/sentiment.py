@@ -14,12 +14,12 @@ import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
 from assistant.analytics.io import (
-    DATE_PATTERNS,
     AnalysisResult,
     Table,
-    find_column,
+    drop_empty_texts,
+    find_date_column,
     find_text_column,
-    parse_dates,
+    guessed_dates,
 )
 from assistant.analytics.lexicon import LexiconSentiment
 from assistant.errors import ModelLoadError
@@ -56,12 +56,25 @@ def load_sentiment_model(cfg: AnalyticsConfig, settings: Any = None) -> tuple[An
                                             "`python -m assistant.classifiers train` or set "
                                             "analytics.sentiment_model: classifier)")
         _, clf = default_classifiers(ccfg)
+        _quiet_jieba()
         return clf, f"project classifier ({type(clf).__name__})"
     except Exception as exc:  # a missing/untrained model must not stop the analysis: say so and go on
         if cfg.sentiment_model == "classifier":
             raise ModelLoadError(f"the sentiment classifier could not be loaded: {exc}") from None
         log.warning("sentiment classifier unavailable (%s): using the lexicon fallback", exc)
         return LexiconSentiment(), f"lexicon fallback (classifier failed to load: {str(exc)[:80]})"
+
+
+def _quiet_jieba() -> None:
+    """The classifier tokenises Chinese with jieba, whose logger is set to DEBUG on import: its dictionary
+    banner ("Building prefix dict…") is noise in a CLI unless -v asked for details."""
+    if log.isEnabledFor(logging.INFO):
+        return
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.setLogLevel(logging.WARNING)
 
 
 def normalise_label(label: Any) -> str:
@@ -90,13 +103,21 @@ def score_texts(texts: list[str], model: Any, batch_size: int = 512) -> pd.DataF
 
     labels, scores, pols = [], [], []
     clean = ["" if not isinstance(t, str) else t for t in texts]
-    batches = range(0, len(clean), batch_size)
-    for i in tqdm(batches, desc="sentiment", unit="batch", disable=len(clean) < 20_000):
+    # The lexicon does 20k texts in a second; the classifier takes minutes for a few thousand (~20-150/s),
+    # so it shows progress from 1,000 texts on, counted in texts rather than batches.
+    fast = isinstance(model, LexiconSentiment)
+    if not fast:
+        batch_size = min(batch_size, 128)
+    bar = tqdm(total=len(clean), desc="sentiment", unit="text",
+               disable=len(clean) < (20_000 if fast else 1_000))
+    for i in range(0, len(clean), batch_size):
         for pred in model.predict(clean[i:i + batch_size]):
             label = normalise_label(getattr(pred, "label", "neutral"))
             labels.append(label)
             scores.append(float(getattr(pred, "score", 0.0) or 0.0))
             pols.append(_polarity(pred, label))
+        bar.update(min(batch_size, len(clean) - i))
+    bar.close()
     return pd.DataFrame({"sentiment": labels, "confidence": scores, "polarity": pols})
 
 
@@ -154,6 +175,7 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
     freq = freq or cfg.freq
     df, notes = table.df, list(table.notes)
     text_col = find_text_column(df, text_column)
+    table = drop_empty_texts(table, text_col, notes)
     if model is None:
         model, model_name = load_sentiment_model(cfg, settings)
     else:
@@ -175,23 +197,29 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
              f"Model: {model_name}. Positive {share['positive']:.1%}, neutral {share['neutral']:.1%}, "
              f"negative {share['negative']:.1%} (net {facts['net_sentiment']:+.1%})."]
 
-    date_col = find_column(df, date_column, DATE_PATTERNS, "date", required=False)
+    date_col = find_date_column(df, date_column)
+    dates = guessed_dates(df, date_col, bool(date_column), notes) if date_col else None
     if date_col is None:
         notes.append("no date column found: the trend over time is skipped (name one with --date-column)")
-    else:
-        dates = parse_dates(df, date_col, notes)
+    elif dates is not None:
         scored["date"] = dates.values
         ok = dates.notna().values
         trend = sentiment_trend(dates[ok], scored["sentiment"][ok].set_axis(dates[ok].index), freq, cfg.spike_z)
         tables["trend"] = trend
         tables["trend_long"] = trend_long(trend)
-        figures["trend"] = trend_figure(trend, f"Sentiment per {freq} ({model_name.split(' (')[0]})")
         first, last = trend.iloc[0], trend.iloc[-1]
-        lines += ["", f"## Trend per {freq}", "",
-                  f"{len(trend)} periods from {first['period']:%Y-%m-%d} to {last['period']:%Y-%m-%d}. "
-                  f"Net sentiment went from {first['net']:+.1%} to {last['net']:+.1%}; "
-                  f"best {trend['net'].max():+.1%}, worst {trend['net'].min():+.1%} "
-                  f"({trend.loc[trend['net'].idxmin(), 'period']:%Y-%m-%d})."]
+        if len(trend) == 1:  # "went from +44% to +44%" and a one-dot chart would pass for a flat trend
+            lines += ["", f"## Trend per {freq}", "",
+                      f"Every dated message falls in one {freq} ({first['period']:%Y-%m-%d}): no trend to show"
+                      + ("; try --freq day." if freq != "day" else ".")]
+            notes.append(f"all dates fall in one {freq}: the trend chart is left out")
+        else:
+            figures["trend"] = trend_figure(trend, f"Sentiment per {freq} ({model_name.split(' (')[0]})")
+            lines += ["", f"## Trend per {freq}", "",
+                      f"{len(trend)} periods from {first['period']:%Y-%m-%d} to {last['period']:%Y-%m-%d}. "
+                      f"Net sentiment went from {first['net']:+.1%} to {last['net']:+.1%}; "
+                      f"best {trend['net'].max():+.1%}, worst {trend['net'].min():+.1%} "
+                      f"({trend.loc[trend['net'].idxmin(), 'period']:%Y-%m-%d})."]
         spikes = trend[trend["spike"]]
         facts["spikes"] = [f"{p:%Y-%m-%d}" for p in spikes["period"]]
         facts["trend_first_net"], facts["trend_last_net"] = float(first["net"]), float(last["net"])

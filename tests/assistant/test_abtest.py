@@ -73,3 +73,50 @@ def test_read_csv(tmp_path):
     p.write_text("name,views\nA,1\n", encoding="utf-8")
     with pytest.raises(InputError, match="needs columns"):
         read_ab_csv(p)
+
+
+def test_fisher_exact_matches_the_reference():
+    from assistant.abtest import fisher_exact_p
+
+    # scipy.stats.fisher_exact([[4, 36], [12, 28]]) and ([[3, 999997], [15, 999985]])
+    assert fisher_exact_p(4, 40, 12, 40) == pytest.approx(0.0481667, abs=1e-6)
+    assert fisher_exact_p(3, 10**6, 15, 10**6) == pytest.approx(0.0075376, abs=1e-6)
+    assert fisher_exact_p(0, 10, 0, 10) == 1.0
+
+
+def test_a_handful_of_clicks_is_not_a_winner():
+    # 4 vs 12 clicks on 40 impressions: the z-test says p = 0.025; too few events to act on.
+    r = ab_test([("A", 40, 4, 1), ("B", 40, 12, 6)])
+    ctr = next(c for c in r.comparisons if c.metric == "ctr")
+    assert ctr.p_value == pytest.approx(0.0481667, abs=1e-6)  # Fisher's exact, not the z-test's 0.025
+    assert r.winner is None and "winner: none yet" in r.as_text()
+    assert any("Fisher" in n and "too little data" in n for n in r.notes)
+
+
+def test_nan_and_inf_counts_are_input_errors():
+    for bad in ("nan", "inf"):
+        with pytest.raises(InputError, match="whole number"):
+            ab_test([("A", bad, 5), ("B", 100, 6)])
+
+
+def test_missing_conversions_for_one_arm_is_said(tmp_path):
+    r = ab_test([("A", 1000, 40, None), ("B", 1000, 52, 6)])
+    assert all(c.metric == "ctr" for c in r.comparisons)
+    assert any("no conversions given for A" in n for n in r.notes)
+
+
+def test_read_csv_accepts_gbk_and_xlsx_and_refuses_folders_and_stray_quotes(tmp_path):
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("variant,impressions,clicks\n控制组,1000,40\n实验组,1000,52\n".encode("gbk"))
+    assert [r["variant"] for r in read_ab_csv(gbk)] == ["控制组", "实验组"]
+    import pandas as pd
+
+    xlsx = tmp_path / "ab.xlsx"
+    pd.DataFrame({"Variant": ["A", "B"], "Impressions": [1000, 1000], "Clicks": [30, 45]}).to_excel(xlsx, index=False)
+    assert ab_test(read_ab_csv(xlsx)).arms[1].clicks == 45
+    with pytest.raises(InputError, match="is a folder"):
+        read_ab_csv(tmp_path)
+    quote = tmp_path / "quote.csv"
+    quote.write_text('variant,impressions,clicks\nA,1000,40\n"B,1000,52\n', encoding="utf-8")
+    with pytest.raises(InputError, match="well-formed"):
+        read_ab_csv(quote)
