@@ -63,6 +63,7 @@ class Comparison:
     significant: bool
     needed_per_arm: int | None  # trials per arm to detect the observed difference; None = no difference seen
     more_needed_per_arm: int | None  # how many more trials per arm that is
+    few_events: bool = False  # under MIN_COUNT events (or non-events) in an arm: p_value is Fisher's exact test's
 
 
 @dataclass
@@ -212,7 +213,6 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
         notes.append(f"cvr: no conversions given for {', '.join(missing)}; conversion rate not compared")
     control = arms[0]
     comps = []
-    small: set[tuple[str, str]] = set()  # (metric, arm) compared on too few events for the z-test
     for metric in metrics:
         x1, n1 = control.counts(metric)
         if n1 == 0:
@@ -225,20 +225,20 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
                 continue
             z, p, lo, hi = two_proportion_test(x1, n1, x2, n2, a_used)
             r1, r2 = x1 / n1, x2 / n2
-            if small_counts(x1, n1, x2, n2):
+            few = small_counts(x1, n1, x2, n2)
+            if few:
                 p = fisher_exact_p(x1, n1, x2, n2)
-                small.add((metric, arm.name))
                 notes.append(f"{metric}: {arm.name} vs {control.name} has under {MIN_COUNT} "
                              f"{'clicks' if metric == 'ctr' else 'conversions'} (or non-events) in an arm: "
                              "p from Fisher's exact test; too little data to call a winner")
             need = sample_size_per_arm(r1, r2, a_used, power)
             comps.append(Comparison(
                 metric, control.name, arm.name, r1, r2, (r2 - r1) / r1 if r1 else None, r2 - r1, lo, hi, z, p,
-                p < a_used, need, None if need is None else max(0, need - min(n1, n2)),
+                p < a_used, need, None if need is None else max(0, need - min(n1, n2)), few,
             ))
     ctr_wins = [c for c in comps if c.metric == "ctr" and c.significant and c.diff > 0]
     ctr_comps = [c for c in comps if c.metric == "ctr"]
-    if any(("ctr", c.variant) in small for c in ctr_comps):
+    if any(c.few_events for c in ctr_comps):
         winner = None  # a lead on a handful of clicks is too fragile to shift budget on, even when "significant"
     elif ctr_wins:
         winner = max(ctr_wins, key=lambda c: c.rate_variant).variant

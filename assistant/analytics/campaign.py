@@ -91,7 +91,7 @@ def kpis(df: pd.DataFrame, by: str, m: dict[str, str | None]) -> pd.DataFrame:
 def ab_tests(df: pd.DataFrame, m: dict[str, str | None], alpha: float, notes: list[str]) -> pd.DataFrame:
     """CTR and CVR of each variant against the control (variant 'A', else the first) within every campaign;
     without a variant column, of each campaign against the first. The test is the ad-copy module's."""
-    from assistant.abtest import ab_test, small_counts
+    from assistant.abtest import ab_test
 
     if not (m["impressions"] and m["clicks"]):
         notes.append("A/B tests need impressions and clicks columns: skipped")
@@ -117,11 +117,8 @@ def ab_tests(df: pd.DataFrame, m: dict[str, str | None], alpha: float, notes: li
             notes.append(f"{name}: A/B test skipped ({exc})")
             continue
         notes += [f"{name}: {n}" for n in res.notes]
-        by_name = {a.name: a for a in res.arms}
         for c in res.comparisons:
-            x1, n1 = by_name[c.control].counts(c.metric)
-            x2, n2 = by_name[c.variant].counts(c.metric)
-            if small_counts(x1, n1, x2, n2):
+            if c.few_events:
                 small.add((name, c.metric, c.variant))
             rows.append({"campaign": name, "metric": c.metric, "control": c.control, "variant": c.variant,
                          "control_rate": round(c.rate_control, 5), "variant_rate": round(c.rate_variant, 5),
