@@ -23,11 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.errors import InputError
+from assistant.orders.desk import ACTIONS as ORDER_ACTIONS
 
 KEYS = {"action", "cites", "handoff", "must", "must_not"}
-# The order desk's reply actions (assistant/orders/desk.py, OrderReply.action), which keeps no list of them;
-# tests/assistant/insights/test_suite.py checks this one against that file.
-ORDER_ACTIONS = ("order_ask", "order_verify", "order_status", "order_request", "order_info", "order_handoff")
 
 
 def known_actions() -> tuple[str, ...]:

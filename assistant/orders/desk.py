@@ -38,6 +38,10 @@ REPLAY_TURNS = 40  # a stateless client's earlier messages read back, at most
 _QUESTION = re.compile(r"[?？]\s*$|吗[。!！]?\s*$")
 
 
+# Every OrderReply.action (the test-suite's expectations are checked against this list).
+ACTIONS = ("order_ask", "order_verify", "order_status", "order_request", "order_info", "order_handoff")
+
+
 @dataclass
 class OrderReply:
     text: str
