@@ -174,9 +174,16 @@ class Runtime(ModelServing):
             from knowledge_base import KnowledgeBase
             from knowledge_base.kb import ensure_demo_ingested
 
-            if self.settings.app.ingest_demo_kb:
-                return ensure_demo_ingested(self.settings.knowledge_base)
-            return KnowledgeBase.from_config(self.settings.knowledge_base)
+            kb_cfg = self.settings.knowledge_base
+            kb = ensure_demo_ingested(kb_cfg) if self.settings.app.ingest_demo_kb else KnowledgeBase.from_config(kb_cfg)
+            if kb_cfg.contact_rows:
+                from assistant.shop.contact_rows import sync_contact_rows
+
+                try:
+                    sync_contact_rows(kb, self.shop)
+                except (AssistantError, OSError) as exc:  # the documents still answer without them
+                    log.warning("could not write the shop's contact rows: %s", exc)
+            return kb
         return self._get("knowledge_base", build)
 
     @property
@@ -192,6 +199,11 @@ class Runtime(ModelServing):
             files = [resolve_path(f) for f in kb_cfg.faq_files]
             if self.settings.app.ingest_demo_kb:
                 files.append(Path(resolve_path(kb_cfg.demo_path)) / "faq.csv")
+            if kb_cfg.contact_rows:
+                from assistant.shop.contact_rows import contact_file
+
+                if contact_file(kb_cfg).exists():  # written when the store was last reachable
+                    files.append(contact_file(kb_cfg))
             return CuratedFaq.from_files(files, kb_cfg.max_file_mb)
         return self._get("curated_faq", build)
 

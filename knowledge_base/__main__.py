@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="grounded answer with citations (or an honest 'I don't know')")
     p.add_argument("question")
     p.add_argument("--adapter", help="LLM task adapter (default: none)")
+    p.add_argument("--no-second-reading", action="store_true",
+                   help="skip the second reading (knowledge_base.verify_model) that the customer chat gives every "
+                        "answer: faster, but near misses are answered")
     _store_args(p)
 
     for name, text in (("list", "documents in the collection"), ("stats", "counts, languages, thresholds")):
@@ -186,13 +189,17 @@ def cmd_search(args) -> int:
 
 def cmd_ask(args) -> int:
     from assistant.llm import build_backend
+    from assistant.runtime import Runtime
     from assistant.shop import Shop
 
     kb = _kb(args)
     kb.store.collection()  # unknown collection: say so before loading a model
     settings = load_config(config_path(args))
     backend = build_backend(settings.llm)
-    result = kb.answer(args.question, backend, adapter=args.adapter, shop=Shop.from_config(settings.shop))
+    # The same second reading as the customer chat, so an agent testing a question sees what a customer would get.
+    verifier = None if args.no_second_reading else Runtime(settings, backend=backend).verifier
+    result = kb.answer(args.question, backend, adapter=args.adapter, shop=Shop.from_config(settings.shop),
+                       verifier=verifier)
     print(result.text)
     tag = {"faq": "FAQ answer", "decline": "declined", "extract": "the documents' own sentences",
            "llm": "grounded answer"}.get(result.mode, result.mode)

@@ -80,6 +80,26 @@ def test_ask_prints_answer_and_citations(faq_db, capsys, monkeypatch):
     assert "Yes we accept Alipay." in out and "FAQ answer" in out and "row f2" in out
 
 
+def test_ask_gives_the_chats_second_reading_unless_told_not_to(faq_db, capsys, monkeypatch):
+    """An agent testing a question sees what a customer would get: evidence the second reading turns down is
+    declined, not answered."""
+    from assistant.llm.fake import FakeBackend
+    from assistant.runtime import Runtime
+    from knowledge_base.second_reading import Verifier
+
+    _, db = faq_db
+    monkeypatch.setenv("ASSISTANT_KNOWLEDGE_BASE__FAQ_THRESHOLD", "2")  # read as evidence, not a verbatim FAQ row
+    reader = FakeBackend(default="NO")
+    monkeypatch.setattr(Runtime, "verifier", property(lambda self: Verifier(reader, "Does the TEXT answer it?")))
+    store = ["--db", db, "--collection", "faqs"]
+    capsys.readouterr()
+    assert main(["ask", "Can I pay with Alipay?", *store]) == 0
+    out = capsys.readouterr().out
+    assert "declined" in out and "Yes we accept Alipay." not in out and reader.calls
+    assert main(["ask", "Can I pay with Alipay?", "--no-second-reading", *store]) == 0
+    assert "Yes we accept Alipay." in capsys.readouterr().out
+
+
 def test_errors_are_one_line_and_non_zero(tmp_path, capsys, monkeypatch):
     for key, value in FAKE.items():
         monkeypatch.setenv(key, value)
