@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output", metavar="OUT.csv|OUT.json", default=None,
                    help="write the variants; .csv also writes <stem>.google_ads.csv for google_rsa")
     g.add_argument("--json", action="store_true", help="print the result as JSON")
+    g.add_argument("--long-text-model", metavar="MODEL", default=None,
+                   help="who writes the long fields (weibo, xiaohongshu body, Meta primary text): an embedded profile "
+                        "such as qwen2.5-1.5b (more fluent, about 1.5x slower) or a .gguf file; '' = the chat model; "
+                        "default: adcopy.long_text_model")
 
     f = add_common_args(sub.add_parser(
         "feed", help="write assets for every product of a CSV/XLSX feed (resumable), as a review sheet",
@@ -54,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=int, default=None, help="only the first N rows (0: every row, the default)")
     f.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
+    f.add_argument("--long-text-model", metavar="MODEL", default=None,
+                   help="who writes the long fields (weibo, xiaohongshu body, Meta primary text): an embedded profile "
+                        "such as qwen2.5-1.5b (more fluent, about 1.5x slower) or a .gguf file; '' = the chat model; "
+                        "default: adcopy.long_text_model")
 
     x2 = add_common_args(sub.add_parser(
         "export", help="turn a reviewed assets sheet into the channel's import file (Google Ads Editor, Meta, CSV)"))
@@ -108,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args):
-    return load_config(config_path(args))
+    model = getattr(args, "long_text_model", None)
+    return load_config(config_path(args), overrides={"adcopy": {"long_text_model": model}} if model is not None
+                       else None)
 
 
 def _generator(args, settings):

@@ -181,6 +181,21 @@ class AdCopyGenerator:
         checker = fact_checker if sources is not None else NoFacts()
         return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
 
+    def with_long_text_model(self, model: str) -> AdCopyGenerator:
+        """This generator with another writer of the long fields (`adcopy.long_text_model`: '' = the chat model),
+        sharing its scorers and checkers: what a copywriter's "larger model for long texts" switch asks for."""
+        import copy
+        import dataclasses
+
+        if model == self.cfg.long_text_model:
+            return self
+        cfg = dataclasses.replace(self.cfg, long_text_model=model)  # validated like the config file's value
+        self._get_sentiment(), self._get_similarity()  # loaded once, here, so both generators hold them
+        other = copy.copy(self)
+        other.cfg, other._long_backend = cfg, None
+        other._loaded, other._fallback_notes = dict(self._loaded), list(self._fallback_notes)
+        return other
+
     # ---- the LLM -----------------------------------------------------------------------------------------
     def _writer_for(self, spec: FieldSpec, language: str) -> tuple[LLMBackend, bool]:
         """The backend that writes this field, and whether the task adapter may be used with it: the long-text

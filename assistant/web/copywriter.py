@@ -28,11 +28,26 @@ def channel_choices() -> list[str]:
         return []
 
 
-def generator(runtime):
-    """One AdCopyGenerator per runtime: it loads its scorers (sentiment, embedder) once, lazily."""
+# The "larger model for long texts" switch: what it turns on when the config names no long-text model.
+LARGER_MODEL = "qwen2.5-1.5b"
+
+
+def larger_by_default(runtime) -> bool:
+    return bool(runtime.settings.adcopy.long_text_model)
+
+
+def generator(runtime, larger: bool | None = None):
+    """One AdCopyGenerator per runtime: it loads its scorers (sentiment, embedder) once, lazily. `larger`: long
+    fields written by the larger model (True) or the chat model (False); None = as configured."""
     from assistant.adcopy import AdCopyGenerator
 
-    return runtime.component("adcopy_generator", lambda: AdCopyGenerator(runtime.backend, runtime.settings))
+    base = runtime.component("adcopy_generator", lambda: AdCopyGenerator(runtime.backend, runtime.settings))
+    if larger is None:
+        return base
+    wanted = (base.cfg.long_text_model or LARGER_MODEL) if larger else ""
+    if wanted == base.cfg.long_text_model:
+        return base
+    return runtime.component(f"adcopy_generator:{wanted or 'chat model'}", lambda: base.with_long_text_model(wanted))
 
 
 def feedback_store(runtime):
@@ -69,7 +84,8 @@ def _csv(table) -> str:
     return str(path)
 
 
-def generate(runtime, role, product, attributes, audience, tone, offer, keywords, banned, channel, language, n):
+def generate(runtime, role, product, attributes, audience, tone, offer, keywords, banned, channel, language, n,
+             larger=None):
     require(role, "agent")
     from assistant.adcopy import Brief
 
@@ -79,7 +95,7 @@ def generate(runtime, role, product, attributes, audience, tone, offer, keywords
                   tone=tone or "", language="" if language in (None, "", "auto") else language,
                   attributes=attributes or "", offer=offer or "", keywords=keywords or "",
                   banned_words=banned or "")
-    result = generator(runtime).generate(brief)
+    result = generator(runtime, larger).generate(brief)
     table = variant_table(result, result.channel)
     notes = "".join(f"\n- {n}" for n in result.notes)
     status = (f"**{result.produced} of {result.requested}** variants for `{result.channel}` "
@@ -172,7 +188,7 @@ def feed_table(assets: list[dict]):
     return pd.DataFrame(rows, columns=columns)
 
 
-def run_feed(runtime, role, file, channel, language, n):
+def run_feed(runtime, role, file, channel, language, n, larger=None):
     """Every product of the uploaded feed through the generator; yields (table, status, state, review sheet) as
     rows finish. The run folder is keyed by the file's content, channel, language and n: uploading the same feed
     again resumes where an interrupted run stopped."""
@@ -193,11 +209,14 @@ def run_feed(runtime, role, file, channel, language, n):
     lang = "" if language in (None, "", "auto") else language
     n = int(n or 1)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    run_dir = _feed_dir(runtime) / f"{digest}-{channel}-{lang or 'auto'}-{n}"
+    writer = generator(runtime, larger)
+    # the long-text writer in the key too: a resumed run never mixes two models' copy
+    long_model = Path(writer.cfg.long_text_model).stem if writer.cfg.long_text_model else ""
+    run_dir = _feed_dir(runtime) / (f"{digest}-{channel}-{lang or 'auto'}-{n}" + (f"-{long_model}" if long_model else ""))
     state = FeedState(run_dir / "assets.state.jsonl")
     rows, total, resumed = [], len(feed.products), 0
     head = feed.describe() + "".join(f"\n- {s}" for s in feed.skipped)
-    for row, was_done in iter_feed(generator(runtime), feed.products, channel, n=n, language=lang, state=state):
+    for row, was_done in iter_feed(writer, feed.products, channel, n=n, language=lang, state=state):
         rows.append(row)
         resumed += was_done
         done = len(rows)

@@ -147,3 +147,17 @@ def test_feed_endpoints_of_the_running_ui_refuse_anonymous_callers(live_app):
         with pytest.raises(Exception, match="log in with an agent account"):
             client.predict(table, api_name=api)
     assert len(live_app.backend.calls) == calls
+
+
+def test_the_larger_model_switch_picks_the_long_text_writer(fake_runtime):
+    configured = copywriter.generator(fake_runtime)
+    assert copywriter.generator(fake_runtime, None) is configured
+    assert copywriter.generator(fake_runtime, False) is configured  # the config names no long-text model
+    larger = copywriter.generator(fake_runtime, True)
+    assert larger.cfg.long_text_model == copywriter.LARGER_MODEL and configured.cfg.long_text_model == ""
+    assert copywriter.generator(fake_runtime, True) is larger  # built once per runtime
+    assert not copywriter.larger_by_default(fake_runtime)
+    fake_runtime.backend.queue(numbered(HEADLINES), numbered(DESCRIPTIONS))
+    table, status, _, _ = copywriter.generate(fake_runtime, "agent", "Washed linen duvet cover", "soft", "", "",
+                                              "", "linen", "", "google_rsa", "en", 2, True)
+    assert len(table) == 2, status

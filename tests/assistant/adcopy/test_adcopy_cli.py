@@ -70,6 +70,19 @@ def test_generate_bad_input_is_one_line_and_nonzero(fake_env, capsys, args, mess
     assert code != 0 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_long_text_model_flag_overrides_the_config(fake_env, capsys):
+    from assistant.adcopy.__main__ import _settings, build_parser
+
+    args = build_parser().parse_args(["feed", "--input", "f.csv", "--channel", "weibo", "--output", "o.csv",
+                                      "--long-text-model", "qwen2.5-1.5b"])
+    assert _settings(args).adcopy.long_text_model == "qwen2.5-1.5b"
+    args = build_parser().parse_args(["generate", "--product", "x", "--long-text-model", ""])
+    assert _settings(args).adcopy.long_text_model == ""
+    code = run_cli(main, ["generate", "--product", "linen", "--long-text-model", "gpt-9"])
+    err = capsys.readouterr().err
+    assert code != 0 and "long_text_model" in err and len(err.strip().splitlines()) == 1
+
+
 def test_generate_bad_brand_yaml(fake_env, capsys):
     bad = fake_env / "brand.yaml"
     bad.write_text("name: Aurora\nbanned_words: [a, b\n", encoding="utf-8")

@@ -380,3 +380,17 @@ def test_long_fields_go_to_the_long_text_model_without_the_adapter(make_gen, num
     assert {c["options"].adapter for c in backend.calls} == {"adcopy"}
     assert long_field == "primary_text"
 
+
+
+def test_a_generator_with_another_long_text_writer_shares_its_scorers(make_gen, cfg):
+    from assistant.errors import ConfigError
+
+    gen, _ = make_gen(default="")
+    assert gen.with_long_text_model("") is gen  # already the chat model
+    larger = gen.with_long_text_model("qwen2.5-1.5b")
+    assert larger.cfg.long_text_model == "qwen2.5-1.5b" and gen.cfg.long_text_model == ""
+    assert larger.backend is gen.backend and larger._get_similarity().embedder is gen._get_similarity().embedder
+    assert larger._get_sentiment() is gen._get_sentiment()
+    assert larger.with_long_text_model("").cfg.long_text_model == ""
+    with pytest.raises(ConfigError):
+        gen.with_long_text_model("gpt-9")
