@@ -178,6 +178,12 @@ class Router:
         if not text.strip():
             return done("clarify", "the message is empty: ask what the customer needs")
         if state.handed_off:
+            # Waiting for a colleague (who may be hours away) is no reason to withhold what the documents say; a
+            # greeting, or anything they do not answer, is left to the colleague.
+            if answerable and not self._asks_for_human(text) and not (chit_chat(text) or about_assistant(text)):
+                state.low_confidence_streak = 0
+                return done("kb_answer", "the conversation waits for a colleague; meanwhile the shop's documents "
+                                         "answer this question")
             return done("handoff", "the conversation is already with a human agent")
         offered, state.offered_human = state.offered_human, False
         if offered and self._accepts(text):

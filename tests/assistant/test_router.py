@@ -105,8 +105,13 @@ def test_kb_not_answering_twice_hands_off_in_the_same_call(router):
     router.route("where is my order", state, Found(False))
     handed = router.route("where is my order", state, Found(False))
     assert handed.action == "handoff" and "2 times in a row" in handed.reasons[-1]
-    # Once with a human, the conversation stays there.
+    # Once with a human, the conversation stays there, but for questions the documents answer meanwhile.
     assert router.route("hi", state, Found(True)).action == "handoff"
+    assert router.route("where is my order", state, Found(False)).action == "handoff"
+    waiting = router.route("where is my order", state, Found(True))
+    assert waiting.action == "kb_answer" and "waits for a colleague" in waiting.reasons[-1]
+    assert router.route("I want a person", state, Found(True)).action == "handoff"
+    assert state.handed_off  # the ticket stays with the colleague
 
 
 def test_an_answerable_question_is_answered_however_it_sounds(router):
