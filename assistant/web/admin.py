@@ -343,17 +343,18 @@ def analytics_view(runtime, role):
 
 # --- marketing analytics over a shop's CSV -------------------------------------------------------------
 def marketing_analysis(runtime, role, file, analysis: str):
-    """Upload a CSV (reviews, orders, customers, campaigns): the matching `assistant.analytics` analysis,
+    """Upload a CSV or .xlsx (reviews, orders, customers, campaigns): the matching `assistant.analytics` analysis,
     its summary and up to two of its plots."""
     require(role, "admin")
     from assistant.analytics import detect_kind, load_csv, run_analysis
+    from assistant.analytics.io import XLSX_SUFFIXES
     from assistant.analytics.report import default_analysis
 
     path = Path(getattr(file, "name", file)) if file else None
     if path is None or not path.exists():
-        raise InputError("upload a CSV file first")
-    if path.suffix.lower() != ".csv":
-        raise InputError(f"analytics reads .csv files, got {path.name}")
+        raise InputError("upload a CSV or .xlsx file first")
+    if path.suffix.lower() not in (".csv", *XLSX_SUFFIXES):
+        raise InputError(f"analytics reads .csv and .xlsx files, got {path.name}")
     cfg = runtime.settings.analytics
     table = load_csv(path, cfg)
     name = default_analysis(detect_kind(table.df)) if analysis in (None, "", "auto") else analysis

@@ -31,11 +31,13 @@ def analytics_chat_turn(runtime, role, csv_file, question, history):
         require(role, "admin")
         path = Path(getattr(csv_file, "name", csv_file)) if csv_file else None
         if path is None or not path.is_file():
-            return _reply(history, question, "📎 Upload a CSV file first (reviews, orders, customers or "
+            return _reply(history, question, "📎 Upload a CSV or .xlsx file first (reviews, orders, customers or "
                                              "campaigns), then ask your question."), None, None
-        if path.suffix.lower() != ".csv":
-            return _reply(history, question, f"📎 I read .csv files; {path.name} is not one. Export the sheet "
-                                             "as CSV and upload it again."), None, None
+        from assistant.analytics.io import XLSX_SUFFIXES
+
+        if path.suffix.lower() not in (".csv", *XLSX_SUFFIXES):
+            return _reply(history, question, f"📎 I read .csv and .xlsx files; {path.name} is neither. Export the "
+                                             "sheet as CSV and upload it again."), None, None
         if not question:
             return _reply(history, question, "💬 Type a question about the data, e.g. "
                                              + "; ".join(f"“{q}”" for q in EXAMPLES[:3]) + "."), None, None
@@ -48,7 +50,7 @@ def analytics_chat_turn(runtime, role, csv_file, question, history):
     except Exception as exc:  # noqa: BLE001 - a bad file must not end the chat; details go to the log
         log.exception("analytics chat failed on %r", question)
         return _reply(history, question, f"⚠️ I could not analyse this file ({type(exc).__name__}). Check that it "
-                                         "is a CSV with a header row and try again."), None, None
+                                         "is a CSV or .xlsx with a header row and try again."), None, None
     table = answer.table
     if table is not None:  # 4 decimals are plenty on screen; the saved CSVs keep full precision
         table = table.assign(**{c: table[c].round(4) for c in table.select_dtypes("float").columns})
@@ -62,7 +64,7 @@ def chat_panel(gr, runtime, role) -> None:
     gr.Markdown("### Ask your data\nUpload a CSV and ask a question in plain words (English or 中文).")
     with gr.Row():
         with gr.Column(scale=1):
-            csv_file = gr.File(label="CSV file", file_types=[".csv"], elem_id="analytics-chat-file")
+            csv_file = gr.File(label="CSV / .xlsx file", file_types=[".csv", ".xlsx"], elem_id="analytics-chat-file")
             gr.Markdown("Try: " + " · ".join(f"*{q}*" for q in EXAMPLES))
         with gr.Column(scale=2):
             chatbot = gr.Chatbot(label="Analytics Q&A", height=380, elem_id="analytics-chat", buttons=["copy"])

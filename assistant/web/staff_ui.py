@@ -242,7 +242,7 @@ def analytics_tab(gr, runtime, role, friendly) -> list:
         with gr.Accordion("Marketing data: analyse a CSV (reviews, orders, customers, campaigns)", open=False):
             if usable(gr, "Marketing analytics", staff.import_problem("assistant.analytics")):
                 with gr.Row():
-                    csv_file = gr.File(label="CSV file", file_types=[".csv"], scale=3)
+                    csv_file = gr.File(label="CSV / .xlsx file", file_types=[".csv", ".xlsx"], scale=3)
                     analysis = gr.Dropdown(["auto", "sentiment", "aspects", "segment", "churn", "campaign"],
                                            value="auto", label="Analysis", scale=1)
                     run = gr.Button("Analyse", variant="primary", scale=1)

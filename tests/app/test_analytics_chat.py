@@ -59,10 +59,14 @@ def test_input_problems_are_answered_in_the_chat(runtime, reviews_csv, tmp_path)
     assert "Upload a CSV" in history[-1]["content"] and table is None and plot is None
     history, *_ = analytics_chat_turn(runtime, "admin", str(reviews_csv), "   ", [])
     assert "Type a question" in history[-1]["content"]
-    sheet = tmp_path / "data.xlsx"
+    sheet = tmp_path / "data.xlsx"  # read like the CLI reads it; a broken one is one line in the chat
     sheet.write_bytes(b"PK\x03\x04")
     history, *_ = analytics_chat_turn(runtime, "admin", str(sheet), "How is sentiment?", [])
-    assert "not one" in history[-1]["content"]
+    assert history[-1]["content"].startswith("⚠️") and "xlsx" in history[-1]["content"]
+    other = tmp_path / "data.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    history, *_ = analytics_chat_turn(runtime, "admin", str(other), "How is sentiment?", [])
+    assert "is neither" in history[-1]["content"]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     history, table, _ = analytics_chat_turn(runtime, "admin", str(empty), "How is sentiment?", [])
@@ -83,3 +87,13 @@ def test_the_analytics_tab_has_the_chat(fake_runtime):
     # Inside the admin-gated (hidden until login) column of the Analytics tab.
     assert any(getattr(b, "visible", True) is False for b in chain)
     assert any(getattr(b, "id", None) == "analytics" for b in chain)
+
+
+def test_a_spreadsheet_is_read_like_a_csv(runtime, reviews_csv, tmp_path):
+    import pandas as pd
+
+    sheet = tmp_path / "reviews.xlsx"
+    pd.read_csv(reviews_csv).to_excel(sheet, index=False)
+    runtime.backend.queue("Steady.")
+    history, table, _ = analytics_chat_turn(runtime, "admin", str(sheet), "How did sentiment move week by week?", [])
+    assert "Net sentiment moved" in history[-1]["content"] and table is not None and len(table) > 1

@@ -142,7 +142,12 @@ def test_marketing_csv_analysis(fake_runtime, tmp_path):
     frame.head(400).to_csv(path, index=False)
     text, *figures = admin.marketing_analysis(fake_runtime, "admin", str(path), "auto")
     assert text.startswith("#### campaign") and len(figures) == 2
-    with pytest.raises(InputError):
-        admin.marketing_analysis(fake_runtime, "admin", str(tmp_path / "x.xlsx"), "auto")
+    workbook = tmp_path / f"{name}.xlsx"  # a marketer's spreadsheet, read as the CLI reads it
+    frame.head(400).to_excel(workbook, index=False)
+    text, *_ = admin.marketing_analysis(fake_runtime, "admin", str(workbook), "auto")
+    assert text.startswith("#### campaign")
+    (tmp_path / "x.pdf").write_text("%PDF-1.4", encoding="utf-8")
+    with pytest.raises(InputError, match="csv and .xlsx"):
+        admin.marketing_analysis(fake_runtime, "admin", str(tmp_path / "x.pdf"), "auto")
     with pytest.raises(InputError):
         admin.marketing_analysis(fake_runtime, "admin", None, "auto")
