@@ -244,6 +244,27 @@ class HandoffQueue:
             raise InputError("the reply is empty: write what the customer should read")
         return self._change(ticket_id, status, agent_reply=text)
 
+    def add_turns(self, ticket_id: int, turns) -> Ticket:
+        """Append what was said after the ticket was opened (the customer's later messages, the assistant's answers
+        meanwhile) to its transcript, so the colleague who takes it reads the whole conversation."""
+        new = _transcript(turns)
+        try:
+            with self._sessions.begin() as s:
+                row = s.get(TicketRow, int(ticket_id))
+                if row is None:
+                    raise NotFoundError(f"no handoff ticket {ticket_id}")
+                if new:
+                    row.transcript = json.dumps(json.loads(row.transcript or "[]") + new, ensure_ascii=False)
+                    row.updated_at = utc_now()
+            return self._to_ticket(row)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
+
+    def waiting_ticket(self, session_id: str) -> Ticket | None:
+        """The session's ticket still waiting for a colleague (open or in progress), the latest; None when none."""
+        waiting = [t for t in self.tickets_for_session(session_id) if t.status in WAITING] if session_id else []
+        return waiting[-1] if waiting else None
+
     def tickets_for_session(self, session_id: str) -> list[Ticket]:
         with self._sessions() as s:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)
@@ -275,12 +296,15 @@ def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lo
                 intent: str = "", sentiment: str = "", sentiment_score: float = 1.0, reasons: Sequence[str] = (),
                 language: str = "") -> Ticket:
     """The conversation's ticket: while one is waiting (open or in progress), asking again returns it, whether
-    the pipeline handed off or the customer pressed the button; otherwise a new one with a grounded draft."""
-    if session_id:
-        waiting = [t for t in queue.tickets_for_session(session_id) if t.status in WAITING]
-        if waiting:
-            return waiting[-1]
+    the pipeline handed off or the customer pressed the button, with what the customer said since added to it;
+    otherwise a new one with a grounded draft."""
     turns = _transcript(transcript)
+    waiting = queue.waiting_ticket(session_id) if session_id else None
+    if waiting is not None:
+        # what the customer said since the ticket was opened goes onto it
+        known = waiting.transcript
+        said = turns[len(known):] if turns[:len(known)] == known else [t for t in turns[-1:] if t not in known[-1:]]
+        return queue.add_turns(waiting.id, said) if said else waiting
     if not any(t["role"] == "user" for t in turns):
         turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
     return queue.create_ticket(session_id or "anonymous", turns, intent=intent, sentiment=sentiment, reasons=list(reasons),

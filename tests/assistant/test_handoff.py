@@ -141,6 +141,25 @@ def test_open_ticket_is_one_way_in_with_a_grounded_draft(queue):
     assert again.id == ticket.id
 
 
+def test_what_the_customer_says_after_the_handoff_reaches_the_ticket(queue):
+    from assistant.handoff import open_ticket
+
+    first = [{"role": "user", "content": "my lamp arrived broken"}]
+    ticket = open_ticket(queue, "s9", first)
+    later = first + [{"role": "assistant", "content": "I've passed your conversation to a colleague."},
+                     {"role": "user", "content": "order 10023, the shade is cracked"}]
+    same = open_ticket(queue, "s9", later)
+    assert same.id == ticket.id and same.transcript[-1]["content"] == "order 10023, the shade is cracked"
+    assert open_ticket(queue, "s9", later).transcript == same.transcript  # the button again: nothing repeated
+    answered = queue.add_turns(ticket.id, [{"role": "user", "content": "and the return window?"},
+                                           {"role": "assistant", "content": "30 days from delivery."}])
+    assert [t["content"] for t in answered.transcript[-2:]] == ["and the return window?", "30 days from delivery."]
+    assert queue.waiting_ticket("s9").id == ticket.id
+    queue.reply(ticket.id, "A new shade is on its way.")
+    assert queue.waiting_ticket("s9") is None  # resolved: the next handoff opens a new ticket
+    assert open_ticket(queue, "s9", later + [{"role": "user", "content": "still broken"}]).id != ticket.id
+
+
 WRITER = textwrap.dedent("""
     import sys
     from assistant.handoff import HandoffQueue
