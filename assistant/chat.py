@@ -13,6 +13,9 @@
 `ChatService.respond()` returns a `ReplyStream`: iterate it for text pieces (checked sentence by sentence
 before they are released); when exhausted, `.reply` holds the whole answer with citations and route. Every
 collaborator is optional, so each step can be tested with fakes on either side. Texts come from the shop.
+
+The answer steps (kb_answer: extractive, translated or LLM-phrased and checked; small_talk) are in
+`assistant.chat_answers`, a mixin of `ChatService`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore, checked_sentences
+from assistant.chat_answers import (
+    MIN_TRANSLATED_SHARE,  # noqa: F401 - importable from here, as before it moved
+    ChatAnswersMixin,
+)
+from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
@@ -35,10 +42,6 @@ log = logging.getLogger(__name__)
 
 # The generic shop's system prompt: what the output check compares leaks against when no shop is given.
 DEFAULT_SYSTEM_PROMPT = Shop().system_prompt("en")
-
-
-# A translation with less of the customer's language than this was not made (a name left in the original is fine).
-MIN_TRANSLATED_SHARE = 0.34
 
 
 @dataclass
@@ -129,7 +132,7 @@ class Turn:
 _ASKS_WHEN = re.compile(r"\b(?:when|how long|how many days)\b|什么时候|啥时候|何时|多久|几天", re.IGNORECASE)
 
 
-class ChatService:
+class ChatService(ChatAnswersMixin):
     def __init__(self, backend: LLMBackend, cfg: ChatConfig | None = None, adapters: tuple[str, ...] = (), *,
                  guardrails=None, router=None, kb=None, handoff=None, redactor=None, shop: Shop | None = None,
                  max_message_chars: int = 0, curated_faq=None, sessions: SessionStore | None = None,
@@ -301,126 +304,6 @@ class ChatService:
     def _second_model(self):
         """The second reader's model when there is one (the larger model: it rewrites and translates far better)."""
         return self.verifier.backend if self.verifier is not None else self.backend
-
-    def _answer(self, turn: Turn) -> ReplyStream:
-        lookup = turn.lookup
-        if lookup is None and self.kb is None:  # no knowledge base at all: the model with the shop's persona
-            return self._finish(turn, self._llm(turn, [Message("system", self.system_prompt(turn.language)),
-                                                       *self._history(turn.session), Message("user", turn.text)]))
-        if lookup is None:  # the store failed and no curated row matched
-            return self._finish(turn, iter([self.shop.text("failed", turn.language)]), check_output=False)
-        if turn.action == "decline" or not lookup.answerable:
-            turn.citations = []
-            return self._finish(turn, iter([self.shop.text("abstain", turn.language)]), check_output=False)
-        turn.citations = lookup.citations
-        turn.grounding = "\n".join(lookup.sources)
-        answerer = self.answerer
-        if answerer is None:
-            return self._finish(turn, iter([lookup.faq.answer]), check_output=False)
-        from knowledge_base.text import end_sentence, stop_after
-
-        closing = self._closing_note(turn, lookup)
-        zh = turn.language == "zh"
-        if not answerer.needs_llm(lookup):
-            # The shop's own text in the customer's language: sent as written, nothing for the checks to catch.
-            said = answerer.extractive(lookup)
-            return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
-                                check_output=False)
-        messages = answerer.messages(lookup, turn.text, self._history(turn.session))
-        max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
-        if answerer.translates_only(lookup):
-            said = self._translated(turn, lookup, messages, max_tokens)
-            return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
-                                check_output=False)
-
-        def check(sentence: str, first: bool) -> list[str]:
-            from knowledge_base.answer import draft_problems
-
-            problems = draft_problems(sentence, lookup, turn.text, first)
-            turn.checks += problems
-            return problems
-
-        def pieces() -> Iterator[str]:
-            from knowledge_base.answer import clean_answer
-
-            released, last = 0, ""
-            for sentence in checked_sentences(self._llm(turn, messages, max_tokens), check):
-                cleaned = clean_answer(sentence)
-                if cleaned:
-                    released += 1
-                    last = cleaned
-                    yield (" " if released > 1 and not zh else "") + cleaned
-            if not released:  # the draft invented, echoed or said nothing: the shop's own sentences instead
-                log.info("answer checks replaced the draft: %s", "; ".join(turn.checks))
-                last = answerer.extractive(lookup)
-                yield last
-            if closing:
-                yield stop_after(last, zh) + closing
-
-        return self._finish(turn, pieces())
-
-    def _translated(self, turn: Turn, lookup, messages: list[Message], max_tokens: int | None) -> str:
-        """The shop's sentences in the customer's language, checked whole before anything is sent (a half-sent
-        translation would drop the rest of the answer): every number and code as the source states it, and the
-        customer's language. A second sample when the first fails; when that fails too, the shop's own sentences
-        under a line saying they are quoted in the original language."""
-        from assistant.language import language_share
-        from knowledge_base.answer import clean_answer, draft_problems
-
-        for attempt in range(self.cfg.translation_attempts):
-            draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
-                                      seed=attempt * 7919 if attempt else None))
-            text = clean_answer(draft)
-            problems = draft_problems(draft, lookup, turn.text)
-            if not problems and language_share(text, turn.language) < MIN_TRANSLATED_SHARE:
-                problems = ["the translation is not in the customer's language"]
-            if turn.error:  # the model failed: the shop's own sentences still answer
-                break
-            turn.checks += problems
-            if not problems:
-                return text
-        log.info("translation checks replaced the draft: %s", "; ".join(turn.checks))
-        lead = self.shop.text("quoted_original", turn.language)
-        return lead + ("" if turn.language == "zh" else " ") + self.answerer.extractive(lookup)
-
-    def _closing_note(self, turn: Turn, lookup) -> str:
-        """What a several-question message asked that the documents do not answer, said so with the offer of a
-        person, after the answered part: half an answer given in silence reads as the whole answer; else the turn's
-        note (the order itself cannot be seen here). '' when there is nothing to add."""
-        zh = turn.language == "zh"
-        missed = [p.question.strip().rstrip("?？。.!！") for p in lookup.parts if not p.answerable]
-        missed = [q for q in missed if q]
-        note = turn.note
-        if missed:
-            turn.checks.append("no answer in the documents for: " + "; ".join(missed))
-            note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
-        return "" if not note else note if zh else " " + note
-
-    def _small_talk(self, turn: Turn) -> Iterator[str]:
-        """A friendly reply from the persona; it may not state facts (there are none to back them)."""
-        from assistant.small_talk import answers_from_nothing, misstates_identity
-        from knowledge_base.grounding import unsupported
-
-        messages = [Message("system", self.system_prompt(turn.language)), *self._history(turn.session),
-                    Message("user", turn.text)]
-        text = "".join(self._llm(turn, messages, self.cfg.small_talk_max_tokens)).strip()
-        problems = unsupported(text, [], turn.text)
-        if not self.cfg.small_talk_speaks_for_shop and answers_from_nothing(turn.text, text):
-            # A shop question read as small talk: the persona alone cannot answer it; say so, as for any question
-            # the documents do not answer (the turn is recorded as a decline, so the gap report lists it).
-            turn.checks.append("small talk answered a question on the shop's behalf with nothing behind it: "
-                               "declined instead")
-            if turn.route is not None:
-                turn.route.action = "decline"
-                turn.route.reasons.append("a question that sounds like small talk: the documents do not answer it")
-            text = self.shop.text("abstain", turn.language)
-        elif misstates_identity(text):
-            turn.checks.append("small talk misstated what the assistant is: the shop's own words instead")
-            text = self.shop.text("identity", turn.language)
-        elif problems or not text:
-            turn.checks += [f"small talk stated an unsupported {p}" for p in problems]
-            text = self.shop.text("greeting", turn.language)
-        yield text
 
     def _llm(self, turn: Turn, messages: list[Message], max_tokens: int | None = None,
              translating: bool = False, seed: int | None = None) -> Iterator[str]:
