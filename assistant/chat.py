@@ -345,6 +345,19 @@ class ChatService(ChatAnswersMixin):
         return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False,
                             after=open_ticket)
 
+    def _add_to_ticket(self, turn: Turn, answer: str) -> None:
+        """A conversation waiting for a colleague: this turn (the question and what the assistant answered
+        meanwhile) goes onto its ticket, so the colleague reads the whole conversation."""
+        if self.handoff is None:
+            return
+        try:
+            ticket = self.handoff.waiting_ticket(turn.session.id)
+            if ticket is not None:
+                self.handoff.add_turns(ticket.id, [{"role": role, "content": self._redact(text, "tickets")}
+                                                   for role, text in (("user", turn.text), ("assistant", answer))])
+        except AssistantError as exc:  # the customer still gets the answer
+            log.error("could not add the turn to the waiting ticket: %s", exc.one_line())
+
     def _finish(self, turn: Turn, pieces: Iterator[str], *, check_output: bool = True,
                 after: Callable[[str], None] | None = None) -> ReplyStream:
         def finish(answer: str) -> Reply:
@@ -367,6 +380,8 @@ class ChatService(ChatAnswersMixin):
                     log.error("handoff failed: %s", exc.one_line())
                     turn.error = exc.one_line()
             session = turn.session
+            if not turn.handoff and session.state is not None and session.state.handed_off:
+                self._add_to_ticket(turn, answer)
             if session.state is not None:
                 session.state.offered_human = self._offers_human(answer)
             session.history += [Message("user", turn.text), Message("assistant", answer)]

@@ -197,6 +197,22 @@ def test_two_kb_abstentions_hand_off(pipeline):
     assert len(queue.tickets_for_session("s2")) == 1
 
 
+def test_while_waiting_for_a_colleague_answerable_questions_are_answered_and_everything_reaches_the_ticket(
+        pipeline):
+    chat, _, queue = pipeline
+    s = chat.sessions.get("s3")
+    chat.respond("I want to talk to a human please", s).collect()
+    ticket = queue.waiting_ticket("s3")
+    assert ticket is not None and len(ticket.transcript) == 1
+    answered = chat.respond("How long is the warranty?", s).collect()
+    assert answered.route["action"] == "kb_answer" and "2 years" in answered.text and not answered.handoff
+    waiting = chat.respond("Do you sell rockets?", s).collect()  # the documents do not say: the colleague will
+    assert waiting.route["action"] == "handoff" and waiting.ticket_id == ticket.id
+    transcript = [t["content"] for t in queue.get(ticket.id).transcript]
+    assert transcript[1:3] == ["How long is the warranty?", answered.text] and transcript[-1] == "Do you sell rockets?"
+    assert len(queue.tickets_for_session("s3")) == 1
+
+
 def test_small_talk_and_fallback(pipeline):
     chat, fb, _ = pipeline
     assert chat.respond("hello!").collect().route["action"] == "small_talk"
