@@ -13,6 +13,7 @@ error bodies never carry file paths, URLs or internals (`public_message`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -100,6 +101,7 @@ class ChatRequest:
     temperature: float | None = None
     stop: list[str] | None = None
     seed: int | None = None
+    user: str | None = None  # OpenAI's end-user id: a stable id of the customer's conversation
 
 
 def _text_of(content, i: int) -> str:
@@ -165,11 +167,14 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
         stop = [stop]
     if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)):
         raise APIError(400, "stop must be a string or an array of strings", param="stop")
+    user = body.get("user")
+    if user is not None and (not isinstance(user, str) or len(user) > 256):
+        raise APIError(400, "user must be a string of at most 256 characters", param="user")
     tokens = _number(body, "max_completion_tokens", int, 1, max_tokens) or _number(body, "max_tokens", int, 1,
                                                                                   max_tokens)
     return ChatRequest(model=model, messages=messages, stream=bool(stream), max_tokens=tokens,
                        temperature=_number(body, "temperature", float, 0, 2), stop=stop,
-                       seed=_number(body, "seed", int, -(2**63), 2**63 - 1))
+                       seed=_number(body, "seed", int, -(2**63), 2**63 - 1), user=(user or "").strip() or None)
 
 
 class Gate:
@@ -249,6 +254,10 @@ class ChatCompletions:
             # The client sends the whole conversation: its state (declines in a row, already with a human) is
             # read back from it, so the hand-off rules hold through the API as in the widget.
             session = chat.session_from_messages(req.messages[:-1])  # the shop's own system prompt rules
+            if req.user:
+                # One conversation, one id: after a hand-off its later messages join the waiting ticket instead
+                # of each opening one (a fresh id per request). Hashed: a `user` may be an e-mail address.
+                session.id = "api-" + hashlib.sha256(req.user.encode("utf-8")).hexdigest()[:24]
             orders = self.runtime.orders if client else None
             if orders is not None:  # wrong order verifications are limited per client address too
                 orders.note_client(session.id, client)

@@ -68,6 +68,24 @@ def test_conversations_sent_in_parallel_never_mix(client, live_app):
         assert word in answer and not any(w in answer for w in words if w != word)
 
 
+def test_a_conversation_sent_with_a_user_id_is_one_session_so_its_handoff_keeps_one_ticket(client, live_app,
+                                                                                           monkeypatch):
+    """Each request is read back into a throw-away session; with OpenAI's `user` field its id is stable, so the
+    messages after a hand-off join the waiting ticket (tests/assistant/test_chat_pipeline.py) instead of each
+    opening a new one."""
+    chat = live_app.runtime.chat
+    seen, respond = [], chat.respond
+    monkeypatch.setattr(chat, "respond", lambda text, session=None: seen.append(session.id) or respond(text, session))
+    messages = [{"role": "user", "content": "hi"}]
+    for user in ("customer-77@example.com", "customer-77@example.com", None, None):
+        client.chat.completions.create(model="support", messages=messages, **({"user": user} if user else {}))
+    same, again, anon1, anon2 = seen
+    assert same == again and same.startswith("api-") and "customer-77" not in same  # hashed, never as given
+    assert anon1 != anon2 != same
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="support", user="x" * 300, messages=messages)
+
+
 @pytest.mark.parametrize("kwargs, error, code", [
     ({"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}, openai.NotFoundError, "model_not_found"),
     ({"model": "support", "messages": []}, openai.BadRequestError, None),
