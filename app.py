@@ -61,6 +61,9 @@ def friendly(fn):
     return plain
 
 
+REPLY_POLL_SECONDS = 10  # how soon a colleague's reply to a hand-off shows in the customer tab
+
+
 def customer_tab(gr, runtime, base_url: str) -> None:
     from assistant.web import customer
     from assistant.web.widget import snippet
@@ -107,6 +110,16 @@ def customer_tab(gr, runtime, base_url: str) -> None:
     send.click(turn, [msg, chatbot, session], outputs, concurrency_id="chat")
     human_button.click(human_click, [chatbot, session], [chatbot, status])
     chatbot.like(friendly(on_like), [session, chatbot], None)
+
+    # A colleague's reply to a hand-off appears in the chat: polled, each shown once per browser session.
+    shown = gr.State([])
+
+    def poll(history, session_id, shown_):
+        added = customer.replies_ui(runtime, history, session_id, shown_)
+        return (gr.skip(), gr.skip()) if added is None else added
+
+    gr.Timer(REPLY_POLL_SECONDS).tick(friendly(poll), [chatbot, session, shown], [chatbot, shown],
+                                      show_progress="hidden")
 
 
 def client_of(request, app_cfg) -> str | None:

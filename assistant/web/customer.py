@@ -146,7 +146,44 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     except Exception as exc:  # noqa: BLE001 - the button must answer even if the queue is down
         log.warning("handoff unavailable: %s", exc)
         return {"ok": False, "ticket": None, "message": t(runtime, lang, "handoff_unavailable"), "lang": lang}
+    _mark_handed_off(runtime, session_id)
     return {"ok": True, "ticket": ticket, "message": t(runtime, lang, "handoff_done", ticket=ticket), "lang": lang}
+
+
+def _mark_handed_off(runtime, session_id: str) -> None:
+    """The conversation is with a colleague now, as when the router hands off: what the customer says next goes
+    onto the ticket, and only what the documents answer is answered meanwhile."""
+    from assistant.router import ConversationState
+
+    sessions = runtime.chat.sessions
+    session = sessions.get(session_id)
+    session.state = session.state or ConversationState()
+    session.state.handed_off = True
+    sessions.save(session)
+
+
+def deliver_agent_reply(runtime, ticket) -> None:
+    """A colleague's reply joins the customer's conversation: the widget shows it (`agent_replies`), the assistant
+    and any later ticket read it in the history, and the conversation is the assistant's again."""
+    from assistant.llm.base import Message
+
+    sessions = runtime.chat.sessions
+    session = sessions.get(ticket.session_id)
+    if not session.history:  # not a conversation this server holds (e.g. a stateless /v1 client's)
+        return
+    session.history.append(Message("assistant", ticket.agent_reply))
+    if session.state is not None:
+        session.state.handed_off = False
+    sessions.save(session)
+
+
+def agent_replies(runtime, session_id: str | None) -> list[dict]:
+    """What colleagues replied to this conversation's tickets, oldest first: [{ticket, text}] (the widget polls
+    this while a ticket waits). Only for a well-formed session id; an unknown one has none."""
+    if not session_id or not SESSION_ID.fullmatch(str(session_id)) or runtime.handoff is None:
+        return []
+    return [{"ticket": t.id, "text": t.agent_reply} for t in runtime.handoff.tickets_for_session(session_id)
+            if t.agent_reply]
 
 
 def sources_message(runtime, citations: list[Citation], lang: str) -> dict:
@@ -229,6 +266,23 @@ def vote_ui(runtime, session_id: str | None, liked, index=None, history: list | 
         if number < 0:
             raise InputError("there is no answer to vote on there")
     vote(runtime, session_id, up, "ui", number, client)
+
+
+def replies_ui(runtime, history: list | None, session_id: str | None, shown: list | None):
+    """The customer tab's poll: colleagues' replies this browser has not shown yet, added to the chat as
+    (history, shown ticket ids); None when there is nothing to add, or while an answer is on its way (the
+    streaming turn would overwrite the chat: the reply comes at the next poll)."""
+    shown = list(shown or [])
+    new = [r for r in agent_replies(runtime, session_id) if r["ticket"] not in shown]
+    history = list(history or [])
+    asked = sum(m.get("role") == "user" for m in history if isinstance(m, dict))
+    if not new or asked != sum(m["role"] == "user" for m in transcript(runtime, session_id)):
+        return None
+    for r in new:
+        label = t(runtime, runtime.shop.language_of(r["text"]), "colleague")
+        history.append({"role": "assistant", "content": f"🧑‍💼 **{label}**: {r['text']}"})
+        shown.append(r["ticket"])
+    return history, shown
 
 
 def handoff_ui(runtime, history: list | None, session_id: str | None, client: str | None = None):

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from assistant.config import resolve_path
-from assistant.errors import InputError, NotFoundError
+from assistant.errors import AssistantError, InputError, NotFoundError
 from assistant.web.auth import allows
 
 log = logging.getLogger(__name__)
@@ -295,4 +295,12 @@ def reply_ticket(runtime, role, ticket_id, text) -> tuple[str, str]:
     corrected) is what the gap report shows and what `python -m finetune retrain` learns support answers from."""
     require(role, "agent")
     t = handoff(runtime).reply(_ticket_number(ticket_id), text)
+    from assistant.web.customer import deliver_agent_reply
+
+    try:
+        deliver_agent_reply(runtime, t)
+    except AssistantError as exc:  # the reply is saved on the ticket whatever happens to the session
+        log.error("could not add the reply to the customer's conversation: %s", exc.one_line())
+        return (f"Ticket {t.id} resolved with your reply; it could not be added to the customer's chat "
+                f"({exc.one_line()})."), ticket_detail(runtime, role, t.id)
     return f"Ticket {t.id} resolved with your reply.", ticket_detail(runtime, role, t.id)

@@ -19,7 +19,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from assistant.errors import AssistantError, InputError
 from assistant.web.api import client_of, public_message
-from assistant.web.customer import citation_dicts, request_handoff, stream_answer, transcript, vote
+from assistant.web.customer import (
+    agent_replies,
+    citation_dicts,
+    request_handoff,
+    stream_answer,
+    transcript,
+    vote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +70,8 @@ def widget_html(runtime) -> str:
 
     shop = runtime.shop
     labels = {lang: {"human": shop.text("talk_to_human", lang), "send": shop.text("send", lang),
-                     "sources": shop.text("sources", lang), "greeting": shop.text("greeting", lang)}
+                     "sources": shop.text("sources", lang), "greeting": shop.text("greeting", lang),
+                     "colleague": shop.text("colleague", lang)}
               for lang in ("en", "zh")}
     first = shop.cfg.default_language
     fill = {"{{TITLE}}": html.escape(runtime.title), "{{HUMAN}}": html.escape(labels[first]["human"]),
@@ -160,6 +168,17 @@ def build_router(runtime) -> APIRouter:
             # `message` too: the widget page shows a handoff answer's `message` in the chat
             return JSONResponse(status_code=exc.http_status, content={
                 "error": {"message": message}, "ok": False, "ticket": None, "message": message})
+
+    @router.get("/widget/api/replies")
+    async def widget_replies(session_id: str = ""):
+        """{replies: [{ticket, text}]}: what colleagues answered this conversation's tickets (the page polls it
+        while a ticket waits, and shows each reply once)."""
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            return {"replies": await run_in_threadpool(agent_replies, runtime, session_id)}
+        except AssistantError as exc:  # e.g. the store is down: the page tries again later
+            return _error(exc.http_status, public_message(exc))
 
     return router
 

@@ -141,3 +141,24 @@ def test_widget_snippet_works_in_a_plain_html_page(page, live_app):
     frame.get_by_text("(fake answer to: How long does delivery take?)").wait_for()
     frame.get_by_text("Delivery times").wait_for()
     page.screenshot(path=str(ARTIFACTS / "widget-example.png"), full_page=True)
+
+
+def test_a_colleagues_reply_appears_in_the_widget(page, live_app):
+    from assistant.web import staff
+
+    page.goto(live_app.url + "/widget")
+    page.locator("#input").fill("My lamp arrived with a cracked shade")
+    page.locator("#send").click()
+    page.get_by_text("(fake answer to: My lamp arrived with a cracked shade)").wait_for()
+    page.locator("#human").click()
+    page.get_by_text("Their reply will appear here").wait_for()
+    sid = page.evaluate("sessionStorage.getItem('shop-assistant-session')")
+    ticket = live_app.runtime.handoff.waiting_ticket(sid)
+    staff.reply_ticket(live_app.runtime, "agent", ticket.id, "A new shade ships today; keep the old one.")
+    page.locator(".agent").get_by_text("A new shade ships today; keep the old one.").wait_for(timeout=20_000)
+    assert "Our team" in page.locator(".agent").inner_text()
+    page.reload()  # the reloaded page shows the reply again (all it shows of the conversation), once
+    page.locator(".agent").get_by_text("A new shade ships today").wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator(".agent").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "widget-colleague-reply.png"), full_page=True)

@@ -133,3 +133,21 @@ def test_widget_handoff_for_an_unknown_session_is_a_404_with_a_message(fake_runt
     from assistant.web.staff import handoff_queue
 
     assert len(handoff_queue(fake_runtime)) == 0
+
+
+def test_the_customer_tab_shows_a_colleagues_reply_once_and_never_mid_answer(fake_runtime):
+    from assistant.web import staff
+
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "I want to talk to someone about my broken lamp")
+    history, _ = customer.handoff_ui(fake_runtime, history, sid)
+    assert customer.replies_ui(fake_runtime, history, sid, []) is None  # nobody has replied yet
+    ticket = customer.request_handoff(fake_runtime, sid)["ticket"]
+    staff.reply_ticket(fake_runtime, "agent", ticket, "We are sending a new lamp today.")
+    # a turn on its way: the chat shows one more question than the server holds, so the poll waits
+    in_flight = history + [{"role": "user", "content": "thanks!"}, {"role": "assistant", "content": "…"}]
+    assert customer.replies_ui(fake_runtime, in_flight, sid, []) is None
+    shown_history, shown = customer.replies_ui(fake_runtime, history, sid, [])
+    assert shown == [int(ticket)] and shown_history[-1]["content"].endswith("We are sending a new lamp today.")
+    assert "Our team" in shown_history[-1]["content"]
+    assert customer.replies_ui(fake_runtime, shown_history, sid, shown) is None  # shown once
+    assert customer.replies_ui(fake_runtime, [], None, []) is None

@@ -96,3 +96,23 @@ def test_each_answer_says_its_number_so_a_thumb_lands_on_that_answer(live_app):
     assert vote.status_code == 200
     bad = httpx.post(f"{url}/widget/api/feedback", json={"session_id": sid, "vote": 1, "message": 5})
     assert bad.status_code == 400
+
+
+def test_a_colleagues_reply_reaches_the_customers_conversation(live_app):
+    from assistant.web import staff
+
+    url, runtime = live_app.url, live_app.runtime
+    _, events = chat(url, "My lamp arrived with a cracked shade")
+    sid = events[0]["session_id"]
+    assert httpx.get(f"{url}/widget/api/replies", params={"session_id": sid}).json() == {"replies": []}
+    ticket = httpx.post(f"{url}/widget/api/handoff", json={"session_id": sid}, timeout=60).json()["ticket"]
+    assert runtime.chat.sessions.get(sid).state.handed_off  # the button hands off as the router does
+    message, _ = staff.reply_ticket(runtime, "agent", ticket, "A new shade is on its way, no need to return it.")
+    assert "resolved" in message
+    replies = httpx.get(f"{url}/widget/api/replies", params={"session_id": sid}).json()["replies"]
+    assert replies == [{"ticket": int(ticket), "text": "A new shade is on its way, no need to return it."}]
+    session = runtime.chat.sessions.get(sid)
+    assert session.history[-1].content == "A new shade is on its way, no need to return it."  # the history has it
+    assert not session.state.handed_off  # the conversation is the assistant's again
+    for made_up in ("", "0" * 32, "../etc"):  # no other conversation's replies, never an error page
+        assert httpx.get(f"{url}/widget/api/replies", params={"session_id": made_up}).json() == {"replies": []}
