@@ -46,6 +46,9 @@ class HandoffConfig:
                                       metadata={"help": "urgency x (1 + minutes waiting / wait_minutes_scale)"})
     negative_labels: list[str] = field(default_factory=lambda: ["negative", "neg", "0"],
                                        metadata={"help": "sentiment labels that count as negative"})
+    notify_url: str = field(default="", metadata={
+        "help": "a webhook (http/https) that gets a JSON POST {text, ticket} for every new ticket, e.g. a Slack or "
+                "chat-bridge incoming webhook; '' = none (assistant/handoff_notify.py)"})
 
     def __post_init__(self):
         if self.default_priority <= 0:
@@ -57,6 +60,8 @@ class HandoffConfig:
             raise ConfigError(f"negative_weight must be >= 0, got {self.negative_weight:g}")
         if self.wait_minutes_scale <= 0:
             raise ConfigError(f"wait_minutes_scale must be > 0, got {self.wait_minutes_scale:g}")
+        if self.notify_url and not self.notify_url.startswith(("http://", "https://")):
+            raise ConfigError(f"notify_url must be an http:// or https:// URL, got {self.notify_url!r}")
 
 
 class TicketRow(Base):
@@ -138,6 +143,9 @@ class HandoffQueue:
         ensure_tables(engine)
         add_missing_columns(engine, TicketRow.__tablename__, {"agent_reply": "TEXT DEFAULT ''"})
         self._sessions = session_factory(engine)
+        from assistant.handoff_notify import TicketNotifier
+
+        self.notifier = TicketNotifier(self.cfg.notify_url) if self.cfg.notify_url else None
 
     def _to_ticket(self, row: TicketRow, now: datetime | None = None) -> Ticket:
         ticket = Ticket(row.id, row.session_id, row.message_key, row.status, row.intent, row.sentiment,
@@ -197,7 +205,10 @@ class HandoffQueue:
                     return self._to_ticket(self._find(s, key))
             log.info("handoff ticket %s for session %s (intent %s, sentiment %s)", row.id, session_id, intent,
                      sentiment)
-            return self._to_ticket(row)
+            ticket = self._to_ticket(row)
+            if self.notifier is not None:
+                self.notifier.notify(ticket)
+            return ticket
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save the handoff ticket: {exc.__class__.__name__}: {exc}") from None
 

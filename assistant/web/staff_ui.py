@@ -174,11 +174,29 @@ def agent_tab(gr, runtime, role, friendly) -> list:
                 save = gr.Button("Save reply and resolve", elem_id="ticket-reply-save")
                 saved = gr.Markdown()
                 refresh.click(friendly(functools.partial(staff.queue_table, runtime)), [role], queue)
+                gr.Timer(QUEUE_REFRESH_SECONDS).tick(functools.partial(live_queue, gr, runtime), [role], queue,
+                                                     show_progress="hidden")
                 show.click(friendly(functools.partial(staff.open_for_reply, runtime)), [role, ticket_id],
                            [ticket, reply])
                 save.click(friendly(functools.partial(staff.reply_ticket, runtime)), [role, ticket_id, reply],
                            [saved, ticket])
     return [(notice, content, "agent")]
+
+
+QUEUE_REFRESH_SECONDS = 15  # a new ticket shows in an open Handoff queue within this
+
+
+def live_queue(gr, runtime, role):
+    """The Handoff queue's timer: the queue for a logged-in agent; nothing (no update, no error) otherwise."""
+    from assistant.errors import AssistantError
+    from assistant.web.auth import allows
+
+    if not allows(role, "agent"):
+        return gr.skip()
+    try:
+        return staff.queue_table(runtime, role)
+    except AssistantError:  # the queue is down: the Refresh button says why
+        return gr.skip()
 
 
 def admin_tab(gr, runtime, role, friendly) -> list:

@@ -151,3 +151,17 @@ def test_marketing_csv_analysis(fake_runtime, tmp_path):
         admin.marketing_analysis(fake_runtime, "admin", str(tmp_path / "x.pdf"), "auto")
     with pytest.raises(InputError):
         admin.marketing_analysis(fake_runtime, "admin", None, "auto")
+
+
+def test_the_queue_refreshes_itself_for_agents_only(fake_runtime):
+    import gradio as gr
+
+    from assistant.web import customer
+    from assistant.web.staff_ui import live_queue
+
+    *_, (_, sid, _, _) = list(customer.chat_ui_turn(fake_runtime, "my lamp is broken", None, None))
+    customer.request_handoff(fake_runtime, sid)
+    table = live_queue(gr, fake_runtime, "agent")
+    assert len(table) == 1 and "my lamp is broken" in table.iloc[0]["last message"]
+    for role in (None, "customer"):  # a locked tab gets no data and no error toast every 15 s
+        assert not hasattr(live_queue(gr, fake_runtime, role), "iloc")
