@@ -27,6 +27,7 @@ from assistant.storage import Base, add_missing_columns, ensure_tables, session_
 log = logging.getLogger(__name__)
 
 STATUSES = ("open", "in_progress", "resolved", "closed")
+AGENT_ROLE = "agent"  # a ticket transcript's turn written by a colleague (HandoffQueue.reply)
 WAITING = ("open", "in_progress")
 
 
@@ -249,16 +250,21 @@ class HandoffQueue:
         return self._change(ticket_id, status, **({"agent_note": note} if note is not None else {}))
 
     def reply(self, ticket_id: int, text: str, status: str = "resolved") -> Ticket:
-        """Record the agent's answer to the customer (and, by default, resolve the ticket)."""
+        """Record the agent's answer to the customer (and, by default, resolve the ticket; `in_progress` keeps it
+        open for the customer's answer). Each reply also joins the transcript as an `agent` turn; `agent_reply`
+        holds the latest."""
         text = str(text or "").strip()
         if not text:
             raise InputError("the reply is empty: write what the customer should read")
+        self.add_turns(ticket_id, [{"role": AGENT_ROLE, "content": text}])
         return self._change(ticket_id, status, agent_reply=text)
 
     def add_turns(self, ticket_id: int, turns) -> Ticket:
         """Append what was said after the ticket was opened (the customer's later messages, the assistant's answers
-        meanwhile) to its transcript, so the colleague who takes it reads the whole conversation."""
-        new = _transcript(turns)
+        meanwhile, the agent's replies) to its transcript, so the colleague who takes it reads the whole
+        conversation. They are marked `later`: the question the ticket was opened for stays the last unmarked
+        customer turn (the draft answers it; support retraining pairs it with the agent's reply)."""
+        new = [{**t, "later": True} for t in _transcript(turns)]
         try:
             with self._sessions.begin() as s:
                 row = s.get(TicketRow, int(ticket_id))
@@ -313,8 +319,10 @@ def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lo
     waiting = queue.waiting_ticket(session_id) if session_id else None
     if waiting is not None:
         # what the customer said since the ticket was opened goes onto it
-        known = waiting.transcript
-        said = turns[len(known):] if turns[:len(known)] == known else [t for t in turns[-1:] if t not in known[-1:]]
+        known = [(t["role"], t["content"]) for t in waiting.transcript]
+        given = [(t["role"], t["content"]) for t in turns]
+        said = turns[len(known):] if given[:len(known)] == known else [
+            t for t, k in zip(turns[-1:], given[-1:], strict=True) if k not in known[-1:]]
         return queue.add_turns(waiting.id, said) if said else waiting
     if not any(t["role"] == "user" for t in turns):
         turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]

@@ -145,7 +145,9 @@ def support_examples(tickets, shop) -> tuple[list[Judged], dict[str, int]]:
         # The reply the agent saved in the Agent tab; tickets from before that field kept it in the note.
         reply = (getattr(t, "agent_reply", "") or t.agent_note or "").strip()
         draft = (t.draft_reply or "").strip()
-        question = next((m["content"] for m in reversed(t.transcript) if m.get("role") == "user"), "").strip()
+        # the question the ticket was opened for (its draft answers it), not what the customer added later
+        question = next((m["content"] for m in reversed(t.transcript) if m.get("role") == "user"
+                         and not m.get("later")), "").strip()
         if not (reply and draft and question):
             continue
         counts["with_draft_and_reply"] += 1

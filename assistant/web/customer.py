@@ -162,28 +162,36 @@ def _mark_handed_off(runtime, session_id: str) -> None:
     sessions.save(session)
 
 
-def deliver_agent_reply(runtime, ticket) -> None:
+def deliver_agent_reply(runtime, ticket, text: str | None = None) -> None:
     """A colleague's reply joins the customer's conversation: the widget shows it (`agent_replies`), the assistant
-    and any later ticket read it in the history, and the conversation is the assistant's again."""
+    and any later ticket read it in the history. A resolved ticket gives the conversation back to the assistant;
+    one kept open keeps it with the colleague (the customer's answer goes onto the ticket)."""
     from assistant.llm.base import Message
 
     sessions = runtime.chat.sessions
     session = sessions.get(ticket.session_id)
     if not session.history:  # not a conversation this server holds (e.g. a stateless /v1 client's)
         return
-    session.history.append(Message("assistant", ticket.agent_reply))
+    session.history.append(Message("assistant", text or ticket.agent_reply))
     if session.state is not None:
-        session.state.handed_off = False
+        session.state.handed_off = ticket.status in ("open", "in_progress")
     sessions.save(session)
 
 
 def agent_replies(runtime, session_id: str | None) -> list[dict]:
-    """What colleagues replied to this conversation's tickets, oldest first: [{ticket, text}] (the widget polls
-    this while a ticket waits). Only for a well-formed session id; an unknown one has none."""
+    """What colleagues replied to this conversation's tickets, oldest first: [{id, ticket, text}] (the widget polls
+    this while it holds a conversation and shows each id once). Only for a well-formed session id."""
+    from assistant.handoff import AGENT_ROLE
+
     if not session_id or not SESSION_ID.fullmatch(str(session_id)) or runtime.handoff is None:
         return []
-    return [{"ticket": t.id, "text": t.agent_reply} for t in runtime.handoff.tickets_for_session(session_id)
-            if t.agent_reply]
+    out = []
+    for ticket in runtime.handoff.tickets_for_session(session_id):
+        said = [m["content"] for m in ticket.transcript if m.get("role") == AGENT_ROLE]
+        if not said and ticket.agent_reply:  # replied before replies joined the transcript
+            said = [ticket.agent_reply]
+        out += [{"id": f"{ticket.id}-{k}", "ticket": ticket.id, "text": text} for k, text in enumerate(said, 1)]
+    return out
 
 
 def sources_message(runtime, citations: list[Citation], lang: str) -> dict:
@@ -273,7 +281,7 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
     (history, shown ticket ids); None when there is nothing to add, or while an answer is on its way (the
     streaming turn would overwrite the chat: the reply comes at the next poll)."""
     shown = list(shown or [])
-    new = [r for r in agent_replies(runtime, session_id) if r["ticket"] not in shown]
+    new = [r for r in agent_replies(runtime, session_id) if r["id"] not in shown]
     history = list(history or [])
     asked = sum(m.get("role") == "user" for m in history if isinstance(m, dict))
     if not new or asked != sum(m["role"] == "user" for m in transcript(runtime, session_id)):
@@ -281,7 +289,7 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
     for r in new:
         label = t(runtime, runtime.shop.language_of(r["text"]), "colleague")
         history.append({"role": "assistant", "content": f"🧑‍💼 **{label}**: {r['text']}"})
-        shown.append(r["ticket"])
+        shown.append(r["id"])
     return history, shown
 
 

@@ -290,17 +290,19 @@ def open_for_reply(runtime, role, ticket_id) -> tuple[str, str]:
     return detail, t.agent_reply or t.draft_reply
 
 
-def reply_ticket(runtime, role, ticket_id, text) -> tuple[str, str]:
-    """Save what the agent answers the customer and resolve the ticket. The reply (the draft as sent, or
+def reply_ticket(runtime, role, ticket_id, text, keep_open: bool = False) -> tuple[str, str]:
+    """Send the customer the agent's answer: saved on the ticket and added to the customer's chat. By default the
+    ticket is resolved and the conversation goes back to the assistant; `keep_open` (a question to the customer)
+    leaves it in progress, so the customer's answer comes to the ticket. The reply (the draft as sent, or
     corrected) is what the gap report shows and what `python -m finetune retrain` learns support answers from."""
     require(role, "agent")
-    t = handoff(runtime).reply(_ticket_number(ticket_id), text)
+    t = handoff(runtime).reply(_ticket_number(ticket_id), text, status="in_progress" if keep_open else "resolved")
     from assistant.web.customer import deliver_agent_reply
 
+    done = f"Ticket {t.id} kept open with your reply." if keep_open else f"Ticket {t.id} resolved with your reply."
     try:
-        deliver_agent_reply(runtime, t)
+        deliver_agent_reply(runtime, t, t.agent_reply)
     except AssistantError as exc:  # the reply is saved on the ticket whatever happens to the session
         log.error("could not add the reply to the customer's conversation: %s", exc.one_line())
-        return (f"Ticket {t.id} resolved with your reply; it could not be added to the customer's chat "
-                f"({exc.one_line()})."), ticket_detail(runtime, role, t.id)
-    return f"Ticket {t.id} resolved with your reply.", ticket_detail(runtime, role, t.id)
+        done += f" It could not be added to the customer's chat ({exc.one_line()})."
+    return done, ticket_detail(runtime, role, t.id)

@@ -171,7 +171,10 @@ def agent_tab(gr, runtime, role, friendly) -> list:
                 ticket = gr.Markdown(elem_id="ticket-detail")
                 reply = gr.Textbox(label="Reply to the customer (starts from the grounded draft; edit before saving)",
                                    lines=4, elem_id="ticket-reply")
-                save = gr.Button("Save reply and resolve", elem_id="ticket-reply-save")
+                with gr.Row():
+                    save = gr.Button("Save reply and resolve", elem_id="ticket-reply-save")
+                    ask_back = gr.Button("Send reply, keep open (a question to the customer)",
+                                         elem_id="ticket-reply-keep-open")
                 saved = gr.Markdown()
                 refresh.click(friendly(functools.partial(staff.queue_table, runtime)), [role], queue)
                 gr.Timer(QUEUE_REFRESH_SECONDS).tick(functools.partial(live_queue, gr, runtime), [role], queue,
@@ -180,6 +183,8 @@ def agent_tab(gr, runtime, role, friendly) -> list:
                            [ticket, reply])
                 save.click(friendly(functools.partial(staff.reply_ticket, runtime)), [role, ticket_id, reply],
                            [saved, ticket])
+                ask_back.click(friendly(functools.partial(staff.reply_ticket, runtime, keep_open=True)),
+                               [role, ticket_id, reply], [saved, ticket])
     return [(notice, content, "agent")]
 
 

@@ -147,7 +147,25 @@ def test_the_customer_tab_shows_a_colleagues_reply_once_and_never_mid_answer(fak
     in_flight = history + [{"role": "user", "content": "thanks!"}, {"role": "assistant", "content": "…"}]
     assert customer.replies_ui(fake_runtime, in_flight, sid, []) is None
     shown_history, shown = customer.replies_ui(fake_runtime, history, sid, [])
-    assert shown == [int(ticket)] and shown_history[-1]["content"].endswith("We are sending a new lamp today.")
+    assert shown == [f"{ticket}-1"] and shown_history[-1]["content"].endswith("We are sending a new lamp today.")
     assert "Our team" in shown_history[-1]["content"]
     assert customer.replies_ui(fake_runtime, shown_history, sid, shown) is None  # shown once
     assert customer.replies_ui(fake_runtime, [], None, []) is None
+
+
+def test_an_agent_can_ask_back_and_keep_the_ticket_open(fake_runtime):
+    from assistant.web import staff
+
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "my lamp is broken")
+    ticket = customer.request_handoff(fake_runtime, sid)["ticket"]
+    message, _ = staff.reply_ticket(fake_runtime, "agent", ticket, "Which order number is it?", keep_open=True)
+    assert "kept open" in message
+    queue, session = fake_runtime.handoff, fake_runtime.chat.sessions.get(sid)
+    assert queue.get(int(ticket)).status == "in_progress" and session.state.handed_off  # still with the colleague
+    staff.reply_ticket(fake_runtime, "agent", ticket, "Thanks, a new lamp ships today.")
+    replies = customer.agent_replies(fake_runtime, sid)
+    assert [r["text"] for r in replies] == ["Which order number is it?", "Thanks, a new lamp ships today."]
+    assert len({r["id"] for r in replies}) == 2  # each shown once, the second not hidden by the first
+    turns = queue.get(int(ticket)).transcript
+    assert [t["role"] for t in turns if t.get("later")] == ["agent", "agent"]
+    assert not fake_runtime.chat.sessions.get(sid).state.handed_off  # resolved: the assistant's again

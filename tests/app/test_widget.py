@@ -110,7 +110,8 @@ def test_a_colleagues_reply_reaches_the_customers_conversation(live_app):
     message, _ = staff.reply_ticket(runtime, "agent", ticket, "A new shade is on its way, no need to return it.")
     assert "resolved" in message
     replies = httpx.get(f"{url}/widget/api/replies", params={"session_id": sid}).json()["replies"]
-    assert replies == [{"ticket": int(ticket), "text": "A new shade is on its way, no need to return it."}]
+    assert replies == [{"id": f"{ticket}-1", "ticket": int(ticket),
+                        "text": "A new shade is on its way, no need to return it."}]
     session = runtime.chat.sessions.get(sid)
     assert session.history[-1].content == "A new shade is on its way, no need to return it."  # the history has it
     assert not session.state.handed_off  # the conversation is the assistant's again

@@ -87,6 +87,18 @@ def test_corrected_agent_replies_become_support_rows(settings):
     assert user == {"role": "user", "content": "How long is the warranty on sofa 0?"}
 
 
+def test_a_reply_is_paired_with_the_question_the_ticket_was_opened_for(settings):
+    from assistant.handoff import HandoffQueue
+
+    q = HandoffQueue(_engine(settings))
+    t = q.create_ticket("s-later", [{"role": "user", "content": "How long is the warranty on the oak table?"}],
+                        draft_reply="Furniture has a 2-year warranty.", language="en")
+    q.add_turns(t.id, [{"role": "user", "content": "hello? anyone there?"}])  # said while the ticket waited
+    q.reply(t.id, "Hi! The oak table is furniture: 2 years of warranty.")
+    items, _ = fr.read_feedback("support", settings)
+    assert items[-1].prompt[-1]["content"] == "How long is the warranty on the oak table?"
+
+
 def test_too_little_feedback_is_refused_with_how_much_is_needed(settings, capsys, monkeypatch):
     from finetune.__main__ import main
 
