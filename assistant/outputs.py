@@ -1,4 +1,5 @@
-"""Output paths of the CLIs (insights, test-suite, knowledge_base search), checked before the work starts.
+"""Output paths of the CLIs (insights, test-suite, knowledge_base search), checked before the work starts, and
+`replace_text`, the one way a file other processes read is rewritten.
 
 Some options take one file (`gaps --csv FILE`), others a folder for several files (`usage --csv DIR`), and
 users mix them up; a missing parent folder is created. Every problem is one InputError naming the option,
@@ -65,3 +66,16 @@ def writing(path: str | os.PathLike, option: str) -> Iterator[None]:
         yield
     except OSError as exc:
         raise InputError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+
+
+def replace_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` under a temporary name and rename it in: a reader (the running app, a sync) sees the
+    old file or the new one, never half of one, and a crash leaves no truncated file. OSError is the caller's."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

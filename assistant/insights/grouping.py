@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.outputs import replace_text
 from knowledge_base.faq_pairs import pair_translations
 
 log = logging.getLogger(__name__)
@@ -194,9 +195,7 @@ class QuestionTranslator:
             self.cache = {k: v for k, v in self.cache.items() if v.get("used", 0) >= cutoff}
         try:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.cache, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.cache_file)
+            replace_text(self.cache_file, json.dumps(self.cache, ensure_ascii=False))
         except OSError as exc:
             log.warning("cannot write the translation cache %s: %s", self.cache_file, exc)
 

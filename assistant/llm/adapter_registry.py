@@ -122,11 +122,11 @@ def _read(path: Path) -> list[AdapterRecord]:
 
 
 def _write(path: Path, records: list[AdapterRecord], serving: list[Serving]) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    from assistant.outputs import replace_text
+
     data = {"adapters": [dataclasses.asdict(r) for r in records],
             "serving": [dataclasses.asdict(s) for s in serving]}
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)  # readers (the running app) see the old file or the new one, never half of one
+    replace_text(path, json.dumps(data, indent=2, ensure_ascii=False))  # the running app reads it meanwhile
 
 
 def register_adapter(task: str, path: str | os.PathLike, base_model: str, method: str,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 from pathlib import Path
 
+from assistant.outputs import replace_text
 from assistant.shop import LANGUAGES, Shop
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def sync_contact_rows(kb, shop: Shop) -> Path | None:
     text = contact_table(rows)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)  # a crash mid-write never leaves half a table to ingest
+        replace_text(path, text)  # a crash mid-write never leaves half a table to ingest
     report = kb.sync([path], progress=False)
     for err in report.errors:
         log.warning("shop contact rows: %s", err.error)

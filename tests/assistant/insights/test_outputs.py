@@ -84,3 +84,24 @@ def test_suite_output_that_is_a_folder_is_refused_before_the_run(tmp_path):
     (tmp_path / "plain").write_text("x")
     with pytest.raises(InputError, match="plain is a file, not a folder"):
         run_file(None, suite, tmp_path / "plain" / "run.json")
+
+
+def test_replace_text_swaps_the_whole_file_or_leaves_the_old_one(tmp_path, monkeypatch):
+    import os
+
+    import pytest
+
+    from assistant.outputs import replace_text
+
+    target = tmp_path / "registry.json"
+    replace_text(target, "old")
+    replace_text(target, "new")
+    assert target.read_text(encoding="utf-8") == "new"
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError):
+        replace_text(target, "half")
+    assert target.read_text(encoding="utf-8") == "new" and [p.name for p in tmp_path.iterdir()] == ["registry.json"]
