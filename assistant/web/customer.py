@@ -162,19 +162,20 @@ def _mark_handed_off(runtime, session_id: str) -> None:
     sessions.save(session)
 
 
-def deliver_agent_reply(runtime, ticket, text: str | None = None) -> None:
+def deliver_agent_reply(runtime, ticket) -> None:
     """A colleague's reply joins the customer's conversation: the widget shows it (`agent_replies`), the assistant
     and any later ticket read it in the history. A resolved ticket gives the conversation back to the assistant;
     one kept open keeps it with the colleague (the customer's answer goes onto the ticket)."""
+    from assistant.handoff import WAITING
     from assistant.llm.base import Message
 
     sessions = runtime.chat.sessions
     session = sessions.get(ticket.session_id)
     if not session.history:  # not a conversation this server holds (e.g. a stateless /v1 client's)
         return
-    session.history.append(Message("assistant", text or ticket.agent_reply))
+    session.history.append(Message("assistant", ticket.agent_reply))
     if session.state is not None:
-        session.state.handed_off = ticket.status in ("open", "in_progress")
+        session.state.handed_off = ticket.status in WAITING
     sessions.save(session)
 
 

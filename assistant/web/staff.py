@@ -301,7 +301,7 @@ def reply_ticket(runtime, role, ticket_id, text, keep_open: bool = False) -> tup
 
     done = f"Ticket {t.id} kept open with your reply." if keep_open else f"Ticket {t.id} resolved with your reply."
     try:
-        deliver_agent_reply(runtime, t, t.agent_reply)
+        deliver_agent_reply(runtime, t)
     except AssistantError as exc:  # the reply is saved on the ticket whatever happens to the session
         log.error("could not add the reply to the customer's conversation: %s", exc.one_line())
         done += f" It could not be added to the customer's chat ({exc.one_line()})."
