@@ -54,7 +54,9 @@ from bench.gaps_scoring import (
 DATA = Path(__file__).resolve().parent / "data" / "gaps" / "shop.yaml"
 # Another trade, written before the grouping was tuned on DATA and never read for tuning: the held-out figures.
 HELDOUT = DATA.with_name("heldout_shop.yaml")
-SHOPS = {"dev": DATA, "heldout": HELDOUT}
+# A second tuning shop (houseplants), written later, so a change is judged on two trades before the held-out one.
+DEV2 = DATA.with_name("dev2_shop.yaml")
+SHOPS = {"dev": DATA, "dev2": DEV2, "heldout": HELDOUT}
 OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer, for reading failures
 REMOVED_SHARE = 0.2
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
