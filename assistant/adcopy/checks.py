@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.adcopy.channels import FieldSpec
-from assistant.adcopy.text import cjk_ratio, contains_term, find_terms, fold, has_cjk
+from assistant.adcopy.text import cjk_ratio, contains_term, count_term, find_terms, fold, has_cjk
 
 TOO_LONG = "too long"
 BANNED = "banned word"
@@ -17,6 +17,10 @@ MISSING = "missing required term"
 WRONG_LANGUAGE = "wrong language"
 REPEATS = "repeats itself"
 TOO_SHORT = "too short for the field"
+BRAND_TWICE = "names the brand twice"
+# A headline-sized field names the brand once: "极光套，极光极光好" and "细细的极光，极光很细腻" (the 0.5B model with the
+# adcopy adapter) spend the few characters there are on the name. Longer texts may name it again.
+BRAND_ONCE_UP_TO = 45
 # Under 12 characters and under a quarter of a roomy field says next to nothing ("价格：259元" as a 40-character
 # WeChat text, "保暖蓬松鹅绒。" as a 300-character Xiaohongshu body): ask for another. A 27-character Weibo post is
 # short, not empty, and stays.
@@ -47,6 +51,8 @@ def problems(text: str, spec: FieldSpec, language: str, banned: list[str], requi
         out.append(WRONG_LANGUAGE)
     if dedupe_clauses(text) != text:
         out.append(REPEATS)
+    if spec.capacity_chars(text) <= BRAND_ONCE_UP_TO and any(count_term(text, t) > 1 for t in required):
+        out.append(BRAND_TWICE)
     if _PROMPT_WORDS.search(text):
         out.append(ECHO)
     room = spec.capacity_chars(text)

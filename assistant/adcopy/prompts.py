@@ -246,6 +246,8 @@ def block_messages(brief: Brief, spec: FieldSpec, instruction: str, brand: Brand
 
 def clean_item(text: str) -> str:
     t = re.sub(r"^#\d{1,2}\s+", "", text.strip()).replace("**", "").replace("__", "")  # "#2 绿色连衣裙…"
+    # An angle's number copied after the brand: "Aurora | #4: Great Value" (a "#1 seller" has no colon and stays).
+    t = re.sub(r"(?<![\w#])#\d{1,2}\s*[:：.)]\s*", "", t)
     if len(t) > 2 and t[0] == t[-1] and t[0] in "*_":  # *Soft & cool* : markdown emphasis around the item
         t = t[1:-1].strip()
     m = _LABEL_PREFIX.match(t)

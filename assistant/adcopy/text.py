@@ -51,14 +51,19 @@ def fold(text: str) -> str:
 
 def contains_term(text: str, term: str) -> bool:
     """Case/script-insensitive containment; Latin words match whole words only ('free' not in 'freedom')."""
+    return count_term(text, term) > 0
+
+
+def count_term(text: str, term: str) -> int:
+    """How many times `term` occurs in `text`, matched as contains_term matches it."""
     t, w = fold(text), fold(term).strip()
     if not w:
-        return False
+        return 0
     if _LATIN_WORD.match(w[0]) or _LATIN_WORD.match(w[-1]):
         pattern = (r"(?<![a-z0-9])" if _LATIN_WORD.match(w[0]) else "") + re.escape(w)
         pattern += r"(?![a-z0-9])" if _LATIN_WORD.match(w[-1]) else ""
-        return re.search(pattern, t) is not None
-    return w in t
+        return len(re.findall(pattern, t))
+    return t.count(w)
 
 
 def find_terms(text: str, terms) -> list[str]:

@@ -123,6 +123,7 @@ def test_readability_prefers_plain_short_copy():
     ("1. Aurora Home: linen sale", ["Aurora Home: linen sale"]),  # a brand prefix is not a label
     ("*Soft & cool*\n*Linen nights*", ["Soft & cool", "Linen nights"]),  # markdown emphasis
     ("1. how it works:\n2. Soft linen", ["Soft linen"]),  # an angle label with nothing after it
+    ("1. Aurora | #4: Great Value", ["Aurora | Great Value"]),  # the angle's number copied after the brand
 ])
 def test_parse_items_survives_small_model_output(reply, expected):
     assert parse_items(reply) == expected
@@ -185,6 +186,18 @@ def test_a_text_that_says_next_to_nothing_is_refused():
     assert TOO_SHORT in problems("价格：259元", wechat, "zh", [], [])
     assert TOO_SHORT not in problems("水洗亚麻四件套，越洗越软", wechat, "zh", [], [])
     assert TOO_SHORT not in problems("Hi", get_channel("sms").field("text"), "en", [], [])  # an SMS may be short
+
+
+def test_a_headline_names_the_brand_once_and_a_long_text_may_name_it_again():
+    from assistant.adcopy.checks import BRAND_TWICE
+
+    headline = get_channel("google_rsa").field("headline")
+    assert BRAND_TWICE in problems("极光套，极光极光好", headline, "zh", [], ["极光"])
+    assert BRAND_TWICE in problems("Aurora | aurora linen", headline, "en", [], ["Aurora"])
+    assert BRAND_TWICE not in problems("极光亚麻，一洗就干", headline, "zh", [], ["极光"])
+    assert BRAND_TWICE not in problems("Aurora | Auroral skies", headline, "en", [], ["Aurora"])  # whole words
+    weibo = get_channel("weibo").field("text")
+    assert BRAND_TWICE not in problems("极光亚麻四件套，越洗越软。极光家居，陪你睡个好觉。", weibo, "zh", [], ["极光"])
 
 
 def test_a_chinese_prompt_names_the_channel_in_chinese():
