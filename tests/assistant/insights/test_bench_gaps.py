@@ -9,7 +9,7 @@ import pytest
 from tests.assistant.insights.conftest import ask
 
 
-@pytest.mark.parametrize("name,size", [("dev", 30), ("heldout", 24)])
+@pytest.mark.parametrize("name,size", [("dev", 30), ("dev2", 28), ("heldout", 24)])
 def test_the_test_shops_are_well_formed(name, size):
     from bench import gaps
 
@@ -58,7 +58,7 @@ def test_replay_rates_an_answer_to_an_unrelated_question_down(runtime):
     assert gaps.ours_outcomes(outcomes.compute(runtime, now=now))["csat"] == 0.0
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout"])
+@pytest.mark.parametrize("name", ["dev", "dev2", "heldout"])
 def test_the_replayed_assistant_speaks_for_the_test_shop_not_the_demo(name, tmp_path):
     from assistant.shop import Shop
     from bench import gaps
