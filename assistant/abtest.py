@@ -12,7 +12,6 @@ Standard library only (statistics.NormalDist), so the UI and the analytics code 
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -252,25 +251,13 @@ def ab_test(variants, alpha: float = 0.05, power: float = 0.8) -> ABResult:
 def read_ab_csv(path: str | Path) -> list[dict]:
     """Rows of variant (or name), impressions, clicks[, conversions] from a CSV (UTF-8, or GB18030 as Chinese
     Excel saves it) or an .xlsx's first sheet."""
-    from assistant.cli_support import read_text_lines
+    from assistant.tables import read_table
 
     p = Path(path)
     if p.is_dir():
         raise InputError(f"A/B data {p} is a folder, not a file: pass a .csv or .xlsx file")
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        from assistant.adcopy.feed import read_table  # openpyxl and the ad-copy module: only for workbooks
-
-        fields, records = read_table(p)
-        rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in records]
-    else:
-        lines = read_text_lines(p, "A/B data file", fallback="gb18030")
-        try:
-            reader = csv.DictReader(lines, strict=True)  # a stray quote is an error, not rows merged into one
-            fields = list(reader.fieldnames or [])
-            rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if isinstance(k, str)}
-                    for r in reader]
-        except csv.Error as exc:
-            raise InputError(f"cannot read A/B data {p}: not a well-formed CSV ({exc})") from None
+    fields, records = read_table(p)
+    rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in records]
     header = [h.strip().lower() for h in fields]
     if not ({"variant", "name"} & set(header)) or not {"impressions", "clicks"} <= set(header):
         raise InputError(f"{p} needs columns variant, impressions, clicks[, conversions]; got {', '.join(header) or 'none'}")

@@ -7,9 +7,7 @@ Every mapped value is also what the copy may state: the invented-fact check take
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -17,12 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.adcopy.brief import Brief
-from assistant.cli_support import read_text_lines
 from assistant.config import load_yaml_file
 from assistant.errors import ConfigError, InputError
+from assistant.tables import read_table
 
 COLUMNS_FILE = Path(__file__).with_name("data") / "feed_columns.yaml"
-MAX_ROWS = 100_000
 # Selling points are separated by ; | * or line breaks, and by commas that are not thousands separators.
 _SPLIT = re.compile(r"[;；|\n*]+|[，、]|(?<!\d),|,(?!\d{3}(?!\d))")
 
@@ -150,60 +147,6 @@ def map_columns(headers: list[str], overrides: dict[str, str] | None = None):
                 break
     ignored = [h for h in headers if str(h).strip() and h not in mapping.values() and h not in attributes]
     return mapping, attributes, ignored
-
-
-def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
-    """Header and rows of a CSV (UTF-8 with or without BOM, or GB18030; , ; or tab) or an XLSX's first sheet."""
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p} is a folder, not a file: pass a .csv or .xlsx file")
-    if not p.is_file():
-        raise InputError(f"file not found: {p}")
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            import openpyxl
-        except ImportError:
-            raise InputError("reading .xlsx needs openpyxl (pip install openpyxl), or save the feed as CSV") from None
-        try:
-            sheet = openpyxl.load_workbook(p, read_only=True, data_only=True).worksheets[0]
-            values = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        except Exception as exc:  # noqa: BLE001 - a broken workbook is the user's file, one clear line
-            raise InputError(f"{p.name} is not a valid .xlsx workbook ({type(exc).__name__}: {exc}); "
-                             "save it from Excel as .xlsx or CSV") from None
-    elif suffix in (".csv", ".tsv", ".txt"):
-        text = "\n".join(read_text_lines(p, "file", fallback="gb18030"))
-        first = text.split("\n", 1)[0]
-        delimiter = max(",;\t", key=first.count) if first else ","
-        values = _csv_rows(text, delimiter, p.name)
-    else:
-        raise InputError(f"expected a .csv or .xlsx file (lint also reads .txt), got {p.name!r}")
-    values = [r for r in values if any(str(c).strip() for c in r)]
-    if not values:
-        raise InputError(f"{p.name} is empty")
-    header = [str(h).strip() for h in values[0]]
-    if len(values) - 1 > MAX_ROWS:
-        raise InputError(f"{p.name} has {len(values) - 1} rows; split it into feeds of at most {MAX_ROWS}")
-    rows = [{h: (str(r[i]).strip() if i < len(r) else "") for i, h in enumerate(header) if h} for r in values[1:]]
-    return header, rows
-
-
-def _csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:
-    """The records of a CSV; a stray quote is an error naming the line it opens on. The lenient default would
-    read on to the next quote (or the end of the file) and make the rows in between one field of one product."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
-    rows = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            rows.append(next(reader))
-        except StopIteration:
-            return rows
-        except csv.Error as exc:
-            hint = ("; an unbalanced \" quote starts there: close or remove it (a quote inside a field needs the "
-                    "whole field quoted and the quote doubled)") if "'\"'" in str(exc) or "end of data" in str(exc) \
-                else ""
-            raise InputError(f"{name} line {start}: malformed CSV ({exc}){hint}") from None
 
 
 def split_attributes(text: str) -> list[str]:

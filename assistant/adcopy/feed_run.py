@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from assistant.adcopy.feed import Feed, Product, read_table
+from assistant.adcopy.feed import Feed, Product
 from assistant.adcopy.sheet import BASE_COLUMNS, TAIL_COLUMNS, carry_review, keep_old_sheet, read_previous
 from assistant.errors import GenerationError, InputError
+from assistant.tables import read_table
 
 log = logging.getLogger(__name__)
 APPROVED_WORDS = {"1", "true", "yes", "y", "x", "✓", "✔", "approved", "approve", "ok", "是", "通过", "批准", "√"}

@@ -182,8 +182,8 @@ def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]
 
     In a sheet, 'title' is an ad field only where the channel has one (xiaohongshu); in a feed's assets sheet it
     is the product's name, which is not copy."""
-    from assistant.adcopy.feed import read_table
     from assistant.errors import InputError
+    from assistant.tables import read_table
 
     p = Path(path)
     if str(path) == "-" or p.suffix.lower() in (".txt", ".md", ""):

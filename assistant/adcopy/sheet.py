@@ -44,7 +44,7 @@ def refuse_same_file(source: str | Path, output: str | Path, what: str) -> None:
 def read_previous(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows of the review sheet a re-run is about to replace ([], [] when there is none). Anything
     else at that path is refused: overwriting a file `feed` did not write (or cannot read) would lose it."""
-    from assistant.adcopy.feed import read_table
+    from assistant.tables import read_table
 
     p = Path(path)
     if p.is_dir():

@@ -85,31 +85,9 @@ def load_mapping(spec: str | None) -> dict[str, Any]:
 
 def read_table(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV (UTF-8, UTF-8 with BOM, or GB18030 as Chinese Excel writes it) or XLSX file."""
-    import pandas as pd
+    from assistant.tables import read_table as read_sheet
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-        elif suffix in (".csv", ".txt"):
-            for encoding in ("utf-8-sig", "gb18030"):
-                try:
-                    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:
-                raise InputError(f"{path.name}: not UTF-8 or GB18030 text")
-        else:
-            raise InputError(f"{path.name}: use a .csv or .xlsx export")
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a malformed spreadsheet: say which file and why
-        raise InputError(f"{path.name}: cannot read ({type(exc).__name__}: {exc})") from None
-    return [{str(k).strip(): str(v).strip() for k, v in row.items()} for row in frame.to_dict("records")]
+    return read_sheet(path)[1]
 
 
 def _resolver(mapping: dict[str, Any], headers: Iterable[str], source: str, strict: bool):

@@ -118,5 +118,5 @@ def test_read_csv_accepts_gbk_and_xlsx_and_refuses_folders_and_stray_quotes(tmp_
         read_ab_csv(tmp_path)
     quote = tmp_path / "quote.csv"
     quote.write_text('variant,impressions,clicks\nA,1000,40\n"B,1000,52\n', encoding="utf-8")
-    with pytest.raises(InputError, match="well-formed"):
+    with pytest.raises(InputError, match="quote.csv line 3: malformed CSV"):
         read_ab_csv(quote)

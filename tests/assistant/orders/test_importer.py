@@ -86,10 +86,16 @@ def test_mistakes_are_one_clear_line(tmp_path, engine, content, mapping, message
 
 def test_unreadable_files(tmp_path, engine):
     (tmp_path / "e.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(InputError, match=r"e.json: use a .csv or .xlsx export"):
+    with pytest.raises(InputError, match=r"expected a \.csv or \.xlsx file .*got 'e\.json'"):
         import_file(EmbeddedOrders(engine), tmp_path / "e.json")
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="file not found"):
         import_file(EmbeddedOrders(engine), tmp_path / "gone.csv")
+    (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(InputError, match="broken.xlsx is not a valid .xlsx workbook"):
+        import_file(EmbeddedOrders(engine), tmp_path / "broken.xlsx")
+    (tmp_path / "quote.csv").write_text('order_id,email\n1,"a@b.c\n', encoding="utf-8")
+    with pytest.raises(InputError, match="quote.csv line 2: malformed CSV"):
+        import_file(EmbeddedOrders(engine), tmp_path / "quote.csv")
 
 
 def test_cli(tmp_path):
