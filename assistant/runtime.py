@@ -27,8 +27,11 @@ class Runtime(ModelServing):
     """Lazily built, process-wide objects: each loads once, on first use, not at import."""
 
     def __init__(self, settings: Settings | None = None, backend: LLMBackend | None = None,
-                 components: dict[str, Any] | None = None):
+                 components: dict[str, Any] | None = None, sync_kb: bool = True):
         self.settings = settings or load_config()
+        # False for reports, which read the store as it is: the app's start ingests the demo shop and writes the
+        # contact rows; a report that did so would bring back documents an admin deleted since.
+        self.sync_kb = sync_kb
         self._backend = backend
         self._objects: dict[str, Any] = dict(components or {})
         self._lock = threading.RLock()
@@ -175,6 +178,8 @@ class Runtime(ModelServing):
             from knowledge_base.kb import ensure_demo_ingested
 
             kb_cfg = self.settings.knowledge_base
+            if not self.sync_kb:
+                return KnowledgeBase.from_config(kb_cfg)
             kb = ensure_demo_ingested(kb_cfg) if self.settings.app.ingest_demo_kb else KnowledgeBase.from_config(kb_cfg)
             if kb_cfg.contact_rows:
                 from assistant.shop.contact_rows import sync_contact_rows

@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("delete", help="remove documents (--source), chunks/rows (--id) or the whole collection")
     p.add_argument("--source", action="append", default=[], metavar="PATH", help="a source as `list` shows it")
-    p.add_argument("--id", action="append", default=[], metavar="ID", help="a chunk id or FAQ row id")
-    p.add_argument("--all", action="store_true", help="drop the whole collection")
+    p.add_argument("--id", action="append", default=[], metavar="ID",
+                   help="a chunk id or FAQ row id; with --source, only in that source (needed when several "
+                        "documents have the id)")
+    p.add_argument("--all", action="store_true", help="drop the whole collection (asks first; --yes does not)")
+    p.add_argument("--yes", action="store_true", help="with --all: drop without asking")
     _store_args(p)
 
     p = sub.add_parser("eval", help="hit@1, hit@k and MRR on a CSV of query,id pairs")
@@ -224,16 +227,49 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def ids_by_source(kb, ids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """{id asked for: {source: its chunk ids there}}: an FAQ row id (doc_id) can be in several tables."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for cid, _, meta in kb.store.iter_all(documents=False):
+        for i in ids:
+            if cid == i or meta.get("doc_id") == i:
+                out.setdefault(i, {}).setdefault(str(meta.get("source", "")), []).append(cid)
+    return out
+
+
 def cmd_delete(args) -> int:
     kb = _kb(args)
     if args.all:
         n = kb.store.count()
+        if not args.yes:
+            question = f"drop collection {kb.cfg.collection!r} and its {n} chunks? [y/N] "
+            if not sys.stdin.isatty():
+                raise InputError(f"--all drops collection {kb.cfg.collection!r} ({n} chunks): add --yes to confirm")
+            if input(question).strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
         kb.store.drop()
         print(f"dropped collection {kb.cfg.collection!r} ({n} chunks)")
         return 0
     if not args.source and not args.id:
         raise InputError("say what to delete: --source PATH, --id ID or --all")
-    n = kb.delete(sources=args.source, ids=args.id)
+    if args.id:
+        holders = ids_by_source(kb, args.id)
+        if args.source:  # the ids in those sources only
+            missing = [s for s in args.source if s not in {src for srcs in holders.values() for src in srcs}]
+            n = kb.delete(ids=[cid for i in args.id for src, cids in holders.get(i, {}).items()
+                               if src in args.source for cid in cids])
+            if n and missing:
+                print(f"no such id in: {', '.join(missing)}", file=sys.stderr)
+        else:
+            shared = {i: sorted(srcs) for i, srcs in holders.items() if len(srcs) > 1}
+            if shared:
+                i, srcs = next(iter(shared.items()))
+                raise InputError(f"id {i!r} is in {len(srcs)} documents ({', '.join(srcs)}): add --source to say "
+                                 "which")
+            n = kb.delete(ids=args.id)
+    else:
+        n = kb.delete(sources=args.source)
     if n == 0:
         raise NotFoundError(f"nothing matched in collection {kb.cfg.collection!r}")
     print(f"deleted {n} chunk(s)")

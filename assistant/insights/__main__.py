@@ -156,6 +156,20 @@ def check_outputs(args: argparse.Namespace) -> None:
             setattr(args, name, output_folder(getattr(args, name), f"--{name}"))
 
 
+def missing_sqlite_store(url: str) -> None:
+    """A report on a SQLite file that is not there would create it and report nothing: a mistyped storage.url.
+    (The path is read as assistant.storage.get_engine reads it.)"""
+    from pathlib import Path
+
+    from assistant.errors import StorageError
+
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and not Path(path).exists():
+        raise StorageError(f"no store at {path}: the app has recorded nothing there (check storage.url)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbose(args))
@@ -163,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.config import load_config
     from assistant.runtime import Runtime
 
-    runtime = Runtime(load_config(config_path(args)))
+    settings = load_config(config_path(args))
+    missing_sqlite_store(settings.storage.effective_url)
+    runtime = Runtime(settings, sync_kb=False)  # reports read the store, never write it
     if runtime.storage_engine is None:
         from assistant.errors import StorageError
 

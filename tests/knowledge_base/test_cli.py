@@ -117,3 +117,31 @@ def test_errors_are_one_line_and_non_zero(tmp_path, capsys, monkeypatch):
     assert run_cli(main, ["search", "hello", "--db", str(tmp_path / "db"), "--collection", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "collection 'nope' not found" in err
+
+
+def test_an_id_in_two_tables_is_deleted_only_where_the_source_says(faq_db, capsys, monkeypatch):
+    from assistant.errors import InputError
+
+    tmp_path, db = faq_db
+    store = ["--db", db, "--collection", "faqs"]
+    other = write(tmp_path / "more.csv", "faq_id,q,a\nf1,Do you ship abroad?,Only to Hong Kong.\n")
+    assert main(["ingest", str(other), *store, "--id-column", "faq_id", "--question-column", "q",
+                 "--answer-column", "a"]) == 0
+    with pytest.raises(InputError, match=r"id 'f1' is in 2 documents .*add --source"):
+        main(["delete", "--id", "f1", *store])
+    capsys.readouterr()
+    assert main(["list", *store]) == 0 and "more.csv" in capsys.readouterr().out  # nothing went
+    assert main(["delete", "--id", "f1", "--source", str(other), *store]) == 0
+    assert "deleted 1 chunk" in capsys.readouterr().out
+    assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["faq_rows"] == 3  # faq.csv's f1 stays
+
+
+def test_dropping_the_collection_needs_a_yes(faq_db, capsys, monkeypatch):
+    from assistant.errors import InputError
+
+    _, db = faq_db
+    store = ["--db", db, "--collection", "faqs"]
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(InputError, match=r"--all drops collection 'faqs' \(3 chunks\): add --yes"):
+        main(["delete", "--all", *store])
+    assert main(["delete", "--all", "--yes", *store]) == 0 and "dropped collection 'faqs'" in capsys.readouterr().out

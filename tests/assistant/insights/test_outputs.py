@@ -63,6 +63,9 @@ def test_cli_output_mix_ups_are_one_line(tmp_path, argv, message):
 
 
 def test_outcomes_writes_into_new_nested_folders(tmp_path):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "s.db").close()  # an app that has started once (the report creates no store)
     r = run_module("assistant.insights", "outcomes", "--csv", str(tmp_path / "a" / "b"), "--plots",
                    str(tmp_path / "p" / "q"), env={"ASSISTANT_LLM__BACKEND": "fake", "HF_HUB_OFFLINE": "1",
                                                   "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/s.db"}, timeout=300)
@@ -105,3 +108,34 @@ def test_replace_text_swaps_the_whole_file_or_leaves_the_old_one(tmp_path, monke
     with pytest.raises(OSError):
         replace_text(target, "half")
     assert target.read_text(encoding="utf-8") == "new" and [p.name for p in tmp_path.iterdir()] == ["registry.json"]
+
+
+def test_a_report_on_a_store_that_is_not_there_says_so_and_creates_none(tmp_path):
+    r = run_module("assistant.insights", "outcomes", env={"ASSISTANT_LLM__BACKEND": "fake", "HF_HUB_OFFLINE": "1",
+                                                          "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/typo/x.db"},
+                   timeout=120)
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "no store at" in r.stderr and "check storage.url" in r.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_reports_read_the_knowledge_base_as_it_is(tmp_path):
+    """The app's start ingests the demo shop and the contact rows; a report's runtime does neither, so documents
+    an admin deleted do not come back because someone looked at the gap report."""
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+
+    settings = load_config(env={}, overrides={
+        "llm": {"backend": "fake"}, "app": {"ingest_demo_kb": True},
+        "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "kb")},
+        "storage": {"url": f"sqlite:///{tmp_path}/s.db"}})
+    from assistant.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="collection 'shop' not found"):  # nothing ingested by looking
+        Runtime(settings, sync_kb=False).kb.store.count()
+    assert Runtime(settings).kb.store.count() > 0  # the app's own start does ingest the demo shop
+    deleted = Runtime(settings, sync_kb=False).kb
+    source = next(meta["source"] for _, _, meta in deleted.store.iter_all(documents=False))
+    before = deleted.store.count()
+    deleted.delete(sources=[source])
+    assert Runtime(settings, sync_kb=False).kb.store.count() < before  # a report does not bring it back
