@@ -47,7 +47,7 @@ def require_store(cfg: KnowledgeBaseConfig) -> None:
     if not (path / "chroma.sqlite3").is_file():
         what = "no such folder" if not path.exists() else "no Chroma store in it"
         raise NotFoundError(f"no knowledge base at {path} ({what}); create one with "
-                            f"`python -m knowledge_base ingest PATH --db {path}`")
+                            f"`python -m knowledge_base ingest PATH --db {path} --collection {cfg.collection}`")
 
 
 def open_client(cfg: KnowledgeBaseConfig):
