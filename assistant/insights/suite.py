@@ -10,7 +10,9 @@ changed: `python -m assistant test-suite shop_suite.yaml`.
           - say: 那快递呢？               # a turn without `expect` is only said
 
 `action` may be a list (any of them; each must be a known action, see known_actions()); `cites` a source file name, row id or title (or a list: all of them
-must be cited); `must` / `must_not` phrases are matched ignoring case, width, hyphens and spacing.
+must be cited); `must` / `must_not` phrases are matched ignoring case, width, hyphens and spacing, but not across a
+word's or a number's end ('¥15' is not in '¥150'). A suite, a conversation and a turn may also hold a `description`
+(not a turn); any other key is an error, and a turn the model failed on fails whether or not it has `expect`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,19 @@ from assistant.errors import InputError
 from assistant.orders.desk import ACTIONS as ORDER_ACTIONS
 
 KEYS = {"action", "cites", "handoff", "must", "must_not"}
+# What a suite, a conversation and a turn may hold: a mistyped key ("expected:") would silently check nothing.
+SUITE_KEYS, CONVERSATION_KEYS, TURN_KEYS = {"conversations", "description"}, {"id", "turns", "description"}, \
+    {"say", "expect"}
+
+
+def _known_keys(data: dict, allowed: set[str], where: str) -> None:
+    import difflib
+
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"{where}: unknown key {key!r}{hint}; expected {', '.join(sorted(allowed))}")
 
 
 def known_actions() -> tuple[str, ...]:
@@ -93,6 +108,32 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().translate(_DASHES).split())
 
 
+def says(text: str, phrase: str) -> bool:
+    """`phrase` in `text`, ignoring case, width, spaces and hyphens ('30天内' in '30 天内', 'email us' in 'e-mail
+    us'), where a Latin letter or digit at either end of the phrase meets a word boundary in the text ('no tea' is
+    not in 'piano teacher')."""
+    want = "".join(_fold(phrase).split())
+    if not want:
+        return False
+    folded = _fold(text)
+    keep = [i for i, c in enumerate(folded) if not c.isspace()]
+    compact = "".join(folded[i] for i in keep)
+    start = compact.find(want)
+    while start >= 0:
+        first, last = keep[start], keep[start + len(want) - 1]
+        open_start = not want[0].isascii() or not want[0].isalnum() or first == 0 or not _word(folded[first - 1])
+        open_end = not want[-1].isascii() or not want[-1].isalnum() or last == len(folded) - 1 \
+            or not _word(folded[last + 1])
+        if open_start and open_end:
+            return True
+        start = compact.find(want, start + 1)
+    return False
+
+
+def _word(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
 def _strings(value, where: str) -> list[str]:
     if value is None:
         return []
@@ -107,11 +148,13 @@ def parse(data, name: str = "suite") -> list[Case]:
     """Cases from the loaded YAML; a malformed suite is one InputError naming the conversation and turn."""
     if not isinstance(data, dict) or not isinstance(data.get("conversations"), list) or not data["conversations"]:
         raise InputError(f"{name}: expected a mapping with a non-empty 'conversations' list")
+    _known_keys(data, SUITE_KEYS, name)
     cases, seen = [], set()
     for i, conv in enumerate(data["conversations"], 1):
         if not isinstance(conv, dict) or not isinstance(conv.get("turns"), list) or not conv["turns"]:
             raise InputError(f"{name}: conversation {i} needs a non-empty 'turns' list")
         cid = str(conv.get("id") or f"conversation-{i}")
+        _known_keys(conv, CONVERSATION_KEYS, f"{name}: {cid}")
         if cid in seen:
             raise InputError(f"{name}: conversation id {cid!r} is used twice")
         seen.add(cid)
@@ -122,6 +165,7 @@ def parse(data, name: str = "suite") -> list[Case]:
                 turn = {"say": turn}
             if not isinstance(turn, dict) or not str(turn.get("say") or "").strip():
                 raise InputError(f"{where} needs 'say: <the customer's message>'")
+            _known_keys(turn, TURN_KEYS, where)
             expect = turn.get("expect")
             if expect is None:
                 turns.append((str(turn["say"]), None))
@@ -158,9 +202,8 @@ def check(expect: Expectation, text: str, action: str, citations: list, handoff:
             failures.append(f"does not cite {want!r}")
     if expect.handoff is not None and handoff != expect.handoff:
         failures.append("handed off" if handoff else "not handed off")
-    folded = _fold(text)
-    failures += [f"missing {p!r}" for p in expect.must if _fold(p) not in folded]
-    failures += [f"says {p!r}" for p in expect.must_not if _fold(p) in folded]
+    failures += [f"missing {p!r}" for p in expect.must if not says(text, p)]
+    failures += [f"says {p!r}" for p in expect.must_not if says(text, p)]
     return failures
 
 
@@ -174,16 +217,21 @@ def run(chat, cases: list[Case], progress: bool = True) -> list[TurnResult]:
     for case in tqdm(cases, desc="conversations", unit="conv", disable=not progress):
         session = chat.sessions.get()
         for n, (say, expect) in enumerate(case.turns, 1):
+            failed = ""
             try:
                 reply = chat.respond(say, session).collect()
                 text, route, cites = reply.text, reply.route or {}, list(reply.citations)
                 handoff, action = bool(reply.handoff), str(route.get("action", ""))
+                failed = reply.error or ""
             except AssistantError as exc:
                 text, cites, handoff, action = exc.one_line(), [], False, "error"
             result = TurnResult(case.id, n, say, text, action,
                                 [c.row_id or Path(c.source).name for c in cites], handoff, expect is not None)
             if expect is not None:
                 result.failures = check(expect, text, action, cites, handoff)
+            if failed:  # the customer got the shop's apology: a suite run on a broken model proves nothing
+                result.checked = True
+                result.failures.insert(0, f"the model failed: {_short(failed, 120)}")
             results.append(result)
     return results
 
@@ -202,14 +250,15 @@ def save(path: Path, results: list[TurnResult], meta: dict) -> None:
     tmp.replace(path)
 
 
-def previous(path: Path) -> tuple[dict, dict[str, dict]] | None:
+def previous(path: Path) -> tuple[dict, dict[str, dict]] | str | None:
+    """The earlier run's (meta, results by turn); None when there is none, the reason when it cannot be read."""
     if not path.exists():
         return None
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
         return body.get("meta", {}), {f"{r['case']} #{r['turn']}": r for r in body["results"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # an unreadable earlier run: this run becomes the reference
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"the earlier run in {path} cannot be read ({type(exc).__name__}); it is kept as {path.name}.unreadable"
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -256,6 +305,8 @@ def report(results: list[TurnResult], changes: list[str] | None, seconds: float,
     for r in failed:
         lines.append(f"  FAIL {r.key}: {'; '.join(r.failures)}")
         lines.append(f"       said {_short(r.say, 60)!r} -> {_short(r.text)!r}")
+    if not checked:
+        lines.append("no turn has 'expect': nothing was checked (the answers are still compared with the last run)")
     if changes is None:
         lines.append("no earlier run to compare with: this run is the reference")
     elif changes:
@@ -280,6 +331,10 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
     option = "--output" if output else "the run file beside the suite (choose another with --output)"
     path = output_file(results_path(suite, output), option, "run.json")
     earlier = previous(path)
+    unreadable = ""
+    if isinstance(earlier, str):  # set aside, not overwritten: it may be the only copy of a good reference
+        unreadable, earlier = earlier, None
+        path.replace(path.with_name(f"{path.name}.unreadable"))
     with tempfile.TemporaryDirectory(prefix="test-suite-") as tmp:
         settings.sections["storage"] = dataclasses.replace(settings.storage, url=f"sqlite:///{tmp}/suite.db")
         start = time.perf_counter()
@@ -289,6 +344,8 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
     meta = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "suite": str(suite),
             "model": f"{settings.llm.backend}:{settings.llm.model}", "seconds": round(seconds, 1)}
     text = report(results, changes, seconds, earlier[0] if earlier else None)
+    if unreadable:
+        text += f"\n{unreadable}"
     try:
         with writing(path, option):
             save(path, results, meta)

@@ -104,6 +104,12 @@ def test_suite_output_option_and_store_untouched(shop, capsys, tmp_path):
      r"ship turn 2 action: unknown action 'kb_anwser' \(did you mean kb_answer\?\); valid actions: kb_answer, "),
     ("conversations:\n  - id: a\n    turns: [{say: hi, expect: {action: [small_talk, smalltalk]}}]",
      "unknown action 'smalltalk'"),
+    # a mistyped key would check nothing and pass
+    ("conversations:\n  - id: a\n    turns: [{say: hi, expected: {action: decline}}]",
+     r"a turn 1: unknown key 'expected' \(did you mean 'expect'\?\)"),
+    ("conversations:\n  - id: a\n    turn: [hi]", "conversation 1 needs a non-empty 'turns' list"),
+    ("conversations:\n  - id: a\n    turns: [hi]\n    desc: x", r"bad.yaml: a: unknown key 'desc'"),
+    ("version: 2\nconversations:\n  - id: a\n    turns: [hi]", r"bad.yaml: unknown key 'version'"),
 ])
 def test_malformed_suites_are_one_line_errors(tmp_path, text, message):
     from assistant.errors import InputError
@@ -158,3 +164,58 @@ def test_every_action_a_turn_can_end_with_is_accepted():
     assert set(ACTIONS) | {"refuse", "error"} <= set(known_actions())
     turns = [{"say": "hi", "expect": {"action": a}} for a in known_actions()]
     assert len(parse({"conversations": [{"id": "all", "turns": turns}]})[0].turns) == len(known_actions())
+
+
+@pytest.mark.parametrize("text, phrase, found", [
+    ("签收后 30 天内可以退货。", "30天内", True),
+    ("You can e-mail us any time.", "email us", True),
+    ("A 1-year warranty.", "1 year", True),
+    ("Ｗｅ ship ＦＲＥＥ", "free", True),
+    ("Ask our piano teacher.", "no tea", False),  # spaces ignored, word ends not
+    ("Shipping is ¥150.", "¥15", False),  # a price is not part of a larger one
+    ("Shipping is ¥15.", "¥15", True),
+    ("Standard shipping", "dard ship", False),
+])
+def test_phrases_ignore_spacing_and_hyphens_but_not_word_ends(text, phrase, found):
+    from assistant.insights.suite import says
+
+    assert says(text, phrase) is found
+
+
+def test_a_suite_that_checks_nothing_says_so(shop, capsys):
+    config, suite, _, _ = shop
+    suite.write_text("conversations:\n  - id: a\n    turns:\n      - How much does shipping cost?\n", encoding="utf-8")
+    code, out = run_suite(config, suite, capsys)
+    assert code == 0 and "no turn has 'expect': nothing was checked" in out
+
+
+
+def test_a_turn_the_model_failed_on_fails_even_without_expectations():
+    """A shop's suite run while its LLM server is down got the shop's apology on every turn: that is no pass."""
+    from types import SimpleNamespace
+
+    from assistant.chat_session import Reply, SessionStore
+    from assistant.insights.suite import parse, run
+
+    class DownChat:
+        sessions = SessionStore()
+
+        def respond(self, text, session):
+            reply = Reply("Sorry, I can't answer right now.", route={"action": "kb_answer"},
+                          error="cannot reach the LLM server at http://127.0.0.1:9/v1")
+            return SimpleNamespace(collect=lambda: reply)
+
+    cases = parse({"conversations": [{"id": "a", "turns": ["hello", {"say": "cost?", "expect": {"must": "Sorry"}}]}]})
+    first, second = run(DownChat(), cases, progress=False)
+    assert first.checked and first.failures == ["the model failed: cannot reach the LLM server at http://127.0.0.1:9/v1"]
+    assert second.failures[0].startswith("the model failed") and not second.passed
+
+
+def test_an_unreadable_earlier_run_is_set_aside_not_overwritten(shop, capsys):
+    config, suite, _, _ = shop
+    kept = suite.with_name("suite.last-run.json")
+    kept.write_text('{"meta": ', encoding="utf-8")
+    _, out = run_suite(config, suite, capsys)
+    assert "cannot be read" in out and "suite.last-run.json.unreadable" in out
+    assert suite.with_name("suite.last-run.json.unreadable").read_text(encoding="utf-8") == '{"meta": '
+    assert json.loads(kept.read_text(encoding="utf-8"))["results"]  # this run is the new reference
