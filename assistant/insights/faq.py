@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import InputError, NotFoundError
 from assistant.insights.grouping import unit_rows
+from assistant.shop.contact_rows import CONTACT_FILE
 from assistant.storage import Base, utc_now
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,16 @@ def faq_rows(kb) -> list[dict]:
 
 
 def verdict(a: dict, b: dict) -> str | None:
-    """'contradiction' when two answers to one question state different figures; 'duplicate' when they are in
-    the same language and agree; None for a translation (other language, same figures)."""
+    """'contradiction' when two answers to one question state different figures (neither answer's figures all
+    among the other's: "¥15, free from ¥199" against "¥20"); 'duplicate' when they are in the same language and
+    their figures agree (the same, or one answer's all in the longer one: the hours alone, and the hours with the
+    phone number); None for a translation, and for two answers only one of which states figures (a phone number
+    and an e-mail address answer two questions, however alike the questions read)."""
     na, nb = numbers(a["answer"]), numbers(b["answer"])
-    if na and nb and na != nb:
+    if na and nb and not (na <= nb or nb <= na):
         return "contradiction"
+    if bool(na) != bool(nb):
+        return None
     return "duplicate" if a.get("lang") == b.get("lang") else None
 
 
@@ -156,6 +162,8 @@ def faq_conflicts(kb, threshold: float):
         if sims[i, j] >= threshold and not (_proposal_of(a["row_id"]) and
                                             _proposal_of(a["row_id"]) == _proposal_of(b["row_id"])):
             kind = verdict(a, b)
+            if kind == "duplicate" and CONTACT_FILE in (Path(a["source"]).name, Path(b["source"]).name):
+                continue  # the shop's contact rows restate its config on purpose; a contradiction is still shown
             if kind:
                 out.append([kind, round(float(sims[i, j]), 3), a["row_id"], a["source"], a["question"], a["answer"],
                             b["row_id"], b["source"], b["question"], b["answer"]])

@@ -237,3 +237,35 @@ def test_an_answer_the_second_reading_was_unsure_of_is_a_low_confidence_gap(runt
     record_turn(again, "s-new", reply([UNSURE]), "en", "ui", question="where is my parcel")
     old_and_new = turns_frame(again)
     assert list(old_and_new.unsure) == [0, 0, 1]
+
+
+@pytest.mark.parametrize("a, b, kind", [
+    ("Standard shipping costs ¥15 and is free from ¥199.", "Shipping is ¥20.", "contradiction"),
+    ("Mon-Fri 9:00-18:00.", "Mon-Fri 9:00-18:00; or call 400-820-1234.", "duplicate"),  # one says more
+    ("Call 400-820-1234.", "E-mail support@shop.example.", None),  # two answers to two questions
+    ("Yes, we do.", "Yes.", "duplicate"),
+])
+def test_figures_decide_between_duplicate_and_contradiction(a, b, kind):
+    from assistant.insights.faq import verdict
+
+    assert verdict({"answer": a, "lang": "en"}, {"answer": b, "lang": "en"}) == kind
+
+
+def test_the_shops_contact_rows_are_no_duplicates_but_can_contradict(tmp_path, monkeypatch):
+    import numpy as np
+
+    import knowledge_base.embeddings as emb
+    from assistant.insights import faq
+
+    class KB:
+        embedder = None
+
+    rows = [{"row_id": "en-hours", "source": "faq.csv", "lang": "en", "question": "When are you open?",
+             "answer": "Mon-Fri 9:00-18:00, call 400-820-1234."},
+            {"row_id": "shop-hours-en", "source": str(tmp_path / "shop-contact.csv"), "lang": "en",
+             "question": "When are you open?", "answer": "Mon-Fri 9:00-18:00."}]
+    monkeypatch.setattr(faq, "faq_rows", lambda kb: rows)
+    monkeypatch.setattr(emb, "embed_queries", lambda e, texts: np.ones((len(texts), 3)))  # one question twice
+    assert len(faq.faq_conflicts(KB(), 0.95)) == 0
+    rows[1]["answer"] = "Mon-Fri 10:00-17:00."  # the config says other hours than the FAQ
+    assert list(faq.faq_conflicts(KB(), 0.95).kind) == ["contradiction"]
