@@ -226,10 +226,20 @@ def drop_clauses(text: str, doomed) -> str:
 
     A removed clause takes its separator along; the sentence keeps its own end mark ("。", ".", "!")."""
     pairs = clauses(text)
-    kept = [(c, s) for c, s in pairs if c.strip() and not doomed(c)]
-    if len(kept) == len([c for c, _ in pairs if c.strip()]):
+    if not any(c.strip() and doomed(c) for c, _ in pairs):
         return text
-    out = "".join(c + s for c, s in kept).strip().rstrip(_TRAILING).strip()
+    out, gap = "", False
+    for clause, sep in pairs:
+        if not clause.strip():  # between two marks ("!!"): the mark stays with the text before it
+            out += sep if out else ""
+        elif doomed(clause):
+            gap = True
+        else:
+            # "Soft sheets!! Cures insomnia. Order now" without its middle: the words on either side stay apart
+            if gap and out and not out[-1].isspace() and clause[:1].isascii() and clause[:1].isalnum():
+                out += " "
+            out, gap = out + clause + sep, False
+    out = out.strip().rstrip(_TRAILING).strip()
     out = out.lstrip(_TRAILING + "。.!！?？").strip()
     end = text.rstrip()[-1:]
     if out and end in "。！？!?." and out[-1:] not in "。！？!?.":

@@ -11,8 +11,8 @@ import re
 import unicodedata
 
 # Traditional -> simplified for the characters that matter in ad copy (prices, offers, superlatives,
-# home goods, common function words). A full OpenCC table would be 6k+ pairs; these cover the words a
-# brand bans in practice, and anything missing is still caught in the script it was written in.
+# home goods, common function words). OpenCC's full table (a pinned dependency) is applied first; this one adds
+# variants it keeps (傢俱) and serves alone when OpenCC cannot be imported.
 _TRAD = (
     "價費優買賣錢體國會員級務風質專絕對無為這們點從發現當與時樣實驚貨廣極勁爭獎劵券滿減贈禮條"
     "產廠業張長門開關閉問題讓給說話語請謝們個來過還進選擇變設計線網頁電腦機車東區總統計劃劃"
@@ -46,7 +46,22 @@ _GSM_EXT = set("^{}\\[~]|€")
 
 def fold(text: str) -> str:
     """The form word lists are matched on: NFKC, case-folded, traditional Chinese made simplified."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_T2S)
+    return _simplified(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _simplified(text: str) -> str:
+    """OpenCC's full Traditional -> Simplified table (a few microseconds), then the table above, which also
+    covers the variants OpenCC keeps (傢俱) and serves when OpenCC is missing."""
+    from assistant.guardrails.normalize import to_simplified
+
+    return to_simplified(text).translate(_T2S)
+
+
+def script_variants(text: str) -> list[str]:
+    """`text`, and its simplified-Chinese, half-width reading (NFKC, traditional characters made simplified) when
+    that differs: what word rules must read besides the text as written."""
+    plain = _simplified(unicodedata.normalize("NFKC", text))
+    return [text] if plain == text else [text, plain]
 
 
 def contains_term(text: str, term: str) -> bool:

@@ -62,8 +62,8 @@ def test_ordinary_copy_passes(text, language, channel, field_name):
 
 
 def test_brand_banned_words_in_either_script_and_no_rewrite_when_nothing_is_left():
-    linter = Linter(banned=["最低價", "cheapest"])
-    hit = linter.rewrite("限时特惠，最低价", "zh", "weibo", "text")
+    linter = Linter(banned=["清倉", "cheapest"])
+    hit = linter.rewrite("限时特惠，清仓", "zh", "weibo", "text")
     assert BRAND_RULE in {v.rule for v in hit.violations} and hit.rewrite == "限时特惠"
     only = linter.rewrite("The cheapest sheets", "en", "meta_feed", "headline")
     assert only.violations and only.rewrite is None  # the whole text was the violation: rewrite by hand
@@ -100,3 +100,34 @@ def test_lint_cli_on_text_and_csv(tmp_path, capsys):
     clean = tmp_path / "clean.txt"
     clean.write_text("Soft linen for cool nights\n", encoding="utf-8")
     assert run_cli(main, ["lint", "--input", str(clean)]) == 0
+
+
+def test_a_banned_word_the_law_covers_is_judged_with_the_laws_exceptions():
+    linter = Linter(banned=["第一", "最低价"])
+    assert linter.check("第一次买亚麻就选它", "zh") == []  # "the first time" is no ranking
+    assert {v.rule for v in linter.check("销量第一的亚麻", "zh")} == {"zh.adlaw.rank"}
+
+
+@pytest.mark.parametrize("text, language, rule", [
+    ("國家級品質", "zh", "zh.adlaw.grade"),  # traditional characters
+    ("頂級埃及棉", "zh", "zh.adlaw.top"),
+    ("醫生推薦", "zh", "zh.adlaw.guarantee"),
+    ("最舒适的亚麻床品", "en", "zh.adlaw.superlative"),  # Chinese copy under --language en
+])
+def test_the_law_reads_traditional_characters_and_chinese_under_any_language_flag(text, language, rule):
+    assert rule in {v.rule for v in Linter().check(text, language)}
+
+
+def test_full_width_shouting_is_shouting_and_the_rewrite_passes():
+    r = Linter().rewrite("ＦＲＥＥ shipping！！", "en", "google_rsa", "headline")
+    assert {"google.punctuation", "google.capitalization"} <= {v.rule for v in r.violations}
+    assert r.rewrite == "Free shipping"
+
+
+@pytest.mark.parametrize("text, channel, field_name, rewrite", [
+    ("Soft sheets!! Cures insomnia. Order now", "google_rsa", "headline", "Soft sheets. Order now"),
+    ("Soft sheets, cures insomnia, order now", "meta_feed", "primary_text", "Soft sheets, order now"),
+    ("最佳床品，国家级", "weibo", "text", "理想床品"),  # no comma left dangling
+])
+def test_a_rewrite_never_glues_words_or_leaves_a_dangling_comma(text, channel, field_name, rewrite):
+    assert Linter().rewrite(text, "", channel, field_name).rewrite == rewrite
