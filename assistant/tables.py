@@ -38,7 +38,7 @@ def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
         text = "\n".join(read_text_lines(p, "file", fallback="gb18030"))
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count) if first else ","
-        values = _csv_rows(text, delimiter, p.name)
+        values = csv_rows(text, delimiter, p.name)
     else:
         raise InputError(f"expected a .csv or .xlsx file (.tsv and .txt: tab- or comma-separated), got {p.name!r}")
     values = [r for r in values if any(str(c).strip() for c in r)]
@@ -51,7 +51,7 @@ def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, rows
 
 
-def _csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:
+def csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:
     """The records of a CSV; a stray quote is an error naming the line it opens on. The lenient default would
     read on to the next quote (or the end of the file) and make the rows in between one field of one product."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)

@@ -39,16 +39,24 @@ class FileResult:
     added: int = 0
     removed: int = 0
     error: str = ""
+    notes: list[str] = field(default_factory=list)  # what went in incompletely, one line each (skipped rows)
 
 
 @dataclass
 class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # about the batch, not one file (files a folder walk skipped)
 
     @property
     def errors(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "error"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What was left out without failing the ingest; the CLI and the admin view show `summary()`, so it is
+        in there too."""
+        return self.notes + [n for f in self.files for n in f.notes]
 
     @property
     def chunks_added(self) -> int:
@@ -67,8 +75,8 @@ class IngestReport:
         for f in self.files:
             counts[f.status] = counts.get(f.status, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no files"
-        return (f"{len(self.files)} file(s): {parts}; {self.chunks_added} chunk(s) added, "
-                f"{self.chunks_removed} removed in {self.seconds:.1f}s")
+        return "; ".join([f"{len(self.files)} file(s): {parts}", f"{self.chunks_added} chunk(s) added, "
+                          f"{self.chunks_removed} removed in {self.seconds:.1f}s", *self.warnings])
 
 
 def source_key(path: Path) -> str:
@@ -80,14 +88,35 @@ def source_key(path: Path) -> str:
         return resolved.as_posix()
 
 
+JUNK_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini"}  # what Windows leaves in folders
+
+
+def is_junk(relative: Path) -> bool:
+    """Files nobody means to ingest, skipped without a word in a folder walk: hidden files and folders (.DS_Store,
+    .git), Windows' thumbnail caches, Office lock files (~$Guide.docx) and editor backups (guide.md~)."""
+    name = relative.name
+    return (any(part.startswith(".") for part in relative.parts) or name.startswith("~$") or name.endswith("~")
+            or name.lower() in JUNK_NAMES)
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def collect_files(paths: Iterable[str | Path], report: IngestReport) -> list[Path]:
-    """Files to ingest: named files as given, folders recursively (known suffixes, no hidden files)."""
+    """Files to ingest: named files as given, folders recursively (known suffixes, no junk). A folder's files of
+    another type are named in one note: a report that said nothing made a missing document look ingested."""
     files: list[Path] = []
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-                                and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            found = sorted(f for f in p.rglob("*") if f.is_file() and not is_junk(f.relative_to(p)))
+            files.extend(f for f in found if f.suffix.lower() in SUFFIXES)
+            other = [f.relative_to(p).as_posix() for f in found if f.suffix.lower() not in SUFFIXES]
+            if other:
+                report.notes.append(f"{p}: skipped {len(other)} file{'s' if len(other) > 1 else ''} of an "
+                                    f"unsupported type: {_names(other)}")
         elif p.is_file():
             if p.suffix.lower() not in SUFFIXES:
                 report.files.append(FileResult(str(p), "error", error=(
@@ -100,11 +129,13 @@ def collect_files(paths: Iterable[str | Path], report: IngestReport) -> list[Pat
     return [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
 
 
-def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions) -> list[Chunk]:
+def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions,
+                 notes: list[str] | None = None) -> list[Chunk]:
+    """The file's chunks, or one IngestError; `notes` gets what was left out of a file that did go in."""
     source = source_key(path)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        rows = load_table(path, cfg.max_file_mb, table)
+        rows = load_table(path, cfg.max_file_mb, table, notes)
         file_hash = content_hash("\n".join(f"{r.row_id}\x00{r.question}\x00{r.answer}" for r in rows))
         return chunk_faq(source, rows, file_hash)
     if suffix in DOC_SUFFIXES:
@@ -118,12 +149,13 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
                 progress: bool = False) -> FileResult:
     from tqdm import tqdm
 
-    chunks = build_chunks(path, cfg, table)  # parse fully before writing anything
+    notes: list[str] = []
+    chunks = build_chunks(path, cfg, table, notes)  # parse fully before writing anything
     source = chunks[0].metadata["source"]
     old = store.ids_for_source(source)
     new_ids = {c.id for c in chunks}
-    if new_ids == old:
-        return FileResult(source, "unchanged", chunks=len(chunks))
+    if new_ids == old:  # still noted: the rows left out are still missing
+        return FileResult(source, "unchanged", chunks=len(chunks), notes=notes)
     todo = [c for c in chunks if c.id not in old]
     # Embedding is the slow part (a 2 MB text is thousands of chunks, minutes on a CPU): a file of more than one
     # batch gets its own bar over chunks, else the file bar would sit at 0 the whole time.
@@ -138,7 +170,7 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
     if stale:  # only after the new version is complete: a crash never leaves a file with no chunks
         store.delete(stale)
     return FileResult(source, "updated" if old else "added", chunks=len(chunks), added=len(todo),
-                      removed=len(stale))
+                      removed=len(stale), notes=notes)
 
 
 def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],

@@ -7,13 +7,13 @@ checked for entry count and decompressed size before any parser opens them (`che
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import IngestError
+from assistant.errors import IngestError, InputError
+from assistant.tables import csv_rows
 
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
@@ -259,7 +259,8 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     return sections, title
 
 
-def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[dict[str, str]]:
+def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[tuple[int, dict[str, str]]]:
+    """(row number in the file, header -> cell) for each non-blank row under the header; the header is row 1."""
     if path.suffix.lower() == ".xlsx":
         import zipfile
 
@@ -273,16 +274,24 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[dict[str, s
         except (zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError) as exc:
             raise IngestError(f"{path}: cannot read the XLSX ({type(exc).__name__}: {exc})") from None
     else:
-        text = decode_text(path, data)
         try:
-            rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
-        except csv.Error as exc:
-            raise IngestError(f"{path}: bad CSV ({exc})") from None
-    rows = [r for r in rows if any(r)]
-    if not rows:
+            # The spreadsheet reader's strict parse: the lenient one read a stray quote on to the end of the file,
+            # and the table then seemed to have no complete row at all.
+            rows = [[c.strip() for c in r] for r in csv_rows(decode_text(path, data), ",", str(path))]
+        except InputError as exc:  # one bad file, not a bad batch: the ingest reports it and goes on
+            raise IngestError(str(exc)) from None
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(r)]
+    if not numbered:
         raise IngestError(f"{path}: the table has no rows")
-    header = rows[0]
-    return [dict(zip(header, r + [""] * (len(header) - len(r)), strict=False)) for r in rows[1:]]
+    (_, header), body = numbered[0], numbered[1:]
+    if not body:
+        raise IngestError(f"{path}: the table has a header ({', '.join(h for h in header if h)}) but no rows")
+    return [(n, dict(zip(header, r + [""] * (len(header) - len(r)), strict=False))) for n, r in body]
+
+
+def _numbers(rows: list[int], shown: int = 10) -> str:
+    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
+    return ", ".join(map(str, rows[:shown])) + more
 
 
 def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
@@ -292,10 +301,11 @@ def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> 
     return next((lower[f] for f in fallbacks if f in lower), None)
 
 
-def load_table(path: Path, max_mb: float, opts: TableOptions) -> list[FaqRow]:
-    """FAQ rows from a CSV/XLSX table; the named columns must exist, empty questions/answers are skipped."""
+def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] | None = None) -> list[FaqRow]:
+    """FAQ rows from a CSV/XLSX table; the named columns must exist. Rows with no question or no answer are
+    skipped, and `notes` (when given) gets one line naming them, so a half-filled table is not taken as whole."""
     records = _table_rows(path, read_bytes(path, max_mb), max_mb)
-    header = list(records[0].keys()) if records else []
+    header = list(records[0][1].keys())
     q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
     a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))
     id_col = _pick(header, opts.id_column, ("id", "faq_id", "row_id"))
@@ -309,10 +319,14 @@ def load_table(path: Path, max_mb: float, opts: TableOptions) -> list[FaqRow]:
     if missing:
         raise IngestError(f"{path}: missing column(s) {', '.join(missing)} (the table has: {', '.join(header)})")
     rows: list[FaqRow] = []
+    skipped: list[int] = []
     seen: set[str] = set()
-    for n, rec in enumerate(records, start=2):  # spreadsheet row numbers: header is row 1
+    # `row{n}` ids count non-blank rows only (they are stored: kept as they were); messages use the file's own row
+    # numbers, which is where a person looks.
+    for n, (row_no, rec) in enumerate(records, start=2):
         q, a = rec.get(q_col, "").strip(), rec.get(a_col, "").strip()
         if not q or not a:
+            skipped.append(row_no)
             continue
         row_id = (rec.get(id_col, "").strip() if id_col else "") or f"row{n}"
         if row_id in seen:
@@ -321,4 +335,7 @@ def load_table(path: Path, max_mb: float, opts: TableOptions) -> list[FaqRow]:
         rows.append(FaqRow(row_id, q, a, rec.get(lang_col, "").strip() if lang_col else ""))
     if not rows:
         raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
+    if skipped and notes is not None:
+        notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {_numbers(skipped)} "
+                     "(no question or no answer)")
     return rows

@@ -1,0 +1,105 @@
+"""What ingest says about a table or folder it could only partly read: the cause in one line, never silence."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import IngestError
+from knowledge_base.__main__ import main
+from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.ingest import build_chunks
+from knowledge_base.loaders import TableOptions
+
+from .conftest import write
+
+CFG = KnowledgeBaseConfig()
+FAKE = {"ASSISTANT_KNOWLEDGE_BASE__EMBEDDER": "fake", "ASSISTANT_LLM__BACKEND": "fake"}
+HALF_FILLED = "id,question,answer\nq1,Do you ship abroad?,No.\nq2,,Yes.\nq3,Gift wrap?,\n"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """cli(command, *paths) -> (exit code, stdout, stderr) of the KB CLI on the fake embedder."""
+    for key, value in FAKE.items():
+        monkeypatch.setenv(key, value)
+
+    def run(command, *paths, capsys):
+        rc = main([command, *map(str, paths), "--db", str(tmp_path / "db"), "--collection", "msgs"])
+        out = capsys.readouterr()
+        return rc, out.out, out.err
+    return run
+
+
+def test_a_table_with_only_a_header_says_so(tmp_path):
+    p = write(tmp_path / "faq.csv", "id,question,answer\n\n")
+    with pytest.raises(IngestError) as info:
+        build_chunks(p, CFG, TableOptions())
+    assert str(info.value) == f"{p}: the table has a header (id, question, answer) but no rows"
+
+
+def test_a_stray_quote_names_its_line_and_the_rest_of_the_batch_goes_in(make_kb, tmp_path):
+    docs = tmp_path / "docs"
+    bad = write(docs / "faq.csv", 'id,question,answer\nq1,Do you ship abroad?,No.\nq2,"Gift wrap?,Yes.\n'
+                                  "q3,Returns?,30 days.\n")
+    write(docs / "good.md", "# Warranty\nTwo years on furniture.")
+    with pytest.raises(IngestError, match=r"faq\.csv line 3: malformed CSV .*unbalanced \" quote"):
+        build_chunks(bad, CFG, TableOptions())
+    report = make_kb().ingest([docs], progress=False)
+    (error,) = report.errors
+    assert error.error.startswith(f"{bad} line 3: malformed CSV") and "\n" not in error.error
+    assert [f.status for f in report.files if f is not error] == ["added"]
+
+
+def test_quoted_fields_of_a_good_table_read_as_before(tmp_path):
+    p = write(tmp_path / "faq.csv", 'id,question,answer\nq1,"Sizes, colours?","S, M and L; the ""Oat"" one"\n'
+                                    'q2,"Two\nlines?",Yes.\n')
+    rows = [c.metadata for c in build_chunks(p, CFG, TableOptions())]
+    assert [m["row_id"] for m in rows] == ["q1", "q2"]
+    assert build_chunks(p, CFG, TableOptions())[0].text.count('"Oat"') == 1
+
+
+def test_rows_without_a_question_or_answer_are_named(make_kb, tmp_path):
+    p = write(tmp_path / "faq.csv", HALF_FILLED)
+    kb = make_kb()
+    for status in ("added", "unchanged"):  # still missing on the next run: still said
+        report = kb.ingest([p], progress=False)
+        assert report.ok and [f.status for f in report.files] == [status]
+        assert report.files[0].notes == [f"{p}: skipped rows 3, 4 (no question or no answer)"]
+        assert report.summary().endswith(f"; {p}: skipped rows 3, 4 (no question or no answer)")
+    assert kb.store.count() == 1
+
+
+def test_the_cli_summary_names_skipped_rows_and_exits_zero(cli, tmp_path, capsys):
+    p = write(tmp_path / "faq.csv", "question,answer\nQ1,A1\n\n,A3\n")
+    rc, out, err = cli("ingest", p, capsys=capsys)
+    assert rc == 0 and err == ""
+    assert out.strip().endswith("faq.csv: skipped row 4 (no question or no answer)")  # the file's own row number
+
+
+def folder_with_junk(root):
+    write(root / "a.md", "# Hours\nOpen 9 to 5.")
+    write(root / "sub" / "c.bin", "payload")
+    for junk in (".DS_Store", "Thumbs.db", "desktop.ini", "~$Guide.docx", "a.md~", ".drafts/x.md"):
+        write(root / junk, "junk")
+    return root
+
+
+@pytest.mark.parametrize("command", ["ingest", "sync"])
+def test_a_folder_names_files_of_other_types_in_one_line_and_junk_not_at_all(cli, tmp_path, capsys, command):
+    docs = folder_with_junk(tmp_path / "docs")
+    rc, out, err = cli(command, docs, capsys=capsys)
+    assert rc == 0 and err == ""
+    assert out.splitlines()[-1].startswith("1 file(s): 1 added;")
+    assert out.strip().endswith(f"; {docs}: skipped 1 file of an unsupported type: sub/c.bin")
+    for junk in ("DS_Store", "Thumbs", "desktop", "Guide", "a.md~", "drafts"):
+        assert junk not in out
+
+
+def test_many_skipped_files_stay_one_line(make_kb, tmp_path):
+    docs = tmp_path / "docs"
+    write(docs / "a.md", "# Hours\nOpen 9 to 5.")
+    for i in range(7):
+        write(docs / f"img{i}.png", "png")
+    (note,) = make_kb().ingest([docs], progress=False).notes
+    assert note == f"{docs}: skipped 7 files of an unsupported type: img0.png, img1.png, img2.png, img3.png, " \
+                   "img4.png and 2 more"
