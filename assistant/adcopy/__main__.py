@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from assistant.adcopy.config import AdCopyConfig
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
 from assistant.config import load_config
 from assistant.errors import InputError
@@ -22,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = add_common_args(sub.add_parser("generate", help="write ranked ad variants for a channel"))
     g.add_argument("--product", required=True, help="what to advertise (name and key facts)")
     g.add_argument("--channel", default="google_rsa", help="channel id (see `channels`), default google_rsa")
-    g.add_argument("--n", type=int, default=5, help="how many variants (capped at adcopy.max_variants)")
+    g.add_argument("--n", type=int, default=5, help="how many variants, at least 1 (default 5); more than "
+                   f"adcopy.max_variants ({AdCopyConfig().max_variants} by default) is capped")
     g.add_argument("--audience", default="", help="who the ad is for")
     g.add_argument("--tone", default="", help="e.g. warm, playful, calm")
     g.add_argument("--language", choices=("zh", "en"), default=None, help="default: detected from --product")
@@ -67,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="turn a reviewed assets sheet into the channel's import file (Google Ads Editor, Meta, CSV)"))
     x2.add_argument("--input", required=True, metavar="ASSETS.csv|ASSETS.xlsx", help="the sheet `feed` wrote "
                     "(as CSV, UTF-8 or GB18030, or saved from Excel as .xlsx)")
-    x2.add_argument("--output", required=True, metavar="IMPORT.csv")
+    x2.add_argument("--output", required=True, metavar="IMPORT.csv", help="the import file; an existing file is "
+                    "replaced only when it is an import file `export` wrote. A row with a field over the channel's "
+                    "limit or breaking a lint rule is left out and named")
     x2.add_argument("--all", action="store_true", help="export every asset, not only rows marked approved")
     x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy')")
 
@@ -86,11 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     e = add_common_args(sub.add_parser("email", help="write a personalised marketing e-mail for a segment"))
     e.add_argument("--segment", required=True, help="who receives it, e.g. 'bought bedding last winter'")
     e.add_argument("--product", required=True, help="what the e-mail promotes")
-    e.add_argument("--language", choices=("zh", "en"), default=None)
-    e.add_argument("--tone", default="")
-    e.add_argument("--offer", default="")
-    e.add_argument("--brand", metavar="FILE.yaml", default=None)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--language", choices=("zh", "en"), default=None, help="default: detected from --product")
+    e.add_argument("--tone", default="", help="e.g. warm, playful, calm")
+    e.add_argument("--offer", default="", help="price or promotion, quoted as given")
+    e.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
+    e.add_argument("--json", action="store_true", help="print the e-mail as JSON (subject, preheader, body, cta, "
+                   "alternatives, scores)")
 
     c = add_common_args(sub.add_parser("channels", help="list channels, fields, limits and how length is counted"))
     c.add_argument("--json", action="store_true", help="machine-readable output")
@@ -99,19 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--data", required=True, metavar="FILE.csv", help="columns variant,impressions,clicks[,conversions]")
     a.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     a.add_argument("--power", type=float, default=0.8, help="power for the sample size (default 0.8)")
-    a.add_argument("--json", action="store_true")
+    a.add_argument("--json", action="store_true", help="print the result as JSON")
 
     x = add_common_args(sub.add_parser("export-feedback", help="write SFT rows and preference pairs (JSONL)"))
-    x.add_argument("--output", required=True, metavar="FILE.jsonl", help="alpaca SFT rows (instruction/input/output)")
+    x.add_argument("--output", required=True, metavar="FILE.jsonl", help="alpaca SFT rows (instruction/input/output); "
+                   "an existing file is replaced only when it is .jsonl")
     x.add_argument("--pairs", metavar="FILE.jsonl", default=None,
-                   help="preference pairs (prompt/chosen/rejected); default <stem>.pairs.jsonl")
+                   help="preference pairs (prompt/chosen/rejected), not the --output file; default <stem>.pairs.jsonl")
 
     t = add_common_args(sub.add_parser(
         "training-data", help="write the shipped headline lists (+ exported feedback) as adcopy adapter training rows",
         description="Rows in the generator's own prompt format, for `python -m finetune train --task adcopy`."))
-    t.add_argument("--output", required=True, metavar="FILE.jsonl", help="OpenAI-messages JSONL to write")
+    t.add_argument("--output", required=True, metavar="FILE.jsonl", help="OpenAI-messages JSONL to write; an "
+                   "existing file is replaced only when it is .jsonl")
     t.add_argument("--feedback", metavar="FILE.jsonl", default=None,
-                   help="SFT rows from `export-feedback`, appended as they are")
+                   help="SFT rows from `export-feedback` (each line a JSON object with instruction and output), "
+                        "checked, then appended as they are")
     return parser
 
 
@@ -193,11 +201,16 @@ def _cmd_feed(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from assistant.adcopy.export import layout_for, write_import
+    from assistant.adcopy.brand import brand_for
+    from assistant.adcopy.channels import get_channel
+    from assistant.adcopy.export import failing_fields, layout_for, refuse_foreign_output, write_import
     from assistant.adcopy.feed_run import is_approved, read_assets
+    from assistant.adcopy.lint import Linter
     from assistant.adcopy.sheet import refuse_same_file
+    from assistant.outputs import output_file, writing
 
     refuse_same_file(args.input, args.output, "the import file")
+    output = output_file(args.output, "--output", "import.csv")
     rows = read_assets(args.input)
     chosen = rows if args.all else [r for r in rows if is_approved(r.get("approved"))]
     channels = list(dict.fromkeys(r["channel"] for r in chosen))
@@ -211,11 +224,24 @@ def _cmd_export(args) -> int:
         print(f"InputError: the sheet mixes channels ({', '.join(channels)}); export one channel's sheet at a time",
               file=sys.stderr)
         return 2
-    path, count, notes = write_import(chosen, channels[0], args.output, args.campaign)
+    refuse_foreign_output(output, channels[0])
+    settings = _settings(args)
+    channel = get_channel(channels[0], settings.adcopy.channels_file or None)
+    linter = Linter(brand_for(settings).banned(""), settings.adcopy.lint_rules_file or None)
+    passing, failing = failing_fields(chosen, channel, linter)
+    for line in failing:
+        print(f"left out: {line}", file=sys.stderr)
+    left_out = len(chosen) - len(passing)
+    if left_out and all(str(a.get("variant", "0")) == "0" for a in passing):  # only rows without an asset remain
+        raise InputError(f"nothing written: every chosen asset of {args.input} has a field over the limit or "
+                         "breaking a lint rule (listed above); fix them in the sheet")
+    with writing(output, "--output"):
+        path, count, notes = write_import(passing, channel.id, output, args.campaign)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {count} rows to {path} ({layout_for(channels[0])} layout, from {len(chosen)} of {len(rows)} assets)",
-          file=sys.stderr)
+    print(f"wrote {count} row{'' if count == 1 else 's'} to {path} ({layout_for(channel.id)} layout, from "
+          f"{len(passing)} of {len(rows)} assets; {left_out} left out for a field over the limit or breaking a lint "
+          "rule)", file=sys.stderr)
     return 0
 
 
@@ -285,11 +311,16 @@ def _cmd_abtest(args) -> int:
 
 
 def _cmd_export_feedback(args) -> int:
-    from assistant.adcopy.feedback import FeedbackStore
+    from assistant.adcopy.feedback import FeedbackStore, export_paths
     from assistant.storage import get_engine
 
+    export_paths(args.output, args.pairs)  # a path mistake is named first, even with nothing to export
     settings = _settings(args)
-    counts = FeedbackStore(get_engine(settings.storage)).export(args.output, args.pairs)
+    store = FeedbackStore(get_engine(settings.storage))
+    if not store.rows():  # empty files would read as an export that worked
+        print("no feedback recorded yet: nothing written", file=sys.stderr)
+        return 1
+    counts = store.export(args.output, args.pairs)
     print(f"wrote {counts['sft']} SFT rows to {counts['sft_path']} and {counts['pairs']} preference pairs to "
           f"{counts['pairs_path']} (from {counts['feedback']} feedback rows)")
     return 0

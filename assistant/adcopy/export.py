@@ -8,6 +8,7 @@ import csv
 import json
 from pathlib import Path
 
+from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
 from assistant.adcopy.generator import GenerationResult
 from assistant.errors import InputError
@@ -98,6 +99,7 @@ def write_result(result: GenerationResult, path: str | Path) -> list[Path]:
 # Meta Ads Manager's bulk import sheet (the columns its own export writes for a link ad): Body is the primary
 # text, Title the headline, Link Description the description under it.
 META_COLUMNS = ["Campaign Name", "Ad Set Name", "Ad Name", "Body", "Title", "Link Description", "Link"]
+PLAIN_COLUMNS = ["row_id", "title", "url", "channel", "language", "variant"]  # then the channel's fields
 LAYOUTS = {"google_rsa": "google_ads_editor", "meta_feed": "meta_bulk"}  # every other channel: plain CSV
 RSA_MIN_HEADLINES, RSA_MIN_DESCRIPTIONS = 3, 2  # Google refuses a responsive search ad with fewer
 
@@ -118,8 +120,9 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
             heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))[:RSA_HEADLINES]
             descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))[:RSA_DESCRIPTIONS]
             if len(heads) < RSA_MIN_HEADLINES or len(descs) < RSA_MIN_DESCRIPTIONS:
-                notes.append(f"{row_id}: {len(heads)} headlines and {len(descs)} descriptions; Google needs at least "
-                             f"{RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (run the feed with more variants per row)")
+                notes.append(f"{row_id}: {_count(len(heads), 'headline')} and {_count(len(descs), 'description')}; "
+                             f"Google needs at least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (run the feed with "
+                             "more variants per row)")
             row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
             row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
@@ -137,8 +140,12 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
         return list(META_COLUMNS), rows, notes
     fields = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
                                                          "score", "fixes", "check", "notes", "approved")]
-    columns = ["row_id", "title", "url", "channel", "language", "variant", *dict.fromkeys(fields)]
+    columns = [*PLAIN_COLUMNS, *dict.fromkeys(fields)]
     return columns, [{c: a.get(c, "") for c in columns} for a in assets], notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _by_product(assets: list[dict]) -> dict[str, list[dict]]:
@@ -162,3 +169,58 @@ def write_import(assets: list[dict], channel: str, path: str | Path, campaign: s
         w.writeheader()
         w.writerows(rows)
     return p, len(rows), notes
+
+
+def refuse_foreign_output(path: str | Path, channel: str) -> None:
+    """Refuse to replace an existing file unless its header is the one `export` writes for this channel's layout:
+    a product feed, a review sheet or a budget at that path would be lost, and an import file is cheap to redo."""
+    from assistant.tables import read_table
+
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size == 0:
+        return
+    layout, hint = layout_for(channel), "move it away or choose another --output"
+    try:
+        header, _ = read_table(p)
+    except InputError:
+        raise InputError(f"--output {p} exists and cannot be read as an import file; {hint}") from None
+    ours = {"google_ads_editor": header == GOOGLE_ADS_COLUMNS, "meta_bulk": header == META_COLUMNS,
+            # the plain layout's field columns are the channel's, so only its leading columns are fixed
+            "plain": header[:len(PLAIN_COLUMNS)] == PLAIN_COLUMNS}[layout]
+    if not ours:
+        raise InputError(f"--output {p} exists and is not a {layout} import file written by `export` (other "
+                         f"columns); {hint}")
+
+
+def failing_fields(assets: list[dict], channel: ChannelSpec, linter) -> tuple[list[dict], list[str]]:
+    """(the assets whose every field fits the channel's limit and passes the lint, one line per failing field).
+
+    The sheet is edited by hand after `feed` checked it, so an import file is only as safe as this check: a text
+    the platform refuses (too long) or the law forbids must not reach the import. `linter`: a lint.Linter."""
+    from assistant.adcopy.checks import TOO_LONG, problems
+    from assistant.adcopy.text import detect_language
+
+    kept, failing = [], []
+    for a in assets:
+        lines = []
+        for name, spec in channel.fields.items():
+            text = str(a.get(name) or "").strip()
+            if not text:
+                continue
+            # As the app's export does: an edit is linted in the language it is written in (a zh fix to an en
+            # row still meets the ad law). Of `problems`, only the limit binds a person's text; the rest judge a
+            # model's draft against its brief (too short, echoes the prompt), which a reviewer may overrule.
+            language = detect_language(text)
+            why = [f"{TOO_LONG} ({spec.measure(text)} > {spec.limit} {spec.unit})"
+                   for p in problems(text, spec, language, [], []) if p == TOO_LONG]
+            hits: dict[str, list[str]] = {}  # "google.capitalization 'BEST', 'EVER'": one rule named once
+            for v in linter.check(text, language, channel.id, name):
+                hits.setdefault(v.rule, []).append(repr(v.match))
+            why += [f"{rule} {', '.join(matches)}" for rule, matches in hits.items()]
+            if why:
+                lines.append(f"row {a.get('row_id', '?')} variant {a.get('variant', '?')} {name}: {'; '.join(why)}")
+        if lines:
+            failing += lines
+        else:
+            kept.append(a)
+    return kept, failing

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import get_channel
 from assistant.adcopy.prompts import generation_messages
+from assistant.adcopy.sheet import same_file
 from assistant.errors import InputError, StorageError
+from assistant.outputs import output_file, replace_text, writing
 from assistant.storage import Base, ensure_tables, session_factory
 
 MAX_PAIRS_PER_BRIEF = 50
@@ -97,25 +99,33 @@ class FeedbackStore:
 
     def export(self, sft_path: str | Path, pairs_path: str | Path | None = None) -> dict[str, int]:
         """Write SFT rows to `sft_path` and preference pairs to `pairs_path` (default `<stem>.pairs.jsonl`)."""
-        sft_path = Path(sft_path)
-        pairs_path = Path(pairs_path) if pairs_path else sft_path.with_name(sft_path.stem + ".pairs.jsonl")
-        for path in (sft_path, pairs_path):
-            if path.is_dir():
-                raise InputError(f"{path} is a folder: give a file name such as {path / 'feedback.jsonl'}")
-        sft, pairs = training_rows(self.rows())
-        for path, rows in ((sft_path, sft), (pairs_path, pairs)):
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                # Written whole to a temporary file, then renamed: an interrupted export never leaves half a file.
-                tmp = path.with_name(path.name + ".part")
-                with tmp.open("w", encoding="utf-8") as fh:
-                    for r in rows:
-                        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                tmp.replace(path)
-            except OSError as exc:
-                raise InputError(f"cannot write {path}: {exc.strerror}") from None
-        return {"sft": len(sft), "pairs": len(pairs), "feedback": len(self.rows()),
+        sft_path, pairs_path = export_paths(sft_path, pairs_path)
+        feedback = self.rows()
+        sft, pairs = training_rows(feedback)
+        for path, option, rows in ((sft_path, "--output", sft), (pairs_path, "--pairs", pairs)):
+            output_file(path, option, "feedback.jsonl")
+            # Written whole under a temporary name, then renamed: an interrupted export never leaves half a file.
+            with writing(path, option):
+                replace_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        return {"sft": len(sft), "pairs": len(pairs), "feedback": len(feedback),
                 "sft_path": str(sft_path), "pairs_path": str(pairs_path)}
+
+
+def export_paths(sft_path: str | Path, pairs_path: str | Path | None = None) -> tuple[Path, Path]:
+    """The two files `export` writes, checked before anything is read or written: two distinct paths (else the
+    pairs would replace the SFT rows), and nothing replaced that is not JSONL (a sheet, a feed, a config)."""
+    sft_path = Path(sft_path)
+    pairs_path = Path(pairs_path) if pairs_path else sft_path.with_name(sft_path.stem + ".pairs.jsonl")
+    if same_file(sft_path, pairs_path):
+        raise InputError(f"--output and --pairs are the same file ({sft_path}): the preference pairs would replace "
+                         "the SFT rows; give --pairs another name")
+    for path, option in ((sft_path, "--output"), (pairs_path, "--pairs")):
+        if path.is_dir():
+            raise InputError(f"{option} {path} is a folder: give a file name such as {path / 'feedback.jsonl'}")
+        if path.exists() and path.suffix.lower() != ".jsonl":
+            raise InputError(f"{option} {path} exists and is not a .jsonl file; move it away or choose another "
+                             "name ending in .jsonl")
+    return sft_path, pairs_path
 
 
 def instruction_for(brief: Brief, field: str) -> str:

@@ -19,7 +19,9 @@ from assistant.adcopy.brief import Brief
 from assistant.adcopy.channels import get_channel
 from assistant.adcopy.checks import problems
 from assistant.adcopy.prompts import ANGLES, OFFER_ANGLE, generation_messages
+from assistant.adcopy.sheet import same_file
 from assistant.errors import InputError
+from assistant.outputs import output_file, replace_text, writing
 
 HEADLINE_LISTS = Path(__file__).resolve().parent / "data" / "headline_lists.yaml"
 
@@ -68,14 +70,44 @@ def headline_rows(path: str | Path = HEADLINE_LISTS, brand: BrandProfile | None 
 
 
 def write_training_data(output: str | Path, feedback: str | Path | None = None) -> int:
-    """The headline rows (+ exported feedback rows, copied as they are) as one JSONL file; returns the count."""
+    """The headline rows (+ exported feedback rows, checked, then copied as they are) as one JSONL file; returns
+    the count. An existing `output` is replaced only when it is .jsonl: anything else there is someone's data."""
+    out = output_file(output, "--output", "rows.jsonl")
+    if out.exists() and out.suffix.lower() != ".jsonl":
+        raise InputError(f"--output {out} exists and is not a .jsonl file; move it away or choose another name "
+                         "ending in .jsonl")
+    if feedback and same_file(feedback, out):
+        raise InputError(f"--output {out} is the --feedback file: writing it would replace the feedback rows; "
+                         "choose another --output")
     rows = [json.dumps(r, ensure_ascii=False) for r in headline_rows()]
     if feedback:
-        try:
-            rows += [line for line in Path(feedback).read_text(encoding="utf-8").splitlines() if line.strip()]
-        except OSError as exc:
-            raise InputError(f"cannot read feedback rows {feedback}: {exc}") from None
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        rows += feedback_lines(feedback)
+    with writing(out, "--output"):
+        replace_text(out, "\n".join(rows) + "\n")
     return len(rows)
+
+
+def feedback_lines(path: str | Path) -> list[str]:
+    """The SFT rows of an `export-feedback` file, as written. Each line must be a JSON object with non-empty
+    `instruction` and `output` strings: a CSV, a pairs file or a torn line would train the adapter on garbage."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read feedback rows {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict):
+            raise InputError(f"{path} line {n} is not a JSON object; --feedback takes the SFT rows "
+                             "`export-feedback --output` writes")
+        bad = [k for k in ("instruction", "output") if not isinstance(row.get(k), str) or not row[k].strip()]
+        if bad:
+            raise InputError(f"{path} line {n} has no {' or '.join(repr(k) for k in bad)} text; --feedback takes "
+                             "the SFT rows `export-feedback --output` writes (not its .pairs.jsonl)")
+        out.append(line)
+    return out
