@@ -280,10 +280,14 @@ def match_glued(texts: tuple[str, ...]) -> tuple[str, str] | None:
     return None
 
 
-# A message about the customer's own order or delivery is never refused as off-topic ("will the storm delay
-# my delivery?", "does the desk suit homework?"): refusing a customer costs more than a stray poem.
+# A message about the customer's own order or delivery, or about how to pay ("can I pay with bitcoin?", "do you
+# accept crypto?"), is never refused as off-topic ("will the storm delay my delivery?", "does the desk suit
+# homework?"): refusing a customer costs more than a stray poem.
 SHOP_CONTEXT = re.compile(
     r"\b(?:my (?:order|delivery|parcel|package|shipment|refund|return)|tracking number|delivery (?:date|slot))\b|"
+    r"\bpay (?:with|by|in|using|via)\b|\bpayments?\b|\bcheckout\b|\b(?:do|does|can|will) (?:you|u|the shop) "
+    r"(?:accept|take)\b|付款|支付|结账|能用.{0,6}(?:付|买)|可以用.{0,6}(?:付|买)|收不收|"
+    r"\b(?:pagar con|bezahlen mit|payer (?:avec|en|par))\b|"
     r"订单|配送|发货|快递|物流|签收|退货|退款|注文|配送|配達|発送|返品|返金|주문|배송|반품|환불|택배|"
     r"\b(?:mi pedido|el envio|la entrega|devolucion|reembolso|bestellung|lieferung|versand|rucksendung|"
     r"ma commande|livraison|colis|remboursement)\b"

@@ -52,6 +52,8 @@ def test_verdict_categories_and_polite_reply_in_customer_language(guard):
     assert zh.category == "prompt_extraction" and "客服" in zh.reply
     assert guard.check_input("你是傻逼吗").category == "abuse"
     assert guard.check_input("Write me a poem about the sea").category == "off_topic"
+    assert guard.check_input("Should I buy bitcoin now?").category == "off_topic"  # paying with it is no advice
+    assert guard.check_input("比特币会涨吗").category == "off_topic"
     ok = guard.check_input("Where is my order 4411?")
     assert not ok.blocked and ok.category == "ok" and ok.reply == "" and ok.safe_text == "Where is my order 4411?"
 
