@@ -18,6 +18,15 @@ WRONG_LANGUAGE = "wrong language"
 REPEATS = "repeats itself"
 TOO_SHORT = "too short for the field"
 BRAND_TWICE = "names the brand twice"
+DANGLING = "ends mid-phrase"
+# Words that cannot end a line of copy: what was to follow them is missing ("Warm linen duvet cover offers",
+# "Sheets in linen and", "…，吸水，速干，材质" with the label's value cut off). Words that can end a sentence
+# ("slip it on", "choose from", "送给你的") are not listed.
+_DANGLING_END = re.compile(
+    r"(?:\b(?:a|an|the|and|or|but|with|of|our|your|its|their|than|plus|offers|features|provides|includes|ensures)"
+    # Chinese has no word ends: 和 ends 温和 and 柔和, 及 ends 触手可及, so only words that never end one are listed
+    r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地))[\s,，、:：;；-]*$",
+    re.IGNORECASE)
 # A headline-sized field names the brand once: "极光套，极光极光好" and "细细的极光，极光很细腻" (the 0.5B model with the
 # adcopy adapter) spend the few characters there are on the name. Longer texts may name it again.
 BRAND_ONCE_UP_TO = 45
@@ -53,6 +62,8 @@ def problems(text: str, spec: FieldSpec, language: str, banned: list[str], requi
         out.append(REPEATS)
     if spec.capacity_chars(text) <= BRAND_ONCE_UP_TO and any(count_term(text, t) > 1 for t in required):
         out.append(BRAND_TWICE)
+    if _DANGLING_END.search(text.strip()):
+        out.append(DANGLING)
     if _PROMPT_WORDS.search(text):
         out.append(ECHO)
     room = spec.capacity_chars(text)
@@ -184,7 +195,7 @@ def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) 
     only given its brand term. Several candidates let the caller skip one that duplicates earlier copy.
     """
     text = dedupe_clauses(text)
-    if spec.fits(text):
+    if spec.fits(text) and not _DANGLING_END.search(text.strip()):
         fixed = add_required(text, spec, required, language)
         return [fixed] if all(contains_term(fixed, t) for t in required) else []
     pieces = [trim_to_clause(text, spec, required)] if required else []

@@ -216,3 +216,21 @@ def test_the_prompt_said_back_is_no_copy():
     assert ECHO in problems("Soft linen, invent nothing, quote as given", get_channel("meta_feed").field("primary_text"),
                             "en", [], [])
     assert ECHO not in problems("防螨床垫保护罩，全包设计，静音好睡", wechat, "zh", [], [])
+
+
+@pytest.mark.parametrize("text, field, language, dangling", [
+    ("Warm linen duvet cover offers", "headline", "en", True),
+    ("Aurora linen, soft and", "headline", "en", True),
+    ("Slip it on", "headline", "en", False),  # words that can end a sentence are not listed
+    ("Five colours to choose from", "headline", "en", False),
+    ("极光｜59元的竹纤维浴巾，70x140厘米，吸水，速干，材质", "text", "zh", True),  # a label with its value cut off
+    ("极光｜竹纤维浴巾，吸水速干，送给你的", "text", "zh", False),
+    ("软木微弹，极光很温和", "text", "zh", False),  # 和 ends 温和: no Chinese conjunction is listed
+])
+def test_copy_that_ends_mid_phrase_is_refused_and_cut_back_to_whole_clauses(text, field, language, dangling):
+    from assistant.adcopy.checks import DANGLING
+
+    spec = get_channel("google_rsa" if field == "headline" else "wechat_moments").field(field)
+    assert (DANGLING in problems(text, spec, language, [], [])) is dangling
+    if dangling:
+        assert any(not problems(cut, spec, language, [], []) for cut in shortenings(text, spec, language, []))
