@@ -185,6 +185,11 @@ def _cmd_feed(args) -> int:
     if args.limit is not None and args.limit < 0:
         raise InputError(f"--limit must be 0 (every row) or more, got {args.limit}")
     refuse_same_file(args.input, args.output, "the review sheet")
+    if not str(args.output).lower().endswith(".csv"):  # before a model loads (seconds): see run_feed
+        raise InputError(f"--output must be a .csv file, got {args.output!r}")
+    from assistant.adcopy.sheet import read_previous
+
+    read_previous(args.output)  # a file `feed` did not write stops here, before the model loads
     feed = read_feed(args.input, parse_mapping(args.map))
     print(feed.describe(), file=sys.stderr)
     for problem in feed.skipped:

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,7 @@ class FeedRun:
     kept: int = 0  # assets whose review (approval, note, edited text) came over from the sheet being replaced
     lost: list[str] = field(default_factory=list)  # reviewed assets the new sheet could not carry
     backup: Path | None = None  # the replaced sheet, kept when `lost` is not empty
+    n: int = 1  # assets asked for per row
 
     @property
     def assets(self) -> int:
@@ -62,6 +64,10 @@ class FeedRun:
         empty = sum(1 for r in self.rows if not r.variants and not r.error)
         out = (f"{len(self.rows)} rows: {self.written} written, {self.resumed} resumed from the state file, "
                f"{self.failed} failed, {empty} without a usable asset; {self.assets} assets in {self.seconds:.1f} s")
+        short = [r.row_id for r in self.rows if r.variants and len(r.variants) < self.n]
+        if short:  # the reason is in the row's `notes` cell ("could only produce 1 of 2: ...")
+            out += (f"; {len(short)} row{'s' if len(short) > 1 else ''} got fewer than {self.n} assets "
+                    f"({', '.join(short[:5])}{' ...' if len(short) > 5 else ''}: see their notes)")
         if self.kept:
             out += f"; kept the review of {self.kept} assets from the existing sheet"
         if self.lost:
@@ -156,20 +162,27 @@ def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int 
     state = FeedState(state_path_for(output))
     start, rows, resumed, failed, resumed_ids = time.perf_counter(), [], 0, 0, set()
     bar = tqdm(total=len(products), desc=f"feed → {channel}", unit="row", disable=not progress)
-    for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state):
-        rows.append(row)
-        resumed += was_done
-        failed += bool(row.error)
-        if was_done:
-            resumed_ids.add(row.row_id)
-        bar.update(1)
-        bar.set_postfix(resumed=resumed, failed=failed, refresh=False)
+    try:
+        for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state):
+            rows.append(row)
+            resumed += was_done
+            failed += bool(row.error)
+            if was_done:
+                resumed_ids.add(row.row_id)
+            bar.update(1)
+            bar.set_postfix(resumed=resumed, failed=failed, refresh=False)
+    except KeyboardInterrupt:
+        bar.close()
+        # Every finished row is in the state file already; the sheet is written by the run that finishes.
+        print(f"\ninterrupted after {len(rows)} of {len(products)} rows; they are kept in {state.path}: run the same "
+              "command again to go on from there", file=sys.stderr)
+        raise
     bar.close()
     carried = carry_review(asset_rows(rows), old_header, old_rows, resumed_ids, _machine_texts(state))
     backup = keep_old_sheet(output) if carried.lost else None
     write_assets(carried.rows, output, extra=carried.extra_columns)
     return FeedRun(rows, resumed, len(rows) - resumed - failed, failed, time.perf_counter() - start, state.path,
-                   carried.kept, carried.lost, backup)
+                   carried.kept, carried.lost, backup, n)
 
 
 def _machine_texts(state: FeedState) -> dict[tuple[str, str], set[str]]:
@@ -192,8 +205,10 @@ def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
             continue
         for i, v in enumerate(r.variants, 1):
             check = ("not in the product data: " + ", ".join(v["review"])) if v.get("review") else ""
+            # the row's notes (fewer assets than asked for, and why) go with its first asset
             out.append({**base, "variant": str(i), **v["fields"], "score": f"{v['score']:.3f}",
-                        "fixes": "; ".join(v["fixes"]), "check": check, "notes": "", "approved": ""})
+                        "fixes": "; ".join(v["fixes"]), "check": check,
+                        "notes": "; ".join(r.notes) if i == 1 else "", "approved": ""})
     return out
 
 

@@ -85,7 +85,7 @@ def test_advertisegen_style_attributes():
     assert split_attributes("类型#上衣*版型#宽松*颜色#灰色") == ["上衣", "宽松", "灰色"]
 
 
-def test_a_run_resumes_without_redoing_finished_rows(tmp_path, cfg, brand, numbered):
+def test_a_run_resumes_without_redoing_finished_rows(tmp_path, cfg, brand, numbered, capsys):
     feed = read_feed(write_feed(tmp_path / "f.csv"))
     out = tmp_path / "assets.csv"
     good = numbered("Aurora linen for slow evenings", "Aurora, soft and breathable")
@@ -99,6 +99,8 @@ def test_a_run_resumes_without_redoing_finished_rows(tmp_path, cfg, brand, numbe
     first = Interrupting([], default=good)
     with pytest.raises(KeyboardInterrupt):
         run_feed(AdCopyGenerator(first, cfg, brand), feed, "wechat_moments", out, progress=False)
+    said = capsys.readouterr().err
+    assert "interrupted after 1 of 3 rows" in said and "run the same command again" in said
     state = FeedState(out.with_name("assets.state.jsonl"))
     assert [r.row_id for r in state.done.values()] == ["A1"]
     (out.with_name("assets.state.jsonl")).open("a").write('{"key": "cut off mid-li')  # a torn last line
@@ -119,6 +121,17 @@ def test_a_run_resumes_without_redoing_finished_rows(tmp_path, cfg, brand, numbe
     run = run_feed(AdCopyGenerator(third, cfg, brand), read_feed(write_feed(tmp_path / "f.csv", changed)),
                    "wechat_moments", out, progress=False)
     assert (run.resumed, run.written) == (2, 1) and all("Oak" in c["messages"][-1].content for c in third.calls)
+
+
+def test_a_row_with_fewer_assets_than_asked_says_why_in_the_sheet_and_the_summary(tmp_path, cfg, brand, numbered):
+    feed = read_feed(write_feed(tmp_path / "f.csv", FEED[:2]))
+    out = tmp_path / "assets.csv"
+    one = numbered("Aurora linen for slow evenings")  # every call gives the same single line: one asset per row
+    run = run_feed(AdCopyGenerator(FakeBackend([], default=one), cfg, brand), feed, "wechat_moments", out, n=2,
+                   progress=False)
+    rows = read_assets(out)
+    assert rows[0]["variant"] == "1" and "could only produce 1 of 2" in rows[0]["notes"]
+    assert "1 row got fewer than 2 assets (A1: see their notes)" in run.summary()
 
 
 def test_a_row_the_model_fails_on_is_reported_and_retried_next_time(tmp_path, cfg, brand, numbered):
