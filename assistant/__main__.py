@@ -118,8 +118,11 @@ def _prepare(settings) -> int:
 
 
 def _chat(args, settings) -> int:
+    from assistant.errors import InputError
     from assistant.runtime import Runtime
 
+    if args.message is not None and not args.message.strip():  # in the CLI's language, before models load
+        raise InputError("the message is empty: give a question, or no message for an interactive session")
     chat = Runtime(settings).chat
     session = chat.sessions.get()
 

@@ -103,7 +103,8 @@ def _outcomes(runtime, args) -> int:
     for name in ("by_day", "by_intent", "csat_by_day", "csat_by_intent"):
         frame = getattr(result, name)
         if len(frame):
-            print(f"\n{name.replace('_', ' ')}:\n{frame.round(3).to_string()}")
+            # a rate of a day whose conversations are all still going is no number: "–", not NaN
+            print(f"\n{name.replace('_', ' ')}:\n{frame.round(3).to_string(na_rep='–')}")
     if args.csv:
         with writing(args.csv, "--csv"):
             paths = outcomes.export_csv(result, args.csv)

@@ -31,7 +31,7 @@ def test_chat_with_fake_backend_prints_the_answer():
 def test_chat_empty_message_is_one_line_error():
     r = run_module("assistant", "chat", "   ", "--backend", "fake")
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1].startswith("InputError:")
+    assert r.stderr.strip().splitlines()[-1].startswith("InputError: the message is empty")  # in English
     assert "Traceback" not in r.stderr
 
 
