@@ -185,7 +185,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from assistant.errors import StorageError
 
         raise StorageError(f"the store is unavailable: {runtime.degraded.get('storage', '')}")
-    return {"gaps": _gaps, "usage": _usage, "outcomes": _outcomes, "faq-check": _faq_check}[args.command](runtime, args)
+    command = {"gaps": _gaps, "usage": _usage, "outcomes": _outcomes, "faq-check": _faq_check}[args.command]
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return command(runtime, args)
+    except (SQLAlchemyError, ValueError) as exc:  # a row written by hand or by a broken tool: one line, not a traceback
+        from assistant.errors import StorageError
+
+        raise StorageError(f"the store holds a record the report cannot read ({type(exc).__name__}: {exc})") from None
 
 
 if __name__ == "__main__":

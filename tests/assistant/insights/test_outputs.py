@@ -139,3 +139,23 @@ def test_reports_read_the_knowledge_base_as_it_is(tmp_path):
     before = deleted.store.count()
     deleted.delete(sources=[source])
     assert Runtime(settings, sync_kb=False).kb.store.count() < before  # a report does not bring it back
+
+
+def test_a_record_the_report_cannot_read_is_one_line(tmp_path):
+    import sqlite3
+
+    import assistant.insights.records  # noqa: F401 - its table joins the store's tables
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+
+    db = tmp_path / "s.db"
+    settings = load_config(env={}, overrides={"llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{db}"}})
+    assert Runtime(settings).storage_engine is not None  # the tables, as the app creates them
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT INTO insights_turns (time, session_id, message, channel, language, intent, action, "
+                    "handoff, question, searched, answer, cited) "
+                    "VALUES ('2026-13-45 99:99:99', 's', 0, 'widget', 'en', '', 'decline', 0, 'q', '', 'a', '[]')")
+    r = run_module("assistant.insights", "outcomes", env={"ASSISTANT_LLM__BACKEND": "fake", "HF_HUB_OFFLINE": "1",
+                                                          "ASSISTANT_STORAGE__URL": f"sqlite:///{db}"}, timeout=120)
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "the store holds a record the report cannot read" in r.stderr
