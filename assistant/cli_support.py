@@ -6,7 +6,9 @@ import argparse
 import io
 import logging
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.errors import AssistantError, InputError
@@ -100,6 +102,35 @@ def decode_text_lines(data: bytes, name: object, what: str = "input file", fallb
     # Lines end at \n, \r\n or \r only (as a file iterates), not at the other separators str.splitlines
     # knows: JSONL may hold a raw U+2028 inside a string.
     return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]
+
+
+@contextmanager
+def working(what: str, stream=None) -> Iterator[None]:
+    """A line that counts the seconds while slow work with no steps of its own runs (a model loading, a model
+    writing copy): a user who sees nothing for a minute takes the command for hung. On a terminal it updates in
+    place and is gone when the work is done; elsewhere (a log, a pipe) it is printed once."""
+    stream = stream or sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        print(f"{what} ...", file=stream, flush=True)
+        yield
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=what, bar_format="{desc} ... {elapsed}", file=stream, leave=False)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            bar.refresh()
+
+    ticker = threading.Thread(target=tick, name="cli-working", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        ticker.join()
+        bar.close()
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:

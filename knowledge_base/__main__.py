@@ -12,7 +12,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.cli_support import add_common_args, config_path, read_csv_rows, run_cli, setup_logging, verbose
+from assistant.cli_support import (
+    add_common_args,
+    config_path,
+    read_csv_rows,
+    run_cli,
+    setup_logging,
+    verbose,
+    working,
+)
 from assistant.config import load_config
 from assistant.errors import InputError, NotFoundError
 
@@ -198,11 +206,12 @@ def cmd_ask(args) -> int:
     kb = _kb(args)
     kb.store.collection()  # unknown collection: say so before loading a model
     settings = load_config(config_path(args))
-    backend = build_backend(settings.llm)
-    # The same second reading as the customer chat, so an agent testing a question sees what a customer would get.
-    verifier = None if args.no_second_reading else Runtime(settings, backend=backend).verifier
-    result = kb.answer(args.question, backend, adapter=args.adapter, shop=Shop.from_config(settings.shop),
-                       verifier=verifier)
+    with working("loading the models and answering"):
+        backend = build_backend(settings.llm)
+        # The same second reading as the customer chat, so an agent testing a question sees what a customer gets.
+        verifier = None if args.no_second_reading else Runtime(settings, backend=backend).verifier
+        result = kb.answer(args.question, backend, adapter=args.adapter, shop=Shop.from_config(settings.shop),
+                           verifier=verifier)
     print(result.text)
     tag = {"faq": "FAQ answer", "decline": "declined", "extract": "the documents' own sentences",
            "llm": "grounded answer"}.get(result.mode, result.mode)

@@ -59,7 +59,7 @@ CASES = [
     # ---- python -m assistant (and the config files every CLI reads)
     Case("assistant-help", "assistant", ["--help"], r"usage: python -m assistant", rc=0),
     Case("assistant-no-command", "assistant", [], r"usage: .*required: COMMAND|the following arguments are required", rc=2),
-    Case("assistant-empty-message", "assistant", ["chat", "--backend", "fake", ""], r"InputError: 请先输入您的问题"),  # the demo shop's default language
+    Case("assistant-empty-message", "assistant", ["chat", "--backend", "fake", ""], r"InputError: the message is empty"),
     Case("config-malformed-yaml", "assistant", ["config", "show", "--config", "{tmp}/bad.yaml"],
          r"ConfigError: bad YAML in .*bad.yaml \(line \d+", files={"bad.yaml": b"llm:\n  backend: [fake\n"}),
     Case("config-binary", "assistant", ["config", "show", "--config", "{tmp}/bin.yaml"],

@@ -150,7 +150,11 @@ def _cmd_generate(args) -> int:
     if args.output and not args.output.lower().endswith((".csv", ".json")):
         print(f"InputError: --output must end in .csv or .json, got {args.output!r}", file=sys.stderr)
         return 2
-    result = _generator(args, settings).generate(brief)
+    from assistant.cli_support import working
+
+    generator = _generator(args, settings)  # a bad brand file is one line before any status line
+    with working(f"writing {brief.n} {channel.id} variant{'s' if brief.n != 1 else ''} (a minute or two on a CPU)"):
+        result = generator.generate(brief)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.output and result.variants:

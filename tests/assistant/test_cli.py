@@ -45,3 +45,24 @@ def test_interactive_chat_reads_lines_until_empty():
     r = run_module("assistant", "chat", "--backend", "fake", input="first\nsecond\n\n", env=PLAIN)
     assert r.returncode == 0, r.stderr
     assert "fake answer to: first" in r.stdout and "fake answer to: second" in r.stdout
+
+
+def test_working_counts_seconds_on_a_terminal_and_says_it_once_elsewhere():
+    import io
+    import time
+
+    from assistant.cli_support import working
+
+    piped = io.StringIO()
+    with working("writing 5 variants", piped):
+        time.sleep(0.05)
+    assert piped.getvalue() == "writing 5 variants ...\n"
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Terminal()
+    with working("loading the models", tty):
+        time.sleep(1.3)
+    assert "loading the models ... 00:01" in tty.getvalue()  # refreshed while the work ran
