@@ -597,7 +597,9 @@ def run(quick: bool = True, threads: int = 2, per_language: int | None = None, p
         adapter = registered_adapter()
         if adapter:  # the same briefs through the trained adcopy adapter, side by side with the bare model above
             tuned = load_backend(MODELS["zh"], threads, adapter)
-            out["adcopy_adapter"] = adapter
+            # its file name only: where it lies is this machine's business, not the results'
+            out["adcopy_adapter"] = (f"{Path(adapter).name}, trained by the two commands in docs/adcopy.md; a local "
+                                     "file, not in the repo")
             out["headlines_15"]["zh_adapter"] = time_headlines(tuned, "zh", brand, False)
             if not quick:
                 out["headlines_15"]["en_on_qwen_adapter"] = time_headlines(tuned, "en", brand, False)
