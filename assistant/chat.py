@@ -391,6 +391,23 @@ class ChatService(ChatAnswersMixin):
                          self._redact(answer)[:200])
             return Reply(text=answer, citations=turn.citations, route=turn.route_dict(),
                          handoff=turn.handoff or turn.error is not None, error=turn.error, replaced=turn.replaced,
-                         ticket_id=turn.ticket_id, checks=list(turn.checks), searched=turn.asked)
+                         ticket_id=turn.ticket_id, checks=list(turn.checks), searched=turn.asked,
+                         retrieved=self._retrieved(turn))
 
         return ReplyStream(pieces, finish)
+
+    def _retrieved(self, turn: Turn) -> list[str] | None:
+        """The chunk ids this turn's lookup worked from (the matched FAQ row, else the passages), for the usage
+        report; None when no lookup ran. Searching the question again at report time gave other passages for a
+        several-question message, whose parts are looked up one by one."""
+        lookup = turn.lookup
+        if lookup is None or self.kb is None:
+            return None
+        if lookup.faq is not None and not lookup.hits:
+            from assistant.insights.usage import _faq_chunk
+
+            try:  # the row's chunk id, as the report names chunks (the curated FAQ may answer with the store down)
+                return [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
+            except (AssistantError, AttributeError):
+                return [lookup.faq.row_id]
+        return [h.chunk_id for h in lookup.hits]

@@ -27,6 +27,7 @@ class Reply:
     ticket_id: int | None = None
     checks: list[str] = field(default_factory=list)  # what the answer checks found (for agents and logs)
     searched: str = ""  # what the knowledge base searched when not the message itself (a rewritten follow-up)
+    retrieved: list[str] | None = None  # chunk ids the lookup worked from (None: no lookup ran)
 
 
 @dataclass

@@ -130,29 +130,32 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
 
 
 class LookupSpy:
-    """Wraps kb.lookup: what each lookup of the replay retrieved (the FAQ row it matched, else its passages)."""
+    """Wraps the chat's lookup step: what each customer question's lookup worked from, read from the lookup the
+    turn ended with (the matched FAQ row, else its passages). A question answered from its translation ends with
+    the translation's lookup, so the first search alone is not what the answer used."""
 
-    def __init__(self, kb):
-        self.kb, self.inner, self.retrieved = kb, kb.lookup, Counter()
-        kb.lookup = self
+    def __init__(self, kb, chat=None):
+        self.kb, self.chat, self.retrieved = kb, chat, Counter()
+        if chat is not None:
+            self.inner = chat._look_up
+            chat._look_up = self
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, turn):
         from assistant.insights.usage import _faq_chunk
 
-        lookup = self.inner(*args, **kwargs)
-        if sys._getframe(1).f_code.co_name != "_look_up":
-            return lookup  # a ticket's draft looks up too: only the chat's own lookups answer customers
-        # A matched FAQ row comes without passages; evidence answered with the shop's own translation of a FAQ
-        # row (KnowledgeBase.in_customer_language) keeps the passages it was retrieved from.
+        self.inner(turn)
+        lookup = turn.lookup
+        if lookup is None:
+            return
         if lookup.faq is not None and not lookup.hits:
             ids = [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
         else:
             ids = [h.chunk_id for h in lookup.hits]
         self.retrieved.update(set(ids))
-        return lookup
 
     def stop(self):
-        self.kb.lookup = self.inner
+        if self.chat is not None:
+            self.chat._look_up = self.inner
 
 
 def say(runtime, text: str, session_id: str | None = None):
@@ -262,7 +265,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         runtime.kb.ingest([tmp / "faq.csv"], progress=False)
         translator = use_translator(runtime, translate_model, tag)
         use_tick_reader(runtime, os.environ.get(TICK_READER_ENV, ""))
-        spy = LookupSpy(runtime.kb)
+        spy = LookupSpy(runtime.kb, runtime.chat)
         start = time.perf_counter()
         first, cited, tickets = replay(runtime, asks, removed, rng, spy, answer_ratings)
         replay_s = time.perf_counter() - start
@@ -345,7 +348,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         result["all_phrasing_purity"] = (round((ticks[(True, True)] + ticks[(False, True)]) / every_phrasing, 3)
                                          if every_phrasing else None)
         again = [(t, lang, q) for t, lang, q in asks if t in removed]
-        second, _, _ = replay(runtime, again, set(), random.Random(seed + 1), LookupSpy(runtime.kb))
+        second, _, _ = replay(runtime, again, set(), random.Random(seed + 1), LookupSpy(runtime.kb, runtime.chat))
         def right(r):
             return r["action"] == "kb_answer" and any((x or "").startswith(tuple(published.get(r["topic"], [])))
                                                       for x in r["rows"])
@@ -354,7 +357,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         result["answered_after_fixed_topics"] = share(second, set(published), right)
         held = [(t["id"], lang, q) for t in topics if t["id"] in removed
                 for lang, q in zip(("en", "zh"), t["held_out"], strict=True)]
-        third, _, _ = replay(runtime, held, set(), random.Random(seed + 2), LookupSpy(runtime.kb))
+        third, _, _ = replay(runtime, held, set(), random.Random(seed + 2), LookupSpy(runtime.kb, runtime.chat))
         result["held_out_answered"] = share(third, removed, right)
         result["held_out_answered_fixed_topics"] = share(third, set(published), right)
         after = gaps.compute(runtime, top=10)

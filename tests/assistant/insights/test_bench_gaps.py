@@ -52,7 +52,7 @@ def test_replay_rates_an_answer_to_an_unrelated_question_down(runtime):
             return 0.0
 
     rows, _, tickets = gaps.replay(runtime, [(None, "en", "How much does shipping cost?")], set(), Always(),
-                                   gaps.LookupSpy(runtime.kb))
+                                   gaps.LookupSpy(runtime.kb, runtime.chat))
     assert rows[0]["action"] == "kb_answer" and not tickets
     now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
     assert gaps.ours_outcomes(outcomes.compute(runtime, now=now))["csat"] == 0.0

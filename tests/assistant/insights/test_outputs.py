@@ -5,6 +5,7 @@ traceback, and it is said before any work is done."""
 from __future__ import annotations
 
 import argparse
+import json
 
 import pytest
 
@@ -159,3 +160,15 @@ def test_a_record_the_report_cannot_read_is_one_line(tmp_path):
                                                           "ASSISTANT_STORAGE__URL": f"sqlite:///{db}"}, timeout=120)
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "the store holds a record the report cannot read" in r.stderr
+
+
+def test_a_turn_records_what_its_lookup_worked_from_when_it_is_answered(runtime):
+    """Not worked out later by searching the question again: a several-question message is looked up part by
+    part, and a question answered from its translation ends with the translation's lookup."""
+    import pandas as pd
+
+    from tests.assistant.insights.conftest import ask
+
+    reply, _ = ask(runtime, "How much does shipping cost?")
+    turns = pd.read_sql("SELECT retrieved FROM insights_turns", runtime.storage_engine)
+    assert reply.retrieved and json.loads(turns.retrieved.iloc[-1]) == reply.retrieved
