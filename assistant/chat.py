@@ -403,11 +403,9 @@ class ChatService(ChatAnswersMixin):
         lookup = turn.lookup
         if lookup is None or self.kb is None:
             return None
-        if lookup.faq is not None and not lookup.hits:
-            from assistant.insights.usage import _faq_chunk
+        from assistant.insights.usage import lookup_chunks
 
-            try:  # the row's chunk id, as the report names chunks (the curated FAQ may answer with the store down)
-                return [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
-            except (AssistantError, AttributeError):
-                return [lookup.faq.row_id]
-        return [h.chunk_id for h in lookup.hits]
+        try:  # the row's chunk id, as the report names chunks (the curated FAQ may answer with the store down)
+            return lookup_chunks(self.kb, lookup)
+        except (AssistantError, AttributeError):
+            return [lookup.faq.row_id]

@@ -141,17 +141,11 @@ class LookupSpy:
             chat._look_up = self
 
     def __call__(self, turn):
-        from assistant.insights.usage import _faq_chunk
+        from assistant.insights.usage import lookup_chunks
 
         self.inner(turn)
-        lookup = turn.lookup
-        if lookup is None:
-            return
-        if lookup.faq is not None and not lookup.hits:
-            ids = [_faq_chunk(self.kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
-        else:
-            ids = [h.chunk_id for h in lookup.hits]
-        self.retrieved.update(set(ids))
+        if turn.lookup is not None:
+            self.retrieved.update(set(lookup_chunks(self.kb, turn.lookup)))
 
     def stop(self):
         if self.chat is not None:

@@ -37,6 +37,13 @@ def retrieved_for(kb, searched: str) -> list[str]:
     return [h.chunk_id for h in kb.search(searched, k=kb.cfg.context_chunks)]
 
 
+def lookup_chunks(kb, lookup) -> list[str]:
+    """The chunk ids `lookup` works from: its matched FAQ row when it holds no passages, else its passages."""
+    if lookup.faq is not None and not lookup.hits:
+        return [_faq_chunk(kb, lookup.faq.source, lookup.faq.row_id) or lookup.faq.row_id]
+    return [h.chunk_id for h in lookup.hits]
+
+
 def _faq_chunk(kb, source: str, row_id: str) -> str | None:
     index = getattr(kb, "_insights_faq_index", None)
     if index is None or (source, row_id) not in index:
