@@ -80,14 +80,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a sqlite:/// URL as get_engine opens it; None for another database or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return path if path and path != ":memory:" else None
+
+
 def get_engine(cfg: StorageConfig | None = None, url: str | None = None) -> Engine:
     """A new engine (its own connection pool) with every table of `Base` created. Build it once per process
     and share it: the app's is `Runtime.storage_engine`."""
     url = url or (cfg or StorageConfig()).effective_url
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
+            if path := sqlite_path(url):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, echo=bool(cfg and cfg.echo), connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)

@@ -158,16 +158,14 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def missing_sqlite_store(url: str) -> None:
-    """A report on a SQLite file that is not there would create it and report nothing: a mistyped storage.url.
-    (The path is read as assistant.storage.get_engine reads it.)"""
+    """A report on a SQLite file that is not there would create it and report nothing: a mistyped storage.url."""
     from pathlib import Path
 
     from assistant.errors import StorageError
+    from assistant.storage import sqlite_path
 
-    if not url.startswith("sqlite"):
-        return
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:" and not Path(path).exists():
+    path = sqlite_path(url)
+    if path and not Path(path).exists():
         raise StorageError(f"no store at {path}: the app has recorded nothing there (check storage.url)")
 
 
