@@ -22,6 +22,7 @@ from knowledge_base.loaders import (
     SUFFIXES,
     TABLE_SUFFIXES,
     TableOptions,
+    first_few,
     load_document,
     load_table,
 )
@@ -99,11 +100,6 @@ def is_junk(relative: Path) -> bool:
             or name.lower() in JUNK_NAMES)
 
 
-def _names(names: list[str], shown: int = 5) -> str:
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
-
-
 def collect_files(paths: Iterable[str | Path], report: IngestReport) -> list[Path]:
     """Files to ingest: named files as given, folders recursively (known suffixes, no junk). A folder's files of
     another type are named in one note: a report that said nothing made a missing document look ingested."""
@@ -116,7 +112,7 @@ def collect_files(paths: Iterable[str | Path], report: IngestReport) -> list[Pat
             other = [f.relative_to(p).as_posix() for f in found if f.suffix.lower() not in SUFFIXES]
             if other:
                 report.notes.append(f"{p}: skipped {len(other)} file{'s' if len(other) > 1 else ''} of an "
-                                    f"unsupported type: {_names(other)}")
+                                    f"unsupported type: {first_few(other, 5)}")
         elif p.is_file():
             if p.suffix.lower() not in SUFFIXES:
                 report.files.append(FileResult(str(p), "error", error=(

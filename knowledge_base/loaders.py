@@ -289,9 +289,10 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[tuple[int, 
     return [(n, dict(zip(header, r + [""] * (len(header) - len(r)), strict=False))) for n, r in body]
 
 
-def _numbers(rows: list[int], shown: int = 10) -> str:
-    more = f" and {len(rows) - shown} more" if len(rows) > shown else ""
-    return ", ".join(map(str, rows[:shown])) + more
+def first_few(items: list, shown: int) -> str:
+    """`items` listed up to `shown` of them, then how many more: one line however many were skipped."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(map(str, items[:shown])) + more
 
 
 def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
@@ -336,6 +337,6 @@ def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] |
     if not rows:
         raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
     if skipped and notes is not None:
-        notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {_numbers(skipped)} "
+        notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {first_few(skipped, 10)} "
                      "(no question or no answer)")
     return rows
