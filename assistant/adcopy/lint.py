@@ -169,9 +169,13 @@ class Linter:
         violations = self.check(text, language, channel, field_name)
         if not violations:
             return LintResult(text)
-        # Rewritten as written when the rules see everything there; else in the simplified, half-width reading.
-        seen = {v.rule for v in self._rule_hits(text, language, channel, field_name)}
-        fixed = text if all(v.rule in seen or v.rule == BRAND_RULE for v in violations) else script_variants(text)[-1]
+        # Rewritten as written when the rules see everything there; else in the simplified, half-width reading
+        # (only a text in traditional or full-width characters has another reading to scan).
+        fixed, variants = text, script_variants(text)
+        if len(variants) > 1:
+            seen = {v.rule for v in self._rule_hits(text, language, channel, field_name)}
+            if not all(v.rule in seen or v.rule == BRAND_RULE for v in violations):
+                fixed = variants[-1]
         for _ in range(3):  # a fix can uncover another rule's match ("最佳!!" -> two rules); settle in a few passes
             languages = self.languages(fixed, language)
             for rule in self.rules:
