@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fields", default="", help="only these fields, e.g. headline (default: the channel's)")
     g.add_argument("--output", metavar="OUT.csv|OUT.json", default=None,
                    help="write the variants; .csv also writes <stem>.google_ads.csv for google_rsa")
+    g.add_argument("--url", metavar="URL", default="", help="the landing page (http or https): the Final URL of "
+                   "<stem>.google_ads.csv, without which Google Ads Editor refuses the import")
     g.add_argument("--json", action="store_true", help="print the result as JSON")
     g.add_argument("--long-text-model", metavar="MODEL", default=None,
                    help="who writes the long fields (weibo, xiaohongshu body, Meta primary text): an embedded profile "
@@ -129,18 +131,19 @@ def _settings(args):
                        else None)
 
 
-def _generator(args, settings):
+def _generator(args, settings, brand=None):
+    """`brand`: a BrandProfile already read from --brand / the config (default: read here)."""
     from assistant.adcopy.generator import AdCopyGenerator
     from assistant.runtime import Runtime
 
     # The runtime's backend, as the app builds it: config adapters plus the registered ones.
-    return AdCopyGenerator(Runtime(settings).backend, settings, args.brand)
+    return AdCopyGenerator(Runtime(settings).backend, settings, brand or args.brand)
 
 
 def _cmd_generate(args) -> int:
     from assistant.adcopy.brief import Brief
     from assistant.adcopy.channels import get_channel
-    from assistant.adcopy.export import write_result
+    from assistant.adcopy.export import NO_FINAL_URL, check_url, write_result
 
     settings = _settings(args)
     brief = Brief(product=args.product, channel=args.channel, n=args.n, audience=args.audience, tone=args.tone,
@@ -150,6 +153,9 @@ def _cmd_generate(args) -> int:
     if args.output and not args.output.lower().endswith((".csv", ".json")):
         print(f"InputError: --output must end in .csv or .json, got {args.output!r}", file=sys.stderr)
         return 2
+    url = check_url(args.url) if args.url else ""
+    if url and channel.id != "google_rsa":  # said once, so nobody looks for it in a file that has no URL column
+        print(f"note: --url is the Final URL of google_rsa's import file; {channel.id} writes none", file=sys.stderr)
     from assistant.cli_support import working
 
     generator = _generator(args, settings)  # a bad brand file is one line before any status line
@@ -158,8 +164,11 @@ def _cmd_generate(args) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.output and result.variants:
-        for path in write_result(result, args.output):
+        for path in write_result(result, args.output, final_url=url):
             print(f"wrote {path}", file=sys.stderr)
+            if path.name.endswith(".google_ads.csv") and not url:
+                print(f"note: {path} has an empty Final URL; {NO_FINAL_URL}: pass --url with the landing page",
+                      file=sys.stderr)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -177,9 +186,10 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_feed(args) -> int:
+    from assistant.adcopy.brand import pick_brand
     from assistant.adcopy.channels import get_channel
-    from assistant.adcopy.feed import parse_mapping, read_feed
-    from assistant.adcopy.feed_run import run_feed
+    from assistant.adcopy.feed import language_mismatch, parse_mapping, read_feed
+    from assistant.adcopy.feed_run import LazyGenerator, run_feed
     from assistant.adcopy.sheet import refuse_same_file
 
     settings = _settings(args)
@@ -201,9 +211,19 @@ def _cmd_feed(args) -> int:
     if not feed.products:
         print(f"InputError: no product rows in {args.input}", file=sys.stderr)
         return 2
+    products = feed.products[:args.limit] if args.limit else feed.products
+    warning = language_mismatch(products, args.language or "")
+    if warning:
+        print(warning, file=sys.stderr)
     n = args.n or (3 if args.channel == "google_rsa" else 1)
-    run = run_feed(_generator(args, settings), feed, args.channel, args.output, n=n, language=args.language or "",
+    # a bad brand file is one line here, before any model; the rows are keyed by its name
+    brand = pick_brand(args.brand, settings, settings.adcopy.brand_file)
+    writer = LazyGenerator(lambda: _generator(args, settings, brand), brand)
+    run = run_feed(writer, feed, args.channel, args.output, n=n, language=args.language or "",
                    progress=not args.no_progress, limit=args.limit)
+    if run.rows and run.resumed == len(run.rows):
+        print(f"every row ({len(run.rows)}) was already done: read back from {run.state_path}, no model loaded",
+              file=sys.stderr)
     print(f"{run.summary()}\nwrote {args.output} (review it, mark `approved`, then "
           f"`python -m assistant.adcopy export --input {args.output} --output import.csv`)", file=sys.stderr)
     return 0 if run.assets else 1

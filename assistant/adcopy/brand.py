@@ -155,3 +155,16 @@ def load_brand(path: str | Path | None = None) -> BrandProfile:
     p = Path(path) if path else DEMO_BRAND_FILE
     data = load_yaml_file(p, what="brand file", error=InputError)
     return parse_brand(data, source=f"brand file {p}")
+
+
+def pick_brand(brand: BrandProfile | str | Path | None, settings=None, brand_file: str = "") -> BrandProfile:
+    """The brand a generator writes for: `brand` itself, or the YAML file it names; else the configured shop's
+    (`settings` with a shop: section); else `brand_file` (adcopy.brand_file), else the demo brand. One function,
+    so a feed run can key its rows by the brand before (or without) building the generator."""
+    if isinstance(brand, BrandProfile):
+        return brand
+    if brand:
+        return load_brand(brand)
+    if settings is not None and "shop" in getattr(settings, "sections", ()):
+        return brand_for(settings)
+    return load_brand(brand_file or None)

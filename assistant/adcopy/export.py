@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
@@ -20,6 +21,20 @@ GOOGLE_ADS_COLUMNS = (
     + [f"Description {i}" for i in range(1, RSA_DESCRIPTIONS + 1)]
     + ["Path 1", "Path 2", "Final URL"]
 )
+
+
+# Google Ads Editor refuses an ad row without a Final URL, so every path that writes its layout says when one is
+# missing rather than leaving the copywriter to find out at import.
+NO_FINAL_URL = "Google Ads Editor needs a Final URL for every ad"
+
+
+def check_url(url: str, what: str = "--url") -> str:
+    """`url` stripped, when it is an http(s) address with a host; else an InputError naming `what`."""
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise InputError(f"{what} must be an http(s) address such as https://shop.example/linen, got {url!r}")
+    return text
 
 
 def result_json(result: GenerationResult) -> dict:
@@ -81,8 +96,9 @@ def write_google_ads_csv(result: GenerationResult, path: str | Path, **kw) -> Pa
     return p
 
 
-def write_result(result: GenerationResult, path: str | Path) -> list[Path]:
-    """By extension: .json, or .csv (plus `<stem>.google_ads.csv` next to it for google_rsa)."""
+def write_result(result: GenerationResult, path: str | Path, final_url: str = "") -> list[Path]:
+    """By extension: .json, or .csv (plus `<stem>.google_ads.csv` next to it for google_rsa, its Final URL
+    `final_url`)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".json":
@@ -90,7 +106,7 @@ def write_result(result: GenerationResult, path: str | Path) -> list[Path]:
     if suffix == ".csv":
         out = [write_csv(result, p)]
         if result.channel == "google_rsa" and result.variants:
-            out.append(write_google_ads_csv(result, p.with_name(p.stem + ".google_ads.csv")))
+            out.append(write_google_ads_csv(result, p.with_name(p.stem + ".google_ads.csv"), final_url=final_url))
         return out
     raise InputError(f"output must end in .csv or .json, got {p.name!r}")
 
@@ -127,6 +143,8 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
             row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
                         "Path 2": group[0].get("path2", ""), "Final URL": group[0].get("url", "")})
+            if not row["Final URL"]:
+                notes.append(f"{row_id}: no URL; {NO_FINAL_URL} (fill the url column of the sheet)")
             row.update({f"Headline {i}": h for i, h in enumerate(heads, 1)})
             row.update({f"Description {i}": d for i, d in enumerate(descs, 1)})
             rows.append(row)

@@ -92,6 +92,27 @@ class Feed:
         return out
 
 
+LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
+
+
+def language_mismatch(products: list[Product], language: str) -> str:
+    """A warning when most rows' title and description are in the other language than `language` ('' when not,
+    or when no language is asked for). The copy is still written in `language`: a shop may well want English ads
+    for a Chinese catalogue, but a wrong flag would otherwise cost a whole run before anyone reads the sheet."""
+    from assistant.adcopy.text import detect_language
+
+    if language not in LANGUAGE_NAMES or not products:
+        return ""
+    # A row without letters counts as written in the asked language: it gives no reason to doubt the flag.
+    other = [p for p in products if any(c.isalpha() for c in p.title + p.description)
+             and detect_language(f"{p.title}\n{p.description}") != language]
+    if len(other) * 2 <= len(products):
+        return ""
+    theirs = LANGUAGE_NAMES["en" if language == "zh" else "zh"]
+    return (f"warning: --language {language}, but {len(other)} of {len(products)} rows are in {theirs} (title and "
+            f"description); the copy will be written in {LANGUAGE_NAMES[language]} as asked")
+
+
 @lru_cache(maxsize=1)
 def column_labels() -> dict[str, dict[str, str]]:
     data = load_yaml_file(COLUMNS_FILE, what="feed column mapping", error=ConfigError)

@@ -123,6 +123,21 @@ def _result_row(product: Product, brief, result, key: str, seconds: float) -> Ro
                      list(result.notes), dict(result.rejected), round(seconds, 2))
 
 
+class LazyGenerator:
+    """Stands in for the generator in a feed run and builds it (loading the model: seconds to minutes on a CPU)
+    on the first row that needs writing, so a run whose every row is read back from the state file loads none.
+
+    `build()` returns the generator; `brand` must be the brand it writes for, since the row keys include it."""
+
+    def __init__(self, build, brand):
+        self.brand, self._build, self.generator = brand, build, None
+
+    def generate(self, brief):
+        if self.generator is None:
+            self.generator = self._build()
+        return self.generator.generate(brief)
+
+
 def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, language: str = "",
               state: FeedState | None = None) -> Iterator[tuple[RowResult, bool]]:
     """(row result, resumed?) for each product in order; a finished row is in the state before it is yielded."""

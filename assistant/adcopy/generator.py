@@ -4,44 +4,30 @@ Each field is written as a numbered list, several items per call. Every item is 
 channel's limit, the banned words and the required terms; a broken item gets a cheap cut first, then one
 "shorten/rewrite these" call, then a fresh round; only then is it dropped, and the drops are counted so the
 result can say "could only produce k of n" with reasons. Nothing over a limit is ever returned.
+The rounds that fill one field are in field_rounds.py; the brief, the model calls and the ranking are here.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from itertools import zip_longest
 from pathlib import Path
 
-from assistant.adcopy.brand import BrandProfile, brand_for, load_brand
+from assistant.adcopy.brand import BrandProfile, pick_brand
 from assistant.adcopy.brief import Brief
-from assistant.adcopy.channels import ChannelSpec, FieldSpec, get_channel
-from assistant.adcopy.checks import (
-    REPAIRABLE,
-    add_required,
-    echoes_example,
-    has_copy,
-    lists_terms,
-    problems,
-    shortenings,
-)
+from assistant.adcopy.channels import FieldSpec, get_channel
+from assistant.adcopy.checks import REPAIRABLE, problems
 from assistant.adcopy.claim_reader import claim_reader_for
 from assistant.adcopy.config import AdCopyConfig
 from assistant.adcopy.facts import FactChecker
+from assistant.adcopy.field_rounds import COVER_FIELD_CHARS, FieldRounds, Job, copy_key
 from assistant.adcopy.lint import Linter
 from assistant.adcopy.prompts import (
     block_messages,
     count_complete_items,
-    cover_messages,
     examples_for,
-    generation_messages,
     is_long_field,
-    paragraph_messages,
-    paragraph_text,
     parse_items,
     prompt_budget,
     repair_messages,
@@ -57,37 +43,14 @@ from assistant.adcopy.scoring import (
     rank_variants,
     tone_score,
 )
-from assistant.adcopy.text import contains_term, fold, jaccard
+from assistant.adcopy.text import contains_term, fold
 from assistant.errors import InputError
 from assistant.llm.base import LLMBackend, Message
 
+# What callers import from here; the field rounds and the result types live in their own modules.
+__all__ = ["COVER_FIELD_CHARS", "AdCopyGenerator", "GenerationResult", "Variant", "coverage_terms"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Job:
-    """What one generation needs to know while it checks and repairs items."""
-
-    brief: Brief
-    channel: ChannelSpec
-    banned: list[str]
-    required: list[str]
-    carrier: str  # the field that must carry the required terms (the roomiest one generated)
-    rejected: Counter = field(default_factory=Counter)
-    echoes: set[str] = field(default_factory=set)  # the prompt's own examples: copying one is no new copy
-    start: float = field(default_factory=time.perf_counter)
-    out_of_time: bool = False
-    guard: Guard | None = None  # invented facts + compliance lint
-    fixes: dict[str, list[str]] = field(default_factory=dict)  # returned text -> what the guard changed
-    rewrites: dict[str, str] = field(default_factory=dict)  # selling-point rewrite -> the draft it replaced
-
-    def rules(self, name: str) -> tuple[FieldSpec, list[str]]:
-        return self.channel.field(name), (self.required if name == self.carrier else [])
-
-
-# Fields with room for a paragraph (weibo, xiaohongshu body, Meta primary text) get the selling-point rewrite;
-# a Google description has room for one sentence, and the extra call would cost every feed row its time.
-COVER_FIELD_CHARS = 100
 
 
 def coverage_terms(brief: Brief) -> list[str]:
@@ -95,18 +58,13 @@ def coverage_terms(brief: Brief) -> list[str]:
     return list(dict.fromkeys([*brief.keywords, *brief.attributes]))
 
 
-def _key(text: str) -> str:
-    """What two texts share when they are the same copy in different punctuation, case or script."""
-    return re.sub(r"\W+", "", fold(text))
-
-
 def _stuck(text: str) -> bool:
     """The last three finished items are one line repeated: the model is looping, stop paying for it."""
     done = parse_items(text[: text.rfind("\n") + 1])
-    return len(done) >= 3 and len({_key(t) for t in done[-3:]}) == 1
+    return len(done) >= 3 and len({copy_key(t) for t in done[-3:]}) == 1
 
 
-class AdCopyGenerator:
+class AdCopyGenerator(FieldRounds):
     """`AdCopyGenerator(backend, cfg, brand).generate(Brief(...)) -> GenerationResult`.
 
     `cfg` is an `AdCopyConfig` or the whole `Settings` (then `llm.adapters` and `classifiers` are used too).
@@ -132,14 +90,7 @@ class AdCopyGenerator:
                 adapters = getattr(getattr(self.settings, "llm", None), "adapters", None)
             adapters = adapters or {}
         self.adapter = self.cfg.adapter if self.cfg.adapter and self.cfg.adapter in adapters else None
-        if isinstance(brand, BrandProfile):
-            self.brand = brand
-        elif brand:
-            self.brand = load_brand(brand)
-        elif self.settings is not None and "shop" in self.settings.sections:
-            self.brand = brand_for(self.settings)
-        else:
-            self.brand = load_brand(self.cfg.brand_file or None)
+        self.brand = pick_brand(brand, self.settings, self.cfg.brand_file)
         self._sentiment, self._embedder = sentiment, embedder
         self._loaded = {"sentiment": sentiment is not None, "embedder": embedder is not None}
         self._fallback_notes: list[str] = []
@@ -248,158 +199,9 @@ class AdCopyGenerator:
                 close()  # releases the backend's lock when we stop early
         return text
 
-    # ---- one field ---------------------------------------------------------------------------------------
-    def _accept(self, job: _Job, name: str, text: str, pool: list[str], seen: set[str]) -> bool:
-        """Adds `text` (or its first deterministic repair that is new copy) to the pool.
-
-        True when the item is settled (added, or a duplicate / copied example: asking the model to shorten
-        it would not make new copy); False when it still breaks a rule the model may fix.
-        """
-        spec, required = job.rules(name)
-        lang = job.brief.language
-        brief = job.brief
-        if is_long_field(spec, lang) and lists_terms(
-                text, [brief.product, *brief.attributes, *brief.keywords]):
-            job.rejected[f"{name}: lists the selling points, not copy"] += 1
-            return True  # a rewrite of a list is a shorter list: the next round asks afresh
-        fixes = [t for t in shortenings(text, spec, lang, required) if not problems(t, spec, lang, job.banned, required)]
-        if not fixes:
-            return False
-        if job.guard is not None:
-            fixes = self._guarded(job, name, fixes)
-            if not fixes:  # every cut states an unsupported fact or breaks the lint beyond repair: counted
-                return True
-        fixes = [t for t in fixes if has_copy(t, required)]
-        if not fixes:  # the brand term alone was all the model wrote
-            job.rejected[f"{name}: nothing but the brand"] += 1
-            return True
-        new = [t for t in fixes if _key(t) not in seen and not echoes_example(_key(t), job.echoes)]
-        # Near-duplicates are refused here, not only merged at ranking time, so the rounds go on until
-        # `target` distinct items are in the pool instead of ending with n and merging down to fewer.
-        fresh = [t for t in new if all(jaccard(t, p) < self.cfg.dedup_ngram for p in pool)]
-        if fresh:
-            seen.add(_key(fresh[0]))
-            pool.append(fresh[0])
-        elif new:
-            job.rejected[f"{name}: near-duplicate"] += 1
-        elif echoes_example(_key(fixes[0]), job.echoes):
-            job.rejected[f"{name}: copied an example"] += 1
-        else:
-            job.rejected[f"{name}: duplicate"] += 1
-        return True
-
-    def _guarded(self, job: _Job, name: str, texts: list[str]) -> list[str]:
-        """The texts as the guard repairs them (still within every rule), remembering what it changed."""
-        spec, required = job.rules(name)
-        out, reason = [], ""
-        for text in texts:
-            review = job.guard.review(text, name)
-            fixed = add_required(review.text, spec, required, job.brief.language) if review.text else ""
-            if fixed and not problems(fixed, spec, job.brief.language, job.banned, required):
-                if review.fixes:
-                    job.fixes[fixed] = review.fixes
-                out.append(fixed)
-            else:
-                reason = reason or review.reason or "too little left after removing unsupported facts"
-        if not out:
-            job.rejected[f"{name}: {reason}"] += 1
-        return out
-
-    def _drop(self, job: _Job, name: str, text: str) -> None:
-        spec, required = job.rules(name)
-        for reason in problems(text, spec, job.brief.language, job.banned, required) or ["unusable"]:
-            job.rejected[f"{name}: {reason}"] += 1
-
-    def _fill_field(self, job: _Job, name: str, target: int) -> list[str]:
-        """Rounds of k items (fresh angles and seed each round) until `target` are kept or the budget ends."""
-        spec, required = job.rules(name)
-        lang = job.brief.language
-        pool: list[str] = []
-        seen: set[str] = set()
-        for rnd in range(self.cfg.max_rounds):
-            need = target - len(pool)
-            if need <= 0 or (rnd and self._over_budget(job)):
-                break
-            k = min(self.cfg.batch_size, need + max(1, math.ceil(need * self.cfg.oversample)))
-            if spec.style == "block":
-                k = 1
-                msgs = block_messages(job.brief, spec, "", self.brand)
-                items = [self._ask(msgs, 0, spec, lang, seed=self._seed(rnd)).strip()]
-            elif self.cfg.paragraph_per_call and job.brief.attributes and is_long_field(spec, lang):
-                k = need  # one paragraph per call: a dropped one is asked for again next round
-                msgs = paragraph_messages(job.brief, job.channel, name, self.brand, required)
-                items = [paragraph_text(self._ask(msgs, 0, spec, lang, seed=self._seed(rnd) + i), lang)
-                         for i in range(k)]
-            else:
-                # Each round starts at new angles: the same prompt with a new seed mostly repeats itself.
-                msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required,
-                                           angle_offset=rnd * self.cfg.batch_size)
-                items = parse_items(self._ask(msgs, k, spec, lang, seed=self._seed(rnd)))
-            if not any(items):
-                job.rejected[f"{name}: unparseable reply"] += 1
-                continue
-            broken = [it for it in items[: k + 4] if not self._accept(job, name, it, pool, seen)]
-            fixable = [it for it in broken if set(problems(it, spec, lang, job.banned, required)) <= set(REPAIRABLE)]
-            # A model stuck on one line repeats it k times: rewriting it once is enough.
-            unique = list({_key(it): it for it in reversed(fixable)}.values())[::-1]
-            if len(fixable) > len(unique):
-                job.rejected[f"{name}: duplicate"] += len(fixable) - len(unique)
-            fixable = unique
-            for it in broken:
-                if it not in fixable:
-                    self._drop(job, name, it)
-            if fixable and len(pool) < target and not self._over_budget(job):
-                msgs = repair_messages(job.brief, spec, fixable, required, job.banned, self.brand)
-                reply = self._ask(msgs, len(fixable), spec, lang, seed=self._seed(rnd) + 7)
-                repaired = parse_items(reply) if spec.style == "line" else [reply.strip()]
-                for orig, new in zip_longest(fixable, repaired[: len(fixable)]):
-                    if orig is None:
-                        break
-                    if new is None or not self._accept(job, name, new, pool, seen):
-                        self._drop(job, name, orig)
-            elif len(pool) < target:
-                for it in fixable:
-                    self._drop(job, name, it)
-        return pool
-
-    def _cover(self, job: _Job, name: str, text: str) -> str:
-        """A long field that left selling points out gets one call to work them in (adcopy.cover_selling_points).
-
-        The rewrite replaces the text only when it passes every rule, is no list, and names more of them."""
-        spec, required = job.rules(name)
-        brief, lang = job.brief, job.brief.language
-        missing = [a for a in brief.attributes if not contains_term(text, a)]
-        roomy = prompt_budget(spec, lang) >= COVER_FIELD_CHARS
-        if not (self.cfg.cover_selling_points and missing and roomy) or self._over_budget(job):
-            return text
-        reply = self._ask(cover_messages(brief, spec, text, missing, required, job.banned, self.brand), 1, spec, lang,
-                          seed=self._seed(0) + 13)
-        new = (parse_items(reply) or [reply.strip()])[0]
-        pool: list[str] = []
-        if not new or not self._accept(job, name, new, pool, set()) or not pool:
-            job.rejected[f"{name}: selling-point rewrite not usable"] += 1
-            return text
-        added = [a for a in missing if contains_term(pool[0], a)]
-        if len([a for a in brief.attributes if contains_term(pool[0], a)]) <= len(brief.attributes) - len(missing):
-            job.rejected[f"{name}: selling-point rewrite named no more of them"] += 1
-            return text
-        job.fixes[pool[0]] = job.fixes.get(pool[0], []) + [f"selling points worked in: {', '.join(added)}"]
-        job.rewrites[pool[0]] = text
-        return pool[0]
-
-    def _over_budget(self, job: _Job) -> bool:
-        """adcopy.time_budget_s: after it, no new call starts (the one under way finishes)."""
-        over = bool(self.cfg.time_budget_s) and time.perf_counter() - job.start > self.cfg.time_budget_s
-        if over and not job.out_of_time:
-            job.out_of_time = True
-            job.rejected[f"stopped at the time budget of {self.cfg.time_budget_s:g} s"] += 1
-        return over
-
-    def _seed(self, rnd: int) -> int:
-        return 1000 + 31 * rnd + 7 * self.calls
 
     # ---- derived fields ------------------------------------------------------------------------------------
-    def _derive(self, job: _Job, names: list[str]) -> dict[str, str]:
+    def _derive(self, job: Job, names: list[str]) -> dict[str, str]:
         """Display paths and the like: built from the brief's keywords (then product words), cut to fit."""
         words = job.brief.keywords or re.findall(r"[A-Za-z0-9]+|[\u4e00-\u9fff]+", job.brief.product)
         out = {}
@@ -437,8 +239,8 @@ class AdCopyGenerator:
         if any(contains_term(brief.product, b) for b in banned):
             notes.append("the product text itself contains a banned word; variants must avoid repeating it")
         carrier = max(gen_names, key=lambda f: channel.field(f).budget_for(brief.language))
-        job = _Job(brief, channel, banned, required, carrier,
-                   echoes={_key(e) for f in gen_names for e in examples_for(self.brand, channel, f, brief.language)},
+        job = Job(brief, channel, banned, required, carrier,
+                   echoes={copy_key(e) for f in gen_names for e in examples_for(self.brand, channel, f, brief.language)},
                    guard=self.guard(brief, banned))
 
         # Each call asks for a share more than needed (adcopy.oversample), so merging usually still leaves n.
@@ -471,7 +273,7 @@ class AdCopyGenerator:
             rewrites={t: job.rewrites[t] for v in variants for t in v.fields.values() if t in job.rewrites},
         )
 
-    def _final_check(self, job: _Job, fields: dict[str, str]) -> bool:
+    def _final_check(self, job: Job, fields: dict[str, str]) -> bool:
         """The last guard before anything leaves: limits, banned words, required terms, every field."""
         ok = all(not problems(t, job.channel.field(f), "", job.banned, []) for f, t in fields.items())
         ok = ok and (job.guard is None or all(job.guard.passes(t, f) for f, t in fields.items()))
@@ -498,7 +300,7 @@ class AdCopyGenerator:
         spec = channel.field(name)
         banned = list(dict.fromkeys(self.brand.banned(brief.language) + brief.banned_words))
         required = list(dict.fromkeys(self.brand.required(brief.language) + brief.required_terms))
-        job = _Job(brief, channel, banned, required, name)
+        job = Job(brief, channel, banned, required, name)
         pool: list[str] = []
         for rnd in range(self.cfg.max_rounds):
             text = self._ask(block_messages(brief, spec, instruction, self.brand), 0, spec, brief.language,
