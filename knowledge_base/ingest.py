@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class FileResult:
     source: str
-    status: str  # added | updated | unchanged | removed | error
+    status: str  # added | updated | unchanged | skipped (a copy of another source) | removed | error
     chunks: int = 0
     added: int = 0
     removed: int = 0
@@ -141,8 +141,36 @@ def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions,
     raise IngestError(f"{path}: unsupported file type {suffix}")
 
 
+def _content_keys(chunks: Iterable[tuple[str, dict]]) -> list[tuple[str, ...]]:
+    """What a document says, its path left out: each chunk's body, heading, title, page and FAQ row id. A heading
+    or title that is only the file's name (what a document without one of its own gets) is blanked, so a headless
+    `returns.txt` and its `returns (copy).txt` still compare equal; a heading of its own always counts ("Product A
+    warranty" and "Product B warranty" over one sentence are two documents)."""
+    keys = []
+    for text, meta in chunks:
+        stem = Path(str(meta.get("source", ""))).stem
+        heading, title = str(meta.get("heading") or ""), str(meta.get("title") or "")
+        body = text[len(heading) + 1:] if heading and text.startswith(heading + "\n") else text
+        keys.append((body, "" if heading == stem else heading, "" if title == stem else title,
+                     str(meta.get("page", "")), str(meta.get("row_id", ""))))
+    return sorted(keys)
+
+
+def copy_of(store: ChromaStore, chunks: list[Chunk], ignore: Callable[[str], bool] | None = None) -> str | None:
+    """Another source in the store with exactly this content (the same file ingested from a second path), else
+    None. The file hash finds candidates in one indexed look-up; their chunks are compared before anything is
+    called a copy. `ignore`: sources about to go (sync), which must not keep their copy out."""
+    source, file_hash = chunks[0].metadata["source"], chunks[0].metadata["file_hash"]
+    holders = sorted(s for s in store.sources_with_file_hash(file_hash)
+                     if s != source and not (ignore and ignore(s)))
+    if not holders:
+        return None
+    mine = _content_keys((c.text, c.metadata) for c in chunks)
+    return next((s for s in holders if _content_keys(store.chunks_of(s)) == mine), None)
+
+
 def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table: TableOptions,
-                progress: bool = False) -> FileResult:
+                progress: bool = False, ignore: Callable[[str], bool] | None = None) -> FileResult:
     from tqdm import tqdm
 
     notes: list[str] = []
@@ -152,6 +180,15 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
     new_ids = {c.id for c in chunks}
     if new_ids == old:  # still noted: the rows left out are still missing
         return FileResult(source, "unchanged", chunks=len(chunks), notes=notes)
+    twin = copy_of(store, chunks, ignore)
+    if twin:
+        # Stored twice, every search showed the passage twice and usage counts split between the copies. This
+        # path's earlier, different version goes: what the file says now is in the store under `twin`.
+        stale = sorted(old)
+        if stale:
+            store.delete(stale)
+        return FileResult(source, "skipped", removed=len(stale),
+                          notes=[f"skipped {source}: same content as {twin}", *notes])
     todo = [c for c in chunks if c.id not in old]
     # Embedding is the slow part (a 2 MB text is thousands of chunks, minutes on a CPU): a file of more than one
     # batch gets its own bar over chunks, else the file bar would sit at 0 the whole time.
@@ -170,7 +207,9 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
 
 
 def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str | Path],
-                 table: TableOptions | None = None, progress: bool = True) -> IngestReport:
+                 table: TableOptions | None = None, progress: bool = True,
+                 ignore: Callable[[str], bool] | None = None) -> IngestReport:
+    """`ignore`: stored sources that do not count as an earlier copy of a file (sync: those about to go)."""
     from tqdm import tqdm
 
     start = time.perf_counter()
@@ -181,7 +220,7 @@ def ingest_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[s
     bar = tqdm(files, desc="ingest", unit="file", disable=None if progress else True, leave=False)
     for path in bar:
         try:
-            result = ingest_file(path, store, cfg, table, progress)
+            result = ingest_file(path, store, cfg, table, progress, ignore)
         except IngestError as exc:
             result = FileResult(source_key(path), "error", error=str(exc))
         except AssistantError:  # storage/config problems concern the whole batch, not this file
@@ -230,9 +269,16 @@ def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str
             raise InputError(f"{p}: the folder holds no file to ingest but the collection holds documents from it "
                              "(a drive not mounted?); sync refuses to remove them all: nothing was changed (use "
                              "`delete --source` to remove documents on purpose)")
-    report = ingest_paths(store, cfg, paths, table, progress)
-    start = time.perf_counter()
     roots = [source_key(p) for p in paths]
+    present = {source_key(f) for f in collect_files(paths, IngestReport())}
+
+    def going(src: str) -> bool:
+        # A file moved within the synced folder: its old path is dropped below, so it must not keep the file at
+        # its new path out as "a copy", or the content would leave the store altogether.
+        return src not in present and any(_under(src, r) for r in roots)
+
+    report = ingest_paths(store, cfg, paths, table, progress, ignore=going)
+    start = time.perf_counter()
     current = {f.source for f in report.files}
     by_source: dict[str, list[str]] = {}
     for cid, _, meta in store.iter_all(documents=False):

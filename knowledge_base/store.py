@@ -144,6 +144,16 @@ class ChromaStore:
     def ids_for_source(self, source: str) -> set[str]:
         return set(self.collection(create=True).get(where={"source": source}, include=[])["ids"])
 
+    def chunks_of(self, source: str) -> list[tuple[str, dict]]:
+        """(text, metadata) of every chunk of one source."""
+        got = self.collection(create=True).get(where={"source": source}, include=["documents", "metadatas"])
+        return [(text or "", meta or {}) for text, meta in zip(got["documents"], got["metadatas"], strict=False)]
+
+    def sources_with_file_hash(self, file_hash: str) -> set[str]:
+        """The sources whose file had this content hash when ingested: a copy of one file under another path."""
+        got = self.collection(create=True).get(where={"file_hash": file_hash}, include=["metadatas"])
+        return {str((meta or {}).get("source", "")) for meta in got["metadatas"]}
+
     def iter_all(self, documents: bool = True) -> Iterator[tuple[str, str | None, dict]]:
         """Every (id, text, metadata), a page at a time (for BM25, sync, list)."""
         coll = self.collection()
