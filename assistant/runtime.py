@@ -128,8 +128,16 @@ class Runtime(ModelServing):
                             min_log_odds=kb_cfg.verify_min_log_odds,
                             faq_prompt=self.shop.text("verify_faq_prompt", "en") if kb_cfg.verify_faq_question else "",
                             faq_recheck_below=kb_cfg.verify_faq_recheck_below, faq_same_min=kb_cfg.verify_faq_same_min,
-                            unsure_below=kb_cfg.verify_unsure_below)
+                            unsure_below=kb_cfg.verify_unsure_below,
+                            translate=self._question_translator(backend),
+                            translated_below=kb_cfg.verify_translated_below)
         return self._get("verifier", build)
+
+    def _question_translator(self, backend):
+        """(question, language) -> the question in that language, by `backend`; '' when the model fails."""
+        from assistant.question_lookup import translate_question
+
+        return lambda question, into: translate_question(backend, self.shop.text("translate_question", into), question)
 
     @property
     def guardrails(self):

@@ -79,6 +79,10 @@ class KnowledgeBaseConfig:
         default=None, metadata={"help": "an answer the second reading accepts with log odds of YES under this (e.g. "
                                         "1.0) is sent and listed as a knowledge gap of low confidence; null = not "
                                         "measured"})
+    verify_translated_below: float | None = field(
+        default=None, metadata={"help": "a YES of the second reading with log odds under this is read once more with "
+                                        "the question translated into the other language, and stands only when that "
+                                        "reading says YES too; null = not"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})

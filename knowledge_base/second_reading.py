@@ -5,6 +5,7 @@ read question to question."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from assistant.llm.base import Message
 from knowledge_base.answer import Lookup
@@ -28,7 +29,8 @@ class Verifier:
 
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
-                 faq_same_min: float = -0.5, unsure_below: float | None = None):
+                 faq_same_min: float = -0.5, unsure_below: float | None = None,
+                 translate: Callable[[str, str], str] | None = None, translated_below: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -46,6 +48,11 @@ class Verifier:
         # are such hesitant YESes (to a row on another subject), and a customer rarely says the answer was wrong,
         # so the gap report lists them for the shop to check. None = not measured (no extra reading).
         self.unsure_below = unsure_below
+        # A YES with log odds under `translated_below` is read once more with the question in the other language
+        # (`translate(question, into)`), and stands only when that reading says YES too: a hesitant YES to a near
+        # miss ("哪个处理站" over "处理法: 日晒") rests on the words the question shares with the sentence, which a
+        # translation does not keep. None = no such reading.
+        self.translate, self.translated_below = translate, translated_below
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
@@ -100,8 +107,8 @@ class Verifier:
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
         for i, sentence in enumerate(read):
-            stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None)
-            if stated and _reaches(odds, sure):
+            stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
+            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 lookup.unsure = self._unsure(odds)
                 return i, False
             if compared:
@@ -115,6 +122,27 @@ class Verifier:
                 lookup.unsure = self._unsure(odds)
                 return faq, True
         return None
+
+    @property
+    def _translating(self) -> bool:
+        return self.translate is not None and self.translated_below is not None
+
+    def _holds_translated(self, lookup: Lookup, sentence: Evidence, odds: float | None, compared: bool) -> bool:
+        """Whether a YES stands the reading of the translated question (always, when it is not hesitant or was
+        already confirmed question to question)."""
+        if not self._translating or compared or odds is None or odds >= self.translated_below:
+            return True
+        from assistant.language import answer_language
+
+        into = "en" if answer_language(lookup.question) == "zh" else "zh"
+        translated = self.translate(lookup.question, into)  # type: ignore[misc]
+        if not translated:  # no translation: the first reading decides
+            return True
+        again, _ = self._yes_odds(self.messages(translated, sentence.quoted))
+        if not again:
+            log.info("a hesitant YES (%.2f) turned down by the reading of the translated question %r", odds,
+                     translated)
+        return again
 
     def _unsure(self, odds: float | None) -> bool:
         return self.unsure_below is not None and odds is not None and odds < self.unsure_below

@@ -255,3 +255,37 @@ def test_an_faq_row_taken_question_to_question_hesitantly_is_unsure_and_parts_ca
     fb = reader("YES", "3.0", "YES", "-0.2")
     Verifier(fb, "YES or NO.", skip_above=1.01, unsure_below=1.0).check(whole)
     assert whole.answerable and not sure_part.unsure and unsure_part.unsure and whole.unsure
+
+
+def test_a_hesitant_yes_stands_only_when_the_translated_question_is_read_yes_too():
+    # per sentence: the sampled YES, its log odds, then the reading of the translated question
+    translations: list[tuple[str, str]] = []
+
+    def translate(question: str, into: str) -> str:
+        translations.append((question, into))
+        return "豆仓能装多少克？"
+
+    turned_down = lookup()
+    fb = reader("YES", "0.4", "NO", "YES", "0.3", "YES")
+    Verifier(fb, "YES or NO.", skip_above=1.01, translate=translate, translated_below=1.0).check(turned_down)
+    # the first sentence's hesitant YES fell on the translated reading; the second's held
+    assert turned_down.answerable and turned_down.evidence[0].text == "Bean capacity: 35 g"
+    assert translations == [("How many grams of beans fit?", "zh")] * 2
+    assert "豆仓能装多少克" in fb.calls[2]["messages"][1].content
+    # a sure YES is not read again, and without a bar nothing is translated
+    sure = lookup()
+    Verifier(reader("YES", "2.5"), "YES or NO.", skip_above=1.01, translate=translate, translated_below=1.0).check(sure)
+    assert sure.evidence[0].text == "Size: 18 cm tall" and len(translations) == 2
+    plain = lookup()
+    Verifier(reader("YES"), "YES or NO.", skip_above=1.01, translate=translate).check(plain)
+    assert plain.answerable and len(translations) == 2
+    # every hesitant YES turned down: declined, as a near miss
+    near = lookup()
+    Verifier(reader("YES", "0.1", "NO", "NO", "NO"), "YES or NO.", skip_above=1.01, translate=lambda q, i: "问题",
+             translated_below=1.0).check(near)
+    assert not near.answerable and near.turned_down
+    # a failed translation leaves the first reading to decide
+    kept = lookup()
+    Verifier(reader("YES", "0.1"), "YES or NO.", skip_above=1.01, translate=lambda q, i: "",
+             translated_below=1.0).check(kept)
+    assert kept.answerable and kept.evidence[0].text == "Size: 18 cm tall"
