@@ -162,12 +162,6 @@ def cmd_ingest(args, sync: bool = False) -> int:
     return 0 if report.ok else 2
 
 
-def hit_ref(hit) -> str:
-    """The id an agent can refer to one hit by: an FAQ row's own id, else the chunk id (a document's id is its
-    path, the same for all its chunks)."""
-    return hit.id if hit.metadata.get("kind") == "faq" else (hit.chunk_id or hit.id)
-
-
 def cmd_search(args) -> int:
     if bool(args.query) == bool(args.queries):
         raise InputError("give either a QUERY or --queries FILE.csv")
@@ -184,7 +178,7 @@ def cmd_search(args) -> int:
         hits = kb.search(args.query, k=k, filters=filters, mode=args.mode)
         if not hits:
             print("no results")
-        refs = [hit_ref(h) for h in hits]
+        refs = [h.ref for h in hits]
         width = max([24, *map(len, refs)])  # never cut: `delete --id` takes the id as shown
         print(f"{'#':>2}  {'score':>7}  {'vector':>6}  {'bm25':>6}  {'id':<{width}}  source / text")
         for i, (h, ref) in enumerate(zip(hits, refs, strict=True), 1):

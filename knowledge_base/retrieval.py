@@ -37,6 +37,12 @@ class SearchHit:
     metadata: dict = field(default_factory=dict)
 
     @property
+    def ref(self) -> str:
+        """The id to refer to this one hit by (shown by `search` and the hit-test, taken by `delete --id`): an FAQ
+        row's own id, else the chunk id (a document's id is its path, the same for all its chunks)."""
+        return self.id if self.metadata.get("kind") == "faq" else (self.chunk_id or self.id)
+
+    @property
     def snippet(self) -> str:
         """The chunk body without its heading line."""
         heading = self.metadata.get("heading") or ""

@@ -36,15 +36,22 @@ def larger_by_default(runtime) -> bool:
     return bool(runtime.settings.adcopy.long_text_model)
 
 
+def long_text_model(runtime, larger: bool | None = None) -> str:
+    """The model `generator(runtime, larger)` writes long fields with ('' = the chat model), known without
+    building it (a feed run keys its folder by it before deciding whether any model is needed)."""
+    configured = runtime.settings.adcopy.long_text_model
+    if larger is None:
+        return configured
+    return (configured or LARGER_MODEL) if larger else ""
+
+
 def generator(runtime, larger: bool | None = None):
     """One AdCopyGenerator per runtime: it loads its scorers (sentiment, embedder) once, lazily. `larger`: long
     fields written by the larger model (True) or the chat model (False); None = as configured."""
     from assistant.adcopy import AdCopyGenerator
 
     base = runtime.component("adcopy_generator", lambda: AdCopyGenerator(runtime.backend, runtime.settings))
-    if larger is None:
-        return base
-    wanted = (base.cfg.long_text_model or LARGER_MODEL) if larger else ""
+    wanted = long_text_model(runtime, larger)
     if wanted == base.cfg.long_text_model:
         return base
     return runtime.component(f"adcopy_generator:{wanted or 'chat model'}", lambda: base.with_long_text_model(wanted))
@@ -191,13 +198,14 @@ def feed_table(assets: list[dict]):
 def run_feed(runtime, role, file, channel, language, n, larger=None):
     """Every product of the uploaded feed through the generator; yields (table, status, state, review sheet) as
     rows finish. The run folder is keyed by the file's content, channel, language and n: uploading the same feed
-    again resumes where an interrupted run stopped."""
+    again resumes where an interrupted run stopped, and a run whose every row is done loads no model."""
     require(role, "agent")
     import hashlib
 
     from assistant.adcopy import get_channel
-    from assistant.adcopy.feed import read_feed
-    from assistant.adcopy.feed_run import FeedState, asset_rows, iter_feed, write_assets
+    from assistant.adcopy.brand import pick_brand
+    from assistant.adcopy.feed import language_mismatch, read_feed
+    from assistant.adcopy.feed_run import FeedState, LazyGenerator, asset_rows, iter_feed, write_assets
 
     path = _upload_path(file)
     if not channel:
@@ -209,13 +217,22 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     lang = "" if language in (None, "", "auto") else language
     n = int(n or 1)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    writer = generator(runtime, larger)
+    # The generator (and with it the model) is built on the first row that needs writing, as in the CLI; the rows
+    # are keyed by the brand it would write for, so that brand is picked here the way AdCopyGenerator picks it.
+    cfg = runtime.settings.adcopy
+    writer = LazyGenerator(lambda: generator(runtime, larger), pick_brand(None, runtime.settings, cfg.brand_file))
     # the long-text writer in the key too: a resumed run never mixes two models' copy
-    long_model = Path(writer.cfg.long_text_model).stem if writer.cfg.long_text_model else ""
+    long_model = Path(long_text_model(runtime, larger)).stem
     run_dir = _feed_dir(runtime) / (f"{digest}-{channel}-{lang or 'auto'}-{n}" + (f"-{long_model}" if long_model else ""))
     state = FeedState(run_dir / "assets.state.jsonl")
     rows, total, resumed = [], len(feed.products), 0
-    head = feed.describe() + "".join(f"\n- {s}" for s in feed.skipped)
+    # A wrong language flag is only a warning (a shop may want English ads for a Chinese catalogue), worded for
+    # this tab's Language box rather than the CLI's flag.
+    warning = language_mismatch(feed.products, lang).removeprefix("warning: ").replace("--language", "language", 1)
+    head = (f"⚠️ {warning}\n\n" if warning else "") + feed.describe() + "".join(f"\n- {s}" for s in feed.skipped)
+    run = {"channel": channel, "assets": [], "run_dir": str(run_dir)}
+    # shown at once: loading the model can take minutes, and the warning is worth reading before they pass
+    yield feed_table([]), f"**0 of {total}** rows: starting.\n\n{head}", run, None
     for row, was_done in iter_feed(writer, feed.products, channel, n=n, language=lang, state=state):
         rows.append(row)
         resumed += was_done
@@ -224,8 +241,10 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
             assets = asset_rows(rows)
             status = (f"**{done} of {total}** rows ({resumed} resumed from an earlier run), "
                       f"{sum(len(r.variants) for r in rows)} assets.\n\n{head}")
+            if resumed == total:
+                status += "\n\nEvery row was already done: read back from the earlier run, no model loaded."
             sheet = str(write_assets(assets, run_dir / "assets.csv")) if done == total else None
-            yield feed_table(assets), status, {"channel": channel, "assets": assets, "run_dir": str(run_dir)}, sheet
+            yield feed_table(assets), status, {**run, "assets": assets}, sheet
 
 
 def feed_mark_all(role, table, approved: bool):

@@ -51,15 +51,19 @@ def knowledge_base(runtime):
     return kb
 
 
+KB_HIT_COLUMNS = ("#", "fused", "bm25", "vector", "id", "title", "source", "text")
+
+
 def kb_search(runtime, role, query: str, k: float = 5):
-    """Hit-test view: every hit with its fused, BM25 and vector scores, and the best hit's text."""
+    """Hit-test view: every hit with its fused, BM25 and vector scores, its own id, and the best hit's text."""
     require(role, "agent")
     if not query or not query.strip():
         raise InputError("type something to search for")
     hits = knowledge_base(runtime).search(query.strip(), k=int(k))
-    rows = [[i, round(h.score, 4), _round(h.bm25_score), _round(h.vector_score), h.title, h.source,
+    # The CLI's `search` shows the same id, so an agent can quote a hit to whoever runs `delete --id`.
+    rows = [[i, round(h.score, 4), _round(h.bm25_score), _round(h.vector_score), h.ref, h.title, h.source,
              " ".join(h.text.split())[:200]] for i, h in enumerate(hits, 1)]
-    header = ["#", "fused", "bm25", "vector", "title", "source", "text"]
+    header = list(KB_HIT_COLUMNS)
     if not hits:
         return _frame(rows, header), "No hits: the knowledge base may be empty (Admin → Documents)."
     best = hits[0]

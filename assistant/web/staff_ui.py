@@ -155,7 +155,7 @@ def agent_tab(gr, runtime, role, friendly) -> list:
                     k = gr.Slider(1, 20, value=5, step=1, label="Hits", scale=1)
                     go = gr.Button("Search", variant="primary", scale=1, elem_id="kb-search")
                 hits = gr.Dataframe(label="Hits (fused score, BM25, vector)", wrap=True, elem_id="kb-hits",
-                                    headers=["#", "fused", "bm25", "vector", "title", "source", "text"])
+                                    headers=list(staff.KB_HIT_COLUMNS))
                 detail = gr.Markdown()
                 go.click(friendly(functools.partial(staff.kb_search, runtime)), [role, query, k], [hits, detail])
                 query.submit(friendly(functools.partial(staff.kb_search, runtime)), [role, query, k],
