@@ -156,13 +156,21 @@ def _content_keys(chunks: Iterable[tuple[str, dict]]) -> list[tuple[str, ...]]:
     return sorted(keys)
 
 
+def _on_disk(source: str) -> bool:
+    """Whether a stored source (see `source_key`) still names a file."""
+    path = Path(source)
+    return (path if path.is_absolute() else REPO_ROOT / path).is_file()
+
+
 def copy_of(store: ChromaStore, chunks: list[Chunk], ignore: Callable[[str], bool] | None = None) -> str | None:
     """Another source in the store with exactly this content (the same file ingested from a second path), else
     None. The file hash finds candidates in one indexed look-up; their chunks are compared before anything is
     called a copy. `ignore`: sources about to go (sync), which must not keep their copy out."""
     source, file_hash = chunks[0].metadata["source"], chunks[0].metadata["file_hash"]
+    # A holder whose file is gone from disk keeps nothing out: `ingest` does not remove deleted files (`sync` does),
+    # and the copy is then the only one left of that text.
     holders = sorted(s for s in store.sources_with_file_hash(file_hash)
-                     if s != source and not (ignore and ignore(s)))
+                     if s != source and not (ignore and ignore(s)) and _on_disk(s))
     if not holders:
         return None
     mine = _content_keys((c.text, c.metadata) for c in chunks)

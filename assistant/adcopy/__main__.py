@@ -143,7 +143,13 @@ def _generator(args, settings, brand=None):
 def _cmd_generate(args) -> int:
     from assistant.adcopy.brief import Brief
     from assistant.adcopy.channels import get_channel
-    from assistant.adcopy.export import NO_FINAL_URL, check_url, write_result
+    from assistant.adcopy.export import (
+        NO_FINAL_URL,
+        check_url,
+        google_ads_notes,
+        google_ads_rows,
+        write_result,
+    )
 
     settings = _settings(args)
     brief = Brief(product=args.product, channel=args.channel, n=args.n, audience=args.audience, tone=args.tone,
@@ -154,8 +160,11 @@ def _cmd_generate(args) -> int:
         print(f"InputError: --output must end in .csv or .json, got {args.output!r}", file=sys.stderr)
         return 2
     url = check_url(args.url) if args.url else ""
-    if url and channel.id != "google_rsa":  # said once, so nobody looks for it in a file that has no URL column
+    # said once, so nobody looks for the URL in a file that has no place for it
+    if url and channel.id != "google_rsa":
         print(f"note: --url is the Final URL of google_rsa's import file; {channel.id} writes none", file=sys.stderr)
+    elif url and not (args.output or "").lower().endswith(".csv"):
+        print("note: --url goes into <stem>.google_ads.csv, written only with --output X.csv", file=sys.stderr)
     from assistant.cli_support import working
 
     generator = _generator(args, settings)  # a bad brand file is one line before any status line
@@ -166,9 +175,13 @@ def _cmd_generate(args) -> int:
     if args.output and result.variants:
         for path in write_result(result, args.output, final_url=url):
             print(f"wrote {path}", file=sys.stderr)
-            if path.name.endswith(".google_ads.csv") and not url:
+            if not path.name.endswith(".google_ads.csv"):
+                continue
+            if not url:
                 print(f"note: {path} has an empty Final URL; {NO_FINAL_URL}: pass --url with the landing page",
                       file=sys.stderr)
+            for note in google_ads_notes(google_ads_rows(result, final_url=url), "ask for more with --n"):
+                print(f"note: {path.name}: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:

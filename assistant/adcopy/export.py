@@ -86,6 +86,19 @@ def google_ads_rows(result: GenerationResult, campaign: str = "", ad_group: str 
     return rows
 
 
+def google_ads_notes(rows: list[dict[str, str]], fix: str) -> list[str]:
+    """What Google Ads Editor will refuse in these ad rows (too few headlines or descriptions, no Final URL), one
+    line each; `fix`: how to get more assets, said with the shortfall."""
+    notes = []
+    for n, row in enumerate(rows, 1):
+        heads = sum(bool(row.get(f"Headline {i}")) for i in range(1, RSA_HEADLINES + 1))
+        descs = sum(bool(row.get(f"Description {i}")) for i in range(1, RSA_DESCRIPTIONS + 1))
+        if heads < RSA_MIN_HEADLINES or descs < RSA_MIN_DESCRIPTIONS:
+            notes.append(f"ad {n}: {_count(heads, 'headline')} and {_count(descs, 'description')}; Google needs at "
+                         f"least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} ({fix})")
+    return notes
+
+
 def write_google_ads_csv(result: GenerationResult, path: str | Path, **kw) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -136,15 +149,16 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
             heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))[:RSA_HEADLINES]
             descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))[:RSA_DESCRIPTIONS]
             if len(heads) < RSA_MIN_HEADLINES or len(descs) < RSA_MIN_DESCRIPTIONS:
+                # written all the same: Google Ads Editor shows the ad as an error to finish there
                 notes.append(f"{row_id}: {_count(len(heads), 'headline')} and {_count(len(descs), 'description')}; "
-                             f"Google needs at least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (run the feed with "
-                             "more variants per row)")
+                             f"Google needs at least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (approve more of "
+                             "its assets, write the missing ones into the sheet, or run the feed with a larger --n)")
             row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
             row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
                         "Path 2": group[0].get("path2", ""), "Final URL": group[0].get("url", "")})
             if not row["Final URL"]:
-                notes.append(f"{row_id}: no URL; {NO_FINAL_URL} (fill the url column of the sheet)")
+                notes.append(f"{row_id}: no URL; {NO_FINAL_URL} (fill the sheet's url column, or add one)")
             row.update({f"Headline {i}": h for i, h in enumerate(heads, 1)})
             row.update({f"Description {i}": d for i, d in enumerate(descs, 1)})
             rows.append(row)
@@ -154,7 +168,8 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
                  "Ad Name": f"{a['row_id']}-{a['variant']}", "Body": a.get("primary_text", ""),
                  "Title": a.get("headline", ""), "Link Description": a.get("description", ""), "Link": a.get("url", "")}
                 for a in assets]
-        notes += [f"{a['row_id']}: no URL; Meta needs a link for every ad" for a in assets if not a.get("url")]
+        notes += [f"{a['row_id']}: no URL; Meta needs a link for every ad (fill the sheet's url column, or add one)"
+                  for a in assets if not a.get("url")]
         return list(META_COLUMNS), rows, notes
     fields = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
                                                          "score", "fixes", "check", "notes", "approved")]

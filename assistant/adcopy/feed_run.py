@@ -201,9 +201,12 @@ def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int 
 
 
 def _machine_texts(state: FeedState) -> dict[tuple[str, str], set[str]]:
-    """(row id, field) -> every text the state file holds for it, whichever run wrote it."""
+    """(row id, field) -> every text the state file holds for it, whichever run wrote it; `notes` too, since a
+    row's notes go into the cell of its first asset (a reviewer's note is anything else)."""
     out: dict[tuple[str, str], set[str]] = {}
     for row in state.done.values():
+        if row.notes:
+            out.setdefault((row.row_id, "notes"), set()).add("; ".join(row.notes))
         for v in row.variants:
             for name, text in v.get("fields", {}).items():
                 out.setdefault((row.row_id, name), set()).add(str(text).strip())

@@ -20,7 +20,8 @@ from assistant.errors import InputError
 BASE_COLUMNS = ["row_id", "title", "url", "language", "channel", "variant"]
 TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
 MACHINE_COLUMNS = frozenset(BASE_COLUMNS + TAIL_COLUMNS)
-REVIEW_COLUMNS = ("approved", "notes")  # on an asset row (variant 1+) both are the reviewer's, never the run's
+# On an asset row (variant 1+) both are the reviewer's, except the run's own note on its row's first asset.
+REVIEW_COLUMNS = ("approved", "notes")
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
@@ -101,7 +102,9 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
                 stale = True
             else:
                 edits[name] = value
-        review = {k: old[k] for k in (*REVIEW_COLUMNS, *extra) if old.get(k, "")}
+        # the run's own note in the notes cell (fewer assets than asked for) is no review
+        review = {k: old[k] for k in (*REVIEW_COLUMNS, *extra)
+                  if old.get(k, "") and old[k] not in machine_texts.get((rid, k), set())}
         if not review and not edits:
             continue
         if same and not stale:

@@ -38,6 +38,16 @@ def test_a_copy_in_another_folder_is_skipped_with_a_note_naming_both(make_kb, tm
     assert _status(again, "b/returns.md") == "skipped" and kb.store.count() == 2
 
 
+def test_a_copy_goes_in_once_the_file_it_copies_is_gone_from_disk(make_kb, tmp_path):
+    a = write(tmp_path / "shop" / "a.md", RETURNS)
+    write(tmp_path / "shop" / "sub" / "b.md", RETURNS)
+    kb = make_kb()
+    kb.ingest([tmp_path / "shop"], progress=False)
+    a.unlink()  # `ingest` keeps a's chunks (only `sync` removes deleted files): the copy is all that is left
+    report = kb.ingest([tmp_path / "shop"], progress=False)
+    assert _status(report, "sub/b.md") == "added" and not report.warnings
+
+
 def test_reingesting_the_same_path_still_replaces_it_and_a_changed_copy_goes_in(make_kb, tmp_path):
     a = write(tmp_path / "a" / "returns.md", RETURNS)
     b = write(tmp_path / "b" / "returns.md", RETURNS)

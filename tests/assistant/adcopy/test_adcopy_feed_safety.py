@@ -166,3 +166,23 @@ def test_feed_rejects_n_and_limit_below_their_range(fake_env, capsys, args, mess
 def test_feed_of_a_folder_says_so(fake_env, capsys):
     assert feed("--input", fake_env, "--output", fake_env / "o.csv") == 2
     assert "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_the_runs_own_note_on_an_asset_is_no_review_to_keep_or_lose():
+    from assistant.adcopy.sheet import carry_review
+
+    note = "could only produce 2 of 3: too long for the field"
+    sheet = [{"row_id": "A1", "channel": "google_rsa", "variant": "1", "headline": "Soft linen", "notes": note,
+              "approved": ""}]
+    machine = {("A1", "headline"): {"Soft linen"}, ("A1", "notes"): {note}}
+    header = list(sheet[0])
+    # an unedited sheet read back: nothing counted as kept review
+    same = carry_review([dict(sheet[0])], header, sheet, {"A1"}, machine)
+    assert same.kept == 0 and same.lost == []
+    # the row written afresh: the old run's note is not a review lost (no backup sheet for it)
+    fresh = carry_review([{**sheet[0], "headline": "New linen", "notes": ""}], header, sheet, set(), machine)
+    assert fresh.lost == []
+    # a note the reviewer wrote is still theirs
+    reviewed = [{**sheet[0], "notes": note + "; Li: fine"}]
+    kept = carry_review([dict(sheet[0])], header, reviewed, {"A1"}, machine)
+    assert kept.kept == 1 and kept.rows[0]["notes"] == note + "; Li: fine"

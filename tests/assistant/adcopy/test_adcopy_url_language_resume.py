@@ -66,6 +66,16 @@ def test_generate_without_url_says_google_needs_one(rsa_env, capsys):
     assert len(notes) == 1 and "Google Ads Editor needs a Final URL" in notes[0] and "--url" in notes[0]
 
 
+def test_generate_names_a_google_ad_with_too_few_headlines_and_a_url_with_no_file_for_it(rsa_env, capsys):
+    assert generate(rsa_env, "--url", "https://shop.example/linen") == 0
+    heads = sum(bool(v) for k, v in google_rows(rsa_env)[0].items() if k.startswith("Headline "))
+    err = capsys.readouterr().err
+    assert heads == 2 and "ad 1: 2 headlines" in err and "Google needs at least 3" in err and "--n" in err
+    assert run_cli(main, ["generate", "--product", "linen sheets", "--n", "2", "--language", "en", "--output",
+                          str(rsa_env / "rsa.json"), "--url", "https://shop.example/linen"]) == 0
+    assert "--url goes into <stem>.google_ads.csv, written only with --output X.csv" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("url", ["shop.example/linen", "ftp://shop.example/x", "https://", "https://shop .example"])
 def test_a_bad_url_is_one_line_before_anything_is_written(rsa_env, capsys, url):
     assert generate(rsa_env, "--url", url) == 2
@@ -80,7 +90,7 @@ def test_export_names_a_google_ad_without_a_final_url(fake_env, capsys):
                "approved": "yes"} for i in (1, 2, 3)]
     _, rows, notes = import_rows(assets, "google_rsa")
     assert rows[0]["Final URL"] == "" and notes == ["A1: no URL; Google Ads Editor needs a Final URL for every ad "
-                                                    "(fill the url column of the sheet)"]
+                                                    "(fill the sheet's url column, or add one)"]
     assert import_rows([{**a, "url": "https://x/a1"} for a in assets], "google_rsa")[2] == []
 
     sheet = fake_env / "assets.csv"
