@@ -189,8 +189,8 @@ def _clause_spans(text: str) -> list[str]:
 def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) -> list[str]:
     """Deterministic repairs (no LLM call), best first; each fits and carries the required terms.
 
-    Over the limit: a clause-boundary prefix, then (English) a word-boundary prefix, then a later run of
-    whole clauses; a missing brand term goes in front, and room is kept for it. Stubs under 40 % of the
+    Over the limit: runs of whole clauses (a clause-boundary prefix or a later run), longest first, then
+    (English) word-boundary prefixes; a missing brand term goes in front, and room is kept for it. Stubs under 40 % of the
     room are refused: asking the model to shorten beats a two-word fragment. A text that already fits is
     only given its brand term. Several candidates let the caller skip one that duplicates earlier copy.
     """
@@ -198,18 +198,23 @@ def shortenings(text: str, spec: FieldSpec, language: str, required: list[str]) 
     if spec.fits(text) and not _DANGLING_END.search(text.strip()):
         fixed = add_required(text, spec, required, language)
         return [fixed] if all(contains_term(fixed, t) for t in required) else []
-    pieces = [trim_to_clause(text, spec, required)] if required else []
-    pieces += _clause_spans(text) + (_word_cuts(text) if language != "zh" else [])
+    whole = [trim_to_clause(text, spec, required)] if required else []
+    whole += _clause_spans(text)
     out: list[str] = []
-    for piece in pieces:
-        if not piece:
-            continue
-        cand = add_required(piece, spec, required, language)
-        if (spec.fits(cand) and all(contains_term(cand, t) for t in required)
-                and len(piece) >= 0.4 * spec.capacity_chars(piece) and cand not in out):
-            out.append(cand)
-    # Longest first: the cut that keeps most of what the model wrote (prefixes win ties by order).
-    return sorted(out, key=lambda c: -len(c))
+    # Whole clauses before cuts between words: a word cut keeps more of the text but mostly ends mid-phrase
+    # ("Experience a cozy, warm" of "... warm linen duvet"), which no list of dangling words can tell.
+    for pieces in (whole, _word_cuts(text) if language != "zh" else []):
+        fitting: list[str] = []
+        for piece in pieces:
+            if not piece:
+                continue
+            cand = add_required(piece, spec, required, language)
+            if (spec.fits(cand) and all(contains_term(cand, t) for t in required)
+                    and len(piece) >= 0.4 * spec.capacity_chars(piece) and cand not in out + fitting):
+                fitting.append(cand)
+        # Longest first: the cut that keeps most of what the model wrote (prefixes win ties by order).
+        out += sorted(fitting, key=lambda c: -len(c))
+    return out
 
 
 def echoes_example(key: str, examples: set[str]) -> bool:

@@ -95,6 +95,13 @@ def test_shortenings_cut_whole_words_keep_the_brand_and_refuse_stubs():
     assert shortenings("Soft linen", head, "en", ["Aurora"]) == ["Aurora | Soft linen"]  # fits: brand only
 
 
+def test_whole_clauses_come_before_cuts_between_words():
+    head = get_channel("google_rsa").field("headline")
+    # the word cut "Aurora linen sheets, soft" is longer, but the clause "Aurora linen sheets" is whole
+    cuts = shortenings("Aurora linen sheets, soft and breathable for summer", head, "en", ["Aurora"])
+    assert cuts[0] == "Aurora linen sheets" and "Aurora linen sheets, soft" in cuts[1:]
+
+
 def test_later_clause_runs_are_not_fragments():
     head = get_channel("google_rsa").field("headline")
     # Seen on qwen2.5-0.5b: "极光｜而且材质轻盈" (starts with "moreover"), "极光｜厨房、浴室等" (half a list).
