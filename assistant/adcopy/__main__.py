@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from assistant.adcopy.config import AdCopyConfig
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
@@ -232,8 +233,10 @@ def _cmd_feed(args) -> int:
     # a bad brand file is one line here, before any model; the rows are keyed by its name
     brand = pick_brand(args.brand, settings, settings.adcopy.brand_file)
     writer = LazyGenerator(lambda: _generator(args, settings, brand), brand)
+    long_model = settings.adcopy.long_text_model
     run = run_feed(writer, feed, args.channel, args.output, n=n, language=args.language or "",
-                   progress=not args.no_progress, limit=args.limit)
+                   progress=not args.no_progress, limit=args.limit,
+                   long_model=Path(long_model).name.removesuffix(".gguf"))  # a profile or a GGUF file's name
     if run.rows and run.resumed == len(run.rows):
         print(f"every row ({len(run.rows)}) was already done: read back from {run.state_path}, no model loaded",
               file=sys.stderr)

@@ -82,8 +82,11 @@ def state_path_for(output: str | Path) -> Path:
     return p.with_name(p.stem + ".state.jsonl")
 
 
-def row_key(product: Product, channel: str, language: str, n: int, brand: str = "") -> str:
-    salt = json.dumps([product.content_hash(), channel, language, n, brand], ensure_ascii=False)
+def row_key(product: Product, channel: str, language: str, n: int, brand: str = "", long_model: str = "") -> str:
+    """`long_model`: who writes the long fields, when not the chat model (left out of the salt otherwise, so the
+    rows of runs without one keep their keys): a resumed run never mixes two models' copy."""
+    salt = json.dumps([product.content_hash(), channel, language, n, brand, *([long_model] if long_model else [])],
+                      ensure_ascii=False)
     return f"{product.id}:{hashlib.sha256(salt.encode()).hexdigest()[:16]}"
 
 
@@ -139,13 +142,14 @@ class LazyGenerator:
 
 
 def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, language: str = "",
-              state: FeedState | None = None) -> Iterator[tuple[RowResult, bool]]:
-    """(row result, resumed?) for each product in order; a finished row is in the state before it is yielded."""
+              state: FeedState | None = None, long_model: str = "") -> Iterator[tuple[RowResult, bool]]:
+    """(row result, resumed?) for each product in order; a finished row is in the state before it is yielded.
+    `long_model`: the long-text model's name, in the row keys (see `row_key`)."""
     state = state or FeedState(None)
     brand = getattr(getattr(generator, "brand", None), "name", "")
     for product in products:
         brief = product.brief(channel, n, language)
-        key = row_key(product, channel, brief.language, n, brand)
+        key = row_key(product, channel, brief.language, n, brand, long_model)
         if key in state.done:
             yield state.done[key], True
             continue
@@ -162,8 +166,9 @@ def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, l
 
 
 def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int = 1, language: str = "",
-             progress: bool = True, limit: int | None = None) -> FeedRun:
-    """The whole feed (or its first `limit` rows) to `output` (assets CSV), resumable via the state file."""
+             progress: bool = True, limit: int | None = None, long_model: str = "") -> FeedRun:
+    """The whole feed (or its first `limit` rows) to `output` (assets CSV), resumable via the state file;
+    `long_model`: the long-text model ('' = the chat model), which a resumed row must have been written with."""
     from tqdm import tqdm
 
     if not str(output).lower().endswith(".csv"):
@@ -178,7 +183,8 @@ def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int 
     start, rows, resumed, failed, resumed_ids = time.perf_counter(), [], 0, 0, set()
     bar = tqdm(total=len(products), desc=f"feed → {channel}", unit="row", disable=not progress)
     try:
-        for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state):
+        for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state,
+                                       long_model=long_model):
             rows.append(row)
             resumed += was_done
             failed += bool(row.error)

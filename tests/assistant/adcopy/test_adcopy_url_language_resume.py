@@ -163,3 +163,30 @@ def test_a_fully_resumed_feed_loads_no_model(fake_env, capsys, monkeypatch):
     write_csv(source, EN_FEED)
     with pytest.raises(AssertionError, match="the backend factory was called"):
         main(args)
+
+
+def test_a_feed_resumes_only_rows_written_by_the_same_long_text_model():
+    from assistant.adcopy.feed_run import row_key
+
+    (product,) = _products("Linen duvet cover")
+    plain = row_key(product, "meta_feed", "en", 1, "Aurora Home")
+    assert row_key(product, "meta_feed", "en", 1, "Aurora Home", "") == plain  # runs without one keep their keys
+    larger = row_key(product, "meta_feed", "en", 1, "Aurora Home", "qwen2.5-1.5b")
+    assert larger != plain and larger.startswith(product.id + ":")
+
+
+def test_the_cli_feed_keys_its_rows_by_the_long_text_model(fake_env, capsys, monkeypatch):
+    import assistant.adcopy.feed_run as feed_run
+
+    seen = []
+    real = feed_run.row_key
+    monkeypatch.setattr(feed_run, "row_key", lambda *a: seen.append(a[-1]) or real(*a))
+    source, out = write_csv(fake_env / "feed.csv", EN_FEED[:2]), fake_env / "assets.csv"
+    args = ["feed", "--input", str(source), "--channel", "meta_feed", "--output", str(out), "--no-progress"]
+    assert run_cli(main, args) == 0 and seen == [""]
+    # a model that is not there fails later, at load; the key is worked out before any row is written
+    monkeypatch.setattr(feed_run.LazyGenerator, "generate", lambda self, brief: (_ for _ in ()).throw(
+        AssertionError("row rewritten")))
+    with pytest.raises(AssertionError, match="row rewritten"):
+        main([*args, "--long-text-model", "qwen2.5-1.5b"])
+    assert seen[-1] == "qwen2.5-1.5b"
