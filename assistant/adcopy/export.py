@@ -86,16 +86,23 @@ def google_ads_rows(result: GenerationResult, campaign: str = "", ad_group: str 
     return rows
 
 
+def rsa_shortfall(heads: int, descs: int, fix: str) -> str:
+    """'' when Google takes a responsive search ad with this many headlines and descriptions; else what it lacks,
+    with `fix` (how to get more assets)."""
+    if heads >= RSA_MIN_HEADLINES and descs >= RSA_MIN_DESCRIPTIONS:
+        return ""
+    return (f"{_count(heads, 'headline')} and {_count(descs, 'description')}; Google needs at least "
+            f"{RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} ({fix})")
+
+
 def google_ads_notes(rows: list[dict[str, str]], fix: str) -> list[str]:
-    """What Google Ads Editor will refuse in these ad rows (too few headlines or descriptions, no Final URL), one
-    line each; `fix`: how to get more assets, said with the shortfall."""
+    """The ad rows Google Ads Editor will refuse for too few headlines or descriptions, one line each."""
     notes = []
     for n, row in enumerate(rows, 1):
         heads = sum(bool(row.get(f"Headline {i}")) for i in range(1, RSA_HEADLINES + 1))
         descs = sum(bool(row.get(f"Description {i}")) for i in range(1, RSA_DESCRIPTIONS + 1))
-        if heads < RSA_MIN_HEADLINES or descs < RSA_MIN_DESCRIPTIONS:
-            notes.append(f"ad {n}: {_count(heads, 'headline')} and {_count(descs, 'description')}; Google needs at "
-                         f"least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} ({fix})")
+        if short := rsa_shortfall(heads, descs, fix):
+            notes.append(f"ad {n}: {short}")
     return notes
 
 
@@ -148,11 +155,10 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
         for row_id, group in _by_product(assets).items():
             heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))[:RSA_HEADLINES]
             descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))[:RSA_DESCRIPTIONS]
-            if len(heads) < RSA_MIN_HEADLINES or len(descs) < RSA_MIN_DESCRIPTIONS:
-                # written all the same: Google Ads Editor shows the ad as an error to finish there
-                notes.append(f"{row_id}: {_count(len(heads), 'headline')} and {_count(len(descs), 'description')}; "
-                             f"Google needs at least {RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} (approve more of "
-                             "its assets, write the missing ones into the sheet, or run the feed with a larger --n)")
+            # written all the same: Google Ads Editor shows the ad as an error to finish there
+            if short := rsa_shortfall(len(heads), len(descs), "approve more of its assets, write the missing ones "
+                                      "into the sheet, or run the feed with a larger --n"):
+                notes.append(f"{row_id}: {short}")
             row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
             row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
