@@ -266,8 +266,8 @@ def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str
     "everything under it was deleted", it emptied the collection. So is a folder with no file to ingest while the
     store holds documents from it (an empty mount point); `delete --source` removes documents on purpose."""
     paths = require_sync_paths(paths)
-    report = IngestReport()
-    empty = [p for p in paths if p.is_dir() and not collect_files([p], report)]
+    found = {p: collect_files([p], IngestReport()) for p in paths}  # one walk for both checks below
+    empty = [p for p in paths if p.is_dir() and not found[p]]
     if empty and store.exists():
         roots = {source_key(p): p for p in empty}
         held = {r for _, _, meta in store.iter_all(documents=False) for r in roots
@@ -278,7 +278,7 @@ def sync_paths(store: ChromaStore, cfg: KnowledgeBaseConfig, paths: Iterable[str
                              "(a drive not mounted?); sync refuses to remove them all: nothing was changed (use "
                              "`delete --source` to remove documents on purpose)")
     roots = [source_key(p) for p in paths]
-    present = {source_key(f) for f in collect_files(paths, IngestReport())}
+    present = {source_key(f) for files in found.values() for f in files}
 
     def going(src: str) -> bool:
         # A file moved within the synced folder: its old path is dropped below, so it must not keep the file at
