@@ -58,6 +58,10 @@ class BrandProfile:
     def fact_list(self, language: str) -> list[str]:
         return [self.name, *self.names.values(), *self._pick(self.facts, language)]
 
+    def exemplar_texts(self) -> list[str]:
+        """Every exemplar's every field: copy for other products, whose clauses an ad must not borrow."""
+        return [text for ex in self.exemplars for text in ex.fields.values() if text]
+
     def notes(self, table: dict, language: str) -> list[str]:
         return self._pick(table, language)
 

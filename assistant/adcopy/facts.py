@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.adcopy.checks import drop_clauses
+from assistant.adcopy.checks import clauses, drop_clauses
 from assistant.adcopy.scene_frames import in_scene
 from assistant.adcopy.support import SourceWords, WordSupport, WordSupportConfig, stem
 from assistant.adcopy.text import contains_term, fold
@@ -65,6 +65,9 @@ class Sources:
     codes: set[str] = field(default_factory=set)
     groups: set[tuple[str, str]] = field(default_factory=set)  # (kind, canonical) the sources state
     words: SourceWords | None = None  # for the word check (None: it is off)
+    # Clauses of the brand's exemplar ads with words these sources do not state ("今晚就睡得更好" of a linen set's ad):
+    # the exemplars teach a voice, and copied onto another product such a clause states that product's facts.
+    borrowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,25 @@ def _shared_words(min_products: int = 3) -> set[str]:
             for w in _words(str(line)):
                 seen.setdefault(w, set()).add(i)
     return {w for w, products in seen.items() if len(products) >= min_products}
+
+
+def _borrowed_clauses(exemplars, folded_sources: str, common: frozenset[str]) -> tuple[str, ...]:
+    """The exemplars' clauses long enough to be a statement (4 Chinese characters, 3 English words) that name
+    something the sources do not: a content word (jieba's for Chinese; no stop word in English) that is neither in
+    them nor in `common`, the words any ad may use."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    out = []
+    for example in exemplars:
+        for clause, _ in clauses(fold(example or "")):
+            piece = clause.strip().strip(".!?。！？…")
+            long_enough = len(re.findall(r"[\u4e00-\u9fff]", piece)) >= 4 or len(re.findall(r"[a-z]+", piece)) >= 3
+            if not long_enough or piece in folded_sources:
+                continue
+            content = [w for w in _words(piece) if w not in ENGLISH_STOP_WORDS and w not in common]
+            if any(w not in folded_sources and _stem(w) not in folded_sources for w in content):
+                out.append(piece)
+    return tuple(dict.fromkeys(out))
 
 
 def _loose(text: str) -> str:
@@ -267,9 +289,15 @@ class FactChecker:
         return {c for c in codes_in(text)
                 if not ((m := re.fullmatch(r"[\d.]+-?([a-z%]+)", c)) and m.group(1) in units)}
 
-    def sources(self, *texts: str) -> Sources:
+    def sources(self, *texts: str, exemplars: tuple[str, ...] | list[str] = ()) -> Sources:
+        """What `texts` (the row, the brand's facts) state; `exemplars`: the brand's example ads, whose clauses the
+        copy must not repeat unless these texts state their words too."""
         text = "\n".join(t for t in texts if t)
         src = Sources(text, fold(text))
+        if exemplars:
+            common = self.vocab.ordinary | (self.support.lex.generic_zh | self.support.lex.generic_en
+                                            if self.support else frozenset())
+            src.borrowed = _borrowed_clauses(exemplars, src.folded, common)
         for value, unit, _ in self.numbers(text):
             src.pairs.add((value, unit))
             if unit is None:
@@ -326,6 +354,9 @@ class FactChecker:
         codes = self._codes(text) | set(_GLUED_CODE.findall(fold(text or "")))
         out += [Claim("code", c, c) for c in sorted(codes - src.codes)
                 if c not in src.folded and _loose(c) not in loose_src]
+        folded = fold(text or "")
+        out += [Claim("copied", piece, piece, "a brand exemplar's words about another product")
+                for piece in src.borrowed if piece in folded]
         named = " ".join(c.text for c in out)
         # "不变形" is what "不易变形" says too, and "oven-safe" what "oven safe" says
         stated = {alias for kind, name, alias in self.terms(text) if (kind, name) in src.groups}

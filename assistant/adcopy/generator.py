@@ -127,8 +127,8 @@ class AdCopyGenerator(FieldRounds):
             self._checkers[words] = FactChecker(self.cfg.claims_file or None, words=None if words else False,
                                                 reader=reader)
         fact_checker = self._checkers[words]
-        sources = fact_checker.sources(*brief.facts(), *self.brand.fact_list(brief.language)) \
-            if self.cfg.check_facts else None
+        sources = fact_checker.sources(*brief.facts(), *self.brand.fact_list(brief.language),
+                                       exemplars=self.brand.exemplar_texts()) if self.cfg.check_facts else None
         checker = fact_checker if sources is not None else NoFacts()
         return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
 

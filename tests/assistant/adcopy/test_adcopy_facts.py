@@ -119,3 +119,43 @@ def test_claim_shapes_match_the_row_loosely_and_whole_words_only(checker):
     assert checker.unsupported("Pre-seasoned and oven-safe cast iron", src) == []
     assert checker.unsupported("A happy approach to cast iron", src) == []
     assert [c.text for c in checker.unsupported("Cast iron with an app", src)] == ["app"]
+
+
+EXEMPLARS = ["水洗亚麻，越洗越软。30天无忧退换，今晚就睡得更好。",
+             "Stonewashed linen sheets that get softer with every wash. Free returns for 30 days."]
+
+
+def test_an_exemplars_clause_about_another_product_is_a_claim(checker):
+    # The demo brand's example ad sells a linen set; on a mug, "今晚就睡得更好" says the mug helps you sleep.
+    mug = checker.sources("手作陶瓷马克杯，容量350ml，釉色温润", exemplars=EXEMPLARS)
+    bad = checker.unsupported("手作陶瓷马克杯，釉色温润，今晚就睡得更好。", mug)
+    assert [(c.kind, c.text) for c in bad] == [("copied", "今晚就睡得更好")]
+    fixed, _ = checker.repair("手作陶瓷马克杯，釉色温润，今晚就睡得更好。", mug)
+    assert fixed == "手作陶瓷马克杯，釉色温润。"
+    mug_en = checker.sources("Handmade ceramic mug, 350 ml, warm glaze", exemplars=EXEMPLARS)
+    # only a whole clause of the exemplar counts: a few of its words are everyday copy
+    assert "copied" not in {c.kind for c in checker.unsupported("Warm glaze, softer with every wash", mug_en)}
+    assert [c.kind for c in checker.unsupported(
+        "Handmade mug. Stonewashed linen sheets that get softer with every wash", mug_en)].count("copied") == 1
+
+
+def test_an_exemplars_clause_the_row_states_is_no_claim(checker):
+    linen = checker.sources(ROW_ZH + "\n越洗越软，今晚就睡得更好", exemplars=EXEMPLARS)
+    assert checker.unsupported("水洗亚麻四件套，越洗越软，今晚就睡得更好", linen) == []
+    # a clause whose every content word the sources (here the brand's facts) state is the brand's, not borrowed
+    en = checker.sources(ROW_EN, "Free returns within 30 days", exemplars=EXEMPLARS)
+    assert checker.unsupported("Linen duvet cover. Free returns for 30 days", en) == []
+    # without exemplars nothing is borrowed
+    assert checker.sources(ROW_ZH).borrowed == ()
+
+
+def test_the_generator_drops_a_clause_copied_from_an_exemplar(make_gen, numbered):
+    from assistant.adcopy.brand import parse_brand
+
+    brand = parse_brand({"name": "Aurora Home", "names": {"zh": "极光家居"}, "exemplars": [
+        {"channel": "google_rsa", "language": "zh", "fields": {"description": EXEMPLARS[0]}}]})
+    gen, _ = make_gen(numbered("手作陶瓷马克杯，釉色温润，今晚就睡得更好"), default="", brand=brand)
+    result = gen.generate(Brief(product="手作陶瓷马克杯", details="容量350ml，釉色温润", n=1, fields=["description"],
+                                language="zh", channel="google_rsa"))
+    texts = [v.fields["description"] for v in result.variants]
+    assert texts and all("睡" not in t for t in texts), texts
