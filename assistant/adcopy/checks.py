@@ -45,6 +45,17 @@ REPAIRABLE = (TOO_LONG, BANNED, MISSING)
 # Places where an ad line can be cut and still read as a whole: clause ends and separators.
 _BOUNDARY = re.compile(r"(?:\s+[|｜–—-]\s+|[|｜]|[。！？!?；;，,、：:]\s*|\.\s+)")
 _TRAILING = " ,，、;；:：-–—|｜"
+# "Experience a cozy, warm linen duvet": a comma between two adjectives of one noun phrase is no clause end. Told by an
+# article or possessive one word before the comma and a lower-case word after it.
+_DETERMINER = r"\b(?:a|an|the|our|your|its|their|this|these|every)\s+[a-z][\w'-]*"
+_OPEN_PHRASE = re.compile(_DETERMINER + "$", re.IGNORECASE)
+_OPEN_LIST = re.compile(_DETERMINER + r"(?:,\s*[a-z][\w'-]*)+$", re.IGNORECASE)  # "a cozy, warm" (no noun yet)
+
+
+def _mid_phrase(text: str, m: re.Match) -> bool:
+    """The boundary `m` of `text` is a comma inside an English noun phrase (see _OPEN_PHRASE)."""
+    return (m.group(0).strip() == "," and bool(_OPEN_PHRASE.search(text[: m.start()]))
+            and bool(re.match(r"[a-z]", text[m.end():])))
 
 
 def problems(text: str, spec: FieldSpec, language: str, banned: list[str], required: list[str]) -> list[str]:
@@ -115,6 +126,8 @@ def trim_to_clause(text: str, spec: FieldSpec, required: list[str]) -> str | Non
     """
     best = None
     for m in _BOUNDARY.finditer(text):
+        if _mid_phrase(text, m):
+            continue
         cand = text[: m.start()].rstrip(_TRAILING).strip()
         if m.group(0).strip() in ("。", "！", "？", "!", "?", "."):
             cand = text[: m.start() + 1].strip()  # keep a sentence's own end mark
@@ -149,7 +162,9 @@ def _word_cuts(text: str) -> list[str]:
     out = []
     for i in range(len(words) - 1, 0, -1):
         cand = " ".join(words[:i]).rstrip(_TRAILING + ".")
-        if cand and cand.split()[-1].lower().strip("'\"") not in _DANGLING:
+        split_list = words[i - 1].endswith(",") and words[i][:1].islower() and _OPEN_PHRASE.search(cand)
+        if cand and cand.split()[-1].lower().strip("'\"") not in _DANGLING and not split_list \
+                and not _OPEN_LIST.search(cand):
             out.append(cand)
     return out
 
@@ -171,14 +186,14 @@ def _clause_spans(text: str) -> list[str]:
     """
     bounds = list(_BOUNDARY.finditer(text))
     cuts = [(0, "")] + [(m.end(), m.group(0).strip()) for m in bounds]
-    ends = [(m.start() + (1 if m.group(0).strip() in ("。", "！", "？", "!", "?", ".") else 0), m.group(0).strip())
-            for m in bounds] + [(len(text), "")]
+    ends = [(m.start() + (1 if m.group(0).strip() in ("。", "！", "？", "!", "?", ".") else 0), m.group(0).strip(),
+             _mid_phrase(text, m)) for m in bounds] + [(len(text), "", False)]
     spans = []
     for i, (a, before) in enumerate(cuts):
         if before == _ENUMERATION or (a and _CONNECTOR_START.match(text[a:].lstrip())):
             continue
-        for b, after in ends[i:]:
-            if after == _ENUMERATION:
+        for b, after, mid_phrase in ends[i:]:
+            if after == _ENUMERATION or mid_phrase:
                 continue
             cand = text[a:b].strip().rstrip(_TRAILING).strip()
             if cand and cand not in spans:

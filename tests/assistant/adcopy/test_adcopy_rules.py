@@ -102,6 +102,17 @@ def test_whole_clauses_come_before_cuts_between_words():
     assert cuts[0] == "Aurora linen sheets" and "Aurora linen sheets, soft" in cuts[1:]
 
 
+def test_a_comma_between_two_adjectives_is_no_place_to_cut():
+    head = get_channel("google_rsa").field("headline")
+    # Seen on qwen2.5-0.5b: "Experience a cozy" (the comma of "a cozy, warm linen duvet" taken for a clause end).
+    cuts = shortenings("Experience a cozy, warm linen duvet tonight", head, "en", [])
+    assert cuts and not any(c.endswith(("a cozy", "a cozy, warm")) for c in cuts), cuts
+    assert "warm linen duvet tonight" in cuts
+    # a comma after a whole phrase still ends a clause
+    assert "Soft linen sheets, cool nights" in shortenings("Soft linen sheets, cool nights, easy mornings ahead",
+                                                           head, "en", [])
+
+
 def test_later_clause_runs_are_not_fragments():
     head = get_channel("google_rsa").field("headline")
     # Seen on qwen2.5-0.5b: "极光｜而且材质轻盈" (starts with "moreover"), "极光｜厨房、浴室等" (half a list).
