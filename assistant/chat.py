@@ -20,6 +20,7 @@ The answer steps (kb_answer: extractive, translated or LLM-phrased and checked; 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from assistant.rate_limit import check_window
 from assistant.shop import Shop
 
 log = logging.getLogger(__name__)
+ANONYMOUS = "api-anon-"  # ids of stateless clients' sessions sent with no `user` of their own
 
 # The generic shop's system prompt: what the output check compares leaks against when no shop is given.
 DEFAULT_SYSTEM_PROMPT = Shop().system_prompt("en")
@@ -153,9 +155,14 @@ class ChatService(ChatAnswersMixin):
         self.verifier = verifier
         self.answerer = kb.answerer(self.shop) if kb is not None and hasattr(kb, "answerer") else None
 
-    def session_from_messages(self, messages) -> ChatSession:
+    def session_from_messages(self, messages, user: str | None = None) -> ChatSession:
         """A throw-away session for a stateless client (the OpenAI-compatible API): the history it sent, and
-        the router's counters replayed from the assistant turns in it."""
+        the router's counters replayed from the assistant turns in it.
+
+        Its id makes one conversation one session, so that after a hand-off what the customer says next joins the
+        waiting ticket instead of opening another: from `user` (the client's id of the conversation, hashed: it
+        may be an e-mail address), else, once handed off, the session whose waiting ticket holds exactly these
+        customer turns so far (HandoffQueue.continued_session)."""
         from assistant.router import ConversationState
 
         history = [m for m in messages if m.role in ("user", "assistant")]
@@ -174,7 +181,15 @@ class ChatService(ChatAnswersMixin):
                 state.record_kb_answered()
         last = next((m.content for m in reversed(history) if m.role == "assistant"), "")
         state.offered_human = self._offers_human(last)
-        return ChatSession(history=history, state=state)
+        session = ChatSession(history=history, state=state)
+        if user:
+            session.id = "api-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:24]
+        else:
+            asked = [self._redact(m.content, "tickets") for m in history if m.role == "user"]
+            continued = self.handoff.continued_session(asked, ANONYMOUS) \
+                if state.handed_off and asked and self.handoff is not None else None
+            session.id = continued or ANONYMOUS + session.id
+        return session
 
     def _offers_human(self, answer: str) -> bool:
         """Whether `answer` ends offering a colleague (the decline, the note after a partial answer, the note that

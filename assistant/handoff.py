@@ -282,6 +282,19 @@ class HandoffQueue:
         waiting = [t for t in self.tickets_for_session(session_id) if t.status in WAITING] if session_id else []
         return waiting[-1] if waiting else None
 
+    def continued_session(self, user_turns: Sequence[str], prefix: str) -> str | None:
+        """The session (id starting with `prefix`) whose waiting ticket these customer turns continue: its customer
+        turns are where `user_turns` begin. For a client that sends the whole conversation with no id of its own.
+        None when no ticket or more than one matches (two customers who wrote the very same words are not one)."""
+        with self._sessions() as s:
+            rows = s.scalars(select(TicketRow).where(TicketRow.session_id.startswith(prefix, autoescape=True),
+                                                     TicketRow.status.in_(WAITING))).all()
+            said = list(user_turns)
+            found = {r.session_id for r in rows
+                     if (asked := [t.get("content", "") for t in json.loads(r.transcript) if t.get("role") == "user"])
+                     and said[:len(asked)] == asked}
+        return found.pop() if len(found) == 1 else None
+
     def tickets_for_session(self, session_id: str) -> list[Ticket]:
         with self._sessions() as s:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id == session_id)

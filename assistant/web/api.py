@@ -13,7 +13,6 @@ error bodies never carry file paths, URLs or internals (`public_message`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -253,11 +252,8 @@ class ChatCompletions:
             chat = self.runtime.chat
             # The client sends the whole conversation: its state (declines in a row, already with a human) is
             # read back from it, so the hand-off rules hold through the API as in the widget.
-            session = chat.session_from_messages(req.messages[:-1])  # the shop's own system prompt rules
-            if req.user:
-                # One conversation, one id: after a hand-off its later messages join the waiting ticket instead
-                # of each opening one (a fresh id per request). Hashed: a `user` may be an e-mail address.
-                session.id = "api-" + hashlib.sha256(req.user.encode("utf-8")).hexdigest()[:24]
+            # The shop's own system prompt rules; `user` (OpenAI's end-user id) makes the conversation one session.
+            session = chat.session_from_messages(req.messages[:-1], user=req.user)
             orders = self.runtime.orders if client else None
             if orders is not None:  # wrong order verifications are limited per client address too
                 orders.note_client(session.id, client)

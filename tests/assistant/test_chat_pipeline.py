@@ -607,3 +607,27 @@ def test_a_yes_after_the_offer_of_a_colleague_opens_a_ticket_in_the_widget_and_o
     assert replayed.state.offered_human
     assert not chat.session_from_messages([Message("assistant", "Support is open 9:00-21:00 every day.")]
                                           ).state.offered_human
+
+
+def test_a_stateless_client_without_an_id_keeps_its_ticket_after_a_handoff(pipeline):
+    """The OpenAI-style API sends the whole conversation each time; without `user`, a handed-off conversation is
+    known by its waiting ticket's customer turns, so what the customer says next joins that ticket."""
+    from assistant.llm.base import Message
+
+    chat, _, queue = pipeline
+    opening = [Message("user", "Parcel 4471 never came, I want to talk to a human")]
+    first = chat.respond(opening[0].content, chat.session_from_messages([])).collect()
+    assert first.handoff and first.ticket_id is not None
+    sent = opening + [Message("assistant", first.text)]
+    later = chat.session_from_messages(sent)
+    assert later.id == queue.get(first.ticket_id).session_id and later.id.startswith("api-anon-")
+    chat.respond("It was sent to Lisbon last week", later).collect()
+    asked = [t["content"] for t in queue.get(first.ticket_id).transcript if t["role"] == "user"]
+    assert asked[-1] == "It was sent to Lisbon last week" and len(queue.queue()) == 1
+    # another customer who wrote the very same words: the two cannot be told apart, so neither joins the other
+    chat.respond(opening[0].content, chat.session_from_messages([])).collect()
+    assert chat.session_from_messages(sent).id != later.id and len(queue.queue()) == 2
+    # a conversation that never reached a human gets a fresh id each time; `user` gives a stable, hashed one
+    assert chat.session_from_messages(opening).id != chat.session_from_messages(opening).id
+    ids = {chat.session_from_messages(opening, user="jane@example.com").id for _ in range(2)}
+    assert len(ids) == 1 and "jane" not in ids.pop()
