@@ -222,8 +222,12 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     cfg = runtime.settings.adcopy
     writer = LazyGenerator(lambda: generator(runtime, larger), pick_brand(None, runtime.settings, cfg.brand_file))
     # the long-text writer in the key too: a resumed run never mixes two models' copy
-    long_model = Path(long_text_model(runtime, larger)).stem
+    long_model = Path(long_text_model(runtime, larger)).name.removesuffix(".gguf")  # a profile, or a GGUF file
     run_dir = _feed_dir(runtime) / (f"{digest}-{channel}-{lang or 'auto'}-{n}" + (f"-{long_model}" if long_model else ""))
+    # Earlier versions cut the name at its last dot ("qwen2.5-1.5b" -> "qwen2.5-1"): such a run resumes, renamed.
+    cut = run_dir.with_name(run_dir.name.removesuffix(long_model) + Path(long_model).stem)
+    if long_model and cut != run_dir and cut.is_dir() and not run_dir.exists():
+        cut.rename(run_dir)
     state = FeedState(run_dir / "assets.state.jsonl")
     rows, total, resumed = [], len(feed.products), 0
     # A wrong language flag is only a warning (a shop may want English ads for a Chinese catalogue), worded for

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -98,6 +100,23 @@ def test_feed_run_yields_a_table_to_approve_and_resumes(fake_runtime, tmp_path):
     calls = len(fake_runtime.backend.calls)
     again = run_feed(fake_runtime, tmp_path)  # the same feed again: read back, not rewritten
     assert len(fake_runtime.backend.calls) == calls and "2 resumed" in again[-1][1]
+
+
+def test_a_feed_run_with_the_larger_model_keeps_its_whole_name_and_resumes_an_earlier_folder(fake_runtime, tmp_path):
+    fake_runtime.settings.adcopy.feed_dir = str(tmp_path / "feeds")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(FEED_CSV, encoding="utf-8")
+    fake_runtime.backend.default = numbered(HEADLINES) + "\n" + numbered(DESCRIPTIONS)
+    first = list(copywriter.run_feed(fake_runtime, "agent", str(feed), "google_rsa", "en", 2, True))
+    run_dir = Path(first[-1][2]["run_dir"])
+    assert run_dir.name.endswith("-" + copywriter.LARGER_MODEL)  # "qwen2.5-1.5b", not cut at its last dot
+    # a run an earlier version keyed "…-qwen2.5-1" is read back (and its folder renamed), not written again
+    old = run_dir.with_name(run_dir.name.removesuffix(copywriter.LARGER_MODEL) + Path(copywriter.LARGER_MODEL).stem)
+    run_dir.rename(old)
+    calls = len(fake_runtime.backend.calls)
+    again = list(copywriter.run_feed(fake_runtime, "agent", str(feed), "google_rsa", "en", 2, True))
+    assert "2 resumed" in again[-1][1] and len(fake_runtime.backend.calls) == calls
+    assert run_dir.is_dir() and not old.exists()
 
 
 def test_bulk_approve_then_export_in_the_google_ads_layout(fake_runtime, tmp_path):
