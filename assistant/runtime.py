@@ -42,7 +42,7 @@ class Runtime(ModelServing):
         try:  # PII never reaches a log line, whichever module writes it
             from assistant.privacy import install_log_redaction
 
-            install_log_redaction(self.settings.privacy)
+            install_log_redaction(_with_operator_hosts(self.settings))
         except (ImportError, AttributeError) as exc:
             log.warning("log redaction unavailable: %s", exc)
         self._warn_placeholders()
@@ -356,3 +356,18 @@ class Runtime(ModelServing):
                 service.respond = marking_respond(service.respond, beacon)
             return service
         return self._get("chat", build, required=True)
+
+
+def _with_operator_hosts(settings):
+    """The privacy config for log lines, with the hosts the operator configured (the LLM server, the ticket
+    webhook, the shop system) allowed: "cannot reach http://<IP>:8080/v1" hides the one fact the log is for, and
+    an address the operator wrote into the config is no customer's data."""
+    import dataclasses
+    from urllib.parse import urlparse
+
+    privacy = settings.privacy
+    urls = [getattr(getattr(settings, section, None), name, "") or "" for section, name in (
+        ("llm", "base_url"), ("handoff", "notify_url"), ("orders", "shopify_store"), ("orders", "woocommerce_url"),
+        ("orders", "webhook_url"))]
+    hosts = sorted({h for u in urls if isinstance(u, str) and (h := urlparse(u).hostname)} - set(privacy.allow))
+    return dataclasses.replace(privacy, allow=[*privacy.allow, *hosts]) if hosts else privacy
