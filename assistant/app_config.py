@@ -30,6 +30,8 @@ class AppConfig:
         metadata={"help": "staff logins: username -> 'agent:HASH' or 'admin:HASH' (never a plain password)"},
     )
     max_upload_mb: int = field(default=20, metadata={"help": "largest document an admin may upload"})
+    upload_dir: str = field(default="data/uploads", metadata={
+        "help": "where the Admin tab keeps uploaded documents (and its Sync re-reads them); one folder per shop"})
     max_request_kb: int = field(
         default=1024, metadata={"help": "largest JSON body /v1 and the widget accept (413 beyond)"}
     )

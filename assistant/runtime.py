@@ -46,6 +46,7 @@ class Runtime(ModelServing):
         except (ImportError, AttributeError) as exc:
             log.warning("log redaction unavailable: %s", exc)
         self._warn_placeholders()
+        self._warn_shared_folders()
 
     def _warn_placeholders(self) -> None:
         """A shop fresh from `init` answers customers from its example documents ("REPLACE ME: e.g. Orders
@@ -65,6 +66,27 @@ class Runtime(ModelServing):
                    f"customers are answered with: edit or delete {names} in {folder}")
             log.warning("knowledge base: %s", msg)
             self.degraded["knowledge_base_examples"] = msg
+
+    def _warn_shared_folders(self) -> None:
+        """A shop of its own (another collection than the demo's) that still writes into the project's data/
+        folder shares it with every other shop on the machine: published gap answers are ingested from one table,
+        and Sync re-reads one uploads folder. Said at start; `init` writes every such path under the shop's folder."""
+        kb = getattr(self.settings, "knowledge_base", None)
+        if kb is None or kb.collection == "shop":
+            return
+        from assistant.config import REPO_ROOT, resolve_path
+
+        shared = REPO_ROOT / "data"
+        fields = {"app.upload_dir": ("app", "upload_dir"), "insights.faq_file": ("insights", "faq_file"),
+                  "insights.translation_cache": ("insights", "translation_cache"),
+                  "analytics.output_dir": ("analytics", "output_dir"), "adcopy.feed_dir": ("adcopy", "feed_dir")}
+        inside = [name for name, (section, key) in fields.items()
+                  if (value := getattr(getattr(self.settings, section, None), key, "")) and isinstance(value, str)
+                  and (path := resolve_path(value)) is not None and path.is_relative_to(shared)]
+        if inside:
+            log.warning("%s write into the project's shared %s folder, which every shop on this machine uses: set "
+                        "them under your shop's folder (python -m assistant init writes them so)",
+                        ", ".join(inside), shared)
 
     def _get(self, name: str, build: Callable[[], Any], required: bool = False) -> Any:
         with self._lock:

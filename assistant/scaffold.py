@@ -48,7 +48,8 @@ def config_yaml(d: ShopDetails) -> str:
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
                  "currency": d.currency, "default_language": d.language, "persona": "",
                  "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
-        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
+        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True,
+                "upload_dir": "${config_dir}/data/uploads"},
         "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",
                            "collection": slug(d.name)},
         "storage": {"url": "sqlite:///${config_dir}/data/assistant.db"},
@@ -56,6 +57,11 @@ def config_yaml(d: ShopDetails) -> str:
                         "intent_model": "${config_dir}/data/classifiers/intent",
                         "sentiment_model": "${config_dir}/data/classifiers/sentiment"},
         "finetune": {"registry": "${config_dir}/data/adapters/registry.json"},
+        # everything the app writes stays in this folder: a second shop on the machine shares none of it
+        "insights": {"faq_file": "${config_dir}/data/uploads/gap_answers.csv",
+                     "translation_cache": "${config_dir}/data/insights/gap_translations.json"},
+        "analytics": {"output_dir": "${config_dir}/data/analytics"},
+        "adcopy": {"feed_dir": "${config_dir}/data/adcopy_feeds"},
     }
     head = (f"# {d.name}: the shop assistant's settings, layered over the project's config/default.yaml.\n"
             "# ${config_dir} is this folder, so the folder works wherever it is moved.\n"

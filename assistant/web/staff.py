@@ -20,7 +20,6 @@ from assistant.web.auth import allows
 
 log = logging.getLogger(__name__)
 
-UPLOAD_DIR = "data/uploads"
 def require(role: str | None, needed: str) -> None:
     """Server-side check on every staff action: hiding a view is not access control."""
     if not allows(role, needed):
@@ -91,7 +90,7 @@ def _sources_frame(runtime):
 
 
 def ingest_files(runtime, role, files):
-    """Copy uploads under data/uploads/ (stable source names) and ingest them one by one, with progress."""
+    """Copy uploads into app.upload_dir (stable source names) and ingest them one by one, with progress."""
     require(role, "admin")
     from knowledge_base.loaders import SUFFIXES
 
@@ -99,7 +98,7 @@ def ingest_files(runtime, role, files):
     if not paths:
         raise InputError("choose one or more files to upload first")
     limit_mb = runtime.settings.app.max_upload_mb
-    target = resolve_path(UPLOAD_DIR)
+    target = resolve_path(runtime.settings.app.upload_dir)
     target.mkdir(parents=True, exist_ok=True)
     lines, kb = [], knowledge_base(runtime)
     for i, path in enumerate(paths, 1):
@@ -207,7 +206,8 @@ def sync_sources(runtime, role):
     """Re-read the demo folder and the uploads: changed files re-ingested, deleted ones removed."""
     require(role, "admin")
     kb = knowledge_base(runtime)
-    folders = [p for p in (resolve_path(kb.cfg.demo_path), resolve_path(UPLOAD_DIR)) if p and p.exists()]
+    folders = [p for p in (resolve_path(kb.cfg.demo_path), resolve_path(runtime.settings.app.upload_dir))
+               if p and p.exists()]
     report = kb.sync(folders, progress=False)
     errors = "".join(f"\n\n❌ {e.source}: {e.error}" for e in report.errors)
     return f"🔄 {report.summary()}{errors}", _sources_frame(runtime)

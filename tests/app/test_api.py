@@ -133,4 +133,3 @@ def test_admin_api_needs_staff_credentials(live_app):
     assert httpx.get(url, headers=basic("agent", "wrong-password")).status_code == 401
     assert httpx.get(f"{live_app.url}/api/admin/analytics", headers=basic("agent", "demo-agent")).status_code == 403
     assert httpx.get(url, headers=basic("agent", "demo-agent")).status_code in (200, 503)
-

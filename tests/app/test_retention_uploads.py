@@ -85,9 +85,9 @@ def test_retention_settings():
 
 # --- re-uploading a document ------------------------------------------------------------------------------
 @pytest.fixture
-def uploads(tmp_path, monkeypatch):
+def uploads(tmp_path, monkeypatch, fake_runtime):
     folder = tmp_path / "uploads"
-    monkeypatch.setattr(staff, "UPLOAD_DIR", str(folder))
+    monkeypatch.setattr(fake_runtime.settings.app, "upload_dir", str(folder))
     return folder
 
 

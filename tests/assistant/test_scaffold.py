@@ -140,3 +140,31 @@ def test_a_shop_still_on_the_examples_is_warned_about_at_start_but_serves(tmp_pa
             path.unlink()
     (folder / "knowledge" / "faq.csv").write_text("id,question,answer,lang\nd,Delivery?,3 days.,en\n")
     assert "knowledge_base_examples" not in Runtime(settings, backend=FakeBackend()).degraded
+
+
+def test_everything_a_new_shop_writes_stays_in_its_folder(tmp_path, monkeypatch, caplog):
+    """Uploads, published gap answers, translations, analytics outputs and feed runs of an `init` shop live under
+    its folder: in the project's shared data/ folder, Sync pulled one shop's uploads into another's collection.
+    A shop config that still points there is warned about at start."""
+    import logging
+
+    from assistant.config import REPO_ROOT, load_config, resolve_path
+    from assistant.llm import FakeBackend
+    from assistant.runtime import Runtime
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", "Tea House"]) == 0
+    settings = load_config(folder / "config.yaml", env={})
+    written = [settings.app.upload_dir, settings.insights.faq_file, settings.insights.translation_cache,
+               settings.analytics.output_dir, settings.adcopy.feed_dir, settings.knowledge_base.db_path]
+    assert all(resolve_path(p).is_relative_to(folder) for p in written), written
+    with caplog.at_level(logging.WARNING, logger="assistant.runtime"):
+        Runtime(settings, backend=FakeBackend())
+    assert "shared" not in caplog.text
+    old = load_config(folder / "config.yaml", env={}, overrides={"app": {"upload_dir": "data/uploads"},
+                                                                 "insights": {"faq_file": "data/uploads/g.csv"}})
+    with caplog.at_level(logging.WARNING, logger="assistant.runtime"):
+        Runtime(old, backend=FakeBackend())
+    assert "app.upload_dir, insights.faq_file write into the project's shared" in caplog.text
+    assert str(REPO_ROOT / "data") in caplog.text
