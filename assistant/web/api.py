@@ -266,7 +266,8 @@ class ChatCompletions:
             if getattr(reply, "replaced", False):
                 # The output check replaced what streamed: the final text is the one to show.
                 extra.update(replaced=True, text=reply.text)
-            record_answer(self.runtime, "api", reply, "", "api", question=req.messages[-1].content)
+            # the conversation's own id: the gap report ranks by conversations, not by requests
+            record_answer(self.runtime, session.id, reply, "", "api", question=req.messages[-1].content)
             return
         adapter = self.models[req.model]
         loaded = set(self.runtime.adapters)  # configured and registered (python -m finetune) alike

@@ -82,6 +82,12 @@ def test_a_conversation_sent_with_a_user_id_is_one_session_so_its_handoff_keeps_
     same, again, anon1, anon2 = seen
     assert same == again and same.startswith("api-") and "customer-77" not in same  # hashed, never as given
     assert anon1 != anon2 != same
+    # the gap report counts conversations: each turn is stored under its conversation's id, not one "api" for all
+    from assistant.insights.records import turns_frame
+
+    stored = turns_frame(live_app.runtime)
+    stored = set(stored[stored.channel == "api"].session_id)
+    assert {same, anon1, anon2} <= stored and "api" not in stored
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="support", user="x" * 300, messages=messages)
 
