@@ -65,7 +65,8 @@ def _gaps(runtime, args) -> int:
         for e in g.examples[1:4]:
             print(f"      · {e['question'][:100]}")
         if g.human_replies:
-            print(f"      human reply (ticket {g.human_replies[0]['ticket']}): {g.human_replies[0]['text'][:140]}")
+            first = g.human_replies[0]
+            print(f"      ticket {first['ticket']}: {gaps.reply_text(first)[:160]}")
     if args.csv:
         with writing(args.csv, "--csv"):
             gaps.export_csv(groups, args.csv)

@@ -51,8 +51,14 @@ class GapGroup:
                 "score": round(self.score, 2), "last seen (UTC)": self.last_seen.strftime("%Y-%m-%d %H:%M"),
                 "languages": " ".join(f"{k}:{v}" for k, v in sorted(self.languages.items())),
                 "why": ", ".join(f"{k} {v}" for k, v in self.reasons.items()),
-                "human reply": (self.human_replies[0]["text"][:120] if self.human_replies else ""),
+                "human reply": reply_text(self.human_replies[0])[:120] if self.human_replies else "",
                 "key": self.key}
+
+
+def reply_text(reply: dict) -> str:
+    """A ticket's text as the report shows it: the draft is the assistant's own, never shown as a person's reply."""
+    prefix = {"note": "agent's note: ", "draft": "no reply yet; the assistant's draft: "}.get(reply.get("kind", ""), "")
+    return prefix + reply["text"]
 
 
 def candidates(turns, votes, abstain_threshold: float | None, margin: float,
@@ -373,7 +379,7 @@ def export_csv(groups: list[GapGroup], path) -> None:
 
     rows = []
     for i, g in enumerate(groups, 1):
-        reply = g.human_replies[0]["text"] if g.human_replies else ""
+        reply = reply_text(g.human_replies[0]) if g.human_replies else ""
         for e in g.examples:
             rows.append({"rank": i, "group": g.label, "count": g.count, "score": round(g.score, 3),
                          "question": e["question"], "lang": e["lang"], "reason": e["reason"],

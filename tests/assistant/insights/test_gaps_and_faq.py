@@ -269,3 +269,26 @@ def test_the_shops_contact_rows_are_no_duplicates_but_can_contradict(tmp_path, m
     assert len(faq.faq_conflicts(KB(), 0.95)) == 0
     rows[1]["answer"] = "Mon-Fri 10:00-17:00."  # the config says other hours than the FAQ
     assert list(faq.faq_conflicts(KB(), 0.95).kind) == ["contradiction"]
+
+
+
+def test_the_report_never_shows_the_assistants_draft_as_a_persons_reply(tmp_path):
+    """A ticket nobody answered holds only the assistant's draft (for a 👎, the very answer rated bad): the table
+    and the CSV say it is one, and a note is the agent's note."""
+    from datetime import datetime
+
+    from assistant.insights.gaps import GapGroup, export_csv, groups_frame
+
+    now = datetime(2026, 1, 1)
+    group = GapGroup("k", "Do you sell gift cards?", 1, 1, 1.0, now, now, {"en": 1}, {"declined": 1},
+                     [{"time": now, "question": "Do you sell gift cards?", "reason": "declined", "answer": "",
+                       "lang": "en", "session_id": "s"}], [1], ["s"],
+                     human_replies=[{"ticket": 3, "text": "Opened tea cannot be returned.", "kind": "draft"}])
+    shown = groups_frame([group])["human reply"].iloc[0]
+    assert shown == "no reply yet; the assistant's draft: Opened tea cannot be returned."
+    export_csv([group], tmp_path / "gaps.csv")
+    assert "the assistant's draft: Opened tea" in (tmp_path / "gaps.csv").read_text(encoding="utf-8-sig")
+    group.human_replies = [{"ticket": 3, "text": "Checking with the tea master.", "kind": "note"}]
+    assert groups_frame([group])["human reply"].iloc[0] == "agent's note: Checking with the tea master."
+    group.human_replies = [{"ticket": 3, "text": "Yes: e-gift cards of ¥100.", "kind": "reply"}]
+    assert groups_frame([group])["human reply"].iloc[0] == "Yes: e-gift cards of ¥100."
