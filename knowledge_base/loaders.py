@@ -85,18 +85,19 @@ def check_zip(path: Path, data: bytes, max_mb: float) -> None:
 
 
 def decode_text(path: Path, data: bytes) -> str:
-    """UTF-8 first (BOM tolerated), then a detected encoding; binary data is refused, not guessed at."""
+    """UTF-8 first (BOM tolerated), then the encodings of a Chinese or English shop's files (encodings.py); binary
+    data is refused, not guessed at."""
     if b"\x00" in data[:8192]:
         raise IngestError(f"{path}: looks like a binary file, not text (NUL bytes)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
+        from knowledge_base.encodings import decode_non_utf8
 
-        best = from_bytes(data).best()
-        if best is None:
+        found = decode_non_utf8(data)
+        if found is None:
             raise IngestError(f"{path}: cannot decode the text (not UTF-8 and no known encoding fits)") from None
-        text = str(best)
+        text = found[0]
     # Control characters other than whitespace mean it was never text.
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > max(8, len(text[:8192]) // 100):

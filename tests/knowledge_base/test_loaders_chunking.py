@@ -109,6 +109,22 @@ def test_bad_text_files_raise_one_clear_error(tmp_path, content, message):
     assert str(p) in str(info.value)
 
 
+@pytest.mark.parametrize("name, text, encoding", [
+    ("faq.csv", "id,question,answer\nq1,有发票吗？,有，可开电子发票。\n", "gbk"),  # one row, as Excel saves it in China
+    ("faq.csv", "id,question,answer\nq1,請問有發票嗎？,有，可以開電子發票。\n", "big5"),
+    ("menu.md", "# Menu\n\nOur crème brûlée costs £5. Café au lait is free.\n", "latin-1"),
+    ("hours.md", "# Hours\n\nWe’re open “every day” – 9–5. Gift cards from 10€.\n", "cp1252"),
+    ("ru.txt", "Доставка бесплатная при заказе от 3000 рублей.\n", "cp1251"),
+])
+def test_files_in_the_encodings_shops_save_them_in_are_read_as_written(tmp_path, name, text, encoding):
+    # A one-row GBK table came back as Korean (cp949) and a Windows-1252 page's curly quotes as cp852 letters.
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    stored = " ".join(c.text for c in build_chunks(path, CFG, TableOptions()))
+    words = [w for w in text.replace(",", " ").replace("\n", " ").split() if w not in ("#", "id", "question", "answer")]
+    assert all(w.strip("#") in stored for w in words if len(w) > 2), (stored, words)
+
+
 def test_csv_without_the_named_columns_names_them(tmp_path):
     p = write(tmp_path / "faq.csv", "id,ask,reply\n1,x,y\n")
     with pytest.raises(IngestError, match=r"missing column\(s\) question, answer .*has: id, ask, reply"):
