@@ -141,17 +141,18 @@ def build_chunks(path: Path, cfg: KnowledgeBaseConfig, table: TableOptions,
     raise IngestError(f"{path}: unsupported file type {suffix}")
 
 
-def _content_keys(chunks: Iterable[tuple[str, dict]]) -> list[tuple[str, ...]]:
+def _content_keys(chunks: Iterable[tuple[str, dict]], names: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
     """What a document says, its path left out: each chunk's body, heading, title, page and FAQ row id. A heading
-    or title that is only the file's name (what a document without one of its own gets) is blanked, so a headless
-    `returns.txt` and its `returns (copy).txt` still compare equal; a heading of its own always counts ("Product A
-    warranty" and "Product B warranty" over one sentence are two documents)."""
+    or title that is only a file's name (its own, or one of `names`: the stems of the files compared) is blanked, so
+    a headless `returns.txt` and its `returns (copy).txt` compare equal, and so do `配送说明.md` (whose own heading is
+    "配送说明") and its `配送说明-copy.md`; another heading always counts ("Product A warranty" and "Product B
+    warranty" over one sentence are two documents)."""
     keys = []
     for text, meta in chunks:
-        stem = Path(str(meta.get("source", ""))).stem
+        stems = names | {Path(str(meta.get("source", ""))).stem}
         heading, title = str(meta.get("heading") or ""), str(meta.get("title") or "")
         body = text[len(heading) + 1:] if heading and text.startswith(heading + "\n") else text
-        keys.append((body, "" if heading == stem else heading, "" if title == stem else title,
+        keys.append((body, "" if heading in stems else heading, "" if title in stems else title,
                      str(meta.get("page", "")), str(meta.get("row_id", ""))))
     return sorted(keys)
 
@@ -173,8 +174,11 @@ def copy_of(store: ChromaStore, chunks: list[Chunk], ignore: Callable[[str], boo
                      if s != source and not (ignore and ignore(s)) and _on_disk(s))
     if not holders:
         return None
-    mine = _content_keys((c.text, c.metadata) for c in chunks)
-    return next((s for s in holders if _content_keys(store.chunks_of(s)) == mine), None)
+    for holder in holders:
+        names = frozenset({Path(source).stem, Path(holder).stem})
+        if _content_keys(store.chunks_of(holder), names) == _content_keys(((c.text, c.metadata) for c in chunks), names):
+            return holder
+    return None
 
 
 def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table: TableOptions,

@@ -87,6 +87,16 @@ def test_a_renamed_copy_without_headings_is_a_copy_but_other_headings_are_not(ma
     assert {s.rsplit("/", 1)[-1] for s in _sources(kb)} == {"care (copy).txt", "product-a.md", "product-b.md"}
 
 
+def test_a_copy_of_a_file_whose_heading_is_its_name_is_a_copy(make_kb, tmp_path):
+    # "配送说明.md" opens with "# 配送说明": its own name, blanked for it but not for "配送说明-copy.md" (stored twice)
+    text = "# 配送说明\n\n江浙沪 1–2 天送达，其他地区 2–4 天。\n"
+    write(tmp_path / "policies" / "配送说明.md", text)
+    write(tmp_path / "backup" / "配送说明-copy.md", text)
+    kb = make_kb()
+    report = kb.ingest([tmp_path], progress=False)
+    assert [f.status for f in report.files].count("skipped") == 1 and len(_sources(kb)) == 1
+
+
 def test_a_copied_faq_table_is_skipped_but_other_row_ids_are_not_a_copy(make_kb, tmp_path):
     rows = "id,question,answer\nq1,Do you ship abroad?,No.\nq2,Gift wrap?,Yes for 10 yuan.\n"
     write(tmp_path / "a" / "faq.csv", rows)
