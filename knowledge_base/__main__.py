@@ -138,12 +138,19 @@ def _read_csv(path: str, *columns: str) -> list[dict]:
     return read_csv_rows(path, columns)[1]
 
 
+# The metadata every chunk carries (knowledge_base.chunking): a filter on any other key matches nothing.
+FILTER_KEYS = ("source", "title", "heading", "kind", "lang", "page", "row_id", "question", "doc_id", "chunk_index",
+               "hash", "file_hash")
+
+
 def _filters(pairs: list[str]) -> dict | None:
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InputError(f"--filter must be KEY=VALUE, got {pair!r}")
+        if key not in FILTER_KEYS:
+            raise InputError(f"--filter: unknown key {key!r} (one of: {', '.join(FILTER_KEYS)})")
         out[key] = int(value) if value.isdigit() and key in ("page", "chunk_index") else value
     return out or None
 
@@ -256,7 +263,12 @@ def cmd_delete(args) -> int:
             question = f"drop collection {kb.cfg.collection!r} and its {n} chunks? [y/N] "
             if not sys.stdin.isatty():
                 raise InputError(f"--all drops collection {kb.cfg.collection!r} ({n} chunks): add --yes to confirm")
-            if input(question).strip().lower() not in ("y", "yes"):
+            try:
+                answer = input(question)
+            except EOFError:  # Ctrl-D: no answer is no
+                answer = ""
+                print()
+            if answer.strip().lower() not in ("y", "yes"):
                 print("nothing deleted")
                 return 1
         kb.store.drop()
@@ -264,6 +276,7 @@ def cmd_delete(args) -> int:
         return 0
     if not args.source and not args.id:
         raise InputError("say what to delete: --source PATH, --id ID or --all")
+    args.source = _stored_sources(kb, args.source)
     if args.id:
         holders = ids_by_source(kb, args.id)
         if args.source:  # the ids in those sources only
@@ -282,9 +295,21 @@ def cmd_delete(args) -> int:
     else:
         n = kb.delete(sources=args.source)
     if n == 0:
-        raise NotFoundError(f"nothing matched in collection {kb.cfg.collection!r}")
+        hint = " (a source is named as `list` shows it)" if args.source else ""
+        raise NotFoundError(f"nothing matched in collection {kb.cfg.collection!r}{hint}")
     print(f"deleted {n} chunk(s)")
     return 0
+
+
+def _stored_sources(kb, given: list[str]) -> list[str]:
+    """Each --source as stored: as given when the store holds that name, else the path resolved the way `ingest`
+    named it (`mnt/faq.csv` from the folder it was ingested from is stored by its absolute path)."""
+    from knowledge_base.ingest import source_key
+
+    if not given:
+        return given
+    stored = {d["source"] for d in kb.documents()}
+    return [s if s in stored or source_key(Path(s)) not in stored else source_key(Path(s)) for s in given]
 
 
 def cmd_eval(args) -> int:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from assistant.errors import InputError
 from knowledge_base.__main__ import build_parser, main
 from tests.conftest import run_module
 
@@ -50,6 +51,9 @@ def test_ingest_search_batch_eval_list_stats_delete(faq_db, capsys):
     assert main(["search", "delete my account", "--k", "2", *store]) == 0
     table = capsys.readouterr().out
     assert "f1" in table.splitlines()[1]
+    assert main(["search", "account", "--filter", "kind=faq", *store]) == 0 and "f1" in capsys.readouterr().out
+    with pytest.raises(InputError, match=r"--filter: unknown key 'foo' \(one of: source, title, heading, kind, lang"):
+        main(["search", "account", "--filter", "foo=bar", *store])  # it matched nothing, silently
 
     queries = write(tmp_path / "q.csv", "text,gold\nremove my account,f1\n支付宝可以吗 Alipay,f2\n退货多久,f3\n")
     out = tmp_path / "out.jsonl"
@@ -136,6 +140,17 @@ def test_an_id_in_two_tables_is_deleted_only_where_the_source_says(faq_db, capsy
     assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["faq_rows"] == 3  # faq.csv's f1 stays
 
 
+def test_delete_takes_the_path_as_it_was_ingested(faq_db, capsys, monkeypatch):
+    from assistant.errors import NotFoundError
+
+    tmp_path, db = faq_db
+    store = ["--db", db, "--collection", "faqs"]
+    monkeypatch.chdir(tmp_path)  # `ingest faq.csv` from here stored the absolute path
+    with pytest.raises(NotFoundError, match="a source is named as `list` shows it"):
+        main(["delete", "--source", "other.csv", *store])
+    assert main(["delete", "--source", "faq.csv", *store]) == 0 and "deleted 3 chunk" in capsys.readouterr().out
+
+
 def test_dropping_the_collection_needs_a_yes(faq_db, capsys, monkeypatch):
     from assistant.errors import InputError
 
@@ -144,4 +159,8 @@ def test_dropping_the_collection_needs_a_yes(faq_db, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     with pytest.raises(InputError, match=r"--all drops collection 'faqs' \(3 chunks\): add --yes"):
         main(["delete", "--all", *store])
+    # at a terminal: Ctrl-D (end of input) at the question is a no, not a traceback
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt="": (_ for _ in ()).throw(EOFError))
+    assert main(["delete", "--all", *store]) == 1 and "nothing deleted" in capsys.readouterr().out
     assert main(["delete", "--all", "--yes", *store]) == 0 and "dropped collection 'faqs'" in capsys.readouterr().out
