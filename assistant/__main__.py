@@ -14,8 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m assistant",
         description="Shop assistant: customer chat, config and models. Other tools: python -m "
-        "assistant.classifiers | assistant.adcopy | assistant.analytics | assistant.privacy | "
-        "assistant.guardrails, python -m knowledge_base, python -m finetune.",
+        "assistant.insights (knowledge gaps, usage, outcomes) | assistant.orders | assistant.adcopy | "
+        "assistant.analytics | assistant.classifiers | assistant.privacy | assistant.guardrails | assistant.web, "
+        "python -m knowledge_base, python -m finetune.",
     )
     add_common_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -302,7 +302,10 @@ def report(results: list[TurnResult], changes: list[str] | None, seconds: float,
     convs = len({r.case for r in results})
     lines = [f"regression suite: {len(checked) - len(failed)} passed, {len(failed)} failed "
              f"({len(checked)} checked turns in {convs} conversations, {seconds:.1f} s)"]
-    for r in failed:
+    for r in checked:  # every checked turn, in the suite's order
+        if r.passed:
+            lines.append(f"  pass {r.key}")
+            continue
         lines.append(f"  FAIL {r.key}: {'; '.join(r.failures)}")
         lines.append(f"       said {_short(r.say, 60)!r} -> {_short(r.text)!r}")
     if not checked:

@@ -79,6 +79,7 @@ def test_suite_passes_then_shows_what_a_price_change_broke(shop, capsys):
     assert code == 1
     assert "2 passed, 1 failed" in out
     assert "FAIL shipping #1: missing '¥15'; says '¥20'" in out
+    assert out.count("  pass ") == 2  # every checked turn is listed, as passed or failed
     assert "BROKEN  shipping #1" in out and "CHANGED shipping #1: answer" in out and "¥20" in out
 
 
