@@ -56,6 +56,9 @@ class KnowledgeBaseConfig:
         default="", metadata={"help": "the shop's own thresholds, written by `calibrate --write` and read before the "
                                       "shipped knowledge_base/calibration.json; '' = calibration.json in db_path"})
     evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
+    faq_evidence_margin: float = field(
+        default=0.03, metadata={"help": "an FAQ row's answer scoring this close behind a document's best sentence "
+                                        "answers first (the shop's curated answer to the question; 0 = off)"})
     verify_model: str = field(
         default="qwen2.5-1.5b",
         metadata={"help": "model that reads the evidence once more and declines near misses (an embedded profile or "
@@ -146,6 +149,8 @@ class KnowledgeBaseConfig:
             raise ConfigError(f"evidence_sentences must be >= 1, got {self.evidence_sentences}")
         if self.context_chunks < 1:
             raise ConfigError(f"context_chunks must be >= 1, got {self.context_chunks}")
+        if not 0.0 <= self.faq_evidence_margin <= 0.2:
+            raise ConfigError(f"faq_evidence_margin must be between 0 and 0.2, got {self.faq_evidence_margin}")
         if self.answer_max_tokens < 1:
             raise ConfigError(f"answer_max_tokens must be >= 1, got {self.answer_max_tokens}")
 

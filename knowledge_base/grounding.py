@@ -146,19 +146,31 @@ class EvidenceFinder:
 
 def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: float = 0.04,
                   wanted: Callable[[str], bool] | None = None, wanted_margin: float = 0.06,
-                  window: int = 8) -> list[Evidence]:
+                  window: int = 8, faq_margin: float = 0.0) -> list[Evidence]:
     """The best sentence and those close behind it (a second fact, usually from another passage). When the question
     says what kind of fact answers it (`wanted`, from `answer_kind`) and the best sentence is not of that kind, the
     sentences of that kind a little further behind (`wanted_margin`) come first: "古吉种在多高的海拔" is answered by
-    "海拔: 2100–2300 米", not by the bean's description that scores a hair higher."""
+    "海拔: 2100–2300 米", not by the bean's description that scores a hair higher. An FAQ row's answer within
+    `faq_margin` of a document's best sentence comes first too: "How long do I have to return an item?" is the
+    curated return-policy answer's question, while the exchange sentence under the heading "Returns and exchanges"
+    scored a hair higher."""
     if not ranked:
         return []
     best = ranked[0].score
     close = [e for e in ranked[:max_sentences] if e.score >= best - margin]
-    if wanted is None or wanted(close[0].text):
-        return close
-    typed = [e for e in ranked[:window] if e.score >= best - wanted_margin and wanted(e.text)]
-    return (typed + [e for e in close if e not in typed])[:max_sentences]
+    if wanted is not None and not wanted(close[0].text):
+        typed = [e for e in ranked[:window] if e.score >= best - wanted_margin and wanted(e.text)]
+        close = (typed + [e for e in close if e not in typed])[:max_sentences]
+    first = close[0]
+    if faq_margin > 0 and not _from_faq(first):
+        curated = next((e for e in close[1:] if _from_faq(e) and e.score >= first.score - faq_margin), None)
+        if curated is not None and (wanted is None or wanted(curated.text) or not wanted(first.text)):
+            close = [curated] + [e for e in close if e is not curated]
+    return close
+
+
+def _from_faq(e: Evidence) -> bool:
+    return e.hit.metadata.get("kind") == "faq"
 
 
 # --- facts an answer states ------------------------------------------------------------------------------

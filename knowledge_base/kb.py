@@ -257,7 +257,8 @@ class KnowledgeBase:
         hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         ranked = self.evidence_finder.find(asked, hits)
-        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked))
+        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
+                                 faq_margin=self.cfg.faq_evidence_margin)
         top = evidence[0].score if evidence else 0.0
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN

@@ -113,6 +113,22 @@ def test_a_sentence_of_the_kind_the_question_asks_for_is_read_first():
     assert pick_evidence(far, wanted=answer_kind("How high is the Guji grown?"))[0] is far[0]
 
 
+def test_an_faq_answer_a_hair_behind_a_documents_sentence_comes_first():
+    """"How long do I have to return an item?" (the demo shop): the exchange sentence, scored with its heading
+    "Returns, exchanges and refunds", came a hair before the curated return-policy answer and was sent."""
+    from knowledge_base.grounding import pick_evidence
+
+    doc = sentence("Exchanging an item for another size is free within 30 days of delivery.", 1.029)
+    faq_hit = SearchHit("faq-returns", 1.004, "You can return most items within 30 days.", "faq.csv",
+                        "What is your return policy?", chunk_id="faq-returns", vector_score=1.0,
+                        metadata={"kind": "faq", "question": "What is your return policy?"})
+    faq = Evidence("You can return most items within 30 days.", faq_hit, 1.004, "")
+    assert pick_evidence([doc, faq], faq_margin=0.03) == [faq, doc]
+    assert pick_evidence([doc, faq]) == [doc, faq]  # off: score order
+    far = Evidence(faq.text, faq_hit, 0.99, "")
+    assert pick_evidence([doc, far], faq_margin=0.03) == [doc, far]  # further behind: score order
+
+
 def test_a_log_odds_bar_makes_the_reader_stricter():
     # the reader's log odds of YES per sentence: 0.3 (a weak yes), then 2.1 (a sure one)
     strict, plain = lookup(), lookup()
