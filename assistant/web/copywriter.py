@@ -270,10 +270,10 @@ def feed_export(runtime, role, state, table):
     require(role, "agent")
     import pandas as pd
 
-    from assistant.adcopy.export import layout_for, write_import
+    from assistant.adcopy import get_channel
+    from assistant.adcopy.export import failing_fields, layout_for, write_import
     from assistant.adcopy.feed_run import is_approved
     from assistant.adcopy.lint import Linter
-    from assistant.adcopy.text import detect_language
 
     if not state or not state.get("assets"):
         raise InputError("run a feed first")
@@ -281,6 +281,7 @@ def feed_export(runtime, role, state, table):
     channel, by_key = state["channel"], {(a["row_id"], str(a["variant"])): a for a in state["assets"]}
     gen = generator(runtime)
     linter = Linter(gen.brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
+    spec = get_channel(channel, runtime.settings.adcopy.channels_file or None)
     chosen, problems, store = [], [], feedback_store(runtime)
     for _, rec in table.iterrows():
         original = by_key.get((str(rec["row_id"]), str(rec["variant"])))
@@ -289,9 +290,9 @@ def feed_export(runtime, role, state, table):
         fields = {f: ("" if pd.isna(rec[f]) else str(rec[f]).strip()) for f in original if f in rec
                   and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("url", "language", "channel", "approved")}
         edited = {f: t for f, t in fields.items() if t != original.get(f, "")}
-        # An edit is linted in the language it is written in (a zh fix to an en row still meets the ad law).
-        broken = [f"{rec['row_id']} {f}: {v.rule} {v.match!r}" for f, t in edited.items()
-                  for v in linter.check(t, detect_language(t), channel, f)]
+        # The table is edited by hand: every field is checked again as the CLI's export checks the sheet (the
+        # channel's limit, the lint in the language the text is written in), and a failing asset is left out.
+        _, broken = failing_fields([{**original, **fields}], spec, linter)
         if broken:
             problems += broken
             continue
@@ -300,9 +301,10 @@ def feed_export(runtime, role, state, table):
         store.record(brief, {f: original[f] for f in fields}, rating=1, edited=edited or None)
     if not chosen:
         raise InputError("no approved asset to export: tick `approved` (or Approve all) first"
-                         + ("; edited texts that break a rule were left out: " + "; ".join(problems) if problems else ""))
+                         + ("; assets with a field over the limit or breaking a rule were left out: " + "; ".join(problems)
+                              if problems else ""))
     out = Path(state["run_dir"]) / f"import_{layout_for(channel)}.csv"
     path, count, notes = write_import(chosen, channel, out)
     lines = [f"⬇️ {count} rows in the {layout_for(channel)} layout from {len(chosen)} approved assets."]
-    lines += [f"- left out (edit breaks a rule): {p}" for p in problems] + [f"- {n}" for n in notes]
+    lines += [f"- left out: {p}" for p in problems] + [f"- {n}" for n in notes]
     return "\n".join(lines), str(path)

@@ -147,6 +147,19 @@ def test_an_edit_that_breaks_the_lint_is_left_out(fake_runtime, tmp_path):
     assert "最好" not in open(path, encoding="utf-8-sig").read()
 
 
+def test_an_edit_over_the_channels_limit_is_left_out_of_the_import(fake_runtime, tmp_path):
+    # Only the lint was run on edits: a 50-character headline went into the Google Ads Editor file.
+    table, _, state, _ = run_feed(fake_runtime, tmp_path)[-1]
+    table = copywriter.feed_mark_all("agent", table, True)
+    long = "Glass Tea Tumbler With Strainer For Cars And Desks"
+    table.loc[0, "headline"] = long
+    message, path = copywriter.feed_export(fake_runtime, "agent", state, table)
+    assert "left out: row L1 variant 1 headline: too long (50 > 30" in message
+    assert long not in open(path, encoding="utf-8-sig").read()
+    kept = [r for r in copywriter.feedback_store(fake_runtime).rows() if long in (r.edited_json or "")]
+    assert not kept  # nor is it kept as a better answer for the next fine-tune
+
+
 def test_feed_handlers_need_a_staff_login(fake_runtime, tmp_path):
     with pytest.raises(InputError, match="log in"):
         next(copywriter.run_feed(fake_runtime, None, str(tmp_path / "f.csv"), "google_rsa", "en", 1))
