@@ -34,6 +34,9 @@ class Brief:
     banned_words: list[str] = field(default_factory=list)  # must not appear: hard check
     required_terms: list[str] = field(default_factory=list)  # must appear in every variant: hard check
     fields: list[str] = field(default_factory=list)  # channel fields to write; [] = the channel's default
+    # A catalogue row (feed mode): its every claim-bearing word needs support (adcopy.word_check: feed), even when
+    # the row has no description; a hand-written brief of a name and two selling points keeps the exact checks.
+    from_feed: bool = False
 
     def __post_init__(self):
         if not isinstance(self.product, str) or not self.product.strip():

@@ -62,7 +62,8 @@ class Product:
         lang = language or self.language
         product = self.title if not self.brand or self.brand.lower() in self.title.lower() else f"{self.brand} {self.title}"
         brief = Brief(product=product, channel=channel, n=n, language=lang, attributes=self.attributes,
-                      keywords=self.keywords, audience=self.audience, details=self.description)
+                      keywords=self.keywords, audience=self.audience, details=self.description,
+                      from_feed=True)
         brief.offer = self.offer_text(brief.language)
         # The category ("家纺", "home textiles") is no selling point: a small model lists it in the copy.
         labels = column_labels()

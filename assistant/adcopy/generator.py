@@ -119,7 +119,8 @@ class AdCopyGenerator(FieldRounds):
 
     def guard(self, brief: Brief, banned: list[str]) -> Guard:
         """Invented-fact check against the brief (a feed row) and the brand's facts, and the compliance lint."""
-        words = self.cfg.word_check == "always" or (self.cfg.word_check == "feed" and bool(brief.details))
+        words = self.cfg.word_check == "always" or (self.cfg.word_check == "feed" and (brief.from_feed
+                                                                                      or bool(brief.details)))
         if words not in self._checkers:
             # None: the claims file decides (on unless it says word_check: false); False: listed facts only.
             reader = (claim_reader_for(self.cfg.claim_reader, self.backend, self.settings, self.cfg.flag_score)

@@ -134,6 +134,18 @@ def test_a_row_with_fewer_assets_than_asked_says_why_in_the_sheet_and_the_summar
     assert "1 row got fewer than 2 assets (A1: see their notes)" in run.summary()
 
 
+def test_a_row_without_a_description_still_gets_the_word_check(tmp_path, cfg, brand, numbered):
+    # "竹制茶盘" with no description got "送茶上门" and "质地结实": the word check ran only on rows with a description.
+    rows = [["SKU", "Product Name", "Link"], ["Z3", "竹制茶盘", "https://shop.example/z3"]]
+    feed = read_feed(write_feed(tmp_path / "f.csv", rows))
+    assert feed.products[0].brief("wechat_moments").from_feed
+    invented = numbered("极光竹制茶盘，送茶上门")
+    gen = AdCopyGenerator(FakeBackend([], default=invented), cfg, brand)
+    row, _ = next(iter_feed(gen, feed.products, "wechat_moments", n=1))
+    texts = [v["fields"]["text"] for v in row.variants]
+    assert not any("送茶上门" in t for t in texts), texts
+
+
 def test_a_row_the_model_fails_on_is_reported_and_retried_next_time(tmp_path, cfg, brand, numbered):
     from assistant.errors import GenerationError
 
