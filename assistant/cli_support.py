@@ -145,3 +145,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         return 130
     except BrokenPipeError:  # e.g. `... | head`
         return 0
+    except OSError as exc:  # a file that cannot be read or written after all (disk full, a folder in the way)
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{type(exc).__name__}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1

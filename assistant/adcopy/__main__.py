@@ -160,6 +160,10 @@ def _cmd_generate(args) -> int:
     if args.output and not args.output.lower().endswith((".csv", ".json")):
         print(f"InputError: --output must end in .csv or .json, got {args.output!r}", file=sys.stderr)
         return 2
+    if args.output:  # a folder, or a file where a folder should be, is said before the model runs
+        from assistant.outputs import output_file
+
+        output_file(args.output, "--output", "ads.csv")
     url = check_url(args.url) if args.url else ""
     # said once, so nobody looks for the URL in a file that has no place for it
     if url and channel.id != "google_rsa":
@@ -215,6 +219,9 @@ def _cmd_feed(args) -> int:
     refuse_same_file(args.input, args.output, "the review sheet")
     if not str(args.output).lower().endswith(".csv"):  # before a model loads (seconds): see run_feed
         raise InputError(f"--output must be a .csv file, got {args.output!r}")
+    from assistant.outputs import output_file
+
+    output_file(args.output, "--output", "assets.csv")
     from assistant.adcopy.sheet import read_previous
 
     read_previous(args.output)  # a file `feed` did not write stops here, before the model loads

@@ -186,3 +186,24 @@ def test_the_runs_own_note_on_an_asset_is_no_review_to_keep_or_lose():
     reviewed = [{**sheet[0], "notes": note + "; Li: fine"}]
     kept = carry_review([dict(sheet[0])], header, reviewed, {"A1"}, machine)
     assert kept.kept == 1 and kept.rows[0]["notes"] == note + "; Li: fine"
+
+
+@pytest.mark.parametrize("command", ["generate", "feed"])
+def test_an_output_under_a_file_or_that_is_a_folder_is_one_line_before_any_model(fake_env, capsys, command):
+    # `--output products.csv/out.csv` ran the model and then ended in a FileExistsError traceback.
+    source = write_csv(fake_env / "products.csv", [*FEED, LAMP])
+    (fake_env / "adir.csv").mkdir()
+    start = (["generate", "--product", "linen sheets"] if command == "generate"
+             else ["feed", "--channel", "meta_feed", "--no-progress", "--input", str(source)])
+    for output, message in ((source / "out.csv", "is a file, not a folder"), (fake_env / "adir.csv", "is a folder")):
+        assert run_cli(main, [*start, "--output", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2, err
+
+
+def test_a_file_error_the_checks_could_not_foresee_is_one_line(capsys):
+    def failing(argv):
+        raise IsADirectoryError(21, "Is a directory", "out/x.csv")
+
+    assert run_cli(failing, []) == 1
+    assert capsys.readouterr().err.strip() == "IsADirectoryError: Is a directory: out/x.csv"
