@@ -129,7 +129,9 @@ def column_aliases(path: str | None = None) -> tuple[dict[str, list[str]], dict[
 
 
 def _norm(header: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(header).strip().lower().removeprefix("g:"))
+    # "价格(元)", "Price (USD)", "商品名称（必填）": a unit or a note in brackets does not change what the column is
+    bare = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", str(header)).strip() or str(header)
+    return re.sub(r"[\s_\-]+", "", bare.lower().removeprefix("g:"))
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:

@@ -63,6 +63,18 @@ def test_chinese_headers_semicolons_gb18030_and_xlsx(tmp_path):
     assert [x.id for x in read_feed(tmp_path / "f.xlsx").products] == ["A1", "A2", "A3"]
 
 
+@pytest.mark.parametrize("headers, expected", [
+    (["货号", "商品名称（必填）", "价格(元)"], {"id": "货号", "title": "商品名称（必填）", "price": "价格(元)"}),
+    (["SKU", "Name", "Price (USD)", "Sale price (USD)", "Landing Page URL"],
+     {"id": "SKU", "title": "Name", "price": "Price (USD)", "sale_price": "Sale price (USD)", "url": "Landing Page URL"}),
+])
+def test_a_unit_or_note_in_brackets_does_not_hide_a_column(headers, expected):
+    from assistant.adcopy.feed import map_columns
+
+    mapping, _, ignored = map_columns(headers)
+    assert mapping == expected and ignored == []
+
+
 def test_mapping_overrides_and_bad_feeds(tmp_path):
     rows = [["code", "what", "blurb"], ["k1", "Linen apron", "Washed linen"]]
     path = write_feed(tmp_path / "odd.csv", rows)
