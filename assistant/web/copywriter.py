@@ -241,7 +241,9 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
         rows.append(row)
         resumed += was_done
         done = len(rows)
-        if done == total or done % 5 == 0:
+        # each written row shows at once (the model takes a minute a row); rows read back from an earlier run
+        # are shown five at a time
+        if done == total or not was_done or done % 5 == 0:
             assets = asset_rows(rows)
             status = (f"**{done} of {total}** rows ({resumed} resumed from an earlier run), "
                       f"{sum(len(r.variants) for r in rows)} assets.\n\n{head}")

@@ -97,6 +97,8 @@ def test_feed_run_yields_a_table_to_approve_and_resumes(fake_runtime, tmp_path):
     assert list(table.columns[:4]) == ["approved", "row_id", "title", "variant"]
     assert {"headline", "description", "fixes"} <= set(table.columns) and not table["approved"].any()
     assert "2 of 2" in status and sheet and state["channel"] == "google_rsa"
+    # "starting", then each row as it is written: the table fills while the model works
+    assert [s[1].split("**")[1] for s in steps] == ["0 of 2", "1 of 2", "2 of 2"]
     calls = len(fake_runtime.backend.calls)
     again = run_feed(fake_runtime, tmp_path)  # the same feed again: read back, not rewritten
     assert len(fake_runtime.backend.calls) == calls and "2 resumed" in again[-1][1]
