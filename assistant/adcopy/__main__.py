@@ -372,9 +372,14 @@ def _cmd_export_feedback(args) -> int:
     if not store.rows():  # empty files would read as an export that worked
         print("no feedback recorded yet: nothing written", file=sys.stderr)
         return 1
-    counts = store.export(args.output, args.pairs)
+    from assistant.adcopy.brand import brand_for
+
+    counts = store.export(args.output, args.pairs, brand=brand_for(settings))
     print(f"wrote {counts['sft']} SFT rows to {counts['sft_path']} and {counts['pairs']} preference pairs to "
           f"{counts['pairs_path']} (from {counts['feedback']} feedback rows)")
+    if counts["left_out"]:
+        print("left out of the training data (liked or edited texts): "
+              + ", ".join(f"{n} {why}" for why, n in sorted(counts["left_out"].items())), file=sys.stderr)
     return 0
 
 

@@ -97,17 +97,19 @@ class FeedbackStore:
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot read ad-copy feedback: {exc}") from None
 
-    def export(self, sft_path: str | Path, pairs_path: str | Path | None = None) -> dict[str, int]:
-        """Write SFT rows to `sft_path` and preference pairs to `pairs_path` (default `<stem>.pairs.jsonl`)."""
+    def export(self, sft_path: str | Path, pairs_path: str | Path | None = None, brand=None) -> dict:
+        """Write SFT rows to `sft_path` and preference pairs to `pairs_path` (default `<stem>.pairs.jsonl`); texts the
+        TrainingGate refuses (with `brand`'s facts as support) are counted in `left_out`, not written."""
         sft_path, pairs_path = export_paths(sft_path, pairs_path)
         feedback = self.rows()
-        sft, pairs = training_rows(feedback)
+        gate = TrainingGate(brand)
+        sft, pairs = training_rows(feedback, gate)
         for path, option, rows in ((sft_path, "--output", sft), (pairs_path, "--pairs", pairs)):
             output_file(path, option, "feedback.jsonl")
             # Written whole under a temporary name, then renamed: an interrupted export never leaves half a file.
             with writing(path, option):
                 replace_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        return {"sft": len(sft), "pairs": len(pairs), "feedback": len(feedback),
+        return {"sft": len(sft), "pairs": len(pairs), "feedback": len(feedback), "left_out": dict(gate.left_out),
                 "sft_path": str(sft_path), "pairs_path": str(pairs_path)}
 
 
@@ -135,7 +137,48 @@ def instruction_for(brief: Brief, field: str) -> str:
     return msgs[-1].content
 
 
-def training_rows(feedback: list[AdCopyFeedback]) -> tuple[list[dict], list[dict]]:
+# Fields shorter than this are derived from the others (google_rsa's path1/path2): no copy to learn from.
+MIN_TRAINED_LIMIT = 20
+
+
+class TrainingGate:
+    """Whether a liked or edited text may teach the next adapter: a person's edit or a thumbs-up is not checked
+    when it is made, and "全网最低价！…国家级大师出品" or "68元，满99元包邮" for a brief that states no price would teach
+    the model to break the law or state facts it was not given. Over the field's limit, breaking the lint, or
+    stating a number, material, certification or claim the brief does not (the exact checks of facts.py) is out."""
+
+    def __init__(self, brand=None):
+        from assistant.adcopy.facts import FactChecker
+
+        self.facts, self.brand = FactChecker(words=False), brand  # the brand's standing facts back copy too
+        self.left_out: dict[str, int] = {}
+
+    def why_not(self, brief: Brief, field: str, text: str) -> str:
+        from assistant.adcopy.lint import Linter
+        from assistant.adcopy.text import detect_language
+
+        spec = get_channel(brief.channel).fields.get(field)
+        if spec is None or spec.limit < MIN_TRAINED_LIMIT:
+            return "derived field"
+        if not spec.fits(text):
+            return "over the limit"
+        if Linter(brief.banned_words).check(text, detect_language(text), brief.channel, field):
+            return "breaks a lint rule"
+        brand = self.brand.fact_list(brief.language) if self.brand is not None else []
+        if self.facts.unsupported(text, self.facts.sources(*brief.facts(), *brand)):
+            return "states a fact the brief does not"
+        return ""
+
+    def allows(self, brief: Brief, field: str, text: str) -> bool:
+        why = self.why_not(brief, field, text)
+        if why:
+            self.left_out[why] = self.left_out.get(why, 0) + 1
+        return not why
+
+
+def training_rows(feedback: list[AdCopyFeedback], gate: TrainingGate | None = None) -> tuple[list[dict], list[dict]]:
+    """SFT rows and preference pairs; a text `gate` refuses is no SFT output and no chosen side of a pair."""
+    gate = gate or TrainingGate()
     sft: list[dict] = []
     pairs: list[dict] = []
     liked: dict[tuple, list[str]] = {}
@@ -154,10 +197,11 @@ def training_rows(feedback: list[AdCopyFeedback]) -> tuple[list[dict], list[dict
                     continue
             better = edited.get(field)
             if better and better != text:
-                sft.append({"instruction": prompts[key], "input": "", "output": f"1. {better}"})
-                pairs.append(_pair(prompts[key], better, text))
-                liked.setdefault(key, []).append(better)
-            elif row.rating > 0:
+                if gate.allows(brief, field, better):
+                    sft.append({"instruction": prompts[key], "input": "", "output": f"1. {better}"})
+                    pairs.append(_pair(prompts[key], better, text))
+                    liked.setdefault(key, []).append(better)
+            elif row.rating > 0 and gate.allows(brief, field, text):
                 sft.append({"instruction": prompts[key], "input": "", "output": f"1. {text}"})
                 liked.setdefault(key, []).append(text)
             if row.rating < 0:

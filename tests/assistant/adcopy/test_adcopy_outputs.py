@@ -68,6 +68,30 @@ def test_feedback_becomes_sft_rows_and_preference_pairs(tmp_path):
     assert all(p["prompt"] == p["instruction"] for p in pairs)
 
 
+def test_feedback_that_breaks_a_rule_or_states_new_facts_trains_nothing(tmp_path):
+    """A person's edit or 👍 is not checked when it is made: an ad-law word, an over-long text, a price the brief
+    never stated or a derived path field must not become an example the next adapter learns from."""
+    from assistant.adcopy.brand import parse_brand
+
+    store = FeedbackStore(get_engine(url=f"sqlite:///{tmp_path / 'fb.db'}"))
+    brief = Brief(product="白瓷盖碗", channel="weibo", n=1, language="zh")
+    store.record(brief, {"text": "白瓷盖碗，釉面温润"}, edited="全网最低价！最好的白瓷盖碗", generation_id="g1")
+    store.record(brief, {"text": "白瓷盖碗，68元，满99元包邮"}, rating="up", generation_id="g1")
+    store.record(brief, {"text": "白瓷盖碗，30天无理由退换"}, rating="up", generation_id="g1")  # the brand's fact
+    store.record(brief, {"text": "白瓷盖碗，釉面温润，适合泡绿茶"}, rating="up", generation_id="g1")
+    rsa = Brief(product="linen sheets", channel="google_rsa", n=1, language="en")
+    store.record(rsa, {"path1": "Linen", "headline": "Aurora Linen Sheets For Every Bedroom In Your Home"},
+                 rating="up", generation_id="g2")
+    brand = parse_brand({"name": "Aurora", "facts": {"zh": ["30天无理由退换"]}})
+    counts = store.export(tmp_path / "sft.jsonl", brand=brand)
+    outputs = [json.loads(line)["output"] for line in (tmp_path / "sft.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert outputs == ["1. 白瓷盖碗，30天无理由退换", "1. 白瓷盖碗，釉面温润，适合泡绿茶"]
+    assert counts["left_out"] == {"breaks a lint rule": 1, "states a fact the brief does not": 1,
+                                  "derived field": 1, "over the limit": 1}
+    pairs = (tmp_path / "sft.pairs.jsonl").read_text(encoding="utf-8")
+    assert "全网最低价" not in pairs  # not the chosen side of a pair either
+
+
 def test_generate_email_for_a_segment(make_gen, numbered):
     gen, backend = make_gen(
         numbered("Your linen, softer", "Linen for cooler nights"),
