@@ -261,8 +261,8 @@ def drop_clauses(text: str, doomed) -> str:
         return text
     out, gap = "", False
     for clause, sep in pairs:
-        if not clause.strip():  # between two marks ("!!"): the mark stays with the text before it
-            out += sep if out else ""
+        if not clause.strip():  # between two marks ("!!"): the mark stays with the text before it, or goes with it
+            out += sep if out and not gap else ""
         elif doomed(clause):
             gap = True
         else:

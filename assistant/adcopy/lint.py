@@ -195,6 +195,8 @@ def _tidy(text: str) -> str:
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"\s+([,.;:!?，。；：！？])", r"\1", text)
     text = re.sub(r"([，、；])\s*[，、；]+", r"\1", text)
+    # "Buy now... limited stock" -> "Buy now. Limited stock": a sentence the fix ended has the next one start it
+    text = re.sub(r"(?<=[A-Za-z0-9][.!?] )([a-z])", lambda m: m.group(1).upper(), text)
     return text.strip().strip("，、；,;:：").strip()  # "理想床品，" once 国家级 went: no dangling comma either
 
 

@@ -57,10 +57,14 @@ def _simplified(text: str) -> str:
     return to_simplified(text).translate(_T2S)
 
 
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[\s\u3000]+(?=[\u4e00-\u9fff])")
+
+
 def script_variants(text: str) -> list[str]:
-    """`text`, and its simplified-Chinese, half-width reading (NFKC, traditional characters made simplified) when
-    that differs: what word rules must read besides the text as written."""
-    plain = _simplified(unicodedata.normalize("NFKC", text))
+    """`text`, and its simplified-Chinese, half-width reading (NFKC, traditional characters made simplified, and
+    spaces between Chinese characters taken out) when that differs: what word rules must read besides the text as
+    written. "最 好喝" and "顶 级 茶 叶" break the same rules as 最好喝 and 顶级茶叶."""
+    plain = _CJK_GAP.sub("", _simplified(unicodedata.normalize("NFKC", text)))
     return [text] if plain == text else [text, plain]
 
 

@@ -16,6 +16,7 @@ from assistant.errors import ConfigError
 EXAMPLES = {
     "zh.adlaw.lowest-price": ("极光四件套，全网最低价", "zh", "weibo", "text"),
     "zh.adlaw.best": ("最佳的睡眠伙伴，亚麻四件套", "zh", "weibo", "text"),
+    "zh.adlaw.history": ("亚麻四件套，史上最软，透气柔软", "zh", "weibo", "text"),
     "zh.adlaw.superlative": ("亚麻四件套，最舒适的一套", "zh", "weibo", "text"),
     "zh.adlaw.rank": ("销量第一的亚麻四件套，透气柔软", "zh", "weibo", "text"),
     "zh.adlaw.grade": ("国家级工艺，亚麻四件套", "zh", "weibo", "text"),
@@ -56,6 +57,9 @@ def test_each_rule_hits_and_its_rewrite_passes(rule_id):
     ("LED Lamp with USB-C, 2700 K", "en", "google_rsa", "headline"),  # acronyms are not shouting
     ("Soft linen sheets. Free returns within 30 days.", "en", "google_rsa", "description"),
     ("FREE RETURNS ON LINEN!!", "en", "meta_feed", "headline"),       # Google's editorial rules are Google's
+    ("折叠茶桌，最高承重50公斤", "zh", "weibo", "text"),               # a specification, not a boast
+    ("保温杯，耐受最低温度零下20度", "zh", "weibo", "text"),
+    ("Our best sellers, back in linen", "en", "meta_feed", "primary_text"),
 ])
 def test_ordinary_copy_passes(text, language, channel, field_name):
     assert Linter().check(text, language, channel, field_name) == []
@@ -67,6 +71,24 @@ def test_brand_banned_words_in_either_script_and_no_rewrite_when_nothing_is_left
     assert BRAND_RULE in {v.rule for v in hit.violations} and hit.rewrite == "限时特惠"
     only = linter.rewrite("The cheapest sheets", "en", "meta_feed", "headline")
     assert only.violations and only.rewrite is None  # the whole text was the violation: rewrite by hand
+
+
+@pytest.mark.parametrize("text, channel", [
+    ("最 好喝的茶", "weibo"), ("顶 级 茶 叶", "weibo"),                # a space does not get past the law
+    ("百分百手工制作", "weibo"), ("100%纯天然的茶叶", "weibo"), ("无任何副作用", "weibo"), ("每天喝可以降三高", "weibo"),
+    ("Lowest price online", "meta_feed"), ("The best teapot you will ever buy", "meta_feed"),
+    ("Guaranteed to be the finest tea", "meta_feed"),
+])
+def test_ways_round_the_rules_are_caught(text, channel):
+    assert Linter().check(text, "", channel, "text" if channel == "weibo" else "primary_text")
+
+
+@pytest.mark.parametrize("text, channel, field_name, rewrite", [
+    ("最好喝的乌龙茶，全网最低价！！", "meta_feed", "primary_text", "很好喝的乌龙茶！"),  # was "很好喝的乌龙茶，！"
+    ("Buy now... limited stock", "google_rsa", "description", "Buy now. Limited stock"),
+])
+def test_rewrites_leave_no_stray_marks_and_start_sentences_with_a_capital(text, channel, field_name, rewrite):
+    assert Linter().rewrite(text, "", channel, field_name).rewrite == rewrite
 
 
 def test_a_fix_keeps_the_sentence_whole():
