@@ -25,7 +25,9 @@ DANGLING = "ends mid-phrase"
 _DANGLING_END = re.compile(
     r"(?:\b(?:a|an|the|and|or|but|with|of|our|your|its|their|than|plus|offers|features|provides|includes|ensures)"
     # Chinese has no word ends: 和 ends 温和 and 柔和, 及 ends 触手可及, so only words that never end one are listed
-    r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地))[\s,，、:：;；-]*$",
+    r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地))[\s,，、:：;；-]*$"
+    # a clause separator or an ellipsis last: the model stopped mid-list ("品质优良，价格实惠；", "节日： 送礼盒…")
+    r"|[，、；：;:…]\s*$",
     re.IGNORECASE)
 # A headline-sized field names the brand once: "极光套，极光极光好" and "细细的极光，极光很细腻" (the 0.5B model with the
 # adcopy adapter) spend the few characters there are on the name. Longer texts may name it again.
@@ -39,7 +41,9 @@ ECHO = "repeats the instructions"
 # copy. An item that says them is refused and another is asked for.
 _PROMPT_WORDS = re.compile(r"原样引用|编造|朋友圈广告|小红书笔记|广告标题|广告描述|广告正文|搜索广告|文案|卖点|角度|简报|"
                            r"quote as given|invent nothing|selling points?|google ads|wechat moments|responsive search|"
-                           r"\bad (?:text|copy|headline)s?\b|\bthe brief\b", re.IGNORECASE)
+                           r"\bad (?:text|copy|headline)s?\b|\bthe brief\b"
+                           # the brief's own labels ("Product: Teapot Lane Gift Box" given back as a description)
+                           r"|(?:^|[|｜]\s*)(?:product|details|产品|商品|详情)\s*[:：]", re.IGNORECASE)
 REPAIRABLE = (TOO_LONG, BANNED, MISSING)
 
 # Places where an ad line can be cut and still read as a whole: clause ends and separators.
@@ -49,13 +53,13 @@ _TRAILING = " ,，、;；:：-–—|｜"
 # article or possessive one word before the comma and a lower-case word after it.
 _DETERMINER = r"\b(?:a|an|the|our|your|its|their|this|these|every)\s+[a-z][\w'-]*"
 _OPEN_PHRASE = re.compile(_DETERMINER + "$", re.IGNORECASE)
-_OPEN_LIST = re.compile(_DETERMINER + r"(?:,\s*[a-z][\w'-]*)+$", re.IGNORECASE)  # "a cozy, warm" (no noun yet)
+_OPEN_LIST = re.compile(_DETERMINER + r"(?:,\s*[a-z0-9][\w'-]*)+$", re.IGNORECASE)  # "a cozy, warm" (no noun yet)
 
 
 def _mid_phrase(text: str, m: re.Match) -> bool:
     """The boundary `m` of `text` is a comma inside an English noun phrase (see _OPEN_PHRASE)."""
     return (m.group(0).strip() == "," and bool(_OPEN_PHRASE.search(text[: m.start()]))
-            and bool(re.match(r"[a-z]", text[m.end():])))
+            and bool(re.match(r"[a-z0-9]", text[m.end():])))
 
 
 def problems(text: str, spec: FieldSpec, language: str, banned: list[str], required: list[str]) -> list[str]:
@@ -162,7 +166,7 @@ def _word_cuts(text: str) -> list[str]:
     out = []
     for i in range(len(words) - 1, 0, -1):
         cand = " ".join(words[:i]).rstrip(_TRAILING + ".")
-        split_list = words[i - 1].endswith(",") and words[i][:1].islower() and _OPEN_PHRASE.search(cand)
+        split_list = words[i - 1].endswith(",") and not words[i][:1].isupper() and _OPEN_PHRASE.search(cand)
         if cand and cand.split()[-1].lower().strip("'\"") not in _DANGLING and not split_list \
                 and not _OPEN_LIST.search(cand):
             out.append(cand)
@@ -173,7 +177,9 @@ def _word_cuts(text: str) -> list[str]:
 # living room"): a fragment, not copy. Measured 2026-11-29 on qwen2.5-0.5b's zh headlines.
 _CONNECTOR_START = re.compile(
     r"^(?:而且|并且|以及|例如|比如|如|确保|从而|因此|所以|但是|但|并|且|和|与|或|还|也|等|即|就|让|使|"
-    r"(?:and|or|but|which|that|so|such as|with|for|to|as|like|including|e\.g\.)\b)",
+    r"(?:and|or|but|which|that|so|such as|with|for|to|as|like|including|e\.g\.|"
+    # a run that opens on a verb has lost its subject ("is on sale at the Teapot Lane")
+    r"is|are|was|were|has|have|had|can|will|does|do)\b)",
     re.IGNORECASE,
 )
 _ENUMERATION = "、"  # a cut at an enumeration comma splits a list ("客厅、厨房、浴室等")

@@ -234,6 +234,17 @@ def test_the_prompt_said_back_is_no_copy():
     assert ECHO in problems("Soft linen, invent nothing, quote as given", get_channel("meta_feed").field("primary_text"),
                             "en", [], [])
     assert ECHO not in problems("防螨床垫保护罩，全包设计，静音好睡", wechat, "zh", [], [])
+    # the brief's own label given back as copy
+    assert ECHO in problems("Product: Teapot Lane Handmade Gift Box", get_channel("google_rsa").field("description"),
+                            "en", [], [])
+
+
+def test_no_run_of_clauses_starts_on_a_verb_or_cuts_a_phrase_before_a_figure():
+    head = get_channel("google_rsa").field("headline")
+    cuts = shortenings("Organic Dragon Well green tea, is on sale at the Teapot Lane shop today", head, "en", [])
+    assert cuts and not any(c.startswith("is ") for c in cuts), cuts
+    cuts = shortenings("Offer a handcrafted, 200ml teapot for tea lovers everywhere", head, "en", [])
+    assert "Offer a handcrafted" not in cuts, cuts
 
 
 @pytest.mark.parametrize("text, field, language, dangling", [
@@ -244,6 +255,8 @@ def test_the_prompt_said_back_is_no_copy():
     ("极光｜59元的竹纤维浴巾，70x140厘米，吸水，速干，材质", "text", "zh", True),  # a label with its value cut off
     ("极光｜竹纤维浴巾，吸水速干，送给你的", "text", "zh", False),
     ("软木微弹，极光很温和", "text", "zh", False),  # 和 ends 温和: no Chinese conjunction is listed
+    ("茶壶巷｜宜兴紫砂壶，原矿紫泥手工拉坯，泡茶聚香，品质优良，价格实惠；", "text", "zh", True),  # stopped at a separator
+    ("茶壶巷｜宜兴紫砂壶，原矿紫泥手工拉坯，泡茶聚香，节日送礼盒…", "text", "zh", True),
 ])
 def test_copy_that_ends_mid_phrase_is_refused_and_cut_back_to_whole_clauses(text, field, language, dangling):
     from assistant.adcopy.checks import DANGLING
