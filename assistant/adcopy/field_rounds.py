@@ -153,8 +153,11 @@ class FieldRounds:
             elif self.cfg.paragraph_per_call and job.brief.attributes and is_long_field(spec, lang):
                 k = need  # one paragraph per call: a dropped one is asked for again next round
                 msgs = paragraph_messages(job.brief, job.channel, name, self.brand, required)
-                items = [paragraph_text(self._ask(msgs, 0, spec, lang, seed=self._seed(rnd) + i), lang)
-                         for i in range(k)]
+                items = []
+                for i in range(k):  # one call a paragraph: the budget is looked at before each
+                    if (i or rnd) and self._over_budget(job):
+                        break
+                    items.append(paragraph_text(self._ask(msgs, 0, spec, lang, seed=self._seed(rnd) + i), lang))
             else:
                 # Each round starts at new angles: the same prompt with a new seed mostly repeats itself.
                 msgs = generation_messages(job.brief, job.channel, name, k, self.brand, required,
@@ -213,7 +216,7 @@ class FieldRounds:
         return pool[0]
 
     def _over_budget(self, job: Job) -> bool:
-        """adcopy.time_budget_s: after it, no new call starts (the one under way finishes)."""
+        """adcopy.time_budget_s: after it, no new call starts (the one under way finishes) but a field's first."""
         over = bool(self.cfg.time_budget_s) and time.perf_counter() - job.start > self.cfg.time_budget_s
         if over and not job.out_of_time:
             job.out_of_time = True

@@ -348,6 +348,16 @@ def test_paragraph_per_call_asks_for_one_paragraph_per_variant(make_gen, cfg):
     assert texts == sorted(["极光｜" + first, "极光｜这件条纹卫衣是灰色的，宽松版型很显瘦，走在街头也有自己的态度。"])
 
 
+def test_paragraphs_asked_one_per_call_stop_at_the_time_budget(make_gen, cfg):
+    # A row of a feed took 314 s under a 120 s budget: the n paragraphs of one round were asked for without a look.
+    para = "灰色条纹卫衣，宽松显瘦，街头感十足，周末逛街穿上它，轻松又有型。"
+    gen, backend = make_gen(default=para, cfg=replace(cfg, paragraph_per_call=True, cover_selling_points=False,
+                                                       time_budget_s=1e-6))
+    result = gen.generate(Brief(product="卫衣", channel="weibo", n=4, language="zh",
+                                attributes=["宽松", "显瘦", "灰色", "街头", "条纹"]))
+    assert len(backend.calls) == 1 and result.produced == 1  # the field's first call, then no other
+
+
 def test_paragraph_per_call_leaves_short_fields_and_briefs_without_points_to_the_list(make_gen, numbered, cfg):
     gen, backend = make_gen(numbered("Aurora soft linen", "Aurora cool linen"),
                             cfg=replace(cfg, paragraph_per_call=True))
