@@ -83,8 +83,9 @@ class FieldRounds:
         spec, required = job.rules(name)
         lang = job.brief.language
         brief = job.brief
+        # the row's description and the brand term count as its words too: "茶壶巷｜紫砂壶，西施壶，200毫升，原矿紫泥"
         if is_long_field(spec, lang) and lists_terms(
-                text, [brief.product, *brief.attributes, *brief.keywords]):
+                text, [brief.product, *brief.attributes, *brief.keywords, brief.details, brief.offer, *required]):
             job.rejected[f"{name}: lists the selling points, not copy"] += 1
             return True  # a rewrite of a list is a shorter list: the next round asks afresh
         fixes = [t for t in shortenings(text, spec, lang, required) if not problems(t, spec, lang, job.banned, required)]

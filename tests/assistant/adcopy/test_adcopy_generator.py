@@ -316,6 +316,16 @@ def test_a_list_of_the_selling_points_is_not_copy(make_gen, numbered, cfg):
     assert result.rejected == {"text: lists the selling points, not copy": 1}
 
 
+def test_a_list_of_the_rows_description_and_the_brand_is_not_copy_either(make_gen, numbered, cfg):
+    listed = "极光｜紫砂壶，西施壶，200毫升，原矿紫泥，手工拉坯。"
+    prose = "这把西施壶用原矿紫泥手工拉坯，200毫升刚好一人一壶。"
+    gen, _ = make_gen(numbered(listed), numbered(prose), default="", cfg=replace(cfg, cover_selling_points=False))
+    result = gen.generate(Brief(product="西施壶", channel="weibo", n=1, language="zh",
+                                details="紫砂壶，西施壶，200毫升，原矿紫泥，手工拉坯"))
+    assert [v.fields["text"] for v in result.variants] == ["极光｜" + prose]
+    assert result.rejected == {"text: lists the selling points, not copy": 1}
+
+
 @pytest.mark.parametrize("rewrite,kept", [
     ("灰色条纹卫衣，宽松显瘦，街头感十足，周末逛街穿上它，轻松又有型。", True),   # names 街头 too: kept
     ("灰色、条纹、街头、宽松、显瘦、卫衣", False),                              # a list: refused
