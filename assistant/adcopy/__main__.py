@@ -197,6 +197,11 @@ def _cmd_generate(args) -> int:
             for name, text in v.fields.items():
                 spec = channel.field(name)
                 print(f"    {name} ({spec.measure(text)}/{spec.limit} {spec.unit}): {text}")
+            # what the checks changed, and the words nothing in the brief states: for the person who approves it
+            for fix in v.fixes:
+                print(f"    fixed: {fix}")
+            if v.review:
+                print(f"    check before use (not in the brief): {', '.join(v.review)}")
         print(f"{result.produced} of {result.requested} variants in {result.seconds:.1f} s", file=sys.stderr)
     if not result.variants:
         return 1

@@ -64,7 +64,8 @@ def feedback_store(runtime):
 
 
 def variant_table(result, channel_id: str):
-    """Rows: rank, each field, its length/limit counter, then the scores (total first)."""
+    """Rows: rank, each field, its length/limit counter, what the checks fixed, the words to check (in no source),
+    then the scores (total first)."""
     import pandas as pd
 
     from assistant.adcopy import get_channel
@@ -80,6 +81,9 @@ def variant_table(result, channel_id: str):
             spec = channel.field(f)
             row[f] = text
             row[f"{f} length"] = f"{spec.measure(text)}/{spec.limit}"
+        # what the checks changed, and words the brief does not state: the copywriter checks them before use
+        row["fixes"] = "; ".join(v.fixes)
+        row["check before use"] = ", ".join(v.review)
         row.update({f"score {s}": round(float(v.scores[s]), 3) for s in scores if s in v.scores})
         rows.append(row)
     return pd.DataFrame(rows)

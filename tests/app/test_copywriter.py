@@ -33,6 +33,7 @@ def test_generate_shows_ranked_variants_with_counters_scores_and_csv(fake_runtim
     table, status, state, csv = make_variants(fake_runtime)
     assert len(table) == 3 and list(table["rank"]) == [1, 2, 3]
     assert {"headline", "headline length", "description", "score total"} <= set(table.columns)
+    assert {"fixes", "check before use"} <= set(table.columns)  # what the checks did, words to check by hand
     used, limit = table["headline length"].iloc[0].split("/")
     assert int(used) == len(table["headline"].iloc[0]) and int(limit) == 30
     assert "3 of 3" in status and len(state["variants"]) == 3

@@ -58,6 +58,17 @@ def test_generate_csv_and_console_output(fake_env, capsys):
     assert "headline (" in cap.out and "2 of 2 variants" in cap.err
 
 
+def test_generate_shows_what_the_checks_fixed_and_the_words_to_check(monkeypatch, tmp_path, capsys):
+    from tests.assistant.adcopy.conftest import _numbered, set_fake_cli_env
+
+    # "moonlit" is in no source and in no ordinary ad vocabulary: the copywriter should see it before using the ad
+    set_fake_cli_env(monkeypatch, tmp_path, [_numbered("Aurora moonlit linen sheets"), _numbered("Soft linen sheets")])
+    code = run_cli(main, ["generate", "--product", "linen sheets", "--n", "1", "--language", "en",
+                          "--channel", "weibo"])
+    out = capsys.readouterr().out
+    assert code == 0 and "check before use (not in the brief): moonlit" in out, out
+
+
 @pytest.mark.parametrize("args, message", [
     (["--product", ""], "product"),
     (["--product", "x", "--channel", "tiktok"], "unknown channel"),
