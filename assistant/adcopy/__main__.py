@@ -268,6 +268,8 @@ def _cmd_export(args) -> int:
 
     refuse_same_file(args.input, args.output, "the import file")
     output = output_file(args.output, "--output", "import.csv")
+    if output.suffix.lower() != ".csv":  # the import layouts are CSV: "y.xlsx" would hold CSV text
+        raise InputError(f"--output must be a .csv file (the import layouts are CSV), got {args.output!r}")
     rows = read_assets(args.input)
     chosen = rows if args.all else [r for r in rows if is_approved(r.get("approved"))]
     channels = list(dict.fromkeys(r["channel"] for r in chosen))
@@ -296,9 +298,10 @@ def _cmd_export(args) -> int:
         path, count, notes = write_import(passing, channel.id, output, args.campaign)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    assets = [a for a in passing if str(a.get("variant", "0")) != "0"]  # a row without an asset is no asset
     print(f"wrote {count} row{'' if count == 1 else 's'} to {path} ({layout_for(channel.id)} layout, from "
-          f"{len(passing)} of {len(rows)} assets; {left_out} left out for a field over the limit or breaking a lint "
-          "rule)", file=sys.stderr)
+          f"{len(assets)} of {sum(str(r.get('variant', '0')) != '0' for r in rows)} assets; {left_out} left out for "
+          "a field over the limit or breaking a lint rule)", file=sys.stderr)
     return 0
 
 
@@ -314,7 +317,10 @@ def _cmd_lint(args) -> int:
     brand = load_brand(args.brand) if args.brand else brand_for(settings)
     linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
     results = []
-    for where, field_name, text in read_texts(args.input, args.channel):
+    texts = read_texts(args.input, args.channel)
+    if not texts:  # "0 of 0 texts break a rule" read as a pass
+        raise InputError(f"no text to lint in {args.input}")
+    for where, field_name, text in texts:
         language = args.language or detect_language(text)
         results.append((where, field_name, linter.rewrite(text, language, args.channel, field_name)))
     bad = [(w, f, r) for w, f, r in results if not r.ok]

@@ -222,3 +222,12 @@ def test_every_option_of_every_subcommand_has_help():
     assert not missing
     n_help = next(a.help for a in sub.choices["generate"]._actions if "--n" in a.option_strings)
     assert "at least 1" in n_help and "adcopy.max_variants (50 by default)" in n_help
+
+
+def test_export_writes_csv_only_and_lint_of_nothing_is_no_pass(fake_env, capsys):
+    # "y.xlsx" got CSV text; "0 of 0 texts break a rule" with exit 0 read as a pass
+    assert export("--input", sheet(fake_env / "a.csv", "google_rsa", GOOD_RSA), "--output", fake_env / "y.xlsx") == 2
+    assert ".csv file" in capsys.readouterr().err and not (fake_env / "y.xlsx").exists()
+    (fake_env / "empty.txt").write_text("\n\n", encoding="utf-8")
+    assert run_cli(main, ["lint", "--input", str(fake_env / "empty.txt")]) == 2
+    assert "no text to lint" in capsys.readouterr().err
