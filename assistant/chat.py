@@ -185,9 +185,10 @@ class ChatService(ChatAnswersMixin):
         if user:
             session.id = "api-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:24]
         else:
-            asked = [self._redact(m.content, "tickets") for m in history if m.role == "user"]
-            continued = self.handoff.continued_session(asked, ANONYMOUS) \
-                if state.handed_off and asked and self.handoff is not None else None
+            continued = None
+            if state.handed_off and self.handoff is not None:  # redacting costs ~1 ms a text: only when needed
+                asked = [self._redact(m.content, "tickets") for m in history if m.role == "user"]
+                continued = self.handoff.continued_session(asked, ANONYMOUS) if asked else None
             session.id = continued or ANONYMOUS + session.id
         return session
 

@@ -59,6 +59,10 @@ def decode_non_utf8(data: bytes) -> tuple[str, str] | None:
         western = data.decode("cp1252")
     except UnicodeDecodeError:
         western = None
+    letters = [ch for ch in western or "" if ch.isalpha()]
+    # A Western European page is mostly ASCII letters; Cyrillic or Greek read as Windows-1252 is mostly accented ones
+    if western is not None and sum(not ch.isascii() for ch in letters) > 0.3 * len(letters):
+        western = None
     if western is not None and any(ch in _CP1252_TYPOGRAPHY for ch in western):
         return western, "cp1252"
     from charset_normalizer import from_bytes
