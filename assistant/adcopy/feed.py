@@ -80,7 +80,7 @@ class Feed:
     mapping: dict[str, str]  # what -> the header it was read from
     attribute_columns: dict[str, str]  # header -> attribute name
     ignored: list[str] = field(default_factory=list)  # headers not used
-    skipped: list[str] = field(default_factory=list)  # "row 7: no title"
+    skipped: list[str] = field(default_factory=list)  # notes on rows: "row 7: no title", a repeated id, a language
 
     def describe(self) -> str:
         used = ", ".join(f"{k} ← {v!r}" for k, v in self.mapping.items())
@@ -209,6 +209,13 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
             pid = f"{pid}#{i}"
         seen[pid] = i
         language = get("language").lower()[:2]
+        if language in LANGUAGE_NAMES and any(c.isalpha() for c in title):
+            from assistant.adcopy.text import detect_language
+
+            written = detect_language(f"{title}\n{get('description')}")
+            if written != language:  # the copy follows the column; a wrong value would cost the row its copy
+                skipped.append(f"row {i} ({pid}): its language column says {language}, but its title is in "
+                               f"{LANGUAGE_NAMES[written]}; the copy is written in {LANGUAGE_NAMES[language]}")
         products.append(Product(
             row=i, id=pid, title=title, description=get("description"), attributes=attributes, specs=specs,
             price=get("price"), sale_price=get("sale_price"), offer=get("offer"), url=get("url"), brand=get("brand"),

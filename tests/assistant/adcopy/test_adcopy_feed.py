@@ -75,6 +75,15 @@ def test_a_unit_or_note_in_brackets_does_not_hide_a_column(headers, expected):
     assert mapping == expected and ignored == []
 
 
+def test_a_row_whose_language_column_contradicts_its_title_is_noted(tmp_path):
+    rows = [["SKU", "Product Name", "Description", "lang"], ["TL-5", "Bamboo tea tray", "Solid bamboo", "zh"],
+            ["TL-6", "竹制茶盘", "整块竹板", "zh"]]
+    feed = read_feed(write_feed(tmp_path / "f.csv", rows))
+    assert feed.skipped == ["row 1 (TL-5): its language column says zh, but its title is in English; the copy is "
+                            "written in Chinese"]
+    assert len(feed.products) == 2
+
+
 def test_mapping_overrides_and_bad_feeds(tmp_path):
     rows = [["code", "what", "blurb"], ["k1", "Linen apron", "Washed linen"]]
     path = write_feed(tmp_path / "odd.csv", rows)
