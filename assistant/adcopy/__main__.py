@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--limit", type=int, default=None, help="only the first N rows (0: every row, the default)")
     f.add_argument("--brand", metavar="FILE.yaml", default=None, help="brand profile; default: adcopy.brand_file")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
+    f.add_argument("--retry-empty", action="store_true",
+                   help="write again the rows an earlier run got no usable asset for (after you changed the row, "
+                        "the brand file or the settings); other finished rows are still resumed")
     f.add_argument("--long-text-model", metavar="MODEL", default=None,
                    help="who writes the long fields (weibo, xiaohongshu body, Meta primary text): an embedded profile "
                         "such as qwen2.5-1.5b (more fluent, about 1.5x slower) or a .gguf file; '' = the chat model; "
@@ -247,7 +250,7 @@ def _cmd_feed(args) -> int:
     writer = LazyGenerator(lambda: _generator(args, settings, brand), brand)
     long_model = settings.adcopy.long_text_model
     run = run_feed(writer, feed, args.channel, args.output, n=n, language=args.language or "",
-                   progress=not args.no_progress, limit=args.limit,
+                   progress=not args.no_progress, limit=args.limit, retry_empty=args.retry_empty,
                    long_model=Path(long_model).name.removesuffix(".gguf"))  # a profile or a GGUF file's name
     if run.rows and run.resumed == len(run.rows):
         print(f"every row ({len(run.rows)}) was already done: read back from {run.state_path}, no model loaded",

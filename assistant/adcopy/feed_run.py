@@ -64,6 +64,8 @@ class FeedRun:
         empty = sum(1 for r in self.rows if not r.variants and not r.error)
         out = (f"{len(self.rows)} rows: {self.written} written, {self.resumed} resumed from the state file, "
                f"{self.failed} failed, {empty} without a usable asset; {self.assets} assets in {self.seconds:.1f} s")
+        if empty:
+            out += " (a re-run keeps them as they are; --retry-empty writes them again)"
         short = [r.row_id for r in self.rows if r.variants and len(r.variants) < self.n]
         if short:  # the reason is in the row's `notes` cell ("could only produce 1 of 2: ...")
             out += (f"; {len(short)} row{'s' if len(short) > 1 else ''} got fewer than {self.n} assets "
@@ -142,15 +144,17 @@ class LazyGenerator:
 
 
 def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, language: str = "",
-              state: FeedState | None = None, long_model: str = "") -> Iterator[tuple[RowResult, bool]]:
+              state: FeedState | None = None, long_model: str = "",
+              retry_empty: bool = False) -> Iterator[tuple[RowResult, bool]]:
     """(row result, resumed?) for each product in order; a finished row is in the state before it is yielded.
-    `long_model`: the long-text model's name, in the row keys (see `row_key`)."""
+    `long_model`: the long-text model's name, in the row keys (see `row_key`). `retry_empty`: a finished row that
+    got no asset is written again (after the brand file, the row or the settings changed)."""
     state = state or FeedState(None)
     brand = getattr(getattr(generator, "brand", None), "name", "")
     for product in products:
         brief = product.brief(channel, n, language)
         key = row_key(product, channel, brief.language, n, brand, long_model)
-        if key in state.done:
+        if key in state.done and not (retry_empty and not state.done[key].variants):
             yield state.done[key], True
             continue
         t = time.perf_counter()
@@ -166,7 +170,8 @@ def iter_feed(generator, products: list[Product], channel: str, *, n: int = 1, l
 
 
 def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int = 1, language: str = "",
-             progress: bool = True, limit: int | None = None, long_model: str = "") -> FeedRun:
+             progress: bool = True, limit: int | None = None, long_model: str = "",
+             retry_empty: bool = False) -> FeedRun:
     """The whole feed (or its first `limit` rows) to `output` (assets CSV), resumable via the state file;
     `long_model`: the long-text model ('' = the chat model), which a resumed row must have been written with."""
     from tqdm import tqdm
@@ -184,7 +189,7 @@ def run_feed(generator, feed: Feed, channel: str, output: str | Path, *, n: int 
     bar = tqdm(total=len(products), desc=f"feed → {channel}", unit="row", disable=not progress)
     try:
         for row, was_done in iter_feed(generator, products, channel, n=n, language=language, state=state,
-                                       long_model=long_model):
+                                       long_model=long_model, retry_empty=retry_empty):
             rows.append(row)
             resumed += was_done
             failed += bool(row.error)

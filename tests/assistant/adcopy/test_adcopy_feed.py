@@ -167,6 +167,22 @@ def test_a_row_without_a_description_still_gets_the_word_check(tmp_path, cfg, br
     assert not any("送茶上门" in t for t in texts), texts
 
 
+def test_rows_without_an_asset_are_kept_on_a_rerun_unless_retried(tmp_path, cfg, brand, numbered):
+    feed = read_feed(write_feed(tmp_path / "f.csv", FEED[:2]))
+    out = tmp_path / "assets.csv"
+    nothing = FakeBackend([], default="")  # no usable item: the row is finished without an asset
+    first = run_feed(AdCopyGenerator(nothing, cfg, brand), feed, "wechat_moments", out, progress=False)
+    assert first.assets == 0 and "--retry-empty writes them again" in first.summary()
+    again = FakeBackend([], default=numbered("Aurora linen for slow evenings"))
+    kept = run_feed(AdCopyGenerator(again, cfg, brand), feed, "wechat_moments", out, progress=False)
+    assert kept.resumed == 1 and not again.calls
+    retried = run_feed(AdCopyGenerator(again, cfg, brand), feed, "wechat_moments", out, progress=False,
+                       retry_empty=True)
+    assert retried.written == 1 and retried.assets == 1 and again.calls
+    assert run_feed(AdCopyGenerator(again, cfg, brand), feed, "wechat_moments", out, progress=False,
+                    retry_empty=True).resumed == 1  # a row with an asset is resumed as before
+
+
 def test_a_row_the_model_fails_on_is_reported_and_retried_next_time(tmp_path, cfg, brand, numbered):
     from assistant.errors import GenerationError
 
