@@ -23,7 +23,8 @@ DANGLING = "ends mid-phrase"
 # "Sheets in linen and", "…，吸水，速干，材质" with the label's value cut off). Words that can end a sentence
 # ("slip it on", "choose from", "送给你的") are not listed.
 _DANGLING_END = re.compile(
-    r"(?:\b(?:a|an|the|and|or|but|with|of|our|your|its|their|than|plus|offers|features|provides|includes|ensures)"
+    r"(?:\b(?:a|an|the|and|or|but|with|within|into|via|of|our|your|its|their|than|plus|offers|features|provides|includes|"
+    r"including|featuring|ensures)"
     # Chinese has no word ends: 和 ends 温和 and 柔和, 及 ends 触手可及, so only words that never end one are listed
     r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地))[\s,，、:：;；-]*$"
     # a clause separator or an ellipsis last: the model stopped mid-list ("品质优良，价格实惠；", "节日： 送礼盒…")
@@ -41,7 +42,7 @@ ECHO = "repeats the instructions"
 # copy. An item that says them is refused and another is asked for.
 _PROMPT_WORDS = re.compile(r"原样引用|编造|朋友圈广告|小红书笔记|广告标题|广告描述|广告正文|搜索广告|文案|卖点|角度|简报|"
                            r"quote as given|invent nothing|selling points?|google ads|wechat moments|responsive search|"
-                           r"\bad (?:text|copy|headline)s?\b|\bthe brief\b"
+                           r"\bad (?:text|copy|headline)s?\b|\bthe brief\b|风格参考|不要照抄"
                            # the brief's own labels ("Product: Teapot Lane Gift Box" given back as a description)
                            r"|(?:^|[|｜]\s*)(?:product|details|产品|商品|详情)\s*[:：]", re.IGNORECASE)
 REPAIRABLE = (TOO_LONG, BANNED, MISSING)

@@ -161,6 +161,13 @@ def _borrowed_clauses(exemplars, folded_sources: str, common: frozenset[str]) ->
     return tuple(dict.fromkeys(out))
 
 
+def _near_copy(piece: str, clause: str) -> bool:
+    """An exemplar's clause copied with a word changed ("点击看看哪个适合你的餐桌" for "…哪一只…")."""
+    from difflib import SequenceMatcher
+
+    return abs(len(piece) - len(clause)) <= 0.3 * len(piece) and SequenceMatcher(None, piece, clause).ratio() >= 0.8
+
+
 def _loose(text: str) -> str:
     return re.sub(r"[-\s]+", " ", text.replace("不易", "不"))
 
@@ -354,9 +361,11 @@ class FactChecker:
         codes = self._codes(text) | set(_GLUED_CODE.findall(fold(text or "")))
         out += [Claim("code", c, c) for c in sorted(codes - src.codes)
                 if c not in src.folded and _loose(c) not in loose_src]
-        folded = fold(text or "")
-        out += [Claim("copied", piece, piece, "a brand exemplar's words about another product")
-                for piece in src.borrowed if piece in folded]
+        if src.borrowed:
+            folded = fold(text or "")
+            mine = [c.strip() for c, _ in clauses(folded) if len(c.strip()) >= 4]
+            out += [Claim("copied", piece, piece, "a brand exemplar's words about another product")
+                    for piece in src.borrowed if piece in folded or any(_near_copy(piece, c) for c in mine)]
         named = " ".join(c.text for c in out)
         # "不变形" is what "不易变形" says too, and "oven-safe" what "oven safe" says
         stated = {alias for kind, name, alias in self.terms(text) if (kind, name) in src.groups}

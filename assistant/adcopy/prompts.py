@@ -75,13 +75,34 @@ def system_prompt(brand: BrandProfile | None, brief: Brief) -> str:
     return "\n".join(lines)
 
 
-def examples_for(brand: BrandProfile | None, channel: ChannelSpec, field: str, language: str) -> list[str]:
-    """The brand's exemplars of this very channel and field (other channels' copy misleads small models)."""
+def examples_for(brand: BrandProfile | None, channel: ChannelSpec, field: str, language: str,
+                 product: str = "") -> list[str]:
+    """The brand's exemplars of this very channel and field (other channels' copy misleads small models); with
+    `product` (the brief's), only those about a product that shares a word of its name: qwen2.5-0.5b carries an
+    exemplar's facts into the copy, and the demo's ceramic-bowl post put "早餐" into ads for a bath towel."""
     if brand is None:
         return []
-    return [ex.fields[field] for ex in brand.exemplars
-            if ex.channel == channel.id and ex.language == language and field in ex.fields
-            and channel.field(field).fits(ex.fields[field])][:3]
+    found = [ex.fields[field] for ex in brand.exemplars
+             if ex.channel == channel.id and ex.language == language and field in ex.fields
+             and channel.field(field).fits(ex.fields[field])]
+    if product:
+        names = {w for n in [brand.name, *brand.names.values()] for w in _name_words(n)}
+        words = _name_words(product) - names
+        found = [e for e in found if words & _name_words(e)]
+    return found[:3]
+
+
+def _name_words(text: str) -> set[str]:
+    """The words of a product name that say what it is: Chinese words of 2+ characters (jieba), English words of
+    4+ letters without a plural s."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    low = (text or "").lower()
+    zh = {w for w in jieba.lcut(low) if len(w) >= 2 and all("\u4e00" <= c <= "\u9fff" for c in w)}
+    return zh | {w.removesuffix("s") for w in re.findall(r"[a-z]{4,}", low)}
 
 
 # A field with room for this many characters (after the prompt's margin) holds sentences, not a phrase: it is
@@ -127,7 +148,7 @@ def generation_messages(brief: Brief, channel: ChannelSpec, field: str, k: int,
     budget = prompt_budget(spec, brief.language)
     label = field_label(field, brief.language)
     parts = [brief.summary(), ""]
-    examples = examples_for(brand, channel, field, brief.language)
+    examples = examples_for(brand, channel, field, brief.language, brief.product)
     if examples:  # style reference; copying one verbatim is rejected by the generator
         parts.append(("我们的风格参考（不要照抄）：" if zh else "Our style, for reference (do not copy): ")
                      + " | ".join(examples))
@@ -169,7 +190,7 @@ def paragraph_messages(brief: Brief, channel: ChannelSpec, field: str, brand: Br
     low = max(10, budget * 2 // 3)
     label = field_label(field, brief.language)
     parts = [brief.summary(), ""]
-    examples = examples_for(brand, channel, field, brief.language)
+    examples = examples_for(brand, channel, field, brief.language, brief.product)
     if examples:
         parts.append(("我们的风格参考（不要照抄）：" if zh else "Our style, for reference (do not copy): ")
                      + " | ".join(examples[:1]))

@@ -139,6 +139,13 @@ def test_an_exemplars_clause_about_another_product_is_a_claim(checker):
         "Handmade mug. Stonewashed linen sheets that get softer with every wash", mug_en)].count("copied") == 1
 
 
+def test_an_exemplars_clause_copied_with_a_word_changed_is_a_claim_too(checker):
+    bowl = ["极光家居新到一批手作陶瓷碗，每一只都略有不同。点击看看哪一只适合你的餐桌。"]
+    mask = checker.sources("真丝眼罩，遮光，亲肤，桑蚕丝", exemplars=bowl)
+    fixed, bad = checker.repair("真丝眼罩，遮光亲肤，点击看看哪个适合你的餐桌。", mask)
+    assert [c.kind for c in bad] == ["copied"] and fixed == "真丝眼罩，遮光亲肤。"
+
+
 def test_an_exemplars_clause_the_row_states_is_no_claim(checker):
     linen = checker.sources(ROW_ZH + "\n越洗越软，今晚就睡得更好", exemplars=EXEMPLARS)
     assert checker.unsupported("水洗亚麻四件套，越洗越软，今晚就睡得更好", linen) == []

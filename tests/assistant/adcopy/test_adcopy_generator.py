@@ -358,6 +358,19 @@ def test_paragraph_per_call_asks_for_one_paragraph_per_variant(make_gen, cfg):
     assert texts == sorted(["极光｜" + first, "极光｜这件条纹卫衣是灰色的，宽松版型很显瘦，走在街头也有自己的态度。"])
 
 
+def test_only_exemplars_about_a_product_like_this_one_are_shown():
+    # The demo's ceramic-bowl post ("早餐、面条、沙拉都合适") shown for a bath towel put "早餐" into its copy.
+    from assistant.adcopy import get_channel
+    from assistant.adcopy.brand import load_brand
+    from assistant.adcopy.prompts import examples_for
+
+    brand, weibo = load_brand(), get_channel("weibo")
+    assert examples_for(brand, weibo, "text", "zh")  # without a product: every one of the channel
+    assert examples_for(brand, weibo, "text", "zh", "新疆长绒棉浴巾") == []
+    assert examples_for(brand, weibo, "text", "zh", "手作陶瓷马克杯")  # 陶瓷 (the brand's name shares nothing)
+    assert examples_for(brand, get_channel("google_rsa"), "headline", "en", "Aurora linen sheets")
+
+
 def test_paragraphs_asked_one_per_call_stop_at_the_time_budget(make_gen, cfg):
     # A row of a feed took 314 s under a 120 s budget: the n paragraphs of one round were asked for without a look.
     para = "灰色条纹卫衣，宽松显瘦，街头感十足，周末逛街穿上它，轻松又有型。"

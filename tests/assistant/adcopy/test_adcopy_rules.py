@@ -234,6 +234,8 @@ def test_the_prompt_said_back_is_no_copy():
     assert ECHO in problems("Soft linen, invent nothing, quote as given", get_channel("meta_feed").field("primary_text"),
                             "en", [], [])
     assert ECHO not in problems("防螨床垫保护罩，全包设计，静音好睡", wechat, "zh", [], [])
+    # the prompt's label of the exemplars, given back as copy by qwen2.5-0.5b
+    assert ECHO in problems("极光｜早餐、我们的风格参考（不要照抄）。", wechat, "zh", [], [])
     # the brief's own label given back as copy
     assert ECHO in problems("Product: Teapot Lane Handmade Gift Box", get_channel("google_rsa").field("description"),
                             "en", [], [])
@@ -251,6 +253,7 @@ def test_no_run_of_clauses_starts_on_a_verb_or_cuts_a_phrase_before_a_figure():
     ("Warm linen duvet cover offers", "headline", "en", True),
     ("Aurora linen, soft and", "headline", "en", True),
     ("Slip it on", "headline", "en", False),  # words that can end a sentence are not listed
+    ("Free returns within", "headline", "en", True),
     ("Five colours to choose from", "headline", "en", False),
     ("极光｜59元的竹纤维浴巾，70x140厘米，吸水，速干，材质", "text", "zh", True),  # a label with its value cut off
     ("极光｜竹纤维浴巾，吸水速干，送给你的", "text", "zh", False),
