@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from assistant.adcopy.config import AdCopyConfig
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
@@ -215,7 +214,7 @@ def _cmd_feed(args) -> int:
     from assistant.adcopy.brand import pick_brand
     from assistant.adcopy.channels import get_channel
     from assistant.adcopy.feed import language_mismatch, parse_mapping, read_feed
-    from assistant.adcopy.feed_run import LazyGenerator, run_feed
+    from assistant.adcopy.feed_run import LazyGenerator, model_key, run_feed
     from assistant.adcopy.sheet import refuse_same_file
 
     settings = _settings(args)
@@ -251,7 +250,7 @@ def _cmd_feed(args) -> int:
     long_model = settings.adcopy.long_text_model
     run = run_feed(writer, feed, args.channel, args.output, n=n, language=args.language or "",
                    progress=not args.no_progress, limit=args.limit, retry_empty=args.retry_empty,
-                   long_model=Path(long_model).name.removesuffix(".gguf"))  # a profile or a GGUF file's name
+                   long_model=model_key(long_model))
     if run.rows and run.resumed == len(run.rows):
         print(f"every row ({len(run.rows)}) was already done: read back from {run.state_path}, no model loaded",
               file=sys.stderr)
@@ -266,7 +265,7 @@ def _cmd_export(args) -> int:
     from assistant.adcopy.export import failing_fields, layout_for, refuse_foreign_output, write_import
     from assistant.adcopy.feed_run import is_approved, read_assets
     from assistant.adcopy.lint import Linter
-    from assistant.adcopy.sheet import refuse_same_file
+    from assistant.adcopy.sheet import is_asset, refuse_same_file
     from assistant.outputs import output_file, writing
 
     refuse_same_file(args.input, args.output, "the import file")
@@ -294,16 +293,15 @@ def _cmd_export(args) -> int:
     for line in failing:
         print(f"left out: {line}", file=sys.stderr)
     left_out = len(chosen) - len(passing)
-    if left_out and all(str(a.get("variant", "0")) == "0" for a in passing):  # only rows without an asset remain
+    if left_out and not any(is_asset(a) for a in passing):  # only rows without an asset remain
         raise InputError(f"nothing written: every chosen asset of {args.input} has a field over the limit or "
                          "breaking a lint rule (listed above); fix them in the sheet")
     with writing(output, "--output"):
         path, count, notes = write_import(passing, channel.id, output, args.campaign)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    assets = [a for a in passing if str(a.get("variant", "0")) != "0"]  # a row without an asset is no asset
     print(f"wrote {count} row{'' if count == 1 else 's'} to {path} ({layout_for(channel.id)} layout, from "
-          f"{len(assets)} of {sum(str(r.get('variant', '0')) != '0' for r in rows)} assets; {left_out} left out for "
+          f"{sum(map(is_asset, passing))} of {sum(map(is_asset, rows))} assets; {left_out} left out for "
           "a field over the limit or breaking a lint rule)", file=sys.stderr)
     return 0
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
 from assistant.adcopy.generator import GenerationResult
+from assistant.adcopy.sheet import is_asset
 from assistant.errors import InputError
 
 RSA_HEADLINES, RSA_DESCRIPTIONS = 15, 4
@@ -146,7 +147,7 @@ def layout_for(channel: str) -> str:
 
 def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[list[str], list[dict], list[str]]:
     """(columns, rows, notes) of the import file for these (already chosen) asset rows of one channel."""
-    assets = [a for a in assets if a.get("channel") == channel and str(a.get("variant", "0")) != "0"]
+    assets = [a for a in assets if a.get("channel") == channel and is_asset(a)]
     campaign = campaign or "Ad copy"
     notes: list[str] = []
     layout = layout_for(channel)

@@ -84,6 +84,12 @@ def state_path_for(output: str | Path) -> Path:
     return p.with_name(p.stem + ".state.jsonl")
 
 
+def model_key(model: str) -> str:
+    """The name a long-text model goes by in row keys and run folders: a profile as written ("qwen2.5-1.5b"), a
+    GGUF file by its name without the folder and the extension ('' = the chat model)."""
+    return Path(model).name.removesuffix(".gguf") if model else ""
+
+
 def row_key(product: Product, channel: str, language: str, n: int, brand: str = "", long_model: str = "") -> str:
     """`long_model`: who writes the long fields, when not the chat model (left out of the salt otherwise, so the
     rows of runs without one keep their keys): a resumed run never mixes two models' copy."""

@@ -24,6 +24,11 @@ MACHINE_COLUMNS = frozenset(BASE_COLUMNS + TAIL_COLUMNS)
 REVIEW_COLUMNS = ("approved", "notes")
 
 
+def is_asset(row: dict) -> bool:
+    """A sheet row that holds copy: variant 1 and up (variant 0 stands for a product that got none)."""
+    return str(row.get("variant", "0")) != "0"
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file: through symlinks, `..`, hard links and case-folding file systems."""
     pa, pb = Path(a), Path(b)

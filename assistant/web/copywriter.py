@@ -209,7 +209,14 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     from assistant.adcopy import get_channel
     from assistant.adcopy.brand import pick_brand
     from assistant.adcopy.feed import language_mismatch, read_feed
-    from assistant.adcopy.feed_run import FeedState, LazyGenerator, asset_rows, iter_feed, write_assets
+    from assistant.adcopy.feed_run import (
+        FeedState,
+        LazyGenerator,
+        asset_rows,
+        iter_feed,
+        model_key,
+        write_assets,
+    )
 
     path = _upload_path(file)
     if not channel:
@@ -226,7 +233,7 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     cfg = runtime.settings.adcopy
     writer = LazyGenerator(lambda: generator(runtime, larger), pick_brand(None, runtime.settings, cfg.brand_file))
     # the long-text writer in the key too: a resumed run never mixes two models' copy
-    long_model = Path(long_text_model(runtime, larger)).name.removesuffix(".gguf")  # a profile, or a GGUF file
+    long_model = model_key(long_text_model(runtime, larger))
     run_dir = _feed_dir(runtime) / (f"{digest}-{channel}-{lang or 'auto'}-{n}" + (f"-{long_model}" if long_model else ""))
     # Earlier versions cut the name at its last dot ("qwen2.5-1.5b" -> "qwen2.5-1"): such a run resumes, renamed.
     cut = run_dir.with_name(run_dir.name.removesuffix(long_model) + Path(long_model).stem)
@@ -280,6 +287,7 @@ def feed_export(runtime, role, state, table):
     from assistant.adcopy.export import failing_fields, layout_for, write_import
     from assistant.adcopy.feed_run import is_approved
     from assistant.adcopy.lint import Linter
+    from assistant.adcopy.sheet import is_asset
 
     if not state or not state.get("assets"):
         raise InputError("run a feed first")
@@ -291,7 +299,7 @@ def feed_export(runtime, role, state, table):
     chosen, problems, store = [], [], feedback_store(runtime)
     for _, rec in table.iterrows():
         original = by_key.get((str(rec["row_id"]), str(rec["variant"])))
-        if original is None or not is_approved(rec.get("approved")) or str(rec["variant"]) == "0":
+        if original is None or not is_approved(rec.get("approved")) or not is_asset(rec):
             continue
         fields = {f: ("" if pd.isna(rec[f]) else str(rec[f]).strip()) for f in original if f in rec
                   and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("url", "language", "channel", "approved")}
