@@ -75,12 +75,10 @@ class Runtime(ModelServing):
         if kb is None or kb.collection == "shop":
             return
         from assistant.config import REPO_ROOT, resolve_path
+        from assistant.scaffold import SHOP_DATA_PATHS
 
         shared = REPO_ROOT / "data"
-        fields = {"app.upload_dir": ("app", "upload_dir"), "insights.faq_file": ("insights", "faq_file"),
-                  "insights.translation_cache": ("insights", "translation_cache"),
-                  "analytics.output_dir": ("analytics", "output_dir"), "adcopy.feed_dir": ("adcopy", "feed_dir")}
-        inside = [name for name, (section, key) in fields.items()
+        inside = [f"{section}.{key}" for section, key in SHOP_DATA_PATHS
                   if (value := getattr(getattr(self.settings, section, None), key, "")) and isinstance(value, str)
                   and (path := resolve_path(value)) is not None and path.is_relative_to(shared)]
         if inside:

@@ -41,6 +41,16 @@ def slug(name: str) -> str:
     return s if len(s) >= 3 else f"shop-{s}".strip("-") if s else "shop"
 
 
+# What the app writes that would otherwise be shared by every shop on the machine (the project's data/ folder),
+# as (section, key) -> the path under the shop's folder: `init` writes them there, and a shop config that leaves
+# one in the project's data/ is warned about at start (Runtime).
+SHOP_DATA_PATHS = {("app", "upload_dir"): "data/uploads",
+                   ("insights", "faq_file"): "data/uploads/gap_answers.csv",
+                   ("insights", "translation_cache"): "data/insights/gap_translations.json",
+                   ("analytics", "output_dir"): "data/analytics",
+                   ("adcopy", "feed_dir"): "data/adcopy_feeds"}
+
+
 def config_yaml(d: ShopDetails) -> str:
     names = {"en": d.name} | ({"zh": d.name_zh} if d.name_zh else {})
     config = {
@@ -48,8 +58,7 @@ def config_yaml(d: ShopDetails) -> str:
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
                  "currency": d.currency, "default_language": d.language, "persona": "",
                  "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
-        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True,
-                "upload_dir": "${config_dir}/data/uploads"},
+        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
         "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",
                            "collection": slug(d.name)},
         "storage": {"url": "sqlite:///${config_dir}/data/assistant.db"},
@@ -57,12 +66,10 @@ def config_yaml(d: ShopDetails) -> str:
                         "intent_model": "${config_dir}/data/classifiers/intent",
                         "sentiment_model": "${config_dir}/data/classifiers/sentiment"},
         "finetune": {"registry": "${config_dir}/data/adapters/registry.json"},
-        # everything the app writes stays in this folder: a second shop on the machine shares none of it
-        "insights": {"faq_file": "${config_dir}/data/uploads/gap_answers.csv",
-                     "translation_cache": "${config_dir}/data/insights/gap_translations.json"},
-        "analytics": {"output_dir": "${config_dir}/data/analytics"},
-        "adcopy": {"feed_dir": "${config_dir}/data/adcopy_feeds"},
     }
+    # everything the app writes stays in this folder: a second shop on the machine shares none of it
+    for (section, key), path in SHOP_DATA_PATHS.items():
+        config.setdefault(section, {})[key] = "${config_dir}/" + path
     head = (f"# {d.name}: the shop assistant's settings, layered over the project's config/default.yaml.\n"
             "# ${config_dir} is this folder, so the folder works wherever it is moved.\n"
             "# `python -m assistant config show --config THIS_FILE` prints every effective value.\n")
