@@ -181,7 +181,7 @@ class ChatService(ChatAnswersMixin):
                 state.record_kb_answered()
         last = next((m.content for m in reversed(history) if m.role == "assistant"), "")
         state.offered_human = self._offers_human(last)
-        session = ChatSession(history=history, state=state)
+        session = ChatSession(history=history, state=state, stateless=True)
         if user:
             session.id = "api-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:24]
         else:

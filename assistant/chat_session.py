@@ -36,6 +36,9 @@ class ChatSession:
     history: list[Message] = field(default_factory=list)
     state: Any = None  # the router's ConversationState, created on the first routed message
     recent: deque = field(default_factory=deque)  # times of this session's latest messages (rate limit)
+    # A stateless client's (the /v1 API's) session: what it was told and verified comes from the messages it sent,
+    # never from state another request under the same id left behind.
+    stateless: bool = False
 
 
 class SessionStore:

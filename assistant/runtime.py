@@ -150,7 +150,8 @@ class Runtime(ModelServing):
                             faq_recheck_below=kb_cfg.verify_faq_recheck_below, faq_same_min=kb_cfg.verify_faq_same_min,
                             unsure_below=kb_cfg.verify_unsure_below,
                             translate=self._question_translator(backend),
-                            translated_below=kb_cfg.verify_translated_below)
+                            translated_below=kb_cfg.verify_translated_below,
+                            spec_min_log_odds=kb_cfg.verify_spec_min_log_odds)
         return self._get("verifier", build)
 
     def _question_translator(self, backend):

@@ -56,7 +56,8 @@ DATA = REPO / "bench" / "data" / "answers"
 OUT = REPO / "bench" / "out" / "answers"
 sys.path.insert(0, str(REPO))
 
-SHOPS = {"dev": "slow-ember", "heldout": "spokewise", "heldout2": "harbor-strings"}
+SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "heldout2": "harbor-strings"}
+READABLE = ("dev", "dev2")  # shops whose failures may be read and tuned on
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
 KINDS = tuple(MIN_COUNTS)
@@ -659,16 +660,16 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
                                    first_pieces=[r[3] for r in rows])
         result[system]["errors"] = sum((route or {}).get("action") == "error" for _, route, *_ in rows)
     result["load_avg_before"], result["load_avg_after"] = load_before, _load_avg()
-    if key == "dev":  # the held-out shop's failures are never listed or written
+    if key in READABLE:  # the held-out shops' failures are never listed or written
         result["failing_ids"] = failing_ids(questions, scored["ours"])
-        write_details(questions, answers, scored)
+        write_details(key, questions, answers, scored)
     return result
 
 
-def write_details(questions: list[Question], answers: dict, scored: dict) -> Path:
-    """The dev shop's every answer and verdict, for reading failures (bench/out is not committed)."""
+def write_details(key: str, questions: list[Question], answers: dict, scored: dict) -> Path:
+    """A dev shop's every answer and verdict, for reading failures (bench/out is not committed)."""
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "dev.jsonl"
+    path = OUT / f"{key}.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for i, q in enumerate(questions):
             row = {"id": q.id, "kind": q.kind, "lang": q.lang, "turns": q.turns, "expect": q.expect or "decline"}
@@ -726,7 +727,7 @@ def main(argv=None) -> int:
     import logging
 
     parser = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__.splitlines()[0])
-    parser.add_argument("--shop", choices=("dev", "heldout", "heldout2", "both"), default="both")
+    parser.add_argument("--shop", choices=(*SHOPS, "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="12 dev questions, no no-documents baseline")
     parser.add_argument("--model", help="llm.model profile or path (default: the configured one)")
     parser.add_argument("--ids", help="dev shop only: comma-separated question ids to ask")

@@ -5,6 +5,7 @@ read question to question."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from assistant.llm.base import Message
@@ -30,7 +31,8 @@ class Verifier:
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
-                 translate: Callable[[str, str], str] | None = None, translated_below: float | None = None):
+                 translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
+                 spec_min_log_odds: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -53,6 +55,11 @@ class Verifier:
         # miss ("哪个处理站" over "处理法: 日晒") rests on the words the question shares with the sentence, which a
         # translation does not keep. None = no such reading.
         self.translate, self.translated_below = translate, translated_below
+        # A spec line ("处理法: 日晒", a table row "| 电动磨豆机 | 2 年 |") counts only with a YES whose log odds reach
+        # `spec_min_log_odds`: it names the product and the attribute in a few words, so the reader says a weak YES to
+        # it for a neighbouring question ("哪个处理站" over "处理法", "型号和价格" over the warranty row), while a spec
+        # line that answers gets a firm one. None = no such bar.
+        self.spec_min_log_odds = spec_min_log_odds
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
@@ -63,6 +70,9 @@ class Verifier:
         """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
         of the YES when it states it and they were read (always with `measure`), else None)."""
         messages = self.messages(lookup.question, sentence.quoted)
+        if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
+            odds = self.backend.yes_log_odds(messages)
+            return odds >= max(self.spec_min_log_odds, self.min_log_odds or self.spec_min_log_odds), False, odds
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
             stated, odds = self._yes_odds(messages, measure)
@@ -181,6 +191,19 @@ class Verifier:
 def _reaches(odds: float | None, bar: float | None) -> bool:
     """Whether a YES counts: always without a bar; with one, only when its log odds were read and reach it."""
     return bar is None or (odds is not None and odds >= bar)
+
+
+_SPEC_LABEL = re.compile(r"^\s*([^:：。.!?！？,，;；]{1,24})[:：]\s*(\S.*)$")
+
+
+def is_spec_line(text: str, max_value: int = 40) -> bool:
+    """A product's or policy's spec line: a table row ("| 电动磨豆机 | 2 年 |") or a short label and a short value
+    ("处理法: 日晒", "Bean capacity: 35 g"), not a sentence that happens to start with a label."""
+    text = text.strip()
+    if text.count("|") >= 2:
+        return True
+    m = _SPEC_LABEL.match(text)
+    return m is not None and len(m.group(2).strip()) <= max_value
 
 
 def _faq_question(sentence: Evidence) -> str:

@@ -128,7 +128,10 @@ class OrderDesk:
     def handle(self, text: str, session, language: str) -> OrderReply | None:
         if not self.active():
             return None
-        state = self.states.load(session.id)
+        # A stateless client's session id (the hashed `user` of /v1) may be shared by several conversations: its
+        # state comes from the messages of this request alone, or a new conversation would inherit a verification.
+        stateless = getattr(session, "stateless", False)
+        state = None if stateless else self.states.load(session.id)
         memo: dict[str, Order | None] = {}
         if state is None:
             state = OrderState()
@@ -139,7 +142,7 @@ class OrderDesk:
                     break  # the system is down: the live turn says so
         before = state.to_json()
         reply = self._step(state, text, language, session, memo, live=True)
-        if reply is not None or state.to_json() != before:
+        if not stateless and (reply is not None or state.to_json() != before):
             self.states.save(session.id, state)
         return reply
 

@@ -604,7 +604,8 @@ def test_a_yes_after_the_offer_of_a_colleague_opens_a_ticket_in_the_widget_and_o
     # a stateless client sends the history: the offer is read from the last answer
     replayed = chat.session_from_messages([Message("user", "Do you sell garden gnomes?"),
                                            Message("assistant", declined.text), Message("user", "yes")])
-    assert replayed.state.offered_human
+    assert replayed.state.offered_human and replayed.stateless  # the order desk reads this request alone
+    assert not ChatSession().stateless
     assert not chat.session_from_messages([Message("assistant", "Support is open 9:00-21:00 every day.")]
                                           ).state.offered_human
 

@@ -305,3 +305,34 @@ def test_a_hesitant_yes_stands_only_when_the_translated_question_is_read_yes_too
     Verifier(reader("YES", "0.1"), "YES or NO.", skip_above=1.01, translate=lambda q, i: "",
              translated_below=1.0).check(kept)
     assert kept.answerable and kept.evidence[0].text == "Size: 18 cm tall"
+
+
+def test_spec_lines_are_told_from_sentences():
+    from knowledge_base.second_reading import is_spec_line
+
+    for text in ("处理法: 日晒", "Bean capacity: 35 g", "| 电动磨豆机 | 2 年 |", "保质期：18 个月"):
+        assert is_spec_line(text), text
+    for text in ("We roast on Mondays and Thursdays.", "Note: we ship every parcel with SF Express, and the courier "
+                 "calls before delivering to your door.", "请在签收后 48 小时内拍照联系客服。"):
+        assert not is_spec_line(text), text
+
+
+def test_a_spec_line_needs_a_firm_yes_when_the_bar_is_set():
+    # "哪个处理站" over "处理法: 日晒": the reader's hesitant YES (0.2) to a spec line is not enough with a bar of 0.8,
+    # and the next sentence (a firm YES) is answered from instead.
+    def spec_lookup() -> Lookup:
+        return Lookup("Which washing station processed it?", "en",
+                      evidence=[sentence("Process: natural", 0.92), sentence("Washed at the Hambela station.", 0.9,
+                                                                            "c-2")],
+                      best_score=0.84, evidence_score=0.92, answerable=True)
+
+    strict = spec_lookup()
+    Verifier(reader("0.2", "2.5"), "YES or NO.", skip_above=1.01, spec_min_log_odds=0.8).check(strict)
+    assert strict.answerable and strict.evidence[0].text.startswith("Washed")
+    declined = spec_lookup()
+    Verifier(reader("0.2", "NO"), "YES or NO.", skip_above=1.01, spec_min_log_odds=0.8).check(declined)
+    assert not declined.answerable
+    # Without the bar the same hesitant YES answers from the spec line, as any sentence.
+    plain = spec_lookup()
+    Verifier(reader("YES"), "YES or NO.", skip_above=1.01).check(plain)
+    assert plain.answerable and plain.evidence[0].text == "Process: natural"

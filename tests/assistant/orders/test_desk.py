@@ -234,3 +234,18 @@ def test_guesses_hidden_in_a_replayed_history_are_limited_too(store, engine):
     for _ in range(3):
         fresh.handle("hello again", ChatSession(history=list(history)), "en")
     assert fresh.handle("6666", ChatSession(history=history), "en").action == "order_status"
+
+
+def test_a_new_api_conversation_under_the_same_user_id_inherits_no_verification(desk):
+    """/v1 clients send `user` (one id for all of a customer's conversations, perhaps a guessable e-mail): a new
+    conversation under it must verify again, whatever an earlier one verified."""
+    earlier = [Message("user", "Where is my order?"), Message("assistant", "..."),
+               Message("user", "#100234"), Message("assistant", "...")]
+    verified = desk.handle("anna.lee@example.com", ChatSession(id="api-same", history=earlier, stateless=True), "en")
+    assert verified.action == "order_status"
+    fresh = desk.handle("What's the status of order 100234?", ChatSession(id="api-same", stateless=True), "en")
+    assert fresh.action == "order_verify" and "SF1234567890" not in fresh.text
+    # A widget session (stateful) keeps its verification between messages, as before.
+    (_, _, status, again), _ = talk(desk, "Where is my order?", "#100234", "anna.lee@example.com",
+                                     "and what's the status of order 100234 now?")
+    assert status.action == again.action == "order_status"
