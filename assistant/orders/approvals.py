@@ -56,7 +56,7 @@ class OrderAuditRow(Base):
     request_id: Mapped[int] = mapped_column(Integer, index=True)
     at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(30))  # requested | approved | rejected | approve_failed
+    action: Mapped[str] = mapped_column(String(30))  # requested | updated | approved | rejected | approve_failed
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -123,6 +123,22 @@ class OrderRequests:
                 return _to_request(row), True
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save the order request: {type(exc).__name__}") from None
+
+    def update_details(self, request_id: int, details: dict[str, Any]) -> bool:
+        """What the customer asks for, changed while the request still waits (a corrected address): True when
+        updated and audited; False when an agent has already claimed or decided it (their decision stands)."""
+        try:
+            with self._db.begin() as s:
+                done = s.execute(update(OrderRequestRow).where(OrderRequestRow.id == int(request_id),
+                                                                OrderRequestRow.status == "pending")
+                                 .values(details_json=json.dumps(details, ensure_ascii=False),
+                                         updated_at=utc_now())).rowcount
+                if done:
+                    self._audit(s, int(request_id), "customer", "updated",
+                                json.dumps(details, ensure_ascii=False))
+                return bool(done)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot update the order request: {type(exc).__name__}") from None
 
     def attach_ticket(self, request_id: int, ticket_id: int) -> None:
         with self._db.begin() as s:

@@ -34,6 +34,7 @@ from assistant.orders.state import DialogueStore, OrderState
 log = logging.getLogger(__name__)
 
 SHIPPED = ("shipped", "partially_shipped", "delivered")
+REQUEST_KINDS = ("cancel", "change_address", "return")  # tasks that act on an order: never on a guessed one
 REPLAY_TURNS = 40  # a stateless client's earlier messages read back, at most
 _QUESTION = re.compile(r"[?？]\s*$|吗[。!！]?\s*$")
 
@@ -174,8 +175,21 @@ class OrderDesk:
                              handoff=True)
         if p.intent and (p.intent != st.intent or (p.number and p.number != st.number)):
             st.start(p.intent)
+            if p.intent in REQUEST_KINDS and not p.number and st.verified:
+                # "Can I change the delivery address to …?" after verifying: the order verified here is meant;
+                # with several, the customer says which (acting on the last one talked about is a guess).
+                if len(st.verified) > 1:
+                    st.number, st.awaiting = "", "number"
+                    st.address = new_address(text) if p.intent == "change_address" else ""
+                    st.item = text if p.intent == "return" else ""
+                    return self._say("order_ask_which", lang, "order_ask", [f"order intent: {st.intent}",
+                                     f"{len(st.verified)} orders verified in this conversation"],
+                                     numbers=wording.listing(st.verified, lang))
+                st.number = st.verified[0]
         if p.number and p.number != st.number:
-            st.number, st.address, st.item = p.number, "", ""
+            if st.number:  # another order: what was said for the first one is not for it
+                st.address, st.item = "", ""
+            st.number = p.number
             st.awaiting = "" if st.awaiting in ("address", "item") else st.awaiting
         st.intent = st.intent or "status"
         if p.intent == "change_address":
@@ -255,8 +269,11 @@ class OrderDesk:
         status = wording.status_label(self.shop, order, lang)
         if kind == "cancel" and order.status in SHIPPED:
             st.done()
+            # What the customer can do now is the shop's return policy's to say (a florist takes no flowers back):
+            # quoted when the knowledge base has it, else a pointer to it and a colleague, never a promise.
             return self._with_policy(self._say("order_cancel_too_late", lang, "order_info", why, number=order.number,
-                                               status=status), "cancel", lang)
+                                               status=status), "return", lang, head="order_return_policy",
+                                     otherwise="order_return_policy_unknown")
         if kind == "cancel" and order.status in ("cancelled", "refunded"):
             st.done()
             return self._say("order_already_cancelled", lang, "order_info", why, number=order.number)
@@ -272,8 +289,9 @@ class OrderDesk:
         if kind == "return":
             if order.status not in SHIPPED and not order.delivered_at:
                 st.done()
-                return self._say("order_return_too_early", lang, "order_info", why, number=order.number,
-                                 status=status)
+                return self._with_policy(self._say("order_return_too_early", lang, "order_info", why,
+                                                   number=order.number, status=status), "return", lang,
+                                         head="order_return_policy")
             item = wording.choose_item(order, text) or (wording.choose_item(order, st.item) if st.item else "")
             if not item and len(order.items) == 1:
                 item = order.items[0].name
@@ -296,10 +314,16 @@ class OrderDesk:
             return self._down(StorageError("no store for order requests"), lang, session, text, live)
         try:
             request, created = self.requests.create(kind, order, details, session.id, lang)
+            # A corrected address replaces the one still waiting (the agent approves what the customer wants now).
+            updated = (not created and kind == "change_address" and request.details != details
+                       and self.requests.update_details(request.id, details))
         except AssistantError as exc:
             return self._down(exc, lang, session, text, live)
         ticket_id = None
-        if created and self.handoff is not None:
+        if updated:
+            ticket_id = request.ticket_id
+            self._add_to_ticket(ticket_id, text)
+        elif created and self.handoff is not None:
             try:
                 ticket = self.handoff.create_ticket(
                     session.id or "anonymous", self._transcript(session, text), intent=f"order_{kind}",
@@ -311,11 +335,20 @@ class OrderDesk:
                 log.error("order request %s has no ticket: %s", request.id, exc.one_line())
         else:
             ticket_id = request.ticket_id
-        key = "order_request_created" if created else "order_request_exists"
+        key = "order_request_created" if created else "order_request_updated" if updated else "order_request_exists"
         reply = self._say(key, lang, "order_request", why, number=order.number, request=request.id,
-                          kind=wording.kind_label(self.shop, kind, lang))
+                          kind=wording.kind_label(self.shop, kind, lang), address=details.get("address", ""))
         reply.ticket_id, reply.request_id = ticket_id, request.id
         return self._with_policy(reply, kind, lang) if kind == "return" else reply
+
+    def _add_to_ticket(self, ticket_id: int | None, text: str) -> None:
+        """The customer's correction onto the request's ticket: the agent reads why the request changed."""
+        if ticket_id is None or self.handoff is None or not text:
+            return
+        try:
+            self.handoff.add_turns(ticket_id, [{"role": "user", "content": self.redact(text)}])
+        except AssistantError as exc:  # the request itself is updated all the same
+            log.error("order request ticket %s not updated: %s", ticket_id, exc.one_line())
 
     def _transcript(self, session, text: str) -> list[dict]:
         turns = [m.as_dict() for m in session.history] + ([{"role": "user", "content": text}] if text else [])
@@ -352,18 +385,20 @@ class OrderDesk:
     def _say(self, key: str, lang: str, action: str, reasons: list[str], handoff: bool = False, **values) -> OrderReply:
         return OrderReply(self.shop.text(key, lang, **values), action, list(reasons), handoff=handoff)
 
-    def _with_policy(self, reply: OrderReply, kind: str, lang: str) -> OrderReply:
+    def _with_policy(self, reply: OrderReply, kind: str, lang: str, head: str = "order_policy",
+                     otherwise: str = "") -> OrderReply:
         """The shop's own policy on `kind` (return window, when cancelling is possible), cited from the
-        knowledge base; nothing when it has none."""
-        if self.policy is None or kind not in ("cancel", "return"):
-            return reply
-        try:
-            found = self.policy(kind, lang)
-        except AssistantError as exc:
-            log.warning("policy lookup failed: %s", exc.one_line())
-            return reply
+        knowledge base and introduced by the text `head`; when it has none, the text `otherwise` (or nothing)."""
+        found = None
+        if self.policy is not None and kind in ("cancel", "return"):
+            try:
+                found = self.policy(kind, lang)
+            except AssistantError as exc:
+                log.warning("policy lookup failed: %s", exc.one_line())
         if found:
             text, citations = found
-            reply.text += wording.joiner(lang) + self.shop.text("order_policy", lang, policy=text)
+            reply.text += wording.joiner(lang) + self.shop.text(head, lang, policy=text)
             reply.citations = list(citations)
+        elif otherwise:
+            reply.text += wording.joiner(lang) + self.shop.text(otherwise, lang)
         return reply

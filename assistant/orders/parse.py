@@ -53,8 +53,10 @@ _ZH = {
                r"(?:查|查询|查一下|查下|看看|看一下)[^\d]{0,4}\d{5,}"],
     "cancel": [r"(?:我要|我想|帮我|请|麻烦|申请|想要|需要|要|把).{0,8}(?:取消|撤销|撤回)", r"(?:取消|撤销)(?:这个|这笔|我的)?订单",
                r"(?:能|可以|能不能|可不可以)取消"],
-    "change_address": [r"(?:改|修改|更改|换|更换|变更).{0,6}(?:收货|配送|送货|邮寄|快递)?地址", r"地址(?:写错|填错|错了|不对|有误)",
-                       r"地址.{0,4}(?:改|换|更改|修改|变更)"],
+    # "修改订单5001的收货地址": an order number may stand between the verb and a delivery address.
+    "change_address": [r"(?:改|修改|更改|换|更换|变更).{0,6}(?:收货|配送|送货|邮寄|快递)?地址",
+                       r"(?:改|修改|更改|换|更换|变更).{0,20}?(?:收货|配送|送货|邮寄|快递)地址",
+                       r"地址(?:写错|填错|错了|不对|有误)", r"地址.{0,4}(?:改|换|更改|修改|变更)"],
     "return": [r"(?:我要|我想|帮我|申请|想要|需要|要|想|请).{0,6}(?:退货|退掉|退回|退了|退款)", r"退货申请",
                r"(?:把|将).{0,12}退(?:掉|了|回)", r"(?:我要|我想|想要|需要|要)退(?:$|[，。！!,.\s])"],
 }
@@ -69,6 +71,8 @@ _NO_NUMBER = re.compile(r"(?:don'?t|do not|can'?t|cannot) (?:know|have|remember|
                         r"(?:订单号|单号|订单编号).{0,4}(?:找不到|忘了|不记得|不知道)", _I)
 _ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|\bsend it to\b|new address(?: is)?|address is|改成|改为|"
                             r"换成|换到|改到|寄到|送到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
+
+_ADDRESS_TAIL = re.compile(r"(?:[,，]?\s*(?:好吗|可以吗|行吗|行不行|吗|呢|谢谢|please|thanks|thank you))?[\s。.?？!！]*$", _I)
 
 _COMPILED = {lang: {k: [re.compile(p, _I) for p in v] for k, v in rules.items()} for lang, rules in
              (("en", _EN), ("zh", _ZH))}
@@ -124,9 +128,10 @@ def find_factor(text: str, *, bare: bool = False) -> str:
 
 
 def new_address(text: str) -> str:
-    """The address after "to" / "改成" in a change-address request ("" when the message names none)."""
+    """The address after "to" / "改成" in a change-address request ("" when the message names none), without the
+    question or courtesy that may close the message ("…1000号吗？", "…Shanghai, please?")."""
     m = _ADDRESS_AFTER.search(text.strip())
-    return m.group(1).strip(" 。.") if m else ""
+    return _ADDRESS_TAIL.sub("", m.group(1)).strip(" 。.") if m else ""
 
 
 def parse(text: str, awaiting: str = "") -> Parsed:
@@ -144,7 +149,9 @@ def parse(text: str, awaiting: str = "") -> Parsed:
     if number and p.factor and number == p.factor:
         number = ""
     p.number = number
-    if intent and not number:
+    # "Can I change the delivery address to 99 Huaihai Road?" names its own new address: no policy question asks
+    # that, so it is a request about the customer's order even without "my".
+    if intent and not number and not (intent == "change_address" and address):
         zh = bool(re.search(r"[\u4e00-\u9fff]", text))
         mine = _ACT_ZH.search(text) if zh else _MINE_EN.search(text)
         policy = (_POLICY_ZH if zh else _POLICY_EN).search(text)

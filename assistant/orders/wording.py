@@ -32,6 +32,14 @@ def numbered_items(items: Sequence[OrderItem], lang: str) -> str:
     return sep.join(f"{n}. {i.name}" for n, i in enumerate(items, 1))
 
 
+def listing(values: Sequence[str], lang: str) -> str:
+    """"100234 or 100240" / "100234还是100240": the choices of a question."""
+    values = list(values)
+    if len(values) < 2:
+        return "".join(values)
+    return ("、" if lang == "zh" else ", ").join(values[:-1]) + ("还是" if lang == "zh" else " or ") + values[-1]
+
+
 def status_label(shop, order: Order, lang: str) -> str:
     if order.status and order.status != "unknown":
         return shop.text(f"order_state_{order.status}", lang)

@@ -8,7 +8,7 @@ from assistant.shop import Shop, ShopConfig
 # The order desk's texts quote the order record (assistant/orders/wording.py fills these).
 ORDER_VALUES = {"number": "100234", "status": "shipped", "left": 2, "date": "2026-11-08", "carrier": "SF Express",
                 "tracking": "SF1234567890", "items": "1 × Lamp", "item": "Lamp", "kind": "return", "request": 3,
-                "policy": "Returns within 30 days."}
+                "policy": "Returns within 30 days.", "address": "9 Orchard Road", "numbers": "100234 or 100240"}
 
 
 def test_every_catalog_text_renders_in_both_languages_with_the_shops_details():

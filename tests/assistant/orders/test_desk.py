@@ -153,6 +153,86 @@ def test_change_address_asks_for_it_and_keeps_it_with_the_request(desk):
     assert late.action == "order_info"
 
 
+def test_a_corrected_address_updates_the_waiting_request(desk):
+    """Asking again with another address answered "A address change request … is already with our team" and
+    dropped the new address: the waiting request now carries it, and the reply says so."""
+    (*_, first), _ = talk(desk, "I need to change my shipping address", "100242", "emma.w@example.com",
+                          "1 Old Road, Shanghai")
+    replies, _ = talk(desk, "I want to change the shipping address of order 100242", "emma.w@example.com",
+                      "77 Fuxing Road, Shanghai")
+    assert replies[1].action == "order_ask"  # the new address is asked for ...
+    updated = replies[2]  # ... and kept
+    assert updated.action == "order_request" and updated.request_id == first.request_id
+    assert "updated your address change request" in updated.text and "77 Fuxing Road, Shanghai" in updated.text
+    request = desk.requests.get(first.request_id)
+    assert request.details == {"address": "77 Fuxing Road, Shanghai"} and len(desk.requests.listing()) == 1
+    assert [a.action for a in desk.requests.audit(request.id)] == ["requested", "updated"]
+    ticket = desk.handoff.get(first.ticket_id)  # the agent reads why the request changed
+    assert updated.ticket_id == first.ticket_id and ticket.transcript[-1]["content"] == "77 Fuxing Road, Shanghai"
+    # the same address again: the request as it is, in words that agree with every kind
+    (*_, same), _ = talk(desk, "Please change the address of order 100242 to 77 Fuxing Road, Shanghai", "emma.w@example.com")
+    assert same.text.startswith("Your address change request for order 100242 is already with our team")
+    # a request an agent is deciding on right now keeps what they are deciding on
+    desk.requests._claim(first.request_id, "agent")
+    (*_, claimed), _ = talk(desk, "Please change the address of order 100242 to 5 Marina Boulevard", "emma.w@example.com")
+    assert "already" in claimed.text and desk.requests.get(first.request_id).details["address"].startswith("77")
+
+
+def test_a_chinese_address_change_asks_for_the_address_and_takes_it(desk):
+    """"修改订单5001的收货地址" showed the order's status and never asked for the address; the address then got the
+    knowledge base's "not found"."""
+    (_, ask, done), _ = talk(desk, "修改订单100240的收货地址", "mike.chen@example.com", "上海市静安区南京西路 1000 号")
+    assert ask.action == "order_ask" and ask.text == "请告诉我订单 100240 新的收货地址。"
+    assert done.action == "order_request" and done.text.startswith("已将订单 100240 的修改地址申请")
+    assert desk.requests.get(done.request_id).details == {"address": "上海市静安区南京西路 1000 号"}
+    (_, _, again), _ = talk(desk, "修改订单100240的收货地址", "6666", "上海市徐汇区漕溪北路 88 号")
+    assert again.request_id == done.request_id and "新地址：上海市徐汇区漕溪北路 88 号" in again.text
+
+
+def test_an_address_change_without_a_number_is_for_the_order_verified_in_the_conversation(desk):
+    replies, _ = talk(desk, "Where is order 100240?", "6666",
+                      "Can I change the delivery address to 99 Huaihai Road, Shanghai?")
+    done = replies[2]
+    assert done is not None and done.action == "order_request"
+    request = desk.requests.get(done.request_id)
+    assert (request.kind, request.order_number, request.details) == ("change_address", "100240",
+                                                                     {"address": "99 Huaihai Road, Shanghai"})
+    # two orders verified here: the customer says which, and the address given first is kept
+    replies, _ = talk(desk, "Where is order 100234?", "5678", "Where is order 100245?", "4444",
+                      "Can I change the delivery address to 5 Marina Boulevard, Singapore?", "100234")
+    which, done = replies[4], replies[5]
+    assert which.action == "order_ask" and which.text == "Which order is this about: 100234 or 100245?"
+    assert desk.requests.get(done.request_id).details == {"address": "5 Marina Boulevard, Singapore"}
+    assert desk.requests.get(done.request_id).order_number == "100234"
+    (_, _, zh), _ = talk(desk, "我的订单100235到哪了", "4321", "可以把地址改成上海市静安区南京西路1000号吗？")
+    assert zh.action == "order_request" and desk.requests.get(zh.request_id).order_number == "100235"
+    # with nothing verified it is still a question about the policy, for the knowledge base
+    assert desk.handle("Can I change the delivery address?", ChatSession(), "en") is None
+
+
+def test_a_shipped_order_that_cannot_be_cancelled_gets_the_shops_return_policy_not_a_promise(store, engine):
+    """"…you can return it once it has arrived" was promised by a florist whose policy takes no flowers back."""
+    florist = {"return": ("Fresh flowers cannot be returned.", [Citation(source="policy.md", title="Returns")])}
+    desk = OrderDesk(store, OrdersConfig(), states=DialogueStore(engine), requests=OrderRequests(engine),
+                     policy=lambda kind, lang: florist.get(kind), clock=Clock())
+    (_, en), _ = talk(desk, "Can I cancel my order 100234?", "anna.lee@example.com")
+    assert en.text == ("Order 100234 is already shipped, so it can no longer be cancelled. "
+                       "Our return policy: Fresh flowers cannot be returned.")
+    assert en.citations[0].source == "policy.md"
+    (_, zh), _ = talk(desk, "帮我取消订单100245", "4444")
+    assert zh.text == "订单 100245 当前状态为已发货，已无法取消。退货政策：Fresh flowers cannot be returned."
+    (_, early), _ = talk(desk, "I want to return my order 100242", "0123")
+    assert "once it arrives" not in early.text and early.text.endswith("Fresh flowers cannot be returned.")
+    # a shop whose documents give no return policy: a pointer to it and to a colleague, never a promise
+    desk.policy = lambda kind, lang: None
+    (_, en), _ = talk(desk, "Can I cancel my order 100234?", "anna.lee@example.com")
+    (_, zh), _ = talk(desk, "帮我取消订单100245", "4444")
+    for text in (en.text, zh.text):
+        assert "return it once" not in text and "收到商品后可以申请退货" not in text
+    assert "depends on our return policy" in en.text and "Talk to a human" in en.text
+    assert "以本店的退货政策为准" in zh.text and "转人工" in zh.text
+
+
 def test_return_picks_the_item_and_cites_the_window(desk):
     replies, _ = talk(desk, "我想退货", "100236", "2222", "纯棉床单")
     assert replies[2].action == "order_ask" and "1. 记忆棉枕头" in replies[2].text

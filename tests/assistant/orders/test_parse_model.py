@@ -58,6 +58,26 @@ def test_stop_no_number_and_new_address():
     assert new_address("change the address of order 100240 to 9 Orchard Road, Singapore") == "9 Orchard Road, Singapore"
     assert new_address("帮我改成南京市玄武区中山路 18 号") == "南京市玄武区中山路 18 号"
     assert new_address("I need to change my address") == ""
+    # the question or courtesy closing the message is no part of the address
+    assert new_address("Can I change the delivery address to 99 Huaihai Road, Shanghai?") == "99 Huaihai Road, Shanghai"
+    assert new_address("可以把地址改成上海市静安区南京西路1000号吗？") == "上海市静安区南京西路1000号"
+
+
+def test_an_order_number_between_the_verb_and_the_address_in_chinese():
+    """"修改订单5001的收货地址" was read as a status question: the order number stood between 修改 and 地址."""
+    p = parse("修改订单5001的收货地址")
+    assert (p.intent, p.number) == ("change_address", "5001")
+    assert parse("我想更改一下订单号100240的配送地址").intent == "change_address"
+
+
+def test_a_change_of_address_that_names_the_new_address_is_no_policy_question():
+    """"Can I change the delivery address to …?" went to the knowledge base: asking with the address in hand is a
+    request about the customer's order; without one it is still a question about the policy."""
+    p = parse("Can I change the delivery address to 99 Huaihai Road, Shanghai?")
+    assert p.intent == "change_address" and not p.policy_question and p.number == ""
+    assert parse("可以把地址改成上海市静安区南京西路1000号吗？").intent == "change_address"
+    assert parse("Can I change the delivery address?").policy_question
+    assert parse("可以修改收货地址吗？").policy_question
 
 
 def test_factor_matching_is_exact_and_needs_the_kind_on_record():
