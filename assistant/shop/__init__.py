@@ -12,15 +12,17 @@ shop never inherits the demo's name or contact details.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.language import answer_language
+from assistant.language import answer_language, detect_language
 
 CATALOG_FILE = Path(__file__).with_name("messages.yaml")
 LANGUAGES = ("zh", "en")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass
@@ -100,6 +102,20 @@ class Shop:
     def language_of(self, text: str) -> str:
         """The language to answer `text` in: the product's one rule, the shop's default when unclear."""
         return answer_language(text, self.cfg.default_language)
+
+    @staticmethod
+    def says_language(text: str) -> bool:
+        """Whether `text` has words of some language: an order number, an e-mail address or an emoji has none."""
+        return detect_language(_EMAIL_IN_TEXT.sub(" ", text or "")) != "und"
+
+    def conversation_language(self, text: str, earlier: Sequence[str] = ()) -> str:
+        """The language to answer `text` in, within a conversation: a message that says no language itself is
+        answered in the language of the customer's latest earlier message that did (`earlier`: their messages,
+        oldest first); the shop's default only when none did."""
+        for said in (text, *reversed(earlier)):
+            if self.says_language(said):
+                return self.language_of(_EMAIL_IN_TEXT.sub(" ", said))
+        return self.cfg.default_language
 
     def fields(self, lang: str) -> dict[str, str]:
         """The placeholders every catalog text may use, in `lang`."""

@@ -632,3 +632,34 @@ def test_a_stateless_client_without_an_id_keeps_its_ticket_after_a_handoff(pipel
     assert chat.session_from_messages(opening).id != chat.session_from_messages(opening).id
     ids = {chat.session_from_messages(opening, user="jane@example.com").id for _ in range(2)}
     assert len(ids) == 1 and "jane" not in ids.pop()
+
+
+def test_a_message_with_no_language_of_its_own_is_answered_in_the_conversations(tmp_path):
+    """A Chinese shop's English conversation: "1111" got the Chinese decline (the shop's default language)."""
+    from assistant.shop import Shop, ShopConfig
+    from assistant.storage import get_engine
+
+    router = router_mod.Router(router_mod.RouterConfig(max_kb_abstentions=9),
+                               KeywordClassifier({"human": "human_agent"}, "product_question"),
+                               KeywordClassifier({}, "", negative_words=("broken",)))
+    queue = handoff_mod.HandoffQueue(get_engine(url=f"sqlite:///{tmp_path / 't.db'}"), handoff_mod.HandoffConfig())
+    shop = Shop(ShopConfig(default_language="zh"))
+    chat = ChatService(FakeBackend(default="-"), ChatConfig(cross_language_retry=False, rewrite_follow_ups=False),
+                       guardrails=guardrails_mod.Guardrails(), router=router, kb=FakeKB(), handoff=queue, shop=shop)
+    session = chat.sessions.get("en-then-digits")
+    chat.respond("Do you sell orchids?", session).collect()
+    for bare in ("1111", "anna.lee@example.com", "🙂"):
+        reply = chat.respond(bare, session).collect()
+        assert reply.route["language"] == "en" and reply.text == shop.text("abstain", "en"), bare
+    handed = chat.respond("I want a human", session).collect()
+    assert queue.get(handed.ticket_id).language == "en"
+    # a Chinese conversation keeps Chinese; a conversation that never said a word gets the shop's default
+    session = chat.sessions.get("zh-then-digits")
+    chat.respond("你们卖兰花吗？", session).collect()
+    assert chat.respond("2222", session).collect().text == shop.text("abstain", "zh")
+    assert chat.respond("3333", chat.sessions.get("digits-only")).collect().route["language"] == "zh"
+    # the stateless API: the language comes from the customer turns it sends
+    from assistant.llm.base import Message
+
+    sent = chat.session_from_messages([Message("user", "Do you sell orchids?"), Message("assistant", "…")])
+    assert chat.respond("1111", sent).collect().route["language"] == "en"
