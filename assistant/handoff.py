@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -302,24 +303,60 @@ class HandoffQueue:
             return [self._to_ticket(r) for r in rows]
 
 
-def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None) -> tuple[str, list[Citation]]:
-    """A reply for the agent to edit: the shop's own sentences on the customer's last question (no LLM, so
-    opening a ticket never waits on the model), or "" when the documents do not answer it."""
-    if kb is None:
+# A short message that only asks for a person ("I want a human", "我要人工"): it is no question to draft for.
+_ASKS_FOR_PERSON = re.compile(r"\b(?:human|person|people|agent|someone|somebody|staff|representative|operator)\b|"
+                              r"人工|客服|真人|转接", re.IGNORECASE)
+
+
+def asks_only_for_a_person(text: str) -> bool:
+    """"I want a human", "转人工", or "yes please" after the offer of a colleague: a request for a person, not
+    the question the ticket is about (the router's own phrases, and short messages naming a person)."""
+    from assistant.router import RouterConfig
+
+    cfg = RouterConfig()
+    said = re.sub(r"^[\W_]+|[\W_]+$", "", text.lower())
+    if said in {w.lower() for w in cfg.accept_words}:
+        return True
+    return len(said) <= 40 and bool(_ASKS_FOR_PERSON.search(said) or any(k.lower() in said for k in cfg.human_keywords))
+
+
+def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None,
+                   language: str = "") -> tuple[str, list[Citation]]:
+    """A reply for the agent to edit: the shop's own sentences answering the question the ticket is about (no LLM,
+    so opening a ticket never waits on the model), in the customer's `language`. "" when the documents do not
+    answer that question, or answer it only in the other language: an empty box is better than a pre-filled
+    answer to another question (an earlier one, or the near miss a second reading turned down).
+
+    The question is the customer's latest message that is more than a request for a person; `lookup` is the
+    pipeline's for the latest message (with its second reading), used when that message is the question."""
+    from assistant.language import answer_language
+    from assistant.shop import Shop
+
+    shop = shop or Shop()
+    turns = [t for t in transcript if str(t.get("content", "")).strip()]
+    users = [i for i, t in enumerate(turns) if t.get("role") == "user"]
+    asked = next((i for i in reversed(users) if not asks_only_for_a_person(turns[i]["content"])), None)
+    if kb is None or asked is None:
         return "", []
-    users = [t["content"] for t in transcript if t.get("role") == "user" and t.get("content", "").strip()]
-    # "I want a human" answers nothing itself: the customer's latest question the documents answer does.
-    for i in range(len(users) - 1, max(-1, len(users) - 4), -1):
-        if lookup is not None and lookup.answerable:
-            break
+    question = turns[asked]["content"]
+    answered = next((t["content"] for t in turns[asked + 1:] if t.get("role") == "assistant"), "")
+    if any(answered.strip().startswith(shop.text("abstain", lang)) for lang in ("en", "zh")):
+        return "", []  # the assistant said then that the documents do not answer it
+    language = language or shop.conversation_language(question, [turns[i]["content"] for i in users
+                                                                  if i < asked])
+    if lookup is None or asked != users[-1]:
         try:
-            lookup = kb.lookup(users[i], earlier_questions=users[:i])
+            lookup = kb.lookup(question, language, earlier_questions=[turns[i]["content"] for i in users
+                                                                      if i < asked])
         except AssistantError as exc:
             log.error("could not draft a reply for the agent: %s", exc.one_line())
             return "", []
     if lookup is None or not lookup.answerable:
         return "", []
-    return kb.answerer(shop).extractive(lookup), lookup.citations
+    draft = kb.answerer(shop).extractive(lookup)
+    if not draft or answer_language(draft, language) != language:
+        return "", []  # the documents' sentence in the other language: the agent writes the reply
+    return draft, lookup.citations
 
 
 def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lookup=None, shop=None,
@@ -327,8 +364,12 @@ def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lo
                 language: str = "") -> Ticket:
     """The conversation's ticket: while one is waiting (open or in progress), asking again returns it, whether
     the pipeline handed off or the customer pressed the button, with what the customer said since added to it;
-    otherwise a new one with a grounded draft."""
+    otherwise a new one with a grounded draft in the customer's language."""
     turns = _transcript(transcript)
+    users = [t["content"] for t in turns if t["role"] == "user"]
+    if shop is not None and users and not shop.says_language(users[-1]):
+        # "1111" says no language (a caller reading it alone gets the shop's default): the conversation's counts
+        language = shop.conversation_language(users[-1], users[:-1])
     waiting = queue.waiting_ticket(session_id) if session_id else None
     if waiting is not None:
         # what the customer said since the ticket was opened goes onto it
@@ -341,4 +382,4 @@ def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lo
         turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
     return queue.create_ticket(session_id or "anonymous", turns, intent=intent, sentiment=sentiment, reasons=list(reasons),
                                sentiment_score=sentiment_score, language=language,
-                               draft_fn=lambda t: grounded_draft(kb, t, lookup, shop))
+                               draft_fn=lambda t: grounded_draft(kb, t, lookup, shop, language))

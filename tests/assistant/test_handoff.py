@@ -141,6 +141,61 @@ def test_open_ticket_is_one_way_in_with_a_grounded_draft(queue):
     assert again.id == ticket.id
 
 
+SAME_DAY = "上海外环内下午两点前下单当天送达，其他地区次日送达。"
+
+
+class DeliveryKB:
+    """A Chinese shop's documents: they answer delivery questions (in Chinese only), and, read without the second
+    reading, any other question with that same nearest sentence."""
+
+    def __init__(self):
+        self.asked = []
+
+    def lookup(self, question, language=None, earlier_questions=()):
+        from types import SimpleNamespace
+
+        self.asked.append((question, language))
+        return SimpleNamespace(answerable=True, question=question, citations=[Citation("delivery.md", "Delivery")])
+
+    def answerer(self, shop=None):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(extractive=lambda lookup: SAME_DAY)
+
+
+def test_the_draft_answers_the_tickets_question_in_the_customers_language_or_is_empty(queue):
+    """An English ticket for "Do you sell orchids?" had the draft of another question's answer, in Chinese."""
+    from types import SimpleNamespace
+
+    from assistant.handoff import grounded_draft, open_ticket
+    from assistant.shop import Shop, ShopConfig
+
+    shop = Shop(ShopConfig(default_language="zh"))
+    declined = SimpleNamespace(answerable=False, question="Do you sell orchids?", citations=[])
+    conversation = [{"role": "user", "content": "送货要多久？"}, {"role": "assistant", "content": SAME_DAY},
+                    {"role": "user", "content": "Do you sell orchids?"}]
+    # The pipeline hands off on the question its own reading declined: the earlier question is not drafted for.
+    ticket = open_ticket(queue, "orchids", conversation, kb=DeliveryKB(), lookup=declined, shop=shop,
+                         language="en")
+    assert ticket.draft_reply == "" and ticket.citations == [] and ticket.language == "en"
+    # "Talk to a human" after the decline: the question is still the orchids one, which the assistant declined.
+    asked = conversation + [{"role": "assistant", "content": shop.text("abstain", "en")},
+                            {"role": "user", "content": "I want a human"}]
+    kb = DeliveryKB()
+    assert grounded_draft(kb, asked, shop=shop, language="en") == ("", []) and kb.asked == []
+    # Answered by the documents in Chinese only: no Chinese draft for an English ticket.
+    delivery = [{"role": "user", "content": "How long does delivery take?"}]
+    assert grounded_draft(DeliveryKB(), delivery, shop=shop, language="en") == ("", [])
+    # In the customer's language, the draft is there, also after a request for a person.
+    draft, cites = grounded_draft(DeliveryKB(), conversation[:2] + [{"role": "user", "content": "转人工"}],
+                                  shop=shop, language="zh")
+    assert draft == SAME_DAY and cites[0].source == "delivery.md"
+    # The button pressed after "1111": the caller read the shop's default from it; the conversation says English.
+    digits = [{"role": "user", "content": "Do you sell orchids?"}, {"role": "assistant", "content": "…"},
+              {"role": "user", "content": "1111"}]
+    assert open_ticket(queue, "digits", digits, kb=DeliveryKB(), shop=shop, language="zh").language == "en"
+
+
 def test_what_the_customer_says_after_the_handoff_reaches_the_ticket(queue):
     from assistant.handoff import open_ticket
 
