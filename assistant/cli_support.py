@@ -82,18 +82,47 @@ def read_csv_rows(path: str | Path, columns: Sequence[str] = (), needs: str = ""
     return header, rows
 
 
+# UTF-16 is told by its byte-order mark (Excel's "Unicode text"); without one it is not guessed at.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# The encodings knowledge_base.encodings settles by its own rules (or UTF-16 by its BOM). Its last resort,
+# charset_normalizer, names any code page: three stray bytes in a line of copy come back as Urdu (cp1006).
+SETTLED_ENCODINGS = ("gb18030", "big5", "cp1252", "utf-16")
+
+
+def decode_bytes(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of a file's bytes: UTF-8 (BOM or not), UTF-16 with its BOM, else what the knowledge base
+    reads a Chinese or English shop's files as (`knowledge_base.encodings`: GB 18030 or Big5 when the bytes read
+    as common Chinese, Windows-1252, then charset_normalizer); None when nothing fits. The CLIs and the analytics
+    guess as the ingest does: a small GBK CSV read by charset_normalizer alone came back as Korean (cp949)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    elif data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            return None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from knowledge_base.encodings import decode_non_utf8
+
+    return decode_non_utf8(data)
+
+
 def decode_text_lines(data: bytes, name: object, what: str = "input file", fallback: str = "") -> list[str]:
-    """`read_text_lines` for bytes already read (stdin). `fallback` (e.g. gb18030) is tried when the text is not
-    UTF-8, for readers that accept what Chinese Windows saves; the iconv hint comes only when that fails too."""
-    if b"\0" in data:
+    """`read_text_lines` for bytes already read (stdin). With a `fallback` (e.g. gb18030), text that is not UTF-8
+    is decoded as `decode_bytes` detects it when that is one of SETTLED_ENCODINGS, else as `fallback`, for
+    readers that accept what Chinese or Western Windows saves; the iconv hint comes only when both fail."""
+    if b"\0" in data and not (fallback and data.startswith(UTF16_BOMS)):
         raise InputError(f"{what} {name} contains NUL bytes: this looks like a binary file, not text")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        try:
-            text = data.decode(fallback) if fallback else None
-        except UnicodeDecodeError:
-            text = None
+        text = _non_utf8_text(data, fallback) if fallback else None
         if text is None:
             line = data.count(b"\n", 0, exc.start) + 1
             also, source = (f" nor {fallback.upper()}", "ENCODING") if fallback else ("", "GBK")
@@ -102,6 +131,16 @@ def decode_text_lines(data: bytes, name: object, what: str = "input file", fallb
     # Lines end at \n, \r\n or \r only (as a file iterates), not at the other separators str.splitlines
     # knows: JSONL may hold a raw U+2028 inside a string.
     return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]
+
+
+def _non_utf8_text(data: bytes, fallback: str) -> str | None:
+    found = decode_bytes(data)
+    if found is not None and found[1] in SETTLED_ENCODINGS:
+        return found[0]
+    try:
+        return data.decode(fallback)
+    except UnicodeDecodeError:
+        return None
 
 
 @contextmanager

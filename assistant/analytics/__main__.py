@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser, multi: bool = False) -> None:
     if multi:
         p.add_argument("--input", required=True, nargs="+", metavar="PATH", help="CSV/.xlsx files and/or folders of them")
     else:
-        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV (UTF-8 or GBK) or .xlsx (first sheet) to analyse")
+        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV (UTF-8, GBK/GB18030, Big5 or Windows-1252) or .xlsx (first sheet) to analyse")
     p.add_argument("--output", metavar="DIR", help="folder for CSV/PNG/Markdown (default: analytics.output_dir/<command>)")
     p.add_argument("--date-column", metavar="C", help="column with dates (auto-detected by name)")
     p.add_argument("--max-rows", type=int, metavar="N", help="override analytics.max_rows (bigger files are sampled)")

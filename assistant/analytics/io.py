@@ -20,8 +20,8 @@ from assistant.errors import InputError
 
 log = logging.getLogger(__name__)
 
-# Encodings we accept without asking: UTF-8 (with or without BOM) first, then what Chinese Excel writes.
-_CJK_ENCODINGS = ("gb18030", "gbk", "gb2312", "big5", "hz")
+# Names of the simplified-Chinese code pages that GB 18030, their superset, reads whole.
+_GB_ENCODINGS = ("gb18030", "gbk", "gb2312", "cp936")
 
 
 @dataclass
@@ -57,6 +57,8 @@ class AnalysisResult:
         return "\n\n".join(parts) + "\n"
 
     def save(self, outdir: str | Path, option: str = "--output") -> dict[str, Path]:
+        """Every file written, by file name ("sentiment_trend.csv", "sentiment_trend.png", "sentiment_summary.md"):
+        keyed by table or figure name, the trend table and the trend plot took one entry and the count was short."""
         from assistant.outputs import output_folder, writing
 
         # A file where the folder should be, or a folder that cannot be written: one line naming `option`.
@@ -67,19 +69,19 @@ class AnalysisResult:
             with writing(p, option):
                 # utf-8-sig so Excel on Windows opens Chinese text correctly.
                 df.to_csv(p, index=False, encoding="utf-8-sig")
-            written[name] = p
+            written[p.name] = p
         for name, fig in self.figures.items():
             p = out / f"{self.name}_{name}.png"
             with writing(p, option):
                 fig.savefig(p, dpi=110, bbox_inches="tight")
-            written[name] = p
+            written[p.name] = p
         p = out / f"{self.name}_summary.md"
         md = self.markdown()
         if self.figures:
             md += "\n" + "\n".join(f"![{n}]({self.name}_{n}.png)" for n in self.figures) + "\n"
         with writing(p, option):
             p.write_text(md, encoding="utf-8")
-        written["summary"] = p
+        written[p.name] = p
         return written
 
     def close(self) -> None:
@@ -90,28 +92,21 @@ class AnalysisResult:
 
 
 def detect_encoding(path: Path, sample_bytes: int = 1 << 20) -> str:
-    """UTF-8 (BOM or not) when it decodes; else what charset-normalizer says, if it is plausible."""
+    """The encoding `decode_bytes` (the CLIs' and the knowledge base's one guess) reads the file's first MB as:
+    UTF-8 (BOM or not), UTF-16 with its BOM, GB 18030 / Big5 for Chinese, Windows-1252, else charset_normalizer's."""
+    from assistant.cli_support import UTF16_BOMS, decode_bytes
+
     with open(path, "rb") as fh:
         head = fh.read(sample_bytes)
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        # A multi-byte character may be cut at the end of the sample: ignore only that tail.
-        head.decode("utf-8") if len(head) < sample_bytes else head[:-4].decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - it is a pinned dependency
-        best = None
-    else:
-        best = from_bytes(head).best()
-    enc = (best.encoding if best else "").lower().replace("-", "").replace("_", "")
-    if any(enc == c.replace("-", "") for c in _CJK_ENCODINGS) or enc in {"cp936", "gb18030"}:
-        return "gb18030"  # a superset of GBK/GB2312: decodes all of them
-    if best is not None and enc:
-        return best.encoding
+    if len(head) == sample_bytes and not head.startswith(UTF16_BOMS):
+        # A multi-byte character may be cut at the end of the sample: judge whole lines only.
+        head = head[:head.rfind(b"\n") + 1] or head
+    found = decode_bytes(head)
+    enc = (found[1] if found else "").lower().replace("-", "").replace("_", "")
+    if enc in _GB_ENCODINGS:
+        return "gb18030"
+    if found is not None and enc:
+        return found[1]
     raise InputError(f"cannot tell the text encoding of {path.name}: save it as UTF-8 (Excel: 'CSV UTF-8') and retry")
 
 

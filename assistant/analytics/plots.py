@@ -13,24 +13,36 @@ COLORS = {"positive": "#2e7d32", "neutral": "#9e9e9e", "negative": "#c62828"}
 
 
 def trend_figure(trend: pd.DataFrame, title: str):
-    """Sentiment shares per period (top) and volume with spikes marked (bottom)."""
+    """Sentiment shares per period (top) and volume with spikes marked (bottom). Periods the data covers only in
+    part (`partial`) are drawn faint: dashed lines, hollow points and hatched bars."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True,
                                       gridspec_kw={"height_ratios": [2, 1]})
     x = trend["period"]
+    partial = trend["partial"] if "partial" in trend else pd.Series(False, index=trend.index)
     for label in ("positive", "neutral", "negative"):
         if label in trend:
-            top.plot(x, trend[label] * 100, marker="o", ms=3, label=label, color=COLORS[label])
+            y = trend[label] * 100
+            # The faint line runs through every period; the solid one over whole periods only.
+            top.plot(x, y, ls="--", lw=1, alpha=0.5, color=COLORS[label])
+            top.plot(x, y.where(~partial), marker="o", ms=3, label=label, color=COLORS[label])
+            top.plot(x[partial], y[partial], ls="none", marker="o", ms=4, mfc="white", color=COLORS[label])
     top.set_ylabel("share of messages, %")
     top.set_title(title)
     top.legend(loc="upper left", fontsize=8)
     top.grid(alpha=0.3)
     colors = ["#c62828" if s else "#90a4ae" for s in trend["spike"]]
     width = 0.8 * (x.diff().median() if len(x) > 1 else pd.Timedelta(days=1))
-    bottom.bar(x, trend["n"], color=colors, width=width)
+    bars = bottom.bar(x, trend["n"], color=colors, width=width)
+    for bar, part in zip(bars, partial, strict=True):
+        if part:
+            bar.set_alpha(0.45)
+            bar.set_hatch("///")
     bottom.set_ylabel("messages")
     bottom.grid(alpha=0.3)
-    if trend["spike"].any():
-        bottom.set_title("red = volume spike", fontsize=8, loc="right")
+    keys = (["red = volume spike"] if trend["spike"].any() else []) + \
+        (["hatched, hollow = partial period (left out of the headline)"] if partial.any() else [])
+    if keys:
+        bottom.set_title("; ".join(keys), fontsize=8, loc="right")
     fig.autofmt_xdate()
     return fig
 

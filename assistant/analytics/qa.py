@@ -158,7 +158,7 @@ def answer_analytics_question(question: str, csv_path: str, backend: Any = None,
     digest = hashlib.sha1(f"{Path(csv_path).resolve()}|{question}".encode()).hexdigest()[:10]
     out = Path(output_dir) if output_dir else resolve_path(cfg.output_dir) / "chat" / f"{Path(csv_path).stem}-{digest}"
     files = {k: str(v) for k, v in result.save(out).items()}
-    plot = next((files[n] for n in result.figures), None)
+    plot = next((files[f"{result.name}_{n}.png"] for n in result.figures), None)
     main = next((result.tables[t] for t in _MAIN_TABLE.get(name, ()) if t in result.tables), None)
     lines = [prefix + _headline(name, result.facts, zh)]
     if name == "email" and "emails" in result.tables:

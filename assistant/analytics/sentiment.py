@@ -142,12 +142,18 @@ def robust_z(values: pd.Series) -> pd.Series:
 
 
 def sentiment_trend(dates: pd.Series, labels: pd.Series, freq: str = "week", spike_z: float = 3.0) -> pd.DataFrame:
-    """One row per period: n, share of each label, net sentiment, volume z and spike flag."""
-    period = dates.dt.to_period(FREQ_ALIASES[freq]).dt.start_time
+    """One row per period: n, share of each label, net sentiment, volume z, spike flag, and `partial` when the
+    data begins after the period's first day or ends before its last (the first and last week of most exports)."""
+    periods = dates.dt.to_period(FREQ_ALIASES[freq])
+    period = periods.dt.start_time
     counts = pd.crosstab(period.values, labels.values).reindex(columns=list(LABELS), fill_value=0)
     # Periods with no messages at all are real zeros for volume (a quiet week), so fill the calendar.
-    full = pd.period_range(period.min(), period.max(), freq=FREQ_ALIASES[freq]).start_time
+    calendar = pd.period_range(periods.min(), periods.max(), freq=FREQ_ALIASES[freq])
+    full = calendar.start_time
     counts = counts.reindex(full, fill_value=0)
+    # Whole days only: a day's messages from 09:00 on do not make that day partial.
+    first_day, last_day = dates.min().normalize(), dates.max().normalize()
+    partial = (calendar.start_time < first_day) | (calendar.end_time.normalize() > last_day)
     n = counts.sum(axis=1)
     shares = counts.div(n.where(n > 0, 1), axis=0)
     trend = shares.copy()
@@ -155,8 +161,34 @@ def sentiment_trend(dates: pd.Series, labels: pd.Series, freq: str = "week", spi
     trend["net"] = trend["positive"] - trend["negative"]
     trend["volume_z"] = robust_z(n.astype(float)).round(2)
     trend["spike"] = (trend["volume_z"] > spike_z) & (n >= 5)
+    trend["partial"] = partial
     trend.index.name = "period"
     return trend.reset_index()
+
+
+def _trend_headline(trend: pd.DataFrame, freq: str, dates: pd.Series) -> tuple[pd.Series, pd.Series, str]:
+    """(first, last period the headline stands on, its text). A period the data covers only in part (it starts
+    or stops mid-week) holds fewer, less typical messages: "went from +49% to +4%" once rested on half a week. So
+    from/to/best/worst come from whole periods, and the headline says which were left out."""
+    whole = trend[~trend["partial"]]
+    basis = whole if len(whole) >= 2 else trend
+    first, last = basis.iloc[0], basis.iloc[-1]
+    text = (f"{len(trend)} periods from {trend['period'].iloc[0]:%Y-%m-%d} to {trend['period'].iloc[-1]:%Y-%m-%d}. "
+            f"Net sentiment went from {first['net']:+.1%} ({first['period']:%Y-%m-%d}) to {last['net']:+.1%} "
+            f"({last['period']:%Y-%m-%d}); best {basis['net'].max():+.1%}, worst {basis['net'].min():+.1%} "
+            f"({basis.loc[basis['net'].idxmin(), 'period']:%Y-%m-%d}).")
+    partial = trend[trend["partial"]]
+    if not len(partial):
+        return first, last, text
+    span = f"the data runs from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+    left_out = ", ".join(f"{p:%Y-%m-%d}" for p in partial["period"])
+    if basis is whole:
+        text += (f" Left out as partial {freq}s ({span}, so they cover only part of the {freq}): {left_out}; "
+                 "marked in the table's `partial` column and hatched in the chart.")
+    else:  # too few whole periods to leave any out: say the figures rest on partial ones
+        text += (f" Fewer than two whole {freq}s ({span}): these figures include the partial {freq}s {left_out}; "
+                 f"try a shorter --freq.")
+    return first, last, text
 
 
 def trend_long(trend: pd.DataFrame) -> pd.DataFrame:
@@ -215,11 +247,9 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
             notes.append(f"all dates fall in one {freq}: the trend chart is left out")
         else:
             figures["trend"] = trend_figure(trend, f"Sentiment per {freq} ({model_name.split(' (')[0]})")
-            lines += ["", f"## Trend per {freq}", "",
-                      f"{len(trend)} periods from {first['period']:%Y-%m-%d} to {last['period']:%Y-%m-%d}. "
-                      f"Net sentiment went from {first['net']:+.1%} to {last['net']:+.1%}; "
-                      f"best {trend['net'].max():+.1%}, worst {trend['net'].min():+.1%} "
-                      f"({trend.loc[trend['net'].idxmin(), 'period']:%Y-%m-%d})."]
+            first, last, headline = _trend_headline(trend, freq, dates[ok])
+            lines += ["", f"## Trend per {freq}", "", headline]
+        facts["partial_periods"] = [f"{p:%Y-%m-%d}" for p in trend.loc[trend["partial"], "period"]]
         spikes = trend[trend["spike"]]
         facts["spikes"] = [f"{p:%Y-%m-%d}" for p in spikes["period"]]
         facts["trend_first_net"], facts["trend_last_net"] = float(first["net"]), float(last["net"])

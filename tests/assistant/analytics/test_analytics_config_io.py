@@ -65,3 +65,21 @@ def test_dates_bad_few_noted_bad_most_rejected():
     assert dates.notna().sum() == 3 and "unparsable" in notes[0]
     with pytest.raises(InputError, match="does not hold dates"):
         parse_dates(pd.DataFrame({"d": ["soon", "later", "yesterday", "2026-01-01"]}), "d", [])
+
+
+def test_a_two_row_gbk_csv_is_gb18030_not_korean(tmp_path, cfg):
+    from assistant.analytics.aspects import analyze_aspects
+
+    p = tmp_path / "gbk.csv"
+    p.write_bytes("review,date\n物流很快，但是质量很差,2026-01-01\n很好,2026-01-02\n".encode("gbk"))
+    table = load_csv(p)
+    assert table.encoding == "gb18030" and "gbk.csv is not UTF-8: decoded as gb18030" in table.notes
+    complaints = analyze_aspects(table, cfg).tables["complaints"]
+    assert complaints["aspect"].tolist() == ["quality"]
+
+
+def test_the_encoding_sample_is_cut_at_a_line_end(tmp_path):
+    # A GBK character split by the end of the sample made GB 18030 fail and the guess fall to another code page.
+    p = tmp_path / "gbk.csv"
+    p.write_bytes(("评论\n" + "物流很快质量很差\n" * 200).encode("gbk"))
+    assert detect_encoding(p, sample_bytes=1000) == "gb18030"
