@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     outcomes = sub.add_parser("outcomes", help="resolved / handed off / abandoned per day and intent; CSAT")
     add_common_args(outcomes)
     outcomes.add_argument("--csv", metavar="DIR", help="write the tables as CSV files into the folder DIR (created)")
-    outcomes.add_argument("--plots", metavar="DIR", help="write the plots as PNG files into the folder DIR (created)")
+    outcomes.add_argument("--plots", metavar="DIR", help="write the 4 plots (outcomes per day and per intent, CSAT "
+                          "trend, documents retrieved/cited) as PNG files into the folder DIR (created)")
     check = sub.add_parser("faq-check", help="FAQ rows that duplicate or contradict each other")
     add_common_args(check)
     check.add_argument("--csv", metavar="FILE", help="write the pairs to FILE")
@@ -112,13 +113,21 @@ def _outcomes(runtime, args) -> int:
         for path in paths:
             print(f"wrote {path}", file=sys.stderr)
     if args.plots:
+        import matplotlib.pyplot as plt
+
+        from assistant.insights import usage
+
         folder = Path(args.plots)
+        # The Analytics tab's four plots: the fourth, documents retrieved/cited, comes from the usage counts.
+        documents = usage.compute(runtime, progress=True).documents
         figures = {"outcomes_by_day": plots.outcomes_by_day(result.by_day),
                    "outcomes_by_intent": plots.outcomes_by_intent(result.by_intent),
-                   "csat_trend": plots.csat_trend(result.csat_by_day, trend)}
+                   "csat_trend": plots.csat_trend(result.csat_by_day, trend),
+                   "document_usage": plots.document_usage(documents)}
         for name, fig in figures.items():
             with writing(folder / f"{name}.png", "--plots"):
                 fig.savefig(folder / f"{name}.png")
+            plt.close(fig)
             print(f"wrote {folder / f'{name}.png'}", file=sys.stderr)
     return 0
 

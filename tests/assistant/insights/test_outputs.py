@@ -172,3 +172,14 @@ def test_a_turn_records_what_its_lookup_worked_from_when_it_is_answered(runtime)
     reply, _ = ask(runtime, "How much does shipping cost?")
     turns = pd.read_sql("SELECT retrieved FROM insights_turns", runtime.storage_engine)
     assert reply.retrieved and json.loads(turns.retrieved.iloc[-1]) == reply.retrieved
+
+
+def test_outcomes_plots_are_the_four_the_docs_list(runtime, tmp_path):
+    from assistant.insights.__main__ import _outcomes
+
+    ask(runtime, "How much does shipping cost?")
+    args = argparse.Namespace(command="outcomes", csv=None, plots=str(tmp_path / "plots"))
+    check_outputs(args)
+    assert _outcomes(runtime, args) == 0
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "csat_trend.png", "document_usage.png", "outcomes_by_day.png", "outcomes_by_intent.png"]
