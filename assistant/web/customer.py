@@ -86,10 +86,11 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
     if not isinstance(message, str) or not message.strip():
         raise InputError(t(runtime, runtime.shop.cfg.default_language, "empty"))
     text = message.strip()  # its length is checked once, by the chat pipeline (app.max_message_chars)
-    lang = runtime.shop.language_of(text)
     if client:
         client_limits(runtime).messages.check(_client_key(client))
     session = session_for(runtime, session_id)
+    # "1111" or an e-mail says no language: the conversation's is kept (what the chat pipeline answers in)
+    lang = runtime.shop.conversation_language(text, [m.content for m in session.history if m.role == "user"])
     orders = runtime.orders if client else None
     if orders is not None:  # the order desk limits wrong verifications per client address too
         orders.note_client(session.id, client)
@@ -131,8 +132,9 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     """
     valid = bool(session_id) and bool(SESSION_ID.fullmatch(str(session_id)))
     history = transcript(runtime, session_id) if valid else []
-    last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
-    lang = runtime.shop.language_of(last_user) if last_user else runtime.shop.cfg.default_language
+    said = [m["content"] for m in history if m["role"] == "user"]
+    last_user = said[-1] if said else ""
+    lang = runtime.shop.conversation_language(last_user, said[:-1])
     if client:  # counted before the checks below: probing made-up ids uses up the same budget
         client_limits(runtime).tickets.check(_client_key(client))
     if not session_id:

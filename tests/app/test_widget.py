@@ -48,6 +48,9 @@ def test_widget_chat_streams_and_remembers_within_a_session_only(live_app):
 def test_widget_language_follows_the_customer(live_app):
     _, events = chat(live_app.url, "我想退货")
     assert events[0]["lang"] == "zh" and events[-1]["citations"][0]["title"] == "退货政策"
+    # a message that says no language ("1111") keeps the conversation's, not the shop's default (English)
+    _, bare = chat(live_app.url, "1111", events[0]["session_id"])
+    assert bare[0]["lang"] == bare[-1]["lang"] == "zh"
 
 
 def test_widget_bad_input_is_a_json_error_and_the_server_stays_up(live_app):
