@@ -1,20 +1,20 @@
-"""Answer-quality bench: would a real shop's customers get right answers? Three fictional shops
-(bench/data/answers: a dev shop the pipeline may be tuned on, and two held-out shops reported only in aggregate:
-`heldout`, and `heldout2`, written after the pipeline it measures and never used for tuning), each ingested into
-its own temporary collection and served by the real app; every customer question goes through
+"""Answer-quality bench: would a real shop's customers get right answers? Four fictional shops
+(bench/data/answers: two dev shops the pipeline may be tuned on, `dev` and `dev2`, and two held-out shops reported
+only in aggregate: `heldout`, and `heldout2`, written after the pipeline it measures and never used for tuning), each
+ingested into its own temporary collection and served by the real app; every customer question goes through
 `/v1/chat/completions` (model `support`, one conversation each) and is scored for facts, declines, invented
 figures, misroutes and leaks, side by side with two baselines in the same run:
 
 - **snippet**: the top retrieved chunk's text returned verbatim (retrieval alone, no LLM);
 - **no_docs**: the same LLM answering with the shop's persona only (`/v1`, model `base`), no documents.
 
-    .venv/bin/python -m bench.answers [--shop dev|heldout|heldout2|both] [--quick] [--model PROFILE]
-    .venv/bin/python -m bench --only answers          # the full run: all three shops, both baselines
+    .venv/bin/python -m bench.answers [--shop dev|dev2|heldout|heldout2|both] [--quick] [--model PROFILE]
+    .venv/bin/python -m bench --only answers          # the full run: all four shops, both baselines
 
-The full run takes about 30-35 minutes for the three shops on 2 busy cores (the default 0.5B model).
-`--quick` (and `python -m bench --quick`) asks 12 fixed dev questions and skips the no-documents LLM. The dev
-shop's per-question answers go to bench/out/answers/dev.jsonl; the held-out shops' never leave memory: only their
-aggregate figures are printed. `--shop both` is dev + heldout; `--shop heldout2` measures the second held-out shop.
+The full run takes about 45 minutes for the four shops on 2 busy cores (the default 0.5B model).
+`--quick` (and `python -m bench --quick`) asks 12 fixed dev questions and skips the no-documents LLM. A dev
+shop's per-question answers go to bench/out/answers/<dev|dev2>.jsonl; the held-out shops' never leave memory: only
+their aggregate figures are printed. `--shop both` is dev + heldout; `--shop heldout2` measures the second held-out shop.
 
 Scoring (`score_answer`, tested in tests/bench/test_answers_bench.py):
 - texts are normalised first: full-width to half-width, lower case, Chinese numerals before a measure word and
@@ -79,6 +79,12 @@ HEADLINES = [
      "<= 5 s"),
     ("dev shop: seconds to the first piece of an answer p50, ours vs no documents",
      "dev.ours.first_piece_median_s", "dev.no_docs.first_piece_median_s", "much sooner than the answer"),
+    ("second dev shop (camping gear): answerable questions right, ours vs best snippet",
+     "dev2.ours.answerable_accuracy", "dev2.snippet.answerable_accuracy", ">= 0.85"),
+    ("second dev shop: unanswerables declined, ours vs no documents", "dev2.ours.decline_rate",
+     "dev2.no_docs.decline_rate", ">= 0.90"),
+    ("second dev shop: answerable questions answered wrong (count), ours vs best snippet", "dev2.ours.wrong_answers",
+     "dev2.snippet.wrong_answers", "0"),
     ("held-out shop: answerable questions right, ours vs best snippet", "heldout.ours.answerable_accuracy",
      "heldout.snippet.answerable_accuracy", ">= 0.85"),
     ("held-out shop: unanswerables declined, ours vs no documents", "heldout.ours.decline_rate",
@@ -682,7 +688,7 @@ def write_details(key: str, questions: list[Question], answers: dict, scored: di
     return path
 
 
-def run(quick: bool = True, shops: tuple[str, ...] = ("dev", "heldout", "heldout2"), model: str | None = None) -> dict:
+def run(quick: bool = True, shops: tuple[str, ...] = tuple(SHOPS), model: str | None = None) -> dict:
     """`python -m bench` entry: quick = 12 dev questions without the no-documents LLM; else every question."""
     if quick:
         return {"dev": {**run_shop("dev", QUICK_IDS, model, no_docs=False), "quick": True}}

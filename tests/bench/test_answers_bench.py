@@ -133,7 +133,7 @@ def test_the_products_own_abstain_and_fallback_texts_count_as_declines():
 
 
 # --------------------------------------------------------------------------------------------- the shops
-@pytest.mark.parametrize("key", ["dev", "heldout", "heldout2"])
+@pytest.mark.parametrize("key", ["dev", "dev2", "heldout", "heldout2"])
 def test_each_shop_has_enough_questions_of_every_kind_in_both_languages(key):
     shop = answers.load_shop(key)
     kinds = Counter(x.kind for x in shop.questions)
@@ -147,7 +147,7 @@ def test_each_shop_has_enough_questions_of_every_kind_in_both_languages(key):
     assert shop.persona and shop.meta["contact"]["email"] and shop.meta["default_language"] in ("zh", "en")
 
 
-@pytest.mark.parametrize("key", ["dev", "heldout", "heldout2"])
+@pytest.mark.parametrize("key", ["dev", "dev2", "heldout", "heldout2"])
 def test_each_shop_has_the_documents_a_real_shop_has_in_both_languages(key):
     shop = answers.load_shop(key)
     files = [p for p in shop.docs.rglob("*") if p.is_file()]
