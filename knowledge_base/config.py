@@ -88,7 +88,8 @@ class KnowledgeBaseConfig:
                                         "reading says YES too; null = not"})
     verify_spec_min_log_odds: float | None = field(
         default=None, metadata={"help": "a spec line (a table row, or a short label and value such as 'Weight: 640 g') "
-                                        "is accepted only with log odds of YES at or above this; null = like any "
+                                        "is read however well it scores (verify_skip_above does not spare it) and "
+                                        "accepted only with log odds of YES at or above this; null = like any "
                                         "sentence"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "

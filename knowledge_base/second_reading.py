@@ -64,7 +64,11 @@ class Verifier:
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
             return False
-        return always or lookup.borderline or lookup.evidence_score < self.skip_above
+        if always or lookup.borderline or lookup.evidence_score < self.skip_above:
+            return True
+        # A spec line is read however well it scores: "颜色：岩石灰、松针绿、落日橙" scored 1.03 for "有专门的女款吗？", the
+        # product's name and the question's words being on the line
+        return self.spec_min_log_odds is not None and bool(lookup.evidence) and is_spec_line(lookup.evidence[0].text)
 
     def _reading(self, lookup: Lookup, sentence: Evidence, measure: bool = False) -> tuple[bool, bool, float | None]:
         """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
@@ -72,7 +76,8 @@ class Verifier:
         messages = self.messages(lookup.question, sentence.quoted)
         if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
             odds = self.backend.yes_log_odds(messages)
-            return odds >= max(self.spec_min_log_odds, self.min_log_odds or self.spec_min_log_odds), False, odds
+            bar = max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
+            return odds >= bar, False, odds
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
             stated, odds = self._yes_odds(messages, measure)

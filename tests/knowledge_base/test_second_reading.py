@@ -336,3 +336,20 @@ def test_a_spec_line_needs_a_firm_yes_when_the_bar_is_set():
     plain = spec_lookup()
     Verifier(reader("YES"), "YES or NO.", skip_above=1.01).check(plain)
     assert plain.answerable and plain.evidence[0].text == "Process: natural"
+
+
+def test_a_spec_line_is_read_however_well_it_scores():
+    # "颜色：岩石灰、松针绿、落日橙" scored 1.03 for "有专门的女款吗？": above skip_above, yet not an answer to it
+    def high(text: str) -> Lookup:
+        return Lookup("有专门的女款吗？", "zh", evidence=[sentence(text, 1.03)], best_score=0.9, evidence_score=1.03,
+                      answerable=True)
+
+    strict = Verifier(reader("-0.7"), "YES or NO.", skip_above=1.0, spec_min_log_odds=0.8)
+    colours = high("颜色：岩石灰、松针绿、落日橙。")
+    assert strict.needed(colours)
+    strict.check(colours)
+    assert not colours.answerable
+    # a sentence that scores as high is still the question's own sentence, sent unread; and without the bar, so is
+    # a spec line
+    assert not strict.needed(high("岚风冲锋衣有女款，尺码从 S 到 XL，袖长和肩宽都按女性身形重新设计过。"))
+    assert not Verifier(reader(), "YES or NO.", skip_above=1.0).needed(high("颜色：岩石灰、松针绿、落日橙。"))
