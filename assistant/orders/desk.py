@@ -9,7 +9,8 @@ client address (when the web layer tells it, `note_client`). Cancel, address cha
 they open a request for an agent (assistant.orders.approvals). A backend that is down or slow hands off.
 A message that is not about an order returns None: the knowledge base answers it, and a policy question
 ("what is your return policy?") is always the knowledge base's. State lives per session (assistant.orders.
-state); a stateless /v1 client's conversation is replayed from the user turns it sends.
+state); a stateless /v1 client's conversation is replayed from the user turns it sends, held to the small record
+its id keeps (when a verification was last used, the wrong tries, the lock: it restricts, it never verifies).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,9 +27,16 @@ from assistant.citations import Citation
 from assistant.errors import AssistantError, StorageError
 from assistant.orders import wording
 from assistant.orders.config import OrdersConfig
+from assistant.orders.limits import FailureWindows
 from assistant.orders.model import Order, factor_matches
 from assistant.orders.parse import EMAIL, new_address, parse
-from assistant.orders.state import DialogueStore, OrderState
+from assistant.orders.state import (
+    DialogueStore,
+    OrderState,
+    hold_to_record,
+    next_record,
+    stateless_record_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,34 +60,6 @@ class OrderReply:
     ticket_id: int | None = None
     request_id: int | None = None
     shown: str = ""  # the order number whose record this reply quotes ("" = none)
-
-
-class FailureWindows:
-    """Distinct wrong verifications per key in the last hour (bounded; per process). Distinct: a /v1 client
-    sends its whole history on every turn, and one wrong try resent ten times is still one try."""
-
-    def __init__(self, limit: int, window: float = 3600.0, max_keys: int = 100_000):
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._keys: OrderedDict[str, dict[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> dict[str, float]:
-        tries = {t: when for t, when in (self._keys.pop(key, None) or {}).items() if now - when <= self.window}
-        self._keys[key] = tries
-        while len(self._keys) > self.max_keys:
-            self._keys.popitem(last=False)
-        return tries
-
-    def exceeded(self, key: str, now: float) -> bool:
-        if not self.limit or not key:
-            return False
-        with self._lock:
-            return len(self._recent(key, now)) >= self.limit
-
-    def add(self, key: str, now: float, attempt: str) -> None:
-        if key:
-            with self._lock:
-                self._recent(key, now).setdefault(attempt, now)
 
 
 class OrderDesk:
@@ -134,20 +113,29 @@ class OrderDesk:
         stateless = getattr(session, "stateless", False)
         state = None if stateless else self.states.load(session.id)
         memo: dict[str, Order | None] = {}
+        record_key = stateless_record_key(session) if stateless else ""
+        record = self.states.load(record_key) if record_key else None
         if state is None:
             state = OrderState()
+            # A replayed verification was last used when the id's record says, not now: it expires as it would have.
+            stamp = record.verified_at if record is not None else 0.0
             for earlier in [m.content for m in session.history if m.role == "user"][-REPLAY_TURNS:]:
                 try:
-                    self._step(state, earlier, self.shop.language_of(earlier), session, memo, live=False)
+                    self._step(state, earlier, self.shop.language_of(earlier), session, memo, live=False, stamp=stamp)
                 except AssistantError:
                     break  # the system is down: the live turn says so
+        hold_to_record(state, record)
         before = state.to_json()
         reply = self._step(state, text, language, session, memo, live=True)
         if not stateless and (reply is not None or state.to_json() != before):
             self.states.save(session.id, state)
+        if record_key and (record is not None or state.verified or state.wrong or state.locked):
+            self.states.save(record_key, next_record(state, record))
         return reply
 
-    def _step(self, st: OrderState, text: str, lang: str, session, memo, live: bool) -> OrderReply | None:
+    def _step(self, st: OrderState, text: str, lang: str, session, memo, live: bool,
+              stamp: float = 0.0) -> OrderReply | None:
+        """One customer message; `stamp`: when a verification it uses counts as used (0: now)."""
         from assistant.language import detect_language
 
         if detect_language(EMAIL.sub(" ", text)) in ("zh", "en"):
@@ -175,9 +163,12 @@ class OrderDesk:
                              handoff=True)
         if p.intent and (p.intent != st.intent or (p.number and p.number != st.number)):
             st.start(p.intent)
-            if p.intent in REQUEST_KINDS and not p.number and st.verified:
-                # "Can I change the delivery address to …?" after verifying: the order verified here is meant;
-                # with several, the customer says which (acting on the last one talked about is a guess).
+            # "Can I change the delivery address to …?" after verifying: the order verified here is meant; with
+            # several, the customer says which (acting on the last one talked about is a guess). Not when the
+            # conversation has moved on to an order not verified yet: "And order 100234?" → "Please cancel it"
+            # is about 100234, which is verified first.
+            if (p.intent in REQUEST_KINDS and not p.number and st.verified
+                    and (not st.number or st.number in st.verified)):
                 if len(st.verified) > 1:
                     st.number, st.awaiting = "", "number"
                     st.address = new_address(text) if p.intent == "change_address" else ""
@@ -220,7 +211,7 @@ class OrderDesk:
         if order is None:  # verified a moment ago, gone now: say nothing about it
             st.verified.remove(st.number)
             return self._down(StorageError(f"order {st.number} disappeared"), lang, session, text, live)
-        st.verified_at = now
+        st.verified_at = stamp or now
         return self._act(st, order, text, lang, session, live)
 
     def _lookup(self, number: str, memo) -> Order | None:

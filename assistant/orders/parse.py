@@ -72,6 +72,16 @@ _NO_NUMBER = re.compile(r"(?:don'?t|do not|can'?t|cannot) (?:know|have|remember|
 _ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|\bsend it to\b|new address(?: is)?|address is|改成|改为|"
                             r"换成|换到|改到|寄到|送到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
 
+# What makes the words after "to" / "改成" an address: a number, or a word for a street, a district, a city
+# ("a different city after ordering" and "别的城市" name none: 城市 is no city's name).
+_LOOKS_LIKE_ADDRESS = re.compile(
+    r"\d|[路号街巷弄区县镇村省]|(?<!城)市|(?<!知)道|\b(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|"
+    r"drive|dr|court|ct|square|sq|terrace|crescent|highway|hwy|apartment|apt|flat|suite|"
+    r"unit|floor|building|block|tower|estate|postcode|zip)\b", _I)
+# A question about changing an address at all ("is it possible … after ordering?", "once it has shipped?"):
+# the knowledge base's, unless it names the new address.
+_ADDRESS_QUESTION = re.compile(r"\b(?:possible|after|once|policy|policies|how|ever)\b|多久|能否|可以.{0,12}吗|"
+                               r"能不能|政策|规定|之后|以后", _I)
 _ADDRESS_TAIL = re.compile(r"(?:[,，]?\s*(?:好吗|可以吗|行吗|行不行|吗|呢|谢谢|please|thanks|thank you))?[\s。.?？!！]*$", _I)
 
 _COMPILED = {lang: {k: [re.compile(p, _I) for p in v] for k, v in rules.items()} for lang, rules in
@@ -128,10 +138,12 @@ def find_factor(text: str, *, bare: bool = False) -> str:
 
 
 def new_address(text: str) -> str:
-    """The address after "to" / "改成" in a change-address request ("" when the message names none), without the
-    question or courtesy that may close the message ("…1000号吗？", "…Shanghai, please?")."""
+    """The address after "to" / "改成" in a change-address request ("" when the message names none, or words that
+    name no place: "to another place once it has shipped"), without the question or courtesy that may close the
+    message ("…1000号吗？", "…Shanghai, please?")."""
     m = _ADDRESS_AFTER.search(text.strip())
-    return _ADDRESS_TAIL.sub("", m.group(1)).strip(" 。.") if m else ""
+    address = _ADDRESS_TAIL.sub("", m.group(1)).strip(" 。.") if m else ""
+    return address if _LOOKS_LIKE_ADDRESS.search(address) else ""
 
 
 def parse(text: str, awaiting: str = "") -> Parsed:
@@ -157,5 +169,7 @@ def parse(text: str, awaiting: str = "") -> Parsed:
         policy = (_POLICY_ZH if zh else _POLICY_EN).search(text)
         if policy and not mine and intent != "status":
             p.policy_question, intent = True, ""
+        elif intent == "change_address" and _ADDRESS_QUESTION.search(text):
+            p.policy_question, intent = True, ""  # "Can I change my address after it has shipped?"
     p.intent = intent
     return p

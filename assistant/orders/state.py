@@ -71,6 +71,39 @@ class OrderState:
         return cls(**{k: v for k, v in data.items() if k in known}) if isinstance(data, dict) else cls()
 
 
+# A stateless (/v1) client's state is rebuilt from the history it sends, so it cannot be trusted to keep the clock
+# or the count: a client resending a factor would stay verified for ever, one trimming its history would reset its
+# wrong tries. A small record per client id (stored beside the conversations, key RECORD_PREFIX + id) keeps when a
+# verification was last used, the wrong tries and the lock. It only restricts: it never verifies anything, or a
+# new conversation under the same id would inherit an earlier one's orders.
+RECORD_PREFIX = "v1:"
+
+
+def stateless_record_key(session) -> str:
+    """Where a stateless client's record is kept; "" for a client that sent no id of its own: each of its
+    requests has a new one, which no later request would find."""
+    from assistant.chat import ANONYMOUS
+
+    return "" if not session.id or session.id.startswith(ANONYMOUS) else RECORD_PREFIX + session.id
+
+
+def hold_to_record(state: OrderState, record: OrderState | None) -> None:
+    """`state`, rebuilt from a stateless client's history, no more permissive than the id's `record`: at least
+    the wrong tries and the lock recorded (the desk dates the replayed verifications by the record's last use)."""
+    if record is None:
+        return
+    state.wrong = max(state.wrong, record.wrong)
+    state.locked = state.locked or record.locked
+
+
+def next_record(state: OrderState, record: OrderState | None) -> OrderState:
+    """The id's record after a turn: no order numbers (it grants nothing), the time of the latest use of a
+    verification (the turn's, else the one recorded), the wrong tries and the lock."""
+    used = state.verified_at if state.verified else (record.verified_at if record else 0.0)
+    return OrderState(verified_at=used, wrong=max(state.wrong, record.wrong if record else 0),
+                      locked=state.locked or bool(record and record.locked))
+
+
 class DialogueStore:
     """OrderState per session id: in the SQL store when `engine` is given, else in memory (LRU)."""
 

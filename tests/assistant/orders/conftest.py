@@ -1,5 +1,6 @@
 """Fixtures for the order desk: the bench's order export as Orders, an embedded store with them, the recorded
-API shapes, and loopback fakes of Shopify, WooCommerce and the signed webhook serving the same orders."""
+API shapes, loopback fakes of Shopify, WooCommerce and the signed webhook serving the same orders, and a desk on
+the embedded store with a clock the tests move (`desk`, `talk`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chat import ChatSession
+from assistant.citations import Citation
+from assistant.handoff import HandoffQueue
+from assistant.llm import Message
+from assistant.orders.approvals import OrderRequests
+from assistant.orders.config import OrdersConfig
+from assistant.orders.desk import OrderDesk
+from assistant.orders.state import DialogueStore
 from bench.orders import SECRETS, dataset_orders
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -75,3 +84,37 @@ def http_backend(name: str, url: str, timeout: float = 2.0):
 
     key = {"shopify": "shopify_store", "woocommerce": "woocommerce_url", "webhook": "webhook_url"}[name]
     return build_backend(OrdersConfig(backend=name, timeout_s=timeout, **{key: url}))
+
+
+# -- the order desk's dialogue (test_desk*.py) ----------------------------------------------------------
+POLICY = {"return": ("You can return most items within 30 days of delivery.",
+                     [Citation(source="faq.csv", title="What is your return policy?", chunk_id="en-return")]),
+          "cancel": ("You can cancel while the order is Processing.", [Citation(source="faq.csv", title="Cancel")])}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def desk(store, engine):
+    return OrderDesk(store, OrdersConfig(), states=DialogueStore(engine), requests=OrderRequests(engine),
+                     handoff=HandoffQueue(engine), policy=lambda kind, lang: POLICY.get(kind), clock=Clock(),
+                     redact=lambda text: text.replace("anna.lee@example.com", "<EMAIL>"))
+
+
+def talk(desk, *messages, session=None):
+    """Each message with the language the chat pipeline gives it (the shop's rule, by script alone)."""
+    from assistant.shop import Shop
+
+    session = session or ChatSession()
+    replies = []
+    for text in messages:
+        reply = desk.handle(text, session, Shop().language_of(text))
+        replies.append(reply)
+        session.history += [Message("user", text), Message("assistant", reply.text if reply else "(kb)")]
+    return replies, session

@@ -3,49 +3,15 @@ guessing, requests instead of actions, hand-off when the system fails, the state
 
 from __future__ import annotations
 
-import pytest
-
 from assistant.chat import ChatSession
 from assistant.citations import Citation
 from assistant.errors import StorageError
-from assistant.handoff import HandoffQueue
 from assistant.llm import Message
 from assistant.orders.approvals import OrderRequests
 from assistant.orders.config import OrdersConfig
 from assistant.orders.desk import OrderDesk
 from assistant.orders.state import DialogueStore
-
-POLICY = {"return": ("You can return most items within 30 days of delivery.",
-                     [Citation(source="faq.csv", title="What is your return policy?", chunk_id="en-return")]),
-          "cancel": ("You can cancel while the order is Processing.", [Citation(source="faq.csv", title="Cancel")])}
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1_000_000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def desk(store, engine):
-    return OrderDesk(store, OrdersConfig(), states=DialogueStore(engine), requests=OrderRequests(engine),
-                     handoff=HandoffQueue(engine), policy=lambda kind, lang: POLICY.get(kind), clock=Clock(),
-                     redact=lambda text: text.replace("anna.lee@example.com", "<EMAIL>"))
-
-
-def talk(desk, *messages, session=None):
-    """Each message with the language the chat pipeline gives it (the shop's rule, by script alone)."""
-    from assistant.shop import Shop
-
-    session = session or ChatSession()
-    replies = []
-    for text in messages:
-        reply = desk.handle(text, session, Shop().language_of(text))
-        replies.append(reply)
-        session.history += [Message("user", text), Message("assistant", reply.text if reply else "(kb)")]
-    return replies, session
+from tests.assistant.orders.conftest import Clock, talk
 
 
 def test_status_after_verification_only(desk):

@@ -1,0 +1,107 @@
+"""Follow-ups within an order conversation: which order a request with no number is for, a policy question asked
+after a verification, the words for an order that cannot be cancelled any more, and what a stateless /v1 client
+keeps under its id (a restriction only: never a verification)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat import ChatSession
+from assistant.llm import Message
+from assistant.orders.config import OrdersConfig
+from assistant.orders.desk import OrderDesk
+from assistant.orders.parse import new_address, parse
+from assistant.orders.state import DialogueStore
+from tests.assistant.orders.conftest import Clock, talk
+
+
+def test_a_request_without_a_number_is_for_the_order_in_hand_not_an_earlier_verified_one(desk):
+    """"Please cancel it" after asking about a second order filed a cancellation for the first, verified one."""
+    replies, _ = talk(desk, "Where is order 100235?", "4321", "And order 100234?", "Please cancel it", "5678")
+    status, asked, cancel, late = replies[1:]
+    assert status.shown == "100235" and asked.action == "order_verify"
+    assert cancel.action == "order_verify" and "100234" in cancel.text  # its own verification, first
+    assert desk.requests.listing() == []
+    assert late.action == "order_info" and "100234" in late.text and "no longer be cancelled" in late.text
+    # the verified order is still the one meant while the conversation is about it
+    (*_, done), _ = talk(desk, "Where is order 100235?", "4321", "Please cancel it")
+    assert done.action == "order_request" and desk.requests.get(done.request_id).order_number == "100235"
+
+
+@pytest.mark.parametrize("text", [
+    "Is it possible to change the address to a different city after ordering?",
+    "Can I change the delivery address to another place once the parcel has shipped?",
+    "Can I change my delivery address after it has shipped?",
+    "可以把地址改成别的城市吗？",
+])
+def test_a_question_about_changing_an_address_is_a_policy_question(text):
+    p = parse(text)
+    assert p.policy_question and p.intent == "" and new_address(text) == ""
+
+
+def test_an_address_is_taken_only_when_it_looks_like_one():
+    assert new_address("Can I change the delivery address to 99 Huaihai Road, Shanghai?") == "99 Huaihai Road, Shanghai"
+    assert new_address("Please change the address to Orchard Road, Singapore") == "Orchard Road, Singapore"
+    assert new_address("可以把地址改成上海市静安区南京西路1000号吗？") == "上海市静安区南京西路1000号"
+    assert new_address("change the address to a different city after ordering") == ""
+    assert parse("Can I change the delivery address to 99 Huaihai Road, Shanghai?").intent == "change_address"
+
+
+def test_a_policy_question_after_a_verification_files_nothing_and_leaves_the_waiting_request_alone(desk):
+    (*_, first), session = talk(desk, "Where is order 100242?", "emma.w@example.com",
+                                "Can I change the delivery address to 1 Old Road, Shanghai?")
+    assert first.action == "order_request"
+    questions, session = talk(desk, "Is it possible to change the address to a different city after ordering?",
+                              "Can I change the delivery address to another place once the parcel has shipped?",
+                              session=session)
+    assert questions == [None, None]  # the knowledge base's
+    assert desk.requests.get(first.request_id).details == {"address": "1 Old Road, Shanghai"}
+    (real,), _ = talk(desk, "Can I change the delivery address to 99 Huaihai Road, Shanghai?", session=session)
+    assert real.action == "order_request" and real.request_id == first.request_id
+    assert desk.requests.get(first.request_id).details == {"address": "99 Huaihai Road, Shanghai"}
+    assert len(desk.requests.listing()) == 1
+
+
+def test_a_delivered_order_that_cannot_be_cancelled_is_told_so_without_a_tense(desk):
+    """"…already delivered … What is possible once it arrives depends on…": it has arrived."""
+    desk.policy = lambda kind, lang: None
+    (_, en), _ = talk(desk, "Can I cancel my order 100237?", "tom.baker@example.com")
+    assert en.text == ("Order 100237 is already delivered, so it can no longer be cancelled. Whether it can be "
+                       "returned depends on our return policy; a colleague can tell you: press \"Talk to a human\".")
+    (_, zh), _ = talk(desk, "帮我取消订单100236", "2222")
+    assert zh.text == "订单 100236 当前状态为已签收，已无法取消。能否退货以本店的退货政策为准，人工客服可以为您说明：请点击“转人工”。"
+
+
+def api(desk, text: str, *earlier: str, user: str = "api-user-1"):
+    """One /v1 request under the same `user`: the earlier customer turns it sends, and the new one."""
+    history = []
+    for said in earlier:
+        history += [Message("user", said), Message("assistant", "...")]
+    return desk.handle(text, ChatSession(id=user, history=history, stateless=True), "en")
+
+
+def test_a_stateless_verification_expires_even_while_the_client_resends_the_factor(desk):
+    asked = ("Where is my order 100234?", "anna.lee@example.com")
+    assert api(desk, asked[1], asked[0]).action == "order_status"
+    desk.clock.now += 20 * 60
+    assert api(desk, "And the status of order 100234 now?", *asked).action == "order_status"  # in use: kept
+    desk.clock.now += 20 * 60
+    assert api(desk, "Is order 100234 here yet?", *asked, "And the status of order 100234 now?").action == "order_status"
+    desk.clock.now += 31 * 60  # quiet for longer than orders.verified_minutes
+    later = api(desk, "What's the status of order 100234?", *asked)
+    assert later.action == "order_verify" and "SF1234567890" not in later.text
+    assert api(desk, "anna.lee@example.com", *asked, "What's the status of order 100234?").action == "order_status"
+    # the record restricts, it never grants: a new conversation under the same user verifies again
+    assert api(desk, "What's the status of order 100234?").action == "order_verify"
+
+
+def test_a_stateless_clients_wrong_tries_and_lock_survive_a_trimmed_history(store, engine):
+    desk = OrderDesk(store, OrdersConfig(max_wrong_per_order_per_hour=50), states=DialogueStore(engine), clock=Clock())
+    assert api(desk, "0001", "Where is my order 100240?", "0000").action == "order_verify"  # 2 wrong
+    locked = api(desk, "0002", "Where is my order 100240?")  # the client sent only the last turns
+    assert locked.action == "order_handoff"
+    assert api(desk, "6666", "Where is my order 100240?").action == "order_handoff"  # the lock stays with the id
+    assert api(desk, "6666", "Where is my order 100240?", user="api-user-2").action == "order_status"
+    # a client that sends no `user` gets a new id on every request: no record is kept for it
+    assert api(desk, "0000", "Where is my order 100240?", user="api-anon-1").action == "order_verify"
+    assert desk.states.load("v1:api-anon-1") is None and desk.states.load("v1:api-user-1").locked
