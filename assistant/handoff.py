@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, Float, Integer, String, Text, select
 from sqlalchemy.engine import Engine
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError, NotFoundError, StorageError
 from assistant.storage import Base, add_missing_columns, ensure_tables, session_factory, utc_now
+
+if TYPE_CHECKING:
+    from assistant.router import RouterConfig
 
 log = logging.getLogger(__name__)
 
@@ -303,47 +307,57 @@ class HandoffQueue:
             return [self._to_ticket(r) for r in rows]
 
 
-# A short message that only asks for a person ("I want a human", "我要人工"): it is no question to draft for.
-_ASKS_FOR_PERSON = re.compile(r"\b(?:human|person|people|agent|someone|somebody|staff|representative|operator)\b|"
-                              r"人工|客服|真人|转接", re.IGNORECASE)
+# Words that go with a request for a person and ask nothing more ("I'd like to talk to a real person now, please",
+# "麻烦帮我转一下人工吧"): what a message says besides them and the router's own phrases is a question of its own.
+_PERSON_REQUEST_WORDS = re.compile(
+    r"\b(?:i|i'?d|i'?m|me|we|want|wanna|would|like|need|to|talk|speak|chat|with|a|an|the|some|one|someone|somebody|"
+    r"anyone|real|actual|live|human|person|agent|staff|representative|operator|colleague|member|of|your|you|please|"
+    r"pls|plz|can|could|may|let|get|put|connect|transfer|through|now|right|away|just|asap|instead|thanks|thank|hi|"
+    r"hello|hey|ok|okay|yes|yeah|sure|go|ahead|do|is|there)\b"
+    r"|我|要|想|请|帮|给|麻烦|转|接|找|一下|吧|呢|啊|呀|了|谢谢|你好|您好|人工|客服|真人|服务|好的|好|直接|现在|马上|可以|吗",
+    re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
 
 
-def asks_only_for_a_person(text: str) -> bool:
-    """"I want a human", "转人工", or "yes please" after the offer of a colleague: a request for a person, not
-    the question the ticket is about (the router's own phrases, and short messages naming a person)."""
-    from assistant.router import RouterConfig
+def asks_only_for_a_person(text: str, router_cfg: RouterConfig | None = None) -> bool:
+    """"I want to talk to a person", "转人工", or "yes please" after the offer of a colleague: the router's request
+    for a person (its phrases and accepting replies, `router_cfg`: the shop's router section) and no other question.
+    "Is this tent big enough for 4 people?", "客服电话是多少？", "Can someone deliver on Sunday?" ask their own."""
+    from assistant.router import RouterConfig, accepts, asks_for_human
 
-    cfg = RouterConfig()
-    said = re.sub(r"^[\W_]+|[\W_]+$", "", text.lower())
-    if said in {w.lower() for w in cfg.accept_words}:
-        return True
-    return len(said) <= 40 and bool(_ASKS_FOR_PERSON.search(said) or any(k.lower() in said for k in cfg.human_keywords))
+    cfg = router_cfg or RouterConfig()
+    if not (asks_for_human(text, cfg) or accepts(text, cfg)):
+        return False
+    rest = text.lower()
+    for phrase in sorted((*cfg.human_keywords, *cfg.accept_words), key=len, reverse=True):
+        rest = rest.replace(phrase.lower(), " ")
+    return not _LETTER.search(_PERSON_REQUEST_WORDS.sub(" ", rest))
 
 
-def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None,
-                   language: str = "") -> tuple[str, list[Citation]]:
+def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=None, language: str = "",
+                   router_cfg: RouterConfig | None = None) -> tuple[str, list[Citation]]:
     """A reply for the agent to edit: the shop's own sentences answering the question the ticket is about (no LLM,
     so opening a ticket never waits on the model), in the customer's `language`. "" when the documents do not
     answer that question, or answer it only in the other language: an empty box is better than a pre-filled
     answer to another question (an earlier one, or the near miss a second reading turned down).
 
-    The question is the customer's latest message that is more than a request for a person; `lookup` is the
-    pipeline's for the latest message (with its second reading), used when that message is the question."""
+    The question is the customer's latest message that is more than a request for a person (in the words of
+    `router_cfg`, the shop's router section); `lookup` is the pipeline's for the latest message (with its second
+    reading), used when that message is the question."""
     from assistant.language import answer_language
     from assistant.shop import Shop
 
     shop = shop or Shop()
     turns = [t for t in transcript if str(t.get("content", "")).strip()]
     users = [i for i, t in enumerate(turns) if t.get("role") == "user"]
-    asked = next((i for i in reversed(users) if not asks_only_for_a_person(turns[i]["content"])), None)
+    asked = next((i for i in reversed(users) if not asks_only_for_a_person(turns[i]["content"], router_cfg)), None)
     if kb is None or asked is None:
         return "", []
     question = turns[asked]["content"]
     answered = next((t["content"] for t in turns[asked + 1:] if t.get("role") == "assistant"), "")
     if any(answered.strip().startswith(shop.text("abstain", lang)) for lang in ("en", "zh")):
         return "", []  # the assistant said then that the documents do not answer it
-    language = language or shop.conversation_language(question, [turns[i]["content"] for i in users
-                                                                  if i < asked])
+    language = language or shop.language_of_conversation([turns[i]["content"] for i in users if i <= asked])
     if lookup is None or asked != users[-1]:
         try:
             lookup = kb.lookup(question, language, earlier_questions=[turns[i]["content"] for i in users
@@ -361,15 +375,16 @@ def grounded_draft(kb, transcript: Sequence[dict[str, str]], lookup=None, shop=N
 
 def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lookup=None, shop=None,
                 intent: str = "", sentiment: str = "", sentiment_score: float = 1.0, reasons: Sequence[str] = (),
-                language: str = "") -> Ticket:
+                language: str = "", router_cfg: RouterConfig | None = None) -> Ticket:
     """The conversation's ticket: while one is waiting (open or in progress), asking again returns it, whether
     the pipeline handed off or the customer pressed the button, with what the customer said since added to it;
-    otherwise a new one with a grounded draft in the customer's language."""
+    otherwise a new one with a grounded draft in the customer's language (`router_cfg`: the shop's router section,
+    whose words say which message only asks for a person; its defaults when not given)."""
     turns = _transcript(transcript)
     users = [t["content"] for t in turns if t["role"] == "user"]
     if shop is not None and users and not shop.says_language(users[-1]):
         # "1111" says no language (a caller reading it alone gets the shop's default): the conversation's counts
-        language = shop.conversation_language(users[-1], users[:-1])
+        language = shop.language_of_conversation(users)
     waiting = queue.waiting_ticket(session_id) if session_id else None
     if waiting is not None:
         # what the customer said since the ticket was opened goes onto it
@@ -382,4 +397,4 @@ def open_ticket(queue: HandoffQueue, session_id: str, transcript, *, kb=None, lo
         turns = [{"role": "user", "content": "(the customer asked for a human before writing anything)"}]
     return queue.create_ticket(session_id or "anonymous", turns, intent=intent, sentiment=sentiment, reasons=list(reasons),
                                sentiment_score=sentiment_score, language=language,
-                               draft_fn=lambda t: grounded_draft(kb, t, lookup, shop, language))
+                               draft_fn=lambda t: grounded_draft(kb, t, lookup, shop, language, router_cfg))

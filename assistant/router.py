@@ -57,7 +57,9 @@ class RouterConfig:
     max_low_confidence: int = field(default=2,
                                     metadata={"help": "hand off after this many low-confidence messages in a row"})
     human_keywords: list[str] = field(
-        default_factory=lambda: ["转人工", "人工客服", "找人工", "真人", "talk to a human", "speak to a human",
+        default_factory=lambda: ["转人工", "人工客服", "找人工", "要人工", "人工服务", "真人", "talk to a human",
+                                 "speak to a human", "talk to a person", "speak to a person", "talk to someone",
+                                 "speak to someone", "speak with someone", "want a human", "need a human",
                                  "real person", "live agent", "human agent"],
         metadata={"help": "phrases that ask for a person whatever the classifier says (case-insensitive)"})
     accept_words: list[str] = field(
@@ -80,6 +82,28 @@ class RouterConfig:
         for name in ("max_kb_abstentions", "max_low_confidence"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def asks_for_human(text: str, cfg: RouterConfig) -> str | None:
+    """The phrase of `cfg.human_keywords` that `text` asks for a person with ("转人工", "real person"), or None."""
+    lowered = text.lower()
+    return next((k for k in cfg.human_keywords if k.lower() in lowered), None)
+
+
+def accepts(text: str, cfg: RouterConfig) -> bool:
+    """"yes please", "好的，麻烦了": the message says yes (`cfg.accept_words`) and little else."""
+    said = _ACCEPT_TRIM.sub("", text.lower())
+    head = _ACCEPT_SPLIT.split(said, maxsplit=1)[0].strip()
+    words = {w.lower() for w in cfg.accept_words}
+    if said in words or (head in words and len(said) <= len(head) + 24):
+        return True
+    return len(said) <= 30 and any(said.startswith(f"{w} ") for w in words if w.isascii())  # "yes please do"
+
+
+def asks_about_human_service(text: str, cfg: RouterConfig) -> bool:
+    """'What times can I reach a real person?', '人工客服几点下班' ask about the service, not for a person."""
+    lowered = f"{text.lower()} "
+    return any(w.lower() in lowered for w in cfg.human_service_questions)
 
 
 @dataclass
@@ -126,22 +150,13 @@ class Router:
         return max((p for label, p in scores.items() if label.lower() in self.cfg.negative_labels), default=0.0)
 
     def _asks_for_human(self, text: str) -> str | None:
-        lowered = text.lower()
-        return next((k for k in self.cfg.human_keywords if k.lower() in lowered), None)
+        return asks_for_human(text, self.cfg)
 
     def _accepts(self, text: str) -> bool:
-        """"yes please", "好的，麻烦了": the message says yes and little else."""
-        said = _ACCEPT_TRIM.sub("", text.lower())
-        head = _ACCEPT_SPLIT.split(said, maxsplit=1)[0].strip()
-        words = {w.lower() for w in self.cfg.accept_words}
-        if said in words or (head in words and len(said) <= len(head) + 24):
-            return True
-        return len(said) <= 30 and any(said.startswith(f"{w} ") for w in words if w.isascii())  # "yes please do"
+        return accepts(text, self.cfg)
 
     def _asks_about_human_service(self, text: str) -> bool:
-        """'What times can I reach a real person?', '人工客服几点下班' ask about the service, not for a person."""
-        lowered = f"{text.lower()} "
-        return any(w.lower() in lowered for w in self.cfg.human_service_questions)
+        return asks_about_human_service(text, self.cfg)
 
     def route(self, text: str, state: ConversationState | None = None, lookup=None,
               language: str | None = None) -> Route:

@@ -117,6 +117,12 @@ class Shop:
                 return self.language_of(_EMAIL_IN_TEXT.sub(" ", said))
         return self.cfg.default_language
 
+    def language_of_conversation(self, user_messages: Sequence[str]) -> str:
+        """The language to answer the latest of the customer's `user_messages` (oldest first) in:
+        `conversation_language` of the last one, the ones before it as the conversation so far."""
+        said = list(user_messages)
+        return self.conversation_language(said[-1] if said else "", said[:-1])
+
     def fields(self, lang: str) -> dict[str, str]:
         """The placeholders every catalog text may use, in `lang`."""
         description = self._pick(self.cfg.description, lang)

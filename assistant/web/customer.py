@@ -90,7 +90,7 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
         client_limits(runtime).messages.check(_client_key(client))
     session = session_for(runtime, session_id)
     # "1111" or an e-mail says no language: the conversation's is kept (what the chat pipeline answers in)
-    lang = runtime.shop.conversation_language(text, [m.content for m in session.history if m.role == "user"])
+    lang = runtime.shop.language_of_conversation([*(m.content for m in session.history if m.role == "user"), text])
     orders = runtime.orders if client else None
     if orders is not None:  # the order desk limits wrong verifications per client address too
         orders.note_client(session.id, client)
@@ -134,7 +134,7 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     history = transcript(runtime, session_id) if valid else []
     said = [m["content"] for m in history if m["role"] == "user"]
     last_user = said[-1] if said else ""
-    lang = runtime.shop.conversation_language(last_user, said[:-1])
+    lang = runtime.shop.language_of_conversation(said)
     if client:  # counted before the checks below: probing made-up ids uses up the same budget
         client_limits(runtime).tickets.check(_client_key(client))
     if not session_id:

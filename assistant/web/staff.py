@@ -230,10 +230,10 @@ def open_ticket(runtime, session_id: str, history: list[dict], reason: str) -> s
     """Ticket id for this conversation (assistant.handoff.open_ticket: one waiting ticket per conversation)."""
     from assistant.handoff import open_ticket as open_handoff
 
-    said = [m["content"] for m in history if m["role"] == "user"]
-    language = runtime.shop.conversation_language(said[-1] if said else "", said[:-1])
+    language = runtime.shop.language_of_conversation([m["content"] for m in history if m["role"] == "user"])
     ticket = open_handoff(handoff(runtime), session_id, history, kb=runtime.kb, shop=runtime.shop,
-                          intent="human_agent", reasons=[reason], language=language)
+                          intent="human_agent", reasons=[reason], language=language,
+                          router_cfg=runtime.settings.router)
     return str(ticket.id)
 
 

@@ -255,3 +255,40 @@ def test_kill_9_between_writes_loses_and_duplicates_nothing(tmp_path):
     assert len(keys) == n and len(set(keys)) == n
     ids = dict(rows)
     assert all(ids[f"m{i}"] == tid for i, tid in committed.items())  # acknowledged tickets survived as they were
+
+
+EARLIER = [{"role": "user", "content": "送货要多久？"}, {"role": "assistant", "content": SAME_DAY}]
+
+
+@pytest.mark.parametrize("text, language", [("Is this tent big enough for 4 people?", "en"), ("客服电话是多少？", "zh"),
+                                            ("Can someone deliver on Sunday?", "en"),
+                                            ("Can I talk to a real person about my refund?", "en")])
+def test_a_question_that_names_a_person_is_the_question_the_draft_answers(text, language):
+    """"Is this tent big enough for 4 people?" counted as only asking for a person: the draft answered the
+    question before it."""
+    from assistant.handoff import grounded_draft
+
+    kb = DeliveryKB()
+    grounded_draft(kb, EARLIER + [{"role": "user", "content": text}], language=language)
+    assert kb.asked == [(text, language)]
+
+
+@pytest.mark.parametrize("text", ["I want to talk to a person", "转人工", "我要人工", "yes please", "Real person, please!"])
+def test_a_request_for_a_person_alone_is_skipped_for_the_question_before_it(text):
+    from assistant.handoff import grounded_draft
+
+    kb = DeliveryKB()
+    draft, _ = grounded_draft(kb, EARLIER + [{"role": "user", "content": text}], language="zh")
+    assert kb.asked == [("送货要多久？", "zh")] and draft == SAME_DAY
+
+
+def test_a_person_is_asked_for_in_the_shops_own_router_words(queue):
+    from assistant.handoff import asks_only_for_a_person, open_ticket
+    from assistant.router import RouterConfig
+
+    shop_words = RouterConfig(human_keywords=["叫店长"])
+    assert asks_only_for_a_person("叫店长！", shop_words) and not asks_only_for_a_person("叫店长！", RouterConfig())
+    kb = DeliveryKB()
+    ticket = open_ticket(queue, "boss", EARLIER + [{"role": "user", "content": "叫店长"}], kb=kb, language="zh",
+                         router_cfg=shop_words)
+    assert ticket.draft_reply == SAME_DAY and kb.asked == [("送货要多久？", "zh")]

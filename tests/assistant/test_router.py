@@ -239,3 +239,13 @@ def test_a_yes_to_the_offer_of_a_colleague_hands_off_and_only_right_after_the_of
     assert not state.offered_human  # the offer is answered (or passed over) once
     if accepted:
         assert router.route(reply, ConversationState()).action != "handoff"  # without an offer, a yes is no request
+
+
+def test_the_routers_checks_take_a_config_of_the_shops_words():
+    """The hand-off's draft asks the same questions with the shop's configured words (assistant.handoff)."""
+    from assistant.router import RouterConfig, accepts, asks_for_human
+
+    cfg = RouterConfig(human_keywords=["叫店长"], accept_words=["中"])
+    assert asks_for_human("我要叫店长", cfg) == "叫店长" and asks_for_human("转人工", cfg) is None
+    assert asks_for_human("I want to talk to a person", RouterConfig())
+    assert accepts("中！", cfg) and not accepts("yes please", cfg)

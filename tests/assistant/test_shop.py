@@ -57,3 +57,11 @@ def test_a_config_file_replaces_the_demo_shop_whole_but_env_merges(tmp_path):
     assert settings.shop.contact_phone == "555-0100"
     demo = load_config(env={})
     assert demo.shop.contact_email  # the demo profile when no shop is configured
+
+
+def test_the_language_of_a_conversation_from_the_customers_messages():
+    """One helper for what the widget, the handoff button and the agent tab each computed from the messages."""
+    shop = Shop(ShopConfig(default_language="zh"))
+    assert shop.language_of_conversation(["Do you ship to Canada?", "1111"]) == "en"  # "1111" says no language
+    assert shop.language_of_conversation(["Do you ship to Canada?", "那运费呢？"]) == "zh"
+    assert shop.language_of_conversation(["anna.lee@example.com"]) == shop.language_of_conversation([]) == "zh"
