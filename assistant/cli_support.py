@@ -90,27 +90,19 @@ SETTLED_ENCODINGS = ("gb18030", "big5", "cp1252", "utf-16")
 
 
 def decode_bytes(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding) of a file's bytes: UTF-8 (BOM or not), UTF-16 with its BOM, else what the knowledge base
-    reads a Chinese or English shop's files as (`knowledge_base.encodings`: GB 18030 or Big5 when the bytes read
-    as common Chinese, Windows-1252, then charset_normalizer); None when nothing fits. The CLIs and the analytics
-    guess as the ingest does: a small GBK CSV read by charset_normalizer alone came back as Korean (cp949)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError:
-            pass
-    elif data.startswith(UTF16_BOMS):
+    """(text, encoding) of a file's bytes: UTF-16 with its BOM, else what the knowledge base reads a Chinese or
+    English shop's files as (`knowledge_base.loaders.decode_known`: UTF-8 with or without BOM, then GB 18030 or
+    Big5 when the bytes read as common Chinese, Windows-1252, charset_normalizer); None when nothing fits. The CLIs
+    and the analytics guess as the ingest does: a small GBK CSV read by charset_normalizer alone came back as
+    Korean (cp949)."""
+    if data.startswith(UTF16_BOMS):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             return None
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from knowledge_base.encodings import decode_non_utf8
+    from knowledge_base.loaders import decode_known
 
-    return decode_non_utf8(data)
+    return decode_known(data)
 
 
 def decode_text_lines(data: bytes, name: object, what: str = "input file", fallback: str = "") -> list[str]:

@@ -84,20 +84,27 @@ def check_zip(path: Path, data: bytes, max_mb: float) -> None:
                           f"(limit {budget_mb:g} MB; a zip bomb?)")
 
 
-def decode_text(path: Path, data: bytes) -> str:
-    """UTF-8 first (BOM tolerated), then the encodings of a Chinese or English shop's files (encodings.py); binary
-    data is refused, not guessed at."""
-    if b"\x00" in data[:8192]:
-        raise IngestError(f"{path}: looks like a binary file, not text (NUL bytes)")
+def decode_known(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of bytes in an encoding a Chinese or English shop's files come in: UTF-8 first (BOM or not),
+    then encodings.py's guess (GB 18030 or Big5 when the bytes read as common Chinese, Windows-1252, then
+    charset_normalizer); None when nothing fits. The one guess of the knowledge base, the CLIs and the analytics
+    (assistant.cli_support.decode_bytes, which also reads UTF-16 with its BOM: the knowledge base does not)."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
         from knowledge_base.encodings import decode_non_utf8
 
-        found = decode_non_utf8(data)
-        if found is None:
-            raise IngestError(f"{path}: cannot decode the text (not UTF-8 and no known encoding fits)") from None
-        text = found[0]
+        return decode_non_utf8(data)
+
+
+def decode_text(path: Path, data: bytes) -> str:
+    """`decode_known`, with binary data (UTF-16 included: NUL bytes) refused, not guessed at."""
+    if b"\x00" in data[:8192]:
+        raise IngestError(f"{path}: looks like a binary file, not text (NUL bytes)")
+    found = decode_known(data)
+    if found is None:
+        raise IngestError(f"{path}: cannot decode the text (not UTF-8 and no known encoding fits)")
+    text = found[0]
     # Control characters other than whitespace mean it was never text.
     controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > max(8, len(text[:8192]) // 100):

@@ -26,3 +26,26 @@ def test_lines_with_a_fallback_use_the_same_detection():
         decode_text_lines(b"ok\n\xff\xfe\xfd\n", "x.txt", fallback="gb18030")
     with pytest.raises(InputError, match="is not UTF-8 .*iconv -f GBK"):  # no fallback: UTF-8 only, as before
         decode_text_lines("全网最低价\n".encode("gbk"), "x.txt")
+
+
+
+@pytest.mark.parametrize("encoding, text", [("gbk", QA_CSV), ("big5", QA_CSV.replace("质量", "品質")),
+                                            ("cp1252", "“Crème” sheets\n"), ("utf-8", QA_CSV), ("utf-8-sig", QA_CSV)])
+def test_the_knowledge_base_reads_what_the_clis_read(encoding, text):
+    """One guess behind both: knowledge_base.loaders.decode_known."""
+    from pathlib import Path
+
+    from knowledge_base.loaders import decode_text
+
+    assert decode_text(Path("faq.csv"), text.encode(encoding)) == decode_bytes(text.encode(encoding))[0] == text
+
+
+def test_utf16_stays_the_clis_own_the_knowledge_base_refuses_it():
+    from pathlib import Path
+
+    from assistant.errors import IngestError
+    from knowledge_base.loaders import decode_text
+
+    assert decode_bytes(QA_CSV.encode("utf-16")) == (QA_CSV, "utf-16")
+    with pytest.raises(IngestError, match="NUL bytes"):
+        decode_text(Path("faq.csv"), QA_CSV.encode("utf-16"))
