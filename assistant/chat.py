@@ -357,7 +357,8 @@ class ChatService(ChatAnswersMixin):
                                  shop=self.shop, intent=getattr(route, "intent", ""),
                                  sentiment=getattr(route, "sentiment", ""),
                                  sentiment_score=getattr(route, "sentiment_score", 1.0),
-                                 reasons=getattr(route, "reasons", []), language=turn.language)
+                                 reasons=getattr(route, "reasons", []), language=turn.language,
+                                 router_cfg=getattr(self.router, "cfg", None))
             turn.ticket_id = ticket.id
 
         return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False,

@@ -170,14 +170,14 @@ def ticket_for_bad_rating(runtime, session_id: str, message: int):
         if queue is None:
             return None
         history = [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
-        last_user = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+        language = runtime.shop.language_of_conversation([m["content"] for m in history if m["role"] == "user"])
         redactor = runtime.redactor
         if redactor is not None:
             history = [{**m, "content": redactor.redact_for("tickets", m["content"])} for m in history]
         ticket = open_ticket(queue, session_id, history, kb=runtime.kb, shop=runtime.shop,
                              sentiment="negative", sentiment_score=1.0,
                              reasons=[f"the customer rated answer {message + 1} as bad (thumbs down)"],
-                             language=runtime.shop.language_of(last_user) if last_user else "")
+                             language=language, router_cfg=runtime.settings.router)
         return ticket
     except Exception as exc:  # noqa: BLE001 - a vote is recorded whatever happens to the ticket
         log.warning("could not open a ticket for a bad rating: %s", exc)
