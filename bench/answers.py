@@ -498,6 +498,12 @@ def shop_config(shop: Shop, workdir: Path) -> dict:
                           "default_language": shop.meta.get("default_language", "en")}
     else:  # before the `shop:` section existed, the persona was the chat's system prompt
         config["chat"] = {"system_prompt": role_prompt(shop)}
+    try:  # what the app writes (uploads, gap answers, translations…) stays in the temp dir, as `init` puts it
+        from assistant.scaffold import SHOP_DATA_PATHS
+    except ImportError:  # a version before the shop folder's paths
+        SHOP_DATA_PATHS = {}
+    for (section, key), path in SHOP_DATA_PATHS.items():
+        config.setdefault(section, {})[key] = str(workdir / path)
     for section, vals in (shop.meta.get("settings") or {}).items():
         config.setdefault(section, {}).update(vals)
     return config

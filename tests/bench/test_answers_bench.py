@@ -275,3 +275,13 @@ def test_an_answer_in_the_other_language_than_the_question_is_counted_but_still_
     declined = score_answer(q(decline=True, lang="zh", turns=["你们卖自行车吗？"]),
                             "I'm sorry, I don't know the answer to that from our shop information.", None, set())
     assert not declined["other_language"]
+
+
+def test_a_bench_shop_writes_nothing_into_the_projects_data_folder(tmp_path):
+    """The app's own files of a bench shop (uploads, gap answers, translations, analytics, feeds) go to its temp
+    dir, as `python -m assistant init` puts them in a shop's folder: a run must not leave files in the repo."""
+    from assistant.scaffold import SHOP_DATA_PATHS
+
+    config = answers.shop_config(answers.load_shop("dev2"), tmp_path)
+    for section, key in SHOP_DATA_PATHS:
+        assert config[section][key].startswith(str(tmp_path)), (section, key)
