@@ -198,6 +198,7 @@ def _reaches(odds: float | None, bar: float | None) -> bool:
     return bar is None or (odds is not None and odds >= bar)
 
 
+_LETTER = re.compile(r"[^\W\d_]")
 _SPEC_LABEL = re.compile(r"^\s*([^:：。.!?！？,，;；]{1,24})[:：]\s*(\S.*)$")
 
 
@@ -208,7 +209,8 @@ def is_spec_line(text: str, max_value: int = 40) -> bool:
     if text.count("|") >= 2:
         return True
     m = _SPEC_LABEL.match(text)
-    return m is not None and len(m.group(2).strip()) <= max_value
+    # "16:00 以后付款的订单次日发出。" is a sentence with a time in it, not the label "16"
+    return m is not None and _LETTER.search(m.group(1)) is not None and len(m.group(2).strip()) <= max_value
 
 
 def _faq_question(sentence: Evidence) -> str:

@@ -313,7 +313,7 @@ def test_spec_lines_are_told_from_sentences():
     for text in ("处理法: 日晒", "Bean capacity: 35 g", "| 电动磨豆机 | 2 年 |", "保质期：18 个月"):
         assert is_spec_line(text), text
     for text in ("We roast on Mondays and Thursdays.", "Note: we ship every parcel with SF Express, and the courier "
-                 "calls before delivering to your door.", "请在签收后 48 小时内拍照联系客服。"):
+                 "calls before delivering to your door.", "请在签收后 48 小时内拍照联系客服。", "16:00 以后付款的订单次日发出。", "9:30 to 18:30 every day"):
         assert not is_spec_line(text), text
 
 
