@@ -89,7 +89,8 @@ class KnowledgeBaseConfig:
     verify_spec_min_log_odds: float | None = field(
         default=None, metadata={"help": "a spec line (a table row, or a short label and value such as 'Weight: 640 g') "
                                         "is read however well it scores (verify_skip_above does not spare it) and "
-                                        "accepted only with log odds of YES at or above this; null = like any "
+                                        "accepted only with log odds of YES at or above this (e.g. 0.8; off: on the "
+                                        "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
