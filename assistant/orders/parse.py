@@ -79,9 +79,11 @@ _LOOKS_LIKE_ADDRESS = re.compile(
     r"drive|dr|court|ct|square|sq|terrace|crescent|highway|hwy|apartment|apt|flat|suite|"
     r"unit|floor|building|block|tower|estate|postcode|zip)\b", _I)
 # A question about changing an address at all ("is it possible … after ordering?", "once it has shipped?"):
-# the knowledge base's, unless it names the new address.
-_ADDRESS_QUESTION = re.compile(r"\b(?:possible|after|once|policy|policies|how|ever)\b|多久|能否|可以.{0,12}吗|"
-                               r"能不能|政策|规定|之后|以后", _I)
+# the knowledge base's, unless it names the new address. Words of when or of the rules make it one even with "my"
+# ("Can I change my address after it has shipped?"); "can I / how" only without "my" / 帮我: "可以帮我改一下收货地址吗"
+# asks for the change.
+_ADDRESS_WHEN = re.compile(r"\b(?:after|once|policy|policies|ever)\b|多久|政策|规定|之后|以后", _I)
+_ADDRESS_QUESTION = re.compile(r"\b(?:possible|how)\b|能否|可以.{0,12}吗|能不能", _I)
 _ADDRESS_TAIL = re.compile(r"(?:[,，]?\s*(?:好吗|可以吗|行吗|行不行|吗|呢|谢谢|please|thanks|thank you))?[\s。.?？!！]*$", _I)
 
 _COMPILED = {lang: {k: [re.compile(p, _I) for p in v] for k, v in rules.items()} for lang, rules in
@@ -169,7 +171,7 @@ def parse(text: str, awaiting: str = "") -> Parsed:
         policy = (_POLICY_ZH if zh else _POLICY_EN).search(text)
         if policy and not mine and intent != "status":
             p.policy_question, intent = True, ""
-        elif intent == "change_address" and _ADDRESS_QUESTION.search(text):
+        elif intent == "change_address" and (_ADDRESS_WHEN.search(text) or (not mine and _ADDRESS_QUESTION.search(text))):
             p.policy_question, intent = True, ""  # "Can I change my address after it has shipped?"
     p.intent = intent
     return p

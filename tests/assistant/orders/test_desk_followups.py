@@ -39,6 +39,14 @@ def test_a_question_about_changing_an_address_is_a_policy_question(text):
     assert p.policy_question and p.intent == "" and new_address(text) == ""
 
 
+@pytest.mark.parametrize("text", ["可以帮我改一下收货地址吗", "麻烦帮我修改一下收货地址可以吗？", "How do I change my address?",
+                                  "我想改收货地址"])
+def test_asking_for_ones_own_address_change_stays_a_request(text):
+    # "可以…吗" asks politely for the change when the customer says it is theirs (帮我, my): not a policy question
+    p = parse(text)
+    assert p.intent == "change_address" and not p.policy_question
+
+
 def test_an_address_is_taken_only_when_it_looks_like_one():
     assert new_address("Can I change the delivery address to 99 Huaihai Road, Shanghai?") == "99 Huaihai Road, Shanghai"
     assert new_address("Please change the address to Orchard Road, Singapore") == "Orchard Road, Singapore"
