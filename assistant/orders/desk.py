@@ -124,13 +124,13 @@ class OrderDesk:
                     self._step(state, earlier, self.shop.language_of(earlier), session, memo, live=False, stamp=stamp)
                 except AssistantError:
                     break  # the system is down: the live turn says so
-        hold_to_record(state, record)
+        hold_to_record(state, record, self.clock())
         before = state.to_json()
         reply = self._step(state, text, language, session, memo, live=True)
         if not stateless and (reply is not None or state.to_json() != before):
             self.states.save(session.id, state)
         if record_key and (record is not None or state.verified or state.wrong or state.locked):
-            self.states.save(record_key, next_record(state, record))
+            self.states.save(record_key, next_record(state, record, self.clock()))
         return reply
 
     def _step(self, st: OrderState, text: str, lang: str, session, memo, live: bool,

@@ -41,6 +41,7 @@ class OrderState:
     awaiting: str = ""  # what the last reply asked for: number | factor | address | item
     verified: list[str] = field(default_factory=list)  # order numbers verified in this conversation
     verified_at: float = 0.0  # wall-clock seconds of the last use of a verification
+    wrong_at: float = 0.0  # a /v1 id's record: when its wrong tries last grew (they count for RECORD_WRONG_SECONDS)
     wrong: int = 0  # wrong verifications in this conversation
     locked: bool = False  # too many wrong verifications: a human takes over
     address: str = ""
@@ -87,21 +88,37 @@ def stateless_record_key(session) -> str:
     return "" if not session.id or session.id.startswith(ANONYMOUS) else RECORD_PREFIX + session.id
 
 
-def hold_to_record(state: OrderState, record: OrderState | None) -> None:
+# A /v1 id's wrong tries and lock hold this long after the last wrong try, as long as the per-order and per-client
+# limits remember one: the id may be a customer's e-mail, used for every conversation they ever have, and one typo a
+# week must not add up to a lock.
+RECORD_WRONG_SECONDS = 3600.0
+
+
+def _recent(record: OrderState | None, now: float) -> OrderState | None:
+    """`record` while its wrong tries and lock still count, else None."""
+    return record if record is not None and now - record.wrong_at <= RECORD_WRONG_SECONDS else None
+
+
+def hold_to_record(state: OrderState, record: OrderState | None, now: float) -> None:
     """`state`, rebuilt from a stateless client's history, no more permissive than the id's `record`: at least
-    the wrong tries and the lock recorded (the desk dates the replayed verifications by the record's last use)."""
+    the wrong tries and the lock recorded within the last RECORD_WRONG_SECONDS (the desk dates the replayed
+    verifications by the record's last use)."""
+    record = _recent(record, now)
     if record is None:
         return
     state.wrong = max(state.wrong, record.wrong)
     state.locked = state.locked or record.locked
 
 
-def next_record(state: OrderState, record: OrderState | None) -> OrderState:
+def next_record(state: OrderState, record: OrderState | None, now: float) -> OrderState:
     """The id's record after a turn: no order numbers (it grants nothing), the time of the latest use of a
-    verification (the turn's, else the one recorded), the wrong tries and the lock."""
+    verification (the turn's, else the one recorded), the wrong tries and the lock, and when they last grew."""
     used = state.verified_at if state.verified else (record.verified_at if record else 0.0)
-    return OrderState(verified_at=used, wrong=max(state.wrong, record.wrong if record else 0),
-                      locked=state.locked or bool(record and record.locked))
+    recent = _recent(record, now)
+    before = recent.wrong if recent else 0
+    wrong_at = now if state.wrong > before else (recent.wrong_at if recent else 0.0)
+    return OrderState(verified_at=used, wrong=max(state.wrong, before), wrong_at=wrong_at,
+                      locked=state.locked or bool(recent and recent.locked))
 
 
 class DialogueStore:

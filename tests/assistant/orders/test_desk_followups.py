@@ -113,3 +113,20 @@ def test_a_stateless_clients_wrong_tries_and_lock_survive_a_trimmed_history(stor
     # a client that sends no `user` gets a new id on every request: no record is kept for it
     assert api(desk, "0000", "Where is my order 100240?", user="api-anon-1").action == "order_verify"
     assert desk.states.load("v1:api-anon-1") is None and desk.states.load("v1:api-user-1").locked
+
+
+def test_a_stateless_clients_wrong_tries_are_forgotten_after_an_hour(store, engine):
+    """The `user` may be a customer's e-mail, sent with every conversation they have: a typo now and then must not
+    add up to a lock, while tries within the hour still do."""
+    clock = Clock()
+    desk = OrderDesk(store, OrdersConfig(max_wrong_per_order_per_hour=50), states=DialogueStore(engine), clock=clock)
+    assert api(desk, "0000", "Where is my order 100240?").action == "order_verify"  # 1 wrong
+    clock.now += 10 * 60
+    assert api(desk, "0001", "Where is my order 100240?").action == "order_verify"  # 2 wrong within the hour
+    clock.now += 61 * 60  # quiet for longer than the limits remember a wrong try
+    assert api(desk, "0002", "Where is my order 100240?").action == "order_verify"  # 1 wrong again, not the 3rd
+    assert api(desk, "6666", "Where is my order 100240?").action == "order_status"
+    # within the hour the tries add up, as before
+    for guess in ("0003", "0004"):
+        api(desk, guess, "Where is my order 100240?", user="api-user-3")
+    assert api(desk, "0005", "Where is my order 100240?", user="api-user-3").action == "order_handoff"
