@@ -130,9 +130,16 @@ class ChatAnswersMixin:
 
     def _small_talk(self, turn: Turn) -> Iterator[str]:
         """A friendly reply from the persona; it may not state facts (there are none to back them)."""
-        from assistant.small_talk import answers_from_nothing, misstates_identity
+        from assistant.small_talk import about_assistant, answers_from_nothing, misstates_identity
         from knowledge_base.grounding import unsupported
 
+        if about_assistant(turn.text):
+            # "Who are you?", "Are you a robot?": the shop's own words, which name the shop and say it is an AI. The
+            # small model answered "Yes, I am a robot designed to assist customers" or a text the output check
+            # replaced with the shop's refusal, and named no shop.
+            turn.checks.append("a question about the assistant: the shop's own words")
+            yield self.shop.text("identity", turn.language)
+            return
         messages = [Message("system", self.system_prompt(turn.language)), *self._history(turn.session),
                     Message("user", turn.text)]
         text = "".join(self._llm(turn, messages, self.cfg.small_talk_max_tokens)).strip()

@@ -233,10 +233,11 @@ def test_small_talk_never_answers_a_shop_question_on_the_shops_behalf(pipeline):
     # a greeting's friendly reply is sent as written, "we" and all
     fb.queue("Hello! We are happy to help.")
     assert chat.respond("hello!").collect().text == "Hello! We are happy to help."
-    # and the assistant does not claim to be a person
-    fb.queue("Hello, I am a human being.")
+    # a question about the assistant gets the shop's own words: they name the shop and say it is an AI, with no
+    # model call (the small model said "Yes, I am a robot…", named no shop, or claimed to be a person)
+    calls = len(fb.calls)
     identity = chat.respond("hello, are you a robot?").collect()
-    assert "human being" not in identity.text and "AI" in identity.text
+    assert "AI" in identity.text and chat.shop.name("en") in identity.text and len(fb.calls) == calls
 
 
 def test_llm_failure_offers_a_human(pipeline):
