@@ -227,8 +227,8 @@ class ChatService(ChatAnswersMixin):
         check_window(session.recent, self.cfg.rate_limit_per_minute)
         text = text.strip()
         # "1111" or an e-mail alone says no language: the reply stays in the one the customer has been writing.
-        earlier = [m.content for m in session.history if m.role == "user"]
-        turn = Turn(text, session, self.shop.conversation_language(text, earlier))
+        said = [*(m.content for m in session.history if m.role == "user"), text]
+        turn = Turn(text, session, self.shop.language_of_conversation(said))
 
         verdict = self.guardrails.check_input(text) if self.guardrails is not None else None
         if verdict is not None and verdict.blocked:

@@ -108,20 +108,14 @@ class Shop:
         """Whether `text` has words of some language: an order number, an e-mail address or an emoji has none."""
         return detect_language(_EMAIL_IN_TEXT.sub(" ", text or "")) != "und"
 
-    def conversation_language(self, text: str, earlier: Sequence[str] = ()) -> str:
-        """The language to answer `text` in, within a conversation: a message that says no language itself is
-        answered in the language of the customer's latest earlier message that did (`earlier`: their messages,
-        oldest first); the shop's default only when none did."""
-        for said in (text, *reversed(earlier)):
+    def language_of_conversation(self, user_messages: Sequence[str]) -> str:
+        """The language to answer the latest of the customer's `user_messages` (oldest first) in: a message that
+        says no language itself ("1111", an e-mail) is answered in the language of the latest one before it that
+        did; the shop's default only when none did."""
+        for said in reversed(user_messages):
             if self.says_language(said):
                 return self.language_of(_EMAIL_IN_TEXT.sub(" ", said))
         return self.cfg.default_language
-
-    def language_of_conversation(self, user_messages: Sequence[str]) -> str:
-        """The language to answer the latest of the customer's `user_messages` (oldest first) in:
-        `conversation_language` of the last one, the ones before it as the conversation so far."""
-        said = list(user_messages)
-        return self.conversation_language(said[-1] if said else "", said[:-1])
 
     def fields(self, lang: str) -> dict[str, str]:
         """The placeholders every catalog text may use, in `lang`."""
