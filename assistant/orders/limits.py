@@ -6,12 +6,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+# How long a wrong verification counts against its order, its client address and (for /v1) its user id.
+WINDOW_SECONDS = 3600.0
+
 
 class FailureWindows:
     """Distinct wrong verifications per key in the last hour (bounded; per process). Distinct: a /v1 client
     sends its whole history on every turn, and one wrong try resent ten times is still one try."""
 
-    def __init__(self, limit: int, window: float = 3600.0, max_keys: int = 100_000):
+    def __init__(self, limit: int, window: float = WINDOW_SECONDS, max_keys: int = 100_000):
         self.limit, self.window, self.max_keys = limit, window, max_keys
         self._keys: OrderedDict[str, dict[str, float]] = OrderedDict()
         self._lock = threading.Lock()

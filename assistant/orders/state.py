@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import StorageError
+from assistant.orders.limits import WINDOW_SECONDS
 from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory, utc_now
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,10 @@ def stateless_record_key(session) -> str:
     return "" if not session.id or session.id.startswith(ANONYMOUS) else RECORD_PREFIX + session.id
 
 
-# A /v1 id's wrong tries and lock hold this long after the last wrong try, as long as the per-order and per-client
-# limits remember one: the id may be a customer's e-mail, used for every conversation they ever have, and one typo a
-# week must not add up to a lock.
-RECORD_WRONG_SECONDS = 3600.0
+# A /v1 id's wrong tries and lock hold as long after the last wrong try as the per-order and per-client limits
+# remember one: the id may be a customer's e-mail, used for every conversation they ever have, and one typo a week
+# must not add up to a lock.
+RECORD_WRONG_SECONDS = WINDOW_SECONDS
 
 
 def _recent(record: OrderState | None, now: float) -> OrderState | None:
