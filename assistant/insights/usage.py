@@ -59,7 +59,7 @@ def fill_retrieved(runtime, turns, progress: bool = True) -> int:
 
     from assistant.insights.records import store_retrieved
 
-    kb = runtime.kb
+    kb = shop_kb(runtime)
     if kb is None or not len(turns):
         return 0
     todo = turns[turns.retrieved.isna() & (turns.searched != "") & ~turns.action.isin(NO_LOOKUP)]
@@ -127,10 +127,25 @@ def kb_chunks(kb) -> list[dict]:
             for cid, _, m in kb.store.iter_all(documents=False)]
 
 
+def shop_kb(runtime):
+    """The shop's knowledge base, or None before anything was ingested: a report on a new shop counts no
+    documents instead of failing (the reports never create the store)."""
+    from assistant.errors import NotFoundError
+
+    try:
+        kb = runtime.kb
+        if kb is not None:
+            kb.store.collection()  # the store opens lazily: a missing collection shows on first use
+        return kb
+    except NotFoundError as exc:
+        log.info("no knowledge base to count documents in: %s", exc)
+        return None
+
+
 def compute(runtime, progress: bool = True) -> Usage:
     from assistant.insights.records import turns_frame
 
-    kb = runtime.kb
+    kb = shop_kb(runtime)
     turns = turns_frame(runtime)
     fill_retrieved(runtime, turns, progress)
     return count(turns, kb_chunks(kb) if kb is not None else [])

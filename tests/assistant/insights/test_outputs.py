@@ -67,12 +67,16 @@ def test_outcomes_writes_into_new_nested_folders(tmp_path):
     import sqlite3
 
     sqlite3.connect(tmp_path / "s.db").close()  # an app that has started once (the report creates no store)
+    # and has ingested nothing yet: the document plot is empty, the report still runs
     r = run_module("assistant.insights", "outcomes", "--csv", str(tmp_path / "a" / "b"), "--plots",
                    str(tmp_path / "p" / "q"), env={"ASSISTANT_LLM__BACKEND": "fake", "HF_HUB_OFFLINE": "1",
-                                                  "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/s.db"}, timeout=300)
+                                                  "ASSISTANT_STORAGE__URL": f"sqlite:///{tmp_path}/s.db",
+                                                  "ASSISTANT_KNOWLEDGE_BASE__DB_PATH": str(tmp_path / "kb")},
+                   timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "a" / "b" / "outcomes_by_day.csv").exists()
     assert (tmp_path / "p" / "q" / "csat_trend.png").exists()
+    assert (tmp_path / "p" / "q" / "document_usage.png").exists()
 
 
 def test_suite_output_that_is_a_folder_is_refused_before_the_run(tmp_path):
