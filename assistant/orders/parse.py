@@ -69,8 +69,15 @@ _STOP = re.compile(r"\b(?:never ?mind|forget (?:it|about it)|no thanks|not now|t
 _NO_NUMBER = re.compile(r"(?:don'?t|do not|can'?t|cannot) (?:know|have|remember|find) (?:my |the )?order (?:number|no)|"
                         r"(?:忘了|忘记|不记得|不知道|找不到|没有).{0,4}(?:订单号|单号|订单编号)|"
                         r"(?:订单号|单号|订单编号).{0,4}(?:找不到|忘了|不记得|不知道)", _I)
-_ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|\bsend it to\b|new address(?: is)?|address is|改成|改为|"
-                            r"换成|换到|改到|寄到|送到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
+# "Please send order 5001 to 12 Elm Road" / "把订单5001寄到南京市…": the customer's order (it, the order, a number)
+# sent to a place; an address change only when what follows looks like an address (parse() checks), so "Do you ship
+# to Canada?" stays a question for the knowledge base.
+_SEND_TO = (r"\b(?:send|ship|deliver|post|redirect)\s+(?:it|them|(?:my|the|this) (?:order|package|parcel)|"
+            r"order\s*(?:no\.?|number)?\s*#?\s*[A-Za-z]{0,3}\d{3,20}|#\s*\d{3,20})\b.{0,15}?\bto\b|"
+            r"订单.{0,24}?(?:寄到|送到|发到|寄往|送往)")
+_SEND_TO_ORDER = re.compile(_SEND_TO, _I)
+_ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|" + _SEND_TO + r"|new address(?: is)?|address is|改成|改为|"
+                            r"换成|换到|改到|寄到|送到|发到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
 
 # What makes the words after "to" / "改成" an address: a number, or a word for a street, a district, a city
 # ("a different city after ordering" and "别的城市" name none: 城市 is no city's name).
@@ -151,6 +158,8 @@ def new_address(text: str) -> str:
 def parse(text: str, awaiting: str = "") -> Parsed:
     """Everything the desk reads from one message; `awaiting` (number / factor) lets a bare reply count."""
     intent = _intent(text)
+    if not intent and _SEND_TO_ORDER.search(text) and new_address(text):
+        intent = "change_address"  # "Please send order 5001 to 12 Elm Road, Springfield"
     p = Parsed(stop=bool(_STOP.search(text)), no_number=bool(_NO_NUMBER.search(text)))
     p.factor = find_factor(text, bare=awaiting == "factor")
     address = new_address(text) if intent == "change_address" or awaiting == "address" else ""

@@ -295,3 +295,9 @@ def test_a_new_api_conversation_under_the_same_user_id_inherits_no_verification(
     (_, _, status, again), _ = talk(desk, "Where is my order?", "#100234", "anna.lee@example.com",
                                      "and what's the status of order 100234 now?")
     assert status.action == again.action == "order_status"
+
+
+def test_send_my_order_to_an_address_files_the_address_change(desk):
+    (_, done), _ = talk(desk, "Please send order 100242 to 9 Orchard Road, Singapore", "emma.w@example.com")
+    assert done.action == "order_request" and desk.requests.get(done.request_id).details == {
+        "address": "9 Orchard Road, Singapore"}

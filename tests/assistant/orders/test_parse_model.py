@@ -94,3 +94,18 @@ def test_status_words_and_numbers():
     assert normalise_status("On hold") == "on_hold" and normalise_status("已签收") == "delivered"
     assert normalise_status("something new") == "unknown"
     assert clean_number(" #1001 ") == "1001"
+
+
+def test_sending_the_order_to_an_address_is_an_address_change():
+    """"Please send order 5001 to 12 Elm Road" was no order request at all: only "change … address" words counted."""
+    p = parse("Please send order 5001 to 12 Elm Road, Springfield")
+    assert (p.intent, p.number) == ("change_address", "5001") and new_address(
+        "Please send order 5001 to 12 Elm Road, Springfield") == "12 Elm Road, Springfield"
+    p = parse("请把订单5001寄到南京市玄武区中山路18号")
+    assert (p.intent, p.number) == ("change_address", "5001")
+    assert new_address("请把订单5001寄到南京市玄武区中山路18号") == "南京市玄武区中山路18号"
+    assert parse("Can you ship my order to 5 King Street instead?").intent == "change_address"
+    # a place that is no address, a delivery-area question, or a return stays what it was
+    assert parse("Do you ship to Canada?").intent == ""
+    assert parse("Do you deliver to 100 Main St?").intent == ""
+    assert parse("I want to send it back to you").intent == "return"
