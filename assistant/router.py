@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
 from assistant.language import detect_language
-from assistant.small_talk import about_assistant, chit_chat
+from assistant.small_talk import about_assistant, asks_shop_name, chit_chat
 
 # An accepting reply, compared without its punctuation, emoji and spaces at either end; the words after a comma
 # ("yes, thanks") may follow it.
@@ -215,7 +215,9 @@ class Router:
         small_talk = intent.label in self.cfg.small_talk_intents and not intent.low_confidence
         # the second reading turned down the evidence it read: documents came near a question they do not answer
         near_miss = lookup is not None and bool(getattr(lookup, "turned_down", False))
-        if small_talk and self.cfg.greetings_first and (chit_chat(text) or about_assistant(text)):
+        # "What's your store called?": the shop's identity text names it, whatever intent the classifier read
+        asks_name = asks_shop_name(text)
+        if self.cfg.greetings_first and (asks_name or small_talk and (chit_chat(text) or about_assistant(text))):
             # "hi", "谢谢", "在吗", "who are you?" always retrieve some passage; neither the second reading turning it
             # down nor a yes to the store-address row makes a greeting a shop question.
             state.low_confidence_streak = 0

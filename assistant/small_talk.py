@@ -38,6 +38,15 @@ _ABOUT_ASSISTANT = re.compile(
     r"actual )?(?:robot|bot|human|person|ai|machine|chatbot|computer)|are you real)\b"
     r"|你是谁|你叫什么|你的名字|你是(?:不是)?(?:真人|机器人|人工智能|ai|AI|人)|你好吗|你是真的|是机器人吗|是真人吗",
     re.IGNORECASE)
+# Questions for the shop's name ("What's your store called?", "你们店叫什么名字？"): its identity text names it. A
+# shop's config states its name while its documents often do not, so the knowledge base had nothing to answer with.
+_SHOP_NAME = re.compile(
+    r"\bwhat(?:'s| is) (?:the )?name of (?:your|this|the) (?:shop|store|company|business|website|site|brand)\b"
+    r"|\bwhat(?:'s| is) (?:your|this|the) (?:shop|store|company|business|brand)(?:'s)? (?:name|called)\b"
+    r"|\bwhat are you called\b|\bwhat (?:shop|store|company|business) is this\b"
+    r"|\bwho am i (?:talking|speaking|chatting) (?:to|with)\b"
+    r"|(?:店|店铺|商店|网店|公司|品牌)的?(?:名字|名称)(?:是|叫)?(?:什么|啥)|店名|(?:你们|你们店|你们家|这家店|这个店)叫(?:什么|啥)"
+    r"|你们是(?:什么|哪家|哪个)(?:店|公司|品牌)", re.IGNORECASE)
 # A reply that says it is a person, or made by someone other than the shop.
 _IDENTITY_LIE = re.compile(
     r"\b(?:i am|i'm) (?:a |an )?(?:real )?(?:human|person|human being)\b|\bnot (?:a |an )?(?:robot|bot|ai|machine)\b"
@@ -61,8 +70,13 @@ def chit_chat(message: str) -> bool:
 
 
 def about_assistant(message: str) -> bool:
-    """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？")."""
-    return _ABOUT_ASSISTANT.search(message or "") is not None
+    """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？") or the shop's name."""
+    return _ABOUT_ASSISTANT.search(message or "") is not None or asks_shop_name(message)
+
+
+def asks_shop_name(message: str) -> bool:
+    """Whether the message asks what the shop is called ("What's your store called?", "你们店叫什么名字？")."""
+    return _SHOP_NAME.search(message or "") is not None
 
 
 def speaks_for_shop(reply: str) -> bool:

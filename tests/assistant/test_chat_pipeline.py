@@ -238,6 +238,11 @@ def test_small_talk_never_answers_a_shop_question_on_the_shops_behalf(pipeline):
     calls = len(fb.calls)
     identity = chat.respond("hello, are you a robot?").collect()
     assert "AI" in identity.text and chat.shop.name("en") in identity.text and len(fb.calls) == calls
+    # so does a question for the shop's name, whichever intent the classifier reads in it
+    for question in ("What's the name of your store?", "你们店叫什么名字？"):
+        named = chat.respond(question).collect()
+        lang = "zh" if "店" in question else "en"
+        assert chat.shop.name(lang) in named.text and named.route["action"] == "small_talk", named.route
 
 
 def test_llm_failure_offers_a_human(pipeline):

@@ -30,6 +30,10 @@ def test_chit_chat_asks_nothing_or_is_three_words_at_most(text, chat):
 @pytest.mark.parametrize("text, about", [
     ("Are you a robot?", True), ("who are you?", True), ("what's your name?", True), ("你是机器人吗？", True),
     ("你叫什么名字？", True), ("Are you open on Sunday?", False), ("你们有实体店吗？", False),
+    # the shop's name: the config states it, the documents often do not
+    ("What's the name of your shop?", True), ("what is your store called?", True), ("你们店叫什么名字？", True),
+    ("店名是什么", True), ("你们是哪家店？", True), ("What is the name of this jacket?", False),
+    ("你们是什么时候发货的？", False), ("这个产品叫什么？", False),
 ])
 def test_about_assistant(text, about):
     assert about_assistant(text) is about
