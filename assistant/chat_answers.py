@@ -61,7 +61,9 @@ class ChatAnswersMixin:
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
         max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
         if answerer.translates_only(lookup):
-            said = self._translated(turn, lookup, messages, max_tokens)
+            # a translation is about as long as its source: a policy's main terms outgrow a one-fact answer's budget
+            source_chars = len(answerer.extractive(lookup))
+            said = self._translated(turn, lookup, messages, max(max_tokens or 0, min(source_chars, 400)) or None)
             return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
                                 check_output=False)
 

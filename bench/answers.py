@@ -60,7 +60,10 @@ SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "held
 READABLE = ("dev", "dev2")  # shops whose failures may be read and tuned on
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
-KINDS = tuple(MIN_COUNTS)
+KINDS = (*MIN_COUNTS, "overview")
+# Each shop's question sets: its main questions, and broad questions about a whole policy ("What is your return
+# policy?"; overview.yaml, written later, blind to how the pipeline answers them), measured apart.
+QUESTION_SETS = {"main": "questions.yaml", "overview": "overview.yaml"}
 # A fixed, cheap subset for `python -m bench --quick`: every kind and both languages of the dev shop.
 QUICK_IDS = ("fp01", "fp10", "pf07", "pf15", "tf04", "cl01", "un01", "un06", "fu03", "an01", "yn01", "yn03")
 SYSTEMS = ("ours", "snippet", "no_docs")
@@ -145,12 +148,12 @@ class Shop:
         return " ".join(str(self.meta["persona"]).split())
 
 
-def load_shop(key: str) -> Shop:
+def load_shop(key: str, question_set: str = "main") -> Shop:
     import yaml
 
     folder = DATA / SHOPS[key]
     meta = yaml.safe_load((folder / "shop.yaml").read_text(encoding="utf-8"))
-    raw = yaml.safe_load((folder / "questions.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((folder / QUESTION_SETS[question_set]).read_text(encoding="utf-8"))
     questions, seen = [], set()
     for item in raw:
         qid = item["id"]
@@ -165,7 +168,7 @@ def load_shop(key: str) -> Shop:
             ("unanswerable must decline", (q.kind == "unanswerable") != q.decline),
             ("followup needs turns", q.kind == "followup" and len(q.turns) < 2)) if bad]
         if problems:
-            raise ValueError(f"{folder.name}/questions.yaml {qid}: {'; '.join(problems)}")
+            raise ValueError(f"{folder.name}/{QUESTION_SETS[question_set]} {qid}: {'; '.join(problems)}")
         seen.add(qid)
         questions.append(q)
     return Shop(key, folder, meta, questions)
@@ -629,13 +632,13 @@ def serve_shop(shop: Shop, workdir: Path, model: str | None = None, overrides: d
 
 
 def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: bool = True,
-             overrides: dict | None = None, quiet: bool = False) -> dict:
+             overrides: dict | None = None, quiet: bool = False, question_set: str = "main") -> dict:
     """Ingest one shop, serve it, ask its questions (ours + baselines) and score them."""
     import httpx
 
     from assistant.web.server import BackgroundServer, create_app
 
-    shop = load_shop(key)
+    shop = load_shop(key, question_set)
     questions = [q for q in shop.questions if question_ids is None or q.id in question_ids]
     doc_numbers = shop_numbers(shop)
     load_before = _load_avg()
@@ -674,7 +677,7 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
     result["load_avg_before"], result["load_avg_after"] = load_before, _load_avg()
     if key in READABLE:  # the held-out shops' failures are never listed or written
         result["failing_ids"] = failing_ids(questions, scored["ours"])
-        write_details(key, questions, answers, scored)
+        write_details(key if question_set == "main" else f"{key}-{question_set}", questions, answers, scored)
     return result
 
 
@@ -745,6 +748,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ids", help="dev shop only: comma-separated question ids to ask")
     parser.add_argument("--no-baseline-llm", action="store_true", help="skip the no-documents LLM baseline")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--questions", choices=tuple(QUESTION_SETS), default="main",
+                        help="the question set: main (questions.yaml) or overview (broad policy questions)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.quick:
@@ -755,7 +760,8 @@ def main(argv=None) -> int:
         keys = ("dev", "heldout") if args.shop == "both" else (args.shop,)
         results = {}
         for k in keys:  # each shop printed as soon as it is measured
-            results[k] = _guarded(run_shop, k, model=args.model, no_docs=not args.no_baseline_llm)
+            results[k] = _guarded(run_shop, k, model=args.model, no_docs=not args.no_baseline_llm,
+                                  question_set=args.questions)
             print(json.dumps({k: results[k]}, ensure_ascii=False) if args.json else render({k: results[k]}),
                   flush=True)
         return 1 if any("error" in r for r in results.values()) else 0

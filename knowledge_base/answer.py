@@ -81,6 +81,10 @@ class Lookup:
     # The second reading said YES, but hesitantly (its log odds under knowledge_base.verify_unsure_below): the answer
     # is sent, and the question is listed as a knowledge gap of low confidence for the shop to check.
     unsure: bool = False
+    # A broad question about a whole policy ("What is your return policy?") answered with the main terms of the
+    # page on it (knowledge_base.overview): every evidence sentence is sent, and no sentence is read against it
+    # as if it asked for one fact.
+    broad: bool = False
 
     @property
     def answered_parts(self) -> list[Lookup]:
@@ -173,7 +177,10 @@ STYLES = ("extract", "phrase")
 def _one_after_another(sentences: list[str]) -> str:
     """The shop's sentences as one answer: each closed before the next ("Roast: Medium. Great for espresso…", not
     "Roast: Medium Great for espresso…"); the last is left as written."""
-    return " ".join([end_sentence(s, has_cjk(s)) for s in sentences[:-1]] + sentences[-1:])
+    closed = [end_sentence(s, has_cjk(s)) for s in sentences[:-1]] + sentences[-1:]
+    # Chinese sentences follow each other without a space ("…订单号。保修期内…")
+    return "".join(s + ("" if i == len(closed) - 1 or re.search(r"[。！？；]$", s) else " ")
+                   for i, s in enumerate(closed))
 
 
 def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
@@ -278,8 +285,8 @@ class Answerer:
         if not lookup.evidence:
             return ""
         best = lookup.evidence[0]
-        chosen = [best]
-        for e in lookup.evidence[1:]:
+        chosen = list(lookup.evidence) if lookup.broad else [best]
+        for e in ([] if lookup.broad else lookup.evidence[1:]):
             if (e.score >= best.score - 0.05 and e.text not in best.text
                     and adds_asked_words(lookup.question, best.text, best.context, e.text)):
                 chosen.append(e)

@@ -56,6 +56,10 @@ class KnowledgeBaseConfig:
         default="", metadata={"help": "the shop's own thresholds, written by `calibrate --write` and read before the "
                                       "shipped knowledge_base/calibration.json; '' = calibration.json in db_path"})
     evidence_sentences: int = field(default=3, metadata={"help": "evidence sentences the LLM may phrase"})
+    overview_sentences: int = field(
+        default=3, metadata={"help": "a broad question about a whole policy ('What is your return policy?') is "
+                                     "answered with this many main terms of the page on it (0 = answered sentence "
+                                     "by sentence like any question)"})
     faq_evidence_margin: float = field(
         default=0.03, metadata={"help": "an FAQ row's answer scoring this close behind a document's best sentence "
                                         "answers first (the shop's curated answer to the question; 0 = off)"})
@@ -151,6 +155,8 @@ class KnowledgeBaseConfig:
                 raise ConfigError(f"{name} must be a similarity in [-1, 2] or null, got {value}")
         if self.answer_style not in ("extract", "phrase"):
             raise ConfigError(f"answer_style must be extract or phrase, got {self.answer_style!r}")
+        if not 0 <= self.overview_sentences <= 5:
+            raise ConfigError(f"overview_sentences must be between 0 and 5, got {self.overview_sentences}")
         if self.evidence_sentences < 1:
             raise ConfigError(f"evidence_sentences must be >= 1, got {self.evidence_sentences}")
         if self.context_chunks < 1:

@@ -120,8 +120,6 @@ class EvidenceFinder:
 
     def find(self, question: str, hits: Sequence[SearchHit], limit: int = 40) -> list[Evidence]:
         """Every candidate sentence, best first."""
-        from knowledge_base.embeddings import embed_queries
-
         candidates: list[Evidence] = []
         seen: set[str] = set()
         for hit in hits:
@@ -135,13 +133,23 @@ class EvidenceFinder:
                     break
         if not candidates:
             return []
+        scores = self.score(question, [f"{e.context}: {e.text}" if e.context else e.text for e in candidates])
+        for e, score in zip(candidates, scores, strict=True):
+            e.score = score
+        return sorted(candidates, key=lambda e: -e.score)
+
+    def score(self, question: str, texts: Sequence[str]) -> list[float]:
+        """How well each text (a sentence, after its heading) matches the question: cosine plus the shared-words
+        bonus."""
+        from knowledge_base.embeddings import embed_queries
+
+        if not texts:
+            return []
         q = np.asarray(embed_queries(self.embedder, [question])[0], dtype=np.float32)
         q /= np.linalg.norm(q) + 1e-12
-        keyed = [f"{e.context}: {e.text}" if e.context else e.text for e in candidates]
-        sims = self._vectors(keyed) @ q
-        for e, sim, text in zip(candidates, sims, keyed, strict=True):
-            e.score = float(sim) + self.overlap_weight * word_overlap(question, text)
-        return sorted(candidates, key=lambda e: -e.score)
+        sims = self._vectors(list(texts)) @ q
+        return [float(sim) + self.overlap_weight * word_overlap(question, text) for sim, text in zip(sims, texts,
+                                                                                                     strict=True)]
 
 
 def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: float = 0.04,

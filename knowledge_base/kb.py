@@ -187,6 +187,14 @@ class KnowledgeBase:
             self._finder = EvidenceFinder(self.embedder)
         return self._finder
 
+    @property
+    def page_index(self):
+        if getattr(self, "_page_index", None) is None:
+            from knowledge_base.overview import PageIndex
+
+            self._page_index = PageIndex(self.store)
+        return self._page_index
+
     def lookup(self, question: str, language: str | None = None, earlier_questions: Sequence[str] = (),
                reader=None, checks: list[str] | None = None, own_translations: bool = True) -> Lookup:
         """What the shop's documents say about `question`: a curated FAQ row, or the sentences that state the
@@ -249,6 +257,7 @@ class KnowledgeBase:
 
     def _look_up_one(self, search_text: str, asked: str, language: str) -> Lookup:
         from knowledge_base.grounding import pick_evidence
+        from knowledge_base.overview import overview_evidence, policy_topic
         from knowledge_base.questions import answer_kind
 
         faq = self.faq_match(search_text)
@@ -257,6 +266,12 @@ class KnowledgeBase:
         hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         ranked = self.evidence_finder.find(asked, hits)
+        lead = overview_evidence(asked, hits, self.store.page_chunks, self.evidence_finder, self.cfg.overview_sentences,
+                                 self.page_index.pages() if policy_topic(asked) else (), language)
+        if lead:  # "What is your return policy?": the main terms of the returns page, not its closest sentence
+            log.info("a broad question about a policy: the main terms of %s", lead[0].hit.source)
+            return Lookup(asked, language, hits=hits, evidence=lead, best_score=best, evidence_score=lead[0].score,
+                          answerable=True, broad=True)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin)
         top = evidence[0].score if evidence else 0.0

@@ -62,7 +62,7 @@ class Verifier:
         self.spec_min_log_odds = spec_min_log_odds
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
-        if lookup.faq is not None or not (lookup.answerable or lookup.borderline):
+        if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
             return False
         if always or lookup.borderline or lookup.evidence_score < self.skip_above:
             return True

@@ -149,6 +149,12 @@ class ChromaStore:
         got = self.collection(create=True).get(where={"source": source}, include=["documents", "metadatas"])
         return [(text or "", meta or {}) for text, meta in zip(got["documents"], got["metadatas"], strict=False)]
 
+    def page_chunks(self, source: str) -> list[tuple[str, str, dict]]:
+        """(chunk id, text, metadata) of every chunk of one source."""
+        got = self.collection().get(where={"source": source}, include=["documents", "metadatas"])
+        return [(cid, text or "", meta or {}) for cid, text, meta in
+                zip(got["ids"], got["documents"], got["metadatas"], strict=False)]
+
     def sources_with_file_hash(self, file_hash: str) -> set[str]:
         """The sources whose file had this content hash when ingested: a copy of one file under another path."""
         got = self.collection(create=True).get(where={"file_hash": file_hash}, include=["metadatas"])

@@ -1,0 +1,324 @@
+"""Broad questions about a whole policy ("What is your return policy?", "退货政策是什么？"), answered with the main
+terms of the shop's page on it.
+
+Such a question names a topic and asks for no one fact, so sentence scoring picks whatever sentence shares the most
+words with it: on a coffee shop "你们的退货政策是什么？" got the line about unsubscribing from text messages (退订),
+"What is your return policy?" the return-shipping fee, "What's your shipping policy?" the cold-chain note of one
+product. A customer who asks for the policy wants its main terms. They are the opening sentences of the page's first
+sections, each section's first sentence that states a figure (a time window, a fee) or else its first sentence, from
+the retrieved page whose title (or a section heading) names the topic. The answer cites the page, where the rest is.
+
+A question that names more than the topic ("What is your return policy for opened coffee?", "What's the warranty on
+the grinder?") is no broad question: it is answered sentence by sentence as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from knowledge_base.grounding import Evidence, sentences_of
+from knowledge_base.retrieval import SearchHit
+from knowledge_base.text import tokenize
+
+# Topics a shop's policy pages are about, with the words that name each in a question or a page title, in both
+# languages: a Chinese question about an English-only returns page ("退货政策" and "Returns, refunds and
+# cancellations") meets it through them. A topic outside this list is still matched within one language, by its
+# own words.
+TOPIC_WORDS: dict[str, tuple[str, ...]] = {
+    "returns": ("return", "returns", "refund", "refunds", "exchange", "exchanges", "退货", "退换", "退换货", "退款",
+                "换货"),
+    "shipping": ("shipping", "ship", "delivery", "deliveries", "deliver", "dispatch", "postage", "courier", "配送",
+                 "发货", "运费", "快递", "物流", "邮费", "送货", "邮寄"),
+    "warranty": ("warranty", "warranties", "guarantee", "repair", "repairs", "保修", "质保", "维修", "保固", "售后"),
+    "payment": ("payment", "payments", "pay", "paying", "支付", "付款", "付费", "结算"),
+    "privacy": ("privacy", "隐私", "个人信息"),
+    "cancellation": ("cancellation", "cancellations", "cancel", "cancelling", "取消"),
+    "subscription": ("subscription", "subscriptions", "subscribe", "订阅"),
+    "contact": ("contact", "store", "stores", "visit us", "联系", "联系我们", "门店"),
+    "rental": ("rental", "rentals", "rent", "renting", "租赁", "租用", "出租", "租借", "租"),
+}
+_WORD_TOPIC = {w: topic for topic, words in TOPIC_WORDS.items() for w in words}
+
+_POLICY_EN = r"polic(?:y|ies)|terms(?: and conditions)?|rules|process|procedure|options|guarantee|service"
+_EN = re.compile(
+    r"^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:please\s+)?"
+    r"(?:what(?:'s| is| are)|tell me(?: more)? about|(?:can|could) you (?:explain|tell me about)|explain|"
+    r"how (?:does|do))\s+(?:your|the|you guys'?)\s+(?P<topic>(?:[a-z-]+\s+){0,2}?[a-z-]+?)"
+    rf"(?:\s+(?P<policy>{_POLICY_EN}))?(?:\s+work|\s+like)?(?:,?\s+please)?\s*[?.!]*\s*$", re.IGNORECASE)
+# "What payment options do you have?"
+_EN_OFFERED = re.compile(r"^what (?P<topic>[a-z-]+) (?P<policy>options|methods) do you (?:have|offer|accept|support)"
+                         r"\s*[?.!]*\s*$", re.IGNORECASE)
+# "How do returns work?" has no "your".
+_EN_BARE = re.compile(r"^(?:how (?:do|does)|what about)\s+(?P<topic>[a-z-]+)(?:\s+work)?\s*[?.!]*\s*$", re.IGNORECASE)
+_ZH = re.compile(
+    r"^(?:请问|你好|您好)?[，,\s]*(?:(?:请)?(?:介绍|说明|讲|说)(?:一下)?)?(?:你们|贵店|你家|店里|本店)?(?:的)?"
+    r"(?P<topic>[\u4e00-\u9fff]{2,6}?)(?:有哪些|有什么|的)?(?P<policy>政策|规定|规则|流程|条款|办法)"
+    r"(?:是什么|是怎样的|是怎么样的|是啥|怎么样|有哪些|呢|介绍)?(?:呀|啊)?[？?。！!\s]*$")
+# "运费怎么算？", "退货流程是怎样的" has the policy word; "保修是怎样的？" names a known topic only.
+_ZH_BARE = re.compile(r"^(?:你们|你家)?(?:的)?(?P<topic>[\u4e00-\u9fff]{2,4}?)(?:是怎样的|是怎么样的|怎么算|是怎么算的|怎么收|是怎么收的|怎么弄|怎么样)"
+                      r"[？?。\s]*$")
+# Words that make the "topic" a narrower question ("the warranty on the grinder").
+_NARROWING = frozenset("on for of with about if when to in at from by after before".split())
+_TRAILING = frozenset({"policy", "policies", "and", "or", "&", "a", "an"})
+
+
+def _names(word: str, text: str) -> bool:
+    """Whether `text` (lower-cased) names what `word` of a question names: a word of its known topic in either
+    language, else the word itself (stemmed)."""
+    topic = _WORD_TOPIC.get(word)
+    for w in TOPIC_WORDS[topic] if topic else (word,):
+        if re.search(r"[\u4e00-\u9fff]", w):
+            if w in text:
+                return True
+        elif re.search(rf"\b{re.escape(w)}\b", text) or (not topic and set(tokenize(w)) <= set(tokenize(text))):
+            return True
+    return False
+
+
+@dataclass
+class Topic:
+    words: tuple[str, ...]  # the question's words for it ("return"; "coffee", "subscription"; "退货")
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if w in _WORD_TOPIC)
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        return tuple(w for w in self.words if w not in _WORD_TOPIC)
+
+    def titles(self, title: str) -> bool:
+        """Whether a title (or heading) is about the topic: it names each known topic the question does ("Returns"
+        for "return"), or, for a topic of none, all of the question's words ("Price match")."""
+        low = (title or "").lower()
+        return all(_names(w, low) for w in (self.known or self.words))
+
+    def stated_in(self, text: str) -> bool:
+        """Whether the page states the question's other words: "international shipping" needs more than a page
+        about shipping at home, while "coffee subscription" is the subscription page that speaks of coffee."""
+        low = (text or "").lower()
+        return all(_names(w, low) for w in self.extra)
+def _zh_words(topic: str) -> tuple[str, ...]:
+    """A Chinese topic as its known words and the rest ("退货运费" -> 退货, 运费; "以旧换新" stays whole)."""
+    words, rest = [], topic
+    for w in sorted((w for w in _WORD_TOPIC if re.search(r"[\u4e00-\u9fff]", w)), key=len, reverse=True):
+        if w in rest:
+            words.append(w)
+            rest = rest.replace(w, " ")
+    rest = "".join(rest.split())
+    return tuple(words) + ((rest,) if len(rest) >= 2 else ())
+
+
+def policy_topic(question: str) -> Topic | None:
+    """The topic of a broad policy question, or None for any other question."""
+    text = " ".join((question or "").split())
+    for pattern in (_EN, _EN_OFFERED, _EN_BARE):
+        m = pattern.match(text)
+        if m:
+            words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING)
+            if not words or _NARROWING & set(words):
+                return None
+            # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known
+            # topic makes the question a broad one
+            if not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy"):
+                return None
+            return Topic(words)
+    for pattern in (_ZH, _ZH_BARE):
+        m = pattern.match(text)
+        if m:
+            words = _zh_words(m.group("topic"))
+            if not words or (not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy")):
+                return None
+            return Topic(words)
+    return None
+
+
+_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千]+\s*(?:天|日|小时|个月|年|元|周)|\b(?:free|one|two|three|seven|"
+                     r"fourteen|thirty|sixty|ninety)\b|包邮|免费", re.IGNORECASE)
+
+
+def _section(heading: str) -> str:
+    """The top-level section of a chunk's heading ("Title > Section > Sub" -> "Section")."""
+    parts = [p.strip() for p in (heading or "").split(">")]
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _as_hit(chunk_id: str, text: str, meta: dict) -> SearchHit:
+    source = str(meta.get("source", ""))
+    return SearchHit(id=str(meta.get("doc_id", source)), score=0.0, text=text, source=source,
+                     title=str(meta.get("title", "")), chunk_id=chunk_id, metadata=meta)
+
+
+@dataclass
+class Page:
+    source: str
+    title: str  # the page's own title: its headings' first part ("Returns, refunds and cancellations — …")
+    language: str
+
+
+def _page_title(hit_or_meta) -> str:
+    meta = hit_or_meta.metadata if isinstance(hit_or_meta, SearchHit) else hit_or_meta
+    heading = str(meta.get("heading") or meta.get("title") or "")
+    return heading.split(">")[0].strip()
+
+
+class PageIndex:
+    """The title of every document in the store (FAQ rows are no pages), rebuilt when the store's size changes:
+    a broad question's page is often not among the few passages retrieved for it, above all a page in the other
+    language ("你们的退货政策是什么？" and an English-only returns page)."""
+
+    def __init__(self, store):
+        self.store = store
+        self._pages: list[Page] = []
+        self._count = -1
+
+    def pages(self) -> list[Page]:
+        count = self.store.count()
+        if count != self._count:
+            seen: dict[str, Page] = {}
+            for _, _, meta in self.store.iter_all(documents=False):
+                source = str(meta.get("source", ""))
+                if meta.get("kind") != "faq" and source and source not in seen:
+                    seen[source] = Page(source, _page_title(meta), str(meta.get("lang", "")))
+            self._pages, self._count = list(seen.values()), count
+        return self._pages
+
+
+def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = (), language: str = "",
+               chunks_of: Callable[[str], list] | None = None) -> tuple[str, str] | None:
+    """(source, section) of the page on the topic: a retrieved page whose title is about it, else any page of the
+    store whose title is (one in the customer's language first), then (section "") the whole page; else the first
+    retrieved section whose heading is ("Return shipping" of the returns page); None when none is about it. The
+    question's other words must be on the page (`chunks_of(source)` gives its chunks). A product page's "Delivery"
+    section is no shipping policy while the shop has a page for it."""
+    by_source = {p.source: p for p in pages}
+
+    def states(source: str) -> bool:
+        page = by_source.get(source)
+        # the question's own words are looked for on a page in its language only ("租装备", an English rentals page)
+        if not topic.extra or (page is not None and language and page.language and page.language != language):
+            return True
+        return chunks_of is not None and topic.stated_in(" ".join(text for _, text, _ in chunks_of(source)))
+
+    documents = [h for h in hits if h.metadata.get("kind") != "faq"]
+    titled = [h.source for h in documents if topic.titles(_page_title(h))]
+    named = sorted((p for p in pages if topic.titles(p.title)), key=lambda p: p.language != language)
+    for source in dict.fromkeys(titled + [p.source for p in named]):
+        if states(source):
+            return source, ""
+    for hit in documents:
+        title = _page_title(hit)
+        section = _section(hit.metadata.get("heading") or "")
+        if section and section != title and topic.titles(f"{title} {section}") and states(hit.source):
+            return hit.source, section
+    return None
+
+
+# A section of exceptions is no main term: "Items that cannot be returned", "不在保修范围内的情况".
+_EXCEPTIONS = re.compile(r"\b(?:not|cannot|can't|no|non|excluded|exclusions?|except(?:ions)?)\b|不|无法|除外|例外",
+                         re.IGNORECASE)
+
+
+def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -> list[tuple[SearchHit, list[str]]]:
+    """Each section's lead (or the one `section`'s): its first sentence, and when that states no figure (a time
+    window, a fee), the first of its next two that does ("Food is returned only unopened." and "You can return
+    unopened coffee within 7 days."); sections of exceptions are left out while others are there. `chunks` =
+    (chunk id, text, metadata) of one page; returns (the section's first chunk, its lead) in page order."""
+    firsts: dict[str, tuple[str, str, dict]] = {}
+    for cid, text, meta in sorted(chunks, key=lambda c: int(c[2].get("chunk_index", 0))):
+        name = _section(meta.get("heading") or "")
+        if not section or name == section:
+            firsts.setdefault(name, (cid, text, meta))
+    kept = [c for name, c in firsts.items() if not _EXCEPTIONS.search(name)] or list(firsts.values())
+    out = []
+    for cid, text, meta in kept:
+        hit = _as_hit(cid, text, meta)
+        units = _units(sentences_of(hit))[:3]
+        if not units:
+            continue
+        lead = units[:1]
+        if not _FIGURE.search(units[0]):
+            lead += [u for u in units[1:] if _FIGURE.search(u)][:1]
+        out.append((hit, lead))
+    return out
+
+
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+
+
+def _units(sentences: list[str], max_rows: int = 6) -> list[str]:
+    """A section's sentences, a table as one: its data rows as "cell: cell" joined ("电动磨豆机: 2 年；手摇磨豆机…:
+    机身 1 年…"): one row alone would read as the whole policy ("the warranty is 2 years")."""
+    units: list[str] = []
+    rows: list[list[str]] = []
+    header: list[str] = []
+    for sentence in sentences + [""]:
+        if sentence.count("|") >= 2:
+            if _TABLE_RULE.match(sentence.strip()):
+                header = rows.pop() if rows else []  # the row above the rule is the header
+            else:
+                rows.append([c.strip() for c in sentence.strip().strip("|").split("|")])
+            continue
+        if rows:
+            zh = any(re.search(r"[\u4e00-\u9fff]", " ".join(r)) for r in rows)
+            units.append(("；" if zh else "; ").join(_row(r, header, zh) for r in rows[:max_rows] if any(r))
+                         + ("。" if zh else "."))
+            rows, header = [], []
+        if sentence:
+            units.append(sentence)
+    return units
+
+
+def _row(cells: list[str], header: list[str], zh: bool) -> str:
+    """A table row as words: "电动磨豆机: 2 年"; with more than two columns each value says its column ("Ridgeline 2
+    tent: per day ¥45, deposit ¥800"), else "¥45 / ¥800" says nothing of which is which."""
+    first, values = cells[0], cells[1:]
+    if len(values) > 1 and len(header) == len(cells):
+        named = [f"{h}{'' if zh else ' '}{v}" if h else v for h, v in zip(header[1:], values, strict=True)]
+        return f"{first}: {('，' if zh else ', ').join(named)}"
+    return f"{first}: {' / '.join(values)}" if values else first
+
+
+def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Callable[[str], list], finder,
+                      count: int = 2, pages: Sequence[Page] = (), language: str = "",
+                      position_weight: float = 0.01) -> list[Evidence]:
+    """The evidence that answers a broad policy question: of the page on its topic, the `count` section leads that
+    the question is most about (scored by `finder`, knowledge_base.grounding.EvidenceFinder, less `position_weight`
+    a section down the page), in page order; [] when `question` is no broad policy question or no page is about its topic. `chunks_of(source)`
+    gives (chunk id, text, metadata) of every chunk of a page; `pages`, every page of the store."""
+    topic = policy_topic(question)
+    if topic is None or count < 1:
+        return []
+    page = topic_page(topic, hits, pages, language, chunks_of)
+    if page is None:
+        return []
+    source, section = page
+    leads = lead_sentences(chunks_of(source), section)
+    if not leads:
+        return []
+    # A section about another topic is no term of this one ("联系我们" on a page of contact and privacy details,
+    # "Cancelling an order" on the returns page)
+    asked = {_WORD_TOPIC[w] for w in topic.words if w in _WORD_TOPIC}
+    on_topic = [(h, t) for h, t in leads if not (_topics(_section(h.metadata.get("heading") or "")) - asked)]
+    leads = on_topic or leads
+    scores = finder.score(question, [f"{_section(hit.metadata.get('heading') or '')}: {' '.join(lead)}"
+                                     for hit, lead in leads])
+    # the sections the question is most about, an earlier one before a later one that scores a little higher
+    # (the page opens with its main terms); then in page order
+    ranked = sorted(range(len(leads)), key=lambda i: -(scores[i] - position_weight * i))[:count]
+    evidence = []
+    for i in sorted(ranked):
+        hit, lead = leads[i]
+        title = _page_title(hit)
+        evidence += [Evidence(sentence, hit, scores[i], f"{title} – {section}" if section else title)
+                     for sentence in lead]
+    return evidence[:count + 1]
+
+
+def _topics(text: str) -> set[str]:
+    """The known topics `text` names."""
+    low = text.lower()
+    return {topic for topic, words in TOPIC_WORDS.items() if any(
+        (w in low) if re.search(r"[\u4e00-\u9fff]", w) else re.search(rf"\b{re.escape(w)}\b", low) for w in words)}
