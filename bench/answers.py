@@ -73,6 +73,13 @@ GOALS = {"answerable_accuracy": ">= 0.85", "decline_rate": ">= 0.90", "invented_
 BASELINE = ("the top retrieved chunk returned verbatim (snippet) and the same LLM with the shop's persona and no "
             "documents (no_docs); same questions, same app, same run")
 HEADLINES = [
+    *[(f"{name}: broad policy questions right, the page's main terms vs sentence by sentence",
+       f"{key}_overview.ours.answerable_accuracy", f"{key}_overview_off.ours.answerable_accuracy", ">= 0.85")
+      for key, name in (("dev", "dev shop"), ("dev2", "second dev shop"), ("heldout", "held-out shop"),
+                        ("heldout2", "second held-out shop"))],
+    *[(f"{name}: broad questions about a policy it does not have, declined, vs sentence by sentence",
+       f"{key}_overview.ours.decline_rate", f"{key}_overview_off.ours.decline_rate", ">= 0.90")
+      for key, name in (("heldout", "held-out shop"), ("heldout2", "second held-out shop"))],
     ("dev shop: answerable questions right, ours vs best snippet", "dev.ours.answerable_accuracy",
      "dev.snippet.answerable_accuracy", ">= 0.85"),
     ("dev shop: unanswerables declined, ours vs no documents", "dev.ours.decline_rate", "dev.no_docs.decline_rate",
@@ -701,7 +708,12 @@ def run(quick: bool = True, shops: tuple[str, ...] = tuple(SHOPS), model: str | 
     """`python -m bench` entry: quick = 12 dev questions without the no-documents LLM; else every question."""
     if quick:
         return {"dev": {**run_shop("dev", QUICK_IDS, model, no_docs=False), "quick": True}}
-    return {key: _guarded(run_shop, key, model=model) for key in shops}
+    results = {key: _guarded(run_shop, key, model=model) for key in shops}
+    for key in shops:  # broad policy questions: the page's main terms, and the same pipeline sentence by sentence
+        results[f"{key}_overview"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="overview")
+        results[f"{key}_overview_off"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="overview",
+                                                  overrides={"knowledge_base": {"overview_sentences": 0}})
+    return results
 
 
 def _guarded(fn, key: str, **kwargs) -> dict:

@@ -284,9 +284,9 @@ def _row(cells: list[str], header: list[str], zh: bool) -> str:
 def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Callable[[str], list], finder,
                       count: int = 2, pages: Sequence[Page] = (), language: str = "",
                       position_weight: float = 0.01) -> list[Evidence]:
-    """The evidence that answers a broad policy question: of the page on its topic, the `count` section leads that
-    the question is most about (scored by `finder`, knowledge_base.grounding.EvidenceFinder, less `position_weight`
-    a section down the page), in page order; [] when `question` is no broad policy question or no page is about its topic. `chunks_of(source)`
+    """The evidence that answers a broad policy question: the leads of the first `count` sections of the page on its
+    topic, or, on a page of several topics, of the `count` sections the question is most about (scored by `finder`,
+    knowledge_base.grounding.EvidenceFinder, less `position_weight` a section down the page), in page order; [] when `question` is no broad policy question or no page is about its topic. `chunks_of(source)`
     gives (chunk id, text, metadata) of every chunk of a page; `pages`, every page of the store."""
     topic = policy_topic(question)
     if topic is None or count < 1:
@@ -305,9 +305,12 @@ def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Calla
     leads = on_topic or leads
     scores = finder.score(question, [f"{_section(hit.metadata.get('heading') or '')}: {' '.join(lead)}"
                                      for hit, lead in leads])
-    # the sections the question is most about, an earlier one before a later one that scores a little higher
-    # (the page opens with its main terms); then in page order
-    ranked = sorted(range(len(leads)), key=lambda i: -(scores[i] - position_weight * i))[:count]
+    if _topics(_page_title(leads[0][0])) - asked:
+        # a page of several topics ("联系我们与隐私政策"): the sections the question is most about, an earlier one
+        # before a later one that scores a little higher; then in page order
+        ranked = sorted(range(len(leads)), key=lambda i: -(scores[i] - position_weight * i))[:count]
+    else:  # a page on the topic opens with its main terms
+        ranked = list(range(min(count, len(leads))))
     evidence = []
     for i in sorted(ranked):
         hit, lead = leads[i]

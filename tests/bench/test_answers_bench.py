@@ -158,6 +158,15 @@ def test_each_shop_has_the_documents_a_real_shop_has_in_both_languages(key):
     assert len(answers.shop_numbers(shop)) > 30
 
 
+@pytest.mark.parametrize("key", ["dev", "dev2", "heldout", "heldout2"])
+def test_each_shop_has_broad_policy_questions_answerable_and_not_in_both_languages(key):
+    shop = answers.load_shop(key, "overview")
+    kinds = Counter(x.kind for x in shop.questions)
+    assert kinds["overview"] >= 8 and kinds["unanswerable"] >= 3 and set(kinds) == {"overview", "unanswerable"}
+    assert {x.lang for x in shop.questions} == {"zh", "en"}
+    assert not {x.id for x in shop.questions} & {x.id for x in answers.load_shop(key).questions}
+
+
 def test_the_quick_subset_exists_in_the_dev_shop():
     ids = {x.id for x in answers.load_shop("dev").questions}
     assert set(answers.QUICK_IDS) <= ids and len(answers.QUICK_IDS) == 12
