@@ -41,12 +41,12 @@ _ABOUT_ASSISTANT = re.compile(
 # Questions for the shop's name ("What's your store called?", "你们店叫什么名字？"): its identity text names it. A
 # shop's config states its name while its documents often do not, so the knowledge base had nothing to answer with.
 _SHOP_NAME = re.compile(
-    r"\bwhat(?:'s| is) (?:the )?name of (?:your|this|the) (?:shop|store|company|business|website|site|brand)\b"
-    r"|\bwhat(?:'s| is) (?:your|this|the) (?:shop|store|company|business|brand)(?:'s)? (?:name|called)\b"
-    r"|\bwhat are you called\b|\bwhat (?:shop|store|company|business) is this\b"
+    r"\bwhat(?:'s| is) the name of (?:your|this) (?:shop|store|company|business|website|site)\s*[?？.!]*$"
+    r"|\bwhat(?:'s| is) (?:your|this) (?:shop|store|company|business)(?:'s)? (?:name|called)\b"
+    r"|\bwhat are you called\b|\bwhat (?:shop|store) is this\s*[?？.!]*$"
     r"|\bwho am i (?:talking|speaking|chatting) (?:to|with)\b"
-    r"|(?:店|店铺|商店|网店|公司|品牌)的?(?:名字|名称)(?:是|叫)?(?:什么|啥)|店名|(?:你们|你们店|你们家|这家店|这个店)叫(?:什么|啥)"
-    r"|你们是(?:什么|哪家|哪个)(?:店|公司|品牌)", re.IGNORECASE)
+    r"|(?:你们|你们店|你们家|这家店|本店)的?(?:店名|名字|名称)(?:是|叫)?(?:什么|啥)|店名(?:是|叫)(?:什么|啥)"
+    r"|(?:你们|你们店|你们家|这家店|这个店)叫(?:什么|啥)|你们是(?:什么|哪家)店", re.IGNORECASE)
 # A reply that says it is a person, or made by someone other than the shop.
 _IDENTITY_LIE = re.compile(
     r"\b(?:i am|i'm) (?:a |an )?(?:real )?(?:human|person|human being)\b|\bnot (?:a |an )?(?:robot|bot|ai|machine)\b"

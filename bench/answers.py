@@ -639,8 +639,10 @@ def serve_shop(shop: Shop, workdir: Path, model: str | None = None, overrides: d
 
 
 def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: bool = True,
-             overrides: dict | None = None, quiet: bool = False, question_set: str = "main") -> dict:
-    """Ingest one shop, serve it, ask its questions (ours + baselines) and score them."""
+             overrides: dict | None = None, quiet: bool = False, question_set: str = "main",
+             details: str = "") -> dict:
+    """Ingest one shop, serve it, ask its questions (ours + baselines) and score them; a readable shop's answers go
+    to bench/out/answers/<details or key[-question_set]>.jsonl."""
     import httpx
 
     from assistant.web.server import BackgroundServer, create_app
@@ -684,7 +686,8 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
     result["load_avg_before"], result["load_avg_after"] = load_before, _load_avg()
     if key in READABLE:  # the held-out shops' failures are never listed or written
         result["failing_ids"] = failing_ids(questions, scored["ours"])
-        write_details(key if question_set == "main" else f"{key}-{question_set}", questions, answers, scored)
+        write_details(details or (key if question_set == "main" else f"{key}-{question_set}"), questions, answers,
+                      scored)
     return result
 
 
@@ -712,7 +715,8 @@ def run(quick: bool = True, shops: tuple[str, ...] = tuple(SHOPS), model: str | 
     for key in shops:  # broad policy questions: the page's main terms, and the same pipeline sentence by sentence
         results[f"{key}_overview"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="overview")
         results[f"{key}_overview_off"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="overview",
-                                                  overrides={"knowledge_base": {"overview_sentences": 0}})
+                                                  overrides={"knowledge_base": {"overview_sentences": 0}},
+                                                  details=f"{key}-overview-off")
     return results
 
 
@@ -767,15 +771,17 @@ def main(argv=None) -> int:
     if args.quick:
         results = run(quick=True, model=args.model)
     elif args.ids:
-        results = {"dev": run_shop("dev", set(args.ids.split(",")), args.model, not args.no_baseline_llm)}
+        results = {"dev": run_shop("dev", set(args.ids.split(",")), args.model, not args.no_baseline_llm,
+                                   question_set=args.questions)}
     else:
         keys = ("dev", "heldout") if args.shop == "both" else (args.shop,)
         results = {}
         for k in keys:  # each shop printed as soon as it is measured
-            results[k] = _guarded(run_shop, k, model=args.model, no_docs=not args.no_baseline_llm,
-                                  question_set=args.questions)
-            print(json.dumps({k: results[k]}, ensure_ascii=False) if args.json else render({k: results[k]}),
-                  flush=True)
+            name = k if args.questions == "main" else f"{k}_{args.questions}"
+            results[name] = _guarded(run_shop, k, model=args.model, no_docs=not args.no_baseline_llm,
+                                     question_set=args.questions)
+            print(json.dumps({name: results[name]}, ensure_ascii=False) if args.json
+                  else render({name: results[name]}), flush=True)
         return 1 if any("error" in r for r in results.values()) else 0
     print(json.dumps(results, ensure_ascii=False, indent=1) if args.json else render(results))
     return 0

@@ -66,13 +66,13 @@ class KnowledgeBase:
         try:
             return ingest_paths(self.store, self.cfg, paths, TableOptions.from_kwargs(**csv_opts), progress)
         finally:
-            self.retrieval.invalidate()
+            self._invalidate()
 
     def sync(self, paths: Iterable[str | Path], progress: bool = True, **csv_opts) -> IngestReport:
         try:
             return sync_paths(self.store, self.cfg, paths, TableOptions.from_kwargs(**csv_opts), progress)
         finally:
-            self.retrieval.invalidate()
+            self._invalidate()
 
     def delete(self, sources: Sequence[str] = (), ids: Sequence[str] = ()) -> int:
         """Remove chunks of the given sources and/or chunk/document ids; returns how many went."""
@@ -82,8 +82,13 @@ class KnowledgeBase:
                 doomed.add(cid)
         if doomed:
             self.store.delete(sorted(doomed))
-            self.retrieval.invalidate()
+            self._invalidate()
         return len(doomed)
+
+    def _invalidate(self) -> None:
+        """After the store changed: the search index and the page titles are read again."""
+        self.retrieval.invalidate()
+        self._page_index = None
 
     # --- reading -------------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: dict | None = None,

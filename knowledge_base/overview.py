@@ -29,17 +29,28 @@ from knowledge_base.text import tokenize
 TOPIC_WORDS: dict[str, tuple[str, ...]] = {
     "returns": ("return", "returns", "refund", "refunds", "exchange", "exchanges", "退货", "退换", "退换货", "退款",
                 "换货"),
-    "shipping": ("shipping", "ship", "delivery", "deliveries", "deliver", "dispatch", "postage", "courier", "配送",
-                 "发货", "运费", "快递", "物流", "邮费", "送货", "邮寄"),
-    "warranty": ("warranty", "warranties", "guarantee", "repair", "repairs", "保修", "质保", "维修", "保固", "售后"),
+    "shipping": ("shipping", "ship", "delivery", "deliveries", "deliver", "dispatch", "postage", "配送", "发货",
+                 "运费", "快递", "物流", "邮费", "送货", "邮寄"),
+    "warranty": ("warranty", "warranties", "guarantee", "保修", "质保", "保固"),
     "payment": ("payment", "payments", "pay", "paying", "支付", "付款", "付费", "结算"),
     "privacy": ("privacy", "隐私", "个人信息"),
     "cancellation": ("cancellation", "cancellations", "cancel", "cancelling", "取消"),
     "subscription": ("subscription", "subscriptions", "subscribe", "订阅"),
-    "contact": ("contact", "store", "stores", "visit us", "联系", "联系我们", "门店"),
+    "contact": ("contact", "联系", "联系我们"),
     "rental": ("rental", "rentals", "rent", "renting", "租赁", "租用", "出租", "租借", "租"),
 }
+# Words that also name a topic, more loosely: a page titled with one ("维修服务价目表", "Puncture Repair Kit") is the
+# topic's page only when no page is titled with the question's own word or a word above.
+WEAK_TOPIC_WORDS: dict[str, tuple[str, ...]] = {
+    "warranty": ("repair", "repairs", "维修", "售后"), "shipping": ("courier",), "contact": ("store", "stores", "门店"),
+}
 _WORD_TOPIC = {w: topic for topic, words in TOPIC_WORDS.items() for w in words}
+_WORD_TOPIC.update({w: topic for topic, words in WEAK_TOPIC_WORDS.items() for w in words if topic != "contact"})
+# A question for one fact of a policy is no broad question: "What is your return address?", "发货时间是怎样的？"
+_FACT_WORDS = frozenset(
+    "address addresses hours hour email e-mail phone number time times status fee fees cost costs price prices rate "
+    "rates period window date dates deadline charge charges limit limits".split()) | frozenset(
+    ("地址", "时间", "电话", "邮箱", "费用", "价格", "状态", "期限", "时效", "号码", "多少钱", "多久"))
 
 _POLICY_EN = r"polic(?:y|ies)|terms(?: and conditions)?|rules|process|procedure|options|guarantee|service"
 _EN = re.compile(
@@ -64,17 +75,23 @@ _NARROWING = frozenset("on for of with about if when to in at from by after befo
 _TRAILING = frozenset({"policy", "policies", "and", "or", "&", "a", "an"})
 
 
-def _names(word: str, text: str) -> bool:
-    """Whether `text` (lower-cased) names what `word` of a question names: a word of its known topic in either
-    language, else the word itself (stemmed)."""
+def _has(word: str, text: str) -> bool:
+    """`word` in lower-cased `text`: a Chinese word anywhere, an English one as a word."""
+    if re.search(r"[\u4e00-\u9fff]", word):
+        return word in text
+    return re.search(rf"\b{re.escape(word)}\b", text) is not None
+
+
+def _names(word: str, text: str, strength: int = 2) -> bool:
+    """Whether `text` (lower-cased) names what `word` of a question names: the word itself (or its stem), then
+    (strength 1 and up) a word of its topic in either language, then (strength 2) a looser word of it."""
+    if _has(word, text) or (word.isascii() and set(tokenize(word)) <= set(tokenize(text))):
+        return True
     topic = _WORD_TOPIC.get(word)
-    for w in TOPIC_WORDS[topic] if topic else (word,):
-        if re.search(r"[\u4e00-\u9fff]", w):
-            if w in text:
-                return True
-        elif re.search(rf"\b{re.escape(w)}\b", text) or (not topic and set(tokenize(w)) <= set(tokenize(text))):
-            return True
-    return False
+    if topic is None or strength < 1:
+        return False
+    words = TOPIC_WORDS[topic] + (WEAK_TOPIC_WORDS.get(topic, ()) if strength >= 2 else ())
+    return any(_has(w, text) for w in words)
 
 
 @dataclass
@@ -89,17 +106,20 @@ class Topic:
     def extra(self) -> tuple[str, ...]:
         return tuple(w for w in self.words if w not in _WORD_TOPIC)
 
-    def titles(self, title: str) -> bool:
+    def titles(self, title: str, strength: int = 2) -> bool:
         """Whether a title (or heading) is about the topic: it names each known topic the question does ("Returns"
-        for "return"), or, for a topic of none, all of the question's words ("Price match")."""
+        for "return"), or, for a topic of none, all of the question's words ("Price match"). `strength`: 0 = the
+        question's own words only, 1 = their topics' words too, 2 = and the looser ones."""
         low = (title or "").lower()
-        return all(_names(w, low) for w in (self.known or self.words))
+        return all(_names(w, low, strength) for w in (self.known or self.words))
 
     def stated_in(self, text: str) -> bool:
-        """Whether the page states the question's other words: "international shipping" needs more than a page
+        """Whether a text states the question's other words: "international shipping" needs more than a page
         about shipping at home, while "coffee subscription" is the subscription page that speaks of coffee."""
         low = (text or "").lower()
-        return all(_names(w, low) for w in self.extra)
+        return all(_names(w, low, 0) for w in self.extra)
+
+
 def _zh_words(topic: str) -> tuple[str, ...]:
     """A Chinese topic as its known words and the rest ("退货运费" -> 退货, 运费; "以旧换新" stays whole)."""
     words, rest = [], topic
@@ -118,7 +138,7 @@ def policy_topic(question: str) -> Topic | None:
         m = pattern.match(text)
         if m:
             words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING)
-            if not words or _NARROWING & set(words):
+            if not words or (_NARROWING | _FACT_WORDS) & set(words):
                 return None
             # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known
             # topic makes the question a broad one
@@ -129,7 +149,7 @@ def policy_topic(question: str) -> Topic | None:
         m = pattern.match(text)
         if m:
             words = _zh_words(m.group("topic"))
-            if not words or (not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy")):
+            if not words or any(f in m.group("topic") for f in _FACT_WORDS if not f.isascii()) or (not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy")):
                 return None
             return Topic(words)
     return None
@@ -188,26 +208,29 @@ class PageIndex:
 
 def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = (), language: str = "",
                chunks_of: Callable[[str], list] | None = None) -> tuple[str, str] | None:
-    """(source, section) of the page on the topic: a retrieved page whose title is about it, else any page of the
-    store whose title is (one in the customer's language first), then (section "") the whole page; else the first
-    retrieved section whose heading is ("Return shipping" of the returns page); None when none is about it. The
-    question's other words must be on the page (`chunks_of(source)` gives its chunks). A product page's "Delivery"
-    section is no shipping policy while the shop has a page for it."""
-    by_source = {p.source: p for p in pages}
+    """(source, section) of the page on the topic: a page whose title names it with the question's own word, then
+    with a word of its topic, then with a looser one ("维修" for a warranty; each time a retrieved page first, then
+    any page of the store, one in the customer's language first), section "" for the whole page; else the first
+    retrieved section whose heading names it ("Return shipping" of the returns page); None when none does. The
+    question's other words ("coffee subscription") must be on the page, which a page in the other language cannot
+    show: then None, and the question is answered as any other."""
+    languages = {p.source: p.language for p in pages}
 
     def states(source: str) -> bool:
-        page = by_source.get(source)
-        # the question's own words are looked for on a page in its language only ("租装备", an English rentals page)
-        if not topic.extra or (page is not None and language and page.language and page.language != language):
+        if not topic.extra:
             return True
+        if language and languages.get(source, language) != language:
+            return False
         return chunks_of is not None and topic.stated_in(" ".join(text for _, text, _ in chunks_of(source)))
 
     documents = [h for h in hits if h.metadata.get("kind") != "faq"]
-    titled = [h.source for h in documents if topic.titles(_page_title(h))]
-    named = sorted((p for p in pages if topic.titles(p.title)), key=lambda p: p.language != language)
-    for source in dict.fromkeys(titled + [p.source for p in named]):
-        if states(source):
-            return source, ""
+    in_store = sorted(pages, key=lambda p: p.language != language)
+    for strength in (0, 1, 2):
+        titled = [h.source for h in documents if topic.titles(_page_title(h), strength)]
+        titled += [p.source for p in in_store if topic.titles(p.title, strength)]
+        for source in dict.fromkeys(titled):
+            if states(source):
+                return source, ""
     for hit in documents:
         title = _page_title(hit)
         section = _section(hit.metadata.get("heading") or "")
@@ -216,16 +239,19 @@ def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = 
     return None
 
 
-# A section of exceptions is no main term: "Items that cannot be returned", "不在保修范围内的情况".
-_EXCEPTIONS = re.compile(r"\b(?:not|cannot|can't|no|non|excluded|exclusions?|except(?:ions)?)\b|不|无法|除外|例外",
+# A section of exceptions is no main term: "Items that cannot be returned", "不在保修范围内的情况", "Final sale".
+_EXCEPTIONS = re.compile(r"\b(?:not|cannot|can't|excluded|exclusions?|exceptions?|final sale|non-returnable|"
+                         r"non-refundable|ineligible)\b|不(?:在|可|能|支持|适用|包括|予|参与|含)|无法|除外|例外",
                          re.IGNORECASE)
+_LIST_LINE = re.compile(r"(?m)^[ \t]*(?:[-*•]|\d+[.)])[ \t]+(.{1,15})")
 
 
 def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -> list[tuple[SearchHit, list[str]]]:
     """Each section's lead (or the one `section`'s): its first sentence, and when that states no figure (a time
     window, a fee), the first of its next two that does ("Food is returned only unopened." and "You can return
-    unopened coffee within 7 days."); sections of exceptions are left out while others are there. `chunks` =
-    (chunk id, text, metadata) of one page; returns (the section's first chunk, its lead) in page order."""
+    unopened coffee within 7 days."); a table or a list counts as one sentence with all its rows; sections of
+    exceptions are left out while others are there. `chunks` = (chunk id, text, metadata) of one page; returns
+    (the section's first chunk, its lead) in page order."""
     firsts: dict[str, tuple[str, str, dict]] = {}
     for cid, text, meta in sorted(chunks, key=lambda c: int(c[2].get("chunk_index", 0))):
         name = _section(meta.get("heading") or "")
@@ -235,7 +261,9 @@ def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -
     out = []
     for cid, text, meta in kept:
         hit = _as_hit(cid, text, meta)
-        units = _units(sentences_of(hit))[:3]
+        items = {m.group(1) for m in _LIST_LINE.finditer(hit.snippet)}
+        name = _section(meta.get("heading") or "")
+        units = _units(sentences_of(hit), items, label=name if name != _page_title(meta) else "")[:3]
         if not units:
             continue
         lead = units[:1]
@@ -248,12 +276,20 @@ def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 
 
-def _units(sentences: list[str], max_rows: int = 6) -> list[str]:
-    """A section's sentences, a table as one: its data rows as "cell: cell" joined ("电动磨豆机: 2 年；手摇磨豆机…:
-    机身 1 年…"): one row alone would read as the whole policy ("the warranty is 2 years")."""
+def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: int = 6, label: str = "") -> list[str]:
+    """A section's sentences, a table as one (its data rows as "cell: cell", "电动磨豆机: 2 年；手摇磨豆机…: 机身 1 年…")
+    and a list as one, after its section's `label` ("Final sale items: Gift cards; Clearance items."): one row or
+    item alone would read as the whole of it ("the warranty is 2 years"), a list without its heading as anything.
+    `list_items`: how the section's list items begin."""
     units: list[str] = []
     rows: list[list[str]] = []
     header: list[str] = []
+    items: list[str] = []
+
+    def close(parts: list[str]) -> str:
+        zh = any(re.search(r"[\u4e00-\u9fff]", p) for p in parts)
+        return ("；" if zh else "; ").join(p.rstrip("。.;；") for p in parts) + ("。" if zh else ".")
+
     for sentence in sentences + [""]:
         if sentence.count("|") >= 2:
             if _TABLE_RULE.match(sentence.strip()):
@@ -262,10 +298,20 @@ def _units(sentences: list[str], max_rows: int = 6) -> list[str]:
                 rows.append([c.strip() for c in sentence.strip().strip("|").split("|")])
             continue
         if rows:
+            if not header and len(rows) > 1 and not re.search(r"\d", " ".join(rows[0])) and re.search(
+                    r"\d", " ".join(rows[1])):
+                header, rows = rows[0], rows[1:]  # a table with no rule under its header (from HTML)
             zh = any(re.search(r"[\u4e00-\u9fff]", " ".join(r)) for r in rows)
-            units.append(("；" if zh else "; ").join(_row(r, header, zh) for r in rows[:max_rows] if any(r))
-                         + ("。" if zh else "."))
+            units.append(close([_row(r, header, zh) for r in rows[:max_rows] if any(r)]))
             rows, header = [], []
+        if sentence and any(sentence.startswith(i) for i in list_items):
+            items.append(sentence)
+            continue
+        if items:
+            listed = close(items[:max_rows])
+            zh = bool(re.search(r"[\u4e00-\u9fff]", listed))
+            units.append(f"{label}{'：' if zh else ': '}{listed}" if label else listed)
+            items = []
         if sentence:
             units.append(sentence)
     return units
@@ -285,9 +331,12 @@ def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Calla
                       count: int = 2, pages: Sequence[Page] = (), language: str = "",
                       position_weight: float = 0.01) -> list[Evidence]:
     """The evidence that answers a broad policy question: the leads of the first `count` sections of the page on its
-    topic, or, on a page of several topics, of the `count` sections the question is most about (scored by `finder`,
-    knowledge_base.grounding.EvidenceFinder, less `position_weight` a section down the page), in page order; [] when `question` is no broad policy question or no page is about its topic. `chunks_of(source)`
-    gives (chunk id, text, metadata) of every chunk of a page; `pages`, every page of the store."""
+    topic (those that state the question's other words, "cold brew" of "cold brew shipping policy", when some
+    do), or, on a page of several topics, of the `count` sections the question is most about (scored by `finder`,
+    knowledge_base.grounding.EvidenceFinder, less `position_weight` a section down the page), in page order, at
+    most `count` + 1 sentences; [] when `question` is no broad policy question or no page is about its topic.
+    `chunks_of(source)` gives (chunk id, text, metadata) of every chunk of a page; `pages`, every page of the
+    store."""
     topic = policy_topic(question)
     if topic is None or count < 1:
         return []
@@ -296,13 +345,14 @@ def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Calla
         return []
     source, section = page
     leads = lead_sentences(chunks_of(source), section)
-    if not leads:
-        return []
     # A section about another topic is no term of this one ("联系我们" on a page of contact and privacy details,
     # "Cancelling an order" on the returns page)
     asked = {_WORD_TOPIC[w] for w in topic.words if w in _WORD_TOPIC}
-    on_topic = [(h, t) for h, t in leads if not (_topics(_section(h.metadata.get("heading") or "")) - asked)]
-    leads = on_topic or leads
+    leads = [(h, t) for h, t in leads if not (_topics(_section(h.metadata.get("heading") or "")) - asked)] or leads
+    if topic.extra:
+        leads = [(h, t) for h, t in leads if topic.stated_in(h.text)] or leads
+    if not leads:
+        return []
     scores = finder.score(question, [f"{_section(hit.metadata.get('heading') or '')}: {' '.join(lead)}"
                                      for hit, lead in leads])
     if _topics(_page_title(leads[0][0])) - asked:
@@ -314,14 +364,15 @@ def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Calla
     evidence = []
     for i in sorted(ranked):
         hit, lead = leads[i]
-        title = _page_title(hit)
-        evidence += [Evidence(sentence, hit, scores[i], f"{title} – {section}" if section else title)
-                     for sentence in lead]
+        title, own = _page_title(hit), _section(hit.metadata.get("heading") or "")
+        # the section names what a list is ("Final sale items: Gift cards; …")
+        context = f"{title} – {own}" if own and own != title else title
+        evidence += [Evidence(sentence, hit, scores[i], context) for sentence in lead]
     return evidence[:count + 1]
 
 
 def _topics(text: str) -> set[str]:
-    """The known topics `text` names."""
+    """The topics `text` names, with the looser words ("门店服务与活动" is the shop's contact details)."""
     low = text.lower()
-    return {topic for topic, words in TOPIC_WORDS.items() if any(
-        (w in low) if re.search(r"[\u4e00-\u9fff]", w) else re.search(rf"\b{re.escape(w)}\b", low) for w in words)}
+    return {topic for topic in TOPIC_WORDS
+            if any(_has(w, low) for w in TOPIC_WORDS[topic] + WEAK_TOPIC_WORDS.get(topic, ()))}

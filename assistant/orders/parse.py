@@ -76,6 +76,14 @@ _SEND_TO = (r"\b(?:send|ship|deliver|post|redirect)\s+(?:it|them|(?:my|the|this)
             r"order\s*(?:no\.?|number)?\s*#?\s*[A-Za-z]{0,3}\d{3,20}|#\s*\d{3,20})\b.{0,15}?\bto\b|"
             r"订单.{0,24}?(?:寄到|送到|发到|寄往|送往)")
 _SEND_TO_ORDER = re.compile(_SEND_TO, _I)
+# ... a street, not just a number ("ship it to Beijing 100000" names a city and a postcode, and is a question), and
+# no question of how long, how much or whether it was done ("订单寄到北京市朝阳区建国路88号要几天？").
+_STREET = re.compile(r"[路号街巷弄道]|\b(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|court|ct|"
+                     r"square|sq|terrace|crescent|highway|hwy|apartment|apt|flat|suite|unit|floor|building|block|"
+                     r"tower|estate)\b", _I)
+_ASKS_ABOUT_SENDING = re.compile(r"\b(?:how (?:long|much|many|soon)|when|did you|have you|has it|will it|does it|"
+                                 r"is it|what(?:'s| is) the (?:cost|fee|price))\b|几天|多久|多少|多长时间|什么时候|了吗|"
+                                 r"没有|是否|能不能到|可以到吗", _I)
 _ADDRESS_AFTER = re.compile(r"(?:address\b.{0,30}?\bto\b|" + _SEND_TO + r"|new address(?: is)?|address is|改成|改为|"
                             r"换成|换到|改到|寄到|送到|发到|新地址(?:是|为)?)\s*[:：]?\s*(.{6,})$", _I)
 
@@ -158,7 +166,8 @@ def new_address(text: str) -> str:
 def parse(text: str, awaiting: str = "") -> Parsed:
     """Everything the desk reads from one message; `awaiting` (number / factor) lets a bare reply count."""
     intent = _intent(text)
-    if not intent and _SEND_TO_ORDER.search(text) and new_address(text):
+    if (not intent and _SEND_TO_ORDER.search(text) and _STREET.search(new_address(text))
+            and not _ASKS_ABOUT_SENDING.search(text)):
         intent = "change_address"  # "Please send order 5001 to 12 Elm Road, Springfield"
     p = Parsed(stop=bool(_STOP.search(text)), no_number=bool(_NO_NUMBER.search(text)))
     p.factor = find_factor(text, bare=awaiting == "factor")

@@ -33,7 +33,9 @@ def test_chit_chat_asks_nothing_or_is_three_words_at_most(text, chat):
     # the shop's name: the config states it, the documents often do not
     ("What's the name of your shop?", True), ("what is your store called?", True), ("你们店叫什么名字？", True),
     ("店名是什么", True), ("你们是哪家店？", True), ("What is the name of this jacket?", False),
-    ("你们是什么时候发货的？", False), ("这个产品叫什么？", False),
+    ("你们是什么时候发货的？", False), ("这个产品叫什么？", False), ("What is the brand name of this kettle?", False),
+    ("What company is this grinder made by?", False), ("快递公司的名字是什么？", False),
+    ("这款磨豆机的品牌名称是什么？", False), ("你们是哪个公司发货？", False), ("发票抬头要写店名吗？", False),
 ])
 def test_about_assistant(text, about):
     assert about_assistant(text) is about

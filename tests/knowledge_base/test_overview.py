@@ -22,6 +22,9 @@ def test_broad_policy_questions_name_their_topic(question, words):
 @pytest.mark.parametrize("question", [
     "What is your return policy for opened coffee?", "What's the warranty on the grinder?", "What is your address?",
     "What are the dimensions?", "What is the price?", "你们有学生优惠政策吗？", "Can I return a used tent?",
+    # one fact of a policy
+    "What is your return address?", "What are your store hours?", "What is the delivery time?",
+    "What is your refund status?", "发货时间是怎样的？",
 ])
 def test_narrower_questions_are_no_broad_ones(question):
     assert policy_topic(question) is None
@@ -130,3 +133,35 @@ def test_the_second_reading_does_not_read_a_policys_main_terms_as_one_fact():
     reader = FakeBackend()
     assert Verifier(reader, "YES or NO.", skip_above=1.01).check(lookup) == []
     assert lookup.answerable and reader.calls == []
+
+
+def test_a_page_titled_with_the_questions_own_word_or_its_topic_comes_before_a_looser_one():
+    warranty = policy_topic("你们的保修政策是什么？")
+    pages = [Page("service.zh.md", "维修服务价目表", "zh"), Page("warranty.md", "Warranty and repairs", "en")]
+    # the workshop's price list (维修) in the customer's language is no warranty policy
+    assert topic_page(warranty, [], pages, "zh") == ("warranty.md", "")
+    kit = _hit("kit.html", "Puncture Repair Kit > Specs")
+    assert topic_page(policy_topic("What is your warranty policy?"), [kit], pages, "en") == ("warranty.md", "")
+    # with no page but the looser one, it is the one
+    assert topic_page(warranty, [], pages[:1], "zh") == ("service.zh.md", "")
+
+
+def test_words_besides_the_topic_must_be_on_the_page_and_pick_its_sections():
+    chunks = [(f"c{i}", f"Shipping > {h}\n{t}", {"heading": f"Shipping > {h}", "chunk_index": i, "source": "s.md"})
+              for i, (h, t) in enumerate([("Mainland", "Every order ships for 12 yuan, free over 168."),
+                                          ("Cold brew", "The cold brew concentrate ships chilled, in 24 hours.")])]
+    pages = [Page("s.md", "Shipping", "en"), Page("s.zh.md", "配送说明", "zh")]
+    cold = overview_evidence("What is your cold brew shipping policy?", [], lambda source: chunks, _Finder([]),
+                             count=2, pages=pages[:1], language="en")
+    assert [e.text for e in cold] == ["The cold brew concentrate ships chilled, in 24 hours."]
+    assert overview_evidence("What is your international shipping policy?", [], lambda source: chunks, _Finder([]),
+                             count=2, pages=pages[:1], language="en") == []
+    # a page in the other language cannot show them: the question is answered as any other
+    assert topic_page(policy_topic("What is your international shipping policy?"), [], pages[1:], "en",
+                      lambda source: []) is None
+
+
+def test_a_list_is_one_lead_under_its_heading():
+    chunks = _chunks(("What we collect", "- Your name.\n- Your address and phone number.\n- Your orders."))
+    assert [lead for _, lead in lead_sentences(chunks)] == [
+        ["What we collect: Your name; Your address and phone number; Your orders."]]

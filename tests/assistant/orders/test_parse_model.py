@@ -109,3 +109,8 @@ def test_sending_the_order_to_an_address_is_an_address_change():
     assert parse("Do you ship to Canada?").intent == ""
     assert parse("Do you deliver to 100 Main St?").intent == ""
     assert parse("I want to send it back to you").intent == "return"
+    # questions about sending, and places that are no street, are not requests to change anything
+    for question in ("Can you send it to me within 2 days?", "How long does it take to ship it to Beijing 100000?",
+                     "How much to ship the order to zip 10001?", "Did you ship my order to 12 Elm Road?",
+                     "订单寄到北京市朝阳区建国路88号要几天？", "订单寄到上海市浦东新区要多少运费？"):
+        assert parse(question).intent != "change_address", question
