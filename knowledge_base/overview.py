@@ -73,6 +73,9 @@ _ZH_BARE = re.compile(r"^(?:你们|你家)?(?:的)?(?P<topic>[\u4e00-\u9fff]{2,4
 # Words that make the "topic" a narrower question ("the warranty on the grinder").
 _NARROWING = frozenset("on for of with about if when to in at from by after before".split())
 _TRAILING = frozenset({"policy", "policies", "and", "or", "&", "a", "an"})
+# Words for the goods in general narrow no topic: "租装备" is renting, "product returns" returns.
+_GENERIC = frozenset("item items product products goods gear order orders purchase purchases".split()) | frozenset(
+    ("装备", "商品", "产品", "东西", "货品", "物品", "订单"))
 
 
 def _has(word: str, text: str) -> bool:
@@ -128,6 +131,8 @@ def _zh_words(topic: str) -> tuple[str, ...]:
             words.append(w)
             rest = rest.replace(w, " ")
     rest = "".join(rest.split())
+    for generic in _GENERIC:
+        rest = rest.replace(generic, "") if not generic.isascii() else rest
     return tuple(words) + ((rest,) if len(rest) >= 2 else ())
 
 
@@ -137,7 +142,7 @@ def policy_topic(question: str) -> Topic | None:
     for pattern in (_EN, _EN_OFFERED, _EN_BARE):
         m = pattern.match(text)
         if m:
-            words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING)
+            words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING | _GENERIC)
             if not words or (_NARROWING | _FACT_WORDS) & set(words):
                 return None
             # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known

@@ -12,6 +12,7 @@ from tests.knowledge_base.conftest import write
     ("Tell me about your warranty.", ("warranty",)), ("How do returns work?", ("returns",)),
     ("Can you explain your refund policy?", ("refund",)), ("What are your delivery options?", ("delivery",)),
     ("你们的退货政策是什么？", ("退货",)), ("介绍一下你们的保修政策", ("保修",)), ("运费怎么算？", ("运费",)),
+    ("租装备有哪些规定？", ("租",)), ("What is your product return policy?", ("return",)),
     ("What is your international shipping policy?", ("international", "shipping")),
     ("你们的以旧换新政策是什么？", ("以旧换新",)),
 ])
