@@ -4,9 +4,9 @@ terms of the shop's page on it.
 Such a question names a topic and asks for no one fact, so sentence scoring picks whatever sentence shares the most
 words with it: on a coffee shop "你们的退货政策是什么？" got the line about unsubscribing from text messages (退订),
 "What is your return policy?" the return-shipping fee, "What's your shipping policy?" the cold-chain note of one
-product. A customer who asks for the policy wants its main terms. They are the opening sentences of the page's first
-sections, each section's first sentence that states a figure (a time window, a fee) or else its first sentence, from
-the retrieved page whose title (or a section heading) names the topic. The answer cites the page, where the rest is.
+product. A customer who asks for the policy wants its main terms: the leads of the first sections of the page whose
+title (or a section heading) names the topic, each section's first sentence and, when that states no figure, its
+first figure (a time window, a fee); a table or a list as one. The answer cites the page, where the rest is.
 
 A question that names more than the topic ("What is your return policy for opened coffee?", "What's the warranty on
 the grinder?") is no broad question: it is answered sentence by sentence as before.
