@@ -60,7 +60,8 @@ SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "held
 READABLE = ("dev", "dev2")  # shops whose failures may be read and tuned on
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
-KINDS = (*MIN_COUNTS, "overview")
+KINDS = tuple(MIN_COUNTS)  # the kinds of the main question set
+ALL_KINDS = (*KINDS, "overview")  # and the broad questions of overview.yaml
 # Each shop's question sets: its main questions, and broad questions about a whole policy ("What is your return
 # policy?"; overview.yaml, written later, blind to how the pipeline answers them), measured apart.
 QUESTION_SETS = {"main": "questions.yaml", "overview": "overview.yaml"}
@@ -169,7 +170,7 @@ def load_shop(key: str, question_set: str = "main") -> Shop:
                      bool(item.get("decline")), item.get("forbid") or [],
                      [str(n) for n in item.get("allow_numbers") or []])
         problems = [p for p, bad in (
-            ("duplicate id", qid in seen), (f"unknown kind {q.kind!r}", q.kind not in KINDS),
+            ("duplicate id", qid in seen), (f"unknown kind {q.kind!r}", q.kind not in ALL_KINDS),
             (f"unknown lang {q.lang!r}", q.lang not in ("zh", "en")),
             ("needs expect or decline (not both)", bool(q.expect) == q.decline),
             ("unanswerable must decline", (q.kind == "unanswerable") != q.decline),
@@ -448,7 +449,7 @@ def summarize(questions: list[Question], scores: list[dict], seconds: list[float
     firsts = [f for f in first_pieces if f is not None]
     out["first_piece_median_s"] = round(statistics.median(firsts), 2) if firsts else None
     out["first_piece_p95_s"] = round(_pct(firsts, 0.95), 2) if firsts else None
-    out["by_kind"] = {k: rate([s["correct"] for q, s in pairs if q.kind == k]) for k in KINDS
+    out["by_kind"] = {k: rate([s["correct"] for q, s in pairs if q.kind == k]) for k in ALL_KINDS
                       if any(q.kind == k for q in questions)}
     return out
 
@@ -746,7 +747,7 @@ def render(results: dict) -> str:
                 "errors", "median_s", "p95_s", "first_piece_median_s", "first_piece_p95_s"]
         for row in rows:
             lines.append(f"{row:28}" + "".join(f"{str(r[s].get(row, '-')):>10}" for s in systems))
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             if kind in r[systems[0]]["by_kind"]:
                 lines.append(f"{'  ' + kind:28}" + "".join(f"{str(r[s]['by_kind'].get(kind)):>10}" for s in systems))
         for group, ids in r.get("failing_ids", {}).items():
