@@ -100,12 +100,15 @@ class ChatAnswersMixin:
         under a line saying they are quoted in the original language."""
         from assistant.language import language_share
         from knowledge_base.answer import clean_answer, draft_problems
+        from knowledge_base.grounding import translation_changes_conditions
+
+        source = self.answerer.extractive(lookup)
 
         for attempt in range(self.cfg.translation_attempts):
             draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
                                       seed=attempt * 7919 if attempt else None))
             text = clean_answer(draft)
-            problems = draft_problems(draft, lookup, turn.text)
+            problems = draft_problems(draft, lookup, turn.text) or translation_changes_conditions(source, text)
             if not problems and language_share(text, turn.language) < MIN_TRANSLATED_SHARE:
                 problems = ["the translation is not in the customer's language"]
             if turn.error:  # the model failed: the shop's own sentences still answer

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import tokenize
+from knowledge_base.text import has_cjk, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
@@ -278,4 +278,28 @@ def unsupported(answer: str, sources: Sequence[str], question: str = "") -> list
     # spaces and hyphens between letters and digits dropped ("6500 K" -> "6500k"), never between two numbers
     compact = re.sub(r"(?<=[a-z])[\s-]+(?=\d)|(?<=\d)[\s-]+(?=[a-z])", "", backing.lower())
     problems += [f"name {c}" for c in sorted(codes_in(answer)) if not _code_supported(c, known_codes, compact)]
+    return problems
+
+
+# A condition or a "no" of the shop's text: a translation that drops every one of them, or promises what the text
+# does not ("无条件退货" for "unopened items within 30 days"), changes the policy though no number changed.
+_CONDITION_EN = re.compile(r"\b(?:not|no|never|none|cannot|can't|won't|don't|doesn't|isn't|aren't|only|unless|except|"
+                           r"excluding|without|un(?:opened|used|washed|worn|damaged|sealed)|non-[a-z]+)\b|n't\b",
+                           re.IGNORECASE)
+# "一只" is a measure word and "无线" wireless: neither says no
+_CONDITION_ZH = re.compile(r"[不未没非仅]|无(?!线)|只(?:有|能|限|可)|除(?:了|外|非)")
+_UNCONDITIONAL = re.compile(r"无条件|无理由|任何原因|随时都?可以|\b(?:unconditional(?:ly)?|no questions asked|any reason)\b",
+                            re.IGNORECASE)
+
+
+def translation_changes_conditions(source: str, translation: str) -> list[str]:
+    """What a translation did to the text's conditions: dropped them all, or promised without condition what the
+    text does not. [] when it kept them (or the text had none)."""
+    problems = []
+    zh_source = has_cjk(source)
+    source_pattern, target_pattern = (_CONDITION_ZH, _CONDITION_EN) if zh_source else (_CONDITION_EN, _CONDITION_ZH)
+    if source_pattern.search(source) and not target_pattern.search(translation):
+        problems.append("the translation dropped the text's conditions")
+    if _UNCONDITIONAL.search(translation) and not _UNCONDITIONAL.search(source):
+        problems.append("the translation promises without condition")
     return problems

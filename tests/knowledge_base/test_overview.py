@@ -166,3 +166,18 @@ def test_a_list_is_one_lead_under_its_heading():
     chunks = _chunks(("What we collect", "- Your name.\n- Your address and phone number.\n- Your orders."))
     assert [lead for _, lead in lead_sentences(chunks)] == [
         ["What we collect: Your name; Your address and phone number; Your orders."]]
+
+
+@pytest.mark.parametrize("source, translation, problems", [
+    ("You can return unopened items within 30 days.", "您可以在30天内退货。", ["dropped"]),
+    ("You can return unopened items within 30 days.", "未开封的商品可在30天内退货。", []),
+    ("You can return unopened items within 30 days.", "未开封的商品30天内无条件退货。", ["without condition"]),
+    ("偏远地区附加费不参与满额包邮。", "The remote-area surcharge counts toward free shipping.", ["dropped"]),
+    ("偏远地区附加费不参与满额包邮。", "The surcharge does not count toward free shipping.", []),
+    ("3只装无线耳机", "A pack of 3 wireless earbuds", []), ("Delivery takes 3 days.", "3天送达。", []),
+])
+def test_a_translation_may_not_drop_the_texts_conditions(source, translation, problems):
+    from knowledge_base.grounding import translation_changes_conditions
+
+    found = translation_changes_conditions(source, translation)
+    assert len(found) == len(problems) and all(p in f for p, f in zip(problems, found, strict=True)), found
