@@ -61,6 +61,9 @@ _EN = re.compile(
 # "What payment options do you have?"
 _EN_OFFERED = re.compile(r"^what (?P<topic>[a-z-]+) (?P<policy>options|methods) do you (?:have|offer|accept|support)"
                          r"\s*[?.!]*\s*$", re.IGNORECASE)
+# "What is your policy on shipping?"
+_EN_ON = re.compile(r"^what(?:'s| is| are) (?:your|the) (?P<policy>polic(?:y|ies)|rules|terms) (?:on|for|about) "
+                    r"(?P<topic>[a-z-]+(?: [a-z-]+)?)\s*[?.!]*\s*$", re.IGNORECASE)
 # "How do returns work?" has no "your".
 _EN_BARE = re.compile(r"^(?:how (?:do|does)|what about)\s+(?P<topic>[a-z-]+)(?:\s+work)?\s*[?.!]*\s*$", re.IGNORECASE)
 _ZH = re.compile(
@@ -139,23 +142,23 @@ def _zh_words(topic: str) -> tuple[str, ...]:
 def policy_topic(question: str) -> Topic | None:
     """The topic of a broad policy question, or None for any other question."""
     text = " ".join((question or "").split())
-    for pattern in (_EN, _EN_OFFERED, _EN_BARE):
+    for pattern in (_EN, _EN_OFFERED, _EN_ON, _EN_BARE):
         m = pattern.match(text)
-        if m:
-            words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING | _GENERIC)
-            if not words or (_NARROWING | _FACT_WORDS) & set(words):
-                return None
-            # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known
-            # topic makes the question a broad one
-            if not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy"):
-                return None
+        if m is None:
+            continue
+        words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING | _GENERIC)
+        # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known topic
+        # makes the question a broad one; "the warranty on the grinder" or "return address" a narrower one
+        if words and not (_NARROWING | _FACT_WORDS) & set(words) and (
+                any(w in _WORD_TOPIC for w in words) or m.groupdict().get("policy")):
             return Topic(words)
     for pattern in (_ZH, _ZH_BARE):
         m = pattern.match(text)
-        if m:
-            words = _zh_words(m.group("topic"))
-            if not words or any(f in m.group("topic") for f in _FACT_WORDS if not f.isascii()) or (not any(w in _WORD_TOPIC for w in words) and not m.groupdict().get("policy")):
-                return None
+        if m is None:
+            continue
+        words = _zh_words(m.group("topic"))
+        if words and not any(f in m.group("topic") for f in _FACT_WORDS if not f.isascii()) and (
+                any(w in _WORD_TOPIC for w in words) or m.groupdict().get("policy")):
             return Topic(words)
     return None
 
@@ -263,6 +266,9 @@ def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -
         if not section or name == section:
             firsts.setdefault(name, (cid, text, meta))
     kept = [c for name, c in firsts.items() if not _EXCEPTIONS.search(name)] or list(firsts.values())
+    if len(kept) > 1 and _section(kept[0][2].get("heading") or "") == _page_title(kept[0][2]) and not _FIGURE.search(
+            kept[0][1]):
+        kept = kept[1:]  # the page's opening words before its first section, with no figure: a greeting, no term
     out = []
     for cid, text, meta in kept:
         hit = _as_hit(cid, text, meta)

@@ -13,6 +13,7 @@ from tests.knowledge_base.conftest import write
     ("Can you explain your refund policy?", ("refund",)), ("What are your delivery options?", ("delivery",)),
     ("你们的退货政策是什么？", ("退货",)), ("介绍一下你们的保修政策", ("保修",)), ("运费怎么算？", ("运费",)),
     ("租装备有哪些规定？", ("租",)), ("What is your product return policy?", ("return",)),
+    ("What is your policy on shipping?", ("shipping",)), ("What are your rules for rentals?", ("rentals",)),
     ("What is your international shipping policy?", ("international", "shipping")),
     ("你们的以旧换新政策是什么？", ("以旧换新",)),
 ])
@@ -67,6 +68,12 @@ def test_each_section_leads_with_its_first_sentence_and_its_first_figure():
     # the exceptions are no main term
     assert leads == [["Food is returned only unopened.", "You can return unopened coffee within 7 days."],
                      ["Grinders can be returned within 30 days if unused."]]
+
+
+def test_the_pages_opening_words_without_a_figure_are_no_term():
+    chunks = [("c0", "Returns — Shop\nWe want every pet to be happy.", {"heading": "Returns — Shop", "chunk_index": 0})]
+    chunks += _chunks(("Coffee", "You can return unopened coffee within 7 days."))
+    assert [lead for _, lead in lead_sentences(chunks)] == [["You can return unopened coffee within 7 days."]]
 
 
 def test_a_table_is_one_lead_with_all_its_rows_and_what_each_column_is():
