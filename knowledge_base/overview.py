@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from knowledge_base.grounding import Evidence, sentences_of
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import tokenize
+from knowledge_base.text import has_cjk, tokenize
 
 # Topics a shop's policy pages are about, with the words that name each in a question or a page title, in both
 # languages: a Chinese question about an English-only returns page ("退货政策" and "Returns, refunds and
@@ -83,7 +83,7 @@ _GENERIC = frozenset("item items product products goods gear order orders purcha
 
 def _has(word: str, text: str) -> bool:
     """`word` in lower-cased `text`: a Chinese word anywhere, an English one as a word."""
-    if re.search(r"[\u4e00-\u9fff]", word):
+    if has_cjk(word):
         return word in text
     return re.search(rf"\b{re.escape(word)}\b", text) is not None
 
@@ -129,13 +129,13 @@ class Topic:
 def _zh_words(topic: str) -> tuple[str, ...]:
     """A Chinese topic as its known words and the rest ("退货运费" -> 退货, 运费; "以旧换新" stays whole)."""
     words, rest = [], topic
-    for w in sorted((w for w in _WORD_TOPIC if re.search(r"[\u4e00-\u9fff]", w)), key=len, reverse=True):
+    for w in sorted((w for w in _WORD_TOPIC if has_cjk(w)), key=len, reverse=True):
         if w in rest:
             words.append(w)
             rest = rest.replace(w, " ")
     rest = "".join(rest.split())
-    for generic in _GENERIC:
-        rest = rest.replace(generic, "") if not generic.isascii() else rest
+    for generic in (g for g in _GENERIC if has_cjk(g)):
+        rest = rest.replace(generic, "")
     return tuple(words) + ((rest,) if len(rest) >= 2 else ())
 
 
@@ -298,7 +298,7 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
     items: list[str] = []
 
     def close(parts: list[str]) -> str:
-        zh = any(re.search(r"[\u4e00-\u9fff]", p) for p in parts)
+        zh = any(has_cjk(p) for p in parts)
         return ("；" if zh else "; ").join(p.rstrip("。.;；") for p in parts) + ("。" if zh else ".")
 
     for sentence in sentences + [""]:
@@ -312,7 +312,7 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
             if not header and len(rows) > 1 and not re.search(r"\d", " ".join(rows[0])) and re.search(
                     r"\d", " ".join(rows[1])):
                 header, rows = rows[0], rows[1:]  # a table with no rule under its header (from HTML)
-            zh = any(re.search(r"[\u4e00-\u9fff]", " ".join(r)) for r in rows)
+            zh = any(has_cjk(" ".join(r)) for r in rows)
             units.append(close([_row(r, header, zh) for r in rows[:max_rows] if any(r)]))
             rows, header = [], []
         if sentence and any(sentence.startswith(i) for i in list_items):
@@ -320,7 +320,7 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
             continue
         if items:
             listed = close(items[:max_rows])
-            zh = bool(re.search(r"[\u4e00-\u9fff]", listed))
+            zh = has_cjk(listed)
             units.append(f"{label}{'：' if zh else ': '}{listed}" if label else listed)
             items = []
         if sentence:
