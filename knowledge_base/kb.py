@@ -270,13 +270,16 @@ class KnowledgeBase:
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
         hits = self.search(search_text, k=self.cfg.context_chunks)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
+        # "What is your return policy?": the main terms of the returns page, not its closest sentence
+        topic = policy_topic(asked) if self.cfg.overview_sentences else None
+        if topic is not None:
+            lead = overview_evidence(asked, topic, hits, self.store.page_chunks, self.evidence_finder,
+                                     self.cfg.overview_sentences, self.page_index.pages(), language)
+            if lead:
+                log.info("a broad question about a policy: the main terms of %s", lead[0].hit.source)
+                return Lookup(asked, language, hits=hits, evidence=lead, best_score=best,
+                              evidence_score=lead[0].score, answerable=True, broad=True)
         ranked = self.evidence_finder.find(asked, hits)
-        lead = overview_evidence(asked, hits, self.store.page_chunks, self.evidence_finder, self.cfg.overview_sentences,
-                                 self.page_index.pages() if policy_topic(asked) else (), language)
-        if lead:  # "What is your return policy?": the main terms of the returns page, not its closest sentence
-            log.info("a broad question about a policy: the main terms of %s", lead[0].hit.source)
-            return Lookup(asked, language, hits=hits, evidence=lead, best_score=best, evidence_score=lead[0].score,
-                          answerable=True, broad=True)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin)
         top = evidence[0].score if evidence else 0.0

@@ -338,17 +338,16 @@ def _row(cells: list[str], header: list[str], zh: bool) -> str:
     return f"{first}: {' / '.join(values)}" if values else first
 
 
-def overview_evidence(question: str, hits: Sequence[SearchHit], chunks_of: Callable[[str], list], finder,
-                      count: int = 2, pages: Sequence[Page] = (), language: str = "",
+def overview_evidence(question: str, topic: Topic | None, hits: Sequence[SearchHit], chunks_of: Callable[[str], list],
+                      finder, count: int = 2, pages: Sequence[Page] = (), language: str = "",
                       position_weight: float = 0.01) -> list[Evidence]:
     """The evidence that answers a broad policy question: the leads of the first `count` sections of the page on its
     topic (those that state the question's other words, "cold brew" of "cold brew shipping policy", when some
     do), or, on a page of several topics, of the `count` sections the question is most about (scored by `finder`,
     knowledge_base.grounding.EvidenceFinder, less `position_weight` a section down the page), in page order, at
-    most `count` + 1 sentences; [] when `question` is no broad policy question or no page is about its topic.
+    most `count` + 1 sentences; [] when `topic` (policy_topic of `question`) is None or no page is about it.
     `chunks_of(source)` gives (chunk id, text, metadata) of every chunk of a page; `pages`, every page of the
     store."""
-    topic = policy_topic(question)
     if topic is None or count < 1:
         return []
     page = topic_page(topic, hits, pages, language, chunks_of)

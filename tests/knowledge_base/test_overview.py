@@ -83,6 +83,10 @@ def test_a_table_is_one_lead_with_all_its_rows_and_what_each_column_is():
                                                            ["Tent: Per day ¥45, Deposit ¥800."]]
 
 
+def _overview(question, *args, **kwargs):
+    return overview_evidence(question, policy_topic(question), *args, **kwargs)
+
+
 class _Finder:
     """Scores a lead by the words it shares with a fixed list (a stand-in for the embedder)."""
 
@@ -101,13 +105,13 @@ def test_the_leads_the_question_is_about_in_page_order():
                                           ("Events", "A tasting every Saturday at 3."),
                                           ("Deleting your account", "We delete your data within 15 days.")])]
     hits = [SearchHit("p.md", 1.0, chunks[0][1], "p.md", "Contact and privacy", metadata=chunks[0][2])]
-    evidence = overview_evidence("What is your privacy policy?", hits, lambda source: chunks,
+    evidence = _overview("What is your privacy policy?", hits, lambda source: chunks,
                                  _Finder(["name", "data", "address"]), count=2)
     # "Contact us" names another topic, the events score lowest
     # "Contact us" names another topic; of the rest, the two the question is most about, in page order
     assert [e.text for e in evidence] == ["We keep your name and address.", "We delete your data within 15 days."]
-    assert overview_evidence("What is your address?", hits, lambda source: chunks, _Finder([]), count=2) == []
-    assert overview_evidence("What is your privacy policy?", hits, lambda source: chunks, _Finder([]), count=0) == []
+    assert _overview("What is your address?", hits, lambda source: chunks, _Finder([]), count=2) == []
+    assert _overview("What is your privacy policy?", hits, lambda source: chunks, _Finder([]), count=0) == []
 
 
 def test_a_broad_question_gets_the_returns_pages_main_terms_not_its_closest_sentence(make_kb, tmp_path):
@@ -159,10 +163,10 @@ def test_words_besides_the_topic_must_be_on_the_page_and_pick_its_sections():
               for i, (h, t) in enumerate([("Mainland", "Every order ships for 12 yuan, free over 168."),
                                           ("Cold brew", "The cold brew concentrate ships chilled, in 24 hours.")])]
     pages = [Page("s.md", "Shipping", "en"), Page("s.zh.md", "配送说明", "zh")]
-    cold = overview_evidence("What is your cold brew shipping policy?", [], lambda source: chunks, _Finder([]),
+    cold = _overview("What is your cold brew shipping policy?", [], lambda source: chunks, _Finder([]),
                              count=2, pages=pages[:1], language="en")
     assert [e.text for e in cold] == ["The cold brew concentrate ships chilled, in 24 hours."]
-    assert overview_evidence("What is your international shipping policy?", [], lambda source: chunks, _Finder([]),
+    assert _overview("What is your international shipping policy?", [], lambda source: chunks, _Finder([]),
                              count=2, pages=pages[:1], language="en") == []
     # a page in the other language cannot show them: the question is answered as any other
     assert topic_page(policy_topic("What is your international shipping policy?"), [], pages[1:], "en",
