@@ -61,9 +61,7 @@ class ChatAnswersMixin:
         messages = answerer.messages(lookup, turn.text, self._history(turn.session))
         max_tokens = getattr(getattr(self.kb, "cfg", None), "answer_max_tokens", None)
         if answerer.translates_only(lookup):
-            # a translation is about as long as its source: a policy's main terms outgrow a one-fact answer's budget
-            source_chars = len(answerer.extractive(lookup))
-            said = self._translated(turn, lookup, messages, max(max_tokens or 0, min(source_chars, 400)) or None)
+            said = self._translated(turn, lookup, messages, max_tokens)
             return self._finish(turn, iter([end_sentence(said, zh) + closing if closing else said]),
                                 check_output=False)
 
@@ -103,7 +101,8 @@ class ChatAnswersMixin:
         from knowledge_base.grounding import translation_changes_conditions
 
         source = self.answerer.extractive(lookup)
-
+        # a translation is about as long as its source: a policy's main terms outgrow a one-fact answer's budget
+        max_tokens = max(max_tokens or 0, min(len(source), 400)) or None
         for attempt in range(self.cfg.translation_attempts):
             draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
                                       seed=attempt * 7919 if attempt else None))
@@ -118,7 +117,7 @@ class ChatAnswersMixin:
                 return text
         log.info("translation checks replaced the draft: %s", "; ".join(turn.checks))
         lead = self.shop.text("quoted_original", turn.language)
-        return lead + ("" if turn.language == "zh" else " ") + self.answerer.extractive(lookup)
+        return lead + ("" if turn.language == "zh" else " ") + source
 
     def _closing_note(self, turn: Turn, lookup) -> str:
         """What a several-question message asked that the documents do not answer, said so with the offer of a
