@@ -146,12 +146,11 @@ class ChromaStore:
 
     def chunks_of(self, source: str) -> list[tuple[str, dict]]:
         """(text, metadata) of every chunk of one source."""
-        got = self.collection(create=True).get(where={"source": source}, include=["documents", "metadatas"])
-        return [(text or "", meta or {}) for text, meta in zip(got["documents"], got["metadatas"], strict=False)]
+        return [(text, meta) for _, text, meta in self.page_chunks(source)]
 
     def page_chunks(self, source: str) -> list[tuple[str, str, dict]]:
         """(chunk id, text, metadata) of every chunk of one source."""
-        got = self.collection().get(where={"source": source}, include=["documents", "metadatas"])
+        got = self.collection(create=True).get(where={"source": source}, include=["documents", "metadatas"])
         return [(cid, text or "", meta or {}) for cid, text, meta in
                 zip(got["ids"], got["documents"], got["metadatas"], strict=False)]
 
