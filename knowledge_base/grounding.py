@@ -19,6 +19,8 @@ from knowledge_base.text import has_cjk, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
+# How a list item opens a line: a bullet or a number ("- ", "2) ").
+LIST_ITEM = r"(?m)^[ \t]*(?:[-*•]|\d+[.)])"
 _MARKUP = re.compile(r"^\s*(?:[-*•#>]+|\d+[.)])\s*")
 MAX_SENTENCE_CHARS = 400
 
@@ -41,7 +43,7 @@ class Evidence:
         """The sentence opens an item of a bulleted or numbered list, whose meaning its heading carries: "礼品卡。"
         under "不支持退货的商品", "Limescale damage" under "Not covered"."""
         start = re.escape(self.text[:15])
-        return bool(start) and re.search(rf"(?m)^[ \t]*(?:[-*•]|\d+[.)])[ \t]*{start}", self.hit.snippet) is not None
+        return bool(start) and re.search(rf"{LIST_ITEM}[ \t]*{start}", self.hit.snippet) is not None
 
 
 _SOFT_BREAK = re.compile(r"(?<![。！？.!?:;：；|\n])\n(?![\n\-*•#|>]|\d+[.)]\s)")

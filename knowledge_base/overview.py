@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from knowledge_base.grounding import Evidence, sentences_of
+from knowledge_base.grounding import LIST_ITEM, Evidence, sentences_of
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import has_cjk, tokenize
 
@@ -251,7 +251,7 @@ def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = 
 _EXCEPTIONS = re.compile(r"\b(?:not|cannot|can't|excluded|exclusions?|exceptions?|final sale|non-returnable|"
                          r"non-refundable|ineligible)\b|不(?:在|可|能|支持|适用|包括|予|参与|含)|无法|除外|例外",
                          re.IGNORECASE)
-_LIST_LINE = re.compile(r"(?m)^[ \t]*(?:[-*•]|\d+[.)])[ \t]+(.{1,15})")
+_LIST_LINE = re.compile(LIST_ITEM + r"[ \t]+(.{1,15})")
 
 
 def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -> list[tuple[SearchHit, list[str]]]:
