@@ -101,6 +101,8 @@ class ChatAnswersMixin:
         from knowledge_base.grounding import translation_changes_conditions
 
         source = self.answerer.extractive(lookup)
+        # the shop's name goes into the translation as the shop writes it in the customer's language
+        messages = [*messages[:-1], Message(messages[-1].role, self.shop.named_for(messages[-1].content, turn.language))]
         # a translation is about as long as its source: a policy's main terms outgrow a one-fact answer's budget
         max_tokens = max(max_tokens or 0, min(len(source), 400)) or None
         for attempt in range(self.cfg.translation_attempts):

@@ -99,6 +99,16 @@ class Shop:
     def name(self, lang: str) -> str:
         return self._pick(self.cfg.name, lang)
 
+    def named_for(self, text: str, lang: str) -> str:
+        """`text` with the shop's name in other languages replaced by its name in `lang`: a translation otherwise
+        renders the name word by word ("面包时光" became "Bread time" in an English answer)."""
+        own = self.name(lang)
+        for other, name in self.cfg.name.items():
+            name = (name or "").strip()
+            if other != lang and name and own and name != own:
+                text = text.replace(name, own)
+        return text
+
     def language_of(self, text: str) -> str:
         """The language to answer `text` in: the product's one rule, the shop's default when unclear."""
         return answer_language(text, self.cfg.default_language)

@@ -169,6 +169,23 @@ def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_l
 
 
 
+def test_the_shops_name_reaches_the_translation_as_the_shop_writes_it_in_the_customers_language(pipeline):
+    """An English answer from a Chinese page called the shop by its name translated word by word."""
+    from assistant.shop import Shop, ShopConfig
+
+    chat, fb, _ = pipeline
+    chat.shop = Shop(ShopConfig(name={"en": "Crumb & Co.", "zh": "面包时光"}))
+    chat.kb = FakeKB(style="extract")
+    chat.kb.sentences["member"] = evidence("面包时光会员每消费1元积1分。", "members.md", "m-1")
+    chat.answerer = chat.kb.answerer()
+    fb.queue("Crumb & Co. members earn 1 point per 1 yuan spent.")
+    reply = chat.respond("How do members earn points?").collect()
+    assert fb.last_prompt[-1].content == "Crumb & Co.会员每消费1元积1分。"
+    assert reply.text == "Crumb & Co. members earn 1 point per 1 yuan spent."
+    fb.queue("Crumb & Co. members earn 5 points.", "Crumb & Co. members earn 5 points.")
+    assert chat.respond("How do members earn points?").collect().text.endswith("面包时光会员每消费1元积1分。")
+
+
 def test_a_translation_that_drops_the_policys_conditions_is_not_sent(pipeline):
     """"You can return unopened items within 30 days" reached a Chinese customer as "30天内无条件退货": no number
     changed, the policy did."""
