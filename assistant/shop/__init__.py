@@ -106,7 +106,10 @@ class Shop:
         for other, name in self.cfg.name.items():
             name = (name or "").strip()
             if other != lang and name and own and name != own:
-                text = text.replace(name, own)
+                # a Latin name only as whole words: "Co" is no shop name inside "Coffee"
+                edge = r"(?<![A-Za-z0-9])" if name[0].isascii() else ""
+                end = r"(?![A-Za-z0-9])" if name[-1].isascii() else ""
+                text = re.sub(edge + re.escape(name) + end, lambda _: own, text)
         return text
 
     def language_of(self, text: str) -> str:

@@ -65,3 +65,12 @@ def test_the_language_of_a_conversation_from_the_customers_messages():
     assert shop.language_of_conversation(["Do you ship to Canada?", "1111"]) == "en"  # "1111" says no language
     assert shop.language_of_conversation(["Do you ship to Canada?", "那运费呢？"]) == "zh"
     assert shop.language_of_conversation(["anna.lee@example.com"]) == shop.language_of_conversation([]) == "zh"
+
+
+def test_the_shops_name_in_another_language_becomes_its_name_in_the_target_language():
+    shop = Shop(ShopConfig(name={"en": "Crumb & Co", "zh": "面包时光"}))
+    assert shop.named_for("面包时光会员积分", "en") == "Crumb & Co会员积分"
+    assert shop.named_for("Crumb & Co ships daily", "zh") == "面包时光 ships daily"
+    # a Latin name only as whole words
+    assert shop.named_for("Crumb & Coffee", "zh") == "Crumb & Coffee"
+    assert shop.named_for("面包时光", "zh") == "面包时光"
