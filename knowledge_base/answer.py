@@ -170,6 +170,8 @@ def echoes(answer: str, question: str) -> bool:
 
 # Between a page's name and the site's in a title: "Returns — Aurora Home", "Ember H2 | Slow Ember".
 _SITE_NAME = re.compile(r"\s+[—|·]\s+")
+# A colon after a label ("Weight: 640 g", "颜色："), not one inside a time ("当天 14:00 前下单" is a sentence of its own)
+_LABEL_COLON = re.compile(r"(?<!\d)[:：]|[:：](?!\d)")
 _TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
 STYLES = ("extract", "phrase")
 
@@ -197,10 +199,10 @@ def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     heading = context.split(" > ")[-1].split(" – ")[-1].strip()
     # "保修政策 — 慢焙咖啡茶社" names the page and then the site: the customer is on the site already.
     page = _SITE_NAME.split(title)[0].strip() or title
-    labelled = re.search(r"[:：]", text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
+    labelled = _LABEL_COLON.search(text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
     if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():
         return f"{heading}：{text}" if re.search(r"[\u4e00-\u9fff]", heading) else f"{heading}: {text}"
-    if page and len(text) < 40 and ":" in text[:20] and page.lower() not in text.lower():
+    if page and len(text) < 40 and _LABEL_COLON.search(text[:20].replace("：", "")) and page.lower() not in text.lower():
         text = f"{page} – {text}"
     return text
 

@@ -56,9 +56,16 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
     chunks: list[str] = []
     current = ""
     tail: list[str] = []  # the last sentences of the previous chunk, repeated for context
+    header, previous_row = "", False  # the table the paragraphs are in: its header row (HTML rows are paragraphs)
     for paragraph in (p.strip() for p in _PARA_RE.split(text.strip())):
         if not paragraph:
             continue
+        row = _is_row(paragraph)
+        if row and not previous_row:
+            header = paragraph if not re.search(r"\d", paragraph) else ""
+        elif not row:
+            header = ""
+        previous_row = row
         pieces = _pieces(paragraph, size)
         for i, piece in enumerate(pieces):
             glue = "\n\n" if i == 0 else ""
@@ -70,10 +77,18 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
                     chunks.append(current)
                     tail = _overlap_tail(current, overlap)
                 current = _join(" ".join(tail), piece) if tail and len(" ".join(tail)) + len(piece) < size else piece
+                if row and header and piece != header and len(header) + len(piece) + 2 <= size:
+                    # a table cut in two: its second part keeps the header, or its rows are figures of nothing
+                    current = f"{header}\n\n{piece}"
                 tail = []
     if current:
         chunks.append(current)
     return chunks
+
+
+def _is_row(paragraph: str) -> bool:
+    """A table row on a line of its own ("Cake | 6-inch | 198 CNY", as the HTML loader writes a row)."""
+    return "\n" not in paragraph and paragraph.count("|") >= 2
 
 
 def _overlap_tail(chunk: str, overlap: int) -> list[str]:

@@ -71,6 +71,61 @@ def sentences_of(hit: SearchHit) -> list[str]:
     return out
 
 
+TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")  # the line under a Markdown table's header: |---|:--:|
+
+
+def table_cells(line: str) -> list[str] | None:
+    """A table row's cells: "| Burrs | 48 mm |", "Burrs | 48 mm | steel" (an HTML row)."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def has_header(rows: list[list[str]], ruled: bool) -> bool:
+    """Whether a table's first row names its columns: the row above a Markdown rule, or (HTML tables have no rule)
+    a first row without a figure above one with figures."""
+    return ruled or (len(rows) > 1 and not re.search(r"\d", " ".join(rows[0]))
+                     and re.search(r"\d", " ".join(rows[1])) is not None)
+
+
+def row_words(cells: list[str], header: list[str], zh: bool) -> str:
+    """A table row as words: "电动磨豆机: 2 年"; with more than two columns each value says its column ("Ridgeline 2
+    tent: per day ¥45, deposit ¥800"), else "¥45 / ¥800" says nothing of which is which."""
+    first, values = cells[0], cells[1:]
+    if len(values) > 1 and len(header) == len(cells):
+        named = [f"{h}{'' if zh else ' '}{v}" if h else v for h, v in zip(header[1:], values, strict=True)
+                 if v.strip("-–—/ ")]  # "Serves -": the row has no value there
+        return f"{first}: {('，' if zh else ', ').join(named)}"
+    return f"{first}: {' / '.join(values)}" if values else first
+
+
+def named_rows(sentences: list[str]) -> list[str]:
+    """A passage's sentences with its tables read as facts: the header row and the rule under it are no facts
+    (a header alone, "Product | Size | Price | Allergens", was sent as the answer to "What allergens are in your
+    cakes?"), and with more than two columns each row names its columns (row_words)."""
+    out: list[str] = []
+    table: list[str] = []
+
+    def close() -> None:
+        ruled = len(table) > 1 and TABLE_RULE.match(table[1]) is not None
+        rows = [table_cells(t) for t in table if not TABLE_RULE.match(t)]
+        header = rows[0] if has_header(rows, ruled) else []
+        for line, cells in zip([t for t in table if not TABLE_RULE.match(t)][bool(header):], rows[bool(header):],
+                               strict=True):
+            named = len(cells) > 2 and len(header) == len(cells)
+            out.append(row_words(cells, header, has_cjk(line)) if named else line)
+        table.clear()
+
+    for sentence in sentences:
+        if sentence.count("|") >= 2:
+            table.append(sentence)
+            continue
+        if table:
+            close()
+        out.append(sentence)
+    if table:
+        close()
+    return out
+
+
 def _context(hit: SearchHit) -> str:
     heading = (hit.metadata.get("heading") or "").strip()
     title = (hit.title or "").strip()
@@ -126,7 +181,7 @@ class EvidenceFinder:
         seen: set[str] = set()
         for hit in hits:
             context = _context(hit)
-            for sentence in sentences_of(hit):
+            for sentence in named_rows(sentences_of(hit)):
                 if sentence in seen:
                     continue
                 seen.add(sentence)

@@ -18,7 +18,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from knowledge_base.grounding import LIST_ITEM, Evidence, sentences_of
+from knowledge_base.grounding import (
+    LIST_ITEM,
+    TABLE_RULE,
+    Evidence,
+    has_header,
+    row_words,
+    sentences_of,
+    table_cells,
+)
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import has_cjk, tokenize
 
@@ -284,9 +292,6 @@ def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -
     return out
 
 
-_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
-
-
 def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: int = 6, label: str = "") -> list[str]:
     """A section's sentences, a table as one (its data rows as "cell: cell", "电动磨豆机: 2 年；手摇磨豆机…: 机身 1 年…")
     and a list as one, after its section's `label` ("Final sale items: Gift cards; Clearance items."): one row or
@@ -303,17 +308,16 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
 
     for sentence in sentences + [""]:
         if sentence.count("|") >= 2:
-            if _TABLE_RULE.match(sentence.strip()):
+            if TABLE_RULE.match(sentence.strip()):
                 header = rows.pop() if rows else []  # the row above the rule is the header
             else:
-                rows.append([c.strip() for c in sentence.strip().strip("|").split("|")])
+                rows.append(table_cells(sentence))
             continue
         if rows:
-            if not header and len(rows) > 1 and not re.search(r"\d", " ".join(rows[0])) and re.search(
-                    r"\d", " ".join(rows[1])):
+            if not header and has_header(rows, ruled=False):
                 header, rows = rows[0], rows[1:]  # a table with no rule under its header (from HTML)
             zh = any(has_cjk(" ".join(r)) for r in rows)
-            units.append(close([_row(r, header, zh) for r in rows[:max_rows] if any(r)]))
+            units.append(close([row_words(r, header, zh) for r in rows[:max_rows] if any(r)]))
             rows, header = [], []
         if sentence and any(sentence.startswith(i) for i in list_items):
             items.append(sentence)
@@ -326,16 +330,6 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
         if sentence:
             units.append(sentence)
     return units
-
-
-def _row(cells: list[str], header: list[str], zh: bool) -> str:
-    """A table row as words: "电动磨豆机: 2 年"; with more than two columns each value says its column ("Ridgeline 2
-    tent: per day ¥45, deposit ¥800"), else "¥45 / ¥800" says nothing of which is which."""
-    first, values = cells[0], cells[1:]
-    if len(values) > 1 and len(header) == len(cells):
-        named = [f"{h}{'' if zh else ' '}{v}" if h else v for h, v in zip(header[1:], values, strict=True)]
-        return f"{first}: {('，' if zh else ', ').join(named)}"
-    return f"{first}: {' / '.join(values)}" if values else first
 
 
 def overview_evidence(question: str, topic: Topic | None, hits: Sequence[SearchHit], chunks_of: Callable[[str], list],

@@ -36,6 +36,14 @@ def test_paragraphs_are_packed_but_never_merged_past_the_size():
     assert all(len(c) <= 80 for c in chunks)
 
 
+def test_a_table_cut_between_chunks_keeps_its_header_in_the_second():
+    rows = "\n\n".join(f"Cake {i} | {i}-inch | {100 + i} CNY" for i in range(12))
+    chunks = chunk_text(f"Our cakes.\n\nProduct | Size | Price\n\n{rows}\n\nOrder a day ahead.", 120, 30)
+    later = [c for c in chunks[1:] if "Cake " in c]
+    assert len(later) > 1 and all(c.startswith("Product | Size | Price\n\nCake") for c in later)
+    assert chunks[-1].endswith("Order a day ahead.") and sum(c.count("Cake ") for c in chunks) == 12
+
+
 def test_markdown_keeps_the_heading_path():
     sections = load_markdown("# Shop\nintro\n## Returns\n30 days.\n### Refunds\n5 days.\n```\n# not a heading\n```")
     assert [s.heading for s in sections] == ["Shop", "Shop > Returns", "Shop > Returns > Refunds"]

@@ -277,6 +277,21 @@ def test_a_list_item_is_answered_under_its_heading_not_alone():
     assert readable("Weight: 640 g", "Ember H2 Hand Grinder | Slow Ember") == "Ember H2 Hand Grinder – Weight: 640 g"
     # A list straight under the page title: the title says nothing the item needs.
     assert readable("Gift cards.", "Returns — Shop", True) == "Gift cards."
+    # The colon of a time is no label: a sentence that opens with a time is not prefixed with its page
+    assert readable("当天 14:00 前下单可以当日送达。", "配送政策 > 配送时间") == "当天 14:00 前下单可以当日送达。"
+
+
+def test_a_tables_header_is_no_fact_and_its_rows_name_their_columns():
+    from knowledge_base.grounding import named_rows
+
+    html = ["Cake menu.", "Product | Size | Price | Allergens", "Basque Cheesecake | 6-inch | 168 CNY | milk, eggs",
+            "Sourdough Loaf | 800 g | 48 CNY | -", "Order by 14:00."]
+    assert named_rows(html) == ["Cake menu.", "Basque Cheesecake: Size 6-inch, Price 168 CNY, Allergens milk, eggs",
+                                "Sourdough Loaf: Size 800 g, Price 48 CNY", "Order by 14:00."]
+    markdown = ["| 产品 | 保修 |", "|---|---|", "| 电动磨豆机 | 2 年 |"]
+    assert named_rows(markdown) == ["| 电动磨豆机 | 2 年 |"]  # two columns: the row says it as it is
+    # rows with no header (a table's second chunk before the header was repeated) stay as written
+    assert named_rows(["A | 1 | 2", "B | 3 | 4"]) == ["A | 1 | 2", "B | 3 | 4"]
 
 
 def test_the_demo_gift_card_question_is_not_answered_with_a_bare_list_item(demo_kb):
