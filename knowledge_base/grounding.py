@@ -335,7 +335,10 @@ def unsupported(answer: str, sources: Sequence[str], question: str = "") -> list
     # spaces and hyphens between letters and digits dropped ("6500 K" -> "6500k"), never between two numbers
     compact = re.sub(r"(?<=[a-z])[\s-]+(?=\d)|(?<=\d)[\s-]+(?=[a-z])", "", backing.lower())
     problems += [f"name {c}" for c in sorted(codes_in(answer)) if not _code_supported(c, known_codes, compact)]
-    return problems
+    # a place or person name in pinyin that the Chinese sources do not write ("Beihai" for 闵行)
+    from knowledge_base.names import invented_names
+
+    return problems + [p for p in invented_names(backing, answer) if p not in problems]
 
 
 # A condition or a "no" of the shop's text: a translation that drops every one of them, or promises what the text

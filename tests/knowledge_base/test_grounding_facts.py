@@ -40,3 +40,24 @@ def test_the_hours_of_times_of_day_and_only_those():
     assert clock_hours("每天 10:00–20:00 营业，下午3点杯测") == {10.0, 20.0, 3.0}
     assert clock_hours("30 days, 1.5 kg") == set()
     assert 2.0 in numbers_in("filtered twice")
+
+
+def test_a_translation_may_not_bring_in_place_names_its_chinese_source_does_not_write():
+    from knowledge_base.grounding import unsupported
+    from knowledge_base.names import invented_names
+
+    source = "闵行、宝山、嘉定、松江不在配送范围内，可以到店自提。"
+    # what the small model wrote for "Do you deliver to Minhang?"
+    wrong = "Other areas (such as Shanghai, Beihai, Gao'an, and Suzhou) are not available for delivery."
+    assert invented_names(source, wrong) == ["name Beihai", "name Gao'an", "name Suzhou"]
+    assert "name Beihai" in unsupported(wrong, [source])
+    # the names as pinyin of the source's characters, in any of their readings (闵行 is Minhang, 长宁 Changning)
+    assert invented_names(source, "Minhang, Baoshan, Jiading and Songjiang are outside our delivery area.") == []
+    assert invented_names("长宁区和静安区当天送达。", "Changning and Jing'an get same-day delivery.") == []
+    # English words that split into syllables (o-ran-ge), words opening a sentence, names the source writes
+    assert invented_names("杏仁香橙蛋糕不含麸质。", "Our Almond Orange Cake is gluten-free.") == []
+    assert invented_names("岚风冲锋衣有三种颜色。", "Lanfeng jackets come in three colours.") == []
+    assert invented_names("门店在 Xintiandi 商场。", "The shop is in the Xintiandi mall.") == []
+    assert invented_names("岚风冲锋衣有三种颜色。", "The Langfeng jacket comes in three colours.") == ["name Langfeng"]
+    # the customer's own words back a name too
+    assert unsupported("We do not deliver to Minhang.", ["浦东新区仅配送内环以内。"], "Do you deliver to Minhang?") == []
