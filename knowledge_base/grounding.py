@@ -211,14 +211,16 @@ class EvidenceFinder:
 
 def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: float = 0.04,
                   wanted: Callable[[str], bool] | None = None, wanted_margin: float = 0.06,
-                  window: int = 8, faq_margin: float = 0.0) -> list[Evidence]:
+                  window: int = 8, faq_margin: float = 0.0, question: str = "") -> list[Evidence]:
     """The best sentence and those close behind it (a second fact, usually from another passage). When the question
     says what kind of fact answers it (`wanted`, from `answer_kind`) and the best sentence is not of that kind, the
     sentences of that kind a little further behind (`wanted_margin`) come first: "古吉种在多高的海拔" is answered by
     "海拔: 2100–2300 米", not by the bean's description that scores a hair higher. An FAQ row's answer within
     `faq_margin` of a document's best sentence comes first too: "How long do I have to return an item?" is the
     curated return-policy answer's question, while the exchange sentence under the heading "Returns and exchanges"
-    scored a hair higher."""
+    scored a hair higher. A sentence that opens with a circumstance the `question` does not name ("On public
+    holidays we open 9:00-18:00") comes after a close one that does not: asked for the opening hours, the customer
+    means the usual ones."""
     if not ranked:
         return []
     best = ranked[0].score
@@ -231,7 +233,27 @@ def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: fl
         curated = next((e for e in close[1:] if _from_faq(e) and e.score >= first.score - faq_margin), None)
         if curated is not None and (wanted is None or wanted(curated.text) or not wanted(first.text)):
             close = [curated] + [e for e in close if e is not curated]
+    if question and len(close) > 1 and narrower_than(close[0].text, question):
+        general = next((e for e in close[1:] if not narrower_than(e.text, question)
+                        and (wanted is None or wanted(e.text) or not wanted(close[0].text))), None)
+        if general is not None:
+            close = [general] + [e for e in close if e is not general]
     return close
+
+
+# A sentence that opens with the circumstance it holds in: "On public holidays we ...", "For custom cakes, ...",
+# "春节期间…", "如果…的话，…".
+_CIRCUMSTANCE_EN = re.compile(r"^(?:on|during|over|for|if|when|except)\s+(.{3,40}?)(?:,|\s+(?=(?:we|you|the|our|it|"
+                              r"they|all|orders?|shipping|delivery)\b))", re.IGNORECASE)
+_CIRCUMSTANCE_ZH = re.compile(r"^(?:在|如果|若|对于)?([^，。,：:]{2,10}?)(?:期间|的时候|的话)[，,]?")
+
+
+def narrower_than(sentence: str, question: str) -> bool:
+    """Whether `sentence` opens with a circumstance none of whose words the question has."""
+    m = _CIRCUMSTANCE_EN.match(sentence.strip()) or _CIRCUMSTANCE_ZH.match(sentence.strip())
+    if m is None:
+        return False
+    return not set(tokenize(m.group(1))) & set(tokenize(question))
 
 
 def _from_faq(e: Evidence) -> bool:

@@ -281,7 +281,7 @@ class KnowledgeBase:
                               evidence_score=lead[0].score, answerable=True, broad=True)
         ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
-                                 faq_margin=self.cfg.faq_evidence_margin)
+                                 faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN

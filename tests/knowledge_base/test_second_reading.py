@@ -129,6 +129,22 @@ def test_an_faq_answer_a_hair_behind_a_documents_sentence_comes_first():
     assert pick_evidence([doc, far], faq_margin=0.03) == [doc, far]  # further behind: score order
 
 
+def test_a_sentence_of_a_circumstance_the_question_does_not_name_comes_after_the_general_one():
+    """"What are your opening hours?" was answered "On public holidays we open from 9:00 to 18:00.", which scored a
+    hair above the shop's usual hours."""
+    from knowledge_base.grounding import pick_evidence
+
+    ranked = [sentence("On public holidays we open from 9:00 to 18:00.", 0.946),
+              sentence("The shop is open Tuesday to Sunday from 8:00 to 21:00 and closed on Mondays.", 0.936, "c-2")]
+    assert pick_evidence(ranked, question="What are your opening hours?") == ranked[::-1]
+    assert pick_evidence(ranked, question="Are you open on public holidays?") == ranked  # it names them
+    assert pick_evidence(ranked) == ranked  # no question: score order
+    zh = [sentence("春节期间暂停配送，节后第一天恢复。", 0.95), sentence("每天 9:00–21:00 配送。", 0.93, "c-2")]
+    assert pick_evidence(zh, question="你们几点配送？")[0] is zh[1]
+    far = [ranked[0], sentence(ranked[1].text, 0.85, "c-2")]  # further behind: not close, not swapped
+    assert pick_evidence(far, question="What are your opening hours?") == far[:1]
+
+
 def test_a_log_odds_bar_makes_the_reader_stricter():
     # the reader's log odds of YES per sentence: 0.3 (a weak yes), then 2.1 (a sure one)
     strict, plain = lookup(), lookup()
