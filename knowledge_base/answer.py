@@ -119,6 +119,8 @@ class Lookup:
             return
         answered = self.answered_parts
         self.answerable = bool(answered)
+        # a part turned down when asked again translated: the documents came near it all the same
+        self.turned_down = self.turned_down or any(p.turned_down for p in self.parts)
         self.unsure = any(p.unsure for p in answered)
         self.evidence = [e for part in answered for e in part.evidence]
         self.evidence_score = min((p.evidence_score for p in answered), default=max(

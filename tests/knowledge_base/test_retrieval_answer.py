@@ -176,6 +176,12 @@ def test_a_message_asking_two_things_gets_a_sentence_for_each(demo_kb):
     two.parts[1].answerable = False
     two.refresh()
     assert two.answerable and kb.answerer().extractive(two) == kb.answerer().extractive(two.parts[0])
+    assert not two.turned_down
+    # A part whose translated question the second reading turned down: the documents came near the message (the
+    # router then declines it with a person offered, never "I can only help with...")
+    two.parts[0].answerable, two.parts[0].turned_down = False, True
+    two.refresh()
+    assert not two.answerable and two.turned_down
 
 
 def test_a_message_asking_two_things_is_never_answered_by_one_faq_row_for_the_whole(demo_kb, monkeypatch):
