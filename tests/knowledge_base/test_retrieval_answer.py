@@ -341,6 +341,10 @@ def test_a_second_sentence_is_added_only_for_a_content_word_of_the_question():
                  evidence=[sentence("未使用且包装完好的杯子可在签收后 30 天内退货", 0.93),
                            sentence("银行可能还需要 3-7 天才能到账", 0.92)])
     assert answerer.extractive(mug) == "未使用且包装完好的杯子可在签收后 30 天内退货", answerer.extractive(mug)
+    invoice = Lookup("公司报销需要票据，怎么开？", "zh", best_score=0.9, evidence_score=0.93, answerable=True,
+                     evidence=[sentence("下单时填写抬头和税号，电子发票在送达后 24 小时内发到邮箱。", 0.93),
+                               sentence("因收件人不在需要二次配送的，另收 10 元。", 0.92)])
+    assert answerer.extractive(invoice) == "下单时填写抬头和税号，电子发票在送达后 24 小时内发到邮箱。"
     two = Lookup("运费多少，多久发货？", "zh", best_score=0.9, evidence_score=0.93, answerable=True,
                  evidence=[sentence("运费10元", 0.93), sentence("下单后48小时内发货", 0.92)])
     assert answerer.extractive(two) == "运费10元。下单后48小时内发货", answerer.extractive(two)
