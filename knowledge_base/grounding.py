@@ -220,9 +220,9 @@ def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: fl
     "海拔: 2100–2300 米", not by the bean's description that scores a hair higher. An FAQ row's answer within
     `faq_margin` of a document's best sentence comes first too: "How long do I have to return an item?" is the
     curated return-policy answer's question, while the exchange sentence under the heading "Returns and exchanges"
-    scored a hair higher. A sentence that opens with a circumstance the `question` does not name ("On public
-    holidays we open 9:00-18:00") comes after a close one that does not: asked for the opening hours, the customer
-    means the usual ones."""
+    scored a hair higher. A sentence that opens with an occasion the `question` does not name ("On public holidays
+    we open 9:00-18:00") comes after a close one that does not: asked for the opening hours, the customer means the
+    usual ones."""
     if not ranked:
         return []
     best = ranked[0].score
@@ -243,15 +243,19 @@ def pick_evidence(ranked: Sequence[Evidence], max_sentences: int = 3, margin: fl
     return close
 
 
-# A sentence that opens with the circumstance it holds in: "On public holidays we ...", "For custom cakes, ...",
-# "春节期间…", "如果…的话，…".
-_CIRCUMSTANCE_EN = re.compile(r"^(?:on|during|over|for|if|when|except)\s+(.{3,40}?)(?:,|\s+(?=(?:we|you|the|our|it|"
-                              r"they|all|orders?|shipping|delivery)\b))", re.IGNORECASE)
-_CIRCUMSTANCE_ZH = re.compile(r"^(?:在|如果|若|对于)?([^，。,：:]{2,10}?)(?:期间|的时候|的话)[，,]?")
+# A sentence that opens with the time it holds for: "On public holidays we ...", "During Spring Festival, ...",
+# "春节期间…", "周末…". Conditions ("For orders over 200 CNY, shipping is free", "If ...") are answers themselves.
+_OCCASION = (r"(?:public |bank |national )?holidays?|weekends?|festival|spring festival|new year|christmas|"
+             r"national day|golden week|(?:mon|tues|wednes|thurs|fri|satur|sun)days?|peak season|sales?")
+_CIRCUMSTANCE_EN = re.compile(rf"^(?:on|during|over|at|in)\s+((?:the\s+)?(?:{_OCCASION})(?:\s+\w+)?)\b",
+                              re.IGNORECASE)
+_CIRCUMSTANCE_ZH = re.compile(r"^(?:在|每逢)?((?:法定)?节假日|假期|节日|春节|国庆|元旦|中秋|端午|周末|周[一二三四五六日天]|"
+                              r"大促|双十一|双11|旺季)")
 
 
 def narrower_than(sentence: str, question: str) -> bool:
-    """Whether `sentence` opens with a circumstance none of whose words the question has."""
+    """Whether `sentence` opens with an occasion (holidays, weekends, a festival) none of whose words the question
+    has."""
     m = _CIRCUMSTANCE_EN.match(sentence.strip()) or _CIRCUMSTANCE_ZH.match(sentence.strip())
     if m is None:
         return False

@@ -4,9 +4,9 @@ passed, and a customer was told where the shop delivers. A Chinese place or pers
 text in pinyin, so every pinyin-looking name of an English translation must spell a run of the source's characters
 (in any of their readings: 闵行 is Minhang, not Minxing), or be written in the source as it is.
 
-A word is pinyin-looking when it splits into two or more pinyin syllables and is not an English word (the word
-list of the English sentence encoder that ships with the app: "Orange" splits into o-ran-ge). Without pypinyin or
-that word list nothing is flagged.
+A word is pinyin-looking when it splits into two or more pinyin syllables and is neither an English word (the word
+list of the English sentence encoder that ships with the app: "Orange" splits into o-ran-ge) nor a loanword such as
+"Oolong". Without pypinyin or that word list nothing is flagged.
 """
 
 from __future__ import annotations
@@ -14,15 +14,22 @@ from __future__ import annotations
 import json
 import logging
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 log = logging.getLogger(__name__)
 
-# A capitalised word not at the start of a sentence ("Gao'an", "Minhang"); one that opens a sentence may be any
-# English word, unless its apostrophe says it is pinyin ("Xi'an is ...").
+# A capitalised word ("Gao'an", "Minhang"). One that opens a sentence may be any English word and is read only
+# when its apostrophe says it is pinyin ("Xi'an is ..."), not English ("You're", "Shop's").
 _NAME = re.compile(r"(?<![A-Za-z'’-])[A-Z][a-z]+(?:['’][a-z]+)*(?![A-Za-z])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\(\s*|[\"“]\s*)$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CONTRACTIONS = frozenset({"s", "re", "ll", "ve", "d", "t", "m"})
+MAX_NAME_LETTERS = 24  # "Songjiang" has 9; a longer word is no single name
+# Food and culture words English took from Chinese or Japanese that the word list lacks and that split into syllables
+# ("Oolong" is o-o-long, not wu-long): no names, whatever the source writes.
+LOANWORDS = frozenset("""oolong yuzu mochi pomelo genmaicha sencha hojicha gyoza ramen udon tofu longan lychee litchi
+    wonton dimsum bokchoy pakchoi shiitake kimchi hoisin taro konjac mahjong kungfu taichi qigong fengshui pinyin
+    ginseng goji jujube baozi jiaozi mantou zongzi tangyuan kombucha tempeh sake miso matcha puer puerh""".split())
 
 
 @lru_cache(maxsize=1)
@@ -61,25 +68,26 @@ def _readings(text: str) -> list[set[str]]:
     return out
 
 
-def _splits(word: str, syllables: frozenset[str]) -> list[list[str]]:
-    """Every way `word` splits into pinyin syllables (a word of 20 letters has few)."""
-    if not word:
-        return [[]]
-    out = []
-    for end in range(1, min(len(word), 6) + 1):
-        head = word[:end]
-        if head in syllables:
-            out += [[head, *rest] for rest in _splits(word[end:], syllables)]
-    return out
+def _syllable_count(word: str, syllables: frozenset[str]) -> int:
+    """The most pinyin syllables `word` splits into; 0 when it splits into none (linear in its length)."""
+    most = [0] * len(word) + [0]
+    for i in range(len(word) - 1, -1, -1):
+        most[i] = max((1 + most[i + k] for k in range(1, min(6, len(word) - i) + 1)
+                       if word[i:i + k] in syllables and (i + k == len(word) or most[i + k])), default=0)
+    return most[0]
 
 
-def _spelled(splits: list[list[str]], readings: list[set[str]]) -> bool:
-    """Whether one of `splits` reads a run of consecutive characters of the source."""
-    for parts in splits:
-        for start in range(len(readings) - len(parts) + 1):
-            if all(p in readings[start + i] for i, p in enumerate(parts)):
-                return True
-    return False
+def _spelled(word: str, readings: list[set[str]]) -> bool:
+    """Whether `word` reads, syllable by syllable, a run of consecutive characters of the source."""
+    @cache
+    def reads(i: int, j: int) -> bool:  # word[i:] from character j on
+        if i == len(word):
+            return True
+        return j < len(readings) and any(word[i:i + k] in readings[j] and reads(i + k, j + 1)
+                                         for k in range(1, min(6, len(word) - i) + 1))
+
+    starts = [j for j, r in enumerate(readings) if any(word[:k] in r for k in range(1, 7))]
+    return any(reads(0, j) for j in starts)
 
 
 def invented_names(source: str, translation: str) -> list[str]:
@@ -95,14 +103,16 @@ def invented_names(source: str, translation: str) -> list[str]:
     problems = []
     for m in _NAME.finditer(translation):
         word = m.group()
-        key = re.sub(r"['’]", "", word.lower())
+        head, _, tail = word.lower().replace("’", "'").partition("'")
+        key = head + tail
         opens = _SENTENCE_START.search(translation[:m.start()]) is not None
-        if key in english or key in latin or (opens and "'" not in word and "’" not in word):
+        if key in english or key in LOANWORDS or key in latin or len(key) > MAX_NAME_LETTERS:
             continue
-        splits = [s for s in _splits(key, syllables) if len(s) >= 2]
-        if not splits:
+        if (opens and not tail) or (tail in _CONTRACTIONS and head in english):  # "You're", "Shop's": English
+            continue
+        if _syllable_count(key, syllables) < 2:
             continue
         readings = readings if readings is not None else _readings(source)
-        if not _spelled(splits, readings):
+        if not _spelled(key, readings):
             problems.append(f"name {word}")
     return list(dict.fromkeys(problems))

@@ -56,7 +56,10 @@ def test_a_translation_may_not_bring_in_place_names_its_chinese_source_does_not_
     assert invented_names("长宁区和静安区当天送达。", "Changning and Jing'an get same-day delivery.") == []
     # English words that split into syllables (o-ran-ge), words opening a sentence, names the source writes
     assert invented_names("杏仁香橙蛋糕不含麸质。", "Our Almond Orange Cake is gluten-free.") == []
-    assert invented_names("岚风冲锋衣有三种颜色。", "Lanfeng jackets come in three colours.") == []
+    assert invented_names("岚风冲锋衣有三种颜色。", "Our Lanfeng jackets come in three colours.") == []
+    assert invented_names("您好，感谢您的支持。", "You're welcome, and we'll see the Shop's hours.") == []
+    assert invented_names("乌龙茶蛋糕很受欢迎。", "The Oolong tea cake is popular.") == []  # a loanword
+    assert invented_names("北京店。", "Xi'an shop.") == ["name Xi'an"]  # its apostrophe: pinyin, even first
     assert invented_names("门店在 Xintiandi 商场。", "The shop is in the Xintiandi mall.") == []
     assert invented_names("岚风冲锋衣有三种颜色。", "The Langfeng jacket comes in three colours.") == ["name Langfeng"]
     # the customer's own words back a name too

@@ -129,7 +129,7 @@ def test_an_faq_answer_a_hair_behind_a_documents_sentence_comes_first():
     assert pick_evidence([doc, far], faq_margin=0.03) == [doc, far]  # further behind: score order
 
 
-def test_a_sentence_of_a_circumstance_the_question_does_not_name_comes_after_the_general_one():
+def test_a_sentence_of_an_occasion_the_question_does_not_name_comes_after_the_general_one():
     """"What are your opening hours?" was answered "On public holidays we open from 9:00 to 18:00.", which scored a
     hair above the shop's usual hours."""
     from knowledge_base.grounding import pick_evidence
@@ -141,6 +141,9 @@ def test_a_sentence_of_a_circumstance_the_question_does_not_name_comes_after_the
     assert pick_evidence(ranked) == ranked  # no question: score order
     zh = [sentence("春节期间暂停配送，节后第一天恢复。", 0.95), sentence("每天 9:00–21:00 配送。", 0.93, "c-2")]
     assert pick_evidence(zh, question="你们几点配送？")[0] is zh[1]
+    # a condition is an answer, not an occasion: "Is shipping free?" keeps the order threshold first
+    free = [sentence("For orders over 200 CNY, shipping is free.", 0.94), sentence("We ship by SF Express.", 0.93, "c-2")]
+    assert pick_evidence(free, question="Is shipping free?") == free
     far = [ranked[0], sentence(ranked[1].text, 0.85, "c-2")]  # further behind: not close, not swapped
     assert pick_evidence(far, question="What are your opening hours?") == far[:1]
 
