@@ -13,6 +13,7 @@ They are a mixin of `ChatService` so the pipeline file reads as the flow, and th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -109,7 +110,11 @@ class ChatAnswersMixin:
             draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
                                       seed=attempt * 7919 if attempt else None))
             text = clean_answer(draft)
-            problems = draft_problems(draft, lookup, turn.text) or translation_changes_conditions(source, text)
+            # the shop's name went in as the customer's language writes it: its digits or pinyin are no invention
+            own = set(re.findall(r"[a-z0-9]+", self.shop.name(turn.language).lower()))
+            problems = [p for p in draft_problems(draft, lookup, turn.text)
+                        if not (p.startswith("unsupported ") and p.split()[-1].lower() in own)] \
+                or translation_changes_conditions(source, text)
             if not problems and language_share(text, turn.language) < MIN_TRANSLATED_SHARE:
                 problems = ["the translation is not in the customer's language"]
             if turn.error:  # the model failed: the shop's own sentences still answer

@@ -101,15 +101,20 @@ class Shop:
 
     def named_for(self, text: str, lang: str) -> str:
         """`text` with the shop's name in other languages replaced by its name in `lang`: a translation otherwise
-        renders the name word by word ("面包时光" became "Bread time" in an English answer)."""
+        renders the name word by word ("面包时光" became "Bread time" in an English answer). The generic names
+        ("本店", "our shop") and a Chinese name under three characters ("面包" is in "全麦面包") are left alone, and
+        so is a name inside the name in `lang` ("Slow Ember" in "Slow Ember Coffee")."""
         own = self.name(lang)
+        generic = ShopConfig().name
         for other, name in self.cfg.name.items():
             name = (name or "").strip()
-            if other != lang and name and own and name != own:
-                # a Latin name only as whole words: "Co" is no shop name inside "Coffee"
-                edge = r"(?<![A-Za-z0-9])" if name[0].isascii() else ""
-                end = r"(?![A-Za-z0-9])" if name[-1].isascii() else ""
-                text = re.sub(edge + re.escape(name) + end, lambda _: own, text)
+            if other == lang or not name or not own or name == own or name == generic.get(other) \
+                    or (not name.isascii() and len(name) < 3):
+                continue
+            # a Latin name only as whole words: "Co" is no shop name inside "Coffee"
+            edge = r"(?<![A-Za-z0-9])" if name[0].isascii() else ""
+            end = r"(?![A-Za-z0-9])" if name[-1].isascii() else ""
+            text = own.join(re.sub(edge + re.escape(name) + end, lambda _: own, piece) for piece in text.split(own))
         return text
 
     def language_of(self, text: str) -> str:

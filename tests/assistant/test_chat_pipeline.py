@@ -182,6 +182,10 @@ def test_the_shops_name_reaches_the_translation_as_the_shop_writes_it_in_the_cus
     reply = chat.respond("How do members earn points?").collect()
     assert fb.last_prompt[-1].content == "Crumb & Co.会员每消费1元积1分。"
     assert reply.text == "Crumb & Co. members earn 1 point per 1 yuan spent."
+    # a name with digits or pinyin, put there by the shop's own name, is no invented fact
+    chat.shop = Shop(ShopConfig(name={"en": "Tianmi Bakery 52", "zh": "面包时光"}))
+    fb.queue("Tianmi Bakery 52 members earn 1 point per 1 yuan spent.")
+    assert chat.respond("How do members earn points?").collect().text.startswith("Tianmi Bakery 52 members")
     fb.queue("Crumb & Co. members earn 5 points.", "Crumb & Co. members earn 5 points.")
     assert chat.respond("How do members earn points?").collect().text.endswith("面包时光会员每消费1元积1分。")
 

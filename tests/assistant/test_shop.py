@@ -74,3 +74,9 @@ def test_the_shops_name_in_another_language_becomes_its_name_in_the_target_langu
     # a Latin name only as whole words
     assert shop.named_for("Crumb & Coffee", "zh") == "Crumb & Coffee"
     assert shop.named_for("面包时光", "zh") == "面包时光"
+    # a name inside the other one, short Chinese names and the generic names are left alone
+    nested = Shop(ShopConfig(name={"en": "Slow Ember Coffee", "zh": "Slow Ember"}))
+    assert nested.named_for("Slow Ember Coffee 的手冲壶", "en") == "Slow Ember Coffee 的手冲壶"
+    assert nested.named_for("Slow Ember 的手冲壶", "en") == "Slow Ember Coffee 的手冲壶"
+    assert Shop(ShopConfig(name={"en": "Crumb", "zh": "面包"})).named_for("全麦面包", "en") == "全麦面包"
+    assert Shop().named_for("本店铺位于杭州", "en") == "本店铺位于杭州"
