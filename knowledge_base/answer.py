@@ -201,10 +201,12 @@ def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     heading = context.split(" > ")[-1].split(" – ")[-1].strip()
     # "保修政策 — 慢焙咖啡茶社" names the page and then the site: the customer is on the site already.
     page = _SITE_NAME.split(title)[0].strip() or title
-    labelled = _LABEL_COLON.search(text[:20]) is not None  # "Pour-over: 20-26 clicks" names itself; whose, below
+    label = _LABEL_COLON.search(text)
+    labelled = label is not None and label.start() < 20  # "Pour-over: 20-26 clicks" names itself; whose, below
     if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():
         return f"{heading}：{text}" if re.search(r"[\u4e00-\u9fff]", heading) else f"{heading}: {text}"
-    if page and len(text) < 40 and _LABEL_COLON.search(text[:20].replace("：", "")) and page.lower() not in text.lower():
+    latin_label = _LABEL_COLON.search(text.replace("：", " "))
+    if page and len(text) < 40 and latin_label and latin_label.start() < 20 and page.lower() not in text.lower():
         text = f"{page} – {text}"
     return text
 

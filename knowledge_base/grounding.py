@@ -74,7 +74,7 @@ def sentences_of(hit: SearchHit) -> list[str]:
 TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")  # the line under a Markdown table's header: |---|:--:|
 
 
-def table_cells(line: str) -> list[str] | None:
+def table_cells(line: str) -> list[str]:
     """A table row's cells: "| Burrs | 48 mm |", "Burrs | 48 mm | steel" (an HTML row)."""
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
@@ -145,7 +145,7 @@ def word_overlap(question: str, text: str) -> float:
 # Words a question shares with almost any sentence ("还能退吗" and "还需要 3-7 天到账" share 还; "报销需要票据" and
 # "二次配送需要另收 10 元" share 需要): a second
 # sentence that only adds one of these says nothing more of what was asked.
-_WEAK_WORDS = frozenset("还 能 可 想 请 问 个 一个 这 那 这个 那个 多 很 再 又 吧 呀 哦 嗯 需要 要 需 also just still get need"
+_WEAK_WORDS = frozenset("还 能 可 想 请 问 个 一个 这 那 这个 那个 多 很 再 又 吧 呀 哦 嗯 需要 需 also just still get need"
                         .split())
 
 

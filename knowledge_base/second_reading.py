@@ -168,8 +168,7 @@ class Verifier:
         a weaker way)."""
         if lookup.parts:  # each question of the message is read against its own sentences
             checks = [c for part in lookup.parts for c in self.check(part, always, sure)]
-            lookup.refresh()
-            lookup.turned_down = any(p.turned_down for p in lookup.parts)
+            lookup.refresh()  # answerable and turned down from its parts
             return checks
         if not self.needed(lookup, always):
             return []

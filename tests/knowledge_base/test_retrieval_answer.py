@@ -285,6 +285,7 @@ def test_a_list_item_is_answered_under_its_heading_not_alone():
     assert readable("Gift cards.", "Returns — Shop", True) == "Gift cards."
     # The colon of a time is no label: a sentence that opens with a time is not prefixed with its page
     assert readable("当天 14:00 前下单可以当日送达。", "配送政策 > 配送时间") == "当天 14:00 前下单可以当日送达。"
+    assert readable("Same-day order by 4:30 pm.", "Delivery — Crumb") == "Same-day order by 4:30 pm."
 
 
 def test_a_tables_header_is_no_fact_and_its_rows_name_their_columns():
