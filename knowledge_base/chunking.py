@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from assistant.language import answer_language
 from knowledge_base.loaders import FaqRow, Section
-from knowledge_base.text import content_hash
+from knowledge_base.text import TABLE_RULE, content_hash, has_header, is_table_line, table_cells
 
 _PARA_RE = re.compile(r"\n\s*\n")
 # Chinese sentence ends need no following space; Latin ones do (so "3.5 kg" and "e.g." mostly stay whole).
@@ -56,16 +56,22 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
     chunks: list[str] = []
     current = ""
     tail: list[str] = []  # the last sentences of the previous chunk, repeated for context
-    header, previous_row = "", False  # the table the paragraphs are in: its header row (HTML rows are paragraphs)
+    # the table the paragraphs are in (the HTML loader writes each row as a paragraph): its rows so far and header
+    rows: list[str] = []
+    header = ""
     for paragraph in (p.strip() for p in _PARA_RE.split(text.strip())):
         if not paragraph:
             continue
         row = _is_row(paragraph)
-        if row and not previous_row:
-            header = paragraph if not re.search(r"\d", paragraph) else ""
-        elif not row:
-            header = ""
-        previous_row = row
+        if not row:
+            rows, header = [], ""
+        elif TABLE_RULE.match(paragraph):
+            header = f"{rows[-1]}\n\n{paragraph}" if rows else ""  # the row above a rule names the columns
+            rows = []
+        else:
+            rows.append(paragraph)
+            if len(rows) == 2 and not header and has_header([table_cells(r) for r in rows]):
+                header = rows[0]
         pieces = _pieces(paragraph, size)
         for i, piece in enumerate(pieces):
             glue = "\n\n" if i == 0 else ""
@@ -77,7 +83,7 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
                     chunks.append(current)
                     tail = _overlap_tail(current, overlap)
                 current = _join(" ".join(tail), piece) if tail and len(" ".join(tail)) + len(piece) < size else piece
-                if row and header and piece != header and len(header) + len(piece) + 2 <= size:
+                if row and header and piece not in header.split("\n\n") and len(header) + len(piece) + 2 <= size:
                     # a table cut in two: its second part keeps the header, or its rows are figures of nothing
                     current = f"{header}\n\n{piece}"
                 tail = []
@@ -88,7 +94,7 @@ def chunk_text(text: str, size: int, overlap: int) -> list[str]:
 
 def _is_row(paragraph: str) -> bool:
     """A table row on a line of its own ("Cake | 6-inch | 198 CNY", as the HTML loader writes a row)."""
-    return "\n" not in paragraph and paragraph.count("|") >= 2
+    return "\n" not in paragraph and is_table_line(paragraph)
 
 
 def _overlap_tail(chunk: str, overlap: int) -> list[str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import has_cjk, tokenize
+from knowledge_base.text import has_cjk, is_table_line, split_tables, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
@@ -71,21 +71,6 @@ def sentences_of(hit: SearchHit) -> list[str]:
     return out
 
 
-TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")  # the line under a Markdown table's header: |---|:--:|
-
-
-def table_cells(line: str) -> list[str]:
-    """A table row's cells: "| Burrs | 48 mm |", "Burrs | 48 mm | steel" (an HTML row)."""
-    return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def has_header(rows: list[list[str]], ruled: bool) -> bool:
-    """Whether a table's first row names its columns: the row above a Markdown rule, or (HTML tables have no rule)
-    a first row without a figure above one with figures."""
-    return ruled or (len(rows) > 1 and not re.search(r"\d", " ".join(rows[0]))
-                     and re.search(r"\d", " ".join(rows[1])) is not None)
-
-
 def row_words(cells: list[str], header: list[str], zh: bool) -> str:
     """A table row as words: "电动磨豆机: 2 年"; with more than two columns each value says its column ("Ridgeline 2
     tent: per day ¥45, deposit ¥800"), else "¥45 / ¥800" says nothing of which is which."""
@@ -93,7 +78,7 @@ def row_words(cells: list[str], header: list[str], zh: bool) -> str:
     if len(values) > 1 and len(header) == len(cells):
         named = [f"{h}{'' if zh else ' '}{v}" if h else v for h, v in zip(header[1:], values, strict=True)
                  if v.strip("-–—/ ")]  # "Serves -": the row has no value there
-        return f"{first}: {('，' if zh else ', ').join(named)}"
+        return f"{first}: {('，' if zh else ', ').join(named)}" if named else first
     return f"{first}: {' / '.join(values)}" if values else first
 
 
@@ -102,27 +87,18 @@ def named_rows(sentences: list[str]) -> list[str]:
     (a header alone, "Product | Size | Price | Allergens", was sent as the answer to "What allergens are in your
     cakes?"), and with more than two columns each row names its columns (row_words)."""
     out: list[str] = []
-    table: list[str] = []
-
-    def close() -> None:
-        ruled = len(table) > 1 and TABLE_RULE.match(table[1]) is not None
-        rows = [table_cells(t) for t in table if not TABLE_RULE.match(t)]
-        header = rows[0] if has_header(rows, ruled) else []
-        for line, cells in zip([t for t in table if not TABLE_RULE.match(t)][bool(header):], rows[bool(header):],
-                               strict=True):
-            named = len(cells) > 2 and len(header) == len(cells)
-            out.append(row_words(cells, header, has_cjk(line)) if named else line)
-        table.clear()
-
-    for sentence in sentences:
-        if sentence.count("|") >= 2:
-            table.append(sentence)
+    run: list[str] = []
+    for sentence in sentences + [""]:
+        if is_table_line(sentence):
+            run.append(sentence)
             continue
-        if table:
-            close()
-        out.append(sentence)
-    if table:
-        close()
+        for header, rows in split_tables(run):
+            zh = any(has_cjk(" ".join(cells)) for _, cells in rows)
+            out += [row_words(cells, header, zh) if len(cells) > 2 and len(header) == len(cells) else line
+                    for line, cells in rows]
+        run = []
+        if sentence:
+            out.append(sentence)
     return out
 
 

@@ -176,9 +176,13 @@ def load_html(text: str) -> tuple[list[Section], str]:
             out.heading(int(el.name[1]), el.get_text(" ", strip=True))
         elif el.name == "tr":
             # A table row is one line ("Weight: 350 g"): a cell alone would lose what its value is of.
-            cells = [c.get_text(" ", strip=True) for c in el.find_all(["th", "td"], recursive=False)]
-            cells = [c for c in cells if c]
-            if cells:
+            found = el.find_all(["th", "td"], recursive=False)
+            cells = [c for c in (c.get_text(" ", strip=True) for c in found) if c]
+            if len(cells) > 1 and all(c.name == "th" for c in found):
+                # a row of column names: a rule under it says so (the evidence leaves it out, later rows name it)
+                out.add(f"| {' | '.join(cells)} |")
+                out.add("|" + "---|" * len(cells))
+            elif cells:
                 out.add(": ".join(cells) if len(cells) == 2 else " | ".join(cells))
         elif el.name in ("td", "th") and el.find_parent("tr") is not None:
             continue  # already in its row's line

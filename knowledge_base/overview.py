@@ -18,17 +18,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from knowledge_base.grounding import (
-    LIST_ITEM,
-    TABLE_RULE,
-    Evidence,
-    has_header,
-    row_words,
-    sentences_of,
-    table_cells,
-)
+from knowledge_base.grounding import LIST_ITEM, Evidence, row_words, sentences_of
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import has_cjk, tokenize
+from knowledge_base.text import has_cjk, is_table_line, split_tables, tokenize
 
 # Topics a shop's policy pages are about, with the words that name each in a question or a page title, in both
 # languages: a Chinese question about an English-only returns page ("退货政策" and "Returns, refunds and
@@ -298,8 +290,7 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
     item alone would read as the whole of it ("the warranty is 2 years"), a list without its heading as anything.
     `list_items`: how the section's list items begin."""
     units: list[str] = []
-    rows: list[list[str]] = []
-    header: list[str] = []
+    run: list[str] = []
     items: list[str] = []
 
     def close(parts: list[str]) -> str:
@@ -307,18 +298,14 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
         return ("；" if zh else "; ").join(p.rstrip("。.;；") for p in parts) + ("。" if zh else ".")
 
     for sentence in sentences + [""]:
-        if sentence.count("|") >= 2:
-            if TABLE_RULE.match(sentence.strip()):
-                header = rows.pop() if rows else []  # the row above the rule is the header
-            else:
-                rows.append(table_cells(sentence))
+        if is_table_line(sentence):
+            run.append(sentence)
             continue
-        if rows:
-            if not header and has_header(rows, ruled=False):
-                header, rows = rows[0], rows[1:]  # a table with no rule under its header (from HTML)
-            zh = any(has_cjk(" ".join(r)) for r in rows)
-            units.append(close([row_words(r, header, zh) for r in rows[:max_rows] if any(r)]))
-            rows, header = [], []
+        for header, rows in split_tables(run):
+            zh = any(has_cjk(" ".join(cells)) for _, cells in rows)
+            if rows:
+                units.append(close([row_words(cells, header, zh) for _, cells in rows[:max_rows] if any(cells)]))
+        run = []
         if sentence and any(sentence.startswith(i) for i in list_items):
             items.append(sentence)
             continue

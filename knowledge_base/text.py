@@ -145,3 +145,41 @@ def without_unasked_yes(answer: str, *questions: str) -> str:
     if not any(_WH.search(q) for q in asked) or any(asks_yes_or_no(q) for q in asked):
         return answer
     return without_yes_lead(answer)
+
+
+# --- tables as text: "| Burrs | 48 mm |" rows (Markdown), "Burrs | 48 mm | steel" rows (the HTML loader's) ------
+TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")  # the line under a table's header: |---|:--:|
+
+
+def is_table_line(line: str) -> bool:
+    return line.count("|") >= 2
+
+
+def table_cells(line: str) -> list[str]:
+    """A table row's cells."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def has_header(rows: list[list[str]]) -> bool:
+    """Whether a table without a rule names its columns in its first row: a row without a figure above one with
+    figures (a table with a rule says so itself)."""
+    return len(rows) > 1 and not re.search(r"\d", " ".join(rows[0])) and re.search(r"\d", " ".join(rows[1])) is not None
+
+
+def split_tables(lines: list[str]) -> list[tuple[list[str], list[tuple[str, list[str]]]]]:
+    """Consecutive table lines as tables: (header cells or [], [(line, cells) of each data row]). A rule makes the
+    row above it the header of a new table, so two tables one after the other stay two."""
+    tables: list[tuple[list[str], list[tuple[str, list[str]]]]] = []
+    header: list[str] = []
+    rows: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if TABLE_RULE.match(line.strip()):
+            above = rows.pop()[1] if rows else []
+            if header or rows:
+                tables.append((header, rows))
+            header, rows = above, []
+        else:
+            rows.append((line, table_cells(line)))
+    if header or rows:
+        tables.append((header, rows))
+    return [(h, r) if h or not has_header([c for _, c in r]) else (r[0][1], r[1:]) for h, r in tables]

@@ -42,6 +42,11 @@ def test_a_table_cut_between_chunks_keeps_its_header_in_the_second():
     later = [c for c in chunks[1:] if "Cake " in c]
     assert len(later) > 1 and all(c.startswith("Product | Size | Price\n\nCake") for c in later)
     assert chunks[-1].endswith("Order a day ahead.") and sum(c.count("Cake ") for c in chunks) == 12
+    # a header the HTML loader marked with a rule goes along with it; a first row with figures is no header
+    ruled = chunk_text(f"| Product | Size | Price |\n\n|---|---|---|\n\n{rows}", 120, 30)
+    assert all(c.startswith("| Product | Size | Price |\n\n|---|---|---|\n\nCake") for c in ruled)
+    plain = chunk_text(f"Material | steel 300 g | 39 CNY\n\n{rows}", 120, 30)
+    assert not any(c.startswith("Material") for c in plain[1:])
 
 
 def test_markdown_keeps_the_heading_path():

@@ -299,6 +299,19 @@ def test_a_tables_header_is_no_fact_and_its_rows_name_their_columns():
     assert named_rows(markdown) == ["| 电动磨豆机 | 2 年 |"]  # two columns: the row says it as it is
     # rows with no header (a table's second chunk before the header was repeated) stay as written
     assert named_rows(["A | 1 | 2", "B | 3 | 4"]) == ["A | 1 | 2", "B | 3 | 4"]
+    # two Markdown tables one after the other stay two: the second's header is no fact either
+    two = ["| Drink | Size | Price |", "|---|---|---|", "| Latte | Tall | 32 CNY |",
+           "| Cake | Serves | Price |", "|---|---|---|", "| Cheesecake | 4 | 168 CNY |"]
+    assert named_rows(two) == ["Latte: Size Tall, Price 32 CNY", "Cheesecake: Serves 4, Price 168 CNY"]
+    # a row with nothing in its other columns is its first cell
+    assert named_rows(["| Item | Size | Price |", "|---|---|---|", "| Gift card | - | - |"]) == ["Gift card"]
+    # an HTML table whose header is <th> cells has a rule under it: known to be a header without any figures
+    from knowledge_base.loaders import load_html
+
+    sections, _ = load_html("<table><tr><th>Product</th><th>Allergens</th><th>Vegan</th></tr>"
+                            "<tr><td>Cheesecake</td><td>milk, eggs</td><td>no</td></tr></table>")
+    lines = [x for x in sections[0].text.split("\n\n") if x]
+    assert named_rows(lines) == ["Cheesecake: Allergens milk, eggs, Vegan no"]
 
 
 def test_the_demo_gift_card_question_is_not_answered_with_a_bare_list_item(demo_kb):
