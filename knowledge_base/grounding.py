@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import has_cjk, is_table_line, split_tables, tokenize
+from knowledge_base.text import has_cjk, tables_among, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
@@ -87,18 +87,14 @@ def named_rows(sentences: list[str]) -> list[str]:
     (a header alone, "Product | Size | Price | Allergens", was sent as the answer to "What allergens are in your
     cakes?"), and with more than two columns each row names its columns (row_words)."""
     out: list[str] = []
-    run: list[str] = []
-    for sentence in sentences + [""]:
-        if is_table_line(sentence):
-            run.append(sentence)
+    for piece in tables_among(sentences):
+        if isinstance(piece, str):
+            out.append(piece)
             continue
-        for header, rows in split_tables(run):
-            zh = any(has_cjk(" ".join(cells)) for _, cells in rows)
-            out += [row_words(cells, header, zh) if len(cells) > 2 and len(header) == len(cells) else line
-                    for line, cells in rows]
-        run = []
-        if sentence:
-            out.append(sentence)
+        header, rows = piece
+        zh = any(has_cjk(" ".join(cells)) for _, cells in rows)
+        out += [row_words(cells, header, zh) if len(cells) > 2 and len(header) == len(cells) else line
+                for line, cells in rows]
     return out
 
 

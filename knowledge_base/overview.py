@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from knowledge_base.grounding import LIST_ITEM, Evidence, row_words, sentences_of
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import has_cjk, is_table_line, split_tables, tokenize
+from knowledge_base.text import has_cjk, tables_among, tokenize
 
 # Topics a shop's policy pages are about, with the words that name each in a question or a page title, in both
 # languages: a Chinese question about an English-only returns page ("退货政策" and "Returns, refunds and
@@ -290,22 +290,19 @@ def _units(sentences: list[str], list_items: set[str] = frozenset(), max_rows: i
     item alone would read as the whole of it ("the warranty is 2 years"), a list without its heading as anything.
     `list_items`: how the section's list items begin."""
     units: list[str] = []
-    run: list[str] = []
     items: list[str] = []
 
     def close(parts: list[str]) -> str:
         zh = any(has_cjk(p) for p in parts)
         return ("；" if zh else "; ").join(p.rstrip("。.;；") for p in parts) + ("。" if zh else ".")
 
-    for sentence in sentences + [""]:
-        if is_table_line(sentence):
-            run.append(sentence)
-            continue
-        for header, rows in split_tables(run):
+    for sentence in [*tables_among(sentences), ""]:
+        if not isinstance(sentence, str):
+            header, rows = sentence
             zh = any(has_cjk(" ".join(cells)) for _, cells in rows)
             if rows:
                 units.append(close([row_words(cells, header, zh) for _, cells in rows[:max_rows] if any(cells)]))
-        run = []
+            continue
         if sentence and any(sentence.startswith(i) for i in list_items):
             items.append(sentence)
             continue

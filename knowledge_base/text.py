@@ -183,3 +183,16 @@ def split_tables(lines: list[str]) -> list[tuple[list[str], list[tuple[str, list
     if header or rows:
         tables.append((header, rows))
     return [(h, r) if h or not has_header([c for _, c in r]) else (r[0][1], r[1:]) for h, r in tables]
+
+
+def tables_among(lines: list[str]):
+    """`lines` in order, each run of table lines as its tables (split_tables): a str or a (header, rows) tuple."""
+    run: list[str] = []
+    for line in [*lines, None]:
+        if line is not None and is_table_line(line):
+            run.append(line)
+            continue
+        yield from split_tables(run)
+        run = []
+        if line is not None:
+            yield line
