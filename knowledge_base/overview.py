@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge_base.grounding import LIST_ITEM, Evidence, row_words, sentences_of
 from knowledge_base.retrieval import SearchHit
@@ -355,6 +355,8 @@ def overview_evidence(question: str, topic: Topic | None, hits: Sequence[SearchH
         title, own = _page_title(hit), _section(hit.metadata.get("heading") or "")
         # the section names what a list is ("Final sale items: Gift cards; …")
         context = f"{title} – {own}" if own and own != title else title
+        if not hit.score and hit.vector_score is None:  # a section read from the store, not retrieved: its citation
+            hit = replace(hit, score=round(scores[i], 4))  # scores how well it matched, not 0
         evidence += [Evidence(sentence, hit, scores[i], context) for sentence in lead]
     return evidence[:count + 1]
 

@@ -128,6 +128,7 @@ def test_a_broad_question_gets_the_returns_pages_main_terms_not_its_closest_sent
     assert lookup.answerable and lookup.broad
     answer = kb.answerer().extractive(lookup)
     assert "7 days" in answer and "30 days" in answer and "rules above" not in answer
+    assert all(c.score > 0 for c in lookup.citations)  # a section read from the store cites how well it matched
     assert not kb.lookup("What is your return policy for opened coffee?", "en").broad
     off = make_kb(overview_sentences=0)
     assert not off.lookup("What is your return policy?", "en").broad
