@@ -59,13 +59,7 @@ def _readings(text: str) -> list[set[str]]:
     """Per character of `text`, its pinyin readings (toneless); an empty set for anything but a Chinese character."""
     from pypinyin import Style, pinyin
 
-    out = []
-    for ch in text:
-        if _CJK.match(ch):
-            out.append({r for r in pinyin(ch, style=Style.NORMAL, heteronym=True)[0]})
-        else:
-            out.append(set())
-    return out
+    return [set(pinyin(ch, style=Style.NORMAL, heteronym=True)[0]) if _CJK.match(ch) else set() for ch in text]
 
 
 def _syllable_count(word: str, syllables: frozenset[str]) -> int:
