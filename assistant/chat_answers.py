@@ -104,14 +104,14 @@ class ChatAnswersMixin:
         source = self.answerer.extractive(lookup)
         # the shop's name goes into the translation as the shop writes it in the customer's language
         messages = [*messages[:-1], Message(messages[-1].role, self.shop.named_for(messages[-1].content, turn.language))]
+        # ... so its digits or pinyin in the translation are no invention
+        own = set(re.findall(r"[a-z0-9]+", self.shop.name(turn.language).lower()))
         # a translation is about as long as its source: a policy's main terms outgrow a one-fact answer's budget
         max_tokens = max(max_tokens or 0, min(len(source), 400)) or None
         for attempt in range(self.cfg.translation_attempts):
             draft = "".join(self._llm(turn, messages, max_tokens, translating=True,
                                       seed=attempt * 7919 if attempt else None))
             text = clean_answer(draft)
-            # the shop's name went in as the customer's language writes it: its digits or pinyin are no invention
-            own = set(re.findall(r"[a-z0-9]+", self.shop.name(turn.language).lower()))
             problems = [p for p in draft_problems(draft, lookup, turn.text)
                         if not (p.startswith("unsupported ") and p.split()[-1].lower() in own)] \
                 or translation_changes_conditions(source, text)
