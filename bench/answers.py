@@ -755,6 +755,20 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _overrides(settings: list[str], parser: argparse.ArgumentParser) -> dict:
+    """--set SECTION.KEY=VALUE pairs as config overrides (values read as YAML: 0.5, null, true, text)."""
+    import yaml
+
+    out: dict = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not (sep and dot and section and name):
+            parser.error(f"--set wants SECTION.KEY=VALUE, got {item!r}")
+        out.setdefault(section, {})[name] = yaml.safe_load(value) if value else ""
+    return out
+
+
 def main(argv=None) -> int:
     import logging
 
@@ -767,7 +781,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--questions", choices=tuple(QUESTION_SETS), default="main",
                         help="the question set: main (questions.yaml) or overview (broad policy questions)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a config value for this run (repeatable), e.g. knowledge_base.verify_weights=''; the "
+                             "answers go to bench/out/answers/<shop>-variant.jsonl")
     args = parser.parse_args(argv)
+    overrides = _overrides(args.set, parser)
     logging.basicConfig(level=logging.WARNING)
     if args.quick:
         results = run(quick=True, model=args.model)
@@ -780,7 +798,8 @@ def main(argv=None) -> int:
         for k in keys:  # each shop printed as soon as it is measured
             name = k if args.questions == "main" else f"{k}_{args.questions}"
             results[name] = _guarded(run_shop, k, model=args.model, no_docs=not args.no_baseline_llm,
-                                     question_set=args.questions)
+                                     question_set=args.questions, overrides=overrides,
+                                     details=f"{name}-variant" if overrides else "")
             print(json.dumps({name: results[name]}, ensure_ascii=False) if args.json
                   else render({name: results[name]}), flush=True)
         return 1 if any("error" in r for r in results.values()) else 0

@@ -85,6 +85,9 @@ class Lookup:
     # page on it (knowledge_base.overview): every evidence sentence is sent, and no sentence is read against it
     # as if it asked for one fact.
     broad: bool = False
+    # The best-scoring sentences of the passages, best first (evidence is picked from them): the weighed second
+    # reading reads beyond the few that scored close to the best.
+    candidates: list[Evidence] = field(default_factory=list)
 
     @property
     def answered_parts(self) -> list[Lookup]:

@@ -96,6 +96,11 @@ class KnowledgeBaseConfig:
                                         "accepted only with log odds of YES at or above this (e.g. 0.8; off: on the "
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
+    verify_weights: str = field(
+        default="", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
+                                      "each of the 5 best sentences (knowledge_base/reading_weights.json, fitted by "
+                                      "`python -m bench.reader_weights`); a path = a shop's own weights; '' = the "
+                                      "reader's YES/NO over the sentences close to the best"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})
@@ -118,6 +123,12 @@ class KnowledgeBaseConfig:
     )
 
     def __post_init__(self):
+        if self.verify_weights not in ("", "shipped"):
+            from assistant.config import resolve_path
+
+            if not resolve_path(self.verify_weights).is_file():
+                raise ConfigError(f"verify_weights: no file {self.verify_weights!r} (use 'shipped', '' or a JSON file "
+                                  "written like knowledge_base/reading_weights.json)")
         if not 0.0 < self.curated_min_similarity <= 1.0:
             raise ConfigError(f"curated_min_similarity must be in (0, 1], got {self.curated_min_similarity:g}")
         if not self.db_path and not self.chroma_host:

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 # ("Bean capacity: 35 g") and English FAQ paraphrases score low as whole passages but high as sentences.
 BORDERLINE_MARGIN = 0.025
 BORDERLINE_EVIDENCE = 0.86
+# Sentences a lookup keeps beyond its evidence, for the weighed second reading (knowledge_base/reading_weights.py)
+CANDIDATE_SENTENCES = 5
 
 
 class KnowledgeBase:
@@ -291,7 +293,7 @@ class KnowledgeBase:
                      " unless re-read" if borderline else "", best, self.abstain_threshold, top,
                      self.evidence_threshold, asked)
         return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
-                      answerable=answerable, borderline=borderline)
+                      answerable=answerable, borderline=borderline, candidates=ranked[:CANDIDATE_SENTENCES])
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):
         from knowledge_base.langchain_llm import BackendChatModel

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from assistant.llm.base import Message
 from knowledge_base.answer import Lookup
 from knowledge_base.grounding import Evidence
+from knowledge_base.reading_weights import ReadingWeights, features
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Verifier:
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
                  translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
-                 spec_min_log_odds: float | None = None):
+                 spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -60,11 +61,14 @@ class Verifier:
         # it for a neighbouring question ("哪个处理站" over "处理法", "型号和价格" over the warranty row), while a spec
         # line that answers gets a firm one. None = no such bar.
         self.spec_min_log_odds = spec_min_log_odds
+        # The reader's log odds weighed with what plain code sees in each sentence (knowledge_base/reading_weights.py),
+        # over the best-scoring sentences, not only those close to the best; None = the reader's YES/NO decides.
+        self.weights = weights if weights is not None and hasattr(backend, "yes_log_odds") else None
 
     def needed(self, lookup: Lookup, always: bool = False) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
             return False
-        if always or lookup.borderline or lookup.evidence_score < self.skip_above:
+        if always or lookup.borderline or lookup.evidence_score < self.skip_above or self.weights is not None:
             return True
         # A spec line is read however well it scores: "颜色：岩石灰、松针绿、落日橙" scored 1.03 for "有专门的女款吗？", the
         # product's name and the question's words being on the line
@@ -119,6 +123,8 @@ class Verifier:
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
         hesitant YES already was): one more reading at most, since every unanswerable question would pay for each.
         `sure`: a YES counts only when its log odds reach it."""
+        if self.weights is not None:
+            return self._weighed(lookup, sure)
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
         for i, sentence in enumerate(read):
@@ -136,6 +142,25 @@ class Verifier:
             if same and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
                 return faq, True
+        return None
+
+    def _weighed(self, lookup: Lookup, sure: float | None) -> tuple[int, bool] | None:
+        """The first of the best-scoring sentences (`lookup.candidates`) whose weighed probability reaches the
+        threshold becomes the first evidence sentence (the ones before it are dropped, the rest of the evidence
+        follows); None when none does."""
+        assert self.weights is not None
+        read = (lookup.candidates or lookup.evidence)[: self.weights.candidates]
+        for rank, sentence in enumerate(read):
+            odds = self.backend.yes_log_odds(self.messages(lookup.question, sentence.quoted))
+            if self.weights.probability(features(lookup.question, sentence, rank, odds)) < self.weights.threshold:
+                continue
+            if not _reaches(odds, sure):
+                continue
+            passed = read[:rank]
+            lookup.evidence = [sentence] + [e for e in lookup.evidence
+                                            if e is not sentence and not any(e is p for p in passed)]
+            lookup.unsure = self._unsure(odds)
+            return 0, False
         return None
 
     @property

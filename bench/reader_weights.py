@@ -1,0 +1,135 @@
+"""Fits the weighed second reading (knowledge_base/reading_weights.py) on the answer bench's two development shops
+and measures it shop against shop: fitted on one, scored on the other, beside the reader's plain YES/NO.
+
+For every question (its first turn; not the FAQ's own questions, which are answered verbatim) the five
+best-scoring evidence sentences are read by the second reader (its log odds of YES) and labelled: a sentence of
+an answerable question states the answer when it holds every expected fact; none of an unanswerable question's
+does. Two-fact, yes/no and follow-up questions are left out of the fitting (their facts belong to parts or
+polarity words). Decision measured per question, as the app takes it: the first of the five sentences, best
+first, whose probability reaches the threshold answers; none, and the question is declined.
+
+    .venv/bin/python -m bench.reader_weights [--write] [--fresh]
+
+The sentences and log odds are kept in bench/out/reader_weights/<shop>.json, so a second run only refits.
+`--write` fits on both shops and writes knowledge_base/reading_weights.json (the shipped weights).
+The held-out shops (heldout, heldout2) are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+OUT = REPO / "bench" / "out" / "reader_weights"
+SHOPS = ("dev", "dev2")
+FIT_KINDS = ("faq_paraphrase", "prose_fact", "cross_language", "annoyed_faq", "unanswerable")
+THRESHOLDS = (0.3, 0.4, 0.5)
+
+
+def collect(key: str, fresh: bool = False) -> list[dict]:
+    """Each fitted question's five best sentences, their features and labels (read from the last run unless
+    `fresh`)."""
+    from tqdm import tqdm
+
+    from bench.answers import contains, load_shop, normalize, serve_shop
+    from knowledge_base.reading_weights import features
+
+    path = OUT / f"{key}.json"
+    if path.exists() and not fresh:
+        return json.loads(path.read_text(encoding="utf-8"))
+    shop = load_shop(key)
+    runtime, *_ = serve_shop(shop, Path(tempfile.mkdtemp(prefix="reader-weights-")))
+    kb, reader = runtime.kb, runtime.verifier
+    if reader is None or not hasattr(reader.backend, "yes_log_odds"):
+        raise SystemExit("the second reader is off or cannot give log odds (knowledge_base.verify_model)")
+    items = []
+    for q in tqdm([q for q in shop.questions if q.kind in FIT_KINDS], desc=key, unit="question"):
+        question = q.turns[0]
+        if kb.faq_match(question) is not None:
+            continue
+        ranked = kb.evidence_finder.find(question, kb.search(question, k=kb.cfg.context_chunks))[:5]
+        sentences = []
+        for rank, sentence in enumerate(ranked):
+            odds = reader.backend.yes_log_odds(reader.messages(question, sentence.quoted))
+            text = normalize(sentence.quoted)
+            states = not q.decline and all(any(contains(text, f) for f in forms) for forms in q.expect)
+            sentences.append({"text": sentence.quoted, "states": states, "log_odds": odds,
+                              "features": features(question, sentence, rank, odds)})
+        items.append({"id": q.id, "kind": q.kind, "question": question, "decline": q.decline,
+                      "sentences": sentences})
+    OUT.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8")
+    return items
+
+
+def fit(items: list[dict], threshold: float, shops: list[str]):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from knowledge_base.reading_weights import FEATURES, ReadingWeights
+
+    x = np.array([[s["features"][f] for f in FEATURES] for it in items for s in it["sentences"]])
+    y = np.array([int(s["states"]) for it in items for s in it["sentences"]])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    return ReadingWeights({f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
+                          round(float(model.intercept_[0]), 4), threshold, 5, shops)
+
+
+def decide(items: list[dict], counts) -> dict:
+    """Answerable questions answered from a sentence that states the answer, and unanswerables declined, when
+    `counts(sentence)` says which sentences answer (the first that does, best first)."""
+    right = answerable = declined = unanswerable = 0
+    for it in items:
+        chosen = next((s for s in it["sentences"] if counts(s)), None)
+        if it["decline"]:
+            unanswerable += 1
+            declined += chosen is None
+        else:
+            answerable += 1
+            right += chosen is not None and chosen["states"]
+    return {"answered_right": right, "answerable": answerable, "declined": declined, "unanswerable": unanswerable}
+
+
+def _line(name: str, r: dict) -> str:
+    return (f"  {name:34s} answered right {r['answered_right']:3d}/{r['answerable']:<3d} "
+            f"({r['answered_right'] / max(1, r['answerable']):.2f})   declined {r['declined']:2d}/{r['unanswerable']:<2d} "
+            f"({r['declined'] / max(1, r['unanswerable']):.2f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help="fit on both shops and write the shipped weights")
+    ap.add_argument("--fresh", action="store_true", help="read the sentences again instead of the last run's")
+    ap.add_argument("--threshold", type=float, default=0.4, help="the shipped weights' threshold")
+    args = ap.parse_args(argv)
+    from knowledge_base.reading_weights import SHIPPED
+
+    data = {key: collect(key, args.fresh) for key in SHOPS}
+    report = {}
+    for train, test in ((SHOPS[0], SHOPS[1]), (SHOPS[1], SHOPS[0])):
+        print(f"fitted on {train}, scored on {test}:")
+        # the app's reading today: the sentences that scored close to the best (up to 3), a YES counts
+        plain = decide(data[test], lambda s: s["features"]["rank"] < 3 and s["log_odds"] > 0)
+        print(_line("reader's YES (baseline)", plain))
+        report[test] = {"baseline": plain}
+        for t in THRESHOLDS:
+            weights = fit(data[train], t, [train])
+            r = decide(data[test], lambda s, w=weights: w.probability(s["features"]) >= w.threshold)
+            print(_line(f"weighed, threshold {t}", r))
+            report[test][f"weighed_{t}"] = r
+    if args.write:
+        weights = fit(data[SHOPS[0]] + data[SHOPS[1]], args.threshold, list(SHOPS))
+        SHIPPED.write_text(weights.to_json(), encoding="utf-8")
+        print(f"wrote {SHIPPED.relative_to(REPO)}: {weights.weights}, bias {weights.bias}")
+    (OUT / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""The second reading's decision, weighed: the reader's log odds of YES together with what plain code sees in the
+sentence (an FAQ row's answer, a spec line, the kind of fact the question wants, the words it shares, a "no" to a
+yes/no question, how far down the ranking it stands) give one probability that the sentence states the answer.
+
+The reader alone says YES to near misses on a spec line ("Filter life: up to 1,500 L" for the filter's warranty)
+and NO to plain answers ("Do not use the stove inside a tent or in a tent vestibule" for "Is it OK to run the
+stove in my vestibule?"), and it reads only the sentences that scored close to the best one, while the sentence
+that answers is often further down ("重量: 980 克" behind "收纳尺寸"). The weights are fitted by
+`python -m bench.reader_weights` on the two development shops of the answer bench, never on the held-out ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import ConfigError
+from knowledge_base.grounding import Evidence, word_overlap
+
+SHIPPED = Path(__file__).with_name("reading_weights.json")
+FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
+
+_NEGATION = re.compile(r"\b(?:no|not|never|don't|do not|cannot|can't|won't|must not|mustn't)\b|不|没|无法|禁止|请勿|切勿",
+                       re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|will|would|should|may|have|has)\b|吗[？?]?\s*$|能不能|"
+                              r"可不可以|是不是|有没有", re.IGNORECASE)
+
+
+def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> dict[str, float]:
+    """What the weighing looks at for one evidence sentence (`rank` 0 = the best-scoring one)."""
+    from knowledge_base.questions import answer_kind
+    from knowledge_base.second_reading import is_spec_line
+
+    wanted = answer_kind(question)
+    return {
+        "log_odds": float(log_odds),
+        "faq": float(sentence.hit.metadata.get("kind") == "faq"),
+        "spec_line": float(is_spec_line(sentence.text)),
+        "wanted_kind": 0.0 if wanted is None else (1.0 if wanted(sentence.text) else -1.0),
+        "shared_words": word_overlap(question, sentence.quoted),
+        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and bool(_NEGATION.search(sentence.text))),
+        "rank": float(rank),
+    }
+
+
+@dataclass
+class ReadingWeights:
+    """A logistic model over `features`: P(the sentence states the answer) = sigmoid(bias + sum weight * feature);
+    a sentence counts at `threshold` or more. `candidates`: how many of the best-scoring sentences are read."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float = 0.4
+    candidates: int = 5
+    fitted_on: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        unknown = set(self.weights) - set(FEATURES)
+        if unknown:
+            raise ConfigError(f"reading weights: unknown features {sorted(unknown)} (known: {', '.join(FEATURES)})")
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"reading weights: threshold must be in (0, 1), got {self.threshold:g}")
+        if self.candidates < 1:
+            raise ConfigError(f"reading weights: candidates must be >= 1, got {self.candidates}")
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(w * values.get(name, 0.0) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def to_json(self) -> str:
+        return json.dumps({"weights": self.weights, "bias": self.bias, "threshold": self.threshold,
+                           "candidates": self.candidates, "fitted_on": self.fitted_on}, indent=2) + "\n"
+
+
+def load_weights(path: str | Path = "") -> ReadingWeights:
+    """The weights in `path` ('' = the shipped knowledge_base/reading_weights.json); a clear error when unreadable."""
+    file = Path(path) if path else SHIPPED
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        return ReadingWeights(weights={k: float(v) for k, v in raw["weights"].items()}, bias=float(raw["bias"]),
+                              threshold=float(raw.get("threshold", 0.4)), candidates=int(raw.get("candidates", 5)),
+                              fitted_on=list(raw.get("fitted_on") or []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"reading weights {file}: {exc}") from exc
+
+
+def reading_weights(setting: str) -> ReadingWeights | None:
+    """knowledge_base.verify_weights read: '' = none, 'shipped' = the shipped file, else a path."""
+    if not setting:
+        return None
+    if setting == "shipped":
+        return load_weights()
+    from assistant.config import resolve_path
+
+    return load_weights(resolve_path(setting))
