@@ -133,6 +133,7 @@ class Runtime(ModelServing):
         def build():
             import dataclasses
 
+            from knowledge_base.reading_weights import reading_weights
             from knowledge_base.second_reading import Verifier
 
             kb_cfg, llm = self.settings.knowledge_base, self.llm_config
@@ -151,7 +152,8 @@ class Runtime(ModelServing):
                             unsure_below=kb_cfg.verify_unsure_below,
                             translate=self._question_translator(backend),
                             translated_below=kb_cfg.verify_translated_below,
-                            spec_min_log_odds=kb_cfg.verify_spec_min_log_odds)
+                            spec_min_log_odds=kb_cfg.verify_spec_min_log_odds,
+                            weights=reading_weights(kb_cfg.verify_weights))
         return self._get("verifier", build)
 
     def _question_translator(self, backend):
