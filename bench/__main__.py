@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 BENCHES = ["generation", "retrieval", "classifiers", "finetune", "adcopy", "app", "trust", "analytics", "answers", "orders",
-           "gaps", "gpu", "autotrain", "kto", "prompt_snapshots", "small_talk"]
+           "gaps", "gpu", "autotrain", "kto", "prompt_snapshots", "small_talk", "reader_weights"]
 # Measured only where CUDA is: elsewhere the stored figures (from a GPU machine) are kept, not overwritten.
 CUDA_ONLY = {"gpu"}
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -102,6 +102,38 @@ def _line(name: str, r: dict) -> str:
             f"({r['declined'] / max(1, r['unanswerable']):.2f})")
 
 
+BASELINE = "the second reader's plain YES over the sentences close to the best (today's reading without weights)"
+GOALS = {"answered_right_share": "reported (answer bench goal 0.85)", "declined_share": "reported (goal 0.90)"}
+HEADLINES = [(f"second reading, fitted on the other dev shop: {what} on {shop}, weighed vs reader's YES",
+              f"{shop}.weighed_0.4.{key}", f"{shop}.baseline.{key}", goal)
+             for shop in SHOPS for what, key, goal in (("answered right", "answered_right_share", "reported"),
+                                                        ("unanswerables declined", "declined_share", "reported"))]
+
+
+def measure(data: dict[str, list[dict]]) -> dict:
+    """Shop against shop: fitted on one dev shop, the decisions on the other, beside the reader's plain YES."""
+    report: dict = {}
+    for train, test in ((SHOPS[0], SHOPS[1]), (SHOPS[1], SHOPS[0])):
+        # the app's reading without weights: the sentences that scored close to the best (up to 3), a YES counts
+        report[test] = {"fitted_on": train,
+                        "baseline": decide(data[test], lambda s: s["features"]["rank"] < 3 and s["log_odds"] > 0)}
+        for t in THRESHOLDS:
+            weights = fit(data[train], t, [train])
+            report[test][f"weighed_{t}"] = decide(data[test],
+                                                  lambda s, w=weights: w.probability(s["features"]) >= w.threshold)
+    for per_shop in report.values():
+        for r in per_shop.values():
+            if isinstance(r, dict):
+                r["answered_right_share"] = round(r["answered_right"] / max(1, r["answerable"]), 3)
+                r["declined_share"] = round(r["declined"] / max(1, r["unanswerable"]), 3)
+    return report
+
+
+def run(quick: bool = False) -> dict:
+    """For `python -m bench`: the sentences read in the last run are reused (bench/out/reader_weights)."""
+    return measure({key: collect(key) for key in SHOPS})
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help="fit on both shops and write the shipped weights")
@@ -111,18 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     from knowledge_base.reading_weights import SHIPPED
 
     data = {key: collect(key, args.fresh) for key in SHOPS}
-    report = {}
-    for train, test in ((SHOPS[0], SHOPS[1]), (SHOPS[1], SHOPS[0])):
-        print(f"fitted on {train}, scored on {test}:")
-        # the app's reading today: the sentences that scored close to the best (up to 3), a YES counts
-        plain = decide(data[test], lambda s: s["features"]["rank"] < 3 and s["log_odds"] > 0)
-        print(_line("reader's YES (baseline)", plain))
-        report[test] = {"baseline": plain}
+    report = measure(data)
+    for test, per_shop in report.items():
+        print(f"fitted on {per_shop['fitted_on']}, scored on {test}:")
+        print(_line("reader's YES (baseline)", per_shop["baseline"]))
         for t in THRESHOLDS:
-            weights = fit(data[train], t, [train])
-            r = decide(data[test], lambda s, w=weights: w.probability(s["features"]) >= w.threshold)
-            print(_line(f"weighed, threshold {t}", r))
-            report[test][f"weighed_{t}"] = r
+            print(_line(f"weighed, threshold {t}", per_shop[f"weighed_{t}"]))
     if args.write:
         weights = fit(data[SHOPS[0]] + data[SHOPS[1]], args.threshold, list(SHOPS))
         SHIPPED.write_text(weights.to_json(), encoding="utf-8")
