@@ -65,10 +65,10 @@ class Verifier:
         # over the best-scoring sentences, not only those close to the best; None = the reader's YES/NO decides.
         self.weights = weights if weights is not None and hasattr(backend, "yes_log_odds") else None
 
-    def needed(self, lookup: Lookup, always: bool = False) -> bool:
+    def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
             return False
-        if always or lookup.borderline or lookup.evidence_score < self.skip_above or self.weights is not None:
+        if always or lookup.borderline or lookup.evidence_score < self.skip_above or (weighed and self.weights is not None):
             return True
         # A spec line is read however well it scores: "颜色：岩石灰、松针绿、落日橙" scored 1.03 for "有专门的女款吗？", the
         # product's name and the question's words being on the line
@@ -118,12 +118,12 @@ class Verifier:
         wanted = measure or self.unsure_below is not None
         return True, (self.backend.yes_log_odds(messages) if wanted and with_odds else None)
 
-    def confirmed(self, lookup: Lookup, sure: float | None = None) -> tuple[int, bool] | None:
+    def confirmed(self, lookup: Lookup, sure: float | None = None, weighed: bool = True) -> tuple[int, bool] | None:
         """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
         hesitant YES already was): one more reading at most, since every unanswerable question would pay for each.
-        `sure`: a YES counts only when its log odds reach it."""
-        if self.weights is not None:
+        `sure`: a YES counts only when its log odds reach it. `weighed`: with weights, they decide."""
+        if self.weights is not None and weighed:
             return self._weighed(lookup, sure)
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
@@ -187,20 +187,25 @@ class Verifier:
     def _unsure(self, odds: float | None) -> bool:
         return self.unsure_below is not None and odds is not None and odds < self.unsure_below
 
-    def check(self, lookup: Lookup, always: bool = False, sure: float | None = None) -> list[str]:
+    def check(self, lookup: Lookup, always: bool = False, sure: float | None = None, weighed: bool = True) -> list[str]:
         """Marks `lookup` not answerable when no evidence sentence states the answer; a borderline lookup
         becomes answerable when one does. `sure`: only a YES whose log odds reach it counts (for evidence found
-        a weaker way)."""
+        a weaker way). `weighed` (with weights): they decide, else the reader's YES.
+
+        The later questions of a several-question message are read the plain way: the weights were fitted on whole
+        questions, and a later part is a short question given its subject ("羽绒睡袋保修拉链也是吗"), which the reader
+        says a weaker YES to; weighed, right second halves were declined."""
         if lookup.parts:  # each question of the message is read against its own sentences
-            checks = [c for part in lookup.parts for c in self.check(part, always, sure)]
+            checks = [c for i, part in enumerate(lookup.parts)
+                      for c in self.check(part, always, sure, weighed=weighed and i == 0)]
             lookup.refresh()  # answerable and turned down from its parts
             return checks
-        if not self.needed(lookup, always):
+        if not self.needed(lookup, always, weighed):
             return []
         from assistant.errors import AssistantError
 
         try:
-            found = self.confirmed(lookup, sure)
+            found = self.confirmed(lookup, sure, weighed)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())
             return []

@@ -102,3 +102,15 @@ def test_weights_file_and_config(tmp_path):
         load_weights(bad)
     with pytest.raises(ConfigError, match="threshold"):
         ReadingWeights({"log_odds": 1.0}, 0.0, threshold=1.5)
+
+
+def test_the_later_question_of_a_two_question_message_is_read_the_plain_way():
+    first, second = ranked_lookup(), ranked_lookup()
+    second.question = "拉链也是吗"
+    message = Lookup("How heavy is the sleeping bag? 拉链也是吗", "en", parts=[first, second], answerable=True)
+    # first part weighed: two NOs, then a sure YES; second part plain: a sampled YES to its first sentence
+    fb = FakeBackend(["-3", "-2", "3.0", "YES"])
+    Verifier(fb, "YES or NO.", skip_above=1.01, weights=WEIGHTS).check(message)
+    assert first.answerable and first.evidence[0].text == "Weight: 980 g"
+    assert second.answerable and second.evidence[0].text.startswith("Packed size") and len(fb.calls) == 4
+    assert message.answerable
