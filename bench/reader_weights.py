@@ -28,43 +28,61 @@ sys.path.insert(0, str(REPO))
 
 OUT = REPO / "bench" / "out" / "reader_weights"
 SHOPS = ("dev", "dev2")
-FIT_KINDS = ("faq_paraphrase", "prose_fact", "cross_language", "annoyed_faq", "unanswerable")
+FIT_KINDS = ("faq_paraphrase", "prose_fact", "cross_language", "annoyed_faq", "unanswerable", "yes_no")
 THRESHOLDS = (0.3, 0.4, 0.5)
 
 
 def collect(key: str, fresh: bool = False) -> list[dict]:
-    """Each fitted question's five best sentences, their features and labels (read from the last run unless
-    `fresh`)."""
-    from tqdm import tqdm
-
-    from bench.answers import contains, load_shop, normalize, serve_shop
-    from knowledge_base.reading_weights import features
+    """Each fitted question's five best sentences, their features and labels. Questions read in an earlier run are
+    taken from bench/out/reader_weights (unless `fresh`); only the others are read."""
+    from bench.answers import load_shop
 
     path = OUT / f"{key}.json"
-    if path.exists() and not fresh:
-        return json.loads(path.read_text(encoding="utf-8"))
+    kept = {} if fresh or not path.exists() else {it["id"]: it for it in json.loads(path.read_text(encoding="utf-8"))}
     shop = load_shop(key)
+    wanted = [q for q in shop.questions if q.kind in FIT_KINDS]
+    missing = [q for q in wanted if q.id not in kept]
+    if missing:
+        kept.update({it["id"]: it for it in _read(shop, missing)})
+        OUT.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(list(kept.values()), ensure_ascii=False, indent=1), encoding="utf-8")
+    return [kept[q.id] for q in wanted if q.id in kept and not kept[q.id].get("faq_match")]
+
+
+def states(question, text: str) -> bool:
+    """Whether a sentence holds the question's expected facts; for a yes/no question its first fact is the polarity
+    ("no", "不能"), which the sentence must state in the same words."""
+    from bench.answers import contains, normalize
+
+    norm = normalize(text)
+    return not question.decline and all(any(contains(norm, f) for f in forms) for forms in question.expect)
+
+
+def _read(shop, questions) -> list[dict]:
+    from tqdm import tqdm
+
+    from bench.answers import serve_shop
+    from knowledge_base.reading_weights import features
+
     runtime, *_ = serve_shop(shop, Path(tempfile.mkdtemp(prefix="reader-weights-")))
     kb, reader = runtime.kb, runtime.verifier
     if reader is None or not hasattr(reader.backend, "yes_log_odds"):
         raise SystemExit("the second reader is off or cannot give log odds (knowledge_base.verify_model)")
     items = []
-    for q in tqdm([q for q in shop.questions if q.kind in FIT_KINDS], desc=key, unit="question"):
+    for q in tqdm(questions, desc=shop.key, unit="question"):
         question = q.turns[0]
-        if kb.faq_match(question) is not None:
+        if kb.faq_match(question) is not None:  # answered verbatim, never read
+            items.append({"id": q.id, "kind": q.kind, "question": question, "decline": q.decline, "sentences": [],
+                          "faq_match": True})
             continue
         ranked = kb.evidence_finder.find(question, kb.search(question, k=kb.cfg.context_chunks))[:5]
         sentences = []
         for rank, sentence in enumerate(ranked):
             odds = reader.backend.yes_log_odds(reader.messages(question, sentence.quoted))
-            text = normalize(sentence.quoted)
-            states = not q.decline and all(any(contains(text, f) for f in forms) for forms in q.expect)
-            sentences.append({"text": sentence.quoted, "states": states, "log_odds": odds,
+            sentences.append({"text": sentence.quoted, "states": states(q, sentence.quoted), "log_odds": odds,
                               "features": features(question, sentence, rank, odds)})
         items.append({"id": q.id, "kind": q.kind, "question": question, "decline": q.decline,
                       "sentences": sentences})
-    OUT.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(items, ensure_ascii=False, indent=1), encoding="utf-8")
     return items
 
 

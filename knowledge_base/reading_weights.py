@@ -23,8 +23,10 @@ from knowledge_base.grounding import Evidence, word_overlap
 SHIPPED = Path(__file__).with_name("reading_weights.json")
 FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
 
-_NEGATION = re.compile(r"\b(?:no|not|never|don't|do not|cannot|can't|won't|must not|mustn't)\b|不|没|无法|禁止|请勿|切勿",
-                       re.IGNORECASE)
+# A "no" in a sentence: the words that say one, not any 不 ("304 不锈钢", "不同颜色")
+_NEGATION = re.compile(r"\b(?:no|not|never|cannot|can't|don't|doesn't|won't|isn't|aren't|mustn't)\b|"
+                       r"不(?:能|可|会|要|得|行|支持|提供|包括|包含|含|接受|予|适用|参与|建议|在|退|换|需)|没有|无法|禁止|请勿|"
+                       r"切勿|谢绝|除外", re.IGNORECASE)
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|will|would|should|may|have|has)\b|吗[？?]?\s*$|能不能|"
                               r"可不可以|是不是|有没有", re.IGNORECASE)
 
@@ -41,7 +43,8 @@ def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> d
         "spec_line": float(is_spec_line(sentence.text)),
         "wanted_kind": 0.0 if wanted is None else (1.0 if wanted(sentence.text) else -1.0),
         "shared_words": word_overlap(question, sentence.quoted),
-        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and bool(_NEGATION.search(sentence.text))),
+        # the sentence with its heading: an item under "Not covered" / "不在保修范围内的情况" says no too
+        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and bool(_NEGATION.search(sentence.quoted))),
         "rank": float(rank),
     }
 

@@ -81,6 +81,10 @@ def test_features_see_the_kind_of_fact_a_no_to_a_yes_no_question_and_the_rank():
     assert features("Is it OK to run the stove in my vestibule?", stove, 0, -1.0)["no_to_yes_no"] == 1.0
     assert features("洗冲锋衣的时候能加柔顺剂吗", sentence("不要使用柔顺剂。", 0.99, "c"), 0, 0)["no_to_yes_no"] == 1.0
     assert features("What does the stove weigh?", stove, 0, -1.0)["no_to_yes_no"] == 0.0
+    # a 不 that says no, not any 不; and a heading that says no counts for its items
+    assert features("壶身是不锈钢的吗？", sentence("壶身材质: 304 不锈钢", 0.99, "c"), 0, 0)["no_to_yes_no"] == 0.0
+    item = Evidence("水垢导致的故障。", sentence("水垢导致的故障。", 0.9, "c").hit, 0.9, "不在保修范围内的情况")
+    assert features("水垢坏了能保修吗？", item, 0, 0)["no_to_yes_no"] == 1.0
 
 
 def test_weights_file_and_config(tmp_path):
