@@ -19,9 +19,10 @@ from knowledge_base.text import has_cjk, tables_among, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
-# How a list item opens a line: a bullet or a number ("- ", "2) ").
-LIST_ITEM = r"(?m)^[ \t]*(?:[-*•]|\d+[.)])"
-_MARKUP = re.compile(r"^\s*(?:[-*•#>]+|\d+[.)])\s*")
+# How a list item opens a line: a bullet or a number ("- ", "2) "), not a number itself: "1.5公斤装售价 ¥128" lost
+# its "1." (the 5 kg bag's price was sent for the 1.5 kg one), "-5 °C" its minus.
+LIST_ITEM = r"(?m)^[ \t]*(?:[-*•](?![\d.])|\d+[.)](?!\d))"
+_MARKUP = re.compile(r"^\s*(?:[-*•#>]+(?![\d.])|\d+[.)](?!\d))\s*")
 MAX_SENTENCE_CHARS = 400
 
 

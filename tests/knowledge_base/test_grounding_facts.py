@@ -64,3 +64,17 @@ def test_a_translation_may_not_bring_in_place_names_its_chinese_source_does_not_
     assert invented_names("岚风冲锋衣有三种颜色。", "The Langfeng jacket comes in three colours.") == ["name Langfeng"]
     # the customer's own words back a name too
     assert unsupported("We do not deliver to Minhang.", ["浦东新区仅配送内环以内。"], "Do you deliver to Minhang?") == []
+
+
+def test_a_sentence_opening_with_a_number_keeps_it():
+    from knowledge_base.grounding import Evidence, sentences_of
+    from knowledge_base.retrieval import SearchHit
+
+    text = "1.5公斤装售价 ¥128，5公斤装售价 ¥359。\n-5 °C is the comfort limit.\n- Free returns within 30 days\n2) Keep the tags on"
+    hit = SearchHit("c", 0.9, text, "food.md", "Cat food", chunk_id="c")
+    got = sentences_of(hit)
+    # "1." of "1.5公斤" is no list number (the 5 kg price was sent for the 1.5 kg bag), "-5" no bullet
+    assert got[0].startswith("1.5公斤装售价 ¥128") and got[1].startswith("-5 °C")
+    assert "Free returns within 30 days" in got and "Keep the tags on" in got
+    assert Evidence("Free returns within 30 days", hit, 0.9).list_item
+    assert not Evidence("1.5公斤装售价 ¥128，5公斤装售价 ¥359。", hit, 0.9).list_item
