@@ -56,6 +56,10 @@ class RouterConfig:
                                                                   "knowledge base could not answer"})
     max_low_confidence: int = field(default=2,
                                     metadata={"help": "hand off after this many low-confidence messages in a row"})
+    human_intent_min_score: float = field(
+        default=0.5, metadata={"help": "a request for a person read by the intent classifier alone (no words such as "
+                                       "'human' or '人工') hands off at this score or more: 'Can I buy a puppy from "
+                                       "you?' read as human_agent 0.38 opened a ticket unasked"})
     human_keywords: list[str] = field(
         default_factory=lambda: ["转人工", "人工客服", "找人工", "要人工", "人工服务", "真人", "talk to a human",
                                  "speak to a human", "talk to a person", "speak to a person", "talk to someone",
@@ -79,6 +83,8 @@ class RouterConfig:
     def __post_init__(self):
         if not 0.0 <= self.negative_handoff_score <= 1.0:
             raise ConfigError(f"negative_handoff_score must be in [0, 1], got {self.negative_handoff_score:g}")
+        if not 0.0 <= self.human_intent_min_score <= 1.0:
+            raise ConfigError(f"human_intent_min_score must be in [0, 1], got {self.human_intent_min_score:g}")
         for name in ("max_kb_abstentions", "max_low_confidence"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -204,7 +210,10 @@ class Router:
         if offered and self._accepts(text):
             return done("handoff", "the customer accepted the offer of a colleague")
         keyword = self._asks_for_human(text)
-        wants_human = keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence)
+        # the classifier's guess alone does not hand off on a weak score: a ticket is a colleague's time, and a
+        # decline offers the customer a person anyway
+        wants_human = keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence
+                                  and intent.score >= self.cfg.human_intent_min_score)
         if wants_human and answerable and self._asks_about_human_service(text):
             state.low_confidence_streak = 0
             return done("kb_answer", "a question about the human service that the shop's documents answer")

@@ -33,6 +33,7 @@ def router():
     intent = ScriptedClassifier({
         "where is my order": ("order_status", 0.93, False),
         "I want a person": ("human_agent", 0.9, False),
+        "Can I buy a puppy from you?": ("human_agent", 0.38, False),
         "this is a disgrace": ("complaint", 0.88, False),
         "the box was a bit dented": ("complaint", 0.7, False),
         "hi": ("greeting", 0.97, False),
@@ -249,3 +250,14 @@ def test_the_routers_checks_take_a_config_of_the_shops_words():
     assert asks_for_human("我要叫店长", cfg) == "叫店长" and asks_for_human("转人工", cfg) is None
     assert asks_for_human("I want to talk to a person", RouterConfig())
     assert accepts("中！", cfg) and not accepts("yes please", cfg)
+
+
+def test_a_weak_guess_of_a_request_for_a_person_opens_no_ticket(router):
+    # read as human_agent 0.38, above the classifier's threshold: it had opened a ticket without asking
+    puppy = router.route("Can I buy a puppy from you?", ConversationState(), Found(False))
+    assert puppy.action == "decline"  # the decline offers a person; the customer decides
+    assert router.route("Can I buy a puppy from you?", ConversationState(), Found(True)).action == "kb_answer"
+    router.cfg.human_intent_min_score = 0.3
+    assert router.route("Can I buy a puppy from you?", ConversationState(), Found(False)).action == "handoff"
+    with pytest.raises(ConfigError):
+        RouterConfig(human_intent_min_score=1.5)
