@@ -35,7 +35,8 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 
 def _table_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--id-column", metavar="C", help="CSV/XLSX column holding each FAQ row's id (default: id)")
+    p.add_argument("--id-column", metavar="C", help="CSV/XLSX column holding each FAQ row's id, which must exist when named (default: a column "
+                        "called id, faq_id or row_id if the table has one, else row numbers)")
     p.add_argument("--question-column", metavar="C", help="column with the question (default: question)")
     p.add_argument("--answer-column", metavar="C", help="column with the answer (default: answer)")
     p.add_argument("--lang-column", metavar="C", help="column with the row's language (default: lang, if present)")

@@ -271,8 +271,10 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     return sections, title
 
 
-def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[tuple[int, dict[str, str]]]:
-    """(row number in the file, header -> cell) for each non-blank row under the header; the header is row 1."""
+def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[tuple[int, dict[str, str]]], list[int]]:
+    """(row number in the file, header -> cell) for each non-blank row under the header (the header is row 1), and
+    the numbers of the rows that had more cells than the header: their extra cells are kept in the last column
+    (an unquoted comma in a CSV answer cut it in two, and the rest of the answer was silently lost)."""
     if path.suffix.lower() == ".xlsx":
         import zipfile
 
@@ -298,7 +300,11 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> list[tuple[int, 
     (_, header), body = numbered[0], numbered[1:]
     if not body:
         raise IngestError(f"{path}: the table has a header ({', '.join(h for h in header if h)}) but no rows")
-    return [(n, dict(zip(header, r + [""] * (len(header) - len(r)), strict=False))) for n, r in body]
+    width = len(header)
+    overflowed = [n for n, r in body if len(r) > width and any(r[width:])]
+    body = [(n, r[:width - 1] + [", ".join(c for c in r[width - 1:] if c)] if len(r) > width else r)
+            for n, r in body]
+    return [(n, dict(zip(header, r + [""] * (width - len(r)), strict=False))) for n, r in body], overflowed
 
 
 def first_few(items: list, shown: int) -> str:
@@ -317,7 +323,7 @@ def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> 
 def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] | None = None) -> list[FaqRow]:
     """FAQ rows from a CSV/XLSX table; the named columns must exist. Rows with no question or no answer are
     skipped, and `notes` (when given) gets one line naming them, so a half-filled table is not taken as whole."""
-    records = _table_rows(path, read_bytes(path, max_mb), max_mb)
+    records, overflowed = _table_rows(path, read_bytes(path, max_mb), max_mb)
     header = list(records[0][1].keys())
     q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
     a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))
@@ -348,6 +354,10 @@ def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] |
         rows.append(FaqRow(row_id, q, a, rec.get(lang_col, "").strip() if lang_col else ""))
     if not rows:
         raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
+    if overflowed and notes is not None:
+        notes.append(f"{path}: row{'s' if len(overflowed) > 1 else ''} {first_few(overflowed, 10)} had more cells than "
+                     f"the header (an unquoted comma?); the extra text was kept in the last column, {header[-1]!r}: "
+                     "check it, or put such a cell in double quotes")
     if skipped and notes is not None:
         notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {first_few(skipped, 10)} "
                      "(no question or no answer)")

@@ -103,3 +103,16 @@ def test_many_skipped_files_stay_one_line(make_kb, tmp_path):
     (note,) = make_kb().ingest([docs], progress=False).notes
     assert note == f"{docs}: skipped 7 files of an unsupported type: img0.png, img1.png, img2.png, img3.png, " \
                    "img4.png and 2 more"
+
+
+def test_an_unquoted_comma_in_an_answer_keeps_the_whole_answer_and_says_so(make_kb, tmp_path):
+    p = write(tmp_path / "faq.csv", "question,answer\nCan I change my order?,Yes before it ships. Once it has shipped,"
+                                    " it cannot be changed.\nDo you ship abroad?,No.\n")
+    kb = make_kb()
+    report = kb.ingest([p], progress=False)
+    assert report.ok and kb.store.count() == 2
+    answers = [c.metadata["answer"] for c in build_chunks(p, CFG, TableOptions())]
+    assert answers[0] == "Yes before it ships. Once it has shipped, it cannot be changed."
+    assert report.files[0].notes == [f"{p}: row 2 had more cells than the header (an unquoted comma?); the extra "
+                                     "text was kept in the last column, 'answer': check it, or put such a cell in "
+                                     "double quotes"]
