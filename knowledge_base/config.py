@@ -97,10 +97,15 @@ class KnowledgeBaseConfig:
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
     verify_weights: str = field(
-        default="", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
+        default="shipped", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
                                       "each of the 5 best sentences (knowledge_base/reading_weights.json, fitted by "
                                       "`python -m bench.reader_weights`); a path = a shop's own weights; '' = the "
                                       "reader's YES/NO over the sentences close to the best"})
+    verify_weights_mode: str = field(
+        default="veto", metadata={"help": "with verify_weights: 'veto' = the reader's YES over the sentences close to "
+                                          "the best stands only when the weighing reaches its veto bar; 'choose' = "
+                                          "the weighing picks among the 5 best sentences (more near misses declined "
+                                          "on the second dev shop, more right answers lost on the first)"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})
@@ -123,6 +128,8 @@ class KnowledgeBaseConfig:
     )
 
     def __post_init__(self):
+        if self.verify_weights_mode not in ("veto", "choose"):
+            raise ConfigError(f"verify_weights_mode must be veto or choose, got {self.verify_weights_mode!r}")
         if self.verify_weights not in ("", "shipped"):
             from assistant.config import resolve_path
 

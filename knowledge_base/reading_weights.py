@@ -52,18 +52,22 @@ def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> d
 @dataclass
 class ReadingWeights:
     """A logistic model over `features`: P(the sentence states the answer) = sigmoid(bias + sum weight * feature);
-    a sentence counts at `threshold` or more. `candidates`: how many of the best-scoring sentences are read."""
+    a sentence counts at `threshold` or more when the weighing chooses, and a YES of the reader stands at `veto` or
+    more when it only turns YESes down. `candidates`: how many of the best-scoring sentences are read."""
 
     weights: dict[str, float]
     bias: float
     threshold: float = 0.4
     candidates: int = 5
+    veto: float = 0.3
     fitted_on: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         unknown = set(self.weights) - set(FEATURES)
         if unknown:
             raise ConfigError(f"reading weights: unknown features {sorted(unknown)} (known: {', '.join(FEATURES)})")
+        if not 0.0 <= self.veto < 1.0:
+            raise ConfigError(f"reading weights: veto must be in [0, 1), got {self.veto:g}")
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"reading weights: threshold must be in (0, 1), got {self.threshold:g}")
         if self.candidates < 1:
@@ -75,7 +79,8 @@ class ReadingWeights:
 
     def to_json(self) -> str:
         return json.dumps({"weights": self.weights, "bias": self.bias, "threshold": self.threshold,
-                           "candidates": self.candidates, "fitted_on": self.fitted_on}, indent=2) + "\n"
+                           "candidates": self.candidates, "veto": self.veto, "fitted_on": self.fitted_on},
+                          indent=2) + "\n"
 
 
 def load_weights(path: str | Path = "") -> ReadingWeights:
@@ -85,6 +90,7 @@ def load_weights(path: str | Path = "") -> ReadingWeights:
         raw = json.loads(file.read_text(encoding="utf-8"))
         return ReadingWeights(weights={k: float(v) for k, v in raw["weights"].items()}, bias=float(raw["bias"]),
                               threshold=float(raw.get("threshold", 0.4)), candidates=int(raw.get("candidates", 5)),
+                              veto=float(raw.get("veto", 0.3)),
                               fitted_on=list(raw.get("fitted_on") or []))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"reading weights {file}: {exc}") from exc

@@ -33,7 +33,8 @@ class Verifier:
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
                  translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
-                 spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None):
+                 spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None,
+                 weights_mode: str = "veto"):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -61,14 +62,16 @@ class Verifier:
         # it for a neighbouring question ("哪个处理站" over "处理法", "型号和价格" over the warranty row), while a spec
         # line that answers gets a firm one. None = no such bar.
         self.spec_min_log_odds = spec_min_log_odds
-        # The reader's log odds weighed with what plain code sees in each sentence (knowledge_base/reading_weights.py),
-        # over the best-scoring sentences, not only those close to the best; None = the reader's YES/NO decides.
+        # The reader's log odds weighed with what plain code sees in each sentence (knowledge_base/reading_weights.py):
+        # "veto", a YES counts only when the weighed probability reaches weights.veto; "choose", the weighing picks
+        # among the best-scoring sentences, not only those close to the best. None = the reader's YES/NO decides.
         self.weights = weights if weights is not None and hasattr(backend, "yes_log_odds") else None
+        self.weights_mode = weights_mode
 
     def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
             return False
-        if always or lookup.borderline or lookup.evidence_score < self.skip_above or (weighed and self.weights is not None):
+        if always or lookup.borderline or lookup.evidence_score < self.skip_above or (weighed and self._choosing):
             return True
         # A spec line is read however well it scores: "颜色：岩石灰、松针绿、落日橙" scored 1.03 for "有专门的女款吗？", the
         # product's name and the question's words being on the line
@@ -123,13 +126,14 @@ class Verifier:
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
         hesitant YES already was): one more reading at most, since every unanswerable question would pay for each.
         `sure`: a YES counts only when its log odds reach it. `weighed`: with weights, they decide."""
-        if self.weights is not None and weighed:
+        if self._choosing and weighed:
             return self._weighed(lookup, sure)
         read = lookup.evidence[: self.max_sentences]
         asked_already = set()
         for i, sentence in enumerate(read):
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
-            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
+            if (stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared)
+                    and not (weighed and self._vetoed(lookup, sentence, i, odds))):
                 lookup.unsure = self._unsure(odds)
                 return i, False
             if compared:
@@ -143,6 +147,25 @@ class Verifier:
                 lookup.unsure = self._unsure(odds)
                 return faq, True
         return None
+
+    @property
+    def _choosing(self) -> bool:
+        return self.weights is not None and self.weights_mode == "choose"
+
+    def _vetoed(self, lookup: Lookup, sentence: Evidence, index: int, odds: float | None) -> bool:
+        """Whether the weighing turns down a YES (mode "veto"): a YES to a near miss ("Filter life: Up to 1,500 L" for
+        the filter's warranty) is often hesitant, on a spec line, far down the ranking."""
+        if self.weights is None or self.weights_mode != "veto":
+            return False
+        if odds is None:  # the same prompt again: llama.cpp reuses its evaluated prefix, so this costs one token
+            odds = self.backend.yes_log_odds(self.messages(lookup.question, sentence.quoted))
+        rank = next((r for r, e in enumerate(lookup.candidates) if e is sentence), index)
+        p = self.weights.probability(features(lookup.question, sentence, rank, odds))
+        if p < self.weights.veto:
+            log.info("a YES (log odds %.2f) turned down by the weighing (%.2f < %.2f): %r", odds, p,
+                     self.weights.veto, sentence.text[:80])
+            return True
+        return False
 
     def _weighed(self, lookup: Lookup, sure: float | None) -> tuple[int, bool] | None:
         """The first of the best-scoring sentences (`lookup.candidates`) whose weighed probability reaches the

@@ -16,7 +16,11 @@ from knowledge_base.reading_weights import FEATURES, ReadingWeights, features, l
 from knowledge_base.retrieval import SearchHit
 from knowledge_base.second_reading import Verifier
 
-WEIGHTS = ReadingWeights({"log_odds": 1.5, "faq": 1.3, "rank": -0.6}, bias=-1.0, threshold=0.4, candidates=4)
+WEIGHTS = ReadingWeights({"log_odds": 1.5, "faq": 1.3, "rank": -0.6}, bias=-1.0, threshold=0.4, candidates=4, veto=0.3)
+
+
+def choosing(fb: FakeBackend, **kw) -> Verifier:
+    return Verifier(fb, "YES or NO.", weights=WEIGHTS, weights_mode="choose", **kw)
 
 
 def sentence(text: str, score: float, chunk: str, kind: str = "doc") -> Evidence:
@@ -37,7 +41,7 @@ def ranked_lookup() -> Lookup:
 def test_a_sentence_further_down_the_ranking_is_read_and_answered_from():
     fb = FakeBackend(["-3", "-2", "3.0"])
     found = ranked_lookup()
-    assert Verifier(fb, "YES or NO.", weights=WEIGHTS).check(found) == []
+    assert choosing(fb).check(found) == []
     assert found.answerable and found.evidence[0].text == "Weight: 980 g"
     # the sentences read before it and not counted are gone from the evidence
     assert [e.text for e in found.evidence] == ["Weight: 980 g"]
@@ -47,7 +51,7 @@ def test_a_sentence_further_down_the_ranking_is_read_and_answered_from():
 def test_the_weighing_declines_what_the_plain_yes_would_answer():
     # A hesitant YES (log odds 0.3) to the best sentence: the plain reading answers from it, the weighing does not.
     weighed = ranked_lookup()
-    Verifier(FakeBackend(["0.3", "-2", "-2", "-2"]), "YES or NO.", weights=WEIGHTS).check(weighed)
+    choosing(FakeBackend(["0.3", "-2", "-2", "-2"])).check(weighed)
     assert not weighed.answerable and weighed.turned_down
     plain = ranked_lookup()
     Verifier(FakeBackend(["YES"]), "YES or NO.", skip_above=1.01).check(plain)
@@ -57,18 +61,17 @@ def test_the_weighing_declines_what_the_plain_yes_would_answer():
 def test_an_faq_answer_counts_with_a_weaker_reading():
     found = ranked_lookup()
     found.candidates[1] = sentence("Our bags weigh 980 g.", 0.96, "faq-1", kind="faq")
-    Verifier(FakeBackend(["-3", "0.3"]), "YES or NO.", weights=WEIGHTS).check(found)
+    choosing(FakeBackend(["-3", "0.3"])).check(found)
     assert found.answerable and found.evidence[0].text == "Our bags weigh 980 g."
 
 
 def test_weighed_reading_reads_every_answerable_lookup_and_keeps_sure():
     high = ranked_lookup()
     high.evidence_score = 1.2  # above skip_above: the plain reading would send it unread
-    assert Verifier(FakeBackend([]), "YES or NO.", skip_above=1.0, weights=WEIGHTS).needed(high)
+    assert choosing(FakeBackend([]), skip_above=1.0).needed(high)
     # a translated retry's bar on the reader's log odds still holds
     found = ranked_lookup()
-    Verifier(FakeBackend(["-3", "-3", "1.5", "-3"]), "YES or NO.", weights=WEIGHTS).check(found, always=True,
-                                                                                           sure=2.0)
+    choosing(FakeBackend(["-3", "-3", "1.5", "-3"])).check(found, always=True, sure=2.0)
     assert not found.answerable
 
 
@@ -104,6 +107,8 @@ def test_weights_file_and_config(tmp_path):
     bad.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match="reading weights"):
         load_weights(bad)
+    with pytest.raises(ConfigError, match="verify_weights_mode"):
+        KnowledgeBaseConfig(verify_weights_mode="vote")
     with pytest.raises(ConfigError, match="threshold"):
         ReadingWeights({"log_odds": 1.0}, 0.0, threshold=1.5)
 
@@ -114,7 +119,25 @@ def test_the_later_question_of_a_two_question_message_is_read_the_plain_way():
     message = Lookup("How heavy is the sleeping bag? 拉链也是吗", "en", parts=[first, second], answerable=True)
     # first part weighed: two NOs, then a sure YES; second part plain: a sampled YES to its first sentence
     fb = FakeBackend(["-3", "-2", "3.0", "YES"])
-    Verifier(fb, "YES or NO.", skip_above=1.01, weights=WEIGHTS).check(message)
+    choosing(fb, skip_above=1.01).check(message)
     assert first.answerable and first.evidence[0].text == "Weight: 980 g"
     assert second.answerable and second.evidence[0].text.startswith("Packed size") and len(fb.calls) == 4
     assert message.answerable
+
+
+def test_veto_turns_down_a_hesitant_yes_and_keeps_a_sure_one():
+    # the plain reading (sampled YES, then its log odds from the same prompt) over the sentences close to the best
+    hesitant = ranked_lookup()
+    Verifier(FakeBackend(["YES", "-0.2", "NO"]), "YES or NO.", skip_above=1.01, weights=WEIGHTS).check(hesitant)
+    assert not hesitant.answerable and hesitant.turned_down  # p(-0.2 at rank 0) < 0.3
+    sure = ranked_lookup()
+    Verifier(FakeBackend(["YES", "2.5"]), "YES or NO.", skip_above=1.01, weights=WEIGHTS).check(sure)
+    assert sure.answerable and sure.evidence[0].text.startswith("Packed size")
+    # a YES the veto turns down lets the next sentence be read
+    second = ranked_lookup()
+    Verifier(FakeBackend(["YES", "-0.2", "YES", "3.0"]), "YES or NO.", skip_above=1.01, weights=WEIGHTS).check(second)
+    assert second.answerable and second.evidence[0].text.startswith("Fill")
+    # veto mode reads what the plain reading reads: a sentence scoring above skip_above is sent unread
+    high = ranked_lookup()
+    high.evidence_score = 1.2
+    assert not Verifier(FakeBackend([]), "YES or NO.", skip_above=1.0, weights=WEIGHTS).needed(high)
