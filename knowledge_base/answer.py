@@ -59,10 +59,6 @@ class FaqHit:
                         score=round(self.score, 4), row_id=self.row_id)
 
 
-# A text whose words are this much in the customer's language is sent as it is, not translated
-READABLE_SHARE = 0.35
-
-
 @dataclass
 class Lookup:
     """What the knowledge base knows about one question, decided before any LLM runs."""
@@ -258,14 +254,10 @@ class Answerer:
         return lookup.faq is None or lookup.faq.language != lookup.language
 
     def translates(self, lookup: Lookup) -> bool:
-        """The shop's own text is in the other language than the customer's, not a mixed text the customer reads: a
-        bilingual product name over a language-free spec ("三文鱼无谷成猫粮 Salmon Grain-Free Adult Cat Food – 3–5 kg: 45–65
-        g") counted as English, and a Chinese customer got it under "以下是店铺资料的英文原文" when its translation failed."""
-        from assistant.language import answer_language, language_share
+        """The shop's own text is in the other language than the customer's."""
+        from assistant.language import answer_language
 
-        text = self.extractive(lookup)
-        return (answer_language(text, lookup.language) != lookup.language
-                and language_share(text, lookup.language) < READABLE_SHARE)
+        return answer_language(self.extractive(lookup), lookup.language) != lookup.language
 
     def translates_only(self, lookup: Lookup) -> bool:
         """The LLM only translates the shop's text (the default style, or a curated answer in the other language)."""

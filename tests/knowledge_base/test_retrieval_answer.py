@@ -445,20 +445,3 @@ def test_a_curated_yes_opening_is_dropped_only_when_the_customer_did_not_ask_yes
     # a negative opening is never dropped, nor a word that is part of the sentence
     assert faq_answer("怎么退货", "不可以。开封的咖啡不能退。")[0] == "不可以。开封的咖啡不能退。"
     assert faq_answer("怎么付款", "可以使用花呗分期。")[0] == "可以使用花呗分期。"
-
-
-def test_a_mixed_text_the_customer_reads_is_not_translated():
-    from knowledge_base.answer import Answerer, Lookup
-    from knowledge_base.grounding import Evidence
-    from knowledge_base.retrieval import SearchHit
-
-    def lookup(text: str, context: str, language: str) -> Lookup:
-        hit = SearchHit("c", 0.9, text, "food.html", context, chunk_id="c", vector_score=0.9)
-        return Lookup("?", language, evidence=[Evidence(text, hit, 0.9, context)], answerable=True)
-
-    answerer = Answerer(lambda lang: "", lambda lang: "I don't know.")
-    # a bilingual name over a language-free spec: a Chinese customer reads it as it is
-    assert not answerer.translates(lookup("3–5 kg: 45–65 g", "三文鱼无谷成猫粮 Salmon Grain-Free Adult Cat Food", "zh"))
-    # the other language's sentence is still translated, whatever product names it carries
-    assert answerer.translates(lookup("Ridgeline 2 帐篷的帐杆是 8.5 mm 7001 铝合金。", "Ridgeline 2 帐篷", "en"))
-    assert answerer.translates(lookup("Machine wash at 30 °C, no softener.", "Lanfeng 3L", "zh"))
