@@ -83,9 +83,10 @@ class CrossLanguageRetry:
     def _translate(self, question: str, into: str) -> str:
         return translate_question(self.translator, self.shop.text("translate_question", into), question)
 
-    def retry(self, first, language: str, checks: list[str]):
+    def retry(self, first, language: str, checks: list[str], weighed: bool = True):
         """A better lookup than `first` (not answerable) from the translated question, or None. The translation
-        is searched alone: the earlier turns are in the customer's language, not the documents'."""
+        is searched alone: the earlier turns are in the customer's language, not the documents'. `weighed`: read
+        with the second reading's weights (not for the later question of a several-question message)."""
         other = "en" if language == "zh" else "zh"
         translated = self._translate(first.question, other)
         if not translated:
@@ -99,7 +100,8 @@ class CrossLanguageRetry:
         second.answerable = second.answerable and (strong or weaker)
         second.borderline = second.borderline and (strong or weaker)  # nor may the reading rescue weak evidence
         sure = self.sure_log_odds if weaker else None
-        checks += self.verifier.check(second, always=True, sure=sure) if self.verifier is not None else []
+        checks += (self.verifier.check(second, always=True, sure=sure, weighed=weighed)
+                   if self.verifier is not None else [])
         if not second.answerable:
             first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None
@@ -118,7 +120,7 @@ class CrossLanguageRetry:
             return lookup if lookup.answerable else (self.retry(lookup, language, checks) or lookup)
         for i, part in enumerate(lookup.parts):
             if not part.answerable and part.faq is None:
-                better = self.retry(part, language, checks)
+                better = self.retry(part, language, checks, weighed=i == 0)
                 if better is not None:
                     lookup.parts[i] = better
         lookup.refresh()

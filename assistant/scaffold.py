@@ -154,7 +154,13 @@ README_MD = """# {name}: your shop assistant
 
 4. Before anyone else uses it: the demo staff logins are on while `app.users` is empty (the app then listens on
    this machine only). Make a hash per colleague with `python -m assistant.web hash-password`, put them in
-   `config.yaml` under `app: users: {{alice: "admin:HASH", bob: "agent:HASH"}}` and set `app: demo_mode: false`.
+   `config.yaml` and turn demo mode off:
+
+       app:
+         demo_mode: false
+         users:
+           alice: "admin:HASH"
+           bob: "agent:HASH"
 
 Ask the knowledge base directly with `python -m knowledge_base ask "your question" --config {dir}/config.yaml`;
 after changing documents, the app re-reads `knowledge/` at start (or press "Sync" in the Admin tab).

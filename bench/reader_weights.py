@@ -3,10 +3,17 @@ and measures it shop against shop: fitted on one, scored on the other, beside th
 
 For every question (its first turn; not the FAQ's own questions, which are answered verbatim) the five
 best-scoring evidence sentences are read by the second reader (its log odds of YES) and labelled: a sentence of
-an answerable question states the answer when it holds every expected fact; none of an unanswerable question's
-does. Two-fact, yes/no and follow-up questions are left out of the fitting (their facts belong to parts or
-polarity words). Decision measured per question, as the app takes it: the first of the five sentences, best
-first, whose probability reaches the threshold answers; none, and the question is declined.
+an answerable question states the answer when it holds every expected fact (for a yes/no question the first fact
+is its polarity, "no" / "不能", in the same words); none of an unanswerable question's does. Two-fact and follow-up
+questions are left out (their facts belong to parts, and the app reads a later part the plain way). Decisions
+here are simulated on the recorded readings, not the app's whole path: the baseline counts a YES (log odds > 0)
+among the three best sentences, the weighing either chooses the first sentence reaching its threshold among the
+five or vetoes a baseline YES under its veto bar. `python -m bench.answers --set knowledge_base.verify_weights=''`
+measures the app with and without.
+
+Known gaps: the app weighs a message's first question with the question as it was searched (a follow-up carries
+the turn before it), while the fit uses the customer's first turn as written; the features are stored with the
+readings, so a change to `features()` needs `--fresh`.
 
     .venv/bin/python -m bench.reader_weights [--write] [--fresh]
 
@@ -62,7 +69,7 @@ def _read(shop, questions) -> list[dict]:
     from tqdm import tqdm
 
     from bench.answers import serve_shop
-    from knowledge_base.reading_weights import features
+    from knowledge_base.reading_weights import CANDIDATES, features
 
     runtime, *_ = serve_shop(shop, Path(tempfile.mkdtemp(prefix="reader-weights-")))
     kb, reader = runtime.kb, runtime.verifier
@@ -75,7 +82,7 @@ def _read(shop, questions) -> list[dict]:
             items.append({"id": q.id, "kind": q.kind, "question": question, "decline": q.decline, "sentences": [],
                           "faq_match": True})
             continue
-        ranked = kb.evidence_finder.find(question, kb.search(question, k=kb.cfg.context_chunks))[:5]
+        ranked = kb.evidence_finder.find(question, kb.search(question, k=kb.cfg.context_chunks))[:CANDIDATES]
         sentences = []
         for rank, sentence in enumerate(ranked):
             odds = reader.backend.yes_log_odds(reader.messages(question, sentence.quoted))
@@ -96,7 +103,7 @@ def fit(items: list[dict], threshold: float, shops: list[str]):
     y = np.array([int(s["states"]) for it in items for s in it["sentences"]])
     model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
     return ReadingWeights({f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
-                          round(float(model.intercept_[0]), 4), threshold=threshold, candidates=5, fitted_on=shops)
+                          round(float(model.intercept_[0]), 4), threshold=threshold, fitted_on=shops)
 
 
 def decide(items: list[dict], counts) -> dict:

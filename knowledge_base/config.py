@@ -98,14 +98,16 @@ class KnowledgeBaseConfig:
                                         "sentence"})
     verify_weights: str = field(
         default="shipped", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
-                                      "each of the 5 best sentences (knowledge_base/reading_weights.json, fitted by "
-                                      "`python -m bench.reader_weights`); a path = a shop's own weights; '' = the "
-                                      "reader's YES/NO over the sentences close to the best"})
+                                             "a sentence (knowledge_base/reading_weights.json, fitted by `python -m "
+                                             "bench.reader_weights`), used as verify_weights_mode says; a path = a "
+                                             "shop's own weights; '' = the reader's YES/NO alone"})
     verify_weights_mode: str = field(
         default="veto", metadata={"help": "with verify_weights: 'veto' = the reader's YES over the sentences close to "
                                           "the best stands only when the weighing reaches its veto bar; 'choose' = "
-                                          "the weighing picks among the 5 best sentences (more near misses declined "
-                                          "on the second dev shop, more right answers lost on the first)"})
+                                          "the weighing picks among the 5 best sentences, reading every answerable "
+                                          "lookup whatever its score and alone (no FAQ question-to-question reading, "
+                                          "spec or log-odds bars): more near misses declined on the second dev shop, "
+                                          "more right answers lost on the first"})
     curated_min_similarity: float = field(
         default=0.3, metadata={"help": "a published gap answer wins retrieval when the question is this near one of "
                                        "its customer phrasings (centred cosine; knowledge_base/retrieval.py)"})
@@ -130,12 +132,10 @@ class KnowledgeBaseConfig:
     def __post_init__(self):
         if self.verify_weights_mode not in ("veto", "choose"):
             raise ConfigError(f"verify_weights_mode must be veto or choose, got {self.verify_weights_mode!r}")
-        if self.verify_weights not in ("", "shipped"):
-            from assistant.config import resolve_path
+        if self.verify_weights:  # read now: a bad file is a clear error at start, not a second reading quietly off
+            from knowledge_base.reading_weights import reading_weights
 
-            if not resolve_path(self.verify_weights).is_file():
-                raise ConfigError(f"verify_weights: no file {self.verify_weights!r} (use 'shipped', '' or a JSON file "
-                                  "written like knowledge_base/reading_weights.json)")
+            reading_weights(self.verify_weights)
         if not 0.0 < self.curated_min_similarity <= 1.0:
             raise ConfigError(f"curated_min_similarity must be in (0, 1], got {self.curated_min_similarity:g}")
         if not self.db_path and not self.chroma_host:

@@ -21,8 +21,8 @@ from knowledge_base.text import has_cjk, tables_among, tokenize
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
 # How a list item opens a line: a bullet or a number ("- ", "2) "), not a number itself: "1.5公斤装售价 ¥128" lost
 # its "1." (the 5 kg bag's price was sent for the 1.5 kg one), "-5 °C" its minus.
-LIST_ITEM = r"(?m)^[ \t]*(?:[-*•](?![\d.])|\d+[.)](?!\d))"
-_MARKUP = re.compile(r"^\s*(?:[-*•#>]+(?![\d.])|\d+[.)](?!\d))\s*")
+LIST_ITEM = r"(?m)^[ \t]*(?:-(?![\d.])|[*•]|\d+[.)](?!\d))"
+_MARKUP = re.compile(r"^\s*(?:-+(?![\d.])|[*•#>]+|\d+[.)](?!\d))\s*")
 MAX_SENTENCE_CHARS = 400
 
 

@@ -31,6 +31,7 @@ from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.embeddings import embed_queries, get_embedder
 from knowledge_base.ingest import IngestReport, ingest_paths, sync_paths
 from knowledge_base.loaders import TableOptions
+from knowledge_base.reading_weights import CANDIDATES
 from knowledge_base.retrieval import HybridRetriever, SearchHit
 from knowledge_base.store import ChromaStore
 from knowledge_base.text import normalize_question
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 # ("Bean capacity: 35 g") and English FAQ paraphrases score low as whole passages but high as sentences.
 BORDERLINE_MARGIN = 0.025
 BORDERLINE_EVIDENCE = 0.86
-# Sentences a lookup keeps beyond its evidence, for the weighed second reading (knowledge_base/reading_weights.py)
-CANDIDATE_SENTENCES = 5
 
 
 class KnowledgeBase:
@@ -293,7 +292,7 @@ class KnowledgeBase:
                      " unless re-read" if borderline else "", best, self.abstain_threshold, top,
                      self.evidence_threshold, asked)
         return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
-                      answerable=answerable, borderline=borderline, candidates=ranked[:CANDIDATE_SENTENCES])
+                      answerable=answerable, borderline=borderline, candidates=ranked[:CANDIDATES])
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):
         from knowledge_base.langchain_llm import BackendChatModel

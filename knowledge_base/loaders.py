@@ -271,10 +271,9 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     return sections, title
 
 
-def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[tuple[int, dict[str, str]]], list[int]]:
-    """(row number in the file, header -> cell) for each non-blank row under the header (the header is row 1), and
-    the numbers of the rows that had more cells than the header: their extra cells are kept in the last column
-    (an unquoted comma in a CSV answer cut it in two, and the rest of the answer was silently lost)."""
+def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (row 1, cells stripped) and (row number in the file, cells as written) for each non-blank row
+    under it."""
     if path.suffix.lower() == ".xlsx":
         import zipfile
 
@@ -291,20 +290,33 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[tuple
         try:
             # The spreadsheet reader's strict parse: the lenient one read a stray quote on to the end of the file,
             # and the table then seemed to have no complete row at all.
-            rows = [[c.strip() for c in r] for r in csv_rows(decode_text(path, data), ",", str(path))]
+            rows = list(csv_rows(decode_text(path, data), ",", str(path)))
         except InputError as exc:  # one bad file, not a bad batch: the ingest reports it and goes on
             raise IngestError(str(exc)) from None
-    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(r)]
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
     if not numbered:
         raise IngestError(f"{path}: the table has no rows")
     (_, header), body = numbered[0], numbered[1:]
     if not body:
-        raise IngestError(f"{path}: the table has a header ({', '.join(h for h in header if h)}) but no rows")
-    width = len(header)
-    overflowed = [n for n, r in body if len(r) > width and any(r[width:])]
-    body = [(n, r[:width - 1] + [", ".join(c for c in r[width - 1:] if c)] if len(r) > width else r)
-            for n, r in body]
-    return [(n, dict(zip(header, r + [""] * (width - len(r)), strict=False))) for n, r in body], overflowed
+        raise IngestError(f"{path}: the table has a header ({', '.join(h for h in header if h.strip())}) but no rows")
+    return [h.strip() for h in header], body
+
+
+def _records(header: list[str], body: list[tuple[int, list[str]]], widen: str | None
+             ) -> tuple[list[tuple[int, dict[str, str]]], list[int]]:
+    """(row number, header -> stripped cell) per row, and the numbers of the rows with more cells than the header:
+    their extra cells belong to the column `widen` (an unquoted comma in a CSV answer cut it in two, and the rest of
+    the answer was silently lost), joined back with the comma that cut them."""
+    width, at = len(header), header.index(widen) if widen in header else len(header) - 1
+    records, overflowed = [], []
+    for n, cells in body:
+        extra = len(cells) - width
+        if extra > 0 and any(c.strip() for c in cells[width:]):
+            overflowed.append(n)
+            cells = cells[:at] + [",".join(cells[at:at + extra + 1])] + cells[at + extra + 1:]
+        cells = [c.strip() for c in cells[:width]]
+        records.append((n, dict(zip(header, cells + [""] * (width - len(cells)), strict=False))))
+    return records, overflowed
 
 
 def first_few(items: list, shown: int) -> str:
@@ -323,8 +335,7 @@ def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> 
 def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] | None = None) -> list[FaqRow]:
     """FAQ rows from a CSV/XLSX table; the named columns must exist. Rows with no question or no answer are
     skipped, and `notes` (when given) gets one line naming them, so a half-filled table is not taken as whole."""
-    records, overflowed = _table_rows(path, read_bytes(path, max_mb), max_mb)
-    header = list(records[0][1].keys())
+    header, body = _table_rows(path, read_bytes(path, max_mb), max_mb)
     q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
     a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))
     id_col = _pick(header, opts.id_column, ("id", "faq_id", "row_id"))
@@ -337,6 +348,7 @@ def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] |
     ) if req and col is None]
     if missing:
         raise IngestError(f"{path}: missing column(s) {', '.join(missing)} (the table has: {', '.join(header)})")
+    records, overflowed = _records(header, body, a_col)
     rows: list[FaqRow] = []
     skipped: list[int] = []
     seen: set[str] = set()
@@ -356,7 +368,7 @@ def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] |
         raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
     if overflowed and notes is not None:
         notes.append(f"{path}: row{'s' if len(overflowed) > 1 else ''} {first_few(overflowed, 10)} had more cells than "
-                     f"the header (an unquoted comma?); the extra text was kept in the last column, {header[-1]!r}: "
+                     f"the header (an unquoted comma?); the extra text was kept in the answer column, {a_col!r}: "
                      "check it, or put such a cell in double quotes")
     if skipped and notes is not None:
         notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {first_few(skipped, 10)} "

@@ -21,14 +21,17 @@ from assistant.errors import ConfigError
 from knowledge_base.grounding import Evidence, word_overlap
 
 SHIPPED = Path(__file__).with_name("reading_weights.json")
+# The best-scoring sentences a lookup keeps for the weighing (its evidence is picked from them), and how many the
+# weights were fitted on
+CANDIDATES = 5
 FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
 
 # A "no" in a sentence: the words that say one, not any 不 ("304 不锈钢", "不同颜色")
-_NEGATION = re.compile(r"\b(?:no|not|never|cannot|can't|don't|doesn't|won't|isn't|aren't|mustn't)\b|"
-                       r"不(?:能|可|会|要|得|行|支持|提供|包括|包含|含|接受|予|适用|参与|建议|在|退|换|需)|没有|无法|禁止|请勿|"
-                       r"切勿|谢绝|除外", re.IGNORECASE)
-_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|will|would|should|may|have|has)\b|吗[？?]?\s*$|能不能|"
-                              r"可不可以|是不是|有没有", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:no(?![.:]\s*\d)|not|never|cannot|can[’']t|don[’']t|doesn[’']t|won[’']t|isn[’']t|aren[’']t|"
+                       r"mustn[’']t)\b|不(?:能|可|会|要|得|行|支持|提供|包括|包含|含|接受|予|适用|参与|建议|在|退|换|需)|没有|无法|"
+                       r"禁止|请勿|切勿|谢绝|除外", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|did|will|would|should|may|have|has|was|were)\b|"
+                              r"吗[？?]?\s*$|能不能|可不可以|是不是|有没有|是否|能否", re.IGNORECASE)
 
 
 def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> dict[str, float]:
@@ -58,7 +61,7 @@ class ReadingWeights:
     weights: dict[str, float]
     bias: float
     threshold: float = 0.4
-    candidates: int = 5
+    candidates: int = CANDIDATES
     veto: float = 0.3
     fitted_on: list[str] = field(default_factory=list)
 
@@ -70,8 +73,10 @@ class ReadingWeights:
             raise ConfigError(f"reading weights: veto must be in [0, 1), got {self.veto:g}")
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"reading weights: threshold must be in (0, 1), got {self.threshold:g}")
-        if self.candidates < 1:
-            raise ConfigError(f"reading weights: candidates must be >= 1, got {self.candidates}")
+        if not 1 <= self.candidates <= CANDIDATES:
+            raise ConfigError(f"reading weights: candidates must be in [1, {CANDIDATES}], got {self.candidates}")
+        if not all(math.isfinite(v) for v in (self.bias, *self.weights.values())):
+            raise ConfigError("reading weights: every weight and the bias must be a finite number")
 
     def probability(self, values: dict[str, float]) -> float:
         z = self.bias + sum(w * values.get(name, 0.0) for name, w in self.weights.items())
@@ -89,7 +94,7 @@ def load_weights(path: str | Path = "") -> ReadingWeights:
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
         return ReadingWeights(weights={k: float(v) for k, v in raw["weights"].items()}, bias=float(raw["bias"]),
-                              threshold=float(raw.get("threshold", 0.4)), candidates=int(raw.get("candidates", 5)),
+                              threshold=float(raw.get("threshold", 0.4)), candidates=int(raw.get("candidates", CANDIDATES)),
                               veto=float(raw.get("veto", 0.3)),
                               fitted_on=list(raw.get("fitted_on") or []))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -104,4 +109,8 @@ def reading_weights(setting: str) -> ReadingWeights | None:
         return load_weights()
     from assistant.config import resolve_path
 
-    return load_weights(resolve_path(setting))
+    path = resolve_path(setting)
+    if not path.is_file():
+        raise ConfigError(f"verify_weights: no file {setting!r} (use 'shipped', '' or a JSON file written like "
+                          "knowledge_base/reading_weights.json)")
+    return load_weights(path)

@@ -27,7 +27,9 @@ class Verifier:
     at once, the small reader said NO whenever one of them was unrelated, and the sentence that does answer
     is often not the best-scoring one ("Bean capacity: 35 g" behind "Size: 18 cm tall"), so the confirmed
     sentence becomes the first and the ones read as not answering are dropped. Evidence scoring `skip_above`
-    or more is not asked about (it is the question's own sentence)."""
+    or more is not asked about (it is the question's own sentence). With `weights` (knowledge_base/reading_weights.py)
+    a YES also needs the weighed probability to reach their veto bar ("veto", the default), or the weighing alone
+    picks among the best-scoring sentences, every answerable lookup read ("choose")."""
 
     def __init__(self, backend, prompt: str, skip_above: float = 1.0, max_sentences: int = 3,
                  min_log_odds: float | None = None, faq_prompt: str = "", faq_recheck_below: float | None = None,
@@ -132,10 +134,13 @@ class Verifier:
         asked_already = set()
         for i, sentence in enumerate(read):
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
-            if (stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared)
-                    and not (weighed and self._vetoed(lookup, sentence, i, odds))):
-                lookup.unsure = self._unsure(odds)
-                return i, False
+            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
+                # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
+                # a vetoed row is not asked about again below (the weighing turned it down)
+                if not (weighed and not compared and self._vetoed(lookup, sentence, i, odds)):
+                    lookup.unsure = self._unsure(odds)
+                    return i, False
+                asked_already.add(i)
             if compared:
                 asked_already.add(i)
         if not self.faq_prompt:
@@ -159,7 +164,9 @@ class Verifier:
             return False
         if odds is None:  # the same prompt again: llama.cpp reuses its evaluated prefix, so this costs one token
             odds = self.backend.yes_log_odds(self.messages(lookup.question, sentence.quoted))
-        rank = next((r for r, e in enumerate(lookup.candidates) if e is sentence), index)
+        # its place in the ranking by score, as the weights were fitted (pick_evidence may move a sentence forward);
+        # one found further down counts as last
+        rank = next((r for r, e in enumerate(lookup.candidates) if e is sentence), len(lookup.candidates) or index)
         p = self.weights.probability(features(lookup.question, sentence, rank, odds))
         if p < self.weights.veto:
             log.info("a YES (log odds %.2f) turned down by the weighing (%.2f < %.2f): %r", odds, p,

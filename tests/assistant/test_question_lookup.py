@@ -169,7 +169,7 @@ def test_a_translated_answer_from_a_bilingual_faq_row_is_the_shops_own_row_swapp
     kb.read = []
 
     class Reading(Verifier):
-        def check(self, lookup, always=False, sure=None):
+        def check(self, lookup, always=False, sure=None, weighed=True):
             kb.read.append(lookup.faq)  # the evidence itself is read, not the swapped row
             return super().check(lookup, always, sure)
 
@@ -182,3 +182,20 @@ def test_a_translated_answer_from_a_bilingual_faq_row_is_the_shops_own_row_swapp
     assert kb.read == [None] and kb.swapped_after == [None]
     assert out.answerable and out.faq.row_id == "en-ship"
     assert any("own en version of FAQ row en-ship" in c for c in checks)
+
+
+def test_the_later_part_asked_again_translated_is_read_the_plain_way():
+    from knowledge_base.second_reading import Verifier
+
+    weighed_flags = []
+
+    class Recording(Verifier):
+        def check(self, lookup, always=False, sure=None, weighed=True):
+            weighed_flags.append(weighed)
+            return super().check(lookup, always, sure, weighed)
+
+    merged, kb = _two_part(0.97)
+    translator = FakeBackend()
+    translator.queue("保修维修的运费由你们承担吗？")
+    CrossLanguageRetry(kb, translator, Shop(), Recording(FakeBackend(["YES"]), "YES or NO.")).complete(merged, "en", [])
+    assert weighed_flags == [False]  # the second question of the message, as the weights were not fitted on it

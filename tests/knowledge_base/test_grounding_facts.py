@@ -70,11 +70,13 @@ def test_a_sentence_opening_with_a_number_keeps_it():
     from knowledge_base.grounding import Evidence, sentences_of
     from knowledge_base.retrieval import SearchHit
 
-    text = "1.5公斤装售价 ¥128，5公斤装售价 ¥359。\n-5 °C is the comfort limit.\n- Free returns within 30 days\n2) Keep the tags on"
+    text = ("1.5公斤装售价 ¥128，5公斤装售价 ¥359。\n-5 °C is the comfort limit.\n- Free returns within 30 days\n2) Keep the tags on"
+            "\n•2年内人为损坏")
     hit = SearchHit("c", 0.9, text, "food.md", "Cat food", chunk_id="c")
     got = sentences_of(hit)
     # "1." of "1.5公斤" is no list number (the 5 kg price was sent for the 1.5 kg bag), "-5" no bullet
     assert got[0].startswith("1.5公斤装售价 ¥128") and got[1].startswith("-5 °C")
-    assert "Free returns within 30 days" in got and "Keep the tags on" in got
+    assert "Free returns within 30 days" in got and "Keep the tags on" in got and "2年内人为损坏" in got
+    assert Evidence("2年内人为损坏", hit, 0.9).list_item  # a bullet before a digit is still a bullet
     assert Evidence("Free returns within 30 days", hit, 0.9).list_item
     assert not Evidence("1.5公斤装售价 ¥128，5公斤装售价 ¥359。", hit, 0.9).list_item

@@ -106,13 +106,17 @@ def test_many_skipped_files_stay_one_line(make_kb, tmp_path):
 
 
 def test_an_unquoted_comma_in_an_answer_keeps_the_whole_answer_and_says_so(make_kb, tmp_path):
-    p = write(tmp_path / "faq.csv", "question,answer\nCan I change my order?,Yes before it ships. Once it has shipped,"
-                                    " it cannot be changed.\nDo you ship abroad?,No.\n")
+    p = write(tmp_path / "faq.csv", "id,question,answer,lang\nq1,Can I change my order?,Yes before it ships. Once it has"
+                                    " shipped, it cannot be changed.,en\nq2,Filter life?,Up to 1,500 L.,en\n"
+                                    "q3,Do you ship abroad?,No.,en,,\n")
     kb = make_kb()
     report = kb.ingest([p], progress=False)
-    assert report.ok and kb.store.count() == 2
-    answers = [c.metadata["answer"] for c in build_chunks(p, CFG, TableOptions())]
-    assert answers[0] == "Yes before it ships. Once it has shipped, it cannot be changed."
-    assert report.files[0].notes == [f"{p}: row 2 had more cells than the header (an unquoted comma?); the extra "
-                                     "text was kept in the last column, 'answer': check it, or put such a cell in "
-                                     "double quotes"]
+    assert report.ok and kb.store.count() == 3
+    rows = [c.metadata for c in build_chunks(p, CFG, TableOptions())]
+    # the answer column gets the extra cells back, with the comma as written; the language column stays itself
+    assert rows[0]["answer"] == "Yes before it ships. Once it has shipped, it cannot be changed."
+    assert rows[1]["answer"] == "Up to 1,500 L." and rows[0]["lang"] == rows[1]["lang"] == "en"
+    assert rows[2]["answer"] == "No."  # empty cells after the last column are no overflow
+    assert report.files[0].notes == [f"{p}: rows 2, 3 had more cells than the header (an unquoted comma?); the "
+                                     "extra text was kept in the answer column, 'answer': check it, or put such a "
+                                     "cell in double quotes"]

@@ -141,3 +141,19 @@ def test_veto_turns_down_a_hesitant_yes_and_keeps_a_sure_one():
     high = ranked_lookup()
     high.evidence_score = 1.2
     assert not Verifier(FakeBackend([]), "YES or NO.", skip_above=1.0, weights=WEIGHTS).needed(high)
+
+
+def test_a_row_the_weighing_vetoed_is_not_asked_about_again_question_to_question():
+    found = ranked_lookup()
+    faq = sentence("Our bags weigh 980 g.", 0.97, "faq-1", kind="faq")
+    faq.hit.metadata["question"] = "How heavy are your bags?"
+    found.evidence, found.candidates = [faq], [faq] + found.candidates[1:]
+    fb = FakeBackend(["YES", "-3.0", "YES"])  # a YES the weighing vetoes; then the same-question reading would say YES
+    Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same? YES or NO", weights=WEIGHTS).check(found)
+    assert not found.answerable and len(fb.calls) == 2
+    # without weights the fallback is asked as before (a NO, then question to question)
+    plain = ranked_lookup()
+    plain.evidence = [faq]
+    fb = FakeBackend(["NO", "YES"])
+    Verifier(fb, "YES or NO.", skip_above=1.01, faq_prompt="Same? YES or NO").check(plain)
+    assert plain.answerable and len(fb.calls) == 2
