@@ -97,7 +97,7 @@ class KnowledgeBaseConfig:
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
     verify_weights: str = field(
-        default="shipped", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
+        default="", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
                                              "a sentence (knowledge_base/reading_weights.json, fitted by `python -m "
                                              "bench.reader_weights`), used as verify_weights_mode says; a path = a "
                                              "shop's own weights; '' = the reader's YES/NO alone"})
