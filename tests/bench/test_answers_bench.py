@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 
 import bench.answers as answers
+import bench.answers_scoring as answers_scoring
 from bench.answers import Question, contains, is_decline, leaks_in, normalize, numbers_in, score_answer
 
 DOC_NUMBERS = {"30", "7", "168", "12", "9:30", "9", "18", "400", "660", "2718"}
@@ -178,7 +179,7 @@ def test_a_broken_question_is_refused_with_its_id(tmp_path, monkeypatch):
     (shop / "shop.yaml").write_text("name: {en: X, zh: X}\npersona: p\n", encoding="utf-8")
     (shop / "questions.yaml").write_text("- {id: a1, lang: en, kind: unanswerable, question: q, expect: [[x]]}\n",
                                          encoding="utf-8")
-    monkeypatch.setattr(answers, "DATA", tmp_path)
+    monkeypatch.setattr(answers_scoring, "DATA", tmp_path)
     monkeypatch.setitem(answers.SHOPS, "dev", "broken")
     with pytest.raises(ValueError, match="a1"):
         answers.load_shop("dev")
