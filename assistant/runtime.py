@@ -152,7 +152,7 @@ class Runtime(ModelServing):
                             unsure_below=kb_cfg.verify_unsure_below,
                             translate=self._question_translator(backend),
                             translated_below=kb_cfg.verify_translated_below,
-                            spec_min_log_odds=kb_cfg.verify_spec_min_log_odds,
+                            spec_min_log_odds=kb_cfg.verify_spec_min_log_odds, negated=kb_cfg.verify_negated,
                             weights=reading_weights(kb_cfg.verify_weights), weights_mode=kb_cfg.verify_weights_mode)
         return self._get("verifier", build)
 

@@ -96,6 +96,11 @@ class KnowledgeBaseConfig:
                                         "accepted only with log odds of YES at or above this (e.g. 0.8; off: on the "
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
+    verify_negated: bool = field(
+        default=False, metadata={"help": "a sentence that says no (do not, 不要, 没有…) which the second reading turns "
+                                         "down for a yes/no question is read once more with its 'no' taken out, and "
+                                         "sent as written when that reading says YES ('Is it OK to run the stove in "
+                                         "my tent?' over 'Do not use the stove inside a tent')"})
     verify_weights: str = field(
         default="", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
                                              "a sentence (knowledge_base/reading_weights.json, fitted by `python -m "

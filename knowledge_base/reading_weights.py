@@ -19,6 +19,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 from knowledge_base.grounding import Evidence, word_overlap
+from knowledge_base.negation import says_no
 
 SHIPPED = Path(__file__).with_name("reading_weights.json")
 # The best-scoring sentences a lookup keeps for the weighing (its evidence is picked from them), and how many the
@@ -26,10 +27,6 @@ SHIPPED = Path(__file__).with_name("reading_weights.json")
 CANDIDATES = 5
 FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
 
-# A "no" in a sentence: the words that say one, not any 不 ("304 不锈钢", "不同颜色")
-_NEGATION = re.compile(r"\b(?:no(?![.:]\s*\d)|not|never|cannot|can[’']t|don[’']t|doesn[’']t|won[’']t|isn[’']t|aren[’']t|"
-                       r"mustn[’']t)\b|不(?:能|可|会|要|得|行|支持|提供|包括|包含|含|接受|予|适用|参与|建议|在|退|换|需)|没有|无法|"
-                       r"禁止|请勿|切勿|谢绝|除外", re.IGNORECASE)
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|did|will|would|should|may|have|has|was|were)\b|"
                               r"吗[？?]?\s*$|能不能|可不可以|是不是|有没有|是否|能否", re.IGNORECASE)
 
@@ -47,7 +44,7 @@ def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> d
         "wanted_kind": 0.0 if wanted is None else (1.0 if wanted(sentence.text) else -1.0),
         "shared_words": word_overlap(question, sentence.quoted),
         # the sentence with its heading: an item under "Not covered" / "不在保修范围内的情况" says no too
-        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and bool(_NEGATION.search(sentence.quoted))),
+        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and says_no(sentence.quoted)),
         "rank": float(rank),
     }
 

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from assistant.llm.base import Message
 from knowledge_base.answer import Lookup
 from knowledge_base.grounding import Evidence
+from knowledge_base.negation import affirmed
 from knowledge_base.reading_weights import ReadingWeights, features
+from knowledge_base.text import asks_yes_or_no
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ class Verifier:
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
                  translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
                  spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None,
-                 weights_mode: str = "veto"):
+                 weights_mode: str = "veto", negated: bool = False):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -69,6 +71,10 @@ class Verifier:
         # among the best-scoring sentences, not only those close to the best. None = the reader's YES/NO decides.
         self.weights = weights if weights is not None and hasattr(backend, "yes_log_odds") else None
         self.weights_mode = weights_mode
+        # A sentence that says no (do not, 不要, 没有…) read as NO for a yes/no question is read once more with its
+        # "no" taken out (knowledge_base/negation.py): the reader takes "Do not use the stove in a tent vestibule"
+        # for not stating whether the stove may run there. A YES then sends the sentence as written.
+        self.negated = negated
 
     def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
@@ -134,6 +140,8 @@ class Verifier:
         asked_already = set()
         for i, sentence in enumerate(read):
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
+            if not stated and self.negated and asks_yes_or_no(lookup.question):
+                stated, odds = self._reading_affirmed(lookup, sentence, measure=sure is not None or self._translating)
             if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
                 # a vetoed row is not asked about again below (the weighing turned it down)
@@ -152,6 +160,16 @@ class Verifier:
                 lookup.unsure = self._unsure(odds)
                 return faq, True
         return None
+
+    def _reading_affirmed(self, lookup: Lookup, sentence: Evidence, measure: bool) -> tuple[bool, float | None]:
+        """The reader's YES to `sentence` with its "no" taken out (False, None when it says none)."""
+        text = affirmed(sentence.quoted)
+        if text is None:
+            return False, None
+        stated, odds = self._yes_odds(self.messages(lookup.question, text), measure)
+        if stated:
+            log.info("a sentence that says no answers the yes/no question: %r", sentence.text[:80])
+        return stated, odds
 
     @property
     def _choosing(self) -> bool:

@@ -1,0 +1,70 @@
+"""A sentence that answers a yes/no question with no: taken for not answering by the second reader, read once more
+with its "no" taken out (knowledge_base/negation.py, Verifier(negated=True)), and sent as written."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.llm import FakeBackend
+from knowledge_base.answer import Lookup
+from knowledge_base.grounding import Evidence
+from knowledge_base.negation import affirmed, says_no
+from knowledge_base.retrieval import SearchHit
+from knowledge_base.second_reading import Verifier
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Do not use the stove inside a tent.", "use the stove inside a tent."),
+    ("We don't offer cash on delivery.", "We offer cash on delivery."),
+    ("No, we can't ship abroad.", "we can ship abroad."),
+    ("The H2 isn't dishwasher safe", "The H2 is dishwasher safe"),
+    ("There is no cash on delivery.", "There is cash on delivery."),
+    ("使用液体洗涤剂，不要使用柔顺剂。", "使用液体洗涤剂，使用柔顺剂。"),
+    ("暂不支持寄送台湾地区。", "暂支持寄送台湾地区。"),
+    ("头灯不能浸入水中。", "头灯能浸入水中。"),
+    ("拆封的咖啡豆不可以退。", "拆封的咖啡豆可以退。"),
+])
+def test_the_no_is_taken_out(text, expected):
+    assert says_no(text) and affirmed(text) == expected
+
+
+@pytest.mark.parametrize("text", ["304 不锈钢机身", "有不同颜色", "Product No. 5", "No: 12", "Free returns within 30 days",
+                                  "第三方配件除外"])
+def test_a_sentence_that_says_no_no_is_left_alone(text):
+    assert affirmed(text) is None
+
+
+def lookup(question: str, *texts: str) -> Lookup:
+    evidence = []
+    for i, text in enumerate(texts):
+        hit = SearchHit(f"c-{i}", 0.9 - i / 100, text, "stove.html", "Stove", chunk_id=f"c-{i}", vector_score=0.9)
+        evidence.append(Evidence(text, hit, 0.9 - i / 100, "Stove"))
+    return Lookup(question, "en", evidence=evidence, best_score=0.84, evidence_score=0.9, answerable=True)
+
+
+def test_a_no_read_as_not_answering_is_read_again_without_it_and_sent_as_written():
+    fb = FakeBackend(["NO", "YES"])
+    found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
+    assert Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found) == []
+    assert found.answerable and found.evidence[0].text == "Do not use the stove inside a tent."
+    first, second = (c["messages"][1].content for c in fb.calls)
+    assert "Do not use the stove" in first
+    assert "use the stove inside a tent" in second and "not" not in second.split("QUESTION")[0]
+
+
+def test_the_second_reading_of_a_no_needs_its_own_yes_and_a_yes_no_question():
+    # the reader turns the sentence down again: the next sentence is read, then the question declined
+    fb = FakeBackend(["NO", "NO", "NO"])
+    found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
+    Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found)
+    assert not found.answerable and len(fb.calls) == 3
+    # a question that asks what, not whether: one reading per sentence, as without the setting
+    fb = FakeBackend(["NO", "NO"])
+    found = lookup("How heavy is the stove?", "Do not use the stove inside a tent.", "Weight: 90 g")
+    Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found)
+    assert len(fb.calls) == 2 and not found.answerable
+    # off (the default): a no is read once
+    fb = FakeBackend(["NO", "NO"])
+    found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
+    Verifier(fb, "YES or NO.", skip_above=1.01).check(found)
+    assert len(fb.calls) == 2 and not found.answerable
