@@ -131,7 +131,8 @@ def _asks(part: str) -> bool:
 def split_question(question: str, max_parts: int = 3) -> list[str]:
     """The questions one message asks, in order; one item when it asks one thing. Only splits where both sides
     are questions in their own right, so "I bought it 40 days ago, can I return it?" stays whole."""
-    pieces = [p.strip(" ，,;；") for p in re.split(r"(?<=[?？])\s*|[；;]\s*", question.strip()) if p.strip(" ，,;；")]
+    # a piece must have a word: "can I still fix it??" is one question, not one and "?"
+    pieces = [p.strip(" ，,;；") for p in re.split(r"(?<=[?？])\s*|[；;]\s*", question.strip()) if re.search(r"\w", p)]
     parts: list[str] = []
     for piece in pieces:
         if re.search(r"[\u4e00-\u9fff]", piece):

@@ -157,7 +157,8 @@ def test_split_question_keeps_one_question_whole_and_splits_two():
     assert split_question("冷萃咖啡液能寄到北京吗？开了以后能放几天") == ["冷萃咖啡液能寄到北京吗？", "开了以后能放几天"]
     assert split_question("泡龙井水温多少合适，一罐有多少克") == ["泡龙井水温多少合适", "一罐有多少克"]
     for whole in ("I bought a mug 40 days ago, can I return it?", "手冲壶坏了寄回去保修，来回运费要我自己出吗",
-                  "If I buy the mug and the kettle together, do I pay for shipping?", "Hi! Do you ship to Taiwan?"):
+                  "If I buy the mug and the kettle together, do I pay for shipping?", "Hi! Do you ship to Taiwan?",
+                  "I typed the wrong address, can I still fix it??", "能寄澳门吗？？"):
         assert split_question(whole) == [whole]
 
 
