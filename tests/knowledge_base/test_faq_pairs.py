@@ -101,3 +101,20 @@ def test_a_hit_already_in_the_customers_language_is_not_swapped(tmp_path):
     kb = _kb(tmp_path)
     hit = FaqHit("en-hours", "When is customer support available?", "Our support team…", "faq.csv", 0.95, "en")
     assert kb.faq_translation(hit, "en") is None
+
+
+def test_two_lonely_rows_that_state_different_figures_are_no_translation_of_each_other():
+    import numpy as np
+
+    from knowledge_base.faq_pairs import pair_translations
+
+    # an English gift-card row and a Chinese invoice row, each the other's nearest row in the other language
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6]])
+    langs = ["en", "zh"]
+    gift = "Yes, gift cards of ¥100, ¥200 and ¥500, valid for 2 years."
+    invoice = "可以。确认收货后 3 个工作日内开具电子普通发票，或在收货后 30 天内联系客服补开。"
+    assert list(pair_translations(vectors, langs)) == [0, 0]  # by the vectors alone: a pair
+    assert list(pair_translations(vectors, langs, texts=[gift, invoice])) == [0, 1]
+    # a translation keeps its figures; one that writes them in words ("两年") is not held to them
+    assert list(pair_translations(vectors, langs, texts=[gift, "可以，有 100、200、500 元三种礼品卡，有效期两年。"])) == [0, 0]
+    assert list(pair_translations(vectors, langs, texts=["Yes, gift cards.", invoice])) == [0, 0]

@@ -20,7 +20,7 @@ from knowledge_base.second_reading import Verifier
     ("The H2 isn't dishwasher safe", "The H2 is dishwasher safe"),
     ("There is no cash on delivery.", "There is cash on delivery."),
     ("使用液体洗涤剂，不要使用柔顺剂。", "使用液体洗涤剂，使用柔顺剂。"),
-    ("暂不支持寄送台湾地区。", "暂支持寄送台湾地区。"),
+    ("暂不支持寄送台湾地区。", "支持寄送台湾地区。"),
     ("头灯不能浸入水中。", "头灯能浸入水中。"),
     ("拆封的咖啡豆不可以退。", "拆封的咖啡豆可以退。"),
 ])
