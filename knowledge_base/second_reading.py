@@ -72,8 +72,8 @@ class Verifier:
         self.weights = weights if weights is not None and hasattr(backend, "yes_log_odds") else None
         self.weights_mode = weights_mode
         # A sentence that says no (do not, 不要, 没有…) read as NO for a yes/no question is read once more with its
-        # "no" taken out (knowledge_base/negation.py): the reader takes "Do not use the stove in a tent vestibule"
-        # for not stating whether the stove may run there. A YES then sends the sentence as written.
+        # "no" taken out (knowledge_base/negation.py), after every plain reading failed: the reader takes "Do not use
+        # the stove in a tent vestibule" for not stating whether the stove may run there. A YES sends it as written.
         self.negated = negated
 
     def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
@@ -137,11 +137,11 @@ class Verifier:
         if self._choosing and weighed:
             return self._weighed(lookup, sure)
         read = lookup.evidence[: self.max_sentences]
-        asked_already = set()
+        asked_already, read_no = set(), []
         for i, sentence in enumerate(read):
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
-            if not stated and self.negated and asks_yes_or_no(lookup.question):
-                stated, odds = self._reading_affirmed(lookup, sentence, measure=sure is not None or self._translating)
+            if not stated:
+                read_no.append(i)
             if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
                 # a vetoed row is not asked about again below (the weighing turned it down)
@@ -151,25 +151,33 @@ class Verifier:
                 asked_already.add(i)
             if compared:
                 asked_already.add(i)
-        if not self.faq_prompt:
-            return None
-        faq = next((i for i, e in enumerate(read) if _faq_question(e)), None)
+        faq = next((i for i, e in enumerate(read) if _faq_question(e)), None) if self.faq_prompt else None
         if faq is not None and faq not in asked_already:
             same, odds = self._yes_odds(self._same_question(lookup, read[faq]), measure=sure is not None)
             if same and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
                 return faq, True
-        return None
+        return self._confirmed_negated(lookup, [(i, read[i]) for i in read_no], sure)
 
-    def _reading_affirmed(self, lookup: Lookup, sentence: Evidence, measure: bool) -> tuple[bool, float | None]:
-        """The reader's YES to `sentence` with its "no" taken out (False, None when it says none)."""
-        text = affirmed(sentence.quoted)
-        if text is None:
-            return False, None
-        stated, odds = self._yes_odds(self.messages(lookup.question, text), measure)
-        if stated:
-            log.info("a sentence that says no answers the yes/no question: %r", sentence.text[:80])
-        return stated, odds
+    def _confirmed_negated(self, lookup: Lookup, read_no: list[tuple[int, Evidence]], sure: float | None
+                           ) -> tuple[int, bool] | None:
+        """Last, when nothing else answered a yes/no question: the first sentence read as NO that says no and is
+        read YES with its "no" taken out. Only after every plain reading, so a sentence read YES as it stands is
+        never passed over for one turned ("Gas canister not included." before "…cannot be sent by courier").
+        Not weighed: the weights were fitted on plain readings."""
+        if not (self.negated and asks_yes_or_no(lookup.question)):
+            return None
+        measure = sure is not None or self._translating
+        for i, sentence in read_no:
+            text = affirmed(sentence.quoted)
+            if text is None:
+                continue
+            stated, odds = self._yes_odds(self.messages(lookup.question, text), measure)
+            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, False):
+                log.info("a sentence that says no answers the yes/no question: %r", sentence.text[:80])
+                lookup.unsure = self._unsure(odds)
+                return i, False
+        return None
 
     @property
     def _choosing(self) -> bool:

@@ -43,17 +43,26 @@ def lookup(question: str, *texts: str) -> Lookup:
 
 
 def test_a_no_read_as_not_answering_is_read_again_without_it_and_sent_as_written():
-    fb = FakeBackend(["NO", "YES"])
+    fb = FakeBackend(["NO", "NO", "YES"])
     found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
     assert Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found) == []
     assert found.answerable and found.evidence[0].text == "Do not use the stove inside a tent."
-    first, second = (c["messages"][1].content for c in fb.calls)
-    assert "Do not use the stove" in first
-    assert "use the stove inside a tent" in second and "not" not in second.split("QUESTION")[0]
+    first, second, third = (c["messages"][1].content for c in fb.calls)
+    assert "Do not use the stove" in first and "Weight" in second
+    assert "use the stove inside a tent" in third and "not" not in third.split("QUESTION")[0]
+
+
+def test_a_sentence_read_yes_as_it_stands_is_never_passed_over_for_a_turned_one():
+    fb = FakeBackend(["NO", "YES"])
+    found = lookup("Can you post gas canisters with my stove?", "Gas canister not included.",
+                   "Gas canisters cannot be sent by courier.")
+    Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found)
+    assert found.answerable and found.evidence[0].text == "Gas canisters cannot be sent by courier."
+    assert len(fb.calls) == 2
 
 
 def test_the_second_reading_of_a_no_needs_its_own_yes_and_a_yes_no_question():
-    # the reader turns the sentence down again: the next sentence is read, then the question declined
+    # the reader turns the sentence down again: the question is declined
     fb = FakeBackend(["NO", "NO", "NO"])
     found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
     Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found)
