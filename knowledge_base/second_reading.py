@@ -18,6 +18,7 @@ from knowledge_base.text import asks_yes_or_no
 log = logging.getLogger(__name__)
 
 UNSURE = "answered, but the second reading was unsure (a knowledge gap to check)"
+NEGATED_READINGS = 2  # sentences that say no read once more with the "no" taken out, per question
 
 
 class Verifier:
@@ -132,7 +133,8 @@ class Verifier:
     def confirmed(self, lookup: Lookup, sure: float | None = None, weighed: bool = True) -> tuple[int, bool] | None:
         """(index, whether it was confirmed question to question) of the first evidence sentence the reader says
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
-        hesitant YES already was): one more reading at most, since every unanswerable question would pay for each.
+        hesitant YES already was): one more reading at most, since every unanswerable question would pay for each
+        (with `negated`, a yes/no question pays up to NEGATED_READINGS more).
         `sure`: a YES counts only when its log odds reach it. `weighed`: with weights, they decide."""
         if self._choosing and weighed:
             return self._weighed(lookup, sure)
@@ -140,7 +142,8 @@ class Verifier:
         asked_already, read_no = set(), []
         for i, sentence in enumerate(read):
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
-            if not stated:
+            # a plain NO only: not a row the question-to-question reading turned down, nor a spec line under its bar
+            if not stated and not compared and not (self.spec_min_log_odds is not None and is_spec_line(sentence.text)):
                 read_no.append(i)
             if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
@@ -163,17 +166,16 @@ class Verifier:
                            ) -> tuple[int, bool] | None:
         """Last, when nothing else answered a yes/no question: the first sentence read as NO that says no and is
         read YES with its "no" taken out. Only after every plain reading, so a sentence read YES as it stands is
-        never passed over for one turned ("Gas canister not included." before "…cannot be sent by courier").
-        Not weighed: the weights were fitted on plain readings."""
+        never passed over for one turned ("Gas canister not included." before "…cannot be sent by courier"); at
+        most NEGATED_READINGS of them, since most questions that reach this are the ones the documents do not
+        answer. Not weighed: the weights were fitted on plain readings."""
         if not (self.negated and asks_yes_or_no(lookup.question)):
             return None
         measure = sure is not None or self._translating
-        for i, sentence in read_no:
-            text = affirmed(sentence.quoted)
-            if text is None:
-                continue
+        turned = [(i, sentence, text) for i, sentence in read_no if (text := affirmed(sentence.quoted)) is not None]
+        for i, sentence, text in turned[:NEGATED_READINGS]:
             stated, odds = self._yes_odds(self.messages(lookup.question, text), measure)
-            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, False):
+            if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, False, text):
                 log.info("a sentence that says no answers the yes/no question: %r", sentence.text[:80])
                 lookup.unsure = self._unsure(odds)
                 return i, False
@@ -223,9 +225,10 @@ class Verifier:
     def _translating(self) -> bool:
         return self.translate is not None and self.translated_below is not None
 
-    def _holds_translated(self, lookup: Lookup, sentence: Evidence, odds: float | None, compared: bool) -> bool:
+    def _holds_translated(self, lookup: Lookup, sentence: Evidence, odds: float | None, compared: bool,
+                          text: str | None = None) -> bool:
         """Whether a YES stands the reading of the translated question (always, when it is not hesitant or was
-        already confirmed question to question)."""
+        already confirmed question to question). `text`: what was read YES, when not the sentence as written."""
         if not self._translating or compared or odds is None or odds >= self.translated_below:
             return True
         from assistant.language import answer_language
@@ -234,7 +237,7 @@ class Verifier:
         translated = self.translate(lookup.question, into)  # type: ignore[misc]
         if not translated:  # no translation: the first reading decides
             return True
-        again, _ = self._yes_odds(self.messages(translated, sentence.quoted))
+        again, _ = self._yes_odds(self.messages(translated, text or sentence.quoted))
         if not again:
             log.info("a hesitant YES (%.2f) turned down by the reading of the translated question %r", odds,
                      translated)

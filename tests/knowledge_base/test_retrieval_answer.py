@@ -156,6 +156,7 @@ def test_split_question_keeps_one_question_whole_and_splits_two():
         "How much is the H2 grinder", "how long is the warranty on its burrs?"]
     assert split_question("冷萃咖啡液能寄到北京吗？开了以后能放几天") == ["冷萃咖啡液能寄到北京吗？", "开了以后能放几天"]
     assert split_question("泡龙井水温多少合适，一罐有多少克") == ["泡龙井水温多少合适", "一罐有多少克"]
+    assert split_question("能寄澳门吗？？运费多少") == ["能寄澳门吗？", "运费多少"]  # the doubled mark is no question
     for whole in ("I bought a mug 40 days ago, can I return it?", "手冲壶坏了寄回去保修，来回运费要我自己出吗",
                   "If I buy the mug and the kettle together, do I pay for shipping?", "Hi! Do you ship to Taiwan?",
                   "I typed the wrong address, can I still fix it??", "能寄澳门吗？？"):
