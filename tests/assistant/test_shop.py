@@ -65,6 +65,12 @@ def test_the_language_of_a_conversation_from_the_customers_messages():
     assert shop.language_of_conversation(["Do you ship to Canada?", "1111"]) == "en"  # "1111" says no language
     assert shop.language_of_conversation(["Do you ship to Canada?", "那运费呢？"]) == "zh"
     assert shop.language_of_conversation(["anna.lee@example.com"]) == shop.language_of_conversation([]) == "zh"
+    # an address written into Chinese takes none of the Chinese with it
+    en = Shop(ShopConfig(default_language="en"))
+    assert en.language_of_conversation(["我的邮箱是zhang@qq.com"]) == "zh"
+    assert en.language_of_conversation(["Hi", "邮箱：zhang@qq.com。"]) == "zh"
+    # a message of 100,000 characters is read from its start (the widget refuses it as too long at once)
+    assert en.language_of_conversation(["y" * 100_000]) == "en"
 
 
 def test_the_shops_name_in_another_language_becomes_its_name_in_the_target_language():
