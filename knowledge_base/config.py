@@ -97,7 +97,7 @@ class KnowledgeBaseConfig:
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
     verify_negated: bool = field(
-        default=False, metadata={"help": "a sentence that says no (do not, 不要, 没有…) which the second reading turns "
+        default=True, metadata={"help": "a sentence that says no (do not, 不要, 没有…) which the second reading turns "
                                          "down for a yes/no question is read once more with its 'no' taken out, and "
                                          "sent as written when that reading says YES ('Is it OK to run the stove in "
                                          "my tent?' over 'Do not use the stove inside a tent')"})

@@ -87,8 +87,15 @@ def test_the_second_reading_of_a_no_needs_its_own_yes_and_a_yes_no_question():
     found = lookup("How heavy is the stove?", "Do not use the stove inside a tent.", "Weight: 90 g")
     Verifier(fb, "YES or NO.", skip_above=1.01, negated=True).check(found)
     assert len(fb.calls) == 2 and not found.answerable
-    # off (the default): a no is read once
+    # off: a no is read once
     fb = FakeBackend(["NO", "NO"])
     found = lookup("Can I use the stove in my tent?", "Do not use the stove inside a tent.", "Weight: 90 g")
     Verifier(fb, "YES or NO.", skip_above=1.01).check(found)
     assert len(fb.calls) == 2 and not found.answerable
+
+
+def test_on_by_default_and_configurable():
+    from assistant.config import load_config
+
+    assert load_config(env={}).knowledge_base.verify_negated is True
+    assert load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_NEGATED": "false"}).knowledge_base.verify_negated is False
