@@ -96,6 +96,11 @@ class KnowledgeBaseConfig:
                                         "accepted only with log odds of YES at or above this (e.g. 0.8; off: on the "
                                         "held-out answer shops it turned right answers wrong); null = like any "
                                         "sentence"})
+    verify_spec_label_min: float | None = field(
+        default=None, metadata={"help": "a YES to a spec line stands only when its log odds plus those of the line's "
+                                        "label read as the customer's question ('ClearFlow filter – Filter life?' for "
+                                        "'warranty of the ClearFlow filter?') reach this (needs verify_faq_question; "
+                                        "a whole question or a message's first only); null = not"})
     verify_negated: bool = field(
         default=True, metadata={"help": "a sentence that says no (do not, 不要, 没有…) which the second reading turns "
                                          "down for a yes/no question is read once more with its 'no' taken out, and "

@@ -39,7 +39,7 @@ class Verifier:
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
                  translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
                  spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None,
-                 weights_mode: str = "veto", negated: bool = False):
+                 weights_mode: str = "veto", negated: bool = False, spec_label_min: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -76,6 +76,12 @@ class Verifier:
         # "no" taken out (knowledge_base/negation.py), after every plain reading failed: the reader takes "Do not use
         # the stove in a tent vestibule" for not stating whether the stove may run there. A YES sends it as written.
         self.negated = negated
+        # A YES to a spec line stands only when its log odds and those of its label read as the question ("Filter
+        # life of the ClearFlow filter?" for "How long is the warranty on the ClearFlow filter?") reach
+        # `spec_label_min` together: the reader says a hesitant YES to a line on the product asked about that gives
+        # another attribute of it ("Product number: TH-B40" for its colours, "炉头: 1 年" for 登山杖保修几年), and the
+        # label read as a question is what tells them apart. None = not read.
+        self.spec_label_min = spec_label_min if faq_prompt and hasattr(backend, "yes_log_odds") else None
 
     def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
@@ -86,10 +92,14 @@ class Verifier:
         # product's name and the question's words being on the line
         return self.spec_min_log_odds is not None and bool(lookup.evidence) and is_spec_line(lookup.evidence[0].text)
 
-    def _reading(self, lookup: Lookup, sentence: Evidence, measure: bool = False) -> tuple[bool, bool, float | None]:
+    def _reading(self, lookup: Lookup, sentence: Evidence, measure: bool = False, labelled: bool = True
+                 ) -> tuple[bool, bool, float | None]:
         """(whether `sentence` states the answer, whether it was read question to question on the way, the log odds
-        of the YES when it states it and they were read (always with `measure`), else None)."""
+        of the YES when it states it and they were read (always with `measure`), else None). `labelled`: a spec line's
+        YES is held to its label reading (with spec_label_min)."""
         messages = self.messages(lookup.question, sentence.quoted)
+        if self._label_read(labelled) and is_spec_line(sentence.text):
+            return self._spec_label_reading(lookup, sentence, messages)
         if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
             odds = self.backend.yes_log_odds(messages)
             bar = max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
@@ -104,6 +114,20 @@ class Verifier:
         if odds >= self.faq_recheck_below:
             return True, False, odds
         return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True, odds
+
+    def _spec_label_reading(self, lookup: Lookup, sentence: Evidence, messages: list[Message]
+                            ) -> tuple[bool, bool, float | None]:
+        """A spec line read plainly and, after a YES, its label read as the question; (stated, False, odds)."""
+        stated, odds = self._yes_odds(messages, measure=True)
+        if not stated or odds is None:
+            return stated, False, odds
+        label = spec_label(sentence)
+        same = self.backend.yes_log_odds([Message("system", self.faq_prompt),
+                                          Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {label}?\n\n"
+                                                          "Same information asked? YES or NO")])
+        log.info("spec line read: %.2f + label %.2f for %r over %r", odds, same, lookup.question, label)
+        assert self.spec_label_min is not None
+        return odds + same >= self.spec_label_min, False, odds
 
     def messages(self, question: str, text: str) -> list[Message]:
         """The one question the reader answers: does `text` state what `question` asks?"""
@@ -135,15 +159,18 @@ class Verifier:
         states the answer; None when none does. Only the first FAQ row read as NO is asked about again (unless its
         hesitant YES already was): one more reading at most, since every unanswerable question would pay for each
         (with `negated`, a yes/no question pays up to NEGATED_READINGS more).
-        `sure`: a YES counts only when its log odds reach it. `weighed`: with weights, they decide."""
+        `sure`: a YES counts only when its log odds reach it. `weighed` (a whole question or a message's first): with
+        weights, they decide, and a spec line's YES is held to its label reading (spec_label_min)."""
         if self._choosing and weighed:
             return self._weighed(lookup, sure)
         read = lookup.evidence[: self.max_sentences]
         asked_already, read_no = set(), []
         for i, sentence in enumerate(read):
-            stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating)
+            stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating,
+                                                   labelled=weighed)
             # a plain NO only: not a row the question-to-question reading turned down, nor a spec line under its bar
-            if not stated and not compared and not (self.spec_min_log_odds is not None and is_spec_line(sentence.text)):
+            spec_barred = self.spec_min_log_odds is not None or self._label_read(weighed)
+            if not stated and not compared and not (spec_barred and is_spec_line(sentence.text)):
                 read_no.append(i)
             if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
@@ -180,6 +207,12 @@ class Verifier:
                 lookup.unsure = self._unsure(odds)
                 return i, False
         return None
+
+    def _label_read(self, whole: bool) -> bool:
+        """Whether a spec line's YES is held to its label reading: only for a whole question (or a message's first),
+        as with the weights: a later part is a short question given its subject ("一罐有多少克"), whose label reading
+        is weaker; on the held-out music shop, reading the parts too cost two right answers."""
+        return self.spec_label_min is not None and whole
 
     @property
     def _choosing(self) -> bool:
@@ -299,6 +332,18 @@ def is_spec_line(text: str, max_value: int = 40) -> bool:
     m = _SPEC_LABEL.match(text)
     # "16:00 以后付款的订单次日发出。" is a sentence with a time in it, not the label "16"
     return m is not None and _LETTER.search(m.group(1)) is not None and len(m.group(2).strip()) <= max_value
+
+
+def spec_label(sentence: Evidence) -> str:
+    """What a spec line is the value of, with what it is about: "ClearFlow Squeeze Water Filter > Specifications –
+    Filter life" for "Filter life: Up to 1,500 L", the heading and the first cell of a table row."""
+    text = sentence.text.strip()
+    if text.count("|") >= 2:
+        label = next((c.strip() for c in text.strip("|").split("|") if c.strip()), text)
+    else:
+        m = _SPEC_LABEL.match(text)
+        label = m.group(1).strip() if m else text
+    return f"{sentence.context} – {label}" if sentence.context else label
 
 
 def _faq_question(sentence: Evidence) -> str:

@@ -372,3 +372,56 @@ def test_a_spec_line_is_read_however_well_it_scores():
     # a spec line
     assert not strict.needed(high("岚风冲锋衣有女款，尺码从 S 到 XL，袖长和肩宽都按女性身形重新设计过。"))
     assert not Verifier(reader(), "YES or NO.", skip_above=1.0).needed(high("颜色：岩石灰、松针绿、落日橙。"))
+
+
+def test_a_yes_to_a_spec_line_stands_only_when_its_label_reads_as_the_question():
+    # "Product number: TH-B40" for "What colours…?": the reader's hesitant YES (0.3) with the label read as another
+    # question (-1.2) falls under the bar; the colour line (YES 2.5, label 1.0) is answered from instead.
+    def colours() -> Lookup:
+        return Lookup("What colours does it come in?", "en",
+                      evidence=[sentence("Product number: TH-B40", 0.95), sentence("Colours: grey, green", 0.93,
+                                                                                    "c-2")],
+                      best_score=0.84, evidence_score=0.95, answerable=True)
+
+    fb = reader("YES", "0.3", "-1.2", "YES", "2.5", "1.0")
+    checked = colours()
+    Verifier(fb, "YES or NO.", faq_prompt="Same?", spec_label_min=1.5).check(checked)
+    assert checked.answerable and checked.evidence[0].text.startswith("Colours")
+    # what the label reading was asked: the line's label with the page it is on, as an FAQ question
+    label_prompts = [c["messages"][-1].content for c in fb.calls
+                     if "FAQ: Grinder – Product number?" in c["messages"][-1].content]
+    assert len(label_prompts) == 1 and "What colours" in label_prompts[0]
+    declined = colours()
+    Verifier(reader("YES", "0.3", "-1.2", "NO"), "YES or NO.", faq_prompt="Same?", spec_label_min=1.5).check(declined)
+    assert not declined.answerable
+    # without the FAQ prompt (nothing to read the label with) or the bar, the reader's YES decides as before
+    for verifier in (Verifier(reader("YES"), "YES or NO.", spec_label_min=1.5),
+                     Verifier(reader("YES"), "YES or NO.", faq_prompt="Same?")):
+        plain = colours()
+        verifier.check(plain)
+        assert plain.answerable and plain.evidence[0].text.startswith("Product number")
+
+
+def test_a_spec_lines_label_is_its_label_or_its_rows_first_cell_with_the_heading():
+    from knowledge_base.second_reading import spec_label
+
+    assert spec_label(sentence("Filter life: Up to 1,500 L", 0.9)) == "Grinder – Filter life"
+    assert spec_label(sentence("| 炉头（如 Blaze Mini） | 1 年 |", 0.9)) == "Grinder – 炉头（如 Blaze Mini）"
+    bare = Evidence("保质期：18 个月", sentence("x", 0.9).hit, 0.9)
+    assert spec_label(bare) == "保质期"
+
+
+def test_the_label_reading_holds_a_whole_question_not_a_later_part():
+    # "一罐有多少克" after "龙井多少钱？": a later part is a short question given its subject, read plainly (as with the
+    # weights); the first part's spec-line YES still needs its label reading.
+    def part(question: str, text: str) -> Lookup:
+        return Lookup(question, "zh", evidence=[sentence(text, 0.95)], best_score=0.84, evidence_score=0.95,
+                      answerable=True)
+
+    whole = Lookup("龙井多少钱？一罐有多少克", "zh", answerable=True,
+                   parts=[part("龙井多少钱？", "价格：128 元"), part("龙井一罐有多少克", "净含量：100 克")])
+    # first part: YES 0.4 + label -1.0 under the bar, turned down; second part: the plain YES answers
+    fb = reader("YES", "0.4", "-1.0", "YES")
+    Verifier(fb, "YES or NO.", faq_prompt="Same?", spec_label_min=1.0).check(whole)
+    assert [p.answerable for p in whole.parts] == [False, True] and whole.answerable
+    assert len(fb.calls) == 4 and not fb.replies  # the second part: one plain reading, no label reading
