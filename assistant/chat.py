@@ -80,7 +80,7 @@ class ChatConfig:
                                         "cross_language_min_score, is answered from only when the second reading is "
                                         "sure (log odds of YES >= cross_language_sure_log_odds); null = never"})
     cross_language_sure_log_odds: float = field(
-        default=1.0, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
+        default=0.5, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
     translation_attempts: int = field(
         default=2, metadata={"help": "samples of a translation of the shop's sentences before they are sent in their "
                                      "own language (each is checked: numbers, codes, the customer's language)"})

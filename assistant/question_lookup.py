@@ -73,7 +73,7 @@ class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
     def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0,
-                 sure_min_score: float | None = None, sure_log_odds: float = 1.0):
+                 sure_min_score: float | None = None, sure_log_odds: float = 0.5):
         self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
         self.min_score, self.gain = min_score, gain
         # Evidence under min_score but at least sure_min_score is answered from only when the second reading's YES
