@@ -98,8 +98,9 @@ class Verifier:
         of the YES when it states it and they were read (always with `measure`), else None). `labelled`: a spec line's
         YES is held to its label reading (with spec_label_min)."""
         messages = self.messages(lookup.question, sentence.quoted)
-        if self._label_read(labelled) and is_spec_line(sentence.text):
-            return self._spec_label_reading(lookup, sentence, messages)
+        if self._label_read(labelled) and is_spec_line(sentence.text) and not _faq_question(sentence) and (
+                label := spec_label(sentence)):
+            return self._spec_label_reading(lookup, label, messages)
         if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
             odds = self.backend.yes_log_odds(messages)
             bar = max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
@@ -115,19 +116,24 @@ class Verifier:
             return True, False, odds
         return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True, odds
 
-    def _spec_label_reading(self, lookup: Lookup, sentence: Evidence, messages: list[Message]
+    def _spec_label_reading(self, lookup: Lookup, label: str, messages: list[Message]
                             ) -> tuple[bool, bool, float | None]:
-        """A spec line read plainly and, after a YES, its label read as the question; (stated, False, odds)."""
+        """A spec line read plainly (held to spec_min_log_odds too, when set) and, after a YES, its `label` read as the
+        question; as `_reading`, a YES the label reading turns down counting as read question to question (so the
+        negated reading does not take it up again)."""
         stated, odds = self._yes_odds(messages, measure=True)
+        if stated and odds is not None and self.spec_min_log_odds is not None:
+            stated = odds >= max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
         if not stated or odds is None:
             return stated, False, odds
-        label = spec_label(sentence)
         same = self.backend.yes_log_odds([Message("system", self.faq_prompt),
                                           Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {label}?\n\n"
                                                           "Same information asked? YES or NO")])
         log.info("spec line read: %.2f + label %.2f for %r over %r", odds, same, lookup.question, label)
         assert self.spec_label_min is not None
-        return odds + same >= self.spec_label_min, False, odds
+        if odds + same >= self.spec_label_min:
+            return True, False, odds
+        return False, True, odds
 
     def messages(self, question: str, text: str) -> list[Message]:
         """The one question the reader answers: does `text` state what `question` asks?"""
@@ -169,8 +175,7 @@ class Verifier:
             stated, compared, odds = self._reading(lookup, sentence, measure=sure is not None or self._translating,
                                                    labelled=weighed)
             # a plain NO only: not a row the question-to-question reading turned down, nor a spec line under its bar
-            spec_barred = self.spec_min_log_odds is not None or self._label_read(weighed)
-            if not stated and not compared and not (spec_barred and is_spec_line(sentence.text)):
+            if not stated and not compared and not (self.spec_min_log_odds is not None and is_spec_line(sentence.text)):
                 read_no.append(i)
             if stated and _reaches(odds, sure) and self._holds_translated(lookup, sentence, odds, compared):
                 # a YES that rests on the question-to-question reading is not weighed on the first reading's odds;
@@ -336,13 +341,16 @@ def is_spec_line(text: str, max_value: int = 40) -> bool:
 
 def spec_label(sentence: Evidence) -> str:
     """What a spec line is the value of, with what it is about: "ClearFlow Squeeze Water Filter > Specifications –
-    Filter life" for "Filter life: Up to 1,500 L", the heading and the first cell of a table row."""
+    Filter life" for "Filter life: Up to 1,500 L", the heading and the first cell of a table row; '' when it names
+    nothing (the label reading is then skipped)."""
     text = sentence.text.strip()
-    if text.count("|") >= 2:
-        label = next((c.strip() for c in text.strip("|").split("|") if c.strip()), text)
+    if text.count("|") >= 2:  # a row whose first cell is empty names nothing: ''
+        label = text.strip().strip("|").split("|")[0].strip()
     else:
         m = _SPEC_LABEL.match(text)
-        label = m.group(1).strip() if m else text
+        label = m.group(1).strip() if m else ""
+    if not label:
+        return ""
     return f"{sentence.context} – {label}" if sentence.context else label
 
 

@@ -400,6 +400,29 @@ def test_a_yes_to_a_spec_line_stands_only_when_its_label_reads_as_the_question()
         plain = colours()
         verifier.check(plain)
         assert plain.answerable and plain.evidence[0].text.startswith("Product number")
+        assert len(verifier.backend.calls) == 1  # the sampled YES alone: no log odds, no label reading
+    # with the spec-line bar as well, both hold: a firm label reading does not lift a YES under the bar
+    barred = colours()
+    Verifier(reader("YES", "0.3", "YES", "0.2"), "YES or NO.", faq_prompt="Same?", spec_label_min=1.0,
+             spec_min_log_odds=0.8).check(barred)
+    assert not barred.answerable
+
+
+def test_a_spec_line_turned_down_by_its_label_is_not_read_again_without_its_no():
+    # "Pets: not allowed" read YES, then turned down by its label reading, is not taken up by the negated reading;
+    # the same line read NO plainly is (a yes/no question)
+    def pets() -> Lookup:
+        return Lookup("Can I bring my dog?", "en", evidence=[sentence("Pets: not allowed", 0.95)], best_score=0.84,
+                      evidence_score=0.95, answerable=True)
+
+    vetoed = pets()
+    fb = reader("YES", "0.2", "-1.0")
+    Verifier(fb, "YES or NO.", faq_prompt="Same?", spec_label_min=1.0, negated=True).check(vetoed)
+    assert not vetoed.answerable and len(fb.calls) == 3
+    read_no = pets()
+    fb = reader("NO", "YES")
+    Verifier(fb, "YES or NO.", faq_prompt="Same?", spec_label_min=1.0, negated=True).check(read_no)
+    assert read_no.answerable and "Pets: allowed" in fb.calls[-1]["messages"][-1].content
 
 
 def test_a_spec_lines_label_is_its_label_or_its_rows_first_cell_with_the_heading():
@@ -409,6 +432,7 @@ def test_a_spec_lines_label_is_its_label_or_its_rows_first_cell_with_the_heading
     assert spec_label(sentence("| 炉头（如 Blaze Mini） | 1 年 |", 0.9)) == "Grinder – 炉头（如 Blaze Mini）"
     bare = Evidence("保质期：18 个月", sentence("x", 0.9).hit, 0.9)
     assert spec_label(bare) == "保质期"
+    assert spec_label(sentence("| | 2 年 |", 0.9)) == ""  # names nothing: no label reading
 
 
 def test_the_label_reading_holds_a_whole_question_not_a_later_part():
