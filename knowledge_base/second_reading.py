@@ -215,8 +215,8 @@ class Verifier:
 
     def _label_read(self, whole: bool) -> bool:
         """Whether a spec line's YES is held to its label reading: only for a whole question (or a message's first),
-        as with the weights: a later part is a short question given its subject ("一罐有多少克"), whose label reading
-        is weaker; on the held-out music shop, reading the parts too cost two right answers."""
+        as with the weights: a later part is a short question given its subject ("一罐有多少克"), to which the reader
+        says weaker YESes."""
         return self.spec_label_min is not None and whole
 
     @property
