@@ -103,8 +103,7 @@ class Verifier:
             return self._spec_label_reading(lookup, label, messages)
         if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
             odds = self.backend.yes_log_odds(messages)
-            bar = max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
-            return odds >= bar, False, odds
+            return odds >= self._spec_bar, False, odds
         if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
                 and hasattr(self.backend, "yes_log_odds")):
             stated, odds = self._yes_odds(messages, measure)
@@ -114,7 +113,8 @@ class Verifier:
             return False, False, None
         if odds >= self.faq_recheck_below:
             return True, False, odds
-        return self.backend.yes_log_odds(self._same_question(lookup, sentence)) >= self.faq_same_min, True, odds
+        same = self._same_question(lookup.question, _faq_question(sentence))
+        return self.backend.yes_log_odds(same) >= self.faq_same_min, True, odds
 
     def _spec_label_reading(self, lookup: Lookup, label: str, messages: list[Message]
                             ) -> tuple[bool, bool, float | None]:
@@ -123,12 +123,10 @@ class Verifier:
         negated reading does not take it up again)."""
         stated, odds = self._yes_odds(messages, measure=True)
         if stated and odds is not None and self.spec_min_log_odds is not None:
-            stated = odds >= max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
+            stated = odds >= self._spec_bar
         if not stated or odds is None:
             return stated, False, odds
-        same = self.backend.yes_log_odds([Message("system", self.faq_prompt),
-                                          Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {label}?\n\n"
-                                                          "Same information asked? YES or NO")])
+        same = self.backend.yes_log_odds(self._same_question(lookup.question, f"{label}?"))
         log.info("spec line read: %.2f + label %.2f for %r over %r", odds, same, lookup.question, label)
         assert self.spec_label_min is not None
         if odds + same >= self.spec_label_min:
@@ -141,9 +139,10 @@ class Verifier:
                 Message("user", f"TEXT:\n- {text}\n\nQUESTION: {question}\n\n"
                                 "Does the TEXT state what the QUESTION asks? YES or NO")]
 
-    def _same_question(self, lookup: Lookup, sentence: Evidence) -> list[Message]:
+    def _same_question(self, question: str, faq: str) -> list[Message]:
+        """The question-to-question reading: does the customer's `question` ask what the FAQ question `faq` asks?"""
         return [Message("system", self.faq_prompt),
-                Message("user", f"CUSTOMER: {lookup.question}\nFAQ: {_faq_question(sentence)}\n\n"
+                Message("user", f"CUSTOMER: {question}\nFAQ: {faq}\n\n"
                                 "Same information asked? YES or NO")]
 
     def _yes_odds(self, messages: list[Message], measure: bool = False) -> tuple[bool, float | None]:
@@ -188,7 +187,8 @@ class Verifier:
                 asked_already.add(i)
         faq = next((i for i, e in enumerate(read) if _faq_question(e)), None) if self.faq_prompt else None
         if faq is not None and faq not in asked_already:
-            same, odds = self._yes_odds(self._same_question(lookup, read[faq]), measure=sure is not None)
+            same, odds = self._yes_odds(self._same_question(lookup.question, _faq_question(read[faq])),
+                                        measure=sure is not None)
             if same and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
                 return faq, True
@@ -218,6 +218,11 @@ class Verifier:
         as with the weights: a later part is a short question given its subject ("一罐有多少克"), to which the reader
         says weaker YESes."""
         return self.spec_label_min is not None and whole
+
+    @property
+    def _spec_bar(self) -> float:
+        """The log odds a YES to a spec line needs with spec_min_log_odds set (min_log_odds when that is higher)."""
+        return max(b for b in (self.spec_min_log_odds, self.min_log_odds) if b is not None)
 
     @property
     def _choosing(self) -> bool:
