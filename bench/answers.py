@@ -71,6 +71,14 @@ HEADLINES = [
     *[(f"{name}: broad questions about a policy it does not have, declined, vs sentence by sentence",
        f"{key}_overview.ours.decline_rate", f"{key}_overview_off.ours.decline_rate", ">= 0.90")
       for key, name in (("heldout", "held-out shop"), ("heldout2", "second held-out shop"))],
+    *[(f"{name}: yes/no questions whether a policy covers one item, right, with the policy's main terms vs "
+       "sentence by sentence", f"{key}_item.ours.answerable_accuracy", f"{key}_item_off.ours.answerable_accuracy",
+       ">= 0.85")
+      for key, name in (("dev", "dev shop"), ("dev2", "second dev shop"), ("heldout", "held-out shop"),
+                        ("heldout2", "second held-out shop"))],
+    *[(f"{name}: item questions its documents do not answer, declined, with the policy's main terms vs sentence by "
+       "sentence", f"{key}_item.ours.decline_rate", f"{key}_item_off.ours.decline_rate", ">= 0.90")
+      for key, name in (("heldout", "held-out shop"), ("heldout2", "second held-out shop"))],
     ("dev shop: answerable questions right, ours vs best snippet", "dev.ours.answerable_accuracy",
      "dev.snippet.answerable_accuracy", ">= 0.85"),
     ("dev shop: unanswerables declined, ours vs no documents", "dev.ours.decline_rate", "dev.no_docs.decline_rate",
@@ -357,6 +365,13 @@ def run(quick: bool = True, shops: tuple[str, ...] = tuple(SHOPS), model: str | 
         results[f"{key}_overview_off"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="overview",
                                                   overrides={"knowledge_base": {"overview_sentences": 0}},
                                                   details=f"{key}-overview-off")
+        # "Can I return the lamp?": the policy's main terms when nothing retrieved names the item with it
+        item_on = {"knowledge_base": {"item_policy_overview": True}}
+        item_off = {"knowledge_base": {"item_policy_overview": False}}
+        results[f"{key}_item"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="item",
+                                          overrides=item_on)
+        results[f"{key}_item_off"] = _guarded(run_shop, key, model=model, no_docs=False, question_set="item",
+                                              overrides=item_off, details=f"{key}-item-off")
     return results
 
 
@@ -419,7 +434,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-baseline-llm", action="store_true", help="skip the no-documents LLM baseline")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--questions", choices=tuple(QUESTION_SETS), default="main",
-                        help="the question set: main (questions.yaml) or overview (broad policy questions)")
+                        help="the question set: main (questions.yaml), overview (broad policy questions) or item "
+                             "(yes/no questions whether a policy covers one item)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="a config value for this run (repeatable), e.g. knowledge_base.verify_weights=''; the "
                              "answers go to bench/out/answers/<shop>-variant.jsonl")

@@ -35,10 +35,10 @@ SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "held
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
 KINDS = tuple(MIN_COUNTS)  # the kinds of the main question set
-ALL_KINDS = (*KINDS, "overview")  # and the broad questions of overview.yaml
+ALL_KINDS = (*KINDS, "overview", "item_policy")  # and the broad questions of overview.yaml, the items of item_policy.yaml
 # Each shop's question sets: its main questions, and broad questions about a whole policy ("What is your return
 # policy?"; overview.yaml, written later, blind to how the pipeline answers them), measured apart.
-QUESTION_SETS = {"main": "questions.yaml", "overview": "overview.yaml"}
+QUESTION_SETS = {"main": "questions.yaml", "overview": "overview.yaml", "item": "item_policy.yaml"}
 UNANSWERED_ROUTES = ("handoff", "fallback", "clarify")  # the question was not answered from the documents
 
 

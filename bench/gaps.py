@@ -367,7 +367,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
             {"question": q, "lang": lang, "reason": why, "topic": topic_of.get(q)}
             for q, lang, why in zip(cands.question, cands.language, cands.reason, strict=True)],
                                                            "groups": [
-            {**g.as_row(i), "topic": t} for i, (g, t) in enumerate(zip(groups, tops, strict=True), 1)]},
+            {**g.as_row(i), "topic": t, "phrasings": [q["question"] for q in g.questions]}
+            for i, (g, t) in enumerate(zip(groups, tops, strict=True), 1)]},
             ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         result["faq_conflicts"] = int(len(faq.faq_conflicts(runtime.kb, runtime.settings.insights.conflict_similarity)))
     return result

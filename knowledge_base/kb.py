@@ -263,6 +263,7 @@ class KnowledgeBase:
 
     def _look_up_one(self, search_text: str, asked: str, language: str) -> Lookup:
         from knowledge_base.grounding import pick_evidence
+        from knowledge_base.item_policy import TERMS, item_policy_evidence, item_question
         from knowledge_base.overview import overview_evidence, policy_topic
         from knowledge_base.questions import answer_kind
 
@@ -273,6 +274,9 @@ class KnowledgeBase:
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         # "What is your return policy?": the main terms of the returns page, not its closest sentence
         topic = policy_topic(asked) if self.cfg.overview_sentences else None
+        item = None
+        if topic is None and self.cfg.overview_sentences and self.cfg.item_policy_overview:
+            item = item_question(asked)  # "Can I return the lamp?": read what the shop says about returns
         if topic is not None:
             lead = overview_evidence(asked, topic, hits, self.store.page_chunks, self.evidence_finder,
                                      self.cfg.overview_sentences, self.page_index.pages(), language)
@@ -283,7 +287,17 @@ class KnowledgeBase:
         ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
-        top = evidence[0].score if evidence else 0.0
+        top = evidence[0].score if evidence else 0.0  # how well the documents match, whichever sentence is read first
+        if item is not None:
+            about, how = item_policy_evidence(
+                item, asked, hits, ranked, self.store.page_chunks, self.evidence_finder, self.page_index.pages(),
+                language, self.cfg.evidence_sentences, self.cfg.overview_sentences)
+            if how == TERMS:
+                log.info("an item's policy the shop says nothing specific about: the main terms of %s",
+                         about[0].hit.source)
+                return Lookup(asked, language, hits=hits, evidence=about, best_score=best, evidence_score=top,
+                              answerable=True, broad=True)
+            evidence = about or evidence
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN
                       and top >= max(self.evidence_threshold, BORDERLINE_EVIDENCE))

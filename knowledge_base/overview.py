@@ -77,7 +77,7 @@ _ZH_BARE = re.compile(r"^(?:你们|你家)?(?:的)?(?P<topic>[\u4e00-\u9fff]{2,4
 _NARROWING = frozenset("on for of with about if when to in at from by after before".split())
 _TRAILING = frozenset({"policy", "policies", "and", "or", "&", "a", "an"})
 # Words for the goods in general narrow no topic: "租装备" is renting, "product returns" returns.
-_GENERIC = frozenset("item items product products goods gear order orders purchase purchases".split()) | frozenset(
+GENERIC_WORDS = frozenset("item items product products goods gear order orders purchase purchases".split()) | frozenset(
     ("装备", "商品", "产品", "东西", "货品", "物品", "订单"))
 
 
@@ -88,7 +88,7 @@ def _has(word: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(word)}\b", text) is not None
 
 
-def _names(word: str, text: str, strength: int = 2) -> bool:
+def names_word(word: str, text: str, strength: int = 2) -> bool:
     """Whether `text` (lower-cased) names what `word` of a question names: the word itself (or its stem), then
     (strength 1 and up) a word of its topic in either language, then (strength 2) a looser word of it."""
     if _has(word, text) or (word.isascii() and set(tokenize(word)) <= set(tokenize(text))):
@@ -117,13 +117,13 @@ class Topic:
         for "return"), or, for a topic of none, all of the question's words ("Price match"). `strength`: 0 = the
         question's own words only, 1 = their topics' words too, 2 = and the looser ones."""
         low = (title or "").lower()
-        return all(_names(w, low, strength) for w in (self.known or self.words))
+        return all(names_word(w, low, strength) for w in (self.known or self.words))
 
     def stated_in(self, text: str) -> bool:
         """Whether a text states the question's other words: "international shipping" needs more than a page
         about shipping at home, while "coffee subscription" is the subscription page that speaks of coffee."""
         low = (text or "").lower()
-        return all(_names(w, low, 0) for w in self.extra)
+        return all(names_word(w, low, 0) for w in self.extra)
 
 
 def _zh_words(topic: str) -> tuple[str, ...]:
@@ -134,7 +134,7 @@ def _zh_words(topic: str) -> tuple[str, ...]:
             words.append(w)
             rest = rest.replace(w, " ")
     rest = "".join(rest.split())
-    for generic in (g for g in _GENERIC if has_cjk(g)):
+    for generic in (g for g in GENERIC_WORDS if has_cjk(g)):
         rest = rest.replace(generic, "")
     return tuple(words) + ((rest,) if len(rest) >= 2 else ())
 
@@ -146,7 +146,7 @@ def policy_topic(question: str) -> Topic | None:
         m = pattern.match(text)
         if m is None:
             continue
-        words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING | _GENERIC)
+        words = tuple(w for w in m.group("topic").lower().split() if w not in _TRAILING | GENERIC_WORDS)
         # "What is your address?" or "What are the dimensions?" name no policy: only a policy word or a known topic
         # makes the question a broad one; "the warranty on the grinder" or "return address" a narrower one
         if words and not (_NARROWING | _FACT_WORDS) & set(words) and (
@@ -167,13 +167,13 @@ _FIGURE = re.compile(r"\d|[一二两三四五六七八九十百千]+\s*(?:天|�
                      r"fourteen|thirty|sixty|ninety)\b|包邮|免费", re.IGNORECASE)
 
 
-def _section(heading: str) -> str:
+def section_of(heading: str) -> str:
     """The top-level section of a chunk's heading ("Title > Section > Sub" -> "Section")."""
     parts = [p.strip() for p in (heading or "").split(">")]
     return parts[1] if len(parts) > 1 else parts[0]
 
 
-def _as_hit(chunk_id: str, text: str, meta: dict) -> SearchHit:
+def page_hit(chunk_id: str, text: str, meta: dict) -> SearchHit:
     source = str(meta.get("source", ""))
     return SearchHit(id=str(meta.get("doc_id", source)), score=0.0, text=text, source=source,
                      title=str(meta.get("title", "")), chunk_id=chunk_id, metadata=meta)
@@ -186,7 +186,7 @@ class Page:
     language: str
 
 
-def _page_title(hit_or_meta) -> str:
+def page_title(hit_or_meta) -> str:
     meta = hit_or_meta.metadata if isinstance(hit_or_meta, SearchHit) else hit_or_meta
     heading = str(meta.get("heading") or meta.get("title") or "")
     return heading.split(">")[0].strip()
@@ -209,7 +209,7 @@ class PageIndex:
             for _, _, meta in self.store.iter_all(documents=False):
                 source = str(meta.get("source", ""))
                 if meta.get("kind") != "faq" and source and source not in seen:
-                    seen[source] = Page(source, _page_title(meta), str(meta.get("lang", "")))
+                    seen[source] = Page(source, page_title(meta), str(meta.get("lang", "")))
             self._pages, self._count = list(seen.values()), count
         return self._pages
 
@@ -234,14 +234,14 @@ def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = 
     documents = [h for h in hits if h.metadata.get("kind") != "faq"]
     in_store = sorted(pages, key=lambda p: p.language != language)
     for strength in (0, 1, 2):
-        titled = [h.source for h in documents if topic.titles(_page_title(h), strength)]
+        titled = [h.source for h in documents if topic.titles(page_title(h), strength)]
         titled += [p.source for p in in_store if topic.titles(p.title, strength)]
         for source in dict.fromkeys(titled):
             if states(source):
                 return source, ""
     for hit in documents:
-        title = _page_title(hit)
-        section = _section(hit.metadata.get("heading") or "")
+        title = page_title(hit)
+        section = section_of(hit.metadata.get("heading") or "")
         if section and section != title and topic.titles(f"{title} {section}") and states(hit.source):
             return hit.source, section
     return None
@@ -262,19 +262,19 @@ def lead_sentences(chunks: Sequence[tuple[str, str, dict]], section: str = "") -
     (the section's first chunk, its lead) in page order."""
     firsts: dict[str, tuple[str, str, dict]] = {}
     for cid, text, meta in sorted(chunks, key=lambda c: int(c[2].get("chunk_index", 0))):
-        name = _section(meta.get("heading") or "")
+        name = section_of(meta.get("heading") or "")
         if not section or name == section:
             firsts.setdefault(name, (cid, text, meta))
     kept = [c for name, c in firsts.items() if not _EXCEPTIONS.search(name)] or list(firsts.values())
-    if len(kept) > 1 and _section(kept[0][2].get("heading") or "") == _page_title(kept[0][2]) and not _FIGURE.search(
-            kept[0][1]):
+    if len(kept) > 1 and section_of(kept[0][2].get("heading") or "") == page_title(kept[0][2]) \
+            and not _FIGURE.search(kept[0][1]):
         kept = kept[1:]  # the page's opening words before its first section, with no figure: a greeting, no term
     out = []
     for cid, text, meta in kept:
-        hit = _as_hit(cid, text, meta)
+        hit = page_hit(cid, text, meta)
         items = {m.group(1) for m in _LIST_LINE.finditer(hit.snippet)}
-        name = _section(meta.get("heading") or "")
-        units = _units(sentences_of(hit), items, label=name if name != _page_title(meta) else "")[:3]
+        name = section_of(meta.get("heading") or "")
+        units = _units(sentences_of(hit), items, label=name if name != page_title(meta) else "")[:3]
         if not units:
             continue
         lead = units[:1]
@@ -336,14 +336,14 @@ def overview_evidence(question: str, topic: Topic | None, hits: Sequence[SearchH
     # A section about another topic is no term of this one ("联系我们" on a page of contact and privacy details,
     # "Cancelling an order" on the returns page)
     asked = {_WORD_TOPIC[w] for w in topic.words if w in _WORD_TOPIC}
-    leads = [(h, t) for h, t in leads if not (_topics(_section(h.metadata.get("heading") or "")) - asked)] or leads
+    leads = [(h, t) for h, t in leads if not (_topics(section_of(h.metadata.get("heading") or "")) - asked)] or leads
     if topic.extra:
         leads = [(h, t) for h, t in leads if topic.stated_in(h.text)] or leads
     if not leads:
         return []
-    scores = finder.score(question, [f"{_section(hit.metadata.get('heading') or '')}: {' '.join(lead)}"
+    scores = finder.score(question, [f"{section_of(hit.metadata.get('heading') or '')}: {' '.join(lead)}"
                                      for hit, lead in leads])
-    if _topics(_page_title(leads[0][0])) - asked:
+    if _topics(page_title(leads[0][0])) - asked:
         # a page of several topics ("联系我们与隐私政策"): the sections the question is most about, an earlier one
         # before a later one that scores a little higher; then in page order
         ranked = sorted(range(len(leads)), key=lambda i: -(scores[i] - position_weight * i))[:count]
@@ -352,7 +352,7 @@ def overview_evidence(question: str, topic: Topic | None, hits: Sequence[SearchH
     evidence = []
     for i in sorted(ranked):
         hit, lead = leads[i]
-        title, own = _page_title(hit), _section(hit.metadata.get("heading") or "")
+        title, own = page_title(hit), section_of(hit.metadata.get("heading") or "")
         # the section names what a list is ("Final sale items: Gift cards; …")
         context = f"{title} – {own}" if own and own != title else title
         if not hit.score and hit.vector_score is None:  # a section read from the store, not retrieved: its citation

@@ -129,6 +129,11 @@ _WH = re.compile(r"\b(?:what|where|when|which|who|whom|whose|why|how)\b|哪|什�
                  re.IGNORECASE)
 
 
+def asks_what(question: str) -> bool:
+    """Whether `question` asks what, where, when, how… (哪、什么、多久…)."""
+    return _WH.search(question or "") is not None
+
+
 def without_yes_lead(sentence: str) -> str:
     """`sentence` without a positive word opening it ("Yes. If the price drops…" -> "If the price drops…"), when
     something follows it."""
