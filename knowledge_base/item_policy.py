@@ -4,14 +4,18 @@
 Sentence scoring picks whatever sentence shares the most words with such a question, and most of its words name
 the item: the lamp page's "The LED cannot be replaced by the user.", the headlamp's "红光模式不会影响夜视", a grinder's
 "Colours: graphite grey and sand" for "I don't like the colour, can I return it?". The customer asks about the
-policy, so only sentences that name it (with their heading: a line of the returns page names returns) are read:
+policy, so the sentences read are those that name it (with their heading: a line of the returns page names
+returns), from the retrieved passages and from the whole page on the policy (a warranty table's headlamp row is
+rarely retrieved for a question full of the headlamp's name):
 - first those that also name the item or the customer's words about it ("Opened coffee and tea cannot be
   returned" for an opened tin of tea, "Water filters that have been used cannot be returned");
 - then the policy's main terms (knowledge_base.overview: the general rule, "within 30 days of delivery if
-  unused"), which answer the question when nothing more specific is said about the item;
+  unused");
 - then the other sentences about the policy.
-When no retrieved sentence names the item with the policy, the main terms are the answer, as for a broad policy
-question.
+When no sentence names the item with the policy, the main terms are the answer, as for a broad policy question;
+unless the page on the policy is in the other language than the question, where the customer's words for the item
+cannot be found: the question is then answered as any other (and retried translated), since the page may well
+have an exception for the item that the general rule would contradict.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.language import answer_language
 from knowledge_base.grounding import Evidence
 from knowledge_base.overview import (
     GENERIC_WORDS,
+    TOPIC_WORDS,
     Page,
     Topic,
     names_word,
@@ -30,7 +36,7 @@ from knowledge_base.overview import (
     page_hit,
     page_title,
 )
-from knowledge_base.text import asks_what, has_cjk, tokenize
+from knowledge_base.text import asks_what, tokenize
 
 # Sections whose leads answer "Can I return the lamp?" when nothing more specific is said about the lamp: the general
 # rule, short enough to translate quickly for a customer writing the page's other language
@@ -38,28 +44,37 @@ TERM_SECTIONS = 2
 # A clause asking whether something can be returned, exchanged, refunded, or has a warranty, and the topic word
 # (overview.TOPIC_WORDS) it asks about
 _EN_ASKS = [(re.compile(p, re.IGNORECASE), topic) for p, topic in (
-    (r"\b(?:can|could|may) (?:i|we) (?:still |please )?(?:return|send\b.{0,40}\bback|get (?:a )?refund)\b", "return"),
-    (r"\b(?:can|could|may) (?:i|we) (?:still |please )?exchange\b", "exchange"),
+    # "return to the store" and "exchange my points for a voucher" ask no policy
+    (r"\b(?:can|could|may) (?:i|we) (?:still |please )?(?:return (?!to\b)|send\b.{0,40}\bback\b|get (?:a )?refund\b)",
+     "return"),
+    (r"\b(?:can|could|may) (?:i|we) (?:still |please )?exchange (?:it|this|that|these|them|the|my|a|an)\b"
+     r"(?!.{0,30}\b(?:points?|currency|money|cash|voucher|coupon)s?\b)", "exchange"),
     (r"\b(?:is|are)\b.{0,60}\b(?:returnable|refundable)\b", "return"),
     (r"\b(?:can|could)\b.{0,60}\bbe (?:returned|refunded|sent back)\b", "return"),
     (r"\b(?:can|could)\b.{0,60}\bbe exchanged\b", "exchange"),
     (r"\b(?:does|do|is|are)\b.{0,60}\b(?:come with|have|covered by|under|carry)\b.{0,12}\b(?:warranty|guarantee)\b",
      "warranty"),
 )]
+# "能换电池吗", "可以换收货地址吗" ask no exchange: only 换货/调换/退换, a size or colour, or 换 asked about on its own
 _ZH_ASKS = [(re.compile(p), topic) for p, topic in (
     (r"(?:可以|能|还能|能不能|可不可以|支持|可否|能否)?(?:退货|退换货|退换|退款|退)(?:吗|嘛|么|不|[？?]|$)", "退货"),
-    (r"(?:可以|能|还能|能不能|可不可以|支持|可否|能否)(?:换货|换)", "换货"),
+    (r"(?:可以|能|还能|能不能|可不可以|支持|可否|能否)(?:换货|调换|换(?:吗|么|不|[？?]|$)|换(?:个|一个|成)?(?:尺码|码|"
+     r"颜色|大一|小一|同款))", "换货"),
     (r"(?:有|有没有|带|包)(?:保修|质保)", "保修"),
 )]
 # The words of the policy itself, and those that point at the item rather than say anything about it
 _POLICY_WORD = re.compile(r"^(?:return|refund|exchang|send|back|warrant|guarante|sent)|退|换|保修|质保")
-# (negations and light words, which nearly every sentence of a policy has too; "used" and "unused" are the general
-# rule's own conditions: "The Taste Guarantee can be used once a year" says nothing about a grinder).
+# (negations and light words, which nearly every sentence of a policy has too, and what jieba leaves of the question's
+# own words: 头灯能不能退 -> 不能; "used" and "unused" are the general rule's own conditions: "The Taste Guarantee can
+# be used once a year" says nothing about a grinder).
 _NOT_ITEM = frozenset("i me my it its this that these those them they one ones your you the a an can could may "
                       "still please get got bought buy come don't not haven't hasn't didn't doesn't isn't no never "
-                      "just realli like need want anymor use".split()) | frozenset(
+                      "just realli like need want anymor use unus under cover".split()) | frozenset(
     ("能", "可以", "还", "还能", "能不能", "可不可以", "是否", "吗", "了", "的", "我", "你们", "这个", "那个", "不", "没",
-     "着", "太", "多", "买", "想要", "不想", "已经", "一次", "看看", "喜欢", "要"))
+     "着", "太", "多", "买", "想要", "不想", "已经", "一次", "看看", "喜欢", "要", "不能", "可不", "不可", "我能",
+     "有没有", "没有", "不了", "那", "这"))
+# Sentences that state a returns rule without its word ("The Oslo sofa is final sale", "定制商品售出不退")
+_RETURNS_RULE = re.compile(r"final sale|non-?returnable|non-?refundable|不退|不予退|不可退|不支持退|不接受退", re.IGNORECASE)
 
 
 @dataclass
@@ -74,9 +89,7 @@ def item_question(question: str) -> ItemQuestion | None:
     text = " ".join((question or "").split())
     if asks_what(text):  # "How long is the warranty on…", "退款多久到账": one fact of the policy, read as any question
         return None
-    topic = next((t for pattern, t in _EN_ASKS if pattern.search(text)), None)
-    if topic is None:
-        topic = next((t for pattern, t in _ZH_ASKS if pattern.search(text)), None)
+    topic = next((t for p, t in (*_EN_ASKS, *_ZH_ASKS) if p.search(text)), None)
     if topic is None:
         return None
     words = tuple(dict.fromkeys(w for w in tokenize(text) if w not in _NOT_ITEM | GENERIC_WORDS
@@ -85,9 +98,11 @@ def item_question(question: str) -> ItemQuestion | None:
 
 
 def names_policy(topic: Topic, sentence: Evidence) -> bool:
-    """Whether the sentence, with its heading and page title, names the policy (in either language)."""
+    """Whether the sentence, with its heading and page title, names the policy (in either language; a warranty by
+    its looser words too, "repair", "维修"), or states a returns rule ("final sale", "售出不退")."""
     low = sentence.quoted.lower()
-    return any(names_word(w, low, 1) for w in topic.words)
+    return any(names_word(w, low, 2) for w in topic.words) or (
+        any(w in TOPIC_WORDS["returns"] for w in topic.words) and _RETURNS_RULE.search(low) is not None)
 
 
 def names_item(item: ItemQuestion, sentence: Evidence, words: set[str] | None = None) -> bool:
@@ -141,11 +156,11 @@ def item_evidence(item: ItemQuestion, ranked: Sequence[Evidence], terms: Sequenc
 
 def item_policy_evidence(item: ItemQuestion, question: str, hits: Sequence, ranked: Sequence[Evidence],
                          chunks_of: Callable[[str], list], finder, pages: Sequence[Page], language: str,
-                         count: int, overview_sentences: int) -> tuple[list[Evidence], bool]:
+                         count: int, overview_sentences: int) -> tuple[list[Evidence], str]:
     """item_evidence for `question` (item_question's `item`) with the shop's store: the policy's main terms from the
     page on it, that page's sentences beside the retrieved ones (`ranked`)."""
     terms = overview_evidence(question, item.topic, hits, chunks_of, finder,
                               min(overview_sentences, TERM_SECTIONS), pages, language)
     page = policy_page_sentences(question, terms, chunks_of, finder)
-    written_in = "zh" if has_cjk(question) else "en"  # a retry asks in the other language than the customer's
+    written_in = answer_language(question)  # a retry asks in the other language than the customer's
     return item_evidence(item, [*ranked, *page], terms, count, written_in)

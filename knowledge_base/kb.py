@@ -287,17 +287,19 @@ class KnowledgeBase:
         ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
-        top = evidence[0].score if evidence else 0.0  # how well the documents match, whichever sentence is read first
+        top = evidence[0].score if evidence else 0.0  # how well the documents match the question
         if item is not None:
             about, how = item_policy_evidence(
                 item, asked, hits, ranked, self.store.page_chunks, self.evidence_finder, self.page_index.pages(),
                 language, self.cfg.evidence_sentences, self.cfg.overview_sentences)
-            if how == TERMS:
+            # a question near the shop's documents (as near as one the second reading may still answer)
+            if how == TERMS and best >= self.abstain_threshold - BORDERLINE_MARGIN:
                 log.info("an item's policy the shop says nothing specific about: the main terms of %s",
                          about[0].hit.source)
-                return Lookup(asked, language, hits=hits, evidence=about, best_score=best, evidence_score=top,
-                              answerable=True, broad=True)
-            evidence = about or evidence
+                return Lookup(asked, language, hits=hits, evidence=about, best_score=best,
+                              evidence_score=about[0].score, answerable=True, broad=True)
+            if how != TERMS and about:
+                evidence = about
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN
                       and top >= max(self.evidence_threshold, BORDERLINE_EVIDENCE))
@@ -305,8 +307,10 @@ class KnowledgeBase:
             log.info("no answer%s: best passage %.3f (threshold %.3f), best sentence %.3f (threshold %.3f) for %r",
                      " unless re-read" if borderline else "", best, self.abstain_threshold, top,
                      self.evidence_threshold, asked)
-        return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best, evidence_score=top,
-                      answerable=answerable, borderline=borderline, candidates=ranked[:CANDIDATES])
+        # the score of what is read first (an item's own sentence on its policy may come before the best-scoring one)
+        return Lookup(asked, language, hits=hits, evidence=evidence, best_score=best,
+                      evidence_score=evidence[0].score if evidence else 0.0, answerable=answerable,
+                      borderline=borderline, candidates=ranked[:CANDIDATES])
 
     def _chat_model(self, backend: LLMBackend, adapter: str | None):
         from knowledge_base.langchain_llm import BackendChatModel

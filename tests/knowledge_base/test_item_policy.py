@@ -101,3 +101,23 @@ def test_a_question_in_the_other_language_than_the_returns_page_is_read_as_any_q
     # asked in the page's language, its exception is read first
     english = kb.lookup("Can I return the gas canister?", "zh")
     assert not english.broad and "Gas canisters" in english.evidence[0].quoted
+
+
+@pytest.mark.parametrize("question", [
+    "能换电池吗", "可以换收货地址吗", "能换成周六送吗", "Can I exchange my points for a discount?",
+    "Can I return to the store tomorrow to pick up my order?",
+])
+def test_changing_something_else_is_no_exchange_question(question):
+    assert item_question(question) is None
+
+
+def test_what_is_left_of_the_questions_own_words_is_no_item():
+    assert item_question("头灯能不能退").words == ("头灯",)
+    assert item_question("Is the tent under warranty?").words == ("tent",)
+
+
+def test_a_rule_stated_without_the_policys_word_is_the_items_own():
+    item = item_question("Can I return the Oslo sofa?")
+    final = _e("The Oslo sofa is final sale.", "Oslo sofa > Details", "c2")
+    terms = [_e("You can return most items within 30 days.", "Returns", "c4")]
+    assert item_evidence(item, [final], terms, 3, "en") == ([final, terms[0]], READ)
