@@ -168,6 +168,16 @@ def test_each_shop_has_broad_policy_questions_answerable_and_not_in_both_languag
     assert not {x.id for x in shop.questions} & {x.id for x in answers.load_shop(key).questions}
 
 
+@pytest.mark.parametrize("key", ["dev", "dev2", "heldout", "heldout2"])
+def test_each_shop_has_item_policy_questions_answerable_and_not_in_both_languages(key):
+    shop = answers.load_shop(key, "item")
+    kinds = Counter(x.kind for x in shop.questions)
+    assert kinds["item_policy"] >= 8 and kinds["unanswerable"] >= 2 and set(kinds) == {"item_policy", "unanswerable"}
+    assert Counter(x.lang for x in shop.questions) == {"zh": 6, "en": 6}
+    assert all(x.expect for x in shop.questions if x.kind == "item_policy")
+    assert not {x.id for x in shop.questions} & {x.id for x in answers.load_shop(key).questions}
+
+
 def test_the_quick_subset_exists_in_the_dev_shop():
     ids = {x.id for x in answers.load_shop("dev").questions}
     assert set(answers.QUICK_IDS) <= ids and len(answers.QUICK_IDS) == 12
