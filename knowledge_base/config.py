@@ -61,9 +61,10 @@ class KnowledgeBaseConfig:
                                      "answered with this many main terms of the page on it (0 = answered sentence "
                                      "by sentence like any question)"})
     item_policy_overview: bool = field(
-        default=False, metadata={"help": "a short question whether a policy covers one item ('Can I return the "
-                                         "lamp?', '台灯有保修吗') is answered with the policy's main terms too, when no "
-                                         "retrieved sentence names the item with the policy (needs overview_sentences)"})
+        default=False, metadata={"help": "a yes/no question whether a policy covers one item ('Can I return the "
+                                         "lamp?', '台灯有保修吗') reads only sentences naming the policy: the item's "
+                                         "own first, then the policy page's general rule, which answers alone when "
+                                         "nothing names the item (needs overview_sentences)"})
     faq_evidence_margin: float = field(
         default=0.03, metadata={"help": "an FAQ row's answer scoring this close behind a document's best sentence "
                                         "answers first (the shop's curated answer to the question; 0 = off)"})

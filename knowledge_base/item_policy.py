@@ -159,8 +159,15 @@ def item_policy_evidence(item: ItemQuestion, question: str, hits: Sequence, rank
                          count: int, overview_sentences: int) -> tuple[list[Evidence], str]:
     """item_evidence for `question` (item_question's `item`) with the shop's store: the policy's main terms from the
     page on it, that page's sentences beside the retrieved ones (`ranked`)."""
-    terms = overview_evidence(question, item.topic, hits, chunks_of, finder,
-                              min(overview_sentences, TERM_SECTIONS), pages, language)
-    page = policy_page_sentences(question, terms, chunks_of, finder)
+    read: dict[str, list] = {}  # each page's chunks fetched from the store once, for the terms and the sentences
+
+    def chunks(source: str) -> list:
+        if source not in read:
+            read[source] = chunks_of(source)
+        return read[source]
+
+    terms = overview_evidence(question, item.topic, hits, chunks, finder, min(overview_sentences, TERM_SECTIONS),
+                              pages, language)
+    page = policy_page_sentences(question, terms, chunks, finder)
     written_in = answer_language(question)  # a retry asks in the other language than the customer's
     return item_evidence(item, [*ranked, *page], terms, count, written_in)

@@ -147,7 +147,7 @@ def without_unasked_yes(answer: str, *questions: str) -> str:
     a curated answer written for "杭州有门店吗？" ("有。门店地址：…") also answers "门店在哪？", where the "有。" reads
     oddly. A question with neither ("voucher for a friend available?") keeps it: elliptical questions are yes/no."""
     asked = [q for q in questions if q]
-    if not any(_WH.search(q) for q in asked) or any(asks_yes_or_no(q) for q in asked):
+    if not any(asks_what(q) for q in asked) or any(asks_yes_or_no(q) for q in asked):
         return answer
     return without_yes_lead(answer)
 
