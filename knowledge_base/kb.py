@@ -93,8 +93,8 @@ class KnowledgeBase:
 
     # --- reading -------------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: dict | None = None,
-               mode: str = "hybrid") -> list[SearchHit]:
-        return self.retrieval.search(query, k or self.cfg.k, filters, mode)
+               mode: str = "hybrid", other_documents: int = 0) -> list[SearchHit]:
+        return self.retrieval.search(query, k or self.cfg.k, filters, mode, other_documents)
 
     def retriever(self, k: int | None = None, filters: dict | None = None) -> KnowledgeBaseRetriever:
         return KnowledgeBaseRetriever(kb=self, k=k or self.cfg.context_chunks, filters=filters)
@@ -270,7 +270,7 @@ class KnowledgeBase:
         faq = self.faq_match(search_text)
         if faq is not None:
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
-        hits = self.search(search_text, k=self.cfg.context_chunks)
+        hits = self.search(search_text, k=self.cfg.context_chunks, other_documents=self.cfg.other_document_passages)
         best = max((h.vector_score or 0.0 for h in hits), default=0.0)
         # "What is your return policy?": the main terms of the returns page, not its closest sentence
         topic = policy_topic(asked) if self.cfg.overview_sentences else None
@@ -287,6 +287,9 @@ class KnowledgeBase:
         ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
+        added = {h.chunk_id for h in hits[self.cfg.context_chunks:]}  # other_document_passages: read for a missing word
+        if added and evidence and evidence[0].hit.chunk_id not in added:  # ... so not a second sentence's source
+            evidence = [e for e in evidence if e.hit.chunk_id not in added]
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question
         if item is not None:
             about, how = item_policy_evidence(

@@ -144,8 +144,10 @@ class HybridRetriever:
         return self._current("bm25", lambda: BM25Index.from_store(self.store), count)
 
     def search(self, query: str, k: int | None = None, filters: dict | None = None,
-               mode: str = "hybrid") -> list[SearchHit]:
-        """mode: hybrid (ours) | bm25 | vector — the last two exist for side-by-side benchmarks."""
+               mode: str = "hybrid", other_documents: int = 0) -> list[SearchHit]:
+        """mode: hybrid (ours) | bm25 | vector — the last two exist for side-by-side benchmarks. `other_documents`:
+        when the k hits all come from one document and miss a word of the query, the best this many passages of
+        other documents that have one of the missing words follow them (a FAQ row is a document of its own)."""
         if not query or not query.strip():
             raise InputError("the query is empty")
         cfg = self.cfg
@@ -172,8 +174,11 @@ class HybridRetriever:
         order = sorted(ids, key=lambda c: -fused[c])
         if cfg.rerank == "mmr" and len(order) > k:
             order = _mmr(order, fused, dict(zip(ids, embs, strict=True)), k)
+        take = k
+        if other_documents and len(order) > k:
+            order, take = _with_other_documents(query, order, rows, k, other_documents)
         hits = []
-        for cid in order[:k]:
+        for cid in order[:take]:
             text, meta, _ = rows[cid]
             hits.append(SearchHit(
                 id=str(meta.get("doc_id", cid)), score=float(fused[cid]), text=text or "",
@@ -208,6 +213,33 @@ class HybridRetriever:
         vmin, vmax = min(vec.values()), max(vec.values())
         span = (vmax - vmin) or 1.0
         return {c: w * (vec[c] - vmin) / span + (1 - w) * bm.get(c, 0.0) / bmax for c in ids}
+
+
+def _missing_words(query: str, texts: list[str]) -> set[str]:
+    """The query's words (tokens of two characters or more, no numbers) that none of `texts` has."""
+    have = set().union(*(tokenize(t) for t in texts)) if texts else set()
+    return {w for w in tokenize(query) if len(w) >= 2 and not w.isdigit() and w not in have}
+
+
+def _with_other_documents(query: str, order: list[str], rows: dict, k: int, others: int) -> tuple[list[str], int]:
+    """(`order` with up to `others` chunks of other documents moved up behind its first k, how many to take) when
+    its first k are one document's and lack a word of the query that those chunks have: "岚风冲锋衣保修几年" fills
+    the context with the jacket's page, which never says 保修, and the warranty page's table row for the jacket is
+    not read. Otherwise (`order`, k)."""
+    def document(cid: str) -> str:
+        return str(rows[cid][1].get("doc_id", cid))
+
+    if len({document(c) for c in order[:k]}) > 1:
+        return order, k
+    missing = _missing_words(query, [rows[c][0] or "" for c in order[:k]])
+    if not missing:
+        return order, k
+    extra = [c for c in order[k:] if document(c) != document(order[0]) and missing & set(tokenize(rows[c][0] or ""))]
+    extra = extra[:others]
+    if not extra:
+        return order, k
+    moved = set(extra)
+    return order[:k] + extra + [c for c in order[k:] if c not in moved], k + len(extra)
 
 
 def _mmr(order: list[str], fused: dict[str, float], embs: dict, k: int, lam: float = 0.7) -> list[str]:

@@ -31,12 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.outputs import replace_text
-from knowledge_base.faq_pairs import pair_translations
+from knowledge_base.faq_pairs import centre_by_language, pair_translations, unit_rows
 
 log = logging.getLogger(__name__)
 
 MAX_PLACES = 5000  # chunks read as neighbours; a larger knowledge base uses its FAQ rows first, then the rest
-MIN_LANGUAGE_REFERENCE = 3  # fewer vectors than this in a language: centre it on the mean of all languages
 
 
 @dataclass
@@ -48,14 +47,6 @@ class ShopReference:
     places: np.ndarray  # chunk vectors as stored (unit rows)
     place_units: np.ndarray  # per chunk, the place it belongs to (a FAQ row and its translation share one)
     place_langs: np.ndarray | None = None  # per chunk, its language
-
-
-def unit_rows(m) -> np.ndarray:
-    """Rows scaled to length 1 (a single vector becomes one row): cosines are then dot products."""
-    m = np.asarray(m, dtype=np.float64)
-    if m.ndim == 1:
-        m = m[None, :]
-    return m / (np.linalg.norm(m, axis=1, keepdims=True) + 1e-12)
 
 
 def reference_from_kb(kb) -> ShopReference | None:
@@ -85,26 +76,6 @@ def reference_from_kb(kb) -> ShopReference | None:
     except Exception as exc:  # noqa: BLE001 - without the shop's data the grouping falls back to centring alone
         log.warning("cannot read the knowledge base for grouping: %s", exc)
         return None
-
-
-def centre_by_language(vectors: np.ndarray, langs, pools: list[tuple[np.ndarray, np.ndarray]],
-                       fallback: np.ndarray | None) -> np.ndarray:
-    """Unit rows of `vectors`, each language's minus the mean of that language's rows in the first of `pools`
-    ((vectors, languages) pairs) holding at least MIN_LANGUAGE_REFERENCE of them; else minus `fallback`, or left
-    as they are when it is None. Embedders put every text of one language near one point: taking that point away
-    lets a Chinese and an English text of the same meaning come out close."""
-    langs = np.asarray(langs)
-    centred = vectors.copy()
-    for lang in set(langs.tolist()):
-        for pool, pool_langs in pools:
-            mine = pool[pool_langs == lang]
-            if len(mine) >= MIN_LANGUAGE_REFERENCE:
-                centred[langs == lang] -= mine.mean(axis=0)
-                break
-        else:
-            if fallback is not None:
-                centred[langs == lang] -= fallback
-    return unit_rows(centred)
 
 
 def centred_cosine(vectors: np.ndarray, langs: list[str], reference: ShopReference | None = None) -> np.ndarray:

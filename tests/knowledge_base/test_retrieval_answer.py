@@ -46,6 +46,27 @@ def test_fusion_modes_and_mmr_change_ranking_sanely(demo_kb):
         assert len(hits) == 5 and "en-refund" in [h.id for h in hits]
 
 
+def test_a_context_of_one_document_missing_a_word_is_followed_by_a_passage_that_has_it(demo_kb):
+    from knowledge_base.retrieval import _with_other_documents
+
+    def rows(*docs_and_texts):
+        return {cid: (text, {"doc_id": doc}, None) for cid, (doc, text) in zip("abcdef", docs_and_texts, strict=False)}
+
+    jacket = [("jacket", "岚风冲锋衣 价格 899 元"), ("jacket", "岚风冲锋衣 清洗保养"), ("jacket", "岚风冲锋衣 颜色")]
+    found = rows(*jacket, ("rental", "岚风冲锋衣 租金"), ("warranty", "保修期限 冲锋衣 2 年"))
+    order, take = _with_other_documents("岚风冲锋衣保修几年", list("abcde"), found, 3, 1)
+    assert (order[:take], take) == (["a", "b", "c", "e"], 4) and sorted(order) == list("abcde")
+    # no other document has a word the context lacks, none is missing, or the context has two documents: none added
+    assert _with_other_documents("岚风冲锋衣多少钱", list("abcde"), found, 3, 1) == (list("abcde"), 3)
+    assert _with_other_documents("冲锋衣颜色", list("abcde"), found, 3, 1) == (list("abcde"), 3)
+    mixed = rows(*jacket[:2], ("rental", "租金"), ("warranty", "保修期限 冲锋衣 2 年"))
+    assert _with_other_documents("岚风冲锋衣保修几年", list("abcd"), mixed, 3, 1) == (list("abcd"), 3)
+    q = "oak dining table weight"
+    for others in (0, 1):
+        hits = demo_kb.search(q, k=3, other_documents=others)
+        assert len(hits) >= 3 and len({h.id for h in hits[3:]} & {hits[0].id}) == 0
+
+
 def test_rank_metrics():
     m = rank_metrics([["a", "b"], ["c", "c", "a"], ["x"]], ["a", "a", "a"], ks=(1, 5))
     assert m == {"hit@1": pytest.approx(1 / 3, abs=1e-4), "hit@5": pytest.approx(2 / 3, abs=1e-4),
@@ -157,9 +178,16 @@ def test_split_question_keeps_one_question_whole_and_splits_two():
     assert split_question("冷萃咖啡液能寄到北京吗？开了以后能放几天") == ["冷萃咖啡液能寄到北京吗？", "开了以后能放几天"]
     assert split_question("泡龙井水温多少合适，一罐有多少克") == ["泡龙井水温多少合适", "一罐有多少克"]
     assert split_question("能寄澳门吗？？运费多少") == ["能寄澳门吗？", "运费多少"]  # the doubled mark is no question
+    # two facts of one subject
+    assert split_question("what's the price and the weight of the Cirrus 40?") == [
+        "what's the price of the Cirrus 40?", "what's the weight of the Cirrus 40?"]
+    assert split_question("Cirrus 40 的价格和重量是多少？") == ["Cirrus 40 的价格是多少？", "Cirrus 40 的重量是多少？"]
+    assert split_question("岚风冲锋衣的防水指数和透气指数分别是多少") == ["岚风冲锋衣的防水指数是多少", "岚风冲锋衣的透气指数是多少"]
     for whole in ("I bought a mug 40 days ago, can I return it?", "手冲壶坏了寄回去保修，来回运费要我自己出吗",
                   "If I buy the mug and the kettle together, do I pay for shipping?", "Hi! Do you ship to Taiwan?",
-                  "I typed the wrong address, can I still fix it??", "能寄澳门吗？？"):
+                  "I typed the wrong address, can I still fix it??", "能寄澳门吗？？",
+                  "What are the terms and conditions of the warranty?", "What is the return and refund policy of your shop?",
+                  "你们的退货和换货政策是什么", "What is the difference between the H2 and the K1?"):
         assert split_question(whole) == [whole]
 
 
