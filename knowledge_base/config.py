@@ -132,7 +132,7 @@ class KnowledgeBaseConfig:
                           "language); phrase = the LLM phrases them, every fact checked against them"})
     context_chunks: int = field(default=4, metadata={"help": "retrieved passages searched for evidence"})
     other_document_passages: int = field(
-        default=0, metadata={"help": "when the context_chunks passages all come from one document, the best this many "
+        default=1, metadata={"help": "when the context_chunks passages all come from one document, the best this many "
                                      "passages of other documents are searched for evidence too (0 = none): a "
                                      "product's page otherwise fills the context, and the policy page with the "
                                      "product's warranty row is not read"})

@@ -234,8 +234,12 @@ def _with_other_documents(query: str, order: list[str], rows: dict, k: int, othe
     missing = _missing_words(query, [rows[c][0] or "" for c in order[:k]])
     if not missing:
         return order, k
-    extra = [c for c in order[k:] if document(c) != document(order[0]) and missing & set(tokenize(rows[c][0] or ""))]
-    extra = extra[:others]
+    extra = []
+    for cid in order[k:]:
+        if len(extra) == others:
+            break
+        if document(cid) != document(order[0]) and missing & set(tokenize(rows[cid][0] or "")):
+            extra.append(cid)
     if not extra:
         return order, k
     moved = set(extra)
