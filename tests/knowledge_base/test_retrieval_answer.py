@@ -475,3 +475,30 @@ def test_a_curated_yes_opening_is_dropped_only_when_the_customer_did_not_ask_yes
     # a negative opening is never dropped, nor a word that is part of the sentence
     assert faq_answer("怎么退货", "不可以。开封的咖啡不能退。")[0] == "不可以。开封的咖啡不能退。"
     assert faq_answer("怎么付款", "可以使用花呗分期。")[0] == "可以使用花呗分期。"
+
+
+def test_a_passage_read_for_a_missing_word_answers_first_or_not_at_all(demo_kb, monkeypatch):
+    """other_document_passages: the other document's sentence may be the answer, never a second sentence after the
+    page's own (a FAQ row on price drops followed the gift-card rule)."""
+    import dataclasses
+
+    import knowledge_base.grounding as grounding
+    from knowledge_base import KnowledgeBase
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    kb = KnowledgeBase(dataclasses.replace(demo_kb.cfg, context_chunks=2, other_document_passages=1,
+                                           abstain_threshold=0.5, evidence_threshold=0.0), demo_kb.embedder,
+                       demo_kb.store)
+    page = [SearchHit("jacket", 0.9, f"Jacket passage {i}", "jacket.md", "Jacket", chunk_id=f"j{i}", vector_score=0.9)
+            for i in (1, 2)]
+    other = SearchHit("warranty", 0.8, "Warranty: jackets 2 years", "warranty.md", "Warranty", chunk_id="w1",
+                      vector_score=0.8)
+    monkeypatch.setattr(kb, "search", lambda *a, **kw: [*page, other])
+    monkeypatch.setattr(kb, "faq_match", lambda q: None)
+    own, added = Evidence("Wash at 30 °C.", page[0], 0.95), Evidence("Jackets: 2 years.", other, 0.94)
+    monkeypatch.setattr(grounding, "pick_evidence", lambda ranked, *a, **kw: [own, added])
+    assert [e.text for e in kb.lookup("How long is the jacket's warranty?").evidence] == ["Wash at 30 °C."]
+    monkeypatch.setattr(grounding, "pick_evidence", lambda ranked, *a, **kw: [added, own])
+    assert [e.text for e in kb.lookup("How long is the jacket's warranty?").evidence] == [
+        "Jackets: 2 years.", "Wash at 30 °C."]
