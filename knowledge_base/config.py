@@ -132,10 +132,11 @@ class KnowledgeBaseConfig:
                           "language); phrase = the LLM phrases them, every fact checked against them"})
     context_chunks: int = field(default=4, metadata={"help": "retrieved passages searched for evidence"})
     other_document_passages: int = field(
-        default=1, metadata={"help": "when the context_chunks passages all come from one document, the best this many "
-                                     "passages of other documents are searched for evidence too (0 = none): a "
-                                     "product's page otherwise fills the context, and the policy page with the "
-                                     "product's warranty row is not read"})
+        default=1, metadata={"help": "when the context_chunks passages all come from one document and a word of the "
+                                     "question is in none of them, the best this many passages of other documents "
+                                     "that have such a word are searched for evidence too (0 = none): a product's "
+                                     "page otherwise fills the context, and the policy page with the product's "
+                                     "warranty row is not read"})
     answer_max_tokens: int = field(default=96, metadata={"help": "new tokens for a grounded answer (one or two "
                                                                   "sentences: short answers are faster and invent less)"})
     contact_rows: bool = field(

@@ -271,7 +271,10 @@ class KnowledgeBase:
         if faq is not None:
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
         hits = self.search(search_text, k=self.cfg.context_chunks, other_documents=self.cfg.other_document_passages)
-        best = max((h.vector_score or 0.0 for h in hits), default=0.0)
+        # a passage of another document read for a missing word (other_document_passages) decides nothing unless
+        # its sentence is the answer
+        added = {h.chunk_id for h in hits[self.cfg.context_chunks:]}
+        best = max((h.vector_score or 0.0 for h in hits if h.chunk_id not in added), default=0.0)
         # "What is your return policy?": the main terms of the returns page, not its closest sentence
         topic = policy_topic(asked) if self.cfg.overview_sentences else None
         item = None
@@ -287,9 +290,6 @@ class KnowledgeBase:
         ranked = self.evidence_finder.find(asked, hits)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
-        added = {h.chunk_id for h in hits[self.cfg.context_chunks:]}  # other_document_passages: read for a missing word
-        if added and evidence and evidence[0].hit.chunk_id not in added:  # ... so not a second sentence's source
-            evidence = [e for e in evidence if e.hit.chunk_id not in added]
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question
         if item is not None:
             about, how = item_policy_evidence(
@@ -303,6 +303,11 @@ class KnowledgeBase:
                               evidence_score=about[0].score, answerable=True, broad=True)
             if how != TERMS and about:
                 evidence = about
+        if added and evidence:  # the added passage answers first, or is not a second sentence's source
+            if evidence[0].hit.chunk_id in added:
+                best = max(best, evidence[0].hit.vector_score or 0.0)
+            else:
+                evidence = [e for e in evidence if e.hit.chunk_id not in added]
         answerable = bool(evidence) and best >= self.abstain_threshold and top >= self.evidence_threshold
         borderline = (not answerable and bool(evidence) and best >= self.abstain_threshold - BORDERLINE_MARGIN
                       and top >= max(self.evidence_threshold, BORDERLINE_EVIDENCE))

@@ -125,7 +125,8 @@ _EN_AND = re.compile(r",?\s+and\s+(?=(?:how|what|which|when|where|who|why|do|doe
 # One question asking two things of one subject ("what's the price and the weight of the Cirrus 40?", "Cirrus 40
 # 的价格和重量是多少"): read whole, one sentence answers it (the price) and the other fact is lost.
 _EN_TWO_OF = re.compile(r"^(?P<ask>what(?:'s|’s| is| are| was)\s+)(?:the\s+)?(?P<a>[a-z]+(?:[ -][a-z]+)?)\s*,?\s+and\s+"
-                        r"(?:the\s+)?(?P<b>[a-z]+(?:[ -][a-z]+)?)\s+(?P<rest>(?:of|for|on)\s+\S.*)$", re.IGNORECASE)
+                        r"(?:the\s+)?(?P<b>[a-z]+(?:[ -][a-z]+)?)\s+(?P<rest>(?:of|for|on)\s+[^,，;；]*[^\s,，;；])\s*$",
+                        re.IGNORECASE)
 _ZH_TWO_OF = re.compile(r"^(?P<subject>.+?)的(?P<a>[\u4e00-\u9fff]{2,4}?)(?:和|与|跟|以及)(?P<b>[\u4e00-\u9fff]{2,4}?)"
                         r"(?:分别|各)?(?P<rest>(?:是|有)?(?:多少|什么|几|多[重长大高宽]|怎样|如何).*)$")
 # pairs that name one thing, not two facts
@@ -135,13 +136,19 @@ _ONE_THING = frozenset({"terms conditions", "pros cons", "ins outs", "shipping h
 _SHARED_HEAD = re.compile(r"(?:polic(?:y|ies)|process|rules|terms|service|政策|规则|规定|流程|条款|制度|服务)$", re.IGNORECASE)
 
 
+_ZH_TOTAL = re.compile(r"总共|一共|加起来|合计|总计|总价")  # "价格和运费一共多少": one sum, not two facts
+
+
 def _two_facts_of_one_subject(piece: str) -> list[str] | None:
     """The two questions of "what's the A and the B of X" / "X的A和B是多少", or None."""
     m = _EN_TWO_OF.match(piece.strip())
-    if m and f"{m['a'].lower()} {m['b'].lower()}" not in _ONE_THING and not _SHARED_HEAD.search(m["b"]):
+    if m:
+        a, b = m["a"].lower(), m["b"].lower()
+        if {f"{a} {b}", f"{a} {re.split(r'[ -]', b)[0]}"} & _ONE_THING or _SHARED_HEAD.search(b):
+            return None
         return [f"{m['ask']}the {m['a']} {m['rest']}", f"{m['ask']}the {m['b']} {m['rest']}"]
     m = _ZH_TWO_OF.match(piece.strip())
-    if m and not _SHARED_HEAD.search(m["b"]):
+    if m and not _SHARED_HEAD.search(m["b"]) and not _ZH_TOTAL.search(piece):
         return [f"{m['subject']}的{m['a']}{m['rest']}", f"{m['subject']}的{m['b']}{m['rest']}"]
     return None
 
@@ -159,10 +166,6 @@ def split_question(question: str, max_parts: int = 3) -> list[str]:
     pieces = [p.strip(" ，,;；") for p in re.split(r"(?<=[?？])\s*|[；;]\s*", question.strip()) if re.search(r"\w", p)]
     parts: list[str] = []
     for piece in pieces:
-        two = _two_facts_of_one_subject(piece)
-        if two:
-            parts += two
-            continue
         if re.search(r"[\u4e00-\u9fff]", piece):
             clauses = [c.strip() for c in re.split(r"[，,]", piece) if c.strip()]
             if len(clauses) == 2 and all(_asks(c) and len(c) >= 4 for c in clauses):
@@ -175,8 +178,16 @@ def split_question(question: str, max_parts: int = 3) -> list[str]:
                 continue
         parts.append(piece)
     if len(parts) < 2 or len(parts) > max_parts or not all(_asks(p) for p in parts):
-        return [question.strip()]
-    return parts
+        parts = [question.strip()]
+    # then each question asking two facts of one subject, while the message stays within max_parts
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        two = _two_facts_of_one_subject(part)
+        if two and len(out) + len(two) + len(parts) - i - 1 <= max_parts:
+            out += two
+        else:
+            out.append(part)
+    return out
 
 
 # Where a Chinese question's subject ends: the first verb of asking or being ("冷萃咖啡液|能寄到北京吗", "古吉|是什么处理法").

@@ -215,10 +215,19 @@ class HybridRetriever:
         return {c: w * (vec[c] - vmin) / span + (1 - w) * bm.get(c, 0.0) / bmax for c in ids}
 
 
+# Words of asking, not of what is asked ("how much", "多少钱", "几年"; stemmed as tokenize leaves them): a page
+# without them lacks nothing.
+_ASKING_WORDS = frozenset("""much mani long pleas tell know want need get take come after befor about also still just
+    ani some like go usual actual exact realli possibl thank hi hello 多少 几年 几天 几个 几次 多久 多长 以后 之后 之前
+    能不能 可不可以 是不是 有没有 告诉 一下 请问 可以 能否 怎么样 为什么 如何 现在 还能 还是""".split())
+
+
 def _missing_words(query: str, texts: list[str]) -> set[str]:
-    """The query's words (tokens of two characters or more, no numbers) that none of `texts` has."""
+    """The query's words (tokens of two characters or more, no numbers, no words of asking) that none of `texts`
+    has."""
     have = set().union(*(tokenize(t) for t in texts)) if texts else set()
-    return {w for w in tokenize(query) if len(w) >= 2 and not w.isdigit() and w not in have}
+    return {w for w in tokenize(query)
+            if len(w) >= 2 and not w.isdigit() and w not in _ASKING_WORDS and w not in have}
 
 
 def _with_other_documents(query: str, order: list[str], rows: dict, k: int, others: int) -> tuple[list[str], int]:
