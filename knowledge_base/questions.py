@@ -134,8 +134,6 @@ _ONE_THING = frozenset({"terms conditions", "pros cons", "ins outs", "shipping h
                         "size shape", "make model", "wear tear", "care maintenance", "return exchange"})
 # "the return and exchange policy", "退货和换货政策": one policy of two things, asked as a whole
 _SHARED_HEAD = re.compile(r"(?:polic(?:y|ies)|process|rules|terms|service|政策|规则|规定|流程|条款|制度|服务)$", re.IGNORECASE)
-
-
 _ZH_TOTAL = re.compile(r"总共|一共|加起来|合计|总计|总价")  # "价格和运费一共多少": one sum, not two facts
 
 
