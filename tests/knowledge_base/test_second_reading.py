@@ -22,6 +22,12 @@ def lookup(*, answerable: bool = True, borderline: bool = False) -> Lookup:
                   answerable=answerable, borderline=borderline)
 
 
+def answerable(question: str, *texts: str, score: float = 0.95, lang: str = "en") -> Lookup:
+    """An answerable lookup of `texts`, the first scoring `score` and each next one 0.02 less."""
+    evidence = [sentence(text, round(score - 0.02 * i, 2), f"c-{i + 1}") for i, text in enumerate(texts)]
+    return Lookup(question, lang, evidence=evidence, best_score=0.84, evidence_score=score, answerable=True)
+
+
 def reader(*replies: str) -> FakeBackend:
     return FakeBackend(list(replies))
 
@@ -340,10 +346,8 @@ def test_a_spec_line_needs_a_firm_yes_when_the_bar_is_set():
     # "哪个处理站" over "处理法: 日晒": the reader's hesitant YES (0.2) to a spec line is not enough with a bar of 0.8,
     # and the next sentence (a firm YES) is answered from instead.
     def spec_lookup() -> Lookup:
-        return Lookup("Which washing station processed it?", "en",
-                      evidence=[sentence("Process: natural", 0.92), sentence("Washed at the Hambela station.", 0.9,
-                                                                            "c-2")],
-                      best_score=0.84, evidence_score=0.92, answerable=True)
+        return answerable("Which washing station processed it?", "Process: natural", "Washed at the Hambela station.",
+                          score=0.92)
 
     strict = spec_lookup()
     Verifier(reader("0.2", "2.5"), "YES or NO.", skip_above=1.01, spec_min_log_odds=0.8).check(strict)
@@ -378,10 +382,7 @@ def test_a_yes_to_a_spec_line_stands_only_when_its_label_reads_as_the_question()
     # "Product number: TH-B40" for "What colours…?": the reader's hesitant YES (0.3) with the label read as another
     # question (-1.2) falls under the bar; the colour line (YES 2.5, label 1.0) is answered from instead.
     def colours() -> Lookup:
-        return Lookup("What colours does it come in?", "en",
-                      evidence=[sentence("Product number: TH-B40", 0.95), sentence("Colours: grey, green", 0.93,
-                                                                                    "c-2")],
-                      best_score=0.84, evidence_score=0.95, answerable=True)
+        return answerable("What colours does it come in?", "Product number: TH-B40", "Colours: grey, green")
 
     fb = reader("YES", "0.3", "-1.2", "YES", "2.5", "1.0")
     checked = colours()
@@ -412,8 +413,7 @@ def test_a_spec_line_turned_down_by_its_label_is_not_read_again_without_its_no()
     # "Pets: not allowed" read YES, then turned down by its label reading, is not taken up by the negated reading;
     # the same line read NO plainly is (a yes/no question)
     def pets() -> Lookup:
-        return Lookup("Can I bring my dog?", "en", evidence=[sentence("Pets: not allowed", 0.95)], best_score=0.84,
-                      evidence_score=0.95, answerable=True)
+        return answerable("Can I bring my dog?", "Pets: not allowed")
 
     vetoed = pets()
     fb = reader("YES", "0.2", "-1.0")
@@ -439,8 +439,7 @@ def test_the_label_reading_holds_a_whole_question_not_a_later_part():
     # "一罐有多少克" after "龙井多少钱？": a later part is a short question given its subject, read plainly (as with the
     # weights); the first part's spec-line YES still needs its label reading.
     def part(question: str, text: str) -> Lookup:
-        return Lookup(question, "zh", evidence=[sentence(text, 0.95)], best_score=0.84, evidence_score=0.95,
-                      answerable=True)
+        return answerable(question, text, lang="zh")
 
     whole = Lookup("龙井多少钱？一罐有多少克", "zh", answerable=True,
                    parts=[part("龙井多少钱？", "价格：128 元"), part("龙井一罐有多少克", "净含量：100 克")])
