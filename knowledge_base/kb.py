@@ -96,6 +96,11 @@ class KnowledgeBase:
                mode: str = "hybrid", other_documents: int = 0) -> list[SearchHit]:
         return self.retrieval.search(query, k or self.cfg.k, filters, mode, other_documents)
 
+    def context_passages(self, query: str) -> list[SearchHit]:
+        """The passages a lookup reads for `query`: the best context_chunks, then, when they are one document's and
+        lack a word of the query, the other documents' passages of other_document_passages."""
+        return self.search(query, k=self.cfg.context_chunks, other_documents=self.cfg.other_document_passages)
+
     def retriever(self, k: int | None = None, filters: dict | None = None) -> KnowledgeBaseRetriever:
         return KnowledgeBaseRetriever(kb=self, k=k or self.cfg.context_chunks, filters=filters)
 
@@ -270,7 +275,7 @@ class KnowledgeBase:
         faq = self.faq_match(search_text)
         if faq is not None:
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
-        hits = self.search(search_text, k=self.cfg.context_chunks, other_documents=self.cfg.other_document_passages)
+        hits = self.context_passages(search_text)
         # a passage of another document read for a missing word (other_document_passages) decides nothing unless
         # its sentence is the answer
         added = {h.chunk_id for h in hits[self.cfg.context_chunks:]}

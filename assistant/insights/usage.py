@@ -3,10 +3,10 @@ and which were never used.
 
 *Cited* comes straight from the answers' citations. *Retrieved* is what the knowledge-base lookup searched
 for the question: the chat records it with each answer. Turns recorded without it are worked out once, on first
-use, by the same calls the lookup makes (`faq_match`, then `search(k=context_chunks)` with its other-document
-passage) and stored with the turn. That is exact while the knowledge base is unchanged between the answer and the
-report (bench/gaps.py checks equality against a replay); a question first counted after documents changed is
-counted against the documents as they are then.
+use, by the same calls the lookup makes (`faq_match`, then `context_passages`) and stored with the turn. That is
+exact while the knowledge base is unchanged between the answer and the report (bench/gaps.py checks equality
+against a replay); a question first counted after documents changed is counted against the documents as they are
+then.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ def retrieved_for(kb, searched: str) -> list[str]:
     faq = kb.faq_match(searched)
     if faq is not None:
         return [_faq_chunk(kb, faq.source, faq.row_id) or faq.row_id]
-    return [h.chunk_id for h in kb.search(searched, k=kb.cfg.context_chunks,
-                                          other_documents=kb.cfg.other_document_passages)]
+    return [h.chunk_id for h in kb.context_passages(searched)]
 
 
 def lookup_chunks(kb, lookup) -> list[str]:
