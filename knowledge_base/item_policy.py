@@ -67,8 +67,8 @@ _POLICY_WORD = re.compile(r"^(?:return|refund|exchang|send|back|warrant|guarante
 # (negations and light words, which nearly every sentence of a policy has too, and what jieba leaves of the question's
 # own words: 头灯能不能退 -> 不能; "used" and "unused" are the general rule's own conditions: "The Taste Guarantee can
 # be used once a year" says nothing about a grinder).
-_NOT_ITEM = frozenset("i me my it its this that these those them they one ones your you the a an can could may "
-                      "still please get got bought buy come don't not haven't hasn't didn't doesn't isn't no never "
+_NOT_ITEM = frozenset("i me my it its this that these those them they one your you the a an can could may "
+                      "still pleas get got bought buy come don't not haven't hasn't didn't doesn't isn't no never "
                       "just realli like need want anymor use unus under cover".split()) | frozenset(
     ("能", "可以", "还", "还能", "能不能", "可不可以", "是否", "吗", "了", "的", "我", "你们", "这个", "那个", "不", "没",
      "着", "太", "多", "买", "想要", "不想", "已经", "一次", "看看", "喜欢", "要", "不能", "可不", "不可", "我能",

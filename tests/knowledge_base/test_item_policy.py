@@ -28,7 +28,7 @@ def test_yes_no_questions_whether_a_policy_covers_one_item(question, topic, item
 
 @pytest.mark.parametrize("question", [
     # no item: the goods in general (a broad policy question) or a follow-up's "it"
-    "Can I return items?", "Can I return it?", "能退吗", "可以退款吗",
+    "Can I return items?", "Can I return it?", "Can I please return it?", "能退吗", "可以退款吗",
     # one fact of the policy, asked with what / how long
     "How long is the warranty on the tent?", "退款多久到账？", "What if I don't like it, can I return it?",
     # no policy asked
