@@ -153,7 +153,7 @@ class Runtime(ModelServing):
                             translate=self._question_translator(backend),
                             translated_below=kb_cfg.verify_translated_below,
                             spec_min_log_odds=kb_cfg.verify_spec_min_log_odds, negated=kb_cfg.verify_negated,
-                            spec_label_min=kb_cfg.verify_spec_label_min,
+                            spec_label_min=kb_cfg.verify_spec_label_min, tie_margin=kb_cfg.verify_tie_margin,
                             weights=reading_weights(kb_cfg.verify_weights), weights_mode=kb_cfg.verify_weights_mode)
         return self._get("verifier", build)
 

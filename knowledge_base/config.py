@@ -111,6 +111,12 @@ class KnowledgeBaseConfig:
                                          "down for a yes/no question is read once more with its 'no' taken out, and "
                                          "sent as written when that reading says YES ('Is it OK to run the stove in "
                                          "my tent?' over 'Do not use the stove inside a tent')"})
+    verify_tie_margin: float | None = field(
+        default=None, metadata={"help": "the first evidence sentences scoring within this of the best (e.g. 0.01: the "
+                                        "rows of one product's spec table) are put in the order of the second "
+                                        "reader's log odds of YES, the firmest first, even when the best scores "
+                                        "verify_skip_above; answers and declines are decided as before; null = in the "
+                                        "order of their scores"})
     verify_weights: str = field(
         default="", metadata={"help": "'shipped' = the second reader's log odds weighed with what plain code sees in "
                                              "a sentence (knowledge_base/reading_weights.json, fitted by `python -m "
@@ -157,6 +163,8 @@ class KnowledgeBaseConfig:
             from knowledge_base.reading_weights import reading_weights
 
             reading_weights(self.verify_weights)
+        if self.verify_tie_margin is not None and self.verify_tie_margin < 0:
+            raise ConfigError(f"verify_tie_margin must be >= 0 or null, got {self.verify_tie_margin:g}")
         if not 0.0 < self.curated_min_similarity <= 1.0:
             raise ConfigError(f"curated_min_similarity must be in (0, 1], got {self.curated_min_similarity:g}")
         if not self.db_path and not self.chroma_host:

@@ -39,7 +39,8 @@ class Verifier:
                  faq_same_min: float = -0.5, unsure_below: float | None = None,
                  translate: Callable[[str, str], str] | None = None, translated_below: float | None = None,
                  spec_min_log_odds: float | None = None, weights: ReadingWeights | None = None,
-                 weights_mode: str = "veto", negated: bool = False, spec_label_min: float | None = None):
+                 weights_mode: str = "veto", negated: bool = False, spec_label_min: float | None = None,
+                 tie_margin: float | None = None):
         self.backend, self.prompt = backend, prompt
         self.skip_above, self.max_sentences = skip_above, max_sentences
         # None: the reader's sampled YES/NO; a number: its log odds of YES must reach it (a stricter reader)
@@ -82,6 +83,10 @@ class Verifier:
         # another attribute of it ("Product number: TH-B40" for its colours, "炉头: 1 年" for 登山杖保修几年), and the
         # label read as a question is what tells them apart. None = not read.
         self.spec_label_min = spec_label_min if faq_prompt and hasattr(backend, "yes_log_odds") else None
+        # The first evidence sentences scoring within `tie_margin` of the best are a tie the scores cannot break: the
+        # rows of one product's spec table all carry its name ("云眠睡袋整个有多重" scored 1.010 for its packed size and
+        # 1.006 for "总重量: 980 克"). The reader's log odds break it, whatever the score. None = first come, first read.
+        self.tie_margin = tie_margin if hasattr(backend, "yes_log_odds") else None
 
     def needed(self, lookup: Lookup, always: bool = False, weighed: bool = True) -> bool:
         if lookup.faq is not None or lookup.broad or not (lookup.answerable or lookup.borderline):
@@ -286,6 +291,24 @@ class Verifier:
                      translated)
         return again
 
+    def _break_tie(self, lookup: Lookup) -> None:
+        """Moves the tied sentence (`tie_margin`) the reader reads the firmest YES to first. It only reorders the
+        sentences the reading would read anyway (the first max_sentences): a tie all read as NO stays as it was, and
+        whether the question is answered or declined is decided afterwards as before."""
+        if self.tie_margin is None or lookup.faq is not None or lookup.broad or not (
+                lookup.answerable or lookup.borderline) or len(lookup.evidence) < 2:
+            return
+        best = lookup.evidence[0].score
+        tied = [e for e in lookup.evidence[: self.max_sentences] if e.score >= best - self.tie_margin]
+        if len(tied) < 2:
+            return
+        odds = [self.backend.yes_log_odds(self.messages(lookup.question, e.quoted)) for e in tied]
+        top = max(range(len(tied)), key=odds.__getitem__)
+        if top and odds[top] > 0:
+            log.info("a tie broken by the reader (%.2f over %.2f): %r", odds[top], odds[0], tied[top].text[:80])
+            chosen = tied[top]
+            lookup.evidence = [chosen] + [e for e in lookup.evidence if e is not chosen]
+
     def _unsure(self, odds: float | None) -> bool:
         return self.unsure_below is not None and odds is not None and odds < self.unsure_below
 
@@ -302,11 +325,12 @@ class Verifier:
                       for c in self.check(part, always, sure, weighed=weighed and i == 0)]
             lookup.refresh()  # answerable and turned down from its parts
             return checks
-        if not self.needed(lookup, always, weighed):
-            return []
         from assistant.errors import AssistantError
 
         try:
+            self._break_tie(lookup)
+            if not self.needed(lookup, always, weighed):
+                return []
             found = self.confirmed(lookup, sure, weighed)
         except AssistantError as exc:  # the reader failing must not cost the customer the answer
             log.warning("second reading failed, answering on the first: %s", exc.one_line())

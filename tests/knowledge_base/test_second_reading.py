@@ -448,3 +448,55 @@ def test_the_label_reading_holds_a_whole_question_not_a_later_part():
     Verifier(fb, "YES or NO.", faq_prompt="Same?", spec_label_min=1.0).check(whole)
     assert [p.answerable for p in whole.parts] == [False, True] and whole.answerable
     assert len(fb.calls) == 4 and not fb.replies  # the second part: one plain reading, no label reading
+
+
+def spec_table(*rows: tuple[str, float]) -> Lookup:
+    evidence = [sentence(text, score, f"c-{i + 1}") for i, (text, score) in enumerate(rows)]
+    return Lookup("How heavy is the sleeping bag?", "en", evidence=evidence, best_score=0.9,
+                  evidence_score=rows[0][1], answerable=True)
+
+
+def test_a_tie_of_spec_rows_is_broken_by_the_readers_firmest_yes():
+    # every row of the bag's spec table carries its name: the packed size scores a hair above the weight
+    rows = [("Packed size: 20 x 36 cm", 1.010), ("Total weight: 980 g", 1.006), ("Fill: 550 g", 1.004),
+            ("Shell: 20D nylon", 0.95)]
+    tied = spec_table(*rows)
+    fb = reader("0.3", "2.0", "0.8")
+    Verifier(fb, "YES or NO.", skip_above=1.0, tie_margin=0.01).check(tied)
+    assert tied.answerable and tied.evidence[0].text == "Total weight: 980 g" and len(fb.calls) == 3
+    assert [e.text for e in tied.evidence[1:]] == ["Packed size: 20 x 36 cm", "Fill: 550 g", "Shell: 20D nylon"]
+    # a tie the reader reads as NO throughout stays as it was, and is answered as before (it scores skip_above)
+    doubted = spec_table(*rows)
+    Verifier(reader("-1", "-2", "-0.5"), "YES or NO.", skip_above=1.0, tie_margin=0.01).check(doubted)
+    assert doubted.answerable and doubted.evidence[0].text == "Packed size: 20 x 36 cm"
+    # without the margin, or with a clear best, nothing more is read
+    plain, clear = spec_table(*rows), spec_table(("Total weight: 980 g", 1.05), ("Fill: 550 g", 1.0))
+    assert Verifier(fb := reader(), "YES or NO.", skip_above=1.0).check(plain) == [] and fb.calls == []
+    Verifier(fb := reader(), "YES or NO.", skip_above=1.0, tie_margin=0.01).check(clear)
+    assert fb.calls == [] and clear.evidence[0].text == "Total weight: 980 g"
+
+
+def test_a_tie_under_the_skip_bar_is_read_in_the_order_the_tie_was_broken():
+    # the reading after the tie starts from the firmest YES; a tie all read NO is declined as before
+    rows = [("Packed size: 20 x 36 cm", 0.90), ("Total weight: 980 g", 0.895)]
+    tied = spec_table(*rows)
+    fb = reader("0.4", "1.9", "YES")
+    Verifier(fb, "YES or NO.", skip_above=1.0, tie_margin=0.01).check(tied)
+    assert tied.answerable and tied.evidence[0].text == "Total weight: 980 g"
+    assert "Total weight" in fb.calls[2]["messages"][1].content
+    declined = spec_table(*rows)
+    Verifier(reader("-1", "-2", "NO", "NO"), "YES or NO.", skip_above=1.0, tie_margin=0.01).check(declined)
+    assert not declined.answerable
+
+
+def test_the_tie_margin_is_configured_and_checked():
+    import pytest
+
+    from assistant.config import load_config
+    from assistant.errors import ConfigError
+    from knowledge_base.config import KnowledgeBaseConfig
+
+    assert load_config(env={"ASSISTANT_KNOWLEDGE_BASE__VERIFY_TIE_MARGIN": "0.01"}).knowledge_base.verify_tie_margin \
+        == 0.01
+    with pytest.raises(ConfigError, match="verify_tie_margin"):
+        KnowledgeBaseConfig(verify_tie_margin=-0.1)
