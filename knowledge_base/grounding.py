@@ -65,11 +65,29 @@ def sentences_of(hit: SearchHit) -> list[str]:
         answer = hit.metadata.get("answer") or hit.snippet
         return [" ".join(answer.split())] if answer.strip() else []
     out = []
-    for piece in _SENTENCE_END.split(_unwrap(hit.snippet)):
-        piece = _MARKUP.sub("", (piece or "").strip())
-        if len(piece) >= 4:
-            out.append(piece[:MAX_SENTENCE_CHARS])
+    for line in _unwrap(hit.snippet).split("\n"):
+        # a table row or label line is one fact, whatever semicolons list its values: "续航时间: 高亮 3.5 小时；中亮
+        # 10 小时；…" cut at "；" left "中亮 10 小时" without the label, and it was sent for "开最亮能亮多久"
+        pieces = [line] if _labelled_values(line) else _SENTENCE_END.split(line)
+        for piece in pieces:
+            piece = _MARKUP.sub("", (piece or "").strip())
+            if len(piece) >= 4:
+                out.append(piece[:MAX_SENTENCE_CHARS])
     return out
+
+
+# A spec line's label and value ("处理法: 日晒", "Bean capacity: 35 g")
+SPEC_LABEL = re.compile(r"^\s*([^:：。.!?！？,，;；]{1,24})[:：]\s*(\S.*)$")
+_SENTENCE_STOP = re.compile(r"[。！？!?]|\.(?=\s|$)")
+
+
+def _labelled_values(line: str) -> bool:
+    """Whether `line` is a label and values listed with semicolons, and nothing that ends a sentence before its end."""
+    m = SPEC_LABEL.match(_MARKUP.sub("", line.strip()))
+    if m is None or re.search(r"\d$", m.group(1)) and m.group(2)[:1].isdigit():  # "每天 16:00 前…" tells a time
+        return False
+    return re.search(r"[;；]", m.group(2)) is not None and re.search(
+        r"[^\W\d_]", m.group(1)) is not None and not _SENTENCE_STOP.search(m.group(2).rstrip("。.!?！？ "))
 
 
 def row_words(cells: list[str], header: list[str], zh: bool) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from assistant.llm.base import Message
 from knowledge_base.answer import Lookup
-from knowledge_base.grounding import Evidence
+from knowledge_base.grounding import SPEC_LABEL, Evidence
 from knowledge_base.negation import affirmed
 from knowledge_base.reading_weights import ReadingWeights, features
 from knowledge_base.text import asks_yes_or_no
@@ -354,7 +354,6 @@ def _reaches(odds: float | None, bar: float | None) -> bool:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
-_SPEC_LABEL = re.compile(r"^\s*([^:：。.!?！？,，;；]{1,24})[:：]\s*(\S.*)$")
 
 
 def is_spec_line(text: str, max_value: int = 40) -> bool:
@@ -363,7 +362,7 @@ def is_spec_line(text: str, max_value: int = 40) -> bool:
     text = text.strip()
     if text.count("|") >= 2:
         return True
-    m = _SPEC_LABEL.match(text)
+    m = SPEC_LABEL.match(text)
     # "16:00 以后付款的订单次日发出。" is a sentence with a time in it, not the label "16"
     return m is not None and _LETTER.search(m.group(1)) is not None and len(m.group(2).strip()) <= max_value
 
@@ -376,7 +375,7 @@ def spec_label(sentence: Evidence) -> str:
     if text.count("|") >= 2:  # a row whose first cell is empty names nothing: ''
         label = text.strip().strip("|").split("|")[0].strip()
     else:
-        m = _SPEC_LABEL.match(text)
+        m = SPEC_LABEL.match(text)
         label = m.group(1).strip() if m else ""
     if not label:
         return ""

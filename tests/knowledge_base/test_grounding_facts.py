@@ -80,3 +80,20 @@ def test_a_sentence_opening_with_a_number_keeps_it():
     assert Evidence("2年内人为损坏", hit, 0.9).list_item  # a bullet before a digit is still a bullet
     assert Evidence("Free returns within 30 days", hit, 0.9).list_item
     assert not Evidence("1.5公斤装售价 ¥128，5公斤装售价 ¥359。", hit, 0.9).list_item
+
+
+def test_a_label_with_values_listed_by_semicolons_is_one_sentence():
+    from knowledge_base.grounding import sentences_of
+    from knowledge_base.retrieval import SearchHit
+
+    text = ("续航时间: 高亮（400 流明）3.5 小时；中亮（150 流明）10 小时；低亮（20 流明）45 小时\n\n"
+            "Removes: 99.9999% of bacteria; 99.9% of protozoa\n\n"
+            "每天 16:00 前付款的订单当天发出；16:00 以后付款的订单次日发出。\n"
+            "Shipping: we ship daily. Returns take 3 days; Refunds 5.")
+    got = sentences_of(SearchHit("c", 0.9, text, "lamp.html", "Headlamp", chunk_id="c"))
+    # the row keeps its label on every value ("开最亮能亮多久" got "中亮 10 小时" alone)
+    assert got[0] == "续航时间: 高亮（400 流明）3.5 小时；中亮（150 流明）10 小时；低亮（20 流明）45 小时"
+    assert got[1] == "Removes: 99.9999% of bacteria; 99.9% of protozoa"
+    # sentences are cut as before: a time is no label, and a label line holding sentences is prose
+    assert got[2:4] == ["每天 16:00 前付款的订单当天发出；", "16:00 以后付款的订单次日发出。"]
+    assert got[4:] == ["Shipping: we ship daily.", "Returns take 3 days;", "Refunds 5."]
