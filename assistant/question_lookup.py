@@ -22,10 +22,14 @@ log = logging.getLogger(__name__)
 def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str]) -> str:
     """`text` as a question of its own when it is a follow-up of `earlier` questions; `text` itself otherwise, or
     when the rewrite fails (the lookup then searches both questions together)."""
-    from knowledge_base.questions import is_follow_up, standalone_question
+    from knowledge_base.questions import is_follow_up, standalone_question, substituted_follow_up
 
     if not earlier or not is_follow_up(text):
         return text
+    substituted = substituted_follow_up(earlier[-1], text)  # "and the stove?": plain code, where it applies
+    if substituted:
+        checks.append(f"follow-up searched as: {substituted}")
+        return substituted
     try:
         rewritten = standalone_question(rewriter, prompt, earlier[-1], text)
     except AssistantError as exc:

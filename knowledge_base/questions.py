@@ -94,6 +94,36 @@ def standalone_question(backend, prompt: str, previous: str, follow_up: str, max
     return question if _keeps_own_words(follow_up, question) else None
 
 
+# "and the stove?" after "How much does it cost to rent the Ridgeline 2 tent?": the follow-up names a new thing for
+# the old question. The LLM joined them ("…rent the Ridgeline 2 tent and the stove?") and the tent's price was sent.
+_EN_NEW_THING = re.compile(r"^\s*(?:and|what about|how about|and what about|and how about)\s+"
+                           r"(?P<thing>(?:the|your|a|an)\s+[\w'-]+(?:\s+[\w'-]+){0,2})\s*[?.!]*\s*$", re.IGNORECASE)
+# a thing named: a determiner and the words after it, up to a preposition or a verb that follows a subject ("does the
+# hoodie come in grey?")
+_EN_THING = re.compile(r"\b(?:the|your|a|an)\s+(?:(?!(?:for|to|in|on|at|of|with|from|after|before|without|if|when|and|"
+                       r"or|per|each|every|come|comes|have|has|fit|fits|work|works|cost|costs|take|takes|need|needs|include|includes|"
+                       r"ship|ships|hold|holds|last|lasts|weigh|weighs|run|runs|use|uses|go|goes|look|looks|feel|feels|"
+                       r"charge|charges|support|supports|get|gets|arrive|arrives|cover|covers|stay|stays)\b)"
+                       r"[\w'-]+\s*)+", re.IGNORECASE)
+
+
+def substituted_follow_up(previous: str, follow_up: str) -> str | None:
+    """An English follow-up that names a new thing ("and the stove?") asked as the previous question about it: the
+    thing the previous question named (the one with a capitalised product name, else its only "the …") is replaced.
+    None when the follow-up is of another form, or the previous question names no one thing to replace."""
+    m = _EN_NEW_THING.match(follow_up)
+    if m is None or has_cjk(previous):
+        return None
+    things = [t for t in _EN_THING.finditer(previous.rstrip(" ?？.!")) if t.group(0).strip()]
+    named = [t for t in things if re.search(r"\b[A-Z][\w-]*", t.group(0)[t.group(0).index(" "):])]
+    # the one product named, else the one thing named: with two, which one the follow-up replaces is a guess
+    chosen = named[0] if len(named) == 1 else things[0] if len(things) == 1 and not named else None
+    if chosen is None:
+        return None
+    head, tail = previous[:chosen.start()], previous[chosen.end():]
+    return f"{head}{m.group('thing').strip()}{' ' if tail[:1].isalnum() else ''}{tail.lstrip()}".strip()
+
+
 def _keeps_own_words(follow_up: str, rewritten: str) -> bool:
     """Does the rewrite keep the follow-up's own words (its new subject)? Chinese by character pairs: jieba cuts a
     short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""

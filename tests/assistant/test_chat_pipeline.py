@@ -476,6 +476,38 @@ def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline)
     assert seen[1] == ("那低因的呢？", ("古吉多少钱？",))  # both questions searched together, as without rewriting
 
 
+def test_an_english_follow_up_naming_a_new_thing_is_asked_as_the_question_before_without_the_model(pipeline):
+    chat, fb, _ = pipeline
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get("s-thing")
+    chat.respond("How much does it cost to rent the Ridgeline 2 tent?", session).collect()
+    before, looked = len(fb.calls), len(seen)
+    reply = chat.respond("and the stove?", session).collect()
+    assert seen[looked] == ("How much does it cost to rent the stove?", ())  # the tent is not searched along
+    assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
+    assert "follow-up searched as: How much does it cost to rent the stove?" in reply.checks
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "asked"), [
+    ("How much does it cost to rent the Ridgeline 2 tent?", "and the stove?", "How much does it cost to rent the stove?"),
+    ("How much is it to rent the tent per day?", "what about the stove?", "How much is it to rent the stove per day?"),
+    ("Does the Ember H2 come in black?", "and the K1 kettle?", "Does the K1 kettle come in black?"),
+    ("What colours does the hoodie come in?", "How about the jacket?", "What colours does the jacket come in?"),
+    ("Can I return the lamp after 20 days?", "and the sofa?", "Can I return the sofa after 20 days?"),
+    # two things named, a follow-up of another form, Chinese: left to the model
+    ("What's the warranty on the sofa?", "and the oak table?", None),
+    ("Do the Cirrus 40 and the Ridgeline 2 come in green?", "and the stove?", None),
+    ("How much is shipping?", "and to Hong Kong?", None),
+    ("What's the packed weight of the Ridgeline 2?", "and the minimum weight, without pegs and the bag?", None),
+    ("帐篷多少钱？", "and the stove?", None),
+])
+def test_the_thing_a_follow_up_replaces(previous, follow_up, asked):
+    from knowledge_base.questions import substituted_follow_up
+
+    assert substituted_follow_up(previous, follow_up) == asked
+
+
 def test_standalone_question_keeps_one_clean_line_or_gives_up():
     from knowledge_base.questions import standalone_question
 
