@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ConfigError
 from knowledge_base.grounding import Evidence, word_overlap
 from knowledge_base.negation import says_no
+from knowledge_base.text import asks_yes_or_no
 
 SHIPPED = Path(__file__).with_name("reading_weights.json")
 # The best-scoring sentences a lookup keeps for the weighing (its evidence is picked from them), and how many the
 # weights were fitted on
 CANDIDATES = 5
 FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
-
-_YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|can|could|do|does|did|will|would|should|may|have|has|was|were)\b|"
-                              r"吗[？?]?\s*$|能不能|可不可以|是不是|有没有|是否|能否", re.IGNORECASE)
-
 
 def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> dict[str, float]:
     """What the weighing looks at for one evidence sentence (`rank` 0 = the best-scoring one)."""
@@ -44,7 +40,7 @@ def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> d
         "wanted_kind": 0.0 if wanted is None else (1.0 if wanted(sentence.text) else -1.0),
         "shared_words": word_overlap(question, sentence.quoted),
         # the sentence with its heading: an item under "Not covered" / "不在保修范围内的情况" says no too
-        "no_to_yes_no": float(bool(_YES_NO_QUESTION.search(question)) and says_no(sentence.quoted)),
+        "no_to_yes_no": float(asks_yes_or_no(question) and says_no(sentence.quoted)),
         "rank": float(rank),
     }
 
