@@ -109,15 +109,19 @@ _EN_THING = re.compile(r"\b(?:the|your|a|an)\s+(?:(?!(?:for|to|in|on|at|of|with|
 
 def substituted_follow_up(previous: str, follow_up: str) -> str | None:
     """An English follow-up that names a new thing ("and the stove?") asked as the previous question about it: the
-    thing the previous question named (the one with a capitalised product name, else its only "the …") is replaced.
+    thing the previous question named (the one with a capitalised product name, else its only "the …" or "your …",
+    else its only thing) is replaced.
     None when the follow-up is of another form, or the previous question names no one thing to replace."""
     m = _EN_NEW_THING.match(follow_up)
     if m is None or has_cjk(previous):
         return None
     things = [t for t in _EN_THING.finditer(previous.rstrip(" ?？.!")) if t.group(0).strip()]
     named = [t for t in things if re.search(r"\b[A-Z][\w-]*", t.group(0)[t.group(0).index(" "):])]
-    # the one product named, else the one thing named: with two, which one the follow-up replaces is a guess
-    chosen = named[0] if len(named) == 1 else things[0] if len(things) == 1 and not named else None
+    # the one product named, else the one thing named with "the" / "your" ("a warranty" is rarely what "and the desk
+    # lamp?" replaces): with two, which one the follow-up replaces is a guess
+    definite = [t for t in things if t.group(0).split()[0].lower() in ("the", "your")]
+    chosen = named[0] if len(named) == 1 else None if named else (
+        definite[0] if len(definite) == 1 else things[0] if len(things) == 1 else None)
     if chosen is None:
         return None
     head, tail = previous[:chosen.start()], previous[chosen.end():]

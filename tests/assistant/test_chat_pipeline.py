@@ -495,6 +495,9 @@ def test_an_english_follow_up_naming_a_new_thing_is_asked_as_the_question_before
     ("Does the Ember H2 come in black?", "and the K1 kettle?", "Does the K1 kettle come in black?"),
     ("What colours does the hoodie come in?", "How about the jacket?", "What colours does the jacket come in?"),
     ("Can I return the lamp after 20 days?", "and the sofa?", "Can I return the sofa after 20 days?"),
+    ("Does the oak dining table come with a warranty?", "and the desk lamp?",
+     "Does the desk lamp come with a warranty?"),  # "a warranty" is not the thing replaced
+    ("Can I wash the duvet in a machine?", "what about the pillow?", "Can I wash the pillow in a machine?"),
     # two things named, a follow-up of another form, Chinese: left to the model
     ("What's the warranty on the sofa?", "and the oak table?", None),
     ("Do the Cirrus 40 and the Ridgeline 2 come in green?", "and the stove?", None),
