@@ -76,7 +76,8 @@ def sentences_of(hit: SearchHit) -> list[str]:
     return out
 
 
-# A spec line's label and value ("处理法: 日晒", "Bean capacity: 35 g")
+# A spec line's label and value ("处理法: 日晒", "Bean capacity: 35 g"); a label has a letter (not "16" of "16:00")
+LETTER = re.compile(r"[^\W\d_]")
 SPEC_LABEL = re.compile(r"^\s*([^:：。.!?！？,，;；]{1,24})[:：]\s*(\S.*)$")
 _SENTENCE_STOP = re.compile(r"[。！？!?]|\.(?=\s|$)")
 
@@ -86,8 +87,8 @@ def _labelled_values(line: str) -> bool:
     m = SPEC_LABEL.match(_MARKUP.sub("", line.strip()))
     if m is None or re.search(r"\d$", m.group(1)) and m.group(2)[:1].isdigit():  # "每天 16:00 前…" tells a time
         return False
-    return re.search(r"[;；]", m.group(2)) is not None and re.search(
-        r"[^\W\d_]", m.group(1)) is not None and not _SENTENCE_STOP.search(m.group(2).rstrip("。.!?！？ "))
+    return re.search(r"[;；]", m.group(2)) is not None and LETTER.search(m.group(1)) is not None and not (
+        _SENTENCE_STOP.search(m.group(2).rstrip("。.!?！？ ")))
 
 
 def row_words(cells: list[str], header: list[str], zh: bool) -> str:

@@ -5,12 +5,11 @@ read question to question."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 
 from assistant.llm.base import Message
 from knowledge_base.answer import Lookup
-from knowledge_base.grounding import SPEC_LABEL, Evidence
+from knowledge_base.grounding import LETTER, SPEC_LABEL, Evidence
 from knowledge_base.negation import affirmed
 from knowledge_base.reading_weights import ReadingWeights, features
 from knowledge_base.text import asks_yes_or_no
@@ -353,7 +352,6 @@ def _reaches(odds: float | None, bar: float | None) -> bool:
     return bar is None or (odds is not None and odds >= bar)
 
 
-_LETTER = re.compile(r"[^\W\d_]")
 
 
 def is_spec_line(text: str, max_value: int = 40) -> bool:
@@ -364,7 +362,7 @@ def is_spec_line(text: str, max_value: int = 40) -> bool:
         return True
     m = SPEC_LABEL.match(text)
     # "16:00 以后付款的订单次日发出。" is a sentence with a time in it, not the label "16"
-    return m is not None and _LETTER.search(m.group(1)) is not None and len(m.group(2).strip()) <= max_value
+    return m is not None and LETTER.search(m.group(1)) is not None and len(m.group(2).strip()) <= max_value
 
 
 def spec_label(sentence: Evidence) -> str:
