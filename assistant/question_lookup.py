@@ -26,15 +26,14 @@ def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], chec
 
     if not earlier or not is_follow_up(text):
         return text
-    substituted = substituted_follow_up(earlier[-1], text)  # "and the stove?": plain code, where it applies
-    if substituted:
-        checks.append(f"follow-up searched as: {substituted}")
-        return substituted
-    try:
-        rewritten = standalone_question(rewriter, prompt, earlier[-1], text)
-    except AssistantError as exc:
-        log.warning("could not rewrite the follow-up: %s", exc.one_line())
-        return text
+    # "and the stove?": plain code where it applies, else the model
+    rewritten = substituted_follow_up(earlier[-1], text)
+    if not rewritten:
+        try:
+            rewritten = standalone_question(rewriter, prompt, earlier[-1], text)
+        except AssistantError as exc:
+            log.warning("could not rewrite the follow-up: %s", exc.one_line())
+            return text
     if rewritten:
         checks.append(f"follow-up searched as: {rewritten}")
     return rewritten or text

@@ -27,6 +27,7 @@ SHIPPED = Path(__file__).with_name("reading_weights.json")
 CANDIDATES = 5
 FEATURES = ("log_odds", "faq", "spec_line", "wanted_kind", "shared_words", "no_to_yes_no", "rank")
 
+
 def features(question: str, sentence: Evidence, rank: int, log_odds: float) -> dict[str, float]:
     """What the weighing looks at for one evidence sentence (`rank` 0 = the best-scoring one)."""
     from knowledge_base.questions import answer_kind
