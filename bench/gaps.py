@@ -44,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.gaps_scoring import (
+    coverage_by_topic,
     coverage_with,
     group_topics,
     grouping_quality,
@@ -85,6 +86,14 @@ HEADLINES = [
      "heldout.mean.top10_coverage", "heldout.mean.top10_coverage_cosine", ">= 0.80"),
     ("held-out shop: removed-topic questions answered after the fix, vs any answer before",
      "heldout.mean.answered_after", "heldout.mean.answered_before", ">= 0.90"),
+    ("top-10 gap groups: share of their questions about the group's topic (purity)",
+     "mean.top10_purity", None, "reported"),
+    ("second tuning shop: top-10 groups' purity", "dev2.mean.top10_purity", None, "reported"),
+    ("held-out shop: top-10 groups' purity", "heldout.mean.top10_purity", None, "reported"),
+    ("removed topics the top 10 could cover, had every question been grouped with exactly its topic's (ceiling)",
+     "mean.top10_coverage_by_topic", None, "reported"),
+    ("second tuning shop: the ceiling", "dev2.mean.top10_coverage_by_topic", None, "reported"),
+    ("held-out shop: the ceiling", "heldout.mean.top10_coverage_by_topic", None, "reported"),
 ]
 
 
@@ -300,6 +309,8 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
                   # the same recorded questions grouped by the embedder's raw cosine (the first version)
                   "top10_coverage_cosine": coverage_with(runtime, cands, turns, topic_of, removed,
                                                          grouping="cosine", replies={})["coverage"],
+                  # the ceiling: every question grouped with exactly its topic's
+                  "top10_coverage_by_topic": coverage_by_topic(cands, topic_of, removed),
                   "grouping": runtime.settings.insights.grouping,
                   "merge_by_reply": runtime.settings.insights.merge_by_reply,
                   "agents_answer_ratings": answer_ratings, "tickets_answered": len(tickets),
@@ -418,7 +429,7 @@ def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_mo
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"result-{name}-{'quick' if quick else 'full'}-split{seed}.json").write_text(
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    keys = ("top10_coverage", "top10_coverage_cosine", "answered_before", "answered_after", "answered_after_fixed_topics",
+    keys = ("top10_coverage", "top10_coverage_cosine", "top10_coverage_by_topic", "answered_before", "answered_after", "answered_after_fixed_topics",
             "held_out_answered", "held_out_answered_fixed_topics", "kept_answered", "pair_recall", "top10_purity",
             "groups_per_removed_topic", "published_phrasing_purity", "all_phrasing_purity")
     mean = {k: round(sum(v) / len(v), 3) if (v := [s[k] for s in splits.values() if s[k] is not None]) else None

@@ -102,6 +102,20 @@ def coverage_with(runtime, cands, turns, topic_of, removed, reference=None, **ov
             **grouping_quality(groups, turns, topic_of, removed)}
 
 
+def coverage_by_topic(cands, topic_of, removed) -> float:
+    """Top-10 coverage had the report grouped every question with exactly the others of its topic (unrelated
+    questions alone), ranked as the report ranks (conversations, then the latest question): the most any grouping
+    can reach on these candidates. Removed-topic questions the chat answered without a thumbs-down never become
+    candidates, and kept topics the chat failed compete for the ten places."""
+    groups: dict[str, tuple[set, object]] = {}
+    for q, session, when in zip(cands.question, cands.session_id, cands.time, strict=True):
+        key = topic_of.get(q) or f"unrelated: {q}"
+        sessions, latest = groups.get(key, (set(), when))
+        groups[key] = (sessions | {session}, max(latest, when))
+    top = sorted(groups, key=lambda k: (-len(groups[k][0]), -groups[k][1].timestamp()))[:10]
+    return round(len(set(top) & set(removed)) / len(removed), 3)
+
+
 def threshold_sweep(runtime, turns, topic_of, removed) -> dict:
     """Top-10 coverage and grouping quality at other thresholds and neighbour weights (and the raw cosine at
     its thresholds), on the same recorded questions."""

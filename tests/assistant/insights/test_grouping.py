@@ -91,6 +91,40 @@ def test_an_unrelated_question_is_not_merged_into_a_gap_group():
     assert labels[texts.index("Do you sell gift cards?")] == labels[texts.index("能买购物卡送人吗")]
 
 
+def test_paired_grouping_joins_each_languages_paraphrases_then_the_languages():
+    from assistant.insights.gaps import group_questions
+
+    texts = list(QUESTIONS)
+    langs = [QUESTIONS[t][1] for t in texts]
+    labels = group_questions(texts, AxisEmbedder(), threshold=0.91, langs=langs, grouping="paired", across=0.25)
+    by_topic: dict[str, set] = {}
+    for label, text in zip(labels, texts, strict=True):
+        by_topic.setdefault(QUESTIONS[text][0], set()).add(label)
+    assert all(len(v) == 1 for v in by_topic.values()), by_topic  # en + zh of each topic together
+    assert len(set(labels)) == len(by_topic)  # the weather question alone, no two topics together
+    # without the second step each language keeps its own groups
+    apart = group_questions(texts, AxisEmbedder(), threshold=0.91, langs=langs, grouping="paired", across=1.0)
+    assert apart[texts.index("Do you sell gift cards?")] != apart[texts.index("有礼品卡吗")]
+    assert apart[texts.index("Do you sell gift cards?")] == apart[texts.index("can I buy a voucher for a friend")]
+
+
+def test_paired_grouping_joins_a_group_to_one_group_of_the_other_language():
+    from assistant.insights.grouping import ShopReference, paired_by_language
+
+    def v(gift=0.0, wrap=0.0, lang="en"):
+        out = np.zeros(DIM)
+        out[TOPICS["gift"]], out[TOPICS["wrap"]], out[LANGUAGE_AXIS[lang]] = gift, wrap, 1.2
+        return out
+
+    # the shop's FAQ questions, three per language on other topics: each language's mean is its own axis
+    faq = np.stack([_vector(topic, lang, 0) for lang in ("en", "zh") for topic in ("parking", "hours", "weather")])
+    reference = ShopReference(faq, np.array(["en"] * 3 + ["zh"] * 3), np.zeros((0, DIM)), np.zeros(0, dtype=int))
+    # two English groups (raw cosine 0.84 < 0.91) both nearest the one Chinese group: only the nearer joins it
+    vectors = np.stack([v(gift=1.0), v(gift=0.6, wrap=0.8), v(gift=1.0, lang="zh")])
+    labels = paired_by_language(vectors, ["en", "en", "zh"], reference, within=0.91, across=0.0)
+    assert labels[0] == labels[2] != labels[1]
+
+
 def _reference(rows: dict[str, np.ndarray], langs: list[str]):
     from assistant.insights.grouping import ShopReference, pair_translations, unit_rows
 
@@ -172,7 +206,8 @@ def test_grouping_reads_the_knowledge_base_of_the_runtime(runtime):
 
 
 @pytest.mark.parametrize("override", [{"grouping": "words"}, {"neighbour_weight": 1.5},
-                                      {"neighbour_temperature": 0.0}, {"group_threshold": 0.0}])
+                                      {"neighbour_temperature": 0.0}, {"group_threshold": 0.0},
+                                      {"within_language_similarity": 0.0}, {"across_language_similarity": 1.5}])
 def test_grouping_settings_are_checked(override):
     from assistant.errors import ConfigError
     from assistant.insights.config import InsightsConfig
