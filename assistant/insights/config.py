@@ -18,7 +18,7 @@ class InsightsConfig:
         metadata={"help": "curated FAQ table approved gap answers are appended to and ingested from (under "
                           "data/uploads/ so Admin -> Sync with disk keeps it)"})
     grouping: str = field(
-        default="shop", metadata={"help": "how gap questions are compared: paired = each language's paraphrases by "
+        default="paired", metadata={"help": "how gap questions are compared: paired = each language's paraphrases by "
                                           "the raw cosine (within_language_similarity), then each group joined to "
                                           "its nearest group of the other language (across_language_similarity); "
                                           "shop = language-centred cosine blended with where they land in the "

@@ -131,6 +131,7 @@ def test_the_report_groups_the_translations_of_the_runtime_translator(runtime, m
     cands, now = _cands()
     backend.default = "gift cards?"
     monkeypatch.setattr(runtime.settings.insights, "translate_questions", True)  # off by default
+    monkeypatch.setattr(runtime.settings.insights, "grouping", "shop")  # the grouping that compares translations
     gaps.build_groups_for(runtime, cands, now)
     assert seen["translations"] == {"有礼品卡吗": "gift cards?", "门店附近能停车吗": "gift cards?"}
     assert seen["translated_lang"] == "en"
