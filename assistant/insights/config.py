@@ -96,6 +96,13 @@ class InsightsConfig:
                                          "alternate question) when the answer suits it at least this well compared "
                                          "with the best passage already in the knowledge base (cosine difference; "
                                          "below it the phrasing is shown unticked and stays on the gap list)"})
+    other_questions_min_fit: float | None = field(
+        default=None, metadata={"help": "an FAQ answer proposed for a gap group also brings, ticked, the other open "
+                                        "gap questions it suits at least this much better than the best passage "
+                                        "already in the knowledge base (the fit of variant_min_fit), so publishing "
+                                        "answers them too; null = only the group's own phrasings"})
+    other_questions_max: int = field(
+        default=20, metadata={"help": "most other gap questions brought along with one proposal"})
     variant_min_reading: float | None = field(
         default=None, metadata={"help": "with the second reader (knowledge_base.verify_model), a phrasing the fit "
                                         "ticks is also read against the answer and left unticked when the reader's "
@@ -127,6 +134,10 @@ class InsightsConfig:
                               f"{self.reply_max_groups}")
         if not -1.0 <= self.variant_min_fit <= 1.0:
             raise ConfigError(f"variant_min_fit must be in [-1, 1], got {self.variant_min_fit}")
+        if self.other_questions_min_fit is not None and not -1.0 <= self.other_questions_min_fit <= 1.0:
+            raise ConfigError(f"other_questions_min_fit must be in [-1, 1] or null, got {self.other_questions_min_fit}")
+        if self.other_questions_max < 0:
+            raise ConfigError(f"other_questions_max must be >= 0, got {self.other_questions_max}")
         if self.variant_min_reading is not None and not -20.0 <= self.variant_min_reading <= 20.0:
             raise ConfigError(f"variant_min_reading must be a log odds in [-20, 20] or null, got "
                               f"{self.variant_min_reading}")

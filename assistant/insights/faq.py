@@ -192,6 +192,8 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
                 for v in variants if str(v.get("question") or "").strip()]
     kb = runtime.kb
     cfg = runtime.settings.insights
+    if cfg.other_questions_min_fit is not None and kb is not None and rows:
+        variants += suited_gap_questions(runtime, rows, turn_ids, variants)
     reader = phrasing_reader(runtime) if cfg.variant_min_reading is not None else None
     variants = tick(kb, rows, variants, cfg.variant_min_fit, reader, cfg.variant_min_reading)
     flags = check_rows(rows, faq_rows(kb), kb.embedder, cfg.conflict_similarity) if kb else []
@@ -203,6 +205,23 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     with _db(runtime).begin() as s:
         s.add(row)
     return _proposal(row)
+
+
+def suited_gap_questions(runtime, rows: list[dict], turn_ids, variants: list[dict]) -> list[dict]:
+    """Other open gap questions the new answer suits (insights.other_questions_min_fit; phrasings.other_questions):
+    proposed along with the group's phrasings, so publishing answers them too. None found when reading fails."""
+    from assistant.insights.gaps import open_candidates
+    from assistant.insights.phrasings import other_questions
+    from knowledge_base.text import normalize_question
+
+    cfg = runtime.settings.insights
+    try:
+        return other_questions(runtime.kb, rows, open_candidates(runtime), {int(t) for t in turn_ids},
+                               {normalize_question(v["question"]) for v in variants}, cfg.other_questions_min_fit,
+                               cfg.other_questions_max)
+    except Exception as exc:  # noqa: BLE001 - without them the proposal is still made from the group alone
+        log.warning("cannot look for other gap questions this answer suits: %s", exc)
+        return []
 
 
 def phrasing_reader(runtime):
@@ -236,7 +255,8 @@ def answered_turns(runtime) -> set[int]:
 
     done: set[int] = set()
     for p in proposals(runtime, ("published",)):
-        done.update(set(p.turn_ids) - unticked_turns(p.variants))
+        ticked = {int(t) for v in p.variants if v.get("keep", True) for t in v.get("turn_ids", [])}
+        done.update((set(p.turn_ids) | ticked) - unticked_turns(p.variants))
     return done
 
 

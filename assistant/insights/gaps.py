@@ -342,26 +342,31 @@ def human_replies(queue, cands, group: GapGroup, limit: int = 3, attributed: lis
     return found[:limit]
 
 
-def compute(runtime, top: int | None = None, now: datetime | None = None) -> list[GapGroup]:
-    """The ranked gap groups of everything recorded, with the human replies of the shown ones."""
+def open_candidates(runtime):
+    """The recorded gap questions no published answer covers yet, the newest insights.max_questions of them."""
     from assistant.insights.faq import answered_turns
     from assistant.insights.records import turns_frame, votes_frame
 
     cfg = runtime.settings.insights
-    kb = runtime.kb
-    if kb is None:
-        from assistant.errors import StorageError
-
-        raise StorageError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', '')}")
     turns = turns_frame(runtime)
     if len(turns) > cfg.max_questions * 3:
         turns = turns.iloc[-cfg.max_questions * 3:]
     human = tuple(runtime.settings.router.human_intents)
-    cands = candidates(turns, votes_frame(runtime), kb.abstain_threshold, cfg.low_confidence_margin, human)
+    cands = candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin, human)
     done = answered_turns(runtime)
     if len(cands) and done:
         cands = cands[~cands.turn_id.isin(done)]
-    cands = cands.iloc[-cfg.max_questions:]
+    return cands.iloc[-cfg.max_questions:]
+
+
+def compute(runtime, top: int | None = None, now: datetime | None = None) -> list[GapGroup]:
+    """The ranked gap groups of everything recorded, with the human replies of the shown ones."""
+    cfg = runtime.settings.insights
+    if runtime.kb is None:
+        from assistant.errors import StorageError
+
+        raise StorageError(f"the knowledge base is unavailable: {runtime.degraded.get('knowledge_base', '')}")
+    cands = open_candidates(runtime)
     queue = runtime.handoff
     # Each conversation's tickets are read once, for the grouping by reply and for every group's replies.
     attributed = list(attributed_tickets(queue, cands))

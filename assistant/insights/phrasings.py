@@ -45,6 +45,28 @@ def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
     return fits
 
 
+def other_questions(kb, rows: list[dict], cands, skip_turns: set[int], skip_questions: set[str], min_fit: float,
+                    limit: int = 20) -> list[dict]:
+    """Open gap questions outside the group that the new answer suits at least `min_fit` better than anything in
+    the knowledge base (phrasing_fit), best first, at most `limit`: variants {lang, question, turn_ids, other}.
+    The grouping keeps a group to one question, so the same question asked in other words or the other language
+    may sit in another group; the agent's answer is a firmer anchor for finding it than the questions were.
+    `skip_turns`/`skip_questions` (normalised): the group's own."""
+    from knowledge_base.text import normalize_question
+
+    asked: dict[tuple[str, str], list[int]] = {}
+    for question, lang, turn in zip(cands.question, cands.language, cands.turn_id, strict=True):
+        if int(turn) in skip_turns or not question or normalize_question(question) in skip_questions:
+            continue
+        asked.setdefault((question, lang or ""), []).append(int(turn))
+    variants = [{"lang": lang, "question": q, "turn_ids": turns} for (q, lang), turns in asked.items()]
+    if not variants:
+        return []
+    fits = phrasing_fit(kb, rows, variants)
+    chosen = sorted((fit, k) for k, fit in enumerate(fits) if fit >= min_fit)[::-1][:limit]
+    return [{**variants[k], "other": True} for _, k in chosen]
+
+
 def reading_odds(reader, rows: list[dict], question: dict) -> float:
     """The reader's log odds of YES that the answer (the row in the phrasing's language, else the first) states
     what the phrasing asks: the second reading's own question, with the answer row as the TEXT."""

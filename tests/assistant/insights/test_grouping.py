@@ -207,7 +207,8 @@ def test_grouping_reads_the_knowledge_base_of_the_runtime(runtime):
 
 @pytest.mark.parametrize("override", [{"grouping": "words"}, {"neighbour_weight": 1.5},
                                       {"neighbour_temperature": 0.0}, {"group_threshold": 0.0},
-                                      {"within_language_similarity": 0.0}, {"across_language_similarity": 1.5}])
+                                      {"within_language_similarity": 0.0}, {"across_language_similarity": 1.5},
+                                      {"other_questions_min_fit": 2.0}, {"other_questions_max": -1}])
 def test_grouping_settings_are_checked(override):
     from assistant.errors import ConfigError
     from assistant.insights.config import InsightsConfig

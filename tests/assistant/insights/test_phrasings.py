@@ -227,3 +227,37 @@ def test_a_reply_to_an_atypical_question_of_the_group_is_shown_but_never_prefill
     assert suggest(group)[0]["answer"] == "Yes, from ¥100."  # not the shipping reply, shown first
     group.human_replies = replies[:1]
     assert suggest(group)[0]["answer"] == ""  # only the atypical question's reply: the agent writes the answer
+
+
+def _open_gap_questions():
+    import pandas as pd
+
+    return pd.DataFrame({"question": ["can I buy gift cards for a friend", "how much does shipping cost to Beijing",
+                                      "Do you sell gift cards?"],
+                         "language": ["en", "en", "en"], "turn_id": [201, 202, 203]})
+
+
+def test_other_gap_questions_the_answer_suits_are_found(runtime):
+    from assistant.insights.phrasings import other_questions
+
+    found = other_questions(runtime.kb, GIFT, _open_gap_questions(), {203}, set(), 0.0)
+    assert [(v["question"], v["turn_ids"], v["other"]) for v in found] == [
+        ("can I buy gift cards for a friend", [201], True)]  # not the group's own, not the shipping question
+    assert other_questions(runtime.kb, GIFT, _open_gap_questions(), set(), {"can i buy gift cards for a friend",
+                                                                            "do you sell gift cards"}, 0.0) == []
+
+
+def test_a_proposal_brings_other_gap_questions_and_publishing_answers_them(runtime, monkeypatch):
+    from assistant.insights import faq, gaps
+
+    monkeypatch.setattr(gaps, "open_candidates", lambda rt: _open_gap_questions())
+    own = [{"lang": "en", "question": "Do you sell gift cards?", "turn_ids": [203]}]
+    assert runtime.settings.insights.other_questions_min_fit is None  # off by default: the group's phrasings only
+    assert [v["question"] for v in faq.propose(runtime, GIFT, [203], "g", variants=own).variants] == [own[0]["question"]]
+    monkeypatch.setattr(runtime.settings.insights, "other_questions_min_fit", 0.0)
+    proposal = faq.propose(runtime, GIFT, [203], "g", variants=own)
+    brought = [v for v in proposal.variants if v.get("other")]
+    assert [(v["question"], v["keep"]) for v in brought] == [("can I buy gift cards for a friend", True)]
+    faq.publish(runtime, proposal.id, by="admin")
+    done = faq.answered_turns(runtime)
+    assert {201, 203} <= done and 202 not in done  # the other group's question leaves the gap list too
