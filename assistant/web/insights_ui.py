@@ -79,8 +79,11 @@ def propose_answer(runtime, role, groups, rank, en_q, en_a, zh_q, zh_a) -> str:
     flags = "".join(f"\n- ⚠️ {md_text(f)}" for f in p.flags)
     ticked = [v for v in p.variants if v.get("keep", True)]
     unticked = "".join(f"\n- {md_text(v['question'])}" for v in p.variants if not v.get("keep", True))
+    others = "".join(f"\n- {md_text(v['question'])}" for v in ticked if v.get("other"))
     return (f"✅ Proposal {p.id} is waiting for an admin's review (Review FAQ answers); {len(ticked)} of the "
             f"customers' {len(p.variants)} phrasing(s) go with it as alternative questions."
+            + (f"\n\nAsked in other gap groups, and this answer suits them (the reviewer can untick them):{others}"
+               if others else "")
             + (f"\n\nLeft unticked (another answer suits them better; the reviewer can tick them):{unticked}"
                if unticked else "")
             + (f"\n\nCheck before publishing:{flags}" if flags else ""))
