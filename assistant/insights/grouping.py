@@ -13,6 +13,10 @@ unrelated questions (bench/gaps.py measures it). Two corrections, both from the 
   places, whatever their words or language. The overlap of the two distributions (Bhattacharyya coefficient
   of softmax(similarity / temperature) over the places) is blended in with `neighbour_weight`.
 
+The default grouping (paired_by_language) uses the centring only across languages: within one language the raw
+cosine at a high bar keeps each group to one question, then each group is joined to its nearest group of the other
+language.
+
 Centring narrows the gap between languages without closing it, so the report can also put each question into
 one language with the shop's LLM (QuestionTranslator) and blend the translations' similarity in
 (assistant.insights.gaps.group_questions). After clustering, groups whose tickets got the same human reply can be
@@ -142,7 +146,7 @@ def paired_by_language(vectors: np.ndarray, langs: list[str], reference: ShopRef
     """Cluster labels in two steps. Within each language, average-linkage clusters on the embedder's raw cosine
     (at least `within` on average): there it tells paraphrases apart well, and a high bar keeps a group to one
     question. Then each group is joined to at most one group of every other language: the pair whose
-    language-centred mean vectors (centred_cosine) are each other's nearest and at least `across` similar.
+    language-centred mean vectors (centred_rows) are each other's nearest and at least `across` similar.
 
     Average linkage on the centred cosine alone (grouping "shop") merged unrelated questions into large groups
     that topped the report on the houseplant gap shop (bench/gaps.py: 0.39 of a top-10 group's questions about
@@ -160,7 +164,13 @@ def paired_by_language(vectors: np.ndarray, langs: list[str], reference: ShopRef
     groups = sorted(set(labels.tolist()))
     means = unit_rows(np.stack([centred[labels == g].mean(axis=0) for g in groups]))
     group_lang = np.array([langs_arr[labels == g][0] for g in groups])
-    joined = {g: g for g in groups}
+    parent = {g: g for g in groups}
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            g = parent[g]
+        return g
+
     present = sorted(set(group_lang.tolist()))
     for i, a in enumerate(present):
         for b in present[i + 1:]:
@@ -169,8 +179,9 @@ def paired_by_language(vectors: np.ndarray, langs: list[str], reference: ShopRef
             best_b, best_a = sims.argmax(axis=1), sims.argmax(axis=0)
             for x, y in enumerate(best_b):
                 if best_a[y] == x and sims[x, y] >= across:
-                    joined[groups[ib[y]]] = joined[groups[ia[x]]]
-    return [int(joined[g]) for g in labels.tolist()]
+                    first, second = sorted((root(groups[ia[x]]), root(groups[ib[y]])))
+                    parent[second] = first
+    return [root(g) for g in labels.tolist()]
 
 
 class QuestionTranslator:
