@@ -97,7 +97,7 @@ class InsightsConfig:
                                          "with the best passage already in the knowledge base (cosine difference; "
                                          "below it the phrasing is shown unticked and stays on the gap list)"})
     other_questions_min_fit: float | None = field(
-        default=None, metadata={"help": "an FAQ answer proposed for a gap group also brings, ticked, the other open "
+        default=0.02, metadata={"help": "an FAQ answer proposed for a gap group also brings, ticked, the other open "
                                         "gap questions it suits at least this much better than the best passage "
                                         "already in the knowledge base (the fit of variant_min_fit), so publishing "
                                         "answers them too; null = only the group's own phrasings"})

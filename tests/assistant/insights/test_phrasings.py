@@ -252,9 +252,10 @@ def test_a_proposal_brings_other_gap_questions_and_publishing_answers_them(runti
 
     monkeypatch.setattr(gaps, "open_candidates", lambda rt: _open_gap_questions())
     own = [{"lang": "en", "question": "Do you sell gift cards?", "turn_ids": [203]}]
-    assert runtime.settings.insights.other_questions_min_fit is None  # off by default: the group's phrasings only
+    assert runtime.settings.insights.other_questions_min_fit == 0.02  # on by default
+    monkeypatch.setattr(runtime.settings.insights, "other_questions_min_fit", None)  # off: the group's phrasings only
     assert [v["question"] for v in faq.propose(runtime, GIFT, [203], "g", variants=own).variants] == [own[0]["question"]]
-    monkeypatch.setattr(runtime.settings.insights, "other_questions_min_fit", 0.0)
+    monkeypatch.setattr(runtime.settings.insights, "other_questions_min_fit", 0.02)
     proposal = faq.propose(runtime, GIFT, [203], "g", variants=own)
     brought = [v for v in proposal.variants if v.get("other")]
     assert [(v["question"], v["keep"]) for v in brought] == [("can I buy gift cards for a friend", True)]
