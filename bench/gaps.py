@@ -65,6 +65,9 @@ DEV2 = DATA.with_name("dev2_shop.yaml")
 SHOPS = {"dev": DATA, "dev2": DEV2, "heldout": HELDOUT}
 OUT = Path(__file__).resolve().parent / "out" / "gaps"  # every replayed answer, for reading failures
 REMOVED_SHARE = 0.2
+# Full runs replay six splits per shop: one topic is 0.17-0.2 of a split's removed topics, and the same grouping
+# covered 0.60 of the held-out shop's removed topics on splits 0-1, 0.73 on splits 0-5.
+FULL_SEEDS = (0, 1, 2, 3, 4, 5)
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
 TICK_READER_ENV = "BENCH_GAPS_TICK_READER"  # set by --tick-reader (the same way)
 GROUPING_ENV = "BENCH_GAPS_GROUPING"  # set by --grouping (the same way)
@@ -401,7 +404,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
 
 def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[str, ...] = ("dev", "dev2", "heldout"),
         translate_model: str = "", merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
-    """quick: one split, two paraphrases per kept topic; full: two splits, every paraphrase of every topic
+    """quick: one split, two paraphrases per kept topic; full: six splits, every paraphrase of every topic
     (more kept-topic failures compete with the real gaps), and a sweep of the grouping threshold (dev shop only).
     The held-out shop (another trade, never used for tuning) is replayed the same way."""
     out: dict = {}
@@ -429,7 +432,7 @@ def run(quick: bool = True, seeds: tuple[int, ...] | None = None, shops: tuple[s
 def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_model: str = "",
              merge_by_reply: bool | None = None, answer_ratings: bool = False) -> dict:
     shop = load_shop(name)
-    seeds = seeds or ((0,) if quick else (0, 1))
+    seeds = seeds or ((0,) if quick else FULL_SEEDS)
     splits = {}
     for seed in seeds:
         print(f"  {name} shop, split {seed}: replaying...", file=sys.stderr, flush=True)
@@ -456,7 +459,7 @@ def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_mo
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/gaps.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one split, fewer kept-topic questions")
-    parser.add_argument("--seeds", type=int, nargs="+", help="which splits (default: 0 quick, 0 1 full)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="which splits (default: 0 quick, 0-5 full)")
     parser.add_argument("--shops", nargs="+", choices=sorted(SHOPS), default=["dev", "dev2", "heldout"],
                         help="dev: the shop grouping was tuned on; dev2: a second shop to tune on (houseplants); "
                              "heldout: another trade, never tuned on")
