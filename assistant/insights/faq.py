@@ -29,6 +29,7 @@ from assistant.shop.contact_rows import CONTACT_FILE
 from assistant.storage import Base, utc_now
 
 log = logging.getLogger(__name__)
+SCANNED_GAP_QUESTIONS = 500  # open gap questions a proposal looks through for others its answer suits
 
 STATUSES = ("pending", "published", "rejected")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -216,7 +217,9 @@ def suited_gap_questions(runtime, rows: list[dict], turn_ids, variants: list[dic
 
     cfg = runtime.settings.insights
     try:
-        return other_questions(runtime.kb, rows, open_candidates(runtime), {int(t) for t in turn_ids},
+        # the newest SCANNED_GAP_QUESTIONS: each costs an embedding and a search while the agent waits
+        return other_questions(runtime.kb, rows, open_candidates(runtime).iloc[-SCANNED_GAP_QUESTIONS:],
+                               {int(t) for t in turn_ids},
                                {normalize_question(v["question"]) for v in variants}, cfg.other_questions_min_fit,
                                cfg.other_questions_max)
     except Exception as exc:  # noqa: BLE001 - without them the proposal is still made from the group alone
