@@ -70,8 +70,7 @@ REMOVED_SHARE = 0.2
 FULL_SEEDS = (0, 1, 2, 3, 4, 5)
 CHAT_MODEL_ENV = "BENCH_GAPS_CHAT_MODEL"  # set by --chat-model; an environment variable reaches the worker processes
 TICK_READER_ENV = "BENCH_GAPS_TICK_READER"  # set by --tick-reader (the same way)
-GROUPING_ENV = "BENCH_GAPS_GROUPING"  # set by --grouping (the same way)
-SET_ENV = "BENCH_GAPS_SET"  # set by --set (JSON of config overrides)
+SET_ENV = "BENCH_GAPS_SET"  # set by --set and --grouping (JSON of config overrides)
 
 GOALS = {"top10_coverage": ">= 0.80", "answered_after": ">= 0.90", "chunk_counts_equal": "true",
          "outcomes_equal": "true", "held_out_answered": "(no goal: paraphrases never seen before the fix)"}
@@ -126,8 +125,6 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
     insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
     if merge_by_reply is not None:  # what the flag measures, whatever the shipped default
         insights["merge_by_reply"] = merge_by_reply
-    if os.environ.get(GROUPING_ENV):
-        insights["grouping"] = os.environ[GROUPING_ENV]
     # The chat on the fake model by default (seconds per split; no second reading of the evidence); with
     # --chat-model the app's real path on llama.cpp, the reader included, as a shop runs it.
     chat_model = os.environ.get(CHAT_MODEL_ENV, "")
@@ -144,7 +141,7 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
         **({"shop": {"name": {"en": shop_name, "zh": shop_name}, "description": {"en": "an online shop", "zh": "一家网店"},
                      "contact_email": "", "contact_phone": "", "hours": {}, "brand_file": ""}} if shop_name else {}),
     }
-    for section, values in json.loads(os.environ.get(SET_ENV) or "{}").items():  # --set SECTION.KEY=VALUE
+    for section, values in json.loads(os.environ.get(SET_ENV) or "{}").items():  # --set, --grouping
         overrides.setdefault(section, {}).update(values)
     return load_config(env={}, overrides=overrides)
 
@@ -442,8 +439,8 @@ def run_shop(name: str, quick: bool, seeds: tuple[int, ...] | None, translate_mo
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"result-{name}-{'quick' if quick else 'full'}-split{seed}.json").write_text(
             json.dumps(splits[f"split{seed}"], ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    keys = ("top10_coverage", "top10_coverage_cosine", "top10_coverage_by_topic", "answered_before", "answered_after", "answered_after_fixed_topics",
-            "held_out_answered", "held_out_answered_fixed_topics", "kept_answered", "pair_recall", "top10_purity",
+    keys = ("top10_coverage", "top10_coverage_cosine", "top10_coverage_by_topic", "answered_before", "answered_after",
+            "answered_after_fixed_topics", "held_out_answered", "held_out_answered_fixed_topics", "kept_answered", "pair_recall", "top10_purity",
             "groups_per_removed_topic", "published_phrasing_purity", "all_phrasing_purity", "other_questions_published",
             "other_questions_off_topic")
     mean = {k: round(sum(v) / len(v), 3) if (v := [s[k] for s in splits.values() if s[k] is not None]) else None
@@ -488,12 +485,11 @@ def main(argv=None) -> int:
         os.environ[CHAT_MODEL_ENV] = args.chat_model
     if args.tick_reader:
         os.environ[TICK_READER_ENV] = args.tick_reader
-    if args.grouping:
-        os.environ[GROUPING_ENV] = args.grouping
-    if args.set:
+    settings = args.set + ([f"insights.grouping={args.grouping}"] if args.grouping else [])
+    if settings:
         from bench.answers import _overrides
 
-        os.environ[SET_ENV] = json.dumps(_overrides(args.set, parser))
+        os.environ[SET_ENV] = json.dumps(_overrides(settings, parser))
     merge = None if args.merge_by_reply is None else args.merge_by_reply == "on"
     print(json.dumps(run(args.quick, tuple(args.seeds) if args.seeds else None, tuple(args.shops),
                          args.translate_model, merge, args.agents_answer_ratings),
