@@ -48,7 +48,8 @@ def phrasing_fit(kb, rows: list[dict], questions: list[dict]) -> list[float]:
 def other_questions(kb, rows: list[dict], cands, skip_turns: set[int], skip_questions: set[str], min_fit: float,
                     limit: int = 20) -> list[dict]:
     """Open gap questions outside the group that the new answer suits at least `min_fit` better than anything in
-    the knowledge base (phrasing_fit), best first, at most `limit`: variants {lang, question, turn_ids, other}.
+    the knowledge base (phrasing_fit), best first, at most `limit`: variants {lang, question, turn_ids, other, fit}
+    (tick reads the fit from them rather than scoring them again).
     The grouping keeps a group to one question, so the same question asked in other words or the other language
     may sit in another group; the agent's answer is a firmer anchor for finding it than the questions were.
     `skip_turns`/`skip_questions` (normalised): the group's own."""
@@ -64,7 +65,7 @@ def other_questions(kb, rows: list[dict], cands, skip_turns: set[int], skip_ques
         return []
     fits = phrasing_fit(kb, rows, variants)
     chosen = sorted((fit, k) for k, fit in enumerate(fits) if fit >= min_fit)[::-1][:limit]
-    return [{**variants[k], "other": True} for _, k in chosen]
+    return [{**variants[k], "other": True, "fit": fit} for fit, k in chosen]
 
 
 def reading_odds(reader, rows: list[dict], question: dict) -> float:
@@ -85,10 +86,12 @@ def tick(kb, rows: list[dict], variants: list[dict], min_fit: float, reader=None
 
     if not variants:
         return []
-    fits: list[float | None] = [None] * len(variants)
-    if kb is not None:
+    fits: list[float | None] = [v.get("fit") for v in variants]  # other_questions' come scored
+    todo = [k for k, fit in enumerate(fits) if fit is None]
+    if kb is not None and todo:
         try:
-            fits = list(phrasing_fit(kb, rows, variants))
+            for k, fit in zip(todo, phrasing_fit(kb, rows, [variants[k] for k in todo]), strict=True):
+                fits[k] = fit
         except Exception as exc:  # noqa: BLE001 - a failed check only costs the default ticks, not the proposal
             log.warning("cannot score the customers' phrasings: %s", exc)
     main = {normalize_question(r["question"]) for r in rows}

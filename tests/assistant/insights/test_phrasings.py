@@ -33,6 +33,14 @@ def test_default_ticks_follow_the_configured_fit(runtime):
     assert [v["keep"] for v in tick(None, GIFT, [ON_TOPIC, STRAY], 0.5)] == [True, True]
 
 
+def test_a_phrasing_that_comes_scored_is_not_scored_again():
+    from assistant.insights.phrasings import tick
+
+    # other_questions hands over its fit; without a knowledge base to score with, the fit still decides the tick
+    scored = {**ON_TOPIC, "fit": -0.5, "other": True}
+    assert [(v["keep"], v["fit"]) for v in tick(None, GIFT, [scored, STRAY], -0.01)] == [(False, -0.5), (True, None)]
+
+
 def ReaderOf(*odds):  # noqa: N802 - reads as the thing it builds
     """The second reader on a FakeBackend whose replies are the log odds, one per phrasing read."""
     from assistant.llm.fake import FakeBackend
