@@ -120,10 +120,10 @@ def substituted_follow_up(previous: str, follow_up: str) -> str | None:
     # the one product named, else the one thing named with "the" / "your" ("a warranty" is rarely what "and the desk
     # lamp?" replaces): with two, which one the follow-up replaces is a guess
     definite = [t for t in things if t.group(0).split()[0].lower() in ("the", "your")]
-    chosen = named[0] if len(named) == 1 else None if named else (
-        definite[0] if len(definite) == 1 else things[0] if len(things) == 1 else None)
-    if chosen is None:
+    candidates = named or (definite if len(definite) == 1 else things)
+    if len(candidates) != 1:
         return None
+    chosen = candidates[0]
     head, tail = previous[:chosen.start()], previous[chosen.end():]
     return f"{head}{m.group('thing').strip()}{' ' if tail[:1].isalnum() else ''}{tail.lstrip()}".strip()
 

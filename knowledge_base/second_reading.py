@@ -352,8 +352,6 @@ def _reaches(odds: float | None, bar: float | None) -> bool:
     return bar is None or (odds is not None and odds >= bar)
 
 
-
-
 def is_spec_line(text: str, max_value: int = 40) -> bool:
     """A product's or policy's spec line: a table row ("| 电动磨豆机 | 2 年 |") or a short label and a short value
     ("处理法: 日晒", "Bean capacity: 35 g"), not a sentence that happens to start with a label."""
