@@ -44,6 +44,53 @@ def answer_kind(question: str) -> Callable[[str], bool] | None:
     return None
 
 
+# --- the unit a question asks for -------------------------------------------------------------------------
+# "How heavy is the sleeping bag?" is answered by a weight and nothing else: a sentence of the right product that
+# states its packed size, or a filter's life in litres for "how long is the warranty?", is a near miss the reader
+# model confirms as often as not. Only kinds whose units plain code reads reliably, only in questions that ask for
+# the value (not yes/no questions: "来回运费要我自己出吗" is answered by who pays, without a figure).
+_NUM = r"(?:\d+(?:[.,]\d+)?|[零〇一二两三四五六七八九十百千万半几]+|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|" \
+       r"eleven|twelve|fifteen|twenty|thirty|sixty|ninety|a few|several|a|an))"
+_UNITS = {
+    "weight": (r"how heavy|\bweigh(?:s|t)?\b|多重|重量|承重|多少克|几克|几斤|多少斤|多少公斤|几公斤",
+               _NUM + r"\s*(?:kg|g|grams?|kilos?|kilograms?|lbs?|pounds?|oz|ounces?)\b|"
+               + _NUM + r"\s*(?:克|千克|公斤|斤)"),
+    "duration": (r"how long (?:does|do|did|will|would|can|could|should|until|before|after|have|has|must)\b|"
+                 r"how long (?:is|are) (?:the |your |its |a |an )?(?:[\w-]+ ){0,3}(?:warranty|guarantee|trial|"
+                 r"returns?|delivery|shipping|period|window|rental|wait|battery life|shelf life|lead time|turnaround)\b|"
+                 r"how many (?:days|weeks|months|years|hours|minutes)\b|"
+                 r"多久|多长时间|几天|几年|几个月|几周|几个星期|几(?:个)?小时|几分钟|多少天|多少年|多少(?:个)?小时|多少分钟",
+                 _NUM + r"[\s-]*(?:business |working )?(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b|"
+                 + _NUM + r"\s*(?:个)?(?:天|日|周|星期|月|年|小时|钟头|分钟|个工作日|工作日)|"
+                 r"\b(?:lifetime|forever|never expires?|overnight|same[- ]day|next[- ]day)\b|永久|终身|当天|次日|隔天"),
+    "price": (r"how much (?:is|are|does|do|will|would|to|for)\b(?!.*\b(?:weigh|hold|holds|fit|fits|water|fill|down|"
+              r"space|room|load)\b)|\b(?:price|prices|cost|costs|fee|fees)\b|多少钱|价格|价钱|几块钱|收费|费用|押金|租金",
+              r"[¥￥$€£]\s*\d|\d(?:[\d,.]*)\s*(?:元|块|yuan|rmb|cny|usd|eur|dollars?|euros?)|[零一二两三四五六七八九十百千万]+\s*(?:元|块)|"
+              r"\bfree\b|\bno (?:extra )?(?:charge|cost|fee)\b|免费|包邮|不收费|不另收"),
+    "temperature": (r"how (?:hot|warm|cold)\b|\btemperatures?\b|多少度|几度|温度",
+                    r"-?\d+(?:\.\d+)?\s*(?:°\s*[cf]?|℃|℉|degrees?|度)"),
+}
+_UNIT_ASKS = {kind: (re.compile(asks, re.IGNORECASE), re.compile(states, re.IGNORECASE))
+              for kind, (asks, states) in _UNITS.items()}
+_YES_NO_EN = re.compile(r"^\s*(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|has|have|"
+                        r"had|am)\b", re.IGNORECASE)
+_YES_NO_ZH = re.compile(r"[吗么][\s?？!！。~～]*$|是不是|有没有|能不能|可不可以|会不会|要不要|是否")
+
+
+def asked_unit(question: str) -> tuple[str, Callable[[str], bool]] | None:
+    """(kind, a test for sentences stating a value of it) when `question` asks for a weight, a duration, a price or
+    a temperature; None otherwise, for yes/no questions, and for a question asking for two of them (two-fact
+    questions are split before this is asked)."""
+    q = question.strip()
+    if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q):
+        return None
+    kinds = [kind for kind, (asks, _) in _UNIT_ASKS.items() if asks.search(q)]
+    if len(kinds) != 1:
+        return None
+    states = _UNIT_ASKS[kinds[0]][1]
+    return kinds[0], lambda text: bool(states.search(text))
+
+
 # --- follow-ups -------------------------------------------------------------------------------------------
 _FOLLOW_UP = re.compile(r"^\s*(?:and|what about|how about|also|then|so|but|and if|那|那么|还有|另外|它|这个|那个|"
                         r"这款|那款|如果是|要是)\b|^\s*(?:那|还有|另外|它|这个|那个|这款|那款|如果)", re.IGNORECASE)

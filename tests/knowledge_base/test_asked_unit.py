@@ -1,0 +1,65 @@
+"""A question asking for a weight, a duration, a price or a temperature is answered only by a sentence stating one
+(knowledge_base.questions.asked_unit, knowledge_base.asked_unit_check): the right product's packed size for its
+weight, or a filter's life in litres for its warranty, is declined instead of sent."""
+
+import dataclasses
+
+import pytest
+
+from knowledge_base.questions import asked_unit
+from tests.knowledge_base.conftest import with_thresholds, write
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("云眠 -5 睡袋整个有多重", "weight"), ("How much does the H2 weigh?", "weight"),
+    ("How long is the warranty on the ClearFlow water filter?", "duration"), ("你们卖的登山杖保修几年？", "duration"),
+    ("How many days does delivery to Hong Kong take?", "duration"), ("退款多久到账", "duration"),
+    ("How much is a replacement cartridge?", "price"), ("报名要交多少钱？", "price"),
+    ("What's the delivery fee to Macau?", "price"),
+    ("温控壶的温度能调到多少度", "temperature"), ("What temperature is the sleeping bag rated to?", "temperature"),
+])
+def test_questions_asking_for_a_unit(question, kind):
+    found = asked_unit(question)
+    assert found is not None and found[0] == kind
+
+
+@pytest.mark.parametrize("question", [
+    # yes/no questions are answered by yes or no, often without a figure
+    "来回运费要我自己出吗", "Does it weigh more than 2 kg?", "Is delivery free?", "积分有没有有效期",
+    # a length, water, fill: not a duration, price or weight
+    "How long is the cable?", "How much water does it hold?", "How much down is in the bag?",
+    # two kinds (two-fact messages are split before this is asked) or none
+    "what's the price and the weight of the Cirrus 40?", "What colours does it come in?", "Where is your store?",
+])
+def test_other_questions_ask_for_no_unit(question):
+    assert asked_unit(question) is None
+
+
+def test_sentences_stating_the_unit():
+    weight = asked_unit("How heavy is the sleeping bag?")[1]
+    assert weight("Weight: 980 g") and weight("重量：980 克") and weight("It weighs 1.2kg.")
+    assert not weight("收纳尺寸: 直径 20 厘米，长 36 厘米") and not weight("Holds 20 L of gear.")
+    duration = asked_unit("How long is the warranty?")[1]
+    assert duration("2-year furniture warranty.") and duration("Two-year warranty") and duration("保修 1 年")
+    assert duration("a lifetime warranty on the frame") and duration("3-5 business days")
+    assert not duration("Filter life: Up to 1,500 L") and not duration("Product number TH-B40.")
+    price = asked_unit("多少钱")[1]
+    assert price("Price: ¥169.") and price("价格：899 元。") and price("Shipping is free over ¥299") and price("30 元/处")
+    assert not price("每次限 20 人，需要提前在微信小程序报名。") and not price("Filter life: 1,500 L")
+    assert asked_unit("多少度")[1]("舒适温度：-5 ℃") and not asked_unit("多少度")[1]("充绒量：400 克")
+
+
+def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_documents(make_kb, tmp_path):
+    kb = make_kb()
+    write(tmp_path / "docs" / "bag.md", "# Yunmian sleeping bag\n\nPacked size: 20 cm by 36 cm.\n\n"
+                                        "Comfort rating: -5 °C.\n")
+    write(tmp_path / "docs" / "filter.md", "# ClearFlow filter\n\nWeight: 85 g.\n\nFilter life: up to 1,500 L.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=1.01)
+    declined = kb.lookup("How long is the warranty on the ClearFlow filter?")
+    assert not declined.answerable and not declined.evidence and declined.turned_down
+    answered = kb.lookup("What is the weight of the ClearFlow filter?")
+    assert answered.answerable and [e.text for e in answered.evidence] == ["Weight: 85 g."]
+    # off: the closest sentence is read as before (the reader model alone decides)
+    off = type(kb)(dataclasses.replace(kb.cfg, asked_unit_check=False), kb.embedder, kb.store)
+    assert off.lookup("How long is the warranty on the ClearFlow filter?").evidence
