@@ -63,17 +63,23 @@ _UNITS = {
                  _NUM + r"[\s-]*(?:business |working )?(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b|"
                  + _NUM + r"\s*(?:个)?(?:天|日|周|星期|月|年|小时|钟头|分钟|个工作日|工作日)|"
                  r"\b(?:lifetime|forever|never expires?|overnight|same[- ]day|next[- ]day)\b|永久|终身|当天|次日|隔天"),
-    "price": (r"how much (?:is|are|does|do|will|would|to|for)\b(?!.*\b(?:weigh|hold|holds|fit|fits|water|fill|down|"
-              r"space|room|load)\b)|\b(?:price|prices|cost|costs|fee|fees)\b|多少钱|价格|价钱|几块钱|收费|费用|押金|租金",
+    "price": (r"how much (?:is|are|does|do|did|will|would|to|for)\b(?!.*\b(?:weigh|hold|holds|fit|fits|water|fill|"
+              r"down|space|room|load)\b)|what(?:'s| is| are| does| do)? (?:the |your |a |an )?(?:[\w-]+ ){0,3}"
+              r"(?:price|prices|cost|costs|fee|fees|deposit|rent)\b|多少钱|几块钱|"
+              r"(?:价格|价钱|费用|运费|押金|租金|收费|售价|报名费)[^，。？?！!]{0,4}(?:多少|几)|"
+              r"(?:交|付|花|收|要)多少(?![天年月周克斤度个小分])",
               r"[¥￥$€£]\s*\d|\d(?:[\d,.]*)\s*(?:元|块|yuan|rmb|cny|usd|eur|dollars?|euros?)|[零一二两三四五六七八九十百千万]+\s*(?:元|块)|"
               r"\bfree\b|\bno (?:extra )?(?:charge|cost|fee)\b|免费|包邮|不收费|不另收"),
-    "temperature": (r"how (?:hot|warm|cold)\b|\btemperatures?\b|多少度|几度|温度",
+    "temperature": (r"how (?:hot|warm|cold)\b|what(?:'s| is)? (?:the )?(?:[\w-]+ ){0,2}temperature|"
+                    r"temperature (?:rating|range|limit)|多少度|几度|温度[^，。？?！!]{0,4}(?:多少|几)",
                     r"-?\d+(?:\.\d+)?\s*(?:°\s*[cf]?|℃|℉|degrees?|度)"),
 }
 _UNIT_ASKS = {kind: (re.compile(asks, re.IGNORECASE), re.compile(states, re.IGNORECASE))
               for kind, (asks, states) in _UNITS.items()}
 _YES_NO_EN = re.compile(r"^\s*(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|has|have|"
                         r"had|am)\b", re.IGNORECASE)
+# a value is asked for with a question word: "the price dropped right after I bought it" asks no price
+_ASKS_WHAT = re.compile(r"\b(?:how|what|what's|which)\b|多|几|什么|哪", re.IGNORECASE)
 _YES_NO_ZH = re.compile(r"[吗么][\s?？!！。~～]*$|是不是|有没有|能不能|可不可以|会不会|要不要|是否")
 
 
@@ -82,7 +88,7 @@ def asked_unit(question: str) -> tuple[str, Callable[[str], bool]] | None:
     a temperature; None otherwise, for yes/no questions, and for a question asking for two of them (two-fact
     questions are split before this is asked)."""
     q = question.strip()
-    if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q):
+    if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q) or not _ASKS_WHAT.search(q):
         return None
     kinds = [kind for kind, (asks, _) in _UNIT_ASKS.items() if asks.search(q)]
     if len(kinds) != 1:

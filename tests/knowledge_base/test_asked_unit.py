@@ -28,6 +28,9 @@ def test_questions_asking_for_a_unit(question, kind):
     "来回运费要我自己出吗", "Does it weigh more than 2 kg?", "Is delivery free?", "积分有没有有效期",
     # a length, water, fill: not a duration, price or weight
     "How long is the cable?", "How much water does it hold?", "How much down is in the bag?",
+    # statements: nothing asks for a value
+    "a sleeping bag label has three different temperatures on it", "the price dropped right after I bought it 😡",
+    "价格降了，能退差价吗", "价格降了怎么办",
     # two kinds (two-fact messages are split before this is asked) or none
     "what's the price and the weight of the Cirrus 40?", "What colours does it come in?", "Where is your store?",
 ])
