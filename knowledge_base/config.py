@@ -69,9 +69,9 @@ class KnowledgeBaseConfig:
         default=0.03, metadata={"help": "an FAQ row's answer scoring this close behind a document's best sentence "
                                         "answers first (the shop's curated answer to the question; 0 = off)"})
     asked_unit_check: bool = field(
-        default=True, metadata={"help": "a question asking for a weight, a duration, a price or a temperature "
-                                        "('How heavy is…', '保修几年') is answered only by a sentence stating one; "
-                                        "when none of the close sentences does, it is declined (the right product's "
+        default=True, metadata={"help": "a question asking for a weight, a duration, a price, a temperature or "
+                                        "the colours ('How heavy is…', '保修几年') is answered only by a sentence "
+                                        "stating one; when none of the close sentences does, it is declined (the right product's "
                                         "packed size for its weight is a near miss)"})
     verify_model: str = field(
         default="qwen2.5-1.5b",

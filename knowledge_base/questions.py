@@ -73,6 +73,13 @@ _UNITS = {
     "temperature": (r"how (?:hot|warm|cold)\b|what(?:'s| is)? (?:the )?(?:[\w-]+ ){0,2}temperature|"
                     r"temperature (?:rating|range|limit)|多少度|几度|温度[^，。？?！!]{0,4}(?:多少|几)",
                     r"-?\d+(?:\.\d+)?\s*(?:°\s*[cf]?|℃|℉|degrees?|度)"),
+    # names of colours are the shop's own ("Slate", "岩石灰"): a sentence passes with a colour word, a label that
+    # says colour, or a basic colour character; "Product number: TH-B40" for "what colours?" does not
+    "colour": (r"what colou?rs?|which colou?rs?|colou?r options|come in (?:what|which)|什么颜色|哪些颜色|哪几种颜色|"
+               r"几种颜色|几个颜色|颜色有哪些|有哪些颜色|什么色|哪个颜色|哪种颜色|什么配色|哪些配色|几种配色",
+               r"\bcolou?rs?\b|\bshades?\b|\bfinish(?:es)?\b|\b(?:black|white|grey|gray|silver|gold|red|orange|"
+               r"yellow|green|blue|navy|purple|violet|pink|brown|beige|tan|khaki|olive|teal|cream|ivory|charcoal|"
+               r"burgundy|maroon|turquoise|natural|walnut|oak|clear|transparent)\b|颜色|配色|色|[黑白灰红橙黄绿青蓝紫粉棕褐金银]"),
 }
 _UNIT_ASKS = {kind: (re.compile(asks, re.IGNORECASE), re.compile(states, re.IGNORECASE))
               for kind, (asks, states) in _UNITS.items()}
@@ -84,8 +91,8 @@ _YES_NO_ZH = re.compile(r"[吗么][\s?？!！。~～]*$|是不是|有没有|能�
 
 
 def asked_unit(question: str) -> tuple[str, Callable[[str], bool]] | None:
-    """(kind, a test for sentences stating a value of it) when `question` asks for a weight, a duration, a price or
-    a temperature; None otherwise, for yes/no questions, and for a question asking for two of them (two-fact
+    """(kind, a test for sentences stating a value of it) when `question` asks for a weight, a duration, a price,
+    a temperature or the colours; None otherwise, for yes/no questions, and for a question asking for two of them (two-fact
     questions are split before this is asked)."""
     q = question.strip()
     if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q) or not _ASKS_WHAT.search(q):

@@ -1,6 +1,6 @@
-"""A question asking for a weight, a duration, a price or a temperature is answered only by a sentence stating one
-(knowledge_base.questions.asked_unit, knowledge_base.asked_unit_check): the right product's packed size for its
-weight, or a filter's life in litres for its warranty, is declined instead of sent."""
+"""A question asking for a weight, a duration, a price, a temperature or the colours is answered only by a sentence
+stating one (knowledge_base.questions.asked_unit, knowledge_base.asked_unit_check): the right product's packed size
+for its weight, or a filter's life in litres for its warranty, is declined instead of sent."""
 
 import dataclasses
 
@@ -16,6 +16,7 @@ from tests.knowledge_base.conftest import with_thresholds, write
     ("How many days does delivery to Hong Kong take?", "duration"), ("退款多久到账", "duration"),
     ("How much is a replacement cartridge?", "price"), ("报名要交多少钱？", "price"),
     ("What's the delivery fee to Macau?", "price"),
+    ("What colours does the Cirrus 40 come in?", "colour"), ("冲锋衣有哪些颜色", "colour"),
     ("温控壶的温度能调到多少度", "temperature"), ("What temperature is the sleeping bag rated to?", "temperature"),
 ])
 def test_questions_asking_for_a_unit(question, kind):
@@ -32,7 +33,7 @@ def test_questions_asking_for_a_unit(question, kind):
     "a sleeping bag label has three different temperatures on it", "the price dropped right after I bought it 😡",
     "价格降了，能退差价吗", "价格降了怎么办",
     # two kinds (two-fact messages are split before this is asked) or none
-    "what's the price and the weight of the Cirrus 40?", "What colours does it come in?", "Where is your store?",
+    "what's the price and the weight of the Cirrus 40?", "What is the frame made of?", "Where is your store?",
 ])
 def test_other_questions_ask_for_no_unit(question):
     assert asked_unit(question) is None
@@ -49,6 +50,9 @@ def test_sentences_stating_the_unit():
     price = asked_unit("多少钱")[1]
     assert price("Price: ¥169.") and price("价格：899 元。") and price("Shipping is free over ¥299") and price("30 元/处")
     assert not price("每次限 20 人，需要提前在微信小程序报名。") and not price("Filter life: 1,500 L")
+    colour = asked_unit("What colours does it come in?")[1]
+    assert colour("颜色：岩石灰、松针绿、落日橙。") and colour("Colours: Slate, Forest, Sunset") and colour("Black or white.")
+    assert not colour("Product number TH-B40.") and asked_unit("Does it come in blue?") is None
     assert asked_unit("多少度")[1]("舒适温度：-5 ℃") and not asked_unit("多少度")[1]("充绒量：400 克")
 
 
