@@ -71,8 +71,8 @@ class KnowledgeBaseConfig:
     asked_unit_check: bool = field(
         default=True, metadata={"help": "a question asking for a weight, a duration, a price, a temperature or "
                                         "the colours ('How heavy is…', '保修几年') is answered only by a sentence "
-                                        "stating one; when none of the close sentences does, it is declined (the right product's "
-                                        "packed size for its weight is a near miss)"})
+                                        "stating one; when none of the close sentences does, it is declined (the "
+                                        "right product's packed size for its weight is a near miss)"})
     verify_model: str = field(
         default="qwen2.5-1.5b",
         metadata={"help": "model that reads the evidence once more and declines near misses (an embedded profile or "

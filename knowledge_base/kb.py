@@ -294,7 +294,7 @@ class KnowledgeBase:
                               evidence_score=lead[0].score, answerable=True, broad=True)
         ranked = self.evidence_finder.find(asked, hits)
         unit = asked_unit(asked) if self.cfg.asked_unit_check else None
-        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=unit[1] if unit else answer_kind(asked),
+        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=unit.states if unit else answer_kind(asked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question
         if item is not None:
@@ -315,9 +315,9 @@ class KnowledgeBase:
             else:
                 evidence = [e for e in evidence if e.hit.chunk_id not in added]
         if unit is not None and evidence:
-            stating = [e for e in evidence if unit[1](e.text)]
+            stating = [e for e in evidence if unit.states(e.text)]
             if not stating:
-                log.info("no answer: no close sentence states a %s, asked %r", unit[0], asked)
+                log.info("no answer: no close sentence states a %s, asked %r", unit.kind, asked)
                 # near the documents, it is a shop question they do not answer (as when the reader turns one down)
                 return Lookup(asked, language, hits=hits, best_score=best, evidence_score=top, answerable=False,
                               turned_down=best >= self.abstain_threshold - BORDERLINE_MARGIN,

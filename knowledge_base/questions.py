@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from knowledge_base.grounding import numbers_in
 from knowledge_base.text import has_cjk, tokenize
@@ -90,18 +91,26 @@ _ASKS_WHAT = re.compile(r"\b(?:how|what|what's|which)\b|多|几|什么|哪", re.
 _YES_NO_ZH = re.compile(r"[吗么][\s?？!！。~～]*$|是不是|有没有|能不能|可不可以|会不会|要不要|是否")
 
 
-def asked_unit(question: str) -> tuple[str, Callable[[str], bool]] | None:
-    """(kind, a test for sentences stating a value of it) when `question` asks for a weight, a duration, a price,
-    a temperature or the colours; None otherwise, for yes/no questions, and for a question asking for two of them (two-fact
-    questions are split before this is asked)."""
+@dataclass(frozen=True)
+class AskedUnit:
+    """The kind of value a question asks for, and what a sentence stating one looks like."""
+
+    kind: str  # weight | duration | price | temperature | colour
+    pattern: re.Pattern
+
+    def states(self, text: str) -> bool:
+        return bool(self.pattern.search(text))
+
+
+def asked_unit(question: str) -> AskedUnit | None:
+    """What `question` asks for when it is a weight, a duration, a price, a temperature or the colours; None
+    otherwise, for yes/no questions, and for a question asking for two of them (two-fact questions are split before
+    this is asked)."""
     q = question.strip()
     if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q) or not _ASKS_WHAT.search(q):
         return None
     kinds = [kind for kind, (asks, _) in _UNIT_ASKS.items() if asks.search(q)]
-    if len(kinds) != 1:
-        return None
-    states = _UNIT_ASKS[kinds[0]][1]
-    return kinds[0], lambda text: bool(states.search(text))
+    return AskedUnit(kinds[0], _UNIT_ASKS[kinds[0]][1]) if len(kinds) == 1 else None
 
 
 # --- follow-ups -------------------------------------------------------------------------------------------

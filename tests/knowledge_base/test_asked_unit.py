@@ -21,7 +21,7 @@ from tests.knowledge_base.conftest import with_thresholds, write
 ])
 def test_questions_asking_for_a_unit(question, kind):
     found = asked_unit(question)
-    assert found is not None and found[0] == kind
+    assert found is not None and found.kind == kind
 
 
 @pytest.mark.parametrize("question", [
@@ -40,20 +40,20 @@ def test_other_questions_ask_for_no_unit(question):
 
 
 def test_sentences_stating_the_unit():
-    weight = asked_unit("How heavy is the sleeping bag?")[1]
+    weight = asked_unit("How heavy is the sleeping bag?").states
     assert weight("Weight: 980 g") and weight("重量：980 克") and weight("It weighs 1.2kg.")
     assert not weight("收纳尺寸: 直径 20 厘米，长 36 厘米") and not weight("Holds 20 L of gear.")
-    duration = asked_unit("How long is the warranty?")[1]
+    duration = asked_unit("How long is the warranty?").states
     assert duration("2-year furniture warranty.") and duration("Two-year warranty") and duration("保修 1 年")
     assert duration("a lifetime warranty on the frame") and duration("3-5 business days")
     assert not duration("Filter life: Up to 1,500 L") and not duration("Product number TH-B40.")
-    price = asked_unit("多少钱")[1]
+    price = asked_unit("多少钱").states
     assert price("Price: ¥169.") and price("价格：899 元。") and price("Shipping is free over ¥299") and price("30 元/处")
     assert not price("每次限 20 人，需要提前在微信小程序报名。") and not price("Filter life: 1,500 L")
-    colour = asked_unit("What colours does it come in?")[1]
+    colour = asked_unit("What colours does it come in?").states
     assert colour("颜色：岩石灰、松针绿、落日橙。") and colour("Colours: Slate, Forest, Sunset") and colour("Black or white.")
     assert not colour("Product number TH-B40.") and asked_unit("Does it come in blue?") is None
-    assert asked_unit("多少度")[1]("舒适温度：-5 ℃") and not asked_unit("多少度")[1]("充绒量：400 克")
+    assert asked_unit("多少度").states("舒适温度：-5 ℃") and not asked_unit("多少度").states("充绒量：400 克")
 
 
 def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_documents(make_kb, tmp_path):
