@@ -53,6 +53,7 @@ def test_sentences_stating_the_unit():
     colour = asked_unit("What colours does it come in?").states
     assert colour("颜色：岩石灰、松针绿、落日橙。") and colour("Colours: Slate, Forest, Sunset") and colour("Black or white.")
     assert not colour("Product number TH-B40.") and asked_unit("Does it come in blue?") is None
+    assert not colour("Three colour temperatures, from warm 2700 K to daylight 6500 K.") and not colour("色温 2700 K")
     assert asked_unit("多少度").states("舒适温度：-5 ℃") and not asked_unit("多少度").states("充绒量：400 克")
 
 
