@@ -37,10 +37,14 @@ def demo_kb(tmp_path_factory, fake_embedder) -> KnowledgeBase:
     return kb
 
 
+def with_config(kb: KnowledgeBase, **changes) -> KnowledgeBase:
+    """The same store with other `knowledge_base` settings (no re-ingest)."""
+    return KnowledgeBase(dataclasses.replace(kb.cfg, **changes), kb.embedder, kb.store)
+
+
 def with_thresholds(kb: KnowledgeBase, abstain: float, faq: float, style: str = "extract") -> KnowledgeBase:
     """The same store with other trust thresholds and answer style (no re-ingest)."""
-    cfg = dataclasses.replace(kb.cfg, abstain_threshold=abstain, faq_threshold=faq, answer_style=style)
-    return KnowledgeBase(cfg, kb.embedder, kb.store)
+    return with_config(kb, abstain_threshold=abstain, faq_threshold=faq, answer_style=style)
 
 
 def write(path: Path, text: str) -> Path:

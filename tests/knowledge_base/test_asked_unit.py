@@ -2,12 +2,10 @@
 stating one (knowledge_base.questions.asked_unit, knowledge_base.asked_unit_check): the right product's packed size
 for its weight, or a filter's life in litres for its warranty, is declined instead of sent."""
 
-import dataclasses
-
 import pytest
 
 from knowledge_base.questions import asked_unit
-from tests.knowledge_base.conftest import with_thresholds, write
+from tests.knowledge_base.conftest import with_config, with_thresholds, write
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -69,5 +67,5 @@ def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_document
     answered = kb.lookup("What is the weight of the ClearFlow filter?")
     assert answered.answerable and [e.text for e in answered.evidence] == ["Weight: 85 g."]
     # off: the closest sentence is read as before (the reader model alone decides)
-    off = type(kb)(dataclasses.replace(kb.cfg, asked_unit_check=False), kb.embedder, kb.store)
+    off = with_config(kb, asked_unit_check=False)
     assert off.lookup("How long is the warranty on the ClearFlow filter?").evidence

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from assistant.errors import InputError
 from assistant.llm import FakeBackend, Message
 from knowledge_base.retrieval import rank_metrics
 
-from .conftest import with_thresholds
+from .conftest import with_config, with_thresholds
 
 
 def test_hybrid_search_finds_chinese_and_english_and_carries_both_scores(demo_kb):
@@ -32,10 +30,6 @@ def test_filters_apply_to_both_retrievers(demo_kb):
 
 
 def test_fusion_modes_and_mmr_change_ranking_sanely(demo_kb):
-    import dataclasses
-
-    from knowledge_base import KnowledgeBase
-
     q = "How long does a refund take?"
     bm25 = demo_kb.search(q, k=5, mode="bm25")
     vec = demo_kb.search(q, k=5, mode="vector")
@@ -43,7 +37,7 @@ def test_fusion_modes_and_mmr_change_ranking_sanely(demo_kb):
     assert vec[0].score == pytest.approx(vec[0].vector_score)
     for change in ({"fusion": "rrf", "hybrid_weight": 0.5}, {"fusion": "weighted", "hybrid_weight": 0.3},
                    {"rerank": "mmr"}):
-        kb = KnowledgeBase(dataclasses.replace(demo_kb.cfg, **change), demo_kb.embedder, demo_kb.store)
+        kb = with_config(demo_kb, **change)
         hits = kb.search(q, k=5)
         assert len(hits) == 5 and "en-refund" in [h.id for h in hits]
 
@@ -209,7 +203,7 @@ def test_a_message_asking_two_things_gets_a_sentence_for_each(demo_kb):
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
     # the fake embedder's ranking does not put the table's "2-year" sentence near the top: the unit check
     # (test_asked_unit.py) would decline the second question, and this test is about the split
-    kb = type(kb)(dataclasses.replace(kb.cfg, asked_unit_check=False), kb.embedder, kb.store)
+    kb = with_config(kb, asked_unit_check=False)
     one = kb.lookup("When do orders paid before 16:00 leave the warehouse?")
     two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "
                     "the oak dining table?")
@@ -254,7 +248,7 @@ def test_the_second_reading_reads_each_question_of_a_message_on_its_own(demo_kb)
     from knowledge_base.second_reading import Verifier
 
     kb = with_thresholds(demo_kb, abstain=0.0, faq=1.01)
-    kb = type(kb)(dataclasses.replace(kb.cfg, asked_unit_check=False), kb.embedder, kb.store)  # as above
+    kb = with_config(kb, asked_unit_check=False)  # as above
     two = kb.lookup("When do orders paid before 16:00 leave the warehouse, and how long is the warranty on "
                     "the oak dining table?")
     second = len(two.parts[1].evidence[:3])
@@ -498,16 +492,12 @@ def test_a_curated_yes_opening_is_dropped_only_when_the_customer_did_not_ask_yes
 def test_a_passage_read_for_a_missing_word_answers_first_or_not_at_all(demo_kb, monkeypatch):
     """other_document_passages: the other document's sentence may be the answer, never a second sentence after the
     page's own (a FAQ row on price drops followed the gift-card rule)."""
-    import dataclasses
-
     import knowledge_base.grounding as grounding
-    from knowledge_base import KnowledgeBase
     from knowledge_base.grounding import Evidence
     from knowledge_base.retrieval import SearchHit
 
-    kb = KnowledgeBase(dataclasses.replace(demo_kb.cfg, context_chunks=2, other_document_passages=1,
-                                           abstain_threshold=0.5, evidence_threshold=0.0), demo_kb.embedder,
-                       demo_kb.store)
+    kb = with_config(demo_kb, context_chunks=2, other_document_passages=1, abstain_threshold=0.5,
+                     evidence_threshold=0.0)
     page = [SearchHit("jacket", 0.9, f"Jacket passage {i}", "jacket.md", "Jacket", chunk_id=f"j{i}", vector_score=0.9)
             for i in (1, 2)]
     other = SearchHit("warranty", 0.8, "Warranty: jackets 2 years", "warranty.md", "Warranty", chunk_id="w1",
