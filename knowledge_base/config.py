@@ -73,6 +73,11 @@ class KnowledgeBaseConfig:
                                         "the colours ('How heavy is…', '保修几年') is answered only by a sentence "
                                         "stating one; when none of the close sentences does, it is declined (the "
                                         "right product's packed size for its weight is a near miss)"})
+    asked_place_check: bool = field(
+        default=True, metadata={"help": "a question naming a place ('How much is shipping to Hong Kong?') is answered "
+                                        "first by a sentence naming it or a region holding it (knowledge_base/"
+                                        "places.yaml); one asking a value there only by such a sentence, else it is "
+                                        "declined (the mainland's fee is no answer for Hong Kong)"})
     verify_model: str = field(
         default="qwen2.5-1.5b",
         metadata={"help": "model that reads the evidence once more and declines near misses (an embedded profile or "

@@ -267,10 +267,10 @@ class KnowledgeBase:
         return merge_parts(searched, language, looked)
 
     def _look_up_one(self, search_text: str, asked: str, language: str) -> Lookup:
+        from knowledge_base.asked import asked_for
         from knowledge_base.grounding import pick_evidence
         from knowledge_base.item_policy import TERMS, item_policy_evidence, item_question
         from knowledge_base.overview import overview_evidence, policy_topic
-        from knowledge_base.questions import answer_kind, asked_unit
 
         faq = self.faq_match(search_text)
         if faq is not None:
@@ -293,8 +293,8 @@ class KnowledgeBase:
                 return Lookup(asked, language, hits=hits, evidence=lead, best_score=best,
                               evidence_score=lead[0].score, answerable=True, broad=True)
         ranked = self.evidence_finder.find(asked, hits)
-        unit = asked_unit(asked) if self.cfg.asked_unit_check else None
-        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=unit.states if unit else answer_kind(asked),
+        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check)
+        evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=wants.wanted(ranked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question
         if item is not None:
@@ -314,10 +314,10 @@ class KnowledgeBase:
                 best = max(best, evidence[0].hit.vector_score or 0.0)
             else:
                 evidence = [e for e in evidence if e.hit.chunk_id not in added]
-        if unit is not None and evidence:
-            stating = [e for e in evidence if unit.states(e.text)]
+        if wants.required and evidence:
+            stating = [e for e in evidence if wants.says(e)]
             if not stating:
-                log.info("no answer: no close sentence states a %s, asked %r", unit.kind, asked)
+                log.info("no answer: no close sentence %s, asked %r", wants, asked)
                 # near the documents, it is a shop question they do not answer (as when the reader turns one down)
                 return Lookup(asked, language, hits=hits, best_score=best, evidence_score=top, answerable=False,
                               turned_down=best >= self.abstain_threshold - BORDERLINE_MARGIN,

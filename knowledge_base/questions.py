@@ -103,12 +103,18 @@ class AskedUnit:
         return bool(self.pattern.search(text))
 
 
+def asks_for_value(question: str) -> bool:
+    """Whether `question` asks for a value with a question word ("How long…", "多少钱") rather than yes or no."""
+    q = question.strip()
+    return not (_YES_NO_EN.search(q) or _YES_NO_ZH.search(q)) and bool(_ASKS_WHAT.search(q))
+
+
 def asked_unit(question: str) -> AskedUnit | None:
     """What `question` asks for when it is a weight, a duration, a price, a temperature or the colours; None
     otherwise, for yes/no questions, and for a question asking for two of them (two-fact questions are split before
     this is asked)."""
     q = question.strip()
-    if _YES_NO_EN.search(q) or _YES_NO_ZH.search(q) or not _ASKS_WHAT.search(q):
+    if not asks_for_value(q):
         return None
     kinds = [kind for kind, (asks, _) in _UNIT_ASKS.items() if asks.search(q)]
     return AskedUnit(kinds[0], _UNIT_ASKS[kinds[0]][1]) if len(kinds) == 1 else None

@@ -1,0 +1,47 @@
+"""What a sentence must say to answer a question, when plain code can tell: the kind of value asked
+(questions.asked_unit: a weight, a price …; else questions.answer_kind: a number, a day or time) and the place named
+(places.asked_place). Sentences that say it come first; for a question asking a value, only they answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from knowledge_base.grounding import Evidence
+from knowledge_base.places import AskedPlace, asked_place
+from knowledge_base.questions import AskedUnit, answer_kind, asked_unit
+
+
+@dataclass(frozen=True)
+class AskedFor:
+    unit: AskedUnit | None  # a value of this kind: only sentences stating one answer
+    place: AskedPlace | None  # named places: sentences naming them first; only they answer a value asked there
+    kind: Callable[[str], bool] | None  # a looser kind (answer_kind): its sentences first, the others may answer
+
+    @property
+    def required(self) -> bool:
+        """Whether sentences that do not say it are no answer at all."""
+        return self.unit is not None or (self.place is not None and self.place.value)
+
+    def wanted(self, ranked: Sequence[Evidence]) -> Callable[[str], bool] | None:
+        """The test pick_evidence moves sentences forward by (it reads a sentence's text; a place may be named in its
+        heading, "Shipping to Hong Kong > Fees")."""
+        of_kind = self.unit.states if self.unit is not None else self.kind
+        if self.place is None:
+            return of_kind
+        quoted = {e.text: e.quoted for e in ranked}
+        return lambda text: self.place.speaks_for(quoted.get(text, text)) and (of_kind is None or of_kind(text))
+
+    def says(self, e: Evidence) -> bool:
+        return ((self.unit is None or self.unit.states(e.text))
+                and (self.place is None or not self.place.value or self.place.speaks_for(e.quoted)))
+
+    def __str__(self) -> str:
+        return " and ".join(([f"states a {self.unit.kind}"] if self.unit else [])
+                            + (["names the place asked"] if self.place else []))
+
+
+def asked_for(question: str, units: bool = True, places: bool = True) -> AskedFor:
+    """What answers `question`; `units`/`places`: knowledge_base.asked_unit_check / asked_place_check."""
+    unit = asked_unit(question) if units else None
+    return AskedFor(unit, asked_place(question) if places else None, None if unit else answer_kind(question))

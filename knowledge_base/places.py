@@ -1,0 +1,87 @@
+"""The places a question names, and whether a sentence speaks for them.
+
+Shops answer delivery, store and service questions place by place ("江浙沪 1–2 天，新疆、西藏 4–7 天", "Shipping within
+mainland China costs ¥12", "暂不支持寄送台湾地区"), and the sentence closest in meaning to "How many days does delivery
+to Hong Kong take?" is the mainland's delivery time: a right-looking answer for the wrong place. A sentence speaks for
+a place when it names it or a region that holds it (places.yaml: "江浙沪" holds Shanghai, "mainland China" holds
+Beijing but not Hong Kong); the aliases of both languages map to one id, so the check works on a translated question
+too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PLACES_FILE = Path(__file__).with_name("places.yaml")
+# A time zone, not a place: "10:00-19:00 (Beijing time)", "北京时间"
+_NOT_A_PLACE = re.compile(r"\b(?:beijing|china|hong kong) (?:standard )?time\b|北京时间", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    pattern: re.Pattern  # every alias, longest first
+    ids: dict[str, str]  # alias (lower case) -> place id
+    holders: dict[str, frozenset[str]]  # place id -> itself and every region that holds it
+
+    def named(self, text: str) -> frozenset[str]:
+        """The ids of the places `text` names."""
+        text = _NOT_A_PLACE.sub(" ", text)
+        return frozenset(self.ids[m.group(0).lower()] for m in self.pattern.finditer(text))
+
+    def speaks_for(self, text: str, places: frozenset[str]) -> bool:
+        """Whether `text` names each of `places` or a region holding it."""
+        named = self.named(text)
+        return all(self.holders[p] & named for p in places)
+
+
+def _holders(place: str, parents: dict[str, list[str]], seen: frozenset[str] = frozenset()) -> frozenset[str]:
+    out = {place}
+    for parent in parents.get(place, []):
+        if parent not in seen:
+            out |= _holders(parent, parents, seen | {place})
+    return frozenset(out)
+
+
+@lru_cache(maxsize=4)
+def gazetteer(path: str = str(PLACES_FILE)) -> Gazetteer:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    ids: dict[str, str] = {}
+    parents: dict[str, list[str]] = {}
+    for place, entry in data.items():
+        for parent in entry.get("in", []):
+            if parent not in data:
+                raise ValueError(f"{path}: {place} is in {parent!r}, which is not a place of the file")
+        parents[place] = list(entry.get("in", []))
+        for alias in [*entry.get("en", []), *entry.get("zh", [])]:
+            ids[str(alias).lower()] = place
+    english = sorted((a for a in ids if a.isascii()), key=len, reverse=True)
+    chinese = sorted((a for a in ids if not a.isascii()), key=len, reverse=True)
+    # English aliases are whole words ("hk", not the "hk" of a code); Chinese ones match inside text
+    pattern = re.compile("|".join([rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" for a in english]
+                                  + [re.escape(a) for a in chinese]), re.IGNORECASE)
+    return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data})
+
+
+@dataclass(frozen=True)
+class AskedPlace:
+    """The places a question names, and whether it asks for a value there ("How much is shipping to Hong Kong?")
+    rather than yes or no ("Do you ship to Taiwan?", answered as well by "we ship within mainland China only")."""
+
+    places: frozenset[str]
+    value: bool
+
+    def speaks_for(self, text: str) -> bool:
+        return gazetteer().speaks_for(text, self.places)
+
+
+def asked_place(question: str) -> AskedPlace | None:
+    """The places `question` names, or None when it names none."""
+    from knowledge_base.questions import asks_for_value
+
+    places = gazetteer().named(question)
+    return AskedPlace(places, asks_for_value(question)) if places else None
