@@ -318,8 +318,10 @@ class KnowledgeBase:
             stating = [e for e in evidence if wants.says(e)]
             if not stating:
                 log.info("no answer: no close sentence %s, asked %r", wants, asked)
-                # near the documents, it is a shop question they do not answer (as when the reader turns one down)
-                return Lookup(asked, language, hits=hits, best_score=best, evidence_score=top, answerable=False,
+                # near the documents, it is a shop question they do not answer (as when the reader turns one down);
+                # no sentence counts, so none sets the bar a translated question's evidence must clear
+                # (question_lookup.CrossLanguageRetry: the Hong Kong fee is on the Chinese page)
+                return Lookup(asked, language, hits=hits, best_score=best, evidence_score=0.0, answerable=False,
                               turned_down=best >= self.abstain_threshold - BORDERLINE_MARGIN,
                               candidates=ranked[:CANDIDATES])
             evidence = stating

@@ -61,8 +61,8 @@ def gazetteer(path: str = str(PLACES_FILE)) -> Gazetteer:
             ids[str(alias).lower()] = place
     english = sorted((a for a in ids if a.isascii()), key=len, reverse=True)
     chinese = sorted((a for a in ids if not a.isascii()), key=len, reverse=True)
-    # English aliases are whole words ("hk", not the "hk" of a code); Chinese ones match inside text
-    pattern = re.compile("|".join([rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])" for a in english]
+    # English aliases are whole words, never part of a code ("HK-200"); Chinese ones match inside text
+    pattern = re.compile("|".join([rf"(?<![a-z0-9-]){re.escape(a)}(?![a-z0-9]|-[a-z0-9])" for a in english]
                                   + [re.escape(a) for a in chinese]), re.IGNORECASE)
     return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data})
 

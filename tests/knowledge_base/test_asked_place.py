@@ -1,0 +1,72 @@
+"""A question naming a place is answered first by a sentence naming it or a region that holds it, and a value asked
+there only by such a sentence (knowledge_base.places, knowledge_base.asked_place_check): the mainland's delivery time
+is no answer to "how long to Hong Kong?"."""
+
+import pytest
+
+from knowledge_base.places import asked_place, gazetteer
+from tests.knowledge_base.conftest import with_config, with_thresholds, write
+
+
+@pytest.mark.parametrize("question, places, value", [
+    ("How many days does delivery to Hong Kong usually take?", {"hong_kong"}, True),
+    ("寄到上海大概几天能到？", {"shanghai"}, True),
+    ("中国香港运费多少", {"hong_kong"}, True),  # the longer alias, not 中国 (the mainland)
+    ("Do you ship to Taiwan?", {"taiwan"}, False),
+    ("能寄到新疆吗", {"xinjiang"}, False),
+    ("How much is shipping to Chengdu or Macau?", {"chengdu", "macau"}, True),
+])
+def test_places_a_question_names(question, places, value):
+    found = asked_place(question)
+    assert found is not None and found.places == places and found.value is value
+
+
+@pytest.mark.parametrize("question", [
+    "What are your opening hours (Beijing time)?", "客服几点上班？北京时间吗", "How much is shipping?",
+    "Is the HK-200 kettle in stock?", "What is the chair made of?",
+])
+def test_questions_naming_no_place(question):
+    assert asked_place(question) is None
+
+
+@pytest.mark.parametrize("sentence, place, speaks", [
+    ("江浙沪地区一般 1–2 天送达", "shanghai", True),
+    ("In Sichuan and Chongqing delivery takes 1-2 days.", "chengdu", True),
+    ("港澳地区运费 60 元", "macau", True),
+    ("暂不支持寄送台湾地区和海外地址。", "taiwan", True),
+    ("Shipping within mainland China costs ¥12.", "beijing", True),
+    ("Shipping within mainland China costs ¥12.", "hong_kong", False),  # the mainland does not hold Hong Kong
+    ("全国包邮", "taiwan", False),
+    ("We ship to Germany and France.", "japan", False),
+    ("Open 10:00-19:00 (Beijing time).", "beijing", False),  # a time zone, not the city
+])
+def test_a_sentence_speaks_for_the_places_inside_the_regions_it_names(sentence, place, speaks):
+    assert gazetteer().speaks_for(sentence, frozenset({place})) is speaks
+
+
+def test_every_region_a_place_is_in_is_a_place_of_the_file(tmp_path):
+    bad = tmp_path / "places.yaml"
+    bad.write_text("lyon: {en: [lyon], in: [rhone]}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="rhone"):
+        gazetteer(str(bad))
+
+
+def test_a_value_asked_for_a_place_no_sentence_names_is_declined_near_the_documents(make_kb, tmp_path):
+    kb = make_kb()
+    write(tmp_path / "docs" / "shipping.md",
+          "# Shipping\n\nDelivery within mainland China takes 2-5 days.\n\nParcels to Hong Kong take 3-6 days.\n\n"
+          "We also ship to Taiwan for a flat fee of ¥80.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=1.01)
+    answered = kb.lookup("How many days does delivery to Hong Kong take?")
+    assert answered.answerable and answered.evidence[0].text == "Parcels to Hong Kong take 3-6 days."
+    assert all("Hong Kong" in e.text for e in answered.evidence)
+    # the mainland holds Beijing: its sentence answers
+    beijing = kb.lookup("How many days does delivery to Beijing take?")
+    assert beijing.answerable and beijing.evidence[0].text.startswith("Delivery within mainland China")
+    declined = kb.lookup("How many days does delivery to Japan take?")
+    assert not declined.answerable and not declined.evidence and declined.turned_down
+    # a yes/no question is answered by what the documents say of anywhere ("we ship within the mainland only")
+    assert kb.lookup("Do you deliver to Japan?").evidence
+    off = with_config(kb, asked_place_check=False)
+    assert off.lookup("How many days does delivery to Japan take?").evidence
