@@ -62,7 +62,11 @@ _UNITS = {
                  r"how many (?:days|weeks|months|years|hours|minutes)\b|"
                  r"多久|多长时间|几天|几年|几个月|几周|几个星期|几(?:个)?小时|几分钟|多少天|多少年|多少(?:个)?小时|多少分钟",
                  _NUM + r"[\s-]*(?:business |working )?(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b|"
-                 + _NUM + r"\s*(?:个)?(?:天|日|周|星期|月|年|小时|钟头|分钟|个工作日|工作日)|"
+                 # a month is a duration with 个 ("3 个月"; "6 月至 9 月" are months of the year), a day with 日 not
+                 # in a date ("7 日内", not "3 月 1 日"), a year under 1000 ("2 年", not "2024 年")
+                 + _NUM + r"\s*(?:个)?(?:天|周|星期|小时|钟头|分钟|个工作日|工作日)|" + _NUM + r"\s*个月|"
+                 r"(?<![月\d])(?<!月\s)(?:\d+|[零〇一二两三四五六七八九十百千万半几]+)\s*日|"
+                 r"(?<!\d)(?:\d{1,3}|[零〇一二两三四五六七八九十百千万半几]+)\s*(?:个)?年|"
                  r"\b(?:lifetime|forever|never expires?|overnight|same[- ]day|next[- ]day)\b|永久|终身|当天|次日|隔天"),
     "price": (r"how much (?:is|are|does|do|did|will|would|to|for)\b(?!.*\b(?:weigh|hold|holds|fit|fits|water|fill|"
               r"down|space|room|load)\b)|what(?:'s| is| are| does| do)? (?:the |your |a |an )?(?:[\w-]+ ){0,3}"

@@ -45,6 +45,10 @@ def test_sentences_stating_the_unit():
     assert duration("2-year furniture warranty.") and duration("Two-year warranty") and duration("保修 1 年")
     assert duration("a lifetime warranty on the frame") and duration("3-5 business days")
     assert not duration("Filter life: Up to 1,500 L") and not duration("Product number TH-B40.")
+    # Chinese durations, not dates: months need 个, a day with 日 is no date, a year is under 1000
+    assert duration("签收后 7 日内可退") and duration("三个月内") and duration("半年") and duration("保修一年")
+    assert not duration("每年 6 月至 9 月，我们免费加配保温箱。") and not duration("3 月 1 日起生效")
+    assert not duration("2024 年新品")
     price = asked_unit("多少钱").states
     assert price("Price: ¥169.") and price("价格：899 元。") and price("Shipping is free over ¥299") and price("30 元/处")
     assert not price("每次限 20 人，需要提前在微信小程序报名。") and not price("Filter life: 1,500 L")
