@@ -272,9 +272,12 @@ class KnowledgeBase:
         from knowledge_base.item_policy import TERMS, item_policy_evidence, item_question
         from knowledge_base.overview import overview_evidence, policy_topic
 
+        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check)
         faq = self.faq_match(search_text)
-        if faq is not None:
+        if faq is not None and wants.says_row(faq.question, faq.answer):
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
+        if faq is not None:  # "到香港的运费是多少？" met "运费多少？", whose row gives the mainland's fee
+            log.info("FAQ row %s does not name the place asked; the documents are read for %r", faq.row_id, asked)
         hits = self.context_passages(search_text)
         # a passage of another document read for a missing word (other_document_passages) decides nothing unless
         # its sentence is the answer
@@ -293,7 +296,6 @@ class KnowledgeBase:
                 return Lookup(asked, language, hits=hits, evidence=lead, best_score=best,
                               evidence_score=lead[0].score, answerable=True, broad=True)
         ranked = self.evidence_finder.find(asked, hits)
-        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check)
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=wants.wanted(ranked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question

@@ -70,3 +70,17 @@ def test_a_value_asked_for_a_place_no_sentence_names_is_declined_near_the_docume
     assert kb.lookup("Do you deliver to Japan?").evidence
     off = with_config(kb, asked_place_check=False)
     assert off.lookup("How many days does delivery to Japan take?").evidence
+
+
+def test_an_faq_row_not_naming_the_place_asked_does_not_answer_a_value_asked_there(make_kb, tmp_path):
+    kb = make_kb()
+    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
+                                         "f1,How much is shipping?,Shipping within mainland China costs ¥12.\n")
+    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nParcels to Hong Kong cost ¥60 and take 3-6 days.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    assert kb.lookup("How much is shipping?").faq is not None
+    to_hong_kong = kb.lookup("How much is shipping to Hong Kong?")
+    assert to_hong_kong.faq is None and to_hong_kong.evidence[0].text.startswith("Parcels to Hong Kong cost ¥60")
+    # a yes/no question may be answered by the row ("we ship within the mainland")
+    assert kb.lookup("Do you ship to Hong Kong?").faq is not None
