@@ -46,7 +46,9 @@ class AskedFor:
                             + (["names the place asked"] if self.place else []))
 
 
-def asked_for(question: str, units: bool = True, places: bool = True) -> AskedFor:
-    """What answers `question`; `units`/`places`: knowledge_base.asked_unit_check / asked_place_check."""
+def asked_for(question: str, units: bool = True, places: bool = True, places_file: str = "") -> AskedFor:
+    """What answers `question`; `units`/`places`: knowledge_base.asked_unit_check / asked_place_check, with the
+    places of `places_file` ('' = the shipped list)."""
     unit = asked_unit(question) if units else None
-    return AskedFor(unit, asked_place(question) if places else None, None if unit else answer_kind(question))
+    return AskedFor(unit, asked_place(question, places_file) if places else None,
+                    None if unit else answer_kind(question))

@@ -78,6 +78,10 @@ class KnowledgeBaseConfig:
                                         "first by a sentence naming it or a region holding it (knowledge_base/"
                                         "places.yaml); one asking a value there only by such a sentence, else it is "
                                         "declined (the mainland's fee is no answer for Hong Kong)"})
+    places_file: str = field(
+        default="", metadata={"help": "the places and regions asked_place_check knows (YAML: id -> en / zh aliases, "
+                                      "the regions holding it); '' = knowledge_base/places.yaml (China's provinces "
+                                      "and big cities, Hong Kong, Macau, Taiwan, common countries)"})
     verify_model: str = field(
         default="qwen2.5-1.5b",
         metadata={"help": "model that reads the evidence once more and declines near misses (an embedded profile or "
@@ -173,6 +177,10 @@ class KnowledgeBaseConfig:
             from knowledge_base.reading_weights import reading_weights
 
             reading_weights(self.verify_weights)
+        if self.places_file:  # read now, as the weights: a bad list is a clear error at start
+            from knowledge_base.places import places_for
+
+            places_for(self.places_file)
         if self.verify_tie_margin is not None and self.verify_tie_margin < 0:
             raise ConfigError(f"verify_tie_margin must be >= 0 or null, got {self.verify_tie_margin:g}")
         if not 0.0 < self.curated_min_similarity <= 1.0:

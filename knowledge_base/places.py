@@ -74,14 +74,30 @@ class AskedPlace:
 
     places: frozenset[str]
     value: bool
+    names: Gazetteer
 
     def speaks_for(self, text: str) -> bool:
-        return gazetteer().speaks_for(text, self.places)
+        return self.names.speaks_for(text, self.places)
 
 
-def asked_place(question: str) -> AskedPlace | None:
-    """The places `question` names, or None when it names none."""
+def places_for(setting: str) -> Gazetteer:
+    """The places of the `knowledge_base.places_file` setting ('' = the shipped places.yaml; a relative path is the
+    project's); a file that cannot be read is a ConfigError."""
+    from assistant.config import resolve_path
+    from assistant.errors import ConfigError
+
+    path = str(resolve_path(setting)) if setting else str(PLACES_FILE)
+    try:
+        return gazetteer(path)
+    except (OSError, ValueError, AttributeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"knowledge_base.places_file {setting!r}: {exc}") from exc
+
+
+def asked_place(question: str, places_file: str = "") -> AskedPlace | None:
+    """The places `question` names (those of `places_file`; '' = the shipped places.yaml), or None when it names
+    none."""
     from knowledge_base.questions import asks_for_value
 
-    places = gazetteer().named(question)
-    return AskedPlace(places, asks_for_value(question)) if places else None
+    names = places_for(places_file)
+    places = names.named(question)
+    return AskedPlace(places, asks_for_value(question), names) if places else None

@@ -84,3 +84,24 @@ def test_an_faq_row_not_naming_the_place_asked_does_not_answer_a_value_asked_the
     assert to_hong_kong.faq is None and to_hong_kong.evidence[0].text.startswith("Parcels to Hong Kong cost ¥60")
     # a yes/no question may be answered by the row ("we ship within the mainland")
     assert kb.lookup("Do you ship to Hong Kong?").faq is not None
+
+
+def test_a_shop_lists_its_own_places(tmp_path):
+    own = tmp_path / "places.yaml"
+    own.write_text("france: {en: [france], zh: [法国]}\nlyon: {en: [lyon], zh: [里昂], in: [france]}\n",
+                   encoding="utf-8")
+    found = asked_place("How long does delivery to Lyon take?", str(own))
+    assert found.places == {"lyon"} and found.speaks_for("Delivery within France: 2-3 days.")
+    assert asked_place("How long does delivery to Hong Kong take?", str(own)) is None
+
+
+@pytest.mark.parametrize("text", [None, "- just\n- a list\n", "lyon: {en: [lyon], in: [rhone]}\n"])
+def test_a_places_file_that_cannot_be_read_is_a_config_error_at_start(tmp_path, text):
+    from assistant.errors import ConfigError
+    from knowledge_base.config import KnowledgeBaseConfig
+
+    path = tmp_path / "places.yaml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="places_file"):
+        KnowledgeBaseConfig(db_path=str(tmp_path / "db"), places_file=str(path))
