@@ -81,6 +81,9 @@ class ChatConfig:
                                         "sure (log odds of YES >= cross_language_sure_log_odds); null = never"})
     cross_language_sure_log_odds: float = field(
         default=0.5, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
+    cross_language_page_names: bool = field(
+        default=True, metadata={"help": "the retry's translation is told the titles of the other language's pages "
+                                        "(\"冷萃液\" -> the shop's \"Cold Brew Concentrate\")"})
     translation_attempts: int = field(
         default=2, metadata={"help": "samples of a translation of the shop's sentences before they are sent in their "
                                      "own language (each is checked: numbers, codes, the customer's language)"})
@@ -306,7 +309,8 @@ class ChatService(ChatAnswersMixin):
                     retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
                                                self.cfg.cross_language_min_score, self.cfg.cross_language_gain,
                                                self.cfg.cross_language_sure_min_score,
-                                               self.cfg.cross_language_sure_log_odds)
+                                               self.cfg.cross_language_sure_log_odds,
+                                               self.cfg.cross_language_page_names)
                     turn.lookup = retry.complete(turn.lookup, turn.language, turn.checks)
                 return
             except AssistantError as exc:  # e.g. the vector store is unreachable: degrade, never invent

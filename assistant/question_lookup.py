@@ -76,15 +76,22 @@ class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
     def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0,
-                 sure_min_score: float | None = None, sure_log_odds: float = 0.5):
+                 sure_min_score: float | None = None, sure_log_odds: float = 0.5, page_names: bool = True):
         self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
+        # the titles of the other language's pages go with the question: a small model translates "古吉" as grapes
+        # and keeps "冷萃液" half-translated, but picks "Cold Brew Concentrate" or "古吉" when it sees the names
+        self.page_names = page_names
         self.min_score, self.gain = min_score, gain
         # Evidence under min_score but at least sure_min_score is answered from only when the second reading's YES
         # is sure (log odds >= sure_log_odds): weaker similarity, a stronger reading. None = not at all.
         self.sure_min_score, self.sure_log_odds = sure_min_score, sure_log_odds
 
     def _translate(self, question: str, into: str) -> str:
-        return translate_question(self.translator, self.shop.text("translate_question", into), question)
+        prompt = self.shop.text("translate_question", into)
+        names = self.kb.page_index.names(into) if self.page_names else []
+        if names:
+            prompt += " " + self.shop.text("translate_question_names", into, names="; ".join(names))
+        return translate_question(self.translator, prompt, question)
 
     def retry(self, first, language: str, checks: list[str], weighed: bool = True):
         """A better lookup than `first` (not answerable) from the translated question, or None. The translation

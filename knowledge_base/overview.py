@@ -192,6 +192,9 @@ def page_title(hit_or_meta) -> str:
     return heading.split(">")[0].strip()
 
 
+_SHOP_SUFFIX = re.compile(r"\s+[—–|-]\s+")  # "Returns, refunds and cancellations — Slow Ember Roasters"
+
+
 class PageIndex:
     """The title of every document in the store (FAQ rows are no pages), rebuilt when the store's size changes:
     a broad question's page is often not among the few passages retrieved for it, above all a page in the other
@@ -212,6 +215,14 @@ class PageIndex:
                     seen[source] = Page(source, page_title(meta), str(meta.get("lang", "")))
             self._pages, self._count = list(seen.values()), count
         return self._pages
+
+    def names(self, language: str, limit: int = 60) -> list[str]:
+        """The titles of the `language` pages without the shop's name after a dash ("Cold Brew Concentrate",
+        "Returns, refunds and cancellations"), at most `limit`: what a question translated into `language` should
+        call things ("冷萃液" is the shop's "Cold Brew Concentrate", "古吉" its "古吉")."""
+        names = dict.fromkeys(_SHOP_SUFFIX.split(p.title)[0].strip() for p in self.pages()
+                              if p.language == language and p.title)
+        return [n for n in names if n][:limit]
 
 
 def topic_page(topic: Topic, hits: Sequence[SearchHit], pages: Sequence[Page] = (), language: str = "",

@@ -10,8 +10,15 @@ from knowledge_base.answer import Lookup, merge_parts
 from tests.assistant.test_chat_pipeline import evidence
 
 
+class Pages:
+    def names(self, language):
+        return ["保修政策"] if language == "zh" else []
+
+
 class TranslatedKB:
     """Answers the Chinese sentence only when asked in Chinese (the page is Chinese), at `score`."""
+
+    page_index = Pages()
 
     def __init__(self, score: float):
         self.score, self.asked = score, []
@@ -49,6 +56,8 @@ def test_the_unanswered_part_of_a_two_question_message_is_asked_again_translated
     assert any("往返运费" in e.text for e in out.evidence) and any("1 year" in e.text for e in out.evidence)
     assert kb.asked == ["保修维修的运费由你们承担吗？"]  # only the unanswered part was asked again
     assert "do you cover shipping" in translator.last_prompt[-1].content
+    # the translator is told what the Chinese pages call things
+    assert "保修政策" in translator.last_prompt[0].content
     assert any("question translated" in c for c in checks)
 
 
@@ -199,3 +208,11 @@ def test_the_later_part_asked_again_translated_is_read_the_plain_way():
     translator.queue("保修维修的运费由你们承担吗？")
     CrossLanguageRetry(kb, translator, Shop(), Recording(FakeBackend(["YES"]), "YES or NO.")).complete(merged, "en", [])
     assert weighed_flags == [False]  # the second question of the message, as the weights were not fitted on it
+
+
+def test_the_page_names_can_be_left_out_of_the_translation():
+    merged, kb = _two_part(0.97)
+    translator = FakeBackend()
+    translator.queue("保修维修的运费由你们承担吗？")
+    CrossLanguageRetry(kb, translator, Shop(), page_names=False).complete(merged, "en", [])
+    assert "保修政策" not in translator.last_prompt[0].content

@@ -193,3 +193,14 @@ def test_a_translation_may_not_drop_the_texts_conditions(source, translation, pr
 
     found = translation_changes_conditions(source, translation)
     assert len(found) == len(problems) and all(p in f for p, f in zip(problems, found, strict=True)), found
+
+
+def test_the_page_names_of_a_language_are_its_titles_without_the_shop(make_kb, tmp_path):
+    kb = make_kb()
+    write(tmp_path / "docs" / "returns.md", "# Returns and refunds — Slow Ember Roasters\n\nReturn within 30 days.\n")
+    write(tmp_path / "docs" / "cold-brew.md", "# Cold Brew Concentrate\n\nSteeped for 18 hours.\n")
+    write(tmp_path / "docs" / "longjing.zh.md", "# 西湖龙井 明前特级\n\n产地：杭州西湖梅家坞。\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    assert sorted(kb.page_index.names("en")) == ["Cold Brew Concentrate", "Returns and refunds"]
+    assert kb.page_index.names("zh") == ["西湖龙井 明前特级"]
+    assert len(kb.page_index.names("en", limit=1)) == 1
