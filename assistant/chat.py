@@ -82,7 +82,7 @@ class ChatConfig:
     cross_language_sure_log_odds: float = field(
         default=0.5, metadata={"help": "how sure the second reading must be for cross_language_sure_min_score"})
     cross_language_page_names: bool = field(
-        default=True, metadata={"help": "the retry's translation is told the titles of the other language's pages "
+        default=False, metadata={"help": "the retry's translation is told the titles of the other language's pages "
                                         "(\"冷萃液\" -> the shop's \"Cold Brew Concentrate\")"})
     translation_attempts: int = field(
         default=2, metadata={"help": "samples of a translation of the shop's sentences before they are sent in their "

@@ -76,7 +76,7 @@ class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
     def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0,
-                 sure_min_score: float | None = None, sure_log_odds: float = 0.5, page_names: bool = True):
+                 sure_min_score: float | None = None, sure_log_odds: float = 0.5, page_names: bool = False):
         self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
         # the titles of the other language's pages go with the question: a small model translates "古吉" as grapes
         # and keeps "冷萃液" half-translated, but picks "Cold Brew Concentrate" or "古吉" when it sees the names

@@ -81,7 +81,7 @@ _UNITS = {
     # names of colours are the shop's own ("Slate", "岩石灰"): a sentence passes with a colour word, a label that
     # says colour, or a basic colour character; "Product number: TH-B40" for "what colours?" does not, nor a
     # lamp's colour temperatures (色温)
-    "colour": (r"what colou?rs?|which colou?rs?|colou?r options|come in (?:what|which)|什么颜色|哪些颜色|哪几种颜色|"
+    "colour": (r"what colou?rs?|which colou?rs?|how many colou?rs?|colou?r options|come in (?:what|which)|什么颜色|哪些颜色|哪几种颜色|"
                r"几种颜色|几个颜色|颜色有哪些|有哪些颜色|什么色|哪个颜色|哪种颜色|什么配色|哪些配色|几种配色",
                r"\bcolou?rs?\b(?!\s+temperatures?)|\bshades?\b|\bfinish(?:es)?\b|\b(?:black|white|grey|gray|silver|gold|red|orange|"
                r"yellow|green|blue|navy|purple|violet|pink|brown|beige|tan|khaki|olive|teal|cream|ivory|charcoal|"

@@ -51,7 +51,7 @@ def test_the_unanswered_part_of_a_two_question_message_is_asked_again_translated
     translator = FakeBackend()
     translator.queue("保修维修的运费由你们承担吗？")
     checks = []
-    out = CrossLanguageRetry(kb, translator, Shop()).complete(merged, "en", checks)
+    out = CrossLanguageRetry(kb, translator, Shop(), page_names=True).complete(merged, "en", checks)
     assert out is merged and len(out.answered_parts) == 2
     assert any("往返运费" in e.text for e in out.evidence) and any("1 year" in e.text for e in out.evidence)
     assert kb.asked == ["保修维修的运费由你们承担吗？"]  # only the unanswered part was asked again
@@ -210,9 +210,9 @@ def test_the_later_part_asked_again_translated_is_read_the_plain_way():
     assert weighed_flags == [False]  # the second question of the message, as the weights were not fitted on it
 
 
-def test_the_page_names_can_be_left_out_of_the_translation():
+def test_the_page_names_are_left_out_of_the_translation_by_default():
     merged, kb = _two_part(0.97)
     translator = FakeBackend()
     translator.queue("保修维修的运费由你们承担吗？")
-    CrossLanguageRetry(kb, translator, Shop(), page_names=False).complete(merged, "en", [])
+    CrossLanguageRetry(kb, translator, Shop()).complete(merged, "en", [])
     assert "保修政策" not in translator.last_prompt[0].content

@@ -15,6 +15,7 @@ from tests.knowledge_base.conftest import with_config, with_thresholds, write
     ("How much is a replacement cartridge?", "price"), ("报名要交多少钱？", "price"),
     ("What's the delivery fee to Macau?", "price"),
     ("What colours does the Cirrus 40 come in?", "colour"), ("冲锋衣有哪些颜色", "colour"),
+    ("How many colors are available for the Ridgeline 2 tent?", "colour"),
     ("温控壶的温度能调到多少度", "temperature"), ("What temperature is the sleeping bag rated to?", "temperature"),
 ])
 def test_questions_asking_for_a_unit(question, kind):
