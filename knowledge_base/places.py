@@ -58,7 +58,8 @@ def gazetteer(path: str = str(PLACES_FILE)) -> Gazetteer:
                 raise ValueError(f"{path}: {place} is in {parent!r}, which is not a place of the file")
         parents[place] = list(entry.get("in", []))
         for alias in [*entry.get("en", []), *entry.get("zh", [])]:
-            ids[str(alias).lower()] = place
+            if ids.setdefault(str(alias).lower(), place) != place:
+                raise ValueError(f"{path}: {alias!r} names both {ids[str(alias).lower()]} and {place}")
     english = sorted((a for a in ids if a.isascii()), key=len, reverse=True)
     chinese = sorted((a for a in ids if not a.isascii()), key=len, reverse=True)
     # English aliases are whole words, never part of a code ("HK-200"); Chinese ones match inside text

@@ -95,7 +95,8 @@ def test_a_shop_lists_its_own_places(tmp_path):
     assert asked_place("How long does delivery to Hong Kong take?", str(own)) is None
 
 
-@pytest.mark.parametrize("text", [None, "- just\n- a list\n", "lyon: {en: [lyon], in: [rhone]}\n"])
+@pytest.mark.parametrize("text", [None, "- just\n- a list\n", "lyon: {en: [lyon], in: [rhone]}\n",
+                                  "lyon: {en: [lyon]}\nlyons: {en: [lyon]}\n"])
 def test_a_places_file_that_cannot_be_read_is_a_config_error_at_start(tmp_path, text):
     from assistant.errors import ConfigError
     from knowledge_base.config import KnowledgeBaseConfig
