@@ -22,11 +22,15 @@ PLACES_FILE = Path(__file__).with_name("places.yaml")
 _NOT_A_PLACE = re.compile(r"\b(?:beijing|china|hong kong) (?:standard )?time\b|北京时间", re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=\.)\s+")
+
+
 @dataclass(frozen=True)
 class Gazetteer:
     pattern: re.Pattern  # every alias, longest first
     ids: dict[str, str]  # alias (lower case) -> place id
     holders: dict[str, frozenset[str]]  # place id -> itself and every region that holds it
+    home: frozenset[str] = frozenset()  # the regions a sentence naming no place speaks for (`home: true`)
 
     def named(self, text: str) -> frozenset[str]:
         """The ids of the places `text` names."""
@@ -34,9 +38,13 @@ class Gazetteer:
         return frozenset(self.ids[m.group(0).lower()] for m in self.pattern.finditer(text))
 
     def speaks_for(self, text: str, places: frozenset[str]) -> bool:
-        """Whether `text` names each of `places` or a region holding it."""
-        named = self.named(text)
-        return all(self.holders[p] & named for p in places)
+        """Whether a sentence of `text` names each of `places` or a region holding it; a sentence naming no place
+        speaks for the shop's home ("Standard shipping costs ¥15" answers for Beijing, not for Hong Kong)."""
+        for sentence in _SENTENCE_END.split(text):
+            named = self.named(sentence) or self.home
+            if sentence.strip() and all(self.holders[p] & named for p in places):
+                return True
+        return False
 
 
 def _holders(place: str, parents: dict[str, list[str]], seen: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -65,7 +73,8 @@ def gazetteer(path: str = str(PLACES_FILE)) -> Gazetteer:
     # English aliases are whole words, never part of a code ("HK-200"); Chinese ones match inside text
     pattern = re.compile("|".join([rf"(?<![a-z0-9-]){re.escape(a)}(?![a-z0-9]|-[a-z0-9])" for a in english]
                                   + [re.escape(a) for a in chinese]), re.IGNORECASE)
-    return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data})
+    home = frozenset(place for place, entry in data.items() if entry.get("home"))
+    return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data}, home)
 
 
 @dataclass(frozen=True)

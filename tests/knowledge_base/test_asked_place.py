@@ -38,7 +38,12 @@ def test_questions_naming_no_place(question):
     ("Shipping within mainland China costs ¥12.", "hong_kong", False),  # the mainland does not hold Hong Kong
     ("全国包邮", "taiwan", False),
     ("We ship to Germany and France.", "japan", False),
-    ("Open 10:00-19:00 (Beijing time).", "beijing", False),  # a time zone, not the city
+    ("Parcels to Hong Kong leave at 10:00 (Beijing time).", "beijing", False),  # a time zone, not the city
+    # a sentence naming no place speaks for the shop's home (the mainland), not for Hong Kong or abroad
+    ("Standard shipping costs ¥15.", "beijing", True),
+    ("Standard shipping costs ¥15.", "hong_kong", False),
+    ("Standard shipping costs ¥15. Delivery to Hong Kong and Macau costs ¥45.", "shanghai", True),
+    ("Delivery to Hong Kong and Macau costs ¥45.", "shanghai", False),
 ])
 def test_a_sentence_speaks_for_the_places_inside_the_regions_it_names(sentence, place, speaks):
     assert gazetteer().speaks_for(sentence, frozenset({place})) is speaks
