@@ -32,6 +32,7 @@ from knowledge_base.text import (
     end_sentence,
     has_cjk,
     normalize_question,
+    page_name,
     without_unasked_yes,
     without_yes_lead,
 )
@@ -173,8 +174,6 @@ def echoes(answer: str, question: str) -> bool:
     return answer.strip().endswith(("?", "？")) and word_overlap(question, answer) > 0.6
 
 
-# Between a page's name and the site's in a title: "Returns — Aurora Home", "Ember H2 | Slow Ember".
-_SITE_NAME = re.compile(r"\s+[—|·]\s+")
 # A colon after a label ("Weight: 640 g", "颜色："), not one inside a time ("当天 14:00 前下单" is a sentence of its own)
 _LABEL_COLON = re.compile(r"(?<!\d)[:：]|[:：](?!\d)")
 _TABLE_ROW = re.compile(r"^\|?\s*(.+?)\s*\|\s*(.+?)\s*\|?\s*$")
@@ -203,7 +202,7 @@ def readable(sentence: str, context: str = "", list_item: bool = False) -> str:
     title = context.split(" > ")[0].split(" – ")[0].strip()
     heading = context.split(" > ")[-1].split(" – ")[-1].strip()
     # "保修政策 — 慢焙咖啡茶社" names the page and then the site: the customer is on the site already.
-    page = _SITE_NAME.split(title)[0].strip() or title
+    page = page_name(title)
     label = _LABEL_COLON.search(text)
     labelled = label is not None and label.start() < 20  # "Pour-over: 20-26 clicks" names itself; whose, below
     if list_item and not labelled and heading and heading != title and heading.lower() not in text.lower():

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from knowledge_base.grounding import LIST_ITEM, Evidence, row_words, sentences_of
 from knowledge_base.retrieval import SearchHit
-from knowledge_base.text import has_cjk, tables_among, tokenize
+from knowledge_base.text import has_cjk, page_name, tables_among, tokenize
 
 # Topics a shop's policy pages are about, with the words that name each in a question or a page title, in both
 # languages: a Chinese question about an English-only returns page ("退货政策" and "Returns, refunds and
@@ -192,9 +192,6 @@ def page_title(hit_or_meta) -> str:
     return heading.split(">")[0].strip()
 
 
-_SHOP_SUFFIX = re.compile(r"\s+[—–|-]\s+")  # "Returns, refunds and cancellations — Slow Ember Roasters"
-
-
 class PageIndex:
     """The title of every document in the store (FAQ rows are no pages), rebuilt when the store's size changes:
     a broad question's page is often not among the few passages retrieved for it, above all a page in the other
@@ -220,8 +217,7 @@ class PageIndex:
         """The titles of the `language` pages without the shop's name after a dash ("Cold Brew Concentrate",
         "Returns, refunds and cancellations"), at most `limit`: what a question translated into `language` should
         call things ("冷萃液" is the shop's "Cold Brew Concentrate", "古吉" its "古吉")."""
-        names = dict.fromkeys(_SHOP_SUFFIX.split(p.title)[0].strip() for p in self.pages()
-                              if p.language == language and p.title)
+        names = dict.fromkeys(page_name(p.title) for p in self.pages() if p.language == language and p.title)
         return [n for n in names if n][:limit]
 
 

@@ -84,6 +84,15 @@ def normalize_question(text: str) -> str:
 
 
 # What may close a sentence, optionally followed by closing quotes or brackets.
+# Between a page's name and the site's in a title: "Returns — Aurora Home", "Ember H2 | Slow Ember".
+_SITE_NAME = re.compile(r"\s+[—|·]\s+")
+
+
+def page_name(title: str) -> str:
+    """A page title without the site's name after it ("保修政策 — 慢焙咖啡茶社" -> "保修政策")."""
+    return _SITE_NAME.split(title)[0].strip() or title
+
+
 _SENTENCE_END = re.compile(r"[。！？.!?…][\"'”’」』）)\]】]*\s*$")
 
 
