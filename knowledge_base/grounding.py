@@ -18,7 +18,7 @@ from knowledge_base.retrieval import SearchHit
 from knowledge_base.text import has_cjk, tables_among, tokenize
 
 # Sentence ends: Chinese full stops (no space follows them), Latin ones before a space, and line breaks.
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
+SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(\u4e00-\u9fff])|\n+")
 # How a list item opens a line: a bullet or a number ("- ", "2) "), not a number itself: "1.5公斤装售价 ¥128" lost
 # its "1." (the 5 kg bag's price was sent for the 1.5 kg one), "-5 °C" its minus.
 LIST_ITEM = r"(?m)^[ \t]*(?:-(?![\d.])|[*•]|\d+[.)](?!\d))"
@@ -68,7 +68,7 @@ def sentences_of(hit: SearchHit) -> list[str]:
     for line in _unwrap(hit.snippet).split("\n"):
         # a table row or label line is one fact, whatever semicolons list its values: "续航时间: 高亮 3.5 小时；中亮
         # 10 小时；…" cut at "；" left "中亮 10 小时" without the label, and it was sent for "开最亮能亮多久"
-        pieces = [line] if _labelled_values(line) else _SENTENCE_END.split(line)
+        pieces = [line] if _labelled_values(line) else SENTENCE_END.split(line)
         for piece in pieces:
             piece = _MARKUP.sub("", (piece or "").strip())
             if len(piece) >= 4:

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from knowledge_base.grounding import SENTENCE_END
+
 PLACES_FILE = Path(__file__).with_name("places.yaml")
 # A time zone, not a place: "10:00-19:00 (Beijing time)", "北京时间"
 _NOT_A_PLACE = re.compile(r"\b(?:beijing|china|hong kong) (?:standard )?time\b|北京时间", re.IGNORECASE)
-
-
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=\.)\s+")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Gazetteer:
     def speaks_for(self, text: str, places: frozenset[str]) -> bool:
         """Whether a sentence of `text` names each of `places` or a region holding it; a sentence naming no place
         speaks for the shop's home ("Standard shipping costs ¥15" answers for Beijing, not for Hong Kong)."""
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in SENTENCE_END.split(text):  # as the evidence is cut: "e.g." ends no sentence
             named = self.named(sentence) or self.home
             if sentence.strip() and all(self.holders[p] & named for p in places):
                 return True
