@@ -299,7 +299,7 @@ class ChatService(ChatAnswersMixin):
                 if self.cfg.rewrite_follow_ups and not turn.asked:
                     asked = rewrite_follow_up(self._second_model(), self.shop.text("standalone_question",
                                                                                    turn.language),
-                                              turn.text, earlier, turn.checks)
+                                              turn.text, earlier, turn.checks, self.kb.cfg.places_file)
                 if asked != turn.text:
                     earlier = []  # the rewrite carries what it needs of the earlier question
                     turn.asked = asked

@@ -19,15 +19,18 @@ from assistant.llm.base import Message
 log = logging.getLogger(__name__)
 
 
-def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str]) -> str:
+def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str],
+                      places_file: str = "") -> str:
     """`text` as a question of its own when it is a follow-up of `earlier` questions; `text` itself otherwise, or
-    when the rewrite fails (the lookup then searches both questions together)."""
+    when the rewrite fails (the lookup then searches both questions together). `places_file`: the shop's
+    knowledge_base.places_file ('' = the shipped places)."""
+    from knowledge_base.places import places_for
     from knowledge_base.questions import is_follow_up, standalone_question, substituted_follow_up
 
     if not earlier or not is_follow_up(text):
         return text
-    # "and the stove?": plain code where it applies, else the model
-    rewritten = substituted_follow_up(earlier[-1], text)
+    # "and the stove?", "and to Hong Kong?": plain code where it applies, else the model
+    rewritten = substituted_follow_up(earlier[-1], text) or places_for(places_file).swapped(earlier[-1], text)
     if not rewritten:
         try:
             rewritten = standalone_question(rewriter, prompt, earlier[-1], text)

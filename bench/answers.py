@@ -55,7 +55,7 @@ from bench.answers_scoring import (  # noqa: E402 - after the repository is on t
     summarize,
 )
 
-READABLE = ("dev", "dev2")  # shops whose failures may be read and tuned on
+READABLE = ("dev", "dev2", "dev3")  # shops whose failures may be read and tuned on
 # A fixed, cheap subset for `python -m bench --quick`: every kind and both languages of the dev shop.
 QUICK_IDS = ("fp01", "fp10", "pf07", "pf15", "tf04", "cl01", "un01", "un06", "fu03", "an01", "yn01", "yn03")
 SYSTEMS = ("ours", "snippet", "no_docs")

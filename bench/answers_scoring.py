@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "answers"
-SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "heldout2": "harbor-strings"}
+SHOPS = {"dev": "slow-ember", "dev2": "trailhead", "heldout": "spokewise", "heldout2": "harbor-strings",
+         "dev3": "nib-and-paper", "heldout3": "clear-sight"}
 MIN_COUNTS = {"faq_paraphrase": 15, "prose_fact": 20, "two_fact": 8, "cross_language": 5, "unanswerable": 12,
               "followup": 4, "annoyed_faq": 4, "yes_no": 4}
 KINDS = tuple(MIN_COUNTS)  # the kinds of the main question set

@@ -11,7 +11,7 @@ too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +22,9 @@ from knowledge_base.grounding import SENTENCE_END
 PLACES_FILE = Path(__file__).with_name("places.yaml")
 # A time zone, not a place: "10:00-19:00 (Beijing time)", "北京时间"
 _NOT_A_PLACE = re.compile(r"\b(?:beijing|china|hong kong) (?:standard )?time\b|北京时间", re.IGNORECASE)
+# What a follow-up that only names a new place says besides it: "and to Hong Kong?", "那寄到香港呢？", "what about HK"
+_FOLLOW_UP_WORDS = re.compile(r"\b(?:and|what|how|about|to|for|in|into|then|if|it's|is|it|shipping|delivery|"
+                              r"delivered|shipped|sent|the)\b|那么|那|呢|如果是|如果|要是|的话|寄到|寄去|发到|送到|寄|到|去")
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,33 @@ class Gazetteer:
     ids: dict[str, str]  # alias (lower case) -> place id
     holders: dict[str, frozenset[str]]  # place id -> itself and every region that holds it
     home: frozenset[str] = frozenset()  # the regions a sentence naming no place speaks for (`home: true`)
+    written: dict[str, dict[str, str]] = field(default_factory=dict)  # place id -> {"en"/"zh": its first alias}
 
     def named(self, text: str) -> frozenset[str]:
         """The ids of the places `text` names."""
-        text = _NOT_A_PLACE.sub(" ", text)
-        return frozenset(self.ids[m.group(0).lower()] for m in self.pattern.finditer(text))
+        return frozenset(self.ids[m.group(0).lower()] for m in self._matches(text))
+
+    def _matches(self, text: str) -> list[re.Match]:
+        # a time zone is blanked to its own length, so the matches' offsets are the text's
+        return list(self.pattern.finditer(_NOT_A_PLACE.sub(lambda m: " " * len(m.group(0)), text)))
+
+    def swapped(self, previous: str, follow_up: str) -> str | None:
+        """"Do you ship to Japan?" then "and to Hong Kong?": the previous question about the follow-up's place
+        ("Do you ship to Hong Kong?"). The model had joined them ("…to Japan and Hong Kong?") and the customer was
+        told what the shop says of Japan. None unless the follow-up says nothing but one place and the previous
+        question named one other place."""
+        new, old = self._matches(follow_up), self._matches(previous)
+        if len(new) != 1 or len({self.ids[m.group(0).lower()] for m in old}) != 1:
+            return None
+        place = self.ids[new[0].group(0).lower()]
+        rest = (follow_up[:new[0].start()] + " " + follow_up[new[0].end():]).lower()
+        if place == self.ids[old[0].group(0).lower()] or _FOLLOW_UP_WORDS.sub(" ", rest).strip(" ?？.。!！,，"):
+            return None
+        chinese = bool(re.search(r"[\u4e00-\u9fff]", previous))
+        name = self.written[place].get("zh" if chinese else "en") or new[0].group(0)
+        for m in reversed(old):  # "to Japan … Japan's customs": every mention of it
+            previous = previous[:m.start()] + name + previous[m.end():]
+        return previous
 
     def speaks_for(self, text: str, places: frozenset[str]) -> bool:
         """Whether a sentence of `text` names each of `places` or a region holding it; a sentence naming no place
@@ -73,7 +98,14 @@ def gazetteer(path: str = str(PLACES_FILE)) -> Gazetteer:
     pattern = re.compile("|".join([rf"(?<![a-z0-9-]){re.escape(a)}(?![a-z0-9]|-[a-z0-9])" for a in english]
                                   + [re.escape(a) for a in chinese]), re.IGNORECASE)
     home = frozenset(place for place, entry in data.items() if entry.get("home"))
-    return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data}, home)
+    written = {place: {lang: _as_written(str(entry[lang][0]), lang) for lang in ("en", "zh") if entry.get(lang)}
+               for place, entry in data.items()}
+    return Gazetteer(pattern, ids, {place: _holders(place, parents) for place in data}, home, written)
+
+
+def _as_written(alias: str, lang: str) -> str:
+    """An English alias as a name is written ("hong kong" -> "Hong Kong"); capitals the file gives are kept."""
+    return alias if lang == "zh" or alias != alias.lower() else " ".join(w[:1].upper() + w[1:] for w in alias.split())
 
 
 @dataclass(frozen=True)

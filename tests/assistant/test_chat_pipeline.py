@@ -7,6 +7,7 @@ import pytest
 from assistant.chat import ChatConfig, ChatService
 from assistant.errors import GenerationError
 from assistant.llm import FakeBackend
+from knowledge_base.config import KnowledgeBaseConfig
 from tests.fakes import Pred
 
 guardrails_mod = pytest.importorskip("assistant.guardrails")
@@ -61,6 +62,7 @@ class FakeKB:
 
     def __init__(self, style: str = "phrase"):
         self.style = style
+        self.cfg = KnowledgeBaseConfig()
         self.sentences = {"warranty": evidence("The warranty is 2 years.", "warranty.md", "w-1"),
                           "保修": evidence("The warranty is 2 years.", "warranty.md", "w-1")}
 
@@ -487,6 +489,20 @@ def test_an_english_follow_up_naming_a_new_thing_is_asked_as_the_question_before
     assert seen[looked] == ("How much does it cost to rent the stove?", ())  # the tent is not searched along
     assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
     assert "follow-up searched as: How much does it cost to rent the stove?" in reply.checks
+
+
+def test_a_follow_up_naming_another_place_asks_the_question_before_about_it_without_the_model(pipeline):
+    # the model had joined them ("Do you ship to Japan and Hong Kong?"), and the customer was told about Japan
+    chat, fb, _ = pipeline
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get("s-place")
+    chat.respond("Do you ship to Japan?", session).collect()
+    before, looked = len(fb.calls), len(seen)
+    reply = chat.respond("and to Hong Kong?", session).collect()
+    assert seen[looked] == ("Do you ship to Hong Kong?", ())
+    assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
+    assert "follow-up searched as: Do you ship to Hong Kong?" in reply.checks
 
 
 @pytest.mark.parametrize(("previous", "follow_up", "asked"), [

@@ -111,3 +111,18 @@ def test_a_places_file_that_cannot_be_read_is_a_config_error_at_start(tmp_path, 
         path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="places_file"):
         KnowledgeBaseConfig(db_path=str(tmp_path / "db"), places_file=str(path))
+
+
+@pytest.mark.parametrize(("previous", "follow_up", "asked"), [
+    ("Do you ship to Japan?", "and to Hong Kong?", "Do you ship to Hong Kong?"),
+    ("能寄到日本吗？", "那香港呢？", "能寄到香港吗？"),
+    ("Do you ship to Japan?", "那香港呢？", "Do you ship to Hong Kong?"),  # named in the question's language
+    ("寄到上海要几天？", "寄到新疆呢？", "寄到新疆要几天？"),
+    ("How long does delivery to Beijing take?", "what about Xinjiang?", "How long does delivery to Xinjiang take?"),
+    ("运费多少？", "那香港呢？", None),  # no place to replace: the model adds it
+    ("Do you ship to Japan?", "and how much is it to Hong Kong?", None),  # a question of its own
+    ("How long to Japan?", "and Japan?", None),
+    ("Opening hours (Beijing time)?", "and Hong Kong?", None),  # a time zone is no place asked about
+])
+def test_a_follow_up_naming_only_a_new_place_is_the_question_before_asked_there(previous, follow_up, asked):
+    assert gazetteer().swapped(previous, follow_up) == asked
