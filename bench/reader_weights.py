@@ -1,5 +1,5 @@
-"""Fits the weighed second reading (knowledge_base/reading_weights.py) on the answer bench's two development shops
-and measures it shop against shop: fitted on one, scored on the other, beside the reader's plain YES/NO.
+"""Fits the weighed second reading (knowledge_base/reading_weights.py) on the answer bench's development shops and
+measures it shop against shop: fitted on the others, scored on the one left out, beside the reader's plain YES/NO.
 
 For every question (its first turn; not the FAQ's own questions, which are answered verbatim) the five
 best-scoring evidence sentences are read by the second reader (its log odds of YES) and labelled: a sentence of
@@ -18,8 +18,8 @@ readings, so a change to `features()` needs `--fresh`.
     .venv/bin/python -m bench.reader_weights [--write] [--fresh]
 
 The sentences and log odds are kept in bench/out/reader_weights/<shop>.json, so a second run only refits.
-`--write` fits on both shops and writes knowledge_base/reading_weights.json (the shipped weights).
-The held-out shops (heldout, heldout2) are never read here.
+`--write` fits on every dev shop and writes knowledge_base/reading_weights.json (the shipped weights).
+The held-out shops (heldout, heldout2, heldout3) are never read here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 OUT = REPO / "bench" / "out" / "reader_weights"
-SHOPS = ("dev", "dev2")
+SHOPS = ("dev", "dev2", "dev3")
 FIT_KINDS = ("faq_paraphrase", "prose_fact", "cross_language", "annoyed_faq", "unanswerable", "yes_no")
 THRESHOLDS = (0.3, 0.4, 0.5)
 
@@ -129,21 +129,24 @@ def _line(name: str, r: dict) -> str:
 
 BASELINE = "the second reader's plain YES over the sentences close to the best (today's reading without weights)"
 GOALS = {"answered_right_share": "reported (answer bench goal 0.85)", "declined_share": "reported (goal 0.90)"}
-HEADLINES = [(f"second reading, fitted on the other dev shop: {what} on {shop}, YES with the weighing's veto vs "
+HEADLINES = [(f"second reading, fitted on the other dev shops: {what} on {shop}, YES with the weighing's veto vs "
               "reader's YES", f"{shop}.veto_0.3.{key}", f"{shop}.baseline.{key}", goal)
              for shop in SHOPS for what, key, goal in (("answered right", "answered_right_share", "reported"),
                                                         ("unanswerables declined", "declined_share", "reported"))]
 
 
 def measure(data: dict[str, list[dict]]) -> dict:
-    """Shop against shop: fitted on one dev shop, the decisions on the other, beside the reader's plain YES."""
+    """Shop against shops: fitted on the other dev shops, the decisions on the one left out, beside the reader's
+    plain YES."""
     report: dict = {}
-    for train, test in ((SHOPS[0], SHOPS[1]), (SHOPS[1], SHOPS[0])):
+    for test in data:
+        others = [key for key in data if key != test]
+        train = [it for key in others for it in data[key]]
         # the app's reading without weights: the sentences that scored close to the best (up to 3), a YES counts
-        report[test] = {"fitted_on": train,
+        report[test] = {"fitted_on": others,
                         "baseline": decide(data[test], lambda s: s["features"]["rank"] < 3 and s["log_odds"] > 0)}
         for t in THRESHOLDS:
-            weights = fit(data[train], t, [train])
+            weights = fit(train, t, others)
             report[test][f"weighed_{t}"] = decide(data[test],
                                                   lambda s, w=weights: w.probability(s["features"]) >= w.threshold)
         # the shipped mode: the plain YES stands only when the weighing reaches the veto bar
@@ -165,7 +168,7 @@ def run(quick: bool = False) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--write", action="store_true", help="fit on both shops and write the shipped weights")
+    ap.add_argument("--write", action="store_true", help="fit on every dev shop and write the shipped weights")
     ap.add_argument("--fresh", action="store_true", help="read the sentences again instead of the last run's")
     ap.add_argument("--threshold", type=float, default=0.4, help="the shipped weights' threshold")
     args = ap.parse_args(argv)
@@ -174,14 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     data = {key: collect(key, args.fresh) for key in SHOPS}
     report = measure(data)
     for test, per_shop in report.items():
-        print(f"fitted on {per_shop['fitted_on']}, scored on {test}:")
+        print(f"fitted on {', '.join(per_shop['fitted_on'])}, scored on {test}:")
         print(_line("reader's YES (baseline)", per_shop["baseline"]))
         for t in THRESHOLDS:
             print(_line(f"weighed, threshold {t}", per_shop[f"weighed_{t}"]))
         veto = next(k for k in per_shop if k.startswith("veto_"))
         print(_line(f"reader's YES, weighing's veto {veto[5:]}", per_shop[veto]))
     if args.write:
-        weights = fit(data[SHOPS[0]] + data[SHOPS[1]], args.threshold, list(SHOPS))
+        weights = fit([it for key in SHOPS for it in data[key]], args.threshold, list(SHOPS))
         SHIPPED.write_text(weights.to_json(), encoding="utf-8")
         print(f"wrote {SHIPPED.relative_to(REPO)}: {weights.weights}, bias {weights.bias}")
     (OUT / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
