@@ -37,9 +37,11 @@ class AskedFor:
                 and (self.place is None or not self.place.value or self.place.speaks_for(e.quoted)))
 
     def says_row(self, question: str, answer: str) -> bool:
-        """Whether an FAQ row matched as the question answers it: a value asked for a place needs a row naming it
-        (the unit is the row's own business: its question is the customer's)."""
-        return self.place is None or not self.place.value or self.place.speaks_for(f"{question} {answer}")
+        """Whether an FAQ row matched as the question answers it: a value asked for a place needs a row naming it,
+        and a weight, duration, price… asked needs a row whose answer states one ("How long does it take to ship?"
+        had met "How much is shipping?" and got the fee)."""
+        return ((self.unit is None or self.unit.states(answer))
+                and (self.place is None or not self.place.value or self.place.speaks_for(f"{question} {answer}")))
 
     def __str__(self) -> str:
         return " and ".join(([f"states a {self.unit.kind}"] if self.unit else [])

@@ -277,7 +277,8 @@ class KnowledgeBase:
         if faq is not None and wants.says_row(faq.question, faq.answer):
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
         if faq is not None:  # "到香港的运费是多少？" met "运费多少？", whose row gives the mainland's fee
-            log.info("FAQ row %s does not name the place asked; the documents are read for %r", faq.row_id, asked)
+            log.info("FAQ row %s does not say what was asked (%s); the documents are read for %r", faq.row_id, wants,
+                     asked)
         hits = self.context_passages(search_text)
         # a passage of another document read for a missing word (other_document_passages) decides nothing unless
         # its sentence is the answer

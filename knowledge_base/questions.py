@@ -67,7 +67,7 @@ _UNITS = {
                  + _NUM + r"\s*(?:个)?(?:天|周|星期|小时|钟头|分钟|个工作日|工作日)|" + _NUM + r"\s*个月|"
                  r"(?<![月\d])(?<!月\s)(?:\d+|[零〇一二两三四五六七八九十百千万半几]+)\s*日|"
                  r"(?<!\d)(?:\d{1,3}|[零〇一二两三四五六七八九十百千万半几]+)\s*(?:个)?年|"
-                 r"\b(?:lifetime|forever|never expires?|overnight|same[- ]day|next[- ]day)\b|永久|终身|当天|次日|隔天"),
+                 r"\b(?:lifetime|forever|never expires?|overnight|same[- ]day|next[- ](?:(?:business|working) )?day)\b|永久|终身|当天|次日|隔天"),
     "price": (r"how much (?:is|are|does|do|did|will|would|to|for)\b(?!.*\b(?:weigh|hold|holds|fit|fits|water|fill|"
               r"down|space|room|load)\b)|what(?:'s| is| are| does| do)? (?:the |your |a |an )?(?:[\w-]+ ){0,3}"
               r"(?:price|prices|cost|costs|fee|fees|deposit|rent)\b|多少钱|几块钱|"

@@ -74,3 +74,20 @@ def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_document
     # off: the closest sentence is read as before (the reader model alone decides)
     off = with_config(kb, asked_unit_check=False)
     assert off.lookup("How long is the warranty on the ClearFlow filter?").evidence
+
+
+def test_an_faq_row_stating_no_value_of_the_kind_asked_does_not_answer(make_kb, tmp_path):
+    # "How long does it take to ship?" had met "How much is shipping?" and the customer got the fee
+    kb = make_kb()
+    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
+                                         "f1,How much is shipping?,Shipping costs ¥12 per order.\n"
+                                         "f2,How long is the warranty?,Every grinder is covered for two years.\n")
+    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nParcels arrive within 2-4 days of dispatch.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    how_long = kb.lookup("How long does it take to ship?")
+    assert how_long.faq is None or how_long.faq.row_id == "f2"
+    assert kb.lookup("How much is shipping?").faq is not None
+    assert kb.lookup("What does shipping cost?").faq.row_id == "f1"
+    off = with_config(kb, asked_unit_check=False)
+    assert off.lookup("How long does it take to ship?").faq is not None
