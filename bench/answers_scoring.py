@@ -8,11 +8,11 @@ Scoring:
 - answerable: right iff every expected fact matches one of its surface forms (numbers and words of up to four
   letters whole, longer forms also as prefixes: "5 day" matches "5 days"), no `forbid` form appears, and the
   answer does not decline; a `yes_no` question's first fact (its polarity) must be in the first two sentences;
-- decline: a handoff/fallback/clarify route, the product's own abstain/fallback/handoff texts, or one of the
+- decline: a handoff/fallback/clarify/refuse route, the product's own abstain/fallback/handoff texts, or one of the
   phrases in `_DECLINE_PATTERNS` ("I don't know", "couldn't find", "没有找到", "未提及", ...);
 - invented: an unanswerable question not declined, or a number stated that is in neither the shop's documents nor
   the conversation (nor the question's `allow_numbers`, for sums a right answer may state);
-- misroute: an answerable question whose route is handoff, fallback or clarify;
+- misroute: an answerable question whose route is handoff, fallback, clarify or refuse;
 - leak: "[1]"-style citation markup, a file name or path, or the question (6+ characters) echoed in the answer;
 - other language: an answer (not a decline) in the other language than the question's (`other_language_answers`:
   a page's sentence sent untranslated; its facts are still scored);
@@ -40,7 +40,9 @@ ALL_KINDS = (*KINDS, "overview", "item_policy")  # and the broad questions of ov
 # Each shop's question sets: its main questions, and broad questions about a whole policy ("What is your return
 # policy?"; overview.yaml, written later, blind to how the pipeline answers them), measured apart.
 QUESTION_SETS = {"main": "questions.yaml", "overview": "overview.yaml", "item": "item_policy.yaml"}
-UNANSWERED_ROUTES = ("handoff", "fallback", "clarify")  # the question was not answered from the documents
+# the question was not answered from the documents: "refuse" is the guardrails' off-topic reply ("That's outside
+# what I can help with here…" to "明天苏州天气怎么样？"), which states nothing, as the English decline phrases already held
+UNANSWERED_ROUTES = ("handoff", "fallback", "clarify", "refuse")
 
 
 # --------------------------------------------------------------------------------------------- the shops

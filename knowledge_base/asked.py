@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from knowledge_base.grounding import Evidence
+from knowledge_base.grounding import SENTENCE_END, Evidence
 from knowledge_base.places import AskedPlace, asked_place
 from knowledge_base.questions import AskedUnit, answer_kind, asked_unit
 
@@ -37,11 +37,17 @@ class AskedFor:
                 and (self.place is None or not self.place.value or self.place.speaks_for(e.quoted)))
 
     def says_row(self, question: str, answer: str) -> bool:
-        """Whether an FAQ row matched as the question answers it: a value asked for a place needs a row naming it,
-        and a weight, duration, price… asked needs a row whose answer states one ("How long does it take to ship?"
-        had met "How much is shipping?" and got the fee)."""
-        return ((self.unit is None or self.unit.states(answer))
-                and (self.place is None or not self.place.value or self.place.speaks_for(f"{question} {answer}")))
+        """Whether an FAQ row matched as the question answers it: a weight, duration, price… asked needs a row whose
+        answer states one ("How long does it take to ship?" had met "How much is shipping?" and got the fee), and a
+        value asked for a place a row about that place, or a sentence of it naming the place that states one."""
+        def states(text: str) -> bool:
+            return self.unit is None or self.unit.states(text)
+
+        if self.place is None or not self.place.value or self.place.speaks_for(question):
+            return states(answer)
+        # a row about everywhere: one sentence must name the place and state the value ("Hong Kong, Macau, Taiwan
+        # and overseas orders have their own rates" beside the mainland's ¥12 does not give Taiwan's fee)
+        return any(self.place.speaks_for(s) and states(s) for s in SENTENCE_END.split(answer) if s.strip())
 
     def __str__(self) -> str:
         return " and ".join(([f"states a {self.unit.kind}"] if self.unit else [])

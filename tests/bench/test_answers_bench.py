@@ -123,6 +123,11 @@ def test_leaks_and_misroutes_and_the_demo_shop_name_are_caught():
     assert leaks_in("Within 30 days of delivery.", question.question) == []
     handed = score_answer(question, "I'm passing you to a human colleague.", {"action": "handoff"}, DOC_NUMBERS)
     assert handed["misroute"] == "handoff" and not handed["correct"]
+    # the off-topic reply states nothing: a misroute for an answerable question, a decline for an unanswerable one
+    off_topic = "这个问题超出了我能帮忙的范围。我可以解答商品、订单、配送和退换货方面的问题，请问有这方面的需要吗？"
+    assert score_answer(question, off_topic, {"action": "refuse"}, DOC_NUMBERS)["misroute"] == "refuse"
+    weather = score_answer(q(decline=True, turns=["明天苏州天气怎么样？"]), off_topic, {"action": "refuse"}, DOC_NUMBERS)
+    assert weather["declined"] and not weather["invented"]
     assert score_answer(question, "Aurora Home accepts returns within 30 days.", None, DOC_NUMBERS)["wrong_shop"]
 
 

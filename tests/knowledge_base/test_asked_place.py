@@ -126,3 +126,20 @@ def test_a_places_file_that_cannot_be_read_is_a_config_error_at_start(tmp_path, 
 ])
 def test_a_follow_up_naming_only_a_new_place_is_the_question_before_asked_there(previous, follow_up, asked):
     assert gazetteer().swapped(previous, follow_up) == asked
+
+
+def test_an_faq_row_naming_the_place_must_state_the_value_in_the_sentence_naming_it(make_kb, tmp_path):
+    # the row names Taiwan, and states a fee, but not Taiwan's: "and to Taiwan?" had got the mainland's ¥12
+    kb = make_kb()
+    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
+                                         "f1,How much is shipping?,Orders within mainland China cost ¥12. "
+                                         "Hong Kong and Taiwan orders have their own rates.\n"
+                                         "f2,How much is shipping to Macau?,Orders to Macau cost ¥45.\n")
+    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nOrders to Taiwan cost ¥70 and take 5-8 days.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    taiwan = kb.lookup("How much is shipping to Taiwan?")
+    assert taiwan.faq is None and taiwan.evidence[0].text.startswith("Orders to Taiwan cost ¥70")
+    assert kb.lookup("How much is shipping to Beijing?").faq is not None  # the mainland holds it
+    macau = kb.lookup("What does shipping to Macau cost?")
+    assert macau.faq is not None and macau.faq.row_id == "f2"  # the row's question names the place
