@@ -1,12 +1,14 @@
 """What a sentence must say to answer a question, when plain code can tell: the kind of value asked
 (questions.asked_unit: a weight, a price …; else questions.answer_kind: a number, a day or time) and the place named
-(places.asked_place). Sentences that say it come first; for a question asking a value, only they answer."""
+(places.asked_place). Sentences that say it come first; for a question asking a value, only they answer. A sentence
+about another size than the one asked (amounts.asked_amount: the 3 ml vial for "a 30 ml bottle") is not read."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from knowledge_base.amounts import AskedAmount, asked_amount
 from knowledge_base.grounding import SENTENCE_END, Evidence
 from knowledge_base.places import AskedPlace, asked_place
 from knowledge_base.questions import AskedUnit, answer_kind, asked_unit
@@ -17,6 +19,11 @@ class AskedFor:
     unit: AskedUnit | None  # a value of this kind: only sentences stating one answer
     place: AskedPlace | None  # named places: sentences naming them first; only they answer a value asked there
     kind: Callable[[str], bool] | None  # a looser kind (answer_kind): its sentences first, the others may answer
+    amount: AskedAmount | None = None  # the sizes named: a sentence about another size is not read
+
+    def not_about_another(self, ranked: Sequence[Evidence]) -> list[Evidence]:
+        """`ranked` without the sentences about another size than the one asked."""
+        return [e for e in ranked if self.amount is None or not self.amount.about_another(e.quoted)]
 
     @property
     def required(self) -> bool:
@@ -54,9 +61,10 @@ class AskedFor:
                             + (["names the place asked"] if self.place else []))
 
 
-def asked_for(question: str, units: bool = True, places: bool = True, places_file: str = "") -> AskedFor:
-    """What answers `question`; `units`/`places`: knowledge_base.asked_unit_check / asked_place_check, with the
-    places of `places_file` ('' = the shipped list)."""
+def asked_for(question: str, units: bool = True, places: bool = True, places_file: str = "",
+              amounts: bool = True) -> AskedFor:
+    """What answers `question`; `units`/`places`/`amounts`: knowledge_base.asked_unit_check / asked_place_check /
+    asked_amount_check, with the places of `places_file` ('' = the shipped list)."""
     unit = asked_unit(question) if units else None
     return AskedFor(unit, asked_place(question, places_file) if places else None,
-                    None if unit else answer_kind(question))
+                    None if unit else answer_kind(question), asked_amount(question) if amounts else None)

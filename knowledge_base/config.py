@@ -78,6 +78,10 @@ class KnowledgeBaseConfig:
                                         "first by a sentence naming it or a region holding it (knowledge_base/"
                                         "places.yaml); one asking a value there only by such a sentence, else it is "
                                         "declined (the mainland's fee is no answer for Hong Kong)"})
+    asked_amount_check: bool = field(
+        default=True, metadata={"help": "a question naming a size ('How much is a 30 ml bottle?', '50 毫升的呢') does "
+                                        "not read sentences naming only other sizes of that measure (the 3 ml "
+                                        "sample's price); ranges, limits and the customer's own measure are no size"})
     places_file: str = field(
         default="", metadata={"help": "the places and regions asked_place_check knows (YAML: id -> en / zh aliases, "
                                       "the regions holding it); '' = knowledge_base/places.yaml (China's provinces "

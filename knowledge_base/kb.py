@@ -272,7 +272,8 @@ class KnowledgeBase:
         from knowledge_base.item_policy import TERMS, item_policy_evidence, item_question
         from knowledge_base.overview import overview_evidence, policy_topic
 
-        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check, self.cfg.places_file)
+        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check, self.cfg.places_file,
+                          self.cfg.asked_amount_check)
         faq = self.faq_match(search_text)
         if faq is not None and wants.says_row(faq.question, faq.answer):
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
@@ -296,7 +297,7 @@ class KnowledgeBase:
                 log.info("a broad question about a policy: the main terms of %s", lead[0].hit.source)
                 return Lookup(asked, language, hits=hits, evidence=lead, best_score=best,
                               evidence_score=lead[0].score, answerable=True, broad=True)
-        ranked = self.evidence_finder.find(asked, hits)
+        ranked = wants.not_about_another(self.evidence_finder.find(asked, hits))
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=wants.wanted(ranked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question

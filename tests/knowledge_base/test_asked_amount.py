@@ -1,0 +1,49 @@
+"""A question naming a size ("How much is a 30 ml bottle?") is not answered by a sentence about another size
+(knowledge_base.amounts, knowledge_base.asked_amount_check)."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.amounts import amounts, asked_amount
+from tests.knowledge_base.conftest import with_config, with_thresholds, write
+
+
+@pytest.mark.parametrize("text, sizes", [
+    ("How much is a 30 ml bottle of ink?", {"volume": {30.0}}),
+    ("寒山黑 50 毫升一瓶多少钱？", {"volume": {50.0}}),
+    ("Refill: 1.2 L", {"volume": {1200.0}}),
+    ("1.5kg bag ¥128; 250 g bag ¥38", {"weight": {1500.0, 250.0}}),
+    ("Filter life: up to 1,500 L", {}),  # a limit
+    ("Parcels over 20 kg cost ¥10 more; 20 公斤以上另收费", {}),
+    ("Fits bottles of 500-750 ml", {}),  # a range
+    ("Max load: 120 kg", {}),
+])
+def test_the_sizes_a_text_names(text, sizes):
+    assert amounts(text) == sizes
+
+
+def test_a_sentence_naming_only_other_sizes_is_about_another():
+    asked = asked_amount("How much is a 30 ml bottle?")
+    assert asked.about_another("3 ml sample vials of every ink, ¥10 each.")
+    assert not asked.about_another("30 毫升瓶装: 58 元")  # the same size in the other language's unit
+    assert not asked.about_another("Sizes: 30 ml, 50 ml and 100 ml")
+    assert not asked.about_another("Price: ¥58")  # names no size
+    # the customer's own measure names no size of a product
+    assert asked_amount("I'm 182 cm tall, is the bag long enough?") is None
+    assert asked_amount("我体重 80 公斤，椅子够结实吗？") is None
+    assert asked_amount("Do you sell ink?") is None
+
+
+def test_the_sentence_about_the_size_asked_answers(make_kb, tmp_path):
+    kb = make_kb()
+    write(tmp_path / "docs" / "ink.md", "# Harbour Ink\n\nA 3 ml bottle of Harbour Ink costs ¥10.\n\n"
+                                        "Large size, 30 ml: ¥58.\n\nThe 100 ml size: ¥148.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=1.01)
+    question = "How much does a 30 ml bottle of Harbour Ink cost?"
+    # the closest sentence is the 3 ml bottle's
+    assert with_config(kb, asked_amount_check=False).lookup(question).evidence[0].text.startswith("A 3 ml bottle")
+    found = kb.lookup(question)
+    assert found.evidence[0].text == "Large size, 30 ml: ¥58."
+    assert all("100 ml" not in e.text and "3 ml bottle" not in e.text for e in found.evidence)
