@@ -61,6 +61,10 @@ class AskedAmount:
 
     sizes: dict[str, set[float]]
 
+    def names(self, text: str) -> bool:
+        named = amounts(text)
+        return any(named.get(measure, set()) & sizes for measure, sizes in self.sizes.items())
+
     def about_another(self, text: str) -> bool:
         named = amounts(text)
         return any(named.get(measure) and not named[measure] & sizes for measure, sizes in self.sizes.items())

@@ -31,13 +31,15 @@ class AskedFor:
         return self.unit is not None or (self.place is not None and self.place.value)
 
     def wanted(self, ranked: Sequence[Evidence]) -> Callable[[str], bool] | None:
-        """The test pick_evidence moves sentences forward by (it reads a sentence's text; a place may be named in its
-        heading, "Shipping to Hong Kong > Fees")."""
+        """The test pick_evidence moves sentences forward by (it reads a sentence's text; a place or a size may be
+        named in its heading, "Shipping to Hong Kong > Fees", "Ink – 50 毫升瓶装")."""
         of_kind = self.unit.states if self.unit is not None else self.kind
-        if self.place is None:
+        if self.place is None and self.amount is None:
             return of_kind
         quoted = {e.text: e.quoted for e in ranked}
-        return lambda text: self.place.speaks_for(quoted.get(text, text)) and (of_kind is None or of_kind(text))
+        return lambda text: ((self.place is None or self.place.speaks_for(quoted.get(text, text)))
+                             and (self.amount is None or self.amount.names(quoted.get(text, text)))
+                             and (of_kind is None or of_kind(text)))
 
     def says(self, e: Evidence) -> bool:
         return ((self.unit is None or self.unit.states(e.text))

@@ -47,3 +47,15 @@ def test_the_sentence_about_the_size_asked_answers(make_kb, tmp_path):
     found = kb.lookup(question)
     assert found.evidence[0].text == "Large size, 30 ml: ¥58."
     assert all("100 ml" not in e.text and "3 ml bottle" not in e.text for e in found.evidence)
+
+
+def test_a_sentence_naming_the_size_asked_comes_before_one_naming_none(make_kb, tmp_path):
+    # "那 50 毫升的呢？" had got a cartridge's price (naming no size) before the 50 ml bottle's
+    kb = make_kb()
+    write(tmp_path / "docs" / "ink.md", "# Harbour Ink\n\nHow much Harbour Black ink costs: cartridges ¥22 a box."
+                                        "\n\nA 50 ml bottle: ¥88.\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    kb = with_thresholds(kb, abstain=0.0, faq=1.01)
+    question = "How much does Harbour Black ink cost in 50 ml?"
+    assert with_config(kb, asked_amount_check=False).lookup(question).evidence[0].text.startswith("How much")
+    assert kb.lookup(question).evidence[0].text == "A 50 ml bottle: ¥88."
