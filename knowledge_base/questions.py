@@ -100,7 +100,7 @@ _YES_NO_ZH = re.compile(r"[吗么][\s?？!！。~～]*$|是不是|有没有|能�
 class AskedUnit:
     """The kind of value a question asks for, and what a sentence stating one looks like."""
 
-    kind: str  # weight | duration | price | temperature | colour
+    kind: str  # weight | duration | price | temperature | colour | count
     pattern: re.Pattern
 
     def states(self, text: str) -> bool:
@@ -121,7 +121,24 @@ def asked_unit(question: str) -> AskedUnit | None:
     if not asks_for_value(q):
         return None
     kinds = [kind for kind, (asks, _) in _UNIT_ASKS.items() if asks.search(q)]
+    if not kinds:
+        return _asked_count(q)
     return AskedUnit(kinds[0], _UNIT_ASKS[kinds[0]][1]) if len(kinds) == 1 else None
+
+
+# "一盒有几支", "最多能放几瓶", "有几节课": a count of things, stated with the same measure word ("5 支装", "4 瓶", "共 4 节",
+# "页数: 192"). The Hong Kong fee and delivery days had answered "寄到香港的订单，每单最多能放几瓶墨水？". English nouns
+# are not checked: a count is named in other words too often ("How many grind settings?" - "40 clicks"); nor kinds
+# (几种, 哪几款: answered by a list) or units of measure (几克: the weight).
+_COUNT_ZH = re.compile(r"(?:几|多少)\s*([瓶支张本件盒包节页层杯泡袋罐把双套片粒颗根条只台位人])")
+
+
+def _asked_count(question: str) -> AskedUnit | None:
+    m = _COUNT_ZH.search(question)
+    if m is None:
+        return None
+    word = re.escape(m.group(1))
+    return AskedUnit("count", re.compile(rf"{_NUM}\s*{word}|{word}数\s*[:：]?\s*{_NUM}"))
 
 
 # --- follow-ups -------------------------------------------------------------------------------------------

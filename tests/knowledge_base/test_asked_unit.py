@@ -17,6 +17,7 @@ from tests.knowledge_base.conftest import with_config, with_thresholds, write
     ("What colours does the Cirrus 40 come in?", "colour"), ("冲锋衣有哪些颜色", "colour"),
     ("How many colors are available for the Ridgeline 2 tent?", "colour"),
     ("温控壶的温度能调到多少度", "temperature"), ("What temperature is the sleeping bag rated to?", "temperature"),
+    ("国际标准长墨囊一盒有几支？", "count"), ("寄到香港的订单，每单最多能放几瓶墨水？", "count"), ("有多少页", "count"),
 ])
 def test_questions_asking_for_a_unit(question, kind):
     found = asked_unit(question)
@@ -33,6 +34,8 @@ def test_questions_asking_for_a_unit(question, kind):
     "价格降了，能退差价吗", "价格降了怎么办",
     # two kinds (two-fact messages are split before this is asked) or none
     "what's the price and the weight of the Cirrus 40?", "What is the frame made of?", "Where is your store?",
+    # an English count is named in other words too often ("grind settings" - "40 clicks"); kinds are listed
+    "How many grind settings does the H2 have?", "有哪几种宽度？", "一次能寄几瓶吗？",
 ])
 def test_other_questions_ask_for_no_unit(question):
     assert asked_unit(question) is None
@@ -58,6 +61,9 @@ def test_sentences_stating_the_unit():
     assert not colour("Product number TH-B40.") and asked_unit("Does it come in blue?") is None
     assert not colour("Three colour temperatures, from warm 2700 K to daylight 6500 K.") and not colour("色温 2700 K")
     assert asked_unit("多少度").states("舒适温度：-5 ℃") and not asked_unit("多少度").states("充绒量：400 克")
+    bottles = asked_unit("每单最多能放几瓶墨水？").states
+    assert bottles("寄往台湾的订单每单最多 4 瓶墨水。") and not bottles("香港、澳门每单运费 45 元，3–5 个工作日送达；")
+    assert asked_unit("一本有多少页").states("页数: 192") and asked_unit("一盒几支").states("5 支装")
 
 
 def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_documents(make_kb, tmp_path):
