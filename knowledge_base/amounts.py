@@ -57,7 +57,7 @@ def amounts(text: str) -> dict[str, set[float]]:
 @dataclass(frozen=True)
 class AskedAmount:
     """The sizes a question names; a sentence naming sizes of the same measure, none of them asked, is about
-    another."""
+    another; one naming one of them `names` it."""
 
     sizes: dict[str, set[float]]
 

@@ -19,11 +19,17 @@ class AskedFor:
     unit: AskedUnit | None  # a value of this kind: only sentences stating one answer
     place: AskedPlace | None  # named places: sentences naming them first; only they answer a value asked there
     kind: Callable[[str], bool] | None  # a looser kind (answer_kind): its sentences first, the others may answer
-    amount: AskedAmount | None = None  # the sizes named: a sentence about another size is not read
+    amount: AskedAmount | None = None  # the sizes named: a sentence about another size is not read (of_size)
 
-    def not_about_another(self, ranked: Sequence[Evidence]) -> list[Evidence]:
-        """`ranked` without the sentences about another size than the one asked."""
-        return [e for e in ranked if self.amount is None or not self.amount.about_another(e.quoted)]
+    def of_size(self, ranked: Sequence[Evidence], window: int = 8) -> list[Evidence]:
+        """`ranked` without the sentences about another size than the one asked; when one of the first `window`
+        names the size asked (with its heading: "Ink – 50 毫升瓶装: 88 元"), only those that name it ("那 50 毫升的呢？"
+        had got a cartridge's price, which names no size, before the 50 ml bottle's)."""
+        if self.amount is None:
+            return list(ranked)
+        kept = [e for e in ranked if not self.amount.about_another(e.quoted)]
+        naming = [e for e in kept if self.amount.names(e.quoted)]
+        return naming if any(e in naming for e in kept[:window]) else kept
 
     @property
     def required(self) -> bool:
@@ -31,15 +37,13 @@ class AskedFor:
         return self.unit is not None or (self.place is not None and self.place.value)
 
     def wanted(self, ranked: Sequence[Evidence]) -> Callable[[str], bool] | None:
-        """The test pick_evidence moves sentences forward by (it reads a sentence's text; a place or a size may be
-        named in its heading, "Shipping to Hong Kong > Fees", "Ink – 50 毫升瓶装")."""
+        """The test pick_evidence moves sentences forward by (it reads a sentence's text; a place may be named in its
+        heading, "Shipping to Hong Kong > Fees")."""
         of_kind = self.unit.states if self.unit is not None else self.kind
-        if self.place is None and self.amount is None:
+        if self.place is None:
             return of_kind
         quoted = {e.text: e.quoted for e in ranked}
-        return lambda text: ((self.place is None or self.place.speaks_for(quoted.get(text, text)))
-                             and (self.amount is None or self.amount.names(quoted.get(text, text)))
-                             and (of_kind is None or of_kind(text)))
+        return lambda text: self.place.speaks_for(quoted.get(text, text)) and (of_kind is None or of_kind(text))
 
     def says(self, e: Evidence) -> bool:
         return ((self.unit is None or self.unit.states(e.text))
