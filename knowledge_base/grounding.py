@@ -382,4 +382,17 @@ def translation_changes_conditions(source: str, translation: str) -> list[str]:
         problems.append("the translation dropped the text's conditions")
     if _UNCONDITIONAL.search(translation) and not _UNCONDITIONAL.search(source):
         problems.append("the translation promises without condition")
+    if currencies(translation) - currencies(source):  # "价格 58 元" became "Price $58": the number was kept
+        problems.append("the translation changed the currency")
     return problems
+
+
+_CURRENCIES = {"CNY": re.compile(r"[¥￥元]|\b(?:cny|rmb|yuan)\b|块钱|人民币", re.IGNORECASE),
+               "USD": re.compile(r"(?<![A-Z])\$|\b(?:usd|us dollars?|dollars?)\b|美元|美金", re.IGNORECASE),
+               "EUR": re.compile(r"€|\b(?:eur|euros?)\b|欧元", re.IGNORECASE),
+               "GBP": re.compile(r"£|\bgbp\b|英镑", re.IGNORECASE)}
+
+
+def currencies(text: str) -> set[str]:
+    """The currencies `text` names prices in."""
+    return {code for code, pattern in _CURRENCIES.items() if pattern.search(text)}

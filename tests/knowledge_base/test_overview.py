@@ -187,6 +187,9 @@ def test_a_list_is_one_lead_under_its_heading():
     ("偏远地区附加费不参与满额包邮。", "The remote-area surcharge counts toward free shipping.", ["dropped"]),
     ("偏远地区附加费不参与满额包邮。", "The surcharge does not count toward free shipping.", []),
     ("3只装无线耳机", "A pack of 3 wireless earbuds", []), ("Delivery takes 3 days.", "3天送达。", []),
+    # the number kept, the currency changed: "58 元" is no "$58"
+    ("30 毫升瓶装: 价格58 元", "30 ml bottle: Price $58", ["currency"]),
+    ("30 毫升瓶装: 价格58 元", "30 ml bottle: price ¥58", []), ("Price: ¥169.", "价格：169 元。", []),
 ])
 def test_a_translation_may_not_drop_the_texts_conditions(source, translation, problems):
     from knowledge_base.grounding import translation_changes_conditions
