@@ -290,6 +290,10 @@ class ChatService(ChatAnswersMixin):
         turn.note = self.shop.text("order_not_visible", turn.language)
         turn.checks.append(f"an order's status asked with no order system connected: searched as: {turn.asked}")
 
+    def _places_file(self) -> str:
+        """The knowledge base's places list ('' = the shipped one; a store-less stand-in has none of its own)."""
+        return getattr(getattr(self.kb, "cfg", None), "places_file", "")
+
     def _look_up(self, turn: Turn) -> None:
         """What the shop's documents say, before routing; a failing store degrades to the curated FAQ."""
         if self.kb is not None:
@@ -299,7 +303,7 @@ class ChatService(ChatAnswersMixin):
                 if self.cfg.rewrite_follow_ups and not turn.asked:
                     asked = rewrite_follow_up(self._second_model(), self.shop.text("standalone_question",
                                                                                    turn.language),
-                                              turn.text, earlier, turn.checks, self.kb.cfg.places_file)
+                                              turn.text, earlier, turn.checks, self._places_file())
                 if asked != turn.text:
                     earlier = []  # the rewrite carries what it needs of the earlier question
                     turn.asked = asked
