@@ -478,31 +478,24 @@ def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline)
     assert seen[1] == ("那低因的呢？", ("古吉多少钱？",))  # both questions searched together, as without rewriting
 
 
-def test_an_english_follow_up_naming_a_new_thing_is_asked_as_the_question_before_without_the_model(pipeline):
+@pytest.mark.parametrize(("previous", "follow_up", "asked"), [
+    # the tent is not searched along
+    ("How much does it cost to rent the Ridgeline 2 tent?", "and the stove?", "How much does it cost to rent the stove?"),
+    # the model had joined them ("Do you ship to Japan and Hong Kong?"), and the customer was told about Japan
+    ("Do you ship to Japan?", "and to Hong Kong?", "Do you ship to Hong Kong?"),
+])
+def test_a_follow_up_naming_a_new_thing_or_place_is_asked_as_the_question_before_without_the_model(
+        pipeline, previous, follow_up, asked):
     chat, fb, _ = pipeline
     seen = []
     chat.kb.lookup = _recording(chat, seen)
     session = chat.sessions.get("s-thing")
-    chat.respond("How much does it cost to rent the Ridgeline 2 tent?", session).collect()
+    chat.respond(previous, session).collect()
     before, looked = len(fb.calls), len(seen)
-    reply = chat.respond("and the stove?", session).collect()
-    assert seen[looked] == ("How much does it cost to rent the stove?", ())  # the tent is not searched along
+    reply = chat.respond(follow_up, session).collect()
+    assert seen[looked] == (asked, ())
     assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
-    assert "follow-up searched as: How much does it cost to rent the stove?" in reply.checks
-
-
-def test_a_follow_up_naming_another_place_asks_the_question_before_about_it_without_the_model(pipeline):
-    # the model had joined them ("Do you ship to Japan and Hong Kong?"), and the customer was told about Japan
-    chat, fb, _ = pipeline
-    seen = []
-    chat.kb.lookup = _recording(chat, seen)
-    session = chat.sessions.get("s-place")
-    chat.respond("Do you ship to Japan?", session).collect()
-    before, looked = len(fb.calls), len(seen)
-    reply = chat.respond("and to Hong Kong?", session).collect()
-    assert seen[looked] == ("Do you ship to Hong Kong?", ())
-    assert not any("Previous question" in c["messages"][-1].content for c in fb.calls[before:])
-    assert "follow-up searched as: Do you ship to Hong Kong?" in reply.checks
+    assert f"follow-up searched as: {asked}" in reply.checks
 
 
 @pytest.mark.parametrize(("previous", "follow_up", "asked"), [

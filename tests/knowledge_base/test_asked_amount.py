@@ -35,27 +35,19 @@ def test_a_sentence_naming_only_other_sizes_is_about_another():
     assert asked_amount("Do you sell ink?") is None
 
 
-def test_the_sentence_about_the_size_asked_answers(make_kb, tmp_path):
+@pytest.mark.parametrize(("doc", "question", "closest", "answer"), [
+    # the closest sentence is another size's
+    ("A 3 ml bottle of Harbour Ink costs ¥10.\n\nLarge size, 30 ml: ¥58.\n\nThe 100 ml size: ¥148.",
+     "How much does a 30 ml bottle of Harbour Ink cost?", "A 3 ml bottle", "Large size, 30 ml: ¥58."),
+    # it names no size: "那 50 毫升的呢？" had got a cartridge's price before the 50 ml bottle's
+    ("How much Harbour Black ink costs: cartridges ¥22 a box.\n\nA 50 ml bottle: ¥88.",
+     "How much does Harbour Black ink cost in 50 ml?", "How much", "A 50 ml bottle: ¥88."),
+])
+def test_only_sentences_naming_the_size_asked_answer(make_kb, tmp_path, doc, question, closest, answer):
     kb = make_kb()
-    write(tmp_path / "docs" / "ink.md", "# Harbour Ink\n\nA 3 ml bottle of Harbour Ink costs ¥10.\n\n"
-                                        "Large size, 30 ml: ¥58.\n\nThe 100 ml size: ¥148.\n")
+    write(tmp_path / "docs" / "ink.md", f"# Harbour Ink\n\n{doc}\n")
     assert kb.ingest([tmp_path / "docs"], progress=False).ok
     kb = with_thresholds(kb, abstain=0.0, faq=1.01)
-    question = "How much does a 30 ml bottle of Harbour Ink cost?"
-    # the closest sentence is the 3 ml bottle's
-    assert with_config(kb, asked_amount_check=False).lookup(question).evidence[0].text.startswith("A 3 ml bottle")
+    assert with_config(kb, asked_amount_check=False).lookup(question).evidence[0].text.startswith(closest)
     found = kb.lookup(question)
-    assert found.evidence[0].text == "Large size, 30 ml: ¥58."
-    assert all("100 ml" not in e.text and "3 ml bottle" not in e.text for e in found.evidence)
-
-
-def test_a_sentence_naming_the_size_asked_comes_before_one_naming_none(make_kb, tmp_path):
-    # "那 50 毫升的呢？" had got a cartridge's price (naming no size) before the 50 ml bottle's
-    kb = make_kb()
-    write(tmp_path / "docs" / "ink.md", "# Harbour Ink\n\nHow much Harbour Black ink costs: cartridges ¥22 a box."
-                                        "\n\nA 50 ml bottle: ¥88.\n")
-    assert kb.ingest([tmp_path / "docs"], progress=False).ok
-    kb = with_thresholds(kb, abstain=0.0, faq=1.01)
-    question = "How much does Harbour Black ink cost in 50 ml?"
-    assert with_config(kb, asked_amount_check=False).lookup(question).evidence[0].text.startswith("How much")
-    assert kb.lookup(question).evidence[0].text == "A 50 ml bottle: ¥88."
+    assert found.evidence[0].text == answer and all(e.text == answer for e in found.evidence)
