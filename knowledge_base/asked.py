@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from knowledge_base.amounts import AskedAmount, asked_amount
+from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.grounding import SENTENCE_END, Evidence
 from knowledge_base.places import AskedPlace, asked_place
 from knowledge_base.questions import AskedUnit, answer_kind, asked_unit
@@ -67,10 +68,10 @@ class AskedFor:
                             + (["names the place asked"] if self.place else []))
 
 
-def asked_for(question: str, units: bool = True, places: bool = True, places_file: str = "",
-              amounts: bool = True) -> AskedFor:
-    """What answers `question`; `units`/`places`/`amounts`: knowledge_base.asked_unit_check / asked_place_check /
-    asked_amount_check, with the places of `places_file` ('' = the shipped list)."""
-    unit = asked_unit(question) if units else None
-    return AskedFor(unit, asked_place(question, places_file) if places else None,
-                    None if unit else answer_kind(question), asked_amount(question) if amounts else None)
+def asked_for(question: str, cfg: KnowledgeBaseConfig) -> AskedFor:
+    """What answers `question`, as far as the checks `cfg` turns on say (knowledge_base.asked_unit_check,
+    asked_place_check with its places_file, asked_amount_check)."""
+    unit = asked_unit(question) if cfg.asked_unit_check else None
+    return AskedFor(unit, asked_place(question, cfg.places_file) if cfg.asked_place_check else None,
+                    None if unit else answer_kind(question),
+                    asked_amount(question) if cfg.asked_amount_check else None)

@@ -272,8 +272,7 @@ class KnowledgeBase:
         from knowledge_base.item_policy import TERMS, item_policy_evidence, item_question
         from knowledge_base.overview import overview_evidence, policy_topic
 
-        wants = asked_for(asked, self.cfg.asked_unit_check, self.cfg.asked_place_check, self.cfg.places_file,
-                          self.cfg.asked_amount_check)
+        wants = asked_for(asked, self.cfg)
         faq = self.faq_match(search_text)
         if faq is not None and wants.says_row(faq.question, faq.answer):
             return Lookup(asked, language, faq=faq, best_score=faq.score, evidence_score=faq.score, answerable=True)
