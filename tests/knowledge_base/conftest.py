@@ -74,3 +74,14 @@ def minimal_pdf(pages: list[str]) -> bytes:
     out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
     out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+def faq_matching_anything(make_kb, tmp_path: Path, faq_rows: str, shipping: str) -> KnowledgeBase:
+    """A knowledge base of FAQ rows (`faq_id,question,answer` lines) and a shipping page, where any row is "the same
+    question" as the customer's (faq threshold 0): what a row must say is then the only check left."""
+    kb = make_kb()
+    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n" + faq_rows)
+    write(tmp_path / "docs" / "shipping.md", f"# Shipping\n\n{shipping}\n")
+    assert kb.ingest([tmp_path / "docs"], progress=False).ok
+    return with_thresholds(kb, abstain=0.0, faq=0.0)
+

@@ -5,7 +5,7 @@ is no answer to "how long to Hong Kong?"."""
 import pytest
 
 from knowledge_base.places import asked_place, gazetteer
-from tests.knowledge_base.conftest import with_config, with_thresholds, write
+from tests.knowledge_base.conftest import faq_matching_anything, with_config, with_thresholds, write
 
 
 @pytest.mark.parametrize("question, places, value", [
@@ -78,12 +78,8 @@ def test_a_value_asked_for_a_place_no_sentence_names_is_declined_near_the_docume
 
 
 def test_an_faq_row_not_naming_the_place_asked_does_not_answer_a_value_asked_there(make_kb, tmp_path):
-    kb = make_kb()
-    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
-                                         "f1,How much is shipping?,Shipping within mainland China costs ¥12.\n")
-    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nParcels to Hong Kong cost ¥60 and take 3-6 days.\n")
-    assert kb.ingest([tmp_path / "docs"], progress=False).ok
-    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    kb = faq_matching_anything(make_kb, tmp_path, "f1,How much is shipping?,Shipping within mainland China costs ¥12.\n",
+                               "Parcels to Hong Kong cost ¥60 and take 3-6 days.")
     assert kb.lookup("How much is shipping?").faq is not None
     to_hong_kong = kb.lookup("How much is shipping to Hong Kong?")
     assert to_hong_kong.faq is None and to_hong_kong.evidence[0].text.startswith("Parcels to Hong Kong cost ¥60")
@@ -130,14 +126,10 @@ def test_a_follow_up_naming_only_a_new_place_is_the_question_before_asked_there(
 
 def test_an_faq_row_naming_the_place_must_state_the_value_in_the_sentence_naming_it(make_kb, tmp_path):
     # the row names Taiwan, and states a fee, but not Taiwan's: "and to Taiwan?" had got the mainland's ¥12
-    kb = make_kb()
-    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
-                                         "f1,How much is shipping?,Orders within mainland China cost ¥12. "
-                                         "Hong Kong and Taiwan orders have their own rates.\n"
-                                         "f2,How much is shipping to Macau?,Orders to Macau cost ¥45.\n")
-    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nOrders to Taiwan cost ¥70 and take 5-8 days.\n")
-    assert kb.ingest([tmp_path / "docs"], progress=False).ok
-    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    kb = faq_matching_anything(make_kb, tmp_path, "f1,How much is shipping?,Orders within mainland China cost ¥12. "
+                                                  "Hong Kong and Taiwan orders have their own rates.\n"
+                                                  "f2,How much is shipping to Macau?,Orders to Macau cost ¥45.\n",
+                               "Orders to Taiwan cost ¥70 and take 5-8 days.")
     taiwan = kb.lookup("How much is shipping to Taiwan?")
     assert taiwan.faq is None and taiwan.evidence[0].text.startswith("Orders to Taiwan cost ¥70")
     assert kb.lookup("How much is shipping to Beijing?").faq is not None  # the mainland holds it

@@ -5,7 +5,7 @@ for its weight, or a filter's life in litres for its warranty, is declined inste
 import pytest
 
 from knowledge_base.questions import asked_unit
-from tests.knowledge_base.conftest import with_config, with_thresholds, write
+from tests.knowledge_base.conftest import faq_matching_anything, with_config, with_thresholds, write
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -84,13 +84,9 @@ def test_a_unit_question_no_close_sentence_answers_is_declined_near_the_document
 
 def test_an_faq_row_stating_no_value_of_the_kind_asked_does_not_answer(make_kb, tmp_path):
     # "How long does it take to ship?" had met "How much is shipping?" and the customer got the fee
-    kb = make_kb()
-    write(tmp_path / "docs" / "faq.csv", "faq_id,question,answer\n"
-                                         "f1,How much is shipping?,Shipping costs ¥12 per order.\n"
-                                         "f2,How long is the warranty?,Every grinder is covered for two years.\n")
-    write(tmp_path / "docs" / "shipping.md", "# Shipping\n\nParcels arrive within 2-4 days of dispatch.\n")
-    assert kb.ingest([tmp_path / "docs"], progress=False).ok
-    kb = with_thresholds(kb, abstain=0.0, faq=0.0)  # any row is "the same question"
+    kb = faq_matching_anything(make_kb, tmp_path, "f1,How much is shipping?,Shipping costs ¥12 per order.\n"
+                                                  "f2,How long is the warranty?,Every grinder is covered for two years.\n",
+                               "Parcels arrive within 2-4 days of dispatch.")
     how_long = kb.lookup("How long does it take to ship?")
     assert how_long.faq is None or how_long.faq.row_id == "f2"
     assert kb.lookup("How much is shipping?").faq is not None
