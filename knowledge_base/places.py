@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from knowledge_base.grounding import SENTENCE_END
+from knowledge_base.text import has_cjk
 
 PLACES_FILE = Path(__file__).with_name("places.yaml")
 # A time zone, not a place: "10:00-19:00 (Beijing time)", "北京时间"
@@ -55,8 +56,7 @@ class Gazetteer:
         rest = (follow_up[:new[0].start()] + " " + follow_up[new[0].end():]).lower()
         if place == self.ids[old[0].group(0).lower()] or _FOLLOW_UP_WORDS.sub(" ", rest).strip(" ?？.。!！,，"):
             return None
-        chinese = bool(re.search(r"[\u4e00-\u9fff]", previous))
-        name = self.written[place].get("zh" if chinese else "en") or new[0].group(0)
+        name = self.written[place].get("zh" if has_cjk(previous) else "en") or new[0].group(0)
         for m in reversed(old):  # "to Japan … Japan's customs": every mention of it
             previous = previous[:m.start()] + name + previous[m.end():]
         return previous
