@@ -56,18 +56,20 @@ def amounts(text: str) -> dict[str, set[float]]:
 
 @dataclass(frozen=True)
 class AskedAmount:
-    """The sizes a question names; a sentence naming sizes of the same measure, none of them asked, is about
-    another; one naming one of them `names` it."""
+    """The sizes a question names, and what a sentence says of them (`about`)."""
 
     sizes: dict[str, set[float]]
 
-    def names(self, text: str) -> bool:
+    def about(self, text: str) -> bool | None:
+        """False when `text` names sizes of a measure asked, none of them asked (it is about another size); else True
+        when it names a size asked; None when it names no size of the measures asked."""
         named = amounts(text)
-        return any(named.get(measure, set()) & sizes for measure, sizes in self.sizes.items())
+        if any(named.get(measure) and not named[measure] & sizes for measure, sizes in self.sizes.items()):
+            return False
+        return True if any(named.get(measure, set()) & sizes for measure, sizes in self.sizes.items()) else None
 
     def about_another(self, text: str) -> bool:
-        named = amounts(text)
-        return any(named.get(measure) and not named[measure] & sizes for measure, sizes in self.sizes.items())
+        return self.about(text) is False
 
 
 def asked_amount(question: str) -> AskedAmount | None:

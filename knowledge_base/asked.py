@@ -28,8 +28,9 @@ class AskedFor:
         had got a cartridge's price, which names no size, before the 50 ml bottle's)."""
         if self.amount is None:
             return list(ranked)
-        kept = [e for e in ranked if not self.amount.about_another(e.quoted)]
-        naming = [e for e in kept if self.amount.names(e.quoted)]
+        about = [(e, self.amount.about(e.quoted)) for e in ranked]  # each sentence's sizes read once
+        kept = [e for e, size in about if size is not False]
+        naming = [e for e, size in about if size]
         return naming if any(e in naming for e in kept[:window]) else kept
 
     @property
