@@ -4,7 +4,11 @@
   searched together with the question before it, the old subject wins and the customer gets the old answer;
 - **no answer, or an answer to only some of a message's questions**: the unanswered question is asked once more,
   translated, because the answer may be on a page in the other language ("H2 有多重？" over an English spec sheet),
-  which neither words nor this embedder match well. Answered questions never pay for it.
+  which neither words nor this embedder match well;
+- **an answer the reader hesitated over**, in a shop that writes pages in both languages: the question is asked
+  translated too, and the answer the reader is firmer about is sent. A plausible sentence in the customer's language
+  ("满 199 元包邮" for the minimum order of a VAT invoice) had kept the retry from running, the answer being on the
+  English page. Answers the reader is sure of never pay for it.
 
 The rewriter and translator is the second reader's model (the larger one) when there is one.
 """
@@ -79,8 +83,11 @@ class CrossLanguageRetry:
     """Asks the knowledge base once more with a question translated into the other language."""
 
     def __init__(self, kb, translator, shop, verifier=None, min_score: float = 0.95, gain: float = 0.0,
-                 sure_min_score: float | None = None, sure_log_odds: float = 0.5, page_names: bool = False):
+                 sure_min_score: float | None = None, sure_log_odds: float = 0.5, page_names: bool = False,
+                 compare_below: float | None = None):
         self.kb, self.translator, self.shop, self.verifier = kb, translator, shop, verifier
+        # an answer whose reading is a YES under these log odds is compared with the translated question's (None: not)
+        self.compare_below = compare_below
         # the titles of the other language's pages go with the question: a small model translates "古吉" as grapes
         # and keeps "冷萃液" half-translated, but picks "Cold Brew Concentrate" or "古吉" when it sees the names
         self.page_names = page_names
@@ -96,20 +103,25 @@ class CrossLanguageRetry:
             prompt += " " + self.shop.text("translate_question_names", into, names="; ".join(names))
         return translate_question(self.translator, prompt, question)
 
+    def _translated_lookup(self, question: str, language: str):
+        """The lookup of `question` translated into the other language, answered in `language`; None without a
+        translation. The translation is searched alone: the earlier turns are in the customer's language, not the
+        documents'."""
+        translated = self._translate(question, other_language(language))
+        return self.kb.lookup(translated, language, own_translations=False) if translated else None  # swapped later
+
     def retry(self, first, language: str, checks: list[str], weighed: bool = True):
-        """A better lookup than `first` (not answerable) from the translated question, or None. The translation
-        is searched alone: the earlier turns are in the customer's language, not the documents'. `weighed`: read
+        """A better lookup than `first` (not answerable) from the translated question, or None. `weighed`: read
         with the second reading's weights (not for the later question of a several-question message)."""
-        other = "en" if language == "zh" else "zh"
-        translated = self._translate(first.question, other)
-        if not translated:
+        second = self._translated_lookup(first.question, language)
+        if second is None:
             return None
-        second = self.kb.lookup(translated, language, own_translations=False)  # swapped after the reading
         # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
-        strong = second.evidence_score >= max(self.min_score, first.evidence_score + self.gain)
+        floor = first.evidence_score + self.gain
+        strong = second.evidence_score >= max(self.min_score, floor)
         # ... or evidence a little weaker that the reader is sure of (never without a reader)
         weaker = (not strong and self.sure_min_score is not None and self.verifier is not None
-                  and second.evidence_score >= max(self.sure_min_score, first.evidence_score + self.gain))
+                  and second.evidence_score >= max(self.sure_min_score, floor))
         second.answerable = second.answerable and (strong or weaker)
         second.borderline = second.borderline and (strong or weaker)  # nor may the reading rescue weak evidence
         sure = self.sure_log_odds if weaker else None
@@ -118,7 +130,11 @@ class CrossLanguageRetry:
         if not second.answerable:
             first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
             return None
-        checks.append(f"answered from the {other} documents (the question translated)")
+        return self._answered_from(second, language, checks)
+
+    def _answered_from(self, second, language: str, checks: list[str]):
+        """`second` (the translated question's answer) in the customer's language, the checks saying so."""
+        checks.append(f"answered from the {other_language(language)} documents (the question translated)")
         answered_as = second.faq
         second = self.kb.in_customer_language(second)
         if second.faq is not None and second.faq is not answered_as:
@@ -130,7 +146,8 @@ class CrossLanguageRetry:
         (returned anew when the translation answers it), each unanswered part of a several-question message
         (updated in place, so "the warranty is 1 year" is not sent without "and we pay the shipping")."""
         if not lookup.parts:
-            return lookup if lookup.answerable else (self.retry(lookup, language, checks) or lookup)
+            return self.firmer(lookup, language, checks) if lookup.answerable else (
+                self.retry(lookup, language, checks) or lookup)
         for i, part in enumerate(lookup.parts):
             if not part.answerable and part.faq is None:
                 better = self.retry(part, language, checks, weighed=i == 0)
@@ -138,3 +155,39 @@ class CrossLanguageRetry:
                     lookup.parts[i] = better
         lookup.refresh()
         return lookup
+
+    def firmer(self, lookup, language: str, checks: list[str]):
+        """`lookup` (answered), or the translated question's lookup when the reader's YES to `lookup`'s sentence is
+        hesitant (log odds under compare_below), the shop writes pages in the other language, and the reader says a
+        firmer YES (and at least cross_language_sure_log_odds) to the translation's first sentence, which must score
+        as the retry's evidence does. Both sentences are read against the customer's own question, so their log odds
+        compare; one reading of the translation's first sentence, not a whole second reading, keeps it cheap. A
+        curated row matched as the question, a policy's main terms and a message of several questions stay."""
+        backend = getattr(self.verifier, "backend", None)
+        if (self.compare_below is None or not hasattr(backend, "yes_log_odds") or lookup.faq is not None
+                or lookup.broad or lookup.parts or not lookup.evidence or not self._writes(other_language(language))
+                or not self.verifier.needed(lookup)):  # a sentence scoring high enough to be sent unread stays
+            return lookup
+        odds = backend.yes_log_odds(self.verifier.messages(lookup.question, lookup.evidence[0].quoted))
+        if odds >= self.compare_below:
+            return lookup
+        second = self._translated_lookup(lookup.question, language)
+        floor = self.min_score if self.sure_min_score is None else self.sure_min_score
+        if second is None or not (second.answerable or second.borderline) or second.evidence_score < floor:
+            return lookup
+        text = second.faq.answer if second.faq is not None else second.evidence[0].quoted
+        other = backend.yes_log_odds(self.verifier.messages(lookup.question, text))
+        if other <= max(odds, self.sure_log_odds):
+            log.info("the translated question's answer read no firmer (%.2f, %.2f first): %r", other, odds, text[:80])
+            return lookup
+        second.answerable, second.borderline = True, False
+        checks.append(f"a hesitant YES ({odds:.2f}) passed over for the translated question's ({other:.2f})")
+        return self._answered_from(second, language, checks)
+
+    def _writes(self, language: str) -> bool:
+        """Whether the shop has a page (not only FAQ rows) in `language`."""
+        return any(p.language == language for p in self.kb.page_index.pages())
+
+
+def other_language(language: str) -> str:
+    return "en" if language == "zh" else "zh"

@@ -1,7 +1,8 @@
 """What a sentence must say to answer a question, when plain code can tell: the kind of value asked
 (questions.asked_unit: a weight, a price …; else questions.answer_kind: a number, a day or time) and the place named
 (places.asked_place). Sentences that say it come first; for a question asking a value, only they answer. A sentence
-about another size than the one asked (amounts.asked_amount: the 3 ml vial for "a 30 ml bottle") is not read."""
+about another size than the one asked (amounts.asked_amount: the 3 ml vial for "a 30 ml bottle") or another model
+(model_codes.asked_models: the P70's row for "沧浪 14K") is not read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from knowledge_base.amounts import AskedAmount, asked_amount
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.grounding import SENTENCE_END, Evidence
+from knowledge_base.model_codes import AskedModels, asked_models
 from knowledge_base.places import AskedPlace, asked_place
 from knowledge_base.questions import AskedUnit, answer_kind, asked_unit
 
@@ -20,12 +22,15 @@ class AskedFor:
     unit: AskedUnit | None  # a value of this kind: only sentences stating one answer
     place: AskedPlace | None  # named places: sentences naming them first; only they answer a value asked there
     kind: Callable[[str], bool] | None  # a looser kind (answer_kind): its sentences first, the others may answer
-    amount: AskedAmount | None = None  # the sizes named: a sentence about another size is not read (of_size)
+    amount: AskedAmount | None = None  # the sizes named: a sentence about another size is not read (of_asked)
+    models: AskedModels | None = None  # the model codes named: a sentence about another model is not read
 
-    def of_size(self, ranked: Sequence[Evidence], window: int = 8) -> list[Evidence]:
-        """`ranked` without the sentences about another size than the one asked; when one of the first `window`
-        names the size asked (with its heading: "Ink – 50 毫升瓶装: 88 元"), only those that name it ("那 50 毫升的呢？"
-        had got a cartridge's price, which names no size, before the 50 ml bottle's)."""
+    def of_asked(self, ranked: Sequence[Evidence], window: int = 8) -> list[Evidence]:
+        """`ranked` without the sentences (with their headings) about another model or size than the one asked; when
+        one of the first `window` names the size asked ("Ink – 50 毫升瓶装: 88 元"), only those that name it ("那 50
+        毫升的呢？" had got a cartridge's price, which names no size, before the 50 ml bottle's)."""
+        if self.models is not None:
+            ranked = [e for e in ranked if self.models.about(e.quoted) is not False]
         if self.amount is None:
             return list(ranked)
         about = [(e, self.amount.about(e.quoted)) for e in ranked]  # each sentence's sizes read once
@@ -58,6 +63,8 @@ class AskedFor:
         def states(text: str) -> bool:
             return self.unit is None or self.unit.states(text)
 
+        if self.models is not None and self.models.about(f"{question} {answer}") is False:
+            return False  # a row about another model ("Does the H2 …?" for the K1)
         if self.place is None or not self.place.value or self.place.speaks_for(question):
             return states(answer)
         # a row about everywhere: one sentence must name the place and state the value ("Hong Kong, Macau, Taiwan
@@ -71,8 +78,9 @@ class AskedFor:
 
 def asked_for(question: str, cfg: KnowledgeBaseConfig) -> AskedFor:
     """What answers `question`, as far as the checks `cfg` turns on say (knowledge_base.asked_unit_check,
-    asked_place_check with its places_file, asked_amount_check)."""
+    asked_place_check with its places_file, asked_amount_check, asked_model_check)."""
     unit = asked_unit(question) if cfg.asked_unit_check else None
     return AskedFor(unit, asked_place(question, cfg.places_file) if cfg.asked_place_check else None,
                     None if unit else answer_kind(question),
-                    asked_amount(question) if cfg.asked_amount_check else None)
+                    asked_amount(question) if cfg.asked_amount_check else None,
+                    asked_models(question) if cfg.asked_model_check else None)

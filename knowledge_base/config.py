@@ -82,6 +82,10 @@ class KnowledgeBaseConfig:
         default=True, metadata={"help": "a question naming a size ('How much is a 30 ml bottle?', '50 毫升的呢') does "
                                         "not read sentences naming only other sizes of that measure (the 3 ml "
                                         "sample's price); ranges, limits and the customer's own measure are no size"})
+    asked_model_check: bool = field(
+        default=True, metadata={"help": "a question naming a model code ('P70', 'Canal A6', '沧浪 14K') does not read "
+                                        "sentences (with their headings) naming only other codes, nor FAQ rows that "
+                                        "do (the A5's row for the A6; knowledge_base/model_codes.py)"})
     places_file: str = field(
         default="", metadata={"help": "the places and regions asked_place_check knows (YAML: id -> en / zh aliases, "
                                       "the regions holding it); '' = knowledge_base/places.yaml (China's provinces "

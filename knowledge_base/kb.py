@@ -296,7 +296,7 @@ class KnowledgeBase:
                 log.info("a broad question about a policy: the main terms of %s", lead[0].hit.source)
                 return Lookup(asked, language, hits=hits, evidence=lead, best_score=best,
                               evidence_score=lead[0].score, answerable=True, broad=True)
-        ranked = wants.of_size(self.evidence_finder.find(asked, hits))
+        ranked = wants.of_asked(self.evidence_finder.find(asked, hits))
         evidence = pick_evidence(ranked, self.cfg.evidence_sentences, wanted=wants.wanted(ranked),
                                  faq_margin=self.cfg.faq_evidence_margin, question=asked)
         top = evidence[0].score if evidence else 0.0  # how well the documents match the question

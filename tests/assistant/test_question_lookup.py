@@ -216,3 +216,64 @@ def test_the_page_names_are_left_out_of_the_translation_by_default():
     translator.queue("保修维修的运费由你们承担吗？")
     CrossLanguageRetry(kb, translator, Shop()).complete(merged, "en", [])
     assert "保修政策" not in translator.last_prompt[0].content
+
+
+class BothLanguagesKB:
+    """A shop with pages in `languages`; the Chinese question finds the converter's warranty on the Chinese page."""
+
+    def __init__(self, languages=("en", "zh")):
+        from types import SimpleNamespace
+
+        pages = [SimpleNamespace(language=lang) for lang in languages]
+        self.page_index = SimpleNamespace(pages=lambda: pages, names=lambda language: [])
+        self.asked = []
+
+    def lookup(self, question, language=None, earlier_questions=(), own_translations=True):
+        self.asked.append(question)
+        ev = evidence("吸墨器保修 3 个月。", "warranty.zh.md", "w-3")
+        ev.score = 0.97
+        return Lookup(question, language, evidence=[ev], best_score=0.9, evidence_score=0.97, answerable=True)
+
+    def in_customer_language(self, lookup):
+        return lookup
+
+
+def _hesitant_answer():
+    return Lookup("How long is the warranty on a converter?", "en",
+                  evidence=[evidence("You can return an item within 15 days of delivery.", "returns.md", "r-1")],
+                  best_score=0.9, evidence_score=0.93, answerable=True)
+
+
+def _firmer(*reader_replies: str, languages=("en", "zh"), below: float | None = 1.5):
+    from knowledge_base.second_reading import Verifier
+
+    kb, translator, reader, checks = BothLanguagesKB(languages), FakeBackend(), FakeBackend(list(reader_replies)), []
+    translator.queue("吸墨器保修多久？")
+    first = _hesitant_answer()
+    out = CrossLanguageRetry(kb, translator, Shop(), Verifier(reader, "YES or NO."), sure_min_score=0.85,
+                             compare_below=below).complete(first, "en", checks)
+    return out, first, kb, reader, checks
+
+
+def test_a_hesitant_answer_gives_way_to_the_translated_questions_firmer_one():
+    # the returns sentence read at 0.3, the Chinese page's sentence at 2.1, both against the customer's question
+    out, first, kb, reader, checks = _firmer("0.3", "2.1")
+    assert out is not first and out.answerable and "吸墨器保修 3 个月" in out.evidence[0].text
+    assert kb.asked == ["吸墨器保修多久？"]
+    assert len(reader.calls) == 2 and all("How long is the warranty on a converter?" in c["messages"][-1].content
+                                          for c in reader.calls)
+    assert any("hesitant YES (0.30)" in c for c in checks) and any("question translated" in c for c in checks)
+
+
+def test_the_translated_answer_read_no_firmer_leaves_the_first():
+    for firmer_but_unsure in ("0.2", "0.4"):  # no firmer; firmer, but under the sure log odds (0.5)
+        out, first, _, _, checks = _firmer("0.3", firmer_but_unsure)
+        assert out is first and out.answerable and "15 days" in out.evidence[0].text and checks == []
+
+
+def test_an_answer_read_firmly_or_in_a_one_language_shop_costs_no_translation():
+    sure, first, kb, reader, _ = _firmer("1.8")  # over the 1.5 bar: no translation
+    assert sure is first and kb.asked == [] and len(reader.calls) == 1
+    for languages, below in ((("en",), 1.5), (("en", "zh"), None)):  # no Chinese page; the option off
+        out, first, kb, reader, _ = _firmer("0.3", languages=languages, below=below)
+        assert out is first and kb.asked == [] and reader.calls == []
