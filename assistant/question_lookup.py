@@ -116,10 +116,16 @@ class CrossLanguageRetry:
         second = self._translated_lookup(first.question, language)
         if second is None:
             return None
-        # A translation finds near misses as readily as the original did: only strong, re-read evidence counts.
-        floor = first.evidence_score + self.gain
+        if not self._answers(second, first.evidence_score + self.gain, checks, weighed):
+            first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
+            return None
+        return self._answered_from(second, language, checks)
+
+    def _answers(self, second, floor: float, checks: list[str], weighed: bool = True) -> bool:
+        """Whether `second` (the translated question's lookup) answers: a translation finds near misses as readily
+        as the original did, so only strong evidence (min_score and `floor`) the reader confirms counts, or evidence
+        a little weaker (sure_min_score) it is sure of (never without a reader)."""
         strong = second.evidence_score >= max(self.min_score, floor)
-        # ... or evidence a little weaker that the reader is sure of (never without a reader)
         weaker = (not strong and self.sure_min_score is not None and self.verifier is not None
                   and second.evidence_score >= max(self.sure_min_score, floor))
         second.answerable = second.answerable and (strong or weaker)
@@ -127,10 +133,7 @@ class CrossLanguageRetry:
         sure = self.sure_log_odds if weaker else None
         checks += (self.verifier.check(second, always=True, sure=sure, weighed=weighed)
                    if self.verifier is not None else [])
-        if not second.answerable:
-            first.turned_down = first.turned_down or second.turned_down  # near the other language's documents
-            return None
-        return self._answered_from(second, language, checks)
+        return second.answerable
 
     def _answered_from(self, second, language: str, checks: list[str]):
         """`second` (the translated question's answer) in the customer's language, the checks saying so."""
@@ -158,30 +161,28 @@ class CrossLanguageRetry:
 
     def firmer(self, lookup, language: str, checks: list[str]):
         """`lookup` (answered), or the translated question's lookup when the reader's YES to `lookup`'s sentence is
-        hesitant (log odds under compare_below), the shop writes pages in the other language, and the reader says a
-        firmer YES (and at least cross_language_sure_log_odds) to the translation's first sentence, which must score
-        as the retry's evidence does. Both sentences are read against the customer's own question, so their log odds
-        compare; one reading of the translation's first sentence, not a whole second reading, keeps it cheap. A
-        curated row matched as the question, a policy's main terms and a message of several questions stay."""
+        hesitant (log odds under compare_below), the shop writes pages in the other language, the translation is
+        answered as the retry's would be (its own second reading included), and the reader says a firmer YES to the
+        sentence that answers it. Both sentences are compared on the customer's own question, so their log odds
+        compare. A curated row matched as the question, a policy's main terms, a sentence scoring high enough to be
+        sent unread and a message of several questions stay as they are."""
         backend = getattr(self.verifier, "backend", None)
         if (self.compare_below is None or not hasattr(backend, "yes_log_odds") or lookup.faq is not None
                 or lookup.broad or lookup.parts or not lookup.evidence or not self._writes(other_language(language))
-                or not self.verifier.needed(lookup)):  # a sentence scoring high enough to be sent unread stays
+                or not self.verifier.needed(lookup)):
             return lookup
         odds = backend.yes_log_odds(self.verifier.messages(lookup.question, lookup.evidence[0].quoted))
         if odds >= self.compare_below:
             return lookup
-        second = self._translated_lookup(lookup.question, language)
-        floor = self.min_score if self.sure_min_score is None else self.sure_min_score
-        if second is None or not (second.answerable or second.borderline) or second.evidence_score < floor:
+        second, noted = self._translated_lookup(lookup.question, language), []
+        if second is None or not self._answers(second, 0.0, noted):  # the readings decide, not the first's score
             return lookup
         text = second.faq.answer if second.faq is not None else second.evidence[0].quoted
         other = backend.yes_log_odds(self.verifier.messages(lookup.question, text))
-        if other <= max(odds, self.sure_log_odds):
-            log.info("the translated question's answer read no firmer (%.2f, %.2f first): %r", other, odds, text[:80])
+        if other <= odds:
+            log.info("the translated question's answer read no firmer (%.2f <= %.2f): %r", other, odds, text[:80])
             return lookup
-        second.answerable, second.borderline = True, False
-        checks.append(f"a hesitant YES ({odds:.2f}) passed over for the translated question's ({other:.2f})")
+        checks += [*noted, f"a hesitant YES ({odds:.2f}) passed over for the translated question's ({other:.2f})"]
         return self._answered_from(second, language, checks)
 
     def _writes(self, language: str) -> bool:
