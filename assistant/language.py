@@ -64,6 +64,11 @@ def answer_language(text: str, default: str = "en") -> str:
     return lang if lang in ("zh", "en") else default
 
 
+def other_language(language: str) -> str:
+    """The shop's other language: "en" for "zh", "zh" for anything else."""
+    return "en" if language == "zh" else "zh"
+
+
 def chinese_share(texts, sample: int = 500) -> float:
     """Share of the first `sample` texts detected as Chinese: what picks methods and encoders for a data set."""
     head = list(texts[:sample])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from assistant.errors import AssistantError
+from assistant.language import other_language
 from assistant.llm.base import Message
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,3 @@ class CrossLanguageRetry:
         """Whether the shop has a page (not only FAQ rows) in `language`."""
         return any(p.language == language for p in self.kb.page_index.pages())
 
-
-def other_language(language: str) -> str:
-    return "en" if language == "zh" else "zh"

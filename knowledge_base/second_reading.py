@@ -278,9 +278,9 @@ class Verifier:
         already confirmed question to question). `text`: what was read YES, when not the sentence as written."""
         if not self._translating or compared or odds is None or odds >= self.translated_below:
             return True
-        from assistant.language import answer_language
+        from assistant.language import answer_language, other_language
 
-        into = "en" if answer_language(lookup.question) == "zh" else "zh"
+        into = other_language(answer_language(lookup.question))
         translated = self.translate(lookup.question, into)  # type: ignore[misc]
         if not translated:  # no translation: the first reading decides
             return True

@@ -17,6 +17,7 @@ from pathlib import Path
 from assistant.adcopy.brief import Brief
 from assistant.config import load_yaml_file
 from assistant.errors import ConfigError, InputError
+from assistant.language import other_language
 from assistant.tables import read_table
 
 COLUMNS_FILE = Path(__file__).with_name("data") / "feed_columns.yaml"
@@ -109,7 +110,7 @@ def language_mismatch(products: list[Product], language: str) -> str:
              and detect_language(f"{p.title}\n{p.description}") != language]
     if len(other) * 2 <= len(products):
         return ""
-    theirs = LANGUAGE_NAMES["en" if language == "zh" else "zh"]
+    theirs = LANGUAGE_NAMES[other_language(language)]
     return (f"warning: --language {language}, but {len(other)} of {len(products)} rows are in {theirs} (title and "
             f"description); the copy will be written in {LANGUAGE_NAMES[language]} as asked")
 
