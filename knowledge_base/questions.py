@@ -74,7 +74,9 @@ _UNITS = {
               r"(?:价格|价钱|费用|运费|押金|租金|收费|售价|报名费)[^，。？?！!]{0,4}(?:多少|几)|"
               r"(?:交|付|花|收|要)多少(?![天年月周克斤度个小分])",
               r"[¥￥$€£]\s*\d|\d(?:[\d,.]*)\s*(?:元|块|yuan|rmb|cny|usd|eur|dollars?|euros?)|[零一二两三四五六七八九十百千万]+\s*(?:元|块)|"
-              r"\bfree\b|\bno (?:extra )?(?:charge|cost|fee)\b|免费|包邮|不收费|不另收"),
+              # "港澳台订单不参与满额包邮" says what is not free, not what it costs
+              r"\bfree\b|\bno (?:extra )?(?:charge|cost|fee)\b|免费|(?<![不没无])(?<!不参与)(?<!不参与满额)(?<!不享受)(?<!不享)"
+              r"包邮|不收费|不另收"),
     "temperature": (r"how (?:hot|warm|cold)\b|what(?:'s| is)? (?:the )?(?:[\w-]+ ){0,2}temperature|"
                     r"temperature (?:rating|range|limit)|多少度|几度|温度[^，。？?！!]{0,4}(?:多少|几)",
                     r"-?\d+(?:\.\d+)?\s*(?:°\s*[cf]?|℃|℉|degrees?|度)"),

@@ -56,6 +56,8 @@ def test_sentences_stating_the_unit():
     price = asked_unit("多少钱").states
     assert price("Price: ¥169.") and price("价格：899 元。") and price("Shipping is free over ¥299") and price("30 元/处")
     assert not price("每次限 20 人，需要提前在微信小程序报名。") and not price("Filter life: 1,500 L")
+    # what is not free says nothing of what it costs ("寄香港运费多少" had got the mainland row for it)
+    assert price("实付满 199 元包邮") and not price("港澳台订单不参与满额包邮。") and not price("香港不包邮")
     colour = asked_unit("What colours does it come in?").states
     assert colour("颜色：岩石灰、松针绿、落日橙。") and colour("Colours: Slate, Forest, Sunset") and colour("Black or white.")
     assert not colour("Product number TH-B40.") and asked_unit("Does it come in blue?") is None
