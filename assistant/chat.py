@@ -85,9 +85,9 @@ class ChatConfig:
         default=False, metadata={"help": "the retry's translation is told the titles of the other language's pages "
                                         "(\"冷萃液\" -> the shop's \"Cold Brew Concentrate\")"})
     cross_language_compare_below: float | None = field(
-        default=1.5, metadata={"help": "an answer the second reading says a YES under these log odds to is compared "
-                                       "with the answer to the question translated, when the shop writes pages in "
-                                       "both languages: the firmer YES is sent; null = never"})
+        default=None, metadata={"help": "an answer the second reading says a YES under these log odds to (e.g. 1.5) "
+                                        "is compared with the answer to the question translated, when the shop "
+                                        "writes pages in both languages: the firmer YES is sent; null = never"})
     translation_attempts: int = field(
         default=2, metadata={"help": "samples of a translation of the shop's sentences before they are sent in their "
                                      "own language (each is checked: numbers, codes, the customer's language)"})
