@@ -168,9 +168,9 @@ class CrossLanguageRetry:
         compare. A curated row matched as the question, a policy's main terms, a sentence scoring high enough to be
         sent unread and a message of several questions stay as they are."""
         backend = getattr(self.verifier, "backend", None)
-        if (self.compare_below is None or not hasattr(backend, "yes_log_odds") or lookup.faq is not None
-                or lookup.broad or lookup.parts or not lookup.evidence or not self._writes(other_language(language))
-                or not self.verifier.needed(lookup)):
+        # needed() is False for a curated row, a policy's main terms and a sentence sent unread
+        if (self.compare_below is None or not hasattr(backend, "yes_log_odds") or lookup.parts or not lookup.evidence
+                or not self.verifier.needed(lookup) or not self._writes(other_language(language))):
             return lookup
         odds = backend.yes_log_odds(self.verifier.messages(lookup.question, lookup.evidence[0].quoted))
         if odds >= self.compare_below:
