@@ -53,6 +53,8 @@ class AskedFor:
         return lambda text: self.place.speaks_for(quoted.get(text, text)) and (of_kind is None or of_kind(text))
 
     def says(self, e: Evidence) -> bool:
+        if e.faq_question:  # an FAQ row's answer is read whole: held to what a row matched as the question is
+            return self.says_row(e.faq_question, e.text)
         return ((self.unit is None or self.unit.states(e.text))
                 and (self.place is None or not self.place.value or self.place.speaks_for(e.quoted)))
 

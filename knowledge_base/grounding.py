@@ -40,6 +40,12 @@ class Evidence:
         return f"{self.context}: {self.text}" if self.context and self.context not in self.text else self.text
 
     @property
+    def faq_question(self) -> str:
+        """The FAQ question when this is an FAQ row's answer (read whole, not cut into sentences); '' otherwise."""
+        meta = self.hit.metadata
+        return str(meta.get("question") or "").strip() if meta.get("kind") == "faq" else ""
+
+    @property
     def list_item(self) -> bool:
         """The sentence opens an item of a bulleted or numbered list, whose meaning its heading carries: "礼品卡。"
         under "不支持退货的商品", "Limescale damage" under "Not covered"."""

@@ -102,13 +102,13 @@ class Verifier:
         of the YES when it states it and they were read (always with `measure`), else None). `labelled`: a spec line's
         YES is held to its label reading (with spec_label_min)."""
         messages = self.messages(lookup.question, sentence.quoted)
-        if self._label_read(labelled) and is_spec_line(sentence.text) and not _faq_question(sentence) and (
+        if self._label_read(labelled) and is_spec_line(sentence.text) and not sentence.faq_question and (
                 label := spec_label(sentence)):
             return self._spec_label_reading(lookup, label, messages)
         if self.spec_min_log_odds is not None and hasattr(self.backend, "yes_log_odds") and is_spec_line(sentence.text):
             odds = self.backend.yes_log_odds(messages)
             return odds >= self._spec_bar, False, odds
-        if not (self.faq_prompt and self.faq_recheck_below is not None and _faq_question(sentence)
+        if not (self.faq_prompt and self.faq_recheck_below is not None and sentence.faq_question
                 and hasattr(self.backend, "yes_log_odds")):
             stated, odds = self._yes_odds(messages, measure)
             return stated, False, odds
@@ -117,7 +117,7 @@ class Verifier:
             return False, False, None
         if odds >= self.faq_recheck_below:
             return True, False, odds
-        same = self._same_question(lookup.question, _faq_question(sentence))
+        same = self._same_question(lookup.question, sentence.faq_question)
         return self.backend.yes_log_odds(same) >= self.faq_same_min, True, odds
 
     def _spec_label_reading(self, lookup: Lookup, label: str, messages: list[Message]
@@ -189,9 +189,9 @@ class Verifier:
                 asked_already.add(i)
             if compared:
                 asked_already.add(i)
-        faq = next((i for i, e in enumerate(read) if _faq_question(e)), None) if self.faq_prompt else None
+        faq = next((i for i, e in enumerate(read) if e.faq_question), None) if self.faq_prompt else None
         if faq is not None and faq not in asked_already:
-            same, odds = self._yes_odds(self._same_question(lookup.question, _faq_question(read[faq])),
+            same, odds = self._yes_odds(self._same_question(lookup.question, read[faq].faq_question),
                                         measure=sure is not None)
             if same and _reaches(odds, sure):
                 lookup.unsure = self._unsure(odds)
@@ -378,7 +378,3 @@ def spec_label(sentence: Evidence) -> str:
     return f"{sentence.context} – {label}" if sentence.context else label
 
 
-def _faq_question(sentence: Evidence) -> str:
-    """The FAQ question of an evidence sentence that is an FAQ row's answer; '' for a document's sentence."""
-    meta = sentence.hit.metadata
-    return str(meta.get("question") or "").strip() if meta.get("kind") == "faq" else ""

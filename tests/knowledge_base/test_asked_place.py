@@ -135,3 +135,22 @@ def test_an_faq_row_naming_the_place_must_state_the_value_in_the_sentence_naming
     assert kb.lookup("How much is shipping to Beijing?").faq is not None  # the mainland holds it
     macau = kb.lookup("What does shipping to Macau cost?")
     assert macau.faq is not None and macau.faq.row_id == "f2"  # the row's question names the place
+
+
+def test_an_faq_row_read_as_evidence_is_held_to_the_same_sentence_rule():
+    # not matched as the question, the row is one evidence "sentence": naming Taiwan and stating ¥12 somewhere in
+    # it is not stating Taiwan's fee ("How much is shipping to Taiwan?" had got the mainland's row, sent unread)
+    from knowledge_base.asked import asked_for
+    from knowledge_base.config import KnowledgeBaseConfig
+    from knowledge_base.grounding import Evidence
+    from knowledge_base.retrieval import SearchHit
+
+    def row(question: str, answer: str) -> Evidence:
+        hit = SearchHit("f1", 1.0, answer, "faq.csv", question, metadata={"kind": "faq", "question": question})
+        return Evidence(answer, hit, 1.04, context=question)
+
+    wants = asked_for("How much is shipping to Taiwan?", KnowledgeBaseConfig())  # a price, asked for Taiwan
+    assert not wants.says(row("How much is shipping?", "Orders within mainland China cost ¥12. "
+                                                        "Hong Kong, Macau, Taiwan and overseas orders have their own rates."))
+    assert wants.says(row("Do you ship to Hong Kong, Macau and Taiwan?", "Yes. Taiwan orders cost ¥70."))
+    assert wants.says(row("How much is shipping to Taiwan?", "¥70 per order."))  # the row's question names it
