@@ -376,5 +376,3 @@ def spec_label(sentence: Evidence) -> str:
     if not label:
         return ""
     return f"{sentence.context} – {label}" if sentence.context else label
-
-
