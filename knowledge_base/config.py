@@ -168,9 +168,9 @@ class KnowledgeBaseConfig:
     answer_max_tokens: int = field(default=96, metadata={"help": "new tokens for a grounded answer (one or two "
                                                                   "sentences: short answers are faster and invent less)"})
     contact_rows: bool = field(
-        default=True, metadata={"help": "answer questions about the shop's phone, e-mail, hours, website and what "
-                                        "it sells (description) from the `shop:` section: FAQ rows in both "
-                                        "languages, synced at start (db_path/shop-contact.csv)"})
+        default=True, metadata={"help": "answer questions about the shop's phone, e-mail, hours and website from the "
+                                        "`shop:` section: FAQ rows in both languages, synced at start (db_path/"
+                                        "shop-contact.csv)"})
     demo_path: str = field(default="knowledge_base/demo", metadata={"help": "the demo shop's documents"})
     faq_files: list[str] = field(
         default_factory=list,

@@ -1,10 +1,8 @@
-"""The shop's contact details (`shop:` config: phone, e-mail, hours, website) and what it sells (its description) as
-FAQ rows in its knowledge base.
+"""The shop's contact details (`shop:` config: phone, e-mail, hours, website) as FAQ rows in its knowledge base.
 
 A shop sets its phone number and hours in its config, and its documents often do not repeat them: asked "What is
 your customer service phone number?", the assistant found only the sign-up row ("register with your mobile phone
-number") and handed the customer to a person rather than say the number; "What do you sell?" was declined, and
-"你们店卖什么的？" got the shipping regions. Written as a small FAQ table, in both
+number") and handed the customer to a person rather than say the number. Written as a small FAQ table, in both
 languages, the details are answered, cited and read a second time like any other row, and change when the config
 does (the table is synced at every start; its chunk ids make an unchanged table cost milliseconds).
 """
@@ -23,25 +21,21 @@ log = logging.getLogger(__name__)
 
 CONTACT_FILE = "shop-contact.csv"  # in the knowledge base's folder (knowledge_base.db_path)
 # row key -> the `shop:` field it needs; the texts are catalog keys contact_row_<key>_q / _a (messages.yaml)
-FIELDS = (("phone", "contact_phone"), ("email", "contact_email"), ("hours", "hours"), ("website", "website"),
-          ("about", "description"))
-PER_LANGUAGE = ("hours", "description")  # written per language: a row only in the languages the shop wrote it in
+FIELDS = (("phone", "contact_phone"), ("email", "contact_email"), ("hours", "hours"), ("website", "website"))
 
 
 def contact_rows(shop: Shop) -> list[dict[str, str]]:
     """One question/answer row per language for each contact detail the shop set; [] when it set none. Hours
-    and a description written in one language only are used only for that language's rows."""
+    written in one language only are used only for that language's rows."""
     rows = []
     for lang in LANGUAGES:
         fields = shop.fields(lang)
-        for name in PER_LANGUAGE:
-            if not (getattr(shop.cfg, name).get(lang) or "").strip():
-                fields[name] = ""
-        fields["description"] = fields["description"].strip().rstrip("。.")  # the row's answer ends the sentence
+        if not (shop.cfg.hours.get(lang) or "").strip():
+            fields["hours"] = ""
         for key, name in FIELDS:
             if not str(fields.get(name) or "").strip():
                 continue
-            answer = shop.text(f"contact_row_{key}_a", lang, description=fields["description"])
+            answer = shop.text(f"contact_row_{key}_a", lang)
             if key == "phone" and fields["hours"]:
                 answer += (" " if lang == "en" else "") + shop.text("contact_row_phone_hours", lang)
             rows.append({"id": f"shop-{key}-{lang}", "question": shop.text(f"contact_row_{key}_q", lang),

@@ -32,17 +32,6 @@ def test_rows_for_each_detail_set_in_both_languages():
     assert not contact_rows(_shop(contact_phone="", contact_email="", hours={}))
 
 
-def test_what_the_shop_sells_is_a_row_in_each_language_it_was_written_in():
-    shop = _shop(description={"en": "a bicycle shop in Shanghai selling city and road bikes.", "zh": "一家上海的自行车店"})
-    rows = {r["id"]: r for r in contact_rows(shop)}
-    assert rows["shop-about-en"]["question"] == "What do you sell?"
-    assert rows["shop-about-en"]["answer"] == "Spoke & Chain is a bicycle shop in Shanghai selling city and road bikes."
-    assert rows["shop-about-zh"]["answer"] == "辐条与链是一家上海的自行车店。"
-    only_en = {r["id"] for r in contact_rows(_shop(description={"en": "a bicycle shop"}))}
-    assert "shop-about-en" in only_en and "shop-about-zh" not in only_en
-    assert not any(r["id"].startswith("shop-about") for r in contact_rows(_shop()))
-
-
 def test_synced_into_the_collection_and_answered_as_faq_rows(tmp_path):
     kb = _kb(tmp_path)
     path = sync_contact_rows(kb, _shop())
