@@ -59,9 +59,10 @@ class AskedFor:
                 and (self.place is None or not self.place.value or self.place.speaks_for(e.quoted)))
 
     def says_row(self, question: str, answer: str) -> bool:
-        """Whether an FAQ row matched as the question answers it: a weight, duration, price… asked needs a row whose
-        answer states one ("How long does it take to ship?" had met "How much is shipping?" and got the fee), and a
-        value asked for a place a row about that place, or a sentence of it naming the place that states one."""
+        """Whether an FAQ row (matched as the question, or read whole as evidence: `says`) answers it: a weight,
+        duration, price… asked needs a row whose answer states one ("How long does it take to ship?" had met "How much
+        is shipping?" and got the fee), and a value asked for a place a row about that place, or a sentence of it
+        naming the place that states one."""
         def states(text: str) -> bool:
             return self.unit is None or self.unit.states(text)
 
