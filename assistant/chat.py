@@ -35,7 +35,7 @@ from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
-from assistant.question_lookup import CrossLanguageRetry, rewrite_follow_up
+from assistant.question_lookup import CrossLanguageRetry, answer_naming_the_follow_up, rewrite_follow_up
 from assistant.rate_limit import check_window
 from assistant.shop import Shop
 
@@ -263,6 +263,9 @@ class ChatService(ChatAnswersMixin):
         if action in ("clarify", "fallback"):
             return self._finish(turn, iter([self.shop.text(action, turn.language)]), check_output=False)
         if action == "small_talk":
+            about = self._what_shop_sells(turn)
+            if about is not None:
+                return self._finish(turn, iter([about]), check_output=False)
             return self._finish(turn, self._small_talk(turn))
         return self._answer(turn)
 
@@ -303,16 +306,22 @@ class ChatService(ChatAnswersMixin):
         if self.kb is not None:
             earlier = [m.content for m in turn.session.history if m.role == "user"]
             try:
-                asked = turn.asked or turn.text
+                asked, by_rule = turn.asked or turn.text, True
                 if self.cfg.rewrite_follow_ups and not turn.asked:
-                    asked = rewrite_follow_up(self._second_model(), self.shop.text("standalone_question",
-                                                                                   turn.language),
-                                              turn.text, earlier, turn.checks, self._places_file())
+                    asked, by_rule = rewrite_follow_up(self._second_model(),
+                                                       self.shop.text("standalone_question", turn.language),
+                                                       turn.text, earlier, turn.checks, self._places_file())
                 if asked != turn.text:
                     earlier = []  # the rewrite carries what it needs of the earlier question
                     turn.asked = asked
                 turn.lookup = self.kb.lookup(asked, turn.language, earlier, reader=self.verifier,
                                              checks=turn.checks)
+                if self.cfg.rewrite_follow_ups and not by_rule and (earlier or asked != turn.text):
+                    found = turn.lookup
+                    turn.lookup = answer_naming_the_follow_up(self.kb, found, turn.text, turn.language,
+                                                              self.verifier, turn.checks)
+                    if turn.lookup is not found:
+                        turn.asked = ""  # searched as written
                 if self.cfg.cross_language_retry:
                     retry = CrossLanguageRetry(self.kb, self._second_model(), self.shop, self.verifier,
                                                self.cfg.cross_language_min_score, self.cfg.cross_language_gain,

@@ -139,6 +139,17 @@ class ChatAnswersMixin:
             note = self.shop.text("partly_unanswered", turn.language, question=("、" if zh else "; ").join(missed))
         return "" if not note else note if zh else " " + note
 
+    def _what_shop_sells(self, turn: Turn) -> str | None:
+        """"What do you sell?" answered with the shop's name and description (its config), or None when the message
+        asks something else or the shop has no description. The shop's own words: no output check (the description
+        is also in the system prompt, and would read as the prompt repeated)."""
+        from assistant.small_talk import asks_what_shop_sells
+
+        if not (asks_what_shop_sells(turn.text) and self.shop.fields(turn.language)["description"]):
+            return None
+        turn.checks.append("what the shop sells: the shop's description")
+        return self.shop.text("about_shop", turn.language)
+
     def _small_talk(self, turn: Turn) -> Iterator[str]:
         """A friendly reply from the persona; it may not state facts (there are none to back them)."""
         from assistant.small_talk import about_assistant, answers_from_nothing, misstates_identity

@@ -25,26 +25,46 @@ log = logging.getLogger(__name__)
 
 
 def rewrite_follow_up(rewriter, prompt: str, text: str, earlier: list[str], checks: list[str],
-                      places_file: str = "") -> str:
-    """`text` as a question of its own when it is a follow-up of `earlier` questions; `text` itself otherwise, or
-    when the rewrite fails (the lookup then searches both questions together). `places_file`: the shop's
-    knowledge_base.places_file ('' = the shipped places)."""
+                      places_file: str = "") -> tuple[str, bool]:
+    """(`text` as a question of its own when it is a follow-up of `earlier` questions, `text` itself otherwise or
+    when the rewrite fails (the lookup then searches both questions together); whether plain code rewrote it).
+    `places_file`: the shop's knowledge_base.places_file ('' = the shipped places)."""
     from knowledge_base.places import places_for
     from knowledge_base.questions import is_follow_up, standalone_question, substituted_follow_up
 
     if not earlier or not is_follow_up(text):
-        return text
+        return text, False
     # "and the stove?", "and to Hong Kong?": plain code where it applies, else the model
     rewritten = substituted_follow_up(earlier[-1], text) or places_for(places_file).swapped(earlier[-1], text)
+    by_rule = bool(rewritten)
     if not rewritten:
         try:
             rewritten = standalone_question(rewriter, prompt, earlier[-1], text)
         except AssistantError as exc:
             log.warning("could not rewrite the follow-up: %s", exc.one_line())
-            return text
+            return text, False
     if rewritten:
         checks.append(f"follow-up searched as: {rewritten}")
-    return rewritten or text
+    return rewritten or text, by_rule
+
+
+def answer_naming_the_follow_up(kb, lookup, follow_up: str, language: str, reader, checks: list[str]):
+    """`lookup` (a follow-up searched with the question before it, rewritten or joined), or the follow-up searched
+    alone when only that answer names the follow-up's own subject. "那退货呢？" after "可以开发票吗？" was rewritten
+    "退货可以开发票吗？", the invoice row matched it, and the invoice answer was sent again: a follow-up that names a
+    new subject ("returns") is answered from text that names it, when the shop has such text."""
+    from knowledge_base.questions import names_a_subject, own_words_in
+
+    if not lookup.answerable or not names_a_subject(follow_up) or own_words_in(follow_up, lookup.sources):
+        return lookup
+    alone_checks: list[str] = []
+    alone = kb.lookup(follow_up, language, [], reader=reader, checks=alone_checks)
+    if not (alone.answerable and own_words_in(follow_up, alone.sources)):
+        return lookup
+    checks.append("the answer found with the question before never named the follow-up's subject: "
+                  "the follow-up searched alone")
+    checks.extend(alone_checks)
+    return alone
 
 
 # Samples after a greedy translation into English that kept Chinese words ("What beans is cold萃液 made from?"):

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
 from assistant.language import detect_language
-from assistant.small_talk import about_assistant, asks_shop_name, chit_chat
+from assistant.small_talk import about_assistant, asks_shop_name, asks_what_shop_sells, chit_chat
 
 # An accepting reply, compared without its punctuation, emoji and spaces at either end; the words after a comma
 # ("yes, thanks") may follow it.
@@ -225,7 +225,7 @@ class Router:
         # the second reading turned down the evidence it read: documents came near a question they do not answer
         near_miss = lookup is not None and bool(getattr(lookup, "turned_down", False))
         # "What's your store called?": the shop's identity text names it, whatever intent the classifier read
-        asks_name = asks_shop_name(text)
+        asks_name = asks_shop_name(text) or asks_what_shop_sells(text)  # ... and its description what it sells
         if self.cfg.greetings_first and (asks_name or small_talk and (chit_chat(text) or about_assistant(text))):
             # "hi", "谢谢", "在吗", "who are you?" always retrieve some passage; neither the second reading turning it
             # down nor a yes to the store-address row makes a greeting a shop question.

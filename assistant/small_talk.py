@@ -47,6 +47,21 @@ _SHOP_NAME = re.compile(
     r"|\bwho am i (?:talking|speaking|chatting) (?:to|with)\b"
     r"|(?:你们|你们店|你们家|这家店|本店)的?(?:店名|名字|名称)(?:是|叫)?(?:什么|啥)|店名(?:是|叫)(?:什么|啥)"
     r"|(?:你们|你们店|你们家|这家店|这个店)叫(?:什么|啥)|你们是(?:什么|哪家)店", re.IGNORECASE)
+# What the shop sells, asked of the shop as a whole ("What do you sell?", "你们店卖什么的？"): the shop's description in
+# its config answers it. Its documents seldom say it in one sentence, and a description read as a document came first
+# for questions it does not answer; "Do you sell bikes?" names a product and is the documents' to answer.
+_WHAT_SHOP_SELLS = re.compile(
+    r"^\W*(?:(?:hi|hey|hello|hiya)\b[\s,!.]*)?(?:so\s+)?(?:what|which)\s+(?:(?:kinds?|sorts?|types?)\s+of\s+)?"
+    r"(?:products?\s+|things\s+|stuff\s+|goods\s+|items\s+)?(?:do|does|can)\s+(?:you|your (?:shop|store)|this (?:shop|store))"
+    r"(?:\s+guys)?\s+(?:sell|offer|carry|stock|have)(?:\s+here)?\s*[?？.!]*$"
+    r"|^\W*(?:hi|hey|hello)?[\s,!.]*what(?:'s| is) (?:your|this) (?:shop|store|business|company) about\s*[?？.!]*$"
+    r"|^\W*(?:hi|hey|hello)?[\s,!.]*what (?:kind|sort|type) of (?:shop|store|business|company) (?:is this|are you)\s*[?？.!]*$"
+    r"|^\W*(?:你好|您好|hi|hello)?[\s,，!！]*(?:请问)?(?:你们|你们店|你们家|这家店|这个店|本店|贵店)?(?:都|主要)?"
+    r"(?:卖|经营|售卖|销售|做)(?:些|的是)?(?:什么|啥|哪些)(?:东西|产品|商品|的)?(?:呀|啊|呢)?\s*[?？。!！]*$"
+    r"|^\W*(?:你好|您好)?[\s,，!！]*(?:请问)?(?:你们|你们店|你们家|这家店)(?:都)?有(?:什么|啥|哪些)(?:产品|商品|东西)"
+    r"(?:呀|啊|呢)?\s*[?？。!！]*$"
+    r"|^\W*(?:请问)?(?:你们|你们店|这家店)?是(?:做什么|干什么|卖什么)的(?:店)?(?:呀|啊|呢)?\s*[?？。!！]*$",
+    re.IGNORECASE)
 # A reply that says it is a person, or made by someone other than the shop.
 _IDENTITY_LIE = re.compile(
     r"\b(?:i am|i'm) (?:a |an )?(?:real )?(?:human|person|human being)\b|\bnot (?:a |an )?(?:robot|bot|ai|machine)\b"
@@ -70,13 +85,19 @@ def chit_chat(message: str) -> bool:
 
 
 def about_assistant(message: str) -> bool:
-    """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？") or the shop's name."""
-    return _ABOUT_ASSISTANT.search(message or "") is not None or asks_shop_name(message)
+    """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？"), the shop's name or what
+    it sells."""
+    return _ABOUT_ASSISTANT.search(message or "") is not None or asks_shop_name(message) or asks_what_shop_sells(message)
 
 
 def asks_shop_name(message: str) -> bool:
     """Whether the message asks what the shop is called ("What's your store called?", "你们店叫什么名字？")."""
     return _SHOP_NAME.search(message or "") is not None
+
+
+def asks_what_shop_sells(message: str) -> bool:
+    """Whether the message asks what the shop sells, naming no product ("What do you sell?", "你们店卖什么的？")."""
+    return _WHAT_SHOP_SELLS.search((message or "").strip()) is not None
 
 
 def speaks_for_shop(reply: str) -> bool:

@@ -451,7 +451,8 @@ def main(argv=None) -> int:
     parser.add_argument("--shop", choices=(*SHOPS, "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="12 dev questions, no no-documents baseline")
     parser.add_argument("--model", help="llm.model profile or path (default: the configured one)")
-    parser.add_argument("--ids", help="dev shop only: comma-separated question ids to ask")
+    parser.add_argument("--ids", help="comma-separated question ids to ask (a shop that may be read: "
+                                      "dev, dev2 or dev3)")
     parser.add_argument("--no-baseline-llm", action="store_true", help="skip the no-documents LLM baseline")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--questions", choices=tuple(QUESTION_SETS), default="main",
@@ -466,8 +467,12 @@ def main(argv=None) -> int:
     if args.quick:
         results = run(quick=True, model=args.model)
     elif args.ids:
-        results = {"dev": run_shop("dev", set(args.ids.split(",")), args.model, not args.no_baseline_llm,
-                                   question_set=args.questions)}
+        shop = "dev" if args.shop == "both" else args.shop
+        if shop not in READABLE:
+            parser.error(f"--ids is for the shops that may be read ({', '.join(READABLE)}): a held-out shop "
+                         "reports aggregate figures only")
+        results = {shop: run_shop(shop, set(args.ids.split(",")), args.model, not args.no_baseline_llm,
+                                  question_set=args.questions, overrides=overrides, details=f"{shop}-ids")}
     else:
         keys = ("dev", "heldout") if args.shop == "both" else (args.shop,)
         results = {}

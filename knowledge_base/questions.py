@@ -230,12 +230,33 @@ def substituted_follow_up(previous: str, follow_up: str) -> str | None:
 def _keeps_own_words(follow_up: str, rewritten: str) -> bool:
     """Does the rewrite keep the follow-up's own words (its new subject)? Chinese by character pairs: jieba cuts a
     short follow-up differently from the sentence it becomes ("那低因的呢" -> 那低/因, "低因的豆子" -> 低因)."""
-    core = re.sub("|".join(sorted((g for g in _FOLLOW_UP_GLUE if not g.isascii()), key=len, reverse=True)), " ",
-                  follow_up)
-    pairs = {run[i:i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", core) for i in range(max(1, len(run) - 1))}
-    latin = {t for t in tokenize(re.sub(r"[\u4e00-\u9fff]", " ", follow_up)) if t not in _FOLLOW_UP_GLUE}
+    pairs = {run[i:i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", _without_glue(follow_up))
+             for i in range(max(1, len(run) - 1))}
     # Every one of them: a rewrite that drops one ("那没拆封的呢" -> "拆封后还能退吗") can turn the question around.
-    return all(p in rewritten for p in pairs) and latin <= set(tokenize(rewritten))
+    return all(p in rewritten for p in pairs) and _own_latin_words(follow_up) <= set(tokenize(rewritten))
+
+
+def _without_glue(follow_up: str) -> str:
+    return re.sub("|".join(sorted((g for g in _FOLLOW_UP_GLUE if not g.isascii()), key=len, reverse=True)), " ",
+                  follow_up)
+
+
+def _own_latin_words(follow_up: str) -> set[str]:
+    return {t for t in tokenize(re.sub(r"[\u4e00-\u9fff]", " ", follow_up)) if t not in _FOLLOW_UP_GLUE}
+
+
+def names_a_subject(follow_up: str) -> bool:
+    """Does the follow-up name what it asks about ("那退货呢？", "what about returns?"), rather than point back at it
+    ("does it come in blue?")?"""
+    if not is_follow_up(follow_up) or _PRONOUN.search(follow_up):
+        return False
+    core = _without_glue(follow_up)
+    return bool(re.search(r"[\u4e00-\u9fff]{2}", core)) or bool(_own_latin_words(follow_up))
+
+
+def own_words_in(follow_up: str, texts: Sequence[str]) -> bool:
+    """Do the `texts` (an answer's sources) name every one of the follow-up's own words?"""
+    return _keeps_own_words(follow_up, "\n".join(texts))
 
 
 def with_context(question: str, earlier_questions: Sequence[str]) -> str:

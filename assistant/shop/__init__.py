@@ -141,7 +141,7 @@ class Shop:
 
     def fields(self, lang: str) -> dict[str, str]:
         """The placeholders every catalog text may use, in `lang`."""
-        description = self._pick(self.cfg.description, lang)
+        description = self._pick(self.cfg.description, lang).rstrip(" .。")  # catalog texts end the sentence
         hours = self._pick(self.cfg.hours, lang)
         zh = lang == "zh"
         out = {"shop_name": self.name(lang), "description": description, "contact_email": self.cfg.contact_email,

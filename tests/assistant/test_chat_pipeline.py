@@ -285,6 +285,25 @@ def test_small_talk_never_answers_a_shop_question_on_the_shops_behalf(pipeline):
         assert chat.shop.name(lang) in named.text and named.route["action"] == "small_talk", named.route
 
 
+def test_what_the_shop_sells_is_answered_from_its_description(pipeline):
+    from assistant.shop import Shop, ShopConfig
+
+    chat, fb, _ = pipeline
+    chat.shop = Shop(ShopConfig(name={"en": "Nib & Paper", "zh": "笔墨纸坊"},
+                                description={"en": "a shop for fountain pens, inks and notebooks.",
+                                             "zh": "一家钢笔、墨水和笔记本店"}))
+    calls = len(fb.calls)
+    reply = chat.respond("Hi, what do you sell?").collect()
+    assert reply.text.startswith("Nib & Paper is a shop for fountain pens, inks and notebooks. ")  # one full stop
+    assert reply.route["action"] == "small_talk" and len(fb.calls) == calls
+    assert "一家钢笔、墨水和笔记本店" in chat.respond("你们店卖什么的？").collect().text
+    # a product named: the documents' to answer
+    assert chat.respond("Do you sell a warranty?").collect().route["action"] == "kb_answer"
+    # no description: the assistant's own words, not a made-up catalogue
+    chat.shop = Shop(ShopConfig(name={"en": "Nib & Paper"}, description={}))
+    assert "virtual assistant" in chat.respond("What do you sell?").collect().text
+
+
 def test_llm_failure_offers_a_human(pipeline):
     chat, fb, _ = pipeline
     fb.queue(RuntimeError("backend down"))
@@ -478,6 +497,67 @@ def test_a_rewrite_that_drops_the_follow_ups_own_words_is_not_searched(pipeline)
     assert seen[1] == ("那低因的呢？", ("古吉多少钱？",))  # both questions searched together, as without rewriting
 
 
+def _invoice_then(pipeline, follow_up: str, rewrite: str | None, sentences: dict):
+    """Ask 'Can I get an invoice?' then `follow_up`, the model rewriting it as `rewrite` (None: no model call)."""
+    chat, fb, _ = pipeline
+    chat.kb = FakeKB(style="extract")
+    chat.answerer = chat.kb.answerer()
+    chat.kb.sentences = {"invoice": evidence("You can download an invoice in My Orders.", "faq.csv", "inv-1"),
+                         **{k: evidence(text, "policy.md", f"p-{i}") for i, (k, text) in enumerate(sentences.items())}}
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get(f"s-{follow_up}")
+    chat.respond("Can I get an invoice?", session).collect()
+    if rewrite:
+        fb.queue(rewrite)
+    looked = len(seen)
+    return chat.respond(follow_up, session).collect(), seen[looked:]
+
+
+def test_a_follow_up_naming_a_new_subject_is_answered_from_text_that_names_it(pipeline):
+    # the rewrite kept the old subject, whose answer never speaks of returns: the follow-up is searched alone
+    reply, seen = _invoice_then(pipeline, "what about returns?", "Can I get an invoice for returns?",
+                                {"return": "You can return items within 30 days."})
+    assert [q for q, _ in seen[:2]] == ["Can I get an invoice for returns?", "what about returns?"]
+    assert reply.text == "You can return items within 30 days."
+    assert reply.searched == ""  # searched as written
+    assert any("searched alone" in c for c in reply.checks)
+
+
+@pytest.mark.parametrize(("follow_up", "rewrite", "sentences", "answer", "searched_alone"), [
+    # alone, nothing names returns either: the first answer stands
+    ("what about returns?", "Can I get an invoice for returns?", {"gift": "Gift cards cannot be exchanged."},
+     "You can download an invoice in My Orders.", True),
+    # the first answer names the follow-up's subject: no second search
+    ("what about returns?", "Do returns get a refund?", {"refund": "Returns are refunded within 5 days."},
+     "Returns are refunded within 5 days.", False),
+    # a pronoun points back at the old subject: nothing to search alone
+    ("does it cost anything?", "Does an invoice cost anything?", {"cost": "Shipping costs 12 yuan."},
+     "You can download an invoice in My Orders.", False),
+])
+def test_a_follow_up_keeps_its_first_answer_when_searching_it_alone_finds_nothing_better(
+        pipeline, follow_up, rewrite, sentences, answer, searched_alone):
+    reply, seen = _invoice_then(pipeline, follow_up, rewrite, sentences)
+    assert seen[0] == (rewrite, ())
+    assert ((follow_up, ()) in seen) == searched_alone
+    assert reply.text == answer
+
+
+def test_a_follow_up_rewritten_by_plain_code_is_not_searched_alone(pipeline):
+    # "and to Hong Kong?" asks the question before about a new place; an answer in the other language need not
+    # name it, and alone it asks nothing
+    chat, fb, _ = pipeline
+    chat.kb.sentences = {"shipping": evidence("运费每单 12 元。", "shipping.md", "s-1"),
+                         "hong kong": evidence("Hong Kong orders are shipped by courier.", "hk.md", "s-2")}
+    seen = []
+    chat.kb.lookup = _recording(chat, seen)
+    session = chat.sessions.get("s-hk")
+    chat.respond("How much is shipping to Beijing?", session).collect()
+    looked = len(seen)
+    chat.respond("and to Hong Kong?", session).collect()
+    assert ("and to Hong Kong?", ()) not in seen[looked:]
+
+
 @pytest.mark.parametrize(("previous", "follow_up", "asked"), [
     # the tent is not searched along
     ("How much does it cost to rent the Ridgeline 2 tent?", "and the stove?", "How much does it cost to rent the stove?"),
@@ -518,6 +598,25 @@ def test_the_thing_a_follow_up_replaces(previous, follow_up, asked):
     from knowledge_base.questions import substituted_follow_up
 
     assert substituted_follow_up(previous, follow_up) == asked
+
+
+@pytest.mark.parametrize(("follow_up", "names"), [
+    ("那退货呢？", True), ("what about returns?", True), ("and the stove?", True), ("那没拆封的呢？", True),
+    ("does it come in blue?", False), ("那个呢？", False), ("How long is the warranty?", False),  # not a follow-up
+])
+def test_a_follow_up_that_names_its_subject(follow_up, names):
+    from knowledge_base.questions import names_a_subject
+
+    assert names_a_subject(follow_up) == names
+
+
+def test_the_follow_ups_own_words_in_an_answers_sources():
+    from knowledge_base.questions import own_words_in
+
+    assert own_words_in("那退货呢？", ["退货政策是什么？", "30 天内可以退货。"])
+    assert not own_words_in("那退货呢？", ["可以开发票吗？", "签收后 180 天内可下载电子发票。"])
+    assert own_words_in("what about returns?", ["You can return most items within 30 days."])  # stemmed
+    assert not own_words_in("what about returns?", ["You can download an invoice in My Orders."])
 
 
 def test_standalone_question_keeps_one_clean_line_or_gives_up():

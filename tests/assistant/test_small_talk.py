@@ -6,6 +6,7 @@ from assistant.small_talk import (
     about_assistant,
     answers_from_nothing,
     asks_something,
+    asks_what_shop_sells,
     chit_chat,
     misstates_identity,
 )
@@ -61,3 +62,17 @@ def test_answers_from_nothing(message, reply, blocked):
 ])
 def test_misstates_identity(reply, lie):
     assert misstates_identity(reply) is lie
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("What do you sell?", True), ("Hi, what do you sell?", True), ("what kind of products do you sell?", True),
+    ("What does your shop sell?", True), ("What kind of shop is this?", True), ("你们店卖什么的？", True),
+    ("你们都卖些什么东西？", True), ("你们是做什么的？", True), ("请问你们主要卖什么？", True),
+    # a product, an attribute or a policy named: the documents' to answer
+    ("Do you sell bicycles?", False), ("What sizes do you have?", False), ("你们卖自行车吗", False),
+    ("你们有什么颜色？", False), ("What kind of warranty do you offer?", False),
+    ("What payment methods do you have?", False), ("你们卖的咖啡豆是什么产地？", False),
+    ("What do you offer for students?", False),
+])
+def test_asks_what_shop_sells(text, asks):
+    assert asks_what_shop_sells(text) is asks
