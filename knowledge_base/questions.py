@@ -206,6 +206,9 @@ _EN_THING = re.compile(r"\b(?:the|your|a|an)\s+(?:(?!(?:for|to|in|on|at|of|with|
                        r"[\w'-]+\s*)+", re.IGNORECASE)
 
 
+_VARIANT_WORDS = frozenset({"version", "edition", "model", "variant", "one", "size", "option", "type"})
+
+
 def substituted_follow_up(previous: str, follow_up: str) -> str | None:
     """An English follow-up that names a new thing ("and the stove?") asked as the previous question about it: the
     thing the previous question named (the one with a capitalised product name, else its only "the …" or "your …",
@@ -224,7 +227,13 @@ def substituted_follow_up(previous: str, follow_up: str) -> str | None:
         return None
     chosen = candidates[0]
     head, tail = previous[:chosen.start()], previous[chosen.end():]
-    return f"{head}{m.group('thing').strip()}{' ' if tail[:1].isalnum() else ''}{tail.lstrip()}".strip()
+    thing = m.group("thing").strip()
+    words = thing.split()
+    if words[-1].lower() in _VARIANT_WORDS and len(words) > 2:
+        # "the thin-paper Lite version" of "the Canal A5 notebook": a variant of the thing, which keeps its name
+        # (replaced, "What does the thin-paper Lite version cost?" found nothing to answer with)
+        thing = f"{chosen.group(0).strip()}, {' '.join(words[1:])}"
+    return f"{head}{thing}{' ' if tail[:1].isalnum() else ''}{tail.lstrip()}".strip()
 
 
 def _keeps_own_words(follow_up: str, rewritten: str) -> bool:

@@ -587,6 +587,10 @@ def test_a_follow_up_naming_a_new_thing_or_place_is_asked_as_the_question_before
     ("Does the oak dining table come with a warranty?", "and the desk lamp?",
      "Does the desk lamp come with a warranty?"),  # "a warranty" is not the thing replaced
     ("Can I wash the duvet in a machine?", "what about the pillow?", "Can I wash the pillow in a machine?"),
+    # a variant of the thing keeps the thing's name: "the thin-paper Lite version" alone names no product
+    ("What does the Canal A5 notebook cost?", "what about the thin-paper Lite version?",
+     "What does the Canal A5 notebook, thin-paper Lite version cost?"),
+    ("How much is a steel nib unit for the P70?", "and the stub one?", "How much is a steel nib unit for the P70, stub one?"),
     # two things named, a follow-up of another form, Chinese: left to the model
     ("What's the warranty on the sofa?", "and the oak table?", None),
     ("Do the Cirrus 40 and the Ridgeline 2 come in green?", "and the stove?", None),
