@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from knowledge_base.grounding import numbers_in
+from knowledge_base.model_codes import model_codes
 from knowledge_base.text import has_cjk, tokenize
 
 # What kind of fact a question asks for, when its words say so. Only kinds that plain code can see in a sentence.
@@ -402,6 +403,11 @@ def question_core(message: str) -> str | None:
     text = _SHOUTED.sub(lambda m: m.group().lower(), text)
     clauses = [c.strip(" \x00") for c in _CLAUSE_END.split(text) if c.strip(" \x00")]
     asking = [c for c in clauses if _asks(c)]
+    if asking and len(asking) < len(clauses):
+        # a clause that names the model ("沧浪 14K 的笔杆摔裂了，换一根笔杆要多少钱") stays: without it, the question
+        # inside asked for any barrel, and the P70's price was sent
+        codes = model_codes(" ".join(asking))
+        asking = [c for c in clauses if c in asking or model_codes(c) - codes]
     core = " ".join(asking if asking and len(asking) < len(clauses) else clauses)
     core = re.sub(r"\s+", " ", core).strip()
     return core if core and core != message.strip() else None

@@ -263,8 +263,12 @@ def test_question_core_drops_the_venting_and_keeps_the_question():
     from knowledge_base.questions import question_core
 
     assert question_core("都三天了还没收到！！！到底怎么查物流啊😤") == "到底怎么查物流啊"
-    assert question_core("ugh I paid yesterday and today the H2 is cheaper 🙄 do I get the difference back") == \
+    assert question_core("ugh I paid yesterday and today it is cheaper 🙄 do I get the difference back") == \
         "do I get the difference back"
+    # a clause that names the model stays: alone, "换一根笔杆要多少钱" is answered with another pen's barrel
+    assert question_core("沧浪 14K 的笔杆摔裂了😭换一根笔杆要多少钱？") == "沧浪 14K 的笔杆摔裂了 换一根笔杆要多少钱？"
+    assert question_core("ugh the H2 is cheaper today 🙄 do I get the difference back") == \
+        "ugh the H2 is cheaper today do I get the difference back"
     assert question_core("so annoying, WHEN do you ship??") == "when do you ship?"
     assert question_core("How long is the warranty?") is None  # nothing to take away
     assert question_core("运费太贵了😒") == "运费太贵了"  # nothing asks: the emoji still goes
