@@ -16,6 +16,7 @@ The rewriter and translator is the second reader's model (the larger one) when t
 from __future__ import annotations
 
 import logging
+import re
 
 from assistant.errors import AssistantError
 from assistant.language import other_language
@@ -80,10 +81,17 @@ def _kept_chinese(question: str, translated: str) -> bool:
     return has_cjk(question) and answer_language(translated) == "en" and has_cjk(translated)
 
 
+# "餐桌多重？" asks how heavy the table is, but 多重 is also "multiple": the 1.5B translated it "How many tables are
+# there?" ("橡木餐桌多重？": "How many legs does the oak table have?"). Written "有多重", it reads "How much does the
+# table weigh?". The same for the other measures asked at a clause's end.
+_BARE_MEASURE = re.compile(r"(?<![有])多([重大高长宽厚])(?=\s*(?:[？?。.!！，,、呢啊呀吗]|$))")
+
+
 def translate_question(backend, prompt: str, question: str) -> str:
     """`question` translated by `backend` under `prompt` (the shop's translate_question text): the reply's first
     line (greedy; sampled again when a translation into English kept Chinese words, and the first clean sample
     wins); '' when the model fails (logged), so the caller goes on without the translation."""
+    question = _BARE_MEASURE.sub(r"有多\1", question)
     first = ""
     for attempt in range(1 + LEFTOVER_RESAMPLES):
         sampling = {"temperature": 0.0} if attempt == 0 else {"temperature": 0.7, "seed": attempt}

@@ -155,6 +155,17 @@ def test_a_translation_into_english_that_kept_chinese_words_is_sampled_again():
     assert len(fb.calls) == 1
 
 
+def test_a_measure_asked_at_the_end_is_spelled_out_before_it_is_translated():
+    # "餐桌多重？" became "How many tables are there?": 多重 is also "multiple"; "有多重" reads as a weight
+    from assistant.question_lookup import translate_question
+
+    fb = FakeBackend(default="How much does the table weigh?")
+    for question, sent in [("橡木餐桌多重？", "橡木餐桌有多重？"), ("容量多大", "容量有多大"), ("帐篷有多重？", "帐篷有多重？"),
+                           ("多重优惠可以叠加吗？", "多重优惠可以叠加吗？")]:  # "multiple discounts": as written
+        translate_question(fb, "Translate.", question)
+        assert fb.last_prompt[-1].content == sent
+
+
 class BilingualFaqKB(TranslatedKB):
     """The translated question's evidence is a Chinese FAQ row; the shop wrote the same row in English too."""
 
