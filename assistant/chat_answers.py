@@ -100,6 +100,7 @@ class ChatAnswersMixin:
         from assistant.language import language_share
         from knowledge_base.answer import clean_answer, draft_problems
         from knowledge_base.grounding import translation_changes_conditions
+        from knowledge_base.text import without_unasked_yes
 
         source = self.answerer.extractive(lookup)
         # the shop's name goes into the translation as the shop writes it in the customer's language
@@ -121,7 +122,9 @@ class ChatAnswersMixin:
                 break
             turn.checks += problems
             if not problems:
-                return text
+                # "是的。" from a row written for a yes/no question ("Yes. Companies can ask for…") reads oddly after
+                # "订单金额要满多少？": dropped as the shop's own sentences drop it (without_unasked_yes)
+                return without_unasked_yes(text, turn.text)
         log.info("translation checks replaced the draft: %s", "; ".join(turn.checks))
         lead = self.shop.text("quoted_original", turn.language)
         return lead + ("" if turn.language == "zh" else " ") + source

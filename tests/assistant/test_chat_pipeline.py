@@ -168,6 +168,11 @@ def test_extract_style_sends_the_shops_own_sentence_and_translates_only_across_l
     assert chat.respond("保修多久？").collect().text == "保修期为 2 years。"
     fb.queue(GenerationError("llama.cpp failed while answering"))  # no model: still the shop's facts
     assert chat.respond("保修多久？").collect().text.endswith("The warranty is 2 years.")
+    # a "yes" the customer did not ask for goes, as from the shop's own sentences; one asked for stays
+    fb.queue("是的。保修期为 2 年。")
+    assert chat.respond("保修多久？").collect().text == "保修期为 2 年。"
+    fb.queue("是的。保修期为 2 年。")
+    assert chat.respond("有保修吗？").collect().text == "是的。保修期为 2 年。"
 
 
 
