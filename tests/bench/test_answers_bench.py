@@ -244,6 +244,12 @@ def test_the_heldout_shop_reports_aggregates_only(tmp_path, monkeypatch):
     assert set(result) >= {"ours", "snippet"} and "no_docs" not in result
 
 
+def test_question_ids_are_refused_for_a_heldout_shop(capsys):
+    with pytest.raises(SystemExit):
+        answers.main(["--shop", "heldout3", "--ids", "un01"])
+    assert "aggregate figures only" in capsys.readouterr().err
+
+
 def test_cli_help():
     from tests.conftest import run_module
 
