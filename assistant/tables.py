@@ -6,7 +6,9 @@ and says the same one line about a broken one."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from pathlib import Path
 
 from assistant.cli_support import read_text_lines
@@ -17,6 +19,13 @@ MAX_ROWS = 100_000
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows of a CSV (UTF-8 with or without BOM, or GB18030; , ; or tab) or an XLSX's first sheet."""
+    header, rows, _ = read_numbered_table(path)
+    return header, rows
+
+
+def read_numbered_table(path: str | Path) -> tuple[list[str], list[dict[str, str]], list[int]]:
+    """read_table, and each row's number as the spreadsheet shows it (the header's is 1; blank rows are skipped
+    but counted), so a message about a row points where the person looks."""
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{p} is a folder, not a file: pass a .csv or .xlsx file")
@@ -30,7 +39,7 @@ def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
             raise InputError("reading .xlsx needs openpyxl (pip install openpyxl), or save the feed as CSV") from None
         try:
             sheet = openpyxl.load_workbook(p, read_only=True, data_only=True).worksheets[0]
-            values = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            values = [[cell_text(c) for c in row] for row in sheet.iter_rows()]
         except Exception as exc:  # noqa: BLE001 - a broken workbook is the user's file, one clear line
             raise InputError(f"{p.name} is not a valid .xlsx workbook ({type(exc).__name__}: {exc}); "
                              "save it from Excel as .xlsx or CSV") from None
@@ -41,14 +50,48 @@ def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
         values = csv_rows(text, delimiter, p.name)
     else:
         raise InputError(f"expected a .csv or .xlsx file (.tsv and .txt: tab- or comma-separated), got {p.name!r}")
-    values = [r for r in values if any(str(c).strip() for c in r)]
-    if not values:
+    numbered = [(n, r) for n, r in enumerate(values, 1) if any(str(c).strip() for c in r)]
+    if not numbered:
         raise InputError(f"{p.name} is empty")
-    header = [str(h).strip() for h in values[0]]
-    if len(values) - 1 > MAX_ROWS:
-        raise InputError(f"{p.name} has {len(values) - 1} rows; split it into feeds of at most {MAX_ROWS}")
-    rows = [{h: (str(r[i]).strip() if i < len(r) else "") for i, h in enumerate(header) if h} for r in values[1:]]
-    return header, rows
+    header = [str(h).strip() for h in numbered[0][1]]
+    if len(numbered) - 1 > MAX_ROWS:
+        raise InputError(f"{p.name} has {len(numbered) - 1} rows; split it into feeds of at most {MAX_ROWS}")
+    rows = [{h: (str(r[i]).strip() if i < len(r) else "") for i, h in enumerate(header) if h} for _, r in numbered[1:]]
+    return header, rows, [n for n, _ in numbered[1:]]
+
+
+# A currency symbol in a number format: "$#,##0.00", "[$¥-804]#,##0", "#,##0.00 [$€-407]", "￥#,##0"
+_CURRENCY = re.compile(r"\[\$([^\-\]]+)[^\]]*\]|([$¥￥€£])")
+
+
+def cell_text(cell) -> str:
+    """A spreadsheet cell as the person sees it: "20%" for 0.2 formatted as a percentage, "$99.90" for a currency
+    format, "3" for 3.0, a date as YYYY-MM-DD. The stored number alone ("0.2", "99.9") would turn an offer quoted as
+    "20% off" into one no product row supports."""
+    value = getattr(cell, "value", cell)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, dt.date)):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    fmt = str(getattr(cell, "number_format", "") or "General").split(";")[0]
+    decimals = len(m.group(1)) if (m := re.search(r"\.([0#]+)", fmt)) else 0
+    if "%" in fmt:
+        return f"{value * 100:.{decimals}f}%"
+    grouping = "," if re.search(r"[#0],[#0]", fmt) else ""
+    if fmt != "General" and re.search(r"[0#]", fmt):
+        number = f"{value:{grouping}.{decimals}f}"
+    elif float(value).is_integer():
+        number = str(int(value))
+    else:
+        number = repr(float(value)) if isinstance(value, float) else str(value)
+    if (m := _CURRENCY.search(fmt)) is None:
+        return number
+    symbol = m.group(1) or m.group(2)
+    return f"{number} {symbol}" if fmt.index(m.group(0)) > fmt.find("0") >= 0 else f"{symbol}{number}"
 
 
 def csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:

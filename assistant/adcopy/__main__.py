@@ -78,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "replaced only when it is an import file `export` wrote. A row with a field over the channel's "
                     "limit or breaking a lint rule is left out and named")
     x2.add_argument("--all", action="store_true", help="export every asset, not only rows marked approved")
-    x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy')")
+    x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy'; in the "
+                    "plain layout a campaign column, written only when given)")
+    x2.add_argument("--brand", metavar="FILE.yaml", default=None, help="banned words from this brand file are "
+                    "checked again (pass the file `feed --brand` used; default: the configured shop's)")
 
     li = add_common_args(sub.add_parser(
         "lint", help="check copy for Advertising Law, Google editorial and brand-word violations",
@@ -260,7 +263,7 @@ def _cmd_feed(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from assistant.adcopy.brand import brand_for
+    from assistant.adcopy.brand import brand_for, load_brand
     from assistant.adcopy.channels import get_channel
     from assistant.adcopy.export import failing_fields, layout_for, refuse_foreign_output, write_import
     from assistant.adcopy.feed_run import is_approved, read_assets
@@ -288,7 +291,8 @@ def _cmd_export(args) -> int:
     refuse_foreign_output(output, channels[0])
     settings = _settings(args)
     channel = get_channel(channels[0], settings.adcopy.channels_file or None)
-    linter = Linter(brand_for(settings).banned(""), settings.adcopy.lint_rules_file or None)
+    brand = load_brand(args.brand) if args.brand else brand_for(settings)
+    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
     passing, failing = failing_fields(chosen, channel, linter)
     for line in failing:
         print(f"left out: {line}", file=sys.stderr)
@@ -328,8 +332,8 @@ def _cmd_lint(args) -> int:
     if args.json:
         print(json.dumps([{"where": w, "field": f, **r.as_dict()} for w, f, r in results], ensure_ascii=False, indent=2))
     else:
-        for where, field_name, r in bad:
-            print(f"{where}{' ' + field_name if field_name else ''}: {r.text}")
+        for where, _field, r in bad:
+            print(f"{where}: {r.text}")  # a sheet's place names its column; a text file's line has no field
             for v in r.violations:
                 print(f"    [{v.rule}] {v.match!r}: {v.explanation}")
             print(f"    rewrite: {r.rewrite}" if r.rewrite else "    rewrite: none passes automatically; rewrite by hand")

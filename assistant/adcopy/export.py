@@ -181,7 +181,12 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[l
     fields = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
                                                          "score", "fixes", "check", "notes", "approved")]
     columns = [*PLAIN_COLUMNS, *dict.fromkeys(fields)]
-    return columns, [{c: a.get(c, "") for c in columns} for a in assets], notes
+    rows = [{c: a.get(c, "") for c in columns} for a in assets]
+    if campaign != "Ad copy":  # --campaign names the rows of a plain file too (a WeChat or e-mail schedule)
+        columns.append("campaign")
+        for row in rows:
+            row["campaign"] = campaign
+    return columns, rows, notes
 
 
 def _count(n: int, noun: str) -> str:
@@ -238,13 +243,17 @@ def failing_fields(assets: list[dict], channel: ChannelSpec, linter) -> tuple[li
     The sheet is edited by hand after `feed` checked it, so an import file is only as safe as this check: a text
     the platform refuses (too long) or the law forbids must not reach the import. `linter`: a lint.Linter."""
     from assistant.adcopy.checks import TOO_LONG, problems
+    from assistant.adcopy.sheet import is_asset, sheet_column
     from assistant.adcopy.text import detect_language
 
     kept, failing = [], []
     for a in assets:
         lines = []
+        if not is_asset(a):  # a product that got no copy: its name is no ad text to hold to a field's limit
+            kept.append(a)
+            continue
         for name, spec in channel.fields.items():
-            text = str(a.get(name) or "").strip()
+            text = str(a.get(sheet_column(name)) or "").strip()
             if not text:
                 continue
             # As the app's export does: an edit is linted in the language it is written in (a zh fix to an en

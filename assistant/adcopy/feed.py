@@ -18,7 +18,7 @@ from assistant.adcopy.brief import Brief
 from assistant.config import load_yaml_file
 from assistant.errors import ConfigError, InputError
 from assistant.language import other_language
-from assistant.tables import read_table
+from assistant.tables import read_numbered_table
 
 COLUMNS_FILE = Path(__file__).with_name("data") / "feed_columns.yaml"
 # Selling points are separated by ; | * or line breaks, and by commas that are not thousands separators.
@@ -187,7 +187,7 @@ def split_attributes(text: str) -> list[str]:
 
 
 def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
-    header, rows = read_table(path)
+    header, rows, lines = read_numbered_table(path)
     cols, attr_cols, ignored = map_columns(header, mapping)
     if "title" not in cols:
         raise InputError(f"no title column in {Path(path).name}: rename the product-name column to title (or name "
@@ -197,25 +197,26 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
         def get(what: str, row=row) -> str:
             return row.get(cols.get(what, ""), "").strip()
 
-        title = get("title")
+        title, line = get("title"), lines[i - 1]  # notes name the spreadsheet's row, as the person sees it
         if not title:
-            skipped.append(f"row {i}: no title")
+            named = f" (id {get('id')})" if get("id") else ""
+            skipped.append(f"row {line}{named}: no title, left out")
             continue
         attributes = split_attributes(get("attributes"))
         specs = {name: row.get(header_name, "").strip() for header_name, name in attr_cols.items()
                  if row.get(header_name, "").strip()}
         pid = get("id") or f"row{i}"
         if pid in seen:
-            skipped.append(f"row {i}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")
+            skipped.append(f"row {line}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")
             pid = f"{pid}#{i}"
-        seen[pid] = i
+        seen[pid] = line
         language = get("language").lower()[:2]
         if language in LANGUAGE_NAMES and any(c.isalpha() for c in title):
             from assistant.adcopy.text import detect_language
 
             written = detect_language(f"{title}\n{get('description')}")
             if written != language:  # the copy follows the column; a wrong value would cost the row its copy
-                skipped.append(f"row {i} ({pid}): its language column says {language}, but its title is in "
+                skipped.append(f"row {line} ({pid}): its language column says {language}, but its title is in "
                                f"{LANGUAGE_NAMES[written]}; the copy is written in {LANGUAGE_NAMES[language]}")
         products.append(Product(
             row=i, id=pid, title=title, description=get("description"), attributes=attributes, specs=specs,

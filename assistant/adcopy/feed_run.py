@@ -20,7 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from assistant.adcopy.feed import Feed, Product
-from assistant.adcopy.sheet import BASE_COLUMNS, TAIL_COLUMNS, carry_review, keep_old_sheet, read_previous
+from assistant.adcopy.sheet import (
+    BASE_COLUMNS,
+    TAIL_COLUMNS,
+    carry_review,
+    keep_old_sheet,
+    read_previous,
+    sheet_column,
+)
 from assistant.errors import GenerationError, InputError
 from assistant.tables import read_table
 
@@ -222,11 +229,13 @@ def _machine_texts(state: FeedState) -> dict[tuple[str, str], set[str]]:
     row's notes go into the cell of its first asset (a reviewer's note is anything else)."""
     out: dict[tuple[str, str], set[str]] = {}
     for row in state.done.values():
+        for name in ("title", "url"):  # the feed's values, so a cell still holding one is no person's edit
+            out.setdefault((row.row_id, name), set()).add(str(getattr(row, name, "") or "").strip())
         if row.notes:
             out.setdefault((row.row_id, "notes"), set()).add("; ".join(row.notes))
         for v in row.variants:
             for name, text in v.get("fields", {}).items():
-                out.setdefault((row.row_id, name), set()).add(str(text).strip())
+                out.setdefault((row.row_id, sheet_column(name)), set()).add(str(text).strip())
     return out
 
 
@@ -241,7 +250,8 @@ def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
         for i, v in enumerate(r.variants, 1):
             check = ("not in the product data: " + ", ".join(v["review"])) if v.get("review") else ""
             # the row's notes (fewer assets than asked for, and why) go with its first asset
-            out.append({**base, "variant": str(i), **v["fields"], "score": f"{v['score']:.3f}",
+            fields = {sheet_column(name): text for name, text in v["fields"].items()}
+            out.append({**base, "variant": str(i), **fields, "score": f"{v['score']:.3f}",
                         "fixes": "; ".join(v["fixes"]), "check": check,
                         "notes": "; ".join(r.notes) if i == 1 else "", "approved": ""})
     return out

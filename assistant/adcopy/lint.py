@@ -202,7 +202,7 @@ def _tidy(text: str) -> str:
 
 # Columns that hold ad text in the sheets people lint: our fields, Google Ads Editor's and Meta's bulk columns.
 _TEXT_COLUMNS = {"headline": "headline", "description": "description", "text": "text", "primary_text": "primary_text",
-                 "title": "title", "body": "body", "subject": "subject", "preheader": "preheader", "cta": "cta",
+                 "title": "title", "ad_title": "title", "body": "body", "subject": "subject", "preheader": "preheader", "cta": "cta",
                  "copy": "", "ad text": "", "文案": "", "标题": "headline", "描述": "description", "link description":
                  "description"}
 
@@ -216,8 +216,9 @@ def _column_field(header: str) -> str | None:
 def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]]:
     """(where, field, text) for every text to lint: each line of a .txt, each ad-text cell of a .csv/.xlsx.
 
-    In a sheet, 'title' is an ad field only where the channel has one (xiaohongshu); in a feed's assets sheet it
-    is the product's name, which is not copy."""
+    In a feed's assets sheet 'title' is the product's name, which is not copy (a channel's own title field is
+    written there as 'ad_title'); elsewhere it is an ad field where the channel has one (xiaohongshu). A sheet's
+    texts are placed by row id and variant where the sheet has them, else by the file's line."""
     from assistant.errors import InputError
     from assistant.tables import read_table
 
@@ -233,10 +234,18 @@ def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]
         return [(f"line {i}", "", t.strip()) for i, t in enumerate(lines, 1) if t.strip()]
     header, rows = read_table(p)
     cols = {h: _column_field(h) for h in header}
-    if channel != "xiaohongshu" and "row_id" in header:
+    if "row_id" in header and (channel != "xiaohongshu" or "ad_title" in header):
         cols.pop("title", None)
     cols = {h: f for h, f in cols.items() if f is not None}
     if not cols:
         raise InputError(f"{p.name}: no ad-text column (headline, description, text, primary_text, body, "
                          f"Headline 1, ...); columns: {', '.join(header)}")
-    return [(f"row {i} {h}", f, row[h]) for i, row in enumerate(rows, 1) for h, f in cols.items() if row.get(h, "").strip()]
+
+    def place(i: int, row: dict[str, str]) -> str:
+        if row.get("row_id", "").strip():
+            variant = row.get("variant", "").strip()
+            return f"{row['row_id'].strip()}{f' variant {variant}' if variant else ''}"
+        return f"line {i + 1}"  # the header is line 1
+
+    return [(f"{place(i, row)} {h}", f, row[h]) for i, row in enumerate(rows, 1) for h, f in cols.items()
+            if row.get(h, "").strip()]

@@ -22,6 +22,15 @@ TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
 MACHINE_COLUMNS = frozenset(BASE_COLUMNS + TAIL_COLUMNS)
 # On an asset row (variant 1+) both are the reviewer's, except the run's own note on its row's first asset.
 REVIEW_COLUMNS = ("approved", "notes")
+# The product's, from the feed; a reviewer fills or corrects them in the sheet (a missing URL the export asks for),
+# and that outlives a re-run whatever becomes of the row's copy.
+PRODUCT_COLUMNS = ("title", "url")
+
+
+def sheet_column(field_name: str) -> str:
+    """The sheet column of a channel field: a field named like a product column (xiaohongshu's note `title`) is
+    written as `ad_<name>`, so the note's title does not replace the product's name."""
+    return f"ad_{field_name}" if field_name in BASE_COLUMNS else field_name
 
 
 def is_asset(row: dict) -> bool:
@@ -96,6 +105,12 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
             continue
         new = index.get((rid, variant))
         same = new is not None and rid in resumed and old.get("channel") == new.get("channel")
+        product = _product_edits(old, new, machine_texts)
+        if product and new is not None:
+            new.update(product)
+        elif product:
+            out.lost.append(f"{rid} variant {variant} ({', '.join(product)})")
+            continue
         edits, stale = {}, False
         for name in old_fields:
             if name in extra:
@@ -111,6 +126,7 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
         review = {k: old[k] for k in (*REVIEW_COLUMNS, *extra)
                   if old.get(k, "") and old[k] not in machine_texts.get((rid, k), set())}
         if not review and not edits:
+            out.kept += bool(product)
             continue
         if same and not stale:
             new.update(edits)
@@ -118,6 +134,19 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
             out.kept += 1
         else:
             out.lost.append(f"{rid} variant {variant}")
+    return out
+
+
+def _product_edits(old: dict[str, str], new: dict[str, str] | None,
+                   machine_texts: dict[tuple[str, str], set[str]]) -> dict[str, str]:
+    """The product cells (title, url) a person typed into `old`: neither empty, nor the new run's, nor any value
+    the feed gave the row before."""
+    rid, out = old.get("row_id", ""), {}
+    for name in PRODUCT_COLUMNS:
+        value = str(old.get(name) or "").strip()
+        if value and value != str((new or {}).get(name, "")).strip() and value not in machine_texts.get((rid, name),
+                                                                                                        set()):
+            out[name] = value
     return out
 
 

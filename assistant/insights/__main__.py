@@ -48,6 +48,10 @@ def _pct(x) -> str:
     return "–" if x is None or x != x else f"{x:.0%}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _gaps(runtime, args) -> int:
     from assistant.insights import gaps
 
@@ -61,7 +65,7 @@ def _gaps(runtime, args) -> int:
     for i, g in enumerate(groups, 1):
         langs = ", ".join(f"{k} {v}" for k, v in sorted(g.languages.items()))
         why = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
-        print(f"{i:2d}. {g.label}  [{g.count} questions, {g.sessions} conversations, {langs}; {why}; "
+        print(f"{i:2d}. {g.label}  [{_count(g.count, 'question')}, {_count(g.sessions, 'conversation')}, {langs}; {why}; "
               f"last {g.last_seen:%Y-%m-%d %H:%M}]")
         for e in g.examples[1:4]:
             print(f"      · {e['question'][:100]}")
@@ -83,7 +87,8 @@ def _usage(runtime, args) -> int:
     print(f"{result.questions} questions counted; {len(result.chunks)} chunks, {len(result.never_used)} never used")
     print(docs[["source", "chunks", "retrieved", "cited", "chunks_never_used"]].to_string(index=False))
     if args.never_used:
-        print(result.never_used[["chunk_id", "source", "title"]].to_string(index=False))
+        print(result.never_used[["chunk_id", "source", "title"]].to_string(index=False) if len(result.never_used)
+              else "every chunk was retrieved or cited at least once")
     if args.csv:
         with writing(args.csv, "--csv"):
             paths = usage.export_csv(result, args.csv)
@@ -182,14 +187,16 @@ def missing_sqlite_store(url: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(verbose(args))
-    check_outputs(args)
     from assistant.config import load_config
     from assistant.runtime import Runtime
 
     settings = load_config(config_path(args))
-    missing_sqlite_store(settings.storage.effective_url)
+    reads_store = args.command != "faq-check"  # the FAQ check reads the knowledge base alone
+    if reads_store:  # before any output folder is made: a failed report leaves nothing behind
+        missing_sqlite_store(settings.storage.effective_url)
+    check_outputs(args)
     runtime = Runtime(settings, sync_kb=False)  # reports read the store, never write it
-    if runtime.storage_engine is None:
+    if reads_store and runtime.storage_engine is None:
         from assistant.errors import StorageError
 
         raise StorageError(f"the store is unavailable: {runtime.degraded.get('storage', '')}")

@@ -66,7 +66,7 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
     """The gap candidates among recorded turns: one row per question (turn id, question, reason, ...)."""
     import pandas as pd
 
-    cols = ["turn_id", "time", "session_id", "question", "language", "reason", "answer", "action"]
+    cols = ["turn_id", "time", "session_id", "question", "language", "reason", "answer", "action", "message"]
     if not len(turns):
         return pd.DataFrame(columns=cols)
     down = set()
@@ -98,7 +98,7 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
             previous[r.session_id] = r
         if reason and target is not None and target.question and target.id not in rows:
             rows[target.id] = [target.id, target.time, target.session_id, target.question, target.language, reason,
-                               target.answer, target.action]
+                               target.answer, target.action, int(getattr(target, "message", -1))]
     return pd.DataFrame(list(rows.values()), columns=cols)
 
 
@@ -296,14 +296,36 @@ def person_text(ticket, drafts: bool = True) -> tuple[str, str]:
 def attributed_tickets(queue, cands) -> Iterator[tuple[int, object]]:
     """(turn id, ticket) for every ticket of the candidates' conversations. A ticket answers its conversation's
     latest gap question asked before it opened, so a customer's earlier, other questions do not share its reply
-    (the first question when the ticket opened before any)."""
+    (the first question when the ticket opened before any). A ticket whose transcript ends with a gap question
+    (a thumbs-down opens one on the rated answer) answers that one; one ending with a later question answers no
+    gap question after it: a vote on an early answer cast later must not give its ticket to a later question."""
     if queue is None or not len(cands):
         return
     for session_id, asked in cands.groupby("session_id", sort=False):
         asked = asked.sort_values("time", kind="stable")
         for t in read_tickets(queue, session_id):
-            opened = asked.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
-            yield int(asked.turn_id[opened].iloc[-1] if opened.any() else asked.turn_id.iloc[0]), t
+            number, last = _ticket_question(t)
+            if number is not None and "message" in asked:
+                same = asked[(asked.message == number) & (asked.question.str.strip() == last)]
+                if len(same):
+                    yield int(same.turn_id.iloc[-1]), t
+                    continue
+                mine = asked[asked.message <= number]
+                if len(mine) and (mine.message >= 0).all():
+                    asked_before = mine
+                else:
+                    asked_before = asked
+            else:
+                asked_before = asked
+            opened = asked_before.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
+            yield int(asked_before.turn_id[opened].iloc[-1] if opened.any() else asked_before.turn_id.iloc[0]), t
+
+
+def _ticket_question(ticket) -> tuple[int | None, str]:
+    """(the answer number of the customer message a ticket's transcript ends with, that message); (None, "")
+    without a transcript."""
+    said = [m.get("content", "") for m in (getattr(ticket, "transcript", None) or []) if m.get("role") == "user"]
+    return (len(said) - 1, str(said[-1]).strip()) if said else (None, "")
 
 
 def ticket_replies(queue, cands, attributed: list | None = None) -> dict[int, list[str]]:

@@ -1,6 +1,6 @@
 """How conversations end, per day and per intent (resolved by the assistant, handed off, abandoned), and CSAT
-from explicit ratings: each vote names the answer it is for, so it is counted under that answer's day,
-intent and action. A thumbs-down can open a ticket (`insights.ticket_on_bad_rating`).
+from explicit ratings: each vote names the answer it is for, so it is counted under that answer's intent
+and action, and under the day it was cast. A thumbs-down can open a ticket (`insights.ticket_on_bad_rating`).
 
 Definitions (docs/insights.md): a conversation is one session of the UI or widget (the stateless API has no
 conversations). It is *handed off* when any answer handed off; else *resolved* when its last message that
@@ -116,8 +116,7 @@ def compute(runtime, now: datetime | None = None) -> Outcomes:
     by_day, by_intent = _table(conv, "day"), _table(conv, "intent")
     csat_day, csat_intent = _csat(votes, turns, "day"), _csat(votes, turns, "intent")
     if len(csat_day):
-        csat_day["csat_7d"] = (csat_day.up.rolling(7, min_periods=1).sum()
-                               / csat_day.votes.rolling(7, min_periods=1).sum())
+        csat_day["csat_7d"] = csat_last_7_days(csat_day)
     finished = conv[conv.outcome != "ongoing"] if len(conv) else conv
     up, down = int((votes.vote > 0).sum()) if len(votes) else 0, int((votes.vote < 0).sum()) if len(votes) else 0
     summary = {"conversations": int(len(conv)), "finished": int(len(finished)),
@@ -126,6 +125,16 @@ def compute(runtime, now: datetime | None = None) -> Outcomes:
                "thumbs_up": up, "thumbs_down": down, "csat": up / (up + down) if up + down else None,
                "csat_trend_per_day": csat_trend(csat_day)}
     return Outcomes(conv, by_day, by_intent, csat_day, csat_intent, summary)
+
+
+def csat_last_7_days(csat_by_day):
+    """Each day's CSAT over the 7 calendar days ending that day (days without votes count as none, not as a
+    place in the window: a rolling window of 7 rows reached back a month on a quiet shop)."""
+    import pandas as pd
+
+    dated = csat_by_day[["up", "votes"]].set_index(pd.to_datetime(pd.Series(csat_by_day.index)))
+    window = dated.rolling("7D").sum()
+    return (window.up / window.votes).to_numpy()
 
 
 def csat_trend(csat_by_day) -> float | None:
@@ -159,6 +168,18 @@ def export_csv(result: Outcomes, folder) -> list:
     return paths
 
 
+def rated_part(history: list[dict], message: int) -> list[dict]:
+    """The conversation up to the rated answer (`message`: its number, 0 = the first): the ticket, its draft and
+    the gap report are about the question that answer was for, not the customer's latest one."""
+    answers = 0
+    for i, m in enumerate(history):
+        if m.get("role") == "assistant":
+            if answers == message:
+                return history[:i + 1]
+            answers += 1
+    return history
+
+
 def ticket_for_bad_rating(runtime, session_id: str, message: int):
     """A thumbs-down opens (or joins) the conversation's handoff ticket; never raises."""
     try:
@@ -170,6 +191,8 @@ def ticket_for_bad_rating(runtime, session_id: str, message: int):
         if queue is None:
             return None
         history = [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
+        if queue.waiting_ticket(session_id) is None:  # a waiting ticket is joined with what was said since
+            history = rated_part(history, message)
         language = runtime.shop.language_of_conversation([m["content"] for m in history if m["role"] == "user"])
         redactor = runtime.redactor
         if redactor is not None:

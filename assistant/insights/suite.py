@@ -226,7 +226,9 @@ def run(chat, cases: list[Case], progress: bool = True) -> list[TurnResult]:
             except AssistantError as exc:
                 text, cites, handoff, action = exc.one_line(), [], False, "error"
             result = TurnResult(case.id, n, say, text, action,
-                                [c.row_id or Path(c.source).name for c in cites], handoff, expect is not None)
+                                # two passages of one document are one source to the reader of the diff
+                                list(dict.fromkeys(c.row_id or Path(c.source).name for c in cites)), handoff,
+                                expect is not None)
             if expect is not None:
                 result.failures = check(expect, text, action, cites, handoff)
             if failed:  # the customer got the shop's apology: a suite run on a broken model proves nothing
@@ -301,7 +303,8 @@ def report(results: list[TurnResult], changes: list[str] | None, seconds: float,
     failed = [r for r in checked if not r.passed]
     convs = len({r.case for r in results})
     lines = [f"regression suite: {len(checked) - len(failed)} passed, {len(failed)} failed "
-             f"({len(checked)} checked turns in {convs} conversations, {seconds:.1f} s)"]
+             f"({len(checked)} checked turn{'' if len(checked) == 1 else 's'} in {convs} "
+             f"conversation{'' if convs == 1 else 's'}, {seconds:.1f} s)"]
     for r in checked:  # every checked turn, in the suite's order
         if r.passed:
             lines.append(f"  pass {r.key}")

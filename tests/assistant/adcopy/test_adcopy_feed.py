@@ -79,7 +79,7 @@ def test_a_row_whose_language_column_contradicts_its_title_is_noted(tmp_path):
     rows = [["SKU", "Product Name", "Description", "lang"], ["TL-5", "Bamboo tea tray", "Solid bamboo", "zh"],
             ["TL-6", "竹制茶盘", "整块竹板", "zh"]]
     feed = read_feed(write_feed(tmp_path / "f.csv", rows))
-    assert feed.skipped == ["row 1 (TL-5): its language column says zh, but its title is in English; the copy is "
+    assert feed.skipped == ["row 2 (TL-5): its language column says zh, but its title is in English; the copy is "
                             "written in Chinese"]
     assert len(feed.products) == 2
 
@@ -259,3 +259,28 @@ def test_help_of_the_new_subcommands(cmd, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([cmd, "--help"])
     assert exit_.value.code == 0 and "--input" in capsys.readouterr().out
+
+
+def test_xlsx_cells_read_as_the_person_sees_them(tmp_path):
+    # A 0%-formatted offer of 20% was read as "0.2" and $99.90 as "99.9": the brief then quoted other figures.
+    import datetime
+
+    import openpyxl
+
+    from assistant.tables import read_table
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "title", "price", "offer", "stock", "since"])
+    ws.append([1001, "Linen", 99.9, 0.2, 3.0, datetime.datetime(2026, 5, 1)])
+    ws.append(["", "", "", "", "", ""])  # a blank row is skipped but counted
+    ws.append([1003, "", 1250, 0.125, 7, None])
+    ws["C2"].number_format, ws["D2"].number_format = '"$"#,##0.00', "0%"
+    ws["C4"].number_format, ws["D4"].number_format = "[$¥-804]#,##0", "0.0%"
+    wb.save(tmp_path / "f.xlsx")
+    _, rows = read_table(tmp_path / "f.xlsx")
+    assert rows[0] == {"id": "1001", "title": "Linen", "price": "$99.90", "offer": "20%", "stock": "3",
+                       "since": "2026-05-01"}
+    assert (rows[1]["price"], rows[1]["offer"]) == ("¥1,250", "12.5%")
+    feed = read_feed(tmp_path / "f.xlsx")
+    assert feed.skipped == ["row 4 (id 1003): no title, left out"]  # the spreadsheet's own row number

@@ -207,3 +207,67 @@ def test_a_file_error_the_checks_could_not_foresee_is_one_line(capsys):
 
     assert run_cli(failing, []) == 1
     assert capsys.readouterr().err.strip() == "IsADirectoryError: Is a directory: out/x.csv"
+
+
+def test_a_url_the_reviewer_filled_in_survives_a_rerun(fake_env, capsys):
+    # The export asks to "fill the sheet's url column"; a re-run emptied it again, with no copy of the old sheet.
+    source, out = write_csv(fake_env / "nourl.csv", [FEED[0], [*FEED[1][:3], ""]]), fake_env / "nourl-out.csv"
+    assert feed("--input", source, "--output", out) == 0
+    rows = read_assets(out)
+    assert rows[0]["url"] == ""
+    rows[0]["url"] = "https://shop.example/linen"
+    rewrite_sheet(out, rows)
+    assert feed("--input", source, "--output", out) == 0
+    assert read_assets(out)[0]["url"] == "https://shop.example/linen"
+    # the feed gaining a URL later does not overwrite the one the person typed (the feed's values are no edit)
+    write_csv(source, FEED)
+    assert feed("--input", source, "--output", out) == 0
+    assert read_assets(out)[0]["url"] == "https://shop.example/linen"
+
+
+def test_the_feeds_own_values_are_no_edit_to_carry():
+    from assistant.adcopy.sheet import carry_review
+
+    old = [{"row_id": "A1", "title": "Linen", "url": "https://old.example/a1", "channel": "sms", "variant": "1",
+            "text": "Linen", "approved": ""}]
+    machine = {("A1", "text"): {"Linen"}, ("A1", "url"): {"https://old.example/a1"}, ("A1", "title"): {"Linen"}}
+    new = [{**old[0], "url": "https://new.example/a1"}]
+    carried = carry_review(new, list(old[0]), old, {"A1"}, machine)
+    assert carried.rows[0]["url"] == "https://new.example/a1" and carried.lost == [] and carried.kept == 0
+
+
+def test_a_channel_field_named_like_a_product_column_keeps_the_product_name():
+    # xiaohongshu's note title had replaced the product's name in the sheet, and the export then held the
+    # product's name to the 20-character limit of a note title.
+    from assistant.adcopy.channels import get_channel
+    from assistant.adcopy.export import failing_fields, import_rows
+    from assistant.adcopy.feed_run import RowResult, asset_rows
+    from assistant.adcopy.lint import Linter
+
+    long_name = "Stonewashed linen duvet cover, king size"
+    note = {"fields": {"title": "Linen for summer", "body": "Washed linen, soft from the first night."},
+            "score": 0.9, "fixes": []}
+    rows = asset_rows([RowResult("k1", "A1", long_name, "", "en", "xiaohongshu", [note]),
+                       RowResult("k2", "A2", long_name, "", "en", "xiaohongshu", [])])
+    assert rows[0]["title"] == long_name and rows[0]["ad_title"] == "Linen for summer"
+    kept, failing = failing_fields(rows, get_channel("xiaohongshu"), Linter([]))
+    assert failing == [] and len(kept) == 2  # the product without copy is no ad text over a limit
+    too_long = [{**rows[0], "ad_title": "A note title far longer than twenty"}]
+    _, failing = failing_fields(too_long, get_channel("xiaohongshu"), Linter([]))
+    assert failing and "title: too long" in failing[0]
+    columns, exported, _ = import_rows(rows[:1], "xiaohongshu", campaign="Summer")
+    assert exported[0]["title"] == long_name and exported[0]["ad_title"] == "Linen for summer"
+    assert exported[0]["campaign"] == "Summer"
+
+
+def test_lint_of_a_sheet_names_the_row_id_and_column_once(fake_env, capsys):
+    sheet = fake_env / "edited.csv"
+    write_csv(sheet, [["row_id", "title", "channel", "variant", "headline"],
+                      ["A7", "Linen", "google_rsa", "2", "The BEST linen EVER!!!"]])
+    assert run_cli(main, ["lint", "--input", str(sheet), "--channel", "google_rsa"]) == 1
+    out = capsys.readouterr().out
+    assert "A7 variant 2 headline: The BEST" in out and "headline headline" not in out
+    plain = fake_env / "copy.csv"
+    write_csv(plain, [["headline"], ["Soft linen"], ["The BEST linen EVER!!!"]])
+    assert run_cli(main, ["lint", "--input", str(plain), "--channel", "google_rsa"]) == 1
+    assert "line 3 headline:" in capsys.readouterr().out

@@ -174,3 +174,54 @@ def test_questions_are_not_kept_when_switched_off(tmp_path, monkeypatch):
     ask(runtime, "Do you sell gift cards?")
     turns = turns_frame(runtime)
     assert list(turns.action) == ["decline"] and list(turns.question) == [""]
+
+
+def test_the_7_day_csat_counts_7_calendar_days():
+    # A rolling window of 7 rows reached back a month on a shop that gets a vote a week.
+    from assistant.insights.outcomes import csat_last_7_days
+
+    days = pd.DataFrame({"up": [1, 0, 0, 1], "down": [0, 1, 1, 0], "votes": [1, 1, 1, 1]},
+                        index=["2026-05-01", "2026-05-11", "2026-05-31", "2026-06-03"])
+    assert list(csat_last_7_days(days)) == [1.0, 0.0, 0.0, 0.5]
+
+
+def test_a_thumbs_down_on_an_earlier_answer_opens_its_ticket_on_that_question(runtime):
+    # Rating answer 1 after a second question had drafted the second answer on the ticket, and the gap report
+    # showed that draft under the first question.
+    from assistant.insights import gaps
+    from assistant.web.customer import vote
+
+    _, sid = ask(runtime, "Do you sell gift cards?")
+    ask(runtime, "How much does shipping cost?", session_id=sid)
+    vote(runtime, sid, False, "ui", message=0)
+    (ticket,) = runtime.handoff.tickets_for_session(sid)
+    assert [m["content"] for m in ticket.transcript if m["role"] == "user"] == ["Do you sell gift cards?"]
+    assert any(g.label == "Do you sell gift cards?" for g in gaps.compute(runtime))
+
+
+def test_a_ticket_answers_the_question_its_transcript_ends_with():
+    from types import SimpleNamespace
+
+    from assistant.insights.gaps import attributed_tickets
+
+    t0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    cands = pd.DataFrame({"turn_id": [1, 2], "time": [t0, t0 + timedelta(minutes=1)], "session_id": ["s", "s"],
+                          "question": ["运费是多少？", "可以退货吗？"], "message": [0, 1]})
+
+    def ticket(said, minutes):
+        transcript = [m for q in said for m in ({"role": "user", "content": q}, {"role": "assistant", "content": "…"})]
+        return SimpleNamespace(transcript=transcript, created_at=t0 + timedelta(minutes=minutes))
+
+    class Queue:
+        def __init__(self, tickets):
+            self.tickets = tickets
+
+        def tickets_for_session(self, session_id):
+            return self.tickets
+
+    # a thumbs-down on the first answer, cast after the second question: the first question's ticket
+    rated = ticket(["运费是多少？"], 5)
+    assert [turn for turn, _ in attributed_tickets(Queue([rated]), cands)] == [1]
+    # a handoff after both: the latest gap question before it opened, as before
+    later = ticket(["运费是多少？", "可以退货吗？", "转人工"], 5)
+    assert [turn for turn, _ in attributed_tickets(Queue([later]), cands)] == [2]
