@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,18 @@ class SessionStore:
         self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
         self._lock = threading.Lock()
         self.max_sessions = max_sessions
+        # one lock per conversation being answered, gone with the last request that holds it
+        self._turn_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+
+    def turn_lock(self, session_id: str) -> threading.Lock:
+        """The lock a conversation's turns take one after another in this process. Messages sent at once to one
+        session each read its history and saved their own copy: the last save won, and the others' turns were lost
+        (a stored session is read afresh per request)."""
+        with self._lock:
+            lock = self._turn_locks.get(session_id)
+            if lock is None:
+                lock = self._turn_locks[session_id] = _TurnLock()
+            return lock
 
     def get(self, session_id: str | None = None) -> ChatSession:
         with self._lock:
@@ -62,6 +75,20 @@ class SessionStore:
 
     def save(self, session: ChatSession) -> None:
         """Called after each answered turn; memory needs nothing (see session_store.PersistentSessionStore)."""
+
+
+class _TurnLock:
+    """A lock a WeakValueDictionary can hold (threading.Lock cannot be weakly referenced)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._lock.release()
 
 
 class ReplyStream:

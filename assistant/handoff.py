@@ -290,15 +290,20 @@ class HandoffQueue:
     def continued_session(self, user_turns: Sequence[str], prefix: str) -> str | None:
         """The session (id starting with `prefix`) whose waiting ticket these customer turns continue: its customer
         turns are where `user_turns` begin. For a client that sends the whole conversation with no id of its own.
-        None when no ticket or more than one matches (two customers who wrote the very same words are not one)."""
+        None when no ticket or more than one matches (two customers who wrote the very same words are not one), and
+        when the ticket's customer turns say little more than asking for a person: "I want to talk to a human" is how
+        many customers begin, and a second one's message had joined the first one's ticket."""
         with self._sessions() as s:
             rows = s.scalars(select(TicketRow).where(TicketRow.session_id.startswith(prefix, autoescape=True),
                                                      TicketRow.status.in_(WAITING))).all()
             said = list(user_turns)
-            found = {r.session_id for r in rows
+            found = {r.session_id: asked for r in rows
                      if (asked := [t.get("content", "") for t in json.loads(r.transcript) if t.get("role") == "user"])
                      and said[:len(asked)] == asked}
-        return found.pop() if len(found) == 1 else None
+        if len(found) != 1:
+            return None
+        (session_id, asked), = found.items()
+        return session_id if _own_letters(asked) >= MIN_OWN_LETTERS else None
 
     def tickets_for_session(self, session_id: str) -> list[Ticket]:
         with self._sessions() as s:
@@ -317,6 +322,14 @@ _PERSON_REQUEST_WORDS = re.compile(
     r"|我|要|想|请|帮|给|麻烦|转|接|找|一下|吧|呢|啊|呀|了|谢谢|你好|您好|人工|客服|真人|服务|好的|好|直接|现在|马上|可以|吗",
     re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
+# Letters of a customer's own words (besides asking for a person) that make a conversation theirs and no one else's
+MIN_OWN_LETTERS = 12
+
+
+def _own_letters(turns: Sequence[str]) -> int:
+    """Letters the customer wrote besides the words that ask for a person (a Chinese character counts 2)."""
+    text = _PERSON_REQUEST_WORDS.sub(" ", " ".join(turns))
+    return sum(2 if "\u4e00" <= c <= "\u9fff" else 1 for c in _LETTER.findall(text))
 
 
 def asks_only_for_a_person(text: str, router_cfg: RouterConfig | None = None) -> bool:

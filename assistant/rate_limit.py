@@ -35,7 +35,9 @@ def check_window(recent: deque, limit: int, now: float | None = None, window: fl
         recent.popleft()
     if len(recent) >= limit:
         wait = max(1, int(window - (now - recent[0])) + 1)
-        raise RateLimitError(f"too many {what}: at most {limit} {_per(window)}, please wait {wait} s")
+        exc = RateLimitError(f"too many {what}: at most {limit} {_per(window)}, please wait {wait} s")
+        exc.retry_after_s = wait  # for an HTTP Retry-After header
+        raise exc
     recent.append(now)
 
 

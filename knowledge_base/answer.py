@@ -226,6 +226,14 @@ def draft_problems(draft: str, lookup: Lookup, question: str, first: bool = True
     return [f"unsupported {p}" for p in unsupported(text, lookup.sources, question)]
 
 
+def _in_other_language(sentence: str, language: str) -> bool:
+    """A sentence an English customer cannot read (two Chinese characters or more), or a Chinese customer would
+    want translated (no Chinese, three English words or more: "EF / F / M / B" and "SF Express" are names)."""
+    if language == "en":
+        return len(re.findall(r"[\u4e00-\u9fff]", sentence)) >= 2
+    return not has_cjk(sentence) and len(re.findall(r"\b[a-z]{2,}\b", sentence)) >= 3
+
+
 class Answerer:
     """Decides what is sent. `style` "extract" (default): the shop's own evidence sentences, as written (the LLM
     only translates them when the customer writes the other language); "phrase": the LLM phrases the evidence
@@ -253,10 +261,13 @@ class Answerer:
         return lookup.faq is None or lookup.faq.language != lookup.language
 
     def translates(self, lookup: Lookup) -> bool:
-        """The shop's own text is in the other language than the customer's."""
+        """The shop's own text is in the other language than the customer's, whole or in one of its sentences: a
+        Chinese sentence beside a longer English one was sent untranslated to an English customer."""
         from assistant.language import answer_language
 
-        return answer_language(self.extractive(lookup), lookup.language) != lookup.language
+        text = self.extractive(lookup)
+        return answer_language(text, lookup.language) != lookup.language or any(
+            _in_other_language(s, lookup.language) for s in re.split(r"(?<=[。！？!?])|(?<=\.)\s+", text))
 
     def translates_only(self, lookup: Lookup) -> bool:
         """The LLM only translates the shop's text (the default style, or a curated answer in the other language)."""

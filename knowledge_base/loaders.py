@@ -99,6 +99,11 @@ def decode_known(data: bytes) -> tuple[str, str] | None:
 
 def decode_text(path: Path, data: bytes) -> str:
     """`decode_known`, with binary data (UTF-16 included: NUL bytes) refused, not guessed at."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (Windows' "Unicode" text): certain
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise IngestError(f"{path}: starts as UTF-16 text but cannot be decoded as UTF-16") from None
     if b"\x00" in data[:8192]:
         raise IngestError(f"{path}: looks like a binary file, not text (NUL bytes)")
     found = decode_known(data)
@@ -290,7 +295,11 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[str],
         try:
             # The spreadsheet reader's strict parse: the lenient one read a stray quote on to the end of the file,
             # and the table then seemed to have no complete row at all.
-            rows = list(csv_rows(decode_text(path, data), ",", str(path)))
+            text = decode_text(path, data)
+            first = text.lstrip("\ufeff").split("\n", 1)[0]
+            # Excel in many European locales saves ';' between cells, and a tab-separated export is common too
+            delimiter = max(",;\t", key=first.count) if first else ","
+            rows = list(csv_rows(text, delimiter, str(path)))
         except InputError as exc:  # one bad file, not a bad batch: the ingest reports it and goes on
             raise IngestError(str(exc)) from None
     numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]

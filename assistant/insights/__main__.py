@@ -172,6 +172,19 @@ def check_outputs(args: argparse.Namespace) -> None:
             setattr(args, name, output_folder(getattr(args, name), f"--{name}"))
 
 
+def _missing_folders(args: argparse.Namespace) -> list[Path]:
+    """The folders check_outputs will create for this command's output options, deepest first."""
+    wanted = [Path(getattr(args, name)).parent for name in FILE_OPTIONS.get(args.command, {})
+              if getattr(args, name, None)]
+    wanted += [Path(getattr(args, name)) for name in FOLDER_OPTIONS.get(args.command, ()) if getattr(args, name, None)]
+    missing: list[Path] = []
+    for folder in wanted:
+        while not folder.exists() and folder != folder.parent and folder not in missing:
+            missing.append(folder)
+            folder = folder.parent
+    return sorted(missing, key=lambda f: len(f.parts), reverse=True)
+
+
 def missing_sqlite_store(url: str) -> None:
     """A report on a SQLite file that is not there would create it and report nothing: a mistyped storage.url."""
     from pathlib import Path
@@ -190,16 +203,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.config import load_config
     from assistant.runtime import Runtime
 
-    settings = load_config(config_path(args))
-    reads_store = args.command != "faq-check"  # the FAQ check reads the knowledge base alone
-    if reads_store:  # before any output folder is made: a failed report leaves nothing behind
-        missing_sqlite_store(settings.storage.effective_url)
-    check_outputs(args)
-    runtime = Runtime(settings, sync_kb=False)  # reports read the store, never write it
-    if reads_store and runtime.storage_engine is None:
-        from assistant.errors import StorageError
+    made = _missing_folders(args)
+    check_outputs(args)  # a mix-up of file and folder is said first, before the config is even read
+    try:
+        settings = load_config(config_path(args))
+        reads_store = args.command != "faq-check"  # the FAQ check reads the knowledge base alone
+        if reads_store:
+            missing_sqlite_store(settings.storage.effective_url)
+        runtime = Runtime(settings, sync_kb=False)  # reports read the store, never write it
+        if reads_store and runtime.storage_engine is None:
+            from assistant.errors import StorageError
 
-        raise StorageError(f"the store is unavailable: {runtime.degraded.get('storage', '')}")
+            raise StorageError(f"the store is unavailable: {runtime.degraded.get('storage', '')}")
+    except Exception:
+        for folder in made:  # deepest first: a report that could not start leaves no empty folders behind
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     command = {"gaps": _gaps, "usage": _usage, "outcomes": _outcomes, "faq-check": _faq_check}[args.command]
     from sqlalchemy.exc import SQLAlchemyError
 

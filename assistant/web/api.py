@@ -19,6 +19,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,13 +45,14 @@ class APIError(Exception):
     """An error already in OpenAI's vocabulary."""
 
     def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None):
+                 param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+        self.headers = headers
 
     def response(self) -> JSONResponse:
         return JSONResponse(status_code=self.status, content=error_body(self.message, self.type, self.param,
-                                                                          self.code))
+                                                                          self.code), headers=self.headers)
 
 
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict:
@@ -129,8 +131,10 @@ def _number(body: dict, name: str, kind: type, lo: float, hi: float):
 
 def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int, max_tokens: int) -> ChatRequest:
     """Validate a request body by hand so every mistake gets a precise OpenAI-style error."""
+    from assistant.web.json_body import load_json
+
     try:
-        body = json.loads(raw)
+        body = load_json(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise APIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
@@ -146,9 +150,13 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
         raise APIError(400, "messages must be a non-empty array", param="messages")
     messages = []
     for i, m in enumerate(raw_messages):
+        if isinstance(m, dict) and m.get("role") == "developer":  # what newer OpenAI clients send as the system
+            m = {**m, "role": "system"}
         if not isinstance(m, dict) or m.get("role") not in ROLES:
-            raise APIError(400, f"messages[{i}].role must be one of {', '.join(ROLES)}", param=f"messages[{i}].role")
-        text = _text_of(m.get("content"), i)
+            raise APIError(400, f"messages[{i}].role must be one of {', '.join(ROLES)} (or developer)",
+                           param=f"messages[{i}].role")
+        # an assistant turn may carry no text (content null beside tool calls, which are not read)
+        text = "" if m["role"] == "assistant" and m.get("content") is None else _text_of(m.get("content"), i)
         if len(text) > max_chars:
             raise APIError(400, f"messages[{i}] is {len(text)} characters; the limit is {max_chars}",
                            param=f"messages[{i}].content", code="message_too_long")
@@ -169,8 +177,10 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
     user = body.get("user")
     if user is not None and (not isinstance(user, str) or len(user) > 256):
         raise APIError(400, "user must be a string of at most 256 characters", param="user")
-    tokens = _number(body, "max_completion_tokens", int, 1, max_tokens) or _number(body, "max_tokens", int, 1,
-                                                                                  max_tokens)
+    # Clients send their own defaults (1024, 4096): more than the server gives is the server's most, as a model
+    # that stops at its context length (finish_reason "length") would do.
+    tokens = _number(body, "max_completion_tokens", int, 1, 2**31) or _number(body, "max_tokens", int, 1, 2**31)
+    tokens = min(tokens, max_tokens) if tokens is not None else None
     return ChatRequest(model=model, messages=messages, stream=bool(stream), max_tokens=tokens,
                        temperature=_number(body, "temperature", float, 0, 2), stop=stop,
                        seed=_number(body, "seed", int, -(2**63), 2**63 - 1), user=(user or "").strip() or None)
@@ -185,20 +195,49 @@ class Gate:
         self._admitted = 0
         self.capacity = limit + queue
 
-    def admit(self) -> None:
+    def admit(self) -> Admission:
         with self._lock:
             if self._admitted >= self.capacity:
                 raise APIError(503, "the server is busy; please retry shortly", "server_error", code="overloaded")
             self._admitted += 1
+        return Admission(self)
 
-    def run(self, pieces: Iterator[str]) -> Iterator[str]:
+    def _release(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+    @property
+    def admitted(self) -> int:
+        return self._admitted
+
+    def run(self, pieces: Iterator[str], admission: Admission) -> Iterator[str]:
         """Iterate `pieces` holding a slot; always gives the admission back, even if the client leaves."""
         try:
             with self._slots:
                 yield from pieces
         finally:
-            with self._lock:
-                self._admitted -= 1
+            admission.release()
+
+
+class Admission:
+    """One request's place in the gate, given back exactly once: by the generation when it ends, or when its stream
+    is dropped before it began (a client that closes the connection right after sending: the stream's generator
+    never starts, so no `finally` of it runs, and every such request used to keep its place for good)."""
+
+    def __init__(self, gate: Gate):
+        self._gate, self._given_back = gate, False
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._given_back:
+                return
+            self._given_back = True
+        self._gate._release()
+
+    def on_drop(self, owner) -> None:
+        """Give the place back when `owner` (the response's stream) is garbage, whatever became of it."""
+        weakref.finalize(owner, self.release)
 
 
 class ChatCompletions:
@@ -261,6 +300,8 @@ class ChatCompletions:
             yield from stream
             reply = stream.reply
             extra.update(citations=citation_dicts(reply.citations), route=reply.route, handoff=reply.handoff)
+            if (reply.route or {}).get("action") == "refuse":  # the guardrails held the message back, as above
+                extra["finish_reason"] = "content_filter"
             if getattr(reply, "ticket_id", None) is not None:
                 extra["ticket_id"] = reply.ticket_id
             if getattr(reply, "replaced", False):
@@ -283,12 +324,20 @@ def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None =
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int,
+def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int, admission: Admission,
          client: str | None = None) -> Iterator[str]:
+    try:
+        yield from _sse_events(service, req, cid, created, admission, client)
+    finally:
+        admission.release()  # also when the client leaves between the first chunk and the generation
+
+
+def _sse_events(service: ChatCompletions, req: ChatRequest, cid: str, created: int, admission: Admission,
+                client: str | None = None) -> Iterator[str]:
     extra: dict = {}
     yield _chunk(cid, created, req.model, {"role": "assistant", "content": ""})
     try:
-        for piece in service.gate.run(service.pieces(req, extra, client)):
+        for piece in service.gate.run(service.pieces(req, extra, client), admission):
             if piece:
                 yield _chunk(cid, created, req.model, {"content": piece})
     except AssistantError as exc:
@@ -327,7 +376,9 @@ def admit_client(request: Request, app_cfg, limiter: RateLimiter) -> None:
     try:
         limiter.check(client)
     except RateLimitError as exc:
-        raise APIError(429, str(exc), "rate_limit_error", code="rate_limit_exceeded") from None
+        wait = getattr(exc, "retry_after_s", None)  # OpenAI's clients wait this long before they retry
+        raise APIError(429, str(exc).replace("too many messages", "too many requests"), "rate_limit_error",
+                       code="rate_limit_exceeded", headers={"Retry-After": str(wait)} if wait else None) from None
 
 
 def build_router(runtime) -> APIRouter:
@@ -353,19 +404,22 @@ def build_router(runtime) -> APIRouter:
             admit_client(request, settings.app, limiter)
             req = parse_chat_request(await request.body(), service.models, settings.app.max_message_chars,
                                      settings.llm.max_tokens)
-            service.gate.admit()
+            admission = service.gate.admit()
         except APIError as exc:
             return exc.response()
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         client = client_of(request, settings.app)
         if req.stream:
-            return StreamingResponse(_sse(service, req, cid, created, client), media_type="text/event-stream",
+            events = _sse(service, req, cid, created, admission, client)
+            admission.on_drop(events)
+            return StreamingResponse(events, media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         extra: dict = {}
         try:
             from starlette.concurrency import run_in_threadpool
 
-            text = await run_in_threadpool(lambda: "".join(service.gate.run(service.pieces(req, extra, client))))
+            text = await run_in_threadpool(
+                lambda: "".join(service.gate.run(service.pieces(req, extra, client), admission)))
             text = extra.pop("text", text)
             finish = extra.pop("finish_reason", "stop")
         except APIError as exc:

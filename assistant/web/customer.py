@@ -88,7 +88,15 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
     text = message.strip()  # its length is checked once, by the chat pipeline (app.max_message_chars)
     if client:
         client_limits(runtime).messages.check(_client_key(client))
-    session = session_for(runtime, session_id)
+    if not session_id or not SESSION_ID.fullmatch(str(session_id)):
+        session_id = uuid.uuid4().hex
+    # one message of a conversation at a time: two sent at once would each save their own copy of its history
+    with runtime.chat.sessions.turn_lock(session_id):
+        yield from _answer_in_session(runtime, session_for(runtime, session_id), text, channel, client)
+
+
+def _answer_in_session(runtime, session: ChatSession, text: str, channel: str,
+                       client: str | None) -> Iterator[ChatEvent]:
     # "1111" or an e-mail says no language: the conversation's is kept (what the chat pipeline answers in)
     lang = runtime.shop.language_of_conversation([*(m.content for m in session.history if m.role == "user"), text])
     orders = runtime.orders if client else None
@@ -140,7 +148,9 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     if not session_id:
         raise InputError(t(runtime, lang, "empty"))
     if not last_user:
-        raise NotFoundError(f"no conversation with this session_id to hand over; {t(runtime, lang, 'empty')}")
+        exc = NotFoundError(f"no conversation with this session_id to hand over; {t(runtime, lang, 'empty')}")
+        exc.customer_text = t(runtime, lang, "empty")  # what the widget shows in the chat: no developer words
+        raise exc
     try:
         from assistant.web.staff import open_ticket
 

@@ -47,8 +47,10 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 async def _json_body(request: Request) -> dict:
+    from assistant.web.json_body import load_json
+
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = load_json(await request.body() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError("the request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -127,8 +129,10 @@ def build_router(runtime) -> APIRouter:
                 if event.done:
                     reply = event.reply
                     answers = sum(m["role"] == "assistant" for m in transcript(runtime, event.session_id))
+                    # the browser gets what the page acts on: the route's action, not its scores and reasons
+                    route = {"action": reply.route.get("action")} if reply.route else None
                     yield _event("done", text=reply.text, citations=citation_dicts(reply.citations),
-                                 route=reply.route, handoff=reply.handoff, lang=event.lang,
+                                 route=route, handoff=reply.handoff, lang=event.lang,
                                  ticket_id=getattr(reply, "ticket_id", None), answer=max(0, answers - 1))
                     return
                 yield _event("delta", text=event.text[len(sent):])
@@ -165,9 +169,11 @@ def build_router(runtime) -> APIRouter:
                                            client=client_of(request, runtime.settings.app))
         except AssistantError as exc:  # e.g. 400 before the first message, 404 for an unknown session id
             message = public_message(exc)
-            # `message` too: the widget page shows a handoff answer's `message` in the chat
+            # `message` too: the widget page shows a handoff answer's `message` in the chat, so it holds the
+            # customer's words where the error has them ("Please type a question first.")
             return JSONResponse(status_code=exc.http_status, content={
-                "error": {"message": message}, "ok": False, "ticket": None, "message": message})
+                "error": {"message": message}, "ok": False, "ticket": None,
+                "message": getattr(exc, "customer_text", None) or message})
 
     @router.get("/widget/api/replies")
     async def widget_replies(session_id: str = ""):

@@ -139,3 +139,31 @@ def test_admin_api_needs_staff_credentials(live_app):
     assert httpx.get(url, headers=basic("agent", "wrong-password")).status_code == 401
     assert httpx.get(f"{live_app.url}/api/admin/analytics", headers=basic("agent", "demo-agent")).status_code == 403
     assert httpx.get(url, headers=basic("agent", "demo-agent")).status_code in (200, 503)
+
+
+def test_a_lone_surrogate_in_a_message_is_replaced_not_a_server_error(live_app):
+    # JSON's "\ud800" escape allows a lone surrogate that UTF-8 cannot encode: the embedder failed with a 500.
+    from assistant.web.json_body import load_json
+
+    assert load_json(b'{"t": "a \\ud800 b \\ud83d\\ude00"}') == {"t": "a \ufffd b \U0001F600"}
+    raw = b'{"model": "support", "messages": [{"role": "user", "content": "hi \\ud800 there"}]}'
+    r = httpx.post(f"{live_app.url}/v1/chat/completions", content=raw,
+                   headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 200 and "hi \ufffd there" in r.json()["choices"][0]["message"]["content"]
+    r = httpx.post(f"{live_app.url}/widget/api/chat", content=b'{"message": "hi \\udc00"}', timeout=30)
+    assert r.status_code == 200 and "\ufffd" in r.text
+
+
+def test_what_current_openai_clients_send_is_taken(live_app):
+    # a developer turn (newer SDKs' system), an assistant turn without text, and a client's default max_tokens
+    body = {"model": "base", "max_tokens": 4096, "messages": [
+        {"role": "developer", "content": "Answer briefly."}, {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None}, {"role": "user", "content": "hello again"}]}
+    r = httpx.post(f"{live_app.url}/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    call = live_app.backend.calls[-1]
+    assert call["messages"][0].role == "system" and call["messages"][0].content == "Answer briefly."
+    assert call["options"].max_tokens == live_app.runtime.settings.llm.max_tokens  # the server's most
+    r = httpx.post(f"{live_app.url}/v1/chat/completions", timeout=30, json={
+        "model": "base", "messages": [{"role": "tool", "content": "x"}, {"role": "user", "content": "hi"}]})
+    assert r.status_code == 400 and "role" in r.json()["error"]["message"]

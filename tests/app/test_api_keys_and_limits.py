@@ -58,7 +58,8 @@ def test_rate_limit_per_client_answers_429_then_recovers(tmp_path):
     assert [_ask(client, a).status_code for _ in range(3)] == [200, 200, 200]
     r = _ask(client, a)
     assert r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error"
-    assert "at most 3 a minute" in r.json()["error"]["message"]
+    assert "at most 3 a minute" in r.json()["error"]["message"] and "requests" in r.json()["error"]["message"]
+    assert 1 <= int(r.headers["retry-after"]) <= 61  # what OpenAI's clients wait before they retry
     assert _ask(client, b).status_code == 200  # another client has its own budget
     assert client.get("/healthz").status_code == 200  # the server is still up
 

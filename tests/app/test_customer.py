@@ -128,7 +128,9 @@ def test_widget_handoff_for_an_unknown_session_is_a_404_with_a_message(fake_runt
     client = TestClient(create_app(fake_runtime))
     r = client.post("/widget/api/handoff", json={"session_id": "nope"})
     assert r.status_code == 404 and r.json()["ok"] is False and r.json()["ticket"] is None
-    assert "no conversation" in r.json()["error"]["message"] and r.json()["message"] == r.json()["error"]["message"]
+    assert "no conversation" in r.json()["error"]["message"]
+    # what the widget shows in the chat is the customer's words, not the developer's
+    assert r.json()["message"] == customer.t(fake_runtime, fake_runtime.shop.cfg.default_language, "empty")
     assert client.post("/widget/api/handoff", json={}).status_code == 400
     from assistant.web.staff import handoff_queue
 

@@ -35,7 +35,7 @@ def test_widget_chat_streams_and_remembers_within_a_session_only(live_app):
     sid = events[0]["session_id"]
     done = events[-1]
     assert "".join(e["text"] for e in events if e["type"] == "delta") == done["text"]
-    assert done["citations"][0]["source"] == "returns.md" and done["route"]["action"] == "kb_answer"
+    assert done["citations"][0]["source"] == "returns.md" and done["route"] == {"action": "kb_answer"}
 
     _, again = chat(url, "What is my name?", sid)
     assert again[0]["session_id"] == sid
@@ -68,6 +68,10 @@ def test_handoff_endpoint_always_answers(live_app):
     _, events = chat(live_app.url, "I need a person, my parcel is lost")
     r = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": events[0]["session_id"]}, timeout=60)
     assert r.status_code == 200 and r.json()["message"]
+    # a pruned or made-up conversation: the chat shows the customer's words, the error keeps the developer's
+    gone = httpx.post(f"{live_app.url}/widget/api/handoff", json={"session_id": "0" * 32}, timeout=60)
+    assert gone.status_code == 404 and "session_id" in gone.json()["error"]["message"]
+    assert "session_id" not in gone.json()["message"] and gone.json()["message"]
 
 
 def test_a_model_that_cannot_load_gives_503_not_a_crash(tmp_path):

@@ -826,6 +826,12 @@ def test_a_stateless_client_without_an_id_keeps_its_ticket_after_a_handoff(pipel
     assert chat.session_from_messages(sent).id != later.id and len(queue.queue()) == 2
     # a conversation that never reached a human gets a fresh id each time; `user` gives a stable, hashed one
     assert chat.session_from_messages(opening).id != chat.session_from_messages(opening).id
+    # only asking for a person is how many customers begin: a second client's next message never joins that ticket
+    generic = [Message("user", "I want to talk to a human")]
+    one = chat.respond(generic[0].content, chat.session_from_messages([])).collect()
+    assert one.handoff
+    other = chat.session_from_messages(generic + [Message("assistant", one.text)])
+    assert other.id != queue.get(one.ticket_id).session_id
     ids = {chat.session_from_messages(opening, user="jane@example.com").id for _ in range(2)}
     assert len(ids) == 1 and "jane" not in ids.pop()
 

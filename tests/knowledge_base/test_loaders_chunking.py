@@ -128,6 +128,7 @@ def test_bad_text_files_raise_one_clear_error(tmp_path, content, message):
     ("menu.md", "# Menu\n\nOur crème brûlée costs £5. Café au lait is free.\n", "latin-1"),
     ("hours.md", "# Hours\n\nWe’re open “every day” – 9–5. Gift cards from 10€.\n", "cp1252"),
     ("ru.txt", "Доставка бесплатная при заказе от 3000 рублей.\n", "cp1251"),
+    ("notes.txt", "Shipping is free over 199 yuan. 满199元包邮。\n", "utf-16"),  # Notepad's "Unicode": a BOM first
 ])
 def test_files_in_the_encodings_shops_save_them_in_are_read_as_written(tmp_path, name, text, encoding):
     # A one-row GBK table came back as Korean (cp949) and a Windows-1252 page's curly quotes as cp852 letters.
@@ -136,6 +137,15 @@ def test_files_in_the_encodings_shops_save_them_in_are_read_as_written(tmp_path,
     stored = " ".join(c.text for c in build_chunks(path, CFG, TableOptions()))
     words = [w for w in text.replace(",", " ").replace("\n", " ").split() if w not in ("#", "id", "question", "answer")]
     assert all(w.strip("#") in stored for w in words if len(w) > 2), (stored, words)
+
+
+def test_a_faq_table_separated_by_semicolons_or_tabs_is_read(tmp_path):
+    # Excel in many European locales saves ';' between cells: the table "had no question, answer columns"
+    for sep in (";", "\t"):
+        p = write(tmp_path / "faq.csv", f"id{sep}question{sep}answer\nq1{sep}Do you ship abroad?{sep}Yes, to 12 "
+                                        "countries, from 5 days.\n")
+        (chunk,) = build_chunks(p, CFG, TableOptions())
+        assert "Do you ship abroad?" in chunk.text and "Yes, to 12 countries, from 5 days." in chunk.text
 
 
 def test_csv_without_the_named_columns_names_them(tmp_path):
