@@ -227,10 +227,13 @@ def draft_problems(draft: str, lookup: Lookup, question: str, first: bool = True
 
 
 def _in_other_language(sentence: str, language: str) -> bool:
-    """A sentence an English customer cannot read (two Chinese characters or more), or a Chinese customer would
-    want translated (no Chinese, three English words or more: "EF / F / M / B" and "SF Express" are names)."""
+    """A sentence an English customer cannot read (Chinese by its letters; "calligraphy ink (书画墨汁)" is English
+    with a gloss), or one a Chinese customer would want translated (no Chinese, three English words or more: "EF /
+    F / M / B" and "SF Express" are names)."""
+    from assistant.language import answer_language
+
     if language == "en":
-        return len(re.findall(r"[\u4e00-\u9fff]", sentence)) >= 2
+        return has_cjk(sentence) and answer_language(sentence, "en") == "zh"
     return not has_cjk(sentence) and len(re.findall(r"\b[a-z]{2,}\b", sentence)) >= 3
 
 

@@ -515,3 +515,14 @@ def test_a_passage_read_for_a_missing_word_answers_first_or_not_at_all(demo_kb, 
     monkeypatch.setattr(grounding, "pick_evidence", lambda ranked, *a, **kw: [added, own])
     found = kb.lookup("How long is the jacket's warranty?")
     assert [e.text for e in found.evidence] == ["Jackets: 2 years.", "Wash at 30 °C."] and found.best_score == 0.95
+
+
+def test_a_sentence_in_the_other_language_is_told_from_a_gloss():
+    # A Chinese sentence beside a longer English one was sent untranslated to an English customer; an English
+    # sentence with a Chinese gloss ("calligraphy ink (书画墨汁)") needs no translation, nor a row of nib sizes.
+    from knowledge_base.answer import _in_other_language
+
+    assert _in_other_language("请把订单号和问题的照片提交。", "en")
+    assert not _in_other_language("Never fill it with Chinese calligraphy ink (书画墨汁): it clogs the feed.", "en")
+    assert _in_other_language("Cold Brew Concentrate – After opening: drink within 5 days.", "zh")
+    assert not _in_other_language("EF / F / M / B", "zh") and not _in_other_language("平江 P70 的笔尖单元", "zh")
