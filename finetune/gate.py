@@ -239,6 +239,8 @@ def evaluate_and_promote(task: str, candidate: Path, settings, *, evaluate=None,
         raise InputError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     folder = Path(candidate).resolve()
     gguf = folder / "adapter.gguf"
+    if not folder.is_dir():  # as eval and export say it
+        raise InputError(f"adapter folder not found: {folder}")
     if not gguf.is_file():
         raise InputError(f"{folder} has no adapter.gguf: export it first (python -m finetune export --adapter "
                          f"{folder} --format gguf --output {gguf})")

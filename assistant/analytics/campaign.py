@@ -142,6 +142,13 @@ def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns:
     missing = [c for c in num_cols if c not in nums]
     if missing:
         raise InputError(f"campaign column(s) {', '.join(map(repr, missing))} must be numbers")
+    # A count that is not a number ("n/a") is no 0: it would lower that arm's rates and change the test.
+    unreadable = [(c, i) for c in num_cols for i in nums.index[nums[c].isna() & table.df[c].notna()
+                                                                & (table.df[c].astype(str).str.strip() != "")]]
+    if unreadable:
+        c, i = unreadable[0]
+        raise InputError(f"{len(unreadable)} value(s) of the campaign counts are not numbers, e.g. {c!r} = "
+                         f"{table.df.at[i, c]!r} in data row {i + 1}: fix or remove them (an empty cell counts as 0)")
     df = table.df.drop(columns=num_cols).join(nums.fillna(0))
     check_counts(df, m, notes)
     tables, figures, lines = {}, {}, [f"# Campaign report ({len(df):,} rows)", ""]

@@ -99,16 +99,27 @@ def _pretty(name: str, cat: list[str]) -> str:
 
 
 def explain_customer(row_contrib: pd.Series, raw: pd.Series, means: pd.Series, top: int = 3) -> str:
-    """'recency_days 210 (avg 61) raises risk; frequency 1 (avg 5) raises risk' from one row of contributions."""
+    """'recency_days 210 (avg 61) raises risk; frequency 1 (avg 5) raises risk' from one row of contributions.
+
+    A category counts only when the customer has it: "channel = organic" also "raised" the risk of every customer
+    who came by another channel (not being organic, against a negative coefficient), and was named for them."""
     parts = []
-    for feat, c in row_contrib.sort_values(ascending=False).head(top).items():
-        if c <= 0.05:
+    for feat, c in row_contrib.sort_values(ascending=False).items():
+        if c <= 0.05 or len(parts) == top:
             break
         if feat in means.index:
-            parts.append(f"{feat} {raw[feat]:,.0f} (avg {means[feat]:,.0f})")
-        else:
+            parts.append(f"{feat} {_figure(raw[feat])} (avg {_figure(means[feat])})")
+            continue
+        column, _, value = str(feat).partition(" = ")
+        if value and str(raw.get(column, "")) == value:
             parts.append(feat)
     return ("higher because of: " + "; ".join(parts)) if parts else "no strong risk factor"
+
+
+def _figure(x) -> str:
+    """A feature's value as people read it: 210, 1,299, 0.95 (a rate of 0.95 had read "1", against "avg 1")."""
+    x = float(x)
+    return f"{x:,.0f}" if abs(x) >= 100 or x.is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
 def analyze_churn(table: Table, cfg: AnalyticsConfig | None = None, target_column: str | None = None,
@@ -119,6 +130,8 @@ def analyze_churn(table: Table, cfg: AnalyticsConfig | None = None, target_colum
     id_col = (require_column(df, id_column, "id") if id_column else
               find_column(df, None, (r"customer_id|user_id|id|客户id|用户id",), "id", required=False))
     y = binary_target(df[target], target, notes)
+    if y.isna().any():  # said, or "57 customers" of 60 reads as a miscount
+        notes.append(f"{int(y.isna().sum()):,} rows with no {target!r} value were left out")
     df = df[y.notna()]
     y = y[y.notna()].astype(int)
     if features:

@@ -251,14 +251,26 @@ def find_date_column(df: pd.DataFrame, given: str | None = None) -> str | None:
                        DATE_PATTERNS, "date", required=False)
 
 
+def _holds_words(s: pd.Series) -> bool:
+    """Whether a column holds text, not numbers or ids ("review_id", "text_len", "comment_count" name one)."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return False
+    values = s.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    return bool(len(values)) and pd.to_numeric(values.head(200), errors="coerce").isna().mean() > 0.5
+
+
 def find_text_column(df: pd.DataFrame, given: str | None = None) -> str:
-    col = find_column(df, given, TEXT_PATTERNS, "text", required=False)
+    if given:
+        return require_column(df, given, "text")
+    col = find_column(df.loc[:, [c for c in df.columns if _holds_words(df[c])]], None, TEXT_PATTERNS, "text",
+                      required=False)
     if col is not None:
         return col
-    # No telling name: the string column with the longest values is the text.
-    obj = [c for c in df.columns if df[c].dtype == object or str(df[c].dtype).startswith("str")]
+    # No telling name: the column of words (not numbers or ids) with the longest values is the text
+    obj = [c for c in df.columns if (df[c].dtype == object or str(df[c].dtype).startswith("str")) and _holds_words(df[c])]
     if not obj:
-        raise InputError("no text column in the CSV: name it with --text-column")
+        raise InputError("no text column in the CSV (a review, comment or message column): name it with --text-column")
     return max(obj, key=lambda c: df[c].astype(str).str.len().mean())
 
 

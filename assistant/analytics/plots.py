@@ -105,4 +105,11 @@ def line_figure(x, ys: dict, title: str, ylabel: str):
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    # weekly dates written as text ran into one smear: at most 8 labels, slanted
+    if len(x) > 8:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(8))
+    fig.autofmt_xdate(rotation=30)
+    fig.tight_layout()
     return fig

@@ -166,7 +166,14 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
     cust = find_column(df, customer_column, CUSTOMER_PATTERNS, "customer", required=False)
     date = find_date_column(df, date_column)
     amount = find_column(df, amount_column, AMOUNT_PATTERNS, "amount", required=False)
-    use_rfm = not features and cust and date and amount and df[cust].nunique() < len(df)
+    orders = bool(cust) and df[cust].nunique() < len(df)  # a customer on several rows: these are orders
+    use_rfm = not features and cust and date and amount and orders
+    if orders and not features and not use_rfm:
+        # each order would count as a customer of its own (one customer in several segments)
+        missing = " and ".join(what for what, col in (("a date", date), ("an amount", amount)) if not col)
+        raise InputError(f"these rows look like orders ({cust!r} repeats), and segmenting orders by customer needs "
+                         f"{missing} column: name it with --{'date' if not date else 'amount'}-column, or give one "
+                         "row per customer")
     top_product = None
     if use_rfm:
         X = rfm_features(df, cust, date, amount, notes)
@@ -195,6 +202,8 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
     if (~keep).any():
         notes.append(f"{int((~keep).sum()):,} rows with missing values were left out")
     X, ids = X[keep], ids[keep]
+    if len(X) < cfg.min_rows:  # before the constant columns: one customer's columns are all "constant"
+        raise InputError(f"segmentation needs at least {cfg.min_rows} customers, got {len(X)}")
     constant = [c for c in X.columns if X[c].nunique() <= 1]
     if constant:
         notes.append("constant columns left out: " + ", ".join(constant))

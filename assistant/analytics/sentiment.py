@@ -215,6 +215,10 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
     df = cap_rows_for_model(table, model_name, cfg, notes).df
     scored = score_texts(df[text_col].tolist(), model)
     scored.insert(0, "text", df[text_col].astype(str).values)
+    # the file's other columns come along (an id, the customer, the product), so the scores join back to it
+    for c in df.columns:
+        if c != text_col and str(c) not in scored.columns and str(c) != "date":
+            scored[str(c)] = df[c].values
     if "fallback" in model_name:
         notes.append(f"sentiment by the {model_name}: a keyword model, less accurate than the trained classifier")
     overall = scored["sentiment"].value_counts().reindex(list(LABELS), fill_value=0)

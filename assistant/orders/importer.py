@@ -8,6 +8,7 @@ optionally with `status_values: {their word: our status}`. docs/orders.md lists 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +106,11 @@ def _resolver(mapping: dict[str, Any], headers: Iterable[str], source: str, stri
             raise InputError(f"{source}: column {wanted!r} (mapped to {name}) is not in the file; its columns are: "
                              f"{', '.join(list(headers)[:30])}")
     if "number" not in columns:
-        raise InputError(f"{source}: no order-number column (map `number` to it; columns: "
-                         f"{', '.join(list(headers)[:30])})")
+        expected = mapping.get("number")
+        expected = [expected] if isinstance(expected, str) else list(expected or [])
+        looked = f"looked for {', '.join(map(repr, expected))}; " if expected else ""
+        raise InputError(f"{source}: no order-number column ({looked}map `number` to it, or pick the --mapping that "
+                         f"made this file; columns: {', '.join(list(headers)[:30])})")
     if "email" not in columns and "phone" not in columns:
         raise InputError(f"{source}: neither an e-mail nor a phone column is mapped: customers could not verify")
 
@@ -139,16 +143,24 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
         for name in ("email", "phone", "placed_at", "total", "currency", "shipping_address"):
             if not getattr(order, name) and get(row, name):
                 setattr(order, name, get(row, name))
+                if name in ("placed_at", "total") and not re.search(r"\d", get(row, name)):
+                    # quoted to the customer as stored: say so now, not when a customer reads "abc"
+                    report.problems.append(f"row {i}: {name} {get(row, name)!r} holds no number (stored as written)")
         raw = get(row, "status")
         if raw and not order.status_text:
             order.status_text = raw
             order.status = status_values.get(raw.lower()) or normalise_status(raw)
+            if order.status == "unknown":
+                report.problems.append(f"row {i}: status {raw!r} is not one the assistant knows (stored as unknown; "
+                                       "name it under status_values in the mapping)")
         if get(row, "cancelled_at"):
             order.status, order.status_text = "cancelled", order.status_text or "cancelled"
         item = get(row, "item_name")
         if item:
-            order.items.append(OrderItem(item, _quantity(get(row, "item_quantity")), get(row, "item_sku"),
-                                         get(row, "item_price")))
+            quantity = get(row, "item_quantity")
+            if quantity and not re.fullmatch(r"\s*\d+(?:\.0*)?\s*", quantity):
+                report.problems.append(f"row {i}: quantity {quantity!r} is not a whole number (taken as 1)")
+            order.items.append(OrderItem(item, _quantity(quantity), get(row, "item_sku"), get(row, "item_price")))
         tracking = get(row, "tracking_number")
         shipped = get(row, "shipped_at")
         if (tracking or shipped) and not any(s.tracking_number == tracking and (tracking or s.shipped_at == shipped)

@@ -146,7 +146,8 @@ def build_router(runtime) -> APIRouter:
         body, error = await _body_or_error(request)
         if error is not None:
             return error
-        if body.get("vote") not in (1, -1):
+        choice = body.get("vote")
+        if isinstance(choice, bool) or not isinstance(choice, int) or choice not in (1, -1):  # true, 1.0: no vote
             return _error(400, "vote must be 1 (thumbs up) or -1 (thumbs down)")
         from starlette.concurrency import run_in_threadpool
 

@@ -103,6 +103,9 @@ def test_each_answer_says_its_number_so_a_thumb_lands_on_that_answer(live_app):
     assert vote.status_code == 200
     bad = httpx.post(f"{url}/widget/api/feedback", json={"session_id": sid, "vote": 1, "message": 5})
     assert bad.status_code == 400
+    for loose in (True, 1.0, "1"):  # JSON true or 1.0 is no thumbs-up a page meant to send
+        r = httpx.post(f"{url}/widget/api/feedback", json={"session_id": sid, "vote": loose, "message": 1})
+        assert r.status_code == 400
 
 
 def test_a_colleagues_reply_reaches_the_customers_conversation(live_app):

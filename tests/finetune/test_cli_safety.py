@@ -197,6 +197,8 @@ def test_eval_reads_its_data_before_the_model(tmp_path, no_model, capsys):
     assert "is a folder" in one_line(capsys)
     assert run_cli(main, ["eval", "--adapter", str(tmp_path / "nope"), "--data", str(tmp_path / "held")]) == 2
     assert "adapter folder not found" in one_line(capsys)
+    assert run_cli(main, ["gate", "--task", "support", "--adapter", str(tmp_path / "nope")]) == 2
+    assert "adapter folder not found" in one_line(capsys)  # as eval says it, not "export it first"
 
 
 def test_eval_shows_progress(tmp_path, tiny_model, tiny_tokenizer, monkeypatch, capsys):

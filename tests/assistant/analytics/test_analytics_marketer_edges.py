@@ -274,3 +274,54 @@ def test_segments_never_ask_for_more_clusters_than_distinct_customers(recwarn):
     assert not [w for w in recwarn if "distinct clusters" in str(w.message)]
     with pytest.raises(InputError, match="only 2 distinct"):
         analyze_segments(_table(pd.DataFrame({"spend": [1, 9] * 20, "visits": [1, 9] * 20})), CFG)
+
+
+# ---- what a marketer found (ids read as text, reasons a customer does not have, orders without dates) ------
+
+def test_an_id_column_named_like_text_is_not_scored_as_the_reviews():
+    from assistant.analytics.io import find_text_column
+
+    df = pd.DataFrame({"review_id": [1, 2, 3], "comment_count": [0, 4, 1],
+                       "feedback": ["soft and warm", "arrived broken", "fine"]})
+    assert find_text_column(df) == "feedback"
+    with pytest.raises(InputError, match="no text column"):
+        find_text_column(df[["review_id", "comment_count"]])
+
+
+def test_churn_reasons_name_only_what_the_customer_has_and_keep_decimals():
+    from assistant.analytics.churn import explain_customer
+
+    contrib = pd.Series({"channel = organic": 0.9, "email_open_rate": 0.6, "channel = referral": 0.3})
+    raw = pd.Series({"channel": "referral", "email_open_rate": 0.95})
+    why = explain_customer(contrib, raw, pd.Series({"email_open_rate": 0.51}))
+    assert why == "higher because of: email_open_rate 0.95 (avg 0.51); channel = referral"
+
+
+def test_orders_without_dates_are_not_segmented_as_customers():
+    from assistant.analytics.segment import analyze_segments
+
+    df = pd.DataFrame({"customer_id": [f"C{i % 30:03d}" for i in range(95)], "amount": range(95)})
+    with pytest.raises(InputError, match="look like orders.*date"):
+        analyze_segments(_table(df), CFG)
+    one = pd.DataFrame({"customer_id": ["C1"], "amount": [10], "visits": [3]})
+    with pytest.raises(InputError, match="at least .* customers, got 1"):
+        analyze_segments(_table(one), CFG)
+
+
+def test_a_campaign_count_that_is_not_a_number_is_no_zero():
+    from assistant.analytics.campaign import analyze_campaigns
+
+    rows = [("y", "A", 1000 + i, "n/a" if i == 3 else 30, 3, 10, 50) for i in range(6)]
+    rows += [("y", "B", 1000, 25, 2, 10, 30)] * 6
+    with pytest.raises(InputError, match="not numbers.*'n/a' in data row 4"):
+        analyze_campaigns(_campaigns(rows), CFG)
+
+
+def test_churn_says_how_many_rows_had_no_target():
+    from assistant.analytics.churn import analyze_churn
+
+    n = 80
+    df = pd.DataFrame({"churned": ([0, 1] * (n // 2))[:-3] + [None] * 3, "visits": range(n),
+                       "spend": [v * 3 % 17 for v in range(n)]})
+    res = analyze_churn(_table(df), CFG)
+    assert any("3 rows with no 'churned'" in note for note in res.notes)

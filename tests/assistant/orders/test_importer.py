@@ -115,3 +115,17 @@ def test_cli(tmp_path):
                                                               "SHOPIFY_ACCESS_TOKEN": ""})
     assert no_token.returncode == 2 and "SHOPIFY_ACCESS_TOKEN is not set" in no_token.stderr
     assert len(no_token.stderr.strip().splitlines()) == 1
+
+
+def test_values_the_assistant_would_quote_wrongly_are_reported(tmp_path, engine):
+    # stored as typed and quoted to customers: an unknown status, a quantity "x", a total "abc" were not mentioned
+    path = tmp_path / "o.csv"
+    path.write_text("number,email,status,total,placed_at,item_name,item_quantity\n"
+                    "5004,a@x.cn,weird-status,99,2026-05-01,Mug,2\n"
+                    "5006,b@x.cn,shipped,abc,not-a-date,Lamp,x\n", encoding="utf-8")
+    report = import_file(EmbeddedOrders(engine), path)
+    said = " ".join(report.problems)
+    assert "status 'weird-status'" in said and "quantity 'x'" in said
+    assert "total 'abc'" in said and "placed_at 'not-a-date'" in said
+    with pytest.raises(InputError, match="looked for 'Name'"):
+        import_file(EmbeddedOrders(engine), path, "shopify")
