@@ -261,6 +261,9 @@ class HandoffQueue:
         text = str(text or "").strip()
         if not text:
             raise InputError("the reply is empty: write what the customer should read")
+        if self.get(ticket_id).status not in WAITING:  # a second "resolve" had replaced the reply the customer read
+            raise InputError(f"ticket {ticket_id} is already resolved: its reply stays as the customer read it "
+                             "(a new question from the customer opens a new ticket)")
         self.add_turns(ticket_id, [{"role": AGENT_ROLE, "content": text}])
         return self._change(ticket_id, status, agent_reply=text)
 

@@ -84,10 +84,11 @@ def recorded_candidates(runtime, turns):
     """The gap candidates gaps.compute groups (before anything was published)."""
     from assistant.insights import gaps
     from assistant.insights.records import votes_frame
+    from assistant.router import accepts
 
-    cfg = runtime.settings.insights
+    cfg, router_cfg = runtime.settings.insights, runtime.settings.router
     return gaps.candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin,
-                           tuple(runtime.settings.router.human_intents))
+                           tuple(router_cfg.human_intents), accepts_offer=lambda text: accepts(text, router_cfg))
 
 
 def coverage_with(runtime, cands, turns, topic_of, removed, reference=None, **overrides) -> dict:

@@ -190,8 +190,8 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
     header, rows, lines = read_numbered_table(path)
     cols, attr_cols, ignored = map_columns(header, mapping)
     if "title" not in cols:
-        raise InputError(f"no title column in {Path(path).name}: rename the product-name column to title (or name "
-                         f"it with --map title=COLUMN on the command line) (columns: {', '.join(header)})")
+        raise InputError(f"no title column in {Path(path).name}: rename the product-name column to title (on the "
+                         f"command line, --map title=COLUMN names it) (columns: {', '.join(header)})")
     products, skipped, seen = [], [], {}
     for i, row in enumerate(rows, 1):
         def get(what: str, row=row) -> str:

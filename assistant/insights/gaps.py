@@ -62,8 +62,13 @@ def reply_text(reply: dict) -> str:
 
 
 def candidates(turns, votes, abstain_threshold: float | None, margin: float,
-               human_intents: tuple[str, ...] = ("human_agent",)):
-    """The gap candidates among recorded turns: one row per question (turn id, question, reason, ...)."""
+               human_intents: tuple[str, ...] = ("human_agent",), accepts_offer=None):
+    """The gap candidates among recorded turns: one row per question (turn id, question, reason, ...).
+
+    `accepts_offer(text)`: whether a message only accepts the offer of a colleague ("好的", "yes please"; the
+    router's accept words): its hand-off stands for the question before it, as "talk to a human" does. What a
+    customer says while a colleague already has the conversation goes onto the ticket: no gap question of its own
+    ("Sure, photo attached. Thanks" had been listed)."""
     import pandas as pd
 
     cols = ["turn_id", "time", "session_id", "question", "language", "reason", "answer", "action", "message"]
@@ -75,9 +80,15 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
     rows: dict[int, list] = {}
     t = turns.sort_values(["time", "id"], kind="stable")
     previous: dict[str, object] = {}  # the session's previous turn with a question
+    with_colleague: set[str] = set()  # sessions handed off already
     for r in t.itertuples(index=False):
         reason = None
         target = r
+        handed = r.action == "handoff" or bool(r.handoff)
+        if handed and r.session_id in with_colleague and (r.session_id, int(r.message)) not in down:
+            continue
+        if handed:
+            with_colleague.add(r.session_id)
         if (r.session_id, int(r.message)) in down:
             reason = "rated bad"
         elif r.action == "decline":
@@ -87,7 +98,7 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
         elif r.action == "handoff" or r.handoff:
             reason = "handed off"
             # "Talk to a human" is no knowledge gap: the question before it (if any) is.
-            if r.intent in human_intents or not r.question:
+            if r.intent in human_intents or not r.question or (accepts_offer is not None and accepts_offer(r.question)):
                 target = previous.get(r.session_id)
         elif r.action == "kb_answer" and (
                 bool(getattr(r, "unsure", 0)) or (abstain_threshold is not None and r.best_score is not None
@@ -373,8 +384,11 @@ def open_candidates(runtime):
     turns = turns_frame(runtime)
     if len(turns) > cfg.max_questions * 3:
         turns = turns.iloc[-cfg.max_questions * 3:]
-    human = tuple(runtime.settings.router.human_intents)
-    cands = candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin, human)
+    from assistant.router import accepts
+
+    router_cfg = runtime.settings.router
+    cands = candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin,
+                       tuple(router_cfg.human_intents), accepts_offer=lambda text: accepts(text, router_cfg))
     done = answered_turns(runtime)
     if len(cands) and done:
         cands = cands[~cands.turn_id.isin(done)]

@@ -59,6 +59,21 @@ def adapter_table(runtime, role):
     return _frame(rows, ["task", "adapter", "state", "method", "created"])
 
 
+def _not_an_adapter(path: Path) -> str:
+    """Why `path` is no LoRA adapter the backends load ('' when it looks like one): a GGUF file (llama.cpp), or a
+    folder holding adapter.gguf or a peft adapter (adapter_config.json)."""
+    if path.is_dir():
+        if (path / "adapter.gguf").is_file() or (path / "adapter_config.json").is_file():
+            return ""
+        return "this folder holds no adapter.gguf and no adapter_config.json (export it with python -m finetune export)"
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return "" if magic == b"GGUF" else "not a GGUF adapter file (export it with python -m finetune export)"
+
+
 def activate_adapter(runtime, role, task: str, path: str):
     """Point a task at an adapter (a registered one by task, or a path); '' = back to the base model.
 
@@ -74,6 +89,8 @@ def activate_adapter(runtime, role, task: str, path: str):
         msg = f"`{task}` now uses the base model."
     else:
         candidate = resolve_path(path)
+        if candidate.exists() and (problem := _not_an_adapter(candidate)):
+            raise InputError(f"{path}: {problem}")  # "/etc/passwd" had been activated for every customer's answer
         if not candidate.exists():
             matches = [r for r in _registered(runtime) if r.task == task and path in (r.path, r.gguf, r.name)]
             if not matches:

@@ -125,7 +125,7 @@ def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=No
 
     p, report = faq.publish(runtime, _int(proposal_id, "proposal"), by=role or "", rows=_rows(en_q, en_a, zh_q, zh_a),
                             keep=list(keep) if keep is not None else None)
-    return (f"✅ Published proposal {p.id} to `{md_text(Path(runtime.settings.insights.faq_file).name)}` "
+    return (f"✅ Published proposal {p.id} to `{Path(runtime.settings.insights.faq_file).name.replace('`', '')}` "
             f"({md_text(report.summary())}). The assistant answers it from the next message on.",
             proposals_table(runtime, role))
 

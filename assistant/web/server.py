@@ -79,9 +79,13 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     def admin_tickets(request: Request):
         if (denied := staff(request, "agent")) is not None:
             return denied
-        from assistant.web.staff import handoff_queue
+        from assistant.web.staff import handoff, handoff_queue
 
+        # ?session_id=…: that conversation's tickets, resolved ones too, so a /v1 client reads the closing reply
+        session_id = request.query_params.get("session_id", "").strip()
         try:
+            if session_id:
+                return {"tickets": [t.as_dict() for t in handoff(runtime).tickets_for_session(session_id)]}
             return {"tickets": handoff_queue(runtime)}
         except Exception as exc:  # noqa: BLE001 - a missing component is a 503, not a crash
             return JSONResponse(status_code=503, content=api.error_body(

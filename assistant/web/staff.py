@@ -196,10 +196,25 @@ def delete_source(runtime, role, source: str):
     source = (source or "").strip()
     if not source:
         raise InputError("type the source to delete (copy it from the list)")
-    removed = knowledge_base(runtime).delete(sources=[source])
+    kb = knowledge_base(runtime)
+    uploads = resolve_path(runtime.settings.app.upload_dir)
+    if "/" not in source and "\\" not in source:  # the name customers see ("warranty.md"), not the stored path
+        named = [s for s in _sources_frame(runtime)["source"] if Path(str(s)).name == source]
+        if len(named) > 1:
+            raise InputError(f"{len(named)} sources are named {source!r}: copy the whole one from the list")
+        source = str(named[0]) if named else source
+    removed = kb.delete(sources=[source])
     if not removed:
         raise NotFoundError(f"no source {source!r} in the knowledge base")
-    return f"🗑️ {source}: {removed} chunk(s) removed.", _sources_frame(runtime)
+    # An uploaded file left in the upload folder came back at the next "Sync with disk": it goes too.
+    path = Path(source)
+    gone = ""
+    if uploads is not None and path.is_file() and path.resolve().parent == uploads.resolve():
+        path.unlink()
+        gone = " The uploaded file was deleted too."
+    elif path.is_file():
+        gone = f" Its file is still at {path}: a sync with disk brings it back unless it is moved away."
+    return f"🗑️ {source}: {removed} chunk(s) removed.{gone}", _sources_frame(runtime)
 
 
 def sync_sources(runtime, role):

@@ -4,6 +4,7 @@ conversation analytics, and the role check every one of them makes."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,8 +47,12 @@ def test_upload_search_and_delete_documents(fake_runtime, docs):
     assert "two-year warranty" in detail
 
     source = next(s for s in sources["source"] if "warranty.md" in s)
-    message, after = staff.delete_source(fake_runtime, "admin", source)
+    message, after = staff.delete_source(fake_runtime, "admin", "warranty.md")  # the name customers see
     assert "removed" in message and source not in list(after["source"])
+    # the uploaded file goes too: "Sync with disk" had brought the deleted document back
+    assert "file was deleted too" in message and not Path(source).exists()
+    _, synced = staff.sync_sources(fake_runtime, "admin")
+    assert source not in list(synced["source"])
     with pytest.raises(NotFoundError):
         staff.delete_source(fake_runtime, "admin", "no/such/file.md")
     with pytest.raises(InputError):
@@ -103,6 +108,11 @@ def test_adapters_list_and_activate(fake_runtime, tmp_path):
     assert list(table.columns) == ["task", "adapter", "state", "method", "created"]
     with pytest.raises(NotFoundError):
         admin.activate_adapter(fake_runtime, "admin", "support", "no-such-adapter")
+    (tmp_path / "passwd").write_text("root:x:0:0\n")
+    with pytest.raises(InputError, match="not a GGUF adapter"):  # any existing file had been activated
+        admin.activate_adapter(fake_runtime, "admin", "support", str(tmp_path / "passwd"))
+    with pytest.raises(InputError, match="no adapter.gguf"):
+        admin.activate_adapter(fake_runtime, "admin", "support", str(tmp_path))
     lora = tmp_path / "support.gguf"
     lora.write_bytes(b"GGUF")
     msg, table = admin.activate_adapter(fake_runtime, "admin", "support", str(lora))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 
 def chat(url, message, session_id=None):
@@ -122,6 +123,13 @@ def test_a_colleagues_reply_reaches_the_customers_conversation(live_app):
     replies = httpx.get(f"{url}/widget/api/replies", params={"session_id": sid}).json()["replies"]
     assert replies == [{"id": f"{ticket}-1", "ticket": int(ticket),
                         "text": "A new shade is on its way, no need to return it."}]
+    # the admin API lists the resolved ticket of a conversation with its closing reply (the open queue does not)
+    auth = ("agent", "demo-agent")
+    listed = httpx.get(f"{url}/api/admin/tickets", params={"session_id": sid}, auth=auth).json()["tickets"]
+    assert [t["agent_reply"] for t in listed] == ["A new shade is on its way, no need to return it."]
+    # a resolved ticket is not answered twice: its reply is not overwritten
+    with pytest.raises(Exception, match="already resolved"):
+        staff.reply_ticket(runtime, "agent", ticket, "Actually, please return it.")
     session = runtime.chat.sessions.get(sid)
     assert session.history[-1].content == "A new shade is on its way, no need to return it."  # the history has it
     assert not session.state.handed_off  # the conversation is the assistant's again

@@ -86,6 +86,25 @@ def test_candidates_and_ranking_by_count_and_recency():
     assert parking.count == 2 and parking.score < groups[0].score
 
 
+def test_accepting_the_offer_or_writing_to_the_waiting_colleague_is_no_gap_question():
+    # "好的" accepting a colleague, and "Sure, photo attached" sent while the ticket waited, were listed as the gaps
+    # and the question before them was not
+    from assistant.insights.gaps import candidates
+
+    now = datetime(2026, 5, 1, 12)
+    turns = _turns([
+        {"id": 1, "time": now, "session_id": "a", "action": "decline", "question": "沙发垫子破了怎么办？",
+         "language": "zh", "message": 0},
+        {"id": 2, "time": now, "session_id": "a", "action": "handoff", "handoff": 1, "intent": "greeting",
+         "question": "好的", "language": "zh", "message": 1},
+        {"id": 3, "time": now, "session_id": "a", "action": "handoff", "handoff": 1, "intent": "complaint",
+         "question": "Sure, photo attached. Thanks", "message": 2},
+    ])
+    cands = candidates(turns, pd.DataFrame(columns=["session_id", "message", "time", "channel", "vote"]),
+                       abstain_threshold=0.85, margin=0.01, accepts_offer=lambda text: text in ("好的", "yes"))
+    assert list(cands.question) == ["沙发垫子破了怎么办？"]
+
+
 def test_groups_asked_equally_often_rank_by_their_latest_question_not_by_seconds():
     """Two groups of two conversations each, asked minutes apart: the unrounded score weighed the seconds between
     questions (4 minutes apart scored below 30 seconds apart), so a replay's top 10 depended on how fast the
