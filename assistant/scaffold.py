@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -51,10 +52,22 @@ SHOP_DATA_PATHS = {("app", "upload_dir"): "data/uploads",
                    ("adcopy", "feed_dir"): "data/adcopy_feeds"}
 
 
+def _in_its_language(text: str) -> dict[str, str]:
+    """{language: text}, keyed by the language the text is written in ("云叶茶庄" is no English name: an English
+    customer had read "云叶茶庄 is 一家…")."""
+    from assistant.language import answer_language
+
+    return {answer_language(text, "en"): text} if text else {}
+
+
+def _names(d: ShopDetails) -> dict[str, str]:
+    return _in_its_language(d.name) | ({"zh": d.name_zh} if d.name_zh else {})
+
+
 def config_yaml(d: ShopDetails) -> str:
-    names = {"en": d.name} | ({"zh": d.name_zh} if d.name_zh else {})
+    names = _names(d)
     config = {
-        "shop": {"name": names, "description": {"en": d.description} if d.description else {},
+        "shop": {"name": names, "description": _in_its_language(d.description),
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
                  "currency": d.currency, "default_language": d.language, "persona": "",
                  "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
@@ -119,7 +132,7 @@ BRAND_YAML = """# Brand voice for the ad-copy generator (python -m assistant.adc
 name: {name}
 names: {names}
 description:
-  en: REPLACE ME - what you sell and to whom, in one sentence.
+  {description}
 voice:
   en: friendly, clear and honest; short sentences
 do:
@@ -163,7 +176,9 @@ README_MD = """# {name}: your shop assistant
            bob: "agent:HASH"
 
 Ask the knowledge base directly with `python -m knowledge_base ask "your question" --config {dir}/config.yaml`;
-after changing documents, the app re-reads `knowledge/` at start (or press "Sync" in the Admin tab).
+after changing documents, the app re-reads `knowledge/` at start (or press "Sync" in the Admin tab). From the
+command line, `python -m knowledge_base sync {dir}/knowledge --config {dir}/config.yaml` does the same: it also
+drops the documents you deleted (the examples included), which `ingest` keeps.
 """
 
 
@@ -211,12 +226,16 @@ def _pdf_bytes(line: str) -> bytes:
 
 
 def _files(folder: Path, details: ShopDetails) -> dict[str, bytes | str]:
-    names = {"en": details.name} | ({"zh": details.name_zh} if details.name_zh else {})
+    names = _names(details)
+    described = _in_its_language(details.description) or {"en": "REPLACE ME - what you sell and to whom, in one sentence."}
+    # a JSON string is a YAML string: quotes and colons in the shop's words stay text
+    description = "\n  ".join(f"{lang}: {json.dumps(text, ensure_ascii=False)}" for lang, text in described.items())
     return {
         "config.yaml": config_yaml(details),
         "README.md": README_MD.format(name=details.name, dir=folder),
-        "brand.yaml": BRAND_YAML.format(name=details.name, names=yaml.safe_dump(names, allow_unicode=True,
-                                                                                default_flow_style=True).strip()),
+        "brand.yaml": BRAND_YAML.format(name=details.name, description=description,
+                                        names=yaml.safe_dump(names, allow_unicode=True,
+                                                             default_flow_style=True).strip()),
         "messages.yaml": MESSAGES_YAML,
         "knowledge/faq.csv": _faq_csv(details),
         "knowledge/policies/returns.md": RETURNS_MD,

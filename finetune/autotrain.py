@@ -187,9 +187,10 @@ def build_data(settings, task: str, out: Path) -> Path | None:
     """Write `task`'s training rows to `out`, exactly as its documented command does; returns the held-out
     file when one is written."""
     if task == "adcopy":
+        from assistant.adcopy.brand import brand_for
         from assistant.adcopy.training_data import write_training_data
 
-        write_training_data(out)
+        write_training_data(out, brand=brand_for(settings))  # the shop's own brand, never the demo's
         return None
     from finetune.support_data import QUESTIONS_FILE, build
 

@@ -42,9 +42,24 @@ def _angle_names(offer: str) -> list[str]:
     return [a for a, _ in ([OFFER_ANGLE] if offer else []) + ANGLES]
 
 
+def _renamed(text: str, demo: BrandProfile, brand: BrandProfile, language: str) -> str:
+    """`text` (a shipped headline, written for the demo brand) naming `brand` instead: "选极光" for a tea shop had
+    taught its adapter to name the demo brand."""
+    own = brand.name_in(language)
+    names = {demo.name, *demo.names.values()}
+    short = {n[:2] for n in names if n and not n.isascii() and len(n) > 2} | {n.split()[0] for n in names
+                                                                             if n and n.isascii() and " " in n}
+    for name in sorted(names | short, key=len, reverse=True):
+        if name and name != own:
+            text = text.replace(name, own)
+    return text
+
+
 def headline_rows(path: str | Path = HEADLINE_LISTS, brand: BrandProfile | None = None, k: int = 8) -> list[dict]:
-    """OpenAI-messages rows: one per round of k angles (offsets 0, k, ... as the generator's rounds use)."""
-    brand = brand or load_brand()
+    """OpenAI-messages rows: one per round of k angles (offsets 0, k, ... as the generator's rounds use). The
+    shipped lists are written for the demo brand; for another `brand` its name replaces the demo's in them."""
+    demo = load_brand()
+    brand = brand or demo
     channel = get_channel("google_rsa")
     spec = channel.field("headline")
     rows = []
@@ -53,14 +68,19 @@ def headline_rows(path: str | Path = HEADLINE_LISTS, brand: BrandProfile | None 
         brief = Brief(product=p.get("product", ""), attributes=p.get("attributes") or [], offer=p.get("offer") or "",
                       language=p.get("language", ""), fields=["headline"], n=k)
         required = brand.required(brief.language)
-        names, lines = _angle_names(brief.offer), p.get("headlines") or {}
+        names, lines = _angle_names(brief.offer), dict(p.get("headlines") or {})
+        if brand is not demo:
+            lines = {a: _renamed(str(t), demo, brand, brief.language) for a, t in lines.items()}
         missing = [a for a in names if a not in lines]
         if missing:
             raise InputError(f"{where}: no headline for angle(s) {', '.join(missing)}")
-        for angle in names:
-            bad = problems(lines[angle], spec, brief.language, brand.banned(brief.language), required)
-            if bad:
-                raise InputError(f"{where}: {angle} headline {lines[angle]!r}: {', '.join(bad)}")
+        bad = [(angle, found) for angle in names
+               if (found := problems(lines[angle], spec, brief.language, brand.banned(brief.language), required))]
+        if bad and brand is not demo:
+            continue  # renamed, a line no longer fits (a longer name, a banned word of this brand): not taught
+        if bad:
+            angle, found = bad[0]
+            raise InputError(f"{where}: {angle} headline {lines[angle]!r}: {', '.join(found)}")
         # Rounds start at 0, k, 2k, ...; the last one is moved back to end at the last angle, not wrap around.
         for offset in sorted({min(o, len(names) - k) for o in range(0, len(names), k)}):
             msgs = generation_messages(brief, channel, "headline", k, brand, required, angle_offset=offset)
@@ -69,7 +89,8 @@ def headline_rows(path: str | Path = HEADLINE_LISTS, brand: BrandProfile | None 
     return rows
 
 
-def write_training_data(output: str | Path, feedback: str | Path | None = None) -> int:
+def write_training_data(output: str | Path, feedback: str | Path | None = None,
+                        brand: BrandProfile | None = None) -> int:
     """The headline rows (+ exported feedback rows, checked, then copied as they are) as one JSONL file; returns
     the count. An existing `output` is replaced only when it is .jsonl: anything else there is someone's data."""
     out = output_file(output, "--output", "rows.jsonl")
@@ -79,7 +100,7 @@ def write_training_data(output: str | Path, feedback: str | Path | None = None) 
     if feedback and same_file(feedback, out):
         raise InputError(f"--output {out} is the --feedback file: writing it would replace the feedback rows; "
                          "choose another --output")
-    rows = [json.dumps(r, ensure_ascii=False) for r in headline_rows()]
+    rows = [json.dumps(r, ensure_ascii=False) for r in headline_rows(brand=brand)]
     if feedback:
         rows += feedback_lines(feedback)
     with writing(out, "--output"):

@@ -53,9 +53,10 @@ class ShopConfig:
             raise ConfigError(f"default_language must be one of {', '.join(LANGUAGES)}, got {self.default_language!r}")
         if not any((v or "").strip() for v in self.name.values()):
             raise ConfigError("name must give the shop's name in at least one language, e.g. {en: My Shop}")
-        bad = sorted(set(self.name) - set(LANGUAGES))
-        if bad:
-            raise ConfigError(f"name has unknown language {bad[0]!r} (use {', '.join(LANGUAGES)})")
+        for what in ("name", "description", "hours"):  # "cn:" hours were silently never told to customers
+            bad = sorted(set(getattr(self, what) or {}) - set(LANGUAGES))
+            if bad:
+                raise ConfigError(f"{what} has unknown language {bad[0]!r} (use {', '.join(LANGUAGES)})")
         if self.contact_email and not _EMAIL.match(self.contact_email):
             raise ConfigError(f"contact_email must be an e-mail address, got {self.contact_email!r}")
         if not re.fullmatch(r"[A-Z]{3}", self.currency or ""):
@@ -83,8 +84,36 @@ class Shop:
         if self.cfg.messages_file:
             from assistant.config import resolve_path
 
-            self._merge(_load_catalog(resolve_path(self.cfg.messages_file)))
-        self._merge(self.cfg.messages)
+            self._merge(self._checked(_load_catalog(resolve_path(self.cfg.messages_file)), self.cfg.messages_file))
+        self._merge(self._checked(self.cfg.messages, "shop.messages"))
+
+    def _checked(self, overrides: dict[str, dict[str, str]], source: str) -> dict[str, dict[str, str]]:
+        """`overrides` of catalog texts, refused at load with a ConfigError when one cannot be used: an unknown key
+        ("greting" was silently never shown), an unknown language, or a placeholder no caller fills ("{shopname}"
+        made every page that shows the text a 500)."""
+        import difflib
+        from string import Formatter
+
+        known = set(self.fields(self.cfg.default_language))
+        for key, texts in overrides.items():
+            if key not in self.catalog:
+                near = difflib.get_close_matches(key, list(self.catalog), n=1)
+                raise ConfigError(f"{source}: unknown message key {key!r}"
+                                  + (f" (did you mean {near[0]!r}?)" if near else ""))
+            allowed = known | {name for text in self.catalog[key].values()
+                               for _, name, _, _ in Formatter().parse(text) if name}
+            for lang, text in texts.items():
+                if lang not in LANGUAGES:
+                    raise ConfigError(f"{source}: {key} has unknown language {lang!r} (use {', '.join(LANGUAGES)})")
+                try:
+                    used = {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+                except ValueError as exc:
+                    raise ConfigError(f"{source}: {key} ({lang}) is not a valid text ({exc}; write {{{{ and }}}} "
+                                      "for a literal brace)") from None
+                if bad := sorted(used - allowed):
+                    raise ConfigError(f"{source}: {key} ({lang}) has the placeholder {{{bad[0]}}}, which nothing fills "
+                                      f"(it may use {', '.join('{' + n + '}' for n in sorted(allowed))})")
+        return overrides
 
     @classmethod
     def from_config(cls, cfg) -> Shop:

@@ -168,3 +168,20 @@ def test_everything_a_new_shop_writes_stays_in_its_folder(tmp_path, monkeypatch,
         Runtime(old, backend=FakeBackend())
     assert "app.upload_dir, insights.faq_file write into the project's shared" in caplog.text
     assert str(REPO_ROOT / "data") in caplog.text
+
+
+def test_a_chinese_name_and_description_are_stored_as_chinese(tmp_path):
+    # `--name 云叶茶庄` was stored as the English name: an English customer read "云叶茶庄 is 一家…"; brand.yaml kept
+    # its REPLACE ME description although one was given
+    import yaml
+
+    from assistant.config import load_config
+    from assistant.shop import Shop
+
+    folder = tmp_path / "tea"
+    assert main(["init", str(folder), "--name", "云叶茶庄", "--language", "zh",
+                 "--description", "一家销售中国绿茶的网上茶庄: 龙井"]) == 0
+    shop = Shop.from_config(load_config(folder / "config.yaml").shop)
+    assert shop.cfg.name == {"zh": "云叶茶庄"} and shop.cfg.description == {"zh": "一家销售中国绿茶的网上茶庄: 龙井"}
+    brand = yaml.safe_load((folder / "brand.yaml").read_text(encoding="utf-8"))
+    assert brand["description"] == {"zh": "一家销售中国绿茶的网上茶庄: 龙井"}

@@ -87,3 +87,29 @@ def test_the_shops_name_in_another_language_becomes_its_name_in_the_target_langu
     assert nested.named_for("Slow Ember 的手冲壶", "en") == "Slow Ember Coffee 的手冲壶"
     assert Shop(ShopConfig(name={"en": "Crumb", "zh": "面包"})).named_for("全麦面包", "en") == "全麦面包"
     assert Shop().named_for("本店铺位于杭州", "en") == "本店铺位于杭州"
+
+
+@pytest.mark.parametrize("messages, message", [
+    ({"greeting": {"en": "Hi from {shopname}!"}}, r"placeholder \{shopname\}, which nothing fills"),
+    ({"greting": {"en": "Hi"}}, "unknown message key 'greting' \\(did you mean 'greeting'\\?\\)"),
+    ({"greeting": {"cn": "你好"}}, "unknown language 'cn'"),
+    ({"greeting": {"en": "Hi {"}}, "not a valid text"),
+])
+def test_a_message_override_that_cannot_be_shown_is_refused_at_load(messages, message):
+    # "{shopname}" loaded fine and made every widget page a 500; a misspelt key was silently never shown
+    from assistant.errors import ConfigError
+    from assistant.shop import Shop, ShopConfig
+
+    with pytest.raises(ConfigError, match=message):
+        Shop(ShopConfig(messages=messages))
+    Shop(ShopConfig(messages={"greeting": {"en": "Hi, {shop_name} here."}, "too_long": {"en": "{n} > {limit}"}}))
+
+
+def test_hours_or_a_description_in_an_unknown_language_is_refused():
+    from assistant.errors import ConfigError
+    from assistant.shop import ShopConfig
+
+    with pytest.raises(ConfigError, match="hours has unknown language 'cn'"):
+        ShopConfig(hours={"cn": "每天 9:00-18:00"})
+    with pytest.raises(ConfigError, match="description has unknown language 'cn'"):
+        ShopConfig(description={"cn": "茶庄"})

@@ -73,3 +73,16 @@ def test_cli_writes_rows_that_finetune_reads_with_feedback_appended(tmp_path):
     missing = run_module("assistant.adcopy", "training-data", "--output", str(tmp_path / "x.jsonl"),
                          "--feedback", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and missing.stderr.strip().startswith("InputError: cannot read feedback rows")
+
+
+def test_another_shops_rows_name_its_own_brand_never_the_demos():
+    # every new shop's ad-copy adapter had been trained on "你是极光家居的广告文案…" and "选极光"
+    import json
+
+    from assistant.adcopy.brand import parse_brand
+    from assistant.adcopy.training_data import headline_rows
+
+    tea = parse_brand({"name": "云叶茶庄", "names": {"zh": "云叶茶庄", "en": "Leafy"}}, source="test")
+    text = json.dumps(headline_rows(brand=tea), ensure_ascii=False)
+    assert "极光" not in text and "Aurora" not in text
+    assert "选云叶茶庄" in text and "Leafy" in text
