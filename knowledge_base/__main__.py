@@ -317,13 +317,31 @@ def cmd_eval(args) -> int:
     from knowledge_base.evaluate import evaluate
 
     rows = _read_csv(args.queries, args.query_column, args.id_column)  # bad input first, then the store
+    pairs, without_id = [], 0
+    for r in rows:  # a short row reads None; " ship1" is the id ship1
+        query, gold = (r.get(args.query_column) or "").strip(), (r.get(args.id_column) or "").strip()
+        if query and gold:
+            pairs.append((query, gold))
+        without_id += bool(query) and not gold
+    if not pairs:
+        raise InputError(f"{args.queries}: no row has both a {args.query_column!r} and an {args.id_column!r}: "
+                         "nothing to evaluate")
     kb = _kb(args)
-    pairs = [(r[args.query_column], r[args.id_column]) for r in rows if r[args.query_column].strip()]
+    # An id the collection does not hold can only be missed: said, not silently scored 0
+    held = {str(m.get("doc_id", "")) for _, _, m in kb.store.iter_all(documents=False)}
+    unknown = sorted({gold for _, gold in pairs} - held)
+    if unknown:
+        print(f"note: {len(unknown)} expected id(s) are not in collection {kb.cfg.collection!r} (e.g. {unknown[0]!r}; "
+              "an id is a FAQ row's id or a document's stored source, as `list` shows): their queries count as "
+              "missed", file=sys.stderr)
+    if without_id:
+        print(f"note: {without_id} row(s) without an expected id were left out", file=sys.stderr)
     modes = MODES if args.mode == "all" else (args.mode,)
-    print(f"{'retriever':<8}  {'hit@1':>6}  {'hit@' + str(args.k):>6}  {'MRR':>6}   ({len(pairs)} queries)")
+    ks = [1] if args.k == 1 else [1, args.k]
+    print(f"{'retriever':<8}  " + "  ".join(f"{'hit@' + str(k):>6}" for k in ks) + f"  {'MRR':>6}   ({len(pairs)} queries)")
     for mode in modes:
         m = evaluate(kb, pairs, k=args.k, mode=mode)
-        print(f"{mode:<8}  {m['hit@1']:6.3f}  {m[f'hit@{args.k}']:6.3f}  {m['mrr']:6.3f}")
+        print(f"{mode:<8}  " + "  ".join(f"{m[f'hit@{k}']:6.3f}" for k in ks) + f"  {m['mrr']:6.3f}")
     return 0
 
 

@@ -67,7 +67,8 @@ def read_labelled(path: str | Path) -> list[tuple[str, str]]:
             continue
         if not label:
             raise InputError(f"{path}: question {n} ({question.strip()[:40]!r}) has no label ({LABEL_HELP})")
-        pairs.append((question, label))
+        # "None" or "Answerable" as typed in a spreadsheet: the two words, not FAQ row ids
+        pairs.append((question, label.lower() if label.lower() in ("none", "answerable") else label))
     if not pairs:
         raise InputError(f"{path}: no labelled questions; calibrate needs a {LABEL_HELP}")
     answerable = sum(label != "none" for _, label in pairs)

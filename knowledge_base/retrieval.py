@@ -275,6 +275,7 @@ def _mmr(order: list[str], fused: dict[str, float], embs: dict, k: int, lam: flo
 def rank_metrics(ranked_ids: list[list[str]], gold: list[str], ks=(1, 5)) -> dict[str, float]:
     """hit@k and MRR of ranked document ids (duplicates collapse to their first rank)."""
     n = len(gold) or 1
+    ks = tuple(dict.fromkeys(ks))  # (1, 1) for k = 1 had counted every hit twice: hit@1 1.833
     out = {f"hit@{k}": 0.0 for k in ks}
     mrr = 0.0
     for ranked, want in zip(ranked_ids, gold, strict=True):

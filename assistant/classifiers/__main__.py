@@ -11,7 +11,6 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from assistant.cli_support import add_common_args, config_path, run_cli, setup_logging, verbose
 from assistant.config import load_config
@@ -82,7 +81,9 @@ def _train(args, cfg) -> int:
 def _predict(args, cfg) -> int:
     from assistant.classifiers.dataset import read_rows, require_columns
     from assistant.classifiers.model import load_classifier
+    from assistant.outputs import output_file
 
+    out = output_file(args.output, "--output", "labelled.csv")  # a folder given is said before any prediction
     clf = load_classifier(args.model, cfg)
     header, rows = read_rows(args.input)
     require_columns(args.input, header, args.text_column)
@@ -93,8 +94,6 @@ def _predict(args, cfg) -> int:
     preds = clf.predict([row.get(args.text_column) or "" for row in rows], progress=True)
     seconds = time.perf_counter() - started
     fields = [c for c in header if c not in ("label", "score")] + ["label", "score"]
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
@@ -109,7 +108,9 @@ def _eval(args, cfg) -> int:
     from assistant.classifiers.dataset import read_labelled_csv
     from assistant.classifiers.model import load_classifier
     from assistant.classifiers.report import summary_line, write_report
+    from assistant.outputs import output_folder
 
+    report_dir = output_folder(args.report, "--report") if args.report else None  # a file given: one line, first
     clf = load_classifier(args.model, cfg)
     data = read_labelled_csv(args.data, args.text_column, args.label_column)
     if not len(data):
@@ -119,8 +120,8 @@ def _eval(args, cfg) -> int:
     print(f"{'label':<24} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>7}")
     for label, m in report["per_label"].items():
         print(f"{label:<24} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>7d}")
-    if args.report:
-        json_path, png = write_report(report, Path(args.report))
+    if report_dir is not None:
+        json_path, png = write_report(report, report_dir)
         print(f"report: {json_path}, {png}")
     return 0
 

@@ -116,6 +116,7 @@ def tokenize_words(text: str) -> list[str]:
     """Words for TF-IDF: jieba for Han runs, lower-cased words and single punctuation (!?) otherwise."""
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)  # a saved model tokenizes here first: its dictionary banner is noise
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         piece = match.group(0)

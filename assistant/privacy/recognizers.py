@@ -206,7 +206,9 @@ def _chunks(text: str, size: int = 1000) -> Iterator[tuple[int, str]]:
 
 
 def find_phones(text: str, regions: tuple[str, ...] = ("CN", "US")) -> Iterator[Span]:
-    yield from (m.span() for m in _CN_MOBILE.finditer(text))
+    # a mobile-shaped number labelled as an order number or SKU ("订单13812345678") is that, as below
+    yield from (m.span() for m in _CN_MOBILE.finditer(text)
+                if m.group().startswith(("+", "00")) or not _labelled_as_other(text, m.start()))
     import phonenumbers  # imported here: ~50 ms, and only the phone recognizer needs it
 
     # Numbers with a +country prefix are found whatever the region; the regions add national formats

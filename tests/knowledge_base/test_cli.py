@@ -69,6 +69,16 @@ def test_ingest_search_batch_eval_list_stats_delete(faq_db, capsys):
     assert main(["eval", str(queries), "--query-column", "text", "--id-column", "gold", "--k", "2", *store]) == 0
     report = capsys.readouterr().out
     assert "hybrid" in report and "bm25" in report and "vector" in report
+    # a short row, a padded id, an id the collection lacks, a row without one: said, never a traceback or a 0
+    odd = write(tmp_path / "odd.csv", "text,gold\nremove my account, f1 \n退货多久,nope\n只有问题,\nshort\n")
+    assert main(["eval", str(odd), "--query-column", "text", "--id-column", "gold", "--k", "1", *store]) == 0
+    out = capsys.readouterr()
+    assert "not in collection" in out.err and "'nope'" in out.err and "without an expected id" in out.err
+    hybrid = next(line for line in out.out.splitlines() if line.startswith("hybrid")).split()
+    assert len(hybrid) == 3 and 0 <= float(hybrid[1]) <= 1  # hit@1 once, then MRR
+    with pytest.raises(InputError, match="nothing to evaluate"):
+        main(["eval", str(write(tmp_path / "none.csv", "text,gold\nhello,\n")), "--query-column", "text",
+              "--id-column", "gold", *store])
     assert main(["list", *store]) == 0 and "faq.csv" in capsys.readouterr().out
     assert main(["stats", *store]) == 0 and json.loads(capsys.readouterr().out)["faq_rows"] == 3
     assert main(["delete", "--id", "f2", *store]) == 0 and "deleted 1 chunk" in capsys.readouterr().out
@@ -164,3 +174,12 @@ def test_dropping_the_collection_needs_a_yes(faq_db, capsys, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt="": (_ for _ in ()).throw(EOFError))
     assert main(["delete", "--all", *store]) == 1 and "nothing deleted" in capsys.readouterr().out
     assert main(["delete", "--all", "--yes", *store]) == 0 and "dropped collection 'faqs'" in capsys.readouterr().out
+
+
+def test_calibration_labels_are_read_whatever_their_case(tmp_path):
+    # "None" typed in a spreadsheet had been read as a FAQ row id, and the file refused as all answerable
+    from knowledge_base.evaluate import read_labelled
+
+    path = write(tmp_path / "l.csv", "question,label\nDo you sell bikes?,None\nHow long is delivery?,Answerable\n"
+                                     "Can I pay by card?,f2\n")
+    assert [label for _, label in read_labelled(path)] == ["none", "answerable", "f2"]

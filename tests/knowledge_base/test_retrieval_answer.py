@@ -69,6 +69,11 @@ def test_a_context_of_one_document_missing_a_word_is_followed_by_a_passage_that_
     assert _missing_words("岚风冲锋衣保修几年", ["岚风 3L 冲锋衣 价格：899 元"]) == {"保修"}
 
 
+def test_rank_metrics_with_k_1_counts_each_hit_once():
+    # eval --k 1 asked for hit@1 twice and printed 1.833
+    assert rank_metrics([["a"], ["b"]], ["a", "a"], ks=(1, 1)) == {"hit@1": 0.5, "mrr": 0.5}
+
+
 def test_rank_metrics():
     m = rank_metrics([["a", "b"], ["c", "c", "a"], ["x"]], ["a", "a", "a"], ks=(1, 5))
     assert m == {"hit@1": pytest.approx(1 / 3, abs=1e-4), "hit@5": pytest.approx(2 / 3, abs=1e-4),

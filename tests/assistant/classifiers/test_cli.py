@@ -70,6 +70,9 @@ def test_eval_prints_accuracy(small_model, capsys):
     (["predict", "--model", "{tmp}/missing", "--input", "{csv}", "--output", "{tmp}/o.csv"], "not found"),
     (["eval", "--model", "{tmp}/missing", "--data", "{csv}"], "not found"),
     (["train", "--data", "{tmp}/absent.csv", "--out", "{tmp}/m"], "CSV file not found"),
+    # an output folder or report file mixed up: the option named, before any model is read
+    (["predict", "--model", "{tmp}/missing", "--input", "{csv}", "--output", "{tmp}"], "--output takes a file"),
+    (["eval", "--model", "{tmp}/missing", "--data", "{csv}", "--report", "{csv}"], "--report takes a folder"),
 ])
 def test_bad_input_is_one_line(tmp_path, capsys, argv, message):
     data = _write_csv(tmp_path / "d.csv", ["text", "label"], [["hi", "a"], ["yo", "b"]])

@@ -78,7 +78,9 @@ def test_national_numbers_after_a_phone_word(redactor, text, phone):
 
 
 @pytest.mark.parametrize("text", ["Invoice INV-2024-000123 total 1,049.90 EUR", "order 0161 496 0000 shipped",
-                                  "ref AB/2024/1234567 attached"])
+                                  "ref AB/2024/1234567 attached",
+                                  # mobile-shaped order numbers: the mobile pattern had skipped the label check
+                                  "order 13812345678", "订单号：13812345678", "SKU 13812345678"])
 def test_identifiers_are_not_phones(redactor, text):
     assert not [e for e in redactor.find(text) if e.type == "PHONE"]
 
@@ -184,3 +186,7 @@ def test_log_lines_keep_the_hosts_the_operator_configured():
     RedactingFilter(Redactor(_with_operator_hosts(settings))).filter(record)
     assert record.getMessage() == "cannot reach http://10.0.0.5:8080/v1; webhook https://192.168.7.2/hook; client <IP>"
     assert settings.privacy.allow == []  # tickets and answers are redacted as configured
+
+
+def test_a_labelled_number_is_an_order_but_an_unlabelled_mobile_is_a_phone(redactor):
+    assert [e.type for e in redactor.find("电话13812345678")] == ["PHONE"]
