@@ -45,9 +45,7 @@ def read_numbered_table(path: str | Path) -> tuple[list[str], list[dict[str, str
                              "save it from Excel as .xlsx or CSV") from None
     elif suffix in (".csv", ".tsv", ".txt"):
         text = "\n".join(read_text_lines(p, "file", fallback="gb18030"))
-        first = text.split("\n", 1)[0]
-        delimiter = max(",;\t", key=first.count) if first else ","
-        values = csv_rows(text, delimiter, p.name)
+        values = csv_rows(text, sniff_delimiter(text), p.name)
     else:
         raise InputError(f"expected a .csv or .xlsx file (.tsv and .txt: tab- or comma-separated), got {p.name!r}")
     numbered = [(n, r) for n, r in enumerate(values, 1) if any(str(c).strip() for c in r)]
@@ -92,6 +90,13 @@ def cell_text(cell) -> str:
         return number
     symbol = m.group(1) or m.group(2)
     return f"{number} {symbol}" if fmt.index(m.group(0)) > fmt.find("0") >= 0 else f"{symbol}{number}"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The cell separator of CSV `text`, from its header line: ',' or, as Excel saves in many European locales and as
+    tab-separated exports do, ';' or a tab."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return max(",;\t", key=first.count) if first else ","
 
 
 def csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:

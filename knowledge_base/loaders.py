@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import IngestError, InputError
-from assistant.tables import csv_rows
+from assistant.tables import csv_rows, sniff_delimiter
 
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
@@ -296,10 +296,7 @@ def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[str],
             # The spreadsheet reader's strict parse: the lenient one read a stray quote on to the end of the file,
             # and the table then seemed to have no complete row at all.
             text = decode_text(path, data)
-            first = text.lstrip("\ufeff").split("\n", 1)[0]
-            # Excel in many European locales saves ';' between cells, and a tab-separated export is common too
-            delimiter = max(",;\t", key=first.count) if first else ","
-            rows = list(csv_rows(text, delimiter, str(path)))
+            rows = list(csv_rows(text, sniff_delimiter(text), str(path)))
         except InputError as exc:  # one bad file, not a bad batch: the ingest reports it and goes on
             raise IngestError(str(exc)) from None
     numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]

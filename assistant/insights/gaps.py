@@ -316,20 +316,17 @@ def attributed_tickets(queue, cands) -> Iterator[tuple[int, object]]:
         asked = asked.sort_values("time", kind="stable")
         for t in read_tickets(queue, session_id):
             number, last = _ticket_question(t)
-            if number is not None and "message" in asked:
+            before = asked
+            if number is not None:
                 same = asked[(asked.message == number) & (asked.question.str.strip() == last)]
                 if len(same):
                     yield int(same.turn_id.iloc[-1]), t
                     continue
                 mine = asked[asked.message <= number]
-                if len(mine) and (mine.message >= 0).all():
-                    asked_before = mine
-                else:
-                    asked_before = asked
-            else:
-                asked_before = asked
-            opened = asked_before.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
-            yield int(asked_before.turn_id[opened].iloc[-1] if opened.any() else asked_before.turn_id.iloc[0]), t
+                if len(mine) and (mine.message >= 0).all():  # -1: a turn recorded without its number
+                    before = mine
+            opened = before.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
+            yield int(before.turn_id[opened].iloc[-1] if opened.any() else before.turn_id.iloc[0]), t
 
 
 def _ticket_question(ticket) -> tuple[int | None, str]:

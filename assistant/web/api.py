@@ -202,10 +202,6 @@ class Gate:
             self._admitted += 1
         return Admission(self)
 
-    def _release(self) -> None:
-        with self._lock:
-            self._admitted -= 1
-
     @property
     def admitted(self) -> int:
         return self._admitted
@@ -226,14 +222,12 @@ class Admission:
 
     def __init__(self, gate: Gate):
         self._gate, self._given_back = gate, False
-        self._lock = threading.Lock()
 
     def release(self) -> None:
-        with self._lock:
-            if self._given_back:
-                return
-            self._given_back = True
-        self._gate._release()
+        with self._gate._lock:  # the gate's own lock: its count and this flag change together
+            if not self._given_back:
+                self._given_back = True
+                self._gate._admitted -= 1
 
     def on_drop(self, owner) -> None:
         """Give the place back when `owner` (the response's stream) is garbage, whatever became of it."""
