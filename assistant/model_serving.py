@@ -75,7 +75,9 @@ class ModelServing:
         return self.component("chat_beacon", lambda: ChatBeacon(activity_file(self.settings), interval_s=beat))
 
     def _marked(self, backend):
-        """A model the app built marks its calls (the ad-copy generator's too)."""
+        """A model the app built marks its calls (the ad-copy generator's too). Every model built passes here, so
+        `close` finds them all."""
+        self.__dict__.setdefault("_built_backends", []).append(backend)
         beacon = self._beacon()
         if beacon is None:
             return backend

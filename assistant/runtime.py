@@ -100,6 +100,20 @@ class Runtime(ModelServing):
                     self._objects[name] = None
             return self._objects[name]
 
+    def close(self) -> None:
+        """Let go of the models now (llama.cpp weights and caches) and of every built component. A web framework's
+        caches may keep the runtime itself alive after its app is gone (FastAPI keeps the endpoint functions, which
+        hold it), so one process that serves one shop after another (a bench) would otherwise hold every shop's
+        models at once. Whatever is used after this is built again."""
+        with self._lock:
+            backends = self.__dict__.pop("_built_backends", [])
+            self._objects.clear()
+            self._backend = None
+        for backend in backends:
+            close = getattr(backend, "close", None)
+            if callable(close):
+                close()
+
     def component(self, name: str, build: Callable[[], Any]) -> Any:
         """Any other long-lived helper (the UI's ad-copy generator, per-client limits...), built once here:
         the runtime is the one place objects are shared, so a test's runtime takes its objects along."""

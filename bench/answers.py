@@ -28,6 +28,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
@@ -324,7 +325,7 @@ def run_shop(key: str, question_ids=None, model: str | None = None, no_docs: boo
         runtime, report, ingest_s, warm_s = serve_shop(shop, Path(tmp), model, overrides)
         settings = runtime.settings
         product_texts = _product_declines(settings)
-        with BackgroundServer(create_app(runtime)) as server, httpx.Client(timeout=900) as client:
+        with closing(runtime), BackgroundServer(create_app(runtime)) as server, httpx.Client(timeout=900) as client:
             for i, q in enumerate(questions, start=1):
                 answers["ours"].append(ask(client, server.url, "support", q.turns))
                 snippet, snippet_s = best_snippet(runtime.kb, q.turns)

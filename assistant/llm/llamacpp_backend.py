@@ -131,7 +131,17 @@ class LlamaCppBackend:
     @property
     def llama(self):
         """The base `llama_cpp.Llama` (benchmarks compare against it)."""
-        return self._models[None]
+        return self._get(None)[0]
+
+    def close(self) -> None:
+        """Free every loaded model now (weights, KV caches, prompt snapshots) rather than when the last reference
+        goes; a generation still running finishes first. The next request loads the base again."""
+        with self._load_lock:
+            models, locks = list(self._models.items()), dict(self._locks)
+            self._models.clear(), self._locks.clear(), self._snapshots.clear()
+        for key, model in models:
+            with locks[key]:
+                model.close()
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -127,3 +127,12 @@ def test_sha256_of_is_remembered_until_the_file_changes(tmp_path):
     f.write_bytes(b"b" * 1000)
     os.utime(f, ns=(1, 1))  # a different mtime, same size: a new hash
     assert sha256_of(f) != first
+
+
+@pytest.mark.slow
+def test_llamacpp_close_frees_the_models_and_the_next_request_loads_the_base_again(smollm2_backend):
+    backend = build_backend(smollm2_backend.cfg)  # its own: the session's backend stays loaded for other tests
+    first = backend.generate([Message("user", "Say hello.")], max_tokens=8, temperature=0.0)
+    backend.close()
+    assert backend._models == {} and backend._snapshots == {}
+    assert backend.generate([Message("user", "Say hello.")], max_tokens=8, temperature=0.0) == first
