@@ -48,6 +48,10 @@ class FakeBackend:
         # Word-sized chunks, keeping whitespace, so "".join(stream) == generate().
         yield from re.findall(r"\S+\s*|\s+", self._next(messages, opts))
 
+    def count_tokens(self, text: str) -> int:
+        """Words stand for tokens here (what `max_tokens` counts above)."""
+        return len(text.split())
+
     def yes_log_odds(self, messages: Sequence[Message], yes=(), no=(), **opts) -> float:
         """The queued reply as log odds: a number as written, else -4 for a NO and +4 for anything else (how a
         sampled reply is read)."""

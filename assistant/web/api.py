@@ -103,6 +103,7 @@ class ChatRequest:
     stop: list[str] | None = None
     seed: int | None = None
     user: str | None = None  # OpenAI's end-user id: a stable id of the customer's conversation
+    include_usage: bool = False  # stream_options.include_usage: a last chunk with `usage`
 
 
 def _text_of(content, i: int) -> str:
@@ -169,6 +170,11 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
     stream = body.get("stream", False)
     if not isinstance(stream, bool | type(None)):
         raise APIError(400, "stream must be a boolean", param="stream")
+    options = body.get("stream_options")
+    if options is not None and (not isinstance(options, dict) or
+                                not isinstance(options.get("include_usage", False), bool | type(None))):
+        raise APIError(400, "stream_options must be an object whose include_usage is a boolean",
+                       param="stream_options")
     stop = body.get("stop")
     if isinstance(stop, str):
         stop = [stop]
@@ -183,7 +189,8 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
     tokens = min(tokens, max_tokens) if tokens is not None else None
     return ChatRequest(model=model, messages=messages, stream=bool(stream), max_tokens=tokens,
                        temperature=_number(body, "temperature", float, 0, 2), stop=stop,
-                       seed=_number(body, "seed", int, -(2**63), 2**63 - 1), user=(user or "").strip() or None)
+                       seed=_number(body, "seed", int, -(2**63), 2**63 - 1), user=(user or "").strip() or None,
+                       include_usage=bool((options or {}).get("include_usage")))
 
 
 class Gate:
@@ -318,6 +325,22 @@ def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None =
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
+def usage(backend, req: ChatRequest, answer: str) -> dict | None:
+    """OpenAI's `usage`, in the served model's tokens: the messages the client sent and the answer it got (the
+    support model's system prompt and retrieved passages are the server's, not counted). None when the backend
+    cannot count tokens."""
+    count = getattr(backend, "count_tokens", None)
+    if not callable(count):
+        return None
+    try:
+        prompt = sum(count(m.content) for m in req.messages if m.content)
+        completion = count(answer) if answer else 0
+    except Exception:  # noqa: BLE001 - a count is never worth failing an answer that is already written
+        log.warning("could not count the tokens of a /v1 exchange", exc_info=True)
+        return None
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
 def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int, admission: Admission,
          client: str | None = None) -> Iterator[str]:
     try:
@@ -329,10 +352,12 @@ def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int, adm
 def _sse_events(service: ChatCompletions, req: ChatRequest, cid: str, created: int, admission: Admission,
                 client: str | None = None) -> Iterator[str]:
     extra: dict = {}
+    said: list[str] = []
     yield _chunk(cid, created, req.model, {"role": "assistant", "content": ""})
     try:
         for piece in service.gate.run(service.pieces(req, extra, client), admission):
             if piece:
+                said.append(piece)
                 yield _chunk(cid, created, req.model, {"content": piece})
     except AssistantError as exc:
         # Headers are gone already: OpenAI's clients read an `error` object in the stream as a failure.
@@ -345,6 +370,11 @@ def _sse_events(service: ChatCompletions, req: ChatRequest, cid: str, created: i
         return
     finish = extra.pop("finish_reason", "stop")
     yield _chunk(cid, created, req.model, {}, finish, **extra)
+    counted = usage(service.runtime.backend, req, extra.get("text", "".join(said))) if req.include_usage else None
+    if counted is not None:  # as OpenAI sends it: one more chunk, no choices, before [DONE]
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model, "choices": [],
+                "usage": counted}
+        yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"
 
 
@@ -423,9 +453,10 @@ def build_router(runtime) -> APIRouter:
         except Exception as exc:  # noqa: BLE001
             log.exception("completion failed")
             return APIError(500, f"internal error: {type(exc).__name__}", "server_error").response()
+        counted = usage(runtime.backend, req, text.strip())
         return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text.strip()},
-                             "finish_reason": finish}], **extra}
+                             "finish_reason": finish}], **extra, **({"usage": counted} if counted else {})}
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(path: str, request: Request):

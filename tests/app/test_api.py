@@ -39,6 +39,24 @@ def test_streaming_pieces_add_up_and_the_last_chunk_has_the_sources(client):
     assert chunks[-1].model_extra["citations"][0]["title"] == "Returns policy"
 
 
+def test_usage_counts_the_clients_messages_and_the_answer_in_the_models_tokens(client, live_app):
+    count = live_app.backend.count_tokens  # the fake backend counts words
+    done = client.chat.completions.create(model="support", messages=[
+        {"role": "user", "content": "How long does delivery take?"}])
+    answer = done.choices[0].message.content
+    assert done.usage.prompt_tokens == count("How long does delivery take?") == 5
+    assert done.usage.completion_tokens == count(answer) > 0
+    assert done.usage.total_tokens == done.usage.prompt_tokens + done.usage.completion_tokens
+    chunks = list(client.chat.completions.create(model="base", stream=True, stream_options={"include_usage": True},
+                                                 messages=[{"role": "user", "content": "Say hi to the shop"}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == count(text)
+    assert chunks[-1].usage.prompt_tokens == 5
+    plain = list(client.chat.completions.create(model="base", stream=True, messages=[
+        {"role": "user", "content": "Say hi"}]))
+    assert all(c.usage is None for c in plain) and plain[-1].choices[0].finish_reason == "stop"
+
+
 def test_model_field_picks_the_adapter_path(client, live_app):
     backend = live_app.backend
     client.chat.completions.create(model="adcopy", max_tokens=5, temperature=0.9, messages=[
@@ -100,6 +118,8 @@ def test_a_conversation_sent_with_a_user_id_is_one_session_so_its_handoff_keeps_
      "message_too_long"),
     ({"model": "support", "messages": [{"role": "user", "content": "hi"}], "n": 2}, openai.BadRequestError, None),
     ({"model": "support", "messages": [{"role": "user", "content": "hi"}], "temperature": 7},
+     openai.BadRequestError, None),
+    ({"model": "support", "messages": [{"role": "user", "content": "hi"}], "extra_body": {"stream_options": "yes"}},
      openai.BadRequestError, None),
 ])
 def test_bad_requests_get_openai_errors(client, kwargs, error, code):
