@@ -207,6 +207,25 @@ def check(expect: Expectation, text: str, action: str, citations: list, handoff:
     return failures
 
 
+def unknown_cites(kb, cases: list[Case]) -> list[str]:
+    """Notes on `cites` that no document name, title or FAQ row id of the knowledge base holds (matched as check()
+    matches them): such a turn can never pass, and the name is usually mistyped or the document was removed."""
+    if kb is None:
+        return []
+    names = set()
+    for _, _, meta in kb.store.iter_all(documents=False):
+        names.update(_fold(str(meta.get(f) or "")) for f in ("title", "row_id"))
+        names.add(_fold(Path(str(meta.get("source") or "")).name))
+    notes = []
+    for case in cases:
+        for n, (_, expect) in enumerate(case.turns, 1):
+            for want in expect.cites if expect else []:
+                if not any(_fold(want) in name for name in names if name):
+                    notes.append(f"{case.id} #{n}: cites {want!r}, which no document, title or FAQ row of the "
+                                 f"knowledge base holds")
+    return notes
+
+
 def run(chat, cases: list[Case], progress: bool = True) -> list[TurnResult]:
     """Each conversation in a fresh session of `chat` (assistant.chat.ChatService), turn by turn."""
     from tqdm import tqdm
@@ -343,13 +362,18 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
         path.replace(path.with_name(f"{path.name}.unreadable"))
     with tempfile.TemporaryDirectory(prefix="test-suite-") as tmp:
         settings.sections["storage"] = dataclasses.replace(settings.storage, url=f"sqlite:///{tmp}/suite.db")
+        runtime = Runtime(settings)
         start = time.perf_counter()
-        results = run(Runtime(settings).chat, cases, progress)
+        results = run(runtime.chat, cases, progress)
         seconds = time.perf_counter() - start
+        unknown = unknown_cites(runtime.kb, cases)
     changes = diff(earlier[1], results) if earlier else None
     meta = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "suite": str(suite),
             "model": f"{settings.llm.backend}:{settings.llm.model}", "seconds": round(seconds, 1)}
     text = report(results, changes, seconds, earlier[0] if earlier else None)
+    if unknown:
+        text += "\n" + "\n".join(["the suite names sources the knowledge base does not have:"] +
+                                  [f"  {note}" for note in unknown])
     if unreadable:
         text += f"\n{unreadable}"
     try:

@@ -50,7 +50,7 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             product = gr.Textbox(label="Product", elem_id="brief-product",
-                                 placeholder="Washed linen duvet cover / 水洗亚麻被套")
+                                 placeholder="The product's name / 产品名称")
             attributes = gr.Textbox(label="Selling points (comma-separated)", elem_id="brief-attributes")
             with gr.Row():
                 audience = gr.Textbox(label="Audience")

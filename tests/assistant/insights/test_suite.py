@@ -191,6 +191,15 @@ def test_a_suite_that_checks_nothing_says_so(shop, capsys):
 
 
 
+def test_a_cited_name_the_knowledge_base_does_not_hold_is_named_apart_from_the_failure(shop, capsys):
+    config, suite, _, _ = shop
+    suite.write_text(SUITE.replace("cites: ship-cost-zh", "cites: shiping-cost-zh"), encoding="utf-8")
+    code, out = run_suite(config, suite, capsys)
+    assert code == 1 and "FAIL shipping #2: does not cite 'shiping-cost-zh'" in out
+    assert "shipping #2: cites 'shiping-cost-zh', which no document, title or FAQ row" in out
+    assert "shipping #1: cites" not in out  # faq.csv is there
+
+
 def test_a_turn_the_model_failed_on_fails_even_without_expectations():
     """A shop's suite run while its LLM server is down got the shop's apology on every turn: that is no pass."""
     from types import SimpleNamespace
