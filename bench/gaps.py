@@ -141,6 +141,10 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
         **({"shop": {"name": {"en": shop_name, "zh": shop_name}, "description": {"en": "an online shop", "zh": "一家网店"},
                      "contact_email": "", "contact_phone": "", "hours": {}, "brand_file": ""}} if shop_name else {}),
     }
+    from assistant.scaffold import SHOP_DATA_PATHS
+
+    for (section, key), path in SHOP_DATA_PATHS.items():  # translations, uploads...: in the split's folder, not data/
+        overrides.setdefault(section, {}).setdefault(key, str(tmp / path))
     for section, values in json.loads(os.environ.get(SET_ENV) or "{}").items():  # --set, --grouping
         overrides.setdefault(section, {}).update(values)
     return load_config(env={}, overrides=overrides)
