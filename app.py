@@ -132,10 +132,11 @@ def client_of(request, app_cfg) -> str | None:
 
 
 def staff_login(gr, auth):
-    """Login row for agents and admins; returns the role State (server-side: a browser cannot forge it)."""
+    """Login row for agents and admins; returns the role State and the logged-in name's State (server-side: a browser
+    cannot forge them; the Username box can be edited after login, so it names no one)."""
     from assistant.web.auth import DEMO_WARNING
 
-    role = gr.State(None)
+    role, name = gr.State(None), gr.State(None)
     with gr.Accordion("Staff login (agents and admins)", open=False, elem_id="staff-login"):
         if auth.demo:
             gr.Markdown(f"⚠️ {DEMO_WARNING}", elem_classes="demo-banner")
@@ -147,7 +148,7 @@ def staff_login(gr, auth):
             login = gr.Button("Log in", variant="primary", elem_id="login-button", scale=1)
             logout = gr.Button("Log out", elem_id="logout-button", scale=1)
         status = gr.Markdown(elem_id="login-status")
-    return role, user, password, login, logout, status
+    return role, name, user, password, login, logout, status
 
 
 def serving_panel(gr, runtime, role) -> None:
@@ -210,7 +211,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
     cfg = runtime.settings.app
     with gr.Blocks(title=runtime.title) as demo:
         gr.Markdown(f"## {runtime.title}")
-        role, user, password, login, logout, login_status = staff_login(gr, auth)
+        role, staff_name, user, password, login, logout, login_status = staff_login(gr, auth)
         with gr.Tabs():
             with gr.Tab("Customer chat", id="customer"):
                 customer_tab(gr, runtime, base_url or f"http://{cfg.host}:{cfg.port}")
@@ -219,7 +220,7 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
             with gr.Tab("Agent", id="agent"):
                 agent_views = staff_ui.agent_tab(gr, runtime, role, friendly)
                 with agent_views[0][1]:  # the agent-gated content column: order requests join its tabs
-                    orders_ui.orders_panel(gr, runtime, role, friendly, user)
+                    orders_ui.orders_panel(gr, runtime, role, friendly, staff_name)
             with gr.Tab("Admin", id="admin"):
                 admin_views = staff_ui.admin_tab(gr, runtime, role, friendly)
                 with admin_views[0][1]:  # the admin-gated content column: training and serving join its tabs
@@ -251,16 +252,16 @@ def build_demo(runtime, auth=None, base_url: str | None = None):
                              via_proxy(getattr(request, "headers", None)))
             who = md_text(username)
             msg = f"✅ Logged in as **{who}** ({got})." if got else "❌ Wrong username or password."
-            return got, msg, "", *show(got)
+            return got, (username.strip() or None) if got else None, msg, "", *show(got)
 
         do_login.__annotations__["request"] = gr.Request
 
         def do_logout():
-            return None, "Logged out.", "", *show(None)
+            return None, None, "Logged out.", "", *show(None)
 
-        login.click(do_login, [user, password], [role, login_status, password, *views])
-        password.submit(do_login, [user, password], [role, login_status, password, *views])
-        logout.click(do_logout, None, [role, login_status, password, *views])
+        login.click(do_login, [user, password], [role, staff_name, login_status, password, *views])
+        password.submit(do_login, [user, password], [role, staff_name, login_status, password, *views])
+        logout.click(do_logout, None, [role, staff_name, login_status, password, *views])
     demo.queue(max_size=cfg.max_queue, default_concurrency_limit=cfg.concurrency_limit)
     return demo
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, Text, select, update
@@ -27,6 +27,8 @@ from assistant.storage import Base, ensure_tables, session_factory, utc_now
 log = logging.getLogger(__name__)
 
 WAITING = ("pending",)
+#: an approval claimed longer ago than this never finished (the backend call is bounded by orders.timeout_s)
+STALE_CLAIM_S = 300
 DECIDED = ("approved", "rejected")
 
 
@@ -93,6 +95,11 @@ def _to_request(row: OrderRequestRow) -> OrderRequest:
                         row.status, row.decided_by, row.note, row.result, row.created_at, row.updated_at)
 
 
+def _naive(when: datetime) -> datetime:
+    """SQLite gives the stored UTC time back without its zone; compared as such."""
+    return when.replace(tzinfo=None) if when.tzinfo else when
+
+
 class OrderRequests:
     def __init__(self, engine):
         ensure_tables(engine)
@@ -103,13 +110,16 @@ class OrderRequests:
 
     def create(self, kind: str, order: Order, details: dict[str, Any], session_id: str = "",
                language: str = "") -> tuple[OrderRequest, bool]:
-        """(the request, True) — or (the one already waiting for this order and kind, False)."""
+        """(the request, True) — or (the one already waiting for this order and kind, False); a return of another
+        item of the order is a request of its own."""
         check_kind(kind)
         try:
             with self._db.begin() as s:
-                waiting = s.scalar(select(OrderRequestRow).where(
+                rows = s.scalars(select(OrderRequestRow).where(
                     OrderRequestRow.order_number == order.number, OrderRequestRow.kind == kind,
-                    OrderRequestRow.status.in_(["pending", "approving"])).order_by(OrderRequestRow.id))
+                    OrderRequestRow.status.in_(["pending", "approving"])).order_by(OrderRequestRow.id)).all()
+                waiting = next((r for r in rows if kind != "return" or
+                                json.loads(r.details_json or "{}").get("item") == details.get("item")), None)
                 if waiting is not None:
                     return _to_request(waiting), False
                 now = utc_now()
@@ -170,10 +180,21 @@ class OrderRequests:
             return [AuditEntry(r.at, r.actor, r.action, r.detail) for r in rows]
 
     def _claim(self, request_id: int, actor: str) -> OrderRequest:
+        """Mark the request as being carried out by `actor`. A claim older than STALE_CLAIM_S (the app stopped in
+        the middle of an approval) is taken over, with a line in the audit: the request would wait for ever."""
+        now = utc_now()
+        stale = now - timedelta(seconds=STALE_CLAIM_S)
         with self._db.begin() as s:
-            claimed = s.execute(update(OrderRequestRow).where(OrderRequestRow.id == int(request_id),
-                                                               OrderRequestRow.status == "pending")
-                                .values(status="approving", decided_by=actor, updated_at=utc_now())).rowcount
+            was = s.get(OrderRequestRow, int(request_id))
+            taken_over = was is not None and was.status == "approving" and _naive(was.updated_at) < stale
+            claimed = s.execute(update(OrderRequestRow).where(
+                OrderRequestRow.id == int(request_id),
+                (OrderRequestRow.status == "pending") | ((OrderRequestRow.status == "approving")
+                                                         & (OrderRequestRow.updated_at < stale)))
+                                .values(status="approving", decided_by=actor, updated_at=now)).rowcount
+            if claimed and taken_over:
+                self._audit(s, int(request_id), actor, "claim_taken_over",
+                            f"an approval by {was.decided_by or '?'} did not finish")
         request = self.get(request_id)
         if not claimed:
             raise InputError(f"order request {request_id} is {request.status}, not waiting for a decision")
@@ -188,12 +209,17 @@ class OrderRequests:
         try:
             fresh = backend.find(request.order_number) or request.order
             result = backend.apply(request.kind, fresh, request.details)
-        except AssistantError as exc:
+        except Exception as exc:  # any failure: the request waits again, never stuck half-claimed
+            why = exc.one_line() if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
             with self._db.begin() as s:
                 s.execute(update(OrderRequestRow).where(OrderRequestRow.id == request.id)
                           .values(status="pending", updated_at=utc_now()))
-                self._audit(s, request.id, actor, "approve_failed", exc.one_line())
-            raise
+                self._audit(s, request.id, actor, "approve_failed", why)
+            if isinstance(exc, AssistantError):
+                raise
+            log.exception("order request %s: the order system failed", request.id)
+            raise StorageError(f"the order system failed to carry out request {request.id} ({why}); it waits "
+                               f"again") from None
         with self._db.begin() as s:
             s.execute(update(OrderRequestRow).where(OrderRequestRow.id == request.id)
                       .values(status="approved", result=result, note=note or "", updated_at=utc_now()))

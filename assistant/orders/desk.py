@@ -29,7 +29,7 @@ from assistant.orders import wording
 from assistant.orders.config import OrdersConfig
 from assistant.orders.limits import FailureWindows
 from assistant.orders.model import Order, factor_matches
-from assistant.orders.parse import EMAIL, new_address, parse
+from assistant.orders.parse import EMAIL, looks_like_address, new_address, parse
 from assistant.orders.state import (
     DialogueStore,
     OrderState,
@@ -187,8 +187,8 @@ class OrderDesk:
             st.address = new_address(text) or st.address
         elif p.intent == "return":
             st.item = text
-        elif st.awaiting == "address" and answering and not p.number:
-            st.address = text.strip()
+        elif st.awaiting == "address" and answering and not p.number and looks_like_address(text):
+            st.address = text.strip()  # anything else ("ok thank you", "hold on") is asked again
         if not st.number:
             st.awaiting = "number"
             if p.no_number:
@@ -278,6 +278,10 @@ class OrderDesk:
                 return self._say("order_ask_address", lang, "order_ask", why, number=order.number)
             return self._request(st, "change_address", order, {"address": st.address}, lang, session, text, live)
         if kind == "return":
+            if order.status in ("cancelled", "refunded"):
+                st.done()
+                return self._say("order_return_cancelled", lang, "order_info", why, number=order.number,
+                                 status=status)
             if order.status not in SHIPPED and not order.delivered_at:
                 st.done()
                 return self._with_policy(self._say("order_return_too_early", lang, "order_info", why,

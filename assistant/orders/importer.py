@@ -26,7 +26,9 @@ from assistant.orders.model import (
 )
 
 ORDER_FIELDS = ("number", "status", "email", "phone", "placed_at", "total", "currency", "shipping_address",
-                "cancelled_at")
+                "cancelled_at", "payment_status")
+#: a payment status that decides the order's status whatever its fulfilment says (as the Shopify backend reads it)
+PAYMENT_DECIDES = {"refunded": "refunded", "voided": "refunded"}
 ITEM_FIELDS = ("item_name", "item_quantity", "item_sku", "item_price")
 SHIPMENT_FIELDS = ("carrier", "tracking_number", "shipment_status", "shipped_at", "expected_delivery",
                    "delivered_at", "tracking_url")
@@ -39,7 +41,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # first row only. It carries no tracking numbers: those come with the Shopify backend, not the export.
     "shopify": {
         "number": "Name", "email": "Email", "phone": ["Phone", "Shipping Phone", "Billing Phone"],
-        "status": "Fulfillment Status", "placed_at": "Created at", "total": "Total", "currency": "Currency",
+        "status": "Fulfillment Status", "payment_status": "Financial Status", "placed_at": "Created at", "total": "Total", "currency": "Currency",
         "cancelled_at": "Cancelled at", "shipped_at": "Fulfilled at",
         "shipping_address": ["Shipping Address1", "Shipping Address2", "Shipping City", "Shipping Zip",
                              "Shipping Province", "Shipping Country"],
@@ -134,7 +136,7 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
     status_values = {str(k).strip().lower(): v for k, v in (mapping.get("status_values") or {}).items()}
     orders: dict[str, Order] = {}
     for i, row in enumerate(rows, 2):  # row 1 is the header
-        number = clean_number(get(row, "number"))
+        number = clean_number(_spreadsheet_digits(get(row, "number")))
         if not number:
             report.skipped_rows += 1
             report.problems.append(f"row {i}: no order number")
@@ -142,7 +144,11 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
         order = orders.setdefault(number, Order(number=number))
         for name in ("email", "phone", "placed_at", "total", "currency", "shipping_address"):
             if not getattr(order, name) and get(row, name):
-                setattr(order, name, get(row, name))
+                setattr(order, name, _spreadsheet_digits(get(row, name)) if name == "phone" else get(row, name))
+                if name == "phone" and _SCIENTIFIC.fullmatch(order.phone.strip()):
+                    report.problems.append(f"row {i}: phone {order.phone!r} was saved in scientific notation, which "
+                                           "loses its last digits: customers cannot verify with it (format the "
+                                           "column as text and export again)")
                 if name in ("placed_at", "total") and not re.search(r"\d", get(row, name)):
                     # quoted to the customer as stored: say so now, not when a customer reads "abc"
                     report.problems.append(f"row {i}: {name} {get(row, name)!r} holds no number (stored as written)")
@@ -153,8 +159,11 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
             if order.status == "unknown":
                 report.problems.append(f"row {i}: status {raw!r} is not one the assistant knows (stored as unknown; "
                                        "name it under status_values in the mapping)")
+        paid = get(row, "payment_status").strip().lower()
+        if paid in PAYMENT_DECIDES and order.status != "cancelled":
+            order.status, order.status_text = PAYMENT_DECIDES[paid], paid
         if get(row, "cancelled_at"):
-            order.status, order.status_text = "cancelled", order.status_text or "cancelled"
+            order.status, order.status_text = "cancelled", "cancelled"
         item = get(row, "item_name")
         if item:
             quantity = get(row, "item_quantity")
@@ -183,6 +192,16 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
     report.shipments = sum(len(o.shipments) for o in orders.values())
     report.returns = sum(len(o.returns) for o in orders.values())
     return list(orders.values()), report
+
+
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0+)?|\d+\.0+")
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
+
+
+def _spreadsheet_digits(text: str) -> str:
+    """A number a spreadsheet displayed with its format ("100,302", "13812348888.00") as the digits typed."""
+    value = (text or "").strip()
+    return re.sub(r"\.0+$", "", value).replace(",", "") if _GROUPED.fullmatch(value) else text
 
 
 def _quantity(text: str) -> int:

@@ -28,6 +28,7 @@ _STATUS_WORDS = {
     "delivered": "delivered", "已签收": "delivered", "已送达": "delivered",
     "cancelled": "cancelled", "canceled": "cancelled", "voided": "cancelled", "已取消": "cancelled",
     "refunded": "refunded", "已退款": "refunded", "failed": "failed",
+    "restocked": "cancelled",  # Shopify's fulfilment status of an order whose items went back to stock
 }
 
 

@@ -154,6 +154,11 @@ def find_factor(text: str, *, bare: bool = False) -> str:
     return ""
 
 
+def looks_like_address(text: str) -> bool:
+    """A house number, a street word or an address character ("ok thank you" is no address)."""
+    return bool(_LOOKS_LIKE_ADDRESS.search(text))
+
+
 def new_address(text: str) -> str:
     """The address after "to" / "改成" in a change-address request ("" when the message names none, or words that
     name no place: "to another place once it has shipped"), without the question or courtesy that may close the

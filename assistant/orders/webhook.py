@@ -13,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any
 
 from assistant.errors import StorageError
 from assistant.orders.backend import HttpClient, check_kind
 from assistant.orders.model import Order, clean_number
+
+log = logging.getLogger(__name__)
 
 MAX_SKEW_S = 300
 
@@ -73,9 +76,13 @@ class WebhookOrders:
         if not isinstance(raw, dict):
             return None
         try:
-            return Order.from_dict(raw)
-        except (TypeError, ValueError) as exc:
+            order = Order.from_dict(raw)
+        except (TypeError, ValueError, AttributeError) as exc:  # e.g. "items": ["Lamp"] for a list of objects
             raise StorageError(f"the order webhook sent an order we cannot read ({type(exc).__name__})") from None
+        if order.number != clean_number(number):  # another customer's order is never shown, whatever was sent
+            log.warning("the order webhook answered order %s with order %s: ignored", number, order.number)
+            return None
+        return order
 
     def apply(self, kind: str, order: Order, details: dict[str, Any]) -> str:
         check_kind(kind)

@@ -167,3 +167,26 @@ def test_a_colleagues_reply_appears_in_the_widget(page, live_app):
     page.wait_for_timeout(1500)
     assert page.locator(".agent").count() == 1
     page.screenshot(path=str(ARTIFACTS / "widget-colleague-reply.png"), full_page=True)
+
+
+def test_an_order_decision_is_recorded_under_the_name_logged_in_not_the_edited_username_box(page, live_app):
+    from assistant.orders.model import Order
+
+    requests = live_app.runtime.orders.requests
+    request, _ = requests.create("cancel", Order(number="900017", status="processing"), {}, "browser", "en")
+    open_app(page, live_app)
+    page.get_by_role("tab", name="Agent").click()
+    login = page.get_by_text("Staff login (agents and admins)")
+    if not page.locator("#login-password input").is_visible():
+        login.click()
+    page.locator("#login-user textarea, #login-user input").first.fill("agent")
+    page.locator("#login-password input").fill("demo-agent")
+    page.locator("#login-button").click()
+    page.get_by_text("Logged in as").wait_for()
+    page.locator("#login-user textarea, #login-user input").first.fill("mallory")  # edited after the login
+    page.get_by_role("tab", name="Order requests").click()
+    page.locator("#order-request-id textarea, #order-request-id input").first.fill(str(request.id))
+    page.locator("#order-note textarea, #order-note input").first.fill("a duplicate of an earlier order")
+    page.locator("#order-reject").click()
+    page.get_by_text(f"Request {request.id} rejected").wait_for()
+    assert requests.get(request.id).decided_by == "agent (agent)"

@@ -157,3 +157,36 @@ def test_customer_text_cannot_inject_markdown_into_the_panel(runtime):
     request_id = int(orders_ui.requests_table(runtime, "agent")["request"][0])
     order_md, detail = orders_ui.request_detail(runtime, "agent", request_id)
     assert "<img" not in detail and "&lt;img" in detail and "**Road**" not in detail
+
+
+def test_an_approval_that_fails_in_any_way_waits_again_and_a_stale_claim_is_taken_over(store, requests, engine):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from assistant.orders import approvals
+
+    class Broken:
+        def find(self, number):
+            return None
+
+        def apply(self, kind, order, details):
+            raise ValueError("boom")
+
+    request, _ = requests.create("cancel", store.find("100242"), {}, "s1", "en")
+    with pytest.raises(StorageError, match="failed to carry out request .* waits again"):
+        requests.approve(request.id, "alice (agent)", Broken())
+    assert requests.get(request.id).status == "pending"
+    assert requests.audit(request.id)[-1].action == "approve_failed"
+    # an approval the app never finished (stopped mid-call): refused while fresh, taken over once stale
+    with approvals.session_factory(engine).begin() as s:
+        s.execute(update(approvals.OrderRequestRow).where(approvals.OrderRequestRow.id == request.id)
+                  .values(status="approving", decided_by="bob (agent)", updated_at=approvals.utc_now()))
+    with pytest.raises(InputError, match="is approving"):
+        requests.approve(request.id, "alice (agent)", store)
+    with approvals.session_factory(engine).begin() as s:
+        s.execute(update(approvals.OrderRequestRow).where(approvals.OrderRequestRow.id == request.id).values(
+            updated_at=approvals.utc_now() - timedelta(seconds=approvals.STALE_CLAIM_S + 1)))
+    done = requests.approve(request.id, "alice (agent)", store)
+    assert done.status == "approved"
+    assert [a.action for a in requests.audit(request.id)][-2:] == ["claim_taken_over", "approved"]

@@ -135,3 +135,15 @@ def test_config_is_checked_where_it_is_made(monkeypatch):
 
     with pytest.raises(ConfigError, match="SHOPIFY_ACCESS_TOKEN is not set"):
         build_backend(OrdersConfig(backend="shopify", shopify_store="https://x.example"))
+
+
+def test_a_webhook_order_that_cannot_be_read_or_is_another_order_is_never_shown(monkeypatch, secrets):
+    backend = http_backend("webhook", "https://hooks.example/orders")
+    answer = {"order": {"number": "100234", "items": ["Lamp"], "email": "a@example.com"}}
+    monkeypatch.setattr(backend, "_call", lambda body: answer)
+    with pytest.raises(StorageError, match="cannot read"):
+        backend.find("100234")
+    answer = {"order": {"number": "100999", "email": "someone.else@example.com"}}
+    assert backend.find("100234") is None
+    answer = {"order": {"number": "#100234", "email": "a@example.com"}}
+    assert backend.find("100234").email == "a@example.com"

@@ -130,3 +130,31 @@ def test_a_stateless_clients_wrong_tries_are_forgotten_after_an_hour(store, engi
     for guess in ("0003", "0004"):
         api(desk, guess, "Where is my order 100240?", user="api-user-3")
     assert api(desk, "0005", "Where is my order 100240?", user="api-user-3").action == "order_handoff"
+
+
+def test_a_reply_that_is_no_address_is_asked_again_not_filed_as_the_new_address(desk):
+    replies, _ = talk(desk, "I want to change the delivery address of my order 100235", "wang.fang@example.cn",
+                      "ok thank you", "hold on, let me check", "88 Century Avenue, Pudong, Shanghai")
+    assert [r.action for r in replies[1:4]] == ["order_ask", "order_ask", "order_ask"]
+    assert "new delivery address" in replies[2].text and "new delivery address" in replies[3].text
+    assert replies[4].action == "order_request"
+    assert [r.details for r in desk.requests.listing()] == [{"address": "88 Century Avenue, Pudong, Shanghai"}]
+
+
+def test_a_second_item_of_one_order_is_a_return_request_of_its_own(desk):
+    (_, first, second, again), _ = talk(
+        desk, "I want to return the cotton bath mat from order 100244", "james.o@example.com",
+        "I also want to return the glass storage jars from order 100244",
+        "I want to return the glass storage jars from order 100244")
+    assert first.action == second.action == "order_request" and first.request_id != second.request_id
+    assert [r.details["item"] for r in desk.requests.listing()] == ["Cotton bath mat", "Glass storage jars"]
+    assert again.request_id == second.request_id and "already" in again.text  # the same item asked twice: one
+
+
+def test_a_return_of_a_cancelled_order_says_so_and_offers_nothing_it_cannot_do(desk):
+    (_, cancelled), _ = talk(desk, "I want to return order 100238", "sara.k@example.com")
+    assert cancelled.action == "order_info" and "nothing to return" in cancelled.text
+    assert "not been delivered" not in cancelled.text and "hasn't been delivered" not in cancelled.text
+    (_, early), _ = talk(desk, "I want to return my order 100242", "0123")
+    assert 'write "cancel order 100242"' in early.text  # the offer names what the customer says to take it
+    assert desk.requests.listing() == []

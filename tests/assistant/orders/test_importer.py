@@ -129,3 +129,33 @@ def test_values_the_assistant_would_quote_wrongly_are_reported(tmp_path, engine)
     assert "total 'abc'" in said and "placed_at 'not-a-date'" in said
     with pytest.raises(InputError, match="looked for 'Name'"):
         import_file(EmbeddedOrders(engine), path, "shopify")
+
+
+def test_a_refunded_or_restocked_shopify_order_is_not_one_being_prepared(tmp_path, engine):
+    path = tmp_path / "orders_export.csv"
+    path.write_text(SHOPIFY_EXPORT.replace("#1001,bob@example.com,paid,fulfilled", "#1001,bob@example.com,refunded,"
+                                           "fulfilled").replace("amy@example.com,paid,,,", "amy@example.com,paid,"
+                                                                "restocked,,")
+                    .replace("2026-11-12 12:00:00 -0500\n", "\n"), encoding="utf-8")
+    store = EmbeddedOrders(engine)
+    report = import_file(store, path, "shopify")
+    assert store.find("1001").status == "refunded" and store.find("1002").status == "cancelled"
+    assert not [p for p in report.problems if "status" in p]
+
+
+def test_numbers_a_spreadsheet_formatted_are_stored_as_typed_and_lost_digits_are_reported(tmp_path, engine):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["number", "email", "phone", "status"])
+    sheet.append([100302, "a@example.com", 13812348888, "paid"])
+    sheet["A2"].number_format, sheet["C2"].number_format = "#,##0", "0.00"
+    book.save(tmp_path / "orders.xlsx")
+    store = EmbeddedOrders(engine)
+    import_file(store, tmp_path / "orders.xlsx")
+    got = store.find("100302")
+    assert got is not None and got.phone == "13812348888"
+    (tmp_path / "orders.csv").write_text("number,email,phone\n100303,,1.38123E+10\n", encoding="utf-8")
+    report = import_file(store, tmp_path / "orders.csv")
+    assert any("scientific notation" in p for p in report.problems)
