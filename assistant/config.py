@@ -98,6 +98,28 @@ class Settings:
         return "\n".join(lines) + "\n"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error: PyYAML keeps the last, so a
+    section pasted again at the end of a shop's file silently dropped the first (its store path among them)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, str | int | float | bool) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice in one mapping (line {seen[key] + 1} and line "
+                            f"{key_node.start_mark.line + 1}): the second would silently replace the first",
+                key_node.start_mark)
+        if isinstance(key, str | int | float | bool):
+            seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_yaml_file(path: Path, what: str = "config file", error: type[Exception] = ConfigError) -> Any:
     """Parsed YAML, or one clear `error` naming the file (and line/column for syntax errors)."""
     try:
@@ -107,7 +129,7 @@ def load_yaml_file(path: Path, what: str = "config file", error: type[Exception]
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read {what} {path}: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

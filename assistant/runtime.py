@@ -226,7 +226,11 @@ class Runtime(ModelServing):
             kb_cfg = self.settings.knowledge_base
             if not self.sync_kb:
                 return KnowledgeBase.from_config(kb_cfg)
-            kb = ensure_demo_ingested(kb_cfg) if self.settings.app.ingest_demo_kb else KnowledgeBase.from_config(kb_cfg)
+            problems: list[str] = []
+            kb = (ensure_demo_ingested(kb_cfg, problems=problems) if self.settings.app.ingest_demo_kb
+                  else KnowledgeBase.from_config(kb_cfg))
+            if problems:  # the chat answers from what the store holds; `prepare` and /healthz say what is missing
+                self.degraded["knowledge_base_documents"] = "; ".join(problems)
             if kb_cfg.contact_rows:
                 from assistant.shop.contact_rows import sync_contact_rows
 
@@ -248,8 +252,9 @@ class Runtime(ModelServing):
 
             kb_cfg = self.settings.knowledge_base
             files = [resolve_path(f) for f in kb_cfg.faq_files]
-            if self.settings.app.ingest_demo_kb:
-                files.append(Path(resolve_path(kb_cfg.demo_path)) / "faq.csv")
+            shop_faq = Path(resolve_path(kb_cfg.demo_path)) / "faq.csv"
+            if self.settings.app.ingest_demo_kb and shop_faq.is_file():  # a shop may keep no faq.csv
+                files.append(shop_faq)
             if kb_cfg.contact_rows:
                 from assistant.shop.contact_rows import contact_file
 
@@ -360,6 +365,8 @@ class Runtime(ModelServing):
                 problem = f"{type(exc).__name__}: {exc}"
             component = {"classifiers": "classifiers", "knowledge base": "knowledge_base"}.get(name)
             problem = problem or self.degraded.get(component or "")
+            if name == "knowledge base" and not problem:
+                problem = self.degraded.get("knowledge_base_documents")
             if problem and name in ("language model", "first answer"):
                 self.degraded.setdefault("language_model", problem)
             seconds[name] = time.perf_counter() - start

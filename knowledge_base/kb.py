@@ -382,16 +382,21 @@ class KnowledgeBase:
 
 
 def ensure_demo_ingested(cfg: KnowledgeBaseConfig, embedder: Embeddings | None = None,
-                         progress: bool = False) -> KnowledgeBase:
-    """Ingest the demo shop on first start; later starts only check each file's chunk ids (milliseconds)."""
+                         progress: bool = False, problems: list[str] | None = None) -> KnowledgeBase:
+    """Ingest the demo shop on first start; later starts only check each file's chunk ids (milliseconds).
+    `problems` receives what a shop owner must hear at start (a mistyped folder, documents that cannot be read)."""
     kb = KnowledgeBase.from_config(cfg, embedder)
     demo = resolve_path(cfg.demo_path)
+    problems = problems if problems is not None else []
     if not demo.exists():  # sync would refuse it; the chat still works on what the store holds
         log.warning("demo knowledge base: %s is not there; nothing ingested", demo)
+        problems.append(f"knowledge_base.demo_path {demo} is not there: none of the shop's documents were read")
         return kb
     report = kb.sync([demo], progress=progress)
     for err in report.errors:
         log.warning("demo knowledge base: %s", err.error)
+    if report.errors:
+        problems.append(f"{len(report.errors)} document(s) in {demo} could not be read, e.g. {report.errors[0].error}")
     if report.chunks_added or report.chunks_removed:
         log.info("demo knowledge base: %s", report.summary())
     return kb

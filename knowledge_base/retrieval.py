@@ -153,6 +153,8 @@ class HybridRetriever:
         cfg = self.cfg
         k = k or cfg.k
         n = max(cfg.candidates, k)
+        if self.store.reopen_if_changed():  # another process ingested or synced: nothing built before holds
+            self.invalidate()
         count = self.store.count()  # once a query: Chroma's count costs milliseconds
         bm25_hits = self.bm25(count).top(query, n, filters) if mode in ("hybrid", "bm25") else []
         qvec = np.asarray(self.store.embedder.embed_query(query), dtype=np.float32)
@@ -167,6 +169,8 @@ class HybridRetriever:
             return []
         rows = self.store.get(ids, embeddings=True)
         ids = [cid for cid in ids if cid in rows]
+        if not ids:  # every candidate was deleted a moment ago
+            return []
         embs = np.asarray([rows[cid][2] for cid in ids], dtype=np.float32)
         vec = dict(zip(ids, _cosine(embs, qvec).tolist(), strict=True))  # vector score for every candidate
         bm = dict(bm25_hits)

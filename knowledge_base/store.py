@@ -5,7 +5,10 @@ and read/write chunks in batches. Our embedder is always attached, so Chroma nev
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
@@ -17,6 +20,9 @@ from knowledge_base.embeddings import ChromaEmbeddingFunction
 
 log = logging.getLogger(__name__)
 PAGE = 5000  # Chroma takes at most 5,461 records per call
+#: beside an embedded store: rewritten by every write, so another process (the app while `python -m knowledge_base
+#: sync` runs in a terminal) sees that its in-memory vector index and its caches are out of date
+GENERATION_FILE = "kb-generation"
 
 
 def _settings():
@@ -82,6 +88,54 @@ class ChromaStore:
         self.client = client if client is not None else open_client(cfg)
         self._ef = ChromaEmbeddingFunction(embedder)
         self._collection = None
+        self._generation = self._read_generation()
+
+    def _generation_file(self) -> Path | None:
+        if self.cfg.server_mode:  # a Chroma server serves every process the same index
+            return None
+        folder = resolve_path(self.cfg.db_path)
+        return folder / GENERATION_FILE if folder is not None else None
+
+    def _read_generation(self) -> str:
+        path = self._generation_file()
+        try:
+            return path.read_text(encoding="utf-8") if path is not None else ""
+        except OSError:
+            return ""
+
+    def _written(self) -> None:
+        """Mark a write, for the other processes on this store (reopen_if_changed)."""
+        path = self._generation_file()
+        if path is None or not path.parent.is_dir():
+            return
+        stamp = f"{time.time_ns()} {os.getpid()}"
+        try:
+            tmp = path.with_name(f".{GENERATION_FILE}.{os.getpid()}")
+            tmp.write_text(stamp, encoding="utf-8")
+            os.replace(tmp, path)
+            self._generation = stamp
+        except OSError as exc:  # a read-only store is read by this process only
+            log.debug("cannot mark the knowledge base's write: %s", exc)
+
+    def reopen_if_changed(self) -> bool:
+        """True when another process wrote the store since this one last looked: the client is opened anew, as
+        Chroma's in-process vector index would go on answering with chunks that are gone. A stat and a read of
+        a few bytes per call."""
+        stamp = self._read_generation()
+        if stamp == self._generation:
+            return False
+        self._generation = stamp
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # Chroma shares one in-memory system per path in a process: dropped from its cache, the next client reads
+        # the files again (clients already made look the system up by the same key, so they follow).
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(getattr(self.client, "_identifier", ""), None)
+            SharedSystemClient._identifier_to_refcount.pop(getattr(self.client, "_identifier", ""), None)
+        self.client = open_client(self.cfg)
+        self._collection = None
+        log.info("knowledge base: written by another process; reopened %s", self.where)
+        return True
 
     @property
     def where(self) -> str:
@@ -128,11 +182,13 @@ class ChromaStore:
             part = chunks[i:i + PAGE]
             coll.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                         metadatas=[c.metadata for c in part], embeddings=embeddings[i:i + PAGE])
+        self._written()
 
     def delete(self, ids: list[str]) -> None:
         coll = self.collection()
         for i in range(0, len(ids), PAGE):
             coll.delete(ids=ids[i:i + PAGE])
+        self._written()
 
     def existing(self, ids: list[str]) -> set[str]:
         coll = self.collection(create=True)
@@ -199,3 +255,4 @@ class ChromaStore:
     def drop(self) -> None:
         self.client.delete_collection(self.cfg.collection)
         self._collection = None
+        self._written()

@@ -91,3 +91,20 @@ def test_cli_config_file_flag_bad_yaml(tmp_path):
     assert r.returncode == 2
     assert r.stderr.startswith("ConfigError: bad YAML in")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path):
+    """PyYAML keeps the last of two equal keys: a `knowledge_base:` pasted again at the end of a shop's file
+    dropped its db_path and collection, and the shop wrote into the demo's store without a word."""
+    import pytest
+
+    from assistant.config import load_config
+    from assistant.errors import ConfigError
+
+    path = tmp_path / "shop.yaml"
+    path.write_text("knowledge_base:\n  collection: mine\napp:\n  port: 7861\nknowledge_base:\n  chunk_size: 300\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"'knowledge_base' is given twice in one mapping \(line 1 and line 5\)"):
+        load_config(path, env={})
+    path.write_text("knowledge_base:\n  collection: mine\n  chunk_size: 300\n", encoding="utf-8")
+    assert load_config(path, env={}).knowledge_base.collection == "mine"

@@ -199,3 +199,22 @@ def test_reopening_a_collection_warns_nothing(tmp_path, fake_embedder):
         kb.search("second page")
     assert not [w for w in caught if "reconstruct embedding function" in str(w.message)]
     assert Path(cfg.db_path, "chroma.sqlite3").is_file()
+
+
+def test_a_sync_in_another_process_is_seen_by_the_running_app_even_when_the_chunk_count_stays(tmp_path, fake_env):
+    """The app keeps a vector index and BM25 in memory: a `sync` run in a terminal that replaced one chunk by
+    another (same count) made every search fail or return the deleted passage until a restart."""
+    from tests.conftest import run_module
+
+    docs = write(tmp_path / "docs" / "hours.md", "# Hours\n\nWe are open on Sundays from 10 to 16.\n").parent
+    cfg = KnowledgeBaseConfig(embedder="fake", db_path=str(tmp_path / "db"), collection="hours")
+    kb = KnowledgeBase.from_config(cfg)
+    kb.ingest([docs], progress=False)
+    assert "open on Sundays" in kb.search("Sundays")[0].text
+    write(docs / "hours.md", "# Hours\n\nWe are closed on Sundays; open Monday to Saturday.\n")
+    done = run_module("knowledge_base", "sync", str(docs), "--db", str(tmp_path / "db"), "--collection", "hours",
+                      env=FAKE)
+    assert done.returncode == 0, done.stderr
+    hits = kb.search("Sundays")
+    assert [h.text for h in hits] and all("open on Sundays" not in h.text for h in hits)
+    assert "closed on Sundays" in hits[0].text

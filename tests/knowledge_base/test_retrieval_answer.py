@@ -177,6 +177,31 @@ def test_ensure_demo_ingested_is_idempotent_and_embeds_nothing_the_second_time(t
     assert again.store.count() == count and Counting.calls == first_calls  # only id look-ups the second time
 
 
+def test_a_missing_shop_folder_is_a_start_problem_and_a_shop_without_faq_csv_keeps_its_faq_fallback(tmp_path):
+    """A mistyped knowledge_base.demo_path made `prepare` say "ready" (exit 0) with no document read; a shop
+    folder without faq.csv lost the in-memory FAQ fallback (contact rows, faq_files) at every start."""
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+
+    def runtime(folder):
+        return Runtime(load_config(env={}, overrides={
+            "llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{tmp_path}/a.db"},
+            "knowledge_base": {"embedder": "fake", "db_path": str(tmp_path / "db"), "collection": "own",
+                               "demo_path": str(folder)}}))
+
+    steps = {}
+    missing = runtime(tmp_path / "knowlege")
+    missing.warm_up(lambda step, seconds, problem: steps.setdefault(step, problem))
+    assert "is not there" in steps["knowledge base"] and missing.kb is not None
+    shop = tmp_path / "knowledge"
+    shop.mkdir()
+    (shop / "hours.md").write_text("# Hours\n\nOpen daily from 9 to 18.\n", encoding="utf-8")
+    fine = runtime(shop)
+    assert fine.curated_faq is not None and "curated_faq" not in fine.degraded
+    fine.kb  # noqa: B018
+    assert "knowledge_base_documents" not in fine.degraded
+
+
 def test_split_question_keeps_one_question_whole_and_splits_two():
     from knowledge_base.questions import split_question
 
