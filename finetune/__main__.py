@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--adapter", required=True, metavar="DIR", help="adapter folder written by `train`")
     x.add_argument("--format", required=True, choices=("merged", "gguf"),
                    help="merged: base + adapter as one HF folder; gguf: the LoRA alone, for llama.cpp / Ollama")
-    x.add_argument("--output", required=True, metavar="PATH", help="folder (merged) or .gguf file")
+    x.add_argument("--output", required=True, metavar="PATH",
+                   help="folder (merged) or .gguf file; only DIR/adapter.gguf becomes the registry's GGUF for DIR")
     add_common_args(sub.add_parser("list", help="registered adapters per task, background training, gate decisions"))
     # Verbs owned by their modules (flags and behaviour live there; this file only dispatches).
     from finetune import autotrain, feedback_retrain, gate
@@ -121,9 +122,10 @@ def _train(args, cfg: FinetuneConfig) -> int:
     from finetune.output_guard import check_registry, check_train_output
     from finetune.pipeline import run_train
 
-    registry = resolve_path(cfg.registry) if cfg.register else None
-    if registry is not None:
+    registry = resolve_path(cfg.registry)
+    if cfg.register:
         check_registry(registry)
+    # the registry is read even when this run does not register: the folder may be the one customers are served
     check_train_output(args.output, args.data, args.resume, args.overwrite, registry)
     result = run_train(cfg, args.data, args.output, resume=args.resume, progress=not args.no_progress,
                        overwrite=args.overwrite)
@@ -142,37 +144,58 @@ def _train(args, cfg: FinetuneConfig) -> int:
 
 
 def _export(args, cfg: FinetuneConfig) -> int:
-    from assistant.llm.adapter_registry import set_gguf
     from finetune.export import export_gguf_lora, export_merged, load_adapter
     from finetune.output_guard import check_export_output
 
-    check_export_output(args.adapter, args.format, args.output)  # before the model loads
+    registry = resolve_path(cfg.registry)
+    check_export_output(args.adapter, args.format, args.output, registry)  # before the model loads
     model, tok, model_id = load_adapter(args.adapter, cfg.cache_dir)
     if args.format == "merged":
         out = export_merged(model, tok, args.output)
     else:
         out = export_gguf_lora(model, args.output, model_id)
-        if set_gguf(args.adapter, out, registry=resolve_path(cfg.registry)):
-            print(f"registry: {args.adapter} now serves llama.cpp from {out}")
+        _record_gguf(Path(args.adapter), out, registry)
     print(out)
     return 0
 
 
+def _record_gguf(adapter: Path, out: Path, registry: Path) -> None:
+    """Only the adapter folder's own adapter.gguf becomes what the registry serves to llama.cpp: an export to a
+    scratch path (to copy elsewhere, to try out) must not move a served adapter onto a file that may be gone
+    tomorrow."""
+    from assistant.llm.adapter_registry import list_adapters, set_gguf
+
+    if out.resolve() == (adapter / "adapter.gguf").resolve():
+        if set_gguf(adapter, out, registry=registry):
+            print(f"registry: {adapter} now serves llama.cpp from {out}")
+        return
+    record = next((r for r in list_adapters(registry) if r.path == str(adapter.resolve())), None)
+    if record is not None:
+        print(f"registry unchanged: llama.cpp is served {record.gguf or 'no GGUF'} for {adapter} (only "
+              f"{adapter / 'adapter.gguf'} is recorded there)")
+
+
 def _list(args, cfg: FinetuneConfig) -> int:
-    from assistant.llm.adapter_registry import list_adapters
+    from assistant.llm.adapter_registry import list_adapters, serving_state
     from finetune import autotrain, gate
 
     settings = load_config(config_path(args))
     for line in autotrain.status_lines(settings) + gate.decision_lines(settings):
         print(line)
-    records = list_adapters(resolve_path(cfg.registry))
+    registry = resolve_path(cfg.registry)
+    records = list_adapters(registry)
     if not records:
-        print(f"no adapters registered in {resolve_path(cfg.registry)}")
+        print(f"no adapters registered in {registry}")
         return 0
+    served = {s.path for s in serving_state(registry) if s.path}
     for r in records:
         loss = r.metrics.get("eval_loss_after")
+        state = "  SERVED" if r.path in served else ""
+        # the llamacpp backend fails every answer of a served task whose GGUF is gone: say so where people look
+        missing = "  (MISSING: llama.cpp cannot serve it; export --format gguf again)" if (
+            r.path in served and r.gguf and not Path(r.gguf).is_file()) else ""
         print(f"{r.task:8} {r.base_model:14} {r.method:8} eval_loss={loss if loss is not None else '-'} "
-              f"{r.created}  {r.path}  gguf={r.gguf or '-'}")
+              f"{r.created}  {r.path}  gguf={r.gguf or '-'}{missing}{state}")
     return 0
 
 
@@ -182,6 +205,20 @@ def _typed_path(value: str) -> Path:
     path = Path(value).expanduser()
     fallback = resolve_path(value)
     return fallback if not path.exists() and fallback is not None and fallback.exists() else path
+
+
+def _outside_documents(option: str, path: Path, folders: list[Path]) -> None:
+    """The pairs are never written over or among the shop's documents: over one they destroy it (a faq.csv
+    replaced by JSONL), beside them the next `knowledge_base ingest` would read the pairs as a document."""
+    from assistant.errors import InputError
+
+    target = path.resolve()
+    for folder in folders:
+        where = folder.resolve()
+        if target == where or target.is_relative_to(where):
+            what = "one of the documents in" if target.exists() else "inside"
+            raise InputError(f"{option} {path} is {what} --kb-folder {folder}: the pairs would replace or join the shop's "
+                             "documents; write them elsewhere (e.g. data/support_pairs.jsonl)")
 
 
 def _support_data(args) -> int:
@@ -203,6 +240,9 @@ def _support_data(args) -> int:
                          "pairs")
     if output.resolve() in {Path(q).resolve() for q in questions}:
         raise InputError(f"--output {output} is a --questions file: it would be replaced by the pairs")
+    for option, path in (("--output", output), ("--heldout-output", heldout)):
+        if path is not None:
+            _outside_documents(option, path, folders)
     report = build(folders, output, settings.shop.name, [Path(q) for q in questions],
                    Path(args.shared_data) if args.shared_data else None, heldout,
                    args.heldout_fraction, args.negative_share, seed=args.seed)

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import AssistantError, ConfigError
+from assistant.errors import AssistantError, ConfigError, InputError
 from finetune.kto import Judged, KTOConfig
 
 TASK_CHOICES = ("adcopy", "support", "all")
@@ -41,7 +41,9 @@ class RetrainConfig:
     num_epochs: float = field(default=3.0, metadata={"help": "passes over the feedback when max_steps is 0"})
     batch_size: int = field(default=8, metadata={"help": "examples per step"})
     learning_rate: float = field(default=5e-4, metadata={"help": "peak learning rate"})
-    output: str = field(default="", metadata={"help": "candidate folder; '' = data/adapters/<task>-feedback-<time>"})
+    output: str = field(default="", metadata={"help": "candidate folder, new or empty (with --task all: one subfolder "
+                                                       "per task, DIR/adcopy and DIR/support); '' = "
+                                                       "data/adapters/<task>-feedback-<time>"})
     dry_run: bool = field(default=False, metadata={"help": "count the feedback and stop before training"})
 
     def __post_init__(self):
@@ -210,8 +212,29 @@ def served_lora(task: str, model_id: str, registry: Path) -> Path | None:
     return path if json.loads(cfg.read_text(encoding="utf-8")).get("peft_type") == "LORA" else None
 
 
-def train_candidate(task: str, items: list[Judged], objective: str, settings, cfg: RetrainConfig) -> Path:
-    """Train, save, export GGUF (+ Modelfile) and return the candidate folder."""
+def candidate_outputs(cfg: RetrainConfig, tasks: list[str], registry: Path) -> dict[str, Path | None]:
+    """task -> the folder its candidate goes to (None: a new time-stamped one), checked before any feedback is
+    read or model loaded: a folder holding an adapter (the served one above all) is never written."""
+    from finetune.output_guard import check_candidate_output, is_adapter_folder
+
+    if not cfg.output:
+        return {task: None for task in tasks}
+    out = Path(cfg.output)
+    if cfg.task != "all":
+        return {cfg.task: check_candidate_output(out, registry)}
+    # Two candidates in one folder would overwrite each other's weights: one subfolder per task.
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output takes a folder (with --task all: DIR/adcopy and DIR/support), but {out} is a file")
+    if is_adapter_folder(out):
+        raise InputError(f"--output {out} holds an adapter; give a new folder for the candidates (DIR/adcopy and "
+                         "DIR/support)")
+    return {task: check_candidate_output(out / task, registry) for task in tasks}
+
+
+def train_candidate(task: str, items: list[Judged], objective: str, settings, cfg: RetrainConfig,
+                    output: Path | None = None) -> Path:
+    """Train, save, export GGUF (+ Modelfile) and return the candidate folder (`output`, checked beforehand by
+    candidate_outputs; None = a new time-stamped folder)."""
     import torch
 
     from assistant.config import resolve_path
@@ -248,7 +271,7 @@ def train_candidate(task: str, items: list[Judged], objective: str, settings, cf
         say(f"{task}: log-prob margin liked − disliked (per token, training feedback): "
             f"{before['margin']:+.3f} → {after['margin']:+.3f}")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    out = Path(cfg.output) if cfg.output else resolve_path(f"data/adapters/{task}-feedback-{stamp}")
+    out = output or resolve_path(f"data/adapters/{task}-feedback-{stamp}")
     out.mkdir(parents=True, exist_ok=True)
     model.peft_config["default"].base_model_name_or_path = model_id
     model.save_pretrained(out)
@@ -263,7 +286,7 @@ def train_candidate(task: str, items: list[Judged], objective: str, settings, cf
     return out
 
 
-def retrain_task(task: str, settings, cfg: RetrainConfig) -> tuple[bool, str]:
+def retrain_task(task: str, settings, cfg: RetrainConfig, output: Path | None = None) -> tuple[bool, str]:
     """(trained, verdict part) for one task."""
     items, counts = read_feedback(task, settings)
     say(f"{task}: feedback read: {', '.join(f'{k} {v}' for k, v in counts.items())}")
@@ -282,7 +305,7 @@ def retrain_task(task: str, settings, cfg: RetrainConfig) -> tuple[bool, str]:
     say(f"{task}: {len(items)} examples ({len(items) - n_bad} desirable, {n_bad} undesirable): training with {objective}")
     if cfg.dry_run:
         return True, f"{task} has enough feedback ({len(items)} examples, {objective}); dry run, nothing trained"
-    candidate = train_candidate(task, items, objective, settings, cfg)
+    candidate = train_candidate(task, items, objective, settings, cfg, output)
     from finetune import gate
 
     try:
@@ -302,10 +325,14 @@ def run(args: argparse.Namespace, settings) -> int:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(RetrainConfig) if hasattr(args, f.name)}
     cfg = RetrainConfig(**values)
     tasks = ["adcopy", "support"] if cfg.task == "all" else [cfg.task]
+    from assistant.config import resolve_path
+
+    # a bad --output is the user's to fix: one line and exit 2 now, not a failed task after the training
+    outputs = candidate_outputs(cfg, tasks, resolve_path(settings.finetune.registry))
     results = []
     for task in tasks:
         try:
-            results.append(retrain_task(task, settings, cfg))
+            results.append(retrain_task(task, settings, cfg, outputs[task]))
         except AssistantError as exc:
             say(f"{task}: {exc.one_line()}")
             results.append((None, f"{task} failed: {exc.one_line()}"))

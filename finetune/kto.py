@@ -52,8 +52,10 @@ class KTOConfig:
         for name in ("desirable_weight", "undesirable_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name):g}")
-        if self.batch_size < (2 if self.objective == "kto" else 1):
+        if self.objective == "kto" and self.batch_size < 2:
             raise ConfigError(f"batch_size must be >= 2 for kto (the KL estimate pairs examples), got {self.batch_size}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.max_steps < 0 or self.num_epochs <= 0 or self.learning_rate <= 0:
             raise ConfigError("max_steps must be >= 0, num_epochs and learning_rate > 0")
         if self.max_seq_len < 32:

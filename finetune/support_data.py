@@ -256,7 +256,10 @@ def build(kb_folders: Sequence[str | Path], output: str | Path, shop_name: dict[
         else:
             log.warning("no shared data at %s: building from the documents only", shared_data)
     if not pairs:
-        raise InputError("no question/answer pairs could be built: give --kb-folder with documents or FAQ tables")
+        # Prose becomes evidence and negatives, never a pair by itself: say what does make pairs.
+        raise InputError("no question/answer pairs could be built: pairs come from FAQ tables (CSV with question and "
+                         "answer columns), spec lines ('Weight: 38 kg' on a titled page), markdown table rows, "
+                         "--questions FILE.yaml about the documents, or --shared-data; prose alone gives none")
     # Negatives and distractors come from every sentence we have: the shop's and the public FAQs' answers.
     pool = [s for s in sentences if re.search(r"\w{2}", s.text)]  # not a table's |---|---| line
     seen = {s.text for s in pool}

@@ -45,11 +45,13 @@ def best_threshold(pos: list[float], neg: list[float]) -> tuple[float, float]:
 
 
 def strict_threshold(pos: list[float], neg: list[float]) -> float:
-    """Lowest threshold with no false positive (a wrong verbatim answer is worse than an LLM answer)."""
+    """Lowest threshold with no false positive (a wrong verbatim answer is worse than an LLM answer). When no
+    right match scores above the worst wrong one, just above that wrong one: no FAQ answer is given verbatim on
+    this evidence (the other questions still get the reader's answer), rather than one the shop labelled wrong."""
     above = max(neg, default=-1.0)
     higher = [s for s in pos if s > above]
     if not higher:
-        return best_threshold(pos, neg)[0]
+        return float(above + 1e-3) if neg else best_threshold(pos, neg)[0]
     return float((above + min(higher)) / 2)
 
 

@@ -145,6 +145,21 @@ class _SectionBuilder:
         return self.sections
 
 
+# Front matter of static-site and notes exports (Jekyll/Hugo/Obsidian): `---` YAML or `+++` TOML at the very top.
+_FRONT_MATTER = re.compile(r"\A\ufeff?(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
+_FRONT_TITLE = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.M)
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """(the text without its front matter, the front matter's title or ""): metadata is no passage a customer
+    should be answered with."""
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return text, ""
+    title = _FRONT_TITLE.search(m.group(2))
+    return text[m.end():], (title.group(1).strip().strip("'\"") if title else "")
+
+
 def load_markdown(text: str) -> list[Section]:
     out = _SectionBuilder("\n")
     in_code = False
@@ -265,6 +280,7 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
         if suffix in (".html", ".htm"):
             sections, title = load_html(text)
         elif suffix in (".md", ".markdown"):
+            text, title = split_front_matter(text)
             sections = load_markdown(text)
         else:
             sections = load_plain(text)

@@ -218,3 +218,12 @@ def test_a_sync_in_another_process_is_seen_by_the_running_app_even_when_the_chun
     hits = kb.search("Sundays")
     assert [h.text for h in hits] and all("open on Sundays" not in h.text for h in hits)
     assert "closed on Sundays" in hits[0].text
+
+
+def test_calibration_never_picks_an_faq_threshold_that_answers_a_question_labelled_wrong_verbatim():
+    from knowledge_base.evaluate import strict_threshold
+
+    assert strict_threshold([0.9, 0.95], [0.5, 0.8]) == pytest.approx(0.85)
+    # the wrong match outscores every right one: nothing verbatim, not the balanced-accuracy cut (0.5)
+    t = strict_threshold([0.3, 0.45], [0.2, 0.6])
+    assert t > 0.6 and not any(s >= t for s in (0.2, 0.6))

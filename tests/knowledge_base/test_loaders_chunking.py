@@ -179,3 +179,16 @@ def test_the_stop_sent_after_streamed_text_is_only_the_missing_mark():
 
     assert [stop_after(t, zh) for t, zh in (("处理法: 日晒", True), ("Weight: 640 g", False), ("好的。", True),
                                             ("故障；", True), ("", False))] == ["。", ".", "", "", ""]
+
+
+def test_markdown_front_matter_is_no_passage_and_names_the_document(tmp_path):
+    from knowledge_base.loaders import load_document
+
+    page = write(tmp_path / "returns.md", "---\ntitle: \"Returns Policy\"\nauthor: Jane\ntags: [policy, returns]\n---\n"
+                                          "Items can be returned within 30 days.\n")
+    sections, title = load_document(page, 5)
+    assert title == "Returns Policy"
+    assert [s.text for s in sections] == ["Items can be returned within 30 days."]
+    plain = write(tmp_path / "notes.md", "# Notes\n\n---\n\nA rule between paragraphs is no front matter.\n")
+    sections, title = load_document(plain, 5)
+    assert title == "Notes" and "no front matter" in sections[0].text
