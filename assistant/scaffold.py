@@ -37,9 +37,14 @@ class ShopDetails:
 
 
 def slug(name: str) -> str:
-    """A Chroma collection name (3-63 of [a-z0-9-]) from any shop name, Chinese-only ones included."""
+    """A Chroma collection name (3-63 of [a-z0-9-]) from any shop name, Chinese-only ones included: a name with
+    too few Latin letters gets a short hash of itself, never the demo's own collection, "shop"."""
+    import hashlib
+
     s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50].strip("-")
-    return s if len(s) >= 3 else f"shop-{s}".strip("-") if s else "shop"
+    if len(s) >= 3 and s != "shop":
+        return s
+    return "-".join(p for p in ("shop", s, hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]) if p)
 
 
 # What the app writes that would otherwise be shared by every shop on the machine (the project's data/ folder),

@@ -186,6 +186,7 @@ def cmd_search(args) -> int:
         hits = kb.search(args.query, k=k, filters=filters, mode=args.mode)
         if not hits:
             print("no results")
+            return 0
         refs = [h.ref for h in hits]
         width = max([24, *map(len, refs)])  # never cut: `delete --id` takes the id as shown
         print(f"{'#':>2}  {'score':>7}  {'vector':>6}  {'bm25':>6}  {'id':<{width}}  source / text")
@@ -332,8 +333,8 @@ def cmd_eval(args) -> int:
     unknown = sorted({gold for _, gold in pairs} - held)
     if unknown:
         print(f"note: {len(unknown)} expected id(s) are not in collection {kb.cfg.collection!r} (e.g. {unknown[0]!r}; "
-              "an id is a FAQ row's id or a document's stored source, as `list` shows): their queries count as "
-              "missed", file=sys.stderr)
+              "an id is an FAQ row's own id, as `search` shows it, or a document's stored source, as `list` shows; "
+              "an FAQ table is no id, its rows are): their queries count as missed", file=sys.stderr)
     if without_id:
         print(f"note: {without_id} row(s) without an expected id were left out", file=sys.stderr)
     modes = MODES if args.mode == "all" else (args.mode,)

@@ -185,3 +185,13 @@ def test_a_chinese_name_and_description_are_stored_as_chinese(tmp_path):
     assert shop.cfg.name == {"zh": "云叶茶庄"} and shop.cfg.description == {"zh": "一家销售中国绿茶的网上茶庄: 龙井"}
     brand = yaml.safe_load((folder / "brand.yaml").read_text(encoding="utf-8"))
     assert brand["description"] == {"zh": "一家销售中国绿茶的网上茶庄: 龙井"}
+
+
+def test_a_shop_named_without_latin_letters_gets_a_collection_of_its_own_not_the_demos():
+    from assistant.scaffold import slug
+
+    assert slug("Aurora Home") == "aurora-home"
+    names = {slug(n) for n in ("维洛单车", "云叶茶庄", "!!", "Shop")}
+    assert "shop" not in names and len(names) == 4
+    assert all(3 <= len(n) <= 63 and n.replace("-", "").isalnum() for n in names)
+    assert slug("维洛单车") == slug("维洛单车")  # the same name always names the same collection

@@ -227,3 +227,10 @@ def test_calibration_never_picks_an_faq_threshold_that_answers_a_question_labell
     # the wrong match outscores every right one: nothing verbatim, not the balanced-accuracy cut (0.5)
     t = strict_threshold([0.3, 0.45], [0.2, 0.6])
     assert t > 0.6 and not any(s >= t for s in (0.2, 0.6))
+
+
+def test_a_search_without_results_prints_no_table_header(faq_store, capsys):
+    _, store = faq_store
+    assert main(["search", "Alipay", "--filter", "lang=fr", *store]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == "no results"
