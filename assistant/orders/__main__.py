@@ -64,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         backend.find("0")  # a number no shop uses: only reachability and credentials are tested
         print(f"{backend.name}: reachable, credentials accepted")
+    if not settings.orders.enabled:  # set up, but the chat does not use it: the owner should know
+        print("note: orders.enabled is false: customers' order questions go to the knowledge base, not to this "
+              "backend")
+        return 1
     return 0
 
 

@@ -95,6 +95,19 @@ def _to_request(row: OrderRequestRow) -> OrderRequest:
                         row.status, row.decided_by, row.note, row.result, row.created_at, row.updated_at)
 
 
+def no_longer_possible(kind: str, order: Order) -> str:
+    """Why the order as it is now no longer allows what was requested ("" when it does): an order may have shipped
+    between the customer's request and the agent's approval."""
+    status = order.status.replace("_", " ")
+    if kind == "cancel" and order.status in ("shipped", "partially_shipped", "delivered", "cancelled", "refunded"):
+        return f"order {order.number} is {status} now, so it can no longer be cancelled"
+    if kind == "change_address" and order.status in ("delivered", "cancelled", "refunded"):
+        return f"order {order.number} is {status} now, so its delivery address can no longer be changed"
+    if kind == "return" and order.status in ("cancelled", "refunded"):
+        return f"order {order.number} is {status} now: there is nothing to return"
+    return ""
+
+
 def _naive(when: datetime) -> datetime:
     """SQLite gives the stored UTC time back without its zone; compared as such."""
     return when.replace(tzinfo=None) if when.tzinfo else when
@@ -208,6 +221,9 @@ class OrderRequests:
         request = self._claim(request_id, actor)
         try:
             fresh = backend.find(request.order_number) or request.order
+            late = no_longer_possible(request.kind, fresh)
+            if late:
+                raise InputError(f"{late}: reject the request with a note for the customer")
             result = backend.apply(request.kind, fresh, request.details)
         except Exception as exc:  # any failure: the request waits again, never stuck half-claimed
             why = exc.one_line() if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"

@@ -190,3 +190,15 @@ def test_an_approval_that_fails_in_any_way_waits_again_and_a_stale_claim_is_take
     done = requests.approve(request.id, "alice (agent)", store)
     assert done.status == "approved"
     assert [a.action for a in requests.audit(request.id)][-2:] == ["claim_taken_over", "approved"]
+
+
+def test_a_cancel_approved_after_the_order_shipped_is_refused_and_waits_for_a_rejection(store, requests):
+    import dataclasses
+
+    request, _ = requests.create("cancel", store.find("100242"), {}, "s1", "en")
+    shipped = dataclasses.replace(store.find("100242"), status="shipped")
+    store.save([shipped])  # the warehouse shipped it before an agent got to the request
+    with pytest.raises(InputError, match="is shipped now, so it can no longer be cancelled: reject"):
+        requests.approve(request.id, "alice (agent)", store)
+    assert requests.get(request.id).status == "pending" and store.find("100242").status == "shipped"
+    assert requests.reject(request.id, "alice (agent)", "it had shipped already").status == "rejected"

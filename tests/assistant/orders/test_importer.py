@@ -110,6 +110,8 @@ def test_cli(tmp_path):
     missing = run_module("assistant.orders", "show", "1", env=env)
     assert missing.returncode == 2 and missing.stderr.strip().startswith("NotFoundError: no order 1")
     assert "11 orders stored" in run_module("assistant.orders", "check", env=env).stdout
+    off = run_module("assistant.orders", "check", env={**env, "ASSISTANT_ORDERS__ENABLED": "false"})
+    assert off.returncode == 1 and "orders.enabled is false" in off.stdout
     no_token = run_module("assistant.orders", "check", env={**env, "ASSISTANT_ORDERS__BACKEND": "shopify",
                                                               "ASSISTANT_ORDERS__SHOPIFY_STORE": "https://x.example",
                                                               "SHOPIFY_ACCESS_TOKEN": ""})
