@@ -191,17 +191,19 @@ class OrderDesk:
             st.address = text.strip()  # anything else ("ok thank you", "hold on") is asked again
         if not st.number:
             st.awaiting = "number"
+            st.factor = p.factor or st.factor  # "my e-mail is …, where is my order?": used when the number comes
             if p.no_number:
                 return self._say("order_no_number", lang, "order_info", ["the customer has no order number"])
             return self._with_policy(self._say("order_ask_number", lang, "order_ask", [f"order intent: {st.intent}"]),
                                      st.intent, lang)
         if st.number not in st.verified:
-            if not p.factor:
+            factor, st.factor = p.factor or st.factor, ""
+            if not factor:
                 st.awaiting = "factor"
                 return self._say("order_ask_verify", lang, "order_verify",
                                  [f"order intent: {st.intent}", "verification needed before any order detail"],
                                  number=st.number)
-            failed = self._verify(st, p.factor, lang, session, memo, live)
+            failed = self._verify(st, factor, lang, session, memo, live)
             if failed is not None:
                 return failed
         try:

@@ -48,13 +48,14 @@ class OrderState:
     address: str = ""
     item: str = ""  # the words the customer used for the item to return (matched once the order is verified)
     lang: str = ""  # the conversation's language: "#100234" or "5678" alone says none
+    factor: str = ""  # an e-mail / phone digits given before the order number: tried once the number comes
 
     def start(self, intent: str) -> None:
-        self.intent, self.awaiting, self.address, self.item = intent, "", "", ""
+        self.intent, self.awaiting, self.address, self.item, self.factor = intent, "", "", "", ""
 
     def done(self) -> None:
         """The task is finished; the order and its verification stay for follow-up questions."""
-        self.intent, self.awaiting, self.address, self.item = "", "", "", ""
+        self.intent, self.awaiting, self.address, self.item, self.factor = "", "", "", "", ""
 
     @property
     def active(self) -> bool:

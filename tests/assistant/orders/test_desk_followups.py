@@ -158,3 +158,10 @@ def test_a_return_of_a_cancelled_order_says_so_and_offers_nothing_it_cannot_do(d
     (_, early), _ = talk(desk, "I want to return my order 100242", "0123")
     assert 'write "cancel order 100242"' in early.text  # the offer names what the customer says to take it
     assert desk.requests.listing() == []
+
+
+def test_an_email_given_before_the_order_number_verifies_it_when_the_number_comes(desk):
+    (ask, shown), _ = talk(desk, "my email is anna.lee@example.com, where's my order?", "100234")
+    assert ask.action == "order_ask" and shown.action == "order_status" and "100234" in shown.text
+    (ask, wrong), _ = talk(desk, "my email is someone@example.com, where's my order?", "100234")
+    assert wrong.action == "order_verify" and "attempt" in wrong.text.lower()  # tried, and failed once
