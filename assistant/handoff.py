@@ -209,8 +209,8 @@ class HandoffQueue:
             except IntegrityError:  # another worker created it between our look-up and insert
                 with self._sessions() as s:
                     return self._to_ticket(self._find(s, key))
-            log.info("handoff ticket %s for session %s (intent %s, sentiment %s)", row.id, session_id, intent,
-                     sentiment)
+            log.info("handoff ticket %s for session %s… (intent %s, sentiment %s)", row.id, str(session_id)[:8],
+                     intent, sentiment)
             ticket = self._to_ticket(row)
             if self.notifier is not None:
                 self.notifier.notify(ticket)

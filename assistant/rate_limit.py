@@ -18,7 +18,11 @@ from collections.abc import Mapping, Sequence
 from assistant.errors import RateLimitError
 
 WINDOW_S = 60.0
-FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+# Any of these says a proxy passed the request on (a plain nginx proxy_pass may add only some, or only
+# X-Forwarded-Host/-Proto; a CDN its own): such a request is never "from this machine".
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto",
+                      "x-forwarded-server", "x-client-ip", "cf-connecting-ip", "true-client-ip", "fastly-client-ip",
+                      "x-cluster-client-ip", "via")
 
 
 def _per(window: float) -> str:

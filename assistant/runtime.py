@@ -19,6 +19,7 @@ from assistant.errors import AssistantError, ModelLoadError
 from assistant.llm import build_backend
 from assistant.llm.base import LLMBackend
 from assistant.model_serving import ModelServing
+from assistant.privacy import with_shop_contacts
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class Runtime(ModelServing):
             # One length limit for customer messages everywhere: app.max_message_chars.
             cfg = dataclasses.replace(self.settings.guardrails,
                                       max_input_chars=self.settings.app.max_message_chars)
-            return Guardrails(cfg, self.settings.privacy)
+            return Guardrails(cfg, with_shop_contacts(self.settings))
         return self._get("guardrails", build)
 
     @property
@@ -195,7 +196,7 @@ class Runtime(ModelServing):
         def build():
             from assistant.privacy import Redactor
 
-            return Redactor(self.settings.privacy)
+            return Redactor(with_shop_contacts(self.settings))
         return self._get("privacy", build)
 
     @property
@@ -410,7 +411,7 @@ def _with_operator_hosts(settings):
     import dataclasses
     from urllib.parse import urlparse
 
-    privacy = settings.privacy
+    privacy = with_shop_contacts(settings)
     urls = [getattr(getattr(settings, section, None), name, "") or "" for section, name in (
         ("llm", "base_url"), ("handoff", "notify_url"), ("orders", "shopify_store"), ("orders", "woocommerce_url"),
         ("orders", "webhook_url"))]

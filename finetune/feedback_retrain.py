@@ -134,9 +134,12 @@ def _same(a: str, b: str) -> bool:
     return re.sub(r"\W+", "", a).lower() == re.sub(r"\W+", "", b).lower()
 
 
-def support_examples(tickets, shop) -> tuple[list[Judged], dict[str, int]]:
+def support_examples(tickets, shop, redact=None) -> tuple[list[Judged], dict[str, int]]:
     """SFT rows from tickets whose agent reply differs from the grounded draft: the draft's sentences as the
-    facts and the customer's last question, in the support adapter's prompt → the agent's reply."""
+    facts and the customer's last question, in the support adapter's prompt → the agent's reply. `redact`
+    (privacy.apply_to.training_data) takes the customer's phone, e-mail... out of the question and of the reply
+    the agent wrote to that one customer: an adapter must never learn them."""
+    redact = redact or (lambda text: text)
     from knowledge_base.answer import Answerer, FaqHit, Lookup
 
     answerer = Answerer(lambda lang: shop.text("answer_prompt", lang), lambda lang: shop.text("abstain", lang),
@@ -145,11 +148,11 @@ def support_examples(tickets, shop) -> tuple[list[Judged], dict[str, int]]:
     counts = {"tickets": len(tickets), "with_draft_and_reply": 0, "corrected": 0}
     for t in tickets:
         # The reply the agent saved in the Agent tab; tickets from before that field kept it in the note.
-        reply = (getattr(t, "agent_reply", "") or t.agent_note or "").strip()
-        draft = (t.draft_reply or "").strip()
+        reply = redact((getattr(t, "agent_reply", "") or t.agent_note or "").strip())
+        draft = redact((t.draft_reply or "").strip())
         # the question the ticket was opened for (its draft answers it), not what the customer added later
-        question = next((m["content"] for m in reversed(t.transcript) if m.get("role") == "user"
-                         and not m.get("later")), "").strip()
+        question = redact(next((m["content"] for m in reversed(t.transcript) if m.get("role") == "user"
+                                and not m.get("later")), "").strip())
         if not (reply and draft and question):
             continue
         counts["with_draft_and_reply"] += 1
@@ -189,9 +192,12 @@ def read_feedback(task: str, settings) -> tuple[list[Judged], dict[str, int]]:
 
         return adcopy_examples(FeedbackStore(engine).rows(), brand_for(settings))
     from assistant.handoff import STATUSES, HandoffQueue
+    from assistant.privacy import Redactor, with_shop_contacts
     from assistant.shop import Shop
 
-    return support_examples(HandoffQueue(engine).queue(statuses=STATUSES), Shop.from_config(settings.shop))
+    redactor = Redactor(with_shop_contacts(settings))
+    return support_examples(HandoffQueue(engine).queue(statuses=STATUSES), Shop.from_config(settings.shop),
+                            redact=lambda text: redactor.redact_for("training_data", text))
 
 
 # --- training --------------------------------------------------------------------------------------------------

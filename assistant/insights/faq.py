@@ -353,13 +353,16 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
+def suggest(group, languages: tuple[str, ...] = ("en", "zh"), redact=None) -> list[dict]:
     """The one-click form for a gap group (assistant.insights.gaps.GapGroup), one row per language: the
     group's most typical question in that language (the label, else the phrasing nearest it) and, when a person
     already replied in it (a ticket's reply or note) to one of the group's typical questions, their reply. A
     reply to an atypical question may answer another topic that landed in the group, and a ticket's draft is the
-    assistant's own attempt, the answer that failed: both are shown with the group, neither pre-fills."""
+    assistant's own attempt, the answer that failed: both are shown with the group, neither pre-fills.
+    `redact`: a reply written to one customer may hold their phone or e-mail, which a published FAQ row must not."""
     from assistant.language import answer_language
+
+    redact = redact or (lambda text: text)
 
     rows = []
     for lang in languages:
@@ -370,5 +373,5 @@ def suggest(group, languages: tuple[str, ...] = ("en", "zh")) -> list[dict]:
         question = group.label if answer_language(group.label) == lang else (asked[0] if asked else "")
         reply = next((h["text"] for h in group.human_replies if h.get("kind") != "draft"
                       and h.get("typical", True) and answer_language(h["text"]) == lang), "")
-        rows.append({"lang": lang, "question": question, "answer": reply})
+        rows.append({"lang": lang, "question": redact(question), "answer": redact(reply)})
     return rows

@@ -171,6 +171,26 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_SESSION_ID = re.compile(r"(?<![0-9a-f])([0-9a-f]{8})[0-9a-f]{24}(?![0-9a-f])")
+
+
+def short_session_ids(text: str) -> str:
+    """A conversation's id (32 hex) cut to its first 8: the whole id is the key to a conversation (its agent
+    replies, a verification still valid), so a log reader must not be able to replay it."""
+    return _SESSION_ID.sub(r"\1…", text)
+
+
+class ShortSessionIds(logging.Filter):
+    """For the web server's access log, whose request lines carry `?session_id=…`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(short_session_ids(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = short_session_ids(record.msg)
+        return True
+
+
 def install_log_redaction(cfg: PrivacyConfig | None = None, logger: logging.Logger | None = None) -> None:
     """Attach a RedactingFilter to every handler of `logger` (root by default) when logs are redacted."""
     cfg = cfg or PrivacyConfig()
@@ -185,5 +205,16 @@ def install_log_redaction(cfg: PrivacyConfig | None = None, logger: logging.Logg
 
 __all__ = [
     "ENTITY_TYPES", "PLACES", "Entity", "PrivacyConfig", "RedactingFilter", "Redactor", "canonical",
-    "install_log_redaction", "redact",
+    "ShortSessionIds", "install_log_redaction", "redact", "short_session_ids", "with_shop_contacts",
 ]
+
+
+def with_shop_contacts(settings):
+    """The privacy config with the shop's own phone and e-mail allowed: the hotline the assistant gave a customer
+    is no customer's data, and an agent reading "call us on <PHONE>" in a ticket cannot tell what was said."""
+    import dataclasses
+
+    privacy, shop = settings.privacy, getattr(settings, "shop", None)
+    own = [v for v in (getattr(shop, "contact_phone", ""), getattr(shop, "contact_email", ""))
+           if isinstance(v, str) and v.strip() and v not in privacy.allow]
+    return dataclasses.replace(privacy, allow=[*privacy.allow, *own]) if own else privacy

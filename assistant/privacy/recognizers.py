@@ -139,7 +139,9 @@ _IPV6 = re.compile(r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}
 # Words right before a number that say it is something else: an order, a version, a barcode.
 NOT_PII_BEFORE = re.compile(
     r"(?:order|tracking|invoice|sku|serial|model|version|firmware|build|release|item|ticket|ref(?:erence)?|"
-    r"订单|单号|编号|会员号|条形码|条码|货号|型号|版本|发票号)[\s#:：.号为是no]*$",
+    r"订单|单号|编号|会员号|条形码|条码|货号|型号|版本|发票号)"
+    # "order number: …", "Order ID …", "my order is …", "tracking no. …": the label's own words in between
+    r"(?:[\s#:：.号为是]|\b(?:no|nr|number|num|id|is|was|code)\b)*$",
     re.IGNORECASE,
 )
 

@@ -154,6 +154,9 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     try:
         from assistant.web.staff import open_ticket
 
+        redactor = runtime.redactor  # as the chat's own handoff does (privacy.apply_to.tickets)
+        if redactor is not None:
+            history = [{**m, "content": redactor.redact_for("tickets", m["content"])} for m in history]
         ticket = open_ticket(runtime, session_id, history, reason)
     except Exception as exc:  # noqa: BLE001 - the button must answer even if the queue is down
         log.warning("handoff unavailable: %s", exc)

@@ -59,7 +59,8 @@ def open_group(runtime, role, groups, rank):
     lines.append("\n#### What a human replied")
     lines += [f"- ticket {h['ticket']} ({h['kind']}, {md_text(h['status'])}): {md_text(h['text'], 600)}"
               for h in g.human_replies] or ["- (no ticket reply yet)"]
-    rows = {r["lang"]: r for r in suggest(g)}
+    redactor = runtime.redactor
+    rows = {r["lang"]: r for r in suggest(g, redact=redactor.redact if redactor is not None else None)}
     return ("\n".join(lines), rows["en"]["question"], rows["en"]["answer"], rows["zh"]["question"],
             rows["zh"]["answer"])
 

@@ -170,7 +170,13 @@ class BackgroundServer:
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
+    import logging
+
     import uvicorn
 
+    from assistant.privacy import ShortSessionIds
+
+    # the widget's GET /widget/api/replies?session_id=… lines: the id is the key to the conversation
+    logging.getLogger("uvicorn.access").addFilter(ShortSessionIds())
     # uvicorn would trust X-Forwarded-For from 127.0.0.1 by itself; the app decides (app.trusted_proxies)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5, proxy_headers=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from assistant.errors import GenerationError, InputError
@@ -79,6 +81,25 @@ def test_handoff_button_answers_in_the_chat_either_way(fake_runtime):
     assert len(new_history) == len(history) + 1
     result = customer.request_handoff(fake_runtime, sid)
     assert result["ok"] == (result["ticket"] is not None)
+
+
+def test_the_handoff_button_redacts_the_ticket_as_the_chats_own_handoff_does(tmp_path, monkeypatch):
+    """A shop that keeps whole transcripts but wants redacted tickets: the button stored the card number raw."""
+    from assistant.handoff import HandoffQueue
+    from assistant.llm.fake import FakeBackend
+    from assistant.storage import get_engine
+    from tests.app.conftest import FakeRuntime, app_settings
+
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    settings = app_settings(tmp_path)
+    settings.sections["privacy"] = dataclasses.replace(
+        settings.privacy, apply_to={**settings.privacy.apply_to, "transcripts": False, "tickets": True})
+    runtime = FakeRuntime(settings, FakeBackend())
+    *_, (_, sid, _, _) = run_turn(runtime, "my card is 4111 1111 1111 1111 and phone 13912345678, please help")
+    result = customer.request_handoff(runtime, sid)
+    ticket = HandoffQueue(get_engine(settings.storage)).get(result["ticket"])
+    said = " ".join(m["content"] for m in ticket.transcript if m["role"] == "user")
+    assert "4111" not in said and "13912345678" not in said and "<CARD>" in said and "<PHONE>" in said
 
 
 def test_ui_votes_land_on_the_answer_they_were_given_to_once_each(fake_runtime):

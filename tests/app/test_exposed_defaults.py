@@ -98,7 +98,10 @@ def test_demo_logins_work_on_loopback_only_from_this_machine_and_never_through_a
         assert httpx.get(f"{server.url}/api/admin/tickets", headers=DEMO_ADMIN).status_code == 200
         # A reverse proxy on this machine forwards strangers from 127.0.0.1: forwarding headers give it away.
         for header in ({"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"},
-                       {"X-Real-IP": "203.0.113.9"}):
+                       {"X-Real-IP": "203.0.113.9"},
+                       # a plain nginx proxy_pass may send only these; a CDN its own client header
+                       {"X-Forwarded-Host": "shop.example"}, {"X-Forwarded-Proto": "https"},
+                       {"X-Client-IP": "203.0.113.9"}, {"CF-Connecting-IP": "203.0.113.9"}):
             r = httpx.get(f"{server.url}/api/admin/tickets", headers={**DEMO_ADMIN, **header})
             assert r.status_code == 401, header
     # A client that is not on this machine (TestClient's peer is "testclient") never gets a demo login.

@@ -99,6 +99,19 @@ def test_a_reply_is_paired_with_the_question_the_ticket_was_opened_for(settings)
     assert items[-1].prompt[-1]["content"] == "How long is the warranty on the oak table?"
 
 
+def test_a_customers_phone_and_email_in_an_agents_reply_never_reach_the_training_rows(settings):
+    from assistant.handoff import HandoffQueue
+
+    q = HandoffQueue(_engine(settings))
+    t = q.create_ticket("s-pii", [{"role": "user", "content": "I'm Li Wei, 13912345678: when does my sofa come?"}],
+                        draft_reply="Delivery takes 3-5 days.", language="en")
+    q.reply(t.id, "Hi Li Wei, we'll text you on 13912345678 and mail li.wei@example.com: delivery takes 3 days.")
+    items, _ = fr.read_feedback("support", settings)
+    row = next(i for i in items if i.group == f"ticket-{t.id}")
+    text = row.completion + " ".join(m["content"] for m in row.prompt)
+    assert "13912345678" not in text and "li.wei@example.com" not in text and "<PHONE>" in row.completion
+
+
 def test_too_little_feedback_is_refused_with_how_much_is_needed(settings, capsys, monkeypatch):
     from finetune.__main__ import main
 

@@ -80,7 +80,10 @@ def test_national_numbers_after_a_phone_word(redactor, text, phone):
 @pytest.mark.parametrize("text", ["Invoice INV-2024-000123 total 1,049.90 EUR", "order 0161 496 0000 shipped",
                                   "ref AB/2024/1234567 attached",
                                   # mobile-shaped order numbers: the mobile pattern had skipped the label check
-                                  "order 13812345678", "订单号：13812345678", "SKU 13812345678"])
+                                  "order 13812345678", "订单号：13812345678", "SKU 13812345678",
+                                  # the label's own words between it and the number
+                                  "order number: 13812345678", "Order ID 15912345678", "my order is 13812345678",
+                                  "tracking number 13812345678", "order number 4155552671"])
 def test_identifiers_are_not_phones(redactor, text):
     assert not [e for e in redactor.find(text) if e.type == "PHONE"]
 
@@ -190,3 +193,39 @@ def test_log_lines_keep_the_hosts_the_operator_configured():
 
 def test_a_labelled_number_is_an_order_but_an_unlabelled_mobile_is_a_phone(redactor):
     assert [e.type for e in redactor.find("电话13812345678")] == ["PHONE"]
+
+
+def test_after_an_order_word_a_number_given_for_calling_is_still_a_phone(redactor):
+    assert [e.type for e in redactor.find("the order is late, call 13812345678")] == ["PHONE"]
+    assert [e.type for e in redactor.find("my number is 13812345678")] == ["PHONE"]
+
+
+def test_the_shops_own_phone_and_email_are_kept_everywhere_a_customers_are_redacted():
+    from assistant.config import load_config
+    from assistant.privacy import Redactor, with_shop_contacts
+
+    settings = load_config(env={}, overrides={"shop": {"contact_phone": "400-820-1234",
+                                                        "contact_email": "help@aurora.example"}})
+    redactor = Redactor(with_shop_contacts(settings))
+    text = "Call us on 400-820-1234 or help@aurora.example; yours is 13912345678 / li.wei@example.com"
+    assert redactor.redact(text) == "Call us on 400-820-1234 or help@aurora.example; yours is <PHONE> / <EMAIL>"
+
+
+def test_the_servers_access_log_shows_a_conversations_id_cut_short(monkeypatch):
+    import logging
+
+    import uvicorn
+
+    from assistant.privacy import ShortSessionIds
+    from assistant.web.server import serve
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "filters", [])
+    serve(None, "127.0.0.1", 0)
+    assert any(isinstance(f, ShortSessionIds) for f in access.filters)
+    sid = "d63e478051c84e61b11b1e88cedad250"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/widget/api/replies?session_id={sid}", "1.1", 200), None)
+    access.filters[0].filter(record)
+    assert sid not in record.getMessage() and "session_id=d63e4780…" in record.getMessage()
