@@ -374,6 +374,8 @@ class ChatService(ChatAnswersMixin):
 
             transcript = [m.as_dict() for m in turn.session.history] + [{"role": "user", "content": turn.text}]
             transcript = [{**t, "content": self._redact(t["content"], "tickets")} for t in transcript]
+            if turn.session.stateless:  # an API client wrote this history itself: its "assistant" turns are its word
+                transcript = [{**t, "as_sent": True} if t["role"] == "assistant" else t for t in transcript]
             route = turn.route
             ticket = open_ticket(self.handoff, turn.session.id, transcript, kb=self.kb, lookup=turn.lookup,
                                  shop=self.shop, intent=getattr(route, "intent", ""),

@@ -128,7 +128,8 @@ def _transcript(transcript) -> list[dict[str, str]]:
     out = []
     for m in transcript or []:
         if isinstance(m, dict):
-            out.append({"role": str(m.get("role", "user")), "content": str(m.get("content", ""))})
+            out.append({"role": str(m.get("role", "user")), "content": str(m.get("content", "")),
+                        **({"as_sent": True} if m.get("as_sent") else {})})  # an API client's own history
         else:  # assistant.llm.Message or anything with role/content
             out.append({"role": str(m.role), "content": str(m.content)})
     return out

@@ -291,7 +291,10 @@ def _ticket_number(ticket_id) -> int:
 def ticket_detail(runtime, role, ticket_id) -> str:
     require(role, "agent")
     t = handoff(runtime).get(_ticket_number(ticket_id))
-    turns = "\n".join(f"- **{md_text(m['role'])}**: {md_text(m['content'])}" for m in t.transcript)
+    # An API client sends the whole history: what it says the assistant said is its word, not a record of ours.
+    turns = "\n".join(f"- **{md_text(m['role'])}**"
+                       + (" _(as the API client sent it: not verified)_" if m.get("as_sent") else "")
+                       + f": {md_text(m['content'])}" for m in t.transcript)
     reasons = "\n".join(f"- {md_text(r)}" for r in t.reasons) or "- (none recorded)"
     cites = "\n".join(f"- [{i}] {md_text(c.title or c.source)} — {md_text(c.source)}"
                       for i, c in enumerate(t.citations, 1))
