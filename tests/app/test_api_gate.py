@@ -24,7 +24,7 @@ def test_a_stream_dropped_before_it_began_gives_its_place_back():
     gate = Gate(limit=1, queue=1)
     for _ in range(10):  # far more than the gate holds
         admission = gate.admit()
-        events = _sse(_service(gate), SimpleNamespace(model="support"), "c", 0, admission)
+        events = _sse(_service(gate), SimpleNamespace(model="support", include_usage=False), "c", 0, admission)
         admission.on_drop(events)
         del events
         gc.collect()
@@ -34,14 +34,14 @@ def test_a_stream_dropped_before_it_began_gives_its_place_back():
 def test_a_stream_left_after_its_first_chunk_or_read_to_the_end_gives_its_place_back_once():
     gate = Gate(limit=1, queue=1)
     admission = gate.admit()
-    events = _sse(_service(gate), SimpleNamespace(model="support"), "c", 0, admission)
+    events = _sse(_service(gate), SimpleNamespace(model="support", include_usage=False), "c", 0, admission)
     next(events)  # the role chunk, then the client leaves
     events.close()
     assert gate.admitted == 0
     admission.release()  # a second release (the drop hook) changes nothing
     assert gate.admitted == 0
     admission = gate.admit()
-    chunks = list(_sse(_service(gate), SimpleNamespace(model="support"), "c", 0, admission))
+    chunks = list(_sse(_service(gate), SimpleNamespace(model="support", include_usage=False), "c", 0, admission))
     assert chunks[-1] == "data: [DONE]\n\n" and gate.admitted == 0
 
 
