@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--currency", default="USD", help="ISO currency code of your prices (default USD)")
     init.add_argument("--description", default="", help="what the shop is, e.g. 'an online bike shop'")
     init.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    forget = sub.add_parser("forget", help="delete one customer's conversation everywhere it is stored (a request to "
+                            "delete their data)",
+                            description="Delete one conversation's rows: its messages, events, votes, handoff tickets, "
+                            "order requests (and their audit lines), order dialogue and gap-report turns. Name it by "
+                            "a ticket number (the Agent tab shows it) or the session id. Without --yes it only says "
+                            "what would be deleted.")
+    add_common_args(forget)
+    which = forget.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ticket", type=int, help="a handoff ticket of the conversation")
+    which.add_argument("--session", help="the conversation's session id")
+    forget.add_argument("--yes", action="store_true", help="delete (without it: only count what would go)")
     suite = sub.add_parser("test-suite", help="run a shop's regression suite (YAML conversations with "
                            "expectations) and show what changed since the last run",
                            description="Run every conversation of FILE through the chat pipeline of the current "
@@ -180,7 +191,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _prepare(settings)
     if args.command == "test-suite":
         return _test_suite(args, settings)
+    if args.command == "forget":
+        return _forget(args, settings)
     return 2
+
+
+def _forget(args, settings) -> int:
+    from assistant.errors import InputError, NotFoundError
+    from assistant.storage import forget_conversation, get_engine
+
+    engine = get_engine(settings.storage)
+    session_id = (args.session or "").strip()
+    if args.ticket is not None:
+        from assistant.handoff import HandoffQueue
+
+        session_id = HandoffQueue(engine).get(args.ticket).session_id
+    if not session_id or len(session_id) > 200:
+        raise InputError("--session must be a conversation's session id")
+    found = forget_conversation(engine, session_id, dry_run=not args.yes)
+    if not found:
+        raise NotFoundError(f"nothing is stored for conversation {session_id[:8]}…")
+    rows = ", ".join(f"{n} from {t}" for t, n in found.items())
+    if args.yes:
+        print(f"deleted conversation {session_id[:8]}…: {rows}")
+    else:
+        print(f"would delete conversation {session_id[:8]}…: {rows}\nrun again with --yes to delete")
+    return 0
 
 
 if __name__ == "__main__":

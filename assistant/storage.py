@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Table, column, create_engine, delete, event, inspect, table, text
+from sqlalchemy import Table, column, create_engine, delete, event, func, inspect, select, table, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -207,6 +207,42 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
         log.info("retention (%d days): removed %s", retention_days,
                  ", ".join(f"{n} from {t}" for t, n in removed.items() if n))
     return removed
+
+
+# Where one conversation's rows are, by the column holding its session id (a customer's request to delete their
+# data): the conversation, its events and votes, tickets, order requests and order dialogue, the gap report's turns.
+CONVERSATION_COLUMNS = {"chat_sessions": "id", "app_chat_events": "session_id", "app_votes": "session_id",
+                        "handoff_tickets": "session_id", "order_requests": "session_id",
+                        "order_dialogues": "session_id", "insights_turns": "session_id"}
+
+
+def forget_conversation(engine: Engine, session_id: str, dry_run: bool = True) -> dict[str, int]:
+    """Rows per table that hold conversation `session_id` (and the audit lines of its order requests, which may
+    quote an address it gave); deleted in one transaction unless `dry_run`."""
+    try:
+        present = set(inspect(engine).get_table_names())
+        found: dict[str, int] = {}
+        with engine.begin() as conn:
+            requests = []
+            if "order_requests" in present:
+                requests = [r[0] for r in conn.execute(select(column("id")).select_from(
+                    table("order_requests", column("session_id"))).where(column("session_id") == session_id))]
+            for name, col in CONVERSATION_COLUMNS.items():
+                if name in present:
+                    rows = table(name, column(col))
+                    found[name] = conn.execute(select(func.count()).select_from(rows)
+                                               .where(column(col) == session_id)).scalar_one()
+                    if not dry_run and found[name]:
+                        conn.execute(delete(rows).where(column(col) == session_id))
+            if "order_audit" in present and requests:
+                audit = table("order_audit", column("request_id"))
+                found["order_audit"] = conn.execute(select(func.count()).select_from(audit)
+                                                    .where(column("request_id").in_(requests))).scalar_one()
+                if not dry_run:
+                    conn.execute(delete(audit).where(column("request_id").in_(requests)))
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot remove the conversation: {exc.__class__.__name__}: {exc}") from None
+    return {name: n for name, n in found.items() if n}
 
 
 def utc_now() -> datetime:

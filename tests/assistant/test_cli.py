@@ -66,3 +66,37 @@ def test_working_counts_seconds_on_a_terminal_and_says_it_once_elsewhere():
     with working("loading the models", tty):
         time.sleep(1.3)
     assert "loading the models ... 00:01" in tty.getvalue()  # refreshed while the work ran
+
+
+def test_forget_deletes_one_conversation_everywhere_and_nothing_else(tmp_path, monkeypatch, capsys):
+    """A customer's request to delete their data: named by a ticket the agent sees, counted first, deleted with
+    --yes; the other conversation stays."""
+    from sqlalchemy import func, select, table
+
+    from assistant.__main__ import main
+    from assistant.handoff import HandoffQueue
+    from assistant.storage import ensure_tables, get_engine, session_factory, utc_now
+    from assistant.web.events import VoteRow
+
+    url = f"sqlite:///{tmp_path}/a.db"
+    engine = get_engine(url=url)
+    ensure_tables(engine)
+    queue = HandoffQueue(engine)
+    mine = queue.create_ticket("sess-mine", [{"role": "user", "content": "I'm Li Wei, where is my sofa?"}])
+    other = queue.create_ticket("sess-other", [{"role": "user", "content": "Do you ship to Lisbon?"}])
+    with session_factory(engine).begin() as s:
+        s.add_all([VoteRow(session_id=sid, message=0, time=utc_now(), vote=1) for sid in ("sess-mine", "sess-other")])
+    monkeypatch.setenv("ASSISTANT_STORAGE__URL", url)
+    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
+    assert main(["forget", "--ticket", str(mine.id)]) == 0
+    assert "would delete conversation sess-min" in capsys.readouterr().out
+    assert queue.get(mine.id).session_id == "sess-mine"  # only counted
+    assert main(["forget", "--ticket", str(mine.id), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "deleted conversation" in out and "1 from handoff_tickets" in out and "1 from app_votes" in out
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table("handoff_tickets"))).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(table("app_votes"))).scalar_one() == 1
+    assert queue.get(other.id).session_id == "sess-other"
+    done = run_module("assistant", "forget", "--session", "no-such-conversation", env={"ASSISTANT_STORAGE__URL": url})
+    assert done.returncode == 2 and "nothing is stored for conversation" in done.stderr
