@@ -251,6 +251,8 @@ _ZH_ADDRESS = re.compile(
     # not 道 or 里 alone: "我想知道3号能到吗" (I'd like to know if it arrives on the 3rd) is no address
     rf"[\u4e00-\u9fff0-9A-Za-z]{{1,14}}?(?:大道|大街|路|街|巷|弄|胡同)(?:[东南西北中一二三四五六七八九十0-9]+段)?"
     r"\s*[0-9０-９一二三四五六七八九十百零]+(?:[-之][0-9]+)?\s*号"
+    # a building's name after the house number ("88号SOHO现代城5号楼1201室"), only when a building or room follows
+    r"(?:\s*[\u4e00-\u9fffA-Za-z]{1,10}?(?=\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)(?:号楼|栋|幢|座|单元|楼|层|室|房)))?"
     r"(?:\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)(?:号楼|栋|幢|座|单元|楼|层|室|号|房))*"
 )
 # Characters that end the words before an address ("我住在", "寄到", "地址是：") and never start one.
@@ -264,7 +266,9 @@ _EN_ADDRESS = re.compile(
     r"(?:(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][A-Za-z'-]*\.?)\s+){1,5}"
     rf"{_EN_SUFFIX}\b(?:(?<=St|Rd|Dr|Ln|Ct|Pl|Sq)\.|(?<=Ave|Hwy)\.|(?<=Blvd|Pkwy)\.)?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat|#)\.?\s*#?\w{1,6})?"
-    r"(?:,\s+[A-Z][A-Za-z]+(?:\s[A-Z][A-Za-z]+){0,2}(?:,?\s+[A-Z]{2})?(?:\s+\d{5}(?:-\d{4})?)?)?"
+    # the town, then a UK postcode ("NW1 6XE") or a US state and ZIP
+    r"(?:,\s+[A-Z][A-Za-z]+\b(?:\s[A-Z][A-Za-z]+\b){0,2}"
+    r"(?:\s+[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b|(?:,?\s+[A-Z]{2}\b)?(?:\s+\d{5}(?:-\d{4})?)?))?"
 )
 
 

@@ -229,3 +229,13 @@ def test_the_servers_access_log_shows_a_conversations_id_cut_short(monkeypatch):
                                ("127.0.0.1:5000", "GET", f"/widget/api/replies?session_id={sid}", "1.1", 200), None)
     access.filters[0].filter(record)
     assert sid not in record.getMessage() and "session_id=d63e4780…" in record.getMessage()
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("北京市朝阳区建国路88号SOHO现代城5号楼1201室", ""),  # the building and the room went with the street
+    ("I live at 221B Baker Street, London NW1 6XE", "I live at "),  # the whole UK postcode
+    ("ship to 10 Downing Street, London SW1A 2AA today", "ship to  today"),
+    ("我想知道3号能到吗", "我想知道3号能到吗"),
+])
+def test_an_address_is_redacted_whole(redactor, text, kept):
+    assert redactor.redact(text).replace("<ADDRESS>", "") == kept
