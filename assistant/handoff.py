@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -142,6 +143,22 @@ def default_message_key(transcript: list[dict[str, str]]) -> str:
     return f"{len(users)}:{digest}"
 
 
+# A ticket's transcript is read, extended and written back: two writers at once (two agents replying, a customer
+# writing while an agent replies) would each write what they read, and one of them would be lost. Writes to
+# tickets are few; one lock in the process, plus the row lock where the database has one (PostgreSQL).
+_TICKET_WRITES = threading.RLock()
+
+
+def _ticket_id(ticket_id) -> int:
+    try:
+        number = int(ticket_id)
+    except (TypeError, ValueError):
+        raise InputError(f"a ticket id is a number, got {ticket_id!r}") from None
+    if not 0 < number < 2**63:  # beyond the database's integers: no ticket has it
+        raise NotFoundError(f"no handoff ticket {ticket_id}")
+    return number
+
+
 class HandoffQueue:
     """Tickets for human agents, in the store behind `engine` (see assistant.storage)."""
 
@@ -221,7 +238,7 @@ class HandoffQueue:
 
     def get(self, ticket_id: int) -> Ticket:
         with self._sessions() as s:
-            row = s.get(TicketRow, int(ticket_id))
+            row = s.get(TicketRow, _ticket_id(ticket_id))
             if row is None:
                 raise NotFoundError(f"no handoff ticket {ticket_id}")
             return self._to_ticket(row)
@@ -236,21 +253,29 @@ class HandoffQueue:
         tickets.sort(key=lambda t: (-t.urgency, t.created_at, t.id))
         return tickets[:limit] if limit else tickets
 
-    def _change(self, ticket_id: int, status: str, **fields: str) -> Ticket:
-        """Set the status and the given columns of one ticket, in one transaction."""
-        if status not in STATUSES:
-            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    def _edit(self, ticket_id: int, change) -> Ticket:
+        """Apply `change(row)` to one ticket in one transaction, no other ticket write in between."""
+        number = _ticket_id(ticket_id)
         try:
-            with self._sessions.begin() as s:
-                row = s.get(TicketRow, int(ticket_id))
+            with _TICKET_WRITES, self._sessions.begin() as s:
+                row = s.get(TicketRow, number, with_for_update=True)
                 if row is None:
                     raise NotFoundError(f"no handoff ticket {ticket_id}")
-                for name, value in {**fields, "status": status}.items():
-                    setattr(row, name, value)
+                change(row)
                 row.updated_at = utc_now()
             return self._to_ticket(row)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
+
+    def _change(self, ticket_id: int, status: str, **fields: str) -> Ticket:
+        """Set the status and the given columns of one ticket, in one transaction."""
+        if status not in STATUSES:
+            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+
+        def change(row):
+            for name, value in {**fields, "status": status}.items():
+                setattr(row, name, value)
+        return self._edit(ticket_id, change)
 
     def update_status(self, ticket_id: int, status: str, note: str | None = None) -> Ticket:
         return self._change(ticket_id, status, **({"agent_note": note} if note is not None else {}))
@@ -262,11 +287,19 @@ class HandoffQueue:
         text = str(text or "").strip()
         if not text:
             raise InputError("the reply is empty: write what the customer should read")
-        if self.get(ticket_id).status not in WAITING:  # a second "resolve" had replaced the reply the customer read
-            raise InputError(f"ticket {ticket_id} is already resolved: its reply stays as the customer read it "
-                             "(a new question from the customer opens a new ticket)")
-        self.add_turns(ticket_id, [{"role": AGENT_ROLE, "content": text}])
-        return self._change(ticket_id, status, agent_reply=text)
+        if status not in STATUSES:
+            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+
+        def change(row):
+            # checked and written in one step: two agents answering at once each got "sent", and the ticket kept
+            # the status of one and the reply of the other
+            if row.status not in WAITING:  # a second "resolve" had replaced the reply the customer read
+                raise InputError(f"ticket {ticket_id} is already {row.status}: its reply stays as the customer read "
+                                 "it (a new question from the customer opens a new ticket)")
+            turn = {"role": AGENT_ROLE, "content": text, "later": True}
+            row.transcript = json.dumps(json.loads(row.transcript or "[]") + [turn], ensure_ascii=False)
+            row.agent_reply, row.status = text, status
+        return self._edit(ticket_id, change)
 
     def add_turns(self, ticket_id: int, turns) -> Ticket:
         """Append what was said after the ticket was opened (the customer's later messages, the assistant's answers
@@ -274,17 +307,13 @@ class HandoffQueue:
         conversation. They are marked `later`: the question the ticket was opened for stays the last unmarked
         customer turn (the draft answers it; support retraining pairs it with the agent's reply)."""
         new = [{**t, "later": True} for t in _transcript(turns)]
-        try:
-            with self._sessions.begin() as s:
-                row = s.get(TicketRow, int(ticket_id))
-                if row is None:
-                    raise NotFoundError(f"no handoff ticket {ticket_id}")
-                if new:
-                    row.transcript = json.dumps(json.loads(row.transcript or "[]") + new, ensure_ascii=False)
-                    row.updated_at = utc_now()
-            return self._to_ticket(row)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot update ticket {ticket_id}: {exc}") from None
+        if not new:
+            return self.get(ticket_id)
+
+        def change(row):
+            if new:
+                row.transcript = json.dumps(json.loads(row.transcript or "[]") + new, ensure_ascii=False)
+        return self._edit(ticket_id, change)
 
     def waiting_ticket(self, session_id: str) -> Ticket | None:
         """The session's ticket still waiting for a colleague (open or in progress), the latest; None when none."""

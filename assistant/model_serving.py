@@ -45,7 +45,9 @@ class ModelServing:
 
         found = self._served_adapters()
         llm = self.settings.llm
-        return dataclasses.replace(llm, adapters={**found, **llm.adapters}) if found else llm
+        # an explicit "" is the admin's "base model" for that task, over whatever the registry serves
+        merged = {task: path for task, path in {**(found or {}), **llm.adapters}.items() if path}
+        return dataclasses.replace(llm, adapters=merged) if merged != llm.adapters else llm
 
     @property
     def backend(self) -> LLMBackend:
@@ -100,7 +102,7 @@ class ModelServing:
             found = self._served_adapters()
             if found is None:  # a damaged registry: keep serving what was served until the file changes again
                 return
-            adapters = {**found, **self.settings.llm.adapters}
+            adapters = {task: path for task, path in {**found, **self.settings.llm.adapters}.items() if path}
             if adapters != getattr(self, "_served", None):
                 self._serve(adapters)
 

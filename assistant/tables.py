@@ -115,3 +115,18 @@ def csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:
                     "whole field quoted and the quote doubled)") if "'\"'" in str(exc) or "end of data" in str(exc) \
                 else ""
             raise InputError(f"{name} line {start}: malformed CSV ({exc}){hint}") from None
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame):
+    """A copy of `frame` whose text cells cannot run as formulas when its CSV is opened in Excel: a customer's
+    message "=HYPERLINK(…)" in a report is text. Such a cell (= + - @, tab or CR first) gets a leading apostrophe,
+    as Excel itself writes one; numbers are left alone. For reports people open, never for a channel's import file
+    (an ad headline "-20% today" must stay as written)."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out

@@ -432,4 +432,6 @@ def export_csv(groups: list[GapGroup], path) -> None:
                          "question": e["question"], "lang": e["lang"], "reason": e["reason"],
                          "asked (UTC)": e["time"].strftime("%Y-%m-%d %H:%M"), "assistant said": e["answer"],
                          "human reply": reply})
-    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    from assistant.tables import spreadsheet_safe
+
+    spreadsheet_safe(pd.DataFrame(rows)).to_csv(path, index=False, encoding="utf-8-sig")

@@ -157,12 +157,14 @@ def export_csv(result: Outcomes, folder) -> list:
     Excel reads Chinese intents); returns the paths."""
     from pathlib import Path
 
+    from assistant.tables import spreadsheet_safe
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in ("by_day", "by_intent", "csat_by_day", "csat_by_intent", "conversations"):
         path = folder / f"outcomes_{name}.csv"
-        frame = getattr(result, name)
+        frame = spreadsheet_safe(getattr(result, name))
         frame.to_csv(path, index=name != "conversations", encoding="utf-8-sig")
         paths.append(path)
     return paths

@@ -154,11 +154,13 @@ def compute(runtime, progress: bool = True) -> Usage:
 def export_csv(usage: Usage, folder) -> list:
     from pathlib import Path
 
+    from assistant.tables import spreadsheet_safe
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in ("documents", "chunks", "never_used"):
         path = folder / f"usage_{name}.csv"
-        getattr(usage, name).to_csv(path, index=False, encoding="utf-8-sig")
+        spreadsheet_safe(getattr(usage, name)).to_csv(path, index=False, encoding="utf-8-sig")
         paths.append(path)
     return paths

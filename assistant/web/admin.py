@@ -83,9 +83,11 @@ def activate_adapter(runtime, role, task: str, path: str):
     if task not in TASKS:
         raise InputError(f"task must be one of {', '.join(TASKS)}")
     path = (path or "").strip()
-    adapters = dict(runtime.llm_config.adapters)
+    # Only the admin's own choices are explicit: copying what the registry serves now would pin it, and later
+    # promotions and rollbacks would be ignored until a restart.
+    adapters = dict(runtime.settings.llm.adapters)
     if not path:
-        adapters.pop(task, None)
+        adapters[task] = ""  # the base model, over whatever the registry serves for this task
         msg = f"`{task}` now uses the base model."
     else:
         candidate = resolve_path(path)
@@ -258,6 +260,14 @@ def rollback_adapter(runtime, role, task: str):
     from finetune.gate import rollback_task
 
     decision = rollback_task(task, runtime.settings)
+    explicit = dict(runtime.settings.llm.adapters)
+    if task in explicit:  # an adapter chosen by hand here (or in llm.adapters) would go on winning over the registry
+        explicit.pop(task)
+        reload = getattr(runtime, "set_adapters", None)
+        if reload is not None:
+            reload(explicit)
+        else:
+            runtime.settings.llm.adapters = explicit
     now, was = (f"`{p.replace('`', chr(39))}`" if p else "the base model" for p in (decision.candidate, decision.served))
     msg = (f"✅ `{task}` rolled back to {now} (from {was}). New requests use it; answers under way finish as "
            "they started.")

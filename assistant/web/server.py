@@ -79,14 +79,24 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     def admin_tickets(request: Request):
         if (denied := staff(request, "agent")) is not None:
             return denied
-        from assistant.web.staff import handoff, handoff_queue
-
         # ?session_id=…: that conversation's tickets, resolved ones too, so a /v1 client reads the closing reply
-        session_id = request.query_params.get("session_id", "").strip()
+        from assistant.handoff import STATUSES
+        from assistant.web.staff import QUEUE_LIMIT, handoff, handoff_queue
+
+        params = request.query_params
+        session_id = params.get("session_id", "").strip()
+        unknown = sorted(set(params) - {"session_id", "status", "limit"})
+        statuses = [x for x in params.get("status", "").split(",") if x.strip()]
+        bad = [x for x in statuses if x not in STATUSES]
+        limit = params.get("limit", str(QUEUE_LIMIT))
+        if unknown or bad or not limit.isdigit() or not 1 <= int(limit) <= QUEUE_LIMIT:
+            what = (f"unknown parameter {unknown[0]!r} (session_id, status, limit)" if unknown else
+                    f"status must be among {', '.join(STATUSES)}" if bad else f"limit must be 1-{QUEUE_LIMIT}")
+            return JSONResponse(status_code=400, content=api.error_body(what, "invalid_request_error"))
         try:
             if session_id:
                 return {"tickets": [t.as_dict() for t in handoff(runtime).tickets_for_session(session_id)]}
-            return {"tickets": handoff_queue(runtime)}
+            return {"tickets": handoff_queue(runtime, statuses or None, int(limit))}
         except Exception as exc:  # noqa: BLE001 - a missing component is a 503, not a crash
             return JSONResponse(status_code=503, content=api.error_body(
                 f"handoff queue unavailable: {api.public_message(exc)}", "server_error"))

@@ -66,7 +66,9 @@ def kb_search(runtime, role, query: str, k: float = 5):
     if not hits:
         return _frame(rows, header), "No hits: the knowledge base may be empty (Admin → Documents)."
     best = hits[0]
-    detail = f"**Best hit:** {best.title} — `{best.source}`\n\n> " + best.text.replace("\n", "\n> ")[:1500]
+    # uploaded documents are anyone's text: shown as text, never as the Markdown/HTML it may hold
+    detail = (f"**Best hit:** {md_text(best.title)} — {md_text(best.source)}\n\n> "
+              + md_text(best.text[:1500]).replace("\n", "\n> "))
     return _frame(rows, header), detail
 
 
@@ -92,6 +94,7 @@ def _sources_frame(runtime):
 def ingest_files(runtime, role, files):
     """Copy uploads into app.upload_dir (stable source names) and ingest them one by one, with progress."""
     require(role, "admin")
+    from knowledge_base.ingest import is_junk
     from knowledge_base.loaders import SUFFIXES
 
     paths = [Path(getattr(f, "name", f)) for f in (files or [])]
@@ -103,6 +106,11 @@ def ingest_files(runtime, role, files):
     lines, kb = [], knowledge_base(runtime)
     for i, path in enumerate(paths, 1):
         name = path.name
+        if is_junk(Path(name)):  # "Sync with disk" skips such names: ingested now, it would drop them again
+            lines.append(f"❌ {name}: a hidden, lock or backup file name (rename it, e.g. without the leading "
+                         "'.' or '~$')")
+            yield "\n\n".join(lines), None
+            continue
         if path.suffix.lower() not in SUFFIXES:
             lines.append(f"❌ {name}: unsupported file type (use {', '.join(sorted(SUFFIXES))})")
             yield "\n\n".join(lines), None
@@ -252,14 +260,19 @@ def open_ticket(runtime, session_id: str, history: list[dict], reason: str) -> s
     return str(ticket.id)
 
 
-def handoff_queue(runtime) -> list[dict]:
-    return [t.as_dict() for t in handoff(runtime).queue()]
+QUEUE_LIMIT = 500  # tickets per admin API call and per Agent-tab table: the most urgent first
+
+
+def handoff_queue(runtime, statuses=None, limit: int = QUEUE_LIMIT) -> list[dict]:
+    from assistant.handoff import WAITING
+
+    return [t.as_dict() for t in handoff(runtime).queue(statuses=statuses or WAITING, limit=limit)]
 
 
 def queue_table(runtime, role):
     require(role, "agent")
     rows = []
-    for t in handoff(runtime).queue():
+    for t in handoff(runtime).queue(limit=QUEUE_LIMIT):
         last = next((m["content"] for m in reversed(t.transcript) if m["role"] == "user"), "")
         rows.append([t.id, round(t.urgency, 2), t.status, t.intent, f"{t.sentiment} {t.sentiment_score:.2f}",
                      t.language, t.created_at.strftime("%Y-%m-%d %H:%M"), " ".join(last.split())[:120]])
@@ -319,6 +332,10 @@ def reply_ticket(runtime, role, ticket_id, text, keep_open: bool = False) -> tup
     leaves it in progress, so the customer's answer comes to the ticket. The reply (the draft as sent, or
     corrected) is what the gap report shows and what `python -m finetune retrain` learns support answers from."""
     require(role, "agent")
+    limit = runtime.settings.app.max_message_chars  # the customer's chat shows no more than a message holds
+    if len(str(text or "").strip()) > limit:
+        raise InputError(f"the reply is {len(str(text).strip())} characters; the limit is {limit} "
+                         "(app.max_message_chars): shorten it")
     t = handoff(runtime).reply(_ticket_number(ticket_id), text, status="in_progress" if keep_open else "resolved")
     from assistant.web.customer import deliver_agent_reply
 

@@ -52,8 +52,9 @@ class FakeRuntime(Runtime):
 def app_settings(tmp: Path):
     """Fake LLM, fake embeddings, n-gram ad-copy scoring and every store under `tmp`: nothing heavy loads."""
     from assistant.config import load_config
+    from assistant.scaffold import SHOP_DATA_PATHS
 
-    return load_config(env={}, overrides={
+    overrides: dict = {
         "llm": {"backend": "fake"},
         "storage": {"url": f"sqlite:///{tmp}/app.db"},
         "knowledge_base": {"embedder": "fake", "db_path": str(tmp / "kb")},
@@ -61,7 +62,10 @@ def app_settings(tmp: Path):
         # every test client is 127.0.0.1, i.e. one client: the per-client limits have their own tests
         "app": {"ingest_demo_kb": False, "api_rate_limit_per_minute": 0, "client_rate_limit_per_minute": 0,
                 "handoffs_per_client_per_hour": 0, "votes_per_client_per_minute": 0},
-    })
+    }
+    for (section, key), path in SHOP_DATA_PATHS.items():  # uploads, gap answers...: never the project's data/
+        overrides.setdefault(section, {})[key] = str(tmp / path)
+    return load_config(env={}, overrides=overrides)
 
 
 @pytest.fixture

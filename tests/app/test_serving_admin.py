@@ -131,3 +131,21 @@ def test_the_admin_tab_has_the_training_and_serving_panel(fake_runtime):
     assert {"served-adapters", "gate-decisions", "rollback-support", "rollback-adcopy", "retrain",
             "training-status"} <= ids
     assert "Training & serving" in {getattr(b, "label", None) for b in demo.blocks.values()}
+
+
+def test_activating_one_task_pins_nothing_else_and_a_rollback_takes_effect(serving, monkeypatch):
+    """Activate had copied every adapter the registry served into the explicit overrides: "base model" did not
+    beat the registry, and a rollback said "New requests use it" while the old adapter went on answering."""
+    from assistant.llm.adapter_registry import adapters_for, base_model_id
+
+    runtime, (first, second, _) = serving
+    settings = runtime.settings
+    monkeypatch.setattr(runtime, "_served_adapters", lambda: adapters_for(
+        "llamacpp", base_model_id(settings.llm.model), settings.finetune.registry))  # as llama.cpp reads it
+    assert str(second) in runtime.llm_config.adapters["support"]
+    admin.activate_adapter(runtime, "admin", "adcopy", str(first / "adapter.gguf"))
+    assert set(settings.llm.adapters) == {"adcopy"}  # the registry's support choice is not pinned
+    admin.activate_adapter(runtime, "admin", "support", "")
+    assert "support" not in runtime.llm_config.adapters  # the base model, over the registry's support-2
+    admin.rollback_adapter(runtime, "admin", "support")
+    assert str(first) in runtime.llm_config.adapters["support"]  # what the message says is what answers

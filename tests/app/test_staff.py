@@ -44,7 +44,7 @@ def test_upload_search_and_delete_documents(fake_runtime, docs):
     hits, detail = staff.kb_search(fake_runtime, "agent", "lamp warranty", 3)
     assert list(hits.columns[:4]) == ["#", "fused", "bm25", "vector"]
     assert "warranty.md" in hits.iloc[0]["source"] and hits.iloc[0]["bm25"] is not None
-    assert "two-year warranty" in detail
+    assert "two-year warranty" in detail.replace("\\", "")  # shown as text: Markdown's characters escaped
 
     source = next(s for s in sources["source"] if "warranty.md" in s)
     message, after = staff.delete_source(fake_runtime, "admin", "warranty.md")  # the name customers see
@@ -119,7 +119,7 @@ def test_adapters_list_and_activate(fake_runtime, tmp_path):
     assert str(lora) in msg and fake_runtime.settings.llm.adapters["support"] == str(lora)
     assert "active" in list(table["state"])
     msg, _ = admin.activate_adapter(fake_runtime, "admin", "support", "")
-    assert "base model" in msg and "support" not in fake_runtime.settings.llm.adapters
+    assert "base model" in msg and "support" not in fake_runtime.llm_config.adapters
 
 
 def test_finetune_run_validates_input_and_streams_the_loss(fake_runtime, tmp_path, monkeypatch):
@@ -175,3 +175,36 @@ def test_the_queue_refreshes_itself_for_agents_only(fake_runtime):
     assert len(table) == 1 and "my lamp is broken" in table.iloc[0]["last message"]
     for role in (None, "customer"):  # a locked tab gets no data and no error toast every 15 s
         assert not hasattr(live_queue(gr, fake_runtime, role), "iloc")
+
+
+def test_staff_views_show_document_text_as_text_refuse_names_sync_would_drop_and_long_replies(fake_runtime, tmp_path):
+    page = tmp_path / "promo.md"
+    page.write_text("# Promo\n\nPromo <img src=x onerror=alert(1)> [click here](javascript:alert(1)) lamp sale\n",
+                    encoding="utf-8")
+    hidden = tmp_path / ".hidden.md"
+    hidden.write_text("# Hidden\n\nA hidden page about lamps.\n", encoding="utf-8")
+    log, _ = list(staff.ingest_files(fake_runtime, "admin", [str(page), str(hidden)]))[-1]
+    assert "✅ promo.md" in log and "❌ .hidden.md: a hidden, lock or backup file name" in log
+    _, detail = staff.kb_search(fake_runtime, "agent", "lamp sale promo", 3)
+    assert "<img" not in detail and "](javascript:" not in detail and "&lt;img" in detail
+    ticket = fake_runtime.handoff.create_ticket("s-long", [{"role": "user", "content": "hello?"}])
+    limit = fake_runtime.settings.app.max_message_chars
+    with pytest.raises(InputError, match="the limit is"):
+        staff.reply_ticket(fake_runtime, "agent", ticket.id, "x" * (limit + 1))
+    with pytest.raises(NotFoundError):
+        staff.ticket_detail(fake_runtime, "agent", "9" * 20)
+
+
+def test_the_admin_ticket_api_pages_and_filters(fake_runtime):
+    from fastapi.testclient import TestClient
+
+    from assistant.web.server import create_app
+
+    for i in range(3):
+        fake_runtime.handoff.create_ticket(f"s-{i}", [{"role": "user", "content": f"question {i}"}])
+    client = TestClient(create_app(fake_runtime), client=("127.0.0.1", 5000))
+    auth = ("agent", "demo-agent")
+    assert len(client.get("/api/admin/tickets?limit=2", auth=auth).json()["tickets"]) == 2
+    assert client.get("/api/admin/tickets?status=resolved", auth=auth).json()["tickets"] == []
+    assert client.get("/api/admin/tickets?limt=2", auth=auth).status_code == 400
+    assert client.get("/api/admin/tickets?status=done", auth=auth).status_code == 400

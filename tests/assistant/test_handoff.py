@@ -292,3 +292,37 @@ def test_a_person_is_asked_for_in_the_shops_own_router_words(queue):
     ticket = open_ticket(queue, "boss", EARLIER + [{"role": "user", "content": "叫店长"}], kb=kb, language="zh",
                          router_cfg=shop_words)
     assert ticket.draft_reply == SAME_DAY and kb.asked == [("送货要多久？", "zh")]
+
+
+def test_two_replies_at_once_one_is_sent_and_the_ticket_agrees_with_it(tmp_path):
+    """Two agents answering one ticket at once were both told "sent": the ticket kept one's status and the
+    other's reply, and the customer read both."""
+    import threading
+
+    from assistant.storage import get_engine
+
+    queue = HandoffQueue(get_engine(url=f"sqlite:///{tmp_path}/t.db"))
+    for _ in range(5):
+        t = queue.create_ticket(f"s-{_}", [{"role": "user", "content": "my lamp is broken"}])
+        barrier, outcomes = threading.Barrier(2), {}
+
+        def answer(text, status, barrier=barrier, outcomes=outcomes, ticket=t):
+            barrier.wait()
+            try:
+                outcomes[text] = queue.reply(ticket.id, text, status)
+            except InputError as exc:
+                outcomes[text] = exc
+
+        threads = [threading.Thread(target=answer, args=("Refund sent, closing.", "resolved")),
+                   threading.Thread(target=answer, args=("Which colour was it?", "in_progress"))]
+        [th.start() for th in threads]
+        [th.join() for th in threads]
+        final = queue.get(t.id)
+        said = [m["content"] for m in final.transcript if m["role"] == "agent"]
+        sent = [text for text, got in outcomes.items() if not isinstance(got, InputError)]
+        assert sorted(said) == sorted(sent) and final.agent_reply == said[-1]  # what was sent is what was said
+        assert final.status == {"Refund sent, closing.": "resolved", "Which colour was it?": "in_progress"}[said[-1]]
+        if said[0] == "Refund sent, closing.":  # resolved first: the second reply is refused, not sent
+            assert said == ["Refund sent, closing."]
+    with pytest.raises(NotFoundError):
+        queue.get(10**20)  # beyond the database's integers: no such ticket, not an OverflowError

