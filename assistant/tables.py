@@ -125,8 +125,10 @@ def spreadsheet_safe(frame):
     message "=HYPERLINK(…)" in a report is text. Such a cell (= + - @, tab or CR first) gets a leading apostrophe,
     as Excel itself writes one; numbers are left alone. For reports people open, never for a channel's import file
     (an ad headline "-20% today" must stay as written)."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = frame.copy()
     for name in out.columns:
-        if out[name].dtype == object:
+        if is_object_dtype(out[name]) or is_string_dtype(out[name]):
             out[name] = out[name].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
     return out
