@@ -162,7 +162,8 @@ class TrainingGate:
             return "derived field"
         if not spec.fits(text):
             return "over the limit"
-        if Linter(brief.banned_words).check(text, detect_language(text), brief.channel, field):
+        banned = [*brief.banned_words, *(self.brand.banned(brief.language) if self.brand is not None else [])]
+        if Linter(banned).check(text, detect_language(text), brief.channel, field):  # the brand's words too
             return "breaks a lint rule"
         brand = self.brand.fact_list(brief.language) if self.brand is not None else []
         if self.facts.unsupported(text, self.facts.sources(*brief.facts(), *brand)):

@@ -297,11 +297,20 @@ def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
                          "name the date column with --date-column")
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         raw = raw.dropna().astype("int64").astype(str).reindex(raw.index)  # 20260105 = yyyymmdd
+    dayfirst = False
+    if not pd.api.types.is_datetime64_any_dtype(raw):
+        text = raw.astype("string")
+        # 2026年5月1日 (how Chinese Excel shows a date) as 2026-5-1
+        text = text.str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", r"\1-\2-\3", regex=True)
+        # 28/05/2026 says the column is day first; read every row so ("01/05/2026" is 1 May, not 5 January)
+        parts = text.str.extract(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b").astype("float")
+        dayfirst = bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+        raw = text.where(raw.notna())
     with warnings.catch_warnings():  # "could not infer format": the check below says it better
         warnings.simplefilter("ignore", UserWarning)
-        dates = pd.to_datetime(raw, errors="coerce")
+        dates = pd.to_datetime(raw, errors="coerce", dayfirst=dayfirst)
         if dates.isna().mean() > 0.2:
-            dates = pd.to_datetime(raw, errors="coerce", format="mixed")
+            dates = pd.to_datetime(raw, errors="coerce", format="mixed", dayfirst=dayfirst)
     bad = dates.isna() & raw.notna()
     if dates.notna().sum() == 0 or bad.mean() > 0.5:
         example = raw[bad].astype(str).head(1).tolist() or raw.astype(str).head(1).tolist()

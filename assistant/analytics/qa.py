@@ -50,9 +50,20 @@ class AnalyticsAnswer:
     files: dict[str, str] = field(default_factory=dict)
 
 
+def _count(q: str, keyword: str) -> int:
+    """Latin keywords as whole words ("ctr" is not in "electric", "roi" not in "embroidery"); Chinese ones as
+    written (no spaces between its words)."""
+    if keyword.isascii():
+        return len(re.findall(rf"(?<![a-z0-9]){re.escape(keyword)}(?:s|es|ed|ing|ers?)?(?![a-z0-9])", q))
+    return q.count(keyword)
+
+
+TEXT_ANALYSES = ("sentiment", "aspects")  # read customers' words: a file of orders or campaigns has none
+
+
 def pick_analysis(question: str) -> str | None:
     q = question.lower()
-    hits = {name: sum(q.count(k) for k in kws) for name, kws in KEYWORDS.items()}
+    hits = {name: sum(_count(q, k) for k in kws) for name, kws in KEYWORDS.items()}
     best = max(hits, key=lambda k: hits[k])
     return best if hits[best] else None
 
@@ -93,7 +104,7 @@ def _headline(name: str, f: dict, zh: bool) -> str:
                 f"precision {f['precision']:.2f}, recall {f['recall']:.2f}; strongest driver: {f['top_driver']}.")
     if name == "campaign":
         parts = [f"{k.upper()} {f[k]:.2%}" if k in ("ctr", "cvr") else f"{k.upper()} {f[k]:,.2f}"
-                 for k in ("ctr", "cvr", "cpa", "roas") if k in f]
+                 for k in ("ctr", "cvr", "cpa", "roas") if k in f and pd.notna(f[k])]  # ROAS of no spend: none
         s = ("整体：" if zh else "Overall: ") + ", ".join(parts) + "."
         if "ab_significant" in f:
             s += (f" {f['ab_significant']} 个 A/B 对比显著。" if zh else f" {f['ab_significant']} A/B comparison(s) significant.")
@@ -135,9 +146,14 @@ def answer_analytics_question(question: str, csv_path: str, backend: Any = None,
     table = load_csv(csv_path, cfg)
     kind = detect_kind(table.df)
     asked = pick_analysis(question)
+    prefix = ""
+    if asked in TEXT_ANALYSES and kind != "reviews":  # no review texts: scoring product names says nothing
+        asked = None
+        prefix = (f"（这个文件没有顾客评价，是 {kind} 数据；改做 {default_analysis(kind)}。）\n" if zh else
+                  f"(This file holds no customer reviews: it looks like {kind} data, so here is the "
+                  f"{default_analysis(kind)} analysis.)\n")
     name = asked or default_analysis(kind)
     wanted = "segment" if name == "email" else name
-    prefix = ""
     opts = {"freq": question_freq(question)}
     try:
         result = run_analysis(wanted, table, cfg, backend, opts, settings)

@@ -102,14 +102,15 @@ def generate(runtime, role, product, attributes, audience, tone, offer, keywords
 
     if not channel:
         raise InputError("choose a channel")
-    brief = Brief(product=product or "", channel=channel, n=int(n or 1), audience=audience or "",
+    brief = Brief(product=product or "", channel=channel, n=_variants(n), audience=audience or "",
                   tone=tone or "", language="" if language in (None, "", "auto") else language,
                   attributes=attributes or "", offer=offer or "", keywords=keywords or "",
                   banned_words=banned or "")
     result = generator(runtime, larger).generate(brief)
     table = variant_table(result, result.channel)
     notes = "".join(f"\n- {n}" for n in result.notes)
-    status = (f"**{result.produced} of {result.requested}** variants for `{result.channel}` "
+    status = (f"**{result.produced} of {min(result.requested, runtime.settings.adcopy.max_variants)}** variants for "
+              f"`{result.channel}` "
               f"({result.language}, {result.seconds:.1f} s, {result.llm_calls} model calls).{notes}")
     state = {"brief": brief.as_dict(), "variants": [dict(v.fields) for v in result.variants]}
     return table, status, state, (_csv(table) if len(table) else None)
@@ -226,7 +227,7 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     if not feed.products:
         raise InputError(f"no product rows in {path.name}")
     lang = "" if language in (None, "", "auto") else language
-    n = int(n or 1)
+    n = _variants(n)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     # The generator (and with it the model) is built on the first row that needs writing, as in the CLI; the rows
     # are keyed by the brand it would write for, so that brand is picked here the way AdCopyGenerator picks it.
@@ -322,3 +323,14 @@ def feed_export(runtime, role, state, table):
     lines = [f"⬇️ {count} rows in the {layout_for(channel)} layout from {len(chosen)} approved assets."]
     lines += [f"- left out: {p}" for p in problems] + [f"- {n}" for n in notes]
     return "\n".join(lines), str(path)
+
+
+def _variants(n) -> int:
+    """The number of variants asked for, as a whole number of at least 1 (the CLI's --n rule)."""
+    try:
+        value = float(n if n not in (None, "") else 1)
+    except (TypeError, ValueError):
+        raise InputError(f"the number of variants must be a whole number, got {n!r}") from None
+    if value < 1 or value != int(value):
+        raise InputError(f"the number of variants must be a whole number of at least 1, got {n!r}")
+    return int(value)

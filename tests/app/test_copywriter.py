@@ -196,3 +196,13 @@ def test_the_larger_model_switch_picks_the_long_text_writer(fake_runtime):
     table, status, _, _ = copywriter.generate(fake_runtime, "agent", "Washed linen duvet cover", "soft", "", "",
                                               "", "linen", "", "google_rsa", "en", 2, True)
     assert len(table) == 2, status
+
+
+def test_the_number_of_variants_is_a_whole_number_of_at_least_one():
+    from assistant.errors import InputError
+    from assistant.web.copywriter import _variants
+
+    assert _variants(3) == 3 and _variants("4") == 4 and _variants(None) == 1 and _variants(2.0) == 2
+    for bad in ("abc", 0, -3, 2.5):
+        with pytest.raises(InputError, match="whole number"):
+            _variants(bad)

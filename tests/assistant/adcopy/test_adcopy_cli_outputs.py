@@ -231,3 +231,16 @@ def test_export_writes_csv_only_and_lint_of_nothing_is_no_pass(fake_env, capsys)
     (fake_env / "empty.txt").write_text("\n\n", encoding="utf-8")
     assert run_cli(main, ["lint", "--input", str(fake_env / "empty.txt")]) == 2
     assert "no text to lint" in capsys.readouterr().err
+
+
+def test_a_liked_text_with_a_brand_banned_word_never_teaches_the_next_adapter():
+    from assistant.adcopy import Brief
+    from assistant.adcopy.brand import load_brand
+    from assistant.adcopy.feedback import TrainingGate
+
+    brand = load_brand(None)  # the demo brand: "miracle" is among its banned words
+    assert "miracle" in [w.lower() for w in brand.banned("en")]
+    gate = TrainingGate(brand)
+    brief = Brief(product="Aurora linen sheets", channel="google_rsa", language="en")
+    assert gate.why_not(brief, "headline", "Aurora miracle linen sheets") == "breaks a lint rule"
+    assert gate.why_not(brief, "headline", "Aurora linen sheets") == ""

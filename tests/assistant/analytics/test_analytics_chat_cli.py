@@ -28,6 +28,9 @@ LEXICON_ENV = {"ASSISTANT_ANALYTICS__SENTIMENT_MODEL": "lexicon", "ASSISTANT_ANA
     ("哪个渠道的ROI最高", "campaign"),
     ("write the e-mail for segment 3", "email"),
     ("hello there", None),
+    # keywords are words: "ctr" is not in "electric", "roi" not in "embroidery", "leave" not in "leave-in"
+    ("What is the sentiment about our embroidery?", "sentiment"),
+    ("What do people say about the electric kettle?", None),
 ])
 def test_question_picks_the_analysis(question, analysis):
     assert pick_analysis(question) == analysis
@@ -170,3 +173,11 @@ def test_chat_takeaway_from_the_real_small_model(smollm2_backend, small_demo_dir
                                     cfg=cfg, output_dir=tmp_path)
     head, _, takeaway = ans.text.partition("Takeaway (AI-written from the numbers above): ")
     assert head.startswith("Overall: CTR") and len(takeaway.split()) >= 5
+
+
+def test_a_sentiment_question_on_an_orders_file_says_it_holds_no_reviews(small_demo_dir, tmp_path):
+    from assistant.analytics.config import AnalyticsConfig
+
+    ans = answer_analytics_question("How did sentiment trend over time?", str(small_demo_dir / "orders.csv"), None,
+                                    cfg=AnalyticsConfig(max_k=3), output_dir=tmp_path)
+    assert ans.analysis == "segment" and "holds no customer reviews" in ans.text

@@ -67,6 +67,15 @@ def test_dates_bad_few_noted_bad_most_rejected():
         parse_dates(pd.DataFrame({"d": ["soon", "later", "yesterday", "2026-01-01"]}), "d", [])
 
 
+def test_day_first_dates_are_read_day_first_in_every_row_and_chinese_dates_are_dates():
+    days = parse_dates(pd.DataFrame({"d": [f"{d:02d}/05/2026" for d in range(1, 29)]}), "d", [])
+    assert (days.dt.month == 5).all() and days.dt.day.tolist() == list(range(1, 29))  # 01/05 is 1 May
+    us = parse_dates(pd.DataFrame({"d": ["05/01/2026", "05/28/2026"]}), "d", [])
+    assert us.dt.month.tolist() == [5, 5]  # month first where nothing says otherwise
+    zh = parse_dates(pd.DataFrame({"d": ["2026年5月1日", "2026年12月31日"]}), "d", [])
+    assert zh.dt.strftime("%Y-%m-%d").tolist() == ["2026-05-01", "2026-12-31"]
+
+
 def test_a_two_row_gbk_csv_is_gb18030_not_korean(tmp_path, cfg):
     from assistant.analytics.aspects import analyze_aspects
 
