@@ -19,11 +19,12 @@ def problem() -> str | None:
     return import_problem("assistant.adcopy")
 
 
-def channel_choices() -> list[str]:
+def channel_choices(runtime=None) -> list[str]:
+    """The channels the shop's adcopy.channels_file defines (the shipped ones without it)."""
     try:
         from assistant.adcopy import load_channels
 
-        return sorted(load_channels())
+        return sorted(load_channels(_channels_file(runtime)))
     except Exception:  # noqa: BLE001 - an empty dropdown, and generate() will say why
         return []
 
@@ -63,14 +64,18 @@ def feedback_store(runtime):
     return runtime.component("adcopy_feedback", lambda: FeedbackStore(runtime.storage_engine))
 
 
-def variant_table(result, channel_id: str):
+def _channels_file(runtime) -> str | None:
+    return (getattr(getattr(getattr(runtime, "settings", None), "adcopy", None), "channels_file", "") or None)
+
+
+def variant_table(result, channel_id: str, channels_file: str | None = None):
     """Rows: rank, each field, its length/limit counter, what the checks fixed, the words to check (in no source),
     then the scores (total first)."""
     import pandas as pd
 
     from assistant.adcopy import get_channel
 
-    channel = get_channel(channel_id)
+    channel = get_channel(channel_id, channels_file)  # the shop's own limits are what the counters show
     fields = list(dict.fromkeys(f for v in result.variants for f in v.fields))
     scores = list(dict.fromkeys(["total", *(s for v in result.variants for s in v.scores)]))
     rows = []
@@ -107,7 +112,7 @@ def generate(runtime, role, product, attributes, audience, tone, offer, keywords
                   attributes=attributes or "", offer=offer or "", keywords=keywords or "",
                   banned_words=banned or "")
     result = generator(runtime, larger).generate(brief)
-    table = variant_table(result, result.channel)
+    table = variant_table(result, result.channel, _channels_file(runtime))
     notes = "".join(f"\n- {n}" for n in result.notes)
     status = (f"**{result.produced} of {min(result.requested, runtime.settings.adcopy.max_variants)}** variants for "
               f"`{result.channel}` "
@@ -222,7 +227,7 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     path = _upload_path(file)
     if not channel:
         raise InputError("choose a channel")
-    get_channel(channel)
+    get_channel(channel, _channels_file(runtime))
     feed = read_feed(path)
     if not feed.products:
         raise InputError(f"no product rows in {path.name}")

@@ -46,7 +46,7 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
 
     if not usable(gr, "The ad-copy studio", copywriter.problem()):
         return
-    channels = copywriter.channel_choices()
+    channels = copywriter.channel_choices(runtime)
     with gr.Row():
         with gr.Column(scale=2):
             product = gr.Textbox(label="Product", elem_id="brief-product",

@@ -206,3 +206,21 @@ def test_the_number_of_variants_is_a_whole_number_of_at_least_one():
     for bad in ("abc", 0, -3, 2.5):
         with pytest.raises(InputError, match="whole number"):
             _variants(bad)
+
+
+def test_the_copywriter_tab_uses_the_shops_channels_file(fake_runtime, tmp_path):
+    from types import SimpleNamespace
+
+    from assistant.web.copywriter import channel_choices, variant_table
+
+    spec = tmp_path / "channels.yaml"
+    spec.write_text("google_rsa:\n  title: Google RSA, our limits\n  generate: [headline]\n  fields:\n"
+                    "    headline: {limit: 25, unit: width}\n"
+                    "tiktok:\n  title: TikTok\n  generate: [caption]\n  fields:\n    caption: {limit: 100, unit: chars}\n",
+                    encoding="utf-8")
+    fake_runtime.settings.adcopy.channels_file = str(spec)
+    assert channel_choices(fake_runtime) == ["google_rsa", "tiktok"]
+    result = SimpleNamespace(variants=[SimpleNamespace(fields={"headline": "Linen duvet covers"}, scores={},
+                                                        fixes=[], review=[], rank=1)])
+    table = variant_table(result, "google_rsa", str(spec))
+    assert "18/25" in table.astype(str).to_string()
