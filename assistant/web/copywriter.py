@@ -134,9 +134,35 @@ def _edits(original: dict, table, i: int) -> dict:
     """Fields whose text in the (editable) table differs from what was generated."""
     if table is None or i >= len(table):
         return {}
+    import pandas as pd
+
     current = table.iloc[i]
-    return {f: str(current[f]).strip() for f in original
-            if f in current and str(current[f]).strip() and str(current[f]).strip() != original[f]}
+    # a cleared cell comes back as None/NaN: no edit (it had been saved as the text "nan")
+    cells = {f: str(current[f]).strip() for f in original if f in current and not pd.isna(current[f])}
+    return {f: text for f, text in cells.items() if text and text != original[f]}
+
+
+def _recheck(runtime, state, table, i: int, edited: dict) -> list[str]:
+    """What a copywriter's edit breaks (the channel's limit, the law and brand lint), with the table's length
+    counters brought up to date: the export said "26/30" for a 77-wide headline."""
+    from assistant.adcopy import get_channel
+    from assistant.adcopy.brand import brand_for
+    from assistant.adcopy.lint import Linter
+    from assistant.adcopy.text import detect_language
+
+    brief = state["brief"]
+    channel = get_channel(brief["channel"], _channels_file(runtime))
+    banned = [*(brief.get("banned_words") or []), *brand_for(runtime.settings).banned(brief.get("language", ""))]
+    linter, problems = Linter(banned), []
+    for f, text in edited.items():
+        spec = channel.field(f)
+        if f"{f} length" in table.columns:
+            table.at[table.index[i], f"{f} length"] = f"{spec.measure(text)}/{spec.limit}"
+        if not spec.fits(text):
+            problems.append(f"variant {i + 1} {f}: {spec.measure(text)}/{spec.limit}, over the channel's limit")
+        for v in linter.check(text, detect_language(text), brief["channel"], f):
+            problems.append(f"variant {i + 1} {f}: [{v.rule}] {v.match!r}")
+    return problems
 
 
 def feedback(runtime, vote: int, role, state, table, row):
@@ -155,17 +181,20 @@ def save_edits(runtime, role, state, table):
 
     if not state or not state.get("variants"):
         raise InputError("generate some variants first")
-    table = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-    saved = 0
+    table = (table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)).copy()
+    saved, problems = 0, []
     for i, fields in enumerate(state["variants"]):
         edited = _edits(fields, table, i)
         if edited:
             feedback_store(runtime).record(state["brief"], fields, edited=edited)
             state["variants"][i] = {**fields, **edited}
+            problems += _recheck(runtime, state, table, i, edited)
             saved += 1
     if not saved:
         return "No edits to save: change a text in the table first.", state, _csv(table)
-    return f"💾 Saved {saved} edited variant(s).", state, _csv(table)
+    # saved as written (the copywriter decides), but never unseen: such an edit teaches no adapter either
+    warn = "".join(f"\n- ⚠️ {p}" for p in problems)
+    return f"💾 Saved {saved} edited variant(s).{warn}", state, _csv(table)
 
 
 def ab_test(a_n, a_k, b_n, b_k) -> str:

@@ -50,6 +50,14 @@ def test_thumbs_and_inline_edits_are_stored(fake_runtime):
     assert "Saved 1 edited variant" in message and state["variants"][0]["headline"] == "Aurora Linen for Calm Nights"
     rows = copywriter.feedback_store(fake_runtime).rows()
     assert [r.rating for r in rows] == [1, -1, 0] and rows[1].edited_json and rows[2].edited_json
+    broken = edited.copy()
+    broken.loc[0, "headline"] = "The best linen duvet cover in the whole wide world, guaranteed!!!"
+    broken.loc[1, "headline"] = None  # a cleared cell: no edit, never the text "nan"
+    message, state, path = copywriter.save_edits(fake_runtime, "agent", state, broken)
+    assert "Saved 1 edited variant" in message and "over the channel's limit" in message and "⚠️" in message
+    assert state["variants"][1]["headline"] != "nan"
+    exported = pd.read_csv(path, encoding="utf-8-sig")
+    assert exported.loc[0, "headline length"].split("/")[0] != table.loc[0, "headline length"].split("/")[0]
     with pytest.raises(InputError):
         copywriter.feedback(fake_runtime, 1, "agent", state, table, 9)
     with pytest.raises(InputError):
