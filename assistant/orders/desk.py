@@ -29,7 +29,7 @@ from assistant.orders import wording
 from assistant.orders.config import OrdersConfig
 from assistant.orders.limits import FailureWindows
 from assistant.orders.model import Order, factor_matches
-from assistant.orders.parse import EMAIL, looks_like_address, new_address, parse
+from assistant.orders.parse import EMAIL, looks_like_address, new_address, other_numbers, parse
 from assistant.orders.state import (
     DialogueStore,
     OrderState,
@@ -177,6 +177,8 @@ class OrderDesk:
                                      f"{len(st.verified)} orders verified in this conversation"],
                                      numbers=wording.listing(st.verified, lang))
                 st.number = st.verified[0]
+        if p.number:
+            st.more = other_numbers(text, p.number)
         if p.number and p.number != st.number:
             if st.number:  # another order: what was said for the first one is not for it
                 st.address, st.item = "", ""
@@ -255,10 +257,14 @@ class OrderDesk:
     def _act(self, st: OrderState, order: Order, text: str, lang: str, session, live: bool) -> OrderReply:
         kind, why = st.intent, [f"order intent: {st.intent}", f"order {order.number} verified"]
         if kind == "status":
+            more = [n for n in st.more if n != order.number]
             st.done()
             requests = self.requests.for_order(order.number) if self.requests is not None and live else []
-            return OrderReply(wording.status_text(self.shop, order, lang, requests), "order_status", why,
-                              shown=order.number)
+            text_out = wording.status_text(self.shop, order, lang, requests)
+            if more:  # one order per answer, each verified on its own: the others are not silently dropped
+                text_out += "\n" + self.shop.text("order_one_at_a_time", lang,
+                                                   numbers=("、" if lang == "zh" else ", ").join(more))
+            return OrderReply(text_out, "order_status", why, shown=order.number)
         status = wording.status_label(self.shop, order, lang)
         if kind == "cancel" and order.status in SHIPPED:
             st.done()

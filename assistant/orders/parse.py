@@ -124,6 +124,19 @@ def _intent(text: str) -> str:
     return ""
 
 
+def other_numbers(text: str, chosen: str) -> list[str]:
+    """Order numbers the message names besides `chosen` ("Where are my orders 100234 and 100235?"): 5-20 digits
+    after an order word or standing alone, not a phone's, an e-mail's or a factor's."""
+    text = EMAIL.sub(" ", text)
+    found = []
+    for m in [*_NUMBER_AFTER_WORD.finditer(text), *_BARE_NUMBER.finditer(text)]:
+        number = clean_number(m.group(1))
+        if (len(digits(number)) >= 5 and number != chosen and number not in found
+                and not _PHONE_WORD.search(text[max(0, m.start() - 16):m.start()])):
+            found.append(number)
+    return found
+
+
 def find_number(text: str, *, bare: bool = False) -> str:
     """An order number in `text`: after an order word or "#"; with `bare`, also a lone 4-20 digit number
     (not an e-mail's, a phone's or a factor's digits)."""

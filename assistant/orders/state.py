@@ -49,13 +49,16 @@ class OrderState:
     item: str = ""  # the words the customer used for the item to return (matched once the order is verified)
     lang: str = ""  # the conversation's language: "#100234" or "5678" alone says none
     factor: str = ""  # an e-mail / phone digits given before the order number: tried once the number comes
+    more: list[str] = field(default_factory=list)  # other order numbers the question named (answered one at a time)
 
     def start(self, intent: str) -> None:
         self.intent, self.awaiting, self.address, self.item, self.factor = intent, "", "", "", ""
+        self.more = []
 
     def done(self) -> None:
         """The task is finished; the order and its verification stay for follow-up questions."""
         self.intent, self.awaiting, self.address, self.item, self.factor = "", "", "", "", ""
+        self.more = []
 
     @property
     def active(self) -> bool:

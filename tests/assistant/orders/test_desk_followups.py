@@ -165,3 +165,13 @@ def test_an_email_given_before_the_order_number_verifies_it_when_the_number_come
     assert ask.action == "order_ask" and shown.action == "order_status" and "100234" in shown.text
     (ask, wrong), _ = talk(desk, "my email is someone@example.com, where's my order?", "100234")
     assert wrong.action == "order_verify" and "attempt" in wrong.text.lower()  # tried, and failed once
+
+
+def test_a_status_question_naming_two_orders_answers_one_and_names_the_other(desk):
+    (_, shown), _ = talk(desk, "Where are my orders 100234 and 100235?", "anna.lee@example.com")
+    assert shown.action == "order_status" and shown.shown == "100234"
+    assert "one order at a time" in shown.text and "100235" in shown.text
+    from assistant.orders.parse import other_numbers
+
+    assert other_numbers("Where is my order 100234? My phone is 13812345678", "100234") == []  # a phone: no order
+    assert other_numbers("订单100234和100235到哪了", "100234") == ["100235"]
