@@ -149,6 +149,15 @@ def default_message_key(transcript: list[dict[str, str]]) -> str:
 _TICKET_WRITES = threading.RLock()
 
 
+def _append_turns(row, turns: list[dict]) -> None:
+    row.transcript = json.dumps(json.loads(row.transcript or "[]") + turns, ensure_ascii=False)
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+
+
 def _ticket_id(ticket_id) -> int:
     try:
         number = int(ticket_id)
@@ -269,8 +278,7 @@ class HandoffQueue:
 
     def _change(self, ticket_id: int, status: str, **fields: str) -> Ticket:
         """Set the status and the given columns of one ticket, in one transaction."""
-        if status not in STATUSES:
-            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        _check_status(status)
 
         def change(row):
             for name, value in {**fields, "status": status}.items():
@@ -287,8 +295,7 @@ class HandoffQueue:
         text = str(text or "").strip()
         if not text:
             raise InputError("the reply is empty: write what the customer should read")
-        if status not in STATUSES:
-            raise InputError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        _check_status(status)
 
         def change(row):
             # checked and written in one step: two agents answering at once each got "sent", and the ticket kept
@@ -296,8 +303,7 @@ class HandoffQueue:
             if row.status not in WAITING:  # a second "resolve" had replaced the reply the customer read
                 raise InputError(f"ticket {ticket_id} is already {row.status}: its reply stays as the customer read "
                                  "it (a new question from the customer opens a new ticket)")
-            turn = {"role": AGENT_ROLE, "content": text, "later": True}
-            row.transcript = json.dumps(json.loads(row.transcript or "[]") + [turn], ensure_ascii=False)
+            _append_turns(row, [{"role": AGENT_ROLE, "content": text, "later": True}])
             row.agent_reply, row.status = text, status
         return self._edit(ticket_id, change)
 
@@ -310,10 +316,7 @@ class HandoffQueue:
         if not new:
             return self.get(ticket_id)
 
-        def change(row):
-            if new:
-                row.transcript = json.dumps(json.loads(row.transcript or "[]") + new, ensure_ascii=False)
-        return self._edit(ticket_id, change)
+        return self._edit(ticket_id, lambda row: _append_turns(row, new))
 
     def waiting_ticket(self, session_id: str) -> Ticket | None:
         """The session's ticket still waiting for a colleague (open or in progress), the latest; None when none."""

@@ -100,6 +100,12 @@ def activate_adapter(runtime, role, task: str, path: str):
             candidate = Path(matches[-1].for_backend(runtime.settings.llm.backend))
         adapters[task] = str(candidate)
         msg = f"`{task}` now uses `{candidate}` (the model reloads on the next request)."
+    _serve_explicit(runtime, adapters)
+    return msg, adapter_table(runtime, role)
+
+
+def _serve_explicit(runtime, adapters: dict[str, str]) -> None:
+    """Make `adapters` the explicit `llm.adapters` (they win over the registry) from the next request on."""
     reload = getattr(runtime, "set_adapters", None)
     if reload is not None:
         reload(adapters)
@@ -111,7 +117,6 @@ def activate_adapter(runtime, role, task: str, path: str):
             runtime._backend = None
             getattr(runtime, "_objects", {}).pop("chat", None)
     runtime.forget("adcopy_generator")  # it holds the old backend too
-    return msg, adapter_table(runtime, role)
 
 
 # --- fine-tuning ---------------------------------------------------------------------------------------
@@ -263,11 +268,7 @@ def rollback_adapter(runtime, role, task: str):
     explicit = dict(runtime.settings.llm.adapters)
     if task in explicit:  # an adapter chosen by hand here (or in llm.adapters) would go on winning over the registry
         explicit.pop(task)
-        reload = getattr(runtime, "set_adapters", None)
-        if reload is not None:
-            reload(explicit)
-        else:
-            runtime.settings.llm.adapters = explicit
+        _serve_explicit(runtime, explicit)
     now, was = (f"`{p.replace('`', chr(39))}`" if p else "the base model" for p in (decision.candidate, decision.served))
     msg = (f"✅ `{task}` rolled back to {now} (from {was}). New requests use it; answers under way finish as "
            "they started.")

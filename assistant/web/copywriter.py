@@ -330,7 +330,7 @@ def feed_export(runtime, role, state, table):
     channel, by_key = state["channel"], {(a["row_id"], str(a["variant"])): a for a in state["assets"]}
     gen = generator(runtime)
     linter = Linter(gen.brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
-    spec = get_channel(channel, runtime.settings.adcopy.channels_file or None)
+    spec = get_channel(channel, _channels_file(runtime))
     chosen, problems, store = [], [], feedback_store(runtime)
     for _, rec in table.iterrows():
         original = by_key.get((str(rec["row_id"]), str(rec["variant"])))
