@@ -183,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         return _chat(args, settings)
     if args.command == "config":
+        from assistant.shop import Shop
+
+        Shop(settings.shop)  # the messages file is checked where the app checks it, before it is shown as fine
         sys.stdout.write(settings.to_yaml(with_sources=not args.no_sources))
         return 0
     if args.command == "models":

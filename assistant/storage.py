@@ -11,6 +11,7 @@ start-up and then at most once an hour as it writes events, via `maybe_prune`).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Table, column, create_engine, delete, event, func, inspect, select, table, text
+from sqlalchemy import Table, column, create_engine, delete, event, func, inspect, select, table, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -227,6 +228,8 @@ def forget_conversation(engine: Engine, session_id: str, dry_run: bool = True) -
             if "order_requests" in present:
                 requests = [r[0] for r in conn.execute(select(column("id")).select_from(
                     table("order_requests", column("session_id"))).where(column("session_id") == session_id))]
+            if "insights_faq_proposals" in present and "insights_turns" in present:
+                found["insights_faq_proposals"] = _forget_proposal_phrasings(conn, session_id, dry_run)
             for name, col in CONVERSATION_COLUMNS.items():
                 if name in present:
                     rows = table(name, column(col))
@@ -243,6 +246,28 @@ def forget_conversation(engine: Engine, session_id: str, dry_run: bool = True) -
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot remove the conversation: {exc.__class__.__name__}: {exc}") from None
     return {name: n for name, n in found.items() if n}
+
+
+def _forget_proposal_phrasings(conn, session_id: str, dry_run: bool) -> int:
+    """FAQ proposals quote customers' gap questions (their phrasings, with the turns they came from): the
+    phrasings from this conversation's turns, counted and (unless `dry_run`) taken out of every proposal. Runs
+    before the turns themselves are deleted, so their ids are still known."""
+    turns = table("insights_turns", column("id"), column("session_id"))
+    ids = {r[0] for r in conn.execute(select(turns.c.id).where(turns.c.session_id == session_id))}
+    if not ids:
+        return 0
+    proposals = table("insights_faq_proposals", column("id"), column("variants"), column("turn_ids"))
+    removed = 0
+    for pid, variants_json, turn_ids_json in conn.execute(
+            select(proposals.c.id, proposals.c.variants, proposals.c.turn_ids)).all():
+        variants = json.loads(variants_json or "[]")
+        kept = [v for v in variants if not ids & set(v.get("turn_ids") or [])]
+        turn_ids = [t for t in json.loads(turn_ids_json or "[]") if t not in ids]
+        removed += len(variants) - len(kept)
+        if not dry_run and (len(kept) < len(variants) or len(turn_ids) < len(json.loads(turn_ids_json or "[]"))):
+            conn.execute(update(proposals).where(proposals.c.id == pid)
+                         .values(variants=json.dumps(kept, ensure_ascii=False), turn_ids=json.dumps(turn_ids)))
+    return removed
 
 
 def utc_now() -> datetime:

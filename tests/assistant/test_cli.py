@@ -100,3 +100,37 @@ def test_forget_deletes_one_conversation_everywhere_and_nothing_else(tmp_path, m
     assert queue.get(other.id).session_id == "sess-other"
     done = run_module("assistant", "forget", "--session", "no-such-conversation", env={"ASSISTANT_STORAGE__URL": url})
     assert done.returncode == 2 and "nothing is stored for conversation" in done.stderr
+
+
+def test_forget_takes_the_conversations_phrasings_out_of_faq_proposals(tmp_path, monkeypatch, capsys):
+    """A gap question a customer asked is quoted in the FAQ proposal built from it: forgetting the conversation
+    takes that phrasing (and its turn) out of the proposal and leaves the other customer's."""
+    import json
+    from datetime import datetime
+
+    from assistant.__main__ import main
+    from assistant.insights.faq import ProposalRow
+    from assistant.insights.records import TurnRow
+    from assistant.storage import ensure_tables, get_engine, session_factory
+
+    url = f"sqlite:///{tmp_path}/a.db"
+    engine = get_engine(url=url)
+    ensure_tables(engine)
+    now = datetime(2026, 12, 1)
+    with session_factory(engine).begin() as s:
+        s.add_all([TurnRow(id=1, time=now, session_id="sess-mine", question="do you ship to my flat at 5 Elm Road?"),
+                   TurnRow(id=2, time=now, session_id="sess-other", question="do you ship abroad?")])
+        s.add(ProposalRow(id=7, rows="[]", turn_ids="[1, 2]", created_at=now, updated_at=now, variants=json.dumps([
+            {"lang": "en", "question": "do you ship to my flat at 5 Elm Road?", "turn_ids": [1], "keep": True},
+            {"lang": "en", "question": "do you ship abroad?", "turn_ids": [2], "keep": True}])))
+    monkeypatch.setenv("ASSISTANT_STORAGE__URL", url)
+    monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
+    assert main(["forget", "--session", "sess-mine"]) == 0
+    assert "1 from insights_faq_proposals" in capsys.readouterr().out
+    with session_factory(engine)() as s:
+        assert len(json.loads(s.get(ProposalRow, 7).variants)) == 2  # only counted
+    assert main(["forget", "--session", "sess-mine", "--yes"]) == 0
+    with session_factory(engine)() as s:
+        row = s.get(ProposalRow, 7)
+        assert [v["question"] for v in json.loads(row.variants)] == ["do you ship abroad?"]
+        assert json.loads(row.turn_ids) == [2]

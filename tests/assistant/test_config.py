@@ -93,6 +93,17 @@ def test_cli_config_file_flag_bad_yaml(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_config_show_checks_the_messages_file_as_the_app_does(tmp_path):
+    """`config show` printed a config whose messages file the app then refused at start."""
+    (tmp_path / "messages.yaml").write_text("greting:\n  en: Hi there\n")
+    f = tmp_path / "config.yaml"
+    f.write_text("shop:\n  messages_file: ${config_dir}/messages.yaml\n")
+    r = run_module("assistant", "config", "show", "--config", str(f))
+    assert r.returncode == 2
+    assert "unknown message key 'greting' (did you mean 'greeting'?)" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path):
     """PyYAML keeps the last of two equal keys: a `knowledge_base:` pasted again at the end of a shop's file
     dropped its db_path and collection, and the shop wrote into the demo's store without a word."""
