@@ -268,7 +268,7 @@ def _cmd_export(args) -> int:
     from assistant.adcopy.export import failing_fields, layout_for, refuse_foreign_output, write_import
     from assistant.adcopy.feed_run import is_approved, read_assets
     from assistant.adcopy.lint import Linter
-    from assistant.adcopy.sheet import is_asset, refuse_same_file
+    from assistant.adcopy.sheet import is_asset, refuse_same_file, sheet_column
     from assistant.outputs import output_file, writing
 
     refuse_same_file(args.input, args.output, "the import file")
@@ -277,13 +277,18 @@ def _cmd_export(args) -> int:
         raise InputError(f"--output must be a .csv file (the import layouts are CSV), got {args.output!r}")
     rows = read_assets(args.input)
     chosen = rows if args.all else [r for r in rows if is_approved(r.get("approved"))]
-    channels = list(dict.fromkeys(r["channel"] for r in chosen))
+    channels = list(dict.fromkeys(r["channel"].strip() for r in chosen if r.get("channel", "").strip()))
+    for r in chosen:  # a row a reviewer added by hand (a missing headline) with its channel cell left empty
+        if not r.get("channel", "").strip() and len(channels) == 1:
+            r["channel"] = channels[0]
     if not rows:
         raise InputError(f"{args.input} has no asset rows")
     if not chosen:
         print(f"InputError: no row of {args.input} is marked approved (yes/x/1/✓ in the approved column); "
               "or pass --all", file=sys.stderr)
         return 2
+    if not channels:
+        raise InputError(f"no approved row of {args.input} names its channel (the channel column is empty)")
     if len(channels) > 1:
         print(f"InputError: the sheet mixes channels ({', '.join(channels)}); export one channel's sheet at a time",
               file=sys.stderr)
@@ -301,7 +306,8 @@ def _cmd_export(args) -> int:
         raise InputError(f"nothing written: every chosen asset of {args.input} has a field over the limit or "
                          "breaking a lint rule (listed above); fix them in the sheet")
     with writing(output, "--output"):
-        path, count, notes = write_import(passing, channel.id, output, args.campaign)
+        path, count, notes = write_import(passing, channel.id, output, args.campaign,
+                                          [sheet_column(f) for f in channel.fields])
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {count} row{'' if count == 1 else 's'} to {path} ({layout_for(channel.id)} layout, from "

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
 from assistant.adcopy.generator import GenerationResult
-from assistant.adcopy.sheet import is_asset
+from assistant.adcopy.sheet import excel_safe, is_asset
 from assistant.errors import InputError
 
 RSA_HEADLINES, RSA_DESCRIPTIONS = 15, 4
@@ -96,9 +97,20 @@ def rsa_shortfall(heads: int, descs: int, fix: str) -> str:
             f"{RSA_MIN_HEADLINES} and {RSA_MIN_DESCRIPTIONS} ({fix})")
 
 
+def crowded_ad_groups(rows: list[dict[str, str]]) -> list[str]:
+    """Google serves at most 3 enabled responsive search ads in an ad group: `generate --n 50` packed 4 into one, and
+    a feed's products that share a title (one per colour) share its ad group."""
+    groups: dict[str, int] = {}
+    for row in rows:
+        groups[row.get("Ad group", "")] = groups.get(row.get("Ad group", ""), 0) + 1
+    return [f"ad group {group!r}: {count} responsive search ads; Google allows {RSA_PER_AD_GROUP} enabled in one ad "
+            "group (pause the others in Google Ads Editor, or rename their ad group)"
+            for group, count in groups.items() if count > RSA_PER_AD_GROUP]
+
+
 def google_ads_notes(rows: list[dict[str, str]], fix: str) -> list[str]:
     """The ad rows Google Ads Editor will refuse for too few headlines or descriptions, one line each."""
-    notes = []
+    notes = crowded_ad_groups(rows)
     for n, row in enumerate(rows, 1):
         heads = sum(bool(row.get(f"Headline {i}")) for i in range(1, RSA_HEADLINES + 1))
         descs = sum(bool(row.get(f"Description {i}")) for i in range(1, RSA_DESCRIPTIONS + 1))
@@ -139,53 +151,77 @@ META_COLUMNS = ["Campaign Name", "Ad Set Name", "Ad Name", "Body", "Title", "Lin
 PLAIN_COLUMNS = ["row_id", "title", "url", "channel", "language", "variant"]  # then the channel's fields
 LAYOUTS = {"google_rsa": "google_ads_editor", "meta_feed": "meta_bulk"}  # every other channel: plain CSV
 RSA_MIN_HEADLINES, RSA_MIN_DESCRIPTIONS = 3, 2  # Google refuses a responsive search ad with fewer
+RSA_PER_AD_GROUP = 3  # enabled responsive search ads Google allows in one ad group
 
 
 def layout_for(channel: str) -> str:
     return LAYOUTS.get(channel, "plain")
 
 
-def import_rows(assets: list[dict], channel: str, campaign: str = "") -> tuple[list[str], list[dict], list[str]]:
-    """(columns, rows, notes) of the import file for these (already chosen) asset rows of one channel."""
+def import_rows(assets: list[dict], channel: str, campaign: str = "",
+                fields: list[str] | None = None) -> tuple[list[str], list[dict], list[str]]:
+    """(columns, rows, notes) of the import file for these (already chosen) asset rows of one channel. `fields`:
+    the sheet columns of the channel's fields (`sheet_column`); the plain layout holds those and no other column
+    of the sheet (a reviewer's own "comment" column is not sent on with the copy)."""
     assets = [a for a in assets if a.get("channel") == channel and is_asset(a)]
     campaign = campaign or "Ad copy"
     notes: list[str] = []
     layout = layout_for(channel)
     if layout == "google_ads_editor":
         rows = []
-        for row_id, group in _by_product(assets).items():
-            heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))[:RSA_HEADLINES]
-            descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))[:RSA_DESCRIPTIONS]
+        for row_id, group in _by_product(assets, notes).items():
+            heads = list(dict.fromkeys(a["headline"] for a in group if a.get("headline")))
+            descs = list(dict.fromkeys(a["description"] for a in group if a.get("description")))
+            # One RSA holds 15 headlines and 4 descriptions (and an ad group at most 3 RSAs, so no second ad):
+            # the sheet's first ones (its best ranked) go in, and the rest are named rather than dropped unseen.
+            over = [f"{_count(len(texts) - cap, noun)} past the first {cap}"
+                    for texts, cap, noun in ((heads, RSA_HEADLINES, "headline"),
+                                             (descs, RSA_DESCRIPTIONS, "description")) if len(texts) > cap]
+            if over:
+                notes.append(f"{row_id}: an RSA holds {RSA_HEADLINES} headlines and {RSA_DESCRIPTIONS} descriptions; "
+                             f"left out {' and '.join(over)} approved (approve fewer to choose which)")
+            heads, descs = heads[:RSA_HEADLINES], descs[:RSA_DESCRIPTIONS]
             # written all the same: Google Ads Editor shows the ad as an error to finish there
             if short := rsa_shortfall(len(heads), len(descs), "approve more of its assets, write the missing ones "
                                       "into the sheet, or run the feed with a larger --n"):
                 notes.append(f"{row_id}: {short}")
+            # The product's cells from whichever of its asset rows has them: a reviewer who typed the missing URL
+            # into one row of three got an ad without a Final URL when it was not the first.
+            def first(name: str, group=group) -> str:
+                return next((str(a[name]).strip() for a in group if str(a.get(name) or "").strip()), "")
+
             row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
-            row.update({"Campaign": campaign, "Ad group": group[0].get("title") or row_id,
+            row.update({"Campaign": campaign, "Ad group": first("title") or row_id,
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
-                        "Path 2": group[0].get("path2", ""), "Final URL": group[0].get("url", "")})
+                        "Path 2": group[0].get("path2", ""), "Final URL": first("url")})
             if not row["Final URL"]:
                 notes.append(f"{row_id}: no URL; {NO_FINAL_URL} (fill the sheet's url column, or add one)")
             row.update({f"Headline {i}": h for i, h in enumerate(heads, 1)})
             row.update({f"Description {i}": d for i, d in enumerate(descs, 1)})
             rows.append(row)
-        return list(GOOGLE_ADS_COLUMNS), rows, notes
+        return list(GOOGLE_ADS_COLUMNS), rows, notes + crowded_ad_groups(rows)
     if layout == "meta_bulk":
+        # a product's URL typed into one of its asset rows is the link of all of them (one product, one page)
+        links = {id(a): next((str(b["url"]).strip() for b in group if str(b.get("url") or "").strip()), "")
+                 for group in _by_product(assets).values() for a in group}
         rows = [{"Campaign Name": campaign, "Ad Set Name": a.get("title") or a["row_id"],
                  "Ad Name": f"{a['row_id']}-{a['variant']}", "Body": a.get("primary_text", ""),
-                 "Title": a.get("headline", ""), "Link Description": a.get("description", ""), "Link": a.get("url", "")}
+                 "Title": a.get("headline", ""), "Link Description": a.get("description", ""),
+                 "Link": str(a.get("url") or "").strip() or links[id(a)]}
                 for a in assets]
-        notes += [f"{a['row_id']}: no URL; Meta needs a link for every ad (fill the sheet's url column, or add one)"
-                  for a in assets if not a.get("url")]
+        notes += [f"{r['Ad Name']}: no URL; Meta needs a link for every ad (fill the sheet's url column, or add one)"
+                  for r in rows if not r["Link"]]
         return list(META_COLUMNS), rows, notes
-    fields = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
-                                                         "score", "fixes", "check", "notes", "approved")]
-    columns = [*PLAIN_COLUMNS, *dict.fromkeys(fields)]
-    rows = [{c: a.get(c, "") for c in columns} for a in assets]
+    present = [k for a in assets for k in a if k not in ("row_id", "title", "url", "language", "channel", "variant",
+                                                          "score", "fixes", "check", "notes", "approved")]
+    columns = [*PLAIN_COLUMNS, *(k for k in dict.fromkeys(present) if fields is None or k in fields)]
+    # The plain file is opened in Excel: the feed's own cells (a supplier's title "=HYPERLINK(…)") must not run
+    # there. The ad texts are pasted into WeChat or a mail tool as written, so they stay as they are.
+    rows = [{c: excel_safe(a.get(c, "")) if c in PLAIN_COLUMNS else a.get(c, "") for c in columns} for a in assets]
     if campaign != "Ad copy":  # --campaign names the rows of a plain file too (a WeChat or e-mail schedule)
         columns.append("campaign")
         for row in rows:
-            row["campaign"] = campaign
+            row["campaign"] = excel_safe(campaign)
     return columns, rows, notes
 
 
@@ -193,16 +229,35 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _by_product(assets: list[dict]) -> dict[str, list[dict]]:
+_EXCEL_ROUNDED = re.compile(r"^-?\d(?:[.,]\d+)?E\+?\d+$", re.I)  # 6.12346E+11: how Excel saves a 12-digit id
+
+
+def _by_product(assets: list[dict], notes: list[str] | None = None) -> dict[str, list[dict]]:
+    """Asset rows by product: by row id, and by title where one id holds several products' titles. Excel saves a
+    long numeric id rounded (Taobao's 612345678901 as 6.12346E+11), so after a save in Excel many products shared
+    one id and their headlines went into one ad; split by title, each keeps its own (`notes` says so)."""
     out: dict[str, list[dict]] = {}
     for a in assets:
         out.setdefault(a["row_id"], []).append(a)
+    for rid, group in list(out.items()):
+        titles = [t for t in dict.fromkeys(str(a.get("title") or "").strip() for a in group) if t]
+        if len(titles) < 2 or not _EXCEL_ROUNDED.match(rid):  # a title a reviewer corrected in one row is no split
+            continue
+        del out[rid]
+        for a in group:  # a row a person added without a title goes with the product above it
+            title = str(a.get("title") or "").strip() or titles[0]
+            out.setdefault(f"{rid} ({title})", []).append(a)
+        if notes is not None:
+            notes.append(f"{rid}: one row id for {len(titles)} products ({', '.join(map(repr, titles[:3]))}"
+                         f"{' …' if len(titles) > 3 else ''}): Excel rounded the long numeric ids when it saved the "
+                         "sheet; exported apart by title (import the sheet into Excel with row_id as Text)")
     return out
 
 
-def write_import(assets: list[dict], channel: str, path: str | Path, campaign: str = "") -> tuple[Path, int, list[str]]:
+def write_import(assets: list[dict], channel: str, path: str | Path, campaign: str = "",
+                 fields: list[str] | None = None) -> tuple[Path, int, list[str]]:
     """The import file (Google Ads Editor CSV, Meta bulk CSV, or plain CSV): (path, rows written, notes)."""
-    columns, rows, notes = import_rows(assets, channel, campaign)
+    columns, rows, notes = import_rows(assets, channel, campaign, fields)
     if not rows:
         raise InputError(f"nothing to export for {channel}: no approved asset (mark the approved column, or use --all)")
     p = Path(path)

@@ -8,6 +8,7 @@ Every mapped value is also what the copy may state: the invented-fact check take
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,10 @@ from assistant.tables import read_numbered_table
 COLUMNS_FILE = Path(__file__).with_name("data") / "feed_columns.yaml"
 # Selling points are separated by ; | * or line breaks, and by commas that are not thousands separators.
 _SPLIT = re.compile(r"[;；|\n*]+|[，、]|(?<!\d),|,(?!\d{3}(?!\d))")
+# Shopify's "Body (HTML)" and many shop exports hold markup; a tag is no fact and no selling point.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>|<!--.*?-->", re.S)
+_BLOCK_TAGS = frozenset("p br li div ul ol tr h1 h2 h3 h4 h5 h6 table section".split())
+_ENTITY = re.compile(r"&(?:#\d{2,7}|#x[0-9a-fA-F]{2,6}|amp|lt|gt|quot|apos|nbsp);")  # "Tom &amp; Jerry", "&#8482;"
 
 
 @dataclass
@@ -174,6 +179,16 @@ def map_columns(headers: list[str], overrides: dict[str, str] | None = None):
     return mapping, attributes, ignored
 
 
+def plain_text(text: str) -> str:
+    """`text` without HTML markup: block tags (<p>, <br>, <li> …) become line breaks, so a list still splits into
+    selling points, other tags go, entities are decoded ("&amp;" -> "&"). Text without either is left as it is."""
+    if not _TAG.search(text or "") and not _ENTITY.search(text or ""):
+        return text or ""
+    out = _TAG.sub(lambda m: "\n" if (m.group(2) or "").lower() in _BLOCK_TAGS else "", text)
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in html.unescape(out).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def split_attributes(text: str) -> list[str]:
     """'soft; breathable | 200x230cm' or AdvertiseGen's '版型#宽松*颜色#灰色' -> selling points."""
     out = []
@@ -186,25 +201,76 @@ def split_attributes(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# Files this package writes, by the columns only they have: read as a feed, their ad texts would pass for the
+# product's facts (a review sheet's `description` is an ad's, its `title` the product's) and copy be written on copy.
+OWN_OUTPUTS = {"a review sheet written by `feed`": ("row_id", "channel", "variant"),
+               "a Google Ads Editor import file": ("Ad group", "Headline 1"),
+               "a Meta bulk import file": ("Ad Set Name", "Ad Name")}
+
+
+def refuse_own_output(path: str | Path, header: list[str]) -> None:
+    for what, columns in OWN_OUTPUTS.items():
+        if set(columns) <= {str(h).strip() for h in header}:
+            raise InputError(f"{Path(path).name} is {what}, not a product feed: use the product feed it was made "
+                             "from (approved assets become an import file by Export in the Copywriter tab, or by "
+                             "`python -m assistant.adcopy export --input SHEET`)")
+
+
+def _taobao_table(path: str | Path) -> tuple[list[str], list[dict[str, str]], list[int]]:
+    """淘宝助理's item CSV (the export of a Taobao/Tmall shop): "version 1.00", then the API's field keys, then the
+    Chinese column names (宝贝名称, 宝贝价格, 宝贝描述 …), then one item a row. Read with its Chinese names as the header:
+    the field keys row has "features" for the size chart, which the mapping would take for selling points."""
+    from assistant.cli_support import read_text_lines
+    from assistant.tables import csv_rows, sniff_delimiter
+
+    p = Path(path)
+    text = "\n".join(read_text_lines(p, "file", fallback="gb18030")[2:])
+    numbered = [(n, r) for n, r in enumerate(csv_rows(text, sniff_delimiter(text), p.name), 3)
+                if any(c.strip() for c in r)]
+    if not numbered:
+        return [], [], []
+    header = [h.strip() for h in numbered[0][1]]
+    rows = [{h: (r[i].strip() if i < len(r) else "") for i, h in enumerate(header) if h} for _, r in numbered[1:]]
+    return header, rows, [n for n, _ in numbered[1:]]
+
+
+def _is_taobao(p: Path) -> bool:
+    if p.suffix.lower() not in (".csv", ".tsv", ".txt") or not p.is_file():
+        return False
+    with p.open("rb") as fh:
+        return fh.read(16).removeprefix(b"\xef\xbb\xbf").lower().startswith(b"version")
+
+
+# A yes/no flag in an attribute column (淘宝助理's 保修 is 0 or 1): "质保：1" is no selling point and no fact.
+_FLAG = frozenset({"0", "1", "true", "false", "yes", "no", "是", "否", "y", "n"})
+
+
 def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
-    header, rows, lines = read_numbered_table(path)
+    p = Path(path)
+    header, rows, lines = _taobao_table(p) if _is_taobao(p) else read_numbered_table(p)
+    refuse_own_output(path, header)
     cols, attr_cols, ignored = map_columns(header, mapping)
     if "title" not in cols:
         raise InputError(f"no title column in {Path(path).name}: rename the product-name column to title (on the "
                          f"command line, --map title=COLUMN names it) (columns: {', '.join(header)})")
-    products, skipped, seen = [], [], {}
+    products, skipped, seen, variant_rows = [], [], {}, 0
     for i, row in enumerate(rows, 1):
         def get(what: str, row=row) -> str:
             return row.get(cols.get(what, ""), "").strip()
 
         title, line = get("title"), lines[i - 1]  # notes name the spreadsheet's row, as the person sees it
+        if not title and get("id") and get("id") in seen:
+            # Shopify writes a product's 2nd, 3rd … variant as a row of its own under the same handle, without a
+            # title: the product is read already, and a note per such row would bury the notes that matter.
+            variant_rows += 1
+            continue
         if not title:
             named = f" (id {get('id')})" if get("id") else ""
             skipped.append(f"row {line}{named}: no title, left out")
             continue
-        attributes = split_attributes(get("attributes"))
+        attributes = split_attributes(plain_text(get("attributes")))
         specs = {name: row.get(header_name, "").strip() for header_name, name in attr_cols.items()
-                 if row.get(header_name, "").strip()}
+                 if row.get(header_name, "").strip().lower() not in _FLAG | {""}}
         pid = get("id") or f"row{i}"
         if pid in seen:
             skipped.append(f"row {line}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")
@@ -219,8 +285,11 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
                 skipped.append(f"row {line} ({pid}): its language column says {language}, but its title is in "
                                f"{LANGUAGE_NAMES[written]}; the copy is written in {LANGUAGE_NAMES[language]}")
         products.append(Product(
-            row=i, id=pid, title=title, description=get("description"), attributes=attributes, specs=specs,
+            row=i, id=pid, title=title, description=plain_text(get("description")), attributes=attributes, specs=specs,
             price=get("price"), sale_price=get("sale_price"), offer=get("offer"), url=get("url"), brand=get("brand"),
             category=get("category"), language=language if language in ("zh", "en") else "",
             keywords=split_attributes(get("keywords")), audience=get("audience")))
+    if variant_rows:
+        skipped.append(f"rows without a title under the id of a product above (its variants, as Shopify exports "
+                       f"them): {variant_rows}, read as that product")
     return Feed(str(path), products, cols, attr_cols, ignored, skipped)

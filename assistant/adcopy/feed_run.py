@@ -24,6 +24,8 @@ from assistant.adcopy.sheet import (
     BASE_COLUMNS,
     TAIL_COLUMNS,
     carry_review,
+    excel_safe,
+    from_excel,
     keep_old_sheet,
     read_previous,
     sheet_column,
@@ -239,6 +241,28 @@ def _machine_texts(state: FeedState) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+MACHINE_KEY = "written"  # on an asset whose texts a carried edit replaced: {field: the model's text}
+
+
+def review_from_sheet(sheet: str | Path, assets: list[dict], resumed: set[str], state: FeedState
+                      ) -> tuple[list[dict], int]:
+    """`assets` (from `asset_rows`) with the approvals and edits a review sheet at `sheet` holds, for the assets
+    read back unchanged (`carry_review`): the Copywriter tab saves its table there on Export, and showed every
+    asset unticked and every edit gone when the same feed was uploaded again. (assets, how many kept a review)."""
+    try:
+        old_header, old_rows = read_previous(sheet)
+    except InputError:  # an unreadable sheet in the run's own folder: the run is still good, only unreviewed
+        return assets, 0
+    written = [dict(a) for a in assets]
+    carried = carry_review(assets, old_header, old_rows, resumed, _machine_texts(state))
+    for row, before in zip(carried.rows, written, strict=True):
+        # the model's own words, for the feedback an export stores: an edit is the person's, not the model's
+        machine = {k: v for k, v in before.items() if row.get(k) != v and k not in ("approved", "notes")}
+        if machine:
+            row[MACHINE_KEY] = machine
+    return carried.rows, carried.kept
+
+
 def asset_rows(rows: list[RowResult]) -> list[dict[str, str]]:
     """One review row per asset; a product without a usable asset gets one row saying why."""
     out = []
@@ -266,7 +290,7 @@ def write_assets(rows: list[dict[str, str]], path: str | Path, extra: list[str] 
     with p.open("w", newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: Excel shows Chinese correctly
         w = csv.DictWriter(fh, fieldnames=BASE_COLUMNS + fields + TAIL_COLUMNS + extra, extrasaction="ignore")
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({k: excel_safe(v) for k, v in r.items()} for r in rows)
     return p
 
 
@@ -279,7 +303,7 @@ def read_assets(path: str | Path) -> list[dict[str, str]]:
     header, rows = read_table(p)
     if not {"row_id", "channel", "variant"} <= set(header):
         raise InputError(f"{p.name} is not an assets sheet from `feed` (needs row_id, channel, variant columns)")
-    return rows
+    return [from_excel(r) for r in rows]
 
 
 def is_approved(value) -> bool:

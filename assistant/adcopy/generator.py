@@ -205,14 +205,20 @@ class AdCopyGenerator(FieldRounds):
     def _derive(self, job: Job, names: list[str]) -> dict[str, str]:
         """Display paths and the like: built from the brief's keywords (then product words), cut to fit."""
         words = job.brief.keywords or re.findall(r"[A-Za-z0-9]+|[\u4e00-\u9fff]+", job.brief.product)
-        out = {}
-        for name, word in zip(names, words, strict=False):
-            spec = job.channel.field(name)
+        out, pending = {}, list(names)
+        for word in words:
+            if not pending:
+                break
+            spec = job.channel.field(pending[0])
             slug = re.sub(r"[^\w\u4e00-\u9fff]+", "-", word.strip()).strip("-")
             while slug and not spec.fits(slug):
                 slug = slug[:-1].rstrip("-")
-            if slug and not problems(slug, spec, "", job.banned, []):
-                out[name] = slug
+            # A path that breaks a lint rule (a keyword "FREE shipping", "最好床品") failed the final check of every
+            # variant it was put on, so the whole result came back empty: such a word is skipped, and the next one
+            # fills the path (Path 2 without Path 1 is no display path either).
+            if (slug and not problems(slug, spec, "", job.banned, [])
+                    and (job.guard is None or job.guard.passes(slug, pending[0]))):
+                out[pending.pop(0)] = slug
         return out
 
     # ---- the whole brief ------------------------------------------------------------------------------------

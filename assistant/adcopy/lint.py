@@ -213,6 +213,20 @@ def _column_field(header: str) -> str | None:
     return _TEXT_COLUMNS.get(h)
 
 
+def _is_sheet(lines: list[str]) -> bool:
+    """Whether text lines are a CSV/TSV with a header naming an ad-text column ('Headline 1', 'text', 'Body')."""
+    if len(lines) < 2:
+        return False
+    first = lines[0].lstrip("\ufeff")
+    delimiter = max(",;\t", key=first.count)
+    cells = [c.strip().strip('"') for c in first.split(delimiter)]
+    # column names are a few words without sentence marks, and every row has as many separators as the header:
+    # lines of copy that happen to hold a comma ("Body, mind and soul: linen") have neither
+    return (len(cells) >= 2 and any(_column_field(c) is not None for c in cells)
+            and all(len(c.split()) <= 3 and not re.search(r"[:：!?！？。.]", c) for c in cells)
+            and all(line.count(delimiter) >= len(cells) - 1 for line in lines[1:] if line.strip()))
+
+
 def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]]:
     """(where, field, text) for every text to lint: each line of a .txt, each ad-text cell of a .csv/.xlsx.
 
@@ -229,10 +243,20 @@ def read_texts(path: str | Path, channel: str = "") -> list[tuple[str, str, str]
             stream = getattr(sys.stdin, "buffer", None)  # None: stdin replaced by a text stream (tests, notebooks)
             data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
             lines = decode_text_lines(data, "<stdin>", "input", fallback="gb18030")
+            if _is_sheet(lines):  # `cat ads.csv | lint --input -`: its header was linted as copy, each row as one text
+                import tempfile
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    sheet = Path(tmp) / "stdin.csv"
+                    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                    return read_texts(sheet, channel)
         else:
             lines = read_text_lines(p, "file", fallback="gb18030")
         return [(f"line {i}", "", t.strip()) for i, t in enumerate(lines, 1) if t.strip()]
+    from assistant.adcopy.sheet import from_excel
+
     header, rows = read_table(p)
+    rows = [from_excel(r) for r in rows]  # a review sheet's "'-20% today" is the copy "-20% today"
     cols = {h: _column_field(h) for h in header}
     if "row_id" in header and (channel != "xiaohongshu" or "ad_title" in header):
         cols.pop("title", None)

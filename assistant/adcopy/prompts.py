@@ -34,7 +34,9 @@ _LABEL_WORDS = {w for pair in FIELD_LABELS.values() for w in pair} | set(FIELD_L
 }
 _NUMBERED = re.compile(r"^\s*(?:\(?(\d{1,2})[.)、:：)]|[-*•·]\s|[一二三四五六七八九十]+[、.．])\s*(.*)$")
 _COUNT_SUFFIX = re.compile(r"\s*[(（]\s*\d+\s*(?:chars?|characters|letters|字符|个字|字)?\s*[)）]\s*$", re.I)
-_LABEL_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,15}|[\u4e00-\u9fff]{1,4})\s*\d*\s*[:：]\s*")
+# "Material: …", and as the models also write it "Material - …", "Feeling – …", "材质——…" (the dash was taken out
+# later and "Material Hand-glazed stoneware" was a returned headline); "Easy-care linen" has no spaced dash.
+_LABEL_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,15}|[\u4e00-\u9fff]{1,4})\s*\d*\s*(?:[:：]|\s-\s|[–—]{1,2})\s*")
 _QUOTES = "\"'“”‘’「」『』《》`"
 
 
@@ -209,10 +211,26 @@ def paragraph_messages(brief: Brief, channel: ChannelSpec, field: str, brand: Br
     return [Message("system", system_prompt(brand, brief)), Message("user", "\n".join(parts))]
 
 
+# A list marker at a line's start in a paragraph reply: "1. ", "2)", "3、", "- ", "• ", "一、"; not "1.8米" or "12:00".
+_LIST_MARK = re.compile(r"^\s*(?:\(?\d{1,2}[.)、．](?!\d)|[-*•·]\s|[一二三四五六七八九十]+[、．])\s*")
+_SENTENCE_END = tuple(".!?。！？…~～")
+
+
 def paragraph_text(reply: str, language: str) -> str:
-    """The one paragraph of a reply: its lines joined (a label line such as "文案：" dropped by clean_item)."""
-    lines = [clean_item(line) for line in reply.strip().splitlines()]
-    return ("" if language == "zh" else " ").join(t for t in lines if t)
+    """The one paragraph of a reply: its lines joined (a label line such as "文案：" dropped by clean_item).
+
+    Asked for one paragraph, a model (the adapter above all, trained on numbered lists) may answer with a list:
+    joined as they were, its markers stayed in the copy ("…stonewashed 2. Linen for calm nights", "枕套2. 水洗").
+    Each item is a sentence of the paragraph instead."""
+    lines = []
+    for line in reply.strip().splitlines():
+        marked = _LIST_MARK.match(line)
+        text = clean_item(line[marked.end():] if marked else line)
+        if text and marked and not text.endswith(_SENTENCE_END):
+            text += "。" if language == "zh" else "."
+        if text:
+            lines.append(text)
+    return ("" if language == "zh" else " ").join(lines)
 
 
 def repair_messages(brief: Brief, spec: FieldSpec, items: list[str], required: list[str],

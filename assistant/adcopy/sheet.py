@@ -27,6 +27,23 @@ REVIEW_COLUMNS = ("approved", "notes")
 PRODUCT_COLUMNS = ("title", "url")
 
 
+# A cell Excel runs as a formula when it opens the sheet: a feed's title "=HYPERLINK(…)" (a supplier's or a
+# marketplace's feed is not the shop's own text), or a headline "-20% today", which Excel shows as #NAME?.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(value):
+    """`value` as the review sheet stores it: a text Excel would run as a formula gets a leading apostrophe, as Excel
+    itself writes one; `from_excel` takes it off again when the sheet is read back."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def from_excel(row: dict) -> dict:
+    """A sheet row with the apostrophe `excel_safe` put before a formula-like text taken off again."""
+    return {k: v[1:] if isinstance(v, str) and v.startswith("'") and v[1:].startswith(FORMULA_START) else v
+            for k, v in row.items()}
+
+
 def sheet_column(field_name: str) -> str:
     """The sheet column of a channel field: a field named like a product column (xiaohongshu's note `title`) is
     written as `ad_<name>`, so the note's title does not replace the product's name."""
@@ -74,7 +91,7 @@ def read_previous(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     if not {"row_id", "channel", "variant"} <= set(header):
         raise InputError(f"--output {p} exists and is not a review sheet from `feed` (no row_id, channel and "
                          "variant columns); move it away or choose another --output")
-    return header, rows
+    return header, [from_excel(r) for r in rows]
 
 
 @dataclass

@@ -8,6 +8,7 @@ does either checks the caller's role (agent or admin) on the server.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
@@ -226,9 +227,9 @@ def feed_table(assets: list[dict]):
     """The review table: an `approved` checkbox first, then the product, each asset field, score, fixes, notes."""
     import pandas as pd
 
-    from assistant.adcopy.feed_run import BASE_COLUMNS, TAIL_COLUMNS, is_approved
+    from assistant.adcopy.feed_run import BASE_COLUMNS, MACHINE_KEY, TAIL_COLUMNS, is_approved
 
-    fields = list(dict.fromkeys(k for a in assets for k in a if k not in BASE_COLUMNS + TAIL_COLUMNS))
+    fields = list(dict.fromkeys(k for a in assets for k in a if k not in [*BASE_COLUMNS, *TAIL_COLUMNS, MACHINE_KEY]))
     columns = ["approved", *FEED_INFO_COLUMNS, *fields, *FEED_TAIL_COLUMNS]
     rows = [{"approved": is_approved(a.get("approved")), **{c: a.get(c, "") for c in columns[1:]}} for a in assets]
     return pd.DataFrame(rows, columns=columns)
@@ -250,6 +251,7 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
         asset_rows,
         iter_feed,
         model_key,
+        review_from_sheet,
         write_assets,
     )
 
@@ -275,7 +277,7 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     if long_model and cut != run_dir and cut.is_dir() and not run_dir.exists():
         cut.rename(run_dir)
     state = FeedState(run_dir / "assets.state.jsonl")
-    rows, total, resumed = [], len(feed.products), 0
+    rows, total, resumed, resumed_ids = [], len(feed.products), 0, set()
     # A wrong language flag is only a warning (a shop may want English ads for a Chinese catalogue), worded for
     # this tab's Language box rather than the CLI's flag.
     warning = language_mismatch(feed.products, lang).removeprefix("warning: ").replace("--language", "language", 1)
@@ -286,6 +288,8 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     for row, was_done in iter_feed(writer, feed.products, channel, n=n, language=lang, state=state):
         rows.append(row)
         resumed += was_done
+        if was_done:
+            resumed_ids.add(row.row_id)
         done = len(rows)
         # each written row shows at once (the model takes a minute a row); rows read back from an earlier run
         # are shown five at a time
@@ -295,8 +299,35 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
                       f"{sum(len(r.variants) for r in rows)} assets.\n\n{head}")
             if resumed == total:
                 status += "\n\nEvery row was already done: read back from the earlier run, no model loaded."
+            if done == total:
+                assets, kept = review_from_sheet(run_dir / "assets.csv", assets, resumed_ids, state)
+                status += f"\n\nApprovals and edits of {kept} asset(s) kept from the last export." if kept else ""
             sheet = str(write_assets(assets, run_dir / "assets.csv")) if done == total else None
             yield feed_table(assets), status, {**run, "assets": assets}, sheet
+
+
+RECORDED_FILE = "feedback_recorded.txt"  # in a run folder: the assets (and edits) already stored as feedback
+
+
+def _save_review(state, table) -> None:
+    """The table's approvals and edited texts into the run folder's review sheet (also the sheet offered for
+    download), so that uploading the same feed again shows them."""
+    import pandas as pd
+
+    from assistant.adcopy.feed_run import MACHINE_KEY, is_approved, write_assets
+
+    by_key = {(str(r["row_id"]), str(r["variant"])): r for _, r in table.iterrows()}
+    rows = []
+    for a in ({k: v for k, v in a.items() if k != MACHINE_KEY} for a in state["assets"]):
+        rec = by_key.get((str(a["row_id"]), str(a["variant"])))
+        if rec is None:
+            rows.append(a)
+            continue
+        edits = {f: str(rec[f]).strip() for f in a if f in rec and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS
+                 and f not in ("url", "language", "channel", "approved") and not pd.isna(rec[f])
+                 and str(rec[f]).strip()}
+        rows.append({**a, **edits, "approved": "yes" if is_approved(rec.get("approved")) else ""})
+    write_assets(rows, Path(state["run_dir"]) / "assets.csv")
 
 
 def feed_mark_all(role, table, approved: bool):
@@ -319,8 +350,9 @@ def feed_export(runtime, role, state, table):
     import pandas as pd
 
     from assistant.adcopy import get_channel
+    from assistant.adcopy.brand import pick_brand
     from assistant.adcopy.export import failing_fields, layout_for, write_import
-    from assistant.adcopy.feed_run import is_approved
+    from assistant.adcopy.feed_run import MACHINE_KEY, is_approved
     from assistant.adcopy.lint import Linter
     from assistant.adcopy.sheet import is_asset
 
@@ -328,17 +360,23 @@ def feed_export(runtime, role, state, table):
         raise InputError("run a feed first")
     table = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
     channel, by_key = state["channel"], {(a["row_id"], str(a["variant"])): a for a in state["assets"]}
-    gen = generator(runtime)
-    linter = Linter(gen.brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
+    # the brand the generator would write for, picked without building it: building it loads the model, which an
+    # export (of a run read back whole from its state file) does not need
+    brand = pick_brand(None, runtime.settings, runtime.settings.adcopy.brand_file)
+    linter = Linter(brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
     spec = get_channel(channel, _channels_file(runtime))
     chosen, problems, store = [], [], feedback_store(runtime)
+    recorded_file = Path(state["run_dir"]) / RECORDED_FILE
+    recorded = set(recorded_file.read_text(encoding="utf-8").splitlines()) if recorded_file.is_file() else set()
+    new_keys: list[str] = []
     for _, rec in table.iterrows():
         original = by_key.get((str(rec["row_id"]), str(rec["variant"])))
         if original is None or not is_approved(rec.get("approved")) or not is_asset(rec):
             continue
         fields = {f: ("" if pd.isna(rec[f]) else str(rec[f]).strip()) for f in original if f in rec
                   and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("url", "language", "channel", "approved")}
-        edited = {f: t for f, t in fields.items() if t != original.get(f, "")}
+        written = {f: original.get(MACHINE_KEY, {}).get(f, original[f]) for f in fields}  # the model's words
+        edited = {f: t for f, t in fields.items() if t != written[f]}
         # The table is edited by hand: every field is checked again as the CLI's export checks the sheet (the
         # channel's limit, the lint in the language the text is written in), and a failing asset is left out.
         _, broken = failing_fields([{**original, **fields}], spec, linter)
@@ -346,8 +384,17 @@ def feed_export(runtime, role, state, table):
             problems += broken
             continue
         chosen.append({**original, **fields})
+        key = json.dumps([original["row_id"], str(original["variant"]), written, edited], ensure_ascii=False)
+        if key in recorded:  # exported before as it is: a second 👍 would only weigh it twice in the next fine-tune
+            continue
         brief = {"product": original["title"], "channel": channel, "language": original.get("language") or ""}
-        store.record(brief, {f: original[f] for f in fields}, rating=1, edited=edited or None)
+        store.record(brief, written, rating=1, edited=edited or None)
+        recorded.add(key)
+        new_keys.append(key)
+    if new_keys:
+        with (Path(state["run_dir"]) / RECORDED_FILE).open("a", encoding="utf-8") as fh:
+            fh.write("".join(k + "\n" for k in new_keys))
+    _save_review(state, table)  # before any refusal: the review is kept whatever the export makes of it
     if not chosen:
         raise InputError("no approved asset to export: tick `approved` (or Approve all) first"
                          + ("; assets with a field over the limit or breaking a rule were left out: " + "; ".join(problems)
