@@ -26,7 +26,7 @@ def pandas_outcomes(engine, now: datetime) -> dict:
         real = g[g.action != "small_talk"]
         if g.handoff.any() or (g.action == "handoff").any():
             outcome = "handed_off"
-        elif len(real) and real.action.iloc[-1] not in ("decline", "clarify", "fallback", "refuse") \
+        elif len(real) and real.action.iloc[-1] not in ("decline", "clarify", "fallback", "refuse", "order_ask", "order_verify") \
                 and (sid, real.message.iloc[-1]) not in down:
             outcome = "resolved"
         else:

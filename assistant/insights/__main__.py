@@ -54,20 +54,25 @@ def _count(n: int, noun: str) -> str:
 
 def _gaps(runtime, args) -> int:
     from assistant.insights import gaps
+    from assistant.insights.records import recording_note
 
     if args.top < 1:
         from assistant.errors import InputError
 
         raise InputError(f"--top must be >= 1, got {args.top}")
     groups = gaps.compute(runtime, top=args.top)
+    note = recording_note(runtime)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     if not groups:
         print("no knowledge gaps recorded")
     for i, g in enumerate(groups, 1):
         langs = ", ".join(f"{k} {v}" for k, v in sorted(g.languages.items()))
         why = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
         print(f"{i:2d}. {g.label}  [{_count(g.count, 'question')}, {_count(g.sessions, 'conversation')}, {langs}; {why}; "
-              f"last {g.last_seen:%Y-%m-%d %H:%M}]")
-        for e in g.examples[1:4]:
+              f"last {g.last_seen:%Y-%m-%d %H:%M} UTC]")
+        # the label is printed above; the examples are the newest first, and the label need not be the newest
+        for e in [e for e in g.examples if e["question"] != g.label][:3]:
             print(f"      · {e['question'][:100]}")
         if g.human_replies:
             first = g.human_replies[0]
@@ -139,6 +144,7 @@ def _outcomes(runtime, args) -> int:
 
 def _faq_check(runtime, args) -> int:
     from assistant.insights.faq import faq_conflicts
+    from assistant.tables import spreadsheet_safe
 
     kb = runtime.kb
     if kb is None:
@@ -152,7 +158,8 @@ def _faq_check(runtime, args) -> int:
         print(f"{p.kind:13s} {p.similarity:.2f}  {p.row_a} '{p.question_a[:50]}'  vs  {p.row_b} '{p.question_b[:50]}'")
     if args.csv:
         with writing(args.csv, "--csv"):
-            pairs.to_csv(args.csv, index=False, encoding="utf-8-sig")
+            # the rows hold customers' own phrasings (published with gap answers): no formula may run in Excel
+            spreadsheet_safe(pairs).to_csv(args.csv, index=False, encoding="utf-8-sig")
         print(f"wrote {args.csv}", file=sys.stderr)
     return 1 if (pairs.kind == "contradiction").any() else 0
 

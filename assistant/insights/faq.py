@@ -9,13 +9,11 @@ figures differ (prices, days, percentages). `faq_conflicts` runs the same check 
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.errors import InputError, NotFoundError
+from assistant.insights.faq_table import append_rows, asked_while_waiting
 from assistant.insights.grouping import unit_rows
 from assistant.shop.contact_rows import CONTACT_FILE
 from assistant.storage import Base, utc_now
@@ -76,7 +75,20 @@ def _proposal(r: ProposalRow) -> Proposal:
 
 
 def numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text or "")}
+    """The figures of an answer, each written one way: "$25.00" and "$25", "9:00" and "9", "1,000" and "1000" are
+    one figure (compared as written, "Gift cards from $25.00" contradicted "from $25")."""
+    return {_figure(n) for n in _NUMBER.findall(text or "")}
+
+
+def _figure(n: str) -> str:
+    n = n.replace(",", "")
+    for sep in (".", ":"):  # a zero fraction or zero minutes add nothing: 25.00 = 25, 9:00 = 9
+        head, _, tail = n.partition(sep)
+        if tail and sep not in tail and set(tail) == {"0"}:
+            n = head
+    if n.count(".") == 1 and n.endswith("0"):
+        n = n.rstrip("0")  # 2.50 = 2.5
+    return n.lstrip("0") or "0" if n.isdigit() else n
 
 
 def clean_rows(rows: list[dict]) -> list[dict]:
@@ -188,6 +200,8 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     from assistant.insights.phrasings import tick
 
     rows = clean_rows(rows)
+    # a double-clicked Propose, or two agents on one group: the reviewer is told, so only one gets published
+    waiting = _pending_for_group(runtime, group_key)
     variants = [{"lang": str(v.get("lang") or _language(v["question"])), "question": str(v["question"]).strip(),
                  "turn_ids": [int(t) for t in v.get("turn_ids", [])]}
                 for v in variants if str(v.get("question") or "").strip()]
@@ -198,6 +212,8 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     reader = phrasing_reader(runtime) if cfg.variant_min_reading is not None else None
     variants = tick(kb, rows, variants, cfg.variant_min_fit, reader, cfg.variant_min_reading)
     flags = check_rows(rows, faq_rows(kb), kb.embedder, cfg.conflict_similarity) if kb else []
+    flags += [f"proposal {p.id} answers the same gap group and is waiting for review too: publish one, reject the "
+              f"other" for p in waiting]
     now = utc_now()
     row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
                       turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
@@ -206,6 +222,15 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     with _db(runtime).begin() as s:
         s.add(row)
     return _proposal(row)
+
+
+def _pending_for_group(runtime, group_key: str) -> list[Proposal]:
+    if not group_key:
+        return []
+    with _db(runtime)() as s:
+        found = s.scalars(select(ProposalRow).where(ProposalRow.status == "pending",
+                                                    ProposalRow.group_key == group_key)).all()
+        return [_proposal(r) for r in found]
 
 
 def suited_gap_questions(runtime, rows: list[dict], turn_ids, variants: list[dict]) -> list[dict]:
@@ -268,7 +293,7 @@ def reject(runtime, proposal_id: int, by: str = "") -> Proposal:
 
 
 def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict] | None = None,
-                variants: list[dict] | None = None) -> Proposal:
+                variants: list[dict] | None = None, turn_ids: list[int] | None = None) -> Proposal:
     with _db(runtime).begin() as s:
         row = s.get(ProposalRow, int(proposal_id))
         if row is None:
@@ -280,6 +305,8 @@ def _set_status(runtime, proposal_id: int, status: str, by: str, rows: list[dict
             row.rows = json.dumps(rows, ensure_ascii=False)
         if variants is not None:
             row.variants = json.dumps(variants, ensure_ascii=False)
+        if turn_ids is not None:
+            row.turn_ids = json.dumps([int(t) for t in turn_ids])
         return _proposal(row)
 
 
@@ -305,8 +332,10 @@ def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = N
         report = kb.ingest([path], progress=False)
     if report.errors:
         raise InputError(f"the FAQ table could not be ingested: {report.errors[0].error}")
+    waited = asked_while_waiting(runtime, replace(proposal, rows=final, variants=variants))
     published = _set_status(runtime, proposal_id, "published", by, final,
-                            variants if keep is not None else None)
+                            variants if keep is not None else None,
+                            proposal.turn_ids + waited if waited else None)
     log.info("FAQ proposal %s published to %s: %s", proposal_id, path, report.summary())
     return published, report
 
@@ -333,24 +362,6 @@ def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list
 def _proposal_of(row_id: str) -> str | None:
     m = re.match(r"^gap-(\d+)-", row_id or "")
     return m.group(1) if m else None
-
-
-def append_rows(path: Path, rows: list[dict]) -> None:
-    """Add rows (id, question, answer, lang) to a curated FAQ CSV, atomically: readers see the old or the new
-    table, never half of one. A row with an id already there replaces it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existing: list[dict] = []
-    if path.exists():
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            existing = list(csv.DictReader(f))
-    ids = {r["id"] for r in rows}
-    table = [r for r in existing if r.get("id") not in ids] + rows
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["id", "question", "answer", "lang"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(table)
-    os.replace(tmp, path)
 
 
 def suggest(group, languages: tuple[str, ...] = ("en", "zh"), redact=None) -> list[dict]:

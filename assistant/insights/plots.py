@@ -12,6 +12,11 @@ def _figure(title: str, size=(6.4, 3.4)):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # Chinese document names and intents: matplotlib's own font has no Chinese glyph, and the CLI (`outcomes
+    # --plots`) never loads the analytics plots that add the installed Chinese fonts, so it drew them as boxes.
+    from assistant.analytics.plots import use_cjk_fonts
+
+    use_cjk_fonts()
     fig, ax = plt.subplots(figsize=size, dpi=100)
     ax.set_title(title)
     return fig, ax
@@ -44,6 +49,10 @@ def outcomes_by_intent(by_intent):
     fig, ax = _figure("Outcome share per intent (finished conversations)")
     if not len(by_intent):
         _empty(ax)
+        return fig
+    if not by_intent[["resolved", "handed_off", "abandoned"]].to_numpy().sum():
+        # every conversation is still going (a new shop's first half hour): empty bars would read as none resolved
+        _empty(ax, "no finished conversations yet")
         return fig
     rates = by_intent[["resolution_rate", "handoff_rate", "abandon_rate"]].fillna(0.0)
     left = None

@@ -63,6 +63,15 @@ def sessions(runtime):
 
 
 
+def recording_note(runtime) -> str:
+    """Why the list may be short: with insights.record_questions off no question is kept, so "no gaps" would read as
+    "every question was answered" when nothing was looked at."""
+    if runtime.settings.insights.record_questions:
+        return ""
+    return ("customers' questions are not kept (insights.record_questions: false): questions the assistant failed "
+            "on since then are not listed")
+
+
 def best_score(route: dict | None) -> float | None:
     for reason in (route or {}).get("reasons") or []:
         m = _BEST.search(str(reason))

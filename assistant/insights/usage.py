@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ NO_LOOKUP = ("refuse",)
 @dataclass
 class Usage:
     chunks: object  # DataFrame: chunk_id, source, title, kind, row_id, retrieved, cited
-    documents: object  # DataFrame: source, title, kind, chunks, retrieved, cited, chunks_never_used
+    # DataFrame: source, title, kind, chunks, retrieved (questions that retrieved any of its chunks), cited
+    # (answers that cited it), chunks_never_used
+    documents: object
     never_used: object  # chunks neither retrieved nor cited
     questions: int  # recorded questions counted
 
@@ -86,14 +89,19 @@ def count(turns, chunks: list[dict]) -> Usage:
     cited: dict[str, int] = {}
     by_row = {(c["source"], c["row_id"]): c["chunk_id"] for c in chunks if c.get("row_id")}
     questions = 0
+    per_turn: list[tuple[set[str], set[str]]] = []  # (chunks retrieved, chunks cited) of each turn
     pairs = zip(turns.retrieved, turns.cited, strict=True) if len(turns) else []
     for raw_retrieved, raw_cited in pairs:
+        got: set[str] = set()
         if isinstance(raw_retrieved, str):  # None / NaN: not worked out (no lookup ran for that message)
             questions += 1
-            for cid in dict.fromkeys(json.loads(raw_retrieved)):
+            got = set(json.loads(raw_retrieved))
+            for cid in got:
                 retrieved[cid] = retrieved.get(cid, 0) + 1
-        for c in {_cited_chunk(c, by_row) for c in json.loads(raw_cited or "[]")}:
+        said = {_cited_chunk(c, by_row) for c in json.loads(raw_cited or "[]")}
+        for c in said:
             cited[c] = cited.get(c, 0) + 1
+        per_turn.append((got, said))
     table = pd.DataFrame(chunks, columns=["chunk_id", "source", "title", "kind", "row_id"])
     known = set(table.chunk_id)
     gone = sorted((set(retrieved) | set(cited)) - known)  # used then, deleted since: still counted
@@ -105,8 +113,13 @@ def count(turns, chunks: list[dict]) -> Usage:
     table = table.sort_values(["cited", "retrieved", "source"], ascending=[False, False, True], kind="stable")
     unused = table[(table.retrieved == 0) & (table.cited == 0)]
     docs = table.groupby("source", sort=False).agg(
-        title=("title", "first"), kind=("kind", "first"), chunks=("chunk_id", "count"),
-        retrieved=("retrieved", "sum"), cited=("cited", "sum"))
+        title=("title", "first"), kind=("kind", "first"), chunks=("chunk_id", "count"))
+    # A document's figures count questions, not its chunks' hits: one question that retrieved five passages of the
+    # FAQ table is one question (summed, the FAQ table showed 23 retrievals for 14 of 24 questions).
+    source_of = dict(zip(table.chunk_id, table.source, strict=True))
+    docs["retrieved"] = docs.index.map(Counter(s for got, _ in per_turn for s in {source_of[c] for c in got}))
+    docs["cited"] = docs.index.map(Counter(s for _, said in per_turn for s in {source_of[c] for c in said if c}))
+    docs[["retrieved", "cited"]] = docs[["retrieved", "cited"]].fillna(0).astype(int)
     docs["chunks_never_used"] = unused.groupby("source").chunk_id.count().reindex(docs.index).fillna(0).astype(int)
     docs.loc[docs.kind == "faq", "title"] = "(FAQ table)"
     docs = docs.sort_values(["cited", "retrieved"], ascending=False, kind="stable").reset_index()

@@ -24,12 +24,16 @@ def find_gaps(runtime, role):
     """(groups table, groups for the session state, status line)."""
     require(role, "agent")
     from assistant.insights import gaps
+    from assistant.insights.records import recording_note
 
     groups = gaps.compute(runtime, top=50)
     frame = gaps.groups_frame(groups)[GAP_COLUMNS]
-    status = (f"{len(groups)} gap group(s), most pressing first. Type a rank and open it."
-              if groups else "No knowledge gaps recorded: every question so far was answered.")
-    return frame, groups, status
+    note = recording_note(runtime)
+    if groups:
+        status = f"{len(groups)} gap group(s), most pressing first. Type a rank and open it."
+    else:
+        status = "No knowledge gaps recorded" + ("." if note else ": every question so far was answered.")
+    return frame, groups, status + (f" ⚠️ {md_text(note)}." if note else "")
 
 
 def _pick(groups, rank):
@@ -65,16 +69,23 @@ def open_group(runtime, role, groups, rank):
             rows["zh"]["answer"])
 
 
+def open_group_form(runtime, role, groups, rank):
+    """open_group, and the opened group itself: the form's answer is proposed for the group it was filled from,
+    whatever the rank box or a later 'Find gaps' (which re-ranks the list) says by then."""
+    return (*open_group(runtime, role, groups, rank), _pick(groups, rank))
+
+
 def _rows(en_q, en_a, zh_q, zh_a) -> list[dict]:
     return [{"lang": "en", "question": en_q or "", "answer": en_a or ""},
             {"lang": "zh", "question": zh_q or "", "answer": zh_a or ""}]
 
 
-def propose_answer(runtime, role, groups, rank, en_q, en_a, zh_q, zh_a) -> str:
+def propose_answer(runtime, role, groups, rank, en_q, en_a, zh_q, zh_a, opened=None) -> str:
+    """`opened`: the group the form was filled from (open_group_form); without it, the group at `rank`."""
     require(role, "agent")
     from assistant.insights import faq
 
-    g = _pick(groups, rank)
+    g = opened if opened is not None else _pick(groups, rank)
     p = faq.propose(runtime, _rows(en_q, en_a, zh_q, zh_a), g.turn_ids, g.key, by=role or "",
                     variants=g.questions)
     flags = "".join(f"\n- ⚠️ {md_text(f)}" for f in p.flags)
@@ -119,6 +130,11 @@ def load_proposal(runtime, role, proposal_id):
             en.get("answer", ""), zh.get("question", ""), zh.get("answer", ""), phrasings)
 
 
+def load_proposal_form(runtime, role, proposal_id):
+    """load_proposal, and the id of the proposal now in the form (publish_loaded checks it)."""
+    return (*load_proposal(runtime, role, proposal_id), _int(proposal_id, "proposal"))
+
+
 def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=None):
     """`keep`: the customers' phrasings the reviewer left ticked (None: the proposal's own ticks)."""
     require(role, "admin")
@@ -126,9 +142,25 @@ def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=No
 
     p, report = faq.publish(runtime, _int(proposal_id, "proposal"), by=role or "", rows=_rows(en_q, en_a, zh_q, zh_a),
                             keep=list(keep) if keep is not None else None)
+    from assistant.insights.faq_table import answered_elsewhere
+
+    elsewhere = answered_elsewhere(runtime, p)
+    done = ("⚠️ Not every question gets this answer yet:" + "".join(f"\n- {md_text(n)}" for n in elsewhere)
+            if elsewhere else "The assistant answers it from the next message on.")
     return (f"✅ Published proposal {p.id} to `{Path(runtime.settings.insights.faq_file).name.replace('`', '')}` "
-            f"({md_text(report.summary())}). The assistant answers it from the next message on.",
-            proposals_table(runtime, role))
+            f"({md_text(report.summary())}). {done}", proposals_table(runtime, role))
+
+
+def publish_loaded(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=None, loaded=None):
+    """The review form's Publish: the form holds the proposal last loaded (`loaded`), so a number typed since
+    would publish that proposal with another one's text and ticks."""
+    require(role, "admin")
+    wanted = _int(proposal_id, "proposal")
+    if loaded is None:
+        raise InputError(f"press Load to review proposal {wanted} before publishing it")
+    if int(loaded) != wanted:
+        raise InputError(f"the form holds proposal {loaded}: press Load to review proposal {wanted} first")
+    return publish_proposal(runtime, role, wanted, en_q, en_a, zh_q, zh_a, keep)
 
 
 def reject_proposal(runtime, role, proposal_id):
@@ -204,6 +236,7 @@ def insights_section(gr, runtime, role, friendly) -> list:
             table = gr.Dataframe(label="Gap groups (paraphrases together, zh + en)", wrap=True, elem_id="gaps-table",
                                  headers=GAP_COLUMNS)
             groups = gr.State(None)
+            opened = gr.State(None)  # the group the form below was filled from
             with gr.Row():
                 rank = gr.Number(label="Group rank", value=1, precision=0, minimum=1, scale=1)
                 show = gr.Button("Open group", scale=1, elem_id="gaps-open")
@@ -212,8 +245,9 @@ def insights_section(gr, runtime, role, friendly) -> list:
             propose = gr.Button("Propose as FAQ answer", variant="primary", elem_id="gaps-propose")
             proposed = gr.Markdown(elem_id="gaps-proposed")
             find.click(friendly(functools.partial(find_gaps, runtime)), [role], [table, groups, status])
-            show.click(friendly(functools.partial(open_group, runtime)), [role, groups, rank], [detail, *fields])
-            propose.click(friendly(functools.partial(propose_answer, runtime)), [role, groups, rank, *fields],
+            show.click(friendly(functools.partial(open_group_form, runtime)), [role, groups, rank],
+                       [detail, *fields, opened])
+            propose.click(friendly(functools.partial(propose_answer, runtime)), [role, groups, rank, *fields, opened],
                           proposed)
     views.append((notice, content, "agent"))
 
@@ -226,6 +260,7 @@ def insights_section(gr, runtime, role, friendly) -> list:
                 pid = gr.Number(label="Proposal #", precision=0, minimum=1, scale=1)
                 load = gr.Button("Load", scale=1, elem_id="faq-load")
             review = gr.Markdown(elem_id="faq-review")
+            loaded = gr.State(None)  # the proposal the form below holds
             fields = _faq_fields(gr, "review")
             phrasings = gr.CheckboxGroup(label="Customers' phrasings published with the answer (unticked: another "
                                                "answer suits them better; they stay on the gap list)",
@@ -238,8 +273,9 @@ def insights_section(gr, runtime, role, friendly) -> list:
             check_text = gr.Markdown()
             pairs = gr.Dataframe(label="FAQ rows asking the same question", wrap=True)
             refresh.click(friendly(functools.partial(proposals_table, runtime)), [role], proposals)
-            load.click(friendly(functools.partial(load_proposal, runtime)), [role, pid], [review, *fields, phrasings])
-            publish.click(friendly(functools.partial(publish_proposal, runtime)), [role, pid, *fields, phrasings],
+            load.click(friendly(functools.partial(load_proposal_form, runtime)), [role, pid],
+                       [review, *fields, phrasings, loaded])
+            publish.click(friendly(functools.partial(publish_loaded, runtime)), [role, pid, *fields, phrasings, loaded],
                           [outcome, proposals])
             reject.click(friendly(functools.partial(reject_proposal, runtime)), [role, pid], [outcome, proposals])
             check.click(friendly(functools.partial(faq_check, runtime)), [role], [check_text, pairs])
