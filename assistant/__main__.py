@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--phone", default="", help="support phone number")
     init.add_argument("--language", default="en", choices=("en", "zh"), help="default answer language")
     init.add_argument("--currency", default="USD", help="ISO currency code of your prices (default USD)")
+    init.add_argument("--timezone", default="UTC", help="the shop's IANA time zone, e.g. Asia/Shanghai: the day "
+                      "reports count a conversation under (default UTC)")
     init.add_argument("--description", default="", help="what the shop is, e.g. 'an online bike shop'")
     init.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     forget = sub.add_parser("forget", help="delete one customer's conversation everywhere it is stored (a request to "
@@ -96,7 +98,7 @@ def _init(args) -> int:
     from assistant.scaffold import ShopDetails, scaffold
 
     details = ShopDetails(args.name, args.name_zh, args.email, args.phone, args.language, args.currency.upper(),
-                          args.description)
+                          args.description, args.timezone)
     folder = Path(args.dir).resolve()
     # scaffold() loads the new config before writing anything: a bad --email etc. fails clearly, leaving no files
     written = scaffold(folder, details, force=args.force)

@@ -34,6 +34,7 @@ class ShopDetails:
     language: str = "en"
     currency: str = "USD"
     description: str = ""
+    timezone: str = "UTC"
 
 
 def slug(name: str) -> str:
@@ -74,7 +75,7 @@ def config_yaml(d: ShopDetails) -> str:
     config = {
         "shop": {"name": names, "description": _in_its_language(d.description),
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
-                 "currency": d.currency, "default_language": d.language, "persona": "",
+                 "currency": d.currency, "default_language": d.language, "timezone": d.timezone, "persona": "",
                  "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
         "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
         "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",

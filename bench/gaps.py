@@ -296,7 +296,7 @@ def one_split(shop: dict, seed: int, quick: bool, sweep: bool, tag: str = "dev",
         # outcomes == pandas over the same tables
         now = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
         ours = ours_outcomes(outcomes.compute(runtime, now=now))
-        theirs = pandas_outcomes(runtime.storage_engine, now)
+        theirs = pandas_outcomes(runtime.storage_engine, now, runtime.settings.shop.timezone)
         outcomes_equal = ours == theirs
 
         start = time.perf_counter()

@@ -13,8 +13,8 @@ from datetime import datetime
 SIMILAR_REPLIES = 0.45
 
 
-def pandas_outcomes(engine, now: datetime) -> dict:
-    """The outcome figures computed independently with pandas over the raw tables."""
+def pandas_outcomes(engine, now: datetime, timezone: str = "UTC") -> dict:
+    """The outcome figures computed independently with pandas over the raw tables (days in the shop's `timezone`)."""
     import pandas as pd
 
     turns = pd.read_sql("SELECT * FROM insights_turns", engine, parse_dates=["time"])
@@ -32,7 +32,7 @@ def pandas_outcomes(engine, now: datetime) -> dict:
         else:
             outcome = "abandoned"
         intent = next((i for i, a in zip(real.intent, real.action, strict=True) if i), g.intent.iloc[0] or "unknown")
-        out[sid] = (g.time.iloc[0].strftime("%Y-%m-%d"), intent, outcome)
+        out[sid] = (g.time.iloc[0].tz_localize("UTC").tz_convert(timezone).strftime("%Y-%m-%d"), intent, outcome)
     frame = pd.DataFrame.from_dict(out, orient="index", columns=["day", "intent", "outcome"])
     return {"by_day": frame.groupby(["day", "outcome"]).size().to_dict(),
             "by_intent": frame.groupby(["intent", "outcome"]).size().to_dict(),

@@ -35,9 +35,19 @@ class Outcomes:
     summary: dict = field(default_factory=dict)
 
 
+def local_days(times, timezone: str = "UTC"):
+    """The shop's calendar day ("YYYY-MM-DD") of each stored time (UTC, naive): a Beijing shop's conversation at
+    07:30 on 2 May is 23:30 on 1 May in UTC, and counted under 1 May its daily figures were split at 08:00."""
+    import pandas as pd
+
+    times = pd.to_datetime(pd.Series(times)).reset_index(drop=True)
+    return times.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.strftime("%Y-%m-%d")
+
+
 def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_after_minutes: float = 30.0,
-                          small_talk: tuple[str, ...] = ("small_talk",)):
-    """One row per conversation from the turns (insights_turns) and votes (app_votes) frames."""
+                          small_talk: tuple[str, ...] = ("small_talk",), timezone: str = "UTC"):
+    """One row per conversation from the turns (insights_turns) and votes (app_votes) frames; its day is the day
+    it began in `timezone` (the shop's)."""
     import pandas as pd
 
     now = now or utc_now()
@@ -61,7 +71,7 @@ def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_aft
         if g.time.iloc[-1] > now - timedelta(minutes=abandon_after_minutes):
             outcome = "ongoing"
         intents = [i for i, a in zip(g.intent, g.action, strict=True) if a not in small_talk and i]
-        rows.append([session_id, g.channel.iloc[0], g.time.iloc[0].strftime("%Y-%m-%d"),
+        rows.append([session_id, g.channel.iloc[0], local_days([g.time.iloc[0]], timezone).iloc[0],
                      intents[0] if intents else (g.intent.iloc[0] or "unknown"), outcome, len(g),
                      g.time.iloc[0], g.time.iloc[-1]])
     return pd.DataFrame(rows, columns=cols)
@@ -87,15 +97,15 @@ def _table(conversations, key: str):
     return table.sort_index()
 
 
-def _csat(votes, turns, key: str):
-    """Votes joined to the answers they rate (session, answer number), counted per `key`."""
+def _csat(votes, turns, key: str, timezone: str = "UTC"):
+    """Votes joined to the answers they rate (session, answer number), counted per `key` (a day in `timezone`)."""
     import pandas as pd
 
     cols = ["up", "down", "votes", "csat"]
     if not len(votes):
         return pd.DataFrame(columns=cols)
     v = votes.copy()
-    v["day"] = v.time.dt.strftime("%Y-%m-%d")
+    v["day"] = local_days(v.time, timezone).to_numpy()
     if key != "day":
         rated = turns[["session_id", "message", key]].drop_duplicates(["session_id", "message"], keep="last") \
             if len(turns) else pd.DataFrame(columns=["session_id", "message", key])
@@ -114,9 +124,10 @@ def compute(runtime, now: datetime | None = None) -> Outcomes:
     cfg = runtime.settings.insights
     turns, votes = turns_frame(runtime), votes_frame(runtime)
     small_talk = ("small_talk",)
-    conv = conversation_outcomes(turns, votes, now, cfg.abandon_after_minutes, small_talk)
+    tz = runtime.settings.shop.timezone
+    conv = conversation_outcomes(turns, votes, now, cfg.abandon_after_minutes, small_talk, tz)
     by_day, by_intent = _table(conv, "day"), _table(conv, "intent")
-    csat_day, csat_intent = _csat(votes, turns, "day"), _csat(votes, turns, "intent")
+    csat_day, csat_intent = _csat(votes, turns, "day", tz), _csat(votes, turns, "intent")
     if len(csat_day):
         csat_day["csat_7d"] = csat_last_7_days(csat_day)
     finished = conv[conv.outcome != "ongoing"] if len(conv) else conv

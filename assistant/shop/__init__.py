@@ -29,6 +29,16 @@ _EMAIL_IN_TEXT = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}", 
 _LANGUAGE_SAMPLE = 2000
 
 
+def _known_timezone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):  # ValueError: "../x", an absolute path
+        return False
+    return True
+
+
 @dataclass
 class ShopConfig:
     name: dict[str, str] = field(default_factory=lambda: {"en": "our shop", "zh": "本店"},
@@ -42,6 +52,8 @@ class ShopConfig:
     website: str = field(default="", metadata={"help": "the shop's public site (links in citations)"})
     currency: str = field(default="USD", metadata={"help": "ISO 4217 code of the shop's prices"})
     default_language: str = field(default="en", metadata={"help": "zh or en: used when a message has no clue"})
+    timezone: str = field(default="UTC", metadata={"help": "the shop's IANA time zone (e.g. Asia/Shanghai): the "
+                                                           "day a conversation or a rating counts under in reports"})
     messages: dict[str, dict[str, str]] = field(
         default_factory=dict, metadata={"help": "overrides of the text catalog: key -> {en: ..., zh: ...}"})
     messages_file: str = field(default="", metadata={"help": "a YAML file of catalog overrides (same shape)"})
@@ -61,6 +73,9 @@ class ShopConfig:
             raise ConfigError(f"contact_email must be an e-mail address, got {self.contact_email!r}")
         if not re.fullmatch(r"[A-Z]{3}", self.currency or ""):
             raise ConfigError(f"currency must be a 3-letter ISO code such as USD or CNY, got {self.currency!r}")
+        if not _known_timezone(self.timezone):
+            raise ConfigError(f"timezone must be an IANA time zone such as Asia/Shanghai or Europe/Berlin, got "
+                              f"{self.timezone!r}")
         for key, texts in self.messages.items():
             if not isinstance(texts, dict):
                 raise ConfigError(f"messages.{key} must map languages to texts, got {texts!r}")

@@ -37,7 +37,7 @@ def test_bench_outcome_check_agrees_with_the_module(runtime):
     vote(runtime, c, False, "ui", message=0)
     now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
     ours = gaps.ours_outcomes(outcomes.compute(runtime, now=now))
-    assert ours == gaps.pandas_outcomes(runtime.storage_engine, now)
+    assert ours == gaps.pandas_outcomes(runtime.storage_engine, now, runtime.settings.shop.timezone)
     assert sum(ours["by_day"].values()) == 3 and ours["csat"] == 0.5
 
 

@@ -98,7 +98,7 @@ def test_outcomes_equal_a_pandas_computation(runtime):
     # the same figures, computed here straight from the tables
     last = turns.sort_values("time").groupby("session_id").time.max()
     assert len(last) == result.by_day.conversations.sum() == 4
-    day = turns.time.min().strftime("%Y-%m-%d")
+    day = turns.time.min().tz_localize("UTC").tz_convert(runtime.settings.shop.timezone).strftime("%Y-%m-%d")
     assert result.by_day.loc[day, ["resolved", "handed_off", "abandoned"]].tolist() == [1, 1, 2]
     assert result.by_day.loc[day, "resolution_rate"] == 0.25
     assert result.summary["csat"] == (votes.vote > 0).mean() == 0.5
@@ -225,3 +225,30 @@ def test_a_ticket_answers_the_question_its_transcript_ends_with():
     # a handoff after both: the latest gap question before it opened, as before
     later = ticket(["运费是多少？", "可以退货吗？", "转人工"], 5)
     assert [turn for turn, _ in attributed_tickets(Queue([later]), cands)] == [2]
+
+
+def test_days_are_the_shops_calendar_days():
+    """A Beijing shop's conversation at 07:30 on 2 May is 23:30 on 1 May in UTC: it counts under 2 May, and so does
+    a rating cast then; a UTC shop counts both under 1 May."""
+    from assistant.insights import outcomes
+
+    at = datetime(2026, 5, 1, 23, 30)
+    turns = pd.DataFrame({"id": [1], "time": [at], "session_id": ["s1"], "message": [0], "channel": ["widget"],
+                          "intent": ["shipping"], "action": ["kb_answer"], "handoff": [0]})
+    votes = pd.DataFrame({"session_id": ["s1"], "message": [0], "time": [at], "vote": [1]})
+    later = at + timedelta(days=1)
+    for tz, day in (("Asia/Shanghai", "2026-05-02"), ("UTC", "2026-05-01"), ("America/New_York", "2026-05-01")):
+        conv = outcomes.conversation_outcomes(turns, votes, now=later, timezone=tz)
+        assert conv.day.tolist() == [day]
+        assert outcomes._csat(votes, turns, "day", tz).index.tolist() == [day]
+
+
+def test_a_timezone_that_does_not_exist_is_a_config_error():
+    import pytest
+
+    from assistant.errors import ConfigError
+    from assistant.shop import ShopConfig
+
+    assert ShopConfig(timezone="Asia/Shanghai").timezone == "Asia/Shanghai"
+    with pytest.raises(ConfigError, match="IANA time zone"):
+        ShopConfig(timezone="Beijing")
