@@ -205,12 +205,28 @@ def report_view(runtime, role):
             f"**{pct(s['resolution_rate'])}** · CSAT **{pct(s['csat'])}** ({s['thumbs_up']} 👍 / "
             f"{s['thumbs_down']} 👎{f', {trend * 100:+.1f} pts/day' if trend is not None else ''}) · "
             f"{len(use.never_used)} of {len(use.chunks)} chunks never retrieved or cited")
-    folder = Path(tempfile.mkdtemp(prefix="insights-"))
+    folder = _export_folder()
     files = outcomes.export_csv(result, folder) + usage.export_csv(use, folder)
     docs = use.documents[["source", "chunks", "retrieved", "cited", "chunks_never_used"]]
     return (text, plots.outcomes_by_day(result.by_day), plots.outcomes_by_intent(result.by_intent),
             plots.csat_trend(result.csat_by_day, trend), plots.document_usage(use.documents), docs,
             [str(f) for f in files])
+
+
+_EXPORTS: list[Path] = []  # this process's CSV folders, oldest first
+_KEPT_EXPORTS = 4  # a download still open in another admin's browser keeps its files; older ones are removed
+
+
+def _export_folder() -> Path:
+    """A new folder for one refresh's CSVs; the oldest of this process's are removed past `_KEPT_EXPORTS` (every
+    refresh left a folder in the temp directory for as long as the machine ran)."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="insights-"))
+    _EXPORTS.append(folder)
+    while len(_EXPORTS) > _KEPT_EXPORTS:
+        shutil.rmtree(_EXPORTS.pop(0), ignore_errors=True)
+    return folder
 
 
 # --- layout ------------------------------------------------------------------------------------------

@@ -72,3 +72,11 @@ def test_section_builds():
         role = gr.State(None)
         views = insights_section(gr, object(), role, lambda fn: fn)
     assert [needed for *_, needed in views] == ["agent", "admin"]
+
+
+def test_refreshing_the_outcomes_keeps_only_the_last_few_csv_folders():
+    """Every refresh wrote its CSVs into a new temp folder that was never removed."""
+    from assistant.web import insights_ui
+
+    made = [insights_ui._export_folder() for _ in range(insights_ui._KEPT_EXPORTS + 3)]
+    assert [f.exists() for f in made] == [False] * 3 + [True] * insights_ui._KEPT_EXPORTS
