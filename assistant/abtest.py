@@ -91,9 +91,11 @@ class ABResult:
             lines.append(f"{a.name[:12]:<12} {a.impressions:>12} {a.clicks:>8} {a.ctr:8.2%}   {conv} {cvr}")
         for c in self.comparisons:
             lift = f"{c.lift:+.1%}" if c.lift is not None else "n/a"
+            # A significant result needs no more data: "(significant); 2635 more per arm" read as a contradiction.
             need = ("no difference observed" if c.needed_per_arm is None else
-                    f"{c.more_needed_per_arm} more per arm (of {c.needed_per_arm})" if c.more_needed_per_arm else
-                    "enough data")
+                    "enough data" if c.significant or not c.more_needed_per_arm else
+                    f"{c.more_needed_per_arm} more {'impressions' if c.metric == 'ctr' else 'clicks'} per arm "
+                    f"(of {c.needed_per_arm})")
             lines.append(
                 f"{c.metric.upper()} {c.variant} vs {c.control}: lift {lift}, diff {c.diff:+.3%} "
                 f"[{c.ci_low:+.3%}, {c.ci_high:+.3%}] at {self.confidence:.0%}, p = {c.p_value:.4g}"

@@ -33,7 +33,7 @@ def _common(p: argparse.ArgumentParser, multi: bool = False) -> None:
     if multi:
         p.add_argument("--input", required=True, nargs="+", metavar="PATH", help="CSV/.xlsx files and/or folders of them")
     else:
-        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV (UTF-8, GBK/GB18030, Big5 or Windows-1252) or .xlsx (first sheet) to analyse")
+        p.add_argument("--input", required=True, metavar="FILE.csv", help="the CSV (UTF-8, GBK/GB18030, Big5 or Windows-1252) or .xlsx (its largest sheet) to analyse")
     p.add_argument("--output", metavar="DIR", help="folder for CSV/PNG/Markdown (default: analytics.output_dir/<command>)")
     p.add_argument("--date-column", metavar="C", help="column with dates (auto-detected by name)")
     p.add_argument("--max-rows", type=int, metavar="N", help="override analytics.max_rows (bigger files are sampled)")
@@ -65,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--id-column", metavar="C", help="column that names each customer in the scores")
             p.add_argument("--features", metavar="A,B", help="comma-separated feature columns (default: all usable)")
         if name == "campaign":
+            # Every column the analysis reads can be named: a report with "Results" or "Käufe" had no way in.
             for c, what in (("campaign", "campaign name"), ("channel", "channel/platform"),
-                            ("variant", "A/B variant (A = control)")):
+                            ("variant", "A/B variant (A, control, original… = control)"),
+                            ("impressions", "impressions"), ("clicks", "clicks (or visitors)"),
+                            ("conversions", "conversions"), ("cost", "spend"), ("revenue", "revenue")):
                 p.add_argument(f"--{c}-column", metavar="C", help=f"column with the {what} (auto-detected by name)")
     demo = sub.add_parser("demo", help="write the seeded synthetic shop data (customers, orders, reviews, campaigns)")
     add_common_args(demo)
@@ -130,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     opts = {k: getattr(args, k, None) for k in ("text_column", "date_column", "group_column", "freq", "customer_column",
                                                  "amount_column", "target_column", "id_column", "campaign_column",
-                                                 "channel_column", "variant_column")}
+                                                 "channel_column", "variant_column", "impressions_column",
+                                                 "clicks_column", "conversions_column", "cost_column",
+                                                 "revenue_column")}
     if getattr(args, "features", None):
         opts["features"] = [f.strip() for f in args.features.split(",") if f.strip()]
     table = load_csv(args.input, cfg)

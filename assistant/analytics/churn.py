@@ -29,12 +29,16 @@ from assistant.errors import InputError
 
 log = logging.getLogger(__name__)
 
+WEAK_AUC = 0.6  # below it a model ranks customers barely better than chance
+
 TARGET_PATTERNS = (r"churn|churned|is_churn|churn_flag|purchased|converted|target|label|y|流失|是否流失|购买|是否购买",
                    r".*(churn|purchase|convert|流失|购买).*")
 _POSITIVE = re.compile(r"^(1|1\.0|true|yes|y|churn|churned|purchased|converted|bought|是|流失|已流失|购买)$", re.I)
 
 
 def binary_target(series: pd.Series, name: str, notes: list[str]) -> pd.Series:
+    # "Yes" and "yes" typed by different people are one answer: four "values" stopped the model.
+    series = series.where(series.isna(), series.astype(str).str.strip().str.lower())
     s = series.dropna()
     values = sorted(s.astype(str).str.strip().unique())
     if len(values) < 2:
@@ -182,6 +186,11 @@ def _fit_and_explain(X, y, df, num, cat, target, id_col, notes, cfg) -> Analysis
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=cfg.test_size, stratify=y, random_state=cfg.seed)
     minority = int(min(y.sum(), len(y) - y.sum()))
     lr = _pipeline(num, cat, LogisticRegression(max_iter=2000, class_weight="balanced")).fit(Xtr, ytr)
+    # Balanced weights fit the model as if half the customers churned: at a 5% base rate every "probability"
+    # came out ~5x too high (mean 27%). Shifting the intercept by the training logit of the base rate (prior
+    # correction) gives probabilities on the real scale; the ranking, AUC and coefficients are unchanged.
+    base = float(ytr.mean())
+    lr.named_steps["model"].intercept_ += np.log(base / (1 - base))
     m_lr = _metrics(yte, lr.predict_proba(Xte)[:, 1])
     gb = _pipeline(num, cat, HistGradientBoostingClassifier(random_state=cfg.seed, max_iter=100,
                                                             early_stopping=len(Xtr) > 1000)).fit(Xtr, ytr)
@@ -226,6 +235,11 @@ def _fit_and_explain(X, y, df, num, cat, target, id_col, notes, cfg) -> Analysis
              f"At a 0.5 threshold: precision {m['precision']:.2f}, recall {m['recall']:.2f}, F1 {m['f1']:.2f}; "
              f"Brier {m['brier']:.3f}. A majority-class guess has AUC 0.500.", "", "## What drives it", "", *words, "",
              "## Highest-risk customers", ""]
+    if m["auc"] < WEAK_AUC:  # a ranked list and "reasons" from a coin toss would still be acted on
+        weak = (f"held-out AUC {m['auc']:.2f} is little better than guessing (0.50): these columns do not predict "
+                f"{target!r}; do not act on the scores or reasons below")
+        notes.append(weak)
+        lines[2:2] = [f"**Warning: {weak}.**", ""]
     lines += [f"- {r['customer']}: {r['probability']:.0%} — {r['why']}" for _, r in scores.head(cfg.top_n).iterrows()]
     figures = {"calibration": calibration_figure(prob_true, prob_pred, m["auc"], f"Calibration ({chosen})"),
                "effects": bar_figure(effects["feature"].head(10).tolist(), effects["coefficient"].head(10).tolist(),

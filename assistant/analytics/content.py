@@ -84,7 +84,9 @@ def segment_emails(profiles: pd.DataFrame, backend: Any, cfg: AnalyticsConfig | 
     writer = _adcopy_writer(backend, adcopy_cfg)
     rows = []
     for _, seg in profiles.iterrows():
-        what = str(seg.get("top_product") or product)
+        top = seg.get("top_product")
+        top = None if top is None or pd.isna(top) or not str(top).strip() else str(top)  # NaN promoted "nan"
+        what = top or product
         audience = seg["persona_basis"] + (f" Persona: {seg['persona']}" if seg.get("persona") else "")
         row = {"segment": seg["segment"], "label": seg.get("label", ""), "product": what, "subject": "",
                "preheader": "", "body": "", "cta": "", "recommendation": "", "based_on": seg["persona_basis"]}
@@ -92,7 +94,7 @@ def segment_emails(profiles: pd.DataFrame, backend: Any, cfg: AnalyticsConfig | 
             if writer is not None:
                 draft = writer(audience, what, language)
                 row.update(subject=draft.subject, preheader=draft.preheader, body=draft.body, cta=draft.cta,
-                           recommendation=f"{what} (most bought in this segment)" if seg.get("top_product") else what,
+                           recommendation=f"{what} (most bought in this segment)" if top else what,
                            writer="assistant.adcopy.generate_email")
             else:
                 ask = (f"Write the e-mail in {'Chinese' if language == 'zh' else 'English'} about {what} for this "

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
+from assistant.analytics.numbers import clean_numbers, numeric_feature_columns, to_numeric_frame  # noqa: F401
 from assistant.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -72,9 +73,19 @@ class AnalysisResult:
             written[p.name] = p
         for name, fig in self.figures.items():
             p = out / f"{self.name}_{name}.png"
-            with writing(p, option):
+            # One "Glyph … missing" warning per Chinese character flooded stderr; one note says it instead.
+            with writing(p, option), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 fig.savefig(p, dpi=110, bbox_inches="tight")
             written[p.name] = p
+            for w in caught:
+                if "missing from font" not in str(w.message):
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            if any("missing from font" in str(w.message) for w in caught):
+                from assistant.analytics.plots import NO_CJK_FONT_NOTE
+
+                if NO_CJK_FONT_NOTE not in self.notes:
+                    self.notes.append(NO_CJK_FONT_NOTE)
         p = out / f"{self.name}_summary.md"
         md = self.markdown()
         if self.figures:
@@ -122,9 +133,10 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm")
 
 
 def _load_xlsx(p: Path, cfg: AnalyticsConfig, usecols: list[str] | None) -> Table:
-    """The first sheet of a workbook (what Excel users export first); sampled like a big CSV."""
+    """The workbook's sheet with the most data (the first on a tie); sampled like a big CSV. Exports often open
+    with a cover or notes sheet ("说明", "Summary") before the data, which alone was read."""
     try:
-        df = pd.read_excel(p, sheet_name=0, usecols=usecols, engine="openpyxl")
+        sheets = pd.read_excel(p, sheet_name=None, usecols=usecols, engine="openpyxl")
     except ImportError:
         raise InputError("reading .xlsx needs openpyxl (pip install openpyxl), or save the sheet as CSV") from None
     except ValueError as exc:
@@ -134,11 +146,18 @@ def _load_xlsx(p: Path, cfg: AnalyticsConfig, usecols: list[str] | None) -> Tabl
     except Exception as exc:  # noqa: BLE001 - zipfile/openpyxl raise many types for one cause: a broken file
         raise InputError(f"{p.name} is not a valid .xlsx workbook ({type(exc).__name__}); "
                          "save it from Excel as .xlsx or CSV") from None
-    df = df.dropna(how="all")
+    sheets = {name: d.dropna(how="all") for name, d in sheets.items()}
+    sizes = {name: int(d.notna().sum().sum()) for name, d in sheets.items()}  # filled cells
+    if not sheets or not max(sizes.values()):
+        raise InputError(f"{p.name}: its sheets have no data rows")
+    sheet = max(sizes, key=sizes.get)  # max keeps the first of equals
+    df = sheets[sheet]
     df.columns = [str(c).strip() for c in df.columns]
-    if df.empty:
-        raise InputError(f"{p.name}: its first sheet has no data rows")
     notes, total = [], len(df)
+    with_data = [name for name, n in sizes.items() if n]
+    if len(with_data) > 1:
+        notes.append(f"{p.name} has {len(with_data)} sheets with data ({', '.join(map(str, with_data))}): analysed "
+                     f"{sheet!r}, the largest; save another sheet on its own to analyse it")
     if total > cfg.max_rows:
         df = df.sample(cfg.max_rows, random_state=cfg.seed).sort_index().reset_index(drop=True)
         notes.append(f"{p.name} has {total:,} rows: analysed a uniform random sample of {len(df):,} "
@@ -146,8 +165,19 @@ def _load_xlsx(p: Path, cfg: AnalyticsConfig, usecols: list[str] | None) -> Tabl
     return Table(df=df, path=str(p), encoding="xlsx", total_rows=total, notes=notes)
 
 
+def _separator(p: Path, encoding: str) -> str:
+    """The header's field separator: ',' unless ';' (Excel in Germany, France…), a tab (Excel's "Unicode text",
+    TSV exports) or '|' splits it into more fields. Read with ',' such a file was one column and every
+    analysis said a column was missing."""
+    with open(p, encoding=encoding, errors="replace", newline="") as fh:
+        header = re.sub(r'"[^"]*"', "", fh.readline())  # a quoted name may hold any of them
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
+
+
 def load_csv(path: str | Path, cfg: AnalyticsConfig | None = None, usecols: list[str] | None = None) -> Table:
-    """Read a CSV (or an .xlsx's first sheet) into a DataFrame: encoding detected, big files streamed and
+    """Read a CSV (or an .xlsx's largest sheet) into a DataFrame: encoding detected, big files streamed and
     sampled with a note."""
     cfg = cfg or AnalyticsConfig()
     p = Path(path)
@@ -174,7 +204,7 @@ def load_csv(path: str | Path, cfg: AnalyticsConfig | None = None, usecols: list
     if encoding not in ("utf-8", "utf-8-sig"):
         notes.append(f"{p.name} is not UTF-8: decoded as {encoding}")
     approx = _count_lines(p) - 1
-    read_kw: dict[str, Any] = dict(encoding=encoding, usecols=usecols, skipinitialspace=True)
+    read_kw: dict[str, Any] = dict(encoding=encoding, usecols=usecols, skipinitialspace=True, sep=_separator(p, encoding))
     try:
         if approx <= cfg.max_rows:
             df = pd.read_csv(p, **read_kw)
@@ -215,9 +245,14 @@ def find_column(df: pd.DataFrame, given: str | None, patterns: tuple[str, ...], 
     """The column the user named, else the first whose name matches one of `patterns` (regexes)."""
     if given:
         return require_column(df, given, what)
+    # Exports write names with spaces and dots ("Campaign name", "Created at", "Impr."): matched as
+    # campaign_name, created_at, impr. A column left empty in every row is no candidate (Shopify's
+    # "Customer ID" is blank when buyers check out as guests).
+    names = {col: (name, re.sub(r"[\s.]+", "_", name).strip("_"))
+             for col in df.columns if not df[col].isna().all() for name in [str(col).strip().lower()]}
     for pat in patterns:
-        for col in df.columns:
-            if re.fullmatch(pat, str(col).strip().lower()):
+        for col, spellings in names.items():
+            if any(re.fullmatch(pat, n) for n in spellings):
                 return col
     if required:
         cols = ", ".join(map(str, df.columns[:20]))
@@ -227,10 +262,12 @@ def find_column(df: pd.DataFrame, given: str | None, patterns: tuple[str, ...], 
 
 TEXT_PATTERNS = (r"review|text|comment|content|message|body|feedback|tweet|sentence|评论|评价|内容|文本|留言",
                  r".*(review|text|comment|content|评论|评价|内容).*")
-DATE_PATTERNS = (r"date|time|day|datetime|timestamp|created_at|order_date|ts|日期|时间|下单时间|created",
+DATE_PATTERNS = (r"date|time|day|datetime|timestamp|created_at|order_date|ts|日期|时间|下单时间|created|reporting_starts"
+                 r"|date_start",
                  r".*(date|time|日期|时间).*")
 CUSTOMER_PATTERNS = (r"customer_id|customer|user_id|user|client_id|member_id|用户id|客户id|会员id|用户|客户",
-                     r".*(customer|user|client|客户|用户).*")
+                     r".*(customer|user|client|客户|用户).*",
+                     r"e[-_]?mail|customer_email|buyer_email|邮箱")  # Shopify names the buyer by e-mail
 AMOUNT_PATTERNS = (r"amount|revenue|total|price|order_value|sales|gmv|金额|销售额|实付金额|价格",
                    r".*(amount|revenue|total|金额).*")
 
@@ -251,7 +288,7 @@ def find_date_column(df: pd.DataFrame, given: str | None = None) -> str | None:
                        DATE_PATTERNS, "date", required=False)
 
 
-def _holds_words(s: pd.Series) -> bool:
+def holds_words(s: pd.Series) -> bool:
     """Whether a column holds text, not numbers or ids ("review_id", "text_len", "comment_count" name one)."""
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         return False
@@ -263,12 +300,12 @@ def _holds_words(s: pd.Series) -> bool:
 def find_text_column(df: pd.DataFrame, given: str | None = None) -> str:
     if given:
         return require_column(df, given, "text")
-    col = find_column(df.loc[:, [c for c in df.columns if _holds_words(df[c])]], None, TEXT_PATTERNS, "text",
+    col = find_column(df.loc[:, [c for c in df.columns if holds_words(df[c])]], None, TEXT_PATTERNS, "text",
                       required=False)
     if col is not None:
         return col
     # No telling name: the column of words (not numbers or ids) with the longest values is the text
-    obj = [c for c in df.columns if (df[c].dtype == object or str(df[c].dtype).startswith("str")) and _holds_words(df[c])]
+    obj = [c for c in df.columns if (df[c].dtype == object or str(df[c].dtype).startswith("str")) and holds_words(df[c])]
     if not obj:
         raise InputError("no text column in the CSV (a review, comment or message column): name it with --text-column")
     return max(obj, key=lambda c: df[c].astype(str).str.len().mean())
@@ -287,6 +324,10 @@ def drop_empty_texts(table: Table, col: str, notes: list[str]) -> Table:
     return Table(table.df[~empty].reset_index(drop=True), table.path, table.encoding, table.total_rows, table.notes)
 
 
+# A time followed by a UTC offset or zone: "10:23:45 -0500", "07:00:00+08:00", "12:00Z", "09:30 UTC".
+_UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|(?:UTC|GMT)?\s*[+-]\d{2}(?::?\d{2})?|UTC|GMT)\s*$"
+
+
 def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
     """Dates of `col`; a few bad values are dropped with a note, mostly-bad raises a one-line error."""
     raw = df[col]
@@ -302,9 +343,23 @@ def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
         text = raw.astype("string")
         # 2026年5月1日 (how Chinese Excel shows a date) as 2026-5-1
         text = text.str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", r"\1-\2-\3", regex=True)
-        # 28/05/2026 says the column is day first; read every row so ("01/05/2026" is 1 May, not 5 January)
-        parts = text.str.extract(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b").astype("float")
-        dayfirst = bool((parts[0] > 12).any() and not (parts[1] > 12).any())
+        # "2026/5/3 下午 03:05:00" (Chinese Windows) was unparsable: 上午/下午 are AM/PM before the time
+        text = text.str.replace(r"上午\s*(\d{1,2}:\d{2}(?::\d{2})?)", r"\1 AM", regex=True)
+        text = text.str.replace(r"下午\s*(\d{1,2}:\d{2}(?::\d{2})?)", r"\1 PM", regex=True)
+        # 28/05/2026 says the column is day first; read every row so ("01/05/2026" is 1 May, not 5 January).
+        # Dots are written day first (03.05.2026 in Germany, Russia…) even when no day is above 12.
+        parts = text.str.extract(r"^\s*(\d{1,2})([/.-])(\d{1,2})[/.-]\d{2,4}\b")
+        first, second = parts[0].astype("float"), parts[2].astype("float")
+        dotted = parts[1].eq(".").sum() > parts[1].isin(["/", "-"]).sum()
+        dayfirst = bool(((first > 12).any() or dotted) and not (second > 12).any())
+        # A UTC offset after the time ("10:23:45 -0500" in Shopify, "+08:00" in ISO) is dropped: each row keeps
+        # its local clock time, so a review posted at 07:00 in Shanghai stays on its local day (not the day
+        # before in UTC), and an export that crosses a DST change (-0500 and -0400) no longer stops pandas.
+        local = text.str.replace(_UTC_OFFSET, r"\1", regex=True)
+        offset = (local != text).fillna(False)
+        if offset.any():
+            text = local
+            notes.append(f"{int(offset.sum()):,} dates in {col!r} carry a UTC offset: read as each row's local time")
         raw = text.where(raw.notna())
     with warnings.catch_warnings():  # "could not infer format": the check below says it better
         warnings.simplefilter("ignore", UserWarning)
@@ -317,8 +372,8 @@ def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
         raise InputError(f"column {col!r} does not hold dates ({bad.mean():.0%} unparsable, e.g. {example[0]!r})")
     if bad.any():
         notes.append(f"{int(bad.sum()):,} rows with unparsable dates in {col!r} were left out of the time series")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_convert(None)
+    if getattr(dates.dt, "tz", None) is not None:  # local clock time, as for offsets written in the text
+        dates = dates.dt.tz_localize(None)
     return dates
 
 
@@ -332,38 +387,6 @@ def guessed_dates(df: pd.DataFrame, col: str, given: bool, notes: list[str]) -> 
     except InputError as exc:
         notes.append(f"{exc}: the time series is skipped (name the date column with --date-column)")
         return None
-
-
-def to_numeric_frame(df: pd.DataFrame, cols: list[str], notes: list[str]) -> pd.DataFrame:
-    """Numbers from the given columns: '¥1,299' and '12%' are understood; mostly-text columns are dropped."""
-    out = {}
-    for c in cols:
-        s = df[c]
-        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            cleaned = s.astype(str).str.replace(r"[¥$€£,，%\s元]", "", regex=True)
-            s = pd.to_numeric(cleaned, errors="coerce")
-            if s.notna().mean() < 0.8:
-                notes.append(f"column {c!r} is not numeric: left out")
-                continue
-        out[c] = s.astype(float)
-    return pd.DataFrame(out, index=df.index)
-
-
-def numeric_feature_columns(df: pd.DataFrame, exclude: set[str]) -> list[str]:
-    """Candidate numeric features: numbers (or number-like text), not IDs, not the excluded ones."""
-    cols = []
-    for c in df.columns:
-        if c in exclude or re.search(r"(^|_)(id|uuid|phone|zip|邮编)$|编号|^id", str(c).lower()):
-            continue
-        s = df[c]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            cols.append(c)
-        elif s.dtype == object or str(s.dtype).startswith("str"):
-            probe = pd.to_numeric(s.head(200).astype(str).str.replace(r"[¥$€£,，%\s元]", "", regex=True),
-                                  errors="coerce")
-            if probe.notna().mean() >= 0.8:
-                cols.append(c)
-    return cols
 
 
 def small_data_threads(n_rows: int, threshold: int = 50_000):

@@ -11,6 +11,29 @@ import pandas as pd  # noqa: E402
 
 COLORS = {"positive": "#2e7d32", "neutral": "#9e9e9e", "negative": "#c62828"}
 
+# Fonts with Chinese glyphs that Linux (fonts-noto-cjk, wqy), Windows and macOS install. Matplotlib's default,
+# DejaVu Sans, has none: product names and aspects such as 连衣裙 / 物流 were drawn as empty boxes.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "WenQuanYi Micro Hei",
+             "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
+             "STHeiti", "Arial Unicode MS", "Droid Sans Fallback", "Noto Sans CJK JP", "Noto Sans CJK TC")
+NO_CJK_FONT_NOTE = ("Chinese text in the plots is drawn as boxes: no Chinese font is installed (install Noto Sans "
+                    "CJK, e.g. `apt install fonts-noto-cjk`); the tables and summary are not affected")
+
+
+def use_cjk_fonts() -> list[str]:
+    """Put the installed Chinese fonts after the default one: matplotlib (>= 3.6) takes each glyph from the first
+    font in `font.family` that has it, so Latin text keeps its look. Returns the fonts found."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [name for name in CJK_FONTS if name in installed]
+    if found:
+        plt.rcParams["font.family"] = ["DejaVu Sans", *found]  # DejaVu ships inside matplotlib
+    return found
+
+
+use_cjk_fonts()
+
 
 def trend_figure(trend: pd.DataFrame, title: str):
     """Sentiment shares per period (top) and volume with spikes marked (bottom). Periods the data covers only in
@@ -55,6 +78,7 @@ def bar_figure(labels, values, title: str, xlabel: str = "", color="#1565c0", fm
     ax.set_xlabel(xlabel)
     for i, v in enumerate(values):
         ax.text(v, i, " " + fmt.format(v), va="center", fontsize=8)
+    ax.margins(x=0.12)  # room for the value written after the longest bar
     ax.grid(axis="x", alpha=0.3)
     return fig
 

@@ -68,6 +68,19 @@ def pick_analysis(question: str) -> str | None:
     return best if hits[best] else None
 
 
+_GROUP_WORDS = re.compile(r"product|item|sku|brand|categor|商品|产品|品牌|品类|类目|款")
+_GROUP_COLUMN = re.compile(r".*(product|item|sku|brand|category|商品|产品|品牌|品类|类目).*")
+
+
+def _asked_group(question: str, df: pd.DataFrame) -> str | None:
+    """The product/brand column when the question compares them ("which product gets the worst reviews?"):
+    the reply gave the shop's overall figures and named no product."""
+    if not _GROUP_WORDS.search(question.lower()):
+        return None
+    return next((c for c in df.columns if _GROUP_COLUMN.fullmatch(str(c).strip().lower())
+                 and df[c].nunique() <= max(50, len(df) // 10)), None)
+
+
 def question_freq(question: str) -> str | None:
     q = question.lower()
     if re.search(r"\bday|daily|每天|每日|按天|日度", q):
@@ -106,6 +119,13 @@ def _headline(name: str, f: dict, zh: bool) -> str:
         parts = [f"{k.upper()} {f[k]:.2%}" if k in ("ctr", "cvr") else f"{k.upper()} {f[k]:,.2f}"
                  for k in ("ctr", "cvr", "cpa", "roas") if k in f and pd.notna(f[k])]  # ROAS of no spend: none
         s = ("整体：" if zh else "Overall: ") + ", ".join(parts) + "."
+        for dim, zh_dim in (("channel", "渠道"), ("campaign", "活动")):  # "which channel works best?" named none
+            metric = next((k for k in ("roas", "cvr") if f"best_{dim}_{k}" in f), None)
+            if metric and f.get(f"best_{dim}_clear"):
+                v = f[f"best_{dim}_{metric}"]
+                shown = f"{v:.2%}" if metric == "cvr" else f"{v:.2f}"
+                s += (f" 最佳{zh_dim}（按 {metric.upper()}）：{f[f'best_{dim}']}（{shown}）。" if zh else
+                      f" Best {dim} by {metric.upper()}: {f[f'best_{dim}']} ({shown}).")
         if "ab_significant" in f:
             s += (f" {f['ab_significant']} 个 A/B 对比显著。" if zh else f" {f['ab_significant']} A/B comparison(s) significant.")
         return s
@@ -154,7 +174,8 @@ def answer_analytics_question(question: str, csv_path: str, backend: Any = None,
                   f"{default_analysis(kind)} analysis.)\n")
     name = asked or default_analysis(kind)
     wanted = "segment" if name == "email" else name
-    opts = {"freq": question_freq(question)}
+    opts = {"freq": question_freq(question), "group_column": _asked_group(question, table.df) if name == "sentiment"
+            else None}
     try:
         result = run_analysis(wanted, table, cfg, backend, opts, settings)
     except InputError as exc:
@@ -176,6 +197,8 @@ def answer_analytics_question(question: str, csv_path: str, backend: Any = None,
     files = {k: str(v) for k, v in result.save(out).items()}
     plot = next((files[f"{result.name}_{n}.png"] for n in result.figures), None)
     main = next((result.tables[t] for t in _MAIN_TABLE.get(name, ()) if t in result.tables), None)
+    if "by_group" in result.tables:  # the question compared products: their table and chart answer it
+        main, plot = result.tables["by_group"], files.get(f"{result.name}_by_group.png", plot)
     lines = [prefix + _headline(name, result.facts, zh)]
     if name == "email" and "emails" in result.tables:
         for _, e in result.tables["emails"].iterrows():
@@ -185,11 +208,17 @@ def answer_analytics_question(question: str, csv_path: str, backend: Any = None,
     elif name == "aspects" and "complaints" in result.tables:
         lines += [f"- {r['aspect']} ({r['aspect_zh']}): {r['negative_mentions']} — {r['examples'].split(' | ')[0]}"
                   for _, r in result.tables["complaints"].head(3).iterrows()]
+    elif name == "sentiment" and "by_group" in result.tables:
+        by = result.tables["by_group"]
+        ranked = by[by["n"] >= 5].sort_values("net").head(3)  # as the summary: fewer than 5 reviews rank nothing
+        lines += [f"- {r.iloc[0]}: net {r['net']:+.0%} (n={int(r['n'])})" for _, r in ranked.iterrows()]
+    elif name == "campaign":
+        lines += result.facts.get("ab_lines", [])[:8]
     elif name == "segment":
         lines += [f"- {r['segment']} {r['label']}: {r['customers']:,} ({r['share']:.0%})" + (f" — {r['persona']}" if r['persona'] else "")
                   for _, r in result.tables["profiles"].iterrows()]
     if result.notes:
-        lines.append(("注：" if zh else "Notes: ") + " ".join(result.notes))
+        lines.append(("注：" if zh else "Notes: ") + "; ".join(result.notes))  # one run-on line read as one note
     if backend is not None and name != "email":
         take = _takeaway(question, result, backend, zh)
         if take:

@@ -23,6 +23,7 @@ from assistant.analytics.io import (
     AnalysisResult,
     Table,
     find_column,
+    holds_words,
     load_csv,
 )
 from assistant.errors import InputError
@@ -49,8 +50,14 @@ def detect_kind(df: pd.DataFrame) -> str:
     if cust and date and amount and df[cust].nunique() < len(df):
         return "orders"
     text = has(TEXT_PATTERNS)
-    if text and df[text].astype(str).str.len().mean() >= 6:
-        return "reviews"
+    if text is not None:
+        words = df[text].dropna().astype(str)
+        # Short reviews are still reviews: "好评", "很好", "great" (Taobao fills in "好评" by default) were taken
+        # for codes, and the chat refused a sentiment question. The length test stays for names only loosely
+        # like text ("content_type").
+        named = re.fullmatch(TEXT_PATTERNS[0], str(text).strip().lower()) and holds_words(df[text])
+        if named or words.str.len().mean() >= 6 or words.str.contains(r"[\u4e00-\u9fff]").mean() > 0.5:
+            return "reviews"
     return "numeric"
 
 
@@ -84,7 +91,8 @@ def run_analysis(name: str, table: Table, cfg: AnalyticsConfig, backend: Any = N
     if name == "campaign":
         from assistant.analytics.campaign import analyze_campaigns
 
-        cols = {k: o.get(f"{k}_column") for k in ("campaign", "channel", "variant")}
+        cols = {k: o.get(f"{k}_column") for k in ("campaign", "channel", "variant", "impressions", "clicks",
+                                                   "conversions", "cost", "revenue")}
         return analyze_campaigns(table, cfg, cols, o.get("date_column"))
     raise InputError(f"unknown analysis {name!r} (one of {', '.join(ANALYSES)})")
 

@@ -30,27 +30,57 @@ from assistant.errors import GenerationError, InputError
 
 log = logging.getLogger(__name__)
 
-PRODUCT_PATTERNS = (r"product|product_name|item|sku|category|商品|商品名称|品类|类目",)
+PRODUCT_PATTERNS = (r"product|product_name|product_title|item|item_name|lineitem_name|line_item_name|sku|category|商品|商品名称"
+                    r"|品类|类目",)  # "Lineitem name": Shopify's orders export
 
 PERSONA_SYSTEM = ("You are a marketing analyst. Describe a customer segment as a short persona in 2-3 sentences "
                   "and suggest one marketing action. Use only the numbers given; do not invent others.")
 
 
+# An order number column: exports with one row per line item (Shopify's "Name" = "#1001") repeat it.
+ORDER_PATTERNS = (r"order_id|order|order_no|order_number|order_name|订单号|订单编号|订单id",)
+
+
+def order_column(df: pd.DataFrame, customer_col: str) -> str | None:
+    """The order-number column, when rows are line items of fewer orders (else every row is an order)."""
+    col = find_column(df, None, ORDER_PATTERNS, "order", required=False)
+    if col is None and "name" in map(str.lower, map(str, df.columns)):
+        name = next(c for c in df.columns if str(c).lower() == "name")
+        if df[name].astype(str).str.fullmatch(r"#?\d+").mean() > 0.9:  # Shopify: "#1001"
+            col = name
+    if col is None or col == customer_col or df[col].nunique() >= df[col].notna().sum():
+        return None
+    return col
+
+
 def rfm_features(orders: pd.DataFrame, customer_col: str, date_col: str, amount_col: str,
-                 notes: list[str]) -> pd.DataFrame:
-    """recency_days (since the last order, relative to the day after the newest order), frequency, monetary."""
+                 notes: list[str], order_col: str | None = None) -> pd.DataFrame:
+    """recency_days (since the last order, relative to the day after the newest order), frequency (orders, not
+    line items, when an order column is given), monetary."""
     dates = parse_dates(orders, date_col, notes)
     amount = to_numeric_frame(orders, [amount_col], notes)
     if amount_col not in amount:
         raise InputError(f"amount column {amount_col!r} is not numeric")
     frame = pd.DataFrame({"customer": orders[customer_col].values, "date": dates.values,
-                          "amount": amount[amount_col].values}).dropna(subset=["date"])
+                          "amount": amount[amount_col].values,
+                          "order": orders[order_col].values if order_col else range(len(orders))}
+                         ).dropna(subset=["date", "customer"])
     snapshot = frame["date"].max() + pd.Timedelta(days=1)
     g = frame.groupby("customer")
     rfm = pd.DataFrame({"recency_days": (snapshot - g["date"].max()).dt.days,
-                        "frequency": g.size(), "monetary": g["amount"].sum().round(2)})
+                        "frequency": g["order"].nunique(), "monetary": g["amount"].sum().round(2)})
+    if order_col:
+        notes.append(f"{len(frame):,} rows are line items of {frame['order'].nunique():,} orders ({order_col!r}): "
+                     "frequency counts orders")
     rfm.index.name = customer_col
     return rfm
+
+
+def _commonest(s: pd.Series) -> Any:
+    """The most frequent value, None when every cell is empty (a customer whose product cells are all blank
+    stopped the segmentation with an IndexError)."""
+    counts = s.value_counts()
+    return counts.index[0] if len(counts) else None
 
 
 def _scale(X: pd.DataFrame) -> np.ndarray:
@@ -176,11 +206,11 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
                          "row per customer")
     top_product = None
     if use_rfm:
-        X = rfm_features(df, cust, date, amount, notes)
+        X = rfm_features(df, cust, date, amount, notes, order_column(df, cust))
         ids = X.index.to_series().values
         product = find_column(df, None, PRODUCT_PATTERNS, "product", required=False)
         if product:  # what each customer buys most: the recommendation for the segment's e-mail
-            top_product = df.groupby(cust)[product].agg(lambda s: s.value_counts().index[0]).reindex(X.index)
+            top_product = df.groupby(cust)[product].agg(_commonest).reindex(X.index)
         method = f"RFM from orders ({cust}, {date}, {amount})"
     else:
         from assistant.analytics.churn import TARGET_PATTERNS
@@ -218,7 +248,7 @@ def analyze_segments(table: Table, cfg: AnalyticsConfig | None = None, backend: 
     labels = km.labels_
     profiles = profile_segments(X, labels, bool(use_rfm))
     if top_product is not None:
-        tops = top_product[keep].groupby(labels).agg(lambda s: s.value_counts().index[0])
+        tops = top_product[keep].groupby(labels).agg(_commonest)
         profiles["top_product"] = profiles["segment"].map(tops)
     profiles = write_personas(profiles, list(X.columns), X.mean(), backend, cfg)
     if backend is None:

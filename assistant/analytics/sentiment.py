@@ -155,7 +155,9 @@ def sentiment_trend(dates: pd.Series, labels: pd.Series, freq: str = "week", spi
     first_day, last_day = dates.min().normalize(), dates.max().normalize()
     partial = (calendar.start_time < first_day) | (calendar.end_time.normalize() > last_day)
     n = counts.sum(axis=1)
-    shares = counts.div(n.where(n > 0, 1), axis=0)
+    # A quiet period has no shares (NaN, a gap in the chart), not 0%: "net went to +0.0%" and "best +0.0%" once
+    # named a week without a single message.
+    shares = counts.div(n.where(n > 0), axis=0)
     trend = shares.copy()
     trend.insert(0, "n", n)
     trend["net"] = trend["positive"] - trend["negative"]
@@ -170,8 +172,9 @@ def _trend_headline(trend: pd.DataFrame, freq: str, dates: pd.Series) -> tuple[p
     """(first, last period the headline stands on, its text). A period the data covers only in part (it starts
     or stops mid-week) holds fewer, less typical messages: "went from +49% to +4%" once rested on half a week. So
     from/to/best/worst come from whole periods, and the headline says which were left out."""
-    whole = trend[~trend["partial"]]
-    basis = whole if len(whole) >= 2 else trend
+    dated = trend[trend["n"] > 0]  # a period without messages has no sentiment to go from or to
+    whole = dated[~dated["partial"]]
+    basis = whole if len(whole) >= 2 else dated
     first, last = basis.iloc[0], basis.iloc[-1]
     text = (f"{len(trend)} periods from {trend['period'].iloc[0]:%Y-%m-%d} to {trend['period'].iloc[-1]:%Y-%m-%d}. "
             f"Net sentiment went from {first['net']:+.1%} ({first['period']:%Y-%m-%d}) to {last['net']:+.1%} "
@@ -194,6 +197,7 @@ def _trend_headline(trend: pd.DataFrame, freq: str, dates: pd.Series) -> tuple[p
 def trend_long(trend: pd.DataFrame) -> pd.DataFrame:
     """Long form (period, sentiment, share) for an interactive line plot (gradio LinePlot)."""
     long = trend.melt(id_vars=["period"], value_vars=list(LABELS), var_name="sentiment", value_name="share")
+    long = long.dropna(subset=["share"])  # quiet periods: no point (NaN is no JSON for the app's plot)
     return long.sort_values(["period", "sentiment"]).reset_index(drop=True)
 
 
@@ -280,6 +284,7 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
                                          f"Net sentiment by {group_col}, %", fmt="{:+.0f}")
         worst = by[by["n"] >= 5].sort_values("net").head(3)
         lines += ["", f"## By {group_col}", "", "Lowest net sentiment: " + "; ".join(
-            f"{i} {r['net']:+.0%} (n={int(r['n'])})" for i, r in worst.iterrows())]
+            f"{i} {r['net']:+.0%} (n={int(r['n'])})" for i, r in worst.iterrows()) if len(worst) else
+            f"Every {group_col} has fewer than 5 messages: too few to rank (see the by_group table)."]
     facts["polarity_mean"] = float(np.mean(scored["polarity"])) if len(scored) else 0.0
     return AnalysisResult("sentiment", "\n".join(lines), tables, figures, notes, facts)

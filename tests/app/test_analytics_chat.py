@@ -97,3 +97,58 @@ def test_a_spreadsheet_is_read_like_a_csv(runtime, reviews_csv, tmp_path):
     runtime.backend.queue("Steady.")
     history, table, _ = analytics_chat_turn(runtime, "admin", str(sheet), "How did sentiment move week by week?", [])
     assert "Net sentiment moved" in history[-1]["content"] and table is not None and len(table) > 1
+
+
+def test_did_b_beat_a_is_answered_with_b_against_a(runtime, tmp_path):
+    import pandas as pd
+
+    # An A/B tool's export: visitors and conversions, no impressions. It was refused ("needs clicks or
+    # impressions") and, once read, the reply gave overall rates and a count of significant tests, not B vs A.
+    ab = tmp_path / "ab.csv"
+    pd.DataFrame({"variant": ["A", "B"], "visitors": [5000, 5000], "conversions": [150, 190]}).to_csv(ab, index=False)
+    runtime.backend.queue("B converts better.")
+    history, table, _ = analytics_chat_turn(runtime, "admin", str(ab), "Did B beat A?", [])
+    answer = history[-1]["content"]
+    assert "CVR: B 3.80% vs A 3.00% (+26.7%)" in answer and "significant" in answer
+    assert table is not None and table["metric"].tolist() == ["cvr"]
+
+
+def test_which_channel_works_best_names_the_channel(runtime, tmp_path):
+    import pandas as pd
+
+    camp = tmp_path / "campaigns.csv"
+    pd.DataFrame({"channel": ["search", "social", "email"], "impressions": [10000, 20000, 5000],
+                  "clicks": [500, 400, 300], "conversions": [25, 8, 30], "cost": [500, 400, 100],
+                  "revenue": [2500, 600, 1500]}).to_csv(camp, index=False)
+    runtime.backend.queue("Shift budget to e-mail.")
+    history, *_ = analytics_chat_turn(runtime, "admin", str(camp), "Which channel has the best ROI?", [])
+    assert "Best channel by ROAS: email (15.00)" in history[-1]["content"]
+
+
+def test_which_product_gets_the_worst_reviews_names_the_products(runtime, tmp_path):
+    import pandas as pd
+
+    reviews = tmp_path / "reviews.csv"
+    pd.DataFrame({"商品名称": ["连衣裙"] * 6 + ["T恤"] * 6,
+                  "评论": ["很好"] * 5 + ["太差了"] + ["太差了"] * 4 + ["很好"] * 2,
+                  "日期": pd.date_range("2026-05-04", periods=12, freq="D").strftime("%Y-%m-%d")}
+                 ).to_csv(reviews, index=False, encoding="utf-8-sig")
+    runtime.backend.queue("T恤 needs attention.")
+    history, table, plot = analytics_chat_turn(runtime, "admin", str(reviews), "哪个商品口碑最差？", [])
+    answer = history[-1]["content"]
+    assert "- T恤: net -33% (n=6)" in answer and "- 连衣裙: net +67% (n=6)" in answer
+    assert table is not None and table.columns[0] == "商品名称" and plot.endswith("by_group.png")
+
+
+def test_short_reviews_are_reviews(runtime, tmp_path):
+    import pandas as pd
+
+    # "好评" / "great": a review file of short texts was taken for plain numbers and the sentiment question was
+    # answered with "no numeric columns to segment on".
+    reviews = tmp_path / "short.csv"
+    pd.DataFrame({"review": ["great", "bad", "ok", "好评"] * 5,
+                  "date": pd.date_range("2026-05-04", periods=20, freq="D").strftime("%Y-%m-%d")}
+                 ).to_csv(reviews, index=False)
+    runtime.backend.queue("Fine.")
+    history, *_ = analytics_chat_turn(runtime, "admin", str(reviews), "How did sentiment change day by day?", [])
+    assert "20 messages:" in history[-1]["content"] and "⚠️" not in history[-1]["content"]

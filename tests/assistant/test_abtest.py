@@ -120,3 +120,15 @@ def test_read_csv_accepts_gbk_and_xlsx_and_refuses_folders_and_stray_quotes(tmp_
     quote.write_text('variant,impressions,clicks\nA,1000,40\n"B,1000,52\n', encoding="utf-8")
     with pytest.raises(InputError, match="quote.csv line 3: malformed CSV"):
         read_ab_csv(quote)
+
+
+def test_a_significant_result_does_not_ask_for_more_data():
+    from assistant.abtest import ab_test
+
+    r = ab_test([{"name": "A", "impressions": 10000, "clicks": 320, "conversions": 21},
+                 {"name": "B", "impressions": 10000, "clicks": 385, "conversions": 30}])
+    lines = r.as_text().splitlines()
+    ctr = next(line for line in lines if line.startswith("CTR"))
+    cvr = next(line for line in lines if line.startswith("CVR"))
+    assert "(significant); enough data" in ctr  # was "(significant); 2635 more per arm"
+    assert "more clicks per arm (of" in cvr  # CVR trials are clicks: the unit is said
