@@ -31,7 +31,7 @@ from assistant.chat_answers import (
     MIN_TRANSLATED_SHARE,  # noqa: F401 - importable from here, as before it moved
     ChatAnswersMixin,
 )
-from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore
+from assistant.chat_session import ChatSession, Reply, ReplyStream, SessionStore, released_while_clean
 from assistant.citations import Citation
 from assistant.errors import AssistantError, ConfigError, InputError
 from assistant.llm.base import LLMBackend, Message
@@ -402,20 +402,14 @@ class ChatService(ChatAnswersMixin):
             log.error("could not add the turn to the waiting ticket: %s", exc.one_line())
 
     def _finish(self, turn: Turn, pieces: Iterator[str], *, check_output: bool = True,
-                after: Callable[[str], None] | None = None) -> ReplyStream:
+                after: Callable[[str], None] | None = None, sentences: bool = False) -> ReplyStream:
+        if check_output and self.guardrails is not None:  # nothing is released before the check passed it
+            pieces = released_while_clean(pieces, lambda text: self._replacement(turn, text), sentences)
+
         def finish(answer: str) -> Reply:
             answer = answer.strip()
-            if check_output and self.guardrails is not None and turn.error is None:
-                finder = getattr(self.guardrails, "redactor", None)
-                sources = [turn.text, turn.grounding]
-                # The check compares whole PII values: pass the values found in what the customer and the KB said.
-                allowed = [turn.text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
-                verdict = self.guardrails.check_output(answer, system_prompt=self.system_prompt(turn.language),
-                                                       allowed_pii=allowed)
-                if verdict.blocked:
-                    log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
-                    answer = verdict.safe_text or verdict.reply
-                    turn.replaced = True
+            if check_output and self.guardrails is not None:
+                answer = self._replacement(turn, answer) or answer
             if after is not None:
                 try:
                     after(answer)
@@ -438,6 +432,22 @@ class ChatService(ChatAnswersMixin):
                          retrieved=self._retrieved(turn))
 
         return ReplyStream(pieces, finish)
+
+    def _replacement(self, turn: Turn, text: str) -> str | None:
+        """What to send instead of `text` when the output check blocks it (`turn.replaced` then), else None."""
+        if turn.error is not None:  # the shop's "failed" text: nothing of the model's to check
+            return None
+        finder = getattr(self.guardrails, "redactor", None)
+        sources = [turn.text, turn.grounding]
+        # The check compares whole PII values: pass the values found in what the customer and the KB said.
+        allowed = [turn.text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
+        verdict = self.guardrails.check_output(text, system_prompt=self.system_prompt(turn.language),
+                                               allowed_pii=allowed)
+        if not verdict.blocked:
+            return None
+        log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
+        turn.replaced = True
+        return verdict.safe_text or verdict.reply
 
     def _retrieved(self, turn: Turn) -> list[str] | None:
         """The chunk ids this turn's lookup worked from (the matched FAQ row, else the passages), for the usage

@@ -90,7 +90,7 @@ class ChatAnswersMixin:
             if closing:
                 yield stop_after(last, zh) + closing
 
-        return self._finish(turn, pieces())
+        return self._finish(turn, pieces(), sentences=True)  # each piece a checked sentence: released as it comes
 
     def _translated(self, turn: Turn, lookup, messages: list[Message], max_tokens: int | None) -> str:
         """The shop's sentences in the customer's language, checked whole before anything is sent (a half-sent

@@ -130,3 +130,33 @@ def checked_sentences(pieces: Iterator[str], check: Callable[[str, bool], list[s
             yield sentence
     if buffer.strip() and not check(buffer, first):
         yield buffer
+
+
+def released_while_clean(pieces: Iterator[str], replacement: Callable[[str], str | None],
+                         sentences: bool = False) -> Iterator[str]:
+    """Release `pieces` up to each sentence's end once `replacement(text so far)` is None (the output check passed
+    it). The check used to run on the whole answer after it had streamed: a /v1 client had read what it replaced,
+    another person's e-mail address included, and the widget showed it until the answer ended. When the check
+    blocks, the rest of the pieces is read and `replacement(whole answer)` sent in their place: what it adds to the
+    text released, or all of it after that text. `sentences`: each piece is whole sentences (`checked_sentences`),
+    so it is checked and released as it comes, not when the next one shows where it ended."""
+    said = released = ""
+    for piece in pieces:
+        said += piece
+        ends = [m.end() for m in _SENTENCE_DONE.finditer(said, len(released))] + ([len(said)] if sentences else [])
+        if not ends:
+            continue
+        upto = said[:ends[-1]]  # a half-written e-mail address or number after the last sentence end waits
+        if replacement(upto) is not None:
+            break
+        yield upto[len(released):]
+        released = upto
+    else:
+        if said == released or replacement(said) is None:
+            if said != released:
+                yield said[len(released):]
+            return
+    said += "".join(pieces)
+    safe = replacement(said)
+    safe = said if safe is None else safe
+    yield safe[len(released):] if safe.startswith(released) else ("\n" if released else "") + safe

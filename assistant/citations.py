@@ -21,6 +21,9 @@ class Citation:
 
     def for_customer(self) -> dict:
         """What a customer may see: the document's name (a web link stays whole), never a path on the server."""
-        source = self.source if self.source.startswith(("http://", "https://")) else PurePath(self.source).name
+        # both separators: a document ingested from Windows into a shared Chroma server ("C:\\shop\\returns.md")
+        # was named to customers by its whole path, backslashes not being separators here
+        source = (self.source if self.source.startswith(("http://", "https://"))
+                  else PurePath(self.source.replace("\\", "/")).name)
         return {"source": source, "title": self.title or source, "snippet": self.snippet, "page": self.page,
                 "score": self.score, "chunk_id": self.chunk_id, "row_id": self.row_id}

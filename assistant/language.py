@@ -14,7 +14,9 @@ import re
 # Scripts we can name from Unicode ranges alone.
 _SCRIPTS = {
     "zh": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"),
-    "ja": re.compile(r"[\u3040-\u30ff]"),  # kana: Japanese even when mixed with kanji
+    # kana: Japanese even when mixed with kanji; but "の" alone is Chinese shops' and customers' stylish "的"
+    # ("小熊の杯子可以退货吗？"), which had made a Chinese question Japanese, answered in the shop's default language
+    "ja": re.compile(r"[\u3040-\u306d\u306f-\u30ff]"),
     "ko": re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"),
     "ru": re.compile(r"[\u0400-\u04ff]"),
     "ar": re.compile(r"[\u0600-\u06ff]"),

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
 from assistant.language import detect_language
-from assistant.small_talk import about_assistant, asks_shop_name, asks_what_shop_sells, chit_chat
+from assistant.small_talk import (
+    about_assistant,
+    asks_if_person,
+    asks_shop_name,
+    asks_what_shop_sells,
+    chit_chat,
+    only_asks_if_person,
+    without_person_question,
+)
 
 # An accepting reply, compared without its punctuation, emoji and spaces at either end; the words after a comma
 # ("yes, thanks") may follow it.
@@ -104,6 +113,11 @@ def accepts(text: str, cfg: RouterConfig) -> bool:
     if said in words or (head in words and len(said) <= len(head) + 24):
         return True
     return len(said) <= 30 and any(said.startswith(f"{w} ") for w in words if w.isascii())  # "yes please do"
+
+
+def says_nothing(text: str) -> bool:
+    """Whether `text` is only punctuation and spaces ("?", "...", "？？"): no word, number or emoji."""
+    return all(unicodedata.category(c)[0] in "PZC" for c in text)
 
 
 def asks_about_human_service(text: str, cfg: RouterConfig) -> bool:
@@ -209,11 +223,19 @@ class Router:
         offered, state.offered_human = state.offered_human, False
         if offered and self._accepts(text):
             return done("handoff", "the customer accepted the offer of a colleague")
-        keyword = self._asks_for_human(text)
+        if says_nothing(text):
+            # "?", "...", "？？": nothing to look up. Read as a shop question they got "I don't know the answer to that"
+            # (a knowledge gap in the reports), and a second one a ticket. Not counted toward the low-confidence
+            # hand-off either: such a message asks nothing a colleague could answer.
+            return done("clarify", "the message is only punctuation: ask what the customer needs")
+        # "Are you a real person?" asks what the assistant is: its "real person" is no request for one (a ticket was
+        # opened for it), what else the message says may still be ("Are you a bot? I want a real person")
+        keyword = self._asks_for_human(without_person_question(text) if asks_if_person(text) else text)
+        asks_if_bot = only_asks_if_person(text)  # ... and the question alone is not for the classifier to hand off
         # the classifier's guess alone does not hand off on a weak score: a ticket is a colleague's time, and a
         # decline offers the customer a person anyway
         wants_human = keyword or (intent.label in self.cfg.human_intents and not intent.low_confidence
-                                  and intent.score >= self.cfg.human_intent_min_score)
+                                  and intent.score >= self.cfg.human_intent_min_score and not asks_if_bot)
         if wants_human and answerable and self._asks_about_human_service(text):
             state.low_confidence_streak = 0
             return done("kb_answer", "a question about the human service that the shop's documents answer")
@@ -226,6 +248,7 @@ class Router:
         near_miss = lookup is not None and bool(getattr(lookup, "turned_down", False))
         # "What's your store called?": the shop's identity text names it, whatever intent the classifier read
         asks_name = asks_shop_name(text) or asks_what_shop_sells(text)  # ... and its description what it sells
+        asks_name = asks_name or asks_if_bot  # ... and what the assistant is (an AI, a colleague on request)
         if self.cfg.greetings_first and (asks_name or small_talk and (chit_chat(text) or about_assistant(text))):
             # "hi", "谢谢", "在吗", "who are you?" always retrieve some passage; neither the second reading turning it
             # down nor a yes to the store-address row makes a greeting a shop question.

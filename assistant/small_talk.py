@@ -38,6 +38,17 @@ _ABOUT_ASSISTANT = re.compile(
     r"actual )?(?:robot|bot|human|person|ai|machine|chatbot|computer)|are you real)\b"
     r"|你是谁|你叫什么|你的名字|你是(?:不是)?(?:真人|机器人|人工智能|ai|AI|人)|你好吗|你是真的|是机器人吗|是真人吗",
     re.IGNORECASE)
+# Whether the assistant is a person ("Are you a real person?", "Am I talking to a bot?", "你是真人吗？"): its identity
+# text answers that. The words "real person"/"真人" in such a question are no request for one: the router had opened a
+# ticket for it and told the customer a colleague would follow up.
+_ASKS_IF_PERSON = re.compile(
+    r"\b(?:are you|is this|is it|am i (?:talking|speaking|chatting) (?:to|with))\s+(?:a |an )?(?:real |actual |live )?"
+    r"(?:human being|human|person|bot|robot|ai|machine|chatbot|computer)\b"
+    r"(?:\s+or\s+(?:not|(?:a |an )?(?:real |actual |live )?(?:human being|human|person|bot|robot|ai|machine|chatbot|"
+    r"computer))\b)?(?=\s*(?:[?？.!！,，;；]|$))"  # the clause ends there: "is this a person to person sale" asks more
+    r"|[你您]是(?:不是)?(?:真人|真的人|机器人|人工智能|人工|ai|人)(?:还是(?:真人|机器人|人工智能|人工|ai|人))?"
+    r"|是(?:真人|机器人)(?:吗|还是(?:真人|机器人))",
+    re.IGNORECASE)
 # Questions for the shop's name ("What's your store called?", "你们店叫什么名字？"): its identity text names it. A
 # shop's config states its name while its documents often do not, so the knowledge base had nothing to answer with.
 _SHOP_NAME = re.compile(
@@ -87,7 +98,30 @@ def chit_chat(message: str) -> bool:
 def about_assistant(message: str) -> bool:
     """Whether the message asks about the assistant itself ("Are you a robot?", "你是谁？"), the shop's name or what
     it sells."""
-    return _ABOUT_ASSISTANT.search(message or "") is not None or asks_shop_name(message) or asks_what_shop_sells(message)
+    return (_ABOUT_ASSISTANT.search(message or "") is not None or asks_if_person(message) or asks_shop_name(message)
+            or asks_what_shop_sells(message))
+
+
+def asks_if_person(message: str) -> bool:
+    """Whether the message asks if the assistant is a person or a machine ("Are you a real person?", "你是真人吗？")."""
+    return _ASKS_IF_PERSON.search(message or "") is not None
+
+
+def without_person_question(message: str) -> str:
+    """`message` without its question whether the assistant is a person: what is left may still ask for one
+    ("Are you a bot? I want a real person")."""
+    return _ASKS_IF_PERSON.sub(" ", message or "")
+
+
+# What may stand around that question and ask nothing more: punctuation, particles, a greeting.
+_FILLER = re.compile(r"[\W_]+|\b(?:hi|hey|hello|so|ok|okay|please|honestly|really|seriously|just|lol)\b|[吗呢啊呀吧嘛哈哦喂]",
+                     re.IGNORECASE)
+
+
+def only_asks_if_person(message: str) -> bool:
+    """Whether the message asks if the assistant is a person and nothing more ("Hey, are you a bot?", "你是真人吗？");
+    "Are you human? Connect me to one please" asks more."""
+    return asks_if_person(message) and not _FILLER.sub("", without_person_question(message))
 
 
 def asks_shop_name(message: str) -> bool:

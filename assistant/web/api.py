@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -22,6 +23,7 @@ import uuid
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -39,6 +41,9 @@ TASK_MODELS = ("support", "adcopy")
 ROLES = ("system", "user", "assistant")
 # Input-guardrail categories that mark an attack wherever they appear (off_topic and too_long do not).
 SECURITY_CATEGORIES = ("prompt_extraction", "injection", "jailbreak", "abuse", "embedding")
+# ... of them, those that still act from an earlier turn: an insult the customer took back is no attack on the model,
+# and as the client resends the whole history, a customer who swore once was refused every answer after it.
+HISTORY_CATEGORIES = tuple(c for c in SECURITY_CATEGORIES if c != "abuse")
 
 
 class APIError(Exception):
@@ -123,10 +128,13 @@ def _number(body: dict, name: str, kind: type, lo: float, hi: float):
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+    # not finite: 1e400 is valid JSON (and Python reads NaN and Infinity too), and int() of it was a 500
+    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            or (kind is int and value != int(value))):
         raise APIError(400, f"{name} must be a{'n integer' if kind is int else ' number'}", param=name)
     if not lo <= value <= hi:
-        raise APIError(400, f"{name} must be between {lo:g} and {hi:g}, got {value}", param=name)
+        shown = str if kind is int else "{:g}".format  # 2**31 as written, not "2.14748e+09"
+        raise APIError(400, f"{name} must be between {shown(lo)} and {shown(hi)}, got {value}", param=name)
     return kind(value)
 
 
@@ -138,6 +146,8 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
         body = load_json(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise APIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:  # "[[[[…]]]]" 100,000 deep fits the body limit: it was a 500 and a traceback each time
+        raise APIError(400, "the request body is nested too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise APIError(400, "the request body must be a JSON object", code="invalid_json")
     model = body.get("model")
@@ -251,8 +261,10 @@ class ChatCompletions:
 
     @property
     def models(self) -> dict[str, str | None]:
-        """model id -> adapter (None = the base model)."""
-        base = self.runtime.settings.llm.model
+        """model id -> adapter (None = the base model). The configured model goes by its name: `llm.model` may be a
+        file or folder on the server ("/srv/models/shop.gguf"), which /v1/models and every unknown-model error
+        listed whole."""
+        base = PurePath(self.runtime.settings.llm.model.replace("\\", "/")).name or "model"
         return {"support": "support", "adcopy": "adcopy", "base": None, base: None}
 
     def screen(self, req: ChatRequest):
@@ -260,8 +272,8 @@ class ChatCompletions:
 
         The client writes the whole history, so an injection hidden in an earlier turn reaches the model as
         surely as one in the last. Earlier turns and the base/adcopy models are held to the security
-        categories only (an off-topic earlier question or an ad brief is no attack); the support model's last
-        turn gets every configured check inside the chat pipeline.
+        categories only (an off-topic earlier question or an ad brief is no attack), earlier turns not to abuse
+        (HISTORY_CATEGORIES); the support model's last turn gets every configured check inside the chat pipeline.
         """
         if not getattr(self.runtime.settings.chat, "use_guardrails", True):
             return None
@@ -273,7 +285,7 @@ class ChatCompletions:
             if m.role != "user" or (req.model == "support" and i == last):
                 continue
             verdict = guard.check_input(m.content)
-            if verdict.blocked and verdict.category in SECURITY_CATEGORIES:
+            if verdict.blocked and verdict.category in (SECURITY_CATEGORIES if i == last else HISTORY_CATEGORIES):
                 return i, verdict
         return None
 
@@ -315,8 +327,30 @@ class ChatCompletions:
         loaded = set(self.runtime.adapters)  # configured and registered (python -m finetune) alike
         opts = {"adapter": adapter if adapter in loaded else None, "max_tokens": req.max_tokens,
                 "temperature": req.temperature, "stop": req.stop, "seed": req.seed}
-        yield from self.runtime.backend.stream(req.messages, **{k: v for k, v in opts.items() if v is not None})
+        said = []
+        for piece in self.runtime.backend.stream(req.messages, **{k: v for k, v in opts.items() if v is not None}):
+            said.append(piece)
+            yield piece
         extra.update(citations=[], route=None, handoff=False)
+        if self._hit_limit("".join(said), req.max_tokens or self.runtime.settings.llm.max_tokens):
+            extra["finish_reason"] = "length"
+
+    def _hit_limit(self, answer: str, limit: int | None) -> bool:
+        """Whether the answer used up its token budget: OpenAI says "length" then, and clients that go on with a cut
+        answer read it (it was always "stop"). The backends do not say why they stopped, so the answer's tokens are
+        counted again (a count that comes out a token off the generated one reads the other way)."""
+        count = getattr(self.runtime.backend, "count_tokens", None)
+        if not limit or not answer or not callable(count):
+            return False
+        try:
+            return count(answer) >= limit
+        except Exception:  # noqa: BLE001 - the reason is never worth failing an answer that is written
+            log.warning("could not count the tokens of a /v1 answer", exc_info=True)
+            return False
+
+
+def _model(model_id: str, adapter: str | None, created: int) -> dict:
+    return {"id": model_id, "object": "model", "created": created, "owned_by": "shop-assistant", "adapter": adapter}
 
 
 def _chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None, **extra) -> str:
@@ -417,9 +451,21 @@ def build_router(runtime) -> APIRouter:
         except APIError as exc:
             return exc.response()
         created = int(time.time())
-        return {"object": "list", "data": [
-            {"id": mid, "object": "model", "created": created, "owned_by": "shop-assistant",
-             "adapter": adapter} for mid, adapter in service.models.items()]}
+        return {"object": "list", "data": [_model(mid, adapter, created) for mid, adapter in service.models.items()]}
+
+    # not in the published schema, whose operations tests/app/test_fuzz_api.py lists and fuzzes (add it there first)
+    @router.get("/models/{model_id:path}", include_in_schema=False)
+    def retrieve_model(model_id: str, request: Request):
+        # OpenAI's GET /v1/models/{model}: clients check a configured model with it (`client.models.retrieve`);
+        # it answered "unknown endpoint"
+        try:
+            admit_client(request, runtime.settings.app, limiter)
+            if model_id not in service.models:
+                raise APIError(404, f"The model `{model_id}` does not exist. Available: {', '.join(service.models)}",
+                               param="model", code="model_not_found")
+        except APIError as exc:
+            return exc.response()
+        return _model(model_id, service.models[model_id], int(time.time()))
 
     @router.post("/chat/completions")
     async def chat_completions(request: Request):

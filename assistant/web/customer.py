@@ -86,13 +86,24 @@ def stream_answer(runtime, session_id: str | None, message: Any, channel: str = 
     if not isinstance(message, str) or not message.strip():
         raise InputError(t(runtime, runtime.shop.cfg.default_language, "empty"))
     text = message.strip()  # its length is checked once, by the chat pipeline (app.max_message_chars)
-    if client:
-        client_limits(runtime).messages.check(_client_key(client))
     if not session_id or not SESSION_ID.fullmatch(str(session_id)):
         session_id = uuid.uuid4().hex
-    # one message of a conversation at a time: two sent at once would each save their own copy of its history
-    with runtime.chat.sessions.turn_lock(session_id):
-        yield from _answer_in_session(runtime, session_for(runtime, session_id), text, channel, client)
+    try:
+        if client:
+            client_limits(runtime).messages.check(_client_key(client))
+        # one message of a conversation at a time: two sent at once would each save their own copy of its history
+        with runtime.chat.sessions.turn_lock(session_id):
+            yield from _answer_in_session(runtime, session_for(runtime, session_id), text, channel, client)
+    except RateLimitError as exc:  # raised before anything streamed (this address's or this session's limit)
+        raise for_customer(runtime, exc, text) from None
+
+
+def for_customer(runtime, exc: RateLimitError, text: str) -> RateLimitError:
+    """`exc` with `customer_text`: the shop's own "please wait" in the customer's language, what the widget page
+    shows (the error's message is a developer's English: "too many messages: at most 20 a minute...")."""
+    lang = runtime.shop.language_of_conversation([text])
+    exc.customer_text = t(runtime, lang, "rate_limited", wait=getattr(exc, "retry_after_s", None) or 60)
+    return exc
 
 
 def _answer_in_session(runtime, session: ChatSession, text: str, channel: str,
@@ -112,10 +123,11 @@ def _answer_in_session(runtime, session: ChatSession, text: str, channel: str,
     except InputError:
         raise
     except AssistantError as exc:
-        log.error("chat failed for session %s: %s", session.id, exc.one_line())
+        # the id's head only, as everywhere: the whole id reads the conversation's replies (/widget/api/replies)
+        log.error("chat failed for session %s: %s", session.id[:8], exc.one_line())
         reply = Reply(text=t(runtime, lang, "failed"), handoff=True, error=exc.one_line())
     except Exception as exc:  # noqa: BLE001 - the server stays up and the customer gets an answer
-        log.exception("unexpected chat failure for session %s", session.id)
+        log.exception("unexpected chat failure for session %s", session.id[:8])
         reply = Reply(text=t(runtime, lang, "failed"), handoff=True, error=f"{type(exc).__name__}: {exc}")
     from assistant.web.events import record_answer
 
@@ -272,9 +284,12 @@ def vote(runtime, session_id: str | None, up: bool, channel: str, message: int |
 
 
 def _is_answer(message) -> bool:
-    """A model answer in gr.Chatbot's history (not the sources block nor the handoff notice)."""
+    """An answer in gr.Chatbot's history as the server numbers them: the assistant's, and a colleague's reply (which
+    `replies_ui` shows as "🧑‍💼 **Our team**: …" and the server's transcript holds as an assistant turn: left out, every
+    vote after one landed on the answer before); not the sources block nor the handoff button's notice."""
+    content = str(message.get("content", "")) if isinstance(message, dict) else ""
     return (isinstance(message, dict) and message.get("role") == "assistant" and not message.get("metadata")
-            and not str(message.get("content", "")).startswith("🧑‍💼"))
+            and (not content.startswith("🧑‍💼") or content.startswith("🧑‍💼 **")))
 
 
 def vote_ui(runtime, session_id: str | None, liked, index=None, history: list | None = None,

@@ -46,6 +46,17 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"message": message}})
 
 
+def _customer_error(exc: AssistantError) -> JSONResponse:
+    """An error the widget page shows in the chat: `message` in the shop's words where the error has them (a 429's
+    "please wait", in the customer's language), and a 429's Retry-After."""
+    content: dict = {"error": {"message": public_message(exc)}}
+    if getattr(exc, "customer_text", None):
+        content["message"] = exc.customer_text
+    wait = getattr(exc, "retry_after_s", None)
+    return JSONResponse(status_code=exc.http_status, content=content,
+                        headers={"Retry-After": str(wait)} if wait else None)
+
+
 async def _json_body(request: Request) -> dict:
     from assistant.web.json_body import load_json
 
@@ -53,6 +64,8 @@ async def _json_body(request: Request) -> dict:
         body = load_json(await request.body() or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError("the request body is not valid JSON") from None
+    except RecursionError:  # "[[[[…]]]]" 100,000 deep fits the body limit: it was a 500 and a traceback each time
+        raise InputError("the request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise InputError("the request body must be a JSON object")
     return body
@@ -119,7 +132,7 @@ def build_router(runtime) -> APIRouter:
                                    client=client_of(request, runtime.settings.app))
             first = await _next_in_thread(events)  # validation errors surface here, before any byte is sent
         except AssistantError as exc:  # bad input (400), too many (429), or e.g. the model could not load (503)
-            return _error(exc.http_status, public_message(exc))
+            return _customer_error(exc)
 
         def sse():
             event = first
@@ -138,7 +151,10 @@ def build_router(runtime) -> APIRouter:
                 yield _event("delta", text=event.text[len(sent):])
                 sent = event.text
 
-        return StreamingResponse(sse(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        # X-Accel-Buffering: a proxy in front (nginx buffers by default) would hold the answer back until it is whole,
+        # as /v1's streams already say
+        return StreamingResponse(sse(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @router.post("/widget/api/feedback")
     async def widget_feedback(request: Request):

@@ -192,3 +192,53 @@ def test_an_agent_can_ask_back_and_keep_the_ticket_open(fake_runtime):
     turns = queue.get(int(ticket)).transcript
     assert [t["role"] for t in turns if t.get("later")] == ["agent", "agent"]
     assert not fake_runtime.chat.sessions.get(sid).state.handed_off  # resolved: the assistant's again
+
+
+def test_a_ui_vote_after_a_colleagues_reply_lands_on_the_answer_it_was_given_to(fake_runtime):
+    # The colleague's reply is an assistant turn of the server's transcript but was not counted in the tab: every
+    # thumb after one landed on the answer before (here: on the colleague's reply instead of the last answer).
+    from sqlalchemy import select
+
+    from assistant.storage import get_engine, session_factory
+    from assistant.web import staff
+    from assistant.web.events import VoteRow
+
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "my lamp is broken")
+    history, _ = customer.handoff_ui(fake_runtime, history, sid)  # the button's notice: not an answer
+    ticket = customer.request_handoff(fake_runtime, sid)["ticket"]
+    staff.reply_ticket(fake_runtime, "agent", ticket, "Which order number is it?", keep_open=True)
+    history, _ = customer.replies_ui(fake_runtime, history, sid, [])
+    *_, (history, sid, _, _) = run_turn(fake_runtime, "How do returns work?", history, sid)
+    answers = [m["content"] for m in customer.transcript(fake_runtime, sid) if m["role"] == "assistant"]
+    last = max(i for i, m in enumerate(history) if m["role"] == "assistant" and not m.get("metadata"))
+    customer.vote_ui(fake_runtime, sid, False, last, history)
+    with session_factory(get_engine(fake_runtime.settings.storage))() as s:
+        votes = [v.message for v in s.scalars(select(VoteRow).where(VoteRow.session_id == sid))]
+    assert votes == [len(answers) - 1] and answers[-1] == history[last]["content"]
+
+
+def test_a_failing_turn_logs_the_head_of_the_session_id_only(fake_runtime, monkeypatch, caplog):
+    # the whole id is the key to the conversation (its colleagues' replies are read with it): the log had it whole
+    from assistant.errors import StorageError
+
+    *_, (_, sid, _, _) = run_turn(fake_runtime, "hello")
+    for failure in (StorageError("the store is down"), RuntimeError("boom")):
+        def fail(text, session=None, failure=failure):
+            raise failure
+        monkeypatch.setattr(fake_runtime.chat, "respond", fail)
+        with caplog.at_level("INFO"):
+            *_, (history, _, _, _) = run_turn(fake_runtime, "still there?", None, sid)
+        assert history[-1]["content"] == customer.t(fake_runtime, "en", "failed")
+    assert sid[:8] in caplog.text and sid not in caplog.text
+
+
+def test_a_citation_never_names_a_windows_path_either():
+    # ingested from a Windows machine into a shared Chroma server, a document's source is a Windows path: customers
+    # were shown it whole ("C:\Users\owner\shop\returns.md"), backslashes being no separators on the server
+    from assistant.citations import Citation
+
+    for source in (r"C:\Users\owner\shop\returns.md", r"\\fileserver\kb\returns.md", "/srv/kb/returns.md"):
+        (shown,) = customer.citation_dicts([Citation(source=source, title="Returns")])
+        assert shown["source"] == "returns.md", source
+    (link,) = customer.citation_dicts([Citation(source="https://shop.example/help/returns", title="Returns")])
+    assert link["source"] == "https://shop.example/help/returns"

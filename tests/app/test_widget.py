@@ -135,3 +135,77 @@ def test_a_colleagues_reply_reaches_the_customers_conversation(live_app):
     assert not session.state.handed_off  # the conversation is the assistant's again
     for made_up in ("", "0" * 32, "../etc"):  # no other conversation's replies, never an error page
         assert httpx.get(f"{url}/widget/api/replies", params={"session_id": made_up}).json() == {"replies": []}
+
+
+def test_too_many_messages_are_told_in_the_shops_words_and_the_customers_language(fake_runtime):
+    # The widget showed the developer's English "too many messages: at most 20 a minute, please wait 42 s" to a
+    # Chinese customer; the shop's catalog has its own "please wait" (rate_limited), which nothing used.
+    from starlette.testclient import TestClient
+
+    from assistant.web.server import create_app
+
+    fake_runtime.chat.cfg.rate_limit_per_minute = 2
+    with TestClient(create_app(fake_runtime)) as client:
+        first = client.post("/widget/api/chat", json={"message": "我想退货"})
+        assert first.status_code == 200 and first.headers["x-accel-buffering"] == "no"  # no proxy holds it back
+        sid = json.loads(first.text.split("\n\n")[0][6:])["session_id"]
+        assert client.post("/widget/api/chat", json={"message": "运费多少", "session_id": sid}).status_code == 200
+        r = client.post("/widget/api/chat", json={"message": "还在吗？", "session_id": sid})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        body = r.json()
+        wait = r.headers["retry-after"]
+        assert body["message"] == fake_runtime.shop.text("rate_limited", "zh", wait=wait)  # what the page shows
+        assert "at most 2 a minute" in body["error"]["message"]  # the developer's words stay in the error
+        r = client.post("/widget/api/chat", json={"message": "are you there?", "session_id": sid})
+        assert r.json()["message"] == fake_runtime.shop.text("rate_limited", "en", wait=r.headers["retry-after"])
+        assert "err.message ||" in client.get("/widget").text  # the page shows those words first
+
+
+
+@pytest.mark.browser
+def test_the_widget_works_on_a_shop_page_of_another_site(live_app, tmp_path):
+    # Embedded in a page of another site, where the browser denies the frame its storage (third-party storage
+    # blocked, as in incognito windows and this chromium), every message failed: "Connection problem: Failed to read
+    # the 'sessionStorage' property from 'Window': Access is denied for this document".
+    import functools
+    import http.server
+    import os
+    import threading
+
+    from tests.browser import CHROMIUM, launch
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (/usr/bin/chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    (tmp_path / "index.html").write_text(f'<html><body><h1>Another shop</h1><script src="{live_app.url}/widget.js" '
+                                         f'data-color="#c0392b" async></script></body></html>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as site:
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        with sync_api.sync_playwright() as p:
+            browser = launch(p)
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(f"http://localhost:{site.server_address[1]}/")  # another site than the app's 127.0.0.1
+            page.locator("#shop-assistant-button").click()
+            frame = page.frame_locator("#shop-assistant-frame")
+            for question in ("My name is Ada. How long does delivery take?", "What is my name?"):
+                frame.locator("#input").fill(question)
+                frame.locator("#send").click()
+                frame.get_by_text(f"(fake answer to: {question})").wait_for()
+            assert frame.locator(".error").count() == 0
+            # the shop's data-color is the chat's too, not only its button's (a red button opened a green chat)
+            header = frame.locator("header").evaluate("h => getComputedStyle(h).backgroundColor")
+            assert header == page.locator("#shop-assistant-button").evaluate(
+                "b => getComputedStyle(b).backgroundColor") == "rgb(192, 57, 43)"
+            browser.close()
+        site.shutdown()
+    # the second message continued the first one's conversation
+    assert "Ada" in " ".join(m.content for m in live_app.backend.calls[-1]["messages"])
+
+
+def test_a_body_nested_too_deeply_is_a_400_on_every_widget_endpoint(live_app):
+    deep = b"[" * 100_000 + b"]" * 100_000  # fits the body limit; json raised RecursionError: a bare 500
+    for endpoint in ("chat", "feedback", "handoff"):
+        r = httpx.post(f"{live_app.url}/widget/api/{endpoint}", content=deep, timeout=30)
+        assert r.status_code == 400 and r.json()["error"]["message"], endpoint

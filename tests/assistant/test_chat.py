@@ -62,3 +62,16 @@ def test_rate_limit_per_session():
         chat.respond("hi", a)
     assert err.value.http_status == 429
     chat.respond("hi", b).collect()  # another session is not affected
+
+
+def test_a_chinese_question_with_a_stylish_no_is_answered_in_chinese():
+    # "小熊の杯子" (の for 的, common in Chinese shop talk) made the message Japanese, which the shop does not write:
+    # an English-default shop answered the Chinese customer in English
+    from assistant.language import detect_language
+    from assistant.shop import Shop, ShopConfig
+
+    fb = FakeBackend(default="ok")
+    chat = ChatService(fb, shop=Shop(ShopConfig(default_language="en")))
+    chat.respond("小熊の杯子可以退货吗？").collect()
+    assert fb.last_prompt[0].content == chat.shop.system_prompt("zh")
+    assert detect_language("この商品を返品したいです") == detect_language("東京都への配送") == "ja"  # still Japanese

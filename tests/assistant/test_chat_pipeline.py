@@ -889,3 +889,39 @@ def test_a_message_with_no_language_of_its_own_is_answered_in_the_conversations(
 
     sent = chat.session_from_messages([Message("user", "Do you sell orchids?"), Message("assistant", "…")])
     assert chat.respond("1111", sent).collect().route["language"] == "en"
+
+
+def test_what_the_output_check_replaces_never_streams(pipeline):
+    # The check ran on the whole answer after it had streamed: a /v1 stream (and the widget, until its last event)
+    # carried another person's e-mail address that the final text had replaced.
+    chat, fb, _ = pipeline
+    fb.queue("The warranty is 2 years. Ask jane@other.example about it. It covers parts.")
+    stream = chat.respond("How long is the warranty?")
+    pieces = list(stream)
+    assert "jane@other.example" not in "".join(pieces) and stream.reply.replaced
+    assert "".join(pieces).strip() == stream.reply.text and "<EMAIL>" in stream.reply.text
+    assert pieces[0] == "The warranty is 2 years."  # what passed is released at once, before the rest is written
+    fb.queue("The warranty is 2 years.")
+    clean = chat.respond("How long is the warranty?")
+    assert "".join(clean) == clean.reply.text == "The warranty is 2 years." and not clean.reply.replaced
+
+
+def test_released_while_clean_holds_back_a_half_written_value():
+    from assistant.chat_session import released_while_clean
+
+    def no_phone(text):
+        return text.replace("13987654321", "<PHONE>") if "13987654321" in text else None
+
+    out = list(released_while_clean(iter(["Hi. Call 1398", "7654321 now.", " Bye."]), no_phone))
+    assert out[0] == "Hi." and "".join(out) == "Hi. Call <PHONE> now. Bye."
+    assert list(released_while_clean(iter(["a. ", "b"]), lambda text: None)) == ["a.", " b"]
+    # whole sentences (an LLM-phrased answer's) go as they come, not when the next one shows where they ended
+    def one_then_waits():
+        yield "One."
+        raise AssertionError("the first sentence waited for the second")
+
+    assert next(released_while_clean(one_then_waits(), lambda text: None, sentences=True)) == "One."
+    # a replacement that does not continue what was released follows it on a line of its own
+    promise = list(released_while_clean(iter(["Sure. ", "I will refund you in full. "]),
+                                        lambda text: "I can't promise that." if "refund" in text else None))
+    assert "".join(promise) == "Sure.\nI can't promise that."

@@ -261,3 +261,37 @@ def test_a_weak_guess_of_a_request_for_a_person_opens_no_ticket(router):
     assert router.route("Can I buy a puppy from you?", ConversationState(), Found(False)).action == "handoff"
     with pytest.raises(ConfigError):
         RouterConfig(human_intent_min_score=1.5)
+
+
+def test_asking_whether_the_assistant_is_a_person_is_no_request_for_one():
+    # "Are you a real person?" said "real person" and opened a ticket: the customer was told a colleague would follow
+    # up, although they had only asked what they were talking to (the identity text answers that).
+    intent = ScriptedClassifier({"Is this a real person?": ("human_agent", 0.6, False),
+                                 "我想找真人聊聊": ("human_agent", 1.0, False),
+                                 "Are you human? Connect me to one please": ("human_agent", 0.9, False)},
+                                INTENTS, ("greeting", 0.73, False))
+    sentiment = ScriptedClassifier({}, SENTIMENTS, ("neutral", 0.8, False))
+    router = Router(RouterConfig(), intent, sentiment)
+    for text in ("Are you a real person?", "你是真人吗？", "Is this a real person?", "Am I talking to a real person or a bot?",
+                 "你是真人还是机器人"):
+        for lookup in (None, Found(False), Found(False, turned_down=True)):
+            state = ConversationState()
+            route = router.route(text, state, lookup)
+            assert route.action == "small_talk" and not state.handed_off, (text, route.reasons)
+    # asking for one still hands off, in the same message too
+    for text in ("Are you a bot? I want a real person", "你是机器人吗？我要人工客服", "我想找真人聊聊", "I want a real person",
+                 "Are you human? Connect me to one please"):
+        assert router.route(text, ConversationState(), Found(False)).action == "handoff", text
+
+
+@pytest.mark.parametrize("text", ["?", "...", "？？？", "。。。", " ?! "])
+def test_a_message_of_punctuation_only_is_asked_about_not_declined(router, text):
+    # "?" was read as a shop question: "I don't know the answer to that", a knowledge gap in the reports, and a
+    # second "..." opened a ticket (two declines in a row)
+    state = ConversationState()
+    for _ in range(3):
+        route = router.route(text, state, Found(False, turned_down=True))
+        assert route.action == "clarify" and "punctuation" in route.reasons[-1], route.reasons
+    assert not state.handed_off and state.kb_abstention_streak == 0
+    assert router.route("where is my order", ConversationState(), Found(False)).action == "decline"
+    assert router.route("👍", ConversationState(), Found(False)).action != "clarify"  # an emoji says something

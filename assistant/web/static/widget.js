@@ -9,6 +9,8 @@
   var origin = new URL(script.src, location.href);
   var widgetUrl = origin.href.replace(/widget\.js(\?.*)?$/, "widget");
   var accent = script.getAttribute("data-color") || "#2f6f5e";
+  // the chat takes the shop's colour too: only the button had it, and a red shop's button opened a green chat
+  if (script.getAttribute("data-color")) widgetUrl += "?color=" + encodeURIComponent(accent);
 
   var button = document.createElement("button");
   button.type = "button";
