@@ -190,6 +190,18 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
         stop = [stop]
     if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)):
         raise APIError(400, "stop must be a string or an array of strings", param="stop")
+    # What this server cannot do is refused, not ignored: a client asking for JSON or a forced tool call would parse
+    # prose as if it were its answer. Tools the model may choose not to call ("auto", "none") get a text answer,
+    # which OpenAI's own semantics allow.
+    response_format = body.get("response_format")
+    if response_format is not None and (not isinstance(response_format, dict)
+                                        or response_format.get("type", "text") != "text"):
+        raise APIError(400, "JSON output is not supported: response_format may only be {\"type\": \"text\"} (answers "
+                       "are the shop's text)", param="response_format", code="unsupported_parameter")
+    tool_choice = body.get("tool_choice")
+    if body.get("tools") and tool_choice not in (None, "auto", "none"):
+        raise APIError(400, "tool calls are not supported: tool_choice may be \"auto\" or \"none\" (the answer is "
+                       "text)", param="tool_choice", code="unsupported_parameter")
     user = body.get("user")
     if user is not None and (not isinstance(user, str) or len(user) > 256):
         raise APIError(400, "user must be a string of at most 256 characters", param="user")

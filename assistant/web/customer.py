@@ -156,7 +156,12 @@ def request_handoff(runtime, session_id: str | None, reason: str = "customer ask
     last_user = said[-1] if said else ""
     lang = runtime.shop.language_of_conversation(said)
     if client:  # counted before the checks below: probing made-up ids uses up the same budget
-        client_limits(runtime).tickets.check(_client_key(client))
+        try:
+            client_limits(runtime).tickets.check(_client_key(client))
+        except RateLimitError as exc:  # the widget and the tab show the shop's words, not "at most 10 an hour"
+            wait = getattr(exc, "retry_after_s", None) or 3600
+            exc.customer_text = t(runtime, lang, "handoff_rate_limited", minutes=max(1, -(-int(wait) // 60)))
+            raise
     if not session_id:
         raise InputError(t(runtime, lang, "empty"))
     if not last_user:
@@ -244,8 +249,8 @@ def chat_ui_turn(runtime, message: Any, history: list | None, session_id: str | 
     events = stream_answer(runtime, session_id, message, client=client)
     try:
         event = next(events)
-    except InputError as exc:
-        yield history, session_id, f"⚠️ {exc}", ""
+    except InputError as exc:  # a rate limit carries the shop's own words in the customer's language
+        yield history, session_id, f"⚠️ {getattr(exc, 'customer_text', None) or exc}", ""
         return
     history += [{"role": "user", "content": str(message).strip()}, {"role": "assistant", "content": event.text}]
     yield list(history), event.session_id, "", ""
@@ -326,11 +331,11 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
 
 def handoff_ui(runtime, history: list | None, session_id: str | None, client: str | None = None):
     """The "Talk to a human" button: opens a ticket and says so in the chat (before the first message, it asks
-    for one; too many requests from this address still raise RateLimitError)."""
+    for one; past this address's hourly budget, it says when to try again)."""
     try:
         message = request_handoff(runtime, session_id, client=client)["message"]
-    except RateLimitError:
-        raise
+    except RateLimitError as exc:  # too many requests from this address: said in the chat, in the shop's words
+        message = getattr(exc, "customer_text", None) or str(exc)
     except (InputError, NotFoundError):  # no conversation yet (or a stale id): the customer is asked to write
         message = t(runtime, runtime.shop.cfg.default_language, "empty")
     history = list(history or []) + [{"role": "assistant", "content": f"🧑‍💼 {message}"}]

@@ -264,3 +264,18 @@ def test_a_body_nested_too_deeply_is_a_400_not_a_500(live_app):
         body = b'{"model": "base", "messages": [{"role": "user", "content": "hi"}], "x": %s}' % deep
         r = httpx.post(f"{live_app.url}/v1/chat/completions", content=body, timeout=30)
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json", depth
+
+
+def test_json_output_and_forced_tool_calls_are_refused_not_ignored(client):
+    """A client asking for JSON or a required tool call had got prose it would then parse as its answer."""
+    question = [{"role": "user", "content": "How long does delivery take?"}]
+    tool = {"type": "function", "function": {"name": "track", "parameters": {"type": "object", "properties": {}}}}
+    for extra, param in (({"response_format": {"type": "json_object"}}, "response_format"),
+                         ({"tools": [tool], "tool_choice": "required"}, "tool_choice")):
+        with pytest.raises(openai.BadRequestError) as err:
+            client.chat.completions.create(model="support", messages=question, **extra)
+        assert err.value.body["param"] == param and "not supported" in err.value.body["message"]
+    # a tool the model may choose not to call, and plain text: answered as text
+    done = client.chat.completions.create(model="support", messages=question, tools=[tool], tool_choice="auto",
+                                          response_format={"type": "text"})
+    assert done.choices[0].message.content == "(fake answer to: How long does delivery take?)"

@@ -66,12 +66,13 @@ def test_gradio_chat_is_limited_per_client_address_too(tmp_path):
         for _ in range(3):  # a new gradio session each time: a new chat session id each time
             history, status, _box = Client(server.url, verbose=False).predict("hello", [], api_name="/turn")
             statuses.append(status)
-        assert statuses[:2] == ["", ""] and statuses[2].startswith("⚠️ too many messages")
+        # the shop's own words, not the developer's "too many messages: at most 2 a minute"
+        assert statuses[:2] == ["", ""] and statuses[2].startswith("⚠️ You're sending messages very quickly")
         # "Talk to a human" from fresh browser sessions: the address's budget, not the session's
         for _ in range(2):
             Client(server.url, verbose=False).predict([], api_name="/human")
-        with pytest.raises(Exception, match="too many requests for a human"):
-            Client(server.url, verbose=False).predict([], api_name="/human")
+        history, _ = Client(server.url, verbose=False).predict([], api_name="/human")
+        assert "多次请求人工客服" in str(history[-1]["content"])  # the shop's words (the demo shop answers in Chinese), in the chat
 
 
 def test_one_open_ticket_per_conversation_and_tickets_limited_per_client(tmp_path):

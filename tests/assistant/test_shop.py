@@ -15,7 +15,7 @@ def test_every_catalog_text_renders_in_both_languages_with_the_shops_details():
     shop = Shop(ShopConfig(name={"en": "Spoke & Chain", "zh": "辐条与链"}, contact_email="help@spoke.example"))
     for key in shop.catalog:
         for lang in ("en", "zh"):
-            text = shop.text(key, lang, ticket=7, n=5000, limit=4000, wait=3, question="Q", names="A; B",
+            text = shop.text(key, lang, ticket=7, n=5000, limit=4000, wait=3, minutes=2, question="Q", names="A; B",
                              **ORDER_VALUES)
             assert text and "{" not in text, (key, lang)
     assert "Spoke & Chain" in shop.text("fallback", "en") and "辐条与链" in shop.text("fallback", "zh")

@@ -75,9 +75,9 @@ def test_a_delivered_order_that_cannot_be_cancelled_is_told_so_without_a_tense(d
     desk.policy = lambda kind, lang: None
     (_, en), _ = talk(desk, "Can I cancel my order 100237?", "tom.baker@example.com")
     assert en.text == ("Order 100237 is already delivered, so it can no longer be cancelled. Whether it can be "
-                       "returned depends on our return policy; a colleague can tell you: press \"Talk to a human\".")
+                       "returned depends on our return policy; a colleague can tell you: write \"talk to a human\".")
     (_, zh), _ = talk(desk, "帮我取消订单100236", "2222")
-    assert zh.text == "订单 100236 当前状态为已签收，已无法取消。能否退货以本店的退货政策为准，人工客服可以为您说明：请点击“转人工”。"
+    assert zh.text == "订单 100236 当前状态为已签收，已无法取消。能否退货以本店的退货政策为准，人工客服可以为您说明：请回复“转人工”。"
 
 
 def api(desk, text: str, *earlier: str, user: str = "api-user-1"):
