@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError
@@ -54,6 +55,10 @@ class AppConfig:
         metadata={"help": "addresses/networks of reverse proxies whose X-Forwarded-For names the client; "
                           "empty = the peer address is the client"},
     )
+    public_url: str = field(
+        default="", metadata={"help": "the address shops embed the widget from (e.g. https://chat.shop.example): the "
+                                      "snippet and example page use it; '' = as the request came in, or as a trusted "
+                                      "proxy forwarded it (X-Forwarded-Proto/-Host)"})
     client_rate_limit_per_minute: int = field(
         default=60, metadata={"help": "customer chat messages a minute per client address (UI + widget); 0 = none"}
     )
@@ -82,6 +87,9 @@ class AppConfig:
         for name in ("client_rate_limit_per_minute", "handoffs_per_client_per_hour", "votes_per_client_per_minute"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.public_url and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(?:/[\w./\-~%]*)?", self.public_url):
+            raise ConfigError(f"public_url must be an http(s) address such as https://chat.shop.example, got "
+                              f"{self.public_url!r}")
         for i, entry in enumerate(self.trusted_proxies):
             try:
                 ipaddress.ip_network(str(entry).strip(), strict=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -31,6 +32,38 @@ from assistant.web.customer import (
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+_FORWARDED_HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+
+
+def public_base_url(request: Request, app_cfg) -> str:
+    """Where shops' pages reach this app: app.public_url, else what a trusted proxy says the customer asked for
+    (X-Forwarded-Proto/-Host), else the request's own address. Behind a TLS proxy the request's own address is the
+    internal http://host:port, and a snippet with it is blocked on an https shop page."""
+    if app_cfg.public_url:
+        return app_cfg.public_url.rstrip("/") + "/"
+    base = str(request.base_url)
+    peer = request.client.host if request.client else None
+    if peer is None or not _trusted(peer, app_cfg):  # anyone else could write these headers
+        return base
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    if proto not in ("http", "https") and not host:
+        return base
+    scheme = proto if proto in ("http", "https") else request.url.scheme
+    netloc = host if host and _FORWARDED_HOST.fullmatch(host) else request.url.netloc
+    return f"{scheme}://{netloc}{request.scope.get('root_path', '')}/"
+
+
+def _trusted(peer: str, app_cfg) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(str(n).strip(), strict=False) for n in app_cfg.trusted_proxies)
 
 
 def snippet(base_url: str) -> str:
@@ -118,11 +151,11 @@ def build_router(runtime) -> APIRouter:
 
         page = _static("example_shop.html").replace("{{SHOP}}", html.escape(runtime.shop.name(
             runtime.shop.cfg.default_language)))
-        return HTMLResponse(page.replace("{{SNIPPET}}", snippet(str(request.base_url))))
+        return HTMLResponse(page.replace("{{SNIPPET}}", snippet(public_base_url(request, runtime.settings.app))))
 
     @router.get("/widget/snippet")
     def widget_snippet(request: Request) -> dict:
-        return {"snippet": snippet(str(request.base_url))}
+        return {"snippet": snippet(public_base_url(request, runtime.settings.app))}
 
     @router.post("/widget/api/chat")
     async def widget_chat(request: Request):

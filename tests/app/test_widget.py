@@ -209,3 +209,38 @@ def test_a_body_nested_too_deeply_is_a_400_on_every_widget_endpoint(live_app):
     for endpoint in ("chat", "feedback", "handoff"):
         r = httpx.post(f"{live_app.url}/widget/api/{endpoint}", content=deep, timeout=30)
         assert r.status_code == 400 and r.json()["error"]["message"], endpoint
+
+
+def test_the_snippet_names_the_address_customers_reach_not_the_internal_one():
+    """Behind a TLS proxy the snippet named the internal http://host:port, which an https shop page blocks."""
+    from dataclasses import replace
+
+    from starlette.requests import Request
+
+    from assistant.app_config import AppConfig
+    from assistant.web.widget import public_base_url, snippet
+
+    def request(peer: str) -> Request:
+        return Request({"type": "http", "scheme": "http", "server": ("10.0.0.5", 7860), "path": "/widget/snippet",
+                        "root_path": "", "query_string": b"", "client": (peer, 5555),
+                        "headers": [(b"host", b"10.0.0.5:7860"), (b"x-forwarded-proto", b"https"),
+                                    (b"x-forwarded-host", b"chat.shop.example")]})
+
+    behind = AppConfig(trusted_proxies=["10.0.0.0/24"])
+    assert snippet(public_base_url(request("10.0.0.2"), behind)) == \
+        '<script src="https://chat.shop.example/widget.js" async></script>'
+    # headers from anyone but a trusted proxy are not believed
+    assert public_base_url(request("203.0.113.9"), behind) == "http://10.0.0.5:7860/"
+    # the configured address wins
+    fixed = replace(behind, public_url="https://help.shop.example/")
+    assert public_base_url(request("203.0.113.9"), fixed) == "https://help.shop.example/"
+
+
+def test_a_public_url_that_is_no_address_is_a_config_error():
+    import pytest
+
+    from assistant.app_config import AppConfig
+    from assistant.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="public_url"):
+        AppConfig(public_url="chat.shop.example")
