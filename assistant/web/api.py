@@ -263,13 +263,19 @@ class Admission:
         weakref.finalize(owner, self.release)
 
 
+def generation_gate(runtime) -> Gate:
+    """The one gate of this process: /v1 and the widget's chat share app.concurrency_limit and app.max_queue (the
+    widget had none: each waiting customer held a worker thread, and a crowd of them stalled every other request)."""
+    app = runtime.settings.app
+    return runtime.component("generation_gate", lambda: Gate(app.concurrency_limit, app.max_queue))
+
+
 class ChatCompletions:
     """The one object behind the routes: turns a ChatRequest into text pieces plus extra fields."""
 
     def __init__(self, runtime):
         self.runtime = runtime
-        app = runtime.settings.app
-        self.gate = Gate(app.concurrency_limit, app.max_queue)
+        self.gate = generation_gate(runtime)
 
     @property
     def models(self) -> dict[str, str | None]:

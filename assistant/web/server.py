@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import threading
 import time
@@ -35,13 +36,28 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     return username, password
 
 
+def worker_threads(app_cfg) -> int:
+    """Worker threads the server needs: one per admitted chat, plus room for the UI, staff and health requests."""
+    return app_cfg.concurrency_limit + app_cfg.max_queue + 32
+
+
 def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str | None = None) -> FastAPI:
     """The ASGI app. `demo` (a gr.Blocks) is mounted at `/` when given; the API and widget work without it.
 
     `css` is the UI's stylesheet: gradio 6 takes it at mount time, not in the Blocks constructor.
     """
     auth = auth or Authenticator.from_config(runtime.settings.app)
-    app = FastAPI(title=runtime.title, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        # Every admitted chat (app.concurrency_limit running + app.max_queue waiting) holds a worker thread while it
+        # waits for the model; anyio's default of 40 threads made a full queue stall every other sync request.
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, worker_threads(runtime.settings.app))
+        yield
+
+    app = FastAPI(title=runtime.title, docs_url="/api/docs", openapi_url="/api/openapi.json", lifespan=lifespan)
     app.state.runtime, app.state.auth = runtime, auth
     api.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit_bytes=runtime.settings.app.max_request_kb * 1024)
@@ -50,14 +66,14 @@ def create_app(runtime, demo=None, auth: Authenticator | None = None, css: str |
     _start_pruning(runtime)
 
     @app.get("/healthz")
-    def health():
+    async def health():  # on the event loop: never queued behind customers' answers for a worker thread
         """Liveness plus what is degraded; 503 only when the model cannot answer at all (take this replica out)."""
         state = runtime.health()
         body = {"ok": state["status"] != "failed", **state, "demo_mode": auth.demo}
         return JSONResponse(status_code=503 if state["status"] == "failed" else 200, content=body)
 
     @app.get("/readyz")
-    def ready():
+    async def ready():
         """200 once the model has generated a real answer in this process (after warm-up), 503 before."""
         state = runtime.health()
         return JSONResponse(status_code=200 if state["ready"] else 503, content={"ok": state["ready"], **state})

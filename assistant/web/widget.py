@@ -19,12 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from assistant.errors import AssistantError, InputError
-from assistant.web.api import client_of, public_message
+from assistant.web.api import client_of, generation_gate, public_message
 from assistant.web.customer import (
     agent_replies,
     citation_dicts,
     request_handoff,
     stream_answer,
+    t,
     transcript,
     vote,
 )
@@ -159,12 +160,18 @@ def build_router(runtime) -> APIRouter:
 
     @router.post("/widget/api/chat")
     async def widget_chat(request: Request):
+        gate = generation_gate(runtime)
         try:
             body = await _json_body(request)
-            events = stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget",
-                                   client=client_of(request, runtime.settings.app))
+            admission = _admit(runtime, gate, body.get("message"))
+        except AssistantError as exc:
+            return _customer_error(exc)
+        try:
+            events = gate.run(stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget",
+                                            client=client_of(request, runtime.settings.app)), admission)
             first = await _next_in_thread(events)  # validation errors surface here, before any byte is sent
         except AssistantError as exc:  # bad input (400), too many (429), or e.g. the model could not load (503)
+            admission.release()
             return _customer_error(exc)
 
         def sse():
@@ -186,7 +193,9 @@ def build_router(runtime) -> APIRouter:
 
         # X-Accel-Buffering: a proxy in front (nginx buffers by default) would hold the answer back until it is whole,
         # as /v1's streams already say
-        return StreamingResponse(sse(), media_type="text/event-stream",
+        stream = sse()
+        admission.on_drop(stream)  # a customer who leaves before the rest is read gives the place back
+        return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @router.post("/widget/api/feedback")
@@ -237,6 +246,20 @@ def build_router(runtime) -> APIRouter:
             return _error(exc.http_status, public_message(exc))
 
     return router
+
+
+def _admit(runtime, gate, message):
+    """A place in the generation gate, or a 503 in the shop's words ("many customers are writing right now")."""
+    from assistant.web.api import APIError
+
+    try:
+        return gate.admit()
+    except APIError:
+        lang = runtime.shop.language_of_conversation([message if isinstance(message, str) else ""])
+        exc = AssistantError("the server is busy; please retry shortly")
+        exc.http_status = 503
+        exc.customer_text = t(runtime, lang, "busy")
+        raise exc from None
 
 
 def _event(kind: str, **data) -> str:

@@ -63,7 +63,7 @@ def test_a_support_answer_the_pipelines_guardrails_refused_finishes_as_content_f
     refused = Reply(text="I can't help with that.", route={"action": "refuse", "category": "prompt_extraction"})
     chat = SimpleNamespace(session_from_messages=lambda messages, user=None: SimpleNamespace(id="s"),
                            respond=lambda text, session: ReplyStream(iter([refused.text]), lambda _: refused))
-    runtime = SimpleNamespace(chat=chat, orders=None, guardrails=None,
+    runtime = SimpleNamespace(chat=chat, orders=None, guardrails=None, component=lambda name, build: build(),
                               settings=SimpleNamespace(app=SimpleNamespace(concurrency_limit=1, max_queue=1),
                                                        chat=SimpleNamespace(use_guardrails=False)))
     monkeypatch.setattr(api, "record_answer", lambda *args, **kwargs: None)

@@ -244,3 +244,30 @@ def test_a_public_url_that_is_no_address_is_a_config_error():
 
     with pytest.raises(ConfigError, match="public_url"):
         AppConfig(public_url="chat.shop.example")
+
+
+def test_widget_chats_share_the_generation_queue_and_a_full_one_is_told_in_the_shops_words(fake_runtime):
+    """The widget had no queue of its own: each waiting customer held a worker thread, and a crowd of them stalled
+    every other request. It now takes a place in the same gate as /v1, gives it back, and says when all are taken."""
+    from starlette.testclient import TestClient
+
+    from assistant.web.api import generation_gate
+    from assistant.web.server import create_app
+
+    with TestClient(create_app(fake_runtime)) as client:
+        import anyio.to_thread
+
+        # the server gave itself a worker thread per place in the queue, and some to spare
+        threads = client.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        gate = generation_gate(fake_runtime)
+        assert threads >= gate.capacity + 32
+        assert client.post("/widget/api/chat", json={"message": "运费多少"}).status_code == 200
+        assert gate.admitted == 0  # the place was given back when the answer ended
+        held = [gate.admit() for _ in range(gate.capacity)]
+        r = client.post("/widget/api/chat", json={"message": "运费多少"})
+        assert r.status_code == 503 and r.json()["message"] == fake_runtime.shop.text("busy", "zh")
+        assert client.get("/healthz").status_code == 200
+        for admission in held:
+            admission.release()
+        assert client.post("/widget/api/chat", json={"message": "how much is shipping?"}).status_code == 200
+        assert gate.admitted == 0
