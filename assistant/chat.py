@@ -403,13 +403,14 @@ class ChatService(ChatAnswersMixin):
 
     def _finish(self, turn: Turn, pieces: Iterator[str], *, check_output: bool = True,
                 after: Callable[[str], None] | None = None, sentences: bool = False) -> ReplyStream:
+        replacement = self._output_check(turn)
         if check_output and self.guardrails is not None:  # nothing is released before the check passed it
-            pieces = released_while_clean(pieces, lambda text: self._replacement(turn, text), sentences)
+            pieces = released_while_clean(pieces, replacement, sentences)
 
         def finish(answer: str) -> Reply:
             answer = answer.strip()
             if check_output and self.guardrails is not None:
-                answer = self._replacement(turn, answer) or answer
+                answer = replacement(answer) or answer
             if after is not None:
                 try:
                     after(answer)
@@ -433,21 +434,30 @@ class ChatService(ChatAnswersMixin):
 
         return ReplyStream(pieces, finish)
 
-    def _replacement(self, turn: Turn, text: str) -> str | None:
-        """What to send instead of `text` when the output check blocks it (`turn.replaced` then), else None."""
-        if turn.error is not None:  # the shop's "failed" text: nothing of the model's to check
-            return None
-        finder = getattr(self.guardrails, "redactor", None)
-        sources = [turn.text, turn.grounding]
-        # The check compares whole PII values: pass the values found in what the customer and the KB said.
-        allowed = [turn.text] + ([e.text for src in sources for e in finder.find(src)] if finder else [])
-        verdict = self.guardrails.check_output(text, system_prompt=self.system_prompt(turn.language),
-                                               allowed_pii=allowed)
-        if not verdict.blocked:
-            return None
-        log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
-        turn.replaced = True
-        return verdict.safe_text or verdict.reply
+    def _output_check(self, turn: Turn) -> Callable[[str], str | None]:
+        """The output check of this turn's answer: `check(text)` is what to send instead of `text` when the check
+        blocks it (`turn.replaced` then), else None. What it compares with (the PII values the customer and the
+        knowledge base gave, the system prompt) is worked out once per answer, not at every sentence it releases."""
+        known: dict = {}
+
+        def check(text: str) -> str | None:
+            if turn.error is not None:  # the shop's "failed" text: nothing of the model's to check
+                return None
+            if not known:
+                finder = getattr(self.guardrails, "redactor", None)
+                sources = [turn.text, turn.grounding]
+                # The check compares whole PII values: pass the values found in what the customer and the KB said.
+                known["allowed"] = [turn.text] + ([e.text for src in sources for e in finder.find(src)]
+                                                  if finder else [])
+                known["prompt"] = self.system_prompt(turn.language)
+            verdict = self.guardrails.check_output(text, system_prompt=known["prompt"], allowed_pii=known["allowed"])
+            if not verdict.blocked:
+                return None
+            log.warning("output blocked (%s): %s", verdict.category, verdict.reason)
+            turn.replaced = True
+            return verdict.safe_text or verdict.reply
+
+        return check
 
     def _retrieved(self, turn: Turn) -> list[str] | None:
         """The chunk ids this turn's lookup worked from (the matched FAQ row, else the passages), for the usage

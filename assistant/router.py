@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from assistant.errors import ConfigError
@@ -115,9 +114,13 @@ def accepts(text: str, cfg: RouterConfig) -> bool:
     return len(said) <= 30 and any(said.startswith(f"{w} ") for w in words if w.isascii())  # "yes please do"
 
 
+_NOTHING = set("?？.。…!！,，、~～") | {" ", "\t", "\n", "\u3000"}
+
+
 def says_nothing(text: str) -> bool:
-    """Whether `text` is only punctuation and spaces ("?", "...", "？？"): no word, number or emoji."""
-    return all(unicodedata.category(c)[0] in "PZC" for c in text)
+    """Whether `text` is only question marks, dots and the like ("?", "...", "？？"): no word, number or emoji, and
+    no emoticon either (":)", "-_-" say thanks or how the customer feels)."""
+    return all(c in _NOTHING for c in text)
 
 
 def asks_about_human_service(text: str, cfg: RouterConfig) -> bool:

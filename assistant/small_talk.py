@@ -41,13 +41,17 @@ _ABOUT_ASSISTANT = re.compile(
 # Whether the assistant is a person ("Are you a real person?", "Am I talking to a bot?", "你是真人吗？"): its identity
 # text answers that. The words "real person"/"真人" in such a question are no request for one: the router had opened a
 # ticket for it and told the customer a colleague would follow up.
+_WHAT = r"(?:human being|human|person|bot|robot|ai|machine|chatbot|computer)"
+# "Is it a robot?" / "Is this a computer?" may ask about a product (a robot vacuum, a laptop shop): after "is this"
+# only the words for a person or a chat bot count, and "is it" not at all.
+_THIS_WHAT = r"(?:human being|human|person|bot|chatbot)"
 _ASKS_IF_PERSON = re.compile(
-    r"\b(?:are you|is this|is it|am i (?:talking|speaking|chatting) (?:to|with))\s+(?:a |an )?(?:real |actual |live )?"
-    r"(?:human being|human|person|bot|robot|ai|machine|chatbot|computer)\b"
-    r"(?:\s+or\s+(?:not|(?:a |an )?(?:real |actual |live )?(?:human being|human|person|bot|robot|ai|machine|chatbot|"
-    r"computer))\b)?(?=\s*(?:[?？.!！,，;；]|$))"  # the clause ends there: "is this a person to person sale" asks more
+    r"\b(?:(?:are you|am i (?:talking|speaking|chatting) (?:to|with))\s+(?:a |an )?(?:real |actual |live )?" + _WHAT
+    + r"|is this\s+(?:a |an )?(?:real |actual |live )?" + _THIS_WHAT + r")\b"
+    r"(?:\s+or\s+(?:not|(?:a |an )?(?:real |actual |live )?" + _WHAT + r")\b)?"
+    r"(?=\s*(?:[?？.!！,，;；]|$))"  # the clause ends there: "is this a person to person sale" asks more
     r"|[你您]是(?:不是)?(?:真人|真的人|机器人|人工智能|人工|ai|人)(?:还是(?:真人|机器人|人工智能|人工|ai|人))?"
-    r"|是(?:真人|机器人)(?:吗|还是(?:真人|机器人))",
+    r"|^\s*(?:请问\s*)?是(?:真人|机器人)(?:吗|还是(?:真人|机器人))",  # not "这个扫地机是机器人吗？", a product question
     re.IGNORECASE)
 # Questions for the shop's name ("What's your store called?", "你们店叫什么名字？"): its identity text names it. A
 # shop's config states its name while its documents often do not, so the knowledge base had nothing to answer with.

@@ -256,18 +256,35 @@ def _forget_proposal_phrasings(conn, session_id: str, dry_run: bool) -> int:
     ids = {r[0] for r in conn.execute(select(turns.c.id).where(turns.c.session_id == session_id))}
     if not ids:
         return 0
-    proposals = table("insights_faq_proposals", column("id"), column("variants"), column("turn_ids"))
+    said = {_folded(r[0]) for r in conn.execute(select(column("question")).select_from(
+        table("insights_turns", column("question"), column("session_id"))).where(column("session_id") == session_id))}
+    proposals = table("insights_faq_proposals", column("id"), column("variants"), column("turn_ids"), column("rows"),
+                      column("flags"))
     removed = 0
-    for pid, variants_json, turn_ids_json in conn.execute(
-            select(proposals.c.id, proposals.c.variants, proposals.c.turn_ids)).all():
+    for pid, variants_json, turn_ids_json, rows_json, flags_json in conn.execute(
+            select(proposals.c.id, proposals.c.variants, proposals.c.turn_ids, proposals.c.rows,
+                   proposals.c.flags)).all():
         variants = json.loads(variants_json or "[]")
         kept = [v for v in variants if not ids & set(v.get("turn_ids") or [])]
         turn_ids = [t for t in json.loads(turn_ids_json or "[]") if t not in ids]
-        removed += len(variants) - len(kept)
-        if not dry_run and (len(kept) < len(variants) or len(turn_ids) < len(json.loads(turn_ids_json or "[]"))):
-            conn.execute(update(proposals).where(proposals.c.id == pid)
-                         .values(variants=json.dumps(kept, ensure_ascii=False), turn_ids=json.dumps(turn_ids)))
+        # The proposal's FAQ question starts as the group's label, one customer's words as they wrote them
+        rows = json.loads(rows_json or "[]")
+        quoted = [r for r in rows if isinstance(r, dict) and _folded(r.get("question", "")) in said]
+        removed += len(variants) - len(kept) + len(quoted)
+        if dry_run or not (quoted or len(kept) < len(variants) or len(turn_ids) < len(json.loads(turn_ids_json or "[]"))):
+            continue
+        for r in quoted:
+            r["question"] = ""
+        flags = json.loads(flags_json or "[]") + (["a question was taken out at a customer's request: write the "
+                                                    "FAQ question again before publishing"] if quoted else [])
+        conn.execute(update(proposals).where(proposals.c.id == pid).values(
+            variants=json.dumps(kept, ensure_ascii=False), turn_ids=json.dumps(turn_ids),
+            rows=json.dumps(rows, ensure_ascii=False), flags=json.dumps(flags, ensure_ascii=False)))
     return removed
+
+
+def _folded(text: str) -> str:
+    return " ".join(str(text or "").casefold().split()).strip(" ?？!！.。")
 
 
 def utc_now() -> datetime:

@@ -235,19 +235,28 @@ def _taobao_table(path: str | Path) -> tuple[list[str], list[dict[str, str]], li
 
 
 def _is_taobao(p: Path) -> bool:
+    """Whether `p` is 淘宝助理's item CSV: its first line is exactly "version 1.00" (a feed whose first column is
+    named "version" is not), in UTF-8 or UTF-16, with or without a BOM."""
     if p.suffix.lower() not in (".csv", ".tsv", ".txt") or not p.is_file():
         return False
     with p.open("rb") as fh:
-        return fh.read(16).removeprefix(b"\xef\xbb\xbf").lower().startswith(b"version")
+        head = fh.read(256)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head.decode("utf-16", errors="ignore")
+    else:
+        text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="ignore")
+    first = text.splitlines()[0] if text else ""
+    return re.fullmatch(r"\s*version\s+\d+\.\d+\s*[,;\t]*\s*", first, re.IGNORECASE) is not None
 
 
-# A yes/no flag in an attribute column (淘宝助理's 保修 is 0 or 1): "质保：1" is no selling point and no fact.
+# A yes/no flag in an attribute column of a 淘宝助理 file (its 保修 is 0 or 1): "质保：1" is no selling point and no fact.
 _FLAG = frozenset({"0", "1", "true", "false", "yes", "no", "是", "否", "y", "n"})
 
 
 def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
     p = Path(path)
-    header, rows, lines = _taobao_table(p) if _is_taobao(p) else read_numbered_table(p)
+    taobao = _is_taobao(p)
+    header, rows, lines = _taobao_table(p) if taobao else read_numbered_table(p)
     refuse_own_output(path, header)
     cols, attr_cols, ignored = map_columns(header, mapping)
     if "title" not in cols:
@@ -269,8 +278,10 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
             skipped.append(f"row {line}{named}: no title, left out")
             continue
         attributes = split_attributes(plain_text(get("attributes")))
+        # 0/1 flags only where the format is known to write them: elsewhere "size: 1" or "returns: yes" is a fact
+        dropped = (_FLAG if taobao else frozenset()) | {""}
         specs = {name: row.get(header_name, "").strip() for header_name, name in attr_cols.items()
-                 if row.get(header_name, "").strip().lower() not in _FLAG | {""}}
+                 if row.get(header_name, "").strip().lower() not in dropped}
         pid = get("id") or f"row{i}"
         if pid in seen:
             skipped.append(f"row {line}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")

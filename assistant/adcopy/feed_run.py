@@ -286,7 +286,9 @@ def write_assets(rows: list[dict[str, str]], path: str | Path, extra: list[str] 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     extra = list(extra or [])
-    fields = list(dict.fromkeys(k for r in rows for k in r if k not in BASE_COLUMNS + TAIL_COLUMNS + extra))
+    # MACHINE_KEY holds the model's words beside an edit, for feedback: no column of the sheet
+    fields = list(dict.fromkeys(k for r in rows for k in r
+                                if k not in [*BASE_COLUMNS, *TAIL_COLUMNS, *extra, MACHINE_KEY]))
     with p.open("w", newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: Excel shows Chinese correctly
         w = csv.DictWriter(fh, fieldnames=BASE_COLUMNS + fields + TAIL_COLUMNS + extra, extrasaction="ignore")
         w.writeheader()

@@ -33,6 +33,7 @@ SCANNED_GAP_QUESTIONS = 500  # open gap questions a proposal looks through for o
 STATUSES = ("pending", "published", "rejected")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _write_lock = threading.Lock()
+_propose_lock = threading.Lock()  # the check for a proposal of the same group and the insert, as one step
 
 
 class ProposalRow(Base):
@@ -200,8 +201,6 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     from assistant.insights.phrasings import tick
 
     rows = clean_rows(rows)
-    # a double-clicked Propose, or two agents on one group: the reviewer is told, so only one gets published
-    waiting = _pending_for_group(runtime, group_key)
     variants = [{"lang": str(v.get("lang") or _language(v["question"])), "question": str(v["question"]).strip(),
                  "turn_ids": [int(t) for t in v.get("turn_ids", [])]}
                 for v in variants if str(v.get("question") or "").strip()]
@@ -212,15 +211,19 @@ def propose(runtime, rows: list[dict], turn_ids: list[int] = (), group_key: str 
     reader = phrasing_reader(runtime) if cfg.variant_min_reading is not None else None
     variants = tick(kb, rows, variants, cfg.variant_min_fit, reader, cfg.variant_min_reading)
     flags = check_rows(rows, faq_rows(kb), kb.embedder, cfg.conflict_similarity) if kb else []
-    flags += [f"proposal {p.id} answers the same gap group and is waiting for review too: publish one, reject the "
-              f"other" for p in waiting]
-    now = utc_now()
-    row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
-                      turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
-                      variants=json.dumps(variants, ensure_ascii=False),
-                      status="pending", proposed_by=by[:64], created_at=now, updated_at=now)
-    with _db(runtime).begin() as s:
-        s.add(row)
+    # a double-clicked Propose, or two agents on one group: the reviewer is told, so only one gets published. Looked
+    # up right before the insert, under a lock: read before the seconds of ticking above, two proposes running at
+    # once each saw none waiting.
+    with _propose_lock:
+        flags += [f"proposal {p.id} answers the same gap group and is waiting for review too: publish one, reject "
+                  f"the other" for p in _pending_for_group(runtime, group_key)]
+        now = utc_now()
+        row = ProposalRow(group_key=group_key, rows=json.dumps(rows, ensure_ascii=False),
+                          turn_ids=json.dumps([int(i) for i in turn_ids]), flags=json.dumps(flags, ensure_ascii=False),
+                          variants=json.dumps(variants, ensure_ascii=False),
+                          status="pending", proposed_by=by[:64], created_at=now, updated_at=now)
+        with _db(runtime).begin() as s:
+            s.add(row)
     return _proposal(row)
 
 

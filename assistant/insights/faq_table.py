@@ -42,8 +42,14 @@ def read_table(path: Path) -> tuple[list[str], list[dict]]:
     names, taken = [], set()
     for h in header:
         standard = _COLUMN_NAMES.get(h.lower())
-        names.append(standard if standard and standard not in taken else h)
-        taken.add(names[-1])
+        name = standard if standard and standard not in taken else h
+        # "问题,question" both name the question: the second keeps its cells under a name of its own (as one key, its
+        # cells had replaced the first column's and the rewrite wrote the column twice)
+        suffix = 2
+        while name in taken:
+            name, suffix = f"{h} ({suffix})", suffix + 1
+        names.append(name)
+        taken.add(name)
     missing = [c for c in ("question", "answer") if c not in names]
     if missing:
         raise InputError(f"the FAQ table {path} has no {' or '.join(missing)} column (its header: "

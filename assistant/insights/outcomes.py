@@ -71,10 +71,12 @@ def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_aft
         if g.time.iloc[-1] > now - timedelta(minutes=abandon_after_minutes):
             outcome = "ongoing"
         intents = [i for i, a in zip(g.intent, g.action, strict=True) if a not in small_talk and i]
-        rows.append([session_id, g.channel.iloc[0], local_days([g.time.iloc[0]], timezone).iloc[0],
+        rows.append([session_id, g.channel.iloc[0], "",  # the day: converted for all conversations at once below
                      intents[0] if intents else (g.intent.iloc[0] or "unknown"), outcome, len(g),
                      g.time.iloc[0], g.time.iloc[-1]])
-    return pd.DataFrame(rows, columns=cols)
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["day"] = local_days(frame.started, timezone).to_numpy()
+    return frame
 
 
 def _table(conversations, key: str):

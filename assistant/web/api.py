@@ -129,12 +129,14 @@ def _number(body: dict, name: str, kind: type, lo: float, hi: float):
     if value is None:
         return None
     # not finite: 1e400 is valid JSON (and Python reads NaN and Infinity too), and int() of it was a 500
-    if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
-            or (kind is int and value != int(value))):
+    # (an int too large for a float, 1 followed by 400 zeros, is finite: isfinite() of it raised OverflowError)
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value)) or (kind is int and value != int(value))):
         raise APIError(400, f"{name} must be a{'n integer' if kind is int else ' number'}", param=name)
     if not lo <= value <= hi:
         shown = str if kind is int else "{:g}".format  # 2**31 as written, not "2.14748e+09"
-        raise APIError(400, f"{name} must be between {shown(lo)} and {shown(hi)}, got {value}", param=name)
+        got = value if len(str(value)) <= 40 else f"{str(value)[:20]}…"
+        raise APIError(400, f"{name} must be between {shown(lo)} and {shown(hi)}, got {got}", param=name)
     return kind(value)
 
 
@@ -153,8 +155,9 @@ def parse_chat_request(raw: bytes, models: dict[str, str | None], max_chars: int
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise APIError(400, "you must provide a model parameter", param="model")
-    if model not in models:
-        raise APIError(404, f"The model `{model}` does not exist. Available: {', '.join(models)}",
+    if model not in models:  # the ids listed (a hidden alias may follow them: not named here)
+        listed = [m for m in models if "/" not in m and "\\" not in m]
+        raise APIError(404, f"The model `{model}` does not exist. Available: {', '.join(listed)}",
                        param="model", code="model_not_found")
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list) or not raw_messages:
@@ -283,7 +286,17 @@ class ChatCompletions:
         file or folder on the server ("/srv/models/shop.gguf"), which /v1/models and every unknown-model error
         listed whole."""
         base = PurePath(self.runtime.settings.llm.model.replace("\\", "/")).name or "model"
-        return {"support": "support", "adcopy": "adcopy", "base": None, base: None}
+        listed = {"support": "support", "adcopy": "adcopy", "base": None}
+        listed.setdefault(base, None)  # a model folder named "support" is no reason to drop the adapter
+        return listed
+
+    @property
+    def accepted(self) -> dict[str, str | None]:
+        """What a request's `model` may name: the listed ids, and the configured `llm.model` as written
+        ("Qwen/Qwen2.5-1.5B-Instruct", a path), which clients were set up with before only its name was listed (a
+        hidden alias: accepted, never shown)."""
+        configured = self.runtime.settings.llm.model
+        return {**self.models, **({configured: None} if configured and configured not in self.models else {})}
 
     def screen(self, req: ChatRequest):
         """(index, Verdict) of the first user turn the input guardrails block, or None.
@@ -341,7 +354,7 @@ class ChatCompletions:
             # the conversation's own id: the gap report ranks by conversations, not by requests
             record_answer(self.runtime, session.id, reply, "", "api", question=req.messages[-1].content)
             return
-        adapter = self.models[req.model]
+        adapter = self.accepted[req.model]
         loaded = set(self.runtime.adapters)  # configured and registered (python -m finetune) alike
         opts = {"adapter": adapter if adapter in loaded else None, "max_tokens": req.max_tokens,
                 "temperature": req.temperature, "stop": req.stop, "seed": req.seed}
@@ -478,19 +491,19 @@ def build_router(runtime) -> APIRouter:
         # it answered "unknown endpoint"
         try:
             admit_client(request, runtime.settings.app, limiter)
-            if model_id not in service.models:
+            if model_id not in service.accepted:
                 raise APIError(404, f"The model `{model_id}` does not exist. Available: {', '.join(service.models)}",
                                param="model", code="model_not_found")
         except APIError as exc:
             return exc.response()
-        return _model(model_id, service.models[model_id], int(time.time()))
+        return _model(model_id, service.accepted[model_id], int(time.time()))
 
     @router.post("/chat/completions")
     async def chat_completions(request: Request):
         settings = runtime.settings
         try:
             admit_client(request, settings.app, limiter)
-            req = parse_chat_request(await request.body(), service.models, settings.app.max_message_chars,
+            req = parse_chat_request(await request.body(), service.accepted, settings.app.max_message_chars,
                                      settings.llm.max_tokens)
             admission = service.gate.admit()
         except APIError as exc:

@@ -354,7 +354,7 @@ def feed_export(runtime, role, state, table):
     from assistant.adcopy.export import failing_fields, layout_for, write_import
     from assistant.adcopy.feed_run import MACHINE_KEY, is_approved
     from assistant.adcopy.lint import Linter
-    from assistant.adcopy.sheet import is_asset
+    from assistant.adcopy.sheet import is_asset, sheet_column
 
     if not state or not state.get("assets"):
         raise InputError("run a feed first")
@@ -400,7 +400,8 @@ def feed_export(runtime, role, state, table):
                          + ("; assets with a field over the limit or breaking a rule were left out: " + "; ".join(problems)
                               if problems else ""))
     out = Path(state["run_dir"]) / f"import_{layout_for(channel)}.csv"
-    path, count, notes = write_import(chosen, channel, out)
+    # the channel's own fields only, as the CLI writes them: no `written` (the model's words beside an edit)
+    path, count, notes = write_import(chosen, channel, out, fields=[sheet_column(f) for f in spec.fields])
     lines = [f"⬇️ {count} rows in the {layout_for(channel)} layout from {len(chosen)} approved assets."]
     lines += [f"- left out: {p}" for p in problems] + [f"- {n}" for n in notes]
     return "\n".join(lines), str(path)

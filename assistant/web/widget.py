@@ -48,8 +48,9 @@ def public_base_url(request: Request, app_cfg) -> str:
     peer = request.client.host if request.client else None
     if peer is None or not _trusted(peer, app_cfg):  # anyone else could write these headers
         return base
-    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    # the last value: the one our proxy wrote (one that appends puts a client's own value first)
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+    host = request.headers.get("x-forwarded-host", "").split(",")[-1].strip()
     if proto not in ("http", "https") and not host:
         return base
     scheme = proto if proto in ("http", "https") else request.url.scheme

@@ -216,6 +216,15 @@ def test_a_model_configured_by_its_path_is_listed_by_its_name_only(fake_runtime)
         big = http.post("/v1/chat/completions", json={"model": "base", "max_tokens": 0,
                                                       "messages": [{"role": "user", "content": "hi"}]})
         assert big.status_code == 400 and "between 1 and 2147483648" in big.json()["error"]["message"]
+        # a client set up with the configured id as written still works (accepted, never listed)
+        same = http.post("/v1/chat/completions", json={"model": "/srv/shop/models/our-model.gguf",
+                                                       "messages": [{"role": "user", "content": "hi"}]})
+        assert same.status_code == 200
+    fake_runtime.settings.llm.model = "/srv/models/support"  # a folder named like a task keeps the task's adapter
+    with TestClient(create_app(fake_runtime)) as http:
+        models = {m["id"]: m for m in http.get("/v1/models").json()["data"]}
+        assert set(models) == {"support", "adcopy", "base"} and models["support"]["adapter"] == "support"
+        assert http.get("/v1/models/support").json() == models["support"]
 
 
 def test_an_answer_cut_at_max_tokens_finishes_with_length(client):
@@ -248,7 +257,8 @@ def test_a_customer_who_swore_once_still_gets_answers_but_an_old_attack_is_still
 
 
 @pytest.mark.parametrize("field, raw", [("max_tokens", b"1e400"), ("max_completion_tokens", b"Infinity"),
-                                        ("seed", b"1e400"), ("max_tokens", b"NaN"), ("temperature", b"NaN")])
+                                        ("seed", b"1e400"), ("max_tokens", b"NaN"), ("temperature", b"NaN"),
+                                        ("max_tokens", b"1" + b"0" * 400), ("temperature", b"1" + b"0" * 400)])
 def test_a_number_out_of_every_range_is_a_400_not_a_500(live_app, field, raw):
     # 1e400 is valid JSON (infinity to Python, which reads NaN and Infinity as well): int() of it was a bare 500
     body = b'{"model": "base", "messages": [{"role": "user", "content": "hi"}], "%s": %s}' % (field.encode(), raw)

@@ -74,3 +74,19 @@ def test_exporting_again_stores_no_second_judgement_and_an_edit_stays_the_person
     rows = store.rows()
     assert len(rows) == first + 1
     assert written in rows[-1].variant_json and "Linen Cover for Cool Nights" in rows[-1].edited_json
+
+
+def test_an_edit_carried_across_uploads_adds_no_column_to_the_sheet_or_the_import_file(fake_runtime, tmp_path):
+    """The model's words kept beside an edit (for feedback) became a `written` column holding a dict, in the review
+    sheet and in a plain channel's import file."""
+    fake_runtime.backend.default = "Linen cover, cool and soft for summer nights."
+    table, _, state, _ = run_feed(fake_runtime, tmp_path, channel="wechat_moments")[-1]  # a plain layout
+    table = copywriter.feed_mark_all("agent", table, True)
+    table.loc[0, "text"] = "Sleep cooler in linen"
+    copywriter.feed_export(fake_runtime, "agent", state, table)
+    again, _, state2, sheet = run_feed(fake_runtime, tmp_path, channel="wechat_moments")[-1]
+    assert again.loc[0, "text"] == "Sleep cooler in linen"
+    _, path = copywriter.feed_export(fake_runtime, "agent", state2, again)
+    for written in (sheet, path):
+        header = open(written, encoding="utf-8-sig").readline()
+        assert "written" not in header.strip().split(","), (written, header)

@@ -231,6 +231,11 @@ def test_the_snippet_names_the_address_customers_reach_not_the_internal_one():
         '<script src="https://chat.shop.example/widget.js" async></script>'
     # headers from anyone but a trusted proxy are not believed
     assert public_base_url(request("203.0.113.9"), behind) == "http://10.0.0.5:7860/"
+    # a client's own X-Forwarded-Host, which an appending proxy puts first, is not what the snippet names
+    spoofed = Request({**request("10.0.0.2").scope, "headers": [
+        (b"host", b"10.0.0.5:7860"), (b"x-forwarded-proto", b"https"),
+        (b"x-forwarded-host", b"evil.example, chat.shop.example")]})
+    assert public_base_url(spoofed, behind) == "https://chat.shop.example/"
     # the configured address wins
     fixed = replace(behind, public_url="https://help.shop.example/")
     assert public_base_url(request("203.0.113.9"), fixed) == "https://help.shop.example/"

@@ -925,3 +925,21 @@ def test_released_while_clean_holds_back_a_half_written_value():
     promise = list(released_while_clean(iter(["Sure. ", "I will refund you in full. "]),
                                         lambda text: "I can't promise that." if "refund" in text else None))
     assert "".join(promise) == "Sure.\nI can't promise that."
+
+
+def test_released_while_clean_checks_each_sentence_with_a_short_tail_not_the_whole_answer_again():
+    """Each sentence end ran the output check over the whole answer so far: a long answer's checks grew with its
+    square. Now each check sees the new text and a short tail of what was released before it."""
+    from assistant.chat_session import RECHECKED_TAIL, released_while_clean
+
+    sentences = [f"Sentence number {i} says something useful. " for i in range(80)]
+    checked: list[str] = []
+    out = "".join(released_while_clean(iter(sentences), lambda text: checked.append(text)))
+    assert out == "".join(sentences)
+    longest = max(len(s) for s in sentences)
+    assert max(len(c) for c in checked) <= RECHECKED_TAIL + longest
+    assert sum(len(c) for c in checked) < 10 * len(out)  # linear in the answer, not quadratic
+    # a value split across the sentence end is still seen whole: the tail holds the sentence before
+    blocked = released_while_clean(iter(["Write to jane", ".doe@example.com. Thanks."]),
+                                   lambda text: "[removed]" if "jane.doe@example.com" in text else None)
+    assert "jane.doe@example.com" not in "".join(blocked)

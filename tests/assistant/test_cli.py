@@ -120,13 +120,15 @@ def test_forget_takes_the_conversations_phrasings_out_of_faq_proposals(tmp_path,
     with session_factory(engine).begin() as s:
         s.add_all([TurnRow(id=1, time=now, session_id="sess-mine", question="do you ship to my flat at 5 Elm Road?"),
                    TurnRow(id=2, time=now, session_id="sess-other", question="do you ship abroad?")])
-        s.add(ProposalRow(id=7, rows="[]", turn_ids="[1, 2]", created_at=now, updated_at=now, variants=json.dumps([
+        label = [{"lang": "en", "question": "Do you ship to my flat at 5 Elm Road?", "answer": "Yes, anywhere."}]
+        s.add(ProposalRow(id=7, rows=json.dumps(label), turn_ids="[1, 2]", created_at=now, updated_at=now,
+                          variants=json.dumps([
             {"lang": "en", "question": "do you ship to my flat at 5 Elm Road?", "turn_ids": [1], "keep": True},
             {"lang": "en", "question": "do you ship abroad?", "turn_ids": [2], "keep": True}])))
     monkeypatch.setenv("ASSISTANT_STORAGE__URL", url)
     monkeypatch.setenv("ASSISTANT_LLM__BACKEND", "fake")
     assert main(["forget", "--session", "sess-mine"]) == 0
-    assert "1 from insights_faq_proposals" in capsys.readouterr().out
+    assert "2 from insights_faq_proposals" in capsys.readouterr().out  # the phrasing and the FAQ question
     with session_factory(engine)() as s:
         assert len(json.loads(s.get(ProposalRow, 7).variants)) == 2  # only counted
     assert main(["forget", "--session", "sess-mine", "--yes"]) == 0
@@ -134,3 +136,6 @@ def test_forget_takes_the_conversations_phrasings_out_of_faq_proposals(tmp_path,
         row = s.get(ProposalRow, 7)
         assert [v["question"] for v in json.loads(row.variants)] == ["do you ship abroad?"]
         assert json.loads(row.turn_ids) == [2]
+        # the FAQ question quoted the customer word for word: blanked, and the reviewer told to write it again
+        assert json.loads(row.rows)[0]["question"] == "" and json.loads(row.rows)[0]["answer"] == "Yes, anywhere."
+        assert any("customer's request" in f for f in json.loads(row.flags))

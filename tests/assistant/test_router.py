@@ -295,3 +295,15 @@ def test_a_message_of_punctuation_only_is_asked_about_not_declined(router, text)
     assert not state.handed_off and state.kb_abstention_streak == 0
     assert router.route("where is my order", ConversationState(), Found(False)).action == "decline"
     assert router.route("👍", ConversationState(), Found(False)).action != "clarify"  # an emoji says something
+
+
+@pytest.mark.parametrize("text", ["Is it a robot?", "Is this a computer?", "Is it AI?", "这个扫地机是机器人吗？"])
+def test_a_product_question_with_robot_or_computer_in_it_is_answered_from_the_documents(router, text):
+    # "Is it a robot?" about a robot vacuum had got the assistant's identity text instead of the product page
+    assert router.route(text, ConversationState(), Found(True)).action == "kb_answer"
+
+
+@pytest.mark.parametrize("text", [":)", "-_-", "^_^", ":-("])
+def test_an_emoticon_is_no_empty_message(router, text):
+    # ":)" after an answer says thanks: it was read as punctuation only and asked what the customer needs
+    assert router.route(text, ConversationState(), Found(False)).action != "clarify"

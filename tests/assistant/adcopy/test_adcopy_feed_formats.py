@@ -249,3 +249,18 @@ def test_a_taobao_assistant_export_is_read_by_its_chinese_column_names(tmp_path)
     assert (product.id, product.title, product.price) == ("LS-01", "水洗亚麻四件套", "299.00")
     assert product.description == "100%亚麻，水洗工艺" and product.attributes == ["透气", "亲肤"]
     assert product.specs == {}  # 保修 "1" is a flag, not "质保：1"; the size chart is no selling point
+
+
+def test_a_feed_whose_first_column_is_named_version_is_no_taobao_export(tmp_path):
+    # A plain feed with a "version" column first lost its two first lines: a product row became the header
+    path = tmp_path / "feed.csv"
+    path.write_text("version,title,price,material\n3,Duvet cover,59,Cotton\n4,Pillowcase,19,Linen\n", encoding="utf-8")
+    assert [p.title for p in read_feed(path).products] == ["Duvet cover", "Pillowcase"]
+
+
+def test_values_that_look_like_flags_are_facts_outside_a_taobao_export(tmp_path):
+    # "size: 1", "returns: Yes" were dropped as yes/no flags in every feed: facts the copy and the check lost
+    path = tmp_path / "feed.csv"
+    path.write_text("id,title,size,returns,warranty\nA1,Storage box,1,Yes,2 years\n", encoding="utf-8")
+    (product,) = read_feed(path).products
+    assert {"1", "Yes", "2 years"} <= set(product.specs.values())

@@ -413,3 +413,40 @@ def test_the_insights_plots_use_the_installed_chinese_fonts(monkeypatch):
     fig = plots.document_usage(pd.DataFrame(columns=["source", "retrieved", "cited"]))
     plt.close(fig)
     assert "Noto Sans CJK SC" in plt.rcParams["font.family"]
+
+
+def test_a_curated_table_naming_the_question_twice_keeps_both_columns(tmp_path):
+    """'Q' and 'question' both name the question: the second column's cells replaced the first's on rewrite."""
+    from assistant.insights.faq_table import append_rows, read_table
+
+    path = tmp_path / "gap_answers.csv"
+    path.write_text("id,Q,question,answer\n1,How long is shipping?,shipping time,3-5 days\n", encoding="utf-8")
+    append_rows(path, [{"id": "2", "question": "Do you ship abroad?", "answer": "Yes.", "lang": "en"}])
+    header, rows = read_table(path)
+    assert rows[0]["question"] == "How long is shipping?" and "shipping time" in rows[0].values()
+    assert len(header) == len(set(header)) and rows[1]["question"] == "Do you ship abroad?"
+
+
+def test_two_proposals_for_one_group_made_at_once_still_tell_the_reviewer(runtime, monkeypatch):
+    """The check ran before the seconds of ticking phrasings and the insert after them: two proposes at once (the UI
+    runs four events together) each saw none waiting, and neither was flagged."""
+    import threading
+    import time
+
+    from assistant.insights import faq, phrasings
+
+    real_tick = phrasings.tick
+
+    def slow_tick(*args, **kwargs):
+        time.sleep(0.3)
+        return real_tick(*args, **kwargs)
+
+    monkeypatch.setattr(phrasings, "tick", slow_tick)
+    row = [{"lang": "en", "question": "Do you sell gift cards?", "answer": "Yes, from ¥100."}]
+    threads = [threading.Thread(target=faq.propose, args=(runtime, row), kwargs={"group_key": "g1"}) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    flagged = [p for p in (faq.get(runtime, 1), faq.get(runtime, 2)) if any("same gap group" in f for f in p.flags)]
+    assert len(flagged) == 1
