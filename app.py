@@ -322,6 +322,9 @@ def start_warm_up(runtime) -> None:
             why = runtime.degraded.get("language_model", "the model did not answer a test question")
             print(f"NOT READY: {why} (customers are offered a human; /healthz reports it)", file=sys.stderr,
                   flush=True)
+            if runtime.wait_for_remote_model():  # llm.backend openai: the server may come up after this replica
+                print("ready: the LLM server answered a test question; serving customers", file=sys.stderr,
+                      flush=True)
 
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
 

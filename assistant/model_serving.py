@@ -7,6 +7,7 @@ settings and the shared objects it uses.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from assistant.errors import AssistantError, ModelLoadError
@@ -143,6 +144,39 @@ class ModelServing:
             raise ModelLoadError(result.message)
         log.info("model probe: %s", result.message)
         self._probed = True
+
+    def first_answer(self) -> None:
+        """A real multi-token answer from the model in this process; only then is the app ready."""
+        from assistant.llm.base import Message
+        from assistant.llm.probe import MIN_TOKENS, PROBE_PROMPT
+
+        backend = self.backend
+        text = backend.generate([Message("user", PROBE_PROMPT)], max_tokens=8, temperature=0.0)
+        count = getattr(backend, "count_tokens", None)
+        tokens = count(text) if count and text else len(text.split())
+        if tokens < MIN_TOKENS and self.settings.llm.backend != "fake":
+            raise ModelLoadError(f"the model produced only {tokens} token(s) for a test prompt: {text!r}")
+        self.degraded.pop("language_model", None)  # it answers now, whatever failed before
+        self.ready = True
+
+    def wait_for_remote_model(self, interval_s: float = 10.0, stop: threading.Event | None = None) -> bool:
+        """llm.backend openai: ask the server for the first answer again every `interval_s` until it gives one.
+        The server (vLLM loading its weights, or restarted) often comes up after the replicas: without this a
+        replica that started first stayed "failed" (/healthz and /readyz 503) for good, and a load balancer kept
+        every replica out although the server answered by then. True once ready; False when `stop` is set or
+        the backend is a local one (whose failure a retry does not mend)."""
+        stop = stop or threading.Event()
+        if self.settings.llm.backend != "openai" or self._backend is None:
+            return self.ready
+        while not self.ready:
+            if stop.wait(interval_s):
+                return False
+            try:
+                self.first_answer()
+            except AssistantError as exc:
+                self.degraded["language_model"] = exc.one_line()
+        log.info("the LLM server at %s answers now: ready", self.settings.llm.base_url)
+        return True
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports: ready only after a real answer; every component that failed, in one line."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.chat import ChatService
 from assistant.config import Settings, load_config
-from assistant.errors import AssistantError, ModelLoadError
+from assistant.errors import AssistantError
 from assistant.llm import build_backend
 from assistant.llm.base import LLMBackend
 from assistant.model_serving import ModelServing
@@ -339,22 +339,9 @@ class Runtime(ModelServing):
         """
         import time
 
-        from assistant.llm.probe import MIN_TOKENS, PROBE_PROMPT
-
-        def first_answer():
-            from assistant.llm.base import Message
-
-            backend = self.backend
-            text = backend.generate([Message("user", PROBE_PROMPT)], max_tokens=8, temperature=0.0)
-            count = getattr(backend, "count_tokens", None)
-            tokens = count(text) if count and text else len(text.split())
-            if tokens < MIN_TOKENS and self.settings.llm.backend != "fake":
-                raise ModelLoadError(f"the model produced only {tokens} token(s) for a test prompt: {text!r}")
-            self.ready = True
-
         steps = [("language model", lambda: self.backend), ("classifiers", lambda: self.classifiers),
                  ("knowledge base", lambda: self.kb), ("chat pipeline", lambda: self.chat),
-                 ("first answer", first_answer)]
+                 ("first answer", self.first_answer)]
         seconds: dict[str, float] = {}
         for name, step in steps:
             start, problem = time.perf_counter(), None
@@ -382,12 +369,14 @@ class Runtime(ModelServing):
         self._follow_registry()
 
         def build():
+            from assistant.kb_access import chat_knowledge_base
+
             c = self.settings.chat
             service = ChatService(
                 self.backend, c, adapters=self.adapters,
                 guardrails=self.guardrails if c.use_guardrails else None,
                 router=self.router if c.use_router else None,
-                kb=self.kb if c.use_knowledge_base else None,
+                kb=chat_knowledge_base(self) if c.use_knowledge_base else None,
                 handoff=self.handoff if c.use_handoff else None,
                 redactor=self.redactor, shop=self.shop, max_message_chars=self.settings.app.max_message_chars,
                 curated_faq=self.curated_faq if c.use_knowledge_base else None,

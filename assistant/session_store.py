@@ -59,6 +59,9 @@ class PersistentSessionStore(SessionStore):
         self._db = session_factory(engine)
         self.max_messages = 2 * max_turns_kept  # older turns are never sent to the model anyway
         self._redact = redact or (lambda text: text)
+        # ids this replica read from or wrote to the store: such a session missing from it now was deleted there
+        # (`python -m assistant forget`, retention pruning, another replica), not merely never saved yet
+        self._stored: set[str] = set()
 
     def get(self, session_id: str | None = None) -> ChatSession:
         if session_id:
@@ -70,6 +73,8 @@ class PersistentSessionStore(SessionStore):
                             id=row.id, history=[Message(m["role"], m["content"]) for m in json.loads(row.history_json)],
                             state=_state_from_json(row.state_json))
                         return self._remember(stored)
+                if session_id in self._stored:
+                    return self._forgotten(session_id)
             except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
                 # A broken row or store must not cost the customer the chat: carry on from memory.
                 log.error("cannot read chat session %s: %s", session_id[:8], exc)
@@ -83,9 +88,22 @@ class PersistentSessionStore(SessionStore):
                 stored.recent = cached.recent
             self._sessions[stored.id] = stored
             self._sessions.move_to_end(stored.id)
+            self._note_stored(stored.id, locked=True)
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
         return stored
+
+    def _forgotten(self, session_id: str) -> ChatSession:
+        """A fresh session under the id of one deleted from the store. The copy in memory must not answer for it:
+        it held the deleted conversation, and the next turn's save wrote it all back (a forgotten customer's
+        messages and a new ticket with them). The rate-limit window stays, so deleting does not reset the limit."""
+        with self._lock:
+            cached = self._sessions.pop(session_id, None)
+            self._stored.discard(session_id)
+        fresh = super().get(session_id)
+        if cached is not None:
+            fresh.recent = cached.recent
+        return fresh
 
     def save(self, session: ChatSession) -> None:
         history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history[-self.max_messages:]]
@@ -94,8 +112,17 @@ class PersistentSessionStore(SessionStore):
         try:
             with self._db.begin() as s:
                 insert_or_replace(s, ChatSessionRow, row)
+            self._note_stored(session.id)
         except (SQLAlchemyError, StorageError) as exc:  # the answer was given; losing the copy is logged
             log.error("cannot store chat session %s: %s", session.id[:8], exc)
+
+    def _note_stored(self, session_id: str, locked: bool = False) -> None:
+        if not locked:
+            with self._lock:
+                return self._note_stored(session_id, locked=True)
+        self._stored.add(session_id)
+        if len(self._stored) > 2 * self.max_sessions:  # bounded like the sessions: ids gone from memory go too
+            self._stored.intersection_update(self._sessions)
 
     def stored_ids(self) -> list[str]:
         with self._db() as s:

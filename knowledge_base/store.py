@@ -56,20 +56,51 @@ def require_store(cfg: KnowledgeBaseConfig) -> None:
                             f"`python -m knowledge_base ingest PATH --db {path} --collection {cfg.collection}`")
 
 
+def _unreachable(cfg: KnowledgeBaseConfig, exc: Exception) -> StorageError:
+    reason = " ".join(str(exc).split())[:160]
+    return StorageError(f"knowledge_base.chroma_host: cannot reach the Chroma server at "
+                        f"http://{cfg.chroma_host}:{cfg.chroma_port} ({reason})")
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import httpx
+
+    return (httpx.TransportError, ConnectionError)
+
+
+class _ServerCalls:
+    """A `chroma run` client or collection whose connection failures are StorageError. A server that went away
+    after start raised httpx.ConnectError, which no caller expects: the chat skipped its curated-FAQ fallback
+    (docs/trust.md: FAQ answers work while the store is unreachable, "at start or later") and every customer got
+    the failure message, with a traceback in the log."""
+
+    def __init__(self, target, cfg: KnowledgeBaseConfig):
+        self._target, self._cfg = target, cfg
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except _transport_errors() as exc:
+                raise _unreachable(self._cfg, exc) from None
+        return call
+
+
 def open_client(cfg: KnowledgeBaseConfig):
     """PersistentClient at db_path, or HttpClient when chroma_host is set; one clear error when unreachable."""
     import chromadb
 
     if cfg.server_mode:
-        url = f"http://{cfg.chroma_host}:{cfg.chroma_port}"
         try:
             client = chromadb.HttpClient(host=cfg.chroma_host, port=cfg.chroma_port, settings=_settings())
             client.heartbeat()
         except Exception as exc:  # connection errors come as ValueError/httpx errors depending on the stage
-            reason = " ".join(str(exc).split())[:160]
-            raise StorageError(f"knowledge_base.chroma_host: cannot reach the Chroma server at {url} ({reason})"
-                               ) from None
-        return client
+            raise _unreachable(cfg, exc) from None
+        return _ServerCalls(client, cfg)
     path = resolve_path(cfg.db_path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -158,10 +189,11 @@ class ChromaStore:
             if not create:
                 known = ", ".join(self.collection_names()) or "none"
                 raise NotFoundError(f"collection {name!r} not found in {self.where} (known: {known})")
-            self._collection = self.client.create_collection(
+            coll = self.client.create_collection(
                 name, embedding_function=self._ef,
                 metadata={"hnsw:space": "cosine", "embedder": embedder_name},
             )
+            self._collection = _ServerCalls(coll, self.cfg) if self.cfg.server_mode else coll
             return self._collection
         coll = self.client.get_collection(name, embedding_function=self._ef)
         built_with = (coll.metadata or {}).get("embedder")
@@ -170,8 +202,8 @@ class ChromaStore:
                 f"knowledge_base.embedder is {embedder_name!r} but collection {name!r} was built with "
                 f"{built_with!r}: use that embedder or ingest into another collection"
             )
-        self._collection = coll
-        return coll
+        self._collection = _ServerCalls(coll, self.cfg) if self.cfg.server_mode else coll
+        return self._collection
 
     def count(self) -> int:
         return self.collection().count()

@@ -23,8 +23,10 @@ class OpenAIBackend:
             raise ModelLoadError(f"the openai backend needs the openai client: pip install openai ({exc})") from None
         self._openai = openai
         self.cfg = cfg
+        # Retries are ours (_request): the client's own retried a timeout too, so a customer waited twice
+        # llm.timeout_s (240 s by default) before the "cannot answer" line.
         self.client = openai.OpenAI(
-            base_url=cfg.base_url, api_key=cfg.api_key or "not-needed", timeout=cfg.timeout_s, max_retries=1
+            base_url=cfg.base_url, api_key=cfg.api_key or "not-needed", timeout=cfg.timeout_s, max_retries=0
         )
         self.defaults = GenerationOptions(
             max_tokens=cfg.max_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
@@ -39,17 +41,24 @@ class OpenAIBackend:
     def _request(self, messages: Sequence[Message], opts: dict, stream: bool):
         o = options_from(self.defaults, opts)
         msgs = to_messages(messages)
-        try:
-            return self.client.chat.completions.create(
-                model=self.model_for(o.adapter), messages=[m.as_dict() for m in msgs], max_tokens=o.max_tokens,
-                temperature=o.temperature, top_p=o.top_p, stop=o.stop or None, seed=o.seed, stream=stream,
-            )
-        except self._openai.NotFoundError as exc:
-            raise NotFoundError(f"the server at {self.cfg.base_url} has no model {self.model_for(o.adapter)!r}: {exc}") from None
-        except self._openai.APIConnectionError as exc:
-            raise GenerationError(f"cannot reach the LLM server at {self.cfg.base_url}: {exc}") from None
-        except self._openai.APIError as exc:
-            raise GenerationError(f"the LLM server at {self.cfg.base_url} failed: {exc}") from None
+        for attempt in range(2):
+            try:
+                return self.client.chat.completions.create(
+                    model=self.model_for(o.adapter), messages=[m.as_dict() for m in msgs], max_tokens=o.max_tokens,
+                    temperature=o.temperature, top_p=o.top_p, stop=o.stop or None, seed=o.seed, stream=stream,
+                )
+            except self._openai.NotFoundError as exc:
+                raise NotFoundError(f"the server at {self.cfg.base_url} has no model {self.model_for(o.adapter)!r}: {exc}") from None
+            except self._openai.APITimeoutError:
+                raise GenerationError(f"the LLM server at {self.cfg.base_url} did not answer within "
+                                      f"{self.cfg.timeout_s:g} s (llm.timeout_s)") from None
+            except self._openai.APIConnectionError as exc:
+                if attempt == 0:  # a dropped keep-alive connection or a server restarting: one more try at once
+                    continue
+                raise GenerationError(f"cannot reach the LLM server at {self.cfg.base_url}: {exc}") from None
+            except self._openai.APIError as exc:
+                raise GenerationError(f"the LLM server at {self.cfg.base_url} failed: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def generate(self, messages: Sequence[Message], **opts) -> str:
         resp = self._request(messages, opts, stream=False)

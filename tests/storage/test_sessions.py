@@ -56,3 +56,28 @@ def test_stored_transcripts_are_redacted_and_a_broken_row_does_not_stop_the_chat
         s.get(ChatSessionRow, "c3").history_json = "{not json"
     fresh = _replica(url)
     assert "".join(fresh.respond("still there?", fresh.sessions.get("c3"))) == "noted"
+
+
+def test_a_forgotten_or_pruned_conversation_does_not_come_back_from_a_replicas_memory(tmp_path):
+    """`python -m assistant forget` (or retention) deletes the row while a replica still holds the conversation in
+    memory: its next turn must start afresh, not write the deleted transcript back into the store."""
+    from datetime import timedelta
+
+    from assistant.storage import forget_conversation, prune_expired, utc_now
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    replica = _replica(url)
+    engine = get_engine(StorageConfig(url=url))
+    for sid, delete in (("c4", lambda: forget_conversation(engine, "c4", dry_run=False)),
+                        ("c5", lambda: prune_expired(engine, 1, now=utc_now() + timedelta(days=3)))):
+        "".join(replica.respond("my e-mail is secret@example.com", replica.sessions.get(sid)))
+        delete()
+        again = replica.sessions.get(sid)
+        assert again.history == []
+        "".join(replica.respond("hello again", again))
+        with session_factory(engine)() as s:
+            kept = s.get(ChatSessionRow, sid).history_json
+        assert "secret@example.com" not in kept and "hello again" in kept
+    # a session this replica never stored (its first turn still running) is still the one in memory
+    fresh = replica.sessions.get("c6")
+    assert replica.sessions.get("c6") is fresh
