@@ -219,7 +219,7 @@ def _feed_dir(runtime) -> Path:
 
 def _upload_path(file) -> Path:
     if file is None:
-        raise InputError("upload a product feed (.csv or .xlsx) first")
+        raise InputError("upload a product feed (.csv, .xlsx or .tsv) first")
     return Path(getattr(file, "name", None) or file)
 
 

@@ -103,7 +103,8 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
                     "docs/adcopy.md). Every asset passes the channel's limits, the invented-fact check and the "
                     "compliance lint; `fixes` says what was changed. Uploading the same feed again resumes.")
         with gr.Row():
-            feed_file = gr.File(label="Feed (.csv / .xlsx)", file_types=[".csv", ".xlsx"], elem_id="feed-file")
+            feed_file = gr.File(label="Feed (.csv / .xlsx / .tsv, e.g. a Merchant Center feed)",
+                                file_types=[".csv", ".xlsx", ".tsv", ".txt"], elem_id="feed-file")
             with gr.Column():
                 feed_channel = gr.Dropdown(channels, value=default, label="Channel", elem_id="feed-channel")
                 feed_language = gr.Radio(["auto", "en", "zh"], value="auto", label="Language")

@@ -90,3 +90,30 @@ def test_an_edit_carried_across_uploads_adds_no_column_to_the_sheet_or_the_impor
     for written in (sheet, path):
         header = open(written, encoding="utf-8-sig").readline()
         assert "written" not in header.strip().split(","), (written, header)
+
+
+def test_the_feed_upload_takes_a_merchant_center_tsv(live_app, tmp_path):
+    """The upload box took only .csv and .xlsx, so a Merchant Center feed (.tsv/.txt) the CLI reads could not be
+    uploaded at all."""
+    import httpx
+
+    config = httpx.get(f"{live_app.url}/config", timeout=30).json()
+    (box,) = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "feed-file"]
+    assert {".tsv", ".txt", ".csv", ".xlsx"} <= set(box["props"]["file_types"])
+    feed = tmp_path / "merchant_center.tsv"
+    feed.write_text("id\ttitle\tdescription\tprice\tlink\nL1\tLinen duvet cover\tStonewashed linen\t59.00 USD\t"
+                    "https://shop.example/l1\n", encoding="utf-8")
+    table = run_feed_file(live_app.runtime, tmp_path, feed)
+    assert list(table["row_id"]) == ["L1"] * len(table)
+
+
+def run_feed_file(runtime, tmp_path, feed):
+    from tests.app.test_copywriter import DESCRIPTIONS, HEADLINES, numbered
+
+    cfg = runtime.settings.adcopy
+    feed_dir, cfg.feed_dir = cfg.feed_dir, str(tmp_path / "feeds")
+    before, runtime.backend.default = runtime.backend.default, numbered(HEADLINES) + "\n" + numbered(DESCRIPTIONS)
+    try:
+        return list(copywriter.run_feed(runtime, "agent", str(feed), "google_rsa", "en", 3))[-1][0]
+    finally:
+        runtime.backend.default, cfg.feed_dir = before, feed_dir
