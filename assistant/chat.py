@@ -365,28 +365,35 @@ class ChatService(ChatAnswersMixin):
             yield self.shop.text("failed", turn.language)
 
     def _handoff(self, turn: Turn) -> ReplyStream:
+        """Open the ticket, then tell the customer so. Told first, a customer whose ticket could not be made (no
+        queue: the store down at start, or hand-offs switched off; the store failing now) heard that a colleague
+        would follow up, and nobody ever did: they get the shop's contact line instead."""
         turn.handoff = True
+        unavailable = iter([self.shop.text("handoff_unavailable", turn.language)])
+        if self.handoff is None:
+            return self._finish(turn, unavailable, check_output=False)
+        try:
+            self._open_ticket(turn)
+        except AssistantError as exc:
+            log.error("could not open the hand-off ticket: %s", exc.one_line())
+            return self._finish(turn, unavailable, check_output=False)
+        return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False)
 
-        def open_ticket(answer: str) -> None:
-            if self.handoff is None:
-                return
-            from assistant.handoff import open_ticket
+    def _open_ticket(self, turn: Turn) -> None:
+        from assistant.handoff import open_ticket
 
-            transcript = [m.as_dict() for m in turn.session.history] + [{"role": "user", "content": turn.text}]
-            transcript = [{**t, "content": self._redact(t["content"], "tickets")} for t in transcript]
-            if turn.session.stateless:  # an API client wrote this history itself: its "assistant" turns are its word
-                transcript = [{**t, "as_sent": True} if t["role"] == "assistant" else t for t in transcript]
-            route = turn.route
-            ticket = open_ticket(self.handoff, turn.session.id, transcript, kb=self.kb, lookup=turn.lookup,
-                                 shop=self.shop, intent=getattr(route, "intent", ""),
-                                 sentiment=getattr(route, "sentiment", ""),
-                                 sentiment_score=getattr(route, "sentiment_score", 1.0),
-                                 reasons=getattr(route, "reasons", []), language=turn.language,
-                                 router_cfg=getattr(self.router, "cfg", None))
-            turn.ticket_id = ticket.id
-
-        return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False,
-                            after=open_ticket)
+        transcript = [m.as_dict() for m in turn.session.history] + [{"role": "user", "content": turn.text}]
+        transcript = [{**t, "content": self._redact(t["content"], "tickets")} for t in transcript]
+        if turn.session.stateless:  # an API client wrote this history itself: its "assistant" turns are its word
+            transcript = [{**t, "as_sent": True} if t["role"] == "assistant" else t for t in transcript]
+        route = turn.route
+        ticket = open_ticket(self.handoff, turn.session.id, transcript, kb=self.kb, lookup=turn.lookup,
+                             shop=self.shop, intent=getattr(route, "intent", ""),
+                             sentiment=getattr(route, "sentiment", ""),
+                             sentiment_score=getattr(route, "sentiment_score", 1.0),
+                             reasons=getattr(route, "reasons", []), language=turn.language,
+                             router_cfg=getattr(self.router, "cfg", None))
+        turn.ticket_id = ticket.id
 
     def _add_to_ticket(self, turn: Turn, answer: str) -> None:
         """A conversation waiting for a colleague: this turn (the question and what the assistant answered

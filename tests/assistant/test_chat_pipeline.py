@@ -943,3 +943,24 @@ def test_released_while_clean_checks_each_sentence_with_a_short_tail_not_the_who
     blocked = released_while_clean(iter(["Write to jane", ".doe@example.com. Thanks."]),
                                    lambda text: "[removed]" if "jane.doe@example.com" in text else None)
     assert "jane.doe@example.com" not in "".join(blocked)
+
+
+def test_a_handoff_without_a_ticket_gives_the_contact_line_not_a_promise(pipeline, monkeypatch):
+    """The customer was told "I've passed your conversation to a colleague" before the ticket was made: with no
+    queue (the store down at start) or a store failing now, nobody ever followed up."""
+    from assistant.errors import StorageError
+
+    chat, _, queue = pipeline
+    promise = chat.shop.text("handoff_notice", "en")
+    told = chat.respond("I want a human").collect()
+    assert told.text == promise and told.ticket_id is not None  # a ticket, then the promise
+
+    def broken(*args, **kwargs):
+        raise StorageError("database is locked")
+
+    monkeypatch.setattr(queue, "create_ticket", broken)
+    failed = chat.respond("I want a human").collect()
+    assert failed.text == chat.shop.text("handoff_unavailable", "en") and failed.ticket_id is None
+    chat.handoff = None
+    none = chat.respond("I want a human").collect()
+    assert none.text == chat.shop.text("handoff_unavailable", "en") and none.handoff
