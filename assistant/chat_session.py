@@ -40,6 +40,13 @@ class ChatSession:
     # A stateless client's (the /v1 API's) session: what it was told and verified comes from the messages it sent,
     # never from state another request under the same id left behind.
     stateless: bool = False
+    # answers in turns no longer in `history` (a stored conversation keeps its latest turns only)
+    earlier_answers: int = 0
+
+    @property
+    def answers(self) -> int:
+        """How many answers the conversation has had: the number the next answer's successor gets."""
+        return self.earlier_answers + sum(m.role == "assistant" for m in self.history)
 
 
 class SessionStore:

@@ -15,14 +15,21 @@ import logging
 from dataclasses import asdict, fields
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assistant.chat import ChatSession, SessionStore
 from assistant.errors import StorageError
 from assistant.llm.base import Message
-from assistant.storage import Base, ensure_tables, insert_or_replace, session_factory, utc_now
+from assistant.storage import (
+    Base,
+    add_missing_columns,
+    ensure_tables,
+    insert_or_replace,
+    session_factory,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ class ChatSessionRow(Base):
     history_json: Mapped[str] = mapped_column(Text)  # [{"role", "content"}, ...]
     state_json: Mapped[str] = mapped_column(Text, default="null")  # the router's ConversationState
     updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # answers in turns older than the history kept: answer numbers (votes, the insights) go on counting from it
+    earlier_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def _state_to_json(state) -> str:
@@ -56,6 +65,7 @@ class PersistentSessionStore(SessionStore):
     def __init__(self, engine, max_sessions: int = 10000, max_turns_kept: int = 50, redact=None):
         super().__init__(max_sessions)
         ensure_tables(engine)
+        add_missing_columns(engine, ChatSessionRow.__tablename__, {"earlier_answers": "INTEGER DEFAULT 0"})
         self._db = session_factory(engine)
         self.max_messages = 2 * max_turns_kept  # older turns are never sent to the model anyway
         self._redact = redact or (lambda text: text)
@@ -71,7 +81,7 @@ class PersistentSessionStore(SessionStore):
                     if row is not None:
                         stored = ChatSession(
                             id=row.id, history=[Message(m["role"], m["content"]) for m in json.loads(row.history_json)],
-                            state=_state_from_json(row.state_json))
+                            state=_state_from_json(row.state_json), earlier_answers=row.earlier_answers or 0)
                         return self._remember(stored)
                 if session_id in self._stored:
                     return self._forgotten(session_id)
@@ -106,9 +116,16 @@ class PersistentSessionStore(SessionStore):
         return fresh
 
     def save(self, session: ChatSession) -> None:
-        history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history[-self.max_messages:]]
+        if len(session.history) > self.max_messages:
+            # the turns cut are counted: after 50 turns the answer numbers had stopped at 49 (every later thumb
+            # landed on one answer); the copy in memory is cut the same way, so a turn is never counted twice
+            cut = session.history[:-self.max_messages]
+            session.earlier_answers += sum(m.role == "assistant" for m in cut)
+            session.history = session.history[-self.max_messages:]
+        history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history]
         row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
-               "state_json": _state_to_json(session.state), "updated_at": utc_now()}
+               "state_json": _state_to_json(session.state), "updated_at": utc_now(),
+               "earlier_answers": session.earlier_answers}
         try:
             with self._db.begin() as s:
                 insert_or_replace(s, ChatSessionRow, row)

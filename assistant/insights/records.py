@@ -86,12 +86,12 @@ def _conversation(runtime, session_id: str, channel: str) -> tuple[str, list[str
     if channel == "api" or not session_id:
         return "", [], -1
     try:
-        history = runtime.chat.sessions.get(session_id).history
+        session = runtime.chat.sessions.get(session_id)
     except Exception as exc:  # noqa: BLE001 - a missing conversation only costs the gap report this row
         log.debug("no conversation for %s: %s", session_id[:8], exc)
         return "", [], -1
-    users = [m.content for m in history if m.role == "user"]
-    answers = sum(m.role == "assistant" for m in history)
+    users = [m.content for m in session.history if m.role == "user"]
+    answers = session.answers
     return (users[-1] if users else ""), users[:-1], answers - 1
 
 

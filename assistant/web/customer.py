@@ -277,7 +277,8 @@ def vote(runtime, session_id: str | None, up: bool, channel: str, message: int |
     """
     from assistant.web.events import record_vote
 
-    answers = sum(m["role"] == "assistant" for m in transcript(runtime, session_id))
+    valid = bool(session_id) and bool(SESSION_ID.fullmatch(str(session_id)))
+    answers = runtime.chat.sessions.get(session_id).answers if valid else 0  # older turns' answers counted too
     if not answers:
         raise InputError("there is no answer to vote on in this conversation")
     number = answers - 1 if message is None else message
@@ -319,8 +320,11 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
     shown = list(shown or [])
     new = [r for r in agent_replies(runtime, session_id) if r["id"] not in shown]
     history = list(history or [])
-    asked = sum(m.get("role") == "user" for m in history if isinstance(m, dict))
-    if not new or asked != sum(m["role"] == "user" for m in transcript(runtime, session_id)):
+    # an answer on its way: the browser shows a question the server has not stored yet. Compared by how many, or,
+    # as a long conversation's stored history keeps its latest turns only, by the last question
+    stored = [m["content"].strip() for m in transcript(runtime, session_id) if m["role"] == "user"]
+    asked = [str(m.get("content", "")).strip() for m in history if isinstance(m, dict) and m.get("role") == "user"]
+    if not new or not (len(asked) == len(stored) or (asked and stored and asked[-1] == stored[-1])):
         return None
     for r in new:
         label = t(runtime, runtime.shop.language_of(r["text"]), "colleague")

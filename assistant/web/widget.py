@@ -26,7 +26,6 @@ from assistant.web.customer import (
     request_handoff,
     stream_answer,
     t,
-    transcript,
     vote,
 )
 
@@ -182,7 +181,7 @@ def build_router(runtime) -> APIRouter:
             for event in _chain(first, events):
                 if event.done:
                     reply = event.reply
-                    answers = sum(m["role"] == "assistant" for m in transcript(runtime, event.session_id))
+                    answers = runtime.chat.sessions.get(event.session_id).answers
                     # the browser gets what the page acts on: the route's action, not its scores and reasons
                     route = {"action": reply.route.get("action")} if reply.route else None
                     yield _event("done", text=reply.text, citations=citation_dicts(reply.citations),

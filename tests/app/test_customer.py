@@ -174,6 +174,11 @@ def test_the_customer_tab_shows_a_colleagues_reply_once_and_never_mid_answer(fak
     assert "Our team" in shown_history[-1]["content"]
     assert customer.replies_ui(fake_runtime, shown_history, sid, shown) is None  # shown once
     assert customer.replies_ui(fake_runtime, [], None, []) is None
+    # a long conversation: the browser shows more questions than the store keeps (its latest turns); the poll
+    # still shows the reply when the last question shown is the last stored
+    earlier = [{"role": r, "content": f"earlier {i}"} for i in range(60) for r in ("user", "assistant")]
+    long_history, shown = customer.replies_ui(fake_runtime, earlier + history, sid, [])
+    assert shown == [f"{ticket}-1"] and long_history[-1]["content"].endswith("We are sending a new lamp today.")
 
 
 def test_an_agent_can_ask_back_and_keep_the_ticket_open(fake_runtime):

@@ -81,3 +81,17 @@ def test_a_forgotten_or_pruned_conversation_does_not_come_back_from_a_replicas_m
     # a session this replica never stored (its first turn still running) is still the one in memory
     fresh = replica.sessions.get("c6")
     assert replica.sessions.get("c6") is fresh
+
+
+def test_answer_numbers_go_on_counting_past_the_turns_the_store_keeps(tmp_path):
+    """The store keeps a conversation's latest 50 turns: answer numbers (what a thumb is cast on) had stopped at 49,
+    so every later vote landed on one answer."""
+    url = f"sqlite:///{tmp_path}/s.db"
+    a = _replica(url)
+    a.cfg.rate_limit_per_minute = 0  # sixty questions in a second
+    for i in range(60):
+        session = a.sessions.get("long-chat")
+        "".join(a.respond(f"question {i}", session))
+    on_b = _replica(url).sessions.get("long-chat")  # read back from the store, as any replica does
+    assert len(on_b.history) == 100 and on_b.answers == 60
+    assert a.sessions.get("long-chat").answers == 60
