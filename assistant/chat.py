@@ -369,14 +369,17 @@ class ChatService(ChatAnswersMixin):
         queue: the store down at start, or hand-offs switched off; the store failing now) heard that a colleague
         would follow up, and nobody ever did: they get the shop's contact line instead."""
         turn.handoff = True
-        unavailable = iter([self.shop.text("handoff_unavailable", turn.language)])
-        if self.handoff is None:
-            return self._finish(turn, unavailable, check_output=False)
         try:
+            if self.handoff is None:
+                raise AssistantError("no hand-off queue (storage unavailable, or chat.use_handoff off)")
             self._open_ticket(turn)
         except AssistantError as exc:
             log.error("could not open the hand-off ticket: %s", exc.one_line())
-            return self._finish(turn, unavailable, check_output=False)
+            # no colleague has the conversation: the next message is the assistant's again, not "added to a ticket"
+            turn.handoff = False
+            if getattr(turn.session, "state", None) is not None:
+                turn.session.state.handed_off = False
+            return self._finish(turn, iter([self.shop.text("handoff_unavailable", turn.language)]), check_output=False)
         return self._finish(turn, iter([self.shop.text("handoff_notice", turn.language)]), check_output=False)
 
     def _open_ticket(self, turn: Turn) -> None:

@@ -139,13 +139,10 @@ def checked_sentences(pieces: Iterator[str], check: Callable[[str, bool], list[s
         yield buffer
 
 
-RECHECKED_TAIL = 300  # characters already released that are checked again with the next sentence
-
-
 def released_while_clean(pieces: Iterator[str], replacement: Callable[[str], str | None],
                          sentences: bool = False) -> Iterator[str]:
-    """Release `pieces` up to each sentence's end once `replacement(new text)` is None (the output check passed
-    it; the whole answer is checked once more when it ends). The check used to run on the whole answer after it had streamed: a /v1 client had read what it replaced,
+    """Release `pieces` up to each sentence's end once `replacement(text so far)` is None (the output check passed
+    it). The check used to run on the whole answer after it had streamed: a /v1 client had read what it replaced,
     another person's e-mail address included, and the widget showed it until the answer ended. When the check
     blocks, the rest of the pieces is read and `replacement(whole answer)` sent in their place: what it adds to the
     text released, or all of it after that text. `sentences`: each piece is whole sentences (`checked_sentences`),
@@ -157,14 +154,15 @@ def released_while_clean(pieces: Iterator[str], replacement: Callable[[str], str
         if not ends:
             continue
         upto = said[:ends[-1]]  # a half-written e-mail address or number after the last sentence end waits
-        # What is new since the last release, with a tail of what came before (a value split across the sentence
-        # end): checking the whole text at every sentence made a long answer's checks grow with its square.
-        if replacement(upto[max(0, len(released) - RECHECKED_TAIL):]) is not None:
+        # The whole text so far: a window of the latest sentences cut values in two (the customer's own e-mail read
+        # as someone else's) and lost what a rule needs from earlier (a return window over the policy is one only
+        # when the text speaks of returns). An answer is at most llm.max_tokens long, so this stays cheap.
+        if replacement(upto) is not None:
             break
         yield upto[len(released):]
         released = upto
     else:
-        if said == released or replacement(said[max(0, len(released) - RECHECKED_TAIL):]) is None:
+        if said == released or replacement(said) is None:
             if said != released:
                 yield said[len(released):]
             return

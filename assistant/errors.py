@@ -40,6 +40,13 @@ class RateLimitError(InputError):
     http_status = 429
 
 
+class BusyError(AssistantError):
+    """Every place in the generation queue is taken: the client should retry shortly."""
+
+    http_status = 503
+    retry_after_s = 5
+
+
 class NotFoundError(AssistantError):
     """A named thing (collection, adapter, model, ticket) does not exist."""
 

@@ -207,9 +207,11 @@ def ticket_for_bad_rating(runtime, session_id: str, message: int):
         queue = runtime.handoff
         if queue is None:
             return None
-        history = [m.as_dict() for m in runtime.chat.sessions.get(session_id).history]
+        session = runtime.chat.sessions.get(session_id)
+        history = [m.as_dict() for m in session.history]
         if queue.waiting_ticket(session_id) is None:  # a waiting ticket is joined with what was said since
-            history = rated_part(history, message)
+            # `message` counts every answer of the conversation; the history kept starts after earlier_answers
+            history = rated_part(history, message - getattr(session, "earlier_answers", 0))
         language = runtime.shop.language_of_conversation([m["content"] for m in history if m["role"] == "user"])
         redactor = runtime.redactor
         if redactor is not None:

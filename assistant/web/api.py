@@ -28,7 +28,7 @@ from pathlib import PurePath
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from assistant.errors import AssistantError, RateLimitError
+from assistant.errors import AssistantError, BusyError, RateLimitError
 from assistant.llm.base import Message
 from assistant.rate_limit import RateLimiter, client_address, limit_key
 from assistant.web.auth import api_key_allowed, hash_api_key
@@ -84,7 +84,7 @@ def scrub(text: str) -> str:
 def public_message(exc: BaseException) -> str:
     """The message a client may see for `exc`: scrubbed for client errors, a fixed sentence for server ones."""
     status = getattr(exc, "http_status", 500)
-    if isinstance(exc, AssistantError) and status < 500:
+    if isinstance(exc, AssistantError) and (status < 500 or isinstance(exc, BusyError)):  # a full queue is no fault
         return scrub(str(exc))
     name = type(exc).__name__
     detail = SERVER_SIDE.get(name, "internal error")
@@ -406,6 +406,41 @@ def usage(backend, req: ChatRequest, answer: str) -> dict | None:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def closed_on_disconnect(stream: Iterator[str], *inner: Iterator, admission: Admission | None = None):
+    """`stream` as an async iterator (each piece read in a worker thread) that, when it ends or the client goes,
+    closes `stream` and the generators it reads (`inner`) and gives `admission` back. A client that left kept its
+    place, its generation slot and its conversation's turn lock until the garbage collector found the stream."""
+    from starlette.concurrency import iterate_in_threadpool
+
+    async def body():
+        try:
+            async for chunk in iterate_in_threadpool(stream):
+                yield chunk
+        finally:  # no await here: the request's scope may be cancelled already
+            _close_when_idle(stream, *inner)
+            if admission is not None:
+                admission.release()
+
+    return body()
+
+
+def _close_when_idle(*generators) -> None:
+    """Close generators now, or, while a worker thread is still inside one (it cannot be stopped), once it is out."""
+    def close():
+        for g in generators:
+            while getattr(g, "gi_running", False):
+                time.sleep(0.05)
+            try:
+                g.close()
+            except Exception as exc:  # noqa: BLE001 - a stream that fails to close must not fail the request's end
+                log.debug("closing a stream: %s", exc)
+
+    if any(getattr(g, "gi_running", False) for g in generators):
+        threading.Thread(target=close, name="close-stream", daemon=True).start()
+    else:
+        close()
+
+
 def _sse(service: ChatCompletions, req: ChatRequest, cid: str, created: int, admission: Admission,
          client: str | None = None) -> Iterator[str]:
     try:
@@ -513,7 +548,7 @@ def build_router(runtime) -> APIRouter:
         if req.stream:
             events = _sse(service, req, cid, created, admission, client)
             admission.on_drop(events)
-            return StreamingResponse(events, media_type="text/event-stream",
+            return StreamingResponse(closed_on_disconnect(events, admission=admission), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         extra: dict = {}
         try:

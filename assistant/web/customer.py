@@ -76,26 +76,37 @@ class ChatEvent:
 
 
 def stream_answer(runtime, session_id: str | None, message: Any, channel: str = "ui",
-                  client: str | None = None) -> Iterator[ChatEvent]:
+                  client: str | None = None, checked: bool = False) -> Iterator[ChatEvent]:
     """Validate, answer through the whole chat pipeline, yield growing text; the last event has `.reply`.
+    `checked`: the caller ran `precheck` already (the client's message is counted once).
 
     Bad input raises InputError before anything streams (a RateLimitError when this client address, given
     as `client`, or this session sent too many); a failing model never raises here (the chat service turns
     it into a polite reply), other errors become a friendly final event.
     """
-    if not isinstance(message, str) or not message.strip():
-        raise InputError(t(runtime, runtime.shop.cfg.default_language, "empty"))
+    if not checked:
+        precheck(runtime, message, client)
     text = message.strip()  # its length is checked once, by the chat pipeline (app.max_message_chars)
     if not session_id or not SESSION_ID.fullmatch(str(session_id)):
         session_id = uuid.uuid4().hex
     try:
-        if client:
-            client_limits(runtime).messages.check(_client_key(client))
         # one message of a conversation at a time: two sent at once would each save their own copy of its history
         with runtime.chat.sessions.turn_lock(session_id):
             yield from _answer_in_session(runtime, session_for(runtime, session_id), text, channel, client)
     except RateLimitError as exc:  # raised before anything streamed (this address's or this session's limit)
         raise for_customer(runtime, exc, text) from None
+
+
+def precheck(runtime, message: Any, client: str | None = None) -> None:
+    """What refuses a message before any work is queued for it: an empty one, and one past this client address's
+    limit (in the shop's words). The widget runs it before taking a place in the generation queue."""
+    if not isinstance(message, str) or not message.strip():
+        raise InputError(t(runtime, runtime.shop.cfg.default_language, "empty"))
+    if client:
+        try:
+            client_limits(runtime).messages.check(_client_key(client))
+        except RateLimitError as exc:
+            raise for_customer(runtime, exc, message.strip()) from None
 
 
 def for_customer(runtime, exc: RateLimitError, text: str) -> RateLimitError:
@@ -323,7 +334,7 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
     # an answer on its way: the browser shows a question the server has not stored yet. Compared by how many, or,
     # as a long conversation's stored history keeps its latest turns only, by the last question
     stored = [m["content"].strip() for m in transcript(runtime, session_id) if m["role"] == "user"]
-    asked = [str(m.get("content", "")).strip() for m in history if isinstance(m, dict) and m.get("role") == "user"]
+    asked = [_chat_text(m.get("content")) for m in history if isinstance(m, dict) and m.get("role") == "user"]
     if not new or not (len(asked) == len(stored) or (asked and stored and asked[-1] == stored[-1])):
         return None
     for r in new:
@@ -331,6 +342,17 @@ def replies_ui(runtime, history: list | None, session_id: str | None, shown: lis
         history.append({"role": "assistant", "content": f"🧑‍💼 **{label}**: {r['text']}"})
         shown.append(r["id"])
     return history, shown
+
+
+def _chat_text(content) -> str:
+    """A gr.Chatbot message's text: Gradio hands a message back as a list of blocks ({"type": "text", "text": …})."""
+    if isinstance(content, str):
+        return content.strip()
+    if isinstance(content, dict):
+        return str(content.get("text", "")).strip()
+    if isinstance(content, list):
+        return "".join(_chat_text(c) for c in content).strip()
+    return ""
 
 
 def handoff_ui(runtime, history: list | None, session_id: str | None, client: str | None = None):

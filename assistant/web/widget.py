@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from assistant.errors import AssistantError, InputError
-from assistant.web.api import client_of, generation_gate, public_message
+from assistant.web.api import client_of, closed_on_disconnect, generation_gate, public_message
 from assistant.web.customer import (
     agent_replies,
     citation_dicts,
+    precheck,
     request_handoff,
     stream_answer,
     t,
@@ -158,17 +159,22 @@ def build_router(runtime) -> APIRouter:
     def widget_snippet(request: Request) -> dict:
         return {"snippet": snippet(public_base_url(request, runtime.settings.app))}
 
+    gate = generation_gate(runtime)  # got once: runtime.component takes the runtime's lock, held by model loads
+
     @router.post("/widget/api/chat")
     async def widget_chat(request: Request):
-        gate = generation_gate(runtime)
+        from starlette.concurrency import run_in_threadpool
+
+        client = client_of(request, runtime.settings.app)
         try:
             body = await _json_body(request)
-            admission = _admit(runtime, gate, body.get("message"))
+            # an empty message or a client past its limit is refused before it takes a place in the queue
+            admission = await run_in_threadpool(_checked_admission, runtime, gate, body.get("message"), client)
         except AssistantError as exc:
             return _customer_error(exc)
         try:
             events = gate.run(stream_answer(runtime, body.get("session_id"), body.get("message"), channel="widget",
-                                            client=client_of(request, runtime.settings.app)), admission)
+                                            client=client, checked=True), admission)
             first = await _next_in_thread(events)  # validation errors surface here, before any byte is sent
         except AssistantError as exc:  # bad input (400), too many (429), or e.g. the model could not load (503)
             admission.release()
@@ -194,8 +200,10 @@ def build_router(runtime) -> APIRouter:
         # X-Accel-Buffering: a proxy in front (nginx buffers by default) would hold the answer back until it is whole,
         # as /v1's streams already say
         stream = sse()
-        admission.on_drop(stream)  # a customer who leaves before the rest is read gives the place back
-        return StreamingResponse(stream, media_type="text/event-stream",
+        admission.on_drop(stream)
+        # a customer who leaves gives back the place, the generation slot and the conversation's turn lock
+        return StreamingResponse(closed_on_disconnect(stream, events, admission=admission),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @router.post("/widget/api/feedback")
@@ -248,17 +256,18 @@ def build_router(runtime) -> APIRouter:
     return router
 
 
-def _admit(runtime, gate, message):
-    """A place in the generation gate, or a 503 in the shop's words ("many customers are writing right now")."""
+def _checked_admission(runtime, gate, message, client):
+    """The message checked (`precheck`), then a place in the generation gate, or a 503 in the shop's words ("many
+    customers are writing right now")."""
+    from assistant.errors import BusyError
     from assistant.web.api import APIError
 
+    precheck(runtime, message, client)
     try:
         return gate.admit()
     except APIError:
-        lang = runtime.shop.language_of_conversation([message if isinstance(message, str) else ""])
-        exc = AssistantError("the server is busy; please retry shortly")
-        exc.http_status = 503
-        exc.customer_text = t(runtime, lang, "busy")
+        exc = BusyError("the server is busy; please retry shortly")
+        exc.customer_text = t(runtime, runtime.shop.language_of_conversation([message]), "busy")
         raise exc from None
 
 

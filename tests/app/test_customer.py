@@ -177,7 +177,10 @@ def test_the_customer_tab_shows_a_colleagues_reply_once_and_never_mid_answer(fak
     # a long conversation: the browser shows more questions than the store keeps (its latest turns); the poll
     # still shows the reply when the last question shown is the last stored
     earlier = [{"role": r, "content": f"earlier {i}"} for i in range(60) for r in ("user", "assistant")]
-    long_history, shown = customer.replies_ui(fake_runtime, earlier + history, sid, [])
+    # as Gradio hands the chat back: each message's content a list of text blocks
+    blocks = [{**m, "content": [{"type": "text", "text": m["content"]}]} if isinstance(m["content"], str) else m
+              for m in earlier + history]
+    long_history, shown = customer.replies_ui(fake_runtime, blocks, sid, [])
     assert shown == [f"{ticket}-1"] and long_history[-1]["content"].endswith("We are sending a new lamp today.")
 
 

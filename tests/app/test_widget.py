@@ -271,8 +271,40 @@ def test_widget_chats_share_the_generation_queue_and_a_full_one_is_told_in_the_s
         held = [gate.admit() for _ in range(gate.capacity)]
         r = client.post("/widget/api/chat", json={"message": "运费多少"})
         assert r.status_code == 503 and r.json()["message"] == fake_runtime.shop.text("busy", "zh")
+        assert r.headers["retry-after"] == "5" and "internal" not in r.json()["error"]["message"]
+        # a message refused anyway is refused before it would take a place: 400, not "busy"
+        assert client.post("/widget/api/chat", json={"message": "  "}).status_code == 400
         assert client.get("/healthz").status_code == 200
         for admission in held:
             admission.release()
         assert client.post("/widget/api/chat", json={"message": "how much is shipping?"}).status_code == 200
         assert gate.admitted == 0
+
+
+def test_a_stream_the_client_left_gives_back_its_place_and_what_it_held():
+    """A customer who closed the page kept the queue place, the generation slot and the conversation's turn lock
+    until the garbage collector found the stream."""
+    import threading
+
+    import anyio
+
+    from assistant.web.api import Gate, closed_on_disconnect
+
+    gate, lock = Gate(1, 1), threading.Lock()
+
+    def answer():
+        with lock:  # what the chat holds while it answers: the conversation's turn lock
+            yield "first piece"
+            yield "second piece"
+
+    admission = gate.admit()
+    events = gate.run(answer(), admission)
+    body = closed_on_disconnect(events, admission=admission)
+
+    async def read_one_then_leave():
+        assert await body.__anext__() == "first piece"
+        await body.aclose()  # what the server does when the client goes
+
+    anyio.run(read_one_then_leave)
+    assert gate.admitted == 0 and not lock.locked()
+    assert gate._slots.acquire(blocking=False)  # the generation slot is free again

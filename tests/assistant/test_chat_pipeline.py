@@ -927,19 +927,17 @@ def test_released_while_clean_holds_back_a_half_written_value():
     assert "".join(promise) == "Sure.\nI can't promise that."
 
 
-def test_released_while_clean_checks_each_sentence_with_a_short_tail_not_the_whole_answer_again():
-    """Each sentence end ran the output check over the whole answer so far: a long answer's checks grew with its
-    square. Now each check sees the new text and a short tail of what was released before it."""
-    from assistant.chat_session import RECHECKED_TAIL, released_while_clean
+def test_released_while_clean_sees_values_and_rules_that_span_sentences():
+    """A window of the latest sentences had cut the customer's own e-mail in two (read as someone else's) and lost
+    the return word a policy rule needs from an earlier sentence: each check sees the whole text so far."""
+    from assistant.chat_session import released_while_clean
 
-    sentences = [f"Sentence number {i} says something useful. " for i in range(80)]
+    long_intro = "Returns are welcome. " + "Our team packs every order with care. " * 12
     checked: list[str] = []
-    out = "".join(released_while_clean(iter(sentences), lambda text: checked.append(text)))
-    assert out == "".join(sentences)
-    longest = max(len(s) for s in sentences)
-    assert max(len(c) for c in checked) <= RECHECKED_TAIL + longest
-    assert sum(len(c) for c in checked) < 10 * len(out)  # linear in the answer, not quadratic
-    # a value split across the sentence end is still seen whole: the tail holds the sentence before
+    out = "".join(released_while_clean(iter([long_intro, "You have 90 days to send it back. "]),
+                                       lambda text: checked.append(text)))
+    assert out == long_intro + "You have 90 days to send it back. "
+    assert all(c.startswith("Returns are welcome.") for c in checked)  # the rule's return word is always in view
     blocked = released_while_clean(iter(["Write to jane", ".doe@example.com. Thanks."]),
                                    lambda text: "[removed]" if "jane.doe@example.com" in text else None)
     assert "jane.doe@example.com" not in "".join(blocked)
@@ -959,8 +957,12 @@ def test_a_handoff_without_a_ticket_gives_the_contact_line_not_a_promise(pipelin
         raise StorageError("database is locked")
 
     monkeypatch.setattr(queue, "create_ticket", broken)
-    failed = chat.respond("I want a human").collect()
+    session = chat.sessions.get("no-queue")
+    failed = chat.respond("I want a human", session).collect()
     assert failed.text == chat.shop.text("handoff_unavailable", "en") and failed.ticket_id is None
+    assert not failed.handoff and not session.state.handed_off  # nobody has the conversation
+    # the next question is answered, not filed onto a ticket that does not exist
+    assert chat.respond("What are your opening hours?", session).collect().route["action"] == "kb_answer"
     chat.handoff = None
     none = chat.respond("I want a human").collect()
-    assert none.text == chat.shop.text("handoff_unavailable", "en") and none.handoff
+    assert none.text == chat.shop.text("handoff_unavailable", "en") and not none.handoff

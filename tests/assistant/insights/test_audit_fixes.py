@@ -450,3 +450,18 @@ def test_two_proposals_for_one_group_made_at_once_still_tell_the_reviewer(runtim
         t.join()
     flagged = [p for p in (faq.get(runtime, 1), faq.get(runtime, 2)) if any("same gap group" in f for f in p.flags)]
     assert len(flagged) == 1
+
+
+def test_a_thumbs_down_in_a_long_conversation_files_the_answer_it_rated(runtime):
+    """Answer numbers count every answer; the stored history keeps the latest turns only: the bad rating's ticket
+    had been cut at the wrong answer once turns were dropped."""
+    from assistant.insights.outcomes import ticket_for_bad_rating
+
+    _, sid = ask(runtime, "How much does shipping cost?")
+    ask(runtime, "Do you sell gift cards?", sid)
+    session = runtime.chat.sessions.get(sid)
+    session.earlier_answers = 7  # seven answers before the turns kept
+    runtime.chat.sessions.save(session)
+    ticket = ticket_for_bad_rating(runtime, sid, 7)  # the first answer kept
+    turns = [t for t in ticket.transcript if t["role"] == "user"]
+    assert turns[-1]["content"] == "How much does shipping cost?"
