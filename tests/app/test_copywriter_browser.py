@@ -52,40 +52,38 @@ def downloaded_rows(page) -> list[dict]:
     return list(csv.DictReader(open(download.value.path(), encoding="utf-8")))
 
 
-def test_upload_a_feed_approve_all_and_export(live_app, feed):
+@pytest.fixture
+def page():
+    """A browser page (the app's staff views are wide), closed with its browser after the test."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1200})
         page.set_default_timeout(20_000)
         try:
-            open_feed(page, live_app.url, feed)
-            assert "0 resumed" in page.locator("#feed-status").inner_text()
-            approve_all_and_export(page)
-            page.screenshot(path=str(ARTIFACTS / "copywriter-feed.png"), full_page=True)
-            rows = downloaded_rows(page)
+            yield page
         finally:
             browser.close()
+
+
+def test_upload_a_feed_approve_all_and_export(live_app, feed, page):
+    open_feed(page, live_app.url, feed)
+    assert "0 resumed" in page.locator("#feed-status").inner_text()
+    approve_all_and_export(page)
+    page.screenshot(path=str(ARTIFACTS / "copywriter-feed.png"), full_page=True)
+    rows = downloaded_rows(page)
     assert [r["Final URL"] for r in rows] == ["https://shop.example/l1", "https://shop.example/l2"]
     assert all(r["Headline 1"] and r["Description 1"] for r in rows)
 
 
-def test_a_reloaded_page_gets_the_exported_review_back_with_the_feed(live_app, feed):
+def test_a_reloaded_page_gets_the_exported_review_back_with_the_feed(live_app, feed, page):
     # Before: the same feed uploaded again (after a reload, or the next day) showed every asset unticked, so an
     # Export right away said "no approved asset" and the review had to be done again.
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1280, "height": 1200})
-        page.set_default_timeout(20_000)
-        try:
-            open_feed(page, live_app.url, feed)
-            approve_all_and_export(page)
-            open_feed(page, live_app.url, feed)  # a reload: the browser keeps nothing
-            assert "kept from the last export" in page.locator("#feed-status").inner_text()
-            page.locator("#feed-export").click()
-            page.locator("#feed-export-status").get_by_text("google_ads_editor layout").wait_for()
-            rows = downloaded_rows(page)
-        finally:
-            browser.close()
+    open_feed(page, live_app.url, feed)
+    approve_all_and_export(page)
+    open_feed(page, live_app.url, feed)  # a reload: the browser keeps nothing
+    assert "kept from the last export" in page.locator("#feed-status").inner_text()
+    page.locator("#feed-export").click()
+    page.locator("#feed-export-status").get_by_text("google_ads_editor layout").wait_for()
+    rows = downloaded_rows(page)
     assert [r["Final URL"] for r in rows] == ["https://shop.example/l1", "https://shop.example/l2"]
