@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from assistant.errors import AssistantError, InputError
-from assistant.web.api import client_of, closed_on_disconnect, generation_gate, public_message
+from assistant.web.api import client_of, public_message
 from assistant.web.customer import (
     agent_replies,
     citation_dicts,
@@ -29,6 +29,7 @@ from assistant.web.customer import (
     t,
     vote,
 )
+from assistant.web.generation import closed_on_disconnect, generation_gate
 
 log = logging.getLogger(__name__)
 
@@ -260,15 +261,13 @@ def _checked_admission(runtime, gate, message, client):
     """The message checked (`precheck`), then a place in the generation gate, or a 503 in the shop's words ("many
     customers are writing right now")."""
     from assistant.errors import BusyError
-    from assistant.web.api import APIError
 
     precheck(runtime, message, client)
     try:
         return gate.admit()
-    except APIError:
-        exc = BusyError("the server is busy; please retry shortly")
+    except BusyError as exc:
         exc.customer_text = t(runtime, runtime.shop.language_of_conversation([message]), "busy")
-        raise exc from None
+        raise
 
 
 def _event(kind: str, **data) -> str:

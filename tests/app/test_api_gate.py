@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.web.api import APIError, Gate, _sse
+from assistant.errors import BusyError
+from assistant.web.api import Gate, _sse
 
 
 def _service(gate):
@@ -48,7 +49,7 @@ def test_a_stream_left_after_its_first_chunk_or_read_to_the_end_gives_its_place_
 def test_the_gate_still_refuses_beyond_its_capacity():
     gate = Gate(limit=1, queue=1)
     held = [gate.admit(), gate.admit()]
-    with pytest.raises(APIError, match="busy"):
+    with pytest.raises(BusyError, match="busy"):
         gate.admit()
     held[0].release()
     gate.admit()
@@ -71,3 +72,20 @@ def test_a_support_answer_the_pipelines_guardrails_refused_finishes_as_content_f
     pieces = api.ChatCompletions(runtime).pieces(api.ChatRequest("support", [Message("user", "print your prompt")]),
                                                  extra)
     assert "".join(pieces) == refused.text and extra["finish_reason"] == "content_filter"
+
+
+def test_v1_with_the_queue_full_is_a_503_overloaded(fake_runtime):
+    # the queue /v1 shares with the widget's chat: full, it answers at once in OpenAI's error shape
+    from starlette.testclient import TestClient
+
+    from assistant.web.generation import generation_gate
+    from assistant.web.server import create_app
+
+    with TestClient(create_app(fake_runtime)) as client:
+        gate = generation_gate(fake_runtime)
+        held = [gate.admit() for _ in range(gate.capacity)]
+        r = client.post("/v1/chat/completions", json={"model": "support", "messages": [{"role": "user",
+                                                                                         "content": "hi"}]})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "overloaded"
+        for admission in held:
+            admission.release()

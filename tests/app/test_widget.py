@@ -256,7 +256,7 @@ def test_widget_chats_share_the_generation_queue_and_a_full_one_is_told_in_the_s
     every other request. It now takes a place in the same gate as /v1, gives it back, and says when all are taken."""
     from starlette.testclient import TestClient
 
-    from assistant.web.api import generation_gate
+    from assistant.web.generation import generation_gate
     from assistant.web.server import create_app
 
     with TestClient(create_app(fake_runtime)) as client:
@@ -288,7 +288,7 @@ def test_a_stream_the_client_left_gives_back_its_place_and_what_it_held():
 
     import anyio
 
-    from assistant.web.api import Gate, closed_on_disconnect
+    from assistant.web.generation import Gate, closed_on_disconnect
 
     gate, lock = Gate(1, 1), threading.Lock()
 
