@@ -90,6 +90,12 @@ def _networks(trusted: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in trusted)
 
 
+def is_trusted_proxy(peer: str | None, trusted_proxies: Sequence[str] = ()) -> bool:
+    """Whether the peer is one of app.trusted_proxies, whose forwarding headers are believed."""
+    peer_ip = _ip(peer)
+    return peer_ip is not None and any(peer_ip in n for n in _networks(tuple(trusted_proxies)))
+
+
 def client_address(peer: str | None, headers: Mapping[str, str] | None = None,
                    trusted_proxies: Sequence[str] = ()) -> str:
     """The client's address. X-Forwarded-For is read only when the peer is a trusted proxy, from the right:
@@ -98,9 +104,9 @@ def client_address(peer: str | None, headers: Mapping[str, str] | None = None,
     peer_ip = _ip(peer)
     if peer_ip is None:
         return peer or "unknown"
-    networks = _networks(tuple(trusted_proxies))
-    if not networks or not any(peer_ip in n for n in networks):
+    if not is_trusted_proxy(peer, trusted_proxies):
         return str(peer_ip)
+    networks = _networks(tuple(trusted_proxies))
     getlist = getattr(headers, "getlist", None)  # several X-Forwarded-For lines count as one list
     forwarded = ",".join(getlist("x-forwarded-for")) if getlist else (headers or {}).get("x-forwarded-for") or ""
     for hop in reversed([h for h in forwarded.split(",") if h.strip()]):

@@ -252,11 +252,13 @@ def _forget_proposal_phrasings(conn, session_id: str, dry_run: bool) -> int:
     """FAQ proposals quote customers' gap questions (their phrasings, with the turns they came from): the
     phrasings from this conversation's turns, counted and (unless `dry_run`) taken out of every proposal. Runs
     before the turns themselves are deleted, so their ids are still known."""
+    from knowledge_base.text import normalize_question
+
     turns = table("insights_turns", column("id"), column("session_id"))
     ids = {r[0] for r in conn.execute(select(turns.c.id).where(turns.c.session_id == session_id))}
     if not ids:
         return 0
-    said = {_folded(r[0]) for r in conn.execute(select(column("question")).select_from(
+    said = {normalize_question(r[0]) for r in conn.execute(select(column("question")).select_from(
         table("insights_turns", column("question"), column("session_id"))).where(column("session_id") == session_id))}
     proposals = table("insights_faq_proposals", column("id"), column("variants"), column("turn_ids"), column("rows"),
                       column("flags"))
@@ -269,7 +271,7 @@ def _forget_proposal_phrasings(conn, session_id: str, dry_run: bool) -> int:
         turn_ids = [t for t in json.loads(turn_ids_json or "[]") if t not in ids]
         # The proposal's FAQ question starts as the group's label, one customer's words as they wrote them
         rows = json.loads(rows_json or "[]")
-        quoted = [r for r in rows if isinstance(r, dict) and _folded(r.get("question", "")) in said]
+        quoted = [r for r in rows if isinstance(r, dict) and normalize_question(r.get("question", "")) in said]
         removed += len(variants) - len(kept) + len(quoted)
         if dry_run or not (quoted or len(kept) < len(variants) or len(turn_ids) < len(json.loads(turn_ids_json or "[]"))):
             continue
@@ -281,10 +283,6 @@ def _forget_proposal_phrasings(conn, session_id: str, dry_run: bool) -> int:
             variants=json.dumps(kept, ensure_ascii=False), turn_ids=json.dumps(turn_ids),
             rows=json.dumps(rows, ensure_ascii=False), flags=json.dumps(flags, ensure_ascii=False)))
     return removed
-
-
-def _folded(text: str) -> str:
-    return " ".join(str(text or "").casefold().split()).strip(" ?？!！.。")
 
 
 def utc_now() -> datetime:

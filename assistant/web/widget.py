@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from assistant.errors import AssistantError, InputError
+from assistant.rate_limit import is_trusted_proxy
 from assistant.web.api import client_of, public_message
 from assistant.web.customer import (
     agent_replies,
@@ -47,7 +48,7 @@ def public_base_url(request: Request, app_cfg) -> str:
         return app_cfg.public_url.rstrip("/") + "/"
     base = str(request.base_url)
     peer = request.client.host if request.client else None
-    if peer is None or not _trusted(peer, app_cfg):  # anyone else could write these headers
+    if not is_trusted_proxy(peer, app_cfg.trusted_proxies):  # anyone else could write these headers
         return base
     # the last value: the one our proxy wrote (one that appends puts a client's own value first)
     proto = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
@@ -57,16 +58,6 @@ def public_base_url(request: Request, app_cfg) -> str:
     scheme = proto if proto in ("http", "https") else request.url.scheme
     netloc = host if host and _FORWARDED_HOST.fullmatch(host) else request.url.netloc
     return f"{scheme}://{netloc}{request.scope.get('root_path', '')}/"
-
-
-def _trusted(peer: str, app_cfg) -> bool:
-    import ipaddress
-
-    try:
-        ip = ipaddress.ip_address(peer)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(str(n).strip(), strict=False) for n in app_cfg.trusted_proxies)
 
 
 def snippet(base_url: str) -> str:
