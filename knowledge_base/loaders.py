@@ -347,6 +347,12 @@ def first_few(items: list, shown: int) -> str:
     return ", ".join(map(str, items[:shown])) + more
 
 
+# The column names an FAQ table may use for each field, preferred first (a curated table rewritten by the gap
+# report reads its header with the same names: assistant.insights.faq_table)
+TABLE_COLUMN_NAMES = {"question": ("question", "q", "问题"), "answer": ("answer", "a", "答案", "回答"),
+                      "id": ("id", "faq_id", "row_id"), "lang": ("lang", "language")}
+
+
 def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
     if wanted:
         return wanted if wanted in header else None
@@ -358,10 +364,10 @@ def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] |
     """FAQ rows from a CSV/XLSX table; the named columns must exist. Rows with no question or no answer are
     skipped, and `notes` (when given) gets one line naming them, so a half-filled table is not taken as whole."""
     header, body = _table_rows(path, read_bytes(path, max_mb), max_mb)
-    q_col = _pick(header, opts.question_column, ("question", "q", "问题"))
-    a_col = _pick(header, opts.answer_column, ("answer", "a", "答案", "回答"))
-    id_col = _pick(header, opts.id_column, ("id", "faq_id", "row_id"))
-    lang_col = _pick(header, opts.lang_column, ("lang", "language"))
+    q_col = _pick(header, opts.question_column, TABLE_COLUMN_NAMES["question"])
+    a_col = _pick(header, opts.answer_column, TABLE_COLUMN_NAMES["answer"])
+    id_col = _pick(header, opts.id_column, TABLE_COLUMN_NAMES["id"])
+    lang_col = _pick(header, opts.lang_column, TABLE_COLUMN_NAMES["lang"])
     missing = [n for n, col, req in (
         (opts.question_column or "question", q_col, True),
         (opts.answer_column or "answer", a_col, True),

@@ -11,14 +11,13 @@ import os
 from pathlib import Path
 
 from assistant.errors import InputError
+from knowledge_base.loaders import TABLE_COLUMN_NAMES
 
 log = logging.getLogger(__name__)
 ASKED_WHILE_WAITING = 200  # newest gap questions looked up again when a proposal is published (~20 ms each)
 
 TABLE_COLUMNS = ["id", "question", "answer", "lang"]
-_COLUMN_NAMES = {"id": "id", "faq_id": "id", "row_id": "id", "question": "question", "q": "question",
-                 "问题": "question", "answer": "answer", "a": "answer", "答案": "answer", "回答": "answer",
-                 "lang": "lang", "language": "lang"}
+_COLUMN_NAMES = {name: field for field, names in TABLE_COLUMN_NAMES.items() for name in names}
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict]]:
