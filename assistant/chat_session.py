@@ -83,6 +83,17 @@ class SessionStore:
     def save(self, session: ChatSession) -> None:
         """Called after each answered turn; memory needs nothing (see session_store.PersistentSessionStore)."""
 
+    def all_sessions(self) -> list[ChatSession]:
+        """The sessions held in memory, oldest first (a snapshot)."""
+        with self._lock:
+            return list(self._sessions.values())
+
+    def take_turn_locks(self, other: SessionStore) -> None:
+        """Use `other`'s per-conversation locks, so a turn in flight on the store this one replaces still keeps
+        the next turn of its conversation waiting."""
+        with self._lock:
+            self._turn_locks = other._turn_locks
+
 
 class _TurnLock:
     """A lock a WeakValueDictionary can hold (threading.Lock cannot be weakly referenced)."""

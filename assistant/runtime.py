@@ -108,6 +108,8 @@ class Runtime(ModelServing):
         models at once. Whatever is used after this is built again."""
         with self._lock:
             backends = self.__dict__.pop("_built_backends", [])
+            if (reconnector := self.__dict__.pop("_store_reconnector", None)) is not None:
+                reconnector.stop()
             self._objects.clear()
             self._backend = None
         for backend in backends:
@@ -270,7 +272,17 @@ class Runtime(ModelServing):
             from assistant.storage import get_engine
 
             return get_engine(self.settings.storage)
-        return self._get("storage", build)
+        engine = self._get("storage", build)
+        if engine is None and self.settings.storage.reconnect_s > 0:
+            self._reconnect_store_later()
+        return engine
+
+    def _reconnect_store_later(self) -> None:
+        with self._lock:
+            if getattr(self, "_store_reconnector", None) is None:
+                from assistant.storage_reconnect import StoreReconnector
+
+                self._store_reconnector = StoreReconnector(self, self.settings.storage.reconnect_s).start()
 
     @property
     def retention(self):

@@ -56,12 +56,19 @@ class StorageConfig:
         default=90,
         metadata={"help": "days conversations, chat events, votes and handoff tickets are kept; 0 = forever"},
     )
+    reconnect_s: float = field(
+        default=30.0,
+        metadata={"help": "when the store cannot be opened (a database server still starting), try again every this "
+                          "many seconds, and bring tickets, order requests and stored conversations back; 0 = never"},
+    )
 
     def __post_init__(self):
         if self.url and not self.url.startswith(("sqlite", "postgresql")):
             raise ConfigError(f"url must be a sqlite:// or postgresql+psycopg:// URL, got {self.url!r}")
         if self.retention_days < 0:
             raise ConfigError(f"retention_days must be >= 0 (0 = keep forever), got {self.retention_days}")
+        if self.reconnect_s < 0:
+            raise ConfigError(f"reconnect_s must be >= 0 (0 = never try again), got {self.reconnect_s}")
 
     @property
     def effective_url(self) -> str:

@@ -1,0 +1,56 @@
+"""A replica started while its store was unreachable gets tickets and stored conversations back once it opens."""
+
+import time
+
+from assistant.config import load_config
+from assistant.llm.base import Message
+from assistant.llm.fake import FakeBackend
+from assistant.runtime import Runtime
+from assistant.session_store import PersistentSessionStore
+from assistant.storage_reconnect import try_reconnect
+
+
+def _runtime(tmp_path, reconnect_s: float) -> tuple[Runtime, object]:
+    blocker = tmp_path / "db"
+    blocker.write_text("a file where the database folder should be")  # the store cannot be opened
+    settings = load_config(overrides={
+        "llm": {"backend": "fake"},
+        "storage": {"url": f"sqlite:///{blocker}/assistant.db", "reconnect_s": reconnect_s},
+        "chat": {"use_router": False, "use_knowledge_base": False, "use_guardrails": False},
+    })
+    return Runtime(settings, backend=FakeBackend()), blocker
+
+
+def test_the_store_coming_back_brings_tickets_and_keeps_the_conversations_held_in_memory(tmp_path):
+    runtime, blocker = _runtime(tmp_path, reconnect_s=0)  # 0: no thread, the test tries by hand
+    chat = runtime.chat
+    assert runtime.storage_engine is None and "storage" in runtime.degraded
+    assert chat.handoff is None and not isinstance(chat.sessions, PersistentSessionStore)
+    session = chat.sessions.get("abc123")
+    session.history += [Message("user", "Do you ship to Norway?"), Message("assistant", "Yes, in 5 days.")]
+
+    assert not try_reconnect(runtime)  # still blocked: nothing changes
+    assert chat.handoff is None
+
+    blocker.unlink()
+    assert try_reconnect(runtime)
+    assert runtime.storage_engine is not None
+    assert not {"storage", "handoff", "sessions"} & set(runtime.degraded)
+    assert chat.handoff is runtime.handoff is not None
+    ticket = chat.handoff.create_ticket("abc123", [{"role": "user", "content": "a person please"}])
+    assert chat.handoff.get(ticket.id).session_id == "abc123"
+    assert isinstance(chat.sessions, PersistentSessionStore)
+    stored = PersistentSessionStore(runtime.storage_engine).get("abc123")
+    assert [m.content for m in stored.history] == ["Do you ship to Norway?", "Yes, in 5 days."]
+
+
+def test_the_runtime_tries_again_by_itself_and_stops_on_close(tmp_path):
+    runtime, blocker = _runtime(tmp_path, reconnect_s=0.05)
+    assert runtime.handoff is None
+    blocker.unlink()
+    deadline = time.monotonic() + 10
+    while runtime.storage_engine is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.storage_engine is not None and runtime.handoff is not None
+    runtime.close()
+    assert "_store_reconnector" not in runtime.__dict__
