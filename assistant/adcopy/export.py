@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
 from assistant.adcopy.generator import GenerationResult
-from assistant.adcopy.sheet import excel_safe, is_asset
+from assistant.adcopy.sheet import EXCEL_ROUNDED, excel_safe, is_asset
 from assistant.errors import InputError
 
 RSA_HEADLINES, RSA_DESCRIPTIONS = 15, 4
@@ -229,9 +228,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-_EXCEL_ROUNDED = re.compile(r"^-?\d(?:[.,]\d+)?E\+?\d+$", re.I)  # 6.12346E+11: how Excel saves a 12-digit id
-
-
 def _by_product(assets: list[dict], notes: list[str] | None = None) -> dict[str, list[dict]]:
     """Asset rows by product: by row id, and by title where one id holds several products' titles. Excel saves a
     long numeric id rounded (Taobao's 612345678901 as 6.12346E+11), so after a save in Excel many products shared
@@ -241,7 +237,7 @@ def _by_product(assets: list[dict], notes: list[str] | None = None) -> dict[str,
         out.setdefault(a["row_id"], []).append(a)
     for rid, group in list(out.items()):
         titles = [t for t in dict.fromkeys(str(a.get("title") or "").strip() for a in group) if t]
-        if len(titles) < 2 or not _EXCEL_ROUNDED.match(rid):  # a title a reviewer corrected in one row is no split
+        if len(titles) < 2 or not EXCEL_ROUNDED.match(rid):  # a title a reviewer corrected in one row is no split
             continue
         del out[rid]
         for a in group:  # a row a person added without a title goes with the product above it

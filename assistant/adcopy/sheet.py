@@ -10,6 +10,7 @@ Also here: the guard that an `--output` is never the `--input` it is made from.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -114,13 +115,16 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
     old_fields = [h for h in old_header if h and h not in MACHINE_COLUMNS]
     known = fields + [name for _, name in machine_texts]
     extra = [h for h in old_fields if h not in known]
-    index = {(r["row_id"], str(r.get("variant", ""))): r for r in new_rows}
+    find = _asset_finder(new_rows)
     out = Carried(new_rows, extra)
     for old in old_rows:
         rid, variant = old.get("row_id", ""), old.get("variant", "")
         if variant in ("", "0"):  # a row without an asset: its notes are the run's, nothing to review
             continue
-        new = index.get((rid, variant))
+        new = find(old)
+        if new is not None and new["row_id"] != rid:  # the id as Excel saved it: the rest goes by the run's id
+            rid = new["row_id"]
+            old = {**old, "row_id": rid}
         same = new is not None and rid in resumed and old.get("channel") == new.get("channel")
         product = _product_edits(old, new, machine_texts)
         if product and new is not None:
@@ -152,6 +156,37 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
         else:
             out.lost.append(f"{rid} variant {variant}")
     return out
+
+
+EXCEL_ROUNDED = re.compile(r"^-?\d(?:[.,]\d+)?E\+?\d+$", re.I)  # 6.12346E+11: how Excel saves a 12-digit id
+
+
+def _asset_finder(new_rows: list[dict[str, str]]):
+    """old sheet row -> the same asset among `new_rows`, or None. By row id and variant; failing that, by the id
+    as Excel saves a numeric one when the reviewer opened the sheet in it (00123 as 123; a 12-digit 612345678901
+    as 6.12346E+11, then by title too), when exactly one asset fits: the review of a shop whose ids start with a
+    zero was otherwise lost on every re-run."""
+    exact = {(r["row_id"], str(r.get("variant", ""))): r for r in new_rows}
+    unzeroed: dict[tuple[str, str], list[dict]] = {}
+    by_title: dict[tuple[str, str], list[dict]] = {}
+    for r in new_rows:
+        rid, variant = str(r["row_id"]), str(r.get("variant", ""))
+        if rid.isdigit():
+            unzeroed.setdefault((rid.lstrip("0") or "0", variant), []).append(r)
+            by_title.setdefault((str(r.get("title") or "").strip(), variant), []).append(r)
+
+    def find(old: dict[str, str]) -> dict[str, str] | None:
+        rid, variant = str(old.get("row_id", "")).strip(), str(old.get("variant", ""))
+        if (rid, variant) in exact:
+            return exact[(rid, variant)]
+        if rid.isdigit():
+            found = unzeroed.get((rid.lstrip("0") or "0", variant), [])
+        elif EXCEL_ROUNDED.match(rid):
+            found = by_title.get((str(old.get("title") or "").strip(), variant), [])
+        else:
+            found = []
+        return found[0] if len(found) == 1 else None
+    return find
 
 
 def _product_edits(old: dict[str, str], new: dict[str, str] | None,

@@ -271,3 +271,23 @@ def test_lint_of_a_sheet_names_the_row_id_and_column_once(fake_env, capsys):
     write_csv(plain, [["headline"], ["Soft linen"], ["The BEST linen EVER!!!"]])
     assert run_cli(main, ["lint", "--input", str(plain), "--channel", "google_rsa"]) == 1
     assert "line 3 headline:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("feed_id", "as_excel_saves"), [("00123", "123"), ("612345678901", "6.12346E+11")])
+def test_review_saved_by_excel_with_its_numeric_ids_is_kept(fake_env, capsys, feed_id, as_excel_saves):
+    # Excel opens the sheet's row_id 00123 as the number 123 (and a 12-digit id as 6.12346E+11) and saves it so:
+    # the re-run matched by id and lost every approval of a shop whose ids start with a zero.
+    source = write_csv(fake_env / "zero.csv", [FEED[0], [feed_id, *FEED[1][1:]], ["00124", *LAMP[1:]]])
+    out = fake_env / "zero-out.csv"
+    assert feed("--input", source, "--output", out) == 0
+    rows = read_assets(out)
+    for row in rows:
+        row["row_id"] = row["row_id"].lstrip("0") if row["row_id"] != feed_id else as_excel_saves
+    rows[0].update(approved="yes", reviewer="Li: ok")
+    rewrite_sheet(out, rows)
+    capsys.readouterr()
+    assert feed("--input", source, "--output", out) == 0
+    assert "kept the review of 1 assets" in capsys.readouterr().err
+    again = {r["row_id"]: r for r in read_assets(out)}
+    assert again[feed_id]["approved"] == "yes" and again[feed_id]["reviewer"] == "Li: ok"
+    assert again["00124"]["approved"] == "" and not list(fake_env.glob("zero-out.before-*"))
