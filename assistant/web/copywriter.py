@@ -207,7 +207,7 @@ def ab_test(a_n, a_k, b_n, b_k) -> str:
 
 
 # ---- feed mode: a catalogue in, assets to approve in bulk, the channel's import file out ------------------------
-FEED_INFO_COLUMNS = ["row_id", "title", "variant"]
+FEED_INFO_COLUMNS = ["row_id", "title", "url", "variant"]  # url: a reviewer fills a missing one in the table
 FEED_TAIL_COLUMNS = ["score", "fixes", "check", "notes"]
 
 
@@ -235,16 +235,17 @@ def feed_table(assets: list[dict]):
     return pd.DataFrame(rows, columns=columns)
 
 
-def run_feed(runtime, role, file, channel, language, n, larger=None):
+def run_feed(runtime, role, file, channel, language, n, larger=None, mapping: str = ""):
     """Every product of the uploaded feed through the generator; yields (table, status, state, review sheet) as
-    rows finish. The run folder is keyed by the file's content, channel, language and n: uploading the same feed
-    again resumes where an interrupted run stopped, and a run whose every row is done loads no model."""
+    rows finish. The run folder is keyed by the file's content, channel, language, n and column mapping (the CLI's
+    `--map`, "title=Product Name,id=SKU"): uploading the same feed again resumes where an interrupted run stopped,
+    and a run whose every row is done loads no model."""
     require(role, "agent")
     import hashlib
 
     from assistant.adcopy import get_channel
     from assistant.adcopy.brand import pick_brand
-    from assistant.adcopy.feed import language_mismatch, read_feed
+    from assistant.adcopy.feed import language_mismatch, parse_mapping, read_feed
     from assistant.adcopy.feed_run import (
         FeedState,
         LazyGenerator,
@@ -259,12 +260,15 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
     if not channel:
         raise InputError("choose a channel")
     get_channel(channel, _channels_file(runtime))
-    feed = read_feed(path)
+    columns = parse_mapping(mapping)
+    feed = read_feed(path, columns)
     if not feed.products:
         raise InputError(f"no product rows in {path.name}")
     lang = "" if language in (None, "", "auto") else language
     n = _variants(n)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    # another mapping reads other products out of the same file: its own run folder
+    digest = hashlib.sha256(path.read_bytes() + (json.dumps(sorted(columns.items())).encode() if columns else b"")
+                            ).hexdigest()[:12]
     # The generator (and with it the model) is built on the first row that needs writing, as in the CLI; the rows
     # are keyed by the brand it would write for, so that brand is picked here the way AdCopyGenerator picks it.
     cfg = runtime.settings.adcopy
@@ -309,6 +313,14 @@ def run_feed(runtime, role, file, channel, language, n, larger=None):
 RECORDED_FILE = "feedback_recorded.txt"  # in a run folder: the assets (and edits) already stored as feedback
 
 
+def _url_cell(rec) -> dict[str, str]:
+    """{"url": the table's url cell} when the reviewer's table has one, else {} (the feed's URL stays)."""
+    import pandas as pd
+
+    value = rec.get("url") if "url" in rec else None
+    return {} if value is None or pd.isna(value) else {"url": str(value).strip()}
+
+
 def _save_review(state, table) -> None:
     """The table's approvals and edited texts into the run folder's review sheet (also the sheet offered for
     download), so that uploading the same feed again shows them."""
@@ -326,7 +338,7 @@ def _save_review(state, table) -> None:
         edits = {f: str(rec[f]).strip() for f in a if f in rec and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS
                  and f not in ("url", "language", "channel", "approved") and not pd.isna(rec[f])
                  and str(rec[f]).strip()}
-        rows.append({**a, **edits, "approved": "yes" if is_approved(rec.get("approved")) else ""})
+        rows.append({**a, **edits, **_url_cell(rec), "approved": "yes" if is_approved(rec.get("approved")) else ""})
     write_assets(rows, Path(state["run_dir"]) / "assets.csv")
 
 
@@ -351,7 +363,7 @@ def feed_export(runtime, role, state, table):
 
     from assistant.adcopy import get_channel
     from assistant.adcopy.brand import pick_brand
-    from assistant.adcopy.export import failing_fields, layout_for, write_import
+    from assistant.adcopy.export import check_url, failing_fields, layout_for, write_import
     from assistant.adcopy.feed_run import MACHINE_KEY, is_approved
     from assistant.adcopy.lint import Linter
     from assistant.adcopy.sheet import is_asset, sheet_column
@@ -380,10 +392,16 @@ def feed_export(runtime, role, state, table):
         # The table is edited by hand: every field is checked again as the CLI's export checks the sheet (the
         # channel's limit, the lint in the language the text is written in), and a failing asset is left out.
         _, broken = failing_fields([{**original, **fields}], spec, linter)
+        url = _url_cell(rec).get("url", original.get("url", ""))
+        if url:
+            try:
+                url = check_url(url, f"{original['row_id']}'s url")
+            except InputError as exc:
+                broken = [*broken, str(exc)]
         if broken:
             problems += broken
             continue
-        chosen.append({**original, **fields})
+        chosen.append({**original, **fields, "url": url})
         key = json.dumps([original["row_id"], str(original["variant"]), written, edited], ensure_ascii=False)
         if key in recorded:  # exported before as it is: a second 👍 would only weigh it twice in the next fine-tune
             continue

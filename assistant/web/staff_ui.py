@@ -100,7 +100,7 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
     # Feed mode, after the studio's own events so that their endpoint names stay as they were.
     with gr.Accordion("Product feed: assets for a whole catalogue, approved in bulk", open=False):
         gr.Markdown("Upload a CSV/XLSX feed (columns such as title, description, attributes, price, url; see "
-                    "docs/adcopy.md). Every asset passes the channel's limits, the invented-fact check and the "
+                    "docs/adcopy.md; a column under another name is mapped in the box). Every asset passes the channel's limits, the invented-fact check and the "
                     "compliance lint; `fixes` says what was changed. Uploading the same feed again resumes.")
         with gr.Row():
             feed_file = gr.File(label="Feed (.csv / .xlsx / .tsv, e.g. a Merchant Center feed)",
@@ -109,6 +109,8 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
                 feed_channel = gr.Dropdown(channels, value=default, label="Channel", elem_id="feed-channel")
                 feed_language = gr.Radio(["auto", "en", "zh"], value="auto", label="Language")
                 feed_n = gr.Slider(1, 5, value=3, step=1, label="Variants per product")
+                feed_map = gr.Textbox(label="Column mapping (optional, when a column is not recognised)",
+                                      placeholder="title=Product Name,id=SKU,url=Link", elem_id="feed-map")
                 feed_larger = gr.Checkbox(copywriter.larger_by_default(runtime), label=LARGER_LABEL,
                                           elem_id="feed-larger")
                 feed_go = gr.Button("Write assets for the feed", variant="primary", elem_id="feed-run")
@@ -130,12 +132,12 @@ def _copywriter_studio(gr, runtime, role, friendly) -> None:
         # The approved column shows as checkboxes only when the datatype says so; the columns vary by channel.
         return gr.Dataframe(value=table, datatype=["bool"] + ["str"] * (len(table.columns) - 1))
 
-    def feed_rows(role_, file, channel_, language_, n_, larger_):
+    def feed_rows(role_, file, channel_, language_, n_, larger_, mapping_):
         for table, status_, state_, sheet in copywriter.run_feed(runtime, role_, file, channel_, language_, n_,
-                                                                 larger_):
+                                                                 larger_, mapping_):
             yield checkbox_table(table), status_, state_, sheet
 
-    feed_go.click(friendly(feed_rows), [role, feed_file, feed_channel, feed_language, feed_n, feed_larger],
+    feed_go.click(friendly(feed_rows), [role, feed_file, feed_channel, feed_language, feed_n, feed_larger, feed_map],
                   [feed_assets, feed_status, feed_state, feed_sheet], concurrency_id="chat",
                   api_name="adcopy_feed_run")
     approve_all.click(friendly(lambda r, t: checkbox_table(copywriter.feed_mark_all(r, t, True))),

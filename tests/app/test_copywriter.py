@@ -103,7 +103,7 @@ def run_feed(runtime, tmp_path, channel="google_rsa", n=3):
 def test_feed_run_yields_a_table_to_approve_and_resumes(fake_runtime, tmp_path):
     steps = run_feed(fake_runtime, tmp_path)
     table, status, state, sheet = steps[-1]
-    assert list(table.columns[:4]) == ["approved", "row_id", "title", "variant"]
+    assert list(table.columns[:5]) == ["approved", "row_id", "title", "url", "variant"]
     assert {"headline", "description", "fixes"} <= set(table.columns) and not table["approved"].any()
     assert "2 of 2" in status and sheet and state["channel"] == "google_rsa"
     # "starting", then each row as it is written: the table fills while the model works
@@ -147,6 +147,36 @@ def test_bulk_approve_then_export_in_the_google_ads_layout(fake_runtime, tmp_pat
     assert list(ads["Final URL"]) == ["https://shop.example/l1", "https://shop.example/l2"]
     rows = copywriter.feedback_store(fake_runtime).rows()
     assert rows and all(r.rating == 1 for r in rows) and any(r.edited_json for r in rows)
+
+
+def test_a_url_filled_in_the_table_goes_into_the_import_and_a_bad_one_is_left_out(fake_runtime, tmp_path):
+    # The export said "fill the sheet's url column", and the tab's table had none.
+    table, _, state, _ = run_feed(fake_runtime, tmp_path)[-1]
+    table = copywriter.feed_mark_all("agent", table, True)
+    table.loc[table["row_id"] == "L1", "url"] = "https://shop.example/linen-cover"
+    table.loc[table["row_id"] == "L2", "url"] = "shop.example/no-scheme"
+    message, path = copywriter.feed_export(fake_runtime, "agent", state, table)
+    ads = pd.read_csv(path)
+    assert list(ads["Final URL"]) == ["https://shop.example/linen-cover"]
+    assert "left out: L2's url must be an http(s) address" in message
+    # the review sheet keeps what was typed, and the same feed uploaded again shows it
+    again = run_feed(fake_runtime, tmp_path)[-1][0]
+    assert set(again.loc[again["row_id"] == "L1", "url"]) == {"https://shop.example/linen-cover"}
+
+
+def test_a_column_mapping_reads_a_feed_whose_columns_have_other_names(fake_runtime, tmp_path):
+    fake_runtime.settings.adcopy.feed_dir = str(tmp_path / "feeds")
+    feed = tmp_path / "artikel.csv"
+    feed.write_text("Artikel,Bezeichnung,Text,Adresse\nL1,Linen duvet cover,Washed linen,https://shop.example/l1\n",
+                    encoding="utf-8")
+    fake_runtime.backend.default = numbered(HEADLINES) + "\n" + numbered(DESCRIPTIONS)
+    args = (fake_runtime, "agent", str(feed), "google_rsa", "en", 3, None)
+    mapped = list(copywriter.run_feed(*args, "id=Artikel,title=Bezeichnung,description=Text,url=Adresse"))[-1]
+    table = mapped[0]
+    assert list(table["row_id"].unique()) == ["L1"] and set(table["title"]) == {"Linen duvet cover"}
+    assert set(table["url"]) == {"https://shop.example/l1"}
+    with pytest.raises(InputError, match="Nichts|unknown|no column|not a column|Spalte"):
+        list(copywriter.run_feed(*args, "title=Nichts"))
 
 
 def test_an_edit_that_breaks_the_lint_is_left_out(fake_runtime, tmp_path):
