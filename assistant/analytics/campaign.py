@@ -14,6 +14,7 @@ import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
 from assistant.analytics.io import (
+    BLANK,
     AnalysisResult,
     Table,
     find_column,
@@ -43,7 +44,6 @@ COLUMN_PATTERNS = {
 }
 
 
-BLANK = "(blank)"  # the group of rows with no campaign / channel name
 
 # How A/B tools name the control arm. Only "A" was known, so in "new" vs "old" (sorted: new first) the new page
 # became the control and every lift was reported with its sign reversed.

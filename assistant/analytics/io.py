@@ -10,6 +10,7 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -328,6 +329,33 @@ def drop_empty_texts(table: Table, col: str, notes: list[str]) -> Table:
 _UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|(?:UTC|GMT)?\s*[+-]\d{2}(?::?\d{2})?|UTC|GMT)\s*$"
 
 
+BLANK = "(blank)"  # the group of rows whose group cell is empty
+
+
+def group_labels(s: pd.Series) -> tuple[pd.Series, int]:
+    """A group column's values as text, an empty cell as the (blank) group: (labels, how many were blank). Grouping
+    the column as it is dropped those rows from the per-group table while the totals kept them."""
+    blank = s.isna() | s.astype(str).str.strip().eq("")
+    return s.astype(object).where(~blank, BLANK).astype(str).str.strip(), int(blank.sum())
+
+
+# ISO 8601 week dates: 2026-W05 (that week's Monday) and 2026-W05-3 (its Wednesday), as weekly exports write them
+_ISO_WEEK = re.compile(r"^\s*(\d{4})-?W(\d{2})(?:-?([1-7]))?\s*$", re.I)
+
+
+def _iso_week_dates(text: pd.Series) -> pd.Series:
+    """`text` with every ISO week date written as its day (YYYY-MM-DD); other values as they are."""
+    def day(value):
+        m = _ISO_WEEK.match(value) if isinstance(value, str) else None
+        if not m:
+            return value
+        try:
+            return datetime.strptime(f"{m[1]}-W{m[2]}-{m[3] or 1}", "%G-W%V-%u").strftime("%Y-%m-%d")
+        except ValueError:  # week 54: no such week, left unparsable
+            return value
+    return text.map(day, na_action="ignore")
+
+
 def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
     """Dates of `col`; a few bad values are dropped with a note, mostly-bad raises a one-line error."""
     raw = df[col]
@@ -341,6 +369,8 @@ def parse_dates(df: pd.DataFrame, col: str, notes: list[str]) -> pd.Series:
     dayfirst = False
     if not pd.api.types.is_datetime64_any_dtype(raw):
         text = raw.astype("string")
+        if text.str.match(_ISO_WEEK, na=False).any():
+            text = _iso_week_dates(text.astype(object)).astype("string")
         # 2026年5月1日 (how Chinese Excel shows a date) as 2026-5-1
         text = text.str.replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]", r"\1-\2-\3", regex=True)
         # "2026/5/3 下午 03:05:00" (Chinese Windows) was unparsable: 上午/下午 are AM/PM before the time

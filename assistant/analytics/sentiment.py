@@ -14,6 +14,7 @@ import pandas as pd
 
 from assistant.analytics.config import AnalyticsConfig
 from assistant.analytics.io import (
+    BLANK,
     AnalysisResult,
     Table,
     drop_empty_texts,
@@ -154,6 +155,10 @@ def sentiment_trend(dates: pd.Series, labels: pd.Series, freq: str = "week", spi
     # Whole days only: a day's messages from 09:00 on do not make that day partial.
     first_day, last_day = dates.min().normalize(), dates.max().normalize()
     partial = (calendar.start_time < first_day) | (calendar.end_time.normalize() > last_day)
+    if (dates.dropna().dt.normalize() == period.dropna()).all():
+        # every row dated on its period's first day: a per-period export (ISO weeks "2026-W05", monthly rows on the
+        # 1st), whose last period is whole, not one that stops on its Monday
+        partial[:] = False
     n = counts.sum(axis=1)
     # A quiet period has no shares (NaN, a gap in the chart), not 0%: "net went to +0.0%" and "best +0.0%" once
     # named a week without a single message.
@@ -270,10 +275,13 @@ def analyze_sentiment(table: Table, cfg: AnalyticsConfig | None = None, text_col
             lines += ["", "No volume spikes."]
     group_col = group_column if group_column else None
     if group_col:
-        from assistant.analytics.io import require_column
+        from assistant.analytics.io import group_labels, require_column
 
         require_column(df, group_col, "group")
-        by = pd.crosstab(df[group_col].astype(str).values, scored["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
+        labels, blanks = group_labels(df[group_col])
+        if blanks:
+            notes.append(f"{blanks:,} message(s) with no {group_col!r} are shown as {BLANK}")
+        by = pd.crosstab(labels.values, scored["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
         by["n"] = by.sum(axis=1)
         by["net"] = ((by["positive"] - by["negative"]) / by["n"]).round(4)
         by = by.sort_values("n", ascending=False)

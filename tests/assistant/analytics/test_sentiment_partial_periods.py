@@ -67,3 +67,32 @@ def test_cli_counts_every_file_it_writes(tmp_path, capsys, monkeypatch):
     # The trend and by_group tables share their names with the plots: each is a CSV and a PNG.
     assert len(written) == 8 and "sentiment_trend.csv" in written and "sentiment_by_group.png" in written
     assert f"wrote 8 files to {out}" in capsys.readouterr().out
+
+
+def test_iso_week_dates_are_read_and_their_weeks_are_whole(cfg):
+    # A weekly export writes "2026-W02": it was "does not hold dates", and its last week (dated on its Monday)
+    # would have counted as partial.
+    weeks = ["2026-W02", "2026-W03", "2026-W04", "2026W04"]
+    df = pd.DataFrame({"week": weeks, "review": ["很好，非常满意", "太差了，非常失望", "很好，非常满意", "很好"]})
+    res = analyze_sentiment(Table(df, "r.csv"), cfg, date_column="week", freq="week")
+    trend = res.tables["trend"]
+    assert [f"{p:%Y-%m-%d}" for p in trend["period"]] == ["2026-01-05", "2026-01-12", "2026-01-19"]
+    assert trend["n"].tolist() == [1, 1, 2] and not trend["partial"].any()
+    res.close()
+    from assistant.analytics.io import parse_dates
+
+    days = parse_dates(pd.DataFrame({"d": ["2026-W04-3", "2020-W53-7", "2026-W54"]}), "d", notes := [])
+    assert [f"{d:%Y-%m-%d}" if not pd.isna(d) else None for d in days] == ["2026-01-21", "2021-01-03", None]
+    assert "1 rows with unparsable dates" in notes[0]
+    monthly = pd.Series(pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]))
+    labels = pd.Series(["positive", "negative", "positive"])
+    assert not sentiment_trend(monthly, labels, "month")["partial"].any()  # monthly rows dated on the 1st
+
+
+def test_messages_with_an_empty_group_cell_are_a_group_of_their_own(cfg):
+    df = pd.DataFrame({"review": ["很好", "太差了", "很好", "太差了"], "product": ["tea", None, " ", "tea"]})
+    res = analyze_sentiment(Table(df, "r.csv"), cfg, group_column="product")
+    by = res.tables["by_group"].set_index("product")["n"].to_dict()
+    assert by == {"tea": 2, "(blank)": 2}
+    assert any("2 message(s) with no 'product' are shown as (blank)" in n for n in res.notes)
+    res.close()
