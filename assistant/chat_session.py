@@ -42,6 +42,10 @@ class ChatSession:
     stateless: bool = False
     # answers in turns no longer in `history` (a stored conversation keeps its latest turns only)
     earlier_answers: int = 0
+    # The stored row this copy was read from (session_store.PersistentSessionStore): its version, how many of
+    # `history`'s messages it held, and its hand-off flag. A save that finds a newer row adds this copy's new
+    # messages to it rather than writing over what another replica saved meanwhile.
+    read_from: tuple[int, int, bool] | None = field(default=None, repr=False, compare=False)
 
     @property
     def answers(self) -> int:

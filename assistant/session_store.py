@@ -43,6 +43,8 @@ class ChatSessionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     # answers in turns older than the history kept: answer numbers (votes, the insights) go on counting from it
     earlier_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # +1 on every save: a replica whose copy is older than the row merges instead of writing over it
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def _state_to_json(state) -> str:
@@ -61,11 +63,38 @@ def _state_from_json(text: str | None):
     return ConversationState(**{k: v for k, v in data.items() if k in known})
 
 
+def _handed_off(state) -> bool:
+    return bool(getattr(state, "handed_off", False))
+
+
+def _session_from_row(row: ChatSessionRow) -> ChatSession:
+    history = [Message(m["role"], m["content"]) for m in json.loads(row.history_json)]
+    state = _state_from_json(row.state_json)
+    return ChatSession(id=row.id, history=history, state=state, earlier_answers=row.earlier_answers or 0,
+                       read_from=(row.version or 0, len(history), _handed_off(state)))
+
+
+def _merge_newer(session: ChatSession, stored: ChatSession) -> None:
+    """`session` (read at version v, since given new messages) onto `stored`, which another replica saved after v:
+    a colleague's reply delivered while this replica answered the customer's turn was written over and lost. The
+    stored messages stay, this copy's new ones follow; a hand-off the other side opened or closed stays so."""
+    _, read_length, read_handed_off = session.read_from
+    new = session.history[read_length:]
+    session.history = [*stored.history, *new]
+    session.earlier_answers = max(session.earlier_answers, stored.earlier_answers)
+    if stored.state is not None and _handed_off(stored.state) != read_handed_off:
+        if session.state is None:
+            session.state = stored.state
+        else:
+            session.state.handed_off = stored.state.handed_off
+
+
 class PersistentSessionStore(SessionStore):
     def __init__(self, engine, max_sessions: int = 10000, max_turns_kept: int = 50, redact=None):
         super().__init__(max_sessions)
         ensure_tables(engine)
-        add_missing_columns(engine, ChatSessionRow.__tablename__, {"earlier_answers": "INTEGER DEFAULT 0"})
+        add_missing_columns(engine, ChatSessionRow.__tablename__, {"earlier_answers": "INTEGER DEFAULT 0",
+                                                                   "version": "INTEGER DEFAULT 0"})
         self._db = session_factory(engine)
         self.max_messages = 2 * max_turns_kept  # older turns are never sent to the model anyway
         self._redact = redact or (lambda text: text)
@@ -79,10 +108,7 @@ class PersistentSessionStore(SessionStore):
                 with self._db() as s:
                     row = s.get(ChatSessionRow, session_id)
                     if row is not None:
-                        stored = ChatSession(
-                            id=row.id, history=[Message(m["role"], m["content"]) for m in json.loads(row.history_json)],
-                            state=_state_from_json(row.state_json), earlier_answers=row.earlier_answers or 0)
-                        return self._remember(stored)
+                        return self._remember(_session_from_row(row))
                 if session_id in self._stored:
                     return self._forgotten(session_id)
             except (SQLAlchemyError, ValueError, TypeError, KeyError) as exc:
@@ -116,22 +142,31 @@ class PersistentSessionStore(SessionStore):
         return fresh
 
     def save(self, session: ChatSession) -> None:
+        try:
+            with self._db.begin() as s:
+                # the row locked while it is merged and written (PostgreSQL; SQLite has one writer at a time)
+                current = s.get(ChatSessionRow, session.id, with_for_update=True)
+                if current is not None and session.read_from is not None and current.version != session.read_from[0]:
+                    _merge_newer(session, _session_from_row(current))
+                self._cut(session)
+                history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history]
+                version = (current.version or 0) + 1 if current is not None else 0
+                row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
+                       "state_json": _state_to_json(session.state), "updated_at": utc_now(),
+                       "earlier_answers": session.earlier_answers, "version": version}
+                insert_or_replace(s, ChatSessionRow, row)
+            session.read_from = (version, len(session.history), _handed_off(session.state))
+            self._note_stored(session.id)
+        except (SQLAlchemyError, StorageError) as exc:  # the answer was given; losing the copy is logged
+            log.error("cannot store chat session %s: %s", session.id[:8], exc)
+
+    def _cut(self, session: ChatSession) -> None:
         if len(session.history) > self.max_messages:
             # the turns cut are counted: after 50 turns the answer numbers had stopped at 49 (every later thumb
             # landed on one answer); the copy in memory is cut the same way, so a turn is never counted twice
             cut = session.history[:-self.max_messages]
             session.earlier_answers += sum(m.role == "assistant" for m in cut)
             session.history = session.history[-self.max_messages:]
-        history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history]
-        row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
-               "state_json": _state_to_json(session.state), "updated_at": utc_now(),
-               "earlier_answers": session.earlier_answers}
-        try:
-            with self._db.begin() as s:
-                insert_or_replace(s, ChatSessionRow, row)
-            self._note_stored(session.id)
-        except (SQLAlchemyError, StorageError) as exc:  # the answer was given; losing the copy is logged
-            log.error("cannot store chat session %s: %s", session.id[:8], exc)
 
     def _note_stored(self, session_id: str, locked: bool = False) -> None:
         if not locked:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.chat import ChatService
 from assistant.llm import FakeBackend
 from assistant.router import ConversationState, Route
@@ -95,3 +97,47 @@ def test_answer_numbers_go_on_counting_past_the_turns_the_store_keeps(tmp_path):
     on_b = _replica(url).sessions.get("long-chat")  # read back from the store, as any replica does
     assert len(on_b.history) == 100 and on_b.answers == 60
     assert a.sessions.get("long-chat").answers == 60
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/s.db"
+    url = request.getfixturevalue("postgres_url")
+    engine = get_engine(StorageConfig(url=url))
+    with engine.begin() as conn:  # one cluster per test session: each test starts from no stored sessions
+        conn.execute(ChatSessionRow.__table__.delete())
+    return url
+
+
+def test_a_reply_saved_by_another_replica_during_a_turn_is_kept(store_url):
+    # Replica A answers the customer while replica B delivers a colleague's reply and closes the hand-off: A's
+    # save, from the copy it read before, wrote over B's and the colleague's reply left the conversation.
+    from assistant.llm.base import Message
+
+    url = store_url
+    a, b = _replica(url), _replica(url)
+    first = a.sessions.get("c9")
+    first.state = ConversationState(turns=1, handed_off=True)
+    first.history += [Message("user", "I want a person"), Message("assistant", "A colleague will answer.")]
+    a.sessions.save(first)
+
+    on_a = a.sessions.get("c9")  # A starts the customer's next turn
+    on_b = b.sessions.get("c9")  # B delivers the colleague's reply meanwhile
+    on_b.history.append(Message("assistant", "Hi, Lin here: your parcel left today."))
+    on_b.state.handed_off = False
+    b.sessions.save(on_b)
+    on_a.history += [Message("user", "any news?"), Message("assistant", "noted")]
+    on_a.state.turns = 2
+    a.sessions.save(on_a)
+
+    stored = _replica(url).sessions.get("c9")
+    assert [m.content for m in stored.history] == ["I want a person", "A colleague will answer.",
+                                                   "Hi, Lin here: your parcel left today.", "any news?", "noted"]
+    assert stored.state.handed_off is False and stored.state.turns == 2
+    # a copy that is not behind is written as it is, and saving twice adds nothing twice
+    again = a.sessions.get("c9")
+    again.history.append(Message("user", "thanks"))
+    a.sessions.save(again)
+    a.sessions.save(again)
+    assert len(_replica(url).sessions.get("c9").history) == 6
