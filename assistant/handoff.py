@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 STATUSES = ("open", "in_progress", "resolved", "closed")
 AGENT_ROLE = "agent"  # a ticket transcript's turn written by a colleague (HandoffQueue.reply)
 WAITING = ("open", "in_progress")
+# The message_key of an order request's ticket (assistant.orders.desk): approving or rejecting the request resolves it
+ORDER_REQUEST_KEY = "order-request:"
 
 
 @dataclass
@@ -319,8 +321,12 @@ class HandoffQueue:
         return self._edit(ticket_id, lambda row: _append_turns(row, new))
 
     def waiting_ticket(self, session_id: str) -> Ticket | None:
-        """The session's ticket still waiting for a colleague (open or in progress), the latest; None when none."""
-        waiting = [t for t in self.tickets_for_session(session_id) if t.status in WAITING] if session_id else []
+        """The session's ticket still waiting for a colleague (open or in progress), the latest; None when none.
+        An order request's ticket counts only once a colleague has answered on it and waits for the customer (in
+        progress): until then it waits for an approval, which resolves it, and a "Talk to a human" or a question
+        joined to it would be resolved with the order, unanswered."""
+        waiting = [t for t in self.tickets_for_session(session_id) if t.status in WAITING
+                   and not (t.message_key.startswith(ORDER_REQUEST_KEY) and t.status == "open")] if session_id else []
         return waiting[-1] if waiting else None
 
     def continued_session(self, user_turns: Sequence[str], prefix: str) -> str | None:

@@ -17,13 +17,15 @@ TIMEOUT_S = 5.0
 
 
 def ticket_message(ticket) -> dict:
-    """The webhook's JSON body for `ticket` (assistant.handoff.Ticket): its transcript is already redacted."""
+    """The webhook's JSON body for `ticket` (assistant.handoff.Ticket): its transcript is already redacted. The
+    session id goes as its head only, as in the logs: the whole id is the customer's key to the conversation
+    (the widget continues it, its orders verified in it included), and a chat channel is read by many."""
     last = next((m["content"] for m in reversed(ticket.transcript) if m.get("role") == "user"), "")
     last = " ".join(last.split())
     short = last if len(last) <= 200 else last[:200] + "…"
     return {"text": f"New hand-off ticket #{ticket.id} ({ticket.intent or 'no intent'}, urgency "
                     f"{ticket.urgency:.1f}): {short}",
-            "ticket": {"id": ticket.id, "session_id": ticket.session_id, "intent": ticket.intent,
+            "ticket": {"id": ticket.id, "session_id": str(ticket.session_id)[:8], "intent": ticket.intent,
                        "sentiment": ticket.sentiment, "language": ticket.language,
                        "urgency": round(ticket.urgency, 2), "last_message": last,
                        "created_at": ticket.created_at.isoformat() if ticket.created_at else None}}
@@ -48,8 +50,10 @@ class TicketNotifier:
         try:
             httpx.post(self.url, json=body, timeout=self.timeout).raise_for_status()
         except Exception as exc:  # noqa: BLE001 - a webhook's failure must never reach the customer
-            log.warning("could not notify %s of ticket %s: %s", self.url, body["ticket"]["id"],
-                        f"{type(exc).__name__}: {exc}"[:300])
+            # A Slack-style webhook's path is its secret: the log names the host only (httpx's message quotes the URL)
+            host = httpx.URL(self.url).host or "the webhook"
+            log.warning("could not notify %s of ticket %s: %s", host, body["ticket"]["id"],
+                        f"{type(exc).__name__}: {exc}".replace(self.url, host)[:300])
 
     def wait(self, timeout: float | None = None) -> None:
         for thread in list(self._threads):

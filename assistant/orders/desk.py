@@ -309,6 +309,8 @@ class OrderDesk:
     # -- outcomes -------------------------------------------------------------------------------------------
     def _request(self, st: OrderState, kind: str, order: Order, details: dict, lang: str, session, text: str,
                  live: bool) -> OrderReply:
+        from assistant.handoff import ORDER_REQUEST_KEY
+
         st.done()
         why = [f"order intent: {kind}", f"order {order.number} verified", "a request for staff approval"]
         if not live:
@@ -331,7 +333,7 @@ class OrderDesk:
                 ticket = self.handoff.create_ticket(
                     session.id or "anonymous", self._transcript(session, text), intent=f"order_{kind}",
                     reasons=[f"{kind} request {request.id} for order {order.number} waits for approval"],
-                    message_key=f"order-request:{request.id}", language=lang, draft_reply="")
+                    message_key=f"{ORDER_REQUEST_KEY}{request.id}", language=lang, draft_reply="")
                 ticket_id = ticket.id
                 self.requests.attach_ticket(request.id, ticket.id)
             except AssistantError as exc:  # the request is stored and listed for agents all the same
@@ -355,7 +357,10 @@ class OrderDesk:
 
     def _transcript(self, session, text: str) -> list[dict]:
         turns = [m.as_dict() for m in session.history] + ([{"role": "user", "content": text}] if text else [])
-        return [{**t, "content": self.redact(t["content"])} for t in turns]
+        # A /v1 client wrote its history itself: its "assistant" turns are marked for the agent who approves
+        sent = getattr(session, "stateless", False)
+        return [{**t, "content": self.redact(t["content"]), **({"as_sent": True} if sent and t["role"] == "assistant"
+                                                               else {})} for t in turns]
 
     def _ticket(self, session, text: str, reasons: list[str], lang: str) -> int | None:
         if self.handoff is None:

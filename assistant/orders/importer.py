@@ -141,6 +141,13 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
             report.skipped_rows += 1
             report.problems.append(f"row {i}: no order number")
             continue
+        if _SCIENTIFIC.fullmatch(number):
+            # Excel shows a long order number (a marketplace's 18 digits) as 1.23457E+17: its digits are gone, no
+            # customer can type it, and every order that shortens alike would become one order, customers mixed
+            report.skipped_rows += 1
+            report.problems.append(f"row {i}: order number {get(row, 'number')!r} was saved in scientific notation, "
+                                   "which loses its digits (format the column as text and export again)")
+            continue
         order = orders.setdefault(number, Order(number=number))
         for name in ("email", "phone", "placed_at", "total", "currency", "shipping_address"):
             if not getattr(order, name) and get(row, name):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -122,12 +123,14 @@ def _int(value, default: int = 1) -> int:
 
 
 def clean_number(text: str) -> str:
-    """An order number as stored and compared: no "#", no spaces, upper case (Shopify's "#1001" -> "1001")."""
-    return re.sub(r"[\s#＃]", "", str(text or "")).upper()
+    """An order number as stored and compared: no "#", no spaces, upper case (Shopify's "#1001" -> "1001"), in
+    ASCII: a Chinese input method in full-width mode types "１００２３４" for 100234."""
+    return re.sub(r"[\s#]", "", unicodedata.normalize("NFKC", str(text or ""))).upper()
 
 
 def digits(text: str) -> str:
-    return re.sub(r"\D", "", str(text or ""))
+    """The digits of `text` as ASCII ("尾号５６７８" -> "5678": full-width digits are the same digits)."""
+    return "".join(str(unicodedata.decimal(c)) for c in str(text or "") if c.isdecimal())
 
 
 def _same(a: str, b: str) -> bool:

@@ -18,7 +18,10 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _NUMBER_AFTER_WORD = re.compile(
     r"(?:#|＃|\bno\.?|\bnumber|\bnr\.?|订单号码?|订单编号|单号|订单|\border)\s*(?:is|:|：|是|为)?\s*[#＃]?\s*"
     r"([A-Za-z]{0,4}-?\d{3,20})(?![A-Za-z0-9])", _I)
-_BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9.@])[#＃]?(\d{4,20})(?![A-Za-z0-9])")
+_BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9.@])(?<![A-Za-z]-)[#＃]?(\d{4,20})(?![A-Za-z0-9])")
+# "SO-1001", "AH1001": a number with the shop's prefix, typed alone when the desk asked for it (a product's model
+# such as "RTX4090" in a sentence is no order number, so only then)
+_PREFIXED_NUMBER = re.compile(r"(?<![A-Za-z0-9.@\-])[#＃]?([A-Za-z]{1,4}-?\d{3,20})(?![A-Za-z0-9])")
 _LAST4 = re.compile(r"(?:last\s*(?:4|four)(?:\s*digits)?|ending\s+(?:in|with)|ends\s+with|尾号|后\s*(?:四|4)\s*位|"
                     r"末\s*(?:四|4)\s*位)\D{0,16}?(\d{4})(?!\d)", _I)
 _PHONE = re.compile(r"(?:phone|mobile|tel|cell|手机号?码?|电话号?码?)\D{0,12}?(\+?\d[\d\s\-]{5,18}\d)", _I)
@@ -36,7 +39,7 @@ _EN = {
                r"\b(?:what(?:'s| is) happening|any news|any update) (?:with|on|about) my order",
                r"\bis my order (?:shipped|on (?:its|the) way|coming)"],
     "cancel": [r"\bcancel\b.{0,25}\b(?:my|this|the|an?) ?(?:order|purchase)", r"\bcancel (?:it|order)\b",
-               r"\b(?:order|purchase)\b.{0,20}\bcancel"],
+               r"\b(?:order|purchase)\b.{0,20}\bcancel", r"\bcancel\s+(?:no\.?\s*|number\s*)?[#＃]?\s*\d{4,}"],
     "change_address": [r"\b(?:change|update|correct|edit|fix|modify)\b.{0,30}\baddress",
                        r"\bwrong (?:shipping |delivery )?address", r"\b(?:different|another|new) (?:delivery |shipping )?address",
                        r"\bsend it to (?:a different|another)"],
@@ -52,6 +55,7 @@ _ZH = {
                r"物流(?:信息|进度|状态|单号)", r"快递单号", r"(?:我的|我).{0,8}什么时候(?:能)?(?:到|发货|送到)",
                r"(?:查|查询|查一下|查下|看看|看一下)[^\d]{0,4}\d{5,}"],
     "cancel": [r"(?:我要|我想|帮我|请|麻烦|申请|想要|需要|要|把).{0,8}(?:取消|撤销|撤回)", r"(?:取消|撤销)(?:这个|这笔|我的)?订单",
+               r"(?:取消|撤销)\s*[#＃]?\s*\d{4,}",
                r"(?:能|可以|能不能|可不可以)取消"],
     # "修改订单5001的收货地址": an order number may stand between the verb and a delivery address.
     "change_address": [r"(?:改|修改|更改|换|更换|变更).{0,6}(?:收货|配送|送货|邮寄|快递)?地址",
@@ -137,15 +141,18 @@ def other_numbers(text: str, chosen: str) -> list[str]:
     return found
 
 
-def find_number(text: str, *, bare: bool = False) -> str:
+def find_number(text: str, *, bare: bool = False, asked: bool = False) -> str:
     """An order number in `text`: after an order word or "#"; with `bare`, also a lone 4-20 digit number
-    (not an e-mail's, a phone's or a factor's digits)."""
+    (not an e-mail's, a phone's or a factor's digits); with `asked` (the desk asked for the number), also one
+    with a letter prefix ("SO-1001": not "1001")."""
     text = EMAIL.sub(" ", text)
     for m in _NUMBER_AFTER_WORD.finditer(text):
         if not _PHONE_WORD.search(text[max(0, m.start() - 12):m.start()]):
             return clean_number(m.group(1))
-    if bare:
-        for m in _BARE_NUMBER.finditer(text):
+    for pattern, wanted in ((_PREFIXED_NUMBER, asked), (_BARE_NUMBER, bare or asked)):
+        if not wanted:
+            continue
+        for m in pattern.finditer(text):
             if not _PHONE_WORD.search(text[max(0, m.start() - 16):m.start()]):
                 return clean_number(m.group(1))
     return ""
@@ -157,13 +164,13 @@ def find_factor(text: str, *, bare: bool = False) -> str:
     if m := EMAIL.search(text):
         return m.group(0)
     if m := _LAST4.search(text):
-        return m.group(1)
+        return digits(m.group(1))
     if m := _PHONE.search(text):
         return digits(m.group(1))[-4:]
     if bare:
         only = re.sub(r"[\s\-+()。.,，!！]", "", text)
-        if only.isdigit() and (len(only) == 4 or len(only) >= 7):
-            return only[-4:]
+        if only.isdecimal() and (len(only) == 4 or len(only) >= 7):
+            return digits(only)[-4:]
     return ""
 
 
@@ -192,7 +199,7 @@ def parse(text: str, awaiting: str = "") -> Parsed:
     address = new_address(text) if intent == "change_address" or awaiting == "address" else ""
     # Digits of a new address (a postcode, a house number) are no order number.
     scope = text[:text.rfind(address)] if address else ("" if awaiting == "address" else text)
-    number = find_number(scope, bare=awaiting == "number" or bool(intent))
+    number = find_number(scope, bare=bool(intent), asked=awaiting == "number")
     # While a factor is awaited, a 4-digit answer is the factor, not another order number.
     if number and awaiting == "factor" and p.factor and digits(number)[-4:] == p.factor and len(number) <= 4:
         number = ""

@@ -86,8 +86,18 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "第一": 1, "第
              "第1": 1, "第2": 2, "第3": 3, "第4": 4}
 
 
+def _singular(word: str) -> str:
+    """"towels" names the "Bamboo bath towel set", "jar" the "Glass storage jars": compared without the plural's
+    ending (both sides, so "glass" and "glas" never meet a word of their own)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _tokens(name: str) -> set[str]:
-    words = {w for w in re.findall(r"[a-z0-9]{3,}", name.lower())}
+    words = {_singular(w) for w in re.findall(r"[a-z0-9]{3,}", name.lower())}
     han = re.sub(r"[^\u4e00-\u9fff]", "", name)
     return words | {han[i:i + 2] for i in range(len(han) - 1)}
 

@@ -301,12 +301,15 @@ def _ticket_number(ticket_id) -> int:
         raise InputError("type a ticket number from the queue") from None
 
 
+SENT_MARK = "_(as the API client sent it: not verified)_"  # an assistant turn a /v1 client wrote into its history
+
+
 def ticket_detail(runtime, role, ticket_id) -> str:
     require(role, "agent")
     t = handoff(runtime).get(_ticket_number(ticket_id))
     # An API client sends the whole history: what it says the assistant said is its word, not a record of ours.
     turns = "\n".join(f"- **{md_text(m['role'])}**"
-                       + (" _(as the API client sent it: not verified)_" if m.get("as_sent") else "")
+                       + (f" {SENT_MARK}" if m.get("as_sent") else "")
                        + f": {md_text(m['content'])}" for m in t.transcript)
     reasons = "\n".join(f"- {md_text(r)}" for r in t.reasons) or "- (none recorded)"
     cites = "\n".join(f"- [{i}] {md_text(c.title or c.source)} — {md_text(c.source)}"

@@ -215,6 +215,25 @@ def test_what_the_customer_says_after_the_handoff_reaches_the_ticket(queue):
     assert open_ticket(queue, "s9", later + [{"role": "user", "content": "still broken"}]).id != ticket.id
 
 
+def test_asking_for_a_person_while_an_order_request_waits_opens_a_ticket_of_its_own(queue):
+    """Approving the request resolves its ticket: a hand-off joined to it was resolved unanswered."""
+    from assistant.handoff import ORDER_REQUEST_KEY, open_ticket
+
+    said = [{"role": "user", "content": "cancel order 100235"}, {"role": "user", "content": "4321"}]
+    request = queue.create_ticket("s7", said, intent="order_cancel", message_key=f"{ORDER_REQUEST_KEY}1",
+                                  draft_reply="")
+    assert queue.waiting_ticket("s7") is None  # it waits for an approval, not for the conversation
+    person = open_ticket(queue, "s7", [*said, {"role": "user", "content": "my lamp flickers, can someone help?"}])
+    assert person.id != request.id and queue.waiting_ticket("s7").id == person.id
+    queue.update_status(request.id, "resolved", "Order request 1 approved")
+    assert queue.waiting_ticket("s7").id == person.id
+    # an agent who asks the customer something on the request's ticket gets the answer there
+    other = queue.create_ticket("s8", said, intent="order_cancel", message_key=f"{ORDER_REQUEST_KEY}2",
+                                draft_reply="")
+    queue.reply(other.id, "Which items exactly?", status="in_progress")
+    assert queue.waiting_ticket("s8").id == other.id
+
+
 WRITER = textwrap.dedent("""
     import sys
     from assistant.handoff import HandoffQueue

@@ -64,3 +64,18 @@ def test_a_failing_webhook_costs_nothing_but_a_log_line(tmp_path, webhook, caplo
 def test_notify_url_must_be_a_web_address():
     with pytest.raises(ConfigError, match="notify_url"):
         HandoffConfig(notify_url="ftp://example.com/hook")
+
+
+def test_the_webhook_gets_no_session_key_and_the_log_no_webhook_secret(tmp_path, webhook, caplog):
+    """The whole session id continues the customer's conversation (and its verified orders) in the widget; a Slack
+    webhook's path is its token. Neither belongs in a chat channel or a log."""
+    url, received, status = webhook
+    status["code"] = 500
+    secret_url = url + "/T000/B000/XXXXSECRET"
+    queue = HandoffQueue(get_engine(url=f"sqlite:///{tmp_path / 't.db'}"), HandoffConfig(notify_url=secret_url))
+    sid = "7f3a9c0e5b2d4e6f8a1b3c5d7e9f0a2b"
+    queue.create_ticket(sid, [{"role": "user", "content": "where is my order 100234?"}])
+    queue.notifier.wait(10)
+    assert received and sid not in json.dumps(received[0]) and received[0]["ticket"]["session_id"] == sid[:8]
+    logged = " ".join(r.getMessage() for r in caplog.records if "could not notify" in r.getMessage())
+    assert logged and "XXXXSECRET" not in logged and "127.0.0.1" in logged

@@ -175,3 +175,41 @@ def test_a_status_question_naming_two_orders_answers_one_and_names_the_other(des
 
     assert other_numbers("Where is my order 100234? My phone is 13812345678", "100234") == []  # a phone: no order
     assert other_numbers("订单100234和100235到哪了", "100234") == ["100235"]
+
+
+def test_full_width_digits_from_a_chinese_input_method_are_the_same_number_and_phone(desk):
+    """"１００２３４" / "５６７８" (an input method in full-width mode) was another order, and a wrong try."""
+    (ask, shown), _ = talk(desk, "我的订单１００２３４到哪了", "５６７８")
+    assert ask.action == "order_verify" and "订单 100234 " in ask.text
+    assert shown.action == "order_status" and shown.shown == "100234"
+    (_, tail), _ = talk(desk, "订单号：＃１００２３６ 到哪了", "手机尾号２２２２")
+    assert tail.action == "order_status" and tail.shown == "100236"
+
+
+def test_cancel_followed_by_the_number_is_a_cancellation_not_a_status_question(desk):
+    """"cancel #100235" showed the order's status; "please cancel 100235" went to the knowledge base."""
+    for text in ("cancel #100235", "please cancel 100235", "取消100235"):
+        (_, done), _ = talk(desk, text, "4321")
+        assert done.action == "order_request" and done.request_id is not None, text
+    assert [r.kind for r in desk.requests.listing()] == ["cancel"]  # asked three times: one request
+    assert parse("I cancelled 100235 last week, where is my refund?").intent != "cancel"
+
+
+def test_the_item_to_return_named_in_the_plural_is_found(desk):
+    """"the towels" for the "Bamboo bath towel set" was asked for again and again."""
+    (_, which, done), _ = talk(desk, "I want to return something from order 100240", "6666", "the towels")
+    assert which.action == "order_ask" and done.action == "order_request"
+    assert desk.requests.get(done.request_id).details["item"] == "Bamboo bath towel set"
+
+
+def test_a_prefixed_order_number_given_when_asked_is_looked_up_whole(desk):
+    """Asked for the number, "SO-1001" was looked up as order 1001 (someone else's) and "AH1002" not at all."""
+    from assistant.orders.model import Order, OrderItem
+
+    desk.backend.save([Order("SO-1001", "processing", email="kim@example.com", items=[OrderItem("Teapot")]),
+                       Order("1001", "processing", email="other@example.com"),
+                       Order("AH1002", "processing", email="kim@example.com", items=[OrderItem("Kettle")])])
+    for number in ("SO-1001", "AH1002"):
+        (_, verify, shown), _ = talk(desk, "Where is my order?", number, "kim@example.com")
+        assert number in verify.text and shown.action == "order_status" and shown.shown == number
+    assert parse("I want to return my RTX4090").number == ""  # a model name in a sentence is no order number

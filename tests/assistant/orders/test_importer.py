@@ -161,3 +161,14 @@ def test_numbers_a_spreadsheet_formatted_are_stored_as_typed_and_lost_digits_are
     (tmp_path / "orders.csv").write_text("number,email,phone\n100303,,1.38123E+10\n", encoding="utf-8")
     report = import_file(store, tmp_path / "orders.csv")
     assert any("scientific notation" in p for p in report.problems)
+
+
+def test_an_order_number_excel_shortened_to_scientific_notation_is_skipped_not_merged(tmp_path, engine):
+    """Two marketplace orders shown by Excel as 1.23457E+17 became one order, one customer's items on the other's."""
+    path = tmp_path / "orders.csv"
+    path.write_text("number,email,item_name\n1.23457E+17,a@example.com,Mug\n1.23457E+17,b@example.com,Plate\n"
+                    "100304,c@example.com,Cup\n", encoding="utf-8")
+    store = EmbeddedOrders(engine)
+    report = import_file(store, path)
+    assert report.orders == 1 and report.skipped_rows == 2 and store.find("1.23457E+17") is None
+    assert any("row 2: order number" in p and "scientific notation" in p for p in report.problems)
