@@ -112,12 +112,28 @@ def _actor(role, user) -> str:
 
 
 def _close_ticket(runtime, request, note: str) -> None:
+    """Resolve the request's ticket with the decision told to the customer: the desk promised "you'll get their
+    answer here", and an approval only closed the ticket (a reply after that was refused as "already resolved").
+    The agent's note stays internal (it may say why a customer was not trusted)."""
     if request.ticket_id is None or runtime.handoff is None:
         return
+    from assistant.orders import wording
+    from assistant.web.customer import deliver_agent_reply
+
+    shop, lang = runtime.shop, request.language or runtime.shop.cfg.default_language
+    key = "order_request_done" if request.status == "approved" else "order_request_declined"
+    told = shop.text(key, lang, request=request.id, number=request.order_number,
+                     kind=wording.kind_label(shop, request.kind, lang))
     try:
+        ticket = runtime.handoff.reply(request.ticket_id, told, status="resolved")
         runtime.handoff.update_status(request.ticket_id, "resolved", note)
-    except AssistantError as exc:  # the decision stands; the ticket can be closed by hand
+    except AssistantError as exc:  # the decision stands (a ticket resolved by hand before it is left so)
         log.warning("could not resolve ticket %s: %s", request.ticket_id, exc.one_line())
+        return
+    try:
+        deliver_agent_reply(runtime, ticket)
+    except AssistantError as exc:  # the widget still shows it from the ticket
+        log.warning("could not add the decision to conversation %s: %s", request.session_id[:8], exc.one_line())
 
 
 def approve(runtime, role, user, request_id, note: str = ""):

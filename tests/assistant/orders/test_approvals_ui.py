@@ -147,6 +147,28 @@ def test_panel_handlers(runtime):
     assert len(orders_ui.requests_table(runtime, "agent", "decided")) == 1
 
 
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_the_customer_is_told_the_decision_in_their_conversation(runtime, decision):
+    # The desk promised "you'll get their answer here"; approving only closed the ticket, and a reply after it was
+    # refused as "already resolved". The agent's note stays internal.
+    from assistant.chat import ChatSession
+    from assistant.web import orders_ui
+    from assistant.web.customer import agent_replies
+
+    session = runtime.chat.sessions.get(ChatSession().id)
+    for text in ("我想退货", "100237", "tom.baker@example.com"):
+        reply = runtime.chat.respond(text, session).collect()
+    assert reply.route["action"] == "order_request"
+    request_id = int(orders_ui.requests_table(runtime, "agent")["request"][0])
+    getattr(orders_ui, decision)(runtime, "agent", "alice", request_id, "checked the parcel photos")
+    ticket = runtime.handoff.get(reply.ticket_id)
+    assert ticket.status == "resolved" and ticket.agent_note.startswith(f"Order request {request_id} ")
+    told = [r["text"] for r in agent_replies(runtime, session.id)]
+    assert len(told) == 1 and f"申请 {request_id} 有结果了" in told[0] and "100237" in told[0]
+    assert ("已审核通过" in told[0]) == (decision == "approve") and "parcel photos" not in told[0]
+    assert runtime.chat.sessions.get(session.id).history[-1].content == told[0]
+
+
 def test_customer_text_cannot_inject_markdown_into_the_panel(runtime):
     from assistant.chat import ChatSession
     from assistant.web import orders_ui
