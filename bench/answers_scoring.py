@@ -320,7 +320,8 @@ def score_answer(q: Question, answer: str, route: dict | None, doc_numbers: set[
 
 def shop_numbers(shop: Shop) -> set[str]:
     """Every number the shop's documents (as the knowledge base reads them) and shop.yaml state."""
-    from knowledge_base.loaders import DOC_SUFFIXES, TABLE_SUFFIXES, TableOptions, load_document, load_table
+    from knowledge_base.faq_tables import load_table
+    from knowledge_base.loaders import DOC_SUFFIXES, TABLE_SUFFIXES, TableOptions, load_document
 
     out = numbers_in(json.dumps(shop.meta.get("contact", {}), ensure_ascii=False))
     for path in sorted(shop.docs.rglob("*")):

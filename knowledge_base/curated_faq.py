@@ -16,7 +16,8 @@ from pathlib import Path
 from assistant.errors import AssistantError
 from assistant.language import answer_language
 from knowledge_base.answer import FaqHit
-from knowledge_base.loaders import TableOptions, load_table
+from knowledge_base.faq_tables import load_table
+from knowledge_base.loaders import TableOptions
 from knowledge_base.text import normalize_question, tokenize
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Ingest files into the store: incremental (unchanged files cost one lookup), idempotent and crash-safe.
+"""Ingest files into the store: incremental (an unchanged file costs one lookup), idempotent and crash-safe.
 
 Chunk ids derive from source + content, chunks are written in whole batches before stale ones are removed,
 so a re-run after `kill -9` adds exactly what is missing. A bad file is reported in one line and skipped;
@@ -17,6 +17,7 @@ from assistant.config import REPO_ROOT
 from assistant.errors import AssistantError, IngestError, InputError
 from knowledge_base.chunking import Chunk, chunk_document, chunk_faq
 from knowledge_base.config import KnowledgeBaseConfig
+from knowledge_base.faq_tables import load_table
 from knowledge_base.loaders import (
     DOC_SUFFIXES,
     SUFFIXES,
@@ -24,7 +25,6 @@ from knowledge_base.loaders import (
     TableOptions,
     first_few,
     load_document,
-    load_table,
 )
 from knowledge_base.store import ChromaStore
 from knowledge_base.text import content_hash
@@ -188,10 +188,16 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
     notes: list[str] = []
     chunks = build_chunks(path, cfg, table, notes)  # parse fully before writing anything
     source = chunks[0].metadata["source"]
-    old = store.ids_for_source(source)
-    new_ids = {c.id for c in chunks}
+    stored = store.metadata_for_source(source)
+    old, new_ids = set(stored), {c.id for c in chunks}
+    # A chunk id covers its text only: a corrected language column, a new front-matter title or a row moved up
+    # keeps the ids, and the store went on matching by the old metadata while ingest said "unchanged".
+    # (Chroma's update merges metadata: a key no longer written would stay, so only the keys written now count.)
+    restamp = [c for c in chunks if c.id in stored and any(stored[c.id].get(k) != v for k, v in c.metadata.items())]
     if new_ids == old:  # still noted: the rows left out are still missing
-        return FileResult(source, "unchanged", chunks=len(chunks), notes=notes)
+        if restamp:
+            store.update_metadata(restamp)
+        return FileResult(source, "updated" if restamp else "unchanged", chunks=len(chunks), notes=notes)
     twin = copy_of(store, chunks, ignore)
     if twin:
         # Stored twice, every search showed the passage twice and usage counts split between the copies. This
@@ -211,6 +217,8 @@ def ingest_file(path: Path, store: ChromaStore, cfg: KnowledgeBaseConfig, table:
             batch = todo[i:i + cfg.batch_size]
             store.upsert(batch, store.embedder.embed_documents([c.text for c in batch]))
             bar.update(len(batch))
+    if restamp:
+        store.update_metadata(restamp)
     stale = sorted(old - new_ids)
     if stale:  # only after the new version is complete: a crash never leaves a file with no chunks
         store.delete(stale)

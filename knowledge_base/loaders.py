@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import IngestError, InputError
-from assistant.tables import csv_rows, sniff_delimiter
+from assistant.errors import IngestError
 
 DOC_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 TABLE_SUFFIXES = {".csv", ".xlsx"}
@@ -160,6 +159,11 @@ def split_front_matter(text: str) -> tuple[str, str]:
     return text[m.end():], (title.group(1).strip().strip("'\"") if title else "")
 
 
+# A setext heading's underline ("Returns" over "======="; pandoc writes levels 1 and 2 this way)
+_MD_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_MD_NOT_TITLE = re.compile(r"^\s*([-*+>|]|\d+[.)]\s|```)")  # a list item, quote, table row or fence is no title
+
+
 def load_markdown(text: str) -> list[Section]:
     out = _SectionBuilder("\n")
     in_code = False
@@ -167,8 +171,14 @@ def load_markdown(text: str) -> list[Section]:
         if line.lstrip().startswith("```"):
             in_code = not in_code
         m = None if in_code else _MD_HEADING.match(line)
+        under = None if in_code else _MD_UNDERLINE.match(line)
+        body = out.body
         if m:
             out.heading(len(m.group(1)), m.group(2))
+        elif (under and body and body[-1].strip() and not _MD_NOT_TITLE.match(body[-1])
+              and (len(body) == 1 or not body[-2].strip())):  # a one-line paragraph over the rule
+            title = body.pop()
+            out.heading(1 if under.group(1)[0] == "=" else 2, title)
         else:
             out.add(line)
     return out.flush()
@@ -179,7 +189,62 @@ def load_plain(text: str) -> list[Section]:
     return [Section(text)] if text else []
 
 
-_HTML_BLOCKS = ["p", "li", "td", "th", "pre", "dt", "dd"]
+_HTML_BLOCKS = {"p", "li", "td", "th", "pre", "dt", "dd"}  # each read whole, as one paragraph
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Tags that sit inside a line of text; any other tag (div, section, table, ul, ...) starts and ends a paragraph.
+# Controls of a saved shop page ("Add to cart", a size menu): no passage, and skipped by the walk below only (a
+# <p> is read whole, as it always was)
+_HTML_CONTROLS = {"button", "select", "textarea", "svg", "iframe", "dialog"}
+_HTML_INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins", "kbd",
+                "label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var"}
+
+
+def _html_row(out: _SectionBuilder, tr) -> None:
+    """A table row as one line ("Weight: 350 g"): a cell alone would lose what its value is of."""
+    found = tr.find_all(["th", "td"], recursive=False)
+    cells = [c for c in (c.get_text(" ", strip=True) for c in found) if c]
+    if len(cells) > 1 and all(c.name == "th" for c in found):
+        # a row of column names: a rule under it says so (the evidence leaves it out, later rows name it)
+        out.add(f"| {' | '.join(cells)} |")
+        out.add("|" + "---|" * len(cells))
+    elif cells:
+        out.add(": ".join(cells) if len(cells) == 2 else " | ".join(cells))
+
+
+def _html_walk(node, out: _SectionBuilder, loose: list[str]) -> None:
+    """Paragraphs of `node` in document order. Text outside block tags (a site builder's <div>Weight: 38 kg<br>…
+    </div>) is kept too, a line per <br> or block: read only from <p>, <li> and table cells, such a page lost its
+    facts without a word whenever one <p> elsewhere gave it some text."""
+    from bs4.element import NavigableString, Tag
+
+    def flush() -> None:
+        line = " ".join("".join(loose).split())
+        if line:
+            out.add(line)
+        loose.clear()
+
+    for child in node.children:
+        if isinstance(child, NavigableString):
+            if type(child) is NavigableString:  # not a comment, doctype or CDATA
+                loose.append(str(child))
+            continue
+        if not isinstance(child, Tag) or child.name in _HTML_CONTROLS:
+            continue
+        name = child.name
+        if name in _HTML_INLINE:
+            _html_walk(child, out, loose)
+            continue
+        flush()
+        if name in _HTML_HEADINGS:
+            out.heading(int(name[1]), child.get_text(" ", strip=True))
+        elif name == "tr":
+            _html_row(out, child)
+        elif name in _HTML_BLOCKS:
+            text = child.get_text(" ", strip=True)
+            out.add(("- " + text) if name == "li" and text else text)
+        elif name != "br":
+            _html_walk(child, out, loose)
+            flush()
 
 
 def load_html(text: str) -> tuple[list[Section], str]:
@@ -189,30 +254,31 @@ def load_html(text: str) -> tuple[list[Section], str]:
     for tag in soup(["script", "style", "noscript", "template", "nav", "footer"]):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    if soup.title is not None:
+        soup.title.decompose()  # the page's name, not a passage (a page without <body> walks its <head> too)
     out = _SectionBuilder("\n\n")
     root = soup.body or soup
-    for el in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "td", "th", "pre", "dt", "dd"]):
-        if el.name[0] == "h" and el.name[1:].isdigit():
-            out.heading(int(el.name[1]), el.get_text(" ", strip=True))
-        elif el.name == "tr":
-            # A table row is one line ("Weight: 350 g"): a cell alone would lose what its value is of.
-            found = el.find_all(["th", "td"], recursive=False)
-            cells = [c for c in (c.get_text(" ", strip=True) for c in found) if c]
-            if len(cells) > 1 and all(c.name == "th" for c in found):
-                # a row of column names: a rule under it says so (the evidence leaves it out, later rows name it)
-                out.add(f"| {' | '.join(cells)} |")
-                out.add("|" + "---|" * len(cells))
-            elif cells:
-                out.add(": ".join(cells) if len(cells) == 2 else " | ".join(cells))
-        elif el.name in ("td", "th") and el.find_parent("tr") is not None:
-            continue  # already in its row's line
-        elif not el.find_parent(_HTML_BLOCKS):  # a <p> inside an <li> is already in the <li>'s text
-            text_el = el.get_text(" ", strip=True)
-            out.add(("- " + text_el) if el.name == "li" and text_el else text_el)
+    loose: list[str] = []
+    _html_walk(root, out, loose)
+    if loose:
+        out.add(" ".join("".join(loose).split()))
     sections = out.flush()
     if not sections:  # pages without block tags: keep the visible text
         sections = load_plain(root.get_text("\n", strip=True))
     return sections, title
+
+
+# What Word's "print to PDF" puts in a PDF's title ("Microsoft Word - 退货政策.docx"): every passage of the PDF is
+# headed and cited by its title, so a customer read the application's name and the file's.
+_PDF_APP_TITLE = re.compile(r"^\s*Microsoft (?:Office )?(?:Word|PowerPoint|Excel)\s*-\s*", re.I)
+_PDF_FILE_SUFFIX = re.compile(r"\.(?:docx?|pptx?|xlsx?|odt|pages|rtf|txt)\s*$", re.I)
+_PDF_NO_TITLE = re.compile(r"^(?:untitled.*|document\d*|文档\d*|无标题.*)$", re.I)
+
+
+def pdf_title(raw: str) -> str:
+    """A PDF's title as a reader would name the document; "" (the file's name is used) when it names none."""
+    title = _PDF_FILE_SUFFIX.sub("", _PDF_APP_TITLE.sub("", raw)).strip()
+    return "" if _PDF_NO_TITLE.match(title) else title
 
 
 def load_pdf(path: Path, data: bytes) -> tuple[list[Section], str]:
@@ -228,7 +294,7 @@ def load_pdf(path: Path, data: bytes) -> tuple[list[Section], str]:
         reader = PdfReader(io.BytesIO(data))
         title = ""
         if reader.metadata and reader.metadata.title:
-            title = str(reader.metadata.title)
+            title = pdf_title(str(reader.metadata.title))
         sections = []
         for number, page in enumerate(reader.pages, start=1):
             text = (page.extract_text() or "").strip()
@@ -243,6 +309,7 @@ def load_docx(path: Path, data: bytes, max_mb: float = 20) -> list[Section]:
     import zipfile
 
     import docx
+    from docx.table import Table
 
     check_zip(path, data, max_mb)
 
@@ -251,18 +318,22 @@ def load_docx(path: Path, data: bytes, max_mb: float = 20) -> list[Section]:
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise IngestError(f"{path}: cannot read the DOCX ({type(exc).__name__}: {exc})") from None
     out = _SectionBuilder("\n\n")
-    for para in document.paragraphs:
-        style = (para.style.name if para.style is not None else "") or ""
+    # Paragraphs and tables in the order they are written: read after all the prose, every table was filed under
+    # the last heading, and a catalogue's spec tables all read as the last product's.
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:  # one line per row; a merged cell is listed once per grid column it spans
+                unique = list({id(c._tc): c for c in row.cells}.values())
+                cells = [c.text.strip() for c in unique if c.text.strip()]
+                if cells:
+                    out.add(" | ".join(cells))
+            continue
+        style = (block.style.name if block.style is not None else "") or ""
         m = re.match(r"Heading (\d)", style) or (re.match(r"(Title)", style))
-        if m and para.text.strip():
-            out.heading(1 if m.group(1) == "Title" else int(m.group(1)), para.text)
-        elif para.text.strip():
-            out.add(para.text.strip())
-    for table in document.tables:  # tables after the prose, one line per row
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
-            if cells:
-                out.add(" | ".join(cells))
+        if m and block.text.strip():
+            out.heading(1 if m.group(1) == "Title" else int(m.group(1)), block.text)
+        elif block.text.strip():
+            out.add(block.text.strip())
     return out.flush()
 
 
@@ -292,113 +363,7 @@ def load_document(path: Path, max_mb: float) -> tuple[list[Section], str]:
     return sections, title
 
 
-def _table_rows(path: Path, data: bytes, max_mb: float = 20) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header (row 1, cells stripped) and (row number in the file, cells as written) for each non-blank row
-    under it."""
-    if path.suffix.lower() == ".xlsx":
-        import zipfile
-
-        from openpyxl import load_workbook
-
-        check_zip(path, data, max_mb)
-
-        try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-            rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError) as exc:
-            raise IngestError(f"{path}: cannot read the XLSX ({type(exc).__name__}: {exc})") from None
-    else:
-        try:
-            # The spreadsheet reader's strict parse: the lenient one read a stray quote on to the end of the file,
-            # and the table then seemed to have no complete row at all.
-            text = decode_text(path, data)
-            rows = list(csv_rows(text, sniff_delimiter(text), str(path)))
-        except InputError as exc:  # one bad file, not a bad batch: the ingest reports it and goes on
-            raise IngestError(str(exc)) from None
-    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
-    if not numbered:
-        raise IngestError(f"{path}: the table has no rows")
-    (_, header), body = numbered[0], numbered[1:]
-    if not body:
-        raise IngestError(f"{path}: the table has a header ({', '.join(h for h in header if h.strip())}) but no rows")
-    return [h.strip() for h in header], body
-
-
-def _records(header: list[str], body: list[tuple[int, list[str]]], widen: str | None
-             ) -> tuple[list[tuple[int, dict[str, str]]], list[int]]:
-    """(row number, header -> stripped cell) per row, and the numbers of the rows with more cells than the header:
-    their extra cells belong to the column `widen` (an unquoted comma in a CSV answer cut it in two, and the rest of
-    the answer was silently lost), joined back with the comma that cut them."""
-    width, at = len(header), header.index(widen) if widen in header else len(header) - 1
-    records, overflowed = [], []
-    for n, cells in body:
-        extra = len(cells) - width
-        if extra > 0 and any(c.strip() for c in cells[width:]):
-            overflowed.append(n)
-            cells = cells[:at] + [",".join(cells[at:at + extra + 1])] + cells[at + extra + 1:]
-        cells = [c.strip() for c in cells[:width]]
-        records.append((n, dict(zip(header, cells + [""] * (width - len(cells)), strict=False))))
-    return records, overflowed
-
-
 def first_few(items: list, shown: int) -> str:
     """`items` listed up to `shown` of them, then how many more: one line however many were skipped."""
     more = f" and {len(items) - shown} more" if len(items) > shown else ""
     return ", ".join(map(str, items[:shown])) + more
-
-
-# The column names an FAQ table may use for each field, preferred first (a curated table rewritten by the gap
-# report reads its header with the same names: assistant.insights.faq_table)
-TABLE_COLUMN_NAMES = {"question": ("question", "q", "问题"), "answer": ("answer", "a", "答案", "回答"),
-                      "id": ("id", "faq_id", "row_id"), "lang": ("lang", "language")}
-
-
-def _pick(header: list[str], wanted: str | None, fallbacks: tuple[str, ...]) -> str | None:
-    if wanted:
-        return wanted if wanted in header else None
-    lower = {h.lower().strip(): h for h in header}
-    return next((lower[f] for f in fallbacks if f in lower), None)
-
-
-def load_table(path: Path, max_mb: float, opts: TableOptions, notes: list[str] | None = None) -> list[FaqRow]:
-    """FAQ rows from a CSV/XLSX table; the named columns must exist. Rows with no question or no answer are
-    skipped, and `notes` (when given) gets one line naming them, so a half-filled table is not taken as whole."""
-    header, body = _table_rows(path, read_bytes(path, max_mb), max_mb)
-    q_col = _pick(header, opts.question_column, TABLE_COLUMN_NAMES["question"])
-    a_col = _pick(header, opts.answer_column, TABLE_COLUMN_NAMES["answer"])
-    id_col = _pick(header, opts.id_column, TABLE_COLUMN_NAMES["id"])
-    lang_col = _pick(header, opts.lang_column, TABLE_COLUMN_NAMES["lang"])
-    missing = [n for n, col, req in (
-        (opts.question_column or "question", q_col, True),
-        (opts.answer_column or "answer", a_col, True),
-        (opts.id_column, id_col, bool(opts.id_column)),
-        (opts.lang_column, lang_col, bool(opts.lang_column)),
-    ) if req and col is None]
-    if missing:
-        raise IngestError(f"{path}: missing column(s) {', '.join(missing)} (the table has: {', '.join(header)})")
-    records, overflowed = _records(header, body, a_col)
-    rows: list[FaqRow] = []
-    skipped: list[int] = []
-    seen: set[str] = set()
-    # `row{n}` ids count non-blank rows only (they are stored: kept as they were); messages use the file's own row
-    # numbers, which is where a person looks.
-    for n, (row_no, rec) in enumerate(records, start=2):
-        q, a = rec.get(q_col, "").strip(), rec.get(a_col, "").strip()
-        if not q or not a:
-            skipped.append(row_no)
-            continue
-        row_id = (rec.get(id_col, "").strip() if id_col else "") or f"row{n}"
-        if row_id in seen:
-            raise IngestError(f"{path}: duplicate id {row_id!r} in column {id_col}")
-        seen.add(row_id)
-        rows.append(FaqRow(row_id, q, a, rec.get(lang_col, "").strip() if lang_col else ""))
-    if not rows:
-        raise IngestError(f"{path}: no row has both a question ({q_col}) and an answer ({a_col})")
-    if overflowed and notes is not None:
-        notes.append(f"{path}: row{'s' if len(overflowed) > 1 else ''} {first_few(overflowed, 10)} had more cells than "
-                     f"the header (an unquoted comma?); the extra text was kept in the answer column, {a_col!r}: "
-                     "check it, or put such a cell in double quotes")
-    if skipped and notes is not None:
-        notes.append(f"{path}: skipped row{'s' if len(skipped) > 1 else ''} {first_few(skipped, 10)} "
-                     "(no question or no answer)")
-    return rows

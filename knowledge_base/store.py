@@ -229,8 +229,18 @@ class ChromaStore:
             found.update(coll.get(ids=ids[i:i + PAGE], include=[])["ids"])
         return found
 
-    def ids_for_source(self, source: str) -> set[str]:
-        return set(self.collection(create=True).get(where={"source": source}, include=[])["ids"])
+    def metadata_for_source(self, source: str) -> dict[str, dict]:
+        """{chunk id: metadata} of every chunk of one source."""
+        got = self.collection(create=True).get(where={"source": source}, include=["metadatas"])
+        return {cid: meta or {} for cid, meta in zip(got["ids"], got["metadatas"], strict=False)}
+
+    def update_metadata(self, chunks: list[Chunk]) -> None:
+        """Rewrite the metadata of chunks already stored, keeping their vectors (nothing is embedded again)."""
+        coll = self.collection()
+        for i in range(0, len(chunks), PAGE):
+            part = chunks[i:i + PAGE]
+            coll.update(ids=[c.id for c in part], metadatas=[c.metadata for c in part])
+        self._written()
 
     def chunks_of(self, source: str) -> list[tuple[str, dict]]:
         """(text, metadata) of every chunk of one source."""

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from assistant.errors import InputError
-from knowledge_base.loaders import TABLE_COLUMN_NAMES
+from knowledge_base.faq_tables import TABLE_COLUMN_NAMES
 
 log = logging.getLogger(__name__)
 ASKED_WHILE_WAITING = 200  # newest gap questions looked up again when a proposal is published (~20 ms each)
@@ -37,7 +37,7 @@ def read_table(path: Path) -> tuple[list[str], list[dict]]:
     if not records:
         return list(TABLE_COLUMNS), []
     header = [h.strip().lstrip("\ufeff") for h in records[0]]
-    # the names the knowledge base's loader accepts (knowledge_base.loaders.load_table), first one of each wins
+    # the names the knowledge base's loader accepts (knowledge_base.faq_tables.load_table), first one of each wins
     names, taken = [], set()
     for h in header:
         standard = _COLUMN_NAMES.get(h.lower())

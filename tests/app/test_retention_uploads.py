@@ -191,5 +191,7 @@ def test_real_office_files_still_load(tmp_path):
     wb.active.append(["question", "answer"])
     wb.active.append(["Do you ship abroad?", "Yes, to 30 countries."])
     wb.save(tmp_path / "f.xlsx")
-    rows = loaders.load_table(tmp_path / "f.xlsx", 20, loaders.TableOptions())
+    from knowledge_base.faq_tables import load_table
+
+    rows = load_table(tmp_path / "f.xlsx", 20, loaders.TableOptions())
     assert rows[0].answer == "Yes, to 30 countries."

@@ -120,3 +120,14 @@ def test_an_unquoted_comma_in_an_answer_keeps_the_whole_answer_and_says_so(make_
     assert report.files[0].notes == [f"{p}: rows 2, 3 had more cells than the header (an unquoted comma?); the "
                                      "extra text was kept in the answer column, 'answer': check it, or put such a "
                                      "cell in double quotes"]
+
+
+def test_rows_answering_one_question_differently_are_named(make_kb, tmp_path):
+    # A row added with the new answer while the old one stayed: which one a customer got was down to the ranking
+    p = write(tmp_path / "faq.csv", "id,question,answer\nq1,Do you ship abroad?,No.\nq2,Gift wrap?,Yes.\n"
+                                    "q3,Gift wrap?,Yes.\nq4,do you ship abroad,Yes: to Hong Kong and Macau.\n")
+    report = make_kb().ingest([p], progress=False)
+    assert report.ok and report.chunks_added == 4
+    # q2 and q3 say the same: no conflict to name
+    assert report.files[0].notes == [f"{p}: rows 2, 5 ask the same question ('Do you ship abroad?') with different "
+                                     "answers: a customer gets one of them; keep one"]

@@ -64,6 +64,44 @@ def test_html_drops_scripts_and_navigation_and_keeps_headings():
     assert "var x" not in sections[0].text and "menu" not in sections[0].text
 
 
+@pytest.mark.parametrize(("title", "shown"), [("Microsoft Word - 退货政策.docx", "退货政策"),
+                                              ("Microsoft Word - Document1", "returns"), ("Care Guide", "Care Guide")])
+def test_a_pdf_printed_from_word_is_titled_by_its_document(tmp_path, title, shown):
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf(["Returns within 30 days."]))))
+    writer.add_metadata({"/Title": title})
+    pdf = tmp_path / "returns.pdf"
+    writer.write(pdf)
+    (chunk,) = build_chunks(pdf, CFG, TableOptions())
+    # the title heads every passage and names the citation: not "Microsoft Word - ..."
+    assert (chunk.metadata["title"], chunk.text) == (shown, f"{shown}\nReturns within 30 days.")
+
+
+def test_setext_headings_are_headings_and_other_rules_stay_text():
+    # pandoc writes a Word file's headings 1 and 2 underlined: they were text, the sections had no heading
+    sections = load_markdown("Returns\n=======\n\nWithin 30 days.\n\nRefunds\n-------\n\nIn 5 days.\n\n---\n\n"
+                             "- Gift cards\n---\n\n```\nno title\n---\n```\n")
+    assert [(s.heading, s.text) for s in sections] == [
+        ("Returns", "Within 30 days."),
+        ("Returns > Refunds", "In 5 days.\n\n---\n\n- Gift cards\n---\n\n```\nno title\n---\n```")]
+
+
+def test_html_text_outside_paragraphs_is_kept_a_line_per_break():
+    # A site builder's product page: the facts sit in <div>s and <br>s, and one <p> made the loader read <p>s only
+    sections, title = load_html(
+        "<html><head><title>Oak Table</title></head><body><h1>Oak Table</h1><!-- price block -->"
+        "<div class='desc'>Solid oak top.<br>Weight: <b>38</b> kg<br>Warranty: 2 years</div>"
+        "<p>Free delivery over 199 yuan.</p><div><span>Care:</span> wipe with a dry cloth.</div>"
+        "<form><select><option>S</option></select><button>Add to cart</button></form></body></html>")
+    assert title == "Oak Table"
+    assert [(s.heading, s.text) for s in sections] == [("Oak Table", "Solid oak top.\n\nWeight: 38 kg\n\nWarranty: "
+                                                        "2 years\n\nFree delivery over 199 yuan.\n\nCare: wipe "
+                                                        "with a dry cloth.")]
+
+
 def test_pdf_docx_xlsx_csv_are_read_with_metadata(tmp_path):
     import docx
     from openpyxl import Workbook
@@ -92,6 +130,25 @@ def test_pdf_docx_xlsx_csv_are_read_with_metadata(tmp_path):
     csv_path = write(tmp_path / "faq.csv", "id,question,answer\nr1,退货期限？,30天。\nr2,Shipping?,3-5 days.\n")
     rows = build_chunks(csv_path, CFG, TableOptions())
     assert [(r.doc_id, r.metadata["lang"]) for r in rows] == [("r1", "zh"), ("r2", "en")]
+
+
+def test_a_docx_table_stays_under_its_own_heading(tmp_path):
+    import docx
+
+    d = docx.Document()
+    for product, weight in (("Oak table", "38 kg"), ("Birch chair", "6 kg")):
+        d.add_heading(product, level=1)
+        d.add_paragraph(f"The {product.lower()} is made to order.")
+        table = d.add_table(rows=2, cols=3)
+        table.cell(0, 0).merge(table.cell(0, 1)).text = "Weight"  # a merged cell: its text once, not twice
+        table.cell(0, 2).text = weight
+        table.cell(1, 0).text, table.cell(1, 1).text, table.cell(1, 2).text = "Colour", "Natural", "Walnut"
+    d.save(tmp_path / "catalogue.docx")
+    chunks = build_chunks(tmp_path / "catalogue.docx", KnowledgeBaseConfig(), TableOptions())
+    # read after all the prose, both tables were filed under "Birch chair": the table's 38 kg read as the chair's
+    assert [(c.metadata["heading"], c.text.split("\n", 1)[1]) for c in chunks] == [
+        ("Oak table", "The oak table is made to order.\n\nWeight | 38 kg\n\nColour | Natural | Walnut"),
+        ("Birch chair", "The birch chair is made to order.\n\nWeight | 6 kg\n\nColour | Natural | Walnut")]
 
 
 def test_ids_are_content_derived_and_stable():
