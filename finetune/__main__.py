@@ -138,9 +138,29 @@ def _train(args, cfg: FinetuneConfig) -> int:
     if result.gguf:
         print(f"gguf:    {result.gguf}")
     if cfg.register:  # registered is not served: the gate compares it with what customers get now
-        print(f"to serve it when it beats the current one: python -m finetune gate --task {cfg.task} "
-              f"--adapter {result.output}")
+        print(_serve_hint(args, cfg, result.output))
     return 0
+
+
+def _serve_hint(args, cfg: FinetuneConfig, output: Path) -> str:
+    """How to serve the new adapter. The gate refuses one trained on another base than the app's llm.model (the
+    shipped defaults differ: finetune.base_model smollm2-135m, llm.model qwen2.5-0.5b), so say that instead of
+    sending the user to a command that will refuse it. Only an embedded profile's id is known without reading
+    (or assembling) its GGUF; for other models the gate says it."""
+    from assistant.errors import AssistantError
+    from assistant.llm.embedded import PROFILES
+    from finetune.export import read_meta
+
+    gate_cmd = f"python -m finetune gate --task {cfg.task} --adapter {output}"
+    served = load_config(config_path(args)).llm.model
+    try:
+        trained_on = read_meta(Path(output)).get("base_model")
+    except AssistantError:
+        trained_on = None
+    if served in PROFILES and trained_on and trained_on != served:
+        return (f"to serve it: the app serves {served} (llm.model) and this adapter is for {trained_on}; set "
+                f"llm.model: {cfg.base_model}, then {gate_cmd} (or train with --base-model {served})")
+    return f"to serve it when it beats the current one: {gate_cmd}"
 
 
 def _export(args, cfg: FinetuneConfig) -> int:

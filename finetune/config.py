@@ -102,8 +102,9 @@ class FinetuneConfig:
                             ("adalora_delta_t", self.adalora_delta_t), ("lora_alpha", self.lora_alpha)):
             if value < 1:
                 raise ConfigError(f"{name} must be >= 1, got {value}")
-        if self.adalora_init_r < self.r:
-            raise ConfigError(f"adalora_init_r must be >= r ({self.r}), got {self.adalora_init_r}")
+        # Only AdaLoRA prunes from adalora_init_r down to r: a LoRA of rank 16 must not need --adalora-init-r.
+        if self.method == "adalora" and self.adalora_init_r < self.r:
+            raise ConfigError(f"adalora_init_r must be >= r ({self.r}) for adalora, got {self.adalora_init_r}")
         for name, value in (("lora_dropout", self.lora_dropout), ("warmup_ratio", self.warmup_ratio),
                             ("adalora_tinit", self.adalora_tinit), ("adalora_tfinal", self.adalora_tfinal)):
             if not 0.0 <= value < 1.0:

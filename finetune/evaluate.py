@@ -108,7 +108,10 @@ def generate(model, tok, examples: Sequence[Example], max_new_tokens: int, batch
                 ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                      pad_token_id=tok.pad_token_id)
             texts = tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            out += [Generated(ex, ex.messages[-2]["content"], t.strip()) for ex, t in zip(chunk, texts, strict=True)]
+            # max_new_tokens can stop inside a character (SmolLM2 writes Chinese in byte tokens): the half
+            # character decodes to U+FFFD, which the report would show and the ad-copy length check would count.
+            out += [Generated(ex, ex.messages[-2]["content"], t.strip().rstrip("\ufffd").rstrip())
+                    for ex, t in zip(chunk, texts, strict=True)]
             if advance is not None:
                 advance(len(chunk))
     finally:

@@ -215,6 +215,7 @@ def export_gguf_base(source: str | Path, output: str | Path, dtype: str = "f32")
 
 # --- Ollama -----------------------------------------------------------------------------------------------------
 MODELFILE = "Modelfile"
+MODELFILE_HEADER = "# Ollama: ollama create NAME -f "  # first line of every Modelfile an export writes
 _PROBE = ("S\u00a7", "U\u00a7", "A\u00a7")  # marker texts that no template writes by itself
 
 
@@ -274,6 +275,27 @@ def chatml_go_template(default_system: str) -> str:
             "{{ end }}{{ end }}<|im_start|>assistant\n")
 
 
+def modelfile_path(adapter_gguf: Path) -> Path:
+    """`Modelfile` beside the adapter, unless that file is someone else's: one the user wrote (an export to
+    ~/ollama/shop/support.gguf must not replace their SYSTEM prompt and parameters) or an export's for another
+    GGUF still beside it. Then `<gguf stem>.Modelfile` (`ollama create NAME -f support.Modelfile`)."""
+    plain = adapter_gguf.with_name(MODELFILE)
+    try:
+        text = plain.read_text(encoding="utf-8") if plain.exists() else None
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    if text is None:
+        return plain
+    mine = text.startswith(MODELFILE_HEADER)
+    other = re.search(r"(?m)^ADAPTER \./(.+)$", text) if mine else None
+    if mine and (other is None or other.group(1) == adapter_gguf.name or not (plain.parent / other.group(1)).exists()):
+        return plain
+    named = adapter_gguf.with_name(f"{adapter_gguf.stem}.{MODELFILE}")
+    whose = f"for {other.group(1)}" if other else "not written by an export"
+    log.warning("%s is kept (%s): the Modelfile for %s is %s", plain, whose, adapter_gguf.name, named)
+    return named
+
+
 def write_modelfile(adapter_gguf: str | Path, base_gguf: str | Path) -> Path:
     """`Modelfile` beside the adapter: FROM the base GGUF, ADAPTER the LoRA, TEMPLATE = the chat template the
     adapter was trained with (ChatML: written out; other templates: Ollama reads it from the GGUF), stops."""
@@ -289,7 +311,8 @@ def write_modelfile(adapter_gguf: str | Path, base_gguf: str | Path) -> Path:
     if tokens is not None and eos is not None:
         stops.append(tokens.contents(int(eos.contents())))
     system = chatml_default_system(template) if template else None
-    lines = [f"# Ollama: ollama create NAME -f {MODELFILE}  (the base must be the GGUF this adapter was trained on)",
+    out = modelfile_path(adapter_gguf)
+    lines = [f"{MODELFILE_HEADER}{out.name}  (the base must be the GGUF this adapter was trained on)",
              f"FROM {base_gguf}", f"ADAPTER ./{adapter_gguf.name}"]
     if system is not None:
         lines.append(f'TEMPLATE """{chatml_go_template(system)}"""')
@@ -297,7 +320,6 @@ def write_modelfile(adapter_gguf: str | Path, base_gguf: str | Path) -> Path:
     else:
         lines.append("# TEMPLATE: not ChatML; Ollama uses the chat template stored in the base GGUF")
     lines += [f'PARAMETER stop "{s}"' for s in stops if s]
-    out = adapter_gguf.with_name(MODELFILE)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 

@@ -248,7 +248,9 @@ def train_candidate(task: str, items: list[Judged], objective: str, settings, cf
     from finetune.kto import logp_margin, plan_steps, train_on_feedback
     from finetune.methods import load_base, wrap
 
-    ft = dataclasses.replace(settings.finetune, method="lora", task=task)
+    # The app's model, not finetune.base_model (smollm2-135m by default): the gate refuses a candidate trained on
+    # another base than llm.model, and only an adapter of that base can be the served one continued here.
+    ft = dataclasses.replace(settings.finetune, method="lora", task=task, base_model=settings.llm.model)
     if ft.num_threads:
         torch.set_num_threads(ft.num_threads)
     torch.manual_seed(ft.seed)

@@ -287,6 +287,25 @@ def evaluate_and_promote(task: str, candidate: Path, settings, *, evaluate=None,
         return decided(promoted, reason, figures)
 
 
+def _refuse_rollback_to_a_missing_adapter(task: str, base: str, registry: Path) -> None:
+    """The adapter a rollback would serve must still be on disk: a folder deleted to free space (or its
+    adapter.gguf) would make every answer of the task fail, where the served one still works."""
+    from assistant.llm.adapter_registry import list_adapters, serving_state
+
+    state = next((s for s in serving_state(registry) if s.task == task and s.base_model == base), None)
+    records = {r.path: r for r in list_adapters(registry)}
+    target = next((p for p in (state.previous if state else []) if p in records or p == ""), "")
+    record = records.get(target)
+    if record is None:  # the base model, or nothing to roll back to (rollback says so)
+        return
+    gone = "its folder is gone" if not Path(record.path).is_dir() else (
+        f"its GGUF {record.gguf} is gone" if record.gguf and not Path(record.gguf).is_file() else "")
+    if gone:
+        raise InputError(f"cannot roll back {task}: the adapter served before, {record.path}, cannot be served "
+                         f"({gone}) and every answer would fail; restore it, or serve another with `python -m "
+                         f"finetune gate --task {task} --adapter DIR`")
+
+
 def rollback_task(task: str, settings) -> Decision:
     """Serve the adapter served before the current one (or the base model) again; recorded as a decision."""
     from assistant.llm.adapter_registry import rollback
@@ -294,6 +313,7 @@ def rollback_task(task: str, settings) -> Decision:
     if task not in TASKS:
         raise InputError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     base = _base_id(settings)
+    _refuse_rollback_to_a_missing_adapter(task, base, registry_of(settings))
     was, state = rollback(task, base, registry_of(settings))
     d = Decision(task, state.path, True, f"rolled back from {was or 'the base model'}", {}, was, "rollback", base,
                  state.since)

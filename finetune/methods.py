@@ -96,6 +96,15 @@ def wrap(model, cfg: FinetuneConfig, total_steps: int):
     """Freeze the base and add the configured adapter; returns the PeftModel."""
     from peft import get_peft_model
 
+    names = [n for n, _ in model.named_modules()]
+    # peft only refuses when no name matches at all: `q_proj,v_prj` would train q_proj alone, silently.
+    unmatched = [t for t in cfg.target_modules if not any(n == t or n.endswith("." + t) for n in names)]
+    if unmatched:
+        import torch
+
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+        raise ConfigError(f"target_modules: {', '.join(unmatched)} matches no layer of this model (its linear "
+                          f"layers: {', '.join(linear)})")
     try:
         return get_peft_model(model, get_peft_config(cfg, total_steps))
     except ValueError as exc:  # e.g. target modules that the architecture does not have

@@ -21,7 +21,9 @@ from finetune.report import Report, render
 from finetune.trainer import (
     Progress,
     accelerator,
+    check_resume,
     remove_checkpoints,
+    run_recipe,
     save_adapter,
     seed_everything,
     train_adapter,
@@ -72,6 +74,9 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     `overwrite`: the files of an earlier run in `output` are removed once data and model are ready."""
     output = Path(output)
     examples = read_examples(cfg, data)  # bad data fails before torch is even imported
+    recipe = run_recipe(cfg, data)
+    if resume:
+        check_resume(output, recipe)  # before the model loads, as every other check on the run
     _set_threads(cfg)
     seed_everything(cfg.seed)
     model, tok, model_id = load_base(cfg)
@@ -91,7 +96,7 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     before = generate(model, tok, probe, cfg.sample_max_tokens) if probe else []
     started = time.perf_counter()
     state = train_adapter(model, tok, cfg, train_rows, eval_rows, output, resume=resume, progress=progress,
-                          on_progress=on_progress)
+                          on_progress=on_progress, recipe=recipe)
     wall = time.perf_counter() - started
     if not main_process:
         # Under `accelerate launch` / torchrun every rank trains; only rank 0 evaluates, saves, exports and

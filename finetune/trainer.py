@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
 STATE_FILE = "state.pt"
 CHECKSUM_FILE = "state.sha256"  # written after STATE_FILE is on disk: its absence means an unfinished write
+#: settings a resumed run may change: they decide where files go, what is reported and how fast it runs, never
+#: the weights (evals and saves do not touch the RNG or the batches)
+RESUME_FREE = frozenset({"task", "num_threads", "device", "cache_dir", "registry", "register", "export_gguf",
+                         "save_every", "save_every_minutes", "eval_every", "num_samples", "sample_max_tokens",
+                         "metric_examples"})
 
 
 @dataclass
@@ -93,6 +98,36 @@ def plan_steps(cfg: FinetuneConfig, n_rows: int, world: int = 1) -> int:
     return max(1, math.ceil(cfg.num_epochs * n_rows / per_step))
 
 
+def run_recipe(cfg: FinetuneConfig, data: Path) -> dict:
+    """What a checkpoint must share with the run that resumes it: every setting that shapes the weights, and the
+    data. A resume with another rank, other layers or an edited data file would otherwise crash on tensor shapes
+    or silently finish a different run than the one the report describes."""
+    recipe = {k: v for k, v in asdict(cfg).items() if k not in RESUME_FREE}
+    recipe["learning_rate"] = cfg.lr  # 0 (the method's default) and that default are the same run
+    recipe["data_sha256"] = file_sha256(Path(data))
+    return json.loads(json.dumps(recipe))  # as it reads back from the checkpoint
+
+
+def check_resume(output: Path, recipe: dict) -> None:
+    """Refuse to resume a checkpoint made with other settings or data (one line naming what differs). Checkpoints
+    written before recipes were recorded are not checked here (`_apply_checkpoint` still catches shapes)."""
+    for folder in checkpoint_dirs(output):
+        try:
+            saved = json.loads((folder / CHECKSUM_FILE).read_text(encoding="utf-8")).get("recipe")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(saved, dict):
+            continue
+        diff = [k for k in sorted(set(saved) | set(recipe)) if saved.get(k) != recipe.get(k)]
+        if not diff:
+            return
+        said = ["the data file's contents" if k == "data_sha256" else f"{k} {saved.get(k)} -> {recipe.get(k)}"
+                for k in diff[:4]]
+        raise InputError(f"--resume: the checkpoint in {output} was trained with other settings or data "
+                         f"({', '.join(said)}{', ...' if len(diff) > 4 else ''}); resume with the settings it was "
+                         "started with, or --overwrite to start over")
+
+
 def micro_batch(rows: list[Row], cfg: FinetuneConfig, index: int, rank: int = 0, world: int = 1) -> list[Row]:
     """The `index`-th micro-batch of this process: epochs reshuffled with seed+epoch, sharded by rank."""
     per_batch = cfg.batch_size * world
@@ -130,7 +165,8 @@ def remove_checkpoints(output: Path) -> None:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history: History) -> None:
+def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history: History,
+                     recipe: dict | None = None) -> None:
     import torch
 
     tmp, prev = path.with_name(path.name + ".tmp"), path.with_name(path.name + ".prev")
@@ -149,7 +185,8 @@ def _save_checkpoint(path: Path, model, optimizer, scheduler, step: int, history
         fh.flush()
         os.fsync(fh.fileno())
     # The checksum goes last: a power cut before this line leaves a folder that is recognisably unfinished.
-    digest = json.dumps({"sha256": file_sha256(tmp / STATE_FILE), "step": step})
+    # The recipe rides along so that `--resume` can be checked before any model loads (check_resume).
+    digest = json.dumps({"sha256": file_sha256(tmp / STATE_FILE), "step": step, "recipe": recipe})
     with (tmp / CHECKSUM_FILE).open("w", encoding="utf-8") as fh:
         fh.write(digest)
         fh.flush()
@@ -207,10 +244,14 @@ def read_checkpoint(output: Path) -> tuple[dict | None, Path | None, list[str]]:
 def _apply_checkpoint(state: dict, path: Path, model, optimizer, scheduler) -> tuple[int, History]:
     import torch
 
-    missing = set(state["adapter"]) - {n for n, _ in model.named_parameters()}
-    if missing:
-        raise InputError(f"checkpoint {path} does not match this adapter config (e.g. {sorted(missing)[0]})")
     params = dict(model.named_parameters())
+    trainable = {n for n, p in params.items() if p.requires_grad}
+    # Either way round: more layers now would fail in the optimizer's state, another rank in the copy. Only
+    # checkpoints older than check_resume's recipe get this far with other settings.
+    missing = sorted(set(state["adapter"]) ^ trainable) or sorted(
+        n for n, v in state["adapter"].items() if params[n].shape != v.shape)
+    if missing:
+        raise InputError(f"checkpoint {path} does not match this adapter config (e.g. {missing[0]})")
     with torch.no_grad():
         for name, value in state["adapter"].items():
             params[name].copy_(value)
@@ -239,11 +280,12 @@ def accelerator(cfg: FinetuneConfig):
 
 def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_rows: list[Row], output: Path,
                   resume: bool = False, progress: bool = True,
-                  on_progress: Callable[[Progress], None] | None = None) -> TrainState:
+                  on_progress: Callable[[Progress], None] | None = None, recipe: dict | None = None) -> TrainState:
     """Wrap `model` with the configured adapter and train it; checkpoints go to output/checkpoint.
 
     `resume`: continue from the newest good checkpoint; when every one found is corrupt it starts over (the
     reasons are logged and passed to `on_progress` as notes), when there is none at all it is an error.
+    `recipe` (run_recipe) is stored with each checkpoint, for check_resume.
     """
     import torch
     from tqdm.auto import tqdm
@@ -330,7 +372,7 @@ def train_adapter(model, tok, cfg: FinetuneConfig, train_rows: list[Row], eval_r
         due = step % save_every == 0 or (
             cfg.save_every_minutes > 0 and time.perf_counter() - last_save >= 60 * cfg.save_every_minutes)
         if acc.is_main_process and due and step < total:
-            _save_checkpoint(ckpt, core, optimizer, scheduler, step, history)
+            _save_checkpoint(ckpt, core, optimizer, scheduler, step, history, recipe)
             last_save = time.perf_counter()
         report(step)
     bar.close()

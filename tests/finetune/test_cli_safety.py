@@ -90,6 +90,48 @@ def test_resume_without_a_checkpoint_fails_before_the_model_loads(tmp_path, conf
     assert "nothing to resume" in one_line(capsys)
 
 
+def interrupted_run(tmp_path, config, **settings):
+    """An output folder holding the checkpoint of `train --config config` with `settings`, on d.jsonl."""
+    from finetune.__main__ import finetune_config
+    from finetune.trainer import run_recipe
+
+    data = write_jsonl(tmp_path / "d.jsonl", ROWS)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
+    cfg = finetune_config(build_parser().parse_args(["train", "--config", str(config), "--data", str(data),
+                                                     "--output", "o", *flags]))
+    ckpt = tmp_path / "run" / "checkpoint"
+    ckpt.mkdir(parents=True)
+    (ckpt / "state.pt").write_bytes(b"hours of training")
+    (ckpt / "state.sha256").write_text(json.dumps({"sha256": "x", "step": 7, "recipe": run_recipe(cfg, data)}))
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("change, said", [(["--r", "16"], "r 8 -> 16"),
+                                          (["--target-modules", "q_proj,v_proj"], "target_modules"),
+                                          (["--max-steps", "40"], "max_steps 20 -> 40")])
+def test_resume_with_other_settings_is_refused_before_the_model_loads(tmp_path, config, no_model, capsys, change,
+                                                                      said):
+    run = interrupted_run(tmp_path, config, max_steps=20)
+    assert train(tmp_path, config, run, "--resume", "--max-steps", "20", *change) == 2
+    line = one_line(capsys)
+    assert said in line and "--overwrite to start over" in line
+
+
+def test_resume_after_the_data_was_edited_is_refused(tmp_path, config, no_model, capsys):
+    run = interrupted_run(tmp_path, config)
+    data = write_jsonl(tmp_path / "d.jsonl", ROWS[:-1])  # one example removed after the run was interrupted
+    assert run_cli(main, ["train", "--config", str(config), "--data", str(data), "--output", str(run),
+                          "--resume"]) == 2
+    assert "the data file's contents" in one_line(capsys)
+
+
+def test_resume_may_change_threads_samples_and_registration(tmp_path, config, no_model):
+    run = interrupted_run(tmp_path, config, learning_rate=0)  # 0 = lora's 1e-3: the same run
+    with pytest.raises(AssertionError, match="a model was loaded"):  # past every check: training would resume
+        train(tmp_path, config, run, "--resume", "--num-threads", "1", "--num-samples", "0", "--register", "false",
+              "--learning-rate", "1e-3")
+
+
 @pytest.mark.parametrize("where", ["file", "below a file"])
 def test_train_output_that_cannot_be_a_folder(tmp_path, config, no_model, capsys, where):
     blocker = tmp_path / "notes.txt"
@@ -132,6 +174,22 @@ def test_overwrite_replaces_the_old_run_and_leaves_no_stale_export(tmp_path, con
         assert not (out / stale).exists(), stale  # would pass for the new run's own export
     assert json.loads((out / "finetune_meta.json").read_text())["steps"] == 2
     assert (out / "notes.txt").read_text() == "the owner's own file"
+
+
+def test_train_says_when_the_app_serves_another_base_than_the_adapters(tmp_path, config, tiny_model, tiny_tokenizer,
+                                                                       monkeypatch, capsys):
+    """The shipped defaults train on smollm2-135m and serve qwen2.5-0.5b: `gate` would refuse the adapter, so the
+    closing hint says what to change instead of sending the user there."""
+    from finetune import pipeline
+
+    monkeypatch.setattr(pipeline, "load_base", lambda cfg: (tiny_model, tiny_tokenizer, "smollm2-135m"))
+    code = train(tmp_path, config, tmp_path / "new", "--max-steps", "1", "--r", "2", "--device", "cpu",
+                 "--num-samples", "0", "--metric-examples", "0", "--max-seq-len", "64", "--export-gguf", "false",
+                 "--no-progress")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "the app serves qwen2.5-0.5b (llm.model) and this adapter is for smollm2-135m" in out
+    assert "set llm.model: smollm2-135m, then python -m finetune gate --task support" in out
 
 
 def test_resume_and_overwrite_exclude_each_other(capsys):

@@ -186,6 +186,25 @@ def test_support_retrain_continues_the_served_lora(settings, tiny_tokenizer, tmp
     assert "support candidate" in log.splitlines()[-1] and "not evaluated (the gate is not available)" in log
 
 
+def test_retrain_trains_for_the_model_the_app_serves(settings, tiny_model, tiny_tokenizer, tmp_path, capsys,
+                                                      monkeypatch):
+    """finetune.base_model (smollm2-135m by default) is not what the app serves (llm.model, qwen2.5-0.5b by default):
+    a candidate on it would train for an hour and then be refused by the gate as trained on another base."""
+    from finetune import gate, methods
+    from finetune.__main__ import main
+
+    assert settings.finetune.base_model != settings.llm.model  # the shipped defaults differ
+    add_tickets(settings, corrected=10)
+    loaded = []
+    monkeypatch.setattr(methods, "load_base", lambda cfg: loaded.append(cfg.base_model) or (
+        tiny_model, tiny_tokenizer, "tiny-test"))
+    monkeypatch.setattr(gate, "evaluate_and_promote", lambda *a: (_ for _ in ()).throw(NotImplementedError()))
+    monkeypatch.setattr("finetune.__main__.load_config", lambda path=None: settings)
+    assert main(["retrain", "--task", "support", "--max-steps", "1", "--output", str(tmp_path / "cand")]) == 0
+    assert loaded == [settings.llm.model]
+    assert f"loading the base model {settings.llm.model}" in capsys.readouterr().out
+
+
 def test_help_and_bad_flags(capsys):
     from finetune.__main__ import main
 

@@ -230,6 +230,28 @@ def test_rollback_is_one_action_and_is_recorded(shop, capsys):
     assert len(err) == 1 and err[0].startswith("NotFoundError: nothing to roll back to")
 
 
+@pytest.mark.parametrize("removed", ["folder", "gguf"])
+def test_rollback_never_serves_an_adapter_that_is_gone(shop, removed):
+    """An old adapter folder deleted to free space (or its GGUF): serving it again would fail every answer of the
+    task, so the rollback is refused and the working adapter stays served."""
+    import shutil
+
+    from assistant.errors import InputError
+
+    settings, registry, base, candidate = shop
+    first, second = candidate("support-1"), candidate("support-2")
+    for folder in (first, second):
+        evaluate_and_promote("support", folder, settings, evaluate=fake_evaluate({"answerable_accuracy": 0.9}, []))
+    if removed == "folder":
+        shutil.rmtree(first)
+    else:
+        (first / "adapter.gguf").unlink()
+    with pytest.raises(InputError, match=f"the adapter served before, {first}, cannot be served"):
+        gate.rollback_task("support", settings)
+    assert reg.served_adapter("support", base, registry).path == str(second)
+    assert gate.read_decisions(settings, 1)[0]["kind"] == "gate"  # no rollback recorded
+
+
 def test_gate_edge_cases_are_decisions_not_crashes(shop):
     settings, registry, base, candidate = shop
     calls: list = []

@@ -130,6 +130,33 @@ def test_export_writes_a_modelfile_that_parses_and_points_at_existing_files(tiny
     assert set(parsed["PARAMETER"]) == {'stop "<|im_end|>"', 'stop "<|im_start|>"'}
 
 
+def test_export_never_replaces_a_modelfile_that_is_not_its_own(tiny_model, tmp_path):
+    """Exporting into an Ollama project folder keeps the user's Modelfile (their SYSTEM prompt, parameters), and
+    a second export beside the first keeps the first one's: each new one is named after its GGUF."""
+    from peft import get_peft_model
+
+    from finetune.config import FinetuneConfig
+    from finetune.export import export_gguf_lora
+    from finetune.methods import get_peft_config
+
+    base = _fake_base(tmp_path / "models" / "base.gguf", SMOL_LIKE)
+    model = get_peft_model(tiny_model, get_peft_config(FinetuneConfig(r=2, target_modules=["q_proj"])))
+    mine = tmp_path / "ollama" / "Modelfile"
+    mine.parent.mkdir()
+    mine.write_text('FROM qwen2.5:0.5b\nSYSTEM """You are the shop\'s assistant."""\n', encoding="utf-8")
+    first = export_gguf_lora(model, mine.with_name("support.gguf"), "tiny-test", base_gguf=base)
+    assert mine.read_text(encoding="utf-8").startswith("FROM qwen2.5:0.5b")
+    assert read_modelfile(mine.with_name("support.Modelfile"))["ADAPTER"] == ["./support.gguf"]
+
+    out = tmp_path / "exports"
+    export_gguf_lora(model, out / "a.gguf", "tiny-test", base_gguf=base)
+    export_gguf_lora(model, out / "a.gguf", "tiny-test", base_gguf=base)  # the same export again: same file
+    export_gguf_lora(model, out / "b.gguf", "tiny-test", base_gguf=base)
+    assert read_modelfile(out / "Modelfile")["ADAPTER"] == ["./a.gguf"]
+    assert read_modelfile(out / "b.Modelfile")["ADAPTER"] == ["./b.gguf"]
+    assert first.exists() and sorted(p.name for p in out.iterdir()) == ["Modelfile", "a.gguf", "b.Modelfile", "b.gguf"]
+
+
 def test_export_without_a_known_base_gguf_writes_no_modelfile(tiny_model, tmp_path):
     from peft import get_peft_model
 

@@ -132,6 +132,25 @@ def test_train_pipeline_writes_report_adapter_gguf_and_registry(tiny_model, tiny
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "tiny-test"
 
 
+def test_a_sample_cut_inside_a_chinese_character_ends_cleanly(tiny_model, tiny_tokenizer, monkeypatch):
+    """The last new token may be half of a character's bytes (SmolLM2 writes Chinese in byte tokens): the report's
+    sample ends at the last whole character, not with U+FFFD."""
+    import torch
+
+    from finetune.dataset import Example
+    from finetune.evaluate import generate
+
+    new_ids = tiny_tokenizer("晚上十点", add_special_tokens=False)["input_ids"][:-1]  # one token per byte: 点 cut
+
+    def fake_generate(input_ids, **_):
+        return torch.cat([input_ids, torch.tensor([new_ids] * len(input_ids))], dim=1)
+
+    monkeypatch.setattr(tiny_model, "generate", fake_generate)
+    ex = Example([{"role": "user", "content": "晚上十点还有人吗？"}, {"role": "assistant", "content": "有。"}])
+    [sample] = generate(tiny_model, tiny_tokenizer, [ex], max_new_tokens=len(new_ids))
+    assert sample.answer == "晚上十"
+
+
 def test_task_metrics():
     from finetune.dataset import Example
     from finetune.evaluate import Generated, task_metric

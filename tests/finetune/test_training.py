@@ -83,6 +83,31 @@ def test_resume_from_checkpoint_reproduces_the_uninterrupted_run(tiny_tokenizer,
         torch.testing.assert_close(a[name], b[name])
 
 
+@pytest.mark.parametrize("change", [{"r": 4}, {"target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}])
+def test_resuming_with_another_adapter_shape_is_one_clear_error(tiny_tokenizer, tiny_cfg, tmp_path, change):
+    """A checkpoint written before recipes were recorded, resumed with another rank or more layers: an InputError
+    naming the checkpoint, not torch's size-mismatch or optimizer-group traceback."""
+    from assistant.errors import InputError
+    from tests.finetune.conftest import make_tiny_model
+
+    cfg = FinetuneConfig(**{**tiny_cfg.__dict__, "max_steps": 4, "save_every": 2, "target_modules": ["q_proj"]})
+    train_rows, eval_rows = rows_for(tiny_tokenizer, cfg)
+    train_adapter(make_tiny_model(tiny_tokenizer), tiny_tokenizer, cfg, train_rows, eval_rows, tmp_path, progress=False)
+    other = FinetuneConfig(**{**cfg.__dict__, **change})
+    with pytest.raises(InputError, match="does not match this adapter config"):
+        train_adapter(make_tiny_model(tiny_tokenizer), tiny_tokenizer, other, train_rows, eval_rows, tmp_path,
+                      resume=True, progress=False)
+
+
+def test_a_misspelt_target_module_is_refused_even_beside_a_right_one(tiny_model):
+    """peft trains q_proj alone for `q_proj,v_prj` without a word; the run would not be the one asked for."""
+    from finetune.methods import wrap
+
+    with pytest.raises(ConfigError, match=r"v_prj matches no layer of this model \(its linear layers: down_proj, "):
+        wrap(tiny_model, FinetuneConfig(target_modules=["q_proj", "v_prj"]), 4)
+    assert wrap(tiny_model, FinetuneConfig(target_modules=["q_proj", "self_attn.v_proj"]), 4) is not None
+
+
 def test_get_peft_config_is_the_one_factory():
     from peft import AdaLoraConfig, LoraConfig
 
@@ -107,12 +132,20 @@ def test_steps_come_from_epochs_unless_max_steps_is_set():
 
 @pytest.mark.parametrize("bad, match", [
     ({"method": "prefix"}, "method must be one of"), ({"r": 0}, "r must be >= 1"),
-    ({"adalora_init_r": 4, "r": 8}, "adalora_init_r must be >= r"), ({"eval_fraction": 0}, "eval_fraction"),
+    ({"method": "adalora", "adalora_init_r": 4, "r": 8}, "adalora_init_r must be >= r"),
+    ({"eval_fraction": 0}, "eval_fraction"),
     ({"adalora_tinit": 0.5, "adalora_tfinal": 0.5}, "budgeting phase"), ({"task": "poetry"}, "task must be"),
 ])
 def test_config_validation_names_the_field(bad, match):
     with pytest.raises(ConfigError, match=match):
         FinetuneConfig(**bad)
+
+
+@pytest.mark.parametrize("method", ["lora", "qlora"])
+def test_a_lora_rank_above_adaloras_starting_rank_is_accepted(method):
+    """`train --r 16` (or `r: 16` in a shop's YAML) is a LoRA setting: AdaLoRA's init_r (12) must not refuse it."""
+    cfg = FinetuneConfig(method=method, r=16)
+    assert get_peft_config(cfg).r == 16
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
