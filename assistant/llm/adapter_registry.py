@@ -230,7 +230,10 @@ def rollback(task: str, base_model: str, registry: str | os.PathLike | None = No
         state = next((s for s in serving if s.task == task and s.base_model == base_model), None)
         known = {r.path for r in records} | {""}
         history = [p for p in (state.previous if state else []) if p in known]
-        if state is None or not history:
+        if state is None or not state.path and not history:
+            raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: it is served by the base "
+                                "model already")
+        if not history:
             raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: no adapter was served "
                                 "before the current one")
         new = Serving(task, base_model, history[0], _now(), "rollback", history[1:])

@@ -539,3 +539,12 @@ def test_support_gate_on_the_embedded_model_keeps_the_base_over_an_adapter_that_
     for key in ("answerable_accuracy", "decline_rate", "invented_rate", "tokens"):
         assert served[key] == cand[key], key  # greedy decoding, same weights: the same answers
     assert reg.served_adapter("support", "qwen2.5-0.5b", settings.finetune.registry) is None
+
+
+def test_rollback_on_a_fresh_install_says_the_base_model_serves(tmp_path):
+    # It said "no adapter was served before the current one", when there was no current one.
+    from assistant.errors import NotFoundError
+    from assistant.llm import adapter_registry as reg
+
+    with pytest.raises(NotFoundError, match="served by the base model already"):
+        reg.rollback("support", "base-x", tmp_path / "registry")
