@@ -157,10 +157,23 @@ def _content_keys(chunks: Iterable[tuple[str, dict]], names: frozenset[str] = fr
     return sorted(keys)
 
 
-def _on_disk(source: str) -> bool:
-    """Whether a stored source (see `source_key`) still names a file."""
+def source_path(source: str) -> Path:
+    """The file a stored source (see `source_key`) names."""
     path = Path(source)
-    return (path if path.is_absolute() else REPO_ROOT / path).is_file()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _on_disk(source: str) -> bool:
+    """Whether a stored source still names a file."""
+    return source_path(source).is_file()
+
+
+def changed_at(source: str) -> float:
+    """When a stored source's file last changed (0 when it is gone)."""
+    try:
+        return source_path(source).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def copy_of(store: ChromaStore, chunks: list[Chunk], ignore: Callable[[str], bool] | None = None) -> str | None:

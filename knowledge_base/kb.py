@@ -29,7 +29,7 @@ from knowledge_base.answer import (
 )
 from knowledge_base.config import KnowledgeBaseConfig
 from knowledge_base.embeddings import embed_queries, get_embedder
-from knowledge_base.ingest import IngestReport, ingest_paths, sync_paths
+from knowledge_base.ingest import IngestReport, changed_at, ingest_paths, sync_paths
 from knowledge_base.loaders import TableOptions
 from knowledge_base.reading_weights import CANDIDATES
 from knowledge_base.retrieval import HybridRetriever, SearchHit
@@ -141,9 +141,12 @@ class KnowledgeBase:
         if not hits:
             return None
         asked = normalize_question(question)
-        exact = next((h for h in hits if normalize_question(h.metadata.get("question", "")) == asked), None)
-        if exact is not None:
-            return self._faq_hit(exact, 1.0)
+        exact = [h for h in hits if normalize_question(h.metadata.get("question", "")) == asked]
+        if exact:
+            # Two tables asking the very same question (an answer published from the gap report, the shop's own
+            # older row): the table changed last answers, as the shop's latest word; else the best-ranked row.
+            newest = max(exact, key=lambda h: changed_at(h.metadata.get("source", ""))) if len(exact) > 1 else exact[0]
+            return self._faq_hit(newest, 1.0)
         # Compare question with question (both embedded as queries): the answer text would dilute the match.
         m = np.asarray(embed_queries(self.embedder, [question] + [h.metadata.get("question", h.title) for h in hits]),
                        dtype=np.float32)

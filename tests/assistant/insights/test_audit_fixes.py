@@ -16,20 +16,45 @@ from tests.assistant.insights.conftest import ask
 NEW_PRICE = "We now charge ¥20 for every order of any size, to every province, tracked and insured, packed by hand."
 
 
-def test_publish_says_when_the_shops_own_row_still_answers_the_question(runtime):
+def test_a_published_answer_to_the_very_question_of_the_shops_own_row_is_the_one_given(runtime):
+    # The shop's faq.csv row asking the same question kept winning: customers were still told the old price.
+    # The table changed last now answers; a row elsewhere that still answers it is named (answered_elsewhere).
     from assistant.insights import faq
     from assistant.insights.faq_table import answered_elsewhere
     from assistant.web import insights_ui as ui
 
     ask(runtime, "How much does shipping cost?")
+    before, _ = ask(runtime, "How much does shipping cost?")
+    assert "¥15" in before.text
 
     p = faq.propose(runtime, [{"lang": "en", "question": "How much does shipping cost?", "answer": NEW_PRICE}])
     assert any(f.startswith("contradiction") for f in p.flags)
     _, q, a, zq, za, ticks = ui.load_proposal(runtime, "admin", p.id)
     text, _ = ui.publish_proposal(runtime, "admin", p.id, q, a, zq, za, ticks["value"])
     reply, _ = ask(runtime, "How much does shipping cost?")
-    assert "¥15" in reply.text  # the shop's own faq.csv row still wins this exact question...
-    # ... so publishing must say so, not promise the new answer from the next message on
+    assert "¥20" in reply.text and "¥15" not in reply.text
+    assert "Not every question gets this answer" not in text
+    assert answered_elsewhere(runtime, faq.get(runtime, p.id)) == []
+
+
+def test_publish_says_when_another_row_still_answers_the_question(runtime, monkeypatch):
+    # When the shop's own row still wins (here: its table is made the one changed last), publishing says so and
+    # does not promise the new answer from the next message on.
+    from pathlib import Path
+
+    import knowledge_base.kb as kb_module
+    from assistant.insights import faq
+    from assistant.insights.faq_table import answered_elsewhere
+    from assistant.web import insights_ui as ui
+
+    ask(runtime, "How much does shipping cost?")
+    p = faq.propose(runtime, [{"lang": "en", "question": "How much does shipping cost?", "answer": NEW_PRICE}])
+    _, q, a, zq, za, ticks = ui.load_proposal(runtime, "admin", p.id)
+    real = kb_module.changed_at
+    monkeypatch.setattr(kb_module, "changed_at", lambda source: 2e9 if Path(source).name == "faq.csv" else real(source))
+    text, _ = ui.publish_proposal(runtime, "admin", p.id, q, a, zq, za, ticks["value"])
+    reply, _ = ask(runtime, "How much does shipping cost?")
+    assert "¥15" in reply.text
     assert "Not every question gets this answer" in text and "from the next message on" not in text
     assert answered_elsewhere(runtime, faq.get(runtime, p.id)) == [
         "'How much does shipping cost?' is still answered from ship-cost in faq.csv, not from this answer: edit or "
