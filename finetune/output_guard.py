@@ -8,8 +8,11 @@ the same command. Nothing here creates a folder: a run refused for bad data leav
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.errors import InputError
@@ -220,3 +223,28 @@ def _is_gguf(path: Path) -> bool:
             return fh.read(4) == b"GGUF"
     except OSError:
         return False
+
+
+@contextmanager
+def training_lock(output: Path):
+    """Held while one run trains into `output`: a second `train` into the same folder (a `--resume` started while
+    the first still runs under nohup) is refused in one line, where both had written the same checkpoints. The
+    lock file lives in the system's temp folder, keyed by the folder's path, so a refused run leaves nothing in
+    `output`; the operating system releases it when the process ends, however it ends. Only the main process of
+    a distributed launch takes it (all its ranks train into one folder)."""
+    if int(os.environ.get("RANK", "0") or 0) != 0:
+        yield
+        return
+    from filelock import FileLock, Timeout
+
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    lock = FileLock(Path(tempfile.gettempdir()) / f"shop-assistant-train-{key}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise InputError(f"another training run is writing to {output}: wait for it to finish (or stop it), then "
+                         "run this again with --resume") from None
+    try:
+        yield
+    finally:
+        lock.release()

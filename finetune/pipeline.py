@@ -77,6 +77,14 @@ def run_train(cfg: FinetuneConfig, data: str | Path, output: str | Path, resume:
     recipe = run_recipe(cfg, data)
     if resume:
         check_resume(output, recipe)  # before the model loads, as every other check on the run
+    from finetune.output_guard import training_lock
+
+    with training_lock(output):
+        return _train_locked(cfg, data, output, examples, recipe, resume, progress, on_progress, pause, overwrite)
+
+
+def _train_locked(cfg: FinetuneConfig, data, output: Path, examples, recipe, resume: bool, progress: bool,
+                  on_progress, pause, overwrite: bool) -> TrainResult:
     _set_threads(cfg)
     seed_everything(cfg.seed)
     model, tok, model_id = load_base(cfg)

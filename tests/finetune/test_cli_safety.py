@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -291,3 +292,26 @@ def test_every_option_of_every_verb_has_help():
     missing = [f"{verb} {action.option_strings[0]}" for verb, sub in verbs.items() for action in sub._actions
                if action.option_strings and not action.help]
     assert missing == []
+
+
+def test_a_second_run_into_the_same_output_is_refused_while_the_first_trains(tmp_path, config, no_model, capsys):
+    # A --resume started while the first run still trained under nohup: both wrote the same checkpoints.
+    import subprocess
+    import sys
+
+    from finetune.output_guard import training_lock
+
+    run = interrupted_run(tmp_path, config)
+    holder = (f"import sys, time; sys.path.insert(0, {str(Path.cwd())!r})\n"
+              "from pathlib import Path\nfrom finetune.output_guard import training_lock\n"
+              f"with training_lock(Path({str(run)!r})):\n    print('held', flush=True); time.sleep(60)\n")
+    first = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "held"
+        assert train(tmp_path, config, run, "--resume") == 2
+        assert "another training run is writing to" in one_line(capsys)
+    finally:
+        first.kill()
+        first.wait()
+    with training_lock(run):  # released with the process that held it, however it ended
+        pass
