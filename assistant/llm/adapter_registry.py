@@ -225,6 +225,9 @@ def rollback(task: str, base_model: str, registry: str | os.PathLike | None = No
     """Serve the adapter served before the current one again; returns (the folder that was served, the new
     state). The rolled-back adapter leaves the history, so a second rollback goes one further back."""
     reg = registry_path(registry)
+    if not reg.exists():  # nothing ever trained: said without making the registry's folder and lock file
+        raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: it is served by the base "
+                            "model already")
     with _locked(reg):
         records, serving = _read_all(reg)
         state = next((s for s in serving if s.task == task and s.base_model == base_model), None)

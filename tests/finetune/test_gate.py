@@ -547,4 +547,5 @@ def test_rollback_on_a_fresh_install_says_the_base_model_serves(tmp_path):
     from assistant.llm import adapter_registry as reg
 
     with pytest.raises(NotFoundError, match="served by the base model already"):
-        reg.rollback("support", "base-x", tmp_path / "registry")
+        reg.rollback("support", "base-x", tmp_path / "registry" / "registry.json")
+    assert not (tmp_path / "registry").exists()  # a command that changed nothing made no folder either
