@@ -342,8 +342,9 @@ def parse_items(text: str) -> list[str]:
         if not items:  # plain lines: drop an intro such as "Here are 5 headlines:"
             items = [i for i in plain if not i.rstrip().endswith((":", "："))]
     out = [clean_item(i) for i in items]
-    # "how it works:" is an angle label with nothing after it, not copy.
-    return [i for i in out if len(i) >= 2 and not i.endswith((":", "："))]
+    # "how it works:" is an angle label with nothing after it, not copy; so is a bare "Offer" or "材质" (the 0.5B
+    # writes the angle it was given and stops)
+    return [i for i in out if len(i) >= 2 and not i.endswith((":", "：")) and i.strip(" .!。！").lower() not in _LABEL_WORDS]
 
 
 def count_complete_items(text: str) -> int:

@@ -142,6 +142,8 @@ def test_readability_prefers_plain_short_copy():
     ("*Soft & cool*\n*Linen nights*", ["Soft & cool", "Linen nights"]),  # markdown emphasis
     ("1. how it works:\n2. Soft linen", ["Soft linen"]),  # an angle label with nothing after it
     ("1. Aurora | #4: Great Value", ["Aurora | Great Value"]),  # the angle's number copied after the brand
+    ("1. Offer\n2. Soft linen\n3. 材质。", ["Soft linen"]),  # a bare angle word is no copy
+    ("1. Offer ends Friday", ["Offer ends Friday"]),  # an angle word that starts a sentence stays
 ])
 def test_parse_items_survives_small_model_output(reply, expected):
     assert parse_items(reply) == expected
