@@ -95,7 +95,7 @@ def _test_suite(args, settings) -> int:
 def _init(args) -> int:
     from pathlib import Path
 
-    from assistant.scaffold import ShopDetails, scaffold
+    from assistant.scaffold import ShopDetails, scaffold, shell_path
 
     details = ShopDetails(args.name, args.name_zh, args.email, args.phone, args.language, args.currency.upper(),
                           args.description, args.timezone)
@@ -104,8 +104,8 @@ def _init(args) -> int:
     written = scaffold(folder, details, force=args.force)
     print(f"created {len(written)} files in {folder}")
     print(f"next: edit {folder / 'config.yaml'} and replace the examples in {folder / 'knowledge'}, then")
-    print(f"  python -m assistant prepare --config {folder / 'config.yaml'}")
-    print(f"  python app.py --config {folder / 'config.yaml'}")
+    print(f"  python -m assistant prepare --config {shell_path(folder / 'config.yaml')}")
+    print(f"  python app.py --config {shell_path(folder / 'config.yaml')}")
     return 0
 
 

@@ -126,7 +126,12 @@ def load_yaml_file(path: Path, what: str = "config file", error: type[Exception]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{what} not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # an editor saving in the system's code page (GBK on a Chinese Windows) said only "can't decode byte 0xd4"
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise error(f"cannot read {what} {path}: not UTF-8 text (line {line}); save it as UTF-8, e.g. "
+                    "iconv -f GBK -t UTF-8") from None
+    except OSError as exc:
         raise error(f"cannot read {what} {path}: {exc}") from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
@@ -238,6 +243,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, dict | list):
             raise ConfigError(f"{where} must be a string, got {value!r}")
         return "" if value is None else str(value)
+    if value is None and (origin in (list, tuple, dict) or hint in (list, tuple, dict)):
+        # a key left blank (`hours:` with nothing after it) is empty, as a blank string is "": half-filling a
+        # shop's section by hand stopped the app with "must be a mapping, got None"
+        return {} if dict in (origin, hint) else []
     if origin in (list, tuple) or hint in (list, tuple):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]

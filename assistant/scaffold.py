@@ -77,7 +77,8 @@ def config_yaml(d: ShopDetails) -> str:
                  "contact_email": d.email, "contact_phone": d.phone, "hours": {}, "website": "",
                  "currency": d.currency, "default_language": d.language, "timezone": d.timezone, "persona": "",
                  "messages_file": "${config_dir}/messages.yaml", "brand_file": "${config_dir}/brand.yaml"},
-        "app": {"title": f"{d.name} · Shop Assistant", "ingest_demo_kb": True},
+        # title '' = made from shop.name: a title written here kept the old name after the owner edited it
+        "app": {"title": "", "ingest_demo_kb": True},
         "knowledge_base": {"demo_path": "${config_dir}/knowledge", "db_path": "${config_dir}/data/kb",
                            "collection": slug(d.name)},
         "storage": {"url": "sqlite:///${config_dir}/data/assistant.db"},
@@ -99,9 +100,11 @@ def _faq_csv(d: ShopDetails) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "question", "answer", "lang"])
-    contact = d.email or "our support address"
-    w.writerow(["contact", f"How can I contact {d.name}?", f"Write to {contact}; we answer within one working day.",
-                "en"])
+    # Every row is a marked example. No contact row: the shop: section's contact details are answered from the
+    # config (assistant/shop/contact_rows.py); a copy here, kept when the owner filled in the other rows, told
+    # customers "Write to our support address" (no --email) or an e-mail the config had since changed.
+    w.writerow(["order-change", f"Can I change my order at {d.name}?",
+                "REPLACE ME: e.g. Yes, until it ships: write to us with your order number.", "en"])
     w.writerow(["delivery-time", "How long does delivery take?", "REPLACE ME: e.g. Orders arrive in 3-5 working days.",
                 "en"])
     w.writerow(["退货", "怎么退货？", "REPLACE ME：例如 收货后 30 天内可申请退货。", "zh"])
@@ -165,11 +168,11 @@ README_MD = """# {name}: your shop assistant
    show each kind: replace them), fill in `config.yaml` (contact details, hours, languages) and `brand.yaml`.
 2. Prepare once (checks the model, trains the routing classifiers on `intents.csv`, ingests `knowledge/`):
 
-       python -m assistant prepare --config {dir}/config.yaml
+       python -m assistant prepare --config {config}
 
 3. Serve it (UI, widget and API on one port; see the project README for the widget snippet):
 
-       python app.py --config {dir}/config.yaml
+       python app.py --config {config}
 
 4. Before anyone else uses it: the demo staff logins are on while `app.users` is empty (the app then listens on
    this machine only). Make a hash per colleague with `python -m assistant.web hash-password`, put them in
@@ -181,11 +184,18 @@ README_MD = """# {name}: your shop assistant
            alice: "admin:HASH"
            bob: "agent:HASH"
 
-Ask the knowledge base directly with `python -m knowledge_base ask "your question" --config {dir}/config.yaml`;
+Ask the knowledge base directly with `python -m knowledge_base ask "your question" --config {config}`;
 after changing documents, the app re-reads `knowledge/` at start (or press "Sync" in the Admin tab). From the
-command line, `python -m knowledge_base sync {dir}/knowledge --config {dir}/config.yaml` does the same: it also
+command line, `python -m knowledge_base sync {knowledge} --config {config}` does the same: it also
 drops the documents you deleted (the examples included), which `ingest` keeps.
 """
+
+
+def shell_path(path: Path) -> str:
+    """`path` as a command line takes it: "/home/me/My Shop/config.yaml" unquoted was two arguments."""
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def _docx_bytes(text: str) -> bytes:
@@ -238,8 +248,10 @@ def _files(folder: Path, details: ShopDetails) -> dict[str, bytes | str]:
     description = "\n  ".join(f"{lang}: {json.dumps(text, ensure_ascii=False)}" for lang, text in described.items())
     return {
         "config.yaml": config_yaml(details),
-        "README.md": README_MD.format(name=details.name, dir=folder),
-        "brand.yaml": BRAND_YAML.format(name=details.name, description=description,
+        "README.md": README_MD.format(name=details.name, config=shell_path(folder / "config.yaml"),
+                                      knowledge=shell_path(folder / "knowledge")),
+        # quoted: "Tea: Co", "#1 Bikes" or "Yes" unquoted were a YAML error, no name or the name True
+        "brand.yaml": BRAND_YAML.format(name=json.dumps(details.name, ensure_ascii=False), description=description,
                                         names=yaml.safe_dump(names, allow_unicode=True,
                                                              default_flow_style=True).strip()),
         "messages.yaml": MESSAGES_YAML,
@@ -307,6 +319,7 @@ def _check_config(files: dict[str, bytes | str]) -> None:
     throw-away copy of the folder, so a refused init leaves nothing behind."""
     import tempfile
 
+    from assistant.adcopy.brand import load_brand
     from assistant.config import load_config
     from assistant.shop import Shop
 
@@ -315,6 +328,7 @@ def _check_config(files: dict[str, bytes | str]) -> None:
             (Path(tmp) / rel).write_text(str(files[rel]), encoding="utf-8")
         settings = load_config(Path(tmp) / "config.yaml", env={})
         Shop.from_config(settings.shop)
+        load_brand(Path(tmp) / "brand.yaml")
 
 
 def _write(folder: Path, files: dict[str, bytes | str]) -> list[Path]:

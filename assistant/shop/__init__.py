@@ -41,15 +41,17 @@ def _known_timezone(name: str) -> bool:
 
 @dataclass
 class ShopConfig:
-    name: dict[str, str] = field(default_factory=lambda: {"en": "our shop", "zh": "本店"},
-                                 metadata={"help": "the shop's name per language (zh, en)"})
-    description: dict[str, str] = field(
+    # name, description and hours may also be one plain text (`hours: Mon-Fri 9-17`, as an owner writes it by
+    # hand): it is taken as the text in its own language (refused as "must be a mapping" before)
+    name: dict[str, str] | str = field(default_factory=lambda: {"en": "our shop", "zh": "本店"},
+                                       metadata={"help": "the shop's name per language (zh, en)"})
+    description: dict[str, str] | str = field(
         default_factory=dict, metadata={"help": "what the shop is, per language, e.g. {en: an online shop for bikes}"})
     persona: str = field(default="", metadata={"help": "extra instructions for the assistant's voice (any language)"})
     contact_email: str = field(default="", metadata={"help": "support e-mail customers may write to"})
     contact_phone: str = field(default="", metadata={"help": "support phone number"})
-    hours: dict[str, str] = field(default_factory=dict, metadata={"help": "support hours per language"})
-    website: str = field(default="", metadata={"help": "the shop's public site (links in citations)"})
+    hours: dict[str, str] | str = field(default_factory=dict, metadata={"help": "support hours per language"})
+    website: str = field(default="", metadata={"help": "the shop's public site (told to customers who ask for it)"})
     currency: str = field(default="USD", metadata={"help": "ISO 4217 code of the shop's prices"})
     default_language: str = field(default="en", metadata={"help": "zh or en: used when a message has no clue"})
     timezone: str = field(default="UTC", metadata={"help": "the shop's IANA time zone (e.g. Asia/Shanghai): the "
@@ -63,6 +65,9 @@ class ShopConfig:
     def __post_init__(self):
         if self.default_language not in LANGUAGES:
             raise ConfigError(f"default_language must be one of {', '.join(LANGUAGES)}, got {self.default_language!r}")
+        for what in ("name", "description", "hours"):
+            if isinstance(text := getattr(self, what), str):
+                setattr(self, what, {answer_language(text, self.default_language): text} if text.strip() else {})
         if not any((v or "").strip() for v in self.name.values()):
             raise ConfigError("name must give the shop's name in at least one language, e.g. {en: My Shop}")
         for what in ("name", "description", "hours"):  # "cn:" hours were silently never told to customers
@@ -85,9 +90,14 @@ def _load_catalog(path: Path) -> dict[str, dict[str, str]]:
     from assistant.config import load_yaml_file
 
     data = load_yaml_file(path, "message catalog") or {}
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    if not isinstance(data, dict):
         raise ConfigError(f"{path} must map message keys to {{en: ..., zh: ...}}")
-    return {str(k): {str(lang): str(t) for lang, t in v.items()} for k, v in data.items()}
+    for key, texts in data.items():
+        if not isinstance(texts, dict):
+            raise ConfigError(f"{path}: {key} must map languages to texts, e.g. {key}: {{en: ..., zh: ...}}, "
+                              f"got {texts!r}")
+    # a language left blank (`en:` with nothing after it) is not given: str(None) showed customers "None"
+    return {str(k): {str(lang): str(t) for lang, t in v.items() if t is not None} for k, v in data.items()}
 
 
 class Shop:
@@ -117,6 +127,8 @@ class Shop:
                                   + (f" (did you mean {near[0]!r}?)" if near else ""))
             allowed = known | {name for text in self.catalog[key].values()
                                for _, name, _, _ in Formatter().parse(text) if name}
+            if key in ("contact_line", "contact_later"):  # the two texts {contact_line_or_later} is made of
+                allowed -= {"contact_line_or_later"}
             for lang, text in texts.items():
                 if lang not in LANGUAGES:
                     raise ConfigError(f"{source}: {key} has unknown language {lang!r} (use {', '.join(LANGUAGES)})")
@@ -197,7 +209,8 @@ class Shop:
         if self.cfg.contact_email:
             out["contact_line_or_later"] = self._raw("contact_line", lang).format(**out) + ("。" if zh else ".")
         else:
-            out["contact_line_or_later"] = self._raw("contact_later", lang)
+            # formatted too: an override "please call us on {contact_phone}." showed customers the braces
+            out["contact_line_or_later"] = self._raw("contact_later", lang).format(**out)
         return out
 
     def _raw(self, key: str, lang: str) -> str:

@@ -119,3 +119,31 @@ def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path):
         load_config(path, env={})
     path.write_text("knowledge_base:\n  collection: mine\n  chunk_size: 300\n", encoding="utf-8")
     assert load_config(path, env={}).knowledge_base.collection == "mine"
+
+
+def test_a_mapping_or_list_left_blank_is_empty(tmp_path):
+    """A shop owner emptying `hours:` or `description:` by hand (nothing after the colon) was refused with
+    "shop.hours must be a mapping, got None", although a blank text (`website:`) was fine."""
+    from assistant.config import load_config
+
+    path = tmp_path / "shop.yaml"
+    path.write_text("shop:\n  name: {en: Velo Works}\n  hours:\n  description:\n  website:\nllm:\n  stop:\n",
+                    encoding="utf-8")
+    settings = load_config(path, env={})
+    assert settings.shop.hours == {} and settings.shop.description == {} and settings.shop.website == ""
+    assert settings.llm.stop == []
+
+
+def test_a_shop_file_saved_in_gbk_says_how_to_fix_it(tmp_path):
+    """A config or messages file saved by an editor in GBK (a Chinese Windows' default) was refused with only
+    "'utf-8' codec can't decode byte 0xd4 in position 40"."""
+    from assistant.shop import Shop, ShopConfig
+
+    path = tmp_path / "config.yaml"
+    path.write_bytes("shop:\n  name:\n    zh: 云叶茶庄\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"config.yaml: not UTF-8 text \(line 3\); save it as UTF-8"):
+        load_config(path, env={})
+    messages = tmp_path / "messages.yaml"
+    messages.write_bytes("greeting:\n  zh: 您好\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"message catalog .*messages.yaml: not UTF-8 text \(line 2\)"):
+        Shop(ShopConfig(messages_file=str(messages)))

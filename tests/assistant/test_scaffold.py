@@ -195,3 +195,64 @@ def test_a_shop_named_without_latin_letters_gets_a_collection_of_its_own_not_the
     assert "shop" not in names and len(names) == 4
     assert all(3 <= len(n) <= 63 and n.replace("-", "").isalnum() for n in names)
     assert slug("维洛单车") == slug("维洛单车")  # the same name always names the same collection
+
+
+@pytest.mark.parametrize("name", ["Tea: Co", "#1 Bikes", "*Star* Shop", "[Brackets] Ltd", "Yes"])
+def test_a_name_yaml_would_misread_is_the_brand_files_name_as_written(tmp_path, name):
+    # brand.yaml had `name: Tea: Co` unquoted: the Copywriter tab then failed on a YAML error ("#1 Bikes" lost its
+    # name to a comment, "Yes" became the name True), although the shop itself loaded fine
+    from assistant.adcopy.brand import brand_for
+    from assistant.config import load_config
+
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", name]) == 0
+    brand = brand_for(load_config(folder / "config.yaml", env={}))
+    assert brand.name == name and brand.names == {"en": name}
+
+
+def test_the_title_follows_the_shops_name_when_the_owner_edits_it(tmp_path):
+    # init wrote app.title "Working Name · Shop Assistant": renaming the shop in config.yaml left customers the
+    # old name in the widget and UI title
+    from assistant.config import load_config
+    from assistant.llm import FakeBackend
+    from assistant.runtime import Runtime
+
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", "Working Name"]) == 0
+    config = folder / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("en: Working Name", "en: Velo Works"),
+                      encoding="utf-8")
+    title = Runtime(load_config(config, env={}), backend=FakeBackend()).title
+    assert "Velo Works" in title and "Working Name" not in title
+
+
+def test_every_example_faq_answer_is_marked_and_none_repeats_the_contact_details(tmp_path):
+    # faq.csv began with an unmarked row "Write to our support address; we answer within one working day." (no
+    # --email): an owner who filled in the marked rows kept it, and customers asking how to reach the shop got it
+    # instead of the phone number the config set (answered from the shop: section itself)
+    import csv
+
+    from assistant.scaffold import PLACEHOLDER
+
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder), "--name", "Velo Works", "--phone", "+1 555 0100"]) == 0
+    with open(folder / "knowledge" / "faq.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(PLACEHOLDER in r["answer"] for r in rows)
+    assert not any("support address" in r["answer"] or "contact" in r["question"].lower() for r in rows)
+
+
+def test_the_next_commands_work_for_a_folder_with_a_space(tmp_path, capsys):
+    # "python -m assistant prepare --config /home/me/My Shop/config.yaml", as init printed it and wrote it in the
+    # shop's README, was refused by the shell-split command line: "unrecognized arguments: Shop/config.yaml"
+    import shlex
+
+    folder = tmp_path / "My Shop"
+    assert main(["init", str(folder), "--name", "My Shop"]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if "--config" in line]
+    readme = [line for line in (folder / "README.md").read_text(encoding="utf-8").splitlines()
+              if line.strip().startswith("python ")]
+    assert len(printed) == 2 and len(readme) == 2
+    for line in printed + readme:
+        words = shlex.split(line)
+        assert words[words.index("--config") + 1] == str(folder / "config.yaml")

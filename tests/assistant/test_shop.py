@@ -113,3 +113,41 @@ def test_hours_or_a_description_in_an_unknown_language_is_refused():
         ShopConfig(hours={"cn": "每天 9:00-18:00"})
     with pytest.raises(ConfigError, match="description has unknown language 'cn'"):
         ShopConfig(description={"cn": "茶庄"})
+
+
+def test_a_language_left_blank_in_the_messages_file_is_not_given(tmp_path):
+    # `greeting:\n  en:\n  zh: ...` greeted every English customer with "None"
+    extra = tmp_path / "messages.yaml"
+    extra.write_text("greeting:\n  en:\n  zh: 欢迎光临{shop_name}\n", encoding="utf-8")
+    shop = Shop(ShopConfig(name={"en": "Brew Lab", "zh": "咖啡实验室"}, messages_file=str(extra)))
+    assert shop.text("greeting", "zh") == "欢迎光临咖啡实验室"
+    assert shop.text("greeting", "en") == Shop(ShopConfig()).text("greeting", "en")  # the catalog's, untouched
+    extra.write_text("greeting: Hello there\n", encoding="utf-8")  # no language: the error names the key
+    with pytest.raises(ConfigError, match="greeting must map languages"):
+        Shop(ShopConfig(messages_file=str(extra)))
+
+
+def test_the_contact_texts_fill_their_placeholders_and_cannot_name_themselves():
+    # contact_later was shown raw: "please call us on {contact_phone}." reached customers with its braces; and
+    # contact_line naming {contact_line_or_later} (made from it) passed the load check, then failed every text
+    shop = Shop(ShopConfig(name={"en": "Velo"}, contact_phone="+1 555 0100",
+                           messages={"contact_later": {"en": "please call us on {contact_phone}."}}))
+    assert shop.text("handoff_unavailable", "en").endswith("please call us on +1 555 0100.")
+    for key in ("contact_line", "contact_later"):
+        with pytest.raises(ConfigError, match=rf"{key} \(en\) has the placeholder {{contact_line_or_later}}"):
+            Shop(ShopConfig(contact_email="a@b.example", messages={key: {"en": "or {contact_line_or_later}"}}))
+
+
+def test_a_plain_text_name_description_or_hours_is_the_text_in_its_own_language(tmp_path):
+    # `hours: Mon-Fri 9-17` in place of init's `hours: {}` stopped the shop with "shop.hours must be a mapping"
+    from assistant.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("shop:\n  name: Velo Works\n  description: 一家网上单车店\n  hours: '9:00-18:00'\n"
+                    "  default_language: zh\n", encoding="utf-8")
+    cfg = load_config(path, env={}).shop
+    assert cfg.name == {"en": "Velo Works"} and cfg.description == {"zh": "一家网上单车店"}
+    assert cfg.hours == {"zh": "9:00-18:00"}  # no letters: the shop's default language
+    assert "9:00-18:00" in Shop(cfg).text("contact_row_hours_a", "zh")
+    with pytest.raises(ConfigError, match="name must give the shop's name"):
+        ShopConfig(name=" ")
