@@ -92,11 +92,14 @@ class SessionStore:
         with self._lock:
             return list(self._sessions.values())
 
-    def take_turn_locks(self, other: SessionStore) -> None:
-        """Use `other`'s per-conversation locks, so a turn in flight on the store this one replaces still keeps
-        the next turn of its conversation waiting."""
+    def adopt(self, other: SessionStore) -> None:
+        """Take `other`'s sessions and per-conversation locks (the store this one replaces): a turn in flight on it
+        still keeps the next turn of its conversation waiting, and a conversation it held is found here."""
+        held = other.all_sessions()
         with self._lock:
             self._turn_locks = other._turn_locks
+            for session in held:
+                self._sessions.setdefault(session.id, session)
 
 
 class _TurnLock:

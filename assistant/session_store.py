@@ -3,8 +3,9 @@
 `PersistentSessionStore` is a drop-in for the chat's in-memory `SessionStore`: `get(id)` reads the session's
 history and routing counters from the `chat_sessions` table (one primary-key read, so replicas behind a load
 balancer always see the latest turn, whichever replica wrote it), and the chat calls `save(session)` after
-each answered turn (one upsert). Transcripts are stored redacted when `privacy.apply_to.transcripts` is on:
-the stored history then holds `<PHONE>` rather than the number, and so does the model's context on later turns.
+each answered turn (one write, conditional on the version it read: see `save`). Transcripts are stored redacted
+when `privacy.apply_to.transcripts` is on: the stored history then holds `<PHONE>` rather than the number, and so
+does the model's context on later turns.
 Rate-limit windows stay per replica (in memory).
 """
 
@@ -26,7 +27,6 @@ from assistant.storage import (
     Base,
     add_missing_columns,
     ensure_tables,
-    insert_or_replace,
     session_factory,
     utc_now,
 )
@@ -142,23 +142,66 @@ class PersistentSessionStore(SessionStore):
         return fresh
 
     def save(self, session: ChatSession) -> None:
+        """Write the session as one conditional write on the version it was read at: when another replica (or an
+        agent's reply) saved the row since, this copy's new messages are added to what is stored, and the write is
+        tried again if the row changes once more in between. The read and the write are separate statements on
+        SQLite, and a first save on PostgreSQL has no row to lock: only the version check makes them safe."""
+        read_version, read_length, read_handed_off = session.read_from or (None, 0, False)
+        mine, mine_earlier = list(session.history), session.earlier_answers  # as they were before any merge
         try:
-            with self._db.begin() as s:
-                # the row locked while it is merged and written (PostgreSQL; SQLite has one writer at a time)
-                current = s.get(ChatSessionRow, session.id, with_for_update=True)
-                if current is not None and session.read_from is not None and current.version != session.read_from[0]:
-                    _merge_newer(session, _session_from_row(current))
-                self._cut(session)
-                history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history]
-                version = (current.version or 0) + 1 if current is not None else 0
-                row = {"id": session.id, "history_json": json.dumps(history, ensure_ascii=False),
-                       "state_json": _state_to_json(session.state), "updated_at": utc_now(),
-                       "earlier_answers": session.earlier_answers, "version": version}
-                insert_or_replace(s, ChatSessionRow, row)
-            session.read_from = (version, len(session.history), _handed_off(session.state))
+            for _ in range(5):
+                with self._db.begin() as s:
+                    current = s.get(ChatSessionRow, session.id, with_for_update=True)
+                    if current is not None and current.version != read_version:
+                        # a row this copy was not read from (written meanwhile, or before an outage): keep it
+                        session.read_from = (read_version if read_version is not None else -1, read_length,
+                                             read_handed_off)
+                        _merge_newer(session, self._stored_copy(current, session))
+                    self._cut(session)
+                    if self._write(s, session, current):
+                        break
+                session.history, session.earlier_answers = mine, mine_earlier  # tried again from this copy
+                session.read_from = (read_version, read_length, read_handed_off)
+            else:
+                raise StorageError("the row kept changing while it was written")
             self._note_stored(session.id)
         except (SQLAlchemyError, StorageError) as exc:  # the answer was given; losing the copy is logged
             log.error("cannot store chat session %s: %s", session.id[:8], exc)
+
+    @staticmethod
+    def _stored_copy(row: ChatSessionRow, session: ChatSession) -> ChatSession:
+        try:
+            return _session_from_row(row)
+        except (ValueError, TypeError, KeyError) as exc:  # a broken row: this copy replaces it
+            log.error("chat session %s: the stored copy is unreadable (%s), writing this one", session.id[:8], exc)
+            return ChatSession(id=session.id)
+
+    def _write(self, s, session: ChatSession, current: ChatSessionRow | None) -> bool:
+        """Insert the row, or update it where its version is still `current`'s: False when another writer got
+        there first (nothing written)."""
+        from sqlalchemy import or_, update
+
+        from assistant.storage import _dialect_insert
+
+        history = [{"role": m.role, "content": self._redact(m.content)} for m in session.history]
+        version = (current.version or 0) + 1 if current is not None else 0
+        values = {"history_json": json.dumps(history, ensure_ascii=False), "state_json": _state_to_json(session.state),
+                  "updated_at": utc_now(), "earlier_answers": session.earlier_answers, "version": version}
+        if current is None:
+            target, insert = _dialect_insert(s, ChatSessionRow)
+            # RETURNING, not rowcount: psycopg reports no count for an INSERT … ON CONFLICT DO NOTHING that wrote
+            stmt = insert(target).values(id=session.id, **values).on_conflict_do_nothing().returning(target.c.id)
+            done = len(s.execute(stmt).fetchall())
+        else:
+            same = ChatSessionRow.version == current.version
+            if not current.version:  # a row from before the column: NULL where the database did not fill 0 in
+                same = or_(same, ChatSessionRow.version.is_(None))
+            done = s.execute(update(ChatSessionRow).where(ChatSessionRow.id == session.id, same)
+                             .values(**values).execution_options(synchronize_session=False)).rowcount
+        if done != 1:
+            return False
+        session.read_from = (version, len(session.history), _handed_off(session.state))
+        return True
 
     def _cut(self, session: ChatSession) -> None:
         if len(session.history) > self.max_messages:

@@ -56,15 +56,20 @@ def _rewire_chat(runtime, chat) -> None:
     store = runtime._session_store()
     if store is None:
         return
-    store.take_turn_locks(chat.sessions)
-    for session in chat.sessions.all_sessions():
+    memory = chat.sessions
+    # The store takes the memory's sessions and per-conversation locks before the chat is given it, so a turn that
+    # starts now finds its conversation, and one that ends now saves into the store (its save merges with a row
+    # written before the outage); each session is then written under its lock, never beside a turn of its own.
+    store.adopt(memory)
+    chat.sessions = store
+    for session in memory.all_sessions():
         if not session.history:
             continue
         try:
-            store.save(session)
+            with store.turn_lock(session.id):
+                store.save(session)
         except AssistantError as exc:  # one session that cannot be written keeps the others
             log.error("conversation %s stays in this replica's memory: %s", session.id, exc.one_line())
-    chat.sessions = store
 
 
 class StoreReconnector:

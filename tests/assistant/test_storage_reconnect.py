@@ -54,3 +54,26 @@ def test_the_runtime_tries_again_by_itself_and_stops_on_close(tmp_path):
     assert runtime.storage_engine is not None and runtime.handoff is not None
     runtime.close()
     assert "_store_reconnector" not in runtime.__dict__
+
+
+def test_a_conversation_stored_before_the_outage_keeps_its_history(tmp_path):
+    # The customer went on during the outage with a session the replica held in memory only (empty at first);
+    # written back on reconnect, it replaced the stored conversation.
+    from assistant.storage import StorageConfig, get_engine
+
+    folder = tmp_path / "db"
+    stored = PersistentSessionStore(get_engine(StorageConfig(url=f"sqlite:///{folder}/assistant.db")))
+    before = stored.get("abc123")
+    before.history += [Message("user", "Is the tent waterproof?"), Message("assistant", "Yes, 3000 mm.")]
+    stored.save(before)
+    folder.rename(tmp_path / "db.away")
+    runtime, blocker = _runtime(tmp_path, reconnect_s=0)
+    chat = runtime.chat
+    during = chat.sessions.get("abc123")
+    during.history += [Message("user", "any news?"), Message("assistant", "noted")]
+    blocker.unlink()
+    (tmp_path / "db.away").rename(folder)
+    assert try_reconnect(runtime)
+    kept = PersistentSessionStore(runtime.storage_engine).get("abc123")
+    assert [m.content for m in kept.history] == ["Is the tent waterproof?", "Yes, 3000 mm.", "any news?", "noted"]
+    assert chat.sessions.get("abc123").history[-1].content == "noted"  # the chat reads the merged conversation

@@ -141,3 +141,17 @@ def test_a_reply_saved_by_another_replica_during_a_turn_is_kept(store_url):
     a.sessions.save(again)
     a.sessions.save(again)
     assert len(_replica(url).sessions.get("c9").history) == 6
+
+
+def test_two_replicas_saving_a_new_conversation_at_once_keep_both(store_url):
+    # With no row yet there is nothing to lock: both wrote version 0 and the second write replaced the first.
+    from assistant.llm.base import Message
+
+    a, b = _replica(store_url), _replica(store_url)
+    on_a, on_b = a.sessions.get("n1"), b.sessions.get("n1")  # neither finds a stored row
+    on_a.history += [Message("user", "hello from the widget"), Message("assistant", "hi")]
+    on_b.history.append(Message("assistant", "A colleague here."))
+    a.sessions.save(on_a)
+    b.sessions.save(on_b)
+    stored = [m.content for m in _replica(store_url).sessions.get("n1").history]
+    assert stored == ["hello from the widget", "hi", "A colleague here."]
