@@ -50,10 +50,12 @@ class TicketNotifier:
         try:
             httpx.post(self.url, json=body, timeout=self.timeout).raise_for_status()
         except Exception as exc:  # noqa: BLE001 - a webhook's failure must never reach the customer
-            # A Slack-style webhook's path is its secret: the log names the host only (httpx's message quotes the URL)
+            # A Slack-style webhook's path is its secret, and httpx's messages quote the URL (as it normalised it,
+            # so no replace() catches every spelling): the log names the host, the error kind and the HTTP status
             host = httpx.URL(self.url).host or "the webhook"
-            log.warning("could not notify %s of ticket %s: %s", host, body["ticket"]["id"],
-                        f"{type(exc).__name__}: {exc}".replace(self.url, host)[:300])
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            log.warning("could not notify %s of ticket %s: %s%s", host, body["ticket"]["id"], type(exc).__name__,
+                        f" (HTTP {status})" if status else "")
 
     def wait(self, timeout: float | None = None) -> None:
         for thread in list(self._threads):

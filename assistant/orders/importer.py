@@ -202,7 +202,9 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
 
 
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0+)?|\d+\.0+")
-_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
+# how Excel shows a long number: one digit, a fraction, E+ and the exponent ("1.23457E+17"); "2024E0815" is a
+# shop's own order number
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?E\+\d+", re.I)
 
 
 def _spreadsheet_digits(text: str) -> str:

@@ -21,7 +21,8 @@ _NUMBER_AFTER_WORD = re.compile(
 _BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9.@])(?<![A-Za-z]-)[#＃]?(\d{4,20})(?![A-Za-z0-9])")
 # "SO-1001", "AH1001": a number with the shop's prefix, typed alone when the desk asked for it (a product's model
 # such as "RTX4090" in a sentence is no order number, so only then)
-_PREFIXED_NUMBER = re.compile(r"(?<![A-Za-z0-9.@\-])[#＃]?([A-Za-z]{1,4}-?\d{3,20})(?![A-Za-z0-9])")
+_PREFIXED_NUMBER = re.compile(r"(?<![A-Za-z0-9.@\-])[#＃]?(?!(?:tel|tlf|mob|cell|fax|ph)\d)([A-Za-z]{1,4}-?\d{3,20})"
+                              r"(?![A-Za-z0-9])", re.I)
 _LAST4 = re.compile(r"(?:last\s*(?:4|four)(?:\s*digits)?|ending\s+(?:in|with)|ends\s+with|尾号|后\s*(?:四|4)\s*位|"
                     r"末\s*(?:四|4)\s*位)\D{0,16}?(\d{4})(?!\d)", _I)
 _PHONE = re.compile(r"(?:phone|mobile|tel|cell|手机号?码?|电话号?码?)\D{0,12}?(\+?\d[\d\s\-]{5,18}\d)", _I)
@@ -149,7 +150,8 @@ def find_number(text: str, *, bare: bool = False, asked: bool = False) -> str:
     for m in _NUMBER_AFTER_WORD.finditer(text):
         if not _PHONE_WORD.search(text[max(0, m.start() - 12):m.start()]):
             return clean_number(m.group(1))
-    for pattern, wanted in ((_PREFIXED_NUMBER, asked), (_BARE_NUMBER, bare or asked)):
+    # a plain number first: "100235, the lamp model AL200" names order 100235, not the lamp's model code
+    for pattern, wanted in ((_BARE_NUMBER, bare or asked), (_PREFIXED_NUMBER, asked)):
         if not wanted:
             continue
         for m in pattern.finditer(text):

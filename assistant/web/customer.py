@@ -218,7 +218,11 @@ def deliver_agent_reply(runtime, ticket) -> None:
         return
     session.history.append(Message("assistant", ticket.agent_reply))
     if session.state is not None:
-        session.state.handed_off = ticket.status in WAITING
+        # with the colleague while any of the conversation's tickets waits for them, not only this one: an order
+        # request approved while a "Talk to a human" ticket of its own waits leaves the conversation with them
+        waiting = ticket.status in WAITING or (runtime.handoff is not None
+                                               and runtime.handoff.waiting_ticket(ticket.session_id) is not None)
+        session.state.handed_off = waiting
     sessions.save(session)
 
 

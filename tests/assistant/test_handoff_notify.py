@@ -78,4 +78,12 @@ def test_the_webhook_gets_no_session_key_and_the_log_no_webhook_secret(tmp_path,
     queue.notifier.wait(10)
     assert received and sid not in json.dumps(received[0]) and received[0]["ticket"]["session_id"] == sid[:8]
     logged = " ".join(r.getMessage() for r in caplog.records if "could not notify" in r.getMessage())
-    assert logged and "XXXXSECRET" not in logged and "127.0.0.1" in logged
+    assert logged and "XXXXSECRET" not in logged and "127.0.0.1" in logged and "HTTP 500" in logged
+    # a URL written otherwise than httpx prints it (upper-case host) kept its secret in the message's copy
+    caplog.clear()
+    other = HandoffQueue(get_engine(url=f"sqlite:///{tmp_path / 'u.db'}"),
+                         HandoffConfig(notify_url=secret_url.replace("127.0.0.1", "LOCALHOST")))
+    other.create_ticket(sid, [{"role": "user", "content": "hello?"}])
+    other.notifier.wait(10)
+    logged = " ".join(r.getMessage() for r in caplog.records if "could not notify" in r.getMessage())
+    assert logged and "XXXXSECRET" not in logged

@@ -169,6 +169,23 @@ def test_the_customer_is_told_the_decision_in_their_conversation(runtime, decisi
     assert runtime.chat.sessions.get(session.id).history[-1].content == told[0]
 
 
+def test_a_decision_leaves_the_conversation_with_a_colleague_whose_ticket_still_waits(runtime):
+    # Approving the request handed the conversation back to the assistant although the customer's own
+    # "Talk to a human" ticket still waited: their next messages no longer reached it.
+    from assistant.chat import ChatSession
+    from assistant.web import customer, orders_ui
+
+    session = runtime.chat.sessions.get(ChatSession().id)
+    for text in ("我想退货", "100237", "tom.baker@example.com"):
+        runtime.chat.respond(text, session).collect()
+    customer._mark_handed_off(runtime, session.id)
+    person = runtime.handoff.create_ticket(session.id, [{"role": "user", "content": "my lamp flickers"}])
+    orders_ui.approve(runtime, "agent", "alice", int(orders_ui.requests_table(runtime, "agent")["request"][0]), "")
+    assert runtime.chat.sessions.get(session.id).state.handed_off is True
+    runtime.chat.respond("it flickers every 5 minutes", runtime.chat.sessions.get(session.id)).collect()
+    assert "it flickers every 5 minutes" in [m["content"] for m in runtime.handoff.get(person.id).transcript]
+
+
 def test_customer_text_cannot_inject_markdown_into_the_panel(runtime):
     from assistant.chat import ChatSession
     from assistant.web import orders_ui

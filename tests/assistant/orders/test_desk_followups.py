@@ -213,3 +213,9 @@ def test_a_prefixed_order_number_given_when_asked_is_looked_up_whole(desk):
         (_, verify, shown), _ = talk(desk, "Where is my order?", number, "kim@example.com")
         assert number in verify.text and shown.action == "order_status" and shown.shown == number
     assert parse("I want to return my RTX4090").number == ""  # a model name in a sentence is no order number
+    # asked for the number, a plain one beside a product's model code is the order's; a phone is no order number
+    from assistant.orders.parse import find_number
+
+    assert find_number("100235, the lamp model AL200", asked=True) == "100235"
+    assert find_number("我的是100235，买的是GX500台灯", asked=True) == "100235"
+    assert find_number("tel13800138000", asked=True) == ""

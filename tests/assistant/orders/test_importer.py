@@ -172,3 +172,6 @@ def test_an_order_number_excel_shortened_to_scientific_notation_is_skipped_not_m
     report = import_file(store, path)
     assert report.orders == 1 and report.skipped_rows == 2 and store.find("1.23457E+17") is None
     assert any("row 2: order number" in p and "scientific notation" in p for p in report.problems)
+    own = tmp_path / "own.csv"  # a shop's own numbers that only look like exponents are orders
+    own.write_text("number,email,item_name\n2024E0815,d@example.com,Bowl\n", encoding="utf-8")
+    assert import_file(store, own).orders == 1 and store.find("2024E0815") is not None
