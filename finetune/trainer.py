@@ -104,8 +104,20 @@ def run_recipe(cfg: FinetuneConfig, data: Path) -> dict:
     or silently finish a different run than the one the report describes."""
     recipe = {k: v for k, v in asdict(cfg).items() if k not in RESUME_FREE}
     recipe["learning_rate"] = cfg.lr  # 0 (the method's default) and that default are the same run
+    recipe["base_model"] = _base_id(cfg)  # a profile name and the path it resolves to are one model
     recipe["data_sha256"] = file_sha256(Path(data))
     return json.loads(json.dumps(recipe))  # as it reads back from the checkpoint
+
+
+def _base_id(cfg: FinetuneConfig) -> str:
+    """The id autotrain keys its folders by (assistant.llm.adapter_registry.base_model_id), else the name as given."""
+    from assistant.errors import AssistantError
+    from assistant.llm.adapter_registry import base_model_id
+
+    try:
+        return base_model_id(cfg.base_model, cfg.cache_dir)
+    except (AssistantError, OSError):  # not resolvable here: loading the model will say why
+        return cfg.base_model
 
 
 def check_resume(output: Path, recipe: dict) -> None:

