@@ -29,8 +29,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"key (give to the API client, shown once): {key}")
         print(f"app.api_keys entry: {hashed}")
         return 0
-    if args.stdin:
-        password = sys.stdin.readline().rstrip("\n")
+    if args.stdin or not sys.stdin.isatty():
+        # piped in (`echo pw | … hash-password`) without --stdin: getpass ended in an EOFError traceback
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise InputError("no password on standard input: pipe one line, e.g. printf '%s\\n' \"$PW\" | "
+                             "python -m assistant.web hash-password --stdin")
     else:
         password = getpass.getpass("password: ")
         if password != getpass.getpass("again: "):

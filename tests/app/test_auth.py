@@ -78,3 +78,19 @@ def test_new_api_key_cli_prints_a_key_and_the_hash_to_configure():
     lines = dict(line.split(": ", 1) for line in done.stdout.strip().splitlines())
     key, hashed = lines["key (give to the API client, shown once)"], lines["app.api_keys entry"]
     assert key.startswith("sk-shop-") and hashed == hash_api_key(key)
+
+
+def test_hash_password_reads_a_piped_password_without_stdin_flag(monkeypatch, capsys):
+    # `echo pw | python -m assistant.web hash-password` (as the shop's README shows) ended in an EOFError traceback
+    import io
+
+    from assistant.cli_support import run_cli
+    from assistant.web.__main__ import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    assert run_cli(main, ["hash-password", "--role", "agent"]) == 0
+    role, hashed = capsys.readouterr().out.strip().split(":", 1)
+    assert role == "agent" and verify_password("correct horse battery", hashed)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert run_cli(main, ["hash-password"]) == 2
+    assert "no password on standard input" in capsys.readouterr().err
