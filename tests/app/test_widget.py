@@ -24,6 +24,7 @@ def test_pages_and_snippet(live_app):
     assert js.headers["content-type"].startswith("application/javascript") and "iframe" in js.text
     example = httpx.get(f"{url}/widget/example").text
     assert f'<script src="{url}/widget.js" async></script>' in example
+    assert "Linen" not in example  # a page for any shop, not the demo shop's duvet cover
     assert httpx.get(f"{url}/widget/snippet").json()["snippet"] == f'<script src="{url}/widget.js" async></script>'
 
 
