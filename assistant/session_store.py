@@ -152,11 +152,12 @@ class PersistentSessionStore(SessionStore):
             for _ in range(5):
                 with self._db.begin() as s:
                     current = s.get(ChatSessionRow, session.id, with_for_update=True)
-                    if current is not None and current.version != read_version:
+                    stored = self._stored_copy(current, session) if current is not None else None
+                    if stored is not None and current.version != read_version:
                         # a row this copy was not read from (written meanwhile, or before an outage): keep it
                         session.read_from = (read_version if read_version is not None else -1, read_length,
                                              read_handed_off)
-                        _merge_newer(session, self._stored_copy(current, session))
+                        _merge_newer(session, stored)
                     self._cut(session)
                     if self._write(s, session, current):
                         break
@@ -169,12 +170,13 @@ class PersistentSessionStore(SessionStore):
             log.error("cannot store chat session %s: %s", session.id[:8], exc)
 
     @staticmethod
-    def _stored_copy(row: ChatSessionRow, session: ChatSession) -> ChatSession:
+    def _stored_copy(row: ChatSessionRow, session: ChatSession) -> ChatSession | None:
+        """The stored conversation, or None when its row cannot be read (this copy then replaces it whole)."""
         try:
             return _session_from_row(row)
-        except (ValueError, TypeError, KeyError) as exc:  # a broken row: this copy replaces it
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.error("chat session %s: the stored copy is unreadable (%s), writing this one", session.id[:8], exc)
-            return ChatSession(id=session.id)
+            return None
 
     def _write(self, s, session: ChatSession, current: ChatSessionRow | None) -> bool:
         """Insert the row, or update it where its version is still `current`'s: False when another writer got

@@ -155,3 +155,22 @@ def test_two_replicas_saving_a_new_conversation_at_once_keep_both(store_url):
     b.sessions.save(on_b)
     stored = [m.content for m in _replica(store_url).sessions.get("n1").history]
     assert stored == ["hello from the widget", "hi", "A colleague here."]
+
+
+def test_a_broken_stored_row_is_replaced_by_the_copy_being_saved(tmp_path):
+    from sqlalchemy import update
+
+    from assistant.llm.base import Message
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    chat = _replica(url)
+    session = chat.sessions.get("b1")
+    session.history += [Message("user", "hello"), Message("assistant", "hi")]
+    chat.sessions.save(session)
+    engine = get_engine(StorageConfig(url=url))
+    with engine.begin() as conn:  # written meanwhile by something broken
+        conn.execute(update(ChatSessionRow).where(ChatSessionRow.id == "b1").values(history_json="{", version=7))
+    session.history += [Message("user", "still there?"), Message("assistant", "yes")]
+    chat.sessions.save(session)
+    stored = [m.content for m in _replica(url).sessions.get("b1").history]
+    assert stored == ["hello", "hi", "still there?", "yes"]
