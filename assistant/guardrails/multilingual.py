@@ -121,7 +121,7 @@ ES = {
     ],
     "prompt_extraction": [
         r"\b(?:muestra(?:me)?|ensena(?:me)?|revela(?:me)?|dime|repite|copia(?:lo|la)?|imprime|cita(?:las|los)?|escribe|pega|"
-        r"traduce|cuales\s+son|que\s+dice|dame|comparte)\b[^.?!\n]{0,40}?\b(?:prompt(?:\s+del\s+sistema)?|"
+        r"traduce|cuales\s+son|cual\s+es|que\s+dice|dame|comparte)\b[^.?!\n]{0,40}?\b(?:prompt(?:\s+del\s+sistema)?|"
         r"mensaje\s+(?:del|de)\s+sistema|instrucciones\s+(?:ocultas|iniciales|internas|secretas|originales|del\s+sistema)|"
         r"reglas\s+(?:internas|ocultas|secretas)|tu\s+configuracion|tus\s+(?:instrucciones|directrices|reglas\s+internas)|"
         r"(?:el\s+)?texto\s+(?:que\s+(?:aparece|hay|esta)\s+)?antes\s+de\s+mi\s+primer\s+mensaje)",
@@ -172,7 +172,7 @@ DE = {
     ],
     "prompt_extraction": [
         r"\b(?:zeig(?:e)?|gib|nenne|verrate|wiederhole|kopiere|drucke|schreib(?:e)?|sag(?:e)?|poste|ubersetze|was\s+steht\s+in|"
-        r"welche)\b[^.?!\n]{0,40}?\b(?:system-?prompt|systemnachricht|systemanweisung(?:en)?|"
+        r"welche|wie\s+laute[nt]|was\s+(?:ist|sind))\b[^.?!\n]{0,40}?\b(?:system-?prompt|systemnachricht|systemanweisung(?:en)?|"
         r"(?:versteckten|geheimen|internen|ursprunglichen|anfanglichen|initialen)\s+(?:anweisungen|regeln|vorgaben|prompt)|"
         r"deine[nmrs]?\s+(?:anweisungen|vorgaben|konfiguration|system-?prompt)|"
         r"(?:den\s+)?(?:gesamten\s+)?text\s+vor\s+meiner\s+ersten\s+nachricht)",

@@ -8,8 +8,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from assistant.guardrails.normalize import normalize
+from assistant.guardrails.normalize import normalize, to_simplified
 from assistant.privacy import Entity, Redactor, canonical
+from assistant.privacy.recognizers import fold_width
 
 # ------------------------------------------------------------------------------------ system prompt echo
 _SELF_DISCLOSURE = re.compile(
@@ -34,12 +35,15 @@ def _shingles(text: str, han: bool) -> set[str]:
 
 def echoes_system_prompt(output: str, system_prompt: str) -> str | None:
     """Why the output looks like it repeats the system prompt, or None."""
-    m = _SELF_DISCLOSURE.search(normalize(output))
+    # Simplified Chinese on both sides: a prompt asked for "in Traditional characters" (or answered so to a customer
+    # from Taiwan or Hong Kong) shares no 14-character shingle with the Simplified original otherwise.
+    out = to_simplified(normalize(output))
+    m = _SELF_DISCLOSURE.search(out)
     if m:
         return f"talks about its own instructions ({m.group()!r})"
     if not system_prompt.strip():
         return None
-    out, prompt = normalize(output), normalize(system_prompt)
+    prompt = to_simplified(normalize(system_prompt))
     for han in (False, True):
         shared = _shingles(out, han) & _shingles(prompt, han)
         if shared:
@@ -50,12 +54,12 @@ def echoes_system_prompt(output: str, system_prompt: str) -> str | None:
 # ------------------------------------------------------------------------------------------ foreign PII
 def foreign_pii(output: str, redactor: Redactor, allowed: Iterable[str]) -> list[Entity]:
     """PII in the output that is not the current customer's own (`allowed`) nor the shop's (privacy.allow)."""
-    allowed = list(allowed)
+    allowed = [fold_width(v) for v in allowed]  # the customer's "１３８…" is the answer's "138…"
     known = {value.strip().lower() for value in allowed}
     known |= {re.sub(r"\D", "", v) for v in allowed if sum(c.isdigit() for c in v) >= 6}
     known |= {canonical("PHONE", v) for v in allowed}
     return [e for e in redactor.find(output)
-            if e.text.strip().lower() not in known and canonical(e.type, e.text) not in known]
+            if fold_width(e.text).strip().lower() not in known and canonical(e.type, e.text) not in known]
 
 
 # ------------------------------------------------------------------------------------- policy promises

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.errors import ConfigError, InputError
-from assistant.privacy.recognizers import RECOGNIZERS, find_phones
+from assistant.privacy.recognizers import RECOGNIZERS, find_phones, fold_width
 
 ENTITY_TYPES = ("EMAIL", "PHONE", "CARD", "CN_ID", "IBAN", "IP", "ADDRESS")
 # When two candidates overlap, the one whose type comes first wins: checksummed types are the most certain,
@@ -74,7 +74,7 @@ class Entity:
 
 def canonical(entity_type: str, value: str) -> str:
     """A comparable form: phones/cards/IDs by their digits, e-mails and IBANs case-folded, no spaces."""
-    value = value.strip()
+    value = fold_width(value).strip()  # "１３８…" typed in full-width mode is the same phone as "138…"
     if entity_type in {"PHONE", "CARD"}:
         digits = re.sub(r"\D", "", value)
         # +86 138... and 138... are the same customer's phone
@@ -87,11 +87,11 @@ class Redactor:
 
     def __init__(self, cfg: PrivacyConfig | None = None):
         self.cfg = cfg or PrivacyConfig()
-        self._allowed = {value.strip().lower() for value in self.cfg.allow}
-        self._allowed |= {re.sub(r"\D", "", v) for v in self.cfg.allow if sum(c.isdigit() for c in v) >= 6}
+        self._allowed = {fold_width(value).strip().lower() for value in self.cfg.allow}
+        self._allowed |= {re.sub(r"\D", "", fold_width(v)) for v in self.cfg.allow if sum(c.isdigit() for c in v) >= 6}
 
     def _is_allowed(self, entity_type: str, value: str) -> bool:
-        return bool(self._allowed) and (value.strip().lower() in self._allowed
+        return bool(self._allowed) and (fold_width(value).strip().lower() in self._allowed
                                         or canonical(entity_type, value) in self._allowed)
 
     def find(self, text: str) -> list[Entity]:
@@ -100,14 +100,17 @@ class Redactor:
             raise InputError(f"text must be a string, got {type(text).__name__}")
         if len(text) > self.cfg.max_chars:
             raise InputError(f"text is {len(text)} characters, over privacy.max_chars={self.cfg.max_chars}")
+        # Matched in ASCII form, so an e-mail, card or ID typed in full-width mode is found too; same length,
+        # so the spans are the original text's.
+        folded = fold_width(text)
         candidates: list[tuple[int, int, int, str]] = []  # (priority, start, end, type)
         for rank, entity_type in enumerate(PRIORITY):
             if entity_type not in self.cfg.entities:
                 continue
             if entity_type == "PHONE":
-                spans = find_phones(text, tuple(self.cfg.phone_regions))
+                spans = find_phones(folded, tuple(self.cfg.phone_regions))
             else:
-                spans = RECOGNIZERS[entity_type](text)
+                spans = RECOGNIZERS[entity_type](folded)
             candidates += [(rank, s, e, entity_type) for s, e in spans]
         # Most certain type first, then the longest span: the same phone found as "138 1234 5678" by the
         # regex and "+86 138 1234 5678" by phonenumbers keeps the longer one.
@@ -168,6 +171,16 @@ class RedactingFilter(logging.Filter):
             record.msg, record.args = self.redactor.redact(message), None
         except InputError:
             record.msg, record.args = "<log message withheld: too long to redact>", None
+        # A traceback ends with the exception's message ("cannot deliver to 138…"; SQLAlchemy errors quote the
+        # row's parameters), and the formatter prints `exc_text` when set: set it to the redacted traceback.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for attr in ("exc_text", "stack_info"):
+            if text := getattr(record, attr, None):
+                try:
+                    setattr(record, attr, self.redactor.redact(text))
+                except InputError:
+                    setattr(record, attr, "<traceback withheld: too long to redact>")
         return True
 
 

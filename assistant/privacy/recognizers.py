@@ -13,6 +13,16 @@ from collections.abc import Callable, Iterator
 
 Span = tuple[int, int]
 
+# Full-width forms (what a Chinese keyboard types in full-width mode: "１３８…", "ｚｗ＠１２６．ｃｏｍ"), the
+# ideographic space and typographic dashes, as ASCII. One character for one, so spans found in the folded text
+# are spans of the original: recognizers run on `fold_width(text)` and the placeholder replaces what was written.
+_WIDTH = str.maketrans({**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}, "\u3000": " ",
+                        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63", "-")})
+
+
+def fold_width(text: str) -> str:
+    return text.translate(_WIDTH)
+
 # ----------------------------------------------------------------------------------------------- e-mail
 # ASCII-only classes (not \w, which includes Han): in "邮箱是a@b.com谢谢" the address is only a@b.com.
 _EMAIL = re.compile(r"(?<![A-Za-z0-9_.+'-])[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
@@ -70,7 +80,9 @@ def find_cards(text: str) -> Iterator[Span]:
 
 
 # ------------------------------------------------------------------------------------- Chinese ID card
-_CN_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
+# Also written in groups, region / birth date / sequence: "110101 19900307 4514", "110101-1990-0307-4514".
+_CN_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}[ -]?(?:18|19|20)\d{2}[ -]?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                    r"[ -]?\d{3}[\dXx](?![0-9A-Za-z])")
 _CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -88,7 +100,7 @@ def cn_id_valid(number: str) -> bool:
 
 def find_cn_ids(text: str) -> Iterator[Span]:
     for m in _CN_ID.finditer(text):
-        if cn_id_valid(m.group()):
+        if len(set(re.findall(r"[ -]", m.group()))) < 2 and cn_id_valid(re.sub(r"[ -]", "", m.group())):
             yield m.span()
 
 
@@ -101,7 +113,8 @@ IBAN_LENGTHS = {
     "LU": 20, "LV": 21, "MC": 27, "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "QA": 29, "RO": 24,
     "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TR": 26, "UA": 29,
 }
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d{2}")
+# Any case: a customer types "de89 3704 …" as readily as "DE89 3704 …"; the length and mod-97 check decide.
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})\d{2}")
 
 
 def iban_valid(iban: str) -> bool:
@@ -113,17 +126,17 @@ def iban_valid(iban: str) -> bool:
 
 def find_ibans(text: str) -> Iterator[Span]:
     for m in _IBAN_START.finditer(text):
-        want = IBAN_LENGTHS.get(m.group(1))
+        want = IBAN_LENGTHS.get(m.group(1).upper())
         if want is None:
             continue
-        # Walk exactly `want` alphanumerics, allowing single spaces between them ("DE89 3704 0044 ...").
+        # Walk exactly `want` alphanumerics, allowing single spaces (or dashes) between them ("DE89 3704 0044 ...").
         i, n, chars = m.start(), 0, []
         while i < len(text) and n < want:
             ch = text[i]
             if ch.isascii() and ch.isalnum():
                 chars.append(ch)
                 n += 1
-            elif not (ch == " " and n and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()):
+            elif not (ch in " -" and n and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()):
                 break
             i += 1
         if n == want and not (i < len(text) and text[i].isascii() and text[i].isalnum()):
@@ -252,8 +265,9 @@ _ZH_ADDRESS = re.compile(
     rf"[\u4e00-\u9fff0-9A-Za-z]{{1,14}}?(?:大道|大街|路|街|巷|弄|胡同)(?:[东南西北中一二三四五六七八九十0-9]+段)?"
     r"\s*[0-9０-９一二三四五六七八九十百零]+(?:[-之][0-9]+)?\s*号"
     # a building's name after the house number ("88号SOHO现代城5号楼1201室"), only when a building or room follows
-    r"(?:\s*[\u4e00-\u9fffA-Za-z]{1,10}?(?=\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)(?:号楼|栋|幢|座|单元|楼|层|室|房)))?"
-    r"(?:\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)(?:号楼|栋|幢|座|单元|楼|层|室|号|房))*"
+    r"(?:\s*[\u4e00-\u9fffA-Za-z]{1,10}?(?=\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)\s?(?:号楼|栋|幢|座|单元|楼|层|室|房)))?"
+    # spaced like the house number may be: "88 号 3 楼 301 室"
+    r"(?:\s*(?:[0-9A-Za-z]+|[一二三四五六七八九十]+)\s?(?:号楼|栋|幢|座|单元|楼|层|室|号|房))*"
 )
 # Characters that end the words before an address ("我住在", "寄到", "地址是：") and never start one.
 _ZH_LEAD = re.compile(r"^.*[在是到往至寄送址：:，,。；;、为填改的住]")

@@ -154,6 +154,24 @@ def test_log_filter_redacts_formatted_message(caplog):
     assert caplog.messages == ["customer <EMAIL> wrote from <PHONE>"]
 
 
+def test_log_filter_redacts_the_traceback_of_a_logged_exception():
+    # log.exception() prints the exception's message under the line; it quoted the customer's data as written.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.privacy.traceback")
+    logger.addHandler(handler)
+    try:
+        raise ValueError("cannot deliver to 13812345678 / zw@126.com")
+    except ValueError:
+        logger.exception("order failed")
+    finally:
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert "13812345678" not in out and "zw@126.com" not in out
+    assert "ValueError: cannot deliver to <PHONE> / <EMAIL>" in out
+
+
 def test_cli_redacts_line_by_line():
     lines = ["call 13812345678", "", "邮箱 zw@126.com，谢谢", "nothing here"]
     proc = run_module("assistant.privacy", "redact", input="\n".join(lines) + "\n")
