@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 DEFAULT_DB = "data/assistant.db"
 # Tables holding customers' conversations, and the column that says when a row was last touched (UTC, naive).
 # Tickets go by their last update: a ticket nobody touched for the whole retention period goes too.
-# Tables holding customers' words or details, pruned after storage.retention_days (the order audit trail is
-# the shop's own record of what its agents did and stays).
+# Tables holding customers' words or details, pruned after storage.retention_days. The order audit trail goes with
+# its request: its lines quote what the customer asked for (a new address, a phone), and once the request is gone
+# `forget` can no longer find them.
 RETENTION_COLUMNS = {"chat_sessions": "updated_at", "app_chat_events": "time", "app_votes": "time",
                      "handoff_tickets": "updated_at", "order_requests": "updated_at", "order_dialogues": "updated_at",
                      "insights_turns": "time", "insights_faq_proposals": "updated_at"}
@@ -209,6 +210,11 @@ def prune_expired(engine: Engine, retention_days: int, now: datetime | None = No
                 if name in present:
                     result = conn.execute(delete(table(name, column(when))).where(column(when) < cutoff))
                     removed[name] = max(result.rowcount or 0, 0)
+            if {"order_audit", "order_requests"} <= present:
+                requests = table("order_requests", column("id"))
+                result = conn.execute(delete(table("order_audit", column("request_id")))
+                                      .where(column("request_id").not_in(select(requests.c.id))))
+                removed["order_audit"] = max(result.rowcount or 0, 0)
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot prune expired rows: {exc.__class__.__name__}: {exc}") from None
     if any(removed.values()):

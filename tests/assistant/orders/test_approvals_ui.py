@@ -259,3 +259,21 @@ def test_a_cancel_approved_after_the_order_shipped_is_refused_and_waits_for_a_re
         requests.approve(request.id, "alice (agent)", store)
     assert requests.get(request.id).status == "pending" and store.find("100242").status == "shipped"
     assert requests.reject(request.id, "alice (agent)", "it had shipped already").status == "rejected"
+
+
+def test_retention_takes_a_requests_audit_lines_with_it(engine, store, requests):
+    # The audit's "updated" line quotes the customer's new address and phone; once retention pruned the request,
+    # the line stayed and `forget` could no longer find it.
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from assistant.storage import forget_conversation, prune_expired, utc_now
+
+    request, _ = requests.create("change_address", store.find("100240"), {"address": "9 Orchard Road"}, "s" * 32, "en")
+    requests.update_details(request.id, {"address": "北京市朝阳区建国路88号 13812345678"})
+    removed = prune_expired(engine, 90, now=utc_now() + timedelta(days=91))
+    assert removed["order_requests"] == 1 and removed["order_audit"] == 2
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM order_audit")).scalar() == 0
+    assert forget_conversation(engine, "s" * 32) == {}
