@@ -69,7 +69,7 @@ def _rewire_chat(runtime, chat) -> None:
             with store.turn_lock(session.id):
                 store.save(session)
         except AssistantError as exc:  # one session that cannot be written keeps the others
-            log.error("conversation %s stays in this replica's memory: %s", session.id, exc.one_line())
+            log.error("conversation %s stays in this replica's memory: %s", session.id[:8], exc.one_line())
 
 
 class StoreReconnector:
