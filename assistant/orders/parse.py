@@ -17,7 +17,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # A number after an order word or "#": the strongest sign of an order number, in either language.
 _NUMBER_AFTER_WORD = re.compile(
     r"(?:#|＃|\bno\.?|\bnumber|\bnr\.?|订单号码?|订单编号|单号|订单|\border)\s*(?:is|:|：|是|为)?\s*[#＃]?\s*"
-    r"([A-Za-z]{0,4}-?\d{3,20})(?![A-Za-z0-9])", _I)
+    # "order 100 234": a number typed in groups of 3-4 digits is one number (it was read as order 100); "订单
+    # 100235 200元" is order 100235
+    r"([A-Za-z]{0,4}-?(?:\d{3,4}(?:[ \u3000]\d{3,4})+|\d{3,20}))(?![A-Za-z0-9])", _I)
 _BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9.@])(?<![A-Za-z]-)[#＃]?(\d{4,20})(?![A-Za-z0-9])")
 # "SO-1001", "AH1001": a number with the shop's prefix, typed alone when the desk asked for it (a product's model
 # such as "RTX4090" in a sentence is no order number, so only then)

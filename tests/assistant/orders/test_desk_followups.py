@@ -219,3 +219,6 @@ def test_a_prefixed_order_number_given_when_asked_is_looked_up_whole(desk):
     assert find_number("100235, the lamp model AL200", asked=True) == "100235"
     assert find_number("我的是100235，买的是GX500台灯", asked=True) == "100235"
     assert find_number("tel13800138000", asked=True) == ""
+    # a number typed in groups is one number ("order 100 234" was order 100); a price after it is no part of it
+    assert find_number("where is order 100 234?") == "100234" and find_number("订单 100 234 到哪了") == "100234"
+    assert find_number("订单 100235 200元") == "100235"
