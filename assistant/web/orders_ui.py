@@ -12,7 +12,7 @@ import functools
 import logging
 
 from assistant.errors import AssistantError, InputError
-from assistant.web.staff import SENT_MARK, md_text, require
+from assistant.web.staff import SENT_MARK, agent_view, md_text, require
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,9 @@ def request_detail(runtime, role, request_id) -> tuple[str, str]:
             transcript = runtime.handoff.get(request.ticket_id).transcript
         except AssistantError as exc:
             transcript = [{"role": "note", "content": exc.one_line()}]
+    shown = agent_view(runtime)
     turns = "\n".join(f"- **{md_text(m['role'])}**" + (f" {SENT_MARK}" if m.get("as_sent") else "")
-                      + f": {md_text(m['content'])}" for m in transcript) or "- (none kept)"
+                      + f": {md_text(shown(m['content']))}" for m in transcript) or "- (none kept)"
     audit = "\n".join(f"- {a.at:%Y-%m-%d %H:%M} · {md_text(a.actor)} · **{md_text(a.action)}** {md_text(a.detail)}"
                       for a in d.requests.audit(request.id))
     detail = (f"### Request {request.id} · {md_text(request.kind)} · **{md_text(request.status)}**\n"

@@ -304,13 +304,21 @@ def _ticket_number(ticket_id) -> int:
 SENT_MARK = "_(as the API client sent it: not verified)_"  # an assistant turn a /v1 client wrote into its history
 
 
+def agent_view(runtime):
+    """text -> the text as the Agent tab shows a customer's words: redacted when privacy.apply_to.agent_view is on
+    (tickets stored as written, `tickets: false`, are then still shown without the customer's phone or card)."""
+    redactor = runtime.redactor
+    return (lambda text: redactor.redact_for("agent_view", text)) if redactor is not None else (lambda text: text)
+
+
 def ticket_detail(runtime, role, ticket_id) -> str:
     require(role, "agent")
     t = handoff(runtime).get(_ticket_number(ticket_id))
+    shown = agent_view(runtime)
     # An API client sends the whole history: what it says the assistant said is its word, not a record of ours.
     turns = "\n".join(f"- **{md_text(m['role'])}**"
                        + (f" {SENT_MARK}" if m.get("as_sent") else "")
-                       + f": {md_text(m['content'])}" for m in t.transcript)
+                       + f": {md_text(shown(m['content']))}" for m in t.transcript)
     reasons = "\n".join(f"- {md_text(r)}" for r in t.reasons) or "- (none recorded)"
     cites = "\n".join(f"- [{i}] {md_text(c.title or c.source)} — {md_text(c.source)}"
                       for i, c in enumerate(t.citations, 1))

@@ -208,3 +208,18 @@ def test_the_admin_ticket_api_pages_and_filters(fake_runtime):
     assert client.get("/api/admin/tickets?status=resolved", auth=auth).json()["tickets"] == []
     assert client.get("/api/admin/tickets?limt=2", auth=auth).status_code == 400
     assert client.get("/api/admin/tickets?status=done", auth=auth).status_code == 400
+
+
+@pytest.mark.parametrize("agent_view", [True, False])
+def test_the_agent_view_switch_decides_whether_agents_read_the_customers_details(fake_runtime, agent_view):
+    # privacy.apply_to.agent_view was accepted and read by nothing: a shop storing tickets as written
+    # (tickets: false) could not keep card numbers off its agents' screens, nor show them where it wanted to.
+    from assistant.handoff import open_ticket
+
+    fake_runtime.settings.privacy.apply_to.update(tickets=False, agent_view=agent_view)
+    fake_runtime.forget("privacy")
+    said = "my card 4111 1111 1111 1111 was charged twice, call 13812345678"
+    ticket = open_ticket(fake_runtime.handoff, "s1", [{"role": "user", "content": said}])
+    detail = staff.ticket_detail(fake_runtime, "agent", ticket.id)
+    assert ("13812345678" in detail) is (not agent_view) and ("4111 1111" in detail) is (not agent_view)
+    assert fake_runtime.handoff.get(ticket.id).transcript[0]["content"] == said  # stored as written
