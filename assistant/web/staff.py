@@ -307,7 +307,7 @@ SENT_MARK = "_(as the API client sent it: not verified)_"  # an assistant turn a
 def agent_view(runtime):
     """text -> the text as the Agent tab shows a customer's words: redacted when privacy.apply_to.agent_view is on
     (tickets stored as written, `tickets: false`, are then still shown without the customer's phone or card)."""
-    redactor = runtime.redactor
+    redactor = getattr(runtime, "redactor", None)  # a runtime without privacy settings shows the text as stored
     return (lambda text: redactor.redact_for("agent_view", text)) if redactor is not None else (lambda text: text)
 
 
