@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from assistant.errors import InputError
@@ -235,16 +235,13 @@ def training_lock(output: Path):
     if int(os.environ.get("RANK", "0") or 0) != 0:
         yield
         return
-    from filelock import FileLock, Timeout
+    from assistant.llm.adapter_registry import file_lock
 
     key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
-    lock = FileLock(Path(tempfile.gettempdir()) / f"shop-assistant-train-{key}.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise InputError(f"another training run is writing to {output}: wait for it to finish (or stop it), then "
-                         "run this again with --resume") from None
-    try:
+    with ExitStack() as held:
+        try:
+            held.enter_context(file_lock(Path(tempfile.gettempdir()) / f"shop-assistant-train-{key}.lock", wait=False))
+        except BlockingIOError:
+            raise InputError(f"another training run is writing to {output}: wait for it to finish (or stop it), "
+                             "then run this again with --resume") from None
         yield
-    finally:
-        lock.release()

@@ -60,11 +60,12 @@ def registry_path(path: str | os.PathLike | None = None) -> Path:
 
 
 @contextmanager
-def file_lock(lock_path: Path):
-    """An exclusive lock on `lock_path` (created), waited for; the kernel drops it if the holder dies."""
+def file_lock(lock_path: Path, wait: bool = True):
+    """An exclusive lock on `lock_path` (created), waited for (`wait=False`: BlockingIOError when another process
+    holds it); the kernel drops it if the holder dies."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             yield
         finally:
