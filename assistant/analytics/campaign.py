@@ -17,6 +17,7 @@ from assistant.analytics.io import (
     BLANK,
     AnalysisResult,
     Table,
+    blank_cells,
     find_column,
     find_date_column,
     guessed_dates,
@@ -188,7 +189,7 @@ def analyze_campaigns(table: Table, cfg: AnalyticsConfig | None = None, columns:
     # groupby drops rows without a label: their clicks and spend vanished from every table while the totals
     # kept them. A blank campaign or channel is a group of its own; a row without a variant is in no arm.
     for k in ("campaign", "channel", "variant"):
-        blank = df[m[k]].isna() | df[m[k]].astype(str).str.strip().eq("") if m[k] else None
+        blank = blank_cells(df[m[k]]) if m[k] else None
         if blank is not None and blank.any():
             if k == "variant":
                 notes.append(f"{int(blank.sum()):,} row(s) with no {m[k]!r} are in no A/B arm")

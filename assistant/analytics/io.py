@@ -332,10 +332,15 @@ _UTC_OFFSET = r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|(?:UTC|GMT)?\s*[+-]\
 BLANK = "(blank)"  # the group of rows whose group cell is empty
 
 
+def blank_cells(s: pd.Series) -> pd.Series:
+    """Where a label column is empty (missing, or spaces only): rows groupby would silently drop."""
+    return s.isna() | s.astype(str).str.strip().eq("")
+
+
 def group_labels(s: pd.Series) -> tuple[pd.Series, int]:
     """A group column's values as text, an empty cell as the (blank) group: (labels, how many were blank). Grouping
     the column as it is dropped those rows from the per-group table while the totals kept them."""
-    blank = s.isna() | s.astype(str).str.strip().eq("")
+    blank = blank_cells(s)
     return s.astype(object).where(~blank, BLANK).astype(str).str.strip(), int(blank.sum())
 
 
