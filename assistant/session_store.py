@@ -74,11 +74,10 @@ def _session_from_row(row: ChatSessionRow) -> ChatSession:
                        read_from=(row.version or 0, len(history), _handed_off(state)))
 
 
-def _merge_newer(session: ChatSession, stored: ChatSession) -> None:
+def _merge_newer(session: ChatSession, stored: ChatSession, read_length: int, read_handed_off: bool) -> None:
     """`session` (read at version v, since given new messages) onto `stored`, which another replica saved after v:
     a colleague's reply delivered while this replica answered the customer's turn was written over and lost. The
     stored messages stay, this copy's new ones follow; a hand-off the other side opened or closed stays so."""
-    _, read_length, read_handed_off = session.read_from
     new = session.history[read_length:]
     session.history = [*stored.history, *new]
     session.earlier_answers = max(session.earlier_answers, stored.earlier_answers)
@@ -155,14 +154,11 @@ class PersistentSessionStore(SessionStore):
                     stored = self._stored_copy(current, session) if current is not None else None
                     if stored is not None and current.version != read_version:
                         # a row this copy was not read from (written meanwhile, or before an outage): keep it
-                        session.read_from = (read_version if read_version is not None else -1, read_length,
-                                             read_handed_off)
-                        _merge_newer(session, stored)
+                        _merge_newer(session, stored, read_length, read_handed_off)
                     self._cut(session)
                     if self._write(s, session, current):
                         break
                 session.history, session.earlier_answers = mine, mine_earlier  # tried again from this copy
-                session.read_from = (read_version, read_length, read_handed_off)
             else:
                 raise StorageError("the row kept changing while it was written")
             self._note_stored(session.id)
