@@ -317,7 +317,7 @@ def _url_cell(rec) -> dict[str, str]:
     """{"url": the table's url cell} when the reviewer's table has one, else {} (the feed's URL stays)."""
     import pandas as pd
 
-    value = rec.get("url") if "url" in rec else None
+    value = rec.get("url")
     return {} if value is None or pd.isna(value) else {"url": str(value).strip()}
 
 
@@ -336,7 +336,7 @@ def _save_review(state, table) -> None:
             rows.append(a)
             continue
         edits = {f: str(rec[f]).strip() for f in a if f in rec and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS
-                 and f not in ("url", "language", "channel", "approved") and not pd.isna(rec[f])
+                 and f not in ("language", "channel", "approved") and not pd.isna(rec[f])
                  and str(rec[f]).strip()}
         rows.append({**a, **edits, **_url_cell(rec), "approved": "yes" if is_approved(rec.get("approved")) else ""})
     write_assets(rows, Path(state["run_dir"]) / "assets.csv")
@@ -386,7 +386,7 @@ def feed_export(runtime, role, state, table):
         if original is None or not is_approved(rec.get("approved")) or not is_asset(rec):
             continue
         fields = {f: ("" if pd.isna(rec[f]) else str(rec[f]).strip()) for f in original if f in rec
-                  and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("url", "language", "channel", "approved")}
+                  and f not in FEED_INFO_COLUMNS + FEED_TAIL_COLUMNS and f not in ("language", "channel", "approved")}
         written = {f: original.get(MACHINE_KEY, {}).get(f, original[f]) for f in fields}  # the model's words
         edited = {f: t for f, t in fields.items() if t != written[f]}
         # The table is edited by hand: every field is checked again as the CLI's export checks the sheet (the
