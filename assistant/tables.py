@@ -117,6 +117,20 @@ def csv_rows(text: str, delimiter: str, name: str) -> list[list[str]]:
             raise InputError(f"{name} line {start}: malformed CSV ({exc}){hint}") from None
 
 
+# A long number as Excel shows it in a General cell, and writes it so into a CSV: one digit, a fraction (a comma in
+# locales that write one), E, a plus and the exponent. 612345678901 becomes "6.12346E+11". The plus is required:
+# Excel always writes it, and a shop's own code such as "5E10" is no number Excel rounded. A minus sign is allowed:
+# "-6.12346E+11" lost its digits all the same, and taken as an id it would merge whatever rounded alike (no negative
+# number is an id anyway). Any case: Python writes a float of 17 digits or more as "1.2345678901234568e+17".
+_EXCEL_ROUNDED = re.compile(r"-?[0-9](?:[.,][0-9]+)?E\+[0-9]+", re.IGNORECASE)
+
+
+def looks_excel_rounded(text) -> bool:
+    """Whether a cell holds a number Excel shortened to scientific notation ("6.12346E+11"): its digits are lost,
+    so it identifies no product, order or phone, and two such cells that read alike may be different ones."""
+    return isinstance(text, str) and _EXCEL_ROUNDED.fullmatch(text.strip()) is not None
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from assistant.adcopy.channels import ChannelSpec
 from assistant.adcopy.config import SCORE_NAMES
 from assistant.adcopy.generator import GenerationResult
-from assistant.adcopy.sheet import EXCEL_ROUNDED, excel_safe, is_asset
+from assistant.adcopy.sheet import excel_safe, is_asset
 from assistant.errors import InputError
+from assistant.tables import looks_excel_rounded
 
 RSA_HEADLINES, RSA_DESCRIPTIONS = 15, 4
 GOOGLE_ADS_COLUMNS = (
@@ -144,8 +145,14 @@ def write_result(result: GenerationResult, path: str | Path, final_url: str = ""
 
 
 # ---- feed assets in each channel's import layout ------------------------------------------------------------
-# Meta Ads Manager's bulk import sheet (the columns its own export writes for a link ad): Body is the primary
-# text, Title the headline, Link Description the description under it.
+# Meta Ads Manager's bulk import sheet: Body is the primary text, Title the headline, Link Description the description
+# under it. UNVERIFIED against Meta's own documentation: no Meta page that lists the import sheet's columns was found.
+# Meta's Marketing API names the same three texts message, name and description
+# (https://developers.facebook.com/docs/marketing-api/reference/ad-creative-link-data), and third-party tools that
+# read Ads Manager's own export use these column names, but the template Ads Manager offers for download is the
+# authority: compare this header with it before a first import. The field limits (channels.yaml meta_feed) are the
+# lengths Meta's Ads Guide recommends before the feed cuts a text off (https://www.facebook.com/business/ads-guide;
+# they differ by placement), not lengths the import is known to refuse.
 META_COLUMNS = ["Campaign Name", "Ad Set Name", "Ad Name", "Body", "Title", "Link Description", "Link"]
 PLAIN_COLUMNS = ["row_id", "title", "url", "channel", "language", "variant"]  # then the channel's fields
 LAYOUTS = {"google_rsa": "google_ads_editor", "meta_feed": "meta_bulk"}  # every other channel: plain CSV
@@ -237,7 +244,7 @@ def _by_product(assets: list[dict], notes: list[str] | None = None) -> dict[str,
         out.setdefault(a["row_id"], []).append(a)
     for rid, group in list(out.items()):
         titles = [t for t in dict.fromkeys(str(a.get("title") or "").strip() for a in group) if t]
-        if len(titles) < 2 or not EXCEL_ROUNDED.match(rid):  # a title a reviewer corrected in one row is no split
+        if len(titles) < 2 or not looks_excel_rounded(rid):  # a title a reviewer corrected in one row is no split
             continue
         del out[rid]
         for a in group:  # a row a person added without a title goes with the product above it

@@ -10,13 +10,13 @@ Also here: the guard that an `--output` is never the `--input` it is made from.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import InputError
+from assistant.tables import looks_excel_rounded
 
 BASE_COLUMNS = ["row_id", "title", "url", "language", "channel", "variant"]
 TAIL_COLUMNS = ["score", "fixes", "check", "notes", "approved"]
@@ -158,9 +158,6 @@ def carry_review(new_rows: list[dict[str, str]], old_header: list[str], old_rows
     return out
 
 
-EXCEL_ROUNDED = re.compile(r"^-?\d(?:[.,]\d+)?E\+?\d+$", re.I)  # 6.12346E+11: how Excel saves a 12-digit id
-
-
 def _asset_finder(new_rows: list[dict[str, str]]):
     """old sheet row -> the same asset among `new_rows`, or None. By row id and variant; failing that, by the id
     as Excel saves a numeric one when the reviewer opened the sheet in it (00123 as 123; a 12-digit 612345678901
@@ -181,7 +178,7 @@ def _asset_finder(new_rows: list[dict[str, str]]):
             return exact[(rid, variant)]
         if rid.isdigit():
             found = unzeroed.get((rid.lstrip("0") or "0", variant), [])
-        elif EXCEL_ROUNDED.match(rid):
+        elif looks_excel_rounded(rid):
             found = by_title.get((str(old.get("title") or "").strip(), variant), [])
         else:
             found = []

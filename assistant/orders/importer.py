@@ -24,6 +24,7 @@ from assistant.orders.model import (
     clean_number,
     normalise_status,
 )
+from assistant.tables import looks_excel_rounded
 
 ORDER_FIELDS = ("number", "status", "email", "phone", "placed_at", "total", "currency", "shipping_address",
                 "cancelled_at", "payment_status")
@@ -141,7 +142,7 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
             report.skipped_rows += 1
             report.problems.append(f"row {i}: no order number")
             continue
-        if _SCIENTIFIC.fullmatch(number):
+        if looks_excel_rounded(number):
             # Excel shows a long order number (a marketplace's 18 digits) as 1.23457E+17: its digits are gone, no
             # customer can type it, and every order that shortens alike would become one order, customers mixed
             report.skipped_rows += 1
@@ -152,7 +153,7 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
         for name in ("email", "phone", "placed_at", "total", "currency", "shipping_address"):
             if not getattr(order, name) and get(row, name):
                 setattr(order, name, _spreadsheet_digits(get(row, name)) if name == "phone" else get(row, name))
-                if name == "phone" and _SCIENTIFIC.fullmatch(order.phone.strip()):
+                if name == "phone" and looks_excel_rounded(order.phone):
                     report.problems.append(f"row {i}: phone {order.phone!r} was saved in scientific notation, which "
                                            "loses its last digits: customers cannot verify with it (format the "
                                            "column as text and export again)")
@@ -202,9 +203,6 @@ def orders_from_rows(rows: list[dict[str, str]], mapping: dict[str, Any], source
 
 
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.0+)?|\d+\.0+")
-# how Excel shows a long number: one digit, a fraction, E+ and the exponent ("1.23457E+17"); "2024E0815" is a
-# shop's own order number
-_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?E\+\d+", re.I)
 
 
 def _spreadsheet_digits(text: str) -> str:

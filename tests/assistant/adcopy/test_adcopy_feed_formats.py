@@ -189,6 +189,9 @@ def test_products_whose_ids_excel_rounded_to_one_are_not_merged_into_one_ad():
     fixed = [{**a, "row_id": "A1"} for a in assets[:3]]
     fixed[0]["title"] = "Linen duvet cover"
     assert len(import_rows(fixed, "google_rsa")[1]) == 1
+    # so does a shop's code that only looks like an exponent: Excel writes "E+", and "5E10" is no number it rounded
+    # (before, the plus was optional and such a product was split in two ads by its corrected title)
+    assert len(import_rows([{**a, "row_id": "5E10"} for a in fixed], "google_rsa")[1]) == 1
 
 
 def test_meta_rows_of_products_excel_rounded_to_one_id_keep_their_own_link():

@@ -175,3 +175,15 @@ def test_an_order_number_excel_shortened_to_scientific_notation_is_skipped_not_m
     own = tmp_path / "own.csv"  # a shop's own numbers that only look like exponents are orders
     own.write_text("number,email,item_name\n2024E0815,d@example.com,Bowl\n", encoding="utf-8")
     assert import_file(store, own).orders == 1 and store.find("2024E0815") is not None
+
+
+def test_a_negative_order_number_in_scientific_notation_is_skipped_too(tmp_path, engine):
+    # The check is now the ad-copy sheet's too (assistant.tables.looks_excel_rounded), which takes a minus sign:
+    # before, "-1.23457E+17" passed as an order number and its two rows became one order of two customers.
+    path = tmp_path / "orders.csv"
+    path.write_text("number,email,phone,item_name\n-1.23457E+17,a@example.com,,Mug\n-1.23457E+17,b@example.com,,Plate\n"
+                    "100305,c@example.com,1.38123e+10,Cup\n", encoding="utf-8")
+    store = EmbeddedOrders(engine)
+    report = import_file(store, path)
+    assert report.orders == 1 and report.skipped_rows == 2 and store.find("-1.23457E+17") is None
+    assert any("row 4: phone" in p and "scientific notation" in p for p in report.problems)
