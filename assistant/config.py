@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -147,9 +148,20 @@ WHOLE_SECTIONS = ("shop",)
 CONFIG_DIR = "${config_dir}"
 
 
+# A string that is a URL (storage.url: sqlite:///${config_dir}/data/assistant.db) takes the folder as URL text
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _url_escaped(folder: str) -> str:
+    """`folder` as it may stand in a URL's path: a "?" in it began the query, a "#" the fragment and a "%" an
+    escape, so a shop folder named "Tea? Shop" kept its database in /…/Tea. Only those three are escaped, so
+    `config show` still reads spaces and Chinese folder names as written; URL parsers (SQLAlchemy too) undo it."""
+    return folder.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+
+
 def _expand_config_dir(value: Any, folder: str) -> Any:
     if isinstance(value, str):
-        return value.replace(CONFIG_DIR, folder)
+        return value.replace(CONFIG_DIR, _url_escaped(folder) if _URL_SCHEME.match(value) else folder)
     if isinstance(value, list):
         return [_expand_config_dir(v, folder) for v in value]
     if isinstance(value, dict):

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Table, column, create_engine, delete, event, func, inspect, select, table, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from assistant.config import resolve_path
@@ -75,9 +75,13 @@ class StorageConfig:
     def effective_url(self) -> str:
         if self.url:
             return self.url
-        return f"sqlite:///{resolve_path(DEFAULT_DB)}"
+        return sqlite_url(resolve_path(DEFAULT_DB))
 
 
+def sqlite_url(path: str | Path) -> str:
+    """The SQLAlchemy URL of the SQLite file at `path`, any legal path: pasted into "sqlite:///..." as is, a "?"
+    in a folder's name began the URL's query and a "%" an escape, and the database landed somewhere else."""
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -93,7 +97,10 @@ def sqlite_path(url: str) -> str | None:
     """The file of a sqlite:/// URL as get_engine opens it; None for another database or an in-memory one."""
     if not url.startswith("sqlite"):
         return None
-    path = url.split("///", 1)[-1]
+    try:
+        path = make_url(url).database  # unquoted as create_engine unquotes it ("%3F" is a "?" in the name)
+    except ArgumentError:
+        return None  # not a URL at all: create_engine says so
     return path if path and path != ":memory:" else None
 
 

@@ -154,13 +154,14 @@ def shop_config(shop: Shop, workdir: Path) -> dict:
     """The config file this shop would write: who it is, its own collection, no demo shop. The one function
     that knows how a shop is configured."""
     from assistant.config import SECTIONS
+    from assistant.storage import sqlite_url
 
     contact = shop.meta.get("contact", {})
     config: dict[str, dict] = {
         "knowledge_base": {"db_path": str(workdir / "kb"), "chroma_host": "", "collection": f"bench-{shop.folder.name}",
                            "faq_files": [str(p) for p in sorted(shop.docs.rglob("*.csv"))]},
         "app": {"ingest_demo_kb": False, "api_rate_limit_per_minute": 0},
-        "storage": {"url": f"sqlite:///{workdir / 'assistant.db'}"},  # tickets and events stay in the temp dir
+        "storage": {"url": sqlite_url(workdir / "assistant.db")},  # tickets and events stay in the temp dir
     }
     # Every question comes from 127.0.0.1: the per-client limits (where this version has them) are lifted.
     from assistant.app_config import AppConfig

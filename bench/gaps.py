@@ -121,6 +121,7 @@ def faq_table(topics: list[dict], path: Path) -> None:
 def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str = ""):
     """The app's settings for one split; `shop_name`: the test shop the assistant speaks for (not the demo's)."""
     from assistant.config import load_config
+    from assistant.storage import sqlite_url
 
     insights = {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "abandon_after_minutes": 0}
     if merge_by_reply is not None:  # what the flag measures, whatever the shipped default
@@ -136,7 +137,7 @@ def settings_for(tmp: Path, merge_by_reply: bool | None = None, shop_name: str =
         "app": {"ingest_demo_kb": False, "client_rate_limit_per_minute": 0, "handoffs_per_client_per_hour": 0,
                 "votes_per_client_per_minute": 0},
         "chat": {"rate_limit_per_minute": 0},
-        "storage": {"url": f"sqlite:///{tmp / 'assistant.db'}"},
+        "storage": {"url": sqlite_url(tmp / "assistant.db")},
         "insights": insights,
         **({"shop": {"name": {"en": shop_name, "zh": shop_name}, "description": {"en": "an online shop", "zh": "一家网店"},
                      "contact_email": "", "contact_phone": "", "hours": {}, "brand_file": ""}} if shop_name else {}),

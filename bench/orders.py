@@ -103,6 +103,7 @@ def suite_app(backend: str, workdir: Path, kb_dir: Path):
     from assistant.llm import FakeBackend
     from assistant.orders import fakes
     from assistant.runtime import Runtime
+    from assistant.storage import sqlite_url
     from assistant.web.server import BackgroundServer, create_app
 
     for k, v in SECRETS.items():
@@ -126,7 +127,7 @@ def suite_app(backend: str, workdir: Path, kb_dir: Path):
             key = {"shopify": "shopify_store", "woocommerce": "woocommerce_url", "webhook": "webhook_url"}[backend]
             orders_cfg[key] = url + ("/orders-hook" if backend == "webhook" else "")
         settings = load_config(env={}, overrides={
-            "llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{workdir}/app.db"},
+            "llm": {"backend": "fake"}, "storage": {"url": sqlite_url(workdir / "app.db")},
             "knowledge_base": {"embedder": "fake", "db_path": str(kb_dir)},
             "chat": {"use_router": False, "rate_limit_per_minute": 0},
             "app": {"api_rate_limit_per_minute": 0, "client_rate_limit_per_minute": 0,

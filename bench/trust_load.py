@@ -75,12 +75,13 @@ def _build_app(tmp: Path, limits: dict):
     from assistant.config import load_config
     from assistant.llm import FakeBackend
     from assistant.runtime import Runtime
+    from assistant.storage import sqlite_url
     from assistant.web.auth import Authenticator, hash_password
     from assistant.web.server import create_app
 
     users = {"admin": "admin:" + hash_password(ADMIN_PASSWORD, limits["hash_iterations"])}
     settings = load_config(env={}, overrides={
-        "llm": {"backend": "fake"}, "storage": {"url": f"sqlite:///{tmp}/bench.db"},
+        "llm": {"backend": "fake"}, "storage": {"url": sqlite_url(tmp / "bench.db")},
         "knowledge_base": {"embedder": "fake", "db_path": str(tmp / "kb")},
         "chat": {"rate_limit_per_minute": limits["session_per_minute"], "persist_sessions": False},
         "app": {"ingest_demo_kb": False, "demo_mode": False, "users": users, "trusted_proxies": [PROXY],

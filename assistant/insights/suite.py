@@ -358,6 +358,7 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
 
     from assistant.outputs import output_file, writing
     from assistant.runtime import Runtime
+    from assistant.storage import sqlite_url
 
     cases = load(suite)
     # Checked before the run: a run can take minutes, and its results must have somewhere to go.
@@ -369,7 +370,7 @@ def run_file(settings, suite: str | Path, output: str | Path | None = None, prog
         unreadable, earlier = earlier, None
         path.replace(path.with_name(f"{path.name}.unreadable"))
     with tempfile.TemporaryDirectory(prefix="test-suite-") as tmp:
-        settings.sections["storage"] = dataclasses.replace(settings.storage, url=f"sqlite:///{tmp}/suite.db")
+        settings.sections["storage"] = dataclasses.replace(settings.storage, url=sqlite_url(Path(tmp) / "suite.db"))
         # The per-session limit guards against a flooding customer; the suite sends a long conversation's turns
         # as fast as they are answered, and its 21st turn within a minute failed as "too many messages".
         settings.sections["chat"] = dataclasses.replace(settings.chat, rate_limit_per_minute=0)
