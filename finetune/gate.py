@@ -85,12 +85,18 @@ class Decision:
     base_model: str = ""
     time: str = ""  # ISO 8601, UTC
     seconds: float = 0.0  # the evaluation's wall time
+    skipped: list[str] = field(default_factory=list)  # a rollback: earlier adapters passed over, their files gone
 
     def summary(self) -> str:
         if self.kind == "rollback":
-            return f"{self.task}: rolled back to {self.candidate or 'the base model'} (from {self.served or 'base'})"
+            line = f"{self.task}: rolled back to {self.candidate or 'the base model'} (from {self.served or 'base'})"
+            return line + (f"; skipped {_skipped(self.skipped)}" if self.skipped else "")
         verdict = "promoted" if self.promoted else "kept the served adapter"
         return f"{self.task}: {verdict}: {self.reason}"
+
+
+def _skipped(folders: list[str]) -> str:
+    return ", ".join(folders) + " (files gone)"
 
 
 # --------------------------------------------------------------------------------------------- decisions
@@ -287,25 +293,6 @@ def evaluate_and_promote(task: str, candidate: Path, settings, *, evaluate=None,
         return decided(promoted, reason, figures)
 
 
-def _refuse_rollback_to_a_missing_adapter(task: str, base: str, registry: Path) -> None:
-    """The adapter a rollback would serve must still be on disk: a folder deleted to free space (or its
-    adapter.gguf) would make every answer of the task fail, where the served one still works."""
-    from assistant.llm.adapter_registry import list_adapters, serving_state
-
-    state = next((s for s in serving_state(registry) if s.task == task and s.base_model == base), None)
-    records = {r.path: r for r in list_adapters(registry)}
-    target = next((p for p in (state.previous if state else []) if p in records or p == ""), "")
-    record = records.get(target)
-    if record is None:  # the base model, or nothing to roll back to (rollback says so)
-        return
-    gone = "its folder is gone" if not Path(record.path).is_dir() else (
-        f"its GGUF {record.gguf} is gone" if record.gguf and not Path(record.gguf).is_file() else "")
-    if gone:
-        raise InputError(f"cannot roll back {task}: the adapter served before, {record.path}, cannot be served "
-                         f"({gone}) and every answer would fail; restore it, or serve another with `python -m "
-                         f"finetune gate --task {task} --adapter DIR`")
-
-
 def rollback_task(task: str, settings) -> Decision:
     """Serve the adapter served before the current one (or the base model) again; recorded as a decision."""
     from assistant.llm.adapter_registry import rollback
@@ -313,10 +300,10 @@ def rollback_task(task: str, settings) -> Decision:
     if task not in TASKS:
         raise InputError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
     base = _base_id(settings)
-    _refuse_rollback_to_a_missing_adapter(task, base, registry_of(settings))
-    was, state = rollback(task, base, registry_of(settings))
-    d = Decision(task, state.path, True, f"rolled back from {was or 'the base model'}", {}, was, "rollback", base,
-                 state.since)
+    # Adapters whose files were deleted are passed over (serving one would fail every answer of the task)
+    was, state, skipped = rollback(task, base, registry_of(settings))
+    reason = f"rolled back from {was or 'the base model'}" + (f", skipped {_skipped(skipped)}" if skipped else "")
+    d = Decision(task, state.path, True, reason, {}, was, "rollback", base, state.since, skipped=skipped)
     record(d, settings)
     return d
 

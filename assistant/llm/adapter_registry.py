@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -222,9 +223,21 @@ def promote(task: str, path: str | os.PathLike, base_model: str, registry: str |
     return new
 
 
-def rollback(task: str, base_model: str, registry: str | os.PathLike | None = None) -> tuple[str, Serving]:
-    """Serve the adapter served before the current one again; returns (the folder that was served, the new
-    state). The rolled-back adapter leaves the history, so a second rollback goes one further back."""
+def missing_files(record: AdapterRecord) -> str:
+    """Why the adapter of `record` cannot be served from disk ("" when it can): a folder deleted to free space, or
+    its adapter.gguf, would make every answer of its task fail."""
+    if not Path(record.path).is_dir():
+        return "its folder is gone"
+    if record.gguf and not Path(record.gguf).is_file():
+        return f"its GGUF {record.gguf} is gone"
+    return ""
+
+
+def rollback(task: str, base_model: str, registry: str | os.PathLike | None = None
+             ) -> tuple[str, Serving, list[str]]:
+    """Serve the newest adapter served before the current one whose files are still on disk (or the base model)
+    again; returns (the folder that was served, the new state, the earlier folders skipped because their files are
+    gone). The adapters passed over leave the history, so a second rollback goes one further back."""
     reg = registry_path(registry)
     if not reg.exists():  # nothing ever trained: said without making the registry's folder and lock file
         raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: it is served by the base "
@@ -232,17 +245,25 @@ def rollback(task: str, base_model: str, registry: str | os.PathLike | None = No
     with _locked(reg):
         records, serving = _read_all(reg)
         state = next((s for s in serving if s.task == task and s.base_model == base_model), None)
-        known = {r.path for r in records} | {""}
-        history = [p for p in (state.previous if state else []) if p in known]
+        by_path = {r.path: r for r in records}
+        history = [p for p in (state.previous if state else []) if p in by_path or p == ""]
         if state is None or not state.path and not history:
             raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: it is served by the base "
                                 "model already")
         if not history:
             raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: no adapter was served "
                                 "before the current one")
-        new = Serving(task, base_model, history[0], _now(), "rollback", history[1:])
+        # Checked here, under the lock, so the folder chosen is the one served. The base model ("") is always there.
+        skipped = list(itertools.takewhile(lambda p: p and missing_files(by_path[p]), history))
+        if len(skipped) == len(history):
+            gone = "; ".join(f"{p} ({missing_files(by_path[p])})" for p in skipped)
+            raise NotFoundError(f"nothing to roll back to for {task!r} on {base_model!r}: every adapter served "
+                                f"before the current one is gone from disk ({gone}); the served one stays. Restore one, or "
+                                f"serve another with `python -m finetune gate --task {task} --adapter DIR`")
+        back = history[len(skipped)]
+        new = Serving(task, base_model, back, _now(), "rollback", history[len(skipped) + 1:])
         _write(reg, records, [s for s in serving if s is not state] + [new])
-    return state.path, new
+    return state.path, new, skipped
 
 
 def registry_stamp(registry: str | os.PathLike | None = None) -> tuple[int, int, int] | None:

@@ -272,6 +272,8 @@ def rollback_adapter(runtime, role, task: str):
     now, was = (f"`{p.replace('`', chr(39))}`" if p else "the base model" for p in (decision.candidate, decision.served))
     msg = (f"✅ `{task}` rolled back to {now} (from {was}). New requests use it; answers under way finish as "
            "they started.")
+    if decision.skipped:  # served before, but their files were deleted since
+        msg += " Skipped (files gone): " + ", ".join(f"`{p.replace('`', chr(39))}`" for p in decision.skipped) + "."
     return msg, *serving_view(runtime, role)[1:]
 
 

@@ -97,6 +97,14 @@ def test_rollback_button_serves_the_previous_adapter_and_records_it(serving):
         admin.rollback_adapter(runtime, "admin", "translation")
 
 
+def test_rollback_button_says_which_deleted_adapter_it_passed_over(serving):
+    runtime, (first, second, _) = serving
+    (first / "adapter.gguf").unlink()  # deleted to free space: serving it would fail every answer
+    msg, served, _ = admin.rollback_adapter(runtime, "admin", "support")
+    assert "rolled back to the base model" in msg and f"Skipped (files gone): `{first}`" in msg
+    assert served[served["task"] == "support"].iloc[0]["served adapter"] == "(base model)"
+
+
 def test_every_serving_action_needs_the_admin_role(serving):
     runtime, _ = serving
     with pytest.raises(InputError, match="admin"):

@@ -112,6 +112,7 @@ def test_registered_is_not_served_until_promoted_and_rollback_walks_back(tmp_pat
     path = tmp_path / "registry.json"
     a, b, c = (tmp_path / n for n in "abc")
     for folder in (a, b, c):
+        write_gguf(folder / "adapter.gguf")  # on disk: a rollback passes over adapters whose files are gone
         reg.register_adapter("support", folder, "base-x", "lora", gguf=folder / "adapter.gguf", registry=path)
     assert reg.adapters_for("llamacpp", "base-x", path) == {}  # registered, not served
     assert reg.served_adapter("support", "base-x", path) is None
@@ -124,9 +125,9 @@ def test_registered_is_not_served_until_promoted_and_rollback_walks_back(tmp_pat
     assert reg.served_adapter("support", "base-x", path).path == str(b)
     with pytest.raises(NotFoundError, match="not a registered"):
         reg.promote("support", tmp_path / "never-trained", "base-x", path)
-    was, state = reg.rollback("support", "base-x", path)
+    was, state, _ = reg.rollback("support", "base-x", path)
     assert was == str(b) and state.path == str(a) and state.by == "rollback" and state.previous == [""]
-    was, state = reg.rollback("support", "base-x", path)
+    was, state, _ = reg.rollback("support", "base-x", path)
     assert was == str(a) and state.path == "" and reg.adapters_for("llamacpp", "base-x", path) == {}
     with pytest.raises(NotFoundError, match="nothing to roll back to"):
         reg.rollback("support", "base-x", path)
@@ -150,7 +151,7 @@ def test_a_registry_from_before_the_gate_keeps_serving_what_it_served(tmp_path):
     assert {s["task"]: s["path"] for s in stored["serving"]} == {"support": str(tmp_path / "s"),
                                                                  "adcopy": str(tmp_path / "a")}
     assert reg.served_adapter("support", "base-x", path).path == str(tmp_path / "s")
-    was, state = reg.rollback("support", "base-x", path)  # before the gate, going back meant the base model
+    was, state, _ = reg.rollback("support", "base-x", path)  # before the gate, going back meant the base model
     assert was == str(tmp_path / "s") and state.path == ""
 
 
@@ -230,26 +231,68 @@ def test_rollback_is_one_action_and_is_recorded(shop, capsys):
     assert len(err) == 1 and err[0].startswith("NotFoundError: nothing to roll back to")
 
 
-@pytest.mark.parametrize("removed", ["folder", "gguf"])
-def test_rollback_never_serves_an_adapter_that_is_gone(shop, removed):
-    """An old adapter folder deleted to free space (or its GGUF): serving it again would fail every answer of the
-    task, so the rollback is refused and the working adapter stays served."""
+def _gone(folder: Path, removed: str) -> None:
     import shutil
 
-    from assistant.errors import InputError
+    if removed == "folder":
+        shutil.rmtree(folder)
+    else:
+        (folder / "adapter.gguf").unlink()
+
+
+@pytest.mark.parametrize("removed", ["folder", "gguf"])
+def test_rollback_skips_an_adapter_that_is_gone_to_the_newest_one_still_there(shop, capsys, removed):
+    """An old adapter folder deleted to free space (or its GGUF) cannot be served again (every answer of the task
+    would fail): the rollback passes over it to the adapter served before it, and its one line says so. It
+    refused the whole rollback before, though an older adapter was there to go back to."""
+    from assistant.cli_support import run_cli
+    from finetune.__main__ import main
 
     settings, registry, base, candidate = shop
-    first, second = candidate("support-1"), candidate("support-2")
-    for folder in (first, second):
+    first, second, third = candidate("support-1"), candidate("support-2"), candidate("support-3")
+    for folder in (first, second, third):
         evaluate_and_promote("support", folder, settings, evaluate=fake_evaluate({"answerable_accuracy": 0.9}, []))
-    if removed == "folder":
-        shutil.rmtree(first)
-    else:
-        (first / "adapter.gguf").unlink()
-    with pytest.raises(InputError, match=f"the adapter served before, {first}, cannot be served"):
+    _gone(second, removed)
+    cfg = registry.parent / "c.yaml"
+    cfg.write_text(f"llm: {{backend: llamacpp, model: {settings.llm.model}}}\nfinetune: {{registry: {registry}}}\n",
+                   encoding="utf-8")
+    assert run_cli(main, ["rollback", "--task", "support", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f"support: rolled back to {first} (from {third}); skipped {second} (files gone)"]
+    state = next(s for s in reg.serving_state(registry) if s.task == "support")
+    assert state.path == str(first) and state.previous == [""]  # the gone one left the history
+    d = gate.read_decisions(settings, 1)[0]
+    assert d["kind"] == "rollback" and d["skipped"] == [str(second)] and str(second) in d["reason"]
+    # only the base model is older than the first adapter: the next rollback goes there, skipping nothing
+    assert gate.rollback_task("support", settings).summary() == f"support: rolled back to the base model (from {first})"
+
+
+def test_rollback_refuses_in_one_line_when_every_earlier_adapter_is_gone(shop, capsys):
+    """Nothing left on disk to go back to (the base model fell out of the remembered history): one line, a non-zero
+    exit, and the working adapter stays served."""
+    from assistant.cli_support import run_cli
+    from finetune.__main__ import main
+
+    settings, registry, base, candidate = shop
+    settings.sections["gate"] = GateConfig(keep_previous=2)
+    first, second, third = candidate("support-1"), candidate("support-2"), candidate("support-3")
+    for folder in (first, second, third):
+        evaluate_and_promote("support", folder, settings, evaluate=fake_evaluate({"answerable_accuracy": 0.9}, []))
+    assert next(s for s in reg.serving_state(registry) if s.task == "support").previous == [str(second), str(first)]
+    _gone(second, "folder")
+    _gone(first, "gguf")
+    with pytest.raises(NotFoundError, match=f"every adapter served before the current one is gone from disk "
+                                            f"\\({second} \\(its folder is gone\\); {first} \\(its GGUF"):
         gate.rollback_task("support", settings)
-    assert reg.served_adapter("support", base, registry).path == str(second)
+    assert reg.served_adapter("support", base, registry).path == str(third)
     assert gate.read_decisions(settings, 1)[0]["kind"] == "gate"  # no rollback recorded
+    cfg = registry.parent / "c.yaml"
+    cfg.write_text(f"llm: {{backend: llamacpp, model: {settings.llm.model}}}\nfinetune: {{registry: {registry}}}\n"
+                   "gate: {keep_previous: 2}\n", encoding="utf-8")
+    assert run_cli(main, ["rollback", "--task", "support", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("NotFoundError: nothing to roll back to") and "gone from disk" in err[0]
+    assert reg.served_adapter("support", base, registry).path == str(third)
 
 
 def test_gate_edge_cases_are_decisions_not_crashes(shop):
