@@ -15,7 +15,8 @@ ROLES = ("agent", "admin")
 class AppConfig:
     host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
     port: int = field(default=7860, metadata={"help": "port to listen on"})
-    title: str = field(default="", metadata={"help": "shown in the UI; '' = the shop's name + ' · Shop Assistant'"})
+    title: str = field(default="", metadata={"help": "shown in the UI; '' = the shop's name + ' · Shop Assistant' "
+                                                     "(' · 智能客服' for a zh shop: message page_title)"})
     concurrency_limit: int = field(default=4, metadata={"help": "chat requests generated at the same time"})
     max_queue: int = field(default=64, metadata={"help": "requests waiting before new ones are refused"})
     max_message_chars: int = field(default=4000, metadata={"help": "longer customer messages are refused"})

@@ -139,9 +139,10 @@ class Runtime(ModelServing):
 
     @property
     def title(self) -> str:
-        """The UI's title: app.title, or the shop's name."""
+        """The UI's title: app.title, or the catalog's page_title (the shop's name) in the shop's language."""
         shop = self.shop
-        return self.settings.app.title or f"{shop.name(shop.cfg.default_language)} · Shop Assistant"
+        # In the shop's default language: a Chinese shop's customers read "云叶茶庄 · Shop Assistant" before
+        return self.settings.app.title or shop.text("page_title", shop.cfg.default_language)
 
     @property
     def verifier(self):

@@ -226,6 +226,24 @@ def test_the_title_follows_the_shops_name_when_the_owner_edits_it(tmp_path):
     assert "Velo Works" in title and "Working Name" not in title
 
 
+def test_a_chinese_shops_title_is_chinese_unless_the_config_sets_one(tmp_path):
+    # A shop made with --language zh showed its customers "云叶茶庄 · Shop Assistant" as the page and widget title
+    from assistant.config import load_config
+    from assistant.llm import FakeBackend
+    from assistant.runtime import Runtime
+
+    def title(folder):
+        return Runtime(load_config(folder / "config.yaml", env={}), backend=FakeBackend()).title
+
+    assert main(["init", str(tmp_path / "tea"), "--name", "云叶茶庄", "--language", "zh"]) == 0
+    assert main(["init", str(tmp_path / "bikes"), "--name", "Velo Works", "--language", "en"]) == 0
+    assert title(tmp_path / "tea") == "云叶茶庄 · 智能客服"
+    assert title(tmp_path / "bikes") == "Velo Works · Shop Assistant"
+    config = tmp_path / "tea" / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("title: ''", "title: Cloud Leaf Tea"), encoding="utf-8")
+    assert title(tmp_path / "tea") == "Cloud Leaf Tea"  # a title the owner wrote in the config wins
+
+
 def test_every_example_faq_answer_is_marked_and_none_repeats_the_contact_details(tmp_path):
     # faq.csv began with an unmarked row "Write to our support address; we answer within one working day." (no
     # --email): an owner who filled in the marked rows kept it, and customers asking how to reach the shop got it
