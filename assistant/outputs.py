@@ -1,5 +1,5 @@
-"""Output paths of the CLIs (insights, test-suite, knowledge_base search), checked before the work starts, and
-`replace_text`, the one way a file other processes read is rewritten.
+"""Output paths of the CLIs (insights, test-suite, knowledge_base search), checked before the work starts,
+`replace_text`, the one way a file other processes read is rewritten, and `follow_umask` for safetensors files.
 
 Some options take one file (`gaps --csv FILE`), others a folder for several files (`usage --csv DIR`), and
 users mix them up; a missing parent folder is created. Every problem is one InputError naming the option,
@@ -9,6 +9,8 @@ raised before a possibly long computation, so nothing computed is lost to a path
 from __future__ import annotations
 
 import os
+import stat
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,3 +81,25 @@ def replace_text(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def follow_umask(folder: str | os.PathLike, pattern: str = "*.safetensors") -> None:
+    """Give the files matching `pattern` in `folder` the mode any new file there gets (0o666 less the umask,
+    default ACLs included). safetensors >= 0.8 writes through a temporary file it creates 0600 and renames in
+    (safetensors issue #782), so an adapter's weights were readable by their owner alone while its config beside
+    them was not: a llama.cpp or vLLM server running as another user could not load it."""
+    folder = Path(folder)
+    found = list(folder.glob(pattern))
+    if not found:
+        return
+    # The mode is read off a file made the ordinary way: os.umask() can only be read by setting it, which would
+    # race with other threads (the app's) creating files meanwhile.
+    probe = folder / f".mode-probe-{os.getpid()}-{threading.get_ident()}"
+    fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    for path in found:
+        os.chmod(path, mode)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError, InputError, ModelLoadError
 from assistant.llm.adapter_registry import GGUF_BASE_KEY, check_adapter_base
+from assistant.outputs import follow_umask
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def export_merged(model, tok, output: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         merged.save_pretrained(tmp, safe_serialization=True)
+        follow_umask(tmp)  # safetensors writes its shards 0600, the config beside them follows the umask
         tok.save_pretrained(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

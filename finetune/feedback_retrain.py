@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import AssistantError, ConfigError, InputError
+from assistant.outputs import follow_umask
 from finetune.kto import Judged, KTOConfig
 
 TASK_CHOICES = ("adcopy", "support", "all")
@@ -283,6 +284,7 @@ def train_candidate(task: str, items: list[Judged], objective: str, settings, cf
     out.mkdir(parents=True, exist_ok=True)
     model.peft_config["default"].base_model_name_or_path = model_id
     model.save_pretrained(out)
+    follow_umask(out)  # safetensors writes its file 0600, the config beside it follows the umask
     tok.save_pretrained(out)
     meta = {"base_model": model_id, "method": "lora", "task": task, "objective": objective, "steps": hist.steps,
             "examples": hist.examples, "desirable": hist.desirable, "resumed_from": str(served or ""),

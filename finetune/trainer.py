@@ -27,6 +27,7 @@ from pathlib import Path
 
 from assistant.errors import InputError
 from assistant.llm.embedded import file_sha256
+from assistant.outputs import follow_umask
 from finetune.config import FinetuneConfig
 from finetune.dataset import Row, collate
 from finetune.evaluate import eval_loss, learned_token_loss
@@ -400,6 +401,7 @@ def save_adapter(state: TrainState, tok, output: Path, model_id: str, meta: dict
     model.peft_config["default"].base_model_name_or_path = model_id
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output)
+    follow_umask(output)  # safetensors writes its file 0600, the config beside it follows the umask
     tok.save_pretrained(output)
     (output / "finetune_meta.json").write_text(json.dumps({"base_model": model_id, **meta}, indent=2,
                                                           ensure_ascii=False), encoding="utf-8")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assistant.errors import ModelLoadError
 from assistant.llm.embedded import default_cache_dir, resolve_embedded, sha256_of
+from assistant.outputs import follow_umask
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def _save_plain_copy(lm, tok, target: Path) -> None:
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     try:
         lm.save_pretrained(tmp)
+        follow_umask(tmp)  # safetensors writes its shards 0600, the config beside them follows the umask
         tok.save_pretrained(tmp)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, target)
