@@ -27,9 +27,10 @@ from assistant.citations import Citation
 from assistant.errors import AssistantError, StorageError
 from assistant.orders import wording
 from assistant.orders.config import OrdersConfig
+from assistant.orders.filing import file_request, transcript
 from assistant.orders.limits import FailureWindows
 from assistant.orders.model import Order, factor_matches
-from assistant.orders.parse import EMAIL, looks_like_address, new_address, other_numbers, parse
+from assistant.orders.parse import EMAIL, other_numbers, parse
 from assistant.orders.state import (
     DialogueStore,
     OrderState,
@@ -154,7 +155,10 @@ class OrderDesk:
         # A reply to "which address / which item?" is any message that is not a question of its own.
         answering = (st.awaiting in ("address", "item") and not _QUESTION.search(text)
                      and len(text.strip()) >= (5 if st.awaiting == "address" else 1))
-        engaged = bool(p.intent or p.number or answering or (st.awaiting == "number" and p.no_number)
+        # "Actually make it 11 Downing Street" / "不对，改成……": the new address of the change in hand or just requested
+        fixing = bool(not p.intent and p.correction and p.address and not p.number
+                      and "change_address" in (st.intent, st.filed))
+        engaged = bool(p.intent or p.number or answering or fixing or (st.awaiting == "number" and p.no_number)
                        or (p.factor and st.number and (st.intent or st.locked)))
         if not engaged:
             return None
@@ -171,7 +175,7 @@ class OrderDesk:
                     and (not st.number or st.number in st.verified)):
                 if len(st.verified) > 1:
                     st.number, st.awaiting = "", "number"
-                    st.address = new_address(text) if p.intent == "change_address" else ""
+                    st.address = p.address if p.intent == "change_address" else ""
                     st.item = text if p.intent == "return" else ""
                     return self._say("order_ask_which", lang, "order_ask", [f"order intent: {st.intent}",
                                      f"{len(st.verified)} orders verified in this conversation"],
@@ -181,21 +185,26 @@ class OrderDesk:
             st.more = other_numbers(text, p.number)
         if p.number and p.number != st.number:
             if st.number:  # another order: what was said for the first one is not for it
-                st.address, st.item = "", ""
+                st.address, st.item, st.filed = "", "", ""
             st.number = p.number
             st.awaiting = "" if st.awaiting in ("address", "item") else st.awaiting
-        st.intent = st.intent or "status"
-        if p.intent == "change_address":
-            st.address = new_address(text) or st.address
+        st.intent = "change_address" if fixing else st.intent or "status"
+        if p.intent == "change_address" or fixing:
+            st.address = p.address or st.address
         elif p.intent == "return":
             st.item = text
-        elif st.awaiting == "address" and answering and not p.number and looks_like_address(text):
-            st.address = text.strip()  # anything else ("ok thank you", "hold on") is asked again
+        elif answering and not p.number and st.awaiting == "address":
+            st.address = p.address or st.address  # "ok thank you", "hold on" name none: it is asked again
+        elif answering and not p.number:
+            st.item = text  # "the mug and the teapot", "1 and 3": matched to the order's items in _act
         if not st.number:
             st.awaiting = "number"
             st.factor = p.factor or st.factor  # "my e-mail is …, where is my order?": used when the number comes
             if p.no_number:
                 return self._say("order_no_number", lang, "order_info", ["the customer has no order number"])
+            if fixing and len(st.verified) > 1:  # corrected while "which order?" waits for its answer: asked again
+                return self._say("order_ask_which", lang, "order_ask", [f"order intent: {st.intent}"],
+                                 numbers=wording.listing(st.verified, lang))
             return self._with_policy(self._say("order_ask_number", lang, "order_ask", [f"order intent: {st.intent}"]),
                                      st.intent, lang)
         if st.number not in st.verified:
@@ -284,7 +293,7 @@ class OrderDesk:
             if not st.address:
                 st.awaiting = "address"
                 return self._say("order_ask_address", lang, "order_ask", why, number=order.number)
-            return self._request(st, "change_address", order, {"address": st.address}, lang, session, text, live)
+            return self._request(st, "change_address", order, [{"address": st.address}], lang, session, text, live)
         if kind == "return":
             if order.status in ("cancelled", "refunded"):
                 st.done()
@@ -295,72 +304,40 @@ class OrderDesk:
                 return self._with_policy(self._say("order_return_too_early", lang, "order_info", why,
                                                    number=order.number, status=status), "return", lang,
                                          head="order_return_policy")
-            item = wording.choose_item(order, text) or (wording.choose_item(order, st.item) if st.item else "")
-            if not item and len(order.items) == 1:
-                item = order.items[0].name
-            if not item:
+            items = wording.choose_items(order, st.item)
+            if not items and text != st.item and order.items and (named := wording.choose_item(order, text)):
+                items = [named]  # named in a later message, beside the verification ("5678, the teapot")
+            if not items and len(order.items) == 1:
+                items = [order.items[0].name]
+            if not items:
                 st.awaiting = "item"
                 return self._say("order_ask_item", lang, "order_ask", why, number=order.number,
                                  items=wording.numbered_items(order.items, lang))
-            quantity = next((i.quantity for i in order.items if i.name == item), 1)
-            return self._request(st, "return", order, {"item": item, "quantity": quantity}, lang, session, text, live)
-        return self._request(st, "cancel", order, {}, lang, session, text, live)
+            # one request per item ("the mug and the teapot"): each is approved, carried out and told on its own
+            return self._request(st, "return", order, [
+                {"item": item, "quantity": next((i.quantity for i in order.items if i.name == item), 1)}
+                for item in items], lang, session, text, live)
+        return self._request(st, "cancel", order, [{}], lang, session, text, live)
 
     # -- outcomes -------------------------------------------------------------------------------------------
-    def _request(self, st: OrderState, kind: str, order: Order, details: dict, lang: str, session, text: str,
+    def _request(self, st: OrderState, kind: str, order: Order, wanted: list[dict], lang: str, session, text: str,
                  live: bool) -> OrderReply:
-        from assistant.handoff import ORDER_REQUEST_KEY
-
+        """One request per entry of `wanted` (its details: the address, an item to return), then one reply."""
         st.done()
+        st.filed = kind  # a correction that follows ("Actually make it …") amends this request
         why = [f"order intent: {kind}", f"order {order.number} verified", "a request for staff approval"]
         if not live:
             return OrderReply("", "order_request", why)
         if self.requests is None:
             return self._down(StorageError("no store for order requests"), lang, session, text, live)
         try:
-            request, created = self.requests.create(kind, order, details, session.id, lang)
-            # A corrected address replaces the one still waiting (the agent approves what the customer wants now).
-            updated = (not created and kind == "change_address" and request.details != details
-                       and self.requests.update_details(request.id, details))
+            filed = [file_request(self.requests, self.handoff, kind, order, details, session, lang, text, self.redact)
+                     for details in wanted]
         except AssistantError as exc:
             return self._down(exc, lang, session, text, live)
-        ticket_id = None
-        if updated:
-            ticket_id = request.ticket_id
-            self._add_to_ticket(ticket_id, text)
-        elif created and self.handoff is not None:
-            try:
-                ticket = self.handoff.create_ticket(
-                    session.id or "anonymous", self._transcript(session, text), intent=f"order_{kind}",
-                    reasons=[f"{kind} request {request.id} for order {order.number} waits for approval"],
-                    message_key=f"{ORDER_REQUEST_KEY}{request.id}", language=lang, draft_reply="")
-                ticket_id = ticket.id
-                self.requests.attach_ticket(request.id, ticket.id)
-            except AssistantError as exc:  # the request is stored and listed for agents all the same
-                log.error("order request %s has no ticket: %s", request.id, exc.one_line())
-        else:
-            ticket_id = request.ticket_id
-        key = "order_request_created" if created else "order_request_updated" if updated else "order_request_exists"
-        reply = self._say(key, lang, "order_request", why, number=order.number, request=request.id,
-                          kind=wording.kind_label(self.shop, kind, lang), address=details.get("address", ""))
-        reply.ticket_id, reply.request_id = ticket_id, request.id
+        reply = OrderReply(wording.request_text(self.shop, kind, order, filed, lang), "order_request", why)
+        reply.request_id, reply.ticket_id = filed[0].request_id, filed[0].ticket_id
         return self._with_policy(reply, kind, lang) if kind == "return" else reply
-
-    def _add_to_ticket(self, ticket_id: int | None, text: str) -> None:
-        """The customer's correction onto the request's ticket: the agent reads why the request changed."""
-        if ticket_id is None or self.handoff is None or not text:
-            return
-        try:
-            self.handoff.add_turns(ticket_id, [{"role": "user", "content": self.redact(text)}])
-        except AssistantError as exc:  # the request itself is updated all the same
-            log.error("order request ticket %s not updated: %s", ticket_id, exc.one_line())
-
-    def _transcript(self, session, text: str) -> list[dict]:
-        turns = [m.as_dict() for m in session.history] + ([{"role": "user", "content": text}] if text else [])
-        # A /v1 client wrote its history itself: its "assistant" turns are marked for the agent who approves
-        sent = getattr(session, "stateless", False)
-        return [{**t, "content": self.redact(t["content"]), **({"as_sent": True} if sent and t["role"] == "assistant"
-                                                               else {})} for t in turns]
 
     def _ticket(self, session, text: str, reasons: list[str], lang: str) -> int | None:
         if self.handoff is None:
@@ -368,7 +345,7 @@ class OrderDesk:
         from assistant.handoff import open_ticket
 
         try:
-            return open_ticket(self.handoff, session.id, self._transcript(session, text), intent="order_status",
+            return open_ticket(self.handoff, session.id, transcript(session, text, self.redact), intent="order_status",
                                reasons=reasons, language=lang).id
         except AssistantError as exc:
             log.error("order hand-off ticket failed: %s", exc.one_line())

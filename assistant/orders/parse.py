@@ -1,7 +1,8 @@
 """What a customer's message says about orders, in zh and en, by rules that can be read and tested:
 the order intent (status, cancel, change_address, return), an order number typed loosely ("#100234",
 "订单号100234", "order no. 100234"), a verification factor (an e-mail, or a phone's last 4 digits), a new
-address, and "never mind". A question about the policy itself ("what is your return policy?", "可以退货吗")
+address (also as a correction: "Actually make it …", "不对，改成……"), the words naming each item of a return
+("the mug and the teapot"), and "never mind". A question about the policy itself ("what is your return policy?", "可以退货吗")
 is not an order request: the knowledge base answers it.
 """
 
@@ -46,8 +47,9 @@ _EN = {
     "change_address": [r"\b(?:change|update|correct|edit|fix|modify)\b.{0,30}\baddress",
                        r"\bwrong (?:shipping |delivery )?address", r"\b(?:different|another|new) (?:delivery |shipping )?address",
                        r"\bsend it to (?:a different|another)"],
-    "return": [r"\b(?:want|like|need|wish|going) to return\b", r"\breturn (?:this|the|my|an?|one|it|these|them)\b",
-               r"\bstart a return\b", r"\bsend (?:it|this|them|the \w+) back\b", r"\breturn (?:item|order)s?\b",
+    "return": [r"\b(?:want|like|need|wish|going) to return\b",
+               r"\breturn (?:this|the|my|an?|one|it|these|those|them|both|two|\d)\b",
+               r"\bstart a return\b", r"\bsend (?:it|this|them|these|those|both|the [\w ,&]{1,60}?) back\b", r"\breturn (?:item|order)s?\b",
                r"\brefund (?:for )?(?:my|this|the) (?:order|item)"],
 }
 _ZH = {
@@ -65,7 +67,10 @@ _ZH = {
                        r"(?:改|修改|更改|换|更换|变更).{0,20}?(?:收货|配送|送货|邮寄|快递)地址",
                        r"地址(?:写错|填错|错了|不对|有误)", r"地址.{0,4}(?:改|换|更改|修改|变更)"],
     "return": [r"(?:我要|我想|帮我|申请|想要|需要|要|想|请).{0,6}(?:退货|退掉|退回|退了|退款)", r"退货申请",
-               r"(?:把|将).{0,12}退(?:掉|了|回)", r"(?:我要|我想|想要|需要|要)退(?:$|[，。！!,.\s])"],
+               r"(?:把|将)[^。！？!?]{0,30}?退(?:掉|了|回)", r"(?:我要|我想|想要|需要|要)退(?:$|[，。！!,.\s])",
+               # "退货：订单100234里的杯子和茶壶" (a heading, then what), "我想退订单100234的杯子" (an order named after 退)
+               r"(?:^|[，。！？,.!?\s])退货\s*[：:]", r"退货\s*[，,]\s*(?:订单|单号|[#＃]?\s*\d)", r"(?:我要|我想|帮我|想要|需要|请)退(?![出订休役房票烧步群圈])",
+               r"(?:我要|我想|帮我|想要|需要|请)退.{0,6}(?:订单|单号)\s*[#＃]?\s*\d"],
 }
 # A question about the policy itself, unless the customer says "my"/gives a number/asks us to act.
 _POLICY_EN = re.compile(r"\b(?:policy|policies|how (?:do|can|long|much)|is it possible|can i|can you|do you|what if)\b", _I)
@@ -121,6 +126,8 @@ class Parsed:
     stop: bool = False
     no_number: bool = False
     policy_question: bool = False  # about the policy, not about an order: the knowledge base's
+    address: str = ""  # a new delivery address the message gives ("" = none)
+    correction: bool = False  # it corrects what the customer said before ("Actually make it …", "不对，改成……")
 
 
 def _intent(text: str) -> str:
@@ -188,8 +195,96 @@ def new_address(text: str) -> str:
     name no place: "to another place once it has shipped"), without the question or courtesy that may close the
     message ("…1000号吗？", "…Shanghai, please?")."""
     m = _ADDRESS_AFTER.search(text.strip())
-    address = _ADDRESS_TAIL.sub("", m.group(1)).strip(" 。.") if m else ""
+    address = _ADDRESS_TAIL.sub("", _CLOSING.sub("", m.group(1))).strip(" 。.") if m else ""
     return address if _LOOKS_LIKE_ADDRESS.search(address) else ""
+
+
+# What opens a correction, each ending where the corrected value begins: "Actually make it …", "sorry, I meant …",
+# "no wait, it should be …", "不对，改成……", "应该是……". English words end at a word's end ("no" is not "North"
+# or "No. 5", "um" not "Umbria").
+_FIX_EN = (r"(?:no+|nope|oh|oops|sorry|wait|hold on|hang on|actually|hmm+|um+|correction|my (?:bad|mistake)|"
+           r"i'?m sorry|i (?:meant|mean)|(?:it|that) should (?:be|read|have been)|should (?:be|read)|make (?:it|that)|"
+           r"change (?:it|that)(?: to)?|(?:that'?s|that is|it'?s|it is) (?:wrong|not right|incorrect)|"
+           r"(?:the |my )?(?:address|one) (?:is|was) wrong|i made a (?:typo|mistake)|instead)(?![A-Za-z'.])")
+_FIX_ZH = (r"不对|我?(?:说|写|填|打|搞|弄)错了|错了|抱歉|不好意思|对不起|等一下|等等|其实|我是说|我的意思是|应该是|"
+           r"应该为|应该|改成|改为|换成|改到|更正为|更正|地址(?:写错了|填错了|错了|不对|有误)")
+# Words that may stand before an address without correcting anything ("it's …", "the new address is …", "是……").
+_FILLER = (r"(?:(?:could|can|would|will) you(?: please)?|it'?s|it is|"
+           r"the (?:new |correct |right )?(?:delivery |shipping )?address (?:is|should be)|"
+           r"(?:new |correct )?address(?: is)?|to|please|ok(?:ay)?|so|then|send it to|deliver (?:it )?to)(?![A-Za-z'.])|"
+           r"(?:能不能|可不可以|可以|能否|麻烦|请)(?:帮我|帮忙)?|帮我|帮忙|新地址(?:是|为)?|地址(?:是|为)|寄到|送到|发到|是|为")
+_PUNCT = r"[\s,，.。!！:：;；、—\-]*"
+_FIX_LEAD = re.compile(_PUNCT + "(?:" + _FIX_EN + "|" + _FIX_ZH + ")", _I)
+_FILLER_LEAD = re.compile(_PUNCT + "(?:" + _FILLER + ")", _I)
+# "not 1 Old Road but 2 New Road", "不是老地址，而是……": the second one is meant.
+_NOT_BUT = re.compile(r"^(?:not\b|不是).+?(?:[,，;；]?\s*(?:\bbut(?: rather)?\b|而是)|[,，;；]\s*(?:是|it'?s\b))", _I)
+_CLOSING = re.compile(r"(?:[,，]?\s*(?:instead|please|thanks|thank you|thx|才对|吧|哈|哦|呢|谢谢你?))+[\s。.!！?？]*$", _I)
+# An order number is no address ("sorry, I meant order 100235"), and neither are digits alone.
+_ORDER_REF = re.compile(r"(?:\border\b|订单|单号|[#＃])\s*(?:no\.?|number|nr\.?|号码?|编号)?\s*(?:is|:|：|是)?\s*[#＃]?"
+                        r"\s*[A-Za-z]{0,4}-?\d", _I)
+# Words no address has: what holds them asks something ("Sorry, Do you deliver to 11 Downing Street?").
+_NOT_ADDRESS = re.compile(r"\b(?:you|your|we|do|does|did|is|are|can|could|will|would|deliver|ship|shipping)\b|"
+                          r"你|吗|能不能|可不可以|是否|多久|多少", _I)
+# A corrected address begins like one: a number, a capital, a Chinese character, a flat / unit / building word
+# ("wait, is 11 Downing Street in your area" is a question, not a correction).
+_ADDRESS_START = re.compile(r"[\dA-Z\u4e00-\u9fff]|(?i:no\.|flat|apt|apartment|unit|suite|room|floor|building|block|"
+                            r"house)\b")
+
+
+def spoken_address(text: str) -> tuple[str, bool]:
+    """(the address a message gives after the words that open it, whether one of them corrects what was said):
+    "Actually make it 11 Downing Street, London" -> ("11 Downing Street, London", True), "It's 5 Elm Road, thanks"
+    -> ("5 Elm Road", False). The address is "" when what is left names no place, or names an order."""
+    rest, fixed = text.strip(), False
+    while m := _FIX_LEAD.match(rest) or _FILLER_LEAD.match(rest):
+        fixed = fixed or m.re is _FIX_LEAD
+        rest = rest[m.end():]
+    if m := _NOT_BUT.match(rest):
+        rest, fixed = rest[m.end():], True
+    rest = _ADDRESS_TAIL.sub("", _CLOSING.sub("", re.sub("^" + _PUNCT, "", rest))).strip(" ,，。.:：")
+    named = (_LOOKS_LIKE_ADDRESS.search(rest) and not _ORDER_REF.search(rest) and not _NOT_ADDRESS.search(rest)
+             and not re.fullmatch(r"[\d\s\-]+", rest) and (not fixed or _ADDRESS_START.match(rest)))
+    return (rest if named else ""), fixed
+
+
+# The words a return names its items by: after the verb ("return the mug and the teapot from order 100234", "退货：
+# 订单100234里的杯子和茶壶"), between 把 and 退 ("把杯子和茶壶退了") or before 退 ("记忆棉枕头我要退"); the order named
+# in them taken out, cut where the sentence goes on ("…, they arrived broken"), split where the customer lists.
+_ITEMS_ORDER = re.compile(r"(?:\b(?:from|of|in|on|for)\s+)?(?:\b(?:my|the|this|that)\s+)?(?:\border\b|订单号?|单号)"
+                          r"(?:\s*(?:no\.?|number|nr\.?|编号)?\s*(?:is|:|：|是)?\s*[#＃]?\s*[A-Za-z]{0,4}-?\d[\d\u3000 ]*)?"
+                          r"(?:里面|里|中|内)?的?|(?:\b(?:from|of|in|on|for)\s+)?[#＃]\s*\d+", _I)
+_RETURN_EN = re.compile(r"\b(?:return(?:ing)?|send(?:ing)?|refund(?:ing)?)\b", _I)
+_RETURN_BA = re.compile(r"(?:把|将)(.+?)(?:都|全部|全)?退")
+_RETURN_ZH = re.compile(r"退(?:货|掉|回|了|款)?")
+_WANT_ZH = re.compile(r"(?:我|我们)?(?:要|想|想要|需要|申请|打算)?[\s，,：:]*$")
+_ITEMS_END = re.compile(r"[.!?;。！？；]|\b(?:because|since|(?<!well )as(?! well as\b)|but|they|it|which|who|please|"
+                        r"thanks|thank you|back|for (?:a )?refund|due to)\b|因为|由于|坏了|破了|有问题|质量|谢谢|麻烦", _I)
+_ITEMS_LIST = re.compile(r"\s*(?:,|、|/|&|\+|\band\b|\bplus\b|\bas well as\b|和|跟|与|以及|及|还有)\s*", _I)
+_ITEM_LEAD = re.compile(r"^(?:(?:both|the|my|a|an|these|those|this|that|also|items?|products?|things?)\b|[:：,，\s]|"
+                        r"这个|那个|这件|那件|一个|一件|的|这|那|个|件|只)+", _I)
+_NO_ITEM = re.compile(r"(?:it|them|something|items?|products?|things?|order|stuff|商品|东西|货|\d{3,})?", _I)
+
+
+def item_phrases(text: str) -> list[str]:
+    """The customer's words for each item a return names: "I want to return the mug and the teapot from order
+    100234" -> ["mug", "teapot"], "退货：订单100234里的杯子和茶壶" -> ["杯子", "茶壶"], an answer "1 and 3" -> ["1", "3"];
+    [] when it names none ("I'd like to return an item", "我要退货")."""
+    def clause(words: str) -> str:
+        end = _ITEMS_END.search(words)
+        return words[:end.start()] if end else words
+
+    text = _ITEMS_ORDER.sub(" ", EMAIL.sub(" ", text))
+    if m := _RETURN_BA.search(text):
+        region = m.group(1)
+    elif re.search(r"[\u4e00-\u9fff]", text) and (m := _RETURN_ZH.search(text)):
+        after = clause(text[m.end():])  # "退货：杯子和茶壶", or else before it: "杯子和茶壶要退货，因为……"
+        region = after if after.strip(" ，,。：:") else clause(_WANT_ZH.sub("", text[:m.start()]))
+    elif m := _RETURN_EN.search(text):
+        region = clause(text[m.end():])
+    else:
+        region = clause(text)  # an answer to "which item?"
+    phrases = [_ITEM_LEAD.sub("", words).strip(" ,，。.:：") for words in _ITEMS_LIST.split(region)]
+    return [words for words in dict.fromkeys(phrases) if words and not _NO_ITEM.fullmatch(words)]
 
 
 def parse(text: str, awaiting: str = "") -> Parsed:
@@ -201,6 +296,11 @@ def parse(text: str, awaiting: str = "") -> Parsed:
     p = Parsed(stop=bool(_STOP.search(text)), no_number=bool(_NO_NUMBER.search(text)))
     p.factor = find_factor(text, bare=awaiting == "factor")
     address = new_address(text) if intent == "change_address" or awaiting == "address" else ""
+    spoken, p.correction = spoken_address(text)
+    # An address given alone when asked for, or a corrected one ("Actually make it …", "地址不对，应该是……")
+    if not address and intent in ("", "change_address") and (p.correction or (awaiting == "address" and not intent)):
+        address = spoken
+    p.address = address
     # Digits of a new address (a postcode, a house number) are no order number.
     scope = text[:text.rfind(address)] if address else ("" if awaiting == "address" else text)
     number = find_number(scope, bare=bool(intent), asked=awaiting == "number")

@@ -1,7 +1,8 @@
 """Where an order conversation stands, kept per chat session in the shared store (table `order_dialogues`),
 so any replica continues it and a restart loses nothing. It holds no e-mail or phone: only the order
 numbers verified in this conversation, what the desk is waiting for, and the count of wrong verifications.
-A new address waits here only until its request is made. Without a store, memory (bounded) keeps it.
+A new address waits here only until its request is made; then only the kind of request just made stays, so a
+correction that follows ("Actually make it …") amends that request. Without a store, memory (bounded) keeps it.
 """
 
 from __future__ import annotations
@@ -50,15 +51,16 @@ class OrderState:
     lang: str = ""  # the conversation's language: "#100234" or "5678" alone says none
     factor: str = ""  # an e-mail / phone digits given before the order number: tried once the number comes
     more: list[str] = field(default_factory=list)  # other order numbers the question named (answered one at a time)
+    filed: str = ""  # the kind of request just made for `number`: a correction that follows amends it
 
     def start(self, intent: str) -> None:
         self.intent, self.awaiting, self.address, self.item, self.factor = intent, "", "", "", ""
-        self.more = []
+        self.more, self.filed = [], ""
 
     def done(self) -> None:
         """The task is finished; the order and its verification stay for follow-up questions."""
         self.intent, self.awaiting, self.address, self.item, self.factor = "", "", "", "", ""
-        self.more = []
+        self.more, self.filed = [], ""
 
     @property
     def active(self) -> bool:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from assistant.orders.model import Order, OrderItem
+from assistant.orders.parse import item_phrases
+
+if TYPE_CHECKING:
+    from assistant.orders.filing import Filed
 
 _ISO_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]")
 
@@ -53,6 +58,26 @@ def kind_label(shop, kind: str, lang: str) -> str:
 def request_status(shop, status: str, lang: str) -> str:
     status = "pending" if status == "approving" else status
     return shop.text(f"order_request_{status}", lang)
+
+
+def request_text(shop, kind: str, order: Order, filed: Sequence[Filed], lang: str) -> str:
+    """The reply to a request: a sentence per outcome naming its request numbers ("request 7, 8"), and for a return
+    the items it covers, as the customer can check them ("Items: 1 × Stoneware mug, 1 × Cast iron teapot."): the
+    record's names, or the customer's own words where the order on record has no line items."""
+    sentences = []
+    for outcome in ("created", "updated", "exists"):
+        mine = [f for f in filed if f.outcome == outcome]
+        if mine:
+            sentences.append(shop.text(f"order_request_{outcome}", lang, number=order.number,
+                                       kind=kind_label(shop, kind, lang), address=mine[-1].details.get("address", ""),
+                                       request=("、" if lang == "zh" else ", ").join(str(f.request_id) for f in mine)))
+    if kind == "return":
+        asked = [OrderItem(f.details.get("item", ""), f.details.get("quantity", 1)) for f in filed]
+        if any(i.name == "(whole order)" for i in asked):
+            asked = list(order.items)
+        if asked:
+            sentences.append(shop.text("order_items", lang, items=items_text(asked, lang)))
+    return joiner(lang).join(sentences)
 
 
 def status_text(shop, order: Order, lang: str, requests: Sequence = ()) -> str:
@@ -120,3 +145,20 @@ def choose_item(order: Order, text: str) -> str:
     if scores and scores[0][0] > 0 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1]
     return ""
+
+
+def choose_items(order: Order, text: str) -> list[str]:
+    """The items of `order` that `text` names, one or several ("the mug and the teapot", "1 and 3", "杯子和茶壶");
+    ["(whole order)"] for "all of them". An order on record without its line items gets the customer's own words
+    for them. [] when the text names none, or names one the order does not have (the customer is asked: an item
+    is never dropped in silence)."""
+    if _ALL.search(text):
+        return ["(whole order)"]
+    named = item_phrases(text)
+    if not order.items:
+        return named
+    if len(named) > 1:
+        chosen = [choose_item(order, words) for words in named]
+        return list(dict.fromkeys(chosen)) if all(chosen) else []
+    one = choose_item(order, text)
+    return [one] if one else []
