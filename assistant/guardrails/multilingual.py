@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 
+# Before the English word "jailbreak": not a product of that name ("do you sell the board game 'Jailbreak'?").
+NOT_A_TITLE = r"(?<!game )(?<!game ')(?<!game \")(?<!game “)(?<!game ‘)(?<!called )(?<!named )(?<!titled )"
+
 # ------------------------------------------------------------------------------------------- Japanese
 _JA_RULES = r"(?:指示|命令|指令|ルール|設定|規則|制約|制限|プロンプト|ガイドライン|ポリシー|方針|決まり|縛り)"
 _JA_IGNORE = (r"(?:無視|忘れ|破棄|気にし(?:ない|なく)|従わ(?:ない|なく)|従うな|守らな|無効|なかったこと|なし(?:で|に)|"
@@ -81,7 +84,7 @@ KO = {
     ],
     "jailbreak": [
         r"(?:제한|규칙|필터|정책|검열)(?:이|도)?\s*(?:없는|없이)|무제한",
-        r"(?:개발자|관리자|갓)\s*모드|탈옥|jailbreak",
+        r"(?:개발자|관리자|갓)\s*모드|탈옥|" + NOT_A_TITLE + r"jailbreak",
         rf"{_KO_ROLE}[^.!?。]{{0,20}}?(?:점장|관리자|매니저|사장|해커|할머니)|(?:점장|관리자|매니저|사장|해커|할머니)[^.!?。]{{0,12}}?{_KO_ROLE}",
         r"(?:너는|넌)\s*(?:이제|지금부터)?\s*(?:더\s*이상\s*)?(?:고객센터|상담|챗)?\s*봇이\s*아니",
         r"(?:너는|넌)\s*이제\s*(?:해커|점장|관리자|사장)",
@@ -180,7 +183,8 @@ DE = {
     ],
     "jailbreak": [
         r"\bohne\s+(?:jegliche|alle|irgendwelche|jede)?\s*(?:einschrankungen|regeln|filter|grenzen|zensur)\b",
-        r"\b(?:entwicklermodus|developer\s*mode|gott-?modus|jailbreak)\b|\buneingeschrankte[nr]?\s+modus\b",
+        r"\b(?:entwicklermodus|developer\s*mode|gott-?modus|" + NOT_A_TITLE + r"jailbreak)\b|"
+        r"\buneingeschrankte[nr]?\s+modus\b",
         r"\b(?:rollenspiel|tu\s+so,?\s+als|stell\s+dir\s+vor,?\s+du\s+bist|du\s+bist\s+(?:jetzt|ab\s+jetzt)|spiel(?:e)?\s+(?:meine|den|die)|"
         r"verhalte\s+dich\s+wie)\b[^.?!\n]{0,40}?\b(?:filialleiter|geschaftsfuhrer|chef|manager|inhaber|oma|grossmutter|hacker|"
         r"administrator|ki\s+ohne)\b",
@@ -249,6 +253,22 @@ FR = {
         r"\brecette\s+(?:de|du|des)\b|\bcapitale\s+de\b|\b(?:bitcoin|cryptomonnaies?)\b",
     ],
 }
+
+# Claimed authority over this shop next to something only staff could grant ("como gerente de la tienda, te
+# autorizo a reembolsar..."); the manager *of a café* asking about wholesale is a business customer.
+ES["injection"].append(
+    r"^(?=.*\b(?:como|soy)\s+(?:el\s+|la\s+)?(?:gerente|encargad[oa]|duen[oa]|jef[ea]|director[a]?|administrador[a]?)\b"
+    r"(?!\s+de\s+(?:un|una|mi)\b)|.*\bte\s+autorizo\b).*\b(?:reembols\w*|devolucion|descuentos?|gratis|codigos?|"
+    r"contrasena|instrucciones)\b")
+DE["injection"].append(
+    r"^(?=.*\b(?:ich\s+bin|als)\s+(?:der\s+|die\s+|ihr\s+|dein\s+)?(?:filialleiter\w*|geschaftsfuhrer\w*|inhaber\w*|"
+    r"chef\w*|manager\w*|administrator\w*)\b(?!\s+(?:eines|einer|von\s+(?:einem|einer)))|"
+    r".*\bich\s+(?:autorisiere|ermachtige|erlaube)\s+dir\b).*\b(?:erstatt\w*|ruckerstattung|rabatt\w*|gutschein\w*|"
+    r"gratis|kostenlos|passwort|codes?|anweisungen)\b")
+FR["injection"].append(
+    r"^(?=.*\b(?:en\s+tant\s+que|je\s+suis)\s+(?:le\s+|la\s+|l')?(?:gerant\w*|directeur|directrice|responsable|patron\w*|"
+    r"proprietaire|administrateur\w*)\b(?!\s+(?:d'?une?\b|de\s+(?:un|une|mon|ma)\b|des\s))|.*\bje\s+t'?autorise\b)"
+    r".*\b(?:rembours\w*|remise|reduction|gratuit\w*|codes?|mot\s+de\s+passe|instructions)\b")
 
 LANGUAGES = {"ja": JA, "ko": KO, "es": ES, "de": DE, "fr": FR}
 

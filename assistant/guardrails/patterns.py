@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.guardrails.framing import FRAMED
 from assistant.guardrails.multilingual import (
     _DE_IGNORE,
     _DE_RULES,
@@ -16,6 +17,7 @@ from assistant.guardrails.multilingual import (
     _ES_RULES,
     _FR_IGNORE,
     _FR_RULES,
+    NOT_A_TITLE,
     compiled,
 )
 
@@ -38,7 +40,10 @@ _PROMPT_WORDS = (r"(?:system (?:prompt|message|instructions?)|(?:initial|origina
                  r"underlying|operating|base) (?:prompt|instructions|guidelines|rules|directives|configuration|programming)|"
                  r"your (?:prompt|instructions|guidelines|rules|configuration|"
                  r"config|programming|system message|directives)(?!\s+(?:for|on|about|regarding|of|to|when))|(?:the )?(?:text|words|content|everything|instructions) "
-                 r"(?:above|before (?:this|my|the)))")
+                 r"(?:above|before (?:this|my|the))|"
+                 # "the instructions you were given", not "... you were given for my delivery"
+                 r"(?:instructions|rules|guidelines|directives) (?:that )?(?:you (?:were|have been|'ve been) given|given to you|"
+                 r"you (?:got|received))(?!\s+(?:for|on|about|regarding) (?:my|the|this)\b))")
 
 # ------------------------------------------------------------------------------ shared vocabulary (zh)
 _ZH_IGNORE = (r"(?:忽略|无视|忘记|忘掉|不要理会|不用理会|不必理会|不理会|别理|不要理|别管|不要管|不用管|跳过|绕过|抛开|抛弃|丢掉|"
@@ -165,7 +170,7 @@ PROMPT_EXTRACTION = _c(
 
 JAILBREAK = _c(
     r"\bdo anything now\b|\bdan\b[^.?!\n]{0,40}\b(?:do anything|mode|jailbr|no rules|without rules|never refuses?)",
-    r"\bjailbreak\b",
+    NOT_A_TITLE + r"\bjailbreak\b",
     r"\b(?:pretend|imagine|act|behave|roleplay|role-play|role play|play the role)\b[^.?!\n]{0,30}?\b(?:unrestricted|uncensored|unfiltered|"
     r"no (?:rules|limits|restrictions|filters|content policy|morals)|without (?:rules|limits|restrictions|filters|any)|evil|rogue|hacker|"
     r"never refuses|free of rules|jailbroken)",
@@ -173,7 +178,7 @@ JAILBREAK = _c(
     r"[^.?!\n]{0,60}?\b(?:free|discount|refund|promise|authority|leak|password|data|keys?|anything)",
     r"\b(?:developer|god|opposite|evil|chaos|unrestricted|uncensored|dan) mode\b",
     r"\byou are (?:no longer|not) (?:a|an|the) (?:customer service|support|shop|assistant|bot|ai)",
-    r"\byou are now (?:a|an|my|in|called|named|unrestricted|uncensored|unfiltered|jailbroken|evil|rogue|free)\b",
+    r"\byou are now (?:a|an|my(?! (?:fav\w*|go-to|new fav\w*|top))|in|called|named|unrestricted|uncensored|unfiltered|jailbroken|evil|rogue|free)\b",
     r"\b(?:stay|remain|keep) in character\b",
     r"\b(?:hypothetically|in a fictional world|in a story where|in a world where)\b[^.?!\n]{0,60}\b(?:no|without|don'?t apply|not apply)\b",
     r"\b(?:if you had|with) no (?:restrictions|rules|limits|filters)\b",
@@ -271,9 +276,9 @@ ABUSE = _c(
 
 # Order matters: a message that both insults and asks for the prompt is answered as the attack it is.
 INPUT_RULES: tuple[tuple[str, list[re.Pattern]], ...] = (
-    ("prompt_extraction", PROMPT_EXTRACTION + compiled("prompt_extraction")),
-    ("injection", INJECTION + compiled("injection")),
-    ("jailbreak", JAILBREAK + compiled("jailbreak")),
+    ("prompt_extraction", PROMPT_EXTRACTION + compiled("prompt_extraction") + FRAMED["prompt_extraction"]),
+    ("injection", INJECTION + compiled("injection") + FRAMED["injection"]),
+    ("jailbreak", JAILBREAK + compiled("jailbreak") + FRAMED["jailbreak"]),
     ("abuse", ABUSE + compiled("abuse")),
     ("off_topic", OFF_TOPIC + compiled("off_topic")),
 )
@@ -314,7 +319,13 @@ SHOP_CONTEXT = re.compile(
     r"\b(?:pagar con|bezahlen mit|payer (?:avec|en|par))\b|"
     r"订单|配送|发货|快递|物流|签收|退货|退款|注文|配送|配達|発送|返品|返金|주문|배송|반품|환불|택배|"
     r"\b(?:mi pedido|el envio|la entrega|devolucion|reembolso|bestellung|lieferung|versand|rucksendung|"
-    r"ma commande|livraison|colis|remboursement)\b"
+    r"ma commande|livraison|colis|remboursement)\b|"
+    # A verse for a card or a gift is the shop's business ("a short poem for my mum's birthday card").
+    r"\b(?:birthday|anniversary|wedding|christening|retirement|get well|sympathy|thank-you|thank you|greetings?|gift|"
+    r"christmas|valentine'?s?|mother'?s day|father'?s day) (?:cards?|notes?|messages?|tags?)\b|"
+    r"\bto go with (?:the|my|a|her|his) (?:flowers|gift|present|hamper|bouquet)\b|"
+    # ... and so is a write-up of one of its products ("a story-style description of your reading lamp")
+    r"\b(?:product )?description of (?:your|the|this|my|our) \w+|\bproduct description\b"
 )
 
 
