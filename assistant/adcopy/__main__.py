@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(as CSV, UTF-8 or GB18030, or saved from Excel as .xlsx)")
     x2.add_argument("--output", required=True, metavar="IMPORT.csv", help="the import file; an existing file is "
                     "replaced only when it is an import file `export` wrote. A row with a field over the channel's "
-                    "limit or breaking a lint rule is left out and named")
+                    "limit or breaking a lint rule, or a url that is no http(s) address, is left out and named")
     x2.add_argument("--all", action="store_true", help="export every asset, not only rows marked approved")
     x2.add_argument("--campaign", default="", help="campaign name in the import file (default 'Ad copy'; in the "
                     "plain layout a campaign column, written only when given)")
@@ -265,7 +265,13 @@ def _cmd_feed(args) -> int:
 def _cmd_export(args) -> int:
     from assistant.adcopy.brand import brand_for, load_brand
     from assistant.adcopy.channels import get_channel
-    from assistant.adcopy.export import failing_fields, layout_for, refuse_foreign_output, write_import
+    from assistant.adcopy.export import (
+        bad_urls,
+        failing_fields,
+        layout_for,
+        refuse_foreign_output,
+        write_import,
+    )
     from assistant.adcopy.feed_run import is_approved, read_assets
     from assistant.adcopy.lint import Linter
     from assistant.adcopy.sheet import is_asset, refuse_same_file, sheet_column
@@ -297,14 +303,16 @@ def _cmd_export(args) -> int:
     settings = _settings(args)
     channel = get_channel(channels[0], settings.adcopy.channels_file or None)
     brand = load_brand(args.brand) if args.brand else brand_for(settings)
-    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
+    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None, brand.all_names())
     passing, failing = failing_fields(chosen, channel, linter)
+    passing, wrong_urls = bad_urls(passing)
+    failing += wrong_urls
     for line in failing:
         print(f"left out: {line}", file=sys.stderr)
     left_out = len(chosen) - len(passing)
     if left_out and not any(is_asset(a) for a in passing):  # only rows without an asset remain
-        raise InputError(f"nothing written: every chosen asset of {args.input} has a field over the limit or "
-                         "breaking a lint rule (listed above); fix them in the sheet")
+        raise InputError(f"nothing written: every chosen asset of {args.input} has a field over the limit, "
+                         "breaking a lint rule or a url that is no web address (listed above); fix them in the sheet")
     with writing(output, "--output"):
         path, count, notes = write_import(passing, channel.id, output, args.campaign,
                                           [sheet_column(f) for f in channel.fields])
@@ -312,7 +320,7 @@ def _cmd_export(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {count} row{'' if count == 1 else 's'} to {path} ({layout_for(channel.id)} layout, from "
           f"{sum(map(is_asset, passing))} of {sum(map(is_asset, rows))} assets; {left_out} left out for "
-          "a field over the limit or breaking a lint rule)", file=sys.stderr)
+          "a field over the limit, breaking a lint rule or a url that is no web address)", file=sys.stderr)
     return 0
 
 
@@ -326,7 +334,7 @@ def _cmd_lint(args) -> int:
     if args.channel:  # an unknown channel would silently lint without its rules
         get_channel(args.channel, settings.adcopy.channels_file or None)
     brand = load_brand(args.brand) if args.brand else brand_for(settings)
-    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None)
+    linter = Linter(brand.banned(""), settings.adcopy.lint_rules_file or None, brand.all_names())
     results = []
     texts = read_texts(args.input, args.channel)
     if not texts:  # "0 of 0 texts break a rule" read as a pass
@@ -344,6 +352,10 @@ def _cmd_lint(args) -> int:
                 print(f"    [{v.rule}] {v.match!r}: {v.explanation}")
             print(f"    rewrite: {r.rewrite}" if r.rewrite else "    rewrite: none passes automatically; rewrite by hand")
         print(f"{len(bad)} of {len(results)} texts break a rule", file=sys.stderr)
+    scoped = list(dict.fromkeys(r.id for r in linter.rules if r.channels))
+    if scoped and not args.channel:  # "FREE shipping 😀" passed without a word on why: Google's rules are per channel
+        print(f"note: without --channel, the channel rules were not applied ({', '.join(scoped)}); "
+              "pass e.g. --channel google_rsa", file=sys.stderr)
     return 1 if bad else 0
 
 

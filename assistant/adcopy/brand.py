@@ -42,6 +42,10 @@ class BrandProfile:
     def name_in(self, language: str) -> str:
         return self.names.get(language) or self.name
 
+    def all_names(self) -> list[str]:
+        """The brand's name in every language it has one."""
+        return [self.name, *self.names.values()]
+
     def _pick(self, table: dict, language: str) -> list[str]:
         return list(table.get("*", [])) + list(table.get(language, []))
 

@@ -26,7 +26,8 @@ _DANGLING_END = re.compile(
     r"(?:\b(?:a|an|the|and|or|but|with|within|into|via|of|our|your|its|their|than|plus|offers|features|provides|includes|"
     r"including|featuring|ensures)"
     # Chinese has no word ends: 和 ends 温和 and 柔和, 及 ends 触手可及, so only words that never end one are listed
-    r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地))[\s,，、:：;；-]*$"
+    r"|以及|采用|[，、,]\s*(?:材质|尺寸|规格|颜色|款式|面料|功能|特点|产地)"
+    r"|(?<=\s)[&+])[\s,，、:：;；-]*$"  # "Explore the Comfort &": the sign promises more, as "and" does
     # a clause separator or an ellipsis last: the model stopped mid-list ("品质优良，价格实惠；", "节日： 送礼盒…")
     r"|[，、；：;:…]\s*$",
     re.IGNORECASE)
@@ -158,7 +159,7 @@ def add_required(text: str, spec: FieldSpec, required: list[str], language: str)
 _DANGLING = {"a", "an", "the", "and", "or", "but", "for", "with", "of", "to", "in", "on", "at", "by", "from",
              "your", "our", "my", "is", "are", "that", "which", "so", "as", "into", "every", "each", "its",
              "under", "over", "about", "through", "after", "before", "than", "when", "while", "if", "will",
-             "can", "this", "these", "like", "without", "within", "per", "all", "more", "most", "very"}
+             "can", "this", "these", "like", "without", "within", "per", "all", "more", "most", "very", "&", "+"}
 
 
 def _word_cuts(text: str) -> list[str]:

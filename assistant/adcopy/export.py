@@ -189,7 +189,8 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "",
             heads, descs = heads[:RSA_HEADLINES], descs[:RSA_DESCRIPTIONS]
             # written all the same: Google Ads Editor shows the ad as an error to finish there
             if short := rsa_shortfall(len(heads), len(descs), "approve more of its assets, write the missing ones "
-                                      "into the sheet, or run the feed with a larger --n"):
+                                      "into the sheet, or run the feed with more variants per product: "
+                                      "--n, the Copywriter tab's slider"):
                 notes.append(f"{row_id}: {short}")
             # The product's cells from whichever of its asset rows has them: a reviewer who typed the missing URL
             # into one row of three got an ad without a Final URL when it was not the first.
@@ -295,6 +296,24 @@ def refuse_foreign_output(path: str | Path, channel: str) -> None:
                          f"columns); {hint}")
 
 
+def bad_urls(assets: list[dict]) -> tuple[list[dict], list[str]]:
+    """(the assets whose url is empty or an http(s) address, one line per other one): "www.shop.example/a1" went
+    into an import file's Final URL, which Google Ads Editor refuses at import (the Copywriter tab's export already
+    left such an asset out)."""
+    kept, bad = [], []
+    for a in assets:
+        url = str(a.get("url") or "").strip()
+        try:
+            if url and is_asset(a):
+                check_url(url)
+        except InputError:
+            bad.append(f"row {a.get('row_id', '?')} variant {a.get('variant', '?')}: url {url!r} is no http(s) "
+                       "address (fix the sheet's url column)")
+            continue
+        kept.append(a)
+    return kept, bad
+
+
 def failing_fields(assets: list[dict], channel: ChannelSpec, linter) -> tuple[list[dict], list[str]]:
     """(the assets whose every field fits the channel's limit and passes the lint, one line per failing field).
 
@@ -321,7 +340,7 @@ def failing_fields(assets: list[dict], channel: ChannelSpec, linter) -> tuple[li
             why = [f"{TOO_LONG} ({spec.measure(text)} > {spec.limit} {spec.unit})"
                    for p in problems(text, spec, language, [], []) if p == TOO_LONG]
             hits: dict[str, list[str]] = {}  # "google.capitalization 'BEST', 'EVER'": one rule named once
-            for v in linter.check(text, language, channel.id, name):
+            for v in linter.named(str(a.get("title") or "")).check(text, language, channel.id, name):
                 hits.setdefault(v.rule, []).append(repr(v.match))
             why += [f"{rule} {', '.join(matches)}" for rule, matches in hits.items()]
             if why:

@@ -249,6 +249,29 @@ def _is_taobao(p: Path) -> bool:
     return re.fullmatch(r"\s*version\s+\d+\.\d+\s*[,;\t]*\s*", first, re.IGNORECASE) is not None
 
 
+def is_web_address(url: str) -> bool:
+    """Whether `url` is an http(s) address an import file takes as a Final URL / Link."""
+    from assistant.adcopy.export import check_url
+
+    try:
+        check_url(url)
+    except InputError:
+        return False
+    return True
+
+
+def refuse_title_line(path: Path, header: list[str], lines: list[int], mapping: dict[str, str] | None) -> None:
+    """One line naming it when the first row is an export's title ("商品信息导出 2024-05-01", as many Chinese shop
+    back-ends write above the column names) rather than the column names: else the feed had "no title column" and
+    `--map title=商品名称` "no such column"."""
+    named = [h for h in header if str(h).strip()]
+    if len(named) != 1 or not lines or _norm(named[0]) in {_norm(h) for h in (mapping or {}).values()}:
+        return
+    if "title" not in map_columns(header)[0]:
+        raise InputError(f"the first row of {path.name}, {named[0]!r}, is a title line, not the column names: delete "
+                         f"the rows above the column names (row {lines[0]}?) and read the feed again")
+
+
 # A yes/no flag in an attribute column of a 淘宝助理 file (its 保修 is 0 or 1): "质保：1" is no selling point and no fact.
 _FLAG = frozenset({"0", "1", "true", "false", "yes", "no", "是", "否", "y", "n"})
 
@@ -258,11 +281,12 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
     taobao = _is_taobao(p)
     header, rows, lines = _taobao_table(p) if taobao else read_numbered_table(p)
     refuse_own_output(path, header)
+    refuse_title_line(p, header, lines, mapping)
     cols, attr_cols, ignored = map_columns(header, mapping)
     if "title" not in cols:
         raise InputError(f"no title column in {Path(path).name}: rename the product-name column to title (on the "
                          f"command line, --map title=COLUMN names it) (columns: {', '.join(header)})")
-    products, skipped, seen, variant_rows = [], [], {}, 0
+    products, skipped, seen, variant_rows, contents = [], [], {}, 0, {}
     for i, row in enumerate(rows, 1):
         def get(what: str, row=row) -> str:
             return row.get(cols.get(what, ""), "").strip()
@@ -277,16 +301,27 @@ def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
             named = f" (id {get('id')})" if get("id") else ""
             skipped.append(f"row {line}{named}: no title, left out")
             continue
+        content = tuple(sorted(row.items()))
+        if content in contents:  # an export that lists a product twice: twice the model's time, two identical ads
+            named = f" (id {get('id')!r})" if get("id") else ""
+            skipped.append(f"row {line}: the same as row {contents[content]}{named}, left out")
+            continue
+        contents[content] = line
         attributes = split_attributes(plain_text(get("attributes")))
         # 0/1 flags only where the format is known to write them: elsewhere "size: 1" or "returns: yes" is a fact
         dropped = (_FLAG if taobao else frozenset()) | {""}
         specs = {name: row.get(header_name, "").strip() for header_name, name in attr_cols.items()
                  if row.get(header_name, "").strip().lower() not in dropped}
-        pid = get("id") or f"row{i}"
+        # a made-up id names the row as the spreadsheet shows it, as the notes do ("A2#3" was row 4, beside a note
+        # "row 4: id 'A2' repeats row 3")
+        pid = get("id") or f"row{line}"
         if pid in seen:
-            skipped.append(f"row {line}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{i}")
-            pid = f"{pid}#{i}"
+            skipped.append(f"row {line}: id {pid!r} repeats row {seen[pid]}; kept as {pid}#{line}")
+            pid = f"{pid}#{line}"
         seen[pid] = line
+        if get("url") and not is_web_address(get("url")):  # said before a long run, not at the import
+            skipped.append(f"row {line} ({pid}): url {get('url')!r} is no http(s) address; an import file needs one "
+                           "(fix the feed, or the sheet's url column before the export)")
         language = get("language").lower()[:2]
         if language in LANGUAGE_NAMES and any(c.isalpha() for c in title):
             from assistant.adcopy.text import detect_language

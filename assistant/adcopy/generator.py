@@ -131,7 +131,9 @@ class AdCopyGenerator(FieldRounds):
         sources = fact_checker.sources(*brief.facts(), *self.brand.fact_list(brief.language),
                                        exemplars=self.brand.exemplar_texts()) if self.cfg.check_facts else None
         checker = fact_checker if sources is not None else NoFacts()
-        return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None), sources, brief.language, brief.channel)
+        names = [brief.product, *self.brand.all_names()]  # "MUJI" there is a name, not shouting
+        return Guard(checker, Linter(banned, self.cfg.lint_rules_file or None, names), sources, brief.language,
+                     brief.channel)
 
     def with_long_text_model(self, model: str) -> AdCopyGenerator:
         """This generator with another writer of the long fields (`adcopy.long_text_model`: '' = the chat model),
@@ -204,13 +206,19 @@ class AdCopyGenerator(FieldRounds):
     # ---- derived fields ------------------------------------------------------------------------------------
     def _derive(self, job: Job, names: list[str]) -> dict[str, str]:
         """Display paths and the like: built from the brief's keywords (then product words), cut to fit."""
-        words = job.brief.keywords or re.findall(r"[A-Za-z0-9]+|[\u4e00-\u9fff]+", job.brief.product)
+        # From the product's name, a figure keeps its unit ("1.8米床" was split into 1, 8 and the path "米床"), and
+        # neither a size nor a word too long for the path is one (a Chinese run cut to fit: "北欧简约风纯").
+        keywords = job.brief.keywords
+        words = keywords or re.findall(r"\d[\d.,x×*]*[A-Za-z\u4e00-\u9fff]*|[A-Za-z][A-Za-z0-9]*|[\u4e00-\u9fff]+",
+                                       job.brief.product)
         out, pending = {}, list(names)
         for word in words:
             if not pending:
                 break
             spec = job.channel.field(pending[0])
             slug = re.sub(r"[^\w\u4e00-\u9fff]+", "-", word.strip()).strip("-")
+            if not keywords and (slug[:1].isdigit() or not spec.fits(slug)):
+                continue
             while slug and not spec.fits(slug):
                 slug = slug[:-1].rstrip("-")
             # A path that breaks a lint rule (a keyword "FREE shipping", "最好床品") failed the final check of every

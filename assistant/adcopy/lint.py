@@ -9,6 +9,7 @@ copy a person wrote.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import re
 import sys
@@ -23,6 +24,9 @@ from assistant.config import load_yaml_file
 from assistant.errors import ConfigError
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("data") / "lint_rules.yaml"
+# A landing page in the copy is an address, not a claim: its query string's digits are no phone number, and a fix
+# must not cut it in half ("Visit https://shop.example/p?"). Trailing sentence marks are the copy's, not the URL's.
+_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*[A-Za-z0-9\-_~/#=&%+]", re.IGNORECASE)
 FIX_KINDS = ("replace", "delete", "case")
 BRAND_RULE = "brand.banned"
 
@@ -104,13 +108,25 @@ def load_rules(path: str | None = None) -> tuple[tuple[Rule, ...], frozenset[str
 class Linter:
     """`Linter(banned=[...]).check(text, language, channel, field)` / `.rewrite(...)`; rules from YAML."""
 
-    def __init__(self, banned: list[str] | None = None, rules_file: str | Path | None = None):
+    def __init__(self, banned: list[str] | None = None, rules_file: str | Path | None = None, names=()):
+        """`names`: the product's and the brand's names, whose words in capitals (MUJI, IKEA) are names as written,
+        which Google allows, not shouting."""
         self.rules, self.allow_caps = load_rules(str(rules_file) if rules_file else None)
+        self.allow_caps = self.allow_caps | _capitals(names)
         self.banned = [w for w in (banned or []) if w.strip()]
         # A banned word a law rule also catches is left to that rule, which knows its exceptions: a brand that bans
         # 第一 still may say 第一次 ("the first time"), as the Advertising Law's rank rule allows.
         self.by_law = {w for w in self.banned if any(r.id.startswith("zh.adlaw") and r.pattern.search(w)
                                                       for r in self.rules)}
+
+    def named(self, *names: str) -> Linter:
+        """This linter with more names whose capitals are allowed (a sheet row's product title)."""
+        words = _capitals(names)
+        if words <= self.allow_caps:
+            return self
+        other = copy.copy(self)
+        other.allow_caps = self.allow_caps | words
+        return other
 
     @staticmethod
     def languages(text: str, language: str) -> set[str]:
@@ -127,7 +143,16 @@ class Linter:
         hits = list(rule.pattern.finditer(text))
         if rule.fix.get("case"):  # an acronym in capitals is no shouting
             hits = [m for m in hits if m.group(0).upper() not in self.allow_caps]
-        return [m for m in hits if m.group(0).strip()]
+        urls = [u.span() for u in _URL.finditer(text)]
+        return [m for m in hits if m.group(0).strip() and not any(a <= m.start() and m.end() <= b for a, b in urls)]
+
+    def _sub(self, rule: Rule, text: str, repl) -> str:
+        """`rule.pattern.sub(repl, text)` for the matches `_hits` counts (none inside a URL, no allowed acronym)."""
+        out, at = [], 0
+        for m in self._hits(rule, text):
+            out += [text[at:m.start()], m.expand(repl) if isinstance(repl, str) else repl(m)]
+            at = m.end()
+        return "".join(out) + text[at:]
 
     def check(self, text: str, language: str = "", channel: str = "", field_name: str = "") -> list[Violation]:
         # Traditional characters and full-width letters are read as simplified and half-width too: 國家級 and
@@ -159,10 +184,8 @@ class Linter:
         if kind == "delete":
             return drop_clauses(text, lambda c: bool(self._hits(rule, c)))
         if kind == "case":
-            allowed = self.allow_caps
-            return rule.pattern.sub(lambda m: m.group(0) if m.group(0).upper() in allowed else
-                                    m.group(0).capitalize(), text)
-        return _tidy(rule.pattern.sub(str(arg or ""), text))
+            return self._sub(rule, text, lambda m: m.group(0).capitalize())
+        return _tidy(self._sub(rule, text, str(arg or "")))
 
     def rewrite(self, text: str, language: str = "", channel: str = "", field_name: str = "") -> LintResult:
         """The violations, and the text with every applicable fix applied when that passes the whole lint."""
@@ -188,6 +211,10 @@ class Linter:
                 break
         passes = bool(re.sub(r"\W+", "", fixed)) and not self.check(fixed, language, channel, field_name)
         return LintResult(text, violations, fixed if passes else None)
+
+
+def _capitals(names) -> frozenset[str]:
+    return frozenset(w for name in names for w in re.findall(r"[A-Z]{3,}", str(name or "")))
 
 
 def _tidy(text: str) -> str:

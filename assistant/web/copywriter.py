@@ -153,8 +153,9 @@ def _recheck(runtime, state, table, i: int, edited: dict) -> list[str]:
 
     brief = state["brief"]
     channel = get_channel(brief["channel"], _channels_file(runtime))
-    banned = [*(brief.get("banned_words") or []), *brand_for(runtime.settings).banned(brief.get("language", ""))]
-    linter, problems = Linter(banned), []
+    brand = brand_for(runtime.settings)
+    banned = [*(brief.get("banned_words") or []), *brand.banned(brief.get("language", ""))]
+    linter, problems = Linter(banned, names=[brief.get("product", ""), *brand.all_names()]), []
     for f, text in edited.items():
         spec = channel.field(f)
         if f"{f} length" in table.columns:
@@ -375,7 +376,7 @@ def feed_export(runtime, role, state, table):
     # the brand the generator would write for, picked without building it: building it loads the model, which an
     # export (of a run read back whole from its state file) does not need
     brand = pick_brand(None, runtime.settings, runtime.settings.adcopy.brand_file)
-    linter = Linter(brand.banned(""), runtime.settings.adcopy.lint_rules_file or None)
+    linter = Linter(brand.banned(""), runtime.settings.adcopy.lint_rules_file or None, brand.all_names())
     spec = get_channel(channel, _channels_file(runtime))
     chosen, problems, store = [], [], feedback_store(runtime)
     recorded_file = Path(state["run_dir"]) / RECORDED_FILE

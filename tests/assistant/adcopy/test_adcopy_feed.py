@@ -97,7 +97,8 @@ def test_mapping_overrides_and_bad_feeds(tmp_path):
         parse_mapping("colour=what")
     dup = write_feed(tmp_path / "dup.csv", [["id", "title"], ["x", "A"], ["x", "B"], ["y", ""]])
     feed = read_feed(dup)
-    assert [p.id for p in feed.products] == ["x", "x#2"] and any("no title" in s for s in feed.skipped)
+    # the repeat of x is on the spreadsheet's row 3 (the header is row 1)
+    assert [p.id for p in feed.products] == ["x", "x#3"] and any("no title" in s for s in feed.skipped)
     with pytest.raises(InputError, match="expected a .csv or .xlsx"):
         read_feed(write_feed(tmp_path / "f.json"))
 
