@@ -77,7 +77,7 @@ def google_ads_rows(result: GenerationResult, campaign: str = "", ad_group: str 
     n_ads = max(1, -(-len(heads) // RSA_HEADLINES)) if heads else 0
     for a in range(n_ads):
         row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
-        row.update({"Campaign": campaign or "Ad copy", "Ad group": ad_group, "Ad type": "Responsive search ad",
+        row.update({"Campaign": _name(campaign) or "Ad copy", "Ad group": _name(ad_group), "Ad type": "Responsive search ad",
                     "Path 1": top.get("path1", ""), "Path 2": top.get("path2", ""), "Final URL": final_url})
         for i, h in enumerate(heads[a * RSA_HEADLINES:(a + 1) * RSA_HEADLINES], 1):
             row[f"Headline {i}"] = h
@@ -144,6 +144,13 @@ def write_result(result: GenerationResult, path: str | Path, final_url: str = ""
     raise InputError(f"output must end in .csv or .json, got {p.name!r}")
 
 
+def _name(text) -> str:
+    """A campaign, ad group or ad name as the import files carry it: a feed title starting with =, +, - or @ runs
+    as a formula when the file is opened in Excel or Google Sheets, and a name needs no such sign (ad texts have
+    theirs dropped by the lint rule import.formula-start)."""
+    return str(text or "").lstrip("=+-@ \t\r")
+
+
 # ---- feed assets in each channel's import layout ------------------------------------------------------------
 # Meta Ads Manager's bulk import sheet: Body is the primary text, Title the headline, Link Description the description
 # under it. UNVERIFIED against Meta's own documentation: no Meta page that lists the import sheet's columns was found.
@@ -198,7 +205,7 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "",
                 return next((str(a[name]).strip() for a in group if str(a.get(name) or "").strip()), "")
 
             row = dict.fromkeys(GOOGLE_ADS_COLUMNS, "")
-            row.update({"Campaign": campaign, "Ad group": first("title") or row_id,
+            row.update({"Campaign": _name(campaign), "Ad group": _name(first("title") or row_id),
                         "Ad type": "Responsive search ad", "Path 1": group[0].get("path1", ""),
                         "Path 2": group[0].get("path2", ""), "Final URL": first("url")})
             if not row["Final URL"]:
@@ -211,8 +218,8 @@ def import_rows(assets: list[dict], channel: str, campaign: str = "",
         # a product's URL typed into one of its asset rows is the link of all of them (one product, one page)
         links = {id(a): next((str(b["url"]).strip() for b in group if str(b.get("url") or "").strip()), "")
                  for group in _by_product(assets).values() for a in group}
-        rows = [{"Campaign Name": campaign, "Ad Set Name": a.get("title") or a["row_id"],
-                 "Ad Name": f"{a['row_id']}-{a['variant']}", "Body": a.get("primary_text", ""),
+        rows = [{"Campaign Name": _name(campaign), "Ad Set Name": _name(a.get("title") or a["row_id"]),
+                 "Ad Name": _name(f"{a['row_id']}-{a['variant']}"), "Body": a.get("primary_text", ""),
                  "Title": a.get("headline", ""), "Link Description": a.get("description", ""),
                  "Link": str(a.get("url") or "").strip() or links[id(a)]}
                 for a in assets]

@@ -33,6 +33,7 @@ EXAMPLES = {
     "google.emoji": ("Soft linen sheets 🌙 for cool nights", "en", "google_rsa", "description"),
     "google.symbols": ("★ Soft linen sheets ★", "en", "google_rsa", "headline"),
     "google.phone": ("Soft linen sheets. Call 020-8123-4567 today.", "en", "google_rsa", "description"),
+    "import.formula-start": ('=HYPERLINK("http://x.example","Soft linen")', "en", "meta_feed", "headline"),
     "google.click-here": ("Soft linen sheets, click here to see colours", "en", "google_rsa", "description"),
 }
 

@@ -64,3 +64,27 @@ def test_export_leaves_a_meta_ad_over_a_limit_out_of_the_import_file(fake_env, c
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert list(rows[0]) == HEADER and [r["Ad Name"] for r in rows] == ["A1-1"]
     assert "left out: row A1 variant 2 headline: too long (42 > 40 chars)" in capsys.readouterr().err
+
+
+def test_names_from_a_feed_title_never_start_a_formula(tmp_path):
+    """A feed title such as =HYPERLINK(...) became the ad set / ad group name, which runs as a formula when the
+    import file is opened in Excel or Google Sheets."""
+    bad = asset(title='=HYPERLINK("http://evil.example","Linen")')
+    path, _, _ = write_import([bad], "meta_feed", tmp_path / "meta.csv", campaign="+Spring")
+    row = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))[1]
+    assert row[0] == "Spring" and row[1] == 'HYPERLINK("http://evil.example","Linen")'
+    google = dict(bad, channel="google_rsa", headline="Linen cover", description="Washed linen.")
+    path, _, _ = write_import([google], "google_rsa", tmp_path / "google.csv", campaign="@Spring")
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0]["Campaign"] == "Spring" and not rows[0]["Ad group"].startswith(("=", "+", "-", "@"))
+
+
+@pytest.mark.parametrize("text, kept", [("=HYPERLINK(\"http://x\",\"soft\")", 'HYPERLINK("http://x","soft")'),
+                                        ("@home comfort", "home comfort"), ("- soft linen sheets", "soft linen sheets")])
+def test_an_ad_text_starting_a_formula_loses_the_sign(text, kept):
+    r = Linter().rewrite(text, "en", "wechat_moments", "text")
+    assert [v.rule for v in r.violations] == ["import.formula-start"] and r.rewrite == kept
+
+
+def test_a_text_starting_with_a_negative_figure_is_no_formula():
+    assert Linter().check("-20% off all linen", "en", "meta_feed", "headline") == []
