@@ -54,7 +54,7 @@ def _count(n: int, noun: str) -> str:
 
 def _gaps(runtime, args) -> int:
     from assistant.insights import gaps
-    from assistant.insights.records import recording_note
+    from assistant.insights.records import recorded_questions, recording_note
 
     if args.top < 1:
         from assistant.errors import InputError
@@ -65,7 +65,8 @@ def _gaps(runtime, args) -> int:
     if note:
         print(f"note: {note}", file=sys.stderr)
     if not groups:
-        print("no knowledge gaps recorded")
+        print("no knowledge gaps recorded" if recorded_questions(runtime) else
+              "no customer question recorded yet: nothing to list")
     for i, g in enumerate(groups, 1):
         langs = ", ".join(f"{k} {v}" for k, v in sorted(g.languages.items()))
         why = ", ".join(f"{k} {v}" for k, v in g.reasons.items())
@@ -108,7 +109,7 @@ def _outcomes(runtime, args) -> int:
     result = outcomes.compute(runtime)
     s = result.summary
     trend = s["csat_trend_per_day"]
-    print(f"{s['conversations']} conversations ({s['ongoing']} ongoing): resolved {s['resolved']}, handed off "
+    print(f"{s['conversations']} conversations ({outcomes.ongoing_text(s)}): resolved {s['resolved']}, handed off "
           f"{s['handed_off']}, abandoned {s['abandoned']}; resolution rate {_pct(s['resolution_rate'])}; CSAT "
           f"{_pct(s['csat'])} ({s['thumbs_up']} up / {s['thumbs_down']} down)"
           + (f", trend {trend * 100:+.1f} points a day" if trend is not None else ""))

@@ -370,7 +370,8 @@ def _proposal_of(row_id: str) -> str | None:
 def suggest(group, languages: tuple[str, ...] = ("en", "zh"), redact=None) -> list[dict]:
     """The one-click form for a gap group (assistant.insights.gaps.GapGroup), one row per language: the
     group's most typical question in that language (the label, else the phrasing nearest it) and, when a person
-    already replied in it (a ticket's reply or note) to one of the group's typical questions, their reply. A
+    already replied in it (a ticket's reply or note) to one of the group's typical questions, their reply (to the
+    one nearest the label). A
     reply to an atypical question may answer another topic that landed in the group, and a ticket's draft is the
     assistant's own attempt, the answer that failed: both are shown with the group, neither pre-fills.
     `redact`: a reply written to one customer may hold their phone or e-mail, which a published FAQ row must not."""
@@ -385,7 +386,12 @@ def suggest(group, languages: tuple[str, ...] = ("en", "zh"), redact=None) -> li
         asked = ([q["question"] for q in phrasings]
                  or [e["question"] for e in group.examples if e.get("lang") == lang])
         question = group.label if answer_language(group.label) == lang else (asked[0] if asked else "")
-        reply = next((h["text"] for h in group.human_replies if h.get("kind") != "draft"
-                      and h.get("typical", True) and answer_language(h["text"]) == lang), "")
+        # of the typical replies, the one to the phrasing nearest the label: of a label and one other phrasing
+        # both are typical, and the other's reply may answer another topic that landed in the group
+        replies = [h for h in group.human_replies if h.get("kind") != "draft" and h.get("typical", True)
+                   and answer_language(h["text"]) == lang]
+        near = [h.get("near_label") for h in replies]
+        best = max(range(len(replies)), key=lambda i: -2.0 if near[i] is None else near[i], default=None)
+        reply = replies[best]["text"] if best is not None else ""
         rows.append({"lang": lang, "question": redact(question), "answer": redact(reply)})
     return rows

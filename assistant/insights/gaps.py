@@ -19,13 +19,21 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from assistant.insights.replies import (  # noqa: F401 - re-exported: what people replied on the gaps' tickets
+    TICKET_SLACK_S,
+    attributed_tickets,
+    human_replies,
+    person_text,
+    read_tickets,
+    reply_text,
+    ticket_replies,
+)
 from assistant.storage import utc_now
 
 log = logging.getLogger(__name__)
 
 REASONS = ("declined", "handed off", "rated bad", "low confidence", "unclear")
 MAX_PHRASINGS = 20  # customers' phrasings kept per group (they become alternative FAQ questions)
-TICKET_SLACK_S = 60.0  # a question that hands off is recorded just after its ticket opens
 
 
 @dataclass
@@ -55,20 +63,15 @@ class GapGroup:
                 "key": self.key}
 
 
-def reply_text(reply: dict) -> str:
-    """A ticket's text as the report shows it: the draft is the assistant's own, never shown as a person's reply."""
-    prefix = {"note": "agent's note: ", "draft": "no reply yet; the assistant's draft: "}.get(reply.get("kind", ""), "")
-    return prefix + reply["text"]
-
-
 def candidates(turns, votes, abstain_threshold: float | None, margin: float,
-               human_intents: tuple[str, ...] = ("human_agent",), accepts_offer=None):
+               human_intents: tuple[str, ...] = ("human_agent",), accepts_offer=None, handoffs=None):
     """The gap candidates among recorded turns: one row per question (turn id, question, reason, ...).
 
     `accepts_offer(text)`: whether a message only accepts the offer of a colleague ("好的", "yes please"; the
     router's accept words): its hand-off stands for the question before it, as "talk to a human" does. What a
     customer says while a colleague already has the conversation goes onto the ticket: no gap question of its own
-    ("Sure, photo attached. Thanks" had been listed)."""
+    ("Sure, photo attached. Thanks" had been listed). `handoffs` (session_id, time: records.handoff_tickets): a
+    ticket the "Talk to a human" button opened hands off the question asked last before it."""
     import pandas as pd
 
     cols = ["turn_id", "time", "session_id", "question", "language", "reason", "answer", "action", "message"]
@@ -112,9 +115,33 @@ def candidates(turns, votes, abstain_threshold: float | None, margin: float,
         if reason and target is not None and str(target.action).startswith("order_"):
             reason = None
         if reason and target is not None and target.question and target.id not in rows:
-            rows[target.id] = [target.id, target.time, target.session_id, target.question, target.language, reason,
-                               target.answer, target.action, int(getattr(target, "message", -1))]
-    return pd.DataFrame(list(rows.values()), columns=cols)
+            rows[target.id] = _candidate(target, reason)
+    if handoffs is not None and len(handoffs):
+        for target in _asked_before_tickets(t, handoffs, human_intents, accepts_offer):
+            if target.id not in rows and not str(target.action).startswith("order_"):
+                rows[target.id] = _candidate(target, "handed off")
+    return pd.DataFrame(list(rows.values()), columns=cols).sort_values(["time", "turn_id"], kind="stable") \
+        .reset_index(drop=True)
+
+
+def _candidate(turn, reason: str) -> list:
+    return [turn.id, turn.time, turn.session_id, turn.question, turn.language, reason, turn.answer, turn.action,
+            int(getattr(turn, "message", -1))]
+
+
+def _asked_before_tickets(turns, handoffs, human_intents, accepts_offer) -> Iterator:
+    """Per ticket, the conversation's question asked last before it opened (a request for a person or a "yes" to
+    the offer of one stands for the question before it, as in candidates)."""
+    asked = turns[turns.question.astype(bool)]
+    by_session = {sid: g for sid, g in asked.groupby("session_id", sort=False)}
+    for session_id, opened in zip(handoffs.session_id, handoffs.time, strict=True):
+        before = by_session.get(session_id)
+        if before is None:
+            continue
+        before = [r for r in before.itertuples(index=False) if r.time <= opened + timedelta(seconds=TICKET_SLACK_S)
+                  and r.intent not in human_intents and not (accepts_offer is not None and accepts_offer(r.question))]
+        if before:
+            yield before[-1]
 
 
 def unit_vectors(texts: list[str], embedder) -> dict[str, np.ndarray]:
@@ -289,97 +316,10 @@ def build_groups_for(runtime, cands, now: datetime | None = None, **overrides) -
     return build_groups(cands, kb.embedder, **options)
 
 
-def read_tickets(queue, session_id: str) -> list:
-    """A conversation's tickets; [] (with a warning) when they cannot be read: that only costs a suggestion."""
-    try:
-        return queue.tickets_for_session(session_id)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("cannot read tickets of %s: %s", str(session_id)[:8], exc)
-        return []
-
-
-def person_text(ticket, drafts: bool = True) -> tuple[str, str]:
-    """(kind, text) of what a person wrote on a ticket: the agent's reply, else their note, else the draft they
-    had (when `drafts`: it is the assistant's own attempt, which they may have kept); ("", "") when none."""
-    for kind, text in (("reply", ticket.agent_reply), ("note", ticket.agent_note),
-                       ("draft", ticket.draft_reply if drafts else "")):
-        if (text or "").strip():
-            return kind, text.strip()
-    return "", ""
-
-
-def attributed_tickets(queue, cands) -> Iterator[tuple[int, object]]:
-    """(turn id, ticket) for every ticket of the candidates' conversations. A ticket answers its conversation's
-    latest gap question asked before it opened, so a customer's earlier, other questions do not share its reply
-    (the first question when the ticket opened before any). A ticket whose transcript ends with a gap question
-    (a thumbs-down opens one on the rated answer) answers that one; one ending with a later question answers no
-    gap question after it: a vote on an early answer cast later must not give its ticket to a later question."""
-    if queue is None or not len(cands):
-        return
-    for session_id, asked in cands.groupby("session_id", sort=False):
-        asked = asked.sort_values("time", kind="stable")
-        for t in read_tickets(queue, session_id):
-            number, last = _ticket_question(t)
-            before = asked
-            if number is not None:
-                same = asked[(asked.message == number) & (asked.question.str.strip() == last)]
-                if len(same):
-                    yield int(same.turn_id.iloc[-1]), t
-                    continue
-                mine = asked[asked.message <= number]
-                if len(mine) and (mine.message >= 0).all():  # -1: a turn recorded without its number
-                    before = mine
-            opened = before.time <= t.created_at + timedelta(seconds=TICKET_SLACK_S)
-            yield int(before.turn_id[opened].iloc[-1] if opened.any() else before.turn_id.iloc[0]), t
-
-
-def _ticket_question(ticket) -> tuple[int | None, str]:
-    """(the answer number of the customer message a ticket's transcript ends with, that message); (None, "")
-    without a transcript."""
-    said = [m.get("content", "") for m in (getattr(ticket, "transcript", None) or []) if m.get("role") == "user"]
-    return (len(said) - 1, str(said[-1]).strip()) if said else (None, "")
-
-
-def ticket_replies(queue, cands, attributed: list | None = None) -> dict[int, list[str]]:
-    """What a person wrote on the candidates' tickets: {turn id: texts}, the agent's reply, else their note
-    (never the draft: that is the assistant's own attempt). `attributed`: attributed_tickets already read."""
-    out: dict[int, list[str]] = {}
-    for turn, t in attributed if attributed is not None else attributed_tickets(queue, cands):
-        _, text = person_text(t, drafts=False)
-        if text:
-            out.setdefault(turn, []).append(text)
-    return out
-
-
-def human_replies(queue, cands, group: GapGroup, limit: int = 3, attributed: list | None = None) -> list[dict]:
-    """What people answered on the tickets of the group's questions: the agent's reply first, then a note, else
-    the draft they had. Each says whether the question it answered is `typical` of the group: at least as near
-    its label as the median phrasing in that language. A group can hold a question of another topic; a reply to
-    that question answers the other topic, and only typical ones may pre-fill the group's answer (faq.suggest).
-    `attributed`: attributed_tickets of all the candidates, already read (one read for every group)."""
-    phrasing_of = {turn: q for q in group.questions for turn in q["turn_ids"]}
-    medians = {lang: float(np.median([q["near_label"] for q in group.questions if q["lang"] == lang]))
-               for lang in {q["lang"] for q in group.questions}}
-    mine = set(group.turn_ids)
-    found = []
-    if attributed is None:
-        attributed = attributed_tickets(queue, cands[cands.session_id.isin(group.session_ids)])
-    for turn, t in attributed:
-        kind, text = person_text(t)
-        if turn not in mine or not text:
-            continue
-        q = phrasing_of.get(turn)
-        found.append({"ticket": t.id, "status": t.status, "text": text, "kind": kind, "updated": t.updated_at,
-                      "turn_id": turn, "typical": q is None or q["near_label"] >= medians[q["lang"]] - 1e-9})
-    found.sort(key=lambda r: (("reply", "note", "draft").index(r["kind"]), r["status"] not in ("resolved", "closed"),
-                              -r["updated"].timestamp()))
-    return found[:limit]
-
-
 def open_candidates(runtime):
     """The recorded gap questions no published answer covers yet, the newest insights.max_questions of them."""
     from assistant.insights.faq import answered_turns
-    from assistant.insights.records import turns_frame, votes_frame
+    from assistant.insights.records import handoff_tickets, turns_frame, votes_frame
 
     cfg = runtime.settings.insights
     turns = turns_frame(runtime)
@@ -389,7 +329,8 @@ def open_candidates(runtime):
 
     router_cfg = runtime.settings.router
     cands = candidates(turns, votes_frame(runtime), runtime.kb.abstain_threshold, cfg.low_confidence_margin,
-                       tuple(router_cfg.human_intents), accepts_offer=lambda text: accepts(text, router_cfg))
+                       tuple(router_cfg.human_intents), accepts_offer=lambda text: accepts(text, router_cfg),
+                       handoffs=handoff_tickets(runtime))
     done = answered_turns(runtime)
     if len(cands) and done:
         cands = cands[~cands.turn_id.isin(done)]
@@ -412,7 +353,8 @@ def compute(runtime, top: int | None = None, now: datetime | None = None) -> lis
     groups = groups[:top] if top else groups
     if queue is not None:
         for g in groups:
-            g.human_replies = human_replies(queue, cands, g, attributed=attributed)
+            # all of them: the CSV gives each question its own ticket's reply (the tab shows the first few)
+            g.human_replies = human_replies(queue, cands, g, limit=None, attributed=attributed)
     return groups
 
 
@@ -425,20 +367,24 @@ def groups_frame(groups: list[GapGroup]):
 
 
 def export_csv(groups: list[GapGroup], path) -> None:
-    """One row per example question, with its group's rank and figures (UTF-8 with BOM, for Excel)."""
+    """One row per example question, with its group's rank and figures (UTF-8 with BOM, for Excel): `human reply`
+    is what a person wrote on that question's own ticket, `group's human reply` the one the tab shows first."""
     import pandas as pd
 
     rows = []
     for i, g in enumerate(groups, 1):
         reply = reply_text(g.human_replies[0]) if g.human_replies else ""
+        turns_of = {(q["question"], q["lang"]): set(q["turn_ids"]) for q in g.questions}
         for e in g.examples:
+            mine = turns_of.get((e["question"], e["lang"]), set())
+            own = next((reply_text(h) for h in g.human_replies if h.get("turn_id") in mine), "")
             rows.append({"rank": i, "group": g.label, "count": g.count, "score": round(g.score, 3),
                          "question": e["question"], "lang": e["lang"], "reason": e["reason"],
                          "asked (UTC)": e["time"].strftime("%Y-%m-%d %H:%M"), "assistant said": e["answer"],
-                         "human reply": reply})
+                         "human reply": own, "group's human reply": reply})
     from assistant.tables import spreadsheet_safe
 
     # the columns even without a gap: a day with none must not hand a headerless file to whatever reads the export
     columns = ["rank", "group", "count", "score", "question", "lang", "reason", "asked (UTC)", "assistant said",
-               "human reply"]
+               "human reply", "group's human reply"]
     spreadsheet_safe(pd.DataFrame(rows, columns=columns)).to_csv(path, index=False, encoding="utf-8-sig")

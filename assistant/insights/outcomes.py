@@ -5,8 +5,10 @@ and action, and under the day it was cast. A thumbs-down can open a ticket (`ins
 Definitions (docs/insights.md): a conversation is one session of the UI or widget (the stateless API has no
 conversations). It is *handed off* when any answer handed off; else *resolved* when its last message that
 was not small talk got an answer (not a decline, clarification, fallback or refusal) that was not rated 👎;
-else *abandoned*. A conversation with activity in the last `abandon_after_minutes` is *ongoing* and in no
-share. Its day is the day it began; its intent is that of its first message that is not small talk.
+else *abandoned*. A hand-off is an answer that handed off or a ticket the customer asked for with the "Talk to a
+human" button. A conversation with activity in the last `abandon_after_minutes` is *ongoing* and in no share
+(`handed_off` says whether it was handed off already). Its day is the day it began; its intent is that of its
+first message that is not small talk.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 # The order desk's questions back (the order number, the e-mail to verify it) answer nothing yet: a customer who
 # leaves there abandoned, and counting them resolved made every unfinished order question a success.
 UNANSWERED = ("decline", "clarify", "fallback", "refuse", "order_ask", "order_verify")
+RATING_REASON = "the customer rated answer "  # how a 👎's ticket states its reason (ticket_for_bad_rating)
 OUTCOMES = ("resolved", "handed_off", "abandoned")
 
 
@@ -45,34 +48,39 @@ def local_days(times, timezone: str = "UTC"):
 
 
 def conversation_outcomes(turns, votes, now: datetime | None = None, abandon_after_minutes: float = 30.0,
-                          small_talk: tuple[str, ...] = ("small_talk",), timezone: str = "UTC"):
+                          small_talk: tuple[str, ...] = ("small_talk",), timezone: str = "UTC", handoffs=None):
     """One row per conversation from the turns (insights_turns) and votes (app_votes) frames; its day is the day
-    it began in `timezone` (the shop's)."""
+    it began in `timezone` (the shop's). `handoffs`: the tickets that handed a conversation over
+    (records.handoff_tickets), the "Talk to a human" button's among them."""
     import pandas as pd
 
     now = now or utc_now()
-    cols = ["session_id", "channel", "day", "intent", "outcome", "turns", "started", "last"]
+    cols = ["session_id", "channel", "day", "intent", "outcome", "handed_off", "turns", "started", "last"]
     t = turns[turns.channel != "api"] if len(turns) else turns
     if not len(t):
         return pd.DataFrame(columns=cols)
     down = set()
     if len(votes):
         down = {(s, int(m)) for s, m, v in zip(votes.session_id, votes.message, votes.vote, strict=True) if v < 0}
+    handed = set(handoffs.session_id) if handoffs is not None and len(handoffs) else set()
     rows = []
     for session_id, g in t.sort_values(["time", "id"], kind="stable").groupby("session_id", sort=False):
         substantive = g[~g.action.isin(small_talk)]
-        if g.handoff.astype(bool).any() or (g.action == "handoff").any():
+        if session_id in handed or g.handoff.astype(bool).any() or (g.action == "handoff").any():
             outcome = "handed_off"
         elif len(substantive) and substantive.action.iloc[-1] not in UNANSWERED and \
                 (session_id, int(substantive.message.iloc[-1])) not in down:
             outcome = "resolved"
         else:
             outcome = "abandoned"
+        # Every outcome waits for the conversation to go quiet, a hand-off too: counted at once, hand-offs would
+        # make the share of the last half hour look worse than it is (resolutions wait, hand-offs would not).
+        handed_off = outcome == "handed_off"
         if g.time.iloc[-1] > now - timedelta(minutes=abandon_after_minutes):
             outcome = "ongoing"
         intents = [i for i, a in zip(g.intent, g.action, strict=True) if a not in small_talk and i]
         rows.append([session_id, g.channel.iloc[0], "",  # the day: converted for all conversations at once below
-                     intents[0] if intents else (g.intent.iloc[0] or "unknown"), outcome, len(g),
+                     intents[0] if intents else (g.intent.iloc[0] or "unknown"), outcome, handed_off, len(g),
                      g.time.iloc[0], g.time.iloc[-1]])
     frame = pd.DataFrame(rows, columns=cols)
     frame["day"] = local_days(frame.started, timezone).to_numpy()
@@ -121,13 +129,14 @@ def _csat(votes, turns, key: str, timezone: str = "UTC"):
 
 
 def compute(runtime, now: datetime | None = None) -> Outcomes:
-    from assistant.insights.records import turns_frame, votes_frame
+    from assistant.insights.records import handoff_tickets, turns_frame, votes_frame
 
     cfg = runtime.settings.insights
     turns, votes = turns_frame(runtime), votes_frame(runtime)
     small_talk = ("small_talk",)
     tz = runtime.settings.shop.timezone
-    conv = conversation_outcomes(turns, votes, now, cfg.abandon_after_minutes, small_talk, tz)
+    conv = conversation_outcomes(turns, votes, now, cfg.abandon_after_minutes, small_talk, tz,
+                                 handoffs=handoff_tickets(runtime))
     by_day, by_intent = _table(conv, "day"), _table(conv, "intent")
     csat_day, csat_intent = _csat(votes, turns, "day", tz), _csat(votes, turns, "intent")
     if len(csat_day):
@@ -136,10 +145,18 @@ def compute(runtime, now: datetime | None = None) -> Outcomes:
     up, down = int((votes.vote > 0).sum()) if len(votes) else 0, int((votes.vote < 0).sum()) if len(votes) else 0
     summary = {"conversations": int(len(conv)), "finished": int(len(finished)),
                **{name: int((conv.outcome == name).sum()) if len(conv) else 0 for name in (*OUTCOMES, "ongoing")},
+               # the agents have these already: "handed off 0" read as none while the queue held their tickets
+               "ongoing_handed_off": int(((conv.outcome == "ongoing") & conv.handed_off).sum()) if len(conv) else 0,
                "resolution_rate": float((finished.outcome == "resolved").mean()) if len(finished) else None,
                "thumbs_up": up, "thumbs_down": down, "csat": up / (up + down) if up + down else None,
                "csat_trend_per_day": csat_trend(csat_day)}
     return Outcomes(conv, by_day, by_intent, csat_day, csat_intent, summary)
+
+
+def ongoing_text(summary: dict) -> str:
+    """"5 ongoing", or "5 ongoing, 2 of them handed off already": the hand-offs the agents' queue holds now."""
+    handed = summary.get("ongoing_handed_off", 0)
+    return f"{summary['ongoing']} ongoing" + (f", {handed} of them handed off already" if handed else "")
 
 
 def csat_last_7_days(csat_by_day):
@@ -218,7 +235,7 @@ def ticket_for_bad_rating(runtime, session_id: str, message: int):
             history = [{**m, "content": redactor.redact_for("tickets", m["content"])} for m in history]
         ticket = open_ticket(queue, session_id, history, kb=runtime.kb, shop=runtime.shop,
                              sentiment="negative", sentiment_score=1.0,
-                             reasons=[f"the customer rated answer {message + 1} as bad (thumbs down)"],
+                             reasons=[f"{RATING_REASON}{message + 1} as bad (thumbs down)"],
                              language=language, router_cfg=runtime.settings.router)
         return ticket
     except Exception as exc:  # noqa: BLE001 - a vote is recorded whatever happens to the ticket

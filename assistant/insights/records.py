@@ -157,6 +157,40 @@ def turns_frame(runtime, since: datetime | None = None):
     return pd.DataFrame(data, columns=cols)
 
 
+def handoff_tickets(runtime):
+    """The tickets that handed a conversation to a colleague (session_id, time): the "Talk to a human" button's
+    among them, which opens one without an answer of its own, so no recorded turn says so. Not those a 👎 opens
+    (insights.ticket_on_bad_rating) nor the order requests waiting for approval: neither hands the conversation
+    over."""
+    import pandas as pd
+
+    from assistant.handoff import ORDER_REQUEST_KEY, TicketRow
+    from assistant.insights.outcomes import RATING_REASON
+
+    cols = ["session_id", "time"]
+    with sessions(runtime)() as s:
+        rows = s.execute(select(TicketRow.session_id, TicketRow.created_at, TicketRow.reasons,
+                                TicketRow.message_key)).all()
+    kept = []
+    for session_id, created, reasons, key in rows:
+        try:
+            said = json.loads(reasons or "[]")
+        except ValueError:  # a row written by another tool: its reasons say nothing, it still handed over
+            said = []
+        if str(key or "").startswith(ORDER_REQUEST_KEY) or any(str(r).startswith(RATING_REASON) for r in said):
+            continue
+        kept.append([session_id, created])
+    return pd.DataFrame(kept, columns=cols)
+
+
+def recorded_questions(runtime) -> int:
+    """How many answered messages are recorded: none yet is no "every question was answered"."""
+    from sqlalchemy import func
+
+    with sessions(runtime)() as s:
+        return int(s.scalar(select(func.count()).select_from(TurnRow)) or 0)
+
+
 def votes_frame(runtime):
     """app_votes as a DataFrame: session_id, message, time, channel, vote (+1/-1)."""
     import pandas as pd

@@ -90,6 +90,7 @@ class TurnResult:
     handoff: bool
     checked: bool  # the turn had expectations
     failures: list[str] = field(default_factory=list)
+    expect: dict | None = None  # the expectation as the suite wrote it: an edited one is no change of the assistant
 
     @property
     def key(self) -> str:
@@ -251,7 +252,7 @@ def run(chat, cases: list[Case], progress: bool = True) -> list[TurnResult]:
             result = TurnResult(case.id, n, say, text, action,
                                 # two passages of one document are one source to the reader of the diff
                                 list(dict.fromkeys(c.row_id or Path(c.source).name for c in cites)), handoff,
-                                expect is not None)
+                                expect is not None, expect=asdict(expect) if expect is not None else None)
             if expect is not None:
                 result.failures = check(expect, text, action, cites, handoff)
             if failed:  # the customer got the shop's apology: a suite run on a broken model proves nothing
@@ -293,7 +294,8 @@ def _short(text: str, n: int = 90) -> str:
 
 
 def diff(before: dict[str, dict] | None, results: list[TurnResult]) -> list[str]:
-    """What changed since the previous run, one line per turn: FIXED, BROKEN, CHANGED, NEW, GONE."""
+    """What changed since the previous run, one line per turn: FIXED, BROKEN, CHANGED, NEW (a new turn, an
+    expectation added or edited since, a turn whose question was rewritten), GONE."""
     if before is None:
         return []
     lines, now = [], {r.key: r for r in results}
@@ -303,9 +305,19 @@ def diff(before: dict[str, dict] | None, results: list[TurnResult]) -> list[str]
             lines.append(f"NEW     {key}: {'pass' if r.passed else 'FAIL'}")
             continue
         was_ok = not old.get("failures")
+        if "say" in old and _fold(old["say"]) != _fold(r.say):
+            # another question under the same number (a turn rewritten, or one inserted above it): its answer is
+            # not the old one's, so nothing of it is a fix, a regression or a change
+            lines.append(f"NEW     {key}: {'pass' if r.passed else 'FAIL'} (the customer's words changed since the "
+                         f"last run: {_short(old['say'], 60)!r} -> {_short(r.say, 60)!r})")
+            continue
         if r.checked and not old.get("checked", True):
             # an `expect` added since: its failure is no regression of the assistant, whatever it says now
             lines.append(f"NEW     {key}: {'pass' if r.passed else 'FAIL'} (checked for the first time)")
+        elif r.checked and "expect" in old and old["expect"] != r.expect:
+            # the shop edited what it expects (a new price): passing or failing now says nothing of a change
+            lines.append(f"NEW     {key}: {'pass' if r.passed else 'FAIL'} (its expectation changed since the last "
+                         "run)")
         elif r.checked and was_ok and not r.passed:
             lines.append(f"BROKEN  {key}: {'; '.join(r.failures)}")
         elif r.checked and not was_ok and r.passed:

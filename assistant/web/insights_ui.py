@@ -17,6 +17,7 @@ from assistant.web.staff import md_text, require
 
 GAP_COLUMNS = ["rank", "question", "count", "sessions", "score", "last seen (UTC)", "languages", "why",
                "human reply"]
+SHOWN_REPLIES = 3  # human replies listed with an opened group
 
 
 # --- handlers -----------------------------------------------------------------------------------------
@@ -24,13 +25,16 @@ def find_gaps(runtime, role):
     """(groups table, groups for the session state, status line)."""
     require(role, "agent")
     from assistant.insights import gaps
-    from assistant.insights.records import recording_note
+    from assistant.insights.records import recorded_questions, recording_note
 
     groups = gaps.compute(runtime, top=50)
     frame = gaps.groups_frame(groups)[GAP_COLUMNS]
     note = recording_note(runtime)
     if groups:
         status = f"{len(groups)} gap group(s), most pressing first. Type a rank and open it."
+    elif not recorded_questions(runtime):
+        status = ("No customer question recorded yet: the questions the assistant declines, hands off, is rated 👎 "
+                  "for or answers unsurely will be listed here.")
     else:
         status = "No knowledge gaps recorded" + ("." if note else ": every question so far was answered.")
     return frame, groups, status + (f" ⚠️ {md_text(note)}." if note else "")
@@ -62,7 +66,10 @@ def open_group(runtime, role, groups, rank):
                      f"the assistant said: {md_text(e['answer'], 160) or '–'})</small>")
     lines.append("\n#### What a human replied")
     lines += [f"- ticket {h['ticket']} ({h['kind']}, {md_text(h['status'])}): {md_text(h['text'], 600)}"
-              for h in g.human_replies] or ["- (no ticket reply yet)"]
+              for h in g.human_replies[:SHOWN_REPLIES]] or ["- (no ticket reply yet)"]
+    if len(g.human_replies) > SHOWN_REPLIES:
+        lines.append(f"- … and {len(g.human_replies) - SHOWN_REPLIES} more (all in the CSV: "
+                     "`python -m assistant.insights gaps --csv FILE`)")
     redactor = runtime.redactor
     rows = {r["lang"]: r for r in suggest(g, redact=redactor.redact if redactor is not None else None)}
     return ("\n".join(lines), rows["en"]["question"], rows["en"]["answer"], rows["zh"]["question"],
@@ -200,7 +207,7 @@ def report_view(runtime, role):
     s = result.summary
     pct = lambda x: "–" if x is None else f"{x:.0%}"  # noqa: E731
     trend = s["csat_trend_per_day"]
-    text = (f"**{s['conversations']}** conversations ({s['ongoing']} ongoing): **{s['resolved']}** resolved by the "
+    text = (f"**{s['conversations']}** conversations ({outcomes.ongoing_text(s)}): **{s['resolved']}** resolved by the "
             f"assistant, **{s['handed_off']}** handed off, **{s['abandoned']}** abandoned · resolution rate "
             f"**{pct(s['resolution_rate'])}** · CSAT **{pct(s['csat'])}** ({s['thumbs_up']} 👍 / "
             f"{s['thumbs_down']} 👎{f', {trend * 100:+.1f} pts/day' if trend is not None else ''}) · "

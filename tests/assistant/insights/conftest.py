@@ -58,6 +58,10 @@ def insights_settings(tmp: Path, **sections):
         "chat": {"rate_limit_per_minute": 0, "use_guardrails": False, "cross_language_retry": False},
         "insights": {"faq_file": str(tmp / "uploads" / "gap_answers.csv"), "group_similarity": 0.5},
     }
+    from assistant.scaffold import SHOP_DATA_PATHS
+
+    for (section, key), path in SHOP_DATA_PATHS.items():  # uploads, translations...: never the project's data/
+        overrides.setdefault(section, {}).setdefault(key, str(tmp / path))
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return load_config(env={}, overrides=overrides)
