@@ -343,6 +343,18 @@ def publish(runtime, proposal_id: int, by: str = "", rows: list[dict] | None = N
     return published, report
 
 
+def contradicted_by(runtime, proposal) -> list[str]:
+    """The contradictions a published proposal's answers make with the FAQ rows of other sources or proposals: the
+    review form flags them when loaded, but an answer edited since (¥10 typed over a ¥8 table) was published with
+    the message that the assistant answers it, and customers got ¥8 or ¥10 depending on their wording."""
+    kb = runtime.kb
+    if kb is None:
+        return []
+    others = [r for r in faq_rows(kb) if _proposal_of(r["row_id"]) != str(proposal.id)]
+    flags = check_rows(proposal.rows, others, kb.embedder, runtime.settings.insights.conflict_similarity)
+    return [f for f in flags if f.startswith("contradiction")]
+
+
 def table_rows(proposal_id: int, rows: list[dict], variants: list[dict]) -> list[dict]:
     """The curated table's rows of one proposal: `gap-N-LANG` per answer, and `gap-N-LANG-vK` per ticked customer
     phrasing in a language that has an answer (the same answer, asked their way). Retrieval reads rows named

@@ -154,6 +154,9 @@ def publish_proposal(runtime, role, proposal_id, en_q, en_a, zh_q, zh_a, keep=No
     elsewhere = answered_elsewhere(runtime, p)
     done = ("⚠️ Not every question gets this answer yet:" + "".join(f"\n- {md_text(n)}" for n in elsewhere)
             if elsewhere else "The assistant answers it from the next message on.")
+    if contradicted := faq.contradicted_by(runtime, p):
+        done += ("\n\n⚠️ It contradicts another FAQ answer, so customers get one or the other depending on their "
+                 "wording: edit or remove one of them." + "".join(f"\n- {md_text(c)}" for c in contradicted))
     return (f"✅ Published proposal {p.id} to `{Path(runtime.settings.insights.faq_file).name.replace('`', '')}` "
             f"({md_text(report.summary())}). {done}", proposals_table(runtime, role))
 

@@ -490,3 +490,23 @@ def test_a_thumbs_down_in_a_long_conversation_files_the_answer_it_rated(runtime)
     ticket = ticket_for_bad_rating(runtime, sid, 7)  # the first answer kept
     turns = [t for t in ticket.transcript if t["role"] == "user"]
     assert turns[-1]["content"] == "How much does shipping cost?"
+
+
+def test_publish_warns_when_the_answer_contradicts_another_faq_row(runtime):
+    # Flagged when proposed, but published all the same with "the assistant answers it": customers then got ¥15 or
+    # ¥20 depending on how they asked. The publish message names the row it contradicts; a plain answer has none.
+    from assistant.insights import faq
+    from assistant.web import insights_ui as ui
+
+    ask(runtime, "How much does shipping cost?")
+    p = faq.propose(runtime, [{"lang": "en", "question": "How much does shipping cost?", "answer": NEW_PRICE}])
+    _, q, a, zq, za, ticks = ui.load_proposal(runtime, "admin", p.id)
+    text, _ = ui.publish_proposal(runtime, "admin", p.id, q, a, zq, za, ticks["value"])
+    plain = text.replace("\\", "")  # markdown escapes
+    assert "contradicts another FAQ answer" in plain and "ship-cost in faq.csv" in plain
+
+    ask(runtime, "Do you sell gift cards?")
+    g = faq.propose(runtime, [{"lang": "en", "question": "Do you sell gift cards?", "answer": "Yes, from ¥100."}])
+    _, q, a, zq, za, ticks = ui.load_proposal(runtime, "admin", g.id)
+    text, _ = ui.publish_proposal(runtime, "admin", g.id, q, a, zq, za, ticks["value"])
+    assert "contradicts" not in text
