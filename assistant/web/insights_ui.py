@@ -99,7 +99,10 @@ def propose_answer(runtime, role, groups, rank, en_q, en_a, zh_q, zh_a, opened=N
     ticked = [v for v in p.variants if v.get("keep", True)]
     unticked = "".join(f"\n- {md_text(v['question'])}" for v in p.variants if not v.get("keep", True))
     others = "".join(f"\n- {md_text(v['question'])}" for v in ticked if v.get("other"))
-    return (f"✅ Proposal {p.id} is waiting for an admin's review (Review FAQ answers); {len(ticked)} of the "
+    # what publishing would write: a ticked phrasing that is the form's own question, or in a language the form
+    # gives no answer in, is no alternative question ("3 of 3 go with it" had counted the form's two)
+    alternatives = len(faq.table_rows(p.id, p.rows, p.variants)) - len(p.rows)
+    return (f"✅ Proposal {p.id} is waiting for an admin's review (Review FAQ answers); {alternatives} of the "
             f"customers' {len(p.variants)} phrasing(s) go with it as alternative questions."
             + (f"\n\nAsked in other gap groups, and this answer suits them (the reviewer can untick them):{others}"
                if others else "")

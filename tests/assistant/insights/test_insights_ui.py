@@ -24,6 +24,8 @@ def test_gap_to_published_answer_through_the_handlers(runtime):
         ui.open_group(runtime, "agent", groups, 3)
     done = ui.propose_answer(runtime, "agent", groups, 1, en_q, "Yes, e-gift cards from ¥100.", "", "")
     assert "Proposal 1 is waiting" in done
+    # the one phrasing is the form's own question: no alternative question goes with it (it read "1 of 1")
+    assert "0 of the customers' 1 phrasing(s) go with it" in done
     with pytest.raises(InputError, match="admin"):
         ui.publish_proposal(runtime, "agent", 1, en_q, "x", "", "")
     proposals = ui.proposals_table(runtime, "admin")
