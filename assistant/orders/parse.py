@@ -257,8 +257,12 @@ _RETURN_EN = re.compile(r"\b(?:return(?:ing)?|send(?:ing)?|refund(?:ing)?)\b", _
 _RETURN_BA = re.compile(r"(?:把|将)(.+?)(?:都|全部|全)?退")
 _RETURN_ZH = re.compile(r"退(?:货|掉|回|了|款)?")
 _WANT_ZH = re.compile(r"(?:我|我们)?(?:要|想|想要|需要|申请|打算)?[\s，,：:]*$")
+# Where the list of items ends: a stop, a reason, another verb ("…the mug and get a refund", "…and exchange the
+# teapot"), or a comma that starts a clause of its own ("the mug, the tea was fine": "tea" is no item to return)
 _ITEMS_END = re.compile(r"[.!?;。！？；]|\b(?:because|since|(?<!well )as(?! well as\b)|but|they|it|which|who|please|"
-                        r"thanks|thank you|back|for (?:a )?refund|due to)\b|因为|由于|坏了|破了|有问题|质量|谢谢|麻烦", _I)
+                        r"thanks|thank you|back|for (?:a )?refund|due to|get|exchange|swap|keep|is|was|were|are|"
+                        r"arrived|came|looks?|looked|seems?)\b|[,，](?=\s*(?:(?:the|my|this|that|your)\s+)?[a-z]+\s+"
+                        r"(?:is|was|were|are|arrived|came|looks?|looked|seems?)\b)|因为|由于|坏了|破了|有问题|质量|谢谢|麻烦", _I)
 _ITEMS_LIST = re.compile(r"\s*(?:,|、|/|&|\+|\band\b|\bplus\b|\bas well as\b|和|跟|与|以及|及|还有)\s*", _I)
 _ITEM_LEAD = re.compile(r"^(?:(?:both|the|my|a|an|these|those|this|that|also|items?|products?|things?)\b|[:：,，\s]|"
                         r"这个|那个|这件|那件|一个|一件|的|这|那|个|件|只)+", _I)

@@ -147,6 +147,19 @@ def choose_item(order: Order, text: str) -> str:
     return ""
 
 
+def _names_its_noun(words: str, item: str) -> bool:
+    """Whether `words` name `item` by its last word (its noun: "mug" of "Stoneware mug", 茶壶 of 紫砂茶壶) or by its
+    place ("1", "the second")."""
+    if not item:
+        return False
+    if re.fullmatch(r"\s*#?\d\s*", words) or any(w in words.lower() for w in _ORDINALS) or item == "(whole order)":
+        return True
+    han = re.sub(r"[^\u4e00-\u9fff]", "", item)
+    noun = han[-2:] if han else (re.findall(r"[a-z0-9]+", item.lower()) or [""])[-1]
+    return bool(noun) and (_singular(noun) in {_singular(w) for w in re.findall(r"[a-z0-9]+", words.lower())}
+                           or (bool(han) and noun in words))
+
+
 def choose_items(order: Order, text: str) -> list[str]:
     """The items of `order` that `text` names, one or several ("the mug and the teapot", "1 and 3", "杯子和茶壶");
     ["(whole order)"] for "all of them". An order on record without its line items gets the customer's own words
@@ -158,7 +171,11 @@ def choose_items(order: Order, text: str) -> list[str]:
     if not order.items:
         return named
     if len(named) > 1:
-        chosen = [choose_item(order, words) for words in named]
-        return list(dict.fromkeys(chosen)) if all(chosen) else []
-    one = choose_item(order, text)
+        # Each phrase must name its item by the item's own noun ("mug" for Stoneware mug, 茶壶 for 紫砂茶壶) or its
+        # place in the list, and no two the same one: "the black and white mug" is one item, not the Black tea tin
+        # and the mug, and asking which is better than filing a return nobody asked for.
+        chosen = [choose_item(order, words) if _names_its_noun(words, choose_item(order, words)) else ""
+                  for words in named]
+        return chosen if all(chosen) and len(set(chosen)) == len(chosen) else []
+    one = (choose_item(order, named[0]) if named else "") or choose_item(order, text)  # the words of the list first
     return [one] if one else []

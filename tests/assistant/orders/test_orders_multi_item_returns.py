@@ -169,3 +169,23 @@ def test_an_item_named_only_beside_the_verification_is_the_one_returned(desk):
     assert asked.action == "order_verify"
     assert done.action == "order_request"
     assert _returns(desk, "100300") == {"Cast iron teapot": 1}
+
+
+TEA_AND_TIN = Order("100303", status="delivered", shipments=DELIVERED,
+                    items=[OrderItem("Stoneware mug", 2), OrderItem("Cast iron teapot", 1), OrderItem("Black tea tin", 1)])
+
+
+@pytest.mark.parametrize("text, items", [
+    # a clause of its own after the list: "the tea" was fine, nothing to return
+    ("return the mug, the tea was fine", ["Stoneware mug"]),
+    # another verb ends the list: the teapot is to be exchanged, a refund is no item
+    ("return the mug and exchange the teapot", ["Stoneware mug"]),
+    ("I want to return the mug and get a refund", ["Stoneware mug"]),
+    # one item described in two words is not two items: asked rather than the tea tin filed as well
+    ("I want to return the black and white mug", []),
+    ("I'd like to return the mugs and the tea tin", ["Stoneware mug", "Black tea tin"]),
+])
+def test_only_the_items_the_customer_returns_are_filed(text, items):
+    from assistant.orders.wording import choose_items
+
+    assert choose_items(TEA_AND_TIN, text) == items
