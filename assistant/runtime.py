@@ -141,7 +141,7 @@ class Runtime(ModelServing):
     def title(self) -> str:
         """The UI's title: app.title, or the catalog's page_title (the shop's name) in the shop's language."""
         shop = self.shop
-        # In the shop's default language: a Chinese shop's customers read "云叶茶庄 · Shop Assistant" before
+        # in the shop's default language: a Chinese shop's customers read "云叶茶庄 · 智能客服"
         return self.settings.app.title or shop.text("page_title", shop.cfg.default_language)
 
     @property

@@ -31,9 +31,7 @@ def _typical_bar(group: GapGroup, lang: str) -> float:
     """How near the label a phrasing in `lang` must be to be typical: the median phrasing's nearness. Of the label
     and one other phrasing, both are: which of the two is the label is a tie, and the median of the label's own 1.0
     and the other's made the other never typical. The other may still be another topic that landed in the group:
-    faq.suggest pre-fills the reply nearest the label first (without that, bench/gaps.py --quick
-    --agents-answer-ratings pre-filled one held-out group with another topic's reply; with it, the same figures as
-    before on both shops)."""
+    faq.suggest pre-fills the reply nearest the label first, so such a phrasing's reply is not the one chosen."""
     near = [q["near_label"] for q in group.questions if q["lang"] == lang]
     if len(near) == 2 and any(q["question"] == group.label for q in group.questions if q["lang"] == lang):
         return min(near)

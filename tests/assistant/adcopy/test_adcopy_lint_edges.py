@@ -86,3 +86,9 @@ def test_the_generator_keeps_a_product_name_in_capitals(make_gen, numbered):
     # Before the capitals rule read Chinese copy, "MUJI" beside Chinese passed by accident; reading it, the rule
     # turned the product's own name into "Muji"
     assert result.variants and "MUJI" in result.variants[0].fields["headline"]
+
+
+def test_a_model_named_no_1_in_chinese_copy_is_no_rank_claim():
+    linter = Linter()
+    assert linter.check("Model No.1 吹风机，三档风速", "zh", "weibo", "text") == []
+    assert [v.rule for v in linter.check("NO.1保温杯", "zh", "weibo", "text")] == ["zh.adlaw.rank"]
