@@ -39,6 +39,15 @@ def check_url(url: str, what: str = "--url") -> str:
     return text
 
 
+def is_web_address(url: str) -> bool:
+    """Whether `url` is an http(s) address an import file takes as a Final URL / Link."""
+    try:
+        check_url(url)
+    except InputError:
+        return False
+    return True
+
+
 def result_json(result: GenerationResult) -> dict:
     """`{"channel": ..., "variants": [{"fields": {...}, "scores": {...}}, ...]}` plus counts and notes."""
     return result.as_dict()
@@ -310,10 +319,7 @@ def bad_urls(assets: list[dict]) -> tuple[list[dict], list[str]]:
     kept, bad = [], []
     for a in assets:
         url = str(a.get("url") or "").strip()
-        try:
-            if url and is_asset(a):
-                check_url(url)
-        except InputError:
+        if url and is_asset(a) and not is_web_address(url):
             bad.append(f"row {a.get('row_id', '?')} variant {a.get('variant', '?')}: url {url!r} is no http(s) "
                        "address (fix the sheet's url column)")
             continue

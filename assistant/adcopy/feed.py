@@ -249,17 +249,6 @@ def _is_taobao(p: Path) -> bool:
     return re.fullmatch(r"\s*version\s+\d+\.\d+\s*[,;\t]*\s*", first, re.IGNORECASE) is not None
 
 
-def is_web_address(url: str) -> bool:
-    """Whether `url` is an http(s) address an import file takes as a Final URL / Link."""
-    from assistant.adcopy.export import check_url
-
-    try:
-        check_url(url)
-    except InputError:
-        return False
-    return True
-
-
 def refuse_title_line(path: Path, header: list[str], lines: list[int], mapping: dict[str, str] | None) -> None:
     """One line naming it when the first row is an export's title ("商品信息导出 2024-05-01", as many Chinese shop
     back-ends write above the column names) rather than the column names: else the feed had "no title column" and
@@ -277,6 +266,8 @@ _FLAG = frozenset({"0", "1", "true", "false", "yes", "no", "是", "否", "y", "n
 
 
 def read_feed(path: str | Path, mapping: dict[str, str] | None = None) -> Feed:
+    from assistant.adcopy.export import is_web_address  # export imports the generator, which reads feeds
+
     p = Path(path)
     taobao = _is_taobao(p)
     header, rows, lines = _taobao_table(p) if taobao else read_numbered_table(p)
