@@ -174,8 +174,7 @@ def choose_items(order: Order, text: str) -> list[str]:
         # Each phrase must name its item by the item's own noun ("mug" for Stoneware mug, 茶壶 for 紫砂茶壶) or its
         # place in the list, and no two the same one: "the black and white mug" is one item, not the Black tea tin
         # and the mug, and asking which is better than filing a return nobody asked for.
-        chosen = [choose_item(order, words) if _names_its_noun(words, choose_item(order, words)) else ""
-                  for words in named]
+        chosen = [item if _names_its_noun(words, item := choose_item(order, words)) else "" for words in named]
         return chosen if all(chosen) and len(set(chosen)) == len(chosen) else []
     one = (choose_item(order, named[0]) if named else "") or choose_item(order, text)  # the words of the list first
     return [one] if one else []
