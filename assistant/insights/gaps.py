@@ -23,8 +23,6 @@ from assistant.insights.replies import (  # noqa: F401 - re-exported: what peopl
     TICKET_SLACK_S,
     attributed_tickets,
     human_replies,
-    person_text,
-    read_tickets,
     reply_text,
     ticket_replies,
 )
